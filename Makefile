@@ -1,0 +1,56 @@
+# tern - the commands people type. The build itself is CMake (CMakeLists.txt).
+#   make          build build/tern
+#   make run      install what is missing, build, start the demo server
+#   make test     install what is missing, build, run every test (also under ASan+UBSan)
+#   make fuzz     build the libFuzzer harnesses and run each briefly
+JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 20
+
+.PHONY: all build deps run test unit unit-asan e2e e2e-asan fuzz fuzz-build clean
+
+all: build
+
+deps:
+	@sh scripts/deps.sh
+
+build:
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j $(JOBS)
+
+build-asan/tern: FORCE
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTERN_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+
+run: deps build
+	@sh scripts/run-demo.sh
+
+unit: build
+	cd build && ctest --output-on-failure
+
+unit-asan: build-asan/tern
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure
+
+e2e: build
+	TERN_BIN=$(CURDIR)/build/tern /usr/bin/python3 -m pytest -q tests/e2e
+
+e2e-asan: build-asan/tern
+	TERN_BIN=$(CURDIR)/build-asan/tern TERN_SANITIZED=1 /usr/bin/python3 -m pytest -q tests/e2e
+
+fuzz-build:
+	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DTERN_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+
+fuzz: fuzz-build
+	@sh scripts/run-fuzzers.sh build-fuzz $(FUZZ_SECONDS)
+
+test: deps
+	$(MAKE) unit
+	$(MAKE) e2e
+	$(MAKE) unit-asan
+	$(MAKE) e2e-asan
+	$(MAKE) fuzz FUZZ_SECONDS=15
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+FORCE:

@@ -1,0 +1,101 @@
+/* cli-options - the options every subcommand shares, and small helpers. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+int cli_options_parse(int *argc, char **argv, const char *const *extra,
+		      struct cli_options *opts)
+{
+	int out = 1;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->sets = calloc((size_t)*argc, sizeof(*opts->sets));
+	if (opts->sets == NULL)
+		abort();
+	for (int i = 1; i < *argc; i++) {
+		const char *arg = argv[i];
+		bool takes_value = false;
+
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			opts->help = true;
+			continue;
+		}
+		if (strcmp(arg, "-c") == 0 || strcmp(arg, "--config") == 0 ||
+		    strcmp(arg, "--set") == 0) {
+			if (i + 1 >= *argc) {
+				cli_fail("%s needs a value", arg);
+				return 2;
+			}
+			if (strcmp(arg, "--set") == 0)
+				opts->sets[opts->n_sets++] = argv[++i];
+			else
+				opts->config_path = argv[++i];
+			continue;
+		}
+		if (strncmp(arg, "--set=", 6) == 0) {
+			opts->sets[opts->n_sets++] = arg + 6;
+			continue;
+		}
+		for (size_t k = 0; extra != NULL && extra[k] != NULL; k++)
+			if (strcmp(arg, extra[k]) == 0)
+				takes_value = true;
+		argv[out++] = argv[i];
+		if (takes_value) {
+			if (i + 1 >= *argc) {
+				cli_fail("%s needs a value", arg);
+				return 2;
+			}
+			argv[out++] = argv[++i];
+		}
+	}
+	*argc = out;
+	argv[out] = NULL;
+	return 0;
+}
+
+void cli_options_free(struct cli_options *opts)
+{
+	free(opts->sets);
+	opts->sets = NULL;
+}
+
+int cli_config_load(const struct cli_options *opts, struct config *cfg)
+{
+	char *error = NULL;
+
+	if (config_load(cfg, opts->config_path, opts->sets, opts->n_sets, &error) < 0) {
+		cli_fail("%s", error);
+		free(error);
+		return -1;
+	}
+	return 0;
+}
+
+void cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("tern: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+char *cli_read_line_stdin(void)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, stdin);
+
+	if (n < 0) {
+		free(line);
+		return NULL;
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	return line;
+}

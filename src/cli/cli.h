@@ -1,0 +1,45 @@
+/* cli - the `tern` subcommands. main.c dispatches on the first argument;
+ * each command lives in its own cmd-*.c file and returns the process exit
+ * status (0 ok, 1 failure with a one-line reason on stderr, 2 usage). */
+#ifndef TERN_CLI_CLI_H
+#define TERN_CLI_CLI_H
+
+#include <stdbool.h>
+
+#include "core/config.h"
+
+int cmd_serve(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_domain(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_alias(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+
+/* Options every subcommand takes: -c FILE, --set section.key=value, --help.
+ * cli_options_parse() removes them from argv (argv[0] is the subcommand
+ * name) and leaves the remaining arguments in order in argv[1..*argc_r). */
+struct cli_options {
+	const char *config_path;    /* -c, or NULL */
+	const char **sets;          /* --set values */
+	size_t n_sets;
+	bool help;
+};
+/* Returns 0, or 2 after printing a usage error. `extra` lists further
+ * options that take a value (e.g. "--hash", "--mailbox"), NULL-terminated;
+ * they are kept in argv for the command to read. */
+int cli_options_parse(int *argc, char **argv, const char *const *extra,
+		      struct cli_options *opts);
+void cli_options_free(struct cli_options *opts);
+
+/* Load the configuration named by opts; on error print it and return -1. */
+int cli_config_load(const struct cli_options *opts, struct config *cfg);
+
+/* Print "tern: <message>" to stderr. */
+void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Read one line (the password) from standard input, without its line end.
+ * Returns a malloc'd string or NULL at EOF/error. */
+char *cli_read_line_stdin(void);
+
+#endif

@@ -1,0 +1,94 @@
+/* config - the INI configuration: schema, defaults, --set overrides.
+ *
+ * Every key tern knows is one row of the schema table in config.c, with its
+ * type, default and the field of struct config it fills. An unknown section
+ * or key, or a value that does not parse, is an error that names the file,
+ * the line and the key. `--set section.key=value` overrides are applied after
+ * the file, in order. docs/configuration.md documents every key. */
+#ifndef TERN_CORE_CONFIG_H
+#define TERN_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* The services a listener can carry. */
+enum service {
+	SERVICE_SMTP,
+	SERVICE_SUBMISSION,
+	SERVICE_SUBMISSIONS,
+	SERVICE_POP3,
+	SERVICE_POP3S,
+	SERVICE_IMAP,
+	SERVICE_IMAPS,
+	SERVICE__COUNT
+};
+const char *service_name(enum service service);
+
+struct config {
+	char *path;                 /* file read, or NULL when none was found */
+
+	struct {
+		char *hostname;         /* default: gethostname() */
+		char *data_dir;         /* default: /var/lib/tern */
+		char *user;             /* default: tern; used only when started as root */
+		unsigned threads;       /* 0 = number of cores */
+		unsigned shutdown_timeout;  /* seconds sessions get to finish on SIGTERM; default 10 */
+	} server;
+
+	/* [listen]: one comma-separated list of ADDR:PORT per service
+	 * ("127.0.0.1:110, [::1]:110"); "" turns the service off. */
+	char *listen[SERVICE__COUNT];
+
+	struct {
+		char *cert;             /* PEM chain; "" = generate self-signed in DATA/tls/ */
+		char *key;              /* PEM private key */
+	} tls;
+
+	struct {
+		uint64_t message_size;      /* 52428800 */
+		unsigned recipients;        /* 1000 */
+		unsigned line_length;       /* longest command line accepted; 8192 */
+		unsigned idle_timeout;      /* seconds without input before the session is cut; 600 */
+		unsigned connections_per_ip;/* concurrent connections from one address; 50 */
+		unsigned connections;       /* concurrent connections in all; 10000 */
+		unsigned errors_per_session;/* protocol errors before the server hangs up; 20 */
+		unsigned auth_failures;     /* failed logins in one session before hang-up; 3 */
+		uint64_t output_buffer;     /* bytes queued for a client before the producer pauses; 262144 */
+	} limits;
+
+	struct {
+		/* allow USER/PASS, AUTH PLAIN/LOGIN without TLS from 127.0.0.0/8 and ::1 */
+		bool allow_plaintext_loopback;  /* default false */
+	} auth;
+
+	struct {
+		char *servers;          /* ADDR[:PORT], ...; "" = /etc/resolv.conf */
+	} dns;
+
+	struct {
+		char *level;            /* debug, info, warn, error; default info */
+	} log;
+};
+
+/* Load configuration. `path` may be NULL: then $TERN_CONFIG, /etc/tern/tern.conf
+ * and ./tern.conf are tried in that order, and when none exists the built-in
+ * defaults are used. An explicitly given path (argument or $TERN_CONFIG) that
+ * cannot be read is an error. `sets` are "section.key=value" strings applied
+ * afterwards. On error returns -1 and sets *error_r to a malloc'd one-line
+ * message naming file, line and key (caller frees); cfg is then left freed. */
+int config_load(struct config *cfg, const char *path, const char *const *sets,
+		size_t n_sets, char **error_r);
+
+/* Parse configuration text (the same rules as a file; used by tests and the
+ * fuzzer). `name` is what error messages call the source. */
+int config_load_string(struct config *cfg, const char *name, const char *text,
+		       char **error_r);
+
+/* Print every key with its effective value, as an INI file `tern check`
+ * prints. */
+void config_print(const struct config *cfg, FILE *out);
+
+void config_free(struct config *cfg);
+
+#endif

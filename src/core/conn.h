@@ -1,0 +1,135 @@
+/* conn - one client connection, as protocols see it.
+ *
+ * The core owns the socket: plain TCP, implicit TLS, the STARTTLS upgrade,
+ * timeouts, back-pressure, the per-address limit. A protocol module never
+ * calls read/write/SSL_/uv_; it describes itself with a struct protocol and
+ * talks to its connection only through the functions below. Everything here
+ * runs on the connection's own loop thread (the I/O thread it was given at
+ * accept and keeps for life); none of it is thread-safe unless it says so.
+ *
+ * Input: bytes are read into a buffer capped at [limits] line_length (more
+ * for protocols that raise it); the protocol takes lines with conn_line() or
+ * raw bytes with conn_input(). Input callbacks stop while input is paused,
+ * while a job runs, and while queued output is above the high-water mark
+ * ([limits] output_buffer), so a client that pipelines without reading costs
+ * bounded memory.
+ *
+ * Output: conn_write() queues bytes; it always succeeds for replies. A
+ * producer of large output (RETR, FETCH) checks conn_output_full() and stops,
+ * then continues in protocol->drained.
+ *
+ * Lifetime: protocol->close is called exactly once, after which the session
+ * must not touch the conn. It is never called while a job is running: the
+ * core waits for the job's done callback first. */
+#ifndef TERN_CORE_CONN_H
+#define TERN_CORE_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/log.h"
+
+struct conn;
+struct loop;
+
+/* What a protocol module exports; the serve command maps listeners to one. */
+struct protocol {
+	const char *name;       /* "pop3": the service name in logs */
+	/* The client is connected (for implicit TLS: the handshake is done).
+	 * Write the greeting; return the session, or NULL to close at once. */
+	void *(*open)(struct conn *conn);
+	/* New input is buffered: take lines with conn_line() until it returns
+	 * CONN_LINE_NONE, or until the session pauses itself. */
+	void (*input)(void *session);
+	/* Optional: queued output fell below the low-water mark. */
+	void (*drained)(void *session);
+	/* The STARTTLS handshake asked for with conn_starttls() completed:
+	 * forget everything learned before it (RFC 3207 4.2, RFC 2595 3.1). */
+	void (*tls_ready)(void *session);
+	/* Optional: no input for [limits] idle_timeout seconds, or the server is
+	 * shutting down; write a last reply if the protocol has one. The core
+	 * closes the connection afterwards. */
+	void (*timeout)(void *session);
+	/* The connection is gone (closed by either side, or an I/O error).
+	 * Free the session. */
+	void (*close)(void *session);
+};
+
+enum conn_line {
+	CONN_LINE_NONE,      /* no complete line buffered yet */
+	CONN_LINE_OK,        /* *line_r is the next line, without CRLF/LF, NUL-terminated */
+	CONN_LINE_TOO_LONG,  /* a line over the cap was discarded (up to its LF);
+	                      * reply with the protocol's error and go on */
+};
+
+/* Take the next line. The returned pointer stays valid until the next call
+ * of conn_line() or the return from protocol->input, whichever is first.
+ * *len_r is the length (a line may contain NUL bytes). */
+enum conn_line conn_line(struct conn *conn, const char **line_r, size_t *len_r);
+
+/* Raw access to buffered input (for DATA, literals): consume what you use
+ * with buf_consume(). Do not mix with a pending conn_line() pointer. */
+struct buf *conn_input(struct conn *conn);
+/* Raise or lower the input cap for this connection (bytes). */
+void conn_set_input_max(struct conn *conn, size_t max);
+
+/* Queue output. Never fails: the cap is enforced by pausing input and
+ * producers, not by dropping replies. */
+void conn_write(struct conn *conn, const void *data, size_t len);
+void conn_printf(struct conn *conn, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* True when queued output is at or above the high-water mark. */
+bool conn_output_full(const struct conn *conn);
+
+/* Stop and restart input callbacks (and socket reads). Resuming with input
+ * already buffered schedules protocol->input from the loop, never
+ * recursively. */
+void conn_pause_input(struct conn *conn);
+void conn_resume_input(struct conn *conn);
+
+/* Ask for TLS: once the output queued so far is sent, any input buffered
+ * (and any the client sent before the handshake) is discarded, the TLS
+ * handshake runs, and protocol->tls_ready is called. Input is paused
+ * meanwhile. Returns -1 when no certificate is loaded or TLS is already on. */
+int conn_starttls(struct conn *conn);
+bool conn_is_tls(const struct conn *conn);
+bool conn_tls_available(const struct conn *conn);
+
+/* Flush queued output, then close. No input callbacks after this; close is
+ * called once the socket is closed. `reason` goes to the log. */
+void conn_close(struct conn *conn, const char *reason);
+/* True once conn_close() was called or the peer went away. */
+bool conn_is_closing(const struct conn *conn);
+
+/* Run work(arg) on the libuv thread pool, then done(arg) on this
+ * connection's loop. Input is paused from now until done returns (done may
+ * start another job, pause or close). If the client disconnects meanwhile,
+ * done still runs (conn_is_closing() is then true) and protocol->close
+ * comes after it. At most one job per connection at a time. */
+void conn_job(struct conn *conn, void (*work)(void *arg), void (*done)(void *arg), void *arg);
+
+/* Call cb(session) after `ms` milliseconds on this loop (one timer per
+ * connection; a new call replaces the old one; ms = 0 cancels). Input is
+ * not paused by this: pause it yourself if the session must wait. */
+void conn_timer(struct conn *conn, uint64_t ms, void (*cb)(void *session));
+
+/* Identity, for logs and policy. */
+const char *conn_id(const struct conn *conn);          /* short unique session id */
+const char *conn_remote_ip(const struct conn *conn);   /* "127.0.0.1", "::1" */
+bool conn_is_loopback(const struct conn *conn);
+const char *conn_local_ip(const struct conn *conn);
+uint16_t conn_local_port(const struct conn *conn);
+const struct config *conn_config(const struct conn *conn);
+/* The pointer the serve command attached to this connection's listener
+ * (the protocol's shared context: directory, store root...). */
+void *conn_context(const struct conn *conn);
+struct loop *conn_loop(const struct conn *conn);
+
+/* Log one event for this connection: service, session id and remote address
+ * are filled in. */
+void conn_log(const struct conn *conn, enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,42 @@
+/* hub - the change hub: tells every session, on any I/O thread, what
+ * another session or a delivery changed in a mailbox.
+ *
+ * The store calls hub_notify() after each committed change; watchers get a
+ * copy of the change on their own loop (loop_post), so a callback runs on
+ * the thread of the session that registered it. */
+#ifndef TERN_STORE_HUB_H
+#define TERN_STORE_HUB_H
+
+#include <stdint.h>
+
+struct loop;
+struct hub_watch;
+
+enum hub_change_kind {
+	HUB_CHANGE_APPEND,     /* new message(s) */
+	HUB_CHANGE_FLAGS,      /* flags or keywords changed */
+	HUB_CHANGE_EXPUNGE,    /* message(s) removed */
+	HUB_CHANGE_MAILBOX,    /* mailbox created, deleted or renamed */
+};
+
+struct hub_change {
+	const char *address;   /* the account */
+	const char *mailbox;
+	enum hub_change_kind kind;
+	uint64_t modseq;       /* the mailbox's HIGHESTMODSEQ after the change */
+};
+
+/* Watch an account's mailbox (mailbox NULL: every mailbox). cb(arg, change)
+ * runs on `loop` (or, with loop NULL, synchronously in the notifying thread:
+ * for tests and tools). `change` is valid only during the call. Thread-safe. */
+struct hub_watch *hub_watch_add(const char *address, const char *mailbox,
+				struct loop *loop,
+				void (*cb)(void *arg, const struct hub_change *change),
+				void *arg);
+/* After this returns, cb is never called again. Call on the watch's loop. */
+void hub_watch_remove(struct hub_watch **watch);
+
+/* Report a committed change. Thread-safe, never blocks on I/O. */
+void hub_notify(const struct hub_change *change);
+
+#endif

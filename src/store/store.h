@@ -1,0 +1,162 @@
+/* store - one account's message store: DATA/mail/DOMAIN/LOCAL/index.db
+ * (SQLite, WAL, synchronous=FULL) plus immutable message files.
+ *
+ * Message files hold the message exactly as served (CRLF line ends), so a
+ * message's size is its file's size. A copy shares the file. index.db holds
+ * mailboxes (name, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, special use,
+ * subscription), messages (UID, flags, keywords, MODSEQ, internal date,
+ * size, file) and expunged UIDs with their MODSEQ.
+ *
+ * Every function here is blocking (file and SQLite I/O): on an I/O thread
+ * call it only from a job (conn_job). A struct store_account is used by one
+ * thread at a time. Every change is reported to the change hub (hub.h)
+ * after it is committed. */
+#ifndef TERN_STORE_STORE_H
+#define TERN_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct store_account;
+struct store_append;
+struct store_reader;
+
+enum store_error {
+	STORE_OK,
+	STORE_ERR_NOT_FOUND,   /* no such mailbox or message */
+	STORE_ERR_EXISTS,      /* mailbox already exists */
+	STORE_ERR_INVALID,     /* bad name, bad argument */
+	STORE_ERR_TOO_BIG,     /* message over the size limit */
+	STORE_ERR_LOCKED,      /* held by another session (store_lock) */
+	STORE_ERR_IO,          /* disk or database error; detail is logged */
+	STORE_ERR_CORRUPT,     /* index inconsistent with files; detail is logged */
+	STORE_ERR__COUNT
+};
+const char *store_error_name(enum store_error error);
+
+/* System flags, stored as a bit set. (\Recent is per IMAP session.) */
+enum store_flag {
+	STORE_FLAG_SEEN = 1 << 0,
+	STORE_FLAG_ANSWERED = 1 << 1,
+	STORE_FLAG_FLAGGED = 1 << 2,
+	STORE_FLAG_DELETED = 1 << 3,
+	STORE_FLAG_DRAFT = 1 << 4,
+};
+
+enum store_special {
+	STORE_SPECIAL_NONE,
+	STORE_SPECIAL_DRAFTS,
+	STORE_SPECIAL_SENT,
+	STORE_SPECIAL_JUNK,
+	STORE_SPECIAL_TRASH,
+	STORE_SPECIAL_ARCHIVE,
+	STORE_SPECIAL__COUNT
+};
+/* "\Drafts" ... or NULL for NONE (RFC 6154). */
+const char *store_special_attr(enum store_special special);
+
+struct store_mailbox {
+	char *name;                /* "INBOX", "Sent", "Archive/2026" (separator '/') */
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t highestmodseq;
+	enum store_special special;
+	bool subscribed;
+	uint32_t messages;         /* count */
+	uint64_t size;             /* octets */
+};
+
+struct store_message {
+	uint32_t uid;
+	unsigned flags;            /* enum store_flag bits */
+	char *keywords;            /* space-separated, NULL when none */
+	uint64_t modseq;
+	int64_t internal_date;     /* seconds since the epoch */
+	uint64_t size;             /* octets, exactly what is served */
+};
+
+/* Open an account's store, creating its folder (0700), index.db (0600) and
+ * the mailboxes INBOX, Drafts, Sent, Junk, Trash, Archive on first use. A
+ * store left by a crash is repaired here (orphan files removed, missing
+ * files reported and dropped from the index). */
+enum store_error store_open(const char *data_dir, const char *address,
+			    struct store_account **acct_r);
+void store_close(struct store_account **acct);
+/* The account's folder: DATA/mail/DOMAIN/LOCAL */
+const char *store_path(const struct store_account *acct);
+
+/* Mailboxes, ordered by name; free with store_mailboxes_free. */
+enum store_error store_mailbox_list(struct store_account *acct,
+				    struct store_mailbox **boxes_r, size_t *n_r);
+enum store_error store_mailbox_get(struct store_account *acct, const char *name,
+				   struct store_mailbox *box_r);
+enum store_error store_mailbox_create(struct store_account *acct, const char *name,
+				      enum store_special special);
+void store_mailbox_free(struct store_mailbox *box);
+void store_mailboxes_free(struct store_mailbox *boxes, size_t n);
+
+/* Messages of a mailbox in UID order; free with store_messages_free. */
+enum store_error store_message_list(struct store_account *acct, const char *mailbox,
+				    struct store_message **msgs_r, size_t *n_r);
+void store_messages_free(struct store_message *msgs, size_t n);
+
+/* Append a message held in memory. Durable before it returns STORE_OK: the
+ * file and its folder are fsync'd and the index transaction committed.
+ * internal_date 0 means now. *uid_r (may be NULL) gets the new UID. */
+enum store_error store_append(struct store_account *acct, const char *mailbox,
+			      const void *data, size_t len, unsigned flags,
+			      const char *keywords, int64_t internal_date, uint32_t *uid_r);
+
+/* Append a message written in pieces (large messages, imports). Bare LF
+ * line ends are written as given: convert before writing when needed.
+ * commit is durable like store_append and frees the handle; abort removes
+ * the partial file. */
+enum store_error store_append_begin(struct store_account *acct, const char *mailbox,
+				    struct store_append **ap_r);
+enum store_error store_append_write(struct store_append *ap, const void *data, size_t len);
+enum store_error store_append_commit(struct store_append **ap, unsigned flags,
+				     const char *keywords, int64_t internal_date,
+				     uint32_t *uid_r);
+void store_append_abort(struct store_append **ap);
+
+/* Read a message's bytes in order. read returns bytes read, 0 at the end,
+ * -1 on error. Reading a file already in the page cache is cheap; the open
+ * itself is a syscall on a local file. */
+enum store_error store_reader_open(struct store_account *acct, const char *mailbox,
+				   uint32_t uid, struct store_reader **reader_r);
+ssize_t store_reader_read(struct store_reader *reader, void *buf, size_t len);
+uint64_t store_reader_size(const struct store_reader *reader);
+void store_reader_close(struct store_reader **reader);
+
+enum store_flag_op {
+	STORE_FLAGS_ADD,
+	STORE_FLAGS_REMOVE,
+	STORE_FLAGS_REPLACE,
+};
+/* Change flags/keywords of the given UIDs (missing UIDs are skipped); each
+ * changed message gets a new MODSEQ. */
+enum store_error store_flags_update(struct store_account *acct, const char *mailbox,
+				    const uint32_t *uids, size_t n, enum store_flag_op op,
+				    unsigned flags, const char *keywords);
+
+/* Remove the given UIDs, record them as expunged with a new MODSEQ, and
+ * delete files no other message shares. Durable before it returns. */
+enum store_error store_expunge(struct store_account *acct, const char *mailbox,
+			       const uint32_t *uids, size_t n);
+
+/* Copy UIDs to another mailbox, sharing files. new_uids_r (n entries, may be
+ * NULL) gets the new UIDs in the same order. */
+enum store_error store_copy(struct store_account *acct, const char *mailbox,
+			    const uint32_t *uids, size_t n, const char *dest,
+			    uint32_t *new_uids_r);
+
+/* In-process exclusive lock on an account for a purpose ("pop3"): the POP3
+ * maildrop lock of RFC 1939 section 8. STORE_ERR_LOCKED when held.
+ * Thread-safe. */
+struct store_lock;
+enum store_error store_lock(const char *address, const char *purpose, struct store_lock **lock_r);
+void store_unlock(struct store_lock **lock);
+
+#endif
