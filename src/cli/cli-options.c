@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/privs.h"
 
 int cli_options_parse(int *argc, char **argv, const char *const *extra,
 		      struct cli_options *opts)
@@ -12,6 +13,7 @@ int cli_options_parse(int *argc, char **argv, const char *const *extra,
 	int out = 1;
 
 	memset(opts, 0, sizeof(*opts));
+	opts->drop_privileges = strcmp(argv[0], "serve") != 0 && strcmp(argv[0], "check") != 0;
 	opts->sets = calloc((size_t)*argc, sizeof(*opts->sets));
 	if (opts->sets == NULL)
 		abort();
@@ -69,6 +71,13 @@ int cli_config_load(const struct cli_options *opts, struct config *cfg)
 	if (config_load(cfg, opts->config_path, opts->sets, opts->n_sets, &error) < 0) {
 		cli_fail("%s", error);
 		free(error);
+		return -1;
+	}
+	if (opts->drop_privileges &&
+	    privs_drop(cfg->server.user, cfg->server.data_dir, &error) < 0) {
+		cli_fail("%s", error != NULL ? error : "cannot drop privileges");
+		free(error);
+		config_free(cfg);
 		return -1;
 	}
 	return 0;

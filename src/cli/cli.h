@@ -24,6 +24,10 @@ struct cli_options {
 	const char **sets;          /* --set values */
 	size_t n_sets;
 	bool help;
+	/* Set for every subcommand but serve and check: cli_config_load then
+	 * drops root privileges to [server] user (privs.h) before the command
+	 * touches the data folder, so every file there has one owner. */
+	bool drop_privileges;
 };
 /* Returns 0, or 2 after printing a usage error. `extra` lists further
  * options that take a value (e.g. "--hash", "--mailbox"), NULL-terminated;
@@ -32,7 +36,8 @@ int cli_options_parse(int *argc, char **argv, const char *const *extra,
 		      struct cli_options *opts);
 void cli_options_free(struct cli_options *opts);
 
-/* Load the configuration named by opts; on error print it and return -1. */
+/* Load the configuration named by opts (and drop privileges when
+ * opts->drop_privileges); on error print it and return -1. */
 int cli_config_load(const struct cli_options *opts, struct config *cfg);
 
 /* Print "tern: <message>" to stderr. */
