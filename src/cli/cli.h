@@ -43,6 +43,19 @@ int cli_config_load(const struct cli_options *opts, struct config *cfg);
 /* Print "tern: <message>" to stderr. */
 void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The directory commands (domain, user, alias; defined in cmd-domain.c):
+ * load the configuration named by opts and open the directory in its
+ * [server] data_dir. On error prints it and returns NULL. */
+struct dir;
+struct dir *cli_dir_open(const struct cli_options *opts);
+
+/* import and export (defined in cmd-import.c): load the configuration,
+ * check that ADDRESS is an account of the directory, and open its store.
+ * Returns 0, or 1 after printing "tern: CMD: reason". */
+struct store_account;
+int cli_store_open(const struct cli_options *opts, const char *cmd, const char *address,
+		   struct store_account **acct_r);
+
 /* Read one line (the password) from standard input, without its line end.
  * Returns a malloc'd string or NULL at EOF/error. */
 char *cli_read_line_stdin(void);

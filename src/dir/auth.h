@@ -35,6 +35,11 @@ void auth_throttle_success(const char *ip, const char *user);
  * (0 when the address has no recent failures). */
 uint64_t auth_throttle_pending(const char *ip);
 
+/* For tests: replace the clock the throttle reads (milliseconds, monotonic;
+ * NULL restores the real one), and forget every recorded failure. */
+void auth_throttle_set_clock(uint64_t (*now_ms)(void));
+void auth_throttle_reset(void);
+
 /* DESIGN 7: may a password be sent on this connection? */
 bool auth_plaintext_allowed(bool is_tls, bool is_loopback, bool allow_plaintext_loopback);
 

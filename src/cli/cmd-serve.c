@@ -1,0 +1,144 @@
+/* cmd-serve - `tern serve`: load the configuration, open the directory,
+ * bind every configured listener to its protocol, load TLS, drop root,
+ * then run the I/O core until SIGTERM/SIGINT. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/addr.h"
+#include "core/listener.h"
+#include "core/log.h"
+#include "core/privs.h"
+#include "dir/dir.h"
+#include "pop3/pop3.h"
+
+/* Bind one [listen] service; services without a protocol yet are skipped
+ * with a warning. Returns 0, or -1 after printing why. */
+static int serve_listen(struct core *core, const struct config *cfg, enum service service,
+			struct pop3_context *pop3, unsigned *bound)
+{
+	const char *list = cfg->listen[service];
+	const char *name = service_name(service);
+	struct addr_spec *specs = NULL;
+	size_t n = 0;
+	char *error = NULL;
+	int ret;
+
+	if (list == NULL || *list == '\0')
+		return 0;
+	if (service != SERVICE_POP3 && service != SERVICE_POP3S) {
+		log_event(LOG_LEVEL_WARN, "serve", NULL, NULL,
+			  "msg=\"service %s is not implemented yet; not listening\"", name);
+		return 0;
+	}
+	if (addr_list_parse(list, &specs, &n, &error) < 0) {
+		cli_fail("[listen] %s: %s", name, error != NULL ? error : "bad address list");
+		free(error);
+		return -1;
+	}
+	ret = core_listen(core, name, specs, n, &pop3_protocol, pop3,
+			  service == SERVICE_POP3S, &error);
+	free(specs);
+	if (ret < 0) {
+		cli_fail("%s", error != NULL ? error : "cannot listen");
+		free(error);
+		return -1;
+	}
+	*bound += (unsigned)n;
+	return 0;
+}
+
+static int serve(const struct config *cfg)
+{
+	struct pop3_context pop3;
+	struct core *core = NULL;
+	struct dir *dir = NULL;
+	char *error = NULL;
+	unsigned bound = 0;
+	int ret = 1;
+
+	if (dir_open(cfg->server.data_dir, &dir, &error) < 0) {
+		cli_fail("%s", error != NULL ? error : "cannot open the directory");
+		free(error);
+		return 1;
+	}
+	memset(&pop3, 0, sizeof(pop3));
+	pop3.dir = dir;
+	pop3.data_dir = cfg->server.data_dir;
+	pop3.hostname = cfg->server.hostname;
+
+	if (core_new(cfg, &core, &error) < 0) {
+		cli_fail("%s", error != NULL ? error : "cannot start");
+		goto out;
+	}
+	for (int s = 0; s < SERVICE__COUNT; s++)
+		if (serve_listen(core, cfg, (enum service)s, &pop3, &bound) < 0)
+			goto out;
+	if (bound == 0) {
+		cli_fail("no service to listen for (set [listen] pop3 or pop3s)");
+		goto out;
+	}
+	if (core_tls_load(core, &error) < 0) {
+		cli_fail("TLS: %s", error != NULL ? error : "cannot load the certificate");
+		goto out;
+	}
+	/* Ports are bound and the certificate read: root is no longer needed.
+	 * privs_drop gives the data folder (and DATA/tls) to [server] user. */
+	if (privs_drop(cfg->server.user, cfg->server.data_dir, &error) < 0) {
+		cli_fail("%s", error != NULL ? error : "cannot drop privileges");
+		goto out;
+	}
+	ret = core_run(core, true) < 0 ? 1 : 0;
+out:
+	free(error);
+	core_free(&core);
+	dir_close(&dir);
+	return ret;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct cli_options opts;
+	struct config cfg;
+	int ret;
+
+	ret = cli_options_parse(&argc, argv, NULL, &opts);
+	if (ret != 0) {
+		cli_options_free(&opts);
+		return ret;
+	}
+	if (opts.help) {
+		printf("usage: tern serve [-c FILE] [--set SECTION.KEY=VALUE ...]\n"
+		       "Run the mail server in the foreground; SIGTERM or SIGINT stop it,\n"
+		       "SIGHUP reloads the TLS certificate.\n");
+		cli_options_free(&opts);
+		return 0;
+	}
+	if (argc > 1) {
+		cli_fail("serve takes no arguments (try tern serve --help)");
+		cli_options_free(&opts);
+		return 2;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	if (cli_config_load(&opts, &cfg) < 0) {
+		cli_options_free(&opts);
+		return 1;
+	}
+	if (cfg.log.level != NULL && *cfg.log.level != '\0') {
+		int level = log_level_parse(cfg.log.level);
+
+		if (level < 0) {
+			cli_fail("[log] level: unknown level '%s' (debug, info, warn, error)",
+				 cfg.log.level);
+			config_free(&cfg);
+			cli_options_free(&opts);
+			return 1;
+		}
+		log_set_level((enum log_level)level);
+	}
+	ret = serve(&cfg);
+	config_free(&cfg);
+	cli_options_free(&opts);
+	return ret;
+}

@@ -1,0 +1,223 @@
+/* cmd-user - `tern user add|del|passwd|list`: accounts. Passwords come one
+ * line on standard input (or a ready hash with --hash); neither is ever
+ * printed. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "cli/cli.h"
+#include "dir/dir.h"
+#include "dir/password.h"
+
+static const char user_usage[] =
+	"usage: tern user add ADDRESS [--quota BYTES] [--hash '{SCHEME}...']\n"
+	"       tern user passwd ADDRESS [--hash '{SCHEME}...'] [--quota BYTES]\n"
+	"       tern user del ADDRESS\n"
+	"       tern user list [DOMAIN]\n"
+	"The password is read, one line, from standard input unless --hash gives a\n"
+	"stored hash ({ARGON2ID}, {SHA512-CRYPT}, {BLF-CRYPT}). --quota 0 = unlimited.\n"
+	"options: -c FILE, --set SECTION.KEY=VALUE, --help\n";
+
+struct user_args {
+	const char *sub;
+	const char *address;       /* ADDRESS, or DOMAIN for list */
+	const char *hash;          /* --hash */
+	const char *quota;         /* --quota */
+};
+
+static void user_print(void *ctx, const char *address, uint64_t quota)
+{
+	(void)ctx;
+	printf("%s %" PRIu64 "\n", address, quota);
+}
+
+static bool user_parse_quota(const char *text, uint64_t *quota_r)
+{
+	char *end;
+
+	if (text[0] < '0' || text[0] > '9')
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	if (errno != 0 || *end != '\0' || v > INT64_MAX)
+		return false;
+	*quota_r = v;
+	return true;
+}
+
+/* The hash to store: --hash checked, or the password from standard input
+ * hashed. NULL after printing why. */
+static char *user_new_hash(const struct user_args *args)
+{
+	const char *why;
+	char *password;
+	char *hash;
+
+	if (args->hash != NULL) {
+		if (!password_hash_valid(args->hash, &why)) {
+			cli_fail("user %s: invalid --hash: %s", args->sub, why);
+			return NULL;
+		}
+		hash = strdup(args->hash);
+		if (hash == NULL)
+			cli_fail("user %s: out of memory", args->sub);
+		return hash;
+	}
+	password = cli_read_line_stdin();
+	if (password == NULL) {
+		cli_fail("user %s: no password on standard input", args->sub);
+		return NULL;
+	}
+	if (password[0] == '\0') {
+		cli_fail("user %s: empty password refused", args->sub);
+		free(password);
+		return NULL;
+	}
+	hash = password_hash(password);
+	if (hash == NULL)
+		cli_fail("user %s: cannot hash the password (longer than 1024 bytes?)", args->sub);
+	OPENSSL_cleanse(password, strlen(password));
+	free(password);
+	return hash;
+}
+
+static int user_fail(const struct user_args *args, const char *address, enum dir_error error)
+{
+	const char *at = strrchr(address, '@');
+
+	switch (error) {
+	case DIR_ERR_NO_DOMAIN:
+		cli_fail("user %s: domain %.253s does not exist", args->sub, at != NULL ? at + 1 : "");
+		break;
+	case DIR_ERR_EXISTS:
+		cli_fail("user %s: %.320s already exists (as an account or an alias)", args->sub, address);
+		break;
+	case DIR_ERR_NOT_FOUND:
+		if (strcmp(args->sub, "list") == 0)
+			cli_fail("user list: domain %.253s does not exist", address);
+		else
+			cli_fail("user %s: no such user %.320s", args->sub, address);
+		break;
+	case DIR_ERR_INVALID:
+		cli_fail("user %s: invalid %s '%.320s'", args->sub,
+			 strcmp(args->sub, "list") == 0 ? "domain" : "address", address);
+		break;
+	default:
+		cli_fail("user %s: %s", args->sub, dir_error_str(error));
+		break;
+	}
+	return 1;
+}
+
+static int user_run(struct dir *dir, const struct user_args *args)
+{
+	enum dir_error error;
+	uint64_t quota = 0;
+	char *address = NULL;
+	char *hash = NULL;
+
+	if (strcmp(args->sub, "list") == 0) {
+		error = dir_user_list(dir, args->address, user_print, NULL);
+		return error == DIR_OK ? 0 : user_fail(args, args->address, error);
+	}
+	address = strdup(args->address);
+	if (address == NULL || !dir_address_normalize(address)) {
+		free(address);
+		return user_fail(args, args->address, DIR_ERR_INVALID);
+	}
+	if (strcmp(args->sub, "del") == 0) {
+		error = dir_user_del(dir, address);
+	} else if (args->quota != NULL && !user_parse_quota(args->quota, &quota)) {
+		cli_fail("user %s: --quota wants a number of bytes", args->sub);
+		free(address);
+		return 2;
+	} else if ((hash = user_new_hash(args)) == NULL) {
+		free(address);
+		return 1;
+	} else if (strcmp(args->sub, "add") == 0) {
+		error = dir_user_add(dir, address, hash, quota);
+	} else {
+		error = dir_user_set_hash(dir, address, hash);
+		if (error == DIR_OK && args->quota != NULL)
+			error = dir_user_set_quota(dir, address, quota);
+	}
+	if (hash != NULL) {
+		OPENSSL_cleanse(hash, strlen(hash));
+		free(hash);
+	}
+	if (error != DIR_OK)
+		user_fail(args, address, error);
+	free(address);
+	return error == DIR_OK ? 0 : 1;
+}
+
+/* Returns 0, or 2 after printing the usage error. */
+static int user_parse_args(int argc, char **argv, struct user_args *args)
+{
+	const char *pos[3] = { NULL, NULL, NULL };
+	int npos = 0;
+	bool wants_address;
+
+	memset(args, 0, sizeof(*args));
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--hash") == 0 && i + 1 < argc) {
+			args->hash = argv[++i];
+		} else if (strcmp(argv[i], "--quota") == 0 && i + 1 < argc) {
+			args->quota = argv[++i];
+		} else if (argv[i][0] == '-') {
+			cli_fail("user: unknown option %.64s", argv[i]);
+			return 2;
+		} else if (npos < 3) {
+			pos[npos++] = argv[i];
+		} else {
+			npos++;
+		}
+	}
+	args->sub = pos[0] != NULL ? pos[0] : "";
+	args->address = pos[1];
+	wants_address = strcmp(args->sub, "add") == 0 || strcmp(args->sub, "del") == 0 ||
+		strcmp(args->sub, "passwd") == 0;
+	if (wants_address ? npos != 2 : !(strcmp(args->sub, "list") == 0 && npos <= 2)) {
+		fputs(user_usage, stderr);
+		return 2;
+	}
+	if ((args->hash != NULL && strcmp(args->sub, "add") != 0 && strcmp(args->sub, "passwd") != 0) ||
+	    (args->quota != NULL && strcmp(args->sub, "add") != 0 && strcmp(args->sub, "passwd") != 0)) {
+		cli_fail("user %s: --hash and --quota go with add or passwd", args->sub);
+		return 2;
+	}
+	return 0;
+}
+
+int cmd_user(int argc, char **argv)
+{
+	static const char *const extra[] = { "--hash", "--quota", NULL };
+	struct cli_options opts;
+	struct user_args args;
+	struct dir *dir;
+	int ret = cli_options_parse(&argc, argv, extra, &opts);
+
+	if (ret != 0)
+		return ret;
+	if (opts.help) {
+		fputs(user_usage, stdout);
+		cli_options_free(&opts);
+		return 0;
+	}
+	ret = user_parse_args(argc, argv, &args);
+	if (ret != 0) {
+		cli_options_free(&opts);
+		return ret;
+	}
+	dir = cli_dir_open(&opts);
+	cli_options_free(&opts);
+	if (dir == NULL)
+		return 1;
+	ret = user_run(dir, &args);
+	dir_close(&dir);
+	return ret;
+}

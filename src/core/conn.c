@@ -1,0 +1,1012 @@
+/* conn - one client connection on its loop: socket I/O (plain or TLS, with
+ * OpenSSL owning the socket), STARTTLS, line input with a hard cap,
+ * back-pressure, idle timeout, jobs, and an orderly close; see conn.h.
+ *
+ * Re-entrancy rule: protocol callbacks run with conn->depth > 0 and may
+ * only set flags (close, pause, starttls...). Everything with effects on the
+ * connection's life (flushing, starting TLS, tearing down, calling
+ * protocol->close) happens in conn_settle(), which runs at the end of every
+ * libuv callback, when no protocol code is on the stack. */
+#include "core/conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "core/conn-internal.h"
+#include "core/tls.h"
+
+#define CONN_READ_CHUNK 16383         /* + NUL = 16 KiB of buffer */
+#define CONN_CLOSE_MS 5000            /* flushing on close may take this long */
+#define CONN_LINGER_MS 2000           /* after shutdown(SHUT_WR), wait for the peer's FIN */
+#define CONN_SETTLE_ROUNDS 64
+#define CONN_IO_AGAIN (-2)
+#define CONN_IO_ERROR (-1)
+
+enum conn_state {
+	CONN_STATE_OPEN,         /* plain, or TLS established */
+	CONN_STATE_HANDSHAKE,    /* TLS handshake running */
+	CONN_STATE_LINGER,       /* output sent, SHUT_WR done, waiting for EOF */
+	CONN_STATE_DEAD,         /* torn down, handles closing */
+};
+
+struct conn {
+	struct loop *loop;
+	struct listener *listener;
+	struct core *core;
+	const struct config *cfg;
+	const struct protocol *protocol;
+	void *session;
+	struct conn *next, *prev;      /* loop->conns */
+
+	int fd;
+	uv_poll_t poll;
+	int poll_events;
+	uv_timer_t idle;               /* idle timeout; while closing: the deadline */
+	uv_timer_t user;               /* conn_timer() */
+	uv_timer_t kick;               /* run conn_settle() soon */
+	uv_work_t work;
+	int handles;                   /* uv handles not closed yet */
+
+	SSL *ssl;
+	enum conn_state state;
+	bool tls_on;
+	bool ssl_fatal;                /* no SSL_shutdown after a fatal error */
+	bool handshake_read;           /* handshake waits for readable (else writable) */
+	bool read_wants_write, write_wants_read;
+
+	struct buf in;
+	size_t line_pending;           /* bytes of the last conn_line() to drop */
+	bool skipping;                 /* discarding an over-long line up to its LF */
+	struct buf out;
+	size_t out_pos;                /* out.data[out_pos..len) is still to send */
+	size_t out_high;
+
+	bool opened;                   /* protocol->open was called */
+	bool starttls;                 /* TLS asked for, handshake not started */
+	bool out_blocked;              /* above the high-water mark */
+	bool user_paused;
+	bool closing, eof, broken, aborting;
+	bool job, shutdown_after_job;
+	int depth;                     /* protocol code on the stack */
+
+	void (*job_work)(void *arg);
+	void (*job_done)(void *arg);
+	void *job_arg;
+	void (*timer_cb)(void *session);
+
+	const char *close_reason;
+	uint64_t bytes_in, bytes_out, start_ms;
+	char sid[12];
+	char remote_ip[48];
+	char local_ip[48];
+	uint16_t local_port;
+	struct sockaddr_storage remote;
+};
+
+static void conn_settle(struct conn *conn);
+static void conn_update_poll(struct conn *conn);
+
+/* ---- identity ---- */
+
+static pthread_once_t conn_seed_once = PTHREAD_ONCE_INIT;
+static uint64_t conn_seed;
+static atomic_uint_fast64_t conn_counter;
+
+static void conn_seed_init(void)
+{
+	if (getrandom(&conn_seed, sizeof(conn_seed), 0) != sizeof(conn_seed))
+		conn_seed = (uint64_t)time(NULL) * 2654435761u;
+}
+
+/* 10 base32 characters of a bijective mix of a counter (unique for 2^50
+ * connections) with a random seed (not guessable across restarts). */
+static void conn_make_sid(char *out)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	const uint64_t mask = (1ull << 50) - 1;
+	uint64_t x;
+
+	pthread_once(&conn_seed_once, conn_seed_init);
+	x = (atomic_fetch_add(&conn_counter, 1) + conn_seed) & mask;
+	x ^= x >> 23;
+	x = (x * 0x2127599bf4325c37ull) & mask;
+	x ^= x >> 27;
+	x = (x * 0x880355f21e6d1965ull) & mask;
+	x ^= x >> 31;
+	for (int i = 9; i >= 0; i--) {
+		out[i] = alphabet[x & 31];
+		x >>= 5;
+	}
+	out[10] = '\0';
+}
+
+const char *conn_id(const struct conn *conn) { return conn->sid; }
+const char *conn_remote_ip(const struct conn *conn) { return conn->remote_ip; }
+const char *conn_local_ip(const struct conn *conn) { return conn->local_ip; }
+uint16_t conn_local_port(const struct conn *conn) { return conn->local_port; }
+const struct config *conn_config(const struct conn *conn) { return conn->cfg; }
+void *conn_context(const struct conn *conn) { return listener_context(conn->listener); }
+struct loop *conn_loop(const struct conn *conn) { return conn->loop; }
+bool conn_is_tls(const struct conn *conn) { return conn->tls_on; }
+struct conn *conn_next(const struct conn *conn) { return conn->next; }
+
+bool conn_is_closing(const struct conn *conn)
+{
+	return conn->closing || conn->eof || conn->broken || conn->state == CONN_STATE_DEAD;
+}
+
+bool conn_tls_available(const struct conn *conn)
+{
+	return core_tls(conn->core) != NULL && !conn->tls_on && conn->ssl == NULL;
+}
+
+bool conn_is_loopback(const struct conn *conn)
+{
+	if (conn->remote.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&conn->remote;
+
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (conn->remote.ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)&conn->remote)->sin6_addr;
+
+		if (IN6_IS_ADDR_LOOPBACK(a))
+			return true;
+		return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+	}
+	return false;
+}
+
+void conn_log(const struct conn *conn, enum log_level level, const char *fmt, ...)
+{
+	char text[1800];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	log_event(level, listener_service(conn->listener), conn->sid, conn->remote_ip, "%s", text);
+}
+
+/* ---- scheduling ---- */
+
+static void conn_kick_cb(uv_timer_t *timer)
+{
+	conn_settle(timer->data);
+}
+
+/* Make conn_settle() run soon, from the loop (never recursively). */
+static void conn_kick(struct conn *conn)
+{
+	if (conn->state != CONN_STATE_DEAD && conn->depth == 0 &&
+	    !uv_is_active((uv_handle_t *)&conn->kick))
+		uv_timer_start(&conn->kick, conn_kick_cb, 0, 0);
+}
+
+static size_t conn_queued(const struct conn *conn)
+{
+	return conn->out.len - conn->out_pos;
+}
+
+static void conn_idle_cb(uv_timer_t *timer);
+
+static void conn_idle_restart(struct conn *conn)
+{
+	/* idle_timeout = 0: no idle limit. */
+	if (!conn->closing && conn->state != CONN_STATE_DEAD && conn->cfg->limits.idle_timeout > 0)
+		uv_timer_start(&conn->idle, conn_idle_cb,
+			       (uint64_t)conn->cfg->limits.idle_timeout * 1000, 0);
+}
+
+/* ---- socket I/O: > 0 bytes, 0 EOF, CONN_IO_AGAIN, CONN_IO_ERROR ---- */
+
+static ssize_t conn_ssl_result(struct conn *conn, int ret, size_t done, bool reading)
+{
+	int err;
+
+	if (ret == 1)
+		return (ssize_t)done;
+	err = SSL_get_error(conn->ssl, ret);
+	switch (err) {
+	case SSL_ERROR_WANT_READ:
+		if (reading)
+			conn->read_wants_write = false;
+		else
+			conn->write_wants_read = true;
+		return CONN_IO_AGAIN;
+	case SSL_ERROR_WANT_WRITE:
+		if (reading)
+			conn->read_wants_write = true;
+		return CONN_IO_AGAIN;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	default:
+		conn->ssl_fatal = true;
+		ERR_clear_error();
+		return CONN_IO_ERROR;
+	}
+}
+
+static ssize_t conn_sock_read(struct conn *conn, char *p, size_t n)
+{
+	ssize_t r;
+
+	if (conn->tls_on) {
+		size_t done = 0;
+		int ret;
+
+		ERR_clear_error();
+		ret = SSL_read_ex(conn->ssl, p, n, &done);
+		if (ret == 1)
+			conn->read_wants_write = false;
+		return conn_ssl_result(conn, ret, done, true);
+	}
+	r = recv(conn->fd, p, n, 0);
+	if (r >= 0)
+		return r;
+	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? CONN_IO_AGAIN : CONN_IO_ERROR;
+}
+
+static ssize_t conn_sock_write(struct conn *conn, const char *p, size_t n)
+{
+	ssize_t r;
+
+	if (conn->tls_on) {
+		size_t done = 0;
+		int ret;
+
+		ERR_clear_error();
+		ret = SSL_write_ex(conn->ssl, p, n, &done);
+		if (ret == 1)
+			conn->write_wants_read = false;
+		return conn_ssl_result(conn, ret, done, false);
+	}
+	r = send(conn->fd, p, n, MSG_NOSIGNAL);
+	if (r >= 0)
+		return r;
+	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? CONN_IO_AGAIN : CONN_IO_ERROR;
+}
+
+/* ---- input ---- */
+
+static bool conn_can_read(const struct conn *conn)
+{
+	return conn->state == CONN_STATE_OPEN && !conn->closing && !conn->eof && !conn->broken &&
+	       !conn->job && !conn->user_paused && !conn->out_blocked && !conn->starttls &&
+	       (conn->skipping || conn->in.max == 0 || conn->in.len < conn->in.max);
+}
+
+/* Drop what is buffered of an over-long line, up to and including its LF. */
+static void conn_skip(struct conn *conn)
+{
+	const char *lf = memchr(conn->in.data, '\n', conn->in.len);
+
+	if (lf == NULL) {
+		buf_reset(&conn->in);
+		return;
+	}
+	buf_consume(&conn->in, (size_t)(lf - conn->in.data) + 1);
+	conn->skipping = false;
+}
+
+static void conn_read(struct conn *conn)
+{
+	bool got = false;
+
+	while (conn_can_read(conn)) {
+		size_t room = conn->in.max == 0 ? CONN_READ_CHUNK : conn->in.max - conn->in.len;
+		char *p;
+		ssize_t n;
+
+		if (room > CONN_READ_CHUNK)
+			room = CONN_READ_CHUNK;
+		if (conn->skipping && room == 0)
+			room = CONN_READ_CHUNK < conn->in.max ? CONN_READ_CHUNK : conn->in.max;
+		p = buf_reserve(&conn->in, room);
+		if (p == NULL)
+			break;
+		n = conn_sock_read(conn, p, room);
+		if (n > 0) {
+			buf_commit(&conn->in, (size_t)n);
+			conn->bytes_in += (uint64_t)n;
+			got = true;
+			if (conn->skipping)
+				conn_skip(conn);
+		} else if (n == 0) {
+			conn->eof = true;
+		} else {
+			if (n == CONN_IO_ERROR) {
+				conn->broken = true;
+				conn_close(conn, "read error");
+			}
+			break;
+		}
+	}
+	if (conn->in.len == 0)
+		buf_release(&conn->in);
+	if (got)
+		conn_idle_restart(conn);
+}
+
+static void conn_drop_line(struct conn *conn)
+{
+	if (conn->line_pending > 0) {
+		buf_consume(&conn->in, conn->line_pending);
+		conn->line_pending = 0;
+	}
+}
+
+enum conn_line conn_line(struct conn *conn, const char **line_r, size_t *len_r)
+{
+	size_t len, total;
+
+	conn_drop_line(conn);
+	*line_r = NULL;
+	*len_r = 0;
+	if (conn->skipping || conn->starttls || conn->closing)
+		return CONN_LINE_NONE;
+	if (!buf_line(&conn->in, &len, &total)) {
+		if (conn->in.max > 0 && conn->in.len >= conn->in.max) {
+			buf_reset(&conn->in);
+			conn->skipping = true;
+			return CONN_LINE_TOO_LONG;
+		}
+		return CONN_LINE_NONE;
+	}
+	conn->in.data[len] = '\0';
+	conn->line_pending = total;
+	*line_r = conn->in.data;
+	*len_r = len;
+	return CONN_LINE_OK;
+}
+
+struct buf *conn_input(struct conn *conn)
+{
+	conn_drop_line(conn);
+	return &conn->in;
+}
+
+void conn_set_input_max(struct conn *conn, size_t max)
+{
+	conn->in.max = max;
+}
+
+void conn_pause_input(struct conn *conn)
+{
+	conn->user_paused = true;
+}
+
+void conn_resume_input(struct conn *conn)
+{
+	conn->user_paused = false;
+	conn_kick(conn);
+}
+
+static bool conn_dispatchable(const struct conn *conn)
+{
+	return conn->state == CONN_STATE_OPEN && conn->session != NULL && !conn->closing &&
+	       !conn->broken && !conn->job && !conn->user_paused && !conn->out_blocked &&
+	       !conn->starttls && conn->in.len > 0;
+}
+
+/* Feed buffered input to the protocol while it makes progress. */
+static void conn_dispatch(struct conn *conn)
+{
+	while (conn_dispatchable(conn)) {
+		size_t before = conn->in.len;
+
+		conn->depth++;
+		conn->protocol->input(conn->session);
+		conn->depth--;
+		conn_drop_line(conn);
+		if (conn->in.len == 0) {
+			buf_release(&conn->in);
+			break;
+		}
+		if (conn->in.len == before)
+			break;
+	}
+}
+
+/* ---- output ---- */
+
+/* A producer that sees conn_output_full() stops; remember it, so that
+ * protocol->drained is called once the queue is down to half. */
+static void conn_output_added(struct conn *conn)
+{
+	if (conn_queued(conn) >= conn->out_high)
+		conn->out_blocked = true;
+	conn_kick(conn);
+}
+
+void conn_write(struct conn *conn, const void *data, size_t len)
+{
+	if (conn->state == CONN_STATE_DEAD || conn->state == CONN_STATE_LINGER || conn->broken)
+		return;
+	buf_append(&conn->out, data, len);
+	conn_output_added(conn);
+}
+
+void conn_printf(struct conn *conn, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (conn->state == CONN_STATE_DEAD || conn->state == CONN_STATE_LINGER || conn->broken)
+		return;
+	va_start(ap, fmt);
+	buf_vprintf(&conn->out, fmt, ap);
+	va_end(ap);
+	conn_output_added(conn);
+}
+
+bool conn_output_full(const struct conn *conn)
+{
+	return conn_queued(conn) >= conn->out_high;
+}
+
+static void conn_flush(struct conn *conn)
+{
+	size_t sent = 0;
+
+	if (conn->state != CONN_STATE_OPEN || conn->broken)
+		return;
+	core_note_output(conn_queued(conn));
+	while (conn->out_pos < conn->out.len) {
+		ssize_t n = conn_sock_write(conn, conn->out.data + conn->out_pos,
+					    conn->out.len - conn->out_pos);
+
+		if (n > 0) {
+			conn->out_pos += (size_t)n;
+			sent += (size_t)n;
+		} else {
+			if (n != CONN_IO_AGAIN) {
+				conn->broken = true;
+				conn_close(conn, "write error");
+			}
+			break;
+		}
+	}
+	conn->bytes_out += sent;
+	if (conn->out_pos == conn->out.len) {
+		conn->out_pos = 0;
+		buf_release(&conn->out);
+	} else if (conn->out_pos > conn_queued(conn)) {
+		/* Compact when what is left is smaller than what was sent. */
+		buf_consume(&conn->out, conn->out_pos);
+		conn->out_pos = 0;
+	}
+	if (sent > 0)
+		conn_idle_restart(conn);
+}
+
+/* ---- TLS ---- */
+
+static void conn_open(struct conn *conn)
+{
+	conn->opened = true;
+	conn->depth++;
+	conn->session = conn->protocol->open(conn);
+	conn->depth--;
+	if (conn->session == NULL)
+		conn_close(conn, "refused by protocol");
+}
+
+static void conn_handshake(struct conn *conn)
+{
+	int ret, err;
+
+	ERR_clear_error();
+	ret = SSL_do_handshake(conn->ssl);
+	if (ret == 1) {
+		conn->state = CONN_STATE_OPEN;
+		conn->tls_on = true;
+		conn_log(conn, LOG_LEVEL_INFO, "msg=\"tls\" version=%s cipher=%s",
+			 SSL_get_version(conn->ssl), SSL_get_cipher_name(conn->ssl));
+		if (!conn->opened) {
+			conn_open(conn);
+		} else if (conn->session != NULL && conn->protocol->tls_ready != NULL) {
+			conn->depth++;
+			conn->protocol->tls_ready(conn->session);
+			conn->depth--;
+		}
+		return;
+	}
+	err = SSL_get_error(conn->ssl, ret);
+	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+		conn->handshake_read = err == SSL_ERROR_WANT_READ;
+		return;
+	}
+	{
+		unsigned long e = ERR_peek_error();
+		const char *why = e != 0 ? ERR_reason_error_string(e) : NULL;
+
+		conn_log(conn, LOG_LEVEL_INFO, "msg=\"TLS handshake failed\" error=\"%s\"",
+			 why != NULL ? why : (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN ?
+					      "connection closed" : "unknown"));
+	}
+	ERR_clear_error();
+	conn->ssl_fatal = true;
+	conn->broken = true;
+	conn->state = CONN_STATE_OPEN;
+	conn_close(conn, "TLS handshake failed");
+}
+
+/* Start the handshake: for STARTTLS, only once the reply is sent, and with
+ * every byte received so far thrown away (RFC 3207 4.2, RFC 2595 3.1; the
+ * CVE-2011-0411 plaintext injection). */
+static void conn_tls_begin(struct conn *conn)
+{
+	SSL_CTX *ctx = tls_ctx_acquire(core_tls(conn->core));
+
+	conn->ssl = SSL_new(ctx);
+	SSL_CTX_free(ctx);
+	if (conn->ssl == NULL || SSL_set_fd(conn->ssl, conn->fd) != 1) {
+		conn_log(conn, LOG_LEVEL_ERROR, "msg=\"cannot start TLS\"");
+		conn->broken = true;
+		conn_close(conn, "TLS setup failed");
+		return;
+	}
+	SSL_set_accept_state(conn->ssl);
+	conn->starttls = false;
+	conn->line_pending = 0;
+	conn->skipping = false;
+	buf_release(&conn->in);
+	conn->state = CONN_STATE_HANDSHAKE;
+	conn->handshake_read = true;
+	conn_handshake(conn);
+}
+
+int conn_starttls(struct conn *conn)
+{
+	if (!conn_tls_available(conn) || conn->starttls || conn->state != CONN_STATE_OPEN)
+		return -1;
+	conn->starttls = true;
+	conn_kick(conn);
+	return 0;
+}
+
+/* ---- jobs and timers ---- */
+
+static void conn_work_cb(uv_work_t *req)
+{
+	struct conn *conn = req->data;
+
+	conn->job_work(conn->job_arg);
+}
+
+static void conn_after_work_cb(uv_work_t *req, int status)
+{
+	struct conn *conn = req->data;
+
+	(void)status;
+	conn->job = false;
+	conn->depth++;
+	conn->job_done(conn->job_arg);
+	conn->depth--;
+	if (conn->shutdown_after_job && !conn->job && !conn->closing) {
+		conn->depth++;
+		if (conn->session != NULL && conn->protocol->timeout != NULL)
+			conn->protocol->timeout(conn->session);
+		conn->depth--;
+		conn_close(conn, "server shutdown");
+	}
+	conn_settle(conn);
+}
+
+void conn_job(struct conn *conn, void (*work)(void *arg), void (*done)(void *arg), void *arg)
+{
+	if (conn->job) {
+		conn_log(conn, LOG_LEVEL_ERROR, "msg=\"second job started while one runs\"");
+		abort();
+	}
+	conn->job = true;
+	conn->job_work = work;
+	conn->job_done = done;
+	conn->job_arg = arg;
+	conn->work.data = conn;
+	if (uv_queue_work(&conn->loop->uv, &conn->work, conn_work_cb, conn_after_work_cb) != 0)
+		abort();
+}
+
+static void conn_user_timer_cb(uv_timer_t *timer)
+{
+	struct conn *conn = timer->data;
+
+	if (conn->state == CONN_STATE_OPEN && !conn->closing && conn->session != NULL &&
+	    conn->timer_cb != NULL) {
+		conn->depth++;
+		conn->timer_cb(conn->session);
+		conn->depth--;
+	}
+	conn_settle(conn);
+}
+
+void conn_timer(struct conn *conn, uint64_t ms, void (*cb)(void *session))
+{
+	if (conn->state == CONN_STATE_DEAD)
+		return;
+	conn->timer_cb = cb;
+	if (ms == 0 || cb == NULL)
+		uv_timer_stop(&conn->user);
+	else
+		uv_timer_start(&conn->user, conn_user_timer_cb, ms, 0);
+}
+
+static void conn_idle_cb(uv_timer_t *timer)
+{
+	struct conn *conn = timer->data;
+
+	if (conn->state == CONN_STATE_DEAD)
+		return;
+	if (conn->closing || conn->state == CONN_STATE_LINGER) {
+		/* The flush or the lingering close took too long. */
+		conn->aborting = true;
+	} else if (conn->job) {
+		conn_idle_restart(conn);
+	} else {
+		if (conn->state == CONN_STATE_OPEN && conn->session != NULL &&
+		    conn->protocol->timeout != NULL) {
+			conn->depth++;
+			conn->protocol->timeout(conn->session);
+			conn->depth--;
+		}
+		conn_close(conn, "idle timeout");
+	}
+	conn_settle(conn);
+}
+
+/* ---- closing ---- */
+
+void conn_close(struct conn *conn, const char *reason)
+{
+	if (conn->closing || conn->state == CONN_STATE_DEAD)
+		return;
+	conn->closing = true;
+	conn->close_reason = reason;
+	uv_timer_start(&conn->idle, conn_idle_cb, CONN_CLOSE_MS, 0);
+	uv_timer_stop(&conn->user);
+	conn_kick(conn);
+}
+
+static void conn_free(struct conn *conn)
+{
+	struct loop *loop = conn->loop;
+
+	close(conn->fd);
+	SSL_free(conn->ssl);
+	buf_release(&conn->in);
+	buf_release(&conn->out);
+	core_conn_release(conn->core, conn->remote_ip);
+	if (conn->prev != NULL)
+		conn->prev->next = conn->next;
+	else
+		loop->conns = conn->next;
+	if (conn->next != NULL)
+		conn->next->prev = conn->prev;
+	free(conn);
+	loop_conn_gone(loop);
+}
+
+static void conn_handle_closed(uv_handle_t *handle)
+{
+	struct conn *conn = handle->data;
+
+	if (--conn->handles == 0)
+		conn_free(conn);
+}
+
+/* The end: called from conn_settle() only, never with a job running. */
+static void conn_teardown(struct conn *conn)
+{
+	double secs = (double)(uv_now(&conn->loop->uv) - conn->start_ms) / 1000.0;
+
+	conn->state = CONN_STATE_DEAD;
+	if (conn->session != NULL && conn->protocol->close != NULL)
+		conn->protocol->close(conn->session);
+	conn->session = NULL;
+	conn_log(conn, LOG_LEVEL_INFO,
+		 "msg=\"disconnect\" reason=\"%s\" in=%llu out=%llu duration=%.3f",
+		 conn->close_reason != NULL ? conn->close_reason :
+		 conn->eof ? "client closed" : "closed",
+		 (unsigned long long)conn->bytes_in, (unsigned long long)conn->bytes_out, secs);
+	uv_close((uv_handle_t *)&conn->poll, conn_handle_closed);
+	uv_close((uv_handle_t *)&conn->idle, conn_handle_closed);
+	uv_close((uv_handle_t *)&conn->user, conn_handle_closed);
+	uv_close((uv_handle_t *)&conn->kick, conn_handle_closed);
+}
+
+/* Everything is sent: say goodbye (close_notify, FIN), then wait briefly
+ * for the client's FIN so that closing with unread input does not reset
+ * the connection before the client has read our last reply. */
+static void conn_linger(struct conn *conn)
+{
+	if (conn->tls_on && !conn->ssl_fatal) {
+		ERR_clear_error();
+		SSL_shutdown(conn->ssl);
+		ERR_clear_error();
+	}
+	shutdown(conn->fd, SHUT_WR);
+	conn->state = CONN_STATE_LINGER;
+	uv_timer_start(&conn->idle, conn_idle_cb, CONN_LINGER_MS, 0);
+}
+
+static void conn_linger_read(struct conn *conn)
+{
+	char sink[4096];
+
+	for (int i = 0; i < 16; i++) {
+		ssize_t n = recv(conn->fd, sink, sizeof(sink), 0);
+
+		if (n > 0)
+			continue;
+		if (n == 0)
+			conn->eof = true;
+		else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			conn->broken = true;
+		return;
+	}
+}
+
+void conn_shutdown(struct conn *conn)
+{
+	if (conn->state == CONN_STATE_DEAD || conn->closing)
+		return;
+	if (conn->job) {
+		conn->shutdown_after_job = true;
+		return;
+	}
+	if (conn->state == CONN_STATE_OPEN && conn->session != NULL &&
+	    conn->protocol->timeout != NULL) {
+		conn->depth++;
+		conn->protocol->timeout(conn->session);
+		conn->depth--;
+	}
+	conn_close(conn, "server shutdown");
+	conn_settle(conn);
+}
+
+void conn_abort(struct conn *conn)
+{
+	if (conn->state == CONN_STATE_DEAD)
+		return;
+	conn->aborting = true;
+	conn_close(conn, "shutdown timeout");
+	conn_settle(conn);
+}
+
+/* ---- the driver ---- */
+
+/* One pass of everything that may follow an event; see the top comment. */
+static bool conn_settle_once(struct conn *conn)
+{
+	bool again = false;
+
+	if (conn->job)
+		return false;
+	if (conn->aborting || (conn->closing && conn->broken) ||
+	    (conn->closing && conn->state == CONN_STATE_HANDSHAKE) ||
+	    (conn->state == CONN_STATE_LINGER && (conn->eof || conn->broken))) {
+		conn_teardown(conn);
+		return false;
+	}
+	if (conn->state != CONN_STATE_OPEN)
+		return false;
+
+	conn_dispatch(conn);
+	conn_flush(conn);
+	if (conn->job)
+		return false;
+	if (!conn->out_blocked && conn_queued(conn) >= conn->out_high) {
+		conn->out_blocked = true;
+	} else if (conn->out_blocked && conn_queued(conn) < conn->out_high / 2) {
+		conn->out_blocked = false;
+		if (conn->session != NULL && !conn->closing && conn->protocol->drained != NULL) {
+			conn->depth++;
+			conn->protocol->drained(conn->session);
+			conn->depth--;
+		}
+		again = true;
+	}
+	if (conn->starttls && conn_queued(conn) == 0 && !conn->closing && !conn->broken) {
+		conn_tls_begin(conn);
+		return conn->state == CONN_STATE_OPEN;
+	}
+	if (conn_can_read(conn) && conn->tls_on && SSL_has_pending(conn->ssl)) {
+		/* OpenSSL holds decrypted bytes the socket will not signal. */
+		conn_read(conn);
+		again = true;
+	}
+	if (conn->eof && !conn->closing && !conn->job && !conn->out_blocked &&
+	    !conn_dispatchable(conn))
+		conn_close(conn, "client closed");
+	if (conn->closing && !conn->job) {
+		if (conn->broken || conn->eof) {
+			if (conn->broken || conn_queued(conn) == 0) {
+				conn_teardown(conn);
+				return false;
+			}
+		} else if (conn_queued(conn) == 0) {
+			conn_linger(conn);
+		}
+	}
+	return again;
+}
+
+static void conn_settle(struct conn *conn)
+{
+	int round;
+
+	if (conn->depth > 0)
+		return;
+	for (round = 0; round < CONN_SETTLE_ROUNDS; round++) {
+		if (conn->state == CONN_STATE_DEAD)
+			return;
+		if (!conn_settle_once(conn))
+			break;
+	}
+	if (conn->state == CONN_STATE_DEAD)
+		return;
+	if (round == CONN_SETTLE_ROUNDS)
+		conn_kick(conn);
+	conn_update_poll(conn);
+}
+
+static void conn_poll_cb(uv_poll_t *poll, int status, int events);
+
+static void conn_update_poll(struct conn *conn)
+{
+	int ev = 0;
+
+	switch (conn->state) {
+	case CONN_STATE_HANDSHAKE:
+		ev = conn->handshake_read ? UV_READABLE : UV_WRITABLE;
+		break;
+	case CONN_STATE_LINGER:
+		ev = UV_READABLE;
+		break;
+	case CONN_STATE_OPEN:
+		if (conn->broken)
+			break;
+		if (conn_can_read(conn))
+			ev |= conn->read_wants_write ? UV_WRITABLE : UV_READABLE;
+		if (conn_queued(conn) > 0)
+			ev |= conn->write_wants_read ? UV_READABLE : UV_WRITABLE;
+		break;
+	case CONN_STATE_DEAD:
+		return;
+	}
+	if (ev == conn->poll_events)
+		return;
+	conn->poll_events = ev;
+	if (ev == 0)
+		uv_poll_stop(&conn->poll);
+	else
+		uv_poll_start(&conn->poll, ev, conn_poll_cb);
+}
+
+static void conn_poll_cb(uv_poll_t *poll, int status, int events)
+{
+	struct conn *conn = poll->data;
+
+	if (status < 0) {
+		conn->broken = true;
+		conn_close(conn, "socket error");
+	} else if (conn->state == CONN_STATE_HANDSHAKE) {
+		conn_handshake(conn);
+	} else if (conn->state == CONN_STATE_LINGER) {
+		conn_linger_read(conn);
+	} else if (conn->state == CONN_STATE_OPEN) {
+		if ((events & UV_WRITABLE) || (conn->write_wants_read && (events & UV_READABLE)))
+			conn_flush(conn);
+		if (conn_can_read(conn) &&
+		    ((events & UV_READABLE) || (conn->read_wants_write && (events & UV_WRITABLE))))
+			conn_read(conn);
+	}
+	conn_settle(conn);
+}
+
+/* ---- birth ---- */
+
+static void conn_addr_text(const struct sockaddr_storage *ss, char *out, size_t outsize,
+			   uint16_t *port_r)
+{
+	snprintf(out, outsize, "unknown");
+	*port_r = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, out, (socklen_t)outsize);
+		*port_r = ntohs(sin->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, out, (socklen_t)outsize);
+		*port_r = ntohs(sin6->sin6_port);
+	}
+}
+
+static void conn_handle_init(struct conn *conn, uv_handle_t *handle)
+{
+	handle->data = conn;
+	conn->handles++;
+}
+
+void conn_accepted(void *arg)
+{
+	struct conn_accept *acc = arg;
+	struct loop *loop = loop_current();
+	struct core *core = listener_core(acc->listener);
+	const struct config *cfg = core_config(core);
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
+	struct conn *conn;
+	int one = 1;
+
+	if (loop->stopping) {
+		close(acc->fd);
+		core_conn_release(core, acc->remote_ip);
+		free(acc);
+		loop_conn_gone(loop);
+		return;
+	}
+	conn = calloc(1, sizeof(*conn));
+	if (conn == NULL)
+		abort();
+	conn->loop = loop;
+	conn->listener = acc->listener;
+	conn->core = core;
+	conn->cfg = cfg;
+	conn->protocol = listener_protocol(acc->listener);
+	conn->fd = acc->fd;
+	conn->remote = acc->remote;
+	snprintf(conn->remote_ip, sizeof(conn->remote_ip), "%s", acc->remote_ip);
+	free(acc);
+	buf_init(&conn->in, cfg->limits.line_length > 0 ? cfg->limits.line_length : 8192);
+	buf_init(&conn->out, 0);
+	conn->out_high = cfg->limits.output_buffer > 0 ? (size_t)cfg->limits.output_buffer : 262144;
+	conn->start_ms = uv_now(&loop->uv);
+	conn_make_sid(conn->sid);
+	if (getsockname(conn->fd, (struct sockaddr *)&local, &llen) == 0)
+		conn_addr_text(&local, conn->local_ip, sizeof(conn->local_ip), &conn->local_port);
+	setsockopt(conn->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+	if (uv_poll_init(&loop->uv, &conn->poll, conn->fd) != 0)
+		abort();
+	conn_handle_init(conn, (uv_handle_t *)&conn->poll);
+	uv_timer_init(&loop->uv, &conn->idle);
+	conn_handle_init(conn, (uv_handle_t *)&conn->idle);
+	uv_timer_init(&loop->uv, &conn->user);
+	conn_handle_init(conn, (uv_handle_t *)&conn->user);
+	uv_timer_init(&loop->uv, &conn->kick);
+	conn_handle_init(conn, (uv_handle_t *)&conn->kick);
+	conn->next = loop->conns;
+	if (loop->conns != NULL)
+		loop->conns->prev = conn;
+	loop->conns = conn;
+
+	conn_log(conn, LOG_LEVEL_INFO, "msg=\"connect\" local=%s:%u%s", conn->local_ip,
+		 conn->local_port, listener_implicit_tls(conn->listener) ? " tls=implicit" : "");
+	conn_idle_restart(conn);
+	if (!listener_implicit_tls(conn->listener)) {
+		conn_open(conn);
+	} else if (core_tls(core) == NULL) {
+		conn_log(conn, LOG_LEVEL_ERROR, "msg=\"no certificate loaded for implicit TLS\"");
+		conn->broken = true;
+		conn_close(conn, "no certificate");
+	} else {
+		conn_tls_begin(conn);
+	}
+	conn_settle(conn);
+}

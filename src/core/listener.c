@@ -1,0 +1,524 @@
+/* listener - the main thread of the core: listening sockets, accepting with
+ * connection limits, the hand-off to the I/O loops, signals and shutdown;
+ * see listener.h. */
+#include "core/listener.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/conn-internal.h"
+#include "core/log.h"
+#include "core/tls.h"
+
+#define CORE_IP_BUCKETS 1024
+#define CORE_ACCEPT_BATCH 64
+#define CORE_ACCEPT_PAUSE_MS 200
+
+struct listener {
+	struct core *core;
+	int fd;
+	uv_poll_t poll;
+	char *service;
+	const struct protocol *protocol;
+	void *context;
+	bool implicit_tls;
+	uint16_t port;
+	char text[INET6_ADDRSTRLEN + 8];
+};
+
+/* Connections from one address; in the shared table under ip_lock. */
+struct core_ip {
+	struct core_ip *next;
+	unsigned count;
+	char ip[48];
+};
+
+struct core {
+	const struct config *cfg;
+	uv_loop_t uv;
+	uv_async_t stop_async;
+	uv_timer_t accept_pause;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	bool signals;
+	bool handles_closed;
+	atomic_bool stopping;
+
+	struct listener **listeners;
+	size_t n_listeners;
+	struct loop **loops;
+	unsigned n_loops;
+	unsigned next_loop;
+	struct tls *tls;
+
+	pthread_mutex_t ip_lock;
+	struct core_ip *ips[CORE_IP_BUCKETS];
+	unsigned total;
+};
+
+static atomic_size_t core_peak;
+
+const struct protocol *listener_protocol(const struct listener *l) { return l->protocol; }
+void *listener_context(const struct listener *l) { return l->context; }
+const char *listener_service(const struct listener *l) { return l->service; }
+bool listener_implicit_tls(const struct listener *l) { return l->implicit_tls; }
+struct core *listener_core(const struct listener *l) { return l->core; }
+const struct config *core_config(const struct core *core) { return core->cfg; }
+struct tls *core_tls(const struct core *core) { return core->tls; }
+
+void core_note_output(size_t len)
+{
+	size_t old = atomic_load(&core_peak);
+
+	while (len > old && !atomic_compare_exchange_weak(&core_peak, &old, len))
+		;
+}
+
+size_t core_peak_output(void)
+{
+	return atomic_load(&core_peak);
+}
+
+unsigned core_connection_count(struct core *core)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&core->ip_lock);
+	n = core->total;
+	pthread_mutex_unlock(&core->ip_lock);
+	return n;
+}
+
+static unsigned core_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : (unsigned)n;
+}
+
+static struct core_ip **core_ip_find(struct core *core, const char *ip)
+{
+	unsigned h = 2166136261u;
+	struct core_ip **p;
+
+	for (const char *c = ip; *c != '\0'; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	for (p = &core->ips[h % CORE_IP_BUCKETS]; *p != NULL; p = &(*p)->next)
+		if (strcmp((*p)->ip, ip) == 0)
+			break;
+	return p;
+}
+
+/* Take a slot for a new connection; NULL when allowed, else the reason. */
+static const char *core_conn_acquire(struct core *core, const char *ip)
+{
+	const char *refused = NULL;
+	struct core_ip **p;
+
+	pthread_mutex_lock(&core->ip_lock);
+	p = core_ip_find(core, ip);
+	if (core->cfg->limits.connections > 0 && core->total >= core->cfg->limits.connections) {
+		refused = "too many connections";
+	} else if (*p != NULL && core->cfg->limits.connections_per_ip > 0 &&
+		   (*p)->count >= core->cfg->limits.connections_per_ip) {
+		refused = "too many connections from this address";
+	} else {
+		if (*p == NULL) {
+			*p = calloc(1, sizeof(**p));
+			if (*p == NULL)
+				abort();
+			snprintf((*p)->ip, sizeof((*p)->ip), "%s", ip);
+		}
+		(*p)->count++;
+		core->total++;
+	}
+	pthread_mutex_unlock(&core->ip_lock);
+	return refused;
+}
+
+void core_conn_release(struct core *core, const char *ip)
+{
+	struct core_ip **p;
+
+	pthread_mutex_lock(&core->ip_lock);
+	p = core_ip_find(core, ip);
+	if (*p != NULL && --(*p)->count == 0) {
+		struct core_ip *gone = *p;
+
+		*p = gone->next;
+		free(gone);
+	}
+	core->total--;
+	pthread_mutex_unlock(&core->ip_lock);
+}
+
+static struct loop *core_pick_loop(struct core *core)
+{
+	struct loop *best = NULL;
+	unsigned best_n = 0;
+
+	for (unsigned k = 0; k < core->n_loops; k++) {
+		struct loop *loop = core->loops[(core->next_loop + k) % core->n_loops];
+		unsigned n = atomic_load(&loop->nconns);
+
+		if (best == NULL || n < best_n) {
+			best = loop;
+			best_n = n;
+		}
+	}
+	core->next_loop = (core->next_loop + 1) % core->n_loops;
+	return best;
+}
+
+static void core_accept_one(struct listener *l, int fd, const struct sockaddr_storage *ss,
+			    socklen_t len)
+{
+	struct core *core = l->core;
+	struct conn_accept *acc;
+	const char *refused;
+	char ip[48] = "unknown";
+
+	if (ss->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, ip, sizeof(ip));
+	else if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, ip, sizeof(ip));
+	refused = core_conn_acquire(core, ip);
+	if (refused != NULL) {
+		log_event(LOG_LEVEL_WARN, l->service, NULL, ip,
+			  "msg=\"connection refused\" reason=\"%s\"", refused);
+		close(fd);
+		return;
+	}
+	acc = calloc(1, sizeof(*acc));
+	if (acc == NULL)
+		abort();
+	acc->fd = fd;
+	acc->listener = l;
+	memcpy(&acc->remote, ss, sizeof(*ss));
+	acc->remote_len = len;
+	memcpy(acc->remote_ip, ip, sizeof(ip));
+	{
+		struct loop *loop = core_pick_loop(core);
+
+		atomic_fetch_add(&loop->nconns, 1);
+		loop_post(loop, conn_accepted, acc);
+	}
+}
+
+static void core_accept_resume(uv_timer_t *timer)
+{
+	struct core *core = timer->data;
+
+	if (atomic_load(&core->stopping))
+		return;
+	for (size_t i = 0; i < core->n_listeners; i++)
+		uv_poll_start(&core->listeners[i]->poll, UV_READABLE, NULL);
+}
+
+static void core_accept_cb(uv_poll_t *poll, int status, int events)
+{
+	struct listener *l = poll->data;
+	struct core *core = l->core;
+
+	(void)events;
+	if (status < 0 || atomic_load(&core->stopping))
+		return;
+	for (int n = 0; n < CORE_ACCEPT_BATCH; n++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			core_accept_one(l, fd, &ss, len);
+			continue;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+			continue;
+		/* Out of descriptors or memory: stop accepting for a moment
+		 * rather than spinning on a readable listener. */
+		log_event(LOG_LEVEL_ERROR, l->service, NULL, NULL,
+			  "msg=\"accept failed\" error=\"%s\"", strerror(errno));
+		for (size_t i = 0; i < core->n_listeners; i++)
+			uv_poll_stop(&core->listeners[i]->poll);
+		uv_timer_start(&core->accept_pause, core_accept_resume, CORE_ACCEPT_PAUSE_MS, 0);
+		return;
+	}
+}
+
+static void core_listener_closed(uv_handle_t *handle)
+{
+	struct listener *l = handle->data;
+
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+}
+
+/* Close every handle of the main loop, so that uv_run returns. */
+static void core_close_handles(struct core *core)
+{
+	if (core->handles_closed)
+		return;
+	core->handles_closed = true;
+	for (size_t i = 0; i < core->n_listeners; i++)
+		uv_close((uv_handle_t *)&core->listeners[i]->poll, core_listener_closed);
+	uv_close((uv_handle_t *)&core->stop_async, NULL);
+	uv_close((uv_handle_t *)&core->accept_pause, NULL);
+	if (core->signals) {
+		uv_close((uv_handle_t *)&core->sig_term, NULL);
+		uv_close((uv_handle_t *)&core->sig_int, NULL);
+		uv_close((uv_handle_t *)&core->sig_hup, NULL);
+	}
+}
+
+static void core_stop_cb(uv_async_t *async)
+{
+	struct core *core = async->data;
+
+	if (core->handles_closed)
+		return;
+	log_event(LOG_LEVEL_INFO, "serve", NULL, NULL, "msg=\"stopping\" timeout=%u",
+		  core->cfg->server.shutdown_timeout);
+	core_close_handles(core);
+	for (unsigned i = 0; i < core->n_loops; i++)
+		loop_post(core->loops[i], loop_shutdown, core->loops[i]);
+}
+
+void core_stop(struct core *core)
+{
+	atomic_store(&core->stopping, true);
+	uv_async_send(&core->stop_async);
+}
+
+static void core_signal_cb(uv_signal_t *sig, int signum)
+{
+	struct core *core = sig->data;
+	char *error = NULL;
+
+	if (signum != SIGHUP) {
+		log_event(LOG_LEVEL_INFO, "serve", NULL, NULL, "msg=\"signal\" signal=%s",
+			  signum == SIGTERM ? "TERM" : "INT");
+		atomic_store(&core->stopping, true);
+		core_stop_cb(&core->stop_async);
+		return;
+	}
+	if (core->tls == NULL)
+		return;
+	if (tls_reload(core->tls, &error) < 0) {
+		log_event(LOG_LEVEL_ERROR, "serve", NULL, NULL,
+			  "msg=\"certificate reload failed; keeping the old one\" error=\"%s\"",
+			  error != NULL ? error : "?");
+		free(error);
+	} else {
+		log_event(LOG_LEVEL_INFO, "serve", NULL, NULL, "msg=\"certificate reloaded\"");
+	}
+}
+
+int core_new(const struct config *cfg, struct core **core_r, char **error_r)
+{
+	struct core *core;
+	unsigned cpus = core_cpus();
+	unsigned threads = cfg->server.threads > 0 ? cfg->server.threads : cpus;
+	char pool[16];
+
+	*error_r = NULL;
+	/* Before libuv's thread pool is first used: fsync and password
+	 * hashing jobs must not starve each other. */
+	snprintf(pool, sizeof(pool), "%u", cpus * 2 > 4 ? cpus * 2 : 4);
+	setenv("UV_THREADPOOL_SIZE", pool, 0);
+	signal(SIGPIPE, SIG_IGN);
+
+	core = calloc(1, sizeof(*core));
+	if (core == NULL)
+		abort();
+	core->cfg = cfg;
+	pthread_mutex_init(&core->ip_lock, NULL);
+	if (uv_loop_init(&core->uv) != 0)
+		abort();
+	uv_async_init(&core->uv, &core->stop_async, core_stop_cb);
+	core->stop_async.data = core;
+	uv_timer_init(&core->uv, &core->accept_pause);
+	core->accept_pause.data = core;
+	core->n_loops = threads;
+	core->loops = calloc(threads, sizeof(*core->loops));
+	if (core->loops == NULL)
+		abort();
+	for (unsigned i = 0; i < threads; i++)
+		core->loops[i] = loop_new(core);
+	*core_r = core;
+	return 0;
+}
+
+static int core_listen_fail(char **error_r, const char *service, const char *addr, int fd)
+{
+	if (asprintf(error_r, "%s: cannot listen on %s: %s", service, addr, strerror(errno)) < 0)
+		*error_r = NULL;
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static int core_listen_one(struct core *core, const char *service, const struct addr_spec *spec,
+			   const struct protocol *protocol, void *context, bool implicit_tls,
+			   char **error_r)
+{
+	struct sockaddr_storage bound;
+	socklen_t blen = sizeof(bound);
+	struct listener *l;
+	int one = 1;
+	int fd = socket(spec->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return core_listen_fail(error_r, service, spec->text, -1);
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (spec->sa.ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    bind(fd, (const struct sockaddr *)&spec->sa, spec->sa_len) < 0 ||
+	    listen(fd, 511) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&bound, &blen) < 0)
+		return core_listen_fail(error_r, service, spec->text, fd);
+
+	l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		abort();
+	l->core = core;
+	l->fd = fd;
+	l->service = strdup(service);
+	l->protocol = protocol;
+	l->context = context;
+	l->implicit_tls = implicit_tls;
+	if (bound.ss_family == AF_INET6)
+		l->port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
+	else
+		l->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+	snprintf(l->text, sizeof(l->text), "%s", spec->text);
+	if (l->service == NULL || uv_poll_init(&core->uv, &l->poll, fd) != 0)
+		abort();
+	l->poll.data = l;
+	core->listeners = realloc(core->listeners, (core->n_listeners + 1) * sizeof(*core->listeners));
+	if (core->listeners == NULL)
+		abort();
+	core->listeners[core->n_listeners++] = l;
+	return 0;
+}
+
+int core_listen(struct core *core, const char *service, const struct addr_spec *specs,
+		size_t n_specs, const struct protocol *protocol, void *context,
+		bool implicit_tls, char **error_r)
+{
+	*error_r = NULL;
+	for (size_t i = 0; i < n_specs; i++)
+		if (core_listen_one(core, service, &specs[i], protocol, context, implicit_tls,
+				    error_r) < 0)
+			return -1;
+	return 0;
+}
+
+uint16_t core_listener_port(const struct core *core, size_t index)
+{
+	return index < core->n_listeners ? core->listeners[index]->port : 0;
+}
+
+int core_tls_load(struct core *core, char **error_r)
+{
+	return tls_new(core->cfg, &core->tls, error_r);
+}
+
+static void core_log_ready(struct core *core)
+{
+	char text[1024];
+	size_t len = 0;
+
+	text[0] = '\0';
+	for (size_t i = 0; i < core->n_listeners && len < sizeof(text); i++) {
+		struct listener *l = core->listeners[i];
+		char addr[INET6_ADDRSTRLEN + 8];
+		const char *colon = strrchr(l->text, ':');
+
+		/* Show the bound port (port 0 asks for any). */
+		snprintf(addr, sizeof(addr), "%.*s:%u",
+			 (int)(colon != NULL ? (size_t)(colon - l->text) : strlen(l->text)),
+			 l->text, l->port);
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s=%s",
+					i > 0 ? "," : "", l->service, addr);
+	}
+	log_event(LOG_LEVEL_INFO, "serve", NULL, NULL, "msg=\"ready\" listen=\"%s\" threads=%u",
+		  text, core->n_loops);
+}
+
+int core_run(struct core *core, bool handle_signals)
+{
+	int ret = 0;
+	unsigned started = 0;
+
+	for (; started < core->n_loops; started++)
+		if (loop_thread_start(core->loops[started]) < 0)
+			break;
+	if (started < core->n_loops) {
+		log_error("msg=\"cannot start I/O threads\"");
+		atomic_store(&core->stopping, true);
+		ret = -1;
+	}
+	if (handle_signals && !core->handles_closed) {
+		core->signals = true;
+		uv_signal_init(&core->uv, &core->sig_term);
+		uv_signal_init(&core->uv, &core->sig_int);
+		uv_signal_init(&core->uv, &core->sig_hup);
+		core->sig_term.data = core->sig_int.data = core->sig_hup.data = core;
+		uv_signal_start(&core->sig_term, core_signal_cb, SIGTERM);
+		uv_signal_start(&core->sig_int, core_signal_cb, SIGINT);
+		uv_signal_start(&core->sig_hup, core_signal_cb, SIGHUP);
+	}
+	if (atomic_load(&core->stopping)) {
+		core_stop_cb(&core->stop_async);
+	} else {
+		for (size_t i = 0; i < core->n_listeners; i++)
+			uv_poll_start(&core->listeners[i]->poll, UV_READABLE, core_accept_cb);
+		core_log_ready(core);
+	}
+	uv_run(&core->uv, UV_RUN_DEFAULT);
+	for (unsigned i = 0; i < started; i++)
+		loop_join(core->loops[i]);
+	log_event(LOG_LEVEL_INFO, "serve", NULL, NULL, "msg=\"stopped\"");
+	return ret;
+}
+
+void core_free(struct core **corep)
+{
+	struct core *core = *corep;
+
+	if (core == NULL)
+		return;
+	if (!core->handles_closed) {
+		core_close_handles(core);
+		uv_run(&core->uv, UV_RUN_DEFAULT);
+	}
+	if (uv_loop_close(&core->uv) != 0)
+		log_error("msg=\"main loop still has open handles at exit\"");
+	for (unsigned i = 0; i < core->n_loops; i++)
+		loop_free(&core->loops[i]);
+	free(core->loops);
+	for (size_t i = 0; i < core->n_listeners; i++) {
+		free(core->listeners[i]->service);
+		free(core->listeners[i]);
+	}
+	free(core->listeners);
+	tls_free(&core->tls);
+	for (size_t i = 0; i < CORE_IP_BUCKETS; i++) {
+		while (core->ips[i] != NULL) {
+			struct core_ip *next = core->ips[i]->next;
+
+			free(core->ips[i]);
+			core->ips[i] = next;
+		}
+	}
+	pthread_mutex_destroy(&core->ip_lock);
+	free(core);
+	*corep = NULL;
+}

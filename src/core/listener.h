@@ -1,0 +1,62 @@
+/* listener - the server core as the serve command (and tests) drive it:
+ * bound listening sockets mapped to protocols, the I/O threads, accepting
+ * with per-address and total connection limits, signals, and the graceful
+ * shutdown.
+ *
+ * Order of use: core_new, core_listen for every service, core_tls_load,
+ * (drop privileges), core_run (blocks until stopped), core_free. */
+#ifndef TERN_CORE_LISTENER_H
+#define TERN_CORE_LISTENER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/addr.h"
+#include "core/config.h"
+#include "core/conn.h"
+
+struct core;
+
+/* Set up the core for `cfg` (which must outlive it): the main loop, the
+ * [server] threads I/O loops (0 = cores), UV_THREADPOOL_SIZE (unless set in
+ * the environment: max(4, 2 * cores)); SIGPIPE is ignored. */
+int core_new(const struct config *cfg, struct core **core_r, char **error_r);
+
+/* Bind and listen on every address of one service (SO_REUSEADDR;
+ * IPV6_V6ONLY on IPv6). Each accepted connection gets `protocol`, with
+ * `context` as conn_context(); with implicit_tls the TLS handshake comes
+ * before protocol->open. Port 0 binds a free port (see core_listener_port).
+ * Returns -1 with a malloc'd *error_r naming the address. */
+int core_listen(struct core *core, const char *service, const struct addr_spec *specs,
+		size_t n_specs, const struct protocol *protocol, void *context,
+		bool implicit_tls, char **error_r);
+/* The port the index-th bound socket (in core_listen order) listens on. */
+uint16_t core_listener_port(const struct core *core, size_t index);
+
+/* Load (or generate) the certificate; see tls.h. Without it conn_starttls
+ * fails and implicit-TLS connections are refused. */
+int core_tls_load(struct core *core, char **error_r);
+
+/* Start the I/O threads and run the main loop (accepting; with
+ * handle_signals also SIGTERM/SIGINT = core_stop and SIGHUP = reload the
+ * certificate) until the core is stopped and every connection is closed.
+ * Logs msg="ready" once listening. Returns 0, or -1 when a thread could not
+ * be started. */
+int core_run(struct core *core, bool handle_signals);
+
+/* Stop: close the listeners, give every session protocol->timeout and
+ * close it; sessions with a job running finish it first; after [server]
+ * shutdown_timeout seconds the rest are cut. Thread-safe; may be called
+ * before core_run (which then returns at once). */
+void core_stop(struct core *core);
+
+/* Free everything (after core_run returned, or if it never ran). */
+void core_free(struct core **core);
+
+/* For tests and metrics: connections currently open, and the largest
+ * output queue any connection had (process-wide). */
+unsigned core_connection_count(struct core *core);
+size_t core_peak_output(void);
+
+#endif

@@ -1,0 +1,710 @@
+/* dir - the user directory in DATA/directory.db (SQLite, WAL): domains,
+ * accounts and aliases, with address syntax checks. See dir.h. */
+#include "dir/dir.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "dir/password.h"
+
+#define DIR_LOCAL_MAX 64        /* RFC 5321 4.5.3.1.1 */
+#define DIR_DOMAIN_MAX 253      /* RFC 1035 2.3.4, without the final dot */
+#define DIR_LABEL_MAX 63
+#define DIR_ALIAS_TARGETS_MAX 1000
+#define DIR_SCHEMA_VERSION 1
+
+struct dir {
+	sqlite3 *db;
+	/* Serialises whole operations (a transaction is several statements;
+	 * the connection itself is also opened SQLITE_OPEN_FULLMUTEX). */
+	pthread_mutex_t lock;
+};
+
+static const char *const dir_error_texts[] = {
+	[DIR_OK] = "ok",
+	[DIR_ERR_NOT_FOUND] = "not found",
+	[DIR_ERR_EXISTS] = "already exists",
+	[DIR_ERR_INVALID] = "invalid address, domain or hash",
+	[DIR_ERR_NOT_EMPTY] = "domain still has accounts or aliases",
+	[DIR_ERR_NO_DOMAIN] = "domain is not a local domain",
+	[DIR_ERR_TEMP] = "directory database error",
+};
+_Static_assert(sizeof(dir_error_texts) / sizeof(dir_error_texts[0]) == DIR_ERR__COUNT,
+	       "dir_error_texts");
+
+const char *dir_error_str(enum dir_error error)
+{
+	if ((unsigned)error >= DIR_ERR__COUNT)
+		return "unknown error";
+	return dir_error_texts[error];
+}
+
+/* Schema, one entry per version: entry i migrates version i to i+1. */
+static const char *const dir_migrations[] = {
+	"CREATE TABLE domains ("
+	"  name TEXT PRIMARY KEY NOT NULL"
+	");"
+	"CREATE TABLE accounts ("
+	"  address TEXT PRIMARY KEY NOT NULL,"
+	"  domain TEXT NOT NULL REFERENCES domains(name),"
+	"  hash TEXT NOT NULL,"
+	"  quota INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL"
+	");"
+	"CREATE INDEX accounts_domain ON accounts(domain);"
+	"CREATE TABLE aliases ("
+	"  alias TEXT PRIMARY KEY NOT NULL,"
+	"  domain TEXT NOT NULL REFERENCES domains(name),"
+	"  targets TEXT NOT NULL"
+	");"
+	"CREATE INDEX aliases_domain ON aliases(domain);",
+};
+_Static_assert(sizeof(dir_migrations) / sizeof(dir_migrations[0]) == DIR_SCHEMA_VERSION,
+	       "one migration per schema version");
+
+/* ---- syntax ---- */
+
+static bool dir_domain_normalize(char *domain)
+{
+	size_t len = strlen(domain);
+	size_t label = 0;
+
+	if (len == 0 || len > DIR_DOMAIN_MAX)
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		char c = domain[i];
+
+		if (c == '.' || c == '\0') {
+			/* Each label: 1..63, no hyphen at either end. */
+			if (label == 0 || label > DIR_LABEL_MAX ||
+			    domain[i - 1] == '-' || domain[i - label] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!isascii((unsigned char)c) ||
+		    (!isalnum((unsigned char)c) && c != '-'))
+			return false;
+		domain[i] = (char)tolower((unsigned char)c);
+		label++;
+	}
+	return true;
+}
+
+/* RFC 5321 4.1.2 Dot-string: atoms of atext joined by single dots. '/' is
+ * refused too, since the local part names the account's mail folder; a
+ * quoted local part is not accepted. */
+static bool dir_local_valid(const char *local, size_t len)
+{
+	static const char atext_extra[] = "!#$%&'*+-=?^_`{|}~";
+
+	if (len == 0 || len > DIR_LOCAL_MAX || local[0] == '.' || local[len - 1] == '.')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)local[i];
+
+		if (c == '.') {
+			if (local[i + 1] == '.')
+				return false;
+			continue;
+		}
+		if (!isascii(c) || (!isalnum(c) && strchr(atext_extra, c) == NULL) || c == '\0')
+			return false;
+	}
+	return true;
+}
+
+bool dir_address_normalize(char *address)
+{
+	char *at = strrchr(address, '@');
+
+	if (at == NULL || !dir_local_valid(address, (size_t)(at - address)))
+		return false;
+	if (!dir_domain_normalize(at + 1))
+		return false;
+	for (char *p = address; p < at; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return true;
+}
+
+/* strdup + normalize; NULL when invalid. */
+static char *dir_address_copy(const char *address)
+{
+	char *copy;
+
+	if (address == NULL || strlen(address) > DIR_LOCAL_MAX + 1 + DIR_DOMAIN_MAX)
+		return NULL;
+	copy = strdup(address);
+	if (copy == NULL || !dir_address_normalize(copy)) {
+		free(copy);
+		return NULL;
+	}
+	return copy;
+}
+
+static char *dir_domain_copy(const char *domain)
+{
+	char *copy;
+
+	if (domain == NULL || strlen(domain) > DIR_DOMAIN_MAX)
+		return NULL;
+	copy = strdup(domain);
+	if (copy == NULL || !dir_domain_normalize(copy)) {
+		free(copy);
+		return NULL;
+	}
+	return copy;
+}
+
+/* ---- open ---- */
+
+static int dir_fail(char **error_r, const char *what, const char *detail)
+{
+	if (asprintf(error_r, "%s: %s", what, detail) < 0)
+		*error_r = NULL;
+	return -1;
+}
+
+static int dir_migrate(sqlite3 *db, char **error_r)
+{
+	sqlite3_stmt *st;
+	int version = 0;
+	char *err = NULL;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return dir_fail(error_r, "directory.db", sqlite3_errmsg(db));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version > DIR_SCHEMA_VERSION)
+		return dir_fail(error_r, "directory.db", "made by a newer tern (schema version too high)");
+	while (version < DIR_SCHEMA_VERSION) {
+		char *sql;
+		int rc;
+
+		if (asprintf(&sql, "BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;",
+			     dir_migrations[version], version + 1) < 0)
+			return dir_fail(error_r, "directory.db", "out of memory");
+		rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+		free(sql);
+		if (rc != SQLITE_OK) {
+			dir_fail(error_r, "directory.db: schema migration", err != NULL ? err : "failed");
+			sqlite3_free(err);
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+		version++;
+	}
+	return 0;
+}
+
+int dir_open(const char *data_dir, struct dir **dir_r, char **error_r)
+{
+	struct dir *dir;
+	char *path = NULL;
+	char *err = NULL;
+	mode_t old_mask;
+	int rc;
+
+	*dir_r = NULL;
+	*error_r = NULL;
+	if (mkdir(data_dir, 0700) < 0 && errno != EEXIST)
+		return dir_fail(error_r, data_dir, strerror(errno));
+	if (asprintf(&path, "%s/directory.db", data_dir) < 0)
+		return dir_fail(error_r, data_dir, "out of memory");
+	dir = calloc(1, sizeof(*dir));
+	if (dir == NULL) {
+		free(path);
+		return dir_fail(error_r, data_dir, "out of memory");
+	}
+	pthread_mutex_init(&dir->lock, NULL);
+	/* The database, its -wal and -shm files are created 0600. */
+	old_mask = umask(077);
+	rc = sqlite3_open_v2(path, &dir->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(dir->db, 5000);
+		rc = sqlite3_exec(dir->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+				  "PRAGMA foreign_keys=ON;", NULL, NULL, &err);
+	}
+	if (rc == SQLITE_OK)
+		chmod(path, 0600);
+	umask(old_mask);
+	if (rc != SQLITE_OK) {
+		dir_fail(error_r, path, err != NULL ? err : dir->db != NULL ?
+			 sqlite3_errmsg(dir->db) : "cannot open");
+		sqlite3_free(err);
+		free(path);
+		dir_close(&dir);
+		return -1;
+	}
+	free(path);
+	if (dir_migrate(dir->db, error_r) < 0) {
+		dir_close(&dir);
+		return -1;
+	}
+	*dir_r = dir;
+	return 0;
+}
+
+void dir_close(struct dir **dirp)
+{
+	struct dir *dir = *dirp;
+
+	if (dir == NULL)
+		return;
+	sqlite3_close_v2(dir->db);
+	pthread_mutex_destroy(&dir->lock);
+	free(dir);
+	*dirp = NULL;
+}
+
+/* ---- statements ---- */
+
+/* Prepare `sql` and bind the NULL-terminated text arguments in order. */
+static sqlite3_stmt *dir_prepare(struct dir *dir, const char *sql, const char *const *args)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(dir->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	for (int i = 0; args != NULL && args[i] != NULL; i++) {
+		if (sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC) != SQLITE_OK) {
+			sqlite3_finalize(st);
+			return NULL;
+		}
+	}
+	return st;
+}
+
+/* Run a statement that returns no rows; maps constraint failures. */
+static enum dir_error dir_exec(struct dir *dir, const char *sql, const char *const *args)
+{
+	sqlite3_stmt *st = dir_prepare(dir, sql, args);
+	int rc;
+	int code;
+
+	if (st == NULL)
+		return DIR_ERR_TEMP;
+	rc = sqlite3_step(st);
+	code = sqlite3_extended_errcode(dir->db);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return sqlite3_changes(dir->db) > 0 ? DIR_OK : DIR_ERR_NOT_FOUND;
+	switch (code) {
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+	case SQLITE_CONSTRAINT_UNIQUE:
+		return DIR_ERR_EXISTS;
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		return DIR_ERR_NOT_EMPTY;
+	default:
+		return DIR_ERR_TEMP;
+	}
+}
+
+/* 1 when the query returns a row, 0 when not, -1 on error. */
+static int dir_exists(struct dir *dir, const char *sql, const char *const *args)
+{
+	sqlite3_stmt *st = dir_prepare(dir, sql, args);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+static bool dir_begin(struct dir *dir)
+{
+	pthread_mutex_lock(&dir->lock);
+	if (sqlite3_exec(dir->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		pthread_mutex_unlock(&dir->lock);
+		return false;
+	}
+	return true;
+}
+
+static enum dir_error dir_end(struct dir *dir, enum dir_error error)
+{
+	if (error == DIR_OK) {
+		if (sqlite3_exec(dir->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+			error = DIR_ERR_TEMP;
+	}
+	if (error != DIR_OK)
+		sqlite3_exec(dir->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&dir->lock);
+	return error;
+}
+
+/* One locked statement outside an explicit transaction. */
+static enum dir_error dir_exec_locked(struct dir *dir, const char *sql, const char *const *args)
+{
+	enum dir_error error;
+
+	pthread_mutex_lock(&dir->lock);
+	error = dir_exec(dir, sql, args);
+	pthread_mutex_unlock(&dir->lock);
+	return error;
+}
+
+/* ---- domains ---- */
+
+enum dir_error dir_domain_add(struct dir *dir, const char *domain)
+{
+	char *name = dir_domain_copy(domain);
+	enum dir_error error;
+
+	if (name == NULL)
+		return DIR_ERR_INVALID;
+	error = dir_exec_locked(dir, "INSERT INTO domains(name) VALUES (?)",
+				(const char *const[]){ name, NULL });
+	free(name);
+	return error;
+}
+
+enum dir_error dir_domain_del(struct dir *dir, const char *domain)
+{
+	char *name = dir_domain_copy(domain);
+	enum dir_error error;
+
+	if (name == NULL)
+		return DIR_ERR_INVALID;
+	/* Foreign keys make the delete fail while accounts or aliases use it. */
+	error = dir_exec_locked(dir, "DELETE FROM domains WHERE name = ?",
+				(const char *const[]){ name, NULL });
+	free(name);
+	return error;
+}
+
+bool dir_domain_exists(struct dir *dir, const char *domain)
+{
+	char *name = dir_domain_copy(domain);
+	int found;
+
+	if (name == NULL)
+		return false;
+	pthread_mutex_lock(&dir->lock);
+	found = dir_exists(dir, "SELECT 1 FROM domains WHERE name = ?",
+			   (const char *const[]){ name, NULL });
+	pthread_mutex_unlock(&dir->lock);
+	free(name);
+	return found == 1;
+}
+
+enum dir_error dir_domain_list(struct dir *dir, void (*cb)(void *ctx, const char *domain), void *ctx)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&dir->lock);
+	st = dir_prepare(dir, "SELECT name FROM domains ORDER BY name", NULL);
+	if (st == NULL) {
+		pthread_mutex_unlock(&dir->lock);
+		return DIR_ERR_TEMP;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb(ctx, (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&dir->lock);
+	return rc == SQLITE_DONE ? DIR_OK : DIR_ERR_TEMP;
+}
+
+/* ---- accounts ---- */
+
+/* Inside a transaction: the address's domain must be local, and the address
+ * must be neither an account nor an alias yet. */
+static enum dir_error dir_address_free(struct dir *dir, const char *address)
+{
+	const char *domain = strrchr(address, '@') + 1;
+	int found;
+
+	found = dir_exists(dir, "SELECT 1 FROM domains WHERE name = ?",
+			   (const char *const[]){ domain, NULL });
+	if (found != 1)
+		return found < 0 ? DIR_ERR_TEMP : DIR_ERR_NO_DOMAIN;
+	found = dir_exists(dir, "SELECT 1 FROM accounts WHERE address = ?1 "
+			   "UNION ALL SELECT 1 FROM aliases WHERE alias = ?1",
+			   (const char *const[]){ address, NULL });
+	if (found != 0)
+		return found < 0 ? DIR_ERR_TEMP : DIR_ERR_EXISTS;
+	return DIR_OK;
+}
+
+enum dir_error dir_user_add(struct dir *dir, const char *address, const char *hash, uint64_t quota)
+{
+	char *addr = dir_address_copy(address);
+	sqlite3_stmt *st;
+	enum dir_error error;
+
+	if (addr == NULL || !password_hash_valid(hash, NULL) || quota > INT64_MAX) {
+		free(addr);
+		return DIR_ERR_INVALID;
+	}
+	if (!dir_begin(dir)) {
+		free(addr);
+		return DIR_ERR_TEMP;
+	}
+	error = dir_address_free(dir, addr);
+	if (error == DIR_OK) {
+		st = dir_prepare(dir, "INSERT INTO accounts(address, domain, hash, quota, created) "
+				 "VALUES (?, ?, ?, ?, ?)",
+				 (const char *const[]){ addr, strrchr(addr, '@') + 1, hash, NULL });
+		if (st == NULL)
+			error = DIR_ERR_TEMP;
+		else {
+			sqlite3_bind_int64(st, 4, (sqlite3_int64)quota);
+			sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
+			if (sqlite3_step(st) != SQLITE_DONE)
+				error = DIR_ERR_TEMP;
+			sqlite3_finalize(st);
+		}
+	}
+	free(addr);
+	return dir_end(dir, error);
+}
+
+enum dir_error dir_user_del(struct dir *dir, const char *address)
+{
+	char *addr = dir_address_copy(address);
+	enum dir_error error;
+
+	if (addr == NULL)
+		return DIR_ERR_INVALID;
+	error = dir_exec_locked(dir, "DELETE FROM accounts WHERE address = ?",
+				(const char *const[]){ addr, NULL });
+	free(addr);
+	return error;
+}
+
+enum dir_error dir_user_set_hash(struct dir *dir, const char *address, const char *hash)
+{
+	char *addr = dir_address_copy(address);
+	enum dir_error error;
+
+	if (addr == NULL || !password_hash_valid(hash, NULL)) {
+		free(addr);
+		return DIR_ERR_INVALID;
+	}
+	error = dir_exec_locked(dir, "UPDATE accounts SET hash = ?2 WHERE address = ?1",
+				(const char *const[]){ addr, hash, NULL });
+	free(addr);
+	return error;
+}
+
+enum dir_error dir_user_set_quota(struct dir *dir, const char *address, uint64_t quota)
+{
+	char *addr = dir_address_copy(address);
+	char text[24];
+	enum dir_error error;
+
+	if (addr == NULL || quota > INT64_MAX) {
+		free(addr);
+		return DIR_ERR_INVALID;
+	}
+	snprintf(text, sizeof(text), "%llu", (unsigned long long)quota);
+	error = dir_exec_locked(dir, "UPDATE accounts SET quota = CAST(?2 AS INTEGER) WHERE address = ?1",
+				(const char *const[]){ addr, text, NULL });
+	free(addr);
+	return error;
+}
+
+enum dir_error dir_user_lookup(struct dir *dir, const char *address, struct dir_user *user_r)
+{
+	char *addr = dir_address_copy(address);
+	sqlite3_stmt *st;
+	enum dir_error error = DIR_ERR_TEMP;
+	int rc;
+
+	memset(user_r, 0, sizeof(*user_r));
+	if (addr == NULL)
+		return DIR_ERR_INVALID;
+	pthread_mutex_lock(&dir->lock);
+	st = dir_prepare(dir, "SELECT hash, quota FROM accounts WHERE address = ?",
+			 (const char *const[]){ addr, NULL });
+	if (st != NULL) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			const char *hash = (const char *)sqlite3_column_text(st, 0);
+			sqlite3_int64 quota = sqlite3_column_int64(st, 1);
+
+			user_r->hash = strdup(hash != NULL ? hash : "");
+			user_r->quota = quota > 0 ? (uint64_t)quota : 0;
+			user_r->address = addr;
+			addr = NULL;
+			error = user_r->hash != NULL ? DIR_OK : DIR_ERR_TEMP;
+		} else if (rc == SQLITE_DONE) {
+			error = DIR_ERR_NOT_FOUND;
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&dir->lock);
+	free(addr);
+	if (error != DIR_OK)
+		dir_user_free(user_r);
+	return error;
+}
+
+void dir_user_free(struct dir_user *user)
+{
+	free(user->address);
+	if (user->hash != NULL) {
+		memset(user->hash, 0, strlen(user->hash));
+		free(user->hash);
+	}
+	memset(user, 0, sizeof(*user));
+}
+
+enum dir_error dir_user_list(struct dir *dir, const char *domain,
+			     void (*cb)(void *ctx, const char *address, uint64_t quota), void *ctx)
+{
+	char *name = NULL;
+	sqlite3_stmt *st;
+	enum dir_error error = DIR_OK;
+	int rc;
+
+	if (domain != NULL && (name = dir_domain_copy(domain)) == NULL)
+		return DIR_ERR_INVALID;
+	pthread_mutex_lock(&dir->lock);
+	if (name != NULL && dir_exists(dir, "SELECT 1 FROM domains WHERE name = ?",
+				       (const char *const[]){ name, NULL }) != 1)
+		error = DIR_ERR_NOT_FOUND;
+	st = error != DIR_OK ? NULL : name != NULL ?
+		dir_prepare(dir, "SELECT address, quota FROM accounts WHERE domain = ? ORDER BY address",
+			    (const char *const[]){ name, NULL }) :
+		dir_prepare(dir, "SELECT address, quota FROM accounts ORDER BY address", NULL);
+	if (st != NULL) {
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			sqlite3_int64 quota = sqlite3_column_int64(st, 1);
+
+			cb(ctx, (const char *)sqlite3_column_text(st, 0),
+			   quota > 0 ? (uint64_t)quota : 0);
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			error = DIR_ERR_TEMP;
+	} else if (error == DIR_OK) {
+		error = DIR_ERR_TEMP;
+	}
+	pthread_mutex_unlock(&dir->lock);
+	free(name);
+	return error;
+}
+
+/* ---- aliases ---- */
+
+/* Split "a@x, B@y" on commas, validate and lower-case each target, and join
+ * them as "a@x,b@y" (duplicates dropped). NULL when any is invalid. */
+static char *dir_targets_normalize(const char *targets)
+{
+	char *copy = strdup(targets);
+	char *out = calloc(1, strlen(targets) + 1);
+	char *save = NULL;
+	size_t n = 0;
+	size_t len = 0;
+	bool ok = copy != NULL && out != NULL;
+
+	for (char *t = ok ? strtok_r(copy, ",", &save) : NULL; t != NULL && ok;
+	     t = strtok_r(NULL, ",", &save)) {
+		char *end;
+
+		while (*t == ' ' || *t == '\t')
+			t++;
+		end = t + strlen(t);
+		while (end > t && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (++n > DIR_ALIAS_TARGETS_MAX || !dir_address_normalize(t)) {
+			ok = false;
+			break;
+		}
+		/* Skip a target already in the list. */
+		for (const char *p = out; *p != '\0';) {
+			size_t plen = strcspn(p, ",");
+
+			if (plen == strlen(t) && memcmp(p, t, plen) == 0) {
+				t = NULL;
+				break;
+			}
+			p += plen + (p[plen] == ',');
+		}
+		if (t == NULL)
+			continue;
+		if (len > 0)
+			out[len++] = ',';
+		memcpy(out + len, t, strlen(t) + 1);
+		len += strlen(t);
+	}
+	free(copy);
+	if (!ok || n == 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+enum dir_error dir_alias_add(struct dir *dir, const char *alias, const char *targets)
+{
+	char *addr = dir_address_copy(alias);
+	char *list = targets != NULL && strlen(targets) <= 256 * 1024 ?
+		dir_targets_normalize(targets) : NULL;
+	enum dir_error error;
+
+	if (addr == NULL || list == NULL) {
+		free(addr);
+		free(list);
+		return DIR_ERR_INVALID;
+	}
+	if (!dir_begin(dir)) {
+		free(addr);
+		free(list);
+		return DIR_ERR_TEMP;
+	}
+	error = dir_address_free(dir, addr);
+	if (error == DIR_OK)
+		error = dir_exec(dir, "INSERT INTO aliases(alias, domain, targets) VALUES (?, ?, ?)",
+				 (const char *const[]){ addr, strrchr(addr, '@') + 1, list, NULL });
+	free(addr);
+	free(list);
+	return dir_end(dir, error);
+}
+
+enum dir_error dir_alias_del(struct dir *dir, const char *alias)
+{
+	char *addr = dir_address_copy(alias);
+	enum dir_error error;
+
+	if (addr == NULL)
+		return DIR_ERR_INVALID;
+	error = dir_exec_locked(dir, "DELETE FROM aliases WHERE alias = ?",
+				(const char *const[]){ addr, NULL });
+	free(addr);
+	return error;
+}
+
+enum dir_error dir_alias_list(struct dir *dir,
+			      void (*cb)(void *ctx, const char *alias, const char *targets), void *ctx)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&dir->lock);
+	st = dir_prepare(dir, "SELECT alias, targets FROM aliases ORDER BY alias", NULL);
+	if (st == NULL) {
+		pthread_mutex_unlock(&dir->lock);
+		return DIR_ERR_TEMP;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb(ctx, (const char *)sqlite3_column_text(st, 0),
+		   (const char *)sqlite3_column_text(st, 1));
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&dir->lock);
+	return rc == SQLITE_DONE ? DIR_OK : DIR_ERR_TEMP;
+}

@@ -1,0 +1,269 @@
+/* password - new hashes are {ARGON2ID} (libargon2); imported Dovecot hashes
+ * {SHA512-CRYPT} and {BLF-CRYPT} are verified with crypt_r(). See password.h. */
+#include "dir/password.h"
+
+#include <argon2.h>
+#include <crypt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+/* Argon2id cost for new hashes: 3 passes over 32 MiB, one lane. About 40 ms
+ * on the 2-core build machine, above OWASP's floor (m=19 MiB, t=2). Verifying
+ * an old hash uses the parameters stored in it. */
+#define PASSWORD_ARGON2_T 3
+#define PASSWORD_ARGON2_M 32768
+#define PASSWORD_ARGON2_P 1
+#define PASSWORD_SALT_LEN 16
+#define PASSWORD_HASH_LEN 32
+
+/* No stored hash of any accepted scheme comes near this. */
+#define PASSWORD_STORED_MAX 512
+/* The most a stored argon2 hash may ask for: 1 GiB, 16 passes, 16 lanes. */
+#define PASSWORD_ARGON2_M_MAX (1024u * 1024u)
+#define PASSWORD_ARGON2_T_MAX 16u
+#define PASSWORD_ARGON2_P_MAX 16u
+/* Longer passwords are refused rather than hashed (bounds the work). */
+#define PASSWORD_MAX 1024
+
+enum password_scheme {
+	PASSWORD_SCHEME_ARGON2ID,
+	PASSWORD_SCHEME_ARGON2I,
+	PASSWORD_SCHEME_SHA512_CRYPT,
+	PASSWORD_SCHEME_BLF_CRYPT,
+	PASSWORD_SCHEME__COUNT
+};
+
+static const char *const password_scheme_names[] = {
+	[PASSWORD_SCHEME_ARGON2ID] = "{ARGON2ID}",
+	[PASSWORD_SCHEME_ARGON2I] = "{ARGON2I}",
+	[PASSWORD_SCHEME_SHA512_CRYPT] = "{SHA512-CRYPT}",
+	[PASSWORD_SCHEME_BLF_CRYPT] = "{BLF-CRYPT}",
+};
+_Static_assert(sizeof(password_scheme_names) / sizeof(password_scheme_names[0]) ==
+	       PASSWORD_SCHEME__COUNT, "scheme table");
+
+/* Split "{SCHEME}rest": returns the scheme (names compare in any case, as in
+ * Dovecot) and sets *rest_r, or -1 when the prefix is unknown. */
+static int password_scheme_parse(const char *stored, const char **rest_r)
+{
+	for (int i = 0; i < PASSWORD_SCHEME__COUNT; i++) {
+		size_t n = strlen(password_scheme_names[i]);
+
+		if (strncasecmp(stored, password_scheme_names[i], n) == 0) {
+			*rest_r = stored + n;
+			return i;
+		}
+	}
+	return -1;
+}
+
+static bool password_is_crypt64(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '/';
+}
+
+/* Count leading crypt-alphabet characters. */
+static size_t password_crypt64_span(const char *s)
+{
+	size_t n = 0;
+
+	while (password_is_crypt64(s[n]))
+		n++;
+	return n;
+}
+
+/* $6$[rounds=N$]salt$hash: salt 1..16, hash 86 characters. */
+static bool password_sha512_valid(const char *s, const char **error_r)
+{
+	size_t n;
+
+	if (strncmp(s, "$6$", 3) != 0) {
+		*error_r = "SHA512-CRYPT hash must start with $6$";
+		return false;
+	}
+	s += 3;
+	if (strncmp(s, "rounds=", 7) == 0) {
+		s += 7;
+		n = strspn(s, "0123456789");
+		if (n == 0 || n > 9 || s[n] != '$') {
+			*error_r = "SHA512-CRYPT rounds malformed";
+			return false;
+		}
+		s += n + 1;
+	}
+	n = password_crypt64_span(s);
+	if (n == 0 || n > 16 || s[n] != '$') {
+		*error_r = "SHA512-CRYPT salt malformed";
+		return false;
+	}
+	s += n + 1;
+	if (password_crypt64_span(s) != 86 || s[86] != '\0') {
+		*error_r = "SHA512-CRYPT hash malformed";
+		return false;
+	}
+	return true;
+}
+
+/* $2y$NN$ + 22 characters of salt + 31 of hash (also $2a$ and $2b$). */
+static bool password_blf_valid(const char *s, const char **error_r)
+{
+	if (strncmp(s, "$2", 2) != 0 || (s[2] != 'a' && s[2] != 'b' && s[2] != 'y') ||
+	    s[3] != '$') {
+		*error_r = "BLF-CRYPT hash must start with $2y$, $2b$ or $2a$";
+		return false;
+	}
+	if (s[4] < '0' || s[4] > '3' || s[5] < '0' || s[5] > '9' || s[6] != '$' ||
+	    (s[4] - '0') * 10 + (s[5] - '0') < 4 || (s[4] - '0') * 10 + (s[5] - '0') > 31) {
+		*error_r = "BLF-CRYPT cost malformed (04..31)";
+		return false;
+	}
+	if (password_crypt64_span(s + 7) != 53 || s[60] != '\0') {
+		*error_r = "BLF-CRYPT salt/hash malformed";
+		return false;
+	}
+	return true;
+}
+
+/* $argon2id$v=19$m=M,t=T,p=P$salt$hash: the shape only; libargon2 decodes
+ * the numbers when verifying. */
+static bool password_argon2_valid(const char *s, const char *variant, const char **error_r)
+{
+	size_t vlen = strlen(variant);
+	const char *params;
+	unsigned version, m, t, p;
+	int dollars = 0;
+	int end = 0;
+
+	if (s[0] != '$' || strncmp(s + 1, variant, vlen) != 0 || s[1 + vlen] != '$') {
+		*error_r = "ARGON2 hash must start with $argon2id$ or $argon2i$";
+		return false;
+	}
+	s += 1 + vlen;
+	params = s;
+	if (strncmp(s, "$v=", 3) != 0) {
+		*error_r = "ARGON2 hash lacks a version";
+		return false;
+	}
+	for (; *s != '\0'; s++) {
+		if (*s == '$')
+			dollars++;
+		else if (!password_is_crypt64(*s) && *s != '+' && *s != '=' && *s != ',')
+			break;
+	}
+	if (*s != '\0' || dollars != 4) {
+		*error_r = "ARGON2 hash malformed";
+		return false;
+	}
+	/* Bound the work a stored hash can ask for. */
+	if (sscanf(params, "$v=%u$m=%u,t=%u,p=%u$%n", &version, &m, &t, &p, &end) != 4 ||
+	    end == 0 || m < 8 || m > PASSWORD_ARGON2_M_MAX || t < 1 || t > PASSWORD_ARGON2_T_MAX ||
+	    p < 1 || p > PASSWORD_ARGON2_P_MAX) {
+		*error_r = "ARGON2 parameters malformed or too costly";
+		return false;
+	}
+	return true;
+}
+
+bool password_hash_valid(const char *stored, const char **error_r)
+{
+	const char *rest;
+	const char *dummy;
+
+	if (error_r == NULL)
+		error_r = &dummy;
+	if (stored == NULL || strlen(stored) > PASSWORD_STORED_MAX) {
+		*error_r = "hash missing or too long";
+		return false;
+	}
+	switch (password_scheme_parse(stored, &rest)) {
+	case PASSWORD_SCHEME_ARGON2ID:
+		return password_argon2_valid(rest, "argon2id", error_r);
+	case PASSWORD_SCHEME_ARGON2I:
+		return password_argon2_valid(rest, "argon2i", error_r);
+	case PASSWORD_SCHEME_SHA512_CRYPT:
+		return password_sha512_valid(rest, error_r);
+	case PASSWORD_SCHEME_BLF_CRYPT:
+		return password_blf_valid(rest, error_r);
+	default:
+		*error_r = "unknown scheme (accepted: {ARGON2ID}, {ARGON2I}, {SHA512-CRYPT}, {BLF-CRYPT})";
+		return false;
+	}
+}
+
+char *password_hash(const char *password)
+{
+	unsigned char salt[PASSWORD_SALT_LEN];
+	const char *prefix = password_scheme_names[PASSWORD_SCHEME_ARGON2ID];
+	size_t prefix_len = strlen(prefix);
+	size_t pwlen = strlen(password);
+	size_t enclen;
+	char *out;
+
+	if (pwlen > PASSWORD_MAX)
+		return NULL;
+	if (RAND_bytes(salt, sizeof(salt)) != 1)
+		return NULL;
+	enclen = argon2_encodedlen(PASSWORD_ARGON2_T, PASSWORD_ARGON2_M, PASSWORD_ARGON2_P,
+				   PASSWORD_SALT_LEN, PASSWORD_HASH_LEN, Argon2_id);
+	out = malloc(prefix_len + enclen + 1);
+	if (out == NULL)
+		return NULL;
+	memcpy(out, prefix, prefix_len);
+	if (argon2id_hash_encoded(PASSWORD_ARGON2_T, PASSWORD_ARGON2_M, PASSWORD_ARGON2_P,
+				  password, pwlen, salt, sizeof(salt), PASSWORD_HASH_LEN,
+				  out + prefix_len, enclen + 1) != ARGON2_OK) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* crypt_r() recomputes the whole "$id$salt$hash" string; compare it to the
+ * stored one in constant time. */
+static bool password_crypt_verify(const char *password, const char *setting)
+{
+	struct crypt_data *data = calloc(1, sizeof(*data));
+	const char *out;
+	size_t len = strlen(setting);
+	bool ok = false;
+
+	if (data == NULL)
+		return false;
+	out = crypt_r(password, setting, data);
+	if (out != NULL && out[0] != '*' && strlen(out) == len)
+		ok = CRYPTO_memcmp(out, setting, len) == 0;
+	OPENSSL_cleanse(data, sizeof(*data));
+	free(data);
+	return ok;
+}
+
+bool password_verify(const char *password, const char *stored)
+{
+	const char *rest;
+	size_t pwlen;
+
+	if (password == NULL || !password_hash_valid(stored, NULL))
+		return false;
+	pwlen = strlen(password);
+	if (pwlen > PASSWORD_MAX)
+		return false;
+	switch (password_scheme_parse(stored, &rest)) {
+	case PASSWORD_SCHEME_ARGON2ID:
+		/* argon2 compares the digests in constant time itself. */
+		return argon2id_verify(rest, password, pwlen) == ARGON2_OK;
+	case PASSWORD_SCHEME_ARGON2I:
+		return argon2i_verify(rest, password, pwlen) == ARGON2_OK;
+	case PASSWORD_SCHEME_SHA512_CRYPT:
+	case PASSWORD_SCHEME_BLF_CRYPT:
+		return password_crypt_verify(password, rest);
+	default:
+		return false;
+	}
+}

@@ -1,0 +1,451 @@
+/* import-maildir - `tern import maildir`: a Maildir or Maildir++ tree,
+ * with flags from file names and, when a dovecot-uidlist is there, the
+ * source's UIDVALIDITY and UIDs. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/store-private.h"
+#include "store/transfer.h"
+
+#define UIDLIST_LINE_MAX 8192
+
+struct maildir_file {
+	char *path;       /* PATH/cur/NAME */
+	char *base;       /* NAME up to the info separator */
+	unsigned flags;
+	uint32_t uid;     /* from dovecot-uidlist, or 0 */
+};
+
+struct maildir_list {
+	struct maildir_file *files;
+	size_t n, cap;
+};
+
+struct uidlist_entry {
+	char *base;
+	uint32_t uid;
+};
+
+struct uidlist {
+	uint32_t uidvalidity, nextuid;
+	struct uidlist_entry *entries;
+	size_t n, cap;
+};
+
+/* Maildir info ":2,FLAGS" (also "!2," / ";2," used where ':' is not
+ * allowed in file names). */
+static unsigned maildir_flags(const char *name)
+{
+	const char *info = strstr(name, ":2,");
+	unsigned flags = 0;
+
+	if (info == NULL)
+		info = strstr(name, "!2,");
+	if (info == NULL)
+		info = strstr(name, ";2,");
+	if (info == NULL)
+		return 0;
+	for (info += 3; *info != '\0' && *info != ','; info++) {
+		switch (*info) {
+		case 'D': flags |= STORE_FLAG_DRAFT; break;
+		case 'F': flags |= STORE_FLAG_FLAGGED; break;
+		case 'R': flags |= STORE_FLAG_ANSWERED; break;
+		case 'S': flags |= STORE_FLAG_SEEN; break;
+		case 'T': flags |= STORE_FLAG_DELETED; break;
+		default: break;   /* keywords a-z: dovecot-keywords, not read */
+		}
+	}
+	return flags;
+}
+
+static char *maildir_base(const char *name)
+{
+	size_t len = strcspn(name, ":!;");
+	char *base = strndup(name, len);
+
+	if (base == NULL)
+		abort();
+	return base;
+}
+
+/* Parse dovecot-uidlist: a header "3 V<uidvalidity> N<nextuid> ..." (or
+ * version 1: "1 <uidvalidity> <nextuid>"), then "<uid> [ext...] :<name>"
+ * (or "<uid> <name>"). Lenient: bad lines are skipped. Returns false when
+ * the header is unusable. */
+static bool uidlist_read(const char *dir, struct uidlist *ul, FILE *err)
+{
+	char path[4096], line[UIDLIST_LINE_MAX];
+	unsigned long version, v = 0, nx = 0;
+	FILE *f;
+	char *p, *end;
+
+	memset(ul, 0, sizeof(*ul));
+	snprintf(path, sizeof(path), "%s/dovecot-uidlist", dir);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return false;
+	if (fgets(line, sizeof(line), f) == NULL)
+		goto bad;
+	version = strtoul(line, &p, 10);
+	if (p == line)
+		goto bad;
+	if (version == 1) {
+		v = strtoul(p, &p, 10);
+		nx = strtoul(p, &p, 10);
+	} else {
+		for (char *tok = strtok_r(p, " \r\n", &end); tok != NULL;
+		     tok = strtok_r(NULL, " \r\n", &end)) {
+			if (tok[0] == 'V')
+				v = strtoul(tok + 1, NULL, 10);
+			else if (tok[0] == 'N')
+				nx = strtoul(tok + 1, NULL, 10);
+		}
+	}
+	if (v == 0 || v > UINT32_MAX || nx > UINT32_MAX)
+		goto bad;
+	ul->uidvalidity = (uint32_t)v;
+	ul->nextuid = (uint32_t)nx;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long uid = strtoul(line, &p, 10);
+		char *name, *colon;
+
+		if (p == line || uid == 0 || uid >= UINT32_MAX || (*p != ' ' && *p != '\t'))
+			continue;
+		line[strcspn(line, "\r\n")] = '\0';
+		/* the file name follows " :" in version 3, else it is the last
+		 * word */
+		colon = strstr(p, " :");
+		if (colon != NULL) {
+			name = colon + 2;
+		} else {
+			name = strrchr(p, ' ');
+			name = name != NULL ? name + 1 : p;
+		}
+		if (*name == '\0')
+			continue;
+		if (ul->n == ul->cap) {
+			ul->cap = ul->cap == 0 ? 64 : ul->cap * 2;
+			ul->entries = realloc(ul->entries, ul->cap * sizeof(*ul->entries));
+			if (ul->entries == NULL)
+				abort();
+		}
+		ul->entries[ul->n].base = maildir_base(name);
+		ul->entries[ul->n++].uid = (uint32_t)uid;
+	}
+	fclose(f);
+	return true;
+bad:
+	fprintf(err, "%s: unreadable dovecot-uidlist, UIDs not kept\n", dir);
+	fclose(f);
+	return false;
+}
+
+static void uidlist_free(struct uidlist *ul)
+{
+	for (size_t i = 0; i < ul->n; i++)
+		free(ul->entries[i].base);
+	free(ul->entries);
+	memset(ul, 0, sizeof(*ul));
+}
+
+static int uidlist_cmp(const void *a, const void *b)
+{
+	const struct uidlist_entry *x = a, *y = b;
+
+	return strcmp(x->base, y->base);
+}
+
+static uint32_t uidlist_find(const struct uidlist *ul, const char *base)
+{
+	size_t lo = 0, hi = ul->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(base, ul->entries[mid].base);
+
+		if (c == 0)
+			return ul->entries[mid].uid;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
+}
+
+static void maildir_scan(const char *dir, const char *sub, struct maildir_list *list)
+{
+	char path[4096];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	d = opendir(path);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		struct maildir_file *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (list->n == list->cap) {
+			list->cap = list->cap == 0 ? 64 : list->cap * 2;
+			list->files = realloc(list->files, list->cap * sizeof(*list->files));
+			if (list->files == NULL)
+				abort();
+		}
+		f = &list->files[list->n++];
+		if (asprintf(&f->path, "%s/%s", path, de->d_name) < 0)
+			abort();
+		f->base = maildir_base(de->d_name);
+		f->flags = maildir_flags(de->d_name);
+		f->uid = 0;
+	}
+	closedir(d);
+}
+
+/* Known UIDs first, ascending; then the rest by name (Maildir names begin
+ * with the delivery time). */
+static int maildir_file_cmp(const void *a, const void *b)
+{
+	const struct maildir_file *x = a, *y = b;
+
+	if ((x->uid == 0) != (y->uid == 0))
+		return x->uid == 0 ? 1 : -1;
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
+	return strcmp(x->base, y->base);
+}
+
+/* Append one file; 1 when skipped, 0 when stored, -1 on a fatal error. */
+static int maildir_import_file(struct store_account *acct, const char *mailbox,
+			       const struct maildir_file *mf, uint32_t want_uid,
+			       FILE *out, FILE *err)
+{
+	struct transfer_writer *w;
+	struct store_append *ap;
+	enum store_error e;
+	struct stat st;
+	char buf[65536];
+	uint32_t uid;
+	ssize_t n;
+	int fd;
+
+	fd = open(mf->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+		fprintf(err, "skipped %s: %s\n", mf->path,
+			fd < 0 ? strerror(errno) : "empty or not a regular file");
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	if ((e = store_append_begin(acct, mailbox, &ap)) != STORE_OK) {
+		close(fd);
+		fprintf(err, "failed %s: %s\n", mf->path, store_error_name(e));
+		return -1;
+	}
+	w = malloc(sizeof(*w));
+	if (w == NULL)
+		abort();
+	transfer_writer_init(w, ap);
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		transfer_writer_write(w, buf, (size_t)n);
+	}
+	close(fd);
+	e = transfer_writer_flush(w);
+	free(w);
+	if (n < 0 || e != STORE_OK) {
+		store_append_abort(&ap);
+		fprintf(err, "skipped %s: %s\n", mf->path, n < 0 ? "read error" : store_error_name(e));
+		return e == STORE_ERR_IO ? -1 : 1;
+	}
+	e = store_append_commit_uid(&ap, mf->flags, NULL, (int64_t)st.st_mtime, want_uid, &uid);
+	if (e != STORE_OK) {
+		fprintf(err, "failed %s: %s\n", mf->path, store_error_name(e));
+		return -1;
+	}
+	fprintf(out, "imported %s %u %s\n", mailbox, uid, mf->path);
+	fflush(out);
+	return 0;
+}
+
+/* One Maildir folder (cur/ and new/) into one mailbox. */
+static enum store_error maildir_import_folder(struct store_account *acct, const char *dir,
+					      const char *mailbox, FILE *out, FILE *err,
+					      struct transfer_stats *stats)
+{
+	struct maildir_list list = { 0 };
+	struct uidlist ul;
+	enum store_error e;
+	bool keep, raised = false;
+	uint32_t last = 0;
+
+	if ((e = transfer_mailbox_ensure(acct, mailbox)) != STORE_OK) {
+		fprintf(err, "mailbox %s (from %s): %s\n", mailbox, dir, store_error_name(e));
+		return e == STORE_ERR_INVALID ? STORE_OK : e;
+	}
+	stats->mailboxes++;
+	maildir_scan(dir, "cur", &list);
+	maildir_scan(dir, "new", &list);
+	keep = uidlist_read(dir, &ul, err);
+	if (keep) {
+		if (ul.n > 0)
+			qsort(ul.entries, ul.n, sizeof(ul.entries[0]), uidlist_cmp);
+		for (size_t i = 0; i < list.n; i++)
+			list.files[i].uid = uidlist_find(&ul, list.files[i].base);
+		/* UIDNEXT is raised to the list's N before the first file
+		 * without a listed UID */
+		e = store_mailbox_set_uids(acct, mailbox, ul.uidvalidity, 1);
+		if (e != STORE_OK) {
+			fprintf(err, "%s: mailbox %s is not empty, new UIDs are assigned\n",
+				dir, mailbox);
+			keep = false;
+		}
+	}
+	if (list.n > 0)
+		qsort(list.files, list.n, sizeof(list.files[0]), maildir_file_cmp);
+	e = STORE_OK;
+	for (size_t i = 0; i < list.n; i++) {
+		uint32_t want = 0;
+		int rc;
+
+		/* keep a listed UID when it still fits (a garbage uidlist may
+		 * repeat one) */
+		if (keep && list.files[i].uid > last) {
+			want = list.files[i].uid;
+			last = want;
+		} else if (keep && !raised && ul.nextuid > 0) {
+			raised = true;
+			if ((e = store_mailbox_raise_uidnext(acct, mailbox, ul.nextuid)) != STORE_OK)
+				break;
+		}
+		rc = maildir_import_file(acct, mailbox, &list.files[i], want, out, err);
+		if (rc < 0) {
+			e = STORE_ERR_IO;
+			break;
+		}
+		if (rc == 0)
+			stats->messages++;
+		else
+			stats->skipped++;
+	}
+	if (keep && e == STORE_OK && ul.nextuid > 0)
+		e = store_mailbox_raise_uidnext(acct, mailbox, ul.nextuid);
+	for (size_t i = 0; i < list.n; i++) {
+		free(list.files[i].path);
+		free(list.files[i].base);
+	}
+	free(list.files);
+	uidlist_free(&ul);
+	return e;
+}
+
+/* ".Folder.Sub" -> "Folder/Sub", special names matched case-insensitively
+ * to the existing mailboxes; under `parent` when given. NULL if invalid. */
+static char *maildir_mailbox_name(struct store_account *acct, const char *dirname,
+				  const char *parent)
+{
+	char *name = strdup(dirname + 1), *full;
+	struct store_mailbox *boxes;
+	size_t n;
+
+	if (name == NULL)
+		abort();
+	for (char *p = name; *p != '\0'; p++)
+		if (*p == '.')
+			*p = '/';
+	if (parent == NULL && store_mailbox_list(acct, &boxes, &n) == STORE_OK) {
+		for (size_t i = 0; i < n; i++) {
+			if (strcasecmp(boxes[i].name, name) == 0) {
+				free(name);
+				name = strdup(boxes[i].name);
+				if (name == NULL)
+					abort();
+				break;
+			}
+		}
+		store_mailboxes_free(boxes, n);
+	}
+	if (parent == NULL)
+		return name;
+	if (asprintf(&full, "%s/%s", parent, name) < 0)
+		abort();
+	free(name);
+	return full;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+enum store_error transfer_import_maildir(struct store_account *acct, const char *path,
+					 const char *mailbox, FILE *out, FILE *err,
+					 struct transfer_stats *stats)
+{
+	char **subs = NULL, sub[4096];
+	size_t n_subs = 0, cap = 0;
+	struct dirent *de;
+	struct stat st;
+	enum store_error e;
+	DIR *d;
+
+	memset(stats, 0, sizeof(*stats));
+	snprintf(sub, sizeof(sub), "%s/cur", path);
+	if (stat(sub, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(sub, sizeof(sub), "%s/new", path);
+		if (stat(sub, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			fprintf(err, "%s: not a Maildir (no cur/ or new/ folder)\n", path);
+			return STORE_ERR_NOT_FOUND;
+		}
+		fprintf(err, "%s: no cur/ folder, importing new/ only\n", path);
+	}
+	e = maildir_import_folder(acct, path, mailbox != NULL ? mailbox : "INBOX", out, err, stats);
+	if (e != STORE_OK)
+		return e;
+	d = opendir(path);
+	if (d == NULL)
+		return STORE_OK;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' || de->d_name[1] == '\0' || de->d_name[1] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+		if (stat(sub, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		if (n_subs == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			subs = realloc(subs, cap * sizeof(*subs));
+			if (subs == NULL)
+				abort();
+		}
+		subs[n_subs] = strdup(de->d_name);
+		if (subs[n_subs++] == NULL)
+			abort();
+	}
+	closedir(d);
+	/* sorted, so parents come before their children */
+	if (n_subs > 0)
+		qsort(subs, n_subs, sizeof(*subs), str_cmp);
+	for (size_t i = 0; i < n_subs && e == STORE_OK; i++) {
+		char *name = maildir_mailbox_name(acct, subs[i], mailbox);
+
+		snprintf(sub, sizeof(sub), "%s/%s", path, subs[i]);
+		e = maildir_import_folder(acct, sub, name, out, err, stats);
+		free(name);
+	}
+	for (size_t i = 0; i < n_subs; i++)
+		free(subs[i]);
+	free(subs);
+	return e;
+}

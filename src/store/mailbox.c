@@ -1,0 +1,282 @@
+/* mailbox - an account's mailboxes: names, listing, creation, and the
+ * per-mailbox counters (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ). */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/log.h"
+#include "store/store-private.h"
+
+bool store_mailbox_name_canon(const char *name, char *out, size_t outsize)
+{
+	size_t len;
+
+	if (name == NULL)
+		return false;
+	len = strlen(name);
+	if (len == 0 || len >= outsize || len > STORE_MAILBOX_NAME_MAX)
+		return false;
+	if (name[0] == '/' || name[len - 1] == '/')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c < 0x20 || c == 0x7f || c == '*' || c == '%')
+			return false;
+		if (c == '/' && name[i + 1] == '/')
+			return false;
+	}
+	memcpy(out, name, len + 1);
+	/* RFC 3501 5.1: INBOX is case-insensitive, also as a parent. */
+	if (strncasecmp(out, "INBOX", 5) == 0 && (out[5] == '\0' || out[5] == '/'))
+		memcpy(out, "INBOX", 5);
+	return true;
+}
+
+void store_mailbox_free(struct store_mailbox *box)
+{
+	if (box == NULL)
+		return;
+	free(box->name);
+	box->name = NULL;
+}
+
+void store_mailboxes_free(struct store_mailbox *boxes, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		store_mailbox_free(&boxes[i]);
+	free(boxes);
+}
+
+#define MAILBOX_SELECT \
+	"SELECT b.name, b.uidvalidity, b.uidnext, b.highestmodseq, b.special, b.subscribed," \
+	" (SELECT count(*) FROM messages m WHERE m.mailbox_id = b.id)," \
+	" (SELECT coalesce(sum(size), 0) FROM messages m WHERE m.mailbox_id = b.id)" \
+	" FROM mailboxes b"
+
+static void mailbox_from_row(sqlite3_stmt *stmt, struct store_mailbox *box)
+{
+	int special = sqlite3_column_int(stmt, 4);
+
+	box->name = strdup((const char *)sqlite3_column_text(stmt, 0));
+	if (box->name == NULL)
+		abort();
+	box->uidvalidity = (uint32_t)sqlite3_column_int64(stmt, 1);
+	box->uidnext = (uint32_t)sqlite3_column_int64(stmt, 2);
+	box->highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 3);
+	box->special = special >= 0 && special < STORE_SPECIAL__COUNT ?
+		(enum store_special)special : STORE_SPECIAL_NONE;
+	box->subscribed = sqlite3_column_int(stmt, 5) != 0;
+	box->messages = (uint32_t)sqlite3_column_int64(stmt, 6);
+	box->size = (uint64_t)sqlite3_column_int64(stmt, 7);
+}
+
+enum store_error store_mailbox_list(struct store_account *acct,
+				    struct store_mailbox **boxes_r, size_t *n_r)
+{
+	sqlite3_stmt *stmt = store_prepare(acct, MAILBOX_SELECT " ORDER BY b.name");
+	struct store_mailbox *boxes = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	*boxes_r = NULL;
+	*n_r = 0;
+	if (stmt == NULL)
+		return STORE_ERR_IO;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			boxes = realloc(boxes, cap * sizeof(*boxes));
+			if (boxes == NULL)
+				abort();
+		}
+		mailbox_from_row(stmt, &boxes[n++]);
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		store_mailboxes_free(boxes, n);
+		return store_db_error(acct, "list mailboxes");
+	}
+	*boxes_r = boxes;
+	*n_r = n;
+	return STORE_OK;
+}
+
+enum store_error store_mailbox_get(struct store_account *acct, const char *name,
+				   struct store_mailbox *box_r)
+{
+	char canon[STORE_MAILBOX_NAME_MAX + 1];
+	sqlite3_stmt *stmt;
+	enum store_error err = STORE_OK;
+	int rc;
+
+	memset(box_r, 0, sizeof(*box_r));
+	if (!store_mailbox_name_canon(name, canon, sizeof(canon)))
+		return STORE_ERR_INVALID;
+	stmt = store_prepare(acct, MAILBOX_SELECT " WHERE b.name = ?");
+	if (stmt == NULL)
+		return STORE_ERR_IO;
+	sqlite3_bind_text(stmt, 1, canon, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		mailbox_from_row(stmt, box_r);
+	else if (rc == SQLITE_DONE)
+		err = STORE_ERR_NOT_FOUND;
+	else
+		err = store_db_error(acct, "get mailbox");
+	sqlite3_finalize(stmt);
+	return err;
+}
+
+enum store_error store_mailbox_create(struct store_account *acct, const char *name,
+				      enum store_special special)
+{
+	char canon[STORE_MAILBOX_NAME_MAX + 1];
+	sqlite3_stmt *stmt;
+	enum store_error err;
+	uint32_t uidvalidity;
+	int rc;
+
+	if (!store_mailbox_name_canon(name, canon, sizeof(canon)) ||
+	    (unsigned)special >= STORE_SPECIAL__COUNT)
+		return STORE_ERR_INVALID;
+	if ((err = store_begin(acct)) != STORE_OK)
+		return err;
+	if ((err = store_uidvalidity_next(acct, &uidvalidity)) != STORE_OK)
+		goto fail;
+	stmt = store_prepare(acct, "INSERT INTO mailboxes(name, uidvalidity, uidnext, highestmodseq,"
+			     " special, subscribed) VALUES(?, ?, 1, 1, ?, 0)");
+	if (stmt == NULL) {
+		err = STORE_ERR_IO;
+		goto fail;
+	}
+	sqlite3_bind_text(stmt, 1, canon, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, uidvalidity);
+	sqlite3_bind_int(stmt, 3, (int)special);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_CONSTRAINT) {
+		err = STORE_ERR_EXISTS;
+		goto fail;
+	}
+	if (rc != SQLITE_DONE) {
+		err = store_db_error(acct, "create mailbox");
+		goto fail;
+	}
+	if ((err = store_commit(acct)) != STORE_OK)
+		return err;
+	store_notify(acct, canon, HUB_CHANGE_MAILBOX, 1);
+	return STORE_OK;
+fail:
+	store_rollback(acct);
+	return err;
+}
+
+enum store_error store_mailbox_row(struct store_account *acct, const char *name,
+				   int64_t *id_r, uint32_t *uidnext_r,
+				   uint64_t *highestmodseq_r)
+{
+	char canon[STORE_MAILBOX_NAME_MAX + 1];
+	sqlite3_stmt *stmt;
+	enum store_error err = STORE_OK;
+	int rc;
+
+	if (!store_mailbox_name_canon(name, canon, sizeof(canon)))
+		return STORE_ERR_INVALID;
+	stmt = store_prepare(acct, "SELECT id, uidnext, highestmodseq FROM mailboxes WHERE name = ?");
+	if (stmt == NULL)
+		return STORE_ERR_IO;
+	sqlite3_bind_text(stmt, 1, canon, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*id_r = sqlite3_column_int64(stmt, 0);
+		if (uidnext_r != NULL)
+			*uidnext_r = (uint32_t)sqlite3_column_int64(stmt, 1);
+		if (highestmodseq_r != NULL)
+			*highestmodseq_r = (uint64_t)sqlite3_column_int64(stmt, 2);
+	} else if (rc == SQLITE_DONE) {
+		err = STORE_ERR_NOT_FOUND;
+	} else {
+		err = store_db_error(acct, "find mailbox");
+	}
+	sqlite3_finalize(stmt);
+	return err;
+}
+
+enum store_error store_mailbox_next_modseq(struct store_account *acct, int64_t id,
+					   uint64_t *modseq_r)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	stmt = store_prepare(acct, "UPDATE mailboxes SET highestmodseq = highestmodseq + 1"
+			     " WHERE id = ? RETURNING highestmodseq");
+	if (stmt == NULL)
+		return STORE_ERR_IO;
+	sqlite3_bind_int64(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*modseq_r = (uint64_t)sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW)
+		return store_db_error(acct, "modseq");
+	return STORE_OK;
+}
+
+/* Run an UPDATE that may use ?1 = v1, ?2 = v2, ?3 = the mailbox name;
+ * STORE_ERR_EXISTS when no row changed. */
+static enum store_error mailbox_update(struct store_account *acct, const char *sql,
+				       int64_t v1, int64_t v2, const char *mailbox)
+{
+	char canon[STORE_MAILBOX_NAME_MAX + 1];
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (!store_mailbox_name_canon(mailbox, canon, sizeof(canon)))
+		return STORE_ERR_INVALID;
+	stmt = store_prepare(acct, sql);
+	if (stmt == NULL)
+		return STORE_ERR_IO;
+	sqlite3_bind_int64(stmt, 1, v1);
+	sqlite3_bind_int64(stmt, 2, v2);
+	sqlite3_bind_text(stmt, 3, canon, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return store_db_error(acct, "update mailbox");
+	return sqlite3_changes(acct->db) > 0 ? STORE_OK : STORE_ERR_EXISTS;
+}
+
+enum store_error store_mailbox_set_uids(struct store_account *acct, const char *mailbox,
+					uint32_t uidvalidity, uint32_t uidnext)
+{
+	enum store_error err;
+
+	if (uidvalidity == 0 || uidnext == 0)
+		return STORE_ERR_INVALID;
+	if ((err = store_begin(acct)) != STORE_OK)
+		return err;
+	/* Only a mailbox that never held a message: its old UIDs cannot be
+	 * cached by any client. */
+	err = mailbox_update(acct, "UPDATE mailboxes SET uidvalidity = ?1, uidnext = ?2"
+			     " WHERE name = ?3 AND uidnext = 1"
+			     " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.mailbox_id = mailboxes.id)"
+			     " AND NOT EXISTS (SELECT 1 FROM expunged e WHERE e.mailbox_id = mailboxes.id)",
+			     uidvalidity, uidnext, mailbox);
+	if (err == STORE_OK)
+		err = mailbox_update(acct, "UPDATE meta SET value = max(value, ?1) WHERE key = 'uidvalidity'", uidvalidity, 0, mailbox);
+	if (err != STORE_OK) {
+		store_rollback(acct);
+		return err;
+	}
+	return store_commit(acct);
+}
+
+enum store_error store_mailbox_raise_uidnext(struct store_account *acct, const char *mailbox,
+					     uint32_t uidnext)
+{
+	enum store_error err;
+
+	err = mailbox_update(acct, "UPDATE mailboxes SET uidnext = max(uidnext, ?1) WHERE name = ?3", uidnext, 0, mailbox);
+	return err == STORE_ERR_EXISTS ? STORE_ERR_NOT_FOUND : err;
+}

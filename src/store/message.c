@@ -1,0 +1,418 @@
+/* message - messages of a mailbox: listing, durable append (in one piece
+ * or streamed) and reading a message's file back. Flag changes, expunge
+ * and copy are in message-update.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "store/store-private.h"
+
+struct store_append {
+	struct store_account *acct;
+	char *mailbox;
+	int fd;
+	bool failed;
+	uint64_t size;
+	char tmp_name[112];
+	char name[96];
+};
+
+struct store_reader {
+	int fd;
+	uint64_t size;
+};
+
+static void store_io_log(struct store_account *acct, const char *what, const char *name)
+{
+	log_event(LOG_LEVEL_ERROR, "store", NULL, NULL, "msg=\"%s failed\" user=%s file=%s error=\"%s\"",
+		  what, acct->address, name, strerror(errno));
+}
+
+void store_messages_free(struct store_message *msgs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(msgs[i].keywords);
+	free(msgs);
+}
+
+enum store_error store_message_list(struct store_account *acct, const char *mailbox,
+				    struct store_message **msgs_r, size_t *n_r)
+{
+	struct store_message *msgs = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *stmt;
+	enum store_error err;
+	int64_t box;
+	int rc;
+
+	*msgs_r = NULL;
+	*n_r = 0;
+	if ((err = store_mailbox_row(acct, mailbox, &box, NULL, NULL)) != STORE_OK)
+		return err;
+	stmt = store_prepare(acct, "SELECT uid, flags, keywords, modseq, internal_date, size"
+			     " FROM messages WHERE mailbox_id = ? ORDER BY uid");
+	if (stmt == NULL)
+		return STORE_ERR_IO;
+	sqlite3_bind_int64(stmt, 1, box);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct store_message *m;
+		const unsigned char *kw = sqlite3_column_text(stmt, 2);
+
+		if (n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			msgs = realloc(msgs, cap * sizeof(*msgs));
+			if (msgs == NULL)
+				abort();
+		}
+		m = &msgs[n++];
+		m->uid = (uint32_t)sqlite3_column_int64(stmt, 0);
+		m->flags = (unsigned)sqlite3_column_int(stmt, 1);
+		m->keywords = kw != NULL && kw[0] != '\0' ? strdup((const char *)kw) : NULL;
+		m->modseq = (uint64_t)sqlite3_column_int64(stmt, 3);
+		m->internal_date = sqlite3_column_int64(stmt, 4);
+		m->size = (uint64_t)sqlite3_column_int64(stmt, 5);
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		store_messages_free(msgs, n);
+		return store_db_error(acct, "list messages");
+	}
+	*msgs_r = msgs;
+	*n_r = n;
+	return STORE_OK;
+}
+
+/* --- append -------------------------------------------------------------- */
+
+/* A file name no other writer (thread or process) can pick: time, pid and
+ * a per-process counter. */
+static void store_file_name(char *out, size_t outsize)
+{
+	static atomic_uint counter;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(out, outsize, "%lld.%06ld.P%d.C%u", (long long)ts.tv_sec, ts.tv_nsec / 1000,
+		 (int)getpid(), atomic_fetch_add(&counter, 1));
+}
+
+enum store_error store_append_begin(struct store_account *acct, const char *mailbox,
+				    struct store_append **ap_r)
+{
+	struct store_append *ap;
+	enum store_error err;
+	int64_t box;
+
+	*ap_r = NULL;
+	if ((err = store_mailbox_row(acct, mailbox, &box, NULL, NULL)) != STORE_OK)
+		return err;
+	ap = calloc(1, sizeof(*ap));
+	if (ap == NULL)
+		abort();
+	ap->acct = acct;
+	ap->mailbox = strdup(mailbox);
+	if (ap->mailbox == NULL)
+		abort();
+	store_file_name(ap->name, sizeof(ap->name));
+	snprintf(ap->tmp_name, sizeof(ap->tmp_name), STORE_TMP_PREFIX "%s", ap->name);
+	ap->fd = openat(acct->msg_fd, ap->tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (ap->fd < 0) {
+		store_io_log(acct, "create", ap->tmp_name);
+		free(ap->mailbox);
+		free(ap);
+		return STORE_ERR_IO;
+	}
+	*ap_r = ap;
+	return STORE_OK;
+}
+
+enum store_error store_append_write(struct store_append *ap, const void *data, size_t len)
+{
+	const char *p = data;
+
+	if (ap->failed)
+		return STORE_ERR_IO;
+	if (len > STORE_MESSAGE_MAX - ap->size) {
+		ap->failed = true;
+		return STORE_ERR_TOO_BIG;
+	}
+	while (len > 0) {
+		ssize_t n = write(ap->fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			store_io_log(ap->acct, "write", ap->tmp_name);
+			ap->failed = true;
+			return STORE_ERR_IO;
+		}
+		p += n;
+		len -= (size_t)n;
+		ap->size += (uint64_t)n;
+	}
+	return STORE_OK;
+}
+
+static void store_append_free(struct store_append **app)
+{
+	struct store_append *ap = *app;
+
+	*app = NULL;
+	if (ap->fd >= 0)
+		close(ap->fd);
+	free(ap->mailbox);
+	free(ap);
+}
+
+void store_append_abort(struct store_append **app)
+{
+	if (*app == NULL)
+		return;
+	unlinkat((*app)->acct->msg_fd, (*app)->tmp_name, 0);
+	store_append_free(app);
+}
+
+/* Make the file durable under its final name: fsync the file, rename it,
+ * fsync the folder. */
+static enum store_error store_append_sync(struct store_append *ap)
+{
+	struct store_account *acct = ap->acct;
+
+	if (fsync(ap->fd) < 0) {
+		store_io_log(acct, "fsync", ap->tmp_name);
+		return STORE_ERR_IO;
+	}
+	close(ap->fd);
+	ap->fd = -1;
+	if (renameat(acct->msg_fd, ap->tmp_name, acct->msg_fd, ap->name) < 0) {
+		store_io_log(acct, "rename", ap->tmp_name);
+		return STORE_ERR_IO;
+	}
+	if (fsync(acct->msg_fd) < 0) {
+		store_io_log(acct, "fsync folder", ap->name);
+		unlinkat(acct->msg_fd, ap->name, 0);
+		return STORE_ERR_IO;
+	}
+	return STORE_OK;
+}
+
+/* Inside a transaction: add the file and the message row. */
+static enum store_error store_append_index(struct store_append *ap, unsigned flags,
+					   const char *keywords, int64_t internal_date,
+					   uint32_t want_uid, uint32_t *uid_r, uint64_t *modseq_r)
+{
+	struct store_account *acct = ap->acct;
+	sqlite3_stmt *stmt;
+	enum store_error err;
+	uint32_t uidnext, uid;
+	uint64_t modseq;
+	int64_t box, file_id;
+	int rc;
+
+	if ((err = store_mailbox_row(acct, ap->mailbox, &box, &uidnext, NULL)) != STORE_OK)
+		return err;
+	uid = want_uid != 0 ? want_uid : uidnext;
+	if (uid < uidnext)
+		return STORE_ERR_EXISTS;
+	if (uid >= UINT32_MAX) {
+		log_event(LOG_LEVEL_ERROR, "store", NULL, NULL, "msg=\"UIDs exhausted\" user=%s mailbox=%s",
+			  acct->address, ap->mailbox);
+		return STORE_ERR_TOO_BIG;
+	}
+	if ((err = store_mailbox_next_modseq(acct, box, &modseq)) != STORE_OK)
+		return err;
+	stmt = store_prepare(acct, "INSERT INTO files(name, size) VALUES(?, ?)");
+	if (stmt == NULL)
+		return STORE_ERR_IO;
+	sqlite3_bind_text(stmt, 1, ap->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, (int64_t)ap->size);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return store_db_error(acct, "insert file");
+	file_id = sqlite3_last_insert_rowid(acct->db);
+	stmt = store_prepare(acct, "INSERT INTO messages(mailbox_id, uid, file_id, flags, keywords,"
+			     " modseq, internal_date, size) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+	if (stmt == NULL)
+		return STORE_ERR_IO;
+	sqlite3_bind_int64(stmt, 1, box);
+	sqlite3_bind_int64(stmt, 2, uid);
+	sqlite3_bind_int64(stmt, 3, file_id);
+	sqlite3_bind_int(stmt, 4, (int)(flags & 0x1f));
+	if (keywords != NULL)
+		sqlite3_bind_text(stmt, 5, keywords, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 6, (int64_t)modseq);
+	sqlite3_bind_int64(stmt, 7, internal_date != 0 ? internal_date : (int64_t)time(NULL));
+	sqlite3_bind_int64(stmt, 8, (int64_t)ap->size);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return store_db_error(acct, "insert message");
+	stmt = store_prepare(acct, "UPDATE mailboxes SET uidnext = ? WHERE id = ?");
+	if (stmt == NULL)
+		return STORE_ERR_IO;
+	sqlite3_bind_int64(stmt, 1, (int64_t)uid + 1);
+	sqlite3_bind_int64(stmt, 2, box);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return store_db_error(acct, "update uidnext");
+	*uid_r = uid;
+	*modseq_r = modseq;
+	return STORE_OK;
+}
+
+enum store_error store_append_commit_uid(struct store_append **app, unsigned flags,
+					 const char *keywords, int64_t internal_date,
+					 uint32_t want_uid, uint32_t *uid_r)
+{
+	struct store_append *ap = *app;
+	struct store_account *acct;
+	enum store_error err;
+	char *kw = NULL;
+	uint64_t modseq = 0;
+	uint32_t uid = 0;
+
+	if (ap == NULL)
+		return STORE_ERR_INVALID;
+	acct = ap->acct;
+	if (ap->failed) {
+		store_append_abort(app);
+		return STORE_ERR_IO;
+	}
+	if (!store_keywords_normalize(keywords, &kw)) {
+		store_append_abort(app);
+		return STORE_ERR_INVALID;
+	}
+	if ((err = store_append_sync(ap)) != STORE_OK) {
+		free(kw);
+		store_append_abort(app);
+		return err;
+	}
+	/* The file is durable under its final name; a crash from here until
+	 * COMMIT leaves an orphan that store_open removes. */
+	if ((err = store_begin(acct)) == STORE_OK) {
+		err = store_append_index(ap, flags, kw, internal_date, want_uid, &uid, &modseq);
+		if (err == STORE_OK)
+			err = store_commit(acct);
+		else
+			store_rollback(acct);
+	}
+	free(kw);
+	if (err != STORE_OK) {
+		unlinkat(acct->msg_fd, ap->name, 0);
+		store_append_free(app);
+		return err;
+	}
+	if (uid_r != NULL)
+		*uid_r = uid;
+	store_notify(acct, ap->mailbox, HUB_CHANGE_APPEND, modseq);
+	store_append_free(app);
+	return STORE_OK;
+}
+
+enum store_error store_append_commit(struct store_append **ap, unsigned flags,
+				     const char *keywords, int64_t internal_date,
+				     uint32_t *uid_r)
+{
+	return store_append_commit_uid(ap, flags, keywords, internal_date, 0, uid_r);
+}
+
+enum store_error store_append(struct store_account *acct, const char *mailbox,
+			      const void *data, size_t len, unsigned flags,
+			      const char *keywords, int64_t internal_date, uint32_t *uid_r)
+{
+	struct store_append *ap;
+	enum store_error err;
+
+	if ((err = store_append_begin(acct, mailbox, &ap)) != STORE_OK)
+		return err;
+	if ((err = store_append_write(ap, data, len)) != STORE_OK) {
+		store_append_abort(&ap);
+		return err;
+	}
+	return store_append_commit(&ap, flags, keywords, internal_date, uid_r);
+}
+
+/* --- reader -------------------------------------------------------------- */
+
+enum store_error store_reader_open(struct store_account *acct, const char *mailbox,
+				   uint32_t uid, struct store_reader **reader_r)
+{
+	char canon[STORE_MAILBOX_NAME_MAX + 1];
+	char name[128];
+	struct store_reader *reader;
+	sqlite3_stmt *stmt;
+	struct stat st;
+	uint64_t size;
+	int rc, fd;
+
+	*reader_r = NULL;
+	if (!store_mailbox_name_canon(mailbox, canon, sizeof(canon)))
+		return STORE_ERR_INVALID;
+	stmt = store_prepare(acct, "SELECT f.name, m.size FROM messages m"
+			     " JOIN mailboxes b ON b.id = m.mailbox_id"
+			     " JOIN files f ON f.id = m.file_id WHERE b.name = ? AND m.uid = ?");
+	if (stmt == NULL)
+		return STORE_ERR_IO;
+	sqlite3_bind_text(stmt, 1, canon, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, uid);
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(stmt);
+		return rc == SQLITE_DONE ? STORE_ERR_NOT_FOUND : store_db_error(acct, "find message");
+	}
+	snprintf(name, sizeof(name), "%s", (const char *)sqlite3_column_text(stmt, 0));
+	size = (uint64_t)sqlite3_column_int64(stmt, 1);
+	sqlite3_finalize(stmt);
+	fd = openat(acct->msg_fd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		store_io_log(acct, "open message", name);
+		return errno == ENOENT ? STORE_ERR_CORRUPT : STORE_ERR_IO;
+	}
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != size) {
+		log_event(LOG_LEVEL_ERROR, "store", NULL, NULL,
+			  "msg=\"message file size differs from the index\" user=%s file=%s index=%llu",
+			  acct->address, name, (unsigned long long)size);
+		close(fd);
+		return STORE_ERR_CORRUPT;
+	}
+	reader = calloc(1, sizeof(*reader));
+	if (reader == NULL)
+		abort();
+	reader->fd = fd;
+	reader->size = size;
+	*reader_r = reader;
+	return STORE_OK;
+}
+
+ssize_t store_reader_read(struct store_reader *reader, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = read(reader->fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+uint64_t store_reader_size(const struct store_reader *reader)
+{
+	return reader->size;
+}
+
+void store_reader_close(struct store_reader **reader)
+{
+	if (*reader == NULL)
+		return;
+	close((*reader)->fd);
+	free(*reader);
+	*reader = NULL;
+}

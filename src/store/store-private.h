@@ -1,0 +1,81 @@
+/* store-private - what the files of src/store share and nobody else sees:
+ * the account handle, SQLite helpers, and the calls import needs to keep
+ * a source's UIDVALIDITY and UIDs. */
+#ifndef TERN_STORE_STORE_PRIVATE_H
+#define TERN_STORE_STORE_PRIVATE_H
+
+#include <sqlite3.h>
+
+#include "store/hub.h"
+#include "store/store.h"
+
+/* Largest message accepted: sizes are 32-bit numbers in IMAP. */
+#define STORE_MESSAGE_MAX ((uint64_t)UINT32_MAX)
+/* Message files live in this folder of the account folder. */
+#define STORE_MSG_DIR "msg"
+/* Temporary files (being written) carry this prefix in STORE_MSG_DIR. */
+#define STORE_TMP_PREFIX "tmp."
+
+struct store_account {
+	sqlite3 *db;
+	char *address;
+	char *path;        /* DATA/mail/DOMAIN/LOCAL */
+	int msg_fd;        /* the open STORE_MSG_DIR folder (fsync, *at calls) */
+	int lock_fd;       /* holds a shared flock while the account is open */
+};
+
+/* Run SQL without results; logs and returns STORE_ERR_IO on failure. */
+enum store_error store_exec(struct store_account *acct, const char *sql);
+/* Prepare a statement; logs on failure and returns NULL. */
+sqlite3_stmt *store_prepare(struct store_account *acct, const char *sql);
+/* Log an SQLite error for the account; returns STORE_ERR_IO. */
+enum store_error store_db_error(struct store_account *acct, const char *what);
+enum store_error store_begin(struct store_account *acct);
+enum store_error store_commit(struct store_account *acct);
+void store_rollback(struct store_account *acct);
+
+/* Validate a mailbox name and write its canonical form ("inbox" ->
+ * "INBOX") into out. Returns false when the name is not acceptable. */
+bool store_mailbox_name_canon(const char *name, char *out, size_t outsize);
+#define STORE_MAILBOX_NAME_MAX 512
+
+/* Inside a transaction: the mailbox's row id and counters. */
+enum store_error store_mailbox_row(struct store_account *acct, const char *name,
+				   int64_t *id_r, uint32_t *uidnext_r,
+				   uint64_t *highestmodseq_r);
+/* Inside a transaction: take the mailbox's next MODSEQ (HIGHESTMODSEQ+1,
+ * stored). */
+enum store_error store_mailbox_next_modseq(struct store_account *acct, int64_t id,
+					   uint64_t *modseq_r);
+/* A new UIDVALIDITY: the current time, strictly above any handed out before
+ * in this account. Inside a transaction. */
+enum store_error store_uidvalidity_next(struct store_account *acct, uint32_t *uidvalidity_r);
+
+/* Tell the hub about a committed change of an account's mailbox. */
+void store_notify(struct store_account *acct, const char *mailbox,
+		  enum hub_change_kind kind, uint64_t modseq);
+
+/* Normalise a keyword list (space separated) into a sorted, unique,
+ * space-separated malloc'd string, or NULL when empty. Returns false for an
+ * invalid keyword. */
+bool store_keywords_normalize(const char *keywords, char **out_r);
+
+/* Remove leftovers of a crash; called by store_open while it holds the
+ * account exclusively. */
+enum store_error store_repair(struct store_account *acct);
+
+/* For import: give an empty mailbox a source's UIDVALIDITY and UIDNEXT.
+ * STORE_ERR_EXISTS when the mailbox holds or has held messages. */
+enum store_error store_mailbox_set_uids(struct store_account *acct, const char *mailbox,
+					uint32_t uidvalidity, uint32_t uidnext);
+/* For import: raise a mailbox's UIDNEXT to at least uidnext. */
+enum store_error store_mailbox_raise_uidnext(struct store_account *acct, const char *mailbox,
+					     uint32_t uidnext);
+/* Like store_append_commit, but with the UID given (want_uid 0: the next
+ * one). want_uid must be >= the mailbox's UIDNEXT, else STORE_ERR_EXISTS
+ * (and the append is aborted). */
+enum store_error store_append_commit_uid(struct store_append **ap, unsigned flags,
+					 const char *keywords, int64_t internal_date,
+					 uint32_t want_uid, uint32_t *uid_r);
+
+#endif

@@ -1,0 +1,99 @@
+/* transfer - moving mail in and out of an account's store: Maildir/Maildir++
+ * and mbox import, Maildir++ export, and the mbox splitter they rest on.
+ *
+ * Import and export are blocking tools (`tern import`, `tern export`). Each
+ * imported message is appended durably (store_append_commit) before its
+ * line "imported MAILBOX UID SOURCE" is printed and flushed to `out`;
+ * problems with single messages are reported on `err` and the message is
+ * skipped. */
+#ifndef TERN_STORE_TRANSFER_H
+#define TERN_STORE_TRANSFER_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "store/store.h"
+
+struct transfer_stats {
+	size_t messages;    /* imported or exported */
+	size_t skipped;     /* reported on err and left out */
+	size_t mailboxes;
+};
+
+/* Import a Maildir or Maildir++ tree: PATH/{cur,new} go to `mailbox` (NULL:
+ * INBOX), PATH/.A.B to "A/B" (under `mailbox` when given). Flags come from
+ * the ":2,FLAGS" suffix, the internal date from the file's mtime; a
+ * dovecot-uidlist keeps its UIDVALIDITY and UIDs when the target mailbox is
+ * still empty. Returns STORE_ERR_NOT_FOUND when PATH is not a Maildir,
+ * STORE_ERR_IO when a message could not be stored. */
+enum store_error transfer_import_maildir(struct store_account *acct, const char *path,
+					 const char *mailbox, FILE *out, FILE *err,
+					 struct transfer_stats *stats);
+
+/* Import an mbox file (mboxo/mboxrd) into `mailbox` (NULL: INBOX). Flags
+ * from Status/X-Status, keywords from X-Keywords (those headers are not
+ * stored), the internal date from the "From " line. Line ends become CRLF.
+ * STORE_ERR_INVALID when the file is not an mbox. */
+enum store_error transfer_import_mbox(struct store_account *acct, const char *path,
+				      const char *mailbox, FILE *out, FILE *err,
+				      struct transfer_stats *stats);
+
+/* Write every mailbox as a Maildir++ tree under PATH (created, or empty):
+ * INBOX in PATH/cur, others in PATH/.A.B/cur, with ":2,FLAGS" names and a
+ * dovecot-uidlist, so that an import keeps UIDVALIDITY and UIDs. Message
+ * bytes are written unchanged (CRLF). STORE_ERR_EXISTS when PATH is not
+ * empty. */
+enum store_error transfer_export_maildir(struct store_account *acct, const char *path,
+					 FILE *out, FILE *err, struct transfer_stats *stats);
+
+/* --- the mbox splitter: a push parser, no I/O ----------------------------
+ * A message starts at a "From " line at the start of the input or after an
+ * empty line; that empty line belongs to the separator. Lines matching
+ * ^>+From  lose one '>' (mboxrd/mboxo unquoting). Output lines end in CRLF
+ * whatever the input used; a line longer than MBOX_LINE_MAX arrives in
+ * pieces (only the last one ends in CRLF). */
+#define MBOX_LINE_MAX 65536
+
+enum mbox_result {
+	MBOX_OK = 0,
+	MBOX_ERR_NOT_MBOX = -1,  /* text before the first "From " line */
+};
+
+struct mbox_callbacks {
+	/* A message begins; from_line is the separator without its line end. */
+	int (*begin)(void *ctx, const char *from_line, size_t len);
+	/* Bytes of the message, in order. */
+	int (*data)(void *ctx, const char *data, size_t len);
+	/* The message ended. */
+	int (*end)(void *ctx);
+};
+
+struct mbox_parser;
+struct mbox_parser *mbox_parser_new(const struct mbox_callbacks *cb, void *ctx);
+/* Returns MBOX_OK, MBOX_ERR_NOT_MBOX, or the first non-zero value a
+ * callback returned (parsing stops then). */
+int mbox_parser_feed(struct mbox_parser *parser, const void *data, size_t len);
+/* End of input: ends the last message. Same results as feed. */
+int mbox_parser_finish(struct mbox_parser *parser);
+void mbox_parser_free(struct mbox_parser **parser);
+/* All of it on a buffer in memory. */
+int mbox_split(const void *data, size_t len, const struct mbox_callbacks *cb, void *ctx);
+
+/* --- shared by the importers ----------------------------------------------
+ * Buffered writing into an append, turning bare LF into CRLF. */
+struct transfer_writer {
+	struct store_append *ap;
+	enum store_error error;
+	int prev_cr;
+	size_t len;
+	char buf[65536];
+};
+void transfer_writer_init(struct transfer_writer *w, struct store_append *ap);
+void transfer_writer_write(struct transfer_writer *w, const void *data, size_t len);
+/* Flush; returns the first error met. */
+enum store_error transfer_writer_flush(struct transfer_writer *w);
+
+/* Get or create a mailbox (and its parents). */
+enum store_error transfer_mailbox_ensure(struct store_account *acct, const char *name);
+
+#endif

@@ -1,0 +1,456 @@
+# tern_harness - start a real `tern serve` on free loopback ports with a fresh
+# data folder, run `tern` subcommands against it, and speak raw POP3 to it.
+# Used by the e2e tests through the fixtures in conftest.py.
+import base64
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TERN_BIN = os.environ.get("TERN_BIN", os.path.join(REPO, "build", "tern"))
+SANITIZED = os.environ.get("TERN_SANITIZED", "") not in ("", "0")
+# Everything is slower under ASan; be generous there.
+SLOW = 4.0 if SANITIZED else 1.0
+TIMEOUT = 15.0 * SLOW
+AS_ROOT = os.geteuid() == 0
+
+PASSWORD = "Correct-Horse-9"
+PASSWORD2 = "Battery-Staple-7"
+USER = "demo@localhost"
+USER2 = "demo2@localhost"
+
+SANITIZER_MARKERS = ("AddressSanitizer", "runtime error:", "LeakSanitizer")
+
+
+def free_port():
+    """A loopback port that was free a moment ago (bind to 0, close)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sanitizer_lines(text):
+    return [l for l in text.splitlines() if any(m in l for m in SANITIZER_MARKERS)]
+
+
+def tls_client_context(minimum=None, maximum=None):
+    """A client context that accepts the server's self-signed certificate."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if minimum is not None:
+        ctx.minimum_version = minimum
+    if maximum is not None:
+        ctx.maximum_version = maximum
+    return ctx
+
+
+# ---------------------------------------------------------------- messages
+
+MBOX_FROM = b"From sender@example.org Thu Nov 26 10:00:00 2026\n"
+
+
+def make_message(i, body=None, subject=None, extra_lines=0):
+    """A small RFC 5322 message with LF line ends (as a file on disk has)."""
+    subject = subject if subject is not None else "Test message %d" % i
+    if body is None:
+        body = b"Hello %d.\nThis is line two of message %d.\nBye.\n" % (i, i)
+        for n in range(extra_lines):
+            body += b"Extra line %d of message %d, some padding text here.\n" % (n, i)
+    head = (
+        b"From: Sender <sender@example.org>\n"
+        b"To: Demo <demo@localhost>\n"
+        b"Subject: " + subject.encode() + b"\n"
+        b"Date: Thu, 26 Nov 2026 10:00:00 +0000\n"
+        b"Message-ID: <msg-%d@example.org>\n"
+        b"MIME-Version: 1.0\n"
+        b"Content-Type: text/plain; charset=us-ascii\n"
+        b"\n" % i
+    )
+    return head + body
+
+
+def big_message(i, size):
+    """A message of about `size` bytes, 76-character lines, deterministic
+    but not repetitive at line level."""
+    import hashlib
+    lines = []
+    total = 0
+    n = 0
+    seed = b"big-%d" % i
+    while total < size:
+        h = hashlib.sha256(seed + b"%d" % n).hexdigest()
+        line = (b"%08d " % n) + (h + h).encode()[:67] + b"\n"
+        lines.append(line)
+        total += len(line) + 1
+        n += 1
+    return make_message(i, body=b"".join(lines), subject="Big message %d" % i)
+
+
+def crlf(msg):
+    """What the store keeps and POP3 serves: CRLF line ends."""
+    return msg.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def mbox_bytes(messages):
+    out = []
+    for m in messages:
+        assert not m.startswith(b"From ") and b"\nFrom " not in m
+        if not m.endswith(b"\n"):
+            m += b"\n"
+        out.append(MBOX_FROM + m + b"\n")
+    return b"".join(out)
+
+
+# ---------------------------------------------------------------- tern itself
+
+
+class Tern:
+    """One data folder and the `tern` commands that work on it; can run a
+    server on it (several times, for restarts)."""
+
+    def __init__(self, extra_sets=None):
+        if not os.path.exists(TERN_BIN):
+            raise RuntimeError("TERN_BIN %s does not exist" % TERN_BIN)
+        # mkdtemp directly: the server chowns it when it drops to nobody;
+        # pytest's tmp_path sits under a 0700 root folder nobody can't cross.
+        self.data_dir = tempfile.mkdtemp(prefix="tern-e2e-")
+        self.work_dir = tempfile.mkdtemp(prefix="tern-e2e-work-")
+        os.chmod(self.work_dir, 0o755)
+        self.pop3_port = free_port()
+        self.pop3s_port = free_port()
+        self.sets = {
+            "server.data_dir": self.data_dir,
+            "server.hostname": "mail.test.example",
+            "server.threads": "2",
+            "server.shutdown_timeout": "3",
+            "listen.pop3": "127.0.0.1:%d" % self.pop3_port,
+            "listen.pop3s": "127.0.0.1:%d" % self.pop3s_port,
+            "listen.smtp": "",
+            "listen.submission": "",
+            "listen.submissions": "",
+            "listen.imap": "",
+            "listen.imaps": "",
+            "log.level": "info",
+        }
+        if AS_ROOT:
+            self.sets["server.user"] = "nobody"
+        if extra_sets:
+            self.sets.update(extra_sets)
+        self.servers = []
+        self.cli_stderr = []
+        self._counter = 0
+
+    # -- commands
+
+    def set_args(self, sets=None):
+        merged = dict(self.sets)
+        if sets:
+            merged.update(sets)
+        args = []
+        for k, v in merged.items():
+            args += ["--set", "%s=%s" % (k, v)]
+        return args
+
+    def cmd(self, *args, input=None, check=True, timeout=None, sets=None):
+        """Run `tern ARGS... --set ...`; returns CompletedProcess (text)."""
+        argv = [TERN_BIN] + list(args) + self.set_args(sets)
+        p = subprocess.run(argv, input=input, capture_output=True, text=True,
+                           timeout=timeout or TIMEOUT * 4)
+        self.cli_stderr.append(" ".join(argv) + "\n" + p.stderr)
+        if check and p.returncode != 0:
+            raise AssertionError("%s exited %d\nstdout: %s\nstderr: %s" %
+                                 (" ".join(args), p.returncode, p.stdout, p.stderr))
+        return p
+
+    def popen(self, *args, sets=None, **kw):
+        argv = [TERN_BIN] + list(args) + self.set_args(sets)
+        return subprocess.Popen(argv, **kw)
+
+    def setup_accounts(self):
+        self.cmd("domain", "add", "localhost")
+        self.cmd("user", "add", USER, input=PASSWORD + "\n")
+        self.cmd("user", "add", USER2, input=PASSWORD2 + "\n")
+
+    def source_path(self, name):
+        self._counter += 1
+        return os.path.join(self.work_dir, "%d-%s" % (self._counter, name))
+
+    def write_mbox(self, messages):
+        path = self.source_path("inbox.mbox")
+        with open(path, "wb") as f:
+            f.write(mbox_bytes(messages))
+        os.chmod(path, 0o644)
+        return path
+
+    def import_mbox(self, address, messages):
+        """Import LF messages; returns the CRLF form the store must hold."""
+        path = self.write_mbox(messages)
+        p = self.cmd("import", "mbox", address, path)
+        imported = [l for l in p.stdout.splitlines() if l.startswith("imported")]
+        assert len(imported) == len(messages), p.stdout
+        return [crlf(m) for m in messages]
+
+    def import_maildir(self, address, files):
+        """files: {name-in-new-or-cur: bytes}; e.g. {"cur/1.x:2,S": msg}."""
+        root = self.source_path("Maildir")
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(root, sub))
+            os.chmod(os.path.join(root, sub), 0o755)
+        os.chmod(root, 0o755)
+        for name, data in files.items():
+            path = os.path.join(root, name)
+            with open(path, "wb") as f:
+                f.write(data)
+            os.chmod(path, 0o644)
+        return self.cmd("import", "maildir", address, root)
+
+    # -- server
+
+    def start(self, sets=None, wait=True):
+        srv = Server(self, sets)
+        self.servers.append(srv)
+        if wait:
+            srv.wait_ready()
+        return srv
+
+    def cleanup(self):
+        problems = []
+        for srv in self.servers:
+            srv.stop_quietly()
+            problems += sanitizer_lines(srv.stderr_text())
+        if SANITIZED:
+            for text in self.cli_stderr:
+                problems += sanitizer_lines(text)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+        return problems
+
+
+class Server:
+    """A running `tern serve`; its stderr goes to a file we can read."""
+
+    def __init__(self, tern, sets=None):
+        self.tern = tern
+        self.log_path = os.path.join(tern.work_dir, "serve-%d.log" % len(tern.servers))
+        self.log = open(self.log_path, "wb")
+        env = dict(os.environ)
+        if SANITIZED:
+            env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+        self.proc = tern.popen("serve", sets=sets, stdin=subprocess.DEVNULL,
+                               stdout=self.log, stderr=self.log, env=env)
+        self.pop3_port = tern.pop3_port
+        self.pop3s_port = tern.pop3s_port
+
+    def stderr_text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def wait_ready(self, timeout=None):
+        deadline = time.monotonic() + (timeout or TIMEOUT)
+        while time.monotonic() < deadline:
+            if 'msg="ready"' in self.stderr_text():
+                return
+            if self.proc.poll() is not None:
+                raise AssertionError("tern serve exited %s before ready:\n%s" %
+                                     (self.proc.returncode, self.stderr_text()))
+            time.sleep(0.05)
+        raise AssertionError("tern serve not ready after %ss:\n%s" %
+                             (timeout or TIMEOUT, self.stderr_text()))
+
+    def terminate(self, timeout=None):
+        """SIGTERM; returns (exit status, seconds it took)."""
+        t0 = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout=timeout or TIMEOUT)
+        return rc, time.monotonic() - t0
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait(timeout=TIMEOUT)
+
+    def stop_quietly(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+# ---------------------------------------------------------------- raw POP3
+
+
+class Raw:
+    """A POP3 client on a bare socket, for what poplib won't do (pipelining,
+    STLS injection, slow reading). Reads exactly what it is asked for."""
+
+    def __init__(self, port, tls=False, timeout=None, rcvbuf=None):
+        if rcvbuf:
+            # set before connect so the TCP window starts small
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            self.sock.settimeout(timeout or TIMEOUT)
+            self.sock.connect(("127.0.0.1", port))
+        else:
+            self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout or TIMEOUT)
+        if tls:
+            self.sock = tls_client_context().wrap_socket(self.sock)
+        self.buf = b""
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def _fill(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError("connection closed; unread: %r" % self.buf[-200:])
+        self.buf += data
+
+    def readline(self):
+        while True:
+            i = self.buf.find(b"\r\n")
+            if i >= 0:
+                line, self.buf = self.buf[:i + 2], self.buf[i + 2:]
+                return line
+            if len(self.buf) > 1 << 20:
+                raise AssertionError("line too long from server")
+            self._fill()
+
+    def readline_unbuffered(self):
+        """Byte by byte, so nothing after the line is consumed (before STLS)."""
+        assert not self.buf
+        line = b""
+        while not line.endswith(b"\r\n"):
+            c = self.sock.recv(1)
+            if not c:
+                raise EOFError("closed after %r" % line)
+            line += c
+        return line
+
+    def read_multi(self):
+        """Lines of a multi-line body up to the terminating '.', unstuffed."""
+        lines = []
+        while True:
+            line = self.readline()
+            if line == b".\r\n":
+                return lines
+            if line.startswith(b"."):
+                line = line[1:]
+            lines.append(line)
+
+    def cmd(self, line):
+        self.send(line.encode() + b"\r\n" if isinstance(line, str) else line + b"\r\n")
+        return self.readline()
+
+    def cmd_multi(self, line):
+        status = self.cmd(line)
+        assert status.startswith(b"+OK"), (line, status)
+        return self.read_multi()
+
+    def is_closed(self, timeout=None):
+        """True when the server closes the connection (EOF) within timeout."""
+        self.sock.settimeout(timeout or TIMEOUT)
+        try:
+            while True:
+                data = self.sock.recv(65536)
+                if not data:
+                    return True
+                self.buf += data
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except (socket.timeout, TimeoutError):
+            return False
+        except ssl.SSLError:
+            return True
+
+    def login(self, user=USER, password=PASSWORD):
+        """AUTH PLAIN with initial response (RFC 5034)."""
+        token = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode())
+        r = self.cmd(b"AUTH PLAIN " + token)
+        assert r.startswith(b"+OK"), r
+        return r
+
+
+def wait_for(predicate, timeout=None, interval=0.1):
+    deadline = time.monotonic() + (timeout or TIMEOUT)
+    while time.monotonic() < deadline:
+        v = predicate()
+        if v:
+            return v
+        time.sleep(interval)
+    return predicate()
+
+
+def retr_all(pop):
+    """Every message of a poplib session, CRLF-joined as the server holds it."""
+    count, _ = pop.stat()
+    return [b"\r\n".join(pop.retr(i)[1]) + b"\r\n" for i in range(1, count + 1)]
+
+
+def uidl_map(pop):
+    _, lines, _ = pop.uidl()
+    out = {}
+    for l in lines:
+        n, uid = l.split(b" ", 1)
+        out[int(n)] = uid
+    return out
+
+
+LOG_KV = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
+
+
+# ---------------------------------------------------------------- poplib
+
+
+def pop_stls(port, user=USER, password=PASSWORD, login=True):
+    """poplib on the pop3 port, upgraded with STLS, logged in with USER/PASS."""
+    import poplib
+    p = poplib.POP3("127.0.0.1", port, timeout=TIMEOUT)
+    p.stls(context=tls_client_context())
+    if login:
+        p.user(user)
+        p.pass_(password)
+    return p
+
+
+def pop_ssl(port, user=USER, password=PASSWORD, login=True):
+    """poplib on the pop3s port (implicit TLS), logged in with USER/PASS."""
+    import poplib
+    p = poplib.POP3_SSL("127.0.0.1", port, timeout=TIMEOUT, context=tls_client_context())
+    if login:
+        p.user(user)
+        p.pass_(password)
+    return p
+
+
+def pop_ssl_retry(port, user=USER, password=PASSWORD, timeout=None):
+    """Log in, retrying while the server still holds the mailbox lock of a
+    connection the client just dropped ([IN-USE] until it notices)."""
+    import poplib
+    deadline = time.monotonic() + (timeout or TIMEOUT)
+    while True:
+        p = pop_ssl(port, login=False)
+        try:
+            p.user(user)
+            p.pass_(password)
+            return p
+        except poplib.error_proto as e:
+            p.close()
+            if b"[IN-USE]" not in e.args[0] or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)

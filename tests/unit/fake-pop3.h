@@ -1,0 +1,835 @@
+/* fake-pop3 - a fake connection, directory and store for driving a POP3
+ * session without sockets, threads or disk (test-pop3-session.c and the
+ * fuzz-pop3 harness). It defines every conn_*, sasl_*, auth_* and store_*
+ * symbol the pop3 module uses, so the linker never pulls the real ones.
+ * Include it from exactly one file per executable. */
+#ifndef TERN_TESTS_FAKE_POP3_H
+#define TERN_TESTS_FAKE_POP3_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/conn.h"
+#include "dir/auth.h"
+#include "dir/sasl.h"
+#include "pop3/pop3.h"
+#include "store/store.h"
+
+#define FAKE_UNUSED __attribute__((unused))
+
+/* ---- the connection ---- */
+
+struct conn {
+	const struct protocol *proto;
+	void *session;
+	struct config cfg;
+	struct pop3_context ctx;
+	struct buf in;
+	struct buf out;           /* everything written, until fake_take */
+	char *line;               /* the last line conn_line returned */
+	size_t queued;            /* output not yet "sent"; full at high_water */
+	size_t high_water;        /* 0: never full */
+	bool paused;
+	bool closing;
+	bool closed;
+	bool tls;
+	bool tls_available;
+	bool loopback;
+	bool starttls_pending;
+	void (*job_work)(void *arg);
+	void (*job_done)(void *arg);
+	void *job_arg;
+	uint64_t timer_ms;
+	void (*timer_cb)(void *session);
+	unsigned jobs_run;
+	bool hold_jobs;           /* leave jobs pending (a slow thread pool) */
+};
+
+enum conn_line conn_line(struct conn *conn, const char **line_r, size_t *len_r)
+{
+	size_t len, total;
+
+	free(conn->line);
+	conn->line = NULL;
+	if (!buf_line(&conn->in, &len, &total)) {
+		if (conn->in.len > conn->cfg.limits.line_length) {
+			/* Like the core: discard up to the LF that will come. */
+			buf_reset(&conn->in);
+			return CONN_LINE_TOO_LONG;
+		}
+		return CONN_LINE_NONE;
+	}
+	if (len > conn->cfg.limits.line_length) {
+		buf_consume(&conn->in, total);
+		return CONN_LINE_TOO_LONG;
+	}
+	conn->line = malloc(len + 1);
+	if (conn->line == NULL)
+		abort();
+	memcpy(conn->line, conn->in.data, len);
+	conn->line[len] = '\0';
+	buf_consume(&conn->in, total);
+	*line_r = conn->line;
+	*len_r = len;
+	return CONN_LINE_OK;
+}
+
+struct buf *conn_input(struct conn *conn)
+{
+	return &conn->in;
+}
+
+void conn_set_input_max(struct conn *conn, size_t max)
+{
+	(void)conn;
+	(void)max;
+}
+
+void conn_write(struct conn *conn, const void *data, size_t len)
+{
+	if (conn->closed)
+		abort();   /* writing after close */
+	if (buf_append(&conn->out, data, len) < 0)
+		abort();
+	conn->queued += len;
+}
+
+void conn_printf(struct conn *conn, const char *fmt, ...)
+{
+	char text[4096];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		abort();
+	conn_write(conn, text, (size_t)n);
+}
+
+bool conn_output_full(const struct conn *conn)
+{
+	return conn->high_water != 0 && conn->queued >= conn->high_water;
+}
+
+void conn_pause_input(struct conn *conn)
+{
+	conn->paused = true;
+}
+
+void conn_resume_input(struct conn *conn)
+{
+	conn->paused = false;
+}
+
+int conn_starttls(struct conn *conn)
+{
+	if (!conn->tls_available || conn->tls)
+		return -1;
+	conn->starttls_pending = true;
+	conn->paused = true;
+	return 0;
+}
+
+bool conn_is_tls(const struct conn *conn)
+{
+	return conn->tls;
+}
+
+bool conn_tls_available(const struct conn *conn)
+{
+	return conn->tls_available;
+}
+
+void conn_close(struct conn *conn, const char *reason)
+{
+	(void)reason;
+	conn->closing = true;
+}
+
+bool conn_is_closing(const struct conn *conn)
+{
+	return conn->closing;
+}
+
+void conn_job(struct conn *conn, void (*work)(void *arg), void (*done)(void *arg), void *arg)
+{
+	if (conn->job_work != NULL)
+		abort();   /* at most one job at a time */
+	conn->job_work = work;
+	conn->job_done = done;
+	conn->job_arg = arg;
+}
+
+void conn_timer(struct conn *conn, uint64_t ms, void (*cb)(void *session))
+{
+	conn->timer_ms = ms;
+	conn->timer_cb = ms != 0 ? cb : NULL;
+}
+
+const char *conn_id(const struct conn *conn)
+{
+	(void)conn;
+	return "FAKE01";
+}
+
+const char *conn_remote_ip(const struct conn *conn)
+{
+	return conn->loopback ? "127.0.0.1" : "192.0.2.1";
+}
+
+bool conn_is_loopback(const struct conn *conn)
+{
+	return conn->loopback;
+}
+
+const char *conn_local_ip(const struct conn *conn)
+{
+	(void)conn;
+	return "192.0.2.2";
+}
+
+uint16_t conn_local_port(const struct conn *conn)
+{
+	(void)conn;
+	return 110;
+}
+
+const struct config *conn_config(const struct conn *conn)
+{
+	return &conn->cfg;
+}
+
+void *conn_context(const struct conn *conn)
+{
+	return (void *)&conn->ctx;
+}
+
+struct loop *conn_loop(const struct conn *conn)
+{
+	(void)conn;
+	return NULL;
+}
+
+static bool fake_log_verbose;
+
+void conn_log(const struct conn *conn, enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)conn;
+	if (!fake_log_verbose)
+		return;
+	va_start(ap, fmt);
+	fprintf(stderr, "[%d] ", (int)level);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+}
+
+/* ---- driving the connection ---- */
+
+static FAKE_UNUSED struct conn *fake_conn_new(const struct protocol *proto)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		abort();
+	c->proto = proto;
+	c->cfg.server.hostname = (char *)"mail.example.org";
+	c->cfg.limits.line_length = 8192;
+	c->cfg.limits.errors_per_session = 20;
+	c->cfg.limits.auth_failures = 3;
+	c->cfg.limits.output_buffer = 262144;
+	c->ctx.hostname = "mail.example.org";
+	c->ctx.data_dir = "/nonexistent";
+	c->loopback = true;
+	c->tls_available = true;
+	c->cfg.auth.allow_plaintext_loopback = true;
+	buf_init(&c->in, 0);
+	buf_init(&c->out, 0);
+	return c;
+}
+
+/* Run everything that can run: jobs, then input while not paused. */
+static FAKE_UNUSED void fake_run(struct conn *c)
+{
+	for (;;) {
+		if (c->closed)
+			return;
+		if (c->job_work != NULL && c->hold_jobs)
+			return;
+		if (c->job_work != NULL) {
+			void (*done)(void *) = c->job_done;
+			void *arg = c->job_arg;
+
+			c->job_work(arg);
+			c->job_work = NULL;
+			c->job_done = NULL;
+			c->jobs_run++;
+			done(arg);
+			continue;
+		}
+		if (c->closing || c->paused || c->starttls_pending)
+			return;
+		{
+			size_t len, total;
+			size_t before = c->in.len;
+
+			if (!buf_line(&c->in, &len, &total) &&
+			    c->in.len <= c->cfg.limits.line_length)
+				return;
+			c->proto->input(c->session);
+			if (c->in.len == before && !c->paused && c->job_work == NULL)
+				return;   /* nothing consumed: avoid spinning */
+		}
+	}
+}
+
+static FAKE_UNUSED void fake_open(struct conn *c)
+{
+	c->session = c->proto->open(c);
+	if (c->session == NULL)
+		abort();
+	fake_run(c);
+}
+
+static FAKE_UNUSED void fake_send(struct conn *c, const char *text)
+{
+	if (c->closing)
+		return;
+	if (buf_append(&c->in, text, strlen(text)) < 0)
+		abort();
+	fake_run(c);
+}
+
+static FAKE_UNUSED void fake_send_bytes(struct conn *c, const void *data, size_t len)
+{
+	if (c->closing)
+		return;
+	if (buf_append(&c->in, data, len) < 0)
+		abort();
+	fake_run(c);
+}
+
+/* The output written so far, as a string; the buffer is emptied. The
+ * caller frees. */
+static FAKE_UNUSED char *fake_take(struct conn *c)
+{
+	char *s = malloc(c->out.len + 1);
+
+	if (s == NULL)
+		abort();
+	if (c->out.len > 0)
+		memcpy(s, c->out.data, c->out.len);
+	s[c->out.len] = '\0';
+	buf_reset(&c->out);
+	return s;
+}
+
+/* The client read everything queued: call drained as the core does. */
+static FAKE_UNUSED void fake_drain(struct conn *c)
+{
+	c->queued = 0;
+	if (!c->closing && c->proto->drained != NULL)
+		c->proto->drained(c->session);
+	fake_run(c);
+}
+
+static FAKE_UNUSED void fake_fire_timer(struct conn *c)
+{
+	void (*cb)(void *) = c->timer_cb;
+
+	c->timer_cb = NULL;
+	c->timer_ms = 0;
+	if (cb != NULL && !c->closing)
+		cb(c->session);
+	fake_run(c);
+}
+
+/* The TLS handshake asked for with STLS completes. */
+static FAKE_UNUSED void fake_tls_handshake(struct conn *c)
+{
+	if (!c->starttls_pending)
+		abort();
+	c->starttls_pending = false;
+	buf_reset(&c->in);   /* the core discards what came before */
+	c->tls = true;
+	c->paused = false;
+	c->proto->tls_ready(c->session);
+	fake_run(c);
+}
+
+/* The client went away (or the session closed): finish like the core. */
+static FAKE_UNUSED void fake_free(struct conn *c)
+{
+	c->closing = true;
+	c->hold_jobs = false;
+	fake_run(c);   /* a running job still gets its done callback */
+	if (c->job_work != NULL) {
+		c->job_work(c->job_arg);
+		c->job_work = NULL;
+		c->job_done(c->job_arg);
+	}
+	c->proto->close(c->session);
+	c->closed = true;
+	free(c->line);
+	buf_release(&c->in);
+	buf_release(&c->out);
+	free(c);
+}
+
+/* ---- the directory: SASL PLAIN/LOGIN and a one-user account ---- */
+
+#define FAKE_USER "user@example.org"
+#define FAKE_PASSWORD "secret"
+
+struct sasl {
+	bool login;
+	unsigned step;
+	char *authcid;
+	char *authzid;
+	char *password;
+};
+
+static int fake_b64_value(char ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '+')
+		return 62;
+	if (ch == '/')
+		return 63;
+	return -1;
+}
+
+/* Decode base64 into a malloc'd buffer; -1 when invalid. */
+static FAKE_UNUSED int fake_b64_decode(const char *in, size_t len, char **out_r, size_t *out_len_r)
+{
+	char *out = malloc(len + 1);
+	size_t i, o = 0;
+	unsigned acc = 0, bits = 0;
+
+	if (out == NULL)
+		abort();
+	if (len % 4 != 0) {
+		free(out);
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		int v;
+
+		if (in[i] == '=') {
+			if (i + 2 < len || (i + 1 < len && in[i + 1] != '=')) {
+				free(out);
+				return -1;
+			}
+			break;
+		}
+		v = fake_b64_value(in[i]);
+		if (v < 0) {
+			free(out);
+			return -1;
+		}
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	out[o] = '\0';
+	*out_r = out;
+	*out_len_r = o;
+	return 0;
+}
+
+const char *sasl_mechanisms(void)
+{
+	return "PLAIN LOGIN";
+}
+
+struct sasl *sasl_begin(const char *mech)
+{
+	struct sasl *sasl;
+
+	if (strcasecmp(mech, "PLAIN") != 0 && strcasecmp(mech, "LOGIN") != 0)
+		return NULL;
+	sasl = calloc(1, sizeof(*sasl));
+	if (sasl == NULL)
+		abort();
+	sasl->login = strcasecmp(mech, "LOGIN") == 0;
+	return sasl;
+}
+
+enum sasl_status sasl_step(struct sasl *sasl, const char *response, size_t len,
+			   const char **challenge_r, const char **error_r)
+{
+	char *data = NULL;
+	size_t n = 0;
+
+	*challenge_r = NULL;
+	*error_r = NULL;
+	if (response != NULL && len == 1 && response[0] == '*')
+		return SASL_STATUS_CANCELLED;
+	if (response == NULL) {
+		if (sasl->step != 0) {
+			*error_r = "no response";
+			return SASL_STATUS_ERROR;
+		}
+		sasl->step++;
+		*challenge_r = sasl->login ? "VXNlcm5hbWU6" : "";
+		return SASL_STATUS_CONTINUE;
+	}
+	if (len == 1 && response[0] == '=') {
+		data = strdup("");
+	} else if (fake_b64_decode(response, len, &data, &n) < 0) {
+		*error_r = "bad base64";
+		return SASL_STATUS_ERROR;
+	}
+	if (sasl->login) {
+		if (sasl->step <= 1 && sasl->authcid == NULL) {
+			sasl->authcid = data;
+			sasl->authzid = strdup("");
+			sasl->step = 2;
+			*challenge_r = "UGFzc3dvcmQ6";
+			return SASL_STATUS_CONTINUE;
+		}
+		sasl->password = data;
+		return SASL_STATUS_DONE;
+	}
+	/* PLAIN: authzid NUL authcid NUL password */
+	{
+		char *p1 = memchr(data, '\0', n);
+		char *p2 = p1 != NULL ? memchr(p1 + 1, '\0', n - (size_t)(p1 + 1 - data)) : NULL;
+
+		if (p2 == NULL) {
+			free(data);
+			*error_r = "bad PLAIN fields";
+			return SASL_STATUS_ERROR;
+		}
+		sasl->authzid = strdup(data);
+		sasl->authcid = strdup(p1 + 1);
+		sasl->password = strndup(p2 + 1, n - (size_t)(p2 + 1 - data));
+		free(data);
+		return SASL_STATUS_DONE;
+	}
+}
+
+const char *sasl_authcid(const struct sasl *sasl)
+{
+	return sasl->authcid;
+}
+
+const char *sasl_authzid(const struct sasl *sasl)
+{
+	return sasl->authzid;
+}
+
+const char *sasl_password(const struct sasl *sasl)
+{
+	return sasl->password;
+}
+
+void sasl_free(struct sasl **sasl)
+{
+	if (*sasl == NULL)
+		return;
+	free((*sasl)->authcid);
+	free((*sasl)->authzid);
+	free((*sasl)->password);
+	free(*sasl);
+	*sasl = NULL;
+}
+
+static uint64_t fake_auth_delay = 1500;
+static unsigned fake_auth_failures;
+static unsigned fake_auth_successes;
+static unsigned fake_auth_verifies;
+
+enum auth_result auth_verify(struct dir *dir, const char *authcid, const char *authzid,
+			     const char *password, char **address_r)
+{
+	(void)dir;
+	fake_auth_verifies++;
+	if (strcmp(authcid, "tempfail") == 0)
+		return AUTH_TEMPFAIL;
+	if (authzid[0] != '\0' && strcmp(authzid, authcid) != 0)
+		return AUTH_FAILED;
+	if (strcmp(authcid, FAKE_USER) != 0 || strcmp(password, FAKE_PASSWORD) != 0)
+		return AUTH_FAILED;
+	*address_r = strdup(FAKE_USER);
+	return AUTH_OK;
+}
+
+uint64_t auth_throttle_failure(const char *ip, const char *user)
+{
+	(void)ip;
+	(void)user;
+	fake_auth_failures++;
+	return fake_auth_delay;
+}
+
+void auth_throttle_success(const char *ip, const char *user)
+{
+	(void)ip;
+	(void)user;
+	fake_auth_successes++;
+}
+
+uint64_t auth_throttle_pending(const char *ip)
+{
+	(void)ip;
+	return 0;
+}
+
+bool auth_plaintext_allowed(bool is_tls, bool is_loopback, bool allow_plaintext_loopback)
+{
+	return is_tls || (is_loopback && allow_plaintext_loopback);
+}
+
+/* ---- the store: one INBOX in memory ---- */
+
+#define FAKE_UIDVALIDITY 0x5eed0001u
+#define FAKE_MSGS_MAX 64
+
+struct fake_msg {
+	uint32_t uid;
+	char *data;
+	size_t len;
+};
+
+static struct fake_store {
+	struct fake_msg msgs[FAKE_MSGS_MAX];
+	size_t n;
+	uint32_t uidnext;
+	bool locked;
+	enum store_error open_error;
+	enum store_error expunge_error;
+	enum store_error reader_error;
+	size_t read_max;          /* bytes per store_reader_read; 0 = all asked */
+	bool read_fails;
+	unsigned opens;           /* open accounts (for leak checks) */
+	unsigned readers;
+	unsigned expunges;
+} fake_store;
+
+struct store_account {
+	int unused;
+};
+
+struct store_reader {
+	const struct fake_msg *msg;
+	size_t pos;
+};
+
+struct store_lock {
+	int unused;
+};
+
+static FAKE_UNUSED void fake_store_reset(void)
+{
+	size_t i;
+
+	for (i = 0; i < fake_store.n; i++)
+		free(fake_store.msgs[i].data);
+	memset(&fake_store, 0, sizeof(fake_store));
+	fake_store.uidnext = 1;
+}
+
+static FAKE_UNUSED uint32_t fake_store_add(const char *data, size_t len)
+{
+	struct fake_msg *m;
+
+	if (fake_store.n == FAKE_MSGS_MAX)
+		abort();
+	m = &fake_store.msgs[fake_store.n++];
+	m->uid = fake_store.uidnext++;
+	m->data = malloc(len + 1);
+	if (m->data == NULL)
+		abort();
+	memcpy(m->data, data, len);
+	m->len = len;
+	return m->uid;
+}
+
+const char *store_error_name(enum store_error error)
+{
+	return error == STORE_OK ? "ok" : "fake-error";
+}
+
+enum store_error store_open(const char *data_dir, const char *address,
+			    struct store_account **acct_r)
+{
+	(void)data_dir;
+	(void)address;
+	if (fake_store.open_error != STORE_OK)
+		return fake_store.open_error;
+	*acct_r = calloc(1, sizeof(**acct_r));
+	if (*acct_r == NULL)
+		abort();
+	fake_store.opens++;
+	return STORE_OK;
+}
+
+void store_close(struct store_account **acct)
+{
+	if (*acct == NULL)
+		return;
+	fake_store.opens--;
+	free(*acct);
+	*acct = NULL;
+}
+
+enum store_error store_mailbox_get(struct store_account *acct, const char *name,
+				   struct store_mailbox *box_r)
+{
+	(void)acct;
+	if (strcmp(name, "INBOX") != 0)
+		return STORE_ERR_NOT_FOUND;
+	memset(box_r, 0, sizeof(*box_r));
+	box_r->name = strdup(name);
+	box_r->uidvalidity = FAKE_UIDVALIDITY;
+	box_r->uidnext = fake_store.uidnext;
+	box_r->messages = (uint32_t)fake_store.n;
+	return STORE_OK;
+}
+
+void store_mailbox_free(struct store_mailbox *box)
+{
+	free(box->name);
+	box->name = NULL;
+}
+
+enum store_error store_message_list(struct store_account *acct, const char *mailbox,
+				    struct store_message **msgs_r, size_t *n_r)
+{
+	size_t i;
+
+	(void)acct;
+	(void)mailbox;
+	*msgs_r = calloc(fake_store.n + 1, sizeof(**msgs_r));
+	if (*msgs_r == NULL)
+		abort();
+	for (i = 0; i < fake_store.n; i++) {
+		(*msgs_r)[i].uid = fake_store.msgs[i].uid;
+		(*msgs_r)[i].size = fake_store.msgs[i].len;
+	}
+	*n_r = fake_store.n;
+	return STORE_OK;
+}
+
+void store_messages_free(struct store_message *msgs, size_t n)
+{
+	(void)n;
+	free(msgs);
+}
+
+enum store_error store_reader_open(struct store_account *acct, const char *mailbox,
+				   uint32_t uid, struct store_reader **reader_r)
+{
+	size_t i;
+
+	(void)acct;
+	(void)mailbox;
+	if (fake_store.reader_error != STORE_OK)
+		return fake_store.reader_error;
+	for (i = 0; i < fake_store.n; i++) {
+		if (fake_store.msgs[i].uid == uid) {
+			*reader_r = calloc(1, sizeof(**reader_r));
+			if (*reader_r == NULL)
+				abort();
+			(*reader_r)->msg = &fake_store.msgs[i];
+			fake_store.readers++;
+			return STORE_OK;
+		}
+	}
+	return STORE_ERR_NOT_FOUND;
+}
+
+ssize_t store_reader_read(struct store_reader *reader, void *buf, size_t len)
+{
+	size_t left = reader->msg->len - reader->pos;
+
+	if (fake_store.read_fails)
+		return -1;
+	if (fake_store.read_max != 0 && len > fake_store.read_max)
+		len = fake_store.read_max;
+	if (len > left)
+		len = left;
+	memcpy(buf, reader->msg->data + reader->pos, len);
+	reader->pos += len;
+	return (ssize_t)len;
+}
+
+uint64_t store_reader_size(const struct store_reader *reader)
+{
+	return reader->msg->len;
+}
+
+void store_reader_close(struct store_reader **reader)
+{
+	if (*reader == NULL)
+		return;
+	fake_store.readers--;
+	free(*reader);
+	*reader = NULL;
+}
+
+enum store_error store_expunge(struct store_account *acct, const char *mailbox,
+			       const uint32_t *uids, size_t n)
+{
+	size_t i, j, k;
+
+	(void)acct;
+	(void)mailbox;
+	if (fake_store.expunge_error != STORE_OK)
+		return fake_store.expunge_error;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < fake_store.n; j++) {
+			if (fake_store.msgs[j].uid != uids[i])
+				continue;
+			free(fake_store.msgs[j].data);
+			for (k = j; k + 1 < fake_store.n; k++)
+				fake_store.msgs[k] = fake_store.msgs[k + 1];
+			fake_store.n--;
+			break;
+		}
+	}
+	fake_store.expunges++;
+	return STORE_OK;
+}
+
+enum store_error store_lock(const char *address, const char *purpose, struct store_lock **lock_r)
+{
+	(void)address;
+	(void)purpose;
+	if (fake_store.locked)
+		return STORE_ERR_LOCKED;
+	fake_store.locked = true;
+	*lock_r = calloc(1, sizeof(**lock_r));
+	if (*lock_r == NULL)
+		abort();
+	return STORE_OK;
+}
+
+void store_unlock(struct store_lock **lock)
+{
+	if (*lock == NULL)
+		return;
+	fake_store.locked = false;
+	free(*lock);
+	*lock = NULL;
+}
+
+#endif

@@ -1,0 +1,631 @@
+/* test-conn - the I/O core in-process: a tiny line protocol served on
+ * 127.0.0.1 by real loops, driven by plain and OpenSSL client sockets. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "core/conn.h"
+#include "core/listener.h"
+
+/* ---- the test protocol ---- */
+
+struct tsession {
+	struct conn *conn;
+	uint64_t big_left;
+	bool job_started, job_done;
+};
+
+static atomic_int t_open, t_closed, t_jobs_done, t_close_during_job;
+
+static void *t_open_cb(struct conn *conn)
+{
+	struct tsession *s = calloc(1, sizeof(*s));
+
+	s->conn = conn;
+	atomic_fetch_add(&t_open, 1);
+	conn_printf(conn, "HELLO\r\n");
+	return s;
+}
+
+static void t_big_produce(struct tsession *s)
+{
+	static char chunk[65536];
+
+	if (chunk[0] != 'x')
+		memset(chunk, 'x', sizeof(chunk));
+	while (s->big_left > 0 && !conn_output_full(s->conn)) {
+		size_t n = s->big_left < sizeof(chunk) ? (size_t)s->big_left : sizeof(chunk);
+
+		conn_write(s->conn, chunk, n);
+		s->big_left -= n;
+		if (s->big_left == 0)
+			conn_write(s->conn, "\r\n", 2);
+	}
+}
+
+static void t_job_work(void *arg)
+{
+	(void)arg;
+	usleep(100 * 1000);
+}
+
+static void t_job_done(void *arg)
+{
+	struct tsession *s = arg;
+
+	s->job_done = true;
+	atomic_fetch_add(&t_jobs_done, 1);
+	conn_printf(s->conn, "JOB done\r\n");
+}
+
+static void t_input(void *session)
+{
+	struct tsession *s = session;
+	const char *line;
+	size_t len;
+
+	while (s->big_left == 0) {
+		enum conn_line r = conn_line(s->conn, &line, &len);
+
+		if (r == CONN_LINE_NONE)
+			return;
+		if (r == CONN_LINE_TOO_LONG) {
+			conn_printf(s->conn, "ERR too long\r\n");
+			continue;
+		}
+		if (strcmp(line, "STARTTLS") == 0) {
+			conn_printf(s->conn, "OK starttls\r\n");
+			if (conn_starttls(s->conn) < 0)
+				conn_printf(s->conn, "ERR no tls\r\n");
+			return;
+		}
+		if (strcmp(line, "TLS?") == 0) {
+			conn_printf(s->conn, "TLS %s\r\n", conn_is_tls(s->conn) ? "yes" : "no");
+		} else if (strncmp(line, "BIG ", 4) == 0) {
+			s->big_left = strtoull(line + 4, NULL, 10);
+			t_big_produce(s);
+		} else if (strcmp(line, "JOB") == 0) {
+			s->job_started = true;
+			s->job_done = false;
+			conn_job(s->conn, t_job_work, t_job_done, s);
+			return;
+		} else if (strcmp(line, "QUIT") == 0) {
+			conn_printf(s->conn, "BYE\r\n");
+			conn_close(s->conn, "quit");
+			return;
+		} else {
+			char up[256];
+			size_t i;
+
+			for (i = 0; i < len && i < sizeof(up) - 1; i++)
+				up[i] = (char)(line[i] >= 'a' && line[i] <= 'z' ? line[i] - 32 : line[i]);
+			up[i] = '\0';
+			conn_printf(s->conn, "%s\r\n", up);
+		}
+	}
+}
+
+static void t_drained(void *session)
+{
+	t_big_produce(session);
+}
+
+static void t_tls_ready(void *session)
+{
+	(void)session;
+}
+
+static void t_timeout(void *session)
+{
+	struct tsession *s = session;
+
+	conn_printf(s->conn, "TIMEOUT\r\n");
+}
+
+static void t_close(void *session)
+{
+	struct tsession *s = session;
+
+	if (s->job_started && !s->job_done)
+		atomic_fetch_add(&t_close_during_job, 1);
+	atomic_fetch_add(&t_closed, 1);
+	free(s);
+}
+
+static const struct protocol test_protocol = {
+	.name = "test",
+	.open = t_open_cb,
+	.input = t_input,
+	.drained = t_drained,
+	.tls_ready = t_tls_ready,
+	.timeout = t_timeout,
+	.close = t_close,
+};
+
+/* ---- the server under test ---- */
+
+struct harness {
+	struct config cfg;
+	struct core *core;
+	pthread_t thread;
+	uint16_t port, tls_port;
+	char dir[64];
+};
+
+static void *harness_run(void *arg)
+{
+	struct harness *h = arg;
+
+	core_run(h->core, false);
+	return NULL;
+}
+
+static void harness_start(struct harness *h, void (*tweak)(struct config *cfg))
+{
+	struct addr_spec spec;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&spec.sa;
+	char *error = NULL;
+
+	memset(h, 0, sizeof(*h));
+	snprintf(h->dir, sizeof(h->dir), "/tmp/tern-test-conn-XXXXXX");
+	assert_non_null(mkdtemp(h->dir));
+	h->cfg.server.hostname = "localhost";
+	h->cfg.server.data_dir = h->dir;
+	h->cfg.server.threads = 2;
+	h->cfg.server.shutdown_timeout = 3;
+	h->cfg.tls.cert = "";
+	h->cfg.tls.key = "";
+	h->cfg.limits.line_length = 64;
+	h->cfg.limits.idle_timeout = 60;
+	h->cfg.limits.connections_per_ip = 50;
+	h->cfg.limits.connections = 1000;
+	h->cfg.limits.output_buffer = 65536;
+	if (tweak != NULL)
+		tweak(&h->cfg);
+
+	memset(&spec, 0, sizeof(spec));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	spec.sa_len = sizeof(*sin);
+	snprintf(spec.text, sizeof(spec.text), "127.0.0.1:0");
+	assert_int_equal(core_new(&h->cfg, &h->core, &error), 0);
+	assert_int_equal(core_listen(h->core, "test", &spec, 1, &test_protocol, NULL, false, &error), 0);
+	assert_int_equal(core_listen(h->core, "tests", &spec, 1, &test_protocol, NULL, true, &error), 0);
+	if (core_tls_load(h->core, &error) < 0)
+		fail_msg("tls: %s", error);
+	h->port = core_listener_port(h->core, 0);
+	h->tls_port = core_listener_port(h->core, 1);
+	assert_true(h->port > 0 && h->tls_port > 0);
+	assert_int_equal(pthread_create(&h->thread, NULL, harness_run, h), 0);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void harness_stop(struct harness *h)
+{
+	core_stop(h->core);
+	pthread_join(h->thread, NULL);
+	assert_int_equal(core_connection_count(h->core), 0);
+	core_free(&h->core);
+	nftw(h->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	assert_int_equal(atomic_load(&t_open), atomic_load(&t_closed));
+}
+
+/* ---- a client ---- */
+
+struct client {
+	int fd;
+	SSL_CTX *ctx;
+	SSL *ssl;
+	char buf[8192];
+	size_t len;
+	char line[8192];
+};
+
+static void client_connect(struct client *c, uint16_t port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct timeval tv = { .tv_sec = 10 };
+
+	memset(c, 0, sizeof(*c));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	c->fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(c->fd >= 0);
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	assert_int_equal(connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+}
+
+/* Returns 1 on success, 0 when the handshake failed. */
+static int client_tls(struct client *c, int max_version)
+{
+	c->ctx = SSL_CTX_new(TLS_client_method());
+	assert_non_null(c->ctx);
+	if (max_version != 0) {
+		SSL_CTX_set_security_level(c->ctx, 0);
+		SSL_CTX_set_min_proto_version(c->ctx, 0);
+		SSL_CTX_set_max_proto_version(c->ctx, max_version);
+		SSL_CTX_set_cipher_list(c->ctx, "ALL:@SECLEVEL=0");
+	}
+	c->ssl = SSL_new(c->ctx);
+	SSL_set_fd(c->ssl, c->fd);
+	SSL_set_tlsext_host_name(c->ssl, "localhost");
+	return SSL_connect(c->ssl) == 1;
+}
+
+static void client_close(struct client *c)
+{
+	if (c->ssl != NULL)
+		SSL_free(c->ssl);
+	SSL_CTX_free(c->ctx);
+	close(c->fd);
+	ERR_clear_error();
+	c->ssl = NULL;
+	c->ctx = NULL;
+}
+
+static void client_send(struct client *c, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (c->ssl != NULL)
+		assert_int_equal(SSL_write(c->ssl, text, (int)n), (int)n);
+	else
+		assert_int_equal(send(c->fd, text, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+static ssize_t client_recv(struct client *c, char *p, size_t n)
+{
+	if (c->ssl != NULL) {
+		int r = SSL_read(c->ssl, p, (int)n);
+
+		return r > 0 ? r : 0;
+	}
+	return recv(c->fd, p, n, 0);
+}
+
+/* The next line without CRLF, or NULL at EOF/error/timeout. */
+static const char *client_line(struct client *c)
+{
+	for (;;) {
+		char *lf = memchr(c->buf, '\n', c->len);
+		ssize_t n;
+
+		if (lf != NULL) {
+			size_t total = (size_t)(lf - c->buf) + 1;
+			size_t len = total - 1;
+
+			if (len > 0 && c->buf[len - 1] == '\r')
+				len--;
+			memcpy(c->line, c->buf, len);
+			c->line[len] = '\0';
+			memmove(c->buf, c->buf + total, c->len - total);
+			c->len -= total;
+			return c->line;
+		}
+		if (c->len == sizeof(c->buf))
+			return NULL;
+		n = client_recv(c, c->buf + c->len, sizeof(c->buf) - c->len);
+		if (n <= 0)
+			return NULL;
+		c->len += (size_t)n;
+	}
+}
+
+static void expect_line(struct client *c, const char *want)
+{
+	const char *got = client_line(c);
+
+	if (got == NULL)
+		fail_msg("expected \"%s\", got EOF", want);
+	assert_string_equal(got, want);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- tests ---- */
+
+static void test_echo_and_pipelining(void **state)
+{
+	struct harness h;
+	struct client c;
+
+	(void)state;
+	harness_start(&h, NULL);
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	client_send(&c, "hello\r\n");
+	expect_line(&c, "HELLO");
+	client_send(&c, "a\r\nb\nc\r\nTLS?\r\n");
+	expect_line(&c, "A");
+	expect_line(&c, "B");
+	expect_line(&c, "C");
+	expect_line(&c, "TLS no");
+	/* One byte at a time. */
+	for (const char *p = "split\r\n"; *p != '\0'; p++) {
+		char one[2] = { *p, '\0' };
+
+		client_send(&c, one);
+		usleep(2000);
+	}
+	expect_line(&c, "SPLIT");
+	client_send(&c, "QUIT\r\n");
+	expect_line(&c, "BYE");
+	assert_null(client_line(&c));
+	client_close(&c);
+	harness_stop(&h);
+}
+
+static void test_line_too_long(void **state)
+{
+	struct harness h;
+	struct client c;
+	char *huge = malloc(300001);
+
+	(void)state;
+	harness_start(&h, NULL);
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	memset(huge, 'a', 300000);
+	huge[300000] = '\0';
+	client_send(&c, huge);
+	client_send(&c, "\r\nok\r\n");
+	expect_line(&c, "ERR too long");
+	expect_line(&c, "OK");
+	/* Exactly at the cap with the line end inside: 62 + CRLF = 64. */
+	memset(huge, 'b', 62);
+	memcpy(huge + 62, "\r\n", 3);
+	client_send(&c, huge);
+	huge[62] = '\0';
+	for (int i = 0; i < 62; i++)
+		huge[i] = 'B';
+	expect_line(&c, huge);
+	client_send(&c, "again\r\n");
+	expect_line(&c, "AGAIN");
+	free(huge);
+	client_close(&c);
+	harness_stop(&h);
+}
+
+static void test_starttls_injection(void **state)
+{
+	struct harness h;
+	struct client c;
+
+	(void)state;
+	harness_start(&h, NULL);
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	client_send(&c, "STARTTLS\r\nECHO x\r\n");
+	expect_line(&c, "OK starttls");
+	assert_int_equal(c.len, 0);
+	assert_true(client_tls(&c, 0));
+	client_send(&c, "TLS?\r\n");
+	/* "ECHO X" here would mean the injected line ran. */
+	expect_line(&c, "TLS yes");
+	client_send(&c, "STARTTLS\r\n");
+	expect_line(&c, "OK starttls");
+	expect_line(&c, "ERR no tls");
+	client_send(&c, "QUIT\r\n");
+	expect_line(&c, "BYE");
+	client_close(&c);
+	harness_stop(&h);
+}
+
+static void test_implicit_tls(void **state)
+{
+	struct harness h;
+	struct client c;
+
+	(void)state;
+	harness_start(&h, NULL);
+	client_connect(&c, h.tls_port);
+	assert_true(client_tls(&c, 0));
+	expect_line(&c, "HELLO");
+	client_send(&c, "TLS?\r\nabc\r\n");
+	expect_line(&c, "TLS yes");
+	expect_line(&c, "ABC");
+	client_close(&c);
+
+	/* TLS 1.1 is refused. */
+	client_connect(&c, h.tls_port);
+	assert_false(client_tls(&c, TLS1_1_VERSION));
+	client_close(&c);
+
+	/* A plain-text client on the TLS port gets nothing and is cut. */
+	client_connect(&c, h.tls_port);
+	client_send(&c, "hello\r\n");
+	assert_null(client_line(&c));
+	client_close(&c);
+	harness_stop(&h);
+}
+
+static void test_slow_reader(void **state)
+{
+	const size_t total = 50u * 1024 * 1024;
+	struct harness h;
+	struct client c;
+	static char chunk[65536];
+	size_t got = 0;
+
+	(void)state;
+	harness_start(&h, NULL);
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	client_send(&c, "BIG 52428800\r\nafter\r\n");
+	while (got < total + 2) {
+		size_t want = sizeof(chunk);
+		ssize_t n;
+
+		/* Slow for the first 2 MB, then as fast as we can. */
+		if (got < 2 * 1024 * 1024) {
+			want = 16384;
+			usleep(1000);
+		}
+		if (want > total + 2 - got)
+			want = total + 2 - got;
+		n = recv(c.fd, chunk, want, 0);
+		assert_true(n > 0);
+		got += (size_t)n;
+	}
+	expect_line(&c, "AFTER");
+	/* The queue never grew much past the high-water mark plus one chunk. */
+	assert_true(core_peak_output() <= h.cfg.limits.output_buffer + 2 * sizeof(chunk));
+	client_close(&c);
+	harness_stop(&h);
+}
+
+static void tweak_idle(struct config *cfg)
+{
+	cfg->limits.idle_timeout = 1;
+}
+
+static void test_idle_timeout(void **state)
+{
+	struct harness h;
+	struct client c;
+	double t0;
+
+	(void)state;
+	harness_start(&h, tweak_idle);
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	t0 = now_s();
+	expect_line(&c, "TIMEOUT");
+	assert_true(now_s() - t0 > 0.8);
+	assert_null(client_line(&c));
+	client_close(&c);
+	harness_stop(&h);
+}
+
+static void tweak_per_ip(struct config *cfg)
+{
+	cfg->limits.connections_per_ip = 2;
+}
+
+static void test_per_ip_limit(void **state)
+{
+	struct harness h;
+	struct client a, b, c;
+	bool ok = false;
+
+	(void)state;
+	harness_start(&h, tweak_per_ip);
+	client_connect(&a, h.port);
+	expect_line(&a, "HELLO");
+	client_connect(&b, h.port);
+	expect_line(&b, "HELLO");
+	client_connect(&c, h.port);
+	assert_null(client_line(&c));
+	client_close(&c);
+	client_close(&a);
+	for (int i = 0; i < 100 && !ok; i++) {
+		usleep(20000);
+		client_connect(&c, h.port);
+		ok = client_line(&c) != NULL;
+		client_close(&c);
+	}
+	assert_true(ok);
+	client_close(&b);
+	harness_stop(&h);
+}
+
+static void test_job(void **state)
+{
+	struct harness h;
+	struct client c;
+	int done_before;
+
+	(void)state;
+	harness_start(&h, NULL);
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	/* Input waits for the job. */
+	client_send(&c, "JOB\r\nafter\r\n");
+	expect_line(&c, "JOB done");
+	expect_line(&c, "AFTER");
+	client_close(&c);
+
+	/* The client goes away while the job runs: done still runs, close
+	 * comes after it. */
+	done_before = atomic_load(&t_jobs_done);
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	client_send(&c, "JOB\r\n");
+	client_close(&c);
+	for (int i = 0; i < 200 && atomic_load(&t_open) != atomic_load(&t_closed); i++)
+		usleep(10000);
+	assert_int_equal(atomic_load(&t_open), atomic_load(&t_closed));
+	assert_int_equal(atomic_load(&t_jobs_done), done_before + 1);
+	assert_int_equal(atomic_load(&t_close_during_job), 0);
+	harness_stop(&h);
+}
+
+static void test_shutdown_finishes_jobs(void **state)
+{
+	struct harness h;
+	struct client c, idle;
+
+	(void)state;
+	harness_start(&h, NULL);
+	client_connect(&idle, h.port);
+	expect_line(&idle, "HELLO");
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	client_send(&c, "JOB\r\n");
+	usleep(20000);
+	core_stop(h.core);
+	expect_line(&c, "JOB done");
+	expect_line(&c, "TIMEOUT");
+	assert_null(client_line(&c));
+	expect_line(&idle, "TIMEOUT");
+	assert_null(client_line(&idle));
+	client_close(&c);
+	client_close(&idle);
+	harness_stop(&h);
+	assert_int_equal(atomic_load(&t_close_during_job), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_echo_and_pipelining),
+		cmocka_unit_test(test_line_too_long),
+		cmocka_unit_test(test_starttls_injection),
+		cmocka_unit_test(test_implicit_tls),
+		cmocka_unit_test(test_slow_reader),
+		cmocka_unit_test(test_idle_timeout),
+		cmocka_unit_test(test_per_ip_limit),
+		cmocka_unit_test(test_job),
+		cmocka_unit_test(test_shutdown_finishes_jobs),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

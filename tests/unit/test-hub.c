@@ -1,0 +1,108 @@
+/* test-hub - the change hub: matching watches get changes, removed ones
+ * never again; the store reports its changes. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "store/hub.h"
+#include "store/store.h"
+
+struct seen {
+	int calls;
+	enum hub_change_kind kind;
+	char mailbox[64];
+	uint64_t modseq;
+};
+
+static void on_change(void *arg, const struct hub_change *change)
+{
+	struct seen *s = arg;
+
+	s->calls++;
+	s->kind = change->kind;
+	snprintf(s->mailbox, sizeof(s->mailbox), "%s", change->mailbox != NULL ? change->mailbox : "");
+	s->modseq = change->modseq;
+}
+
+static void test_hub_match(void **state)
+{
+	struct seen all = { 0 }, inbox = { 0 }, other = { 0 };
+	struct hub_watch *w1 = hub_watch_add("a@example.org", NULL, NULL, on_change, &all);
+	struct hub_watch *w2 = hub_watch_add("a@example.org", "INBOX", NULL, on_change, &inbox);
+	struct hub_watch *w3 = hub_watch_add("b@example.org", NULL, NULL, on_change, &other);
+	struct hub_change c = { .address = "a@example.org", .mailbox = "INBOX",
+				.kind = HUB_CHANGE_APPEND, .modseq = 7 };
+
+	(void)state;
+	hub_notify(&c);
+	assert_int_equal(all.calls, 1);
+	assert_int_equal(inbox.calls, 1);
+	assert_int_equal(inbox.modseq, 7);
+	assert_int_equal(other.calls, 0);
+	c.mailbox = "Sent";
+	c.kind = HUB_CHANGE_FLAGS;
+	hub_notify(&c);
+	assert_int_equal(all.calls, 2);
+	assert_int_equal(all.kind, HUB_CHANGE_FLAGS);
+	assert_string_equal(all.mailbox, "Sent");
+	assert_int_equal(inbox.calls, 1);
+	hub_watch_remove(&w1);
+	assert_null(w1);
+	hub_notify(&c);
+	assert_int_equal(all.calls, 2);
+	hub_watch_remove(&w2);
+	hub_watch_remove(&w3);
+	hub_watch_remove(&w3);
+}
+
+static void test_hub_store(void **state)
+{
+	char dir[] = "/tmp/tern-test-hub-XXXXXX";
+	struct seen s = { 0 };
+	struct store_account *acct;
+	struct hub_watch *w;
+	uint32_t uid;
+	char cmd[128];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(store_open(dir, "u@example.org", &acct), STORE_OK);
+	w = hub_watch_add("U@Example.org", "INBOX", NULL, on_change, &s);
+	assert_int_equal(store_append(acct, "INBOX", "x\r\n", 3, 0, NULL, 0, &uid), STORE_OK);
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(s.kind, HUB_CHANGE_APPEND);
+	assert_int_equal(store_flags_update(acct, "INBOX", &uid, 1, STORE_FLAGS_ADD,
+					    STORE_FLAG_SEEN, NULL), STORE_OK);
+	assert_int_equal(s.calls, 2);
+	assert_int_equal(s.kind, HUB_CHANGE_FLAGS);
+	assert_int_equal(store_expunge(acct, "INBOX", &uid, 1), STORE_OK);
+	assert_int_equal(s.calls, 3);
+	assert_int_equal(s.kind, HUB_CHANGE_EXPUNGE);
+	assert_int_equal(store_mailbox_create(acct, "New", STORE_SPECIAL_NONE), STORE_OK);
+	assert_int_equal(s.calls, 4);
+	assert_int_equal(s.kind, HUB_CHANGE_MAILBOX);
+	/* a change elsewhere is not seen */
+	assert_int_equal(store_append(acct, "Sent", "x\r\n", 3, 0, NULL, 0, NULL), STORE_OK);
+	assert_int_equal(s.calls, 4);
+	hub_watch_remove(&w);
+	store_close(&acct);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hub_match),
+		cmocka_unit_test(test_hub_store),
+	};
+
+	log_set_level(LOG_LEVEL_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

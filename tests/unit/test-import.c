@@ -1,0 +1,439 @@
+/* test-import - Maildir++ and mbox import, Maildir++ export, and the mbox
+ * splitter (fed whole and one byte at a time). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "store/store.h"
+#include "store/transfer.h"
+
+struct fixture {
+	char dir[64];
+	char src[128];
+	struct store_account *acct;
+	FILE *out, *err;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/tern-test-import-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->src, sizeof(f->src), "%s/src", f->dir);
+	assert_int_equal(mkdir(f->src, 0700), 0);
+	assert_int_equal(store_open(f->dir, "u@example.org", &f->acct), STORE_OK);
+	f->out = tmpfile();
+	f->err = getenv("TEST_VERBOSE") ? stderr : tmpfile();
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	store_close(&f->acct);
+	fclose(f->out);
+	if (f->err != stderr)
+		fclose(f->err);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static void write_file(const char *dir, const char *name, const char *text, time_t mtime)
+{
+	char path[512];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+	if (mtime != 0) {
+		struct timeval tv[2] = { { mtime, 0 }, { mtime, 0 } };
+
+		utimes(path, tv);
+	}
+}
+
+static void make_dirs(const char *base, const char *folder)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s%s", base, folder);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s%s/cur", base, folder);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s%s/new", base, folder);
+	mkdir(path, 0700);
+}
+
+static char *read_msg(struct store_account *acct, const char *box, uint32_t uid)
+{
+	struct store_reader *r;
+	char *buf;
+	size_t size;
+
+	if (store_reader_open(acct, box, uid, &r) != STORE_OK)
+		return NULL;
+	size = (size_t)store_reader_size(r);
+	buf = calloc(1, size + 1);
+	assert_int_equal(store_reader_read(r, buf, size + 1), (ssize_t)size);
+	store_reader_close(&r);
+	return buf;
+}
+
+static void make_maildir(const char *src)
+{
+	char path[512];
+
+	make_dirs(src, "");
+	make_dirs(src, "/.Work.Projects");
+	make_dirs(src, "/.sent");
+	snprintf(path, sizeof(path), "%s/cur", src);
+	write_file(path, "1700000000.M1P1.host:2,SF", "Subject: one\n\nbody one\n", 1700000000);
+	write_file(path, "1700000001.M2P1.host:2,", "Subject: two\r\n\r\nbody two\r\n", 0);
+	write_file(path, "1700000003.M4P1.host:2,S", "", 0);   /* empty: skipped */
+	snprintf(path, sizeof(path), "%s/new", src);
+	write_file(path, "1700000002.M3P1.host", "Subject: three\n\nx\n", 0);
+	write_file(src, "dovecot-uidlist",
+		   "3 V1234567 N20 Gabcdef\n"
+		   "5 W30 :1700000000.M1P1.host\n"
+		   "9 :1700000001.M2P1.host\n", 0);
+	snprintf(path, sizeof(path), "%s/.Work.Projects/cur", src);
+	write_file(path, "1700000005.M5P1.host:2,RT", "Subject: p\n\np\n", 0);
+	snprintf(path, sizeof(path), "%s/.sent/cur", src);
+	write_file(path, "1700000006.M6P1.host:2,S", "Subject: s\n\ns\n", 0);
+	/* a garbage uidlist in a folder: UIDs not kept, no crash */
+	write_file(path, "../dovecot-uidlist", "garbage\n\x01\x02", 0);
+}
+
+static void test_maildir(void **state)
+{
+	struct fixture *f = *state;
+	struct transfer_stats st;
+	struct store_message *msgs;
+	struct store_mailbox box;
+	char *text;
+	size_t n;
+
+	make_maildir(f->src);
+	assert_int_equal(transfer_import_maildir(f->acct, f->src, NULL, f->out, f->err, &st), STORE_OK);
+	assert_int_equal(st.messages, 5);
+	assert_int_equal(st.skipped, 1);
+	assert_int_equal(store_mailbox_get(f->acct, "INBOX", &box), STORE_OK);
+	assert_int_equal(box.uidvalidity, 1234567);
+	assert_int_equal(box.uidnext, 21);
+	assert_int_equal(box.messages, 3);
+	store_mailbox_free(&box);
+	assert_int_equal(store_message_list(f->acct, "INBOX", &msgs, &n), STORE_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(msgs[0].uid, 5);
+	assert_int_equal(msgs[0].flags, STORE_FLAG_SEEN | STORE_FLAG_FLAGGED);
+	assert_int_equal(msgs[0].internal_date, 1700000000);
+	assert_int_equal(msgs[1].uid, 9);
+	assert_int_equal(msgs[1].flags, 0);
+	assert_int_equal(msgs[2].uid, 20);   /* not in the uidlist: N */
+	store_messages_free(msgs, n);
+	text = read_msg(f->acct, "INBOX", 5);
+	assert_string_equal(text, "Subject: one\r\n\r\nbody one\r\n");
+	free(text);
+	text = read_msg(f->acct, "INBOX", 9);
+	assert_string_equal(text, "Subject: two\r\n\r\nbody two\r\n");
+	free(text);
+	assert_int_equal(store_message_list(f->acct, "Work/Projects", &msgs, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(msgs[0].flags, STORE_FLAG_ANSWERED | STORE_FLAG_DELETED);
+	store_messages_free(msgs, n);
+	assert_int_equal(store_mailbox_get(f->acct, "Work", &box), STORE_OK);
+	store_mailbox_free(&box);
+	/* ".sent" lands in the special-use Sent */
+	assert_int_equal(store_mailbox_get(f->acct, "Sent", &box), STORE_OK);
+	assert_int_equal(box.messages, 1);
+	store_mailbox_free(&box);
+
+	/* importing again: INBOX is not empty, new UIDs */
+	assert_int_equal(transfer_import_maildir(f->acct, f->src, NULL, f->out, f->err, &st), STORE_OK);
+	assert_int_equal(store_mailbox_get(f->acct, "INBOX", &box), STORE_OK);
+	assert_int_equal(box.uidvalidity, 1234567);
+	assert_int_equal(box.messages, 6);
+	store_mailbox_free(&box);
+}
+
+static void test_maildir_bad(void **state)
+{
+	struct fixture *f = *state;
+	struct transfer_stats st;
+	char path[512];
+
+	assert_int_equal(transfer_import_maildir(f->acct, f->src, NULL, f->out, f->err, &st),
+			 STORE_ERR_NOT_FOUND);
+	assert_int_equal(transfer_import_maildir(f->acct, "/nonexistent/x", NULL, f->out, f->err, &st),
+			 STORE_ERR_NOT_FOUND);
+	/* only new/, with a uidlist of garbage */
+	snprintf(path, sizeof(path), "%s/new", f->src);
+	mkdir(path, 0700);
+	write_file(path, "a", "Subject: a\n\na\n", 0);
+	write_file(f->src, "dovecot-uidlist", "3 Vxx\n", 0);
+	assert_int_equal(transfer_import_maildir(f->acct, f->src, "Imported/Box", f->out, f->err, &st),
+			 STORE_OK);
+	assert_int_equal(st.messages, 1);
+}
+
+static const char mbox_text[] =
+	"From alice@example.org Sat Jan  3 01:05:34 1996\n"
+	"Subject: first\n"
+	"Status: RO\n"
+	"X-Status: AF\n"
+	"X-Keywords: Work, $Label1\n"
+	"\n"
+	">From the start\n"
+	">>From quoted twice\n"
+	"From inside a line is content\n"
+	"\n"
+	"From bob@example.org Sun Jan  4 02:00:00 1996\n"
+	"Subject: second\n"
+	"\n"
+	"line\r\n"
+	"\n"
+	"\n"
+	"From X-IMAP pseudo Thu Jan  1 00:00:00 1970\n"
+	"X-IMAP: 1 2\n"
+	"\n"
+	"internal\n"
+	"\n"
+	"From carol@example.org garbage date\n"
+	"Subject: third\n"
+	"\n"
+	"no final newline";
+
+static void test_mbox(void **state)
+{
+	struct fixture *f = *state;
+	struct transfer_stats st;
+	struct store_message *msgs;
+	char *text;
+	size_t n;
+
+	write_file(f->src, "mbox", mbox_text, 0);
+	strcat(f->src, "/mbox");
+	assert_int_equal(transfer_import_mbox(f->acct, f->src, "Old", f->out, f->err, &st), STORE_OK);
+	assert_int_equal(st.messages, 3);
+	assert_int_equal(store_message_list(f->acct, "Old", &msgs, &n), STORE_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(msgs[0].flags, STORE_FLAG_SEEN | STORE_FLAG_ANSWERED | STORE_FLAG_FLAGGED);
+	assert_string_equal(msgs[0].keywords, "$Label1 Work");
+	assert_int_equal(msgs[0].internal_date, 820631134);
+	assert_int_equal(msgs[1].flags, 0);
+	assert_int_equal(msgs[1].internal_date, 820720800);
+	assert_true(msgs[2].internal_date > 1700000000);   /* unparsable: now */
+	store_messages_free(msgs, n);
+	text = read_msg(f->acct, "Old", 1);
+	assert_string_equal(text, "Subject: first\r\n\r\nFrom the start\r\n>From quoted twice\r\n"
+			    "From inside a line is content\r\n");
+	free(text);
+	text = read_msg(f->acct, "Old", 2);
+	assert_string_equal(text, "Subject: second\r\n\r\nline\r\n\r\n");
+	free(text);
+	text = read_msg(f->acct, "Old", 3);
+	assert_string_equal(text, "Subject: third\r\n\r\nno final newline\r\n");
+	free(text);
+	/* the progress lines */
+	{
+		char line[512];
+		int lines = 0;
+
+		rewind(f->out);
+		while (fgets(line, sizeof(line), f->out) != NULL) {
+			assert_true(strncmp(line, "imported Old ", 13) == 0);
+			lines++;
+		}
+		assert_int_equal(lines, 3);
+	}
+}
+
+static void test_mbox_bad(void **state)
+{
+	struct fixture *f = *state;
+	struct transfer_stats st;
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/empty", f->src);
+	write_file(f->src, "empty", "", 0);
+	assert_int_equal(transfer_import_mbox(f->acct, path, NULL, f->out, f->err, &st), STORE_OK);
+	assert_int_equal(st.messages, 0);
+	snprintf(path, sizeof(path), "%s/nofrom", f->src);
+	write_file(f->src, "nofrom", "Subject: x\n\nbody\n", 0);
+	assert_int_equal(transfer_import_mbox(f->acct, path, NULL, f->out, f->err, &st), STORE_ERR_INVALID);
+	assert_int_equal(st.messages, 0);
+	snprintf(path, sizeof(path), "%s/missing", f->src);
+	assert_int_equal(transfer_import_mbox(f->acct, path, NULL, f->out, f->err, &st), STORE_ERR_NOT_FOUND);
+	snprintf(path, sizeof(path), "%s/emptymsg", f->src);
+	write_file(f->src, "emptymsg", "From a\n\nFrom b\n\nFrom c\nx\n", 0);
+	assert_int_equal(transfer_import_mbox(f->acct, path, "INBOX", f->out, f->err, &st), STORE_OK);
+	assert_int_equal(st.messages, 1);
+	assert_int_equal(st.skipped, 2);
+}
+
+struct collect {
+	char out[4096];
+	size_t len;
+	int messages;
+};
+
+static int col_begin(void *ctx, const char *from, size_t len)
+{
+	struct collect *c = ctx;
+
+	(void)from;
+	(void)len;
+	c->messages++;
+	c->len += (size_t)snprintf(c->out + c->len, sizeof(c->out) - c->len, "[BEGIN]");
+	return 0;
+}
+
+static int col_data(void *ctx, const char *data, size_t len)
+{
+	struct collect *c = ctx;
+
+	assert_true(c->len + len < sizeof(c->out));
+	memcpy(c->out + c->len, data, len);
+	c->len += len;
+	return 0;
+}
+
+static int col_end(void *ctx)
+{
+	struct collect *c = ctx;
+
+	c->len += (size_t)snprintf(c->out + c->len, sizeof(c->out) - c->len, "[END]");
+	return 0;
+}
+
+static const struct mbox_callbacks col_cb = { col_begin, col_data, col_end };
+
+static void test_mbox_split_bytewise(void **state)
+{
+	struct collect whole = { 0 }, bytes = { 0 };
+	struct mbox_parser *p;
+	int rc = 0;
+
+	(void)state;
+	assert_int_equal(mbox_split(mbox_text, strlen(mbox_text), &col_cb, &whole), 0);
+	assert_int_equal(whole.messages, 4);
+	p = mbox_parser_new(&col_cb, &bytes);
+	for (size_t i = 0; i < strlen(mbox_text) && rc == 0; i++)
+		rc = mbox_parser_feed(p, mbox_text + i, 1);
+	assert_int_equal(rc, 0);
+	assert_int_equal(mbox_parser_finish(p), 0);
+	mbox_parser_free(&p);
+	assert_int_equal(whole.len, bytes.len);
+	assert_memory_equal(whole.out, bytes.out, whole.len);
+	assert_int_equal(mbox_split("junk\n", 5, &col_cb, &bytes), MBOX_ERR_NOT_MBOX);
+}
+
+static void test_mbox_long_line(void **state)
+{
+	size_t len = 3 * MBOX_LINE_MAX + 100;
+	char *text = malloc(len + 64);
+	struct fixture *f = *state;
+	struct transfer_stats st;
+	struct store_message *msgs;
+	char path[256];
+	FILE *fp;
+	size_t n;
+
+	memcpy(text, "From a\n\n", 8);
+	memset(text + 8, 'x', len);
+	memcpy(text + 8 + len, "\r\n", 2);
+	snprintf(path, sizeof(path), "%s/long", f->src);
+	fp = fopen(path, "w");
+	fwrite(text, 1, len + 10, fp);
+	fclose(fp);
+	free(text);
+	assert_int_equal(transfer_import_mbox(f->acct, path, NULL, f->out, f->err, &st), STORE_OK);
+	assert_int_equal(st.messages, 1);
+	assert_int_equal(store_message_list(f->acct, "INBOX", &msgs, &n), STORE_OK);
+	assert_int_equal(msgs[0].size, len + 4);
+	store_messages_free(msgs, n);
+}
+
+static void test_export_roundtrip(void **state)
+{
+	struct fixture *f = *state;
+	struct transfer_stats st;
+	struct store_account *other;
+	struct store_message *a, *b;
+	struct store_mailbox box1, box2;
+	char out[256];
+	uint32_t uid;
+	size_t na, nb;
+
+	make_maildir(f->src);
+	assert_int_equal(transfer_import_maildir(f->acct, f->src, NULL, f->out, f->err, &st), STORE_OK);
+	assert_int_equal(store_append(f->acct, "INBOX", "Subject: new\r\n\r\n.\r\n", 20,
+				      STORE_FLAG_DRAFT | STORE_FLAG_SEEN, NULL, 0, &uid), STORE_OK);
+	snprintf(out, sizeof(out), "%s/export", f->dir);
+	assert_int_equal(transfer_export_maildir(f->acct, out, f->out, f->err, &st), STORE_OK);
+	assert_int_equal(st.messages, 6);
+	assert_int_equal(transfer_export_maildir(f->acct, out, f->out, f->err, &st), STORE_ERR_EXISTS);
+
+	assert_int_equal(store_open(f->dir, "v@example.org", &other), STORE_OK);
+	assert_int_equal(transfer_import_maildir(other, out, NULL, f->out, f->err, &st), STORE_OK);
+	assert_int_equal(st.messages, 6);
+	assert_int_equal(store_mailbox_get(f->acct, "INBOX", &box1), STORE_OK);
+	assert_int_equal(store_mailbox_get(other, "INBOX", &box2), STORE_OK);
+	assert_int_equal(box1.uidvalidity, box2.uidvalidity);
+	assert_int_equal(box1.uidnext, box2.uidnext);
+	store_mailbox_free(&box1);
+	store_mailbox_free(&box2);
+	assert_int_equal(store_message_list(f->acct, "INBOX", &a, &na), STORE_OK);
+	assert_int_equal(store_message_list(other, "INBOX", &b, &nb), STORE_OK);
+	assert_int_equal(na, nb);
+	for (size_t i = 0; i < na; i++) {
+		char *x = read_msg(f->acct, "INBOX", a[i].uid), *y = read_msg(other, "INBOX", b[i].uid);
+
+		assert_int_equal(a[i].uid, b[i].uid);
+		assert_int_equal(a[i].flags, b[i].flags);
+		assert_int_equal(a[i].internal_date, b[i].internal_date);
+		assert_string_equal(x, y);
+		free(x);
+		free(y);
+	}
+	store_messages_free(a, na);
+	store_messages_free(b, nb);
+	assert_int_equal(store_mailbox_get(other, "Work/Projects", &box2), STORE_OK);
+	assert_int_equal(box2.messages, 1);
+	store_mailbox_free(&box2);
+	store_close(&other);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_maildir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_maildir_bad, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mbox, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mbox_bad, setup, teardown),
+		cmocka_unit_test(test_mbox_split_bytewise),
+		cmocka_unit_test_setup_teardown(test_mbox_long_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_export_roundtrip, setup, teardown),
+	};
+
+	log_set_level(LOG_LEVEL_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
