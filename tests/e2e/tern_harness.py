@@ -108,6 +108,14 @@ def mbox_bytes(messages):
     return b"".join(out)
 
 
+def is_imported_line(line):
+    """The importer's per-message line "imported MAILBOX UID SOURCE", not
+    its closing summary "imported N messages into ..."."""
+    if isinstance(line, bytes):
+        line = line.decode("utf-8", "replace")
+    return re.match(r"imported \S+ \d+ \S", line) is not None and " messages into " not in line
+
+
 # ---------------------------------------------------------------- tern itself
 
 
@@ -193,7 +201,7 @@ class Tern:
         """Import LF messages; returns the CRLF form the store must hold."""
         path = self.write_mbox(messages)
         p = self.cmd("import", "mbox", address, path)
-        imported = [l for l in p.stdout.splitlines() if l.startswith("imported")]
+        imported = [l for l in p.stdout.splitlines() if is_imported_line(l)]
         assert len(imported) == len(messages), p.stdout
         return [crlf(m) for m in messages]
 

@@ -20,7 +20,7 @@ def test_import_killed_keeps_every_reported_message(pop3_server):
         line = proc.stdout.readline()
         if not line:
             break
-        if line.startswith(b"imported"):
+        if th.is_imported_line(line):
             reported += 1
     proc.kill()
     proc.wait()

@@ -107,7 +107,7 @@ def test_dele_then_drop_removes_nothing(filled):
     p = th.pop_ssl(srv.pop3s_port)
     p.dele(1)
     p.dele(2)
-    p.sock.close()  # no QUIT: RFC 1939 section 6, no UPDATE state
+    p.close()  # drop the connection without QUIT: RFC 1939 section 6, no UPDATE
     p = th.pop_ssl_retry(srv.pop3s_port)
     assert p.stat()[0] == 3
     assert th.retr_all(p) == stored
