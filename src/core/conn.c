@@ -78,6 +78,7 @@ struct conn {
 	bool out_blocked;              /* above the high-water mark */
 	bool user_paused;
 	bool closing, eof, broken, aborting;
+	bool stalled;                  /* the protocol took nothing of the buffered input */
 	bool job, shutdown_after_job;
 	int depth;                     /* protocol code on the stack */
 
@@ -142,9 +143,12 @@ struct loop *conn_loop(const struct conn *conn) { return conn->loop; }
 bool conn_is_tls(const struct conn *conn) { return conn->tls_on; }
 struct conn *conn_next(const struct conn *conn) { return conn->next; }
 
+/* The client's EOF alone is not closing: a client may half-close after
+ * its last command (printf ... | nc -N) and still read every reply; the
+ * connection closes once what it sent is processed (conn_settle_once). */
 bool conn_is_closing(const struct conn *conn)
 {
-	return conn->closing || conn->eof || conn->broken || conn->state == CONN_STATE_DEAD;
+	return conn->closing || conn->broken || conn->state == CONN_STATE_DEAD;
 }
 
 bool conn_tls_available(const struct conn *conn)
@@ -404,6 +408,7 @@ static bool conn_dispatchable(const struct conn *conn)
 /* Feed buffered input to the protocol while it makes progress. */
 static void conn_dispatch(struct conn *conn)
 {
+	conn->stalled = false;
 	while (conn_dispatchable(conn)) {
 		size_t before = conn->in.len;
 
@@ -415,8 +420,11 @@ static void conn_dispatch(struct conn *conn)
 			buf_release(&conn->in);
 			break;
 		}
-		if (conn->in.len == before)
+		if (conn->in.len == before) {
+			/* An incomplete line: wait for more, or (after EOF) close. */
+			conn->stalled = conn_dispatchable(conn);
 			break;
+		}
 	}
 }
 
@@ -617,6 +625,40 @@ void conn_job(struct conn *conn, void (*work)(void *arg), void (*done)(void *arg
 	conn->job_arg = arg;
 	conn->work.data = conn;
 	if (uv_queue_work(&conn->loop->uv, &conn->work, conn_work_cb, conn_after_work_cb) != 0)
+		abort();
+}
+
+/* A job that outlives its connection (conn_job_after_close). */
+struct conn_orphan {
+	uv_work_t req;
+	void (*work)(void *arg);
+	void *arg;
+};
+
+static void conn_orphan_work_cb(uv_work_t *req)
+{
+	struct conn_orphan *orphan = req->data;
+
+	orphan->work(orphan->arg);
+}
+
+static void conn_orphan_done_cb(uv_work_t *req, int status)
+{
+	(void)status;
+	free(req->data);
+}
+
+void conn_job_after_close(struct conn *conn, void (*work)(void *arg), void *arg)
+{
+	struct conn_orphan *orphan = calloc(1, sizeof(*orphan));
+
+	if (orphan == NULL)
+		abort();
+	orphan->work = work;
+	orphan->arg = arg;
+	orphan->req.data = orphan;
+	if (uv_queue_work(&conn->loop->uv, &orphan->req, conn_orphan_work_cb,
+			  conn_orphan_done_cb) != 0)
 		abort();
 }
 
@@ -828,8 +870,13 @@ static bool conn_settle_once(struct conn *conn)
 		conn_read(conn);
 		again = true;
 	}
+	/* After the client's EOF, every complete command it sent is still
+	 * answered; close when nothing is left to do (an incomplete last line
+	 * is dropped). A session that paused itself (timer, producer) or a
+	 * drained callback that just resumed it comes back here later. */
 	if (conn->eof && !conn->closing && !conn->job && !conn->out_blocked &&
-	    !conn_dispatchable(conn))
+	    !conn->user_paused && !conn->starttls && !again &&
+	    (conn->in.len == 0 || conn->stalled || conn->state != CONN_STATE_OPEN))
 		conn_close(conn, "client closed");
 	if (conn->closing && !conn->job) {
 		if (conn->broken || conn->eof) {

@@ -110,6 +110,12 @@ bool conn_is_closing(const struct conn *conn);
  * comes after it. At most one job per connection at a time. */
 void conn_job(struct conn *conn, void (*work)(void *arg), void (*done)(void *arg), void *arg);
 
+/* From protocol->close only: run work(arg) on the thread pool once the
+ * connection is gone, with nothing called back; for releasing what may
+ * block (closing a database checkpoints and fsyncs). The loop does not
+ * end before the work has run. */
+void conn_job_after_close(struct conn *conn, void (*work)(void *arg), void *arg);
+
 /* Call cb(session) after `ms` milliseconds on this loop (one timer per
  * connection; a new call replaces the old one; ms = 0 cancels). Input is
  * not paused by this: pause it yourself if the session must wait. */

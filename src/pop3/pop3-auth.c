@@ -145,8 +145,12 @@ static void pop3_login_done(void *arg)
 	struct pop3_login *login = &s->login;
 	const char *ip = conn_remote_ip(s->conn);
 	char user[256];
-	uint64_t delay;
+	uint64_t delay = 0;
 
+	/* A failure counts even when the client did not wait for the answer:
+	 * hanging up after PASS must not be a way around the throttle. */
+	if (login->auth == AUTH_FAILED)
+		delay = auth_throttle_failure(ip, login->authcid);
 	if (conn_is_closing(s->conn))
 		return;   /* pop3_session_free releases what the job took */
 	log_escape(user, sizeof(user), login->authcid, 200);
@@ -156,7 +160,6 @@ static void pop3_login_done(void *arg)
 	case AUTH_FAILED:
 		conn_log(s->conn, LOG_LEVEL_INFO, "msg=\"login failed\" user=\"%s\"", user);
 		s->auth_failures++;
-		delay = auth_throttle_failure(ip, login->authcid);
 		pop3_login_clear(login);
 		/* The answer waits; input stays paused meanwhile. */
 		if (delay > 0)

@@ -11,6 +11,10 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* DESIGN 7: commands before authentication are bounded. A real client
+ * needs a handful (CAPA, STLS, CAPA, AUTH or USER/PASS, retries). */
+#define POP3_AUTH_COMMANDS_MAX 50
+
 static const char *const pop3_state_names[] = {
 	[POP3_STATE_AUTHORIZATION] = "AUTHORIZATION",
 	[POP3_STATE_TRANSACTION] = "TRANSACTION",
@@ -176,6 +180,12 @@ static void pop3_session_command(struct pop3_session *s, const char *line, size_
 	enum pop3_parse_result r;
 	const char *error;
 
+	if (s->state == POP3_STATE_AUTHORIZATION &&
+	    ++s->auth_commands > POP3_AUTH_COMMANDS_MAX) {
+		pop3_reply(s, POP3_REPLY_BYE, "Too many commands before authentication");
+		conn_close(s->conn, "too many commands before authentication");
+		return;
+	}
 	r = pop3_parse_line(line, len, &cmd);
 	if (r != POP3_PARSE_OK) {
 		pop3_reply(s, POP3_REPLY_ERR, "%s", pop3_parse_result_text(r));
@@ -251,8 +261,28 @@ void pop3_session_tls_ready(struct pop3_session *s)
 
 void pop3_session_timeout(struct pop3_session *s)
 {
-	/* RFC 1939 3: the autologout timer; no UPDATE state follows. */
-	pop3_reply(s, POP3_REPLY_BYE, "Disconnected for inactivity.");
+	/* RFC 1939 3: the autologout timer; no UPDATE state follows. Not in
+	 * the middle of a multi-line response, where the line would read as
+	 * part of the message. */
+	if (s->producer.kind == POP3_PRODUCER_NONE)
+		pop3_reply(s, POP3_REPLY_BYE, "Disconnected for inactivity.");
+}
+
+/* What a session holds that is blocking to let go of: closing the index
+ * database may checkpoint and fsync, so it happens on the thread pool;
+ * the maildrop lock is released after it. */
+struct pop3_release {
+	struct store_account *acct;
+	struct store_lock *lock;
+};
+
+static void pop3_release_work(void *arg)
+{
+	struct pop3_release *r = arg;
+
+	store_close(&r->acct);
+	store_unlock(&r->lock);
+	free(r);
 }
 
 void pop3_session_free(struct pop3_session *s)
@@ -269,10 +299,17 @@ void pop3_session_free(struct pop3_session *s)
 	sasl_free(&s->sasl);
 	free(s->user);
 	/* RFC 1939 6: a connection that ends without QUIT deletes nothing. */
-	if (s->acct != NULL)
-		store_close(&s->acct);
-	if (s->lock != NULL)
-		store_unlock(&s->lock);
+	if (s->acct != NULL || s->lock != NULL) {
+		struct pop3_release *r = calloc(1, sizeof(*r));
+
+		if (r == NULL)
+			abort();
+		r->acct = s->acct;
+		r->lock = s->lock;
+		s->acct = NULL;
+		s->lock = NULL;
+		conn_job_after_close(s->conn, pop3_release_work, r);
+	}
 	free(s->address);
 	free(s->msgs);
 	free(s->expunge_uids);

@@ -80,6 +80,7 @@ struct pop3_session {
 	enum pop3_state state;
 	unsigned errors;
 	unsigned auth_failures;
+	unsigned auth_commands;       /* commands in AUTHORIZATION (bounded) */
 	bool waiting;                 /* a job, timer or producer runs: no input */
 
 	char *user;                   /* from USER, until PASS */

@@ -32,6 +32,7 @@ def test_import_killed_keeps_every_reported_message(pop3_server):
 
     p = th.pop_ssl_retry(srv.pop3s_port)
     count, size = p.stat()
+    print("import killed after %d reported, %d stored of %d" % (reported, count, len(msgs)))
     assert count >= reported
     got = th.retr_all(p)
     assert len(got) == count

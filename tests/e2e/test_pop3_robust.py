@@ -150,11 +150,12 @@ def test_line_too_long_and_unknown_commands(tern_factory):
     assert r.readline().startswith(b"+OK")
     r.send(b"NOOP " + b"x" * 100000 + b"\r\n")
     assert r.readline().startswith(b"-ERR")
-    r.send(b"NOOP\r\n")
+    r.send(b"CAPA\r\n")
     line = r.readline()
     while line.startswith(b"-ERR"):  # tolerate one error per chunk of the long line
         line = r.readline()
     assert line.startswith(b"+OK")
+    assert b"UIDL\r\n" in r.read_multi()
     for bad in (b"FOO", b"", b"STAT", b"RETR 1", b"USER"):
         assert r.cmd(bad).startswith(b"-ERR"), bad
     r.login()

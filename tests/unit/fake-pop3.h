@@ -50,6 +50,23 @@ struct conn {
 	bool hold_jobs;           /* leave jobs pending (a slow thread pool) */
 };
 
+/* True while a job runs "on the thread pool": the blocking store calls
+ * below abort when called from the loop (DESIGN 3). */
+static bool fake_in_pool;
+
+static FAKE_UNUSED void fake_pool_run(void (*work)(void *arg), void *arg)
+{
+	fake_in_pool = true;
+	work(arg);
+	fake_in_pool = false;
+}
+
+static FAKE_UNUSED void fake_assert_pool(void)
+{
+	if (!fake_in_pool)
+		abort();   /* blocking store call on the loop thread */
+}
+
 enum conn_line conn_line(struct conn *conn, const char **line_r, size_t *len_r)
 {
 	size_t len, total;
@@ -167,6 +184,12 @@ void conn_job(struct conn *conn, void (*work)(void *arg), void (*done)(void *arg
 	conn->job_arg = arg;
 }
 
+void conn_job_after_close(struct conn *conn, void (*work)(void *arg), void *arg)
+{
+	(void)conn;
+	fake_pool_run(work, arg);   /* the thread pool, at once */
+}
+
 void conn_timer(struct conn *conn, uint64_t ms, void (*cb)(void *session))
 {
 	conn->timer_ms = ms;
@@ -269,7 +292,7 @@ static FAKE_UNUSED void fake_run(struct conn *c)
 			void (*done)(void *) = c->job_done;
 			void *arg = c->job_arg;
 
-			c->job_work(arg);
+			fake_pool_run(c->job_work, arg);
 			c->job_work = NULL;
 			c->job_done = NULL;
 			c->jobs_run++;
@@ -373,7 +396,7 @@ static FAKE_UNUSED void fake_free(struct conn *c)
 	c->hold_jobs = false;
 	fake_run(c);   /* a running job still gets its done callback */
 	if (c->job_work != NULL) {
-		c->job_work(c->job_arg);
+		fake_pool_run(c->job_work, c->job_arg);
 		c->job_work = NULL;
 		c->job_done(c->job_arg);
 	}
@@ -671,6 +694,7 @@ const char *store_error_name(enum store_error error)
 enum store_error store_open(const char *data_dir, const char *address,
 			    struct store_account **acct_r)
 {
+	fake_assert_pool();
 	(void)data_dir;
 	(void)address;
 	if (fake_store.open_error != STORE_OK)
@@ -684,6 +708,7 @@ enum store_error store_open(const char *data_dir, const char *address,
 
 void store_close(struct store_account **acct)
 {
+	fake_assert_pool();
 	if (*acct == NULL)
 		return;
 	fake_store.opens--;
@@ -789,6 +814,7 @@ void store_reader_close(struct store_reader **reader)
 enum store_error store_expunge(struct store_account *acct, const char *mailbox,
 			       const uint32_t *uids, size_t n)
 {
+	fake_assert_pool();
 	size_t i, j, k;
 
 	(void)acct;
@@ -812,6 +838,7 @@ enum store_error store_expunge(struct store_account *acct, const char *mailbox,
 
 enum store_error store_lock(const char *address, const char *purpose, struct store_lock **lock_r)
 {
+	fake_assert_pool();
 	(void)address;
 	(void)purpose;
 	if (fake_store.locked)
@@ -825,6 +852,7 @@ enum store_error store_lock(const char *address, const char *purpose, struct sto
 
 void store_unlock(struct store_lock **lock)
 {
+	fake_assert_pool();
 	if (*lock == NULL)
 		return;
 	fake_store.locked = false;

@@ -97,6 +97,8 @@ static void t_input(void *session)
 		}
 		if (strcmp(line, "TLS?") == 0) {
 			conn_printf(s->conn, "TLS %s\r\n", conn_is_tls(s->conn) ? "yes" : "no");
+		} else if (strcmp(line, "CLOSING?") == 0) {
+			conn_printf(s->conn, "CLOSING %s\r\n", conn_is_closing(s->conn) ? "yes" : "no");
 		} else if (strncmp(line, "BIG ", 4) == 0) {
 			s->big_left = strtoull(line + 4, NULL, 10);
 			t_big_produce(s);
@@ -613,6 +615,42 @@ static void test_shutdown_finishes_jobs(void **state)
 	assert_int_equal(atomic_load(&t_close_during_job), 0);
 }
 
+static void test_half_close(void **state)
+{
+	struct harness h;
+	struct client c;
+	double t0;
+
+	(void)state;
+	harness_start(&h, NULL);
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	/* The client sends its last commands, then its FIN (nc -N, scripts):
+	 * every complete command is still answered, the job's included; the
+	 * incomplete last line is dropped and the server closes at once. */
+	client_send(&c, "a\r\nJOB\r\nCLOSING?\r\nb\r\npartial");
+	shutdown(c.fd, SHUT_WR);
+	t0 = now_s();
+	expect_line(&c, "A");
+	expect_line(&c, "JOB done");
+	expect_line(&c, "CLOSING no");
+	expect_line(&c, "B");
+	assert_null(client_line(&c));
+	assert_true(now_s() - t0 < 5);
+	client_close(&c);
+
+	/* Only an incomplete line, then FIN: closed, not kept until idle. */
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	client_send(&c, "no line end");
+	shutdown(c.fd, SHUT_WR);
+	t0 = now_s();
+	assert_null(client_line(&c));
+	assert_true(now_s() - t0 < 5);
+	client_close(&c);
+	harness_stop(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -625,6 +663,7 @@ int main(void)
 		cmocka_unit_test(test_per_ip_limit),
 		cmocka_unit_test(test_job),
 		cmocka_unit_test(test_shutdown_finishes_jobs),
+		cmocka_unit_test(test_half_close),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

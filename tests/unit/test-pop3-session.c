@@ -497,6 +497,57 @@ static void test_timeout(void **state)
 	assert_int_equal(fake_store.n, 3);
 }
 
+static void test_auth_commands_bound(void **state)
+{
+	struct conn *c = start();
+	unsigned i;
+
+	(void)state;
+	/* DESIGN 7: commands before authentication are bounded, errors or not. */
+	for (i = 0; i < 50; i++) {
+		fake_send(c, "CAPA\r\n");
+		free(fake_take(c));
+	}
+	assert_false(c->closing);
+	fake_send(c, "CAPA\r\n");
+	expect(c, "-ERR Too many commands before authentication\r\n");
+	assert_true(c->closing);
+	fake_free(c);
+
+	/* After login the bound no longer applies. */
+	c = login();
+	for (i = 0; i < 60; i++) {
+		fake_send(c, "NOOP\r\n");
+		expect(c, "+OK Nothing happens\r\n");
+	}
+	fake_free(c);
+}
+
+static void test_timeout_in_producer(void **state)
+{
+	struct conn *c;
+	char *big = malloc(300000), *got;
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'x', 300000);
+	for (size_t i = 99; i < 300000; i += 100)
+		big[i] = '\n';
+	fake_store_add(big, 300000);
+	c = login();
+	c->high_water = 100000;
+	fake_send(c, "RETR 4\r\n");
+	free(fake_take(c));
+	assert_true(c->paused);
+	/* Shutting down mid-RETR: no "-ERR" line inside the message body. */
+	c->proto->timeout(c->session);
+	got = fake_take(c);
+	assert_null(strstr(got, "-ERR"));
+	free(got);
+	fake_free(c);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -518,6 +569,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pipelining, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auth_commands_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeout_in_producer, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
