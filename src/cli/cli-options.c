@@ -7,6 +7,24 @@
 #include "cli/cli.h"
 #include "core/privs.h"
 
+#define CLI_LINE_MAX 4096
+
+/* A usage error: print it, free what was parsed so far, return 2. */
+static int cli_options_error(struct cli_options *opts, const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int cli_options_error(struct cli_options *opts, const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "tern: %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	cli_options_free(opts);
+	return 2;
+}
+
 int cli_options_parse(int *argc, char **argv, const char *const *extra,
 		      struct cli_options *opts)
 {
@@ -27,10 +45,8 @@ int cli_options_parse(int *argc, char **argv, const char *const *extra,
 		}
 		if (strcmp(arg, "-c") == 0 || strcmp(arg, "--config") == 0 ||
 		    strcmp(arg, "--set") == 0) {
-			if (i + 1 >= *argc) {
-				cli_fail("%s needs a value", arg);
-				return 2;
-			}
+			if (i + 1 >= *argc)
+				return cli_options_error(opts, argv[0], "%s needs a value", arg);
 			if (strcmp(arg, "--set") == 0)
 				opts->sets[opts->n_sets++] = argv[++i];
 			else
@@ -44,12 +60,12 @@ int cli_options_parse(int *argc, char **argv, const char *const *extra,
 		for (size_t k = 0; extra != NULL && extra[k] != NULL; k++)
 			if (strcmp(arg, extra[k]) == 0)
 				takes_value = true;
+		if (arg[0] == '-' && arg[1] != '\0' && !takes_value)
+			return cli_options_error(opts, argv[0], "unknown option %.64s", arg);
 		argv[out++] = argv[i];
 		if (takes_value) {
-			if (i + 1 >= *argc) {
-				cli_fail("%s needs a value", arg);
-				return 2;
-			}
+			if (i + 1 >= *argc)
+				return cli_options_error(opts, argv[0], "%s needs a value", arg);
 			argv[out++] = argv[++i];
 		}
 	}
@@ -96,11 +112,19 @@ void cli_fail(const char *fmt, ...)
 
 char *cli_read_line_stdin(void)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n = getline(&line, &cap, stdin);
+	char *line = malloc(CLI_LINE_MAX + 2);
+	size_t n;
 
-	if (n < 0) {
+	if (line == NULL)
+		abort();
+	if (fgets(line, CLI_LINE_MAX + 2, stdin) == NULL) {
+		free(line);
+		return NULL;
+	}
+	n = strlen(line);
+	if (n > CLI_LINE_MAX) {
+		/* Longer than any password we accept: refuse rather than cut. */
+		explicit_bzero(line, CLI_LINE_MAX + 2);
 		free(line);
 		return NULL;
 	}

@@ -29,9 +29,10 @@ struct cli_options {
 	 * touches the data folder, so every file there has one owner. */
 	bool drop_privileges;
 };
-/* Returns 0, or 2 after printing a usage error. `extra` lists further
- * options that take a value (e.g. "--hash", "--mailbox"), NULL-terminated;
- * they are kept in argv for the command to read. */
+/* Returns 0, or 2 after printing a usage error (an unknown option, a
+ * missing value; opts is then already freed). `extra` lists further options
+ * that take a value (e.g. "--hash", "--mailbox"), NULL-terminated; they are
+ * kept in argv, with their values, for the command to read. */
 int cli_options_parse(int *argc, char **argv, const char *const *extra,
 		      struct cli_options *opts);
 void cli_options_free(struct cli_options *opts);
@@ -57,7 +58,8 @@ int cli_store_open(const struct cli_options *opts, const char *cmd, const char *
 		   struct store_account **acct_r);
 
 /* Read one line (the password) from standard input, without its line end.
- * Returns a malloc'd string or NULL at EOF/error. */
+ * Returns a malloc'd string, or NULL at EOF, on error, or when the line is
+ * longer than 4096 bytes. */
 char *cli_read_line_stdin(void);
 
 #endif

@@ -82,21 +82,12 @@ int cmd_domain(int argc, char **argv)
 		cli_options_free(&opts);
 		return 0;
 	}
-	for (int i = 1; i < argc; i++) {
-		if (argv[i][0] == '-') {
-			cli_fail("domain: unknown option %.64s", argv[i]);
-			ret = 2;
-		}
-	}
 	sub = argc >= 2 ? argv[1] : "";
-	if (ret == 0 && !(strcmp(sub, "list") == 0 && argc == 2) &&
+	if (!(strcmp(sub, "list") == 0 && argc == 2) &&
 	    !((strcmp(sub, "add") == 0 || strcmp(sub, "del") == 0) && argc == 3)) {
 		fputs(domain_usage, stderr);
-		ret = 2;
-	}
-	if (ret != 0) {
 		cli_options_free(&opts);
-		return ret;
+		return 2;
 	}
 	dir = cli_dir_open(&opts);
 	cli_options_free(&opts);

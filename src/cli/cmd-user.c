@@ -168,9 +168,6 @@ static int user_parse_args(int argc, char **argv, struct user_args *args)
 			args->hash = argv[++i];
 		} else if (strcmp(argv[i], "--quota") == 0 && i + 1 < argc) {
 			args->quota = argv[++i];
-		} else if (argv[i][0] == '-') {
-			cli_fail("user: unknown option %.64s", argv[i]);
-			return 2;
 		} else if (npos < 3) {
 			pos[npos++] = argv[i];
 		} else {
