@@ -4,6 +4,7 @@
 #   make test     install what is missing, build, run every test (also under ASan+UBSan)
 #   make fuzz     build the libFuzzer harnesses and run each briefly
 JOBS ?= $(shell nproc)
+MAKEFLAGS += --no-print-directory
 FUZZ_SECONDS ?= 20
 
 .PHONY: all build deps run test unit unit-asan e2e e2e-asan fuzz fuzz-build clean
