@@ -18,6 +18,17 @@ static int export_mkdir(const char *path)
 	return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+static int export_fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
 static bool export_dir_empty(const char *path)
 {
 	DIR *d = opendir(path);
@@ -118,6 +129,12 @@ static enum store_error export_mailbox(struct store_account *acct, const struct 
 	FILE *ul;
 	int fd;
 
+	/* A name the store no longer accepts (an index from an older tern
+	 * may hold "."), would map to a folder outside root ("root/.."). */
+	if (!store_mailbox_name_canon(box->name, dir, sizeof(dir))) {
+		fprintf(err, "skipped mailbox %s: not a valid name\n", box->name);
+		return STORE_OK;
+	}
 	if (strcmp(box->name, "INBOX") == 0) {
 		snprintf(dir, sizeof(dir), "%s", root);
 	} else {
@@ -184,6 +201,10 @@ static enum store_error export_mailbox(struct store_account *acct, const struct 
 		goto io;
 	}
 	fclose(ul);
+	/* the renames into cur/ and the uidlist's entry, on disk too */
+	snprintf(sub, sizeof(sub), "%s/cur", dir);
+	if (export_fsync_dir(sub) < 0 || export_fsync_dir(dir) < 0)
+		goto io;
 	stats->mailboxes++;
 	return e;
 io:

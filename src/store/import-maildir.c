@@ -82,14 +82,21 @@ static bool uidlist_read(const char *dir, struct uidlist *ul, FILE *err)
 {
 	char path[4096], line[UIDLIST_LINE_MAX];
 	unsigned long version, v = 0, nx = 0;
+	struct stat st;
 	FILE *f;
+	int fd;
 	char *p, *end;
 
 	memset(ul, 0, sizeof(*ul));
 	snprintf(path, sizeof(path), "%s/dovecot-uidlist", dir);
-	f = fopen(path, "re");
-	if (f == NULL)
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
 		return false;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (f = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		fprintf(err, "%s: dovecot-uidlist is not a regular file, UIDs not kept\n", dir);
+		return false;
+	}
 	if (fgets(line, sizeof(line), f) == NULL)
 		goto bad;
 	version = strtoul(line, &p, 10);
@@ -115,6 +122,15 @@ static bool uidlist_read(const char *dir, struct uidlist *ul, FILE *err)
 		unsigned long uid = strtoul(line, &p, 10);
 		char *name, *colon;
 
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			/* longer than any real line: skip it whole, so its
+			 * tail is not read as a line of its own */
+			int c;
+
+			while ((c = getc(f)) != EOF && c != '\n')
+				;
+			continue;
+		}
 		if (p == line || uid == 0 || uid >= UINT32_MAX || (*p != ' ' && *p != '\t'))
 			continue;
 		line[strcspn(line, "\r\n")] = '\0';
@@ -184,11 +200,16 @@ static void maildir_scan(const char *dir, const char *sub, struct maildir_list *
 	char path[4096];
 	struct dirent *de;
 	DIR *d;
+	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, sub);
-	d = opendir(path);
-	if (d == NULL)
+	/* a symlinked cur/ or new/ could point anywhere: not followed */
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	while ((de = readdir(d)) != NULL) {
 		struct maildir_file *f;
 
@@ -237,7 +258,8 @@ static int maildir_import_file(struct store_account *acct, const char *mailbox,
 	ssize_t n;
 	int fd;
 
-	fd = open(mf->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO must not hang the import (it is refused below) */
+	fd = open(mf->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
 		fprintf(err, "skipped %s: %s\n", mf->path,
 			fd < 0 ? strerror(errno) : "empty or not a regular file");
@@ -304,6 +326,13 @@ static enum store_error maildir_import_folder(struct store_account *acct, const 
 			qsort(ul.entries, ul.n, sizeof(ul.entries[0]), uidlist_cmp);
 		for (size_t i = 0; i < list.n; i++)
 			list.files[i].uid = uidlist_find(&ul, list.files[i].base);
+		/* A UID listed twice (a broken uidlist) is kept by the first
+		 * file only; the others get new UIDs after all listed ones. */
+		if (list.n > 0)
+			qsort(list.files, list.n, sizeof(list.files[0]), maildir_file_cmp);
+		for (size_t i = 1; i < list.n; i++)
+			if (list.files[i].uid != 0 && list.files[i].uid == list.files[i - 1].uid)
+				list.files[i].uid = 0;
 		/* UIDNEXT is raised to the list's N before the first file
 		 * without a listed UID */
 		e = store_mailbox_set_uids(acct, mailbox, ul.uidvalidity, 1);
@@ -329,6 +358,9 @@ static enum store_error maildir_import_folder(struct store_account *acct, const 
 			raised = true;
 			if ((e = store_mailbox_raise_uidnext(acct, mailbox, ul.nextuid)) != STORE_OK)
 				break;
+			/* UIDs below N are taken now */
+			if (ul.nextuid - 1 > last)
+				last = ul.nextuid - 1;
 		}
 		rc = maildir_import_file(acct, mailbox, &list.files[i], want, out, err);
 		if (rc < 0) {
@@ -421,7 +453,12 @@ enum store_error transfer_import_maildir(struct store_account *acct, const char 
 		if (de->d_name[0] != '.' || de->d_name[1] == '\0' || de->d_name[1] == '.')
 			continue;
 		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		if (stat(sub, &st) < 0 || !S_ISDIR(st.st_mode))
+		/* lstat: a symlinked folder could lead out of the tree */
+		if (lstat(sub, &st) < 0)
+			continue;
+		if (S_ISLNK(st.st_mode))
+			fprintf(err, "%s: symbolic link, not followed\n", sub);
+		if (!S_ISDIR(st.st_mode))
 			continue;
 		if (n_subs == cap) {
 			cap = cap == 0 ? 16 : cap * 2;

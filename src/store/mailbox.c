@@ -25,6 +25,14 @@ bool store_mailbox_name_canon(const char *name, char *out, size_t outsize)
 			return false;
 		if (c == '/' && name[i + 1] == '/')
 			return false;
+		/* No "." or ".." level: export turns names into folder
+		 * names (Maildir++ ".A.B"), and "." would become "..". */
+		if (c == '.' && (i == 0 || name[i - 1] == '/')) {
+			size_t dots = name[i + 1] == '.' ? 2 : 1;
+
+			if (name[i + dots] == '\0' || name[i + dots] == '/')
+				return false;
+		}
 	}
 	memcpy(out, name, len + 1);
 	/* RFC 3501 5.1: INBOX is case-insensitive, also as a parent. */

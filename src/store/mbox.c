@@ -39,6 +39,14 @@ static bool mbox_is_from(const char *s, size_t len)
 	return len >= 5 && memcmp(s, "From ", 5) == 0;
 }
 
+/* After the first message, a separator must name a sender (RFC 4155:
+ * "From " sender SP timestamp): a body line that is just "From " after an
+ * empty line is content, not a new message. */
+static bool mbox_is_separator(const char *s, size_t len)
+{
+	return mbox_is_from(s, len) && len > 5 && s[5] != ' ' && s[5] != '\t' && s[5] != '\r';
+}
+
 /* ^>+From  (RFC 4155 and the mboxrd convention) */
 static bool mbox_is_quoted_from(const char *s, size_t len)
 {
@@ -81,7 +89,7 @@ static int mbox_line(struct mbox_parser *p, const char *s, size_t len, bool eol)
 		if (!mbox_is_from(s, len))
 			return MBOX_ERR_NOT_MBOX;
 	}
-	if (mbox_is_from(s, len) && (!p->started || p->pending_blank)) {
+	if (mbox_is_from(s, len) && (!p->started || (p->pending_blank && mbox_is_separator(s, len)))) {
 		if (p->started && (rc = p->cb->end(p->ctx)) != 0)
 			return rc;
 		p->started = true;

@@ -108,6 +108,7 @@ void store_rollback(struct store_account *acct)
 void store_notify(struct store_account *acct, const char *mailbox,
 		  enum hub_change_kind kind, uint64_t modseq)
 {
+	char canon[STORE_MAILBOX_NAME_MAX + 1];
 	struct hub_change change = {
 		.address = acct->address,
 		.mailbox = mailbox,
@@ -115,6 +116,10 @@ void store_notify(struct store_account *acct, const char *mailbox,
 		.modseq = modseq,
 	};
 
+	/* Watchers name the mailbox as stored ("INBOX"), callers as typed
+	 * ("inbox"): report the stored name. */
+	if (mailbox != NULL && store_mailbox_name_canon(mailbox, canon, sizeof(canon)))
+		change.mailbox = canon;
 	hub_notify(&change);
 }
 
@@ -157,11 +162,35 @@ static char *store_address_canon(const char *address)
 	return out;
 }
 
+/* fsync the folder that holds `path`. */
+static int store_fsync_parent(const char *path)
+{
+	char parent[4096];
+	const char *slash = strrchr(path, '/');
+	int fd, rc;
+
+	if (slash == NULL)
+		snprintf(parent, sizeof(parent), ".");
+	else if (slash == path)
+		snprintf(parent, sizeof(parent), "/");
+	else
+		snprintf(parent, sizeof(parent), "%.*s", (int)(slash - path), path);
+	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* A folder that a power loss cannot take back: when mkdir creates it, its
+ * entry in the parent is fsync'd before anything is stored inside (else an
+ * acknowledged message could vanish with its never-durable folder). */
 static int store_mkdir(const char *path)
 {
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
+	if (mkdir(path, 0700) < 0)
+		return errno == EEXIST ? 0 : -1;
+	return store_fsync_parent(path);
 }
 
 /* Create DATA/mail/DOMAIN/LOCAL (and msg/) and fill acct->path. */
@@ -342,13 +371,19 @@ static enum store_error store_open_db(struct store_account *acct)
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/index.db", acct->path);
-	/* Create the file ourselves so it is 0600 whatever the umask. */
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		log_event(LOG_LEVEL_ERROR, "store", NULL, NULL, "msg=\"cannot open index\" path=%s error=\"%s\"",
-			  path, strerror(errno));
-		return STORE_ERR_IO;
+	/* Create the file ourselves so it is 0600 whatever the umask; a new
+	 * one gets its folder entry fsync'd. */
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		if (fsync(fd) < 0 || store_fsync_parent(path) < 0) {
+			close(fd);
+			goto fail;
+		}
+	} else if (errno == EEXIST) {
+		fd = open(path, O_RDWR | O_CLOEXEC);
 	}
+	if (fd < 0)
+		goto fail;
 	close(fd);
 	if (sqlite3_open_v2(path, &acct->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
 		return store_db_error(acct, "open index");
@@ -357,6 +392,10 @@ static enum store_error store_open_db(struct store_account *acct)
 	    store_exec(acct, "PRAGMA synchronous=FULL") != STORE_OK)
 		return STORE_ERR_IO;
 	return STORE_OK;
+fail:
+	log_event(LOG_LEVEL_ERROR, "store", NULL, NULL, "msg=\"cannot open index\" path=%s error=\"%s\"",
+		  path, strerror(errno));
+	return STORE_ERR_IO;
 }
 
 enum store_error store_open(const char *data_dir, const char *address,

@@ -1,5 +1,5 @@
 /* transfer - helpers import and export share: a buffered writer that turns
- * bare LF into CRLF, and creating target mailboxes. */
+ * bare LF and bare CR into CRLF, and creating target mailboxes. */
 #include <string.h>
 
 #include "store/store-private.h"
@@ -28,6 +28,10 @@ void transfer_writer_write(struct transfer_writer *w, const void *data, size_t l
 		/* room for "\r\n" */
 		if (w->len + 2 > sizeof(w->buf))
 			transfer_writer_drain(w);
+		/* bare CR (old Mac line ends, mixed files) ends a line too:
+		 * message files have CRLF only (DESIGN 5) */
+		if (w->prev_cr && p[i] != '\n')
+			w->buf[w->len++] = '\n';
 		if (p[i] == '\n' && !w->prev_cr)
 			w->buf[w->len++] = '\r';
 		w->buf[w->len++] = p[i];
@@ -37,6 +41,12 @@ void transfer_writer_write(struct transfer_writer *w, const void *data, size_t l
 
 enum store_error transfer_writer_flush(struct transfer_writer *w)
 {
+	if (w->prev_cr) {
+		if (w->len + 1 > sizeof(w->buf))
+			transfer_writer_drain(w);
+		w->buf[w->len++] = '\n';
+		w->prev_cr = 0;
+	}
 	transfer_writer_drain(w);
 	return w->error;
 }

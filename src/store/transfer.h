@@ -80,7 +80,7 @@ void mbox_parser_free(struct mbox_parser **parser);
 int mbox_split(const void *data, size_t len, const struct mbox_callbacks *cb, void *ctx);
 
 /* --- shared by the importers ----------------------------------------------
- * Buffered writing into an append, turning bare LF into CRLF. */
+ * Buffered writing into an append, turning bare LF and bare CR into CRLF. */
 struct transfer_writer {
 	struct store_append *ap;
 	enum store_error error;

@@ -90,6 +90,15 @@ static void test_hub_store(void **state)
 	/* a change elsewhere is not seen */
 	assert_int_equal(store_append(acct, "Sent", "x\r\n", 3, 0, NULL, 0, NULL), STORE_OK);
 	assert_int_equal(s.calls, 4);
+	/* the mailbox as typed ("inbox") still reaches a watch on INBOX */
+	assert_int_equal(store_append(acct, "inbox", "x\r\n", 3, 0, NULL, 0, &uid), STORE_OK);
+	assert_int_equal(s.calls, 5);
+	assert_string_equal(s.mailbox, "INBOX");
+	assert_int_equal(store_flags_update(acct, "Inbox", &uid, 1, STORE_FLAGS_ADD,
+					    STORE_FLAG_SEEN, NULL), STORE_OK);
+	assert_int_equal(s.calls, 6);
+	assert_int_equal(store_expunge(acct, "inBox", &uid, 1), STORE_OK);
+	assert_int_equal(s.calls, 7);
 	hub_watch_remove(&w);
 	store_close(&acct);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

@@ -372,6 +372,101 @@ static void test_mbox_long_line(void **state)
 	store_messages_free(msgs, n);
 }
 
+/* Hostile Maildir: a uidlist that lists one UID twice, a FIFO, symlinks to
+ * files and folders outside the tree; nothing hangs, nothing outside is
+ * read, the import succeeds. */
+static void test_maildir_hostile(void **state)
+{
+	struct fixture *f = *state;
+	struct transfer_stats st;
+	struct store_message *msgs;
+	struct store_mailbox box;
+	char path[1024], outside[256];
+	size_t n;
+
+	make_dirs(f->src, "");
+	snprintf(path, sizeof(path), "%s/cur", f->src);
+	write_file(path, "a:2,S", "Subject: a\n\na\n", 0);
+	write_file(path, "b:2,", "Subject: b\n\nb\n", 0);
+	write_file(path, "c:2,", "Subject: c\n\nc\n", 0);
+	write_file(path, "d:2,", "Subject: d\n\nd\n", 0);
+	write_file(f->src, "dovecot-uidlist",
+		   "3 V77 N10\n5 :a\n5 :b\n7 :c\n", 0);
+	/* a FIFO: must not block the import */
+	snprintf(path, sizeof(path), "%s/cur/fifo:2,", f->src);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	/* symlinks out of the tree: a file, a folder, and cur/ of a folder */
+	snprintf(outside, sizeof(outside), "%s/outside", f->dir);
+	make_dirs(outside, "");
+	snprintf(path, sizeof(path), "%s/cur", outside);
+	write_file(path, "secret:2,", "Subject: secret\n\nsecret\n", 0);
+	snprintf(path, sizeof(path), "%s/cur/secret:2,", outside);
+	{
+		char link[1024];
+
+		snprintf(link, sizeof(link), "%s/cur/link:2,", f->src);
+		assert_int_equal(symlink(path, link), 0);
+		snprintf(link, sizeof(link), "%s/.Evil", f->src);
+		assert_int_equal(symlink(outside, link), 0);
+		snprintf(link, sizeof(link), "%s/.Sneaky", f->src);
+		assert_int_equal(mkdir(link, 0700), 0);
+		snprintf(path, sizeof(path), "%s/cur", outside);
+		snprintf(link, sizeof(link), "%s/.Sneaky/cur", f->src);
+		assert_int_equal(symlink(path, link), 0);
+	}
+	assert_int_equal(transfer_import_maildir(f->acct, f->src, NULL, f->out, f->err, &st), STORE_OK);
+	assert_int_equal(st.messages, 4);
+	assert_int_equal(st.skipped, 2);   /* the FIFO and the symlinked file */
+	assert_int_equal(store_message_list(f->acct, "INBOX", &msgs, &n), STORE_OK);
+	assert_int_equal(n, 4);
+	/* a keeps 5 and c keeps 7; b (5 again) and d get UIDs from N on */
+	assert_int_equal(msgs[0].uid, 5);
+	assert_int_equal(msgs[1].uid, 7);
+	assert_int_equal(msgs[2].uid, 10);
+	assert_int_equal(msgs[3].uid, 11);
+	store_messages_free(msgs, n);
+	assert_int_equal(store_mailbox_get(f->acct, "Evil", &box), STORE_ERR_NOT_FOUND);
+	if (store_mailbox_get(f->acct, "Sneaky", &box) == STORE_OK) {
+		assert_int_equal(box.messages, 0);
+		store_mailbox_free(&box);
+	}
+}
+
+/* mbox edge cases: a body line that is just "From " after an empty line is
+ * content; CR-only and mixed line ends become CRLF; mboxrd unquoting. */
+static void test_mbox_edges(void **state)
+{
+	static const char text[] =
+		"From a@example.org Sat Jan  3 01:05:34 1996\n"
+		"Subject: one\r\n"
+		"\n"
+		"From \n"
+		"still one\rcr only\r\n"
+		">From x\n"
+		">>>From y\n"
+		">Fromage\n"
+		"\n"
+		"From b@example.org Sat Jan  3 01:05:34 1996\n"
+		"Subject: two\n"
+		"\n"
+		"end\r";
+	struct fixture *f = *state;
+	struct transfer_stats st;
+	char path[256], *msg;
+
+	write_file(f->src, "edges", text, 0);
+	snprintf(path, sizeof(path), "%s/edges", f->src);
+	assert_int_equal(transfer_import_mbox(f->acct, path, NULL, f->out, f->err, &st), STORE_OK);
+	assert_int_equal(st.messages, 2);
+	msg = read_msg(f->acct, "INBOX", 1);
+	assert_string_equal(msg, "Subject: one\r\n\r\nFrom \r\nstill one\r\ncr only\r\n"
+			    "From x\r\n>>From y\r\n>Fromage\r\n");
+	free(msg);
+	msg = read_msg(f->acct, "INBOX", 2);
+	assert_string_equal(msg, "Subject: two\r\n\r\nend\r\n");
+	free(msg);
+}
+
 static void test_export_roundtrip(void **state)
 {
 	struct fixture *f = *state;
@@ -432,6 +527,8 @@ int main(void)
 		cmocka_unit_test(test_mbox_split_bytewise),
 		cmocka_unit_test_setup_teardown(test_mbox_long_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_export_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_maildir_hostile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mbox_edges, setup, teardown),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR);

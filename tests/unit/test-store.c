@@ -139,7 +139,7 @@ static void test_invalid_names(void **state)
 		"@example.org", "a@", "a..b@example.org",
 	};
 	static const char *const bad_boxes[] = {
-		"", "/a", "a/", "a//b", "a\tb", "a*", "a%b",
+		"", "/a", "a/", "a//b", "a\tb", "a*", "a%b", ".", "..", "a/.", "../a", "a/../b",
 	};
 	char *dir = tmpdir_new();
 	struct store_account *acct;

@@ -1,0 +1,46 @@
+# test_import_export - `tern import` and `tern export` against a running
+# server: an import while a POP3 session holds the account loses nothing
+# (the repair in store_open must not touch the server's messages), and an
+# export re-imports with the same UIDs and bytes.
+import os
+
+import tern_harness as th
+
+
+def test_import_while_session_open_then_export(pop3_server):
+    tern, srv = pop3_server
+    first = tern.import_mbox(th.USER, [th.make_message(1), th.make_message(2)])
+    p = th.pop_stls(srv.pop3_port)
+    assert p.stat()[0] == 2
+    # a second process imports while the session has the store open
+    more = tern.import_mbox(th.USER, [th.make_message(3)])
+    maildir = tern.import_maildir(th.USER, {"cur/1.a:2,S": b"Subject: md\r\n\r\nmd\r\n"})
+    assert maildir.returncode == 0
+    p.quit()
+    p = th.pop_stls(srv.pop3_port)
+    assert th.retr_all(p) == first + more + [b"Subject: md\r\n\r\nmd\r\n"]
+    p.quit()
+
+    # empty and writable for the unprivileged user tern drops to
+    out = os.path.join(tern.work_dir, "export")
+    os.mkdir(out)
+    os.chmod(out, 0o777)
+    r = tern.cmd("export", "maildir", th.USER, out)
+    assert "exported 4 messages" in r.stdout
+    assert len(os.listdir(os.path.join(out, "cur"))) == 4
+    r = tern.cmd("import", "maildir", th.USER2, out)
+    assert [l for l in r.stdout.splitlines() if th.is_imported_line(l)][-1].startswith("imported INBOX 4 ")
+    p = th.pop_stls(srv.pop3_port, user=th.USER2, password=th.PASSWORD2)
+    assert th.retr_all(p) == first + more + [b"Subject: md\r\n\r\nmd\r\n"]
+    p.quit()
+
+
+def test_import_mbox_cr_and_from_lines(tern_env):
+    tern = tern_env
+    path = tern.source_path("odd.mbox")
+    with open(path, "wb") as f:
+        f.write(b"From a@b Sat Jan  3 01:05:34 1996\nSubject: x\r\n\nFrom \nold\rmac\n")
+    os.chmod(path, 0o644)
+    r = tern.cmd("import", "mbox", th.USER, path)
+    assert [l for l in r.stdout.splitlines() if th.is_imported_line(l)] != []
+    assert "imported 1 messages" in r.stdout
