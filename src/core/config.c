@@ -127,6 +127,7 @@ static const struct config_key config_keys[] = {
 	UINT("limits", "errors_per_session", limits.errors_per_session, "20", 1, 100000),
 	UINT("limits", "auth_failures", limits.auth_failures, "3", 1, 1000),
 	SIZE("limits", "output_buffer", limits.output_buffer, "262144", 1 * KIB, 1 * GIB),
+	UINT("limits", "tls_handshake_timeout", limits.tls_handshake_timeout, "30", 1, 3600),
 
 	BOOL("auth", "allow_plaintext_loopback", auth.allow_plaintext_loopback, "no"),
 

@@ -55,6 +55,7 @@ struct config {
 		unsigned errors_per_session;/* protocol errors before the server hangs up; 20 */
 		unsigned auth_failures;     /* failed logins in one session before hang-up; 3 */
 		uint64_t output_buffer;     /* bytes queued for a client before the producer pauses; 262144 */
+		unsigned tls_handshake_timeout; /* seconds a TLS handshake may take; 30 */
 	} limits;
 
 	struct {

@@ -80,6 +80,8 @@ bool listener_implicit_tls(const struct listener *l);
 struct core *listener_core(const struct listener *l);
 const struct config *core_config(const struct core *core);
 struct tls *core_tls(const struct core *core);
+/* The limit of concurrent password jobs (conn_auth_limit). */
+struct job_limit *core_auth_limit(const struct core *core);
 /* Give back the per-address and total slots taken at accept. */
 void core_conn_release(struct core *core, const char *ip);
 /* Record the largest output queue seen (for tests). */

@@ -25,11 +25,13 @@
 #include <openssl/ssl.h>
 
 #include "core/conn-internal.h"
+#include "core/job-limit.h"
 #include "core/tls.h"
 
 #define CONN_READ_CHUNK 16383         /* + NUL = 16 KiB of buffer */
 #define CONN_CLOSE_MS 5000            /* flushing on close may take this long */
 #define CONN_LINGER_MS 2000           /* after shutdown(SHUT_WR), wait for the peer's FIN */
+#define CONN_HANDSHAKE_S 30           /* [limits] tls_handshake_timeout when unset */
 #define CONN_SETTLE_ROUNDS 64
 #define CONN_IO_AGAIN (-2)
 #define CONN_IO_ERROR (-1)
@@ -85,6 +87,9 @@ struct conn {
 	void (*job_work)(void *arg);
 	void (*job_done)(void *arg);
 	void *job_arg;
+	struct job_limit *job_limit;   /* the job holds or waits for a slot of it */
+	struct job_limit_waiter job_waiter;
+	bool job_queued;               /* waiting for a slot (loop thread's view) */
 	void (*timer_cb)(void *session);
 
 	const char *close_reason;
@@ -520,6 +525,8 @@ static void conn_handshake(struct conn *conn)
 	if (ret == 1) {
 		conn->state = CONN_STATE_OPEN;
 		conn->tls_on = true;
+		uv_timer_stop(&conn->idle);   /* the handshake deadline is over */
+		conn_idle_restart(conn);
 		conn_log(conn, LOG_LEVEL_INFO, "msg=\"tls\" version=%s cipher=%s",
 			 SSL_get_version(conn->ssl), SSL_get_cipher_name(conn->ssl));
 		if (!conn->opened) {
@@ -551,6 +558,40 @@ static void conn_handshake(struct conn *conn)
 	conn_close(conn, "TLS handshake failed");
 }
 
+/* A handshake that does not finish in time frees its slot rather than
+ * holding it for the whole idle timeout. */
+static unsigned conn_handshake_secs(const struct conn *conn)
+{
+	unsigned secs = conn->cfg->limits.tls_handshake_timeout > 0 ?
+			conn->cfg->limits.tls_handshake_timeout : CONN_HANDSHAKE_S;
+
+	if (conn->cfg->limits.idle_timeout > 0 && conn->cfg->limits.idle_timeout < secs)
+		secs = conn->cfg->limits.idle_timeout;
+	return secs;
+}
+
+static void conn_handshake_timeout_cb(uv_timer_t *timer)
+{
+	struct conn *conn = timer->data;
+
+	if (conn->state != CONN_STATE_HANDSHAKE || conn->closing) {
+		conn_idle_cb(timer);
+		return;
+	}
+	conn_log(conn, LOG_LEVEL_INFO, "msg=\"TLS handshake timeout\" seconds=%u",
+		 conn_handshake_secs(conn));
+	conn->ssl_fatal = true;
+	conn_close(conn, "TLS handshake timeout");
+	conn_settle(conn);
+}
+
+/* The idle timer carries the handshake's deadline until it is done. */
+static void conn_handshake_deadline(struct conn *conn)
+{
+	uv_timer_start(&conn->idle, conn_handshake_timeout_cb,
+		       (uint64_t)conn_handshake_secs(conn) * 1000, 0);
+}
+
 /* Start the handshake: for STARTTLS, only once the reply is sent, and with
  * every byte received so far thrown away (RFC 3207 4.2, RFC 2595 3.1; the
  * CVE-2011-0411 plaintext injection). */
@@ -573,6 +614,7 @@ static void conn_tls_begin(struct conn *conn)
 	buf_release(&conn->in);
 	conn->state = CONN_STATE_HANDSHAKE;
 	conn->handshake_read = true;
+	conn_handshake_deadline(conn);
 	conn_handshake(conn);
 }
 
@@ -594,11 +636,9 @@ static void conn_work_cb(uv_work_t *req)
 	conn->job_work(conn->job_arg);
 }
 
-static void conn_after_work_cb(uv_work_t *req, int status)
+/* The job is over (or was never run): call done; no settling here. */
+static void conn_job_finish(struct conn *conn)
 {
-	struct conn *conn = req->data;
-
-	(void)status;
 	conn->job = false;
 	conn->depth++;
 	conn->job_done(conn->job_arg);
@@ -610,10 +650,78 @@ static void conn_after_work_cb(uv_work_t *req, int status)
 		conn->depth--;
 		conn_close(conn, "server shutdown");
 	}
+}
+
+static void conn_limit_start(void *arg);
+
+/* Give back the slot of a limited job: the next waiter, whatever loop
+ * its connection lives on, starts there. */
+static void conn_limit_release(struct conn *conn)
+{
+	struct job_limit *limit = conn->job_limit;
+	struct job_limit_waiter *next;
+
+	if (limit == NULL)
+		return;
+	conn->job_limit = NULL;
+	next = job_limit_leave(limit);
+	if (next != NULL) {
+		struct conn *other = next->owner;
+
+		/* `other` cannot go away meanwhile: its job flag holds it. */
+		loop_post(other->loop, conn_limit_start, other);
+	}
+}
+
+static void conn_after_work_cb(uv_work_t *req, int status)
+{
+	struct conn *conn = req->data;
+
+	(void)status;
+	conn_limit_release(conn);
+	conn_job_finish(conn);
 	conn_settle(conn);
 }
 
-void conn_job(struct conn *conn, void (*work)(void *arg), void (*done)(void *arg), void *arg)
+static void conn_job_queue(struct conn *conn)
+{
+	conn->work.data = conn;
+	if (uv_queue_work(&conn->loop->uv, &conn->work, conn_work_cb, conn_after_work_cb) != 0)
+		abort();
+}
+
+/* On the connection's loop: its waiting job was handed a slot. */
+static void conn_limit_start(void *arg)
+{
+	struct conn *conn = arg;
+
+	conn->job_queued = false;
+	if (!conn_is_closing(conn)) {
+		conn_job_queue(conn);
+		return;
+	}
+	/* Closed while it waited: the work is not worth doing any more. */
+	conn_limit_release(conn);
+	conn_job_finish(conn);
+	conn_settle(conn);
+}
+
+/* From conn_settle only: a connection closing while its job waits for a
+ * slot leaves the queue and finishes at once. Returns true when done ran. */
+static bool conn_limit_cancel(struct conn *conn)
+{
+	if (!conn->job_queued || !conn_is_closing(conn))
+		return false;
+	if (!job_limit_cancel(conn->job_limit, &conn->job_waiter))
+		return false;   /* a slot is on its way: conn_limit_start ends it */
+	conn->job_queued = false;
+	conn->job_limit = NULL;
+	conn_job_finish(conn);
+	return true;
+}
+
+static void conn_job_begin(struct conn *conn, void (*work)(void *arg), void (*done)(void *arg),
+			   void *arg)
 {
 	if (conn->job) {
 		conn_log(conn, LOG_LEVEL_ERROR, "msg=\"second job started while one runs\"");
@@ -623,9 +731,34 @@ void conn_job(struct conn *conn, void (*work)(void *arg), void (*done)(void *arg
 	conn->job_work = work;
 	conn->job_done = done;
 	conn->job_arg = arg;
-	conn->work.data = conn;
-	if (uv_queue_work(&conn->loop->uv, &conn->work, conn_work_cb, conn_after_work_cb) != 0)
-		abort();
+}
+
+void conn_job(struct conn *conn, void (*work)(void *arg), void (*done)(void *arg), void *arg)
+{
+	conn_job_begin(conn, work, done, arg);
+	conn_job_queue(conn);
+}
+
+void conn_job_limited(struct conn *conn, struct job_limit *limit, void (*work)(void *arg),
+		      void (*done)(void *arg), void *arg)
+{
+	conn_job_begin(conn, work, done, arg);
+	if (limit == NULL) {
+		conn_job_queue(conn);
+		return;
+	}
+	conn->job_limit = limit;
+	conn->job_waiter.owner = conn;
+	if (job_limit_enter(limit, &conn->job_waiter)) {
+		conn_job_queue(conn);
+	} else {
+		conn->job_queued = true;   /* conn_settle cancels it on close */
+	}
+}
+
+struct job_limit *conn_auth_limit(const struct conn *conn)
+{
+	return core_auth_limit(conn->core);
 }
 
 /* A job that outlives its connection (conn_job_after_close). */
@@ -805,6 +938,12 @@ void conn_shutdown(struct conn *conn)
 {
 	if (conn->state == CONN_STATE_DEAD || conn->closing)
 		return;
+	if (conn->job && conn->job_queued) {
+		/* Not started yet: dropped rather than waited for. */
+		conn_close(conn, "server shutdown");
+		conn_settle(conn);
+		return;
+	}
 	if (conn->job) {
 		conn->shutdown_after_job = true;
 		return;
@@ -836,7 +975,7 @@ static bool conn_settle_once(struct conn *conn)
 	bool again = false;
 
 	if (conn->job)
-		return false;
+		return conn_limit_cancel(conn);
 	if (conn->aborting || (conn->closing && conn->broken) ||
 	    (conn->closing && conn->state == CONN_STATE_HANDSHAKE) ||
 	    (conn->state == CONN_STATE_LINGER && (conn->eof || conn->broken))) {

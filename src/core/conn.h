@@ -56,6 +56,11 @@ struct protocol {
 	/* The connection is gone (closed by either side, or an I/O error).
 	 * Free the session. */
 	void (*close)(void *session);
+	/* Optional: the line a client refused by the per-address or total
+	 * connection limit gets on a plain listener ("-ERR [SYS/TEMP] ...\r\n"),
+	 * with one non-blocking write before the close. On implicit-TLS
+	 * listeners the connection is just closed. */
+	const char *busy_reply;
 };
 
 enum conn_line {
@@ -109,6 +114,21 @@ bool conn_is_closing(const struct conn *conn);
  * done still runs (conn_is_closing() is then true) and protocol->close
  * comes after it. At most one job per connection at a time. */
 void conn_job(struct conn *conn, void (*work)(void *arg), void (*done)(void *arg), void *arg);
+
+struct job_limit;
+
+/* Like conn_job, but at most job_limit_max(limit) jobs of that class run at
+ * once in the whole process (so a burst of logins cannot fill the thread
+ * pool that fsync and store jobs of other sessions need); the others wait
+ * in FIFO order, with input paused as for conn_job. If the connection
+ * closes while its job still waits, work is skipped and done runs with
+ * conn_is_closing() true; protocol->close comes after it. limit NULL:
+ * conn_job. */
+void conn_job_limited(struct conn *conn, struct job_limit *limit, void (*work)(void *arg),
+		      void (*done)(void *arg), void *arg);
+/* The core's limit for password verification jobs:
+ * max(1, thread pool size / 2). */
+struct job_limit *conn_auth_limit(const struct conn *conn);
 
 /* From protocol->close only: run work(arg) on the thread pool once the
  * connection is gone, with nothing called back; for releasing what may

@@ -12,12 +12,34 @@
 #include <unistd.h>
 
 #include "core/conn-internal.h"
+#include "core/job-limit.h"
 #include "core/log.h"
 #include "core/tls.h"
 
 #define CORE_IP_BUCKETS 1024
 #define CORE_ACCEPT_BATCH 64
 #define CORE_ACCEPT_PAUSE_MS 200
+#define CORE_REFUSAL_LOG_MS 1000      /* at most one refusal line per reason and second */
+
+enum core_refusal {
+	CORE_REFUSED_TOTAL,
+	CORE_REFUSED_PER_IP,
+	CORE_REFUSED__COUNT
+};
+
+static const char *const core_refusal_texts[] = {
+	[CORE_REFUSED_TOTAL] = "too many connections",
+	[CORE_REFUSED_PER_IP] = "too many connections from this address",
+};
+_Static_assert(sizeof(core_refusal_texts) / sizeof(core_refusal_texts[0]) == CORE_REFUSED__COUNT,
+	       "core_refusal_texts");
+
+/* Refusals of one reason since the last log line (main thread only). */
+struct core_refusal_log {
+	uint64_t last_ms;
+	bool logged;
+	unsigned suppressed;
+};
 
 struct listener {
 	struct core *core;
@@ -58,6 +80,9 @@ struct core {
 	pthread_mutex_t ip_lock;
 	struct core_ip *ips[CORE_IP_BUCKETS];
 	unsigned total;
+
+	struct core_refusal_log refusals[CORE_REFUSED__COUNT];
+	struct job_limit *auth_limit;
 };
 
 static atomic_size_t core_peak;
@@ -69,6 +94,7 @@ bool listener_implicit_tls(const struct listener *l) { return l->implicit_tls; }
 struct core *listener_core(const struct listener *l) { return l->core; }
 const struct config *core_config(const struct core *core) { return core->cfg; }
 struct tls *core_tls(const struct core *core) { return core->tls; }
+struct job_limit *core_auth_limit(const struct core *core) { return core->auth_limit; }
 
 void core_note_output(size_t len)
 {
@@ -100,6 +126,18 @@ static unsigned core_cpus(void)
 	return n < 1 ? 1 : (unsigned)n;
 }
 
+/* The size libuv gives its thread pool (it reads the variable the same way,
+ * clamped to 1..1024). */
+static unsigned core_pool_size(void)
+{
+	const char *v = getenv("UV_THREADPOOL_SIZE");
+	unsigned long n = v != NULL ? strtoul(v, NULL, 10) : 4;
+
+	if (n == 0)
+		n = 1;
+	return n > 1024 ? 1024 : (unsigned)n;
+}
+
 static struct core_ip **core_ip_find(struct core *core, const char *ip)
 {
 	unsigned h = 2166136261u;
@@ -113,20 +151,22 @@ static struct core_ip **core_ip_find(struct core *core, const char *ip)
 	return p;
 }
 
-/* Take a slot for a new connection; NULL when allowed, else the reason. */
-static const char *core_conn_acquire(struct core *core, const char *ip)
+/* Take a slot for a new connection: true when allowed, else false with
+ * the reason. */
+static bool core_conn_acquire(struct core *core, const char *ip, enum core_refusal *refused_r)
 {
-	const char *refused = NULL;
+	bool ok = false;
 	struct core_ip **p;
 
 	pthread_mutex_lock(&core->ip_lock);
 	p = core_ip_find(core, ip);
 	if (core->cfg->limits.connections > 0 && core->total >= core->cfg->limits.connections) {
-		refused = "too many connections";
+		*refused_r = CORE_REFUSED_TOTAL;
 	} else if (*p != NULL && core->cfg->limits.connections_per_ip > 0 &&
 		   (*p)->count >= core->cfg->limits.connections_per_ip) {
-		refused = "too many connections from this address";
+		*refused_r = CORE_REFUSED_PER_IP;
 	} else {
+		ok = true;
 		if (*p == NULL) {
 			*p = calloc(1, sizeof(**p));
 			if (*p == NULL)
@@ -137,7 +177,7 @@ static const char *core_conn_acquire(struct core *core, const char *ip)
 		core->total++;
 	}
 	pthread_mutex_unlock(&core->ip_lock);
-	return refused;
+	return ok;
 }
 
 void core_conn_release(struct core *core, const char *ip)
@@ -174,23 +214,57 @@ static struct loop *core_pick_loop(struct core *core)
 	return best;
 }
 
+/* A flood of refusals costs one log line per reason and second, with the
+ * number of refusals not logged since the previous line. */
+static void core_log_refusal(struct core *core, struct listener *l, enum core_refusal why,
+			     const char *ip)
+{
+	struct core_refusal_log *r = &core->refusals[why];
+	uint64_t now;
+
+	uv_update_time(&core->uv);
+	now = uv_now(&core->uv);
+	if (r->logged && now - r->last_ms < CORE_REFUSAL_LOG_MS) {
+		r->suppressed++;
+		return;
+	}
+	log_event(LOG_LEVEL_WARN, l->service, NULL, ip,
+		  "msg=\"connection refused\" reason=\"%s\" suppressed=%u",
+		  core_refusal_texts[why], r->suppressed);
+	r->logged = true;
+	r->last_ms = now;
+	r->suppressed = 0;
+}
+
+/* Say why before hanging up, where the protocol has a line for it and the
+ * connection is not TLS: one non-blocking write, best effort. */
+static void core_refuse(struct listener *l, int fd)
+{
+	const char *reply = l->protocol != NULL ? l->protocol->busy_reply : NULL;
+
+	if (reply != NULL && !l->implicit_tls) {
+		ssize_t n = send(fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		(void)n;
+	}
+	close(fd);
+}
+
 static void core_accept_one(struct listener *l, int fd, const struct sockaddr_storage *ss,
 			    socklen_t len)
 {
 	struct core *core = l->core;
 	struct conn_accept *acc;
-	const char *refused;
+	enum core_refusal refused;
 	char ip[48] = "unknown";
 
 	if (ss->ss_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, ip, sizeof(ip));
 	else if (ss->ss_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, ip, sizeof(ip));
-	refused = core_conn_acquire(core, ip);
-	if (refused != NULL) {
-		log_event(LOG_LEVEL_WARN, l->service, NULL, ip,
-			  "msg=\"connection refused\" reason=\"%s\"", refused);
-		close(fd);
+	if (!core_conn_acquire(core, ip, &refused)) {
+		core_log_refusal(core, l, refused, ip);
+		core_refuse(l, fd);
 		return;
 	}
 	acc = calloc(1, sizeof(*acc));
@@ -339,6 +413,9 @@ int core_new(const struct config *cfg, struct core **core_r, char **error_r)
 		abort();
 	core->cfg = cfg;
 	pthread_mutex_init(&core->ip_lock, NULL);
+	/* Password hashing may take half the pool at most; the rest stays
+	 * free for fsync and store jobs of every other session. */
+	core->auth_limit = job_limit_new(core_pool_size() / 2);
 	if (uv_loop_init(&core->uv) != 0)
 		abort();
 	uv_async_init(&core->uv, &core->stop_async, core_stop_cb);
@@ -519,6 +596,7 @@ void core_free(struct core **corep)
 		}
 	}
 	pthread_mutex_destroy(&core->ip_lock);
+	job_limit_free(&core->auth_limit);
 	free(core);
 	*corep = NULL;
 }

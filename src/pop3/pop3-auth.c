@@ -194,15 +194,33 @@ static void pop3_login_done(void *arg)
 	pop3_session_continue(s);
 }
 
+/* The hashing job, in the class of jobs the core caps (conn_auth_limit):
+ * a burst of logins never takes the whole thread pool. */
+static void pop3_login_job(void *session)
+{
+	struct pop3_session *s = session;
+
+	/* What done sees if the work is skipped (closed while waiting). */
+	s->login.auth = AUTH_TEMPFAIL;
+	conn_job_limited(s->conn, conn_auth_limit(s->conn), pop3_login_work, pop3_login_done, s);
+}
+
 static void pop3_login_start(struct pop3_session *s, const char *authcid, const char *authzid,
 			     const char *password)
 {
+	uint64_t pending = auth_throttle_pending(conn_remote_ip(s->conn));
+
 	pop3_login_clear(&s->login);
 	s->login.authcid = pop3_strdup(authcid);
 	s->login.authzid = pop3_strdup(authzid);
 	s->login.password = pop3_strdup(password);
 	pop3_session_wait(s);
-	conn_job(s->conn, pop3_login_work, pop3_login_done, s);
+	/* An address with recent failures waits before its attempt is even
+	 * hashed, so guessing from it is paced (DESIGN 7). */
+	if (pending > 0)
+		conn_timer(s->conn, pending, pop3_login_job);
+	else
+		pop3_login_job(s);
 }
 
 void pop3_cmd_pass(struct pop3_session *s, const struct pop3_command *cmd)

@@ -43,4 +43,7 @@ const struct protocol pop3_protocol = {
 	.tls_ready = pop3_tls_ready,
 	.timeout = pop3_timeout,
 	.close = pop3_close,
+	/* RFC 3206 4 (SYS/TEMP): a temporary condition; one line for both
+	 * the per-address and the total limit. */
+	.busy_reply = "-ERR [SYS/TEMP] Too many connections, try again later\r\n",
 };

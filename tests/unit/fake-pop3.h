@@ -48,7 +48,13 @@ struct conn {
 	void (*timer_cb)(void *session);
 	unsigned jobs_run;
 	bool hold_jobs;           /* leave jobs pending (a slow thread pool) */
+	unsigned limited_jobs;    /* started with conn_job_limited */
+	struct job_limit *job_limit; /* the limit of the last one */
 };
+
+/* What conn_auth_limit hands out: only its address matters. */
+static char fake_auth_limit_token;
+#define FAKE_AUTH_LIMIT ((struct job_limit *)(void *)&fake_auth_limit_token)
 
 /* True while a job runs "on the thread pool": the blocking store calls
  * below abort when called from the loop (DESIGN 3). */
@@ -182,6 +188,20 @@ void conn_job(struct conn *conn, void (*work)(void *arg), void (*done)(void *arg
 	conn->job_work = work;
 	conn->job_done = done;
 	conn->job_arg = arg;
+}
+
+void conn_job_limited(struct conn *conn, struct job_limit *limit, void (*work)(void *arg),
+		      void (*done)(void *arg), void *arg)
+{
+	conn_job(conn, work, done, arg);
+	conn->limited_jobs++;
+	conn->job_limit = limit;
+}
+
+struct job_limit *conn_auth_limit(const struct conn *conn)
+{
+	(void)conn;
+	return FAKE_AUTH_LIMIT;
 }
 
 void conn_job_after_close(struct conn *conn, void (*work)(void *arg), void *arg)
@@ -610,10 +630,12 @@ void auth_throttle_success(const char *ip, const char *user)
 	fake_auth_successes++;
 }
 
+static uint64_t fake_auth_pending;   /* what auth_throttle_pending says */
+
 uint64_t auth_throttle_pending(const char *ip)
 {
 	(void)ip;
-	return 0;
+	return fake_auth_pending;
 }
 
 bool auth_plaintext_allowed(bool is_tls, bool is_loopback, bool allow_plaintext_loopback)

@@ -21,6 +21,7 @@
 #include <openssl/ssl.h>
 
 #include "core/conn.h"
+#include "core/job-limit.h"
 #include "core/listener.h"
 
 /* ---- the test protocol ---- */
@@ -32,6 +33,9 @@ struct tsession {
 };
 
 static atomic_int t_open, t_closed, t_jobs_done, t_close_during_job;
+/* Limited jobs (LJOB): the limit they share, how many run at once. */
+static struct job_limit *t_limit;
+static atomic_int t_ljob_running, t_ljob_peak, t_ljob_worked, t_ljob_skipped;
 
 static void *t_open_cb(struct conn *conn)
 {
@@ -74,6 +78,57 @@ static void t_job_done(void *arg)
 	conn_printf(s->conn, "JOB done\r\n");
 }
 
+struct tljob {
+	struct tsession *s;
+	bool worked;
+};
+
+static void t_ljob_work(void *arg)
+{
+	struct tljob *j = arg;
+	int now = atomic_fetch_add(&t_ljob_running, 1) + 1;
+
+	for (int peak = atomic_load(&t_ljob_peak);
+	     now > peak && !atomic_compare_exchange_weak(&t_ljob_peak, &peak, now);)
+		;
+	usleep(200 * 1000);
+	atomic_fetch_sub(&t_ljob_running, 1);
+	atomic_fetch_add(&t_ljob_worked, 1);
+	j->worked = true;
+}
+
+static void t_ljob_done(void *arg)
+{
+	struct tljob *j = arg;
+	struct tsession *s = j->s;
+
+	s->job_done = true;
+	if (conn_is_closing(s->conn)) {
+		if (!j->worked)
+			atomic_fetch_add(&t_ljob_skipped, 1);
+	} else {
+		conn_printf(s->conn, "LJOB done\r\n");
+	}
+	free(j);
+}
+
+static void t_close_timer(void *session)
+{
+	struct tsession *s = session;
+
+	conn_close(s->conn, "test close");
+}
+
+static void t_ljob_start(struct tsession *s)
+{
+	struct tljob *j = calloc(1, sizeof(*j));
+
+	j->s = s;
+	s->job_started = true;
+	s->job_done = false;
+	conn_job_limited(s->conn, t_limit, t_ljob_work, t_ljob_done, j);
+}
+
 static void t_input(void *session)
 {
 	struct tsession *s = session;
@@ -107,6 +162,16 @@ static void t_input(void *session)
 			s->job_done = false;
 			conn_job(s->conn, t_job_work, t_job_done, s);
 			return;
+		} else if (strcmp(line, "LJOB") == 0) {
+			t_ljob_start(s);
+			return;
+		} else if (strcmp(line, "LJOBCLOSE") == 0) {
+			/* Closed (by a timer) while the job waits for a slot. */
+			conn_timer(s->conn, 50, t_close_timer);
+			t_ljob_start(s);
+			return;
+		} else if (strcmp(line, "AUTHMAX") == 0) {
+			conn_printf(s->conn, "AUTHMAX %u\r\n", job_limit_max(conn_auth_limit(s->conn)));
 		} else if (strcmp(line, "QUIT") == 0) {
 			conn_printf(s->conn, "BYE\r\n");
 			conn_close(s->conn, "quit");
@@ -158,6 +223,7 @@ static const struct protocol test_protocol = {
 	.tls_ready = t_tls_ready,
 	.timeout = t_timeout,
 	.close = t_close,
+	.busy_reply = "BUSY try later\r\n",
 };
 
 /* ---- the server under test ---- */
@@ -544,8 +610,14 @@ static void test_per_ip_limit(void **state)
 	expect_line(&a, "HELLO");
 	client_connect(&b, h.port);
 	expect_line(&b, "HELLO");
+	/* Refused with the protocol's line on a plain listener... */
 	client_connect(&c, h.port);
+	expect_line(&c, "BUSY try later");
 	assert_null(client_line(&c));
+	client_close(&c);
+	/* ...and silently on an implicit-TLS one. */
+	client_connect(&c, h.tls_port);
+	assert_int_equal(recv(c.fd, c.buf, sizeof(c.buf), 0), 0);
 	client_close(&c);
 	client_close(&a);
 	for (int i = 0; i < 100 && !ok; i++) {
@@ -588,6 +660,113 @@ static void test_job(void **state)
 	assert_int_equal(atomic_load(&t_jobs_done), done_before + 1);
 	assert_int_equal(atomic_load(&t_close_during_job), 0);
 	harness_stop(&h);
+}
+
+static void tweak_handshake(struct config *cfg)
+{
+	cfg->limits.tls_handshake_timeout = 1;
+}
+
+static void test_handshake_timeout(void **state)
+{
+	struct harness h;
+	struct client c;
+	double t0;
+
+	(void)state;
+	harness_start(&h, tweak_handshake);
+	/* Implicit TLS: connected, but no ClientHello. */
+	client_connect(&c, h.tls_port);
+	t0 = now_s();
+	assert_int_equal(recv(c.fd, c.buf, sizeof(c.buf), 0), 0);
+	assert_true(now_s() - t0 > 0.8);
+	assert_true(now_s() - t0 < 10);
+	client_close(&c);
+
+	/* STARTTLS, then silence. */
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	client_send(&c, "STARTTLS\r\n");
+	expect_line(&c, "OK starttls");
+	t0 = now_s();
+	assert_int_equal(recv(c.fd, c.buf, sizeof(c.buf), 0), 0);
+	assert_true(now_s() - t0 > 0.8);
+	assert_true(now_s() - t0 < 10);
+	client_close(&c);
+
+	/* A handshake in time is not cut afterwards by the deadline. */
+	client_connect(&c, h.tls_port);
+	assert_true(client_tls(&c, 0));
+	expect_line(&c, "HELLO");
+	usleep(1300 * 1000);
+	client_send(&c, "TLS?\r\n");
+	expect_line(&c, "TLS yes");
+	client_close(&c);
+	harness_stop(&h);
+}
+
+static void test_job_limited(void **state)
+{
+	struct harness h;
+	struct client a, b, c;
+	char want[32];
+
+	(void)state;
+	t_limit = job_limit_new(1);
+	atomic_store(&t_ljob_peak, 0);
+	atomic_store(&t_ljob_worked, 0);
+	atomic_store(&t_ljob_skipped, 0);
+	harness_start(&h, NULL);
+	client_connect(&a, h.port);
+	expect_line(&a, "HELLO");
+	client_connect(&b, h.port);
+	expect_line(&b, "HELLO");
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+
+	/* The core's own limit for password jobs: half the pool. */
+	snprintf(want, sizeof(want), "AUTHMAX %d",
+		 atoi(getenv("UV_THREADPOOL_SIZE")) / 2 > 0 ? atoi(getenv("UV_THREADPOOL_SIZE")) / 2 : 1);
+	client_send(&a, "AUTHMAX\r\n");
+	expect_line(&a, want);
+
+	/* a runs; b waits for the slot; c waits and is closed meanwhile:
+	 * its work is skipped, done still runs, close comes after it. */
+	client_send(&a, "LJOB\r\nafter\r\n");
+	usleep(50 * 1000);
+	client_send(&b, "LJOB\r\nafter\r\n");
+	client_send(&c, "LJOBCLOSE\r\n");
+	expect_line(&a, "LJOB done");
+	expect_line(&a, "AFTER");
+	expect_line(&b, "LJOB done");
+	expect_line(&b, "AFTER");
+	assert_null(client_line(&c));
+	client_close(&c);
+	assert_int_equal(atomic_load(&t_ljob_peak), 1);
+	assert_int_equal(atomic_load(&t_ljob_worked), 2);
+	assert_int_equal(atomic_load(&t_ljob_skipped), 1);
+	assert_int_equal(job_limit_running(t_limit), 0);
+	assert_int_equal(job_limit_waiting(t_limit), 0);
+
+	/* Shutdown: the running job finishes, the waiting one is dropped. */
+	client_send(&a, "LJOB\r\n");
+	usleep(50 * 1000);
+	client_send(&b, "LJOB\r\n");
+	usleep(50 * 1000);
+	core_stop(h.core);
+	expect_line(&a, "LJOB done");
+	expect_line(&a, "TIMEOUT");
+	assert_null(client_line(&a));
+	assert_null(client_line(&b));
+	client_close(&a);
+	client_close(&b);
+	harness_stop(&h);
+	assert_int_equal(atomic_load(&t_ljob_worked), 3);
+	assert_int_equal(atomic_load(&t_ljob_skipped), 2);
+	assert_int_equal(atomic_load(&t_close_during_job), 0);
+	assert_int_equal(job_limit_running(t_limit), 0);
+	assert_int_equal(job_limit_waiting(t_limit), 0);
+	job_limit_free(&t_limit);
 }
 
 static void test_shutdown_finishes_jobs(void **state)
@@ -663,6 +842,8 @@ int main(void)
 		cmocka_unit_test(test_per_ip_limit),
 		cmocka_unit_test(test_job),
 		cmocka_unit_test(test_shutdown_finishes_jobs),
+		cmocka_unit_test(test_handshake_timeout),
+		cmocka_unit_test(test_job_limited),
 		cmocka_unit_test(test_half_close),
 	};
 

@@ -33,6 +33,7 @@ static int setup(void **state)
 	fake_auth_failures = 0;
 	fake_auth_successes = 0;
 	fake_auth_verifies = 0;
+	fake_auth_pending = 0;
 	return 0;
 }
 
@@ -435,6 +436,61 @@ static void test_drop_deletes_nothing(void **state)
 	fake_free(c);
 }
 
+static void test_login_limited_and_paced(void **state)
+{
+	struct conn *c = login();
+
+	(void)state;
+	/* The password check runs in the core's capped class of jobs. */
+	assert_int_equal(c->limited_jobs, 1);
+	assert_ptr_equal(c->job_limit, FAKE_AUTH_LIMIT);
+	fake_send(c, "QUIT\r\n");
+	expect(c, "+OK Bye\r\n");
+	fake_free(c);
+
+	/* An address with recent failures waits before anything is hashed;
+	 * nothing else is read meanwhile. */
+	fake_auth_pending = 700;
+	fake_auth_verifies = 0;
+	c = start();
+	fake_send(c, "USER " FAKE_USER "\r\nPASS " FAKE_PASSWORD "\r\nSTAT\r\n");
+	expect(c, "+OK Send your password\r\n");
+	assert_int_equal(c->timer_ms, 700);
+	assert_true(c->paused);
+	assert_null(c->job_work);
+	assert_int_equal(fake_auth_verifies, 0);
+	fake_fire_timer(c);
+	assert_int_equal(fake_auth_verifies, 1);
+	assert_int_equal(c->limited_jobs, 1);
+	expect(c, "+OK Logged in.\r\n+OK 3 108\r\n");
+	fake_free(c);
+
+	/* Gone while paced: never hashed. */
+	c = start();
+	fake_send(c, "USER " FAKE_USER "\r\nPASS " FAKE_PASSWORD "\r\n");
+	assert_non_null(c->timer_cb);
+	fake_free(c);
+	assert_int_equal(fake_auth_verifies, 1);
+
+	/* Gone while the job waited for a slot: the core skips the work and
+	 * runs done with the connection closing. Nothing is counted, held or
+	 * written. */
+	fake_auth_pending = 0;
+	c = start();
+	c->hold_jobs = true;
+	fake_send(c, "USER " FAKE_USER "\r\nPASS wrong\r\n");
+	expect(c, "+OK Send your password\r\n");
+	assert_non_null(c->job_work);
+	c->closing = true;
+	c->job_work = NULL;
+	c->job_done(c->job_arg);
+	c->job_done = NULL;
+	assert_int_equal(fake_auth_verifies, 1);
+	assert_int_equal(fake_auth_failures, 0);
+	expect(c, "");
+	fake_free(c);
+}
+
 static void test_pipelining(void **state)
 {
 	struct conn *c = start();
@@ -566,6 +622,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_quit_expunges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quit_expunge_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drop_deletes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_limited_and_paced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipelining, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
