@@ -7,12 +7,15 @@ JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 FUZZ_SECONDS ?= 20
 
-.PHONY: all build deps run test unit unit-asan e2e e2e-asan fuzz fuzz-build clean
+.PHONY: all build deps deps-test run test unit unit-asan e2e e2e-asan fuzz fuzz-build clean
 
 all: build
 
 deps:
 	@sh scripts/deps.sh
+
+deps-test:
+	@sh scripts/deps.sh test
 
 build:
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -44,7 +47,7 @@ fuzz-build:
 fuzz: fuzz-build
 	@sh scripts/run-fuzzers.sh build-fuzz $(FUZZ_SECONDS)
 
-test: deps
+test: deps-test
 	$(MAKE) unit
 	$(MAKE) e2e
 	$(MAKE) unit-asan

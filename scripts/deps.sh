@@ -1,6 +1,7 @@
 #!/bin/sh
-# deps.sh - install, idempotently, every Debian package that building,
-# testing and running tern needs. Called by `make run` and `make test`.
+# deps.sh [test] - install, idempotently, every Debian package that
+# building and running tern needs; with `test`, also the peers the tests
+# talk to. Called by `make run` and (with test) `make test`.
 set -eu
 
 PACKAGES="
@@ -9,6 +10,13 @@ libuv1-dev libssl-dev libc-ares-dev libsqlite3-dev libargon2-dev
 libcrypt-dev libinih-dev zlib1g-dev libidn2-dev libcmocka-dev
 python3 python3-pytest openssl curl fetchmail swaks
 "
+# Real peers for interoperability tests: Dovecot's own tools write and read
+# the Maildir + dovecot-uidlist that tern imports and exports. Only the core
+# package: it listens on no port by itself.
+TEST_PACKAGES="dovecot-core"
+if [ "${1:-}" = test ]; then
+	PACKAGES="$PACKAGES $TEST_PACKAGES"
+fi
 
 missing=""
 for p in $PACKAGES; do
@@ -25,5 +33,17 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing:$missing" >&2
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+# Installing a daemon package must not start it: tests run Dovecot's tools
+# directly. policy-rc.d is Debian's switch for that during installation.
+guard=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+	$SUDO chmod 755 /usr/sbin/policy-rc.d
+	guard=1
+fi
 # shellcheck disable=SC2086
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing || status=$?
+if [ -n "$guard" ]; then
+	$SUDO rm -f /usr/sbin/policy-rc.d
+fi
+exit "${status:-0}"
