@@ -5,7 +5,7 @@
 set -eu
 
 PACKAGES="
-build-essential cmake pkg-config clang
+build-essential cmake pkg-config clang libclang-rt-14-dev
 libuv1-dev libssl-dev libc-ares-dev libsqlite3-dev libargon2-dev
 libcrypt-dev libinih-dev zlib1g-dev libidn2-dev libcmocka-dev
 python3 python3-pytest openssl curl fetchmail swaks
