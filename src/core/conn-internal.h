@@ -1,6 +1,7 @@
-/* conn-internal - what loop.c, listener.c and conn.c share inside the core:
- * the loop and connection structures and the accept hand-off. Nothing
- * outside src/core includes this (tests may, for counters). */
+/* conn-internal - what loop.c, listener.c and conn*.c share inside the core:
+ * the loop and connection structures, the accept hand-off, and the helpers
+ * conn.c, conn-tls.c and conn-job.c call in each other. Nothing outside
+ * src/core includes this (tests may, for counters). */
 #ifndef TERN_CORE_CONN_INTERNAL_H
 #define TERN_CORE_CONN_INTERNAL_H
 
@@ -9,10 +10,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
+#include <openssl/types.h>
 #include <uv.h>
 
 #include "core/conn.h"
+#include "core/job-limit.h"
 #include "core/loop.h"
 
 struct core;
@@ -71,6 +75,101 @@ void conn_shutdown(struct conn *conn);
 /* Close at once (shutdown deadline passed); waits for a running job. */
 void conn_abort(struct conn *conn);
 struct conn *conn_next(const struct conn *conn);
+
+/* ---- one connection (conn.c, conn-tls.c, conn-job.c) ---- */
+
+enum conn_state {
+	CONN_STATE_OPEN,         /* plain, or TLS established */
+	CONN_STATE_HANDSHAKE,    /* TLS handshake running */
+	CONN_STATE_LINGER,       /* output sent, SHUT_WR done, waiting for EOF */
+	CONN_STATE_DEAD,         /* torn down, handles closing */
+};
+
+struct conn {
+	struct loop *loop;
+	struct listener *listener;
+	struct core *core;
+	const struct config *cfg;
+	const struct protocol *protocol;
+	void *session;
+	struct conn *next, *prev;      /* loop->conns */
+
+	int fd;
+	uv_poll_t poll;
+	int poll_events;
+	uv_timer_t idle;               /* idle timeout; while closing: the deadline */
+	uv_timer_t user;               /* conn_timer() */
+	uv_timer_t kick;               /* run conn_settle() soon */
+	uv_work_t work;
+	int handles;                   /* uv handles not closed yet */
+
+	SSL *ssl;
+	enum conn_state state;
+	bool tls_on;
+	bool ssl_fatal;                /* no SSL_shutdown after a fatal error */
+	bool handshake_read;           /* handshake waits for readable (else writable) */
+	bool read_wants_write, write_wants_read;
+
+	struct buf in;
+	size_t line_pending;           /* bytes of the last conn_line() to drop */
+	bool skipping;                 /* discarding an over-long line up to its LF */
+	struct buf out;
+	size_t out_pos;                /* out.data[out_pos..len) is still to send */
+	size_t out_high;
+
+	bool opened;                   /* protocol->open was called */
+	bool starttls;                 /* TLS asked for, handshake not started */
+	bool out_blocked;              /* above the high-water mark */
+	bool user_paused;
+	bool closing, eof, broken, aborting;
+	bool stalled;                  /* the protocol took nothing of the buffered input */
+	bool job, shutdown_after_job;
+	int depth;                     /* protocol code on the stack */
+
+	void (*job_work)(void *arg);
+	void (*job_done)(void *arg);
+	void *job_arg;
+	struct job_limit *job_limit;   /* the job holds or waits for a slot of it */
+	struct job_limit_waiter job_waiter;
+	bool job_queued;               /* waiting for a slot (loop thread's view) */
+	void (*timer_cb)(void *session);
+
+	const char *close_reason;
+	uint64_t bytes_in, bytes_out, start_ms;
+	char sid[12];
+	char remote_ip[48];
+	char local_ip[48];
+	uint16_t local_port;
+	struct sockaddr_storage remote;
+};
+
+/* conn_sock_read/write: > 0 bytes, 0 EOF, or one of these. */
+#define CONN_IO_AGAIN (-2)
+#define CONN_IO_ERROR (-1)
+
+/* conn.c */
+/* Run everything that may follow an event; a no-op with protocol code on
+ * the stack (see the top of conn.c). */
+void conn_settle(struct conn *conn);
+/* Make conn_settle() run soon, from the loop (never recursively). */
+void conn_kick(struct conn *conn);
+/* The idle timer: (re)start it; its callback (also the close deadline). */
+void conn_idle_restart(struct conn *conn);
+void conn_idle_cb(uv_timer_t *timer);
+/* Call protocol->open; close when it refuses. */
+void conn_open(struct conn *conn);
+
+/* conn-tls.c: socket I/O, plain or through OpenSSL. */
+ssize_t conn_sock_read(struct conn *conn, char *p, size_t n);
+ssize_t conn_sock_write(struct conn *conn, const char *p, size_t n);
+/* Drive the handshake one step (on poll events in CONN_STATE_HANDSHAKE). */
+void conn_handshake(struct conn *conn);
+/* Start TLS now (implicit TLS at accept, or a due STARTTLS). */
+void conn_tls_begin(struct conn *conn);
+
+/* conn-job.c: from conn_settle only; a closing connection's job that still
+ * waits for a slot leaves the queue and finishes. True when done ran. */
+bool conn_limit_cancel(struct conn *conn);
 
 /* What a connection needs from its listener and the core (listener.c). */
 const struct protocol *listener_protocol(const struct listener *l);

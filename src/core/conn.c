@@ -1,12 +1,13 @@
-/* conn - one client connection on its loop: socket I/O (plain or TLS, with
- * OpenSSL owning the socket), STARTTLS, line input with a hard cap,
- * back-pressure, idle timeout, jobs, and an orderly close; see conn.h.
+/* conn - one client connection on its loop: birth, line input with a hard
+ * cap, output and back-pressure, idle timeout, the orderly close, and the
+ * driver (conn_settle) that ties them together; see conn.h.
  *
  * Re-entrancy rule: protocol callbacks run with conn->depth > 0 and may
  * only set flags (close, pause, starttls...). Everything with effects on the
  * connection's life (flushing, starting TLS, tearing down, calling
  * protocol->close) happens in conn_settle(), which runs at the end of every
- * libuv callback, when no protocol code is on the stack. */
+ * libuv callback, when no protocol code is on the stack. TLS is in
+ * conn-tls.c, jobs and conn_timer() in conn-job.c. */
 #include "core/conn.h"
 
 #include <arpa/inet.h>
@@ -25,83 +26,12 @@
 #include <openssl/ssl.h>
 
 #include "core/conn-internal.h"
-#include "core/job-limit.h"
-#include "core/tls.h"
 
 #define CONN_READ_CHUNK 16383         /* + NUL = 16 KiB of buffer */
 #define CONN_CLOSE_MS 5000            /* flushing on close may take this long */
 #define CONN_LINGER_MS 2000           /* after shutdown(SHUT_WR), wait for the peer's FIN */
-#define CONN_HANDSHAKE_S 30           /* [limits] tls_handshake_timeout when unset */
 #define CONN_SETTLE_ROUNDS 64
-#define CONN_IO_AGAIN (-2)
-#define CONN_IO_ERROR (-1)
 
-enum conn_state {
-	CONN_STATE_OPEN,         /* plain, or TLS established */
-	CONN_STATE_HANDSHAKE,    /* TLS handshake running */
-	CONN_STATE_LINGER,       /* output sent, SHUT_WR done, waiting for EOF */
-	CONN_STATE_DEAD,         /* torn down, handles closing */
-};
-
-struct conn {
-	struct loop *loop;
-	struct listener *listener;
-	struct core *core;
-	const struct config *cfg;
-	const struct protocol *protocol;
-	void *session;
-	struct conn *next, *prev;      /* loop->conns */
-
-	int fd;
-	uv_poll_t poll;
-	int poll_events;
-	uv_timer_t idle;               /* idle timeout; while closing: the deadline */
-	uv_timer_t user;               /* conn_timer() */
-	uv_timer_t kick;               /* run conn_settle() soon */
-	uv_work_t work;
-	int handles;                   /* uv handles not closed yet */
-
-	SSL *ssl;
-	enum conn_state state;
-	bool tls_on;
-	bool ssl_fatal;                /* no SSL_shutdown after a fatal error */
-	bool handshake_read;           /* handshake waits for readable (else writable) */
-	bool read_wants_write, write_wants_read;
-
-	struct buf in;
-	size_t line_pending;           /* bytes of the last conn_line() to drop */
-	bool skipping;                 /* discarding an over-long line up to its LF */
-	struct buf out;
-	size_t out_pos;                /* out.data[out_pos..len) is still to send */
-	size_t out_high;
-
-	bool opened;                   /* protocol->open was called */
-	bool starttls;                 /* TLS asked for, handshake not started */
-	bool out_blocked;              /* above the high-water mark */
-	bool user_paused;
-	bool closing, eof, broken, aborting;
-	bool stalled;                  /* the protocol took nothing of the buffered input */
-	bool job, shutdown_after_job;
-	int depth;                     /* protocol code on the stack */
-
-	void (*job_work)(void *arg);
-	void (*job_done)(void *arg);
-	void *job_arg;
-	struct job_limit *job_limit;   /* the job holds or waits for a slot of it */
-	struct job_limit_waiter job_waiter;
-	bool job_queued;               /* waiting for a slot (loop thread's view) */
-	void (*timer_cb)(void *session);
-
-	const char *close_reason;
-	uint64_t bytes_in, bytes_out, start_ms;
-	char sid[12];
-	char remote_ip[48];
-	char local_ip[48];
-	uint16_t local_port;
-	struct sockaddr_storage remote;
-};
-
-static void conn_settle(struct conn *conn);
 static void conn_update_poll(struct conn *conn);
 
 /* ---- identity ---- */
@@ -156,11 +86,6 @@ bool conn_is_closing(const struct conn *conn)
 	return conn->closing || conn->broken || conn->state == CONN_STATE_DEAD;
 }
 
-bool conn_tls_available(const struct conn *conn)
-{
-	return core_tls(conn->core) != NULL && !conn->tls_on && conn->ssl == NULL;
-}
-
 bool conn_is_loopback(const struct conn *conn)
 {
 	if (conn->remote.ss_family == AF_INET) {
@@ -197,7 +122,7 @@ static void conn_kick_cb(uv_timer_t *timer)
 }
 
 /* Make conn_settle() run soon, from the loop (never recursively). */
-static void conn_kick(struct conn *conn)
+void conn_kick(struct conn *conn)
 {
 	if (conn->state != CONN_STATE_DEAD && conn->depth == 0 &&
 	    !uv_is_active((uv_handle_t *)&conn->kick))
@@ -209,83 +134,12 @@ static size_t conn_queued(const struct conn *conn)
 	return conn->out.len - conn->out_pos;
 }
 
-static void conn_idle_cb(uv_timer_t *timer);
-
-static void conn_idle_restart(struct conn *conn)
+void conn_idle_restart(struct conn *conn)
 {
 	/* idle_timeout = 0: no idle limit. */
 	if (!conn->closing && conn->state != CONN_STATE_DEAD && conn->cfg->limits.idle_timeout > 0)
 		uv_timer_start(&conn->idle, conn_idle_cb,
 			       (uint64_t)conn->cfg->limits.idle_timeout * 1000, 0);
-}
-
-/* ---- socket I/O: > 0 bytes, 0 EOF, CONN_IO_AGAIN, CONN_IO_ERROR ---- */
-
-static ssize_t conn_ssl_result(struct conn *conn, int ret, size_t done, bool reading)
-{
-	int err;
-
-	if (ret == 1)
-		return (ssize_t)done;
-	err = SSL_get_error(conn->ssl, ret);
-	switch (err) {
-	case SSL_ERROR_WANT_READ:
-		if (reading)
-			conn->read_wants_write = false;
-		else
-			conn->write_wants_read = true;
-		return CONN_IO_AGAIN;
-	case SSL_ERROR_WANT_WRITE:
-		if (reading)
-			conn->read_wants_write = true;
-		return CONN_IO_AGAIN;
-	case SSL_ERROR_ZERO_RETURN:
-		return 0;
-	default:
-		conn->ssl_fatal = true;
-		ERR_clear_error();
-		return CONN_IO_ERROR;
-	}
-}
-
-static ssize_t conn_sock_read(struct conn *conn, char *p, size_t n)
-{
-	ssize_t r;
-
-	if (conn->tls_on) {
-		size_t done = 0;
-		int ret;
-
-		ERR_clear_error();
-		ret = SSL_read_ex(conn->ssl, p, n, &done);
-		if (ret == 1)
-			conn->read_wants_write = false;
-		return conn_ssl_result(conn, ret, done, true);
-	}
-	r = recv(conn->fd, p, n, 0);
-	if (r >= 0)
-		return r;
-	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? CONN_IO_AGAIN : CONN_IO_ERROR;
-}
-
-static ssize_t conn_sock_write(struct conn *conn, const char *p, size_t n)
-{
-	ssize_t r;
-
-	if (conn->tls_on) {
-		size_t done = 0;
-		int ret;
-
-		ERR_clear_error();
-		ret = SSL_write_ex(conn->ssl, p, n, &done);
-		if (ret == 1)
-			conn->write_wants_read = false;
-		return conn_ssl_result(conn, ret, done, false);
-	}
-	r = send(conn->fd, p, n, MSG_NOSIGNAL);
-	if (r >= 0)
-		return r;
-	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? CONN_IO_AGAIN : CONN_IO_ERROR;
 }
 
 /* ---- input ---- */
@@ -504,322 +358,7 @@ static void conn_flush(struct conn *conn)
 		conn_idle_restart(conn);
 }
 
-/* ---- TLS ---- */
-
-static void conn_open(struct conn *conn)
-{
-	conn->opened = true;
-	conn->depth++;
-	conn->session = conn->protocol->open(conn);
-	conn->depth--;
-	if (conn->session == NULL)
-		conn_close(conn, "refused by protocol");
-}
-
-static void conn_handshake(struct conn *conn)
-{
-	int ret, err;
-
-	ERR_clear_error();
-	ret = SSL_do_handshake(conn->ssl);
-	if (ret == 1) {
-		conn->state = CONN_STATE_OPEN;
-		conn->tls_on = true;
-		uv_timer_stop(&conn->idle);   /* the handshake deadline is over */
-		conn_idle_restart(conn);
-		conn_log(conn, LOG_LEVEL_INFO, "msg=\"tls\" version=%s cipher=%s",
-			 SSL_get_version(conn->ssl), SSL_get_cipher_name(conn->ssl));
-		if (!conn->opened) {
-			conn_open(conn);
-		} else if (conn->session != NULL && conn->protocol->tls_ready != NULL) {
-			conn->depth++;
-			conn->protocol->tls_ready(conn->session);
-			conn->depth--;
-		}
-		return;
-	}
-	err = SSL_get_error(conn->ssl, ret);
-	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-		conn->handshake_read = err == SSL_ERROR_WANT_READ;
-		return;
-	}
-	{
-		unsigned long e = ERR_peek_error();
-		const char *why = e != 0 ? ERR_reason_error_string(e) : NULL;
-
-		conn_log(conn, LOG_LEVEL_INFO, "msg=\"TLS handshake failed\" error=\"%s\"",
-			 why != NULL ? why : (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN ?
-					      "connection closed" : "unknown"));
-	}
-	ERR_clear_error();
-	conn->ssl_fatal = true;
-	conn->broken = true;
-	conn->state = CONN_STATE_OPEN;
-	conn_close(conn, "TLS handshake failed");
-}
-
-/* A handshake that does not finish in time frees its slot rather than
- * holding it for the whole idle timeout. */
-static unsigned conn_handshake_secs(const struct conn *conn)
-{
-	unsigned secs = conn->cfg->limits.tls_handshake_timeout > 0 ?
-			conn->cfg->limits.tls_handshake_timeout : CONN_HANDSHAKE_S;
-
-	if (conn->cfg->limits.idle_timeout > 0 && conn->cfg->limits.idle_timeout < secs)
-		secs = conn->cfg->limits.idle_timeout;
-	return secs;
-}
-
-static void conn_handshake_timeout_cb(uv_timer_t *timer)
-{
-	struct conn *conn = timer->data;
-
-	if (conn->state != CONN_STATE_HANDSHAKE || conn->closing) {
-		conn_idle_cb(timer);
-		return;
-	}
-	conn_log(conn, LOG_LEVEL_INFO, "msg=\"TLS handshake timeout\" seconds=%u",
-		 conn_handshake_secs(conn));
-	conn->ssl_fatal = true;
-	conn_close(conn, "TLS handshake timeout");
-	conn_settle(conn);
-}
-
-/* The idle timer carries the handshake's deadline until it is done. */
-static void conn_handshake_deadline(struct conn *conn)
-{
-	uv_timer_start(&conn->idle, conn_handshake_timeout_cb,
-		       (uint64_t)conn_handshake_secs(conn) * 1000, 0);
-}
-
-/* Start the handshake: for STARTTLS, only once the reply is sent, and with
- * every byte received so far thrown away (RFC 3207 4.2, RFC 2595 3.1; the
- * CVE-2011-0411 plaintext injection). */
-static void conn_tls_begin(struct conn *conn)
-{
-	SSL_CTX *ctx = tls_ctx_acquire(core_tls(conn->core));
-
-	conn->ssl = SSL_new(ctx);
-	SSL_CTX_free(ctx);
-	if (conn->ssl == NULL || SSL_set_fd(conn->ssl, conn->fd) != 1) {
-		conn_log(conn, LOG_LEVEL_ERROR, "msg=\"cannot start TLS\"");
-		conn->broken = true;
-		conn_close(conn, "TLS setup failed");
-		return;
-	}
-	SSL_set_accept_state(conn->ssl);
-	conn->starttls = false;
-	conn->line_pending = 0;
-	conn->skipping = false;
-	buf_release(&conn->in);
-	conn->state = CONN_STATE_HANDSHAKE;
-	conn->handshake_read = true;
-	conn_handshake_deadline(conn);
-	conn_handshake(conn);
-}
-
-int conn_starttls(struct conn *conn)
-{
-	if (!conn_tls_available(conn) || conn->starttls || conn->state != CONN_STATE_OPEN)
-		return -1;
-	conn->starttls = true;
-	conn_kick(conn);
-	return 0;
-}
-
-/* ---- jobs and timers ---- */
-
-static void conn_work_cb(uv_work_t *req)
-{
-	struct conn *conn = req->data;
-
-	conn->job_work(conn->job_arg);
-}
-
-/* The job is over (or was never run): call done; no settling here. */
-static void conn_job_finish(struct conn *conn)
-{
-	conn->job = false;
-	conn->depth++;
-	conn->job_done(conn->job_arg);
-	conn->depth--;
-	if (conn->shutdown_after_job && !conn->job && !conn->closing) {
-		conn->depth++;
-		if (conn->session != NULL && conn->protocol->timeout != NULL)
-			conn->protocol->timeout(conn->session);
-		conn->depth--;
-		conn_close(conn, "server shutdown");
-	}
-}
-
-static void conn_limit_start(void *arg);
-
-/* Give back the slot of a limited job: the next waiter, whatever loop
- * its connection lives on, starts there. */
-static void conn_limit_release(struct conn *conn)
-{
-	struct job_limit *limit = conn->job_limit;
-	struct job_limit_waiter *next;
-
-	if (limit == NULL)
-		return;
-	conn->job_limit = NULL;
-	next = job_limit_leave(limit);
-	if (next != NULL) {
-		struct conn *other = next->owner;
-
-		/* `other` cannot go away meanwhile: its job flag holds it. */
-		loop_post(other->loop, conn_limit_start, other);
-	}
-}
-
-static void conn_after_work_cb(uv_work_t *req, int status)
-{
-	struct conn *conn = req->data;
-
-	(void)status;
-	conn_limit_release(conn);
-	conn_job_finish(conn);
-	conn_settle(conn);
-}
-
-static void conn_job_queue(struct conn *conn)
-{
-	conn->work.data = conn;
-	if (uv_queue_work(&conn->loop->uv, &conn->work, conn_work_cb, conn_after_work_cb) != 0)
-		abort();
-}
-
-/* On the connection's loop: its waiting job was handed a slot. */
-static void conn_limit_start(void *arg)
-{
-	struct conn *conn = arg;
-
-	conn->job_queued = false;
-	if (!conn_is_closing(conn)) {
-		conn_job_queue(conn);
-		return;
-	}
-	/* Closed while it waited: the work is not worth doing any more. */
-	conn_limit_release(conn);
-	conn_job_finish(conn);
-	conn_settle(conn);
-}
-
-/* From conn_settle only: a connection closing while its job waits for a
- * slot leaves the queue and finishes at once. Returns true when done ran. */
-static bool conn_limit_cancel(struct conn *conn)
-{
-	if (!conn->job_queued || !conn_is_closing(conn))
-		return false;
-	if (!job_limit_cancel(conn->job_limit, &conn->job_waiter))
-		return false;   /* a slot is on its way: conn_limit_start ends it */
-	conn->job_queued = false;
-	conn->job_limit = NULL;
-	conn_job_finish(conn);
-	return true;
-}
-
-static void conn_job_begin(struct conn *conn, void (*work)(void *arg), void (*done)(void *arg),
-			   void *arg)
-{
-	if (conn->job) {
-		conn_log(conn, LOG_LEVEL_ERROR, "msg=\"second job started while one runs\"");
-		abort();
-	}
-	conn->job = true;
-	conn->job_work = work;
-	conn->job_done = done;
-	conn->job_arg = arg;
-}
-
-void conn_job(struct conn *conn, void (*work)(void *arg), void (*done)(void *arg), void *arg)
-{
-	conn_job_begin(conn, work, done, arg);
-	conn_job_queue(conn);
-}
-
-void conn_job_limited(struct conn *conn, struct job_limit *limit, void (*work)(void *arg),
-		      void (*done)(void *arg), void *arg)
-{
-	conn_job_begin(conn, work, done, arg);
-	if (limit == NULL) {
-		conn_job_queue(conn);
-		return;
-	}
-	conn->job_limit = limit;
-	conn->job_waiter.owner = conn;
-	if (job_limit_enter(limit, &conn->job_waiter)) {
-		conn_job_queue(conn);
-	} else {
-		conn->job_queued = true;   /* conn_settle cancels it on close */
-	}
-}
-
-struct job_limit *conn_auth_limit(const struct conn *conn)
-{
-	return core_auth_limit(conn->core);
-}
-
-/* A job that outlives its connection (conn_job_after_close). */
-struct conn_orphan {
-	uv_work_t req;
-	void (*work)(void *arg);
-	void *arg;
-};
-
-static void conn_orphan_work_cb(uv_work_t *req)
-{
-	struct conn_orphan *orphan = req->data;
-
-	orphan->work(orphan->arg);
-}
-
-static void conn_orphan_done_cb(uv_work_t *req, int status)
-{
-	(void)status;
-	free(req->data);
-}
-
-void conn_job_after_close(struct conn *conn, void (*work)(void *arg), void *arg)
-{
-	struct conn_orphan *orphan = calloc(1, sizeof(*orphan));
-
-	if (orphan == NULL)
-		abort();
-	orphan->work = work;
-	orphan->arg = arg;
-	orphan->req.data = orphan;
-	if (uv_queue_work(&conn->loop->uv, &orphan->req, conn_orphan_work_cb,
-			  conn_orphan_done_cb) != 0)
-		abort();
-}
-
-static void conn_user_timer_cb(uv_timer_t *timer)
-{
-	struct conn *conn = timer->data;
-
-	if (conn->state == CONN_STATE_OPEN && !conn->closing && conn->session != NULL &&
-	    conn->timer_cb != NULL) {
-		conn->depth++;
-		conn->timer_cb(conn->session);
-		conn->depth--;
-	}
-	conn_settle(conn);
-}
-
-void conn_timer(struct conn *conn, uint64_t ms, void (*cb)(void *session))
-{
-	if (conn->state == CONN_STATE_DEAD)
-		return;
-	conn->timer_cb = cb;
-	if (ms == 0 || cb == NULL)
-		uv_timer_stop(&conn->user);
-	else
-		uv_timer_start(&conn->user, conn_user_timer_cb, ms, 0);
-}
-
-static void conn_idle_cb(uv_timer_t *timer)
+void conn_idle_cb(uv_timer_t *timer)
 {
 	struct conn *conn = timer->data;
 
@@ -1030,7 +569,7 @@ static bool conn_settle_once(struct conn *conn)
 	return again;
 }
 
-static void conn_settle(struct conn *conn)
+void conn_settle(struct conn *conn)
 {
 	int round;
 
@@ -1127,6 +666,17 @@ static void conn_handle_init(struct conn *conn, uv_handle_t *handle)
 {
 	handle->data = conn;
 	conn->handles++;
+}
+
+/* The client is connected, with TLS when the listener wants it. */
+void conn_open(struct conn *conn)
+{
+	conn->opened = true;
+	conn->depth++;
+	conn->session = conn->protocol->open(conn);
+	conn->depth--;
+	if (conn->session == NULL)
+		conn_close(conn, "refused by protocol");
 }
 
 void conn_accepted(void *arg)
