@@ -3,11 +3,12 @@
 #   make run      install what is missing, build, start the demo server
 #   make test     install what is missing, build, run every test (also under ASan+UBSan)
 #   make fuzz     build the libFuzzer harnesses and run each briefly
+#   make bench    compare tern with Dovecot's POP3 server (bench/README.md)
 JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 FUZZ_SECONDS ?= 20
 
-.PHONY: all build deps deps-test run test unit unit-asan e2e e2e-asan fuzz fuzz-build clean
+.PHONY: all build deps deps-test run test unit unit-asan e2e e2e-asan fuzz fuzz-build clean bench
 
 all: build
 
@@ -53,6 +54,10 @@ test: deps-test
 	$(MAKE) unit-asan
 	$(MAKE) e2e-asan
 	$(MAKE) fuzz FUZZ_SECONDS=15
+
+bench: build
+	@sh scripts/deps.sh bench
+	/usr/bin/python3 bench/pop3_bench.py
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -1,7 +1,8 @@
 #!/bin/sh
-# deps.sh [test] - install, idempotently, every Debian package that
+# deps.sh [test|bench] - install, idempotently, every Debian package that
 # building and running tern needs; with `test`, also the peers the tests
-# talk to. Called by `make run` and (with test) `make test`.
+# talk to; with `bench`, the Dovecot POP3 server the benchmark compares
+# against. Called by `make run`, (with test) `make test`, (bench) `make bench`.
 set -eu
 
 PACKAGES="
@@ -16,6 +17,11 @@ python3 python3-pytest openssl curl fetchmail swaks
 TEST_PACKAGES="dovecot-core"
 if [ "${1:-}" = test ]; then
 	PACKAGES="$PACKAGES $TEST_PACKAGES"
+fi
+# The benchmark runs Dovecot's POP3 server itself (bench/pop3_bench.py).
+BENCH_PACKAGES="dovecot-core dovecot-pop3d"
+if [ "${1:-}" = bench ]; then
+	PACKAGES="$PACKAGES $BENCH_PACKAGES"
 fi
 
 missing=""
