@@ -10,6 +10,7 @@
 #include "core/listener.h"
 #include "core/log.h"
 #include "core/privs.h"
+#include "dir/auth-cache.h"
 #include "dir/dir.h"
 #include "pop3/pop3.h"
 
@@ -63,6 +64,7 @@ static int serve(const struct config *cfg)
 		free(error);
 		return 1;
 	}
+	auth_cache_set_ttl(cfg->auth.cache_ttl);
 	memset(&pop3, 0, sizeof(pop3));
 	pop3.dir = dir;
 	pop3.data_dir = cfg->server.data_dir;

@@ -130,6 +130,7 @@ static const struct config_key config_keys[] = {
 	UINT("limits", "tls_handshake_timeout", limits.tls_handshake_timeout, "30", 1, 3600),
 
 	BOOL("auth", "allow_plaintext_loopback", auth.allow_plaintext_loopback, "no"),
+	UINT("auth", "cache_ttl", auth.cache_ttl, "3600", 0, 86400),
 
 	STRING("dns", "servers", dns.servers, "", config_check_dns),
 

@@ -61,6 +61,8 @@ struct config {
 	struct {
 		/* allow USER/PASS, AUTH PLAIN/LOGIN without TLS from 127.0.0.0/8 and ::1 */
 		bool allow_plaintext_loopback;  /* default false */
+		/* seconds a verified login is remembered (dir/auth-cache.h); 0 = off */
+		unsigned cache_ttl;             /* default 3600 */
 	} auth;
 
 	struct {

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "dir/auth-cache.h"
 #include "dir/password.h"
 
 /* Failures older than this are forgotten. */
@@ -47,7 +48,11 @@ enum auth_result auth_verify(struct dir *dir, const char *authcid, const char *a
 	if (error == DIR_ERR_TEMP)
 		return AUTH_TEMPFAIL;
 	if (error == DIR_OK) {
-		ok = password_verify(password, user.hash);
+		ok = auth_cache_lookup(user.address, user.hash, password);
+		if (!ok && password_verify(password, user.hash)) {
+			ok = true;
+			auth_cache_add(user.address, user.hash, password);
+		}
 	} else if (auth_dummy_hash != NULL) {
 		(void)password_verify(password, auth_dummy_hash);
 	}
