@@ -291,12 +291,15 @@ void pop3_cmd_noop(struct pop3_session *s, const struct pop3_command *cmd)
 	pop3_reply(s, POP3_REPLY_OK, "Nothing happens");
 }
 
-/* Job: the UPDATE state's removal, durable before the +OK. */
+/* Job: the UPDATE state's removal, durable before the +OK; the maildrop
+ * is released here too, before the reply, so that a client that logs in
+ * again right after QUIT does not find it still locked. */
 static void pop3_update_work(void *arg)
 {
 	struct pop3_session *s = arg;
 
-	s->expunge_error = store_expunge(s->acct, "INBOX", s->expunge_uids, s->n_expunge);
+	s->expunge_error = s->n_expunge == 0 ? STORE_OK :
+		store_expunge(s->acct, "INBOX", s->expunge_uids, s->n_expunge);
 	store_close(&s->acct);
 	store_unlock(&s->lock);
 }
@@ -305,7 +308,9 @@ static void pop3_update_done(void *arg)
 {
 	struct pop3_session *s = arg;
 
-	if (s->expunge_error == STORE_OK) {
+	if (s->expunge_error == STORE_OK && s->n_expunge == 0) {
+		pop3_reply(s, POP3_REPLY_OK, "Bye");
+	} else if (s->expunge_error == STORE_OK) {
 		s->dele_count = (unsigned)s->n_expunge;
 		pop3_reply(s, POP3_REPLY_OK, "Bye, %zu messages deleted", s->n_expunge);
 	} else {
@@ -333,14 +338,11 @@ void pop3_cmd_quit(struct pop3_session *s, const struct pop3_command *cmd)
 		if (s->msgs[i].deleted)
 			s->n_expunge++;
 	}
-	if (s->n_expunge == 0) {
-		pop3_reply(s, POP3_REPLY_OK, "Bye");
-		conn_close(s->conn, "QUIT");
-		return;
+	if (s->n_expunge > 0) {
+		s->expunge_uids = calloc(s->n_expunge, sizeof(*s->expunge_uids));
+		if (s->expunge_uids == NULL)
+			abort();
 	}
-	s->expunge_uids = calloc(s->n_expunge, sizeof(*s->expunge_uids));
-	if (s->expunge_uids == NULL)
-		abort();
 	s->n_expunge = 0;
 	for (i = 0; i < s->n_msgs; i++) {
 		if (s->msgs[i].deleted)
