@@ -242,8 +242,10 @@ enum sasl_status sasl_step(struct sasl *sasl, const char *response, size_t len,
 		*error_r = "SASL exchange already finished";
 		return SASL_STATUS_ERROR;
 	}
-	/* No initial response, or an empty one ("=", RFC 4954 4): ask for it. */
-	if (initial && (response == NULL || (len == 1 && response[0] == '='))) {
+	/* No initial response: ask for the first one. ("=" is not that: it is
+	 * an initial response of zero octets, RFC 5034 4 / RFC 4954 4, which
+	 * PLAIN and LOGIN both refuse as malformed below.) */
+	if (initial && response == NULL) {
 		if (sasl->mech == SASL_MECH_PLAIN) {
 			sasl->state = SASL_STATE_PLAIN_WAIT;
 			*challenge_r = "";
@@ -268,7 +270,10 @@ enum sasl_status sasl_step(struct sasl *sasl, const char *response, size_t len,
 		*error_r = "SASL response too long";
 		return SASL_STATUS_ERROR;
 	}
-	n = sasl_b64_decode(response, len, sasl->decoded, SASL_MESSAGE_MAX);
+	if (initial && len == 1 && response[0] == '=')
+		n = 0;
+	else
+		n = sasl_b64_decode(response, len, sasl->decoded, SASL_MESSAGE_MAX);
 	if (n < 0) {
 		*error_r = "SASL response is not valid base64";
 		return SASL_STATUS_ERROR;

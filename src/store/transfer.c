@@ -1,5 +1,6 @@
 /* transfer - helpers import and export share: a buffered writer that turns
- * bare LF and bare CR into CRLF, and creating target mailboxes. */
+ * bare LF and bare CR into CRLF (and ends every message with a line end),
+ * and creating target mailboxes. */
 #include <string.h>
 
 #include "store/store-private.h"
@@ -10,6 +11,7 @@ void transfer_writer_init(struct transfer_writer *w, struct store_append *ap)
 	w->ap = ap;
 	w->error = STORE_OK;
 	w->prev_cr = 0;
+	w->last = -1;
 	w->len = 0;
 }
 
@@ -36,17 +38,25 @@ void transfer_writer_write(struct transfer_writer *w, const void *data, size_t l
 			w->buf[w->len++] = '\r';
 		w->buf[w->len++] = p[i];
 		w->prev_cr = p[i] == '\r';
+		w->last = (unsigned char)p[i];
 	}
 }
 
 enum store_error transfer_writer_flush(struct transfer_writer *w)
 {
+	if (w->len + 2 > sizeof(w->buf))
+		transfer_writer_drain(w);
 	if (w->prev_cr) {
-		if (w->len + 1 > sizeof(w->buf))
-			transfer_writer_drain(w);
 		w->buf[w->len++] = '\n';
-		w->prev_cr = 0;
+	} else if (w->last >= 0 && w->last != '\n') {
+		/* A last line without its line end: end it. A message is lines
+		 * (RFC 5322 2.1), SMTP always delivers it so, and POP3 must send
+		 * exactly the octets LIST announced (RFC 1939 5). */
+		w->buf[w->len++] = '\r';
+		w->buf[w->len++] = '\n';
 	}
+	w->prev_cr = 0;
+	w->last = '\n';
 	transfer_writer_drain(w);
 	return w->error;
 }

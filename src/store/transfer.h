@@ -85,6 +85,7 @@ struct transfer_writer {
 	struct store_append *ap;
 	enum store_error error;
 	int prev_cr;
+	int last;              /* last byte written, -1 before the first */
 	size_t len;
 	char buf[65536];
 };

@@ -28,11 +28,41 @@ USER2 = "demo2@localhost"
 SANITIZER_MARKERS = ("AddressSanitizer", "runtime error:", "LeakSanitizer")
 
 
+_handed_out = set()
+
+
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+            return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
-    """A loopback port that was free a moment ago (bind to 0, close)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port that is free now, never handed out before in this
+    process, and outside the kernel's ephemeral range: a port from bind(0)
+    can be taken again by the very next client connection's local end
+    before the server binds it (EADDRINUSE, a flaky start)."""
+    import random
+    lo, hi = _ephemeral_range()
+    if lo - 1 > 20000:
+        candidates = (20000, lo - 1)
+    else:
+        candidates = (hi + 1, 65535) if hi < 65000 else (1024, 65535)
+    for _ in range(200):
+        port = random.randint(*candidates)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free loopback port")
 
 
 def sanitizer_lines(text):
@@ -221,12 +251,32 @@ class Tern:
 
     # -- server
 
+    def new_ports(self):
+        """Move the listeners to other free ports (after a lost bind race)."""
+        self.pop3_port = free_port()
+        self.pop3s_port = free_port()
+        self.sets["listen.pop3"] = "127.0.0.1:%d" % self.pop3_port
+        self.sets["listen.pop3s"] = "127.0.0.1:%d" % self.pop3s_port
+
     def start(self, sets=None, wait=True):
-        srv = Server(self, sets)
-        self.servers.append(srv)
-        if wait:
-            srv.wait_ready()
-        return srv
+        """Start `tern serve`. Should another process have taken one of our
+        ports between free_port() and the bind (the server then exits with
+        "Address already in use"), move to fresh ports and start again."""
+        for attempt in range(3):
+            srv = Server(self, sets)
+            self.servers.append(srv)
+            if not wait:
+                return srv
+            try:
+                srv.wait_ready()
+                return srv
+            except AssertionError:
+                lost_race = (srv.proc.poll() is not None and
+                             "Address already in use" in srv.stderr_text() and
+                             not (sets and ("listen.pop3" in sets or "listen.pop3s" in sets)))
+                if not lost_race or attempt == 2:
+                    raise
+                self.new_ports()
 
     def cleanup(self):
         problems = []
@@ -446,13 +496,15 @@ def pop_ssl(port, user=USER, password=PASSWORD, login=True):
     return p
 
 
-def pop_ssl_retry(port, user=USER, password=PASSWORD, timeout=None):
+def pop_ssl_retry(port, user=USER, password=PASSWORD, timeout=None, _connect=None):
     """Log in, retrying while the server still holds the mailbox lock of a
-    connection the client just dropped ([IN-USE] until it notices)."""
+    connection the client just dropped or quit ([IN-USE] until it has
+    released it: the release runs after the connection is closed, see
+    test_pop3_basic.test_quit_releases_maildrop_before_ok)."""
     import poplib
     deadline = time.monotonic() + (timeout or TIMEOUT)
     while True:
-        p = pop_ssl(port, login=False)
+        p = (_connect or pop_ssl)(port, login=False)
         try:
             p.user(user)
             p.pass_(password)
@@ -462,3 +514,8 @@ def pop_ssl_retry(port, user=USER, password=PASSWORD, timeout=None):
             if b"[IN-USE]" not in e.args[0] or time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def pop_stls_retry(port, user=USER, password=PASSWORD, timeout=None):
+    """pop_ssl_retry on the plain port with STLS."""
+    return pop_ssl_retry(port, user, password, timeout, _connect=pop_stls)

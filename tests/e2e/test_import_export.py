@@ -17,7 +17,7 @@ def test_import_while_session_open_then_export(pop3_server):
     maildir = tern.import_maildir(th.USER, {"cur/1.a:2,S": b"Subject: md\r\n\r\nmd\r\n"})
     assert maildir.returncode == 0
     p.quit()
-    p = th.pop_stls(srv.pop3_port)
+    p = th.pop_stls_retry(srv.pop3_port)
     assert th.retr_all(p) == first + more + [b"Subject: md\r\n\r\nmd\r\n"]
     p.quit()
 
@@ -42,5 +42,15 @@ def test_import_mbox_cr_and_from_lines(tern_env):
         f.write(b"From a@b Sat Jan  3 01:05:34 1996\nSubject: x\r\n\nFrom \nold\rmac\n")
     os.chmod(path, 0o644)
     r = tern.cmd("import", "mbox", th.USER, path)
-    assert [l for l in r.stdout.splitlines() if th.is_imported_line(l)] != []
+    assert len([l for l in r.stdout.splitlines() if th.is_imported_line(l)]) == 1, r.stdout
     assert "imported 1 messages" in r.stdout
+    # what a POP3 client then sees: one message, the "From " line without a
+    # date kept in the body, and only CRLF line ends on the wire (RFC 5322
+    # 2.3: no bare CR or LF)
+    srv = tern.start()
+    p = th.pop_ssl(srv.pop3s_port)
+    [msg] = th.retr_all(p)
+    p.quit()
+    assert msg.startswith(b"Subject: x\r\n\r\nFrom \r\nold")
+    assert msg.endswith(b"mac\r\n")
+    assert msg.count(b"\r") == msg.count(b"\n") == msg.count(b"\r\n"), msg

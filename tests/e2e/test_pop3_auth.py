@@ -104,13 +104,14 @@ def test_auth_plain_continuation_and_login(pop3_server):
     p._putcmd(base64.b64encode(b"\0" + th.USER.encode() + b"\0" + th.PASSWORD.encode()).decode())
     assert p._getresp().startswith(b"+OK")
     p.quit()
+    # the other account: demo@'s lock may not be released yet
     p = th.pop_ssl(srv.pop3s_port, login=False)
     p._putcmd("AUTH LOGIN")
     line = p._getline()[0]
     assert line.startswith(b"+ ")
-    p._putcmd(base64.b64encode(th.USER.encode()).decode())
+    p._putcmd(base64.b64encode(th.USER2.encode()).decode())
     assert p._getline()[0].startswith(b"+ ")
-    p._putcmd(base64.b64encode(th.PASSWORD.encode()).decode())
+    p._putcmd(base64.b64encode(th.PASSWORD2.encode()).decode())
     assert p._getresp().startswith(b"+OK")
     assert p.stat() == (0, 0)
     p.quit()
@@ -160,9 +161,14 @@ def test_other_users_password_refused(pop3_server):
     _, srv = pop3_server
     p = th.pop_ssl(srv.pop3s_port, login=False)
     p.user(th.USER)
-    with pytest.raises(poplib.error_proto):
+    with pytest.raises(poplib.error_proto) as e:
         p.pass_(th.PASSWORD2)
+    assert e.value.args[0].startswith(b"-ERR [AUTH]")
     p.quit()
+    # and demo2@ itself, with that password, is not affected
+    q = th.pop_ssl(srv.pop3s_port, th.USER2, th.PASSWORD2)
+    assert q.stat() == (0, 0)
+    q.quit()
 
 
 def test_too_many_auth_failures_closes(tern_factory):

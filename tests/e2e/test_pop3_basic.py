@@ -75,7 +75,7 @@ def test_uidl_stable_and_unique(filled):
         assert 1 <= len(uid) <= 70 and all(0x21 <= c <= 0x7E for c in uid)
     assert p.uidl(2).split()[1:3] == [b"2", u1[2]]
     p.quit()
-    p = th.pop_stls(srv.pop3_port)
+    p = th.pop_stls_retry(srv.pop3_port)
     assert th.uidl_map(p) == u1
     p.quit()
 

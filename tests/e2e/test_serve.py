@@ -73,12 +73,40 @@ def test_restart_keeps_uidl_and_sigterm_exits_zero(tern_env):
 def test_sigterm_lets_a_download_finish_or_cuts_it_cleanly(tern_env):
     tern = tern_env
     srv = tern.start()
-    tern.import_mbox(th.USER, [th.make_message(1)])
-    p = th.pop_ssl(srv.pop3s_port)
-    p.stat()
+    small, big = tern.import_mbox(th.USER, [th.make_message(1),
+                                            th.big_message(2, 3 * 1024 * 1024)])
+    # a slow reader is in the middle of RETR, with a message marked deleted
+    r = th.Raw(srv.pop3s_port, tls=True, rcvbuf=8192)
+    assert r.readline().startswith(b"+OK")
+    r.login()
+    assert r.cmd("DELE 1").startswith(b"+OK")
+    r.send(b"RETR 2\r\n")
+    r._fill()
     rc, took = srv.terminate()
-    assert rc == 0
-    assert took < 3 + 5 * th.SLOW
+    assert rc == 0, srv.stderr_text()
+    assert took < 3 + 5 * th.SLOW  # shutdown_timeout=3 plus a margin
+    # what the client got is the whole message, or a clean prefix of it
+    # (big_message has no line starting with ".", so no stuffing)
+    while True:
+        try:
+            r._fill()
+        except (EOFError, ConnectionResetError, th.ssl.SSLError, OSError):
+            break
+    wire = r.buf
+    r.close()
+    assert wire.startswith(b"+OK"), wire[:100]
+    body = wire.split(b"\r\n", 1)[1] if b"\r\n" in wire else b""
+    complete = big + b".\r\n"
+    assert complete.startswith(body[:len(complete)]), "corrupted download"
+    # after a finished download at most a closing -ERR line (RFC 2449 8)
+    rest = body[len(complete):]
+    assert rest == b"" or (rest.startswith(b"-ERR") and rest.count(b"\r\n") == 1
+                           and rest.endswith(b"\r\n")), rest
+    # no QUIT: nothing was deleted, nothing lost
+    srv = tern.start()
+    p = th.pop_ssl(srv.pop3s_port)
+    assert th.retr_all(p) == [small, big]
+    p.quit()
 
 
 def test_generated_certificate_is_served(pop3_server):
@@ -117,7 +145,7 @@ def test_sighup_reloads_certificate_and_keeps_serving(tern_factory):
     assert p.stat()[0] == 1
     p.quit()
     # STLS on the plain port also uses the new certificate
-    q = th.pop_stls(srv.pop3_port)
+    q = th.pop_stls_retry(srv.pop3_port)
     assert hashlib.sha256(q.sock.getpeercert(binary_form=True)).hexdigest() == pem_sha256(cert_b)
     assert q.stat()[0] == 1
     q.quit()
@@ -125,9 +153,12 @@ def test_sighup_reloads_certificate_and_keeps_serving(tern_factory):
 
 def test_sighup_with_generated_cert_keeps_serving(pop3_server):
     tern, srv = pop3_server
+    path = os.path.join(tern.data_dir, "tls", "cert.pem")
     srv.proc.send_signal(signal.SIGHUP)
-    time.sleep(0.5)
+    assert th.wait_for(lambda: 'msg="certificate reloaded"' in srv.stderr_text())
     assert srv.proc.poll() is None
+    # the generated certificate is reloaded, not regenerated
+    assert server_cert_sha256(srv.pop3s_port) == pem_sha256(path)
     p = th.pop_ssl(srv.pop3s_port)
     assert p.stat() == (0, 0)
     p.quit()
