@@ -498,9 +498,9 @@ def pop_ssl(port, user=USER, password=PASSWORD, login=True):
 
 def pop_ssl_retry(port, user=USER, password=PASSWORD, timeout=None, _connect=None):
     """Log in, retrying while the server still holds the mailbox lock of a
-    connection the client just dropped or quit ([IN-USE] until it has
-    released it: the release runs after the connection is closed, see
-    test_pop3_basic.test_quit_releases_maildrop_before_ok)."""
+    connection the client just dropped without QUIT ([IN-USE] until the
+    server has seen the connection close and released it; after QUIT the
+    lock is already free, see test_pop3_relogin)."""
     import poplib
     deadline = time.monotonic() + (timeout or TIMEOUT)
     while True:
