@@ -27,7 +27,7 @@ static void conn_job_finish(struct conn *conn)
 	if (conn->shutdown_after_job && !conn->job && !conn->closing) {
 		conn->depth++;
 		if (conn->session != NULL && conn->protocol->timeout != NULL)
-			conn->protocol->timeout(conn->session);
+			conn->protocol->timeout(conn->session, CONN_END_SHUTDOWN);
 		conn->depth--;
 		conn_close(conn, "server shutdown");
 	}

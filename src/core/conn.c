@@ -373,7 +373,7 @@ void conn_idle_cb(uv_timer_t *timer)
 		if (conn->state == CONN_STATE_OPEN && conn->session != NULL &&
 		    conn->protocol->timeout != NULL) {
 			conn->depth++;
-			conn->protocol->timeout(conn->session);
+			conn->protocol->timeout(conn->session, CONN_END_IDLE);
 			conn->depth--;
 		}
 		conn_close(conn, "idle timeout");
@@ -490,7 +490,7 @@ void conn_shutdown(struct conn *conn)
 	if (conn->state == CONN_STATE_OPEN && conn->session != NULL &&
 	    conn->protocol->timeout != NULL) {
 		conn->depth++;
-		conn->protocol->timeout(conn->session);
+		conn->protocol->timeout(conn->session, CONN_END_SHUTDOWN);
 		conn->depth--;
 	}
 	conn_close(conn, "server shutdown");

@@ -35,6 +35,12 @@
 struct conn;
 struct loop;
 
+/* Why the core ends a session the client did not end. */
+enum conn_end {
+	CONN_END_IDLE,       /* no input for [limits] idle_timeout seconds */
+	CONN_END_SHUTDOWN,   /* the server is stopping (SIGTERM/SIGINT) */
+};
+
 /* What a protocol module exports; the serve command maps listeners to one. */
 struct protocol {
 	const char *name;       /* "pop3": the service name in logs */
@@ -49,10 +55,10 @@ struct protocol {
 	/* The STARTTLS handshake asked for with conn_starttls() completed:
 	 * forget everything learned before it (RFC 3207 4.2, RFC 2595 3.1). */
 	void (*tls_ready)(void *session);
-	/* Optional: no input for [limits] idle_timeout seconds, or the server is
-	 * shutting down; write a last reply if the protocol has one. The core
-	 * closes the connection afterwards. */
-	void (*timeout)(void *session);
+	/* Optional: the session is about to be cut, for `why`; write a last
+	 * reply if the protocol has one. The core closes the connection
+	 * afterwards. */
+	void (*timeout)(void *session, enum conn_end why);
 	/* The connection is gone (closed by either side, or an I/O error).
 	 * Free the session. */
 	void (*close)(void *session);

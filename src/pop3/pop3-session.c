@@ -259,12 +259,16 @@ void pop3_session_tls_ready(struct pop3_session *s)
 	pop3_session_continue(s);
 }
 
-void pop3_session_timeout(struct pop3_session *s)
+void pop3_session_timeout(struct pop3_session *s, enum conn_end why)
 {
 	/* RFC 1939 3: the autologout timer; no UPDATE state follows. Not in
 	 * the middle of a multi-line response, where the line would read as
 	 * part of the message. */
-	if (s->producer.kind == POP3_PRODUCER_NONE)
+	if (s->producer.kind != POP3_PRODUCER_NONE)
+		return;
+	if (why == CONN_END_SHUTDOWN)
+		pop3_reply(s, POP3_REPLY_BYE, "[SYS/TEMP] Server shutting down, try again later.");
+	else
 		pop3_reply(s, POP3_REPLY_BYE, "Disconnected for inactivity.");
 }
 

@@ -133,7 +133,7 @@ struct pop3_session *pop3_session_new(struct conn *conn);
 void pop3_session_input(struct pop3_session *s);
 void pop3_session_drained(struct pop3_session *s);
 void pop3_session_tls_ready(struct pop3_session *s);
-void pop3_session_timeout(struct pop3_session *s);
+void pop3_session_timeout(struct pop3_session *s, enum conn_end why);
 void pop3_session_free(struct pop3_session *s);
 
 /* Commands (pop3-auth.c). */

@@ -25,9 +25,9 @@ static void pop3_tls_ready(void *session)
 	pop3_session_tls_ready(session);
 }
 
-static void pop3_timeout(void *session)
+static void pop3_timeout(void *session, enum conn_end why)
 {
-	pop3_session_timeout(session);
+	pop3_session_timeout(session, why);
 }
 
 static void pop3_close(void *session)

@@ -54,6 +54,9 @@ def test_restart_keeps_uidl_and_sigterm_exits_zero(tern_env):
     rc, took = srv.terminate()
     assert rc == 0, srv.stderr_text()
     assert took < 3 + 5 * th.SLOW  # shutdown_timeout=3 plus a margin
+    # and it is told why it is cut (RFC 2449 8.1.2 [SYS/TEMP]), then closed
+    assert idle.readline() == b"-ERR [SYS/TEMP] Server shutting down, try again later.\r\n"
+    assert idle.is_closed()
     idle.close()
     srv = tern.start()
     p = th.pop_ssl(srv.pop3s_port)

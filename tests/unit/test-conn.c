@@ -198,10 +198,11 @@ static void t_tls_ready(void *session)
 	(void)session;
 }
 
-static void t_timeout(void *session)
+static void t_timeout(void *session, enum conn_end why)
 {
 	struct tsession *s = session;
 
+	(void)why;
 	conn_printf(s->conn, "TIMEOUT\r\n");
 }
 

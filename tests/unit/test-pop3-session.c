@@ -547,9 +547,23 @@ static void test_timeout(void **state)
 	(void)state;
 	fake_send(c, "DELE 1\r\n");
 	expect(c, "+OK Message 1 deleted\r\n");
-	c->proto->timeout(c->session);
+	c->proto->timeout(c->session, CONN_END_IDLE);
 	expect(c, "-ERR Disconnected for inactivity.\r\n");
 	fake_free(c);
+	assert_int_equal(fake_store.n, 3);
+}
+
+static void test_shutdown_reply(void **state)
+{
+	struct conn *c = login();
+
+	(void)state;
+	fake_send(c, "DELE 1\r\n");
+	expect(c, "+OK Message 1 deleted\r\n");
+	c->proto->timeout(c->session, CONN_END_SHUTDOWN);
+	expect(c, "-ERR [SYS/TEMP] Server shutting down, try again later.\r\n");
+	fake_free(c);
+	/* RFC 1939 6: no QUIT, no UPDATE state: nothing deleted */
 	assert_int_equal(fake_store.n, 3);
 }
 
@@ -596,7 +610,7 @@ static void test_timeout_in_producer(void **state)
 	free(fake_take(c));
 	assert_true(c->paused);
 	/* Shutting down mid-RETR: no "-ERR" line inside the message body. */
-	c->proto->timeout(c->session);
+	c->proto->timeout(c->session, CONN_END_SHUTDOWN);
 	got = fake_take(c);
 	assert_null(strstr(got, "-ERR"));
 	free(got);
@@ -626,6 +640,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pipelining, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auth_commands_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout_in_producer, setup, teardown),
 	};
