@@ -26,8 +26,10 @@ static int cli_options_error(struct cli_options *opts, const char *cmd, const ch
 }
 
 int cli_options_parse(int *argc, char **argv, const char *const *extra,
-		      struct cli_options *opts)
+		      const char *usage, struct cli_options *opts)
 {
+	bool help = false;
+
 	int out = 1;
 
 	memset(opts, 0, sizeof(*opts));
@@ -40,7 +42,7 @@ int cli_options_parse(int *argc, char **argv, const char *const *extra,
 		bool takes_value = false;
 
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-			opts->help = true;
+			help = true;
 			continue;
 		}
 		if (strcmp(arg, "-c") == 0 || strcmp(arg, "--config") == 0 ||
@@ -71,7 +73,19 @@ int cli_options_parse(int *argc, char **argv, const char *const *extra,
 	}
 	*argc = out;
 	argv[out] = NULL;
-	return 0;
+	if (help) {
+		fputs(usage, stdout);
+		cli_options_free(opts);
+		return 0;
+	}
+	return -1;
+}
+
+int cli_usage_error(struct cli_options *opts, const char *usage)
+{
+	fputs(usage, stderr);
+	cli_options_free(opts);
+	return 2;
 }
 
 void cli_options_free(struct cli_options *opts)

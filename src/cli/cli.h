@@ -23,18 +23,22 @@ struct cli_options {
 	const char *config_path;    /* -c, or NULL */
 	const char **sets;          /* --set values */
 	size_t n_sets;
-	bool help;
 	/* Set for every subcommand but serve and check: cli_config_load then
 	 * drops root privileges to [server] user (privs.h) before the command
 	 * touches the data folder, so every file there has one owner. */
 	bool drop_privileges;
 };
-/* Returns 0, or 2 after printing a usage error (an unknown option, a
- * missing value; opts is then already freed). `extra` lists further options
- * that take a value (e.g. "--hash", "--mailbox"), NULL-terminated; they are
- * kept in argv, with their values, for the command to read. */
+/* `extra` lists further options that take a value (e.g. "--hash",
+ * "--mailbox"), NULL-terminated; they are kept in argv, with their values,
+ * for the command to read. Returns -1 when the command should go on;
+ * otherwise the status the command must return at once, with opts already
+ * freed: 0 after printing `usage` for --help, 2 after a usage error (an
+ * unknown option, a missing value). */
 int cli_options_parse(int *argc, char **argv, const char *const *extra,
-		      struct cli_options *opts);
+		      const char *usage, struct cli_options *opts);
+/* A usage error found by the command: print `usage` to stderr, free opts,
+ * return 2. */
+int cli_usage_error(struct cli_options *opts, const char *usage);
 void cli_options_free(struct cli_options *opts);
 
 /* Load the configuration named by opts (and drop privileges when

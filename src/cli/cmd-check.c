@@ -4,15 +4,12 @@
 
 #include "cli/cli.h"
 
-static void check_usage(FILE *out)
-{
-	fprintf(out,
-		"usage: tern check [-c FILE] [--set SECTION.KEY=VALUE ...]\n"
-		"\n"
-		"Validate the configuration and print the effective value of every key\n"
-		"as an INI file. Without -c: $TERN_CONFIG, /etc/tern/tern.conf, ./tern.conf.\n"
-		"Exits 1 with the reason (file, line, key) when the configuration is bad.\n");
-}
+static const char check_usage[] =
+	"usage: tern check [-c FILE] [--set SECTION.KEY=VALUE ...]\n"
+	"\n"
+	"Validate the configuration and print the effective value of every key\n"
+	"as an INI file. Without -c: $TERN_CONFIG, /etc/tern/tern.conf, ./tern.conf.\n"
+	"Exits 1 with the reason (file, line, key) when the configuration is bad.\n";
 
 int cmd_check(int argc, char **argv)
 {
@@ -20,16 +17,9 @@ int cmd_check(int argc, char **argv)
 	struct config cfg;
 	int ret;
 
-	ret = cli_options_parse(&argc, argv, NULL, &opts);
-	if (ret != 0) {
-		cli_options_free(&opts);
+	ret = cli_options_parse(&argc, argv, NULL, check_usage, &opts);
+	if (ret >= 0)
 		return ret;
-	}
-	if (opts.help) {
-		check_usage(stdout);
-		cli_options_free(&opts);
-		return 0;
-	}
 	if (argc > 1) {
 		cli_fail("check: unexpected argument '%s' (try tern check --help)", argv[1]);
 		cli_options_free(&opts);

@@ -73,21 +73,14 @@ int cmd_domain(int argc, char **argv)
 	struct cli_options opts;
 	struct dir *dir;
 	const char *sub;
-	int ret = cli_options_parse(&argc, argv, NULL, &opts);
+	int ret = cli_options_parse(&argc, argv, NULL, domain_usage, &opts);
 
-	if (ret != 0)
+	if (ret >= 0)
 		return ret;
-	if (opts.help) {
-		fputs(domain_usage, stdout);
-		cli_options_free(&opts);
-		return 0;
-	}
 	sub = argc >= 2 ? argv[1] : "";
 	if (!(strcmp(sub, "list") == 0 && argc == 2) &&
 	    !((strcmp(sub, "add") == 0 || strcmp(sub, "del") == 0) && argc == 3)) {
-		fputs(domain_usage, stderr);
-		cli_options_free(&opts);
-		return 2;
+		return cli_usage_error(&opts, domain_usage);
 	}
 	dir = cli_dir_open(&opts);
 	cli_options_free(&opts);

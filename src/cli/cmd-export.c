@@ -22,18 +22,11 @@ int cmd_export(int argc, char **argv)
 	FILE *quiet;
 	int ret;
 
-	ret = cli_options_parse(&argc, argv, NULL, &opts);
-	if (ret != 0)
+	ret = cli_options_parse(&argc, argv, NULL, export_usage, &opts);
+	if (ret >= 0)
 		return ret;
-	if (opts.help) {
-		fputs(export_usage, stdout);
-		cli_options_free(&opts);
-		return 0;
-	}
 	if (argc != 4 || strcmp(argv[1], "maildir") != 0 || argv[2][0] == '-' || argv[3][0] == '-') {
-		fputs(export_usage, stderr);
-		cli_options_free(&opts);
-		return 2;
+		return cli_usage_error(&opts, export_usage);
 	}
 	ret = cli_store_open(&opts, "export", argv[2], &acct);
 	cli_options_free(&opts);

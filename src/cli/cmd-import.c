@@ -67,32 +67,20 @@ int cmd_import(int argc, char **argv)
 	enum store_error err;
 	int npos = 0, ret;
 
-	ret = cli_options_parse(&argc, argv, extra, &opts);
-	if (ret != 0)
+	ret = cli_options_parse(&argc, argv, extra, import_usage, &opts);
+	if (ret >= 0)
 		return ret;
-	if (opts.help) {
-		fputs(import_usage, stdout);
-		cli_options_free(&opts);
-		return 0;
-	}
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--mailbox") == 0 && i + 1 < argc) {
 			mailbox = argv[++i];
-		} else if (argv[i][0] == '-') {
-			cli_fail("import: unknown option %.64s", argv[i]);
-			cli_options_free(&opts);
-			return 2;
 		} else if (npos < 3) {
 			pos[npos++] = argv[i];
 		} else {
 			npos++;
 		}
 	}
-	if (npos != 3 || (strcmp(pos[0], "maildir") != 0 && strcmp(pos[0], "mbox") != 0)) {
-		fputs(import_usage, stderr);
-		cli_options_free(&opts);
-		return 2;
-	}
+	if (npos != 3 || (strcmp(pos[0], "maildir") != 0 && strcmp(pos[0], "mbox") != 0))
+		return cli_usage_error(&opts, import_usage);
 	ret = cli_store_open(&opts, "import", pos[1], &acct);
 	cli_options_free(&opts);
 	if (ret != 0)

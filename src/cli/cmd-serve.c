@@ -99,24 +99,20 @@ out:
 	return ret;
 }
 
+static const char serve_usage[] =
+	"usage: tern serve [-c FILE] [--set SECTION.KEY=VALUE ...]\n"
+	"Run the mail server in the foreground; SIGTERM or SIGINT stop it,\n"
+	"SIGHUP reloads the TLS certificate.\n";
+
 int cmd_serve(int argc, char **argv)
 {
 	struct cli_options opts;
 	struct config cfg;
 	int ret;
 
-	ret = cli_options_parse(&argc, argv, NULL, &opts);
-	if (ret != 0) {
-		cli_options_free(&opts);
+	ret = cli_options_parse(&argc, argv, NULL, serve_usage, &opts);
+	if (ret >= 0)
 		return ret;
-	}
-	if (opts.help) {
-		printf("usage: tern serve [-c FILE] [--set SECTION.KEY=VALUE ...]\n"
-		       "Run the mail server in the foreground; SIGTERM or SIGINT stop it,\n"
-		       "SIGHUP reloads the TLS certificate.\n");
-		cli_options_free(&opts);
-		return 0;
-	}
 	if (argc > 1) {
 		cli_fail("serve takes no arguments (try tern serve --help)");
 		cli_options_free(&opts);

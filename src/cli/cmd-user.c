@@ -196,15 +196,10 @@ int cmd_user(int argc, char **argv)
 	struct cli_options opts;
 	struct user_args args;
 	struct dir *dir;
-	int ret = cli_options_parse(&argc, argv, extra, &opts);
+	int ret = cli_options_parse(&argc, argv, extra, user_usage, &opts);
 
-	if (ret != 0)
+	if (ret >= 0)
 		return ret;
-	if (opts.help) {
-		fputs(user_usage, stdout);
-		cli_options_free(&opts);
-		return 0;
-	}
 	ret = user_parse_args(argc, argv, &args);
 	if (ret != 0) {
 		cli_options_free(&opts);
