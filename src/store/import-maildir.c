@@ -13,8 +13,6 @@
 #include "store/store-private.h"
 #include "store/transfer.h"
 
-#define UIDLIST_LINE_MAX 8192
-
 struct maildir_file {
 	char *path;       /* PATH/cur/NAME */
 	char *base;       /* NAME up to the info separator */
@@ -27,20 +25,7 @@ struct maildir_list {
 	size_t n, cap;
 };
 
-struct uidlist_entry {
-	char *base;
-	uint32_t uid;
-};
-
-struct uidlist {
-	uint32_t uidvalidity, nextuid;
-	struct uidlist_entry *entries;
-	size_t n, cap;
-};
-
-/* Maildir info ":2,FLAGS" (also "!2," / ";2," used where ':' is not
- * allowed in file names). */
-static unsigned maildir_flags(const char *name)
+unsigned transfer_maildir_flags(const char *name)
 {
 	const char *info = strstr(name, ":2,");
 	unsigned flags = 0;
@@ -64,7 +49,7 @@ static unsigned maildir_flags(const char *name)
 	return flags;
 }
 
-static char *maildir_base(const char *name)
+char *transfer_maildir_base(const char *name)
 {
 	size_t len = strcspn(name, ":!;");
 	char *base = strndup(name, len);
@@ -74,31 +59,39 @@ static char *maildir_base(const char *name)
 	return base;
 }
 
-/* Parse dovecot-uidlist: a header "3 V<uidvalidity> N<nextuid> ..." (or
- * version 1: "1 <uidvalidity> <nextuid>"), then "<uid> [ext...] :<name>"
- * (or "<uid> <name>"). Lenient: bad lines are skipped. Returns false when
- * the header is unusable. */
-static bool uidlist_read(const char *dir, struct uidlist *ul, FILE *err)
+/* Copy the line at `pos` NUL-terminated into `line` (cut at
+ * TRANSFER_UIDLIST_LINE_MAX - 1 bytes, without its '\n'); *whole tells
+ * whether it fitted and held no NUL byte. Returns where the next line
+ * starts. */
+static size_t uidlist_line(const char *data, size_t len, size_t pos, char *line, bool *whole)
 {
-	char path[4096], line[UIDLIST_LINE_MAX];
+	const char *nl = memchr(data + pos, '\n', len - pos);
+	size_t end = nl != NULL ? (size_t)(nl - data) : len;
+	size_t n = end - pos;
+
+	*whole = n <= TRANSFER_UIDLIST_LINE_MAX - 2 && memchr(data + pos, '\0', n) == NULL;
+	if (n > TRANSFER_UIDLIST_LINE_MAX - 1)
+		n = TRANSFER_UIDLIST_LINE_MAX - 1;
+	memcpy(line, data + pos, n);
+	line[n] = '\0';
+	return nl != NULL ? end + 1 : len;
+}
+
+bool transfer_uidlist_parse(const void *buf, size_t len, struct transfer_uidlist *ul)
+{
+	const char *data = buf;
 	unsigned long version, v = 0, nx = 0;
-	struct stat st;
-	FILE *f;
-	int fd;
-	char *p, *end;
+	size_t pos;
+	char *line, *p, *end;
+	bool whole;
 
 	memset(ul, 0, sizeof(*ul));
-	snprintf(path, sizeof(path), "%s/dovecot-uidlist", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0)
+	if (len == 0)
 		return false;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (f = fdopen(fd, "r")) == NULL) {
-		close(fd);
-		fprintf(err, "%s: dovecot-uidlist is not a regular file, UIDs not kept\n", dir);
-		return false;
-	}
-	if (fgets(line, sizeof(line), f) == NULL)
-		goto bad;
+	line = malloc(TRANSFER_UIDLIST_LINE_MAX);
+	if (line == NULL)
+		abort();
+	pos = uidlist_line(data, len, 0, line, &whole);
 	version = strtoul(line, &p, 10);
 	if (p == line)
 		goto bad;
@@ -118,22 +111,18 @@ static bool uidlist_read(const char *dir, struct uidlist *ul, FILE *err)
 		goto bad;
 	ul->uidvalidity = (uint32_t)v;
 	ul->nextuid = (uint32_t)nx;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		unsigned long uid = strtoul(line, &p, 10);
+	while (pos < len) {
+		unsigned long uid;
 		char *name, *colon;
 
-		if (strchr(line, '\n') == NULL && !feof(f)) {
-			/* longer than any real line: skip it whole, so its
-			 * tail is not read as a line of its own */
-			int c;
-
-			while ((c = getc(f)) != EOF && c != '\n')
-				;
+		pos = uidlist_line(data, len, pos, line, &whole);
+		/* longer than any real line, or binary: skipped whole */
+		if (!whole)
 			continue;
-		}
+		uid = strtoul(line, &p, 10);
 		if (p == line || uid == 0 || uid >= UINT32_MAX || (*p != ' ' && *p != '\t'))
 			continue;
-		line[strcspn(line, "\r\n")] = '\0';
+		line[strcspn(line, "\r")] = '\0';
 		/* the file name follows " :" in version 3, else it is the last
 		 * word */
 		colon = strstr(p, " :");
@@ -143,7 +132,8 @@ static bool uidlist_read(const char *dir, struct uidlist *ul, FILE *err)
 			name = strrchr(p, ' ');
 			name = name != NULL ? name + 1 : p;
 		}
-		if (*name == '\0')
+		/* a name that is all info (":2,S") names no file */
+		if (strcspn(name, ":!;") == 0)
 			continue;
 		if (ul->n == ul->cap) {
 			ul->cap = ul->cap == 0 ? 64 : ul->cap * 2;
@@ -151,18 +141,17 @@ static bool uidlist_read(const char *dir, struct uidlist *ul, FILE *err)
 			if (ul->entries == NULL)
 				abort();
 		}
-		ul->entries[ul->n].base = maildir_base(name);
+		ul->entries[ul->n].base = transfer_maildir_base(name);
 		ul->entries[ul->n++].uid = (uint32_t)uid;
 	}
-	fclose(f);
+	free(line);
 	return true;
 bad:
-	fprintf(err, "%s: unreadable dovecot-uidlist, UIDs not kept\n", dir);
-	fclose(f);
+	free(line);
 	return false;
 }
 
-static void uidlist_free(struct uidlist *ul)
+void transfer_uidlist_free(struct transfer_uidlist *ul)
 {
 	for (size_t i = 0; i < ul->n; i++)
 		free(ul->entries[i].base);
@@ -170,14 +159,61 @@ static void uidlist_free(struct uidlist *ul)
 	memset(ul, 0, sizeof(*ul));
 }
 
+/* Read PATH/dovecot-uidlist whole and parse it; false when there is none or
+ * it is unusable (said on err). */
+static bool uidlist_read(const char *dir, struct transfer_uidlist *ul, FILE *err)
+{
+	char path[4096], *data;
+	struct stat st;
+	size_t len = 0, size;
+	ssize_t n = 0;
+	bool ok;
+	int fd;
+
+	memset(ul, 0, sizeof(*ul));
+	snprintf(path, sizeof(path), "%s/dovecot-uidlist", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		fprintf(err, "%s: dovecot-uidlist is not a regular file, UIDs not kept\n", dir);
+		return false;
+	}
+	if (st.st_size > (off_t)TRANSFER_UIDLIST_MAX) {
+		close(fd);
+		fprintf(err, "%s: dovecot-uidlist larger than %u bytes, UIDs not kept\n", dir,
+			TRANSFER_UIDLIST_MAX);
+		return false;
+	}
+	size = (size_t)st.st_size;
+	data = malloc(size + 1);
+	if (data == NULL)
+		abort();
+	while (len < size && (n = read(fd, data + len, size - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	ok = n >= 0 && transfer_uidlist_parse(data, len, ul);
+	free(data);
+	if (!ok)
+		fprintf(err, "%s: unreadable dovecot-uidlist, UIDs not kept\n", dir);
+	return ok;
+}
+
 static int uidlist_cmp(const void *a, const void *b)
 {
-	const struct uidlist_entry *x = a, *y = b;
+	const struct transfer_uidlist_entry *x = a, *y = b;
 
 	return strcmp(x->base, y->base);
 }
 
-static uint32_t uidlist_find(const struct uidlist *ul, const char *base)
+static uint32_t uidlist_find(const struct transfer_uidlist *ul, const char *base)
 {
 	size_t lo = 0, hi = ul->n;
 
@@ -224,8 +260,8 @@ static void maildir_scan(const char *dir, const char *sub, struct maildir_list *
 		f = &list->files[list->n++];
 		if (asprintf(&f->path, "%s/%s", path, de->d_name) < 0)
 			abort();
-		f->base = maildir_base(de->d_name);
-		f->flags = maildir_flags(de->d_name);
+		f->base = transfer_maildir_base(de->d_name);
+		f->flags = transfer_maildir_flags(de->d_name);
 		f->uid = 0;
 	}
 	closedir(d);
@@ -308,7 +344,7 @@ static enum store_error maildir_import_folder(struct store_account *acct, const 
 					      struct transfer_stats *stats)
 {
 	struct maildir_list list = { 0 };
-	struct uidlist ul;
+	struct transfer_uidlist ul;
 	enum store_error e;
 	bool keep, raised = false;
 	uint32_t last = 0;
@@ -379,7 +415,7 @@ static enum store_error maildir_import_folder(struct store_account *acct, const 
 		free(list.files[i].base);
 	}
 	free(list.files);
-	uidlist_free(&ul);
+	transfer_uidlist_free(&ul);
 	return e;
 }
 

@@ -9,7 +9,9 @@
 #ifndef TERN_STORE_TRANSFER_H
 #define TERN_STORE_TRANSFER_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "store/store.h"
@@ -96,5 +98,39 @@ enum store_error transfer_writer_flush(struct transfer_writer *w);
 
 /* Get or create a mailbox (and its parents). */
 enum store_error transfer_mailbox_ensure(struct store_account *acct, const char *name);
+
+/* --- the Maildir parsers: pure, on memory, no I/O ------------------------
+ * dovecot-uidlist: a header "3 V<uidvalidity> N<nextuid> ..." (or version 1
+ * "1 <uidvalidity> <nextuid>"), then "<uid> [ext...] :<name>" (or "<uid>
+ * <name>") lines. Lenient: lines that are bad, hold a NUL byte or are longer
+ * than TRANSFER_UIDLIST_LINE_MAX - 2 bytes are skipped; the header is read
+ * from its first TRANSFER_UIDLIST_LINE_MAX - 1 bytes. The importer reads no
+ * file larger than TRANSFER_UIDLIST_MAX. */
+#define TRANSFER_UIDLIST_LINE_MAX 8192
+#define TRANSFER_UIDLIST_MAX (128u << 20)
+
+struct transfer_uidlist_entry {
+	char *base;        /* the file name up to its info separator, not empty */
+	uint32_t uid;      /* 1 .. UINT32_MAX - 1 */
+};
+
+struct transfer_uidlist {
+	uint32_t uidvalidity;   /* never 0 after a successful parse */
+	uint32_t nextuid;       /* 0: not given */
+	struct transfer_uidlist_entry *entries;   /* in file order */
+	size_t n, cap;
+};
+
+/* False (and `ul` empty) when the header is unusable. Either way `ul` is
+ * to be freed with transfer_uidlist_free. */
+bool transfer_uidlist_parse(const void *data, size_t len, struct transfer_uidlist *ul);
+void transfer_uidlist_free(struct transfer_uidlist *ul);
+
+/* Maildir file names: flags (STORE_FLAG_*) from the info ":2,FLAGS" (also
+ * "!2," and ";2,", used where ':' is not allowed; keywords a-z and the
+ * fields after a ',' are ignored), and the name up to the first ':', '!'
+ * or ';' (malloc'ed). */
+unsigned transfer_maildir_flags(const char *name);
+char *transfer_maildir_base(const char *name);
 
 #endif

@@ -517,6 +517,153 @@ static void test_export_roundtrip(void **state)
 	store_close(&other);
 }
 
+/* the dovecot-uidlist parser on its own, with broken input */
+static void test_uidlist_parse(void **state)
+{
+	static const char v3[] =
+		"3 V1700000000 N42 G3085f01b7f11094c501100008c4a11c1\n"
+		"1 :1700000000.M1P1.host,S=2345,W=2398\n"
+		"5 W1024 :1700000100.M2P9.host:2,S\n"
+		"17 :1700000200.M3P9.host\r\n"
+		"41 G0123 :last";
+	static const char *const bad[] = {
+		"", "\n", "x\n", "3 Vxx N5\n1 :a\n", "3 V0 N5\n", "3 N5\n",
+		"3 V4294967296\n", "3 V5 N4294967296\n", "1 0 5\n", "1 -5 3\n",
+	};
+	static const char nul[] = "3 V5 N9\n1 :a\0x\n2 :b\n";
+	struct transfer_uidlist ul;
+	char *big;
+	size_t n;
+
+	(void)state;
+	assert_true(transfer_uidlist_parse(v3, strlen(v3), &ul));
+	assert_int_equal(ul.uidvalidity, 1700000000);
+	assert_int_equal(ul.nextuid, 42);
+	assert_int_equal(ul.n, 4);
+	assert_int_equal(ul.entries[0].uid, 1);
+	assert_string_equal(ul.entries[0].base, "1700000000.M1P1.host,S=2345,W=2398");
+	assert_int_equal(ul.entries[1].uid, 5);
+	assert_string_equal(ul.entries[1].base, "1700000100.M2P9.host");
+	assert_string_equal(ul.entries[2].base, "1700000200.M3P9.host");
+	assert_int_equal(ul.entries[3].uid, 41);
+	assert_string_equal(ul.entries[3].base, "last");   /* no final newline */
+	transfer_uidlist_free(&ul);
+
+	assert_true(transfer_uidlist_parse("1 1234 8\n1 a.host\n7 b.host\n", 28, &ul));
+	assert_int_equal(ul.uidvalidity, 1234);
+	assert_int_equal(ul.nextuid, 8);
+	assert_int_equal(ul.n, 2);
+	assert_string_equal(ul.entries[1].base, "b.host");
+	assert_int_equal(ul.entries[1].uid, 7);
+	transfer_uidlist_free(&ul);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_false(transfer_uidlist_parse(bad[i], strlen(bad[i]), &ul));
+		assert_int_equal(ul.n, 0);
+		assert_null(ul.entries);
+		transfer_uidlist_free(&ul);
+	}
+
+	/* bad entries are skipped, the good ones kept */
+	{
+		static const char text[] =
+			"3 V77 N10\n0 :zero\n4294967295 :max\n-1 :neg\n7\n8 :\n"
+			"9x :glued\n 11 :spaced\n12\t:tab\n";
+
+		assert_true(transfer_uidlist_parse(text, strlen(text), &ul));
+		assert_int_equal(ul.n, 2);
+		assert_int_equal(ul.entries[0].uid, 11);
+		assert_int_equal(ul.entries[1].uid, 12);
+		transfer_uidlist_free(&ul);
+	}
+
+	/* fuzz finding: a name that is all info (":2,S", ";:d") gave an entry
+	 * with an empty base, which matched a file named ":2,..." */
+	{
+		static const char text[] = "3 V777 N1\n10 ;:d\n11 ::2,S\n12 :ok:2,S\n";
+
+		assert_true(transfer_uidlist_parse(text, strlen(text), &ul));
+		assert_int_equal(ul.n, 1);
+		assert_int_equal(ul.entries[0].uid, 12);
+		assert_string_equal(ul.entries[0].base, "ok");
+		transfer_uidlist_free(&ul);
+	}
+
+	/* a line with a NUL byte is skipped, and only that line (reading with
+	 * fgets() used to swallow the next one too) */
+	assert_true(transfer_uidlist_parse(nul, sizeof(nul) - 1, &ul));
+	assert_int_equal(ul.n, 1);
+	assert_int_equal(ul.entries[0].uid, 2);
+	assert_string_equal(ul.entries[0].base, "b");
+	transfer_uidlist_free(&ul);
+
+	/* an overlong line is skipped whole; its tail is not a line of its own */
+	n = 2 * TRANSFER_UIDLIST_LINE_MAX;
+	big = malloc(n + 64);
+	assert_non_null(big);
+	memcpy(big, "3 V5\n4 :", 8);
+	memset(big + 8, 'a', n);
+	memcpy(big + 8 + n, " 9 :tail\n6 :b\n", 14);
+	assert_true(transfer_uidlist_parse(big, n + 22, &ul));
+	assert_int_equal(ul.n, 1);
+	assert_int_equal(ul.entries[0].uid, 6);
+	transfer_uidlist_free(&ul);
+	/* the longest line read: TRANSFER_UIDLIST_LINE_MAX - 2 bytes */
+	n = TRANSFER_UIDLIST_LINE_MAX - 2 - 3;   /* after "4 :" */
+	memcpy(big, "3 V5\n4 :", 8);
+	memset(big + 8, 'a', n);
+	assert_true(transfer_uidlist_parse(big, 8 + n, &ul));
+	assert_int_equal(ul.n, 1);
+	assert_int_equal(strlen(ul.entries[0].base), n);
+	transfer_uidlist_free(&ul);
+	memset(big + 8, 'a', n + 1);
+	assert_true(transfer_uidlist_parse(big, 8 + n + 1, &ul));
+	assert_int_equal(ul.n, 0);
+	transfer_uidlist_free(&ul);
+	/* an overlong header is read from its start */
+	memcpy(big, "3 V5 N7 ", 8);
+	memset(big + 8, 'x', 2 * TRANSFER_UIDLIST_LINE_MAX);
+	memcpy(big + 8 + 2 * TRANSFER_UIDLIST_LINE_MAX, "\n3 :c\n", 6);
+	assert_true(transfer_uidlist_parse(big, 14 + 2 * TRANSFER_UIDLIST_LINE_MAX, &ul));
+	assert_int_equal(ul.uidvalidity, 5);
+	assert_int_equal(ul.nextuid, 7);
+	assert_int_equal(ul.n, 1);
+	transfer_uidlist_free(&ul);
+	free(big);
+}
+
+/* Maildir file names: flags and the base name */
+static void test_maildir_name(void **state)
+{
+	static const struct {
+		const char *name, *base;
+		unsigned flags;
+	} cases[] = {
+		{ "1700000000.M1P1.host:2,SF", "1700000000.M1P1.host",
+		  STORE_FLAG_SEEN | STORE_FLAG_FLAGGED },
+		{ "x,S=2345,W=2398:2,DRT", "x,S=2345,W=2398",
+		  STORE_FLAG_DRAFT | STORE_FLAG_ANSWERED | STORE_FLAG_DELETED },
+		{ "x!2,Sab", "x", STORE_FLAG_SEEN },
+		{ "x;2,F,S", "x", STORE_FLAG_FLAGGED },   /* stops at ',' */
+		{ "x:2,", "x", 0 },
+		{ "x:1,S", "x", 0 },                      /* experimental info */
+		{ "x:2", "x", 0 },
+		{ "plain", "plain", 0 },
+		{ "", "", 0 },
+		{ ":2,S", "", STORE_FLAG_SEEN },
+		{ "a;b:2,S", "a", STORE_FLAG_SEEN },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *base = transfer_maildir_base(cases[i].name);
+
+		assert_string_equal(base, cases[i].base);
+		assert_int_equal(transfer_maildir_flags(cases[i].name), cases[i].flags);
+		free(base);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -529,6 +676,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_export_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_maildir_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mbox_edges, setup, teardown),
+		cmocka_unit_test(test_uidlist_parse),
+		cmocka_unit_test(test_maildir_name),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR);
