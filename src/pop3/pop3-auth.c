@@ -106,6 +106,8 @@ static void pop3_login_work(void *arg)
 		s->uidvalidity = box.uidvalidity;
 		store_mailbox_free(&box);
 		login->store = store_message_list(s->acct, "INBOX", &list, &n);
+		/* the snapshot is taken: the session idles between commands */
+		store_release_memory(s->acct);
 	}
 	if (login->store == STORE_OK) {
 		s->msgs = n > 0 ? calloc(n, sizeof(*s->msgs)) : NULL;

@@ -138,6 +138,7 @@ static void pop3_message_open_work(void *arg)
 
 	s->producer.open_error = store_reader_open(s->acct, "INBOX", s->producer.uid,
 						   &s->producer.reader);
+	store_release_memory(s->acct);
 }
 
 static void pop3_message_open_done(void *arg)

@@ -84,6 +84,10 @@ struct store_message {
 enum store_error store_open(const char *data_dir, const char *address,
 			    struct store_account **acct_r);
 void store_close(struct store_account **acct);
+/* The caller keeps the account open but will not use it for a while (a
+ * logged-in session going idle): give back the memory SQLite caches for
+ * it. Costs a re-read from the OS page cache next time. */
+void store_release_memory(struct store_account *acct);
 /* The account's folder: DATA/mail/DOMAIN/LOCAL */
 const char *store_path(const struct store_account *acct);
 

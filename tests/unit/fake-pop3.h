@@ -666,6 +666,7 @@ static struct fake_store {
 	bool read_fails;
 	unsigned opens;           /* open accounts (for leak checks) */
 	unsigned readers;
+	unsigned releases;      /* store_release_memory calls */
 	unsigned expunges;
 } fake_store;
 
@@ -736,6 +737,13 @@ void store_close(struct store_account **acct)
 	fake_store.opens--;
 	free(*acct);
 	*acct = NULL;
+}
+
+void store_release_memory(struct store_account *acct)
+{
+	fake_assert_pool();
+	assert_non_null(acct);
+	fake_store.releases++;
 }
 
 enum store_error store_mailbox_get(struct store_account *acct, const char *name,

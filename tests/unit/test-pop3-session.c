@@ -63,6 +63,8 @@ static struct conn *login(void)
 
 	fake_send(c, "USER " FAKE_USER "\r\nPASS " FAKE_PASSWORD "\r\n");
 	expect(c, "+OK Send your password\r\n+OK Logged in.\r\n");
+	/* the session idles holding its account open: caches given back */
+	assert_true(fake_store.releases > 0);
 	return c;
 }
 
