@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -99,7 +100,12 @@ static void test_auth_verify_uses_cache(void **state)
 	free(hash);
 
 	dir_close(&dir);
-	assert_int_equal(system("rm -rf /tmp/tern-test-auth-cache-*"), 0);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", data_dir);
+		assert_int_equal(system(cmd), 0);
+	}
 }
 
 int main(void)
