@@ -113,16 +113,21 @@ bool transfer_uidlist_parse(const void *buf, size_t len, struct transfer_uidlist
 	ul->nextuid = (uint32_t)nx;
 	while (pos < len) {
 		unsigned long uid;
-		char *name, *colon;
+		char *start, *name, *colon;
 
 		pos = uidlist_line(data, len, pos, line, &whole);
 		/* longer than any real line, or binary: skipped whole */
 		if (!whole)
 			continue;
-		uid = strtoul(line, &p, 10);
-		if (p == line || uid == 0 || uid >= UINT32_MAX || (*p != ' ' && *p != '\t'))
-			continue;
+		/* A CR ends the line (CRLF files) before anything is parsed:
+		 * strtoul would skip a leading CR as a blank. */
 		line[strcspn(line, "\r")] = '\0';
+		start = line + strspn(line, " \t");
+		if (*start < '0' || *start > '9')
+			continue;
+		uid = strtoul(start, &p, 10);
+		if (uid == 0 || uid >= UINT32_MAX || (*p != ' ' && *p != '\t'))
+			continue;
 		/* the file name follows " :" in version 3, else it is the last
 		 * word */
 		colon = strstr(p, " :");

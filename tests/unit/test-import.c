@@ -577,6 +577,18 @@ static void test_uidlist_parse(void **state)
 		transfer_uidlist_free(&ul);
 	}
 
+	/* fuzz finding: a line starting with CR ("\r7 99\r") was parsed
+	 * past the CR cut and kept "99\r" as the file name */
+	{
+		static const char text[] = "3 V77 N10\n\r7 99\r\n8 ok\r\n";
+
+		assert_true(transfer_uidlist_parse(text, strlen(text), &ul));
+		assert_int_equal(ul.n, 1);
+		assert_int_equal(ul.entries[0].uid, 8);
+		assert_string_equal(ul.entries[0].base, "ok");
+		transfer_uidlist_free(&ul);
+	}
+
 	/* fuzz finding: a name that is all info (":2,S", ";:d") gave an entry
 	 * with an empty base, which matched a file named ":2,..." */
 	{
