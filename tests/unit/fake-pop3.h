@@ -1,6 +1,6 @@
 /* fake-pop3 - a fake connection, directory and store for driving a POP3
  * session without sockets, threads or disk (test-pop3-session.c and the
- * fuzz-pop3 harness). It defines every conn_*, sasl_*, auth_* and store_*
+ * fuzz-pop3 harness). It defines every conn_*, auth_* and store_*
  * symbol the pop3 module uses, so the linker never pulls the real ones.
  * Include it from exactly one file per executable. */
 #ifndef TERN_TESTS_FAKE_POP3_H
@@ -428,172 +428,12 @@ static FAKE_UNUSED void fake_free(struct conn *c)
 	free(c);
 }
 
-/* ---- the directory: SASL PLAIN/LOGIN and a one-user account ---- */
+/* ---- the directory: a one-user account (SASL is the real src/dir/sasl.c,
+ * which does no I/O) ---- */
 
 #define FAKE_USER "user@example.org"
 #define FAKE_PASSWORD "secret"
 
-struct sasl {
-	bool login;
-	unsigned step;
-	char *authcid;
-	char *authzid;
-	char *password;
-};
-
-static int fake_b64_value(char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == '/')
-		return 63;
-	return -1;
-}
-
-/* Decode base64 into a malloc'd buffer; -1 when invalid. */
-static FAKE_UNUSED int fake_b64_decode(const char *in, size_t len, char **out_r, size_t *out_len_r)
-{
-	char *out = malloc(len + 1);
-	size_t i, o = 0;
-	unsigned acc = 0, bits = 0;
-
-	if (out == NULL)
-		abort();
-	if (len % 4 != 0) {
-		free(out);
-		return -1;
-	}
-	for (i = 0; i < len; i++) {
-		int v;
-
-		if (in[i] == '=') {
-			if (i + 2 < len || (i + 1 < len && in[i + 1] != '=')) {
-				free(out);
-				return -1;
-			}
-			break;
-		}
-		v = fake_b64_value(in[i]);
-		if (v < 0) {
-			free(out);
-			return -1;
-		}
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	out[o] = '\0';
-	*out_r = out;
-	*out_len_r = o;
-	return 0;
-}
-
-const char *sasl_mechanisms(void)
-{
-	return "PLAIN LOGIN";
-}
-
-struct sasl *sasl_begin(const char *mech)
-{
-	struct sasl *sasl;
-
-	if (strcasecmp(mech, "PLAIN") != 0 && strcasecmp(mech, "LOGIN") != 0)
-		return NULL;
-	sasl = calloc(1, sizeof(*sasl));
-	if (sasl == NULL)
-		abort();
-	sasl->login = strcasecmp(mech, "LOGIN") == 0;
-	return sasl;
-}
-
-enum sasl_status sasl_step(struct sasl *sasl, const char *response, size_t len,
-			   const char **challenge_r, const char **error_r)
-{
-	char *data = NULL;
-	size_t n = 0;
-
-	*challenge_r = NULL;
-	*error_r = NULL;
-	if (response != NULL && len == 1 && response[0] == '*')
-		return SASL_STATUS_CANCELLED;
-	if (response == NULL) {
-		if (sasl->step != 0) {
-			*error_r = "no response";
-			return SASL_STATUS_ERROR;
-		}
-		sasl->step++;
-		*challenge_r = sasl->login ? "VXNlcm5hbWU6" : "";
-		return SASL_STATUS_CONTINUE;
-	}
-	if (len == 1 && response[0] == '=') {
-		data = strdup("");
-	} else if (fake_b64_decode(response, len, &data, &n) < 0) {
-		*error_r = "bad base64";
-		return SASL_STATUS_ERROR;
-	}
-	if (sasl->login) {
-		if (sasl->step <= 1 && sasl->authcid == NULL) {
-			sasl->authcid = data;
-			sasl->authzid = strdup("");
-			sasl->step = 2;
-			*challenge_r = "UGFzc3dvcmQ6";
-			return SASL_STATUS_CONTINUE;
-		}
-		sasl->password = data;
-		return SASL_STATUS_DONE;
-	}
-	/* PLAIN: authzid NUL authcid NUL password */
-	{
-		char *p1 = memchr(data, '\0', n);
-		char *p2 = p1 != NULL ? memchr(p1 + 1, '\0', n - (size_t)(p1 + 1 - data)) : NULL;
-
-		if (p2 == NULL) {
-			free(data);
-			*error_r = "bad PLAIN fields";
-			return SASL_STATUS_ERROR;
-		}
-		sasl->authzid = strdup(data);
-		sasl->authcid = strdup(p1 + 1);
-		sasl->password = strndup(p2 + 1, n - (size_t)(p2 + 1 - data));
-		free(data);
-		return SASL_STATUS_DONE;
-	}
-}
-
-const char *sasl_authcid(const struct sasl *sasl)
-{
-	return sasl->authcid;
-}
-
-const char *sasl_authzid(const struct sasl *sasl)
-{
-	return sasl->authzid;
-}
-
-const char *sasl_password(const struct sasl *sasl)
-{
-	return sasl->password;
-}
-
-void sasl_free(struct sasl **sasl)
-{
-	if (*sasl == NULL)
-		return;
-	free((*sasl)->authcid);
-	free((*sasl)->authzid);
-	free((*sasl)->password);
-	free(*sasl);
-	*sasl = NULL;
-}
 
 static uint64_t fake_auth_delay = 1500;
 static unsigned fake_auth_failures;

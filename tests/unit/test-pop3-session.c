@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "fake-pop3.h"
 
@@ -241,14 +242,20 @@ static void test_auth_login_cancel(void **state)
 static void test_auth_long_response(void **state)
 {
 	struct conn *c = start();
+	unsigned char msg[300];
 	char line[600];
+	int n;
 
 	(void)state;
-	/* A SASL response is not a command: longer than 255 is fine... */
+	/* A SASL response is not a command: longer than 255 is fine (a
+	 * well-formed PLAIN message with a 250-octet wrong password)... */
 	fake_send(c, "AUTH PLAIN\r\n");
 	expect(c, "+ \r\n");
-	memset(line, 'A', sizeof(line));
-	memcpy(line + 400, "\r\n", 3);
+	memset(msg, 'x', sizeof(msg));
+	memcpy(msg, "\0" FAKE_USER "\0", sizeof(FAKE_USER) + 1);
+	n = EVP_EncodeBlock((unsigned char *)line, msg, (int)(sizeof(FAKE_USER) + 1 + 250));
+	assert_true(n > 255);
+	memcpy(line + n, "\r\n", 3);
 	fake_send(c, line);
 	fake_fire_timer(c);
 	expect(c, "-ERR [AUTH] Authentication failed\r\n");
