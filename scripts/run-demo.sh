@@ -6,13 +6,12 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-tern="$top/build/tern"
-var="$top/var"
+# TERN_BIN and TERN_DEMO_VAR let the end-to-end test run this script
+# without touching the developer's ./var.
+tern="${TERN_BIN:-$top/build/tern}"
+var="${TERN_DEMO_VAR:-$top/var}"
 conf="$var/tern.conf"
 pwfile="$var/demo-password"
-
-mkdir -p "$var"
-chmod 700 "$var"
 
 run_user=""
 if [ "$(id -u)" -eq 0 ]; then
@@ -25,10 +24,18 @@ if [ "$(id -u)" -eq 0 ]; then
 	fi
 fi
 
+mkdir -p "$var"
+if [ -n "$run_user" ]; then
+	# the tern user must pass through ./var to reach ./var/data; the
+	# files here are 0600 and the data folder 0700
+	chmod 711 "$var"
+else
+	chmod 700 "$var"
+fi
+
 if [ ! -f "$conf" ]; then
 	data="$var/data"
 	if [ -n "$run_user" ]; then
-		chmod 711 "$var"
 		if ! runuser -u "$run_user" -- test -x "$var"; then
 			# ./var sits below a folder the tern user cannot enter
 			# (e.g. /root); keep the data where it can.
