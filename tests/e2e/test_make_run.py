@@ -88,6 +88,8 @@ def test_demo_starts_serves_and_restarts(tmp_path):
         assert open(os.path.join(var, "demo-password")).read().strip() == password
         assert fetch_all(password) == first
         stop_demo(p, log)
+        text = open(os.path.join(parent, "demo.log"), "rb").read().decode(errors="replace")
+        assert not th.sanitizer_lines(text), th.sanitizer_lines(text)
     finally:
         for p in started:
             if p.poll() is None:
