@@ -282,7 +282,15 @@ class Tern:
         problems = []
         for srv in self.servers:
             srv.stop_quietly()
-            problems += sanitizer_lines(srv.stderr_text())
+            text = srv.stderr_text()
+            problems += sanitizer_lines(text)
+            # DESIGN 7: a log never holds a password (nor its base64)
+            for user, secret in ((USER, PASSWORD), (USER2, PASSWORD2)):
+                token = ("\0%s\0%s" % (user, secret)).encode()
+                for form in (secret, base64.b64encode(secret.encode()).decode(),
+                             base64.b64encode(token).decode()):
+                    if form in text:
+                        problems.append("server log contains a password: %s" % form)
         if SANITIZED:
             for text in self.cli_stderr:
                 problems += sanitizer_lines(text)
