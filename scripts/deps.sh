@@ -9,7 +9,7 @@ PACKAGES="
 build-essential cmake pkg-config clang libclang-rt-14-dev
 libuv1-dev libssl-dev libc-ares-dev libsqlite3-dev libargon2-dev
 libcrypt-dev libinih-dev zlib1g-dev libidn2-dev libcmocka-dev
-python3 python3-pytest openssl curl fetchmail swaks
+python3 python3-pytest openssl curl fetchmail swaks iproute2 util-linux
 "
 # Real peers for interoperability tests: Dovecot's own tools write and read
 # the Maildir + dovecot-uidlist that tern imports and exports. Only the core

@@ -88,11 +88,12 @@ struct addr_list {
 };
 
 static int addr_add(struct addr_list *list, int family, const void *ip, uint16_t port,
-		    const char *elem, size_t elem_len, char **error_r)
+		    bool optional, const char *elem, size_t elem_len, char **error_r)
 {
 	struct addr_spec spec;
 
 	addr_fill(&spec, family, ip, port);
+	spec.optional = optional;
 	for (size_t i = 0; i < list->n; i++) {
 		if (strcmp(list->specs[i].text, spec.text) == 0)
 			return addr_fail(error_r, elem, elem_len, "%s is listed twice", spec.text);
@@ -152,7 +153,7 @@ static int addr_parse_element(struct addr_list *list, const char *elem, size_t e
 	if (port < 0)
 		return addr_fail(error_r, elem, elem_len, "port must be a number from 1 to 65535");
 	if (elem[0] == '[')
-		return addr_add(list, AF_INET6, ip, (uint16_t)port, elem, elem_len, error_r);
+		return addr_add(list, AF_INET6, ip, (uint16_t)port, false, elem, elem_len, error_r);
 	if (host_len == 0)
 		return addr_fail(error_r, elem, elem_len, "missing address before ':PORT' (use * for all)");
 	if (strcmp(host, "*") == 0 || strcmp(host, "localhost") == 0) {
@@ -160,14 +161,14 @@ static int addr_parse_element(struct addr_list *list, const char *elem, size_t e
 		struct in_addr v4 = { .s_addr = htonl(any ? INADDR_ANY : INADDR_LOOPBACK) };
 		const struct in6_addr *v6 = any ? &in6addr_any : &in6addr_loopback;
 
-		if (addr_add(list, AF_INET, &v4, (uint16_t)port, elem, elem_len, error_r) < 0)
+		if (addr_add(list, AF_INET, &v4, (uint16_t)port, false, elem, elem_len, error_r) < 0)
 			return -1;
-		return addr_add(list, AF_INET6, v6, (uint16_t)port, elem, elem_len, error_r);
+		return addr_add(list, AF_INET6, v6, (uint16_t)port, true, elem, elem_len, error_r);
 	}
 	if (inet_pton(AF_INET, host, ip) != 1)
 		return addr_fail(error_r, elem, elem_len,
 				 "not an IP address, '*' or 'localhost' (names are not looked up)");
-	return addr_add(list, AF_INET, ip, (uint16_t)port, elem, elem_len, error_r);
+	return addr_add(list, AF_INET, ip, (uint16_t)port, false, elem, elem_len, error_r);
 }
 
 int addr_list_parse(const char *text, struct addr_spec **specs_r, size_t *n_r, char **error_r)

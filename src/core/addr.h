@@ -7,6 +7,7 @@
 #define TERN_CORE_ADDR_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -15,6 +16,9 @@ struct addr_spec {
 	struct sockaddr_storage sa;
 	socklen_t sa_len;
 	char text[INET6_ADDRSTRLEN + 8];   /* "127.0.0.1:110", "[::1]:110" */
+	/* The IPv6 half of "*" or "localhost": a host without IPv6 may skip
+	 * it (the IPv4 half still has to work). */
+	bool optional;
 };
 
 /* Parse a comma-separated list (empty string: no addresses). On success

@@ -441,6 +441,15 @@ static int core_listen_fail(char **error_r, const char *service, const char *add
 	return -1;
 }
 
+/* The IPv6 half of "*" or "localhost" on a host without IPv6: go on with
+ * IPv4 alone, and say so. */
+static int core_listen_skip(const char *service, const char *addr)
+{
+	log_event(LOG_LEVEL_WARN, "serve", NULL, NULL,
+		  "msg=\"IPv6 unavailable, not listening\" service=%s addr=%s", service, addr);
+	return 0;
+}
+
 static int core_listen_one(struct core *core, const char *service, const struct addr_spec *spec,
 			   const struct protocol *protocol, void *context, bool implicit_tls,
 			   char **error_r)
@@ -451,14 +460,21 @@ static int core_listen_one(struct core *core, const char *service, const struct 
 	int one = 1;
 	int fd = socket(spec->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
+	if (fd < 0 && spec->optional && errno == EAFNOSUPPORT)
+		return core_listen_skip(service, spec->text);
 	if (fd < 0)
 		return core_listen_fail(error_r, service, spec->text, -1);
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    (spec->sa.ss_family == AF_INET6 &&
-	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
-	    bind(fd, (const struct sockaddr *)&spec->sa, spec->sa_len) < 0 ||
-	    listen(fd, 511) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&bound, &blen) < 0)
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0))
+		return core_listen_fail(error_r, service, spec->text, fd);
+	if (bind(fd, (const struct sockaddr *)&spec->sa, spec->sa_len) < 0) {
+		if (!spec->optional || errno != EADDRNOTAVAIL)
+			return core_listen_fail(error_r, service, spec->text, fd);
+		close(fd);
+		return core_listen_skip(service, spec->text);
+	}
+	if (listen(fd, 511) < 0 || getsockname(fd, (struct sockaddr *)&bound, &blen) < 0)
 		return core_listen_fail(error_r, service, spec->text, fd);
 
 	l = calloc(1, sizeof(*l));

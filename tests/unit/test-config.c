@@ -206,6 +206,9 @@ static void test_addr_list(void **state)
 	assert_int_equal(specs[1].sa.ss_family, AF_INET6);
 	assert_int_equal(specs[1].sa_len, sizeof(struct sockaddr_in6));
 	assert_int_equal(ntohs(((struct sockaddr_in6 *)&specs[1].sa)->sin6_port), 995);
+	/* a host without IPv6 may skip the IPv6 half of "*" */
+	assert_false(specs[0].optional);
+	assert_true(specs[1].optional);
 	free(specs);
 
 	assert_int_equal(addr_list_parse("localhost:110 ,\t[2001:db8::1]:65535,10.0.0.1:1", &specs, &n, &error), 0);
@@ -215,6 +218,11 @@ static void test_addr_list(void **state)
 	assert_string_equal(specs[2].text, "[2001:db8::1]:65535");
 	assert_string_equal(specs[3].text, "10.0.0.1:1");
 	assert_int_equal(ntohs(((struct sockaddr_in *)&specs[3].sa)->sin_port), 1);
+	/* only the expanded IPv6 half of "localhost" is optional */
+	assert_false(specs[0].optional);
+	assert_true(specs[1].optional);
+	assert_false(specs[2].optional);
+	assert_false(specs[3].optional);
 	free(specs);
 
 	static const char *const bad[] = {
