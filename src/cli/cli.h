@@ -48,16 +48,14 @@ int cli_config_load(const struct cli_options *opts, struct config *cfg);
 /* Print "tern: <message>" to stderr. */
 void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* The directory commands (domain, user, alias; defined in cmd-domain.c):
- * load the configuration named by opts and open the directory in its
- * [server] data_dir. On error prints it and returns NULL. */
+/* Opening the data folder (cli-data.c). cli_dir_open: load the
+ * configuration named by opts and open the directory in its [server]
+ * data_dir; on error print "tern: CMD: reason" and return NULL.
+ * cli_store_open: the same, then check that ADDRESS is an account and open
+ * its store; returns 0, or 1 after printing the reason. */
 struct dir;
-struct dir *cli_dir_open(const struct cli_options *opts);
-
-/* import and export (defined in cmd-import.c): load the configuration,
- * check that ADDRESS is an account of the directory, and open its store.
- * Returns 0, or 1 after printing "tern: CMD: reason". */
 struct store_account;
+struct dir *cli_dir_open(const struct cli_options *opts, const char *cmd);
 int cli_store_open(const struct cli_options *opts, const char *cmd, const char *address,
 		   struct store_account **acct_r);
 

@@ -1,7 +1,5 @@
-/* cmd-domain - `tern domain add|del|list [DOMAIN]`: the local mail domains;
- * also cli_dir_open(), shared by the directory commands. */
+/* cmd-domain - `tern domain add|del|list [DOMAIN]`: the local mail domains. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -12,22 +10,6 @@ static const char domain_usage[] =
 	"       tern domain del DOMAIN      (refused while accounts or aliases use it)\n"
 	"       tern domain list\n"
 	"options: -c FILE, --set SECTION.KEY=VALUE, --help\n";
-
-struct dir *cli_dir_open(const struct cli_options *opts)
-{
-	struct config cfg;
-	struct dir *dir = NULL;
-	char *error = NULL;
-
-	if (cli_config_load(opts, &cfg) < 0)
-		return NULL;
-	if (dir_open(cfg.server.data_dir, &dir, &error) < 0) {
-		cli_fail("cannot open the directory: %s", error != NULL ? error : "unknown error");
-		free(error);
-	}
-	config_free(&cfg);
-	return dir;
-}
 
 static void domain_print(void *ctx, const char *domain)
 {
@@ -82,7 +64,7 @@ int cmd_domain(int argc, char **argv)
 	    !((strcmp(sub, "add") == 0 || strcmp(sub, "del") == 0) && argc == 3)) {
 		return cli_usage_error(&opts, domain_usage);
 	}
-	dir = cli_dir_open(&opts);
+	dir = cli_dir_open(&opts, "domain");
 	cli_options_free(&opts);
 	if (dir == NULL)
 		return 1;

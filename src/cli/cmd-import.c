@@ -3,11 +3,9 @@
  * message is durable before its "imported" line is printed. Also
  * cli_store_open(), shared with cmd-export.c. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include "dir/dir.h"
 #include "store/transfer.h"
 
 static const char import_usage[] =
@@ -18,44 +16,6 @@ static const char import_usage[] =
 	"mbox: every message of the file goes to INBOX (or NAME).\n"
 	"One line per imported message on standard output, then a summary.\n"
 	"options: -c FILE, --set SECTION.KEY=VALUE, --help\n";
-
-int cli_store_open(const struct cli_options *opts, const char *cmd, const char *address,
-		   struct store_account **acct_r)
-{
-	struct dir_user user;
-	struct config cfg;
-	enum dir_error derr;
-	enum store_error serr;
-	struct dir *dir;
-	char *error = NULL;
-
-	*acct_r = NULL;
-	if (cli_config_load(opts, &cfg) < 0)
-		return 1;
-	if (dir_open(cfg.server.data_dir, &dir, &error) < 0) {
-		cli_fail("%s: %s", cmd, error != NULL ? error : "cannot open the directory");
-		free(error);
-		config_free(&cfg);
-		return 1;
-	}
-	derr = dir_user_lookup(dir, address, &user);
-	dir_close(&dir);
-	if (derr != DIR_OK) {
-		if (derr == DIR_ERR_NOT_FOUND || derr == DIR_ERR_INVALID || derr == DIR_ERR_NO_DOMAIN)
-			cli_fail("%s: no such account %.320s", cmd, address);
-		else
-			cli_fail("%s: %s", cmd, dir_error_str(derr));
-		config_free(&cfg);
-		return 1;
-	}
-	serr = store_open(cfg.server.data_dir, user.address, acct_r);
-	if (serr != STORE_OK)
-		cli_fail("%s: cannot open the store of %.320s: %s", cmd, user.address,
-			 store_error_name(serr));
-	dir_user_free(&user);
-	config_free(&cfg);
-	return serr == STORE_OK ? 0 : 1;
-}
 
 int cmd_import(int argc, char **argv)
 {

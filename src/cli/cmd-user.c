@@ -205,7 +205,7 @@ int cmd_user(int argc, char **argv)
 		cli_options_free(&opts);
 		return ret;
 	}
-	dir = cli_dir_open(&opts);
+	dir = cli_dir_open(&opts, "user");
 	cli_options_free(&opts);
 	if (dir == NULL)
 		return 1;
