@@ -191,6 +191,10 @@ static void loop_evict_preauth_here(void *arg)
 	struct loop *loop = arg;
 	struct conn *conn = loop->preauth_head;
 
+	/* Not one whose login is being checked right now: it may be a user
+	 * about to get in. */
+	while (conn != NULL && conn->job && !conn->job_queued)
+		conn = conn->preauth_next;
 	core_eviction_done(loop->core);
 	if (conn == NULL)
 		return;
