@@ -28,7 +28,7 @@ int cmd_export(int argc, char **argv)
 	if (argc != 4 || strcmp(argv[1], "maildir") != 0 || argv[2][0] == '-' || argv[3][0] == '-') {
 		return cli_usage_error(&opts, export_usage);
 	}
-	ret = cli_store_open(&opts, "export", argv[2], &acct);
+	ret = cli_store_open(&opts, "export", argv[2], &acct, NULL);
 	cli_options_free(&opts);
 	if (ret != 0)
 		return ret;
