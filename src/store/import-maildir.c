@@ -428,20 +428,16 @@ static enum store_error maildir_import_folder(struct store_account *acct, const 
 	return e;
 }
 
-/* ".Folder.Sub" -> "Folder/Sub", special names matched case-insensitively
- * to the existing mailboxes; under `parent` when given. NULL if invalid. */
+/* ".Folder.Sub" -> "Folder/Sub" (transfer_maildir_folder_decode), special
+ * names matched case-insensitively to the existing mailboxes; under
+ * `parent` when given. */
 static char *maildir_mailbox_name(struct store_account *acct, const char *dirname,
 				  const char *parent)
 {
-	char *name = strdup(dirname + 1), *full;
+	char *name = transfer_maildir_folder_decode(dirname), *full;
 	struct store_mailbox *boxes;
 	size_t n;
 
-	if (name == NULL)
-		abort();
-	for (char *p = name; *p != '\0'; p++)
-		if (*p == '.')
-			*p = '/';
 	if (parent == NULL && store_mailbox_list(acct, &boxes, &n) == STORE_OK) {
 		for (size_t i = 0; i < n; i++) {
 			if (strcasecmp(boxes[i].name, name) == 0) {

@@ -36,7 +36,8 @@ struct transfer_import {
 };
 
 /* Import a Maildir or Maildir++ tree: PATH/{cur,new} go to the target
- * mailbox, PATH/.A.B to "A/B" (under the target when one is given). Flags come from the
+ * mailbox, PATH/.A.B to "A/B" (under the target when one is given; folder
+ * names as transfer_maildir_folder_decode reads them). Flags come from the
  * ":2,FLAGS" suffix, the internal date from the file's mtime; a
  * dovecot-uidlist keeps its UIDVALIDITY and UIDs when the target mailbox is
  * still empty. Returns STORE_ERR_NOT_FOUND when PATH is not a Maildir,
@@ -55,10 +56,11 @@ enum store_error transfer_import_mbox(struct store_account *acct, const char *pa
 				      struct transfer_stats *stats);
 
 /* Write every mailbox as a Maildir++ tree under PATH (created, or empty):
- * INBOX in PATH/cur, others in PATH/.A.B/cur, with ":2,FLAGS" names and a
- * dovecot-uidlist, so that an import keeps UIDVALIDITY and UIDs. Message
- * bytes are written unchanged (CRLF). STORE_ERR_EXISTS when PATH is not
- * empty. */
+ * INBOX in PATH/cur, others in PATH/<transfer_maildir_folder_encode>/cur,
+ * with ":2,FLAGS" names and a dovecot-uidlist, so that an import keeps
+ * UIDVALIDITY and UIDs. Each mailbox whose folder name had to be escaped is
+ * named on `out` ("mailbox a.b exported as .a\2eb"). Message bytes are
+ * written unchanged (CRLF). STORE_ERR_EXISTS when PATH is not empty. */
 enum store_error transfer_export_maildir(struct store_account *acct, const char *path,
 					 FILE *out, FILE *err, struct transfer_stats *stats);
 
@@ -179,5 +181,17 @@ void transfer_uidlist_free(struct transfer_uidlist *ul);
 unsigned transfer_maildir_flags(const char *name);
 char *transfer_maildir_base(const char *name);
 
+/* Maildir++ folder names (maildir-name.c), written the way Dovecot's
+ * Maildir++ layout with its listescape plugin writes them: a '.', then
+ * the levels of the mailbox name in modified UTF-7 (RFC 3501 5.1.3) joined
+ * by '.', where a '.' or '\' inside a level, a '~' starting one and any
+ * byte that is not part of valid UTF-8 are written "\2e", "\5c", "\7e",
+ * "\xx". So "a.b" is ".a\2eb", "a/b" is ".a.b", "Ärger" is ".&AMQ-rger".
+ * encode: the folder of any mailbox name but INBOX (malloc'd). decode: the
+ * mailbox name of a folder name starting with '.' (malloc'd), levels that
+ * are not valid modified UTF-7 taken as they are; the result still has to
+ * pass the store's name rules. decode(encode(x)) == x for every name. */
+char *transfer_maildir_folder_encode(const char *mailbox);
+char *transfer_maildir_folder_decode(const char *folder);
 
 #endif

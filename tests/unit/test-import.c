@@ -727,6 +727,131 @@ static void test_export_roundtrip(void **state)
 	store_close(&other);
 }
 
+/* Maildir++ folder names, both ways, against Dovecot's forms (its
+ * listescape escaping, RFC 3501 5.1.3 modified UTF-7 examples), and the
+ * round trip over names made of the awkward bytes. */
+static void test_folder_names(void **state)
+{
+	static const struct {
+		const char *mailbox, *folder;
+	} both[] = {
+		{ "a.b", ".a\\2eb" },
+		{ "a/b", ".a.b" },
+		{ "a\\b", ".a\\5cb" },
+		{ "~home", ".\\7ehome" },
+		{ "a/~b", ".a.\\7eb" },
+		{ "a~b", ".a~b" },
+		{ "Work.2024/Q1", ".Work\\2e2024.Q1" },
+		{ "R&D", ".R&-D" },
+		{ "\xc3\x84rger", ".&AMQ-rger" },
+		{ "\xe5\x8f\xb0\xe5\x8c\x97/\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", ".&U,BTFw-.&ZeVnLIqe-" },
+		{ "\xf0\x9f\x98\x80", ".&2D3eAA-" },
+		{ "x\xff", ".x\\ff" },
+		{ "INBOX/x", ".INBOX.x" },
+	};
+	static const struct {
+		const char *folder, *mailbox;
+	} decode[] = {
+		{ ".a\\2Eb", "a.b" },          /* hex in either case */
+		{ ".&AGE-", "&AGE-" },          /* 'a' may not be encoded: kept */
+		{ ".&AMQ", "&AMQ" },            /* unterminated: kept */
+		{ ".&2D0-", "&2D0-" },          /* lone high surrogate: kept */
+		{ ".a\\00b", "a\\00b" },        /* no NUL in a name */
+		{ ".a\\zzb.\\2", "a\\zzb/\\2" },
+		{ ".\\5c2e", "\\2e" },
+		{ ".\\26AMQ-", "\xc3\x84" },    /* escaped '&' starts UTF-7 too */
+		{ ".a..b", "a//b" },
+	};
+	static const char alphabet[] = "a.\\~&-/\xc3\x84\xff\xe6\x97\xa5\xf0\x9f\x98\x80" "A";
+	char name[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(both) / sizeof(both[0]); i++) {
+		char *folder = transfer_maildir_folder_encode(both[i].mailbox);
+		char *back = transfer_maildir_folder_decode(both[i].folder);
+
+		assert_string_equal(folder, both[i].folder);
+		assert_string_equal(back, both[i].mailbox);
+		free(folder);
+		free(back);
+	}
+	for (size_t i = 0; i < sizeof(decode) / sizeof(decode[0]); i++) {
+		char *back = transfer_maildir_folder_decode(decode[i].folder);
+
+		assert_string_equal(back, decode[i].mailbox);
+		free(back);
+	}
+	srand(5);
+	for (int round = 0; round < 20000; round++) {
+		size_t len = (size_t)(1 + rand() % (int)(sizeof(name) - 1));
+		char *folder, *back;
+
+		for (size_t i = 0; i < len; i++)
+			name[i] = alphabet[rand() % (int)(sizeof(alphabet) - 1)];
+		name[len] = '\0';
+		folder = transfer_maildir_folder_encode(name);
+		back = transfer_maildir_folder_decode(folder);
+		assert_string_equal(back, name);
+		assert_null(strchr(folder, '/'));
+		free(folder);
+		free(back);
+	}
+}
+
+/* Mailboxes "a.b" and "a/b" used to share the folder .a.b (one uidlist
+ * entry lost): now each has its own, the export says which names it
+ * escaped, and an import reads them back to the same mailboxes. */
+static void test_export_escaped(void **state)
+{
+	static const char *const names[] = { "a", "a.b", "a/b", "a\\b", "\xc3\x84rger", "R&D" };
+	struct fixture *f = *state;
+	struct transfer_stats st;
+	struct store_account *other;
+	struct store_mailbox box;
+	char out[256], path[512];
+	struct stat sb;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char text[64];
+
+		snprintf(text, sizeof(text), "Subject: %zu\r\n\r\n%s\r\n", i, names[i]);
+		assert_int_equal(transfer_mailbox_ensure(f->acct, names[i]), STORE_OK);
+		assert_int_equal(store_append(f->acct, names[i], text, strlen(text), 0, NULL, 0, NULL),
+				 STORE_OK);
+	}
+	snprintf(out, sizeof(out), "%s/export", f->dir);
+	assert_int_equal(transfer_export_maildir(f->acct, out, f->out, f->err, &st), STORE_OK);
+	assert_int_equal(st.messages, 6);
+	snprintf(path, sizeof(path), "%s/.a\\2eb/cur", out);
+	assert_int_equal(stat(path, &sb), 0);
+	snprintf(path, sizeof(path), "%s/.a.b/cur", out);
+	assert_int_equal(stat(path, &sb), 0);
+	snprintf(path, sizeof(path), "%s/.&AMQ-rger/cur", out);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(said(f->out, "mailbox a.b exported as .a\\2eb\n"));
+	assert_true(said(f->out, "mailbox a\\b exported as .a\\5cb\n"));
+	assert_true(said(f->out, "mailbox \xc3\x84rger exported as .&AMQ-rger\n"));
+	assert_true(said(f->out, "mailbox R&D exported as .R&-D\n"));
+	assert_false(said(f->out, "mailbox a/b exported"));
+	assert_false(said(f->out, "mailbox Sent exported"));
+
+	assert_int_equal(store_open(f->dir, "v@example.org", &other), STORE_OK);
+	assert_int_equal(transfer_import_maildir(other, out, im(f, NULL), &st), STORE_OK);
+	assert_int_equal(st.messages, 6);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char text[64], *got;
+
+		assert_int_equal(store_mailbox_get(other, names[i], &box), STORE_OK);
+		assert_int_equal(box.messages, 1);
+		got = read_msg(other, names[i], box.uidnext - 1);
+		snprintf(text, sizeof(text), "Subject: %zu\r\n\r\n%s\r\n", i, names[i]);
+		assert_string_equal(got, text);
+		free(got);
+		store_mailbox_free(&box);
+	}
+	store_close(&other);
+}
+
 /* the dovecot-uidlist parser on its own, with broken input */
 static void test_uidlist_parse(void **state)
 {
@@ -903,6 +1028,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mbox_rerun, setup, teardown),
 		cmocka_unit_test(test_uidlist_parse),
 		cmocka_unit_test(test_maildir_name),
+		cmocka_unit_test(test_folder_names),
+		cmocka_unit_test_setup_teardown(test_export_escaped, setup, teardown),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR);
