@@ -182,7 +182,7 @@ static bool uidlist_read(struct store_account *acct, const char *dir,
 	fd = transfer_source_open(acct, path, &st, &why);
 	if (fd < 0) {
 		if (errno != ENOENT)
-			fprintf(err, "%s: dovecot-uidlist is %s, UIDs not kept\n", dir, why);
+			fprintf(err, "%s: dovecot-uidlist: %s; UIDs not kept\n", dir, why);
 		return false;
 	}
 	if (st.st_size > (off_t)TRANSFER_UIDLIST_MAX) {
@@ -338,13 +338,14 @@ static enum store_error maildir_import_file(struct store_account *acct, const ch
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			why = strerror(errno);
 			break;
 		}
 		transfer_writer_write(w, buf, (size_t)n);
 	}
 	close(fd);
 	if (n < 0) {
-		fprintf(im->err, "skipped %s: %s\n", mf->path, strerror(errno));
+		fprintf(im->err, "skipped %s: %s\n", mf->path, why);
 		store_append_abort(&w->ap);
 		stats->skipped++;
 		e = STORE_OK;

@@ -113,11 +113,9 @@ enum store_error transfer_writer_commit(struct transfer_writer *w, const struct 
 	bool present = false;
 	uint32_t uid;
 
-	if (e == STORE_OK && w->size == 0)
-		e = STORE_ERR_INVALID;
-	if (e == STORE_OK)
+	if (e == STORE_OK && w->size > 0)
 		e = store_append_present(w->ap, &present);
-	if (e != STORE_OK || present) {
+	if (e != STORE_OK || w->size == 0 || present) {
 		store_append_abort(&w->ap);
 		if (present) {
 			stats->present++;
@@ -130,7 +128,7 @@ enum store_error transfer_writer_commit(struct transfer_writer *w, const struct 
 				(unsigned long long)w->size, (unsigned long long)w->max);
 		else
 			fprintf(im->err, "skipped %s: %s\n", m->source,
-				e == STORE_ERR_INVALID ? "empty message" : store_error_name(e));
+				e == STORE_OK ? "empty message" : store_error_name(e));
 		return e == STORE_ERR_IO ? e : STORE_OK;
 	}
 	e = store_append_commit_uid(&w->ap, m->flags, m->keywords, m->internal_date, m->uid, &uid);
@@ -192,8 +190,7 @@ int transfer_source_open(struct store_account *acct, const char *path, struct st
 
 	*why_r = NULL;
 	if (fd < 0) {
-		*why_r = errno == ELOOP ? "a symbolic link, not followed (name the file itself)" :
-			strerror(errno);
+		*why_r = errno == ELOOP ? "a symbolic link, not followed" : strerror(errno);
 		return -1;
 	}
 	if (fstat(fd, st_r) < 0)

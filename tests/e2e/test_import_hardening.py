@@ -94,7 +94,7 @@ def test_fifo_is_refused_without_hanging(tern_env):
     write_file(os.path.join(root, "cur", "2.real:2,"), b"Subject: real\n\nreal\n")
     p = tern.cmd("import", "maildir", th.USER, root, timeout=QUICK)
     assert "1.fifo:2,: a FIFO, not a regular file" in p.stderr, p.stderr
-    assert "dovecot-uidlist is a FIFO, not a regular file, UIDs not kept" in p.stderr
+    assert "dovecot-uidlist: a FIFO, not a regular file; UIDs not kept" in p.stderr
     assert len(imported_lines(p)) == 1
 
     # the configuration file too
