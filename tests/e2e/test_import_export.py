@@ -23,10 +23,7 @@ def test_import_while_session_open_then_export(pop3_server):
     assert th.retr_all(p) == first + more + [b"Subject: md\r\n\r\nmd\r\n"]
     p.quit()
 
-    # empty and writable for the unprivileged user tern drops to
-    out = os.path.join(tern.work_dir, "export")
-    os.mkdir(out)
-    os.chmod(out, 0o777)
+    out = export_dir(tern, "export")
     r = tern.cmd("export", "maildir", th.USER, out)
     assert "exported 4 messages" in r.stdout
     assert len(os.listdir(os.path.join(out, "cur"))) == 4

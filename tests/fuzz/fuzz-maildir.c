@@ -43,18 +43,26 @@ static void fuzz_uidlist(const uint8_t *data, size_t size)
 		abort();
 }
 
+/* The input as a C string (cut at a NUL byte, as a file name would be). */
+static char *fuzz_string(const uint8_t *data, size_t size)
+{
+	char *s = malloc(size + 1);
+
+	if (s == NULL)
+		abort();
+	memcpy(s, data, size);
+	s[size] = '\0';
+	return s;
+}
+
 /* The base is a prefix of the name without separators; only the five
  * system flags come out. */
 static void fuzz_name(const uint8_t *data, size_t size)
 {
-	char *name = malloc(size + 1), *base;
+	char *name = fuzz_string(data, size), *base;
 	unsigned flags;
 	size_t len;
 
-	if (name == NULL)
-		abort();
-	memcpy(name, data, size);
-	name[size] = '\0';
 	flags = transfer_maildir_flags(name);
 	base = transfer_maildir_base(name);
 	len = strlen(base);
@@ -75,12 +83,8 @@ static void fuzz_name(const uint8_t *data, size_t size)
  * back to that name exactly. */
 static void fuzz_folder(const uint8_t *data, size_t size)
 {
-	char *name = malloc(size + 1), *mailbox, *folder, *back;
+	char *name = fuzz_string(data, size), *mailbox, *folder, *back;
 
-	if (name == NULL)
-		abort();
-	memcpy(name, data, size);
-	name[size] = '\0';
 	mailbox = transfer_maildir_folder_decode(name);
 	folder = transfer_maildir_folder_encode(mailbox);
 	back = transfer_maildir_folder_decode(folder);
