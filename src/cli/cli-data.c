@@ -33,7 +33,7 @@ struct dir *cli_dir_open(const struct cli_options *opts, const char *cmd)
 }
 
 int cli_store_open(const struct cli_options *opts, const char *cmd, const char *address,
-		   struct store_account **acct_r)
+		   struct store_account **acct_r, struct config *cfg_r)
 {
 	struct dir_user user;
 	struct config cfg;
@@ -64,6 +64,9 @@ int cli_store_open(const struct cli_options *opts, const char *cmd, const char *
 		cli_fail("%s: cannot open the store of %.320s: %s", cmd, user.address,
 			 store_error_name(serr));
 	dir_user_free(&user);
-	config_free(&cfg);
+	if (serr == STORE_OK && cfg_r != NULL)
+		*cfg_r = cfg;
+	else
+		config_free(&cfg);
 	return serr == STORE_OK ? 0 : 1;
 }

@@ -52,12 +52,13 @@ void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * configuration named by opts and open the directory in its [server]
  * data_dir; on error print "tern: CMD: reason" and return NULL.
  * cli_store_open: the same, then check that ADDRESS is an account and open
- * its store; returns 0, or 1 after printing the reason. */
+ * its store; returns 0, or 1 after printing the reason. With cfg_r, the
+ * caller gets the configuration loaded (on success; config_free it). */
 struct dir;
 struct store_account;
 struct dir *cli_dir_open(const struct cli_options *opts, const char *cmd);
 int cli_store_open(const struct cli_options *opts, const char *cmd, const char *address,
-		   struct store_account **acct_r);
+		   struct store_account **acct_r, struct config *cfg_r);
 
 /* Read one line (the password) from standard input, without its line end.
  * Returns a malloc'd string, or NULL at EOF, on error, or when the line is

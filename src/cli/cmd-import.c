@@ -14,6 +14,9 @@ static const char import_usage[] =
 	"maildir: PATH/{cur,new} go to INBOX (or NAME), PATH/.A.B to A/B; flags from\n"
 	"the file names; a dovecot-uidlist keeps UIDs in empty mailboxes.\n"
 	"mbox: every message of the file goes to INBOX (or NAME).\n"
+	"Messages over [limits] message_size are skipped; a message the mailbox\n"
+	"already holds (same bytes) is not stored again, so a re-run adds only\n"
+	"what is new. Symbolic links and files that are not regular are refused.\n"
 	"One line per imported message on standard output, then a summary.\n"
 	"options: -c FILE, --set SECTION.KEY=VALUE, --help\n";
 
@@ -23,7 +26,9 @@ int cmd_import(int argc, char **argv)
 	const char *pos[3] = { NULL, NULL, NULL }, *mailbox = NULL;
 	struct store_account *acct;
 	struct cli_options opts;
+	struct transfer_import im = { .out = stdout, .err = stderr };
 	struct transfer_stats stats;
+	struct config cfg;
 	enum store_error err;
 	int npos = 0, ret;
 
@@ -41,16 +46,19 @@ int cmd_import(int argc, char **argv)
 	}
 	if (npos != 3 || (strcmp(pos[0], "maildir") != 0 && strcmp(pos[0], "mbox") != 0))
 		return cli_usage_error(&opts, import_usage);
-	ret = cli_store_open(&opts, "import", pos[1], &acct);
+	ret = cli_store_open(&opts, "import", pos[1], &acct, &cfg);
 	cli_options_free(&opts);
 	if (ret != 0)
 		return ret;
+	im.mailbox = mailbox;
+	im.max_size = cfg.limits.message_size;
+	config_free(&cfg);
 	if (strcmp(pos[0], "maildir") == 0)
-		err = transfer_import_maildir(acct, pos[2], mailbox, stdout, stderr, &stats);
+		err = transfer_import_maildir(acct, pos[2], &im, &stats);
 	else
-		err = transfer_import_mbox(acct, pos[2], mailbox, stdout, stderr, &stats);
-	printf("imported %zu messages into %zu mailboxes, %zu skipped\n",
-	       stats.messages, stats.mailboxes, stats.skipped);
+		err = transfer_import_mbox(acct, pos[2], &im, &stats);
+	printf("imported %zu messages into %zu mailboxes, %zu already present, %zu skipped\n",
+	       stats.messages, stats.mailboxes, stats.present, stats.skipped);
 	fflush(stdout);
 	store_close(&acct);
 	if (err != STORE_OK) {

@@ -573,19 +573,23 @@ int config_load_string(struct config *cfg, const char *name, const char *text,
 	return 0;
 }
 
-/* Read a whole configuration file (bounded). Returns a malloc'd string. */
+/* Read a whole configuration file (bounded). Returns a malloc'd string.
+ * A symlink is followed (/etc/tern/tern.conf often is one); anything but a
+ * regular file is refused, and O_NONBLOCK keeps a FIFO from blocking the
+ * open until a writer comes. */
 static char *config_read_file(const char *path, char **error_r)
 {
 	struct stat st;
 	char *text;
 	size_t len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0) {
 		*error_r = config_reason("%s: cannot open: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
 		*error_r = config_reason("%s: not a regular file", path);
 		close(fd);
 		return NULL;

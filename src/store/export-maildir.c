@@ -1,8 +1,10 @@
 /* export-maildir - `tern export maildir`: every mailbox as a Maildir++
- * folder with ":2,FLAGS" names and a dovecot-uidlist (version 3), so that
- * Dovecot, or `tern import`, keeps UIDVALIDITY and UIDs. */
+ * folder (names escaped as maildir-name.c says) with ":2,FLAGS" names and
+ * a dovecot-uidlist (version 3), so that Dovecot, or `tern import`, keeps
+ * UIDVALIDITY and UIDs. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -118,13 +120,27 @@ io:
 	return STORE_ERR_IO;
 }
 
-static enum store_error export_mailbox(struct store_account *acct, const struct store_mailbox *box,
-				       const char *root, FILE *out, FILE *err,
-				       struct transfer_stats *stats)
+/* Whether a folder name is more than the mailbox name with '.' for '/':
+ * then the export says how it named the folder. */
+static bool export_escaped(const char *mailbox, const char *folder)
+{
+	if (strlen(folder) != strlen(mailbox) + 1)
+		return true;
+	for (size_t i = 0; mailbox[i] != '\0'; i++)
+		if (folder[i + 1] != (mailbox[i] == '/' ? '.' : mailbox[i]))
+			return true;
+	return false;
+}
+
+/* Returns 1 when the folder name was escaped (and said on out), 0 when
+ * not, -1 on a write error (said on err). */
+static int export_mailbox(struct store_account *acct, const struct store_mailbox *box,
+			  const char *root, FILE *out, FILE *err, struct transfer_stats *stats)
 {
 	char dir[4096], sub[4200];
 	struct store_message *msgs;
 	enum store_error e;
+	int escaped = 0;
 	size_t n;
 	FILE *ul;
 	int fd;
@@ -133,19 +149,27 @@ static enum store_error export_mailbox(struct store_account *acct, const struct 
 	 * may hold "."), would map to a folder outside root ("root/.."). */
 	if (!store_mailbox_name_canon(box->name, dir, sizeof(dir))) {
 		fprintf(err, "skipped mailbox %s: not a valid name\n", box->name);
-		return STORE_OK;
+		stats->skipped += box->messages;
+		return 0;
 	}
 	if (strcmp(box->name, "INBOX") == 0) {
 		snprintf(dir, sizeof(dir), "%s", root);
 	} else {
-		int len = snprintf(dir, sizeof(dir), "%s/.", root);
+		char *folder = transfer_maildir_folder_encode(box->name);
+		int len = snprintf(dir, sizeof(dir), "%s/%s", root, folder);
 
-		if (strchr(box->name, '.') != NULL)
-			fprintf(err, "warning: mailbox %s has a '.', which Maildir++ reads as a hierarchy separator\n",
-				box->name);
-		for (const char *p = box->name; *p != '\0' && (size_t)len < sizeof(dir) - 1; p++)
-			dir[len++] = *p == '/' ? '.' : *p;
-		dir[len] = '\0';
+		if (strlen(folder) > NAME_MAX || len < 0 || (size_t)len >= sizeof(dir) - 16) {
+			fprintf(err, "skipped mailbox %s: its folder name %s is too long\n",
+				box->name, folder);
+			stats->skipped += box->messages;
+			free(folder);
+			return 0;
+		}
+		if (export_escaped(box->name, folder)) {
+			fprintf(out, "mailbox %s exported as %s\n", box->name, folder);
+			escaped = 1;
+		}
+		free(folder);
 	}
 	snprintf(sub, sizeof(sub), "%s/cur", dir);
 	if (export_mkdir(dir) < 0 || export_mkdir(sub) < 0)
@@ -165,7 +189,7 @@ static enum store_error export_mailbox(struct store_account *acct, const struct 
 		close(fd);
 	}
 	if ((e = store_message_list(acct, box->name, &msgs, &n)) != STORE_OK)
-		return e;
+		return -1;
 	snprintf(sub, sizeof(sub), "%s/dovecot-uidlist", dir);
 	fd = open(sub, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	ul = fd >= 0 ? fdopen(fd, "w") : NULL;
@@ -193,7 +217,6 @@ static enum store_error export_mailbox(struct store_account *acct, const struct 
 			break;
 		fprintf(ul, "%u :%s\n", msgs[i].uid, base);
 		stats->messages++;
-		fprintf(out, "exported %s %u\n", box->name, msgs[i].uid);
 	}
 	store_messages_free(msgs, n);
 	if (fflush(ul) != 0 || fsync(fileno(ul)) < 0) {
@@ -206,10 +229,10 @@ static enum store_error export_mailbox(struct store_account *acct, const struct 
 	if (export_fsync_dir(sub) < 0 || export_fsync_dir(dir) < 0)
 		goto io;
 	stats->mailboxes++;
-	return e;
+	return e == STORE_OK ? escaped : -1;
 io:
 	fprintf(err, "cannot write %s: %s\n", sub, strerror(errno));
-	return STORE_ERR_IO;
+	return -1;
 }
 
 enum store_error transfer_export_maildir(struct store_account *acct, const char *path,
@@ -217,7 +240,7 @@ enum store_error transfer_export_maildir(struct store_account *acct, const char 
 {
 	struct store_mailbox *boxes;
 	enum store_error e;
-	size_t n;
+	size_t n, escaped = 0;
 
 	memset(stats, 0, sizeof(*stats));
 	if (!export_dir_empty(path)) {
@@ -230,9 +253,18 @@ enum store_error transfer_export_maildir(struct store_account *acct, const char 
 	}
 	if ((e = store_mailbox_list(acct, &boxes, &n)) != STORE_OK)
 		return e;
-	for (size_t i = 0; i < n && e == STORE_OK; i++)
-		e = export_mailbox(acct, &boxes[i], path, out, err, stats);
+	for (size_t i = 0; i < n && e == STORE_OK; i++) {
+		int rc = export_mailbox(acct, &boxes[i], path, out, err, stats);
+
+		if (rc < 0)
+			e = STORE_ERR_IO;
+		else
+			escaped += (size_t)rc;
+	}
 	store_mailboxes_free(boxes, n);
+	if (escaped > 0)
+		fprintf(out, "escaped folder names are those of Dovecot's Maildir++ layout with"
+			" its listescape plugin; tern import reads them back\n");
 	fflush(out);
 	return e;
 }

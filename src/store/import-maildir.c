@@ -166,9 +166,11 @@ void transfer_uidlist_free(struct transfer_uidlist *ul)
 
 /* Read PATH/dovecot-uidlist whole and parse it; false when there is none or
  * it is unusable (said on err). */
-static bool uidlist_read(const char *dir, struct transfer_uidlist *ul, FILE *err)
+static bool uidlist_read(struct store_account *acct, const char *dir,
+			 struct transfer_uidlist *ul, FILE *err)
 {
 	char path[4096], *data;
+	const char *why;
 	struct stat st;
 	size_t len = 0, size;
 	ssize_t n = 0;
@@ -177,12 +179,10 @@ static bool uidlist_read(const char *dir, struct transfer_uidlist *ul, FILE *err
 
 	memset(ul, 0, sizeof(*ul));
 	snprintf(path, sizeof(path), "%s/dovecot-uidlist", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0)
-		return false;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		fprintf(err, "%s: dovecot-uidlist is not a regular file, UIDs not kept\n", dir);
+	fd = transfer_source_open(acct, path, &st, &why);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			fprintf(err, "%s: dovecot-uidlist: %s; UIDs not kept\n", dir, why);
 		return false;
 	}
 	if (st.st_size > (off_t)TRANSFER_UIDLIST_MAX) {
@@ -236,7 +236,7 @@ static uint32_t uidlist_find(const struct transfer_uidlist *ul, const char *base
 	return 0;
 }
 
-static void maildir_scan(const char *dir, const char *sub, struct maildir_list *list)
+static void maildir_scan(const char *dir, const char *sub, struct maildir_list *list, FILE *err)
 {
 	char path[4096];
 	struct dirent *de;
@@ -246,6 +246,15 @@ static void maildir_scan(const char *dir, const char *sub, struct maildir_list *
 	snprintf(path, sizeof(path), "%s/%s", dir, sub);
 	/* a symlinked cur/ or new/ could point anywhere: not followed */
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno != ENOENT) {
+		int error = errno;
+		struct stat st;
+
+		if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+			fprintf(err, "%s: a symbolic link, not followed\n", path);
+		else
+			fprintf(err, "%s: %s\n", path, strerror(error));
+	}
 	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
 			close(fd);
@@ -285,69 +294,74 @@ static int maildir_file_cmp(const void *a, const void *b)
 	return strcmp(x->base, y->base);
 }
 
-/* Append one file; 1 when skipped, 0 when stored, -1 on a fatal error. */
-static int maildir_import_file(struct store_account *acct, const char *mailbox,
-			       const struct maildir_file *mf, uint32_t want_uid,
-			       FILE *out, FILE *err)
+/* Append one file (or skip it, counted in stats); STORE_OK unless the
+ * import must stop. */
+static enum store_error maildir_import_file(struct store_account *acct, const char *mailbox,
+					    const struct maildir_file *mf, uint32_t want_uid,
+					    const struct transfer_import *im,
+					    struct transfer_stats *stats)
 {
+	struct transfer_message m = {
+		.mailbox = mailbox, .source = mf->path, .flags = mf->flags, .uid = want_uid,
+	};
 	struct transfer_writer *w;
-	struct store_append *ap;
 	enum store_error e;
+	const char *why;
 	struct stat st;
 	char buf[65536];
-	uint32_t uid;
-	ssize_t n;
+	ssize_t n = 0;
 	int fd;
 
-	/* O_NONBLOCK: a FIFO must not hang the import (it is refused below) */
-	fd = open(mf->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
-		fprintf(err, "skipped %s: %s\n", mf->path,
-			fd < 0 ? strerror(errno) : "empty or not a regular file");
-		if (fd >= 0)
-			close(fd);
-		return 1;
+	fd = transfer_source_open(acct, mf->path, &st, &why);
+	if (fd < 0) {
+		fprintf(im->err, "skipped %s: %s\n", mf->path, why);
+		stats->skipped++;
+		return STORE_OK;
 	}
-	if ((e = store_append_begin(acct, mailbox, &ap)) != STORE_OK) {
-		close(fd);
-		fprintf(err, "failed %s: %s\n", mf->path, store_error_name(e));
-		return -1;
-	}
+	m.internal_date = (int64_t)st.st_mtime;
 	w = malloc(sizeof(*w));
 	if (w == NULL)
 		abort();
-	transfer_writer_init(w, ap);
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+	transfer_writer_init(w, NULL, im->max_size);
+	if ((e = store_append_begin(acct, mailbox, &w->ap)) != STORE_OK) {
+		close(fd);
+		free(w);
+		fprintf(im->err, "failed %s: %s\n", mf->path, store_error_name(e));
+		return e;
+	}
+	/* Known too big from its size (CRLF only adds): not read at all. */
+	if ((uint64_t)st.st_size > w->max) {
+		w->size = (uint64_t)st.st_size;
+		w->error = STORE_ERR_TOO_BIG;
+	}
+	while (w->error == STORE_OK && (n = read(fd, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			why = strerror(errno);
 			break;
 		}
 		transfer_writer_write(w, buf, (size_t)n);
 	}
 	close(fd);
-	e = transfer_writer_flush(w);
+	if (n < 0) {
+		fprintf(im->err, "skipped %s: %s\n", mf->path, why);
+		store_append_abort(&w->ap);
+		stats->skipped++;
+		e = STORE_OK;
+	} else {
+		e = transfer_writer_commit(w, &m, im, stats);
+	}
 	free(w);
-	if (n < 0 || e != STORE_OK) {
-		store_append_abort(&ap);
-		fprintf(err, "skipped %s: %s\n", mf->path, n < 0 ? "read error" : store_error_name(e));
-		return e == STORE_ERR_IO ? -1 : 1;
-	}
-	e = store_append_commit_uid(&ap, mf->flags, NULL, (int64_t)st.st_mtime, want_uid, &uid);
-	if (e != STORE_OK) {
-		fprintf(err, "failed %s: %s\n", mf->path, store_error_name(e));
-		return -1;
-	}
-	fprintf(out, "imported %s %u %s\n", mailbox, uid, mf->path);
-	fflush(out);
-	return 0;
+	return e;
 }
 
 /* One Maildir folder (cur/ and new/) into one mailbox. */
 static enum store_error maildir_import_folder(struct store_account *acct, const char *dir,
-					      const char *mailbox, FILE *out, FILE *err,
+					      const char *mailbox, const struct transfer_import *im,
 					      struct transfer_stats *stats)
 {
+	FILE *err = im->err;
 	struct maildir_list list = { 0 };
 	struct transfer_uidlist ul;
 	enum store_error e;
@@ -359,9 +373,9 @@ static enum store_error maildir_import_folder(struct store_account *acct, const 
 		return e == STORE_ERR_INVALID ? STORE_OK : e;
 	}
 	stats->mailboxes++;
-	maildir_scan(dir, "cur", &list);
-	maildir_scan(dir, "new", &list);
-	keep = uidlist_read(dir, &ul, err);
+	maildir_scan(dir, "cur", &list, err);
+	maildir_scan(dir, "new", &list, err);
+	keep = uidlist_read(acct, dir, &ul, err);
 	if (keep) {
 		if (ul.n > 0)
 			qsort(ul.entries, ul.n, sizeof(ul.entries[0]), uidlist_cmp);
@@ -378,17 +392,16 @@ static enum store_error maildir_import_folder(struct store_account *acct, const 
 		 * without a listed UID */
 		e = store_mailbox_set_uids(acct, mailbox, ul.uidvalidity, 1);
 		if (e != STORE_OK) {
-			fprintf(err, "%s: mailbox %s is not empty, new UIDs are assigned\n",
-				dir, mailbox);
+			fprintf(err, "%s: mailbox %s is not empty: UIDs not kept, messages not"
+				" already there get new ones\n", dir, mailbox);
 			keep = false;
 		}
 	}
 	if (list.n > 0)
 		qsort(list.files, list.n, sizeof(list.files[0]), maildir_file_cmp);
 	e = STORE_OK;
-	for (size_t i = 0; i < list.n; i++) {
+	for (size_t i = 0; i < list.n && e == STORE_OK; i++) {
 		uint32_t want = 0;
-		int rc;
 
 		/* keep a listed UID when it still fits (a garbage uidlist may
 		 * repeat one) */
@@ -403,15 +416,7 @@ static enum store_error maildir_import_folder(struct store_account *acct, const 
 			if (ul.nextuid - 1 > last)
 				last = ul.nextuid - 1;
 		}
-		rc = maildir_import_file(acct, mailbox, &list.files[i], want, out, err);
-		if (rc < 0) {
-			e = STORE_ERR_IO;
-			break;
-		}
-		if (rc == 0)
-			stats->messages++;
-		else
-			stats->skipped++;
+		e = maildir_import_file(acct, mailbox, &list.files[i], want, im, stats);
 	}
 	if (keep && e == STORE_OK && ul.nextuid > 0)
 		e = store_mailbox_raise_uidnext(acct, mailbox, ul.nextuid);
@@ -424,20 +429,16 @@ static enum store_error maildir_import_folder(struct store_account *acct, const 
 	return e;
 }
 
-/* ".Folder.Sub" -> "Folder/Sub", special names matched case-insensitively
- * to the existing mailboxes; under `parent` when given. NULL if invalid. */
+/* ".Folder.Sub" -> "Folder/Sub" (transfer_maildir_folder_decode), special
+ * names matched case-insensitively to the existing mailboxes; under
+ * `parent` when given. */
 static char *maildir_mailbox_name(struct store_account *acct, const char *dirname,
 				  const char *parent)
 {
-	char *name = strdup(dirname + 1), *full;
+	char *name = transfer_maildir_folder_decode(dirname), *full;
 	struct store_mailbox *boxes;
 	size_t n;
 
-	if (name == NULL)
-		abort();
-	for (char *p = name; *p != '\0'; p++)
-		if (*p == '.')
-			*p = '/';
 	if (parent == NULL && store_mailbox_list(acct, &boxes, &n) == STORE_OK) {
 		for (size_t i = 0; i < n; i++) {
 			if (strcasecmp(boxes[i].name, name) == 0) {
@@ -464,9 +465,11 @@ static int str_cmp(const void *a, const void *b)
 }
 
 enum store_error transfer_import_maildir(struct store_account *acct, const char *path,
-					 const char *mailbox, FILE *out, FILE *err,
+					 const struct transfer_import *im,
 					 struct transfer_stats *stats)
 {
+	const char *mailbox = im->mailbox;
+	FILE *err = im->err;
 	char **subs = NULL, sub[4096];
 	size_t n_subs = 0, cap = 0;
 	struct dirent *de;
@@ -484,7 +487,7 @@ enum store_error transfer_import_maildir(struct store_account *acct, const char 
 		}
 		fprintf(err, "%s: no cur/ folder, importing new/ only\n", path);
 	}
-	e = maildir_import_folder(acct, path, mailbox != NULL ? mailbox : "INBOX", out, err, stats);
+	e = maildir_import_folder(acct, path, mailbox != NULL ? mailbox : "INBOX", im, stats);
 	if (e != STORE_OK)
 		return e;
 	d = opendir(path);
@@ -519,7 +522,7 @@ enum store_error transfer_import_maildir(struct store_account *acct, const char 
 		char *name = maildir_mailbox_name(acct, subs[i], mailbox);
 
 		snprintf(sub, sizeof(sub), "%s/%s", path, subs[i]);
-		e = maildir_import_folder(acct, sub, name, out, err, stats);
+		e = maildir_import_folder(acct, sub, name, im, stats);
 		free(name);
 	}
 	for (size_t i = 0; i < n_subs; i++)

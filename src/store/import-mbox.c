@@ -13,15 +13,13 @@
 
 struct mbox_import {
 	struct store_account *acct;
+	const struct transfer_import *im;
 	const char *mailbox;
 	const char *path;
-	FILE *out, *err;
 	struct transfer_stats *stats;
-	struct store_append *ap;
-	struct transfer_writer w;
+	struct transfer_writer w;    /* w.ap: the message being written */
 	enum store_error fatal;
 	size_t index;            /* message number in the file, from 1 */
-	uint64_t size;
 	int64_t date;
 	unsigned flags;
 	char *keywords;
@@ -65,12 +63,11 @@ static int mbox_import_begin(void *ctx, const char *from_line, size_t len)
 	im->at_line_start = true;
 	im->dropping = false;
 	im->pseudo = false;
-	im->size = 0;
-	if ((e = store_append_begin(im->acct, im->mailbox, &im->ap)) != STORE_OK) {
+	transfer_writer_init(&im->w, NULL, im->im->max_size);
+	if ((e = store_append_begin(im->acct, im->mailbox, &im->w.ap)) != STORE_OK) {
 		im->fatal = e;
 		return 1;
 	}
-	transfer_writer_init(&im->w, im->ap);
 	return 0;
 }
 
@@ -135,7 +132,6 @@ static int mbox_import_data(void *ctx, const char *data, size_t len)
 		if (im->dropping)
 			return 0;
 	}
-	im->size += len;
 	transfer_writer_write(&im->w, data, len);
 	return 0;
 }
@@ -143,33 +139,22 @@ static int mbox_import_data(void *ctx, const char *data, size_t len)
 static int mbox_import_end(void *ctx)
 {
 	struct mbox_import *im = ctx;
-	enum store_error e;
-	uint32_t uid;
+	struct transfer_message m = {
+		.mailbox = im->mailbox, .flags = im->flags, .keywords = im->keywords,
+		.internal_date = im->date,
+	};
+	char *source;
 
-	e = transfer_writer_flush(&im->w);
-	if (e != STORE_OK || im->size == 0 || im->pseudo) {
-		store_append_abort(&im->ap);
-		if (im->pseudo)
-			return 0;
-		im->stats->skipped++;
-		fprintf(im->err, "skipped %s#%zu: %s\n", im->path, im->index,
-			im->size == 0 ? "empty message" : store_error_name(e));
-		if (e == STORE_ERR_IO) {
-			im->fatal = e;
-			return 1;
-		}
+	if (im->pseudo) {
+		store_append_abort(&im->w.ap);
 		return 0;
 	}
-	e = store_append_commit(&im->ap, im->flags, im->keywords, im->date, &uid);
-	if (e != STORE_OK) {
-		fprintf(im->err, "failed %s#%zu: %s\n", im->path, im->index, store_error_name(e));
-		im->fatal = e;
-		return 1;
-	}
-	im->stats->messages++;
-	fprintf(im->out, "imported %s %u %s#%zu\n", im->mailbox, uid, im->path, im->index);
-	fflush(im->out);
-	return 0;
+	if (asprintf(&source, "%s#%zu", im->path, im->index) < 0)
+		abort();
+	m.source = source;
+	im->fatal = transfer_writer_commit(&im->w, &m, im->im, im->stats);
+	free(source);
+	return im->fatal != STORE_OK;
 }
 
 static const struct mbox_callbacks mbox_import_callbacks = {
@@ -179,30 +164,34 @@ static const struct mbox_callbacks mbox_import_callbacks = {
 };
 
 enum store_error transfer_import_mbox(struct store_account *acct, const char *path,
-				      const char *mailbox, FILE *out, FILE *err,
+				      const struct transfer_import *opts,
 				      struct transfer_stats *stats)
 {
 	struct mbox_import im = {
-		.acct = acct, .path = path, .out = out, .err = err, .stats = stats,
-		.mailbox = mailbox != NULL ? mailbox : "INBOX",
+		.acct = acct, .im = opts, .path = path, .stats = stats,
+		.mailbox = opts->mailbox != NULL ? opts->mailbox : "INBOX",
 	};
+	FILE *err = opts->err;
 	struct mbox_parser *parser;
+	const char *why;
+	struct stat st;
 	char buf[65536];
 	enum store_error e;
 	ssize_t n;
 	int fd, rc = MBOX_OK;
 
 	memset(stats, 0, sizeof(*stats));
+	fd = transfer_source_open(acct, path, &st, &why);
+	if (fd < 0) {
+		fprintf(err, "%s: %s\n", path, why);
+		return errno == ENOENT ? STORE_ERR_NOT_FOUND : STORE_ERR_INVALID;
+	}
 	if ((e = transfer_mailbox_ensure(acct, im.mailbox)) != STORE_OK) {
 		fprintf(err, "mailbox %s: %s\n", im.mailbox, store_error_name(e));
+		close(fd);
 		return e;
 	}
 	stats->mailboxes = 1;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		fprintf(err, "%s: %s\n", path, strerror(errno));
-		return STORE_ERR_NOT_FOUND;
-	}
 	parser = mbox_parser_new(&mbox_import_callbacks, &im);
 	while (rc == MBOX_OK && (n = read(fd, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
@@ -218,7 +207,7 @@ enum store_error transfer_import_mbox(struct store_account *acct, const char *pa
 		rc = mbox_parser_finish(parser);
 	mbox_parser_free(&parser);
 	close(fd);
-	store_append_abort(&im.ap);
+	store_append_abort(&im.w.ap);
 	free(im.keywords);
 	if (rc == MBOX_ERR_NOT_MBOX) {
 		fprintf(err, "%s: not an mbox file (it does not start with a \"From \" line)\n", path);

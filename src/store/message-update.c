@@ -397,9 +397,9 @@ enum store_error store_copy(struct store_account *acct, const char *mailbox,
 	/* The copy keeps flags, keywords, internal date and the file
 	 * (RFC 3501 6.4.7); it gets a new UID and MODSEQ. */
 	ins = store_prepare(acct, "INSERT INTO messages(mailbox_id, uid, file_id, flags, keywords,"
-			    " modseq, internal_date, size) SELECT ?1, ?2, file_id, flags, keywords,"
+			    " modseq, internal_date, size, digest) SELECT ?1, ?2, file_id, flags, keywords,"
 			    " (SELECT highestmodseq + 1 FROM mailboxes WHERE id = ?1),"
-			    " internal_date, size FROM messages WHERE mailbox_id = ?4 AND uid = ?5");
+			    " internal_date, size, digest FROM messages WHERE mailbox_id = ?4 AND uid = ?5");
 	if (ins == NULL) {
 		err = STORE_ERR_IO;
 		goto out;

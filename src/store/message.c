@@ -1,6 +1,7 @@
 /* message - messages of a mailbox: listing, durable append (in one piece
- * or streamed) and reading a message's file back. Flag changes, expunge
- * and copy are in message-update.c. */
+ * or streamed, with the SHA-256 digest of its bytes taken on the way) and
+ * reading a message's file back. Flag changes, expunge and copy are in
+ * message-update.c, digest look-ups in message-digest.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -11,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "core/log.h"
 #include "store/store-private.h"
 
@@ -20,6 +23,7 @@ struct store_append {
 	int fd;
 	bool failed;
 	uint64_t size;
+	EVP_MD_CTX *sha;   /* SHA-256 of the bytes written */
 	char tmp_name[112];
 	char name[96];
 };
@@ -120,11 +124,15 @@ enum store_error store_append_begin(struct store_account *acct, const char *mail
 	ap->mailbox = strdup(mailbox);
 	if (ap->mailbox == NULL)
 		abort();
+	ap->sha = EVP_MD_CTX_new();
+	if (ap->sha == NULL || EVP_DigestInit_ex(ap->sha, EVP_sha256(), NULL) != 1)
+		abort();
 	store_file_name(ap->name, sizeof(ap->name));
 	snprintf(ap->tmp_name, sizeof(ap->tmp_name), STORE_TMP_PREFIX "%s", ap->name);
 	ap->fd = openat(acct->msg_fd, ap->tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (ap->fd < 0) {
 		store_io_log(acct, "create", ap->tmp_name);
+		EVP_MD_CTX_free(ap->sha);
 		free(ap->mailbox);
 		free(ap);
 		return STORE_ERR_IO;
@@ -143,6 +151,8 @@ enum store_error store_append_write(struct store_append *ap, const void *data, s
 		ap->failed = true;
 		return STORE_ERR_TOO_BIG;
 	}
+	if (EVP_DigestUpdate(ap->sha, data, len) != 1)
+		abort();
 	while (len > 0) {
 		ssize_t n = write(ap->fd, p, len);
 
@@ -167,8 +177,32 @@ static void store_append_free(struct store_append **app)
 	*app = NULL;
 	if (ap->fd >= 0)
 		close(ap->fd);
+	EVP_MD_CTX_free(ap->sha);
 	free(ap->mailbox);
 	free(ap);
+}
+
+void store_append_digest(const struct store_append *ap, unsigned char digest[STORE_DIGEST_LEN])
+{
+	EVP_MD_CTX *copy = EVP_MD_CTX_new();
+	unsigned int len = STORE_DIGEST_LEN;
+
+	/* on a copy, so that the append can go on */
+	if (copy == NULL || EVP_MD_CTX_copy_ex(copy, ap->sha) != 1 ||
+	    EVP_DigestFinal_ex(copy, digest, &len) != 1 || len != STORE_DIGEST_LEN)
+		abort();
+	EVP_MD_CTX_free(copy);
+}
+
+enum store_error store_append_present(struct store_append *ap, bool *present_r)
+{
+	unsigned char digest[STORE_DIGEST_LEN];
+
+	*present_r = false;
+	if (ap->failed)
+		return STORE_ERR_IO;
+	store_append_digest(ap, digest);
+	return store_mailbox_has_digest(ap->acct, ap->mailbox, digest, ap->size, present_r);
 }
 
 void store_append_abort(struct store_append **app)
@@ -209,6 +243,7 @@ static enum store_error store_append_index(struct store_append *ap, unsigned fla
 					   uint32_t want_uid, uint32_t *uid_r, uint64_t *modseq_r)
 {
 	struct store_account *acct = ap->acct;
+	unsigned char digest[STORE_DIGEST_LEN];
 	sqlite3_stmt *stmt;
 	enum store_error err;
 	uint32_t uidnext, uid;
@@ -238,8 +273,9 @@ static enum store_error store_append_index(struct store_append *ap, unsigned fla
 	if (rc != SQLITE_DONE)
 		return store_db_error(acct, "insert file");
 	file_id = sqlite3_last_insert_rowid(acct->db);
+	store_append_digest(ap, digest);
 	stmt = store_prepare(acct, "INSERT INTO messages(mailbox_id, uid, file_id, flags, keywords,"
-			     " modseq, internal_date, size) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+			     " modseq, internal_date, size, digest) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_int64(stmt, 1, box);
@@ -251,6 +287,7 @@ static enum store_error store_append_index(struct store_append *ap, unsigned fla
 	sqlite3_bind_int64(stmt, 6, (int64_t)modseq);
 	sqlite3_bind_int64(stmt, 7, internal_date != 0 ? internal_date : (int64_t)time(NULL));
 	sqlite3_bind_int64(stmt, 8, (int64_t)ap->size);
+	sqlite3_bind_blob(stmt, 9, digest, STORE_DIGEST_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE)

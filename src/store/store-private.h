@@ -19,6 +19,7 @@
 struct store_account {
 	sqlite3 *db;
 	char *address;
+	char *data_dir;    /* DATA, as given to store_open */
 	char *path;        /* DATA/mail/DOMAIN/LOCAL */
 	int msg_fd;        /* the open STORE_MSG_DIR folder (fsync, *at calls) */
 	int lock_fd;       /* holds a shared flock while the account is open */
@@ -59,6 +60,17 @@ void store_notify(struct store_account *acct, const char *mailbox,
  * space-separated malloc'd string, or NULL when empty. Returns false for an
  * invalid keyword. */
 bool store_keywords_normalize(const char *keywords, char **out_r);
+
+/* Message digests (message-digest.c): SHA-256 of a message's bytes. */
+#define STORE_DIGEST_LEN 32
+/* The digest of what was written to an append so far. */
+void store_append_digest(const struct store_append *ap, unsigned char digest[STORE_DIGEST_LEN]);
+/* Whether `mailbox` holds a message of `size` octets with this digest.
+ * Rows of that size with no digest yet (index.db from before digests) get
+ * theirs computed and stored on the way. */
+enum store_error store_mailbox_has_digest(struct store_account *acct, const char *mailbox,
+					  const unsigned char digest[STORE_DIGEST_LEN],
+					  uint64_t size, bool *present_r);
 
 /* Remove leftovers of a crash; called by store_open while it holds the
  * account exclusively. */

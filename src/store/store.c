@@ -14,7 +14,7 @@
 #include "core/log.h"
 #include "store/store-private.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_BUSY_TIMEOUT_MS 30000
 #define STORE_ADDRESS_MAX 254
 
@@ -250,6 +250,14 @@ static const char store_schema_v1[] =
 	"CREATE TABLE expunged(mailbox_id INTEGER NOT NULL, uid INTEGER NOT NULL,"
 	" modseq INTEGER NOT NULL, PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;";
 
+/* v2: the SHA-256 digest of each message's bytes, so that an import can
+ * tell a message its mailbox already holds (store_append_present). Rows
+ * from v1 keep NULL until one is needed; size is in the index so that
+ * those of one size are found without a scan. */
+static const char store_schema_v2[] =
+	"ALTER TABLE messages ADD COLUMN digest BLOB;"
+	"CREATE INDEX messages_digest ON messages(mailbox_id, digest, size);";
+
 static const struct {
 	const char *name;
 	enum store_special special;
@@ -326,7 +334,11 @@ static enum store_error store_migrate(struct store_account *acct)
 			sqlite3_finalize(stmt);
 		}
 	}
-	/* Later migrations: if (version < 2) { ... } */
+	if (version < 2) {
+		if ((err = store_exec(acct, store_schema_v2)) != STORE_OK)
+			goto fail;
+	}
+	/* Later migrations: if (version < 3) { ... } */
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
 	if ((err = store_exec(acct, sql)) != STORE_OK)
 		goto fail;
@@ -435,6 +447,9 @@ enum store_error store_open(const char *data_dir, const char *address,
 		free(acct);
 		return STORE_ERR_INVALID;
 	}
+	acct->data_dir = strdup(data_dir);
+	if (acct->data_dir == NULL)
+		abort();
 	if ((err = store_make_folders(acct, data_dir)) != STORE_OK)
 		goto fail;
 	/* Every open handle holds a shared flock; the one that finds nobody
@@ -483,6 +498,7 @@ void store_close(struct store_account **acctp)
 	if (acct->lock_fd >= 0)
 		close(acct->lock_fd);
 	free(acct->address);
+	free(acct->data_dir);
 	free(acct->path);
 	free(acct);
 }

@@ -5,7 +5,9 @@
  * message's size is its file's size. A copy shares the file. index.db holds
  * mailboxes (name, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, special use,
  * subscription), messages (UID, flags, keywords, MODSEQ, internal date,
- * size, file) and expunged UIDs with their MODSEQ.
+ * size, file, SHA-256 digest of the bytes) and expunged UIDs with their
+ * MODSEQ. Mailbox names are UTF-8 (as IMAP4rev2 has them), '/' separates
+ * levels.
  *
  * Every function here is blocking (file and SQLite I/O): on an I/O thread
  * call it only from a job (conn_job). A struct store_account is used by one
@@ -124,6 +126,14 @@ enum store_error store_append_commit(struct store_append **ap, unsigned flags,
 				     const char *keywords, int64_t internal_date,
 				     uint32_t *uid_r);
 void store_append_abort(struct store_append **ap);
+/* Whether the append's mailbox already holds a message with exactly the
+ * bytes written so far (same SHA-256 digest, same size), for importers
+ * that must not duplicate mail on a re-run: they ask before committing
+ * and abort when *present_r is true. Every appended message has its digest
+ * recorded; messages stored before digests existed get theirs computed
+ * here on first need (only those of the same size). Not atomic with the
+ * commit: two concurrent imports of one message may both store it. */
+enum store_error store_append_present(struct store_append *ap, bool *present_r);
 
 /* Read a message's bytes in order. read returns bytes read, 0 at the end,
  * -1 on error. Reading a file already in the page cache is cheap; the open

@@ -235,7 +235,7 @@ class Tern:
         assert len(imported) == len(messages), p.stdout
         return [crlf(m) for m in messages]
 
-    def import_maildir(self, address, files):
+    def import_maildir(self, address, files, sets=None):
         """files: {name-in-new-or-cur: bytes}; e.g. {"cur/1.x:2,S": msg}."""
         root = self.source_path("Maildir")
         for sub in ("cur", "new", "tmp"):
@@ -247,7 +247,7 @@ class Tern:
             with open(path, "wb") as f:
                 f.write(data)
             os.chmod(path, 0o644)
-        return self.cmd("import", "maildir", address, root)
+        return self.cmd("import", "maildir", address, root, sets=sets)
 
     # -- server
 

@@ -2,7 +2,9 @@
 # agent and doveadm wrote (with its dovecot-uidlist) imports into tern with
 # its UIDVALIDITY, UIDs and flags, POP3 serves it byte for byte; and what
 # `tern export maildir` writes, Dovecot reads back with the same UIDs and
-# flags. This is the migration path users take from a Dovecot server.
+# flags. Mailbox names with '.', '\', '&' or non-ASCII go both ways with
+# the folder names Dovecot itself uses (its listescape plugin, separator
+# '/'). This is the migration path users take from a Dovecot server.
 import os
 import poplib
 import pwd
@@ -26,14 +28,19 @@ class Dovecot:
     """Dovecot's command-line tools on one Maildir, run as an unprivileged
     user (Dovecot refuses mail access as root)."""
 
-    def __init__(self, home, maildir):
+    # names beyond Maildir++'s own rules: '/' between levels, the rest
+    # escaped by the listescape plugin
+    LISTESCAPE = ("mail_plugins = listescape\n"
+                  "namespace inbox {\n  inbox = yes\n  separator = /\n}\n")
+
+    def __init__(self, home, maildir, extra=""):
         self.home = home
         self.conf = os.path.join(home, "dovecot.conf")
         with open(self.conf, "w") as f:
             f.write("mail_location = maildir:%s\n"
                     "ssl = no\n"
                     "protocols =\n"
-                    "log_path = %s/dovecot.log\n" % (maildir, home))
+                    "log_path = %s/dovecot.log\n%s" % (maildir, home, extra))
         os.chmod(self.conf, 0o644)
         if th.AS_ROOT:
             nobody = pwd.getpwnam("nobody")
@@ -147,3 +154,48 @@ def test_dovecot_maildir_imports_and_exports_with_uids_and_flags(tern_env):
     assert dc2.uidvalidity("Archive") == archive_validity
     body = dc2.doveadm("fetch", "text", "mailbox", "INBOX", "uid", "3")
     assert "body of message 3" in body and ".a line starting with a dot" in body
+
+
+def folders(maildir):
+    return {d for d in os.listdir(maildir) if d.startswith(".") and d not in (".", "..")}
+
+
+def test_escaped_mailbox_names_both_ways(tern_env):
+    tern = tern_env
+    names = ["a.b", "a/b", "a\\b", "~home", "R&D", "\u00c4rger",
+             "\u53f0\u5317/\u65e5\u672c\u8a9e"]
+    home = dovecot_home(tern, "dovecot-names")
+    maildir = os.path.join(home, "Maildir")
+    dc = Dovecot(home, maildir, Dovecot.LISTESCAPE)
+    for i, name in enumerate(names):
+        dc.doveadm("mailbox", "create", name)
+        dc.run(DOVEADM, "-c", dc.conf, "save", "-m", name, input=message(i))
+    if th.AS_ROOT:
+        subprocess.run(["chmod", "-R", "a+rX", home], check=True)
+
+    # Dovecot's folders come into tern as the same mailboxes ...
+    p = tern.cmd("import", "maildir", th.USER, maildir)
+    assert "imported 7 messages" in p.stdout, p.stdout
+    out_parent = dovecot_home(tern, "export-names")
+    if th.AS_ROOT:
+        nobody = pwd.getpwnam("nobody")
+        os.chown(out_parent, nobody.pw_uid, nobody.pw_gid)
+    exported = os.path.join(out_parent, "Maildir")
+    p = tern.cmd("export", "maildir", th.USER, exported)
+    assert "mailbox a.b exported as .a\\2eb\n" in p.stdout, p.stdout
+    # ... and go out in the folders Dovecot had (plus tern's own: the
+    # parents a and \u53f0\u5317, and the special-use mailboxes)
+    extra = folders(exported) - folders(maildir)
+    assert folders(maildir) <= folders(exported), (folders(maildir), folders(exported))
+    assert extra == {".a", ".&U,BTFw-", ".Drafts", ".Sent", ".Junk", ".Trash", ".Archive"}
+
+    # Dovecot reads tern's export: every name, each with its own message
+    dc2 = Dovecot(out_parent, exported, Dovecot.LISTESCAPE)
+    listed = set(dc2.doveadm("mailbox", "list").split("\n")) - {""}
+    assert set(names) <= listed, listed
+    subjects = {}
+    for line in dc2.doveadm("-f", "flow", "fetch", "mailbox hdr.subject", "all").splitlines():
+        m = re.match(r"mailbox=(.*) hdr.subject=(.*)$", line.strip())
+        assert m, line
+        subjects[m.group(1)] = m.group(2)
+    assert subjects == {name: "dovecot message %d" % i for i, name in enumerate(names)}

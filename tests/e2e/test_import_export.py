@@ -1,7 +1,9 @@
 # test_import_export - `tern import` and `tern export` against a running
 # server: an import while a POP3 session holds the account loses nothing
-# (the repair in store_open must not touch the server's messages), and an
-# export re-imports with the same UIDs and bytes.
+# (the repair in store_open must not touch the server's messages), an
+# export re-imports with the same UIDs and bytes, and mailbox names that
+# Maildir++ cannot hold as they are ("a.b" beside "a/b") each get their own
+# folder and come back as the same mailboxes.
 import os
 
 import tern_harness as th
@@ -21,10 +23,7 @@ def test_import_while_session_open_then_export(pop3_server):
     assert th.retr_all(p) == first + more + [b"Subject: md\r\n\r\nmd\r\n"]
     p.quit()
 
-    # empty and writable for the unprivileged user tern drops to
-    out = os.path.join(tern.work_dir, "export")
-    os.mkdir(out)
-    os.chmod(out, 0o777)
+    out = export_dir(tern, "export")
     r = tern.cmd("export", "maildir", th.USER, out)
     assert "exported 4 messages" in r.stdout
     assert len(os.listdir(os.path.join(out, "cur"))) == 4
@@ -54,3 +53,47 @@ def test_import_mbox_cr_and_from_lines(tern_env):
     assert msg.startswith(b"Subject: x\r\n\r\nFrom \r\nold")
     assert msg.endswith(b"mac\r\n")
     assert msg.count(b"\r") == msg.count(b"\n") == msg.count(b"\r\n"), msg
+
+
+def export_dir(tern, name):
+    """An empty folder the unprivileged user tern drops to can write."""
+    out = os.path.join(tern.work_dir, name)
+    os.mkdir(out)
+    os.chmod(out, 0o777)
+    return out
+
+
+def exported_tree(root):
+    """{folder: {file name in cur/: bytes}} of an export."""
+    tree = {}
+    for folder in os.listdir(root):
+        cur = os.path.join(root, folder, "cur")
+        if folder.startswith(".") and os.path.isdir(cur):
+            tree[folder] = {n: open(os.path.join(cur, n), "rb").read() for n in os.listdir(cur)}
+    return tree
+
+
+def test_export_escapes_names_that_maildir_cannot_hold(tern_env):
+    tern = tern_env
+    names = ["a", "a.b", "a/b", "a\\b", "\u00c4rger", "R&D"]
+    for i, name in enumerate(names):
+        path = tern.write_mbox([th.make_message(i, subject="in " + name)])
+        tern.cmd("import", "mbox", th.USER, path, "--mailbox", name)
+    out = export_dir(tern, "export")
+    r = tern.cmd("export", "maildir", th.USER, out)
+    assert "exported 6 messages" in r.stdout
+    for name, folder in (("a.b", ".a\\2eb"), ("a\\b", ".a\\5cb"),
+                         ("\u00c4rger", ".&AMQ-rger"), ("R&D", ".R&-D")):
+        assert "mailbox %s exported as %s\n" % (name, folder) in r.stdout, r.stdout
+    assert "mailbox a/b exported" not in r.stdout
+    tree = exported_tree(out)
+    # every mailbox its own folder, holding its own message
+    for name, folder in zip(names, [".a", ".a\\2eb", ".a.b", ".a\\5cb", ".&AMQ-rger", ".R&-D"]):
+        [(_, data)] = tree[folder].items()
+        assert ("Subject: in %s\r\n" % name).encode() in data, (folder, data)
+
+    # imported elsewhere and exported again: the same folders, names, bytes
+    tern.cmd("import", "maildir", th.USER2, out)
+    out2 = export_dir(tern, "export2")
+    tern.cmd("export", "maildir", th.USER2, out2)
+    assert exported_tree(out2) == tree

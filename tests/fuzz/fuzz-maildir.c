@@ -1,6 +1,8 @@
 /* fuzz-maildir - libFuzzer harness for the Maildir importer's parsers
  * (store/transfer.h): the first byte chooses the dovecot-uidlist parser
- * (even) or the file-name parser (odd); the rest is the file or the name. */
+ * (even) or the file-name parsers (odd: message file names, and the same
+ * bytes as a Maildir++ folder name and as a mailbox name); the rest is the
+ * file or the name. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -41,18 +43,26 @@ static void fuzz_uidlist(const uint8_t *data, size_t size)
 		abort();
 }
 
+/* The input as a C string (cut at a NUL byte, as a file name would be). */
+static char *fuzz_string(const uint8_t *data, size_t size)
+{
+	char *s = malloc(size + 1);
+
+	if (s == NULL)
+		abort();
+	memcpy(s, data, size);
+	s[size] = '\0';
+	return s;
+}
+
 /* The base is a prefix of the name without separators; only the five
  * system flags come out. */
 static void fuzz_name(const uint8_t *data, size_t size)
 {
-	char *name = malloc(size + 1), *base;
+	char *name = fuzz_string(data, size), *base;
 	unsigned flags;
 	size_t len;
 
-	if (name == NULL)
-		abort();
-	memcpy(name, data, size);
-	name[size] = '\0';
 	flags = transfer_maildir_flags(name);
 	base = transfer_maildir_base(name);
 	len = strlen(base);
@@ -68,13 +78,39 @@ static void fuzz_name(const uint8_t *data, size_t size)
 	free(name);
 }
 
+/* A folder name decodes to some mailbox name whose folder decodes back to
+ * it; any mailbox name encodes to a folder of one path level that decodes
+ * back to that name exactly. */
+static void fuzz_folder(const uint8_t *data, size_t size)
+{
+	char *name = fuzz_string(data, size), *mailbox, *folder, *back;
+
+	mailbox = transfer_maildir_folder_decode(name);
+	folder = transfer_maildir_folder_encode(mailbox);
+	back = transfer_maildir_folder_decode(folder);
+	if (strcmp(back, mailbox) != 0 || strchr(folder, '/') != NULL)
+		abort();
+	free(mailbox);
+	free(folder);
+	free(back);
+	folder = transfer_maildir_folder_encode(name);
+	back = transfer_maildir_folder_decode(folder);
+	if (strcmp(back, name) != 0 || folder[0] != '.' || strchr(folder, '/') != NULL)
+		abort();
+	free(folder);
+	free(back);
+	free(name);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
 		return 0;
 	if ((data[0] & 1) == 0)
 		fuzz_uidlist(data + 1, size - 1);
-	else
+	else {
 		fuzz_name(data + 1, size - 1);
+		fuzz_folder(data + 1, size - 1);
+	}
 	return 0;
 }

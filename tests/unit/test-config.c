@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "core/addr.h"
@@ -481,6 +482,37 @@ static void test_print_round_trip(void **state)
 	config_free(&b);
 }
 
+/* A FIFO named as the configuration is refused at once (the open used to
+ * wait for a writer forever); a symlink to a file is followed. alarm()
+ * turns a hang into a failure. */
+static void test_file_kinds(void **state)
+{
+	char dir[] = "/tmp/test-config-kinds-XXXXXX", fifo[64], link[64];
+	char *file = write_temp("[server]\nthreads = 3\n");
+	struct config cfg;
+	char *error = NULL;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(10);
+	assert_int_equal(config_load(&cfg, fifo, NULL, 0, &error), -1);
+	alarm(0);
+	assert_non_null(strstr(error, "not a regular file"));
+	free(error);
+	assert_int_equal(symlink(file, link), 0);
+	assert_int_equal(config_load(&cfg, link, NULL, 0, &error), 0);
+	assert_int_equal(cfg.server.threads, 3);
+	config_free(&cfg);
+	unlink(link);
+	unlink(fifo);
+	unlink(file);
+	rmdir(dir);
+	free(file);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -491,6 +523,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_file_and_set),
 		cmocka_unit_test(test_print_round_trip),
+		cmocka_unit_test(test_file_kinds),
 	};
 
 	unsetenv("TERN_CONFIG");

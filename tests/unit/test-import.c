@@ -21,7 +21,45 @@ struct fixture {
 	char src[128];
 	struct store_account *acct;
 	FILE *out, *err;
+	struct transfer_import im;
 };
+
+/* Import options: into `mailbox` (NULL: INBOX), the default size limit. */
+static const struct transfer_import *im(struct fixture *f, const char *mailbox)
+{
+	f->im.mailbox = mailbox;
+	f->im.max_size = 52428800;
+	f->im.out = f->out;
+	f->im.err = f->err;
+	return &f->im;
+}
+
+/* Everything written to fp so far (malloc'd). */
+static char *slurp(FILE *fp)
+{
+	long len;
+	char *text;
+
+	fflush(fp);
+	len = ftell(fp);
+	assert_true(len >= 0);
+	text = calloc(1, (size_t)len + 1);
+	assert_non_null(text);
+	rewind(fp);
+	assert_int_equal(fread(text, 1, (size_t)len, fp), (size_t)len);
+	fseek(fp, 0, SEEK_END);
+	return text;
+}
+
+/* Whether what was said on fp contains `what`. */
+static bool said(FILE *fp, const char *what)
+{
+	char *text = slurp(fp);
+	bool found = strstr(text, what) != NULL;
+
+	free(text);
+	return found;
+}
 
 static int setup(void **state)
 {
@@ -33,7 +71,7 @@ static int setup(void **state)
 	assert_int_equal(mkdir(f->src, 0700), 0);
 	assert_int_equal(store_open(f->dir, "u@example.org", &f->acct), STORE_OK);
 	f->out = tmpfile();
-	f->err = getenv("TEST_VERBOSE") ? stderr : tmpfile();
+	f->err = tmpfile();
 	*state = f;
 	return 0;
 }
@@ -45,8 +83,13 @@ static int teardown(void **state)
 
 	store_close(&f->acct);
 	fclose(f->out);
-	if (f->err != stderr)
-		fclose(f->err);
+	if (getenv("TEST_VERBOSE") != NULL) {
+		char *text = slurp(f->err);
+
+		fputs(text, stderr);
+		free(text);
+	}
+	fclose(f->err);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	assert_int_equal(system(cmd), 0);
 	free(f);
@@ -128,11 +171,12 @@ static void test_maildir(void **state)
 	struct transfer_stats st;
 	struct store_message *msgs;
 	struct store_mailbox box;
+	char path[512];
 	char *text;
 	size_t n;
 
 	make_maildir(f->src);
-	assert_int_equal(transfer_import_maildir(f->acct, f->src, NULL, f->out, f->err, &st), STORE_OK);
+	assert_int_equal(transfer_import_maildir(f->acct, f->src, im(f, NULL), &st), STORE_OK);
 	assert_int_equal(st.messages, 5);
 	assert_int_equal(st.skipped, 1);
 	assert_int_equal(store_mailbox_get(f->acct, "INBOX", &box), STORE_OK);
@@ -166,12 +210,27 @@ static void test_maildir(void **state)
 	assert_int_equal(box.messages, 1);
 	store_mailbox_free(&box);
 
-	/* importing again: INBOX is not empty, new UIDs */
-	assert_int_equal(transfer_import_maildir(f->acct, f->src, NULL, f->out, f->err, &st), STORE_OK);
+	/* importing again stores nothing: every message is already there
+	 * (the empty one is skipped again) */
+	assert_int_equal(transfer_import_maildir(f->acct, f->src, im(f, NULL), &st), STORE_OK);
+	assert_int_equal(st.messages, 0);
+	assert_int_equal(st.present, 5);
+	assert_int_equal(st.skipped, 1);
 	assert_int_equal(store_mailbox_get(f->acct, "INBOX", &box), STORE_OK);
 	assert_int_equal(box.uidvalidity, 1234567);
-	assert_int_equal(box.messages, 6);
+	assert_int_equal(box.messages, 3);
+	assert_int_equal(box.uidnext, 21);
 	store_mailbox_free(&box);
+	/* one new file: only that one is added, with a new UID */
+	snprintf(path, sizeof(path), "%s/new", f->src);
+	write_file(path, "1700000009.M9P1.host", "Subject: nine\n\nnine\n", 0);
+	assert_int_equal(transfer_import_maildir(f->acct, f->src, im(f, NULL), &st), STORE_OK);
+	assert_int_equal(st.messages, 1);
+	assert_int_equal(st.present, 5);
+	assert_int_equal(store_message_list(f->acct, "INBOX", &msgs, &n), STORE_OK);
+	assert_int_equal(n, 4);
+	assert_int_equal(msgs[3].uid, 21);
+	store_messages_free(msgs, n);
 }
 
 static void test_maildir_bad(void **state)
@@ -180,16 +239,16 @@ static void test_maildir_bad(void **state)
 	struct transfer_stats st;
 	char path[512];
 
-	assert_int_equal(transfer_import_maildir(f->acct, f->src, NULL, f->out, f->err, &st),
+	assert_int_equal(transfer_import_maildir(f->acct, f->src, im(f, NULL), &st),
 			 STORE_ERR_NOT_FOUND);
-	assert_int_equal(transfer_import_maildir(f->acct, "/nonexistent/x", NULL, f->out, f->err, &st),
+	assert_int_equal(transfer_import_maildir(f->acct, "/nonexistent/x", im(f, NULL), &st),
 			 STORE_ERR_NOT_FOUND);
 	/* only new/, with a uidlist of garbage */
 	snprintf(path, sizeof(path), "%s/new", f->src);
 	mkdir(path, 0700);
 	write_file(path, "a", "Subject: a\n\na\n", 0);
 	write_file(f->src, "dovecot-uidlist", "3 Vxx\n", 0);
-	assert_int_equal(transfer_import_maildir(f->acct, f->src, "Imported/Box", f->out, f->err, &st),
+	assert_int_equal(transfer_import_maildir(f->acct, f->src, im(f, "Imported/Box"), &st),
 			 STORE_OK);
 	assert_int_equal(st.messages, 1);
 }
@@ -231,7 +290,7 @@ static void test_mbox(void **state)
 
 	write_file(f->src, "mbox", mbox_text, 0);
 	strcat(f->src, "/mbox");
-	assert_int_equal(transfer_import_mbox(f->acct, f->src, "Old", f->out, f->err, &st), STORE_OK);
+	assert_int_equal(transfer_import_mbox(f->acct, f->src, im(f, "Old"), &st), STORE_OK);
 	assert_int_equal(st.messages, 3);
 	assert_int_equal(store_message_list(f->acct, "Old", &msgs, &n), STORE_OK);
 	assert_int_equal(n, 3);
@@ -274,17 +333,17 @@ static void test_mbox_bad(void **state)
 
 	snprintf(path, sizeof(path), "%s/empty", f->src);
 	write_file(f->src, "empty", "", 0);
-	assert_int_equal(transfer_import_mbox(f->acct, path, NULL, f->out, f->err, &st), STORE_OK);
+	assert_int_equal(transfer_import_mbox(f->acct, path, im(f, NULL), &st), STORE_OK);
 	assert_int_equal(st.messages, 0);
 	snprintf(path, sizeof(path), "%s/nofrom", f->src);
 	write_file(f->src, "nofrom", "Subject: x\n\nbody\n", 0);
-	assert_int_equal(transfer_import_mbox(f->acct, path, NULL, f->out, f->err, &st), STORE_ERR_INVALID);
+	assert_int_equal(transfer_import_mbox(f->acct, path, im(f, NULL), &st), STORE_ERR_INVALID);
 	assert_int_equal(st.messages, 0);
 	snprintf(path, sizeof(path), "%s/missing", f->src);
-	assert_int_equal(transfer_import_mbox(f->acct, path, NULL, f->out, f->err, &st), STORE_ERR_NOT_FOUND);
+	assert_int_equal(transfer_import_mbox(f->acct, path, im(f, NULL), &st), STORE_ERR_NOT_FOUND);
 	snprintf(path, sizeof(path), "%s/emptymsg", f->src);
 	write_file(f->src, "emptymsg", "From a\n\nFrom b\n\nFrom c\nx\n", 0);
-	assert_int_equal(transfer_import_mbox(f->acct, path, "INBOX", f->out, f->err, &st), STORE_OK);
+	assert_int_equal(transfer_import_mbox(f->acct, path, im(f, "INBOX"), &st), STORE_OK);
 	assert_int_equal(st.messages, 1);
 	assert_int_equal(st.skipped, 2);
 }
@@ -365,7 +424,7 @@ static void test_mbox_long_line(void **state)
 	fwrite(text, 1, len + 10, fp);
 	fclose(fp);
 	free(text);
-	assert_int_equal(transfer_import_mbox(f->acct, path, NULL, f->out, f->err, &st), STORE_OK);
+	assert_int_equal(transfer_import_mbox(f->acct, path, im(f, NULL), &st), STORE_OK);
 	assert_int_equal(st.messages, 1);
 	assert_int_equal(store_message_list(f->acct, "INBOX", &msgs, &n), STORE_OK);
 	assert_int_equal(msgs[0].size, len + 4);
@@ -414,9 +473,13 @@ static void test_maildir_hostile(void **state)
 		snprintf(link, sizeof(link), "%s/.Sneaky/cur", f->src);
 		assert_int_equal(symlink(path, link), 0);
 	}
-	assert_int_equal(transfer_import_maildir(f->acct, f->src, NULL, f->out, f->err, &st), STORE_OK);
+	assert_int_equal(transfer_import_maildir(f->acct, f->src, im(f, NULL), &st), STORE_OK);
 	assert_int_equal(st.messages, 4);
 	assert_int_equal(st.skipped, 2);   /* the FIFO and the symlinked file */
+	assert_true(said(f->err, "fifo:2,: a FIFO, not a regular file"));
+	assert_true(said(f->err, "link:2,: a symbolic link, not followed"));
+	assert_true(said(f->err, ".Evil: symbolic link, not followed"));
+	assert_true(said(f->err, ".Sneaky/cur: a symbolic link, not followed"));
 	assert_int_equal(store_message_list(f->acct, "INBOX", &msgs, &n), STORE_OK);
 	assert_int_equal(n, 4);
 	/* a keeps 5 and c keeps 7; b (5 again) and d get UIDs from N on */
@@ -456,7 +519,7 @@ static void test_mbox_edges(void **state)
 
 	write_file(f->src, "edges", text, 0);
 	snprintf(path, sizeof(path), "%s/edges", f->src);
-	assert_int_equal(transfer_import_mbox(f->acct, path, NULL, f->out, f->err, &st), STORE_OK);
+	assert_int_equal(transfer_import_mbox(f->acct, path, im(f, NULL), &st), STORE_OK);
 	assert_int_equal(st.messages, 2);
 	msg = read_msg(f->acct, "INBOX", 1);
 	assert_string_equal(msg, "Subject: one\r\n\r\nFrom \r\nstill one\r\ncr only\r\n"
@@ -465,6 +528,153 @@ static void test_mbox_edges(void **state)
 	msg = read_msg(f->acct, "INBOX", 2);
 	assert_string_equal(msg, "Subject: two\r\n\r\nend\r\n");
 	free(msg);
+}
+
+/* Sources that must not be read: a symlink (to a file in mbox format, or
+ * to another account's stored message), a FIFO (without hanging: alarm()
+ * turns a hang into a failure), a folder, and a store file reached
+ * through a symlinked folder. Each is refused with its reason, and no
+ * mailbox is created for it. */
+static void test_mbox_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct store_account *other;
+	struct transfer_stats st;
+	struct store_mailbox box;
+	char path[512], target[512], msgdir[512];
+	uint32_t uid;
+
+	write_file(f->src, "real", "From a\n\nreal\n", 0);
+	snprintf(target, sizeof(target), "%s/real", f->src);
+	snprintf(path, sizeof(path), "%s/link", f->src);
+	assert_int_equal(symlink(target, path), 0);
+	assert_int_equal(transfer_import_mbox(f->acct, path, im(f, "Links"), &st), STORE_ERR_INVALID);
+	assert_int_equal(st.messages, 0);
+	assert_true(said(f->err, "link: a symbolic link, not followed"));
+	assert_int_equal(store_mailbox_get(f->acct, "Links", &box), STORE_ERR_NOT_FOUND);
+
+	snprintf(path, sizeof(path), "%s/fifo", f->src);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(10);
+	assert_int_equal(transfer_import_mbox(f->acct, path, im(f, NULL), &st), STORE_ERR_INVALID);
+	alarm(0);
+	assert_true(said(f->err, "fifo: a FIFO, not a regular file"));
+	assert_int_equal(transfer_import_mbox(f->acct, f->src, im(f, NULL), &st), STORE_ERR_INVALID);
+	assert_true(said(f->err, "a folder, not a regular file"));
+
+	/* another account's message, named through a symlinked folder (the
+	 * last part is no symlink, so O_NOFOLLOW alone would let it in) */
+	assert_int_equal(store_open(f->dir, "v@example.org", &other), STORE_OK);
+	assert_int_equal(store_append(other, "INBOX", "From x\r\n\r\nsecret\r\n", 18, 0, NULL, 0, &uid),
+			 STORE_OK);
+	snprintf(msgdir, sizeof(msgdir), "%s/msg", store_path(other));
+	snprintf(path, sizeof(path), "%s/msgs", f->src);
+	assert_int_equal(symlink(msgdir, path), 0);
+	{
+		char cmd[1024], name[256] = "";
+		FILE *ls;
+
+		snprintf(cmd, sizeof(cmd), "ls '%s'", msgdir);
+		ls = popen(cmd, "r");
+		assert_non_null(ls);
+		assert_non_null(fgets(name, sizeof(name), ls));
+		pclose(ls);
+		name[strcspn(name, "\n")] = '\0';
+		snprintf(path, sizeof(path), "%s/msgs/%s", f->src, name);
+	}
+	assert_int_equal(transfer_import_mbox(f->acct, path, im(f, NULL), &st), STORE_ERR_INVALID);
+	assert_true(said(f->err, "a file of tern's own message store, not imported"));
+	assert_int_equal(store_mailbox_get(f->acct, "INBOX", &box), STORE_OK);
+	assert_int_equal(box.messages, 0);
+	store_mailbox_free(&box);
+	store_close(&other);
+}
+
+/* [limits] message_size: a larger message is skipped with its size and
+ * the limit, the ones around it are imported; the size counted is the
+ * stored one (CRLF), so a message that only CRLF makes too big is too
+ * big. */
+static void test_size_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct transfer_import opts;
+	struct transfer_stats st;
+	struct store_message *msgs;
+	char path[512], *text, *big;
+	size_t n;
+
+	big = malloc(3000);
+	assert_non_null(big);
+	memset(big, 'x', 2999);
+	big[2999] = '\0';
+	text = malloc(4000);
+	assert_non_null(text);
+	snprintf(text, 4000, "From a\n\nsmall\n\nFrom b\n\n%s\n\nFrom c\n\nsmall too\n", big);
+	write_file(f->src, "mbox", text, 0);
+	snprintf(path, sizeof(path), "%s/mbox", f->src);
+	opts = *im(f, NULL);
+	opts.max_size = 2048;
+	assert_int_equal(transfer_import_mbox(f->acct, path, &opts, &st), STORE_OK);
+	assert_int_equal(st.messages, 2);
+	assert_int_equal(st.skipped, 1);
+	assert_true(said(f->err, "mbox#2: 3003 bytes, over the limit of 2048 ([limits] message_size)"));
+	assert_int_equal(store_message_list(f->acct, "INBOX", &msgs, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	store_messages_free(msgs, n);
+
+	/* Maildir: a file over the limit is not even read; one that fits
+	 * with LF but not with CRLF is skipped too */
+	make_dirs(f->src, "/md");
+	snprintf(path, sizeof(path), "%s/md/cur", f->src);
+	write_file(path, "big:2,", big, 0);
+	memset(big, '\n', 2000);
+	big[2000] = '\0';
+	write_file(path, "lines:2,", big, 0);
+	write_file(path, "ok:2,", "Subject: ok\n\nok\n", 0);
+	snprintf(path, sizeof(path), "%s/md", f->src);
+	opts.mailbox = "Md";
+	assert_int_equal(transfer_import_maildir(f->acct, path, &opts, &st), STORE_OK);
+	assert_int_equal(st.messages, 1);
+	assert_int_equal(st.skipped, 2);
+	assert_true(said(f->err, "big:2,: 2999 bytes, over the limit of 2048"));
+	assert_true(said(f->err, "lines:2,: 4000 bytes, over the limit of 2048"));
+	free(big);
+	free(text);
+}
+
+/* Running an mbox import again stores nothing new and counts what was
+ * there; a second mbox with one new message adds exactly that one; a
+ * message twice in one file is stored once. */
+static void test_mbox_rerun(void **state)
+{
+	struct fixture *f = *state;
+	struct transfer_stats st;
+	struct store_mailbox box;
+	char one[512], two[512];
+
+	write_file(f->src, "one", mbox_text, 0);
+	snprintf(one, sizeof(one), "%s/one", f->src);
+	assert_int_equal(transfer_import_mbox(f->acct, one, im(f, NULL), &st), STORE_OK);
+	assert_int_equal(st.messages, 3);
+	assert_int_equal(transfer_import_mbox(f->acct, one, im(f, NULL), &st), STORE_OK);
+	assert_int_equal(st.messages, 0);
+	assert_int_equal(st.present, 3);
+	assert_int_equal(st.skipped, 0);
+	/* the same messages into another mailbox are new there */
+	assert_int_equal(transfer_import_mbox(f->acct, one, im(f, "Other"), &st), STORE_OK);
+	assert_int_equal(st.messages, 3);
+
+	write_file(f->src, "two", "From a@example.org Sat Jan  3 01:05:34 1996\n"
+		   "Subject: second\n\nline\r\n\n\n"
+		   "From n@example.org Sat Jan  3 01:05:34 1996\nSubject: new\n\nnew\n\n"
+		   "From n@example.org Sat Jan  3 01:05:34 1996\nSubject: new\n\nnew\n", 0);
+	snprintf(two, sizeof(two), "%s/two", f->src);
+	assert_int_equal(transfer_import_mbox(f->acct, two, im(f, NULL), &st), STORE_OK);
+	assert_int_equal(st.messages, 1);
+	assert_int_equal(st.present, 2);
+	assert_int_equal(store_mailbox_get(f->acct, "INBOX", &box), STORE_OK);
+	assert_int_equal(box.messages, 4);
+	store_mailbox_free(&box);
 }
 
 static void test_export_roundtrip(void **state)
@@ -479,7 +689,7 @@ static void test_export_roundtrip(void **state)
 	size_t na, nb;
 
 	make_maildir(f->src);
-	assert_int_equal(transfer_import_maildir(f->acct, f->src, NULL, f->out, f->err, &st), STORE_OK);
+	assert_int_equal(transfer_import_maildir(f->acct, f->src, im(f, NULL), &st), STORE_OK);
 	assert_int_equal(store_append(f->acct, "INBOX", "Subject: new\r\n\r\n.\r\n", 20,
 				      STORE_FLAG_DRAFT | STORE_FLAG_SEEN, NULL, 0, &uid), STORE_OK);
 	snprintf(out, sizeof(out), "%s/export", f->dir);
@@ -488,7 +698,7 @@ static void test_export_roundtrip(void **state)
 	assert_int_equal(transfer_export_maildir(f->acct, out, f->out, f->err, &st), STORE_ERR_EXISTS);
 
 	assert_int_equal(store_open(f->dir, "v@example.org", &other), STORE_OK);
-	assert_int_equal(transfer_import_maildir(other, out, NULL, f->out, f->err, &st), STORE_OK);
+	assert_int_equal(transfer_import_maildir(other, out, im(f, NULL), &st), STORE_OK);
 	assert_int_equal(st.messages, 6);
 	assert_int_equal(store_mailbox_get(f->acct, "INBOX", &box1), STORE_OK);
 	assert_int_equal(store_mailbox_get(other, "INBOX", &box2), STORE_OK);
@@ -514,6 +724,131 @@ static void test_export_roundtrip(void **state)
 	assert_int_equal(store_mailbox_get(other, "Work/Projects", &box2), STORE_OK);
 	assert_int_equal(box2.messages, 1);
 	store_mailbox_free(&box2);
+	store_close(&other);
+}
+
+/* Maildir++ folder names, both ways, against Dovecot's forms (its
+ * listescape escaping, RFC 3501 5.1.3 modified UTF-7 examples), and the
+ * round trip over names made of the awkward bytes. */
+static void test_folder_names(void **state)
+{
+	static const struct {
+		const char *mailbox, *folder;
+	} both[] = {
+		{ "a.b", ".a\\2eb" },
+		{ "a/b", ".a.b" },
+		{ "a\\b", ".a\\5cb" },
+		{ "~home", ".\\7ehome" },
+		{ "a/~b", ".a.\\7eb" },
+		{ "a~b", ".a~b" },
+		{ "Work.2024/Q1", ".Work\\2e2024.Q1" },
+		{ "R&D", ".R&-D" },
+		{ "\xc3\x84rger", ".&AMQ-rger" },
+		{ "\xe5\x8f\xb0\xe5\x8c\x97/\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", ".&U,BTFw-.&ZeVnLIqe-" },
+		{ "\xf0\x9f\x98\x80", ".&2D3eAA-" },
+		{ "x\xff", ".x\\ff" },
+		{ "INBOX/x", ".INBOX.x" },
+	};
+	static const struct {
+		const char *folder, *mailbox;
+	} decode[] = {
+		{ ".a\\2Eb", "a.b" },          /* hex in either case */
+		{ ".&AGE-", "&AGE-" },          /* 'a' may not be encoded: kept */
+		{ ".&AMQ", "&AMQ" },            /* unterminated: kept */
+		{ ".&2D0-", "&2D0-" },          /* lone high surrogate: kept */
+		{ ".a\\00b", "a\\00b" },        /* no NUL in a name */
+		{ ".a\\zzb.\\2", "a\\zzb/\\2" },
+		{ ".\\5c2e", "\\2e" },
+		{ ".\\26AMQ-", "\xc3\x84" },    /* escaped '&' starts UTF-7 too */
+		{ ".a..b", "a//b" },
+	};
+	static const char alphabet[] = "a.\\~&-/\xc3\x84\xff\xe6\x97\xa5\xf0\x9f\x98\x80" "A";
+	char name[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(both) / sizeof(both[0]); i++) {
+		char *folder = transfer_maildir_folder_encode(both[i].mailbox);
+		char *back = transfer_maildir_folder_decode(both[i].folder);
+
+		assert_string_equal(folder, both[i].folder);
+		assert_string_equal(back, both[i].mailbox);
+		free(folder);
+		free(back);
+	}
+	for (size_t i = 0; i < sizeof(decode) / sizeof(decode[0]); i++) {
+		char *back = transfer_maildir_folder_decode(decode[i].folder);
+
+		assert_string_equal(back, decode[i].mailbox);
+		free(back);
+	}
+	srand(5);
+	for (int round = 0; round < 20000; round++) {
+		size_t len = (size_t)(1 + rand() % (int)(sizeof(name) - 1));
+		char *folder, *back;
+
+		for (size_t i = 0; i < len; i++)
+			name[i] = alphabet[rand() % (int)(sizeof(alphabet) - 1)];
+		name[len] = '\0';
+		folder = transfer_maildir_folder_encode(name);
+		back = transfer_maildir_folder_decode(folder);
+		assert_string_equal(back, name);
+		assert_null(strchr(folder, '/'));
+		free(folder);
+		free(back);
+	}
+}
+
+/* Mailboxes "a.b" and "a/b" used to share the folder .a.b (one uidlist
+ * entry lost): now each has its own, the export says which names it
+ * escaped, and an import reads them back to the same mailboxes. */
+static void test_export_escaped(void **state)
+{
+	static const char *const names[] = { "a", "a.b", "a/b", "a\\b", "\xc3\x84rger", "R&D" };
+	struct fixture *f = *state;
+	struct transfer_stats st;
+	struct store_account *other;
+	struct store_mailbox box;
+	char out[256], path[512];
+	struct stat sb;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char text[64];
+
+		snprintf(text, sizeof(text), "Subject: %zu\r\n\r\n%s\r\n", i, names[i]);
+		assert_int_equal(transfer_mailbox_ensure(f->acct, names[i]), STORE_OK);
+		assert_int_equal(store_append(f->acct, names[i], text, strlen(text), 0, NULL, 0, NULL),
+				 STORE_OK);
+	}
+	snprintf(out, sizeof(out), "%s/export", f->dir);
+	assert_int_equal(transfer_export_maildir(f->acct, out, f->out, f->err, &st), STORE_OK);
+	assert_int_equal(st.messages, 6);
+	snprintf(path, sizeof(path), "%s/.a\\2eb/cur", out);
+	assert_int_equal(stat(path, &sb), 0);
+	snprintf(path, sizeof(path), "%s/.a.b/cur", out);
+	assert_int_equal(stat(path, &sb), 0);
+	snprintf(path, sizeof(path), "%s/.&AMQ-rger/cur", out);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(said(f->out, "mailbox a.b exported as .a\\2eb\n"));
+	assert_true(said(f->out, "mailbox a\\b exported as .a\\5cb\n"));
+	assert_true(said(f->out, "mailbox \xc3\x84rger exported as .&AMQ-rger\n"));
+	assert_true(said(f->out, "mailbox R&D exported as .R&-D\n"));
+	assert_false(said(f->out, "mailbox a/b exported"));
+	assert_false(said(f->out, "mailbox Sent exported"));
+
+	assert_int_equal(store_open(f->dir, "v@example.org", &other), STORE_OK);
+	assert_int_equal(transfer_import_maildir(other, out, im(f, NULL), &st), STORE_OK);
+	assert_int_equal(st.messages, 6);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char text[64], *got;
+
+		assert_int_equal(store_mailbox_get(other, names[i], &box), STORE_OK);
+		assert_int_equal(box.messages, 1);
+		got = read_msg(other, names[i], box.uidnext - 1);
+		snprintf(text, sizeof(text), "Subject: %zu\r\n\r\n%s\r\n", i, names[i]);
+		assert_string_equal(got, text);
+		free(got);
+		store_mailbox_free(&box);
+	}
 	store_close(&other);
 }
 
@@ -688,8 +1023,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_export_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_maildir_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mbox_edges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mbox_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_size_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mbox_rerun, setup, teardown),
 		cmocka_unit_test(test_uidlist_parse),
 		cmocka_unit_test(test_maildir_name),
+		cmocka_unit_test(test_folder_names),
+		cmocka_unit_test_setup_teardown(test_export_escaped, setup, teardown),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR);

@@ -1,5 +1,6 @@
 /* test-store - the message store: mailboxes, append/read back, flags and
- * MODSEQ, expunge, copy, locks, and crash safety under kill -9. */
+ * MODSEQ, expunge, copy, content digests (and the index.db migration that
+ * added them), locks, and crash safety under kill -9. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -15,6 +16,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "core/log.h"
 #include "store/store.h"
@@ -355,6 +358,98 @@ static void test_expunge_copy(void **state)
 	tmpdir_free(dir);
 }
 
+/* Whether `box` holds exactly `text` (store_append_present on a fresh
+ * append, which is then aborted). */
+static bool present(struct store_account *acct, const char *box, const char *text)
+{
+	struct store_append *ap;
+	bool found = false;
+
+	assert_int_equal(store_append_begin(acct, box, &ap), STORE_OK);
+	assert_int_equal(store_append_write(ap, text, strlen(text)), STORE_OK);
+	assert_int_equal(store_append_present(ap, &found), STORE_OK);
+	store_append_abort(&ap);
+	return found;
+}
+
+static void sql(const char *dir, const char *text)
+{
+	char path[512];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/mail/example.org/user/index.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, text, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static int sql_int(const char *dir, const char *query)
+{
+	char path[512];
+	sqlite3_stmt *stmt;
+	sqlite3 *db;
+	int v;
+
+	snprintf(path, sizeof(path), "%s/mail/example.org/user/index.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, query, -1, &stmt, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	v = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return v;
+}
+
+/* A mailbox knows the bytes it holds: per mailbox, by content (same size,
+ * other bytes: not present), carried by a copy, gone with an expunge; an
+ * index.db from before digests opens, and its messages are digested when a
+ * look-up first needs them (those of the asked size only). */
+static void test_digest(void **state)
+{
+	char *dir = tmpdir_new();
+	struct store_account *acct;
+	uint32_t uid;
+
+	(void)state;
+	assert_int_equal(store_open(dir, ADDR, &acct), STORE_OK);
+	assert_int_equal(store_append(acct, "INBOX", "one\r\n", 5, 0, NULL, 0, &uid), STORE_OK);
+	assert_true(present(acct, "INBOX", "one\r\n"));
+	assert_true(present(acct, "inbox", "one\r\n"));
+	assert_false(present(acct, "INBOX", "two\r\n"));
+	assert_false(present(acct, "INBOX", "one\r\n\r\n"));
+	assert_false(present(acct, "Archive", "one\r\n"));
+	assert_int_equal(store_copy(acct, "INBOX", &uid, 1, "Archive", NULL), STORE_OK);
+	assert_true(present(acct, "Archive", "one\r\n"));
+	assert_int_equal(store_expunge(acct, "INBOX", &uid, 1), STORE_OK);
+	assert_false(present(acct, "INBOX", "one\r\n"));
+	assert_true(present(acct, "Archive", "one\r\n"));
+	/* a present check leaves no file behind */
+	assert_int_equal(msg_files(acct), 1);
+	assert_int_equal(store_append(acct, "INBOX", "two\r\n", 5, 0, NULL, 0, NULL), STORE_OK);
+	assert_int_equal(store_append(acct, "INBOX", "three\r\n", 7, 0, NULL, 0, NULL), STORE_OK);
+	store_close(&acct);
+
+	/* make it an index.db of schema 1, as an older tern wrote it */
+	sql(dir, "DROP INDEX messages_digest; ALTER TABLE messages DROP COLUMN digest;"
+	    " PRAGMA user_version = 1");
+	assert_int_equal(store_open(dir, ADDR, &acct), STORE_OK);
+	assert_int_equal(sql_int(dir, "PRAGMA user_version"), 2);
+	assert_int_equal(sql_int(dir, "SELECT count(*) FROM messages WHERE digest IS NULL"), 3);
+	assert_false(present(acct, "INBOX", "six\r\n"));
+	/* INBOX's one message of that size was digested, the others not yet */
+	assert_int_equal(sql_int(dir, "SELECT count(*) FROM messages WHERE digest IS NULL"), 2);
+	assert_true(present(acct, "INBOX", "two\r\n"));
+	assert_true(present(acct, "INBOX", "three\r\n"));
+	assert_true(present(acct, "Archive", "one\r\n"));
+	assert_int_equal(sql_int(dir, "SELECT count(*) FROM messages WHERE digest IS NULL"), 0);
+	/* a new append records its digest at once */
+	assert_int_equal(store_append(acct, "INBOX", "four\r\n", 6, 0, NULL, 0, NULL), STORE_OK);
+	assert_int_equal(sql_int(dir, "SELECT count(*) FROM messages WHERE digest IS NULL"), 0);
+	assert_true(present(acct, "INBOX", "four\r\n"));
+	store_close(&acct);
+	tmpdir_free(dir);
+}
+
 static void test_lock(void **state)
 {
 	struct store_lock *a, *b, *c;
@@ -508,6 +603,7 @@ int main(void)
 		cmocka_unit_test(test_append_read),
 		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_expunge_copy),
+		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_lock),
 		cmocka_unit_test(test_repair),
 		cmocka_unit_test(test_crash_safety),
