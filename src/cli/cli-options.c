@@ -33,7 +33,8 @@ int cli_options_parse(int *argc, char **argv, const char *const *extra,
 	int out = 1;
 
 	memset(opts, 0, sizeof(*opts));
-	opts->drop_privileges = strcmp(argv[0], "serve") != 0 && strcmp(argv[0], "check") != 0;
+	opts->access = strcmp(argv[0], "serve") == 0 || strcmp(argv[0], "check") == 0 ?
+		CLI_ACCESS_NONE : CLI_ACCESS_READ;
 	opts->sets = calloc((size_t)*argc, sizeof(*opts->sets));
 	if (opts->sets == NULL)
 		abort();
@@ -96,6 +97,7 @@ void cli_options_free(struct cli_options *opts)
 
 int cli_config_load(const struct cli_options *opts, struct config *cfg)
 {
+	struct privs privs;
 	char *error = NULL;
 
 	if (config_load(cfg, opts->config_path, opts->sets, opts->n_sets, &error) < 0) {
@@ -103,8 +105,10 @@ int cli_config_load(const struct cli_options *opts, struct config *cfg)
 		free(error);
 		return -1;
 	}
-	if (opts->drop_privileges &&
-	    privs_drop(cfg->server.user, cfg->server.data_dir, &error) < 0) {
+	if (opts->access != CLI_ACCESS_NONE &&
+	    (privs_prepare(&privs, cfg->server.user, cfg->server.data_dir,
+			   opts->access == CLI_ACCESS_WRITE, &error) < 0 ||
+	     privs_drop(&privs, &error) < 0)) {
 		cli_fail("%s", error != NULL ? error : "cannot drop privileges");
 		free(error);
 		config_free(cfg);

@@ -82,6 +82,8 @@ int cmd_alias(int argc, char **argv)
 	    !(strcmp(sub, "del") == 0 && argc == 3) && !(strcmp(sub, "add") == 0 && argc >= 4)) {
 		return cli_usage_error(&opts, alias_usage);
 	}
+	if (strcmp(sub, "list") != 0)
+		opts.access = CLI_ACCESS_WRITE;
 	dir = cli_dir_open(&opts, "alias");
 	cli_options_free(&opts);
 	if (dir == NULL)

@@ -64,6 +64,8 @@ int cmd_domain(int argc, char **argv)
 	    !((strcmp(sub, "add") == 0 || strcmp(sub, "del") == 0) && argc == 3)) {
 		return cli_usage_error(&opts, domain_usage);
 	}
+	if (strcmp(sub, "list") != 0)
+		opts.access = CLI_ACCESS_WRITE;
 	dir = cli_dir_open(&opts, "domain");
 	cli_options_free(&opts);
 	if (dir == NULL)

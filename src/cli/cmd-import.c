@@ -1,9 +1,9 @@
 /* cmd-import - `tern import maildir|mbox ADDRESS PATH [--mailbox NAME]`:
  * mail from Maildir/Maildir++ trees and mbox files into an account. Each
- * message is durable before its "imported" line is printed. Also
- * cli_store_open(), shared with cmd-export.c. */
+ * message is durable before its "imported" line is printed. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "store/transfer.h"
@@ -41,10 +41,18 @@ int cmd_import(int argc, char **argv)
 	}
 	if (npos != 3 || (strcmp(pos[0], "maildir") != 0 && strcmp(pos[0], "mbox") != 0))
 		return cli_usage_error(&opts, import_usage);
+	opts.access = CLI_ACCESS_WRITE;
 	ret = cli_store_open(&opts, "import", pos[1], &acct);
 	cli_options_free(&opts);
 	if (ret != 0)
 		return ret;
+	/* As [server] user when started as root: say so when it cannot read
+	 * the source, rather than "not a Maildir". */
+	if (cli_path_check("import", "read", pos[2],
+			   strcmp(pos[0], "maildir") == 0 ? R_OK | X_OK : R_OK) < 0) {
+		store_close(&acct);
+		return 1;
+	}
 	if (strcmp(pos[0], "maildir") == 0)
 		err = transfer_import_maildir(acct, pos[2], mailbox, stdout, stderr, &stats);
 	else

@@ -205,6 +205,8 @@ int cmd_user(int argc, char **argv)
 		cli_options_free(&opts);
 		return ret;
 	}
+	if (strcmp(args.sub, "list") != 0)
+		opts.access = CLI_ACCESS_WRITE;
 	dir = cli_dir_open(&opts, "user");
 	cli_options_free(&opts);
 	if (dir == NULL)
