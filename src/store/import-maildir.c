@@ -236,7 +236,7 @@ static uint32_t uidlist_find(const struct transfer_uidlist *ul, const char *base
 	return 0;
 }
 
-static void maildir_scan(const char *dir, const char *sub, struct maildir_list *list)
+static void maildir_scan(const char *dir, const char *sub, struct maildir_list *list, FILE *err)
 {
 	char path[4096];
 	struct dirent *de;
@@ -247,6 +247,10 @@ static void maildir_scan(const char *dir, const char *sub, struct maildir_list *
 	/* a symlinked cur/ or new/ could point anywhere: not followed */
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		/* a missing cur/ or new/ is normal; an unreadable one is not */
+		if (errno != ENOENT)
+			fprintf(err, "%s: %s\n", path,
+				errno == ELOOP ? "symbolic link, not followed" : strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return;
@@ -359,8 +363,8 @@ static enum store_error maildir_import_folder(struct store_account *acct, const 
 		return e == STORE_ERR_INVALID ? STORE_OK : e;
 	}
 	stats->mailboxes++;
-	maildir_scan(dir, "cur", &list);
-	maildir_scan(dir, "new", &list);
+	maildir_scan(dir, "cur", &list, err);
+	maildir_scan(dir, "new", &list, err);
 	keep = uidlist_read(dir, &ul, err);
 	if (keep) {
 		if (ul.n > 0)
