@@ -7,8 +7,6 @@
 #include "cli/cli.h"
 #include "core/privs.h"
 
-#define CLI_LINE_MAX 4096
-
 /* A usage error: print it, free what was parsed so far, return 2. */
 static int cli_options_error(struct cli_options *opts, const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -126,27 +124,4 @@ void cli_fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-char *cli_read_line_stdin(void)
-{
-	char *line = malloc(CLI_LINE_MAX + 2);
-	size_t n;
-
-	if (line == NULL)
-		abort();
-	if (fgets(line, CLI_LINE_MAX + 2, stdin) == NULL) {
-		free(line);
-		return NULL;
-	}
-	n = strlen(line);
-	if (n > CLI_LINE_MAX) {
-		/* Longer than any password we accept: refuse rather than cut. */
-		explicit_bzero(line, CLI_LINE_MAX + 2);
-		free(line);
-		return NULL;
-	}
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-	return line;
 }

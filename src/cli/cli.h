@@ -75,9 +75,11 @@ struct dir *cli_dir_open(const struct cli_options *opts, const char *cmd);
 int cli_store_open(const struct cli_options *opts, const char *cmd, const char *address,
 		   struct store_account **acct_r);
 
-/* Read one line (the password) from standard input, without its line end.
- * Returns a malloc'd string, or NULL at EOF, on error, or when the line is
- * longer than 4096 bytes. */
-char *cli_read_line_stdin(void);
+/* A new password for ADDRESS (cli-password.c): one line of standard input
+ * (its LF or CRLF removed), or, when standard input is a terminal, typed
+ * twice with echo off. It must pass password_check_new() (dir/password.h):
+ * nothing is trimmed or cut. Returns a malloc'd string (wipe it before
+ * freeing), or NULL after printing "tern: CMD: reason". */
+char *cli_password_read(const char *cmd, const char *address);
 
 #endif

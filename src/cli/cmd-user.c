@@ -50,9 +50,10 @@ static bool user_parse_quota(const char *text, uint64_t *quota_r)
 }
 
 /* The hash to store: --hash checked, or the password from standard input
- * hashed. NULL after printing why. */
-static char *user_new_hash(const struct user_args *args)
+ * (or the terminal) checked and hashed. NULL after printing why. */
+static char *user_new_hash(const struct user_args *args, const char *address)
 {
+	char cmd[32];
 	const char *why;
 	char *password;
 	char *hash;
@@ -67,19 +68,13 @@ static char *user_new_hash(const struct user_args *args)
 			cli_fail("user %s: out of memory", args->sub);
 		return hash;
 	}
-	password = cli_read_line_stdin();
-	if (password == NULL) {
-		cli_fail("user %s: no password on standard input", args->sub);
+	snprintf(cmd, sizeof(cmd), "user %s", args->sub);
+	password = cli_password_read(cmd, address);
+	if (password == NULL)
 		return NULL;
-	}
-	if (password[0] == '\0') {
-		cli_fail("user %s: empty password refused", args->sub);
-		free(password);
-		return NULL;
-	}
 	hash = password_hash(password);
 	if (hash == NULL)
-		cli_fail("user %s: cannot hash the password (longer than 1024 bytes?)", args->sub);
+		cli_fail("user %s: cannot hash the password", args->sub);
 	OPENSSL_cleanse(password, strlen(password));
 	free(password);
 	return hash;
@@ -135,7 +130,7 @@ static int user_run(struct dir *dir, const struct user_args *args)
 		cli_fail("user %s: --quota wants a number of bytes", args->sub);
 		free(address);
 		return 2;
-	} else if ((hash = user_new_hash(args)) == NULL) {
+	} else if ((hash = user_new_hash(args, address)) == NULL) {
 		free(address);
 		return 1;
 	} else if (strcmp(args->sub, "add") == 0) {

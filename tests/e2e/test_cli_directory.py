@@ -123,7 +123,7 @@ def test_users(tern):
     assert h.startswith("{ARGON2ID}$argon2id$v=19$") and PASSWORD not in h
 
     fails(tern("user", "add", "alice@EXAMPLE.org", stdin=PASSWORD + "\n"), 1, "already exists")
-    fails(tern("user", "add", "carol@example.org", stdin="\n"), 1, "empty password refused")
+    fails(tern("user", "add", "carol@example.org", stdin="\n"), 1, "password refused: it is empty")
     fails(tern("user", "add", "carol@example.org", stdin=""), 1, "no password on standard input")
     fails(tern("user", "add", "carol@example.org", "--quota", "lots", stdin=PASSWORD), 2, "--quota")
     fails(tern("user", "add", "not an address", stdin=PASSWORD), 1, "invalid address")
@@ -133,7 +133,7 @@ def test_users(tern):
     (h2,), = db_rows(tern, "SELECT hash FROM accounts WHERE address = 'alice@example.org'")
     assert h2 != h and h2.startswith("{ARGON2ID}")
     fails(tern("user", "passwd", "zed@example.org", stdin=PASSWORD), 1, "no such user zed@example.org")
-    fails(tern("user", "passwd", "alice@example.org", stdin="\n"), 1, "empty password refused")
+    fails(tern("user", "passwd", "alice@example.org", stdin="\n"), 1, "password refused: it is empty")
 
     fails(tern("domain", "del", "example.org"), 1, "still has accounts or aliases")
     ok(tern("user", "del", "bob@example.org"))
