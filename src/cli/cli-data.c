@@ -60,7 +60,7 @@ static struct dir *cli_dir_open_cfg(const struct config *cfg, enum cli_access ac
 	return dir;
 }
 
-struct dir *cli_dir_open(const struct cli_options *opts, const char *cmd)
+struct dir *cli_dir_open(const struct cli_options *opts, const char *cmd, struct config *cfg_r)
 {
 	struct config cfg;
 	struct dir *dir;
@@ -68,7 +68,10 @@ struct dir *cli_dir_open(const struct cli_options *opts, const char *cmd)
 	if (cli_config_load(opts, &cfg) < 0)
 		return NULL;
 	dir = cli_dir_open_cfg(&cfg, opts->access, cmd);
-	config_free(&cfg);
+	if (dir != NULL && cfg_r != NULL)
+		*cfg_r = cfg;
+	else
+		config_free(&cfg);
 	return dir;
 }
 

@@ -23,7 +23,7 @@ static int cli_options_error(struct cli_options *opts, const char *cmd, const ch
 	return 2;
 }
 
-int cli_options_parse(int *argc, char **argv, const char *const *extra,
+int cli_options_parse(int *argc, char **argv, const struct cli_option *extra,
 		      const char *usage, struct cli_options *opts)
 {
 	bool help = false;
@@ -38,7 +38,7 @@ int cli_options_parse(int *argc, char **argv, const char *const *extra,
 		abort();
 	for (int i = 1; i < *argc; i++) {
 		const char *arg = argv[i];
-		bool takes_value = false;
+		bool known = false, takes_value = false;
 
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
 			help = true;
@@ -58,10 +58,13 @@ int cli_options_parse(int *argc, char **argv, const char *const *extra,
 			opts->sets[opts->n_sets++] = arg + 6;
 			continue;
 		}
-		for (size_t k = 0; extra != NULL && extra[k] != NULL; k++)
-			if (strcmp(arg, extra[k]) == 0)
-				takes_value = true;
-		if (arg[0] == '-' && arg[1] != '\0' && !takes_value)
+		for (size_t k = 0; extra != NULL && extra[k].name != NULL; k++) {
+			if (strcmp(arg, extra[k].name) == 0) {
+				known = true;
+				takes_value = extra[k].takes_value;
+			}
+		}
+		if (arg[0] == '-' && arg[1] != '\0' && !known)
 			return cli_options_error(opts, argv[0], "unknown option %.64s", arg);
 		argv[out++] = argv[i];
 		if (takes_value) {

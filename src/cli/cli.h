@@ -36,13 +36,18 @@ struct cli_options {
 	 * CLI_ACCESS_WRITE before loading the configuration. */
 	enum cli_access access;
 };
-/* `extra` lists further options that take a value (e.g. "--hash",
- * "--mailbox"), NULL-terminated; they are kept in argv, with their values,
- * for the command to read. Returns -1 when the command should go on;
+/* A further option of one command ("--hash" with a value, "--keep-mail"
+ * alone); a list of them ends with a NULL name. */
+struct cli_option {
+	const char *name;
+	bool takes_value;
+};
+/* `extra` lists the command's own options (may be NULL); they are kept in
+ * argv, with their values, for the command to read. Returns -1 when the command should go on;
  * otherwise the status the command must return at once, with opts already
  * freed: 0 after printing `usage` for --help, 2 after a usage error (an
  * unknown option, a missing value). */
-int cli_options_parse(int *argc, char **argv, const char *const *extra,
+int cli_options_parse(int *argc, char **argv, const struct cli_option *extra,
 		      const char *usage, struct cli_options *opts);
 /* A usage error found by the command: print `usage` to stderr, free opts,
  * return 2. */
@@ -66,12 +71,13 @@ int cli_path_check(const char *cmd, const char *verb, const char *path, int mode
 
 /* Opening the data folder (cli-data.c). cli_dir_open: load the
  * configuration named by opts and open the directory in its [server]
- * data_dir; on error print "tern: CMD: reason" and return NULL.
- * cli_store_open: the same, then check that ADDRESS is an account and open
- * its store; returns 0, or 1 after printing the reason. */
+ * data_dir; on error print "tern: CMD: reason" and return NULL. When
+ * cfg_r is not NULL it gets the configuration (config_free it) with the
+ * directory. cli_store_open: the same, then check that ADDRESS is an
+ * account and open its store; returns 0, or 1 after printing the reason. */
 struct dir;
 struct store_account;
-struct dir *cli_dir_open(const struct cli_options *opts, const char *cmd);
+struct dir *cli_dir_open(const struct cli_options *opts, const char *cmd, struct config *cfg_r);
 int cli_store_open(const struct cli_options *opts, const char *cmd, const char *address,
 		   struct store_account **acct_r);
 

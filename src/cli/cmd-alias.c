@@ -84,7 +84,7 @@ int cmd_alias(int argc, char **argv)
 	}
 	if (strcmp(sub, "list") != 0)
 		opts.access = CLI_ACCESS_WRITE;
-	dir = cli_dir_open(&opts, "alias");
+	dir = cli_dir_open(&opts, "alias", NULL);
 	cli_options_free(&opts);
 	if (dir == NULL)
 		return 1;

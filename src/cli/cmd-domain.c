@@ -66,7 +66,7 @@ int cmd_domain(int argc, char **argv)
 	}
 	if (strcmp(sub, "list") != 0)
 		opts.access = CLI_ACCESS_WRITE;
-	dir = cli_dir_open(&opts, "domain");
+	dir = cli_dir_open(&opts, "domain", NULL);
 	cli_options_free(&opts);
 	if (dir == NULL)
 		return 1;

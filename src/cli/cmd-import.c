@@ -19,7 +19,7 @@ static const char import_usage[] =
 
 int cmd_import(int argc, char **argv)
 {
-	static const char *const extra[] = { "--mailbox", NULL };
+	static const struct cli_option extra[] = { { "--mailbox", true }, { NULL, false } };
 	const char *pos[3] = { NULL, NULL, NULL }, *mailbox = NULL;
 	struct store_account *acct;
 	struct cli_options opts;

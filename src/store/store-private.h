@@ -60,6 +60,11 @@ void store_notify(struct store_account *acct, const char *mailbox,
  * invalid keyword. */
 bool store_keywords_normalize(const char *keywords, char **out_r);
 
+/* Lower-cased malloc'd copy of an address whose parts can name folders
+ * (DATA/mail/DOMAIN/LOCAL: neither empty, nor starting with '.', nor
+ * holding '/', a backslash, ".." or a control character), or NULL. */
+char *store_address_canon(const char *address);
+
 /* Remove leftovers of a crash; called by store_open while it holds the
  * account exclusively. */
 enum store_error store_repair(struct store_account *acct);
