@@ -50,6 +50,8 @@ int cli_options_parse(int *argc, char **argv, const struct cli_option *extra,
 				return cli_options_error(opts, argv[0], "%s needs a value", arg);
 			if (strcmp(arg, "--set") == 0)
 				opts->sets[opts->n_sets++] = argv[++i];
+			else if (opts->config_path != NULL)
+				return cli_options_error(opts, argv[0], "-c given twice");
 			else
 				opts->config_path = argv[++i];
 			continue;
