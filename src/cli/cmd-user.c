@@ -161,6 +161,50 @@ static int user_del(struct dir *dir, const char *data_dir, const struct user_arg
 	return serr == STORE_OK ? 0 : 1;
 }
 
+/* `user add`. A mail folder already at the new account's path (left by an
+ * account deleted before `user del` took the mail with it, or by a crash
+ * between user_del's two steps) is moved aside like --keep-mail's, so the
+ * new account starts empty. Returns the exit status. */
+static int user_add(struct dir *dir, const char *data_dir, const struct user_args *args,
+		    const char *address, const char *hash, uint64_t quota)
+{
+	struct store_removal *rm = NULL;
+	enum store_error serr;
+	enum dir_error derr;
+	char *where = NULL;
+
+	serr = store_remove_begin(data_dir, address, &rm);
+	if (serr == STORE_ERR_LOCKED) {
+		struct dir_user user;
+
+		/* open: most likely by a session of the account that exists */
+		derr = dir_user_lookup(dir, address, &user);
+		if (derr == DIR_OK) {
+			dir_user_free(&user);
+			return user_fail(args, address, DIR_ERR_EXISTS);
+		}
+	}
+	if (serr != STORE_OK) {
+		cli_fail("user add: cannot take the old mail folder at the place of %.320s: %s",
+			 address, store_error_name(serr));
+		return 1;
+	}
+	derr = dir_user_add(dir, address, hash, quota);
+	if (derr != DIR_OK) {
+		store_remove_abort(&rm);
+		return user_fail(args, address, derr);
+	}
+	serr = store_remove_commit(&rm, true, &where);
+	if (where != NULL)
+		printf("added %s; an old mail folder at its place, of no account, was moved to %s\n",
+		       address, where);
+	else if (serr != STORE_OK)
+		cli_fail("user add: %.320s added, but an old mail folder at its place could not be "
+			 "moved aside: %s", address, store_error_name(serr));
+	free(where);
+	return serr == STORE_OK ? 0 : 1;
+}
+
 static int user_run(struct dir *dir, const char *data_dir, const struct user_args *args)
 {
 	enum dir_error error;
@@ -197,21 +241,19 @@ static int user_run(struct dir *dir, const char *data_dir, const struct user_arg
 	if ((hash = user_new_hash(args, address)) == NULL) {
 		free(address);
 		return 1;
-	} else if (strcmp(args->sub, "add") == 0) {
-		error = dir_user_add(dir, address, hash, quota);
+	}
+	if (strcmp(args->sub, "add") == 0) {
+		ret = user_add(dir, data_dir, args, address, hash, quota);
 	} else {
 		error = dir_user_set_hash(dir, address, hash);
 		if (error == DIR_OK && args->quota != NULL)
 			error = dir_user_set_quota(dir, address, quota);
+		ret = error == DIR_OK ? 0 : user_fail(args, address, error);
 	}
-	if (hash != NULL) {
-		OPENSSL_cleanse(hash, strlen(hash));
-		free(hash);
-	}
-	if (error != DIR_OK)
-		user_fail(args, address, error);
+	OPENSSL_cleanse(hash, strlen(hash));
+	free(hash);
 	free(address);
-	return error == DIR_OK ? 0 : 1;
+	return ret;
 }
 
 /* Returns 0, or 2 after printing the usage error. */

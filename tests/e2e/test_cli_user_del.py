@@ -3,6 +3,7 @@
 # moves the old folder where no account can find it; while a session has
 # the mail open, nothing is deleted.
 import os
+import sqlite3
 
 import tern_harness as th
 
@@ -91,3 +92,31 @@ def test_account_without_a_mail_folder(tern_env):
     t.cmd("user", "del", th.USER2)
     r = t.cmd("user", "del", th.USER2, check=False)
     assert r.returncode == 1 and "no such user" in r.stderr
+
+
+def test_add_moves_an_orphan_folder_aside(tern_env):
+    """Mail left by an account deleted before `user del` took its mail (or
+    by a crash between its two steps) is not handed to a new account."""
+    t = tern_env
+    t.import_mbox(th.USER, [th.make_message(1)])
+    con = sqlite3.connect(os.path.join(t.data_dir, "directory.db"))
+    with con:
+        con.execute("DELETE FROM accounts WHERE address = ?", (th.USER,))
+    con.close()
+    assert os.path.isdir(account_dir(t))
+    r = t.cmd("user", "add", th.USER, input=th.PASSWORD + "\n")
+    assert r.stdout.startswith("added %s; an old mail folder at its place, of no account, "
+                               "was moved to " % th.USER), r.stdout
+    kept = r.stdout.strip().rsplit(" ", 1)[1]
+    assert os.path.isfile(os.path.join(kept, "index.db"))
+    srv = t.start()
+    assert stat_count(srv.pop3s_port) == 0
+
+
+def test_add_of_an_existing_account_in_use(tern_env):
+    t = tern_env
+    srv = t.start()
+    p = th.pop_ssl(srv.pop3s_port)
+    r = t.cmd("user", "add", th.USER, input=th.PASSWORD + "\n", check=False)
+    assert r.returncode == 1 and "already exists" in r.stderr, r.stderr
+    p.quit()
