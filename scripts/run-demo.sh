@@ -2,16 +2,16 @@
 # run-demo.sh - `make run`: start tern in the foreground on 127.0.0.1 with a
 # demo account. The first run creates ./var (configuration, data folder,
 # demo@localhost with a random password and a welcome message); later runs
-# reuse it.
+# reuse it. Every step is idempotent: what exists is kept, what is missing
+# is made, and the password printed is the one the account has.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-# TERN_BIN and TERN_DEMO_VAR let the end-to-end test run this script
-# without touching the developer's ./var.
+# TERN_BIN, TERN_DEMO_VAR and TERN_DEMO_FALLBACK let the end-to-end test
+# run this script without touching the developer's ./var or /var/lib.
 tern="${TERN_BIN:-$top/build/tern}"
 var="${TERN_DEMO_VAR:-$top/var}"
-conf="$var/tern.conf"
-pwfile="$var/demo-password"
+fallback="${TERN_DEMO_FALLBACK:-/var/lib/tern-demo}"
 
 run_user=""
 if [ "$(id -u)" -eq 0 ]; then
@@ -25,6 +25,9 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 
 mkdir -p "$var"
+var=$(cd "$var" && pwd)
+conf="$var/tern.conf"
+pwfile="$var/demo-password"
 if [ -n "$run_user" ]; then
 	# the tern user must pass through ./var to reach ./var/data; the
 	# files here are 0600 and the data folder 0700
@@ -38,8 +41,12 @@ if [ ! -f "$conf" ]; then
 	if [ -n "$run_user" ]; then
 		if ! runuser -u "$run_user" -- test -x "$var"; then
 			# ./var sits below a folder the tern user cannot enter
-			# (e.g. /root); keep the data where it can.
-			data=/var/lib/tern-demo
+			# (e.g. /root); keep the data where it can, in a folder
+			# of this clone's own (named by a hash of its ./var), so
+			# that two clones never share one.
+			clone=$(printf '%s' "$var" | sha256sum | cut -c1-12)
+			[ -d "$fallback" ] || mkdir -p -m 711 "$fallback"
+			data="$fallback/$clone"
 		fi
 	fi
 	cat >"$conf" <<CONF
@@ -65,12 +72,18 @@ CONF
 	chmod 600 "$conf"
 fi
 
-if [ ! -f "$pwfile" ]; then
-	"$tern" domain add localhost -c "$conf"
-	pw=$(openssl rand -base64 12 | tr -d '/+=' | cut -c1-12)
-	printf '%s\n' "$pw" | "$tern" user add demo@localhost -c "$conf"
-	umask 077
-	printf '%s\n' "$pw" >"$pwfile"
+if ! "$tern" -c "$conf" domain list 2>/dev/null | grep -qx localhost; then
+	"$tern" -c "$conf" domain add localhost
+fi
+if [ ! -s "$pwfile" ]; then
+	(umask 077; openssl rand -base64 12 | tr -d '/+=' | cut -c1-12 >"$pwfile")
+fi
+pw=$(cat "$pwfile")
+if "$tern" -c "$conf" user list localhost | grep -q '^demo@localhost '; then
+	# keep the account and its mail; its password is the one printed
+	printf '%s\n' "$pw" | "$tern" -c "$conf" user passwd demo@localhost
+else
+	printf '%s\n' "$pw" | "$tern" -c "$conf" user add demo@localhost
 	welcome=$(mktemp -d)
 	chmod 755 "$welcome"
 	cat >"$welcome/welcome.mbox" <<MSG
@@ -86,15 +99,15 @@ Fetch it with any POP3 client; see README.md.
 
 MSG
 	chmod 644 "$welcome/welcome.mbox"
-	"$tern" import mbox demo@localhost "$welcome/welcome.mbox" -c "$conf" >/dev/null
+	"$tern" -c "$conf" import mbox demo@localhost "$welcome/welcome.mbox" >/dev/null
 	rm -rf "$welcome"
 fi
-pw=$(cat "$pwfile")
 
 cat <<INFO
 
 tern demo
   configuration  $conf
+  data folder    $(sed -n 's/^data_dir = //p' "$conf")
   account        demo@localhost
   password       $pw
 

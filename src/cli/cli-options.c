@@ -7,8 +7,6 @@
 #include "cli/cli.h"
 #include "core/privs.h"
 
-#define CLI_LINE_MAX 4096
-
 /* A usage error: print it, free what was parsed so far, return 2. */
 static int cli_options_error(struct cli_options *opts, const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -25,7 +23,7 @@ static int cli_options_error(struct cli_options *opts, const char *cmd, const ch
 	return 2;
 }
 
-int cli_options_parse(int *argc, char **argv, const char *const *extra,
+int cli_options_parse(int *argc, char **argv, const struct cli_option *extra,
 		      const char *usage, struct cli_options *opts)
 {
 	bool help = false;
@@ -33,13 +31,14 @@ int cli_options_parse(int *argc, char **argv, const char *const *extra,
 	int out = 1;
 
 	memset(opts, 0, sizeof(*opts));
-	opts->drop_privileges = strcmp(argv[0], "serve") != 0 && strcmp(argv[0], "check") != 0;
+	opts->access = strcmp(argv[0], "serve") == 0 || strcmp(argv[0], "check") == 0 ?
+		CLI_ACCESS_NONE : CLI_ACCESS_READ;
 	opts->sets = calloc((size_t)*argc, sizeof(*opts->sets));
 	if (opts->sets == NULL)
 		abort();
 	for (int i = 1; i < *argc; i++) {
 		const char *arg = argv[i];
-		bool takes_value = false;
+		bool known = false, takes_value = false;
 
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
 			help = true;
@@ -51,6 +50,8 @@ int cli_options_parse(int *argc, char **argv, const char *const *extra,
 				return cli_options_error(opts, argv[0], "%s needs a value", arg);
 			if (strcmp(arg, "--set") == 0)
 				opts->sets[opts->n_sets++] = argv[++i];
+			else if (opts->config_path != NULL)
+				return cli_options_error(opts, argv[0], "-c given twice");
 			else
 				opts->config_path = argv[++i];
 			continue;
@@ -59,10 +60,13 @@ int cli_options_parse(int *argc, char **argv, const char *const *extra,
 			opts->sets[opts->n_sets++] = arg + 6;
 			continue;
 		}
-		for (size_t k = 0; extra != NULL && extra[k] != NULL; k++)
-			if (strcmp(arg, extra[k]) == 0)
-				takes_value = true;
-		if (arg[0] == '-' && arg[1] != '\0' && !takes_value)
+		for (size_t k = 0; extra != NULL && extra[k].name != NULL; k++) {
+			if (strcmp(arg, extra[k].name) == 0) {
+				known = true;
+				takes_value = extra[k].takes_value;
+			}
+		}
+		if (arg[0] == '-' && arg[1] != '\0' && !known)
 			return cli_options_error(opts, argv[0], "unknown option %.64s", arg);
 		argv[out++] = argv[i];
 		if (takes_value) {
@@ -96,6 +100,7 @@ void cli_options_free(struct cli_options *opts)
 
 int cli_config_load(const struct cli_options *opts, struct config *cfg)
 {
+	struct privs privs;
 	char *error = NULL;
 
 	if (config_load(cfg, opts->config_path, opts->sets, opts->n_sets, &error) < 0) {
@@ -103,8 +108,10 @@ int cli_config_load(const struct cli_options *opts, struct config *cfg)
 		free(error);
 		return -1;
 	}
-	if (opts->drop_privileges &&
-	    privs_drop(cfg->server.user, cfg->server.data_dir, &error) < 0) {
+	if (opts->access != CLI_ACCESS_NONE &&
+	    (privs_prepare(&privs, cfg->server.user, cfg->server.data_dir,
+			   opts->access == CLI_ACCESS_WRITE, &error) < 0 ||
+	     privs_drop(&privs, &error) < 0)) {
 		cli_fail("%s", error != NULL ? error : "cannot drop privileges");
 		free(error);
 		config_free(cfg);
@@ -122,27 +129,4 @@ void cli_fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-char *cli_read_line_stdin(void)
-{
-	char *line = malloc(CLI_LINE_MAX + 2);
-	size_t n;
-
-	if (line == NULL)
-		abort();
-	if (fgets(line, CLI_LINE_MAX + 2, stdin) == NULL) {
-		free(line);
-		return NULL;
-	}
-	n = strlen(line);
-	if (n > CLI_LINE_MAX) {
-		/* Longer than any password we accept: refuse rather than cut. */
-		explicit_bzero(line, CLI_LINE_MAX + 2);
-		free(line);
-		return NULL;
-	}
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-	return line;
 }

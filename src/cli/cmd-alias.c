@@ -82,7 +82,9 @@ int cmd_alias(int argc, char **argv)
 	    !(strcmp(sub, "del") == 0 && argc == 3) && !(strcmp(sub, "add") == 0 && argc >= 4)) {
 		return cli_usage_error(&opts, alias_usage);
 	}
-	dir = cli_dir_open(&opts, "alias");
+	if (strcmp(sub, "list") != 0)
+		opts.access = CLI_ACCESS_WRITE;
+	dir = cli_dir_open(&opts, "alias", NULL);
 	cli_options_free(&opts);
 	if (dir == NULL)
 		return 1;

@@ -64,7 +64,9 @@ int cmd_domain(int argc, char **argv)
 	    !((strcmp(sub, "add") == 0 || strcmp(sub, "del") == 0) && argc == 3)) {
 		return cli_usage_error(&opts, domain_usage);
 	}
-	dir = cli_dir_open(&opts, "domain");
+	if (strcmp(sub, "list") != 0)
+		opts.access = CLI_ACCESS_WRITE;
+	dir = cli_dir_open(&opts, "domain", NULL);
 	cli_options_free(&opts);
 	if (dir == NULL)
 		return 1;

@@ -1,9 +1,9 @@
 /* cmd-import - `tern import maildir|mbox ADDRESS PATH [--mailbox NAME]`:
  * mail from Maildir/Maildir++ trees and mbox files into an account. Each
- * message is durable before its "imported" line is printed. Also
- * cli_store_open(), shared with cmd-export.c. */
+ * message is durable before its "imported" line is printed. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "store/transfer.h"
@@ -22,7 +22,7 @@ static const char import_usage[] =
 
 int cmd_import(int argc, char **argv)
 {
-	static const char *const extra[] = { "--mailbox", NULL };
+	static const struct cli_option extra[] = { { "--mailbox", true }, { NULL, false } };
 	const char *pos[3] = { NULL, NULL, NULL }, *mailbox = NULL;
 	struct store_account *acct;
 	struct cli_options opts;
@@ -46,6 +46,7 @@ int cmd_import(int argc, char **argv)
 	}
 	if (npos != 3 || (strcmp(pos[0], "maildir") != 0 && strcmp(pos[0], "mbox") != 0))
 		return cli_usage_error(&opts, import_usage);
+	opts.access = CLI_ACCESS_WRITE;
 	ret = cli_store_open(&opts, "import", pos[1], &acct, &cfg);
 	cli_options_free(&opts);
 	if (ret != 0)
@@ -53,6 +54,13 @@ int cmd_import(int argc, char **argv)
 	im.mailbox = mailbox;
 	im.max_size = cfg.limits.message_size;
 	config_free(&cfg);
+	/* As [server] user when started as root: say so when it cannot read
+	 * the source, rather than "not a Maildir". */
+	if (cli_path_check("import", "read", pos[2],
+			   strcmp(pos[0], "maildir") == 0 ? R_OK | X_OK : R_OK) < 0) {
+		store_close(&acct);
+		return 1;
+	}
 	if (strcmp(pos[0], "maildir") == 0)
 		err = transfer_import_maildir(acct, pos[2], &im, &stats);
 	else

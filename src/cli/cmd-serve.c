@@ -55,10 +55,18 @@ static int serve(const struct config *cfg)
 	struct pop3_context pop3;
 	struct core *core = NULL;
 	struct dir *dir = NULL;
+	struct privs privs;
 	char *error = NULL;
 	unsigned bound = 0;
 	int ret = 1;
 
+	/* Before anything is created in the data folder, so that privs_drop
+	 * knows whether tern made the folder itself. */
+	if (privs_prepare(&privs, cfg->server.user, cfg->server.data_dir, true, &error) < 0) {
+		cli_fail("%s", error != NULL ? error : "cannot prepare the data folder");
+		free(error);
+		return 1;
+	}
 	if (dir_open(cfg->server.data_dir, &dir, &error) < 0) {
 		cli_fail("%s", error != NULL ? error : "cannot open the directory");
 		free(error);
@@ -86,8 +94,9 @@ static int serve(const struct config *cfg)
 		goto out;
 	}
 	/* Ports are bound and the certificate read: root is no longer needed.
-	 * privs_drop gives the data folder (and DATA/tls) to [server] user. */
-	if (privs_drop(cfg->server.user, cfg->server.data_dir, &error) < 0) {
+	 * privs_drop gives what was created as root (directory.db, DATA/tls)
+	 * to [server] user. */
+	if (privs_drop(&privs, &error) < 0) {
 		cli_fail("%s", error != NULL ? error : "cannot drop privileges");
 		goto out;
 	}

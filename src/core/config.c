@@ -313,6 +313,11 @@ static int config_parse_number(const char *value, bool size, uint64_t *n_r)
 	return 0;
 }
 
+int config_parse_size(const char *value, uint64_t *bytes_r)
+{
+	return config_parse_number(value, true, bytes_r);
+}
+
 /* Set one key from its text. Returns 0, or -1 with a malloc'd reason. */
 static int config_set(struct config *cfg, const struct config_key *k, const char *value,
 		      char **reason_r)

@@ -97,4 +97,10 @@ void config_print(const struct config *cfg, FILE *out);
 
 void config_free(struct config *cfg);
 
+/* A size as the configuration writes it (the `size` type): decimal bytes,
+ * optionally with a K, M or G suffix (powers of 1024, any case: "10M" =
+ * 10485760). Returns 0, -1 when malformed, -2 when it overflows 64 bits.
+ * Also for command-line options (`tern user add --quota 10M`). */
+int config_parse_size(const char *value, uint64_t *bytes_r);
+
 #endif

@@ -13,6 +13,8 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "core/utf8.h"
+
 /* Argon2id cost for new hashes: 3 passes over 32 MiB, one lane. About 40 ms
  * on the 2-core build machine, above OWASP's floor (m=19 MiB, t=2). Verifying
  * an old hash uses the parameters stored in it. */
@@ -266,4 +268,40 @@ bool password_verify(const char *password, const char *stored)
 	default:
 		return false;
 	}
+}
+
+/* --- new passwords ------------------------------------------------------- */
+
+/* Room for "PASS " and CRLF in a 255-octet POP3 command line (RFC 2449 4),
+ * and within SASL PLAIN's 255-octet field (RFC 4616 2), with a margin. */
+#define PASSWORD_NEW_MAX 200
+#define PASSWORD_STR_(x) #x
+#define PASSWORD_STR(x) PASSWORD_STR_(x)
+
+bool password_check_new(const char *password, size_t len, const char **why_r)
+{
+	const unsigned char *p = (const unsigned char *)password;
+	const char *why = NULL;
+
+	if (len == 0)
+		why = "it is empty";
+	else if (memchr(p, '\0', len) != NULL)
+		why = "it contains a NUL byte";
+	else if (len > PASSWORD_NEW_MAX)
+		why = "it is longer than " PASSWORD_STR(PASSWORD_NEW_MAX) " bytes";
+	else if (!utf8_valid(p, len))
+		why = "it is not valid UTF-8";
+	else if (p[0] == ' ')
+		why = "it begins with a space";
+	else if (p[len - 1] == ' ')
+		why = "it ends with a space";
+	for (size_t i = 0; why == NULL && i < len; i++) {
+		/* C0 controls and DEL; C1 (U+0080..U+009F) is 0xC2 0x80..0x9F */
+		if (p[i] < 0x20 || p[i] == 0x7f ||
+		    (p[i] == 0xc2 && i + 1 < len && p[i + 1] <= 0x9f))
+			why = "it contains a control character (a tab, a line end, ...)";
+	}
+	if (why_r != NULL)
+		*why_r = why;
+	return why == NULL;
 }

@@ -9,6 +9,7 @@
 #define TERN_DIR_PASSWORD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* A new {ARGON2ID} hash of `password` (malloc'd), or NULL on failure. */
 char *password_hash(const char *password);
@@ -19,5 +20,16 @@ bool password_verify(const char *password, const char *stored);
 /* True when `stored` is a hash of an accepted scheme, well-formed enough to
  * verify against; otherwise false and *error_r says why. */
 bool password_hash_valid(const char *stored, const char **error_r);
+
+/* The one rule for a new password, whatever sets it (`tern user add`,
+ * `tern user passwd`, any later way): 1 to 200 bytes of UTF-8 with no NUL,
+ * no control character and no space at its start or end. Such a password
+ * is stored exactly as given; anything else is refused, never trimmed or
+ * cut, because some login could not give it back byte for byte (POP3 PASS
+ * drops trailing spaces, a line end ends a command, a POP3 command line
+ * holds 255 octets). `len` is the length as read, so an embedded NUL is
+ * seen. Returns true, or false with a static reason in *why_r ("it ends
+ * with a space"). */
+bool password_check_new(const char *password, size_t len, const char **why_r);
 
 #endif

@@ -10,6 +10,8 @@
 
 #include <openssl/crypto.h>
 
+#include "core/utf8.h"
+
 /* RFC 4616 2: authzid, authcid and passwd are each at most 255 octets. */
 #define SASL_FIELD_MAX 255
 /* The longest PLAIN message: three fields and two NULs. */
@@ -149,54 +151,10 @@ static long sasl_b64_decode(const char *in, size_t len, unsigned char *out, size
 	return (long)o;
 }
 
-/* Well-formed UTF-8 (RFC 3629 4) without NUL: no overlong forms, no
- * surrogates, nothing above U+10FFFF. */
-static bool sasl_utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t n;
-		uint32_t cp;
-
-		if (c == 0)
-			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (len - i - 1 < n)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
-
 /* Copy one field into dst after checking it: min..255 octets of UTF-8. */
 static bool sasl_field(char *dst, const unsigned char *src, size_t len, size_t min)
 {
-	if (len < min || len > SASL_FIELD_MAX || !sasl_utf8_valid(src, len))
+	if (len < min || len > SASL_FIELD_MAX || !utf8_valid(src, len))
 		return false;
 	memcpy(dst, src, len);
 	dst[len] = '\0';

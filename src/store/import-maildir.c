@@ -464,6 +464,22 @@ static int str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* 1 when PATH/NAME is a folder, 0 when it is not, -1 when it cannot be
+ * looked at (reported: "permission denied" is not "not a Maildir"). */
+static int maildir_has_folder(const char *path, const char *name, FILE *err)
+{
+	char sub[4096];
+	struct stat st;
+
+	snprintf(sub, sizeof(sub), "%s/%s", path, name);
+	if (stat(sub, &st) == 0)
+		return S_ISDIR(st.st_mode) ? 1 : 0;
+	if (errno == ENOENT || errno == ENOTDIR)
+		return 0;
+	fprintf(err, "%s: %s\n", sub, strerror(errno));
+	return -1;
+}
+
 enum store_error transfer_import_maildir(struct store_account *acct, const char *path,
 					 const struct transfer_import *im,
 					 struct transfer_stats *stats)
@@ -477,11 +493,15 @@ enum store_error transfer_import_maildir(struct store_account *acct, const char 
 	enum store_error e;
 	DIR *d;
 
+	int has;
+
 	memset(stats, 0, sizeof(*stats));
-	snprintf(sub, sizeof(sub), "%s/cur", path);
-	if (stat(sub, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(sub, sizeof(sub), "%s/new", path);
-		if (stat(sub, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	if ((has = maildir_has_folder(path, "cur", err)) < 0)
+		return STORE_ERR_IO;
+	if (has == 0) {
+		if ((has = maildir_has_folder(path, "new", err)) < 0)
+			return STORE_ERR_IO;
+		if (has == 0) {
 			fprintf(err, "%s: not a Maildir (no cur/ or new/ folder)\n", path);
 			return STORE_ERR_NOT_FOUND;
 		}

@@ -72,6 +72,11 @@ enum store_error store_mailbox_has_digest(struct store_account *acct, const char
 					  const unsigned char digest[STORE_DIGEST_LEN],
 					  uint64_t size, bool *present_r);
 
+/* Lower-cased malloc'd copy of an address whose parts can name folders
+ * (DATA/mail/DOMAIN/LOCAL: neither empty, nor starting with '.', nor
+ * holding '/', a backslash, ".." or a control character), or NULL. */
+char *store_address_canon(const char *address);
+
 /* Remove leftovers of a crash; called by store_open while it holds the
  * account exclusively. */
 enum store_error store_repair(struct store_account *acct);

@@ -141,8 +141,7 @@ static bool store_path_part_ok(const char *s, size_t len)
 	return true;
 }
 
-/* Lower-cased copy of a valid address, or NULL. */
-static char *store_address_canon(const char *address)
+char *store_address_canon(const char *address)
 {
 	size_t len = strlen(address);
 	const char *at = strchr(address, '@');

@@ -173,4 +173,27 @@ struct store_lock;
 enum store_error store_lock(const char *address, const char *purpose, struct store_lock **lock_r);
 void store_unlock(struct store_lock **lock);
 
+/* Taking an account's mail away when the account is deleted (remove.c),
+ * so that an account added later under the same address starts empty.
+ *
+ * store_remove_begin takes DATA/mail/DOMAIN/LOCAL exclusively (the flock
+ * every open handle holds shared): STORE_ERR_LOCKED when a session or an
+ * import has it open, and then nothing must change. While the handle is
+ * held, a store_open of the account waits. An account without a folder
+ * gives a handle too (commit then does nothing).
+ *
+ * store_remove_commit moves the folder, in one rename, to
+ * DATA/mail/DOMAIN/.deleted/LOCAL.YYYYMMDDTHHMMSSZ (with .2, .3, ... when
+ * taken): no account folder can start with '.'. It then releases the
+ * lock and, unless `keep`, removes the moved folder. *where_r gets the
+ * moved folder's path (malloc'd) when it is still there (keep, or a
+ * removal that failed), else NULL. Frees the handle.
+ *
+ * store_remove_abort releases the handle and changes nothing. */
+struct store_removal;
+enum store_error store_remove_begin(const char *data_dir, const char *address,
+				    struct store_removal **rm_r);
+enum store_error store_remove_commit(struct store_removal **rm, bool keep, char **where_r);
+void store_remove_abort(struct store_removal **rm);
+
 #endif

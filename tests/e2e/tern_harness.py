@@ -156,9 +156,12 @@ class Tern:
     def __init__(self, extra_sets=None):
         if not os.path.exists(TERN_BIN):
             raise RuntimeError("TERN_BIN %s does not exist" % TERN_BIN)
-        # mkdtemp directly: the server chowns it when it drops to nobody;
-        # pytest's tmp_path sits under a 0700 root folder nobody can't cross.
-        self.data_dir = tempfile.mkdtemp(prefix="tern-e2e-")
+        # tern creates the data folder itself (it gives [server] user only
+        # a folder it created), in a parent that nobody may cross; pytest's
+        # tmp_path sits under a 0700 root folder nobody can't cross.
+        self.top_dir = tempfile.mkdtemp(prefix="tern-e2e-")
+        os.chmod(self.top_dir, 0o711)
+        self.data_dir = os.path.join(self.top_dir, "data")
         self.work_dir = tempfile.mkdtemp(prefix="tern-e2e-work-")
         os.chmod(self.work_dir, 0o755)
         self.pop3_port = free_port()
@@ -295,7 +298,7 @@ class Tern:
         if SANITIZED:
             for text in self.cli_stderr:
                 problems += sanitizer_lines(text)
-        shutil.rmtree(self.data_dir, ignore_errors=True)
+        shutil.rmtree(self.top_dir, ignore_errors=True)
         shutil.rmtree(self.work_dir, ignore_errors=True)
         return problems
 

@@ -114,18 +114,23 @@ def test_users(tern):
     ok(tern("domain", "add", "example.org"))
     ok(tern("user", "add", "Alice@Example.ORG", stdin=PASSWORD + "\n"))
     ok(tern("user", "add", "bob@example.org", "--quota", "1048576", stdin=PASSWORD))
-    assert ok(tern("user", "list")) == "alice@example.org 0\nbob@example.org 1048576\n"
-    assert ok(tern("user", "list", "EXAMPLE.org")) == "alice@example.org 0\nbob@example.org 1048576\n"
-    fails(tern("user", "list", "nope.org"), 1, "domain nope.org does not exist")
+    listing = "address quota\nalice@example.org unlimited\nbob@example.org 1048576\n"
+    assert ok(tern("user", "list")) == listing
+    assert ok(tern("user", "list", "EXAMPLE.org")) == listing
+    r = tern("user", "list", "nope.org")
+    fails(r, 1, "domain nope.org does not exist")
+    assert r.stdout == ""
 
     # The stored hash is a fresh argon2id one, never the password.
     (h,), = db_rows(tern, "SELECT hash FROM accounts WHERE address = 'alice@example.org'")
     assert h.startswith("{ARGON2ID}$argon2id$v=19$") and PASSWORD not in h
 
     fails(tern("user", "add", "alice@EXAMPLE.org", stdin=PASSWORD + "\n"), 1, "already exists")
-    fails(tern("user", "add", "carol@example.org", stdin="\n"), 1, "empty password refused")
+    fails(tern("user", "add", "carol@example.org", stdin="\n"), 1, "password refused: it is empty")
     fails(tern("user", "add", "carol@example.org", stdin=""), 1, "no password on standard input")
     fails(tern("user", "add", "carol@example.org", "--quota", "lots", stdin=PASSWORD), 2, "--quota")
+    fails(tern("user", "add", "carol@example.org", "--quota", "10T", stdin=PASSWORD), 2, "--quota")
+    fails(tern("user", "add", "carol@example.org", "--quota", "-1", stdin=PASSWORD), 2, "")
     fails(tern("user", "add", "not an address", stdin=PASSWORD), 1, "invalid address")
     fails(tern("user", "add", "a/b@example.org", stdin=PASSWORD), 1, "invalid address")
 
@@ -133,14 +138,34 @@ def test_users(tern):
     (h2,), = db_rows(tern, "SELECT hash FROM accounts WHERE address = 'alice@example.org'")
     assert h2 != h and h2.startswith("{ARGON2ID}")
     fails(tern("user", "passwd", "zed@example.org", stdin=PASSWORD), 1, "no such user zed@example.org")
-    fails(tern("user", "passwd", "alice@example.org", stdin="\n"), 1, "empty password refused")
+    fails(tern("user", "passwd", "alice@example.org", stdin="\n"), 1, "password refused: it is empty")
 
     fails(tern("domain", "del", "example.org"), 1, "still has accounts or aliases")
     ok(tern("user", "del", "bob@example.org"))
     fails(tern("user", "del", "bob@example.org"), 1, "no such user bob@example.org")
     ok(tern("user", "del", "alice@example.org"))
-    assert ok(tern("user", "list")) == ""
+    assert ok(tern("user", "list")) == "address quota\n"
     ok(tern("domain", "del", "example.org"))
+
+
+def test_quota_sizes(tern):
+    """--quota takes what the configuration's sizes take (one parser)."""
+    ok(tern("domain", "add", "example.org"))
+    ok(tern("user", "add", "a@example.org", "--quota", "10M", stdin=PASSWORD))
+    ok(tern("user", "add", "b@example.org", "--quota", "512k", stdin=PASSWORD))
+    ok(tern("user", "add", "c@example.org", "--quota", "2G", stdin=PASSWORD))
+    ok(tern("user", "add", "d@example.org", "--quota", "0", stdin=PASSWORD))
+    ok(tern("user", "passwd", "d@example.org", "--quota", "1K", stdin=PASSWORD))
+    assert ok(tern("user", "list")) == (
+        "address quota\n"
+        "a@example.org 10485760\n"
+        "b@example.org 524288\n"
+        "c@example.org 2147483648\n"
+        "d@example.org 1024\n")
+    fails(tern("user", "add", "e@example.org", "--quota", "10MB", stdin=PASSWORD), 2,
+          "K, M or G suffix")
+    fails(tern("user", "add", "e@example.org", "--quota", "99999999999G", stdin=PASSWORD), 2,
+          "--quota")
 
 
 def sha512_crypt(password):
@@ -165,7 +190,7 @@ def test_hash_migration(tern):
     assert SHA512_PASSWORD not in err
     fails(tern("user", "add", "new@example.org", "--hash", stored[:-5]), 1, "invalid --hash")
     fails(tern("user", "del", "old@example.org", "--hash", stored), 2, "--hash")
-    assert ok(tern("user", "list")) == "old@example.org 0\n"
+    assert ok(tern("user", "list")) == "address quota\nold@example.org unlimited\n"
 
 
 def test_aliases(tern):

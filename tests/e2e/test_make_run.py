@@ -1,7 +1,11 @@
 # `make run`'s script (scripts/run-demo.sh) on a fresh folder and again on
 # the folder it left: the demo account works over pop3 (plain login from
 # loopback, as the demo allows) and pop3s, with the welcome message, and
-# the second run reuses the same password and mail.
+# the second run reuses the same password and mail. Two clones each get a
+# data folder of their own (also when, run as root, neither can be entered
+# by the tern user and the data goes below /var/lib), and a run on a
+# half-made folder (password or configuration lost) still starts, with the
+# password it prints.
 import os
 import shutil
 import signal
@@ -30,8 +34,10 @@ def port_free(port):
         s.close()
 
 
-def start_demo(var):
+def start_demo(var, fallback=None):
     env = dict(os.environ, TERN_BIN=th.TERN_BIN, TERN_DEMO_VAR=var)
+    if fallback:
+        env["TERN_DEMO_FALLBACK"] = fallback
     log = open(os.path.join(os.path.dirname(var), "demo.log"), "ab")
     p = subprocess.Popen(["sh", SCRIPT], env=env, stdin=subprocess.DEVNULL,
                          stdout=log, stderr=log, start_new_session=True)
@@ -96,3 +102,66 @@ def test_demo_starts_serves_and_restarts(tmp_path):
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
         shutil.rmtree(parent, ignore_errors=True)
+
+
+def demo_data_dir(var):
+    for line in open(os.path.join(var, "tern.conf")):
+        if line.startswith("data_dir = "):
+            return line.split("=", 1)[1].strip()
+    raise AssertionError("no data_dir in tern.conf")
+
+
+def run_once(var, fallback):
+    """Start the demo on var, fetch its mail with the password it printed,
+    stop it; returns (password, mail)."""
+    p, log = start_demo(var, fallback)
+    try:
+        password = open(os.path.join(var, "demo-password")).read().strip()
+        mail = fetch_all(password)
+        assert mail[0] == mail[1]
+    finally:
+        stop_demo(p, log)
+    text = open(log.name, "rb").read().decode(errors="replace")
+    assert "password       %s" % password in text.rsplit("tern demo", 1)[1]
+    return password, mail[0]
+
+
+@pytest.mark.skipif(not all(port_free(p) for p in DEMO_PORTS),
+                    reason="the demo ports are in use (is make run running?)")
+def test_two_clones_and_half_made_folders():
+    top = tempfile.mkdtemp(prefix="tern-e2e-clones-")
+    os.chmod(top, 0o711)
+    fallback = os.path.join(top, "lib", "tern-demo")
+    os.mkdir(os.path.dirname(fallback), 0o711)
+    clones = []
+    try:
+        for name in ("one", "two"):
+            # like a clone in /root: a folder the tern user cannot enter
+            parent = os.path.join(top, name)
+            os.mkdir(parent, 0o700)
+            clones.append(os.path.join(parent, "var"))
+        first = [run_once(var, fallback) for var in clones]
+        for password, mail in first:
+            assert len(mail) == 1 and b"Subject: Welcome to tern" in mail[0]
+        data = [demo_data_dir(var) for var in clones]
+        assert data[0] != data[1]
+        if th.AS_ROOT:
+            for d in data:
+                assert os.path.dirname(d) == fallback, d
+        else:
+            assert data == [os.path.join(var, "data") for var in clones]
+
+        # the password file lost: a new one is made, printed and set;
+        # the account and its mail stay
+        os.unlink(os.path.join(clones[0], "demo-password"))
+        password, mail = run_once(clones[0], fallback)
+        assert password != first[0][0] and mail == first[0][1]
+
+        # the configuration lost too: written again for the same data
+        os.unlink(os.path.join(clones[1], "demo-password"))
+        os.unlink(os.path.join(clones[1], "tern.conf"))
+        password, mail = run_once(clones[1], fallback)
+        assert demo_data_dir(clones[1]) == data[1]
+        assert mail == first[1][1]
+    finally:
+        shutil.rmtree(top, ignore_errors=True)

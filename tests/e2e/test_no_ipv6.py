@@ -29,10 +29,11 @@ pytestmark = pytest.mark.skipif(not netns_available(),
 def serve_in_netns(listen, script_tail):
     """Run tern serve with listen.pop3=LISTEN in a fresh namespace without
     IPv6, then `script_tail` (shell) in the same namespace."""
-    data = tempfile.mkdtemp(prefix="tern-e2e-noipv6-")
+    top = tempfile.mkdtemp(prefix="tern-e2e-noipv6-")
+    os.chmod(top, 0o711)  # tern creates (and gives nobody) the data folder inside
     try:
         sets = []
-        for k, v in (("server.data_dir", data), ("server.user", "nobody"),
+        for k, v in (("server.data_dir", os.path.join(top, "data")), ("server.user", "nobody"),
                      ("server.shutdown_timeout", "1"), ("listen.pop3", listen),
                      ("listen.pop3s", ""), ("listen.smtp", ""), ("listen.submission", ""),
                      ("listen.submissions", ""), ("listen.imap", ""), ("listen.imaps", "")):
@@ -42,7 +43,7 @@ def serve_in_netns(listen, script_tail):
         return subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True,
                               timeout=th.TIMEOUT * 2)
     finally:
-        shutil.rmtree(data, ignore_errors=True)
+        shutil.rmtree(top, ignore_errors=True)
 
 
 def test_localhost_falls_back_to_ipv4_when_ipv6_is_off():

@@ -434,6 +434,39 @@ static char *print_to_string(const struct config *cfg)
 	return text;
 }
 
+/* The one size parser: the configuration's and `tern user --quota`'s. */
+static void test_parse_size(void **state)
+{
+	uint64_t n = 7;
+
+	(void)state;
+	assert_int_equal(config_parse_size("0", &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(config_parse_size("52428800", &n), 0);
+	assert_int_equal(n, 52428800);
+	assert_int_equal(config_parse_size("10M", &n), 0);
+	assert_int_equal(n, 10485760);
+	assert_int_equal(config_parse_size("10m", &n), 0);
+	assert_int_equal(n, 10485760);
+	assert_int_equal(config_parse_size("3k", &n), 0);
+	assert_int_equal(n, 3072);
+	assert_int_equal(config_parse_size("4G", &n), 0);
+	assert_int_equal(n, 4294967296ULL);
+	assert_int_equal(config_parse_size("18446744073709551615", &n), 0);
+	assert_int_equal(n, UINT64_MAX);
+	n = 7;
+	assert_int_equal(config_parse_size("", &n), -1);
+	assert_int_equal(config_parse_size("M", &n), -1);
+	assert_int_equal(config_parse_size("10MB", &n), -1);
+	assert_int_equal(config_parse_size("10T", &n), -1);
+	assert_int_equal(config_parse_size("-1", &n), -1);
+	assert_int_equal(config_parse_size(" 1", &n), -1);
+	assert_int_equal(config_parse_size("1 ", &n), -1);
+	assert_int_equal(n, 7);
+	assert_int_equal(config_parse_size("18446744073709551616", &n), -2);
+	assert_int_equal(config_parse_size("17179869184G", &n), -2);
+}
+
 static void test_print_round_trip(void **state)
 {
 	struct config a, b;
@@ -522,6 +555,7 @@ int main(void)
 		cmocka_unit_test(test_addr_list),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_file_and_set),
+		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_print_round_trip),
 		cmocka_unit_test(test_file_kinds),
 	};
