@@ -80,6 +80,7 @@ struct conn_accept {
 	struct sockaddr_storage remote;
 	socklen_t remote_len;
 	char remote_ip[48];
+	uint64_t born_ns;             /* uv_hrtime() at accept */
 };
 /* loop_post() target: turns an accepted socket into a connection. */
 void conn_accepted(void *accept);
@@ -158,7 +159,7 @@ struct conn {
 	bool in_block;                 /* conn_input_unfinished() */
 	bool preauth;                  /* on loop->preauth_* (has_login, not logged in) */
 	struct conn *preauth_next, *preauth_prev;
-	uint64_t born_ns;              /* uv_hrtime() at accept, comparable across loops */
+	uint64_t born_ns;              /* uv_hrtime() when the accepting thread took it */
 
 	const char *close_reason;
 	uint64_t bytes_in, bytes_out, start_ms;

@@ -694,12 +694,12 @@ void conn_accepted(void *arg)
 	conn->fd = acc->fd;
 	conn->remote = acc->remote;
 	snprintf(conn->remote_ip, sizeof(conn->remote_ip), "%s", acc->remote_ip);
+	conn->born_ns = acc->born_ns;
 	free(acc);
 	buf_init(&conn->in, cfg->limits.line_length > 0 ? cfg->limits.line_length : 8192);
 	buf_init(&conn->out, 0);
 	conn->out_high = cfg->limits.output_buffer > 0 ? (size_t)cfg->limits.output_buffer : 262144;
 	conn->start_ms = conn->active_ms = uv_now(&loop->uv);
-	conn->born_ns = uv_hrtime();
 	conn_make_sid(conn->sid);
 	if (getsockname(conn->fd, (struct sockaddr *)&local, &llen) == 0)
 		conn_addr_text(&local, conn->local_ip, sizeof(conn->local_ip), &conn->local_port);

@@ -83,7 +83,9 @@ struct core {
 	const struct config *cfg;
 	uv_loop_t uv;
 	uv_async_t stop_async;
+	uv_async_t room_async;        /* an eviction is done: accept again */
 	uv_timer_t accept_pause;
+	atomic_bool waiting_room;     /* accepting paused until room is made */
 	uv_signal_t sig_term, sig_int, sig_hup;
 	bool signals;
 	bool handles_closed;
@@ -176,6 +178,15 @@ static struct core_ip **core_ip_find(struct core *core, const char *ip)
 	return p;
 }
 
+/* Under ip_lock: a connection waiting to log in is left to close for a new
+ * one. Connections being closed to make room linger a moment: never more
+ * than a tenth over the limit meanwhile. */
+static bool core_room_possible(const struct core *core)
+{
+	return core->preauth > core->evicting &&
+	       core->total < core->max_conns + core->max_conns / 10 + 1;
+}
+
 /* Take a slot for a new connection: true when allowed, else false with
  * the reason; a connection of a protocol with a login phase counts as
  * waiting to log in from now on. Near the limit (*evict_r) the caller
@@ -188,17 +199,13 @@ static bool core_conn_acquire(struct core *core, const char *ip, bool has_login,
 {
 	unsigned soft = core->max_conns - core->max_conns * (100 - CORE_PRESSURE_PERCENT) / 100;
 	bool ok = false;
-	bool room = false;
+	bool room;
 	struct core_ip **p;
 
 	*evict_r = false;
 	pthread_mutex_lock(&core->ip_lock);
 	p = core_ip_find(core, ip);
-	/* Connections being closed to make room linger a moment: never
-	 * more than a tenth over the limit meanwhile. */
-	if (core->total + 1 > soft && core->preauth > core->evicting &&
-	    core->total < core->max_conns + core->max_conns / 10 + 1)
-		room = true;
+	room = core->total + 1 > soft && core_room_possible(core);
 	if (core->total >= core->max_conns && !room) {
 		*refused_r = CORE_REFUSED_TOTAL;
 	} else if (*p != NULL && core->cfg->limits.connections_per_ip > 0 &&
@@ -240,6 +247,20 @@ void core_eviction_done(struct core *core)
 	if (core->evicting > 0)
 		core->evicting--;
 	pthread_mutex_unlock(&core->ip_lock);
+	if (atomic_load(&core->waiting_room))
+		uv_async_send(&core->room_async);
+}
+
+/* At the limit, with every connection that could make room already being
+ * closed: a new one would be refused only for want of a moment. */
+static bool core_room_coming(struct core *core)
+{
+	bool coming;
+
+	pthread_mutex_lock(&core->ip_lock);
+	coming = core->total >= core->max_conns && core->evicting > 0 && !core_room_possible(core);
+	pthread_mutex_unlock(&core->ip_lock);
+	return coming;
 }
 
 struct loop *core_oldest_preauth_loop(struct core *core)
@@ -361,6 +382,9 @@ static void core_accept_one(struct listener *l, int fd, const struct sockaddr_st
 	memcpy(&acc->remote, ss, sizeof(*ss));
 	acc->remote_len = len;
 	memcpy(acc->remote_ip, ip, sizeof(ip));
+	/* The order of accepting, not of the loops' taking over, decides
+	 * which connection is the oldest. */
+	acc->born_ns = uv_hrtime();
 	{
 		struct loop *loop = core_pick_loop(core);
 
@@ -414,9 +438,33 @@ static void core_accept_resume(uv_timer_t *timer)
 
 	if (atomic_load(&core->stopping))
 		return;
+	atomic_store(&core->waiting_room, false);
+	uv_timer_stop(&core->accept_pause);
 	core_spare_open(core);
 	for (size_t i = 0; i < core->n_listeners; i++)
 		uv_poll_start(&core->listeners[i]->poll, UV_READABLE, core_accept_cb);
+}
+
+static void core_room_cb(uv_async_t *async)
+{
+	struct core *core = async->data;
+
+	if (atomic_load(&core->waiting_room))
+		core_accept_resume(&core->accept_pause);
+}
+
+/* Leave new clients in the listen backlog for the moment it takes to
+ * close connections that make room for them, rather than refuse them. The
+ * timer is the fallback should an eviction never report back. */
+static void core_wait_for_room(struct core *core)
+{
+	atomic_store(&core->waiting_room, true);
+	for (size_t i = 0; i < core->n_listeners; i++)
+		uv_poll_stop(&core->listeners[i]->poll);
+	uv_timer_start(&core->accept_pause, core_accept_resume, CORE_ACCEPT_PAUSE_MS, 0);
+	/* An eviction that ended meanwhile has not seen the flag. */
+	if (!core_room_coming(core))
+		core_accept_resume(&core->accept_pause);
 }
 
 static void core_accept_cb(uv_poll_t *poll, int status, int events)
@@ -430,8 +478,13 @@ static void core_accept_cb(uv_poll_t *poll, int status, int events)
 	for (int n = 0; n < CORE_ACCEPT_BATCH; n++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
-		int fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd;
 
+		if (core_room_coming(core)) {
+			core_wait_for_room(core);
+			return;
+		}
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
 			core_accept_one(l, fd, &ss, len);
 			continue;
@@ -477,6 +530,7 @@ static void core_close_handles(struct core *core)
 	for (size_t i = 0; i < core->n_listeners; i++)
 		uv_close((uv_handle_t *)&core->listeners[i]->poll, core_listener_closed);
 	uv_close((uv_handle_t *)&core->stop_async, NULL);
+	uv_close((uv_handle_t *)&core->room_async, NULL);
 	uv_close((uv_handle_t *)&core->accept_pause, NULL);
 	if (core->signals) {
 		uv_close((uv_handle_t *)&core->sig_term, NULL);
@@ -633,6 +687,8 @@ int core_new(const struct config *cfg, struct core **core_r, char **error_r)
 		abort();
 	uv_async_init(&core->uv, &core->stop_async, core_stop_cb);
 	core->stop_async.data = core;
+	uv_async_init(&core->uv, &core->room_async, core_room_cb);
+	core->room_async.data = core;
 	uv_timer_init(&core->uv, &core->accept_pause);
 	core->accept_pause.data = core;
 	core->n_loops = threads;

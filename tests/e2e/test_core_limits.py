@@ -44,6 +44,21 @@ def read_all(sock, timeout):
     return data
 
 
+def read_ready(sock):
+    """What the server has sent so far, without waiting."""
+    sock.setblocking(False)
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except (BlockingIOError, ConnectionResetError):
+        pass
+    return data
+
+
 def test_connection_flood_under_a_low_descriptor_limit(tern_factory):
     """1,125 connections from 25 addresses against 1,024 descriptors: the
     server fits its connection limit to the descriptor limit, refuses the
@@ -160,22 +175,29 @@ def test_crowd_that_never_logs_in_does_not_lock_others_out(tern_factory):
     user = logged_in(srv.pop3_port)
     crowd = []
     try:
-        for i in range(120):
-            s = connect_from("127.0.%d.%d" % (1 + i // 200, 2 + i % 200), srv.pop3_port)
-            crowd.append(s)
-        # Each got its greeting, or was refused while the server was at
-        # its limit with room still being made.
         firsts = []
-        for s in crowd:
-            firsts.append(s.recv(200))
-            assert firsts[-1].startswith((b"+OK", b"-ERR [SYS/TEMP]")), firsts[-1]
+        # 30 that have been waiting a while, then a burst of 90 more.
+        for burst in (range(30), range(30, 120)):
+            for i in burst:
+                crowd.append(connect_from("127.0.0.%d" % (2 + i), srv.pop3_port))
+            # Each got its greeting, or was refused while the server was
+            # at its limit with room still being made.
+            for i in burst:
+                firsts.append(crowd[i].recv(200))
+                assert firsts[-1].startswith((b"+OK", b"-ERR [SYS/TEMP]")), firsts[-1]
         # A newcomer still gets in and logs in.
         newcomer = logged_in(srv.pop3_port, th.USER2, th.PASSWORD2)
         assert newcomer.cmd("STAT").startswith(b"+OK")
         assert user.cmd("STAT").startswith(b"+OK")
-        # The oldest of the crowd were told why.
-        told = firsts[0] + read_all(crowd[0], th.TIMEOUT)
-        assert told.endswith(b"\r\n-ERR [SYS/TEMP] Server busy, try again later.\r\n"), told
+        # Those closed to make room were told why, and the oldest went
+        # first: none of the burst before all of the 30.
+        busy = b"-ERR [SYS/TEMP] Server busy, try again later.\r\n"
+        time.sleep(0.5 * th.SLOW)
+        evicted = [i for i in range(120)
+                   if firsts[i].startswith(b"+OK") and
+                   (firsts[i] + read_ready(crowd[i])).endswith(b"\r\n" + busy)]
+        assert evicted
+        assert evicted[:30] == list(range(30)) or max(evicted) < 30, evicted
         newcomer.close()
     finally:
         for s in crowd:
