@@ -176,8 +176,12 @@ static SSL_CTX *tls_ctx_load(const char *cert_path, const char *key_path, char *
 	}
 	/* TLS 1.2 and 1.3 only. */
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* SSL_OP_NO_TICKET: no TLS 1.2 session tickets (set_num_tickets below
+	 * covers TLS 1.3); some senders (Microsoft's) drop STARTTLS to
+	 * servers that issue them, and no resumption is offered anyway. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-			    SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+			    SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF |
+			    SSL_OP_NO_TICKET);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 			 SSL_MODE_ENABLE_PARTIAL_WRITE);
 	/* No server-side session cache: no memory held per past client. */
