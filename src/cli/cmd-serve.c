@@ -39,7 +39,7 @@ static int serve_listen(struct core *core, const struct config *cfg, enum servic
 		return -1;
 	}
 	ret = core_listen(core, name, specs, n, &pop3_protocol, pop3,
-			  service == SERVICE_POP3S, &error);
+			  service == SERVICE_POP3S, tls_policy_for_service(service), &error);
 	free(specs);
 	if (ret < 0) {
 		cli_fail("%s", error != NULL ? error : "cannot listen");
