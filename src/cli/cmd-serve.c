@@ -1,12 +1,15 @@
-/* cmd-serve - `tern serve`: load the configuration, open the directory,
- * bind every configured listener to its protocol, load TLS, drop root,
- * then run the I/O core until SIGTERM/SIGINT. */
+/* cmd-serve - `tern serve`: load the configuration, lock the data folder,
+ * open the directory, bind every configured listener to its protocol, load
+ * TLS, drop root, check that the data folder is writable, then run the I/O
+ * core until SIGTERM/SIGINT. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/addr.h"
+#include "core/datadir.h"
 #include "core/listener.h"
 #include "core/log.h"
 #include "core/privs.h"
@@ -58,10 +61,18 @@ static int serve(const struct config *cfg)
 	char *error = NULL;
 	unsigned bound = 0;
 	int ret = 1;
+	/* Held until exit: one server per data folder (datadir.h). */
+	int lock_fd = datadir_lock(cfg->server.data_dir, &error);
 
+	if (lock_fd < 0) {
+		cli_fail("%s", error != NULL ? error : "cannot lock the data folder");
+		free(error);
+		return 1;
+	}
 	if (dir_open(cfg->server.data_dir, &dir, &error) < 0) {
 		cli_fail("%s", error != NULL ? error : "cannot open the directory");
 		free(error);
+		close(lock_fd);
 		return 1;
 	}
 	auth_cache_set_ttl(cfg->auth.cache_ttl);
@@ -91,11 +102,17 @@ static int serve(const struct config *cfg)
 		cli_fail("%s", error != NULL ? error : "cannot drop privileges");
 		goto out;
 	}
+	/* Refuse now rather than say "ready" and fail every session. */
+	if (datadir_check_writable(cfg->server.data_dir, &error) < 0) {
+		cli_fail("%s", error != NULL ? error : "the data folder is not writable");
+		goto out;
+	}
 	ret = core_run(core, true) < 0 ? 1 : 0;
 out:
 	free(error);
 	core_free(&core);
 	dir_close(&dir);
+	close(lock_fd);
 	return ret;
 }
 
