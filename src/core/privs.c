@@ -44,6 +44,49 @@ static int privs_chown_entries(const char *dir, uid_t uid, gid_t gid, char **err
 	return ret;
 }
 
+/* The [server] user's entry; an unknown user and root are refused. */
+static struct passwd *privs_user(const char *user, char **error_r)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (pw == NULL) {
+		if (asprintf(error_r, "[server] user %s does not exist (create it, e.g. "
+			     "useradd --system tern, or set [server] user)", user) < 0)
+			*error_r = NULL;
+		return NULL;
+	}
+	if (pw->pw_uid == 0) {
+		if (asprintf(error_r, "[server] user must not be root") < 0)
+			*error_r = NULL;
+		return NULL;
+	}
+	return pw;
+}
+
+static int privs_setuid(const struct passwd *pw, const char *user, char **error_r)
+{
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+		return privs_fail(error_r, "cannot switch to user", user);
+	/* Make sure there is no way back. */
+	if (setuid(0) == 0) {
+		if (asprintf(error_r, "privileges could not be dropped") < 0)
+			*error_r = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int privs_switch_user(const char *user, char **error_r)
+{
+	struct passwd *pw;
+
+	*error_r = NULL;
+	if (geteuid() != 0)
+		return 0;
+	pw = privs_user(user, error_r);
+	return pw != NULL ? privs_setuid(pw, user, error_r) : -1;
+}
+
 int privs_drop(const char *user, const char *data_dir, char **error_r)
 {
 	struct passwd *pw;
@@ -55,18 +98,9 @@ int privs_drop(const char *user, const char *data_dir, char **error_r)
 	if (geteuid() != 0)
 		return 0;
 
-	pw = getpwnam(user);
-	if (pw == NULL) {
-		if (asprintf(error_r, "[server] user %s does not exist (create it, e.g. "
-			     "useradd --system tern, or set [server] user)", user) < 0)
-			*error_r = NULL;
+	pw = privs_user(user, error_r);
+	if (pw == NULL)
 		return -1;
-	}
-	if (pw->pw_uid == 0) {
-		if (asprintf(error_r, "[server] user must not be root") < 0)
-			*error_r = NULL;
-		return -1;
-	}
 	if (chown(data_dir, pw->pw_uid, pw->pw_gid) < 0)
 		return privs_fail(error_r, "cannot chown", data_dir);
 	if (privs_chown_entries(data_dir, pw->pw_uid, pw->pw_gid, error_r) < 0)
@@ -74,14 +108,5 @@ int privs_drop(const char *user, const char *data_dir, char **error_r)
 	snprintf(tls_dir, sizeof(tls_dir), "%s/tls", data_dir);
 	if (privs_chown_entries(tls_dir, pw->pw_uid, pw->pw_gid, error_r) < 0)
 		return -1;
-
-	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
-		return privs_fail(error_r, "cannot switch to user", user);
-	/* Make sure there is no way back. */
-	if (setuid(0) == 0) {
-		if (asprintf(error_r, "privileges could not be dropped") < 0)
-			*error_r = NULL;
-		return -1;
-	}
-	return 0;
+	return privs_setuid(pw, user, error_r);
 }

@@ -13,4 +13,9 @@
  * is refused. */
 int privs_drop(const char *user, const char *data_dir, char **error_r);
 
+/* Only the switch: when root, become `user` (as privs_drop does) without
+ * creating or changing anything; otherwise do nothing. For `tern check`.
+ * Returns 0, or -1 with a malloc'd *error_r. */
+int privs_switch_user(const char *user, char **error_r);
+
 #endif

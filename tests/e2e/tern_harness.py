@@ -3,6 +3,7 @@
 # Used by the e2e tests through the fixtures in conftest.py.
 import base64
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -190,8 +191,9 @@ class Tern:
     def __init__(self, extra_sets=None):
         if not os.path.exists(TERN_BIN):
             raise RuntimeError("TERN_BIN %s does not exist" % TERN_BIN)
-        # mkdtemp directly: the server chowns it when it drops to nobody;
-        # pytest's tmp_path sits under a 0700 root folder nobody can't cross.
+        # mkdtemp directly: pytest's tmp_path sits under a 0700 root folder
+        # nobody can't cross. Given to nobody, as an installation gives
+        # /var/lib/tern to its user (`tern check` checks it is writable).
         self.data_dir = tempfile.mkdtemp(prefix="tern-e2e-")
         self.work_dir = tempfile.mkdtemp(prefix="tern-e2e-work-")
         os.chmod(self.work_dir, 0o755)
@@ -213,6 +215,8 @@ class Tern:
         }
         if AS_ROOT:
             self.sets["server.user"] = "nobody"
+            nobody = pwd.getpwnam("nobody")
+            os.chown(self.data_dir, nobody.pw_uid, nobody.pw_gid)
         if extra_sets:
             self.sets.update(extra_sets)
         self.servers = []
