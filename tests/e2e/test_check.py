@@ -5,9 +5,7 @@
 # configuration is printed either way.
 import os
 import pwd
-import shutil
 import subprocess
-import tempfile
 
 import pytest
 
@@ -84,17 +82,8 @@ def test_missing_data_folder_is_not_created(tern_factory):
     assert "does not exist and cannot be created" in errors[0], errors
 
 
-@pytest.fixture
-def root_dir():
-    """A fresh folder only root can enter."""
-    d = tempfile.mkdtemp(prefix="tern-e2e-rootonly-")
-    os.chmod(d, 0o700)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
-
-
 @pytest.mark.skipif(not th.AS_ROOT, reason="needs root (the check switches to nobody)")
-def test_data_folder_the_user_cannot_write(tern_factory, root_dir):
+def test_data_folder_the_user_cannot_write(tern_factory, root_only_dir):
     tern = tern_factory(accounts=False)
     # owned by root, 0700: nobody cannot create a file in it
     data = os.path.join(tern.work_dir, "rootdata")
@@ -105,7 +94,7 @@ def test_data_folder_the_user_cannot_write(tern_factory, root_dir):
                       "Permission denied" % data], errors
     assert_config_printed(out)
     # inside a folder nobody cannot enter
-    inner = os.path.join(root_dir, "data")
+    inner = os.path.join(root_only_dir, "data")
     os.mkdir(inner, 0o700)
     nobody = pwd.getpwnam("nobody")
     os.chown(inner, nobody.pw_uid, nobody.pw_gid)
@@ -116,9 +105,9 @@ def test_data_folder_the_user_cannot_write(tern_factory, root_dir):
 
 
 @pytest.mark.skipif(not th.AS_ROOT, reason="needs root")
-def test_root_only_key_is_checked_before_the_switch(tern_factory, root_dir):
+def test_root_only_key_is_checked_before_the_switch(tern_factory, root_only_dir):
     """Let's Encrypt's key is root's alone; the check reads it as root."""
-    cert, key = th.make_cert(root_dir, "le", "le.test.example")
+    cert, key = th.make_cert(root_only_dir, "le", "le.test.example")
     os.chmod(key, 0o600)
     tern = tern_factory({"tls.cert": cert, "tls.key": key}, accounts=False)
     assert subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",

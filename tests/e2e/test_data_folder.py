@@ -3,9 +3,7 @@
 # refuses to start, rather than say "ready", when [server] user cannot
 # write its data folder.
 import os
-import shutil
 import subprocess
-import tempfile
 
 import pytest
 
@@ -76,19 +74,9 @@ def test_lock_file_symlink_is_not_followed(tern_factory):
         assert f.read() == "keep me\n"
 
 
-@pytest.fixture
-def root_only_parent():
-    """A folder only root can enter (0700): a data folder inside it cannot
-    be reached by [server] user, whoever owns the data folder itself."""
-    parent = tempfile.mkdtemp(prefix="tern-e2e-rootonly-")
-    os.chmod(parent, 0o700)
-    yield parent
-    shutil.rmtree(parent, ignore_errors=True)
-
-
 @pytest.mark.skipif(not th.AS_ROOT, reason="needs root (the server drops to nobody)")
-def test_serve_refuses_a_data_folder_its_user_cannot_write(tern_factory, root_only_parent):
-    data = os.path.join(root_only_parent, "data")
+def test_serve_refuses_a_data_folder_its_user_cannot_write(tern_factory, root_only_dir):
+    data = os.path.join(root_only_dir, "data")
     tern = tern_factory({"server.data_dir": data}, accounts=False)
     p = serve_once(tern)
     assert p.returncode == 1, p.stderr
