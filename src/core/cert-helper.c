@@ -4,8 +4,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 #define CERT_HELPER_TIMEOUT_S 5       /* the longest the server waits for an answer */
 #define CERT_HELPER_REQUEST 'R'       /* the one request: "the two files, now" */
 #define CERT_HELPER_ERROR_MAX 1024    /* longest error text in a reply */
+#define CERT_SYMLINKS_MAX 40          /* as the kernel's limit */
 
 struct cert_helper {
 	pid_t pid;
@@ -168,14 +171,130 @@ static int cert_recv_all(int fd, void *p, size_t n)
 
 /* ---- the helper process ---- */
 
-static int cert_helper_answer(int fd, const char *cert_path, const char *key_path)
+/* May a process of uid (with gid as its only group, as after privs_drop)
+ * write to this folder by its mode bits? (Its owner always may.) */
+static bool cert_dir_writable(const struct stat *st, uid_t uid, gid_t gid)
+{
+	return st->st_uid == uid || (st->st_mode & S_IWOTH) != 0 ||
+	       ((st->st_mode & S_IWGRP) != 0 && st->st_gid == gid);
+}
+
+/* The helper reads as root what the configuration names; the server's
+ * user must not be able to point that name at another file (a symlink to
+ * another key, planted in a folder it owns). So every folder looked up on
+ * the way, symlinks followed, must be one it cannot change; in a sticky
+ * folder (/tmp) it may only replace its own entries, so those are refused.
+ * Returns 0, or -1 with *error_r. */
+static int cert_path_check(const char *path, uid_t uid, gid_t gid, char **error_r)
+{
+	char todo[8192], where[8192];
+	size_t pos = 0;
+	int links = 0;
+	int dir;
+
+	if (snprintf(todo, sizeof(todo), "%s", path) >= (int)sizeof(todo))
+		return cert_fail(error_r, "cannot read %s: %s", path, strerror(ENAMETOOLONG));
+	snprintf(where, sizeof(where), "%s", path[0] == '/' ? "/" : ".");
+	dir = open(where, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	for (;;) {
+		char name[NAME_MAX + 1];
+		struct stat dst, st;
+		size_t len, wlen;
+		bool sticky;
+		int fd;
+
+		if (dir < 0 || fstat(dir, &dst) < 0)
+			break;
+		/* In a sticky folder that is not its own, it may only
+		 * replace its own entries (checked below). */
+		sticky = (dst.st_mode & S_ISVTX) != 0 && dst.st_uid != uid;
+		if (!sticky && cert_dir_writable(&dst, uid, gid))
+			goto unsafe;
+		pos += strspn(todo + pos, "/");
+		if (todo[pos] == '\0') {
+			close(dir);    /* a folder: cert_file_read refuses it */
+			return 0;
+		}
+		len = strcspn(todo + pos, "/");
+		if (len > NAME_MAX) {
+			errno = ENAMETOOLONG;
+			break;
+		}
+		memcpy(name, todo + pos, len);
+		name[len] = '\0';
+		pos += len;
+		wlen = strlen(where);
+		snprintf(where + wlen, sizeof(where) - wlen, "%s%s",
+			 where[wlen - 1] == '/' ? "" : "/", name);
+		fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		if (sticky && cert_dir_writable(&dst, uid, gid) && st.st_uid == uid) {
+			close(fd);
+			goto unsafe;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			char target[4096], rest[8192];
+			ssize_t n = readlinkat(dir, name, target, sizeof(target) - 1);
+
+			close(fd);
+			if (n < 0)
+				break;
+			target[n] = '\0';
+			if (++links > CERT_SYMLINKS_MAX ||
+			    snprintf(rest, sizeof(rest), "%s/%s", target, todo + pos) >= (int)sizeof(rest)) {
+				errno = ELOOP;
+				break;
+			}
+			memcpy(todo, rest, sizeof(todo));
+			pos = 0;
+			where[wlen] = '\0';
+			if (target[0] == '/') {
+				close(dir);
+				snprintf(where, sizeof(where), "/");
+				dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+			}
+			continue;
+		}
+		if (todo[pos + strspn(todo + pos, "/")] == '\0') {
+			close(fd);     /* the file itself: whoever owns it, it is this name */
+			close(dir);
+			return 0;
+		}
+		close(dir);
+		dir = fd;
+	}
+	cert_fail(error_r, "cannot read %s: %s", path, strerror(errno));
+	if (dir >= 0)
+		close(dir);
+	return -1;
+unsafe:
+	close(dir);
+	return cert_fail(error_r, "not reading %s as root: the server's user can change %s",
+			 path, where);
+}
+
+/* What the helper knows, fixed at start. */
+struct cert_helper_paths {
+	const char *cert;
+	const char *key;
+	uid_t uid;                    /* the server's user */
+	gid_t gid;
+};
+
+static int cert_helper_answer(int fd, const struct cert_helper_paths *paths)
 {
 	struct cert_reply reply = { .status = CERT_REPLY_OK };
 	struct cert_pem pem;
 	char *error = NULL;
 	int ret;
 
-	if (cert_pem_read(cert_path, key_path, &pem, &error) == 0) {
+	if (cert_path_check(paths->cert, paths->uid, paths->gid, &error) == 0 &&
+	    cert_path_check(paths->key, paths->uid, paths->gid, &error) == 0 &&
+	    cert_pem_read(paths->cert, paths->key, &pem, &error) == 0) {
 		reply.len1 = (uint32_t)pem.cert_len;
 		reply.len2 = (uint32_t)pem.key_len;
 		ret = cert_send_all(fd, &reply, sizeof(reply)) < 0 ||
@@ -216,7 +335,7 @@ static int cert_helper_descriptors(int fd)
 	return sock;
 }
 
-static _Noreturn void cert_helper_main(int fd, const char *cert_path, const char *key_path)
+static _Noreturn void cert_helper_main(int fd, const struct cert_helper_paths *paths)
 {
 	int sock = cert_helper_descriptors(fd);
 
@@ -237,16 +356,19 @@ static _Noreturn void cert_helper_main(int fd, const char *cert_path, const char
 		 * it does not know: nothing more to do. */
 		if (n <= 0 || request != CERT_HELPER_REQUEST)
 			_exit(0);
-		if (cert_helper_answer(sock, cert_path, key_path) < 0)
+		if (cert_helper_answer(sock, paths) < 0)
 			_exit(0);
 	}
 }
 
 /* ---- the server's side ---- */
 
-int cert_helper_start(const char *cert_path, const char *key_path,
-		      struct cert_helper **helper_r, char **error_r)
+int cert_helper_start(const char *cert_path, const char *key_path, uid_t server_uid,
+		      gid_t server_gid, struct cert_helper **helper_r, char **error_r)
 {
+	const struct cert_helper_paths paths = {
+		.cert = cert_path, .key = key_path, .uid = server_uid, .gid = server_gid,
+	};
 	struct timeval tv = { .tv_sec = CERT_HELPER_TIMEOUT_S };
 	struct cert_helper *helper;
 	int sv[2];
@@ -264,7 +386,7 @@ int cert_helper_start(const char *cert_path, const char *key_path,
 		return -1;
 	}
 	if (pid == 0)
-		cert_helper_main(sv[1], cert_path, key_path);
+		cert_helper_main(sv[1], &paths);
 	close(sv[1]);
 	if (setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)

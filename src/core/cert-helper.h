@@ -7,13 +7,15 @@
  * (docs/ARCHITECTURE.md). It is forked with the two paths fixed, keeps
  * only its end of a socketpair (and stderr), and answers each request with
  * the current contents of exactly those two files; the unprivileged side
- * cannot name another path. It exits when the socket closes (the server
+ * cannot name another path, nor point those at another file: a path that
+ * goes through a folder the server's user could change is refused. It exits when the socket closes (the server
  * stopped or died), and ignores SIGHUP, SIGINT and SIGTERM so that a
  * signal meant for the server cannot take it away first. */
 #ifndef TERN_CORE_CERT_HELPER_H
 #define TERN_CORE_CERT_HELPER_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Largest certificate chain or key file accepted (a chain of four RSA
  * certificates is about 8 KiB). */
@@ -38,11 +40,13 @@ void cert_pem_clear(struct cert_pem *pem);
 
 struct cert_helper;
 
-/* Fork the helper for these two paths. Call it while the process has one
- * thread (before any I/O thread or thread pool runs): the child goes on
- * with malloc and stdio. Returns 0, or -1 with a malloc'd *error_r. */
-int cert_helper_start(const char *cert_path, const char *key_path,
-		      struct cert_helper **helper_r, char **error_r);
+/* Fork the helper for these two paths; server_uid and server_gid are the
+ * user the server runs as after the privilege drop (the folders on the
+ * paths must be safe from it). Call it while the process has one thread
+ * (before any I/O thread or thread pool runs): the child goes on with
+ * malloc and stdio. Returns 0, or -1 with a malloc'd *error_r. */
+int cert_helper_start(const char *cert_path, const char *key_path, uid_t server_uid,
+		      gid_t server_gid, struct cert_helper **helper_r, char **error_r);
 /* Ask the helper for the files' current contents (what cert_pem_read gives
  * as root); waits at most a few seconds. Blocking: for the main thread. On
  * failure returns -1 with a malloc'd *error_r (the helper's own reason when

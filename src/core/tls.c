@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,6 +366,19 @@ void tls_paths(const struct config *cfg, char **cert_r, char **key_r, bool *self
 		abort();
 }
 
+/* For root with a configured pair: the helper, guarding the paths against
+ * [server] user. An unknown user (or root) gets no helper: privs_drop
+ * refuses it right after, with the reason. */
+static int tls_start_helper(const struct config *cfg, struct tls *tls, char **error_r)
+{
+	struct passwd *pw = cfg->server.user != NULL ? getpwnam(cfg->server.user) : NULL;
+
+	if (pw == NULL || pw->pw_uid == 0)
+		return 0;
+	return cert_helper_start(tls->cert_path, tls->key_path, pw->pw_uid, pw->pw_gid,
+				 &tls->helper, error_r);
+}
+
 int tls_new(const struct config *cfg, struct tls **tls_r, char **error_r)
 {
 	const char *cert = cfg->tls.cert != NULL ? cfg->tls.cert : "";
@@ -395,8 +409,7 @@ int tls_new(const struct config *cfg, struct tls **tls_r, char **error_r)
 			tls_free(&tls);
 			return -1;
 		}
-	} else if (geteuid() == 0 &&
-		   cert_helper_start(tls->cert_path, tls->key_path, &tls->helper, error_r) < 0) {
+	} else if (geteuid() == 0 && tls_start_helper(cfg, tls, error_r) < 0) {
 		tls_free(&tls);
 		return -1;
 	}

@@ -164,3 +164,19 @@ def test_helper_exits_when_the_server_is_killed(tern_factory, le):
 def test_no_helper_for_the_generated_pair(pop3_server):
     _, srv = pop3_server
     assert "tern-certs" not in children_of(srv.proc.pid).values()
+
+
+def test_pair_in_a_folder_the_server_user_owns_is_refused(tern_factory):
+    """The helper reads as root: a path the server's user could redirect
+    (here through the data folder, which it owns) would let it read any
+    file as root, so serve refuses it by name."""
+    tern = tern_factory(accounts=False)
+    certs = os.path.join(tern.data_dir, "certs")
+    os.mkdir(certs, 0o755)
+    cert, key = th.make_cert(certs, "a", "a.test.example")
+    p = subprocess.run([th.TERN_BIN, "serve"] + tern.set_args({"tls.cert": cert, "tls.key": key}),
+                       capture_output=True, text=True, timeout=th.TIMEOUT * 2)
+    assert p.returncode == 1, p.stderr
+    assert 'msg="ready"' not in p.stderr
+    assert "not reading %s as root: the server's user can change %s" % (cert, tern.data_dir) \
+        in p.stderr, p.stderr

@@ -1,7 +1,8 @@
 /* test-cert-helper - the certificate helper process: it answers with the
  * current contents of its two files, reports why it could not read them
- * and keeps going, holds no descriptor of the server's but its socket, and
- * exits when the socket closes. Also reading the files directly. */
+ * and keeps going, holds no descriptor of the server's but its socket,
+ * exits when the socket closes, and refuses a path the server's user could
+ * point elsewhere. Also reading the files directly. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -18,6 +19,10 @@
 #include <cmocka.h>
 
 #include "core/cert-helper.h"
+
+/* The user the server would run as: a uid and gid that own nothing here. */
+#define SERVER_UID ((uid_t)4242)
+#define SERVER_GID ((gid_t)4242)
 
 struct fixture {
 	char dir[64];
@@ -75,6 +80,20 @@ static void expect_pem(struct cert_helper *helper, const char *cert, const char 
 	assert_null(pem.key);
 }
 
+/* One helper, one fetch that succeeds. */
+static void expect_pem_once(const char *cert, const char *key)
+{
+	struct cert_helper *helper = NULL;
+	struct cert_pem pem;
+	char *error = NULL;
+
+	assert_int_equal(cert_helper_start(cert, key, SERVER_UID, SERVER_GID, &helper, &error), 0);
+	if (cert_helper_fetch(helper, &pem, &error) < 0)
+		fail_msg("fetch: %s", error);
+	cert_pem_clear(&pem);
+	cert_helper_free(&helper);
+}
+
 static void test_helper_reads_current_files(void **state)
 {
 	struct cert_helper *helper = NULL;
@@ -85,7 +104,7 @@ static void test_helper_reads_current_files(void **state)
 
 	(void)state;
 	fixture_init(&f);
-	assert_int_equal(cert_helper_start(f.cert, f.key, &helper, &error), 0);
+	assert_int_equal(cert_helper_start(f.cert, f.key, SERVER_UID, SERVER_GID, &helper, &error), 0);
 	expect_pem(helper, "CERT one\n", "KEY one\n");
 	/* renewed in place: the next answer has the new bytes */
 	write_file(f.cert, "CERT two\n");
@@ -129,7 +148,7 @@ static void test_helper_keeps_no_other_descriptor(void **state)
 	/* A descriptor the server holds (say, DATA/serve.lock or a
 	 * listener), inherited across fork: the helper must close its copy. */
 	assert_int_equal(pipe(p), 0);
-	assert_int_equal(cert_helper_start(f.cert, f.key, &helper, &error), 0);
+	assert_int_equal(cert_helper_start(f.cert, f.key, SERVER_UID, SERVER_GID, &helper, &error), 0);
 	/* once it has answered, it has set up its descriptors */
 	expect_pem(helper, "CERT one\n", "KEY one\n");
 	close(p[1]);
@@ -158,7 +177,7 @@ static void test_helper_exits_when_the_socket_closes(void **state)
 
 		assert_int_equal(pipe(p), 0);
 		assert_int_equal(dup2(p[1], 2), 2);
-		assert_int_equal(cert_helper_start(f.cert, f.key, &helper, &error), 0);
+		assert_int_equal(cert_helper_start(f.cert, f.key, SERVER_UID, SERVER_GID, &helper, &error), 0);
 		assert_int_equal(dup2(saved, 2), 2);
 		close(saved);
 		close(p[1]);
@@ -169,6 +188,72 @@ static void test_helper_exits_when_the_socket_closes(void **state)
 	cert_helper_free(&helper);
 	assert_int_equal(read(p[0], &c, 1), 0);
 	close(p[0]);
+	fixture_done(&f);
+}
+
+/* A fetch that the helper refuses, with `want` in the reason. */
+static void expect_refused(const char *cert, const char *key, const char *want)
+{
+	struct cert_helper *helper = NULL;
+	struct cert_pem pem;
+	char *error = NULL;
+
+	assert_int_equal(cert_helper_start(cert, key, SERVER_UID, SERVER_GID, &helper, &error), 0);
+	assert_int_equal(cert_helper_fetch(helper, &pem, &error), -1);
+	assert_non_null(error);
+	if (strstr(error, want) == NULL)
+		fail_msg("'%s' not in '%s'", want, error);
+	free(error);
+	cert_helper_free(&helper);
+}
+
+static void test_helper_refuses_paths_the_server_can_change(void **state)
+{
+	struct fixture f;
+	char sub[128], link[160], want[400];
+
+	(void)state;
+	fixture_init(&f);
+	/* a world-writable folder on the way */
+	snprintf(sub, sizeof(sub), "%s/open", f.dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_int_equal(chmod(sub, 0777), 0);
+	snprintf(link, sizeof(link), "%s/key.pem", sub);
+	assert_int_equal(symlink(f.key, link), 0);
+	snprintf(want, sizeof(want), "not reading %s as root: the server's user can change %s",
+		 link, sub);
+	expect_refused(f.cert, link, want);
+	/* the same through a symlink to that folder, named by the path it
+	 * leads to */
+	{
+		char alias[160], via[200];
+
+		snprintf(alias, sizeof(alias), "%s/alias", f.dir);
+		assert_int_equal(symlink("open", alias), 0);
+		snprintf(via, sizeof(via), "%s/key.pem", alias);
+		expect_refused(via, f.key, "the server's user can change");
+	}
+	assert_int_equal(chmod(sub, 0755), 0);
+	if (geteuid() == 0) {
+		/* a folder the server's user owns (it could swap the symlink
+		 * for one to another key) */
+		assert_int_equal(chown(sub, SERVER_UID, SERVER_GID), 0);
+		expect_refused(f.cert, link, "the server's user can change");
+		/* group-writable, with the server's group */
+		assert_int_equal(chown(sub, 0, SERVER_GID), 0);
+		assert_int_equal(chmod(sub, 0775), 0);
+		expect_refused(f.cert, link, "the server's user can change");
+		/* in a sticky folder like /tmp, an entry of the server's user */
+		assert_int_equal(chmod(sub, 01777), 0);
+		expect_pem_once(f.cert, link);
+		assert_int_equal(lchown(link, SERVER_UID, SERVER_GID), 0);
+		expect_refused(f.cert, link, "the server's user can change");
+		/* a sticky folder the server's user owns: it may replace
+		 * anyone's entries */
+		assert_int_equal(lchown(link, 0, 0), 0);
+		assert_int_equal(chown(sub, SERVER_UID, SERVER_GID), 0);
+		expect_refused(f.cert, link, "the server's user can change");
+	}
 	fixture_done(&f);
 }
 
@@ -213,6 +298,7 @@ int main(void)
 		cmocka_unit_test(test_helper_reads_current_files),
 		cmocka_unit_test(test_helper_keeps_no_other_descriptor),
 		cmocka_unit_test(test_helper_exits_when_the_socket_closes),
+		cmocka_unit_test(test_helper_refuses_paths_the_server_can_change),
 		cmocka_unit_test(test_direct_read),
 	};
 

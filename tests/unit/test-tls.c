@@ -38,6 +38,7 @@ static void fixture_init(struct fixture *f)
 	assert_int_equal(mkdir(f->data, 0700), 0);
 	f->cfg.server.hostname = "mail.test.example";
 	f->cfg.server.data_dir = f->data;
+	f->cfg.server.user = "nobody";
 	f->cfg.tls.cert = "";
 	f->cfg.tls.key = "";
 	if (tls_new(&f->cfg, &tls, &error) < 0)
