@@ -35,7 +35,7 @@ static int check_tls(const struct config *cfg)
 	if (self_signed && (access(cert, F_OK) < 0 || access(key, F_OK) < 0) && errno == ENOENT) {
 		printf("; tls: no [tls] cert and key: a self-signed pair will be generated in "
 		       "%s/tls on first start\n", cfg->server.data_dir);
-	} else if (tls_check_pair(cert, key, &error) < 0) {
+	} else if (tls_check(cfg, &error) < 0) {
 		cli_fail("check: TLS: %s", error != NULL ? error : "cannot load the certificate");
 		ret = -1;
 	} else if (self_signed) {

@@ -179,13 +179,9 @@ static bool cert_dir_writable(const struct stat *st, uid_t uid, gid_t gid)
 	       ((st->st_mode & S_IWGRP) != 0 && st->st_gid == gid);
 }
 
-/* The helper reads as root what the configuration names; the server's
- * user must not be able to point that name at another file (a symlink to
- * another key, planted in a folder it owns). So every folder looked up on
- * the way, symlinks followed, must be one it cannot change; in a sticky
- * folder (/tmp) it may only replace its own entries, so those are refused.
- * Returns 0, or -1 with *error_r. */
-static int cert_path_check(const char *path, uid_t uid, gid_t gid, char **error_r)
+/* Walk the path as the kernel would, one name at a time, looking at each
+ * folder where a name is looked up. */
+int cert_path_check(const char *path, uid_t uid, gid_t gid, char **error_r)
 {
 	char todo[8192], where[8192];
 	size_t pos = 0;

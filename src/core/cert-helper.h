@@ -38,6 +38,16 @@ int cert_pem_read(const char *cert_path, const char *key_path, struct cert_pem *
 /* Free both texts, the key's wiped first. */
 void cert_pem_clear(struct cert_pem *pem);
 
+/* The helper reads as root what the configuration names: the server's user
+ * (uid, with gid as its only group) must not be able to point that name at
+ * another file, e.g. by a symlink planted in a folder it owns. So every
+ * folder a name is looked up in, symlinks followed, must be one it cannot
+ * write to; in a sticky folder it does not own (/tmp), where it may only
+ * replace its own entries, an entry it owns is refused. The file itself may
+ * be anyone's. Returns 0, or -1 with a malloc'd *error_r naming the folder
+ * (or why the path cannot be followed). */
+int cert_path_check(const char *path, uid_t uid, gid_t gid, char **error_r);
+
 struct cert_helper;
 
 /* Fork the helper for these two paths; server_uid and server_gid are the

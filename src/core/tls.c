@@ -366,23 +366,25 @@ void tls_paths(const struct config *cfg, char **cert_r, char **key_r, bool *self
 		abort();
 }
 
-/* For root with a configured pair: the helper, guarding the paths against
- * [server] user. An unknown user (or root) gets no helper: privs_drop
- * refuses it right after, with the reason. */
-static int tls_start_helper(const struct config *cfg, struct tls *tls, char **error_r)
+/* The user the certificate helper guards a configured pair's paths
+ * against, when tls_new starts one (as root); NULL for none. An unknown
+ * [server] user (or root) gets no helper: privs_drop refuses it right
+ * after, with the reason. */
+static struct passwd *tls_helper_user(const struct config *cfg, bool self_signed)
 {
-	struct passwd *pw = cfg->server.user != NULL ? getpwnam(cfg->server.user) : NULL;
+	struct passwd *pw;
 
-	if (pw == NULL || pw->pw_uid == 0)
-		return 0;
-	return cert_helper_start(tls->cert_path, tls->key_path, pw->pw_uid, pw->pw_gid,
-				 &tls->helper, error_r);
+	if (self_signed || geteuid() != 0 || cfg->server.user == NULL)
+		return NULL;
+	pw = getpwnam(cfg->server.user);
+	return pw != NULL && pw->pw_uid != 0 ? pw : NULL;
 }
 
 int tls_new(const struct config *cfg, struct tls **tls_r, char **error_r)
 {
 	const char *cert = cfg->tls.cert != NULL ? cfg->tls.cert : "";
 	const char *key = cfg->tls.key != NULL ? cfg->tls.key : "";
+	struct passwd *pw;
 	struct tls *tls;
 	bool self_signed;
 
@@ -409,7 +411,9 @@ int tls_new(const struct config *cfg, struct tls **tls_r, char **error_r)
 			tls_free(&tls);
 			return -1;
 		}
-	} else if (geteuid() == 0 && tls_start_helper(cfg, tls, error_r) < 0) {
+	} else if ((pw = tls_helper_user(cfg, false)) != NULL &&
+		   cert_helper_start(tls->cert_path, tls->key_path, pw->pw_uid, pw->pw_gid,
+				     &tls->helper, error_r) < 0) {
 		tls_free(&tls);
 		return -1;
 	}
@@ -465,18 +469,29 @@ void tls_free(struct tls **tlsp)
 	*tlsp = NULL;
 }
 
-int tls_check_pair(const char *cert_path, const char *key_path, char **error_r)
+int tls_check(const struct config *cfg, char **error_r)
 {
 	SSL_CTX *ctx[TLS_POLICY__COUNT];
 	struct cert_pem pem;
+	char *cert, *key;
+	struct passwd *pw;
+	bool self_signed;
 	int ret;
 
 	*error_r = NULL;
-	if (cert_pem_read(cert_path, key_path, &pem, error_r) < 0)
-		return -1;
-	ret = tls_ctx_load(&pem, cert_path, key_path, ctx, error_r);
-	cert_pem_clear(&pem);
-	for (int p = 0; ret == 0 && p < TLS_POLICY__COUNT; p++)
-		SSL_CTX_free(ctx[p]);
+	tls_paths(cfg, &cert, &key, &self_signed);
+	pw = tls_helper_user(cfg, self_signed);
+	ret = pw != NULL && (cert_path_check(cert, pw->pw_uid, pw->pw_gid, error_r) < 0 ||
+			     cert_path_check(key, pw->pw_uid, pw->pw_gid, error_r) < 0) ? -1 : 0;
+	if (ret == 0)
+		ret = cert_pem_read(cert, key, &pem, error_r);
+	if (ret == 0) {
+		ret = tls_ctx_load(&pem, cert, key, ctx, error_r);
+		cert_pem_clear(&pem);
+		for (int p = 0; ret == 0 && p < TLS_POLICY__COUNT; p++)
+			SSL_CTX_free(ctx[p]);
+	}
+	free(cert);
+	free(key);
 	return ret;
 }

@@ -55,9 +55,11 @@ void tls_free(struct tls **tls);
 /* The files tls_new reads: [tls] cert/key, or (*self_signed_r true) the
  * pair in DATA/tls/, which may not exist yet. Both malloc'd. */
 void tls_paths(const struct config *cfg, char **cert_r, char **key_r, bool *self_signed_r);
-/* Read both files as the calling process and check that they load and that
- * the key matches the certificate (`tern check`). Returns 0, or -1 with a
- * malloc'd *error_r. */
-int tls_check_pair(const char *cert_path, const char *key_path, char **error_r);
+/* For `tern check`: read the pair of tls_paths() as the calling process
+ * (which generates nothing: the self-signed pair must exist), with the
+ * certificate helper's rule on the folders on the way when tls_new would
+ * start one, and check that it loads and that the key matches the
+ * certificate. Returns 0, or -1 with a malloc'd *error_r. */
+int tls_check(const struct config *cfg, char **error_r);
 
 #endif

@@ -115,3 +115,17 @@ def test_root_only_key_is_checked_before_the_switch(tern_factory, root_only_dir)
     rc, out, errors = check(tern)
     assert rc == 0, errors
     assert "load and match" in out
+
+
+@pytest.mark.skipif(not th.AS_ROOT, reason="needs root")
+def test_pair_the_server_user_could_redirect(tern_factory):
+    """What serve refuses to read as root, check refuses too."""
+    tern = tern_factory(accounts=False)
+    certs = os.path.join(tern.data_dir, "certs")
+    os.mkdir(certs, 0o755)
+    cert, key = th.make_cert(certs, "a", "a.test.example")
+    rc, out, errors = check(tern, {"tls.cert": cert, "tls.key": key})
+    assert rc == 1
+    assert len(errors) == 1, errors
+    assert "not reading %s as root: the server's user can change %s" % (cert, tern.data_dir) \
+        in errors[0], errors

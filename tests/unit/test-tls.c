@@ -305,7 +305,15 @@ static void test_reload_swaps_every_policy_or_none(void **state)
 	fixture_done(&f);
 }
 
-static void test_check_pair(void **state)
+/* tls_check with [tls] cert/key set to these two. */
+static int check_pair(struct fixture *f, char *cert, char *key, char **error_r)
+{
+	f->cfg.tls.cert = cert;
+	f->cfg.tls.key = key;
+	return tls_check(&f->cfg, error_r);
+}
+
+static void test_check(void **state)
 {
 	char cert[256], key[256], cert_b[256], key_b[256], missing[256], fifo[256];
 	struct fixture f;
@@ -315,17 +323,19 @@ static void test_check_pair(void **state)
 	fixture_init(&f);
 	snprintf(cert, sizeof(cert), "%s/tls/cert.pem", f.data);
 	snprintf(key, sizeof(key), "%s/tls/key.pem", f.data);
-	other_pair(&f, "b", cert_b, key_b, sizeof(cert_b));
-	assert_int_equal(tls_check_pair(cert, key, &error), 0);
+	/* the generated pair */
+	assert_int_equal(tls_check(&f.cfg, &error), 0);
 	assert_null(error);
+	other_pair(&f, "b", cert_b, key_b, sizeof(cert_b));
+	assert_int_equal(check_pair(&f, cert_b, key_b, &error), 0);
 
-	assert_int_equal(tls_check_pair(cert, key_b, &error), -1);
+	assert_int_equal(check_pair(&f, cert_b, key, &error), -1);
 	assert_non_null(strstr(error, "does not match"));
-	assert_non_null(strstr(error, key_b));
+	assert_non_null(strstr(error, key));
 	free(error);
 
 	path_in(&f, "missing.pem", missing, sizeof(missing));
-	assert_int_equal(tls_check_pair(missing, key, &error), -1);
+	assert_int_equal(check_pair(&f, missing, key_b, &error), -1);
 	assert_non_null(strstr(error, missing));
 	assert_non_null(strstr(error, strerror(ENOENT)));
 	free(error);
@@ -333,14 +343,23 @@ static void test_check_pair(void **state)
 	/* a FIFO is refused at once, not read forever */
 	path_in(&f, "fifo.pem", fifo, sizeof(fifo));
 	assert_int_equal(mkfifo(fifo, 0600), 0);
-	assert_int_equal(tls_check_pair(cert, fifo, &error), -1);
+	assert_int_equal(check_pair(&f, cert_b, fifo, &error), -1);
 	assert_non_null(strstr(error, "not a regular file"));
 	free(error);
 
 	/* a key given as the certificate */
-	assert_int_equal(tls_check_pair(key, key, &error), -1);
+	assert_int_equal(check_pair(&f, key_b, key_b, &error), -1);
 	assert_non_null(strstr(error, "cannot load certificate"));
 	free(error);
+
+	/* as root, the helper's rule: the pair in the generated folder
+	 * (DATA/tls, the server's user's own once it has run) is refused */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(f.data, 65534, 65534), 0);
+		assert_int_equal(check_pair(&f, cert, key, &error), -1);
+		assert_non_null(strstr(error, "the server's user can change"));
+		free(error);
+	}
 	fixture_done(&f);
 }
 
@@ -352,7 +371,7 @@ int main(void)
 		cmocka_unit_test(test_mx_policy_is_broader),
 		cmocka_unit_test(test_no_tickets_no_cache),
 		cmocka_unit_test(test_reload_swaps_every_policy_or_none),
-		cmocka_unit_test(test_check_pair),
+		cmocka_unit_test(test_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
