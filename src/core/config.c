@@ -128,6 +128,9 @@ static const struct config_key config_keys[] = {
 	UINT("limits", "auth_failures", limits.auth_failures, "3", 1, 1000),
 	SIZE("limits", "output_buffer", limits.output_buffer, "262144", 1 * KIB, 1 * GIB),
 	UINT("limits", "tls_handshake_timeout", limits.tls_handshake_timeout, "30", 1, 3600),
+	UINT("limits", "login_timeout", limits.login_timeout, "60", 0, 86400),
+	UINT("limits", "min_input_rate", limits.min_input_rate, "64", 0, 1000000000),
+	UINT("limits", "slow_input_timeout", limits.slow_input_timeout, "30", 1, 86400),
 
 	BOOL("auth", "allow_plaintext_loopback", auth.allow_plaintext_loopback, "no"),
 	UINT("auth", "cache_ttl", auth.cache_ttl, "3600", 0, 86400),

@@ -56,6 +56,9 @@ struct config {
 		unsigned auth_failures;     /* failed logins in one session before hang-up; 3 */
 		uint64_t output_buffer;     /* bytes queued for a client before the producer pauses; 262144 */
 		unsigned tls_handshake_timeout; /* seconds a TLS handshake may take; 30 */
+		unsigned login_timeout;     /* seconds from connect to login (POP3, IMAP, submission); 60; 0 = none */
+		unsigned min_input_rate;    /* bytes/s an unfinished line or block must keep up; 64; 0 = none */
+		unsigned slow_input_timeout;/* seconds of grace before min_input_rate applies; 30 */
 	} limits;
 
 	struct {

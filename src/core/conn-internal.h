@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <openssl/types.h>
 #include <uv.h>
@@ -43,22 +44,34 @@ struct loop {
 
 	atomic_uint nconns;              /* connections given to this loop */
 	struct conn *conns;              /* live connections (loop thread only) */
+	/* Connections not logged in yet (has_login), oldest first (loop
+	 * thread only), and the birth time of the oldest for the main
+	 * thread's choice of whom to close under pressure (UINT64_MAX: none). */
+	struct conn *preauth_head, *preauth_tail;
+	atomic_uint_fast64_t preauth_oldest;
 	bool stopping;                   /* shutdown asked (loop thread only) */
 	bool closed;                     /* handles closed (loop thread only) */
 	bool in_posts;                   /* running posted calls (loop thread only) */
 };
 
 /* Create a loop (uv_loop_init, async); run it on a new thread with
- * loop_thread_start(); loop_join() waits for it to end after shutdown. */
+ * loop_thread_start(); loop_join_until() waits for it to end after
+ * shutdown, until `deadline` (CLOCK_REALTIME): 0 when it ended, -1 when
+ * it still runs. */
 struct loop *loop_new(struct core *core);
 int loop_thread_start(struct loop *loop);
-void loop_join(struct loop *loop);
+int loop_join_until(struct loop *loop, const struct timespec *deadline);
 void loop_free(struct loop **loop);
 /* Posted by the core on SIGTERM: every session gets protocol->timeout and
  * is closed; the loop ends when its last connection is gone. */
 void loop_shutdown(void *loop);
 /* Called by conn.c when a connection is freed. */
 void loop_conn_gone(struct loop *loop);
+/* loop_post() target, from the accepting thread when the server is nearly
+ * full: close the oldest connection that has not logged in, this loop's
+ * or (the accepting thread runs ahead of the loops in a burst) another
+ * loop's that is older. */
+void loop_evict_preauth(void *loop);
 
 /* An accepted socket on its way to a loop (created on the main thread). */
 struct conn_accept {
@@ -70,8 +83,9 @@ struct conn_accept {
 };
 /* loop_post() target: turns an accepted socket into a connection. */
 void conn_accepted(void *accept);
-/* On the loop thread, during shutdown: timeout + close (or after the job). */
-void conn_shutdown(struct conn *conn);
+/* On the loop thread: protocol->timeout(why), then close with `why` as the
+ * reason (after the running job, if there is one). Shutdown, eviction. */
+void conn_end(struct conn *conn, enum conn_end why);
 /* Close at once (shutdown deadline passed); waits for a running job. */
 void conn_abort(struct conn *conn);
 struct conn *conn_next(const struct conn *conn);
@@ -97,7 +111,7 @@ struct conn {
 	int fd;
 	uv_poll_t poll;
 	int poll_events;
-	uv_timer_t idle;               /* idle timeout; while closing: the deadline */
+	uv_timer_t idle;               /* the deadlines (conn-deadline.c); while closing: the flush deadline */
 	uv_timer_t user;               /* conn_timer() */
 	uv_timer_t kick;               /* run conn_settle() soon */
 	uv_work_t work;
@@ -123,7 +137,9 @@ struct conn {
 	bool user_paused;
 	bool closing, eof, broken, aborting;
 	bool stalled;                  /* the protocol took nothing of the buffered input */
-	bool job, shutdown_after_job;
+	bool job;
+	bool end_after_job;            /* conn_end() waits for the job */
+	enum conn_end end_why;         /* of conn_end(), once called */
 	int depth;                     /* protocol code on the stack */
 
 	void (*job_work)(void *arg);
@@ -133,6 +149,16 @@ struct conn {
 	struct job_limit_waiter job_waiter;
 	bool job_queued;               /* waiting for a slot (loop thread's view) */
 	void (*timer_cb)(void *session);
+
+	/* Deadlines (conn-deadline.c), in uv_now() milliseconds. */
+	uint64_t active_ms;            /* last input or output progress */
+	uint64_t partial_ms;           /* an unfinished line/block is awaited since */
+	uint64_t partial_bytes;        /* bytes of it received since partial_ms */
+	bool partial_on;               /* waiting for the rest of a line or block */
+	bool in_block;                 /* conn_input_unfinished() */
+	bool preauth;                  /* on loop->preauth_* (has_login, not logged in) */
+	struct conn *preauth_next, *preauth_prev;
+	uint64_t born_ns;              /* uv_hrtime() at accept, comparable across loops */
 
 	const char *close_reason;
 	uint64_t bytes_in, bytes_out, start_ms;
@@ -153,9 +179,16 @@ struct conn {
 void conn_settle(struct conn *conn);
 /* Make conn_settle() run soon, from the loop (never recursively). */
 void conn_kick(struct conn *conn);
-/* The idle timer: (re)start it; its callback (also the close deadline). */
-void conn_idle_restart(struct conn *conn);
-void conn_idle_cb(uv_timer_t *timer);
+/* conn-deadline.c: (re)arm the deadline timer for what the connection is
+ * waiting for now; note input/output progress; follow the unfinished
+ * input; the timer's callback (also the close and linger deadlines); the
+ * pre-authentication list. */
+void conn_deadline_arm(struct conn *conn);
+void conn_deadline_progress(struct conn *conn);
+void conn_deadline_track(struct conn *conn, bool can_read);
+void conn_deadline_cb(uv_timer_t *timer);
+void conn_preauth_add(struct conn *conn);
+void conn_preauth_remove(struct conn *conn);
 /* Call protocol->open; close when it refuses. */
 void conn_open(struct conn *conn);
 
@@ -184,6 +217,15 @@ struct tls *core_tls(const struct core *core);
 struct job_limit *core_auth_limit(const struct core *core);
 /* Give back the per-address and total slots taken at accept. */
 void core_conn_release(struct core *core, const char *ip);
+/* Count connections waiting to log in (the accepting thread counts them
+ * in; -1 when one logs in or goes), and report that an eviction asked
+ * for by the accepting thread has been carried out (or found nobody to
+ * close). */
+void core_preauth_count(struct core *core, int delta);
+void core_eviction_done(struct core *core);
+/* The loop whose oldest connection not logged in is the oldest of all, as
+ * far as the loops have published it (loop 0 when none has). */
+struct loop *core_oldest_preauth_loop(struct core *core);
 /* Record the largest output queue seen (for tests). */
 void core_note_output(size_t len);
 

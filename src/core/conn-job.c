@@ -24,12 +24,12 @@ static void conn_job_finish(struct conn *conn)
 	conn->depth++;
 	conn->job_done(conn->job_arg);
 	conn->depth--;
-	if (conn->shutdown_after_job && !conn->job && !conn->closing) {
+	if (conn->end_after_job && !conn->job && !conn->closing) {
 		conn->depth++;
 		if (conn->session != NULL && conn->protocol->timeout != NULL)
-			conn->protocol->timeout(conn->session, CONN_END_SHUTDOWN);
+			conn->protocol->timeout(conn->session, conn->end_why);
 		conn->depth--;
-		conn_close(conn, "server shutdown");
+		conn_close(conn, conn_end_reason(conn->end_why));
 	}
 }
 

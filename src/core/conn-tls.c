@@ -95,7 +95,7 @@ void conn_handshake(struct conn *conn)
 		conn->state = CONN_STATE_OPEN;
 		conn->tls_on = true;
 		uv_timer_stop(&conn->idle);   /* the handshake deadline is over */
-		conn_idle_restart(conn);
+		conn_deadline_arm(conn);
 		conn_log(conn, LOG_LEVEL_INFO, "msg=\"tls\" version=%s cipher=%s",
 			 SSL_get_version(conn->ssl), SSL_get_cipher_name(conn->ssl));
 		if (!conn->opened) {
@@ -144,7 +144,7 @@ static void conn_handshake_timeout_cb(uv_timer_t *timer)
 	struct conn *conn = timer->data;
 
 	if (conn->state != CONN_STATE_HANDSHAKE || conn->closing) {
-		conn_idle_cb(timer);
+		conn_deadline_cb(timer);
 		return;
 	}
 	conn_log(conn, LOG_LEVEL_INFO, "msg=\"TLS handshake timeout\" seconds=%u",

@@ -134,14 +134,6 @@ static size_t conn_queued(const struct conn *conn)
 	return conn->out.len - conn->out_pos;
 }
 
-void conn_idle_restart(struct conn *conn)
-{
-	/* idle_timeout = 0: no idle limit. */
-	if (!conn->closing && conn->state != CONN_STATE_DEAD && conn->cfg->limits.idle_timeout > 0)
-		uv_timer_start(&conn->idle, conn_idle_cb,
-			       (uint64_t)conn->cfg->limits.idle_timeout * 1000, 0);
-}
-
 /* ---- input ---- */
 
 static bool conn_can_read(const struct conn *conn)
@@ -184,6 +176,8 @@ static void conn_read(struct conn *conn)
 		if (n > 0) {
 			buf_commit(&conn->in, (size_t)n);
 			conn->bytes_in += (uint64_t)n;
+			if (conn->partial_on)
+				conn->partial_bytes += (uint64_t)n;
 			got = true;
 			if (conn->skipping)
 				conn_skip(conn);
@@ -200,7 +194,7 @@ static void conn_read(struct conn *conn)
 	if (conn->in.len == 0)
 		buf_release(&conn->in);
 	if (got)
-		conn_idle_restart(conn);
+		conn_deadline_progress(conn);
 }
 
 static void conn_drop_line(struct conn *conn)
@@ -275,6 +269,8 @@ static void conn_dispatch(struct conn *conn)
 		conn->protocol->input(conn->session);
 		conn->depth--;
 		conn_drop_line(conn);
+		if (conn->in.len < before)
+			conn->partial_on = false;   /* progress: a new line's clock */
 		if (conn->in.len == 0) {
 			buf_release(&conn->in);
 			break;
@@ -355,30 +351,7 @@ static void conn_flush(struct conn *conn)
 		conn->out_pos = 0;
 	}
 	if (sent > 0)
-		conn_idle_restart(conn);
-}
-
-void conn_idle_cb(uv_timer_t *timer)
-{
-	struct conn *conn = timer->data;
-
-	if (conn->state == CONN_STATE_DEAD)
-		return;
-	if (conn->closing || conn->state == CONN_STATE_LINGER) {
-		/* The flush or the lingering close took too long. */
-		conn->aborting = true;
-	} else if (conn->job) {
-		conn_idle_restart(conn);
-	} else {
-		if (conn->state == CONN_STATE_OPEN && conn->session != NULL &&
-		    conn->protocol->timeout != NULL) {
-			conn->depth++;
-			conn->protocol->timeout(conn->session, CONN_END_IDLE);
-			conn->depth--;
-		}
-		conn_close(conn, "idle timeout");
-	}
-	conn_settle(conn);
+		conn_deadline_progress(conn);
 }
 
 /* ---- closing ---- */
@@ -389,7 +362,8 @@ void conn_close(struct conn *conn, const char *reason)
 		return;
 	conn->closing = true;
 	conn->close_reason = reason;
-	uv_timer_start(&conn->idle, conn_idle_cb, CONN_CLOSE_MS, 0);
+	conn_preauth_remove(conn);
+	uv_timer_start(&conn->idle, conn_deadline_cb, CONN_CLOSE_MS, 0);
 	uv_timer_stop(&conn->user);
 	conn_kick(conn);
 }
@@ -398,6 +372,7 @@ static void conn_free(struct conn *conn)
 {
 	struct loop *loop = conn->loop;
 
+	conn_preauth_remove(conn);
 	close(conn->fd);
 	SSL_free(conn->ssl);
 	buf_release(&conn->in);
@@ -453,7 +428,7 @@ static void conn_linger(struct conn *conn)
 	}
 	shutdown(conn->fd, SHUT_WR);
 	conn->state = CONN_STATE_LINGER;
-	uv_timer_start(&conn->idle, conn_idle_cb, CONN_LINGER_MS, 0);
+	uv_timer_start(&conn->idle, conn_deadline_cb, CONN_LINGER_MS, 0);
 }
 
 static void conn_linger_read(struct conn *conn)
@@ -473,27 +448,28 @@ static void conn_linger_read(struct conn *conn)
 	}
 }
 
-void conn_shutdown(struct conn *conn)
+void conn_end(struct conn *conn, enum conn_end why)
 {
 	if (conn->state == CONN_STATE_DEAD || conn->closing)
 		return;
+	conn->end_why = why;
 	if (conn->job && conn->job_queued) {
 		/* Not started yet: dropped rather than waited for. */
-		conn_close(conn, "server shutdown");
+		conn_close(conn, conn_end_reason(why));
 		conn_settle(conn);
 		return;
 	}
 	if (conn->job) {
-		conn->shutdown_after_job = true;
+		conn->end_after_job = true;
 		return;
 	}
 	if (conn->state == CONN_STATE_OPEN && conn->session != NULL &&
 	    conn->protocol->timeout != NULL) {
 		conn->depth++;
-		conn->protocol->timeout(conn->session, CONN_END_SHUTDOWN);
+		conn->protocol->timeout(conn->session, why);
 		conn->depth--;
 	}
-	conn_close(conn, "server shutdown");
+	conn_close(conn, conn_end_reason(why));
 	conn_settle(conn);
 }
 
@@ -563,6 +539,12 @@ static bool conn_settle_once(struct conn *conn)
 				return false;
 			}
 		} else if (conn_queued(conn) == 0) {
+			/* Closed to make room: the slot is wanted now, and
+			 * the busy line is no loss if a reset overtakes it. */
+			if (conn->end_why == CONN_END_BUSY) {
+				conn_teardown(conn);
+				return false;
+			}
 			conn_linger(conn);
 		}
 	}
@@ -585,6 +567,8 @@ void conn_settle(struct conn *conn)
 		return;
 	if (round == CONN_SETTLE_ROUNDS)
 		conn_kick(conn);
+	if (conn->state == CONN_STATE_OPEN)
+		conn_deadline_track(conn, conn_can_read(conn));
 	conn_update_poll(conn);
 }
 
@@ -692,6 +676,8 @@ void conn_accepted(void *arg)
 
 	if (loop->stopping) {
 		close(acc->fd);
+		if (listener_protocol(acc->listener)->has_login)
+			core_preauth_count(core, -1);
 		core_conn_release(core, acc->remote_ip);
 		free(acc);
 		loop_conn_gone(loop);
@@ -712,7 +698,8 @@ void conn_accepted(void *arg)
 	buf_init(&conn->in, cfg->limits.line_length > 0 ? cfg->limits.line_length : 8192);
 	buf_init(&conn->out, 0);
 	conn->out_high = cfg->limits.output_buffer > 0 ? (size_t)cfg->limits.output_buffer : 262144;
-	conn->start_ms = uv_now(&loop->uv);
+	conn->start_ms = conn->active_ms = uv_now(&loop->uv);
+	conn->born_ns = uv_hrtime();
 	conn_make_sid(conn->sid);
 	if (getsockname(conn->fd, (struct sockaddr *)&local, &llen) == 0)
 		conn_addr_text(&local, conn->local_ip, sizeof(conn->local_ip), &conn->local_port);
@@ -734,7 +721,9 @@ void conn_accepted(void *arg)
 
 	conn_log(conn, LOG_LEVEL_INFO, "msg=\"connect\" local=%s:%u%s", conn->local_ip,
 		 conn->local_port, listener_implicit_tls(conn->listener) ? " tls=implicit" : "");
-	conn_idle_restart(conn);
+	if (conn->protocol->has_login)
+		conn_preauth_add(conn);
+	conn_deadline_arm(conn);
 	if (!listener_implicit_tls(conn->listener)) {
 		conn_open(conn);
 	} else if (core_tls(core) == NULL) {

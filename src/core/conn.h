@@ -18,6 +18,15 @@
  * producer of large output (RETR, FETCH) checks conn_output_full() and stops,
  * then continues in protocol->drained.
  *
+ * Deadlines (conn-deadline.c): a connection is cut, with protocol->timeout
+ * first, when it sends nothing for [limits] idle_timeout; when a line (or a
+ * block, see conn_input_unfinished) has started arriving and does not keep
+ * [limits] min_input_rate after a grace of slow_input_timeout; and, for a
+ * protocol with a login phase (has_login), when it has not logged in within
+ * [limits] login_timeout. When the server's connection limit is nearly
+ * reached, the oldest connections still waiting to log in are closed first
+ * to make room; authenticated ones never are.
+ *
  * Lifetime: protocol->close is called exactly once, after which the session
  * must not touch the conn. It is never called while a job is running: the
  * core waits for the job's done callback first. */
@@ -39,7 +48,14 @@ struct loop;
 enum conn_end {
 	CONN_END_IDLE,       /* no input for [limits] idle_timeout seconds */
 	CONN_END_SHUTDOWN,   /* the server is stopping (SIGTERM/SIGINT) */
+	CONN_END_LOGIN_TIMEOUT, /* not logged in within [limits] login_timeout */
+	CONN_END_SLOW_INPUT, /* an unfinished line or block below [limits] min_input_rate */
+	CONN_END_BUSY,       /* connection limit nearly reached: the oldest
+	                      * connection not logged in makes room */
+	CONN_END__COUNT
 };
+/* "idle timeout", "login timeout", ...: the reason in the disconnect log. */
+const char *conn_end_reason(enum conn_end why);
 
 /* What a protocol module exports; the serve command maps listeners to one. */
 struct protocol {
@@ -67,6 +83,11 @@ struct protocol {
 	 * with one non-blocking write before the close. On implicit-TLS
 	 * listeners the connection is just closed. */
 	const char *busy_reply;
+	/* The protocol has a login phase (POP3, IMAP, submission): until the
+	 * session calls conn_authenticated(), the connection has [limits]
+	 * login_timeout seconds in all and may be closed to make room when
+	 * the server is nearly full (CONN_END_LOGIN_TIMEOUT, CONN_END_BUSY). */
+	bool has_login;
 };
 
 enum conn_line {
@@ -86,6 +107,15 @@ enum conn_line conn_line(struct conn *conn, const char **line_r, size_t *len_r);
 struct buf *conn_input(struct conn *conn);
 /* Raise or lower the input cap for this connection (bytes). */
 void conn_set_input_max(struct conn *conn, size_t max);
+/* The session is inside a block whose end has not arrived (SMTP DATA, an
+ * IMAP literal), so the minimum input rate applies even while nothing is
+ * buffered; false again once the block is complete. An incomplete line
+ * left in the buffer counts as unfinished without this. */
+void conn_input_unfinished(struct conn *conn, bool unfinished);
+
+/* The client has logged in: the login deadline no longer applies and the
+ * connection is never closed to make room (protocols with has_login). */
+void conn_authenticated(struct conn *conn);
 
 /* Queue output. Never fails: the cap is enforced by pausing input and
  * producers, not by dropping replies. */

@@ -5,10 +5,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/conn-internal.h"
@@ -20,16 +24,31 @@
 #define CORE_ACCEPT_BATCH 64
 #define CORE_ACCEPT_PAUSE_MS 200
 #define CORE_REFUSAL_LOG_MS 1000      /* at most one refusal line per reason and second */
+/* Descriptors one connection may hold at once: its socket, and for a
+ * logged-in session the account's index.db with its -wal and -shm, the
+ * account lock, and a message file being read. */
+#define CORE_FDS_PER_CONN 6
+/* Descriptors kept for everything else: listeners, loops and their
+ * wake-ups, the directory, the thread pool's jobs, logs. */
+#define CORE_FDS_RESERVED(threads) (64 + 16 * (threads))
+/* Above this share of the connection limit, every new connection closes
+ * the oldest one still waiting to log in (percent). */
+#define CORE_PRESSURE_PERCENT 90
+/* After SIGTERM, running jobs get [server] shutdown_timeout plus this
+ * (seconds) before the process exits without them. */
+#define CORE_JOB_GRACE_S 5
 
 enum core_refusal {
 	CORE_REFUSED_TOTAL,
 	CORE_REFUSED_PER_IP,
+	CORE_REFUSED_DESCRIPTORS,
 	CORE_REFUSED__COUNT
 };
 
 static const char *const core_refusal_texts[] = {
 	[CORE_REFUSED_TOTAL] = "too many connections",
 	[CORE_REFUSED_PER_IP] = "too many connections from this address",
+	[CORE_REFUSED_DESCRIPTORS] = "out of file descriptors",
 };
 _Static_assert(sizeof(core_refusal_texts) / sizeof(core_refusal_texts[0]) == CORE_REFUSED__COUNT,
 	       "core_refusal_texts");
@@ -81,6 +100,12 @@ struct core {
 	pthread_mutex_t ip_lock;
 	struct core_ip *ips[CORE_IP_BUCKETS];
 	unsigned total;
+	unsigned max_conns;           /* [limits] connections, fitted to the descriptor limit */
+	unsigned preauth;             /* connections waiting to log in (has_login) */
+	unsigned evicting;            /* evictions asked for, not yet carried out */
+	int spare_fd;                 /* an emergency descriptor, spent to refuse at EMFILE */
+	unsigned nofile;              /* RLIMIT_NOFILE after raising it */
+	uint64_t stop_ms;             /* CLOCK_MONOTONIC at the stop: the job deadline counts from it */
 
 	struct core_refusal_log refusals[CORE_REFUSED__COUNT];
 	struct job_limit *auth_limit;
@@ -154,15 +179,29 @@ static struct core_ip **core_ip_find(struct core *core, const char *ip)
 }
 
 /* Take a slot for a new connection: true when allowed, else false with
- * the reason. */
-static bool core_conn_acquire(struct core *core, const char *ip, enum core_refusal *refused_r)
+ * the reason; a connection of a protocol with a login phase counts as
+ * waiting to log in from now on. Near the limit (*evict_r) the caller
+ * must have the oldest
+ * connection that is not logged in closed; at the limit, a new
+ * connection is still taken while such a connection can make room for
+ * it, so that clients that never log in cannot lock everyone out. */
+static bool core_conn_acquire(struct core *core, const char *ip, bool has_login,
+			      enum core_refusal *refused_r, bool *evict_r)
 {
+	unsigned soft = core->max_conns - core->max_conns * (100 - CORE_PRESSURE_PERCENT) / 100;
 	bool ok = false;
+	bool room = false;
 	struct core_ip **p;
 
+	*evict_r = false;
 	pthread_mutex_lock(&core->ip_lock);
 	p = core_ip_find(core, ip);
-	if (core->cfg->limits.connections > 0 && core->total >= core->cfg->limits.connections) {
+	/* Connections being closed to make room linger a moment: never
+	 * more than a tenth over the limit meanwhile. */
+	if (core->total + 1 > soft && core->preauth > core->evicting &&
+	    core->total < core->max_conns + core->max_conns / 10 + 1)
+		room = true;
+	if (core->total >= core->max_conns && !room) {
 		*refused_r = CORE_REFUSED_TOTAL;
 	} else if (*p != NULL && core->cfg->limits.connections_per_ip > 0 &&
 		   (*p)->count >= core->cfg->limits.connections_per_ip) {
@@ -177,9 +216,48 @@ static bool core_conn_acquire(struct core *core, const char *ip, enum core_refus
 		}
 		(*p)->count++;
 		core->total++;
+		/* Counted here, not when the loop takes it: a burst is
+		 * accepted faster than the loops catch up. */
+		if (has_login)
+			core->preauth++;
+		if (room) {
+			core->evicting++;
+			*evict_r = true;
+		}
 	}
 	pthread_mutex_unlock(&core->ip_lock);
 	return ok;
+}
+
+void core_preauth_count(struct core *core, int delta)
+{
+	pthread_mutex_lock(&core->ip_lock);
+	core->preauth = (unsigned)((int)core->preauth + delta);
+	pthread_mutex_unlock(&core->ip_lock);
+}
+
+void core_eviction_done(struct core *core)
+{
+	pthread_mutex_lock(&core->ip_lock);
+	if (core->evicting > 0)
+		core->evicting--;
+	pthread_mutex_unlock(&core->ip_lock);
+}
+
+struct loop *core_oldest_preauth_loop(struct core *core)
+{
+	struct loop *best = NULL;
+	uint64_t best_ns = UINT64_MAX;
+
+	for (unsigned i = 0; i < core->n_loops; i++) {
+		uint64_t ns = atomic_load(&core->loops[i]->preauth_oldest);
+
+		if (best == NULL || ns < best_ns) {
+			best = core->loops[i];
+			best_ns = ns;
+		}
+	}
+	return best;
 }
 
 void core_conn_release(struct core *core, const char *ip)
@@ -260,14 +338,22 @@ static void core_accept_one(struct listener *l, int fd, const struct sockaddr_st
 	enum core_refusal refused;
 	char ip[48] = "unknown";
 
+	bool evict;
+
 	if (ss->ss_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, ip, sizeof(ip));
 	else if (ss->ss_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, ip, sizeof(ip));
-	if (!core_conn_acquire(core, ip, &refused)) {
+	if (!core_conn_acquire(core, ip, l->protocol != NULL && l->protocol->has_login, &refused,
+			       &evict)) {
 		core_log_refusal(core, l, refused, ip);
 		core_refuse(l, fd);
 		return;
+	}
+	if (evict) {
+		struct loop *victim = core_oldest_preauth_loop(core);
+
+		loop_post(victim, loop_evict_preauth, victim);
 	}
 	acc = calloc(1, sizeof(*acc));
 	if (acc == NULL)
@@ -285,14 +371,54 @@ static void core_accept_one(struct listener *l, int fd, const struct sockaddr_st
 	}
 }
 
+static void core_spare_open(struct core *core)
+{
+	if (core->spare_fd < 0)
+		core->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* Out of descriptors with clients waiting: free the spare one, accept a
+ * client with it, tell it the server is busy, hang up, take the spare
+ * back. Returns 1 when a client was refused, 0 when none was waiting,
+ * -1 when that did not work (no spare, or it could not be taken back). */
+static int core_refuse_with_spare(struct listener *l)
+{
+	struct core *core = l->core;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char ip[48] = "unknown";
+	int fd;
+
+	if (core->spare_fd < 0)
+		return -1;
+	close(core->spare_fd);
+	core->spare_fd = -1;
+	fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0) {
+		if (ss.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip, sizeof(ip));
+		else if (ss.ss_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, ip, sizeof(ip));
+		core_log_refusal(core, l, CORE_REFUSED_DESCRIPTORS, ip);
+		core_refuse(l, fd);
+	}
+	core_spare_open(core);
+	if (core->spare_fd < 0)
+		return -1;
+	return fd >= 0 ? 1 : 0;
+}
+
+static void core_accept_cb(uv_poll_t *poll, int status, int events);
+
 static void core_accept_resume(uv_timer_t *timer)
 {
 	struct core *core = timer->data;
 
 	if (atomic_load(&core->stopping))
 		return;
+	core_spare_open(core);
 	for (size_t i = 0; i < core->n_listeners; i++)
-		uv_poll_start(&core->listeners[i]->poll, UV_READABLE, NULL);
+		uv_poll_start(&core->listeners[i]->poll, UV_READABLE, core_accept_cb);
 }
 
 static void core_accept_cb(uv_poll_t *poll, int status, int events)
@@ -316,8 +442,16 @@ static void core_accept_cb(uv_poll_t *poll, int status, int events)
 			return;
 		if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
 			continue;
-		/* Out of descriptors or memory: stop accepting for a moment
-		 * rather than spinning on a readable listener. */
+		if (errno == EMFILE || errno == ENFILE) {
+			int r = core_refuse_with_spare(l);
+
+			if (r > 0)
+				continue;
+			if (r == 0)
+				return;
+		}
+		/* Out of descriptors (and no spare) or memory: stop accepting
+		 * for a moment rather than spinning on a readable listener. */
 		log_event(LOG_LEVEL_ERROR, l->service, NULL, NULL,
 			  "msg=\"accept failed\" error=\"%s\"", strerror(errno));
 		for (size_t i = 0; i < core->n_listeners; i++)
@@ -353,6 +487,42 @@ static void core_close_handles(struct core *core)
 	}
 }
 
+static uint64_t core_monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Wait for an I/O thread until the job deadline: [server]
+ * shutdown_timeout + CORE_JOB_GRACE_S after the stop. A job that is still
+ * running then (a hung disk, a password hash) is not waited for: the
+ * process exits. Nothing acknowledged is lost by that, since every
+ * acknowledgement is sent only after its data is durable, and the store
+ * repairs what a job cut short leaves (docs/ARCHITECTURE.md). */
+static void core_join_bounded(struct core *core, struct loop *loop)
+{
+	uint64_t deadline = core->stop_ms +
+			    ((uint64_t)core->cfg->server.shutdown_timeout + CORE_JOB_GRACE_S) * 1000;
+	uint64_t now = core_monotonic_ms();
+	struct timespec abs;
+
+	clock_gettime(CLOCK_REALTIME, &abs);
+	if (deadline > now) {
+		uint64_t ns = (uint64_t)abs.tv_nsec + (deadline - now) % 1000 * 1000000;
+
+		abs.tv_sec += (time_t)((deadline - now) / 1000 + ns / 1000000000);
+		abs.tv_nsec = (long)(ns % 1000000000);
+	}
+	if (loop_join_until(loop, &abs) == 0)
+		return;
+	log_event(LOG_LEVEL_WARN, "serve", NULL, NULL,
+		  "msg=\"exiting with jobs still running\" after=%u",
+		  core->cfg->server.shutdown_timeout + CORE_JOB_GRACE_S);
+	_exit(0);
+}
+
 static void core_stop_cb(uv_async_t *async)
 {
 	struct core *core = async->data;
@@ -361,6 +531,7 @@ static void core_stop_cb(uv_async_t *async)
 		return;
 	log_event(LOG_LEVEL_INFO, "serve", NULL, NULL, "msg=\"stopping\" timeout=%u",
 		  core->cfg->server.shutdown_timeout);
+	core->stop_ms = core_monotonic_ms();
 	core_close_handles(core);
 	for (unsigned i = 0; i < core->n_loops; i++)
 		loop_post(core->loops[i], loop_shutdown, core->loops[i]);
@@ -396,6 +567,44 @@ static void core_signal_cb(uv_signal_t *sig, int signum)
 	}
 }
 
+/* Raise the soft descriptor limit to the hard one; returns the limit. */
+static unsigned core_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit raised = { .rlim_cur = rl.rlim_max, .rlim_max = rl.rlim_max };
+
+		if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+			rl.rlim_cur = rl.rlim_max;
+	}
+	return rl.rlim_cur > UINT_MAX ? UINT_MAX : (unsigned)rl.rlim_cur;
+}
+
+/* [limits] connections, lowered to what the descriptor limit can carry,
+ * so that the server runs out of connection slots long before it runs
+ * out of descriptors. */
+static void core_fit_connections(struct core *core, unsigned threads)
+{
+	unsigned reserved = CORE_FDS_RESERVED(threads);
+	unsigned fit = core->nofile > reserved ? (core->nofile - reserved) / CORE_FDS_PER_CONN : 0;
+	unsigned configured = core->cfg->limits.connections;
+
+	if (fit < 1)
+		fit = 1;
+	core->max_conns = configured < fit ? configured : fit;
+	if (core->max_conns < configured)
+		log_event(LOG_LEVEL_WARN, "serve", NULL, NULL,
+			  "msg=\"connection limit lowered to fit the descriptor limit\" nofile=%u connections=%u configured=%u",
+			  core->nofile, core->max_conns, configured);
+	else
+		log_event(LOG_LEVEL_INFO, "serve", NULL, NULL,
+			  "msg=\"descriptor limit\" nofile=%u connections=%u", core->nofile,
+			  core->max_conns);
+}
+
 int core_new(const struct config *cfg, struct core **core_r, char **error_r)
 {
 	struct core *core;
@@ -415,6 +624,10 @@ int core_new(const struct config *cfg, struct core **core_r, char **error_r)
 		abort();
 	core->cfg = cfg;
 	pthread_mutex_init(&core->ip_lock, NULL);
+	core->nofile = core_raise_nofile();
+	core_fit_connections(core, threads);
+	core->spare_fd = -1;
+	core_spare_open(core);
 	/* Password hashing may take half the pool at most; the rest stays
 	 * free for fsync and store jobs of every other session. */
 	core->auth_limit = job_limit_new(core_pool_size() / 2);
@@ -580,7 +793,7 @@ int core_run(struct core *core, bool handle_signals)
 	}
 	uv_run(&core->uv, UV_RUN_DEFAULT);
 	for (unsigned i = 0; i < started; i++)
-		loop_join(core->loops[i]);
+		core_join_bounded(core, core->loops[i]);
 	log_event(LOG_LEVEL_INFO, "serve", NULL, NULL, "msg=\"stopped\"");
 	return ret;
 }
@@ -616,6 +829,8 @@ void core_free(struct core **corep)
 	}
 	pthread_mutex_destroy(&core->ip_lock);
 	job_limit_free(&core->auth_limit);
+	if (core->spare_fd >= 0)
+		close(core->spare_fd);
 	free(core);
 	*corep = NULL;
 }

@@ -73,6 +73,7 @@ struct loop *loop_new(struct core *core)
 	loop->core = core;
 	pthread_mutex_init(&loop->lock, NULL);
 	atomic_init(&loop->nconns, 0);
+	atomic_init(&loop->preauth_oldest, UINT64_MAX);
 	if (uv_loop_init(&loop->uv) != 0)
 		abort();
 	uv_async_init(&loop->uv, &loop->async, loop_async_cb);
@@ -100,12 +101,14 @@ int loop_thread_start(struct loop *loop)
 	return 0;
 }
 
-void loop_join(struct loop *loop)
+int loop_join_until(struct loop *loop, const struct timespec *deadline)
 {
 	if (loop->thread_started) {
-		pthread_join(loop->thread, NULL);
+		if (pthread_timedjoin_np(loop->thread, NULL, deadline) != 0)
+			return -1;
 		loop->thread_started = false;
 	}
+	return 0;
 }
 
 /* The last connection is gone after shutdown: close our handles so that
@@ -148,7 +151,7 @@ void loop_shutdown(void *arg)
 	loop->stopping = true;
 	for (conn = loop->conns; conn != NULL; conn = next) {
 		next = conn_next(conn);
-		conn_shutdown(conn);
+		conn_end(conn, CONN_END_SHUTDOWN);
 	}
 	if (loop->conns != NULL) {
 		uv_timer_start(&loop->shutdown_timer, loop_shutdown_deadline,

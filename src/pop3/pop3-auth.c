@@ -189,6 +189,7 @@ static void pop3_login_done(void *arg)
 	s->address = login->address;
 	login->address = NULL;
 	s->state = POP3_STATE_TRANSACTION;
+	conn_authenticated(s->conn);
 	conn_log(s->conn, LOG_LEVEL_INFO, "msg=\"login\" user=\"%s\" messages=%zu", user,
 		 s->n_msgs);
 	pop3_login_clear(login);

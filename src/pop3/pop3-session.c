@@ -266,10 +266,24 @@ void pop3_session_timeout(struct pop3_session *s, enum conn_end why)
 	 * part of the message. */
 	if (s->producer.kind != POP3_PRODUCER_NONE)
 		return;
-	if (why == CONN_END_SHUTDOWN)
+	switch (why) {
+	case CONN_END_SHUTDOWN:
 		pop3_reply(s, POP3_REPLY_BYE, "[SYS/TEMP] Server shutting down, try again later.");
-	else
+		break;
+	case CONN_END_BUSY:
+		pop3_reply(s, POP3_REPLY_BYE, "[SYS/TEMP] Server busy, try again later.");
+		break;
+	case CONN_END_LOGIN_TIMEOUT:
+		pop3_reply(s, POP3_REPLY_BYE, "Disconnected: no login in time.");
+		break;
+	case CONN_END_SLOW_INPUT:
+		pop3_reply(s, POP3_REPLY_BYE, "Disconnected: input too slow.");
+		break;
+	case CONN_END_IDLE:
+	default:
 		pop3_reply(s, POP3_REPLY_BYE, "Disconnected for inactivity.");
+		break;
+	}
 }
 
 /* What a session holds that is blocking to let go of: closing the index

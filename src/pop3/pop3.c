@@ -46,4 +46,5 @@ const struct protocol pop3_protocol = {
 	/* RFC 3206 4 (SYS/TEMP): a temporary condition; one line for both
 	 * the per-address and the total limit. */
 	.busy_reply = "-ERR [SYS/TEMP] Too many connections, try again later\r\n",
+	.has_login = true,
 };

@@ -296,12 +296,13 @@ class Tern:
         self.sets["listen.pop3"] = "127.0.0.1:%d" % self.pop3_port
         self.sets["listen.pop3s"] = "127.0.0.1:%d" % self.pop3s_port
 
-    def start(self, sets=None, wait=True):
-        """Start `tern serve`. Should another process have taken one of our
+    def start(self, sets=None, wait=True, nofile=None):
+        """Start `tern serve` (with nofile: under that descriptor limit,
+        soft and hard). Should another process have taken one of our
         ports between free_port() and the bind (the server then exits with
         "Address already in use"), move to fresh ports and start again."""
         for attempt in range(3):
-            srv = Server(self, sets)
+            srv = Server(self, sets, nofile)
             self.servers.append(srv)
             if not wait:
                 return srv
@@ -340,15 +341,22 @@ class Tern:
 class Server:
     """A running `tern serve`; its stderr goes to a file we can read."""
 
-    def __init__(self, tern, sets=None):
+    def __init__(self, tern, sets=None, nofile=None):
         self.tern = tern
         self.log_path = os.path.join(tern.work_dir, "serve-%d.log" % len(tern.servers))
         self.log = open(self.log_path, "wb")
         env = dict(os.environ)
         if SANITIZED:
             env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+        preexec = None
+        if nofile is not None:
+            import resource
+
+            def preexec():
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
         self.proc = tern.popen("serve", sets=sets, stdin=subprocess.DEVNULL,
-                               stdout=self.log, stderr=self.log, env=env)
+                               stdout=self.log, stderr=self.log, env=env,
+                               preexec_fn=preexec)
         self.pop3_port = tern.pop3_port
         self.pop3s_port = tern.pop3s_port
 

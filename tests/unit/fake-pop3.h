@@ -41,6 +41,7 @@ struct conn {
 	bool tls_available;
 	bool loopback;
 	bool starttls_pending;
+	bool authenticated;       /* conn_authenticated was called */
 	void (*job_work)(void *arg);
 	void (*job_done)(void *arg);
 	void *job_arg;
@@ -174,6 +175,11 @@ void conn_close(struct conn *conn, const char *reason)
 {
 	(void)reason;
 	conn->closing = true;
+}
+
+void conn_authenticated(struct conn *conn)
+{
+	conn->authenticated = true;
 }
 
 bool conn_is_closing(const struct conn *conn)

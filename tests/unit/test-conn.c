@@ -12,7 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +34,8 @@ struct tsession {
 	struct conn *conn;
 	uint64_t big_left;
 	bool job_started, job_done;
+	bool in_block;                /* BLOCK: raw bytes up to a '.' */
+	size_t block_bytes;
 };
 
 static atomic_int t_open, t_closed, t_jobs_done, t_close_during_job;
@@ -112,6 +118,12 @@ static void t_ljob_done(void *arg)
 	free(j);
 }
 
+static void t_hang_work(void *arg)
+{
+	(void)arg;
+	sleep(60);
+}
+
 static void t_close_timer(void *session)
 {
 	struct tsession *s = session;
@@ -129,6 +141,23 @@ static void t_ljob_start(struct tsession *s)
 	conn_job_limited(s->conn, t_limit, t_ljob_work, t_ljob_done, j);
 }
 
+/* BLOCK mode: consume raw input up to a '.', as SMTP DATA will. */
+static bool t_block_input(struct tsession *s)
+{
+	struct buf *in = conn_input(s->conn);
+	const char *dot = memchr(in->data, '.', in->len);
+	size_t n = dot != NULL ? (size_t)(dot - in->data) + 1 : in->len;
+
+	s->block_bytes += dot != NULL ? n - 1 : n;
+	buf_consume(in, n);
+	if (dot == NULL)
+		return false;
+	s->in_block = false;
+	conn_input_unfinished(s->conn, false);
+	conn_printf(s->conn, "BLOCK %zu\r\n", s->block_bytes);
+	return true;
+}
+
 static void t_input(void *session)
 {
 	struct tsession *s = session;
@@ -136,6 +165,11 @@ static void t_input(void *session)
 	size_t len;
 
 	while (s->big_left == 0) {
+		if (s->in_block) {
+			if (!t_block_input(s))
+				return;
+			continue;
+		}
 		enum conn_line r = conn_line(s->conn, &line, &len);
 
 		if (r == CONN_LINE_NONE)
@@ -170,6 +204,17 @@ static void t_input(void *session)
 			conn_timer(s->conn, 50, t_close_timer);
 			t_ljob_start(s);
 			return;
+		} else if (strcmp(line, "HANG") == 0) {
+			s->job_started = true;
+			conn_job(s->conn, t_hang_work, t_job_done, s);
+			return;
+		} else if (strcmp(line, "LOGIN") == 0) {
+			conn_authenticated(s->conn);
+			conn_printf(s->conn, "LOGGED IN\r\n");
+		} else if (strcmp(line, "BLOCK") == 0) {
+			s->in_block = true;
+			s->block_bytes = 0;
+			conn_input_unfinished(s->conn, true);
 		} else if (strcmp(line, "AUTHMAX") == 0) {
 			conn_printf(s->conn, "AUTHMAX %u\r\n", job_limit_max(conn_auth_limit(s->conn)));
 		} else if (strcmp(line, "QUIT") == 0) {
@@ -202,8 +247,10 @@ static void t_timeout(void *session, enum conn_end why)
 {
 	struct tsession *s = session;
 
-	(void)why;
-	conn_printf(s->conn, "TIMEOUT\r\n");
+	if (why == CONN_END_IDLE || why == CONN_END_SHUTDOWN)
+		conn_printf(s->conn, "TIMEOUT\r\n");
+	else
+		conn_printf(s->conn, "END %s\r\n", conn_end_reason(why));
 }
 
 static void t_close(void *session)
@@ -227,13 +274,26 @@ static const struct protocol test_protocol = {
 	.busy_reply = "BUSY try later\r\n",
 };
 
+/* The same with a login phase (LOGIN ends it). */
+static const struct protocol test_login_protocol = {
+	.name = "testlogin",
+	.open = t_open_cb,
+	.input = t_input,
+	.drained = t_drained,
+	.tls_ready = t_tls_ready,
+	.timeout = t_timeout,
+	.close = t_close,
+	.busy_reply = "BUSY try later\r\n",
+	.has_login = true,
+};
+
 /* ---- the server under test ---- */
 
 struct harness {
 	struct config cfg;
 	struct core *core;
 	pthread_t thread;
-	uint16_t port, tls_port;
+	uint16_t port, tls_port, login_port;
 	char dir[64];
 };
 
@@ -278,10 +338,13 @@ static void harness_start(struct harness *h, void (*tweak)(struct config *cfg))
 				     TLS_POLICY_CLIENT, &error), 0);
 	assert_int_equal(core_listen(h->core, "tests", &spec, 1, &test_protocol, NULL, true,
 				     TLS_POLICY_CLIENT, &error), 0);
+	assert_int_equal(core_listen(h->core, "testlogin", &spec, 1, &test_login_protocol, NULL, false,
+				     TLS_POLICY_CLIENT, &error), 0);
 	if (core_tls_load(h->core, &error) < 0)
 		fail_msg("tls: %s", error);
 	h->port = core_listener_port(h->core, 0);
 	h->tls_port = core_listener_port(h->core, 1);
+	h->login_port = core_listener_port(h->core, 2);
 	assert_true(h->port > 0 && h->tls_port > 0);
 	assert_int_equal(pthread_create(&h->thread, NULL, harness_run, h), 0);
 }
@@ -833,6 +896,254 @@ static void test_half_close(void **state)
 	harness_stop(&h);
 }
 
+/* Out of descriptors, the spare one tells a client the server is busy,
+ * and accepting goes on once descriptors are free again (it used to
+ * resume with no callback and crash at the next connection). */
+static void test_accept_out_of_descriptors(void **state)
+{
+	struct harness h;
+	struct client c;
+	struct rlimit saved, low;
+	int fillers[512];
+	int n = 0;
+
+	(void)state;
+	harness_start(&h, NULL);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	low = saved;
+	low.rlim_cur = 256;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	while (n < (int)(sizeof(fillers) / sizeof(fillers[0]))) {
+		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			break;
+		fillers[n++] = fd;
+	}
+	assert_true(n > 0 && n < (int)(sizeof(fillers) / sizeof(fillers[0])));
+	close(fillers[--n]);           /* one left: the client's socket */
+	client_connect(&c, h.port);
+	expect_line(&c, "BUSY try later");
+	assert_null(client_line(&c));
+	client_close(&c);
+	for (int i = 0; i < 16; i++)
+		close(fillers[--n]);
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	client_send(&c, "still\r\n");
+	expect_line(&c, "STILL");
+	client_close(&c);
+	while (n > 0)
+		close(fillers[--n]);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	harness_stop(&h);
+}
+
+static void tweak_login(struct config *cfg)
+{
+	cfg->limits.login_timeout = 1;
+}
+
+/* A protocol with a login phase: a client that does not log in is cut
+ * after login_timeout in all, even while it keeps sending; one that
+ * logged in is not. A protocol without one is not cut. */
+static void test_login_deadline(void **state)
+{
+	struct harness h;
+	struct client slow, in, plain;
+	const char *line;
+	double t0;
+
+	(void)state;
+	harness_start(&h, tweak_login);
+	client_connect(&slow, h.login_port);
+	expect_line(&slow, "HELLO");
+	client_connect(&in, h.login_port);
+	expect_line(&in, "HELLO");
+	client_send(&in, "LOGIN\r\n");
+	expect_line(&in, "LOGGED IN");
+	client_connect(&plain, h.port);
+	expect_line(&plain, "HELLO");
+	t0 = now_s();
+	for (int i = 0; i < 4; i++) {
+		usleep(200 * 1000);
+		client_send(&slow, "x\r\n");
+	}
+	do {
+		line = client_line(&slow);
+	} while (line != NULL && strcmp(line, "X") == 0);
+	assert_non_null(line);
+	assert_string_equal(line, "END login timeout");
+	assert_null(client_line(&slow));
+	assert_true(now_s() - t0 < 3);
+	usleep(500 * 1000);
+	client_send(&in, "ping\r\n");
+	expect_line(&in, "PING");
+	client_send(&plain, "ping\r\n");
+	expect_line(&plain, "PING");
+	client_close(&slow);
+	client_close(&in);
+	client_close(&plain);
+	harness_stop(&h);
+}
+
+static void tweak_rate(struct config *cfg)
+{
+	cfg->limits.slow_input_timeout = 1;
+	cfg->limits.min_input_rate = 10;
+}
+
+static void trickle(struct client *c, int bytes, int every_ms)
+{
+	for (int i = 0; i < bytes; i++) {
+		if (send(c->fd, "y", 1, MSG_NOSIGNAL) != 1)
+			return;
+		usleep((useconds_t)every_ms * 1000);
+	}
+}
+
+/* An unfinished line or block must keep min_input_rate after the grace:
+ * one byte every 400 ms is cut; a block that keeps the rate for longer
+ * than the grace is not, though nothing stays buffered. */
+static void test_slow_input(void **state)
+{
+	struct harness h;
+	struct client c;
+	char chunk[51];
+	double t0;
+
+	(void)state;
+	harness_start(&h, tweak_rate);
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	t0 = now_s();
+	trickle(&c, 12, 400);
+	expect_line(&c, "END input too slow");
+	assert_null(client_line(&c));
+	assert_true(now_s() - t0 < 4.5);
+	client_close(&c);
+
+	/* A block: the rate applies with nothing buffered. */
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	client_send(&c, "BLOCK\r\n");
+	trickle(&c, 12, 400);
+	expect_line(&c, "END input too slow");
+	client_close(&c);
+
+	/* 500 bytes/s for 2.5 s: well above the rate, past the grace. */
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	client_send(&c, "BLOCK\r\n");
+	memset(chunk, 'z', 50);
+	chunk[50] = '\0';
+	for (int i = 0; i < 25; i++) {
+		client_send(&c, chunk);
+		usleep(100 * 1000);
+	}
+	client_send(&c, ".");
+	expect_line(&c, "BLOCK 1250");
+	/* Whole lines, slowly, are not unfinished input. */
+	for (int i = 0; i < 3; i++) {
+		usleep(700 * 1000);
+		client_send(&c, "line\r\n");
+		expect_line(&c, "LINE");
+	}
+	client_close(&c);
+	harness_stop(&h);
+}
+
+static void tweak_pressure(struct config *cfg)
+{
+	cfg->limits.connections = 10;
+}
+
+/* Near the connection limit, each new connection closes the oldest one
+ * still waiting to log in; a logged-in one and one of a protocol
+ * without a login phase are never closed for it. */
+static void test_pressure_evicts_preauth(void **state)
+{
+	struct harness h;
+	struct client in, plain, pre[11];
+
+	(void)state;
+	harness_start(&h, tweak_pressure);
+	client_connect(&in, h.login_port);
+	expect_line(&in, "HELLO");
+	client_send(&in, "LOGIN\r\n");
+	expect_line(&in, "LOGGED IN");
+	client_connect(&plain, h.port);
+	expect_line(&plain, "HELLO");
+	for (int i = 0; i < 7; i++) {
+		client_connect(&pre[i], h.login_port);
+		expect_line(&pre[i], "HELLO");
+	}
+	/* 9 of 10: every new connection now makes room. */
+	for (int i = 7; i < 11; i++) {
+		client_connect(&pre[i], h.login_port);
+		expect_line(&pre[i], "HELLO");
+		expect_line(&pre[i - 7], "END server busy, closed to make room");
+		assert_null(client_line(&pre[i - 7]));
+		client_close(&pre[i - 7]);
+	}
+	client_send(&in, "ping\r\n");
+	expect_line(&in, "PING");
+	client_send(&plain, "ping\r\n");
+	expect_line(&plain, "PING");
+	client_send(&pre[4], "ping\r\n");
+	expect_line(&pre[4], "PING");
+	for (int i = 4; i < 11; i++)
+		client_close(&pre[i]);
+	client_close(&in);
+	client_close(&plain);
+	harness_stop(&h);
+}
+
+static void tweak_short_shutdown(struct config *cfg)
+{
+	cfg->server.shutdown_timeout = 1;
+}
+
+/* A job that never ends does not keep the server from exiting: after
+ * shutdown_timeout plus the grace the process exits (status 0). In a
+ * child process, since that exit ends the process. */
+static void test_shutdown_bounded(void **state)
+{
+	pid_t pid;
+	int status = -1;
+	double t0;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct harness h;
+		struct client c;
+
+		harness_start(&h, tweak_short_shutdown);
+		client_connect(&c, h.port);
+		expect_line(&c, "HELLO");
+		client_send(&c, "HANG\r\n");
+		usleep(100 * 1000);
+		core_stop(h.core);
+		pthread_join(h.thread, NULL);
+		_exit(3);              /* core_run returned: the job was waited for */
+	}
+	t0 = now_s();
+	while (now_s() - t0 < 30) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			break;
+		usleep(50 * 1000);
+	}
+	if (!WIFEXITED(status))
+		kill(pid, SIGKILL);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_true(now_s() - t0 > 4 && now_s() - t0 < 20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -848,6 +1159,11 @@ int main(void)
 		cmocka_unit_test(test_handshake_timeout),
 		cmocka_unit_test(test_job_limited),
 		cmocka_unit_test(test_half_close),
+		cmocka_unit_test(test_accept_out_of_descriptors),
+		cmocka_unit_test(test_login_deadline),
+		cmocka_unit_test(test_slow_input),
+		cmocka_unit_test(test_pressure_evicts_preauth),
+		cmocka_unit_test(test_shutdown_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -62,8 +62,11 @@ static struct conn *login(void)
 {
 	struct conn *c = start();
 
+	assert_false(c->authenticated);
 	fake_send(c, "USER " FAKE_USER "\r\nPASS " FAKE_PASSWORD "\r\n");
 	expect(c, "+OK Send your password\r\n+OK Logged in.\r\n");
+	/* the core no longer holds the login deadline against it */
+	assert_true(c->authenticated);
 	/* the session idles holding its account open: caches given back */
 	assert_true(fake_store.releases > 0);
 	return c;

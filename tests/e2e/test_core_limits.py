@@ -1,0 +1,184 @@
+# test_core_limits - the core under the attacks of issue 5: a connection
+# flood against a low descriptor limit (it used to crash the server), a
+# client that trickles bytes to hold its slot before login, a crowd of
+# connections that never log in, and a slow unfinished line after login.
+# Real POP3 sessions beside them must keep working.
+import resource
+import socket
+import time
+
+import tern_harness as th
+
+PLAIN = {"auth.allow_plaintext_loopback": "yes"}
+
+
+def connect_from(ip, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(th.TIMEOUT)
+    s.bind((ip, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+def logged_in(port, user=th.USER, password=th.PASSWORD):
+    r = th.Raw(port)
+    assert r.readline().startswith(b"+OK")
+    r.login(user, password)
+    return r
+
+
+def read_all(sock, timeout):
+    """Everything the server sends until it closes (or the timeout)."""
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except (socket.timeout, TimeoutError):
+        pass
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    return data
+
+
+def test_connection_flood_under_a_low_descriptor_limit(tern_factory):
+    """1,125 connections from 25 addresses against 1,024 descriptors: the
+    server fits its connection limit to the descriptor limit, refuses the
+    excess with the busy reply, and the logged-in session goes on."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 2048 and hard >= 2048:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (2048, hard))
+    tern = tern_factory(PLAIN)
+    [msg] = tern.import_mbox(th.USER, [th.make_message(1)])
+    srv = tern.start(nofile=1024)
+    assert "connection limit lowered to fit the descriptor limit" in srv.stderr_text()
+    assert "nofile=1024" in srv.stderr_text()
+    user = logged_in(srv.pop3_port)
+
+    flood = []
+    try:
+        for i in range(1125):
+            try:
+                flood.append(connect_from("127.0.0.%d" % (2 + i % 25), srv.pop3_port))
+            except OSError:
+                pass   # the backlog is full: that is a refusal too
+        assert srv.proc.poll() is None, srv.stderr_text()[-2000:]
+        # Every client got a line: the greeting, or the busy reply.
+        answers = [read_all(s, 0.2 * th.SLOW) for s in flood[:40] + flood[-40:]]
+        assert any(a.startswith(b"-ERR [SYS/TEMP]") for a in answers), answers[-5:]
+        assert all(a.startswith(b"+OK") or a.startswith(b"-ERR [SYS/TEMP]") for a in answers)
+
+        assert user.cmd_multi("RETR 1") == msg.splitlines(keepends=True)
+        assert user.cmd("NOOP").startswith(b"+OK")
+    finally:
+        for s in flood:
+            s.close()
+    assert user.cmd("QUIT").startswith(b"+OK")
+    user.close()
+    assert srv.proc.poll() is None
+    # Once the flood is gone, new clients are served again.
+    again = th.wait_for(lambda: _login_works(srv.pop3_port))
+    assert again
+
+
+def _login_works(port):
+    try:
+        r = th.Raw(port, timeout=2)
+        ok = r.readline().startswith(b"+OK")
+        if ok:
+            r.login()
+            r.cmd("QUIT")
+        r.close()
+        return ok
+    except (AssertionError, OSError, EOFError):
+        return False
+
+
+def test_trickling_client_is_cut_before_login(tern_factory):
+    """One byte every 0.3 s restarted the idle timer forever; the login
+    deadline counts from the connect, whatever the client sends."""
+    tern = tern_factory(dict(PLAIN, **{"limits.login_timeout": "2"}))
+    srv = tern.start()
+    user = logged_in(srv.pop3_port)
+    s = connect_from("127.0.0.2", srv.pop3_port)
+    assert s.recv(100).startswith(b"+OK")
+    t0 = time.monotonic()
+    closed = False
+    for c in b"CAPAXXXXXXXXXXXXXXXXXXXXXX":
+        try:
+            s.send(bytes([c]))
+        except OSError:
+            closed = True
+            break
+        time.sleep(0.3)
+        if time.monotonic() - t0 > 6 * th.SLOW:
+            break
+    rest = read_all(s, th.TIMEOUT)
+    s.close()
+    assert closed or b"-ERR Disconnected: no login in time." in rest, rest
+    assert time.monotonic() - t0 < 8 * th.SLOW
+    # The logged-in session is past its login deadline and still served.
+    assert user.cmd("NOOP").startswith(b"+OK")
+    user.close()
+    assert th.wait_for(lambda: 'reason="login timeout"' in srv.stderr_text())
+
+
+def test_slow_unfinished_line_is_cut_after_login_too(tern_factory):
+    tern = tern_factory(dict(PLAIN, **{"limits.login_timeout": "0",
+                                        "limits.slow_input_timeout": "1",
+                                        "limits.min_input_rate": "50"}))
+    srv = tern.start()
+    user = logged_in(srv.pop3_port)
+    t0 = time.monotonic()
+    try:
+        for c in b"NOOPNOOPNOOPNOOP":
+            user.send(bytes([c]))
+            time.sleep(0.4)
+    except OSError:
+        pass
+    rest = read_all(user.sock, th.TIMEOUT)
+    assert b"-ERR Disconnected: input too slow." in rest, rest
+    assert time.monotonic() - t0 < 8 * th.SLOW
+    user.close()
+    # Whole commands sent slowly are not unfinished input.
+    other = logged_in(srv.pop3_port)
+    for _ in range(3):
+        time.sleep(0.8)
+        assert other.cmd("NOOP").startswith(b"+OK")
+    other.close()
+
+
+def test_crowd_that_never_logs_in_does_not_lock_others_out(tern_factory):
+    """About 200 addresses holding connections without logging in filled the
+    total limit; now, near the limit, each new connection closes the oldest
+    one still waiting to log in, and logged-in sessions are never closed."""
+    tern = tern_factory(dict(PLAIN, **{"limits.connections": "40"}))
+    srv = tern.start()
+    user = logged_in(srv.pop3_port)
+    crowd = []
+    try:
+        for i in range(120):
+            s = connect_from("127.0.%d.%d" % (1 + i // 200, 2 + i % 200), srv.pop3_port)
+            crowd.append(s)
+        # Each got its greeting, or was refused while the server was at
+        # its limit with room still being made.
+        firsts = []
+        for s in crowd:
+            firsts.append(s.recv(200))
+            assert firsts[-1].startswith((b"+OK", b"-ERR [SYS/TEMP]")), firsts[-1]
+        # A newcomer still gets in and logs in.
+        newcomer = logged_in(srv.pop3_port, th.USER2, th.PASSWORD2)
+        assert newcomer.cmd("STAT").startswith(b"+OK")
+        assert user.cmd("STAT").startswith(b"+OK")
+        # The oldest of the crowd were told why.
+        told = firsts[0] + read_all(crowd[0], th.TIMEOUT)
+        assert told.endswith(b"\r\n-ERR [SYS/TEMP] Server busy, try again later.\r\n"), told
+        newcomer.close()
+    finally:
+        for s in crowd:
+            s.close()
+    user.close()
+    assert "to make room" in srv.stderr_text()
