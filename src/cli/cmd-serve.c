@@ -1,12 +1,15 @@
-/* cmd-serve - `tern serve`: load the configuration, open the directory,
- * bind every configured listener to its protocol, load TLS, drop root,
- * then run the I/O core until SIGTERM/SIGINT. */
+/* cmd-serve - `tern serve`: load the configuration, lock the data folder,
+ * open the directory, bind every configured listener to its protocol, load
+ * TLS, drop root, check that the data folder is writable, then run the I/O
+ * core until SIGTERM/SIGINT. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/addr.h"
+#include "core/datadir.h"
 #include "core/listener.h"
 #include "core/log.h"
 #include "core/privs.h"
@@ -39,7 +42,7 @@ static int serve_listen(struct core *core, const struct config *cfg, enum servic
 		return -1;
 	}
 	ret = core_listen(core, name, specs, n, &pop3_protocol, pop3,
-			  service == SERVICE_POP3S, &error);
+			  service == SERVICE_POP3S, tls_policy_for_service(service), &error);
 	free(specs);
 	if (ret < 0) {
 		cli_fail("%s", error != NULL ? error : "cannot listen");
@@ -59,6 +62,7 @@ static int serve(const struct config *cfg)
 	char *error = NULL;
 	unsigned bound = 0;
 	int ret = 1;
+	int lock_fd;
 
 	/* Before anything is created in the data folder, so that privs_drop
 	 * knows whether tern made the folder itself. */
@@ -67,9 +71,17 @@ static int serve(const struct config *cfg)
 		free(error);
 		return 1;
 	}
+	/* Held until exit: one server per data folder (datadir.h). */
+	lock_fd = datadir_lock(cfg->server.data_dir, &error);
+	if (lock_fd < 0) {
+		cli_fail("%s", error != NULL ? error : "cannot lock the data folder");
+		free(error);
+		return 1;
+	}
 	if (dir_open(cfg->server.data_dir, &dir, &error) < 0) {
 		cli_fail("%s", error != NULL ? error : "cannot open the directory");
 		free(error);
+		close(lock_fd);
 		return 1;
 	}
 	auth_cache_set_ttl(cfg->auth.cache_ttl);
@@ -100,11 +112,17 @@ static int serve(const struct config *cfg)
 		cli_fail("%s", error != NULL ? error : "cannot drop privileges");
 		goto out;
 	}
+	/* Refuse now rather than say "ready" and fail every session. */
+	if (datadir_check_writable(cfg->server.data_dir, &error) < 0) {
+		cli_fail("%s", error != NULL ? error : "the data folder is not writable");
+		goto out;
+	}
 	ret = core_run(core, true) < 0 ? 1 : 0;
 out:
 	free(error);
 	core_free(&core);
 	dir_close(&dir);
+	close(lock_fd);
 	return ret;
 }
 

@@ -19,10 +19,10 @@
 #include "core/conn.h"
 #include "core/job-limit.h"
 #include "core/loop.h"
+#include "core/tls.h"
 
 struct core;
 struct listener;
-struct tls;
 
 /* One queued loop_post() call. */
 struct loop_post_item {
@@ -210,6 +210,7 @@ const struct protocol *listener_protocol(const struct listener *l);
 void *listener_context(const struct listener *l);
 const char *listener_service(const struct listener *l);
 bool listener_implicit_tls(const struct listener *l);
+enum tls_policy listener_tls_policy(const struct listener *l);
 struct core *listener_core(const struct listener *l);
 const struct config *core_config(const struct core *core);
 struct tls *core_tls(const struct core *core);

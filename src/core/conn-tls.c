@@ -166,7 +166,7 @@ static void conn_handshake_deadline(struct conn *conn)
  * CVE-2011-0411 plaintext injection). */
 void conn_tls_begin(struct conn *conn)
 {
-	SSL_CTX *ctx = tls_ctx_acquire(core_tls(conn->core));
+	SSL_CTX *ctx = tls_ctx_acquire(core_tls(conn->core), listener_tls_policy(conn->listener));
 
 	conn->ssl = SSL_new(ctx);
 	SSL_CTX_free(ctx);

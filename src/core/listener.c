@@ -68,6 +68,7 @@ struct listener {
 	const struct protocol *protocol;
 	void *context;
 	bool implicit_tls;
+	enum tls_policy tls_policy;
 	uint16_t port;
 	char text[INET6_ADDRSTRLEN + 8];
 };
@@ -118,6 +119,7 @@ const struct protocol *listener_protocol(const struct listener *l) { return l->p
 void *listener_context(const struct listener *l) { return l->context; }
 const char *listener_service(const struct listener *l) { return l->service; }
 bool listener_implicit_tls(const struct listener *l) { return l->implicit_tls; }
+enum tls_policy listener_tls_policy(const struct listener *l) { return l->tls_policy; }
 struct core *listener_core(const struct listener *l) { return l->core; }
 const struct config *core_config(const struct core *core) { return core->cfg; }
 struct tls *core_tls(const struct core *core) { return core->tls; }
@@ -721,7 +723,7 @@ static int core_listen_skip(const char *service, const char *addr)
 
 static int core_listen_one(struct core *core, const char *service, const struct addr_spec *spec,
 			   const struct protocol *protocol, void *context, bool implicit_tls,
-			   char **error_r)
+			   enum tls_policy tls_policy, char **error_r)
 {
 	struct sockaddr_storage bound;
 	socklen_t blen = sizeof(bound);
@@ -755,6 +757,7 @@ static int core_listen_one(struct core *core, const char *service, const struct 
 	l->protocol = protocol;
 	l->context = context;
 	l->implicit_tls = implicit_tls;
+	l->tls_policy = tls_policy;
 	if (bound.ss_family == AF_INET6)
 		l->port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
 	else
@@ -772,12 +775,12 @@ static int core_listen_one(struct core *core, const char *service, const struct 
 
 int core_listen(struct core *core, const char *service, const struct addr_spec *specs,
 		size_t n_specs, const struct protocol *protocol, void *context,
-		bool implicit_tls, char **error_r)
+		bool implicit_tls, enum tls_policy tls_policy, char **error_r)
 {
 	*error_r = NULL;
 	for (size_t i = 0; i < n_specs; i++)
 		if (core_listen_one(core, service, &specs[i], protocol, context, implicit_tls,
-				    error_r) < 0)
+				    tls_policy, error_r) < 0)
 			return -1;
 	return 0;
 }

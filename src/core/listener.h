@@ -15,6 +15,7 @@
 #include "core/addr.h"
 #include "core/config.h"
 #include "core/conn.h"
+#include "core/tls.h"
 
 struct core;
 
@@ -26,11 +27,12 @@ int core_new(const struct config *cfg, struct core **core_r, char **error_r);
 /* Bind and listen on every address of one service (SO_REUSEADDR;
  * IPV6_V6ONLY on IPv6). Each accepted connection gets `protocol`, with
  * `context` as conn_context(); with implicit_tls the TLS handshake comes
- * before protocol->open. Port 0 binds a free port (see core_listener_port).
+ * before protocol->open. TLS (implicit or STARTTLS) uses the context of
+ * `tls_policy` (tls.h). Port 0 binds a free port (see core_listener_port).
  * Returns -1 with a malloc'd *error_r naming the address. */
 int core_listen(struct core *core, const char *service, const struct addr_spec *specs,
 		size_t n_specs, const struct protocol *protocol, void *context,
-		bool implicit_tls, char **error_r);
+		bool implicit_tls, enum tls_policy tls_policy, char **error_r);
 /* The port the index-th bound socket (in core_listen order) listens on. */
 uint16_t core_listener_port(const struct core *core, size_t index);
 

@@ -34,6 +34,7 @@ static const struct privs_entry privs_data_entries[] = {
 	{ "directory.db-wal", S_IFREG, NULL, 0 },
 	{ "directory.db-shm", S_IFREG, NULL, 0 },
 	{ "mail", S_IFDIR, NULL, 0 },
+	{ "serve.lock", S_IFREG, NULL, 0 },
 	{ "tls", S_IFDIR, privs_tls_entries, ARRAY_SIZE(privs_tls_entries) },
 };
 

@@ -10,7 +10,7 @@
  * Ownership is fixed only for a command that writes, and only of what tern
  * itself creates: the data folder when privs_prepare created it, and the
  * known entries of privs.c's table (directory.db and its -wal/-shm, mail/,
- * tls/ and its cert.pem/key.pem), each of the expected type, never through
+ * serve.lock, tls/ and its cert.pem/key.pem), each of the expected type, never through
  * a symbolic link, never a regular file with a second hard link. Anything
  * else in the data folder, and a data folder that existed before, keep
  * their owner. */

@@ -1,10 +1,11 @@
-/* tls - SSL_CTX setup, self-signed certificate generation, reload; see
- * tls.h. */
+/* tls - SSL_CTX setup per policy, loading the pair from memory,
+ * self-signed certificate generation, reload; see tls.h. */
 #include "core/tls.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,14 +18,58 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "core/cert-helper.h"
+
 #define TLS_CERT_DAYS 3650
+
+/* TLS 1.2 suites of TLS_POLICY_CLIENT, in the server's order of
+ * preference (TLS 1.3 suites are all AEAD: OpenSSL's default). */
+#define TLS_CLIENT_CIPHERS \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
+static const char *const tls_policy_names[] = {
+	[TLS_POLICY_CLIENT] = "client",
+	[TLS_POLICY_MX] = "mx",
+};
+_Static_assert(sizeof(tls_policy_names) / sizeof(tls_policy_names[0]) == TLS_POLICY__COUNT,
+	       "tls_policy_names");
+
+static const char *const tls_policy_ciphers[] = {
+	[TLS_POLICY_CLIENT] = TLS_CLIENT_CIPHERS,
+	/* then the rest of OpenSSL's DEFAULT ("DEFAULT" itself is only
+	 * understood first in a list), without the suites that need DH
+	 * parameters, a PSK or SRP, which are never configured */
+	[TLS_POLICY_MX] = TLS_CLIENT_CIPHERS ":ALL:!COMPLEMENTOFDEFAULT:!eNULL:!kDHE:!PSK:!SRP",
+};
+_Static_assert(sizeof(tls_policy_ciphers) / sizeof(tls_policy_ciphers[0]) == TLS_POLICY__COUNT,
+	       "tls_policy_ciphers");
 
 struct tls {
 	pthread_mutex_t lock;
-	SSL_CTX *ctx;
+	SSL_CTX *ctx[TLS_POLICY__COUNT];
 	char *cert_path;
 	char *key_path;
+	struct cert_helper *helper;   /* when set, the files are read through it */
 };
+
+/* A certificate chain and its key, parsed. */
+struct tls_pair {
+	X509 *cert;
+	STACK_OF(X509) *chain;
+	EVP_PKEY *key;
+};
+
+const char *tls_policy_name(enum tls_policy policy)
+{
+	return policy < TLS_POLICY__COUNT ? tls_policy_names[policy] : "?";
+}
+
+enum tls_policy tls_policy_for_service(enum service service)
+{
+	return service == SERVICE_SMTP ? TLS_POLICY_MX : TLS_POLICY_CLIENT;
+}
 
 /* Turn the OpenSSL error queue (or errno) into a malloc'd message. */
 static int tls_fail(char **error_r, const char *what, const char *path)
@@ -166,7 +211,71 @@ static int tls_generate(const char *dir, const char *cert_path, const char *key_
 	return ret;
 }
 
-static SSL_CTX *tls_ctx_load(const char *cert_path, const char *key_path, char **error_r)
+/* An encrypted key would otherwise make OpenSSL prompt on the terminal. */
+static int tls_no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+static void tls_pair_free(struct tls_pair *pair)
+{
+	X509_free(pair->cert);
+	sk_X509_pop_free(pair->chain, X509_free);
+	EVP_PKEY_free(pair->key);
+	memset(pair, 0, sizeof(*pair));
+}
+
+/* Parse the chain (the server's certificate first, as
+ * SSL_CTX_use_certificate_chain_file reads it) and the key. */
+static int tls_pair_parse(const struct cert_pem *pem, const char *cert_path,
+			  const char *key_path, struct tls_pair *pair, char **error_r)
+{
+	BIO *bio = BIO_new_mem_buf(pem->cert, (int)pem->cert_len);
+	X509 *x;
+	unsigned long e;
+
+	memset(pair, 0, sizeof(*pair));
+	pair->chain = sk_X509_new_null();
+	if (bio == NULL || pair->chain == NULL)
+		abort();
+	ERR_clear_error();
+	pair->cert = PEM_read_bio_X509_AUX(bio, NULL, tls_no_passphrase, NULL);
+	while (pair->cert != NULL && (x = PEM_read_bio_X509(bio, NULL, tls_no_passphrase, NULL)) != NULL)
+		if (sk_X509_push(pair->chain, x) <= 0)
+			abort();
+	BIO_free(bio);
+	/* The end of the chain shows as "no start line". */
+	e = ERR_peek_last_error();
+	if (pair->cert != NULL && ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
+		ERR_clear_error();
+	if (pair->cert == NULL || ERR_peek_error() != 0) {
+		tls_pair_free(pair);
+		return tls_fail(error_r, "cannot load certificate", cert_path);
+	}
+	bio = BIO_new_mem_buf(pem->key, (int)pem->key_len);
+	if (bio == NULL)
+		abort();
+	pair->key = PEM_read_bio_PrivateKey(bio, NULL, tls_no_passphrase, NULL);
+	BIO_free(bio);
+	if (pair->key == NULL) {
+		tls_pair_free(pair);
+		return tls_fail(error_r, "cannot load key", key_path);
+	}
+	if (X509_check_private_key(pair->cert, pair->key) != 1) {
+		tls_pair_free(pair);
+		ERR_clear_error();
+		if (asprintf(error_r, "key %s does not match certificate %s", key_path, cert_path) < 0)
+			*error_r = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static SSL_CTX *tls_ctx_new(enum tls_policy policy, const struct tls_pair *pair, char **error_r)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
@@ -176,36 +285,108 @@ static SSL_CTX *tls_ctx_load(const char *cert_path, const char *key_path, char *
 	}
 	/* TLS 1.2 and 1.3 only. */
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* SSL_OP_NO_TICKET: no TLS 1.2 session tickets (set_num_tickets below
+	 * covers TLS 1.3); some senders (Microsoft's) drop STARTTLS to
+	 * servers that issue them, and no resumption is offered anyway. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-			    SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+			    SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF |
+			    SSL_OP_NO_TICKET);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 			 SSL_MODE_ENABLE_PARTIAL_WRITE);
 	/* No server-side session cache: no memory held per past client. */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, 0);
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1) {
-		tls_fail(error_r, "cannot load certificate", cert_path);
-		goto fail;
-	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1) {
-		tls_fail(error_r, "cannot load key", key_path);
-		goto fail;
-	}
-	if (SSL_CTX_check_private_key(ctx) != 1) {
-		tls_fail(error_r, "key does not match certificate", cert_path);
-		goto fail;
+	if (SSL_CTX_set_cipher_list(ctx, tls_policy_ciphers[policy]) != 1 ||
+	    SSL_CTX_use_certificate(ctx, pair->cert) != 1 ||
+	    SSL_CTX_set1_chain(ctx, pair->chain) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, pair->key) != 1) {
+		tls_fail(error_r, "cannot set up the TLS context", NULL);
+		SSL_CTX_free(ctx);
+		return NULL;
 	}
 	return ctx;
-fail:
-	SSL_CTX_free(ctx);
-	return NULL;
+}
+
+/* The pair's bytes: through the helper, or read as this process. */
+static int tls_pem_get(const struct tls *tls, struct cert_pem *pem, char **error_r)
+{
+	if (tls->helper != NULL)
+		return cert_helper_fetch(tls->helper, pem, error_r);
+	return cert_pem_read(tls->cert_path, tls->key_path, pem, error_r);
+}
+
+/* A context per policy from one pem; all or none. */
+static int tls_ctx_load(const struct cert_pem *pem, const char *cert_path, const char *key_path,
+			SSL_CTX *ctx_r[TLS_POLICY__COUNT], char **error_r)
+{
+	struct tls_pair pair;
+	int ret = 0;
+
+	memset(ctx_r, 0, TLS_POLICY__COUNT * sizeof(*ctx_r));
+	if (tls_pair_parse(pem, cert_path, key_path, &pair, error_r) < 0)
+		return -1;
+	for (int p = 0; p < TLS_POLICY__COUNT && ret == 0; p++) {
+		ctx_r[p] = tls_ctx_new((enum tls_policy)p, &pair, error_r);
+		if (ctx_r[p] == NULL)
+			ret = -1;
+	}
+	tls_pair_free(&pair);
+	if (ret < 0)
+		for (int p = 0; p < TLS_POLICY__COUNT; p++)
+			SSL_CTX_free(ctx_r[p]);
+	return ret;
+}
+
+static int tls_load(const struct tls *tls, SSL_CTX *ctx_r[TLS_POLICY__COUNT], char **error_r)
+{
+	struct cert_pem pem;
+	int ret;
+
+	if (tls_pem_get(tls, &pem, error_r) < 0)
+		return -1;
+	ret = tls_ctx_load(&pem, tls->cert_path, tls->key_path, ctx_r, error_r);
+	cert_pem_clear(&pem);
+	return ret;
+}
+
+void tls_paths(const struct config *cfg, char **cert_r, char **key_r, bool *self_signed_r)
+{
+	const char *cert = cfg->tls.cert != NULL ? cfg->tls.cert : "";
+	const char *key = cfg->tls.key != NULL ? cfg->tls.key : "";
+
+	*self_signed_r = *cert == '\0';
+	if (*cert != '\0') {
+		*cert_r = strdup(cert);
+		*key_r = strdup(key);
+	} else if (asprintf(cert_r, "%s/tls/cert.pem", cfg->server.data_dir) < 0 ||
+		   asprintf(key_r, "%s/tls/key.pem", cfg->server.data_dir) < 0) {
+		abort();
+	}
+	if (*cert_r == NULL || *key_r == NULL)
+		abort();
+}
+
+/* The user the certificate helper guards a configured pair's paths
+ * against, when tls_new starts one (as root); NULL for none. An unknown
+ * [server] user (or root) gets no helper: privs_drop refuses it right
+ * after, with the reason. */
+static struct passwd *tls_helper_user(const struct config *cfg, bool self_signed)
+{
+	struct passwd *pw;
+
+	if (self_signed || geteuid() != 0 || cfg->server.user == NULL)
+		return NULL;
+	pw = getpwnam(cfg->server.user);
+	return pw != NULL && pw->pw_uid != 0 ? pw : NULL;
 }
 
 int tls_new(const struct config *cfg, struct tls **tls_r, char **error_r)
 {
 	const char *cert = cfg->tls.cert != NULL ? cfg->tls.cert : "";
 	const char *key = cfg->tls.key != NULL ? cfg->tls.key : "";
+	struct passwd *pw;
 	struct tls *tls;
+	bool self_signed;
 
 	*tls_r = NULL;
 	*error_r = NULL;
@@ -218,16 +399,11 @@ int tls_new(const struct config *cfg, struct tls **tls_r, char **error_r)
 	if (tls == NULL)
 		abort();
 	pthread_mutex_init(&tls->lock, NULL);
-	if (*cert != '\0') {
-		tls->cert_path = strdup(cert);
-		tls->key_path = strdup(key);
-	} else {
+	tls_paths(cfg, &tls->cert_path, &tls->key_path, &self_signed);
+	if (self_signed) {
 		char dir[4096];
 
 		snprintf(dir, sizeof(dir), "%s/tls", cfg->server.data_dir);
-		if (asprintf(&tls->cert_path, "%s/cert.pem", dir) < 0 ||
-		    asprintf(&tls->key_path, "%s/key.pem", dir) < 0)
-			abort();
 		if ((access(tls->cert_path, F_OK) < 0 || access(tls->key_path, F_OK) < 0) &&
 		    tls_generate(dir, tls->cert_path, tls->key_path,
 				 cfg->server.hostname != NULL ? cfg->server.hostname : "localhost",
@@ -235,11 +411,13 @@ int tls_new(const struct config *cfg, struct tls **tls_r, char **error_r)
 			tls_free(&tls);
 			return -1;
 		}
+	} else if ((pw = tls_helper_user(cfg, false)) != NULL &&
+		   cert_helper_start(tls->cert_path, tls->key_path, pw->pw_uid, pw->pw_gid,
+				     &tls->helper, error_r) < 0) {
+		tls_free(&tls);
+		return -1;
 	}
-	if (tls->cert_path == NULL || tls->key_path == NULL)
-		abort();
-	tls->ctx = tls_ctx_load(tls->cert_path, tls->key_path, error_r);
-	if (tls->ctx == NULL) {
+	if (tls_load(tls, tls->ctx, error_r) < 0) {
 		tls_free(&tls);
 		return -1;
 	}
@@ -249,26 +427,27 @@ int tls_new(const struct config *cfg, struct tls **tls_r, char **error_r)
 
 int tls_reload(struct tls *tls, char **error_r)
 {
-	SSL_CTX *ctx = tls_ctx_load(tls->cert_path, tls->key_path, error_r);
-	SSL_CTX *old;
+	SSL_CTX *ctx[TLS_POLICY__COUNT], *old[TLS_POLICY__COUNT];
 
-	if (ctx == NULL)
+	*error_r = NULL;
+	if (tls_load(tls, ctx, error_r) < 0)
 		return -1;
 	pthread_mutex_lock(&tls->lock);
-	old = tls->ctx;
-	tls->ctx = ctx;
+	memcpy(old, tls->ctx, sizeof(old));
+	memcpy(tls->ctx, ctx, sizeof(ctx));
 	pthread_mutex_unlock(&tls->lock);
-	/* Connections that started with the old context hold references. */
-	SSL_CTX_free(old);
+	/* Connections that started with the old contexts hold references. */
+	for (int p = 0; p < TLS_POLICY__COUNT; p++)
+		SSL_CTX_free(old[p]);
 	return 0;
 }
 
-SSL_CTX *tls_ctx_acquire(struct tls *tls)
+SSL_CTX *tls_ctx_acquire(struct tls *tls, enum tls_policy policy)
 {
 	SSL_CTX *ctx;
 
 	pthread_mutex_lock(&tls->lock);
-	ctx = tls->ctx;
+	ctx = tls->ctx[policy];
 	SSL_CTX_up_ref(ctx);
 	pthread_mutex_unlock(&tls->lock);
 	return ctx;
@@ -280,10 +459,39 @@ void tls_free(struct tls **tlsp)
 
 	if (tls == NULL)
 		return;
-	SSL_CTX_free(tls->ctx);
+	for (int p = 0; p < TLS_POLICY__COUNT; p++)
+		SSL_CTX_free(tls->ctx[p]);
+	cert_helper_free(&tls->helper);
 	free(tls->cert_path);
 	free(tls->key_path);
 	pthread_mutex_destroy(&tls->lock);
 	free(tls);
 	*tlsp = NULL;
+}
+
+int tls_check(const struct config *cfg, char **error_r)
+{
+	SSL_CTX *ctx[TLS_POLICY__COUNT];
+	struct cert_pem pem;
+	char *cert, *key;
+	struct passwd *pw;
+	bool self_signed;
+	int ret;
+
+	*error_r = NULL;
+	tls_paths(cfg, &cert, &key, &self_signed);
+	pw = tls_helper_user(cfg, self_signed);
+	ret = pw != NULL && (cert_path_check(cert, pw->pw_uid, pw->pw_gid, error_r) < 0 ||
+			     cert_path_check(key, pw->pw_uid, pw->pw_gid, error_r) < 0) ? -1 : 0;
+	if (ret == 0)
+		ret = cert_pem_read(cert, key, &pem, error_r);
+	if (ret == 0) {
+		ret = tls_ctx_load(&pem, cert, key, ctx, error_r);
+		cert_pem_clear(&pem);
+		for (int p = 0; ret == 0 && p < TLS_POLICY__COUNT; p++)
+			SSL_CTX_free(ctx[p]);
+	}
+	free(cert);
+	free(key);
+	return ret;
 }

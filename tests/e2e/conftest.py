@@ -2,7 +2,9 @@
 # All fixtures are opt-in by name (no autouse), so test modules that bring
 # their own setup are not affected.
 import os
+import shutil
 import sys
+import tempfile
 
 import pytest
 
@@ -45,3 +47,14 @@ def pop3_server(tern_env):
     """(tern, server): a running server with default limits; plaintext
     login refused (no allow_plaintext_loopback)."""
     return tern_env, tern_env.start()
+
+
+@pytest.fixture
+def root_only_dir():
+    """A fresh folder (0700, the test's owner: root in the CI) that
+    [server] user cannot enter: whatever is inside cannot be reached by it,
+    whoever owns that."""
+    d = tempfile.mkdtemp(prefix="tern-e2e-rootonly-")
+    os.chmod(d, 0o700)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)

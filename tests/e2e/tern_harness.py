@@ -81,6 +81,40 @@ def tls_client_context(minimum=None, maximum=None):
     return ctx
 
 
+# ---------------------------------------------------------------- certificates
+
+
+def server_cert_sha256(port):
+    """SHA-256 of the certificate the pop3s listener on `port` presents."""
+    import hashlib
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
+        with tls_client_context().wrap_socket(s) as t:
+            der = t.getpeercert(binary_form=True)
+            t.recv(100)  # the greeting
+    return hashlib.sha256(der).hexdigest()
+
+
+def pem_sha256(path):
+    """SHA-256 of the first certificate of a PEM file."""
+    import hashlib
+    with open(path) as f:
+        text = f.read()
+    first = text[:text.index("-----END CERTIFICATE-----") + 25]
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(first)).hexdigest()
+
+
+def make_cert(dirpath, name, cn):
+    """A self-signed RSA pair DIRPATH/NAME.crt and .key, both 0644."""
+    cert = os.path.join(dirpath, name + ".crt")
+    key = os.path.join(dirpath, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                    "-keyout", key, "-out", cert, "-subj", "/CN=" + cn, "-days", "2"],
+                   check=True, capture_output=True)
+    os.chmod(cert, 0o644)
+    os.chmod(key, 0o644)  # a throwaway test key that `nobody` must read
+    return cert, key
+
+
 # ---------------------------------------------------------------- messages
 
 MBOX_FROM = b"From sender@example.org Thu Nov 26 10:00:00 2026\n"
@@ -213,6 +247,16 @@ class Tern:
     def popen(self, *args, sets=None, **kw):
         argv = [TERN_BIN] + list(args) + self.set_args(sets)
         return subprocess.Popen(argv, **kw)
+
+    def make_data_dir(self):
+        """Create the data folder owned by the server's user, as a package
+        installation creates /var/lib/tern (tern itself gives that user
+        only a folder it created)."""
+        os.mkdir(self.data_dir, 0o700)
+        if AS_ROOT:
+            import pwd
+            nobody = pwd.getpwnam("nobody")
+            os.chown(self.data_dir, nobody.pw_uid, nobody.pw_gid)
 
     def setup_accounts(self):
         self.cmd("domain", "add", "localhost")

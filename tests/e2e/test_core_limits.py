@@ -60,9 +60,10 @@ def read_ready(sock):
 
 
 def test_connection_flood_under_a_low_descriptor_limit(tern_factory):
-    """1,125 connections from 25 addresses against 1,024 descriptors: the
-    server fits its connection limit to the descriptor limit, refuses the
-    excess with the busy reply, and the logged-in session goes on."""
+    """1,125 connections from 25 addresses against 1,024 descriptors (this
+    crashed the server): it fits its connection limit to the descriptor
+    limit, makes room or refuses with the busy reply, and the logged-in
+    session goes on."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < 2048 and hard >= 2048:
         resource.setrlimit(resource.RLIMIT_NOFILE, (2048, hard))
@@ -81,10 +82,12 @@ def test_connection_flood_under_a_low_descriptor_limit(tern_factory):
             except OSError:
                 pass   # the backlog is full: that is a refusal too
         assert srv.proc.poll() is None, srv.stderr_text()[-2000:]
-        # Every client got a line: the greeting, or the busy reply.
-        answers = [read_all(s, 0.2 * th.SLOW) for s in flood[:40] + flood[-40:]]
-        assert any(a.startswith(b"-ERR [SYS/TEMP]") for a in answers), answers[-5:]
-        assert all(a.startswith(b"+OK") or a.startswith(b"-ERR [SYS/TEMP]") for a in answers)
+        # Every client got a line: the greeting (and, for the oldest, the
+        # busy reply when it was closed to make room), or the busy reply.
+        time.sleep(0.3 * th.SLOW)
+        answers = [read_ready(s) for s in flood[:40] + flood[-40:]]
+        assert any(b"-ERR [SYS/TEMP]" in a for a in answers), answers[:5]
+        assert all(a.startswith((b"+OK", b"-ERR [SYS/TEMP]")) for a in answers), answers
 
         assert user.cmd_multi("RETR 1") == msg.splitlines(keepends=True)
         assert user.cmd("NOOP").startswith(b"+OK")

@@ -6,39 +6,12 @@ import os
 import pwd
 import signal
 import socket
-import ssl
 import subprocess
 import time
 
 import pytest
 
 import tern_harness as th
-
-
-def server_cert_sha256(port):
-    with socket.create_connection(("127.0.0.1", port), timeout=th.TIMEOUT) as s:
-        with th.tls_client_context().wrap_socket(s) as t:
-            der = t.getpeercert(binary_form=True)
-            t.recv(100)  # the greeting
-    return hashlib.sha256(der).hexdigest()
-
-
-def pem_sha256(path):
-    with open(path) as f:
-        text = f.read()
-    first = text[:text.index("-----END CERTIFICATE-----") + 25]
-    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(first)).hexdigest()
-
-
-def make_cert(dirpath, name, cn):
-    cert = os.path.join(dirpath, name + ".crt")
-    key = os.path.join(dirpath, name + ".key")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                    "-keyout", key, "-out", cert, "-subj", "/CN=" + cn, "-days", "2"],
-                   check=True, capture_output=True)
-    os.chmod(cert, 0o644)
-    os.chmod(key, 0o644)  # a throwaway test key that `nobody` must read
-    return cert, key
 
 
 def test_restart_keeps_uidl_and_sigterm_exits_zero(tern_env):
@@ -116,17 +89,17 @@ def test_generated_certificate_is_served(pop3_server):
     tern, srv = pop3_server
     path = os.path.join(tern.data_dir, "tls", "cert.pem")
     assert os.path.exists(path)
-    assert server_cert_sha256(srv.pop3s_port) == pem_sha256(path)
+    assert th.server_cert_sha256(srv.pop3s_port) == th.pem_sha256(path)
     # the same certificate after a restart (not regenerated)
     srv.terminate()
     srv = tern.start()
-    assert server_cert_sha256(srv.pop3s_port) == pem_sha256(path)
+    assert th.server_cert_sha256(srv.pop3s_port) == th.pem_sha256(path)
 
 
 def test_sighup_reloads_certificate_and_keeps_serving(tern_factory):
     probe = tern_factory(accounts=False)
-    cert_a, key_a = make_cert(probe.work_dir, "a", "a.test.example")
-    cert_b, key_b = make_cert(probe.work_dir, "b", "b.test.example")
+    cert_a, key_a = th.make_cert(probe.work_dir, "a", "a.test.example")
+    cert_b, key_b = th.make_cert(probe.work_dir, "b", "b.test.example")
     live_cert = os.path.join(probe.work_dir, "live.crt")
     live_key = os.path.join(probe.work_dir, "live.key")
     for src, dst in ((cert_a, live_cert), (key_a, live_key)):
@@ -136,20 +109,20 @@ def test_sighup_reloads_certificate_and_keeps_serving(tern_factory):
     tern = tern_factory({"tls.cert": live_cert, "tls.key": live_key})
     srv = tern.start()
     tern.import_mbox(th.USER, [th.make_message(1)])
-    assert server_cert_sha256(srv.pop3s_port) == pem_sha256(cert_a)
+    assert th.server_cert_sha256(srv.pop3s_port) == th.pem_sha256(cert_a)
     # a session open across the reload keeps working
     p = th.pop_ssl(srv.pop3s_port)
     for src, dst in ((cert_b, live_cert), (key_b, live_key)):
         with open(src, "rb") as f, open(dst, "wb") as g:
             g.write(f.read())
     srv.proc.send_signal(signal.SIGHUP)
-    assert th.wait_for(lambda: server_cert_sha256(srv.pop3s_port) == pem_sha256(cert_b))
+    assert th.wait_for(lambda: th.server_cert_sha256(srv.pop3s_port) == th.pem_sha256(cert_b))
     assert srv.proc.poll() is None
     assert p.stat()[0] == 1
     p.quit()
     # STLS on the plain port also uses the new certificate
     q = th.pop_stls_retry(srv.pop3_port)
-    assert hashlib.sha256(q.sock.getpeercert(binary_form=True)).hexdigest() == pem_sha256(cert_b)
+    assert hashlib.sha256(q.sock.getpeercert(binary_form=True)).hexdigest() == th.pem_sha256(cert_b)
     assert q.stat()[0] == 1
     q.quit()
 
@@ -161,7 +134,7 @@ def test_sighup_with_generated_cert_keeps_serving(pop3_server):
     assert th.wait_for(lambda: 'msg="certificate reloaded"' in srv.stderr_text())
     assert srv.proc.poll() is None
     # the generated certificate is reloaded, not regenerated
-    assert server_cert_sha256(srv.pop3s_port) == pem_sha256(path)
+    assert th.server_cert_sha256(srv.pop3s_port) == th.pem_sha256(path)
     p = th.pop_ssl(srv.pop3s_port)
     assert p.stat() == (0, 0)
     p.quit()

@@ -334,10 +334,12 @@ static void harness_start(struct harness *h, void (*tweak)(struct config *cfg))
 	spec.sa_len = sizeof(*sin);
 	snprintf(spec.text, sizeof(spec.text), "127.0.0.1:0");
 	assert_int_equal(core_new(&h->cfg, &h->core, &error), 0);
-	assert_int_equal(core_listen(h->core, "test", &spec, 1, &test_protocol, NULL, false, &error), 0);
-	assert_int_equal(core_listen(h->core, "tests", &spec, 1, &test_protocol, NULL, true, &error), 0);
+	assert_int_equal(core_listen(h->core, "test", &spec, 1, &test_protocol, NULL, false,
+				     TLS_POLICY_CLIENT, &error), 0);
+	assert_int_equal(core_listen(h->core, "tests", &spec, 1, &test_protocol, NULL, true,
+				     TLS_POLICY_CLIENT, &error), 0);
 	assert_int_equal(core_listen(h->core, "testlogin", &spec, 1, &test_login_protocol, NULL, false,
-				     &error), 0);
+				     TLS_POLICY_CLIENT, &error), 0);
 	if (core_tls_load(h->core, &error) < 0)
 		fail_msg("tls: %s", error);
 	h->port = core_listener_port(h->core, 0);

@@ -1,0 +1,86 @@
+# test_data_folder - one `tern serve` per data folder (the flock on
+# DATA/serve.lock, naming the running server's pid), and a server that
+# refuses to start, rather than say "ready", when [server] user cannot
+# write its data folder.
+import os
+import subprocess
+
+import pytest
+
+import tern_harness as th
+
+
+def serve_once(tern, sets=None):
+    """Run `tern serve` that is expected to exit by itself."""
+    return subprocess.run([th.TERN_BIN, "serve"] + tern.set_args(sets),
+                          capture_output=True, text=True, timeout=th.TIMEOUT * 2)
+
+
+def other_ports():
+    return {"listen.pop3": "127.0.0.1:%d" % th.free_port(),
+            "listen.pop3s": "127.0.0.1:%d" % th.free_port()}
+
+
+def test_second_server_on_one_data_folder_is_refused(tern_env):
+    tern = tern_env
+    srv = tern.start()
+    ports = other_ports()
+    p = serve_once(tern, ports)
+    assert p.returncode == 1, p.stderr
+    assert "pid %d" % srv.proc.pid in p.stderr, p.stderr
+    assert tern.data_dir in p.stderr, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert 'msg="ready"' not in p.stderr
+    # it gave up before binding its ports, and the first one serves on
+    pop3, pop3s = (int(ports[k].rsplit(":", 1)[1]) for k in ("listen.pop3", "listen.pop3s"))
+    with pytest.raises(ConnectionRefusedError):
+        th.socket.create_connection(("127.0.0.1", pop3), timeout=th.TIMEOUT).close()
+    pop = th.pop_ssl(srv.pop3s_port)
+    assert pop.stat() == (0, 0)
+    pop.quit()
+    with open(os.path.join(tern.data_dir, "serve.lock")) as f:
+        assert f.read() == "%d\n" % srv.proc.pid
+    # once the first is gone, another may start
+    rc, _ = srv.terminate()
+    assert rc == 0
+    tern.start(sets=ports)
+    pop = th.pop_ssl(pop3s)
+    assert pop.stat() == (0, 0)
+    pop.quit()
+
+
+def test_lock_goes_with_a_killed_server(tern_env):
+    tern = tern_env
+    srv = tern.start()
+    srv.kill9()
+    srv = tern.start()
+    with open(os.path.join(tern.data_dir, "serve.lock")) as f:
+        assert f.read() == "%d\n" % srv.proc.pid
+
+
+@pytest.mark.skipif(not th.AS_ROOT, reason="needs root")
+def test_lock_file_symlink_is_not_followed(tern_factory):
+    """The data folder belongs to [server] user; root must not open (and
+    truncate) whatever a symlink planted there points to."""
+    tern = tern_factory(accounts=False)
+    tern.make_data_dir()
+    precious = os.path.join(tern.work_dir, "precious")
+    with open(precious, "w") as f:
+        f.write("keep me\n")
+    os.symlink(precious, os.path.join(tern.data_dir, "serve.lock"))
+    p = serve_once(tern)
+    assert p.returncode == 1, p.stderr
+    assert "serve.lock" in p.stderr, p.stderr
+    with open(precious) as f:
+        assert f.read() == "keep me\n"
+
+
+@pytest.mark.skipif(not th.AS_ROOT, reason="needs root (the server drops to nobody)")
+def test_serve_refuses_a_data_folder_its_user_cannot_write(tern_factory, root_only_dir):
+    data = os.path.join(root_only_dir, "data")
+    tern = tern_factory({"server.data_dir": data}, accounts=False)
+    p = serve_once(tern)
+    assert p.returncode == 1, p.stderr
+    assert 'msg="ready"' not in p.stderr
+    assert "data folder %s is not writable by user nobody" % data in p.stderr, p.stderr
+    assert "Permission denied" in p.stderr, p.stderr
