@@ -27,9 +27,13 @@ def logged_in(port, user=th.USER, password=th.PASSWORD):
     return r
 
 
-def read_all(sock, timeout):
-    """Everything the server sends until it closes (or the timeout)."""
-    sock.settimeout(timeout)
+def read_all(sock, timeout=0):
+    """Everything the server sends until it closes or `timeout` passes; with
+    no timeout, what it has sent so far, without waiting."""
+    if timeout:
+        sock.settimeout(timeout)
+    else:
+        sock.setblocking(False)
     data = b""
     try:
         while True:
@@ -37,24 +41,9 @@ def read_all(sock, timeout):
             if not chunk:
                 break
             data += chunk
-    except (socket.timeout, TimeoutError):
+    except (socket.timeout, TimeoutError, BlockingIOError):
         pass
     except (ConnectionResetError, BrokenPipeError):
-        pass
-    return data
-
-
-def read_ready(sock):
-    """What the server has sent so far, without waiting."""
-    sock.setblocking(False)
-    data = b""
-    try:
-        while True:
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    except (BlockingIOError, ConnectionResetError):
         pass
     return data
 
@@ -85,7 +74,7 @@ def test_connection_flood_under_a_low_descriptor_limit(tern_factory):
         # Every client got a line: the greeting (and, for the oldest, the
         # busy reply when it was closed to make room), or the busy reply.
         time.sleep(0.3 * th.SLOW)
-        answers = [read_ready(s) for s in flood[:40] + flood[-40:]]
+        answers = [read_all(s) for s in flood[:40] + flood[-40:]]
         assert any(b"-ERR [SYS/TEMP]" in a for a in answers), answers[:5]
         assert all(a.startswith((b"+OK", b"-ERR [SYS/TEMP]")) for a in answers), answers
 
@@ -198,7 +187,7 @@ def test_crowd_that_never_logs_in_does_not_lock_others_out(tern_factory):
         time.sleep(0.5 * th.SLOW)
         evicted = [i for i in range(120)
                    if firsts[i].startswith(b"+OK") and
-                   (firsts[i] + read_ready(crowd[i])).endswith(b"\r\n" + busy)]
+                   (firsts[i] + read_all(crowd[i])).endswith(b"\r\n" + busy)]
         assert evicted
         assert evicted[:30] == list(range(30)) or max(evicted) < 30, evicted
         newcomer.close()
