@@ -204,7 +204,12 @@ static void pop3_login_job(void *session)
 
 	/* What done sees if the work is skipped (closed while waiting). */
 	s->login.auth = AUTH_TEMPFAIL;
-	conn_job_limited(s->conn, conn_auth_limit(s->conn), pop3_login_work, pop3_login_done, s);
+	if (!conn_job_limited(s->conn, conn_auth_limit(s->conn), JOB_LIMIT_PRIO_HIGH,
+			      pop3_login_work, pop3_login_done, s)) {
+		pop3_login_clear(&s->login);
+		pop3_reply_failure(s, POP3_FAIL_TEMP, "login queue full");
+		pop3_session_continue(s);
+	}
 }
 
 static void pop3_login_start(struct pop3_session *s, const char *authcid, const char *authzid,

@@ -190,12 +190,14 @@ void conn_job(struct conn *conn, void (*work)(void *arg), void (*done)(void *arg
 	conn->job_arg = arg;
 }
 
-void conn_job_limited(struct conn *conn, struct job_limit *limit, void (*work)(void *arg),
-		      void (*done)(void *arg), void *arg)
+bool conn_job_limited(struct conn *conn, struct job_limit *limit, enum job_limit_prio prio,
+		      void (*work)(void *arg), void (*done)(void *arg), void *arg)
 {
+	(void)prio;
 	conn_job(conn, work, done, arg);
 	conn->limited_jobs++;
 	conn->job_limit = limit;
+	return true;
 }
 
 struct job_limit *conn_auth_limit(const struct conn *conn)

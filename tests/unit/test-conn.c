@@ -36,6 +36,8 @@ static atomic_int t_open, t_closed, t_jobs_done, t_close_during_job;
 /* Limited jobs (LJOB): the limit they share, how many run at once. */
 static struct job_limit *t_limit;
 static atomic_int t_ljob_running, t_ljob_peak, t_ljob_worked, t_ljob_skipped;
+/* conn_job_wait (WAIT): how many ended early because the client went. */
+static atomic_int t_wait_cut;
 
 static void *t_open_cb(struct conn *conn)
 {
@@ -103,13 +105,28 @@ static void t_ljob_done(void *arg)
 	struct tsession *s = j->s;
 
 	s->job_done = true;
-	if (conn_is_closing(s->conn)) {
-		if (!j->worked)
-			atomic_fetch_add(&t_ljob_skipped, 1);
-	} else {
+	if (!j->worked) {
+		/* Dropped: closed, or the client went while it waited. */
+		atomic_fetch_add(&t_ljob_skipped, 1);
+		assert_true(conn_client_gone(s->conn));
+		conn_close(s->conn, "client gone");
+	} else if (!conn_is_closing(s->conn)) {
 		conn_printf(s->conn, "LJOB done\r\n");
 	}
 	free(j);
+}
+
+static void t_wait_done(void *arg)
+{
+	struct tsession *s = arg;
+
+	s->job_done = true;
+	if (conn_client_gone(s->conn)) {
+		atomic_fetch_add(&t_wait_cut, 1);
+		conn_close(s->conn, "client gone");
+	} else {
+		conn_printf(s->conn, "WAIT done\r\n");
+	}
 }
 
 static void t_close_timer(void *session)
@@ -119,14 +136,20 @@ static void t_close_timer(void *session)
 	conn_close(s->conn, "test close");
 }
 
-static void t_ljob_start(struct tsession *s)
+/* False when the queue was full ("LJOB busy" written). */
+static bool t_ljob_start(struct tsession *s)
 {
 	struct tljob *j = calloc(1, sizeof(*j));
 
 	j->s = s;
+	if (!conn_job_limited(s->conn, t_limit, JOB_LIMIT_PRIO_HIGH, t_ljob_work, t_ljob_done, j)) {
+		free(j);
+		conn_printf(s->conn, "LJOB busy\r\n");
+		return false;
+	}
 	s->job_started = true;
 	s->job_done = false;
-	conn_job_limited(s->conn, t_limit, t_ljob_work, t_ljob_done, j);
+	return true;
 }
 
 static void t_input(void *session)
@@ -163,7 +186,12 @@ static void t_input(void *session)
 			conn_job(s->conn, t_job_work, t_job_done, s);
 			return;
 		} else if (strcmp(line, "LJOB") == 0) {
-			t_ljob_start(s);
+			if (t_ljob_start(s))
+				return;
+		} else if (strncmp(line, "WAIT ", 5) == 0) {
+			s->job_started = true;
+			s->job_done = false;
+			conn_job_wait(s->conn, strtoull(line + 5, NULL, 10), t_wait_done, s);
 			return;
 		} else if (strcmp(line, "LJOBCLOSE") == 0) {
 			/* Closed (by a timer) while the job waits for a slot. */
@@ -706,6 +734,15 @@ static void test_handshake_timeout(void **state)
 	harness_stop(&h);
 }
 
+static void ljob_reset_counters(unsigned max, unsigned queue_max)
+{
+	t_limit = job_limit_new(max, queue_max);
+	atomic_store(&t_ljob_peak, 0);
+	atomic_store(&t_ljob_worked, 0);
+	atomic_store(&t_ljob_skipped, 0);
+	atomic_store(&t_wait_cut, 0);
+}
+
 static void test_job_limited(void **state)
 {
 	struct harness h;
@@ -713,10 +750,7 @@ static void test_job_limited(void **state)
 	char want[32];
 
 	(void)state;
-	t_limit = job_limit_new(1);
-	atomic_store(&t_ljob_peak, 0);
-	atomic_store(&t_ljob_worked, 0);
-	atomic_store(&t_ljob_skipped, 0);
+	ljob_reset_counters(1, 0);
 	harness_start(&h, NULL);
 	client_connect(&a, h.port);
 	expect_line(&a, "HELLO");
@@ -831,6 +865,167 @@ static void test_half_close(void **state)
 	harness_stop(&h);
 }
 
+
+/* A job waiting for a slot is dropped, without its work, as soon as its
+ * client goes: FIN (even a half-close), reset, or end of file already read
+ * with the command. One that gets a slot at once still runs for a
+ * half-closed client, whose pipelined commands are all answered. */
+static void test_job_limited_client_gone(void **state)
+{
+	struct harness h;
+	struct client a, b, c;
+	struct linger rst = { .l_onoff = 1, .l_linger = 0 };
+	double t0;
+
+	(void)state;
+	ljob_reset_counters(1, 0);
+	harness_start(&h, NULL);
+	client_connect(&a, h.port);
+	expect_line(&a, "HELLO");
+	client_connect(&b, h.port);
+	expect_line(&b, "HELLO");
+
+	/* b waits behind a, then half-closes: dropped before a is done. */
+	client_send(&a, "LJOB\r\n");
+	usleep(30 * 1000);
+	client_send(&b, "LJOB\r\n");
+	usleep(30 * 1000);
+	t0 = now_s();
+	shutdown(b.fd, SHUT_WR);
+	assert_null(client_line(&b));
+	assert_true(now_s() - t0 < 0.15);
+	client_close(&b);
+	expect_line(&a, "LJOB done");
+	assert_int_equal(atomic_load(&t_ljob_worked), 1);
+	assert_int_equal(atomic_load(&t_ljob_skipped), 1);
+
+	/* The command and the FIN together, the slot taken: dropped at once. */
+	client_send(&a, "LJOB\r\n");
+	usleep(30 * 1000);
+	client_connect(&b, h.port);
+	expect_line(&b, "HELLO");
+	t0 = now_s();
+	client_send(&b, "LJOB\r\n");
+	shutdown(b.fd, SHUT_WR);
+	assert_null(client_line(&b));
+	assert_true(now_s() - t0 < 0.15);
+	client_close(&b);
+	expect_line(&a, "LJOB done");
+	assert_int_equal(atomic_load(&t_ljob_worked), 2);
+	assert_int_equal(atomic_load(&t_ljob_skipped), 2);
+
+	/* A reset while it waits. */
+	client_send(&a, "LJOB\r\n");
+	usleep(30 * 1000);
+	client_connect(&b, h.port);
+	expect_line(&b, "HELLO");
+	client_send(&b, "LJOB\r\n");
+	usleep(30 * 1000);
+	setsockopt(b.fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+	client_close(&b);
+	expect_line(&a, "LJOB done");
+	for (int i = 0; i < 100 && atomic_load(&t_ljob_skipped) < 3; i++)
+		usleep(10000);
+	assert_int_equal(atomic_load(&t_ljob_skipped), 3);
+	assert_int_equal(atomic_load(&t_ljob_worked), 3);
+
+	/* A free slot: the half-closed client's job runs, and what it
+	 * pipelined behind it is answered. */
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	client_send(&c, "LJOB\r\nafter\r\n");
+	shutdown(c.fd, SHUT_WR);
+	expect_line(&c, "LJOB done");
+	expect_line(&c, "AFTER");
+	assert_null(client_line(&c));
+	client_close(&c);
+	assert_int_equal(atomic_load(&t_ljob_worked), 4);
+	assert_int_equal(atomic_load(&t_ljob_peak), 1);
+	client_close(&a);
+	harness_stop(&h);
+	assert_int_equal(job_limit_running(t_limit), 0);
+	assert_int_equal(job_limit_waiting(t_limit), 0);
+	assert_int_equal(atomic_load(&t_close_during_job), 0);
+	job_limit_free(&t_limit);
+}
+
+/* Over the queue's bound a job is refused at once, nothing started. */
+static void test_job_limited_queue_full(void **state)
+{
+	struct harness h;
+	struct client a, b, c;
+
+	(void)state;
+	ljob_reset_counters(1, 1);
+	harness_start(&h, NULL);
+	client_connect(&a, h.port);
+	expect_line(&a, "HELLO");
+	client_connect(&b, h.port);
+	expect_line(&b, "HELLO");
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	client_send(&a, "LJOB\r\n");
+	usleep(30 * 1000);
+	client_send(&b, "LJOB\r\n");
+	usleep(30 * 1000);
+	client_send(&c, "LJOB\r\nafter\r\n");
+	expect_line(&c, "LJOB busy");
+	expect_line(&c, "AFTER");
+	expect_line(&a, "LJOB done");
+	expect_line(&b, "LJOB done");
+	assert_int_equal(atomic_load(&t_ljob_worked), 2);
+	client_close(&a);
+	client_close(&b);
+	client_close(&c);
+	harness_stop(&h);
+	job_limit_free(&t_limit);
+}
+
+/* conn_job_wait: input waits for it; it ends early when the client goes
+ * and when the server stops. */
+static void test_job_wait(void **state)
+{
+	struct harness h;
+	struct client c;
+	double t0;
+
+	(void)state;
+	ljob_reset_counters(1, 0);
+	harness_start(&h, NULL);
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	t0 = now_s();
+	client_send(&c, "WAIT 300\r\nafter\r\n");
+	expect_line(&c, "WAIT done");
+	assert_true(now_s() - t0 > 0.25);
+	expect_line(&c, "AFTER");
+
+	/* The client half-closes while it waits: cut at once. */
+	client_send(&c, "WAIT 5000\r\n");
+	usleep(50 * 1000);
+	t0 = now_s();
+	shutdown(c.fd, SHUT_WR);
+	assert_null(client_line(&c));
+	assert_true(now_s() - t0 < 1);
+	client_close(&c);
+	assert_int_equal(atomic_load(&t_wait_cut), 1);
+
+	/* Shutdown does not wait for it. */
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	client_send(&c, "WAIT 5000\r\n");
+	usleep(50 * 1000);
+	t0 = now_s();
+	core_stop(h.core);
+	assert_null(client_line(&c));
+	assert_true(now_s() - t0 < 1);
+	client_close(&c);
+	harness_stop(&h);
+	assert_int_equal(atomic_load(&t_wait_cut), 2);
+	assert_int_equal(atomic_load(&t_close_during_job), 0);
+	job_limit_free(&t_limit);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -846,6 +1041,9 @@ int main(void)
 		cmocka_unit_test(test_handshake_timeout),
 		cmocka_unit_test(test_job_limited),
 		cmocka_unit_test(test_half_close),
+		cmocka_unit_test(test_job_limited_client_gone),
+		cmocka_unit_test(test_job_limited_queue_full),
+		cmocka_unit_test(test_job_wait),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
