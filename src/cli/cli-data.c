@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "dir/dir.h"
+#include "dir/password.h"
 #include "store/store.h"
 
 static struct dir *cli_dir_open_cfg(const struct config *cfg, const char *cmd)
@@ -12,6 +13,8 @@ static struct dir *cli_dir_open_cfg(const struct config *cfg, const char *cmd)
 	struct dir *dir = NULL;
 	char *error = NULL;
 
+	/* What a stored hash may cost, for --hash and the directory's checks. */
+	password_configure(cfg);
 	if (dir_open(cfg->server.data_dir, &dir, &error) < 0) {
 		cli_fail("%s: cannot open the directory: %s", cmd,
 			 error != NULL ? error : "unknown error");

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <crypt.h>
 
+#include "core/config.h"
 #include "dir/auth.h"
 #include "dir/dir.h"
 #include "dir/password.h"
@@ -360,6 +361,89 @@ static void test_password_malformed(void **state)
 	free(pw);
 }
 
+/* The cost ceilings ([auth] *_max), at their edges; a hash over one is
+ * never run (a BLF-CRYPT cost 31 verification would take hours). */
+static void test_password_ceilings(void **state)
+{
+	static const char blf_tail[] = "abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz12345";
+	static const char sha_tail[] =
+		"saltsalt$8RWsOfwR6M6PpnoeQiEiWzNTPo1f0HjVYjDnLZhGx16aBFRkeqiHAzfXP/LgrOWMBMXqiU2pLrXsSOHNUyUm91";
+	struct config cfg;
+	char stored[300];
+	const char *why;
+
+	(void)state;
+	password_configure(NULL);
+	snprintf(stored, sizeof(stored), "{BLF-CRYPT}$2y$12$%s", blf_tail);
+	assert_true(password_hash_valid(stored, &why));
+	snprintf(stored, sizeof(stored), "{BLF-CRYPT}$2y$13$%s", blf_tail);
+	assert_false(password_hash_valid(stored, &why));
+	assert_non_null(strstr(why, "bcrypt_cost_max"));
+	snprintf(stored, sizeof(stored), "{BLF-CRYPT}$2b$31$%s", blf_tail);
+	assert_false(password_hash_valid(stored, &why));
+	assert_non_null(strstr(why, "cost 31"));
+	assert_false(password_verify("secret", stored));
+
+	snprintf(stored, sizeof(stored), "{SHA512-CRYPT}$6$rounds=100000$%s", sha_tail);
+	assert_true(password_hash_valid(stored, &why));
+	snprintf(stored, sizeof(stored), "{SHA512-CRYPT}$6$rounds=100001$%s", sha_tail);
+	assert_false(password_hash_valid(stored, &why));
+	assert_non_null(strstr(why, "sha512_rounds_max"));
+	snprintf(stored, sizeof(stored), "{SHA512-CRYPT}$6$rounds=999999999$%s", sha_tail);
+	assert_false(password_hash_valid(stored, &why));
+	assert_false(password_verify("secret", stored));
+
+	assert_true(password_hash_valid(
+		"{ARGON2ID}$argon2id$v=19$m=262144,t=10,p=16$c2FsdHNhbHQ$aGFzaA", &why));
+	assert_false(password_hash_valid(
+		"{ARGON2ID}$argon2id$v=19$m=262145,t=1,p=1$c2FsdHNhbHQ$aGFzaA", &why));
+	assert_non_null(strstr(why, "argon2_memory_max"));
+	assert_false(password_hash_valid(
+		"{ARGON2I}$argon2i$v=19$m=8,t=11,p=1$c2FsdHNhbHQ$aGFzaA", &why));
+	assert_non_null(strstr(why, "argon2_passes_max"));
+	assert_false(password_hash_valid(
+		"{ARGON2ID}$argon2id$v=19$m=8,t=1,p=17$c2FsdHNhbHQ$aGFzaA", &why));
+
+	/* Raised by configuration. */
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.auth.bcrypt_cost_max = 13;
+	cfg.auth.sha512_rounds_max = 100001;
+	cfg.auth.argon2_memory_max = 262145ull * 1024;
+	cfg.auth.argon2_passes_max = 11;
+	password_configure(&cfg);
+	snprintf(stored, sizeof(stored), "{BLF-CRYPT}$2y$13$%s", blf_tail);
+	assert_true(password_hash_valid(stored, &why));
+	snprintf(stored, sizeof(stored), "{SHA512-CRYPT}$6$rounds=100001$%s", sha_tail);
+	assert_true(password_hash_valid(stored, &why));
+	assert_true(password_hash_valid(
+		"{ARGON2ID}$argon2id$v=19$m=262145,t=11,p=1$c2FsdHNhbHQ$aGFzaA", &why));
+	password_configure(NULL);
+}
+
+/* What a successful login replaces ([auth] rehash). */
+static void test_password_needs_rehash(void **state)
+{
+	struct fixture *f = *state;
+	struct crypt_data *cd = calloc(1, sizeof(*cd));
+	char stored[256];
+
+	assert_false(password_needs_rehash(f->hash));
+	/* Stronger than ours: kept. */
+	assert_false(password_needs_rehash(
+		"{ARGON2ID}$argon2id$v=19$m=65536,t=4,p=2$c2FsdHNhbHQ$aGFzaA"));
+	assert_true(password_needs_rehash(
+		"{ARGON2ID}$argon2id$v=19$m=4096,t=3,p=1$c2FsdHNhbHQ$aGFzaA"));
+	assert_true(password_needs_rehash(
+		"{ARGON2ID}$argon2id$v=19$m=32768,t=2,p=1$c2FsdHNhbHQ$aGFzaA"));
+	assert_true(password_needs_rehash(
+		"{ARGON2I}$argon2i$v=19$m=32768,t=3,p=1$c2FsdHNhbHQ$aGFzaA"));
+	snprintf(stored, sizeof(stored), "{SHA512-CRYPT}%s", crypt_r("x", "$6$saltsalt$", cd));
+	assert_true(password_needs_rehash(stored));
+	snprintf(stored, sizeof(stored), "{BLF-CRYPT}%s", crypt_r("x", "$2y$05$abcdefghijklmnopqrstuu", cd));
+	assert_true(password_needs_rehash(stored));
+	free(cd);
+}
+
 static void test_auth_verify(void **state)
 {
 	struct fixture *f = *state;
@@ -481,6 +565,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_password_schemes, setup, teardown),
 		cmocka_unit_test(test_password_malformed),
+		cmocka_unit_test(test_password_ceilings),
+		cmocka_unit_test_setup_teardown(test_password_needs_rehash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auth_verify, setup, teardown),
 		cmocka_unit_test(test_throttle),
 		cmocka_unit_test(test_plaintext_allowed),
