@@ -3,9 +3,9 @@
  * answer it gives, with every defence in one place:
  *
  *   1. the fast step, a plain job: directory lookup + the verified-login
- *      cache. A cached login from an address with no recent failures (and
- *      no other attempt in flight) is answered at once: it never waits
- *      behind unverified attempts and is never delayed;
+ *      cache. A cached login from an address with no recent failures is
+ *      answered at once: it never waits behind unverified attempts and is
+ *      never delayed;
  *   2. admission by the throttle (auth-throttle.h): at most [auth]
  *      attempts_per_ip in flight per address, the excess refused at once;
  *      the pacing wait is decided here, counting attempts in flight;

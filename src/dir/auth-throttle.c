@@ -153,7 +153,7 @@ enum auth_admit auth_throttle_admit(const char *ip, bool cached, unsigned per_ip
 	pthread_mutex_lock(&auth_table_lock);
 	now = auth_now();
 	e = auth_lookup('i', ip, now, false);
-	if (cached && e == NULL) {
+	if (cached && (e == NULL || e->failures == 0)) {
 		admit = AUTH_ADMIT_FREE;
 	} else if (ip == NULL || ip[0] == '\0') {
 		admit = AUTH_ADMIT_CLEAN;

@@ -21,7 +21,7 @@
 
 enum auth_admit {
 	/* A login verified by the cache, from an address with no recent
-	 * failures and nothing in flight: answer now, nothing to complete. */
+	 * failures: answer now, nothing to complete. */
 	AUTH_ADMIT_FREE,
 	/* Admitted (complete it); the address has no recent failures. */
 	AUTH_ADMIT_CLEAN,

@@ -585,8 +585,10 @@ static void test_throttle_admission(void **state)
 		assert_int_equal(wait, expect[i]);
 	}
 	assert_int_equal(auth_throttle_admit("192.0.2.1", false, 8, &wait), AUTH_ADMIT_BUSY);
-	/* With attempts in flight, even a cached login waits its turn. */
-	assert_int_equal(auth_throttle_admit("192.0.2.1", true, 8, &wait), AUTH_ADMIT_BUSY);
+	/* A cached login is not an unverified attempt: from an address
+	 * without failures it is never held back. */
+	assert_int_equal(auth_throttle_admit("192.0.2.1", true, 8, &wait), AUTH_ADMIT_FREE);
+	assert_int_equal(wait, 0);
 	/* Another address is not affected. */
 	assert_int_equal(auth_throttle_admit("192.0.2.2", false, 8, &wait), AUTH_ADMIT_CLEAN);
 	assert_int_equal(wait, 0);
@@ -594,7 +596,7 @@ static void test_throttle_admission(void **state)
 
 	/* Dropped attempts (the client went) free their place, count nothing. */
 	assert_int_equal(auth_throttle_done("192.0.2.1", "x@example.org", AUTH_OUTCOME_DROPPED), 0);
-	assert_int_equal(auth_throttle_admit("192.0.2.1", true, 8, &wait), AUTH_ADMIT_CLEAN);
+	assert_int_equal(auth_throttle_admit("192.0.2.1", false, 8, &wait), AUTH_ADMIT_CLEAN);
 	assert_int_equal(wait, 15000);
 	for (int i = 0; i < 8; i++)
 		assert_int_equal(auth_throttle_done("192.0.2.1", NULL, AUTH_OUTCOME_DROPPED), 0);
