@@ -688,6 +688,20 @@ static void test_half_close(void **state)
 }
 
 
+/* Connect and read the greeting. */
+static void client_hello(struct client *c, uint16_t port)
+{
+	client_connect(c, port);
+	expect_line(c, "HELLO");
+}
+
+/* c's limited job takes the slot (and holds it 200 ms). */
+static void ljob_hold_slot(struct client *c)
+{
+	client_send(c, "LJOB\r\n");
+	usleep(30 * 1000);
+}
+
 /* A job waiting for a slot is dropped, without its work, as soon as its
  * client goes: FIN (even a half-close), reset, or end of file already read
  * with the command. One that gets a slot at once still runs for a
@@ -702,14 +716,11 @@ static void test_job_limited_client_gone(void **state)
 	(void)state;
 	ljob_reset_counters(1, 0);
 	harness_start(&h, NULL);
-	client_connect(&a, h.port);
-	expect_line(&a, "HELLO");
-	client_connect(&b, h.port);
-	expect_line(&b, "HELLO");
+	client_hello(&a, h.port);
+	client_hello(&b, h.port);
 
 	/* b waits behind a, then half-closes: dropped before a is done. */
-	client_send(&a, "LJOB\r\n");
-	usleep(30 * 1000);
+	ljob_hold_slot(&a);
 	client_send(&b, "LJOB\r\n");
 	usleep(30 * 1000);
 	t0 = now_s();
@@ -722,10 +733,8 @@ static void test_job_limited_client_gone(void **state)
 	assert_int_equal(atomic_load(&t_ljob_skipped), 1);
 
 	/* The command and the FIN together, the slot taken: dropped at once. */
-	client_send(&a, "LJOB\r\n");
-	usleep(30 * 1000);
-	client_connect(&b, h.port);
-	expect_line(&b, "HELLO");
+	ljob_hold_slot(&a);
+	client_hello(&b, h.port);
 	t0 = now_s();
 	client_send(&b, "LJOB\r\n");
 	shutdown(b.fd, SHUT_WR);
@@ -737,10 +746,8 @@ static void test_job_limited_client_gone(void **state)
 	assert_int_equal(atomic_load(&t_ljob_skipped), 2);
 
 	/* A reset while it waits. */
-	client_send(&a, "LJOB\r\n");
-	usleep(30 * 1000);
-	client_connect(&b, h.port);
-	expect_line(&b, "HELLO");
+	ljob_hold_slot(&a);
+	client_hello(&b, h.port);
 	client_send(&b, "LJOB\r\n");
 	usleep(30 * 1000);
 	setsockopt(b.fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
@@ -753,8 +760,7 @@ static void test_job_limited_client_gone(void **state)
 
 	/* A free slot: the half-closed client's job runs, and what it
 	 * pipelined behind it is answered. */
-	client_connect(&c, h.port);
-	expect_line(&c, "HELLO");
+	client_hello(&c, h.port);
 	client_send(&c, "LJOB\r\nafter\r\n");
 	shutdown(c.fd, SHUT_WR);
 	expect_line(&c, "LJOB done");
@@ -780,14 +786,10 @@ static void test_job_limited_queue_full(void **state)
 	(void)state;
 	ljob_reset_counters(1, 1);
 	harness_start(&h, NULL);
-	client_connect(&a, h.port);
-	expect_line(&a, "HELLO");
-	client_connect(&b, h.port);
-	expect_line(&b, "HELLO");
-	client_connect(&c, h.port);
-	expect_line(&c, "HELLO");
-	client_send(&a, "LJOB\r\n");
-	usleep(30 * 1000);
+	client_hello(&a, h.port);
+	client_hello(&b, h.port);
+	client_hello(&c, h.port);
+	ljob_hold_slot(&a);
 	client_send(&b, "LJOB\r\n");
 	usleep(30 * 1000);
 	client_send(&c, "LJOB\r\nafter\r\n");
@@ -814,8 +816,7 @@ static void test_job_wait(void **state)
 	(void)state;
 	ljob_reset_counters(1, 0);
 	harness_start(&h, NULL);
-	client_connect(&c, h.port);
-	expect_line(&c, "HELLO");
+	client_hello(&c, h.port);
 	t0 = now_s();
 	client_send(&c, "WAIT 300\r\nafter\r\n");
 	expect_line(&c, "WAIT done");
@@ -833,8 +834,7 @@ static void test_job_wait(void **state)
 	assert_int_equal(atomic_load(&t_wait_cut), 1);
 
 	/* Shutdown does not wait for it. */
-	client_connect(&c, h.port);
-	expect_line(&c, "HELLO");
+	client_hello(&c, h.port);
 	client_send(&c, "WAIT 5000\r\n");
 	usleep(50 * 1000);
 	t0 = now_s();

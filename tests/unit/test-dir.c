@@ -367,58 +367,56 @@ static void test_password_malformed(void **state)
  * never run (a BLF-CRYPT cost 31 verification would take hours). */
 static void test_password_ceilings(void **state)
 {
-	static const char blf_tail[] = "abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz12345";
-	static const char sha_tail[] =
-		"saltsalt$8RWsOfwR6M6PpnoeQiEiWzNTPo1f0HjVYjDnLZhGx16aBFRkeqiHAzfXP/LgrOWMBMXqiU2pLrXsSOHNUyUm91";
+	/* Each hash is scheme[0] + cost + scheme[1]. */
+	static const char *const blf[] = {
+		"{BLF-CRYPT}$2y$", "$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz12345" };
+	static const char *const sha[] = {
+		"{SHA512-CRYPT}$6$rounds=",
+		"$saltsalt$8RWsOfwR6M6PpnoeQiEiWzNTPo1f0HjVYjDnLZhGx16aBFRkeqiHAzfXP/LgrOWMBMXqiU2pLrXsSOHNUyUm91" };
+	static const char *const argon[] = { "{ARGON2ID}$argon2id$v=19$", "$c2FsdHNhbHQ$aGFzaA" };
+	static const struct {
+		const char *const *scheme;
+		const char *cost;
+		bool valid, raised;   /* with the defaults; with the raised ceilings */
+		const char *why;      /* in the reason when refused by default */
+	} cases[] = {
+		{ blf, "12", true, true, NULL },
+		{ blf, "13", false, true, "bcrypt_cost_max" },
+		{ blf, "31", false, false, "cost 31" },
+		{ sha, "100000", true, true, NULL },
+		{ sha, "100001", false, true, "sha512_rounds_max" },
+		{ sha, "999999999", false, false, "rounds=999999999" },
+		{ argon, "m=262144,t=10,p=16", true, true, NULL },
+		{ argon, "m=262145,t=1,p=1", false, true, "argon2_memory_max" },
+		{ argon, "m=8,t=11,p=1", false, true, "argon2_passes_max" },
+		{ argon, "m=8,t=1,p=17", false, false, "16 lanes" },
+	};
 	struct config cfg;
 	char stored[300];
 	const char *why;
 
 	(void)state;
-	password_configure(NULL);
-	snprintf(stored, sizeof(stored), "{BLF-CRYPT}$2y$12$%s", blf_tail);
-	assert_true(password_hash_valid(stored, &why));
-	snprintf(stored, sizeof(stored), "{BLF-CRYPT}$2y$13$%s", blf_tail);
-	assert_false(password_hash_valid(stored, &why));
-	assert_non_null(strstr(why, "bcrypt_cost_max"));
-	snprintf(stored, sizeof(stored), "{BLF-CRYPT}$2b$31$%s", blf_tail);
-	assert_false(password_hash_valid(stored, &why));
-	assert_non_null(strstr(why, "cost 31"));
-	assert_false(password_verify("secret", stored));
-
-	snprintf(stored, sizeof(stored), "{SHA512-CRYPT}$6$rounds=100000$%s", sha_tail);
-	assert_true(password_hash_valid(stored, &why));
-	snprintf(stored, sizeof(stored), "{SHA512-CRYPT}$6$rounds=100001$%s", sha_tail);
-	assert_false(password_hash_valid(stored, &why));
-	assert_non_null(strstr(why, "sha512_rounds_max"));
-	snprintf(stored, sizeof(stored), "{SHA512-CRYPT}$6$rounds=999999999$%s", sha_tail);
-	assert_false(password_hash_valid(stored, &why));
-	assert_false(password_verify("secret", stored));
-
-	assert_true(password_hash_valid(
-		"{ARGON2ID}$argon2id$v=19$m=262144,t=10,p=16$c2FsdHNhbHQ$aGFzaA", &why));
-	assert_false(password_hash_valid(
-		"{ARGON2ID}$argon2id$v=19$m=262145,t=1,p=1$c2FsdHNhbHQ$aGFzaA", &why));
-	assert_non_null(strstr(why, "argon2_memory_max"));
-	assert_false(password_hash_valid(
-		"{ARGON2I}$argon2i$v=19$m=8,t=11,p=1$c2FsdHNhbHQ$aGFzaA", &why));
-	assert_non_null(strstr(why, "argon2_passes_max"));
-	assert_false(password_hash_valid(
-		"{ARGON2ID}$argon2id$v=19$m=8,t=1,p=17$c2FsdHNhbHQ$aGFzaA", &why));
-
-	/* Raised by configuration. */
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.auth.bcrypt_cost_max = 13;
 	cfg.auth.sha512_rounds_max = 100001;
 	cfg.auth.argon2_memory_max = 262145ull * 1024;
 	cfg.auth.argon2_passes_max = 11;
-	password_configure(&cfg);
-	snprintf(stored, sizeof(stored), "{BLF-CRYPT}$2y$13$%s", blf_tail);
-	assert_true(password_hash_valid(stored, &why));
-	snprintf(stored, sizeof(stored), "{SHA512-CRYPT}$6$rounds=100001$%s", sha_tail);
-	assert_true(password_hash_valid(stored, &why));
-	assert_true(password_hash_valid(
-		"{ARGON2ID}$argon2id$v=19$m=262145,t=11,p=1$c2FsdHNhbHQ$aGFzaA", &why));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(stored, sizeof(stored), "%s%s%s", cases[i].scheme[0], cases[i].cost,
+			 cases[i].scheme[1]);
+		password_configure(NULL);
+		why = NULL;
+		if (password_hash_valid(stored, &why) != cases[i].valid)
+			fail_msg("'%s': %s", stored, why != NULL ? why : "accepted");
+		if (!cases[i].valid) {
+			assert_non_null(strstr(why, cases[i].why));
+			/* Never run: false at once, whatever the password. */
+			assert_false(password_verify("secret", stored));
+		}
+		password_configure(&cfg);
+		if (password_hash_valid(stored, &why) != cases[i].raised)
+			fail_msg("raised: '%s'", stored);
+	}
 	password_configure(NULL);
 }
 
