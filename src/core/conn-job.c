@@ -25,7 +25,9 @@ static void conn_job_finish(struct conn *conn)
 	conn->depth++;
 	conn->job_done(conn->job_arg);
 	conn->depth--;
-	if (conn->shutdown_after_job && !conn->job && !conn->closing) {
+	/* Stopping: done may have started more work; a job that has to wait
+	 * (for a slot or in conn_job_wait) is not waited for. */
+	if (conn->shutdown_after_job && (!conn->job || conn->job_queued) && !conn->closing) {
 		conn->depth++;
 		if (conn->session != NULL && conn->protocol->timeout != NULL)
 			conn->protocol->timeout(conn->session, CONN_END_SHUTDOWN);

@@ -130,6 +130,13 @@ static void t_wait_done(void *arg)
 	}
 }
 
+static void t_jobwait_done(void *arg)
+{
+	struct tsession *s = arg;
+
+	conn_job_wait(s->conn, 5000, t_wait_done, s);
+}
+
 static void t_close_timer(void *session)
 {
 	struct tsession *s = session;
@@ -189,6 +196,12 @@ static void t_input(void *session)
 		} else if (strcmp(line, "LJOB") == 0) {
 			if (t_ljob_start(s))
 				return;
+		} else if (strcmp(line, "JOBWAIT") == 0) {
+			/* A job whose done starts a long wait. */
+			s->job_started = true;
+			s->job_done = false;
+			conn_job(s->conn, t_job_work, t_jobwait_done, s);
+			return;
 		} else if (strncmp(line, "WAIT ", 5) == 0) {
 			s->job_started = true;
 			s->job_done = false;
@@ -810,7 +823,7 @@ static void test_job_limited_queue_full(void **state)
 static void test_job_wait(void **state)
 {
 	struct harness h;
-	struct client c;
+	struct client c, d;
 	double t0;
 
 	(void)state;
@@ -833,17 +846,24 @@ static void test_job_wait(void **state)
 	client_close(&c);
 	assert_int_equal(atomic_load(&t_wait_cut), 1);
 
-	/* Shutdown does not wait for it. */
+	/* Shutdown does not wait for it, nor for one started by the done of
+	 * a job that was running when the server began to stop. */
 	client_hello(&c, h.port);
 	client_send(&c, "WAIT 5000\r\n");
 	usleep(50 * 1000);
+	client_hello(&d, h.port);
+	client_send(&d, "JOBWAIT\r\n");
+	usleep(20 * 1000);
 	t0 = now_s();
 	core_stop(h.core);
 	assert_null(client_line(&c));
+	expect_line(&d, "TIMEOUT");
+	assert_null(client_line(&d));
 	assert_true(now_s() - t0 < 1);
 	client_close(&c);
+	client_close(&d);
 	harness_stop(&h);
-	assert_int_equal(atomic_load(&t_wait_cut), 2);
+	assert_int_equal(atomic_load(&t_wait_cut), 3);
 	assert_int_equal(atomic_load(&t_close_during_job), 0);
 	job_limit_free(&t_limit);
 }
