@@ -159,8 +159,9 @@ void conn_job_wait(struct conn *conn, uint64_t ms, void (*done)(void *arg), void
 void conn_job_after_close(struct conn *conn, void (*work)(void *arg), void *arg);
 
 /* Call cb(session) after `ms` milliseconds on this loop (one timer per
- * connection; a new call replaces the old one; ms = 0 cancels). Input is
- * not paused by this: pause it yourself if the session must wait. */
+ * connection, shared with conn_job_wait; a new call replaces the old one;
+ * ms = 0 cancels). Input is not paused by this: pause it yourself if the
+ * session must wait. */
 void conn_timer(struct conn *conn, uint64_t ms, void (*cb)(void *session));
 
 /* Identity, for logs and policy. */
