@@ -1,6 +1,8 @@
 # pop3_bench - run tern and Dovecot's POP3 server side by side on loopback
 # under one load generator (this file, stdlib only) and print a table of
-# idle-connection memory, RETR throughput and login rate. See bench/README.md.
+# idle-connection memory, RETR throughput, login rate and the latency of a
+# login during a burst of abandoned attempts. See bench/README.md.
+import base64
 import os
 import resource
 import shutil
@@ -32,7 +34,9 @@ MSG_SIZE = env_int("BENCH_MSG_SIZE", 50_000)      # bytes per message (LF form)
 CLIENTS = env_int("BENCH_CLIENTS", 8)             # figure 2/3: parallel clients
 RUNS = env_int("BENCH_RUNS", 3)                   # figure 2: best of
 LOGIN_SECONDS = float(os.environ.get("BENCH_LOGIN_SECONDS", "4"))  # figure 3: per line
-DEADLINE = env_int("BENCH_DEADLINE", 300)         # whole run, then abort + clean up
+BURST = env_int("BENCH_BURST", 1000)              # figure 4: abandoned attempts per burst
+BURST_RUNS = env_int("BENCH_BURST_RUNS", 3)       # figure 4: median of
+DEADLINE = env_int("BENCH_DEADLINE", 420)         # whole run, then abort + clean up
 IO_TIMEOUT = 30.0
 
 DOMAIN = "bench.test"
@@ -147,8 +151,10 @@ def wire_size(msg):
 class Pop3:
 	"""A minimal POP3 client on a bare socket; the same code for both servers."""
 
-	def __init__(self, port):
-		self.sock = socket.create_connection(("127.0.0.1", port), timeout=IO_TIMEOUT)
+	def __init__(self, port, source=None):
+		"""source: the loopback address to connect from (None: 127.0.0.1)."""
+		self.sock = socket.create_connection(("127.0.0.1", port), timeout=IO_TIMEOUT,
+						     source_address=(source, 0) if source else None)
 		self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 		self.buf = b""
 		self.expect_ok(self.readline(), "greeting")
@@ -206,6 +212,13 @@ class Pop3:
 					break
 		self.buf = b""
 		return got
+
+
+def client_address(i):
+	"""Parallel client i connects from a loopback address of its own, as
+	users on different machines do (tern paces parallel logins from one
+	address, as if each attempt in flight had failed)."""
+	return "127.0.0.%d" % (10 + i)
 
 
 def run_threads(n, target):
@@ -271,7 +284,7 @@ def measure_retr(server, users, expect_octets):
 		octets = [0] * len(users)
 
 		def client(i, barrier):
-			c = Pop3(server.port)
+			c = Pop3(server.port, client_address(i))
 			c.login(users[i])
 			barrier.wait(timeout=120)
 			total = 0
@@ -303,7 +316,7 @@ def measure_login(server, users, parallel):
 		end = time.monotonic() + LOGIN_SECONDS
 		k = 0
 		while time.monotonic() < end:
-			c = Pop3(server.port)
+			c = Pop3(server.port, client_address(i))
 			try:
 				c.login(share[i][k % len(share[i])])
 				c.quit()
@@ -314,6 +327,53 @@ def measure_login(server, users, parallel):
 
 	elapsed = run_threads(parallel, client)
 	return sum(counts) / elapsed
+
+
+def abandon(port, source, line):
+	"""One attempt of the burst: connect from `source`, send the AUTH, read
+	the greeting (so that the close is a FIN rather than a reset, which
+	would make a server drop the connection before reading the AUTH) and
+	hang up without waiting for the answer."""
+	s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+	s.settimeout(IO_TIMEOUT)
+	try:
+		s.bind((source, 0))
+		s.connect(("127.0.0.1", port))
+		s.sendall(line)
+		s.recv(512)
+	except OSError:
+		pass
+	finally:
+		s.close()
+
+
+def measure_burst(server, user, targets):
+	"""Figure 4: BURST wrong-password AUTH PLAIN attempts against `targets`
+	(existing accounts), from 250 loopback addresses, by 8 threads, each
+	abandoned at once; 50 ms into the burst `user` logs in (connect,
+	greeting, USER, PASS, QUIT, from 127.0.0.1). Returns the median of
+	BURST_RUNS bursts of that login's latency, in seconds."""
+	lines = [b"AUTH PLAIN " + base64.b64encode(b"\0" + t.encode() + b"\0wrong-guess") + b"\r\n"
+		 for t in targets]
+	latencies = []
+	for _ in range(BURST_RUNS):
+		def flood(k):
+			for i in range(k, BURST, 8):
+				abandon(server.port, "127.1.%d.%d" % (i // 250, i % 250 + 1), lines[i % len(lines)])
+
+		threads = [threading.Thread(target=flood, args=(k,), daemon=True) for k in range(8)]
+		for t in threads:
+			t.start()
+		time.sleep(0.05)
+		t0 = time.monotonic()
+		c = Pop3(server.port)
+		c.login(user)
+		c.quit()
+		latencies.append(time.monotonic() - t0)
+		for t in threads:
+			t.join(timeout=120)
+		time.sleep(3)   # let the server finish with the burst
+	return sorted(latencies)[len(latencies) // 2]
 
 
 # ---------------------------------------------------------------- servers
@@ -343,6 +403,10 @@ class Tern:
 			"listen.pop3s": "", "listen.smtp": "", "listen.submission": "",
 			"listen.submissions": "", "listen.imap": "", "listen.imaps": "",
 			"auth.allow_plaintext_loopback": "yes",
+			# keep the imported SHA512-CRYPT hashes as they are (tern would
+			# replace them by argon2id at the first login), so that the
+			# SHA512-CRYPT lines compare like with like
+			"auth.rehash": "no",
 			"limits.connections_per_ip": str(IDLE_CONNS + 100),
 			"log.level": "warn",
 		}
@@ -630,7 +694,7 @@ def main():
 
 		results = {}
 
-		def bench_server(srv, login_sets, retr=True, idle=True):
+		def bench_server(srv, login_sets, retr=True, idle=True, burst=None):
 			if srv not in servers:
 				servers.append(srv)
 			srv.start()
@@ -652,20 +716,28 @@ def main():
 				log("%s: login rate (%s)" % (srv.name, key))
 				r["login_seq_" + key] = measure_login(srv, users, 1)
 				r["login_par_" + key] = measure_login(srv, users, CLIENTS)
+			if burst is not None:
+				key, user = burst
+				log("%s: login during bursts of %d abandoned attempts (%s)" % (srv.name, BURST, key))
+				c = Pop3(srv.port)   # the user has logged in before (a polling client)
+				c.login(user)
+				c.quit()
+				r["burst_" + key] = measure_burst(srv, user, idle_users)
 			srv.stop()
 
 		# tern as configured by default (verified-login cache on), then with
 		# the cache off, so the hash cost itself is compared like for like
 		# (Dovecot's auth_cache is off by default).
-		bench_server(tern, {"argon2_cached": argon_users})
+		bench_server(tern, {"argon2_cached": argon_users}, burst=("cached", argon_users[0]))
 		tern.sets["auth.cache_ttl"] = "0"
-		bench_server(tern, {"argon2": argon_users, "sha": login_users}, retr=False, idle=False)
-		bench_server(dove, {"sha": login_users})
+		bench_server(tern, {"argon2": argon_users, "sha": login_users}, retr=False, idle=False,
+			     burst=("uncached", argon_users[1]))
+		bench_server(dove, {"sha": login_users}, burst=("sha", login_users[0]))
 		ptop = os.path.join(top, "dovecot-perf")
 		os.mkdir(ptop, 0o755)
 		perf = Dovecot(ptop, performance=True)
 		perf.setup(idle_users + retr_users, sha_hash, set(), src)
-		bench_server(perf, {"sha": login_users}, retr=False)
+		bench_server(perf, {"sha": login_users}, retr=False, burst=("sha", login_users[0]))
 		warnings_seen = dove.log_warnings() + perf.log_warnings()
 
 		t, d, p = results["tern"], results["dovecot"], results["dovecot-perf"]
@@ -694,11 +766,17 @@ def main():
 		    "tern argon2id vs dovecot SHA512-CRYPT")
 		row("login rate, %d clients, tern argon2id" % CLIENTS, t["login_par_argon2"], d["login_par_sha"], 0,
 		    "tern argon2id vs dovecot SHA512-CRYPT")
+		row("login during a %d-attempt burst (ms)" % BURST, t["burst_cached"] * 1000,
+		    d["burst_sha"] * 1000, 1, "median of %d; tern default vs dovecot; lower is better" % BURST_RUNS)
+		row("  same, tern's login cache off", t["burst_uncached"] * 1000, d["burst_sha"] * 1000, 1,
+		    "tern argon2id hashed vs dovecot SHA512-CRYPT")
 		print("dovecot performance mode (pop3-login service_count=0, process_min_avail=%d):" % (os.cpu_count() or 1))
 		row("  idle conn memory, Pss (KiB/conn)", t["idle"]["per_conn"], p["idle"]["per_conn"], 1, "")
 		row("  login rate, 1 client (logins/s)", t["login_seq_sha"], p["login_seq_sha"], 0, "both SHA512-CRYPT")
 		row("  login rate, %d clients (logins/s)" % CLIENTS, t["login_par_sha"], p["login_par_sha"], 0,
 		    "both SHA512-CRYPT")
+		row("  login during a %d-attempt burst (ms)" % BURST, t["burst_cached"] * 1000,
+		    p["burst_sha"] * 1000, 1, "tern default")
 		print()
 		for name, r in (("tern", t), ("dovecot", d), ("dovecot-perf", p)):
 			i = r["idle"]

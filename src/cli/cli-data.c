@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "dir/dir.h"
+#include "dir/password.h"
 #include "store/store.h"
 
 /* `path` (in the data folder) must be usable for `mode` when it exists:
@@ -52,6 +53,8 @@ static struct dir *cli_dir_open_cfg(const struct config *cfg, enum cli_access ac
 
 	if (cli_data_check(cfg, access, cmd) < 0)
 		return NULL;
+	/* What a stored hash may cost, for --hash and the directory's checks. */
+	password_configure(cfg);
 	if (dir_open(cfg->server.data_dir, &dir, &error) < 0) {
 		cli_fail("%s: cannot open the directory: %s", cmd,
 			 error != NULL ? error : "unknown error");

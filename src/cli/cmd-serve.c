@@ -15,6 +15,7 @@
 #include "core/privs.h"
 #include "dir/auth-cache.h"
 #include "dir/dir.h"
+#include "dir/password.h"
 #include "pop3/pop3.h"
 
 /* Bind one [listen] service; services without a protocol yet are skipped
@@ -85,6 +86,7 @@ static int serve(const struct config *cfg)
 		return 1;
 	}
 	auth_cache_set_ttl(cfg->auth.cache_ttl);
+	password_configure(cfg);
 	memset(&pop3, 0, sizeof(pop3));
 	pop3.dir = dir;
 	pop3.data_dir = cfg->server.data_dir;

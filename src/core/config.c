@@ -134,6 +134,15 @@ static const struct config_key config_keys[] = {
 
 	BOOL("auth", "allow_plaintext_loopback", auth.allow_plaintext_loopback, "no"),
 	UINT("auth", "cache_ttl", auth.cache_ttl, "3600", 0, 86400),
+	UINT("auth", "attempts_per_ip", auth.attempts_per_ip, "8", 1, 10000),
+	UINT("auth", "hash_queue", auth.hash_queue, "0", 0, 1000000),
+	BOOL("auth", "rehash", auth.rehash, "yes"),
+	/* The floors keep tern's own new hashes (argon2id t=3, 32 MiB) and
+	 * crypt()'s default 5000 rounds acceptable. */
+	UINT("auth", "bcrypt_cost_max", auth.bcrypt_cost_max, "12", 4, 31),
+	UINT("auth", "sha512_rounds_max", auth.sha512_rounds_max, "100000", 5000, 999999999),
+	SIZE("auth", "argon2_memory_max", auth.argon2_memory_max, "268435456", 32 * MIB, 4 * GIB),
+	UINT("auth", "argon2_passes_max", auth.argon2_passes_max, "10", 3, 1000),
 
 	STRING("dns", "servers", dns.servers, "", config_check_dns),
 

@@ -66,6 +66,17 @@ struct config {
 		bool allow_plaintext_loopback;  /* default false */
 		/* seconds a verified login is remembered (dir/auth-cache.h); 0 = off */
 		unsigned cache_ttl;             /* default 3600 */
+		/* login attempts from one address in progress at once; 8 */
+		unsigned attempts_per_ip;
+		/* password checks waiting for a hash slot; 0 = max(64, 16 x slots) */
+		unsigned hash_queue;
+		/* replace an older stored hash by argon2id at a successful login; yes */
+		bool rehash;
+		/* ceilings on the cost of a stored hash (dir/password.h) */
+		unsigned bcrypt_cost_max;       /* BLF-CRYPT cost; 12 */
+		unsigned sha512_rounds_max;     /* SHA512-CRYPT rounds; 100000 */
+		uint64_t argon2_memory_max;     /* argon2 memory, bytes; 256 MiB */
+		unsigned argon2_passes_max;     /* argon2 passes (t); 10 */
 	} auth;
 
 	struct {

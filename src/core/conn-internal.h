@@ -137,6 +137,7 @@ struct conn {
 	bool out_blocked;              /* above the high-water mark */
 	bool user_paused;
 	bool closing, eof, broken, aborting;
+	bool hup;                      /* the peer's FIN seen while not reading */
 	bool stalled;                  /* the protocol took nothing of the buffered input */
 	bool job;
 	bool end_after_job;            /* conn_end() waits for the job */
@@ -148,7 +149,8 @@ struct conn {
 	void *job_arg;
 	struct job_limit *job_limit;   /* the job holds or waits for a slot of it */
 	struct job_limit_waiter job_waiter;
-	bool job_queued;               /* waiting for a slot (loop thread's view) */
+	bool job_queued;               /* not started: waiting for a slot (loop
+	                                * thread's view) or in conn_job_wait */
 	void (*timer_cb)(void *session);
 
 	/* Deadlines (conn-deadline.c), in uv_now() milliseconds. */
@@ -201,9 +203,10 @@ void conn_handshake(struct conn *conn);
 /* Start TLS now (implicit TLS at accept, or a due STARTTLS). */
 void conn_tls_begin(struct conn *conn);
 
-/* conn-job.c: from conn_settle only; a closing connection's job that still
- * waits for a slot leaves the queue and finishes. True when done ran. */
-bool conn_limit_cancel(struct conn *conn);
+/* conn-job.c: from conn_settle only; a job that has not started (waiting
+ * for a slot or in conn_job_wait) ends when the connection closes or its
+ * client goes. True when done ran. */
+bool conn_job_cancel(struct conn *conn);
 
 /* What a connection needs from its listener and the core (listener.c). */
 const struct protocol *listener_protocol(const struct listener *l);

@@ -1,6 +1,7 @@
 /* conn-job - work a connection hands to the libuv thread pool (conn_job,
- * conn_job_limited with its process-wide slots, conn_job_after_close) and
- * the per-connection timer conn_timer(); see conn.h. */
+ * conn_job_limited with its process-wide slots, conn_job_after_close), the
+ * work-less wait conn_job_wait, and the per-connection timer conn_timer();
+ * see conn.h. */
 #include "core/conn.h"
 
 #include <stdlib.h>
@@ -24,7 +25,9 @@ static void conn_job_finish(struct conn *conn)
 	conn->depth++;
 	conn->job_done(conn->job_arg);
 	conn->depth--;
-	if (conn->end_after_job && !conn->job && !conn->closing) {
+	/* Ending (shutdown, eviction): done may have started more work; a job
+	 * that has to wait (for a slot or in conn_job_wait) is not waited for. */
+	if (conn->end_after_job && (!conn->job || conn->job_queued) && !conn->closing) {
 		conn->depth++;
 		if (conn->session != NULL && conn->protocol->timeout != NULL)
 			conn->protocol->timeout(conn->session, conn->end_why);
@@ -77,26 +80,31 @@ static void conn_limit_start(void *arg)
 	struct conn *conn = arg;
 
 	conn->job_queued = false;
-	if (!conn_is_closing(conn)) {
+	if (!conn_client_gone(conn)) {
 		conn_job_queue(conn);
 		return;
 	}
-	/* Closed while it waited: the work is not worth doing any more. */
+	/* Closed or gone while it waited: the work is not worth doing. */
 	conn_limit_release(conn);
 	conn_job_finish(conn);
 	conn_settle(conn);
 }
 
-/* From conn_settle only: a connection closing while its job waits for a
- * slot leaves the queue and finishes at once. Returns true when done ran. */
-bool conn_limit_cancel(struct conn *conn)
+/* From conn_settle only: a job that has not started (waiting for a slot,
+ * or a conn_job_wait) ends at once when the connection closes or its
+ * client goes. Returns true when done ran. */
+bool conn_job_cancel(struct conn *conn)
 {
-	if (!conn->job_queued || !conn_is_closing(conn))
+	if (!conn->job_queued || !conn_client_gone(conn))
 		return false;
-	if (!job_limit_cancel(conn->job_limit, &conn->job_waiter))
-		return false;   /* a slot is on its way: conn_limit_start ends it */
+	if (conn->job_limit != NULL) {
+		if (!job_limit_cancel(conn->job_limit, &conn->job_waiter))
+			return false;   /* a slot is on its way: conn_limit_start ends it */
+		conn->job_limit = NULL;
+	} else {
+		uv_timer_stop(&conn->user);
+	}
 	conn->job_queued = false;
-	conn->job_limit = NULL;
 	conn_job_finish(conn);
 	return true;
 }
@@ -120,20 +128,29 @@ void conn_job(struct conn *conn, void (*work)(void *arg), void (*done)(void *arg
 	conn_job_queue(conn);
 }
 
-void conn_job_limited(struct conn *conn, struct job_limit *limit, void (*work)(void *arg),
-		      void (*done)(void *arg), void *arg)
+bool conn_job_limited(struct conn *conn, struct job_limit *limit, enum job_limit_prio prio,
+		      void (*work)(void *arg), void (*done)(void *arg), void *arg)
 {
-	conn_job_begin(conn, work, done, arg);
 	if (limit == NULL) {
-		conn_job_queue(conn);
-		return;
+		conn_job(conn, work, done, arg);
+		return true;
 	}
-	conn->job_limit = limit;
 	conn->job_waiter.owner = conn;
-	if (job_limit_enter(limit, &conn->job_waiter)) {
+	switch (job_limit_enter(limit, &conn->job_waiter, prio)) {
+	case JOB_LIMIT_RUN:
+		conn_job_begin(conn, work, done, arg);
+		conn->job_limit = limit;
 		conn_job_queue(conn);
-	} else {
-		conn->job_queued = true;   /* conn_settle cancels it on close */
+		return true;
+	case JOB_LIMIT_QUEUED:
+		conn_job_begin(conn, work, done, arg);
+		conn->job_limit = limit;
+		/* conn_settle drops it if the client is gone or goes */
+		conn->job_queued = true;
+		return true;
+	case JOB_LIMIT_FULL:
+	default:
+		return false;
 	}
 }
 
@@ -174,6 +191,27 @@ void conn_job_after_close(struct conn *conn, void (*work)(void *arg), void *arg)
 	if (uv_queue_work(&conn->loop->uv, &orphan->req, conn_orphan_work_cb,
 			  conn_orphan_done_cb) != 0)
 		abort();
+}
+
+/* The wait of a conn_job_wait is over. */
+static void conn_wait_cb(uv_timer_t *timer)
+{
+	struct conn *conn = timer->data;
+
+	if (!conn->job || !conn->job_queued || conn->job_limit != NULL)
+		return;
+	conn->job_queued = false;
+	conn_job_finish(conn);
+	conn_settle(conn);
+}
+
+void conn_job_wait(struct conn *conn, uint64_t ms, void (*done)(void *arg), void *arg)
+{
+	conn_job_begin(conn, NULL, done, arg);
+	conn->job_limit = NULL;
+	conn->job_queued = true;   /* not started: conn_settle ends it early */
+	conn->timer_cb = NULL;
+	uv_timer_start(&conn->user, conn_wait_cb, ms, 0);
 }
 
 static void conn_user_timer_cb(uv_timer_t *timer)

@@ -86,6 +86,11 @@ bool conn_is_closing(const struct conn *conn)
 	return conn->closing || conn->broken || conn->state == CONN_STATE_DEAD;
 }
 
+bool conn_client_gone(const struct conn *conn)
+{
+	return conn->eof || conn->hup || conn_is_closing(conn);
+}
+
 bool conn_is_loopback(const struct conn *conn)
 {
 	if (conn->remote.ss_family == AF_INET) {
@@ -490,7 +495,7 @@ static bool conn_settle_once(struct conn *conn)
 	bool again = false;
 
 	if (conn->job)
-		return conn_limit_cancel(conn);
+		return conn_job_cancel(conn);
 	if (conn->aborting || (conn->closing && conn->broken) ||
 	    (conn->closing && conn->state == CONN_STATE_HANDSHAKE) ||
 	    (conn->state == CONN_STATE_LINGER && (conn->eof || conn->broken))) {
@@ -503,7 +508,7 @@ static bool conn_settle_once(struct conn *conn)
 	conn_dispatch(conn);
 	conn_flush(conn);
 	if (conn->job)
-		return false;
+		return conn_job_cancel(conn);
 	if (!conn->out_blocked && conn_queued(conn) >= conn->out_high) {
 		conn->out_blocked = true;
 	} else if (conn->out_blocked && conn_queued(conn) < conn->out_high / 2) {
@@ -590,6 +595,8 @@ static void conn_update_poll(struct conn *conn)
 			break;
 		if (conn_can_read(conn))
 			ev |= conn->read_wants_write ? UV_WRITABLE : UV_READABLE;
+		else if (!conn->eof && !conn->hup)
+			ev |= UV_DISCONNECT;   /* conn_client_gone() while paused */
 		if (conn_queued(conn) > 0)
 			ev |= conn->write_wants_read ? UV_READABLE : UV_WRITABLE;
 		break;
@@ -617,6 +624,8 @@ static void conn_poll_cb(uv_poll_t *poll, int status, int events)
 	} else if (conn->state == CONN_STATE_LINGER) {
 		conn_linger_read(conn);
 	} else if (conn->state == CONN_STATE_OPEN) {
+		if (events & UV_DISCONNECT)
+			conn->hup = true;
 		if ((events & UV_WRITABLE) || (conn->write_wants_read && (events & UV_READABLE)))
 			conn_flush(conn);
 		if (conn_can_read(conn) &&

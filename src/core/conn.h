@@ -39,6 +39,7 @@
 
 #include "core/buf.h"
 #include "core/config.h"
+#include "core/job-limit.h"
 #include "core/log.h"
 
 struct conn;
@@ -143,6 +144,12 @@ bool conn_tls_available(const struct conn *conn);
 void conn_close(struct conn *conn, const char *reason);
 /* True once conn_close() was called or the peer went away. */
 bool conn_is_closing(const struct conn *conn);
+/* True once the client has gone or is going: closing, or its end of file
+ * or a reset was seen, even while input is paused (the socket is watched
+ * for it whenever the connection is not reading). A half-closed client may
+ * still read replies; this is for dropping work it is waiting for in a
+ * queue or a delay. */
+bool conn_client_gone(const struct conn *conn);
 
 /* Run work(arg) on the libuv thread pool, then done(arg) on this
  * connection's loop. Input is paused from now until done returns (done may
@@ -151,20 +158,29 @@ bool conn_is_closing(const struct conn *conn);
  * comes after it. At most one job per connection at a time. */
 void conn_job(struct conn *conn, void (*work)(void *arg), void (*done)(void *arg), void *arg);
 
-struct job_limit;
-
 /* Like conn_job, but at most job_limit_max(limit) jobs of that class run at
  * once in the whole process (so a burst of logins cannot fill the thread
  * pool that fsync and store jobs of other sessions need); the others wait
- * in FIFO order, with input paused as for conn_job. If the connection
- * closes while its job still waits, work is skipped and done runs with
- * conn_is_closing() true; protocol->close comes after it. limit NULL:
- * conn_job. */
-void conn_job_limited(struct conn *conn, struct job_limit *limit, void (*work)(void *arg),
-		      void (*done)(void *arg), void *arg);
+ * in the class's queue at priority `prio` (FIFO within it), with input
+ * paused as for conn_job. Returns false, starting nothing (done is not
+ * called), when that queue is at its bound: refuse with a temporary error.
+ * A job that waits is dropped (work skipped, done runs) once the connection
+ * closes or its client goes (conn_client_gone(), also when that was seen
+ * before the call, or when a slot is handed to it afterwards); a job that
+ * got a slot at once runs. protocol->close comes after done. */
+bool conn_job_limited(struct conn *conn, struct job_limit *limit, enum job_limit_prio prio,
+		      void (*work)(void *arg), void (*done)(void *arg), void *arg);
 /* The core's limit for password verification jobs:
- * max(1, thread pool size / 2). */
+ * max(1, thread pool size / 2) slots; its queue holds [auth] hash_queue
+ * waiters (0: max(64, 16 x slots)). */
 struct job_limit *conn_auth_limit(const struct conn *conn);
+
+/* A job without work: done(arg) runs on this loop after `ms` milliseconds,
+ * with input paused and protocol->close held back as for conn_job. The wait
+ * ends at once, and done runs, when the connection closes, its client goes
+ * (conn_client_gone()) or the server stops. It uses the connection's timer:
+ * a pending conn_timer() is cancelled. */
+void conn_job_wait(struct conn *conn, uint64_t ms, void (*done)(void *arg), void *arg);
 
 /* From protocol->close only: run work(arg) on the thread pool once the
  * connection is gone, with nothing called back; for releasing what may
@@ -173,8 +189,9 @@ struct job_limit *conn_auth_limit(const struct conn *conn);
 void conn_job_after_close(struct conn *conn, void (*work)(void *arg), void *arg);
 
 /* Call cb(session) after `ms` milliseconds on this loop (one timer per
- * connection; a new call replaces the old one; ms = 0 cancels). Input is
- * not paused by this: pause it yourself if the session must wait. */
+ * connection, shared with conn_job_wait; a new call replaces the old one;
+ * ms = 0 cancels). Input is not paused by this: pause it yourself if the
+ * session must wait. */
 void conn_timer(struct conn *conn, uint64_t ms, void (*cb)(void *session));
 
 /* Identity, for logs and policy. */

@@ -664,6 +664,7 @@ int core_new(const struct config *cfg, struct core **core_r, char **error_r)
 	struct core *core;
 	unsigned cpus = core_cpus();
 	unsigned threads = cfg->server.threads > 0 ? cfg->server.threads : cpus;
+	unsigned slots;
 	char pool[16];
 
 	*error_r = NULL;
@@ -683,8 +684,11 @@ int core_new(const struct config *cfg, struct core **core_r, char **error_r)
 	core->spare_fd = -1;
 	core_spare_open(core);
 	/* Password hashing may take half the pool at most; the rest stays
-	 * free for fsync and store jobs of every other session. */
-	core->auth_limit = job_limit_new(core_pool_size() / 2);
+	 * free for fsync and store jobs of every other session. The queue of
+	 * checks waiting for a slot is bounded too ([auth] hash_queue). */
+	slots = core_pool_size() / 2 > 0 ? core_pool_size() / 2 : 1;
+	core->auth_limit = job_limit_new(slots, cfg->auth.hash_queue > 0 ? cfg->auth.hash_queue :
+					 slots * 16 > 64 ? slots * 16 : 64);
 	if (uv_loop_init(&core->uv) != 0)
 		abort();
 	uv_async_init(&core->uv, &core->stop_async, core_stop_cb);

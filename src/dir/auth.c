@@ -1,245 +1,143 @@
-/* auth - checking a login against the directory, and the process-wide
- * throttle of failed logins per client address and per account. See auth.h. */
+/* auth - the two steps of checking a login against the directory: the
+ * cache lookup and the password hash, with the dummy hash that keeps
+ * unknown accounts as slow as known ones, and the re-hash of older
+ * schemes. See auth.h. */
 #include "dir/auth.h"
 
-#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
 #include "dir/auth-cache.h"
 #include "dir/password.h"
-
-/* Failures older than this are forgotten. */
-#define AUTH_FORGET_MS (15u * 60u * 1000u)
-#define AUTH_DELAY_BASE_MS 250u
-#define AUTH_DELAY_MAX_MS 15000u
-/* Bounded table: when full, the entry with the oldest failure makes room,
- * so a flood of addresses costs a fixed amount of memory. */
-#define AUTH_THROTTLE_SLOTS 4096
-/* "i:" or "u:" + address or login name (longer ones are truncated). */
-#define AUTH_KEY_MAX 272
-
-/* ---- verification ---- */
 
 static char *auth_dummy_hash;
 static pthread_once_t auth_dummy_once = PTHREAD_ONCE_INIT;
 
 /* A hash of the current scheme and cost, verified when the user is unknown
- * so that the answer takes as long as for a real account. */
+ * (and after a failure against a cheaper scheme) so that the answer takes
+ * as long as for a real account. */
 static void auth_dummy_init(void)
 {
 	auth_dummy_hash = password_hash("tern: no such account");
 }
 
-enum auth_result auth_verify(struct dir *dir, const char *authcid, const char *authzid,
-			     const char *password, char **address_r)
+static void auth_dummy_verify(const char *password)
+{
+	pthread_once(&auth_dummy_once, auth_dummy_init);
+	if (auth_dummy_hash != NULL)
+		(void)password_verify(password, auth_dummy_hash);
+}
+
+/* No proxy logins: an authzid, when given, must name the same account. */
+static bool auth_authzid_ok(const char *authzid, const char *address)
+{
+	char *z;
+	bool ok;
+
+	if (authzid == NULL || authzid[0] == '\0')
+		return true;
+	z = strdup(authzid);
+	ok = z != NULL && dir_address_normalize(z) && strcmp(z, address) == 0;
+	free(z);
+	return ok;
+}
+
+enum auth_result auth_check_cached(struct dir *dir, const char *authcid, const char *authzid,
+				   const char *password, char **address_r)
 {
 	struct dir_user user;
 	enum dir_error error;
-	bool ok = false;
+	bool ok;
 
 	*address_r = NULL;
-	pthread_once(&auth_dummy_once, auth_dummy_init);
 	error = dir_user_lookup(dir, authcid, &user);
 	if (error == DIR_ERR_TEMP)
 		return AUTH_TEMPFAIL;
-	if (error == DIR_OK) {
-		ok = auth_cache_lookup(user.address, user.hash, password);
-		if (!ok && password_verify(password, user.hash)) {
-			ok = true;
-			auth_cache_add(user.address, user.hash, password);
-		}
-	} else if (auth_dummy_hash != NULL) {
-		(void)password_verify(password, auth_dummy_hash);
-	}
-	/* No proxy logins: an authzid must name the same account. */
-	if (ok && authzid != NULL && authzid[0] != '\0') {
-		char *z = strdup(authzid);
-
-		ok = z != NULL && dir_address_normalize(z) && strcmp(z, user.address) == 0;
-		free(z);
-	}
+	if (error != DIR_OK)
+		return AUTH_FAILED;
+	ok = auth_cache_lookup(user.address, user.hash, password) &&
+	     auth_authzid_ok(authzid, user.address);
 	if (ok) {
 		*address_r = user.address;
 		user.address = NULL;
 	}
-	if (error == DIR_OK)
-		dir_user_free(&user);
+	dir_user_free(&user);
 	return ok ? AUTH_OK : AUTH_FAILED;
+}
+
+/* After a success: store an argon2id hash in place of an older one. Returns
+ * the hash now stored (the new one, or user->hash). */
+static const char *auth_rehash(struct dir *dir, const struct dir_user *user, const char *password,
+			       char **fresh_r, struct auth_check *check)
+{
+	char *fresh = password_hash(password);
+
+	*fresh_r = fresh;
+	if (fresh != NULL &&
+	    dir_user_replace_hash(dir, user->address, user->hash, fresh) == DIR_OK) {
+		check->note = AUTH_NOTE_REHASHED;
+		return fresh;
+	}
+	check->note = AUTH_NOTE_REHASH_FAILED;
+	return user->hash;
+}
+
+void auth_check_password(struct dir *dir, const char *authcid, const char *authzid,
+			 const char *password, bool rehash, struct auth_check *check)
+{
+	struct dir_user user;
+	enum dir_error error;
+	const char *why = NULL;
+	const char *stored;
+	char *fresh = NULL;
+
+	memset(check, 0, sizeof(*check));
+	check->result = AUTH_FAILED;
+	error = dir_user_lookup(dir, authcid, &user);
+	if (error == DIR_ERR_TEMP) {
+		check->result = AUTH_TEMPFAIL;
+		return;
+	}
+	if (error != DIR_OK) {
+		auth_dummy_verify(password);
+		return;
+	}
+	if (!password_hash_valid(user.hash, &why)) {
+		/* Over a ceiling (or broken): never run; cost what a real
+		 * check costs. The operator resets the password. */
+		check->note = AUTH_NOTE_HASH_REFUSED;
+		snprintf(check->why, sizeof(check->why), "%s", why != NULL ? why : "invalid");
+		auth_dummy_verify(password);
+		dir_user_free(&user);
+		return;
+	}
+	if (!password_verify(password, user.hash)) {
+		/* A cheaper imported scheme must not answer sooner than an
+		 * unknown account does. */
+		if (password_needs_rehash(user.hash))
+			auth_dummy_verify(password);
+		dir_user_free(&user);
+		return;
+	}
+	stored = user.hash;
+	if (rehash && password_needs_rehash(user.hash))
+		stored = auth_rehash(dir, &user, password, &fresh, check);
+	auth_cache_add(user.address, stored, password);
+	if (fresh != NULL) {
+		memset(fresh, 0, strlen(fresh));
+		free(fresh);
+	}
+	if (auth_authzid_ok(authzid, user.address)) {
+		check->result = AUTH_OK;
+		check->address = user.address;
+		user.address = NULL;
+	}
+	dir_user_free(&user);
 }
 
 bool auth_plaintext_allowed(bool is_tls, bool is_loopback, bool allow_plaintext_loopback)
 {
 	return is_tls || (is_loopback && allow_plaintext_loopback);
-}
-
-/* ---- throttle ---- */
-
-struct auth_throttle_entry {
-	char key[AUTH_KEY_MAX];
-	uint32_t failures;     /* 0: the slot is free */
-	uint64_t last_ms;      /* time of the latest failure */
-};
-
-static struct auth_throttle_entry auth_table[AUTH_THROTTLE_SLOTS];
-static pthread_mutex_t auth_table_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t (*auth_clock)(void);
-
-static uint64_t auth_clock_real(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static uint64_t auth_now(void)
-{
-	return auth_clock != NULL ? auth_clock() : auth_clock_real();
-}
-
-void auth_throttle_set_clock(uint64_t (*now_ms)(void))
-{
-	pthread_mutex_lock(&auth_table_lock);
-	auth_clock = now_ms;
-	pthread_mutex_unlock(&auth_table_lock);
-}
-
-void auth_throttle_reset(void)
-{
-	pthread_mutex_lock(&auth_table_lock);
-	memset(auth_table, 0, sizeof(auth_table));
-	pthread_mutex_unlock(&auth_table_lock);
-}
-
-/* 250 ms, 500 ms, 1 s, ... up to 15 s. */
-static uint64_t auth_delay(uint32_t failures)
-{
-	uint64_t delay;
-
-	if (failures == 0)
-		return 0;
-	if (failures > 7)
-		return AUTH_DELAY_MAX_MS;
-	delay = (uint64_t)AUTH_DELAY_BASE_MS << (failures - 1);
-	return delay < AUTH_DELAY_MAX_MS ? delay : AUTH_DELAY_MAX_MS;
-}
-
-static void auth_key(char *key, char kind, const char *name)
-{
-	size_t i;
-
-	key[0] = kind;
-	key[1] = ':';
-	for (i = 0; name[i] != '\0' && i + 3 < AUTH_KEY_MAX; i++)
-		key[i + 2] = (char)tolower((unsigned char)name[i]);
-	key[i + 2] = '\0';
-}
-
-static bool auth_entry_live(const struct auth_throttle_entry *e, uint64_t now)
-{
-	return e->failures > 0 && now - e->last_ms < AUTH_FORGET_MS;
-}
-
-/* Under the lock: the live entry for key, or with `create` a fresh one in a
- * free, expired or (table full) the oldest slot. */
-static struct auth_throttle_entry *auth_lookup(const char *key, uint64_t now, bool create)
-{
-	struct auth_throttle_entry *victim = NULL;
-
-	for (size_t i = 0; i < AUTH_THROTTLE_SLOTS; i++) {
-		struct auth_throttle_entry *e = &auth_table[i];
-
-		if (!auth_entry_live(e, now)) {
-			e->failures = 0;
-			if (victim == NULL || victim->failures > 0)
-				victim = e;
-			continue;
-		}
-		if (strcmp(e->key, key) == 0)
-			return e;
-		if (victim == NULL || (victim->failures > 0 && e->last_ms < victim->last_ms))
-			victim = e;
-	}
-	if (!create)
-		return NULL;
-	memset(victim, 0, sizeof(*victim));
-	memcpy(victim->key, key, strlen(key) + 1);
-	return victim;
-}
-
-static uint32_t auth_record(char kind, const char *name, uint64_t now)
-{
-	char key[AUTH_KEY_MAX];
-	struct auth_throttle_entry *e;
-
-	auth_key(key, kind, name);
-	e = auth_lookup(key, now, true);
-	if (e->failures < UINT32_MAX)
-		e->failures++;
-	e->last_ms = now;
-	return e->failures;
-}
-
-uint64_t auth_throttle_failure(const char *ip, const char *user)
-{
-	uint32_t failures = 0;
-	uint64_t now;
-
-	pthread_mutex_lock(&auth_table_lock);
-	now = auth_now();
-	if (ip != NULL && ip[0] != '\0')
-		failures = auth_record('i', ip, now);
-	if (user != NULL && user[0] != '\0') {
-		uint32_t n = auth_record('u', user, now);
-
-		if (n > failures)
-			failures = n;
-	}
-	pthread_mutex_unlock(&auth_table_lock);
-	return auth_delay(failures);
-}
-
-void auth_throttle_success(const char *ip, const char *user)
-{
-	char key[AUTH_KEY_MAX];
-	struct auth_throttle_entry *e;
-
-	/* The address keeps its count (it decays): one good login must not
-	 * wipe the record of guesses against other accounts. */
-	(void)ip;
-	if (user == NULL || user[0] == '\0')
-		return;
-	auth_key(key, 'u', user);
-	pthread_mutex_lock(&auth_table_lock);
-	e = auth_lookup(key, auth_now(), false);
-	if (e != NULL)
-		e->failures = 0;
-	pthread_mutex_unlock(&auth_table_lock);
-}
-
-uint64_t auth_throttle_pending(const char *ip)
-{
-	char key[AUTH_KEY_MAX];
-	struct auth_throttle_entry *e;
-	uint64_t wait = 0;
-	uint64_t now;
-
-	if (ip == NULL || ip[0] == '\0')
-		return 0;
-	auth_key(key, 'i', ip);
-	pthread_mutex_lock(&auth_table_lock);
-	now = auth_now();
-	e = auth_lookup(key, now, false);
-	if (e != NULL) {
-		uint64_t until = e->last_ms + auth_delay(e->failures);
-
-		wait = until > now ? until - now : 0;
-	}
-	pthread_mutex_unlock(&auth_table_lock);
-	return wait;
 }

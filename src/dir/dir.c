@@ -485,7 +485,9 @@ enum dir_error dir_user_del(struct dir *dir, const char *address)
 	return error;
 }
 
-enum dir_error dir_user_set_hash(struct dir *dir, const char *address, const char *hash)
+/* Store `hash`; with `old`, only while the stored hash is still `old`. */
+static enum dir_error dir_user_update_hash(struct dir *dir, const char *address,
+					   const char *old, const char *hash)
 {
 	char *addr = dir_address_copy(address);
 	enum dir_error error;
@@ -494,10 +496,25 @@ enum dir_error dir_user_set_hash(struct dir *dir, const char *address, const cha
 		free(addr);
 		return DIR_ERR_INVALID;
 	}
-	error = dir_exec_locked(dir, "UPDATE accounts SET hash = ?2 WHERE address = ?1",
-				(const char *const[]){ addr, hash, NULL });
+	if (old == NULL)
+		error = dir_exec_locked(dir, "UPDATE accounts SET hash = ?2 WHERE address = ?1",
+					(const char *const[]){ addr, hash, NULL });
+	else
+		error = dir_exec_locked(dir, "UPDATE accounts SET hash = ?2 WHERE address = ?1 AND hash = ?3",
+					(const char *const[]){ addr, hash, old, NULL });
 	free(addr);
 	return error;
+}
+
+enum dir_error dir_user_set_hash(struct dir *dir, const char *address, const char *hash)
+{
+	return dir_user_update_hash(dir, address, NULL, hash);
+}
+
+enum dir_error dir_user_replace_hash(struct dir *dir, const char *address, const char *old,
+				     const char *hash)
+{
+	return dir_user_update_hash(dir, address, old, hash);
 }
 
 enum dir_error dir_user_set_quota(struct dir *dir, const char *address, uint64_t quota)

@@ -47,6 +47,11 @@ bool dir_domain_exists(struct dir *dir, const char *domain);
 enum dir_error dir_user_add(struct dir *dir, const char *address, const char *hash, uint64_t quota);
 enum dir_error dir_user_del(struct dir *dir, const char *address);
 enum dir_error dir_user_set_hash(struct dir *dir, const char *address, const char *hash);
+/* Store `hash` only while the account's hash is still `old` (a re-hash at
+ * login must not undo a password change made meanwhile): DIR_ERR_NOT_FOUND
+ * when it changed or the account is gone. */
+enum dir_error dir_user_replace_hash(struct dir *dir, const char *address, const char *old,
+				     const char *hash);
 enum dir_error dir_user_set_quota(struct dir *dir, const char *address, uint64_t quota);
 /* Fills *user_r (free with dir_user_free) for a login name, any case. */
 enum dir_error dir_user_lookup(struct dir *dir, const char *address, struct dir_user *user_r);

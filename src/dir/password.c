@@ -1,5 +1,6 @@
 /* password - new hashes are {ARGON2ID} (libargon2); imported Dovecot hashes
- * {SHA512-CRYPT} and {BLF-CRYPT} are verified with crypt_r(). See password.h. */
+ * {SHA512-CRYPT} and {BLF-CRYPT} are verified with crypt_r(); the ceilings
+ * on what a stored hash may cost. See password.h. */
 #include "dir/password.h"
 
 #include <argon2.h>
@@ -13,6 +14,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "core/config.h"
 #include "core/utf8.h"
 
 /* Argon2id cost for new hashes: 3 passes over 32 MiB, one lane. About 40 ms
@@ -26,12 +28,31 @@
 
 /* No stored hash of any accepted scheme comes near this. */
 #define PASSWORD_STORED_MAX 512
-/* The most a stored argon2 hash may ask for: 1 GiB, 16 passes, 16 lanes. */
-#define PASSWORD_ARGON2_M_MAX (1024u * 1024u)
-#define PASSWORD_ARGON2_T_MAX 16u
+/* argon2 lanes: not a cost of its own (the memory is shared), but bounded. */
 #define PASSWORD_ARGON2_P_MAX 16u
+/* SHA512-CRYPT without rounds= (crypt(3)'s default). */
+#define PASSWORD_SHA512_ROUNDS_DEFAULT 5000ul
+
+/* The ceilings on a stored hash's cost (password_configure); the defaults
+ * are those of the [auth] keys, near what Dovecot installations use. */
+static unsigned password_bcrypt_cost_max = 12;
+static unsigned long password_sha512_rounds_max = 100000;
+static unsigned long password_argon2_m_max = 256u * 1024u;   /* KiB */
+static unsigned password_argon2_t_max = 10;
+
+/* *error_r for the messages that carry figures. */
+static _Thread_local char password_why[192];
 /* Longer passwords are refused rather than hashed (bounds the work). */
 #define PASSWORD_MAX 1024
+
+void password_configure(const struct config *cfg)
+{
+	password_bcrypt_cost_max = cfg != NULL ? cfg->auth.bcrypt_cost_max : 12;
+	password_sha512_rounds_max = cfg != NULL ? cfg->auth.sha512_rounds_max : 100000;
+	password_argon2_m_max = cfg != NULL ? (unsigned long)(cfg->auth.argon2_memory_max / 1024) :
+				256u * 1024u;
+	password_argon2_t_max = cfg != NULL ? cfg->auth.argon2_passes_max : 10;
+}
 
 enum password_scheme {
 	PASSWORD_SCHEME_ARGON2ID,
@@ -92,10 +113,22 @@ static bool password_sha512_valid(const char *s, const char **error_r)
 	}
 	s += 3;
 	if (strncmp(s, "rounds=", 7) == 0) {
+		unsigned long rounds;
+
 		s += 7;
 		n = strspn(s, "0123456789");
 		if (n == 0 || n > 9 || s[n] != '$') {
 			*error_r = "SHA512-CRYPT rounds malformed";
+			return false;
+		}
+		rounds = strtoul(s, NULL, 10);
+		/* crypt(3) runs at least 1000 rounds, whatever is asked. */
+		if (rounds > password_sha512_rounds_max && rounds > PASSWORD_SHA512_ROUNDS_DEFAULT) {
+			snprintf(password_why, sizeof(password_why),
+				 "SHA512-CRYPT rounds=%lu is above the ceiling of %lu "
+				 "([auth] sha512_rounds_max raises it)", rounds,
+				 password_sha512_rounds_max);
+			*error_r = password_why;
 			return false;
 		}
 		s += n + 1;
@@ -116,6 +149,8 @@ static bool password_sha512_valid(const char *s, const char **error_r)
 /* $2y$NN$ + 22 characters of salt + 31 of hash (also $2a$ and $2b$). */
 static bool password_blf_valid(const char *s, const char **error_r)
 {
+	unsigned cost;
+
 	if (strncmp(s, "$2", 2) != 0 || (s[2] != 'a' && s[2] != 'b' && s[2] != 'y') ||
 	    s[3] != '$') {
 		*error_r = "BLF-CRYPT hash must start with $2y$, $2b$ or $2a$";
@@ -128,6 +163,15 @@ static bool password_blf_valid(const char *s, const char **error_r)
 	}
 	if (password_crypt64_span(s + 7) != 53 || s[60] != '\0') {
 		*error_r = "BLF-CRYPT salt/hash malformed";
+		return false;
+	}
+	/* Each step doubles the work: cost 31 is 2^19 times cost 12. */
+	cost = (unsigned)(s[4] - '0') * 10 + (unsigned)(s[5] - '0');
+	if (cost > password_bcrypt_cost_max) {
+		snprintf(password_why, sizeof(password_why),
+			 "BLF-CRYPT cost %u is above the ceiling of %u "
+			 "([auth] bcrypt_cost_max raises it)", cost, password_bcrypt_cost_max);
+		*error_r = password_why;
 		return false;
 	}
 	return true;
@@ -163,14 +207,39 @@ static bool password_argon2_valid(const char *s, const char *variant, const char
 		*error_r = "ARGON2 hash malformed";
 		return false;
 	}
-	/* Bound the work a stored hash can ask for. */
 	if (sscanf(params, "$v=%u$m=%u,t=%u,p=%u$%n", &version, &m, &t, &p, &end) != 4 ||
-	    end == 0 || m < 8 || m > PASSWORD_ARGON2_M_MAX || t < 1 || t > PASSWORD_ARGON2_T_MAX ||
-	    p < 1 || p > PASSWORD_ARGON2_P_MAX) {
-		*error_r = "ARGON2 parameters malformed or too costly";
+	    end == 0 || m < 8 || t < 1 || p < 1 || p > PASSWORD_ARGON2_P_MAX) {
+		*error_r = "ARGON2 parameters malformed (or more than 16 lanes)";
+		return false;
+	}
+	/* Bound the work a stored hash can ask for. */
+	if (m > password_argon2_m_max) {
+		snprintf(password_why, sizeof(password_why),
+			 "ARGON2 memory m=%u KiB is above the ceiling of %lu KiB "
+			 "([auth] argon2_memory_max raises it)", m, password_argon2_m_max);
+		*error_r = password_why;
+		return false;
+	}
+	if (t > password_argon2_t_max) {
+		snprintf(password_why, sizeof(password_why),
+			 "ARGON2 passes t=%u is above the ceiling of %u "
+			 "([auth] argon2_passes_max raises it)", t, password_argon2_t_max);
+		*error_r = password_why;
 		return false;
 	}
 	return true;
+}
+
+bool password_needs_rehash(const char *stored)
+{
+	const char *rest;
+	unsigned version, m, t, p;
+
+	if (password_scheme_parse(stored, &rest) != PASSWORD_SCHEME_ARGON2ID)
+		return true;
+	if (sscanf(rest, "$argon2id$v=%u$m=%u,t=%u,p=%u$", &version, &m, &t, &p) != 4)
+		return true;
+	return version != ARGON2_VERSION_13 || m < PASSWORD_ARGON2_M || t < PASSWORD_ARGON2_T;
 }
 
 bool password_hash_valid(const char *stored, const char **error_r)

@@ -11,14 +11,27 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct config;
+
+/* Take the ceilings on the cost of a stored hash from [auth]
+ * bcrypt_cost_max, sha512_rounds_max, argon2_memory_max and
+ * argon2_passes_max (NULL: their defaults, 12, 100000, 256 MiB, 10; argon2
+ * lanes are capped at 16). Process-wide: call it at start, before any
+ * thread verifies a password. */
+void password_configure(const struct config *cfg);
+
 /* A new {ARGON2ID} hash of `password` (malloc'd), or NULL on failure. */
 char *password_hash(const char *password);
 
-/* True when `password` matches `stored`. Constant-time compare. */
+/* True when `password` matches `stored`. Constant-time compare. A hash that
+ * password_hash_valid() refuses is never run: false. */
 bool password_verify(const char *password, const char *stored);
 
-/* True when `stored` is a hash of an accepted scheme, well-formed enough to
- * verify against; otherwise false and *error_r says why. */
+/* The one place that decides whether a stored hash may be used: true when
+ * `stored` is of an accepted scheme, well-formed, and its cost is within
+ * the ceilings; otherwise false and *error_r says why (for a cost: which
+ * ceiling and the key that raises it). *error_r stays valid until the next
+ * call in the same thread. */
 bool password_hash_valid(const char *stored, const char **error_r);
 
 /* The one rule for a new password, whatever sets it (`tern user add`,
@@ -31,5 +44,11 @@ bool password_hash_valid(const char *stored, const char **error_r);
  * seen. Returns true, or false with a static reason in *why_r ("it ends
  * with a space"). */
 bool password_check_new(const char *password, size_t len, const char **why_r);
+
+/* True when a valid `stored` hash is not what password_hash() makes now:
+ * another scheme ({SHA512-CRYPT}, {BLF-CRYPT}, {ARGON2I}) or argon2id with
+ * less memory or fewer passes. A successful login may then store a new
+ * hash ([auth] rehash). */
+bool password_needs_rehash(const char *stored);
 
 #endif

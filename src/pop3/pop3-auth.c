@@ -1,6 +1,7 @@
 /* pop3-auth - the AUTHORIZATION state: CAPA, STLS (RFC 2595 4), USER/PASS
- * (RFC 1939 7), AUTH (RFC 5034), and the login job that verifies the
- * credentials, locks the maildrop and takes the INBOX snapshot. */
+ * (RFC 1939 7), AUTH (RFC 5034); the credentials go to the shared login
+ * driver (dir/auth-login.h), then a job locks the maildrop and takes the
+ * INBOX snapshot. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,18 +71,13 @@ void pop3_cmd_user(struct pop3_session *s, const struct pop3_command *cmd)
 
 void pop3_login_clear(struct pop3_login *login)
 {
-	if (login->password != NULL) {
-		explicit_bzero(login->password, strlen(login->password));
-		free(login->password);
-	}
-	free(login->authcid);
-	free(login->authzid);
 	free(login->address);
 	memset(login, 0, sizeof(*login));
 }
 
-/* Job: blocking, on the thread pool. Writes only s->login and the fields
- * the loop does not touch while the job runs. */
+/* Job: blocking, on the thread pool, once the credentials are verified.
+ * Writes only s->login and the fields the loop does not touch while the
+ * job runs. */
 static void pop3_login_work(void *arg)
 {
 	struct pop3_session *s = arg;
@@ -89,12 +85,6 @@ static void pop3_login_work(void *arg)
 	struct store_mailbox box;
 	struct store_message *list = NULL;
 	size_t i, n = 0;
-
-	login->auth = auth_verify(s->ctx->dir, login->authcid, login->authzid,
-				  login->password, &login->address);
-	explicit_bzero(login->password, strlen(login->password));
-	if (login->auth != AUTH_OK)
-		return;
 
 	/* RFC 1939 8: one POP3 session per maildrop. */
 	login->store = store_lock(login->address, "pop3", &s->lock);
@@ -128,56 +118,15 @@ static void pop3_login_work(void *arg)
 		store_unlock(&s->lock);
 }
 
-static void pop3_login_failed_reply(void *session)
-{
-	struct pop3_session *s = session;
-	unsigned limit = s->cfg->limits.auth_failures;
-
-	pop3_reply_failure(s, POP3_FAIL_AUTH, "login");
-	if (limit != 0 && s->auth_failures >= limit) {
-		conn_close(s->conn, "too many authentication failures");
-		return;
-	}
-	pop3_session_continue(s);
-}
-
 static void pop3_login_done(void *arg)
 {
 	struct pop3_session *s = arg;
 	struct pop3_login *login = &s->login;
-	const char *ip = conn_remote_ip(s->conn);
 	char user[256];
-	uint64_t delay = 0;
 
-	/* A failure counts even when the client did not wait for the answer:
-	 * hanging up after PASS must not be a way around the throttle. */
-	if (login->auth == AUTH_FAILED)
-		delay = auth_throttle_failure(ip, login->authcid);
 	if (conn_is_closing(s->conn))
 		return;   /* pop3_session_free releases what the job took */
-	log_escape(user, sizeof(user), login->authcid, 200);
-	switch (login->auth) {
-	case AUTH_OK:
-		break;
-	case AUTH_FAILED:
-		conn_log(s->conn, LOG_LEVEL_INFO, "msg=\"login failed\" user=\"%s\"", user);
-		s->auth_failures++;
-		pop3_login_clear(login);
-		/* The answer waits; input stays paused meanwhile. */
-		if (delay > 0)
-			conn_timer(s->conn, delay, pop3_login_failed_reply);
-		else
-			pop3_login_failed_reply(s);
-		return;
-	default:
-		conn_log(s->conn, LOG_LEVEL_WARN, "msg=\"login tempfail\" user=\"%s\"", user);
-		pop3_login_clear(login);
-		pop3_reply_failure(s, POP3_FAIL_TEMP, "auth_verify");
-		pop3_session_continue(s);
-		return;
-	}
-
-	auth_throttle_success(ip, login->authcid);
+	log_escape(user, sizeof(user), login->address, 200);
 	if (login->store_failed) {
 		conn_log(s->conn, LOG_LEVEL_INFO, "msg=\"login refused\" user=\"%s\" error=%s", user,
 			 store_error_name(login->store));
@@ -197,33 +146,43 @@ static void pop3_login_done(void *arg)
 	pop3_session_continue(s);
 }
 
-/* The hashing job, in the class of jobs the core caps (conn_auth_limit):
- * a burst of logins never takes the whole thread pool. */
-static void pop3_login_job(void *session)
+/* The login driver's answer (auth-login.h), after every delay. */
+static void pop3_login_checked(void *ctx, enum auth_login_result result, const char *address)
 {
-	struct pop3_session *s = session;
+	struct pop3_session *s = ctx;
+	unsigned limit = s->cfg->limits.auth_failures;
 
-	/* What done sees if the work is skipped (closed while waiting). */
-	s->login.auth = AUTH_TEMPFAIL;
-	conn_job_limited(s->conn, conn_auth_limit(s->conn), pop3_login_work, pop3_login_done, s);
+	switch (result) {
+	case AUTH_LOGIN_OK:
+		pop3_login_clear(&s->login);
+		s->login.address = pop3_strdup(address);
+		conn_job(s->conn, pop3_login_work, pop3_login_done, s);
+		return;
+	case AUTH_LOGIN_GONE:
+		return;   /* the connection is closing: nothing to answer */
+	case AUTH_LOGIN_FAILED:
+		s->auth_failures++;
+		pop3_reply_failure(s, pop3_failure_from_login(result), "login");
+		if (limit != 0 && s->auth_failures >= limit) {
+			conn_close(s->conn, "too many authentication failures");
+			return;
+		}
+		pop3_session_continue(s);
+		return;
+	case AUTH_LOGIN_BUSY:
+	case AUTH_LOGIN_TEMPFAIL:
+	default:
+		pop3_reply_failure(s, pop3_failure_from_login(result), auth_login_result_name(result));
+		pop3_session_continue(s);
+		return;
+	}
 }
 
 static void pop3_login_start(struct pop3_session *s, const char *authcid, const char *authzid,
 			     const char *password)
 {
-	uint64_t pending = auth_throttle_pending(conn_remote_ip(s->conn));
-
-	pop3_login_clear(&s->login);
-	s->login.authcid = pop3_strdup(authcid);
-	s->login.authzid = pop3_strdup(authzid);
-	s->login.password = pop3_strdup(password);
 	pop3_session_wait(s);
-	/* An address with recent failures waits before its attempt is even
-	 * hashed, so guessing from it is paced (DESIGN 7). */
-	if (pending > 0)
-		conn_timer(s->conn, pending, pop3_login_job);
-	else
-		pop3_login_job(s);
+	auth_login_start(s->conn, s->ctx->dir, authcid, authzid, password, pop3_login_checked, s);
 }
 
 void pop3_cmd_pass(struct pop3_session *s, const struct pop3_command *cmd)

@@ -137,9 +137,9 @@ enum pop3_failure pop3_failure_from_store(enum store_error error)
 	}
 }
 
-enum pop3_failure pop3_failure_from_auth(enum auth_result result)
+enum pop3_failure pop3_failure_from_login(enum auth_login_result result)
 {
-	return result == AUTH_FAILED ? POP3_FAIL_AUTH : POP3_FAIL_TEMP;
+	return result == AUTH_LOGIN_FAILED ? POP3_FAIL_AUTH : POP3_FAIL_TEMP;
 }
 
 void pop3_session_wait(struct pop3_session *s)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "core/conn.h"
+#include "dir/auth-login.h"
 #include "dir/auth.h"
 #include "pop3/pop3-parser.h"
 #include "pop3/pop3-stuff.h"
@@ -51,15 +52,12 @@ struct pop3_producer {
 	enum store_error open_error;
 };
 
-/* What a login job produces (written by the job thread, read in done). */
+/* The store side of a login, once the credentials are verified (written
+ * by the job thread, read in done). */
 struct pop3_login {
-	char *authcid;
-	char *authzid;
-	char *password;               /* wiped and freed after the job */
-	enum auth_result auth;
+	char *address;                /* the account */
 	enum store_error store;
 	bool store_failed;
-	char *address;                /* the account, on AUTH_OK */
 };
 
 /* What the session's failures are, whatever layer they came from; one
@@ -121,7 +119,7 @@ void pop3_reply(struct pop3_session *s, enum pop3_reply_kind kind, const char *f
  * goes to the log only. */
 void pop3_reply_failure(struct pop3_session *s, enum pop3_failure failure, const char *what);
 enum pop3_failure pop3_failure_from_store(enum store_error error);
-enum pop3_failure pop3_failure_from_auth(enum auth_result result);
+enum pop3_failure pop3_failure_from_login(enum auth_login_result result);
 
 /* Stop taking commands until pop3_session_continue() (a timer or producer
  * runs; jobs pause input on their own but use these too). */
@@ -144,7 +142,7 @@ void pop3_cmd_pass(struct pop3_session *s, const struct pop3_command *cmd);
 void pop3_cmd_auth(struct pop3_session *s, const struct pop3_command *cmd);
 /* A line read while an AUTH exchange waits for the client's response. */
 void pop3_auth_response(struct pop3_session *s, const char *line, size_t len);
-/* Free a login's fields, wiping the password. */
+/* Free a login's fields. */
 void pop3_login_clear(struct pop3_login *login);
 /* Abandon an AUTH exchange (line too long): reply -ERR. */
 void pop3_auth_abort(struct pop3_session *s, const char *why);

@@ -1,7 +1,8 @@
 /* fake-pop3 - a fake connection, directory and store for driving a POP3
  * session without sockets, threads or disk (test-pop3-session.c and the
  * fuzz-pop3 harness). It defines every conn_*, auth_* and store_*
- * symbol the pop3 module uses, so the linker never pulls the real ones.
+ * symbol the pop3 module uses (the login driver included), so the linker
+ * never pulls the real ones.
  * Include it from exactly one file per executable. */
 #ifndef TERN_TESTS_FAKE_POP3_H
 #define TERN_TESTS_FAKE_POP3_H
@@ -15,6 +16,7 @@
 
 #include "core/buf.h"
 #include "core/conn.h"
+#include "dir/auth-login.h"
 #include "dir/auth.h"
 #include "dir/sasl.h"
 #include "pop3/pop3.h"
@@ -45,17 +47,9 @@ struct conn {
 	void (*job_work)(void *arg);
 	void (*job_done)(void *arg);
 	void *job_arg;
-	uint64_t timer_ms;
-	void (*timer_cb)(void *session);
 	unsigned jobs_run;
 	bool hold_jobs;           /* leave jobs pending (a slow thread pool) */
-	unsigned limited_jobs;    /* started with conn_job_limited */
-	struct job_limit *job_limit; /* the limit of the last one */
 };
-
-/* What conn_auth_limit hands out: only its address matters. */
-static char fake_auth_limit_token;
-#define FAKE_AUTH_LIMIT ((struct job_limit *)(void *)&fake_auth_limit_token)
 
 /* True while a job runs "on the thread pool": the blocking store calls
  * below abort when called from the loop (DESIGN 3). */
@@ -196,30 +190,10 @@ void conn_job(struct conn *conn, void (*work)(void *arg), void (*done)(void *arg
 	conn->job_arg = arg;
 }
 
-void conn_job_limited(struct conn *conn, struct job_limit *limit, void (*work)(void *arg),
-		      void (*done)(void *arg), void *arg)
-{
-	conn_job(conn, work, done, arg);
-	conn->limited_jobs++;
-	conn->job_limit = limit;
-}
-
-struct job_limit *conn_auth_limit(const struct conn *conn)
-{
-	(void)conn;
-	return FAKE_AUTH_LIMIT;
-}
-
 void conn_job_after_close(struct conn *conn, void (*work)(void *arg), void *arg)
 {
 	(void)conn;
 	fake_pool_run(work, arg);   /* the thread pool, at once */
-}
-
-void conn_timer(struct conn *conn, uint64_t ms, void (*cb)(void *session))
-{
-	conn->timer_ms = ms;
-	conn->timer_cb = ms != 0 ? cb : NULL;
 }
 
 const char *conn_id(const struct conn *conn)
@@ -391,17 +365,6 @@ static FAKE_UNUSED void fake_drain(struct conn *c)
 	fake_run(c);
 }
 
-static FAKE_UNUSED void fake_fire_timer(struct conn *c)
-{
-	void (*cb)(void *) = c->timer_cb;
-
-	c->timer_cb = NULL;
-	c->timer_ms = 0;
-	if (cb != NULL && !c->closing)
-		cb(c->session);
-	fake_run(c);
-}
-
 /* The TLS handshake asked for with STLS completes. */
 static FAKE_UNUSED void fake_tls_handshake(struct conn *c)
 {
@@ -434,54 +397,81 @@ static FAKE_UNUSED void fake_free(struct conn *c)
 	free(c);
 }
 
-/* ---- the directory: a one-user account (SASL is the real src/dir/sasl.c,
- * which does no I/O) ---- */
+/* ---- the login driver (dir/auth-login.h) over a one-user directory;
+ * SASL is the real src/dir/sasl.c, which does no I/O ---- */
 
 #define FAKE_USER "user@example.org"
 #define FAKE_PASSWORD "secret"
 
+static unsigned fake_auth_verifies;   /* logins handed to the driver */
+static char fake_auth_authcid[256];   /* the last one's credentials */
+static char fake_auth_authzid[256];
 
-static uint64_t fake_auth_delay = 1500;
-static unsigned fake_auth_failures;
-static unsigned fake_auth_successes;
-static unsigned fake_auth_verifies;
+struct fake_login {
+	struct conn *conn;
+	char *authcid, *authzid, *password;
+	enum auth_login_result result;
+	auth_login_done_fn *done;
+	void *ctx;
+};
 
-enum auth_result auth_verify(struct dir *dir, const char *authcid, const char *authzid,
-			     const char *password, char **address_r)
+const char *auth_login_result_name(enum auth_login_result result)
 {
+	return result == AUTH_LOGIN_OK ? "ok" : "not-ok";
+}
+
+/* The driver's checks: "tempfail" and "busy" as login names give those
+ * answers; FAKE_USER with FAKE_PASSWORD (and no other authzid) logs in. */
+static void fake_login_work(void *arg)
+{
+	struct fake_login *l = arg;
+
+	if (strcmp(l->authcid, "tempfail") == 0)
+		l->result = AUTH_LOGIN_TEMPFAIL;
+	else if (strcmp(l->authcid, "busy") == 0)
+		l->result = AUTH_LOGIN_BUSY;
+	else if (l->authzid[0] != '\0' && strcmp(l->authzid, l->authcid) != 0)
+		l->result = AUTH_LOGIN_FAILED;
+	else if (strcmp(l->authcid, FAKE_USER) != 0 || strcmp(l->password, FAKE_PASSWORD) != 0)
+		l->result = AUTH_LOGIN_FAILED;
+	else
+		l->result = AUTH_LOGIN_OK;
+}
+
+static void fake_login_done(void *arg)
+{
+	struct fake_login *l = arg;
+	enum auth_login_result result = conn_is_closing(l->conn) ? AUTH_LOGIN_GONE : l->result;
+
+	l->done(l->ctx, result, result == AUTH_LOGIN_OK ? FAKE_USER : NULL);
+	free(l->authcid);
+	free(l->authzid);
+	free(l->password);
+	free(l);
+}
+
+void auth_login_start(struct conn *conn, struct dir *dir, const char *authcid,
+		      const char *authzid, const char *password, auth_login_done_fn *done,
+		      void *ctx)
+{
+	struct fake_login *l = calloc(1, sizeof(*l));
+
 	(void)dir;
+	if (l == NULL)
+		abort();
 	fake_auth_verifies++;
-	if (strcmp(authcid, "tempfail") == 0)
-		return AUTH_TEMPFAIL;
-	if (authzid[0] != '\0' && strcmp(authzid, authcid) != 0)
-		return AUTH_FAILED;
-	if (strcmp(authcid, FAKE_USER) != 0 || strcmp(password, FAKE_PASSWORD) != 0)
-		return AUTH_FAILED;
-	*address_r = strdup(FAKE_USER);
-	return AUTH_OK;
-}
-
-uint64_t auth_throttle_failure(const char *ip, const char *user)
-{
-	(void)ip;
-	(void)user;
-	fake_auth_failures++;
-	return fake_auth_delay;
-}
-
-void auth_throttle_success(const char *ip, const char *user)
-{
-	(void)ip;
-	(void)user;
-	fake_auth_successes++;
-}
-
-static uint64_t fake_auth_pending;   /* what auth_throttle_pending says */
-
-uint64_t auth_throttle_pending(const char *ip)
-{
-	(void)ip;
-	return fake_auth_pending;
+	snprintf(fake_auth_authcid, sizeof(fake_auth_authcid), "%s", authcid);
+	snprintf(fake_auth_authzid, sizeof(fake_auth_authzid), "%s", authzid);
+	l->conn = conn;
+	l->authcid = strdup(authcid);
+	l->authzid = strdup(authzid);
+	l->password = strdup(password);
+	l->done = done;
+	l->ctx = ctx;
+	if (l->authcid == NULL || l->authzid == NULL || l->password == NULL)
+		abort();
+	/* Asynchronous, like the real driver: a job the fake pool runs. */
+	conn_job(conn, fake_login_work, fake_login_done, l);
 }
 
 bool auth_plaintext_allowed(bool is_tls, bool is_loopback, bool allow_plaintext_loopback)

@@ -1,5 +1,5 @@
 /* test-auth-cache - the verified-login cache: hits only for the same
- * address, stored hash and password; TTL 0 turns it off; auth_verify uses
+ * address, stored hash and password; TTL 0 turns it off; the check steps use
  * it for successes and never for failures. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -63,13 +63,15 @@ static void test_overlong_address_not_cached(void **state)
 	assert_false(auth_cache_lookup(address, "{X}h1", "secret"));
 }
 
-/* auth_verify: a success is cached, a password change invalidates it, a
- * wrong password is never answered from the cache. */
-static void test_auth_verify_uses_cache(void **state)
+/* The two steps of a check: a success of the hash step is cached, the fast
+ * step then knows it; a password change invalidates it; a wrong password
+ * is never answered from the cache. */
+static void test_auth_steps_use_cache(void **state)
 {
 	char tmpl[] = "/tmp/tern-test-auth-cache-XXXXXX";
 	char *data_dir = mkdtemp(tmpl);
 	struct dir *dir = NULL;
+	struct auth_check check;
 	char *error = NULL;
 	char *address = NULL;
 	char *hash;
@@ -82,21 +84,31 @@ static void test_auth_verify_uses_cache(void **state)
 	assert_non_null(hash);
 	assert_int_equal(dir_user_add(dir, "u@example.org", hash, 0), DIR_OK);
 
-	assert_int_equal(auth_verify(dir, "u@example.org", NULL, "first", &address), AUTH_OK);
-	free(address);
+	assert_int_equal(auth_check_cached(dir, "u@example.org", NULL, "first", &address), AUTH_FAILED);
+	assert_null(address);
+	auth_check_password(dir, "u@example.org", NULL, "first", true, &check);
+	assert_int_equal(check.result, AUTH_OK);
+	assert_int_equal(check.note, AUTH_NOTE_NONE);
+	free(check.address);
 	assert_true(auth_cache_lookup("u@example.org", hash, "first"));
-	assert_int_equal(auth_verify(dir, "U@Example.org", NULL, "first", &address), AUTH_OK);
+	assert_int_equal(auth_check_cached(dir, "U@Example.org", NULL, "first", &address), AUTH_OK);
 	assert_string_equal(address, "u@example.org");
 	free(address);
-	assert_int_equal(auth_verify(dir, "u@example.org", NULL, "wrong", &address), AUTH_FAILED);
+	/* A cached password with someone else's authzid is not a hit. */
+	assert_int_equal(auth_check_cached(dir, "u@example.org", "v@example.org", "first", &address),
+			 AUTH_FAILED);
+	assert_int_equal(auth_check_cached(dir, "u@example.org", NULL, "wrong", &address), AUTH_FAILED);
 	assert_null(address);
 	free(hash);
 
 	hash = password_hash("second");
 	assert_int_equal(dir_user_set_hash(dir, "u@example.org", hash), DIR_OK);
-	assert_int_equal(auth_verify(dir, "u@example.org", NULL, "first", &address), AUTH_FAILED);
-	assert_int_equal(auth_verify(dir, "u@example.org", NULL, "second", &address), AUTH_OK);
-	free(address);
+	assert_int_equal(auth_check_cached(dir, "u@example.org", NULL, "first", &address), AUTH_FAILED);
+	auth_check_password(dir, "u@example.org", NULL, "first", true, &check);
+	assert_int_equal(check.result, AUTH_FAILED);
+	auth_check_password(dir, "u@example.org", NULL, "second", true, &check);
+	assert_int_equal(check.result, AUTH_OK);
+	free(check.address);
 	free(hash);
 
 	dir_close(&dir);
@@ -114,7 +126,7 @@ int main(void)
 		cmocka_unit_test_setup(test_hit_needs_same_address_hash_and_password, cache_reset),
 		cmocka_unit_test_setup(test_ttl_zero_turns_off, cache_reset),
 		cmocka_unit_test_setup(test_overlong_address_not_cached, cache_reset),
-		cmocka_unit_test_setup(test_auth_verify_uses_cache, cache_reset),
+		cmocka_unit_test_setup(test_auth_steps_use_cache, cache_reset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,6 +24,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "conn-harness.h"
 #include "core/conn.h"
 #include "core/job-limit.h"
 #include "core/listener.h"
@@ -42,6 +43,8 @@ static atomic_int t_open, t_closed, t_jobs_done, t_close_during_job;
 /* Limited jobs (LJOB): the limit they share, how many run at once. */
 static struct job_limit *t_limit;
 static atomic_int t_ljob_running, t_ljob_peak, t_ljob_worked, t_ljob_skipped;
+/* conn_job_wait (WAIT): how many ended early because the client went. */
+static atomic_int t_wait_cut;
 
 static void *t_open_cb(struct conn *conn)
 {
@@ -109,10 +112,12 @@ static void t_ljob_done(void *arg)
 	struct tsession *s = j->s;
 
 	s->job_done = true;
-	if (conn_is_closing(s->conn)) {
-		if (!j->worked)
-			atomic_fetch_add(&t_ljob_skipped, 1);
-	} else {
+	if (!j->worked) {
+		/* Dropped: closed, or the client went while it waited. */
+		atomic_fetch_add(&t_ljob_skipped, 1);
+		assert_true(conn_client_gone(s->conn));
+		conn_close(s->conn, "client gone");
+	} else if (!conn_is_closing(s->conn)) {
 		conn_printf(s->conn, "LJOB done\r\n");
 	}
 	free(j);
@@ -124,6 +129,26 @@ static void t_hang_work(void *arg)
 	sleep(60);
 }
 
+static void t_wait_done(void *arg)
+{
+	struct tsession *s = arg;
+
+	s->job_done = true;
+	if (conn_client_gone(s->conn)) {
+		atomic_fetch_add(&t_wait_cut, 1);
+		conn_close(s->conn, "client gone");
+	} else {
+		conn_printf(s->conn, "WAIT done\r\n");
+	}
+}
+
+static void t_jobwait_done(void *arg)
+{
+	struct tsession *s = arg;
+
+	conn_job_wait(s->conn, 5000, t_wait_done, s);
+}
+
 static void t_close_timer(void *session)
 {
 	struct tsession *s = session;
@@ -131,14 +156,20 @@ static void t_close_timer(void *session)
 	conn_close(s->conn, "test close");
 }
 
-static void t_ljob_start(struct tsession *s)
+/* False when the queue was full ("LJOB busy" written). */
+static bool t_ljob_start(struct tsession *s)
 {
 	struct tljob *j = calloc(1, sizeof(*j));
 
 	j->s = s;
+	if (!conn_job_limited(s->conn, t_limit, JOB_LIMIT_PRIO_HIGH, t_ljob_work, t_ljob_done, j)) {
+		free(j);
+		conn_printf(s->conn, "LJOB busy\r\n");
+		return false;
+	}
 	s->job_started = true;
 	s->job_done = false;
-	conn_job_limited(s->conn, t_limit, t_ljob_work, t_ljob_done, j);
+	return true;
 }
 
 /* BLOCK mode: consume raw input up to a '.', as SMTP DATA will. */
@@ -197,7 +228,18 @@ static void t_input(void *session)
 			conn_job(s->conn, t_job_work, t_job_done, s);
 			return;
 		} else if (strcmp(line, "LJOB") == 0) {
-			t_ljob_start(s);
+			if (t_ljob_start(s))
+				return;
+		} else if (strcmp(line, "JOBWAIT") == 0) {
+			/* A job whose done starts a long wait. */
+			s->job_started = true;
+			s->job_done = false;
+			conn_job(s->conn, t_job_work, t_jobwait_done, s);
+			return;
+		} else if (strncmp(line, "WAIT ", 5) == 0) {
+			s->job_started = true;
+			s->job_done = false;
+			conn_job_wait(s->conn, strtoull(line + 5, NULL, 10), t_wait_done, s);
 			return;
 		} else if (strcmp(line, "LJOBCLOSE") == 0) {
 			/* Closed (by a timer) while the job waits for a slot. */
@@ -287,201 +329,17 @@ static const struct protocol test_login_protocol = {
 	.has_login = true,
 };
 
-/* ---- the server under test ---- */
-
-struct harness {
-	struct config cfg;
-	struct core *core;
-	pthread_t thread;
-	uint16_t port, tls_port, login_port;
-	char dir[64];
-};
-
-static void *harness_run(void *arg)
-{
-	struct harness *h = arg;
-
-	core_run(h->core, false);
-	return NULL;
-}
+/* ---- the server under test (conn-harness.h) ---- */
 
 static void harness_start(struct harness *h, void (*tweak)(struct config *cfg))
 {
-	struct addr_spec spec;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&spec.sa;
-	char *error = NULL;
-
-	memset(h, 0, sizeof(*h));
-	snprintf(h->dir, sizeof(h->dir), "/tmp/tern-test-conn-XXXXXX");
-	assert_non_null(mkdtemp(h->dir));
-	h->cfg.server.hostname = "localhost";
-	h->cfg.server.data_dir = h->dir;
-	h->cfg.server.threads = 2;
-	h->cfg.server.shutdown_timeout = 3;
-	h->cfg.tls.cert = "";
-	h->cfg.tls.key = "";
-	h->cfg.limits.line_length = 64;
-	h->cfg.limits.idle_timeout = 60;
-	h->cfg.limits.connections_per_ip = 50;
-	h->cfg.limits.connections = 1000;
-	h->cfg.limits.output_buffer = 65536;
-	if (tweak != NULL)
-		tweak(&h->cfg);
-
-	memset(&spec, 0, sizeof(spec));
-	sin->sin_family = AF_INET;
-	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	spec.sa_len = sizeof(*sin);
-	snprintf(spec.text, sizeof(spec.text), "127.0.0.1:0");
-	assert_int_equal(core_new(&h->cfg, &h->core, &error), 0);
-	assert_int_equal(core_listen(h->core, "test", &spec, 1, &test_protocol, NULL, false,
-				     TLS_POLICY_CLIENT, &error), 0);
-	assert_int_equal(core_listen(h->core, "tests", &spec, 1, &test_protocol, NULL, true,
-				     TLS_POLICY_CLIENT, &error), 0);
-	assert_int_equal(core_listen(h->core, "testlogin", &spec, 1, &test_login_protocol, NULL, false,
-				     TLS_POLICY_CLIENT, &error), 0);
-	if (core_tls_load(h->core, &error) < 0)
-		fail_msg("tls: %s", error);
-	h->port = core_listener_port(h->core, 0);
-	h->tls_port = core_listener_port(h->core, 1);
-	h->login_port = core_listener_port(h->core, 2);
-	assert_true(h->port > 0 && h->tls_port > 0);
-	assert_int_equal(pthread_create(&h->thread, NULL, harness_run, h), 0);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
+	conn_harness_start(h, &test_protocol, &test_login_protocol, NULL, tweak);
 }
 
 static void harness_stop(struct harness *h)
 {
-	core_stop(h->core);
-	pthread_join(h->thread, NULL);
-	assert_int_equal(core_connection_count(h->core), 0);
-	core_free(&h->core);
-	nftw(h->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	conn_harness_stop(h);
 	assert_int_equal(atomic_load(&t_open), atomic_load(&t_closed));
-}
-
-/* ---- a client ---- */
-
-struct client {
-	int fd;
-	SSL_CTX *ctx;
-	SSL *ssl;
-	char buf[8192];
-	size_t len;
-	char line[8192];
-};
-
-static void client_connect(struct client *c, uint16_t port)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
-	struct timeval tv = { .tv_sec = 10 };
-
-	memset(c, 0, sizeof(*c));
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	c->fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(c->fd >= 0);
-	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	assert_int_equal(connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-}
-
-/* Returns 1 on success, 0 when the handshake failed. */
-static int client_tls(struct client *c, int max_version)
-{
-	c->ctx = SSL_CTX_new(TLS_client_method());
-	assert_non_null(c->ctx);
-	if (max_version != 0) {
-		SSL_CTX_set_security_level(c->ctx, 0);
-		SSL_CTX_set_min_proto_version(c->ctx, 0);
-		SSL_CTX_set_max_proto_version(c->ctx, max_version);
-		SSL_CTX_set_cipher_list(c->ctx, "ALL:@SECLEVEL=0");
-	}
-	c->ssl = SSL_new(c->ctx);
-	SSL_set_fd(c->ssl, c->fd);
-	SSL_set_tlsext_host_name(c->ssl, "localhost");
-	return SSL_connect(c->ssl) == 1;
-}
-
-static void client_close(struct client *c)
-{
-	if (c->ssl != NULL)
-		SSL_free(c->ssl);
-	SSL_CTX_free(c->ctx);
-	close(c->fd);
-	ERR_clear_error();
-	c->ssl = NULL;
-	c->ctx = NULL;
-}
-
-static void client_send(struct client *c, const char *text)
-{
-	size_t n = strlen(text);
-
-	if (c->ssl != NULL)
-		assert_int_equal(SSL_write(c->ssl, text, (int)n), (int)n);
-	else
-		assert_int_equal(send(c->fd, text, n, MSG_NOSIGNAL), (ssize_t)n);
-}
-
-static ssize_t client_recv(struct client *c, char *p, size_t n)
-{
-	if (c->ssl != NULL) {
-		int r = SSL_read(c->ssl, p, (int)n);
-
-		return r > 0 ? r : 0;
-	}
-	return recv(c->fd, p, n, 0);
-}
-
-/* The next line without CRLF, or NULL at EOF/error/timeout. */
-static const char *client_line(struct client *c)
-{
-	for (;;) {
-		char *lf = memchr(c->buf, '\n', c->len);
-		ssize_t n;
-
-		if (lf != NULL) {
-			size_t total = (size_t)(lf - c->buf) + 1;
-			size_t len = total - 1;
-
-			if (len > 0 && c->buf[len - 1] == '\r')
-				len--;
-			memcpy(c->line, c->buf, len);
-			c->line[len] = '\0';
-			memmove(c->buf, c->buf + total, c->len - total);
-			c->len -= total;
-			return c->line;
-		}
-		if (c->len == sizeof(c->buf))
-			return NULL;
-		n = client_recv(c, c->buf + c->len, sizeof(c->buf) - c->len);
-		if (n <= 0)
-			return NULL;
-		c->len += (size_t)n;
-	}
-}
-
-static void expect_line(struct client *c, const char *want)
-{
-	const char *got = client_line(c);
-
-	if (got == NULL)
-		fail_msg("expected \"%s\", got EOF", want);
-	assert_string_equal(got, want);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* ---- tests ---- */
@@ -771,6 +629,15 @@ static void test_handshake_timeout(void **state)
 	harness_stop(&h);
 }
 
+static void ljob_reset_counters(unsigned max, unsigned queue_max)
+{
+	t_limit = job_limit_new(max, queue_max);
+	atomic_store(&t_ljob_peak, 0);
+	atomic_store(&t_ljob_worked, 0);
+	atomic_store(&t_ljob_skipped, 0);
+	atomic_store(&t_wait_cut, 0);
+}
+
 static void test_job_limited(void **state)
 {
 	struct harness h;
@@ -778,10 +645,7 @@ static void test_job_limited(void **state)
 	char want[32];
 
 	(void)state;
-	t_limit = job_limit_new(1);
-	atomic_store(&t_ljob_peak, 0);
-	atomic_store(&t_ljob_worked, 0);
-	atomic_store(&t_ljob_skipped, 0);
+	ljob_reset_counters(1, 0);
 	harness_start(&h, NULL);
 	client_connect(&a, h.port);
 	expect_line(&a, "HELLO");
@@ -1144,6 +1008,173 @@ static void test_shutdown_bounded(void **state)
 	assert_true(now_s() - t0 > 4 && now_s() - t0 < 20);
 }
 
+/* Connect and read the greeting. */
+static void client_hello(struct client *c, uint16_t port)
+{
+	client_connect(c, port);
+	expect_line(c, "HELLO");
+}
+
+/* c's limited job takes the slot (and holds it 200 ms). */
+static void ljob_hold_slot(struct client *c)
+{
+	client_send(c, "LJOB\r\n");
+	usleep(30 * 1000);
+}
+
+/* A job waiting for a slot is dropped, without its work, as soon as its
+ * client goes: FIN (even a half-close), reset, or end of file already read
+ * with the command. One that gets a slot at once still runs for a
+ * half-closed client, whose pipelined commands are all answered. */
+static void test_job_limited_client_gone(void **state)
+{
+	struct harness h;
+	struct client a, b, c;
+	struct linger rst = { .l_onoff = 1, .l_linger = 0 };
+	double t0;
+
+	(void)state;
+	ljob_reset_counters(1, 0);
+	harness_start(&h, NULL);
+	client_hello(&a, h.port);
+	client_hello(&b, h.port);
+
+	/* b waits behind a, then half-closes: dropped before a is done. */
+	ljob_hold_slot(&a);
+	client_send(&b, "LJOB\r\n");
+	usleep(30 * 1000);
+	t0 = now_s();
+	shutdown(b.fd, SHUT_WR);
+	assert_null(client_line(&b));
+	assert_true(now_s() - t0 < 0.15);
+	client_close(&b);
+	expect_line(&a, "LJOB done");
+	assert_int_equal(atomic_load(&t_ljob_worked), 1);
+	assert_int_equal(atomic_load(&t_ljob_skipped), 1);
+
+	/* The command and the FIN together, the slot taken: dropped at once. */
+	ljob_hold_slot(&a);
+	client_hello(&b, h.port);
+	t0 = now_s();
+	client_send(&b, "LJOB\r\n");
+	shutdown(b.fd, SHUT_WR);
+	assert_null(client_line(&b));
+	assert_true(now_s() - t0 < 0.15);
+	client_close(&b);
+	expect_line(&a, "LJOB done");
+	assert_int_equal(atomic_load(&t_ljob_worked), 2);
+	assert_int_equal(atomic_load(&t_ljob_skipped), 2);
+
+	/* A reset while it waits. */
+	ljob_hold_slot(&a);
+	client_hello(&b, h.port);
+	client_send(&b, "LJOB\r\n");
+	usleep(30 * 1000);
+	setsockopt(b.fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+	client_close(&b);
+	expect_line(&a, "LJOB done");
+	for (int i = 0; i < 100 && atomic_load(&t_ljob_skipped) < 3; i++)
+		usleep(10000);
+	assert_int_equal(atomic_load(&t_ljob_skipped), 3);
+	assert_int_equal(atomic_load(&t_ljob_worked), 3);
+
+	/* A free slot: the half-closed client's job runs, and what it
+	 * pipelined behind it is answered. */
+	client_hello(&c, h.port);
+	client_send(&c, "LJOB\r\nafter\r\n");
+	shutdown(c.fd, SHUT_WR);
+	expect_line(&c, "LJOB done");
+	expect_line(&c, "AFTER");
+	assert_null(client_line(&c));
+	client_close(&c);
+	assert_int_equal(atomic_load(&t_ljob_worked), 4);
+	assert_int_equal(atomic_load(&t_ljob_peak), 1);
+	client_close(&a);
+	harness_stop(&h);
+	assert_int_equal(job_limit_running(t_limit), 0);
+	assert_int_equal(job_limit_waiting(t_limit), 0);
+	assert_int_equal(atomic_load(&t_close_during_job), 0);
+	job_limit_free(&t_limit);
+}
+
+/* Over the queue's bound a job is refused at once, nothing started. */
+static void test_job_limited_queue_full(void **state)
+{
+	struct harness h;
+	struct client a, b, c;
+
+	(void)state;
+	ljob_reset_counters(1, 1);
+	harness_start(&h, NULL);
+	client_hello(&a, h.port);
+	client_hello(&b, h.port);
+	client_hello(&c, h.port);
+	ljob_hold_slot(&a);
+	client_send(&b, "LJOB\r\n");
+	usleep(30 * 1000);
+	client_send(&c, "LJOB\r\nafter\r\n");
+	expect_line(&c, "LJOB busy");
+	expect_line(&c, "AFTER");
+	expect_line(&a, "LJOB done");
+	expect_line(&b, "LJOB done");
+	assert_int_equal(atomic_load(&t_ljob_worked), 2);
+	client_close(&a);
+	client_close(&b);
+	client_close(&c);
+	harness_stop(&h);
+	job_limit_free(&t_limit);
+}
+
+/* conn_job_wait: input waits for it; it ends early when the client goes
+ * and when the server stops. */
+static void test_job_wait(void **state)
+{
+	struct harness h;
+	struct client c, d;
+	double t0;
+
+	(void)state;
+	ljob_reset_counters(1, 0);
+	harness_start(&h, NULL);
+	client_hello(&c, h.port);
+	t0 = now_s();
+	client_send(&c, "WAIT 300\r\nafter\r\n");
+	expect_line(&c, "WAIT done");
+	assert_true(now_s() - t0 > 0.25);
+	expect_line(&c, "AFTER");
+
+	/* The client half-closes while it waits: cut at once. */
+	client_send(&c, "WAIT 5000\r\n");
+	usleep(50 * 1000);
+	t0 = now_s();
+	shutdown(c.fd, SHUT_WR);
+	assert_null(client_line(&c));
+	assert_true(now_s() - t0 < 1);
+	client_close(&c);
+	assert_int_equal(atomic_load(&t_wait_cut), 1);
+
+	/* Shutdown does not wait for it, nor for one started by the done of
+	 * a job that was running when the server began to stop. */
+	client_hello(&c, h.port);
+	client_send(&c, "WAIT 5000\r\n");
+	usleep(50 * 1000);
+	client_hello(&d, h.port);
+	client_send(&d, "JOBWAIT\r\n");
+	usleep(20 * 1000);
+	t0 = now_s();
+	core_stop(h.core);
+	assert_null(client_line(&c));
+	expect_line(&d, "TIMEOUT");
+	assert_null(client_line(&d));
+	assert_true(now_s() - t0 < 1);
+	client_close(&c);
+	client_close(&d);
+	harness_stop(&h);
+	assert_int_equal(atomic_load(&t_wait_cut), 3);
+	assert_int_equal(atomic_load(&t_close_during_job), 0);
+	job_limit_free(&t_limit);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1164,6 +1195,9 @@ int main(void)
 		cmocka_unit_test(test_slow_input),
 		cmocka_unit_test(test_pressure_evicts_preauth),
 		cmocka_unit_test(test_shutdown_bounded),
+		cmocka_unit_test(test_job_limited_client_gone),
+		cmocka_unit_test(test_job_limited_queue_full),
+		cmocka_unit_test(test_job_wait),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,6 @@
 /* test-dir - the user directory (CRUD, case, errors), password hashes of
- * every accepted scheme, auth_verify and the failure throttle. */
+ * every accepted scheme and their cost ceilings, the check of a login with
+ * its re-hash, and the throttle (admission, failures, delays). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,8 @@
 #include <cmocka.h>
 #include <crypt.h>
 
+#include "core/config.h"
+#include "dir/auth-throttle.h"
 #include "dir/auth.h"
 #include "dir/dir.h"
 #include "dir/password.h"
@@ -360,30 +363,196 @@ static void test_password_malformed(void **state)
 	free(pw);
 }
 
-static void test_auth_verify(void **state)
+/* The cost ceilings ([auth] *_max), at their edges; a hash over one is
+ * never run (a BLF-CRYPT cost 31 verification would take hours). */
+static void test_password_ceilings(void **state)
+{
+	/* Each hash is scheme[0] + cost + scheme[1]. */
+	static const char *const blf[] = {
+		"{BLF-CRYPT}$2y$", "$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz12345" };
+	static const char *const sha[] = {
+		"{SHA512-CRYPT}$6$rounds=",
+		"$saltsalt$8RWsOfwR6M6PpnoeQiEiWzNTPo1f0HjVYjDnLZhGx16aBFRkeqiHAzfXP/LgrOWMBMXqiU2pLrXsSOHNUyUm91" };
+	static const char *const argon[] = { "{ARGON2ID}$argon2id$v=19$", "$c2FsdHNhbHQ$aGFzaA" };
+	static const struct {
+		const char *const *scheme;
+		const char *cost;
+		bool valid, raised;   /* with the defaults; with the raised ceilings */
+		const char *why;      /* in the reason when refused by default */
+	} cases[] = {
+		{ blf, "12", true, true, NULL },
+		{ blf, "13", false, true, "bcrypt_cost_max" },
+		{ blf, "31", false, false, "cost 31" },
+		{ sha, "100000", true, true, NULL },
+		{ sha, "100001", false, true, "sha512_rounds_max" },
+		{ sha, "999999999", false, false, "rounds=999999999" },
+		{ argon, "m=262144,t=10,p=16", true, true, NULL },
+		{ argon, "m=262145,t=1,p=1", false, true, "argon2_memory_max" },
+		{ argon, "m=8,t=11,p=1", false, true, "argon2_passes_max" },
+		{ argon, "m=8,t=1,p=17", false, false, "16 lanes" },
+	};
+	struct config cfg;
+	char stored[300];
+	const char *why;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.auth.bcrypt_cost_max = 13;
+	cfg.auth.sha512_rounds_max = 100001;
+	cfg.auth.argon2_memory_max = 262145ull * 1024;
+	cfg.auth.argon2_passes_max = 11;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(stored, sizeof(stored), "%s%s%s", cases[i].scheme[0], cases[i].cost,
+			 cases[i].scheme[1]);
+		password_configure(NULL);
+		why = NULL;
+		if (password_hash_valid(stored, &why) != cases[i].valid)
+			fail_msg("'%s': %s", stored, why != NULL ? why : "accepted");
+		if (!cases[i].valid) {
+			assert_non_null(strstr(why, cases[i].why));
+			/* Never run: false at once, whatever the password. */
+			assert_false(password_verify("secret", stored));
+		}
+		password_configure(&cfg);
+		if (password_hash_valid(stored, &why) != cases[i].raised)
+			fail_msg("raised: '%s'", stored);
+	}
+	password_configure(NULL);
+}
+
+/* What a successful login replaces ([auth] rehash). */
+static void test_password_needs_rehash(void **state)
 {
 	struct fixture *f = *state;
-	char *address = (char *)"x";
+	struct crypt_data *cd = calloc(1, sizeof(*cd));
+	char stored[256];
+
+	assert_false(password_needs_rehash(f->hash));
+	/* Stronger than ours: kept. */
+	assert_false(password_needs_rehash(
+		"{ARGON2ID}$argon2id$v=19$m=65536,t=4,p=2$c2FsdHNhbHQ$aGFzaA"));
+	assert_true(password_needs_rehash(
+		"{ARGON2ID}$argon2id$v=19$m=4096,t=3,p=1$c2FsdHNhbHQ$aGFzaA"));
+	assert_true(password_needs_rehash(
+		"{ARGON2ID}$argon2id$v=19$m=32768,t=2,p=1$c2FsdHNhbHQ$aGFzaA"));
+	assert_true(password_needs_rehash(
+		"{ARGON2I}$argon2i$v=19$m=32768,t=3,p=1$c2FsdHNhbHQ$aGFzaA"));
+	snprintf(stored, sizeof(stored), "{SHA512-CRYPT}%s", crypt_r("x", "$6$saltsalt$", cd));
+	assert_true(password_needs_rehash(stored));
+	snprintf(stored, sizeof(stored), "{BLF-CRYPT}%s", crypt_r("x", "$2y$05$abcdefghijklmnopqrstuu", cd));
+	assert_true(password_needs_rehash(stored));
+	free(cd);
+}
+
+static void test_auth_check_password(void **state)
+{
+	struct fixture *f = *state;
+	struct auth_check check;
+	char *address = NULL;
 
 	assert_int_equal(dir_domain_add(f->dir, "example.org"), DIR_OK);
 	assert_int_equal(dir_user_add(f->dir, "alice@example.org", f->hash, 0), DIR_OK);
-	assert_int_equal(auth_verify(f->dir, "Alice@Example.org", "", "secret", &address), AUTH_OK);
-	assert_string_equal(address, "alice@example.org");
-	free(address);
-	assert_int_equal(auth_verify(f->dir, "alice@example.org", "ALICE@example.org", "secret",
-				     &address), AUTH_OK);
-	free(address);
-	assert_int_equal(auth_verify(f->dir, "alice@example.org", NULL, "secret", &address), AUTH_OK);
-	free(address);
-	assert_int_equal(auth_verify(f->dir, "alice@example.org", "", "wrong", &address), AUTH_FAILED);
-	assert_null(address);
-	assert_int_equal(auth_verify(f->dir, "nobody@example.org", "", "secret", &address), AUTH_FAILED);
-	assert_null(address);
-	assert_int_equal(auth_verify(f->dir, "not an address", "", "secret", &address), AUTH_FAILED);
+	auth_check_password(f->dir, "Alice@Example.org", "", "secret", true, &check);
+	assert_int_equal(check.result, AUTH_OK);
+	assert_string_equal(check.address, "alice@example.org");
+	/* Already argon2id at the current cost: left alone. */
+	assert_int_equal(check.note, AUTH_NOTE_NONE);
+	free(check.address);
+	auth_check_password(f->dir, "alice@example.org", "ALICE@example.org", "secret", true, &check);
+	assert_int_equal(check.result, AUTH_OK);
+	free(check.address);
+	auth_check_password(f->dir, "alice@example.org", NULL, "secret", true, &check);
+	assert_int_equal(check.result, AUTH_OK);
+	free(check.address);
+	auth_check_password(f->dir, "alice@example.org", "", "wrong", true, &check);
+	assert_int_equal(check.result, AUTH_FAILED);
+	assert_null(check.address);
+	auth_check_password(f->dir, "nobody@example.org", "", "secret", true, &check);
+	assert_int_equal(check.result, AUTH_FAILED);
+	auth_check_password(f->dir, "not an address", "", "secret", true, &check);
+	assert_int_equal(check.result, AUTH_FAILED);
 	/* No proxy logins. */
-	assert_int_equal(auth_verify(f->dir, "alice@example.org", "bob@example.org", "secret",
-				     &address), AUTH_FAILED);
+	auth_check_password(f->dir, "alice@example.org", "bob@example.org", "secret", true, &check);
+	assert_int_equal(check.result, AUTH_FAILED);
+	assert_null(check.address);
+	/* The fast step without the cache's knowledge: not known to be right. */
+	assert_int_equal(auth_check_cached(f->dir, "nobody@example.org", "", "secret", &address),
+			 AUTH_FAILED);
 	assert_null(address);
+}
+
+/* An imported SHA512-CRYPT hash becomes argon2id at the first successful
+ * login ([auth] rehash); not with rehash off, not after a wrong password,
+ * and not over a password changed meanwhile. A stored hash over a ceiling
+ * is never run. */
+static void test_auth_rehash(void **state)
+{
+	struct fixture *f = *state;
+	struct crypt_data *cd = calloc(1, sizeof(*cd));
+	struct dir_user user;
+	struct auth_check check;
+	char stored[256];
+
+	assert_int_equal(dir_domain_add(f->dir, "example.org"), DIR_OK);
+	snprintf(stored, sizeof(stored), "{SHA512-CRYPT}%s", crypt_r("hunter2", "$6$saltsalt$", cd));
+	assert_int_equal(dir_user_add(f->dir, "old@example.org", stored, 0), DIR_OK);
+
+	auth_check_password(f->dir, "old@example.org", "", "hunter3", true, &check);
+	assert_int_equal(check.result, AUTH_FAILED);
+	auth_check_password(f->dir, "old@example.org", "", "hunter2", false, &check);
+	assert_int_equal(check.result, AUTH_OK);
+	assert_int_equal(check.note, AUTH_NOTE_NONE);
+	free(check.address);
+	assert_int_equal(dir_user_lookup(f->dir, "old@example.org", &user), DIR_OK);
+	assert_string_equal(user.hash, stored);
+	dir_user_free(&user);
+
+	auth_check_password(f->dir, "old@example.org", "", "hunter2", true, &check);
+	assert_int_equal(check.result, AUTH_OK);
+	assert_int_equal(check.note, AUTH_NOTE_REHASHED);
+	free(check.address);
+	assert_int_equal(dir_user_lookup(f->dir, "old@example.org", &user), DIR_OK);
+	assert_int_equal(strncmp(user.hash, "{ARGON2ID}$argon2id$", 20), 0);
+	assert_false(password_needs_rehash(user.hash));
+	assert_true(password_verify("hunter2", user.hash));
+	dir_user_free(&user);
+	/* The new hash works, the wrong password still fails. */
+	auth_check_password(f->dir, "old@example.org", "", "hunter2", true, &check);
+	assert_int_equal(check.result, AUTH_OK);
+	assert_int_equal(check.note, AUTH_NOTE_NONE);
+	free(check.address);
+	auth_check_password(f->dir, "old@example.org", "", "hunter3", true, &check);
+	assert_int_equal(check.result, AUTH_FAILED);
+
+	/* The conditional replace never undoes a password change. */
+	assert_int_equal(dir_user_set_hash(f->dir, "old@example.org", stored), DIR_OK);
+	assert_int_equal(dir_user_replace_hash(f->dir, "old@example.org", f->hash, f->hash),
+			 DIR_ERR_NOT_FOUND);
+	assert_int_equal(dir_user_replace_hash(f->dir, "old@example.org", stored, f->hash), DIR_OK);
+	assert_int_equal(dir_user_lookup(f->dir, "old@example.org", &user), DIR_OK);
+	assert_string_equal(user.hash, f->hash);
+	dir_user_free(&user);
+
+	/* Over a ceiling (stored before it was lowered): refused, not run. */
+	snprintf(stored, sizeof(stored), "{BLF-CRYPT}%s",
+		 crypt_r("hunter2", "$2y$05$abcdefghijklmnopqrstuu", cd));
+	assert_int_equal(dir_user_add(f->dir, "blf@example.org", stored, 0), DIR_OK);
+	{
+		struct config cfg;
+
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.auth.bcrypt_cost_max = 4;
+		cfg.auth.sha512_rounds_max = 100000;
+		cfg.auth.argon2_memory_max = 256ull << 20;
+		cfg.auth.argon2_passes_max = 10;
+		password_configure(&cfg);
+	}
+	auth_check_password(f->dir, "blf@example.org", "", "hunter2", true, &check);
+	password_configure(NULL);
+	assert_int_equal(check.result, AUTH_FAILED);
+	assert_int_equal(check.note, AUTH_NOTE_HASH_REFUSED);
+	assert_non_null(strstr(check.why, "bcrypt_cost_max"));
+	free(cd);
 }
 
 static uint64_t fake_now;
@@ -393,70 +562,159 @@ static uint64_t fake_clock(void)
 	return fake_now;
 }
 
-static void test_throttle(void **state)
+/* Admission counts the attempts in flight as failures, per address, and
+ * refuses beyond the per-address bound; completion frees the place. */
+static void test_throttle_admission(void **state)
 {
-	static const uint64_t expect[] = { 250, 500, 1000, 2000, 4000, 8000, 15000, 15000, 15000 };
-	char ip[32];
+	static const uint64_t expect[] = { 0, 250, 500, 1000, 2000, 4000, 8000, 15000 };
+	uint64_t wait;
 
 	(void)state;
 	auth_throttle_reset();
 	auth_throttle_set_clock(fake_clock);
 	fake_now = 1000000;
 
-	assert_int_equal(auth_throttle_pending("192.0.2.1"), 0);
-	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
-		assert_int_equal(auth_throttle_failure("192.0.2.1", "alice@example.org"), expect[i]);
-	assert_int_equal(auth_throttle_pending("192.0.2.1"), 15000);
-	fake_now += 10000;
-	assert_int_equal(auth_throttle_pending("192.0.2.1"), 5000);
-	fake_now += 5000;
-	assert_int_equal(auth_throttle_pending("192.0.2.1"), 0);
+	/* A clean address with a cached login: answered at once. */
+	assert_int_equal(auth_throttle_admit("192.0.2.1", true, 8, &wait), AUTH_ADMIT_FREE);
+	assert_int_equal(wait, 0);
+	/* Parallel uncached attempts: paced as if each earlier one failed. */
+	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
+		assert_int_equal(auth_throttle_admit("192.0.2.1", false, 8, &wait), AUTH_ADMIT_CLEAN);
+		assert_int_equal(wait, expect[i]);
+	}
+	assert_int_equal(auth_throttle_admit("192.0.2.1", false, 8, &wait), AUTH_ADMIT_BUSY);
+	/* A cached login is not an unverified attempt: from an address
+	 * without failures it is never held back. */
+	assert_int_equal(auth_throttle_admit("192.0.2.1", true, 8, &wait), AUTH_ADMIT_FREE);
+	assert_int_equal(wait, 0);
+	/* Another address is not affected. */
+	assert_int_equal(auth_throttle_admit("192.0.2.2", false, 8, &wait), AUTH_ADMIT_CLEAN);
+	assert_int_equal(wait, 0);
+	assert_int_equal(auth_throttle_done("192.0.2.2", "bob@example.org", AUTH_OUTCOME_OK), 0);
 
-	/* The account's count follows it to another address (any case). */
-	assert_int_equal(auth_throttle_failure("198.51.100.7", "ALICE@example.org"), 15000);
-	assert_int_equal(auth_throttle_pending("198.51.100.7"), 250);
-	/* Another account from a fresh address starts low. */
-	assert_int_equal(auth_throttle_failure("203.0.113.9", "bob@example.org"), 250);
-	/* No account name: only the address counts. */
-	assert_int_equal(auth_throttle_failure("203.0.113.9", NULL), 500);
+	/* Dropped attempts (the client went) free their place, count nothing. */
+	assert_int_equal(auth_throttle_done("192.0.2.1", "x@example.org", AUTH_OUTCOME_DROPPED), 0);
+	assert_int_equal(auth_throttle_admit("192.0.2.1", false, 8, &wait), AUTH_ADMIT_CLEAN);
+	assert_int_equal(wait, 15000);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(auth_throttle_done("192.0.2.1", NULL, AUTH_OUTCOME_DROPPED), 0);
+	assert_int_equal(auth_throttle_admit("192.0.2.1", true, 8, &wait), AUTH_ADMIT_FREE);
+	/* More completions than admissions do no harm. */
+	assert_int_equal(auth_throttle_done("192.0.2.1", NULL, AUTH_OUTCOME_DROPPED), 0);
+	assert_int_equal(auth_throttle_admit("192.0.2.1", false, 1, &wait), AUTH_ADMIT_CLEAN);
+	assert_int_equal(wait, 0);
+	assert_int_equal(auth_throttle_admit("192.0.2.1", false, 1, &wait), AUTH_ADMIT_BUSY);
 
-	/* A success forgets the account's failures, not the address's. */
-	auth_throttle_success("198.51.100.7", "alice@example.org");
-	assert_int_equal(auth_throttle_failure("203.0.113.10", "alice@example.org"), 250);
-	assert_int_equal(auth_throttle_failure("198.51.100.7", "carol@example.org"), 500);
+	/* A refusal (no room in the hash queue) counts for the address. */
+	assert_int_equal(auth_throttle_done("192.0.2.1", "x@example.org", AUTH_OUTCOME_REFUSED), 0);
+	assert_int_equal(auth_throttle_admit("192.0.2.1", true, 8, &wait), AUTH_ADMIT_SUSPECT);
+	assert_int_equal(wait, 250);
+	assert_int_equal(auth_throttle_done("192.0.2.1", "x@example.org", AUTH_OUTCOME_OK), 0);
 
-	/* 15 minutes later everything is forgotten. */
-	fake_now += 15 * 60 * 1000;
-	assert_int_equal(auth_throttle_pending("192.0.2.1"), 0);
-	assert_int_equal(auth_throttle_failure("192.0.2.1", "alice@example.org"), 250);
-
-	/* A flood of addresses: the table stays bounded, the oldest go. */
+	/* Not tracked without an address. */
+	assert_int_equal(auth_throttle_admit(NULL, true, 8, &wait), AUTH_ADMIT_FREE);
+	assert_int_equal(auth_throttle_admit("", false, 8, &wait), AUTH_ADMIT_CLEAN);
+	assert_int_equal(wait, 0);
+	assert_int_equal(auth_throttle_done(NULL, NULL, AUTH_OUTCOME_FAILED), 0);
+	auth_throttle_set_clock(NULL);
 	auth_throttle_reset();
-	assert_int_equal(auth_throttle_failure("192.0.2.1", NULL), 250);
+}
+
+/* Failures: delays per address and per account; a success is delayed while
+ * its account is under attack and does not erase the account's record;
+ * everything is forgotten after 15 minutes; the table stays bounded. */
+static void test_throttle_failures(void **state)
+{
+	static const uint64_t expect[] = { 250, 500, 1000, 2000, 4000, 8000, 15000, 15000, 15000 };
+	char ip[32];
+	uint64_t wait;
+
+	(void)state;
+	auth_throttle_reset();
+	auth_throttle_set_clock(fake_clock);
+	fake_now = 1000000;
+
+	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
+		assert_int_equal(auth_throttle_admit("192.0.2.1", false, 8, &wait),
+				 i == 0 ? AUTH_ADMIT_CLEAN : AUTH_ADMIT_SUSPECT);
+		assert_int_equal(auth_throttle_done("192.0.2.1", "alice@example.org",
+						    AUTH_OUTCOME_FAILED), expect[i]);
+	}
+	/* The pacing wait counts from now, not from the last failure. */
+	fake_now += 60000;
+	assert_int_equal(auth_throttle_admit("192.0.2.1", false, 8, &wait), AUTH_ADMIT_SUSPECT);
+	assert_int_equal(wait, 15000);
+	assert_int_equal(auth_throttle_done("192.0.2.1", NULL, AUTH_OUTCOME_DROPPED), 0);
+	/* A cached login from an address with failures is paced too. */
+	assert_int_equal(auth_throttle_admit("192.0.2.1", true, 8, &wait), AUTH_ADMIT_SUSPECT);
+	assert_int_equal(wait, 15000);
+	assert_int_equal(auth_throttle_done("192.0.2.1", NULL, AUTH_OUTCOME_DROPPED), 0);
+
+	/* The account's count follows it to another address (any case), and
+	 * delays a success there while the account is under attack... */
+	assert_int_equal(auth_throttle_admit("198.51.100.7", false, 8, &wait), AUTH_ADMIT_CLEAN);
+	assert_int_equal(wait, 0);
+	assert_int_equal(auth_throttle_done("198.51.100.7", "ALICE@example.org", AUTH_OUTCOME_OK),
+			 15000);
+	/* ...without erasing it: the next failure goes on from there. */
+	assert_int_equal(auth_throttle_admit("203.0.113.10", false, 8, &wait), AUTH_ADMIT_CLEAN);
+	assert_int_equal(auth_throttle_done("203.0.113.10", "alice@example.org",
+					    AUTH_OUTCOME_FAILED), 15000);
+	/* Another account from a fresh address starts low; a success of an
+	 * account nobody attacks is not delayed. */
+	assert_int_equal(auth_throttle_admit("203.0.113.9", false, 8, &wait), AUTH_ADMIT_CLEAN);
+	assert_int_equal(auth_throttle_done("203.0.113.9", "bob@example.org", AUTH_OUTCOME_FAILED),
+			 250);
+	assert_int_equal(auth_throttle_admit("203.0.113.11", false, 8, &wait), AUTH_ADMIT_CLEAN);
+	assert_int_equal(auth_throttle_done("203.0.113.11", "carol@example.org", AUTH_OUTCOME_OK), 0);
+	/* No account name: only the address counts. */
+	assert_int_equal(auth_throttle_admit("203.0.113.9", false, 8, &wait), AUTH_ADMIT_SUSPECT);
+	assert_int_equal(auth_throttle_done("203.0.113.9", NULL, AUTH_OUTCOME_FAILED), 500);
+
+	/* 15 minutes after the last failure everything is forgotten. */
+	fake_now += 15 * 60 * 1000;
+	assert_int_equal(auth_throttle_admit("192.0.2.1", true, 8, &wait), AUTH_ADMIT_FREE);
+	assert_int_equal(auth_throttle_admit("192.0.2.1", false, 8, &wait), AUTH_ADMIT_CLEAN);
+	assert_int_equal(wait, 0);
+	assert_int_equal(auth_throttle_done("192.0.2.1", "alice@example.org", AUTH_OUTCOME_FAILED),
+			 250);
+
+	/* A flood of addresses: the table stays bounded, the oldest failures
+	 * go, an address with an attempt in flight stays. */
+	auth_throttle_reset();
+	assert_int_equal(auth_throttle_admit("192.0.2.1", false, 8, &wait), AUTH_ADMIT_CLEAN);
+	assert_int_equal(auth_throttle_admit("192.0.2.2", false, 8, &wait), AUTH_ADMIT_CLEAN);
+	assert_int_equal(auth_throttle_done("192.0.2.2", NULL, AUTH_OUTCOME_FAILED), 250);
 	for (int i = 0; i < 10000; i++) {
 		fake_now++;
 		snprintf(ip, sizeof(ip), "10.%d.%d.%d", i >> 16, (i >> 8) & 255, i & 255);
-		assert_int_equal(auth_throttle_failure(ip, NULL), 250);
+		assert_int_equal(auth_throttle_admit(ip, false, 8, &wait), AUTH_ADMIT_CLEAN);
+		assert_int_equal(auth_throttle_done(ip, NULL, AUTH_OUTCOME_FAILED), 250);
 	}
-	assert_int_equal(auth_throttle_pending("192.0.2.1"), 0);
-	assert_true(auth_throttle_pending(ip) > 0);
-	assert_int_equal(auth_throttle_failure(ip, NULL), 500);
+	assert_int_equal(auth_throttle_admit("192.0.2.2", false, 8, &wait), AUTH_ADMIT_CLEAN);
+	assert_int_equal(wait, 0);
+	assert_int_equal(auth_throttle_admit("192.0.2.1", false, 8, &wait), AUTH_ADMIT_CLEAN);
+	assert_int_equal(wait, 250);
+	assert_int_equal(auth_throttle_admit(ip, false, 8, &wait), AUTH_ADMIT_SUSPECT);
+	/* A table full of addresses with attempts in flight refuses more. */
+	auth_throttle_reset();
+	for (int i = 0; i < 4096; i++) {
+		snprintf(ip, sizeof(ip), "10.1.%d.%d", i >> 8, i & 255);
+		assert_int_equal(auth_throttle_admit(ip, false, 8, &wait), AUTH_ADMIT_CLEAN);
+	}
+	assert_int_equal(auth_throttle_admit("192.0.2.9", false, 8, &wait), AUTH_ADMIT_BUSY);
+	assert_int_equal(auth_throttle_done(ip, NULL, AUTH_OUTCOME_OK), 0);
+	assert_int_equal(auth_throttle_admit("192.0.2.9", false, 8, &wait), AUTH_ADMIT_CLEAN);
 	/* Very long names are truncated, not overflowed. */
+	auth_throttle_reset();
 	char *longname = malloc(1000);
 	memset(longname, 'u', 999);
 	longname[999] = '\0';
-	assert_int_equal(auth_throttle_failure(longname, longname), 250);
+	assert_int_equal(auth_throttle_admit(longname, false, 8, &wait), AUTH_ADMIT_CLEAN);
+	assert_int_equal(auth_throttle_done(longname, longname, AUTH_OUTCOME_FAILED), 250);
 	free(longname);
-
 	auth_throttle_set_clock(NULL);
 	auth_throttle_reset();
-	/* Real clock: growth within a second. */
-	assert_int_equal(auth_throttle_failure("192.0.2.50", NULL), 250);
-	assert_int_equal(auth_throttle_failure("192.0.2.50", NULL), 500);
-	assert_true(auth_throttle_pending("192.0.2.50") <= 500);
-	assert_int_equal(auth_throttle_pending(NULL), 0);
-	assert_int_equal(auth_throttle_failure(NULL, NULL), 0);
-	auth_throttle_success(NULL, NULL);
 }
 
 static void test_plaintext_allowed(void **state)
@@ -481,8 +739,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_password_schemes, setup, teardown),
 		cmocka_unit_test(test_password_malformed),
-		cmocka_unit_test_setup_teardown(test_auth_verify, setup, teardown),
-		cmocka_unit_test(test_throttle),
+		cmocka_unit_test(test_password_ceilings),
+		cmocka_unit_test_setup_teardown(test_password_needs_rehash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auth_check_password, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auth_rehash, setup, teardown),
+		cmocka_unit_test(test_throttle_admission),
+		cmocka_unit_test(test_throttle_failures),
 		cmocka_unit_test(test_plaintext_allowed),
 	};
 

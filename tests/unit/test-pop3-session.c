@@ -30,11 +30,7 @@ static int setup(void **state)
 	fake_store_add(MSG1, strlen(MSG1));
 	fake_store_add(MSG2, strlen(MSG2));
 	fake_store_add(MSG3, strlen(MSG3));
-	fake_auth_delay = 1500;
-	fake_auth_failures = 0;
-	fake_auth_successes = 0;
 	fake_auth_verifies = 0;
-	fake_auth_pending = 0;
 	return 0;
 }
 
@@ -131,21 +127,22 @@ static void test_user_pass_fail(void **state)
 	struct conn *c = start();
 
 	(void)state;
+	/* The driver answers after its delays; nothing else is read meanwhile. */
+	c->hold_jobs = true;
 	fake_send(c, "USER " FAKE_USER "\r\nPASS wrong\r\nNOOP\r\n");
 	expect(c, "+OK Send your password\r\n");
-	/* The answer waits for the throttle's delay; nothing else is read. */
-	assert_int_equal(c->timer_ms, 1500);
 	assert_true(c->paused);
-	assert_int_equal(fake_auth_failures, 1);
-	fake_fire_timer(c);
+	assert_int_equal(fake_auth_verifies, 1);
+	assert_string_equal(fake_auth_authcid, FAKE_USER);
+	assert_string_equal(fake_auth_authzid, "");
+	c->hold_jobs = false;
+	fake_run(c);
 	expect(c, "-ERR [AUTH] Authentication failed\r\n"
 		  "-ERR NOOP not allowed in the AUTHORIZATION state\r\n");
 	/* A password with spaces is one argument (RFC 1939 7). */
 	fake_send(c, "USER " FAKE_USER "\r\nPASS secret with spaces\r\n");
-	fake_fire_timer(c);
 	expect(c, "+OK Send your password\r\n-ERR [AUTH] Authentication failed\r\n");
 	/* The third failure hangs up. */
-	fake_auth_delay = 0;
 	fake_send(c, "USER x\r\nPASS y\r\n");
 	expect(c, "+OK Send your password\r\n-ERR [AUTH] Authentication failed\r\n");
 	assert_true(c->closing);
@@ -157,7 +154,7 @@ static void test_user_pass_ok(void **state)
 	struct conn *c = login();
 
 	(void)state;
-	assert_int_equal(fake_auth_successes, 1);
+	assert_int_equal(fake_auth_verifies, 1);
 	assert_true(fake_store.locked);
 	fake_send(c, "USER x\r\n");
 	expect(c, "-ERR USER not allowed in the TRANSACTION state\r\n");
@@ -199,8 +196,6 @@ static void test_auth_plain(void **state)
 	fake_send(c, "AUTH plain\r\n");
 	expect(c, "+ \r\n");
 	fake_send(c, "AHVzZXJAZXhhbXBsZS5vcmcAd3Jvbmc=\r\n");
-	expect(c, "");
-	fake_fire_timer(c);
 	expect(c, "-ERR [AUTH] Authentication failed\r\n");
 	fake_send(c, "AUTH PLAIN\r\n");
 	expect(c, "+ \r\n");
@@ -211,8 +206,8 @@ static void test_auth_plain(void **state)
 	/* An authzid that is someone else is refused. */
 	c = start();
 	fake_send(c, "AUTH PLAIN b3RoZXIAdXNlckBleGFtcGxlLm9yZwBzZWNyZXQ=\r\n");
-	fake_fire_timer(c);
 	expect(c, "-ERR [AUTH] Authentication failed\r\n");
+	assert_string_equal(fake_auth_authzid, "other");
 	fake_free(c);
 }
 
@@ -260,7 +255,6 @@ static void test_auth_long_response(void **state)
 	assert_true(n > 255);
 	memcpy(line + n, "\r\n", 3);
 	fake_send(c, line);
-	fake_fire_timer(c);
 	expect(c, "-ERR [AUTH] Authentication failed\r\n");
 	/* ...but not over [limits] line_length. */
 	c->cfg.limits.line_length = 300;
@@ -430,7 +424,7 @@ static void test_drop_deletes_nothing(void **state)
 	assert_int_equal(fake_store.n, 3);
 	assert_int_equal(fake_store.expunges, 0);
 
-	/* Dropped while a RETR's open job runs, and while a timer waits. */
+	/* Dropped while a RETR's open job runs. */
 	c = login();
 	c->hold_jobs = true;
 	fake_send(c, "DELE 1\r\nRETR 2\r\nQUIT\r\n");
@@ -438,68 +432,43 @@ static void test_drop_deletes_nothing(void **state)
 	assert_non_null(c->job_work);
 	fake_free(c);
 	assert_int_equal(fake_store.n, 3);
+	/* Dropped while the login driver works: it answers GONE. */
 	c = start();
 	c->hold_jobs = true;
 	fake_send(c, "USER " FAKE_USER "\r\nPASS " FAKE_PASSWORD "\r\n");
-	fake_free(c);
-	c = start();
-	fake_send(c, "USER a\r\nPASS b\r\n");
-	assert_non_null(c->timer_cb);
+	assert_non_null(c->job_work);
 	fake_free(c);
 }
 
-static void test_login_limited_and_paced(void **state)
+/* The credentials go to the shared login driver, which answers once: its
+ * temporary refusals become [SYS/TEMP]; when the client is gone nothing is
+ * written; after OK the maildrop is opened in a job of its own. */
+static void test_login_driver_answers(void **state)
 {
-	struct conn *c = login();
+	struct conn *c = start();
 
 	(void)state;
-	/* The password check runs in the core's capped class of jobs. */
-	assert_int_equal(c->limited_jobs, 1);
-	assert_ptr_equal(c->job_limit, FAKE_AUTH_LIMIT);
-	fake_send(c, "QUIT\r\n");
-	expect(c, "+OK Bye\r\n");
-	fake_free(c);
-
-	/* An address with recent failures waits before anything is hashed;
-	 * nothing else is read meanwhile. */
-	fake_auth_pending = 700;
-	fake_auth_verifies = 0;
-	c = start();
-	fake_send(c, "USER " FAKE_USER "\r\nPASS " FAKE_PASSWORD "\r\nSTAT\r\n");
-	expect(c, "+OK Send your password\r\n");
-	assert_int_equal(c->timer_ms, 700);
-	assert_true(c->paused);
-	assert_null(c->job_work);
-	assert_int_equal(fake_auth_verifies, 0);
-	fake_fire_timer(c);
-	assert_int_equal(fake_auth_verifies, 1);
-	assert_int_equal(c->limited_jobs, 1);
+	fake_send(c, "USER busy\r\nPASS x\r\n");
+	expect(c, "+OK Send your password\r\n"
+		  "-ERR [SYS/TEMP] Temporary server failure, try again later\r\n");
+	/* Not an authentication failure: the session goes on. */
+	assert_false(c->closing);
+	fake_send(c, "AUTH PLAIN AHVzZXJAZXhhbXBsZS5vcmcAc2VjcmV0\r\nSTAT\r\n");
 	expect(c, "+OK Logged in.\r\n+OK 3 108\r\n");
+	assert_int_equal(fake_auth_verifies, 2);
+	assert_int_equal(c->jobs_run, 3);   /* busy; the login; the maildrop */
 	fake_free(c);
 
-	/* Gone while paced: never hashed. */
-	c = start();
-	fake_send(c, "USER " FAKE_USER "\r\nPASS " FAKE_PASSWORD "\r\n");
-	assert_non_null(c->timer_cb);
-	fake_free(c);
-	assert_int_equal(fake_auth_verifies, 1);
-
-	/* Gone while the job waited for a slot: the core skips the work and
-	 * runs done with the connection closing. Nothing is counted, held or
-	 * written. */
-	fake_auth_pending = 0;
+	/* The client went while the check ran: nothing written, nothing held. */
 	c = start();
 	c->hold_jobs = true;
-	fake_send(c, "USER " FAKE_USER "\r\nPASS wrong\r\n");
+	fake_send(c, "USER " FAKE_USER "\r\nPASS " FAKE_PASSWORD "\r\n");
 	expect(c, "+OK Send your password\r\n");
-	assert_non_null(c->job_work);
 	c->closing = true;
-	c->job_work = NULL;
-	c->job_done(c->job_arg);
-	c->job_done = NULL;
-	assert_int_equal(fake_auth_verifies, 1);
-	assert_int_equal(fake_auth_failures, 0);
+	c->hold_jobs = false;
+	fake_run(c);
 	expect(c, "");
+	assert_false(fake_store.locked);
 	fake_free(c);
 }
 
@@ -648,7 +617,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_quit_expunges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quit_expunge_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drop_deletes_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_login_limited_and_paced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_driver_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipelining, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),

@@ -1,0 +1,248 @@
+/* conn-harness - the real I/O core in-process, for unit tests: a tern core
+ * with real loops serving a test protocol on 127.0.0.1 (a plain and an
+ * implicit-TLS listener), and blocking client sockets, plain or OpenSSL, to
+ * drive it. Include it from one file per test executable (test-conn.c,
+ * test-auth-login.c) after <cmocka.h>. */
+#ifndef TERN_TESTS_CONN_HARNESS_H
+#define TERN_TESTS_CONN_HARNESS_H
+
+#include <arpa/inet.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "core/conn.h"
+#include "core/listener.h"
+
+#define HARNESS_UNUSED __attribute__((unused))
+
+/* ---- the server under test ---- */
+
+struct harness {
+	struct config cfg;
+	struct core *core;
+	pthread_t thread;
+	uint16_t port, tls_port;
+	uint16_t login_port;          /* with a login_protocol */
+	char dir[64];
+};
+
+static HARNESS_UNUSED void *harness_run(void *arg)
+{
+	struct harness *h = arg;
+
+	core_run(h->core, false);
+	return NULL;
+}
+
+/* Serve `protocol` (with `context` as conn_context) on a plain and an
+ * implicit-TLS listener of 127.0.0.1, and `login_protocol` (when not NULL)
+ * on a third, plain one, from a fresh data folder; `tweak` may change the
+ * configuration first. */
+static HARNESS_UNUSED void conn_harness_start(struct harness *h, const struct protocol *protocol,
+					      const struct protocol *login_protocol, void *context,
+					      void (*tweak)(struct config *cfg))
+{
+	struct addr_spec spec;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&spec.sa;
+	char *error = NULL;
+
+	memset(h, 0, sizeof(*h));
+	snprintf(h->dir, sizeof(h->dir), "/tmp/tern-test-conn-XXXXXX");
+	assert_non_null(mkdtemp(h->dir));
+	h->cfg.server.hostname = "localhost";
+	h->cfg.server.data_dir = h->dir;
+	h->cfg.server.threads = 2;
+	h->cfg.server.shutdown_timeout = 3;
+	h->cfg.tls.cert = "";
+	h->cfg.tls.key = "";
+	h->cfg.limits.line_length = 64;
+	h->cfg.limits.idle_timeout = 60;
+	h->cfg.limits.connections_per_ip = 50;
+	h->cfg.limits.connections = 1000;
+	h->cfg.limits.output_buffer = 65536;
+	if (tweak != NULL)
+		tweak(&h->cfg);
+
+	memset(&spec, 0, sizeof(spec));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	spec.sa_len = sizeof(*sin);
+	snprintf(spec.text, sizeof(spec.text), "127.0.0.1:0");
+	assert_int_equal(core_new(&h->cfg, &h->core, &error), 0);
+	assert_int_equal(core_listen(h->core, "test", &spec, 1, protocol, context, false,
+				     TLS_POLICY_CLIENT, &error), 0);
+	assert_int_equal(core_listen(h->core, "tests", &spec, 1, protocol, context, true,
+				     TLS_POLICY_CLIENT, &error), 0);
+	if (login_protocol != NULL)
+		assert_int_equal(core_listen(h->core, "testlogin", &spec, 1, login_protocol, context,
+					     false, TLS_POLICY_CLIENT, &error), 0);
+	if (core_tls_load(h->core, &error) < 0)
+		fail_msg("tls: %s", error);
+	h->port = core_listener_port(h->core, 0);
+	h->tls_port = core_listener_port(h->core, 1);
+	if (login_protocol != NULL)
+		h->login_port = core_listener_port(h->core, 2);
+	assert_true(h->port > 0 && h->tls_port > 0);
+	assert_int_equal(pthread_create(&h->thread, NULL, harness_run, h), 0);
+}
+
+static HARNESS_UNUSED int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Stop the server: every connection must be gone; the folder is removed. */
+static HARNESS_UNUSED void conn_harness_stop(struct harness *h)
+{
+	core_stop(h->core);
+	pthread_join(h->thread, NULL);
+	assert_int_equal(core_connection_count(h->core), 0);
+	core_free(&h->core);
+	nftw(h->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- a client ---- */
+
+struct client {
+	int fd;
+	SSL_CTX *ctx;
+	SSL *ssl;
+	char buf[8192];
+	size_t len;
+	char line[8192];
+};
+
+/* Connect to 127.0.0.1:port from the loopback address `from` ("127.0.0.7";
+ * NULL: the kernel's choice). */
+static HARNESS_UNUSED void client_connect_from(struct client *c, uint16_t port, const char *from)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct timeval tv = { .tv_sec = 10 };
+
+	memset(c, 0, sizeof(*c));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	c->fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(c->fd >= 0);
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (from != NULL) {
+		struct sockaddr_in src = { .sin_family = AF_INET };
+
+		assert_int_equal(inet_pton(AF_INET, from, &src.sin_addr), 1);
+		assert_int_equal(bind(c->fd, (struct sockaddr *)&src, sizeof(src)), 0);
+	}
+	assert_int_equal(connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+}
+
+static HARNESS_UNUSED void client_connect(struct client *c, uint16_t port)
+{
+	client_connect_from(c, port, NULL);
+}
+
+/* Returns 1 on success, 0 when the handshake failed. */
+static HARNESS_UNUSED int client_tls(struct client *c, int max_version)
+{
+	c->ctx = SSL_CTX_new(TLS_client_method());
+	assert_non_null(c->ctx);
+	if (max_version != 0) {
+		SSL_CTX_set_security_level(c->ctx, 0);
+		SSL_CTX_set_min_proto_version(c->ctx, 0);
+		SSL_CTX_set_max_proto_version(c->ctx, max_version);
+		SSL_CTX_set_cipher_list(c->ctx, "ALL:@SECLEVEL=0");
+	}
+	c->ssl = SSL_new(c->ctx);
+	SSL_set_fd(c->ssl, c->fd);
+	SSL_set_tlsext_host_name(c->ssl, "localhost");
+	return SSL_connect(c->ssl) == 1;
+}
+
+static HARNESS_UNUSED void client_close(struct client *c)
+{
+	if (c->ssl != NULL)
+		SSL_free(c->ssl);
+	SSL_CTX_free(c->ctx);
+	close(c->fd);
+	ERR_clear_error();
+	c->ssl = NULL;
+	c->ctx = NULL;
+}
+
+static HARNESS_UNUSED void client_send(struct client *c, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (c->ssl != NULL)
+		assert_int_equal(SSL_write(c->ssl, text, (int)n), (int)n);
+	else
+		assert_int_equal(send(c->fd, text, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+static HARNESS_UNUSED ssize_t client_recv(struct client *c, char *p, size_t n)
+{
+	if (c->ssl != NULL) {
+		int r = SSL_read(c->ssl, p, (int)n);
+
+		return r > 0 ? r : 0;
+	}
+	return recv(c->fd, p, n, 0);
+}
+
+/* The next line without CRLF, or NULL at EOF/error/timeout. */
+static HARNESS_UNUSED const char *client_line(struct client *c)
+{
+	for (;;) {
+		char *lf = memchr(c->buf, '\n', c->len);
+		ssize_t n;
+
+		if (lf != NULL) {
+			size_t total = (size_t)(lf - c->buf) + 1;
+			size_t len = total - 1;
+
+			if (len > 0 && c->buf[len - 1] == '\r')
+				len--;
+			memcpy(c->line, c->buf, len);
+			c->line[len] = '\0';
+			memmove(c->buf, c->buf + total, c->len - total);
+			c->len -= total;
+			return c->line;
+		}
+		if (c->len == sizeof(c->buf))
+			return NULL;
+		n = client_recv(c, c->buf + c->len, sizeof(c->buf) - c->len);
+		if (n <= 0)
+			return NULL;
+		c->len += (size_t)n;
+	}
+}
+
+static HARNESS_UNUSED void expect_line(struct client *c, const char *want)
+{
+	const char *got = client_line(c);
+
+	if (got == NULL)
+		fail_msg("expected \"%s\", got EOF", want);
+	assert_string_equal(got, want);
+}
+
+static HARNESS_UNUSED double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#endif
