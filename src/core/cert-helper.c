@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +19,8 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+
+#include "core/errmsg.h"
 
 #define CERT_HELPER_TIMEOUT_S 5       /* the longest the server waits for an answer */
 #define CERT_HELPER_REQUEST 'R'       /* the one request: "the two files, now" */
@@ -44,19 +45,6 @@ struct cert_reply {
 	uint32_t len2;
 };
 
-static int cert_fail(char **error_r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int cert_fail(char **error_r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(error_r, fmt, ap) < 0)
-		*error_r = NULL;
-	va_end(ap);
-	return -1;
-}
-
 /* ---- reading the files ---- */
 
 static int cert_file_read(const char *path, char **data_r, size_t *len_r, char **error_r)
@@ -70,14 +58,14 @@ static int cert_file_read(const char *path, char **data_r, size_t *len_r, char *
 	*data_r = NULL;
 	*len_r = 0;
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		cert_fail(error_r, "cannot read %s: %s", path, strerror(errno));
+		errmsg_set(error_r, "cannot read %s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > CERT_PEM_MAX) {
 		close(fd);
-		return cert_fail(error_r, S_ISREG(st.st_mode) ? "%s is larger than 1 MiB" :
+		return errmsg_set(error_r, S_ISREG(st.st_mode) ? "%s is larger than 1 MiB" :
 				 "%s is not a regular file", path);
 	}
 	size = (size_t)st.st_size;
@@ -90,7 +78,7 @@ static int cert_file_read(const char *path, char **data_r, size_t *len_r, char *
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			cert_fail(error_r, "cannot read %s: %s", path, strerror(errno));
+			errmsg_set(error_r, "cannot read %s: %s", path, strerror(errno));
 			OPENSSL_cleanse(data, len);
 			free(data);
 			close(fd);
@@ -189,7 +177,7 @@ int cert_path_check(const char *path, uid_t uid, gid_t gid, char **error_r)
 	int dir;
 
 	if (snprintf(todo, sizeof(todo), "%s", path) >= (int)sizeof(todo))
-		return cert_fail(error_r, "cannot read %s: %s", path, strerror(ENAMETOOLONG));
+		return errmsg_set(error_r, "cannot read %s: %s", path, strerror(ENAMETOOLONG));
 	snprintf(where, sizeof(where), "%s", path[0] == '/' ? "/" : ".");
 	dir = open(where, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	for (;;) {
@@ -263,13 +251,13 @@ int cert_path_check(const char *path, uid_t uid, gid_t gid, char **error_r)
 		close(dir);
 		dir = fd;
 	}
-	cert_fail(error_r, "cannot read %s: %s", path, strerror(errno));
+	errmsg_set(error_r, "cannot read %s: %s", path, strerror(errno));
 	if (dir >= 0)
 		close(dir);
 	return -1;
 unsafe:
 	close(dir);
-	return cert_fail(error_r, "not reading %s as root: the server's user can change %s",
+	return errmsg_set(error_r, "not reading %s as root: the server's user can change %s",
 			 path, where);
 }
 
@@ -373,10 +361,10 @@ int cert_helper_start(const char *cert_path, const char *key_path, uid_t server_
 	*helper_r = NULL;
 	*error_r = NULL;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return cert_fail(error_r, "cannot start the certificate helper: %s", strerror(errno));
+		return errmsg_set(error_r, "cannot start the certificate helper: %s", strerror(errno));
 	pid = fork();
 	if (pid < 0) {
-		cert_fail(error_r, "cannot start the certificate helper: %s", strerror(errno));
+		errmsg_set(error_r, "cannot start the certificate helper: %s", strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
@@ -405,7 +393,7 @@ static int cert_helper_lost(struct cert_helper *helper, const char *why, char **
 
 	close(helper->fd);
 	helper->fd = -1;
-	return cert_fail(error_r, "certificate helper: %s (%s)", why, detail);
+	return errmsg_set(error_r, "certificate helper: %s (%s)", why, detail);
 }
 
 int cert_helper_fetch(struct cert_helper *helper, struct cert_pem *pem, char **error_r)
@@ -416,7 +404,7 @@ int cert_helper_fetch(struct cert_helper *helper, struct cert_pem *pem, char **e
 	memset(pem, 0, sizeof(*pem));
 	*error_r = NULL;
 	if (helper->fd < 0)
-		return cert_fail(error_r, "certificate helper: gone since an earlier failure");
+		return errmsg_set(error_r, "certificate helper: gone since an earlier failure");
 	if (cert_send_all(helper->fd, &request, 1) < 0 ||
 	    cert_recv_all(helper->fd, &reply, sizeof(reply)) < 0)
 		return cert_helper_lost(helper, "no reply", error_r);

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,20 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/errmsg.h"
+
 #define DATADIR_LOCK_NAME "serve.lock"
-
-static int datadir_fail(char **error_r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int datadir_fail(char **error_r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(error_r, fmt, ap) < 0)
-		*error_r = NULL;
-	va_end(ap);
-	return -1;
-}
 
 /* The name of the user this process runs as, for messages. */
 static void datadir_user(char *out, size_t size)
@@ -64,28 +52,28 @@ int datadir_lock(const char *data_dir, char **error_r)
 
 	*error_r = NULL;
 	if (mkdir(data_dir, 0700) < 0 && errno != EEXIST)
-		return datadir_fail(error_r, "cannot create data folder %s: %s", data_dir,
+		return errmsg_set(error_r, "cannot create data folder %s: %s", data_dir,
 				    strerror(errno));
 	snprintf(path, sizeof(path), "%s/%s", data_dir, DATADIR_LOCK_NAME);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 	if (fd < 0)
-		return datadir_fail(error_r, "cannot open %s: %s", path, strerror(errno));
+		return errmsg_set(error_r, "cannot open %s: %s", path, strerror(errno));
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 
 		if (e == EWOULDBLOCK) {
 			datadir_holder(fd, holder, sizeof(holder));
-			datadir_fail(error_r, "data folder %s is in use by another tern serve "
+			errmsg_set(error_r, "data folder %s is in use by another tern serve "
 				     "(pid %s); one server per data folder", data_dir, holder);
 		} else {
-			datadir_fail(error_r, "cannot lock %s: %s", path, strerror(e));
+			errmsg_set(error_r, "cannot lock %s: %s", path, strerror(e));
 		}
 		close(fd);
 		return -1;
 	}
 	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
-		datadir_fail(error_r, "cannot write %s: %s", path, strerror(errno));
+		errmsg_set(error_r, "cannot write %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -104,7 +92,7 @@ int datadir_check_writable(const char *data_dir, char **error_r)
 		int e = errno;
 
 		datadir_user(user, sizeof(user));
-		return datadir_fail(error_r, "data folder %s is not writable by user %s: %s",
+		return errmsg_set(error_r, "data folder %s is not writable by user %s: %s",
 				    data_dir, user, strerror(e));
 	}
 	return 0;
@@ -138,20 +126,20 @@ int datadir_check_usable(const char *data_dir, bool root_creates, bool *created_
 	datadir_user(user, sizeof(user));
 	if (stat(data_dir, &st) == 0) {
 		if (!S_ISDIR(st.st_mode))
-			return datadir_fail(error_r, "data folder %s is not a folder", data_dir);
+			return errmsg_set(error_r, "data folder %s is not a folder", data_dir);
 		return datadir_check_writable(data_dir, error_r);
 	}
 	if (errno != ENOENT)
-		return datadir_fail(error_r, "data folder %s cannot be reached by user %s: %s",
+		return errmsg_set(error_r, "data folder %s cannot be reached by user %s: %s",
 				    data_dir, user, strerror(errno));
 	/* Missing: serve creates it (one level, as mkdir does), as root when
 	 * it starts as root, else as this user. */
 	datadir_parent(data_dir, parent, sizeof(parent));
 	if (stat(parent, &st) < 0 || access(parent, root_creates ? X_OK : W_OK | X_OK) < 0)
-		return datadir_fail(error_r, "data folder %s does not exist and cannot be created "
+		return errmsg_set(error_r, "data folder %s does not exist and cannot be created "
 				    "in %s by user %s: %s", data_dir, parent, user, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return datadir_fail(error_r, "data folder %s does not exist and cannot be created: "
+		return errmsg_set(error_r, "data folder %s does not exist and cannot be created: "
 				    "%s is not a folder", data_dir, parent);
 	*created_r = true;
 	return 0;
