@@ -1,8 +1,9 @@
 # test_core_limits - the core under the attacks of issue 5: a connection
 # flood against a low descriptor limit (it used to crash the server), a
 # client that trickles bytes to hold its slot before login, a crowd of
-# connections that never log in, and a slow unfinished line after login.
-# Real POP3 sessions beside them must keep working.
+# connections that never log in, clients that end their session but never
+# close their side, and a slow unfinished line after login. Real POP3
+# sessions beside them must keep working.
 import resource
 import socket
 import time
@@ -196,3 +197,31 @@ def test_crowd_that_never_logs_in_does_not_lock_others_out(tern_factory):
             s.close()
     user.close()
     assert "to make room" in srv.stderr_text()
+
+
+def test_clients_that_quit_but_never_close_do_not_lock_others_out(tern_factory):
+    """A client that sends QUIT (or junk until it is cut) and then neither
+    reads nor closes held its slot for the 2 s linger (5 s when the reply
+    cannot be flushed), out of reach of the eviction: 50 such connections
+    a second kept a 40-connection server full. Now, at the limit, such a
+    connection is cut first, before anyone waiting to log in."""
+    tern = tern_factory(dict(PLAIN, **{"limits.connections": "40"}))
+    srv = tern.start()
+    user = logged_in(srv.pop3_port)
+    quitters = []
+    try:
+        for i in range(60):
+            s = connect_from("127.0.0.%d" % (2 + i), srv.pop3_port)
+            s.sendall(b"QUIT\r\n" if i % 2 else b"X\r\n" * 25)
+            quitters.append(s)
+        time.sleep(0.2 * th.SLOW)   # all of them answered, lingering now
+        for n in range(5):
+            newcomer = logged_in(srv.pop3_port, th.USER2, th.PASSWORD2)
+            assert newcomer.cmd("QUIT").startswith(b"+OK")
+            newcomer.close()
+        assert user.cmd("STAT").startswith(b"+OK")
+    finally:
+        for s in quitters:
+            s.close()
+    user.close()
+    assert "cutting a closing connection to make room" in srv.stderr_text()
