@@ -26,8 +26,9 @@
 #define CORE_REFUSAL_LOG_MS 1000      /* at most one refusal line per reason and second */
 /* Descriptors one connection may hold at once: its socket, and for a
  * logged-in session the account's index.db with its -wal and -shm, the
- * account lock, and a message file being read. */
-#define CORE_FDS_PER_CONN 6
+ * account lock, the open msg/ folder (store-private.h: msg_fd), and a
+ * message file being read. */
+#define CORE_FDS_PER_CONN 7
 /* Descriptors kept for everything else: listeners, loops and their
  * wake-ups, the directory, the thread pool's jobs, logs. */
 #define CORE_FDS_RESERVED(threads) (64 + 16 * (threads))
