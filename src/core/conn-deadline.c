@@ -2,8 +2,9 @@
  * the idle timeout, the login deadline of protocols with a login phase, the
  * minimum input rate of an unfinished line or block, and (while closing)
  * the flush and linger deadlines, all on the one timer `conn->idle`; and
- * the per-loop list of connections not logged in yet, oldest first, from
- * which the server makes room when it is nearly full. See conn.h. */
+ * the per-loop lists of connections not logged in yet, oldest first, and
+ * of connections that are only closing, from which the server makes room
+ * when it is nearly full. See conn.h. */
 #include "core/conn.h"
 
 #include <stdlib.h>
@@ -186,11 +187,76 @@ void conn_authenticated(struct conn *conn)
 	conn_deadline_arm(conn);
 }
 
+/* ---- connections that are only closing ---- */
+
+void conn_closing_add(struct conn *conn)
+{
+	struct loop *loop = conn->loop;
+
+	if (conn->on_closing)
+		return;
+	conn->on_closing = true;
+	conn->closing_next = NULL;
+	conn->closing_prev = loop->closing_tail;
+	if (loop->closing_tail != NULL)
+		loop->closing_tail->closing_next = conn;
+	else
+		loop->closing_head = conn;
+	loop->closing_tail = conn;
+	atomic_fetch_add(&loop->closing_count, 1);
+	core_closing_count(conn->core, 1);
+}
+
+void conn_closing_remove(struct conn *conn)
+{
+	struct loop *loop = conn->loop;
+
+	if (!conn->on_closing)
+		return;
+	conn->on_closing = false;
+	if (conn->closing_prev != NULL)
+		conn->closing_prev->closing_next = conn->closing_next;
+	else
+		loop->closing_head = conn->closing_next;
+	if (conn->closing_next != NULL)
+		conn->closing_next->closing_prev = conn->closing_prev;
+	else
+		loop->closing_tail = conn->closing_prev;
+	conn->closing_next = conn->closing_prev = NULL;
+	atomic_fetch_sub(&loop->closing_count, 1);
+	core_closing_count(conn->core, -1);
+}
+
+/* The first connection of the loop that is only closing and can go at
+ * once (not waiting for a job), or NULL. */
+static struct conn *loop_closing_victim(struct loop *loop)
+{
+	struct conn *conn = loop->closing_head;
+
+	while (conn != NULL && conn->job)
+		conn = conn->closing_next;
+	return conn;
+}
+
+/* ---- making room ---- */
+
 static void loop_evict_preauth_here(void *arg)
 {
 	struct loop *loop = arg;
-	struct conn *conn = loop->preauth_head;
+	struct conn *conn = loop_closing_victim(loop);
 
+	if (conn != NULL) {
+		/* Its last reply is flushing, or sent and waiting for the
+		 * client's FIN: a client that neither reads nor closes must
+		 * not hold the slot for the flush or linger deadline. */
+		core_eviction_done(loop->core);
+		conn_log(conn, LOG_LEVEL_INFO, "msg=\"cutting a closing connection to make room\" "
+			 "state=%s", conn->state == CONN_STATE_LINGER ? "linger" : "flush");
+		conn->aborting = true;
+		conn_settle(conn);
+		return;
+	}
+	conn = loop->preauth_head;
 	/* Not one whose login is being checked right now: it may be a user
 	 * about to get in. */
 	while (conn != NULL && conn->job && !conn->job_queued)
@@ -210,7 +276,7 @@ void loop_evict_preauth(void *arg)
 	struct loop *loop = arg;
 	struct loop *oldest = core_oldest_preauth_loop(loop->core);
 
-	if (oldest != loop &&
+	if (loop_closing_victim(loop) == NULL && oldest != loop &&
 	    atomic_load(&oldest->preauth_oldest) < atomic_load(&loop->preauth_oldest))
 		loop_post(oldest, loop_evict_preauth_here, oldest);
 	else

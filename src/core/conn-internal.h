@@ -49,6 +49,12 @@ struct loop {
 	 * thread's choice of whom to close under pressure (UINT64_MAX: none). */
 	struct conn *preauth_head, *preauth_tail;
 	atomic_uint_fast64_t preauth_oldest;
+	/* Connections that are only closing (flushing their last reply or
+	 * lingering for the client's FIN), in the order they began to close
+	 * (loop thread only), and how many (for the accepting thread): under
+	 * pressure one of them is cut before anyone not logged in. */
+	struct conn *closing_head, *closing_tail;
+	atomic_uint closing_count;
 	bool stopping;                   /* shutdown asked (loop thread only) */
 	bool closed;                     /* handles closed (loop thread only) */
 	bool in_posts;                   /* running posted calls (loop thread only) */
@@ -68,9 +74,10 @@ void loop_shutdown(void *loop);
 /* Called by conn.c when a connection is freed. */
 void loop_conn_gone(struct loop *loop);
 /* loop_post() target, from the accepting thread when the server is nearly
- * full: close the oldest connection that has not logged in, this loop's
- * or (the accepting thread runs ahead of the loops in a burst) another
- * loop's that is older. */
+ * full: cut a connection of this loop that is only closing, else close
+ * the oldest connection that has not logged in, this loop's or (the
+ * accepting thread runs ahead of the loops in a burst) another loop's
+ * that is older. */
 void loop_evict_preauth(void *loop);
 
 /* An accepted socket on its way to a loop (created on the main thread). */
@@ -161,6 +168,8 @@ struct conn {
 	bool in_block;                 /* conn_input_unfinished() */
 	bool preauth;                  /* on loop->preauth_* (has_login, not logged in) */
 	struct conn *preauth_next, *preauth_prev;
+	bool on_closing;               /* on loop->closing_* */
+	struct conn *closing_next, *closing_prev;
 	uint64_t born_ns;              /* uv_hrtime() when the accepting thread took it */
 
 	const char *close_reason;
@@ -192,6 +201,10 @@ void conn_deadline_track(struct conn *conn, bool can_read);
 void conn_deadline_cb(uv_timer_t *timer);
 void conn_preauth_add(struct conn *conn);
 void conn_preauth_remove(struct conn *conn);
+/* The list of connections that are only closing: joined by conn_close()
+ * (not by one closed to make room, which goes at once), left at teardown. */
+void conn_closing_add(struct conn *conn);
+void conn_closing_remove(struct conn *conn);
 /* Call protocol->open; close when it refuses. */
 void conn_open(struct conn *conn);
 
@@ -227,9 +240,15 @@ void core_conn_release(struct core *core, const char *ip);
  * close). */
 void core_preauth_count(struct core *core, int delta);
 void core_eviction_done(struct core *core);
+/* Count connections that are only closing (+1 when one begins to close,
+ * -1 at its teardown); they can make room too. */
+void core_closing_count(struct core *core, int delta);
 /* The loop whose oldest connection not logged in is the oldest of all, as
  * far as the loops have published it (loop 0 when none has). */
 struct loop *core_oldest_preauth_loop(struct core *core);
+/* Where to make room: a loop with a connection that is only closing, else
+ * core_oldest_preauth_loop(). */
+struct loop *core_eviction_loop(struct core *core);
 /* Record the largest output queue seen (for tests). */
 void core_note_output(size_t len);
 

@@ -368,6 +368,8 @@ void conn_close(struct conn *conn, const char *reason)
 	conn->closing = true;
 	conn->close_reason = reason;
 	conn_preauth_remove(conn);
+	if (conn->end_why != CONN_END_BUSY)
+		conn_closing_add(conn);
 	uv_timer_start(&conn->idle, conn_deadline_cb, CONN_CLOSE_MS, 0);
 	uv_timer_stop(&conn->user);
 	conn_kick(conn);
@@ -378,6 +380,7 @@ static void conn_free(struct conn *conn)
 	struct loop *loop = conn->loop;
 
 	conn_preauth_remove(conn);
+	conn_closing_remove(conn);
 	close(conn->fd);
 	SSL_free(conn->ssl);
 	buf_release(&conn->in);
@@ -407,6 +410,7 @@ static void conn_teardown(struct conn *conn)
 	double secs = (double)(uv_now(&conn->loop->uv) - conn->start_ms) / 1000.0;
 
 	conn->state = CONN_STATE_DEAD;
+	conn_closing_remove(conn);
 	if (conn->session != NULL && conn->protocol->close != NULL)
 		conn->protocol->close(conn->session);
 	conn->session = NULL;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/errmsg.h"
+#include "core/log.h"
 
 #define DATADIR_LOCK_NAME "serve.lock"
 
@@ -71,12 +72,15 @@ int datadir_lock(const char *data_dir, char **error_r)
 		close(fd);
 		return -1;
 	}
+	/* Over the old pid, then cut to length: overwriting needs no new
+	 * block, so a server restarted on a full disk still starts (its
+	 * users must be able to log in and delete mail). Failing that, the
+	 * lock holds without the pid, which only names the holder. */
 	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
-		errmsg_set(error_r, "cannot write %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
+	if (pwrite(fd, pid, (size_t)len, 0) != len || ftruncate(fd, len) < 0)
+		log_event(LOG_LEVEL_WARN, "serve", NULL, NULL,
+			  "msg=\"cannot write the pid into the lock file\" file=\"%s\" error=\"%s\"",
+			  path, strerror(errno));
 	return fd;
 }
 

@@ -8,7 +8,8 @@
 
 /* Take the server's lock on data_dir (created 0700 when missing): open
  * DATA/serve.lock (0600, never through a symlink), flock it exclusively
- * without waiting, and write the pid into it. Returns the descriptor
+ * without waiting, and write the pid into it (when that fails, a full
+ * disk, the lock is kept and a warning logged). Returns the descriptor
  * (close-on-exec), to be kept open for the life of the process: the lock
  * goes when the process does, however it ends. A forked child must close
  * its copy but never unlock it (LOCK_UN on any copy releases the lock).

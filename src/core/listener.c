@@ -26,8 +26,9 @@
 #define CORE_REFUSAL_LOG_MS 1000      /* at most one refusal line per reason and second */
 /* Descriptors one connection may hold at once: its socket, and for a
  * logged-in session the account's index.db with its -wal and -shm, the
- * account lock, and a message file being read. */
-#define CORE_FDS_PER_CONN 6
+ * account lock, the open msg/ folder (store-private.h: msg_fd), and a
+ * message file being read. */
+#define CORE_FDS_PER_CONN 7
 /* Descriptors kept for everything else: listeners, loops and their
  * wake-ups, the directory, the thread pool's jobs, logs. */
 #define CORE_FDS_RESERVED(threads) (64 + 16 * (threads))
@@ -104,6 +105,7 @@ struct core {
 	unsigned total;
 	unsigned max_conns;           /* [limits] connections, fitted to the descriptor limit */
 	unsigned preauth;             /* connections waiting to log in (has_login) */
+	unsigned closing;             /* connections only closing (a reply to flush, a linger) */
 	unsigned evicting;            /* evictions asked for, not yet carried out */
 	int spare_fd;                 /* an emergency descriptor, spent to refuse at EMFILE */
 	unsigned nofile;              /* RLIMIT_NOFILE after raising it */
@@ -180,12 +182,13 @@ static struct core_ip **core_ip_find(struct core *core, const char *ip)
 	return p;
 }
 
-/* Under ip_lock: a connection waiting to log in is left to close for a new
- * one. Connections being closed to make room linger a moment: never more
- * than a tenth over the limit meanwhile. */
+/* Under ip_lock: a connection waiting to log in, or one that is only
+ * closing, is left to close for a new one. Connections being closed to
+ * make room linger a moment: never more than a tenth over the limit
+ * meanwhile. */
 static bool core_room_possible(const struct core *core)
 {
-	return core->preauth > core->evicting &&
+	return core->preauth + core->closing > core->evicting &&
 	       core->total < core->max_conns + core->max_conns / 10 + 1;
 }
 
@@ -243,6 +246,13 @@ void core_preauth_count(struct core *core, int delta)
 	pthread_mutex_unlock(&core->ip_lock);
 }
 
+void core_closing_count(struct core *core, int delta)
+{
+	pthread_mutex_lock(&core->ip_lock);
+	core->closing = (unsigned)((int)core->closing + delta);
+	pthread_mutex_unlock(&core->ip_lock);
+}
+
 void core_eviction_done(struct core *core)
 {
 	pthread_mutex_lock(&core->ip_lock);
@@ -279,6 +289,14 @@ struct loop *core_oldest_preauth_loop(struct core *core)
 		}
 	}
 	return best;
+}
+
+struct loop *core_eviction_loop(struct core *core)
+{
+	for (unsigned i = 0; i < core->n_loops; i++)
+		if (atomic_load(&core->loops[i]->closing_count) > 0)
+			return core->loops[i];
+	return core_oldest_preauth_loop(core);
 }
 
 void core_conn_release(struct core *core, const char *ip)
@@ -372,7 +390,7 @@ static void core_accept_one(struct listener *l, int fd, const struct sockaddr_st
 		return;
 	}
 	if (evict) {
-		struct loop *victim = core_oldest_preauth_loop(core);
+		struct loop *victim = core_eviction_loop(core);
 
 		loop_post(victim, loop_evict_preauth, victim);
 	}

@@ -74,6 +74,7 @@ struct loop *loop_new(struct core *core)
 	pthread_mutex_init(&loop->lock, NULL);
 	atomic_init(&loop->nconns, 0);
 	atomic_init(&loop->preauth_oldest, UINT64_MAX);
+	atomic_init(&loop->closing_count, 0);
 	if (uv_loop_init(&loop->uv) != 0)
 		abort();
 	uv_async_init(&loop->uv, &loop->async, loop_async_cb);

@@ -231,6 +231,11 @@ int dir_open(const char *data_dir, struct dir **dir_r, char **error_r)
 	rc = sqlite3_open_v2(path, &dir->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
 	if (rc == SQLITE_OK) {
+		int persist = 1;
+
+		/* Keep -wal and -shm (and the WAL's blocks) when closing, so that
+		 * opening again on a full disk needs no new space. */
+		sqlite3_file_control(dir->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 		sqlite3_busy_timeout(dir->db, 5000);
 		rc = sqlite3_exec(dir->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
 				  "PRAGMA foreign_keys=ON;", NULL, NULL, &err);

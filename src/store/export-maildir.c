@@ -15,35 +15,73 @@
 #include "store/store-private.h"
 #include "store/transfer.h"
 
-static int export_mkdir(const char *path)
-{
-	return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
-}
+/* Every folder and file of an export is made new, relative to the
+ * descriptor of the folder that holds it, and nothing is ever followed:
+ * the export runs as [server] user, which owns directory.db and every
+ * account's mail, often into a folder that another local user can write
+ * to (a home folder made writable for it). Such a user could otherwise
+ * plant a symlink (dovecot-uidlist -> DATA/directory.db) once the
+ * emptiness check has passed and have the export overwrite its target. */
+#define EXPORT_OPEN_NEW (O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)
+#define EXPORT_OPEN_DIR (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 
-static int export_fsync_dir(const char *path)
+/* Make a new folder NAME in `at` and open it: the descriptor, or -1
+ * (EEXIST when something is already there, ELOOP/ENOTDIR when it was
+ * swapped for a link or a file meanwhile). */
+static int export_mkdir_open(int at, const char *name)
 {
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
-
-	if (fd < 0)
+	if (mkdirat(at, name, 0700) < 0)
 		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
+	return openat(at, name, EXPORT_OPEN_DIR);
 }
 
-static bool export_dir_empty(const char *path)
+/* The top folder: created, or an existing empty one, and not a symlink.
+ * Its descriptor, -1 with errno, or -2 when it is not empty. */
+static int export_top_open(const char *path)
 {
-	DIR *d = opendir(path);
+	int fd, probe;
+	DIR *d;
 	struct dirent *de;
 	bool empty = true;
 
-	if (d == NULL)
-		return errno == ENOENT;
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -1;
+	fd = open(path, EXPORT_OPEN_DIR);
+	if (fd < 0)
+		return -1;
+	probe = dup(fd);
+	d = probe >= 0 ? fdopendir(probe) : NULL;
+	if (d == NULL) {
+		if (probe >= 0)
+			close(probe);
+		close(fd);
+		return -1;
+	}
 	while ((de = readdir(d)) != NULL)
 		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
 			empty = false;
 	closedir(d);
-	return empty;
+	if (!empty) {
+		close(fd);
+		return -2;
+	}
+	return fd;
+}
+
+/* One mailbox's open folders: the mailbox folder and its cur/ and tmp/. */
+struct export_dirs {
+	int box, cur, tmp;
+};
+
+static void export_dirs_close(struct export_dirs *d)
+{
+	if (d->box >= 0)
+		close(d->box);
+	if (d->cur >= 0)
+		close(d->cur);
+	if (d->tmp >= 0)
+		close(d->tmp);
+	d->box = d->cur = d->tmp = -1;
 }
 
 /* The info part: ":2," and the flag letters in ASCII order. */
@@ -65,15 +103,18 @@ static void export_info(unsigned flags, char *out)
 	*p = '\0';
 }
 
-/* Copy one message to dir/cur/BASE:2,FLAGS through dir/tmp. */
+/* Copy one message to DIR/cur/BASE:2,FLAGS through DIR/tmp (DIR names
+ * the folder in messages only). */
 static enum store_error export_message(struct store_account *acct, const char *mailbox,
-				       const struct store_message *m, const char *dir,
+				       const struct store_message *m,
+				       const struct export_dirs *dirs, const char *dir,
 				       const char *base, FILE *err)
 {
-	char tmp[4200], final[4300], info[16], buf[65536];
+	char final[NAME_MAX + 1], info[16], buf[65536];
 	struct store_reader *r;
 	struct timespec times[2];
 	enum store_error e;
+	bool made = false;
 	ssize_t n;
 	int fd;
 
@@ -82,11 +123,11 @@ static enum store_error export_message(struct store_account *acct, const char *m
 		return e == STORE_ERR_IO ? e : STORE_ERR_NOT_FOUND;
 	}
 	export_info(m->flags, info);
-	snprintf(tmp, sizeof(tmp), "%s/tmp/%s", dir, base);
-	snprintf(final, sizeof(final), "%s/cur/%s%s", dir, base, info);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	snprintf(final, sizeof(final), "%s%s", base, info);
+	fd = openat(dirs->tmp, base, EXPORT_OPEN_NEW, 0600);
 	if (fd < 0)
 		goto io;
+	made = true;
 	while ((n = store_reader_read(r, buf, sizeof(buf))) > 0) {
 		for (ssize_t off = 0; off < n;) {
 			ssize_t w = write(fd, buf + off, (size_t)(n - off));
@@ -107,15 +148,16 @@ static enum store_error export_message(struct store_account *acct, const char *m
 		goto io;
 	}
 	fd = -1;
-	if (rename(tmp, final) < 0)
+	if (renameat(dirs->tmp, base, dirs->cur, final) < 0)
 		goto io;
 	store_reader_close(&r);
 	return STORE_OK;
 io:
-	fprintf(err, "cannot write %s: %s\n", final, strerror(errno));
+	fprintf(err, "cannot write %s/cur/%s: %s\n", dir, final, strerror(errno));
 	if (fd >= 0)
 		close(fd);
-	unlink(tmp);
+	if (made)
+		unlinkat(dirs->tmp, base, 0);
 	store_reader_close(&r);
 	return STORE_ERR_IO;
 }
@@ -132,13 +174,50 @@ static bool export_escaped(const char *mailbox, const char *folder)
 	return false;
 }
 
+/* Make the folders of a mailbox: FOLDER in `top` (NULL: INBOX, which is
+ * `top` itself), with cur/, new/ and tmp/ in it; 0, or -1 with errno and
+ * `what` naming the step. */
+static int export_dirs_make(int top, const char *folder, struct export_dirs *d,
+			    const char **what)
+{
+	int fd;
+
+	d->box = d->cur = d->tmp = -1;
+	*what = ".";
+	d->box = folder != NULL ? export_mkdir_open(top, folder) : dup(top);
+	if (d->box < 0)
+		return -1;
+	*what = "cur";
+	if ((d->cur = export_mkdir_open(d->box, "cur")) < 0)
+		return -1;
+	*what = "new";
+	if ((fd = export_mkdir_open(d->box, "new")) < 0)
+		return -1;
+	close(fd);
+	*what = "tmp";
+	if ((d->tmp = export_mkdir_open(d->box, "tmp")) < 0)
+		return -1;
+	if (folder != NULL) {
+		/* Maildir++: a folder's marker file */
+		*what = "maildirfolder";
+		if ((fd = openat(d->box, "maildirfolder", EXPORT_OPEN_NEW, 0600)) < 0)
+			return -1;
+		close(fd);
+	}
+	return 0;
+}
+
 /* Returns 1 when the folder name was escaped (and said on out), 0 when
  * not, -1 on a write error (said on err). */
 static int export_mailbox(struct store_account *acct, const struct store_mailbox *box,
-			  const char *root, FILE *out, FILE *err, struct transfer_stats *stats)
+			  int top, const char *root, FILE *out, FILE *err,
+			  struct transfer_stats *stats)
 {
-	char dir[4096], sub[4200];
+	char dir[4096];
+	const char *what = ".";
+	struct export_dirs dirs = { -1, -1, -1 };
 	struct store_message *msgs;
+	char *folder = NULL;
 	enum store_error e;
 	int escaped = 0;
 	size_t n;
@@ -155,9 +234,10 @@ static int export_mailbox(struct store_account *acct, const struct store_mailbox
 	if (strcmp(box->name, "INBOX") == 0) {
 		snprintf(dir, sizeof(dir), "%s", root);
 	} else {
-		char *folder = transfer_maildir_folder_encode(box->name);
-		int len = snprintf(dir, sizeof(dir), "%s/%s", root, folder);
+		int len;
 
+		folder = transfer_maildir_folder_encode(box->name);
+		len = snprintf(dir, sizeof(dir), "%s/%s", root, folder);
 		if (strlen(folder) > NAME_MAX || len < 0 || (size_t)len >= sizeof(dir) - 16) {
 			fprintf(err, "skipped mailbox %s: its folder name %s is too long\n",
 				box->name, folder);
@@ -169,29 +249,18 @@ static int export_mailbox(struct store_account *acct, const struct store_mailbox
 			fprintf(out, "mailbox %s exported as %s\n", box->name, folder);
 			escaped = 1;
 		}
+	}
+	if (export_dirs_make(top, folder, &dirs, &what) < 0) {
 		free(folder);
+		goto io;
 	}
-	snprintf(sub, sizeof(sub), "%s/cur", dir);
-	if (export_mkdir(dir) < 0 || export_mkdir(sub) < 0)
-		goto io;
-	snprintf(sub, sizeof(sub), "%s/new", dir);
-	if (export_mkdir(sub) < 0)
-		goto io;
-	snprintf(sub, sizeof(sub), "%s/tmp", dir);
-	if (export_mkdir(sub) < 0)
-		goto io;
-	if (strcmp(box->name, "INBOX") != 0) {
-		/* Maildir++: a folder's marker file */
-		snprintf(sub, sizeof(sub), "%s/maildirfolder", dir);
-		fd = open(sub, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-		if (fd < 0)
-			goto io;
-		close(fd);
-	}
-	if ((e = store_message_list(acct, box->name, &msgs, &n)) != STORE_OK)
+	free(folder);
+	if (store_message_list(acct, box->name, &msgs, &n) != STORE_OK) {
+		export_dirs_close(&dirs);
 		return -1;
-	snprintf(sub, sizeof(sub), "%s/dovecot-uidlist", dir);
-	fd = open(sub, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	}
+	what = "dovecot-uidlist";
+	fd = openat(dirs.box, "dovecot-uidlist", EXPORT_OPEN_NEW, 0600);
 	ul = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (ul == NULL) {
 		if (fd >= 0)
@@ -207,7 +276,7 @@ static int export_mailbox(struct store_account *acct, const struct store_mailbox
 
 		snprintf(base, sizeof(base), "%lld.U%uV%u.tern", (long long)msgs[i].internal_date,
 			 msgs[i].uid, box->uidvalidity);
-		e = export_message(acct, box->name, &msgs[i], dir, base, err);
+		e = export_message(acct, box->name, &msgs[i], &dirs, dir, base, err);
 		if (e == STORE_ERR_NOT_FOUND || e == STORE_ERR_CORRUPT) {
 			stats->skipped++;
 			e = STORE_OK;
@@ -225,13 +294,20 @@ static int export_mailbox(struct store_account *acct, const struct store_mailbox
 	}
 	fclose(ul);
 	/* the renames into cur/ and the uidlist's entry, on disk too */
-	snprintf(sub, sizeof(sub), "%s/cur", dir);
-	if (export_fsync_dir(sub) < 0 || export_fsync_dir(dir) < 0)
+	what = "cur";
+	if (fsync(dirs.cur) < 0)
 		goto io;
+	what = ".";
+	if (fsync(dirs.box) < 0)
+		goto io;
+	export_dirs_close(&dirs);
 	stats->mailboxes++;
 	return e == STORE_OK ? escaped : -1;
 io:
-	fprintf(err, "cannot write %s: %s\n", sub, strerror(errno));
+	fprintf(err, "cannot write %s/%s: %s%s\n", dir, what, strerror(errno),
+		errno == EEXIST || errno == ELOOP || errno == ENOTDIR ?
+		" (something else was put there during the export)" : "");
+	export_dirs_close(&dirs);
 	return -1;
 }
 
@@ -241,20 +317,25 @@ enum store_error transfer_export_maildir(struct store_account *acct, const char 
 	struct store_mailbox *boxes;
 	enum store_error e;
 	size_t n, escaped = 0;
+	int top;
 
 	memset(stats, 0, sizeof(*stats));
-	if (!export_dir_empty(path)) {
+	top = export_top_open(path);
+	if (top == -2) {
 		fprintf(err, "%s: exists and is not empty\n", path);
 		return STORE_ERR_EXISTS;
 	}
-	if (export_mkdir(path) < 0) {
-		fprintf(err, "%s: %s\n", path, strerror(errno));
+	if (top < 0) {
+		fprintf(err, "%s: %s%s\n", path, strerror(errno),
+			errno == ELOOP ? " (a symbolic link: give the folder it points to)" : "");
 		return STORE_ERR_IO;
 	}
-	if ((e = store_mailbox_list(acct, &boxes, &n)) != STORE_OK)
+	if ((e = store_mailbox_list(acct, &boxes, &n)) != STORE_OK) {
+		close(top);
 		return e;
+	}
 	for (size_t i = 0; i < n && e == STORE_OK; i++) {
-		int rc = export_mailbox(acct, &boxes[i], path, out, err, stats);
+		int rc = export_mailbox(acct, &boxes[i], top, path, out, err, stats);
 
 		if (rc < 0)
 			e = STORE_ERR_IO;
@@ -262,6 +343,7 @@ enum store_error transfer_export_maildir(struct store_account *acct, const char 
 			escaped += (size_t)rc;
 	}
 	store_mailboxes_free(boxes, n);
+	close(top);
 	if (escaped > 0)
 		fprintf(out, "escaped folder names are those of Dovecot's Maildir++ layout with"
 			" its listescape plugin; tern import reads them back\n");

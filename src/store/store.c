@@ -398,6 +398,11 @@ static enum store_error store_open_db(struct store_account *acct)
 	close(fd);
 	if (sqlite3_open_v2(path, &acct->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
 		return store_db_error(acct, "open index");
+	{
+		int persist = 1;
+
+		sqlite3_file_control(acct->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	}
 	sqlite3_busy_timeout(acct->db, STORE_BUSY_TIMEOUT_MS);
 	if (store_exec(acct, "PRAGMA journal_mode=WAL") != STORE_OK ||
 	    store_exec(acct, "PRAGMA synchronous=FULL") != STORE_OK)

@@ -1,8 +1,9 @@
 # test_data_folder - one `tern serve` per data folder (the flock on
 # DATA/serve.lock, naming the running server's pid), and a server that
 # refuses to start, rather than say "ready", when [server] user cannot
-# write its data folder.
+# write its data folder, but does start when the disk is merely full.
 import os
+import pwd
 import subprocess
 
 import pytest
@@ -84,3 +85,38 @@ def test_serve_refuses_a_data_folder_its_user_cannot_write(tern_factory, root_on
     assert 'msg="ready"' not in p.stderr
     assert "data folder %s is not writable by user nobody" % data in p.stderr, p.stderr
     assert "Permission denied" in p.stderr, p.stderr
+
+
+@pytest.mark.skipif(not th.AS_ROOT, reason="mounts a small tmpfs")
+def test_server_restarts_on_a_full_disk():
+    """A server restarted when its data folder's disk is full refused to
+    start (it truncated serve.lock before writing its pid: "No space left
+    on device") and, past that, could not open directory.db (SQLite had
+    deleted -wal and -shm at the last close and had no room to make them
+    again), so nobody could even log in to read mail. Now it starts and
+    serves."""
+    tern = th.Tern({"auth.allow_plaintext_loopback": "yes"})
+    nobody = pwd.getpwnam("nobody")
+    os.mkdir(tern.data_dir)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,uid=%d,gid=%d,mode=0700" %
+                    (nobody.pw_uid, nobody.pw_gid), "tmpfs", tern.data_dir], check=True)
+    try:
+        tern.setup_accounts()
+        [msg] = tern.import_mbox(th.USER, [th.make_message(1)])
+        tern.start().terminate()
+        fd = os.open(os.path.join(tern.data_dir, "filler"), os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while True:
+                os.write(fd, b"x" * 4096)
+        except OSError:
+            pass
+        os.close(fd)
+        srv = tern.start()
+        pop = th.pop_stls(srv.pop3_port)
+        assert th.retr_all(pop) == [msg]
+        pop.quit()
+    finally:
+        for srv in tern.servers:
+            srv.stop_quietly()
+        subprocess.run(["umount", tern.data_dir], check=False)
+        assert not tern.cleanup()

@@ -3,8 +3,10 @@
 # (the repair in store_open must not touch the server's messages), an
 # export re-imports with the same UIDs and bytes, and mailbox names that
 # Maildir++ cannot hold as they are ("a.b" beside "a/b") each get their own
-# folder and come back as the same mailboxes.
+# folder and come back as the same mailboxes. An export never follows
+# what another local user plants in its target while it runs.
 import os
+import threading
 
 import tern_harness as th
 
@@ -97,3 +99,46 @@ def test_export_escapes_names_that_maildir_cannot_hold(tern_env):
     out2 = export_dir(tern, "export2")
     tern.cmd("export", "maildir", th.USER2, out2)
     assert exported_tree(out2) == tree
+
+
+def test_export_does_not_follow_a_symlink_planted_during_it(tern_env):
+    """The target must be writable by [server] user, which owns
+    directory.db: another local user who can write there waits for the
+    export to pass its emptiness check (cur/ appears) and plants
+    dovecot-uidlist -> DATA/directory.db. The export used to open it with
+    O_TRUNC and write the uidlist over the directory."""
+    tern = tern_env
+    tern.import_mbox(th.USER, [th.make_message(i) for i in range(20)])
+    victim = os.path.join(tern.data_dir, "directory.db")
+    with open(victim, "rb") as f:
+        before = f.read()
+    planted = 0
+    for attempt in range(10):
+        out = export_dir(tern, "export%d" % attempt)
+        done = threading.Event()
+        won = []
+
+        def plant():
+            while not done.is_set():
+                if os.path.isdir(os.path.join(out, "cur")):
+                    try:
+                        os.symlink(victim, os.path.join(out, "dovecot-uidlist"))
+                        won.append(True)
+                    except FileExistsError:
+                        pass   # the export made its own first
+                    return
+
+        planter = threading.Thread(target=plant)
+        planter.start()
+        r = tern.cmd("export", "maildir", th.USER, out, check=False)
+        done.set()
+        planter.join()
+        with open(victim, "rb") as f:
+            assert f.read() == before, "the export wrote through the planted link"
+        if won:
+            planted += 1
+            assert r.returncode == 1 and "something else was put there" in r.stderr, r.stderr
+        else:
+            assert r.returncode == 0, r.stderr
+    assert planted > 0, "the planter never won the race"
+    assert "demo@localhost" in tern.cmd("user", "list").stdout
