@@ -16,8 +16,12 @@
 #include "core/log.h"
 #include "store/store-private.h"
 
-/* The folder of DATA/mail/DOMAIN that keeps removed accounts' folders. */
+/* The folder of DATA/mail/DOMAIN that keeps removed accounts' folders
+ * (--keep-mail), and the one they pass through on the way out otherwise:
+ * what is left there (a `user del` killed between the move and the
+ * removal) is removed by the next removal in the domain. */
 #define STORE_REMOVED_DIR ".deleted"
+#define STORE_REMOVING_DIR ".deleting"
 /* Names tried for one folder moved aside in the same second. */
 #define STORE_REMOVE_TRIES 100
 
@@ -51,6 +55,31 @@ void store_remove_abort(struct store_removal **rmp)
 	free(rm);
 }
 
+static int store_remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return (type == FTW_DP ? rmdir(path) : unlink(path)) < 0 ? -1 : 0;
+}
+
+/* Remove what an interrupted removal left in DOMAIN/.deleting (never a
+ * folder kept with --keep-mail: those are in .deleted). */
+static void store_remove_leftovers(const char *domain_path)
+{
+	char path[4200];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", domain_path, STORE_REMOVING_DIR);
+	if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return;
+	/* FTW_PHYS: a symbolic link is removed, never followed */
+	if (nftw(path, store_remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0)
+		log_event(LOG_LEVEL_INFO, "store", NULL, NULL,
+			  "msg=\"removed what an interrupted account deletion left\" path=%s", path);
+	else
+		store_remove_fail("cannot remove what an interrupted account deletion left", path);
+}
+
 enum store_error store_remove_begin(const char *data_dir, const char *address,
 				    struct store_removal **rm_r)
 {
@@ -80,6 +109,8 @@ enum store_error store_remove_begin(const char *data_dir, const char *address,
 		store_remove_abort(&rm);
 		return STORE_ERR_IO;
 	}
+	if (rm->domain_fd >= 0)
+		store_remove_leftovers(rm->domain_path);
 	account_fd = rm->domain_fd < 0 ? -1 :
 		openat(rm->domain_fd, rm->local, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (account_fd < 0) {
@@ -113,19 +144,19 @@ enum store_error store_remove_begin(const char *data_dir, const char *address,
 	return STORE_OK;
 }
 
-/* Rename DOMAIN/LOCAL to DOMAIN/.deleted/LOCAL.STAMP[.N]; *name_r gets
- * ".deleted/LOCAL.STAMP[.N]" (malloc'd). */
-static enum store_error store_remove_move(struct store_removal *rm, char **name_r)
+/* Rename DOMAIN/LOCAL to DOMAIN/ASIDE/LOCAL.STAMP[.N]; *name_r gets
+ * "ASIDE/LOCAL.STAMP[.N]" (malloc'd). */
+static enum store_error store_remove_move(struct store_removal *rm, const char *aside,
+					  char **name_r)
 {
 	char stamp[32], name[512];
 	time_t now = time(NULL);
 	struct tm tm;
 	int aside_fd, rc = -1;
 
-	if (mkdirat(rm->domain_fd, STORE_REMOVED_DIR, 0700) < 0 && errno != EEXIST)
+	if (mkdirat(rm->domain_fd, aside, 0700) < 0 && errno != EEXIST)
 		return store_remove_fail("cannot create folder for removed accounts", rm->domain_path);
-	aside_fd = openat(rm->domain_fd, STORE_REMOVED_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-			  O_CLOEXEC);
+	aside_fd = openat(rm->domain_fd, aside, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (aside_fd < 0)
 		return store_remove_fail("cannot open folder for removed accounts", rm->domain_path);
 	gmtime_r(&now, &tm);
@@ -146,16 +177,9 @@ static enum store_error store_remove_move(struct store_removal *rm, char **name_
 		return STORE_ERR_IO;
 	}
 	close(aside_fd);
-	if (asprintf(name_r, "%s/%s", STORE_REMOVED_DIR, name) < 0)
+	if (asprintf(name_r, "%s/%s", aside, name) < 0)
 		abort();
 	return STORE_OK;
-}
-
-static int store_remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return (type == FTW_DP ? rmdir(path) : unlink(path)) < 0 ? -1 : 0;
 }
 
 enum store_error store_remove_commit(struct store_removal **rmp, bool keep, char **where_r)
@@ -170,7 +194,7 @@ enum store_error store_remove_commit(struct store_removal **rmp, bool keep, char
 		store_remove_abort(&rm);
 		return STORE_OK;
 	}
-	e = store_remove_move(rm, &name);
+	e = store_remove_move(rm, keep ? STORE_REMOVED_DIR : STORE_REMOVING_DIR, &name);
 	if (e == STORE_OK) {
 		if (asprintf(where_r, "%s/%s", rm->domain_path, name) < 0)
 			abort();

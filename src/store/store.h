@@ -183,9 +183,11 @@ void store_unlock(struct store_lock **lock);
  * gives a handle too (commit then does nothing).
  *
  * store_remove_commit moves the folder, in one rename, to
- * DATA/mail/DOMAIN/.deleted/LOCAL.YYYYMMDDTHHMMSSZ (with .2, .3, ... when
- * taken): no account folder can start with '.'. It then releases the
- * lock and, unless `keep`, removes the moved folder. *where_r gets the
+ * DATA/mail/DOMAIN/.deleted/LOCAL.YYYYMMDDTHHMMSSZ with `keep`, else to
+ * DATA/mail/DOMAIN/.deleting/... (with .2, .3, ... when taken): no
+ * account folder can start with '.'. It then releases the lock and,
+ * unless `keep`, removes the moved folder; what a crash leaves in
+ * .deleting is removed by the next store_remove_begin in the domain. *where_r gets the
  * moved folder's path (malloc'd) when it is still there (keep, or a
  * removal that failed), else NULL. Frees the handle.
  *

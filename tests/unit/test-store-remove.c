@@ -181,6 +181,34 @@ static void test_links_not_followed(void **state)
 	assert_true(exists(outside));
 }
 
+/* A removal killed between its move and the removal of the moved
+ * folder leaves it in .deleting: the next removal in the domain takes it
+ * away, and never touches what --keep-mail kept in .deleted. */
+static void test_leftovers_removed(void **state)
+{
+	struct fixture *f = *state;
+	struct store_removal *rm;
+	char leftover[256], kept[256], *where = NULL;
+
+	fill(f);
+	assert_int_equal(store_remove_begin(f->data, ADDR, &rm), STORE_OK);
+	assert_int_equal(store_remove_commit(&rm, true, &where), STORE_OK);
+	assert_non_null(where);
+	snprintf(kept, sizeof(kept), "%s", where);
+	free(where);
+	snprintf(leftover, sizeof(leftover), "%s/mail/example.org/.deleting", f->data);
+	assert_int_equal(mkdir(leftover, 0700), 0);
+	strcat(leftover, "/bob.20261201T000000Z");
+	assert_int_equal(mkdir(leftover, 0700), 0);
+	strcat(leftover, "/index.db");
+	fclose(fopen(leftover, "w"));
+	*strrchr(leftover, '/') = '\0';
+	assert_int_equal(store_remove_begin(f->data, "carol@example.org", &rm), STORE_OK);
+	store_remove_abort(&rm);
+	assert_true(exists(kept));
+	assert_false(exists(leftover));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +217,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_folder_and_bad_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_links_not_followed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_leftovers_removed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
