@@ -17,6 +17,7 @@
 #include "dir/dir.h"
 #include "dir/password.h"
 #include "pop3/pop3.h"
+#include "store/store.h"
 
 /* Bind one [listen] service; services without a protocol yet are skipped
  * with a warning. Returns 0, or -1 after printing why. */
@@ -119,6 +120,7 @@ static int serve(const struct config *cfg)
 		cli_fail("%s", error != NULL ? error : "the data folder is not writable");
 		goto out;
 	}
+	store_reserve_init(cfg->server.data_dir);
 	ret = core_run(core, true) < 0 ? 1 : 0;
 out:
 	free(error);

@@ -305,8 +305,8 @@ static void names_free(char **names)
 	free(names);
 }
 
-enum store_error store_expunge(struct store_account *acct, const char *mailbox,
-			       const uint32_t *uids, size_t n)
+static enum store_error store_expunge_once(struct store_account *acct, const char *mailbox,
+					   const uint32_t *uids, size_t n)
 {
 	sqlite3_stmt *sel = NULL, *del = NULL, *rec = NULL;
 	int64_t *files = NULL;
@@ -375,6 +375,20 @@ out:
 	store_rollback(acct);
 	names_free(names);
 	free(files);
+	return err;
+}
+
+enum store_error store_expunge(struct store_account *acct, const char *mailbox,
+			       const uint32_t *uids, size_t n)
+{
+	enum store_error err = store_expunge_once(acct, mailbox, uids, n);
+
+	/* Deleting is how a user frees space: a full disk must not stop it
+	 * (store_reserve_*). */
+	if (err == STORE_ERR_NO_SPACE && store_reserve_release())
+		err = store_expunge_once(acct, mailbox, uids, n);
+	if (err == STORE_OK)
+		store_reserve_restore();
 	return err;
 }
 

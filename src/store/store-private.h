@@ -29,7 +29,8 @@ struct store_account {
 enum store_error store_exec(struct store_account *acct, const char *sql);
 /* Prepare a statement; logs on failure and returns NULL. */
 sqlite3_stmt *store_prepare(struct store_account *acct, const char *sql);
-/* Log an SQLite error for the account; returns STORE_ERR_IO. */
+/* Log an SQLite error for the account; returns STORE_ERR_NO_SPACE when
+ * the disk is full, else STORE_ERR_IO. */
 enum store_error store_db_error(struct store_account *acct, const char *what);
 enum store_error store_begin(struct store_account *acct);
 enum store_error store_commit(struct store_account *acct);

@@ -27,6 +27,7 @@ static const char *const store_error_names[] = {
 	[STORE_ERR_LOCKED] = "locked",
 	[STORE_ERR_IO] = "i/o error",
 	[STORE_ERR_CORRUPT] = "store corrupt",
+	[STORE_ERR_NO_SPACE] = "no space left",
 };
 _Static_assert(sizeof(store_error_names) / sizeof(store_error_names[0]) == STORE_ERR__COUNT,
 	       "store_error_names must cover enum store_error");
@@ -60,8 +61,13 @@ const char *store_special_attr(enum store_special special)
 
 enum store_error store_db_error(struct store_account *acct, const char *what)
 {
+	int code = sqlite3_errcode(acct->db);
+
 	log_event(LOG_LEVEL_ERROR, "store", NULL, NULL, "msg=\"%s failed\" user=%s error=\"%s\"",
 		  what, acct->address, sqlite3_errmsg(acct->db));
+	if (code == SQLITE_FULL || ((code & 0xff) == SQLITE_IOERR &&
+				     sqlite3_system_errno(acct->db) == ENOSPC))
+		return STORE_ERR_NO_SPACE;
 	return STORE_ERR_IO;
 }
 

@@ -34,6 +34,7 @@ enum store_error {
 	STORE_ERR_LOCKED,      /* held by another session (store_lock) */
 	STORE_ERR_IO,          /* disk or database error; detail is logged */
 	STORE_ERR_CORRUPT,     /* index inconsistent with files; detail is logged */
+	STORE_ERR_NO_SPACE,    /* the disk (or the file system's quota) is full */
 	STORE_ERR__COUNT
 };
 const char *store_error_name(enum store_error error);
@@ -192,6 +193,17 @@ void store_unlock(struct store_lock **lock);
  * removal that failed), else NULL. Frees the handle.
  *
  * store_remove_abort releases the handle and changes nothing. */
+/* The space reserve (reserve.c): `tern serve` keeps DATA/space.reserve,
+ * 8 MiB of allocated blocks, so that a full disk does not stop users from
+ * deleting mail. store_expunge that fails with STORE_ERR_NO_SPACE gives
+ * the reserve up (store_reserve_release) and tries once more, then makes
+ * it again when the disk has room (store_reserve_restore). Without
+ * store_reserve_init (the admin commands) there is no reserve.
+ * Thread-safe. */
+void store_reserve_init(const char *data_dir);
+bool store_reserve_release(void);
+void store_reserve_restore(void);
+
 struct store_removal;
 enum store_error store_remove_begin(const char *data_dir, const char *address,
 				    struct store_removal **rm_r);

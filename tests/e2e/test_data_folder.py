@@ -120,3 +120,45 @@ def test_server_restarts_on_a_full_disk():
             srv.stop_quietly()
         subprocess.run(["umount", tern.data_dir], check=False)
         assert not tern.cleanup()
+
+
+@pytest.mark.skipif(not th.AS_ROOT, reason="mounts a small tmpfs")
+def test_user_deletes_mail_on_a_full_disk():
+    """On a full disk DELE + QUIT answered -ERR [SYS/TEMP]: an expunge must
+    write to index.db's WAL before it frees any file. The server keeps a
+    space reserve in DATA and gives it up for that."""
+    tern = th.Tern({"auth.allow_plaintext_loopback": "yes"})
+    nobody = pwd.getpwnam("nobody")
+    os.mkdir(tern.data_dir)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m,uid=%d,gid=%d,mode=0700" %
+                    (nobody.pw_uid, nobody.pw_gid), "tmpfs", tern.data_dir], check=True)
+    try:
+        tern.setup_accounts()
+        tern.import_mbox(th.USER, [th.make_message(i) for i in range(1, 6)])
+        srv = tern.start()
+        assert os.path.getsize(os.path.join(tern.data_dir, "space.reserve")) > 0
+        fd = os.open(os.path.join(tern.data_dir, "filler"), os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while True:
+                os.write(fd, b"x" * 65536)
+        except OSError:
+            pass
+        try:
+            while True:
+                os.write(fd, b"x" * 512)
+        except OSError:
+            pass
+        os.close(fd)
+        pop = th.pop_stls(srv.pop3_port)
+        for i in range(1, 6):
+            pop.dele(i)
+        assert pop.quit().startswith(b"+OK")
+        pop = th.pop_stls(srv.pop3_port)
+        assert pop.stat()[0] == 0
+        pop.quit()
+        assert "space reserve given up" in srv.stderr_text()
+    finally:
+        for srv in tern.servers:
+            srv.stop_quietly()
+        subprocess.run(["umount", tern.data_dir], check=False)
+        assert not tern.cleanup()
