@@ -392,8 +392,8 @@ class Tern:
 
 	def __init__(self, top):
 		self.top = top
+		# tern creates it (it gives [server] user only a folder it made)
 		self.data = os.path.join(top, "tern-data")
-		os.mkdir(self.data, 0o700)
 		self.port = free_port()
 		self.sets = {
 			"server.data_dir": self.data,
