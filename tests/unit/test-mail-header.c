@@ -196,47 +196,42 @@ static void test_bare_cr(void **state)
 static void test_long_fields(void **state)
 {
 	static const struct mail_header_limits small = { 65536, 16 };
+	static const struct {
+		const char *in, *expected;
+	} cases[] = {
+		/* Exactly the bound: kept whole. One more byte: cut, but the
+		 * offsets stay exact. */
+		{ "Subject: 1234567\r\nTo: x\r\n\r\n",
+		  "field 0+18 Subject [ 1234567] 8+8\nfield 18+7 To [ x] 21+2\nend 25+2\n" },
+		{ "Subject: 12345678\r\nTo: x\r\n\r\n",
+		  "field 0+19 Subject [ 1234567] 8+9 truncated\nfield 19+7 To [ x] 22+2\nend 26+2\n" },
+		/* Folded: the folding counts, the last line end does not; the
+		 * value is cut wherever the bound falls. */
+		{ "Subject: 1\r\n 345\r\n\r\n", "field 0+18 Subject [ 1\\r\\n 345] 8+8\nend 18+2\n" },
+		{ "Subject: 1\r\n 3456\r\n\r\n",
+		  "field 0+19 Subject [ 1\\r\\n 345] 8+9 truncated\nend 19+2\n" },
+		/* A name that does not fit: its colon lies past the bound. */
+		{ "X-Very-Long-Name-Here: v\r\nA: b\r\n\r\n",
+		  "malformed 0+26 [X-Very-Long-Name] 0+24 truncated\nfield 26+6 A [ b] 28+2\nend 32+2\n" },
+		/* The colon as the last byte kept, and one byte too far. */
+		{ "X-Fifteen-Chars: v\r\n\r\n", "field 0+20 X-Fifteen-Chars [] 16+2 truncated\nend 20+2\n" },
+		{ "X-Sixteen-Chars-: v\r\n\r\n",
+		  "malformed 0+21 [X-Sixteen-Chars-] 0+19 truncated\nend 21+2\n" },
+	};
 	char in[6000];
-	char *got;
-	size_t one = 1, whole;
+	size_t i;
 
 	(void)state;
-	/* Exactly the bound: kept whole. One more byte: cut, but the offsets
-	 * stay exact. */
-	check_len("Subject: 1234567\r\nTo: x\r\n\r\n", 27, &small,
-		  "field 0+18 Subject [ 1234567] 8+8\nfield 18+7 To [ x] 21+2\nend 25+2\n");
-	check_len("Subject: 12345678\r\nTo: x\r\n\r\n", 28, &small,
-		  "field 0+19 Subject [ 1234567] 8+9 truncated\n"
-		  "field 19+7 To [ x] 22+2\nend 26+2\n");
-	/* Folded: the folding counts, the last line end does not; the value
-	 * is cut wherever the bound falls. */
-	check_len("Subject: 1\r\n 345\r\n\r\n", 20, &small,
-		  "field 0+18 Subject [ 1\\r\\n 345] 8+8\nend 18+2\n");
-	check_len("Subject: 1\r\n 3456\r\n\r\n", 21, &small,
-		  "field 0+19 Subject [ 1\\r\\n 345] 8+9 truncated\nend 19+2\n");
-	/* A name that does not fit: its colon lies past the bound. */
-	check_len("X-Very-Long-Name-Here: v\r\nA: b\r\n\r\n", 34, &small,
-		  "malformed 0+26 [X-Very-Long-Name] 0+24 truncated\n"
-		  "field 26+6 A [ b] 28+2\nend 32+2\n");
-	/* The colon as the last byte kept. */
-	check_len("X-Fifteen-Chars: v\r\n\r\n", 22, &small,
-		  "field 0+20 X-Fifteen-Chars [] 16+2 truncated\nend 20+2\n");
-	check_len("X-Sixteen-Chars-: v\r\n\r\n", 23, &small,
-		  "malformed 0+21 [X-Sixteen-Chars-] 0+19 truncated\nend 21+2\n");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_len(cases[i].in, strlen(cases[i].in), &small, cases[i].expected);
 
-	/* A field of 6,000 bytes, with a bound of 16, fed a byte at a time. */
+	/* A field of 6,000 bytes, with a bound of 16, in every chunking. */
 	memset(in, 'x', sizeof(in));
 	memcpy(in, "Subject: ", 9);
 	memcpy(in + sizeof(in) - 8, "\r\nA:\r\n\r\n", 8);
-	whole = sizeof(in);
-	got = mhr_run(in, sizeof(in), &small, &one, 1);
-	assert_string_equal(got, "field 0+5994 Subject [ xxxxxxx] 8+5984 truncated\n"
-				 "field 5994+4 A [] 5996+0\nend 5998+2\n");
-	free(got);
-	got = mhr_run(in, sizeof(in), &small, &whole, 1);
-	assert_string_equal(got, "field 0+5994 Subject [ xxxxxxx] 8+5984 truncated\n"
-				 "field 5994+4 A [] 5996+0\nend 5998+2\n");
-	free(got);
+	check_len(in, sizeof(in), &small,
+		  "field 0+5994 Subject [ xxxxxxx] 8+5984 truncated\n"
+		  "field 5994+4 A [] 5996+0\nend 5998+2\n");
 }
 
 /* The parser never holds more than the field bound, however long the
