@@ -107,8 +107,8 @@ struct mail_header_parser {
 	bool last_cr;                /* its last byte so far is a CR */
 	size_t item_offset, item_len;
 	size_t name_len;             /* set where the name ends */
-	size_t colon;                /* index of the ':' after a valid name;
-					0: none (a name is never empty) */
+	size_t colon;                /* index of the ':' after a valid name,
+	                                0 for none (a name is never empty) */
 	size_t eol_len;              /* length of its last line end */
 	struct buf kept;             /* its first max_field bytes */
 	/* END or TOO_LARGE, once reached. */
@@ -123,9 +123,10 @@ void mail_header_parser_deinit(struct mail_header_parser *p);
 
 /* Give the parser the next `len` bytes of the message. Call it first, and
  * again only after mail_header_parser_next() returned NEED_MORE: `data`
- * must stay valid until then (the parser copies what it keeps). After END
- * or TOO_LARGE the bytes are ignored, so a caller may go on pushing the
- * body. */
+ * must stay valid until then (the parser copies what it keeps). A push
+ * before that, or after mail_header_parser_finish(), is a bug and aborts.
+ * After END or TOO_LARGE the bytes are ignored, so a caller may go on
+ * pushing the body. */
 void mail_header_parser_push(struct mail_header_parser *p, const void *data, size_t len);
 
 /* Say that the input ended: no more pushes. The item being read, and an
@@ -171,7 +172,8 @@ void mail_header_counter_deinit(struct mail_header_counter *c);
 /* Find the first field named `name` in the header of the message in
  * data[0..len). Returns true with *field_r filled, its name and value
  * pointing into `data` and holding the whole field (never truncated);
- * false when the header (as far as limits->max_header) has none. */
+ * false when the header (as far as limits->max_header) has none. A field
+ * counts only when its colon lies within limits->max_field. */
 bool mail_header_find(const void *data, size_t len, const struct mail_header_limits *limits,
 		      const char *name, struct mail_header_field *field_r);
 
