@@ -103,6 +103,15 @@ static void export_info(unsigned flags, char *out)
 	*p = '\0';
 }
 
+/* What an error of creating a file new says besides strerror(): that is
+ * what a link (or anything else) planted in the target during the export
+ * gives. */
+static const char *export_planted(int error)
+{
+	return error == EEXIST || error == ELOOP || error == ENOTDIR ?
+	       " (something else was put there during the export)" : "";
+}
+
 /* Copy one message to DIR/cur/BASE:2,FLAGS through DIR/tmp (DIR names
  * the folder in messages only). */
 static enum store_error export_message(struct store_account *acct, const char *mailbox,
@@ -114,9 +123,10 @@ static enum store_error export_message(struct store_account *acct, const char *m
 	struct store_reader *r;
 	struct timespec times[2];
 	enum store_error e;
+	const char *sub = "tmp";
 	bool made = false;
 	ssize_t n;
-	int fd;
+	int fd, error;
 
 	if ((e = store_reader_open(acct, mailbox, m->uid, &r)) != STORE_OK) {
 		fprintf(err, "skipped %s UID %u: %s\n", mailbox, m->uid, store_error_name(e));
@@ -148,12 +158,15 @@ static enum store_error export_message(struct store_account *acct, const char *m
 		goto io;
 	}
 	fd = -1;
+	sub = "cur";
 	if (renameat(dirs->tmp, base, dirs->cur, final) < 0)
 		goto io;
 	store_reader_close(&r);
 	return STORE_OK;
 io:
-	fprintf(err, "cannot write %s/cur/%s: %s\n", dir, final, strerror(errno));
+	error = errno;
+	fprintf(err, "cannot write %s/%s/%s: %s%s\n", dir, sub, sub[0] == 't' ? base : final,
+		strerror(error), export_planted(error));
 	if (fd >= 0)
 		close(fd);
 	if (made)
@@ -305,8 +318,7 @@ static int export_mailbox(struct store_account *acct, const struct store_mailbox
 	return e == STORE_OK ? escaped : -1;
 io:
 	fprintf(err, "cannot write %s/%s: %s%s\n", dir, what, strerror(errno),
-		errno == EEXIST || errno == ELOOP || errno == ENOTDIR ?
-		" (something else was put there during the export)" : "");
+		export_planted(errno));
 	export_dirs_close(&dirs);
 	return -1;
 }

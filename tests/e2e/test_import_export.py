@@ -6,6 +6,7 @@
 # folder and come back as the same mailboxes. An export never follows
 # what another local user plants in its target while it runs.
 import os
+import re
 import threading
 
 import tern_harness as th
@@ -103,30 +104,41 @@ def test_export_escapes_names_that_maildir_cannot_hold(tern_env):
 
 def test_export_does_not_follow_a_symlink_planted_during_it(tern_env):
     """The target must be writable by [server] user, which owns
-    directory.db: another local user who can write there waits for the
-    export to pass its emptiness check (cur/ appears) and plants
-    dovecot-uidlist -> DATA/directory.db. The export used to open it with
-    O_TRUNC and write the uidlist over the directory."""
+    directory.db: another local user who can write there watches the
+    export and plants links to DATA/directory.db where it will write next
+    (a message's temporary file, named from its UID). The export used to
+    create its files with O_TRUNC through any link and wrote over the
+    directory."""
     tern = tern_env
-    tern.import_mbox(th.USER, [th.make_message(i) for i in range(20)])
+    # enough messages (one fsync each) that the planter, who waits for the
+    # first one to learn the UIDVALIDITY, is well ahead of the last one
+    tern.import_mbox(th.USER, [th.make_message(i) for i in range(200)])
     victim = os.path.join(tern.data_dir, "directory.db")
     with open(victim, "rb") as f:
         before = f.read()
     planted = 0
-    for attempt in range(10):
+    for attempt in range(3):
         out = export_dir(tern, "export%d" % attempt)
         done = threading.Event()
         won = []
 
         def plant():
+            cur = os.path.join(out, "cur")
             while not done.is_set():
-                if os.path.isdir(os.path.join(out, "cur")):
-                    try:
-                        os.symlink(victim, os.path.join(out, "dovecot-uidlist"))
-                        won.append(True)
-                    except FileExistsError:
-                        pass   # the export made its own first
-                    return
+                try:
+                    names = os.listdir(cur)
+                except OSError:
+                    continue
+                for name in names:
+                    m = re.match(r"(\d+)\.U\d+V(\d+)\.tern", name)
+                    if m:
+                        last = "%s.U200V%s.tern" % (m.group(1), m.group(2))
+                        try:
+                            os.symlink(victim, os.path.join(out, "tmp", last))
+                            won.append(True)
+                        except OSError:
+                            pass
+                        return
 
         planter = threading.Thread(target=plant)
         planter.start()
@@ -138,7 +150,7 @@ def test_export_does_not_follow_a_symlink_planted_during_it(tern_env):
         if won:
             planted += 1
             assert r.returncode == 1 and "something else was put there" in r.stderr, r.stderr
-        else:
-            assert r.returncode == 0, r.stderr
-    assert planted > 0, "the planter never won the race"
+            break
+        assert r.returncode == 0, r.stderr
+    assert planted > 0, "the planter never got in before the last message"
     assert "demo@localhost" in tern.cmd("user", "list").stdout
