@@ -19,13 +19,52 @@
 #include "pop3/pop3.h"
 #include "store/store.h"
 
-/* Bind one [listen] service; services without a protocol yet are skipped
+/* What the protocol modules share between their sessions, made once. */
+struct serve_contexts {
+	struct pop3_context pop3;
+};
+
+static void *serve_pop3_context(struct serve_contexts *ctx)
+{
+	return &ctx->pop3;
+}
+
+static const struct config_conn *serve_pop3_limits(const struct config *cfg)
+{
+	return &cfg->pop3.conn;
+}
+
+/* Every service tern serves: its protocol module, the module's context,
+ * TLS and connection limits. Adding a protocol is adding rows; a service
+ * of [listen] without a row is not implemented yet. */
+static const struct serve_service {
+	enum service service;
+	const struct protocol *protocol;
+	bool implicit_tls;
+	void *(*context)(struct serve_contexts *ctx);
+	const struct config_conn *(*limits)(const struct config *cfg);
+} serve_services[] = {
+	{ SERVICE_POP3, &pop3_protocol, false, serve_pop3_context, serve_pop3_limits },
+	{ SERVICE_POP3S, &pop3_protocol, true, serve_pop3_context, serve_pop3_limits },
+};
+
+static const struct serve_service *serve_service_find(enum service service)
+{
+	for (size_t i = 0; i < sizeof(serve_services) / sizeof(serve_services[0]); i++)
+		if (serve_services[i].service == service)
+			return &serve_services[i];
+	return NULL;
+}
+
+/* Bind one [listen] service; a service without a protocol yet is skipped
  * with a warning. Returns 0, or -1 after printing why. */
 static int serve_listen(struct core *core, const struct config *cfg, enum service service,
-			struct pop3_context *pop3, unsigned *bound)
+			struct serve_contexts *ctx, unsigned *bound)
 {
+	const struct serve_service *row = serve_service_find(service);
 	const char *list = cfg->listen[service];
 	const char *name = service_name(service);
+	struct core_service svc;
 	struct addr_spec *specs = NULL;
 	size_t n = 0;
 	char *error = NULL;
@@ -33,7 +72,7 @@ static int serve_listen(struct core *core, const struct config *cfg, enum servic
 
 	if (list == NULL || *list == '\0')
 		return 0;
-	if (service != SERVICE_POP3 && service != SERVICE_POP3S) {
+	if (row == NULL) {
 		log_event(LOG_LEVEL_WARN, "serve", NULL, NULL,
 			  "msg=\"service %s is not implemented yet; not listening\"", name);
 		return 0;
@@ -43,8 +82,15 @@ static int serve_listen(struct core *core, const struct config *cfg, enum servic
 		free(error);
 		return -1;
 	}
-	ret = core_listen(core, name, specs, n, &pop3_protocol, pop3,
-			  service == SERVICE_POP3S, tls_policy_for_service(service), &error);
+	svc = (struct core_service){
+		.name = name,
+		.protocol = row->protocol,
+		.context = row->context(ctx),
+		.implicit_tls = row->implicit_tls,
+		.tls_policy = tls_policy_for_service(service),
+		.limits = *row->limits(cfg),
+	};
+	ret = core_listen(core, &svc, specs, n, &error);
 	free(specs);
 	if (ret < 0) {
 		cli_fail("%s", error != NULL ? error : "cannot listen");
@@ -57,7 +103,7 @@ static int serve_listen(struct core *core, const struct config *cfg, enum servic
 
 static int serve(const struct config *cfg)
 {
-	struct pop3_context pop3;
+	struct serve_contexts ctx;
 	struct core *core = NULL;
 	struct dir *dir = NULL;
 	struct privs privs;
@@ -88,17 +134,17 @@ static int serve(const struct config *cfg)
 	}
 	auth_cache_set_ttl(cfg->auth.cache_ttl);
 	password_configure(cfg);
-	memset(&pop3, 0, sizeof(pop3));
-	pop3.dir = dir;
-	pop3.data_dir = cfg->server.data_dir;
-	pop3.hostname = cfg->server.hostname;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.pop3.dir = dir;
+	ctx.pop3.data_dir = cfg->server.data_dir;
+	ctx.pop3.hostname = cfg->server.hostname;
 
 	if (core_new(cfg, &core, &error) < 0) {
 		cli_fail("%s", error != NULL ? error : "cannot start");
 		goto out;
 	}
 	for (int s = 0; s < SERVICE__COUNT; s++)
-		if (serve_listen(core, cfg, (enum service)s, &pop3, &bound) < 0)
+		if (serve_listen(core, cfg, (enum service)s, &ctx, &bound) < 0)
 			goto out;
 	if (bound == 0) {
 		cli_fail("no service to listen for (set [listen] pop3 or pop3s)");

@@ -96,7 +96,7 @@ static char *config_check_log_level(const char *value);
 
 /* Sections in the order `tern check` prints them. */
 static const char *const config_sections[] = {
-	"server", "listen", "tls", "limits", "auth", "dns", "log",
+	"server", "listen", "tls", "limits", "pop3", "smtp", "imap", "auth", "dns", "log",
 };
 
 /* Every key tern knows. docs/configuration.md documents each row. */
@@ -120,8 +120,6 @@ static const struct config_key config_keys[] = {
 
 	SIZE("limits", "message_size", limits.message_size, "52428800", 1 * KIB, 4 * GIB),
 	UINT("limits", "recipients", limits.recipients, "1000", 1, 100000),
-	UINT("limits", "line_length", limits.line_length, "8192", 512, 1048576),
-	UINT("limits", "idle_timeout", limits.idle_timeout, "600", 1, 86400),
 	UINT("limits", "connections_per_ip", limits.connections_per_ip, "50", 1, 1000000),
 	UINT("limits", "connections", limits.connections, "10000", 1, 1000000),
 	UINT("limits", "errors_per_session", limits.errors_per_session, "20", 1, 100000),
@@ -131,6 +129,13 @@ static const struct config_key config_keys[] = {
 	UINT("limits", "login_timeout", limits.login_timeout, "60", 0, 86400),
 	UINT("limits", "min_input_rate", limits.min_input_rate, "64", 0, 1000000000),
 	UINT("limits", "slow_input_timeout", limits.slow_input_timeout, "30", 1, 86400),
+
+	UINT("pop3", "idle_timeout", pop3.conn.idle_timeout, "600", 0, 86400),
+	UINT("pop3", "line_length", pop3.conn.line_length, "8192", 512, 1048576),
+	UINT("smtp", "idle_timeout", smtp.conn.idle_timeout, "300", 0, 86400),
+	UINT("smtp", "line_length", smtp.conn.line_length, "1036", 512, 1048576),
+	UINT("imap", "idle_timeout", imap.conn.idle_timeout, "1800", 0, 86400),
+	UINT("imap", "line_length", imap.conn.line_length, "65536", 512, 1048576),
 
 	BOOL("auth", "allow_plaintext_loopback", auth.allow_plaintext_loopback, "no"),
 	UINT("auth", "cache_ttl", auth.cache_ttl, "3600", 0, 86400),
@@ -406,7 +411,7 @@ static const struct config_key *config_lookup(const char *section, const char *k
 {
 	*reason_r = NULL;
 	if (!config_section_known(section, strlen(section))) {
-		*reason_r = config_reason("unknown section (known: server, listen, tls, limits, auth, dns, log)");
+		*reason_r = config_reason("unknown section (known: server, listen, tls, limits, pop3, smtp, imap, auth, dns, log)");
 		return NULL;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
@@ -516,7 +521,7 @@ static int config_prescan(const char *text, char **error_r)
 
 			if (close != NULL && !config_section_known(p + 1, (size_t)(close - p - 1))) {
 				config_quote(q, sizeof(q), p + 1, (size_t)(close - p - 1));
-				*error_r = config_reason("[%s]: unknown section (known: server, listen, tls, limits, auth, dns, log)", q);
+				*error_r = config_reason("[%s]: unknown section (known: server, listen, tls, limits, pop3, smtp, imap, auth, dns, log)", q);
 				return lineno;
 			}
 		}

@@ -25,6 +25,13 @@ enum service {
 };
 const char *service_name(enum service service);
 
+/* A protocol's connection limits ([pop3], [smtp], [imap]): the core
+ * applies them to every connection of that protocol's listeners. */
+struct config_conn {
+	unsigned idle_timeout;      /* seconds without input before the session is cut; 0 = none */
+	unsigned line_length;       /* longest command line accepted (bytes) */
+};
+
 struct config {
 	char *path;                 /* file read, or NULL when none was found */
 
@@ -48,8 +55,6 @@ struct config {
 	struct {
 		uint64_t message_size;      /* 52428800 */
 		unsigned recipients;        /* 1000 */
-		unsigned line_length;       /* longest command line accepted; 8192 */
-		unsigned idle_timeout;      /* seconds without input before the session is cut; 600 */
 		unsigned connections_per_ip;/* concurrent connections from one address; 50 */
 		unsigned connections;       /* concurrent connections in all; 10000 */
 		unsigned errors_per_session;/* protocol errors before the server hangs up; 20 */
@@ -60,6 +65,16 @@ struct config {
 		unsigned min_input_rate;    /* bytes/s an unfinished line or block must keep up; 64; 0 = none */
 		unsigned slow_input_timeout;/* seconds of grace before min_input_rate applies; 30 */
 	} limits;
+
+	struct {
+		struct config_conn conn;    /* idle 600 s (RFC 1939 3: at least 10 minutes), lines 8192 */
+	} pop3;
+	struct {
+		struct config_conn conn;    /* idle 300 s (RFC 5321 4.5.3.2.7), lines 1036 (RFC 3461 5.4) */
+	} smtp;
+	struct {
+		struct config_conn conn;    /* idle 1800 s (RFC 9051 5.4), lines 65536 */
+	} imap;
 
 	struct {
 		/* allow USER/PASS, AUTH PLAIN/LOGIN without TLS from 127.0.0.0/8 and ::1 */

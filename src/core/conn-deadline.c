@@ -38,8 +38,8 @@ static uint64_t conn_deadline_next(const struct conn *conn, enum conn_end *why_r
 	uint64_t at = UINT64_MAX;
 
 	*why_r = CONN_END_IDLE;
-	if (cfg->limits.idle_timeout > 0)
-		at = conn->active_ms + (uint64_t)cfg->limits.idle_timeout * 1000;
+	if (conn->idle_timeout > 0)
+		at = conn->active_ms + (uint64_t)conn->idle_timeout * 1000;
 	if (conn->preauth && cfg->limits.login_timeout > 0) {
 		uint64_t t = conn->start_ms + (uint64_t)cfg->limits.login_timeout * 1000;
 
@@ -97,6 +97,12 @@ void conn_deadline_track(struct conn *conn, bool can_read)
 		conn->partial_ms = uv_now(&conn->loop->uv);
 		conn->partial_bytes = 0;
 	}
+	conn_deadline_arm(conn);
+}
+
+void conn_set_idle_timeout(struct conn *conn, unsigned seconds)
+{
+	conn->idle_timeout = seconds;
 	conn_deadline_arm(conn);
 }
 

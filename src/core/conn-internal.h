@@ -18,6 +18,7 @@
 
 #include "core/conn.h"
 #include "core/job-limit.h"
+#include "core/listener.h"
 #include "core/loop.h"
 #include "core/tls.h"
 
@@ -138,6 +139,9 @@ struct conn {
 	struct buf out;
 	size_t out_pos;                /* out.data[out_pos..len) is still to send */
 	size_t out_high;
+	size_t out_hard;               /* the hard cap on queued output (conn.c) */
+	bool out_overflow;             /* the hard cap was hit: closing */
+	unsigned idle_timeout;         /* seconds; the service's, or conn_set_idle_timeout() */
 
 	bool opened;                   /* protocol->open was called */
 	bool starttls;                 /* TLS asked for, handshake not started */
@@ -222,11 +226,7 @@ void conn_tls_begin(struct conn *conn);
 bool conn_job_cancel(struct conn *conn);
 
 /* What a connection needs from its listener and the core (listener.c). */
-const struct protocol *listener_protocol(const struct listener *l);
-void *listener_context(const struct listener *l);
-const char *listener_service(const struct listener *l);
-bool listener_implicit_tls(const struct listener *l);
-enum tls_policy listener_tls_policy(const struct listener *l);
+const struct core_service *listener_service(const struct listener *l);
 struct core *listener_core(const struct listener *l);
 const struct config *core_config(const struct core *core);
 struct tls *core_tls(const struct core *core);

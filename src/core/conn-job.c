@@ -154,6 +154,30 @@ bool conn_job_limited(struct conn *conn, struct job_limit *limit, enum job_limit
 	}
 }
 
+/* On the connection's loop: the awaited work is done. */
+static void conn_await_finish(void *arg)
+{
+	struct conn *conn = arg;
+
+	conn_job_finish(conn);
+	conn_settle(conn);
+}
+
+struct conn_await *conn_await(struct conn *conn, void (*done)(void *arg), void *arg)
+{
+	conn_job_begin(conn, NULL, done, arg);
+	/* The token is the connection: its job flag keeps it alive until
+	 * conn_await_finish has run. */
+	return (struct conn_await *)conn;
+}
+
+void conn_await_done(struct conn_await *await)
+{
+	struct conn *conn = (struct conn *)await;
+
+	loop_post(conn->loop, conn_await_finish, conn);
+}
+
 struct job_limit *conn_auth_limit(const struct conn *conn)
 {
 	return core_auth_limit(conn->core);

@@ -134,8 +134,8 @@ static unsigned conn_handshake_secs(const struct conn *conn)
 	unsigned secs = conn->cfg->limits.tls_handshake_timeout > 0 ?
 			conn->cfg->limits.tls_handshake_timeout : CONN_HANDSHAKE_S;
 
-	if (conn->cfg->limits.idle_timeout > 0 && conn->cfg->limits.idle_timeout < secs)
-		secs = conn->cfg->limits.idle_timeout;
+	if (conn->idle_timeout > 0 && conn->idle_timeout < secs)
+		secs = conn->idle_timeout;
 	return secs;
 }
 
@@ -166,7 +166,7 @@ static void conn_handshake_deadline(struct conn *conn)
  * CVE-2011-0411 plaintext injection). */
 void conn_tls_begin(struct conn *conn)
 {
-	SSL_CTX *ctx = tls_ctx_acquire(core_tls(conn->core), listener_tls_policy(conn->listener));
+	SSL_CTX *ctx = tls_ctx_acquire(core_tls(conn->core), listener_service(conn->listener)->tls_policy);
 
 	conn->ssl = SSL_new(ctx);
 	SSL_CTX_free(ctx);
@@ -185,6 +185,16 @@ void conn_tls_begin(struct conn *conn)
 	conn->handshake_read = true;
 	conn_handshake_deadline(conn);
 	conn_handshake(conn);
+}
+
+const char *conn_tls_version(const struct conn *conn)
+{
+	return conn->tls_on ? SSL_get_version(conn->ssl) : NULL;
+}
+
+const char *conn_tls_cipher(const struct conn *conn)
+{
+	return conn->tls_on ? SSL_get_cipher_name(conn->ssl) : NULL;
 }
 
 bool conn_tls_available(const struct conn *conn)

@@ -31,6 +31,13 @@
 #define CONN_CLOSE_MS 5000            /* flushing on close may take this long */
 #define CONN_LINGER_MS 2000           /* after shutdown(SHUT_WR), wait for the peer's FIN */
 #define CONN_SETTLE_ROUNDS 64
+/* Queued output may exceed the high-water mark (replies after a producer
+ * stopped, one piece of up to CONN_OUTPUT_PIECE_MAX it wrote while under
+ * it) up to this many times it plus one piece; beyond, something writes
+ * without looking, and the connection is closed rather than memory
+ * spent. */
+#define CONN_OUTPUT_HARD_FACTOR 4
+#define CONN_OUTPUT_PIECE_MAX (1024 * 1024)
 
 static void conn_update_poll(struct conn *conn);
 
@@ -73,7 +80,7 @@ const char *conn_remote_ip(const struct conn *conn) { return conn->remote_ip; }
 const char *conn_local_ip(const struct conn *conn) { return conn->local_ip; }
 uint16_t conn_local_port(const struct conn *conn) { return conn->local_port; }
 const struct config *conn_config(const struct conn *conn) { return conn->cfg; }
-void *conn_context(const struct conn *conn) { return listener_context(conn->listener); }
+void *conn_context(const struct conn *conn) { return listener_service(conn->listener)->context; }
 struct loop *conn_loop(const struct conn *conn) { return conn->loop; }
 bool conn_is_tls(const struct conn *conn) { return conn->tls_on; }
 struct conn *conn_next(const struct conn *conn) { return conn->next; }
@@ -116,7 +123,7 @@ void conn_log(const struct conn *conn, enum log_level level, const char *fmt, ..
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	log_event(level, listener_service(conn->listener), conn->sid, conn->remote_ip, "%s", text);
+	log_event(level, listener_service(conn->listener)->name, conn->sid, conn->remote_ip, "%s", text);
 }
 
 /* ---- scheduling ---- */
@@ -299,9 +306,26 @@ static void conn_output_added(struct conn *conn)
 	conn_kick(conn);
 }
 
+/* Whether `len` more bytes may be queued; past the hard cap the
+ * connection is closed (once) and the bytes dropped. */
+static bool conn_output_room(struct conn *conn, size_t len)
+{
+	if (conn->state == CONN_STATE_DEAD || conn->state == CONN_STATE_LINGER || conn->broken ||
+	    conn->out_overflow)
+		return false;
+	if (len <= conn->out_hard && conn_queued(conn) <= conn->out_hard - len)
+		return true;
+	conn_log(conn, LOG_LEVEL_ERROR, "msg=\"output over its hard cap\" queued=%zu adding=%zu cap=%zu",
+		 conn_queued(conn), len, conn->out_hard);
+	conn->out_overflow = true;
+	conn->broken = true;
+	conn_close(conn, "output over its hard cap");
+	return false;
+}
+
 void conn_write(struct conn *conn, const void *data, size_t len)
 {
-	if (conn->state == CONN_STATE_DEAD || conn->state == CONN_STATE_LINGER || conn->broken)
+	if (!conn_output_room(conn, len))
 		return;
 	buf_append(&conn->out, data, len);
 	conn_output_added(conn);
@@ -309,9 +333,20 @@ void conn_write(struct conn *conn, const void *data, size_t len)
 
 void conn_printf(struct conn *conn, const char *fmt, ...)
 {
+	char text[1024];
 	va_list ap;
+	int n;
 
-	if (conn->state == CONN_STATE_DEAD || conn->state == CONN_STATE_LINGER || conn->broken)
+	va_start(ap, fmt);
+	n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(text)) {
+		conn_write(conn, text, (size_t)n);
+		return;
+	}
+	if (!conn_output_room(conn, (size_t)n))
 		return;
 	va_start(ap, fmt);
 	buf_vprintf(&conn->out, fmt, ap);
@@ -684,12 +719,13 @@ void conn_accepted(void *arg)
 	const struct config *cfg = core_config(core);
 	struct sockaddr_storage local;
 	socklen_t llen = sizeof(local);
+	const struct config_conn *limits;
 	struct conn *conn;
 	int one = 1;
 
 	if (loop->stopping) {
 		close(acc->fd);
-		if (listener_protocol(acc->listener)->has_login)
+		if (listener_service(acc->listener)->protocol->has_login)
 			core_preauth_count(core, -1);
 		core_conn_release(core, acc->remote_ip);
 		free(acc);
@@ -703,15 +739,18 @@ void conn_accepted(void *arg)
 	conn->listener = acc->listener;
 	conn->core = core;
 	conn->cfg = cfg;
-	conn->protocol = listener_protocol(acc->listener);
+	conn->protocol = listener_service(acc->listener)->protocol;
 	conn->fd = acc->fd;
 	conn->remote = acc->remote;
 	snprintf(conn->remote_ip, sizeof(conn->remote_ip), "%s", acc->remote_ip);
 	conn->born_ns = acc->born_ns;
 	free(acc);
-	buf_init(&conn->in, cfg->limits.line_length > 0 ? cfg->limits.line_length : 8192);
+	limits = &listener_service(conn->listener)->limits;
+	conn->idle_timeout = limits->idle_timeout;
+	buf_init(&conn->in, limits->line_length > 0 ? limits->line_length : 8192);
 	buf_init(&conn->out, 0);
 	conn->out_high = cfg->limits.output_buffer > 0 ? (size_t)cfg->limits.output_buffer : 262144;
+	conn->out_hard = conn->out_high * CONN_OUTPUT_HARD_FACTOR + CONN_OUTPUT_PIECE_MAX;
 	conn->start_ms = conn->active_ms = uv_now(&loop->uv);
 	conn_make_sid(conn->sid);
 	if (getsockname(conn->fd, (struct sockaddr *)&local, &llen) == 0)
@@ -733,11 +772,11 @@ void conn_accepted(void *arg)
 	loop->conns = conn;
 
 	conn_log(conn, LOG_LEVEL_INFO, "msg=\"connect\" local=%s:%u%s", conn->local_ip,
-		 conn->local_port, listener_implicit_tls(conn->listener) ? " tls=implicit" : "");
+		 conn->local_port, listener_service(conn->listener)->implicit_tls ? " tls=implicit" : "");
 	if (conn->protocol->has_login)
 		conn_preauth_add(conn);
 	conn_deadline_arm(conn);
-	if (!listener_implicit_tls(conn->listener)) {
+	if (!listener_service(conn->listener)->implicit_tls) {
 		conn_open(conn);
 	} else if (core_tls(core) == NULL) {
 		conn_log(conn, LOG_LEVEL_ERROR, "msg=\"no certificate loaded for implicit TLS\"");

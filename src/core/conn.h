@@ -7,19 +7,26 @@
  * runs on the connection's own loop thread (the I/O thread it was given at
  * accept and keeps for life); none of it is thread-safe unless it says so.
  *
- * Input: bytes are read into a buffer capped at [limits] line_length (more
- * for protocols that raise it); the protocol takes lines with conn_line() or
- * raw bytes with conn_input(). Input callbacks stop while input is paused,
+ * Input: bytes are read into a buffer capped at the service's line_length
+ * (config.h struct config_conn; a protocol may raise it); the protocol
+ * takes lines with conn_line() or raw bytes with conn_input(). Buffered
+ * input stays where it is while a job runs (or the session waits): the
+ * core reads nothing more into the buffer and moves nothing in it until
+ * the job's done has run, so a pointer into conn_input()'s data taken
+ * before the job is valid in done. Input callbacks stop while input is paused,
  * while a job runs, and while queued output is above the high-water mark
  * ([limits] output_buffer), so a client that pipelines without reading costs
  * bounded memory.
  *
- * Output: conn_write() queues bytes; it always succeeds for replies. A
- * producer of large output (RETR, FETCH) checks conn_output_full() and stops,
- * then continues in protocol->drained.
+ * Output: conn_write() queues bytes. A producer of large output (RETR,
+ * FETCH) checks conn_output_full() and stops, then continues in
+ * protocol->drained; a producer writes pieces of at most 1 MiB. Queued
+ * output has a hard cap too (4 times [limits] output_buffer, plus 1 MiB):
+ * a write beyond it is dropped and the connection closed, so a session
+ * that writes without looking cannot exhaust memory.
  *
  * Deadlines (conn-deadline.c): a connection is cut, with protocol->timeout
- * first, when it sends nothing for [limits] idle_timeout; when a line (or a
+ * first, when it sends nothing for its idle timeout; when a line (or a
  * block, see conn_input_unfinished) has started arriving and does not keep
  * [limits] min_input_rate after a grace of slow_input_timeout; and, for a
  * protocol with a login phase (has_login), when it has not logged in within
@@ -47,7 +54,7 @@ struct loop;
 
 /* Why the core ends a session the client did not end. */
 enum conn_end {
-	CONN_END_IDLE,       /* no input for [limits] idle_timeout seconds */
+	CONN_END_IDLE,       /* no input for the idle timeout */
 	CONN_END_SHUTDOWN,   /* the server is stopping (SIGTERM/SIGINT) */
 	CONN_END_LOGIN_TIMEOUT, /* not logged in within [limits] login_timeout */
 	CONN_END_SLOW_INPUT, /* an unfinished line or block below [limits] min_input_rate */
@@ -106,8 +113,13 @@ enum conn_line conn_line(struct conn *conn, const char **line_r, size_t *len_r);
 /* Raw access to buffered input (for DATA, literals): consume what you use
  * with buf_consume(). Do not mix with a pending conn_line() pointer. */
 struct buf *conn_input(struct conn *conn);
-/* Raise or lower the input cap for this connection (bytes). */
+/* Raise or lower the input cap for this connection (bytes); it starts at
+ * the service's line_length ([pop3], [smtp], [imap]). */
 void conn_set_input_max(struct conn *conn, size_t max);
+/* Change this connection's idle timeout (seconds, 0 = none); it starts at
+ * the service's idle_timeout. For a protocol state that waits longer
+ * (IMAP IDLE) or shorter. */
+void conn_set_idle_timeout(struct conn *conn, unsigned seconds);
 /* The session is inside a block whose end has not arrived (SMTP DATA, an
  * IMAP literal), so the minimum input rate applies even while nothing is
  * buffered; false again once the block is complete. An incomplete line
@@ -118,8 +130,9 @@ void conn_input_unfinished(struct conn *conn, bool unfinished);
  * connection is never closed to make room (protocols with has_login). */
 void conn_authenticated(struct conn *conn);
 
-/* Queue output. Never fails: the cap is enforced by pausing input and
- * producers, not by dropping replies. */
+/* Queue output. The high-water mark is kept by pausing input and
+ * producers; past the hard cap (see the top) the bytes are dropped and the
+ * connection closes. */
 void conn_write(struct conn *conn, const void *data, size_t len);
 void conn_printf(struct conn *conn, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True when queued output is at or above the high-water mark. */
@@ -138,6 +151,10 @@ void conn_resume_input(struct conn *conn);
 int conn_starttls(struct conn *conn);
 bool conn_is_tls(const struct conn *conn);
 bool conn_tls_available(const struct conn *conn);
+/* The TLS version ("TLSv1.3") and cipher ("TLS_AES_256_GCM_SHA384") once
+ * TLS is established, or NULL: for logs and Received headers. */
+const char *conn_tls_version(const struct conn *conn);
+const char *conn_tls_cipher(const struct conn *conn);
 
 /* Flush queued output, then close. No input callbacks after this; close is
  * called once the socket is closed. `reason` goes to the log. */
@@ -181,6 +198,17 @@ struct job_limit *conn_auth_limit(const struct conn *conn);
  * (conn_client_gone()) or the server stops. It uses the connection's timer:
  * a pending conn_timer() is cancelled. */
 void conn_job_wait(struct conn *conn, uint64_t ms, void (*done)(void *arg), void *arg);
+
+/* Wait for work that another part of the server does (a group commit of
+ * the queue, later a DNS answer): like conn_job, but no work is run here.
+ * Input is paused, and the close waits for it, as for a job (a shutdown
+ * waits at most its bounded time). Returns the token for whoever does the
+ * work: it calls conn_await_done(token) exactly once, from any thread,
+ * and done(arg) then runs on this connection's loop (done may start a job
+ * or another wait). At most one job or wait per connection at a time. */
+struct conn_await;
+struct conn_await *conn_await(struct conn *conn, void (*done)(void *arg), void *arg);
+void conn_await_done(struct conn_await *await);
 
 /* From protocol->close only: run work(arg) on the thread pool once the
  * connection is gone, with nothing called back; for releasing what may

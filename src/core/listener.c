@@ -65,11 +65,7 @@ struct listener {
 	struct core *core;
 	int fd;
 	uv_poll_t poll;
-	char *service;
-	const struct protocol *protocol;
-	void *context;
-	bool implicit_tls;
-	enum tls_policy tls_policy;
+	struct core_service svc;          /* svc.name is ours (malloc'd) */
 	uint16_t port;
 	char text[INET6_ADDRSTRLEN + 8];
 };
@@ -117,11 +113,7 @@ struct core {
 
 static atomic_size_t core_peak;
 
-const struct protocol *listener_protocol(const struct listener *l) { return l->protocol; }
-void *listener_context(const struct listener *l) { return l->context; }
-const char *listener_service(const struct listener *l) { return l->service; }
-bool listener_implicit_tls(const struct listener *l) { return l->implicit_tls; }
-enum tls_policy listener_tls_policy(const struct listener *l) { return l->tls_policy; }
+const struct core_service *listener_service(const struct listener *l) { return &l->svc; }
 struct core *listener_core(const struct listener *l) { return l->core; }
 const struct config *core_config(const struct core *core) { return core->cfg; }
 struct tls *core_tls(const struct core *core) { return core->tls; }
@@ -347,7 +339,7 @@ static void core_log_refusal(struct core *core, struct listener *l, enum core_re
 		r->suppressed++;
 		return;
 	}
-	log_event(LOG_LEVEL_WARN, l->service, NULL, ip,
+	log_event(LOG_LEVEL_WARN, l->svc.name, NULL, ip,
 		  "msg=\"connection refused\" reason=\"%s\" suppressed=%u",
 		  core_refusal_texts[why], r->suppressed);
 	r->logged = true;
@@ -359,9 +351,9 @@ static void core_log_refusal(struct core *core, struct listener *l, enum core_re
  * connection is not TLS: one non-blocking write, best effort. */
 static void core_refuse(struct listener *l, int fd)
 {
-	const char *reply = l->protocol != NULL ? l->protocol->busy_reply : NULL;
+	const char *reply = l->svc.protocol != NULL ? l->svc.protocol->busy_reply : NULL;
 
-	if (reply != NULL && !l->implicit_tls) {
+	if (reply != NULL && !l->svc.implicit_tls) {
 		ssize_t n = send(fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		(void)n;
@@ -383,7 +375,7 @@ static void core_accept_one(struct listener *l, int fd, const struct sockaddr_st
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, ip, sizeof(ip));
 	else if (ss->ss_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, ip, sizeof(ip));
-	if (!core_conn_acquire(core, ip, l->protocol != NULL && l->protocol->has_login, &refused,
+	if (!core_conn_acquire(core, ip, l->svc.protocol != NULL && l->svc.protocol->has_login, &refused,
 			       &evict)) {
 		core_log_refusal(core, l, refused, ip);
 		core_refuse(l, fd);
@@ -523,7 +515,7 @@ static void core_accept_cb(uv_poll_t *poll, int status, int events)
 		}
 		/* Out of descriptors (and no spare) or memory: stop accepting
 		 * for a moment rather than spinning on a readable listener. */
-		log_event(LOG_LEVEL_ERROR, l->service, NULL, NULL,
+		log_event(LOG_LEVEL_ERROR, l->svc.name, NULL, NULL,
 			  "msg=\"accept failed\" error=\"%s\"", strerror(errno));
 		for (size_t i = 0; i < core->n_listeners; i++)
 			uv_poll_stop(&core->listeners[i]->poll);
@@ -743,10 +735,10 @@ static int core_listen_skip(const char *service, const char *addr)
 	return 0;
 }
 
-static int core_listen_one(struct core *core, const char *service, const struct addr_spec *spec,
-			   const struct protocol *protocol, void *context, bool implicit_tls,
-			   enum tls_policy tls_policy, char **error_r)
+static int core_listen_one(struct core *core, const struct core_service *svc,
+			   const struct addr_spec *spec, char **error_r)
 {
+	const char *service = svc->name;
 	struct sockaddr_storage bound;
 	socklen_t blen = sizeof(bound);
 	struct listener *l;
@@ -775,17 +767,14 @@ static int core_listen_one(struct core *core, const char *service, const struct 
 		abort();
 	l->core = core;
 	l->fd = fd;
-	l->service = strdup(service);
-	l->protocol = protocol;
-	l->context = context;
-	l->implicit_tls = implicit_tls;
-	l->tls_policy = tls_policy;
+	l->svc = *svc;
+	l->svc.name = strdup(service);
 	if (bound.ss_family == AF_INET6)
 		l->port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
 	else
 		l->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
 	snprintf(l->text, sizeof(l->text), "%s", spec->text);
-	if (l->service == NULL || uv_poll_init(&core->uv, &l->poll, fd) != 0)
+	if (l->svc.name == NULL || uv_poll_init(&core->uv, &l->poll, fd) != 0)
 		abort();
 	l->poll.data = l;
 	core->listeners = realloc(core->listeners, (core->n_listeners + 1) * sizeof(*core->listeners));
@@ -795,14 +784,12 @@ static int core_listen_one(struct core *core, const char *service, const struct 
 	return 0;
 }
 
-int core_listen(struct core *core, const char *service, const struct addr_spec *specs,
-		size_t n_specs, const struct protocol *protocol, void *context,
-		bool implicit_tls, enum tls_policy tls_policy, char **error_r)
+int core_listen(struct core *core, const struct core_service *service,
+		const struct addr_spec *specs, size_t n_specs, char **error_r)
 {
 	*error_r = NULL;
 	for (size_t i = 0; i < n_specs; i++)
-		if (core_listen_one(core, service, &specs[i], protocol, context, implicit_tls,
-				    tls_policy, error_r) < 0)
+		if (core_listen_one(core, service, &specs[i], error_r) < 0)
 			return -1;
 	return 0;
 }
@@ -833,7 +820,7 @@ static void core_log_ready(struct core *core)
 			 (int)(colon != NULL ? (size_t)(colon - l->text) : strlen(l->text)),
 			 l->text, l->port);
 		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s=%s",
-					i > 0 ? "," : "", l->service, addr);
+					i > 0 ? "," : "", l->svc.name, addr);
 	}
 	log_event(LOG_LEVEL_INFO, "serve", NULL, NULL, "msg=\"ready\" listen=\"%s\" threads=%u",
 		  text, core->n_loops);
@@ -892,7 +879,7 @@ void core_free(struct core **corep)
 		loop_free(&core->loops[i]);
 	free(core->loops);
 	for (size_t i = 0; i < core->n_listeners; i++) {
-		free(core->listeners[i]->service);
+		free((char *)core->listeners[i]->svc.name);
 		free(core->listeners[i]);
 	}
 	free(core->listeners);

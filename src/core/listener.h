@@ -24,15 +24,23 @@ struct core;
  * the environment: max(4, 2 * cores)); SIGPIPE is ignored. */
 int core_new(const struct config *cfg, struct core **core_r, char **error_r);
 
+/* What a service's listeners give their connections: one row of the
+ * serve command's table of services. */
+struct core_service {
+	const char *name;                 /* "pop3s": the service in logs */
+	const struct protocol *protocol;
+	void *context;                    /* conn_context() */
+	bool implicit_tls;                /* the TLS handshake comes before protocol->open */
+	enum tls_policy tls_policy;       /* the SSL_CTX for implicit TLS or STARTTLS (tls.h) */
+	struct config_conn limits;        /* idle timeout and line length (config.h) */
+};
+
 /* Bind and listen on every address of one service (SO_REUSEADDR;
- * IPV6_V6ONLY on IPv6). Each accepted connection gets `protocol`, with
- * `context` as conn_context(); with implicit_tls the TLS handshake comes
- * before protocol->open. TLS (implicit or STARTTLS) uses the context of
- * `tls_policy` (tls.h). Port 0 binds a free port (see core_listener_port).
- * Returns -1 with a malloc'd *error_r naming the address. */
-int core_listen(struct core *core, const char *service, const struct addr_spec *specs,
-		size_t n_specs, const struct protocol *protocol, void *context,
-		bool implicit_tls, enum tls_policy tls_policy, char **error_r);
+ * IPV6_V6ONLY on IPv6); `service` is copied. Port 0 binds a free port (see
+ * core_listener_port). Returns -1 with a malloc'd *error_r naming the
+ * address. */
+int core_listen(struct core *core, const struct core_service *service,
+		const struct addr_spec *specs, size_t n_specs, char **error_r);
 /* The port the index-th bound socket (in core_listen order) listens on. */
 uint16_t core_listener_port(const struct core *core, size_t index);
 

@@ -115,7 +115,7 @@ def test_slow_reader_does_not_stall_others(pop3_server):
 
 
 def test_idle_timeout(tern_factory):
-    tern = tern_factory({"limits.idle_timeout": "2"})
+    tern = tern_factory({"pop3.idle_timeout": "2"})
     srv = tern.start()
     # before login, on the plain port; the server's clock starts at accept,
     # so start ours before connecting (a slow machine may deliver the

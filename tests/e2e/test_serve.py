@@ -147,7 +147,7 @@ def test_unknown_key_is_refused_by_name(tern_factory):
     assert p.returncode != 0
     assert "bogus" in p.stderr
     assert len(p.stderr.strip().splitlines()) <= 3, p.stderr
-    p = subprocess.run([th.TERN_BIN, "serve"] + tern.set_args({"limits.idle_timeout": "soon"}),
+    p = subprocess.run([th.TERN_BIN, "serve"] + tern.set_args({"pop3.idle_timeout": "soon"}),
                        capture_output=True, text=True, timeout=th.TIMEOUT)
     assert p.returncode != 0
     assert "idle_timeout" in p.stderr
@@ -168,7 +168,7 @@ def test_port_in_use_is_an_error(tern_factory):
 
 def test_check_prints_effective_config(tern_factory):
     tern = tern_factory(accounts=False)
-    p = tern.cmd("check", sets={"limits.idle_timeout": "77"})
+    p = tern.cmd("check", sets={"pop3.idle_timeout": "77"})
     out = p.stdout
     assert "[server]" in out and "[listen]" in out and "[limits]" in out
     def value(section, key):
@@ -185,7 +185,7 @@ def test_check_prints_effective_config(tern_factory):
     assert value("server", "data_dir") == tern.data_dir
     assert value("listen", "pop3") == "127.0.0.1:%d" % tern.pop3_port
     assert value("listen", "smtp") in ("", '""')
-    assert value("limits", "idle_timeout") == "77"
+    assert value("pop3", "idle_timeout") == "77"
     assert value("limits", "errors_per_session") == "20"  # a default
     p = tern.cmd("check", sets={"nosuch.key": "1"}, check=False)
     assert p.returncode != 0 and "nosuch" in p.stderr

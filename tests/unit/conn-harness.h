@@ -66,8 +66,9 @@ static HARNESS_UNUSED void conn_harness_start(struct harness *h, const struct pr
 	h->cfg.server.shutdown_timeout = 3;
 	h->cfg.tls.cert = "";
 	h->cfg.tls.key = "";
-	h->cfg.limits.line_length = 64;
-	h->cfg.limits.idle_timeout = 60;
+	/* every listener's limits (a tweak may change them) */
+	h->cfg.pop3.conn.line_length = 64;
+	h->cfg.pop3.conn.idle_timeout = 60;
 	h->cfg.limits.connections_per_ip = 50;
 	h->cfg.limits.connections = 1000;
 	h->cfg.limits.output_buffer = 65536;
@@ -80,13 +81,22 @@ static HARNESS_UNUSED void conn_harness_start(struct harness *h, const struct pr
 	spec.sa_len = sizeof(*sin);
 	snprintf(spec.text, sizeof(spec.text), "127.0.0.1:0");
 	assert_int_equal(core_new(&h->cfg, &h->core, &error), 0);
-	assert_int_equal(core_listen(h->core, "test", &spec, 1, protocol, context, false,
-				     TLS_POLICY_CLIENT, &error), 0);
-	assert_int_equal(core_listen(h->core, "tests", &spec, 1, protocol, context, true,
-				     TLS_POLICY_CLIENT, &error), 0);
-	if (login_protocol != NULL)
-		assert_int_equal(core_listen(h->core, "testlogin", &spec, 1, login_protocol, context,
-					     false, TLS_POLICY_CLIENT, &error), 0);
+	{
+		struct core_service plain = {
+			.name = "test", .protocol = protocol, .context = context,
+			.tls_policy = TLS_POLICY_CLIENT, .limits = h->cfg.pop3.conn,
+		};
+		struct core_service tls = plain, login = plain;
+
+		tls.name = "tests";
+		tls.implicit_tls = true;
+		login.name = "testlogin";
+		login.protocol = login_protocol;
+		assert_int_equal(core_listen(h->core, &plain, &spec, 1, &error), 0);
+		assert_int_equal(core_listen(h->core, &tls, &spec, 1, &error), 0);
+		if (login_protocol != NULL)
+			assert_int_equal(core_listen(h->core, &login, &spec, 1, &error), 0);
+	}
 	if (core_tls_load(h->core, &error) < 0)
 		fail_msg("tls: %s", error);
 	h->port = core_listener_port(h->core, 0);

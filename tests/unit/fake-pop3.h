@@ -75,14 +75,14 @@ enum conn_line conn_line(struct conn *conn, const char **line_r, size_t *len_r)
 	free(conn->line);
 	conn->line = NULL;
 	if (!buf_line(&conn->in, &len, &total)) {
-		if (conn->in.len > conn->cfg.limits.line_length) {
+		if (conn->in.len > conn->cfg.pop3.conn.line_length) {
 			/* Like the core: discard up to the LF that will come. */
 			buf_reset(&conn->in);
 			return CONN_LINE_TOO_LONG;
 		}
 		return CONN_LINE_NONE;
 	}
-	if (len > conn->cfg.limits.line_length) {
+	if (len > conn->cfg.pop3.conn.line_length) {
 		buf_consume(&conn->in, total);
 		return CONN_LINE_TOO_LONG;
 	}
@@ -266,7 +266,7 @@ static FAKE_UNUSED struct conn *fake_conn_new(const struct protocol *proto)
 		abort();
 	c->proto = proto;
 	c->cfg.server.hostname = (char *)"mail.example.org";
-	c->cfg.limits.line_length = 8192;
+	c->cfg.pop3.conn.line_length = 8192;
 	c->cfg.limits.errors_per_session = 20;
 	c->cfg.limits.auth_failures = 3;
 	c->cfg.limits.output_buffer = 262144;
@@ -306,7 +306,7 @@ static FAKE_UNUSED void fake_run(struct conn *c)
 			size_t before = c->in.len;
 
 			if (!buf_line(&c->in, &len, &total) &&
-			    c->in.len <= c->cfg.limits.line_length)
+			    c->in.len <= c->cfg.pop3.conn.line_length)
 				return;
 			c->proto->input(c->session);
 			if (c->in.len == before && !c->paused && c->job_work == NULL)

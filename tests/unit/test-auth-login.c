@@ -143,7 +143,7 @@ static void tweak_auth(struct config *cfg)
 	cfg->auth.attempts_per_ip = t_per_ip;
 	cfg->auth.hash_queue = t_queue;
 	cfg->auth.rehash = true;
-	cfg->limits.line_length = 512;
+	cfg->pop3.conn.line_length = 512;
 }
 
 static int setup(void **state)

@@ -77,8 +77,12 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.tls.key, "");
 	assert_true(cfg.limits.message_size == 52428800);
 	assert_int_equal(cfg.limits.recipients, 1000);
-	assert_int_equal(cfg.limits.line_length, 8192);
-	assert_int_equal(cfg.limits.idle_timeout, 600);
+	assert_int_equal(cfg.pop3.conn.line_length, 8192);
+	assert_int_equal(cfg.pop3.conn.idle_timeout, 600);
+	assert_int_equal(cfg.smtp.conn.line_length, 1036);
+	assert_int_equal(cfg.smtp.conn.idle_timeout, 300);
+	assert_int_equal(cfg.imap.conn.line_length, 65536);
+	assert_int_equal(cfg.imap.conn.idle_timeout, 1800);
 	assert_int_equal(cfg.limits.connections_per_ip, 50);
 	assert_int_equal(cfg.limits.connections, 10000);
 	assert_int_equal(cfg.limits.errors_per_session, 20);
@@ -106,6 +110,7 @@ static void test_every_type(void **state)
 		"[limits]\n"
 		"message_size = 10M\n"
 		"output_buffer = 64k\n"
+		"[smtp]\n"
 		"line_length = 1024\n"
 		"[auth]\n"
 		"allow_plaintext_loopback = On\n"
@@ -121,7 +126,7 @@ static void test_every_type(void **state)
 	assert_int_equal(cfg.server.threads, 4);
 	assert_true(cfg.limits.message_size == 10 * 1024 * 1024);
 	assert_true(cfg.limits.output_buffer == 64 * 1024);
-	assert_int_equal(cfg.limits.line_length, 1024);
+	assert_int_equal(cfg.smtp.conn.line_length, 1024);
 	assert_true(cfg.auth.allow_plaintext_loopback);
 	assert_string_equal(cfg.tls.cert, "/etc/ssl/a.pem");
 	assert_string_equal(cfg.log.level, "debug");
@@ -250,9 +255,9 @@ static void test_errors(void **state)
 {
 	(void)state;
 	load_fails("[server]\nthreads = 4\n\n[bogus]\nx = 1\n",
-		   "t.conf:4: [bogus]: unknown section (known: server, listen, tls, limits, auth, dns, log)");
+		   "t.conf:4: [bogus]: unknown section (known: server, listen, tls, limits, pop3, smtp, imap, auth, dns, log)");
 	load_fails("[server]\n[nokeys]\n",
-		   "t.conf:2: [nokeys]: unknown section (known: server, listen, tls, limits, auth, dns, log)");
+		   "t.conf:2: [nokeys]: unknown section (known: server, listen, tls, limits, pop3, smtp, imap, auth, dns, log)");
 	load_fails("[server]\nthreads = 4\nthread = 4\n", "t.conf:3: [server] thread: unknown key");
 	load_fails("threads = 4\n", "t.conf:1: [] threads: key outside any [section]");
 	load_fails("[server]\nthreads = 1025\n", "t.conf:2: [server] threads: must be from 0 to 1024");
@@ -261,8 +266,10 @@ static void test_errors(void **state)
 	load_fails("[server]\nthreads = -1\n", "t.conf:2: [server] threads: must be a whole number");
 	load_fails("[server]\nthreads = 4k\n", "t.conf:2: [server] threads: must be a whole number");
 	load_fails("[server]\nthreads =\n", "t.conf:2: [server] threads: must be a whole number");
-	load_fails("[limits]\nline_length = 511\n", "t.conf:2: [limits] line_length: must be from 512 to 1048576");
-	load_fails("[limits]\nline_length = 1048577\n", "t.conf:2: [limits] line_length: must be from 512 to 1048576");
+	load_fails("[imap]\nline_length = 511\n", "t.conf:2: [imap] line_length: must be from 512 to 1048576");
+	load_fails("[pop3]\nline_length = 1048577\n", "t.conf:2: [pop3] line_length: must be from 512 to 1048576");
+	/* the global keys of old became per-protocol ones */
+	load_fails("[limits]\nidle_timeout = 60\n", "t.conf:2: [limits] idle_timeout: unknown key");
 	load_fails("[limits]\nmessage_size = 10X\n",
 		   "t.conf:2: [limits] message_size: must be a number of bytes, optionally with a K, M or G suffix");
 	load_fails("[limits]\nmessage_size = 1T\n",
@@ -288,7 +295,7 @@ static void test_errors(void **state)
 	/* the first error wins */
 	load_fails("[server]\nthreads = x\n[bogus]\n", "t.conf:2: [server] threads: must be a whole number");
 	load_fails("[bogus]\n[server]\nthreads = x\n",
-		   "t.conf:1: [bogus]: unknown section (known: server, listen, tls, limits, auth, dns, log)");
+		   "t.conf:1: [bogus]: unknown section (known: server, listen, tls, limits, pop3, smtp, imap, auth, dns, log)");
 
 	/* a long line is refused, not cut */
 	size_t len = 5000;
@@ -356,7 +363,7 @@ static void test_file_and_set(void **state)
 	} bad[] = {
 		{ "server.threads=x", "--set server.threads=x: must be a whole number" },
 		{ "server.nope=1", "--set server.nope=1: unknown key" },
-		{ "nope.x=1", "--set nope.x=1: unknown section (known: server, listen, tls, limits, auth, dns, log)" },
+		{ "nope.x=1", "--set nope.x=1: unknown section (known: server, listen, tls, limits, pop3, smtp, imap, auth, dns, log)" },
 		{ "threads=1", "--set threads=1: expected section.key=value" },
 		{ "server.threads", "--set server.threads: expected section.key=value" },
 		{ "listen.pop3=1.2.3.4:0", "--set listen.pop3=1.2.3.4:0: '1.2.3.4:0': port must be a number from 1 to 65535" },

@@ -149,6 +149,34 @@ static void t_jobwait_done(void *arg)
 	conn_job_wait(s->conn, 5000, t_wait_done, s);
 }
 
+/* AWAIT: the work is done by another thread, which reports back. */
+static void *t_await_thread(void *arg)
+{
+	usleep(100 * 1000);
+	conn_await_done(arg);
+	return NULL;
+}
+
+static void t_await_done(void *arg)
+{
+	struct tsession *s = arg;
+
+	s->job_done = true;
+	atomic_fetch_add(&t_jobs_done, 1);
+	conn_printf(s->conn, "AWAIT done\r\n");
+}
+
+static void t_await_start(struct tsession *s)
+{
+	pthread_t thread;
+
+	s->job_started = true;
+	s->job_done = false;
+	if (pthread_create(&thread, NULL, t_await_thread, conn_await(s->conn, t_await_done, s)) != 0)
+		abort();
+	pthread_detach(thread);
+}
+
 static void t_close_timer(void *session)
 {
 	struct tsession *s = session;
@@ -257,6 +285,23 @@ static void t_input(void *session)
 			s->in_block = true;
 			s->block_bytes = 0;
 			conn_input_unfinished(s->conn, true);
+		} else if (strcmp(line, "AWAIT") == 0) {
+			t_await_start(s);
+			return;
+		} else if (strncmp(line, "IDLE ", 5) == 0) {
+			conn_set_idle_timeout(s->conn, (unsigned)atoi(line + 5));
+			conn_printf(s->conn, "IDLE set\r\n");
+		} else if (strcmp(line, "FLOOD") == 0) {
+			/* Writes without looking at conn_output_full. */
+			static char junk[65536];
+
+			for (int i = 0; i < 256 && !conn_is_closing(s->conn); i++)
+				conn_write(s->conn, junk, sizeof(junk));
+			return;
+		} else if (strcmp(line, "TLSINFO") == 0) {
+			conn_printf(s->conn, "TLSINFO %s %s\r\n",
+				    conn_tls_version(s->conn) != NULL ? conn_tls_version(s->conn) : "-",
+				    conn_tls_cipher(s->conn) != NULL ? "cipher" : "-");
 		} else if (strcmp(line, "AUTHMAX") == 0) {
 			conn_printf(s->conn, "AUTHMAX %u\r\n", job_limit_max(conn_auth_limit(s->conn)));
 		} else if (strcmp(line, "QUIT") == 0) {
@@ -496,7 +541,7 @@ static void test_slow_reader(void **state)
 
 static void tweak_idle(struct config *cfg)
 {
-	cfg->limits.idle_timeout = 1;
+	cfg->pop3.conn.idle_timeout = 1;
 }
 
 static void test_idle_timeout(void **state)
@@ -1175,6 +1220,90 @@ static void test_job_wait(void **state)
 	job_limit_free(&t_limit);
 }
 
+/* conn_await: input waits for work done on another thread, whose report
+ * runs done on the loop; a client that goes meanwhile is closed only
+ * after it. */
+static void test_await(void **state)
+{
+	struct harness h;
+	struct client c;
+	int before;
+
+	(void)state;
+	harness_start(&h, NULL);
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	client_send(&c, "AWAIT\r\nafter\r\n");
+	expect_line(&c, "AWAIT done");
+	expect_line(&c, "AFTER");
+	before = atomic_load(&t_jobs_done);
+	client_send(&c, "AWAIT\r\n");
+	usleep(20 * 1000);
+	client_close(&c);
+	harness_stop(&h);
+	assert_int_equal(atomic_load(&t_jobs_done), before + 1);
+	assert_int_equal(atomic_load(&t_close_during_job), 0);
+}
+
+/* A session changes its own idle timeout; the TLS version and cipher are
+ * there once TLS is on. */
+static void test_idle_per_connection_and_tls_info(void **state)
+{
+	struct harness h;
+	struct client c, other;
+	double t0;
+
+	(void)state;
+	harness_start(&h, NULL);
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	client_connect(&other, h.port);
+	expect_line(&other, "HELLO");
+	client_send(&c, "TLSINFO\r\nIDLE 1\r\n");
+	expect_line(&c, "TLSINFO - -");
+	expect_line(&c, "IDLE set");
+	t0 = now_s();
+	expect_line(&c, "TIMEOUT");
+	assert_true(now_s() - t0 > 0.8 && now_s() - t0 < 5);
+	client_close(&c);
+	client_send(&other, "still\r\n");
+	expect_line(&other, "STILL");
+	client_close(&other);
+	client_connect(&c, h.tls_port);
+	assert_true(client_tls(&c, 0));
+	expect_line(&c, "HELLO");
+	client_send(&c, "TLSINFO\r\n");
+	expect_line(&c, "TLSINFO TLSv1.3 cipher");
+	client_close(&c);
+	harness_stop(&h);
+}
+
+/* Output past the hard cap (4 x output_buffer + 1 MiB) closes the
+ * connection instead of growing without bound; the server goes on. */
+static void test_output_hard_cap(void **state)
+{
+	struct harness h;
+	struct client c;
+	char sink[65536];
+	size_t got = 0;
+	ssize_t n;
+
+	(void)state;
+	harness_start(&h, NULL);
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	client_send(&c, "FLOOD\r\n");
+	while ((n = recv(c.fd, sink, sizeof(sink), 0)) > 0)
+		got += (size_t)n;
+	assert_true(got <= 4 * h.cfg.limits.output_buffer + 1024 * 1024);
+	assert_true(core_peak_output() <= 4 * h.cfg.limits.output_buffer + 1024 * 1024);
+	client_close(&c);
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	client_close(&c);
+	harness_stop(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1195,6 +1324,9 @@ int main(void)
 		cmocka_unit_test(test_slow_input),
 		cmocka_unit_test(test_pressure_evicts_preauth),
 		cmocka_unit_test(test_shutdown_bounded),
+		cmocka_unit_test(test_await),
+		cmocka_unit_test(test_idle_per_connection_and_tls_info),
+		cmocka_unit_test(test_output_hard_cap),
 		cmocka_unit_test(test_job_limited_client_gone),
 		cmocka_unit_test(test_job_limited_queue_full),
 		cmocka_unit_test(test_job_wait),

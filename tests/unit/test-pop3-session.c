@@ -256,8 +256,8 @@ static void test_auth_long_response(void **state)
 	memcpy(line + n, "\r\n", 3);
 	fake_send(c, line);
 	expect(c, "-ERR [AUTH] Authentication failed\r\n");
-	/* ...but not over [limits] line_length. */
-	c->cfg.limits.line_length = 300;
+	/* ...but not over [pop3] line_length. */
+	c->cfg.pop3.conn.line_length = 300;
 	fake_send(c, "AUTH PLAIN\r\n");
 	expect(c, "+ \r\n");
 	fake_send(c, line);
