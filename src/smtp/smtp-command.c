@@ -94,19 +94,32 @@ static enum smtp_parse_result smtp_fail(struct smtp_command *cmd, enum smtp_pars
 	return result;
 }
 
+/* Start on the words of the argument with its first one, which must be
+ * there: else MISSING_ARGUMENT with `missing` as the detail. */
+static enum smtp_parse_result smtp_first_word(struct smtp_command *cmd, struct smtp_words *w,
+					      const char **word_r, size_t *len_r,
+					      const char *missing)
+{
+	w->p = cmd->arg;
+	w->end = cmd->arg + cmd->arg_len;
+	if (!smtp_next_word(w, word_r, len_r))
+		return smtp_fail(cmd, SMTP_PARSE_MISSING_ARGUMENT, missing);
+	return SMTP_PARSE_OK;
+}
+
 /* EHLO/HELO: a Domain or an address literal (RFC 5321 4.1.1.1; HELO's
  * literal is tolerated, as old clients send it). */
 static enum smtp_parse_result smtp_parse_hello(const struct smtp_options *opts,
 					       struct smtp_command *cmd)
 {
-	struct smtp_words w = { cmd->arg, cmd->arg + cmd->arg_len };
+	struct smtp_words w;
 	enum smtp_address_result result;
 	const char *word, *more;
 	size_t len, more_len;
 
 	(void)opts;
-	if (!smtp_next_word(&w, &word, &len))
-		return smtp_fail(cmd, SMTP_PARSE_MISSING_ARGUMENT, "a domain name is required");
+	if (smtp_first_word(cmd, &w, &word, &len, "a domain name is required") != SMTP_PARSE_OK)
+		return SMTP_PARSE_MISSING_ARGUMENT;
 	result = smtp_address_parse_domain(word, len, cmd->hello.domain, &cmd->hello.literal);
 	if (result != SMTP_ADDRESS_OK)
 		return smtp_fail(cmd, SMTP_PARSE_BAD_DOMAIN, smtp_address_result_text(result));
@@ -225,13 +238,13 @@ static enum smtp_parse_result smtp_parse_rcpt(const struct smtp_options *opts,
 static enum smtp_parse_result smtp_parse_bdat(const struct smtp_options *opts,
 					      struct smtp_command *cmd)
 {
-	struct smtp_words w = { cmd->arg, cmd->arg + cmd->arg_len };
+	struct smtp_words w;
 	const char *word;
 	size_t len;
 
 	(void)opts;
-	if (!smtp_next_word(&w, &word, &len))
-		return smtp_fail(cmd, SMTP_PARSE_MISSING_ARGUMENT, "a chunk size is required");
+	if (smtp_first_word(cmd, &w, &word, &len, "a chunk size is required") != SMTP_PARSE_OK)
+		return SMTP_PARSE_MISSING_ARGUMENT;
 	if (!number_parse_u64(word, len, UINT64_MAX, &cmd->bdat.size))
 		return smtp_fail(cmd, SMTP_PARSE_BAD_SYNTAX, "invalid chunk size");
 	if (smtp_next_word(&w, &word, &len)) {
@@ -248,13 +261,13 @@ static enum smtp_parse_result smtp_parse_bdat(const struct smtp_options *opts,
 static enum smtp_parse_result smtp_parse_auth(const struct smtp_options *opts,
 					      struct smtp_command *cmd)
 {
-	struct smtp_words w = { cmd->arg, cmd->arg + cmd->arg_len };
+	struct smtp_words w;
 	const char *word;
 	size_t len;
 
 	(void)opts;
-	if (!smtp_next_word(&w, &word, &len))
-		return smtp_fail(cmd, SMTP_PARSE_MISSING_ARGUMENT, "a mechanism is required");
+	if (smtp_first_word(cmd, &w, &word, &len, "a mechanism is required") != SMTP_PARSE_OK)
+		return SMTP_PARSE_MISSING_ARGUMENT;
 	if (len > SMTP_MECHANISM_MAX)
 		return smtp_fail(cmd, SMTP_PARSE_BAD_SYNTAX, "invalid mechanism name");
 	for (size_t i = 0; i < len; i++) {
