@@ -266,6 +266,8 @@ static enum smtp_param_result smtp_check_notify(const struct smtp_param *p,
 	const char *end = p->value + p->value_len;
 	unsigned notify = 0;
 
+	if (p->value_len > SMTP_NOTIFY_MAX)
+		return smtp_bad(detail_r, "NOTIFY= must be NEVER or SUCCESS,FAILURE,DELAY");
 	for (;;) {
 		const char *comma = memchr(word, ',', (size_t)(end - word));
 		size_t len = (size_t)((comma != NULL ? comma : end) - word);

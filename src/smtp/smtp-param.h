@@ -16,9 +16,10 @@
 #define SMTP_PARAMS_MAX 16
 /* Bounds on the values as sent (encoded), which also bound the decoded
  * forms: RFC 3461 5.4 asks for at least ENVID 100, ORCPT 500 (and NOTIFY
- * 28, RET 8, which their grammars bound); RFC 1870 size-value is 1*20DIGIT.
+ * 28, RET 8, which the grammar bounds); RFC 1870 size-value is 1*20DIGIT.
  * The AUTH= mailbox gets the ORCPT budget. */
 #define SMTP_ENVID_MAX 100
+#define SMTP_NOTIFY_MAX 28
 #define SMTP_ORCPT_MAX 500
 #define SMTP_ORCPT_TYPE_MAX 32
 #define SMTP_AUTH_PARAM_MAX 500

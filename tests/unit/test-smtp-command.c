@@ -448,6 +448,10 @@ static void test_rcpt_params(void **state)
 	assert_int_equal(parse("RCPT TO:<a@b> NOTIFY=SUCCESS,,FAILURE"), SMTP_PARSE_BAD_PARAM);
 	assert_int_equal(parse("RCPT TO:<a@b> NOTIFY=SUCCESS,"), SMTP_PARSE_BAD_PARAM);
 	assert_int_equal(parse("RCPT TO:<a@b> NOTIFY=ALWAYS"), SMTP_PARSE_BAD_PARAM);
+	/* RFC 3461 5.4: 28 octets hold any sensible list; repeats are allowed. */
+	assert_int_equal(parse("RCPT TO:<a@b> NOTIFY=SUCCESS,FAILURE,DELAY,DELAY"), SMTP_PARSE_OK);
+	assert_int_equal(parse("RCPT TO:<a@b> NOTIFY=SUCCESS,FAILURE,DELAY,SUCCESS"),
+			 SMTP_PARSE_BAD_PARAM);
 	assert_int_equal(parse("RCPT TO:<a@b> NOTIFY"), SMTP_PARSE_BAD_PARAM);
 	assert_int_equal(parse("RCPT TO:<a@b> ORCPT=a@b"), SMTP_PARSE_BAD_PARAM);
 	assert_int_equal(parse("RCPT TO:<a@b> ORCPT=;a@b"), SMTP_PARSE_BAD_PARAM);
