@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/number.h"
 #include "pop3/pop3-session.h"
 
 /* How much of a message is read at a time. */
@@ -16,7 +17,7 @@ static struct pop3_msg *pop3_msg_arg(struct pop3_session *s, const char *arg)
 {
 	uint64_t n;
 
-	if (!pop3_parse_number(arg, UINT32_MAX, &n) || n == 0) {
+	if (!number_parse_u64(arg, strlen(arg), UINT32_MAX, &n) || n == 0) {
 		pop3_reply(s, POP3_REPLY_ERR, "Invalid message number");
 		return NULL;
 	}
@@ -198,7 +199,7 @@ void pop3_cmd_top(struct pop3_session *s, const struct pop3_command *cmd)
 
 	if (m == NULL)
 		return;
-	if (!pop3_parse_number(cmd->args[1], UINT64_MAX, &lines)) {
+	if (!number_parse_u64(cmd->args[1], strlen(cmd->args[1]), UINT64_MAX, &lines)) {
 		pop3_reply(s, POP3_REPLY_ERR, "Invalid number of lines");
 		return;
 	}

@@ -106,23 +106,3 @@ bool pop3_command_args_valid(const struct pop3_command *cmd, unsigned min_args,
 	}
 	return true;
 }
-
-bool pop3_parse_number(const char *text, uint64_t max, uint64_t *value_r)
-{
-	uint64_t v = 0;
-	const char *p;
-
-	if (*text == '\0')
-		return false;
-	for (p = text; *p != '\0'; p++) {
-		unsigned d;
-		if (*p < '0' || *p > '9')
-			return false;
-		d = (unsigned)(*p - '0');
-		if (d > max || v > (max - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*value_r = v;
-	return true;
-}

@@ -6,7 +6,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 /* RFC 2449 4: a command line is at most 255 octets including the CRLF. */
 #define POP3_LINE_MAX 255
@@ -53,9 +52,5 @@ enum pop3_parse_result pop3_parse_line(const char *line, size_t len, struct pop3
  * Returns true when fine; else *error_r is a static text for the reply. */
 bool pop3_command_args_valid(const struct pop3_command *cmd, unsigned min_args,
 			     unsigned max_args, bool last_may_be_long, const char **error_r);
-
-/* Parse a decimal number without sign, leading '+', spaces or overflow,
- * at most `max`. Returns true and sets *value_r when valid. */
-bool pop3_parse_number(const char *text, uint64_t max, uint64_t *value_r);
 
 #endif

@@ -4,8 +4,10 @@
  * Input: one byte of options, then what the client sends. */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "../unit/fake-pop3.h"
+#include "core/number.h"
 #include "pop3/pop3-parser.h"
 #include "pop3/pop3-stuff.h"
 
@@ -33,7 +35,7 @@ static void fuzz_parser(const char *text, size_t len)
 		if (pop3_parse_line(text + start, i - start, &cmd) == POP3_PARSE_OK) {
 			(void)pop3_command_args_valid(&cmd, 0, 2, true, &error);
 			if (cmd.argc > 0)
-				(void)pop3_parse_number(cmd.args[0], UINT32_MAX, &n);
+				(void)number_parse_u64(cmd.args[0], strlen(cmd.args[0]), UINT32_MAX, &n);
 		}
 		start = i + 1;
 	}

@@ -132,27 +132,6 @@ static void test_lengths(void **state)
 	assert_false(pop3_command_args_valid(&cmd, 0, 3, true, &error));
 }
 
-static void test_numbers(void **state)
-{
-	uint64_t v = 0;
-
-	(void)state;
-	assert_true(pop3_parse_number("1", UINT32_MAX, &v));
-	assert_int_equal(v, 1);
-	assert_true(pop3_parse_number("4294967295", UINT32_MAX, &v));
-	assert_int_equal(v, 4294967295u);
-	assert_false(pop3_parse_number("4294967296", UINT32_MAX, &v));
-	assert_true(pop3_parse_number("18446744073709551615", UINT64_MAX, &v));
-	assert_false(pop3_parse_number("18446744073709551616", UINT64_MAX, &v));
-	assert_false(pop3_parse_number("", UINT32_MAX, &v));
-	assert_false(pop3_parse_number("-1", UINT32_MAX, &v));
-	assert_false(pop3_parse_number("+1", UINT32_MAX, &v));
-	assert_false(pop3_parse_number("1a", UINT32_MAX, &v));
-	assert_false(pop3_parse_number("5", 3, &v));
-	assert_true(pop3_parse_number("007", 9, &v));
-	assert_int_equal(v, 7);
-}
-
 /* The byte-stuffer: collect its output in a buf. */
 static void collect(void *ctx, const void *data, size_t len)
 {
@@ -226,7 +205,6 @@ int main(void)
 		cmocka_unit_test(test_bad_keyword),
 		cmocka_unit_test(test_bad_bytes),
 		cmocka_unit_test(test_lengths),
-		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_stuffing),
 		cmocka_unit_test(test_top),
 	};

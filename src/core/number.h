@@ -1,0 +1,15 @@
+/* number - decimal numbers as protocols send them (POP3 message numbers,
+ * SMTP SIZE= and BDAT chunk sizes): digits only, bounded, no overflow. */
+#ifndef TERN_CORE_NUMBER_H
+#define TERN_CORE_NUMBER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parse text[0..len) as a decimal number without sign, leading '+',
+ * spaces or overflow, at most `max`. Leading zeros are fine. Returns true
+ * and sets *value_r when valid; false for an empty text. */
+bool number_parse_u64(const char *text, size_t len, uint64_t max, uint64_t *value_r);
+
+#endif
