@@ -13,20 +13,12 @@
 
 #include <sqlite3.h>
 
+#include "dir/dir-private.h"
 #include "dir/password.h"
 
-#define DIR_LOCAL_MAX 64        /* RFC 5321 4.5.3.1.1 */
-#define DIR_DOMAIN_MAX 253      /* RFC 1035 2.3.4, without the final dot */
 #define DIR_LABEL_MAX 63
 #define DIR_ALIAS_TARGETS_MAX 1000
 #define DIR_SCHEMA_VERSION 1
-
-struct dir {
-	sqlite3 *db;
-	/* Serialises whole operations (a transaction is several statements;
-	 * the connection itself is also opened SQLITE_OPEN_FULLMUTEX). */
-	pthread_mutex_t lock;
-};
 
 static const char *const dir_error_texts[] = {
 	[DIR_OK] = "ok",
@@ -36,6 +28,8 @@ static const char *const dir_error_texts[] = {
 	[DIR_ERR_NOT_EMPTY] = "domain still has accounts or aliases",
 	[DIR_ERR_NO_DOMAIN] = "domain is not a local domain",
 	[DIR_ERR_TEMP] = "directory database error",
+	[DIR_ERR_LOOP] = "aliases loop and reach no recipient",
+	[DIR_ERR_LIMIT] = "alias expansion over a bound (recipients, nesting or lookups)",
 };
 _Static_assert(sizeof(dir_error_texts) / sizeof(dir_error_texts[0]) == DIR_ERR__COUNT,
 	       "dir_error_texts");
@@ -140,7 +134,7 @@ static char *dir_address_copy(const char *address)
 {
 	char *copy;
 
-	if (address == NULL || strlen(address) > DIR_LOCAL_MAX + 1 + DIR_DOMAIN_MAX)
+	if (address == NULL || strlen(address) > DIR_ADDRESS_MAX)
 		return NULL;
 	copy = strdup(address);
 	if (copy == NULL || !dir_address_normalize(copy)) {
@@ -161,6 +155,22 @@ static char *dir_domain_copy(const char *domain)
 		free(copy);
 		return NULL;
 	}
+	return copy;
+}
+
+/* An alias name: an address, or "@domain" for the domain's catch-all. */
+static char *dir_alias_copy(const char *alias)
+{
+	char *domain, *copy;
+
+	if (alias == NULL || alias[0] != '@')
+		return dir_address_copy(alias);
+	domain = dir_domain_copy(alias + 1);
+	if (domain == NULL)
+		return NULL;
+	if (asprintf(&copy, "@%s", domain) < 0)
+		copy = NULL;
+	free(domain);
 	return copy;
 }
 
@@ -274,8 +284,7 @@ void dir_close(struct dir **dirp)
 
 /* ---- statements ---- */
 
-/* Prepare `sql` and bind the NULL-terminated text arguments in order. */
-static sqlite3_stmt *dir_prepare(struct dir *dir, const char *sql, const char *const *args)
+sqlite3_stmt *dir_prepare(struct dir *dir, const char *sql, const char *const *args)
 {
 	sqlite3_stmt *st;
 
@@ -539,30 +548,44 @@ enum dir_error dir_user_set_quota(struct dir *dir, const char *address, uint64_t
 	return error;
 }
 
-enum dir_error dir_user_lookup(struct dir *dir, const char *address, struct dir_user *user_r)
+/* The account `address` (any case): its canonical address, its quota and,
+ * when hash_r is not NULL, its stored hash (otherwise not even read). */
+static enum dir_error dir_account_get(struct dir *dir, const char *address, char **address_r,
+				      char **hash_r, uint64_t *quota_r)
 {
 	char *addr = dir_address_copy(address);
 	sqlite3_stmt *st;
 	enum dir_error error = DIR_ERR_TEMP;
 	int rc;
 
-	memset(user_r, 0, sizeof(*user_r));
+	*address_r = NULL;
+	if (hash_r != NULL)
+		*hash_r = NULL;
+	*quota_r = 0;
 	if (addr == NULL)
 		return DIR_ERR_INVALID;
 	pthread_mutex_lock(&dir->lock);
-	st = dir_prepare(dir, "SELECT hash, quota FROM accounts WHERE address = ?",
+	st = dir_prepare(dir, hash_r != NULL ? "SELECT quota, hash FROM accounts WHERE address = ?" :
+			 "SELECT quota FROM accounts WHERE address = ?",
 			 (const char *const[]){ addr, NULL });
 	if (st != NULL) {
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
-			const char *hash = (const char *)sqlite3_column_text(st, 0);
-			sqlite3_int64 quota = sqlite3_column_int64(st, 1);
+			sqlite3_int64 quota = sqlite3_column_int64(st, 0);
 
-			user_r->hash = strdup(hash != NULL ? hash : "");
-			user_r->quota = quota > 0 ? (uint64_t)quota : 0;
-			user_r->address = addr;
-			addr = NULL;
-			error = user_r->hash != NULL ? DIR_OK : DIR_ERR_TEMP;
+			*quota_r = quota > 0 ? (uint64_t)quota : 0;
+			error = DIR_OK;
+			if (hash_r != NULL) {
+				const char *hash = (const char *)sqlite3_column_text(st, 1);
+
+				*hash_r = strdup(hash != NULL ? hash : "");
+				if (*hash_r == NULL)
+					error = DIR_ERR_TEMP;
+			}
+			if (error == DIR_OK) {
+				*address_r = addr;
+				addr = NULL;
+			}
 		} else if (rc == SQLITE_DONE) {
 			error = DIR_ERR_NOT_FOUND;
 		}
@@ -570,9 +593,31 @@ enum dir_error dir_user_lookup(struct dir *dir, const char *address, struct dir_
 	}
 	pthread_mutex_unlock(&dir->lock);
 	free(addr);
+	return error;
+}
+
+enum dir_error dir_user_lookup(struct dir *dir, const char *address, struct dir_user *user_r)
+{
+	enum dir_error error;
+
+	memset(user_r, 0, sizeof(*user_r));
+	error = dir_account_get(dir, address, &user_r->address, &user_r->hash, &user_r->quota);
 	if (error != DIR_OK)
 		dir_user_free(user_r);
 	return error;
+}
+
+enum dir_error dir_delivery_lookup(struct dir *dir, const char *address,
+				   struct dir_delivery *info_r)
+{
+	memset(info_r, 0, sizeof(*info_r));
+	return dir_account_get(dir, address, &info_r->address, NULL, &info_r->quota);
+}
+
+void dir_delivery_free(struct dir_delivery *info)
+{
+	free(info->address);
+	memset(info, 0, sizeof(*info));
 }
 
 void dir_user_free(struct dir_user *user)
@@ -674,7 +719,7 @@ static char *dir_targets_normalize(const char *targets)
 
 enum dir_error dir_alias_add(struct dir *dir, const char *alias, const char *targets)
 {
-	char *addr = dir_address_copy(alias);
+	char *addr = dir_alias_copy(alias);
 	char *list = targets != NULL && strlen(targets) <= 256 * 1024 ?
 		dir_targets_normalize(targets) : NULL;
 	enum dir_error error;
@@ -700,7 +745,7 @@ enum dir_error dir_alias_add(struct dir *dir, const char *alias, const char *tar
 
 enum dir_error dir_alias_del(struct dir *dir, const char *alias)
 {
-	char *addr = dir_address_copy(alias);
+	char *addr = dir_alias_copy(alias);
 	enum dir_error error;
 
 	if (addr == NULL)

@@ -145,6 +145,7 @@ enum store_error store_append_write(struct store_append *ap, const void *data, s
 {
 	const char *p = data;
 
+	store_check_off_loop(__func__);
 	if (ap->failed)
 		return STORE_ERR_IO;
 	if (len > STORE_MESSAGE_MAX - ap->size) {

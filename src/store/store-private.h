@@ -25,6 +25,15 @@ struct store_account {
 	int lock_fd;       /* holds a shared flock while the account is open */
 };
 
+/* DESIGN 3: blocking work never runs on an I/O loop. The store's blocking
+ * entry points (every SQL statement, opening and closing an account,
+ * giving its memory back, writing a message) call this: on a loop thread
+ * it logs the function and aborts, in every build, since such a call
+ * stalls every session of that loop; the unit tests, which run sessions on
+ * real loops, fail on it. Reading an open message (store_reader_read) is
+ * the one store call a loop may make. */
+void store_check_off_loop(const char *function);
+
 /* Run SQL without results; logs and returns STORE_ERR_IO on failure. */
 enum store_error store_exec(struct store_account *acct, const char *sql);
 /* Prepare a statement; logs on failure and returns NULL. */

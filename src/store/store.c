@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/loop.h"
 #include "store/store-private.h"
 
 #define STORE_SCHEMA_VERSION 2
@@ -59,6 +60,15 @@ const char *store_special_attr(enum store_special special)
 
 /* --- SQLite helpers ---------------------------------------------------- */
 
+void store_check_off_loop(const char *function)
+{
+	if (loop_current() == NULL)
+		return;
+	log_event(LOG_LEVEL_ERROR, "store", NULL, NULL,
+		  "msg=\"blocking store call on an I/O loop\" function=%s", function);
+	abort();
+}
+
 enum store_error store_db_error(struct store_account *acct, const char *what)
 {
 	int code = sqlite3_errcode(acct->db);
@@ -73,6 +83,7 @@ enum store_error store_db_error(struct store_account *acct, const char *what)
 
 enum store_error store_exec(struct store_account *acct, const char *sql)
 {
+	store_check_off_loop(__func__);
 	if (sqlite3_exec(acct->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return store_db_error(acct, "sql");
 	return STORE_OK;
@@ -82,6 +93,7 @@ sqlite3_stmt *store_prepare(struct store_account *acct, const char *sql)
 {
 	sqlite3_stmt *stmt = NULL;
 
+	store_check_off_loop(__func__);
 	if (sqlite3_prepare_v2(acct->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
 		store_db_error(acct, "prepare");
 		return NULL;
@@ -433,6 +445,7 @@ __attribute__((constructor)) static void store_sqlite_config(void)
 
 void store_release_memory(struct store_account *acct)
 {
+	store_check_off_loop(__func__);
 	sqlite3_db_release_memory(acct->db);
 }
 
@@ -444,6 +457,7 @@ enum store_error store_open(const char *data_dir, const char *address,
 	char path[4200];
 	bool exclusive;
 
+	store_check_off_loop(__func__);
 	*acct_r = NULL;
 	if (data_dir == NULL || address == NULL)
 		return STORE_ERR_INVALID;
@@ -500,6 +514,7 @@ void store_close(struct store_account **acctp)
 
 	if (acct == NULL)
 		return;
+	store_check_off_loop(__func__);
 	*acctp = NULL;
 	if (acct->db != NULL)
 		sqlite3_close_v2(acct->db);
