@@ -14,6 +14,7 @@
 
 #include <openssl/evp.h>
 
+#include "core/durable.h"
 #include "core/log.h"
 #include "store/store-private.h"
 
@@ -53,19 +54,19 @@ enum store_error store_message_list(struct store_account *acct, const char *mail
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *stmt;
 	enum store_error err;
+	enum db_result r;
 	int64_t box;
-	int rc;
 
 	*msgs_r = NULL;
 	*n_r = 0;
 	if ((err = store_mailbox_row(acct, mailbox, &box, NULL, NULL)) != STORE_OK)
 		return err;
-	stmt = store_prepare(acct, "SELECT uid, flags, keywords, modseq, internal_date, size"
+	stmt = db_prepare(acct->db, "SELECT uid, flags, keywords, modseq, internal_date, size"
 			     " FROM messages WHERE mailbox_id = ? ORDER BY uid");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_int64(stmt, 1, box);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	while ((r = db_step(acct->db, stmt, "list messages")) == DB_ROW) {
 		struct store_message *m;
 		const unsigned char *kw = sqlite3_column_text(stmt, 2);
 
@@ -84,9 +85,9 @@ enum store_error store_message_list(struct store_account *acct, const char *mail
 		m->size = (uint64_t)sqlite3_column_int64(stmt, 5);
 	}
 	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE) {
+	if (r != DB_OK) {
 		store_messages_free(msgs, n);
-		return store_db_error(acct, "list messages");
+		return store_db_result(r);
 	}
 	*msgs_r = msgs;
 	*n_r = n;
@@ -129,7 +130,7 @@ enum store_error store_append_begin(struct store_account *acct, const char *mail
 		abort();
 	store_file_name(ap->name, sizeof(ap->name));
 	snprintf(ap->tmp_name, sizeof(ap->tmp_name), STORE_TMP_PREFIX "%s", ap->name);
-	ap->fd = openat(acct->msg_fd, ap->tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ap->fd = durable_open_new(acct->msg_fd, ap->tmp_name);
 	if (ap->fd < 0) {
 		store_io_log(acct, "create", ap->tmp_name);
 		EVP_MD_CTX_free(ap->sha);
@@ -213,26 +214,21 @@ void store_append_abort(struct store_append **app)
 	store_append_free(app);
 }
 
-/* Make the file durable under its final name: fsync the file, rename it,
- * fsync the folder. */
+/* Make the file durable under its final name (durable.h). */
 static enum store_error store_append_sync(struct store_append *ap)
 {
 	struct store_account *acct = ap->acct;
+	const char *step;
+	int fd = ap->fd;
 
-	if (fsync(ap->fd) < 0) {
-		store_io_log(acct, "fsync", ap->tmp_name);
-		return STORE_ERR_IO;
-	}
-	close(ap->fd);
 	ap->fd = -1;
-	if (renameat(acct->msg_fd, ap->tmp_name, acct->msg_fd, ap->name) < 0) {
-		store_io_log(acct, "rename", ap->tmp_name);
-		return STORE_ERR_IO;
-	}
-	if (fsync(acct->msg_fd) < 0) {
-		store_io_log(acct, "fsync folder", ap->name);
+	if (durable_commit(acct->msg_fd, fd, ap->tmp_name, ap->name, &step) < 0) {
+		int err = errno;
+
+		store_io_log(acct, step, ap->name);
+		/* perhaps renamed but not on disk: it will not be indexed */
 		unlinkat(acct->msg_fd, ap->name, 0);
-		return STORE_ERR_IO;
+		return err == ENOSPC || err == EDQUOT ? STORE_ERR_NO_SPACE : STORE_ERR_IO;
 	}
 	return STORE_OK;
 }
@@ -249,7 +245,7 @@ static enum store_error store_append_index(struct store_append *ap, unsigned fla
 	uint32_t uidnext, uid;
 	uint64_t modseq;
 	int64_t box, file_id;
-	int rc;
+	enum db_result r;
 
 	if ((err = store_mailbox_row(acct, ap->mailbox, &box, &uidnext, NULL)) != STORE_OK)
 		return err;
@@ -263,18 +259,18 @@ static enum store_error store_append_index(struct store_append *ap, unsigned fla
 	}
 	if ((err = store_mailbox_next_modseq(acct, box, &modseq)) != STORE_OK)
 		return err;
-	stmt = store_prepare(acct, "INSERT INTO files(name, size) VALUES(?, ?)");
+	stmt = db_prepare(acct->db, "INSERT INTO files(name, size) VALUES(?, ?)");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_text(stmt, 1, ap->name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, (int64_t)ap->size);
-	rc = sqlite3_step(stmt);
+	r = db_step(acct->db, stmt, "insert file");
 	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
-		return store_db_error(acct, "insert file");
-	file_id = sqlite3_last_insert_rowid(acct->db);
+	if (r != DB_OK)
+		return store_db_result(r);
+	file_id = db_last_insert_rowid(acct->db);
 	store_append_digest(ap, digest);
-	stmt = store_prepare(acct, "INSERT INTO messages(mailbox_id, uid, file_id, flags, keywords,"
+	stmt = db_prepare(acct->db, "INSERT INTO messages(mailbox_id, uid, file_id, flags, keywords,"
 			     " modseq, internal_date, size, digest) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
@@ -288,19 +284,19 @@ static enum store_error store_append_index(struct store_append *ap, unsigned fla
 	sqlite3_bind_int64(stmt, 7, internal_date != 0 ? internal_date : (int64_t)time(NULL));
 	sqlite3_bind_int64(stmt, 8, (int64_t)ap->size);
 	sqlite3_bind_blob(stmt, 9, digest, STORE_DIGEST_LEN, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
+	r = db_step(acct->db, stmt, "insert message");
 	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
-		return store_db_error(acct, "insert message");
-	stmt = store_prepare(acct, "UPDATE mailboxes SET uidnext = ? WHERE id = ?");
+	if (r != DB_OK)
+		return store_db_result(r);
+	stmt = db_prepare(acct->db, "UPDATE mailboxes SET uidnext = ? WHERE id = ?");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_int64(stmt, 1, (int64_t)uid + 1);
 	sqlite3_bind_int64(stmt, 2, box);
-	rc = sqlite3_step(stmt);
+	r = db_step(acct->db, stmt, "update uidnext");
 	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
-		return store_db_error(acct, "update uidnext");
+	if (r != DB_OK)
+		return store_db_result(r);
 	*uid_r = uid;
 	*modseq_r = modseq;
 	return STORE_OK;
@@ -335,12 +331,12 @@ enum store_error store_append_commit_uid(struct store_append **app, unsigned fla
 	}
 	/* The file is durable under its final name; a crash from here until
 	 * COMMIT leaves an orphan that store_open removes. */
-	if ((err = store_begin(acct)) == STORE_OK) {
+	if ((err = store_db_result(db_begin(acct->db))) == STORE_OK) {
 		err = store_append_index(ap, flags, kw, internal_date, want_uid, &uid, &modseq);
 		if (err == STORE_OK)
-			err = store_commit(acct);
+			err = store_db_result(db_commit(acct->db));
 		else
-			store_rollback(acct);
+			db_rollback(acct->db);
 	}
 	free(kw);
 	if (err != STORE_OK) {
@@ -389,22 +385,23 @@ enum store_error store_reader_open(struct store_account *acct, const char *mailb
 	sqlite3_stmt *stmt;
 	struct stat st;
 	uint64_t size;
-	int rc, fd;
+	enum db_result r;
+	int fd;
 
 	*reader_r = NULL;
 	if (!store_mailbox_name_canon(mailbox, canon, sizeof(canon)))
 		return STORE_ERR_INVALID;
-	stmt = store_prepare(acct, "SELECT f.name, m.size FROM messages m"
+	stmt = db_prepare(acct->db, "SELECT f.name, m.size FROM messages m"
 			     " JOIN mailboxes b ON b.id = m.mailbox_id"
 			     " JOIN files f ON f.id = m.file_id WHERE b.name = ? AND m.uid = ?");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_text(stmt, 1, canon, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, uid);
-	rc = sqlite3_step(stmt);
-	if (rc != SQLITE_ROW) {
+	r = db_step(acct->db, stmt, "find message");
+	if (r != DB_ROW) {
 		sqlite3_finalize(stmt);
-		return rc == SQLITE_DONE ? STORE_ERR_NOT_FOUND : store_db_error(acct, "find message");
+		return r == DB_OK ? STORE_ERR_NOT_FOUND : store_db_result(r);
 	}
 	snprintf(name, sizeof(name), "%s", (const char *)sqlite3_column_text(stmt, 0));
 	size = (uint64_t)sqlite3_column_int64(stmt, 1);

@@ -1,14 +1,15 @@
 /* store-private - what the files of src/store share and nobody else sees:
- * the account handle, SQLite helpers, and the calls import needs to keep
- * a source's UIDVALIDITY and UIDs. */
+ * the account handle, the database result mapping, and the calls import
+ * needs to keep a source's UIDVALIDITY and UIDs. */
 #ifndef TERN_STORE_STORE_PRIVATE_H
 #define TERN_STORE_STORE_PRIVATE_H
 
-#include <sqlite3.h>
-
+#include "core/db.h"
 #include "store/hub.h"
 #include "store/store.h"
 
+/* Longest address (RFC 5321 4.5.3.1.3 path, without the brackets). */
+#define STORE_ADDRESS_MAX 254
 /* Largest message accepted: sizes are 32-bit numbers in IMAP. */
 #define STORE_MESSAGE_MAX ((uint64_t)UINT32_MAX)
 /* Message files live in this folder of the account folder. */
@@ -17,7 +18,7 @@
 #define STORE_TMP_PREFIX "tmp."
 
 struct store_account {
-	sqlite3 *db;
+	struct db *db;     /* index.db */
 	char *address;
 	char *data_dir;    /* DATA, as given to store_open */
 	char *path;        /* DATA/mail/DOMAIN/LOCAL */
@@ -25,16 +26,10 @@ struct store_account {
 	int lock_fd;       /* holds a shared flock while the account is open */
 };
 
-/* Run SQL without results; logs and returns STORE_ERR_IO on failure. */
-enum store_error store_exec(struct store_account *acct, const char *sql);
-/* Prepare a statement; logs on failure and returns NULL. */
-sqlite3_stmt *store_prepare(struct store_account *acct, const char *sql);
-/* Log an SQLite error for the account; returns STORE_ERR_NO_SPACE when
- * the disk is full, else STORE_ERR_IO. */
-enum store_error store_db_error(struct store_account *acct, const char *what);
-enum store_error store_begin(struct store_account *acct);
-enum store_error store_commit(struct store_account *acct);
-void store_rollback(struct store_account *acct);
+/* The store's error for a database result (the db layer has logged it):
+ * a full disk stays STORE_ERR_NO_SPACE, a unique key STORE_ERR_EXISTS, a
+ * newer schema STORE_ERR_CORRUPT, the rest STORE_ERR_IO. */
+enum store_error store_db_result(enum db_result result);
 
 /* Validate a mailbox name and write its canonical form ("inbox" ->
  * "INBOX") into out. Returns false when the name is not acceptable. */

@@ -1,6 +1,7 @@
 /* store - opening and closing an account's store: the folder layout, the
- * index.db schema and its migrations, and the SQLite helpers the other
- * store files share. Crash repair is in repair.c. */
+ * index.db schema and its migrations (through core/db.h), and what the
+ * other store files share (error names, the database result mapping,
+ * notifying the hub, account names). Crash repair is in repair.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,12 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/durable.h"
 #include "core/log.h"
 #include "store/store-private.h"
 
-#define STORE_SCHEMA_VERSION 2
 #define STORE_BUSY_TIMEOUT_MS 30000
-#define STORE_ADDRESS_MAX 254
 
 static const char *const store_error_names[] = {
 	[STORE_OK] = "ok",
@@ -57,58 +57,24 @@ const char *store_special_attr(enum store_special special)
 	return store_special_attrs[special];
 }
 
-/* --- SQLite helpers ---------------------------------------------------- */
-
-enum store_error store_db_error(struct store_account *acct, const char *what)
+enum store_error store_db_result(enum db_result result)
 {
-	int code = sqlite3_errcode(acct->db);
-
-	log_event(LOG_LEVEL_ERROR, "store", NULL, NULL, "msg=\"%s failed\" user=%s error=\"%s\"",
-		  what, acct->address, sqlite3_errmsg(acct->db));
-	if (code == SQLITE_FULL || ((code & 0xff) == SQLITE_IOERR &&
-				     sqlite3_system_errno(acct->db) == ENOSPC))
+	switch (result) {
+	case DB_OK:
+	case DB_ROW:
+		return STORE_OK;
+	case DB_ERR_EXISTS:
+		return STORE_ERR_EXISTS;
+	case DB_ERR_NO_SPACE:
 		return STORE_ERR_NO_SPACE;
-	return STORE_ERR_IO;
-}
-
-enum store_error store_exec(struct store_account *acct, const char *sql)
-{
-	if (sqlite3_exec(acct->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return store_db_error(acct, "sql");
-	return STORE_OK;
-}
-
-sqlite3_stmt *store_prepare(struct store_account *acct, const char *sql)
-{
-	sqlite3_stmt *stmt = NULL;
-
-	if (sqlite3_prepare_v2(acct->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
-		store_db_error(acct, "prepare");
-		return NULL;
+	case DB_ERR_NEWER:
+		return STORE_ERR_CORRUPT;
+	case DB_ERR_CONSTRAINT:
+	case DB_ERR_IO:
+	case DB_RESULT__COUNT:
+		break;
 	}
-	return stmt;
-}
-
-enum store_error store_begin(struct store_account *acct)
-{
-	/* IMMEDIATE: take the write lock now, so the UID and MODSEQ read
-	 * in the transaction cannot be taken by another writer. */
-	return store_exec(acct, "BEGIN IMMEDIATE");
-}
-
-enum store_error store_commit(struct store_account *acct)
-{
-	enum store_error err = store_exec(acct, "COMMIT");
-
-	if (err != STORE_OK)
-		store_rollback(acct);
-	return err;
-}
-
-void store_rollback(struct store_account *acct)
-{
-	if (!sqlite3_get_autocommit(acct->db))
-		sqlite3_exec(acct->db, "ROLLBACK", NULL, NULL, NULL);
+	return STORE_ERR_IO;
 }
 
 void store_notify(struct store_account *acct, const char *mailbox,
@@ -167,74 +133,69 @@ char *store_address_canon(const char *address)
 	return out;
 }
 
-/* fsync the folder that holds `path`. */
-static int store_fsync_parent(const char *path)
+static enum store_error store_folder_fail(const char *what, const char *path, const char *name)
 {
-	char parent[4096];
-	const char *slash = strrchr(path, '/');
-	int fd, rc;
+	log_event(LOG_LEVEL_ERROR, "store", NULL, NULL, "msg=\"%s\" path=%s/%s error=\"%s\"",
+		  what, path, name, strerror(errno));
+	return errno == ENOSPC || errno == EDQUOT ? STORE_ERR_NO_SPACE : STORE_ERR_IO;
+}
 
-	if (slash == NULL)
-		snprintf(parent, sizeof(parent), ".");
-	else if (slash == path)
-		snprintf(parent, sizeof(parent), "/");
-	else
-		snprintf(parent, sizeof(parent), "%.*s", (int)(slash - path), path);
-	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+/* Make `name` in the folder fd (at `path`, for logs) and open it, durably
+ * when new (an acknowledged message must not vanish with a folder whose
+ * entry was never on disk), never through a symbolic link: the new
+ * folder's descriptor, or -1 (logged). */
+static int store_folder_open(int fd, const char *path, const char *name, enum store_error *err_r)
+{
+	int next;
+
+	if (durable_mkdir(fd, name, 0700) < 0) {
+		*err_r = store_folder_fail("cannot create folder", path, name);
 		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
+	}
+	next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (next < 0)
+		*err_r = store_folder_fail("cannot open folder", path, name);
+	return next;
 }
 
-/* A folder that a power loss cannot take back: when mkdir creates it, its
- * entry in the parent is fsync'd before anything is stored inside (else an
- * acknowledged message could vanish with its never-durable folder). */
-static int store_mkdir(const char *path)
-{
-	if (mkdir(path, 0700) < 0)
-		return errno == EEXIST ? 0 : -1;
-	return store_fsync_parent(path);
-}
-
-/* Create DATA/mail/DOMAIN/LOCAL (and msg/) and fill acct->path. */
-static enum store_error store_make_folders(struct store_account *acct, const char *data_dir)
+/* Create DATA/mail/DOMAIN/LOCAL and its msg/ and fill acct->path and
+ * acct->msg_fd; *account_fd_r gets the account folder, open. */
+static enum store_error store_make_folders(struct store_account *acct, const char *data_dir,
+					   int *account_fd_r)
 {
 	const char *at = strchr(acct->address, '@');
-	char buf[4096];
-	int n;
+	enum store_error err = STORE_OK;
+	char local[STORE_ADDRESS_MAX + 1];
+	char *mail, *domain;
+	int fd, next;
 
-	n = snprintf(buf, sizeof(buf), "%s/mail", data_dir);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return STORE_ERR_INVALID;
-	if (store_mkdir(data_dir) < 0 || store_mkdir(buf) < 0)
-		goto fail;
-	n = snprintf(buf, sizeof(buf), "%s/mail/%s", data_dir, at + 1);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return STORE_ERR_INVALID;
-	if (store_mkdir(buf) < 0)
-		goto fail;
-	n = snprintf(buf, sizeof(buf), "%s/mail/%s/%.*s", data_dir, at + 1,
-		     (int)(at - acct->address), acct->address);
-	if (n < 0 || (size_t)n >= sizeof(buf) - sizeof("/" STORE_MSG_DIR))
-		return STORE_ERR_INVALID;
-	if (store_mkdir(buf) < 0)
-		goto fail;
-	acct->path = strdup(buf);
-	if (acct->path == NULL)
+	*account_fd_r = -1;
+	snprintf(local, sizeof(local), "%.*s", (int)(at - acct->address), acct->address);
+	if (asprintf(&mail, "%s/mail", data_dir) < 0 ||
+	    asprintf(&domain, "%s/%s", mail, at + 1) < 0 ||
+	    asprintf(&acct->path, "%s/%s", domain, local) < 0)
 		abort();
-	strcat(buf, "/" STORE_MSG_DIR);
-	if (store_mkdir(buf) < 0)
-		goto fail;
-	acct->msg_fd = open(buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (acct->msg_fd < 0)
-		goto fail;
-	return STORE_OK;
-fail:
-	log_event(LOG_LEVEL_ERROR, "store", NULL, NULL, "msg=\"cannot create folder\" path=%s error=\"%s\"",
-		  buf, strerror(errno));
-	return STORE_ERR_IO;
+	if (durable_mkdir(AT_FDCWD, data_dir, 0700) < 0 ||
+	    (fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		err = store_folder_fail("cannot create folder", data_dir, ".");
+		goto out;
+	}
+	next = store_folder_open(fd, data_dir, "mail", &err);
+	close(fd);
+	if ((fd = next) >= 0) {
+		next = store_folder_open(fd, mail, at + 1, &err);
+		close(fd);
+	}
+	if ((fd = next) >= 0) {
+		*account_fd_r = store_folder_open(fd, domain, local, &err);
+		close(fd);
+	}
+	if (*account_fd_r >= 0)
+		acct->msg_fd = store_folder_open(*account_fd_r, acct->path, STORE_MSG_DIR, &err);
+out:
+	free(mail);
+	free(domain);
+	return err;
 }
 
 /* --- schema -------------------------------------------------------------- */
@@ -275,165 +236,102 @@ static const struct {
 	{ "Archive", STORE_SPECIAL_ARCHIVE },
 };
 
-static int store_user_version(struct store_account *acct)
+/* A new UIDVALIDITY: the current time, strictly above any handed out
+ * before in this index. Inside a transaction. */
+static enum db_result store_uidvalidity_take(struct db *db, uint32_t *uidvalidity_r)
 {
-	sqlite3_stmt *stmt = store_prepare(acct, "PRAGMA user_version");
-	int version = -1;
+	sqlite3_stmt *stmt;
+	int64_t last = 0, now = (int64_t)time(NULL), next;
+	enum db_result r;
 
+	stmt = db_prepare(db, "SELECT value FROM meta WHERE key = 'uidvalidity'");
 	if (stmt == NULL)
-		return -1;
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		version = sqlite3_column_int(stmt, 0);
+		return DB_ERR_IO;
+	if ((r = db_step(db, stmt, "uidvalidity")) == DB_ROW)
+		last = sqlite3_column_int64(stmt, 0);
 	sqlite3_finalize(stmt);
-	return version;
-}
-
-static enum store_error store_migrate(struct store_account *acct)
-{
-	enum store_error err;
-	int version;
-	char sql[64];
-
-	if ((err = store_begin(acct)) != STORE_OK)
-		return err;
-	version = store_user_version(acct);
-	if (version < 0) {
-		store_rollback(acct);
-		return STORE_ERR_IO;
-	}
-	if (version > STORE_SCHEMA_VERSION) {
-		store_rollback(acct);
-		log_event(LOG_LEVEL_ERROR, "store", NULL, NULL,
-			  "msg=\"index.db is from a newer tern\" user=%s version=%d",
-			  acct->address, version);
-		return STORE_ERR_CORRUPT;
-	}
-	if (version == STORE_SCHEMA_VERSION) {
-		store_rollback(acct);
-		return STORE_OK;
-	}
-	if (version < 1) {
-		if ((err = store_exec(acct, store_schema_v1)) != STORE_OK)
-			goto fail;
-		/* The default mailboxes, subscribed (RFC 6154 special use). */
-		for (size_t i = 0; i < sizeof(store_default_mailboxes) / sizeof(store_default_mailboxes[0]); i++) {
-			sqlite3_stmt *stmt;
-			uint32_t uidvalidity;
-
-			if ((err = store_uidvalidity_next(acct, &uidvalidity)) != STORE_OK)
-				goto fail;
-			stmt = store_prepare(acct, "INSERT INTO mailboxes(name, uidvalidity, uidnext,"
-					     " highestmodseq, special, subscribed) VALUES(?, ?, 1, 1, ?, 1)");
-			if (stmt == NULL) {
-				err = STORE_ERR_IO;
-				goto fail;
-			}
-			sqlite3_bind_text(stmt, 1, store_default_mailboxes[i].name, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(stmt, 2, uidvalidity);
-			sqlite3_bind_int(stmt, 3, (int)store_default_mailboxes[i].special);
-			if (sqlite3_step(stmt) != SQLITE_DONE) {
-				sqlite3_finalize(stmt);
-				err = store_db_error(acct, "create mailbox");
-				goto fail;
-			}
-			sqlite3_finalize(stmt);
-		}
-	}
-	if (version < 2) {
-		if ((err = store_exec(acct, store_schema_v2)) != STORE_OK)
-			goto fail;
-	}
-	/* Later migrations: if (version < 3) { ... } */
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
-	if ((err = store_exec(acct, sql)) != STORE_OK)
-		goto fail;
-	return store_commit(acct);
-fail:
-	store_rollback(acct);
-	return err;
+	if (r != DB_ROW && r != DB_OK)
+		return r;
+	next = now > last ? now : last + 1;
+	if (next <= 0 || next > (int64_t)UINT32_MAX)
+		next = 1;
+	stmt = db_prepare(db, "INSERT OR REPLACE INTO meta(key, value) VALUES('uidvalidity', ?)");
+	if (stmt == NULL)
+		return DB_ERR_IO;
+	sqlite3_bind_int64(stmt, 1, next);
+	r = db_step(db, stmt, "uidvalidity");
+	sqlite3_finalize(stmt);
+	if (r == DB_OK)
+		*uidvalidity_r = (uint32_t)next;
+	return r;
 }
 
 enum store_error store_uidvalidity_next(struct store_account *acct, uint32_t *uidvalidity_r)
 {
-	sqlite3_stmt *stmt;
-	int64_t last = 0, now = (int64_t)time(NULL), next;
-
-	stmt = store_prepare(acct, "SELECT value FROM meta WHERE key = 'uidvalidity'");
-	if (stmt == NULL)
-		return STORE_ERR_IO;
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		last = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
-	next = now > last ? now : last + 1;
-	if (next <= 0 || next > (int64_t)UINT32_MAX)
-		next = 1;
-	stmt = store_prepare(acct, "INSERT OR REPLACE INTO meta(key, value) VALUES('uidvalidity', ?)");
-	if (stmt == NULL)
-		return STORE_ERR_IO;
-	sqlite3_bind_int64(stmt, 1, next);
-	if (sqlite3_step(stmt) != SQLITE_DONE) {
-		sqlite3_finalize(stmt);
-		return store_db_error(acct, "uidvalidity");
-	}
-	sqlite3_finalize(stmt);
-	*uidvalidity_r = (uint32_t)next;
-	return STORE_OK;
+	return store_db_result(store_uidvalidity_take(acct->db, uidvalidity_r));
 }
+
+/* v1, after its tables: the default mailboxes, subscribed (RFC 6154
+ * special use). */
+static enum db_result store_schema_v1_mailboxes(struct db *db, void *ctx)
+{
+	(void)ctx;
+	for (size_t i = 0; i < sizeof(store_default_mailboxes) / sizeof(store_default_mailboxes[0]); i++) {
+		sqlite3_stmt *stmt;
+		uint32_t uidvalidity;
+		enum db_result r;
+
+		if ((r = store_uidvalidity_take(db, &uidvalidity)) != DB_OK)
+			return r;
+		stmt = db_prepare(db, "INSERT INTO mailboxes(name, uidvalidity, uidnext,"
+				  " highestmodseq, special, subscribed) VALUES(?, ?, 1, 1, ?, 1)");
+		if (stmt == NULL)
+			return DB_ERR_IO;
+		sqlite3_bind_text(stmt, 1, store_default_mailboxes[i].name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(stmt, 2, uidvalidity);
+		sqlite3_bind_int(stmt, 3, (int)store_default_mailboxes[i].special);
+		r = db_step(db, stmt, "create mailbox");
+		sqlite3_finalize(stmt);
+		if (r != DB_OK)
+			return r;
+	}
+	return DB_OK;
+}
+
+/* index.db's schema: entry i takes version i to i+1 (db.h). */
+static const struct db_migration store_migrations[] = {
+	{ store_schema_v1, store_schema_v1_mailboxes },
+	{ store_schema_v2, NULL },
+};
 
 /* --- open / close -------------------------------------------------------- */
 
 static enum store_error store_open_db(struct store_account *acct)
 {
-	char path[4200];
-	int fd;
+	struct db_params params = {
+		.service = "store",
+		.busy_timeout_ms = STORE_BUSY_TIMEOUT_MS,
+	};
+	char label[STORE_ADDRESS_MAX + 8];
+	char *error = NULL;
+	enum db_result r;
 
-	snprintf(path, sizeof(path), "%s/index.db", acct->path);
-	/* Create the file ourselves so it is 0600 whatever the umask; a new
-	 * one gets its folder entry fsync'd. */
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		if (fsync(fd) < 0 || store_fsync_parent(path) < 0) {
-			close(fd);
-			goto fail;
-		}
-	} else if (errno == EEXIST) {
-		fd = open(path, O_RDWR | O_CLOEXEC);
+	snprintf(label, sizeof(label), "user=%s", acct->address);
+	params.label = label;
+	r = db_open(acct->path, "index.db", &params, &acct->db, &error);
+	if (r != DB_OK) {
+		log_event(LOG_LEVEL_ERROR, "store", NULL, NULL, "msg=\"cannot open index\" %s error=\"%s\"",
+			  label, error != NULL ? error : "out of memory");
+		free(error);
+		return store_db_result(r);
 	}
-	if (fd < 0)
-		goto fail;
-	close(fd);
-	if (sqlite3_open_v2(path, &acct->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
-		return store_db_error(acct, "open index");
-	{
-		int persist = 1;
-
-		sqlite3_file_control(acct->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
-	}
-	sqlite3_busy_timeout(acct->db, STORE_BUSY_TIMEOUT_MS);
-	if (store_exec(acct, "PRAGMA journal_mode=WAL") != STORE_OK ||
-	    store_exec(acct, "PRAGMA synchronous=FULL") != STORE_OK)
-		return STORE_ERR_IO;
-	return STORE_OK;
-fail:
-	log_event(LOG_LEVEL_ERROR, "store", NULL, NULL, "msg=\"cannot open index\" path=%s error=\"%s\"",
-		  path, strerror(errno));
-	return STORE_ERR_IO;
-}
-
-/* A logged-in session keeps its account's index open, so what one open
- * index costs is what an idle session costs. By default every SQLite
- * connection starts with a bulk page-cache allocation of 20 pages (about
- * 86 KiB); without it pages are allocated as they are used. This is
- * process-wide and must precede SQLite's initialisation, hence a
- * constructor. */
-__attribute__((constructor)) static void store_sqlite_config(void)
-{
-	sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+	return store_db_result(db_migrate(acct->db, store_migrations,
+					  sizeof(store_migrations) / sizeof(store_migrations[0]), acct));
 }
 
 void store_release_memory(struct store_account *acct)
 {
-	sqlite3_db_release_memory(acct->db);
+	db_release_memory(acct->db);
 }
 
 enum store_error store_open(const char *data_dir, const char *address,
@@ -441,8 +339,8 @@ enum store_error store_open(const char *data_dir, const char *address,
 {
 	struct store_account *acct;
 	enum store_error err;
-	char path[4200];
 	bool exclusive;
+	int account_fd = -1;
 
 	*acct_r = NULL;
 	if (data_dir == NULL || address == NULL)
@@ -460,14 +358,13 @@ enum store_error store_open(const char *data_dir, const char *address,
 	acct->data_dir = strdup(data_dir);
 	if (acct->data_dir == NULL)
 		abort();
-	if ((err = store_make_folders(acct, data_dir)) != STORE_OK)
+	if ((err = store_make_folders(acct, data_dir, &account_fd)) != STORE_OK)
 		goto fail;
 	/* Every open handle holds a shared flock; the one that finds nobody
 	 * else here (exclusive) may repair, since no append is in flight. */
-	snprintf(path, sizeof(path), "%s/lock", acct->path);
-	acct->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	acct->lock_fd = openat(account_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (acct->lock_fd < 0) {
-		err = STORE_ERR_IO;
+		err = store_folder_fail("cannot open lock", acct->path, "lock");
 		goto fail;
 	}
 	exclusive = flock(acct->lock_fd, LOCK_EX | LOCK_NB) == 0;
@@ -477,8 +374,6 @@ enum store_error store_open(const char *data_dir, const char *address,
 	}
 	if ((err = store_open_db(acct)) != STORE_OK)
 		goto fail;
-	if ((err = store_migrate(acct)) != STORE_OK)
-		goto fail;
 	if (exclusive) {
 		if ((err = store_repair(acct)) != STORE_OK)
 			goto fail;
@@ -487,9 +382,12 @@ enum store_error store_open(const char *data_dir, const char *address,
 			goto fail;
 		}
 	}
+	close(account_fd);
 	*acct_r = acct;
 	return STORE_OK;
 fail:
+	if (account_fd >= 0)
+		close(account_fd);
 	store_close(&acct);
 	return err;
 }
@@ -501,8 +399,7 @@ void store_close(struct store_account **acctp)
 	if (acct == NULL)
 		return;
 	*acctp = NULL;
-	if (acct->db != NULL)
-		sqlite3_close_v2(acct->db);
+	db_close(&acct->db);
 	if (acct->msg_fd >= 0)
 		close(acct->msg_fd);
 	if (acct->lock_fd >= 0)
