@@ -79,8 +79,8 @@ static void mailbox_from_row(sqlite3_stmt *stmt, struct store_mailbox *box)
 	box->size = (uint64_t)sqlite3_column_int64(stmt, 7);
 }
 
-enum store_error store_mailbox_list(struct store_account *acct,
-				    struct store_mailbox **boxes_r, size_t *n_r)
+static enum store_error store_mailbox_list_locked(struct store_account *acct,
+						  struct store_mailbox **boxes_r, size_t *n_r)
 {
 	sqlite3_stmt *stmt = db_prepare(acct->db, MAILBOX_SELECT " ORDER BY b.name");
 	struct store_mailbox *boxes = NULL;
@@ -110,8 +110,19 @@ enum store_error store_mailbox_list(struct store_account *acct,
 	return STORE_OK;
 }
 
-enum store_error store_mailbox_get(struct store_account *acct, const char *name,
-				   struct store_mailbox *box_r)
+enum store_error store_mailbox_list(struct store_account *acct,
+				    struct store_mailbox **boxes_r, size_t *n_r)
+{
+	enum store_error err;
+
+	store_enter(acct);
+	err = store_mailbox_list_locked(acct, boxes_r, n_r);
+	store_leave(acct);
+	return err;
+}
+
+static enum store_error store_mailbox_get_locked(struct store_account *acct, const char *name,
+						 struct store_mailbox *box_r)
 {
 	char canon[STORE_MAILBOX_NAME_MAX + 1];
 	sqlite3_stmt *stmt;
@@ -134,8 +145,19 @@ enum store_error store_mailbox_get(struct store_account *acct, const char *name,
 	return err;
 }
 
-enum store_error store_mailbox_create(struct store_account *acct, const char *name,
-				      enum store_special special)
+enum store_error store_mailbox_get(struct store_account *acct, const char *name,
+				   struct store_mailbox *box_r)
+{
+	enum store_error err;
+
+	store_enter(acct);
+	err = store_mailbox_get_locked(acct, name, box_r);
+	store_leave(acct);
+	return err;
+}
+
+static enum store_error store_mailbox_create_locked(struct store_account *acct, const char *name,
+						    enum store_special special)
 {
 	char canon[STORE_MAILBOX_NAME_MAX + 1];
 	sqlite3_stmt *stmt;
@@ -171,6 +193,17 @@ enum store_error store_mailbox_create(struct store_account *acct, const char *na
 	return STORE_OK;
 fail:
 	db_rollback(acct->db);
+	return err;
+}
+
+enum store_error store_mailbox_create(struct store_account *acct, const char *name,
+				      enum store_special special)
+{
+	enum store_error err;
+
+	store_enter(acct);
+	err = store_mailbox_create_locked(acct, name, special);
+	store_leave(acct);
 	return err;
 }
 
@@ -247,8 +280,8 @@ static enum store_error mailbox_update(struct store_account *acct, const char *s
 	return db_changes(acct->db) > 0 ? STORE_OK : STORE_ERR_EXISTS;
 }
 
-enum store_error store_mailbox_set_uids(struct store_account *acct, const char *mailbox,
-					uint32_t uidvalidity, uint32_t uidnext)
+static enum store_error store_mailbox_set_uids_locked(struct store_account *acct, const char *mailbox,
+						      uint32_t uidvalidity, uint32_t uidnext)
 {
 	enum store_error err;
 
@@ -272,11 +305,33 @@ enum store_error store_mailbox_set_uids(struct store_account *acct, const char *
 	return store_db_result(db_commit(acct->db));
 }
 
-enum store_error store_mailbox_raise_uidnext(struct store_account *acct, const char *mailbox,
-					     uint32_t uidnext)
+enum store_error store_mailbox_set_uids(struct store_account *acct, const char *mailbox,
+					uint32_t uidvalidity, uint32_t uidnext)
+{
+	enum store_error err;
+
+	store_enter(acct);
+	err = store_mailbox_set_uids_locked(acct, mailbox, uidvalidity, uidnext);
+	store_leave(acct);
+	return err;
+}
+
+static enum store_error store_mailbox_raise_uidnext_locked(struct store_account *acct, const char *mailbox,
+							   uint32_t uidnext)
 {
 	enum store_error err;
 
 	err = mailbox_update(acct, "UPDATE mailboxes SET uidnext = max(uidnext, ?1) WHERE name = ?3", uidnext, 0, mailbox);
 	return err == STORE_ERR_EXISTS ? STORE_ERR_NOT_FOUND : err;
+}
+
+enum store_error store_mailbox_raise_uidnext(struct store_account *acct, const char *mailbox,
+					     uint32_t uidnext)
+{
+	enum store_error err;
+
+	store_enter(acct);
+	err = store_mailbox_raise_uidnext_locked(acct, mailbox, uidnext);
+	store_leave(acct);
+	return err;
 }

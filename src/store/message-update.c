@@ -159,9 +159,9 @@ static bool str_eq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-enum store_error store_flags_update(struct store_account *acct, const char *mailbox,
-				    const uint32_t *uids, size_t n, enum store_flag_op op,
-				    unsigned flags, const char *keywords)
+static enum store_error store_flags_update_locked(struct store_account *acct, const char *mailbox,
+						  const uint32_t *uids, size_t n, enum store_flag_op op,
+						  unsigned flags, const char *keywords)
 {
 	sqlite3_stmt *sel = NULL, *upd = NULL;
 	enum store_error err;
@@ -242,6 +242,18 @@ out:
 	sqlite3_finalize(upd);
 	db_rollback(acct->db);
 	free(change);
+	return err;
+}
+
+enum store_error store_flags_update(struct store_account *acct, const char *mailbox,
+				    const uint32_t *uids, size_t n, enum store_flag_op op,
+				    unsigned flags, const char *keywords)
+{
+	enum store_error err;
+
+	store_enter(acct);
+	err = store_flags_update_locked(acct, mailbox, uids, n, op, flags, keywords);
+	store_leave(acct);
 	return err;
 }
 
@@ -382,8 +394,8 @@ out:
 	return err;
 }
 
-enum store_error store_expunge(struct store_account *acct, const char *mailbox,
-			       const uint32_t *uids, size_t n)
+static enum store_error store_expunge_locked(struct store_account *acct, const char *mailbox,
+					     const uint32_t *uids, size_t n)
 {
 	enum store_error err = store_expunge_once(acct, mailbox, uids, n);
 
@@ -396,9 +408,20 @@ enum store_error store_expunge(struct store_account *acct, const char *mailbox,
 	return err;
 }
 
-enum store_error store_copy(struct store_account *acct, const char *mailbox,
-			    const uint32_t *uids, size_t n, const char *dest,
-			    uint32_t *new_uids_r)
+enum store_error store_expunge(struct store_account *acct, const char *mailbox,
+			       const uint32_t *uids, size_t n)
+{
+	enum store_error err;
+
+	store_enter(acct);
+	err = store_expunge_locked(acct, mailbox, uids, n);
+	store_leave(acct);
+	return err;
+}
+
+static enum store_error store_copy_locked(struct store_account *acct, const char *mailbox,
+					  const uint32_t *uids, size_t n, const char *dest,
+					  uint32_t *new_uids_r)
 {
 	sqlite3_stmt *ins = NULL;
 	enum store_error err;
@@ -477,5 +500,17 @@ enum store_error store_copy(struct store_account *acct, const char *mailbox,
 out:
 	sqlite3_finalize(ins);
 	db_rollback(acct->db);
+	return err;
+}
+
+enum store_error store_copy(struct store_account *acct, const char *mailbox,
+			    const uint32_t *uids, size_t n, const char *dest,
+			    uint32_t *new_uids_r)
+{
+	enum store_error err;
+
+	store_enter(acct);
+	err = store_copy_locked(acct, mailbox, uids, n, dest, new_uids_r);
+	store_leave(acct);
 	return err;
 }

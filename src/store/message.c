@@ -47,8 +47,8 @@ void store_messages_free(struct store_message *msgs, size_t n)
 	free(msgs);
 }
 
-enum store_error store_message_list(struct store_account *acct, const char *mailbox,
-				    struct store_message **msgs_r, size_t *n_r)
+static enum store_error store_message_list_locked(struct store_account *acct, const char *mailbox,
+						  struct store_message **msgs_r, size_t *n_r)
 {
 	struct store_message *msgs = NULL;
 	size_t n = 0, cap = 0;
@@ -94,6 +94,17 @@ enum store_error store_message_list(struct store_account *acct, const char *mail
 	return STORE_OK;
 }
 
+enum store_error store_message_list(struct store_account *acct, const char *mailbox,
+				    struct store_message **msgs_r, size_t *n_r)
+{
+	enum store_error err;
+
+	store_enter(acct);
+	err = store_message_list_locked(acct, mailbox, msgs_r, n_r);
+	store_leave(acct);
+	return err;
+}
+
 /* --- append -------------------------------------------------------------- */
 
 /* A file name no other writer (thread or process) can pick: time, pid and
@@ -108,8 +119,8 @@ static void store_file_name(char *out, size_t outsize)
 		 (int)getpid(), atomic_fetch_add(&counter, 1));
 }
 
-enum store_error store_append_begin(struct store_account *acct, const char *mailbox,
-				    struct store_append **ap_r)
+static enum store_error store_append_begin_locked(struct store_account *acct, const char *mailbox,
+						  struct store_append **ap_r)
 {
 	struct store_append *ap;
 	enum store_error err;
@@ -140,6 +151,17 @@ enum store_error store_append_begin(struct store_account *acct, const char *mail
 	}
 	*ap_r = ap;
 	return STORE_OK;
+}
+
+enum store_error store_append_begin(struct store_account *acct, const char *mailbox,
+				    struct store_append **ap_r)
+{
+	enum store_error err;
+
+	store_enter(acct);
+	err = store_append_begin_locked(acct, mailbox, ap_r);
+	store_leave(acct);
+	return err;
 }
 
 enum store_error store_append_write(struct store_append *ap, const void *data, size_t len)
@@ -198,12 +220,16 @@ void store_append_digest(const struct store_append *ap, unsigned char digest[STO
 enum store_error store_append_present(struct store_append *ap, bool *present_r)
 {
 	unsigned char digest[STORE_DIGEST_LEN];
+	enum store_error err;
 
 	*present_r = false;
 	if (ap->failed)
 		return STORE_ERR_IO;
 	store_append_digest(ap, digest);
-	return store_mailbox_has_digest(ap->acct, ap->mailbox, digest, ap->size, present_r);
+	store_enter(ap->acct);
+	err = store_mailbox_has_digest(ap->acct, ap->mailbox, digest, ap->size, present_r);
+	store_leave(ap->acct);
+	return err;
 }
 
 void store_append_abort(struct store_append **app)
@@ -330,7 +356,9 @@ enum store_error store_append_commit_uid(struct store_append **app, unsigned fla
 		return err;
 	}
 	/* The file is durable under its final name; a crash from here until
-	 * COMMIT leaves an orphan that store_open removes. */
+	 * COMMIT leaves an orphan that the repair removes. Only the index
+	 * needs the handle's mutex. */
+	store_enter(acct);
 	if ((err = store_db_result(db_begin(acct->db))) == STORE_OK) {
 		err = store_append_index(ap, flags, kw, internal_date, want_uid, &uid, &modseq);
 		if (err == STORE_OK)
@@ -338,6 +366,9 @@ enum store_error store_append_commit_uid(struct store_append **app, unsigned fla
 		else
 			db_rollback(acct->db);
 	}
+	if (err == STORE_OK)
+		store_notify(acct, ap->mailbox, HUB_CHANGE_APPEND, modseq);
+	store_leave(acct);
 	free(kw);
 	if (err != STORE_OK) {
 		unlinkat(acct->msg_fd, ap->name, 0);
@@ -346,7 +377,6 @@ enum store_error store_append_commit_uid(struct store_append **app, unsigned fla
 	}
 	if (uid_r != NULL)
 		*uid_r = uid;
-	store_notify(acct, ap->mailbox, HUB_CHANGE_APPEND, modseq);
 	store_append_free(app);
 	return STORE_OK;
 }
@@ -376,8 +406,8 @@ enum store_error store_append(struct store_account *acct, const char *mailbox,
 
 /* --- reader -------------------------------------------------------------- */
 
-enum store_error store_reader_open(struct store_account *acct, const char *mailbox,
-				   uint32_t uid, struct store_reader **reader_r)
+static enum store_error store_reader_open_locked(struct store_account *acct, const char *mailbox,
+						 uint32_t uid, struct store_reader **reader_r)
 {
 	char canon[STORE_MAILBOX_NAME_MAX + 1];
 	char name[128];
@@ -425,6 +455,17 @@ enum store_error store_reader_open(struct store_account *acct, const char *mailb
 	reader->size = size;
 	*reader_r = reader;
 	return STORE_OK;
+}
+
+enum store_error store_reader_open(struct store_account *acct, const char *mailbox,
+				   uint32_t uid, struct store_reader **reader_r)
+{
+	enum store_error err;
+
+	store_enter(acct);
+	err = store_reader_open_locked(acct, mailbox, uid, reader_r);
+	store_leave(acct);
+	return err;
 }
 
 ssize_t store_reader_read(struct store_reader *reader, void *buf, size_t len)

@@ -4,6 +4,8 @@
 #ifndef TERN_STORE_STORE_PRIVATE_H
 #define TERN_STORE_STORE_PRIVATE_H
 
+#include <pthread.h>
+
 #include "core/db.h"
 #include "store/hub.h"
 #include "store/store.h"
@@ -17,14 +19,52 @@
 /* Temporary files (being written) carry this prefix in STORE_MSG_DIR. */
 #define STORE_TMP_PREFIX "tmp."
 
+enum store_account_state {
+	STORE_ACCOUNT_OPENING,   /* its first caller is opening it */
+	STORE_ACCOUNT_OPEN,
+	STORE_ACCOUNT_CLOSING,   /* its last caller is closing it */
+};
+
+struct store_pending;
+
 struct store_account {
 	struct db *db;     /* index.db */
-	char *address;
-	char *data_dir;    /* DATA, as given to store_open */
+	char *address;     /* canonical (store_address_canon) */
+	char *data_dir;    /* DATA */
 	char *path;        /* DATA/mail/DOMAIN/LOCAL */
 	int msg_fd;        /* the open STORE_MSG_DIR folder (fsync, *at calls) */
 	int lock_fd;       /* holds a shared flock while the account is open */
+
+	/* Every call on the handle runs under it (store_enter). */
+	pthread_mutex_t mutex;
+	/* Changes committed under the mutex, for store_leave to report. */
+	struct store_pending *pending;
+	size_t n_pending, cap_pending;
+
+	/* Shared handles (root.c); root NULL: from store_open. The rest is
+	 * under the root's mutex. */
+	struct store_root *root;
+	struct store_account *next;
+	unsigned refs;
+	enum store_account_state state;
 };
+
+/* A handle for a canonical address (taken over), not yet open. */
+struct store_account *store_account_new(char *address);
+/* Open it: folders, lock, index.db, repair when needed. On failure what
+ * was opened stays for store_account_unload. Blocking. */
+enum store_error store_account_load(struct store_account *acct, const char *data_dir);
+/* Close what store_account_load opened. `clean`: its holders are done
+ * with it (not a failed open). Blocking. */
+void store_account_unload(struct store_account *acct, bool clean);
+void store_account_free(struct store_account *acct);
+
+/* Take the handle's mutex; store_leave gives it back and then tells the
+ * hub about the changes store_notify recorded meanwhile (outside the
+ * mutex, so that a watcher may use the store). Every public call on an
+ * account runs between the two; internal helpers expect it held. */
+void store_enter(struct store_account *acct);
+void store_leave(struct store_account *acct);
 
 /* The store's error for a database result (the db layer has logged it):
  * a full disk stays STORE_ERR_NO_SPACE, a unique key STORE_ERR_EXISTS, a
@@ -47,8 +87,11 @@ enum store_error store_mailbox_next_modseq(struct store_account *acct, int64_t i
 /* A new UIDVALIDITY: the current time, strictly above any handed out before
  * in this account. Inside a transaction. */
 enum store_error store_uidvalidity_next(struct store_account *acct, uint32_t *uidvalidity_r);
+/* Open acct->path/index.db and bring its schema up to date (schema.c). */
+enum store_error store_schema_open(struct store_account *acct);
 
-/* Tell the hub about a committed change of an account's mailbox. */
+/* Record a committed change of an account's mailbox, for the hub (told
+ * by store_leave). Under the handle's mutex. */
 void store_notify(struct store_account *acct, const char *mailbox,
 		  enum hub_change_kind kind, uint64_t modseq);
 
@@ -73,8 +116,8 @@ enum store_error store_mailbox_has_digest(struct store_account *acct, const char
  * holding '/', a backslash, ".." or a control character), or NULL. */
 char *store_address_canon(const char *address);
 
-/* Remove leftovers of a crash; called by store_open while it holds the
- * account exclusively. */
+/* Remove leftovers of a crash; called by store_account_load while it
+ * holds the account exclusively. */
 enum store_error store_repair(struct store_account *acct);
 
 /* For import: give an empty mailbox a source's UIDVALIDITY and UIDNEXT.

@@ -10,9 +10,14 @@
  * levels.
  *
  * Every function here is blocking (file and SQLite I/O): on an I/O thread
- * call it only from a job (conn_job). A struct store_account is used by one
- * thread at a time. Every change is reported to the change hub (hub.h)
- * after it is committed. */
+ * call it only from a job (conn_job). Every change is reported to the
+ * change hub (hub.h) after it is committed.
+ *
+ * A struct store_account may be used by several threads at once: each
+ * call on it runs under the handle's mutex, so calls on one account are
+ * serialised. That costs little, since SQLite lets one writer at a time
+ * into a database anyway; what is slow and needs no index (reading a
+ * message, writing a streamed append) runs outside the mutex. */
 #ifndef TERN_STORE_STORE_H
 #define TERN_STORE_STORE_H
 
@@ -24,6 +29,7 @@
 struct store_account;
 struct store_append;
 struct store_reader;
+struct store_root;
 
 enum store_error {
 	STORE_OK,
@@ -80,10 +86,30 @@ struct store_message {
 	uint64_t size;             /* octets, exactly what is served */
 };
 
+/* The store of a data folder, for the server: sessions and deliveries
+ * get their accounts from it. Opening keeps the path only (accounts are
+ * opened when asked for). Closing with handles still held (a job the
+ * process exits without) leaves them, and the root, allocated. */
+enum store_error store_root_open(const char *data_dir, struct store_root **root_r);
+void store_root_close(struct store_root **root);
+
+/* The account's handle, shared: while any caller holds it, every
+ * store_account_get of the same address (any case) returns the same
+ * handle, with one SQLite connection, one lock and one msg/ descriptor.
+ * The first get opens it as store_open does (a caller that asks while
+ * it opens, or while its last holder closes it, waits); the last put
+ * closes it. Each get is paired with one store_account_put, which sets
+ * *acct to NULL. Thread-safe. */
+enum store_error store_account_get(struct store_root *root, const char *address,
+				   struct store_account **acct_r);
+void store_account_put(struct store_account **acct);
+
 /* Open an account's store, creating its folder (0700), index.db (0600) and
  * the mailboxes INBOX, Drafts, Sent, Junk, Trash, Archive on first use. A
  * store left by a crash is repaired here (orphan files removed, missing
- * files reported and dropped from the index). */
+ * files reported and dropped from the index). The handle is the
+ * caller's own, shared with nobody (the admin commands, tests); close it
+ * with store_close. */
 enum store_error store_open(const char *data_dir, const char *address,
 			    struct store_account **acct_r);
 void store_close(struct store_account **acct);
