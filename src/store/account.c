@@ -1,19 +1,36 @@
 /* account - one account's handle: opening it (its folders, the lock,
- * index.db, the repair after a crash) and closing it, and the mutex that
- * lets several threads share it (store_enter / store_leave, which tell
- * the hub what was committed meanwhile). root.c shares handles between
- * callers; store_open gives a caller one of its own. */
+ * index.db, the repair after an unclean shutdown) and closing it (the
+ * clean-close marker), and the mutex that lets several threads share it
+ * (store_enter / store_leave, which tell the hub what was committed
+ * meanwhile). root.c shares handles between callers; store_open gives a
+ * caller one of its own.
+ *
+ * The marker: DATA/mail/DOMAIN/LOCAL/clean exists only while nobody has
+ * the account open and its last holder closed it cleanly. Every open
+ * removes it (durably) before using the account; the last close (the
+ * holder that can take the flock exclusively) writes it (durably) after
+ * making msg/ durable. An open that finds it missing, and the account
+ * held by nobody else, repairs: a kill -9 or a power loss left it
+ * missing, and so did every tern before the marker. A second process
+ * (tern import while the server runs) that opens an account held by
+ * another leaves a note (`shared`): either of the two may die unseen by
+ * the other, so the last close then writes no marker and the next open
+ * repairs. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/durable.h"
 #include "core/log.h"
 #include "store/store-private.h"
+
+#define STORE_CLEAN_MARKER "clean"
+#define STORE_SHARED_NOTE "shared"
 
 /* A change committed under the handle's mutex, told to the hub after. */
 struct store_pending {
@@ -100,10 +117,79 @@ struct store_account *store_account_new(char *address)
 	return acct;
 }
 
+/* Whether `name` exists in the folder fd: 1, 0, or -1 (logged). */
+static int store_entry_exists(int fd, const char *path, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	store_folder_fail("cannot check", path, name);
+	return -1;
+}
+
+/* The marker's part of an open, with the flock held: remove the marker,
+ * note a sharer, and say whether a repair is due. */
+static enum store_error store_marker_open(struct store_account *acct, int account_fd,
+					  bool exclusive, bool *repair_r)
+{
+	int clean = store_entry_exists(account_fd, acct->path, STORE_CLEAN_MARKER);
+	int fd;
+
+	*repair_r = false;
+	if (clean < 0)
+		return STORE_ERR_IO;
+	/* From here on a crash must find no marker. */
+	if (clean == 1 && durable_remove(account_fd, STORE_CLEAN_MARKER) < 0)
+		return store_folder_fail("cannot remove the clean marker", acct->path, STORE_CLEAN_MARKER);
+	if (exclusive) {
+		if (clean == 0) {
+			log_event(LOG_LEVEL_INFO, "store", NULL, NULL,
+				  "msg=\"not closed cleanly: repairing\" user=%s", acct->address);
+			*repair_r = true;
+		}
+		return STORE_OK;
+	}
+	/* No fsync: the note matters when a process dies, and then the page
+	 * cache keeps it; a power loss takes the holders with it. Without
+	 * room for it (a full disk) the account still opens. */
+	fd = openat(account_fd, STORE_SHARED_NOTE, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		store_folder_fail("cannot note a second opener", acct->path, STORE_SHARED_NOTE);
+	else
+		close(fd);
+	return STORE_OK;
+}
+
+/* The marker's part of a clean close, with index.db closed. */
+static void store_marker_close(struct store_account *acct)
+{
+	int account_fd, shared;
+
+	/* Anyone else still holding it (here or in another process) writes
+	 * the marker when it closes; the conversion is not atomic, so losing
+	 * the lock on the way only means no marker (a repair next time). */
+	if (flock(acct->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		return;
+	account_fd = open(acct->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (account_fd < 0) {
+		store_folder_fail("cannot open folder", acct->path, ".");
+		return;
+	}
+	shared = store_entry_exists(account_fd, acct->path, STORE_SHARED_NOTE);
+	/* The unlinks of expunged files must not outlive the marker. */
+	if (shared == 0 && fsync(acct->msg_fd) == 0 &&
+	    durable_create(account_fd, STORE_CLEAN_MARKER) < 0 && errno != EEXIST)
+		store_folder_fail("cannot write the clean marker", acct->path, STORE_CLEAN_MARKER);
+	close(account_fd);
+}
+
 enum store_error store_account_load(struct store_account *acct, const char *data_dir)
 {
 	enum store_error err;
-	bool exclusive;
+	bool exclusive, repair;
 	int account_fd = -1;
 
 	acct->data_dir = strdup(data_dir);
@@ -123,14 +209,19 @@ enum store_error store_account_load(struct store_account *acct, const char *data
 		err = store_folder_fail("cannot lock", acct->path, "lock");
 		goto out;
 	}
+	if ((err = store_marker_open(acct, account_fd, exclusive, &repair)) != STORE_OK)
+		goto out;
 	if ((err = store_schema_open(acct)) != STORE_OK)
 		goto out;
-	if (exclusive) {
+	if (repair) {
 		if ((err = store_repair(acct)) != STORE_OK)
 			goto out;
-		if (flock(acct->lock_fd, LOCK_SH) < 0)
-			err = store_folder_fail("cannot lock", acct->path, "lock");
+		/* repaired: what sharing there was is over */
+		if (unlinkat(account_fd, STORE_SHARED_NOTE, 0) < 0 && errno != ENOENT)
+			store_folder_fail("cannot remove", acct->path, STORE_SHARED_NOTE);
 	}
+	if (exclusive && flock(acct->lock_fd, LOCK_SH) < 0)
+		err = store_folder_fail("cannot lock", acct->path, "lock");
 out:
 	if (account_fd >= 0)
 		close(account_fd);
@@ -139,8 +230,9 @@ out:
 
 void store_account_unload(struct store_account *acct, bool clean)
 {
-	(void)clean;
 	db_close(&acct->db);
+	if (clean && acct->lock_fd >= 0 && acct->msg_fd >= 0)
+		store_marker_close(acct);
 	if (acct->msg_fd >= 0)
 		close(acct->msg_fd);
 	if (acct->lock_fd >= 0)

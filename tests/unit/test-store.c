@@ -488,7 +488,10 @@ static void test_repair(void **state)
 	snprintf(path, sizeof(path), "%s/msg/1.2.P3.C4", store_path(acct));
 	fd = open(path, O_CREAT | O_WRONLY, 0600);
 	close(fd);
-	/* while another handle is open, nothing is repaired */
+	/* while another handle is open, nothing is repaired; a second
+	 * opener is noted, so the last close writes no clean marker (it
+	 * cannot tell whether the other died) and the next open repairs
+	 * (test-store-marker.c has the marker's cases) */
 	assert_int_equal(store_open(dir, ADDR, &second), STORE_OK);
 	assert_int_equal(msg_files(second), 4);
 	store_close(&second);
