@@ -25,8 +25,8 @@ struct store_append {
 	bool failed;
 	uint64_t size;
 	EVP_MD_CTX *sha;   /* SHA-256 of the bytes written */
-	char tmp_name[112];
-	char name[96];
+	char tmp_name[STORE_FILE_NAME_MAX + sizeof(STORE_TMP_PREFIX)];
+	char name[STORE_FILE_NAME_MAX];
 };
 
 struct store_reader {
@@ -107,9 +107,7 @@ enum store_error store_message_list(struct store_account *acct, const char *mail
 
 /* --- append -------------------------------------------------------------- */
 
-/* A file name no other writer (thread or process) can pick: time, pid and
- * a per-process counter. */
-static void store_file_name(char *out, size_t outsize)
+void store_file_name(char *out, size_t outsize)
 {
 	static atomic_uint counter;
 	struct timespec ts;
@@ -259,13 +257,9 @@ static enum store_error store_append_sync(struct store_append *ap)
 	return STORE_OK;
 }
 
-/* Inside a transaction: add the file and the message row. */
-static enum store_error store_append_index(struct store_append *ap, unsigned flags,
-					   const char *keywords, int64_t internal_date,
-					   uint32_t want_uid, uint32_t *uid_r, uint64_t *modseq_r)
+enum store_error store_message_add(struct store_account *acct, const struct store_new_message *m,
+				   uint32_t *uid_r, uint64_t *modseq_r)
 {
-	struct store_account *acct = ap->acct;
-	unsigned char digest[STORE_DIGEST_LEN];
 	sqlite3_stmt *stmt;
 	enum store_error err;
 	uint32_t uidnext, uid;
@@ -273,14 +267,14 @@ static enum store_error store_append_index(struct store_append *ap, unsigned fla
 	int64_t box, file_id;
 	enum db_result r;
 
-	if ((err = store_mailbox_row(acct, ap->mailbox, &box, &uidnext, NULL)) != STORE_OK)
+	if ((err = store_mailbox_row(acct, m->mailbox, &box, &uidnext, NULL)) != STORE_OK)
 		return err;
-	uid = want_uid != 0 ? want_uid : uidnext;
+	uid = m->want_uid != 0 ? m->want_uid : uidnext;
 	if (uid < uidnext)
 		return STORE_ERR_EXISTS;
 	if (uid >= UINT32_MAX) {
 		log_event(LOG_LEVEL_ERROR, "store", NULL, NULL, "msg=\"UIDs exhausted\" user=%s mailbox=%s",
-			  acct->address, ap->mailbox);
+			  acct->address, m->mailbox);
 		return STORE_ERR_TOO_BIG;
 	}
 	if ((err = store_mailbox_next_modseq(acct, box, &modseq)) != STORE_OK)
@@ -288,28 +282,31 @@ static enum store_error store_append_index(struct store_append *ap, unsigned fla
 	stmt = db_prepare(acct->db, "INSERT INTO files(name, size) VALUES(?, ?)");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
-	sqlite3_bind_text(stmt, 1, ap->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 2, (int64_t)ap->size);
+	sqlite3_bind_text(stmt, 1, m->file, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, (int64_t)m->size);
 	r = db_step(acct->db, stmt, "insert file");
 	sqlite3_finalize(stmt);
 	if (r != DB_OK)
 		return store_db_result(r);
 	file_id = db_last_insert_rowid(acct->db);
-	store_append_digest(ap, digest);
 	stmt = db_prepare(acct->db, "INSERT INTO messages(mailbox_id, uid, file_id, flags, keywords,"
-			     " modseq, internal_date, size, digest) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+			  " modseq, internal_date, size, digest, queue_id)"
+			  " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_int64(stmt, 1, box);
 	sqlite3_bind_int64(stmt, 2, uid);
 	sqlite3_bind_int64(stmt, 3, file_id);
-	sqlite3_bind_int(stmt, 4, (int)(flags & 0x1f));
-	if (keywords != NULL)
-		sqlite3_bind_text(stmt, 5, keywords, -1, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 4, (int)(m->flags & 0x1f));
+	if (m->keywords != NULL)
+		sqlite3_bind_text(stmt, 5, m->keywords, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 6, (int64_t)modseq);
-	sqlite3_bind_int64(stmt, 7, internal_date != 0 ? internal_date : (int64_t)time(NULL));
-	sqlite3_bind_int64(stmt, 8, (int64_t)ap->size);
-	sqlite3_bind_blob(stmt, 9, digest, STORE_DIGEST_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 7, m->internal_date != 0 ? m->internal_date : (int64_t)time(NULL));
+	sqlite3_bind_int64(stmt, 8, (int64_t)m->size);
+	if (m->digest != NULL)
+		sqlite3_bind_blob(stmt, 9, m->digest, STORE_DIGEST_LEN, SQLITE_STATIC);
+	if (m->queue_id != NULL)
+		sqlite3_bind_text(stmt, 10, m->queue_id, -1, SQLITE_STATIC);
 	r = db_step(acct->db, stmt, "insert message");
 	sqlite3_finalize(stmt);
 	if (r != DB_OK)
@@ -332,6 +329,7 @@ enum store_error store_append_commit_uid(struct store_append **app, unsigned fla
 					 const char *keywords, int64_t internal_date,
 					 uint32_t want_uid, uint32_t *uid_r)
 {
+	unsigned char digest[STORE_DIGEST_LEN];
 	struct store_append *ap = *app;
 	struct store_account *acct;
 	enum store_error err;
@@ -358,9 +356,21 @@ enum store_error store_append_commit_uid(struct store_append **app, unsigned fla
 	/* The file is durable under its final name; a crash from here until
 	 * COMMIT leaves an orphan that the repair removes. Only the index
 	 * needs the handle's mutex. */
+	store_append_digest(ap, digest);
 	store_enter(acct);
 	if ((err = store_db_result(db_begin(acct->db))) == STORE_OK) {
-		err = store_append_index(ap, flags, kw, internal_date, want_uid, &uid, &modseq);
+		struct store_new_message m = {
+			.mailbox = ap->mailbox,
+			.file = ap->name,
+			.size = ap->size,
+			.flags = flags,
+			.keywords = kw,
+			.internal_date = internal_date,
+			.digest = digest,
+			.want_uid = want_uid,
+		};
+
+		err = store_message_add(acct, &m, &uid, &modseq);
 		if (err == STORE_OK)
 			err = store_db_result(db_commit(acct->db));
 		else

@@ -35,6 +35,14 @@ static const char store_schema_v2[] =
 	"ALTER TABLE messages ADD COLUMN digest BLOB;"
 	"CREATE INDEX messages_digest ON messages(mailbox_id, digest, size);";
 
+/* v3: the queue id of a message local delivery stored (store_deliver), so
+ * that delivering it again finds it rather than storing a second copy;
+ * at most one per mailbox. A copy (store_copy) does not take it. */
+static const char store_schema_v3[] =
+	"ALTER TABLE messages ADD COLUMN queue_id TEXT;"
+	"CREATE UNIQUE INDEX messages_queue ON messages(mailbox_id, queue_id)"
+	" WHERE queue_id IS NOT NULL;";
+
 static const struct {
 	const char *name;
 	enum store_special special;
@@ -113,6 +121,7 @@ static enum db_result store_schema_v1_mailboxes(struct db *db, void *ctx)
 static const struct db_migration store_migrations[] = {
 	{ store_schema_v1, store_schema_v1_mailboxes },
 	{ store_schema_v2, NULL },
+	{ store_schema_v3, NULL },
 };
 
 enum store_error store_schema_open(struct store_account *acct)

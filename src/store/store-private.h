@@ -71,6 +71,28 @@ void store_leave(struct store_account *acct);
  * newer schema STORE_ERR_CORRUPT, the rest STORE_ERR_IO. */
 enum store_error store_db_result(enum db_result result);
 
+/* A file name no other writer (thread or process) can pick: time, pid and
+ * a per-process counter; out holds at least STORE_FILE_NAME_MAX bytes. */
+#define STORE_FILE_NAME_MAX 96
+void store_file_name(char *out, size_t outsize);
+
+/* A message to index (its file already durable in msg/). */
+struct store_new_message {
+	const char *mailbox;
+	const char *file;             /* its name in msg/ */
+	uint64_t size;
+	unsigned flags;
+	const char *keywords;         /* normalised, or NULL */
+	int64_t internal_date;        /* 0: now */
+	const unsigned char *digest;  /* STORE_DIGEST_LEN bytes, or NULL: computed when needed */
+	const char *queue_id;         /* delivered by the queue, or NULL */
+	uint32_t want_uid;            /* 0: the next; else at least UIDNEXT (STORE_ERR_EXISTS) */
+};
+/* Inside a transaction: add the file's row and the message's, and raise
+ * UIDNEXT (message.c). */
+enum store_error store_message_add(struct store_account *acct, const struct store_new_message *m,
+				   uint32_t *uid_r, uint64_t *modseq_r);
+
 /* Validate a mailbox name and write its canonical form ("inbox" ->
  * "INBOX") into out. Returns false when the name is not acceptable. */
 bool store_mailbox_name_canon(const char *name, char *out, size_t outsize);

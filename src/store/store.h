@@ -162,6 +162,50 @@ void store_append_abort(struct store_append **ap);
  * commit: two concurrent imports of one message may both store it. */
 enum store_error store_append_present(struct store_append *ap, bool *present_r);
 
+/* Local delivery: a message that already exists as a file (the queue's
+ * immutable file, already durable) enters a mailbox without being written
+ * again. The file is hard-linked into the account's msg/ folder (it must
+ * be on the same file system: the queue and the mail are both under DATA;
+ * EXDEV is refused, logged as such), the folder is fsync'd, and the index
+ * row, which records `queue_id`, is committed (synchronous=FULL) before
+ * STORE_OK. Idempotent: when the mailbox already holds a message with
+ * that queue id, its UID is returned with STORE_OK and nothing is added,
+ * so a crash between a delivery and the queue's record of it never
+ * delivers twice. The hub is told after the commit.
+ *
+ * `size` is the file's size in octets: the message is stored exactly as
+ * the file holds it (CRLF line ends, every header the queue added), so
+ * its size as served (POP3 LIST, IMAP RFC822.SIZE, quota) is the number
+ * of bytes the queue wrote; a file of another size, or one that is not a
+ * regular file, is refused (STORE_ERR_INVALID). queue_id: 1 to
+ * STORE_QUEUE_ID_MAX bytes. */
+#define STORE_QUEUE_ID_MAX 128
+enum store_error store_deliver(struct store_account *acct, const char *mailbox, int dirfd,
+			       const char *name, uint64_t size, unsigned flags,
+			       int64_t internal_date, const char *queue_id, uint32_t *uid_r);
+
+/* Several messages for one account in one transaction and one fsync of
+ * msg/ (messages that arrive together enter the index together). Each
+ * item is delivered as by store_deliver, with its own result in `error`
+ * and `uid`. Returns STORE_OK when the transaction committed (then each
+ * item's error says what happened to it: STORE_OK, delivered or found
+ * there already; STORE_ERR_NOT_FOUND, no such mailbox or file;
+ * STORE_ERR_INVALID; STORE_ERR_IO), else the error that stopped it, also
+ * set in every item: nothing was delivered. */
+struct store_delivery {
+	const char *mailbox;
+	int dirfd;                 /* the file's folder (the queue's) */
+	const char *name;          /* the file, in dirfd */
+	uint64_t size;             /* the file's size */
+	unsigned flags;            /* enum store_flag bits */
+	int64_t internal_date;     /* 0: now */
+	const char *queue_id;
+	uint32_t uid;              /* out */
+	enum store_error error;    /* out */
+};
+enum store_error store_deliver_batch(struct store_account *acct, struct store_delivery *items,
+				     size_t n);
+
 /* Read a message's bytes in order. read returns bytes read, 0 at the end,
  * -1 on error. Reading a file already in the page cache is cheap; the open
  * itself is a syscall on a local file. */

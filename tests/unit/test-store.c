@@ -430,10 +430,11 @@ static void test_digest(void **state)
 	store_close(&acct);
 
 	/* make it an index.db of schema 1, as an older tern wrote it */
-	sql(dir, "DROP INDEX messages_digest; ALTER TABLE messages DROP COLUMN digest;"
+	sql(dir, "DROP INDEX messages_queue; ALTER TABLE messages DROP COLUMN queue_id;"
+	    " DROP INDEX messages_digest; ALTER TABLE messages DROP COLUMN digest;"
 	    " PRAGMA user_version = 1");
 	assert_int_equal(store_open(dir, ADDR, &acct), STORE_OK);
-	assert_int_equal(sql_int(dir, "PRAGMA user_version"), 2);
+	assert_int_equal(sql_int(dir, "PRAGMA user_version"), 3);
 	assert_int_equal(sql_int(dir, "SELECT count(*) FROM messages WHERE digest IS NULL"), 3);
 	assert_false(present(acct, "INBOX", "six\r\n"));
 	/* INBOX's one message of that size was digested, the others not yet */
