@@ -9,13 +9,13 @@
  * the account open and its last holder closed it cleanly. Every open
  * removes it (durably) before using the account; the last close (the
  * holder that can take the flock exclusively) writes it (durably) after
- * making msg/ durable. An open that finds it missing, and the account
- * held by nobody else, repairs: a kill -9 or a power loss left it
- * missing, and so did every tern before the marker. A second process
- * (tern import while the server runs) that opens an account held by
- * another leaves a note (`shared`): either of the two may die unseen by
- * the other, so the last close then writes no marker and the next open
- * repairs. */
+ * making msg/ durable (when a file left it). An open that finds it
+ * missing, and the account held by nobody else, repairs: a kill -9 or a
+ * power loss left it missing, and so did every tern before the marker.
+ * A second process (tern import while the server runs) that opens an
+ * account held by another leaves a note (`shared`): either of the two
+ * may die unseen by the other, so the last close then writes no marker
+ * and the next open repairs. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -179,8 +179,8 @@ static void store_marker_close(struct store_account *acct)
 		return;
 	}
 	shared = store_entry_exists(account_fd, acct->path, STORE_SHARED_NOTE);
-	/* The unlinks of expunged files must not outlive the marker. */
-	if (shared == 0 && fsync(acct->msg_fd) == 0 &&
+	/* A file removed from msg/ must not come back after the marker. */
+	if (shared == 0 && (!atomic_load(&acct->msg_unsynced) || fsync(acct->msg_fd) == 0) &&
 	    durable_create(account_fd, STORE_CLEAN_MARKER) < 0 && errno != EEXIST)
 		store_folder_fail("cannot write the clean marker", acct->path, STORE_CLEAN_MARKER);
 	close(account_fd);
@@ -281,6 +281,12 @@ void store_close(struct store_account **acctp)
 	*acctp = NULL;
 	store_account_unload(acct, true);
 	store_account_free(acct);
+}
+
+void store_msg_unlink(struct store_account *acct, const char *name)
+{
+	unlinkat(acct->msg_fd, name, 0);
+	atomic_store(&acct->msg_unsynced, true);
 }
 
 void store_enter(struct store_account *acct)

@@ -89,7 +89,7 @@ static enum store_error deliver_link(struct store_account *acct, const struct st
 	} else {
 		return STORE_OK;
 	}
-	unlinkat(acct->msg_fd, it->file, 0);
+	store_msg_unlink(acct, it->file);
 	it->file[0] = '\0';
 	return err == 0 ? STORE_ERR_INVALID : STORE_ERR_IO;
 }
@@ -126,7 +126,7 @@ static enum store_error deliver_one(struct store_account *acct, struct store_del
 	if (err == STORE_ERR_IO || err == STORE_ERR_NO_SPACE || err == STORE_ERR_CORRUPT)
 		return err;
 	if ((d->error = err) != STORE_OK) {
-		unlinkat(acct->msg_fd, it->file, 0);
+		store_msg_unlink(acct, it->file);
 		it->file[0] = '\0';
 		return STORE_OK;
 	}
@@ -176,7 +176,7 @@ static enum store_error store_deliver_batch_locked(struct store_account *acct,
 		db_rollback(acct->db);
 		for (size_t i = 0; i < n; i++) {
 			if (state[i].file[0] != '\0')
-				unlinkat(acct->msg_fd, state[i].file, 0);
+				store_msg_unlink(acct, state[i].file);
 			items[i].error = err;
 			items[i].uid = 0;
 		}

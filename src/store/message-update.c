@@ -381,7 +381,7 @@ static enum store_error store_expunge_once(struct store_account *acct, const cha
 	/* Committed: now the files can go. A crash before this leaves
 	 * orphans, which store_open removes. */
 	for (size_t i = 0; names[i] != NULL; i++)
-		unlinkat(acct->msg_fd, names[i], 0);
+		store_msg_unlink(acct, names[i]);
 	if (modseq != 0)
 		store_notify(acct, mailbox, HUB_CHANGE_EXPUNGE, modseq);
 out:

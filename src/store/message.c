@@ -234,7 +234,7 @@ void store_append_abort(struct store_append **app)
 {
 	if (*app == NULL)
 		return;
-	unlinkat((*app)->acct->msg_fd, (*app)->tmp_name, 0);
+	store_msg_unlink((*app)->acct, (*app)->tmp_name);
 	store_append_free(app);
 }
 
@@ -251,7 +251,7 @@ static enum store_error store_append_sync(struct store_append *ap)
 
 		store_io_log(acct, step, ap->name);
 		/* perhaps renamed but not on disk: it will not be indexed */
-		unlinkat(acct->msg_fd, ap->name, 0);
+		store_msg_unlink(acct, ap->name);
 		return err == ENOSPC || err == EDQUOT ? STORE_ERR_NO_SPACE : STORE_ERR_IO;
 	}
 	return STORE_OK;
@@ -381,7 +381,7 @@ enum store_error store_append_commit_uid(struct store_append **app, unsigned fla
 	store_leave(acct);
 	free(kw);
 	if (err != STORE_OK) {
-		unlinkat(acct->msg_fd, ap->name, 0);
+		store_msg_unlink(acct, ap->name);
 		store_append_free(app);
 		return err;
 	}

@@ -69,7 +69,7 @@ static enum store_error repair_list_folder(struct store_account *acct, struct na
 		if (de->d_name[0] == '.')
 			continue;
 		if (strncmp(de->d_name, STORE_TMP_PREFIX, strlen(STORE_TMP_PREFIX)) == 0)
-			unlinkat(acct->msg_fd, de->d_name, 0);
+			store_msg_unlink(acct, de->d_name);
 		else
 			names_add(disk, de->d_name);
 		errno = 0;
@@ -192,7 +192,7 @@ enum store_error store_repair(struct store_account *acct)
 		/* files on disk before this name are orphans */
 		while (di < disk.n && (c = strcmp(disk.names[di], name)) < 0) {
 			repair_log(acct, "removing orphan file", disk.names[di]);
-			unlinkat(acct->msg_fd, disk.names[di], 0);
+			store_msg_unlink(acct, disk.names[di]);
 			di++;
 		}
 		if (di < disk.n && c == 0) {
@@ -222,7 +222,7 @@ enum store_error store_repair(struct store_account *acct)
 		/* Renamed into place, but the index row was never committed:
 		 * the append was not acknowledged. */
 		repair_log(acct, "removing orphan file", disk.names[di]);
-		unlinkat(acct->msg_fd, disk.names[di], 0);
+		store_msg_unlink(acct, disk.names[di]);
 	}
 	sqlite3_finalize(stmt);
 	stmt = NULL;
@@ -252,7 +252,7 @@ enum store_error store_repair(struct store_account *acct)
 		goto out;
 	/* committed: the unused files are orphans now */
 	for (size_t i = 0; i < unused.n; i++)
-		unlinkat(acct->msg_fd, unused.names[i], 0);
+		store_msg_unlink(acct, unused.names[i]);
 out:
 	sqlite3_finalize(stmt);
 	db_rollback(acct->db);

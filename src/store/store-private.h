@@ -5,6 +5,7 @@
 #define TERN_STORE_STORE_PRIVATE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "core/db.h"
 #include "store/hub.h"
@@ -34,6 +35,9 @@ struct store_account {
 	char *path;        /* DATA/mail/DOMAIN/LOCAL */
 	int msg_fd;        /* the open STORE_MSG_DIR folder (fsync, *at calls) */
 	int lock_fd;       /* holds a shared flock while the account is open */
+	/* A file was removed from msg/ while the handle was open: the clean
+	 * marker waits for an fsync of msg/ (store_msg_unlink). */
+	atomic_bool msg_unsynced;
 
 	/* Every call on the handle runs under it (store_enter). */
 	pthread_mutex_t mutex;
@@ -70,6 +74,10 @@ void store_leave(struct store_account *acct);
  * a full disk stays STORE_ERR_NO_SPACE, a unique key STORE_ERR_EXISTS, a
  * newer schema STORE_ERR_CORRUPT, the rest STORE_ERR_IO. */
 enum store_error store_db_result(enum db_result result);
+
+/* Remove a file from msg/ (what is left is the caller's: an index row
+ * going, an append or delivery failing, a repair). */
+void store_msg_unlink(struct store_account *acct, const char *name);
 
 /* A file name no other writer (thread or process) can pick: time, pid and
  * a per-process counter; out holds at least STORE_FILE_NAME_MAX bytes. */
