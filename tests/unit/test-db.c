@@ -6,7 +6,6 @@
  * being done) and transactions. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -23,6 +22,7 @@
 
 #include "core/db.h"
 #include "core/log.h"
+#include "tmpdir.h"
 
 static const struct db_params test_params = {
 	.service = "test",
@@ -31,24 +31,15 @@ static const struct db_params test_params = {
 };
 
 struct fixture {
-	char dir[64];
+	char *dir;
 };
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/tern-test-db-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	f->dir = tmpdir_new("db");
 	*state = f;
 	return 0;
 }
@@ -57,7 +48,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_free(f->dir);
 	free(f);
 	return 0;
 }

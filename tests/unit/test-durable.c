@@ -5,7 +5,6 @@
  * made and removed. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -23,27 +22,19 @@
 #include <cmocka.h>
 
 #include "core/durable.h"
+#include "tmpdir.h"
 
 struct fixture {
-	char dir[64];
+	char *dir;
 	int fd;
 };
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/tern-test-durable-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	f->dir = tmpdir_new("durable");
 	f->fd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(f->fd >= 0);
 	/* every file must be 0600 by itself, not by the umask */
@@ -57,7 +48,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	close(f->fd);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_free(f->dir);
 	free(f);
 	return 0;
 }

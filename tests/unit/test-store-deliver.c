@@ -26,9 +26,10 @@
 #include "core/log.h"
 #include "store/hub.h"
 #include "store/store.h"
+#include "tmpdir.h"
 
 struct fixture {
-	char dir[64];
+	char *dir;
 	char queue[96];      /* DATA/queue */
 	int queue_fd;
 	struct store_root *root;
@@ -39,8 +40,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/tern-test-deliver-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	f->dir = tmpdir_new("deliver");
 	snprintf(f->queue, sizeof(f->queue), "%s/queue", f->dir);
 	assert_int_equal(mkdir(f->queue, 0700), 0);
 	f->queue_fd = open(f->queue, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -53,12 +53,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[160];
 
 	store_root_close(&f->root);
 	close(f->queue_fd);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	tmpdir_free(f->dir);
 	free(f);
 	return 0;
 }
@@ -76,25 +74,12 @@ static uint64_t queue_file(int dirfd, const char *name, const char *text)
 	return len;
 }
 
-static size_t count_entries(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-	size_t n = 0;
-
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL)
-		n += de->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 static size_t msg_files(struct store_account *acct)
 {
 	char path[256];
 
 	snprintf(path, sizeof(path), "%s/msg", store_path(acct));
-	return count_entries(path);
+	return tmpdir_count(path, NULL);
 }
 
 static void read_back(struct store_account *acct, const char *box, uint32_t uid, const char *want)

@@ -8,7 +8,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -21,11 +20,12 @@
 
 #include "core/log.h"
 #include "store/store.h"
+#include "tmpdir.h"
 
 #define ADDR "m@example.org"
 
 struct fixture {
-	char dir[64];
+	char *dir;
 	char account[128];   /* DATA/mail/example.org/m */
 };
 
@@ -34,8 +34,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/tern-test-marker-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	f->dir = tmpdir_new("marker");
 	snprintf(f->account, sizeof(f->account), "%s/mail/example.org/m", f->dir);
 	*state = f;
 	return 0;
@@ -44,10 +43,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[160];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	tmpdir_free(f->dir);
 	free(f);
 	return 0;
 }
@@ -125,33 +122,20 @@ static void test_missing_marker_repairs(void **state)
 	assert_true(has(f, "msg/1.1.P1.C3"));
 }
 
-/* A holder killed with the account open leaves no marker: the next open
- * repairs what it left (a streamed append never committed). */
-static void test_kill_while_open_repairs(void **state)
+/* Run `hold` in a child that then waits, with what it opened, to be
+ * killed with SIGKILL, which happens once `hold` has returned true. */
+static void killed_holding(const struct fixture *f, bool (*hold)(const struct fixture *f))
 {
-	struct fixture *f = *state;
-	struct store_account *acct;
-	struct store_message *msgs;
 	int ready[2];
 	pid_t pid;
-	size_t n;
 	char c;
 
-	open_close(f);
 	assert_int_equal(pipe(ready), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct store_append *ap;
-
 		close(ready[0]);
-		if (store_open(f->dir, ADDR, &acct) != STORE_OK ||
-		    store_append(acct, "INBOX", "kept\r\n", 6, 0, NULL, 0, NULL) != STORE_OK ||
-		    store_append_begin(acct, "INBOX", &ap) != STORE_OK ||
-		    store_append_write(ap, "half", 4) != STORE_OK)
-			_exit(1);
-		plant(f, "1.1.P1.C9");   /* renamed, never committed */
-		if (write(ready[1], "r", 1) != 1)
+		if (!hold(f) || write(ready[1], "r", 1) != 1)
 			_exit(1);
 		pause();
 		_exit(0);
@@ -159,35 +143,60 @@ static void test_kill_while_open_repairs(void **state)
 	close(ready[1]);
 	assert_int_equal(read(ready[0], &c, 1), 1);
 	close(ready[0]);
-	assert_false(has(f, "clean"));
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
+}
+
+/* Open the account, commit a message, leave a streamed append and a
+ * renamed but uncommitted file behind. */
+static bool hold_with_leftovers(const struct fixture *f)
+{
+	struct store_account *acct;
+	struct store_append *ap;
+
+	if (store_open(f->dir, ADDR, &acct) != STORE_OK ||
+	    store_append(acct, "INBOX", "kept\r\n", 6, 0, NULL, 0, NULL) != STORE_OK ||
+	    store_append_begin(acct, "INBOX", &ap) != STORE_OK ||
+	    store_append_write(ap, "half", 4) != STORE_OK)
+		return false;
+	plant(f, "1.1.P1.C9");
+	return !has(f, "clean");
+}
+
+/* A holder killed with the account open leaves no marker: the next open
+ * repairs what it left. */
+static void test_kill_while_open_repairs(void **state)
+{
+	struct fixture *f = *state;
+	struct store_account *acct;
+	struct store_message *msgs;
+	char path[256];
+	size_t n;
+
+	open_close(f);
+	killed_holding(f, hold_with_leftovers);
 	assert_false(has(f, "clean"));
-
 	assert_int_equal(store_open(f->dir, ADDR, &acct), STORE_OK);
+	snprintf(path, sizeof(path), "%s/msg", f->account);
+	assert_int_equal(tmpdir_count(path, "tmp."), 0);
 	assert_false(has(f, "msg/1.1.P1.C9"));
-	{
-		DIR *d;
-		struct dirent *de;
-		char path[256];
-		size_t files = 0;
-
-		snprintf(path, sizeof(path), "%s/msg", f->account);
-		d = opendir(path);
-		assert_non_null(d);
-		while ((de = readdir(d)) != NULL)
-			if (de->d_name[0] != '.') {
-				assert_true(strncmp(de->d_name, "tmp.", 4) != 0);
-				files++;
-			}
-		closedir(d);
-		assert_int_equal(files, 1);
-	}
+	assert_int_equal(tmpdir_count(path, NULL), 1);
 	assert_int_equal(store_message_list(acct, "INBOX", &msgs, &n), STORE_OK);
 	assert_int_equal(n, 1);
 	store_messages_free(msgs, n);
 	store_close(&acct);
 	assert_true(has(f, "clean"));
+}
+
+/* Open the account beside another holder and leave an orphan. */
+static bool hold_second(const struct fixture *f)
+{
+	struct store_account *acct;
+
+	if (store_open(f->dir, ADDR, &acct) != STORE_OK)
+		return false;
+	plant(f, "1.1.P2.C1");
+	return true;
 }
 
 /* A second process opens the account while another holds it, and dies:
@@ -197,32 +206,10 @@ static void test_second_process_dies(void **state)
 {
 	struct fixture *f = *state;
 	struct store_account *acct;
-	int ready[2];
-	pid_t pid;
-	char c;
 
 	open_close(f);
 	assert_int_equal(store_open(f->dir, ADDR, &acct), STORE_OK);
-	assert_int_equal(pipe(ready), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct store_account *mine;
-
-		close(ready[0]);
-		if (store_open(f->dir, ADDR, &mine) != STORE_OK)
-			_exit(1);
-		plant(f, "1.1.P2.C1");
-		if (write(ready[1], "r", 1) != 1)
-			_exit(1);
-		pause();
-		_exit(0);
-	}
-	close(ready[1]);
-	assert_int_equal(read(ready[0], &c, 1), 1);
-	close(ready[0]);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	killed_holding(f, hold_second);
 	assert_true(has(f, "shared"));
 	store_close(&acct);
 	assert_false(has(f, "clean"));

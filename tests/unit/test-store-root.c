@@ -8,7 +8,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,40 +16,15 @@
 
 #include "core/log.h"
 #include "store/store.h"
+#include "tmpdir.h"
 
 #define THREADS 8
 #define PER_THREAD 25
 
-static char *tmpdir_new(void)
-{
-	char *dir = strdup("/tmp/tern-test-store-root-XXXXXX");
-
-	assert_non_null(dir);
-	assert_non_null(mkdtemp(dir));
-	return dir;
-}
-
-static void tmpdir_free(char *dir)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-	free(dir);
-}
-
-/* Descriptors this process has open. */
+/* Descriptors this process has open (the listing's own not counted). */
 static size_t open_fds(void)
 {
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-	size_t n = 0;
-
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL)
-		n += de->d_name[0] != '.';
-	closedir(d);
-	return n - 1;   /* the listing's own */
+	return tmpdir_count("/proc/self/fd", NULL) - 1;
 }
 
 static size_t inbox_count(struct store_account *acct)
@@ -66,7 +40,7 @@ static size_t inbox_count(struct store_account *acct)
 
 static void test_one_handle_per_account(void **state)
 {
-	char *dir = tmpdir_new();
+	char *dir = tmpdir_new("store-root");
 	struct store_root *root;
 	struct store_account *a, *a2, *a3, *b;
 	size_t before, one, two;
@@ -188,7 +162,7 @@ static void run_workers(struct store_root *root, void *(*fn)(void *), struct wor
 
 static void test_threads_share_one_handle(void **state)
 {
-	char *dir = tmpdir_new();
+	char *dir = tmpdir_new("store-root");
 	struct worker w[THREADS];
 	struct store_root *root;
 	struct store_account *acct;
@@ -228,7 +202,7 @@ static void test_threads_share_one_handle(void **state)
  * closed first, the late put closes the handle and frees the root. */
 static void test_close_root_while_held(void **state)
 {
-	char *dir = tmpdir_new();
+	char *dir = tmpdir_new("store-root");
 	struct store_root *root, *kept;
 	struct store_account *acct, *other;
 
