@@ -71,15 +71,22 @@ enum db_result db_result_from_sqlite(int extended_code, int sys_errno)
 	}
 }
 
-/* The connection's last error as a result; logged unless a constraint's. */
-static enum db_result db_error(struct db *db, const char *what)
+/* The connection's last error as a result; logged unless a constraint's
+ * (with the start of the statement, when there is one). */
+static enum db_result db_error(struct db *db, const char *what, const char *sql)
 {
 	enum db_result result = db_result_from_sqlite(sqlite3_extended_errcode(db->sqlite),
 						      sqlite3_system_errno(db->sqlite));
 
 	if (result == DB_OK || result == DB_ROW)
 		result = DB_ERR_IO;   /* a failure SQLite did not record */
-	if (result != DB_ERR_EXISTS && result != DB_ERR_CONSTRAINT)
+	if (result == DB_ERR_EXISTS || result == DB_ERR_CONSTRAINT)
+		return result;
+	if (sql != NULL)
+		log_event(LOG_LEVEL_ERROR, db->service, NULL, NULL,
+			  "msg=\"%s failed\" %s error=\"%s\" sql=\"%.60s\"",
+			  what, db->label, sqlite3_errmsg(db->sqlite), sql);
+	else
 		log_event(LOG_LEVEL_ERROR, db->service, NULL, NULL, "msg=\"%s failed\" %s error=\"%s\"",
 			  what, db->label, sqlite3_errmsg(db->sqlite));
 	return result;
@@ -190,7 +197,7 @@ sqlite3_stmt *db_prepare(struct db *db, const char *sql)
 	sqlite3_stmt *stmt = NULL;
 
 	if (sqlite3_prepare_v2(db->sqlite, sql, -1, &stmt, NULL) != SQLITE_OK) {
-		db_error(db, "prepare");
+		db_error(db, "prepare", sql);
 		sqlite3_finalize(stmt);
 		return NULL;
 	}
@@ -205,13 +212,13 @@ enum db_result db_step(struct db *db, sqlite3_stmt *stmt, const char *what)
 		return DB_ROW;
 	if (rc == SQLITE_DONE)
 		return DB_OK;
-	return db_error(db, what);
+	return db_error(db, what, NULL);
 }
 
 enum db_result db_exec(struct db *db, const char *sql, const char *what)
 {
 	if (sqlite3_exec(db->sqlite, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return db_error(db, what);
+		return db_error(db, what, NULL);
 	return DB_OK;
 }
 

@@ -174,25 +174,23 @@ static int dir_fail(char **error_r, const char *what, const char *detail)
 
 int dir_open(const char *data_dir, struct dir **dir_r, char **error_r)
 {
-	struct db_params params = {
+	static const struct db_params params = {
 		.service = "dir",
+		.label = "db=directory.db",
 		.busy_timeout_ms = DIR_BUSY_TIMEOUT_MS,
 	};
 	struct dir *dir;
 	enum db_result r;
-	char *label;
 
 	*dir_r = NULL;
 	*error_r = NULL;
 	if (durable_mkdir(AT_FDCWD, data_dir, 0700) < 0)
 		return dir_fail(error_r, data_dir, strerror(errno));
 	dir = calloc(1, sizeof(*dir));
-	if (dir == NULL || asprintf(&label, "db=%s/directory.db", data_dir) < 0)
+	if (dir == NULL)
 		abort();
 	pthread_mutex_init(&dir->lock, NULL);
-	params.label = label;
 	r = db_open(data_dir, "directory.db", &params, &dir->db, error_r);
-	free(label);
 	if (r == DB_OK) {
 		r = db_migrate(dir->db, dir_migrations,
 			       sizeof(dir_migrations) / sizeof(dir_migrations[0]), NULL);

@@ -325,6 +325,7 @@ static void test_errors_logged_once(void **state)
 	assert_null(stmt);
 	assert_int_equal(count_lines(log), 1);
 	assert_non_null(strstr(log, "msg=\"prepare failed\""));
+	assert_non_null(strstr(log, "sql=\"SELECT nosuch FROM p\""));
 	free(log);
 	db_close(&db);
 }
