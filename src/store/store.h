@@ -88,8 +88,9 @@ struct store_message {
 
 /* The store of a data folder, for the server: sessions and deliveries
  * get their accounts from it. Opening keeps the path only (accounts are
- * opened when asked for). Closing with handles still held (a job the
- * process exits without) leaves them, and the root, allocated. */
+ * opened when asked for). After store_root_close no get succeeds
+ * (STORE_ERR_INVALID); handles still held then (a job the server stops
+ * without) stay usable, and the last put frees the root. */
 enum store_error store_root_open(const char *data_dir, struct store_root **root_r);
 void store_root_close(struct store_root **root);
 
