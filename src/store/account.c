@@ -39,11 +39,14 @@ struct store_pending {
 	uint64_t modseq;
 };
 
+/* Log a failed file system call (errno) on PATH/NAME; its store error. */
 static enum store_error store_folder_fail(const char *what, const char *path, const char *name)
 {
+	int err = errno;
+
 	log_event(LOG_LEVEL_ERROR, "store", NULL, NULL, "msg=\"%s\" path=%s/%s error=\"%s\"",
-		  what, path, name, strerror(errno));
-	return errno == ENOSPC || errno == EDQUOT ? STORE_ERR_NO_SPACE : STORE_ERR_IO;
+		  what, path, name, strerror(err));
+	return err == ENOSPC || err == EDQUOT ? STORE_ERR_NO_SPACE : STORE_ERR_IO;
 }
 
 /* Make `name` in the folder fd (at `path`, for logs) and open it, durably

@@ -87,16 +87,25 @@ static struct store_account *store_root_find(struct store_root *root, size_t buc
 	return NULL;
 }
 
-/* Under the mutex: take acct out of the table and wake the waiters. */
-static void store_root_remove(struct store_root *root, struct store_account *acct)
+/* Take a closed handle out of the table, wake the waiters, and free it;
+ * and the root, when that was its last handle and it is closed. */
+static void store_root_drop(struct store_root *root, struct store_account *acct)
 {
-	struct store_account **p = &root->buckets[store_root_bucket(acct->address)];
+	struct store_account **p;
+	bool last;
 
+	pthread_mutex_lock(&root->mutex);
+	p = &root->buckets[store_root_bucket(acct->address)];
 	while (*p != acct)
 		p = &(*p)->next;
 	*p = acct->next;
 	root->n_accounts--;
+	last = root->closed && root->n_accounts == 0;
 	pthread_cond_broadcast(&root->changed);
+	pthread_mutex_unlock(&root->mutex);
+	store_account_free(acct);
+	if (last)
+		store_root_free(root);
 }
 
 enum store_error store_account_get(struct store_root *root, const char *address,
@@ -141,20 +150,17 @@ enum store_error store_account_get(struct store_root *root, const char *address,
 	/* blocking, outside the mutex: other accounts are not held up */
 	err = store_account_load(acct, root->data_dir);
 
-	pthread_mutex_lock(&root->mutex);
-	if (err == STORE_OK) {
-		acct->state = STORE_ACCOUNT_OPEN;
-		pthread_cond_broadcast(&root->changed);
-	} else {
-		/* waiters try for themselves */
-		store_root_remove(root, acct);
-	}
-	pthread_mutex_unlock(&root->mutex);
 	if (err != STORE_OK) {
+		/* closed before it leaves the table; waiters then try for
+		 * themselves */
 		store_account_unload(acct, false);
-		store_account_free(acct);
+		store_root_drop(root, acct);
 		return err;
 	}
+	pthread_mutex_lock(&root->mutex);
+	acct->state = STORE_ACCOUNT_OPEN;
+	pthread_cond_broadcast(&root->changed);
+	pthread_mutex_unlock(&root->mutex);
 	*acct_r = acct;
 	return STORE_OK;
 }
@@ -163,7 +169,6 @@ void store_account_put(struct store_account **acctp)
 {
 	struct store_account *acct = *acctp;
 	struct store_root *root;
-	bool last;
 
 	if (acct == NULL)
 		return;
@@ -179,11 +184,5 @@ void store_account_put(struct store_account **acctp)
 	/* Blocking (SQLite may checkpoint); a get meanwhile waits, then
 	 * opens the account afresh. */
 	store_account_unload(acct, true);
-	pthread_mutex_lock(&root->mutex);
-	store_root_remove(root, acct);
-	last = root->closed && root->n_accounts == 0;
-	pthread_mutex_unlock(&root->mutex);
-	store_account_free(acct);
-	if (last)
-		store_root_free(root);
+	store_root_drop(root, acct);
 }

@@ -219,12 +219,38 @@ static void test_close_root_while_held(void **state)
 	tmpdir_free(dir);
 }
 
+/* An account that cannot be opened (its domain's folder is a file):
+ * every get says so, none leaves a handle behind. */
+static void test_failed_open(void **state)
+{
+	char *dir = tmpdir_new("store-root");
+	struct store_root *root;
+	struct store_account *acct, *ok;
+	char path[256];
+	FILE *fp;
+
+	(void)state;
+	assert_int_equal(store_root_open(dir, &root), STORE_OK);
+	assert_int_equal(store_account_get(root, "ok@example.org", &ok), STORE_OK);
+	snprintf(path, sizeof(path), "%s/mail/bad.example", dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	assert_int_equal(store_account_get(root, "u@bad.example", &acct), STORE_ERR_IO);
+	assert_null(acct);
+	assert_int_equal(store_account_get(root, "u@bad.example", &acct), STORE_ERR_IO);
+	store_account_put(&ok);
+	store_root_close(&root);
+	tmpdir_free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_one_handle_per_account),
 		cmocka_unit_test(test_threads_share_one_handle),
 		cmocka_unit_test(test_close_root_while_held),
+		cmocka_unit_test(test_failed_open),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR + 1);
