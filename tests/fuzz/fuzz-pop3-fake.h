@@ -265,7 +265,7 @@ static FAKE_UNUSED struct conn *fake_conn_new(const struct protocol *proto)
 	c->cfg.limits.auth_failures = 3;
 	c->cfg.limits.output_buffer = 262144;
 	c->ctx.hostname = "mail.example.org";
-	c->ctx.data_dir = "/nonexistent";
+	c->ctx.store = NULL;
 	c->loopback = true;
 	c->tls_available = true;
 	c->cfg.auth.allow_plaintext_loopback = true;
@@ -521,11 +521,11 @@ const char *store_error_name(enum store_error error)
 	return error == STORE_OK ? "ok" : "fake-error";
 }
 
-enum store_error store_open(const char *data_dir, const char *address,
-			    struct store_account **acct_r)
+enum store_error store_account_get(struct store_root *root, const char *address,
+				   struct store_account **acct_r)
 {
 	fake_assert_pool();
-	(void)data_dir;
+	(void)root;
 	(void)address;
 	*acct_r = calloc(1, sizeof(**acct_r));
 	if (*acct_r == NULL)
@@ -534,7 +534,7 @@ enum store_error store_open(const char *data_dir, const char *address,
 	return STORE_OK;
 }
 
-void store_close(struct store_account **acct)
+void store_account_put(struct store_account **acct)
 {
 	fake_assert_pool();
 	if (*acct == NULL)

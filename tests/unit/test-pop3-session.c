@@ -167,7 +167,7 @@ static void t_start(void)
 	conn_harness_start(&t_h, &pop3_protocol, NULL, &t_ctx, tweak);
 	t_started = true;
 	assert_int_equal(dir_open(t_h.dir, &t_ctx.dir, &error), 0);
-	t_ctx.data_dir = t_h.dir;
+	assert_int_equal(store_root_open(t_h.dir, &t_ctx.store), STORE_OK);
 	t_ctx.hostname = "mail.example.org";
 	assert_int_equal(dir_domain_add(t_ctx.dir, "example.org"), DIR_OK);
 	assert_int_equal(dir_user_add(t_ctx.dir, T_USER, t_hash, 0), DIR_OK);
@@ -225,6 +225,7 @@ static int teardown(void **state)
 	conn_harness_stop(&t_h);
 	t_started = false;
 	dir_close(&t_ctx.dir);
+	store_root_close(&t_ctx.store);
 	memset(&t_ctx, 0, sizeof(t_ctx));
 	/* Every session let go of the maildrop, its account and readers. */
 	assert_int_equal(store_lock(T_USER, "pop3", &lock), STORE_OK);
@@ -420,7 +421,7 @@ static void test_store_refuses_loop_thread(void **state)
 	assert_int_equal(WTERMSIG(status), SIGABRT);
 	n = pread(log_fd, text, sizeof(text) - 1, 0);
 	assert_true(n > 0);
-	assert_non_null(strstr(text, "msg=\"blocking store call on an I/O loop\" function=store_open"));
+	assert_non_null(strstr(text, "msg=\"blocking store call on an I/O loop\" function=store_account_load"));
 	/* The data folder the child could not remove. */
 	dir = strstr(text, "dir=");
 	assert_non_null(dir);
