@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include "core/db.h"
 #include "dir/dir.h"
 
 #define DIR_LOCAL_MAX 64        /* RFC 5321 4.5.3.1.1 */
@@ -14,7 +15,7 @@
 #define DIR_ADDRESS_MAX (DIR_LOCAL_MAX + 1 + DIR_DOMAIN_MAX)
 
 struct dir {
-	sqlite3 *db;
+	struct db *db;
 	/* Serialises whole operations (a transaction is several statements;
 	 * the connection itself is also opened SQLITE_OPEN_FULLMUTEX). */
 	pthread_mutex_t lock;

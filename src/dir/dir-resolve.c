@@ -83,6 +83,15 @@ static char *resolve_strdup(const char *text)
 	return copy;
 }
 
+static void resolve_recipients_free(struct dir_resolution *res)
+{
+	for (size_t i = 0; i < res->n_recipients; i++)
+		free(res->recipients[i].address);
+	free(res->recipients);
+	res->recipients = NULL;
+	res->n_recipients = 0;
+}
+
 /* Room for one more element after n: 4, 8, 16, ... */
 static void *resolve_grow(void *array, size_t n, size_t size)
 {
@@ -359,7 +368,7 @@ enum dir_error dir_resolve(struct dir *dir, const char *address,
 		r.postmaster = options->postmaster;
 	pthread_mutex_lock(&dir->lock);
 	/* One read transaction: every lookup sees the same directory. */
-	error = sqlite3_exec(dir->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? DIR_OK : DIR_ERR_TEMP;
+	error = db_exec(dir->db, "BEGIN", "begin resolution") == DB_OK ? DIR_OK : DIR_ERR_TEMP;
 	if (error == DIR_OK) {
 		r.find = dir_prepare(dir, "SELECT address, NULL FROM accounts WHERE address = ?1 "
 				     "UNION ALL SELECT NULL, targets FROM aliases WHERE alias = ?1",
@@ -374,7 +383,7 @@ enum dir_error dir_resolve(struct dir *dir, const char *address,
 		error = resolve_expand(&r);
 	sqlite3_finalize(r.find);
 	sqlite3_finalize(r.domain);
-	sqlite3_exec(dir->db, "COMMIT", NULL, NULL, NULL);
+	db_exec(dir->db, "COMMIT", "end resolution");
 	pthread_mutex_unlock(&dir->lock);
 	while (r.depth > 0)
 		free(r.path[--r.depth].targets);
@@ -383,22 +392,15 @@ enum dir_error dir_resolve(struct dir *dir, const char *address,
 	tdestroy(r.dropped, resolve_keep);
 	if (error == DIR_OK && res_r->n_recipients == 0)
 		error = r.loop_cut ? DIR_ERR_LOOP : DIR_ERR_NOT_FOUND;
-	if (error != DIR_OK) {
-		/* Only the unknown targets are worth keeping for a log line. */
-		for (size_t i = 0; i < res_r->n_recipients; i++)
-			free(res_r->recipients[i].address);
-		free(res_r->recipients);
-		res_r->recipients = NULL;
-		res_r->n_recipients = 0;
-	}
+	/* On error only the unknown targets are worth keeping, for a log line. */
+	if (error != DIR_OK)
+		resolve_recipients_free(res_r);
 	return error;
 }
 
 void dir_resolution_free(struct dir_resolution *res)
 {
-	for (size_t i = 0; i < res->n_recipients; i++)
-		free(res->recipients[i].address);
-	free(res->recipients);
+	resolve_recipients_free(res);
 	for (size_t i = 0; i < res->n_unknown; i++)
 		free(res->unknown[i]);
 	free(res->unknown);
