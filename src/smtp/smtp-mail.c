@@ -161,13 +161,14 @@ static bool smtp_rcpt_usage(const struct smtp_session *s, const char *address, u
 	size_t n = 0;
 	bool ok;
 
-	ok = store_open(s->ctx->data_dir, address, &acct) == STORE_OK &&
-	     store_mailbox_list(acct, &boxes, &n) == STORE_OK;
+	if (store_account_get(s->ctx->store, address, &acct) != STORE_OK)
+		return false;
+	ok = store_mailbox_list(acct, &boxes, &n) == STORE_OK;
 	*used_r = 0;
 	for (size_t i = 0; ok && i < n; i++)
 		*used_r += boxes[i].size;
 	store_mailboxes_free(boxes, n);
-	store_close(&acct);
+	store_account_put(&acct);
 	return ok;
 }
 

@@ -13,6 +13,7 @@ struct cidr_list;
 struct dir;
 struct queue;
 struct smtp_pregreet;
+struct store_root;
 
 enum smtp_service {
 	SMTP_SERVICE_MX,           /* port 25: local domains, or relay for trusted networks */
@@ -25,7 +26,7 @@ struct smtp_context {
 	enum smtp_service service;
 	struct dir *dir;                     /* recipients, senders, logins */
 	struct queue *queue;                 /* where accepted mail goes */
-	const char *data_dir;                /* [server] data_dir: the stores, for quotas */
+	struct store_root *store;            /* the accounts' stores, for quotas */
 	const char *hostname;                /* [server] hostname: greeting, Received */
 	const struct cidr_list *trusted;     /* [smtp] trusted_networks, parsed */
 	struct smtp_pregreet *pregreet;      /* port 25: addresses that passed the test */

@@ -21,6 +21,7 @@
 #include "dir/password.h"
 #include "smtp/smtp-pregreet.h"
 #include "smtp/smtp.h"
+#include "store/store.h"
 
 #define T_PASSWORD "Right-Horse-1"
 #define T_GREETING "220 localhost ESMTP tern"
@@ -98,7 +99,6 @@ static void smtp_harness_start(enum smtp_service service, const char *trusted)
 		.service = service,
 		.dir = t_dir,
 		.queue = &fake_queue,
-		.data_dir = t_h.dir,
 		.hostname = "localhost",
 		.trusted = t_trusted,
 		.pregreet = smtp_pregreet_new(0),
@@ -106,6 +106,7 @@ static void smtp_harness_start(enum smtp_service service, const char *trusted)
 	conn_harness_start(&t_h, service == SMTP_SERVICE_MX ? &smtp_protocol
 							  : &smtp_submission_protocol,
 			   NULL, &t_ctx, smtp_harness_config);
+	assert_int_equal(store_root_open(t_h.dir, &t_ctx.store), STORE_OK);
 }
 
 static void smtp_harness_stop(void)
@@ -113,6 +114,7 @@ static void smtp_harness_stop(void)
 	char cmd[128];
 
 	conn_harness_stop(&t_h);
+	store_root_close(&t_ctx.store);
 	/* Every message was committed or given up. */
 	assert_int_equal(fake_queue.open, 0);
 	smtp_pregreet_free(&t_ctx.pregreet);
