@@ -134,6 +134,21 @@ static void check_postmaster(const struct config *cfg)
 		dir_resolution_free(&res);
 		free(domains.names[i]);
 	}
+	/* RFC 5321 4.1.1.3: <Postmaster> alone, as RCPT resolves it. */
+	if (domains.n > 0 && (cfg->smtp.postmaster == NULL || cfg->smtp.postmaster[0] == '\0')) {
+		struct dir_resolution res;
+		char address[300];
+
+		snprintf(address, sizeof(address), "postmaster@%s", cfg->server.hostname);
+		if (dir_resolve(dir, address, &options, &res) != DIR_OK) {
+			printf("; warning: mail to <postmaster> (no domain) is refused: set [smtp] "
+			       "postmaster, or make [server] hostname a local domain with one\n");
+			cli_fail("check: warning: mail to <postmaster> (no domain) is refused: set "
+				 "[smtp] postmaster");
+			warned++;
+		}
+		dir_resolution_free(&res);
+	}
 	if (domains.n > 0 && warned == 0)
 		printf("; postmaster: every local domain's postmaster@ is delivered\n");
 	free(domains.names);
