@@ -616,6 +616,45 @@ static void test_quota(void **state)
 	client_close(&c);
 }
 
+static void tweak_timeouts(struct config *cfg)
+{
+	cfg->smtp.conn.idle_timeout = 3;
+	cfg->smtp.data_timeout = 1;
+}
+
+static int setup_timeouts(void **state)
+{
+	t_tweak = tweak_timeouts;
+	return setup(state);
+}
+
+/* RFC 5321 4.5.3.2: a timeout per command ([smtp] idle_timeout) and one
+ * per data block ([smtp] data_timeout); the message waiting is given up. */
+static void test_timeouts(void **state)
+{
+	struct client c;
+	double t0;
+
+	(void)state;
+	smtp_connect(&c);
+	smtp_ehlo(&c);
+	smtp_envelope(&c, "a@remote.example", "bob@example.org");
+	smtp_cmd(&c, "DATA", "354 End data with <CR><LF>.<CR><LF>");
+	client_send(&c, "Subject: slow\r\n");
+	t0 = now_s();
+	expect_line(&c, "421 4.4.2 localhost Timeout exceeded");
+	assert_true(now_s() - t0 >= 0.9 && now_s() - t0 < 2.5);
+	assert_true(smtp_closed(&c));
+	client_close(&c);
+	smtp_connect(&c);
+	smtp_ehlo(&c);
+	t0 = now_s();
+	expect_line(&c, "421 4.4.2 localhost Timeout exceeded");
+	assert_true(now_s() - t0 >= 2.9);
+	client_close(&c);
+	assert_int_equal(fake_queue.aborts, 1);
+}
+
 static void tweak_pregreet(struct config *cfg)
 {
 	cfg->smtp.pregreet_delay = 1;
@@ -704,6 +743,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_starttls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trusted_relay, setup_trusted, teardown),
 		cmocka_unit_test_setup_teardown(test_quota, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeouts, setup_timeouts, teardown),
 		cmocka_unit_test_setup_teardown(test_pregreet, setup_pregreet, teardown),
 		cmocka_unit_test(test_pregreet_table),
 	};

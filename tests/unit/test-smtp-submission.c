@@ -142,6 +142,9 @@ static void test_auth_exchanges(void **state)
 	smtp_cmd(&c, "*", "501 5.0.0 Authentication cancelled");
 	smtp_cmd(&c, "AUTH PLAIN", "334 ");
 	smtp_cmd(&c, "not base64!", "501 5.5.2 Invalid SASL response");
+	/* "=": an initial response of no octets (RFC 4954 4), which PLAIN
+	 * cannot take. */
+	smtp_cmd(&c, "AUTH PLAIN =", "501 5.5.2 Invalid SASL response");
 	/* A response line over 12,288 octets (RFC 4954 4). */
 	smtp_cmd(&c, "AUTH PLAIN", "334 ");
 	memset(line, 'A', 12400);
