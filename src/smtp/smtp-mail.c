@@ -79,7 +79,6 @@ static void smtp_mail_done(void *arg)
 	struct smtp_mail_job *j = arg;
 	struct smtp_session *s = j->s;
 
-	s->job = NULL;
 	if (!conn_is_closing(s->conn)) {
 		if (j->error == DIR_ERR_TEMP)
 			smtp_reply_fail(s, SMTP_FAIL_TEMP, "sender lookup");
@@ -131,7 +130,6 @@ void smtp_cmd_mail(struct smtp_session *s, const struct smtp_command *cmd)
 	j->s = s;
 	memcpy(j->sender, sender, sizeof(sender));
 	j->params = *p;
-	s->job = j;
 	smtp_session_wait(s);
 	conn_job(s->conn, smtp_mail_work, smtp_mail_done, j);
 }
@@ -268,7 +266,6 @@ static void smtp_rcpt_done(void *arg)
 	enum smtp_relay_verdict verdict;
 	char what[SMTP_ADDRESS_TEXT_MAX + 64];
 
-	s->job = NULL;
 	if (conn_is_closing(s->conn))
 		goto out;
 	for (size_t i = 0; i < j->res.n_unknown; i++) {
@@ -339,7 +336,6 @@ void smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 	memcpy(j->domain, to->domain, sizeof(j->domain));
 	j->literal = to->literal;
 	j->params = cmd->rcpt.params;
-	s->job = j;
 	smtp_session_wait(s);
 	conn_job(s->conn, smtp_rcpt_work, smtp_rcpt_done, j);
 }

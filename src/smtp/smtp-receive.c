@@ -117,7 +117,6 @@ static void smtp_flush_done(void *arg)
 	struct smtp_session *s = f->s;
 	void (*then)(struct smtp_session *s) = f->then;
 
-	s->job = NULL;
 	if (f->error != QUEUE_OK && s->txn.queue_error == QUEUE_OK) {
 		conn_log(s->conn, LOG_LEVEL_WARN, "msg=\"queue flush failed\" id=%s error=%s",
 			 s->txn.id, queue_error_name(f->error));
@@ -142,7 +141,6 @@ static void smtp_receive_flush(struct smtp_session *s, void (*then)(struct smtp_
 	f->s = s;
 	f->then = then;
 	s->txn.flush_due = false;
-	s->job = f;
 	smtp_session_wait(s);
 	conn_job(s->conn, smtp_flush_work, smtp_flush_done, f);
 }

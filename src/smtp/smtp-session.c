@@ -191,7 +191,6 @@ struct smtp_session *smtp_session_new(struct conn *conn)
 	snprintf(s->cmd_log, sizeof(s->cmd_log), "connect");
 	if (smtp_pregreet_due(s)) {
 		/* Postfix postscreen: the first line now, the last one later. */
-		s->tested = true;
 		s->state = SMTP_STATE_GREETING;
 		conn_printf(conn, "220-%s ESMTP tern\r\n", smtp_session_hostname(s));
 		conn_timer(conn, (uint64_t)s->cfg->smtp.pregreet_delay * 1000, smtp_pregreet_timer);
@@ -374,6 +373,5 @@ void smtp_session_free(struct smtp_session *s)
 	smtp_txn_free(s);
 	sasl_free(&s->sasl);
 	free(s->auth_user);
-	free(s->job);
 	free(s);
 }

@@ -129,7 +129,6 @@ struct smtp_session {
 	bool waiting;              /* a job, wait or timer runs: no input */
 	bool esmtp;                /* EHLO (not HELO) */
 	bool trusted;              /* the client is in [smtp] trusted_networks */
-	bool tested;               /* port 25: this client went through the pregreet wait */
 	unsigned extensions;       /* enum smtp_extension bits advertised */
 	char helo[SMTP_DOMAIN_MAX + 1];
 	char *auth_user;           /* the account logged in as (submission) */
@@ -151,7 +150,6 @@ struct smtp_session {
 	/* Why the message just ended was refused, for the reply that
 	 * follows giving it up. */
 	const struct smtp_status *outcome;
-	void *job;                 /* what the running job works on */
 };
 
 /* ---- replies (smtp-reply.c) ---- */

@@ -130,7 +130,6 @@ static void smtp_abort_done(void *arg)
 	void (*then)(struct smtp_session *s) = a->then;
 
 	free(a);
-	s->job = NULL;
 	if (conn_is_closing(s->conn))
 		return;
 	smtp_session_continue(s);
@@ -156,7 +155,6 @@ static void smtp_txn_abort(struct smtp_session *s, struct queue_msg *msg,
 	a->s = s;
 	a->msg = msg;
 	a->then = then;
-	s->job = a;
 	smtp_session_wait(s);
 	conn_job(s->conn, smtp_abort_work, smtp_abort_done, a);
 }
