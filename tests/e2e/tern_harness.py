@@ -554,37 +554,22 @@ LOG_KV = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
 # ---------------------------------------------------------------- SMTP
 
 
-class RawSMTP:
+class RawSMTP(Raw):
     """An SMTP client on a bare socket, for what smtplib won't do
     (pipelining, BDAT, smuggling attempts): sends bytes as given, reads
     whole replies."""
 
     def __init__(self, port, tls=False, timeout=None, greet=True):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout or TIMEOUT)
-        if tls:
-            self.sock = tls_client_context().wrap_socket(self.sock)
-        self.buf = b""
+        super().__init__(port, tls=tls, timeout=timeout)
         if greet:
             code, _ = self.reply()
             assert code == 220, code
 
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
     def send(self, data):
-        self.sock.sendall(data.encode() if isinstance(data, str) else data)
+        super().send(data.encode() if isinstance(data, str) else data)
 
     def line(self):
-        while b"\r\n" not in self.buf:
-            data = self.sock.recv(65536)
-            if not data:
-                raise EOFError("connection closed; unread: %r" % self.buf[-200:])
-            self.buf += data
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line.decode("utf-8", "replace")
+        return self.readline()[:-2].decode("utf-8", "replace")
 
     def reply(self):
         """(code, [text of each line]) of the next reply."""
@@ -598,25 +583,6 @@ class RawSMTP:
     def cmd(self, line):
         self.send(line + "\r\n")
         return self.reply()
-
-    def starttls(self):
-        code, _ = self.cmd("STARTTLS")
-        assert code == 220, code
-        assert not self.buf
-        self.sock = tls_client_context().wrap_socket(self.sock)
-
-    def is_closed(self, timeout=None):
-        self.sock.settimeout(timeout or TIMEOUT)
-        try:
-            while True:
-                data = self.sock.recv(65536)
-                if not data:
-                    return True
-                self.buf += data
-        except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
-            return True
-        except (socket.timeout, TimeoutError):
-            return False
 
 
 # ---------------------------------------------------------------- poplib
