@@ -1,7 +1,7 @@
 /* cmd-serve - `tern serve`: load the configuration, lock the data folder,
  * open the directory and the store root, bind every configured listener to
  * its protocol, load TLS, drop root, check that the data folder is
- * writable, then run the I/O core until SIGTERM/SIGINT. */
+ * writable, open the queue, then run the I/O core until SIGTERM/SIGINT. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +17,7 @@
 #include "dir/dir.h"
 #include "dir/password.h"
 #include "pop3/pop3.h"
+#include "queue/queue.h"
 #include "store/store.h"
 
 /* What the protocol modules share between their sessions, made once. */
@@ -106,6 +107,7 @@ static int serve(const struct config *cfg)
 	struct serve_contexts ctx;
 	struct core *core = NULL;
 	struct store_root *store = NULL;
+	struct queue *queue = NULL;
 	struct dir *dir = NULL;
 	struct privs privs;
 	char *error = NULL;
@@ -174,10 +176,20 @@ static int serve(const struct config *cfg)
 		goto out;
 	}
 	store_reserve_init(cfg->server.data_dir);
+	/* As [server] user, so that what it creates is that user's; after
+	 * core_new, which sizes libuv's thread pool that local delivery uses.
+	 * Queued mail is delivered from here on. */
+	if (queue_open(cfg, store, dir, &queue, &error) < 0) {
+		cli_fail("%s", error != NULL ? error : "cannot open the queue");
+		goto out;
+	}
 	ret = core_run(core, true) < 0 ? 1 : 0;
 out:
 	free(error);
 	core_free(&core);
+	/* after the core: no session is receiving a message any more; a
+	 * delivery in progress finishes, what waits stays queued */
+	queue_close(&queue);
 	/* after the core: no session holds an account any more (a job the
 	 * core exited without keeps its own, see store_root_close) */
 	store_root_close(&store);

@@ -134,6 +134,7 @@ static const struct config_key config_keys[] = {
 	UINT("limits", "login_timeout", limits.login_timeout, "60", 0, 86400),
 	UINT("limits", "min_input_rate", limits.min_input_rate, "64", 0, 1000000000),
 	UINT("limits", "slow_input_timeout", limits.slow_input_timeout, "30", 1, 86400),
+	SIZE("limits", "min_free_space", limits.min_free_space, "268435456", 0, 1024 * GIB),
 
 	UINT("pop3", "idle_timeout", pop3.conn.idle_timeout, "600", 0, 86400),
 	UINT("pop3", "line_length", pop3.conn.line_length, "8192", 512, 1048576),
