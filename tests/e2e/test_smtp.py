@@ -9,6 +9,7 @@
 # many recipients, and the smuggling endings, none of which may deliver a
 # second message.
 import base64
+import os
 import poplib
 import smtplib
 import ssl
@@ -278,6 +279,17 @@ def test_alias_fan_out(srv):
                            (USER3, th.PASSWORD)):
         _, received, _ = trace(delivered(srv, mark, user, password)[0])
         assert b"for <team@localhost>;" in received
+    # One file on disk for the three mailboxes (DESIGN 5): the queue's,
+    # linked into each account.
+    inodes = set()
+    for local in ("demo", "demo2", "demo3"):
+        folder = os.path.join(srv.data_dir, "mail", "localhost", local, "msg")
+        for name in os.listdir(folder):
+            path = os.path.join(folder, name)
+            with open(path, "rb") as f:
+                if mark.encode() in f.read(4096):
+                    inodes.add(os.stat(path).st_ino)
+    assert len(inodes) == 1, inodes
 
 
 def test_postmaster(srv):
