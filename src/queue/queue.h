@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/control.h"
+
 /* The length of a queue id (queue_msg_id). */
 #define QUEUE_ID_LEN 16
 
@@ -164,6 +166,12 @@ enum queue_admin_result queue_release(struct queue *queue, const char *id, unsig
 /* Deferred recipients of the message (id NULL: of every message) are
  * tried now. */
 enum queue_admin_result queue_flush(struct queue *queue, const char *id, unsigned *changed_r);
+
+/* The commands of the control socket (core/control.h) that act on the
+ * running queue, with the queue as their context: queue-remove ID,
+ * queue-hold ID, queue-release ID, queue-flush [ID]. */
+extern const struct control_command queue_control_commands[];
+extern const size_t queue_control_commands_n;
 
 /* One message as queue.db lists it. */
 struct queue_list_rcpt {
