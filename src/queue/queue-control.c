@@ -6,13 +6,24 @@
 #include "core/control.h"
 #include "queue/queue.h"
 
-/* The reply for a result: ok with `done`, or why not. */
-static bool queue_control_reply(enum queue_admin_result r, const char *id, char *out,
-				const char *done)
+typedef enum queue_admin_result queue_admin_fn(struct queue *queue, const char *id,
+					       unsigned *changed_r);
+
+/* Run one of the queue's administrative calls and say what it did:
+ * "held ID: 2 recipients", "flushed the queue: 1 deferred recipient to
+ * try now", "removed ID"; or why not. */
+static bool queue_control_run(queue_admin_fn *fn, void *ctx, const char *id, char *out,
+			      const char *did, const char *noun, const char *tail)
 {
-	switch (r) {
+	unsigned n = 0;
+
+	switch (fn(ctx, id, &n)) {
 	case QUEUE_ADMIN_OK:
-		snprintf(out, CONTROL_TEXT_MAX + 1, "%s", done);
+		if (noun == NULL)
+			snprintf(out, CONTROL_TEXT_MAX + 1, "%s %s", did, id);
+		else
+			snprintf(out, CONTROL_TEXT_MAX + 1, "%s %s: %u %s%s%s", did,
+				 id != NULL ? id : "the queue", n, noun, n == 1 ? "" : "s", tail);
 		return true;
 	case QUEUE_ADMIN_NOT_FOUND:
 		snprintf(out, CONTROL_TEXT_MAX + 1, "no such message in the queue: %s", id);
@@ -26,45 +37,24 @@ static bool queue_control_reply(enum queue_admin_result r, const char *id, char 
 
 static bool queue_control_remove(void *ctx, const char *id, char *out)
 {
-	unsigned n;
-	char done[64];
-
-	snprintf(done, sizeof(done), "removed %.20s", id);
-	return queue_control_reply(queue_remove(ctx, id, &n), id, out, done);
+	return queue_control_run(queue_remove, ctx, id, out, "removed", NULL, "");
 }
 
 static bool queue_control_hold(void *ctx, const char *id, char *out)
 {
-	enum queue_admin_result r;
-	unsigned n;
-	char done[96];
-
-	r = queue_hold(ctx, id, &n);
-	snprintf(done, sizeof(done), "held %.20s: %u recipient%s", id, n, n == 1 ? "" : "s");
-	return queue_control_reply(r, id, out, done);
+	return queue_control_run(queue_hold, ctx, id, out, "held", "recipient", "");
 }
 
 static bool queue_control_release(void *ctx, const char *id, char *out)
 {
-	enum queue_admin_result r;
-	unsigned n;
-	char done[96];
-
-	r = queue_release(ctx, id, &n);
-	snprintf(done, sizeof(done), "released %.20s: %u recipient%s", id, n, n == 1 ? "" : "s");
-	return queue_control_reply(r, id, out, done);
+	return queue_control_run(queue_release, ctx, id, out, "released", "recipient",
+				 " to try now");
 }
 
 static bool queue_control_flush(void *ctx, const char *id, char *out)
 {
-	enum queue_admin_result r;
-	unsigned n;
-	char done[128];
-
-	r = queue_flush(ctx, id, &n);
-	snprintf(done, sizeof(done), "flushed %.20s: %u deferred recipient%s to try now",
-		 id != NULL ? id : "the queue", n, n == 1 ? "" : "s");
-	return queue_control_reply(r, id != NULL ? id : "", out, done);
+	return queue_control_run(queue_flush, ctx, id, out, "flushed", "deferred recipient",
+				 " to try now");
 }
 
 const struct control_command queue_control_commands[] = {

@@ -149,7 +149,7 @@ def test_hold_release_flush_remove(queue_env):
     out = queue_list(t)
     assert out.count("held      remote") == 2
     p = t.cmd("queue", "release", ident)
-    assert p.stdout == "released %s: 2 recipients\n" % ident
+    assert p.stdout == "released %s: 2 recipients to try now\n" % ident
     assert queue_list(t).count("queued    remote") == 2
     p = t.cmd("queue", "flush", ident)
     assert p.stdout == "flushed %s: 0 deferred recipients to try now\n" % ident
