@@ -263,7 +263,7 @@ void queue_committer_stop(struct queue *q)
 	c->stop = true;
 	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
-	pthread_join(c->thread, NULL);
+	queue_thread_join(c->thread, "committer");
 	queue_committer_free(q);
 }
 

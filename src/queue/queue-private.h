@@ -202,4 +202,11 @@ struct queue_active *queue_worker_active(struct queue *q);
 
 int64_t queue_now(void);
 
+/* How long closing waits for the committer's rounds and the running
+ * deliveries (a hung disk): then the process exits, as the core does with
+ * jobs that outlive their deadline. */
+#define QUEUE_STOP_WAIT_S 10
+/* Join a thread of the queue, bounded by QUEUE_STOP_WAIT_S. */
+void queue_thread_join(pthread_t thread, const char *what);
+
 #endif

@@ -289,7 +289,7 @@ void queue_worker_stop(struct queue *q)
 	queue_active_unlock(w->active);
 	if (w->thread_started) {
 		uv_async_send(&w->async);
-		pthread_join(w->thread, NULL);
+		queue_thread_join(w->thread, "deliveries");
 	} else {
 		uv_close((uv_handle_t *)&w->async, NULL);
 		uv_close((uv_handle_t *)&w->timer, NULL);

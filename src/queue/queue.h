@@ -83,7 +83,9 @@ struct queue_envelope {
 int queue_open(const struct config *cfg, struct store_root *store, struct dir *dir,
 	       struct queue **queue_r, char **error_r);
 /* Stop the workers (a delivery in progress finishes; what is left stays
- * queued) and close. Blocking. */
+ * queued) and close. Blocking; a commit round or a delivery still running
+ * 10 s later (a hung disk) makes the process exit, as the core does with
+ * jobs past their deadline: nothing acknowledged is lost by it. */
 void queue_close(struct queue **queue);
 
 /* ---- receiving a message ---- */
