@@ -113,6 +113,13 @@ void queue_file_finish(struct queue *q, const char *id);
 /* Errors of the file system as the receiving side's errors. */
 enum queue_error queue_error_from_errno(int err);
 
+/* queue-sync.c: the fsyncs of a commit round, concurrently. */
+struct queue_sync;
+int queue_sync_start(struct queue_sync **sync_r, char **error_r);
+void queue_sync_stop(struct queue_sync **sync);
+/* fsync each of fds[0..n); errs[i] gets 0 or the errno of its failure. */
+void queue_sync_all(struct queue_sync *sync, const int *fds, int *errs, size_t n);
+
 /* queue-commit.c: the group commit. */
 int queue_committer_start(struct queue *q, char **error_r);
 /* Finish every message handed over, then stop. */
@@ -194,5 +201,12 @@ int queue_rebuild(struct queue *q, char **error_r);
 struct queue_active *queue_worker_active(struct queue *q);
 
 int64_t queue_now(void);
+
+/* How long closing waits for the committer's rounds and the running
+ * deliveries (a hung disk): then the process exits, as the core does with
+ * jobs that outlive their deadline. */
+#define QUEUE_STOP_WAIT_S 10
+/* Join a thread of the queue, bounded by QUEUE_STOP_WAIT_S. */
+void queue_thread_join(pthread_t thread, const char *what);
 
 #endif

@@ -289,7 +289,7 @@ void queue_worker_stop(struct queue *q)
 	queue_active_unlock(w->active);
 	if (w->thread_started) {
 		uv_async_send(&w->async);
-		pthread_join(w->thread, NULL);
+		queue_thread_join(w->thread, "deliveries");
 	} else {
 		uv_close((uv_handle_t *)&w->async, NULL);
 		uv_close((uv_handle_t *)&w->timer, NULL);
@@ -301,34 +301,28 @@ void queue_worker_stop(struct queue *q)
 	q->worker = NULL;
 }
 
-void queue_worker_kick(struct queue *q)
+/* Wake the loop, with one of its wishes set (flag NULL: none). */
+static void queue_worker_wake(struct queue_worker *w, bool *flag)
 {
-	struct queue_worker *w = q->worker;
-
 	queue_active_lock(w->active);
+	if (flag != NULL)
+		*flag = true;
 	if (!w->closed)
 		uv_async_send(&w->async);
 	queue_active_unlock(w->active);
+}
+
+void queue_worker_kick(struct queue *q)
+{
+	queue_worker_wake(q->worker, NULL);
 }
 
 void queue_worker_rescan(struct queue *q)
 {
-	struct queue_worker *w = q->worker;
-
-	queue_active_lock(w->active);
-	w->scan_wanted = true;
-	if (!w->closed)
-		uv_async_send(&w->async);
-	queue_active_unlock(w->active);
+	queue_worker_wake(q->worker, &q->worker->scan_wanted);
 }
 
 void queue_worker_refill(struct queue *q)
 {
-	struct queue_worker *w = q->worker;
-
-	queue_active_lock(w->active);
-	w->refill_wanted = true;
-	if (!w->closed)
-		uv_async_send(&w->async);
-	queue_active_unlock(w->active);
+	queue_worker_wake(q->worker, &q->worker->refill_wanted);
 }

@@ -143,6 +143,22 @@ void queue_close(struct queue **queuep)
 	queue_free(q);
 }
 
+void queue_thread_join(pthread_t thread, const char *what)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += QUEUE_STOP_WAIT_S;
+	if (pthread_timedjoin_np(thread, NULL, &until) == 0)
+		return;
+	/* as the core does with its jobs: nothing acknowledged is lost (the
+	 * files are durable before any OK, deliveries are idempotent) */
+	log_event(LOG_LEVEL_WARN, "queue", NULL, NULL,
+		  "msg=\"exiting with the queue's %s still running (a hung disk?)\" after=%u", what,
+		  QUEUE_STOP_WAIT_S);
+	_exit(0);
+}
+
 static int64_t queue_monotonic_ms(void)
 {
 	struct timespec ts;
