@@ -87,6 +87,7 @@ struct config_key {
 
 static char *config_check_hostname(const char *value);
 static char *config_check_nonempty(const char *value);
+static char *config_check_public_dir(const char *value);
 static char *config_check_listen(const char *value);
 static char *config_check_dns(const char *value);
 static char *config_check_log_level(const char *value);
@@ -111,6 +112,7 @@ static const struct config_key config_keys[] = {
 	STRING("server", "user", server.user, "tern", config_check_nonempty),
 	UINT("server", "threads", server.threads, "0", 0, 1024),
 	UINT("server", "shutdown_timeout", server.shutdown_timeout, "10", 0, 3600),
+	STRING("server", "public_dir", server.public_dir, "/run/tern", config_check_public_dir),
 
 	LISTEN(SERVICE_SMTP, "smtp", "*:25"),
 	LISTEN(SERVICE_SUBMISSION, "submission", "*:587"),
@@ -221,6 +223,20 @@ static char *config_check_hostname(const char *value)
 static char *config_check_nonempty(const char *value)
 {
 	return value[0] == '\0' ? config_reason("must not be empty") : NULL;
+}
+
+/* "" (no socket for local users), or an absolute path short enough for
+ * a socket address (108 octets) to hold it and "/sendmail.sock". */
+static char *config_check_public_dir(const char *value)
+{
+	if (value[0] == '\0')
+		return NULL;
+	if (value[0] != '/')
+		return config_reason("must be an absolute path, or empty");
+	if (strlen(value) > CONFIG_PUBLIC_DIR_MAX)
+		return config_reason("must be at most %d characters (a socket's path is short)",
+				     CONFIG_PUBLIC_DIR_MAX);
+	return NULL;
 }
 
 static char *config_check_listen(const char *value)

@@ -12,6 +12,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* The longest [server] public_dir: with "/sendmail.sock" it fits in a
+ * socket address. */
+#define CONFIG_PUBLIC_DIR_MAX 90
+
 /* The services a listener can carry. */
 enum service {
 	SERVICE_SMTP,
@@ -41,6 +45,9 @@ struct config {
 		char *user;             /* default: tern; used only when started as root */
 		unsigned threads;       /* 0 = number of cores */
 		unsigned shutdown_timeout;  /* seconds sessions get to finish on SIGTERM; default 10 */
+		/* the folder of the socket `tern sendmail` uses (core/public-dir.h);
+		 * default /run/tern; "" = none; at most CONFIG_PUBLIC_DIR_MAX */
+		char *public_dir;
 	} server;
 
 	/* [listen]: one comma-separated list of ADDR:PORT per service

@@ -88,6 +88,8 @@ struct conn_accept {
 	struct sockaddr_storage remote;
 	socklen_t remote_len;
 	char remote_ip[48];
+	bool local;                   /* a UNIX socket: cred holds the peer's */
+	struct ucred cred;
 	uint64_t born_ns;             /* uv_hrtime() at accept */
 };
 /* loop_post() target: turns an accepted socket into a connection. */
@@ -183,6 +185,8 @@ struct conn {
 	char local_ip[48];
 	uint16_t local_port;
 	struct sockaddr_storage remote;
+	bool local;                    /* a UNIX socket: cred holds the peer's */
+	struct ucred cred;
 };
 
 /* conn_sock_read/write: > 0 bytes, 0 EOF, or one of these. */

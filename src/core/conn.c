@@ -98,6 +98,16 @@ bool conn_client_gone(const struct conn *conn)
 	return conn->eof || conn->hup || conn_is_closing(conn);
 }
 
+bool conn_peer_cred(const struct conn *conn, uid_t *uid_r, gid_t *gid_r, pid_t *pid_r)
+{
+	if (!conn->local)
+		return false;
+	*uid_r = conn->cred.uid;
+	*gid_r = conn->cred.gid;
+	*pid_r = conn->cred.pid;
+	return true;
+}
+
 bool conn_is_loopback(const struct conn *conn)
 {
 	if (conn->remote.ss_family == AF_INET) {
@@ -743,6 +753,8 @@ void conn_accepted(void *arg)
 	conn->fd = acc->fd;
 	conn->remote = acc->remote;
 	snprintf(conn->remote_ip, sizeof(conn->remote_ip), "%s", acc->remote_ip);
+	conn->local = acc->local;
+	conn->cred = acc->cred;
 	conn->born_ns = acc->born_ns;
 	free(acc);
 	limits = &listener_service(conn->listener)->limits;
@@ -753,9 +765,12 @@ void conn_accepted(void *arg)
 	conn->out_hard = conn->out_high * CONN_OUTPUT_HARD_FACTOR + CONN_OUTPUT_PIECE_MAX;
 	conn->start_ms = conn->active_ms = uv_now(&loop->uv);
 	conn_make_sid(conn->sid);
-	if (getsockname(conn->fd, (struct sockaddr *)&local, &llen) == 0)
+	if (conn->local)
+		snprintf(conn->local_ip, sizeof(conn->local_ip), "unix");
+	else if (getsockname(conn->fd, (struct sockaddr *)&local, &llen) == 0)
 		conn_addr_text(&local, conn->local_ip, sizeof(conn->local_ip), &conn->local_port);
-	setsockopt(conn->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (!conn->local)
+		setsockopt(conn->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
 	if (uv_poll_init(&loop->uv, &conn->poll, conn->fd) != 0)
 		abort();
@@ -771,8 +786,13 @@ void conn_accepted(void *arg)
 		loop->conns->prev = conn;
 	loop->conns = conn;
 
-	conn_log(conn, LOG_LEVEL_INFO, "msg=\"connect\" local=%s:%u%s", conn->local_ip,
-		 conn->local_port, listener_service(conn->listener)->implicit_tls ? " tls=implicit" : "");
+	if (conn->local)
+		conn_log(conn, LOG_LEVEL_INFO, "msg=\"connect\" local=unix pid=%ld",
+			 (long)conn->cred.pid);
+	else
+		conn_log(conn, LOG_LEVEL_INFO, "msg=\"connect\" local=%s:%u%s", conn->local_ip,
+			 conn->local_port,
+			 listener_service(conn->listener)->implicit_tls ? " tls=implicit" : "");
 	if (conn->protocol->has_login)
 		conn_preauth_add(conn);
 	conn_deadline_arm(conn);

@@ -43,6 +43,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/buf.h"
 #include "core/config.h"
@@ -224,7 +225,12 @@ void conn_timer(struct conn *conn, uint64_t ms, void (*cb)(void *session));
 
 /* Identity, for logs and policy. */
 const char *conn_id(const struct conn *conn);          /* short unique session id */
-const char *conn_remote_ip(const struct conn *conn);   /* "127.0.0.1", "::1" */
+/* "127.0.0.1", "::1"; "uid:1000" on a UNIX socket */
+const char *conn_remote_ip(const struct conn *conn);
+/* A connection on a UNIX socket (core_listen_unix): the peer's uid, gid
+ * and pid as the kernel recorded them at connect (SO_PEERCRED), which
+ * the client cannot choose. False, leaving the outputs alone, for TCP. */
+bool conn_peer_cred(const struct conn *conn, uid_t *uid_r, gid_t *gid_r, pid_t *pid_r);
 bool conn_is_loopback(const struct conn *conn);
 const char *conn_local_ip(const struct conn *conn);
 uint16_t conn_local_port(const struct conn *conn);

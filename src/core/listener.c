@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -66,8 +68,11 @@ struct listener {
 	int fd;
 	uv_poll_t poll;
 	struct core_service svc;          /* svc.name is ours (malloc'd) */
-	uint16_t port;
-	char text[INET6_ADDRSTRLEN + 8];
+	uint16_t port;                    /* 0 for a UNIX socket */
+	bool unix_socket;
+	dev_t unix_dev;                   /* the socket file bound, removed at the end */
+	ino_t unix_ino;
+	char text[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];  /* address or path */
 };
 
 /* Connections from one address; in the shared table under ip_lock. */
@@ -361,20 +366,44 @@ static void core_refuse(struct listener *l, int fd)
 	close(fd);
 }
 
+/* Who is connecting: the address of a TCP peer, or for a UNIX socket the
+ * uid the kernel says (SO_PEERCRED), "uid:1000", which the per-address
+ * limit then counts. *cred_r is set for a UNIX socket only (returns
+ * true then). ip has 48 bytes. */
+static bool core_peer(int fd, const struct sockaddr_storage *ss, char *ip, struct ucred *cred_r)
+{
+	socklen_t clen = sizeof(*cred_r);
+
+	snprintf(ip, 48, "unknown");
+	if (ss->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, ip, 48);
+	else if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, ip, 48);
+	if (ss->ss_family != AF_UNIX)
+		return false;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred_r, &clen) < 0 || clen != sizeof(*cred_r))
+		return false;
+	snprintf(ip, 48, "uid:%lu", (unsigned long)cred_r->uid);
+	return true;
+}
+
 static void core_accept_one(struct listener *l, int fd, const struct sockaddr_storage *ss,
 			    socklen_t len)
 {
 	struct core *core = l->core;
 	struct conn_accept *acc;
 	enum core_refusal refused;
-	char ip[48] = "unknown";
+	struct ucred cred;
+	char ip[48];
+	bool evict, local = core_peer(fd, ss, ip, &cred);
 
-	bool evict;
-
-	if (ss->ss_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, ip, sizeof(ip));
-	else if (ss->ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, ip, sizeof(ip));
+	if (ss->ss_family == AF_UNIX && !local) {
+		/* no credentials, no service: a local peer must say who it is */
+		log_event(LOG_LEVEL_WARN, l->svc.name, NULL, NULL,
+			  "msg=\"no peer credentials\" error=\"%s\"", strerror(errno));
+		close(fd);
+		return;
+	}
 	if (!core_conn_acquire(core, ip, l->svc.protocol != NULL && l->svc.protocol->has_login, &refused,
 			       &evict)) {
 		core_log_refusal(core, l, refused, ip);
@@ -394,6 +423,9 @@ static void core_accept_one(struct listener *l, int fd, const struct sockaddr_st
 	memcpy(&acc->remote, ss, sizeof(*ss));
 	acc->remote_len = len;
 	memcpy(acc->remote_ip, ip, sizeof(ip));
+	acc->local = local;
+	if (local)
+		acc->cred = cred;
 	/* The order of accepting, not of the loops' taking over, decides
 	 * which connection is the oldest. */
 	acc->born_ns = uv_hrtime();
@@ -420,7 +452,8 @@ static int core_refuse_with_spare(struct listener *l)
 	struct core *core = l->core;
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	char ip[48] = "unknown";
+	struct ucred cred;
+	char ip[48];
 	int fd;
 
 	if (core->spare_fd < 0)
@@ -429,10 +462,7 @@ static int core_refuse_with_spare(struct listener *l)
 	core->spare_fd = -1;
 	fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd >= 0) {
-		if (ss.ss_family == AF_INET)
-			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip, sizeof(ip));
-		else if (ss.ss_family == AF_INET6)
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, ip, sizeof(ip));
+		core_peer(fd, &ss, ip, &cred);
 		core_log_refusal(core, l, CORE_REFUSED_DESCRIPTORS, ip);
 		core_refuse(l, fd);
 	}
@@ -794,6 +824,93 @@ int core_listen(struct core *core, const struct core_service *service,
 	return 0;
 }
 
+/* Whether a server answers on the UNIX socket at sun: a socket left by
+ * one that died refuses the connection. */
+static bool core_unix_live(const struct sockaddr_un *sun)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	bool live;
+
+	if (fd < 0)
+		return false;
+	live = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0 || errno == EAGAIN;
+	close(fd);
+	return live;
+}
+
+int core_listen_unix(struct core *core, const struct core_service *service, const char *path,
+		     char **error_r)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct listener *l;
+	struct stat st;
+	int fd;
+
+	*error_r = NULL;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return core_listen_fail(error_r, service->name, path, -1);
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			errno = EEXIST;
+			return core_listen_fail(error_r, service->name, path, -1);
+		}
+		if (core_unix_live(&sun)) {
+			if (asprintf(error_r, "%s: another server listens on %s", service->name,
+				     path) < 0)
+				*error_r = NULL;
+			return -1;
+		}
+		/* left by a server that died */
+		if (unlink(path) < 0 && errno != ENOENT)
+			return core_listen_fail(error_r, service->name, path, -1);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (const struct sockaddr *)&sun, sizeof(sun)) < 0)
+		return core_listen_fail(error_r, service->name, path, fd);
+	/* Whoever may enter the folder may connect; until the chmod the
+	 * umask's mode keeps them out. */
+	if (chmod(path, 0666) < 0 || lstat(path, &st) < 0 || listen(fd, 511) < 0) {
+		int err = errno;
+
+		unlink(path);
+		errno = err;
+		return core_listen_fail(error_r, service->name, path, fd);
+	}
+	l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		abort();
+	l->core = core;
+	l->fd = fd;
+	l->svc = *service;
+	l->svc.name = strdup(service->name);
+	l->unix_socket = true;
+	l->unix_dev = st.st_dev;
+	l->unix_ino = st.st_ino;
+	snprintf(l->text, sizeof(l->text), "%s", path);
+	if (l->svc.name == NULL || uv_poll_init(&core->uv, &l->poll, fd) != 0)
+		abort();
+	l->poll.data = l;
+	core->listeners = realloc(core->listeners, (core->n_listeners + 1) * sizeof(*core->listeners));
+	if (core->listeners == NULL)
+		abort();
+	core->listeners[core->n_listeners++] = l;
+	return 0;
+}
+
+/* Remove the socket file this listener bound, unless it is another's
+ * by now. */
+static void core_unix_remove(const struct listener *l)
+{
+	struct stat st;
+
+	if (l->unix_socket && lstat(l->text, &st) == 0 && st.st_dev == l->unix_dev &&
+	    st.st_ino == l->unix_ino)
+		unlink(l->text);
+}
+
 uint16_t core_listener_port(const struct core *core, size_t index)
 {
 	return index < core->n_listeners ? core->listeners[index]->port : 0;
@@ -812,13 +929,16 @@ static void core_log_ready(struct core *core)
 	text[0] = '\0';
 	for (size_t i = 0; i < core->n_listeners && len < sizeof(text); i++) {
 		struct listener *l = core->listeners[i];
-		char addr[INET6_ADDRSTRLEN + 8];
+		char addr[sizeof(l->text)];
 		const char *colon = strrchr(l->text, ':');
 
-		/* Show the bound port (port 0 asks for any). */
-		snprintf(addr, sizeof(addr), "%.*s:%u",
-			 (int)(colon != NULL ? (size_t)(colon - l->text) : strlen(l->text)),
-			 l->text, l->port);
+		/* Show the bound port (port 0 asks for any); a path as it is. */
+		if (l->unix_socket)
+			snprintf(addr, sizeof(addr), "%s", l->text);
+		else
+			snprintf(addr, sizeof(addr), "%.*s:%u",
+				 (int)(colon != NULL ? (size_t)(colon - l->text) : strlen(l->text)),
+				 l->text, l->port);
 		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s=%s",
 					i > 0 ? "," : "", l->svc.name, addr);
 	}
@@ -879,6 +999,7 @@ void core_free(struct core **corep)
 		loop_free(&core->loops[i]);
 	free(core->loops);
 	for (size_t i = 0; i < core->n_listeners; i++) {
+		core_unix_remove(core->listeners[i]);
 		free((char *)core->listeners[i]->svc.name);
 		free(core->listeners[i]);
 	}

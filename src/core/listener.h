@@ -41,7 +41,20 @@ struct core_service {
  * address. */
 int core_listen(struct core *core, const struct core_service *service,
 		const struct addr_spec *specs, size_t n_specs, char **error_r);
-/* The port the index-th bound socket (in core_listen order) listens on. */
+/* Bind and listen on a UNIX stream socket at `path` for one service, mode
+ * 0666: whoever may enter its folder may connect (the folder is
+ * public-dir.h's). A socket left there by a server that died is replaced;
+ * one a live server answers on is an error ("another server listens on
+ * PATH"), as are a path that is something else and one too long for a
+ * socket address. Its connections carry the peer's credentials
+ * (conn_peer_cred), and [limits] connections_per_ip counts them per uid.
+ * The socket file is removed when the core is freed. Returns -1 with a
+ * malloc'd *error_r. */
+int core_listen_unix(struct core *core, const struct core_service *service, const char *path,
+		     char **error_r);
+
+/* The port the index-th bound socket (in core_listen order) listens on
+ * (0 for a UNIX socket). */
 uint16_t core_listener_port(const struct core *core, size_t index);
 
 /* Load (or generate) the certificate; see tls.h. Without it conn_starttls

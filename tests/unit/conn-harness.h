@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +37,7 @@ struct harness {
 	uint16_t port, tls_port;
 	uint16_t login_port;          /* with a login_protocol */
 	char dir[64];
+	char unix_path[96];           /* with harness_unix_protocol */
 };
 
 static HARNESS_UNUSED void *harness_run(void *arg)
@@ -44,6 +47,13 @@ static HARNESS_UNUSED void *harness_run(void *arg)
 	core_run(h->core, false);
 	return NULL;
 }
+
+/* Set before conn_harness_start (which clears it again): also serve
+ * this protocol, with that context, on a UNIX socket at h->unix_path
+ * (h->dir/HARNESS_UNIX_NAME). */
+static const struct protocol *harness_unix_protocol;
+static void *harness_unix_context;
+#define HARNESS_UNIX_NAME "test.sock"
 
 /* Serve `protocol` (with `context` as conn_context) on a plain and an
  * implicit-TLS listener of 127.0.0.1, and `login_protocol` (when not NULL)
@@ -96,6 +106,18 @@ static HARNESS_UNUSED void conn_harness_start(struct harness *h, const struct pr
 		assert_int_equal(core_listen(h->core, &tls, &spec, 1, &error), 0);
 		if (login_protocol != NULL)
 			assert_int_equal(core_listen(h->core, &login, &spec, 1, &error), 0);
+		if (harness_unix_protocol != NULL) {
+			struct core_service local = plain;
+
+			local.name = "testlocal";
+			local.protocol = harness_unix_protocol;
+			local.context = harness_unix_context;
+			snprintf(h->unix_path, sizeof(h->unix_path), "%s/%s", h->dir,
+				 HARNESS_UNIX_NAME);
+			if (core_listen_unix(h->core, &local, h->unix_path, &error) < 0)
+				fail_msg("unix listener: %s", error);
+			harness_unix_protocol = NULL;
+		}
 	}
 	if (core_tls_load(h->core, &error) < 0)
 		fail_msg("tls: %s", error);
@@ -160,6 +182,28 @@ static HARNESS_UNUSED void client_connect_from(struct client *c, uint16_t port, 
 static HARNESS_UNUSED void client_connect(struct client *c, uint16_t port)
 {
 	client_connect_from(c, port, NULL);
+}
+
+/* Connect to the UNIX socket at path; 0, or -1 with errno. */
+static HARNESS_UNUSED int client_connect_unix(struct client *c, const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = 10 };
+
+	memset(c, 0, sizeof(*c));
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	c->fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(c->fd >= 0);
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		int err = errno;
+
+		close(c->fd);
+		c->fd = -1;
+		errno = err;
+		return -1;
+	}
+	return 0;
 }
 
 /* Returns 1 on success, 0 when the handshake failed. */

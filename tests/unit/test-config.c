@@ -66,6 +66,7 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.server.user, "tern");
 	assert_int_equal(cfg.server.threads, 0);
 	assert_int_equal(cfg.server.shutdown_timeout, 10);
+	assert_string_equal(cfg.server.public_dir, "/run/tern");
 	assert_string_equal(cfg.listen[SERVICE_SMTP], "*:25");
 	assert_string_equal(cfg.listen[SERVICE_SUBMISSION], "*:587");
 	assert_string_equal(cfg.listen[SERVICE_SUBMISSIONS], "*:465");
@@ -322,6 +323,10 @@ static void test_errors(void **state)
 		   "t.conf:2: [limits] message_size: must be from 1024 to 4294967296");
 	load_fails("[auth]\nallow_plaintext_loopback = maybe\n",
 		   "t.conf:2: [auth] allow_plaintext_loopback: must be yes or no (also true/false, on/off, 1/0)");
+	load_fails("[server]\npublic_dir = run/tern\n",
+		   "t.conf:2: [server] public_dir: must be an absolute path, or empty");
+	load_fails("[server]\npublic_dir = /run/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+		   "t.conf:2: [server] public_dir: must be at most 90 characters (a socket's path is short)");
 	load_fails("[log]\nlevel = loud\n", "t.conf:2: [log] level: must be debug, info, warn or error");
 	load_fails("[server]\nuser =\n", "t.conf:2: [server] user: must not be empty");
 	load_fails("[server]\nhostname = bad host\n", "t.conf:2: [server] hostname: ' ' does not belong in a host name");
