@@ -3,7 +3,8 @@
  * client's address from the connection), who took it, how (the WITH
  * protocol of RFC 3848 and RFC 6531 4.3; TLS version and cipher in a
  * comment), the queue id, `for` the recipient when there is exactly one,
- * and the date. Never a password, never who logged in (the WITH keyword
+ * and the date; for mail from a local user (tern sendmail), the user's
+ * name and uid instead of the client. Never a password, never who logged in (the WITH keyword
  * says that someone did). Pure: no I/O. */
 #ifndef TERN_SMTP_SMTP_RECEIVED_H
 #define TERN_SMTP_SMTP_RECEIVED_H
@@ -20,8 +21,13 @@
 struct smtp_received {
 	const char *helo;         /* the EHLO/HELO argument as parsed: a domain or a literal */
 	const char *client_ip;    /* "192.0.2.1", "2001:db8::1" */
+	/* Mail a local user handed over (tern sendmail): "from local user
+	 * NAME (uid N)" instead of helo and client_ip, and no WITH. NAME must
+	 * be a header word (an atom or a quoted-string): the caller's. */
+	const char *local_user;
+	unsigned long local_uid;
 	const char *hostname;     /* this server ([server] hostname) */
-	const char *protocol;     /* smtp_received_protocol() */
+	const char *protocol;     /* smtp_received_protocol(); NULL with local_user */
 	const char *tls_version;  /* "TLSv1.3", or NULL without TLS */
 	const char *tls_cipher;   /* "TLS_AES_256_GCM_SHA384", or NULL */
 	const char *id;           /* the queue id */

@@ -1,6 +1,7 @@
 /* test-smtp-received - the Received header writer (smtp-received.h): the
  * RFC 5321 4.4 form, the WITH keywords of RFC 3848 and RFC 6531, TLS in
- * a comment, FOR only when given, the date with its offset, the bound. */
+ * a comment, FOR only when given, the date with its offset, the bound;
+ * the local user's form. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -64,6 +65,17 @@ static void test_write(void **state)
 	assert_int_equal(smtp_received_write(&r, &b), 0);
 	assert_string_equal(b.data, "Received: from [IPv6:2001:db8::1] ([IPv6:2001:db8::1])\r\n"
 				    "\tby mail.example.org (tern) with SMTP id ABCDEFGHIJKLMNOP;\r\n"
+				    "\tTue, 1 Dec 2026 11:05:57 +0000\r\n");
+	/* A local user's message (tern sendmail): no client, no WITH. */
+	buf_reset(&b);
+	r.local_user = "alice";
+	r.local_uid = 1000;
+	r.protocol = NULL;
+	r.for_rcpt = "bob@example.org";
+	assert_int_equal(smtp_received_write(&r, &b), 0);
+	assert_string_equal(b.data, "Received: from local user alice (uid 1000)\r\n"
+				    "\tby mail.example.org (tern) id ABCDEFGHIJKLMNOP\r\n"
+				    "\tfor <bob@example.org>;\r\n"
 				    "\tTue, 1 Dec 2026 11:05:57 +0000\r\n");
 	buf_release(&b);
 }
