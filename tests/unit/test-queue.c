@@ -267,6 +267,28 @@ static void test_three_share_one_file(void **state)
 	assert_int_equal(qh_inbox_count(h, QH_ALICE), 1);
 }
 
+/* Delivery keeps an account's store open for its next job, but not for
+ * long: once idle, the account can be deleted (store_remove_begin
+ * refuses while anyone holds it). */
+static void test_idle_account_released(void **state)
+{
+	struct qh *h = *state;
+	const struct queue_rcpt rcpt = { .address = QH_BOB, .local = true };
+	struct queue_envelope env = QH_ENVELOPE(&rcpt, 1);
+	struct store_removal *rm = NULL;
+	enum store_error err = STORE_ERR_LOCKED;
+
+	assert_int_equal(qh_send(h->queue, &env, t_text, NULL), QUEUE_OK);
+	assert_true(qh_wait_finished(h, 1));
+	assert_int_equal(store_remove_begin(h->data, QH_BOB, &rm), STORE_ERR_LOCKED);
+	for (unsigned waited = 0; waited < 3 * 5000 && err == STORE_ERR_LOCKED; waited += 100) {
+		qh_sleep_ms(100);
+		err = store_remove_begin(h->data, QH_BOB, &rm);
+	}
+	assert_int_equal(err, STORE_OK);
+	store_remove_abort(&rm);
+}
+
 /* A message bigger than the memory part goes through tmp/ and arrives
  * byte for byte; tmp/ is empty afterwards. */
 static void test_big_message(void **state)
@@ -656,6 +678,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_durable_and_once, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_three_share_one_file, setup_open, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_account_released, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_big_message, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_one_fsync_per_message, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_over_quota, setup, teardown),
