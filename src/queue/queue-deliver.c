@@ -187,7 +187,11 @@ int64_t queue_deliver_run(struct queue *q, struct queue_active *active, const ch
 	if (b.n > 0) {
 		queue_batch_deliver(q, &b);
 		queue_batch_log(&b);
-		queue_db_record(q->db, b.res, b.n, queue_now(), queue_retry_delay, &next_try);
+		/* not recorded: the recipients are still due in queue.db; a scan
+		 * in a minute tries them again */
+		if (queue_db_record(q->db, b.res, b.n, queue_now(), queue_retry_delay, &next_try) !=
+		    DB_OK)
+			next_try = queue_now() + 60;
 	}
 	for (size_t i = 0; i < b.n; i++) {
 		if (b.res[i].state == QUEUE_STATE_DELIVERED)

@@ -18,7 +18,7 @@
 
 /* Recipients per delivery job (one store transaction), and per scan. */
 #define QUEUE_JOB_BATCH 256
-#define QUEUE_SCAN_BATCH 5000
+#define QUEUE_SCAN_BATCH 1000
 
 struct queue_worker {
 	struct queue *q;
@@ -33,6 +33,7 @@ struct queue_worker {
 	bool stopping, closed;
 	bool scan_wanted, scan_running, refill_wanted, refill_running;
 	bool expire_armed, expire_running, handles_left;
+	bool scan_when_idle;     /* scan again once no delivery runs or waits */
 	unsigned jobs, jobs_max;
 	int64_t next_retry;      /* the earliest retry known, 0 when none */
 	int64_t timer_at;        /* what the timer is set for, 0 when idle */
@@ -103,10 +104,11 @@ static void queue_scan(struct queue_worker *w)
 		r = queue_db_next_try(w->q->db, now, &when);
 	queue_active_lock(w->active);
 	queue_worker_retry_at(w, when);
-	/* More than one batch due, or queue.db failed: look again (a
-	 * failure in a minute). */
+	/* More than one batch due: look again once these are done (at once,
+	 * the same oldest ones would come back, in flight); queue.db failed:
+	 * in a minute. */
 	if (n == QUEUE_SCAN_BATCH)
-		w->scan_wanted = true;
+		w->scan_when_idle = true;
 	if (r != DB_OK)
 		queue_worker_retry_at(w, now + 60);
 	queue_active_unlock(w->active);
@@ -255,6 +257,10 @@ static void queue_worker_dispatch(struct queue_worker *w)
 	       (entries = queue_active_take(w->active, QUEUE_JOB_BATCH, &address)) != NULL) {
 		w->jobs++;
 		queue_job_start(w, QUEUE_JOB_DELIVER, address, entries);
+	}
+	if (w->scan_when_idle && w->jobs == 0 && !w->scan_running) {
+		w->scan_when_idle = false;
+		w->scan_wanted = true;
 	}
 	if (w->scan_wanted && !w->scan_running) {
 		w->scan_wanted = false;
