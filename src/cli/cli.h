@@ -15,6 +15,7 @@ int cmd_user(int argc, char **argv);
 int cmd_alias(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
 
 enum cli_access {
 	CLI_ACCESS_NONE,   /* keep root: the command drops it itself */

@@ -1,7 +1,8 @@
 /* cmd-serve - `tern serve`: load the configuration, lock the data folder,
  * open the directory and the store root, bind every configured listener to
  * its protocol, load TLS, drop root, check that the data folder is
- * writable, open the queue, then run the I/O core until SIGTERM/SIGINT. */
+ * writable, open the queue and the control socket, then run the I/O core
+ * until SIGTERM/SIGINT. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "cli/cli.h"
 #include "core/addr.h"
 #include "core/cidr.h"
+#include "core/control.h"
 #include "core/datadir.h"
 #include "core/listener.h"
 #include "core/log.h"
@@ -135,6 +137,7 @@ static int serve(const struct config *cfg)
 	struct queue *queue = NULL;
 	struct cidr_list *trusted = NULL;
 	struct smtp_pregreet *pregreet = NULL;
+	struct control *control = NULL;
 	struct dir *dir = NULL;
 	struct privs privs;
 	char *error = NULL;
@@ -229,12 +232,19 @@ static int serve(const struct config *cfg)
 	}
 	ctx.smtp.queue = queue;
 	ctx.submission.queue = queue;
+	/* `tern queue remove|hold|release|flush` talk to the queue here */
+	if (control_open(cfg->server.data_dir, queue_control_commands, queue_control_commands_n,
+			 queue, &control, &error) < 0) {
+		cli_fail("control socket: %s", error != NULL ? error : "cannot listen");
+		goto out;
+	}
 	ret = core_run(core, true) < 0 ? 1 : 0;
 out:
 	free(error);
 	core_free(&core);
 	/* after the core: no session is receiving a message any more; a
 	 * delivery in progress finishes, what waits stays queued */
+	control_close(&control);
 	queue_close(&queue);
 	smtp_pregreet_free(&pregreet);
 	cidr_list_free(&trusted);

@@ -18,6 +18,7 @@ static const struct {
 	{ "alias", cmd_alias, "alias add|del|list [ALIAS] [TARGET[,TARGET...]]" },
 	{ "import", cmd_import, "import maildir|mbox ADDRESS PATH [--mailbox NAME]" },
 	{ "export", cmd_export, "export maildir ADDRESS PATH" },
+	{ "queue", cmd_queue, "queue list|remove|hold|release|flush [ID]" },
 };
 
 static void usage(FILE *out)

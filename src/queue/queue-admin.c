@@ -42,7 +42,11 @@ enum queue_admin_result queue_remove(struct queue *q, const char *id, unsigned *
 	return queue_admin_result(r, found);
 }
 
-enum queue_admin_result queue_hold(struct queue *q, const char *id, unsigned *changed_r)
+/* hold (held) or release (!held): the set in flight first, so that what
+ * waits for a job is not tried (a try running now ends as it ends: a
+ * delivery stays delivered, a failure stays held); then queue.db. */
+static enum queue_admin_result queue_admin_hold(struct queue *q, const char *id, bool held,
+						unsigned *changed_r)
 {
 	struct queue_active *active = queue_worker_active(q);
 	struct queue_item *it;
@@ -53,33 +57,24 @@ enum queue_admin_result queue_hold(struct queue *q, const char *id, unsigned *ch
 	if (!queue_id_valid(id, strlen(id)))
 		return QUEUE_ADMIN_NOT_FOUND;
 	queue_active_lock(active);
-	/* what waits for a job is not tried; a try running now ends as it
-	 * ends (a delivery stays delivered, a failure stays held) */
 	if ((it = queue_active_find(active, id)) != NULL)
-		it->held = true;
-	r = queue_db_hold(q->db, id, &found, changed_r);
+		it->held = held;
+	r = held ? queue_db_hold(q->db, id, &found, changed_r)
+		 : queue_db_release(q->db, id, &found, changed_r);
 	queue_active_unlock(active);
+	if (!held && r == DB_OK && *changed_r > 0)
+		queue_worker_rescan(q);
 	return queue_admin_result(r, found);
+}
+
+enum queue_admin_result queue_hold(struct queue *q, const char *id, unsigned *changed_r)
+{
+	return queue_admin_hold(q, id, true, changed_r);
 }
 
 enum queue_admin_result queue_release(struct queue *q, const char *id, unsigned *changed_r)
 {
-	struct queue_active *active = queue_worker_active(q);
-	struct queue_item *it;
-	enum db_result r;
-	bool found = false;
-
-	*changed_r = 0;
-	if (!queue_id_valid(id, strlen(id)))
-		return QUEUE_ADMIN_NOT_FOUND;
-	queue_active_lock(active);
-	if ((it = queue_active_find(active, id)) != NULL)
-		it->held = false;
-	r = queue_db_release(q->db, id, &found, changed_r);
-	queue_active_unlock(active);
-	if (r == DB_OK && *changed_r > 0)
-		queue_worker_rescan(q);
-	return queue_admin_result(r, found);
+	return queue_admin_hold(q, id, false, changed_r);
 }
 
 enum queue_admin_result queue_flush(struct queue *q, const char *id, unsigned *changed_r)

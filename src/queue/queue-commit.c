@@ -1,7 +1,7 @@
 /* queue-commit - the group commit: one thread takes every message that
  * became ready since its last round, writes their final files, makes
  * them durable with their envelopes (writeback started for all, then one
- * fsync each, which the file system's journal commits share), makes any
+ * fsync each, issued concurrently: queue-sync.c), makes any
  * new directory entries durable with one fsync per folder, inserts their
  * queue.db rows in one transaction, completes every waiting sender at
  * once, and hands the local recipients to delivery. At one sender that
@@ -23,6 +23,10 @@ struct queue_committer {
 	pthread_cond_t cond;
 	struct queue_msg *head, **tail;
 	bool stop;
+	/* the committer's own, for its rounds */
+	struct queue_sync *sync;
+	int *fds, *errs;
+	size_t cap;
 };
 
 static uint64_t queue_clock_ns(void)
@@ -60,30 +64,48 @@ static void queue_commit_folder(struct queue *q, struct queue_msg *list, int fd,
 			m->error = QUEUE_ERR_IO;
 }
 
-/* Make the written files durable: start writeback for every one, so that
- * the fsyncs that follow find most of their data on its way. */
+/* Make the written files durable: writeback started for every one, then
+ * their fsyncs concurrently (queue-sync.c); then the folders. */
 static void queue_commit_sync(struct queue *q, struct queue_msg *list)
 {
-	for (struct queue_msg *m = list; m != NULL; m = m->next) {
-		if (m->error != QUEUE_OK)
-			continue;
-		sync_file_range(m->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-		if (m->env_fd >= 0)
-			sync_file_range(m->env_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-	}
+	struct queue_committer *c = q->committer;
+	size_t n = 0;
+
 	for (struct queue_msg *m = list; m != NULL; m = m->next) {
 		int fds[2] = { m->fd, m->env_fd };
 
 		for (size_t i = 0; i < 2 && m->error == QUEUE_OK; i++) {
 			if (fds[i] < 0)
 				continue;
-			queue_count_fsync(q);
-			if (fsync(fds[i]) < 0) {
+			if (n == c->cap) {
+				c->cap = c->cap == 0 ? 64 : c->cap * 2;
+				c->fds = realloc(c->fds, c->cap * sizeof(*c->fds));
+				c->errs = realloc(c->errs, c->cap * sizeof(*c->errs));
+				if (c->fds == NULL || c->errs == NULL)
+					abort();
+			}
+			sync_file_range(fds[i], 0, 0, SYNC_FILE_RANGE_WRITE);
+			c->fds[n++] = fds[i];
+		}
+	}
+	if (n > 0)
+		queue_sync_all(c->sync, c->fds, c->errs, n);
+	atomic_fetch_add(&q->n_fsyncs, n);
+	n = 0;
+	for (struct queue_msg *m = list; m != NULL; m = m->next) {
+		int fds[2] = { m->fd, m->env_fd };
+		bool was_ok = m->error == QUEUE_OK;
+
+		for (size_t i = 0; i < 2 && was_ok; i++) {
+			if (fds[i] < 0)
+				continue;
+			if (c->errs[n] != 0 && m->error == QUEUE_OK) {
 				log_event(LOG_LEVEL_ERROR, "queue", NULL, NULL,
 					  "msg=\"cannot sync a queue file\" queue_id=%s error=\"%s\"",
-					  m->rec.id, strerror(errno));
-				m->error = queue_error_from_errno(errno);
+					  m->rec.id, strerror(c->errs[n]));
+				m->error = queue_error_from_errno(c->errs[n]);
 			}
+			n++;
 		}
 	}
 	queue_commit_folder(q, list, q->msg_fd, false, "msg");
@@ -196,6 +218,19 @@ static void *queue_committer_main(void *arg)
 	return NULL;
 }
 
+static void queue_committer_free(struct queue *q)
+{
+	struct queue_committer *c = q->committer;
+
+	queue_sync_stop(&c->sync);
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+	free(c->fds);
+	free(c->errs);
+	free(c);
+	q->committer = NULL;
+}
+
 int queue_committer_start(struct queue *q, char **error_r)
 {
 	struct queue_committer *c = calloc(1, sizeof(*c));
@@ -207,11 +242,12 @@ int queue_committer_start(struct queue *q, char **error_r)
 	pthread_cond_init(&c->cond, NULL);
 	c->tail = &c->head;
 	q->committer = c;
+	if (queue_sync_start(&c->sync, error_r) < 0) {
+		queue_committer_free(q);
+		return -1;
+	}
 	if ((err = pthread_create(&c->thread, NULL, queue_committer_main, q)) != 0) {
-		pthread_cond_destroy(&c->cond);
-		pthread_mutex_destroy(&c->lock);
-		free(c);
-		q->committer = NULL;
+		queue_committer_free(q);
 		return errmsg_set(error_r, "cannot start the queue's committer: %s", strerror(err));
 	}
 	return 0;
@@ -227,11 +263,8 @@ void queue_committer_stop(struct queue *q)
 	c->stop = true;
 	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
-	pthread_join(c->thread, NULL);
-	pthread_cond_destroy(&c->cond);
-	pthread_mutex_destroy(&c->lock);
-	free(c);
-	q->committer = NULL;
+	queue_thread_join(c->thread, "committer");
+	queue_committer_free(q);
 }
 
 void queue_committer_add(struct queue *q, struct queue_msg *m)

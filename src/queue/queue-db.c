@@ -221,34 +221,45 @@ enum db_result queue_db_ids(struct queue_db *qdb, void (*cb)(void *ctx, const ch
 	return queue_db_op_end(&op, r);
 }
 
-enum db_result queue_db_exists(struct queue_db *qdb, const char *id, bool *found_r)
+/* Lock, prepare sql, bind id as ?1 and step once: DB_ROW or DB_OK, and op
+ * is to be ended; or the failure to start (op is not open, *open_r
+ * false). */
+static enum db_result queue_db_step_id(struct queue_db_op *op, struct queue_db *qdb,
+				       const char *sql, const char *id, const char *what,
+				       bool *open_r)
 {
-	static const char *const sql[] = { "SELECT 1 FROM messages WHERE id = ?", NULL };
-	struct queue_db_op op;
+	const char *const list[] = { sql, NULL };
 	enum db_result r;
 
-	*found_r = false;
-	if ((r = queue_db_op_start(&op, qdb, false, sql)) != DB_OK)
+	*open_r = false;
+	if ((r = queue_db_op_start(op, qdb, false, list)) != DB_OK)
 		return r;
-	sqlite3_bind_text(op.stmt[0], 1, id, -1, SQLITE_STATIC);
-	r = db_step(qdb->db, op.stmt[0], "find message");
+	*open_r = true;
+	sqlite3_bind_text(op->stmt[0], 1, id, -1, SQLITE_STATIC);
+	return db_step(qdb->db, op->stmt[0], what);
+}
+
+enum db_result queue_db_exists(struct queue_db *qdb, const char *id, bool *found_r)
+{
+	struct queue_db_op op;
+	bool open;
+	enum db_result r = queue_db_step_id(&op, qdb, "SELECT 1 FROM messages WHERE id = ?", id,
+					    "find message", &open);
+
 	*found_r = r == DB_ROW;
-	return queue_db_op_end(&op, r == DB_ROW ? DB_OK : r);
+	return open ? queue_db_op_end(&op, r == DB_ROW ? DB_OK : r) : r;
 }
 
 enum db_result queue_db_delete(struct queue_db *qdb, const char *id, bool *found_r)
 {
-	static const char *const sql[] = { "DELETE FROM messages WHERE id = ?", NULL };
 	struct queue_db_op op;
-	enum db_result r;
+	bool open;
+	enum db_result r = queue_db_step_id(&op, qdb, "DELETE FROM messages WHERE id = ?", id,
+					    "delete message", &open);
 
-	if ((r = queue_db_op_start(&op, qdb, false, sql)) != DB_OK)
-		return r;
-	sqlite3_bind_text(op.stmt[0], 1, id, -1, SQLITE_STATIC);
-	r = queue_db_run(&op, op.stmt[0], "delete message");
 	if (found_r != NULL)
 		*found_r = r == DB_OK && db_changes(qdb->db) > 0;
-	return queue_db_op_end(&op, r);
+	return open ? queue_db_op_end(&op, r) : r;
 }
 
 /* --- delivery ---------------------------------------------------------- */
@@ -310,22 +321,14 @@ enum db_result queue_db_record(struct queue_db *qdb, const struct queue_db_resul
 
 enum db_result queue_db_undelivered(struct queue_db *qdb, const char *id, unsigned *n_r)
 {
-	static const char *const sql[] = {
-		"SELECT count(*) FROM rcpts WHERE msg_id = ? AND state <> 'delivered'", NULL,
-	};
 	struct queue_db_op op;
-	enum db_result r;
+	bool open;
+	enum db_result r = queue_db_step_id(&op, qdb, "SELECT count(*) FROM rcpts WHERE msg_id = ?"
+					    " AND state <> 'delivered'", id,
+					    "count undelivered recipients", &open);
 
-	*n_r = 0;
-	if ((r = queue_db_op_start(&op, qdb, false, sql)) != DB_OK)
-		return r;
-	sqlite3_bind_text(op.stmt[0], 1, id, -1, SQLITE_STATIC);
-	r = db_step(qdb->db, op.stmt[0], "count undelivered recipients");
-	if (r == DB_ROW) {
-		*n_r = (unsigned)sqlite3_column_int(op.stmt[0], 0);
-		r = DB_OK;
-	}
-	return queue_db_op_end(&op, r);
+	*n_r = r == DB_ROW ? (unsigned)sqlite3_column_int(op.stmt[0], 0) : 0;
+	return open ? queue_db_op_end(&op, r == DB_ROW ? DB_OK : r) : r;
 }
 
 enum db_result queue_db_due(struct queue_db *qdb, int64_t now, size_t limit,

@@ -212,7 +212,8 @@ enum queue_key {
 	QUEUE_KEY__COUNT
 };
 
-/* Each key with how many fields it takes and whether it must be there. */
+/* Each key, in the order a record has them, with how many fields it takes
+ * and whether it must be there. */
 static const struct queue_key_def {
 	const char *name;
 	unsigned min_fields, max_fields;
@@ -337,6 +338,7 @@ struct queue_parse {
 	char *pos;
 	size_t rcpts_cap;
 	bool seen[QUEUE_KEY__COUNT];
+	enum queue_key last;
 };
 
 static const char *queue_parse_rcpt(struct queue_parse *ps, const struct queue_line *l)
@@ -386,9 +388,11 @@ static const char *queue_parse_line(struct queue_parse *ps, const struct queue_l
 	const char **target = NULL;
 	uint64_t n;
 
-	if (l->key != QUEUE_KEY_RCPT && ps->seen[l->key])
-		return "a key twice";
+	/* in the table's order, each once but rcpt: one way to write a record */
+	if (l->key < ps->last || (l->key == ps->last && l->key != QUEUE_KEY_RCPT && ps->seen[l->key]))
+		return ps->seen[l->key] ? "a key twice" : "keys out of order";
 	ps->seen[l->key] = true;
+	ps->last = l->key;
 	switch (l->key) {
 	case QUEUE_KEY_ID:
 		if (!queue_id_valid(l->field[0], l->field_len[0]))

@@ -18,9 +18,8 @@
  *   helo [VALUE]
  *   rcpt local|remote NOTIFY ADDRESS [ORCPT]   one or more, in order
  *   end
- * Keys other than rcpt appear at most once, in any order between the
- * first line and `end`; an unknown key is an error (a new key is a new
- * version). A VALUE is its bytes with every byte outside 0x21-0x7e, and
+ * The keys come in this order, each at most once but rcpt; an unknown
+ * key is an error (a new key is a new version). A VALUE is its bytes with every byte outside 0x21-0x7e, and
  * '%', written %XX (upper-case hex); NUL is never a value's byte. NOTIFY
  * is the decimal enum queue_notify bit set (0: not given). */
 #ifndef TERN_QUEUE_QUEUE_ENVELOPE_H

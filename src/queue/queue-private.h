@@ -14,6 +14,7 @@
 #include "queue/queue-db.h"
 #include "queue/queue-envelope.h"
 #include "queue/queue.h"
+#include "store/store.h"
 
 /* The envelope's extended attribute on the message file. */
 #define QUEUE_XATTR "user.tern.envelope"
@@ -74,6 +75,7 @@ struct queue {
 	struct queue_pool pool;
 	struct queue_committer *committer;
 	struct queue_worker *worker;
+	struct queue_handles *handles;
 
 	/* counters of queue_stats */
 	atomic_uint_fast64_t n_rounds, n_committed, n_fsyncs, n_delivered, n_deferred,
@@ -112,6 +114,13 @@ int queue_file_envelope(struct queue *q, const char *id, int fd, struct queue_re
 void queue_file_finish(struct queue *q, const char *id);
 /* Errors of the file system as the receiving side's errors. */
 enum queue_error queue_error_from_errno(int err);
+
+/* queue-sync.c: the fsyncs of a commit round, concurrently. */
+struct queue_sync;
+int queue_sync_start(struct queue_sync **sync_r, char **error_r);
+void queue_sync_stop(struct queue_sync **sync);
+/* fsync each of fds[0..n); errs[i] gets 0 or the errno of its failure. */
+void queue_sync_all(struct queue_sync *sync, const int *fds, int *errs, size_t n);
 
 /* queue-commit.c: the group commit. */
 int queue_committer_start(struct queue *q, char **error_r);
@@ -180,6 +189,22 @@ void queue_item_free(struct queue_item *item);
 /* Under the lock: drop every waiting entry (closing). */
 void queue_active_drop_waiting(struct queue_active *active);
 
+/* queue-handles.c: store handles kept open between delivery jobs, each
+ * until QUEUE_HANDLE_IDLE_MS without use, at most QUEUE_HANDLES_MAX (and
+ * one per 32 descriptors of RLIMIT_NOFILE: a handle holds five). get and
+ * put pair up; get, put and expire may block (opening and closing
+ * accounts). Thread-safe. */
+#define QUEUE_HANDLES_MAX 128
+#define QUEUE_HANDLE_IDLE_MS 5000
+struct queue_handles;
+struct queue_handles *queue_handles_new(struct store_root *root);
+void queue_handles_free(struct queue_handles **handles);
+enum store_error queue_handles_get(struct queue_handles *handles, const char *address,
+				   struct store_account **acct_r);
+void queue_handles_put(struct queue_handles *handles, struct store_account *acct);
+/* Close the handles idle for long enough; whether any is still open. */
+bool queue_handles_expire(struct queue_handles *handles);
+
 /* queue-deliver.c: one account's entries into its store (the entries
  * are freed). Returns the earliest retry time it set, 0 for none. */
 int64_t queue_deliver_run(struct queue *q, struct queue_active *active, const char *address,
@@ -194,5 +219,12 @@ int queue_rebuild(struct queue *q, char **error_r);
 struct queue_active *queue_worker_active(struct queue *q);
 
 int64_t queue_now(void);
+
+/* How long closing waits for the committer's rounds and the running
+ * deliveries (a hung disk): then the process exits, as the core does with
+ * jobs that outlive their deadline. */
+#define QUEUE_STOP_WAIT_S 10
+/* Join a thread of the queue, bounded by QUEUE_STOP_WAIT_S. */
+void queue_thread_join(pthread_t thread, const char *what);
 
 #endif

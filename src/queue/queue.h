@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/control.h"
+
 /* The length of a queue id (queue_msg_id). */
 #define QUEUE_ID_LEN 16
 
@@ -81,7 +83,9 @@ struct queue_envelope {
 int queue_open(const struct config *cfg, struct store_root *store, struct dir *dir,
 	       struct queue **queue_r, char **error_r);
 /* Stop the workers (a delivery in progress finishes; what is left stays
- * queued) and close. Blocking. */
+ * queued) and close. Blocking; a commit round or a delivery still running
+ * 10 s later (a hung disk) makes the process exit, as the core does with
+ * jobs past their deadline: nothing acknowledged is lost by it. */
 void queue_close(struct queue **queue);
 
 /* ---- receiving a message ---- */
@@ -164,6 +168,12 @@ enum queue_admin_result queue_release(struct queue *queue, const char *id, unsig
 /* Deferred recipients of the message (id NULL: of every message) are
  * tried now. */
 enum queue_admin_result queue_flush(struct queue *queue, const char *id, unsigned *changed_r);
+
+/* The commands of the control socket (core/control.h) that act on the
+ * running queue, with the queue as their context: queue-remove ID,
+ * queue-hold ID, queue-release ID, queue-flush [ID]. */
+extern const struct control_command queue_control_commands[];
+extern const size_t queue_control_commands_n;
 
 /* One message as queue.db lists it. */
 struct queue_list_rcpt {
