@@ -1,5 +1,6 @@
 /* cmd-alias - `tern alias add|del|list`: addresses of a local domain that
- * forward to one or more other addresses (local or remote). */
+ * forward to one or more other addresses (local or remote), and a domain's
+ * catch-all (`@DOMAIN`). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@ static const char alias_usage[] =
 	"usage: tern alias add ALIAS TARGET[,TARGET...] [TARGET...]\n"
 	"       tern alias del ALIAS\n"
 	"       tern alias list\n"
+	"ALIAS is an address of a local domain, or @DOMAIN: the catch-all, which\n"
+	"gets mail for addresses of DOMAIN that are neither accounts nor aliases.\n"
 	"options: -c FILE, --set SECTION.KEY=VALUE, --help\n";
 
 static void alias_print(void *ctx, const char *alias, const char *targets)

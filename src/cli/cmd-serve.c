@@ -1,7 +1,7 @@
 /* cmd-serve - `tern serve`: load the configuration, lock the data folder,
- * open the directory, bind every configured listener to its protocol, load
- * TLS, drop root, check that the data folder is writable, then run the I/O
- * core until SIGTERM/SIGINT. */
+ * open the directory and the store root, bind every configured listener to
+ * its protocol, load TLS, drop root, check that the data folder is
+ * writable, then run the I/O core until SIGTERM/SIGINT. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +105,7 @@ static int serve(const struct config *cfg)
 {
 	struct serve_contexts ctx;
 	struct core *core = NULL;
+	struct store_root *store = NULL;
 	struct dir *dir = NULL;
 	struct privs privs;
 	char *error = NULL;
@@ -132,11 +133,17 @@ static int serve(const struct config *cfg)
 		close(lock_fd);
 		return 1;
 	}
+	if (store_root_open(cfg->server.data_dir, &store) != STORE_OK) {
+		cli_fail("cannot open the store in %s", cfg->server.data_dir);
+		dir_close(&dir);
+		close(lock_fd);
+		return 1;
+	}
 	auth_cache_set_ttl(cfg->auth.cache_ttl);
 	password_configure(cfg);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.pop3.dir = dir;
-	ctx.pop3.data_dir = cfg->server.data_dir;
+	ctx.pop3.store = store;
 	ctx.pop3.hostname = cfg->server.hostname;
 
 	if (core_new(cfg, &core, &error) < 0) {
@@ -171,6 +178,9 @@ static int serve(const struct config *cfg)
 out:
 	free(error);
 	core_free(&core);
+	/* after the core: no session holds an account any more (a job the
+	 * core exited without keeps its own, see store_root_close) */
+	store_root_close(&store);
 	dir_close(&dir);
 	close(lock_fd);
 	return ret;

@@ -19,8 +19,14 @@
 #include <openssl/x509v3.h>
 
 #include "core/cert-helper.h"
+#include "core/durable.h"
+#include "core/errmsg.h"
 
 #define TLS_CERT_DAYS 3650
+/* The generated pair: DATA/tls/cert.pem and key.pem. */
+#define TLS_GENERATED_DIR "tls"
+#define TLS_GENERATED_CERT "cert.pem"
+#define TLS_GENERATED_KEY "key.pem"
 
 /* TLS 1.2 suites of TLS_POLICY_CLIENT, in the server's order of
  * preference (TLS 1.3 suites are all AEAD: OpenSSL's default). */
@@ -156,58 +162,68 @@ fail:
 }
 
 /* Write a PEM file atomically, 0600. `pkey` or `x` is written. */
-static int tls_write_pem(const char *path, EVP_PKEY *pkey, X509 *x, char **error_r)
+/* Write a key or a certificate as NAME in the folder dirfd, durably
+ * (durable.h): a crash leaves the old file or the whole new one. */
+static int tls_write_pem(int dirfd, const char *dir, const char *name, EVP_PKEY *pkey, X509 *x,
+			 char **error_r)
 {
-	char tmp[4200];
-	FILE *f;
-	int fd, ok;
+	/* secure heap: the key's text is cleared when freed */
+	BIO *bio = BIO_new(BIO_s_secmem());
+	const char *step = NULL;
+	char path[4200];
+	char *data;
+	long len;
+	int ok;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return tls_fail(error_r, "cannot create", tmp);
-	f = fdopen(fd, "w");
-	if (f == NULL) {
-		close(fd);
-		return tls_fail(error_r, "cannot write", tmp);
-	}
+	if (bio == NULL)
+		abort();
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (pkey != NULL)
-		ok = PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL);
+		ok = PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL);
 	else
-		ok = PEM_write_X509(f, x);
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-		ok = 0;
-	if (fclose(f) != 0)
-		ok = 0;
-	if (!ok || rename(tmp, path) < 0) {
-		unlink(tmp);
+		ok = PEM_write_bio_X509(bio, x);
+	len = BIO_get_mem_data(bio, &data);
+	if (!ok || len < 0) {
+		BIO_free(bio);
 		return tls_fail(error_r, "cannot write", path);
 	}
+	ERR_clear_error();
+	if (durable_write(dirfd, name, data, (size_t)len, &step) < 0) {
+		BIO_free(bio);
+		return errmsg_set(error_r, "cannot write %s (%s): %s", path, step, strerror(errno));
+	}
+	BIO_free(bio);
 	return 0;
 }
 
-static int tls_generate(const char *dir, const char *cert_path, const char *key_path,
-			const char *hostname, char **error_r)
+static int tls_generate(const char *dir, const char *hostname, char **error_r)
 {
 	EVP_PKEY *pkey;
 	X509 *x;
 	int ret = -1;
+	int dirfd;
 
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	if (durable_mkdir(AT_FDCWD, dir, 0700) < 0)
 		return tls_fail(error_r, "cannot create", dir);
+	/* DATA/tls is tern's own: a symbolic link there is not followed */
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dirfd < 0)
+		return tls_fail(error_r, "cannot open", dir);
 	pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	if (pkey == NULL)
+	if (pkey == NULL) {
+		close(dirfd);
 		return tls_fail(error_r, "cannot generate a key", NULL);
+	}
 	x = tls_make_cert(pkey, hostname);
 	if (x == NULL) {
 		tls_fail(error_r, "cannot make a certificate", NULL);
-	} else if (tls_write_pem(key_path, pkey, NULL, error_r) == 0 &&
-		   tls_write_pem(cert_path, NULL, x, error_r) == 0) {
+	} else if (tls_write_pem(dirfd, dir, TLS_GENERATED_KEY, pkey, NULL, error_r) == 0 &&
+		   tls_write_pem(dirfd, dir, TLS_GENERATED_CERT, NULL, x, error_r) == 0) {
 		ret = 0;
 	}
 	X509_free(x);
 	EVP_PKEY_free(pkey);
+	close(dirfd);
 	return ret;
 }
 
@@ -358,8 +374,10 @@ void tls_paths(const struct config *cfg, char **cert_r, char **key_r, bool *self
 	if (*cert != '\0') {
 		*cert_r = strdup(cert);
 		*key_r = strdup(key);
-	} else if (asprintf(cert_r, "%s/tls/cert.pem", cfg->server.data_dir) < 0 ||
-		   asprintf(key_r, "%s/tls/key.pem", cfg->server.data_dir) < 0) {
+	} else if (asprintf(cert_r, "%s/" TLS_GENERATED_DIR "/" TLS_GENERATED_CERT,
+			    cfg->server.data_dir) < 0 ||
+		   asprintf(key_r, "%s/" TLS_GENERATED_DIR "/" TLS_GENERATED_KEY,
+			    cfg->server.data_dir) < 0) {
 		abort();
 	}
 	if (*cert_r == NULL || *key_r == NULL)
@@ -403,10 +421,9 @@ int tls_new(const struct config *cfg, struct tls **tls_r, char **error_r)
 	if (self_signed) {
 		char dir[4096];
 
-		snprintf(dir, sizeof(dir), "%s/tls", cfg->server.data_dir);
+		snprintf(dir, sizeof(dir), "%s/" TLS_GENERATED_DIR, cfg->server.data_dir);
 		if ((access(tls->cert_path, F_OK) < 0 || access(tls->key_path, F_OK) < 0) &&
-		    tls_generate(dir, tls->cert_path, tls->key_path,
-				 cfg->server.hostname != NULL ? cfg->server.hostname : "localhost",
+		    tls_generate(dir, cfg->server.hostname != NULL ? cfg->server.hostname : "localhost",
 				 error_r) < 0) {
 			tls_free(&tls);
 			return -1;

@@ -1,32 +1,27 @@
-/* dir - the user directory in DATA/directory.db (SQLite, WAL): domains,
- * accounts and aliases, with address syntax checks. See dir.h. */
+/* dir - the user directory in DATA/directory.db (SQLite through
+ * core/db.h): domains, accounts and aliases, with address syntax checks.
+ * See dir.h. */
 #include "dir/dir.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <sqlite3.h>
 
+#include "core/db.h"
+#include "core/durable.h"
+#include "dir/dir-private.h"
 #include "dir/password.h"
 
-#define DIR_LOCAL_MAX 64        /* RFC 5321 4.5.3.1.1 */
-#define DIR_DOMAIN_MAX 253      /* RFC 1035 2.3.4, without the final dot */
 #define DIR_LABEL_MAX 63
 #define DIR_ALIAS_TARGETS_MAX 1000
-#define DIR_SCHEMA_VERSION 1
-
-struct dir {
-	sqlite3 *db;
-	/* Serialises whole operations (a transaction is several statements;
-	 * the connection itself is also opened SQLITE_OPEN_FULLMUTEX). */
-	pthread_mutex_t lock;
-};
+#define DIR_BUSY_TIMEOUT_MS 5000
 
 static const char *const dir_error_texts[] = {
 	[DIR_OK] = "ok",
@@ -36,6 +31,8 @@ static const char *const dir_error_texts[] = {
 	[DIR_ERR_NOT_EMPTY] = "domain still has accounts or aliases",
 	[DIR_ERR_NO_DOMAIN] = "domain is not a local domain",
 	[DIR_ERR_TEMP] = "directory database error",
+	[DIR_ERR_LOOP] = "aliases loop and reach no recipient",
+	[DIR_ERR_LIMIT] = "alias expansion over a bound (recipients, nesting or lookups)",
 };
 _Static_assert(sizeof(dir_error_texts) / sizeof(dir_error_texts[0]) == DIR_ERR__COUNT,
 	       "dir_error_texts");
@@ -48,8 +45,8 @@ const char *dir_error_str(enum dir_error error)
 }
 
 /* Schema, one entry per version: entry i migrates version i to i+1. */
-static const char *const dir_migrations[] = {
-	"CREATE TABLE domains ("
+static const struct db_migration dir_migrations[] = {
+	{ "CREATE TABLE domains ("
 	"  name TEXT PRIMARY KEY NOT NULL"
 	");"
 	"CREATE TABLE accounts ("
@@ -65,10 +62,8 @@ static const char *const dir_migrations[] = {
 	"  domain TEXT NOT NULL REFERENCES domains(name),"
 	"  targets TEXT NOT NULL"
 	");"
-	"CREATE INDEX aliases_domain ON aliases(domain);",
+	"CREATE INDEX aliases_domain ON aliases(domain);", NULL },
 };
-_Static_assert(sizeof(dir_migrations) / sizeof(dir_migrations[0]) == DIR_SCHEMA_VERSION,
-	       "one migration per schema version");
 
 /* ---- syntax ---- */
 
@@ -140,7 +135,7 @@ static char *dir_address_copy(const char *address)
 {
 	char *copy;
 
-	if (address == NULL || strlen(address) > DIR_LOCAL_MAX + 1 + DIR_DOMAIN_MAX)
+	if (address == NULL || strlen(address) > DIR_ADDRESS_MAX)
 		return NULL;
 	copy = strdup(address);
 	if (copy == NULL || !dir_address_normalize(copy)) {
@@ -164,6 +159,22 @@ static char *dir_domain_copy(const char *domain)
 	return copy;
 }
 
+/* An alias name: an address, or "@domain" for the domain's catch-all. */
+static char *dir_alias_copy(const char *alias)
+{
+	char *domain, *copy;
+
+	if (alias == NULL || alias[0] != '@')
+		return dir_address_copy(alias);
+	domain = dir_domain_copy(alias + 1);
+	if (domain == NULL)
+		return NULL;
+	if (asprintf(&copy, "@%s", domain) < 0)
+		copy = NULL;
+	free(domain);
+	return copy;
+}
+
 /* ---- open ---- */
 
 static int dir_fail(char **error_r, const char *what, const char *detail)
@@ -173,86 +184,34 @@ static int dir_fail(char **error_r, const char *what, const char *detail)
 	return -1;
 }
 
-static int dir_migrate(sqlite3 *db, char **error_r)
-{
-	sqlite3_stmt *st;
-	int version = 0;
-	char *err = NULL;
-
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return dir_fail(error_r, "directory.db", sqlite3_errmsg(db));
-	if (sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	if (version > DIR_SCHEMA_VERSION)
-		return dir_fail(error_r, "directory.db", "made by a newer tern (schema version too high)");
-	while (version < DIR_SCHEMA_VERSION) {
-		char *sql;
-		int rc;
-
-		if (asprintf(&sql, "BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;",
-			     dir_migrations[version], version + 1) < 0)
-			return dir_fail(error_r, "directory.db", "out of memory");
-		rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-		free(sql);
-		if (rc != SQLITE_OK) {
-			dir_fail(error_r, "directory.db: schema migration", err != NULL ? err : "failed");
-			sqlite3_free(err);
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-			return -1;
-		}
-		version++;
-	}
-	return 0;
-}
-
 int dir_open(const char *data_dir, struct dir **dir_r, char **error_r)
 {
+	static const struct db_params params = {
+		.service = "dir",
+		.label = "db=directory.db",
+		.busy_timeout_ms = DIR_BUSY_TIMEOUT_MS,
+	};
 	struct dir *dir;
-	char *path = NULL;
-	char *err = NULL;
-	mode_t old_mask;
-	int rc;
+	enum db_result r;
 
 	*dir_r = NULL;
 	*error_r = NULL;
-	if (mkdir(data_dir, 0700) < 0 && errno != EEXIST)
+	if (durable_mkdir(AT_FDCWD, data_dir, 0700) < 0)
 		return dir_fail(error_r, data_dir, strerror(errno));
-	if (asprintf(&path, "%s/directory.db", data_dir) < 0)
-		return dir_fail(error_r, data_dir, "out of memory");
 	dir = calloc(1, sizeof(*dir));
-	if (dir == NULL) {
-		free(path);
-		return dir_fail(error_r, data_dir, "out of memory");
-	}
+	if (dir == NULL)
+		abort();
 	pthread_mutex_init(&dir->lock, NULL);
-	/* The database, its -wal and -shm files are created 0600. */
-	old_mask = umask(077);
-	rc = sqlite3_open_v2(path, &dir->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
-	if (rc == SQLITE_OK) {
-		int persist = 1;
-
-		/* Keep -wal and -shm (and the WAL's blocks) when closing, so that
-		 * opening again on a full disk needs no new space. */
-		sqlite3_file_control(dir->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
-		sqlite3_busy_timeout(dir->db, 5000);
-		rc = sqlite3_exec(dir->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-				  "PRAGMA foreign_keys=ON;", NULL, NULL, &err);
+	r = db_open(data_dir, "directory.db", &params, &dir->db, error_r);
+	if (r == DB_OK) {
+		r = db_migrate(dir->db, dir_migrations,
+			       sizeof(dir_migrations) / sizeof(dir_migrations[0]), NULL);
+		if (r == DB_ERR_NEWER)
+			dir_fail(error_r, "directory.db", "made by a newer tern (schema version too high)");
+		else if (r != DB_OK)
+			dir_fail(error_r, "directory.db: schema migration", db_result_name(r));
 	}
-	if (rc == SQLITE_OK)
-		chmod(path, 0600);
-	umask(old_mask);
-	if (rc != SQLITE_OK) {
-		dir_fail(error_r, path, err != NULL ? err : dir->db != NULL ?
-			 sqlite3_errmsg(dir->db) : "cannot open");
-		sqlite3_free(err);
-		free(path);
-		dir_close(&dir);
-		return -1;
-	}
-	free(path);
-	if (dir_migrate(dir->db, error_r) < 0) {
+	if (r != DB_OK) {
 		dir_close(&dir);
 		return -1;
 	}
@@ -266,7 +225,7 @@ void dir_close(struct dir **dirp)
 
 	if (dir == NULL)
 		return;
-	sqlite3_close_v2(dir->db);
+	db_close(&dir->db);
 	pthread_mutex_destroy(&dir->lock);
 	free(dir);
 	*dirp = NULL;
@@ -274,12 +233,11 @@ void dir_close(struct dir **dirp)
 
 /* ---- statements ---- */
 
-/* Prepare `sql` and bind the NULL-terminated text arguments in order. */
-static sqlite3_stmt *dir_prepare(struct dir *dir, const char *sql, const char *const *args)
+sqlite3_stmt *dir_prepare(struct dir *dir, const char *sql, const char *const *args)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = db_prepare(dir->db, sql);
 
-	if (sqlite3_prepare_v2(dir->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (st == NULL)
 		return NULL;
 	for (int i = 0; args != NULL && args[i] != NULL; i++) {
 		if (sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC) != SQLITE_OK) {
@@ -290,25 +248,24 @@ static sqlite3_stmt *dir_prepare(struct dir *dir, const char *sql, const char *c
 	return st;
 }
 
-/* Run a statement that returns no rows; maps constraint failures. */
+/* Run a statement that returns no rows; maps constraint failures (a
+ * reference to a domain is the one a delete can break). Other errors are
+ * logged, naming the statement. */
 static enum dir_error dir_exec(struct dir *dir, const char *sql, const char *const *args)
 {
 	sqlite3_stmt *st = dir_prepare(dir, sql, args);
-	int rc;
-	int code;
+	enum db_result r;
 
 	if (st == NULL)
 		return DIR_ERR_TEMP;
-	rc = sqlite3_step(st);
-	code = sqlite3_extended_errcode(dir->db);
+	r = db_step(dir->db, st, sql);
 	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE)
-		return sqlite3_changes(dir->db) > 0 ? DIR_OK : DIR_ERR_NOT_FOUND;
-	switch (code) {
-	case SQLITE_CONSTRAINT_PRIMARYKEY:
-	case SQLITE_CONSTRAINT_UNIQUE:
+	switch (r) {
+	case DB_OK:
+		return db_changes(dir->db) > 0 ? DIR_OK : DIR_ERR_NOT_FOUND;
+	case DB_ERR_EXISTS:
 		return DIR_ERR_EXISTS;
-	case SQLITE_CONSTRAINT_FOREIGNKEY:
+	case DB_ERR_CONSTRAINT:
 		return DIR_ERR_NOT_EMPTY;
 	default:
 		return DIR_ERR_TEMP;
@@ -319,19 +276,19 @@ static enum dir_error dir_exec(struct dir *dir, const char *sql, const char *con
 static int dir_exists(struct dir *dir, const char *sql, const char *const *args)
 {
 	sqlite3_stmt *st = dir_prepare(dir, sql, args);
-	int rc;
+	enum db_result r;
 
 	if (st == NULL)
 		return -1;
-	rc = sqlite3_step(st);
+	r = db_step(dir->db, st, sql);
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return r == DB_ROW ? 1 : r == DB_OK ? 0 : -1;
 }
 
 static bool dir_begin(struct dir *dir)
 {
 	pthread_mutex_lock(&dir->lock);
-	if (sqlite3_exec(dir->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+	if (db_begin(dir->db) != DB_OK) {
 		pthread_mutex_unlock(&dir->lock);
 		return false;
 	}
@@ -340,12 +297,10 @@ static bool dir_begin(struct dir *dir)
 
 static enum dir_error dir_end(struct dir *dir, enum dir_error error)
 {
-	if (error == DIR_OK) {
-		if (sqlite3_exec(dir->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-			error = DIR_ERR_TEMP;
-	}
+	if (error == DIR_OK && db_commit(dir->db) != DB_OK)
+		error = DIR_ERR_TEMP;
 	if (error != DIR_OK)
-		sqlite3_exec(dir->db, "ROLLBACK", NULL, NULL, NULL);
+		db_rollback(dir->db);
 	pthread_mutex_unlock(&dir->lock);
 	return error;
 }
@@ -408,7 +363,7 @@ bool dir_domain_exists(struct dir *dir, const char *domain)
 enum dir_error dir_domain_list(struct dir *dir, void (*cb)(void *ctx, const char *domain), void *ctx)
 {
 	sqlite3_stmt *st;
-	int rc;
+	enum db_result r;
 
 	pthread_mutex_lock(&dir->lock);
 	st = dir_prepare(dir, "SELECT name FROM domains ORDER BY name", NULL);
@@ -416,11 +371,11 @@ enum dir_error dir_domain_list(struct dir *dir, void (*cb)(void *ctx, const char
 		pthread_mutex_unlock(&dir->lock);
 		return DIR_ERR_TEMP;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((r = db_step(dir->db, st, "list domains")) == DB_ROW)
 		cb(ctx, (const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&dir->lock);
-	return rc == SQLITE_DONE ? DIR_OK : DIR_ERR_TEMP;
+	return r == DB_OK ? DIR_OK : DIR_ERR_TEMP;
 }
 
 /* ---- accounts ---- */
@@ -468,7 +423,7 @@ enum dir_error dir_user_add(struct dir *dir, const char *address, const char *ha
 		else {
 			sqlite3_bind_int64(st, 4, (sqlite3_int64)quota);
 			sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
-			if (sqlite3_step(st) != SQLITE_DONE)
+			if (db_step(dir->db, st, "add account") != DB_OK)
 				error = DIR_ERR_TEMP;
 			sqlite3_finalize(st);
 		}
@@ -539,40 +494,76 @@ enum dir_error dir_user_set_quota(struct dir *dir, const char *address, uint64_t
 	return error;
 }
 
-enum dir_error dir_user_lookup(struct dir *dir, const char *address, struct dir_user *user_r)
+/* The account `address` (any case): its canonical address, its quota and,
+ * when hash_r is not NULL, its stored hash (otherwise not even read). */
+static enum dir_error dir_account_get(struct dir *dir, const char *address, char **address_r,
+				      char **hash_r, uint64_t *quota_r)
 {
 	char *addr = dir_address_copy(address);
 	sqlite3_stmt *st;
 	enum dir_error error = DIR_ERR_TEMP;
-	int rc;
+	enum db_result r;
 
-	memset(user_r, 0, sizeof(*user_r));
+	*address_r = NULL;
+	if (hash_r != NULL)
+		*hash_r = NULL;
+	*quota_r = 0;
 	if (addr == NULL)
 		return DIR_ERR_INVALID;
 	pthread_mutex_lock(&dir->lock);
-	st = dir_prepare(dir, "SELECT hash, quota FROM accounts WHERE address = ?",
+	st = dir_prepare(dir, hash_r != NULL ? "SELECT quota, hash FROM accounts WHERE address = ?" :
+			 "SELECT quota FROM accounts WHERE address = ?",
 			 (const char *const[]){ addr, NULL });
 	if (st != NULL) {
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			const char *hash = (const char *)sqlite3_column_text(st, 0);
-			sqlite3_int64 quota = sqlite3_column_int64(st, 1);
+		r = db_step(dir->db, st, "look up account");
+		if (r == DB_ROW) {
+			sqlite3_int64 quota = sqlite3_column_int64(st, 0);
 
-			user_r->hash = strdup(hash != NULL ? hash : "");
-			user_r->quota = quota > 0 ? (uint64_t)quota : 0;
-			user_r->address = addr;
-			addr = NULL;
-			error = user_r->hash != NULL ? DIR_OK : DIR_ERR_TEMP;
-		} else if (rc == SQLITE_DONE) {
+			*quota_r = quota > 0 ? (uint64_t)quota : 0;
+			error = DIR_OK;
+			if (hash_r != NULL) {
+				const char *hash = (const char *)sqlite3_column_text(st, 1);
+
+				*hash_r = strdup(hash != NULL ? hash : "");
+				if (*hash_r == NULL)
+					error = DIR_ERR_TEMP;
+			}
+			if (error == DIR_OK) {
+				*address_r = addr;
+				addr = NULL;
+			}
+		} else if (r == DB_OK) {
 			error = DIR_ERR_NOT_FOUND;
 		}
 		sqlite3_finalize(st);
 	}
 	pthread_mutex_unlock(&dir->lock);
 	free(addr);
+	return error;
+}
+
+enum dir_error dir_user_lookup(struct dir *dir, const char *address, struct dir_user *user_r)
+{
+	enum dir_error error;
+
+	memset(user_r, 0, sizeof(*user_r));
+	error = dir_account_get(dir, address, &user_r->address, &user_r->hash, &user_r->quota);
 	if (error != DIR_OK)
 		dir_user_free(user_r);
 	return error;
+}
+
+enum dir_error dir_delivery_lookup(struct dir *dir, const char *address,
+				   struct dir_delivery *info_r)
+{
+	memset(info_r, 0, sizeof(*info_r));
+	return dir_account_get(dir, address, &info_r->address, NULL, &info_r->quota);
+}
+
+void dir_delivery_free(struct dir_delivery *info)
+{
+	free(info->address);
+	memset(info, 0, sizeof(*info));
 }
 
 void dir_user_free(struct dir_user *user)
@@ -591,7 +582,7 @@ enum dir_error dir_user_list(struct dir *dir, const char *domain,
 	char *name = NULL;
 	sqlite3_stmt *st;
 	enum dir_error error = DIR_OK;
-	int rc;
+	enum db_result r;
 
 	if (domain != NULL && (name = dir_domain_copy(domain)) == NULL)
 		return DIR_ERR_INVALID;
@@ -604,14 +595,14 @@ enum dir_error dir_user_list(struct dir *dir, const char *domain,
 			    (const char *const[]){ name, NULL }) :
 		dir_prepare(dir, "SELECT address, quota FROM accounts ORDER BY address", NULL);
 	if (st != NULL) {
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		while ((r = db_step(dir->db, st, "list accounts")) == DB_ROW) {
 			sqlite3_int64 quota = sqlite3_column_int64(st, 1);
 
 			cb(ctx, (const char *)sqlite3_column_text(st, 0),
 			   quota > 0 ? (uint64_t)quota : 0);
 		}
 		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE)
+		if (r != DB_OK)
 			error = DIR_ERR_TEMP;
 	} else if (error == DIR_OK) {
 		error = DIR_ERR_TEMP;
@@ -674,7 +665,7 @@ static char *dir_targets_normalize(const char *targets)
 
 enum dir_error dir_alias_add(struct dir *dir, const char *alias, const char *targets)
 {
-	char *addr = dir_address_copy(alias);
+	char *addr = dir_alias_copy(alias);
 	char *list = targets != NULL && strlen(targets) <= 256 * 1024 ?
 		dir_targets_normalize(targets) : NULL;
 	enum dir_error error;
@@ -700,7 +691,7 @@ enum dir_error dir_alias_add(struct dir *dir, const char *alias, const char *tar
 
 enum dir_error dir_alias_del(struct dir *dir, const char *alias)
 {
-	char *addr = dir_address_copy(alias);
+	char *addr = dir_alias_copy(alias);
 	enum dir_error error;
 
 	if (addr == NULL)
@@ -715,7 +706,7 @@ enum dir_error dir_alias_list(struct dir *dir,
 			      void (*cb)(void *ctx, const char *alias, const char *targets), void *ctx)
 {
 	sqlite3_stmt *st;
-	int rc;
+	enum db_result r;
 
 	pthread_mutex_lock(&dir->lock);
 	st = dir_prepare(dir, "SELECT alias, targets FROM aliases ORDER BY alias", NULL);
@@ -723,10 +714,10 @@ enum dir_error dir_alias_list(struct dir *dir,
 		pthread_mutex_unlock(&dir->lock);
 		return DIR_ERR_TEMP;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((r = db_step(dir->db, st, "list aliases")) == DB_ROW)
 		cb(ctx, (const char *)sqlite3_column_text(st, 0),
 		   (const char *)sqlite3_column_text(st, 1));
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&dir->lock);
-	return rc == SQLITE_DONE ? DIR_OK : DIR_ERR_TEMP;
+	return r == DB_OK ? DIR_OK : DIR_ERR_TEMP;
 }

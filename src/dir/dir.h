@@ -21,6 +21,8 @@ enum dir_error {
 	DIR_ERR_NOT_EMPTY,     /* domain still has accounts or aliases */
 	DIR_ERR_NO_DOMAIN,     /* the address's domain is not a local domain */
 	DIR_ERR_TEMP,          /* database error: try again later */
+	DIR_ERR_LOOP,          /* dir_resolve: the aliases loop and reach no recipient */
+	DIR_ERR_LIMIT,         /* dir_resolve: over a bound of the alias expansion */
 	DIR_ERR__COUNT
 };
 /* A short human-readable text for the CLI and logs. */
@@ -29,6 +31,12 @@ const char *dir_error_str(enum dir_error error);
 struct dir_user {
 	char *address;         /* canonical (lower-case) address */
 	char *hash;            /* "{SCHEME}..." - never log or print it */
+	uint64_t quota;        /* bytes; 0 = unlimited */
+};
+
+/* What delivery needs to know of an account, and nothing more. */
+struct dir_delivery {
+	char *address;         /* canonical (lower-case) address */
 	uint64_t quota;        /* bytes; 0 = unlimited */
 };
 
@@ -53,14 +61,26 @@ enum dir_error dir_user_set_hash(struct dir *dir, const char *address, const cha
 enum dir_error dir_user_replace_hash(struct dir *dir, const char *address, const char *old,
 				     const char *hash);
 enum dir_error dir_user_set_quota(struct dir *dir, const char *address, uint64_t quota);
-/* Fills *user_r (free with dir_user_free) for a login name, any case. */
+/* Fills *user_r (free with dir_user_free) for a login name, any case. For
+ * the login path only: it hands out the password hash. */
 enum dir_error dir_user_lookup(struct dir *dir, const char *address, struct dir_user *user_r);
 void dir_user_free(struct dir_user *user);
+/* The account `address` names exactly (any case; no alias, sub-address or
+ * catch-all: those are dir_resolve's, see dir-resolve.h) as delivery sees
+ * it: canonical address and quota; the password hash is not even read.
+ * DIR_ERR_NOT_FOUND when there is no such account, DIR_ERR_INVALID when it
+ * is not an address. Free *info_r with dir_delivery_free. */
+enum dir_error dir_delivery_lookup(struct dir *dir, const char *address,
+				   struct dir_delivery *info_r);
+void dir_delivery_free(struct dir_delivery *info);
 /* Lists accounts, of one domain or (domain == NULL) all, ordered by address. */
 enum dir_error dir_user_list(struct dir *dir, const char *domain,
 			     void (*cb)(void *ctx, const char *address, uint64_t quota), void *ctx);
 
-/* `targets` is a comma-separated list of addresses. */
+/* `alias` is an address of a local domain, or "@domain": the catch-all of a
+ * local domain, used for an address of it that is neither an account nor
+ * an alias (dir-resolve.h). `targets` is a comma-separated list of
+ * addresses (local or not; at most 1,000). */
 enum dir_error dir_alias_add(struct dir *dir, const char *alias, const char *targets);
 enum dir_error dir_alias_del(struct dir *dir, const char *alias);
 enum dir_error dir_alias_list(struct dir *dir,

@@ -89,7 +89,7 @@ static void pop3_login_work(void *arg)
 	/* RFC 1939 8: one POP3 session per maildrop. */
 	login->store = store_lock(login->address, "pop3", &s->lock);
 	if (login->store == STORE_OK)
-		login->store = store_open(s->ctx->data_dir, login->address, &s->acct);
+		login->store = store_account_get(s->ctx->store, login->address, &s->acct);
 	if (login->store == STORE_OK)
 		login->store = store_mailbox_get(s->acct, "INBOX", &box);
 	if (login->store == STORE_OK) {
@@ -113,7 +113,7 @@ static void pop3_login_work(void *arg)
 	}
 	login->store_failed = true;
 	if (s->acct != NULL)
-		store_close(&s->acct);
+		store_account_put(&s->acct);
 	if (s->lock != NULL)
 		store_unlock(&s->lock);
 }
@@ -130,7 +130,7 @@ static void pop3_login_done(void *arg)
 	if (login->store_failed) {
 		conn_log(s->conn, LOG_LEVEL_INFO, "msg=\"login refused\" user=\"%s\" error=%s", user,
 			 store_error_name(login->store));
-		pop3_reply_failure(s, pop3_failure_from_store(login->store), "store_open");
+		pop3_reply_failure(s, pop3_failure_from_store(login->store), "store_account_get");
 		pop3_login_clear(login);
 		pop3_session_continue(s);
 		return;

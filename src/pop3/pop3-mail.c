@@ -302,7 +302,7 @@ static void pop3_update_work(void *arg)
 
 	s->expunge_error = s->n_expunge == 0 ? STORE_OK :
 		store_expunge(s->acct, "INBOX", s->expunge_uids, s->n_expunge);
-	store_close(&s->acct);
+	store_account_put(&s->acct);
 	store_unlock(&s->lock);
 }
 

@@ -298,7 +298,7 @@ static void pop3_release_work(void *arg)
 {
 	struct pop3_release *r = arg;
 
-	store_close(&r->acct);
+	store_account_put(&r->acct);
 	store_unlock(&r->lock);
 	free(r);
 }

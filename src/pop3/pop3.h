@@ -7,10 +7,11 @@
 #include "core/conn.h"
 
 struct dir;
+struct store_root;
 
 struct pop3_context {
 	struct dir *dir;           /* the user directory, shared by all sessions */
-	const char *data_dir;      /* [server] data_dir */
+	struct store_root *store;  /* the message store, shared by all sessions */
 	const char *hostname;      /* [server] hostname, for the greeting */
 };
 

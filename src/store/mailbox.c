@@ -79,19 +79,19 @@ static void mailbox_from_row(sqlite3_stmt *stmt, struct store_mailbox *box)
 	box->size = (uint64_t)sqlite3_column_int64(stmt, 7);
 }
 
-enum store_error store_mailbox_list(struct store_account *acct,
-				    struct store_mailbox **boxes_r, size_t *n_r)
+static enum store_error store_mailbox_list_locked(struct store_account *acct,
+						  struct store_mailbox **boxes_r, size_t *n_r)
 {
-	sqlite3_stmt *stmt = store_prepare(acct, MAILBOX_SELECT " ORDER BY b.name");
+	sqlite3_stmt *stmt = db_prepare(acct->db, MAILBOX_SELECT " ORDER BY b.name");
 	struct store_mailbox *boxes = NULL;
 	size_t n = 0, cap = 0;
-	int rc;
+	enum db_result r;
 
 	*boxes_r = NULL;
 	*n_r = 0;
 	if (stmt == NULL)
 		return STORE_ERR_IO;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	while ((r = db_step(acct->db, stmt, "list mailboxes")) == DB_ROW) {
 		if (n == cap) {
 			cap = cap == 0 ? 8 : cap * 2;
 			boxes = realloc(boxes, cap * sizeof(*boxes));
@@ -101,58 +101,78 @@ enum store_error store_mailbox_list(struct store_account *acct,
 		mailbox_from_row(stmt, &boxes[n++]);
 	}
 	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE) {
+	if (r != DB_OK) {
 		store_mailboxes_free(boxes, n);
-		return store_db_error(acct, "list mailboxes");
+		return store_db_result(r);
 	}
 	*boxes_r = boxes;
 	*n_r = n;
 	return STORE_OK;
 }
 
-enum store_error store_mailbox_get(struct store_account *acct, const char *name,
-				   struct store_mailbox *box_r)
+enum store_error store_mailbox_list(struct store_account *acct,
+				    struct store_mailbox **boxes_r, size_t *n_r)
+{
+	enum store_error err;
+
+	store_enter(acct);
+	err = store_mailbox_list_locked(acct, boxes_r, n_r);
+	store_leave(acct);
+	return err;
+}
+
+static enum store_error store_mailbox_get_locked(struct store_account *acct, const char *name,
+						 struct store_mailbox *box_r)
 {
 	char canon[STORE_MAILBOX_NAME_MAX + 1];
 	sqlite3_stmt *stmt;
 	enum store_error err = STORE_OK;
-	int rc;
+	enum db_result r;
 
 	memset(box_r, 0, sizeof(*box_r));
 	if (!store_mailbox_name_canon(name, canon, sizeof(canon)))
 		return STORE_ERR_INVALID;
-	stmt = store_prepare(acct, MAILBOX_SELECT " WHERE b.name = ?");
+	stmt = db_prepare(acct->db, MAILBOX_SELECT " WHERE b.name = ?");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_text(stmt, 1, canon, -1, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
+	r = db_step(acct->db, stmt, "get mailbox");
+	if (r == DB_ROW)
 		mailbox_from_row(stmt, box_r);
-	else if (rc == SQLITE_DONE)
-		err = STORE_ERR_NOT_FOUND;
 	else
-		err = store_db_error(acct, "get mailbox");
+		err = r == DB_OK ? STORE_ERR_NOT_FOUND : store_db_result(r);
 	sqlite3_finalize(stmt);
 	return err;
 }
 
-enum store_error store_mailbox_create(struct store_account *acct, const char *name,
-				      enum store_special special)
+enum store_error store_mailbox_get(struct store_account *acct, const char *name,
+				   struct store_mailbox *box_r)
+{
+	enum store_error err;
+
+	store_enter(acct);
+	err = store_mailbox_get_locked(acct, name, box_r);
+	store_leave(acct);
+	return err;
+}
+
+static enum store_error store_mailbox_create_locked(struct store_account *acct, const char *name,
+						    enum store_special special)
 {
 	char canon[STORE_MAILBOX_NAME_MAX + 1];
 	sqlite3_stmt *stmt;
 	enum store_error err;
 	uint32_t uidvalidity;
-	int rc;
+	enum db_result r;
 
 	if (!store_mailbox_name_canon(name, canon, sizeof(canon)) ||
 	    (unsigned)special >= STORE_SPECIAL__COUNT)
 		return STORE_ERR_INVALID;
-	if ((err = store_begin(acct)) != STORE_OK)
+	if ((err = store_db_result(db_begin(acct->db))) != STORE_OK)
 		return err;
 	if ((err = store_uidvalidity_next(acct, &uidvalidity)) != STORE_OK)
 		goto fail;
-	stmt = store_prepare(acct, "INSERT INTO mailboxes(name, uidvalidity, uidnext, highestmodseq,"
+	stmt = db_prepare(acct->db, "INSERT INTO mailboxes(name, uidvalidity, uidnext, highestmodseq,"
 			     " special, subscribed) VALUES(?, ?, 1, 1, ?, 0)");
 	if (stmt == NULL) {
 		err = STORE_ERR_IO;
@@ -161,22 +181,29 @@ enum store_error store_mailbox_create(struct store_account *acct, const char *na
 	sqlite3_bind_text(stmt, 1, canon, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, uidvalidity);
 	sqlite3_bind_int(stmt, 3, (int)special);
-	rc = sqlite3_step(stmt);
+	r = db_step(acct->db, stmt, "create mailbox");
 	sqlite3_finalize(stmt);
-	if (rc == SQLITE_CONSTRAINT) {
-		err = STORE_ERR_EXISTS;
+	if (r != DB_OK) {
+		err = store_db_result(r);   /* DB_ERR_EXISTS: STORE_ERR_EXISTS */
 		goto fail;
 	}
-	if (rc != SQLITE_DONE) {
-		err = store_db_error(acct, "create mailbox");
-		goto fail;
-	}
-	if ((err = store_commit(acct)) != STORE_OK)
+	if ((err = store_db_result(db_commit(acct->db))) != STORE_OK)
 		return err;
 	store_notify(acct, canon, HUB_CHANGE_MAILBOX, 1);
 	return STORE_OK;
 fail:
-	store_rollback(acct);
+	db_rollback(acct->db);
+	return err;
+}
+
+enum store_error store_mailbox_create(struct store_account *acct, const char *name,
+				      enum store_special special)
+{
+	enum store_error err;
+
+	store_enter(acct);
+	err = store_mailbox_create_locked(acct, name, special);
+	store_leave(acct);
 	return err;
 }
 
@@ -187,25 +214,23 @@ enum store_error store_mailbox_row(struct store_account *acct, const char *name,
 	char canon[STORE_MAILBOX_NAME_MAX + 1];
 	sqlite3_stmt *stmt;
 	enum store_error err = STORE_OK;
-	int rc;
+	enum db_result r;
 
 	if (!store_mailbox_name_canon(name, canon, sizeof(canon)))
 		return STORE_ERR_INVALID;
-	stmt = store_prepare(acct, "SELECT id, uidnext, highestmodseq FROM mailboxes WHERE name = ?");
+	stmt = db_prepare(acct->db, "SELECT id, uidnext, highestmodseq FROM mailboxes WHERE name = ?");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_text(stmt, 1, canon, -1, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
+	r = db_step(acct->db, stmt, "find mailbox");
+	if (r == DB_ROW) {
 		*id_r = sqlite3_column_int64(stmt, 0);
 		if (uidnext_r != NULL)
 			*uidnext_r = (uint32_t)sqlite3_column_int64(stmt, 1);
 		if (highestmodseq_r != NULL)
 			*highestmodseq_r = (uint64_t)sqlite3_column_int64(stmt, 2);
-	} else if (rc == SQLITE_DONE) {
-		err = STORE_ERR_NOT_FOUND;
 	} else {
-		err = store_db_error(acct, "find mailbox");
+		err = r == DB_OK ? STORE_ERR_NOT_FOUND : store_db_result(r);
 	}
 	sqlite3_finalize(stmt);
 	return err;
@@ -215,19 +240,19 @@ enum store_error store_mailbox_next_modseq(struct store_account *acct, int64_t i
 					   uint64_t *modseq_r)
 {
 	sqlite3_stmt *stmt;
-	int rc;
+	enum db_result r;
 
-	stmt = store_prepare(acct, "UPDATE mailboxes SET highestmodseq = highestmodseq + 1"
+	stmt = db_prepare(acct->db, "UPDATE mailboxes SET highestmodseq = highestmodseq + 1"
 			     " WHERE id = ? RETURNING highestmodseq");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_int64(stmt, 1, id);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
+	r = db_step(acct->db, stmt, "modseq");
+	if (r == DB_ROW)
 		*modseq_r = (uint64_t)sqlite3_column_int64(stmt, 0);
 	sqlite3_finalize(stmt);
-	if (rc != SQLITE_ROW)
-		return store_db_error(acct, "modseq");
+	if (r != DB_ROW)
+		return r == DB_OK ? STORE_ERR_NOT_FOUND : store_db_result(r);
 	return STORE_OK;
 }
 
@@ -238,31 +263,31 @@ static enum store_error mailbox_update(struct store_account *acct, const char *s
 {
 	char canon[STORE_MAILBOX_NAME_MAX + 1];
 	sqlite3_stmt *stmt;
-	int rc;
+	enum db_result r;
 
 	if (!store_mailbox_name_canon(mailbox, canon, sizeof(canon)))
 		return STORE_ERR_INVALID;
-	stmt = store_prepare(acct, sql);
+	stmt = db_prepare(acct->db, sql);
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_int64(stmt, 1, v1);
 	sqlite3_bind_int64(stmt, 2, v2);
 	sqlite3_bind_text(stmt, 3, canon, -1, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
+	r = db_step(acct->db, stmt, "update mailbox");
 	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
-		return store_db_error(acct, "update mailbox");
-	return sqlite3_changes(acct->db) > 0 ? STORE_OK : STORE_ERR_EXISTS;
+	if (r != DB_OK)
+		return store_db_result(r);
+	return db_changes(acct->db) > 0 ? STORE_OK : STORE_ERR_EXISTS;
 }
 
-enum store_error store_mailbox_set_uids(struct store_account *acct, const char *mailbox,
-					uint32_t uidvalidity, uint32_t uidnext)
+static enum store_error store_mailbox_set_uids_locked(struct store_account *acct, const char *mailbox,
+						      uint32_t uidvalidity, uint32_t uidnext)
 {
 	enum store_error err;
 
 	if (uidvalidity == 0 || uidnext == 0)
 		return STORE_ERR_INVALID;
-	if ((err = store_begin(acct)) != STORE_OK)
+	if ((err = store_db_result(db_begin(acct->db))) != STORE_OK)
 		return err;
 	/* Only a mailbox that never held a message: its old UIDs cannot be
 	 * cached by any client. */
@@ -274,10 +299,30 @@ enum store_error store_mailbox_set_uids(struct store_account *acct, const char *
 	if (err == STORE_OK)
 		err = mailbox_update(acct, "UPDATE meta SET value = max(value, ?1) WHERE key = 'uidvalidity'", uidvalidity, 0, mailbox);
 	if (err != STORE_OK) {
-		store_rollback(acct);
+		db_rollback(acct->db);
 		return err;
 	}
-	return store_commit(acct);
+	return store_db_result(db_commit(acct->db));
+}
+
+enum store_error store_mailbox_set_uids(struct store_account *acct, const char *mailbox,
+					uint32_t uidvalidity, uint32_t uidnext)
+{
+	enum store_error err;
+
+	store_enter(acct);
+	err = store_mailbox_set_uids_locked(acct, mailbox, uidvalidity, uidnext);
+	store_leave(acct);
+	return err;
+}
+
+static enum store_error store_mailbox_raise_uidnext_locked(struct store_account *acct, const char *mailbox,
+							   uint32_t uidnext)
+{
+	enum store_error err;
+
+	err = mailbox_update(acct, "UPDATE mailboxes SET uidnext = max(uidnext, ?1) WHERE name = ?3", uidnext, 0, mailbox);
+	return err == STORE_ERR_EXISTS ? STORE_ERR_NOT_FOUND : err;
 }
 
 enum store_error store_mailbox_raise_uidnext(struct store_account *acct, const char *mailbox,
@@ -285,6 +330,8 @@ enum store_error store_mailbox_raise_uidnext(struct store_account *acct, const c
 {
 	enum store_error err;
 
-	err = mailbox_update(acct, "UPDATE mailboxes SET uidnext = max(uidnext, ?1) WHERE name = ?3", uidnext, 0, mailbox);
-	return err == STORE_ERR_EXISTS ? STORE_ERR_NOT_FOUND : err;
+	store_enter(acct);
+	err = store_mailbox_raise_uidnext_locked(acct, mailbox, uidnext);
+	store_leave(acct);
+	return err;
 }

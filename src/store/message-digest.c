@@ -66,21 +66,21 @@ static enum store_error digest_missing(struct store_account *acct, int64_t box, 
 	struct digest_file *files = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *stmt;
-	int rc;
+	enum db_result r;
 
 	*files_r = NULL;
 	*n_r = 0;
 	/* Without statistics SQLite would scan the whole mailbox by its
 	 * primary key here, once per message imported: the index finds the
 	 * few rows at once. */
-	stmt = store_prepare(acct, "SELECT DISTINCT f.id, f.name FROM messages m"
+	stmt = db_prepare(acct->db, "SELECT DISTINCT f.id, f.name FROM messages m"
 			     " INDEXED BY messages_digest JOIN files f ON f.id = m.file_id"
 			     " WHERE m.mailbox_id = ? AND m.digest IS NULL AND m.size = ?");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_int64(stmt, 1, box);
 	sqlite3_bind_int64(stmt, 2, (int64_t)size);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	while ((r = db_step(acct->db, stmt, "find messages without digest")) == DB_ROW) {
 		if (n == cap) {
 			cap = cap == 0 ? 8 : cap * 2;
 			files = realloc(files, cap * sizeof(*files));
@@ -95,7 +95,7 @@ static enum store_error digest_missing(struct store_account *acct, int64_t box, 
 	sqlite3_finalize(stmt);
 	*files_r = files;
 	*n_r = n;
-	return rc == SQLITE_DONE ? STORE_OK : store_db_error(acct, "find messages without digest");
+	return store_db_result(r);
 }
 
 /* Store the digests computed for files (every message sharing one). */
@@ -105,11 +105,11 @@ static enum store_error digest_record(struct store_account *acct, const struct d
 	sqlite3_stmt *stmt;
 	enum store_error err;
 
-	if ((err = store_begin(acct)) != STORE_OK)
+	if ((err = store_db_result(db_begin(acct->db))) != STORE_OK)
 		return err;
-	stmt = store_prepare(acct, "UPDATE messages SET digest = ? WHERE file_id = ? AND digest IS NULL");
+	stmt = db_prepare(acct->db, "UPDATE messages SET digest = ? WHERE file_id = ? AND digest IS NULL");
 	if (stmt == NULL) {
-		store_rollback(acct);
+		db_rollback(acct->db);
 		return STORE_ERR_IO;
 	}
 	for (size_t i = 0; i < n && err == STORE_OK; i++) {
@@ -117,16 +117,15 @@ static enum store_error digest_record(struct store_account *acct, const struct d
 			continue;
 		sqlite3_bind_blob(stmt, 1, files[i].digest, STORE_DIGEST_LEN, SQLITE_STATIC);
 		sqlite3_bind_int64(stmt, 2, files[i].id);
-		if (sqlite3_step(stmt) != SQLITE_DONE)
-			err = store_db_error(acct, "record digest");
+		err = store_db_result(db_step(acct->db, stmt, "record digest"));
 		sqlite3_reset(stmt);
 	}
 	sqlite3_finalize(stmt);
 	if (err != STORE_OK) {
-		store_rollback(acct);
+		db_rollback(acct->db);
 		return err;
 	}
-	return store_commit(acct);
+	return store_db_result(db_commit(acct->db));
 }
 
 /* Fill in the missing digests of a mailbox's messages of one size; *match_r
@@ -162,26 +161,26 @@ enum store_error store_mailbox_has_digest(struct store_account *acct, const char
 {
 	sqlite3_stmt *stmt;
 	enum store_error err;
+	enum db_result r;
 	int64_t box;
-	int rc;
 
 	*present_r = false;
 	if ((err = store_mailbox_row(acct, mailbox, &box, NULL, NULL)) != STORE_OK)
 		return err;
-	stmt = store_prepare(acct, "SELECT 1 FROM messages WHERE mailbox_id = ? AND digest = ?"
+	stmt = db_prepare(acct->db, "SELECT 1 FROM messages WHERE mailbox_id = ? AND digest = ?"
 			     " AND size = ? LIMIT 1");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_int64(stmt, 1, box);
 	sqlite3_bind_blob(stmt, 2, digest, STORE_DIGEST_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 3, (int64_t)size);
-	rc = sqlite3_step(stmt);
+	r = db_step(acct->db, stmt, "find digest");
 	sqlite3_finalize(stmt);
-	if (rc == SQLITE_ROW) {
+	if (r == DB_ROW) {
 		*present_r = true;
 		return STORE_OK;
 	}
-	if (rc != SQLITE_DONE)
-		return store_db_error(acct, "find digest");
+	if (r != DB_OK)
+		return store_db_result(r);
 	return digest_fill(acct, box, size, digest, present_r);
 }

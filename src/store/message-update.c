@@ -159,9 +159,9 @@ static bool str_eq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-enum store_error store_flags_update(struct store_account *acct, const char *mailbox,
-				    const uint32_t *uids, size_t n, enum store_flag_op op,
-				    unsigned flags, const char *keywords)
+static enum store_error store_flags_update_locked(struct store_account *acct, const char *mailbox,
+						  const uint32_t *uids, size_t n, enum store_flag_op op,
+						  unsigned flags, const char *keywords)
 {
 	sqlite3_stmt *sel = NULL, *upd = NULL;
 	enum store_error err;
@@ -172,12 +172,12 @@ enum store_error store_flags_update(struct store_account *acct, const char *mail
 	if ((unsigned)op > STORE_FLAGS_REPLACE || (flags & ~0x1fu) != 0 ||
 	    !store_keywords_normalize(keywords, &change))
 		return STORE_ERR_INVALID;
-	if ((err = store_begin(acct)) != STORE_OK)
+	if ((err = store_db_result(db_begin(acct->db))) != STORE_OK)
 		goto out;
 	if ((err = store_mailbox_row(acct, mailbox, &box, NULL, NULL)) != STORE_OK)
 		goto out;
-	sel = store_prepare(acct, "SELECT flags, keywords FROM messages WHERE mailbox_id = ? AND uid = ?");
-	upd = store_prepare(acct, "UPDATE messages SET flags = ?, keywords = ?, modseq = ?"
+	sel = db_prepare(acct->db, "SELECT flags, keywords FROM messages WHERE mailbox_id = ? AND uid = ?");
+	upd = db_prepare(acct->db, "UPDATE messages SET flags = ?, keywords = ?, modseq = ?"
 			    " WHERE mailbox_id = ? AND uid = ?");
 	if (sel == NULL || upd == NULL) {
 		err = STORE_ERR_IO;
@@ -187,17 +187,17 @@ enum store_error store_flags_update(struct store_account *acct, const char *mail
 		const char *old_kw;
 		unsigned old, new;
 		char *new_kw;
-		int rc;
+		enum db_result r;
 
 		sqlite3_bind_int64(sel, 1, box);
 		sqlite3_bind_int64(sel, 2, uids[i]);
-		rc = sqlite3_step(sel);
-		if (rc == SQLITE_DONE) {
+		r = db_step(acct->db, sel, "read flags");
+		if (r == DB_OK) {
 			sqlite3_reset(sel);
 			continue;
 		}
-		if (rc != SQLITE_ROW) {
-			err = store_db_error(acct, "read flags");
+		if (r != DB_ROW) {
+			err = store_db_result(r);
 			goto out;
 		}
 		old = (unsigned)sqlite3_column_int(sel, 0);
@@ -220,11 +220,11 @@ enum store_error store_flags_update(struct store_account *acct, const char *mail
 			sqlite3_bind_int64(upd, 3, (int64_t)modseq);
 			sqlite3_bind_int64(upd, 4, box);
 			sqlite3_bind_int64(upd, 5, uids[i]);
-			rc = sqlite3_step(upd);
+			r = db_step(acct->db, upd, "update flags");
 			sqlite3_reset(upd);
-			if (rc != SQLITE_DONE) {
+			if (r != DB_OK) {
 				free(new_kw);
-				err = store_db_error(acct, "update flags");
+				err = store_db_result(r);
 				goto out;
 			}
 		}
@@ -234,14 +234,26 @@ enum store_error store_flags_update(struct store_account *acct, const char *mail
 	sqlite3_finalize(sel);
 	sqlite3_finalize(upd);
 	sel = upd = NULL;
-	err = store_commit(acct);
+	err = store_db_result(db_commit(acct->db));
 	if (err == STORE_OK && modseq != 0)
 		store_notify(acct, mailbox, HUB_CHANGE_FLAGS, modseq);
 out:
 	sqlite3_finalize(sel);
 	sqlite3_finalize(upd);
-	store_rollback(acct);
+	db_rollback(acct->db);
 	free(change);
+	return err;
+}
+
+enum store_error store_flags_update(struct store_account *acct, const char *mailbox,
+				    const uint32_t *uids, size_t n, enum store_flag_op op,
+				    unsigned flags, const char *keywords)
+{
+	enum store_error err;
+
+	store_enter(acct);
+	err = store_flags_update_locked(acct, mailbox, uids, n, op, flags, keywords);
+	store_leave(acct);
 	return err;
 }
 
@@ -270,27 +282,31 @@ static enum store_error expunge_unused_files(struct store_account *acct, const i
 	if (names == NULL)
 		abort();
 	*names_r = names;
-	sel = store_prepare(acct, "SELECT name FROM files WHERE id = ?1"
+	sel = db_prepare(acct->db, "SELECT name FROM files WHERE id = ?1"
 			    " AND NOT EXISTS (SELECT 1 FROM messages WHERE file_id = ?1)");
-	del = store_prepare(acct, "DELETE FROM files WHERE id = ?");
+	del = db_prepare(acct->db, "DELETE FROM files WHERE id = ?");
 	if (sel == NULL || del == NULL) {
 		err = STORE_ERR_IO;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
+		enum db_result r;
+
 		sqlite3_bind_int64(sel, 1, ids[i]);
-		if (sqlite3_step(sel) == SQLITE_ROW) {
+		r = db_step(acct->db, sel, "find unused file");
+		if (r == DB_ROW) {
 			names[k] = strdup((const char *)sqlite3_column_text(sel, 0));
 			if (names[k++] == NULL)
 				abort();
 			sqlite3_bind_int64(del, 1, ids[i]);
-			if (sqlite3_step(del) != SQLITE_DONE) {
-				err = store_db_error(acct, "delete file");
-				goto out;
-			}
+			r = db_step(acct->db, del, "delete file");
 			sqlite3_reset(del);
 		}
 		sqlite3_reset(sel);
+		if (r != DB_OK) {
+			err = store_db_result(r);
+			goto out;
+		}
 	}
 out:
 	sqlite3_finalize(sel);
@@ -316,42 +332,42 @@ static enum store_error store_expunge_once(struct store_account *acct, const cha
 	uint64_t modseq = 0;
 	int64_t box;
 
-	if ((err = store_begin(acct)) != STORE_OK)
+	if ((err = store_db_result(db_begin(acct->db))) != STORE_OK)
 		return err;
 	if ((err = store_mailbox_row(acct, mailbox, &box, NULL, NULL)) != STORE_OK)
 		goto out;
-	sel = store_prepare(acct, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ? RETURNING file_id");
-	rec = store_prepare(acct, "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES(?, ?, ?)");
+	sel = db_prepare(acct->db, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ? RETURNING file_id");
+	rec = db_prepare(acct->db, "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES(?, ?, ?)");
 	if (sel == NULL || rec == NULL) {
 		err = STORE_ERR_IO;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		int rc;
+		enum db_result r;
 
 		sqlite3_bind_int64(sel, 1, box);
 		sqlite3_bind_int64(sel, 2, uids[i]);
-		rc = sqlite3_step(sel);
-		if (rc == SQLITE_ROW)
+		r = db_step(acct->db, sel, "expunge");
+		if (r == DB_ROW)
 			ids_add(&files, &n_files, &cap, sqlite3_column_int64(sel, 0));
-		while (rc == SQLITE_ROW)
-			rc = sqlite3_step(sel);
+		while (r == DB_ROW)
+			r = db_step(acct->db, sel, "expunge");
 		sqlite3_reset(sel);
-		if (rc != SQLITE_DONE) {
-			err = store_db_error(acct, "expunge");
+		if (r != DB_OK) {
+			err = store_db_result(r);
 			goto out;
 		}
-		if (sqlite3_changes(acct->db) == 0)
+		if (db_changes(acct->db) == 0)
 			continue;
 		if ((err = store_mailbox_next_modseq(acct, box, &modseq)) != STORE_OK)
 			goto out;
 		sqlite3_bind_int64(rec, 1, box);
 		sqlite3_bind_int64(rec, 2, uids[i]);
 		sqlite3_bind_int64(rec, 3, (int64_t)modseq);
-		rc = sqlite3_step(rec);
+		r = db_step(acct->db, rec, "record expunge");
 		sqlite3_reset(rec);
-		if (rc != SQLITE_DONE) {
-			err = store_db_error(acct, "record expunge");
+		if (r != DB_OK) {
+			err = store_db_result(r);
 			goto out;
 		}
 	}
@@ -360,26 +376,26 @@ static enum store_error store_expunge_once(struct store_account *acct, const cha
 	sqlite3_finalize(sel);
 	sqlite3_finalize(rec);
 	sel = rec = NULL;
-	if ((err = store_commit(acct)) != STORE_OK)
+	if ((err = store_db_result(db_commit(acct->db))) != STORE_OK)
 		goto out;
 	/* Committed: now the files can go. A crash before this leaves
 	 * orphans, which store_open removes. */
 	for (size_t i = 0; names[i] != NULL; i++)
-		unlinkat(acct->msg_fd, names[i], 0);
+		store_msg_unlink(acct, names[i]);
 	if (modseq != 0)
 		store_notify(acct, mailbox, HUB_CHANGE_EXPUNGE, modseq);
 out:
 	sqlite3_finalize(sel);
 	sqlite3_finalize(del);
 	sqlite3_finalize(rec);
-	store_rollback(acct);
+	db_rollback(acct->db);
 	names_free(names);
 	free(files);
 	return err;
 }
 
-enum store_error store_expunge(struct store_account *acct, const char *mailbox,
-			       const uint32_t *uids, size_t n)
+static enum store_error store_expunge_locked(struct store_account *acct, const char *mailbox,
+					     const uint32_t *uids, size_t n)
 {
 	enum store_error err = store_expunge_once(acct, mailbox, uids, n);
 
@@ -392,9 +408,20 @@ enum store_error store_expunge(struct store_account *acct, const char *mailbox,
 	return err;
 }
 
-enum store_error store_copy(struct store_account *acct, const char *mailbox,
-			    const uint32_t *uids, size_t n, const char *dest,
-			    uint32_t *new_uids_r)
+enum store_error store_expunge(struct store_account *acct, const char *mailbox,
+			       const uint32_t *uids, size_t n)
+{
+	enum store_error err;
+
+	store_enter(acct);
+	err = store_expunge_locked(acct, mailbox, uids, n);
+	store_leave(acct);
+	return err;
+}
+
+static enum store_error store_copy_locked(struct store_account *acct, const char *mailbox,
+					  const uint32_t *uids, size_t n, const char *dest,
+					  uint32_t *new_uids_r)
 {
 	sqlite3_stmt *ins = NULL;
 	enum store_error err;
@@ -403,14 +430,14 @@ enum store_error store_copy(struct store_account *acct, const char *mailbox,
 	int64_t src, dst;
 	char canon[STORE_MAILBOX_NAME_MAX + 1];
 
-	if ((err = store_begin(acct)) != STORE_OK)
+	if ((err = store_db_result(db_begin(acct->db))) != STORE_OK)
 		return err;
 	if ((err = store_mailbox_row(acct, mailbox, &src, NULL, NULL)) != STORE_OK ||
 	    (err = store_mailbox_row(acct, dest, &dst, &uidnext, NULL)) != STORE_OK)
 		goto out;
 	/* The copy keeps flags, keywords, internal date and the file
 	 * (RFC 3501 6.4.7); it gets a new UID and MODSEQ. */
-	ins = store_prepare(acct, "INSERT INTO messages(mailbox_id, uid, file_id, flags, keywords,"
+	ins = db_prepare(acct->db, "INSERT INTO messages(mailbox_id, uid, file_id, flags, keywords,"
 			    " modseq, internal_date, size, digest) SELECT ?1, ?2, file_id, flags, keywords,"
 			    " (SELECT highestmodseq + 1 FROM mailboxes WHERE id = ?1),"
 			    " internal_date, size, digest FROM messages WHERE mailbox_id = ?4 AND uid = ?5");
@@ -420,7 +447,7 @@ enum store_error store_copy(struct store_account *acct, const char *mailbox,
 	}
 	for (size_t i = 0; i < n; i++) {
 		uint64_t next_modseq;
-		int rc;
+		enum db_result r;
 
 		if (new_uids_r != NULL)
 			new_uids_r[i] = 0;
@@ -432,13 +459,13 @@ enum store_error store_copy(struct store_account *acct, const char *mailbox,
 		sqlite3_bind_int64(ins, 2, uidnext);
 		sqlite3_bind_int64(ins, 4, src);
 		sqlite3_bind_int64(ins, 5, uids[i]);
-		rc = sqlite3_step(ins);
+		r = db_step(acct->db, ins, "copy");
 		sqlite3_reset(ins);
-		if (rc != SQLITE_DONE) {
-			err = store_db_error(acct, "copy");
+		if (r != DB_OK) {
+			err = store_db_result(r);
 			goto out;
 		}
-		if (sqlite3_changes(acct->db) == 0)
+		if (db_changes(acct->db) == 0)
 			continue;   /* no such UID: skipped */
 		/* The row took HIGHESTMODSEQ + 1; now make it taken. */
 		if ((err = store_mailbox_next_modseq(acct, dst, &next_modseq)) != STORE_OK)
@@ -451,8 +478,8 @@ enum store_error store_copy(struct store_account *acct, const char *mailbox,
 	sqlite3_finalize(ins);
 	ins = NULL;
 	{
-		sqlite3_stmt *upd = store_prepare(acct, "UPDATE mailboxes SET uidnext = ? WHERE id = ?");
-		int rc;
+		sqlite3_stmt *upd = db_prepare(acct->db, "UPDATE mailboxes SET uidnext = ? WHERE id = ?");
+		enum db_result r;
 
 		if (upd == NULL) {
 			err = STORE_ERR_IO;
@@ -460,18 +487,30 @@ enum store_error store_copy(struct store_account *acct, const char *mailbox,
 		}
 		sqlite3_bind_int64(upd, 1, uidnext);
 		sqlite3_bind_int64(upd, 2, dst);
-		rc = sqlite3_step(upd);
+		r = db_step(acct->db, upd, "update uidnext");
 		sqlite3_finalize(upd);
-		if (rc != SQLITE_DONE) {
-			err = store_db_error(acct, "update uidnext");
+		if (r != DB_OK) {
+			err = store_db_result(r);
 			goto out;
 		}
 	}
-	if ((err = store_commit(acct)) == STORE_OK && modseq != 0 &&
+	if ((err = store_db_result(db_commit(acct->db))) == STORE_OK && modseq != 0 &&
 	    store_mailbox_name_canon(dest, canon, sizeof(canon)))
 		store_notify(acct, canon, HUB_CHANGE_APPEND, modseq);
 out:
 	sqlite3_finalize(ins);
-	store_rollback(acct);
+	db_rollback(acct->db);
+	return err;
+}
+
+enum store_error store_copy(struct store_account *acct, const char *mailbox,
+			    const uint32_t *uids, size_t n, const char *dest,
+			    uint32_t *new_uids_r)
+{
+	enum store_error err;
+
+	store_enter(acct);
+	err = store_copy_locked(acct, mailbox, uids, n, dest, new_uids_r);
+	store_leave(acct);
 	return err;
 }

@@ -14,6 +14,7 @@
 
 #include <openssl/evp.h>
 
+#include "core/durable.h"
 #include "core/log.h"
 #include "store/store-private.h"
 
@@ -24,8 +25,8 @@ struct store_append {
 	bool failed;
 	uint64_t size;
 	EVP_MD_CTX *sha;   /* SHA-256 of the bytes written */
-	char tmp_name[112];
-	char name[96];
+	char tmp_name[STORE_FILE_NAME_MAX + sizeof(STORE_TMP_PREFIX)];
+	char name[STORE_FILE_NAME_MAX];
 };
 
 struct store_reader {
@@ -46,26 +47,26 @@ void store_messages_free(struct store_message *msgs, size_t n)
 	free(msgs);
 }
 
-enum store_error store_message_list(struct store_account *acct, const char *mailbox,
-				    struct store_message **msgs_r, size_t *n_r)
+static enum store_error store_message_list_locked(struct store_account *acct, const char *mailbox,
+						  struct store_message **msgs_r, size_t *n_r)
 {
 	struct store_message *msgs = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *stmt;
 	enum store_error err;
+	enum db_result r;
 	int64_t box;
-	int rc;
 
 	*msgs_r = NULL;
 	*n_r = 0;
 	if ((err = store_mailbox_row(acct, mailbox, &box, NULL, NULL)) != STORE_OK)
 		return err;
-	stmt = store_prepare(acct, "SELECT uid, flags, keywords, modseq, internal_date, size"
+	stmt = db_prepare(acct->db, "SELECT uid, flags, keywords, modseq, internal_date, size"
 			     " FROM messages WHERE mailbox_id = ? ORDER BY uid");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_int64(stmt, 1, box);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	while ((r = db_step(acct->db, stmt, "list messages")) == DB_ROW) {
 		struct store_message *m;
 		const unsigned char *kw = sqlite3_column_text(stmt, 2);
 
@@ -84,20 +85,29 @@ enum store_error store_message_list(struct store_account *acct, const char *mail
 		m->size = (uint64_t)sqlite3_column_int64(stmt, 5);
 	}
 	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE) {
+	if (r != DB_OK) {
 		store_messages_free(msgs, n);
-		return store_db_error(acct, "list messages");
+		return store_db_result(r);
 	}
 	*msgs_r = msgs;
 	*n_r = n;
 	return STORE_OK;
 }
 
+enum store_error store_message_list(struct store_account *acct, const char *mailbox,
+				    struct store_message **msgs_r, size_t *n_r)
+{
+	enum store_error err;
+
+	store_enter(acct);
+	err = store_message_list_locked(acct, mailbox, msgs_r, n_r);
+	store_leave(acct);
+	return err;
+}
+
 /* --- append -------------------------------------------------------------- */
 
-/* A file name no other writer (thread or process) can pick: time, pid and
- * a per-process counter. */
-static void store_file_name(char *out, size_t outsize)
+void store_file_name(char *out, size_t outsize)
 {
 	static atomic_uint counter;
 	struct timespec ts;
@@ -107,8 +117,8 @@ static void store_file_name(char *out, size_t outsize)
 		 (int)getpid(), atomic_fetch_add(&counter, 1));
 }
 
-enum store_error store_append_begin(struct store_account *acct, const char *mailbox,
-				    struct store_append **ap_r)
+static enum store_error store_append_begin_locked(struct store_account *acct, const char *mailbox,
+						  struct store_append **ap_r)
 {
 	struct store_append *ap;
 	enum store_error err;
@@ -129,7 +139,7 @@ enum store_error store_append_begin(struct store_account *acct, const char *mail
 		abort();
 	store_file_name(ap->name, sizeof(ap->name));
 	snprintf(ap->tmp_name, sizeof(ap->tmp_name), STORE_TMP_PREFIX "%s", ap->name);
-	ap->fd = openat(acct->msg_fd, ap->tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ap->fd = durable_open_new(acct->msg_fd, ap->tmp_name);
 	if (ap->fd < 0) {
 		store_io_log(acct, "create", ap->tmp_name);
 		EVP_MD_CTX_free(ap->sha);
@@ -141,10 +151,22 @@ enum store_error store_append_begin(struct store_account *acct, const char *mail
 	return STORE_OK;
 }
 
+enum store_error store_append_begin(struct store_account *acct, const char *mailbox,
+				    struct store_append **ap_r)
+{
+	enum store_error err;
+
+	store_enter(acct);
+	err = store_append_begin_locked(acct, mailbox, ap_r);
+	store_leave(acct);
+	return err;
+}
+
 enum store_error store_append_write(struct store_append *ap, const void *data, size_t len)
 {
 	const char *p = data;
 
+	store_check_off_loop(__func__);
 	if (ap->failed)
 		return STORE_ERR_IO;
 	if (len > STORE_MESSAGE_MAX - ap->size) {
@@ -197,110 +219,108 @@ void store_append_digest(const struct store_append *ap, unsigned char digest[STO
 enum store_error store_append_present(struct store_append *ap, bool *present_r)
 {
 	unsigned char digest[STORE_DIGEST_LEN];
+	enum store_error err;
 
 	*present_r = false;
 	if (ap->failed)
 		return STORE_ERR_IO;
 	store_append_digest(ap, digest);
-	return store_mailbox_has_digest(ap->acct, ap->mailbox, digest, ap->size, present_r);
+	store_enter(ap->acct);
+	err = store_mailbox_has_digest(ap->acct, ap->mailbox, digest, ap->size, present_r);
+	store_leave(ap->acct);
+	return err;
 }
 
 void store_append_abort(struct store_append **app)
 {
 	if (*app == NULL)
 		return;
-	unlinkat((*app)->acct->msg_fd, (*app)->tmp_name, 0);
+	store_msg_unlink((*app)->acct, (*app)->tmp_name);
 	store_append_free(app);
 }
 
-/* Make the file durable under its final name: fsync the file, rename it,
- * fsync the folder. */
+/* Make the file durable under its final name (durable.h). */
 static enum store_error store_append_sync(struct store_append *ap)
 {
 	struct store_account *acct = ap->acct;
+	const char *step;
+	int fd = ap->fd;
 
-	if (fsync(ap->fd) < 0) {
-		store_io_log(acct, "fsync", ap->tmp_name);
-		return STORE_ERR_IO;
-	}
-	close(ap->fd);
 	ap->fd = -1;
-	if (renameat(acct->msg_fd, ap->tmp_name, acct->msg_fd, ap->name) < 0) {
-		store_io_log(acct, "rename", ap->tmp_name);
-		return STORE_ERR_IO;
-	}
-	if (fsync(acct->msg_fd) < 0) {
-		store_io_log(acct, "fsync folder", ap->name);
-		unlinkat(acct->msg_fd, ap->name, 0);
-		return STORE_ERR_IO;
+	if (durable_commit(acct->msg_fd, fd, ap->tmp_name, ap->name, &step) < 0) {
+		int err = errno;
+
+		store_io_log(acct, step, ap->name);
+		/* perhaps renamed but not on disk: it will not be indexed */
+		store_msg_unlink(acct, ap->name);
+		return err == ENOSPC || err == EDQUOT ? STORE_ERR_NO_SPACE : STORE_ERR_IO;
 	}
 	return STORE_OK;
 }
 
-/* Inside a transaction: add the file and the message row. */
-static enum store_error store_append_index(struct store_append *ap, unsigned flags,
-					   const char *keywords, int64_t internal_date,
-					   uint32_t want_uid, uint32_t *uid_r, uint64_t *modseq_r)
+enum store_error store_message_add(struct store_account *acct, const struct store_new_message *m,
+				   uint32_t *uid_r, uint64_t *modseq_r)
 {
-	struct store_account *acct = ap->acct;
-	unsigned char digest[STORE_DIGEST_LEN];
 	sqlite3_stmt *stmt;
 	enum store_error err;
 	uint32_t uidnext, uid;
 	uint64_t modseq;
 	int64_t box, file_id;
-	int rc;
+	enum db_result r;
 
-	if ((err = store_mailbox_row(acct, ap->mailbox, &box, &uidnext, NULL)) != STORE_OK)
+	if ((err = store_mailbox_row(acct, m->mailbox, &box, &uidnext, NULL)) != STORE_OK)
 		return err;
-	uid = want_uid != 0 ? want_uid : uidnext;
+	uid = m->want_uid != 0 ? m->want_uid : uidnext;
 	if (uid < uidnext)
 		return STORE_ERR_EXISTS;
 	if (uid >= UINT32_MAX) {
 		log_event(LOG_LEVEL_ERROR, "store", NULL, NULL, "msg=\"UIDs exhausted\" user=%s mailbox=%s",
-			  acct->address, ap->mailbox);
+			  acct->address, m->mailbox);
 		return STORE_ERR_TOO_BIG;
 	}
 	if ((err = store_mailbox_next_modseq(acct, box, &modseq)) != STORE_OK)
 		return err;
-	stmt = store_prepare(acct, "INSERT INTO files(name, size) VALUES(?, ?)");
+	stmt = db_prepare(acct->db, "INSERT INTO files(name, size) VALUES(?, ?)");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
-	sqlite3_bind_text(stmt, 1, ap->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 2, (int64_t)ap->size);
-	rc = sqlite3_step(stmt);
+	sqlite3_bind_text(stmt, 1, m->file, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, (int64_t)m->size);
+	r = db_step(acct->db, stmt, "insert file");
 	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
-		return store_db_error(acct, "insert file");
-	file_id = sqlite3_last_insert_rowid(acct->db);
-	store_append_digest(ap, digest);
-	stmt = store_prepare(acct, "INSERT INTO messages(mailbox_id, uid, file_id, flags, keywords,"
-			     " modseq, internal_date, size, digest) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	if (r != DB_OK)
+		return store_db_result(r);
+	file_id = db_last_insert_rowid(acct->db);
+	stmt = db_prepare(acct->db, "INSERT INTO messages(mailbox_id, uid, file_id, flags, keywords,"
+			  " modseq, internal_date, size, digest, queue_id)"
+			  " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_int64(stmt, 1, box);
 	sqlite3_bind_int64(stmt, 2, uid);
 	sqlite3_bind_int64(stmt, 3, file_id);
-	sqlite3_bind_int(stmt, 4, (int)(flags & 0x1f));
-	if (keywords != NULL)
-		sqlite3_bind_text(stmt, 5, keywords, -1, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 4, (int)(m->flags & 0x1f));
+	if (m->keywords != NULL)
+		sqlite3_bind_text(stmt, 5, m->keywords, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 6, (int64_t)modseq);
-	sqlite3_bind_int64(stmt, 7, internal_date != 0 ? internal_date : (int64_t)time(NULL));
-	sqlite3_bind_int64(stmt, 8, (int64_t)ap->size);
-	sqlite3_bind_blob(stmt, 9, digest, STORE_DIGEST_LEN, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
+	sqlite3_bind_int64(stmt, 7, m->internal_date != 0 ? m->internal_date : (int64_t)time(NULL));
+	sqlite3_bind_int64(stmt, 8, (int64_t)m->size);
+	if (m->digest != NULL)
+		sqlite3_bind_blob(stmt, 9, m->digest, STORE_DIGEST_LEN, SQLITE_STATIC);
+	if (m->queue_id != NULL)
+		sqlite3_bind_text(stmt, 10, m->queue_id, -1, SQLITE_STATIC);
+	r = db_step(acct->db, stmt, "insert message");
 	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
-		return store_db_error(acct, "insert message");
-	stmt = store_prepare(acct, "UPDATE mailboxes SET uidnext = ? WHERE id = ?");
+	if (r != DB_OK)
+		return store_db_result(r);
+	stmt = db_prepare(acct->db, "UPDATE mailboxes SET uidnext = ? WHERE id = ?");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_int64(stmt, 1, (int64_t)uid + 1);
 	sqlite3_bind_int64(stmt, 2, box);
-	rc = sqlite3_step(stmt);
+	r = db_step(acct->db, stmt, "update uidnext");
 	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
-		return store_db_error(acct, "update uidnext");
+	if (r != DB_OK)
+		return store_db_result(r);
 	*uid_r = uid;
 	*modseq_r = modseq;
 	return STORE_OK;
@@ -310,6 +330,7 @@ enum store_error store_append_commit_uid(struct store_append **app, unsigned fla
 					 const char *keywords, int64_t internal_date,
 					 uint32_t want_uid, uint32_t *uid_r)
 {
+	unsigned char digest[STORE_DIGEST_LEN];
 	struct store_append *ap = *app;
 	struct store_account *acct;
 	enum store_error err;
@@ -334,23 +355,39 @@ enum store_error store_append_commit_uid(struct store_append **app, unsigned fla
 		return err;
 	}
 	/* The file is durable under its final name; a crash from here until
-	 * COMMIT leaves an orphan that store_open removes. */
-	if ((err = store_begin(acct)) == STORE_OK) {
-		err = store_append_index(ap, flags, kw, internal_date, want_uid, &uid, &modseq);
+	 * COMMIT leaves an orphan that the repair removes. Only the index
+	 * needs the handle's mutex. */
+	store_append_digest(ap, digest);
+	store_enter(acct);
+	if ((err = store_db_result(db_begin(acct->db))) == STORE_OK) {
+		struct store_new_message m = {
+			.mailbox = ap->mailbox,
+			.file = ap->name,
+			.size = ap->size,
+			.flags = flags,
+			.keywords = kw,
+			.internal_date = internal_date,
+			.digest = digest,
+			.want_uid = want_uid,
+		};
+
+		err = store_message_add(acct, &m, &uid, &modseq);
 		if (err == STORE_OK)
-			err = store_commit(acct);
+			err = store_db_result(db_commit(acct->db));
 		else
-			store_rollback(acct);
+			db_rollback(acct->db);
 	}
+	if (err == STORE_OK)
+		store_notify(acct, ap->mailbox, HUB_CHANGE_APPEND, modseq);
+	store_leave(acct);
 	free(kw);
 	if (err != STORE_OK) {
-		unlinkat(acct->msg_fd, ap->name, 0);
+		store_msg_unlink(acct, ap->name);
 		store_append_free(app);
 		return err;
 	}
 	if (uid_r != NULL)
 		*uid_r = uid;
-	store_notify(acct, ap->mailbox, HUB_CHANGE_APPEND, modseq);
 	store_append_free(app);
 	return STORE_OK;
 }
@@ -380,8 +417,8 @@ enum store_error store_append(struct store_account *acct, const char *mailbox,
 
 /* --- reader -------------------------------------------------------------- */
 
-enum store_error store_reader_open(struct store_account *acct, const char *mailbox,
-				   uint32_t uid, struct store_reader **reader_r)
+static enum store_error store_reader_open_locked(struct store_account *acct, const char *mailbox,
+						 uint32_t uid, struct store_reader **reader_r)
 {
 	char canon[STORE_MAILBOX_NAME_MAX + 1];
 	char name[128];
@@ -389,22 +426,23 @@ enum store_error store_reader_open(struct store_account *acct, const char *mailb
 	sqlite3_stmt *stmt;
 	struct stat st;
 	uint64_t size;
-	int rc, fd;
+	enum db_result r;
+	int fd;
 
 	*reader_r = NULL;
 	if (!store_mailbox_name_canon(mailbox, canon, sizeof(canon)))
 		return STORE_ERR_INVALID;
-	stmt = store_prepare(acct, "SELECT f.name, m.size FROM messages m"
+	stmt = db_prepare(acct->db, "SELECT f.name, m.size FROM messages m"
 			     " JOIN mailboxes b ON b.id = m.mailbox_id"
 			     " JOIN files f ON f.id = m.file_id WHERE b.name = ? AND m.uid = ?");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_text(stmt, 1, canon, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, uid);
-	rc = sqlite3_step(stmt);
-	if (rc != SQLITE_ROW) {
+	r = db_step(acct->db, stmt, "find message");
+	if (r != DB_ROW) {
 		sqlite3_finalize(stmt);
-		return rc == SQLITE_DONE ? STORE_ERR_NOT_FOUND : store_db_error(acct, "find message");
+		return r == DB_OK ? STORE_ERR_NOT_FOUND : store_db_result(r);
 	}
 	snprintf(name, sizeof(name), "%s", (const char *)sqlite3_column_text(stmt, 0));
 	size = (uint64_t)sqlite3_column_int64(stmt, 1);
@@ -428,6 +466,17 @@ enum store_error store_reader_open(struct store_account *acct, const char *mailb
 	reader->size = size;
 	*reader_r = reader;
 	return STORE_OK;
+}
+
+enum store_error store_reader_open(struct store_account *acct, const char *mailbox,
+				   uint32_t uid, struct store_reader **reader_r)
+{
+	enum store_error err;
+
+	store_enter(acct);
+	err = store_reader_open_locked(acct, mailbox, uid, reader_r);
+	store_leave(acct);
+	return err;
 }
 
 ssize_t store_reader_read(struct store_reader *reader, void *buf, size_t len)

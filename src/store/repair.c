@@ -69,7 +69,7 @@ static enum store_error repair_list_folder(struct store_account *acct, struct na
 		if (de->d_name[0] == '.')
 			continue;
 		if (strncmp(de->d_name, STORE_TMP_PREFIX, strlen(STORE_TMP_PREFIX)) == 0)
-			unlinkat(acct->msg_fd, de->d_name, 0);
+			store_msg_unlink(acct, de->d_name);
 		else
 			names_add(disk, de->d_name);
 		errno = 0;
@@ -112,17 +112,17 @@ static enum store_error repair_drop_file(struct store_account *acct, int64_t fil
 {
 	sqlite3_stmt *sel, *exp, *del;
 	enum store_error err = STORE_OK;
-	int rc;
+	enum db_result r;
 
-	sel = store_prepare(acct, "SELECT mailbox_id, uid FROM messages WHERE file_id = ?");
-	exp = store_prepare(acct, "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES(?, ?, ?)");
-	del = store_prepare(acct, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ?");
+	sel = db_prepare(acct->db, "SELECT mailbox_id, uid FROM messages WHERE file_id = ?");
+	exp = db_prepare(acct->db, "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES(?, ?, ?)");
+	del = db_prepare(acct->db, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ?");
 	if (sel == NULL || exp == NULL || del == NULL) {
 		err = STORE_ERR_IO;
 		goto out;
 	}
 	sqlite3_bind_int64(sel, 1, file_id);
-	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+	while ((r = db_step(acct->db, sel, "repair select")) == DB_ROW) {
 		int64_t box = sqlite3_column_int64(sel, 0);
 		int64_t uid = sqlite3_column_int64(sel, 1);
 		uint64_t modseq;
@@ -134,26 +134,26 @@ static enum store_error repair_drop_file(struct store_account *acct, int64_t fil
 		sqlite3_bind_int64(exp, 3, (int64_t)modseq);
 		sqlite3_bind_int64(del, 1, box);
 		sqlite3_bind_int64(del, 2, uid);
-		if (sqlite3_step(exp) != SQLITE_DONE || sqlite3_step(del) != SQLITE_DONE) {
-			err = store_db_error(acct, "repair expunge");
+		if ((r = db_step(acct->db, exp, "repair expunge")) != DB_OK ||
+		    (r = db_step(acct->db, del, "repair expunge")) != DB_OK) {
+			err = store_db_result(r);
 			goto out;
 		}
 		sqlite3_reset(exp);
 		sqlite3_reset(del);
 	}
-	if (rc != SQLITE_DONE) {
-		err = store_db_error(acct, "repair select");
+	if (r != DB_OK) {
+		err = store_db_result(r);
 		goto out;
 	}
 	sqlite3_finalize(del);
-	del = store_prepare(acct, "DELETE FROM files WHERE id = ?");
+	del = db_prepare(acct->db, "DELETE FROM files WHERE id = ?");
 	if (del == NULL) {
 		err = STORE_ERR_IO;
 		goto out;
 	}
 	sqlite3_bind_int64(del, 1, file_id);
-	if (sqlite3_step(del) != SQLITE_DONE)
-		err = store_db_error(acct, "repair file");
+	err = store_db_result(db_step(acct->db, del, "repair file"));
 out:
 	sqlite3_finalize(sel);
 	sqlite3_finalize(exp);
@@ -173,16 +173,16 @@ enum store_error store_repair(struct store_account *acct)
 	size_t n_missing = 0, cap = 0, di = 0;
 	sqlite3_stmt *stmt;
 	enum store_error err;
-	int rc;
+	enum db_result r;
 
 	if ((err = repair_list_folder(acct, &disk)) != STORE_OK)
 		return err;
-	stmt = store_prepare(acct, "SELECT id, name FROM files ORDER BY name");
+	stmt = db_prepare(acct->db, "SELECT id, name FROM files ORDER BY name");
 	if (stmt == NULL) {
 		names_clear(&disk);
 		return STORE_ERR_IO;
 	}
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	while ((r = db_step(acct->db, stmt, "repair list files")) == DB_ROW) {
 		const char *name = (const char *)sqlite3_column_text(stmt, 1);
 		int c = 1;
 		bool gone;
@@ -192,7 +192,7 @@ enum store_error store_repair(struct store_account *acct)
 		/* files on disk before this name are orphans */
 		while (di < disk.n && (c = strcmp(disk.names[di], name)) < 0) {
 			repair_log(acct, "removing orphan file", disk.names[di]);
-			unlinkat(acct->msg_fd, disk.names[di], 0);
+			store_msg_unlink(acct, disk.names[di]);
 			di++;
 		}
 		if (di < disk.n && c == 0) {
@@ -214,48 +214,48 @@ enum store_error store_repair(struct store_account *acct)
 		}
 		missing[n_missing++] = sqlite3_column_int64(stmt, 0);
 	}
-	if (rc != SQLITE_DONE) {
-		err = store_db_error(acct, "repair list files");
+	if (r != DB_OK) {
+		err = store_db_result(r);
 		goto out;
 	}
 	for (; di < disk.n; di++) {
 		/* Renamed into place, but the index row was never committed:
 		 * the append was not acknowledged. */
 		repair_log(acct, "removing orphan file", disk.names[di]);
-		unlinkat(acct->msg_fd, disk.names[di], 0);
+		store_msg_unlink(acct, disk.names[di]);
 	}
 	sqlite3_finalize(stmt);
 	stmt = NULL;
-	if ((err = store_begin(acct)) != STORE_OK)
+	if ((err = store_db_result(db_begin(acct->db))) != STORE_OK)
 		goto out;
 	for (size_t i = 0; i < n_missing; i++)
 		if ((err = repair_drop_file(acct, missing[i])) != STORE_OK)
 			goto out;
 	/* File rows no message uses (a crash between an expunge's commit and
 	 * its unlink cannot leave these, but an older tern could). */
-	stmt = store_prepare(acct, "DELETE FROM files WHERE id NOT IN (SELECT file_id FROM messages)"
+	stmt = db_prepare(acct->db, "DELETE FROM files WHERE id NOT IN (SELECT file_id FROM messages)"
 			     " RETURNING name");
 	if (stmt == NULL) {
 		err = STORE_ERR_IO;
 		goto out;
 	}
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+	while ((r = db_step(acct->db, stmt, "repair unused files")) == DB_ROW)
 		if (sqlite3_column_text(stmt, 0) != NULL)
 			names_add(&unused, (const char *)sqlite3_column_text(stmt, 0));
 	sqlite3_finalize(stmt);
 	stmt = NULL;
-	if (rc != SQLITE_DONE) {
-		err = store_db_error(acct, "repair unused files");
+	if (r != DB_OK) {
+		err = store_db_result(r);
 		goto out;
 	}
-	if ((err = store_commit(acct)) != STORE_OK)
+	if ((err = store_db_result(db_commit(acct->db))) != STORE_OK)
 		goto out;
 	/* committed: the unused files are orphans now */
 	for (size_t i = 0; i < unused.n; i++)
-		unlinkat(acct->msg_fd, unused.names[i], 0);
+		store_msg_unlink(acct, unused.names[i]);
 out:
 	sqlite3_finalize(stmt);
-	store_rollback(acct);
+	db_rollback(acct->db);
 	free(missing);
 	names_clear(&disk);
 	names_clear(&unused);

@@ -1,14 +1,18 @@
 /* store-private - what the files of src/store share and nobody else sees:
- * the account handle, SQLite helpers, and the calls import needs to keep
- * a source's UIDVALIDITY and UIDs. */
+ * the account handle, the database result mapping, and the calls import
+ * needs to keep a source's UIDVALIDITY and UIDs. */
 #ifndef TERN_STORE_STORE_PRIVATE_H
 #define TERN_STORE_STORE_PRIVATE_H
 
-#include <sqlite3.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
+#include "core/db.h"
 #include "store/hub.h"
 #include "store/store.h"
 
+/* Longest address (RFC 5321 4.5.3.1.3 path, without the brackets). */
+#define STORE_ADDRESS_MAX 254
 /* Largest message accepted: sizes are 32-bit numbers in IMAP. */
 #define STORE_MESSAGE_MAX ((uint64_t)UINT32_MAX)
 /* Message files live in this folder of the account folder. */
@@ -16,25 +20,95 @@
 /* Temporary files (being written) carry this prefix in STORE_MSG_DIR. */
 #define STORE_TMP_PREFIX "tmp."
 
+enum store_account_state {
+	STORE_ACCOUNT_OPENING,   /* its first caller is opening it */
+	STORE_ACCOUNT_OPEN,
+	STORE_ACCOUNT_CLOSING,   /* its last caller is closing it */
+};
+
+struct store_pending;
+
 struct store_account {
-	sqlite3 *db;
-	char *address;
-	char *data_dir;    /* DATA, as given to store_open */
+	struct db *db;     /* index.db */
+	char *address;     /* canonical (store_address_canon) */
+	char *data_dir;    /* DATA */
 	char *path;        /* DATA/mail/DOMAIN/LOCAL */
 	int msg_fd;        /* the open STORE_MSG_DIR folder (fsync, *at calls) */
 	int lock_fd;       /* holds a shared flock while the account is open */
+	/* A file was removed from msg/ while the handle was open: the clean
+	 * marker waits for an fsync of msg/ (store_msg_unlink). */
+	atomic_bool msg_unsynced;
+
+	/* Every call on the handle runs under it (store_enter). */
+	pthread_mutex_t mutex;
+	/* Changes committed under the mutex, for store_leave to report. */
+	struct store_pending *pending;
+	size_t n_pending, cap_pending;
+
+	/* Shared handles (root.c); root NULL: from store_open. The rest is
+	 * under the root's mutex. */
+	struct store_root *root;
+	struct store_account *next;
+	unsigned refs;
+	enum store_account_state state;
 };
 
-/* Run SQL without results; logs and returns STORE_ERR_IO on failure. */
-enum store_error store_exec(struct store_account *acct, const char *sql);
-/* Prepare a statement; logs on failure and returns NULL. */
-sqlite3_stmt *store_prepare(struct store_account *acct, const char *sql);
-/* Log an SQLite error for the account; returns STORE_ERR_NO_SPACE when
- * the disk is full, else STORE_ERR_IO. */
-enum store_error store_db_error(struct store_account *acct, const char *what);
-enum store_error store_begin(struct store_account *acct);
-enum store_error store_commit(struct store_account *acct);
-void store_rollback(struct store_account *acct);
+/* DESIGN 3: blocking work never runs on an I/O loop. The store's blocking
+ * entry points (every SQL statement, opening and closing an account,
+ * giving its memory back, writing a message) call this: on a loop thread
+ * it logs the function and aborts, in every build, since such a call
+ * stalls every session of that loop; the unit tests, which run sessions on
+ * real loops, fail on it. Reading an open message (store_reader_read) is
+ * the one store call a loop may make. */
+void store_check_off_loop(const char *function);
+
+/* A handle for a canonical address (taken over), not yet open. */
+struct store_account *store_account_new(char *address);
+/* Open it: folders, lock, index.db, repair when needed. On failure what
+ * was opened stays for store_account_unload. Blocking. */
+enum store_error store_account_load(struct store_account *acct, const char *data_dir);
+/* Close what store_account_load opened. `clean`: its holders are done
+ * with it (not a failed open). Blocking. */
+void store_account_unload(struct store_account *acct, bool clean);
+void store_account_free(struct store_account *acct);
+
+/* Take the handle's mutex; store_leave gives it back and then tells the
+ * hub about the changes store_notify recorded meanwhile (outside the
+ * mutex, so that a watcher may use the store). Every public call on an
+ * account runs between the two; internal helpers expect it held. */
+void store_enter(struct store_account *acct);
+void store_leave(struct store_account *acct);
+
+/* The store's error for a database result (the db layer has logged it):
+ * a full disk stays STORE_ERR_NO_SPACE, a unique key STORE_ERR_EXISTS, a
+ * newer schema STORE_ERR_CORRUPT, the rest STORE_ERR_IO. */
+enum store_error store_db_result(enum db_result result);
+
+/* Remove a file from msg/ (what is left is the caller's: an index row
+ * going, an append or delivery failing, a repair). */
+void store_msg_unlink(struct store_account *acct, const char *name);
+
+/* A file name no other writer (thread or process) can pick: time, pid and
+ * a per-process counter; out holds at least STORE_FILE_NAME_MAX bytes. */
+#define STORE_FILE_NAME_MAX 96
+void store_file_name(char *out, size_t outsize);
+
+/* A message to index (its file already durable in msg/). */
+struct store_new_message {
+	const char *mailbox;
+	const char *file;             /* its name in msg/ */
+	uint64_t size;
+	unsigned flags;
+	const char *keywords;         /* normalised, or NULL */
+	int64_t internal_date;        /* 0: now */
+	const unsigned char *digest;  /* STORE_DIGEST_LEN bytes, or NULL: computed when needed */
+	const char *queue_id;         /* delivered by the queue, or NULL */
+	uint32_t want_uid;            /* 0: the next; else at least UIDNEXT (STORE_ERR_EXISTS) */
+};
+/* Inside a transaction: add the file's row and the message's, and raise
+ * UIDNEXT (message.c). */
+enum store_error store_message_add(struct store_account *acct, const struct store_new_message *m,
+				   uint32_t *uid_r, uint64_t *modseq_r);
 
 /* Validate a mailbox name and write its canonical form ("inbox" ->
  * "INBOX") into out. Returns false when the name is not acceptable. */
@@ -52,8 +126,11 @@ enum store_error store_mailbox_next_modseq(struct store_account *acct, int64_t i
 /* A new UIDVALIDITY: the current time, strictly above any handed out before
  * in this account. Inside a transaction. */
 enum store_error store_uidvalidity_next(struct store_account *acct, uint32_t *uidvalidity_r);
+/* Open acct->path/index.db and bring its schema up to date (schema.c). */
+enum store_error store_schema_open(struct store_account *acct);
 
-/* Tell the hub about a committed change of an account's mailbox. */
+/* Record a committed change of an account's mailbox, for the hub (told
+ * by store_leave). Under the handle's mutex. */
 void store_notify(struct store_account *acct, const char *mailbox,
 		  enum hub_change_kind kind, uint64_t modseq);
 
@@ -78,8 +155,8 @@ enum store_error store_mailbox_has_digest(struct store_account *acct, const char
  * holding '/', a backslash, ".." or a control character), or NULL. */
 char *store_address_canon(const char *address);
 
-/* Remove leftovers of a crash; called by store_open while it holds the
- * account exclusively. */
+/* Remove leftovers of a crash; called by store_account_load while it
+ * holds the account exclusively. */
 enum store_error store_repair(struct store_account *acct);
 
 /* For import: give an empty mailbox a source's UIDVALIDITY and UIDNEXT.

@@ -10,9 +10,14 @@
  * levels.
  *
  * Every function here is blocking (file and SQLite I/O): on an I/O thread
- * call it only from a job (conn_job). A struct store_account is used by one
- * thread at a time. Every change is reported to the change hub (hub.h)
- * after it is committed. */
+ * call it only from a job (conn_job). Every change is reported to the
+ * change hub (hub.h) after it is committed.
+ *
+ * A struct store_account may be used by several threads at once: each
+ * call on it runs under the handle's mutex, so calls on one account are
+ * serialised. That costs little, since SQLite lets one writer at a time
+ * into a database anyway; what is slow and needs no index (reading a
+ * message, writing a streamed append) runs outside the mutex. */
 #ifndef TERN_STORE_STORE_H
 #define TERN_STORE_STORE_H
 
@@ -24,6 +29,7 @@
 struct store_account;
 struct store_append;
 struct store_reader;
+struct store_root;
 
 enum store_error {
 	STORE_OK,
@@ -80,10 +86,31 @@ struct store_message {
 	uint64_t size;             /* octets, exactly what is served */
 };
 
+/* The store of a data folder, for the server: sessions and deliveries
+ * get their accounts from it. Opening keeps the path only (accounts are
+ * opened when asked for). After store_root_close no get succeeds
+ * (STORE_ERR_INVALID); handles still held then (a job the server stops
+ * without) stay usable, and the last put frees the root. */
+enum store_error store_root_open(const char *data_dir, struct store_root **root_r);
+void store_root_close(struct store_root **root);
+
+/* The account's handle, shared: while any caller holds it, every
+ * store_account_get of the same address (any case) returns the same
+ * handle, with one SQLite connection, one lock and one msg/ descriptor.
+ * The first get opens it as store_open does (a caller that asks while
+ * it opens, or while its last holder closes it, waits); the last put
+ * closes it. Each get is paired with one store_account_put, which sets
+ * *acct to NULL. Thread-safe. */
+enum store_error store_account_get(struct store_root *root, const char *address,
+				   struct store_account **acct_r);
+void store_account_put(struct store_account **acct);
+
 /* Open an account's store, creating its folder (0700), index.db (0600) and
  * the mailboxes INBOX, Drafts, Sent, Junk, Trash, Archive on first use. A
  * store left by a crash is repaired here (orphan files removed, missing
- * files reported and dropped from the index). */
+ * files reported and dropped from the index). The handle is the
+ * caller's own, shared with nobody (the admin commands, tests); close it
+ * with store_close. */
 enum store_error store_open(const char *data_dir, const char *address,
 			    struct store_account **acct_r);
 void store_close(struct store_account **acct);
@@ -135,6 +162,50 @@ void store_append_abort(struct store_append **ap);
  * here on first need (only those of the same size). Not atomic with the
  * commit: two concurrent imports of one message may both store it. */
 enum store_error store_append_present(struct store_append *ap, bool *present_r);
+
+/* Local delivery: a message that already exists as a file (the queue's
+ * immutable file, already durable) enters a mailbox without being written
+ * again. The file is hard-linked into the account's msg/ folder (it must
+ * be on the same file system: the queue and the mail are both under DATA;
+ * EXDEV is refused, logged as such), the folder is fsync'd, and the index
+ * row, which records `queue_id`, is committed (synchronous=FULL) before
+ * STORE_OK. Idempotent: when the mailbox already holds a message with
+ * that queue id, its UID is returned with STORE_OK and nothing is added,
+ * so a crash between a delivery and the queue's record of it never
+ * delivers twice. The hub is told after the commit.
+ *
+ * `size` is the file's size in octets: the message is stored exactly as
+ * the file holds it (CRLF line ends, every header the queue added), so
+ * its size as served (POP3 LIST, IMAP RFC822.SIZE, quota) is the number
+ * of bytes the queue wrote; a file of another size, or one that is not a
+ * regular file, is refused (STORE_ERR_INVALID). queue_id: 1 to
+ * STORE_QUEUE_ID_MAX bytes. */
+#define STORE_QUEUE_ID_MAX 128
+enum store_error store_deliver(struct store_account *acct, const char *mailbox, int dirfd,
+			       const char *name, uint64_t size, unsigned flags,
+			       int64_t internal_date, const char *queue_id, uint32_t *uid_r);
+
+/* Several messages for one account in one transaction and one fsync of
+ * msg/ (messages that arrive together enter the index together). Each
+ * item is delivered as by store_deliver, with its own result in `error`
+ * and `uid`. Returns STORE_OK when the transaction committed (then each
+ * item's error says what happened to it: STORE_OK, delivered or found
+ * there already; STORE_ERR_NOT_FOUND, no such mailbox or file;
+ * STORE_ERR_INVALID; STORE_ERR_IO), else the error that stopped it, also
+ * set in every item: nothing was delivered. */
+struct store_delivery {
+	const char *mailbox;
+	int dirfd;                 /* the file's folder (the queue's) */
+	const char *name;          /* the file, in dirfd */
+	uint64_t size;             /* the file's size */
+	unsigned flags;            /* enum store_flag bits */
+	int64_t internal_date;     /* 0: now */
+	const char *queue_id;
+	uint32_t uid;              /* out */
+	enum store_error error;    /* out */
+};
+enum store_error store_deliver_batch(struct store_account *acct, struct store_delivery *items,
+				     size_t n);
 
 /* Read a message's bytes in order. read returns bytes read, 0 at the end,
  * -1 on error. Reading a file already in the page cache is cheap; the open

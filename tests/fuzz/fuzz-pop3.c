@@ -1,12 +1,12 @@
 /* fuzz-pop3 - libFuzzer harness for the POP3 module: the command
  * tokenizer, the RETR/TOP byte-stuffer, and whole sessions driven through
- * the fake connection, directory and store of tests/unit/fake-pop3.h.
+ * the in-memory connection, login driver and store of fuzz-pop3-fake.h.
  * Input: one byte of options, then what the client sends. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "../unit/fake-pop3.h"
+#include "fuzz-pop3-fake.h"
 #include "core/number.h"
 #include "pop3/pop3-parser.h"
 #include "pop3/pop3-stuff.h"

@@ -1,5 +1,6 @@
 /* test-hub - the change hub: matching watches get changes, removed ones
- * never again; the store reports its changes. */
+ * never again; the store reports its changes, after its handle is free
+ * again (a watcher may use the account it is told about). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -105,11 +106,55 @@ static void test_hub_store(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* A watcher called at once reads the mailbox it was told about, through
+ * the very handle that made the change: the store tells the hub only
+ * after it let go of the handle's mutex (else this would deadlock). */
+struct reader {
+	struct store_account *acct;
+	uint32_t messages;
+	int calls;
+};
+
+static void on_change_read(void *arg, const struct hub_change *change)
+{
+	struct reader *r = arg;
+	struct store_mailbox box;
+
+	r->calls++;
+	assert_int_equal(store_mailbox_get(r->acct, change->mailbox, &box), STORE_OK);
+	r->messages = box.messages;
+	store_mailbox_free(&box);
+}
+
+static void test_watcher_uses_the_store(void **state)
+{
+	char dir[] = "/tmp/tern-test-hub-XXXXXX";
+	struct store_root *root;
+	struct reader r = { 0 };
+	struct hub_watch *w;
+	char cmd[128];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(store_root_open(dir, &root), STORE_OK);
+	assert_int_equal(store_account_get(root, "w@example.org", &r.acct), STORE_OK);
+	w = hub_watch_add("w@example.org", "INBOX", NULL, on_change_read, &r);
+	assert_int_equal(store_append(r.acct, "INBOX", "x\r\n", 3, 0, NULL, 0, NULL), STORE_OK);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.messages, 1);
+	hub_watch_remove(&w);
+	store_account_put(&r.acct);
+	store_root_close(&root);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hub_match),
 		cmocka_unit_test(test_hub_store),
+		cmocka_unit_test(test_watcher_uses_the_store),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR);

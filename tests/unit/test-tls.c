@@ -1,7 +1,8 @@
 /* test-tls - the TLS contexts: which suites each policy offers (the port 25
  * policy has no protocol to test it end to end yet), no tickets or session
  * cache, reload of every policy together, a failed reload keeping the old
- * certificate, and the pair check of `tern check`. */
+ * certificate, the pair check of `tern check`, and the generated pair
+ * (0600, written durably, never through a symbolic link at DATA/tls). */
 #include <errno.h>
 #include <ftw.h>
 #include <setjmp.h>
@@ -363,6 +364,51 @@ static void test_check(void **state)
 	fixture_done(&f);
 }
 
+/* The generated pair is made 0600 whatever the umask, with no temporary
+ * left, and never written through a symbolic link planted at DATA/tls
+ * (it used to be: the link's target got the key). */
+static void test_generated_pair(void **state)
+{
+	struct fixture f;
+	struct tls *tls = NULL;
+	char *error = NULL;
+	char path[256], outside[192];
+	struct stat st;
+	mode_t old = umask(0);
+
+	(void)state;
+	fixture_init(&f);
+	umask(old);
+	snprintf(path, sizeof(path), "%s/tls/key.pem", f.data);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	snprintf(path, sizeof(path), "%s/tls/cert.pem", f.data);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	snprintf(path, sizeof(path), "%s/tls/key.pem.tmp", f.data);
+	assert_int_equal(stat(path, &st), -1);
+
+	/* DATA/tls as a link to another folder: refused, nothing written */
+	path_in(&f, "outside", outside, sizeof(outside));
+	assert_int_equal(mkdir(outside, 0700), 0);
+	snprintf(path, sizeof(path), "%s/tls", f.data);
+	{
+		char cmd[512];
+
+		snprintf(cmd, sizeof(cmd), "rm -r '%s'", path);
+		assert_int_equal(system(cmd), 0);
+	}
+	assert_int_equal(symlink(outside, path), 0);
+	assert_int_equal(tls_new(&f.cfg, &tls, &error), -1);
+	assert_non_null(error);
+	assert_non_null(strstr(error, "/tls"));
+	free(error);
+	assert_null(tls);
+	snprintf(path, sizeof(path), "%s/key.pem", outside);
+	assert_int_equal(stat(path, &st), -1);
+	fixture_done(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -372,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_no_tickets_no_cache),
 		cmocka_unit_test(test_reload_swaps_every_policy_or_none),
 		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_generated_pair),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,11 +1,16 @@
-/* fake-pop3 - a fake connection, directory and store for driving a POP3
- * session without sockets, threads or disk (test-pop3-session.c and the
- * fuzz-pop3 harness). It defines every conn_*, auth_* and store_*
- * symbol the pop3 module uses (the login driver included), so the linker
- * never pulls the real ones.
- * Include it from exactly one file per executable. */
-#ifndef TERN_TESTS_FAKE_POP3_H
-#define TERN_TESTS_FAKE_POP3_H
+/* fuzz-pop3-fake - for the fuzz-pop3 harness only: a fake connection, login
+ * driver and store in memory, so that libFuzzer can run thousands of whole
+ * POP3 sessions a second, deterministically, in one thread, without
+ * sockets, loops or disk. It defines every conn_*, auth_* and store_*
+ * symbol the pop3 module uses, so the linker never pulls the real ones.
+ *
+ * It is not the core: it knows only what the session needs (lines, a job
+ * at a time, pausing, STLS, drained), and where the two differ the fuzzer
+ * may find what the core would never do. The unit tests
+ * (tests/unit/test-pop3-session.c) run sessions on the real core, the
+ * real login driver and the real store instead. Include it from one file. */
+#ifndef TERN_TESTS_FUZZ_POP3_FAKE_H
+#define TERN_TESTS_FUZZ_POP3_FAKE_H
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -43,11 +48,9 @@ struct conn {
 	bool tls_available;
 	bool loopback;
 	bool starttls_pending;
-	bool authenticated;       /* conn_authenticated was called */
 	void (*job_work)(void *arg);
 	void (*job_done)(void *arg);
 	void *job_arg;
-	unsigned jobs_run;
 	bool hold_jobs;           /* leave jobs pending (a slow thread pool) */
 };
 
@@ -173,7 +176,7 @@ void conn_close(struct conn *conn, const char *reason)
 
 void conn_authenticated(struct conn *conn)
 {
-	conn->authenticated = true;
+	(void)conn;
 }
 
 bool conn_is_closing(const struct conn *conn)
@@ -240,20 +243,11 @@ struct loop *conn_loop(const struct conn *conn)
 	return NULL;
 }
 
-static bool fake_log_verbose;
-
 void conn_log(const struct conn *conn, enum log_level level, const char *fmt, ...)
 {
-	va_list ap;
-
 	(void)conn;
-	if (!fake_log_verbose)
-		return;
-	va_start(ap, fmt);
-	fprintf(stderr, "[%d] ", (int)level);
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
+	(void)level;
+	(void)fmt;
 }
 
 /* ---- driving the connection ---- */
@@ -271,7 +265,7 @@ static FAKE_UNUSED struct conn *fake_conn_new(const struct protocol *proto)
 	c->cfg.limits.auth_failures = 3;
 	c->cfg.limits.output_buffer = 262144;
 	c->ctx.hostname = "mail.example.org";
-	c->ctx.data_dir = "/nonexistent";
+	c->ctx.store = NULL;
 	c->loopback = true;
 	c->tls_available = true;
 	c->cfg.auth.allow_plaintext_loopback = true;
@@ -295,7 +289,6 @@ static FAKE_UNUSED void fake_run(struct conn *c)
 			fake_pool_run(c->job_work, arg);
 			c->job_work = NULL;
 			c->job_done = NULL;
-			c->jobs_run++;
 			done(arg);
 			continue;
 		}
@@ -319,15 +312,6 @@ static FAKE_UNUSED void fake_open(struct conn *c)
 {
 	c->session = c->proto->open(c);
 	if (c->session == NULL)
-		abort();
-	fake_run(c);
-}
-
-static FAKE_UNUSED void fake_send(struct conn *c, const char *text)
-{
-	if (c->closing)
-		return;
-	if (buf_append(&c->in, text, strlen(text)) < 0)
 		abort();
 	fake_run(c);
 }
@@ -403,10 +387,6 @@ static FAKE_UNUSED void fake_free(struct conn *c)
 #define FAKE_USER "user@example.org"
 #define FAKE_PASSWORD "secret"
 
-static unsigned fake_auth_verifies;   /* logins handed to the driver */
-static char fake_auth_authcid[256];   /* the last one's credentials */
-static char fake_auth_authzid[256];
-
 struct fake_login {
 	struct conn *conn;
 	char *authcid, *authzid, *password;
@@ -459,9 +439,6 @@ void auth_login_start(struct conn *conn, struct dir *dir, const char *authcid,
 	(void)dir;
 	if (l == NULL)
 		abort();
-	fake_auth_verifies++;
-	snprintf(fake_auth_authcid, sizeof(fake_auth_authcid), "%s", authcid);
-	snprintf(fake_auth_authzid, sizeof(fake_auth_authzid), "%s", authzid);
 	l->conn = conn;
 	l->authcid = strdup(authcid);
 	l->authzid = strdup(authzid);
@@ -495,15 +472,9 @@ static struct fake_store {
 	size_t n;
 	uint32_t uidnext;
 	bool locked;
-	enum store_error open_error;
-	enum store_error expunge_error;
-	enum store_error reader_error;
 	size_t read_max;          /* bytes per store_reader_read; 0 = all asked */
-	bool read_fails;
 	unsigned opens;           /* open accounts (for leak checks) */
 	unsigned readers;
-	unsigned releases;      /* store_release_memory calls */
-	unsigned expunges;
 } fake_store;
 
 struct store_account {
@@ -550,14 +521,12 @@ const char *store_error_name(enum store_error error)
 	return error == STORE_OK ? "ok" : "fake-error";
 }
 
-enum store_error store_open(const char *data_dir, const char *address,
-			    struct store_account **acct_r)
+enum store_error store_account_get(struct store_root *root, const char *address,
+				   struct store_account **acct_r)
 {
 	fake_assert_pool();
-	(void)data_dir;
+	(void)root;
 	(void)address;
-	if (fake_store.open_error != STORE_OK)
-		return fake_store.open_error;
 	*acct_r = calloc(1, sizeof(**acct_r));
 	if (*acct_r == NULL)
 		abort();
@@ -565,7 +534,7 @@ enum store_error store_open(const char *data_dir, const char *address,
 	return STORE_OK;
 }
 
-void store_close(struct store_account **acct)
+void store_account_put(struct store_account **acct)
 {
 	fake_assert_pool();
 	if (*acct == NULL)
@@ -580,7 +549,6 @@ void store_release_memory(struct store_account *acct)
 	fake_assert_pool();
 	if (acct == NULL)
 		abort();
-	fake_store.releases++;
 }
 
 enum store_error store_mailbox_get(struct store_account *acct, const char *name,
@@ -634,8 +602,6 @@ enum store_error store_reader_open(struct store_account *acct, const char *mailb
 
 	(void)acct;
 	(void)mailbox;
-	if (fake_store.reader_error != STORE_OK)
-		return fake_store.reader_error;
 	for (i = 0; i < fake_store.n; i++) {
 		if (fake_store.msgs[i].uid == uid) {
 			*reader_r = calloc(1, sizeof(**reader_r));
@@ -653,8 +619,6 @@ ssize_t store_reader_read(struct store_reader *reader, void *buf, size_t len)
 {
 	size_t left = reader->msg->len - reader->pos;
 
-	if (fake_store.read_fails)
-		return -1;
 	if (fake_store.read_max != 0 && len > fake_store.read_max)
 		len = fake_store.read_max;
 	if (len > left)
@@ -686,8 +650,6 @@ enum store_error store_expunge(struct store_account *acct, const char *mailbox,
 
 	(void)acct;
 	(void)mailbox;
-	if (fake_store.expunge_error != STORE_OK)
-		return fake_store.expunge_error;
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < fake_store.n; j++) {
 			if (fake_store.msgs[j].uid != uids[i])
@@ -699,7 +661,6 @@ enum store_error store_expunge(struct store_account *acct, const char *mailbox,
 			break;
 		}
 	}
-	fake_store.expunges++;
 	return STORE_OK;
 }
 

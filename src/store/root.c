@@ -1,0 +1,188 @@
+/* root - the store of a data folder as one object, and the one shared
+ * handle per open account: a locked table of handles by address, each
+ * counted, opened by its first caller (others wait for it) and closed by
+ * its last. See store.h (store_root_open, store_account_get). */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "store/store-private.h"
+
+/* Buckets of the table of open accounts: a few per logged-in session at
+ * most, found with one hash and a short chain. */
+#define STORE_ROOT_BUCKETS 1024
+
+struct store_root {
+	char *data_dir;
+	pthread_mutex_t mutex;
+	pthread_cond_t changed;   /* a handle finished opening or closing */
+	bool closed;              /* store_root_close was called: the last put frees it */
+	size_t n_accounts;
+	struct store_account *buckets[STORE_ROOT_BUCKETS];
+};
+
+enum store_error store_root_open(const char *data_dir, struct store_root **root_r)
+{
+	struct store_root *root;
+
+	*root_r = NULL;
+	if (data_dir == NULL || *data_dir == '\0')
+		return STORE_ERR_INVALID;
+	root = calloc(1, sizeof(*root));
+	if (root == NULL || (root->data_dir = strdup(data_dir)) == NULL)
+		abort();
+	pthread_mutex_init(&root->mutex, NULL);
+	pthread_cond_init(&root->changed, NULL);
+	*root_r = root;
+	return STORE_OK;
+}
+
+static void store_root_free(struct store_root *root)
+{
+	pthread_cond_destroy(&root->changed);
+	pthread_mutex_destroy(&root->mutex);
+	free(root->data_dir);
+	free(root);
+}
+
+void store_root_close(struct store_root **rootp)
+{
+	struct store_root *root = *rootp;
+	size_t open;
+
+	if (root == NULL)
+		return;
+	*rootp = NULL;
+	pthread_mutex_lock(&root->mutex);
+	open = root->n_accounts;
+	root->closed = true;
+	pthread_mutex_unlock(&root->mutex);
+	if (open > 0) {
+		/* A job still holds them (one the process exits without):
+		 * the root stays until their last put, which frees it. */
+		log_event(LOG_LEVEL_WARN, "store", NULL, NULL,
+			  "msg=\"accounts still open when the store closes\" count=%zu", open);
+		return;
+	}
+	store_root_free(root);
+}
+
+/* FNV-1a of the canonical address. */
+static size_t store_root_bucket(const char *address)
+{
+	uint32_t h = 2166136261u;
+
+	for (const unsigned char *p = (const unsigned char *)address; *p != '\0'; p++)
+		h = (h ^ *p) * 16777619u;
+	return h % STORE_ROOT_BUCKETS;
+}
+
+static struct store_account *store_root_find(struct store_root *root, size_t bucket,
+					     const char *address)
+{
+	for (struct store_account *a = root->buckets[bucket]; a != NULL; a = a->next)
+		if (strcmp(a->address, address) == 0)
+			return a;
+	return NULL;
+}
+
+/* Take a closed handle out of the table, wake the waiters, and free it;
+ * and the root, when that was its last handle and it is closed. */
+static void store_root_drop(struct store_root *root, struct store_account *acct)
+{
+	struct store_account **p;
+	bool last;
+
+	pthread_mutex_lock(&root->mutex);
+	p = &root->buckets[store_root_bucket(acct->address)];
+	while (*p != acct)
+		p = &(*p)->next;
+	*p = acct->next;
+	root->n_accounts--;
+	last = root->closed && root->n_accounts == 0;
+	pthread_cond_broadcast(&root->changed);
+	pthread_mutex_unlock(&root->mutex);
+	store_account_free(acct);
+	if (last)
+		store_root_free(root);
+}
+
+enum store_error store_account_get(struct store_root *root, const char *address,
+				   struct store_account **acct_r)
+{
+	struct store_account *acct;
+	enum store_error err;
+	char *canon;
+	size_t bucket;
+
+	*acct_r = NULL;
+	if (root == NULL || address == NULL || (canon = store_address_canon(address)) == NULL)
+		return STORE_ERR_INVALID;
+	bucket = store_root_bucket(canon);
+	pthread_mutex_lock(&root->mutex);
+	if (root->closed) {
+		pthread_mutex_unlock(&root->mutex);
+		free(canon);
+		return STORE_ERR_INVALID;
+	}
+	/* A handle being opened or closed by another caller is waited for:
+	 * two handles of one account never coexist in a root. */
+	while ((acct = store_root_find(root, bucket, canon)) != NULL &&
+	       acct->state != STORE_ACCOUNT_OPEN)
+		pthread_cond_wait(&root->changed, &root->mutex);
+	if (acct != NULL) {
+		acct->refs++;
+		pthread_mutex_unlock(&root->mutex);
+		free(canon);
+		*acct_r = acct;
+		return STORE_OK;
+	}
+	acct = store_account_new(canon);
+	acct->root = root;
+	acct->refs = 1;
+	acct->state = STORE_ACCOUNT_OPENING;
+	acct->next = root->buckets[bucket];
+	root->buckets[bucket] = acct;
+	root->n_accounts++;
+	pthread_mutex_unlock(&root->mutex);
+
+	/* blocking, outside the mutex: other accounts are not held up */
+	err = store_account_load(acct, root->data_dir);
+
+	if (err != STORE_OK) {
+		/* closed before it leaves the table; waiters then try for
+		 * themselves */
+		store_account_unload(acct, false);
+		store_root_drop(root, acct);
+		return err;
+	}
+	pthread_mutex_lock(&root->mutex);
+	acct->state = STORE_ACCOUNT_OPEN;
+	pthread_cond_broadcast(&root->changed);
+	pthread_mutex_unlock(&root->mutex);
+	*acct_r = acct;
+	return STORE_OK;
+}
+
+void store_account_put(struct store_account **acctp)
+{
+	struct store_account *acct = *acctp;
+	struct store_root *root;
+
+	if (acct == NULL)
+		return;
+	*acctp = NULL;
+	root = acct->root;
+	pthread_mutex_lock(&root->mutex);
+	if (--acct->refs > 0) {
+		pthread_mutex_unlock(&root->mutex);
+		return;
+	}
+	acct->state = STORE_ACCOUNT_CLOSING;
+	pthread_mutex_unlock(&root->mutex);
+	/* Blocking (SQLite may checkpoint); a get meanwhile waits, then
+	 * opens the account afresh. */
+	store_account_unload(acct, true);
+	store_root_drop(root, acct);
+}

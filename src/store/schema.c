@@ -1,0 +1,148 @@
+/* schema - index.db: its tables, the migrations from each older version
+ * (core/db.h's table), UIDVALIDITY allocation, and opening the file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "store/store-private.h"
+
+/* How long a statement waits for another writer (another process such
+ * as `tern import`, or a checkpoint). */
+#define STORE_BUSY_TIMEOUT_MS 30000
+
+static const char store_schema_v1[] =
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	"CREATE TABLE mailboxes(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	" uidvalidity INTEGER NOT NULL, uidnext INTEGER NOT NULL,"
+	" highestmodseq INTEGER NOT NULL, special INTEGER NOT NULL DEFAULT 0,"
+	" subscribed INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE files(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	" size INTEGER NOT NULL);"
+	"CREATE TABLE messages(mailbox_id INTEGER NOT NULL, uid INTEGER NOT NULL,"
+	" file_id INTEGER NOT NULL, flags INTEGER NOT NULL, keywords TEXT,"
+	" modseq INTEGER NOT NULL, internal_date INTEGER NOT NULL, size INTEGER NOT NULL,"
+	" PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;"
+	"CREATE INDEX messages_file ON messages(file_id);"
+	"CREATE TABLE expunged(mailbox_id INTEGER NOT NULL, uid INTEGER NOT NULL,"
+	" modseq INTEGER NOT NULL, PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;";
+
+/* v2: the SHA-256 digest of each message's bytes, so that an import can
+ * tell a message its mailbox already holds (store_append_present). Rows
+ * from v1 keep NULL until one is needed; size is in the index so that
+ * those of one size are found without a scan. */
+static const char store_schema_v2[] =
+	"ALTER TABLE messages ADD COLUMN digest BLOB;"
+	"CREATE INDEX messages_digest ON messages(mailbox_id, digest, size);";
+
+/* v3: the queue id of a message local delivery stored (store_deliver), so
+ * that delivering it again finds it rather than storing a second copy;
+ * at most one per mailbox. A copy (store_copy) does not take it. */
+static const char store_schema_v3[] =
+	"ALTER TABLE messages ADD COLUMN queue_id TEXT;"
+	"CREATE UNIQUE INDEX messages_queue ON messages(mailbox_id, queue_id)"
+	" WHERE queue_id IS NOT NULL;";
+
+static const struct {
+	const char *name;
+	enum store_special special;
+} store_default_mailboxes[] = {
+	{ "INBOX", STORE_SPECIAL_NONE },
+	{ "Drafts", STORE_SPECIAL_DRAFTS },
+	{ "Sent", STORE_SPECIAL_SENT },
+	{ "Junk", STORE_SPECIAL_JUNK },
+	{ "Trash", STORE_SPECIAL_TRASH },
+	{ "Archive", STORE_SPECIAL_ARCHIVE },
+};
+
+/* A new UIDVALIDITY: the current time, strictly above any handed out
+ * before in this index. Inside a transaction. */
+static enum db_result store_uidvalidity_take(struct db *db, uint32_t *uidvalidity_r)
+{
+	sqlite3_stmt *stmt;
+	int64_t last = 0, now = (int64_t)time(NULL), next;
+	enum db_result r;
+
+	stmt = db_prepare(db, "SELECT value FROM meta WHERE key = 'uidvalidity'");
+	if (stmt == NULL)
+		return DB_ERR_IO;
+	if ((r = db_step(db, stmt, "uidvalidity")) == DB_ROW)
+		last = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (r != DB_ROW && r != DB_OK)
+		return r;
+	next = now > last ? now : last + 1;
+	if (next <= 0 || next > (int64_t)UINT32_MAX)
+		next = 1;
+	stmt = db_prepare(db, "INSERT OR REPLACE INTO meta(key, value) VALUES('uidvalidity', ?)");
+	if (stmt == NULL)
+		return DB_ERR_IO;
+	sqlite3_bind_int64(stmt, 1, next);
+	r = db_step(db, stmt, "uidvalidity");
+	sqlite3_finalize(stmt);
+	if (r == DB_OK)
+		*uidvalidity_r = (uint32_t)next;
+	return r;
+}
+
+enum store_error store_uidvalidity_next(struct store_account *acct, uint32_t *uidvalidity_r)
+{
+	return store_db_result(store_uidvalidity_take(acct->db, uidvalidity_r));
+}
+
+/* v1, after its tables: the default mailboxes, subscribed (RFC 6154
+ * special use). */
+static enum db_result store_schema_v1_mailboxes(struct db *db, void *ctx)
+{
+	(void)ctx;
+	for (size_t i = 0; i < sizeof(store_default_mailboxes) / sizeof(store_default_mailboxes[0]); i++) {
+		sqlite3_stmt *stmt;
+		uint32_t uidvalidity;
+		enum db_result r;
+
+		if ((r = store_uidvalidity_take(db, &uidvalidity)) != DB_OK)
+			return r;
+		stmt = db_prepare(db, "INSERT INTO mailboxes(name, uidvalidity, uidnext,"
+				  " highestmodseq, special, subscribed) VALUES(?, ?, 1, 1, ?, 1)");
+		if (stmt == NULL)
+			return DB_ERR_IO;
+		sqlite3_bind_text(stmt, 1, store_default_mailboxes[i].name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(stmt, 2, uidvalidity);
+		sqlite3_bind_int(stmt, 3, (int)store_default_mailboxes[i].special);
+		r = db_step(db, stmt, "create mailbox");
+		sqlite3_finalize(stmt);
+		if (r != DB_OK)
+			return r;
+	}
+	return DB_OK;
+}
+
+/* index.db's schema: entry i takes version i to i+1 (db.h). */
+static const struct db_migration store_migrations[] = {
+	{ store_schema_v1, store_schema_v1_mailboxes },
+	{ store_schema_v2, NULL },
+	{ store_schema_v3, NULL },
+};
+
+enum store_error store_schema_open(struct store_account *acct)
+{
+	struct db_params params = {
+		.service = "store",
+		.busy_timeout_ms = STORE_BUSY_TIMEOUT_MS,
+	};
+	char label[STORE_ADDRESS_MAX + 8];
+	char *error = NULL;
+	enum db_result r;
+
+	snprintf(label, sizeof(label), "user=%s", acct->address);
+	params.label = label;
+	r = db_open(acct->path, "index.db", &params, &acct->db, &error);
+	if (r != DB_OK) {
+		log_event(LOG_LEVEL_ERROR, "store", NULL, NULL, "msg=\"cannot open index\" %s error=\"%s\"",
+			  label, error != NULL ? error : "out of memory");
+		free(error);
+		return store_db_result(r);
+	}
+	return store_db_result(db_migrate(acct->db, store_migrations,
+					  sizeof(store_migrations) / sizeof(store_migrations[0]), acct));
+}

@@ -1,0 +1,258 @@
+/* test-store-root - the store root and its shared account handles: one
+ * handle (one connection, lock and msg/ descriptor) per account while any
+ * caller holds it, whatever the case of the address; many threads using
+ * one handle at once, and getting and putting it in a race; a root closed
+ * while a handle is still held. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "store/store.h"
+#include "tmpdir.h"
+
+#define THREADS 8
+#define PER_THREAD 25
+
+/* Descriptors this process has open (the listing's own not counted). */
+static size_t open_fds(void)
+{
+	return tmpdir_count("/proc/self/fd", NULL) - 1;
+}
+
+static size_t inbox_count(struct store_account *acct)
+{
+	struct store_mailbox box;
+	size_t n;
+
+	assert_int_equal(store_mailbox_get(acct, "INBOX", &box), STORE_OK);
+	n = box.messages;
+	store_mailbox_free(&box);
+	return n;
+}
+
+static void test_one_handle_per_account(void **state)
+{
+	char *dir = tmpdir_new("store-root");
+	struct store_root *root;
+	struct store_account *a, *a2, *a3, *b;
+	size_t before, one, two;
+
+	(void)state;
+	assert_int_equal(store_root_open(dir, &root), STORE_OK);
+	before = open_fds();
+	assert_int_equal(store_account_get(root, "u@example.org", &a), STORE_OK);
+	one = open_fds();
+	/* index.db, -wal, -shm, the lock and msg/ */
+	assert_int_equal(one - before, 5);
+	assert_int_equal(store_account_get(root, "U@Example.ORG", &a2), STORE_OK);
+	assert_ptr_equal(a, a2);
+	assert_int_equal(store_account_get(root, "u@example.org", &a3), STORE_OK);
+	assert_ptr_equal(a, a3);
+	/* sharing costs no descriptor */
+	assert_int_equal(open_fds(), one);
+	assert_int_equal(store_account_get(root, "v@example.org", &b), STORE_OK);
+	assert_ptr_not_equal(a, b);
+	two = open_fds();
+	assert_int_equal(two - one, 5);
+	/* a change through one holder is seen through the others */
+	assert_int_equal(store_append(a2, "INBOX", "x\r\n", 3, 0, NULL, 0, NULL), STORE_OK);
+	assert_int_equal(inbox_count(a3), 1);
+	store_account_put(&a2);
+	assert_null(a2);
+	store_account_put(&a3);
+	assert_int_equal(open_fds(), two);
+	assert_int_equal(inbox_count(a), 1);
+	/* the last put closes it */
+	store_account_put(&a);
+	assert_int_equal(open_fds(), two - 5);
+	store_account_put(&b);
+	assert_int_equal(open_fds(), before);
+	store_account_put(&b);
+	/* opened again, it has its mail */
+	assert_int_equal(store_account_get(root, "u@example.org", &a), STORE_OK);
+	assert_int_equal(inbox_count(a), 1);
+	store_account_put(&a);
+	/* what cannot name a folder is refused, as by store_open */
+	assert_int_equal(store_account_get(root, "../x@example.org", &a), STORE_ERR_INVALID);
+	assert_null(a);
+	assert_int_equal(store_account_get(NULL, "u@example.org", &a), STORE_ERR_INVALID);
+	store_root_close(&root);
+	assert_null(root);
+	store_root_close(&root);
+	assert_int_equal(store_root_open(NULL, &root), STORE_ERR_INVALID);
+	tmpdir_free(dir);
+}
+
+struct worker {
+	struct store_root *root;
+	pthread_barrier_t *barrier;
+	struct store_account *seen;
+	int id;
+	enum store_error err;
+};
+
+/* Hold the handle with everyone else, append and flag messages on it. */
+static void *worker_shared(void *arg)
+{
+	struct worker *w = arg;
+	struct store_account *acct;
+	char body[64];
+
+	w->err = store_account_get(w->root, w->id % 2 ? "u@example.org" : "U@example.org", &acct);
+	if (w->err != STORE_OK)
+		return NULL;
+	/* every thread holds it here at the same time */
+	pthread_barrier_wait(w->barrier);
+	w->seen = acct;
+	for (int i = 0; i < PER_THREAD && w->err == STORE_OK; i++) {
+		uint32_t uid;
+		int len = snprintf(body, sizeof(body), "Subject: %d-%d\r\n\r\nx\r\n", w->id, i);
+
+		w->err = store_append(acct, "INBOX", body, (size_t)len, 0, NULL, 0, &uid);
+		if (w->err == STORE_OK)
+			w->err = store_flags_update(acct, "INBOX", &uid, 1, STORE_FLAGS_ADD,
+						    STORE_FLAG_SEEN, NULL);
+	}
+	pthread_barrier_wait(w->barrier);
+	store_account_put(&acct);
+	return NULL;
+}
+
+/* Get, append, put, over and over: handles opened and closed in a race. */
+static void *worker_churn(void *arg)
+{
+	struct worker *w = arg;
+
+	for (int i = 0; i < PER_THREAD && w->err == STORE_OK; i++) {
+		struct store_account *acct;
+
+		w->err = store_account_get(w->root, "c@example.org", &acct);
+		if (w->err != STORE_OK)
+			break;
+		w->err = store_append(acct, "INBOX", "y\r\n", 3, 0, NULL, 0, NULL);
+		store_account_put(&acct);
+	}
+	return NULL;
+}
+
+static void run_workers(struct store_root *root, void *(*fn)(void *), struct worker *w)
+{
+	pthread_t threads[THREADS];
+	pthread_barrier_t barrier;
+
+	assert_int_equal(pthread_barrier_init(&barrier, NULL, THREADS), 0);
+	for (int i = 0; i < THREADS; i++) {
+		w[i] = (struct worker){ .root = root, .barrier = &barrier, .id = i };
+		assert_int_equal(pthread_create(&threads[i], NULL, fn, &w[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		assert_int_equal(pthread_join(threads[i], NULL), 0);
+		assert_int_equal(w[i].err, STORE_OK);
+	}
+	pthread_barrier_destroy(&barrier);
+}
+
+static void test_threads_share_one_handle(void **state)
+{
+	char *dir = tmpdir_new("store-root");
+	struct worker w[THREADS];
+	struct store_root *root;
+	struct store_account *acct;
+	struct store_message *msgs;
+	size_t before, n;
+
+	(void)state;
+	assert_int_equal(store_root_open(dir, &root), STORE_OK);
+	before = open_fds();
+	run_workers(root, worker_shared, w);
+	for (int i = 1; i < THREADS; i++)
+		assert_ptr_equal(w[i].seen, w[0].seen);
+	/* closed after the last put */
+	assert_int_equal(open_fds(), before);
+	assert_int_equal(store_account_get(root, "u@example.org", &acct), STORE_OK);
+	assert_int_equal(store_message_list(acct, "INBOX", &msgs, &n), STORE_OK);
+	assert_int_equal(n, THREADS * PER_THREAD);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(msgs[i].uid, i + 1);
+		assert_int_equal(msgs[i].flags, STORE_FLAG_SEEN);
+		if (i > 0)
+			assert_true(msgs[i].modseq != msgs[i - 1].modseq);
+	}
+	store_messages_free(msgs, n);
+	store_account_put(&acct);
+
+	run_workers(root, worker_churn, w);
+	assert_int_equal(open_fds(), before);
+	assert_int_equal(store_account_get(root, "c@example.org", &acct), STORE_OK);
+	assert_int_equal(inbox_count(acct), THREADS * PER_THREAD);
+	store_account_put(&acct);
+	store_root_close(&root);
+	tmpdir_free(dir);
+}
+
+/* The server exits while a job still holds an account: the root is
+ * closed first, the late put closes the handle and frees the root. */
+static void test_close_root_while_held(void **state)
+{
+	char *dir = tmpdir_new("store-root");
+	struct store_root *root, *kept;
+	struct store_account *acct, *other;
+
+	(void)state;
+	assert_int_equal(store_root_open(dir, &root), STORE_OK);
+	kept = root;
+	assert_int_equal(store_account_get(root, "u@example.org", &acct), STORE_OK);
+	store_root_close(&root);
+	assert_null(root);
+	/* no new handles from a closed root */
+	assert_int_equal(store_account_get(kept, "v@example.org", &other), STORE_ERR_INVALID);
+	assert_int_equal(store_append(acct, "INBOX", "x\r\n", 3, 0, NULL, 0, NULL), STORE_OK);
+	store_account_put(&acct);   /* frees the root too (the leak check sees it) */
+	tmpdir_free(dir);
+}
+
+/* An account that cannot be opened (its domain's folder is a file):
+ * every get says so, none leaves a handle behind. */
+static void test_failed_open(void **state)
+{
+	char *dir = tmpdir_new("store-root");
+	struct store_root *root;
+	struct store_account *acct, *ok;
+	char path[256];
+	FILE *fp;
+
+	(void)state;
+	assert_int_equal(store_root_open(dir, &root), STORE_OK);
+	assert_int_equal(store_account_get(root, "ok@example.org", &ok), STORE_OK);
+	snprintf(path, sizeof(path), "%s/mail/bad.example", dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	assert_int_equal(store_account_get(root, "u@bad.example", &acct), STORE_ERR_IO);
+	assert_null(acct);
+	assert_int_equal(store_account_get(root, "u@bad.example", &acct), STORE_ERR_IO);
+	store_account_put(&ok);
+	store_root_close(&root);
+	tmpdir_free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_one_handle_per_account),
+		cmocka_unit_test(test_threads_share_one_handle),
+		cmocka_unit_test(test_close_root_while_held),
+		cmocka_unit_test(test_failed_open),
+	};
+
+	log_set_level(LOG_LEVEL_ERROR + 1);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
