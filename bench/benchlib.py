@@ -198,10 +198,12 @@ class Tern:
 		stop_proc(self.proc)
 
 	def version(self):
+		"""The git revision of the tree TERN_BIN was built in."""
+		tree = os.path.dirname(os.path.abspath(TERN_BIN))
 		try:
-			rev = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+			rev = subprocess.run(["git", "-C", tree, "rev-parse", "--short", "HEAD"],
 					     capture_output=True, text=True, timeout=10).stdout.strip()
-			dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"],
+			dirty = subprocess.run(["git", "-C", tree, "status", "--porcelain", "--untracked-files=no"],
 					       capture_output=True, text=True, timeout=10).stdout.strip()
 			return "git %s%s" % (rev or "?", " (+ uncommitted changes)" if dirty else "")
 		except (OSError, subprocess.SubprocessError):

@@ -28,6 +28,7 @@ from benchlib import (AS_ROOT, NOBODY_GID, NOBODY_UID, TERN_BIN, BenchError, cho
 POSTFIX_BIN = os.environ.get("POSTFIX_BIN", "/usr/sbin/postfix")
 POSTCONF_BIN = os.path.join(os.path.dirname(POSTFIX_BIN), "postconf")
 SMTP_SOURCE = os.environ.get("SMTP_SOURCE", "/usr/sbin/smtp-source")
+SMTP_SINK = os.environ.get("SMTP_SINK", "/usr/sbin/smtp-sink")
 
 
 def env_list(name, default):
@@ -149,6 +150,8 @@ def count_main(kind, root, expect, timeout):
 	messages. Prints `done MONOTONIC TOTAL` (the instant the last account
 	was complete, and how many messages all hold then), or `timeout TOTAL`."""
 	count = tern_counter(root) if kind == "tern" else postfix_counter(root)
+	for i in range(1, ACCOUNTS + 1):
+		count(i)     # open what can be opened now, outside the timed run
 	print("ready", flush=True)
 	if sys.stdin.readline().strip() != "go":
 		return 1     # the bench stopped before the run
@@ -473,13 +476,43 @@ class Postfix:
 			return "?"
 
 
+class Sink:
+	"""Postfix's smtp-sink: answers every command at once and keeps
+	nothing, so the load generator's own ceiling on this machine."""
+	name = "smtp-sink"
+
+	def __init__(self, top):
+		self.top = top
+		self.port = free_port()
+		self.proc = None
+
+	def start(self):
+		user = ["-u", "nobody"] if AS_ROOT else []     # it refuses to run as root
+		self.proc = start_server([SMTP_SINK] + user + ["127.0.0.1:%d" % self.port, "1000"],
+					 os.path.join(self.top, "smtp-sink.out"))
+		wait_answer(self, lambda: smtp_greeting(self.port))
+
+	def stop(self):
+		stop_proc(self.proc)
+
+	def ceiling(self, levels):
+		"""{sessions: msg/s} for the same runs, timed until the last reply."""
+		self.start()
+		out = {}
+		for sessions, runs in levels:
+			t0 = time.monotonic()
+			out[sessions] = sessions * runs * ACCOUNTS / (send_load(self, sessions, runs) - t0)
+		self.stop()
+		return out
+
+
 # ---------------------------------------------------------------- report
 
 def fmt(v, digits=0):
 	return "-" if v is None else "%.*f" % (digits, v)
 
 
-def report(levels, res, errors, disk, top, tern, postfix):
+def report(levels, res, errors, disk, ceiling, top, tern, postfix):
 	t, p = res.get("tern", {}), res.get("postfix", {})
 	print()
 	print(machine_line())
@@ -516,6 +549,8 @@ def report(levels, res, errors, disk, top, tern, postfix):
 		acc.append("%d: %s / %s" % (sessions, fmt(t[sessions]["accepted"]) if sessions in t else "-",
 					     fmt(p[sessions]["accepted"]) if sessions in p else "-"))
 	print("accepted (until the last 250), tern / postfix msg/s: " + ", ".join(acc))
+	print("the load generator alone (smtp-sink: replies at once, keeps nothing), msg/s: " +
+	      ", ".join("%d: %s" % (sessions, fmt(ceiling[sessions])) for sessions, runs in levels))
 	big = max(SESSIONS)
 	for name, r in (("tern", t), ("postfix", p)):
 		m = r.get(big, {}).get("memory")
@@ -537,7 +572,7 @@ def levels_from_env():
 
 def main():
 	for path, how in ((TERN_BIN, "run `make build`"), (POSTFIX_BIN, "run `sh scripts/deps.sh bench`"),
-			  (SMTP_SOURCE, "run `sh scripts/deps.sh bench`")):
+			  (SMTP_SOURCE, "run `sh scripts/deps.sh bench`"), (SMTP_SINK, "run `sh scripts/deps.sh bench`")):
 		if not os.path.exists(path):
 			raise BenchError("%s not found; %s" % (path, how))
 	return benchlib.run("tern-smtp-bench-", DEADLINE, bench)
@@ -548,6 +583,10 @@ def bench(top, servers):
 	levels = levels_from_env()
 	log("disk: fsync rate and durable-file rate, %.0f s each" % DISK_SECONDS)
 	disk = (disk_fsync_rate(top, DISK_SECONDS), disk_durable_file_rate(top, DISK_SECONDS))
+	log("the load generator alone, against smtp-sink")
+	sink = Sink(top)
+	servers.append(sink)
+	ceiling = sink.ceiling(levels)
 	sha_hash = crypt.crypt("Bench-Pass-42", crypt.mksalt(crypt.METHOD_SHA512))
 
 	ptop = os.path.join(top, "postfix")
@@ -567,7 +606,7 @@ def bench(top, servers):
 			server.stop()
 		os.sync()    # neither server's write-back lands in the other's run
 
-	report(levels, res, errors, disk, top, tern, postfix)
+	report(levels, res, errors, disk, ceiling, top, tern, postfix)
 	print("whole run: %.0f s" % (time.monotonic() - t_start))
 	# a goal missed is a result (printed as such); a server that fails is not
 	return 1 if errors else 0
