@@ -14,7 +14,9 @@ python3 python3-pytest openssl curl fetchmail swaks iproute2 util-linux
 # Real peers for interoperability tests: Dovecot's own tools write and read
 # the Maildir + dovecot-uidlist that tern imports and exports. Only the core
 # package: it listens on no port by itself.
-TEST_PACKAGES="dovecot-core"
+# swaks speaks TLS (--tls, the SMTP tests) only with these two, which
+# are merely Recommends of swaks.
+TEST_PACKAGES="dovecot-core libnet-ssleay-perl libio-socket-ssl-perl"
 if [ "${1:-}" = test ]; then
 	PACKAGES="$PACKAGES $TEST_PACKAGES"
 fi

@@ -68,6 +68,11 @@ imaps = 127.0.0.1:2993
 [auth]
 # the demo lets clients on this machine log in without TLS
 allow_plaintext_loopback = yes
+
+[smtp]
+# port 25's pregreet test would make each new client wait 6 seconds for
+# the greeting (then remember it for a day); the demo greets at once
+pregreet_delay = 0
 CONF
 	chmod 600 "$conf"
 fi
@@ -102,6 +107,10 @@ MSG
 	"$tern" -c "$conf" import mbox demo@localhost "$welcome/welcome.mbox" >/dev/null
 	rm -rf "$welcome"
 fi
+# RFC 5321 4.5.1: postmaster@ every domain reaches someone
+if ! "$tern" -c "$conf" alias list | grep -q '^postmaster@localhost '; then
+	"$tern" -c "$conf" alias add postmaster@localhost demo@localhost
+fi
 
 cat <<INFO
 
@@ -111,12 +120,24 @@ tern demo
   account        demo@localhost
   password       $pw
 
-  pop3   127.0.0.1:2110  (STLS; plain login allowed from this machine)
-  pop3s  127.0.0.1:2995  (implicit TLS, self-signed certificate)
+  smtp         127.0.0.1:2525  (mail for local domains; STARTTLS)
+  submission   127.0.0.1:2587  (STARTTLS, then AUTH; plain AUTH allowed from this machine)
+  submissions  127.0.0.1:2465  (implicit TLS, AUTH)
+  pop3         127.0.0.1:2110  (STLS; plain login allowed from this machine)
+  pop3s        127.0.0.1:2995  (implicit TLS, self-signed certificate)
 
-Try:
-  curl -k --ssl-reqd pop3://127.0.0.1:2110/1 -u 'demo@localhost:$pw'
-  curl -k pop3s://127.0.0.1:2995/ -u 'demo@localhost:$pw'
+Send demo@localhost a message:
+  swaks --server 127.0.0.1:2525 --to demo@localhost
+  swaks --server 127.0.0.1:2587 --tls --auth-user demo@localhost --auth-password '$pw' \\
+        --from demo@localhost --to demo@localhost
+  printf 'Subject: hello\\r\\n\\r\\nHi!\\r\\n' > /tmp/msg.eml
+  curl smtp://127.0.0.1:2525 --mail-from you@example.org --mail-rcpt demo@localhost --upload-file /tmp/msg.eml
+  curl -k smtps://127.0.0.1:2465 -u 'demo@localhost:$pw' --mail-from demo@localhost \\
+       --mail-rcpt demo@localhost --upload-file /tmp/msg.eml
+
+Read it:
+  curl -k --ssl-reqd pop3://127.0.0.1:2110/ -u 'demo@localhost:$pw'      (the list)
+  curl -k pop3s://127.0.0.1:2995/2 -u 'demo@localhost:$pw'               (message 2)
   openssl s_client -quiet -crlf -starttls pop3 -connect 127.0.0.1:2110
 
 Stop with Ctrl-C.

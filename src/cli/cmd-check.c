@@ -1,16 +1,20 @@
 /* cmd-check - `tern check [-c FILE] [--set SECTION.KEY=VALUE ...]`: validate
  * the configuration, print the effective value of every key, and check
- * what `tern serve` will need: the certificate and key, and a data folder
- * [server] user can write. */
+ * what `tern serve` will need: the certificate and key, a data folder
+ * [server] user can write, and somewhere for every local domain's
+ * postmaster mail to go. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/datadir.h"
 #include "core/privs.h"
 #include "core/tls.h"
+#include "dir/dir-resolve.h"
+#include "dir/dir.h"
 
 static const char check_usage[] =
 	"usage: tern check [-c FILE] [--set SECTION.KEY=VALUE ...]\n"
@@ -19,7 +23,8 @@ static const char check_usage[] =
 	"as an INI file. Without -c: $TERN_CONFIG, /etc/tern/tern.conf, ./tern.conf.\n"
 	"Then check that the certificate and key load and match, and that\n"
 	"[server] user can write the data folder (run as root, the key is read\n"
-	"as root first, then the check switches to that user).\n"
+	"as root first, then the check switches to that user), and warn about\n"
+	"each local domain whose postmaster@ address has nowhere to go.\n"
 	"Exits 1 with the reason (file, line, key) when something is wrong.\n";
 
 /* The pair serve will load, read as the calling user (root may be the
@@ -73,6 +78,83 @@ static int check_data_dir(const struct config *cfg)
 	return 0;
 }
 
+struct check_domains {
+	char **names;
+	size_t n;
+};
+
+static void check_domain_add(void *ctx, const char *domain)
+{
+	struct check_domains *d = ctx;
+
+	d->names = realloc(d->names, (d->n + 1) * sizeof(*d->names));
+	if (d->names == NULL || (d->names[d->n] = strdup(domain)) == NULL)
+		abort();
+	d->n++;
+}
+
+/* RFC 5321 4.5.1: postmaster@ every local domain must be accepted. Warn,
+ * on both outputs, about each domain where it would be refused: no
+ * postmaster account or alias, no [smtp] postmaster, no catch-all. As
+ * [server] user, after check_data_dir; a directory not made yet has no
+ * domain to warn about. */
+static void check_postmaster(const struct config *cfg)
+{
+	const struct dir_resolve_options options = {
+		.subaddress_separators = cfg->smtp.subaddress_separator,
+		.postmaster = cfg->smtp.postmaster,
+	};
+	struct check_domains domains = { NULL, 0 };
+	struct dir *dir = NULL;
+	char path[4200], *error = NULL;
+	unsigned warned = 0;
+
+	snprintf(path, sizeof(path), "%s/directory.db", cfg->server.data_dir);
+	if (access(path, F_OK) < 0)
+		return;
+	if (dir_open(cfg->server.data_dir, &dir, &error) < 0) {
+		cli_fail("check: warning: cannot open the directory to check postmaster: %s",
+			 error != NULL ? error : "unknown error");
+		free(error);
+		return;
+	}
+	dir_domain_list(dir, check_domain_add, &domains);
+	for (size_t i = 0; i < domains.n; i++) {
+		struct dir_resolution res;
+		char address[300];
+
+		snprintf(address, sizeof(address), "postmaster@%s", domains.names[i]);
+		if (dir_resolve(dir, address, &options, &res) != DIR_OK) {
+			printf("; warning: mail to %s is refused: add an account or alias for it "
+			       "(tern alias add %s ACCOUNT) or set [smtp] postmaster\n", address, address);
+			cli_fail("check: warning: mail to %s is refused: add an account or alias for "
+				 "it or set [smtp] postmaster", address);
+			warned++;
+		}
+		dir_resolution_free(&res);
+		free(domains.names[i]);
+	}
+	/* RFC 5321 4.1.1.3: <Postmaster> alone, as RCPT resolves it. */
+	if (domains.n > 0 && (cfg->smtp.postmaster == NULL || cfg->smtp.postmaster[0] == '\0')) {
+		struct dir_resolution res;
+		char address[300];
+
+		snprintf(address, sizeof(address), "postmaster@%s", cfg->server.hostname);
+		if (dir_resolve(dir, address, &options, &res) != DIR_OK) {
+			printf("; warning: mail to <postmaster> (no domain) is refused: set [smtp] "
+			       "postmaster, or make [server] hostname a local domain with one\n");
+			cli_fail("check: warning: mail to <postmaster> (no domain) is refused: set "
+				 "[smtp] postmaster");
+			warned++;
+		}
+		dir_resolution_free(&res);
+	}
+	if (domains.n > 0 && warned == 0)
+		printf("; postmaster: every local domain's postmaster@ is delivered\n");
+	free(domains.names);
+	dir_close(&dir);
+}
+
 int cmd_check(int argc, char **argv)
 {
 	struct cli_options opts;
@@ -93,6 +175,8 @@ int cmd_check(int argc, char **argv)
 	}
 	config_print(&cfg, stdout);
 	ret = check_tls(&cfg) < 0 || check_data_dir(&cfg) < 0 ? 1 : 0;
+	if (ret == 0)
+		check_postmaster(&cfg);
 	config_free(&cfg);
 	cli_options_free(&opts);
 	if (fflush(stdout) != 0) {

@@ -1,7 +1,7 @@
 /* cmd-serve - `tern serve`: load the configuration, lock the data folder,
  * open the directory and the store root, bind every configured listener to
  * its protocol, load TLS, drop root, check that the data folder is
- * writable, then run the I/O core until SIGTERM/SIGINT. */
+ * writable, open the queue, then run the I/O core until SIGTERM/SIGINT. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "core/addr.h"
+#include "core/cidr.h"
 #include "core/datadir.h"
 #include "core/listener.h"
 #include "core/log.h"
@@ -17,11 +18,16 @@
 #include "dir/dir.h"
 #include "dir/password.h"
 #include "pop3/pop3.h"
+#include "queue/queue.h"
+#include "smtp/smtp-pregreet.h"
+#include "smtp/smtp.h"
 #include "store/store.h"
 
 /* What the protocol modules share between their sessions, made once. */
 struct serve_contexts {
 	struct pop3_context pop3;
+	struct smtp_context smtp;           /* port 25 */
+	struct smtp_context submission;     /* 587 and 465 */
 };
 
 static void *serve_pop3_context(struct serve_contexts *ctx)
@@ -34,6 +40,21 @@ static const struct config_conn *serve_pop3_limits(const struct config *cfg)
 	return &cfg->pop3.conn;
 }
 
+static void *serve_smtp_context(struct serve_contexts *ctx)
+{
+	return &ctx->smtp;
+}
+
+static void *serve_submission_context(struct serve_contexts *ctx)
+{
+	return &ctx->submission;
+}
+
+static const struct config_conn *serve_smtp_limits(const struct config *cfg)
+{
+	return &cfg->smtp.conn;
+}
+
 /* Every service tern serves: its protocol module, the module's context,
  * TLS and connection limits. Adding a protocol is adding rows; a service
  * of [listen] without a row is not implemented yet. */
@@ -44,6 +65,11 @@ static const struct serve_service {
 	void *(*context)(struct serve_contexts *ctx);
 	const struct config_conn *(*limits)(const struct config *cfg);
 } serve_services[] = {
+	{ SERVICE_SMTP, &smtp_protocol, false, serve_smtp_context, serve_smtp_limits },
+	{ SERVICE_SUBMISSION, &smtp_submission_protocol, false, serve_submission_context,
+	  serve_smtp_limits },
+	{ SERVICE_SUBMISSIONS, &smtp_submission_protocol, true, serve_submission_context,
+	  serve_smtp_limits },
 	{ SERVICE_POP3, &pop3_protocol, false, serve_pop3_context, serve_pop3_limits },
 	{ SERVICE_POP3S, &pop3_protocol, true, serve_pop3_context, serve_pop3_limits },
 };
@@ -106,6 +132,9 @@ static int serve(const struct config *cfg)
 	struct serve_contexts ctx;
 	struct core *core = NULL;
 	struct store_root *store = NULL;
+	struct queue *queue = NULL;
+	struct cidr_list *trusted = NULL;
+	struct smtp_pregreet *pregreet = NULL;
 	struct dir *dir = NULL;
 	struct privs privs;
 	char *error = NULL;
@@ -145,6 +174,23 @@ static int serve(const struct config *cfg)
 	ctx.pop3.dir = dir;
 	ctx.pop3.store = store;
 	ctx.pop3.hostname = cfg->server.hostname;
+	/* config_load checked the list: this fails for want of memory only. */
+	if (cidr_list_parse(cfg->smtp.trusted_networks, &trusted, &error) < 0) {
+		cli_fail("[smtp] trusted_networks: %s", error != NULL ? error : "invalid");
+		goto out;
+	}
+	pregreet = smtp_pregreet_new(0);
+	/* The queue is opened below, before the first connection. */
+	ctx.smtp = (struct smtp_context){
+		.service = SMTP_SERVICE_MX,
+		.dir = dir,
+		.store = store,
+		.hostname = cfg->server.hostname,
+		.trusted = trusted,
+		.pregreet = pregreet,
+	};
+	ctx.submission = ctx.smtp;
+	ctx.submission.service = SMTP_SERVICE_SUBMISSION;
 
 	if (core_new(cfg, &core, &error) < 0) {
 		cli_fail("%s", error != NULL ? error : "cannot start");
@@ -154,7 +200,7 @@ static int serve(const struct config *cfg)
 		if (serve_listen(core, cfg, (enum service)s, &ctx, &bound) < 0)
 			goto out;
 	if (bound == 0) {
-		cli_fail("no service to listen for (set [listen] pop3 or pop3s)");
+		cli_fail("no service to listen for (set [listen] smtp, submission, submissions, pop3 or pop3s)");
 		goto out;
 	}
 	if (core_tls_load(core, &error) < 0) {
@@ -174,10 +220,24 @@ static int serve(const struct config *cfg)
 		goto out;
 	}
 	store_reserve_init(cfg->server.data_dir);
+	/* As [server] user, so that what it creates is that user's; after
+	 * core_new, which sizes libuv's thread pool that local delivery uses.
+	 * Queued mail is delivered from here on. */
+	if (queue_open(cfg, store, dir, &queue, &error) < 0) {
+		cli_fail("%s", error != NULL ? error : "cannot open the queue");
+		goto out;
+	}
+	ctx.smtp.queue = queue;
+	ctx.submission.queue = queue;
 	ret = core_run(core, true) < 0 ? 1 : 0;
 out:
 	free(error);
 	core_free(&core);
+	/* after the core: no session is receiving a message any more; a
+	 * delivery in progress finishes, what waits stays queued */
+	queue_close(&queue);
+	smtp_pregreet_free(&pregreet);
+	cidr_list_free(&trusted);
 	/* after the core: no session holds an account any more (a job the
 	 * core exited without keeps its own, see store_root_close) */
 	store_root_close(&store);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/addr.h"
+#include "core/cidr.h"
 #include "core/log.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -89,6 +90,10 @@ static char *config_check_nonempty(const char *value);
 static char *config_check_listen(const char *value);
 static char *config_check_dns(const char *value);
 static char *config_check_log_level(const char *value);
+static char *config_check_networks(const char *value);
+static char *config_check_separator(const char *value);
+static char *config_check_account(const char *value);
+static char *config_check_sender_login(const char *value);
 
 #define KIB 1024ULL
 #define MIB (1024ULL * 1024)
@@ -129,11 +134,21 @@ static const struct config_key config_keys[] = {
 	UINT("limits", "login_timeout", limits.login_timeout, "60", 0, 86400),
 	UINT("limits", "min_input_rate", limits.min_input_rate, "64", 0, 1000000000),
 	UINT("limits", "slow_input_timeout", limits.slow_input_timeout, "30", 1, 86400),
+	SIZE("limits", "min_free_space", limits.min_free_space, "268435456", 0, 1024 * GIB),
 
 	UINT("pop3", "idle_timeout", pop3.conn.idle_timeout, "600", 0, 86400),
 	UINT("pop3", "line_length", pop3.conn.line_length, "8192", 512, 1048576),
 	UINT("smtp", "idle_timeout", smtp.conn.idle_timeout, "300", 0, 86400),
 	UINT("smtp", "line_length", smtp.conn.line_length, "1036", 512, 1048576),
+	UINT("smtp", "data_timeout", smtp.data_timeout, "300", 0, 86400),
+	STRING("smtp", "trusted_networks", smtp.trusted_networks, "", config_check_networks),
+	/* Postfix's hopcount_limit; RFC 5321 6.3 suggests 100. */
+	UINT("smtp", "max_received", smtp.max_received, "50", 1, 1000),
+	STRING("smtp", "subaddress_separator", smtp.subaddress_separator, "+",
+	       config_check_separator),
+	STRING("smtp", "postmaster", smtp.postmaster, "", config_check_account),
+	STRING("smtp", "sender_login", smtp.sender_login, "aliases", config_check_sender_login),
+	UINT("smtp", "pregreet_delay", smtp.pregreet_delay, "6", 0, 60),
 	UINT("imap", "idle_timeout", imap.conn.idle_timeout, "1800", 0, 86400),
 	UINT("imap", "line_length", imap.conn.line_length, "65536", 512, 1048576),
 
@@ -272,6 +287,53 @@ static char *config_check_log_level(const char *value)
 {
 	if (log_level_parse(value) < 0)
 		return config_reason("must be debug, info, warn or error");
+	return NULL;
+}
+
+static char *config_check_networks(const char *value)
+{
+	struct cidr_list *list;
+	char *error;
+
+	if (cidr_list_parse(value, &list, &error) < 0)
+		return error;
+	cidr_list_free(&list);
+	return NULL;
+}
+
+/* Characters that may separate a sub-address tag: RFC 5322 atext that is
+ * neither a letter nor a digit ('/' names folders and is refused in local
+ * parts). */
+static char *config_check_separator(const char *value)
+{
+	if (strlen(value) > 8)
+		return config_reason("at most 8 separator characters");
+	for (const char *p = value; *p != '\0'; p++)
+		if (strchr("!#$%&'*+-=?^_`{|}~", *p) == NULL)
+			return config_reason("'%c' cannot separate a sub-address (use characters "
+					     "such as + - _ =)", *p);
+	return NULL;
+}
+
+/* An account's address, or nothing. The directory's own rules apply at
+ * use; this catches what is plainly not an address. */
+static char *config_check_account(const char *value)
+{
+	const char *at = strchr(value, '@');
+
+	if (value[0] == '\0')
+		return NULL;
+	if (at == NULL || at == value || at[1] == '\0' || strchr(at + 1, '@') != NULL ||
+	    strpbrk(value, " \t,<>") != NULL)
+		return config_reason("must be an account's address (local@domain) or empty");
+	return NULL;
+}
+
+static char *config_check_sender_login(const char *value)
+{
+	if (strcmp(value, "aliases") != 0 && strcmp(value, "account") != 0 &&
+	    strcmp(value, "any") != 0)
+		return config_reason("must be aliases, account or any");
 	return NULL;
 }
 

@@ -64,6 +64,7 @@ struct config {
 		unsigned login_timeout;     /* seconds from connect to login (POP3, IMAP, submission); 60; 0 = none */
 		unsigned min_input_rate;    /* bytes/s an unfinished line or block must keep up; 64; 0 = none */
 		unsigned slow_input_timeout;/* seconds of grace before min_input_rate applies; 30 */
+		uint64_t min_free_space;    /* bytes DATA must keep free, or the queue takes no mail; 256 MiB; 0 = off */
 	} limits;
 
 	struct {
@@ -71,6 +72,13 @@ struct config {
 	} pop3;
 	struct {
 		struct config_conn conn;    /* idle 300 s (RFC 5321 4.5.3.2.7), lines 1036 (RFC 3461 5.4) */
+		unsigned data_timeout;      /* seconds without input inside DATA or a BDAT chunk; 300 */
+		char *trusted_networks;     /* CIDR list allowed to relay through port 25; "" = none */
+		unsigned max_received;      /* more Received fields than this: 554 5.4.6; 50 */
+		char *subaddress_separator; /* characters that start a sub-address tag; "+"; "" = off */
+		char *postmaster;           /* the account postmaster@ goes to without an alias; "" */
+		char *sender_login;         /* submission senders: "aliases", "account" or "any" */
+		unsigned pregreet_delay;    /* port 25: seconds before the greeting ends; 6; 0 = off */
 	} smtp;
 	struct {
 		struct config_conn conn;    /* idle 1800 s (RFC 9051 5.4), lines 65536 */

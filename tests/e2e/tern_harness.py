@@ -222,6 +222,20 @@ class Tern:
         self.cli_stderr = []
         self._counter = 0
 
+    def enable_smtp(self, pregreet=0):
+        """Serve smtp, submission and submissions too, each on a free
+        port (self.smtp_port, .submission_port, .submissions_port), with
+        the pregreet delay given (0: off, so tests need not wait)."""
+        self.smtp_port = free_port()
+        self.submission_port = free_port()
+        self.submissions_port = free_port()
+        self.sets.update({
+            "listen.smtp": "127.0.0.1:%d" % self.smtp_port,
+            "listen.submission": "127.0.0.1:%d" % self.submission_port,
+            "listen.submissions": "127.0.0.1:%d" % self.submissions_port,
+            "smtp.pregreet_delay": str(pregreet),
+        })
+
     # -- commands
 
     def set_args(self, sets=None):
@@ -304,6 +318,8 @@ class Tern:
         self.pop3s_port = free_port()
         self.sets["listen.pop3"] = "127.0.0.1:%d" % self.pop3_port
         self.sets["listen.pop3s"] = "127.0.0.1:%d" % self.pop3s_port
+        if self.sets.get("listen.smtp"):
+            self.enable_smtp(self.sets["smtp.pregreet_delay"])
 
     def start(self, sets=None, wait=True, nofile=None):
         """Start `tern serve` (with nofile: under that descriptor limit,
@@ -321,7 +337,7 @@ class Tern:
             except AssertionError:
                 lost_race = (srv.proc.poll() is not None and
                              "Address already in use" in srv.stderr_text() and
-                             not (sets and ("listen.pop3" in sets or "listen.pop3s" in sets)))
+                             not (sets and any(k.startswith("listen.") for k in sets)))
                 if not lost_race or attempt == 2:
                     raise
                 self.new_ports()
@@ -533,6 +549,40 @@ def uidl_map(pop):
 
 
 LOG_KV = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
+
+
+# ---------------------------------------------------------------- SMTP
+
+
+class RawSMTP(Raw):
+    """An SMTP client on a bare socket, for what smtplib won't do
+    (pipelining, BDAT, smuggling attempts): sends bytes as given, reads
+    whole replies."""
+
+    def __init__(self, port, tls=False, timeout=None, greet=True):
+        super().__init__(port, tls=tls, timeout=timeout)
+        if greet:
+            code, _ = self.reply()
+            assert code == 220, code
+
+    def send(self, data):
+        super().send(data.encode() if isinstance(data, str) else data)
+
+    def line(self):
+        return self.readline()[:-2].decode("utf-8", "replace")
+
+    def reply(self):
+        """(code, [text of each line]) of the next reply."""
+        lines = []
+        while True:
+            line = self.line()
+            lines.append(line[4:])
+            if line[3:4] != "-":
+                return int(line[:3]), lines
+
+    def cmd(self, line):
+        self.send(line + "\r\n")
+        return self.reply()
 
 
 # ---------------------------------------------------------------- poplib

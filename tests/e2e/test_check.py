@@ -131,3 +131,29 @@ def test_pair_the_server_user_could_redirect(tern_factory):
     assert len(errors) == 1, errors
     assert "not reading %s as root: the server's user can change %s" % (cert, tern.data_dir) \
         in errors[0], errors
+
+
+def test_postmaster_warning(tern_factory):
+    """RFC 5321 4.5.1: postmaster@ each local domain must be deliverable;
+    check says which domain's is not, and how to fix it."""
+    tern = tern_factory()
+    tern.cmd("domain", "add", "example.org")
+    tern.cmd("alias", "add", "postmaster@example.org", "demo@localhost")
+    rc, out, errors = check(tern)
+    assert rc == 0
+    assert errors == ["tern: check: warning: mail to postmaster@localhost is refused: add an "
+                      "account or alias for it or set [smtp] postmaster",
+                      "tern: check: warning: mail to <postmaster> (no domain) is refused: set "
+                      "[smtp] postmaster"], errors
+    assert ("; warning: mail to postmaster@localhost is refused: add an account or alias for "
+            "it (tern alias add postmaster@localhost ACCOUNT) or set [smtp] postmaster") in out
+    assert "postmaster@example.org" not in out
+    # [smtp] postmaster covers every domain without one of its own.
+    rc, out, errors = check(tern, sets={"smtp.postmaster": "demo@localhost"})
+    assert rc == 0 and errors == [], errors
+    assert "; postmaster: every local domain's postmaster@ is delivered" in out
+    # So does a catch-all; <postmaster> alone goes to the server's own
+    # name when that is a local domain.
+    tern.cmd("alias", "add", "@localhost", "demo2@localhost")
+    rc, out, errors = check(tern, sets={"server.hostname": "localhost"})
+    assert rc == 0 and errors == [], errors

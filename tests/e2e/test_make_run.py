@@ -1,7 +1,8 @@
 # `make run`'s script (scripts/run-demo.sh) on a fresh folder and again on
 # the folder it left: the demo account works over pop3 (plain login from
-# loopback, as the demo allows) and pop3s, with the welcome message, and
-# the second run reuses the same password and mail. Two clones each get a
+# loopback, as the demo allows) and pop3s, with the welcome message, mail
+# sent to it on the smtp and submission ports arrives, and the second run
+# reuses the same password and mail. Two clones each get a
 # data folder of their own (also when, run as root, neither can be entered
 # by the tern user and the data goes below /var/lib), and a run on a
 # half-made folder (password or configuration lost) still starts, with the
@@ -19,7 +20,7 @@ import tern_harness as th
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(TOP, "scripts", "run-demo.sh")
-DEMO_PORTS = (2110, 2995)
+DEMO_PORTS = (2110, 2995, 2525, 2587, 2465)
 
 
 def port_free(port):
@@ -50,6 +51,29 @@ def stop_demo(p, log):
     os.killpg(p.pid, signal.SIGTERM)
     assert p.wait(timeout=th.TIMEOUT) == 0
     log.close()
+
+
+def send_demo_mail(password):
+    import smtplib
+    s = smtplib.SMTP("127.0.0.1", 2525, timeout=th.TIMEOUT)
+    s.sendmail("you@example.org", ["demo@localhost"], b"Subject: by smtp\r\n\r\nHi!\r\n")
+    s.quit()
+    # submission: the demo allows a plain AUTH from this machine
+    s = smtplib.SMTP("127.0.0.1", 2587, timeout=th.TIMEOUT)
+    s.login("demo@localhost", password)
+    s.sendmail("demo@localhost", ["demo@localhost"], b"Subject: by submission\r\n\r\nHi!\r\n")
+    s.quit()
+
+
+def fetch_count(password, count):
+    """fetch_all once `count` messages are there (local delivery follows
+    the 250 at once, but on the thread pool)."""
+    def full():
+        mail = fetch_all(password)
+        return mail if len(mail[0]) == count and mail[0] == mail[1] else None
+    mail = th.wait_for(full)
+    assert mail, "not %d messages in the INBOX" % count
+    return mail
 
 
 def fetch_all(password):
@@ -84,6 +108,10 @@ def test_demo_starts_serves_and_restarts(tmp_path):
         first = fetch_all(password)
         assert first[0] == first[1] and len(first[0]) == 1
         assert b"Subject: Welcome to tern" in first[0][0]
+        # the ways the demo prints to send demo@localhost a message
+        send_demo_mail(password)
+        first = fetch_count(password, 3)
+        assert b"Subject: by smtp" in first[0][1] and b"Subject: by submission" in first[0][2]
         stop_demo(p, log)
         text = open(os.path.join(parent, "demo.log"), "rb").read()
         assert b"demo@localhost" in text and password.encode() in text

@@ -81,6 +81,13 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.pop3.conn.idle_timeout, 600);
 	assert_int_equal(cfg.smtp.conn.line_length, 1036);
 	assert_int_equal(cfg.smtp.conn.idle_timeout, 300);
+	assert_int_equal(cfg.smtp.data_timeout, 300);
+	assert_string_equal(cfg.smtp.trusted_networks, "");
+	assert_int_equal(cfg.smtp.max_received, 50);
+	assert_string_equal(cfg.smtp.subaddress_separator, "+");
+	assert_string_equal(cfg.smtp.postmaster, "");
+	assert_string_equal(cfg.smtp.sender_login, "aliases");
+	assert_int_equal(cfg.smtp.pregreet_delay, 6);
 	assert_int_equal(cfg.imap.conn.line_length, 65536);
 	assert_int_equal(cfg.imap.conn.idle_timeout, 1800);
 	assert_int_equal(cfg.limits.connections_per_ip, 50);
@@ -249,6 +256,43 @@ static void test_addr_list(void **state)
 	assert_int_equal(addr_list_parse("\x01:1", &specs, &n, &error), -1);
 	assert_string_equal(error, "'\\x01:1': not an IP address, '*' or 'localhost' (names are not looked up)");
 	free(error);
+}
+
+static void test_smtp_keys(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	load_ok(&cfg, "[smtp]\ntrusted_networks = 192.0.2.0/24, 2001:db8::/32 ,127.0.0.1\n"
+		      "subaddress_separator = +-\npostmaster = admin@example.org\n"
+		      "sender_login = any\npregreet_delay = 0\nmax_received = 100\n");
+	assert_string_equal(cfg.smtp.trusted_networks, "192.0.2.0/24, 2001:db8::/32 ,127.0.0.1");
+	assert_string_equal(cfg.smtp.subaddress_separator, "+-");
+	assert_string_equal(cfg.smtp.postmaster, "admin@example.org");
+	assert_string_equal(cfg.smtp.sender_login, "any");
+	assert_int_equal(cfg.smtp.pregreet_delay, 0);
+	assert_int_equal(cfg.smtp.max_received, 100);
+	config_free(&cfg);
+	load_ok(&cfg, "[smtp]\nsubaddress_separator =\n");
+	assert_string_equal(cfg.smtp.subaddress_separator, "");
+	config_free(&cfg);
+
+	load_fails("[smtp]\ntrusted_networks = 192.0.2.1/24\n",
+		   "t.conf:2: [smtp] trusted_networks: '192.0.2.1/24': address bits set beyond the "
+		   "prefix (write the network address)");
+	load_fails("[smtp]\ntrusted_networks = 10.0.0.0/8,\n",
+		   "t.conf:2: [smtp] trusted_networks: empty element in the network list");
+	load_fails("[smtp]\ntrusted_networks = example.org\n",
+		   "t.conf:2: [smtp] trusted_networks: 'example.org': not an IP address or ADDRESS/PREFIX");
+	load_fails("[smtp]\nsubaddress_separator = a\n",
+		   "t.conf:2: [smtp] subaddress_separator: 'a' cannot separate a sub-address (use "
+		   "characters such as + - _ =)");
+	load_fails("[smtp]\npostmaster = admin\n",
+		   "t.conf:2: [smtp] postmaster: must be an account's address (local@domain) or empty");
+	load_fails("[smtp]\nsender_login = strict\n",
+		   "t.conf:2: [smtp] sender_login: must be aliases, account or any");
+	load_fails("[smtp]\nmax_received = 0\n", "t.conf:2: [smtp] max_received: must be from 1 to 1000");
+	load_fails("[smtp]\npregreet_delay = 61\n", "t.conf:2: [smtp] pregreet_delay: must be from 0 to 60");
 }
 
 static void test_errors(void **state)
@@ -560,6 +604,7 @@ int main(void)
 		cmocka_unit_test(test_every_type),
 		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_addr_list),
+		cmocka_unit_test(test_smtp_keys),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_file_and_set),
 		cmocka_unit_test(test_parse_size),

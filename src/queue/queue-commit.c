@@ -1,0 +1,247 @@
+/* queue-commit - the group commit: one thread takes every message that
+ * became ready since its last round, writes their final files, makes
+ * them durable with their envelopes (writeback started for all, then one
+ * fsync each, which the file system's journal commits share), makes any
+ * new directory entries durable with one fsync per folder, inserts their
+ * queue.db rows in one transaction, completes every waiting sender at
+ * once, and hands the local recipients to delivery. At one sender that
+ * is one fsync per message. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/errmsg.h"
+#include "core/log.h"
+#include "queue/queue-private.h"
+
+struct queue_committer {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct queue_msg *head, **tail;
+	bool stop;
+};
+
+static uint64_t queue_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void queue_count_fsync(struct queue *q)
+{
+	atomic_fetch_add(&q->n_fsyncs, 1);
+}
+
+/* fsync a folder for the messages of the round that need it; they fail
+ * when it fails. */
+static void queue_commit_folder(struct queue *q, struct queue_msg *list, int fd, bool env,
+				const char *name)
+{
+	bool needed = false;
+
+	for (struct queue_msg *m = list; m != NULL && !needed; m = m->next)
+		needed = m->error == QUEUE_OK && (env ? m->env_fd >= 0 : m->created);
+	if (!needed)
+		return;
+	queue_count_fsync(q);
+	if (fsync(fd) == 0)
+		return;
+	log_event(LOG_LEVEL_ERROR, "queue", NULL, NULL,
+		  "msg=\"cannot sync the queue folder\" path=%s/%s error=\"%s\"", q->path, name,
+		  strerror(errno));
+	for (struct queue_msg *m = list; m != NULL; m = m->next)
+		if (m->error == QUEUE_OK && (env ? m->env_fd >= 0 : m->created))
+			m->error = QUEUE_ERR_IO;
+}
+
+/* Make the written files durable: start writeback for every one, so that
+ * the fsyncs that follow find most of their data on its way. */
+static void queue_commit_sync(struct queue *q, struct queue_msg *list)
+{
+	for (struct queue_msg *m = list; m != NULL; m = m->next) {
+		if (m->error != QUEUE_OK)
+			continue;
+		sync_file_range(m->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		if (m->env_fd >= 0)
+			sync_file_range(m->env_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	}
+	for (struct queue_msg *m = list; m != NULL; m = m->next) {
+		int fds[2] = { m->fd, m->env_fd };
+
+		for (size_t i = 0; i < 2 && m->error == QUEUE_OK; i++) {
+			if (fds[i] < 0)
+				continue;
+			queue_count_fsync(q);
+			if (fsync(fds[i]) < 0) {
+				log_event(LOG_LEVEL_ERROR, "queue", NULL, NULL,
+					  "msg=\"cannot sync a queue file\" queue_id=%s error=\"%s\"",
+					  m->rec.id, strerror(errno));
+				m->error = queue_error_from_errno(errno);
+			}
+		}
+	}
+	queue_commit_folder(q, list, q->msg_fd, false, "msg");
+	queue_commit_folder(q, list, q->env_fd, true, "env");
+}
+
+/* The rows of the durable messages in one transaction, and their local
+ * recipients to delivery, as one step under the active set's lock (a
+ * scan of queue.db never sees the rows without the set knowing them). */
+static void queue_commit_index(struct queue *q, struct queue_msg *list)
+{
+	struct queue_active *active = queue_worker_active(q);
+	struct queue_record **recs;
+	size_t n = 0, cap = 0;
+	enum db_result r;
+	bool local = false;
+
+	for (struct queue_msg *m = list; m != NULL; m = m->next)
+		cap++;
+	recs = calloc(cap, sizeof(*recs));
+	if (recs == NULL)
+		abort();
+	for (struct queue_msg *m = list; m != NULL; m = m->next)
+		if (m->error == QUEUE_OK)
+			recs[n++] = &m->rec;
+	queue_active_lock(active);
+	r = queue_db_insert(q->db, recs, n);
+	for (size_t i = 0; i < n && r == DB_OK; i++) {
+		const struct queue_record *rec = recs[i];
+
+		for (size_t j = 0; j < rec->env.n_rcpts; j++) {
+			if (!rec->env.rcpts[j].local)
+				continue;
+			queue_active_add(active, rec->id, rec->size, rec->arrival, (unsigned)j,
+					 rec->env.rcpts[j].address);
+			local = true;
+		}
+	}
+	queue_active_unlock(active);
+	free(recs);
+	if (r != DB_OK) {
+		for (struct queue_msg *m = list; m != NULL; m = m->next)
+			if (m->error == QUEUE_OK)
+				m->error = r == DB_ERR_NO_SPACE ? QUEUE_ERR_NO_SPACE : QUEUE_ERR_IO;
+	}
+	if (local)
+		queue_worker_kick(q);
+}
+
+static void queue_commit_round(struct queue *q, struct queue_msg *list)
+{
+	uint64_t start = queue_clock_ns();
+	size_t ok = 0;
+	bool removed = false;
+
+	for (struct queue_msg *m = list; m != NULL; m = m->next)
+		if (m->error == QUEUE_OK)
+			m->error = queue_file_write(q, m);
+	queue_commit_sync(q, list);
+	queue_commit_index(q, list);
+	for (struct queue_msg *m = list; m != NULL; m = m->next) {
+		removed = removed || (m->error != QUEUE_OK && m->written);
+		queue_file_release(q, m, m->error == QUEUE_OK);
+		if (m->error == QUEUE_OK)
+			ok++;
+	}
+	/* What failed is gone before anyone hears of it, so that it cannot
+	 * come back after a crash and be delivered behind a 451. */
+	if (removed) {
+		queue_count_fsync(q);
+		fsync(q->msg_fd);
+	}
+	if (ok > 0) {
+		atomic_fetch_add(&q->n_rounds, 1);
+		atomic_fetch_add(&q->n_committed, ok);
+	}
+	atomic_fetch_add(&q->commit_ns, queue_clock_ns() - start);
+	while (list != NULL) {
+		struct queue_msg *m = list;
+
+		list = m->next;
+		m->done(m->arg, m->error);
+		queue_record_free(&m->rec);
+		free(m->mem);
+		free(m);
+	}
+}
+
+static void *queue_committer_main(void *arg)
+{
+	struct queue *q = arg;
+	struct queue_committer *c = q->committer;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		struct queue_msg *list;
+
+		while (c->head == NULL && !c->stop)
+			pthread_cond_wait(&c->cond, &c->lock);
+		if (c->head == NULL)
+			break;
+		list = c->head;
+		c->head = NULL;
+		c->tail = &c->head;
+		pthread_mutex_unlock(&c->lock);
+		queue_commit_round(q, list);
+		pthread_mutex_lock(&c->lock);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+int queue_committer_start(struct queue *q, char **error_r)
+{
+	struct queue_committer *c = calloc(1, sizeof(*c));
+	int err;
+
+	if (c == NULL)
+		abort();
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	c->tail = &c->head;
+	q->committer = c;
+	if ((err = pthread_create(&c->thread, NULL, queue_committer_main, q)) != 0) {
+		pthread_cond_destroy(&c->cond);
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+		q->committer = NULL;
+		return errmsg_set(error_r, "cannot start the queue's committer: %s", strerror(err));
+	}
+	return 0;
+}
+
+void queue_committer_stop(struct queue *q)
+{
+	struct queue_committer *c = q->committer;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->stop = true;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->thread, NULL);
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+	q->committer = NULL;
+}
+
+void queue_committer_add(struct queue *q, struct queue_msg *m)
+{
+	struct queue_committer *c = q->committer;
+
+	m->next = NULL;
+	pthread_mutex_lock(&c->lock);
+	*c->tail = m;
+	c->tail = &m->next;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}

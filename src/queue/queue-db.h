@@ -1,0 +1,95 @@
+/* queue-db - DATA/queue/queue.db: the queue's index and the delivery
+ * state of every recipient, through the db layer (WAL, synchronous=NORMAL:
+ * a commit waits for no fsync; the files are the truth, and the open
+ * rebuilds the index from them).
+ *
+ * A struct queue_db is used by several threads (the committer, delivery
+ * jobs, administration); every function runs its statements under the
+ * handle's mutex, as one transaction where it changes several rows.
+ * Blocking: never on an I/O loop. */
+#ifndef TERN_QUEUE_QUEUE_DB_H
+#define TERN_QUEUE_QUEUE_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/db.h"
+#include "queue/queue.h"
+
+struct queue_db;
+struct queue_record;
+
+/* Open (creating) FOLDER/queue.db and bring its schema up to date. On
+ * error returns it with a malloc'd *error_r. */
+enum db_result queue_db_open(const char *folder, struct queue_db **qdb_r, char **error_r);
+void queue_db_close(struct queue_db **qdb);
+
+/* Insert the messages (each recipient queued) in one transaction; a
+ * message already there is left as it is. */
+enum db_result queue_db_insert(struct queue_db *qdb, struct queue_record *const *recs, size_t n);
+
+/* Every message id in the index, for the rebuild; cb may not use qdb. */
+enum db_result queue_db_ids(struct queue_db *qdb, void (*cb)(void *ctx, const char *id),
+			    void *ctx);
+/* Whether the index has the message. */
+enum db_result queue_db_exists(struct queue_db *qdb, const char *id, bool *found_r);
+/* Delete a message and its recipients (no row: DB_OK). *found_r (may be
+ * NULL) says whether there was one. */
+enum db_result queue_db_delete(struct queue_db *qdb, const char *id, bool *found_r);
+
+/* What became of one recipient's try. */
+struct queue_db_result {
+	const char *id;
+	unsigned idx;
+	enum queue_state state;   /* DELIVERED, DEFERRED or FAILED */
+	const char *error;        /* DEFERRED, FAILED: why */
+};
+/* Record results in one transaction; a recipient no longer there (its
+ * message removed meanwhile) is skipped. A DEFERRED result leaves a held
+ * recipient held (the try started before the hold). The schedule is the
+ * caller's: delay_cb(attempts) gives the seconds to wait after
+ * `attempts` tries (attempts >= 1). *next_try_r gets the earliest next
+ * try of the DEFERRED results, 0 when there is none. */
+enum db_result queue_db_record(struct queue_db *qdb, const struct queue_db_result *results,
+			       size_t n, int64_t now, int64_t (*delay_cb)(unsigned attempts),
+			       int64_t *next_try_r);
+
+/* Recipients of the message not yet delivered (any other state). */
+enum db_result queue_db_undelivered(struct queue_db *qdb, const char *id, unsigned *n_r);
+
+/* A local recipient due for a try: queued, or deferred with next_try <= now. */
+struct queue_db_due {
+	const char *id;
+	unsigned idx;
+	const char *address;
+	uint64_t size;
+	int64_t arrival;
+};
+/* At most `limit` due recipients, oldest messages first; cb may not use
+ * qdb. *n_r counts them. */
+enum db_result queue_db_due(struct queue_db *qdb, int64_t now, size_t limit,
+			    void (*cb)(void *ctx, const struct queue_db_due *due), void *ctx,
+			    size_t *n_r);
+/* The earliest next_try after now of a deferred local recipient, 0 when
+ * there is none. */
+enum db_result queue_db_next_try(struct queue_db *qdb, int64_t now, int64_t *when_r);
+
+/* Administration; *changed_r counts the recipients changed. A message
+ * that is not there: DB_OK with *found_r false. */
+/* hold: queued and deferred recipients become held. */
+enum db_result queue_db_hold(struct queue_db *qdb, const char *id, bool *found_r,
+			     unsigned *changed_r);
+/* release: held recipients become queued, due now. */
+enum db_result queue_db_release(struct queue_db *qdb, const char *id, bool *found_r,
+				unsigned *changed_r);
+/* flush: deferred recipients of the message (id NULL: of every message)
+ * become due now. */
+enum db_result queue_db_flush(struct queue_db *qdb, const char *id, bool *found_r,
+			      unsigned *changed_r);
+
+/* `tern queue list`: every message, oldest first, with its recipients. */
+enum db_result queue_db_list(struct queue_db *qdb,
+			     void (*cb)(void *ctx, const struct queue_list_message *msg), void *ctx);
+
+#endif

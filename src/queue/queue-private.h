@@ -1,0 +1,198 @@
+/* queue-private - what the files of src/queue share: the queue object,
+ * a message being received, and the calls between the receiving side,
+ * the pool of pre-created files, the committer, the worker (the queue's
+ * own loop) and local delivery. Nothing outside src/queue includes it. */
+#ifndef TERN_QUEUE_QUEUE_PRIVATE_H
+#define TERN_QUEUE_QUEUE_PRIVATE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "queue/queue-db.h"
+#include "queue/queue-envelope.h"
+#include "queue/queue.h"
+
+/* The envelope's extended attribute on the message file. */
+#define QUEUE_XATTR "user.tern.envelope"
+/* What a message keeps in memory before it goes to its temporary file. */
+#define QUEUE_MEMORY_MAX (256u * 1024)
+/* Headers tern adds (Return-Path, Received, later DKIM-Signature) on top
+ * of [limits] message_size. */
+#define QUEUE_HEADERS_MAX (64u * 1024)
+
+/* A message being received (queue_msg_begin .. the end of its commit). */
+struct queue_msg {
+	struct queue *queue;
+	struct queue_record rec;   /* id, arrival; size is set when written */
+	bool pooled;               /* msg/ID exists already: a pool file */
+	char *mem;                 /* what is not in the temporary file yet */
+	size_t mem_len, mem_cap;
+	int tmp_fd;                /* tmp/ID, or -1 */
+	uint64_t tmp_len;
+	uint64_t total;            /* bytes added */
+	enum queue_error error;    /* a failure so far: the commit reports it */
+	void (*done)(void *arg, enum queue_error error);
+	void *arg;
+	struct queue_msg *next;    /* in the committer's list */
+	/* during its commit round (queue-file.c) */
+	int fd;                    /* msg/ID, written */
+	int env_fd;                /* env/ID when the envelope did not fit the xattr */
+	bool created;              /* the round created msg/ID: its folder needs an fsync */
+	bool written;              /* msg/ID holds data of this message (remove it on failure) */
+};
+
+struct queue_pool {
+	pthread_mutex_t lock;
+	char (*ids)[QUEUE_ID_LEN + 1];
+	size_t n, cap;
+};
+
+struct queue_space {
+	pthread_mutex_t lock;
+	int64_t checked_ms;        /* CLOCK_MONOTONIC of the last statvfs */
+	bool ok;
+};
+
+struct queue_committer;
+struct queue_worker;
+
+struct queue {
+	const struct config *cfg;
+	struct store_root *store;
+	struct dir *dir;
+	char *path;                /* DATA/queue */
+	int dir_fd, msg_fd, env_fd, tmp_fd;
+	struct queue_db *db;
+	uint64_t message_max;      /* bytes a message may take: message_size + headers */
+	uint64_t min_free;         /* [limits] min_free_space */
+	atomic_bool accepting;     /* false once closing */
+
+	struct queue_space space;
+	struct queue_pool pool;
+	struct queue_committer *committer;
+	struct queue_worker *worker;
+
+	/* counters of queue_stats */
+	atomic_uint_fast64_t n_rounds, n_committed, n_fsyncs, n_delivered, n_deferred,
+		n_finished, commit_ns;
+};
+
+/* queue-pool.c: ids and pre-created files. */
+/* A new random id (QUEUE_ID_LEN characters of [A-Z2-7], NUL-terminated). */
+void queue_id_new(char id[QUEUE_ID_LEN + 1]);
+/* Take a pool file's id (true), or make a fresh id whose file does not
+ * exist yet (false). Never blocks on the disk. */
+bool queue_pool_take(struct queue *q, char id[QUEUE_ID_LEN + 1]);
+/* Give an unused pool file back. */
+void queue_pool_put(struct queue *q, const char *id);
+/* Whether the pool wants a refill. */
+bool queue_pool_low(struct queue *q);
+/* Create files until the pool holds its target, with one fsync of msg/.
+ * Blocking. Returns 0, or -1 (logged). */
+int queue_pool_refill(struct queue *q);
+void queue_pool_init(struct queue_pool *pool);
+void queue_pool_free(struct queue_pool *pool);
+
+/* queue-file.c: the message file and its envelope. */
+/* Write m's final file (Return-Path, then its bytes) and its envelope,
+ * not yet synced: m->fd (and m->env_fd) stay open for the round's fsyncs.
+ * QUEUE_OK, or the error (logged; the round removes what was written). */
+enum queue_error queue_file_write(struct queue *q, struct queue_msg *m);
+/* Close what the round opened for m and, unless kept, remove what it
+ * wrote. Also removes m's temporary file. */
+void queue_file_release(struct queue *q, struct queue_msg *m, bool keep);
+/* Read the envelope of msg/ID (open as fd): 0 with *rec_r filled; 1 when
+ * the file has none; -1 on a broken or unreadable one (logged). */
+int queue_file_envelope(struct queue *q, const char *id, int fd, struct queue_record *rec_r);
+/* A message delivered everywhere, or removed: its envelope first (the
+ * file may be shared with mailboxes), then the file, then its rows. */
+void queue_file_finish(struct queue *q, const char *id);
+/* Errors of the file system as the receiving side's errors. */
+enum queue_error queue_error_from_errno(int err);
+
+/* queue-commit.c: the group commit. */
+int queue_committer_start(struct queue *q, char **error_r);
+/* Finish every message handed over, then stop. */
+void queue_committer_stop(struct queue *q);
+void queue_committer_add(struct queue *q, struct queue_msg *m);
+
+/* queue-worker.c: the queue's own loop thread: dispatching delivery jobs
+ * to the thread pool, the retry timer, scans of queue.db, pool refills. */
+int queue_worker_start(struct queue *q, char **error_r);
+/* Let running jobs finish, drop what waits (it stays queued), stop. */
+void queue_worker_stop(struct queue *q);
+/* Something changed (deliveries waiting, a scan or a refill wanted):
+ * thread-safe, never blocks. */
+void queue_worker_kick(struct queue *q);
+/* Ask for a scan of queue.db for due recipients (after a flush, a
+ * release, or a retry time). Thread-safe. */
+void queue_worker_rescan(struct queue *q);
+/* Ask for a pool refill. Thread-safe. */
+void queue_worker_refill(struct queue *q);
+
+/* queue-active.c: the messages whose local recipients are being
+ * delivered, and the recipients waiting per account. One lock; it is
+ * taken before queue.db's (never the other way), so that a scan of
+ * queue.db and the update of the set are one step. */
+struct queue_active;
+struct queue_active *queue_active_new(void);
+void queue_active_free(struct queue_active **active);
+void queue_active_lock(struct queue_active *active);
+void queue_active_unlock(struct queue_active *active);
+/* Under the lock: local recipient idx of the message is due. Added unless
+ * it is in flight already. */
+void queue_active_add(struct queue_active *active, const char *id, uint64_t size,
+		      int64_t arrival, unsigned idx, const char *address);
+
+/* One local recipient handed to a delivery job. */
+struct queue_entry {
+	struct queue_item *item;
+	unsigned idx;
+	char *address;
+	struct queue_entry *next;
+};
+/* A message with recipients in flight. */
+struct queue_item {
+	char id[QUEUE_ID_LEN + 1];
+	uint64_t size;
+	int64_t arrival;
+	unsigned *inflight;
+	size_t n_inflight, cap;
+	bool held, removed;
+	struct queue_item *hnext;
+};
+/* Under the lock: the item of an id in flight, or NULL. */
+struct queue_item *queue_active_find(struct queue_active *active, const char *id);
+/* Under the lock: take up to `max` waiting entries of one account that
+ * has none in a job (the account is then running); NULL when none. */
+struct queue_entry *queue_active_take(struct queue_active *active, size_t max,
+				      const char **address_r);
+/* Under the lock: the job of that account has ended. */
+void queue_active_account_done(struct queue_active *active, const char *address);
+/* Under the lock: the entry's try is over; returns its item when that was
+ * its last entry in flight (then no longer in the set: the caller frees
+ * it with queue_item_free after finishing it). Frees the entry. */
+struct queue_item *queue_active_entry_done(struct queue_active *active, struct queue_entry *e);
+void queue_item_free(struct queue_item *item);
+/* Under the lock: drop every waiting entry (closing). */
+void queue_active_drop_waiting(struct queue_active *active);
+
+/* queue-deliver.c: one account's entries into its store (the entries
+ * are freed). Returns the earliest retry time it set, 0 for none. */
+int64_t queue_deliver_run(struct queue *q, struct queue_active *active, const char *address,
+			  struct queue_entry *entries);
+/* Seconds before try number attempts + 1 (1, 5, 15, 30 min, then hourly). */
+int64_t queue_retry_delay(unsigned attempts);
+
+/* queue-rebuild.c: make queue.db agree with the files, fill the pool. */
+int queue_rebuild(struct queue *q, char **error_r);
+
+/* The worker's active set, for administration and the committer. */
+struct queue_active *queue_worker_active(struct queue *q);
+
+int64_t queue_now(void);
+
+#endif

@@ -1,0 +1,38 @@
+/* smtp - the SMTP services as protocol modules: smtp (port 25, mail from
+ * the internet, RFC 5321), submission (587, RFC 6409, STARTTLS) and
+ * submissions (465, implicit TLS, RFC 8314). One session serves all
+ * three; the listener's context says which service it is. The serve
+ * command attaches smtp_protocol to the smtp listeners and
+ * smtp_submission_protocol (which has a login phase) to the other two. */
+#ifndef TERN_SMTP_SMTP_H
+#define TERN_SMTP_SMTP_H
+
+#include "core/conn.h"
+
+struct cidr_list;
+struct dir;
+struct queue;
+struct smtp_pregreet;
+struct store_root;
+
+enum smtp_service {
+	SMTP_SERVICE_MX,           /* port 25: local domains, or relay for trusted networks */
+	SMTP_SERVICE_SUBMISSION,   /* 587 and 465: AUTH before MAIL, then relay */
+	SMTP_SERVICE__COUNT
+};
+
+/* A listener's context; everything it points to outlives the server. */
+struct smtp_context {
+	enum smtp_service service;
+	struct dir *dir;                     /* recipients, senders, logins */
+	struct queue *queue;                 /* where accepted mail goes */
+	struct store_root *store;            /* the accounts' stores, for quotas */
+	const char *hostname;                /* [server] hostname: greeting, Received */
+	const struct cidr_list *trusted;     /* [smtp] trusted_networks, parsed */
+	struct smtp_pregreet *pregreet;      /* port 25: addresses that passed the test */
+};
+
+extern const struct protocol smtp_protocol;
+extern const struct protocol smtp_submission_protocol;
+
+#endif
