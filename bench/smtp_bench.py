@@ -187,11 +187,14 @@ class Counter:
 			raise BenchError("%s: the mailbox counter did not start" % server.name)
 
 	def go(self):
+		line = []
 		try:
 			self.proc.stdin.write("go\n")
 			self.proc.stdin.flush()
 			line = self.proc.stdout.readline().split()
 		finally:
+			if not line:
+				self.close()
 			self.proc.stdin.close()
 			self.proc.wait(timeout=10)
 		if len(line) == 3 and line[0] == "done":
@@ -199,6 +202,12 @@ class Counter:
 		got = line[1] if len(line) == 2 else "?"
 		raise BenchError("%s: only %s of %d messages in the mailboxes %d s after the last one was accepted" %
 				 (self.server.name, got, self.expect * ACCOUNTS, DRAIN_TIMEOUT))
+
+	def close(self):
+		"""Stop the counter if it still runs (the run failed before go())."""
+		if self.proc.poll() is None:
+			self.proc.kill()
+			self.proc.wait(timeout=10)
 
 
 # ---------------------------------------------------------------- the load
@@ -285,24 +294,27 @@ def timed_run(server, sessions, runs, held):
 	connection until every account holds `held` messages."""
 	counter = Counter(server, held)
 	total = sessions * runs * ACCOUNTS
-	t0 = time.monotonic()
-	t_accepted = send_load(server, sessions, runs)
-	t_done, in_boxes = counter.go()
+	try:
+		t0 = time.monotonic()
+		t_accepted = send_load(server, sessions, runs)
+		t_done, in_boxes = counter.go()
+	finally:
+		counter.close()
 	if in_boxes != held * ACCOUNTS:
 		raise BenchError("%s: %d messages in the mailboxes, %d sent" % (server.name, in_boxes, held * ACCOUNTS))
 	return {"messages": total, "delivered": total / (t_done - t0), "accepted": total / (t_accepted - t0)}
 
 
-def bench_server(server, levels):
+def bench_server(server, levels, out):
 	"""Warm up (one message to every account: mailboxes made, files in
 	the page cache), then one timed run per (sessions, runs) level on the
-	same running server. Returns {sessions: {...}}: delivered and accepted
-	msg/s, and at the largest level the memory (Pss of the process tree
-	before the run, its peak during it, and the difference per session)."""
+	same running server. Fills out[sessions] as each run completes (so a
+	failure keeps the figures before it): delivered and accepted msg/s,
+	and at the largest level the memory (Pss of the process tree before
+	the run, its peak during it, and the difference per session)."""
 	server.start()
 	held = 1
 	timed_run(server, 1, 1, held)
-	out = {}
 	for sessions, runs in levels:
 		held += sessions * runs
 		time.sleep(1.0)     # let the previous run's work settle
@@ -313,7 +325,6 @@ def bench_server(server, levels):
 			idle, peak = sampler.result()
 			r["memory"] = {"idle": idle, "peak": peak, "per_session": (peak - idle) / sessions}
 	server.stop()
-	return out
 
 
 # ---------------------------------------------------------------- the servers
@@ -599,7 +610,7 @@ def bench(top, servers):
 		servers.append(server)
 		try:
 			setup()
-			res[server.name] = bench_server(server, levels)
+			bench_server(server, levels, res.setdefault(server.name, {}))
 		except BenchError as e:
 			log("%s FAILED: %s" % (server.name, e))
 			errors[server.name] = str(e)
