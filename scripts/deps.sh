@@ -20,8 +20,10 @@ TEST_PACKAGES="dovecot-core libnet-ssleay-perl libio-socket-ssl-perl"
 if [ "${1:-}" = test ]; then
 	PACKAGES="$PACKAGES $TEST_PACKAGES"
 fi
-# The benchmark runs Dovecot's POP3 server itself (bench/pop3_bench.py).
-BENCH_PACKAGES="dovecot-core dovecot-pop3d"
+# The benchmarks run Dovecot's POP3 server (bench/pop3_bench.py) and
+# Postfix, whose smtp-source is also the SMTP load generator
+# (bench/smtp_bench.py), each from a configuration of their own.
+BENCH_PACKAGES="dovecot-core dovecot-pop3d postfix"
 if [ "${1:-}" = bench ]; then
 	PACKAGES="$PACKAGES $BENCH_PACKAGES"
 fi
@@ -49,6 +51,15 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 	$SUDO chmod 755 /usr/sbin/policy-rc.d
 	guard=1
 fi
+# Postfix's installation asks what kind of mail system this is; "No
+# configuration" writes no /etc/postfix/main.cf and sets up no system
+# mail service: the bench runs Postfix from a folder of its own.
+case " $missing " in
+*" postfix "*)
+	echo "postfix postfix/main_mailer_type select No configuration" |
+		$SUDO debconf-set-selections
+	;;
+esac
 # shellcheck disable=SC2086
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing || status=$?
 if [ -n "$guard" ]; then

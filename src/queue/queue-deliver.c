@@ -1,6 +1,7 @@
 /* queue-deliver - a delivery job: one account's waiting recipients into
  * its INBOX with one store batch (one index transaction, one fsync of its
- * msg/ folder), the quota checked first; the results recorded in
+ * msg/ folder; the handle kept open for the next job, queue-handles.c),
+ * the quota checked first; the results recorded in
  * queue.db in one transaction; each message delivered everywhere taken
  * out of the queue. A failure stays queued with its error and a retry
  * time. Runs on libuv's thread pool. */
@@ -120,11 +121,11 @@ static void queue_batch_deliver(struct queue *q, struct queue_batch *b)
 		queue_batch_all(b, QUEUE_STATE_DEFERRED, "the directory is unavailable");
 		return;
 	}
-	if ((err = store_account_get(q->store, info.address, &acct)) != STORE_OK) {
+	if ((err = queue_handles_get(q->handles, info.address, &acct)) != STORE_OK) {
 		queue_batch_all(b, QUEUE_STATE_DEFERRED, store_error_name(err));
 	} else {
 		queue_batch_store(q, b, acct, info.quota);
-		store_account_put(&acct);
+		queue_handles_put(q->handles, acct);
 	}
 	dir_delivery_free(&info);
 }
@@ -186,7 +187,11 @@ int64_t queue_deliver_run(struct queue *q, struct queue_active *active, const ch
 	if (b.n > 0) {
 		queue_batch_deliver(q, &b);
 		queue_batch_log(&b);
-		queue_db_record(q->db, b.res, b.n, queue_now(), queue_retry_delay, &next_try);
+		/* not recorded: the recipients are still due in queue.db; a scan
+		 * in a minute tries them again */
+		if (queue_db_record(q->db, b.res, b.n, queue_now(), queue_retry_delay, &next_try) !=
+		    DB_OK)
+			next_try = queue_now() + 60;
 	}
 	for (size_t i = 0; i < b.n; i++) {
 		if (b.res[i].state == QUEUE_STATE_DELIVERED)

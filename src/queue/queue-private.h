@@ -14,6 +14,7 @@
 #include "queue/queue-db.h"
 #include "queue/queue-envelope.h"
 #include "queue/queue.h"
+#include "store/store.h"
 
 /* The envelope's extended attribute on the message file. */
 #define QUEUE_XATTR "user.tern.envelope"
@@ -74,6 +75,7 @@ struct queue {
 	struct queue_pool pool;
 	struct queue_committer *committer;
 	struct queue_worker *worker;
+	struct queue_handles *handles;
 
 	/* counters of queue_stats */
 	atomic_uint_fast64_t n_rounds, n_committed, n_fsyncs, n_delivered, n_deferred,
@@ -186,6 +188,22 @@ struct queue_item *queue_active_entry_done(struct queue_active *active, struct q
 void queue_item_free(struct queue_item *item);
 /* Under the lock: drop every waiting entry (closing). */
 void queue_active_drop_waiting(struct queue_active *active);
+
+/* queue-handles.c: store handles kept open between delivery jobs, each
+ * until QUEUE_HANDLE_IDLE_MS without use, at most QUEUE_HANDLES_MAX (and
+ * one per 32 descriptors of RLIMIT_NOFILE: a handle holds five). get and
+ * put pair up; get, put and expire may block (opening and closing
+ * accounts). Thread-safe. */
+#define QUEUE_HANDLES_MAX 128
+#define QUEUE_HANDLE_IDLE_MS 5000
+struct queue_handles;
+struct queue_handles *queue_handles_new(struct store_root *root);
+void queue_handles_free(struct queue_handles **handles);
+enum store_error queue_handles_get(struct queue_handles *handles, const char *address,
+				   struct store_account **acct_r);
+void queue_handles_put(struct queue_handles *handles, struct store_account *acct);
+/* Close the handles idle for long enough; whether any is still open. */
+bool queue_handles_expire(struct queue_handles *handles);
 
 /* queue-deliver.c: one account's entries into its store (the entries
  * are freed). Returns the earliest retry time it set, 0 for none. */

@@ -2,9 +2,10 @@
  * libuv's thread pool as soon as committed recipients wait (one job per
  * account at a time, so that what arrives for an account meanwhile goes
  * into its next job as one batch), scans queue.db for due recipients (at
- * the start, at each retry time, after a flush or a release), and
- * refills the pool of pre-created files. It never blocks: the scans, the
- * refills and the deliveries are jobs. */
+ * the start, at each retry time, after a flush or a release), refills
+ * the pool of pre-created files, and closes the store handles delivery
+ * left open once they are idle. It never blocks: the scans, the refills,
+ * the closes and the deliveries are jobs. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,7 +18,7 @@
 
 /* Recipients per delivery job (one store transaction), and per scan. */
 #define QUEUE_JOB_BATCH 256
-#define QUEUE_SCAN_BATCH 5000
+#define QUEUE_SCAN_BATCH 1000
 
 struct queue_worker {
 	struct queue *q;
@@ -25,11 +26,14 @@ struct queue_worker {
 	uv_loop_t loop;
 	uv_async_t async;
 	uv_timer_t timer;
+	uv_timer_t expire;       /* closes idle store handles, while any is open */
 	pthread_t thread;
 	bool thread_started;
 	/* under the active set's lock */
 	bool stopping, closed;
 	bool scan_wanted, scan_running, refill_wanted, refill_running;
+	bool expire_armed, expire_running, handles_left;
+	bool scan_when_idle;     /* scan again once no delivery runs or waits */
 	unsigned jobs, jobs_max;
 	int64_t next_retry;      /* the earliest retry known, 0 when none */
 	int64_t timer_at;        /* what the timer is set for, 0 when idle */
@@ -39,6 +43,7 @@ enum queue_job_kind {
 	QUEUE_JOB_DELIVER,
 	QUEUE_JOB_SCAN,
 	QUEUE_JOB_REFILL,
+	QUEUE_JOB_EXPIRE,
 };
 
 struct queue_job {
@@ -99,10 +104,11 @@ static void queue_scan(struct queue_worker *w)
 		r = queue_db_next_try(w->q->db, now, &when);
 	queue_active_lock(w->active);
 	queue_worker_retry_at(w, when);
-	/* More than one batch due, or queue.db failed: look again (a
-	 * failure in a minute). */
+	/* More than one batch due: look again once these are done (at once,
+	 * the same oldest ones would come back, in flight); queue.db failed:
+	 * in a minute. */
 	if (n == QUEUE_SCAN_BATCH)
-		w->scan_wanted = true;
+		w->scan_when_idle = true;
 	if (r != DB_OK)
 		queue_worker_retry_at(w, now + 60);
 	queue_active_unlock(w->active);
@@ -123,10 +129,28 @@ static void queue_job_work(uv_work_t *req)
 	case QUEUE_JOB_REFILL:
 		queue_pool_refill(q);
 		break;
+	case QUEUE_JOB_EXPIRE:
+		job->w->handles_left = queue_handles_expire(q->handles);
+		break;
 	}
 }
 
 static void queue_worker_dispatch(struct queue_worker *w);
+
+static void queue_job_start(struct queue_worker *w, enum queue_job_kind kind,
+			    const char *address, struct queue_entry *entries);
+
+static void queue_expire_fired(uv_timer_t *timer)
+{
+	struct queue_worker *w = timer->data;
+
+	queue_active_lock(w->active);
+	if (!w->expire_running && !w->stopping) {
+		w->expire_running = true;
+		queue_job_start(w, QUEUE_JOB_EXPIRE, NULL, NULL);
+	}
+	queue_active_unlock(w->active);
+}
 
 static void queue_job_done(uv_work_t *req, int status)
 {
@@ -147,6 +171,19 @@ static void queue_job_done(uv_work_t *req, int status)
 	case QUEUE_JOB_REFILL:
 		w->refill_running = false;
 		break;
+	case QUEUE_JOB_EXPIRE:
+		w->expire_running = false;
+		/* nothing open any more: the timer rests until a delivery */
+		if (!w->handles_left && !w->stopping && w->jobs == 0) {
+			uv_timer_stop(&w->expire);
+			w->expire_armed = false;
+		}
+		break;
+	}
+	if (job->kind == QUEUE_JOB_DELIVER && !w->expire_armed && !w->stopping) {
+		w->expire_armed = true;
+		uv_timer_start(&w->expire, queue_expire_fired, QUEUE_HANDLE_IDLE_MS,
+			       QUEUE_HANDLE_IDLE_MS);
 	}
 	queue_active_unlock(w->active);
 	free(job->address);
@@ -206,10 +243,12 @@ static void queue_worker_dispatch(struct queue_worker *w)
 	queue_active_lock(w->active);
 	if (w->stopping) {
 		queue_active_drop_waiting(w->active);
-		if (w->jobs == 0 && !w->scan_running && !w->refill_running && !w->closed) {
+		if (w->jobs == 0 && !w->scan_running && !w->refill_running && !w->expire_running &&
+		    !w->closed) {
 			w->closed = true;
 			uv_close((uv_handle_t *)&w->async, NULL);
 			uv_close((uv_handle_t *)&w->timer, NULL);
+			uv_close((uv_handle_t *)&w->expire, NULL);
 		}
 		queue_active_unlock(w->active);
 		return;
@@ -218,6 +257,10 @@ static void queue_worker_dispatch(struct queue_worker *w)
 	       (entries = queue_active_take(w->active, QUEUE_JOB_BATCH, &address)) != NULL) {
 		w->jobs++;
 		queue_job_start(w, QUEUE_JOB_DELIVER, address, entries);
+	}
+	if (w->scan_when_idle && w->jobs == 0 && !w->scan_running) {
+		w->scan_when_idle = false;
+		w->scan_wanted = true;
 	}
 	if (w->scan_wanted && !w->scan_running) {
 		w->scan_wanted = false;
@@ -269,6 +312,8 @@ int queue_worker_start(struct queue *q, char **error_r)
 	w->async.data = w;
 	uv_timer_init(&w->loop, &w->timer);
 	w->timer.data = w;
+	uv_timer_init(&w->loop, &w->expire);
+	w->expire.data = w;
 	if ((err = pthread_create(&w->thread, NULL, queue_worker_main, w)) != 0) {
 		queue_worker_stop(q);
 		return errmsg_set(error_r, "cannot start the queue's worker: %s", strerror(err));
@@ -293,6 +338,7 @@ void queue_worker_stop(struct queue *q)
 	} else {
 		uv_close((uv_handle_t *)&w->async, NULL);
 		uv_close((uv_handle_t *)&w->timer, NULL);
+		uv_close((uv_handle_t *)&w->expire, NULL);
 		uv_run(&w->loop, UV_RUN_DEFAULT);
 	}
 	uv_loop_close(&w->loop);

@@ -78,6 +78,7 @@ static void queue_free(struct queue *q)
 {
 	int fds[] = { q->dir_fd, q->msg_fd, q->env_fd, q->tmp_fd };
 
+	queue_handles_free(&q->handles);
 	queue_db_close(&q->db);
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
@@ -104,6 +105,7 @@ int queue_open(const struct config *cfg, struct store_root *store, struct dir *d
 	q->message_max = cfg->limits.message_size + QUEUE_HEADERS_MAX;
 	q->min_free = cfg->limits.min_free_space;
 	queue_pool_init(&q->pool);
+	q->handles = queue_handles_new(store);
 	pthread_mutex_init(&q->space.lock, NULL);
 	q->space.checked_ms = -1;
 	if (asprintf(&q->path, "%s/queue", cfg->server.data_dir) < 0)

@@ -267,6 +267,28 @@ static void test_three_share_one_file(void **state)
 	assert_int_equal(qh_inbox_count(h, QH_ALICE), 1);
 }
 
+/* Delivery keeps an account's store open for its next job, but not for
+ * long: once idle, the account can be deleted (store_remove_begin
+ * refuses while anyone holds it). */
+static void test_idle_account_released(void **state)
+{
+	struct qh *h = *state;
+	const struct queue_rcpt rcpt = { .address = QH_BOB, .local = true };
+	struct queue_envelope env = QH_ENVELOPE(&rcpt, 1);
+	struct store_removal *rm = NULL;
+	enum store_error err = STORE_ERR_LOCKED;
+
+	assert_int_equal(qh_send(h->queue, &env, t_text, NULL), QUEUE_OK);
+	assert_true(qh_wait_finished(h, 1));
+	assert_int_equal(store_remove_begin(h->data, QH_BOB, &rm), STORE_ERR_LOCKED);
+	for (unsigned waited = 0; waited < 3 * 5000 && err == STORE_ERR_LOCKED; waited += 100) {
+		qh_sleep_ms(100);
+		err = store_remove_begin(h->data, QH_BOB, &rm);
+	}
+	assert_int_equal(err, STORE_OK);
+	store_remove_abort(&rm);
+}
+
 /* A message bigger than the memory part goes through tmp/ and arrives
  * byte for byte; tmp/ is empty afterwards. */
 static void test_big_message(void **state)
@@ -387,6 +409,31 @@ static void test_store_failure(void **state)
 	assert_int_equal(queue_flush(h->queue, id, &changed), QUEUE_ADMIN_OK);
 	assert_true(qh_wait_finished(h, 1));
 	assert_int_equal(qh_inbox_count(h, QH_CAROL), 1);
+}
+
+/* More recipients due at once than one scan of queue.db takes (1,000):
+ * the next scan comes once those are delivered, until none is left. */
+static void test_many_due(void **state)
+{
+	struct qh *h = *state;
+	const struct queue_rcpt rcpt = { .address = QH_CAROL, .local = true };
+	struct queue_envelope env = QH_ENVELOPE(&rcpt, 1);
+	struct t_listed l;
+	unsigned changed;
+
+	assert_int_equal(dir_user_set_quota(h->dir, QH_CAROL, 1), DIR_OK);
+	qh_open(h);
+	for (int i = 0; i < 1200; i++)
+		assert_int_equal(qh_send(h->queue, &env, t_text, NULL), QUEUE_OK);
+	assert_true(qh_wait_tries(h, 1200));
+	assert_int_equal(qh_inbox_count(h, QH_CAROL), 0);
+	assert_int_equal(dir_user_set_quota(h->dir, QH_CAROL, 0), DIR_OK);
+	assert_int_equal(queue_flush(h->queue, NULL, &changed), QUEUE_ADMIN_OK);
+	assert_int_equal(changed, 1200);
+	assert_true(qh_wait_finished(h, 1200));
+	assert_int_equal(qh_inbox_count(h, QH_CAROL), 1200);
+	t_list(h, &l);
+	assert_int_equal(l.messages, 0);
 }
 
 /* An account deleted after RCPT: failed for good (its bounce comes with
@@ -656,10 +703,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_durable_and_once, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_three_share_one_file, setup_open, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_account_released, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_big_message, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_one_fsync_per_message, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_over_quota, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_due, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_such_account, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_free_space_floor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_envelope_file, setup_open, teardown),
