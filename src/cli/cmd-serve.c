@@ -2,7 +2,8 @@
  * open the directory and the store root, bind every configured listener to
  * its protocol, load TLS, drop root, check that the data folder is
  * writable, open the queue and the control socket, then run the I/O core
- * until SIGTERM/SIGINT. */
+ * until SIGTERM/SIGINT. [server] public_dir gets the socket of `tern
+ * sendmail`, an SMTP service of its own (smtp.h, SMTP_SERVICE_LOCAL). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "core/listener.h"
 #include "core/log.h"
 #include "core/privs.h"
+#include "core/public-dir.h"
 #include "dir/auth-cache.h"
 #include "dir/dir.h"
 #include "dir/password.h"
@@ -30,6 +32,7 @@ struct serve_contexts {
 	struct pop3_context pop3;
 	struct smtp_context smtp;           /* port 25 */
 	struct smtp_context submission;     /* 587 and 465 */
+	struct smtp_context local;          /* the sendmail socket */
 };
 
 static void *serve_pop3_context(struct serve_contexts *ctx)
@@ -129,6 +132,37 @@ static int serve_listen(struct core *core, const struct config *cfg, enum servic
 	return 0;
 }
 
+/* The socket `tern sendmail` hands local users' mail over on, in
+ * [server] public_dir (public-dir.h), before root is dropped. A problem
+ * with it is a warning, not a reason to refuse SMTP and POP3 (a server
+ * run by a plain user cannot make /run/tern): tern sendmail then says
+ * the server is not running. */
+static void serve_listen_local(struct core *core, const struct config *cfg,
+			       const struct privs *privs, struct serve_contexts *ctx)
+{
+	const char *dir = cfg->server.public_dir;
+	struct core_service svc = {
+		.name = "sendmail",
+		.protocol = &smtp_protocol,
+		.context = &ctx->local,
+		.tls_policy = tls_policy_for_service(SERVICE_SMTP),
+		.limits = *serve_smtp_limits(cfg),
+	};
+	char path[CONFIG_PUBLIC_DIR_MAX + sizeof("/" PUBLIC_DIR_SENDMAIL_SOCKET)];
+	char *error = NULL;
+
+	if (dir == NULL || dir[0] == '\0')
+		return;
+	snprintf(path, sizeof(path), "%s/%s", dir, PUBLIC_DIR_SENDMAIL_SOCKET);
+	if (public_dir_prepare(dir, privs->root ? privs->uid : geteuid(),
+			       privs->root ? privs->gid : getegid(), &error) < 0 ||
+	    core_listen_unix(core, &svc, path, &error) < 0)
+		log_event(LOG_LEVEL_WARN, "serve", NULL, NULL,
+			  "msg=\"no socket for tern sendmail\" error=\"%s\"",
+			  error != NULL ? error : "out of memory");
+	free(error);
+}
+
 static int serve(const struct config *cfg)
 {
 	struct serve_contexts ctx;
@@ -194,6 +228,8 @@ static int serve(const struct config *cfg)
 	};
 	ctx.submission = ctx.smtp;
 	ctx.submission.service = SMTP_SERVICE_SUBMISSION;
+	ctx.local = ctx.smtp;
+	ctx.local.service = SMTP_SERVICE_LOCAL;
 
 	if (core_new(cfg, &core, &error) < 0) {
 		cli_fail("%s", error != NULL ? error : "cannot start");
@@ -206,6 +242,7 @@ static int serve(const struct config *cfg)
 		cli_fail("no service to listen for (set [listen] smtp, submission, submissions, pop3 or pop3s)");
 		goto out;
 	}
+	serve_listen_local(core, cfg, &privs, &ctx);
 	if (core_tls_load(core, &error) < 0) {
 		cli_fail("TLS: %s", error != NULL ? error : "cannot load the certificate");
 		goto out;
@@ -232,6 +269,7 @@ static int serve(const struct config *cfg)
 	}
 	ctx.smtp.queue = queue;
 	ctx.submission.queue = queue;
+	ctx.local.queue = queue;
 	/* `tern queue remove|hold|release|flush` talk to the queue here */
 	if (control_open(cfg->server.data_dir, queue_control_commands, queue_control_commands_n,
 			 queue, &control, &error) < 0) {

@@ -16,6 +16,10 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/* The name of the socket tern sendmail connects to, in the folder; the
+ * server speaks SMTP on it. */
+#define PUBLIC_DIR_SENDMAIL_SOCKET "sendmail.sock"
+
 /* Make `path` ready for the server's sockets: create it (0755, its
  * parent must exist) when missing, owned by `uid`/`gid` (the [server]
  * user when started as root; the process's own user otherwise), or check

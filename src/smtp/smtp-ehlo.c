@@ -20,13 +20,20 @@ static void smtp_hello(struct smtp_session *s, const struct smtp_command *cmd, b
 		s->extensions |= SMTP_EXT_AUTH;
 }
 
+/* Not on the sendmail socket: it never leaves the machine. */
+static bool smtp_starttls_offered(const struct smtp_session *s)
+{
+	return !conn_is_tls(s->conn) && conn_tls_available(s->conn) &&
+	       s->ctx->service != SMTP_SERVICE_LOCAL;
+}
+
 static void smtp_ehlo_reply(struct smtp_session *s)
 {
 	char auth[64] = "", tls[16] = "";
 
 	if (smtp_auth_offered(s))
 		snprintf(auth, sizeof(auth), "AUTH %s\n", sasl_mechanisms());
-	if (!conn_is_tls(s->conn) && conn_tls_available(s->conn))
+	if (smtp_starttls_offered(s))
 		snprintf(tls, sizeof(tls), "STARTTLS\n");
 	smtp_reply(s, 250, NULL,
 		   "%s Hello %s [%s]\n"
@@ -67,7 +74,7 @@ void smtp_cmd_starttls(struct smtp_session *s, const struct smtp_command *cmd)
 		smtp_reply(s, 503, "5.5.1", "TLS already active");
 		return;
 	}
-	if (!conn_tls_available(s->conn)) {
+	if (!smtp_starttls_offered(s)) {
 		smtp_reply(s, 454, "4.7.0", "TLS not available");
 		return;
 	}

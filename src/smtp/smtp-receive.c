@@ -56,6 +56,11 @@ static bool smtp_receive_trace(struct smtp_session *s)
 	struct buf trace;
 	bool ok;
 
+	if (s->ctx->service == SMTP_SERVICE_LOCAL) {
+		r.local_user = s->local_user;
+		r.local_uid = s->local_uid;
+		r.protocol = NULL;
+	}
 	buf_init(&trace, SMTP_RECEIVED_MAX);
 	ok = smtp_received_write(&r, &trace) == 0;
 	if (ok && queue_msg_add(txn->msg, trace.data, trace.len))

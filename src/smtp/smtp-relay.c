@@ -29,6 +29,9 @@ bool smtp_relay_allowed(enum smtp_service service, bool authenticated, bool trus
 		return trusted;
 	case SMTP_SERVICE_SUBMISSION:
 		return authenticated;
+	case SMTP_SERVICE_LOCAL:
+		/* a local user, known by uid, as sendmail(8) always allowed */
+		return true;
 	case SMTP_SERVICE__COUNT:
 	default:
 		return false;

@@ -5,7 +5,9 @@
  *
  *   - A client may relay (send to domains that are not local) when it
  *     logged in (submission, where MAIL needs AUTH anyway) or when its
- *     address is in [smtp] trusted_networks (port 25). Nobody else.
+ *     address is in [smtp] trusted_networks (port 25), and a local user
+ *     on the sendmail socket (as sendmail(8) has always allowed; the
+ *     Received header names the uid). Nobody else.
  *   - A recipient is routed by its domain alone, never by its local part:
  *     the percent hack (user%remote@local), bang paths (remote!user@local)
  *     and an "@" in a quoted local part ("user@remote"@local) are refused

@@ -4,6 +4,7 @@
  * its limits per state, and its lifetime. */
 #include "smtp/smtp-session.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +179,35 @@ static bool smtp_pregreet_due(const struct smtp_session *s)
 
 /* ---- lifetime ---- */
 
+/* The sendmail socket's peer: its uid as the kernel recorded it, and the
+ * user name for Received, kept only when it is a plain word (letters,
+ * digits, ". _ - $"), so that no name can bend the header. Reads the
+ * password database on the loop: a local (files) lookup is cheap. False
+ * without credentials (the listener lets none in). */
+static bool smtp_session_local(struct smtp_session *s)
+{
+	struct passwd pw, *found = NULL;
+	char pwbuf[1024];
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	size_t len;
+
+	if (!conn_peer_cred(s->conn, &uid, &gid, &pid))
+		return false;
+	s->local_uid = (unsigned long)uid;
+	snprintf(s->local_user, sizeof(s->local_user), "unknown");
+	if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &found) != 0 || found == NULL)
+		return true;
+	len = strlen(pw.pw_name);
+	if (len == 0 || len > SMTP_LOCAL_USER_MAX ||
+	    strspn(pw.pw_name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-$") !=
+		    len)
+		return true;
+	memcpy(s->local_user, pw.pw_name, len + 1);
+	return true;
+}
+
 struct smtp_session *smtp_session_new(struct conn *conn)
 {
 	struct smtp_session *s = calloc(1, sizeof(*s));
@@ -189,6 +219,10 @@ struct smtp_session *smtp_session_new(struct conn *conn)
 	s->ctx = conn_context(conn);
 	s->trusted = cidr_list_match(s->ctx->trusted, conn_remote_ip(conn));
 	snprintf(s->cmd_log, sizeof(s->cmd_log), "connect");
+	if (s->ctx->service == SMTP_SERVICE_LOCAL && !smtp_session_local(s)) {
+		free(s);
+		return NULL;
+	}
 	if (smtp_pregreet_due(s)) {
 		/* Postfix postscreen: the first line now, the last one later. */
 		s->state = SMTP_STATE_GREETING;

@@ -36,6 +36,8 @@
 /* The input buffer while a message arrives (DATA, BDAT): also the most a
  * single feed adds to the queue message past its memory part. */
 #define SMTP_DATA_INPUT_MAX (64 * 1024)
+/* The longest user name the sendmail socket's Received header carries. */
+#define SMTP_LOCAL_USER_MAX 64
 
 enum smtp_state {
 	SMTP_STATE_GREETING,   /* port 25: the greeting's last line is not sent yet */
@@ -132,6 +134,10 @@ struct smtp_session {
 	unsigned extensions;       /* enum smtp_extension bits advertised */
 	char helo[SMTP_DOMAIN_MAX + 1];
 	char *auth_user;           /* the account logged in as (submission) */
+	/* SMTP_SERVICE_LOCAL: the peer's uid (SO_PEERCRED) and its user
+	 * name, a header word ("unknown" when it has none) */
+	unsigned long local_uid;
+	char local_user[SMTP_LOCAL_USER_MAX + 1];
 	struct sasl *sasl;         /* an AUTH exchange waiting for a response */
 	unsigned errors;           /* 4xx/5xx replies counted */
 	bool tarpit;               /* wait SMTP_TARPIT_MS before the next command */

@@ -102,8 +102,9 @@ void smtp_txn_envelope(const struct smtp_session *s, struct queue_envelope *env,
 		.smtputf8 = txn->smtputf8,
 		.eightbit = txn->eightbit,
 		.auth_user = s->auth_user,
-		.client_ip = conn_remote_ip(s->conn),
-		.helo = s->helo,
+		/* sendmail: made locally, by this user (queue.h) */
+		.client_ip = s->ctx->service == SMTP_SERVICE_LOCAL ? "" : conn_remote_ip(s->conn),
+		.helo = s->ctx->service == SMTP_SERVICE_LOCAL ? s->local_user : s->helo,
 	};
 	*rcpts_r = rcpts;
 }

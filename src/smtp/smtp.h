@@ -1,9 +1,10 @@
 /* smtp - the SMTP services as protocol modules: smtp (port 25, mail from
- * the internet, RFC 5321), submission (587, RFC 6409, STARTTLS) and
- * submissions (465, implicit TLS, RFC 8314). One session serves all
- * three; the listener's context says which service it is. The serve
- * command attaches smtp_protocol to the smtp listeners and
- * smtp_submission_protocol (which has a login phase) to the other two. */
+ * the internet, RFC 5321), submission (587, RFC 6409, STARTTLS),
+ * submissions (465, implicit TLS, RFC 8314) and the local socket `tern
+ * sendmail` speaks SMTP on (as OpenSMTPD's enqueue does). One session
+ * serves all four; the listener's context says which service it is. The
+ * serve command attaches smtp_submission_protocol (which has a login
+ * phase) to submission and submissions, smtp_protocol to the others. */
 #ifndef TERN_SMTP_SMTP_H
 #define TERN_SMTP_SMTP_H
 
@@ -18,6 +19,10 @@ struct store_root;
 enum smtp_service {
 	SMTP_SERVICE_MX,           /* port 25: local domains, or relay for trusted networks */
 	SMTP_SERVICE_SUBMISSION,   /* 587 and 465: AUTH before MAIL, then relay */
+	/* [server] public_dir/sendmail.sock, `tern sendmail`: the peer's uid
+	 * (SO_PEERCRED) says who sends; it may relay, any sender, no TLS or
+	 * AUTH, no pregreet; Received names the local user */
+	SMTP_SERVICE_LOCAL,
 	SMTP_SERVICE__COUNT
 };
 

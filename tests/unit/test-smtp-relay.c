@@ -24,6 +24,8 @@ static void test_who_may_relay(void **state)
 	assert_false(smtp_relay_allowed(SMTP_SERVICE_SUBMISSION, false, false));
 	assert_false(smtp_relay_allowed(SMTP_SERVICE_SUBMISSION, false, true));
 	assert_true(smtp_relay_allowed(SMTP_SERVICE_SUBMISSION, true, false));
+	/* The sendmail socket: a local user, known by uid, always. */
+	assert_true(smtp_relay_allowed(SMTP_SERVICE_LOCAL, false, false));
 	assert_false(smtp_relay_allowed(SMTP_SERVICE__COUNT, true, true));
 }
 
