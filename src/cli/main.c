@@ -1,5 +1,6 @@
 /* main - `tern [OPTIONS] SUBCOMMAND ...`: the options every subcommand
- * takes may also come before it; dispatch to the subcommands of cli.h. */
+ * takes may also come before it; dispatch to the subcommands of cli.h.
+ * Run as "sendmail" (a symbolic link), it is `tern sendmail`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ static const struct {
 	{ "import", cmd_import, "import maildir|mbox ADDRESS PATH [--mailbox NAME]" },
 	{ "export", cmd_export, "export maildir ADDRESS PATH" },
 	{ "queue", cmd_queue, "queue list|remove|hold|release|flush [ID]" },
+	{ "sendmail", cmd_sendmail, "sendmail [-t] [-i] [-f SENDER] [-F NAME] [RECIPIENT...] < MESSAGE" },
 };
 
 static void usage(FILE *out)
@@ -44,8 +46,13 @@ static int common_option(int argc, char **argv, int i)
 
 int main(int argc, char **argv)
 {
+	const char *self = argc > 0 ? strrchr(argv[0], '/') : NULL;
 	char **args;
 	int first = 1, n = 0, ret = 2;
+
+	/* installed as /usr/sbin/sendmail: sendmail's options from the start */
+	if (argc > 0 && strcmp(self != NULL ? self + 1 : argv[0], "sendmail") == 0)
+		return cmd_sendmail(argc, argv);
 
 	/* options before the subcommand: skip them to find it */
 	while (first < argc) {
