@@ -196,12 +196,15 @@ class Tern:
         self.top_dir = tempfile.mkdtemp(prefix="tern-e2e-")
         os.chmod(self.top_dir, 0o711)
         self.data_dir = os.path.join(self.top_dir, "data")
+        # the sendmail socket's folder: one per server, never /run/tern
+        self.public_dir = os.path.join(self.top_dir, "public")
         self.work_dir = tempfile.mkdtemp(prefix="tern-e2e-work-")
         os.chmod(self.work_dir, 0o755)
         self.pop3_port = free_port()
         self.pop3s_port = free_port()
         self.sets = {
             "server.data_dir": self.data_dir,
+            "server.public_dir": self.public_dir,
             "server.hostname": "mail.test.example",
             "server.threads": "2",
             "server.shutdown_timeout": "3",
