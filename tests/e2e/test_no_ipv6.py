@@ -34,7 +34,8 @@ def serve_in_netns(listen, script_tail):
     try:
         sets = []
         for k, v in (("server.data_dir", os.path.join(top, "data")), ("server.user", "nobody"),
-                     ("server.shutdown_timeout", "1"), ("listen.pop3", listen),
+                     ("server.shutdown_timeout", "1"), ("server.public_dir", ""),
+                     ("listen.pop3", listen),
                      ("listen.pop3s", ""), ("listen.smtp", ""), ("listen.submission", ""),
                      ("listen.submissions", ""), ("listen.imap", ""), ("listen.imaps", "")):
             sets.append("--set '%s=%s'" % (k, v))
