@@ -237,6 +237,14 @@ static int sendmail_read_line(struct sendmail_input *in, struct buf *out)
 	return 1;
 }
 
+/* A line too long for any message (EFBIG) or a read error: say so. */
+static int sendmail_input_error(int err)
+{
+	fprintf(stderr, "tern sendmail: reading the message: %s; it was not sent\n",
+		err == EFBIG ? "a line longer than [limits] message_size" : strerror(err));
+	return err == EFBIG ? EX_DATAERR : EX_IOERR;
+}
+
 /* ---- the SMTP dialogue ---- */
 
 struct sendmail_conn {
@@ -418,10 +426,8 @@ static int sendmail_header(struct sendmail_job *j, const char *from, const char 
 		size_t before = j->header.len;
 
 		got = sendmail_read_line(&j->in, &j->header);
-		if (got < 0) {
-			fprintf(stderr, "tern sendmail: reading the message: %s\n", strerror(errno));
-			return errno == EFBIG ? EX_DATAERR : EX_IOERR;
-		}
+		if (got < 0)
+			return sendmail_input_error(errno);
 		if (got == 0 || j->header.len - before == 2)
 			break;
 	}
@@ -469,12 +475,8 @@ static int sendmail_send(struct sendmail_job *j, struct sendmail_conn *c)
 
 		buf_reset(&j->header);
 		got = sendmail_read_line(&j->in, &j->header);
-		if (got < 0) {
-			/* the server gives the message up with the connection */
-			fprintf(stderr, "tern sendmail: reading the message: %s; it was not sent\n",
-				strerror(errno));
-			return errno == EFBIG ? EX_DATAERR : EX_IOERR;
-		}
+		if (got < 0)   /* the server gives the message up with the connection */
+			return sendmail_input_error(errno);
 		if (got == 0)
 			break;
 		sendmail_data(c, j->header.data, j->header.len);

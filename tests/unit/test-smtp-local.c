@@ -61,7 +61,8 @@ static void test_local_user(void **state)
 	assert_true(strncmp(line, "250 2.0.0 Ok: queued as ", 24) == 0);
 	q = smtp_queued(0);
 	snprintf(want, sizeof(want),
-		 "Received: from local user %s (uid %lu)\r\n\tby localhost (tern) id %s;\r\n", pw->pw_name, (unsigned long)geteuid(), q->id);
+		 "Received: from local user %s (uid %lu)\r\n\tby localhost (tern) id %s;\r\n",
+		 pw->pw_name, (unsigned long)geteuid(), q->id);
 	assert_true(strncmp(q->data, want, strlen(want)) == 0);
 	assert_string_equal(smtp_body(q), "Subject: local\r\n\r\nHello.\r\n");
 	assert_string_equal(q->sender, "someone@elsewhere.example");
@@ -71,7 +72,8 @@ static void test_local_user(void **state)
 	assert_int_equal(q->n_rcpts, 2);
 	assert_false(q->local[0]);
 	/* no AUTH here */
-	smtp_cmd(&c, "AUTH PLAIN AGFsaWNlAFJpZ2h0LUhvcnNlLTE=", "503 5.5.1 Authentication not enabled: use the submission port");
+	smtp_cmd(&c, "AUTH PLAIN AGFsaWNlAFJpZ2h0LUhvcnNlLTE=",
+		 "503 5.5.1 Authentication not enabled: use the submission port");
 	smtp_cmd(&c, "QUIT", "221 2.0.0 localhost closing connection");
 	client_close(&c);
 }
