@@ -2,6 +2,7 @@
 # data folder, run `tern` subcommands against it, and speak raw POP3 to it.
 # Used by the e2e tests through the fixtures in conftest.py.
 import base64
+import contextlib
 import os
 import re
 import shutil
@@ -310,6 +311,21 @@ class Tern:
             os.chmod(path, 0o644)
         return self.cmd("import", "maildir", address, root, sets=sets)
 
+    def queue_list(self):
+        """What `tern queue list` prints."""
+        return self.cmd("queue", "list").stdout
+
+    def wait_queue(self, predicate, timeout=None):
+        """Wait until predicate(`tern queue list`'s output) holds; returns
+        that output (an AssertionError with the last one if it never does)."""
+        out = [""]
+
+        def check():
+            out[0] = self.queue_list()
+            return predicate(out[0])
+        assert wait_for(check, timeout), out[0]
+        return out[0]
+
     # -- server
 
     def new_ports(self):
@@ -361,6 +377,25 @@ class Tern:
         shutil.rmtree(self.top_dir, ignore_errors=True)
         shutil.rmtree(self.work_dir, ignore_errors=True)
         return problems
+
+
+@contextlib.contextmanager
+def smtp_tern(extra_sets=None, users=()):
+    """For module-scoped fixtures: a Tern serving SMTP too (pregreet off),
+    with domain localhost, demo@ and demo2@, and each address of `users`
+    (password PASSWORD); no server started yet. On leaving, every server
+    is stopped and the folders removed; sanitizer reports or a password
+    in a log then fail (as tern_factory's teardown does)."""
+    t = Tern(extra_sets)
+    try:
+        t.enable_smtp()
+        t.setup_accounts()
+        for address in users:
+            t.cmd("user", "add", address, input=PASSWORD + "\n")
+        yield t
+    finally:
+        problems = t.cleanup()
+    assert not problems, "\n".join(problems)
 
 
 class Server:
@@ -583,6 +618,18 @@ class RawSMTP(Raw):
     def cmd(self, line):
         self.send(line + "\r\n")
         return self.reply()
+
+
+def smtp_trace(stored):
+    """(Return-Path line, Received field, the rest) of a delivered message."""
+    assert stored.startswith(b"Return-Path: <"), stored[:200]
+    rp, rest = stored.split(b"\r\n", 1)
+    assert rest.startswith(b"Received: from "), rest[:200]
+    end = 0
+    while True:
+        end = rest.index(b"\r\n", end) + 2
+        if rest[end:end + 1] != b"\t":
+            return rp, rest[:end], rest[end:]
 
 
 # ---------------------------------------------------------------- poplib
