@@ -1,8 +1,8 @@
 #!/bin/sh
 # deps.sh [test|bench] - install, idempotently, every Debian package that
 # building and running tern needs; with `test`, also the peers the tests
-# talk to; with `bench`, the Dovecot POP3 server the benchmark compares
-# against. Called by `make run`, (with test) `make test`, (bench) `make bench`.
+# talk to (Dovecot's tools, Postfix); with `bench`, the Dovecot POP3
+# server the benchmark compares against. Called by `make run`, (with test) `make test`, (bench) `make bench`.
 set -eu
 
 PACKAGES="
@@ -15,8 +15,9 @@ python3 python3-pytest openssl curl fetchmail swaks iproute2 util-linux
 # the Maildir + dovecot-uidlist that tern imports and exports. Only the core
 # package: it listens on no port by itself.
 # swaks speaks TLS (--tls, the SMTP tests) only with these two, which
-# are merely Recommends of swaks.
-TEST_PACKAGES="dovecot-core libnet-ssleay-perl libio-socket-ssl-perl"
+# are merely Recommends of swaks. Postfix is a real sending MTA for the
+# SMTP tests, run from a folder of its own (tests/e2e/test_smtp_postfix.py).
+TEST_PACKAGES="dovecot-core libnet-ssleay-perl libio-socket-ssl-perl postfix"
 if [ "${1:-}" = test ]; then
 	PACKAGES="$PACKAGES $TEST_PACKAGES"
 fi
@@ -49,6 +50,15 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 	$SUDO chmod 755 /usr/sbin/policy-rc.d
 	guard=1
 fi
+# Postfix's installation asks what kind of mail system this is; "No
+# configuration" writes no /etc/postfix/main.cf and sets up no system
+# mail service: the tests and the bench run Postfix from a folder of their own.
+case " $missing " in
+*" postfix "*)
+	echo "postfix postfix/main_mailer_type select No configuration" |
+		$SUDO debconf-set-selections
+	;;
+esac
 # shellcheck disable=SC2086
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing || status=$?
 if [ -n "$guard" ]; then
