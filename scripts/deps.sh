@@ -2,7 +2,8 @@
 # deps.sh [test|bench] - install, idempotently, every Debian package that
 # building and running tern needs; with `test`, also the peers the tests
 # talk to (Dovecot's tools, Postfix); with `bench`, the Dovecot POP3
-# server the benchmark compares against. Called by `make run`, (with test) `make test`, (bench) `make bench`.
+# server the benchmark compares against. Called by `make run`, (with
+# test) `make test`, (bench) `make bench`.
 set -eu
 
 PACKAGES="
