@@ -381,6 +381,20 @@ class Tern:
         return problems
 
 
+def queue_entries(listing):
+    """`tern queue list` as {id: {address: (state, "local"/"remote")}}."""
+    out = {}
+    current = None
+    for line in listing.splitlines():
+        if line.startswith("    "):
+            state, kind, address = line.split()[:3]
+            out[current][address] = (state, kind)
+        elif line and not line.startswith(("ID ", "-- ", "the queue is empty")):
+            current = line.split()[0]
+            out[current] = {}
+    return out
+
+
 @contextlib.contextmanager
 def smtp_tern(extra_sets=None, users=()):
     """For module-scoped fixtures: a Tern serving SMTP too (pregreet off),
@@ -632,6 +646,15 @@ def smtp_trace(stored):
         end = rest.index(b"\r\n", end) + 2
         if rest[end:end + 1] != b"\t":
             return rp, rest[:end], rest[end:]
+
+
+def smtp_submission(port, user=USER, password=PASSWORD):
+    """smtplib on a submission port, upgraded with STARTTLS, logged in."""
+    s = smtplib.SMTP("127.0.0.1", port, timeout=TIMEOUT)
+    s.starttls(context=tls_client_context())
+    s.ehlo("laptop.example")
+    s.login(user, password)
+    return s
 
 
 class SmtpLoad:

@@ -79,14 +79,6 @@ def smtp(srv, port=None):
     return s
 
 
-def submission(srv, user=th.USER, password=th.PASSWORD):
-    s = smtplib.SMTP("127.0.0.1", srv.submission_port, timeout=th.TIMEOUT)
-    s.starttls(context=th.tls_client_context())
-    s.ehlo("laptop.example")
-    s.login(user, password)
-    return s
-
-
 # ---------------------------------------------------------------- clients
 
 
@@ -121,7 +113,7 @@ def test_starttls_port25(srv):
 
 def test_submission_auth_plain(srv):
     mark = marker()
-    s = submission(srv)
+    s = th.smtp_submission(srv.submission_port)
     # Relaying once logged in: accepted for the outbound side.
     assert s.sendmail(th.USER, [th.USER2, "friend@remote.example"], message(mark)) == {}
     s.quit()
@@ -345,7 +337,7 @@ def test_auth_before_tls_refused(srv):
 
 
 def test_wrong_sender(srv):
-    s = submission(srv)
+    s = th.smtp_submission(srv.submission_port)
     with pytest.raises(smtplib.SMTPSenderRefused) as e:
         s.sendmail(th.USER2, [th.USER], message(marker()))
     assert e.value.smtp_code == 553

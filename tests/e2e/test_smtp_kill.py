@@ -56,22 +56,8 @@ class Jobs:
         return key, "sender%d@example.org" % i, rcpts, message
 
 
-def queue_entries(listing):
-    """`tern queue list` as {id: {address: (state, "local"/"remote")}}."""
-    out = {}
-    current = None
-    for line in listing.splitlines():
-        if line.startswith("    "):
-            state, kind, address = line.split()[:3]
-            out[current][address] = (state, kind)
-        elif line and not line.startswith(("ID ", "-- ", "the queue is empty")):
-            current = line.split()[0]
-            out[current] = {}
-    return out
-
-
 def local_pending(listing):
-    return [(ident, address) for ident, rcpts in queue_entries(listing).items()
+    return [(ident, address) for ident, rcpts in th.queue_entries(listing).items()
             for address, (state, kind) in rcpts.items() if kind == "local" and state != "delivered"]
 
 
@@ -116,7 +102,7 @@ def test_kill9_under_load(env):
 
     srv = t.start()
     listing = t.wait_queue(lambda out: not local_pending(out), timeout=th.TIMEOUT * 4)
-    queued = queue_entries(listing)
+    queued = th.queue_entries(listing)
     files = queue_files(t)
     for key, copies in files.items():
         assert len(copies) == 1, "%s queued twice: %s" % (key, copies)
