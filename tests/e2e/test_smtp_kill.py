@@ -87,7 +87,9 @@ def test_kill9_under_load(env):
         jobs.limit += JOBS_PER_ROUND
         load = th.SmtpLoad(t.smtp_port, jobs.next_job, CLIENTS, per_session=rnd.randrange(1, 8))
         load.start()
-        target = rnd.randrange(20, 200)
+        # from at once (while the last round's mail is still being
+        # delivered) to well into the load
+        target = rnd.randrange(1, 200)
         assert th.wait_for(lambda: len(load.acked) >= target, interval=0.005), \
             "round %d: %d acked" % (n, len(load.acked))
         time.sleep(rnd.uniform(0, 0.02))
@@ -127,4 +129,4 @@ def test_kill9_under_load(env):
         else:
             # no 250: delivered to all its local recipients or to none
             assert present in ([], local), (key, present, local)
-    assert len(acked) >= ROUNDS * 20
+    assert len(acked) >= ROUNDS
