@@ -153,12 +153,8 @@ def mta():
             shutil.rmtree(top, ignore_errors=True)
 
 
-def test_postfix_relays_to_tern(mta):
-    t, postfix = mta
-    mark = "pf-" + uuid.uuid4().hex[:12]
-    body = (b"Sent through Postfix.\r\n.A leading dot survives.\r\n\r\n"
-            b"A line of 8-bit text: Gr\xc3\xbc\xc3\x9fe.\r\n")
-    head = (b"From: Sender <sender@example.org>\r\n"
+def header(mark):
+    return (b"From: Sender <sender@example.org>\r\n"
             b"To: Demo <demo@localhost>\r\n"
             b"Subject: " + mark.encode() + b"\r\n"
             b"Date: Tue, 01 Dec 2026 10:00:00 +0000\r\n"
@@ -166,28 +162,52 @@ def test_postfix_relays_to_tern(mta):
             b"MIME-Version: 1.0\r\n"
             b"Content-Type: text/plain; charset=utf-8\r\n"
             b"Content-Transfer-Encoding: 8bit\r\n")
-    # sendmail reads a local file: LF line ends; -i: a lone dot is text.
-    postfix.run(SENDMAIL, "-i", "-f", "sender@example.org", th.USER,
-                input=(head + b"\r\n" + body).replace(b"\r\n", b"\n"))
 
-    def arrived():
-        p = th.pop_stls_retry(t.pop3_port)
-        try:
-            return [m for m in th.retr_all(p) if mark.encode() in m]
-        finally:
-            p.quit()
-    found = th.wait_for(arrived, timeout=th.TIMEOUT * 2, interval=0.2)
-    assert found, "the message never arrived at tern; Postfix's log:\n" + postfix.maillog()
-    assert len(found) == 1, found
-    rp, received, rest = th.smtp_trace(found[0])
-    assert rp == b"Return-Path: <sender@example.org>"
-    # tern's Received names Postfix's EHLO; Postfix used STARTTLS.
-    assert received.startswith(b"Received: from " + POSTFIX_HELO.encode() + b" ([127.0.0.1])"), received
-    assert b"with ESMTPS id " in received and b"for <demo@localhost>;" in received, received
-    # Below it Postfix's own trace, then the message as it was written.
-    assert rest.startswith(b"Received: by " + POSTFIX_HELO.encode() + b" (Postfix"), rest[:300]
-    headers, stored_body = rest.split(b"\r\n\r\n", 1)
-    assert stored_body == body
-    for line in head.split(b"\r\n")[:-1]:
-        assert line in headers.split(b"\r\n"), line
-    assert "status=sent" in postfix.maillog()
+
+def send_through_postfix(mta, rcpts, head, body):
+    """Inject with Postfix's sendmail; returns, for each recipient
+    (address, password), tern's stored copy once it is there: Postfix's
+    Received under tern's, then the message as written."""
+    t, postfix = mta
+    # sendmail reads a local file: LF line ends; -i: a lone dot is text.
+    postfix.run(SENDMAIL, "-i", "-f", "sender@example.org", *[r for r, _ in rcpts],
+                input=(head + b"\r\n" + body).replace(b"\r\n", b"\n"))
+    key = head.split(b"Message-ID: <", 1)[1].split(b">", 1)[0].decode()
+    stored = []
+    for user, password in rcpts:
+        found = th.wait_for(lambda: th.inbox_by_message_id(t.pop3_port, user, password).get(key),
+                            timeout=th.TIMEOUT * 2, interval=0.2)
+        assert found, "%s never arrived for %s; Postfix's log:\n%s" % (key, user, postfix.maillog())
+        assert len(found) == 1, found
+        rp, received, rest = th.smtp_trace(found[0])
+        assert rp == b"Return-Path: <sender@example.org>"
+        # tern's Received names Postfix's EHLO; Postfix used STARTTLS.
+        assert received.startswith(b"Received: from " + POSTFIX_HELO.encode() + b" ([127.0.0.1])"), \
+            received
+        assert b"with ESMTPS id " in received, received
+        assert rest.startswith(b"Received: by " + POSTFIX_HELO.encode() + b" (Postfix"), rest[:300]
+        headers, stored_body = rest.split(b"\r\n\r\n", 1)
+        assert stored_body == body
+        for line in head.split(b"\r\n")[:-1]:
+            assert line in headers.split(b"\r\n"), line
+        stored.append(found[0])
+    return stored
+
+
+def test_postfix_relays_to_tern(mta):
+    mark = "pf-" + uuid.uuid4().hex[:12]
+    body = (b"Sent through Postfix.\r\n.A leading dot survives.\r\n\r\n"
+            b"A line of 8-bit text: Gr\xc3\xbc\xc3\x9fe.\r\n")
+    stored, = send_through_postfix(mta, [(th.USER, th.PASSWORD)], header(mark), body)
+    assert b"for <demo@localhost>;" in th.smtp_trace(stored)[1]
+    assert "status=sent" in mta[1].maillog()
+
+
+def test_postfix_two_recipients_large(mta):
+    """One transaction with two RCPTs, a message past the 256 KiB tern's
+    queue keeps in memory."""
+    mark = "pf-" + uuid.uuid4().hex[:12]
+    body = th.crlf(th.big_message(1, 400 * 1024).split(b"\n\n", 1)[1])
+    a, b = send_through_postfix(mta, [(th.USER, th.PASSWORD), (th.USER2, th.PASSWORD2)],
+                                header(mark), body)
+    assert a == b and b"for <" not in th.smtp_trace(a)[1]
