@@ -115,6 +115,7 @@ def test_kill9_under_load(env):
             local, _, message = jobs.sent[key]
             assert account in local, (key, account)
             assert th.smtp_trace(copies[0])[2] == message, "%s in %s is not whole" % (key, account)
+    kept = 0
     for key, (local, remote, _) in jobs.sent.items():
         present = [a for a in local if key in inboxes[a]]
         if key in acked:
@@ -129,4 +130,6 @@ def test_kill9_under_load(env):
         else:
             # no 250: delivered to all its local recipients or to none
             assert present in ([], local), (key, present, local)
+            kept += bool(present and local or files.get(key))
+    print("%d acked, %d cut of which %d were kept" % (len(acked), len(lost), kept))
     assert len(acked) >= ROUNDS
