@@ -9,7 +9,6 @@ import poplib
 import pwd
 import random
 import re
-import socket
 import subprocess
 import time
 

@@ -12,7 +12,6 @@ import base64
 import os
 import poplib
 import smtplib
-import ssl
 import subprocess
 import uuid
 
