@@ -1,6 +1,7 @@
 # tern_harness - start a real `tern serve` on free loopback ports with a fresh
-# data folder, run `tern` subcommands against it, and speak raw POP3 to it.
-# Used by the e2e tests through the fixtures in conftest.py.
+# data folder, run `tern` subcommands against it, speak raw POP3 and SMTP
+# to it, and load it with concurrent SMTP clients. Used by the e2e tests
+# through the fixtures in conftest.py and smtp_tern().
 import base64
 import contextlib
 import os
