@@ -4,10 +4,14 @@
 # relays everything to tern's port 25 (relayhost), with opportunistic
 # TLS as a default Postfix would; a message injected with Postfix's
 # sendmail then appears in POP3 at tern, whole, with a Received header
-# naming Postfix's EHLO. Postfix is a test dependency (scripts/deps.sh
-# test): its absence fails, it never skips.
+# naming Postfix's EHLO; so does one to two recipients, of 400 KB; and
+# the DSN request Postfix passes on stays with a message queued for a
+# remote recipient (Postfix is a trusted relay here, as a smarthost's
+# clients are). Postfix is a test dependency (scripts/deps.sh test): its
+# absence fails, it never skips.
 import os
 import pwd
+import re
 import shutil
 import signal
 import subprocess
@@ -138,7 +142,9 @@ def mta():
     for path in (POSTFIX, SENDMAIL):
         assert os.access(path, os.X_OK), "%s missing: run `sh scripts/deps.sh test`" % path
     assert th.AS_ROOT, "Postfix's master runs as root: run this test as root"
-    with th.smtp_tern() as t:
+    # Postfix as a trusted relay of this network (a smarthost setup): it
+    # may send mail for other domains through tern too.
+    with th.smtp_tern({"smtp.trusted_networks": "127.0.0.1"}) as t:
         t.start()
         # Postfix's daemons drop to its mail_owner, which must be able to
         # reach the folders (pytest's tmp_path is under a 0700 folder).
@@ -164,14 +170,15 @@ def header(mark):
             b"Content-Transfer-Encoding: 8bit\r\n")
 
 
-def send_through_postfix(mta, rcpts, head, body):
-    """Inject with Postfix's sendmail; returns, for each recipient
-    (address, password), tern's stored copy once it is there: Postfix's
-    Received under tern's, then the message as written."""
+def send_through_postfix(mta, rcpts, head, body, options=(), remote=()):
+    """Inject with Postfix's sendmail (with `options`, to `remote`
+    addresses too); returns, for each local recipient (address,
+    password), tern's stored copy once it is there: Postfix's Received
+    under tern's, then the message as written."""
     t, postfix = mta
     # sendmail reads a local file: LF line ends; -i: a lone dot is text.
-    postfix.run(SENDMAIL, "-i", "-f", "sender@example.org", *[r for r, _ in rcpts],
-                input=(head + b"\r\n" + body).replace(b"\r\n", b"\n"))
+    postfix.run(SENDMAIL, "-i", "-f", "sender@example.org", *options, *[r for r, _ in rcpts],
+                *remote, input=(head + b"\r\n" + body).replace(b"\r\n", b"\n"))
     key = head.split(b"Message-ID: <", 1)[1].split(b">", 1)[0].decode()
     stored = []
     for user, password in rcpts:
@@ -211,3 +218,27 @@ def test_postfix_two_recipients_large(mta):
     a, b = send_through_postfix(mta, [(th.USER, th.PASSWORD), (th.USER2, th.PASSWORD2)],
                                 header(mark), body)
     assert a == b and b"for <" not in th.smtp_trace(a)[1]
+
+
+def test_postfix_dsn_kept_in_the_queue(mta):
+    """Postfix passes its sender's DSN request on (RFC 3461: ENVID, RET,
+    NOTIFY, ORCPT); tern keeps it with the message queued for the remote
+    recipient, for the outbound issue's bounces, and delivers the local
+    copy."""
+    t, _ = mta
+    mark = "pf-" + uuid.uuid4().hex[:12]
+    stored, = send_through_postfix(mta, [(th.USER2, th.PASSWORD2)], header(mark), b"DSN.\r\n",
+                                   options=("-N", "success,delay,failure", "-V", "env-" + mark,
+                                            "-R", "hdrs"),
+                                   remote=["friend@remote.example"])
+    ident = re.search(rb" id ([A-Z2-7]{16});", th.smtp_trace(stored)[1]).group(1).decode()
+    entries = t.wait_queue(lambda out: ident in th.queue_entries(out))
+    assert th.queue_entries(entries)[ident] == {
+        th.USER2: ("delivered", "local"), "friend@remote.example": ("queued", "remote")}, entries
+    record = os.getxattr(os.path.join(t.data_dir, "queue", "msg", ident),
+                         "user.tern.envelope").decode()
+    lines = record.splitlines()
+    assert "envid env-" + mark in lines and "ret hdrs" in lines, record
+    # NOTIFY=SUCCESS,FAILURE,DELAY (bits 2, 4, 8) and Postfix's ORCPT
+    assert "rcpt remote 14 friend@remote.example rfc822;friend@remote.example" in lines, record
+    assert "helo " + POSTFIX_HELO in lines, record
