@@ -6,11 +6,9 @@ import base64
 import os
 import resource
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -19,13 +17,11 @@ with warnings.catch_warnings():
 	warnings.simplefilter("ignore", DeprecationWarning)
 	import crypt
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TERN_BIN = os.environ.get("TERN_BIN", os.path.join(REPO, "build", "tern"))
+import benchlib
+from benchlib import (NOBODY_GID, NOBODY_UID, TERN_BIN, BenchError, chown_tree, env_int,
+		      free_port, log, machine_line, start_server, stop_proc, tree_memory, wait_answer)
+
 DOVECOT_BIN = os.environ.get("DOVECOT_BIN", "/usr/sbin/dovecot")
-
-
-def env_int(name, default):
-	return int(os.environ.get(name, default))
 
 
 IDLE_CONNS = env_int("BENCH_IDLE_CONNS", 500)     # figure 1: N idle sessions
@@ -41,83 +37,9 @@ IO_TIMEOUT = 30.0
 
 DOMAIN = "bench.test"
 PASSWORD = "Bench-Pass-42"
-NOBODY_UID, NOBODY_GID = 65534, 65534
-AS_ROOT = os.geteuid() == 0
-
-
-class BenchError(Exception):
-	pass
-
-
-def log(msg):
-	print("bench: " + msg, file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------- helpers
-
-def free_port():
-	"""A free loopback port below the ephemeral range, so no client socket
-	of ours can take it between now and the server's bind."""
-	import random
-	try:
-		with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-			lo, _ = (int(x) for x in f.read().split())
-	except (OSError, ValueError):
-		lo = 32768
-	for _ in range(500):
-		port = random.randint(20000, max(20001, lo - 1))
-		if port in free_port.used:
-			continue
-		with socket.socket() as s:
-			try:
-				s.bind(("127.0.0.1", port))
-			except OSError:
-				continue
-		free_port.used.add(port)
-		return port
-	raise BenchError("no free loopback port")
-
-
-free_port.used = set()
-
-
-def proc_tree(root):
-	"""root and every descendant, from /proc/*/stat."""
-	children = {}
-	for d in os.listdir("/proc"):
-		if not d.isdigit():
-			continue
-		try:
-			with open("/proc/%s/stat" % d) as f:
-				st = f.read()
-		except OSError:
-			continue
-		ppid = int(st[st.rindex(")") + 2:].split()[1])
-		children.setdefault(ppid, []).append(int(d))
-	out, todo = [], [root]
-	while todo:
-		p = todo.pop()
-		out.append(p)
-		todo += children.get(p, [])
-	return out
-
-
-def tree_memory(root):
-	"""(Pss KiB, Rss KiB, process count) summed over root's process tree."""
-	pss = rss = n = 0
-	for pid in proc_tree(root):
-		try:
-			with open("/proc/%d/smaps_rollup" % pid) as f:
-				for line in f:
-					if line.startswith("Pss:"):
-						pss += int(line.split()[1])
-					elif line.startswith("Rss:"):
-						rss += int(line.split()[1])
-			n += 1
-		except OSError:
-			pass    # exited meanwhile
-	return pss, rss, n
-
 
 def make_message(i, size):
 	"""A deterministic message of about `size` bytes, LF line ends, 76-octet
@@ -378,30 +300,11 @@ def measure_burst(server, user, targets):
 
 # ---------------------------------------------------------------- servers
 
-def chown_tree(path):
-	if not AS_ROOT:
-		return
-	for root, dirs, files in os.walk(path):
-		os.chown(root, NOBODY_UID, NOBODY_GID)
-		for f in files:
-			os.chown(os.path.join(root, f), NOBODY_UID, NOBODY_GID)
-
-
-class Tern:
-	name = "tern"
-
+class Tern(benchlib.Tern):
 	def __init__(self, top):
-		self.top = top
-		# tern creates it (it gives [server] user only a folder it made)
-		self.data = os.path.join(top, "tern-data")
-		self.port = free_port()
-		self.sets = {
-			"server.data_dir": self.data,
-			"server.hostname": "bench.test",
-			"server.shutdown_timeout": "3",
+		super().__init__(top)
+		self.sets.update({
 			"listen.pop3": "127.0.0.1:%d" % self.port,
-			"listen.pop3s": "", "listen.smtp": "", "listen.submission": "",
-			"listen.submissions": "", "listen.imap": "", "listen.imaps": "",
 			"auth.allow_plaintext_loopback": "yes",
 			# keep the imported SHA512-CRYPT hashes as they are (tern would
 			# replace them by argon2id at the first login), so that the
@@ -409,25 +312,7 @@ class Tern:
 			"auth.rehash": "no",
 			"limits.connections_per_ip": str(IDLE_CONNS + 100),
 			"log.level": "warn",
-		}
-		if AS_ROOT:
-			self.sets["server.user"] = "nobody"
-		self.proc = None
-		self.pid = None
-		self.log_path = os.path.join(top, "tern.log")
-
-	def args(self):
-		out = []
-		for k, v in self.sets.items():
-			out += ["--set", "%s=%s" % (k, v)]
-		return out
-
-	def cmd(self, *argv, stdin=None):
-		p = subprocess.run([TERN_BIN] + list(argv) + self.args(), input=stdin,
-				   capture_output=True, text=True, timeout=120)
-		if p.returncode != 0:
-			raise BenchError("tern %s: exit %d: %s" % (" ".join(argv), p.returncode, p.stderr.strip()[-500:]))
-		return p
+		})
 
 	def setup(self, idle_users, argon_users, retr_users, sha_hash, maildir):
 		self.cmd("domain", "add", DOMAIN)
@@ -439,25 +324,8 @@ class Tern:
 			self.cmd("import", "maildir", u, maildir)
 
 	def start(self):
-		self.logf = open(self.log_path, "wb")
-		self.proc = subprocess.Popen([TERN_BIN, "serve"] + self.args(), stdin=subprocess.DEVNULL,
-					     stdout=self.logf, stderr=self.logf, start_new_session=True)
-		self.pid = self.proc.pid
 		# log.level=warn keeps 500 logins out of the log: poll the port.
-		wait_greeting(self, self.port)
-
-	def stop(self):
-		stop_proc(self.proc)
-
-	def version(self):
-		try:
-			rev = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
-					     capture_output=True, text=True, timeout=10).stdout.strip()
-			dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"],
-					       capture_output=True, text=True, timeout=10).stdout.strip()
-			return "git %s%s" % (rev or "?", " (+ uncommitted changes)" if dirty else "")
-		except (OSError, subprocess.SubprocessError):
-			return "git ?"
+		super().start(lambda: Pop3(self.port).close())
 
 
 DOVECOT_CONF = """\
@@ -543,11 +411,9 @@ class Dovecot:
 		chown_tree(os.path.join(self.top, "home"))
 
 	def start(self):
-		self.logf = open(os.path.join(self.top, "dovecot.out"), "wb")
-		self.proc = subprocess.Popen([DOVECOT_BIN, "-F", "-c", self.conf], stdin=subprocess.DEVNULL,
-					     stdout=self.logf, stderr=self.logf, start_new_session=True)
+		self.proc = start_server([DOVECOT_BIN, "-F", "-c", self.conf], os.path.join(self.top, "dovecot.out"))
 		self.pid = self.proc.pid
-		wait_greeting(self, self.port)
+		wait_answer(self, lambda: Pop3(self.port).close())
 
 	def stop(self):
 		stop_proc(self.proc)
@@ -561,61 +427,7 @@ class Dovecot:
 			return []
 
 
-def wait_greeting(server, port, timeout=20.0):
-	deadline = time.monotonic() + timeout
-	while time.monotonic() < deadline:
-		if server.proc.poll() is not None:
-			raise BenchError("%s exited %s at start; see its log in %s" %
-					 (server.name, server.proc.returncode, server.top))
-		try:
-			Pop3(port).close()
-			return
-		except (OSError, BenchError):
-			time.sleep(0.1)
-	raise BenchError("%s did not answer on port %d" % (server.name, port))
-
-
-def stop_proc(proc):
-	"""SIGTERM the server, then SIGKILL its whole process group (the
-	session it was started in, so only processes this script started)."""
-	if proc is None:
-		return
-	if proc.poll() is None:
-		proc.send_signal(signal.SIGTERM)
-		try:
-			proc.wait(timeout=10)
-		except subprocess.TimeoutExpired:
-			pass
-	try:
-		os.killpg(proc.pid, signal.SIGKILL)
-	except (ProcessLookupError, PermissionError):
-		pass
-	try:
-		proc.wait(timeout=5)
-	except subprocess.TimeoutExpired:
-		pass
-
-
 # ---------------------------------------------------------------- report
-
-def machine_lines():
-	cpu = "?"
-	try:
-		with open("/proc/cpuinfo") as f:
-			for line in f:
-				if line.startswith("model name"):
-					cpu = line.split(":", 1)[1].strip()
-					break
-	except OSError:
-		pass
-	mem = "?"
-	try:
-		with open("/proc/meminfo") as f:
-			mem = "%d MiB" % (int(f.readline().split()[1]) // 1024)
-	except (OSError, ValueError, IndexError):
-		pass
-	return "machine: %d cores (nproc), %s, %s RAM, kernel %s" % (os.cpu_count() or 0, cpu, mem, os.uname().release)
-
 
 def dovecot_version():
 	try:
@@ -646,163 +458,145 @@ def main():
 	if soft < want:
 		resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(want, soft)) if hard != resource.RLIM_INFINITY else want, hard))
 
-	top = tempfile.mkdtemp(prefix="tern-bench-")
-	os.chmod(top, 0o755)
-	servers = []
+	return benchlib.run("tern-bench-", DEADLINE, bench)
 
-	def on_alarm(signum, frame):
-		raise BenchError("deadline of %d s reached" % DEADLINE)
 
-	signal.signal(signal.SIGALRM, on_alarm)
-	signal.signal(signal.SIGTERM, lambda s, f: sys.exit(1))
-	signal.alarm(DEADLINE)
+def bench(top, servers):
 	t_start = time.monotonic()
-	try:
-		idle_users = ["idle%d@%s" % (i, DOMAIN) for i in range(IDLE_CONNS)]
-		argon_users = ["argon%d@%s" % (i, DOMAIN) for i in range(2 * CLIENTS)]
-		retr_users = ["retr%d@%s" % (i, DOMAIN) for i in range(CLIENTS)]
-		login_users = idle_users[:2 * CLIENTS]
-		sha_hash = crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_SHA512))
+	idle_users = ["idle%d@%s" % (i, DOMAIN) for i in range(IDLE_CONNS)]
+	argon_users = ["argon%d@%s" % (i, DOMAIN) for i in range(2 * CLIENTS)]
+	retr_users = ["retr%d@%s" % (i, DOMAIN) for i in range(CLIENTS)]
+	login_users = idle_users[:2 * CLIENTS]
+	sha_hash = crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_SHA512))
 
-		# One Maildir, the same bytes for both: Dovecot serves a copy of it,
-		# tern imports it. Names carry Dovecot's S= and W= sizes, as a real
-		# Dovecot Maildir does.
-		src = os.path.join(top, "src-Maildir")
-		for sub in ("cur", "new", "tmp"):
-			os.makedirs(os.path.join(src, sub))
-		expect_octets = 0
-		for i in range(MSGS):
-			m = make_message(i, MSG_SIZE)
-			expect_octets += wire_size(m)
-			name = "17000%05d.M%dP1.bench,S=%d,W=%d:2,S" % (i, i, len(m), len(m) + m.count(b"\n"))
-			with open(os.path.join(src, "cur", name), "wb") as f:
-				f.write(m)
-		for root, dirs, files in os.walk(src):
-			os.chmod(root, 0o755)
-			for f in files:
-				os.chmod(os.path.join(root, f), 0o644)
+	# One Maildir, the same bytes for both: Dovecot serves a copy of it,
+	# tern imports it. Names carry Dovecot's S= and W= sizes, as a real
+	# Dovecot Maildir does.
+	src = os.path.join(top, "src-Maildir")
+	for sub in ("cur", "new", "tmp"):
+		os.makedirs(os.path.join(src, sub))
+	expect_octets = 0
+	for i in range(MSGS):
+		m = make_message(i, MSG_SIZE)
+		expect_octets += wire_size(m)
+		name = "17000%05d.M%dP1.bench,S=%d,W=%d:2,S" % (i, i, len(m), len(m) + m.count(b"\n"))
+		with open(os.path.join(src, "cur", name), "wb") as f:
+			f.write(m)
+	for root, dirs, files in os.walk(src):
+		os.chmod(root, 0o755)
+		for f in files:
+			os.chmod(os.path.join(root, f), 0o644)
 
-		log("setting up tern (%d accounts, %d imports of %d messages)" %
-		    (len(idle_users) + len(argon_users) + len(retr_users), len(retr_users), MSGS))
-		tern = Tern(top)
-		tern.setup(idle_users, argon_users, retr_users, sha_hash, src)
-		log("setting up dovecot")
-		dtop = os.path.join(top, "dovecot")
-		os.mkdir(dtop, 0o755)
-		dove = Dovecot(dtop)
-		dove.setup(idle_users + retr_users, sha_hash, set(retr_users), src)
+	log("setting up tern (%d accounts, %d imports of %d messages)" %
+	    (len(idle_users) + len(argon_users) + len(retr_users), len(retr_users), MSGS))
+	tern = Tern(top)
+	tern.setup(idle_users, argon_users, retr_users, sha_hash, src)
+	log("setting up dovecot")
+	dtop = os.path.join(top, "dovecot")
+	os.mkdir(dtop, 0o755)
+	dove = Dovecot(dtop)
+	dove.setup(idle_users + retr_users, sha_hash, set(retr_users), src)
 
-		results = {}
+	results = {}
 
-		def bench_server(srv, login_sets, retr=True, idle=True, burst=None):
-			if srv not in servers:
-				servers.append(srv)
-			srv.start()
-			r = results.setdefault(srv.name, {})
-			if idle:
-				log("%s: idle memory, %d sessions" % (srv.name, IDLE_CONNS))
-				r["idle"] = measure_idle(srv, idle_users)
-			if retr:
-				# Warm-up: each mailbox listed once (Dovecot builds its index,
-				# both get the files into the page cache by the first run).
-				for u in retr_users:
-					c = Pop3(srv.port)
-					c.login(u)
-					c.expect_ok(c.cmd(b"STAT"), "STAT")
-					c.quit()
-				log("%s: RETR, %d clients x %d x %d B, best of %d" % (srv.name, CLIENTS, MSGS, MSG_SIZE, RUNS))
-				r["retr"] = measure_retr(srv, retr_users, expect_octets)
-			for key, users in login_sets.items():
-				log("%s: login rate (%s)" % (srv.name, key))
-				r["login_seq_" + key] = measure_login(srv, users, 1)
-				r["login_par_" + key] = measure_login(srv, users, CLIENTS)
-			if burst is not None:
-				key, user = burst
-				log("%s: login during bursts of %d abandoned attempts (%s)" % (srv.name, BURST, key))
-				c = Pop3(srv.port)   # the user has logged in before (a polling client)
-				c.login(user)
+	def bench_server(srv, login_sets, retr=True, idle=True, burst=None):
+		if srv not in servers:
+			servers.append(srv)
+		srv.start()
+		r = results.setdefault(srv.name, {})
+		if idle:
+			log("%s: idle memory, %d sessions" % (srv.name, IDLE_CONNS))
+			r["idle"] = measure_idle(srv, idle_users)
+		if retr:
+			# Warm-up: each mailbox listed once (Dovecot builds its index,
+			# both get the files into the page cache by the first run).
+			for u in retr_users:
+				c = Pop3(srv.port)
+				c.login(u)
+				c.expect_ok(c.cmd(b"STAT"), "STAT")
 				c.quit()
-				r["burst_" + key] = measure_burst(srv, user, idle_users)
-			srv.stop()
+			log("%s: RETR, %d clients x %d x %d B, best of %d" % (srv.name, CLIENTS, MSGS, MSG_SIZE, RUNS))
+			r["retr"] = measure_retr(srv, retr_users, expect_octets)
+		for key, users in login_sets.items():
+			log("%s: login rate (%s)" % (srv.name, key))
+			r["login_seq_" + key] = measure_login(srv, users, 1)
+			r["login_par_" + key] = measure_login(srv, users, CLIENTS)
+		if burst is not None:
+			key, user = burst
+			log("%s: login during bursts of %d abandoned attempts (%s)" % (srv.name, BURST, key))
+			c = Pop3(srv.port)   # the user has logged in before (a polling client)
+			c.login(user)
+			c.quit()
+			r["burst_" + key] = measure_burst(srv, user, idle_users)
+		srv.stop()
 
-		# tern as configured by default (verified-login cache on), then with
-		# the cache off, so the hash cost itself is compared like for like
-		# (Dovecot's auth_cache is off by default).
-		bench_server(tern, {"argon2_cached": argon_users}, burst=("cached", argon_users[0]))
-		tern.sets["auth.cache_ttl"] = "0"
-		bench_server(tern, {"argon2": argon_users, "sha": login_users}, retr=False, idle=False,
-			     burst=("uncached", argon_users[1]))
-		bench_server(dove, {"sha": login_users}, burst=("sha", login_users[0]))
-		ptop = os.path.join(top, "dovecot-perf")
-		os.mkdir(ptop, 0o755)
-		perf = Dovecot(ptop, performance=True)
-		perf.setup(idle_users + retr_users, sha_hash, set(), src)
-		bench_server(perf, {"sha": login_users}, retr=False, burst=("sha", login_users[0]))
-		warnings_seen = dove.log_warnings() + perf.log_warnings()
+	# tern as configured by default (verified-login cache on), then with
+	# the cache off, so the hash cost itself is compared like for like
+	# (Dovecot's auth_cache is off by default).
+	bench_server(tern, {"argon2_cached": argon_users}, burst=("cached", argon_users[0]))
+	tern.sets["auth.cache_ttl"] = "0"
+	bench_server(tern, {"argon2": argon_users, "sha": login_users}, retr=False, idle=False,
+		     burst=("uncached", argon_users[1]))
+	bench_server(dove, {"sha": login_users}, burst=("sha", login_users[0]))
+	ptop = os.path.join(top, "dovecot-perf")
+	os.mkdir(ptop, 0o755)
+	perf = Dovecot(ptop, performance=True)
+	perf.setup(idle_users + retr_users, sha_hash, set(), src)
+	bench_server(perf, {"sha": login_users}, retr=False, burst=("sha", login_users[0]))
+	warnings_seen = dove.log_warnings() + perf.log_warnings()
 
-		t, d, p = results["tern"], results["dovecot"], results["dovecot-perf"]
-		print()
-		print(machine_lines())
-		print("tern: %s (%s)   dovecot: %s" % (tern.version(), TERN_BIN, dovecot_version()))
-		print("load generator: bench/pop3_bench.py, /usr/bin/python3 %s, same code for both, on this machine"
-		      % sys.version.split()[0])
-		print()
-		print("%-44s %10s %10s %7s" % ("figure", "tern", "dovecot", "ratio"))
-		row("idle conn memory, Pss (KiB/conn)", t["idle"]["per_conn"], d["idle"]["per_conn"], 1,
-		    "N=%d; lower is better" % IDLE_CONNS)
-		row("RETR throughput (MB/s)", t["retr"][0], d["retr"][0], 1,
-		    "%d clients, best of %d; higher is better" % (CLIENTS, RUNS))
-		row("RETR throughput (messages/s)", t["retr"][1], d["retr"][1], 0, "")
-		row("login rate, 1 client, tern default", t["login_seq_argon2_cached"], d["login_seq_sha"], 0,
-		    "tern argon2id + login cache vs dovecot SHA512-CRYPT")
-		row("login rate, %d clients, tern default" % CLIENTS, t["login_par_argon2_cached"],
-		    d["login_par_sha"], 0, "tern argon2id + login cache vs dovecot SHA512-CRYPT")
-		print("with tern's login cache off (auth.cache_ttl=0):")
-		row("login rate, 1 client (logins/s)", t["login_seq_sha"], d["login_seq_sha"], 0,
-		    "both SHA512-CRYPT")
-		row("login rate, %d clients (logins/s)" % CLIENTS, t["login_par_sha"], d["login_par_sha"], 0,
-		    "both SHA512-CRYPT")
-		row("login rate, 1 client, tern argon2id", t["login_seq_argon2"], d["login_seq_sha"], 0,
-		    "tern argon2id vs dovecot SHA512-CRYPT")
-		row("login rate, %d clients, tern argon2id" % CLIENTS, t["login_par_argon2"], d["login_par_sha"], 0,
-		    "tern argon2id vs dovecot SHA512-CRYPT")
-		row("login during a %d-attempt burst (ms)" % BURST, t["burst_cached"] * 1000,
-		    d["burst_sha"] * 1000, 1, "median of %d; tern default vs dovecot; lower is better" % BURST_RUNS)
-		row("  same, tern's login cache off", t["burst_uncached"] * 1000, d["burst_sha"] * 1000, 1,
-		    "tern argon2id hashed vs dovecot SHA512-CRYPT")
-		print("dovecot performance mode (pop3-login service_count=0, process_min_avail=%d):" % (os.cpu_count() or 1))
-		row("  idle conn memory, Pss (KiB/conn)", t["idle"]["per_conn"], p["idle"]["per_conn"], 1, "")
-		row("  login rate, 1 client (logins/s)", t["login_seq_sha"], p["login_seq_sha"], 0, "both SHA512-CRYPT")
-		row("  login rate, %d clients (logins/s)" % CLIENTS, t["login_par_sha"], p["login_par_sha"], 0,
-		    "both SHA512-CRYPT")
-		row("  login during a %d-attempt burst (ms)" % BURST, t["burst_cached"] * 1000,
-		    p["burst_sha"] * 1000, 1, "tern default")
-		print()
-		for name, r in (("tern", t), ("dovecot", d), ("dovecot-perf", p)):
-			i = r["idle"]
-			print("%-13s server Pss %6.1f -> %6.1f MiB (Rss sum %6.1f -> %6.1f MiB), processes %d -> %d" %
-			      (name, i["before"][0] / 1024, i["after"][0] / 1024, i["before"][1] / 1024,
-			       i["after"][1] / 1024, i["before"][2], i["after"][2]))
-		print("ratio = tern / dovecot. Hash cost: argon2id t=3 m=32MiB (tern's default for new "
-		      "passwords) vs SHA512-CRYPT 5000 rounds;")
-		print("it dominates uncached login rate, so the SHA512-CRYPT lines are the like-for-like ones;")
-		print("'tern default' logs the same users in again and again, as polling clients do, and")
-		print("measures tern's verified-login cache (auth.cache_ttl, on by default).")
-		if warnings_seen:
-			print("dovecot log warnings/errors (%d), first: %s" % (len(warnings_seen), warnings_seen[0]))
-		print("whole run: %.0f s" % (time.monotonic() - t_start))
-		return 0
-	finally:
-		signal.alarm(0)
-		for srv in servers:
-			try:
-				srv.stop()
-			except Exception as e:    # keep cleaning up
-				log("stopping %s: %s" % (srv.name, e))
-		if os.environ.get("BENCH_KEEP"):
-			log("kept %s" % top)
-		else:
-			shutil.rmtree(top, ignore_errors=True)
+	t, d, p = results["tern"], results["dovecot"], results["dovecot-perf"]
+	print()
+	print(machine_line())
+	print("tern: %s (%s)   dovecot: %s" % (tern.version(), TERN_BIN, dovecot_version()))
+	print("load generator: bench/pop3_bench.py, /usr/bin/python3 %s, same code for both, on this machine"
+	      % sys.version.split()[0])
+	print()
+	print("%-44s %10s %10s %7s" % ("figure", "tern", "dovecot", "ratio"))
+	row("idle conn memory, Pss (KiB/conn)", t["idle"]["per_conn"], d["idle"]["per_conn"], 1,
+	    "N=%d; lower is better" % IDLE_CONNS)
+	row("RETR throughput (MB/s)", t["retr"][0], d["retr"][0], 1,
+	    "%d clients, best of %d; higher is better" % (CLIENTS, RUNS))
+	row("RETR throughput (messages/s)", t["retr"][1], d["retr"][1], 0, "")
+	row("login rate, 1 client, tern default", t["login_seq_argon2_cached"], d["login_seq_sha"], 0,
+	    "tern argon2id + login cache vs dovecot SHA512-CRYPT")
+	row("login rate, %d clients, tern default" % CLIENTS, t["login_par_argon2_cached"],
+	    d["login_par_sha"], 0, "tern argon2id + login cache vs dovecot SHA512-CRYPT")
+	print("with tern's login cache off (auth.cache_ttl=0):")
+	row("login rate, 1 client (logins/s)", t["login_seq_sha"], d["login_seq_sha"], 0,
+	    "both SHA512-CRYPT")
+	row("login rate, %d clients (logins/s)" % CLIENTS, t["login_par_sha"], d["login_par_sha"], 0,
+	    "both SHA512-CRYPT")
+	row("login rate, 1 client, tern argon2id", t["login_seq_argon2"], d["login_seq_sha"], 0,
+	    "tern argon2id vs dovecot SHA512-CRYPT")
+	row("login rate, %d clients, tern argon2id" % CLIENTS, t["login_par_argon2"], d["login_par_sha"], 0,
+	    "tern argon2id vs dovecot SHA512-CRYPT")
+	row("login during a %d-attempt burst (ms)" % BURST, t["burst_cached"] * 1000,
+	    d["burst_sha"] * 1000, 1, "median of %d; tern default vs dovecot; lower is better" % BURST_RUNS)
+	row("  same, tern's login cache off", t["burst_uncached"] * 1000, d["burst_sha"] * 1000, 1,
+	    "tern argon2id hashed vs dovecot SHA512-CRYPT")
+	print("dovecot performance mode (pop3-login service_count=0, process_min_avail=%d):" % (os.cpu_count() or 1))
+	row("  idle conn memory, Pss (KiB/conn)", t["idle"]["per_conn"], p["idle"]["per_conn"], 1, "")
+	row("  login rate, 1 client (logins/s)", t["login_seq_sha"], p["login_seq_sha"], 0, "both SHA512-CRYPT")
+	row("  login rate, %d clients (logins/s)" % CLIENTS, t["login_par_sha"], p["login_par_sha"], 0,
+	    "both SHA512-CRYPT")
+	row("  login during a %d-attempt burst (ms)" % BURST, t["burst_cached"] * 1000,
+	    p["burst_sha"] * 1000, 1, "tern default")
+	print()
+	for name, r in (("tern", t), ("dovecot", d), ("dovecot-perf", p)):
+		i = r["idle"]
+		print("%-13s server Pss %6.1f -> %6.1f MiB (Rss sum %6.1f -> %6.1f MiB), processes %d -> %d" %
+		      (name, i["before"][0] / 1024, i["after"][0] / 1024, i["before"][1] / 1024,
+		       i["after"][1] / 1024, i["before"][2], i["after"][2]))
+	print("ratio = tern / dovecot. Hash cost: argon2id t=3 m=32MiB (tern's default for new "
+	      "passwords) vs SHA512-CRYPT 5000 rounds;")
+	print("it dominates uncached login rate, so the SHA512-CRYPT lines are the like-for-like ones;")
+	print("'tern default' logs the same users in again and again, as polling clients do, and")
+	print("measures tern's verified-login cache (auth.cache_ttl, on by default).")
+	if warnings_seen:
+		print("dovecot log warnings/errors (%d), first: %s" % (len(warnings_seen), warnings_seen[0]))
+	print("whole run: %.0f s" % (time.monotonic() - t_start))
+	return 0
 
 
 if __name__ == "__main__":

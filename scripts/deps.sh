@@ -1,9 +1,9 @@
 #!/bin/sh
 # deps.sh [test|bench] - install, idempotently, every Debian package that
 # building and running tern needs; with `test`, also the peers the tests
-# talk to (Dovecot's tools, Postfix); with `bench`, the Dovecot POP3
-# server the benchmark compares against. Called by `make run`, (with
-# test) `make test`, (bench) `make bench`.
+# talk to (Dovecot's tools, Postfix); with `bench`, the servers the
+# benchmarks compare against (Dovecot's POP3, Postfix). Called by `make
+# run`, (with test) `make test`, (bench) `make bench`.
 set -eu
 
 PACKAGES="
@@ -22,8 +22,10 @@ TEST_PACKAGES="dovecot-core libnet-ssleay-perl libio-socket-ssl-perl postfix"
 if [ "${1:-}" = test ]; then
 	PACKAGES="$PACKAGES $TEST_PACKAGES"
 fi
-# The benchmark runs Dovecot's POP3 server itself (bench/pop3_bench.py).
-BENCH_PACKAGES="dovecot-core dovecot-pop3d"
+# The benchmarks run Dovecot's POP3 server (bench/pop3_bench.py) and
+# Postfix, whose smtp-source is also the SMTP load generator
+# (bench/smtp_bench.py), each from a configuration of their own.
+BENCH_PACKAGES="dovecot-core dovecot-pop3d postfix"
 if [ "${1:-}" = bench ]; then
 	PACKAGES="$PACKAGES $BENCH_PACKAGES"
 fi
@@ -53,7 +55,8 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 # Postfix's installation asks what kind of mail system this is; "No
 # configuration" writes no /etc/postfix/main.cf and sets up no system
-# mail service: the tests and the bench run Postfix from a folder of their own.
+# mail service: the tests and the bench run Postfix from a folder of
+# their own.
 case " $missing " in
 *" postfix "*)
 	echo "postfix postfix/main_mailer_type select No configuration" |

@@ -1,0 +1,633 @@
+# smtp_bench - tern against Postfix as an MX: Postfix's smtp-source sends
+# the same load of ~4 KB messages to 100 local accounts of both servers at
+# 1, 10 and 50 concurrent sessions, and the time runs until every message
+# is in its mailbox (tern: each account's index.db; Postfix: virtual(8)'s
+# Maildirs). Also measured in the same run: the disk's own fsync rate and
+# rate of new durable files, and the servers' memory per session. See
+# bench/README.md.
+import math
+import os
+import pwd
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import warnings
+
+with warnings.catch_warnings():
+	warnings.simplefilter("ignore", DeprecationWarning)
+	import crypt
+
+import benchlib
+from benchlib import (AS_ROOT, NOBODY_GID, NOBODY_UID, TERN_BIN, BenchError, chown_tree, env_int, free_port,
+		      log, machine_line, start_server, stop_proc, tree_memory, wait_answer)
+
+POSTFIX_BIN = os.environ.get("POSTFIX_BIN", "/usr/sbin/postfix")
+POSTCONF_BIN = os.path.join(os.path.dirname(POSTFIX_BIN), "postconf")
+SMTP_SOURCE = os.environ.get("SMTP_SOURCE", "/usr/sbin/smtp-source")
+SMTP_SINK = os.environ.get("SMTP_SINK", "/usr/sbin/smtp-sink")
+
+
+def env_list(name, default):
+	return [int(x) for x in os.environ.get(name, default).split(",") if x.strip()]
+
+
+ACCOUNTS = env_int("BENCH_SMTP_ACCOUNTS", 100)          # local accounts, one domain
+SESSIONS = env_list("BENCH_SMTP_SESSIONS", "1,10,50")     # concurrent sessions per run
+MESSAGES = env_list("BENCH_SMTP_MESSAGES", "2000,10000,10000")  # messages per run (at least)
+MSG_LEN = env_int("BENCH_SMTP_MSG_LEN", 4096)            # smtp-source -l: body octets
+DISK_SECONDS = float(os.environ.get("BENCH_DISK_SECONDS", "3"))  # per disk figure
+DRAIN_TIMEOUT = env_int("BENCH_SMTP_DRAIN", 120)         # s after the last 250, then give up
+DEADLINE = env_int("BENCH_DEADLINE", 420)                # whole run, then abort + clean up
+GOALS = {1: 2.5, 10: 4.0, 50: 4.0}                        # tern / Postfix, from issue 6
+
+DOMAIN = "bench.test"
+LOCAL = "user"        # smtp-source -N makes 1user@, 2user@, ... ACCOUNTSuser@
+SENDER = "bench@example.org"
+HELO = "client.example.org"
+IO_TIMEOUT = 10.0
+
+
+def account(i):
+	return "%d%s@%s" % (i, LOCAL, DOMAIN)
+
+
+# ---------------------------------------------------------------- the disk
+
+def disk_fsync_rate(folder, seconds):
+	"""4 KB appended to one file and fsync'd, in a loop: fsyncs per second."""
+	path = os.path.join(folder, "fsync-probe")
+	block = os.urandom(4096)
+	fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+	try:
+		n, t0 = 0, time.monotonic()
+		while time.monotonic() - t0 < seconds:
+			os.write(fd, block)
+			os.fsync(fd)
+			n += 1
+		return n / (time.monotonic() - t0)
+	finally:
+		os.close(fd)
+		os.unlink(path)
+
+
+def disk_durable_file_rate(folder, seconds):
+	"""New durable files per second, made the way a mail server must: write
+	4 KB to a temporary name, fsync it, rename it, fsync the folder."""
+	d = os.path.join(folder, "durable-probe")
+	os.mkdir(d)
+	block = os.urandom(4096)
+	dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+	n = 0
+	try:
+		t0 = time.monotonic()
+		while time.monotonic() - t0 < seconds:
+			tmp = os.path.join(d, "tmp.%d" % n)
+			fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+			try:
+				os.write(fd, block)
+				os.fsync(fd)
+			finally:
+				os.close(fd)
+			os.rename(tmp, os.path.join(d, "%d" % n))
+			os.fsync(dfd)
+			n += 1
+		return n / (time.monotonic() - t0)
+	finally:
+		os.close(dfd)
+		for i in range(n):
+			os.unlink(os.path.join(d, "%d" % i))
+		os.rmdir(d)
+
+
+def filesystem_of(path):
+	try:
+		out = subprocess.run(["findmnt", "-n", "-o", "SOURCE,FSTYPE", "--target", path],
+				     capture_output=True, text=True, timeout=10).stdout.split()
+		return " ".join(out) or "?"
+	except (OSError, subprocess.SubprocessError):
+		return "?"
+
+
+# ---------------------------------------------------------------- counting mailboxes
+
+def tern_counter(root):
+	"""i -> messages in account i's index.db (0 while it does not exist).
+	Read-only connections, kept open: they create no file (a -wal or -shm
+	made by another user would lock tern out) and never checkpoint."""
+	conns = {}
+
+	def count(i):
+		db = conns.get(i)
+		if db is None:
+			path = os.path.join(root, "mail", DOMAIN, "%d%s" % (i, LOCAL), "index.db")
+			if not os.path.exists(path):
+				return 0
+			db = conns[i] = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=5)
+		try:
+			return db.execute("SELECT count(*) FROM messages").fetchone()[0]
+		except sqlite3.Error:    # being created: no table yet
+			db.close()
+			del conns[i]
+			return 0
+	return count
+
+
+def postfix_counter(root):
+	"""i -> messages in account i's Maildir (virtual(8) delivers to new/)."""
+	def count(i):
+		return len(os.listdir(os.path.join(root, "%d%s" % (i, LOCAL), "new")))
+	return count
+
+
+def count_main(kind, root, expect, timeout):
+	"""The counter process (`smtp_bench.py --count ...`, run as the servers'
+	user): says `ready`, waits for a line on standard input, then polls the
+	accounts not yet complete every 5 ms until each holds `expect`
+	messages. Prints `done MONOTONIC TOTAL` (the instant the last account
+	was complete, and how many messages all hold then), or `timeout TOTAL`."""
+	count = tern_counter(root) if kind == "tern" else postfix_counter(root)
+	for i in range(1, ACCOUNTS + 1):
+		count(i)     # open what can be opened now, outside the timed run
+	print("ready", flush=True)
+	if sys.stdin.readline().strip() != "go":
+		return 1     # the bench stopped before the run
+	held = {i: 0 for i in range(1, ACCOUNTS + 1)}
+	todo = set(held)
+	deadline = time.monotonic() + timeout
+	while True:
+		for i in list(todo):
+			held[i] = count(i)
+			if held[i] >= expect:
+				todo.discard(i)
+		if not todo:
+			print("done %.6f %d" % (time.monotonic(), sum(held.values())), flush=True)
+			return 0
+		if time.monotonic() > deadline:
+			print("timeout %d" % sum(held.values()), flush=True)
+			return 1
+		time.sleep(0.005)
+
+
+class Counter:
+	"""Starts a counter process for `expect` messages per account; go()
+	starts the polling and returns (instant, total) once all are in."""
+
+	def __init__(self, server, expect):
+		self.server, self.expect = server, expect
+		kw = {"user": NOBODY_UID, "group": NOBODY_GID, "extra_groups": []} if AS_ROOT else {}
+		self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--count", server.kind,
+					      server.mail_root, str(expect), str(DRAIN_TIMEOUT)],
+					     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, **kw)
+		if self.proc.stdout.readline().strip() != "ready":
+			self.proc.kill()
+			raise BenchError("%s: the mailbox counter did not start" % server.name)
+
+	def go(self):
+		line = []
+		try:
+			self.proc.stdin.write("go\n")
+			self.proc.stdin.flush()
+			line = self.proc.stdout.readline().split()
+		finally:
+			if not line:
+				self.close()
+			self.proc.stdin.close()
+			self.proc.wait(timeout=10)
+		if len(line) == 3 and line[0] == "done":
+			return float(line[1]), int(line[2])
+		got = line[1] if len(line) == 2 else "?"
+		raise BenchError("%s: only %s of %d messages in the mailboxes %d s after the last one was accepted" %
+				 (self.server.name, got, self.expect * ACCOUNTS, DRAIN_TIMEOUT))
+
+	def close(self):
+		"""Stop the counter if it still runs (the run failed before go())."""
+		if self.proc.poll() is None:
+			self.proc.kill()
+			self.proc.wait(timeout=10)
+
+
+# ---------------------------------------------------------------- the load
+
+def smtp_greeting(port):
+	"""Connect, read the whole greeting (2xx), QUIT: the server answers."""
+	with socket.create_connection(("127.0.0.1", port), timeout=IO_TIMEOUT) as s:
+		f = s.makefile("rb")
+		while True:
+			line = f.readline()
+			if not line.startswith(b"2"):
+				raise BenchError("greeting %r" % line[:200])
+			if line[3:4] != b"-":
+				break
+		s.sendall(b"QUIT\r\n")
+		f.readline()
+
+
+def smtp_source_argv(port):
+	"""One smtp-source run: one session (-s 1), one message to each account
+	in turn (-m ACCOUNTS, -N numbers the recipients 1user@, 2user@, ...),
+	MSG_LEN octets of body after its few header lines, a new connection
+	(HELO, MAIL, RCPT, DATA, QUIT) per message, as mail from many senders
+	arrives at an MX."""
+	return [SMTP_SOURCE, "-s", "1", "-m", str(ACCOUNTS), "-N", "-l", str(MSG_LEN), "-f", SENDER,
+		"-M", HELO, "-t", "%s@%s" % (LOCAL, DOMAIN), "inet:127.0.0.1:%d" % port]
+
+
+def send_load(server, sessions, runs):
+	"""`sessions` streams side by side, each running smtp-source `runs`
+	times in a row: `sessions` concurrent SMTP sessions, and every account
+	gets exactly sessions * runs messages. Returns the instant the last
+	stream finished (every message accepted)."""
+	argv = smtp_source_argv(server.port)
+	errors = []
+
+	def stream():
+		for _ in range(runs):
+			if errors:
+				return
+			try:
+				p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+						   timeout=DRAIN_TIMEOUT)
+			except subprocess.TimeoutExpired:
+				errors.append("smtp-source did not finish %d messages in %d s" % (ACCOUNTS, DRAIN_TIMEOUT))
+				return
+			if p.returncode != 0:
+				errors.append("smtp-source exit %d: %s" % (p.returncode, (p.stderr or p.stdout).strip()[-300:]))
+				return
+
+	threads = [threading.Thread(target=stream, daemon=True) for _ in range(sessions)]
+	for t in threads:
+		t.start()
+	for t in threads:
+		t.join()
+	if errors:
+		raise BenchError("%s: %s" % (server.name, errors[0]))
+	return time.monotonic()
+
+
+class Sampler:
+	"""Pss of a process tree now (idle), then every 50 ms in a thread
+	until result() returns (idle, peak)."""
+
+	def __init__(self, pid):
+		self.pid, self.stop_flag = pid, threading.Event()
+		self.idle = tree_memory(pid)[0]
+		self.samples = [self.idle]
+		self.thread = threading.Thread(target=self.run, daemon=True)
+		self.thread.start()
+
+	def run(self):
+		while not self.stop_flag.wait(0.05):
+			self.samples.append(tree_memory(self.pid)[0])
+
+	def result(self):
+		self.stop_flag.set()
+		self.thread.join()
+		return self.idle, max(self.samples)
+
+
+def timed_run(server, sessions, runs, held):
+	"""Send sessions * runs * ACCOUNTS messages; time from the first
+	connection until every account holds `held` messages."""
+	counter = Counter(server, held)
+	total = sessions * runs * ACCOUNTS
+	try:
+		t0 = time.monotonic()
+		t_accepted = send_load(server, sessions, runs)
+		t_done, in_boxes = counter.go()
+	finally:
+		counter.close()
+	if in_boxes != held * ACCOUNTS:
+		raise BenchError("%s: %d messages in the mailboxes, %d sent" % (server.name, in_boxes, held * ACCOUNTS))
+	return {"messages": total, "delivered": total / (t_done - t0), "accepted": total / (t_accepted - t0)}
+
+
+def bench_server(server, levels, out):
+	"""Warm up (one message to every account: mailboxes made, files in
+	the page cache), then one timed run per (sessions, runs) level on the
+	same running server. Fills out[sessions] as each run completes (so a
+	failure keeps the figures before it): delivered and accepted msg/s,
+	and at the largest level the memory (Pss of the process tree before
+	the run, its peak during it, and the difference per session)."""
+	server.start()
+	held = 1
+	timed_run(server, 1, 1, held)
+	for sessions, runs in levels:
+		held += sessions * runs
+		time.sleep(1.0)     # let the previous run's work settle
+		log("%s: %d messages, %d sessions" % (server.name, sessions * runs * ACCOUNTS, sessions))
+		sampler = Sampler(server.mem_pid()) if sessions == max(SESSIONS) else None
+		r = out[sessions] = timed_run(server, sessions, runs, held)
+		if sampler is not None:
+			idle, peak = sampler.result()
+			r["memory"] = {"idle": idle, "peak": peak, "per_session": (peak - idle) / sessions}
+	server.stop()
+
+
+# ---------------------------------------------------------------- the servers
+
+class Tern(benchlib.Tern):
+	kind = "tern"
+
+	def __init__(self, top):
+		super().__init__(top)
+		self.mail_root = self.data
+		self.sets.update({
+			"listen.smtp": "127.0.0.1:%d" % self.port,
+			# as Postfix's mynetworks below: the load comes from loopback
+			"smtp.trusted_networks": "127.0.0.0/8",
+			"limits.connections_per_ip": str(4 * max(SESSIONS) + 100),
+		})
+
+	def setup(self, sha_hash):
+		self.cmd("domain", "add", DOMAIN)
+		for i in range(1, ACCOUNTS + 1):
+			self.cmd("user", "add", account(i), "--hash", "{SHA512-CRYPT}" + sha_hash)
+
+	def start(self):
+		super().start(lambda: smtp_greeting(self.port))
+
+	def mem_pid(self):
+		return self.pid
+
+
+POSTFIX_MAIN_CF = """\
+# Written by bench/smtp_bench.py: Postfix's defaults (Debian 12) except
+# where noted; an instance of its own, nothing under /etc/postfix is used.
+compatibility_level = 3.6
+queue_directory = {top}/spool
+data_directory = {top}/lib
+maillog_file = {top}/maillog
+maillog_file_prefixes = {top}
+myhostname = postfix.bench.test
+mydestination =
+mynetworks = 127.0.0.0/8
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+alias_maps =
+alias_database =
+# the one local domain, delivered by virtual(8) into Maildirs as nobody
+virtual_mailbox_domains = {domain}
+virtual_mailbox_base = {top}/mail
+virtual_mailbox_maps = texthash:{top}/etc/vmailbox
+virtual_uid_maps = static:{uid}
+virtual_gid_maps = static:{gid}
+"""
+
+# The services of Debian's master.cf that mail from SMTP to virtual(8)
+# can use, none chrooted (Debian chroots them into /var/spool/postfix),
+# and one smtpd on the bench's loopback port.
+POSTFIX_MASTER_CF = """\
+127.0.0.1:{port} inet n -   n -    -  smtpd
+pickup    unix  n    -      n 60   1  pickup
+cleanup   unix  n    -      n -    0  cleanup
+qmgr      unix  n    -      n 300  1  qmgr
+rewrite   unix  -    -      n -    -  trivial-rewrite
+bounce    unix  -    -      n -    0  bounce
+defer     unix  -    -      n -    0  bounce
+trace     unix  -    -      n -    0  bounce
+verify    unix  -    -      n -    1  verify
+flush     unix  n    -      n 1000? 0 flush
+proxymap  unix  -    -      n -    -  proxymap
+showq     unix  n    -      n -    -  showq
+error     unix  -    -      n -    -  error
+retry     unix  -    -      n -    -  error
+discard   unix  -    -      n -    -  discard
+virtual   unix  -    n      n -    -  virtual
+anvil     unix  -    -      n -    1  anvil
+scache    unix  -    -      n -    1  scache
+postlog   unix-dgram n -    n -    1  postlogd
+"""
+
+
+class Postfix:
+	name = kind = "postfix"
+
+	def __init__(self, top):
+		self.top = top
+		self.port = free_port()
+		self.etc = os.path.join(top, "etc")
+		self.mail_root = os.path.join(top, "mail")
+		self.proc = None
+
+	def postfix(self, *argv):
+		p = subprocess.run([POSTFIX_BIN, "-c", self.etc] + list(argv), capture_output=True, text=True,
+				   timeout=60)
+		if p.returncode != 0:
+			# Postfix logs to maillog_file (stderr only on a terminal)
+			raise BenchError("postfix %s: exit %d; see %s/maillog: %s" %
+					 (" ".join(argv), p.returncode, self.top, self.maillog_tail()))
+
+	def maillog_tail(self):
+		try:
+			with open(os.path.join(self.top, "maillog"), errors="replace") as f:
+				return " | ".join(l.strip() for l in f.readlines()[-3:])
+		except OSError:
+			return "(no maillog)"
+
+	def setup(self):
+		if not AS_ROOT:
+			raise BenchError("Postfix's master runs as root: run the bench as root")
+		for d in ("etc", "spool", "lib", "mail"):
+			os.mkdir(os.path.join(self.top, d), 0o755)
+		with open(os.path.join(self.etc, "main.cf"), "w") as f:
+			f.write(POSTFIX_MAIN_CF.format(top=self.top, domain=DOMAIN, uid=NOBODY_UID, gid=NOBODY_GID))
+		with open(os.path.join(self.etc, "master.cf"), "w") as f:
+			f.write(POSTFIX_MASTER_CF.format(port=self.port))
+		with open(os.path.join(self.etc, "vmailbox"), "w") as f:
+			for i in range(1, ACCOUNTS + 1):
+				f.write("%s %d%s/\n" % (account(i), i, LOCAL))     # trailing /: a Maildir
+				for sub in ("new", "cur", "tmp"):
+					os.makedirs(os.path.join(self.mail_root, "%d%s" % (i, LOCAL), sub))
+		chown_tree(self.mail_root)
+		pw = subprocess.run([POSTCONF_BIN, "-c", self.etc, "-h", "mail_owner"], capture_output=True, text=True).stdout.strip()
+		owner = pwd.getpwnam(pw or "postfix")
+		chown_tree(os.path.join(self.top, "lib"), owner.pw_uid, owner.pw_gid)
+		self.postfix("check")     # also creates the queue's folders
+
+	def start(self):
+		# start-fg: master stays a child of postfix-script, which waits for it
+		self.proc = start_server([POSTFIX_BIN, "-c", self.etc, "start-fg"], os.path.join(self.top, "postfix.out"))
+		wait_answer(self, lambda: smtp_greeting(self.port))
+
+	def mem_pid(self):
+		"""master (it makes a session of its own, so it is not in the
+		process group of postfix-script)."""
+		with open(os.path.join(self.top, "spool", "pid", "master.pid")) as f:
+			return int(f.read().split()[0])
+
+	def stop(self):
+		if self.proc is None:
+			return
+		master = None
+		try:
+			master = self.mem_pid()
+		except (OSError, ValueError, IndexError):
+			pass
+		try:
+			self.postfix("stop")
+		except (BenchError, subprocess.SubprocessError) as e:
+			log("postfix stop: %s" % e)
+		if master is not None:
+			try:
+				os.killpg(master, signal.SIGKILL)    # its session: only what it started
+			except (ProcessLookupError, PermissionError):
+				pass
+		stop_proc(self.proc)
+		self.proc = None
+
+	def version(self):
+		try:
+			return subprocess.run([POSTCONF_BIN, "-c", self.etc, "-h", "mail_version"], capture_output=True, text=True,
+					      timeout=10).stdout.strip() or "?"
+		except (OSError, subprocess.SubprocessError):
+			return "?"
+
+
+class Sink:
+	"""Postfix's smtp-sink: answers every command at once and keeps
+	nothing, so the load generator's own ceiling on this machine."""
+	name = "smtp-sink"
+
+	def __init__(self, top):
+		self.top = top
+		self.port = free_port()
+		self.proc = None
+
+	def start(self):
+		user = ["-u", "nobody"] if AS_ROOT else []     # it refuses to run as root
+		self.proc = start_server([SMTP_SINK] + user + ["127.0.0.1:%d" % self.port, "1000"],
+					 os.path.join(self.top, "smtp-sink.out"))
+		wait_answer(self, lambda: smtp_greeting(self.port))
+
+	def stop(self):
+		stop_proc(self.proc)
+
+	def ceiling(self, levels):
+		"""{sessions: msg/s} for the same runs, timed until the last reply."""
+		self.start()
+		out = {}
+		for sessions, runs in levels:
+			t0 = time.monotonic()
+			out[sessions] = sessions * runs * ACCOUNTS / (send_load(self, sessions, runs) - t0)
+		self.stop()
+		return out
+
+
+# ---------------------------------------------------------------- report
+
+def fmt(v, digits=0):
+	return "-" if v is None else "%.*f" % (digits, v)
+
+
+def report(levels, res, errors, disk, ceiling, top, tern, postfix):
+	t, p = res.get("tern", {}), res.get("postfix", {})
+	print()
+	print(machine_line())
+	print("tern: %s (%s)   postfix: %s (Debian; smtp-source from the same package)" %
+	      (tern.version(), TERN_BIN, postfix.version()))
+	print("load: smtp-source, %d-octet bodies (%s with headers), to %d accounts of one domain, "
+	      "one message per connection (HELO, MAIL, RCPT, DATA, QUIT)" %
+	      (MSG_LEN, "~%.1f KB" % ((MSG_LEN + 250) / 1000), ACCOUNTS))
+	print("disk (%s, %s): %.0f fsyncs/s (4 KB append + fsync), %.0f new durable files/s "
+	      "(write 4 KB, fsync, rename, fsync folder)" % (top, filesystem_of(top), disk[0], disk[1]))
+	print()
+	print("%-10s %8s %10s %10s %7s %6s  %s" % ("sessions", "messages", "tern", "postfix", "ratio", "goal", ""))
+	for sessions, runs in levels:
+		tr, pr = t.get(sessions), p.get(sessions)
+		tv = tr["delivered"] if tr else None
+		pv = pr["delivered"] if pr else None
+		ratio = tv / pv if tv and pv else None
+		goal = GOALS.get(sessions)
+		if goal is None:
+			verdict = ""
+		elif ratio is None:
+			verdict = "missed (no figure)"
+		elif ratio >= goal:
+			verdict = "met"
+		else:
+			verdict = "MISSED"
+		print("%-10s %8d %10s %10s %7s %6s  %s" %
+		      ("%d" % sessions, sessions * runs * ACCOUNTS, fmt(tv) if tr else "failed", fmt(pv) if pr else "failed",
+		       fmt(ratio, 2), "%.1fx" % goal if goal else "", verdict))
+	print("msg/s = messages from the start of the run until every one is in its mailbox "
+	      "(durably delivered); ratio = tern / postfix, higher is better")
+	acc = []
+	for sessions, runs in levels:
+		acc.append("%d: %s / %s" % (sessions, fmt(t[sessions]["accepted"]) if sessions in t else "-",
+					     fmt(p[sessions]["accepted"]) if sessions in p else "-"))
+	print("accepted (until the last 250), tern / postfix msg/s: " + ", ".join(acc))
+	print("the load generator alone (smtp-sink: replies at once, keeps nothing), msg/s: " +
+	      ", ".join("%d: %s" % (sessions, fmt(ceiling[sessions])) for sessions, runs in levels))
+	big = max(SESSIONS)
+	for name, r in (("tern", t), ("postfix", p)):
+		m = r.get(big, {}).get("memory")
+		if m:
+			print("%-8s memory per session at %d sessions: %.0f KiB (Pss of the process tree: idle %.1f MiB, "
+			      "peak %.1f MiB)" % (name, big, m["per_session"], m["idle"] / 1024, m["peak"] / 1024))
+	for name, e in errors.items():
+		print("%s FAILED: %s" % (name, e))
+
+
+# ---------------------------------------------------------------- main
+
+def levels_from_env():
+	if len(SESSIONS) != len(MESSAGES) or not SESSIONS:
+		raise BenchError("BENCH_SMTP_SESSIONS and BENCH_SMTP_MESSAGES need as many numbers each")
+	# whole smtp-source runs: each sends one message to every account
+	return [(s, max(1, math.ceil(m / (s * ACCOUNTS)))) for s, m in zip(SESSIONS, MESSAGES)]
+
+
+def main():
+	for path, how in ((TERN_BIN, "run `make build`"), (POSTFIX_BIN, "run `sh scripts/deps.sh bench`"),
+			  (SMTP_SOURCE, "run `sh scripts/deps.sh bench`"), (SMTP_SINK, "run `sh scripts/deps.sh bench`")):
+		if not os.path.exists(path):
+			raise BenchError("%s not found; %s" % (path, how))
+	return benchlib.run("tern-smtp-bench-", DEADLINE, bench)
+
+
+def bench(top, servers):
+	t_start = time.monotonic()
+	levels = levels_from_env()
+	log("disk: fsync rate and durable-file rate, %.0f s each" % DISK_SECONDS)
+	disk = (disk_fsync_rate(top, DISK_SECONDS), disk_durable_file_rate(top, DISK_SECONDS))
+	log("the load generator alone, against smtp-sink")
+	sink = Sink(top)
+	servers.append(sink)
+	ceiling = sink.ceiling(levels)
+	sha_hash = crypt.crypt("Bench-Pass-42", crypt.mksalt(crypt.METHOD_SHA512))
+
+	ptop = os.path.join(top, "postfix")
+	os.mkdir(ptop, 0o755)
+	postfix = Postfix(ptop)
+	tern = Tern(top)
+	res, errors = {}, {}
+	for server, setup in ((postfix, postfix.setup), (tern, lambda: tern.setup(sha_hash))):
+		log("setting up %s (%d accounts)" % (server.name, ACCOUNTS))
+		servers.append(server)
+		try:
+			setup()
+			bench_server(server, levels, res.setdefault(server.name, {}))
+		except BenchError as e:
+			log("%s FAILED: %s" % (server.name, e))
+			errors[server.name] = str(e)
+			server.stop()
+		os.sync()    # neither server's write-back lands in the other's run
+
+	report(levels, res, errors, disk, ceiling, top, tern, postfix)
+	print("whole run: %.0f s" % (time.monotonic() - t_start))
+	# a goal missed is a result (printed as such); a server that fails is not
+	return 1 if errors else 0
+
+
+if __name__ == "__main__":
+	if sys.argv[1:2] == ["--count"]:
+		sys.exit(count_main(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])))
+	try:
+		sys.exit(main())
+	except BenchError as e:
+		log("FAILED: %s" % e)
+		sys.exit(1)
