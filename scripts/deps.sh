@@ -1,8 +1,9 @@
 #!/bin/sh
 # deps.sh [test|bench] - install, idempotently, every Debian package that
 # building and running tern needs; with `test`, also the peers the tests
-# talk to; with `bench`, the Dovecot POP3 server the benchmark compares
-# against. Called by `make run`, (with test) `make test`, (bench) `make bench`.
+# talk to (Dovecot's tools, Postfix); with `bench`, the servers the
+# benchmarks compare against (Dovecot's POP3, Postfix). Called by `make
+# run`, (with test) `make test`, (bench) `make bench`.
 set -eu
 
 PACKAGES="
@@ -15,8 +16,9 @@ python3 python3-pytest openssl curl fetchmail swaks iproute2 util-linux
 # the Maildir + dovecot-uidlist that tern imports and exports. Only the core
 # package: it listens on no port by itself.
 # swaks speaks TLS (--tls, the SMTP tests) only with these two, which
-# are merely Recommends of swaks.
-TEST_PACKAGES="dovecot-core libnet-ssleay-perl libio-socket-ssl-perl"
+# are merely Recommends of swaks. Postfix is a real sending MTA for the
+# SMTP tests, run from a folder of its own (tests/e2e/test_smtp_postfix.py).
+TEST_PACKAGES="dovecot-core libnet-ssleay-perl libio-socket-ssl-perl postfix"
 if [ "${1:-}" = test ]; then
 	PACKAGES="$PACKAGES $TEST_PACKAGES"
 fi
@@ -53,7 +55,8 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 # Postfix's installation asks what kind of mail system this is; "No
 # configuration" writes no /etc/postfix/main.cf and sets up no system
-# mail service: the bench runs Postfix from a folder of its own.
+# mail service: the tests and the bench run Postfix from a folder of
+# their own.
 case " $missing " in
 *" postfix "*)
 	echo "postfix postfix/main_mailer_type select No configuration" |

@@ -1,15 +1,19 @@
 # tern_harness - start a real `tern serve` on free loopback ports with a fresh
-# data folder, run `tern` subcommands against it, and speak raw POP3 to it.
-# Used by the e2e tests through the fixtures in conftest.py.
+# data folder, run `tern` subcommands against it, speak raw POP3 and SMTP
+# to it, and load it with concurrent SMTP clients. Used by the e2e tests
+# through the fixtures in conftest.py and smtp_tern().
 import base64
+import contextlib
 import os
 import re
 import shutil
 import signal
+import smtplib
 import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -313,6 +317,21 @@ class Tern:
             os.chmod(path, 0o644)
         return self.cmd("import", "maildir", address, root, sets=sets)
 
+    def queue_list(self):
+        """What `tern queue list` prints."""
+        return self.cmd("queue", "list").stdout
+
+    def wait_queue(self, predicate, timeout=None):
+        """Wait until predicate(`tern queue list`'s output) holds; returns
+        that output (an AssertionError with the last one if it never does)."""
+        out = [""]
+
+        def check():
+            out[0] = self.queue_list()
+            return predicate(out[0])
+        assert wait_for(check, timeout), out[0]
+        return out[0]
+
     # -- server
 
     def new_ports(self):
@@ -364,6 +383,39 @@ class Tern:
         shutil.rmtree(self.top_dir, ignore_errors=True)
         shutil.rmtree(self.work_dir, ignore_errors=True)
         return problems
+
+
+def queue_entries(listing):
+    """`tern queue list` as {id: {address: (state, "local"/"remote")}}."""
+    out = {}
+    current = None
+    for line in listing.splitlines():
+        if line.startswith("    "):
+            state, kind, address = line.split()[:3]
+            out[current][address] = (state, kind)
+        elif line and not line.startswith(("ID ", "-- ", "the queue is empty")):
+            current = line.split()[0]
+            out[current] = {}
+    return out
+
+
+@contextlib.contextmanager
+def smtp_tern(extra_sets=None, users=()):
+    """For module-scoped fixtures: a Tern serving SMTP too (pregreet off),
+    with domain localhost, demo@ and demo2@, and each address of `users`
+    (password PASSWORD); no server started yet. On leaving, every server
+    is stopped and the folders removed; sanitizer reports or a password
+    in a log then fail (as tern_factory's teardown does)."""
+    t = Tern(extra_sets)
+    try:
+        t.enable_smtp()
+        t.setup_accounts()
+        for address in users:
+            t.cmd("user", "add", address, input=PASSWORD + "\n")
+        yield t
+    finally:
+        problems = t.cleanup()
+    assert not problems, "\n".join(problems)
 
 
 class Server:
@@ -586,6 +638,121 @@ class RawSMTP(Raw):
     def cmd(self, line):
         self.send(line + "\r\n")
         return self.reply()
+
+
+def smtp_trace(stored):
+    """(Return-Path line, Received field, the rest) of a delivered message."""
+    assert stored.startswith(b"Return-Path: <"), stored[:200]
+    rp, rest = stored.split(b"\r\n", 1)
+    assert rest.startswith(b"Received: from "), rest[:200]
+    end = 0
+    while True:
+        end = rest.index(b"\r\n", end) + 2
+        if rest[end:end + 1] != b"\t":
+            return rp, rest[:end], rest[end:]
+
+
+def smtp_submission(port, user=USER, password=PASSWORD):
+    """smtplib on a submission port, upgraded with STARTTLS, logged in."""
+    s = smtplib.SMTP("127.0.0.1", port, timeout=TIMEOUT)
+    s.starttls(context=tls_client_context())
+    s.ehlo("laptop.example")
+    s.login(user, password)
+    return s
+
+
+class SmtpLoad:
+    """Concurrent SMTP clients: `clients` threads with smtplib, each
+    taking jobs from next_job() (called under a lock) and sending them
+    over sessions of `per_session` messages, until next_job() returns
+    None or a connection fails (the client then stops: the server was
+    killed). A job is (key, sender, [recipients], message). Outcomes,
+    each under the job's key: `acked` the queue id of a 250 to the end
+    of data, `refused` the first reply that was not 2xx/354, `lost` the
+    error that cut the transaction (no reply: the message may or may not
+    be queued)."""
+
+    def __init__(self, port, next_job, clients, per_session=10, helo="load.example"):
+        self.port = port
+        self.next_job = next_job
+        self.per_session = per_session
+        self.helo = helo
+        self.lock = threading.Lock()
+        self.acked = {}
+        self.refused = {}
+        self.lost = {}
+        self.threads = [threading.Thread(target=self._client, daemon=True)
+                        for _ in range(clients)]
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def join(self, timeout=None):
+        deadline = time.monotonic() + (timeout or TIMEOUT * 4)
+        for t in self.threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        assert not any(t.is_alive() for t in self.threads), "SMTP clients still running"
+
+    def _client(self):
+        session = None
+        sent = 0
+        while True:
+            with self.lock:
+                job = self.next_job()
+            if job is None:
+                break
+            try:
+                if session is None:
+                    session = smtplib.SMTP("127.0.0.1", self.port, timeout=TIMEOUT)
+                    session.ehlo(self.helo)
+                kind, value = self._transaction(session, *job[1:])
+                with self.lock:
+                    getattr(self, kind)[job[0]] = value
+                sent += 1
+                if sent % self.per_session == 0:
+                    session.quit()
+                    session = None
+            except (OSError, smtplib.SMTPException) as e:
+                with self.lock:
+                    if job[0] not in self.acked and job[0] not in self.refused:
+                        self.lost[job[0]] = repr(e)
+                break
+        if session is not None:
+            session.close()
+
+    @staticmethod
+    def _transaction(session, sender, rcpts, message):
+        try:
+            for command, arg in [(session.mail, sender)] + [(session.rcpt, r) for r in rcpts]:
+                code, text = command(arg)
+                if code != 250:
+                    raise smtplib.SMTPResponseException(code, text)
+            code, text = session.data(message)
+        except smtplib.SMTPResponseException as e:
+            session.rset()
+            return "refused", (e.smtp_code, e.smtp_error)
+        m = re.match(rb"2\.0\.0 Ok: queued as (\S+)$", text)
+        if code != 250 or m is None:
+            return "refused", (code, text)
+        return "acked", m.group(1).decode()
+
+
+def inbox_by_message_id(port, user, password=PASSWORD):
+    """{Message-ID: [each stored copy]} of user's INBOX, read by POP3."""
+    p = pop_stls_retry(port, user, password)
+    try:
+        messages = retr_all(p)
+    finally:
+        p.quit()
+    out = {}
+    for m in messages:
+        ids = re.findall(rb"^Message-ID: <([^>\r\n]*)>\r$", m.split(b"\r\n\r\n", 1)[0],
+                         re.M | re.I)
+        assert len(ids) == 1, m[:500]
+        out.setdefault(ids[0].decode(), []).append(m)
+    return out
 
 
 # ---------------------------------------------------------------- poplib

@@ -9,7 +9,6 @@ import poplib
 import pwd
 import random
 import re
-import socket
 import subprocess
 import time
 
@@ -53,21 +52,6 @@ def first_start(t):
     t.start().terminate()
 
 
-def queue_list(t):
-    p = t.cmd("queue", "list")
-    return p.stdout
-
-
-def wait_list(t, predicate, timeout=None):
-    out = [""]
-
-    def check():
-        out[0] = queue_list(t)
-        return predicate(out[0])
-    assert th.wait_for(check, timeout), out[0]
-    return out[0]
-
-
 def retr_all(port, user, password):
     pop = poplib.POP3("127.0.0.1", port, timeout=th.TIMEOUT)
     try:
@@ -98,7 +82,7 @@ def test_delivered_at_start_and_listed(queue_env):
     ident, data = plant(t, "sender@example.org",
                         [("demo@localhost", True), ("far@elsewhere.example", False)], BODY)
     srv = t.start()
-    out = wait_list(t, lambda o: "delivered local  demo@localhost" in o)
+    out = t.wait_queue(lambda o: "delivered local  demo@localhost" in o)
     assert ident in out
     assert "<sender@example.org>" in out
     assert "queued    remote far@elsewhere.example" in out
@@ -113,7 +97,7 @@ def test_delivered_at_start_and_listed(queue_env):
     srv = t.start()
     time.sleep(0.5)
     assert retr_all(srv.pop3_port, th.USER, th.PASSWORD) == [data]
-    assert "delivered local  demo@localhost" in queue_list(t)
+    assert "delivered local  demo@localhost" in t.queue_list()
 
 
 def test_three_accounts_one_file(queue_env):
@@ -122,7 +106,7 @@ def test_three_accounts_one_file(queue_env):
     ident, data = plant(t, "", [("demo@localhost", True), ("demo2@localhost", True),
                                 ("demo3@localhost", True)], BODY)
     srv = t.start()
-    wait_list(t, lambda o: o.startswith("the queue is empty"))
+    t.wait_queue(lambda o: o.startswith("the queue is empty"))
     assert not os.path.exists(os.path.join(t.data_dir, "queue", "msg", ident))
     inodes = set()
     for local, password in (("demo", th.PASSWORD), ("demo2", th.PASSWORD2), ("demo3", th.PASSWORD)):
@@ -142,22 +126,22 @@ def test_hold_release_flush_remove(queue_env):
     ident, _ = plant(t, "sender@example.org", [("a@elsewhere.example", False),
                                                 ("b@elsewhere.example", False)], BODY)
     t.start()
-    out = wait_list(t, lambda o: ident in o)
+    out = t.wait_queue(lambda o: ident in o)
     assert out.count("queued    remote") == 2
     p = t.cmd("queue", "hold", ident)
     assert p.stdout == "held %s: 2 recipients\n" % ident
-    out = queue_list(t)
+    out = t.queue_list()
     assert out.count("held      remote") == 2
     p = t.cmd("queue", "release", ident)
     assert p.stdout == "released %s: 2 recipients to try now\n" % ident
-    assert queue_list(t).count("queued    remote") == 2
+    assert t.queue_list().count("queued    remote") == 2
     p = t.cmd("queue", "flush", ident)
     assert p.stdout == "flushed %s: 0 deferred recipients to try now\n" % ident
     p = t.cmd("queue", "flush")
     assert p.stdout.startswith("flushed the queue: ")
     p = t.cmd("queue", "remove", ident)
     assert p.stdout == "removed %s\n" % ident
-    assert queue_list(t) == "the queue is empty\n"
+    assert t.queue_list() == "the queue is empty\n"
     assert not os.path.exists(os.path.join(t.data_dir, "queue", "msg", ident))
     # a message that is not there, and one that cannot be
     other = queue_id()
@@ -179,7 +163,7 @@ def test_over_quota_stays_queued_until_flush(queue_env):
     t = queue_env
     ident, data = plant(t, "sender@example.org", [(SMALL, True)], BODY)
     srv = t.start()
-    out = wait_list(t, lambda o: "deferred" in o)
+    out = t.wait_queue(lambda o: "deferred" in o)
     assert re.search(r"\n    deferred  local  %s  tries 1, next in (59|60)s: mailbox over quota\n"
                      % re.escape(SMALL), out), out
     assert retr_all(srv.pop3_port, SMALL, th.PASSWORD) == []
@@ -187,7 +171,7 @@ def test_over_quota_stays_queued_until_flush(queue_env):
     t.cmd("user", "passwd", SMALL, "--quota", "0", input=th.PASSWORD + "\n")
     p = t.cmd("queue", "flush")
     assert p.stdout == "flushed the queue: 1 deferred recipient to try now\n"
-    wait_list(t, lambda o: o == "the queue is empty\n", timeout=5 * th.SLOW)
+    t.wait_queue(lambda o: o == "the queue is empty\n", timeout=5 * th.SLOW)
     assert retr_all(srv.pop3_port, SMALL, th.PASSWORD) == [data]
     assert "msg=\"delivery deferred\" queue_id=%s to=%s error=\"mailbox over quota\"" % (ident, SMALL) \
         in srv.stderr_text()
@@ -197,15 +181,15 @@ def test_without_a_server(queue_env):
     t = queue_env
     ident, _ = plant(t, "sender@example.org", [("a@elsewhere.example", False)], BODY)
     # before any server saw it, queue.db does not know it yet
-    assert queue_list(t) == "the queue is empty\n"
+    assert t.queue_list() == "the queue is empty\n"
     t.start().terminate()
     # list reads queue.db: the server indexed it
-    assert ident in queue_list(t)
+    assert ident in t.queue_list()
     for args in (("hold", ident), ("release", ident), ("remove", ident), ("flush",)):
         p = t.cmd("queue", *args, check=False)
         assert p.returncode == 1
         assert "the server is not running" in p.stderr, p.stderr
-    assert ident in queue_list(t)
+    assert ident in t.queue_list()
 
 
 def test_list_without_data_folder(tern_factory):

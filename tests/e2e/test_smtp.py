@@ -12,7 +12,6 @@ import base64
 import os
 import poplib
 import smtplib
-import ssl
 import subprocess
 import uuid
 
@@ -31,20 +30,13 @@ poplib._MAXLINE = 1 << 20
 
 @pytest.fixture(scope="module")
 def srv():
-    t = th.Tern({"limits.recipients": str(RECIPIENTS_MAX),
-                 "limits.message_size": str(SIZE_MAX),
-                 "smtp.postmaster": th.USER2})
-    try:
-        t.enable_smtp()
-        t.setup_accounts()
-        t.cmd("user", "add", USER3, input=th.PASSWORD + "\n")
+    with th.smtp_tern({"limits.recipients": str(RECIPIENTS_MAX),
+                       "limits.message_size": str(SIZE_MAX),
+                       "smtp.postmaster": th.USER2}, users=[USER3]) as t:
         t.cmd("alias", "add", "team@localhost", "%s,%s,%s" % (th.USER, th.USER2, USER3))
         t.cmd("alias", "add", "postmaster@localhost", th.USER)
         t.start()
         yield t
-    finally:
-        problems = t.cleanup()
-    assert not problems, "\n".join(problems)
 
 
 def marker():
@@ -80,29 +72,9 @@ def delivered(srv, mark, user=th.USER, password=th.PASSWORD, count=1):
     return found
 
 
-def trace(stored):
-    """(Return-Path line, Received field, the rest) of a delivered message."""
-    assert stored.startswith(b"Return-Path: <"), stored[:200]
-    rp, rest = stored.split(b"\r\n", 1)
-    assert rest.startswith(b"Received: from "), rest[:200]
-    end = 0
-    while True:
-        end = rest.index(b"\r\n", end) + 2
-        if rest[end:end + 1] != b"\t":
-            return rp, rest[:end], rest[end:]
-
-
 def smtp(srv, port=None):
     s = smtplib.SMTP("127.0.0.1", port or srv.smtp_port, timeout=th.TIMEOUT)
     s.ehlo("client.example")
-    return s
-
-
-def submission(srv, user=th.USER, password=th.PASSWORD):
-    s = smtplib.SMTP("127.0.0.1", srv.submission_port, timeout=th.TIMEOUT)
-    s.starttls(context=th.tls_client_context())
-    s.ehlo("laptop.example")
-    s.login(user, password)
     return s
 
 
@@ -117,7 +89,7 @@ def test_smtplib_port25_to_pop3(srv):
     assert s.sendmail("sender@example.org", [th.USER], msg) == {}
     s.quit()
     stored = delivered(srv, mark)[0]
-    rp, received, rest = trace(stored)
+    rp, received, rest = th.smtp_trace(stored)
     assert rp == b"Return-Path: <sender@example.org>"
     assert b"from client.example ([127.0.0.1])" in received
     assert b"by mail.test.example (tern) with ESMTP id " in received
@@ -133,18 +105,18 @@ def test_starttls_port25(srv):
     assert "starttls" not in s.esmtp_features and "auth" not in s.esmtp_features
     s.sendmail("sender@example.org", [th.USER2], message(mark))
     s.quit()
-    _, received, _ = trace(delivered(srv, mark, th.USER2, th.PASSWORD2)[0])
+    _, received, _ = th.smtp_trace(delivered(srv, mark, th.USER2, th.PASSWORD2)[0])
     assert b"(using TLSv1.3 with cipher " in received
     assert b"with ESMTPS id" in received
 
 
 def test_submission_auth_plain(srv):
     mark = marker()
-    s = submission(srv)
+    s = th.smtp_submission(srv.submission_port)
     # Relaying once logged in: accepted for the outbound side.
     assert s.sendmail(th.USER, [th.USER2, "friend@remote.example"], message(mark)) == {}
     s.quit()
-    _, received, _ = trace(delivered(srv, mark, th.USER2, th.PASSWORD2)[0])
+    _, received, _ = th.smtp_trace(delivered(srv, mark, th.USER2, th.PASSWORD2)[0])
     assert b"with ESMTPSA id" in received and b"for <" not in received
     assert th.USER.encode() not in received
 
@@ -191,7 +163,7 @@ def test_smtputf8_and_8bit(srv):
     s.sendmail("jörg@bücher.example", [th.USER], msg,
                mail_options=["SMTPUTF8", "BODY=8BITMIME"])
     s.quit()
-    rp, received, rest = trace(delivered(srv, mark)[0])
+    rp, received, rest = th.smtp_trace(delivered(srv, mark)[0])
     assert rp == "Return-Path: <jörg@bücher.example>".encode()
     assert b"with UTF8SMTP id" in received
     assert rest == msg
@@ -220,7 +192,7 @@ def test_swaks(srv):
     stored = delivered(srv, mark)[0]
     # RFC 5321 4.5.3.1.6 lets servers refuse long lines; tern keeps them.
     assert ("\r\n%s\r\n" % long_line).encode() in stored
-    _, received, _ = trace(stored)
+    _, received, _ = th.smtp_trace(stored)
     assert b"with ESMTPS id" in received
     delivered(srv, mark, th.USER2, th.PASSWORD2)
     mark = marker()
@@ -266,7 +238,7 @@ def test_bdat_raw(srv):
     assert code == 250 and text[0].startswith("2.0.0 Ok: queued as "), text
     assert c.cmd("QUIT")[0] == 221
     c.close()
-    _, received, rest = trace(delivered(srv, mark)[0])
+    _, received, rest = th.smtp_trace(delivered(srv, mark)[0])
     assert rest == msg
 
 
@@ -277,7 +249,7 @@ def test_alias_fan_out(srv):
     s.quit()
     for user, password in ((th.USER, th.PASSWORD), (th.USER2, th.PASSWORD2),
                            (USER3, th.PASSWORD)):
-        _, received, _ = trace(delivered(srv, mark, user, password)[0])
+        _, received, _ = th.smtp_trace(delivered(srv, mark, user, password)[0])
         assert b"for <team@localhost>;" in received
     # One file on disk for the three mailboxes (DESIGN 5): the queue's,
     # linked into each account.
@@ -364,7 +336,7 @@ def test_auth_before_tls_refused(srv):
 
 
 def test_wrong_sender(srv):
-    s = submission(srv)
+    s = th.smtp_submission(srv.submission_port)
     with pytest.raises(smtplib.SMTPSenderRefused) as e:
         s.sendmail(th.USER2, [th.USER], message(marker()))
     assert e.value.smtp_code == 553
