@@ -165,6 +165,8 @@ class Tern:
 			"server.data_dir": self.data,
 			"server.hostname": "bench.test",
 			"server.shutdown_timeout": "3",
+			# no sendmail socket: it would be /run/tern's
+			"server.public_dir": "",
 			"listen.pop3": "", "listen.pop3s": "", "listen.smtp": "", "listen.submission": "",
 			"listen.submissions": "", "listen.imap": "", "listen.imaps": "",
 		}
