@@ -134,6 +134,7 @@ Send demo@localhost a message:
   curl smtp://127.0.0.1:2525 --mail-from you@example.org --mail-rcpt demo@localhost --upload-file /tmp/msg.eml
   curl -k smtps://127.0.0.1:2465 -u 'demo@localhost:$pw' --mail-from demo@localhost \\
        --mail-rcpt demo@localhost --upload-file /tmp/msg.eml
+  printf 'Subject: hello\\n\\nHi!\\n' | $tern -c $conf sendmail demo@localhost   (as cron would)
 
 Read it:
   curl -k --ssl-reqd pop3://127.0.0.1:2110/ -u 'demo@localhost:$pw'      (the list)
