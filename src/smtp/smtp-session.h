@@ -29,6 +29,11 @@
 /* Final recipients of one message after alias expansion, whatever the
  * RCPT count ([limits] recipients bounds the RCPTs themselves). */
 #define SMTP_ENVELOPE_RECIPIENTS_MAX 10000
+/* RCPTs of one transaction answered 452 4.5.3 (too many recipients)
+ * without counting as errors; each one after these counts (Postfix's
+ * smtpd_recipient_overshoot_limit), so a client that never stops sending
+ * RCPT is cut by [limits] errors_per_session. */
+#define SMTP_RCPT_OVERSHOOT_MAX 1000
 /* From half of [limits] errors_per_session on, each further error costs
  * the client this wait before its next command (Postfix's
  * smtpd_soft_error_limit and smtpd_error_sleep_time). */
@@ -71,6 +76,7 @@ struct smtp_txn {
 	void *rcpt_index;        /* tsearch tree of the addresses in rcpts */
 	unsigned rcpts_accepted; /* RCPT commands answered 250 */
 	unsigned rcpts_refused;  /* RCPT commands refused */
+	unsigned rcpts_overshoot; /* of them, refused as too many recipients */
 	char *first_rcpt;        /* the only accepted RCPT's path, for Received's FOR */
 
 	/* The message, from DATA or the first BDAT to its end. */
