@@ -22,8 +22,9 @@
 
 /* Bounds of one session (DESIGN 7), as Postfix has them: commands before
  * the first MAIL (EHLO, STARTTLS, EHLO, AUTH ... and retries), and
- * "junk" commands (NOOP, RSET, VRFY, EXPN, HELP), which are counted
- * afresh after each accepted message (smtpd_junk_command_limit). */
+ * "junk" commands (NOOP, RSET, VRFY, EXPN, HELP, and BDAT 0 without
+ * LAST), which are counted afresh after each accepted message
+ * (smtpd_junk_command_limit). */
 #define SMTP_COMMANDS_BEFORE_MAIL_MAX 50
 #define SMTP_JUNK_COMMANDS_MAX 100
 /* Final recipients of one message after alias expansion, whatever the

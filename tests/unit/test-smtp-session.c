@@ -527,6 +527,19 @@ static void test_bounds(void **state)
 	expect_line(&c, "421 4.7.0 localhost Too many commands that do nothing");
 	assert_true(smtp_closed(&c));
 	client_close(&c);
+
+	/* So do empty chunks that are not the last: they add nothing. */
+	smtp_connect(&c);
+	smtp_ehlo(&c);
+	smtp_cmd(&c, "MAIL FROM:<a@remote.example>", "250 2.1.0 Sender <a@remote.example> OK");
+	smtp_cmd(&c, "RCPT TO:<alice@example.org>", "250 2.1.5 Recipient <alice@example.org> OK");
+	for (int i = 0; i < 100; i++)
+		client_send(&c, "BDAT 0\r\n");
+	for (int i = 0; i < 99; i++)
+		expect_line(&c, "250 2.0.0 0 octets received");
+	expect_line(&c, "421 4.7.0 localhost Too many commands that do nothing");
+	assert_true(smtp_closed(&c));
+	client_close(&c);
 }
 
 static int setup_bounds(void **state)
