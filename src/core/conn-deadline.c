@@ -108,6 +108,8 @@ void conn_set_idle_timeout(struct conn *conn, unsigned seconds)
 
 void conn_input_unfinished(struct conn *conn, bool unfinished)
 {
+	if (conn->in_block != unfinished)
+		conn->partial_on = false;   /* a block starts or ends: a new clock */
 	conn->in_block = unfinished;
 	conn_kick(conn);
 }

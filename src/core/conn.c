@@ -291,8 +291,12 @@ static void conn_dispatch(struct conn *conn)
 		conn->protocol->input(conn->session);
 		conn->depth--;
 		conn_drop_line(conn);
-		if (conn->in.len < before)
-			conn->partial_on = false;   /* progress: a new line's clock */
+		/* A line taken is progress: the next line has a clock of its
+		 * own. Bytes of a block taken are not: its clock runs from the
+		 * block's start to its end (conn_input_unfinished), or a
+		 * trickle would restart it with every byte. */
+		if (conn->in.len < before && !conn->in_block)
+			conn->partial_on = false;
 		if (conn->in.len == 0) {
 			buf_release(&conn->in);
 			break;

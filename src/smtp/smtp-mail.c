@@ -234,6 +234,12 @@ static void smtp_rcpt_accept(struct smtp_session *s, const char *address)
 static void smtp_rcpt_refuse(struct smtp_session *s, enum smtp_fail fail, const char *what)
 {
 	s->txn.rcpts_refused++;
+	if (fail == SMTP_FAIL_TOO_MANY_RCPTS &&
+	    ++s->txn.rcpts_overshoot > SMTP_RCPT_OVERSHOOT_MAX) {
+		/* Past the overshoot, the same reply counts as an error. */
+		smtp_reply_status(s, smtp_fail_status(fail), NULL);
+		return;
+	}
 	smtp_reply_fail(s, fail, what);
 }
 

@@ -251,16 +251,28 @@ static void smtp_session_note(struct smtp_session *s, const char *line, size_t l
 		log_escape(s->cmd_log, sizeof(s->cmd_log), line, len < 100 ? len : 100);
 }
 
+/* A command that does nothing: a junk verb, or an empty BDAT chunk that
+ * is not the last (it adds nothing, and could be sent for ever). */
+static bool smtp_session_junk(const struct smtp_cmd_def *def, enum smtp_parse_result result,
+			      const struct smtp_command *cmd)
+{
+	if ((def->flags & SMTP_CMD_JUNK) != 0)
+		return true;
+	return cmd->verb == SMTP_VERB_BDAT && result == SMTP_PARSE_OK && cmd->bdat.size == 0 &&
+	       !cmd->bdat.last;
+}
+
 /* DESIGN 7: the bounds of a session, checked before each command.
  * Returns false after the 421. */
-static bool smtp_session_bounds(struct smtp_session *s, const struct smtp_cmd_def *def)
+static bool smtp_session_bounds(struct smtp_session *s, const struct smtp_cmd_def *def,
+				enum smtp_parse_result result, const struct smtp_command *cmd)
 {
 	if (!s->mailed && ++s->commands > SMTP_COMMANDS_BEFORE_MAIL_MAX) {
 		smtp_reply_bye(s, "4.7.0", "Too many commands before MAIL");
 		conn_close(s->conn, "too many commands before MAIL");
 		return false;
 	}
-	if ((def->flags & SMTP_CMD_JUNK) != 0 && ++s->junk > SMTP_JUNK_COMMANDS_MAX) {
+	if (smtp_session_junk(def, result, cmd) && ++s->junk > SMTP_JUNK_COMMANDS_MAX) {
 		smtp_reply_bye(s, "4.7.0", "Too many commands that do nothing");
 		conn_close(s->conn, "too many junk commands");
 		return false;
@@ -278,7 +290,7 @@ static void smtp_session_command(struct smtp_session *s, const char *line, size_
 	result = smtp_command_parse(line, len, &opts, &cmd);
 	smtp_session_note(s, line, len, result, &cmd);
 	def = &smtp_commands[cmd.verb];
-	if (!smtp_session_bounds(s, def))
+	if (!smtp_session_bounds(s, def, result, &cmd))
 		goto out;
 	if (cmd.verb == SMTP_VERB_UNKNOWN) {
 		smtp_reply_status(s, smtp_parse_result_status(result), cmd.detail);

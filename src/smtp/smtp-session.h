@@ -22,13 +22,19 @@
 
 /* Bounds of one session (DESIGN 7), as Postfix has them: commands before
  * the first MAIL (EHLO, STARTTLS, EHLO, AUTH ... and retries), and
- * "junk" commands (NOOP, RSET, VRFY, EXPN, HELP), which are counted
- * afresh after each accepted message (smtpd_junk_command_limit). */
+ * "junk" commands (NOOP, RSET, VRFY, EXPN, HELP, and BDAT 0 without
+ * LAST), which are counted afresh after each accepted message
+ * (smtpd_junk_command_limit). */
 #define SMTP_COMMANDS_BEFORE_MAIL_MAX 50
 #define SMTP_JUNK_COMMANDS_MAX 100
 /* Final recipients of one message after alias expansion, whatever the
  * RCPT count ([limits] recipients bounds the RCPTs themselves). */
 #define SMTP_ENVELOPE_RECIPIENTS_MAX 10000
+/* RCPTs of one transaction answered 452 4.5.3 (too many recipients)
+ * without counting as errors; each one after these counts (Postfix's
+ * smtpd_recipient_overshoot_limit), so a client that never stops sending
+ * RCPT is cut by [limits] errors_per_session. */
+#define SMTP_RCPT_OVERSHOOT_MAX 1000
 /* From half of [limits] errors_per_session on, each further error costs
  * the client this wait before its next command (Postfix's
  * smtpd_soft_error_limit and smtpd_error_sleep_time). */
@@ -73,6 +79,7 @@ struct smtp_txn {
 	void *rcpt_index;        /* tsearch tree of the addresses in rcpts */
 	unsigned rcpts_accepted; /* RCPT commands answered 250 */
 	unsigned rcpts_refused;  /* RCPT commands refused */
+	unsigned rcpts_overshoot; /* of them, refused as too many recipients */
 	char *first_rcpt;        /* the only accepted RCPT's path, for Received's FOR */
 
 	/* The message, from DATA or the first BDAT to its end. */

@@ -932,12 +932,16 @@ static void test_slow_input(void **state)
 	assert_true(now_s() - t0 < 4.5);
 	client_close(&c);
 
-	/* A block: the rate applies with nothing buffered. */
+	/* A block: the rate applies with nothing buffered, and the bytes
+	 * the session takes out of the buffer do not restart its clock: it
+	 * is cut while it trickles, not only once it stops. */
 	client_connect(&c, h.port);
 	expect_line(&c, "HELLO");
 	client_send(&c, "BLOCK\r\n");
+	t0 = now_s();
 	trickle(&c, 12, 400);
 	expect_line(&c, "END input too slow");
+	assert_true(now_s() - t0 < 4.5);
 	client_close(&c);
 
 	/* 500 bytes/s for 2.5 s: well above the rate, past the grace. */

@@ -527,6 +527,19 @@ static void test_bounds(void **state)
 	expect_line(&c, "421 4.7.0 localhost Too many commands that do nothing");
 	assert_true(smtp_closed(&c));
 	client_close(&c);
+
+	/* So do empty chunks that are not the last: they add nothing. */
+	smtp_connect(&c);
+	smtp_ehlo(&c);
+	smtp_cmd(&c, "MAIL FROM:<a@remote.example>", "250 2.1.0 Sender <a@remote.example> OK");
+	smtp_cmd(&c, "RCPT TO:<alice@example.org>", "250 2.1.5 Recipient <alice@example.org> OK");
+	for (int i = 0; i < 100; i++)
+		client_send(&c, "BDAT 0\r\n");
+	for (int i = 0; i < 99; i++)
+		expect_line(&c, "250 2.0.0 0 octets received");
+	expect_line(&c, "421 4.7.0 localhost Too many commands that do nothing");
+	assert_true(smtp_closed(&c));
+	client_close(&c);
 }
 
 static int setup_bounds(void **state)
@@ -537,6 +550,41 @@ static int setup_bounds(void **state)
 
 /* STARTTLS: nothing pipelined behind it survives; the client starts
  * again with EHLO; the trace names TLS. */
+static void tweak_overshoot(struct config *cfg)
+{
+	cfg->limits.recipients = 1;
+	cfg->limits.errors_per_session = 2;
+}
+
+static int setup_overshoot(void **state)
+{
+	t_tweak = tweak_overshoot;
+	return setup(state);
+}
+
+/* A client that never stops sending RCPT past [limits] recipients: the
+ * first 1,000 452s are free (SMTP_RCPT_OVERSHOOT_MAX, smtp-session.h),
+ * each one after them is an error, so [limits] errors_per_session ends
+ * the session. */
+static void test_recipient_overshoot(void **state)
+{
+	struct client c;
+
+	(void)state;
+	smtp_connect(&c);
+	smtp_ehlo(&c);
+	smtp_cmd(&c, "MAIL FROM:<a@remote.example>", "250 2.1.0 Sender <a@remote.example> OK");
+	smtp_cmd(&c, "RCPT TO:<alice@example.org>", "250 2.1.5 Recipient <alice@example.org> OK");
+	/* Pipelined (RFC 2920): 1,000 free ones, then two errors. */
+	for (int i = 0; i < 1002; i++)
+		client_send(&c, "RCPT TO:<bob@example.org>\r\n");
+	for (int i = 0; i < 1002; i++)
+		expect_line(&c, "452 4.5.3 Too many recipients");
+	expect_line(&c, "421 4.7.0 localhost Too many errors");
+	assert_true(smtp_closed(&c));
+	client_close(&c);
+}
+
 static void test_starttls(void **state)
 {
 	struct fake_queued *q;
@@ -740,6 +788,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_streamed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bounds, setup_bounds, teardown),
+		cmocka_unit_test_setup_teardown(test_recipient_overshoot, setup_overshoot, teardown),
 		cmocka_unit_test_setup_teardown(test_starttls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trusted_relay, setup_trusted, teardown),
 		cmocka_unit_test_setup_teardown(test_quota, setup, teardown),
