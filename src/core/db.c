@@ -146,15 +146,21 @@ enum db_result db_open(const char *folder, const char *name, const struct db_par
 	n = snprintf(path, sizeof(path), "%s/%s", folder, name);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return db_open_fail(error_r, folder, ENAMETOOLONG);
-	if ((result = db_make_file(folder, name, path, error_r)) != DB_OK)
+	if (!params->read_only && (result = db_make_file(folder, name, path, error_r)) != DB_OK)
 		return result;
 	db = calloc(1, sizeof(*db));
 	if (db == NULL || (db->service = strdup(params->service)) == NULL ||
 	    (db->label = strdup(params->label)) == NULL)
 		abort();
-	if (sqlite3_open_v2(path, &db->sqlite, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX |
-			    SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK)
+	if (sqlite3_open_v2(path, &db->sqlite, (params->read_only ? SQLITE_OPEN_READONLY :
+			    SQLITE_OPEN_READWRITE) | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
+			    NULL) != SQLITE_OK)
 		goto fail;
+	if (params->read_only) {
+		sqlite3_busy_timeout(db->sqlite, params->busy_timeout_ms);
+		*db_r = db;
+		return DB_OK;
+	}
 	/* Keep -wal and -shm (and the WAL's blocks) when closing, so that
 	 * opening again on a full disk needs no new space. */
 	sqlite3_file_control(db->sqlite, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);

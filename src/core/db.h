@@ -15,6 +15,7 @@
 #ifndef TERN_CORE_DB_H
 #define TERN_CORE_DB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,12 +44,16 @@ struct db_params {
 	const char *service;   /* the log's service: "store", "dir", "queue" */
 	const char *label;     /* key=value naming the database in log lines: "user=a@b" */
 	int busy_timeout_ms;   /* how long a statement waits for another writer */
+	bool read_only;        /* an existing file, for reading: nothing is created or
+				* changed, and closing never checkpoints */
 };
 
 /* Open FOLDER/NAME (FOLDER must exist). A missing file is created 0600
  * (whatever the umask) and made durable with its folder entry before
  * SQLite opens it; an existing one is given mode 0600; a symbolic link
- * is refused. SQLite makes -wal and -shm with the file's mode. On error
+ * is refused. SQLite makes -wal and -shm with the file's mode. A
+ * read_only open needs the file to exist (else DB_ERR_IO, errno-style
+ * reason in *error_r) and only sets the busy timeout. On error
  * returns it with a malloc'd *error_r ("PATH: reason"), logs nothing and
  * sets *db_r to NULL. */
 enum db_result db_open(const char *folder, const char *name, const struct db_params *params,

@@ -42,22 +42,6 @@ static void queue_batch_all(struct queue_batch *b, enum queue_state state, const
 		queue_batch_set(b, i, state, error);
 }
 
-/* The octets the account's mailboxes hold. */
-static enum store_error queue_usage(struct store_account *acct, uint64_t *usage_r)
-{
-	struct store_mailbox *boxes;
-	enum store_error err;
-	size_t n;
-
-	*usage_r = 0;
-	if ((err = store_mailbox_list(acct, &boxes, &n)) != STORE_OK)
-		return err;
-	for (size_t i = 0; i < n; i++)
-		*usage_r += boxes[i].size;
-	store_mailboxes_free(boxes, n);
-	return STORE_OK;
-}
-
 /* Into the store: the entries within the quota, in one batch. */
 static void queue_batch_store(struct queue *q, struct queue_batch *b,
 			      struct store_account *acct, uint64_t quota)
@@ -70,7 +54,7 @@ static void queue_batch_store(struct queue *q, struct queue_batch *b,
 
 	if (items == NULL || which == NULL)
 		abort();
-	if (quota > 0 && (err = queue_usage(acct, &usage)) != STORE_OK)
+	if (quota > 0 && (err = store_account_used(acct, &usage)) != STORE_OK)
 		queue_batch_all(b, QUEUE_STATE_DEFERRED, store_error_name(err));
 	for (size_t i = 0; i < b->n && err == STORE_OK; i++) {
 		const struct queue_item *it = b->es[i]->item;

@@ -152,24 +152,6 @@ struct smtp_rcpt_job {
 
 /* The octets the account's mailboxes hold; false when the store cannot
  * say (the delivery will find out). */
-static bool smtp_rcpt_usage(const struct smtp_session *s, const char *address, uint64_t *used_r)
-{
-	struct store_account *acct = NULL;
-	struct store_mailbox *boxes = NULL;
-	size_t n = 0;
-	bool ok;
-
-	if (store_account_get(s->ctx->store, address, &acct) != STORE_OK)
-		return false;
-	ok = store_mailbox_list(acct, &boxes, &n) == STORE_OK;
-	*used_r = 0;
-	for (size_t i = 0; ok && i < n; i++)
-		*used_r += boxes[i].size;
-	store_mailboxes_free(boxes, n);
-	store_account_put(&acct);
-	return ok;
-}
-
 /* RCPT's 452 4.2.2: every recipient a local account, each without room
  * for the message (its SIZE=, else one octet). A recipient among others
  * that is over its quota is accepted: its delivery stays queued. */
@@ -187,7 +169,8 @@ static bool smtp_rcpt_over_quota(const struct smtp_session *s, const struct dir_
 			return false;
 		if (dir_delivery_lookup(s->ctx->dir, r->address, &info) != DIR_OK)
 			return false;
-		full = info.quota != 0 && smtp_rcpt_usage(s, r->address, &used) &&
+		full = info.quota != 0 &&
+		       store_account_usage(s->ctx->store, r->address, &used) == STORE_OK &&
 		       (used >= info.quota || info.quota - used < size);
 		dir_delivery_free(&info);
 		if (!full)

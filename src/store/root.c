@@ -87,6 +87,25 @@ static struct store_account *store_root_find(struct store_root *root, size_t buc
 	return NULL;
 }
 
+struct store_account *store_root_hold(struct store_root *root, const char *address)
+{
+	struct store_account *acct;
+
+	pthread_mutex_lock(&root->mutex);
+	acct = root->closed ? NULL : store_root_find(root, store_root_bucket(address), address);
+	if (acct != NULL && acct->state == STORE_ACCOUNT_OPEN)
+		acct->refs++;
+	else
+		acct = NULL;
+	pthread_mutex_unlock(&root->mutex);
+	return acct;
+}
+
+const char *store_root_data_dir(const struct store_root *root)
+{
+	return root->data_dir;
+}
+
 /* Take a closed handle out of the table, wake the waiters, and free it;
  * and the root, when that was its last handle and it is closed. */
 static void store_root_drop(struct store_root *root, struct store_account *acct)

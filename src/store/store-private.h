@@ -154,6 +154,11 @@ enum store_error store_mailbox_has_digest(struct store_account *acct, const char
  * (DATA/mail/DOMAIN/LOCAL: neither empty, nor starting with '.', nor
  * holding '/', a backslash, ".." or a control character), or NULL. */
 char *store_address_canon(const char *address);
+/* root.c: the open handle of a canonical address, with a reference the
+ * caller puts; NULL when none is open (nothing is opened). */
+struct store_account *store_root_hold(struct store_root *root, const char *address);
+/* root.c: the root's DATA. */
+const char *store_root_data_dir(const struct store_root *root);
 
 /* Remove leftovers of a crash; called by store_account_load while it
  * holds the account exclusively. */

@@ -207,6 +207,16 @@ struct store_delivery {
 enum store_error store_deliver_batch(struct store_account *acct, struct store_delivery *items,
 				     size_t n);
 
+/* The octets an account's mailboxes hold, for quota checks.
+ * store_account_used asks an open handle. store_account_usage asks the
+ * root: from the account's handle when someone holds it open, else from
+ * its index.db opened read-only, so that asking (say, at every RCPT)
+ * never opens, repairs or closes the account, which costs fsyncs; an
+ * account never opened holds 0. Blocking. */
+enum store_error store_account_used(struct store_account *acct, uint64_t *used_r);
+enum store_error store_account_usage(struct store_root *root, const char *address,
+				     uint64_t *used_r);
+
 /* Read a message's bytes in order. read returns bytes read, 0 at the end,
  * -1 on error. Reading a file already in the page cache is cheap; the open
  * itself is a syscall on a local file. */

@@ -262,6 +262,50 @@ static void test_batch(void **state)
 	store_account_put(&a);
 }
 
+/* Usage for quotas: from the open handle, and with nobody holding the
+ * account from its index read-only, without opening it (its clean
+ * marker, "clean" in the account folder, is the same file afterwards:
+ * no open, no close, no fsync). */
+static void test_usage(void **state)
+{
+	struct fixture *f = *state;
+	struct store_account *a;
+	uint64_t size = queue_file(f->queue_fd, "U1", MSG1), used = 99;
+	char marker[600], never[512], folder[512];
+	struct stat before, after, folder_before, folder_after;
+
+	assert_int_equal(store_account_usage(f->root, "nobody@example.org", &used), STORE_OK);
+	assert_int_equal(used, 0);
+	snprintf(never, sizeof(never), "%s/mail/example.org/nobody", f->dir);
+	assert_int_equal(access(never, F_OK), -1);
+	assert_int_equal(store_account_usage(f->root, "not an address", &used), STORE_ERR_INVALID);
+
+	assert_int_equal(store_account_get(f->root, "a@example.org", &a), STORE_OK);
+	assert_int_equal(store_deliver(a, "INBOX", f->queue_fd, "U1", size, 0, 0, "U1", NULL),
+			 STORE_OK);
+	assert_int_equal(store_deliver(a, "Archive", f->queue_fd, "U1", size, 0, 0, "U1", NULL),
+			 STORE_OK);
+	assert_int_equal(store_account_used(a, &used), STORE_OK);
+	assert_int_equal(used, 2 * size);
+	assert_int_equal(store_account_usage(f->root, "A@Example.org", &used), STORE_OK);
+	assert_int_equal(used, 2 * size);
+	snprintf(folder, sizeof(folder), "%s", store_path(a));
+	snprintf(marker, sizeof(marker), "%s/clean", folder);
+	store_account_put(&a);
+
+	assert_int_equal(stat(marker, &before), 0);
+	assert_int_equal(stat(folder, &folder_before), 0);
+	used = 0;
+	assert_int_equal(store_account_usage(f->root, "a@example.org", &used), STORE_OK);
+	assert_int_equal(used, 2 * size);
+	assert_int_equal(stat(marker, &after), 0);
+	assert_int_equal(stat(folder, &folder_after), 0);
+	assert_int_equal(before.st_ino, after.st_ino);
+	/* the marker was not removed and made again */
+	assert_int_equal(folder_before.st_mtim.tv_sec, folder_after.st_mtim.tv_sec);
+	assert_int_equal(folder_before.st_mtim.tv_nsec, folder_after.st_mtim.tv_nsec);
+}
+
 static void test_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -443,6 +487,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_other_file_system, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_redelivery_after_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR + 1);
