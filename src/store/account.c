@@ -148,7 +148,9 @@ static enum store_error store_marker_open(struct store_account *acct, int accoun
 	if (clean == 1 && durable_remove(account_fd, STORE_CLEAN_MARKER) < 0)
 		return store_folder_fail("cannot remove the clean marker", acct->path, STORE_CLEAN_MARKER);
 	if (exclusive) {
-		if (clean == 0) {
+		/* no index yet: a new account, nothing to repair */
+		if (clean == 0 &&
+		    store_entry_exists(account_fd, acct->path, STORE_INDEX_NAME) != 0) {
 			log_event(LOG_LEVEL_INFO, "store", NULL, NULL,
 				  "msg=\"not closed cleanly: repairing\" user=%s", acct->address);
 			*repair_r = true;

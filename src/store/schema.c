@@ -136,7 +136,7 @@ enum store_error store_schema_open(struct store_account *acct)
 
 	snprintf(label, sizeof(label), "user=%s", acct->address);
 	params.label = label;
-	r = db_open(acct->path, "index.db", &params, &acct->db, &error);
+	r = db_open(acct->path, STORE_INDEX_NAME, &params, &acct->db, &error);
 	if (r != DB_OK) {
 		log_event(LOG_LEVEL_ERROR, "store", NULL, NULL, "msg=\"cannot open index\" %s error=\"%s\"",
 			  label, error != NULL ? error : "out of memory");

@@ -154,6 +154,9 @@ enum store_error store_mailbox_has_digest(struct store_account *acct, const char
  * (DATA/mail/DOMAIN/LOCAL: neither empty, nor starting with '.', nor
  * holding '/', a backslash, ".." or a control character), or NULL. */
 char *store_address_canon(const char *address);
+/* The account's index, in its folder. */
+#define STORE_INDEX_NAME "index.db"
+
 /* root.c: the open handle of a canonical address, with a reference the
  * caller puts; NULL when none is open (nothing is opened). */
 struct store_account *store_root_hold(struct store_root *root, const char *address);

@@ -64,10 +64,10 @@ static enum store_error usage_read_only(const char *data_dir, const char *addres
 		     (int)(at - address), address);
 	if (n < 0 || (size_t)n >= sizeof(folder))
 		return STORE_ERR_INVALID;
-	snprintf(index, sizeof(index), "%s/index.db", folder);
+	snprintf(index, sizeof(index), "%s/" STORE_INDEX_NAME, folder);
 	if (faccessat(AT_FDCWD, index, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
 		return STORE_OK;   /* never opened: no mail */
-	if (db_open(folder, "index.db", &params, &db, &error) != DB_OK) {
+	if (db_open(folder, STORE_INDEX_NAME, &params, &db, &error) != DB_OK) {
 		log_event(LOG_LEVEL_ERROR, "store", NULL, NULL,
 			  "msg=\"cannot read the mailbox sizes\" user=%s error=\"%s\"", address, error);
 		free(error);

@@ -122,6 +122,26 @@ static void test_missing_marker_repairs(void **state)
 	assert_true(has(f, "msg/1.1.P1.C3"));
 }
 
+/* A new account (no index yet) has no marker either: nothing to repair,
+ * and nothing is removed (files an index does not know are left for an
+ * admin, not taken for a crash's). */
+static void test_new_account_not_repaired(void **state)
+{
+	struct fixture *f = *state;
+	const char *parts[] = { "mail", "mail/example.org", "mail/example.org/m",
+				"mail/example.org/m/msg" };
+	char path[256];
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", f->dir, parts[i]);
+		assert_int_equal(mkdir(path, 0700), 0);
+	}
+	plant(f, "1.1.P1.C1");
+	open_close(f);
+	assert_true(has(f, "msg/1.1.P1.C1"));
+	assert_true(has(f, "clean"));
+}
+
 /* Run `hold` in a child that then waits, with what it opened, to be
  * killed with SIGKILL, which happens once `hold` has returned true. */
 static void killed_holding(const struct fixture *f, bool (*hold)(const struct fixture *f))
@@ -247,6 +267,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_clean_close_skips_repair, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_marker_repairs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_account_not_repaired, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_while_open_repairs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_process_dies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_handle, setup, teardown),
