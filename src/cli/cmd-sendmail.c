@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -480,6 +481,12 @@ static int sendmail_send(struct sendmail_job *j, struct sendmail_conn *c)
 		if (got == 0)
 			break;
 		sendmail_data(c, j->header.data, j->header.len);
+		/* the server is gone: reading on would only waste the input */
+		if (ferror(c->w)) {
+			fprintf(stderr, "tern sendmail: the connection to the server was lost "
+					"(DATA); the message was not sent\n");
+			return EX_TEMPFAIL;
+		}
 	}
 	if ((ret = sendmail_command(c, 250, ".")) != 0)
 		return ret;
@@ -588,6 +595,9 @@ int cmd_sendmail(int argc, char **argv)
 		cli_options_free(&args.opts);
 		return ret;
 	}
+	/* A server that dies mid-message is a write error and EX_TEMPFAIL,
+	 * not a death by SIGPIPE that says nothing and no sysexits code. */
+	signal(SIGPIPE, SIG_IGN);
 	memset(&cfg, 0, sizeof(cfg));
 	if (cli_config_load(&args.opts, &cfg) < 0) {
 		cli_options_free(&args.opts);

@@ -8,12 +8,15 @@
 # and -F, the lone dot and -i; then sendmail(8)'s exit codes: no server
 # (EX_TEMPFAIL), bad usage (EX_USAGE), an unknown user (EX_NOUSER, and
 # nobody gets the message), an unreadable address, a message over
-# [limits] message_size and too many recipients (EX_DATAERR).
+# [limits] message_size and too many recipients (EX_DATAERR), a server that
+# dies in the middle of the message (EX_TEMPFAIL, not SIGPIPE).
 import os
 import pwd
 import re
+import socket
 import stat
 import subprocess
+import threading
 import uuid
 
 import pytest
@@ -249,3 +252,49 @@ def test_forged_trace_and_modes(srv):
     assert stat.S_ISSOCK(os.lstat(sock).st_mode)
     assert stat.S_IMODE(os.lstat(sock).st_mode) == 0o666
     assert stat.S_IMODE(os.stat(srv.data_dir).st_mode) == 0o700
+
+
+def fake_server(folder, on_data):
+    """A server on folder/sendmail.sock for one client: it accepts the
+    envelope, answers DATA with 354, then does on_data(connection, reader).
+    Returns the thread."""
+    os.makedirs(folder, exist_ok=True)
+    os.chmod(folder, 0o755)
+    path = os.path.join(folder, "sendmail.sock")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(path)
+    os.chmod(path, 0o666)
+    listener.listen(1)
+
+    def serve():
+        with listener:
+            c, _ = listener.accept()
+        with c, c.makefile("rb") as r:
+            c.sendall(b"220 fake\r\n")
+            for line in r:
+                if line.startswith(b"DATA"):
+                    c.sendall(b"354 go on\r\n")
+                    on_data(c, r)
+                    return
+                c.sendall(b"250 ok\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_server_gone_mid_message(srv):
+    """The server dies in the middle of DATA (a crash, kill -9): the
+    client must say so with EX_TEMPFAIL (the caller keeps the message),
+    not die of SIGPIPE without a word, and stop reading its input."""
+    folder = os.path.join(srv.work_dir, "dies")
+    conf = os.path.join(srv.work_dir, "dies.conf")
+    with open(conf, "w") as f:
+        f.write("[server]\nhostname = %s\npublic_dir = %s\n" % (HOST, folder))
+    os.chmod(conf, 0o644)
+    thread = fake_server(folder, lambda c, r: r.readline())
+    line = b"x" * 99 + b"\n"
+    rc, err = sendmail(srv, th.USER, input=b"Subject: dies\n\n" + line * 200000, config=conf)
+    thread.join(th.TIMEOUT)
+    assert rc == EX_TEMPFAIL, (rc, err)
+    assert "connection to the server was lost" in err and "not sent" in err
