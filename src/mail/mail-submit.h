@@ -45,7 +45,8 @@ enum mail_submit_result {
 /* Read the header at the start of data[0..len), whose line ends are CRLF;
  * `complete` says whether data is the whole message (else more follows,
  * and a header that does not end within data, or within the bound, is
- * TOO_LARGE). On OK, *out (a buffer with room for len plus 1 KiB) has the
+ * TOO_LARGE; a line the bound cuts that is no field, read whole, starts
+ * the body instead). On OK, *out (a buffer with room for len plus 1 KiB) has the
  * header to send, its empty line included, and *body_r is where the body
  * starts in data. On BAD_ADDRESS, *field_r is the field's name ("To",
  * "Cc", "Bcc"); *out is then undefined. */
