@@ -99,7 +99,8 @@ enum mail_submit_result mail_submit_header(const struct mail_submit *sub, const 
 					   size_t len, bool complete, struct buf *out,
 					   size_t *body_r, const char **field_r)
 {
-	static const char *const rcpt_fields[] = { "To", "Cc", "Bcc" };
+	/* Resent-Bcc hides its addresses as Bcc does (RFC 5322 3.6.6). */
+	static const char *const rcpt_fields[] = { "To", "Cc", "Bcc", "Resent-Bcc" };
 	const struct mail_header_limits limits = {
 		.max_header = MAIL_SUBMIT_HEADER_MAX,
 		.max_field = MAIL_SUBMIT_HEADER_MAX,
@@ -116,12 +117,14 @@ enum mail_submit_result mail_submit_header(const struct mail_submit *sub, const 
 	if (complete)
 		mail_header_parser_finish(&p);
 	while ((r = mail_header_parser_next(&p, &f)) == MAIL_HEADER_FIELD) {
-		bool bcc = mail_header_name_equals(f.name, f.name_len, "Bcc");
+		bool bcc = mail_header_name_equals(f.name, f.name_len, "Bcc") ||
+			   mail_header_name_equals(f.name, f.name_len, "Resent-Bcc");
 
 		seen.date |= mail_header_name_equals(f.name, f.name_len, "Date");
 		seen.message_id |= mail_header_name_equals(f.name, f.name_len, "Message-ID");
 		seen.from |= mail_header_name_equals(f.name, f.name_len, "From");
-		for (size_t i = 0; sub->rcpt != NULL && i < 3; i++) {
+		for (size_t i = 0; sub->rcpt != NULL && i < sizeof(rcpt_fields) / sizeof(*rcpt_fields);
+		     i++) {
 			if (mail_header_name_equals(f.name, f.name_len, rcpt_fields[i]) &&
 			    !mail_submit_extract(sub, &f)) {
 				*field_r = rcpt_fields[i];

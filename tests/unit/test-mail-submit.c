@@ -1,8 +1,8 @@
 /* test-mail-submit - the header of a locally submitted message
- * (mail-submit.h): Bcc removed, Date, Message-ID and From added only when
- * missing, the -t recipients, a message without a header, one without a
- * final line end, a broken address, a header past the bound, a text line
- * longer than the bound. */
+ * (mail-submit.h): Bcc and Resent-Bcc removed, Date, Message-ID and From
+ * added only when missing, the -t recipients, a message without a
+ * header, one without a final line end, a broken address, a header past
+ * the bound, a text line longer than the bound. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -91,6 +91,7 @@ static void test_added_and_bcc(void **state)
 	static const char in[] = "To: root, Carol <carol@example.org>\r\n"
 				 "Cc: team: dave@example.org;\r\n"
 				 "BCC: secret@example.org,\r\n hidden@example.org\r\n"
+				 "Resent-bcc: resent@example.org\r\n"
 				 "Subject: cron\r\n"
 				 "\r\n"
 				 "output\r\n";
@@ -111,7 +112,7 @@ static void test_added_and_bcc(void **state)
 	run(&s, in, want, strlen(in) - strlen("output\r\n"));
 	assert_string_equal(t_rcpts.text,
 			    "root carol@example.org dave@example.org secret@example.org "
-			    "hidden@example.org");
+			    "hidden@example.org resent@example.org");
 	/* without -t nothing is read, and Bcc goes all the same */
 	s = sub(false, NULL);
 	snprintf(want, sizeof(want),
