@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,12 +255,35 @@ struct sendmail_conn {
 	bool line_start;     /* DATA: the next octet starts a line */
 };
 
-/* Connect to the server's socket. Returns 0, or EX_TEMPFAIL/EX_OSERR
- * after saying why. */
-static int sendmail_connect(const char *dir, struct sendmail_conn *c)
+/* Whether the listener on fd is the mail server: its socket was made by
+ * root (tern serve binds it before dropping root), by [server] user, or
+ * by the user running this (a server of one's own). Anyone else may
+ * only have planted it in a public_dir they could write, which the
+ * server refuses to use: it would read the message and answer 250. */
+static bool sendmail_peer_trusted(int fd, const char *server_user, uid_t *uid_r)
+{
+	struct passwd *pw;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	*uid_r = (uid_t)-1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof(cred))
+		return false;
+	*uid_r = cred.uid;
+	if (cred.uid == 0 || cred.uid == getuid())
+		return true;
+	pw = getpwnam(server_user);
+	return pw != NULL && pw->pw_uid == cred.uid;
+}
+
+/* Connect to the server's socket. Returns 0, or EX_TEMPFAIL/EX_OSERR/
+ * EX_CONFIG after saying why. */
+static int sendmail_connect(const struct config *cfg, struct sendmail_conn *c)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct timeval tv = { .tv_sec = SENDMAIL_TIMEOUT_S };
+	const char *dir = cfg->server.public_dir;
+	uid_t peer;
 	int fd, fd2;
 
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s", dir, PUBLIC_DIR_SENDMAIL_SOCKET);
@@ -273,6 +297,14 @@ static int sendmail_connect(const char *dir, struct sendmail_conn *c)
 			sun.sun_path, strerror(errno));
 		close(fd);
 		return EX_TEMPFAIL;
+	}
+	if (!sendmail_peer_trusted(fd, cfg->server.user, &peer)) {
+		fprintf(stderr,
+			"tern sendmail: %s is not the mail server's (its listener is uid %ld, "
+			"neither root nor [server] user %s); the message was not sent\n",
+			sun.sun_path, peer == (uid_t)-1 ? -1L : (long)peer, cfg->server.user);
+		close(fd);
+		return EX_CONFIG;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -480,6 +512,12 @@ static int sendmail_send(struct sendmail_job *j, struct sendmail_conn *c)
 		if (got == 0)
 			break;
 		sendmail_data(c, j->header.data, j->header.len);
+		/* the server is gone: reading on would only waste the input */
+		if (ferror(c->w)) {
+			fprintf(stderr, "tern sendmail: the connection to the server was lost "
+					"(DATA); the message was not sent\n");
+			return EX_TEMPFAIL;
+		}
 	}
 	if ((ret = sendmail_command(c, 250, ".")) != 0)
 		return ret;
@@ -567,7 +605,7 @@ static int sendmail_run(struct sendmail_job *j)
 				"socket for local mail\n");
 		return EX_CONFIG;
 	}
-	ret = sendmail_connect(j->cfg->server.public_dir, &c);
+	ret = sendmail_connect(j->cfg, &c);
 	if (ret == 0)
 		ret = sendmail_send(j, &c);
 	if (c.r != NULL)
@@ -588,6 +626,9 @@ int cmd_sendmail(int argc, char **argv)
 		cli_options_free(&args.opts);
 		return ret;
 	}
+	/* A server that dies mid-message is a write error and EX_TEMPFAIL,
+	 * not a death by SIGPIPE that says nothing and no sysexits code. */
+	signal(SIGPIPE, SIG_IGN);
 	memset(&cfg, 0, sizeof(cfg));
 	if (cli_config_load(&args.opts, &cfg) < 0) {
 		cli_options_free(&args.opts);

@@ -2,7 +2,9 @@
  * mail-submit.h. */
 #include "mail/mail-submit.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mail/mail-date.h"
 #include "mail/mail-header.h"
@@ -67,11 +69,38 @@ static void mail_submit_add(const struct mail_submit *sub, const struct mail_sub
 	buf_append_str(out, "\r\n");
 }
 
+/* The header reader stopped at the bound inside the line at
+ * data[offset..len): whether that line is no field at all, so that the
+ * header ended before it and it starts the body (text whose first line
+ * is longer than the bound: `base64 -w0 file | sendmail`). Read alone,
+ * with no bound; a line cut before its end might still be one. */
+static bool mail_submit_cut_is_text(const char *data, size_t len, size_t offset)
+{
+	const struct mail_header_limits limits = {
+		.max_header = SIZE_MAX,
+		.max_field = MAIL_SUBMIT_HEADER_MAX,
+	};
+	const char *lf = memchr(data + offset, '\n', len - offset);
+	struct mail_header_parser p;
+	struct mail_header_field f;
+	enum mail_header_result r;
+
+	if (lf == NULL)
+		return false;
+	mail_header_parser_init(&p, &limits);
+	mail_header_parser_push(&p, data + offset, (size_t)(lf - (data + offset)) + 1);
+	mail_header_parser_finish(&p);
+	r = mail_header_parser_next(&p, &f);
+	mail_header_parser_deinit(&p);
+	return r == MAIL_HEADER_MALFORMED;
+}
+
 enum mail_submit_result mail_submit_header(const struct mail_submit *sub, const char *data,
 					   size_t len, bool complete, struct buf *out,
 					   size_t *body_r, const char **field_r)
 {
-	static const char *const rcpt_fields[] = { "To", "Cc", "Bcc" };
+	/* Resent-Bcc hides its addresses as Bcc does (RFC 5322 3.6.6). */
+	static const char *const rcpt_fields[] = { "To", "Cc", "Bcc", "Resent-Bcc" };
 	const struct mail_header_limits limits = {
 		.max_header = MAIL_SUBMIT_HEADER_MAX,
 		.max_field = MAIL_SUBMIT_HEADER_MAX,
@@ -88,12 +117,14 @@ enum mail_submit_result mail_submit_header(const struct mail_submit *sub, const 
 	if (complete)
 		mail_header_parser_finish(&p);
 	while ((r = mail_header_parser_next(&p, &f)) == MAIL_HEADER_FIELD) {
-		bool bcc = mail_header_name_equals(f.name, f.name_len, "Bcc");
+		bool bcc = mail_header_name_equals(f.name, f.name_len, "Bcc") ||
+			   mail_header_name_equals(f.name, f.name_len, "Resent-Bcc");
 
 		seen.date |= mail_header_name_equals(f.name, f.name_len, "Date");
 		seen.message_id |= mail_header_name_equals(f.name, f.name_len, "Message-ID");
 		seen.from |= mail_header_name_equals(f.name, f.name_len, "From");
-		for (size_t i = 0; sub->rcpt != NULL && i < 3; i++) {
+		for (size_t i = 0; sub->rcpt != NULL && i < sizeof(rcpt_fields) / sizeof(*rcpt_fields);
+		     i++) {
 			if (mail_header_name_equals(f.name, f.name_len, rcpt_fields[i]) &&
 			    !mail_submit_extract(sub, &f)) {
 				*field_r = rcpt_fields[i];
@@ -115,6 +146,12 @@ enum mail_submit_result mail_submit_header(const struct mail_submit *sub, const 
 	case MAIL_HEADER_END:
 		*body_r = f.offset + f.length;
 		break;
+	case MAIL_HEADER_TOO_LARGE:
+		if (mail_submit_cut_is_text(data, len, f.offset)) {
+			*body_r = f.offset;
+			break;
+		}
+		/* fall through */
 	default:
 		/* NEED_MORE (the input goes on past what is given) or TOO_LARGE */
 		result = result == MAIL_SUBMIT_OK ? MAIL_SUBMIT_TOO_LARGE : result;

@@ -8,12 +8,15 @@
 # and -F, the lone dot and -i; then sendmail(8)'s exit codes: no server
 # (EX_TEMPFAIL), bad usage (EX_USAGE), an unknown user (EX_NOUSER, and
 # nobody gets the message), an unreadable address, a message over
-# [limits] message_size and too many recipients (EX_DATAERR).
+# [limits] message_size and too many recipients (EX_DATAERR), a server that
+# dies in the middle of the message (EX_TEMPFAIL, not SIGPIPE).
 import os
 import pwd
 import re
+import socket
 import stat
 import subprocess
+import threading
 import uuid
 
 import pytest
@@ -25,7 +28,7 @@ USER3 = "demo3@localhost"
 HOST = "mail.test.example"
 SIZE_MAX = 100000
 RECIPIENTS_MAX = 5
-EX_USAGE, EX_DATAERR, EX_NOUSER, EX_TEMPFAIL = 64, 65, 67, 75
+EX_USAGE, EX_DATAERR, EX_NOUSER, EX_TEMPFAIL, EX_CONFIG = 64, 65, 67, 75, 78
 
 # the local user who sends: not root, not the server's user
 SENDER = pwd.getpwnam("daemon") if th.AS_ROOT else pwd.getpwuid(os.getuid())
@@ -249,3 +252,85 @@ def test_forged_trace_and_modes(srv):
     assert stat.S_ISSOCK(os.lstat(sock).st_mode)
     assert stat.S_IMODE(os.lstat(sock).st_mode) == 0o666
     assert stat.S_IMODE(os.stat(srv.data_dir).st_mode) == 0o700
+
+
+def fake_server(folder, on_data, uid=None):
+    """A server on folder/sendmail.sock for one client: it accepts the
+    envelope, answers DATA with 354, then does on_data(connection, reader).
+    With uid, the socket is that user's (made with it as effective uid).
+    Returns the thread."""
+    os.makedirs(folder, exist_ok=True)
+    os.chmod(folder, 0o755)
+    path = os.path.join(folder, "sendmail.sock")
+    listener = socket.socket(socket.AF_UNIX)
+    if uid is not None:
+        os.chown(folder, uid, -1)
+        os.seteuid(uid)
+    try:
+        listener.bind(path)
+        os.chmod(path, 0o666)
+        listener.listen(1)
+    finally:
+        if uid is not None:
+            os.seteuid(0)
+
+    def serve():
+        with listener:
+            c, _ = listener.accept()
+        with c, c.makefile("rb") as r:
+            try:
+                c.sendall(b"220 fake\r\n")
+                for line in r:
+                    if line.startswith(b"DATA"):
+                        c.sendall(b"354 go on\r\n")
+                        on_data(c, r)
+                        return
+                    c.sendall(b"250 ok\r\n")
+            except ConnectionError:
+                pass   # the client hung up: its exit code tells
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_server_gone_mid_message(srv):
+    """The server dies in the middle of DATA (a crash, kill -9): the
+    client must say so with EX_TEMPFAIL (the caller keeps the message),
+    not die of SIGPIPE without a word, and stop reading its input."""
+    folder = os.path.join(srv.work_dir, "dies")
+    conf = os.path.join(srv.work_dir, "dies.conf")
+    with open(conf, "w") as f:
+        f.write("[server]\nhostname = %s\npublic_dir = %s\n" % (HOST, folder))
+    os.chmod(conf, 0o644)
+    thread = fake_server(folder, lambda c, r: r.readline())
+    line = b"x" * 99 + b"\n"
+    rc, err = sendmail(srv, th.USER, input=b"Subject: dies\n\n" + line * 200000, config=conf)
+    thread.join(th.TIMEOUT)
+    assert rc == EX_TEMPFAIL, (rc, err)
+    assert "connection to the server was lost" in err and "not sent" in err
+
+
+@pytest.mark.skipif(not th.AS_ROOT, reason="needs a third user to plant the socket")
+def test_planted_socket(srv):
+    """A public_dir another user could create (one under /tmp, say): the
+    server refuses it, and the client must not hand the message to the
+    socket that user planted there and report success."""
+    folder = os.path.join(srv.work_dir, "planted")
+    conf = os.path.join(srv.work_dir, "planted.conf")
+    with open(conf, "w") as f:
+        f.write("[server]\nhostname = %s\npublic_dir = %s\n" % (HOST, folder))
+    os.chmod(conf, 0o644)
+    stolen = []
+    thread = fake_server(folder, lambda c, r: stolen.append(r.readline()), uid=54321)
+    rc, err = sendmail(srv, th.USER, input=b"Subject: secret\n\nx\n", config=conf)
+    # the fake waits for a client that never comes: wake it
+    with socket.socket(socket.AF_UNIX) as wake:
+        try:
+            wake.connect(os.path.join(folder, "sendmail.sock"))
+        except OSError:
+            pass   # it had its client, and is gone
+    thread.join(th.TIMEOUT)
+    assert rc == EX_CONFIG, (rc, err)
+    assert "not the mail server's" in err and "uid 54321" in err and "not sent" in err
+    assert stolen == []

@@ -1,7 +1,8 @@
 /* test-mail-submit - the header of a locally submitted message
- * (mail-submit.h): Bcc removed, Date, Message-ID and From added only when
- * missing, the -t recipients, a message without a header, one without a
- * final line end, a broken address, a header past the bound. */
+ * (mail-submit.h): Bcc and Resent-Bcc removed, Date, Message-ID and From
+ * added only when missing, the -t recipients, a message without a
+ * header, one without a final line end, a broken address, a header past
+ * the bound, a text line longer than the bound. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -90,6 +91,7 @@ static void test_added_and_bcc(void **state)
 	static const char in[] = "To: root, Carol <carol@example.org>\r\n"
 				 "Cc: team: dave@example.org;\r\n"
 				 "BCC: secret@example.org,\r\n hidden@example.org\r\n"
+				 "Resent-bcc: resent@example.org\r\n"
 				 "Subject: cron\r\n"
 				 "\r\n"
 				 "output\r\n";
@@ -110,7 +112,7 @@ static void test_added_and_bcc(void **state)
 	run(&s, in, want, strlen(in) - strlen("output\r\n"));
 	assert_string_equal(t_rcpts.text,
 			    "root carol@example.org dave@example.org secret@example.org "
-			    "hidden@example.org");
+			    "hidden@example.org resent@example.org");
 	/* without -t nothing is read, and Bcc goes all the same */
 	s = sub(false, NULL);
 	snprintf(want, sizeof(want),
@@ -184,6 +186,50 @@ static void test_refused(void **state)
 	free(big);
 }
 
+/* big[0..len): prefix, then letters, then CRLF. */
+static void long_line(char *big, size_t len, const char *prefix)
+{
+	for (size_t i = 0; i < len - 2; i++)
+		big[i] = (char)('a' + i % 26);
+	memcpy(big, prefix, strlen(prefix));
+	memcpy(big + len - 2, "\r\n", 2);
+}
+
+/* A first line longer than the bound that is no field (a base64 blob,
+ * text on one line) is body, as any text is; a field that long is not. */
+static void test_long_text_line(void **state)
+{
+	struct mail_submit s = sub(false, NULL);
+	size_t len = MAIL_SUBMIT_HEADER_MAX + 100, body = 9999;
+	const char *field = NULL;
+	struct buf out;
+	char *big = malloc(len);
+
+	(void)state;
+	assert_non_null(big);
+	buf_init(&out, len + 1024);
+	long_line(big, len, "");
+	assert_int_equal(mail_submit_header(&s, big, len, false, &out, &body, &field),
+			 MAIL_SUBMIT_OK);
+	assert_int_equal(body, 0);
+	assert_non_null(out.data);
+	assert_true(out.len > 5 && memcmp(out.data, "Date:", 5) == 0);
+	/* after a field, and with spaces in it */
+	buf_reset(&out);
+	long_line(big, len, "Subject: x\r\nSome text ");
+	assert_int_equal(mail_submit_header(&s, big, len, false, &out, &body, &field),
+			 MAIL_SUBMIT_OK);
+	assert_int_equal(body, strlen("Subject: x\r\n"));
+	assert_true(memcmp(out.data, "Subject: x\r\nDate:", strlen("Subject: x\r\nDate:")) == 0);
+	/* a field name and a colon: a field too large */
+	buf_reset(&out);
+	long_line(big, len, "X-Long: ");
+	assert_int_equal(mail_submit_header(&s, big, len, false, &out, &body, &field),
+			 MAIL_SUBMIT_TOO_LARGE);
+	buf_release(&out);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +237,7 @@ int main(void)
 		cmocka_unit_test(test_added_and_bcc),
 		cmocka_unit_test(test_no_header),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_long_text_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
