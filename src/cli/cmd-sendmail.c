@@ -8,6 +8,7 @@
  * the user by the socket's peer credentials (smtp.h, SMTP_SERVICE_LOCAL)
  * and queues it as any other mail. Exit codes are sendmail's
  * (sysexits.h): 0 once the server has the message on stable storage. */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pwd.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -32,17 +34,23 @@
 /* RFC 5321 4.5.3.2: the longest a client waits for a reply (DATA's end
  * gets 10 minutes). */
 #define SENDMAIL_TIMEOUT_S 600
+/* The longest command line (RFC 3461 5.4: 1,000 plus room for DSN's
+ * parameters), as the server accepts. */
+#define SENDMAIL_COMMAND_MAX 1030
 /* The longest -F name. */
 #define SENDMAIL_NAME_MAX 256
 
 static const char sendmail_usage[] =
 	"usage: tern sendmail [-t] [-i] [-oi] [-f SENDER] [-F NAME] [-bm] [RECIPIENT...]\n"
 	"Send the message on standard input through the running tern server.\n"
-	"  -t         also send to the addresses of To, Cc and Bcc (Bcc is removed)\n"
+	"  -t         also send to the addresses of To, Cc, Bcc and Resent-Bcc (the Bccs are removed)\n"
 	"  -i, -oi    a line holding a single dot does not end the message\n"
 	"  -f SENDER  the envelope sender (default: you@[server] hostname; <> for none)\n"
 	"  -F NAME    the full name of a From header tern adds\n"
 	"  -bm        read the message and send it (the default)\n"
+	"  -N DSN     delivery status notices: never, or any of success,delay,failure\n"
+	"  -R RET     what a notice returns: full or hdrs\n"
+	"  -V ENVID   the envelope id a notice quotes\n"
 	"-B TYPE, -o... and -v are accepted and ignored, as other sendmails do.\n"
 	"Exit status as sendmail(8): 0 queued, 64 usage, 65 message or address\n"
 	"refused, 67 unknown user, 75 try again later (no server running), 77 not\n"
@@ -54,6 +62,9 @@ struct sendmail_args {
 	bool dots;           /* a lone "." ends the input (no -i) */
 	const char *sender;  /* -f, or NULL */
 	const char *name;    /* -F, or NULL */
+	char notify[40];     /* -N as RCPT's NOTIFY= value, "" for none */
+	const char *ret;     /* -R as MAIL's RET= value, or NULL */
+	char envid[310];     /* -V as MAIL's ENVID= value (xtext), "" for none */
 	char **rcpts;        /* the arguments that are not options */
 	int n_rcpts;
 };
@@ -98,6 +109,49 @@ static const char *sendmail_value(int argc, char **argv, int *i)
 	if (*i + 1 >= argc)
 		return NULL;
 	return argv[++*i];
+}
+
+/* -N never | success,delay,failure (RFC 3461 4.1, as Postfix's -N):
+ * NOTIFY's value into out. False when the list is not one. */
+static bool sendmail_notify(const char *value, char *out, size_t size)
+{
+	static const char *const kinds[] = { "never", "success", "delay", "failure" };
+	const char *p = value;
+	size_t n = 0;
+
+	out[0] = '\0';
+	while (*p != '\0') {
+		size_t len = strcspn(p, ","), k = 0;
+
+		while (k < 4 && !(strlen(kinds[k]) == len && strncasecmp(p, kinds[k], len) == 0))
+			k++;
+		/* NEVER stands alone */
+		if (k == 4 || (k == 0 && (n > 0 || p[len] != '\0')) || n + len + 2 > size)
+			return false;
+		if (n > 0)
+			out[n++] = ',';
+		for (size_t c = 0; c < len; c++)
+			out[n++] = (char)toupper((unsigned char)p[c]);
+		out[n] = '\0';
+		p += len + (p[len] == ',');
+	}
+	return n > 0;
+}
+
+/* -V ENVID as xtext (RFC 3461 4): printable ASCII but '+' and '=' as
+ * is, the rest as +XX; at most 100 characters before encoding. */
+static bool sendmail_envid(const char *value, char *out, size_t size)
+{
+	size_t n = 0;
+
+	if (*value == '\0' || strlen(value) > 100)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++) {
+		if (*p < 33 || *p > 126)
+			return false;   /* RFC 3461 4.4: ENVID is printable ASCII */
+		n += (size_t)snprintf(out + n, size - n, *p == '+' || *p == '=' ? "+%02X" : "%c", *p);
+	}
+	return n < size;
 }
 
 /* Returns -1 to go on, or the exit status (usage printed). */
@@ -169,6 +223,22 @@ static int sendmail_parse(int argc, char **argv, struct sendmail_args *a)
 		case 'B':
 			/* the body type: 8BITMIME is declared in any case */
 			if (sendmail_value(argc, argv, &i) == NULL)
+				goto usage;
+			break;
+		case 'N':
+			if ((value = sendmail_value(argc, argv, &i)) == NULL ||
+			    !sendmail_notify(value, a->notify, sizeof(a->notify)))
+				goto usage;
+			break;
+		case 'R':
+			if ((value = sendmail_value(argc, argv, &i)) == NULL ||
+			    (strcasecmp(value, "full") != 0 && strcasecmp(value, "hdrs") != 0))
+				goto usage;
+			a->ret = strcasecmp(value, "full") == 0 ? "FULL" : "HDRS";
+			break;
+		case 'V':
+			if ((value = sendmail_value(argc, argv, &i)) == NULL ||
+			    !sendmail_envid(value, a->envid, sizeof(a->envid)))
 				goto usage;
 			break;
 		case 'v':
@@ -381,12 +451,17 @@ static int sendmail_command(struct sendmail_conn *c, unsigned want, const char *
 	__attribute__((format(printf, 3, 4)));
 static int sendmail_command(struct sendmail_conn *c, unsigned want, const char *fmt, ...)
 {
-	char what[300];
+	char what[SENDMAIL_COMMAND_MAX + 1];
 	va_list ap;
+	int len;
 
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	len = vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	if (len < 0 || (size_t)len >= sizeof(what)) {
+		fprintf(stderr, "tern sendmail: an address is too long: %.60s...\n", what);
+		return EX_DATAERR;
+	}
 	if (what[0] != '\0')
 		fprintf(c->w, "%s\r\n", what);
 	if (sendmail_reply(c) == want)
@@ -483,6 +558,7 @@ static int sendmail_header(struct sendmail_job *j, const char *from, const char 
 /* The envelope, then DATA with the header and the rest of the input. */
 static int sendmail_send(struct sendmail_job *j, struct sendmail_conn *c)
 {
+	const struct sendmail_args *a = j->args;
 	bool utf8 = sendmail_8bit(j->sender);
 	int ret;
 
@@ -490,12 +566,15 @@ static int sendmail_send(struct sendmail_job *j, struct sendmail_conn *c)
 		utf8 |= sendmail_8bit(j->rcpts.list[i]);
 	if ((ret = sendmail_command(c, 220, "%s", "")) != 0 ||
 	    (ret = sendmail_command(c, 250, "EHLO localhost")) != 0 ||
-	    (ret = sendmail_command(c, 250, "MAIL FROM:<%s> BODY=8BITMIME%s", j->sender,
-				    utf8 ? " SMTPUTF8" : "")) != 0)
+	    (ret = sendmail_command(c, 250, "MAIL FROM:<%s> BODY=8BITMIME%s%s%s%s%s", j->sender,
+				    utf8 ? " SMTPUTF8" : "", a->ret != NULL ? " RET=" : "",
+				    a->ret != NULL ? a->ret : "", a->envid[0] != '\0' ? " ENVID=" : "",
+				    a->envid)) != 0)
 		return ret;
 	/* every recipient, or none: a script's retry must not send twice */
 	for (size_t i = 0; i < j->rcpts.n; i++)
-		if ((ret = sendmail_command(c, 250, "RCPT TO:<%s>", j->rcpts.list[i])) != 0)
+		if ((ret = sendmail_command(c, 250, "RCPT TO:<%s>%s%s", j->rcpts.list[i],
+					    a->notify[0] != '\0' ? " NOTIFY=" : "", a->notify)) != 0)
 			return ret;
 	if ((ret = sendmail_command(c, 354, "DATA")) != 0)
 		return ret;

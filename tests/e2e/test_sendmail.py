@@ -204,6 +204,39 @@ def test_usage(srv, args):
     assert "usage: tern sendmail" in err
 
 
+def test_mutt_dsn(srv):
+    """mutt with dsn_notify and dsn_return set: -N, -R and -V become
+    NOTIFY, RET and ENVID, kept with the message queued for the remote
+    recipient; the local copy is delivered."""
+    mark = marker()
+    rc, err = sendmail(srv, "-oem", "-oi", "-N", "failure,delay", "-R", "hdrs",
+                       "-V", "mutt-" + mark, "--", th.USER, "friend@remote.example",
+                       input=("Subject: %s\n\nDSN.\n" % mark).encode())
+    assert rc == 0, err
+    stored = delivered(srv, mark)[0]
+    ident = re.search(rb" id ([A-Z2-7]{16});", stored).group(1).decode()
+    srv.wait_queue(lambda out: ident in th.queue_entries(out))
+    lines = os.getxattr(os.path.join(srv.data_dir, "queue", "msg", ident),
+                        "user.tern.envelope").decode().splitlines()
+    assert "envid mutt-" + mark in lines and "ret hdrs" in lines, lines
+    # NOTIFY=FAILURE,DELAY: bits 4 and 8
+    assert any(l.startswith("rcpt remote 12 friend@remote.example") for l in lines), lines
+
+
+@pytest.mark.parametrize("args", [["-N", "never,success", "x@y.z"], ["-N", "sometimes", "x@y.z"],
+                                  ["-R", "body", "x@y.z"], ["-V", "a b", "x@y.z"],
+                                  ["-V", "x" * 101, "x@y.z"]])
+def test_dsn_usage(srv, args):
+    rc, err = sendmail(srv, *args, input=b"x\n")
+    assert rc == EX_USAGE, err
+
+
+def test_too_long_address(srv):
+    """An address longer than a command line is refused, never cut."""
+    rc, err = sendmail(srv, "a" * 1100 + "@example.org", input=b"Subject: long\n\nx\n")
+    assert rc == EX_DATAERR and "not an address" in err, err
+
+
 def test_refusals(srv):
     # no recipient anywhere
     rc, err = sendmail(srv, "-t", input=b"Subject: none\n\nx\n")
