@@ -1,7 +1,7 @@
 /* queue-rebuild - at open, queue.db is made to agree with the files,
  * which are the truth: every non-empty msg/ file whose envelope names it
  * and its size is a queued message (a row is added when missing); an
- * empty file without an envelope is an unused pool file; anything else in
+ * empty file without an envelope or other links is an unused pool file; anything else in
  * msg/ was never acknowledged (its write did not finish) or was finished
  * (its envelope removed before the unlink), and is removed; rows without
  * a file are dropped; env/ files without their message and every tmp/
@@ -109,7 +109,7 @@ static void queue_rebuild_file(struct queue_rebuild *rb, const char *name)
 	}
 	got = queue_file_envelope(q, name, fd, &rec);
 	close(fd);
-	if (got == 1 && st.st_size == 0) {
+	if (got == 1 && st.st_size == 0 && st.st_nlink == 1) {
 		queue_pool_put(q, name);
 		rb->n_pool++;
 		return;

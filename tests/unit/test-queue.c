@@ -558,6 +558,16 @@ static void test_rebuild(void **state)
 	free(record);
 	queue_record_free(&rec);
 	t_plant(h, "msg", "POOLFILE22222222", "");
+	/* an empty file linked elsewhere is no pool file: handed out, its
+	 * open would refuse it and cost a message a 451 */
+	t_plant(h, "msg", "LINKEDPOOL222222", "");
+	{
+		char *from = t_path(h, "msg", "LINKEDPOOL222222"), *to = t_path(h, "tmp", "elsewhere");
+
+		assert_int_equal(link(from, to), 0);
+		free(from);
+		free(to);
+	}
 	t_plant(h, "tmp", "TMPFILE222222222", "partial");
 	t_plant(h, "env", "ORPHANENV2222222", "tern-envelope 1\n");
 	t_plant(h, "msg", "not-a-queue-file", "left alone");
@@ -570,6 +580,7 @@ static void test_rebuild(void **state)
 	assert_false(t_exists(h, "msg", "NOENVELOPE222222"));
 	assert_false(t_exists(h, "msg", "WRONGSIZE2222222"));
 	assert_true(t_exists(h, "msg", "POOLFILE22222222"));
+	assert_false(t_exists(h, "msg", "LINKEDPOOL222222"));
 	assert_false(t_exists(h, "tmp", "TMPFILE222222222"));
 	assert_false(t_exists(h, "env", "ORPHANENV2222222"));
 	assert_true(t_exists(h, "msg", "not-a-queue-file"));
