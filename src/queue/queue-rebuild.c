@@ -1,13 +1,14 @@
 /* queue-rebuild - at open, queue.db is made to agree with the files,
  * which are the truth: every non-empty msg/ file whose envelope names it
  * and its size is a queued message (a row is added when missing); an
- * empty file without an envelope or other links is an unused pool file; anything else in
- * msg/ was never acknowledged (its write did not finish) or was finished
- * (its envelope removed before the unlink), and is removed; rows without
- * a file are dropped; env/ files without their message and every tmp/
- * file are removed. Then msg/ and env/ are fsync'd once, so that every
- * entry found is durable (a kill -9 leaves entries the disk may not have
- * yet) before a pool file found here is used. */
+ * empty file without an envelope or other links is an unused pool file;
+ * anything else in msg/ was never acknowledged (its write did not
+ * finish) or was finished (its envelope removed before the unlink), and
+ * is removed; rows without a file are dropped; env/ files without their
+ * message and every tmp/ file are removed. Then msg/ and env/ are
+ * fsync'd once, so that every entry found is durable (a kill -9 leaves
+ * entries the disk may not have yet) before a pool file found here is
+ * used. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
