@@ -765,6 +765,30 @@ static int core_listen_skip(const char *service, const char *addr)
 	return 0;
 }
 
+/* A bound, listening descriptor as one of the core's listeners (not
+ * polled until the core starts accepting). */
+static struct listener *core_listener_add(struct core *core, int fd,
+					  const struct core_service *svc, const char *text)
+{
+	struct listener *l = calloc(1, sizeof(*l));
+
+	if (l == NULL)
+		abort();
+	l->core = core;
+	l->fd = fd;
+	l->svc = *svc;
+	l->svc.name = strdup(svc->name);
+	snprintf(l->text, sizeof(l->text), "%s", text);
+	if (l->svc.name == NULL || uv_poll_init(&core->uv, &l->poll, fd) != 0)
+		abort();
+	l->poll.data = l;
+	core->listeners = realloc(core->listeners, (core->n_listeners + 1) * sizeof(*core->listeners));
+	if (core->listeners == NULL)
+		abort();
+	core->listeners[core->n_listeners++] = l;
+	return l;
+}
+
 static int core_listen_one(struct core *core, const struct core_service *svc,
 			   const struct addr_spec *spec, char **error_r)
 {
@@ -792,25 +816,11 @@ static int core_listen_one(struct core *core, const struct core_service *svc,
 	if (listen(fd, 511) < 0 || getsockname(fd, (struct sockaddr *)&bound, &blen) < 0)
 		return core_listen_fail(error_r, service, spec->text, fd);
 
-	l = calloc(1, sizeof(*l));
-	if (l == NULL)
-		abort();
-	l->core = core;
-	l->fd = fd;
-	l->svc = *svc;
-	l->svc.name = strdup(service);
+	l = core_listener_add(core, fd, svc, spec->text);
 	if (bound.ss_family == AF_INET6)
 		l->port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
 	else
 		l->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
-	snprintf(l->text, sizeof(l->text), "%s", spec->text);
-	if (l->svc.name == NULL || uv_poll_init(&core->uv, &l->poll, fd) != 0)
-		abort();
-	l->poll.data = l;
-	core->listeners = realloc(core->listeners, (core->n_listeners + 1) * sizeof(*core->listeners));
-	if (core->listeners == NULL)
-		abort();
-	core->listeners[core->n_listeners++] = l;
 	return 0;
 }
 
@@ -879,24 +889,10 @@ int core_listen_unix(struct core *core, const struct core_service *service, cons
 		errno = err;
 		return core_listen_fail(error_r, service->name, path, fd);
 	}
-	l = calloc(1, sizeof(*l));
-	if (l == NULL)
-		abort();
-	l->core = core;
-	l->fd = fd;
-	l->svc = *service;
-	l->svc.name = strdup(service->name);
+	l = core_listener_add(core, fd, service, path);
 	l->unix_socket = true;
 	l->unix_dev = st.st_dev;
 	l->unix_ino = st.st_ino;
-	snprintf(l->text, sizeof(l->text), "%s", path);
-	if (l->svc.name == NULL || uv_poll_init(&core->uv, &l->poll, fd) != 0)
-		abort();
-	l->poll.data = l;
-	core->listeners = realloc(core->listeners, (core->n_listeners + 1) * sizeof(*core->listeners));
-	if (core->listeners == NULL)
-		abort();
-	core->listeners[core->n_listeners++] = l;
 	return 0;
 }
 
