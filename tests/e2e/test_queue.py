@@ -9,6 +9,7 @@ import poplib
 import pwd
 import random
 import re
+import smtplib
 import subprocess
 import time
 
@@ -175,6 +176,34 @@ def test_over_quota_stays_queued_until_flush(queue_env):
     assert retr_all(srv.pop3_port, SMALL, th.PASSWORD) == [data]
     assert "msg=\"delivery deferred\" queue_id=%s to=%s error=\"mailbox over quota\"" % (ident, SMALL) \
         in srv.stderr_text()
+
+
+def test_rcpt_over_quota(tern_factory):
+    """Port 25 refuses an RCPT to an account without room with 452 4.2.2
+    (its quota read from its index, open or not); a message that fits is
+    accepted, and the session goes on."""
+    t = tern_factory({"auth.allow_plaintext_loopback": "yes"})
+    t.enable_smtp()
+    t.cmd("user", "add", SMALL, "--quota", "0", input=th.PASSWORD + "\n")
+    srv = t.start()
+    with smtplib.SMTP("127.0.0.1", t.smtp_port, timeout=th.TIMEOUT) as c:
+        c.sendmail("sender@example.org", [SMALL], "Subject: fill\r\n\r\n" + "x" * 300 + "\r\n")
+    t.wait_queue(lambda o: o == "the queue is empty\n")
+    t.cmd("user", "passwd", SMALL, "--quota", "200", input=th.PASSWORD + "\n")
+    clean = os.path.join(t.data_dir, "mail", "localhost", "small", "clean")
+    # once while the delivery's handle may still be open, once after it
+    # is closed (its clean marker back): the read-only path
+    for closed in (False, True):
+        if closed:
+            th.wait_for(lambda: os.path.exists(clean), timeout=15 * th.SLOW)
+        with smtplib.SMTP("127.0.0.1", t.smtp_port, timeout=th.TIMEOUT) as c:
+            c.ehlo("client.example.org")
+            assert c.mail("sender@example.org")[0] == 250
+            code, text = c.rcpt(SMALL)
+            assert (code, text[:5]) == (452, b"4.2.2"), (code, text)
+            assert c.rcpt(th.USER)[0] == 250
+            assert c.noop()[0] == 250
+    assert len(retr_all(srv.pop3_port, SMALL, th.PASSWORD)) == 1
 
 
 def test_without_a_server(queue_env):
