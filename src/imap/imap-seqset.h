@@ -1,0 +1,35 @@
+/* imap-seqset - sequence sets (RFC 9051 9: sequence-set, seq-range, "*",
+ * and "$" of SEARCHRES, RFC 5182) read into sorted, merged ranges, and
+ * UID lists written back compactly (COPYUID, APPENDUID, ESEARCH ALL). */
+#ifndef TERN_IMAP_IMAP_SEQSET_H
+#define TERN_IMAP_IMAP_SEQSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf;
+
+struct imap_range {
+	uint32_t lo, hi;            /* lo <= hi */
+};
+
+struct imap_seqset {
+	struct imap_range *ranges;  /* ascending, disjoint, not adjacent */
+	size_t n;
+	bool saved;                 /* the set was "$": the caller substitutes its saved result */
+};
+
+/* Read `s`. "*" stands for `star` (the largest message number or UID in
+ * use; 0 in an empty mailbox, where "*" then matches nothing). "3:1" is
+ * "1:3" (RFC 9051 9). Returns false for anything else than the grammar,
+ * 0 as a number included; at most `max_ranges` ranges before merging. */
+bool imap_seqset_parse(const char *s, uint32_t star, size_t max_ranges,
+		       struct imap_seqset *set_r);
+void imap_seqset_free(struct imap_seqset *set);
+bool imap_seqset_contains(const struct imap_seqset *set, uint32_t n);
+
+/* Write ascending numbers as "1:3,7,9:10". */
+void imap_seqset_write(struct buf *out, const uint32_t *nums, size_t n);
+
+#endif

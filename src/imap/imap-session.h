@@ -1,0 +1,145 @@
+/* imap-session - one IMAP session: the states of RFC 9051 3, the command
+ * table and its dispatch, the reply functions every command uses, and
+ * the one mapping of store and directory errors to response codes.
+ * Internal to src/imap.
+ *
+ * Commands run one at a time, in the order they arrived (tagged replies
+ * stay in order even when a client pipelines, as Apple Mail does): the
+ * session feeds the parser only between commands. A command's run() is
+ * called with its arguments; it ends, now or later (after a job, or after
+ * a producer has written everything), with exactly one imap_cmd_done.
+ * Before the tagged reply, imap_cmd_done lets the selected mailbox send
+ * the untagged updates the session owes (imap-selected.h, imap_sync). */
+#ifndef TERN_IMAP_IMAP_SESSION_H
+#define TERN_IMAP_IMAP_SESSION_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/conn.h"
+#include "imap/imap-arg.h"
+#include "imap/imap-parser.h"
+#include "imap/imap.h"
+#include "store/store.h"
+
+struct imap_selected;
+
+enum imap_state {
+	IMAP_STATE_NOT_AUTHENTICATED,
+	IMAP_STATE_AUTHENTICATED,
+	IMAP_STATE_SELECTED,
+	IMAP_STATE_LOGOUT,
+	IMAP_STATE__COUNT
+};
+#define IMAP_IN(state) (1u << (state))
+const char *imap_state_name(enum imap_state state);
+
+struct imap_cmd;
+
+enum imap_command_flags {
+	IMAP_CMD_UID = 1 << 0,          /* also exists as "UID name" */
+	/* FETCH, STORE, SEARCH (not their UID forms): no EXPUNGE may be
+	 * sent while it runs or in its reply (RFC 9051 7.5.1). */
+	IMAP_CMD_NO_EXPUNGE = 1 << 1,
+};
+
+struct imap_command {
+	const char *name;               /* upper case */
+	unsigned states;                /* IMAP_IN() bits where it is allowed */
+	unsigned flags;                 /* enum imap_command_flags */
+	void (*run)(struct imap_cmd *cmd);
+};
+/* The command table (imap-commands.c): every command, with its run(). */
+const struct imap_command *imap_command_find(const char *name, bool uid);
+
+struct imap_cmd {
+	struct imap_session *s;
+	const struct imap_command *def;
+	const char *tag;                /* the parser's: valid until imap_cmd_done */
+	const struct imap_arg *args;    /* after the command name (and after "UID") */
+	size_t n_args;
+	bool uid;                       /* sent as UID FETCH/STORE/COPY/MOVE/SEARCH/EXPUNGE */
+	/* The command's own state while it runs; `free_ctx` (may be NULL) is
+	 * called by imap_cmd_done and when the connection closes first. */
+	void *ctx;
+	void (*free_ctx)(struct imap_cmd *cmd);
+	/* A producer (FETCH, SEARCH, LIST) that stopped at the output
+	 * high-water mark continues here when the output drains. */
+	void (*drained)(struct imap_cmd *cmd);
+};
+
+struct imap_session {
+	struct conn *conn;
+	const struct config *cfg;
+	const struct imap_context *ctx;
+	enum imap_state state;
+	struct imap_parser *parser;
+	struct imap_cmd *cmd;           /* the command running, or NULL */
+	unsigned errors;                /* BAD and NO replies, for [limits] errors_per_session */
+
+	bool capability_asked;          /* CAPABILITY before login: send it with the login's OK */
+	bool rev2;                      /* ENABLE IMAP4rev2 */
+	bool utf8_accept;               /* ENABLE UTF8=ACCEPT: names in UTF-8, not modified UTF-7 */
+	bool idling;                    /* inside IDLE, waiting for DONE */
+
+	char *address;                  /* logged in as */
+	struct store_account *acct;     /* from AUTHENTICATED on */
+	struct imap_selected *selected; /* SELECTED only (imap-selected.h) */
+};
+
+/* Replies. Text holds no CR/LF; strings from mail or from the client go
+ * through imap_write_string. */
+enum imap_status { IMAP_OK, IMAP_NO, IMAP_BAD };
+
+/* "* " fmt CRLF. */
+void imap_untagged(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Raw bytes, for responses built in pieces (FETCH, LIST). */
+void imap_write(struct imap_session *s, const void *data, size_t len);
+/* A string as a quoted string when it can be one, else as a literal
+ * ({n} CRLF bytes); NIL for NULL. 8-bit bytes go quoted only to a
+ * UTF8=ACCEPT session. */
+void imap_write_string(struct imap_session *s, const char *str, size_t len);
+/* A mailbox name (UTF-8 inside tern) as this session reads it: modified
+ * UTF-7 unless UTF8=ACCEPT, quoted as imap_write_string does. */
+void imap_write_mailbox(struct imap_session *s, const char *name);
+/* A mailbox name as the client wrote it, to tern's UTF-8 form: mUTF-7
+ * decoded unless UTF8=ACCEPT, INBOX in any case made "INBOX", a trailing
+ * "/" dropped. malloc'd; NULL for a name that cannot be one (the caller
+ * replies). */
+char *imap_mailbox_from_client(struct imap_session *s, const struct imap_arg *arg);
+
+/* End the command: the selected mailbox's owed updates first (not EXPUNGE
+ * for IMAP_CMD_NO_EXPUNGE commands), then "tag OK [code] text". code may
+ * be NULL; it is written inside the brackets as given ("READ-WRITE",
+ * "APPENDUID 38505 3955"). BAD and NO count as errors. Frees ctx, and
+ * reads the next command. */
+void imap_cmd_done(struct imap_cmd *cmd, enum imap_status status, const char *code,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* End the command with the response code and text of a store error (the
+ * one mapping: NOT_FOUND -> NONEXISTENT or TRYCREATE as `dest` says,
+ * EXISTS -> ALREADYEXISTS, HAS_CHILDREN -> HASCHILDREN, NO_SPACE ->
+ * OVERQUOTA, TOO_BIG -> TOOBIG / LIMIT, GONE -> the mailbox is gone,
+ * IO -> SERVERBUG or UNAVAILABLE, CORRUPT -> SERVERBUG, ...). `what` goes
+ * to the log. */
+void imap_cmd_fail(struct imap_cmd *cmd, enum store_error error, bool dest, const char *what);
+
+/* Run work(cmd) off the loop, then done(cmd) on it (conn_job). */
+void imap_cmd_job(struct imap_cmd *cmd, void (*work)(struct imap_cmd *cmd),
+		  void (*done)(struct imap_cmd *cmd));
+
+/* Lifecycle, called by imap.c's protocol callbacks. */
+struct imap_session *imap_session_new(struct conn *conn);
+void imap_session_input(struct imap_session *s);
+void imap_session_drained(struct imap_session *s);
+void imap_session_tls_ready(struct imap_session *s);
+void imap_session_timeout(struct imap_session *s, enum conn_end why);
+void imap_session_free(struct imap_session *s);
+
+/* The capability list for this session's state and TLS (without
+ * "CAPABILITY" itself): for CAPABILITY, the greeting's and the login's
+ * response code. */
+const char *imap_capabilities(const struct imap_session *s);
+
+#endif
