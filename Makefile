@@ -3,7 +3,7 @@
 #   make run      install what is missing, build, start the demo server
 #   make test     install what is missing, build, run every test (also under ASan+UBSan)
 #   make fuzz     build the libFuzzer harnesses and run each briefly
-#   make bench    compare tern with Dovecot's POP3 server and with Postfix (bench/README.md)
+#   make bench    compare tern with Dovecot (POP3, IMAP) and with Postfix (bench/README.md)
 JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 FUZZ_SECONDS ?= 20
@@ -59,6 +59,7 @@ bench: build
 	@sh scripts/deps.sh bench
 	/usr/bin/python3 bench/pop3_bench.py
 	/usr/bin/python3 bench/smtp_bench.py
+	/usr/bin/python3 bench/imap_bench.py
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -25,7 +25,7 @@ fi
 # The benchmarks run Dovecot's POP3 server (bench/pop3_bench.py) and
 # Postfix, whose smtp-source is also the SMTP load generator
 # (bench/smtp_bench.py), each from a configuration of their own.
-BENCH_PACKAGES="dovecot-core dovecot-pop3d postfix"
+BENCH_PACKAGES="dovecot-core dovecot-pop3d dovecot-imapd postfix"
 if [ "${1:-}" = bench ]; then
 	PACKAGES="$PACKAGES $BENCH_PACKAGES"
 fi
