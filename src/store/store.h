@@ -374,7 +374,7 @@ enum store_error store_expunge_deleted(struct store_account *acct, const struct 
 /* Copy UIDs to another mailbox (by name), sharing files; flags, keywords
  * and internal date travel. new_uids_r (n entries, may be NULL) gets the
  * new UIDs in the same order, 0 for a source UID that does not exist
- * (skipped). STORE_ERR_NOT_FOUND only when dest does not exist
+ * (skipped) or repeats an earlier one. STORE_ERR_NOT_FOUND only when dest does not exist
  * ([TRYCREATE]). */
 enum store_error store_copy(struct store_account *acct, const struct store_mailbox_ref *ref,
 			    const uint32_t *uids, size_t n, const char *dest,
