@@ -202,7 +202,7 @@ static enum store_error store_flags_update_locked(struct store_account *acct,
 	uint64_t modseq = 0;
 	char *change = NULL;
 
-	if ((unsigned)op > STORE_FLAGS_REPLACE || (flags & ~0x1fu) != 0 ||
+	if ((unsigned)op > STORE_FLAGS_REPLACE || (flags & ~0x1fu) != 0 || (uids == NULL && n > 0) ||
 	    !store_keywords_normalize(keywords, &change))
 		return STORE_ERR_INVALID;
 	if ((err = store_db_result(db_begin(acct->db))) != STORE_OK)
@@ -558,6 +558,8 @@ enum store_error store_expunge(struct store_account *acct, const struct store_ma
 {
 	enum store_error err;
 
+	if (uids == NULL && n > 0)
+		return STORE_ERR_INVALID;
 	store_enter(acct);
 	err = store_expunge_locked(acct, ref, uids, n, NULL, NULL);
 	store_leave(acct);
