@@ -512,7 +512,11 @@ static enum store_error store_expunge_once(struct store_account *acct,
 	if ((err = store_box_by_ref(acct, ref, &box)) != STORE_OK)
 		goto out;
 	if (deleted_r != NULL) {
-		if ((err = deleted_uids(acct, box.id, uids, n, &deleted, &n)) != STORE_OK)
+		/* CLOSE expunges too: with nothing \Deleted (the count says
+		 * so) it reads no message. */
+		if (box.deleted == 0)
+			n = 0;
+		else if ((err = deleted_uids(acct, box.id, uids, n, &deleted, &n)) != STORE_OK)
 			goto out;
 		uids = deleted;
 	}
