@@ -213,14 +213,12 @@ enum conn_send_step {
  * bytes are read in a job, which is slower but never wrong. */
 static size_t conn_send_cached(int fd, uint64_t off, size_t len)
 {
-	static long page_size;
+	long page_size = sysconf(_SC_PAGESIZE);
 	unsigned char vec[CONN_SENDFILE_WINDOW / 4096 + 2];
 	uint64_t start;
 	size_t span, pages, i, cached;
 	void *map;
 
-	if (page_size == 0)
-		page_size = sysconf(_SC_PAGESIZE);
 	start = off - off % (uint64_t)page_size;
 	span = (size_t)(off - start) + len;
 	pages = (span + (size_t)page_size - 1) / (size_t)page_size;

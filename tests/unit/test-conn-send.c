@@ -142,13 +142,7 @@ static void s_input(void *session)
 			conn_job(s->conn, s_job_work, s_job_done, s);
 			s->job_during = conn_job_running(s->conn);
 		} else {
-			char up[256];
-			size_t i;
-
-			for (i = 0; i < len && i < sizeof(up) - 1; i++)
-				up[i] = (char)(line[i] >= 'a' && line[i] <= 'z' ? line[i] - 32 : line[i]);
-			up[i] = '\0';
-			conn_printf(s->conn, "%s\r\n", up);
+			harness_echo_upper(s->conn, line, len);
 		}
 	}
 }
