@@ -499,22 +499,17 @@ static void tweak_ktls(struct config *cfg)
 	cfg->tls.ktls = true;
 }
 
+static void tweak_no_ktls(struct config *cfg)
+{
+	cfg->tls.ktls = false;
+}
+
 static void test_tls(void **state)
 {
 	(void)state;
 	s_start(tweak_ktls);
 	s_tls_run(true);
 	s_stop();
-}
-
-static void tweak_no_ktls(struct config *cfg)
-{
-	cfg->tls.ktls = false;
-}
-
-static void test_tls_no_ktls(void **state)
-{
-	(void)state;
 	s_start(tweak_no_ktls);
 	s_tls_run(false);
 	s_stop();
@@ -528,7 +523,6 @@ int main(void)
 		cmocka_unit_test(test_slow_reader_large),
 		cmocka_unit_test(test_client_goes),
 		cmocka_unit_test(test_tls),
-		cmocka_unit_test(test_tls_no_ktls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
