@@ -113,7 +113,9 @@ static void conn_send_end(struct conn *conn, enum conn_send_result result)
 	conn->depth--;
 }
 
-static void conn_send_fail(struct conn *conn, enum conn_send_result result)
+/* The send ends with `result` at the next step (an error, or the filter
+ * has all it wants). */
+static void conn_send_stop(struct conn *conn, enum conn_send_result result)
 {
 	conn->send->ended = true;
 	conn->send->result = result;
@@ -139,7 +141,7 @@ static void conn_send_deliver(struct conn *conn, const char *data, size_t n, boo
 	}
 	conn->depth++;
 	if (s->filter(s->arg, data, n))
-		conn_send_fail(conn, CONN_SEND_OK);
+		conn_send_stop(conn, CONN_SEND_OK);
 	conn->depth--;
 }
 
@@ -147,7 +149,7 @@ static void conn_send_read_failed(struct conn *conn, int err)
 {
 	conn_log(conn, LOG_LEVEL_ERROR, "msg=\"reading a file to send failed\" offset=%llu error=\"%s\"",
 		 (unsigned long long)conn->send->off, strerror(err));
-	conn_send_fail(conn, CONN_SEND_IO_ERROR);
+	conn_send_stop(conn, CONN_SEND_IO_ERROR);
 }
 
 /* ---- the read job: what the page cache does not hold ---- */
@@ -186,7 +188,7 @@ static void conn_send_read_done(void *arg)
 	if (s->job_read < 0)
 		conn_send_read_failed(conn, s->job_errno);
 	else if (s->job_read == 0)
-		conn_send_fail(conn, CONN_SEND_SHORT);
+		conn_send_stop(conn, CONN_SEND_SHORT);
 	else
 		conn_send_deliver(conn, s->piece, (size_t)s->job_read, false);
 }
@@ -267,7 +269,7 @@ static enum conn_send_step conn_send_by_sendfile(struct conn *conn)
 		return CONN_SEND_STEP_MORE;
 	}
 	if (r == 0) {
-		conn_send_fail(conn, CONN_SEND_SHORT);
+		conn_send_stop(conn, CONN_SEND_SHORT);
 	} else if (r == CONN_IO_AGAIN) {
 		s->want_write = true;
 		return CONN_SEND_STEP_WAIT;
@@ -314,7 +316,7 @@ static enum conn_send_step conn_send_by_read(struct conn *conn)
 		return CONN_SEND_STEP_MORE;
 	}
 	if (n == 0) {
-		conn_send_fail(conn, CONN_SEND_SHORT);
+		conn_send_stop(conn, CONN_SEND_SHORT);
 		return CONN_SEND_STEP_MORE;
 	}
 	if (errno == EINTR)
