@@ -1,4 +1,4 @@
-/* test-number - bounded decimal numbers (core/number). */
+/* test-number - bounded decimal numbers and hex digits (core/number). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
