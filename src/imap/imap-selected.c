@@ -92,27 +92,6 @@ bool imap_selected_recent(const struct imap_session *s, uint32_t uid)
 	return !s->rev2 && sel != NULL && sel->first_recent != 0 && uid >= sel->first_recent;
 }
 
-void imap_selected_flags_set(struct imap_selected *sel, uint32_t uid, unsigned flags,
-			     uint64_t modseq)
-{
-	uint32_t seq = imap_selected_seq(sel, uid);
-	size_t i;
-
-	if (seq != 0)
-		sel->view.flags[seq - 1] = (uint8_t)flags;
-	for (i = 0; i < sel->n_own; i++) {
-		if (sel->own[i] == modseq)
-			return;
-	}
-	if (sel->n_own == IMAP_SELECTED_OWN_MAX) {
-		/* Full (many STOREs without a sync between): the oldest may be
-		 * repeated to the client, which is harmless. */
-		memmove(sel->own, sel->own + 1, (IMAP_SELECTED_OWN_MAX - 1) * sizeof(sel->own[0]));
-		sel->n_own--;
-	}
-	sel->own[sel->n_own++] = modseq;
-}
-
 /* The view's UIDs within the UID ranges (both ascending: one pass). */
 static size_t selected_uids_in(const struct store_view *v, const struct imap_seqset *set,
 			       uint32_t *out)

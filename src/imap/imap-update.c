@@ -34,6 +34,27 @@ uint32_t imap_selected_seq(const struct imap_selected *sel, uint32_t uid)
 	return at < sel->view.n ? (uint32_t)(at + 1) : 0;
 }
 
+void imap_selected_flags_set(struct imap_selected *sel, uint32_t uid, unsigned flags,
+			     uint64_t modseq)
+{
+	uint32_t seq = imap_selected_seq(sel, uid);
+	size_t i;
+
+	if (seq != 0)
+		sel->view.flags[seq - 1] = (uint8_t)flags;
+	for (i = 0; i < sel->n_own; i++) {
+		if (sel->own[i] == modseq)
+			return;
+	}
+	if (sel->n_own == IMAP_SELECTED_OWN_MAX) {
+		/* Full (many STOREs without a sync between): the oldest may be
+		 * repeated to the client, which is harmless. */
+		memmove(sel->own, sel->own + 1, (IMAP_SELECTED_OWN_MAX - 1) * sizeof(sel->own[0]));
+		sel->n_own--;
+	}
+	sel->own[sel->n_own++] = modseq;
+}
+
 void imap_flags_write(struct buf *out, unsigned flags, const char *keywords, bool recent)
 {
 	static const struct {
