@@ -78,9 +78,6 @@ void imap_selected_catch_up(struct imap_cmd *cmd, void (*then)(struct imap_cmd *
 void imap_selected_flags_set(struct imap_selected *sel, uint32_t uid, unsigned flags,
 			     uint64_t modseq);
 
-/* A FLAGS list, "(\Seen $Label1)", of system flags, keywords (space-
- * separated, may be NULL) and \Recent when `recent`. */
-void imap_flags_write(struct buf *out, unsigned flags, const char *keywords, bool recent);
 /* Whether a message of the view is \Recent for this (rev1) session. */
 bool imap_selected_recent(const struct imap_session *s, uint32_t uid);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "imap/imap-flags.h"
 
 /* The index of `uid` in the ascending uids[0..n), or n when absent. */
 static size_t update_find(const uint32_t *uids, size_t n, uint32_t uid)
@@ -53,36 +54,6 @@ void imap_selected_flags_set(struct imap_selected *sel, uint32_t uid, unsigned f
 		sel->n_own--;
 	}
 	sel->own[sel->n_own++] = modseq;
-}
-
-void imap_flags_write(struct buf *out, unsigned flags, const char *keywords, bool recent)
-{
-	static const struct {
-		unsigned flag;
-		const char *name;
-	} names[] = {
-		{ STORE_FLAG_SEEN, "\\Seen" },
-		{ STORE_FLAG_ANSWERED, "\\Answered" },
-		{ STORE_FLAG_FLAGGED, "\\Flagged" },
-		{ STORE_FLAG_DELETED, "\\Deleted" },
-		{ STORE_FLAG_DRAFT, "\\Draft" },
-	};
-	const char *sep = "";
-
-	buf_append_str(out, "(");
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if ((flags & names[i].flag) == 0)
-			continue;
-		buf_printf(out, "%s%s", sep, names[i].name);
-		sep = " ";
-	}
-	if (recent) {
-		buf_printf(out, "%s\\Recent", sep);
-		sep = " ";
-	}
-	if (keywords != NULL && keywords[0] != '\0')
-		buf_printf(out, "%s%s", sep, keywords);
-	buf_append_str(out, ")");
 }
 
 /* Only UIDs the view still holds join, in a sorted merge without

@@ -2,7 +2,7 @@
  * (src/imap/imap-update.c), given a view and what the store says changed:
  * exact EXPUNGE numbers, EXPUNGEs held back where they are not allowed,
  * FETCH lines for others' flag changes but not the session's own, EXISTS
- * and rev1 RECENT for new messages, the FLAGS list. */
+ * and rev1 RECENT for new messages. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -262,24 +262,6 @@ static void test_recent_rev1(void **state)
 	sel_free(sel);
 }
 
-static void test_flags_write(void **state)
-{
-	struct buf out;
-
-	(void)state;
-	buf_init(&out, 0);
-	imap_flags_write(&out, 0, NULL, false);
-	assert_out(&out, "()");
-	imap_flags_write(&out, 0, "", true);
-	assert_out(&out, "(\\Recent)");
-	imap_flags_write(&out, STORE_FLAG_SEEN | STORE_FLAG_ANSWERED | STORE_FLAG_FLAGGED |
-			 STORE_FLAG_DELETED | STORE_FLAG_DRAFT, "$Forwarded", true);
-	assert_out(&out, "(\\Seen \\Answered \\Flagged \\Deleted \\Draft \\Recent $Forwarded)");
-	imap_flags_write(&out, 0, "a b", false);
-	assert_out(&out, "(a b)");
-	buf_release(&out);
-}
-
 static void test_empty_view(void **state)
 {
 	struct store_message changed[] = { { .uid = 1, .modseq = 1 } };
@@ -342,7 +324,6 @@ int main(void)
 		cmocka_unit_test(test_new_messages),
 		cmocka_unit_test(test_expunge_then_numbers),
 		cmocka_unit_test(test_recent_rev1),
-		cmocka_unit_test(test_flags_write),
 		cmocka_unit_test(test_empty_view),
 		cmocka_unit_test(test_expunge_many),
 	};
