@@ -43,7 +43,7 @@ static size_t pop3_msg_number(const struct pop3_session *s, const struct pop3_ms
 static const char *pop3_uidl(const struct pop3_session *s, const struct pop3_msg *m,
 			     char buf[static 17])
 {
-	snprintf(buf, 17, "%08" PRIx32 "%08" PRIx32, s->uidvalidity, m->uid);
+	snprintf(buf, 17, "%08" PRIx32 "%08" PRIx32, s->inbox.uidvalidity, m->uid);
 	return buf;
 }
 
@@ -137,7 +137,7 @@ static void pop3_message_open_work(void *arg)
 {
 	struct pop3_session *s = arg;
 
-	s->producer.open_error = store_reader_open(s->acct, "INBOX", s->producer.uid,
+	s->producer.open_error = store_reader_open(s->acct, &s->inbox, s->producer.uid,
 						   &s->producer.reader);
 	store_release_memory(s->acct);
 }
@@ -301,7 +301,7 @@ static void pop3_update_work(void *arg)
 	struct pop3_session *s = arg;
 
 	s->expunge_error = s->n_expunge == 0 ? STORE_OK :
-		store_expunge(s->acct, "INBOX", s->expunge_uids, s->n_expunge);
+		store_expunge(s->acct, &s->inbox, s->expunge_uids, s->n_expunge);
 	store_account_put(&s->acct);
 	store_unlock(&s->lock);
 }

@@ -88,7 +88,7 @@ struct pop3_session {
 	char *address;                /* logged in as */
 	struct store_lock *lock;
 	struct store_account *acct;
-	uint32_t uidvalidity;
+	struct store_mailbox_ref inbox;  /* its INBOX, as the login found it */
 	struct pop3_msg *msgs;
 	size_t n_msgs;
 

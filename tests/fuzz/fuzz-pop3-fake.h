@@ -559,6 +559,7 @@ enum store_error store_mailbox_get(struct store_account *acct, const char *name,
 		return STORE_ERR_NOT_FOUND;
 	memset(box_r, 0, sizeof(*box_r));
 	box_r->name = strdup(name);
+	box_r->id = 1;
 	box_r->uidvalidity = FAKE_UIDVALIDITY;
 	box_r->uidnext = fake_store.uidnext;
 	box_r->messages = (uint32_t)fake_store.n;
@@ -571,13 +572,14 @@ void store_mailbox_free(struct store_mailbox *box)
 	box->name = NULL;
 }
 
-enum store_error store_message_list(struct store_account *acct, const char *mailbox,
+enum store_error store_message_list(struct store_account *acct,
+				    const struct store_mailbox_ref *ref,
 				    struct store_message **msgs_r, size_t *n_r)
 {
 	size_t i;
 
 	(void)acct;
-	(void)mailbox;
+	(void)ref;
 	*msgs_r = calloc(fake_store.n + 1, sizeof(**msgs_r));
 	if (*msgs_r == NULL)
 		abort();
@@ -595,13 +597,13 @@ void store_messages_free(struct store_message *msgs, size_t n)
 	free(msgs);
 }
 
-enum store_error store_reader_open(struct store_account *acct, const char *mailbox,
+enum store_error store_reader_open(struct store_account *acct, const struct store_mailbox_ref *ref,
 				   uint32_t uid, struct store_reader **reader_r)
 {
 	size_t i;
 
 	(void)acct;
-	(void)mailbox;
+	(void)ref;
 	for (i = 0; i < fake_store.n; i++) {
 		if (fake_store.msgs[i].uid == uid) {
 			*reader_r = calloc(1, sizeof(**reader_r));
@@ -642,14 +644,14 @@ void store_reader_close(struct store_reader **reader)
 	*reader = NULL;
 }
 
-enum store_error store_expunge(struct store_account *acct, const char *mailbox,
+enum store_error store_expunge(struct store_account *acct, const struct store_mailbox_ref *ref,
 			       const uint32_t *uids, size_t n)
 {
 	fake_assert_pool();
 	size_t i, j, k;
 
 	(void)acct;
-	(void)mailbox;
+	(void)ref;
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < fake_store.n; j++) {
 			if (fake_store.msgs[j].uid != uids[i])
