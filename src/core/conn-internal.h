@@ -273,6 +273,9 @@ bool conn_job_cancel(struct conn *conn);
  * output has room, and end it (done) when it is complete, has failed, or
  * the connection closes. True when done was called: settle again. */
 bool conn_send_step(struct conn *conn);
+/* For tests: reads done in jobs, and bytes sent by sendfile, so far in
+ * the process. */
+void conn_send_counters(uint64_t *job_reads_r, uint64_t *sendfile_bytes_r);
 
 /* What a connection needs from its listener and the core (listener.c). */
 const struct core_service *listener_service(const struct listener *l);

@@ -38,6 +38,15 @@ const char *conn_send_result_name(enum conn_send_result result)
 	return (unsigned)result < CONN_SEND__COUNT ? conn_send_results[result] : "?";
 }
 
+/* Process-wide, for tests (conn_send_counters). */
+static atomic_uint_fast64_t conn_send_jobs, conn_send_sendfiled;
+
+void conn_send_counters(uint64_t *job_reads_r, uint64_t *sendfile_bytes_r)
+{
+	*job_reads_r = atomic_load(&conn_send_jobs);
+	*sendfile_bytes_r = atomic_load(&conn_send_sendfiled);
+}
+
 bool conn_send_running(const struct conn *conn)
 {
 	return conn->send.on;
@@ -186,6 +195,7 @@ static void conn_send_read_job(struct conn *conn)
 	if (s->piece == NULL && (s->piece = malloc(CONN_SEND_PIECE)) == NULL)
 		abort();
 	s->reading = true;
+	atomic_fetch_add(&conn_send_jobs, 1);
 	conn_job(conn, conn_send_read_work, conn_send_read_done, conn);
 }
 
@@ -251,6 +261,7 @@ static enum conn_send_step conn_send_by_sendfile(struct conn *conn)
 	if (r > 0) {
 		conn_send_advance(conn, (size_t)r);
 		conn->bytes_out += (uint64_t)r;
+		atomic_fetch_add(&conn_send_sendfiled, (uint64_t)r);
 		conn_deadline_progress(conn);
 		return CONN_SEND_STEP_MORE;
 	}
