@@ -10,9 +10,11 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/buf.h"
+#include "imap/imap-commands.h"
+#include "imap/imap-date.h"
+#include "imap/imap-flags.h"
 #include "imap/imap-selected.h"
 
 static void fetch_produce(struct imap_cmd *cmd);
@@ -47,52 +49,10 @@ static void fetch_finish(struct imap_cmd *cmd)
 		imap_cmd_done(cmd, IMAP_OK, NULL, "FETCH completed");
 }
 
-/* "(\Seen \Flagged $Label)", with \Recent for a rev1 session that has it. */
 static void write_flags(struct imap_session *s, const struct store_message *m, struct buf *out)
 {
-	static const struct {
-		unsigned flag;
-		const char *name;
-	} names[] = {
-		{ STORE_FLAG_SEEN, "\\Seen" },         { STORE_FLAG_ANSWERED, "\\Answered" },
-		{ STORE_FLAG_FLAGGED, "\\Flagged" },   { STORE_FLAG_DELETED, "\\Deleted" },
-		{ STORE_FLAG_DRAFT, "\\Draft" },
-	};
-	const struct imap_selected *sel = s->selected;
-	bool sep = false;
-
-	buf_append_str(out, "FLAGS (");
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (!(m->flags & names[i].flag))
-			continue;
-		buf_printf(out, "%s%s", sep ? " " : "", names[i].name);
-		sep = true;
-	}
-	/* RFC 3501 2.3.2; IMAP4rev2 has no \Recent. */
-	if (!s->rev2 && sel->first_recent != 0 && m->uid >= sel->first_recent) {
-		buf_printf(out, "%s\\Recent", sep ? " " : "");
-		sep = true;
-	}
-	if (m->keywords != NULL && m->keywords[0] != '\0')
-		buf_printf(out, "%s%s", sep ? " " : "", m->keywords);
-	buf_append_str(out, ")");
-}
-
-/* RFC 9051 9 date-time: "dd-Mon-yyyy hh:mm:ss +zzzz", the day padded
- * with a space (date-day-fixed); in UTC. */
-static void write_internaldate(int64_t when, struct buf *out)
-{
-	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	time_t t = (time_t)when;
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0) {
-		t = 0;
-		gmtime_r(&t, &tm);
-	}
-	buf_printf(out, "INTERNALDATE \"%2d-%s-%04d %02d:%02d:%02d +0000\"", tm.tm_mday,
-		   months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	buf_append_str(out, "FLAGS ");
+	imap_flags_write(out, m->flags, m->keywords, imap_selected_recent(s, m->uid));
 }
 
 /* Decoded bytes on their way to the client: the first f->skip are left
@@ -167,9 +127,13 @@ static bool write_item(struct imap_cmd *cmd, const struct imap_fetch_item *it,
 	case IMAP_FETCH_FLAGS:
 		write_flags(s, m, &out);
 		break;
-	case IMAP_FETCH_INTERNALDATE:
-		write_internaldate(m->internal_date, &out);
+	case IMAP_FETCH_INTERNALDATE: {
+		char date[IMAP_DATE_TIME_MAX];
+
+		imap_date_time_write(m->internal_date, date);
+		buf_printf(&out, "INTERNALDATE \"%s\"", date);
 		break;
+	}
 	case IMAP_FETCH_RFC822_SIZE:
 		buf_printf(&out, "RFC822.SIZE %" PRIu64, m->size);
 		break;

@@ -11,6 +11,7 @@
 	     IMAP_IN(IMAP_STATE_SELECTED))
 #define NOT_AUTH IMAP_IN(IMAP_STATE_NOT_AUTHENTICATED)
 #define AUTH (IMAP_IN(IMAP_STATE_AUTHENTICATED) | IMAP_IN(IMAP_STATE_SELECTED))
+#define SELECTED IMAP_IN(IMAP_STATE_SELECTED)
 
 static const struct imap_command imap_commands[] = {
 	/* RFC 9051 6.1 */
@@ -26,6 +27,8 @@ static const struct imap_command imap_commands[] = {
 	{ "ENABLE", AUTH, 0, cmd_enable, NULL, NULL },        /* RFC 5161 */
 	{ "NAMESPACE", AUTH, 0, cmd_namespace, NULL, NULL },  /* RFC 2342 */
 	{ "APPEND", AUTH, 0, cmd_append, cmd_append_stream, cmd_append_stream_max },
+	/* 6.4 */
+	{ "FETCH", SELECTED, IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE, cmd_fetch, NULL, NULL },
 };
 
 const struct imap_command *imap_command_find(const char *name, bool uid)

@@ -95,7 +95,4 @@ void imap_fetch_batch_free(struct imap_fetch *f);
 /* The decoding buffer, MAIL_DECODE_OUT_MAX(64 KiB) bytes, made on first use. */
 char *imap_fetch_scratch(struct imap_fetch *f);
 
-/* The FETCH and UID FETCH command (the command table's run function). */
-void cmd_fetch(struct imap_cmd *cmd);
-
 #endif
