@@ -23,7 +23,8 @@ BOUNDARY = "b1-outer"
 INNER = "b2-inner"
 ATTACHMENT = bytes(range(256)) * 3 + b"\x00end"
 QP_TEXT = "Caf=C3=A9 cr=C3=A8me, a soft=\nbreak and =3D sign.\n"
-QP_DECODED = "Café crème, a softbreak and = sign.\r\n".encode()
+# the CRLF before the boundary belongs to the boundary (RFC 2046 5.1.1)
+QP_DECODED = "Café crème, a softbreak and = sign.".encode()
 
 PLAIN = (
     b"From: Alice <alice@example.org>\n"
@@ -158,7 +159,7 @@ def section(m, uid, item, label=None):
     after = text[pos + len(label) + 1:]
     if after.startswith(b'""'):
         return b""
-    assert re.match(rb"~?\{\d+\}$", after), text
+    assert re.match(rb"~?\{\d+\}\)?$", after), text
     assert len(lits) == 1
     return lits[0]
 
@@ -229,9 +230,13 @@ def test_nested_parts_and_mime(srv):
     msg = srv.stored[1]
     for n in (1, 2, 3, 4):
         mime, content = part_of(msg, BOUNDARY, n)
+        if n == 3:
+            # an encapsulated message keeps the line end after its own
+            # close delimiter, as Dovecot answers
+            content += b"\r\n"
         assert section(m, 2, "BODY.PEEK[%d]" % n) == content, n
         assert section(m, 2, "BODY.PEEK[%d.MIME]" % n) == mime, n
-    inner = part_of(msg, BOUNDARY, 3)[1]
+    inner = part_of(msg, BOUNDARY, 3)[1] + b"\r\n"
     ihead, ibody = split_msg(inner)
     assert section(m, 2, "BODY.PEEK[3.HEADER]") == ihead
     assert section(m, 2, "BODY.PEEK[3.TEXT]") == ibody
@@ -330,6 +335,8 @@ def test_expunged_by_another_session(srv):
     typ, data = a.append("INBOX", None, None, msg)
     assert typ == "OK"
     uid = int(re.search(rb"APPENDUID \d+ (\d+)", data[0]).group(1))
+    typ, data = a.noop()
+    assert a.response("EXISTS")[1][-1] == b"3"
     b = connect(srv)
     b.uid("STORE", str(uid), "+FLAGS", "(\\Deleted)")
     b.expunge()
@@ -337,6 +344,8 @@ def test_expunged_by_another_session(srv):
     # is sent, and the gone message is named in the tagged NO
     typ, data = a.fetch("1:*", "(UID RFC822.SIZE)")
     assert typ == "NO" and b"[EXPUNGEISSUED]" in data[-1], (typ, data)
+    sent = a.response("FETCH")[1]
+    assert [d.split(b" (")[0] for d in sent] == [b"1", b"2"], sent
     typ, data = a.fetch("1:2", "(UID)")
     assert typ == "OK" and len(data) == 2
     # the EXPUNGE comes with the next command that may carry it
@@ -470,4 +479,5 @@ def test_mutt_reads_a_message(srv):
     with open(out, "rb") as f:
         got = f.read()
     shutil.rmtree(work, ignore_errors=True)
-    assert b"Subject: plain one" in got and b"this is the body." in got
+    # the message under mutt's cursor, byte for byte (mutt writes LF)
+    assert got in [th.crlf(m).replace(b"\r\n", b"\n") for m in srv.stored], got[:200]
