@@ -414,12 +414,14 @@ def test_slow_reader_memory_bounded(srv, big):
     got = bytearray(r.buf)
     r.buf = b""
     peak = before
+    reads = 0
     while len(got) < len(msg):
         chunk = r.sock.recv(65536)
         assert chunk
         got += chunk
-        if len(got) % 16 == 0:
-            time.sleep(0.001)  # a slow reader: the server must wait for it
+        reads += 1
+        if reads % 8 == 0:
+            time.sleep(0.002)  # a slow reader: the server must wait for it
         peak = max(peak, rss_kib(pid))
     body, rest = bytes(got[:len(msg)]), bytes(got[len(msg):])
     assert body == msg
@@ -429,6 +431,36 @@ def test_slow_reader_memory_bounded(srv, big):
     r.close()
     # the 30 MB never sat in the server's memory
     assert peak - before < 16 * 1024, (before, peak)
+
+
+def test_many_messages_to_a_slow_reader(tern_factory):
+    """FETCH 1:* of 400 messages (2 MB of output, far over the output
+    buffer) to a client that reads slowly: every response arrives, in
+    order, and the producer goes on after each pause."""
+    t = tern_factory({"listen.imaps": "127.0.0.1:%d" % th.free_port()})
+    msgs = [th.make_message(i, extra_lines=80) for i in range(400)]
+    stored = t.import_mbox(th.USER, msgs)
+    t.start()
+    port = int(t.sets["listen.imaps"].rsplit(":", 1)[1])
+    r = th.Raw(port, tls=True, rcvbuf=8192)
+    r.readline()
+    r.send(b"a LOGIN %s %s\r\nb EXAMINE INBOX\r\nc FETCH 1:* (UID BODY.PEEK[TEXT] FLAGS)\r\n"
+           % (th.USER.encode(), th.PASSWORD.encode()))
+    while not r.readline().startswith(b"b "):
+        pass
+    for i, msg in enumerate(stored):
+        if i % 50 == 0:
+            time.sleep(0.05)  # let the server's output fill up and pause
+        head = r.readline()
+        body = split_msg(msg)[1]
+        assert head == b"* %d FETCH (UID %d BODY[TEXT] {%d}\r\n" % (i + 1, i + 1, len(body)), head
+        while len(r.buf) < len(body):
+            r._fill()
+        assert r.buf[:len(body)] == body
+        r.buf = r.buf[len(body):]
+        assert r.readline() == b" FLAGS ())\r\n"
+    assert r.readline().startswith(b"c OK")
+    r.close()
 
 
 # ---------------------------------------------------------- real clients
