@@ -345,7 +345,12 @@ static void imap_append_commit_work(struct imap_cmd *cmd)
 			abort();
 		for (i = 0; i < committed; i++)
 			uids[i] = a->msgs[i].uid;
-		store_expunge(cmd->s->acct, a->mailbox, uids, committed);
+		if (store_mailbox_get(cmd->s->acct, a->mailbox, &box) == STORE_OK) {
+			struct store_mailbox_ref ref = { box.id, box.uidvalidity };
+
+			store_expunge(cmd->s->acct, &ref, uids, committed);
+			store_mailbox_free(&box);
+		}
 		free(uids);
 	}
 	imap_append_failed(a, IMAP_NO, err, NULL);

@@ -238,7 +238,7 @@ void cmd_unselect(struct imap_cmd *cmd)
 	imap_cmd_done(cmd, IMAP_OK, NULL, "UNSELECT completed");
 }
 
-void cmd_check(struct imap_cmd *cmd)
+void cmd_checkpoint(struct imap_cmd *cmd)
 {
 	/* Every change is durable when made: only the updates remain, and
 	 * imap_cmd_done sends them. */

@@ -11,6 +11,7 @@
 	     IMAP_IN(IMAP_STATE_SELECTED))
 #define NOT_AUTH IMAP_IN(IMAP_STATE_NOT_AUTHENTICATED)
 #define AUTH (IMAP_IN(IMAP_STATE_AUTHENTICATED) | IMAP_IN(IMAP_STATE_SELECTED))
+#define SELECTED IMAP_IN(IMAP_STATE_SELECTED)
 
 static const struct imap_command imap_commands[] = {
 	/* RFC 9051 6.1 */
@@ -26,6 +27,17 @@ static const struct imap_command imap_commands[] = {
 	{ "ENABLE", AUTH, 0, cmd_enable, NULL, NULL },        /* RFC 5161 */
 	{ "NAMESPACE", AUTH, 0, cmd_namespace, NULL, NULL },  /* RFC 2342 */
 	{ "APPEND", AUTH, 0, cmd_append, cmd_append_stream, cmd_append_stream_max },
+	{ "SELECT", AUTH, 0, cmd_select, NULL, NULL },
+	{ "EXAMINE", AUTH, 0, cmd_examine, NULL, NULL },
+	{ "IDLE", AUTH, 0, cmd_idle, NULL, NULL },           /* RFC 2177 */
+	/* 6.4 */
+	{ "CLOSE", SELECTED, 0, cmd_close, NULL, NULL },
+	{ "UNSELECT", SELECTED, 0, cmd_unselect, NULL, NULL }, /* RFC 3691 */
+	{ "CHECK", SELECTED, 0, cmd_checkpoint, NULL, NULL },     /* RFC 3501 6.4.1 */
+	{ "EXPUNGE", SELECTED, IMAP_CMD_UID, cmd_expunge, NULL, NULL }, /* UID: RFC 4315 */
+	{ "STORE", SELECTED, IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE, cmd_store, NULL, NULL },
+	{ "COPY", SELECTED, IMAP_CMD_UID, cmd_copy, NULL, NULL },
+	{ "MOVE", SELECTED, IMAP_CMD_UID, cmd_move, NULL, NULL }, /* RFC 6851 */
 };
 
 const struct imap_command *imap_command_find(const char *name, bool uid)

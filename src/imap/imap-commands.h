@@ -44,7 +44,8 @@ void cmd_examine(struct imap_cmd *cmd);
 void cmd_close(struct imap_cmd *cmd);
 void cmd_unselect(struct imap_cmd *cmd);
 void cmd_expunge(struct imap_cmd *cmd);
-void cmd_check(struct imap_cmd *cmd);
+/* CHECK (named so as not to clash with the CLI's `tern check`). */
+void cmd_checkpoint(struct imap_cmd *cmd);
 void cmd_idle(struct imap_cmd *cmd);
 void cmd_store(struct imap_cmd *cmd);
 void cmd_copy(struct imap_cmd *cmd);
