@@ -41,15 +41,19 @@ const char *mail_cte_name(enum mail_cte cte);
 struct mail_decoder {
 	enum mail_cte cte;
 	bool bad;                   /* the input broke the encoding's rules somewhere */
-	/* base64: the bits not yet written, and whether '=' was seen */
+	/* base64: the bits not yet written, the symbols read ('=' included),
+	 * and whether '=' was seen */
 	uint32_t acc;
 	unsigned bits;
+	uint64_t symbols;
 	bool b64_end;
-	/* quoted-printable: bytes held back (an '=' and what follows it, or
-	 * white space that may end a line, RFC 2045 6.7 rule 3) */
-	unsigned char hold[MAIL_DECODE_HOLD];
+	/* quoted-printable: where the reader is (mail-decode.c), the hex
+	 * digit after an '=', and white space held back because it may end
+	 * a line (RFC 2045 6.7 rule 3) */
+	unsigned char qp;
+	unsigned char nibble;
+	unsigned char hold[MAIL_DECODE_HOLD - 4];
 	size_t n_hold;
-	bool after_cr;              /* the last byte fed was a CR */
 };
 
 /* Start decoding; UNKNOWN decodes as IDENTITY (and sets `bad`). */
@@ -119,8 +123,8 @@ int mail_fold_utf8(const void *s, size_t len, struct buf *out);
 
 /* A search for one needle in a text fed in pieces: "does the text
  * contain the needle, ignoring case" (RFC 9051 6.4.4: substring match,
- * case-insensitive). Memory: the folded needle and a window of its
- * length; the text is never held. */
+ * case-insensitive). Memory: the folded needle, a window of its length,
+ * and the folded form of the piece being fed: the text is never held. */
 struct mail_match;
 
 /* A matcher for UTF-8 `needle` (folded here). An empty needle matches
@@ -132,6 +136,9 @@ void mail_match_reset(struct mail_match *m);
 /* Feed the next piece of the text (UTF-8; a character may be cut between
  * pieces). Returns true once the needle was found in the text so far. */
 bool mail_match_push(struct mail_match *m, const void *text, size_t len);
+/* The text ended: a character cut short at its end is compared as the
+ * bytes it is. Returns whether the needle was found. */
+bool mail_match_finish(struct mail_match *m);
 /* Whether the needle was found in the text fed since the last reset. */
 bool mail_match_found(const struct mail_match *m);
 /* One call: does `text` contain `needle`, ignoring case. */

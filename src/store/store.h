@@ -326,12 +326,19 @@ enum store_error store_account_used(struct store_account *acct, uint64_t *used_r
 enum store_error store_account_usage(struct store_root *root, const char *address,
 				     uint64_t *used_r);
 
-/* Read a message's bytes in order. read returns bytes read, 0 at the end,
- * -1 on error. Reading a file already in the page cache is cheap; the open
- * itself is a syscall on a local file. */
+/* Read a message's bytes. The open looks the message up in the index
+ * (blocking, from a job). read returns the next bytes in order, pread
+ * the bytes at `offset` (without moving read's position): bytes read, 0
+ * at or past the end, -1 on error (errno). Both block while the disk
+ * reads, so call them from a job; a loop hands store_reader_fd() to
+ * conn_send_file(), which reads inline only what the page cache holds.
+ * The descriptor stays the reader's: store_reader_close closes it. */
 enum store_error store_reader_open(struct store_account *acct, const struct store_mailbox_ref *ref,
 				   uint32_t uid, struct store_reader **reader_r);
 ssize_t store_reader_read(struct store_reader *reader, void *buf, size_t len);
+ssize_t store_reader_pread(const struct store_reader *reader, void *buf, size_t len,
+			   uint64_t offset);
+int store_reader_fd(const struct store_reader *reader);
 uint64_t store_reader_size(const struct store_reader *reader);
 void store_reader_close(struct store_reader **reader);
 
