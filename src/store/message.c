@@ -1,6 +1,7 @@
 /* message - messages of a mailbox: listing, durable append (in one piece
  * or streamed, with the SHA-256 digest of its bytes taken on the way) and
- * reading a message's file back. Flag changes, expunge and copy are in
+ * reading a message's file back (in order, at an offset, or by its
+ * descriptor for conn_send_file). Flag changes, expunge and copy are in
  * message-update.c, digest look-ups in message-digest.c. */
 #include <errno.h>
 #include <fcntl.h>
@@ -506,6 +507,26 @@ ssize_t store_reader_read(struct store_reader *reader, void *buf, size_t len)
 		n = read(reader->fd, buf, len);
 	while (n < 0 && errno == EINTR);
 	return n;
+}
+
+ssize_t store_reader_pread(const struct store_reader *reader, void *buf, size_t len,
+			   uint64_t offset)
+{
+	ssize_t n;
+
+	if (offset > (uint64_t)INT64_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	do
+		n = pread(reader->fd, buf, len, (off_t)offset);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+int store_reader_fd(const struct store_reader *reader)
+{
+	return reader->fd;
 }
 
 uint64_t store_reader_size(const struct store_reader *reader)

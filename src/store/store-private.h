@@ -58,8 +58,10 @@ struct store_account {
  * giving its memory back, writing a message) call this: on a loop thread
  * it logs the function and aborts, in every build, since such a call
  * stalls every session of that loop; the unit tests, which run sessions on
- * real loops, fail on it. Reading an open message (store_reader_read) is
- * the one store call a loop may make. */
+ * real loops, fail on it. Reading an open message (store_reader_read,
+ * store_reader_pread) is not checked, since export and tests read in
+ * their own threads, but blocks on a cold cache just the same: a loop
+ * sends a message with conn_send_file(store_reader_fd()) instead. */
 void store_check_off_loop(const char *function);
 
 /* A handle for a canonical address (taken over), not yet open. */

@@ -3,11 +3,14 @@
  *
  * Message files hold the message exactly as served (CRLF line ends), so a
  * message's size is its file's size. A copy shares the file. index.db holds
- * mailboxes (name, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, special use,
- * subscription), messages (UID, flags, keywords, MODSEQ, internal date,
- * size, file, SHA-256 digest of the bytes) and expunged UIDs with their
- * MODSEQ. Mailbox names are UTF-8 (as IMAP4rev2 has them), '/' separates
- * levels.
+ * mailboxes (name, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, special use, the
+ * counts of messages, unseen, deleted and octets, the \Recent
+ * watermark), messages (UID, flags, keywords, MODSEQ, internal date,
+ * size, file, SHA-256 digest of the bytes), expunged UIDs with their
+ * MODSEQ, subscriptions, the keywords used per mailbox and a structure
+ * cache per file. Mailbox names are UTF-8 (as IMAP4rev2 has them), '/'
+ * separates levels. A mailbox is named for a lookup and addressed by a
+ * ref (struct store_mailbox_ref) once selected.
  *
  * Every function here is blocking (file and SQLite I/O): on an I/O thread
  * call it only from a job (conn_job). Every change is reported to the
@@ -169,8 +172,10 @@ void store_mailbox_free(struct store_mailbox *box);
 void store_mailboxes_free(struct store_mailbox *boxes, size_t n);
 
 /* Subscriptions (RFC 9051 6.3.7), by name: a name that does not exist may
- * be subscribed, and a subscription outlives its mailbox. The list is
- * ordered by name; free it with store_names_free. */
+ * be subscribed, and a subscription outlives its mailbox. Subscribing
+ * twice is STORE_OK; unsubscribing a name not subscribed is
+ * STORE_ERR_NOT_FOUND. The list is ordered by name; free it with
+ * store_names_free. */
 enum store_error store_subscribe(struct store_account *acct, const char *name, bool on);
 enum store_error store_subscriptions(struct store_account *acct, char ***names_r, size_t *n_r);
 void store_names_free(char **names, size_t n);
@@ -321,12 +326,19 @@ enum store_error store_account_used(struct store_account *acct, uint64_t *used_r
 enum store_error store_account_usage(struct store_root *root, const char *address,
 				     uint64_t *used_r);
 
-/* Read a message's bytes in order. read returns bytes read, 0 at the end,
- * -1 on error. Reading a file already in the page cache is cheap; the open
- * itself is a syscall on a local file. */
+/* Read a message's bytes. The open looks the message up in the index
+ * (blocking, from a job). read returns the next bytes in order, pread
+ * the bytes at `offset` (without moving read's position): bytes read, 0
+ * at or past the end, -1 on error (errno). Both block while the disk
+ * reads, so call them from a job; a loop hands store_reader_fd() to
+ * conn_send_file(), which reads inline only what the page cache holds.
+ * The descriptor stays the reader's: store_reader_close closes it. */
 enum store_error store_reader_open(struct store_account *acct, const struct store_mailbox_ref *ref,
 				   uint32_t uid, struct store_reader **reader_r);
 ssize_t store_reader_read(struct store_reader *reader, void *buf, size_t len);
+ssize_t store_reader_pread(const struct store_reader *reader, void *buf, size_t len,
+			   uint64_t offset);
+int store_reader_fd(const struct store_reader *reader);
 uint64_t store_reader_size(const struct store_reader *reader);
 void store_reader_close(struct store_reader **reader);
 
@@ -369,7 +381,7 @@ enum store_error store_expunge_deleted(struct store_account *acct, const struct 
 /* Copy UIDs to another mailbox (by name), sharing files; flags, keywords
  * and internal date travel. new_uids_r (n entries, may be NULL) gets the
  * new UIDs in the same order, 0 for a source UID that does not exist
- * (skipped). STORE_ERR_NOT_FOUND only when dest does not exist
+ * (skipped) or repeats an earlier one. STORE_ERR_NOT_FOUND only when dest does not exist
  * ([TRYCREATE]). */
 enum store_error store_copy(struct store_account *acct, const struct store_mailbox_ref *ref,
 			    const uint32_t *uids, size_t n, const char *dest,
