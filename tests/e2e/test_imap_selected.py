@@ -1,0 +1,176 @@
+# test_imap_selected - the selected mailbox with imaplib and a raw client:
+# SELECT/EXAMINE responses (rev1 and rev2), STORE and its FETCH replies,
+# COPY/MOVE with COPYUID, EXPUNGE/UID EXPUNGE/CLOSE/UNSELECT, two sessions
+# on one mailbox (updates at the next command, none during FETCH/STORE/
+# SEARCH), UID commands on a UID the session was never told about, IDLE
+# woken by an SMTP delivery, commands in the packet of DONE, rev1 \Recent.
+import imaplib
+import re
+import smtplib
+import time
+
+import pytest
+
+import tern_harness as th
+
+
+@pytest.fixture(scope="module")
+def imap():
+    with th.imap_tern(smtp=True, users=("sel1@localhost", "sel2@localhost", "sel3@localhost",
+                                        "sel4@localhost", "sel5@localhost", "sel6@localhost",
+                                        "sel7@localhost", "sel8@localhost")) as t:
+        yield t
+
+
+def message(n, subject=None):
+    subject = subject or "message %d" % n
+    return ("From: a@example.org\r\nTo: b@example.org\r\nSubject: %s\r\n\r\nbody %d\r\n"
+            % (subject, n)).encode()
+
+
+def raw(imap, user, rev2=False):
+    r = th.RawIMAP(imap.imaps_port, tls=True)
+    r.login(user)
+    if rev2:
+        r.ok("ENABLE IMAP4rev2")
+    return r
+
+
+def append(r, mailbox, n, flags=""):
+    data = message(n)
+    tag = r.next_tag()
+    r.send(b"%s APPEND %s %s{%d+}\r\n%s\r\n" % (tag.encode(), mailbox.encode(),
+                                                  (flags + " ").encode() if flags else b"",
+                                                  len(data), data))
+    _, done = r.read_until(tag)
+    assert b"OK" in done, done
+    return int(re.search(rb"APPENDUID \d+ (\d+)", done).group(1))
+
+
+def test_select_responses_rev1(imap):
+    r = raw(imap, "sel1@localhost")
+    for i in range(3):
+        append(r, "INBOX", i, "(\\Seen)" if i == 0 else "")
+    untagged, done = r.cmd("SELECT INBOX")
+    assert done.startswith(b"t") and b"OK [READ-WRITE]" in done, done
+    text = b"\n".join(untagged)
+    assert b"* 3 EXISTS" in untagged
+    assert b"* 3 RECENT" in untagged       # rev1: the first session sees them \Recent
+    assert b"* OK [UNSEEN 2]" in text
+    assert re.search(rb"\* OK \[UIDVALIDITY \d+\]", text)
+    assert b"* OK [UIDNEXT 4]" in text
+    assert b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)" in untagged
+    assert b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)]" in text
+    assert b"LIST" not in text             # rev2 only
+    # \Recent went to this session: another one sees none
+    r2 = raw(imap, "sel1@localhost")
+    untagged, done = r2.cmd("SELECT INBOX")
+    assert b"* 0 RECENT" in untagged, untagged
+    # and a FETCH FLAGS here says \Recent
+    untagged, _ = r.cmd("FETCH 2 FLAGS")
+    assert untagged == [b"* 2 FETCH (FLAGS (\\Recent))"], untagged
+    r.close()
+    r2.close()
+
+
+def test_select_rev2_examine_closed(imap):
+    r = raw(imap, "sel2@localhost", rev2=True)
+    append(r, "INBOX", 1)
+    untagged, done = r.cmd("SELECT INBOX")
+    assert b"OK [READ-WRITE]" in done, done
+    assert b'* LIST () "/" "INBOX"' in untagged, untagged
+    assert not any(b"RECENT" in u for u in untagged)
+    # SELECT of another mailbox: [CLOSED] first (RFC 9051 7.1)
+    untagged, done = r.cmd("EXAMINE Sent")
+    assert untagged[0].startswith(b"* OK [CLOSED]"), untagged
+    assert b"OK [READ-ONLY]" in done, done
+    assert b"* OK [PERMANENTFLAGS ()] Read-only mailbox" in untagged
+    # read-only: STORE, EXPUNGE and MOVE refused
+    r.ok("EXAMINE INBOX")
+    _, done = r.cmd("STORE 1 +FLAGS (\\Deleted)")
+    assert b" NO " in done, done
+    _, done = r.cmd("EXPUNGE")
+    assert b" NO " in done, done
+    _, done = r.cmd("MOVE 1 Trash")
+    assert b" NO " in done, done
+    # a failed SELECT leaves the session unselected
+    _, done = r.cmd("SELECT Nowhere")
+    assert b"NO [NONEXISTENT]" in done, done
+    _, done = r.cmd("FETCH 1 FLAGS")
+    assert b" BAD " in done, done
+    r.close()
+
+
+def test_store_flags_and_keywords(imap):
+    m = th.imap_ssl(imap.imaps_port, user="sel3@localhost")
+    for i in range(3):
+        m.append("INBOX", None, None, message(i))
+    # rev1 (imaplib): this first session sees them \Recent
+    m.select("INBOX")
+    typ, data = m.store("1:2", "+FLAGS", "(\\Flagged $Label1)")
+    assert typ == "OK"
+    assert data == [b"1 (FLAGS (\\Flagged \\Recent $Label1))",
+                    b"2 (FLAGS (\\Flagged \\Recent $Label1))"], data
+    typ, data = m.store("1", "-FLAGS.SILENT", "(\\Flagged)")
+    assert typ == "OK" and data == [None], data
+    typ, data = m.uid("STORE", "3", "FLAGS", "(\\Seen)")
+    assert data == [b"3 (UID 3 FLAGS (\\Seen \\Recent))"], data
+    typ, data = m.fetch("1:3", "(FLAGS)")
+    assert data == [b"1 (FLAGS (\\Recent $Label1))", b"2 (FLAGS (\\Flagged \\Recent $Label1))",
+                    b"3 (FLAGS (\\Seen \\Recent))"], data
+    # the keyword now is one of the mailbox's: SELECT's FLAGS lists it
+    typ, data = m.select("INBOX")
+    assert b"$Label1" in m.response("FLAGS")[1][0]
+    with pytest.raises(imaplib.IMAP4.error):
+        m.store("1", "+FLAGS", "(\\Bogus)")
+    with pytest.raises(imaplib.IMAP4.error):
+        m.store("9", "+FLAGS", "(\\Seen)")     # no message 9
+    m.logout()
+
+
+def test_copy_move_copyuid(imap):
+    r = raw(imap, "sel4@localhost")
+    for i in range(4):
+        append(r, "INBOX", i)
+    r.ok("SELECT INBOX")
+    _, done = r.cmd("COPY 1:2 Archive")
+    m = re.search(rb"OK \[COPYUID (\d+) 1:2 1:2\]", done)
+    assert m, done
+    _, done = r.cmd("COPY 1 Nowhere")
+    assert b"NO [TRYCREATE]" in done, done
+    untagged, done = r.cmd("UID MOVE 2:3 Trash")
+    assert b"OK" in done, done
+    assert re.match(rb"\* OK \[COPYUID \d+ 2:3 1:2\]", untagged[0]), untagged
+    # the EXPUNGEs after the COPYUID, numbers right when each is read
+    assert untagged[1:] == [b"* 3 EXPUNGE", b"* 2 EXPUNGE"], untagged
+    untagged, _ = r.cmd("UID FETCH 1:* FLAGS")
+    assert [u.split(b" ")[1] for u in untagged] == [b"1", b"2"], untagged
+    assert b"UID 4" in untagged[1]
+    untagged, _ = r.cmd("SELECT Trash")
+    assert b"* 2 EXISTS" in untagged
+    r.close()
+
+
+def test_expunge_forms(imap):
+    r = raw(imap, "sel5@localhost")
+    for i in range(5):
+        append(r, "INBOX", i)
+    r.ok("SELECT INBOX")
+    r.ok("STORE 1:4 +FLAGS.SILENT (\\Deleted)")
+    # UID EXPUNGE: only those of the set with \Deleted (RFC 4315 2.1)
+    untagged, done = r.cmd("UID EXPUNGE 2:3,5")
+    assert untagged == [b"* 3 EXPUNGE", b"* 2 EXPUNGE"], untagged
+    untagged, _ = r.cmd("EXPUNGE")
+    assert untagged == [b"* 2 EXPUNGE", b"* 1 EXPUNGE"], untagged
+    untagged, _ = r.cmd("FETCH 1:* UID")
+    assert untagged == [b"* 1 FETCH (UID 5)"], untagged
+    # CLOSE expunges silently, UNSELECT not at all
+    r.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    r.ok("UNSELECT")
+    untagged, _ = r.cmd("SELECT INBOX")
+    assert b"* 1 EXISTS" in untagged
+    untagged, done = r.cmd("CLOSE")
+    assert untagged == [] and b"OK" in done, (untagged, done)
+    untagged, _ = r.cmd("EXAMINE INBOX")
+    assert b"* 0 EXISTS" in untagged
+    r.close()
