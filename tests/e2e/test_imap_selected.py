@@ -174,3 +174,90 @@ def test_expunge_forms(imap):
     untagged, _ = r.cmd("EXAMINE INBOX")
     assert b"* 0 EXISTS" in untagged
     r.close()
+
+
+def test_two_sessions_updates_at_next_command(imap):
+    a = raw(imap, "sel6@localhost", rev2=True)
+    b = raw(imap, "sel6@localhost", rev2=True)
+    for i in range(4):
+        append(a, "INBOX", i)
+    a.ok("SELECT INBOX")
+    b.ok("SELECT INBOX")
+    # b changes flags and expunges; a hears at its next command
+    b.ok("STORE 2 +FLAGS.SILENT (\\Seen)")
+    b.ok("STORE 3 +FLAGS.SILENT (\\Deleted)")
+    b.ok("EXPUNGE")
+    untagged = a.ok("NOOP")
+    assert b"* 3 EXPUNGE" in untagged, untagged
+    assert b"* 2 FETCH (UID 2 FLAGS (\\Seen))" in untagged, untagged
+    # a's numbers follow: message 3 is now UID 4
+    untagged, _ = a.cmd("FETCH 3 UID")
+    assert untagged == [b"* 3 FETCH (UID 4)"], untagged
+    # a new message: EXISTS at the next command, also during FETCH
+    append(b, "INBOX", 9)
+    untagged, _ = a.cmd("FETCH 1 UID")
+    assert b"* 4 EXISTS" in untagged, untagged
+    a.close()
+    b.close()
+
+
+def test_no_expunge_during_fetch_store_search(imap):
+    a = raw(imap, "sel7@localhost", rev2=True)
+    b = raw(imap, "sel7@localhost", rev2=True)
+    for i in range(3):
+        append(a, "INBOX", i)
+    a.ok("SELECT INBOX")
+    b.ok("SELECT INBOX")
+    b.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    b.ok("EXPUNGE")
+    # RFC 9051 7.5.1: not during FETCH, STORE, SEARCH; numbers stay
+    for command in ("FETCH 2:3 UID", "STORE 3 +FLAGS.SILENT (\\Flagged)", "SEARCH ALL"):
+        untagged, done = a.cmd(command)
+        if command == "SEARCH ALL" and b"Unknown command" in done:
+            continue    # a branch without SEARCH (i7-search) yet
+        assert b"OK" in done, (command, done)
+        assert not any(b"EXPUNGE" in u for u in untagged), (command, untagged)
+    untagged, _ = a.cmd("FETCH 2:3 UID")
+    assert untagged == [b"* 2 FETCH (UID 2)", b"* 3 FETCH (UID 3)"], untagged
+    # the gone message itself: NO [EXPUNGEISSUED], still no EXPUNGE
+    untagged, done = a.cmd("FETCH 1 UID")
+    assert b"EXPUNGEISSUED" in done and not untagged, (untagged, done)
+    # the message b expunged is still message 1 here; NOOP tells
+    untagged = a.ok("NOOP")
+    assert b"* 1 EXPUNGE" in untagged, untagged
+    untagged, _ = a.cmd("FETCH 1 UID")
+    assert untagged == [b"* 1 FETCH (UID 2)"], untagged
+    # UID FETCH allows them
+    b.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    b.ok("EXPUNGE")
+    untagged, _ = a.cmd("UID FETCH 3 UID")
+    assert b"* 1 EXPUNGE" in untagged, untagged
+    a.close()
+    b.close()
+
+
+def test_uid_commands_on_unseen_uid(imap):
+    """iOS and macOS Mail: a UID learnt from APPENDUID on another
+    connection works at once, before this session was told of it."""
+    a = raw(imap, "sel8@localhost", rev2=True)
+    b = raw(imap, "sel8@localhost", rev2=True)
+    append(a, "INBOX", 0)
+    a.ok("SELECT INBOX")
+    uid = append(b, "INBOX", 1)
+    untagged, done = a.cmd("UID STORE %d +FLAGS (\\Flagged)" % uid)
+    assert b"OK" in done, done
+    assert b"* 2 EXISTS" in untagged, untagged
+    assert b"* 2 FETCH (UID %d FLAGS (\\Flagged))" % uid in untagged, untagged
+    uid = append(b, "INBOX", 2)
+    untagged, done = a.cmd("UID COPY %d Archive" % uid)
+    assert b"COPYUID" in done and b" %d " % uid in done, done
+    uid = append(b, "INBOX", 3)
+    untagged, done = a.cmd("UID MOVE %d Trash" % uid)
+    assert b"* 4 EXISTS" in untagged and b"* 4 EXPUNGE" in untagged, untagged
+    uid = append(b, "INBOX", 4)
+    b.ok("SELECT INBOX")
+    b.ok("UID STORE %d +FLAGS.SILENT (\\Deleted)" % uid)
+    untagged, done = a.cmd("UID EXPUNGE %d" % uid)
+    assert b"* 4 EXPUNGE" in untagged, untagged
+    a.close()
+    b.close()
