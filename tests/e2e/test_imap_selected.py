@@ -261,3 +261,94 @@ def test_uid_commands_on_unseen_uid(imap):
     assert b"* 4 EXPUNGE" in untagged, untagged
     a.close()
     b.close()
+
+
+def deliver(imap, rcpt, n):
+    s = smtplib.SMTP("127.0.0.1", imap.smtp_port, timeout=th.TIMEOUT)
+    s.sendmail("a@example.org", [rcpt], message(n))
+    s.quit()
+
+
+def read_untagged_until(r, pattern, timeout):
+    """Untagged lines up to one matching `pattern` (bytes regex), within
+    `timeout` seconds."""
+    seen = []
+    r.sock.settimeout(timeout)
+    try:
+        while True:
+            line = r.response_line()
+            seen.append(line)
+            if re.search(pattern, line):
+                return seen
+    finally:
+        r.sock.settimeout(th.TIMEOUT)
+
+
+def test_idle_woken_by_delivery_and_other_session(imap):
+    user = "idle1@localhost"
+    imap.cmd("user", "add", user, input=th.PASSWORD + "\n")
+    a = raw(imap, user, rev2=True)
+    b = raw(imap, user, rev2=True)
+    append(b, "INBOX", 0)
+    a.ok("SELECT INBOX")
+    b.ok("SELECT INBOX")
+    a.send(b"i1 IDLE\r\n")
+    assert a.readline() == b"+ idling\r\n"
+    start = time.monotonic()
+    deliver(imap, user, 1)
+    sent = time.monotonic()
+    seen = read_untagged_until(a, rb"^\* 2 EXISTS$", 5)
+    # within a second of the delivery's end (RFC 2177: at once)
+    assert time.monotonic() - sent < 1.0, (seen, time.monotonic() - start)
+    # another session's flag change and expunge, while idling
+    b.ok("STORE 1 +FLAGS.SILENT (\\Seen \\Deleted)")
+    read_untagged_until(a, rb"^\* 1 FETCH \(UID 1 FLAGS \(\\Seen \\Deleted\)\)$", 2)
+    b.ok("EXPUNGE")
+    read_untagged_until(a, rb"^\* 1 EXPUNGE$", 2)
+    a.send(b"DONE\r\n")
+    untagged, done = a.read_until("i1")
+    assert done == b"i1 OK IDLE completed", (untagged, done)
+    untagged, _ = a.cmd("FETCH 1 UID")
+    assert untagged == [b"* 1 FETCH (UID 2)"], untagged
+    a.close()
+    b.close()
+
+
+def test_idle_done_with_commands_in_one_packet(imap):
+    """iOS 18 Mail sends DONE and its next commands together."""
+    user = "idle2@localhost"
+    imap.cmd("user", "add", user, input=th.PASSWORD + "\n")
+    a = raw(imap, user)
+    append(a, "INBOX", 0)
+    a.ok("SELECT INBOX")
+    a.send(b"i1 IDLE\r\n")
+    assert a.readline() == b"+ idling\r\n"
+    a.send(b"DONE\r\ni2 NOOP\r\ni3 FETCH 1 UID\r\n")
+    _, done = a.read_until("i1")
+    assert done == b"i1 OK IDLE completed", done
+    _, done = a.read_until("i2")
+    assert done.startswith(b"i2 OK"), done
+    untagged, done = a.read_until("i3")
+    assert untagged == [b"* 1 FETCH (UID 1)"] and done.startswith(b"i3 OK"), (untagged, done)
+    # IDLE, DONE and a command all at once, before any "+ idling" is read
+    a.send(b"i4 IDLE\r\nDONE\r\ni5 NOOP\r\n")
+    assert a.readline() == b"+ idling\r\n"
+    _, done = a.read_until("i4")
+    assert done == b"i4 OK IDLE completed", done
+    _, done = a.read_until("i5")
+    assert done.startswith(b"i5 OK"), done
+    # anything else than DONE ends IDLE with BAD
+    a.send(b"i6 IDLE\r\n")
+    assert a.readline() == b"+ idling\r\n"
+    a.send(b"NOOP\r\n")
+    _, done = a.read_until("i6")
+    assert done.startswith(b"i6 BAD"), done
+    a.ok("NOOP")
+    # IDLE in the authenticated state too: DONE ends it
+    a.ok("UNSELECT")
+    a.send(b"i7 IDLE\r\n")
+    assert a.readline() == b"+ idling\r\n"
+    a.send(b"done\r\n")
+    _, done = a.read_until("i7")
+    assert done == b"i7 OK IDLE completed", done
+    a.close()
