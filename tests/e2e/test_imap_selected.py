@@ -16,7 +16,8 @@ import tern_harness as th
 
 @pytest.fixture(scope="module")
 def imap():
-    with th.imap_tern(smtp=True, users=("sel1@localhost", "sel2@localhost", "sel3@localhost",
+    # a small output buffer: long responses go out in paced pieces
+    with th.imap_tern({"limits.output_buffer": "4096"}, smtp=True, users=("sel1@localhost", "sel2@localhost", "sel3@localhost",
                                         "sel4@localhost", "sel5@localhost", "sel6@localhost",
                                         "sel7@localhost", "sel8@localhost")) as t:
         yield t
@@ -352,3 +353,112 @@ def test_idle_done_with_commands_in_one_packet(imap):
     _, done = a.read_until("i7")
     assert done == b"i7 OK IDLE completed", done
     a.close()
+
+
+def new_user(imap, name):
+    user = "%s@localhost" % name
+    imap.cmd("user", "add", user, input=th.PASSWORD + "\n")
+    return user
+
+
+def test_delete_of_selected_mailbox(imap):
+    """As Dovecot: the session that has it selected gets BYE."""
+    user = new_user(imap, "del1")
+    a = raw(imap, user)
+    b = raw(imap, user)
+    a.ok("CREATE Projects")
+    append(a, "Projects", 0)
+    a.ok("SELECT Projects")
+    b.ok("DELETE Projects")
+    a.send(b"n1 NOOP\r\n")
+    line = a.response_line()
+    assert line.startswith(b"* BYE"), line
+    with pytest.raises((EOFError, OSError)):
+        a.response_line()
+    # while idling: at once
+    c = raw(imap, user)
+    c.ok("CREATE Projects")
+    c.ok("SELECT Projects")
+    c.send(b"i1 IDLE\r\n")
+    assert c.readline() == b"+ idling\r\n"
+    b.ok("DELETE Projects")
+    seen = read_untagged_until(c, rb"^\* BYE", 2)
+    assert seen[-1].startswith(b"* BYE"), seen
+    # a mailbox made again under the name is another one
+    b.ok("CREATE Projects")
+    untagged = b.ok("SELECT Projects")
+    assert b"* 0 EXISTS" in untagged
+    a.close()
+    b.close()
+    c.close()
+
+
+def test_rename_while_child_selected(imap):
+    """The child session keeps working on its mailbox's id."""
+    user = new_user(imap, "ren1")
+    a = raw(imap, user, rev2=True)
+    b = raw(imap, user, rev2=True)
+    a.ok("CREATE Work/Reports")
+    append(a, "Work/Reports", 0)
+    append(a, "Work/Reports", 1)
+    a.ok("SELECT Work/Reports")
+    b.ok("RENAME Work Job")
+    untagged = a.ok("NOOP")
+    assert not any(b"BYE" in u for u in untagged), untagged
+    untagged = a.ok("STORE 1 +FLAGS (\\Flagged)")
+    assert untagged == [b"* 1 FETCH (FLAGS (\\Flagged))"], untagged
+    untagged, done = a.cmd("COPY 2 Job")
+    assert b"COPYUID" in done, done
+    a.ok("STORE 2 +FLAGS.SILENT (\\Deleted)")
+    untagged = a.ok("EXPUNGE")
+    assert untagged == [b"* 2 EXPUNGE"], untagged
+    # the other session sees it all under the new name
+    untagged = b.ok("SELECT Job/Reports")
+    assert b"* 1 EXISTS" in untagged, untagged
+    untagged, _ = b.cmd("FETCH 1 FLAGS")
+    assert untagged == [b"* 1 FETCH (FLAGS (\\Flagged))"], untagged
+    _, done = b.cmd("SELECT Work/Reports")
+    assert b"NO [NONEXISTENT]" in done, done
+    a.close()
+    b.close()
+
+
+def test_store_keyword_limit_and_pipelined_store(imap):
+    user = new_user(imap, "kw1")
+    r = raw(imap, user, rev2=True)
+    append(r, "INBOX", 0)
+    r.ok("SELECT INBOX")
+    words = " ".join("k%d" % i for i in range(101))
+    _, done = r.cmd("STORE 1 +FLAGS (%s)" % words)
+    assert b"NO [LIMIT]" in done, done
+    # the mailbox's bound: 100 kept, the 101st refused
+    r.ok("STORE 1 +FLAGS (%s)" % " ".join("k%d" % i for i in range(100)))
+    _, done = r.cmd("STORE 1 +FLAGS (another)")
+    assert b"NO [LIMIT]" in done, done
+    untagged = r.ok("SELECT INBOX")
+    assert any(b"PERMANENTFLAGS" in u and b"\\*" not in u for u in untagged), untagged
+    r.close()
+
+
+def test_many_messages_store_and_expunge_paced(imap):
+    """A STORE over many messages, and their EXPUNGEs, reach a client
+    that reads slowly, whole and in order."""
+    user = new_user(imap, "many1")
+    r = raw(imap, user, rev2=True)
+    n = 300
+    data = message(0)
+    for _ in range(n // 100):     # MULTIAPPEND: 100 a command
+        tag = r.next_tag()
+        r.send(tag.encode() + b" APPEND INBOX" +
+               b"".join(b" {%d+}\r\n%s" % (len(data), data) for _ in range(100)) + b"\r\n")
+        _, done = r.read_until(tag)
+        assert b"OK" in done, done
+    r.ok("SELECT INBOX")
+    untagged = r.ok("STORE 1:* +FLAGS (\\Deleted)")
+    assert len(untagged) == n and untagged[-1] == b"* %d FETCH (FLAGS (\\Deleted))" % n
+    r.send(b"e1 EXPUNGE\r\n")
+    time.sleep(0.5)     # let the server's output fill while we do not read
+    untagged, done = r.read_until("e1")
+    assert done.startswith(b"e1 OK"), done
+    assert untagged == [b"* %d EXPUNGE" % i for i in range(n, 0, -1)], untagged[:3]
+    r.close()
