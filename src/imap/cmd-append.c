@@ -140,8 +140,24 @@ static void imap_append_args(struct imap_cmd *cmd, struct imap_append *a)
 	/* the last argument is the literal itself */
 	n--;
 	if (n > 0 && args[0].type == IMAP_ARG_LIST) {
-		if (!imap_flags_parse(&args[0], &msg.flags, &msg.keywords, &why)) {
-			imap_append_failed(a, IMAP_BAD, STORE_OK, why);
+		/* the flag list as STORE FLAGS reads it: one reader for both */
+		struct imap_arg item[2] = {
+			{ .type = IMAP_ARG_ATOM, .str = "FLAGS", .len = 5 },
+			args[0],
+		};
+		struct imap_store_args flags;
+		enum imap_store_parse r = imap_store_args_parse(item, 2, &flags, &why);
+
+		if (r == IMAP_STORE_PARSE_OK) {
+			msg.flags = flags.flags;
+			if (flags.keywords.len > 0 &&
+			    (msg.keywords = strndup(flags.keywords.data, flags.keywords.len)) == NULL)
+				abort();
+		}
+		imap_store_args_free(&flags);
+		if (r != IMAP_STORE_PARSE_OK) {
+			imap_append_failed(a, r == IMAP_STORE_PARSE_LIMIT ? IMAP_NO : IMAP_BAD,
+					   STORE_OK, why);
 			return;
 		}
 		args++;
@@ -320,7 +336,8 @@ static void imap_uid_set_add(struct buf *out, uint32_t first, uint32_t last)
 static void imap_append_commit_work(struct imap_cmd *cmd)
 {
 	struct imap_append *a = cmd->ctx;
-	struct store_mailbox box;
+	struct store_mailbox box = { 0 };
+	struct store_mailbox_ref ref;
 	enum store_error err = STORE_OK;
 	size_t i, committed = 0;
 
@@ -331,26 +348,25 @@ static void imap_append_commit_work(struct imap_cmd *cmd)
 		if (err == STORE_OK)
 			committed++;
 	}
-	if (err == STORE_OK && store_mailbox_get(cmd->s->acct, a->mailbox, &box) == STORE_OK) {
+	if (store_mailbox_get(cmd->s->acct, a->mailbox, &box) == STORE_OK) {
 		a->uidvalidity = box.uidvalidity;
+		ref = (struct store_mailbox_ref){ box.id, box.uidvalidity };
 		store_mailbox_free(&box);
+	} else {
+		ref = (struct store_mailbox_ref){ 0, 0 };
 	}
 	if (err == STORE_OK)
 		return;
 	imap_append_abort_all(a);
-	if (committed > 0) {
+	if (committed > 0 && ref.id != 0) {
 		uint32_t *uids = calloc(committed, sizeof(*uids));
 
 		if (uids == NULL)
 			abort();
 		for (i = 0; i < committed; i++)
 			uids[i] = a->msgs[i].uid;
-		if (store_mailbox_get(cmd->s->acct, a->mailbox, &box) == STORE_OK) {
-			struct store_mailbox_ref ref = { box.id, box.uidvalidity };
-
-			store_expunge(cmd->s->acct, &ref, uids, committed);
-			store_mailbox_free(&box);
-		}
+		/* what went in before the failure goes out again */
+		store_expunge(cmd->s->acct, &ref, uids, committed);
 		free(uids);
 	}
 	imap_append_failed(a, IMAP_NO, err, NULL);
@@ -400,6 +416,9 @@ void cmd_append(struct imap_cmd *cmd)
 		imap_cmd_done(cmd, IMAP_BAD, NULL, "APPEND needs a mailbox and a message literal");
 		return;
 	}
+	/* arguments after the last message (RFC 3502 6: only messages) */
+	if (cmd->n_args > a->args_used)
+		imap_append_failed(a, IMAP_BAD, STORE_OK, "Unexpected arguments after the message");
 	if (a->status != IMAP_OK) {
 		imap_cmd_job(cmd, imap_append_abort_job, imap_append_reply_failure);
 		return;

@@ -88,6 +88,9 @@ void imap_date_time_write(int64_t when, char out[IMAP_DATE_TIME_MAX])
 		snprintf(out, IMAP_DATE_TIME_MAX, "01-Jan-1970 00:00:00 +0000");
 		return;
 	}
-	snprintf(out, IMAP_DATE_TIME_MAX, "%02d-%s-%04d %02d:%02d:%02d +0000", tm.tm_mday,
-		 imap_months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	/* The year is bounded for the compiler's sake (-Wformat-truncation
+	 * of the Debug build): a date past 9999 is not an IMAP date-time. */
+	snprintf(out, IMAP_DATE_TIME_MAX, "%02d-%s-%04d %02d:%02d:%02d +0000", tm.tm_mday % 100,
+		 imap_months[tm.tm_mon], (tm.tm_year + 1900) % 10000, tm.tm_hour % 100,
+		 tm.tm_min % 100, tm.tm_sec % 100);
 }

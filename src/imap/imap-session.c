@@ -228,7 +228,6 @@ void imap_cmd_fail(struct imap_cmd *cmd, enum store_error error, bool dest, cons
 		code = "SERVERBUG";
 		text = "Internal error";
 		break;
-#ifdef TERN_STORE_REFS
 	case STORE_ERR_GONE:
 		code = "NONEXISTENT";
 		text = "Mailbox was deleted or renamed";
@@ -237,7 +236,6 @@ void imap_cmd_fail(struct imap_cmd *cmd, enum store_error error, bool dest, cons
 		code = "HASCHILDREN";
 		text = "Mailbox has children";
 		break;
-#endif
 	case STORE_ERR_IO:
 	default:
 		code = "UNAVAILABLE";
