@@ -30,7 +30,9 @@ struct hub_change {
 
 /* Watch an account's mailbox by id (store_mailbox_ref.id; 0: every
  * mailbox). HUB_CHANGE_MAILBOX (create, delete, rename: one change per
- * mailbox affected) goes to every watch of the account. cb(arg, change)
+ * mailbox affected) goes to every watch of the account. A deleted
+ * mailbox's row id may be taken again by a later one: a watcher compares
+ * change->uidvalidity with its ref's. cb(arg, change)
  * runs on `loop` (or, with loop NULL, synchronously in the notifying thread:
  * for tests and tools). `change` is valid only during the call. Thread-safe. */
 struct hub_watch *hub_watch_add(const char *address, int64_t mailbox_id,

@@ -9,14 +9,48 @@
 #include "core/log.h"
 #include "store/store-private.h"
 
+struct uid_at {
+	uint32_t uid;
+	size_t at;
+};
+
+static int uid_at_cmp(const void *a, const void *b)
+{
+	const struct uid_at *x = a, *y = b;
+
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* Which entries of uids repeat an earlier one (a set such as "1,1"): a
+ * UID is copied once, else a move would leave two copies of it. */
+static bool *repeats(const uint32_t *uids, size_t n)
+{
+	struct uid_at *sorted = malloc((n + 1) * sizeof(*sorted));
+	bool *rep = calloc(n + 1, sizeof(*rep));
+
+	if (sorted == NULL || rep == NULL)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		sorted[i] = (struct uid_at){ uids[i], i };
+	qsort(sorted, n, sizeof(*sorted), uid_at_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (sorted[i].uid == sorted[i - 1].uid)
+			rep[sorted[i].at] = true;
+	free(sorted);
+	return rep;
+}
+
 /* Inside a transaction: copy the rows of `uids` from src to dst, one
  * MODSEQ for all of them in dst (*modseq_r, 0 when nothing was copied).
  * new_uids (n entries) gets each new UID, 0 for a UID src does not
- * hold. */
+ * hold or one repeated. */
 static enum store_error copy_rows(struct store_account *acct, const struct store_box *src,
 				  const struct store_box *dst, const uint32_t *uids, size_t n,
 				  uint32_t *new_uids, uint64_t *modseq_r)
 {
+	bool *skip = repeats(uids, n);
 	uint64_t modseq = dst->highestmodseq + 1;
 	uint32_t uidnext = dst->uidnext;
 	enum store_error err = STORE_OK;
@@ -38,6 +72,8 @@ static enum store_error copy_rows(struct store_account *acct, const struct store
 		bool copied;
 
 		new_uids[i] = 0;
+		if (skip[i])
+			continue;
 		if (uidnext >= UINT32_MAX) {
 			log_event(LOG_LEVEL_ERROR, "store", NULL, NULL,
 				  "msg=\"UIDs exhausted\" user=%s mailbox=%s", acct->address, dst->name);
@@ -81,6 +117,7 @@ static enum store_error copy_rows(struct store_account *acct, const struct store
 out:
 	sqlite3_finalize(ins);
 	sqlite3_finalize(upd);
+	free(skip);
 	return err;
 }
 

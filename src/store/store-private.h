@@ -148,6 +148,17 @@ enum store_error store_message_add(struct store_account *acct, const struct stor
  * flags, keywords, modseq, internal_date, size (message.c). */
 #define STORE_MESSAGE_COLUMNS "uid, flags, keywords, modseq, internal_date, size"
 void store_message_from_row(sqlite3_stmt *stmt, struct store_message *m);
+/* collect.c: step a prepared, bound statement (NULL: it failed to
+ * prepare, STORE_ERR_IO) to its end and finalize it, collecting its rows:
+ * as messages (STORE_MESSAGE_COLUMNS first; free with
+ * store_messages_free), as UIDs (the first column; free()) or as names
+ * (the first column; store_names_free). `what` names it in the log. */
+enum store_error store_messages_collect(struct store_account *acct, sqlite3_stmt *stmt,
+					const char *what, struct store_message **msgs_r, size_t *n_r);
+enum store_error store_uids_collect(struct store_account *acct, sqlite3_stmt *stmt,
+				    const char *what, uint32_t **uids_r, size_t *n_r);
+enum store_error store_names_collect(struct store_account *acct, sqlite3_stmt *stmt,
+				     const char *what, char ***names_r, size_t *n_r);
 
 /* Inside a transaction: take the mailbox's next MODSEQ (HIGHESTMODSEQ+1,
  * stored). */

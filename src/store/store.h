@@ -3,11 +3,14 @@
  *
  * Message files hold the message exactly as served (CRLF line ends), so a
  * message's size is its file's size. A copy shares the file. index.db holds
- * mailboxes (name, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, special use,
- * subscription), messages (UID, flags, keywords, MODSEQ, internal date,
- * size, file, SHA-256 digest of the bytes) and expunged UIDs with their
- * MODSEQ. Mailbox names are UTF-8 (as IMAP4rev2 has them), '/' separates
- * levels.
+ * mailboxes (name, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, special use, the
+ * counts of messages, unseen, deleted and octets, the \Recent
+ * watermark), messages (UID, flags, keywords, MODSEQ, internal date,
+ * size, file, SHA-256 digest of the bytes), expunged UIDs with their
+ * MODSEQ, subscriptions, the keywords used per mailbox and a structure
+ * cache per file. Mailbox names are UTF-8 (as IMAP4rev2 has them), '/'
+ * separates levels. A mailbox is named for a lookup and addressed by a
+ * ref (struct store_mailbox_ref) once selected.
  *
  * Every function here is blocking (file and SQLite I/O): on an I/O thread
  * call it only from a job (conn_job). Every change is reported to the
@@ -169,8 +172,10 @@ void store_mailbox_free(struct store_mailbox *box);
 void store_mailboxes_free(struct store_mailbox *boxes, size_t n);
 
 /* Subscriptions (RFC 9051 6.3.7), by name: a name that does not exist may
- * be subscribed, and a subscription outlives its mailbox. The list is
- * ordered by name; free it with store_names_free. */
+ * be subscribed, and a subscription outlives its mailbox. Subscribing
+ * twice is STORE_OK; unsubscribing a name not subscribed is
+ * STORE_ERR_NOT_FOUND. The list is ordered by name; free it with
+ * store_names_free. */
 enum store_error store_subscribe(struct store_account *acct, const char *name, bool on);
 enum store_error store_subscriptions(struct store_account *acct, char ***names_r, size_t *n_r);
 void store_names_free(char **names, size_t n);
@@ -376,7 +381,7 @@ enum store_error store_expunge_deleted(struct store_account *acct, const struct 
 /* Copy UIDs to another mailbox (by name), sharing files; flags, keywords
  * and internal date travel. new_uids_r (n entries, may be NULL) gets the
  * new UIDs in the same order, 0 for a source UID that does not exist
- * (skipped). STORE_ERR_NOT_FOUND only when dest does not exist
+ * (skipped) or repeats an earlier one. STORE_ERR_NOT_FOUND only when dest does not exist
  * ([TRYCREATE]). */
 enum store_error store_copy(struct store_account *acct, const struct store_mailbox_ref *ref,
 			    const uint32_t *uids, size_t n, const char *dest,

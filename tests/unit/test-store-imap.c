@@ -537,9 +537,12 @@ static void test_copy_move(void **state)
 	store_names_free(kw, n);
 	/* the files moved with the messages, none was copied or lost */
 	assert_int_equal(msg_files(f->acct), 2);
-	/* a move within one mailbox gives new UIDs */
-	assert_int_equal(store_move(f->acct, &trash, (uint32_t[]){ 1 }, 1, "Trash", out), STORE_OK);
+	/* a move within one mailbox gives new UIDs; a repeated UID moves once */
+	assert_int_equal(store_move(f->acct, &trash, (uint32_t[]){ 1, 2, 1 }, 3, "Trash", out), STORE_OK);
 	assert_int_equal(out[0], 3);
+	assert_int_equal(out[1], 4);
+	assert_int_equal(out[2], 0);
+	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM messages"), 2);
 	counts_exact(f->acct);
 }
 
