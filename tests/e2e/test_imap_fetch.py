@@ -113,8 +113,9 @@ def split_msg(msg):
 @pytest.fixture(scope="module")
 def srv():
     """A server whose demo@ INBOX holds the corpus (UIDs 1 and 2),
-    appended over IMAP; .stored is what the store holds (CRLF)."""
-    with th.imap_tern() as t:
+    appended over IMAP; .stored is what the store holds (CRLF). LOGIN
+    works without TLS too, so that bodies can leave by sendfile."""
+    with th.imap_tern({"auth.allow_plaintext_loopback": "yes"}) as t:
         t.stored = [th.crlf(PLAIN), th.crlf(MULTI)]
         m = th.imap_ssl(t.imaps_port)
         for msg in t.stored:
@@ -392,11 +393,12 @@ def rss_kib(pid):
     raise AssertionError("no VmRSS")
 
 
-def test_slow_reader_memory_bounded(srv, big):
+@pytest.mark.parametrize("tls", [True, False], ids=["imaps", "plain-sendfile"])
+def test_slow_reader_memory_bounded(srv, big, tls):
     uid, msg = big
     pid = srv.server.proc.pid
     before = rss_kib(pid)
-    r = th.Raw(srv.imaps_port, tls=True, rcvbuf=16384)
+    r = th.Raw(srv.imaps_port if tls else srv.imap_port, tls=tls, rcvbuf=16384)
     r.readline()
     r.send(b"a LOGIN %s %s\r\n" % (th.USER.encode(), th.PASSWORD.encode()))
     while not r.readline().startswith(b"a "):
