@@ -111,7 +111,7 @@ void cmd_idle(struct imap_cmd *cmd)
 	if (cmd->ctx == NULL)
 		abort();
 	cmd->free_ctx = idle_free;
-	cmd->line = idle_line;
+	imap_cmd_lines(cmd, idle_line);
 	s->idling = true;
 	imap_continue(s, "idling");
 	conn_set_idle_timeout(s->conn, 0);

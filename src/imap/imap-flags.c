@@ -3,6 +3,7 @@
  * store-att-flags). No I/O. */
 #include "imap/imap-flags.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -98,6 +99,44 @@ static const char *flags_add(struct imap_store_args *r, const struct imap_arg *a
 	return NULL;
 }
 
+/* The flags of a list, or of one atom, into r. */
+static const char *flags_add_all(struct imap_store_args *r, const struct imap_arg *flags,
+				 size_t n)
+{
+	if (n == 1 && flags->type == IMAP_ARG_LIST) {
+		n = flags->n;
+		flags = flags->list;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *why = flags_add(r, &flags[i]);
+
+		if (why != NULL)
+			return why;
+		if (r->n_keywords > STORE_MAILBOX_KEYWORDS_MAX)
+			return "Too many keywords";
+	}
+	return NULL;
+}
+
+bool imap_flags_parse(const struct imap_arg *arg, unsigned *flags_r, char **keywords_r,
+		      const char **why_r)
+{
+	struct imap_store_args r;
+
+	memset(&r, 0, sizeof(r));
+	buf_init(&r.keywords, 0);
+	*flags_r = 0;
+	*keywords_r = NULL;
+	*why_r = flags_add_all(&r, arg, 1);
+	if (*why_r == NULL) {
+		*flags_r = r.flags;
+		if (r.keywords.len > 0 && (*keywords_r = strndup(r.keywords.data, r.keywords.len)) == NULL)
+			abort();
+	}
+	buf_release(&r.keywords);
+	return *why_r == NULL;
+}
+
 /* "+FLAGS.SILENT" and friends. */
 static bool flags_item_parse(struct imap_store_args *r, const struct imap_arg *arg)
 {
@@ -120,9 +159,6 @@ static bool flags_item_parse(struct imap_store_args *r, const struct imap_arg *a
 enum imap_store_parse imap_store_args_parse(const struct imap_arg *args, size_t n,
 					    struct imap_store_args *r, const char **why_r)
 {
-	const struct imap_arg *flags;
-	size_t n_flags;
-
 	memset(r, 0, sizeof(*r));
 	buf_init(&r->keywords, 0);
 	*why_r = NULL;
@@ -135,25 +171,14 @@ enum imap_store_parse imap_store_args_parse(const struct imap_arg *args, size_t 
 		return IMAP_STORE_PARSE_BAD;
 	}
 	/* A parenthesised list, or flags as separate arguments (RFC 9051 9). */
-	flags = &args[1];
-	n_flags = n - 1;
-	if (flags->type == IMAP_ARG_LIST) {
-		if (n != 2) {
-			*why_r = "Unexpected arguments after the flag list";
-			return IMAP_STORE_PARSE_BAD;
-		}
-		n_flags = flags->n;
-		flags = flags->list;
+	if (args[1].type == IMAP_ARG_LIST && n != 2) {
+		*why_r = "Unexpected arguments after the flag list";
+		return IMAP_STORE_PARSE_BAD;
 	}
-	for (size_t i = 0; i < n_flags; i++) {
-		*why_r = flags_add(r, &flags[i]);
-		if (*why_r != NULL)
-			return IMAP_STORE_PARSE_BAD;
-		if (r->n_keywords > STORE_MAILBOX_KEYWORDS_MAX) {
-			*why_r = "Too many keywords";
-			return IMAP_STORE_PARSE_LIMIT;
-		}
-	}
+	*why_r = flags_add_all(r, &args[1], n - 1);
+	if (*why_r != NULL)
+		return r->n_keywords > STORE_MAILBOX_KEYWORDS_MAX ? IMAP_STORE_PARSE_LIMIT :
+								   IMAP_STORE_PARSE_BAD;
 	return IMAP_STORE_PARSE_OK;
 }
 

@@ -16,6 +16,13 @@
  * \Recent when `recent`, then keywords (space-separated; may be NULL). */
 void imap_flags_write(struct buf *out, unsigned flags, const char *keywords, bool recent);
 
+/* A flag list "(\Seen $Forwarded)", or one flag as an atom (APPEND):
+ * *flags_r gets the enum store_flag bits, *keywords_r the keywords
+ * space-separated, without repeats (malloc'd; NULL when none). False,
+ * with the reason in *why_r, for what imap_store_args_parse refuses. */
+bool imap_flags_parse(const struct imap_arg *arg, unsigned *flags_r, char **keywords_r,
+		      const char **why_r);
+
 struct imap_store_args {
 	enum store_flag_op op;          /* FLAGS: replace, +FLAGS: add, -FLAGS: remove */
 	bool silent;                    /* .SILENT */
