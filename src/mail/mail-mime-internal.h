@@ -14,6 +14,9 @@
 #include "mail/mail-mime.h"
 
 #define MAIL_MIME_NONE UINT32_MAX
+/* The longest boundary looked for (RFC 2046 5.1.1 allows 70): a longer
+ * one leaves its multipart without parts. */
+#define MAIL_MIME_MAX_BOUNDARY 200
 
 enum mail_mime_kind {
 	MAIL_MIME_LEAF,       /* any other type: its content is opaque */
@@ -99,6 +102,11 @@ struct mail_mime_part_ctx {
  * multipart's boundary (malloc'd, the caller frees it) or NULL. */
 char *mail_mime_part_fill(struct mail_mime_node *node, const struct mail_mime_fields *f,
 			  const struct mail_mime_part_ctx *ctx);
+
+/* mail-mime-param.c: the charset parameter of a Content-Type value
+ * (s[0..len), no NUL inside), malloc'd as written; NULL when there is
+ * none. For mail-text.c, which reads parts' text for SEARCH. */
+char *mail_mime_content_charset(const char *value, size_t len);
 
 /* mail-envelope.c: the "(...)" ENVELOPE of a message root's fields
  * (RFC 9051 7.5.2), malloc'd. */

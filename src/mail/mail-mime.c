@@ -16,9 +16,9 @@
 
 #include "mail/mail-header.h"
 
-/* Bytes of a line kept to match boundaries: "--", the longest boundary
- * looked for (mail-mime-param.c), "--". */
-#define MAIL_MIME_LINE_KEEP 204
+/* Bytes of a line kept to match boundaries: "--", the longest boundary,
+ * "--". */
+#define MAIL_MIME_LINE_KEEP (MAIL_MIME_MAX_BOUNDARY + 4)
 /* The most of one header field kept: the rest of a longer one is cut. */
 #define MAIL_MIME_MAX_FIELD 65536
 /* The most bytes of part strings a message's structure holds; past this
@@ -305,6 +305,11 @@ static void mail_mime_close_to(struct mail_mime_parser *p, size_t keep, uint64_t
 			mail_mime_header_end(p, hdr_end < n->hdr_off ? n->hdr_off : hdr_end, lf);
 			continue;   /* a message part opened its message: close it too */
 		}
+		/* an empty body: the line end before the boundary was the
+		 * empty line's, and leaves the header (Dovecot); not when a
+		 * message starts there */
+		if (!cut && end < n->body_off && n->first_child == MAIL_MIME_NONE)
+			n->body_off = end < n->hdr_off ? n->hdr_off : end;
 		if (n->kind == MAIL_MIME_MULTIPART && n->first_child == MAIL_MIME_NONE &&
 		    !p->parts_full) {
 			uint64_t at = cut || end < n->body_off ? n->body_off : end;
@@ -319,10 +324,6 @@ static void mail_mime_close_to(struct mail_mime_parser *p, size_t keep, uint64_t
 			n->end = end;
 			n->lines = lf - n->lf_body;
 		} else {
-			/* an empty body: the line end before the boundary was
-			 * the empty line's, and leaves the header (Dovecot) */
-			if (!cut && end < n->body_off)
-				n->body_off = end < n->hdr_off ? n->hdr_off : end;
 			n->end = n->body_off;
 			n->lines = 0;
 		}

@@ -253,9 +253,8 @@ static enum store_error rename_inbox(struct store_account *acct, struct store_bo
 	uint64_t modseq = 0;
 	char **unused = NULL;
 	uint32_t *uids = NULL;
-	size_t n = 0;
 	sqlite3_stmt *stmt;
-	enum db_result r;
+	size_t n = 0;
 
 	if ((err = store_box_create(acct, new, STORE_SPECIAL_NONE, true, &dst)) != STORE_OK)
 		return err;
@@ -274,19 +273,10 @@ static enum store_error rename_inbox(struct store_account *acct, struct store_bo
 		return err;
 	/* Then INBOX's rows go as expunged, with one MODSEQ. */
 	stmt = db_prepare(acct->db, "SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid");
-	if (stmt == NULL)
-		return STORE_ERR_IO;
-	sqlite3_bind_int64(stmt, 1, inbox->id);
-	uids = malloc((inbox->messages + 1) * sizeof(*uids));
-	if (uids == NULL)
-		abort();
-	while ((r = db_step(acct->db, stmt, "list inbox")) == DB_ROW && n < inbox->messages)
-		uids[n++] = (uint32_t)sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
-	if (r != DB_OK) {
-		free(uids);
-		return r == DB_ROW ? STORE_ERR_CORRUPT : store_db_result(r);
-	}
+	if (stmt != NULL)
+		sqlite3_bind_int64(stmt, 1, inbox->id);
+	if ((err = store_uids_collect(acct, stmt, "list inbox", &uids, &n)) != STORE_OK)
+		return err;
 	err = store_rows_expunge(acct, inbox, uids, n, &modseq, NULL, &unused);
 	store_files_unlink(NULL, unused);   /* every file is the new mailbox's now */
 	free(uids);

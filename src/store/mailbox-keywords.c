@@ -3,7 +3,6 @@
  * message enters a mailbox with keywords or a flag change adds some, and
  * bounded per mailbox. Keywords compare case-insensitively (RFC 9051
  * 2.3.2), as the table's NOCASE column does. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "store/store-private.h"
@@ -66,35 +65,14 @@ static enum store_error store_mailbox_keywords_locked(struct store_account *acct
 	struct store_box box;
 	sqlite3_stmt *stmt;
 	enum store_error err;
-	char **kw = NULL;
-	size_t n = 0, cap = 0;
-	enum db_result r;
 
 	if ((err = store_box_by_ref(acct, ref, &box)) != STORE_OK)
 		return err;
 	stmt = db_prepare(acct->db, "SELECT keyword FROM mailbox_keywords WHERE mailbox_id = ?"
 			  " ORDER BY keyword");
-	if (stmt == NULL)
-		return STORE_ERR_IO;
-	sqlite3_bind_int64(stmt, 1, box.id);
-	while ((r = db_step(acct->db, stmt, "list keywords")) == DB_ROW) {
-		if (n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			kw = realloc(kw, cap * sizeof(*kw));
-			if (kw == NULL)
-				abort();
-		}
-		if ((kw[n++] = strdup((const char *)sqlite3_column_text(stmt, 0))) == NULL)
-			abort();
-	}
-	sqlite3_finalize(stmt);
-	if (r != DB_OK) {
-		store_names_free(kw, n);
-		return store_db_result(r);
-	}
-	*kw_r = kw;
-	*n_r = n;
-	return STORE_OK;
+	if (stmt != NULL)
+		sqlite3_bind_int64(stmt, 1, box.id);
+	return store_names_collect(acct, stmt, "list keywords", kw_r, n_r);
 }
 
 enum store_error store_mailbox_keywords(struct store_account *acct,

@@ -142,73 +142,20 @@ enum store_error store_messages_get(struct store_account *acct, const struct sto
 	return err;
 }
 
-static enum store_error changed_messages(struct store_account *acct, int64_t box_id,
-					 uint64_t modseq, struct store_message **msgs_r,
-					 size_t *n_r)
+/* The statement of a changes query: the mailbox and the MODSEQ bound.
+ * INDEXED BY: the primary key would give UID order without a sort, at
+ * the price of reading every row; the MODSEQ indexes read only the
+ * changed ones. */
+static sqlite3_stmt *since_prepare(struct store_account *acct, const char *sql, int64_t box_id,
+				   uint64_t modseq)
 {
-	/* INDEXED BY: the primary key would give UID order without a sort,
-	 * at the price of reading every row; the MODSEQ index reads only
-	 * the changed ones. */
-	sqlite3_stmt *stmt = db_prepare(acct->db, "SELECT " STORE_MESSAGE_COLUMNS
-					" FROM messages INDEXED BY messages_modseq"
-					" WHERE mailbox_id = ? AND modseq > ? ORDER BY uid");
-	struct store_message *msgs = NULL;
-	size_t n = 0, cap = 0;
-	enum db_result r;
+	sqlite3_stmt *stmt = db_prepare(acct->db, sql);
 
-	if (stmt == NULL)
-		return STORE_ERR_IO;
-	sqlite3_bind_int64(stmt, 1, box_id);
-	sqlite3_bind_int64(stmt, 2, (int64_t)modseq);
-	while ((r = db_step(acct->db, stmt, "changed messages")) == DB_ROW) {
-		if (n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			msgs = realloc(msgs, cap * sizeof(*msgs));
-			if (msgs == NULL)
-				abort();
-		}
-		store_message_from_row(stmt, &msgs[n++]);
+	if (stmt != NULL) {
+		sqlite3_bind_int64(stmt, 1, box_id);
+		sqlite3_bind_int64(stmt, 2, (int64_t)modseq);
 	}
-	sqlite3_finalize(stmt);
-	if (r != DB_OK) {
-		store_messages_free(msgs, n);
-		return store_db_result(r);
-	}
-	*msgs_r = msgs;
-	*n_r = n;
-	return STORE_OK;
-}
-
-static enum store_error expunged_uids(struct store_account *acct, int64_t box_id, uint64_t modseq,
-				      uint32_t **uids_r, size_t *n_r)
-{
-	sqlite3_stmt *stmt = db_prepare(acct->db, "SELECT uid FROM expunged INDEXED BY expunged_modseq"
-					" WHERE mailbox_id = ? AND modseq > ? ORDER BY uid");
-	uint32_t *uids = NULL;
-	size_t n = 0, cap = 0;
-	enum db_result r;
-
-	if (stmt == NULL)
-		return STORE_ERR_IO;
-	sqlite3_bind_int64(stmt, 1, box_id);
-	sqlite3_bind_int64(stmt, 2, (int64_t)modseq);
-	while ((r = db_step(acct->db, stmt, "expunged messages")) == DB_ROW) {
-		if (n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			uids = realloc(uids, cap * sizeof(*uids));
-			if (uids == NULL)
-				abort();
-		}
-		uids[n++] = (uint32_t)sqlite3_column_int64(stmt, 0);
-	}
-	sqlite3_finalize(stmt);
-	if (r != DB_OK) {
-		free(uids);
-		return store_db_result(r);
-	}
-	*uids_r = uids;
-	*n_r = n;
-	return STORE_OK;
+	return stmt;
 }
 
 enum store_error store_changes_since(struct store_account *acct, const struct store_mailbox_ref *ref,
@@ -227,8 +174,13 @@ enum store_error store_changes_since(struct store_account *acct, const struct st
 	store_enter(acct);
 	if ((err = read_begin(acct)) == STORE_OK &&
 	    (err = store_box_by_ref(acct, ref, &box)) == STORE_OK &&
-	    (err = changed_messages(acct, box.id, modseq, changed_r, n_changed_r)) == STORE_OK &&
-	    (err = expunged_uids(acct, box.id, modseq, expunged_r, n_expunged_r)) == STORE_OK)
+	    (err = store_messages_collect(acct, since_prepare(acct, "SELECT " STORE_MESSAGE_COLUMNS
+			" FROM messages INDEXED BY messages_modseq WHERE mailbox_id = ? AND modseq > ?"
+			" ORDER BY uid", box.id, modseq), "changed messages",
+			changed_r, n_changed_r)) == STORE_OK &&
+	    (err = store_uids_collect(acct, since_prepare(acct, "SELECT uid FROM expunged"
+			" INDEXED BY expunged_modseq WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
+			box.id, modseq), "expunged messages", expunged_r, n_expunged_r)) == STORE_OK)
 		*highestmodseq_r = box.highestmodseq;
 	db_rollback(acct->db);
 	store_leave(acct);
@@ -240,9 +192,9 @@ enum store_error store_changes_since(struct store_account *acct, const struct st
 	return err;
 }
 
-static enum store_error store_recent_take_locked(struct store_account *acct,
-						 const struct store_mailbox_ref *ref,
-						 uint32_t *first_recent_r)
+static enum store_error store_recent_locked(struct store_account *acct,
+					    const struct store_mailbox_ref *ref, bool take,
+					    uint32_t *first_recent_r)
 {
 	sqlite3_stmt *stmt;
 	struct store_box box;
@@ -270,7 +222,7 @@ static enum store_error store_recent_take_locked(struct store_account *acct,
 	*first_recent_r = recent;
 	/* Nothing arrived since the last taker: no write, no fsync (the
 	 * common SELECT). */
-	if (recent >= box.uidnext)
+	if (!take || recent >= box.uidnext)
 		goto out;
 	stmt = db_prepare(acct->db, "UPDATE mailboxes SET recent_uid = uidnext WHERE id = ?");
 	if (stmt == NULL) {
@@ -287,16 +239,28 @@ out:
 	return err;
 }
 
-enum store_error store_recent_take(struct store_account *acct, const struct store_mailbox_ref *ref,
-				   uint32_t *first_recent_r)
+static enum store_error store_recent(struct store_account *acct, const struct store_mailbox_ref *ref,
+				     bool take, uint32_t *first_recent_r)
 {
 	enum store_error err;
 
 	*first_recent_r = 0;
 	store_enter(acct);
-	err = store_recent_take_locked(acct, ref, first_recent_r);
+	err = store_recent_locked(acct, ref, take, first_recent_r);
 	store_leave(acct);
 	if (err != STORE_OK)
 		*first_recent_r = 0;
 	return err;
+}
+
+enum store_error store_recent_take(struct store_account *acct, const struct store_mailbox_ref *ref,
+				   uint32_t *first_recent_r)
+{
+	return store_recent(acct, ref, true, first_recent_r);
+}
+
+enum store_error store_recent_peek(struct store_account *acct, const struct store_mailbox_ref *ref,
+				   uint32_t *first_recent_r)
+{
+	return store_recent(acct, ref, false, first_recent_r);
 }

@@ -52,12 +52,9 @@ static enum store_error store_message_list_locked(struct store_account *acct,
 						  const struct store_mailbox_ref *ref,
 						  struct store_message **msgs_r, size_t *n_r)
 {
-	struct store_message *msgs = NULL;
-	size_t n = 0, cap = 0;
 	sqlite3_stmt *stmt;
 	enum store_error err;
 	struct store_box box;
-	enum db_result r;
 
 	*msgs_r = NULL;
 	*n_r = 0;
@@ -65,26 +62,9 @@ static enum store_error store_message_list_locked(struct store_account *acct,
 		return err;
 	stmt = db_prepare(acct->db, "SELECT " STORE_MESSAGE_COLUMNS
 			     " FROM messages WHERE mailbox_id = ? ORDER BY uid");
-	if (stmt == NULL)
-		return STORE_ERR_IO;
-	sqlite3_bind_int64(stmt, 1, box.id);
-	while ((r = db_step(acct->db, stmt, "list messages")) == DB_ROW) {
-		if (n == cap) {
-			cap = cap == 0 ? 64 : cap * 2;
-			msgs = realloc(msgs, cap * sizeof(*msgs));
-			if (msgs == NULL)
-				abort();
-		}
-		store_message_from_row(stmt, &msgs[n++]);
-	}
-	sqlite3_finalize(stmt);
-	if (r != DB_OK) {
-		store_messages_free(msgs, n);
-		return store_db_result(r);
-	}
-	*msgs_r = msgs;
-	*n_r = n;
-	return STORE_OK;
+	if (stmt != NULL)
+		sqlite3_bind_int64(stmt, 1, box.id);
+	return store_messages_collect(acct, stmt, "list messages", msgs_r, n_r);
 }
 
 void store_message_from_row(sqlite3_stmt *stmt, struct store_message *m)
@@ -503,6 +483,7 @@ ssize_t store_reader_read(struct store_reader *reader, void *buf, size_t len)
 {
 	ssize_t n;
 
+	store_check_off_loop(__func__);
 	do
 		n = read(reader->fd, buf, len);
 	while (n < 0 && errno == EINTR);
@@ -514,6 +495,7 @@ ssize_t store_reader_pread(const struct store_reader *reader, void *buf, size_t 
 {
 	ssize_t n;
 
+	store_check_off_loop(__func__);
 	if (offset > (uint64_t)INT64_MAX) {
 		errno = EINVAL;
 		return -1;

@@ -59,9 +59,8 @@ struct store_account {
  * it logs the function and aborts, in every build, since such a call
  * stalls every session of that loop; the unit tests, which run sessions on
  * real loops, fail on it. Reading an open message (store_reader_read,
- * store_reader_pread) is not checked, since export and tests read in
- * their own threads, but blocks on a cold cache just the same: a loop
- * sends a message with conn_send_file(store_reader_fd()) instead. */
+ * store_reader_pread) is one of them, since it blocks on a cold cache: a
+ * loop sends a message with conn_send_file(store_reader_fd()) instead. */
 void store_check_off_loop(const char *function);
 
 /* A handle for a canonical address (taken over), not yet open. */
@@ -107,6 +106,7 @@ struct store_box {
 	uint32_t uidnext;
 	uint64_t highestmodseq;
 	uint32_t messages;
+	uint32_t deleted;                        /* with \Deleted */
 	char name[STORE_MAILBOX_NAME_MAX + 1];   /* canonical */
 };
 /* Inside a transaction (or a single read): the mailbox of a name
@@ -148,6 +148,17 @@ enum store_error store_message_add(struct store_account *acct, const struct stor
  * flags, keywords, modseq, internal_date, size (message.c). */
 #define STORE_MESSAGE_COLUMNS "uid, flags, keywords, modseq, internal_date, size"
 void store_message_from_row(sqlite3_stmt *stmt, struct store_message *m);
+/* collect.c: step a prepared, bound statement (NULL: it failed to
+ * prepare, STORE_ERR_IO) to its end and finalize it, collecting its rows:
+ * as messages (STORE_MESSAGE_COLUMNS first; free with
+ * store_messages_free), as UIDs (the first column; free()) or as names
+ * (the first column; store_names_free). `what` names it in the log. */
+enum store_error store_messages_collect(struct store_account *acct, sqlite3_stmt *stmt,
+					const char *what, struct store_message **msgs_r, size_t *n_r);
+enum store_error store_uids_collect(struct store_account *acct, sqlite3_stmt *stmt,
+				    const char *what, uint32_t **uids_r, size_t *n_r);
+enum store_error store_names_collect(struct store_account *acct, sqlite3_stmt *stmt,
+				     const char *what, char ***names_r, size_t *n_r);
 
 /* Inside a transaction: take the mailbox's next MODSEQ (HIGHESTMODSEQ+1,
  * stored). */

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mail/mail-mime.h"
+#include "mail-mime-check.h"
 
 struct corpus_file {
 	char *data;
@@ -56,18 +56,6 @@ static struct mail_structure *parse_chunked(const char *data, size_t len, size_t
 	for (off = 0; off < len; off += chunk)
 		mail_mime_parser_push(p, data + off, len - off < chunk ? len - off : chunk);
 	return mail_mime_parser_finish(&p);
-}
-
-static uint64_t fnv1a(const char *s, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
 }
 
 /* "1.2.3" into {1,2,3}; "0" is depth 0. */
@@ -151,44 +139,12 @@ static void compare_sections(const char *name, const struct mail_structure *st,
 		if (!mail_structure_section(st, part, depth, parse_kind(kind), &off, &len))
 			len = 0;
 		assert_true(off + len <= eml->len);
-		if (len != want_len || fnv1a(eml->data + off, (size_t)len) != want_hash) {
+		if (len != want_len || mmc_fnv1a(eml->data + off, (size_t)len) != want_hash) {
 			failures++;
 			print_message("%s: section %s %s: got %llu bytes at %llu, want %llu\n", name, path,
 				      kind, (unsigned long long)len, (unsigned long long)off, want_len);
 		}
 		p = strstr(p + 1, "\nsection ");
-	}
-}
-
-static void same_structure(const struct mail_structure *a, const struct mail_structure *b)
-{
-	static const uint32_t paths[][3] = { { 1, 0, 0 }, { 2, 0, 0 }, { 1, 1, 0 }, { 1, 2, 0 },
-					     { 2, 1, 0 }, { 2, 1, 1 }, { 3, 0, 0 }, { 2, 2, 0 } };
-	size_t i, depth;
-	enum mail_section_kind k;
-
-	assert_string_equal(mail_structure_envelope(a), mail_structure_envelope(b));
-	assert_string_equal(mail_structure_body(a), mail_structure_body(b));
-	assert_string_equal(mail_structure_bodystructure(a), mail_structure_bodystructure(b));
-	assert_int_equal(mail_structure_size(a), mail_structure_size(b));
-	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		for (depth = 0; depth <= 3; depth++) {
-			const char *ea = mail_structure_encoding(a, paths[i], depth);
-			const char *eb = mail_structure_encoding(b, paths[i], depth);
-
-			assert_true((ea == NULL) == (eb == NULL));
-			if (ea != NULL)
-				assert_string_equal(ea, eb);
-			for (k = 0; k < MAIL_SECTION__COUNT; k++) {
-				uint64_t oa = 0, la = 0, ob = 0, lb = 0;
-				bool ra = mail_structure_section(a, paths[i], depth, k, &oa, &la);
-				bool rb = mail_structure_section(b, paths[i], depth, k, &ob, &lb);
-
-				assert_true(ra == rb);
-				assert_int_equal(oa, ob);
-				assert_int_equal(la, lb);
-			}
-		}
 	}
 }
 
@@ -211,8 +167,9 @@ static void check_message(const char *name)
 	whole = parse_chunked(eml.data, eml.len, eml.len > 0 ? eml.len : 1);
 	one = parse_chunked(eml.data, eml.len, 1);
 	seven = parse_chunked(eml.data, eml.len, 7);
-	same_structure(whole, one);
-	same_structure(whole, seven);
+	mmc_check(whole);
+	mmc_same(whole, one);
+	mmc_same(whole, seven);
 
 	for (i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
 		char *want = tern.data != NULL ? expected_item(&tern, items[i]) : NULL;
@@ -240,7 +197,7 @@ static void check_message(const char *name)
 	assert_int_equal(mail_structure_serialize(whole, &blob), 0);
 	back = mail_structure_deserialize(blob.data, blob.len);
 	assert_non_null(back);
-	same_structure(whole, back);
+	mmc_same(whole, back);
 	buf_release(&blob);
 
 	mail_structure_free(&whole);
@@ -287,10 +244,276 @@ static void test_corpus(void **state)
 	assert_int_equal(failures, 0);
 }
 
+static struct mail_structure *parse_str(const char *msg)
+{
+	struct mail_structure *a = parse_chunked(msg, strlen(msg), strlen(msg) + 1);
+	struct mail_structure *b = parse_chunked(msg, strlen(msg), 1);
+
+	mmc_check(a);
+	mmc_same(a, b);
+	mail_structure_free(&b);
+	return a;
+}
+
+/* The bytes of a section, or "-" when it does not exist. */
+static char *section(const struct mail_structure *st, const char *msg, const char *path,
+		     enum mail_section_kind kind)
+{
+	uint32_t part[8];
+	size_t depth = parse_path(path, part);
+	uint64_t off, len;
+
+	if (!mail_structure_section(st, part, depth, kind, &off, &len))
+		return strdup("-");
+	return strndup(msg + off, (size_t)len);
+}
+
+static void check_section(const struct mail_structure *st, const char *msg, const char *path,
+			  enum mail_section_kind kind, const char *want)
+{
+	char *got = section(st, msg, path, kind);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_sections(void **state)
+{
+	static const char msg[] =
+		"Subject: s\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+		"pre\r\n--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: BASE64\r\n\r\n"
+		"aGVsbG8=\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n"
+		"Subject: in\r\nContent-Type: multipart/alternative; boundary=c\r\n\r\n"
+		"--c\r\n\r\none\r\n--c\r\nContent-Type: text/html\r\n\r\ntwo\r\n--c--\r\n"
+		"\r\n--b--\r\nepilogue\r\n";
+	struct mail_structure *st;
+	const uint32_t p1[] = { 1 }, p2[] = { 2 }, p21[] = { 2, 1 }, p3[] = { 3 };
+
+	(void)state;
+	st = parse_str(msg);
+	check_section(st, msg, "0", MAIL_SECTION_BODY, msg);
+	check_section(st, msg, "0", MAIL_SECTION_HEADER,
+		      "Subject: s\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n");
+	check_section(st, msg, "0", MAIL_SECTION_MIME, "-");
+	check_section(st, msg, "1", MAIL_SECTION_BODY, "aGVsbG8=");
+	check_section(st, msg, "1", MAIL_SECTION_MIME,
+		      "Content-Type: text/plain\r\nContent-Transfer-Encoding: BASE64\r\n\r\n");
+	check_section(st, msg, "1", MAIL_SECTION_HEADER, "-");
+	check_section(st, msg, "1.1", MAIL_SECTION_BODY, "aGVsbG8=");
+	check_section(st, msg, "1.1.1", MAIL_SECTION_BODY, "-");
+	check_section(st, msg, "2", MAIL_SECTION_MIME, "Content-Type: message/rfc822\r\n\r\n");
+	check_section(st, msg, "2", MAIL_SECTION_HEADER,
+		      "Subject: in\r\nContent-Type: multipart/alternative; boundary=c\r\n\r\n");
+	check_section(st, msg, "2", MAIL_SECTION_TEXT,
+		      "--c\r\n\r\none\r\n--c\r\nContent-Type: text/html\r\n\r\ntwo\r\n--c--\r\n");
+	check_section(st, msg, "2.1", MAIL_SECTION_BODY, "one");
+	check_section(st, msg, "2.1", MAIL_SECTION_MIME, "\r\n");
+	check_section(st, msg, "2.2", MAIL_SECTION_BODY, "two");
+	check_section(st, msg, "2.2", MAIL_SECTION_MIME, "Content-Type: text/html\r\n\r\n");
+	check_section(st, msg, "2.3", MAIL_SECTION_BODY, "-");
+	check_section(st, msg, "3", MAIL_SECTION_BODY, "-");
+	check_section(st, msg, "0.1", MAIL_SECTION_BODY, "-");
+	assert_string_equal(mail_structure_encoding(st, p1, 1), "base64");
+	assert_string_equal(mail_structure_encoding(st, p2, 1), "7bit");
+	assert_string_equal(mail_structure_encoding(st, p21, 2), "7bit");
+	assert_string_equal(mail_structure_encoding(st, NULL, 0), "7bit");
+	assert_null(mail_structure_encoding(st, p3, 1));
+	assert_string_equal(mail_structure_body(st),
+			    "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"BASE64\" 8 0)"
+			    "(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 120 "
+			    "(NIL \"in\" NIL NIL NIL NIL NIL NIL NIL NIL) "
+			    "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 3 0)"
+			    "(\"text\" \"html\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 3 0) \"alternative\") 11)"
+			    " \"mixed\")");
+	mail_structure_free(&st);
+
+	/* not multipart: part 1 is the body, and HEADER needs a message */
+	st = parse_str("Subject: x\r\n\r\nbody\r\n");
+	check_section(st, "Subject: x\r\n\r\nbody\r\n", "1", MAIL_SECTION_BODY, "body\r\n");
+	check_section(st, "Subject: x\r\n\r\nbody\r\n", "0", MAIL_SECTION_TEXT, "body\r\n");
+	check_section(st, "Subject: x\r\n\r\nbody\r\n", "1", MAIL_SECTION_HEADER, "-");
+	check_section(st, "Subject: x\r\n\r\nbody\r\n", "2", MAIL_SECTION_BODY, "-");
+	mail_structure_free(&st);
+}
+
+static void check_bodystructure(const char *msg, const char *want)
+{
+	struct mail_structure *st = parse_str(msg);
+
+	assert_string_equal(mail_structure_bodystructure(st), want);
+	mail_structure_free(&st);
+}
+
+/* RFC 2231: continuations in any order, charsets converted to UTF-8, an
+ * unknown charset and a broken %-escape kept as they are. */
+static void test_rfc2231(void **state)
+{
+	(void)state;
+	check_bodystructure("Content-Type: a/b; n*1*=%E9t%E9; n*0*=iso-8859-1'fr'%C9t; x*=''plain\r\n\r\n",
+			    "(\"a\" \"b\" (\"n\" {8}\r\n\xc3\x89t\xc3\xa9t\xc3\xa9 \"x\" \"plain\") NIL NIL"
+			    " \"7bit\" 0 NIL NIL NIL NIL)");
+	check_bodystructure("Content-Type: a/b; n*=x-no-such-charset''%41%4; m*0=\"a\"; m*1=b\r\n\r\n",
+			    "(\"a\" \"b\" (\"n\" \"A%4\" \"m\" \"ab\") NIL NIL \"7bit\" 0 NIL NIL NIL NIL)");
+	check_bodystructure("Content-Type: a/b; n*=utf-8''%FF%41\r\n\r\n",
+			    "(\"a\" \"b\" (\"n\" {2}\r\n\xff" "A) NIL NIL \"7bit\" 0 NIL NIL NIL NIL)");
+	/* an unquoted boundary with '=' in it (common, if not allowed) */
+	check_bodystructure("Content-Type: multipart/mixed; boundary=--=_a\r\n\r\n----=_a\r\n\r\nx\r\n----=_a--\r\n",
+			    "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 1 0 NIL NIL NIL NIL)"
+			    " \"mixed\" (\"boundary\" \"--=_a\") NIL NIL NIL)");
+}
+
+/* Replace the hash at the end of a blob after changing it. */
+static void rehash(struct buf *blob)
+{
+	uint64_t h = mmc_fnv1a(blob->data, blob->len - 8);
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		blob->data[blob->len - 8 + i] = (char)(h >> (8 * i));
+}
+
+static void put_u64(struct buf *blob, size_t at, uint64_t v)
+{
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		blob->data[at + i] = (char)(v >> (8 * i));
+}
+
+static void test_blob_corrupt(void **state)
+{
+	static const char msg[] =
+		"From: a@b\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\none\r\n"
+		"--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: in\r\n\r\ntwo\r\n--b--\r\n";
+	struct mail_structure *st = parse_str(msg), *back;
+	struct buf blob, copy;
+	size_t i;
+
+	(void)state;
+	buf_init(&blob, 0);
+	assert_int_equal(mail_structure_serialize(st, &blob), 0);
+	buf_init(&copy, 0);
+	for (i = 0; i < blob.len; i++) {
+		/* a flipped byte anywhere, or the blob cut short */
+		buf_reset(&copy);
+		assert_int_equal(buf_append(&copy, blob.data, blob.len), 0);
+		copy.data[i] ^= 0x20;
+		assert_null(mail_structure_deserialize(copy.data, copy.len));
+		assert_null(mail_structure_deserialize(blob.data, i));
+	}
+	/* a well hashed blob that lies: node 0 ends past the message, its
+	 * kind is unknown, no node, more nodes than there are */
+	buf_reset(&copy);
+	assert_int_equal(buf_append(&copy, blob.data, blob.len), 0);
+	put_u64(&copy, 32, mail_structure_size(st) + 1);
+	rehash(&copy);
+	assert_null(mail_structure_deserialize(copy.data, copy.len));
+	buf_reset(&copy);
+	assert_int_equal(buf_append(&copy, blob.data, blob.len), 0);
+	copy.data[52] = 7;
+	rehash(&copy);
+	assert_null(mail_structure_deserialize(copy.data, copy.len));
+	for (i = 0; i < 3; i++) {
+		static const char counts[3] = { 0, 5, 0x7f };
+
+		buf_reset(&copy);
+		assert_int_equal(buf_append(&copy, blob.data, blob.len), 0);
+		copy.data[12] = counts[i];
+		rehash(&copy);
+		assert_null(mail_structure_deserialize(copy.data, copy.len));
+	}
+	assert_null(mail_structure_deserialize("", 0));
+	assert_null(mail_structure_deserialize("TMS\x01", 4));
+	back = mail_structure_deserialize(blob.data, blob.len);
+	assert_non_null(back);
+	mmc_same(st, back);
+	mail_structure_free(&back);
+
+	/* a capped buffer: nothing appended, an error */
+	buf_release(&copy);
+	buf_init(&copy, 16);
+	assert_int_equal(buf_append(&copy, "keep", 4), 0);
+	assert_int_equal(mail_structure_serialize(st, &copy), -1);
+	assert_int_equal(copy.len, 4);
+	buf_release(&copy);
+	buf_release(&blob);
+	mail_structure_free(&st);
+}
+
+static size_t count(const char *s, const char *what)
+{
+	size_t n = 0;
+
+	while ((s = strstr(s, what)) != NULL) {
+		n++;
+		s++;
+	}
+	return n;
+}
+
+/* Bounds: more parts, deeper nesting and larger headers than kept give a
+ * structure, in bounded memory, whatever the chunking. */
+static void test_bounds(void **state)
+{
+	struct buf msg;
+	struct mail_structure *st;
+	size_t i;
+
+	(void)state;
+	buf_init(&msg, 0);
+	buf_append_str(&msg, "Content-Type: multipart/mixed; boundary=b\r\n\r\n");
+	for (i = 0; i < MAIL_MIME_MAX_PARTS + 500; i++)
+		buf_append_str(&msg, "--b\r\n\r\nx\r\n");
+	buf_append_str(&msg, "--b--\r\n");
+	st = parse_str(msg.data);
+	assert_true(count(mail_structure_bodystructure(st), "(\"text\"") < MAIL_MIME_MAX_PARTS);
+	assert_true(count(mail_structure_bodystructure(st), "(\"text\"") > MAIL_MIME_MAX_PARTS - 10);
+	mail_structure_free(&st);
+
+	/* message/rfc822 in message/rfc822, 300 deep */
+	buf_reset(&msg);
+	for (i = 0; i < 300; i++)
+		buf_append_str(&msg, "Content-Type: message/rfc822\r\n\r\n");
+	buf_append_str(&msg, "end\r\n");
+	st = parse_str(msg.data);
+	assert_true(count(mail_structure_bodystructure(st), "\"rfc822\"") < MAIL_MIME_MAX_DEPTH);
+	assert_non_null(strstr(mail_structure_bodystructure(st), "\"application\" \"octet-stream\""));
+	mail_structure_free(&st);
+
+	/* a 1 MB subject is cut to the field bound; a 1 MB line without end */
+	buf_reset(&msg);
+	buf_append_str(&msg, "Subject: ");
+	for (i = 0; i < 1 << 20; i++)
+		buf_append(&msg, i % 8 == 7 ? " " : "w", 1);
+	buf_append_str(&msg, "\r\n\r\nbody");
+	st = parse_str(msg.data);
+	assert_true(strlen(mail_structure_envelope(st)) < 70000);
+	assert_true(strlen(mail_structure_envelope(st)) > 60000);
+	mail_structure_free(&st);
+	buf_reset(&msg);
+	for (i = 0; i < 1 << 20; i++)
+		buf_append(&msg, "-", 1);
+	st = parse_str(msg.data);
+	assert_string_equal(mail_structure_envelope(st), "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
+	mail_structure_free(&st);
+	buf_release(&msg);
+
+	/* nothing at all */
+	st = parse_chunked("", 0, 1);
+	mmc_check(st);
+	assert_string_equal(mail_structure_bodystructure(st),
+			    "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL)");
+	mail_structure_free(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_corpus),
+		cmocka_unit_test(test_sections),
+		cmocka_unit_test(test_rfc2231),
+		cmocka_unit_test(test_blob_corrupt),
+		cmocka_unit_test(test_bounds),
 	};
 	const char *slash = strrchr(__FILE__, '/');
 
