@@ -476,8 +476,13 @@ def test_many_messages_store_and_expunge_paced(imap):
         _, done = r.read_until(tag)
         assert b"OK" in done, done
     r.ok("SELECT INBOX")
+    other = raw(imap, user, rev2=True)
+    other.ok("SELECT INBOX")
     untagged = r.ok("STORE 1:* +FLAGS (\\Deleted)")
     assert len(untagged) == n and untagged[-1] == b"* %d FETCH (FLAGS (\\Deleted))" % n
+    # the other session's updates are as long; it goes before reading them
+    other.send(b"n1 NOOP\r\n")
+    other.close()
     r.send(b"e1 EXPUNGE\r\n")
     time.sleep(0.5)     # let the server's output fill while we do not read
     untagged, done = r.read_until("e1")
