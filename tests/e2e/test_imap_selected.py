@@ -489,3 +489,22 @@ def test_many_messages_store_and_expunge_paced(imap):
     assert done.startswith(b"e1 OK"), done
     assert untagged == [b"* %d EXPUNGE" % i for i in range(n, 0, -1)], untagged[:3]
     r.close()
+
+
+def test_idle_outlives_the_idle_timeout():
+    """Inside IDLE the [imap] idle_timeout does not cut the client (as
+    Dovecot: the keepalive shows it is there); after DONE it applies."""
+    with th.imap_tern({"imap.idle_timeout": "2"}) as t:
+        a = raw(t, th.USER)
+        a.ok("SELECT INBOX")
+        a.send(b"i1 IDLE\r\n")
+        assert a.readline() == b"+ idling\r\n"
+        time.sleep(3.5)
+        a.send(b"DONE\r\n")
+        _, done = a.read_until("i1")
+        assert done == b"i1 OK IDLE completed", done
+        # quiet again, out of IDLE: autologout
+        a.sock.settimeout(10)
+        line = a.response_line()
+        assert line.startswith(b"* BYE"), line
+        a.close()
