@@ -506,3 +506,21 @@ def test_idle_outlives_the_idle_timeout():
         line = a.response_line()
         assert line.startswith(b"* BYE"), line
         a.close()
+
+
+def test_saved_search_result_in_store_and_move(imap):
+    """SEARCHRES (RFC 5182): "$" names the saved UIDs in STORE and MOVE."""
+    user = new_user(imap, "save1")
+    r = raw(imap, user, rev2=True)
+    for i in range(4):
+        append(r, "INBOX", i)
+    r.ok("SELECT INBOX")
+    r.ok("STORE 2,4 +FLAGS.SILENT (\\Flagged)")
+    r.ok("SEARCH RETURN (SAVE) FLAGGED")
+    untagged = r.ok("UID STORE $ +FLAGS (\\Seen)")
+    assert untagged == [b"* 2 FETCH (UID 2 FLAGS (\\Seen \\Flagged))",
+                        b"* 4 FETCH (UID 4 FLAGS (\\Seen \\Flagged))"], untagged
+    untagged = r.ok("MOVE $ Trash")
+    assert re.match(rb"\* OK \[COPYUID \d+ 2,4 1:2\]", untagged[0]), untagged
+    assert untagged[1:] == [b"* 4 EXPUNGE", b"* 2 EXPUNGE"], untagged
+    r.close()
