@@ -432,8 +432,10 @@ def test_slow_reader_memory_bounded(srv, big, tls):
     assert r.readline() == b")\r\n"
     assert r.readline().startswith(b"c OK")
     r.close()
-    # the 30 MB never sat in the server's memory
-    assert peak - before < 16 * 1024, (before, peak)
+    # the 30 MB never sat in the server's memory (under ASan freed memory
+    # stays in its quarantine, so RSS says nothing there)
+    if not th.SANITIZED:
+        assert peak - before < 16 * 1024, (before, peak)
 
 
 def test_many_messages_to_a_slow_reader(tern_factory):
