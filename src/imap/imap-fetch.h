@@ -51,6 +51,8 @@ struct imap_fetch_msg {
 	struct store_reader *reader;    /* open while a FILE or DECODE item waits */
 	bool gone;                      /* expunged by another session */
 	bool seen_set;                  /* this FETCH set \Seen: FLAGS goes out too */
+	uint64_t header_len;            /* read without the structure: where the header ends */
+	bool header_known;
 };
 
 struct imap_fetch {
