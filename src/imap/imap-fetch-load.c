@@ -168,68 +168,45 @@ static bool prepare_binary(struct imap_fetch *f, const struct imap_fetch_item *i
 {
 	const char *enc = mail_structure_encoding(x->st, it->part, it->depth);
 	enum mail_cte cte = mail_cte_parse(enc, strlen(enc));
-	uint64_t size;
-	bool nul;
+	bool small = len <= IMAP_FETCH_INLINE_MAX && len <= *budget, nul;
+	uint64_t size, skip = 0;
+	struct buf keep;
 
 	if (cte == MAIL_CTE_UNKNOWN) {
 		f->unknown_cte = true;
 		return true;
 	}
-	if (cte == MAIL_CTE_IDENTITY) {
-		size = len;
-		nul = true;         /* not looked at unless read below */
-	} else if (len <= IMAP_FETCH_INLINE_MAX && len <= *budget) {
-		struct buf keep;
-
-		buf_init(&keep, 0);
-		if (!decode_range(f, x->reader, off, len, cte, &size, &nul, &keep)) {
-			buf_release(&keep);
-			return false;
-		}
-		*budget -= len;
-		if (it->attr == IMAP_FETCH_BINARY_SIZE) {
-			buf_release(&keep);
-			d->size = size;
-			return true;
-		}
-		d->literal8 = nul;
-		set_memory(it, d, keep.data, keep.len);
+	if (it->attr == IMAP_FETCH_BINARY_SIZE && cte == MAIL_CTE_IDENTITY) {
+		d->size = len;
 		return true;
-	} else if (!decode_range(f, x->reader, off, len, cte, &size, &nul, NULL)) {
+	}
+	/* Decoded here for its size and whether it holds NUL, kept when
+	 * small; a large one is decoded again on its way out. */
+	buf_init(&keep, 0);
+	if (!decode_range(f, x->reader, off, len, cte, &size, &nul, small ? &keep : NULL)) {
+		buf_release(&keep);
 		return false;
 	}
 	if (it->attr == IMAP_FETCH_BINARY_SIZE) {
+		buf_release(&keep);
 		d->size = size;
 		return true;
 	}
-	if (cte == MAIL_CTE_IDENTITY && len <= IMAP_FETCH_INLINE_MAX && len <= *budget) {
-		struct buf keep;
-
-		buf_init(&keep, 0);
-		if (!read_range(x->reader, off, len, &keep)) {
-			buf_release(&keep);
-			return false;
-		}
+	/* RFC 9051 7.5.2: a string unless the content holds NUL. */
+	d->literal8 = nul;
+	if (small) {
 		*budget -= len;
-		d->literal8 = memchr(keep.data, '\0', keep.len) != NULL;
 		set_memory(it, d, keep.data, keep.len);
 		return true;
 	}
-	/* Streamed: a large identity part is sent as literal8 without
-	 * scanning it first (BINARY's response may always be one). */
-	d->literal8 = nul;
-	{
-		uint64_t skip = 0, n = size;
-
-		if (!apply_partial(it, &skip, &n))
-			return true;
-		d->kind = cte == MAIL_CTE_IDENTITY ? IMAP_FETCH_DATA_FILE : IMAP_FETCH_DATA_DECODE;
-		d->off = cte == MAIL_CTE_IDENTITY ? off + skip : off;
-		d->enc_len = cte == MAIL_CTE_IDENTITY ? n : len;
-		d->cte = cte;
-		d->skip = cte == MAIL_CTE_IDENTITY ? 0 : skip;
-		d->size = n;
-	}
+	if (!apply_partial(it, &skip, &size))
+		return true;
+	d->kind = cte == MAIL_CTE_IDENTITY ? IMAP_FETCH_DATA_FILE : IMAP_FETCH_DATA_DECODE;
+	d->off = cte == MAIL_CTE_IDENTITY ? off + skip : off;
+	d->enc_len = cte == MAIL_CTE_IDENTITY ? size : len;
+	d->cte = cte;
+	d->skip = cte == MAIL_CTE_IDENTITY ? 0 : skip;
+	d->size = size;
 	*streamed = true;
 	return true;
 }

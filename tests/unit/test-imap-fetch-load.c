@@ -381,6 +381,21 @@ static void test_large(void **state)
 	assert_int_equal(d[2].skip, 5);
 	assert_int_equal(d[2].size, 3);
 	finish(&f);
+
+	/* a large identity part: the file's bytes, a string (no NUL in it) */
+	uids[0] = uid_big;
+	start(&f, fx, "BINARY.PEEK[1] BINARY.PEEK[1]<7.9> BINARY.SIZE[1]", uids, 1, false);
+	imap_fetch_load(&f);
+	d = f.extra[0].data;
+	assert_int_equal(d[0].kind, IMAP_FETCH_DATA_FILE);
+	assert_int_equal(d[0].off, body);
+	assert_int_equal(d[0].size, big.len - body);
+	assert_false(d[0].literal8);
+	assert_int_equal(d[1].kind, IMAP_FETCH_DATA_FILE);
+	assert_int_equal(d[1].off, body + 7);
+	assert_int_equal(d[1].size, 9);
+	assert_int_equal(d[2].size, big.len - body);
+	finish(&f);
 	buf_release(&big);
 	buf_release(&b64);
 }
