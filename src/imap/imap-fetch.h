@@ -38,7 +38,7 @@ enum imap_fetch_data_kind {
 struct imap_fetch_data {
 	enum imap_fetch_data_kind kind;
 	uint64_t size;           /* what the literal announces (BINARY.SIZE: the number) */
-	bool literal8;           /* ~{n}: decoded content holding NUL (RFC 3516 4.3) */
+	bool literal8;           /* ~{n}: content holding NUL (RFC 9051 7.5.2) */
 	char *data;              /* MEMORY, malloc'd */
 	uint64_t off, enc_len;   /* FILE (enc_len = size), DECODE */
 	enum mail_cte cte;       /* DECODE */
