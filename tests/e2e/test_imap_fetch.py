@@ -475,6 +475,27 @@ def test_slow_reader_memory_bounded(srv, big, tls):
         assert peak - before < 16 * 1024, (before, peak)
 
 
+def test_client_gone_mid_fetch(srv, big):
+    """A client that hangs up in the middle of a streamed body, or of a
+    long FETCH 1:*, costs the server nothing: the next session is served
+    (and the sanitizer build reports no leak at teardown)."""
+    uid, msg = big
+    for request in (b"c UID FETCH %d (BODY.PEEK[])\r\n" % uid,
+                    b"c FETCH 1:* (BODY.PEEK[] BODYSTRUCTURE)\r\n"):
+        r = th.Raw(srv.imaps_port, tls=True, rcvbuf=16384)
+        r.readline()
+        r.send(b"a LOGIN %s %s\r\nb EXAMINE INBOX\r\n" % (th.USER.encode(), th.PASSWORD.encode()))
+        while not r.readline().startswith(b"b "):
+            pass
+        r.send(request)
+        while len(r.buf) < 100000:
+            r._fill()
+        r.close()
+    m = connect(srv, readonly=True)
+    assert section(m, 1, "BODY.PEEK[]") == srv.stored[0]
+    m.logout()
+
+
 def test_many_messages_to_a_slow_reader(tern_factory):
     """FETCH 1:* of 400 messages (2 MB of output, far over the output
     buffer) to a client that reads slowly: every response arrives, in
