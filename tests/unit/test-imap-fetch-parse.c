@@ -386,7 +386,7 @@ static void test_filter(void **state)
 	check_filter(header, "From", false, "From: a@example.org\r\nFROM : second\r\n\r\n");
 	check_filter(header, "to,SUBJECT", false,
 		     "To: b@example.org,\r\n c@example.org\r\nsubject: hi\r\n\r\n");
-	check_filter(header, "From,To", true, "subject: hi\r\nX-Empty:\r\n\r\n");
+	check_filter(header, "From,To", true, "subject: hi\r\nnot a field\r\nX-Empty:\r\n\r\n");
 	check_filter(header, "Nothing", false, "\r\n");
 	check_filter(header, "Fro,rom,From:", false, "\r\n");
 	check_filter("", "From", false, "\r\n");
