@@ -27,7 +27,7 @@
 #define SEARCH_BATCH_BYTES (8u << 20)
 #define SEARCH_PIECE (64u * 1024)
 /* Numbers per write of a "* SEARCH" line. */
-#define SEARCH_WRITE_CHUNK 2048
+#define SEARCH_WRITE_CHUNK 512
 
 struct search {
 	struct imap_search_program *prog;

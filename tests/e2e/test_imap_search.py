@@ -87,7 +87,10 @@ def rev1_search(r, text):
 def srv():
     t = th.Tern({"listen.imap": "127.0.0.1:%d" % th.free_port(),
                  "listen.imaps": "127.0.0.1:%d" % th.free_port(),
-                 "server.threads": "1"})
+                 "server.threads": "1",
+                 # small, so that a "* SEARCH" of 2,000 numbers meets the
+                 # high-water mark and goes on when it drains
+                 "limits.output_buffer": "1K"})
     try:
         t.setup_accounts()
         t.import_mbox(th.USER, [UTF8_QP, MULTI, PLAIN, NODATE])
@@ -375,6 +378,9 @@ def test_search_2000_while_another_session_works(srv):
     assert untagged == [b"* SEARCH"], untagged
     # The other session got answers while the search ran.
     assert answered_during >= 2, answered_during
+    # 2,000 numbers in "* SEARCH", written in pieces
+    assert rev1_search(a, "SEARCH ALL") == list(range(1, 2001))
+    assert rev1_search(a, "UID SEARCH 1:*") == list(range(1, 2001))
     es = esearch(a, "SEARCH RETURN (COUNT MIN MAX) SUBJECT \"Test message\"", tag="d1")
     assert es == [b'* ESEARCH (TAG "d1") MIN 1 MAX 2000 COUNT 2000']
     a.close()
