@@ -158,6 +158,30 @@ def test_flag_keys(srv, flagged):
     r.close()
 
 
+def test_recent_new_old(srv):
+    """rev1 \\Recent: the first session to select a mailbox after a
+    message arrived sees it recent (RFC 3501 2.3.2)."""
+    r = th.RawIMAP(srv.imaps_port, tls=True)
+    r.login()
+    r.ok("CREATE Fresh")
+    msg = th.crlf(th.make_message(7, subject="fresh one"))
+    r.ok(b"APPEND Fresh (\\Seen) " + lit(msg))
+    r.ok(b"APPEND Fresh " + lit(msg))
+    r.ok("SELECT Fresh")
+    assert rev1_search(r, "SEARCH RECENT") == [1, 2]
+    assert rev1_search(r, "SEARCH NEW") == [2]
+    assert rev1_search(r, "SEARCH OLD") == []
+    assert rev1_search(r, "SEARCH NOT RECENT") == []
+    # a second session gets none of them
+    r2 = th.RawIMAP(srv.imaps_port, tls=True)
+    r2.login()
+    r2.ok("SELECT Fresh")
+    assert rev1_search(r2, "SEARCH RECENT") == []
+    assert rev1_search(r2, "SEARCH OLD") == [1, 2]
+    r.close()
+    r2.close()
+
+
 def test_size_date_set_keys(srv, flagged):
     r = session(srv)
     sizes = {}
