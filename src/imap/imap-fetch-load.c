@@ -46,25 +46,25 @@ char *imap_fetch_scratch(struct imap_fetch *f)
 	return f->scratch;
 }
 
-/* Open the message's file once; NOT_FOUND marks it gone. */
-static bool open_reader(struct imap_fetch *f, const struct store_message *m,
-			struct imap_fetch_msg *x)
+/* The outcome of a store call for message x: NOT_FOUND marks it gone
+ * (expunged by another session), another error ends the command. */
+static bool loaded(struct imap_fetch *f, struct imap_fetch_msg *x, enum store_error err)
 {
-	enum store_error err;
-
-	if (x->reader != NULL)
-		return true;
-	err = store_reader_open(f->acct, &f->ref, m->uid, &x->reader);
 	if (err == STORE_ERR_NOT_FOUND) {
 		x->gone = true;
 		f->expunged = true;
-		return false;
-	}
-	if (err != STORE_OK) {
+	} else if (err != STORE_OK) {
 		f->error = err;
-		return false;
 	}
-	return true;
+	return err == STORE_OK;
+}
+
+/* Open the message's file once. */
+static bool open_reader(struct imap_fetch *f, const struct store_message *m,
+			struct imap_fetch_msg *x)
+{
+	return x->reader != NULL ||
+	       loaded(f, x, store_reader_open(f->acct, &f->ref, m->uid, &x->reader));
 }
 
 /* The structure from the store's cache, or parsed from the file and
@@ -72,19 +72,8 @@ static bool open_reader(struct imap_fetch *f, const struct store_message *m,
 static bool load_structure(struct imap_fetch *f, const struct store_message *m,
 			   struct imap_fetch_msg *x)
 {
-	enum store_error err = imap_structure_load(f->acct, &f->ref, m->uid, m->size, &x->reader,
-						   imap_fetch_scratch(f), FETCH_PIECE, &x->st);
-
-	if (err == STORE_ERR_NOT_FOUND) {
-		x->gone = true;
-		f->expunged = true;
-		return false;
-	}
-	if (err != STORE_OK) {
-		f->error = err;
-		return false;
-	}
-	return true;
+	return loaded(f, x, imap_structure_load(f->acct, &f->ref, m->uid, m->size, &x->reader,
+						imap_fetch_scratch(f), FETCH_PIECE, &x->st));
 }
 
 static enum mail_section_kind section_kind(enum imap_fetch_text text)

@@ -491,6 +491,11 @@ static enum imap_parse_result imap_parser_literal(struct imap_parser *p, const c
 	bool stream = p->stream_max > 0 && p->depth == 0 && p->pending.n >= 1;
 	uint64_t max = stream ? p->stream_max : p->limits.max_literal;
 
+	/* RFC 9051 9 / RFC 3516: literal8 is append-data only. */
+	if (literal8 && !stream) {
+		imap_parser_fail(p, "Literal8 only for a message to append", false);
+		return imap_parser_line_failed(p, s, len);
+	}
 	if (!stream && max > p->limits.max_literals - p->literals_len)
 		max = p->limits.max_literals - p->literals_len;
 	if (size > max) {
@@ -760,6 +765,13 @@ void imap_parser_stream_done(struct imap_parser *parser)
 {
 	if (parser->state == IMAP_PARSER_STREAM)
 		parser->state = IMAP_PARSER_LINE;
+}
+
+size_t imap_parser_memory(const struct imap_parser *parser)
+{
+	return parser->line.cap + parser->arena.cap +
+	       (parser->pending.cap + parser->done.cap) * sizeof(struct imap_node) +
+	       parser->out_cap * sizeof(struct imap_arg);
 }
 
 const struct imap_parse_error *imap_parser_error(const struct imap_parser *parser)

@@ -34,8 +34,9 @@
  *   RFC 9051 / UTF8=ACCEPT), but not NUL, CR or LF, and only \" and \\
  *   as escapes.
  * - A literal header ends its line; its bytes are the literal. ~{n}
- *   (literal8) is taken anywhere, marked in struct imap_arg: the command
- *   decides whether it allows one. A held literal may hold NUL bytes.
+ *   (literal8) only at the message position of a streaming command (RFC
+ *   9051 9: append-data), an error elsewhere. A held literal may hold NUL
+ *   bytes.
  * - Streaming: the literals at the message position are the top-level
  *   arguments after the first one (APPEND mailbox [flags] [date] message,
  *   repeated for MULTIAPPEND, RFC 3502). Each is reported as
@@ -119,6 +120,11 @@ struct imap_parse_error {
 	bool too_big;
 };
 const struct imap_parse_error *imap_parser_error(const struct imap_parser *parser);
+
+/* The bytes of command memory the parser holds (its buffers' sizes, not
+ * the struct itself): bounded by the limits whatever it is fed, 0 after
+ * imap_parser_reset. For tests and the idle-memory figures. */
+size_t imap_parser_memory(const struct imap_parser *parser);
 
 /* Forget a half-read command (the connection is closing, a STARTTLS),
  * and give back every byte of command memory: a session may call it

@@ -70,7 +70,8 @@ void store_names_free(char **names, size_t n)
  * of "a" sorts after "a/" and before "a0" ('0' follows '/'). */
 #define MAILBOX_COLUMNS \
 	"b.id, b.name, b.uidvalidity, b.uidnext, b.highestmodseq, b.special," \
-	" b.messages, b.unseen, b.deleted, b.size"
+	" b.messages, b.unseen, b.deleted, b.size," \
+	" (SELECT count(*) FROM messages r WHERE r.mailbox_id = b.id AND r.uid >= b.recent_uid)"
 #define MAILBOX_LIST \
 	"SELECT " MAILBOX_COLUMNS "," \
 	" EXISTS (SELECT 1 FROM subscriptions s WHERE s.name = b.name)," \
@@ -96,6 +97,7 @@ static void mailbox_from_row(sqlite3_stmt *stmt, struct store_mailbox *box)
 	box->unseen = (uint32_t)sqlite3_column_int64(stmt, 7);
 	box->deleted = (uint32_t)sqlite3_column_int64(stmt, 8);
 	box->size = (uint64_t)sqlite3_column_int64(stmt, 9);
+	box->recent = (uint32_t)sqlite3_column_int64(stmt, 10);
 }
 
 static enum store_error store_mailbox_list_locked(struct store_account *acct,
@@ -118,8 +120,8 @@ static enum store_error store_mailbox_list_locked(struct store_account *acct,
 				abort();
 		}
 		mailbox_from_row(stmt, &boxes[n]);
-		boxes[n].subscribed = sqlite3_column_int(stmt, 10) != 0;
-		boxes[n++].has_children = sqlite3_column_int(stmt, 11) != 0;
+		boxes[n].subscribed = sqlite3_column_int(stmt, 11) != 0;
+		boxes[n++].has_children = sqlite3_column_int(stmt, 12) != 0;
 	}
 	sqlite3_finalize(stmt);
 	if (r != DB_OK) {
@@ -177,7 +179,8 @@ enum store_error store_mailbox_get(struct store_account *acct, const char *name,
 	return err;
 }
 
-#define BOX_SELECT "SELECT id, uidvalidity, uidnext, highestmodseq, messages, name FROM mailboxes"
+#define BOX_SELECT "SELECT id, uidvalidity, uidnext, highestmodseq, messages, deleted, name" \
+	" FROM mailboxes"
 
 /* One row of mailboxes into a struct store_box: by name (?1 text) or by
  * id (?1 integer). */
@@ -201,8 +204,9 @@ static enum store_error box_find(struct store_account *acct, const char *sql, co
 		box_r->uidnext = (uint32_t)sqlite3_column_int64(stmt, 2);
 		box_r->highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 3);
 		box_r->messages = (uint32_t)sqlite3_column_int64(stmt, 4);
+		box_r->deleted = (uint32_t)sqlite3_column_int64(stmt, 5);
 		snprintf(box_r->name, sizeof(box_r->name), "%s",
-			 (const char *)sqlite3_column_text(stmt, 5));
+			 (const char *)sqlite3_column_text(stmt, 6));
 	} else {
 		err = r == DB_OK ? STORE_ERR_NOT_FOUND : store_db_result(r);
 	}
@@ -266,7 +270,7 @@ static enum store_error box_insert(struct store_account *acct, const char *canon
 	box_r->uidvalidity = uidvalidity;
 	box_r->uidnext = 1;
 	box_r->highestmodseq = 1;
-	box_r->messages = 0;
+	box_r->messages = box_r->deleted = 0;
 	snprintf(box_r->name, sizeof(box_r->name), "%s", canon);
 	store_notify(acct, box_r, HUB_CHANGE_MAILBOX, 1);
 	return STORE_OK;
