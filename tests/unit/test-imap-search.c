@@ -117,6 +117,8 @@ static void test_flags(void **state)
 	assert_true(meta("UNKEYWORD Wor", &m));
 	assert_false(meta("UNKEYWORD Work", &m));
 	assert_true(meta("KEYWORD \\Seen", &m));     /* a system flag as a keyword */
+	assert_false(meta("KEYWORD \\Recent", &m));  /* \Recent: RECENT */
+	assert_true(meta("UNKEYWORD \\Answered", &m));
 	m.keywords = NULL;
 	assert_false(meta("KEYWORD Work", &m));
 	/* rev1 */
@@ -268,6 +270,8 @@ static void test_broken(void **state)
 	assert_int_equal(error("HEADER Subject"), IMAP_SEARCH_BAD);
 	assert_int_equal(error("KEYWORD"), IMAP_SEARCH_BAD);
 	assert_int_equal(error("KEYWORD \"x\""), IMAP_SEARCH_BAD);
+	assert_int_equal(error("KEYWORD \\Foo"), IMAP_SEARCH_BAD);
+	assert_int_equal(error("KEYWORD (Work)"), IMAP_SEARCH_BAD);
 	assert_int_equal(error("SUBJECT \"\xff\""), IMAP_SEARCH_BAD);
 	assert_int_equal(error("\"SEEN\""), IMAP_SEARCH_BAD);
 	assert_int_equal(error("NIL"), IMAP_SEARCH_BAD);
