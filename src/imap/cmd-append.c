@@ -140,8 +140,24 @@ static void imap_append_args(struct imap_cmd *cmd, struct imap_append *a)
 	/* the last argument is the literal itself */
 	n--;
 	if (n > 0 && args[0].type == IMAP_ARG_LIST) {
-		if (!imap_flags_parse(&args[0], &msg.flags, &msg.keywords, &why)) {
-			imap_append_failed(a, IMAP_BAD, STORE_OK, why);
+		/* the flag list as STORE FLAGS reads it: one reader for both */
+		struct imap_arg item[2] = {
+			{ .type = IMAP_ARG_ATOM, .str = "FLAGS", .len = 5 },
+			args[0],
+		};
+		struct imap_store_args flags;
+		enum imap_store_parse r = imap_store_args_parse(item, 2, &flags, &why);
+
+		if (r == IMAP_STORE_PARSE_OK) {
+			msg.flags = flags.flags;
+			if (flags.keywords.len > 0 &&
+			    (msg.keywords = strndup(flags.keywords.data, flags.keywords.len)) == NULL)
+				abort();
+		}
+		imap_store_args_free(&flags);
+		if (r != IMAP_STORE_PARSE_OK) {
+			imap_append_failed(a, r == IMAP_STORE_PARSE_LIMIT ? IMAP_NO : IMAP_BAD,
+					   STORE_OK, why);
 			return;
 		}
 		args++;
@@ -206,18 +222,26 @@ static void imap_append_read(struct imap_cmd *cmd)
 		a->left -= take;
 	} else {
 		size_t room = IMAP_APPEND_CHUNK - a->chunk.len;
-		size_t i;
+		const char *p = in->data, *end;
 
 		if (take > room)
 			take = room;
-		for (i = 0; i < take; i++) {
-			char c = in->data[i];
+		end = p + take;
+		/* RFC 9051 4.3: a message's lines end in CRLF; a bare LF gets
+		 * its CR (a literal8 is binary: written as sent) */
+		while (p < end) {
+			const char *lf = a->binary ? NULL : memchr(p, '\n', (size_t)(end - p));
+			size_t run = lf != NULL ? (size_t)(lf - p) : (size_t)(end - p);
 
-			/* RFC 9051 4.3: a message's lines end in CRLF */
-			if (c == '\n' && !a->prev_cr && !a->binary)
-				buf_append(&a->chunk, "\r", 1);
-			buf_append(&a->chunk, &c, 1);
-			a->prev_cr = c == '\r';
+			buf_append(&a->chunk, p, run);
+			if (run > 0)
+				a->prev_cr = p[run - 1] == '\r';
+			p += run;
+			if (lf == NULL)
+				break;
+			buf_append(&a->chunk, a->prev_cr ? "\n" : "\r\n", a->prev_cr ? 1 : 2);
+			a->prev_cr = false;
+			p++;
 		}
 		buf_consume(in, take);
 		a->left -= take;
@@ -320,7 +344,8 @@ static void imap_uid_set_add(struct buf *out, uint32_t first, uint32_t last)
 static void imap_append_commit_work(struct imap_cmd *cmd)
 {
 	struct imap_append *a = cmd->ctx;
-	struct store_mailbox box;
+	struct store_mailbox box = { 0 };
+	struct store_mailbox_ref ref;
 	enum store_error err = STORE_OK;
 	size_t i, committed = 0;
 
@@ -331,21 +356,25 @@ static void imap_append_commit_work(struct imap_cmd *cmd)
 		if (err == STORE_OK)
 			committed++;
 	}
-	if (err == STORE_OK && store_mailbox_get(cmd->s->acct, a->mailbox, &box) == STORE_OK) {
+	if (store_mailbox_get(cmd->s->acct, a->mailbox, &box) == STORE_OK) {
 		a->uidvalidity = box.uidvalidity;
+		ref = (struct store_mailbox_ref){ box.id, box.uidvalidity };
 		store_mailbox_free(&box);
+	} else {
+		ref = (struct store_mailbox_ref){ 0, 0 };
 	}
 	if (err == STORE_OK)
 		return;
 	imap_append_abort_all(a);
-	if (committed > 0) {
+	if (committed > 0 && ref.id != 0) {
 		uint32_t *uids = calloc(committed, sizeof(*uids));
 
 		if (uids == NULL)
 			abort();
 		for (i = 0; i < committed; i++)
 			uids[i] = a->msgs[i].uid;
-		store_expunge(cmd->s->acct, a->mailbox, uids, committed);
+		/* what went in before the failure goes out again */
+		store_expunge(cmd->s->acct, &ref, uids, committed);
 		free(uids);
 	}
 	imap_append_failed(a, IMAP_NO, err, NULL);
@@ -395,6 +424,9 @@ void cmd_append(struct imap_cmd *cmd)
 		imap_cmd_done(cmd, IMAP_BAD, NULL, "APPEND needs a mailbox and a message literal");
 		return;
 	}
+	/* arguments after the last message (RFC 3502 6: only messages) */
+	if (cmd->n_args > a->args_used)
+		imap_append_failed(a, IMAP_BAD, STORE_OK, "Unexpected arguments after the message");
 	if (a->status != IMAP_OK) {
 		imap_cmd_job(cmd, imap_append_abort_job, imap_append_reply_failure);
 		return;

@@ -31,8 +31,25 @@ void cmd_rename(struct imap_cmd *cmd);
 void cmd_subscribe(struct imap_cmd *cmd);
 void cmd_unsubscribe(struct imap_cmd *cmd);
 void cmd_list(struct imap_cmd *cmd);
+/* RFC 9051 6.3.9: whether a mailbox name matches a LIST pattern ("*"
+ * matches anything, "%" anything but the hierarchy delimiter "/"). */
+bool imap_list_match(const char *pattern, const char *name);
 void cmd_lsub(struct imap_cmd *cmd);
 void cmd_status(struct imap_cmd *cmd);
+/* STATUS items (cmd-status.c), for STATUS and LIST's RETURN (STATUS). */
+enum imap_status_item {
+	IMAP_STATUS_MESSAGES = 1 << 0,
+	IMAP_STATUS_UIDNEXT = 1 << 1,
+	IMAP_STATUS_UIDVALIDITY = 1 << 2,
+	IMAP_STATUS_UNSEEN = 1 << 3,
+	IMAP_STATUS_DELETED = 1 << 4,
+	IMAP_STATUS_SIZE = 1 << 5,
+	IMAP_STATUS_RECENT = 1 << 6,
+};
+/* "(MESSAGES UNSEEN)" to IMAP_STATUS_* bits; false for anything else. */
+bool imap_status_items_parse(const struct imap_arg *list, unsigned *items_r);
+/* "* STATUS name (MESSAGES 3 UNSEEN 1)" CRLF, from the store's counts. */
+void imap_status_write(struct imap_session *s, const struct store_mailbox *box, unsigned items);
 void cmd_append(struct imap_cmd *cmd);
 /* APPEND's streamed message literals (struct imap_command.stream). */
 void cmd_append_stream(struct imap_cmd *cmd);
@@ -44,7 +61,8 @@ void cmd_examine(struct imap_cmd *cmd);
 void cmd_close(struct imap_cmd *cmd);
 void cmd_unselect(struct imap_cmd *cmd);
 void cmd_expunge(struct imap_cmd *cmd);
-void cmd_check(struct imap_cmd *cmd);
+/* CHECK (cmd_check is `tern check`) */
+void cmd_checkpoint(struct imap_cmd *cmd);
 void cmd_idle(struct imap_cmd *cmd);
 void cmd_store(struct imap_cmd *cmd);
 void cmd_copy(struct imap_cmd *cmd);

@@ -178,3 +178,20 @@ def test_idle_timeout_autologout():
         r.login()
         assert r.readline().startswith(b"* BYE Autologout")
         assert r.is_closed()
+
+
+def test_commands_in_the_packet_of_done_are_answered(imap):
+    """iOS 18 Mail: DONE and the next commands arrive in one packet."""
+    r = th.RawIMAP(imap.imaps_port, tls=True)
+    r.login()
+    r.ok("SELECT INBOX")
+    r.send(b"i IDLE\r\n")
+    assert r.readline().startswith(b"+ ")
+    r.send(b"DONE\r\nn1 NOOP\r\nn2 NAMESPACE\r\n")
+    _, done = r.read_until("i")
+    assert done.startswith(b"i OK"), done
+    _, done = r.read_until("n1")
+    assert done.startswith(b"n1 OK"), done
+    untagged, done = r.read_until("n2")
+    assert done.startswith(b"n2 OK") and untagged == [b'* NAMESPACE (("" "/")) NIL NIL']
+    r.close()
