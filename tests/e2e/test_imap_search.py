@@ -184,8 +184,8 @@ def test_recent_new_old(srv):
 
 def test_uid_search_sees_a_new_message_at_once(srv):
     """UID SEARCH catches up with a message another session appended
-    (iOS and macOS Mail use UIDs they learnt elsewhere); plain SEARCH
-    numbers only what the session was told."""
+    (iOS and macOS Mail use UIDs they learnt elsewhere): its EXISTS comes
+    first, then the answer that holds it."""
     r = th.RawIMAP(srv.imaps_port, tls=True)
     r.login()
     r.ok("CREATE Later")
