@@ -73,10 +73,9 @@ static void imap_list_free(struct imap_cmd *cmd)
 	cmd->ctx = NULL;
 }
 
-/* RFC 9051 6.3.9: "*" matches anything, "%" anything but the hierarchy
- * delimiter. A row of the match table per pattern character, so that
- * no pattern costs more than its length times the name's. */
-static bool imap_list_match(const char *pattern, const char *name)
+/* A row of the match table per pattern character, so that no pattern
+ * costs more than its length times the name's. */
+bool imap_list_match(const char *pattern, const char *name)
 {
 	size_t n = strlen(name);
 	bool *row = calloc(2 * (n + 1), sizeof(*row));
