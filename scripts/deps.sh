@@ -18,7 +18,8 @@ python3 python3-pytest openssl curl fetchmail swaks iproute2 util-linux
 # swaks speaks TLS (--tls, the SMTP tests) only with these two, which
 # are merely Recommends of swaks. Postfix is a real sending MTA for the
 # SMTP tests, run from a folder of its own (tests/e2e/test_smtp_postfix.py).
-TEST_PACKAGES="dovecot-core libnet-ssleay-perl libio-socket-ssl-perl postfix"
+# mutt reads a message over IMAP in batch mode (tests/e2e/test_imap_fetch.py).
+TEST_PACKAGES="dovecot-core libnet-ssleay-perl libio-socket-ssl-perl postfix mutt"
 if [ "${1:-}" = test ]; then
 	PACKAGES="$PACKAGES $TEST_PACKAGES"
 fi

@@ -100,7 +100,7 @@ Date: $(LC_ALL=C date -R)
 Message-ID: <welcome.$(date +%s)@localhost>
 
 This message was put in your INBOX by make run.
-Fetch it with any POP3 client; see README.md.
+Read it with any IMAP or POP3 client; see README.md.
 
 MSG
 	chmod 644 "$welcome/welcome.mbox"
@@ -125,6 +125,8 @@ tern demo
   submissions  127.0.0.1:2465  (implicit TLS, AUTH)
   pop3         127.0.0.1:2110  (STLS; plain login allowed from this machine)
   pop3s        127.0.0.1:2995  (implicit TLS, self-signed certificate)
+  imap         127.0.0.1:2143  (STARTTLS; plain login allowed from this machine)
+  imaps        127.0.0.1:2993  (implicit TLS, self-signed certificate)
 
 Send demo@localhost a message:
   swaks --server 127.0.0.1:2525 --to demo@localhost
@@ -137,9 +139,21 @@ Send demo@localhost a message:
   printf 'Subject: hello\\n\\nHi!\\n' | $tern -c $conf sendmail demo@localhost   (as cron would)
 
 Read it:
+  curl -k --ssl-reqd imap://127.0.0.1:2143/ -u 'demo@localhost:$pw'      (the mailboxes)
+  curl -k imaps://127.0.0.1:2993/INBOX -X 'SEARCH ALL' -u 'demo@localhost:$pw'
+  curl -k 'imaps://127.0.0.1:2993/INBOX/;UID=1' -u 'demo@localhost:$pw'  (message UID 1)
+  curl -k imaps://127.0.0.1:2993/INBOX -T /tmp/msg.eml -u 'demo@localhost:$pw'  (APPEND it)
   curl -k --ssl-reqd pop3://127.0.0.1:2110/ -u 'demo@localhost:$pw'      (the list)
   curl -k pop3s://127.0.0.1:2995/2 -u 'demo@localhost:$pw'               (message 2)
   openssl s_client -quiet -crlf -starttls pop3 -connect 127.0.0.1:2110
+  openssl s_client -quiet -crlf -starttls imap -connect 127.0.0.1:2143
+
+In Thunderbird (Account Settings > Add Mail Account > Configure manually):
+  incoming   IMAP, server 127.0.0.1, port 2993, SSL/TLS, normal password
+             (or port 2143, STARTTLS)
+  outgoing   SMTP, server 127.0.0.1, port 2465, SSL/TLS, normal password
+  user name  demo@localhost (both)
+  The certificate is self-signed: confirm the security exception once.
 
 Stop with Ctrl-C.
 

@@ -21,6 +21,7 @@
 #include "dir/auth-cache.h"
 #include "dir/dir.h"
 #include "dir/password.h"
+#include "imap/imap.h"
 #include "pop3/pop3.h"
 #include "queue/queue.h"
 #include "smtp/smtp-pregreet.h"
@@ -30,6 +31,7 @@
 /* What the protocol modules share between their sessions, made once. */
 struct serve_contexts {
 	struct pop3_context pop3;
+	struct imap_context imap;
 	struct smtp_context smtp;           /* port 25 */
 	struct smtp_context submission;     /* 587 and 465 */
 	struct smtp_context local;          /* the sendmail socket */
@@ -43,6 +45,16 @@ static void *serve_pop3_context(struct serve_contexts *ctx)
 static const struct config_conn *serve_pop3_limits(const struct config *cfg)
 {
 	return &cfg->pop3.conn;
+}
+
+static void *serve_imap_context(struct serve_contexts *ctx)
+{
+	return &ctx->imap;
+}
+
+static const struct config_conn *serve_imap_limits(const struct config *cfg)
+{
+	return &cfg->imap.conn;
 }
 
 static void *serve_smtp_context(struct serve_contexts *ctx)
@@ -77,6 +89,8 @@ static const struct serve_service {
 	  serve_smtp_limits },
 	{ SERVICE_POP3, &pop3_protocol, false, serve_pop3_context, serve_pop3_limits },
 	{ SERVICE_POP3S, &pop3_protocol, true, serve_pop3_context, serve_pop3_limits },
+	{ SERVICE_IMAP, &imap_protocol, false, serve_imap_context, serve_imap_limits },
+	{ SERVICE_IMAPS, &imap_protocol, true, serve_imap_context, serve_imap_limits },
 };
 
 static const struct serve_service *serve_service_find(enum service service)
@@ -211,6 +225,11 @@ static int serve(const struct config *cfg)
 	ctx.pop3.dir = dir;
 	ctx.pop3.store = store;
 	ctx.pop3.hostname = cfg->server.hostname;
+	ctx.imap = (struct imap_context){
+		.dir = dir,
+		.store = store,
+		.hostname = cfg->server.hostname,
+	};
 	/* config_load checked the list: this fails for want of memory only. */
 	if (cidr_list_parse(cfg->smtp.trusted_networks, &trusted, &error) < 0) {
 		cli_fail("[smtp] trusted_networks: %s", error != NULL ? error : "invalid");
@@ -239,7 +258,7 @@ static int serve(const struct config *cfg)
 		if (serve_listen(core, cfg, (enum service)s, &ctx, &bound) < 0)
 			goto out;
 	if (bound == 0) {
-		cli_fail("no service to listen for (set [listen] smtp, submission, submissions, pop3 or pop3s)");
+		cli_fail("no service to listen for (set [listen] smtp, submission, submissions, pop3, pop3s, imap or imaps)");
 		goto out;
 	}
 	serve_listen_local(core, cfg, &privs, &ctx);

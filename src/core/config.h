@@ -57,6 +57,7 @@ struct config {
 	struct {
 		char *cert;             /* PEM chain; "" = generate self-signed in DATA/tls/ */
 		char *key;              /* PEM private key */
+		bool ktls;              /* offer kernel TLS (SSL_OP_ENABLE_KTLS); yes */
 	} tls;
 
 	struct {

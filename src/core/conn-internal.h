@@ -110,6 +110,26 @@ enum conn_state {
 	CONN_STATE_DEAD,         /* torn down, handles closing */
 };
 
+/* A conn_send_file() in progress (conn-send.c). */
+struct conn_send {
+	bool on;
+	int fd;
+	uint64_t off;                  /* next byte of the file to send */
+	uint64_t left;                 /* bytes of the range still to send */
+	conn_send_filter_fn *filter;   /* NULL: raw */
+	conn_send_done_fn *done;
+	void *arg;
+	bool use_sendfile;             /* raw, large, and the connection can */
+	bool want_write;               /* sendfile met a full socket */
+	bool reading;                  /* its read job runs (the one job allowed) */
+	bool no_nowait;                /* the file system refuses RWF_NOWAIT */
+	bool ended;                    /* `result` is final (an error, or the filter stopped) */
+	enum conn_send_result result;
+	char *piece;                   /* the read job's buffer (and the filter's) */
+	ssize_t job_read;              /* the read job's result, and its errno */
+	int job_errno;
+};
+
 struct conn {
 	struct loop *loop;
 	struct listener *listener;
@@ -154,6 +174,8 @@ struct conn {
 	bool stalled;                  /* the protocol took nothing of the buffered input */
 	bool job;
 	bool end_after_job;            /* conn_end() waits for the job */
+	struct conn_send send;         /* conn_send_file() */
+	bool ktls_send;                /* TLS records are written by the kernel */
 	enum conn_end end_why;         /* of conn_end(), once called */
 	int depth;                     /* protocol code on the stack */
 
@@ -197,6 +219,17 @@ struct conn {
 /* Run everything that may follow an event; a no-op with protocol code on
  * the stack (see the top of conn.c). */
 void conn_settle(struct conn *conn);
+/* Bytes queued and not sent yet. */
+size_t conn_queued(const struct conn *conn);
+/* Room for n bytes at the end of the output queue, to be filled and
+ * handed over with conn_output_commit (conn_write without a copy); NULL
+ * when nothing may be queued (closing at the hard cap, broken). */
+char *conn_output_reserve(struct conn *conn, size_t n);
+void conn_output_commit(struct conn *conn, size_t n);
+/* The end of conn_end and of a job conn_end waited for: protocol->timeout
+ * (not in the middle of a conn_send_file, whose bytes it would join),
+ * then conn_close. */
+void conn_end_close(struct conn *conn);
 /* Make conn_settle() run soon, from the loop (never recursively). */
 void conn_kick(struct conn *conn);
 /* conn-deadline.c: (re)arm the deadline timer for what the connection is
@@ -219,6 +252,13 @@ void conn_open(struct conn *conn);
 /* conn-tls.c: socket I/O, plain or through OpenSSL. */
 ssize_t conn_sock_read(struct conn *conn, char *p, size_t n);
 ssize_t conn_sock_write(struct conn *conn, const char *p, size_t n);
+/* Send n bytes of file fd from offset off straight from the page cache:
+ * sendfile(2), or SSL_sendfile under kernel TLS (only when
+ * conn_can_sendfile). > 0 bytes, 0 at the file's end, CONN_IO_AGAIN, or
+ * CONN_IO_ERROR with errno. */
+ssize_t conn_sock_sendfile(struct conn *conn, int fd, uint64_t off, size_t n);
+/* Plain TCP, or TLS whose records the kernel writes. */
+bool conn_can_sendfile(const struct conn *conn);
 /* Drive the handshake one step (on poll events in CONN_STATE_HANDSHAKE). */
 void conn_handshake(struct conn *conn);
 /* Start TLS now (implicit TLS at accept, or a due STARTTLS). */
@@ -228,6 +268,14 @@ void conn_tls_begin(struct conn *conn);
  * for a slot or in conn_job_wait) ends when the connection closes or its
  * client goes. True when done ran. */
 bool conn_job_cancel(struct conn *conn);
+
+/* conn-send.c, from conn_settle only: go on with a conn_send_file while
+ * output has room, and end it (done) when it is complete, has failed, or
+ * the connection closes. True when done was called: settle again. */
+bool conn_send_step(struct conn *conn);
+/* For tests: reads done in jobs, and bytes sent by sendfile, so far in
+ * the process. */
+void conn_send_counters(uint64_t *job_reads_r, uint64_t *sendfile_bytes_r);
 
 /* What a connection needs from its listener and the core (listener.c). */
 const struct core_service *listener_service(const struct listener *l);

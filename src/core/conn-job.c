@@ -27,13 +27,8 @@ static void conn_job_finish(struct conn *conn)
 	conn->depth--;
 	/* Ending (shutdown, eviction): done may have started more work; a job
 	 * that has to wait (for a slot or in conn_job_wait) is not waited for. */
-	if (conn->end_after_job && (!conn->job || conn->job_queued) && !conn->closing) {
-		conn->depth++;
-		if (conn->session != NULL && conn->protocol->timeout != NULL)
-			conn->protocol->timeout(conn->session, conn->end_why);
-		conn->depth--;
-		conn_close(conn, conn_end_reason(conn->end_why));
-	}
+	if (conn->end_after_job && (!conn->job || conn->job_queued) && !conn->closing)
+		conn_end_close(conn);
 }
 
 static void conn_limit_start(void *arg);
@@ -112,8 +107,9 @@ bool conn_job_cancel(struct conn *conn)
 static void conn_job_begin(struct conn *conn, void (*work)(void *arg), void (*done)(void *arg),
 			   void *arg)
 {
-	if (conn->job) {
-		conn_log(conn, LOG_LEVEL_ERROR, "msg=\"second job started while one runs\"");
+	if (conn->job || (conn->send.on && !conn->send.reading)) {
+		conn_log(conn, LOG_LEVEL_ERROR, "msg=\"%s\"", conn->job ?
+			 "second job started while one runs" : "job started during a file send");
 		abort();
 	}
 	conn->job = true;
@@ -176,6 +172,11 @@ void conn_await_done(struct conn_await *await)
 	struct conn *conn = (struct conn *)await;
 
 	loop_post(conn->loop, conn_await_finish, conn);
+}
+
+bool conn_job_running(const struct conn *conn)
+{
+	return conn->job || conn->send.on;
 }
 
 struct job_limit *conn_auth_limit(const struct conn *conn)

@@ -4,6 +4,7 @@
 #include "core/conn.h"
 
 #include <errno.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 
 #include <openssl/err.h>
@@ -83,6 +84,41 @@ ssize_t conn_sock_write(struct conn *conn, const char *p, size_t n)
 	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? CONN_IO_AGAIN : CONN_IO_ERROR;
 }
 
+bool conn_can_sendfile(const struct conn *conn)
+{
+	return !conn->tls_on || conn->ktls_send;
+}
+
+static bool conn_errno_again(void)
+{
+	/* EBUSY: kernel TLS waits for a record to be sent (OpenSSL retries it too). */
+	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == EBUSY;
+}
+
+ssize_t conn_sock_sendfile(struct conn *conn, int fd, uint64_t off, size_t n)
+{
+	off_t pos = (off_t)off;
+	ssize_t r;
+
+	if (conn->tls_on) {
+		ERR_clear_error();
+		r = SSL_sendfile(conn->ssl, fd, pos, n, 0);
+		if (r >= 0)
+			return r;
+		if (conn_errno_again()) {
+			ERR_clear_error();
+			return CONN_IO_AGAIN;
+		}
+		conn->ssl_fatal = true;
+		ERR_clear_error();
+		return CONN_IO_ERROR;
+	}
+	r = sendfile(conn->fd, fd, &pos, n);
+	if (r >= 0)
+		return r;
+	return conn_errno_again() ? CONN_IO_AGAIN : CONN_IO_ERROR;
+}
+
 /* ---- TLS ---- */
 
 void conn_handshake(struct conn *conn)
@@ -94,10 +130,14 @@ void conn_handshake(struct conn *conn)
 	if (ret == 1) {
 		conn->state = CONN_STATE_OPEN;
 		conn->tls_on = true;
+		/* With SSL_OP_ENABLE_KTLS (tls.c), OpenSSL hands the keys to
+		 * the kernel when its tls module takes them. */
+		conn->ktls_send = BIO_get_ktls_send(SSL_get_wbio(conn->ssl));
 		uv_timer_stop(&conn->idle);   /* the handshake deadline is over */
 		conn_deadline_arm(conn);
-		conn_log(conn, LOG_LEVEL_INFO, "msg=\"tls\" version=%s cipher=%s",
-			 SSL_get_version(conn->ssl), SSL_get_cipher_name(conn->ssl));
+		conn_log(conn, LOG_LEVEL_INFO, "msg=\"tls\" version=%s cipher=%s ktls=%s",
+			 SSL_get_version(conn->ssl), SSL_get_cipher_name(conn->ssl),
+			 conn->ktls_send ? "yes" : "no");
 		if (!conn->opened) {
 			conn_open(conn);
 		} else if (conn->session != NULL && conn->protocol->tls_ready != NULL) {

@@ -7,7 +7,8 @@
  * connection's life (flushing, starting TLS, tearing down, calling
  * protocol->close) happens in conn_settle(), which runs at the end of every
  * libuv callback, when no protocol code is on the stack. TLS is in
- * conn-tls.c, jobs and conn_timer() in conn-job.c. */
+ * conn-tls.c, jobs and conn_timer() in conn-job.c, file sends in
+ * conn-send.c. */
 #include "core/conn.h"
 
 #include <arpa/inet.h>
@@ -151,7 +152,7 @@ void conn_kick(struct conn *conn)
 		uv_timer_start(&conn->kick, conn_kick_cb, 0, 0);
 }
 
-static size_t conn_queued(const struct conn *conn)
+size_t conn_queued(const struct conn *conn)
 {
 	return conn->out.len - conn->out_pos;
 }
@@ -161,8 +162,8 @@ static size_t conn_queued(const struct conn *conn)
 static bool conn_can_read(const struct conn *conn)
 {
 	return conn->state == CONN_STATE_OPEN && !conn->closing && !conn->eof && !conn->broken &&
-	       !conn->job && !conn->user_paused && !conn->out_blocked && !conn->starttls &&
-	       (conn->skipping || conn->in.max == 0 || conn->in.len < conn->in.max);
+	       !conn->job && !conn->send.on && !conn->user_paused && !conn->out_blocked &&
+	       !conn->starttls && (conn->skipping || conn->in.max == 0 || conn->in.len < conn->in.max);
 }
 
 /* Drop what is buffered of an over-long line, up to and including its LF. */
@@ -276,8 +277,8 @@ void conn_resume_input(struct conn *conn)
 static bool conn_dispatchable(const struct conn *conn)
 {
 	return conn->state == CONN_STATE_OPEN && conn->session != NULL && !conn->closing &&
-	       !conn->broken && !conn->job && !conn->user_paused && !conn->out_blocked &&
-	       !conn->starttls && conn->in.len > 0;
+	       !conn->broken && !conn->job && !conn->send.on && !conn->user_paused &&
+	       !conn->out_blocked && !conn->starttls && conn->in.len > 0;
 }
 
 /* Feed buffered input to the protocol while it makes progress. */
@@ -342,6 +343,19 @@ void conn_write(struct conn *conn, const void *data, size_t len)
 	if (!conn_output_room(conn, len))
 		return;
 	buf_append(&conn->out, data, len);
+	conn_output_added(conn);
+}
+
+char *conn_output_reserve(struct conn *conn, size_t n)
+{
+	if (!conn_output_room(conn, n))
+		return NULL;
+	return buf_reserve(&conn->out, n);
+}
+
+void conn_output_commit(struct conn *conn, size_t n)
+{
+	buf_commit(&conn->out, n);
 	conn_output_added(conn);
 }
 
@@ -432,6 +446,7 @@ static void conn_free(struct conn *conn)
 	conn_closing_remove(conn);
 	close(conn->fd);
 	SSL_free(conn->ssl);
+	free(conn->send.piece);
 	buf_release(&conn->in);
 	buf_release(&conn->out);
 	core_conn_release(conn->core, conn->remote_ip);
@@ -521,14 +536,19 @@ void conn_end(struct conn *conn, enum conn_end why)
 		conn->end_after_job = true;
 		return;
 	}
-	if (conn->state == CONN_STATE_OPEN && conn->session != NULL &&
+	conn_end_close(conn);
+	conn_settle(conn);
+}
+
+void conn_end_close(struct conn *conn)
+{
+	if (conn->state == CONN_STATE_OPEN && conn->session != NULL && !conn->send.on &&
 	    conn->protocol->timeout != NULL) {
 		conn->depth++;
-		conn->protocol->timeout(conn->session, why);
+		conn->protocol->timeout(conn->session, conn->end_why);
 		conn->depth--;
 	}
-	conn_close(conn, conn_end_reason(why));
-	conn_settle(conn);
+	conn_close(conn, conn_end_reason(conn->end_why));
 }
 
 void conn_abort(struct conn *conn)
@@ -549,6 +569,8 @@ static bool conn_settle_once(struct conn *conn)
 
 	if (conn->job)
 		return conn_job_cancel(conn);
+	if (conn->send.on && conn_is_closing(conn))
+		return conn_send_step(conn);   /* ends it: done runs before close */
 	if (conn->aborting || (conn->closing && conn->broken) ||
 	    (conn->closing && conn->state == CONN_STATE_HANDSHAKE) ||
 	    (conn->state == CONN_STATE_LINGER && (conn->eof || conn->broken))) {
@@ -562,11 +584,17 @@ static bool conn_settle_once(struct conn *conn)
 	conn_flush(conn);
 	if (conn->job)
 		return conn_job_cancel(conn);
+	if (conn->send.on && conn_send_step(conn))
+		return true;
+	if (conn->job)
+		return false;   /* the send reads in a job */
 	if (!conn->out_blocked && conn_queued(conn) >= conn->out_high) {
 		conn->out_blocked = true;
 	} else if (conn->out_blocked && conn_queued(conn) < conn->out_high / 2) {
 		conn->out_blocked = false;
-		if (conn->session != NULL && !conn->closing && conn->protocol->drained != NULL) {
+		/* A send is its own producer: the session waits for its done. */
+		if (conn->session != NULL && !conn->closing && !conn->send.on &&
+		    conn->protocol->drained != NULL) {
 			conn->depth++;
 			conn->protocol->drained(conn->session);
 			conn->depth--;
@@ -586,7 +614,7 @@ static bool conn_settle_once(struct conn *conn)
 	 * answered; close when nothing is left to do (an incomplete last line
 	 * is dropped). A session that paused itself (timer, producer) or a
 	 * drained callback that just resumed it comes back here later. */
-	if (conn->eof && !conn->closing && !conn->job && !conn->out_blocked &&
+	if (conn->eof && !conn->closing && !conn->job && !conn->send.on && !conn->out_blocked &&
 	    !conn->user_paused && !conn->starttls && !again &&
 	    (conn->in.len == 0 || conn->stalled || conn->state != CONN_STATE_OPEN))
 		conn_close(conn, "client closed");
@@ -652,6 +680,8 @@ static void conn_update_poll(struct conn *conn)
 			ev |= UV_DISCONNECT;   /* conn_client_gone() while paused */
 		if (conn_queued(conn) > 0)
 			ev |= conn->write_wants_read ? UV_READABLE : UV_WRITABLE;
+		else if (conn->send.want_write)
+			ev |= UV_WRITABLE;     /* sendfile met a full socket */
 		break;
 	case CONN_STATE_DEAD:
 		return;

@@ -23,7 +23,9 @@
  * protocol->drained; a producer writes pieces of at most 1 MiB. Queued
  * output has a hard cap too (4 times [limits] output_buffer, plus 1 MiB):
  * a write beyond it is dropped and the connection closed, so a session
- * that writes without looking cannot exhaust memory.
+ * that writes without looking cannot exhaust memory. A message body (a
+ * range of a file) goes out with conn_send_file(): the core produces it
+ * without blocking the loop on the disk, with sendfile where it can.
  *
  * Deadlines (conn-deadline.c): a connection is cut, with protocol->timeout
  * first, when it sends nothing for its idle timeout; when a line (or a
@@ -211,6 +213,15 @@ struct conn_await;
 struct conn_await *conn_await(struct conn *conn, void (*done)(void *arg), void *arg);
 void conn_await_done(struct conn_await *await);
 
+/* True from the start of a conn_job, conn_job_limited (also while it
+ * waits for a slot), conn_job_wait or conn_await until its done is
+ * called, and from the start of a conn_send_file until its done is
+ * called: while it is true, starting another job or send aborts. For a
+ * session that reacts to events arriving on their own (a mailbox change
+ * notification must not start a second job). Inside done it is false
+ * unless done started more. */
+bool conn_job_running(const struct conn *conn);
+
 /* From protocol->close only: run work(arg) on the thread pool once the
  * connection is gone, with nothing called back; for releasing what may
  * block (closing a database checkpoints and fsyncs). The loop does not
@@ -222,6 +233,53 @@ void conn_job_after_close(struct conn *conn, void (*work)(void *arg), void *arg)
  * ms = 0 cancels). Input is not paused by this: pause it yourself if the
  * session must wait. */
 void conn_timer(struct conn *conn, uint64_t ms, void (*cb)(void *session));
+
+/* ---- a file's bytes to the client (conn-send.c) ---- */
+
+/* How a conn_send_file() ended: the `result` of its done callback. */
+enum conn_send_result {
+	CONN_SEND_OK,        /* the whole range went out in order (or the filter ended it) */
+	CONN_SEND_SHORT,     /* the file ended inside the range: fewer bytes went out */
+	CONN_SEND_IO_ERROR,  /* reading the file failed (logged): part of it went out */
+	CONN_SEND_CLOSED,    /* the connection is closing: the rest does not go out */
+	CONN_SEND__COUNT
+};
+/* "ok", "short", "io-error", "closed": for logs. */
+const char *conn_send_result_name(enum conn_send_result result);
+
+/* A transformation of the bytes on their way (POP3's byte-stuffing):
+ * called on the loop with the next piece of the range, in order (pieces
+ * of at most 64 KiB, of any size down to 1 byte); it writes what the
+ * client gets with conn_write(). Returning true ends the send there (TOP
+ * has sent its lines): done follows with CONN_SEND_OK. */
+typedef bool conn_send_filter_fn(void *arg, const char *data, size_t len);
+typedef void conn_send_done_fn(void *arg, enum conn_send_result result);
+
+/* Send bytes [off, off + len) of the regular file `fd` to the client,
+ * after the output queued so far, through `filter`, or exactly as they
+ * are when filter is NULL (an IMAP literal). The core is the producer: it
+ * reads on the loop only what the page cache holds (preadv2 RWF_NOWAIT)
+ * and anything else in a job on the thread pool, so a cold disk never
+ * blocks the loop; it stops at the high-water mark and goes on as the
+ * client reads, so a slow reader costs at most [limits] output_buffer
+ * plus one piece (and what the filter adds). A raw range of 64 KiB or more
+ * whose pages are cached goes out with sendfile(2) on a plain connection
+ * and SSL_sendfile under kernel TLS ([tls] ktls), once everything queued
+ * before it is sent; otherwise through the output queue.
+ *
+ * Input is paused from now until done returns, as for a job; done(arg,
+ * result) runs on this loop, never from within this call, and may write
+ * (a trailer), start another send or a job, pause or close. Until then
+ * the session writes nothing (its bytes would overtake the range) and
+ * protocol->drained is not called. `fd` is the caller's and must stay
+ * open until done; the core does not close it. If the connection closes
+ * meanwhile, done runs with CONN_SEND_CLOSED, before protocol->close.
+ * Output progress counts as activity for the idle timeout. At most one
+ * send, and not while a job runs (conn_job_running()). len = 0 is valid. */
+void conn_send_file(struct conn *conn, int fd, uint64_t off, uint64_t len,
+		    conn_send_filter_fn *filter, conn_send_done_fn *done, void *arg);
+/* True from conn_send_file until its done is called. */
+bool conn_send_running(const struct conn *conn);
 
 /* Identity, for logs and policy. */
 const char *conn_id(const struct conn *conn);          /* short unique session id */

@@ -58,6 +58,7 @@ struct tls {
 	char *cert_path;
 	char *key_path;
 	struct cert_helper *helper;   /* when set, the files are read through it */
+	bool ktls;                    /* [tls] ktls */
 };
 
 /* A certificate chain and its key, parsed. */
@@ -291,7 +292,8 @@ static int tls_pair_parse(const struct cert_pem *pem, const char *cert_path,
 	return 0;
 }
 
-static SSL_CTX *tls_ctx_new(enum tls_policy policy, const struct tls_pair *pair, char **error_r)
+static SSL_CTX *tls_ctx_new(enum tls_policy policy, const struct tls_pair *pair, bool ktls,
+			    char **error_r)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
@@ -307,6 +309,11 @@ static SSL_CTX *tls_ctx_new(enum tls_policy policy, const struct tls_pair *pair,
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 			    SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF |
 			    SSL_OP_NO_TICKET);
+	/* Kernel TLS where the kernel's tls module takes the cipher: then
+	 * message bodies go out with SSL_sendfile (conn-send.c); without the
+	 * module OpenSSL keeps the records itself. */
+	if (ktls)
+		SSL_CTX_set_options(ctx, SSL_OP_ENABLE_KTLS);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 			 SSL_MODE_ENABLE_PARTIAL_WRITE);
 	/* No server-side session cache: no memory held per past client. */
@@ -333,7 +340,7 @@ static int tls_pem_get(const struct tls *tls, struct cert_pem *pem, char **error
 
 /* A context per policy from one pem; all or none. */
 static int tls_ctx_load(const struct cert_pem *pem, const char *cert_path, const char *key_path,
-			SSL_CTX *ctx_r[TLS_POLICY__COUNT], char **error_r)
+			bool ktls, SSL_CTX *ctx_r[TLS_POLICY__COUNT], char **error_r)
 {
 	struct tls_pair pair;
 	int ret = 0;
@@ -342,7 +349,7 @@ static int tls_ctx_load(const struct cert_pem *pem, const char *cert_path, const
 	if (tls_pair_parse(pem, cert_path, key_path, &pair, error_r) < 0)
 		return -1;
 	for (int p = 0; p < TLS_POLICY__COUNT && ret == 0; p++) {
-		ctx_r[p] = tls_ctx_new((enum tls_policy)p, &pair, error_r);
+		ctx_r[p] = tls_ctx_new((enum tls_policy)p, &pair, ktls, error_r);
 		if (ctx_r[p] == NULL)
 			ret = -1;
 	}
@@ -360,7 +367,7 @@ static int tls_load(const struct tls *tls, SSL_CTX *ctx_r[TLS_POLICY__COUNT], ch
 
 	if (tls_pem_get(tls, &pem, error_r) < 0)
 		return -1;
-	ret = tls_ctx_load(&pem, tls->cert_path, tls->key_path, ctx_r, error_r);
+	ret = tls_ctx_load(&pem, tls->cert_path, tls->key_path, tls->ktls, ctx_r, error_r);
 	cert_pem_clear(&pem);
 	return ret;
 }
@@ -417,6 +424,7 @@ int tls_new(const struct config *cfg, struct tls **tls_r, char **error_r)
 	if (tls == NULL)
 		abort();
 	pthread_mutex_init(&tls->lock, NULL);
+	tls->ktls = cfg->tls.ktls;
 	tls_paths(cfg, &tls->cert_path, &tls->key_path, &self_signed);
 	if (self_signed) {
 		char dir[4096];
@@ -503,7 +511,7 @@ int tls_check(const struct config *cfg, char **error_r)
 	if (ret == 0)
 		ret = cert_pem_read(cert, key, &pem, error_r);
 	if (ret == 0) {
-		ret = tls_ctx_load(&pem, cert, key, ctx, error_r);
+		ret = tls_ctx_load(&pem, cert, key, cfg->tls.ktls, ctx, error_r);
 		cert_pem_clear(&pem);
 		for (int p = 0; ret == 0 && p < TLS_POLICY__COUNT; p++)
 			SSL_CTX_free(ctx[p]);

@@ -18,23 +18,28 @@ enum imap_arg_type {
 	IMAP_ARG_ATOM,
 	IMAP_ARG_QUOTED,    /* a quoted string, its escapes undone */
 	IMAP_ARG_LITERAL,   /* {n}, {n+} or ~{n} (literal8) held whole */
-	IMAP_ARG_NIL,       /* the atom NIL (any case) */
+	IMAP_ARG_NIL,       /* the atom NIL (any case); str holds it as written */
 	IMAP_ARG_LIST,      /* ( ... ): children in list/n */
 	IMAP_ARG__COUNT
 };
 
 struct imap_arg {
 	enum imap_arg_type type;
-	const char *str;            /* ATOM, QUOTED, LITERAL; "" for NIL and LIST */
+	const char *str;            /* ATOM, QUOTED, LITERAL, NIL; "" for LIST */
 	size_t len;
 	bool literal8;              /* LITERAL written as ~{n} (RFC 3516 / 9051 APPEND) */
+	/* LITERAL that was streamed (imap_parser_set_stream): its bytes went
+	 * to the caller; str is "" and len is the literal's size. */
+	bool streamed;
 	const struct imap_arg *list; /* LIST: its elements */
 	size_t n;                   /* LIST: how many */
 };
 
-/* An astring (atom, quoted or literal): its text, else NULL. */
+/* An astring (atom, quoted or literal, not streamed; NIL too, which is
+ * an atom for RFC 9051 9 astring: a mailbox may be called "nil"): its
+ * text, else NULL. */
 const char *imap_arg_astring(const struct imap_arg *arg);
-/* A string (quoted or literal, not an atom), else NULL. */
+/* A string (quoted or literal, not streamed; not an atom), else NULL. */
 const char *imap_arg_string(const struct imap_arg *arg);
 /* An atom equal to `word`, ignoring ASCII case. */
 bool imap_arg_atom_is(const struct imap_arg *arg, const char *word);

@@ -16,7 +16,32 @@
  * depth, argument count. A command over a bound is skipped to its end
  * and reported as IMAP_PARSE_ERROR (with its tag when it was read).
  *
- * Feeding a command whole or one byte at a time gives the same results. */
+ * Feeding a command whole or one byte at a time gives the same results.
+ *
+ * What the parser reads (RFC 9051 9, and where the RFC leaves room):
+ * - tag SP name [SP arguments] CRLF. The tag is any ASTRING-CHAR but '+';
+ *   the name is an atom. "UID FETCH 1 FLAGS" arrives as name "UID" with
+ *   "FETCH" as its first argument: the session resolves it.
+ * - A bare LF ends a line as CRLF does (clients send it); an empty line
+ *   between commands is ignored, as Dovecot does; more than one space
+ *   between arguments counts as one, and a space before the line end or
+ *   a ')' is allowed. A line without a tag, or with a tag and no name, is
+ *   an error (with the tag when there was one).
+ * - Atoms take '\', '%', '*' and ']' besides ATOM-CHAR (flags, LIST
+ *   patterns, sequence sets); an atom holding '[' runs to its ']' (see
+ *   imap-arg.h), and when the line has no such ']' the '[' is an ordinary
+ *   character. No 8-bit bytes in atoms; quoted strings take them (UTF-8,
+ *   RFC 9051 / UTF8=ACCEPT), but not NUL, CR or LF, and only \" and \\
+ *   as escapes.
+ * - A literal header ends its line; its bytes are the literal. ~{n}
+ *   (literal8) is taken anywhere, marked in struct imap_arg: the command
+ *   decides whether it allows one. A held literal may hold NUL bytes.
+ * - Streaming: the literals at the message position are the top-level
+ *   arguments after the first one (APPEND mailbox [flags] [date] message,
+ *   repeated for MULTIAPPEND, RFC 3502). Each is reported as
+ *   IMAP_PARSE_STREAM, with the arguments so far, the streamed literal the
+ *   last of them (struct imap_arg streamed); its bytes never pass through
+ *   the parser. */
 #ifndef TERN_IMAP_IMAP_PARSER_H
 #define TERN_IMAP_IMAP_PARSER_H
 
@@ -69,8 +94,9 @@ enum imap_parse_result imap_parser_feed(struct imap_parser *parser, const char *
 					size_t len, size_t *used_r);
 
 /* After IMAP_PARSE_COMMAND (and, with the arguments so far, after
- * IMAP_PARSE_STREAM): the command. Valid until the next feed that starts
- * a new command. */
+ * IMAP_PARSE_STREAM): the command. After COMMAND it is valid until the
+ * next feed that starts a new command (a feed of 0 bytes does not) or
+ * imap_parser_reset; after STREAM until the next feed. */
 struct imap_parsed {
 	const char *tag;
 	const char *name;          /* as written; commands match it ignoring case */
@@ -94,8 +120,10 @@ struct imap_parse_error {
 };
 const struct imap_parse_error *imap_parser_error(const struct imap_parser *parser);
 
-/* The parser reports CONTINUE for literals but the caller needs it to
- * forget a half-read command (the connection is closing, a STARTTLS). */
+/* Forget a half-read command (the connection is closing, a STARTTLS),
+ * and give back every byte of command memory: a session may call it
+ * whenever no command is running (between commands, in IDLE), so that
+ * an idle parser holds nothing but itself. */
 void imap_parser_reset(struct imap_parser *parser);
 
 #endif

@@ -17,7 +17,13 @@
 #include "imap/imap-session.h"
 #include "store/store.h"
 
+struct buf;
 struct hub_watch;
+struct imap_sync_job;
+
+/* Own flag changes (STORE) not yet passed by a sync: their MODSEQs, so
+ * that the sync does not repeat them (one STORE per MODSEQ, RFC 7162 3.1). */
+#define IMAP_SELECTED_OWN_MAX 8
 
 struct imap_selected {
 	struct store_mailbox_ref ref;
@@ -25,13 +31,32 @@ struct imap_selected {
 	bool readonly;                  /* EXAMINE */
 	struct store_view view;         /* message i+1 is view.uids[i] */
 	uint64_t modseq;                /* the session has been told everything up to it */
-	uint32_t first_recent;          /* rev1: UIDs from it on are \Recent here */
+	uint32_t first_recent;          /* rev1: UIDs from it on are \Recent here; 0: none */
 	struct hub_watch *watch;
 	bool changed;                   /* the hub reported a change not yet read */
 	/* SEARCHRES (RFC 5182): the UIDs of the last SEARCH ... SAVE, for "$". */
 	uint32_t *saved;
 	size_t n_saved;
+	/* imap-sync.c's state. */
+	uint32_t *pending;              /* expunged, still in the view: EXPUNGE owed
+	                                 * (RFC 9051 7.5.1), ascending */
+	size_t n_pending;
+	uint64_t own[IMAP_SELECTED_OWN_MAX]; /* see IMAP_SELECTED_OWN_MAX */
+	size_t n_own;
+	struct imap_sync_job *job;      /* a sync's job runs (never two at once) */
+	/* imap_selected_send's output not yet handed to the connection. */
+	struct buf *send;
+	size_t send_off;
+	void (*send_then)(struct imap_cmd *cmd);
 };
+
+/* Enter the selected state: a new selection of `ref` (name copied, view
+ * taken over: *view is emptied), watched through the change hub on the
+ * session's loop. Returns NULL, taking nothing, when the watch cannot be
+ * made. */
+struct imap_selected *imap_selected_new(struct imap_session *s, const struct store_mailbox_ref *ref,
+					const char *name, bool readonly, struct store_view *view,
+					uint32_t first_recent);
 
 /* The UIDs a command's set names, ascending and known to the session:
  * message numbers (cmd->uid false) or UIDs (true; "$" included). A
@@ -53,9 +78,41 @@ void imap_selected_catch_up(struct imap_cmd *cmd, void (*then)(struct imap_cmd *
 void imap_selected_flags_set(struct imap_selected *sel, uint32_t uid, unsigned flags,
 			     uint64_t modseq);
 
+/* Whether a message of the view is \Recent for this (rev1) session. */
+bool imap_selected_recent(const struct imap_session *s, uint32_t uid);
+
 /* Owed updates, then done(cmd): called by imap_cmd_done before the tagged
  * reply; no EXPUNGE when `no_expunge`. */
 void imap_sync(struct imap_cmd *cmd, bool no_expunge, void (*done)(struct imap_cmd *cmd));
+/* The hub reported a change of the selected mailbox: inside IDLE the
+ * updates go out at once (cmd-idle.c); otherwise nothing (the next
+ * command's reply carries them). */
+void imap_idle_changed(struct imap_session *s);
+
+/* Send *out (taken over; *out becomes NULL) to the client at the pace it
+ * reads: pieces while the output is below its high-water mark, the rest
+ * from cmd->drained; then then(cmd). A STORE over 100,000 messages, or
+ * their EXPUNGEs, never crosses the connection's hard output cap. One at
+ * a time per session. */
+void imap_selected_send(struct imap_cmd *cmd, struct buf **out, void (*then)(struct imap_cmd *cmd));
+
+/* The untagged updates (imap-update.c, no I/O): fold what the store says
+ * changed since sel->modseq into the view and write the responses owed.
+ * expunged (ascending) join sel->pending; EXPUNGE lines are written, and
+ * the messages leave the view, only when `expunge` (highest number
+ * first, so each number is right when it is read); then FETCH (UID n
+ * FLAGS ...) for messages whose flags another session changed (not the
+ * MODSEQs in sel->own); then EXISTS for new messages (and RECENT for
+ * rev1, where `recent_from` is the \Recent watermark store_recent_take
+ * gave for them, 0 when not taken). */
+void imap_update_write(struct imap_selected *sel, const struct store_message *changed,
+		       size_t n_changed, const uint32_t *expunged, size_t n_expunged,
+		       bool expunge, bool rev1, uint32_t recent_from, struct buf *out);
+/* Expunged UIDs the session learnt without a sync (its own EXPUNGE,
+ * MOVE) into sel->pending, as imap_update_write takes them. */
+void imap_update_pending(struct imap_selected *sel, const uint32_t *expunged, size_t n);
+/* The \Recent messages of the view (rev1 RECENT). */
+uint32_t imap_update_recent_count(const struct imap_selected *sel);
 
 /* Leave the selected state (CLOSE, UNSELECT, SELECT of another mailbox,
  * logout): the watch is removed and the view freed. */

@@ -21,7 +21,8 @@ struct imap_seqset {
 };
 
 /* Read `s`. "*" stands for `star` (the largest message number or UID in
- * use; 0 in an empty mailbox, where "*" then matches nothing). "3:1" is
+ * use; 0 in an empty mailbox, where a range with "*" ("*", "1:*") then
+ * matches nothing: the set may be empty). "3:1" is
  * "1:3" (RFC 9051 9). Returns false for anything else than the grammar,
  * 0 as a number included; at most `max_ranges` ranges before merging. */
 bool imap_seqset_parse(const char *s, uint32_t star, size_t max_ranges,

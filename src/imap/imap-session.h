@@ -25,6 +25,7 @@
 #include "store/store.h"
 
 struct imap_selected;
+struct imap_session;
 
 enum imap_state {
 	IMAP_STATE_NOT_AUTHENTICATED,
@@ -50,6 +51,16 @@ struct imap_command {
 	unsigned states;                /* IMAP_IN() bits where it is allowed */
 	unsigned flags;                 /* enum imap_command_flags */
 	void (*run)(struct imap_cmd *cmd);
+	/* Optional: the command streams literals (APPEND's messages, see
+	 * imap_parser_set_stream). Called at each streamed literal with the
+	 * arguments parsed so far (cmd->args), and again whenever more input
+	 * arrives while the literal is being read: it takes the literal's
+	 * bytes from conn_input() itself and calls imap_cmd_stream_end()
+	 * once they are all consumed (or imap_cmd_done to refuse, see there).
+	 * run() is called when the whole command has arrived. */
+	void (*stream)(struct imap_cmd *cmd);
+	/* Bytes a streamed literal may have (0: the command streams none). */
+	uint64_t (*stream_max)(const struct imap_session *s);
 };
 /* The command table (imap-commands.c): every command, with its run(). */
 const struct imap_command *imap_command_find(const char *name, bool uid);
@@ -68,6 +79,13 @@ struct imap_cmd {
 	/* A producer (FETCH, SEARCH, LIST) that stopped at the output
 	 * high-water mark continues here when the output drains. */
 	void (*drained)(struct imap_cmd *cmd);
+	/* A command that reads lines of its own from the client (AUTHENTICATE's
+	 * responses, IDLE's DONE) sets this: the session hands it each line
+	 * (without CRLF; valid during the call only) and, once it ends the
+	 * command, reads what follows in the same packet as commands. A line
+	 * over [imap] line_length is handed over as NULL. Set it with
+	 * imap_cmd_lines. */
+	void (*line)(struct imap_cmd *cmd, const char *line, size_t len);
 };
 
 struct imap_session {
@@ -78,6 +96,13 @@ struct imap_session {
 	struct imap_parser *parser;
 	struct imap_cmd *cmd;           /* the command running, or NULL */
 	unsigned errors;                /* BAD and NO replies, for [limits] errors_per_session */
+	unsigned auth_failures;         /* failed logins, for [limits] auth_failures */
+	unsigned auth_commands;         /* commands before login (bounded, DESIGN 7) */
+	bool waiting;                   /* STARTTLS or LOGOUT: read nothing more */
+	bool streaming;                 /* cmd reads a streamed literal */
+	bool arriving;                  /* cmd streams: the rest of it is still parsed */
+	bool in_input;                  /* inside imap_session_input's loop */
+	bool partial;                   /* the parser holds part of a command */
 
 	bool capability_asked;          /* CAPABILITY before login: send it with the login's OK */
 	bool rev2;                      /* ENABLE IMAP4rev2 */
@@ -95,6 +120,9 @@ enum imap_status { IMAP_OK, IMAP_NO, IMAP_BAD };
 
 /* "* " fmt CRLF. */
 void imap_untagged(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A continuation request: exactly "+ " text CRLF, the space also when
+ * text is empty (the Gmail apps need it). */
+void imap_continue(struct imap_session *s, const char *text);
 /* Raw bytes, for responses built in pieces (FETCH, LIST). */
 void imap_write(struct imap_session *s, const void *data, size_t len);
 /* A string as a quoted string when it can be one, else as a literal
@@ -109,6 +137,9 @@ void imap_write_mailbox(struct imap_session *s, const char *name);
  * "/" dropped. malloc'd; NULL for a name that cannot be one (the caller
  * replies). */
 char *imap_mailbox_from_client(struct imap_session *s, const struct imap_arg *arg);
+/* The same for a LIST pattern or reference: may be empty, keeps a
+ * trailing "/". */
+char *imap_pattern_from_client(struct imap_session *s, const struct imap_arg *arg);
 
 /* End the command: the selected mailbox's owed updates first (not EXPUNGE
  * for IMAP_CMD_NO_EXPUNGE commands), then "tag OK [code] text". code may
@@ -124,6 +155,17 @@ void imap_cmd_done(struct imap_cmd *cmd, enum imap_status status, const char *co
  * IO -> SERVERBUG or UNAVAILABLE, CORRUPT -> SERVERBUG, ...). `what` goes
  * to the log. */
 void imap_cmd_fail(struct imap_cmd *cmd, enum store_error error, bool dest, const char *what);
+
+/* Read lines for the running command (struct imap_cmd.line): input is
+ * otherwise paused while a command runs. imap_cmd_done stops it. */
+void imap_cmd_lines(struct imap_cmd *cmd,
+		    void (*line)(struct imap_cmd *cmd, const char *line, size_t len));
+
+/* A streaming command has consumed its literal's bytes: the parser goes
+ * on with the rest of the command. To refuse a synchronizing literal
+ * instead (its bytes are never sent), call imap_cmd_done without this:
+ * the session then forgets the half-read command. */
+void imap_cmd_stream_end(struct imap_cmd *cmd);
 
 /* Run work(cmd) off the loop, then done(cmd) on it (conn_job). */
 void imap_cmd_job(struct imap_cmd *cmd, void (*work)(struct imap_cmd *cmd),

@@ -93,9 +93,10 @@ static void pop3_login_work(void *arg)
 	if (login->store == STORE_OK)
 		login->store = store_mailbox_get(s->acct, "INBOX", &box);
 	if (login->store == STORE_OK) {
-		s->uidvalidity = box.uidvalidity;
+		s->inbox.id = box.id;
+		s->inbox.uidvalidity = box.uidvalidity;
 		store_mailbox_free(&box);
-		login->store = store_message_list(s->acct, "INBOX", &list, &n);
+		login->store = store_message_list(s->acct, &s->inbox, &list, &n);
 		/* the snapshot is taken: the session idles between commands */
 		store_release_memory(s->acct);
 	}

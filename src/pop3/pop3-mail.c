@@ -1,16 +1,15 @@
 /* pop3-mail - the TRANSACTION and UPDATE states (RFC 1939 5, 6): STAT,
- * LIST, UIDL, RETR, TOP, DELE, RSET, NOOP, QUIT, with LIST/UIDL/RETR/TOP
- * written by a resumable producer that stops when the output queue is full
- * and continues from protocol->drained. */
+ * LIST, UIDL, RETR, TOP, DELE, RSET, NOOP, QUIT. LIST and UIDL are
+ * written by a resumable producer that stops when the output queue is
+ * full and continues from protocol->drained; RETR and TOP open the
+ * message in a job and hand its file to conn_send_file with the
+ * byte-stuffer as the filter, so the disk is read off the loop. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/number.h"
 #include "pop3/pop3-session.h"
-
-/* How much of a message is read at a time. */
-#define POP3_CHUNK_SIZE (64 * 1024)
 
 /* The message an argument names, or NULL after replying why not. */
 static struct pop3_msg *pop3_msg_arg(struct pop3_session *s, const char *arg)
@@ -43,7 +42,7 @@ static size_t pop3_msg_number(const struct pop3_session *s, const struct pop3_ms
 static const char *pop3_uidl(const struct pop3_session *s, const struct pop3_msg *m,
 			     char buf[static 17])
 {
-	snprintf(buf, 17, "%08" PRIx32 "%08" PRIx32, s->uidvalidity, m->uid);
+	snprintf(buf, 17, "%08" PRIx32 "%08" PRIx32, s->inbox.uidvalidity, m->uid);
 	return buf;
 }
 
@@ -88,7 +87,6 @@ void pop3_producer_free(struct pop3_session *s)
 {
 	if (s->producer.reader != NULL)
 		store_reader_close(&s->producer.reader);
-	free(s->producer.chunk);
 	memset(&s->producer, 0, sizeof(s->producer));
 }
 
@@ -132,12 +130,40 @@ static void pop3_conn_write(void *ctx, const void *data, size_t len)
 	conn_write(ctx, data, len);
 }
 
+/* conn_send_file's filter: RFC 1939 3 byte-stuffing; true once TOP has
+ * sent its lines. */
+static bool pop3_message_filter(void *arg, const char *data, size_t len)
+{
+	struct pop3_session *s = arg;
+
+	return pop3_stuff_feed(&s->producer.stuff, data, len, pop3_conn_write, s->conn);
+}
+
+static void pop3_message_sent(void *arg, enum conn_send_result result)
+{
+	struct pop3_session *s = arg;
+	struct pop3_producer *p = &s->producer;
+
+	if (result == CONN_SEND_OK) {
+		pop3_stuff_finish(&p->stuff, pop3_conn_write, s->conn);
+		pop3_producer_end(s);
+		return;
+	}
+	if (result != CONN_SEND_CLOSED) {
+		/* The +OK is out: all that is left is to hang up. */
+		conn_log(s->conn, LOG_LEVEL_ERROR, "msg=\"message read failed\" uid=%" PRIu32
+			 " error=%s", p->uid, conn_send_result_name(result));
+		conn_close(s->conn, "message read failed");
+	}
+	pop3_producer_free(s);
+}
+
 /* Job: open the message file (blocking). */
 static void pop3_message_open_work(void *arg)
 {
 	struct pop3_session *s = arg;
 
-	s->producer.open_error = store_reader_open(s->acct, "INBOX", s->producer.uid,
+	s->producer.open_error = store_reader_open(s->acct, &s->inbox, s->producer.uid,
 						   &s->producer.reader);
 	store_release_memory(s->acct);
 }
@@ -166,10 +192,8 @@ static void pop3_message_open_done(void *arg)
 		pop3_reply(s, POP3_REPLY_OK, "Top of message follows");
 	else
 		pop3_reply(s, POP3_REPLY_OK, "%" PRIu64 " octets", p->size);
-	p->chunk = malloc(POP3_CHUNK_SIZE);
-	if (p->chunk == NULL)
-		abort();
-	pop3_producer_run(s);
+	conn_send_file(s->conn, store_reader_fd(p->reader), 0, store_reader_size(p->reader),
+		       pop3_message_filter, pop3_message_sent, s);
 }
 
 static void pop3_message_start(struct pop3_session *s, struct pop3_msg *m, bool top,
@@ -207,30 +231,6 @@ void pop3_cmd_top(struct pop3_session *s, const struct pop3_command *cmd)
 	pop3_message_start(s, m, true, lines);
 }
 
-static void pop3_message_run(struct pop3_session *s)
-{
-	struct pop3_producer *p = &s->producer;
-
-	while (!conn_output_full(s->conn)) {
-		ssize_t n = store_reader_read(p->reader, p->chunk, POP3_CHUNK_SIZE);
-
-		if (n < 0) {
-			/* The +OK is out: all that is left is to hang up. */
-			conn_log(s->conn, LOG_LEVEL_ERROR, "msg=\"message read failed\" uid=%" PRIu32,
-				 p->uid);
-			pop3_producer_free(s);
-			conn_close(s->conn, "message read failed");
-			return;
-		}
-		if (n == 0 || pop3_stuff_feed(&p->stuff, p->chunk, (size_t)n, pop3_conn_write,
-					      s->conn)) {
-			pop3_stuff_finish(&p->stuff, pop3_conn_write, s->conn);
-			pop3_producer_end(s);
-			return;
-		}
-	}
-}
-
 static void pop3_listing_run(struct pop3_session *s)
 {
 	struct pop3_producer *p = &s->producer;
@@ -256,11 +256,10 @@ static void pop3_listing_run(struct pop3_session *s)
 
 void pop3_producer_run(struct pop3_session *s)
 {
-	if (conn_is_closing(s->conn))
+	/* A message is produced by the core (conn_send_file). */
+	if (conn_is_closing(s->conn) || s->producer.kind == POP3_PRODUCER_MESSAGE)
 		return;
-	if (s->producer.kind == POP3_PRODUCER_MESSAGE)
-		pop3_message_run(s);
-	else if (s->producer.kind != POP3_PRODUCER_NONE)
+	if (s->producer.kind != POP3_PRODUCER_NONE)
 		pop3_listing_run(s);
 }
 
@@ -301,7 +300,7 @@ static void pop3_update_work(void *arg)
 	struct pop3_session *s = arg;
 
 	s->expunge_error = s->n_expunge == 0 ? STORE_OK :
-		store_expunge(s->acct, "INBOX", s->expunge_uids, s->n_expunge);
+		store_expunge(s->acct, &s->inbox, s->expunge_uids, s->n_expunge);
 	store_account_put(&s->acct);
 	store_unlock(&s->lock);
 }

@@ -242,11 +242,7 @@ void pop3_session_input(struct pop3_session *s)
 
 void pop3_session_drained(struct pop3_session *s)
 {
-	/* A message producer whose reader is still being opened by a job
-	 * has nothing to continue yet. */
-	if (s->producer.kind == POP3_PRODUCER_MESSAGE ? s->producer.reader != NULL :
-	    s->producer.kind != POP3_PRODUCER_NONE)
-		pop3_producer_run(s);
+	pop3_producer_run(s);
 }
 
 void pop3_session_tls_ready(struct pop3_session *s)

@@ -39,16 +39,16 @@ enum pop3_producer_kind {
 	POP3_PRODUCER_MESSAGE,
 };
 
-/* A multi-line response written while the output queue has room and
- * continued from protocol->drained (STYLE habit 7). */
+/* A multi-line response: LIST/UIDL written while the output queue has
+ * room and continued from protocol->drained (STYLE habit 7); a MESSAGE
+ * produced by the core (conn_send_file) through the byte-stuffer. */
 struct pop3_producer {
 	enum pop3_producer_kind kind;
 	size_t next;                  /* LIST/UIDL: next index */
 	uint32_t uid;                 /* MESSAGE: what to open */
 	uint64_t size;                /* MESSAGE: its stored size */
-	struct store_reader *reader;
+	struct store_reader *reader;  /* MESSAGE: open until the send's done */
 	struct pop3_stuff stuff;
-	char *chunk;                  /* read buffer while a message is sent */
 	enum store_error open_error;
 };
 
@@ -88,7 +88,7 @@ struct pop3_session {
 	char *address;                /* logged in as */
 	struct store_lock *lock;
 	struct store_account *acct;
-	uint32_t uidvalidity;
+	struct store_mailbox_ref inbox;  /* its INBOX, as the login found it */
 	struct pop3_msg *msgs;
 	size_t n_msgs;
 
@@ -157,7 +157,7 @@ void pop3_cmd_dele(struct pop3_session *s, const struct pop3_command *cmd);
 void pop3_cmd_rset(struct pop3_session *s, const struct pop3_command *cmd);
 void pop3_cmd_noop(struct pop3_session *s, const struct pop3_command *cmd);
 void pop3_cmd_quit(struct pop3_session *s, const struct pop3_command *cmd);
-/* Continue a running producer (from drained or after its job). */
+/* Continue a LIST/UIDL producer (from drained). */
 void pop3_producer_run(struct pop3_session *s);
 /* Free what the producer holds (at close). */
 void pop3_producer_free(struct pop3_session *s);

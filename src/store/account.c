@@ -35,6 +35,8 @@
 /* A change committed under the handle's mutex, told to the hub after. */
 struct store_pending {
 	char *mailbox;
+	int64_t mailbox_id;
+	uint32_t uidvalidity;
 	enum hub_change_kind kind;
 	uint64_t modseq;
 };
@@ -316,6 +318,8 @@ void store_leave(struct store_account *acct)
 		struct hub_change change = {
 			.address = acct->address,
 			.mailbox = pending[i].mailbox,
+			.mailbox_id = pending[i].mailbox_id,
+			.uidvalidity = pending[i].uidvalidity,
 			.kind = pending[i].kind,
 			.modseq = pending[i].modseq,
 		};
@@ -326,10 +330,9 @@ void store_leave(struct store_account *acct)
 	free(pending);
 }
 
-void store_notify(struct store_account *acct, const char *mailbox,
+void store_notify(struct store_account *acct, const struct store_box *box,
 		  enum hub_change_kind kind, uint64_t modseq)
 {
-	char canon[STORE_MAILBOX_NAME_MAX + 1];
 	struct store_pending *p;
 
 	if (acct->n_pending == acct->cap_pending) {
@@ -339,15 +342,19 @@ void store_notify(struct store_account *acct, const char *mailbox,
 			abort();
 	}
 	p = &acct->pending[acct->n_pending++];
-	/* Watchers name the mailbox as stored ("INBOX"), callers as typed
-	 * ("inbox"): report the stored name. */
-	if (mailbox != NULL && store_mailbox_name_canon(mailbox, canon, sizeof(canon)))
-		mailbox = canon;
-	p->mailbox = mailbox != NULL ? strdup(mailbox) : NULL;
-	if (mailbox != NULL && p->mailbox == NULL)
+	p->mailbox = strdup(box->name);
+	if (p->mailbox == NULL)
 		abort();
+	p->mailbox_id = box->id;
+	p->uidvalidity = box->uidvalidity;
 	p->kind = kind;
 	p->modseq = modseq;
+}
+
+void store_notify_rollback(struct store_account *acct, size_t mark)
+{
+	while (acct->n_pending > mark)
+		free(acct->pending[--acct->n_pending].mailbox);
 }
 
 void store_release_memory(struct store_account *acct)

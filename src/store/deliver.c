@@ -16,6 +16,7 @@
 struct deliver_item {
 	char file[STORE_FILE_NAME_MAX];   /* its new link in msg/; "" for none */
 	char *mailbox;                    /* canonical */
+	struct store_box box;             /* when added */
 	uint64_t modseq;
 	bool added;
 };
@@ -101,18 +102,17 @@ static enum store_error deliver_one(struct store_account *acct, struct store_del
 				    struct deliver_item *it)
 {
 	struct store_new_message m = {
-		.mailbox = it->mailbox,
+		.box = &it->box,
 		.size = d->size,
 		.flags = d->flags,
 		.internal_date = d->internal_date,
 		.queue_id = d->queue_id,
 	};
 	enum store_error err;
-	int64_t box;
 
-	err = store_mailbox_row(acct, it->mailbox, &box, NULL, NULL);
+	err = store_box_by_name(acct, it->mailbox, &it->box);
 	if (err == STORE_OK)
-		err = deliver_find(acct, box, d->queue_id, &d->uid);
+		err = deliver_find(acct, it->box.id, d->queue_id, &d->uid);
 	if (err == STORE_ERR_NOT_FOUND || (err == STORE_OK && d->uid != 0)) {
 		d->error = err;   /* no such mailbox; or delivered before */
 		return STORE_OK;
@@ -143,9 +143,9 @@ static void deliver_notify(struct store_account *acct, const struct deliver_item
 		if (!items[i].added)
 			continue;
 		for (size_t j = i + 1; j < n && !later; j++)
-			later = items[j].added && strcmp(items[j].mailbox, items[i].mailbox) == 0;
+			later = items[j].added && items[j].box.id == items[i].box.id;
 		if (!later)
-			store_notify(acct, items[i].mailbox, HUB_CHANGE_APPEND, items[i].modseq);
+			store_notify(acct, &items[i].box, HUB_CHANGE_APPEND, items[i].modseq);
 	}
 }
 

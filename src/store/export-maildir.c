@@ -114,7 +114,7 @@ static const char *export_planted(int error)
 
 /* Copy one message to DIR/cur/BASE:2,FLAGS through DIR/tmp (DIR names
  * the folder in messages only). */
-static enum store_error export_message(struct store_account *acct, const char *mailbox,
+static enum store_error export_message(struct store_account *acct, const struct store_mailbox *box,
 				       const struct store_message *m,
 				       const struct export_dirs *dirs, const char *dir,
 				       const char *base, FILE *err)
@@ -125,11 +125,12 @@ static enum store_error export_message(struct store_account *acct, const char *m
 	enum store_error e;
 	const char *sub = "tmp";
 	bool made = false;
+	struct store_mailbox_ref ref = { box->id, box->uidvalidity };
 	ssize_t n;
 	int fd, error;
 
-	if ((e = store_reader_open(acct, mailbox, m->uid, &r)) != STORE_OK) {
-		fprintf(err, "skipped %s UID %u: %s\n", mailbox, m->uid, store_error_name(e));
+	if ((e = store_reader_open(acct, &ref, m->uid, &r)) != STORE_OK) {
+		fprintf(err, "skipped %s UID %u: %s\n", box->name, m->uid, store_error_name(e));
 		return e == STORE_ERR_IO ? e : STORE_ERR_NOT_FOUND;
 	}
 	export_info(m->flags, info);
@@ -268,7 +269,8 @@ static int export_mailbox(struct store_account *acct, const struct store_mailbox
 		goto io;
 	}
 	free(folder);
-	if (store_message_list(acct, box->name, &msgs, &n) != STORE_OK) {
+	if (store_message_list(acct, &(struct store_mailbox_ref){ box->id, box->uidvalidity },
+			       &msgs, &n) != STORE_OK) {
 		export_dirs_close(&dirs);
 		return -1;
 	}
@@ -289,7 +291,7 @@ static int export_mailbox(struct store_account *acct, const struct store_mailbox
 
 		snprintf(base, sizeof(base), "%lld.U%uV%u.tern", (long long)msgs[i].internal_date,
 			 msgs[i].uid, box->uidvalidity);
-		e = export_message(acct, box->name, &msgs[i], &dirs, dir, base, err);
+		e = export_message(acct, box, &msgs[i], &dirs, dir, base, err);
 		if (e == STORE_ERR_NOT_FOUND || e == STORE_ERR_CORRUPT) {
 			stats->skipped++;
 			e = STORE_OK;

@@ -14,7 +14,7 @@
 struct hub_watch {
 	struct hub_watch *next;
 	char *address;
-	char *mailbox;          /* NULL: every mailbox */
+	int64_t mailbox_id;     /* 0: every mailbox */
 	struct loop *loop;
 	void (*cb)(void *arg, const struct hub_change *change);
 	void *arg;
@@ -45,7 +45,7 @@ static char *hub_strdup(const char *s)
 	return copy;
 }
 
-struct hub_watch *hub_watch_add(const char *address, const char *mailbox,
+struct hub_watch *hub_watch_add(const char *address, int64_t mailbox_id,
 				struct loop *loop,
 				void (*cb)(void *arg, const struct hub_change *change),
 				void *arg)
@@ -55,7 +55,7 @@ struct hub_watch *hub_watch_add(const char *address, const char *mailbox,
 	if (w == NULL)
 		abort();
 	w->address = hub_strdup(address);
-	w->mailbox = hub_strdup(mailbox);
+	w->mailbox_id = mailbox_id;
 	w->loop = loop;
 	w->cb = cb;
 	w->arg = arg;
@@ -77,7 +77,6 @@ static bool hub_unref_locked(struct hub_watch *w)
 static void hub_watch_free(struct hub_watch *w)
 {
 	free(w->address);
-	free(w->mailbox);
 	free(w);
 }
 
@@ -138,9 +137,8 @@ static bool hub_matches(const struct hub_watch *w, const struct hub_change *chan
 		return false;
 	/* Mailbox-wide changes (create, delete, rename) go to every watch of
 	 * the account. */
-	if (w->mailbox == NULL || change->kind == HUB_CHANGE_MAILBOX)
-		return true;
-	return change->mailbox != NULL && strcmp(w->mailbox, change->mailbox) == 0;
+	return w->mailbox_id == 0 || change->kind == HUB_CHANGE_MAILBOX ||
+	       w->mailbox_id == change->mailbox_id;
 }
 
 void hub_notify(const struct hub_change *change)

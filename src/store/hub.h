@@ -21,15 +21,21 @@ enum hub_change_kind {
 
 struct hub_change {
 	const char *address;   /* the account */
-	const char *mailbox;
+	const char *mailbox;   /* its name after the change (for a delete: before) */
+	int64_t mailbox_id;    /* the mailbox's row id (store_mailbox_ref) */
+	uint32_t uidvalidity;
 	enum hub_change_kind kind;
 	uint64_t modseq;       /* the mailbox's HIGHESTMODSEQ after the change */
 };
 
-/* Watch an account's mailbox (mailbox NULL: every mailbox). cb(arg, change)
+/* Watch an account's mailbox by id (store_mailbox_ref.id; 0: every
+ * mailbox). HUB_CHANGE_MAILBOX (create, delete, rename: one change per
+ * mailbox affected) goes to every watch of the account. A deleted
+ * mailbox's row id may be taken again by a later one: a watcher compares
+ * change->uidvalidity with its ref's. cb(arg, change)
  * runs on `loop` (or, with loop NULL, synchronously in the notifying thread:
  * for tests and tools). `change` is valid only during the call. Thread-safe. */
-struct hub_watch *hub_watch_add(const char *address, const char *mailbox,
+struct hub_watch *hub_watch_add(const char *address, int64_t mailbox_id,
 				struct loop *loop,
 				void (*cb)(void *arg, const struct hub_change *change),
 				void *arg);

@@ -1,5 +1,7 @@
-/* mailbox - an account's mailboxes: names, listing, creation, and the
- * per-mailbox counters (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ). */
+/* mailbox - an account's mailboxes: names, finding one by name or by ref,
+ * listing, creation, and the per-mailbox counters (UIDVALIDITY, UIDNEXT,
+ * HIGHESTMODSEQ). Delete and rename are in mailbox-change.c. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -56,33 +58,50 @@ void store_mailboxes_free(struct store_mailbox *boxes, size_t n)
 	free(boxes);
 }
 
-#define MAILBOX_SELECT \
-	"SELECT b.name, b.uidvalidity, b.uidnext, b.highestmodseq, b.special, b.subscribed," \
-	" (SELECT count(*) FROM messages m WHERE m.mailbox_id = b.id)," \
-	" (SELECT coalesce(sum(size), 0) FROM messages m WHERE m.mailbox_id = b.id)" \
-	" FROM mailboxes b"
+void store_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* The columns mailbox_from_row reads; list adds subscribed and
+ * has_children. The children test is a range of the name index: a child
+ * of "a" sorts after "a/" and before "a0" ('0' follows '/'). */
+#define MAILBOX_COLUMNS \
+	"b.id, b.name, b.uidvalidity, b.uidnext, b.highestmodseq, b.special," \
+	" b.messages, b.unseen, b.deleted, b.size"
+#define MAILBOX_LIST \
+	"SELECT " MAILBOX_COLUMNS "," \
+	" EXISTS (SELECT 1 FROM subscriptions s WHERE s.name = b.name)," \
+	" EXISTS (SELECT 1 FROM mailboxes c WHERE c.name > b.name || '/'" \
+	"  AND c.name < b.name || '0')" \
+	" FROM mailboxes b ORDER BY b.name"
 
 static void mailbox_from_row(sqlite3_stmt *stmt, struct store_mailbox *box)
 {
-	int special = sqlite3_column_int(stmt, 4);
+	int special = sqlite3_column_int(stmt, 5);
 
-	box->name = strdup((const char *)sqlite3_column_text(stmt, 0));
+	memset(box, 0, sizeof(*box));
+	box->id = sqlite3_column_int64(stmt, 0);
+	box->name = strdup((const char *)sqlite3_column_text(stmt, 1));
 	if (box->name == NULL)
 		abort();
-	box->uidvalidity = (uint32_t)sqlite3_column_int64(stmt, 1);
-	box->uidnext = (uint32_t)sqlite3_column_int64(stmt, 2);
-	box->highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 3);
+	box->uidvalidity = (uint32_t)sqlite3_column_int64(stmt, 2);
+	box->uidnext = (uint32_t)sqlite3_column_int64(stmt, 3);
+	box->highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 4);
 	box->special = special >= 0 && special < STORE_SPECIAL__COUNT ?
 		(enum store_special)special : STORE_SPECIAL_NONE;
-	box->subscribed = sqlite3_column_int(stmt, 5) != 0;
 	box->messages = (uint32_t)sqlite3_column_int64(stmt, 6);
-	box->size = (uint64_t)sqlite3_column_int64(stmt, 7);
+	box->unseen = (uint32_t)sqlite3_column_int64(stmt, 7);
+	box->deleted = (uint32_t)sqlite3_column_int64(stmt, 8);
+	box->size = (uint64_t)sqlite3_column_int64(stmt, 9);
 }
 
 static enum store_error store_mailbox_list_locked(struct store_account *acct,
 						  struct store_mailbox **boxes_r, size_t *n_r)
 {
-	sqlite3_stmt *stmt = db_prepare(acct->db, MAILBOX_SELECT " ORDER BY b.name");
+	sqlite3_stmt *stmt = db_prepare(acct->db, MAILBOX_LIST);
 	struct store_mailbox *boxes = NULL;
 	size_t n = 0, cap = 0;
 	enum db_result r;
@@ -98,7 +117,9 @@ static enum store_error store_mailbox_list_locked(struct store_account *acct,
 			if (boxes == NULL)
 				abort();
 		}
-		mailbox_from_row(stmt, &boxes[n++]);
+		mailbox_from_row(stmt, &boxes[n]);
+		boxes[n].subscribed = sqlite3_column_int(stmt, 10) != 0;
+		boxes[n++].has_children = sqlite3_column_int(stmt, 11) != 0;
 	}
 	sqlite3_finalize(stmt);
 	if (r != DB_OK) {
@@ -132,7 +153,7 @@ static enum store_error store_mailbox_get_locked(struct store_account *acct, con
 	memset(box_r, 0, sizeof(*box_r));
 	if (!store_mailbox_name_canon(name, canon, sizeof(canon)))
 		return STORE_ERR_INVALID;
-	stmt = db_prepare(acct->db, MAILBOX_SELECT " WHERE b.name = ?");
+	stmt = db_prepare(acct->db, "SELECT " MAILBOX_COLUMNS " FROM mailboxes b WHERE b.name = ?");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_text(stmt, 1, canon, -1, SQLITE_STATIC);
@@ -156,43 +177,143 @@ enum store_error store_mailbox_get(struct store_account *acct, const char *name,
 	return err;
 }
 
-static enum store_error store_mailbox_create_locked(struct store_account *acct, const char *name,
-						    enum store_special special)
+#define BOX_SELECT "SELECT id, uidvalidity, uidnext, highestmodseq, messages, name FROM mailboxes"
+
+/* One row of mailboxes into a struct store_box: by name (?1 text) or by
+ * id (?1 integer). */
+static enum store_error box_find(struct store_account *acct, const char *sql, const char *name,
+				 int64_t id, struct store_box *box_r)
+{
+	sqlite3_stmt *stmt = db_prepare(acct->db, sql);
+	enum store_error err = STORE_OK;
+	enum db_result r;
+
+	if (stmt == NULL)
+		return STORE_ERR_IO;
+	if (name != NULL)
+		sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(stmt, 1, id);
+	r = db_step(acct->db, stmt, "find mailbox");
+	if (r == DB_ROW) {
+		box_r->id = sqlite3_column_int64(stmt, 0);
+		box_r->uidvalidity = (uint32_t)sqlite3_column_int64(stmt, 1);
+		box_r->uidnext = (uint32_t)sqlite3_column_int64(stmt, 2);
+		box_r->highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 3);
+		box_r->messages = (uint32_t)sqlite3_column_int64(stmt, 4);
+		snprintf(box_r->name, sizeof(box_r->name), "%s",
+			 (const char *)sqlite3_column_text(stmt, 5));
+	} else {
+		err = r == DB_OK ? STORE_ERR_NOT_FOUND : store_db_result(r);
+	}
+	sqlite3_finalize(stmt);
+	return err;
+}
+
+enum store_error store_box_by_name(struct store_account *acct, const char *name,
+				   struct store_box *box_r)
 {
 	char canon[STORE_MAILBOX_NAME_MAX + 1];
+
+	if (!store_mailbox_name_canon(name, canon, sizeof(canon)))
+		return STORE_ERR_INVALID;
+	return box_find(acct, BOX_SELECT " WHERE name = ?", canon, 0, box_r);
+}
+
+enum store_error store_box_by_id(struct store_account *acct, int64_t id, struct store_box *box_r)
+{
+	return box_find(acct, BOX_SELECT " WHERE id = ?", NULL, id, box_r);
+}
+
+enum store_error store_box_by_ref(struct store_account *acct, const struct store_mailbox_ref *ref,
+				  struct store_box *box_r)
+{
+	enum store_error err;
+
+	if (ref == NULL)
+		return STORE_ERR_INVALID;
+	err = store_box_by_id(acct, ref->id, box_r);
+	/* Deleted, or deleted and its id taken again by a new mailbox:
+	 * either way not the mailbox the session selected. */
+	if (err == STORE_ERR_NOT_FOUND || (err == STORE_OK && box_r->uidvalidity != ref->uidvalidity))
+		return STORE_ERR_GONE;
+	return err;
+}
+
+/* Inside a transaction: insert one mailbox row. */
+static enum store_error box_insert(struct store_account *acct, const char *canon,
+				   enum store_special special, struct store_box *box_r)
+{
 	sqlite3_stmt *stmt;
 	enum store_error err;
 	uint32_t uidvalidity;
 	enum db_result r;
+
+	if ((err = store_uidvalidity_next(acct, &uidvalidity)) != STORE_OK)
+		return err;
+	stmt = db_prepare(acct->db, "INSERT INTO mailboxes(name, uidvalidity, uidnext, highestmodseq,"
+			     " special) VALUES(?, ?, 1, 1, ?)");
+	if (stmt == NULL)
+		return STORE_ERR_IO;
+	sqlite3_bind_text(stmt, 1, canon, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, uidvalidity);
+	sqlite3_bind_int(stmt, 3, (int)special);
+	r = db_step(acct->db, stmt, "create mailbox");
+	sqlite3_finalize(stmt);
+	if (r != DB_OK)
+		return store_db_result(r);   /* DB_ERR_EXISTS: STORE_ERR_EXISTS */
+	box_r->id = db_last_insert_rowid(acct->db);
+	box_r->uidvalidity = uidvalidity;
+	box_r->uidnext = 1;
+	box_r->highestmodseq = 1;
+	box_r->messages = 0;
+	snprintf(box_r->name, sizeof(box_r->name), "%s", canon);
+	store_notify(acct, box_r, HUB_CHANGE_MAILBOX, 1);
+	return STORE_OK;
+}
+
+enum store_error store_box_create(struct store_account *acct, const char *canon,
+				  enum store_special special, bool superiors,
+				  struct store_box *box_r)
+{
+	char prefix[STORE_MAILBOX_NAME_MAX + 1];
+	enum store_error err;
+
+	/* RFC 9051 6.3.4: CREATE of "a/b/c" SHOULD create "a" and "a/b"
+	 * when they are missing. */
+	for (const char *p = canon; superiors && (p = strchr(p, '/')) != NULL; p++) {
+		struct store_box sup;
+
+		snprintf(prefix, sizeof(prefix), "%.*s", (int)(p - canon), canon);
+		err = box_find(acct, BOX_SELECT " WHERE name = ?", prefix, 0, &sup);
+		if (err == STORE_ERR_NOT_FOUND)
+			err = box_insert(acct, prefix, STORE_SPECIAL_NONE, &sup);
+		if (err != STORE_OK)
+			return err;
+	}
+	return box_insert(acct, canon, special, box_r);
+}
+
+static enum store_error store_mailbox_create_locked(struct store_account *acct, const char *name,
+						    enum store_special special)
+{
+	char canon[STORE_MAILBOX_NAME_MAX + 1];
+	size_t mark = acct->n_pending;
+	struct store_box box;
+	enum store_error err;
 
 	if (!store_mailbox_name_canon(name, canon, sizeof(canon)) ||
 	    (unsigned)special >= STORE_SPECIAL__COUNT)
 		return STORE_ERR_INVALID;
 	if ((err = store_db_result(db_begin(acct->db))) != STORE_OK)
 		return err;
-	if ((err = store_uidvalidity_next(acct, &uidvalidity)) != STORE_OK)
-		goto fail;
-	stmt = db_prepare(acct->db, "INSERT INTO mailboxes(name, uidvalidity, uidnext, highestmodseq,"
-			     " special, subscribed) VALUES(?, ?, 1, 1, ?, 0)");
-	if (stmt == NULL) {
-		err = STORE_ERR_IO;
-		goto fail;
+	err = store_box_create(acct, canon, special, true, &box);
+	if (err == STORE_OK)
+		err = store_db_result(db_commit(acct->db));
+	if (err != STORE_OK) {
+		db_rollback(acct->db);
+		store_notify_rollback(acct, mark);
 	}
-	sqlite3_bind_text(stmt, 1, canon, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 2, uidvalidity);
-	sqlite3_bind_int(stmt, 3, (int)special);
-	r = db_step(acct->db, stmt, "create mailbox");
-	sqlite3_finalize(stmt);
-	if (r != DB_OK) {
-		err = store_db_result(r);   /* DB_ERR_EXISTS: STORE_ERR_EXISTS */
-		goto fail;
-	}
-	if ((err = store_db_result(db_commit(acct->db))) != STORE_OK)
-		return err;
-	store_notify(acct, canon, HUB_CHANGE_MAILBOX, 1);
-	return STORE_OK;
-fail:
-	db_rollback(acct->db);
 	return err;
 }
 
@@ -204,35 +325,6 @@ enum store_error store_mailbox_create(struct store_account *acct, const char *na
 	store_enter(acct);
 	err = store_mailbox_create_locked(acct, name, special);
 	store_leave(acct);
-	return err;
-}
-
-enum store_error store_mailbox_row(struct store_account *acct, const char *name,
-				   int64_t *id_r, uint32_t *uidnext_r,
-				   uint64_t *highestmodseq_r)
-{
-	char canon[STORE_MAILBOX_NAME_MAX + 1];
-	sqlite3_stmt *stmt;
-	enum store_error err = STORE_OK;
-	enum db_result r;
-
-	if (!store_mailbox_name_canon(name, canon, sizeof(canon)))
-		return STORE_ERR_INVALID;
-	stmt = db_prepare(acct->db, "SELECT id, uidnext, highestmodseq FROM mailboxes WHERE name = ?");
-	if (stmt == NULL)
-		return STORE_ERR_IO;
-	sqlite3_bind_text(stmt, 1, canon, -1, SQLITE_STATIC);
-	r = db_step(acct->db, stmt, "find mailbox");
-	if (r == DB_ROW) {
-		*id_r = sqlite3_column_int64(stmt, 0);
-		if (uidnext_r != NULL)
-			*uidnext_r = (uint32_t)sqlite3_column_int64(stmt, 1);
-		if (highestmodseq_r != NULL)
-			*highestmodseq_r = (uint64_t)sqlite3_column_int64(stmt, 2);
-	} else {
-		err = r == DB_OK ? STORE_ERR_NOT_FOUND : store_db_result(r);
-	}
-	sqlite3_finalize(stmt);
 	return err;
 }
 

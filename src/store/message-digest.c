@@ -161,17 +161,17 @@ enum store_error store_mailbox_has_digest(struct store_account *acct, const char
 {
 	sqlite3_stmt *stmt;
 	enum store_error err;
+	struct store_box box;
 	enum db_result r;
-	int64_t box;
 
 	*present_r = false;
-	if ((err = store_mailbox_row(acct, mailbox, &box, NULL, NULL)) != STORE_OK)
+	if ((err = store_box_by_name(acct, mailbox, &box)) != STORE_OK)
 		return err;
 	stmt = db_prepare(acct->db, "SELECT 1 FROM messages WHERE mailbox_id = ? AND digest = ?"
 			     " AND size = ? LIMIT 1");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
-	sqlite3_bind_int64(stmt, 1, box);
+	sqlite3_bind_int64(stmt, 1, box.id);
 	sqlite3_bind_blob(stmt, 2, digest, STORE_DIGEST_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 3, (int64_t)size);
 	r = db_step(acct->db, stmt, "find digest");
@@ -182,5 +182,5 @@ enum store_error store_mailbox_has_digest(struct store_account *acct, const char
 	}
 	if (r != DB_OK)
 		return store_db_result(r);
-	return digest_fill(acct, box, size, digest, present_r);
+	return digest_fill(acct, box.id, size, digest, present_r);
 }

@@ -1,5 +1,6 @@
-/* message-update - changes to existing messages: flags and keywords (each
- * change a new MODSEQ, RFC 7162), expunge, and copy (sharing the file). */
+/* message-update - changes to existing messages: flags and keywords (one
+ * new MODSEQ per command, RFC 7162), and expunge (POP3's of given UIDs,
+ * IMAP's of those with \Deleted). Copy and move are in message-copy.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,22 +160,56 @@ static bool str_eq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-static enum store_error store_flags_update_locked(struct store_account *acct, const char *mailbox,
-						  const uint32_t *uids, size_t n, enum store_flag_op op,
-						  unsigned flags, const char *keywords)
+static void flag_changes_add(struct store_flag_change **changes, size_t *n, size_t *cap,
+			     uint32_t uid, unsigned flags, const char *keywords, uint64_t modseq)
 {
+	struct store_flag_change *c;
+
+	if (*n == *cap) {
+		*cap = *cap == 0 ? 16 : *cap * 2;
+		*changes = realloc(*changes, *cap * sizeof(**changes));
+		if (*changes == NULL)
+			abort();
+	}
+	c = &(*changes)[(*n)++];
+	c->uid = uid;
+	c->flags = flags;
+	c->keywords = NULL;
+	if (keywords != NULL && (c->keywords = strdup(keywords)) == NULL)
+		abort();
+	c->modseq = modseq;
+}
+
+void store_flag_changes_free(struct store_flag_change *changes, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(changes[i].keywords);
+	free(changes);
+}
+
+static enum store_error store_flags_update_locked(struct store_account *acct,
+						  const struct store_mailbox_ref *ref,
+						  const uint32_t *uids, size_t n, enum store_flag_op op,
+						  unsigned flags, const char *keywords,
+						  struct store_flag_change **changes_r,
+						  size_t *n_changes_r)
+{
+	struct store_flag_change *changes = NULL;
+	size_t n_changes = 0, cap = 0;
 	sqlite3_stmt *sel = NULL, *upd = NULL;
+	struct store_box box;
 	enum store_error err;
 	uint64_t modseq = 0;
 	char *change = NULL;
-	int64_t box;
 
 	if ((unsigned)op > STORE_FLAGS_REPLACE || (flags & ~0x1fu) != 0 ||
 	    !store_keywords_normalize(keywords, &change))
 		return STORE_ERR_INVALID;
 	if ((err = store_db_result(db_begin(acct->db))) != STORE_OK)
 		goto out;
-	if ((err = store_mailbox_row(acct, mailbox, &box, NULL, NULL)) != STORE_OK)
+	if ((err = store_box_by_ref(acct, ref, &box)) != STORE_OK)
+		goto out;
+	if (op != STORE_FLAGS_REMOVE && (err = store_keywords_record(acct, box.id, change)) != STORE_OK)
 		goto out;
 	sel = db_prepare(acct->db, "SELECT flags, keywords FROM messages WHERE mailbox_id = ? AND uid = ?");
 	upd = db_prepare(acct->db, "UPDATE messages SET flags = ?, keywords = ?, modseq = ?"
@@ -189,7 +224,7 @@ static enum store_error store_flags_update_locked(struct store_account *acct, co
 		char *new_kw;
 		enum db_result r;
 
-		sqlite3_bind_int64(sel, 1, box);
+		sqlite3_bind_int64(sel, 1, box.id);
 		sqlite3_bind_int64(sel, 2, uids[i]);
 		r = db_step(acct->db, sel, "read flags");
 		if (r == DB_OK) {
@@ -206,9 +241,10 @@ static enum store_error store_flags_update_locked(struct store_account *acct, co
 		      op == STORE_FLAGS_REMOVE ? old & ~flags : flags;
 		new_kw = kw_apply(old_kw, change, op);
 		if (new != old || !str_eq(new_kw, old_kw)) {
-			/* RFC 7162 3.1: every changed message gets a new,
-			 * higher mod-sequence. */
-			if ((err = store_mailbox_next_modseq(acct, box, &modseq)) != STORE_OK) {
+			/* RFC 7162 3.1: the messages one command changes all
+			 * get one new mod-sequence, above every earlier one. */
+			if (modseq == 0 &&
+			    (err = store_mailbox_next_modseq(acct, box.id, &modseq)) != STORE_OK) {
 				free(new_kw);
 				goto out;
 			}
@@ -218,7 +254,7 @@ static enum store_error store_flags_update_locked(struct store_account *acct, co
 			else
 				sqlite3_bind_null(upd, 2);
 			sqlite3_bind_int64(upd, 3, (int64_t)modseq);
-			sqlite3_bind_int64(upd, 4, box);
+			sqlite3_bind_int64(upd, 4, box.id);
 			sqlite3_bind_int64(upd, 5, uids[i]);
 			r = db_step(acct->db, upd, "update flags");
 			sqlite3_reset(upd);
@@ -227,6 +263,8 @@ static enum store_error store_flags_update_locked(struct store_account *acct, co
 				err = store_db_result(r);
 				goto out;
 			}
+			if (changes_r != NULL)
+				flag_changes_add(&changes, &n_changes, &cap, uids[i], new, new_kw, modseq);
 		}
 		free(new_kw);
 		sqlite3_reset(sel);
@@ -236,28 +274,41 @@ static enum store_error store_flags_update_locked(struct store_account *acct, co
 	sel = upd = NULL;
 	err = store_db_result(db_commit(acct->db));
 	if (err == STORE_OK && modseq != 0)
-		store_notify(acct, mailbox, HUB_CHANGE_FLAGS, modseq);
+		store_notify(acct, &box, HUB_CHANGE_FLAGS, modseq);
 out:
 	sqlite3_finalize(sel);
 	sqlite3_finalize(upd);
 	db_rollback(acct->db);
 	free(change);
+	if (err == STORE_OK && changes_r != NULL) {
+		*changes_r = changes;
+		*n_changes_r = n_changes;
+	} else {
+		store_flag_changes_free(changes, n_changes);
+	}
 	return err;
 }
 
-enum store_error store_flags_update(struct store_account *acct, const char *mailbox,
+enum store_error store_flags_update(struct store_account *acct, const struct store_mailbox_ref *ref,
 				    const uint32_t *uids, size_t n, enum store_flag_op op,
-				    unsigned flags, const char *keywords)
+				    unsigned flags, const char *keywords,
+				    struct store_flag_change **changes_r, size_t *n_changes_r)
 {
 	enum store_error err;
 
+	if (changes_r != NULL) {
+		*changes_r = NULL;
+		*n_changes_r = 0;
+	}
 	store_enter(acct);
-	err = store_flags_update_locked(acct, mailbox, uids, n, op, flags, keywords);
+	err = store_flags_update_locked(acct, ref, uids, n, op, flags, keywords, changes_r,
+					n_changes_r);
 	store_leave(acct);
 	return err;
 }
 
-/* Inside a transaction: add file_id to the list of files to check. */
+/* --- expunge ------------------------------------------------------------- */
+
 static void ids_add(int64_t **ids, size_t *n, size_t *cap, int64_t id)
 {
 	if (*n == *cap) {
@@ -269,10 +320,8 @@ static void ids_add(int64_t **ids, size_t *n, size_t *cap, int64_t id)
 	(*ids)[(*n)++] = id;
 }
 
-/* Inside a transaction: drop the rows of files no message uses any more
- * and return their names (NULL-terminated, malloc'd). */
-static enum store_error expunge_unused_files(struct store_account *acct, const int64_t *ids,
-					     size_t n, char ***names_r)
+enum store_error store_files_drop_unused(struct store_account *acct, const int64_t *ids,
+					 size_t n, char ***unused_r)
 {
 	sqlite3_stmt *sel, *del;
 	char **names = calloc(n + 1, sizeof(*names));
@@ -281,7 +330,7 @@ static enum store_error expunge_unused_files(struct store_account *acct, const i
 
 	if (names == NULL)
 		abort();
-	*names_r = names;
+	*unused_r = names;
 	sel = db_prepare(acct->db, "SELECT name FROM files WHERE id = ?1"
 			    " AND NOT EXISTS (SELECT 1 FROM messages WHERE file_id = ?1)");
 	del = db_prepare(acct->db, "DELETE FROM files WHERE id = ?");
@@ -314,54 +363,56 @@ out:
 	return err;
 }
 
-static void names_free(char **names)
+void store_files_unlink(struct store_account *acct, char **names)
 {
-	for (size_t i = 0; names != NULL && names[i] != NULL; i++)
+	for (size_t i = 0; names != NULL && names[i] != NULL; i++) {
+		if (acct != NULL)
+			store_msg_unlink(acct, names[i]);
 		free(names[i]);
+	}
 	free(names);
 }
 
-static enum store_error store_expunge_once(struct store_account *acct, const char *mailbox,
-					   const uint32_t *uids, size_t n)
+enum store_error store_rows_expunge(struct store_account *acct, const struct store_box *box,
+				    const uint32_t *uids, size_t n, uint64_t *modseq_r,
+				    size_t *removed_r, char ***unused_r)
 {
-	sqlite3_stmt *sel = NULL, *del = NULL, *rec = NULL;
+	sqlite3_stmt *del, *rec;
 	int64_t *files = NULL;
-	size_t n_files = 0, cap = 0;
-	char **names = NULL;
-	enum store_error err;
+	size_t n_files = 0, cap = 0, removed = 0;
+	enum store_error err = STORE_OK;
 	uint64_t modseq = 0;
-	int64_t box;
 
-	if ((err = store_db_result(db_begin(acct->db))) != STORE_OK)
-		return err;
-	if ((err = store_mailbox_row(acct, mailbox, &box, NULL, NULL)) != STORE_OK)
-		goto out;
-	sel = db_prepare(acct->db, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ? RETURNING file_id");
+	*unused_r = NULL;
+	del = db_prepare(acct->db, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ? RETURNING file_id");
 	rec = db_prepare(acct->db, "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES(?, ?, ?)");
-	if (sel == NULL || rec == NULL) {
+	if (del == NULL || rec == NULL) {
 		err = STORE_ERR_IO;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
 		enum db_result r;
+		bool found;
 
-		sqlite3_bind_int64(sel, 1, box);
-		sqlite3_bind_int64(sel, 2, uids[i]);
-		r = db_step(acct->db, sel, "expunge");
-		if (r == DB_ROW)
-			ids_add(&files, &n_files, &cap, sqlite3_column_int64(sel, 0));
+		sqlite3_bind_int64(del, 1, box->id);
+		sqlite3_bind_int64(del, 2, uids[i]);
+		r = db_step(acct->db, del, "expunge");
+		if ((found = r == DB_ROW))
+			ids_add(&files, &n_files, &cap, sqlite3_column_int64(del, 0));
 		while (r == DB_ROW)
-			r = db_step(acct->db, sel, "expunge");
-		sqlite3_reset(sel);
+			r = db_step(acct->db, del, "expunge");
+		sqlite3_reset(del);
 		if (r != DB_OK) {
 			err = store_db_result(r);
 			goto out;
 		}
-		if (db_changes(acct->db) == 0)
+		if (!found)
 			continue;
-		if ((err = store_mailbox_next_modseq(acct, box, &modseq)) != STORE_OK)
+		/* One MODSEQ for the command (RFC 7162 3.1), as for flags. */
+		if (modseq == 0 && (err = store_mailbox_next_modseq(acct, box->id, &modseq)) != STORE_OK)
 			goto out;
-		sqlite3_bind_int64(rec, 1, box);
+		removed++;
+		sqlite3_bind_int64(rec, 1, box->id);
 		sqlite3_bind_int64(rec, 2, uids[i]);
 		sqlite3_bind_int64(rec, 3, (int64_t)modseq);
 		r = db_step(acct->db, rec, "record expunge");
@@ -371,146 +422,160 @@ static enum store_error store_expunge_once(struct store_account *acct, const cha
 			goto out;
 		}
 	}
-	if ((err = expunge_unused_files(acct, files, n_files, &names)) != STORE_OK)
-		goto out;
-	sqlite3_finalize(sel);
-	sqlite3_finalize(rec);
-	sel = rec = NULL;
-	if ((err = store_db_result(db_commit(acct->db))) != STORE_OK)
-		goto out;
-	/* Committed: now the files can go. A crash before this leaves
-	 * orphans, which store_open removes. */
-	for (size_t i = 0; names[i] != NULL; i++)
-		store_msg_unlink(acct, names[i]);
-	if (modseq != 0)
-		store_notify(acct, mailbox, HUB_CHANGE_EXPUNGE, modseq);
+	err = store_files_drop_unused(acct, files, n_files, unused_r);
 out:
-	sqlite3_finalize(sel);
 	sqlite3_finalize(del);
 	sqlite3_finalize(rec);
-	db_rollback(acct->db);
-	names_free(names);
 	free(files);
+	*modseq_r = modseq;
+	if (removed_r != NULL)
+		*removed_r = removed;
 	return err;
 }
 
-static enum store_error store_expunge_locked(struct store_account *acct, const char *mailbox,
-					     const uint32_t *uids, size_t n)
+static int uid_cmp(const void *a, const void *b)
 {
-	enum store_error err = store_expunge_once(acct, mailbox, uids, n);
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Inside a transaction: the UIDs of the set (uids NULL: the mailbox)
+ * that have \Deleted now, ascending, without duplicates. */
+static enum store_error deleted_uids(struct store_account *acct, int64_t box_id,
+				     const uint32_t *uids, size_t n,
+				     uint32_t **out_r, size_t *n_r)
+{
+	sqlite3_stmt *stmt;
+	uint32_t *out = NULL;
+	size_t k = 0, cap = 0;
+	enum db_result r = DB_OK;
+
+	*out_r = NULL;
+	*n_r = 0;
+	stmt = db_prepare(acct->db, uids == NULL ?
+			  "SELECT uid FROM messages WHERE mailbox_id = ?1 AND (flags & 8) != 0"
+			  " ORDER BY uid" :
+			  "SELECT uid FROM messages WHERE mailbox_id = ?1 AND uid = ?2"
+			  " AND (flags & 8) != 0");
+	if (stmt == NULL)
+		return STORE_ERR_IO;
+	sqlite3_bind_int64(stmt, 1, box_id);
+	for (size_t i = 0; i < (uids == NULL ? 1 : n) && r == DB_OK; i++) {
+		if (uids != NULL)
+			sqlite3_bind_int64(stmt, 2, uids[i]);
+		while ((r = db_step(acct->db, stmt, "find deleted")) == DB_ROW) {
+			if (k == cap) {
+				cap = cap == 0 ? 64 : cap * 2;
+				out = realloc(out, cap * sizeof(*out));
+				if (out == NULL)
+					abort();
+			}
+			out[k++] = (uint32_t)sqlite3_column_int64(stmt, 0);
+		}
+		sqlite3_reset(stmt);
+	}
+	sqlite3_finalize(stmt);
+	if (r != DB_OK) {
+		free(out);
+		return store_db_result(r);
+	}
+	if (uids != NULL && k > 1) {
+		size_t j = 0;
+
+		qsort(out, k, sizeof(*out), uid_cmp);
+		for (size_t i = 0; i < k; i++)
+			if (j == 0 || out[j - 1] != out[i])
+				out[j++] = out[i];
+		k = j;
+	}
+	*out_r = out;
+	*n_r = k;
+	return STORE_OK;
+}
+
+/* One try at an expunge: of `uids` whatever their flags, or with
+ * deleted_r set, of those of them (uids NULL: of all) with \Deleted. */
+static enum store_error store_expunge_once(struct store_account *acct,
+					   const struct store_mailbox_ref *ref,
+					   const uint32_t *uids, size_t n,
+					   uint32_t **deleted_r, size_t *n_deleted_r)
+{
+	uint32_t *deleted = NULL;
+	char **names = NULL;
+	struct store_box box;
+	enum store_error err;
+	uint64_t modseq = 0;
+
+	if ((err = store_db_result(db_begin(acct->db))) != STORE_OK)
+		return err;
+	if ((err = store_box_by_ref(acct, ref, &box)) != STORE_OK)
+		goto out;
+	if (deleted_r != NULL) {
+		if ((err = deleted_uids(acct, box.id, uids, n, &deleted, &n)) != STORE_OK)
+			goto out;
+		uids = deleted;
+	}
+	if ((err = store_rows_expunge(acct, &box, uids, n, &modseq, NULL, &names)) != STORE_OK ||
+	    (err = store_db_result(db_commit(acct->db))) != STORE_OK)
+		goto out;
+	/* Committed: now the files can go. A crash before this leaves
+	 * orphans, which store_open removes. */
+	store_files_unlink(acct, names);
+	names = NULL;
+	if (modseq != 0)
+		store_notify(acct, &box, HUB_CHANGE_EXPUNGE, modseq);
+	if (deleted_r != NULL) {
+		*deleted_r = deleted;
+		*n_deleted_r = n;
+		deleted = NULL;
+	}
+out:
+	db_rollback(acct->db);
+	store_files_unlink(NULL, names);
+	free(deleted);
+	return err;
+}
+
+static enum store_error store_expunge_locked(struct store_account *acct,
+					     const struct store_mailbox_ref *ref,
+					     const uint32_t *uids, size_t n,
+					     uint32_t **deleted_r, size_t *n_deleted_r)
+{
+	enum store_error err = store_expunge_once(acct, ref, uids, n, deleted_r, n_deleted_r);
 
 	/* Deleting is how a user frees space: a full disk must not stop it
 	 * (store_reserve_*). */
 	if (err == STORE_ERR_NO_SPACE && store_reserve_release())
-		err = store_expunge_once(acct, mailbox, uids, n);
+		err = store_expunge_once(acct, ref, uids, n, deleted_r, n_deleted_r);
 	if (err == STORE_OK)
 		store_reserve_restore();
 	return err;
 }
 
-enum store_error store_expunge(struct store_account *acct, const char *mailbox,
+enum store_error store_expunge(struct store_account *acct, const struct store_mailbox_ref *ref,
 			       const uint32_t *uids, size_t n)
 {
 	enum store_error err;
 
 	store_enter(acct);
-	err = store_expunge_locked(acct, mailbox, uids, n);
+	err = store_expunge_locked(acct, ref, uids, n, NULL, NULL);
 	store_leave(acct);
 	return err;
 }
 
-static enum store_error store_copy_locked(struct store_account *acct, const char *mailbox,
-					  const uint32_t *uids, size_t n, const char *dest,
-					  uint32_t *new_uids_r)
-{
-	sqlite3_stmt *ins = NULL;
-	enum store_error err;
-	uint64_t modseq = 0;
-	uint32_t uidnext;
-	int64_t src, dst;
-	char canon[STORE_MAILBOX_NAME_MAX + 1];
-
-	if ((err = store_db_result(db_begin(acct->db))) != STORE_OK)
-		return err;
-	if ((err = store_mailbox_row(acct, mailbox, &src, NULL, NULL)) != STORE_OK ||
-	    (err = store_mailbox_row(acct, dest, &dst, &uidnext, NULL)) != STORE_OK)
-		goto out;
-	/* The copy keeps flags, keywords, internal date and the file
-	 * (RFC 3501 6.4.7); it gets a new UID and MODSEQ. */
-	ins = db_prepare(acct->db, "INSERT INTO messages(mailbox_id, uid, file_id, flags, keywords,"
-			    " modseq, internal_date, size, digest) SELECT ?1, ?2, file_id, flags, keywords,"
-			    " (SELECT highestmodseq + 1 FROM mailboxes WHERE id = ?1),"
-			    " internal_date, size, digest FROM messages WHERE mailbox_id = ?4 AND uid = ?5");
-	if (ins == NULL) {
-		err = STORE_ERR_IO;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		uint64_t next_modseq;
-		enum db_result r;
-
-		if (new_uids_r != NULL)
-			new_uids_r[i] = 0;
-		if (uidnext >= UINT32_MAX) {
-			err = STORE_ERR_TOO_BIG;
-			goto out;
-		}
-		sqlite3_bind_int64(ins, 1, dst);
-		sqlite3_bind_int64(ins, 2, uidnext);
-		sqlite3_bind_int64(ins, 4, src);
-		sqlite3_bind_int64(ins, 5, uids[i]);
-		r = db_step(acct->db, ins, "copy");
-		sqlite3_reset(ins);
-		if (r != DB_OK) {
-			err = store_db_result(r);
-			goto out;
-		}
-		if (db_changes(acct->db) == 0)
-			continue;   /* no such UID: skipped */
-		/* The row took HIGHESTMODSEQ + 1; now make it taken. */
-		if ((err = store_mailbox_next_modseq(acct, dst, &next_modseq)) != STORE_OK)
-			goto out;
-		modseq = next_modseq;
-		if (new_uids_r != NULL)
-			new_uids_r[i] = uidnext;
-		uidnext++;
-	}
-	sqlite3_finalize(ins);
-	ins = NULL;
-	{
-		sqlite3_stmt *upd = db_prepare(acct->db, "UPDATE mailboxes SET uidnext = ? WHERE id = ?");
-		enum db_result r;
-
-		if (upd == NULL) {
-			err = STORE_ERR_IO;
-			goto out;
-		}
-		sqlite3_bind_int64(upd, 1, uidnext);
-		sqlite3_bind_int64(upd, 2, dst);
-		r = db_step(acct->db, upd, "update uidnext");
-		sqlite3_finalize(upd);
-		if (r != DB_OK) {
-			err = store_db_result(r);
-			goto out;
-		}
-	}
-	if ((err = store_db_result(db_commit(acct->db))) == STORE_OK && modseq != 0 &&
-	    store_mailbox_name_canon(dest, canon, sizeof(canon)))
-		store_notify(acct, canon, HUB_CHANGE_APPEND, modseq);
-out:
-	sqlite3_finalize(ins);
-	db_rollback(acct->db);
-	return err;
-}
-
-enum store_error store_copy(struct store_account *acct, const char *mailbox,
-			    const uint32_t *uids, size_t n, const char *dest,
-			    uint32_t *new_uids_r)
+enum store_error store_expunge_deleted(struct store_account *acct, const struct store_mailbox_ref *ref,
+				       const uint32_t *uids, size_t n,
+				       uint32_t **expunged_r, size_t *n_r)
 {
 	enum store_error err;
 
+	*expunged_r = NULL;
+	*n_r = 0;
+	if (uids == NULL && n != 0)
+		return STORE_ERR_INVALID;
 	store_enter(acct);
-	err = store_copy_locked(acct, mailbox, uids, n, dest, new_uids_r);
+	err = store_expunge_locked(acct, ref, uids, n, expunged_r, n_r);
 	store_leave(acct);
 	return err;
 }

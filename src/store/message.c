@@ -1,6 +1,7 @@
 /* message - messages of a mailbox: listing, durable append (in one piece
  * or streamed, with the SHA-256 digest of its bytes taken on the way) and
- * reading a message's file back. Flag changes, expunge and copy are in
+ * reading a message's file back (in order, at an offset, or by its
+ * descriptor for conn_send_file). Flag changes, expunge and copy are in
  * message-update.c, digest look-ups in message-digest.c. */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,60 +48,46 @@ void store_messages_free(struct store_message *msgs, size_t n)
 	free(msgs);
 }
 
-static enum store_error store_message_list_locked(struct store_account *acct, const char *mailbox,
+static enum store_error store_message_list_locked(struct store_account *acct,
+						  const struct store_mailbox_ref *ref,
 						  struct store_message **msgs_r, size_t *n_r)
 {
-	struct store_message *msgs = NULL;
-	size_t n = 0, cap = 0;
 	sqlite3_stmt *stmt;
 	enum store_error err;
-	enum db_result r;
-	int64_t box;
+	struct store_box box;
 
 	*msgs_r = NULL;
 	*n_r = 0;
-	if ((err = store_mailbox_row(acct, mailbox, &box, NULL, NULL)) != STORE_OK)
+	if ((err = store_box_by_ref(acct, ref, &box)) != STORE_OK)
 		return err;
-	stmt = db_prepare(acct->db, "SELECT uid, flags, keywords, modseq, internal_date, size"
+	stmt = db_prepare(acct->db, "SELECT " STORE_MESSAGE_COLUMNS
 			     " FROM messages WHERE mailbox_id = ? ORDER BY uid");
-	if (stmt == NULL)
-		return STORE_ERR_IO;
-	sqlite3_bind_int64(stmt, 1, box);
-	while ((r = db_step(acct->db, stmt, "list messages")) == DB_ROW) {
-		struct store_message *m;
-		const unsigned char *kw = sqlite3_column_text(stmt, 2);
-
-		if (n == cap) {
-			cap = cap == 0 ? 64 : cap * 2;
-			msgs = realloc(msgs, cap * sizeof(*msgs));
-			if (msgs == NULL)
-				abort();
-		}
-		m = &msgs[n++];
-		m->uid = (uint32_t)sqlite3_column_int64(stmt, 0);
-		m->flags = (unsigned)sqlite3_column_int(stmt, 1);
-		m->keywords = kw != NULL && kw[0] != '\0' ? strdup((const char *)kw) : NULL;
-		m->modseq = (uint64_t)sqlite3_column_int64(stmt, 3);
-		m->internal_date = sqlite3_column_int64(stmt, 4);
-		m->size = (uint64_t)sqlite3_column_int64(stmt, 5);
-	}
-	sqlite3_finalize(stmt);
-	if (r != DB_OK) {
-		store_messages_free(msgs, n);
-		return store_db_result(r);
-	}
-	*msgs_r = msgs;
-	*n_r = n;
-	return STORE_OK;
+	if (stmt != NULL)
+		sqlite3_bind_int64(stmt, 1, box.id);
+	return store_messages_collect(acct, stmt, "list messages", msgs_r, n_r);
 }
 
-enum store_error store_message_list(struct store_account *acct, const char *mailbox,
+void store_message_from_row(sqlite3_stmt *stmt, struct store_message *m)
+{
+	const unsigned char *kw = sqlite3_column_text(stmt, 2);
+
+	m->uid = (uint32_t)sqlite3_column_int64(stmt, 0);
+	m->flags = (unsigned)sqlite3_column_int(stmt, 1);
+	m->keywords = NULL;
+	if (kw != NULL && kw[0] != '\0' && (m->keywords = strdup((const char *)kw)) == NULL)
+		abort();
+	m->modseq = (uint64_t)sqlite3_column_int64(stmt, 3);
+	m->internal_date = sqlite3_column_int64(stmt, 4);
+	m->size = (uint64_t)sqlite3_column_int64(stmt, 5);
+}
+
+enum store_error store_message_list(struct store_account *acct, const struct store_mailbox_ref *ref,
 				    struct store_message **msgs_r, size_t *n_r)
 {
 	enum store_error err;
 
 	store_enter(acct);
-	err = store_message_list_locked(acct, mailbox, msgs_r, n_r);
+	err = store_message_list_locked(acct, ref, msgs_r, n_r);
 	store_leave(acct);
 	return err;
 }
@@ -122,10 +109,10 @@ static enum store_error store_append_begin_locked(struct store_account *acct, co
 {
 	struct store_append *ap;
 	enum store_error err;
-	int64_t box;
+	struct store_box box;
 
 	*ap_r = NULL;
-	if ((err = store_mailbox_row(acct, mailbox, &box, NULL, NULL)) != STORE_OK)
+	if ((err = store_box_by_name(acct, mailbox, &box)) != STORE_OK)
 		return err;
 	ap = calloc(1, sizeof(*ap));
 	if (ap == NULL)
@@ -261,24 +248,24 @@ static enum store_error store_append_sync(struct store_append *ap)
 enum store_error store_message_add(struct store_account *acct, const struct store_new_message *m,
 				   uint32_t *uid_r, uint64_t *modseq_r)
 {
+	const struct store_box *box = m->box;
 	sqlite3_stmt *stmt;
 	enum store_error err;
-	uint32_t uidnext, uid;
+	uint32_t uid;
 	uint64_t modseq;
-	int64_t box, file_id;
+	int64_t file_id;
 	enum db_result r;
 
-	if ((err = store_mailbox_row(acct, m->mailbox, &box, &uidnext, NULL)) != STORE_OK)
-		return err;
-	uid = m->want_uid != 0 ? m->want_uid : uidnext;
-	if (uid < uidnext)
+	uid = m->want_uid != 0 ? m->want_uid : box->uidnext;
+	if (uid < box->uidnext)
 		return STORE_ERR_EXISTS;
 	if (uid >= UINT32_MAX) {
 		log_event(LOG_LEVEL_ERROR, "store", NULL, NULL, "msg=\"UIDs exhausted\" user=%s mailbox=%s",
-			  acct->address, m->mailbox);
+			  acct->address, box->name);
 		return STORE_ERR_TOO_BIG;
 	}
-	if ((err = store_mailbox_next_modseq(acct, box, &modseq)) != STORE_OK)
+	if ((err = store_keywords_record(acct, box->id, m->keywords)) != STORE_OK ||
+	    (err = store_mailbox_next_modseq(acct, box->id, &modseq)) != STORE_OK)
 		return err;
 	stmt = db_prepare(acct->db, "INSERT INTO files(name, size) VALUES(?, ?)");
 	if (stmt == NULL)
@@ -295,7 +282,7 @@ enum store_error store_message_add(struct store_account *acct, const struct stor
 			  " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
-	sqlite3_bind_int64(stmt, 1, box);
+	sqlite3_bind_int64(stmt, 1, box->id);
 	sqlite3_bind_int64(stmt, 2, uid);
 	sqlite3_bind_int64(stmt, 3, file_id);
 	sqlite3_bind_int(stmt, 4, (int)(m->flags & 0x1f));
@@ -316,7 +303,7 @@ enum store_error store_message_add(struct store_account *acct, const struct stor
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_int64(stmt, 1, (int64_t)uid + 1);
-	sqlite3_bind_int64(stmt, 2, box);
+	sqlite3_bind_int64(stmt, 2, box->id);
 	r = db_step(acct->db, stmt, "update uidnext");
 	sqlite3_finalize(stmt);
 	if (r != DB_OK)
@@ -333,6 +320,7 @@ enum store_error store_append_commit_uid(struct store_append **app, unsigned fla
 	unsigned char digest[STORE_DIGEST_LEN];
 	struct store_append *ap = *app;
 	struct store_account *acct;
+	struct store_box box;
 	enum store_error err;
 	char *kw = NULL;
 	uint64_t modseq = 0;
@@ -359,9 +347,12 @@ enum store_error store_append_commit_uid(struct store_append **app, unsigned fla
 	 * needs the handle's mutex. */
 	store_append_digest(ap, digest);
 	store_enter(acct);
-	if ((err = store_db_result(db_begin(acct->db))) == STORE_OK) {
+	if ((err = store_db_result(db_begin(acct->db))) == STORE_OK &&
+	    (err = store_box_by_name(acct, ap->mailbox, &box)) != STORE_OK)
+		db_rollback(acct->db);
+	else if (err == STORE_OK) {
 		struct store_new_message m = {
-			.mailbox = ap->mailbox,
+			.box = &box,
 			.file = ap->name,
 			.size = ap->size,
 			.flags = flags,
@@ -378,7 +369,7 @@ enum store_error store_append_commit_uid(struct store_append **app, unsigned fla
 			db_rollback(acct->db);
 	}
 	if (err == STORE_OK)
-		store_notify(acct, ap->mailbox, HUB_CHANGE_APPEND, modseq);
+		store_notify(acct, &box, HUB_CHANGE_APPEND, modseq);
 	store_leave(acct);
 	free(kw);
 	if (err != STORE_OK) {
@@ -417,10 +408,10 @@ enum store_error store_append(struct store_account *acct, const char *mailbox,
 
 /* --- reader -------------------------------------------------------------- */
 
-static enum store_error store_reader_open_locked(struct store_account *acct, const char *mailbox,
+static enum store_error store_reader_open_locked(struct store_account *acct,
+						 const struct store_mailbox_ref *ref,
 						 uint32_t uid, struct store_reader **reader_r)
 {
-	char canon[STORE_MAILBOX_NAME_MAX + 1];
 	char name[128];
 	struct store_reader *reader;
 	sqlite3_stmt *stmt;
@@ -430,19 +421,28 @@ static enum store_error store_reader_open_locked(struct store_account *acct, con
 	int fd;
 
 	*reader_r = NULL;
-	if (!store_mailbox_name_canon(mailbox, canon, sizeof(canon)))
+	if (ref == NULL)
 		return STORE_ERR_INVALID;
-	stmt = db_prepare(acct->db, "SELECT f.name, m.size FROM messages m"
-			     " JOIN mailboxes b ON b.id = m.mailbox_id"
-			     " JOIN files f ON f.id = m.file_id WHERE b.name = ? AND m.uid = ?");
+	/* One statement: the mailbox check and the message are read
+	 * together. */
+	stmt = db_prepare(acct->db, "SELECT f.name, m.size, b.uidvalidity FROM mailboxes b"
+			     " LEFT JOIN messages m ON m.mailbox_id = b.id AND m.uid = ?2"
+			     " LEFT JOIN files f ON f.id = m.file_id WHERE b.id = ?1");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
-	sqlite3_bind_text(stmt, 1, canon, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 1, ref->id);
 	sqlite3_bind_int64(stmt, 2, uid);
 	r = db_step(acct->db, stmt, "find message");
 	if (r != DB_ROW) {
 		sqlite3_finalize(stmt);
-		return r == DB_OK ? STORE_ERR_NOT_FOUND : store_db_result(r);
+		return r == DB_OK ? STORE_ERR_GONE : store_db_result(r);
+	}
+	if ((uint32_t)sqlite3_column_int64(stmt, 2) != ref->uidvalidity ||
+	    sqlite3_column_type(stmt, 0) == SQLITE_NULL) {
+		bool gone = (uint32_t)sqlite3_column_int64(stmt, 2) != ref->uidvalidity;
+
+		sqlite3_finalize(stmt);
+		return gone ? STORE_ERR_GONE : STORE_ERR_NOT_FOUND;
 	}
 	snprintf(name, sizeof(name), "%s", (const char *)sqlite3_column_text(stmt, 0));
 	size = (uint64_t)sqlite3_column_int64(stmt, 1);
@@ -468,13 +468,13 @@ static enum store_error store_reader_open_locked(struct store_account *acct, con
 	return STORE_OK;
 }
 
-enum store_error store_reader_open(struct store_account *acct, const char *mailbox,
+enum store_error store_reader_open(struct store_account *acct, const struct store_mailbox_ref *ref,
 				   uint32_t uid, struct store_reader **reader_r)
 {
 	enum store_error err;
 
 	store_enter(acct);
-	err = store_reader_open_locked(acct, mailbox, uid, reader_r);
+	err = store_reader_open_locked(acct, ref, uid, reader_r);
 	store_leave(acct);
 	return err;
 }
@@ -487,6 +487,26 @@ ssize_t store_reader_read(struct store_reader *reader, void *buf, size_t len)
 		n = read(reader->fd, buf, len);
 	while (n < 0 && errno == EINTR);
 	return n;
+}
+
+ssize_t store_reader_pread(const struct store_reader *reader, void *buf, size_t len,
+			   uint64_t offset)
+{
+	ssize_t n;
+
+	if (offset > (uint64_t)INT64_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	do
+		n = pread(reader->fd, buf, len, (off_t)offset);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+int store_reader_fd(const struct store_reader *reader)
+{
+	return reader->fd;
 }
 
 uint64_t store_reader_size(const struct store_reader *reader)

@@ -43,6 +43,67 @@ static const char store_schema_v3[] =
 	"CREATE UNIQUE INDEX messages_queue ON messages(mailbox_id, queue_id)"
 	" WHERE queue_id IS NOT NULL;";
 
+/* v4, for IMAP (issue 7):
+ * - counts kept on each mailbox by triggers, so that STATUS and SELECT
+ *   never count messages and no code path can forget them: messages,
+ *   unseen (no \Seen), deleted (\Deleted), size;
+ * - recent_uid, the \Recent watermark (store_recent_take);
+ * - subscriptions in their own table: a subscription outlives its
+ *   mailbox (RFC 9051 6.3.7), so it cannot be a column of the mailbox;
+ * - the keywords ever used in each mailbox (FLAGS, PERMANENTFLAGS);
+ * - a structure blob per file (the MIME structure cache), gone with the
+ *   file; a mailbox's keywords and expunged rows go with the mailbox;
+ * - indexes by MODSEQ, so that store_changes_since never scans. */
+static const char store_schema_v4[] =
+	"ALTER TABLE mailboxes ADD COLUMN messages INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE mailboxes ADD COLUMN unseen INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE mailboxes ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE mailboxes ADD COLUMN size INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE mailboxes ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 1;"
+	"UPDATE mailboxes SET recent_uid = uidnext,"
+	" messages = (SELECT count(*) FROM messages m WHERE m.mailbox_id = mailboxes.id),"
+	" unseen = (SELECT count(*) FROM messages m WHERE m.mailbox_id = mailboxes.id"
+	"  AND (m.flags & 1) = 0),"
+	" deleted = (SELECT count(*) FROM messages m WHERE m.mailbox_id = mailboxes.id"
+	"  AND (m.flags & 8) != 0),"
+	" size = (SELECT coalesce(sum(m.size), 0) FROM messages m WHERE m.mailbox_id = mailboxes.id);"
+	"CREATE TRIGGER messages_count_insert AFTER INSERT ON messages BEGIN"
+	" UPDATE mailboxes SET messages = messages + 1, unseen = unseen + ((NEW.flags & 1) = 0),"
+	"  deleted = deleted + ((NEW.flags & 8) != 0), size = size + NEW.size"
+	"  WHERE id = NEW.mailbox_id; END;"
+	"CREATE TRIGGER messages_count_delete AFTER DELETE ON messages BEGIN"
+	" UPDATE mailboxes SET messages = messages - 1, unseen = unseen - ((OLD.flags & 1) = 0),"
+	"  deleted = deleted - ((OLD.flags & 8) != 0), size = size - OLD.size"
+	"  WHERE id = OLD.mailbox_id; END;"
+	"CREATE TRIGGER messages_count_update AFTER UPDATE OF mailbox_id, flags, size ON messages"
+	" WHEN OLD.mailbox_id != NEW.mailbox_id OR (OLD.flags & 9) != (NEW.flags & 9)"
+	"  OR OLD.size != NEW.size BEGIN"
+	" UPDATE mailboxes SET messages = messages - 1, unseen = unseen - ((OLD.flags & 1) = 0),"
+	"  deleted = deleted - ((OLD.flags & 8) != 0), size = size - OLD.size"
+	"  WHERE id = OLD.mailbox_id;"
+	" UPDATE mailboxes SET messages = messages + 1, unseen = unseen + ((NEW.flags & 1) = 0),"
+	"  deleted = deleted + ((NEW.flags & 8) != 0), size = size + NEW.size"
+	"  WHERE id = NEW.mailbox_id; END;"
+	"CREATE TABLE subscriptions(name TEXT PRIMARY KEY) WITHOUT ROWID;"
+	"INSERT INTO subscriptions(name) SELECT name FROM mailboxes WHERE subscribed != 0;"
+	"ALTER TABLE mailboxes DROP COLUMN subscribed;"
+	"CREATE TABLE mailbox_keywords(mailbox_id INTEGER NOT NULL,"
+	" keyword TEXT NOT NULL COLLATE NOCASE, PRIMARY KEY(mailbox_id, keyword)) WITHOUT ROWID;"
+	"WITH RECURSIVE split(mailbox_id, word, rest) AS ("
+	" SELECT mailbox_id, '', keywords || ' ' FROM messages WHERE keywords IS NOT NULL"
+	" UNION ALL SELECT mailbox_id, substr(rest, 1, instr(rest, ' ') - 1),"
+	"  substr(rest, instr(rest, ' ') + 1) FROM split WHERE rest != '')"
+	" INSERT OR IGNORE INTO mailbox_keywords(mailbox_id, keyword)"
+	" SELECT mailbox_id, word FROM split WHERE word != '';"
+	"CREATE TABLE structures(file_id INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+	"CREATE TRIGGER files_structure_delete AFTER DELETE ON files BEGIN"
+	" DELETE FROM structures WHERE file_id = OLD.id; END;"
+	"CREATE TRIGGER mailboxes_delete AFTER DELETE ON mailboxes BEGIN"
+	" DELETE FROM mailbox_keywords WHERE mailbox_id = OLD.id;"
+	" DELETE FROM expunged WHERE mailbox_id = OLD.id; END;"
+	"CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);"
+	"CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);";
+
 static const struct {
 	const char *name;
 	enum store_special special;
@@ -122,6 +183,7 @@ static const struct db_migration store_migrations[] = {
 	{ store_schema_v1, store_schema_v1_mailboxes },
 	{ store_schema_v2, NULL },
 	{ store_schema_v3, NULL },
+	{ store_schema_v4, NULL },
 };
 
 enum store_error store_schema_open(struct store_account *acct)

@@ -58,8 +58,10 @@ struct store_account {
  * giving its memory back, writing a message) call this: on a loop thread
  * it logs the function and aborts, in every build, since such a call
  * stalls every session of that loop; the unit tests, which run sessions on
- * real loops, fail on it. Reading an open message (store_reader_read) is
- * the one store call a loop may make. */
+ * real loops, fail on it. Reading an open message (store_reader_read,
+ * store_reader_pread) is not checked, since export and tests read in
+ * their own threads, but blocks on a cold cache just the same: a loop
+ * sends a message with conn_send_file(store_reader_fd()) instead. */
 void store_check_off_loop(const char *function);
 
 /* A handle for a canonical address (taken over), not yet open. */
@@ -93,9 +95,41 @@ void store_msg_unlink(struct store_account *acct, const char *name);
 #define STORE_FILE_NAME_MAX 96
 void store_file_name(char *out, size_t outsize);
 
+/* Validate a mailbox name and write its canonical form ("inbox" ->
+ * "INBOX") into out. Returns false when the name is not acceptable. */
+bool store_mailbox_name_canon(const char *name, char *out, size_t outsize);
+#define STORE_MAILBOX_NAME_MAX 512
+
+/* A mailbox's row as the calls inside a transaction use it. */
+struct store_box {
+	int64_t id;
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t highestmodseq;
+	uint32_t messages;
+	char name[STORE_MAILBOX_NAME_MAX + 1];   /* canonical */
+};
+/* Inside a transaction (or a single read): the mailbox of a name
+ * (STORE_ERR_INVALID: a bad name, STORE_ERR_NOT_FOUND), of a row id
+ * (STORE_ERR_NOT_FOUND), or of a ref (STORE_ERR_GONE when the id is gone
+ * or has another UIDVALIDITY). */
+enum store_error store_box_by_name(struct store_account *acct, const char *name,
+				   struct store_box *box_r);
+enum store_error store_box_by_id(struct store_account *acct, int64_t id, struct store_box *box_r);
+enum store_error store_box_by_ref(struct store_account *acct, const struct store_mailbox_ref *ref,
+				  struct store_box *box_r);
+/* Inside a transaction: a new, empty mailbox of a canonical name; with
+ * `superiors`, the missing superiors of the name too (RFC 9051 6.3.4),
+ * as ordinary mailboxes. Each one created is recorded for the hub
+ * (store_notify: on a rollback, store_notify_rollback). STORE_ERR_EXISTS
+ * when the name exists. */
+enum store_error store_box_create(struct store_account *acct, const char *canon,
+				  enum store_special special, bool superiors,
+				  struct store_box *box_r);
+
 /* A message to index (its file already durable in msg/). */
 struct store_new_message {
-	const char *mailbox;
+	const struct store_box *box;  /* where it goes: uidnext is raised */
 	const char *file;             /* its name in msg/ */
 	uint64_t size;
 	unsigned flags;
@@ -105,20 +139,27 @@ struct store_new_message {
 	const char *queue_id;         /* delivered by the queue, or NULL */
 	uint32_t want_uid;            /* 0: the next; else at least UIDNEXT (STORE_ERR_EXISTS) */
 };
-/* Inside a transaction: add the file's row and the message's, and raise
- * UIDNEXT (message.c). */
+/* Inside a transaction: add the file's row and the message's, record its
+ * keywords in the mailbox's list, and raise UIDNEXT (message.c). */
 enum store_error store_message_add(struct store_account *acct, const struct store_new_message *m,
 				   uint32_t *uid_r, uint64_t *modseq_r);
 
-/* Validate a mailbox name and write its canonical form ("inbox" ->
- * "INBOX") into out. Returns false when the name is not acceptable. */
-bool store_mailbox_name_canon(const char *name, char *out, size_t outsize);
-#define STORE_MAILBOX_NAME_MAX 512
+/* A struct store_message from a row whose first six columns are uid,
+ * flags, keywords, modseq, internal_date, size (message.c). */
+#define STORE_MESSAGE_COLUMNS "uid, flags, keywords, modseq, internal_date, size"
+void store_message_from_row(sqlite3_stmt *stmt, struct store_message *m);
+/* collect.c: step a prepared, bound statement (NULL: it failed to
+ * prepare, STORE_ERR_IO) to its end and finalize it, collecting its rows:
+ * as messages (STORE_MESSAGE_COLUMNS first; free with
+ * store_messages_free), as UIDs (the first column; free()) or as names
+ * (the first column; store_names_free). `what` names it in the log. */
+enum store_error store_messages_collect(struct store_account *acct, sqlite3_stmt *stmt,
+					const char *what, struct store_message **msgs_r, size_t *n_r);
+enum store_error store_uids_collect(struct store_account *acct, sqlite3_stmt *stmt,
+				    const char *what, uint32_t **uids_r, size_t *n_r);
+enum store_error store_names_collect(struct store_account *acct, sqlite3_stmt *stmt,
+				     const char *what, char ***names_r, size_t *n_r);
 
-/* Inside a transaction: the mailbox's row id and counters. */
-enum store_error store_mailbox_row(struct store_account *acct, const char *name,
-				   int64_t *id_r, uint32_t *uidnext_r,
-				   uint64_t *highestmodseq_r);
 /* Inside a transaction: take the mailbox's next MODSEQ (HIGHESTMODSEQ+1,
  * stored). */
 enum store_error store_mailbox_next_modseq(struct store_account *acct, int64_t id,
@@ -131,8 +172,34 @@ enum store_error store_schema_open(struct store_account *acct);
 
 /* Record a committed change of an account's mailbox, for the hub (told
  * by store_leave). Under the handle's mutex. */
-void store_notify(struct store_account *acct, const char *mailbox,
+void store_notify(struct store_account *acct, const struct store_box *box,
 		  enum hub_change_kind kind, uint64_t modseq);
+/* A transaction that recorded changes (mark: acct->n_pending before it)
+ * was rolled back: forget them. */
+void store_notify_rollback(struct store_account *acct, size_t mark);
+
+/* Inside a transaction: add a normalised keyword list (NULL: none) to the
+ * keywords of mailbox `box_id` (mailbox-keywords.c); STORE_ERR_INVALID
+ * when that takes it past STORE_MAILBOX_KEYWORDS_MAX. */
+enum store_error store_keywords_record(struct store_account *acct, int64_t box_id,
+				       const char *keywords);
+
+/* Inside a transaction (message-update.c): remove the rows of `uids` in
+ * the mailbox (those that exist), record them as expunged with one new
+ * MODSEQ (*modseq_r, 0 when none was there), and drop the rows of files
+ * nobody uses any more: their names go into *unused_r (NULL-terminated,
+ * malloc'd, for store_files_unlink after the commit). *removed_r
+ * (may be NULL) gets how many rows went. */
+enum store_error store_rows_expunge(struct store_account *acct, const struct store_box *box,
+				    const uint32_t *uids, size_t n, uint64_t *modseq_r,
+				    size_t *removed_r, char ***unused_r);
+/* Inside a transaction: drop the rows of those files (ids) that no
+ * message uses any more; their names into *unused_r as above. */
+enum store_error store_files_drop_unused(struct store_account *acct, const int64_t *ids,
+					 size_t n, char ***unused_r);
+/* After the commit: unlink the files of a list from store_rows_expunge
+ * or store_files_drop_unused, and free it (NULL: nothing). */
+void store_files_unlink(struct store_account *acct, char **names);
 
 /* Normalise a keyword list (space separated) into a sorted, unique,
  * space-separated malloc'd string, or NULL when empty. Returns false for an

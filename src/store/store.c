@@ -20,6 +20,8 @@ static const char *const store_error_names[] = {
 	[STORE_ERR_IO] = "i/o error",
 	[STORE_ERR_CORRUPT] = "store corrupt",
 	[STORE_ERR_NO_SPACE] = "no space left",
+	[STORE_ERR_GONE] = "mailbox gone",
+	[STORE_ERR_HAS_CHILDREN] = "mailbox has children",
 };
 _Static_assert(sizeof(store_error_names) / sizeof(store_error_names[0]) == STORE_ERR__COUNT,
 	       "store_error_names must cover enum store_error");

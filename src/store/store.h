@@ -3,11 +3,14 @@
  *
  * Message files hold the message exactly as served (CRLF line ends), so a
  * message's size is its file's size. A copy shares the file. index.db holds
- * mailboxes (name, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, special use,
- * subscription), messages (UID, flags, keywords, MODSEQ, internal date,
- * size, file, SHA-256 digest of the bytes) and expunged UIDs with their
- * MODSEQ. Mailbox names are UTF-8 (as IMAP4rev2 has them), '/' separates
- * levels.
+ * mailboxes (name, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, special use, the
+ * counts of messages, unseen, deleted and octets, the \Recent
+ * watermark), messages (UID, flags, keywords, MODSEQ, internal date,
+ * size, file, SHA-256 digest of the bytes), expunged UIDs with their
+ * MODSEQ, subscriptions, the keywords used per mailbox and a structure
+ * cache per file. Mailbox names are UTF-8 (as IMAP4rev2 has them), '/'
+ * separates levels. A mailbox is named for a lookup and addressed by a
+ * ref (struct store_mailbox_ref) once selected.
  *
  * Every function here is blocking (file and SQLite I/O): on an I/O thread
  * call it only from a job (conn_job). Every change is reported to the
@@ -41,6 +44,9 @@ enum store_error {
 	STORE_ERR_IO,          /* disk or database error; detail is logged */
 	STORE_ERR_CORRUPT,     /* index inconsistent with files; detail is logged */
 	STORE_ERR_NO_SPACE,    /* the disk (or the file system's quota) is full */
+	STORE_ERR_GONE,        /* the mailbox of a ref was deleted or renamed away
+				* (or recreated: another UIDVALIDITY) */
+	STORE_ERR_HAS_CHILDREN, /* delete of a mailbox with children (NO [HASCHILDREN]) */
 	STORE_ERR__COUNT
 };
 const char *store_error_name(enum store_error error);
@@ -66,14 +72,29 @@ enum store_special {
 /* "\Drafts" ... or NULL for NONE (RFC 6154). */
 const char *store_special_attr(enum store_special special);
 
+/* A mailbox as a session holds it once selected: its row id and the
+ * UIDVALIDITY it had. Every call on a selected mailbox takes one and
+ * answers STORE_ERR_GONE when the row is gone or has another UIDVALIDITY,
+ * so a session never reads or changes a mailbox created, or renamed, under
+ * the old name (a RENAME keeps id and UIDVALIDITY: the ref follows it). */
+struct store_mailbox_ref {
+	int64_t id;
+	uint32_t uidvalidity;
+};
+
 struct store_mailbox {
+	int64_t id;                /* ref: { id, uidvalidity } */
 	char *name;                /* "INBOX", "Sent", "Archive/2026" (separator '/') */
 	uint32_t uidvalidity;
 	uint32_t uidnext;
 	uint64_t highestmodseq;
 	enum store_special special;
-	bool subscribed;
+	bool subscribed;           /* store_mailbox_list only (subscriptions table) */
+	bool has_children;         /* store_mailbox_list only: some mailbox is NAME/... */
+	/* Maintained by the index (triggers), never counted per call. */
 	uint32_t messages;         /* count */
+	uint32_t unseen;           /* messages without \Seen */
+	uint32_t deleted;          /* messages with \Deleted */
 	uint64_t size;             /* octets */
 };
 
@@ -121,20 +142,108 @@ void store_release_memory(struct store_account *acct);
 /* The account's folder: DATA/mail/DOMAIN/LOCAL */
 const char *store_path(const struct store_account *acct);
 
-/* Mailboxes, ordered by name; free with store_mailboxes_free. */
+/* Mailboxes, ordered by name, with subscribed and has_children; free
+ * with store_mailboxes_free. */
 enum store_error store_mailbox_list(struct store_account *acct,
 				    struct store_mailbox **boxes_r, size_t *n_r);
+/* One mailbox by name (SELECT, STATUS, APPEND and COPY destinations):
+ * the ref is { box_r->id, box_r->uidvalidity }. subscribed and
+ * has_children are not filled. Free with store_mailbox_free. */
 enum store_error store_mailbox_get(struct store_account *acct, const char *name,
 				   struct store_mailbox *box_r);
+/* Create a mailbox, and its missing superiors as ordinary mailboxes
+ * (RFC 9051 6.3.4). STORE_ERR_EXISTS when it exists (INBOX in any case). */
 enum store_error store_mailbox_create(struct store_account *acct, const char *name,
 				      enum store_special special);
+/* Delete a mailbox (RFC 9051 6.3.5): INBOX is refused (STORE_ERR_INVALID),
+ * one with children STORE_ERR_HAS_CHILDREN. Its messages go (files no
+ * other message shares are unlinked), its subscription stays (6.3.7). */
+enum store_error store_mailbox_delete(struct store_account *acct, const char *name);
+/* Rename a mailbox and its children ("a" -> "b": "a/x" -> "b/x"), keeping
+ * ids and UIDVALIDITY, creating missing superiors of the new name.
+ * STORE_ERR_EXISTS when the new name, or a child's, exists;
+ * STORE_ERR_NOT_FOUND when old does not. RENAME INBOX (RFC 9051 6.3.6)
+ * creates `new` (new id, new UIDVALIDITY), moves every INBOX message into
+ * it and leaves INBOX empty; INBOX's children stay. One transaction.
+ * Subscriptions are not renamed. */
+enum store_error store_mailbox_rename(struct store_account *acct, const char *old_name,
+				      const char *new_name);
 void store_mailbox_free(struct store_mailbox *box);
 void store_mailboxes_free(struct store_mailbox *boxes, size_t n);
 
-/* Messages of a mailbox in UID order; free with store_messages_free. */
-enum store_error store_message_list(struct store_account *acct, const char *mailbox,
+/* Subscriptions (RFC 9051 6.3.7), by name: a name that does not exist may
+ * be subscribed, and a subscription outlives its mailbox. Subscribing
+ * twice is STORE_OK; unsubscribing a name not subscribed is
+ * STORE_ERR_NOT_FOUND. The list is ordered by name; free it with
+ * store_names_free. */
+enum store_error store_subscribe(struct store_account *acct, const char *name, bool on);
+enum store_error store_subscriptions(struct store_account *acct, char ***names_r, size_t *n_r);
+void store_names_free(char **names, size_t n);
+
+/* The keywords ever used in a mailbox (append, copy or move into it, flag
+ * changes), sorted, for FLAGS and PERMANENTFLAGS; free with
+ * store_names_free. At most STORE_MAILBOX_KEYWORDS_MAX per mailbox: a
+ * change that would add more fails with STORE_ERR_INVALID (NO [LIMIT]). */
+#define STORE_MAILBOX_KEYWORDS_MAX 100
+enum store_error store_mailbox_keywords(struct store_account *acct,
+					const struct store_mailbox_ref *ref,
+					char ***kw_r, size_t *n_r);
+
+/* Messages of a mailbox in UID order (POP3, export: a whole load; IMAP
+ * uses store_view_load and store_messages_get); free with
+ * store_messages_free. */
+enum store_error store_message_list(struct store_account *acct,
+				    const struct store_mailbox_ref *ref,
 				    struct store_message **msgs_r, size_t *n_r);
 void store_messages_free(struct store_message *msgs, size_t n);
+
+/* A compact view of a mailbox for SELECT: no heap object per message,
+ * two arrays of n entries (one malloc each; NULL when n is 0). */
+struct store_view {
+	uint32_t n;
+	uint32_t *uids;            /* ascending */
+	uint8_t *flags;            /* enum store_flag bits per message */
+	uint32_t uidvalidity, uidnext;
+	uint64_t highestmodseq;
+};
+enum store_error store_view_load(struct store_account *acct, const struct store_mailbox_ref *ref,
+				 struct store_view *view_r);
+void store_view_free(struct store_view *view);
+
+/* Messages by UID (FETCH, SEARCH: in batches). out (the caller's, n
+ * entries) gets in out[i] the message uids[i], or uid 0 when there is
+ * none. The entries' keywords are malloc'd: a malloc'd out is freed
+ * whole with store_messages_free(out, n). */
+enum store_error store_messages_get(struct store_account *acct, const struct store_mailbox_ref *ref,
+				    const uint32_t *uids, size_t n, struct store_message *out);
+
+/* What changed since `modseq` (change notifications, QRESYNC later):
+ * changed_r the messages with MODSEQ > modseq in UID order (new ones
+ * included; free with store_messages_free), expunged_r the UIDs expunged
+ * with MODSEQ > modseq, ascending (free()), and the mailbox's
+ * HIGHESTMODSEQ. Indexed: never a scan of the mailbox. */
+enum store_error store_changes_since(struct store_account *acct, const struct store_mailbox_ref *ref,
+				     uint64_t modseq,
+				     struct store_message **changed_r, size_t *n_changed_r,
+				     uint32_t **expunged_r, size_t *n_expunged_r,
+				     uint64_t *highestmodseq_r);
+
+/* \Recent for IMAP4rev1 (RFC 3501 2.3.2): the first session to select a
+ * mailbox after a message arrived is the one that sees it \Recent. Sets
+ * the mailbox's watermark to UIDNEXT, atomically, and returns the old
+ * one: messages with uid >= *first_recent_r are \Recent for the caller. */
+enum store_error store_recent_take(struct store_account *acct, const struct store_mailbox_ref *ref,
+				   uint32_t *first_recent_r);
+
+/* A cache blob per message file (the MIME structure src/mail computes;
+ * opaque bytes here): copies share it, it goes with the file.
+ * get: STORE_ERR_NOT_FOUND when none (or no such message), *data_r
+ * malloc'd. put replaces what was there. */
+#define STORE_STRUCTURE_MAX (16u * 1024 * 1024)
+enum store_error store_structure_get(struct store_account *acct, const struct store_mailbox_ref *ref,
+				     uint32_t uid, void **data_r, size_t *len_r);
+enum store_error store_structure_put(struct store_account *acct, const struct store_mailbox_ref *ref,
+				     uint32_t uid, const void *data, size_t len);
 
 /* Append a message held in memory. Durable before it returns STORE_OK: the
  * file and its folder are fsync'd and the index transaction committed.
@@ -217,12 +326,19 @@ enum store_error store_account_used(struct store_account *acct, uint64_t *used_r
 enum store_error store_account_usage(struct store_root *root, const char *address,
 				     uint64_t *used_r);
 
-/* Read a message's bytes in order. read returns bytes read, 0 at the end,
- * -1 on error. Reading a file already in the page cache is cheap; the open
- * itself is a syscall on a local file. */
-enum store_error store_reader_open(struct store_account *acct, const char *mailbox,
+/* Read a message's bytes. The open looks the message up in the index
+ * (blocking, from a job). read returns the next bytes in order, pread
+ * the bytes at `offset` (without moving read's position): bytes read, 0
+ * at or past the end, -1 on error (errno). Both block while the disk
+ * reads, so call them from a job; a loop hands store_reader_fd() to
+ * conn_send_file(), which reads inline only what the page cache holds.
+ * The descriptor stays the reader's: store_reader_close closes it. */
+enum store_error store_reader_open(struct store_account *acct, const struct store_mailbox_ref *ref,
 				   uint32_t uid, struct store_reader **reader_r);
 ssize_t store_reader_read(struct store_reader *reader, void *buf, size_t len);
+ssize_t store_reader_pread(const struct store_reader *reader, void *buf, size_t len,
+			   uint64_t offset);
+int store_reader_fd(const struct store_reader *reader);
 uint64_t store_reader_size(const struct store_reader *reader);
 void store_reader_close(struct store_reader **reader);
 
@@ -231,20 +347,49 @@ enum store_flag_op {
 	STORE_FLAGS_REMOVE,
 	STORE_FLAGS_REPLACE,
 };
-/* Change flags/keywords of the given UIDs (missing UIDs are skipped); each
- * changed message gets a new MODSEQ. */
-enum store_error store_flags_update(struct store_account *acct, const char *mailbox,
+/* What a flag update changed in one message: its new flags, keywords
+ * (NULL when none) and MODSEQ. */
+struct store_flag_change {
+	uint32_t uid;
+	unsigned flags;
+	char *keywords;
+	uint64_t modseq;
+};
+/* Change flags/keywords of the given UIDs (missing UIDs are skipped).
+ * Every message the call changes gets the same new MODSEQ (RFC 7162 3.1:
+ * one per command). changes_r (may be NULL) lists only the messages
+ * whose flags or keywords changed, in the order of uids; free with
+ * store_flag_changes_free. */
+enum store_error store_flags_update(struct store_account *acct, const struct store_mailbox_ref *ref,
 				    const uint32_t *uids, size_t n, enum store_flag_op op,
-				    unsigned flags, const char *keywords);
+				    unsigned flags, const char *keywords,
+				    struct store_flag_change **changes_r, size_t *n_changes_r);
+void store_flag_changes_free(struct store_flag_change *changes, size_t n);
 
-/* Remove the given UIDs, record them as expunged with a new MODSEQ, and
- * delete files no other message shares. Durable before it returns. */
-enum store_error store_expunge(struct store_account *acct, const char *mailbox,
+/* Remove the given UIDs whatever their flags (POP3), record them as
+ * expunged with one new MODSEQ, and delete files no other message shares.
+ * Durable before it returns. */
+enum store_error store_expunge(struct store_account *acct, const struct store_mailbox_ref *ref,
 			       const uint32_t *uids, size_t n);
+/* IMAP EXPUNGE: remove, in one transaction, those messages that have
+ * \Deleted now, of the given UIDs (UID EXPUNGE) or of all (uids NULL, n
+ * 0). *expunged_r (free()) gets the UIDs removed, ascending. */
+enum store_error store_expunge_deleted(struct store_account *acct, const struct store_mailbox_ref *ref,
+				       const uint32_t *uids, size_t n,
+				       uint32_t **expunged_r, size_t *n_r);
 
-/* Copy UIDs to another mailbox, sharing files. new_uids_r (n entries, may be
- * NULL) gets the new UIDs in the same order. */
-enum store_error store_copy(struct store_account *acct, const char *mailbox,
+/* Copy UIDs to another mailbox (by name), sharing files; flags, keywords
+ * and internal date travel. new_uids_r (n entries, may be NULL) gets the
+ * new UIDs in the same order, 0 for a source UID that does not exist
+ * (skipped) or repeats an earlier one. STORE_ERR_NOT_FOUND only when dest does not exist
+ * ([TRYCREATE]). */
+enum store_error store_copy(struct store_account *acct, const struct store_mailbox_ref *ref,
+			    const uint32_t *uids, size_t n, const char *dest,
+			    uint32_t *new_uids_r);
+/* MOVE (RFC 6851): a copy and the expunge of the sources, in one
+ * transaction (the expunge takes one MODSEQ in the source). Same
+ * arguments and results as store_copy. */
+enum store_error store_move(struct store_account *acct, const struct store_mailbox_ref *ref,
 			    const uint32_t *uids, size_t n, const char *dest,
 			    uint32_t *new_uids_r);
 

@@ -1,7 +1,8 @@
 # tern_harness - start a real `tern serve` on free loopback ports with a fresh
 # data folder, run `tern` subcommands against it, speak raw POP3 and SMTP
-# to it, and load it with concurrent SMTP clients. Used by the e2e tests
-# through the fixtures in conftest.py and smtp_tern().
+# to it, and load it with concurrent SMTP clients; IMAP with imaplib and a
+# raw client. Used by the e2e tests through the fixtures in conftest.py,
+# smtp_tern() and imap_tern().
 import base64
 import contextlib
 import os
@@ -243,6 +244,16 @@ class Tern:
             "smtp.pregreet_delay": str(pregreet),
         })
 
+    def enable_imap(self):
+        """Serve imap and imaps too, each on a free port (self.imap_port,
+        self.imaps_port)."""
+        self.imap_port = free_port()
+        self.imaps_port = free_port()
+        self.sets.update({
+            "listen.imap": "127.0.0.1:%d" % self.imap_port,
+            "listen.imaps": "127.0.0.1:%d" % self.imaps_port,
+        })
+
     # -- commands
 
     def set_args(self, sets=None):
@@ -342,6 +353,8 @@ class Tern:
         self.sets["listen.pop3s"] = "127.0.0.1:%d" % self.pop3s_port
         if self.sets.get("listen.smtp"):
             self.enable_smtp(self.sets["smtp.pregreet_delay"])
+        if self.sets.get("listen.imap"):
+            self.enable_imap()
 
     def start(self, sets=None, wait=True, nofile=None):
         """Start `tern serve` (with nofile: under that descriptor limit,
@@ -412,6 +425,28 @@ def smtp_tern(extra_sets=None, users=()):
         t.setup_accounts()
         for address in users:
             t.cmd("user", "add", address, input=PASSWORD + "\n")
+        yield t
+    finally:
+        problems = t.cleanup()
+    assert not problems, "\n".join(problems)
+
+
+@contextlib.contextmanager
+def imap_tern(extra_sets=None, users=(), smtp=False):
+    """For module-scoped fixtures: a running server with imap and imaps
+    (and smtp, submission and submissions with `smtp`), domain localhost,
+    demo@ and demo2@ and each address of `users` (password PASSWORD).
+    Yields the Tern (its .server is the running Server). On leaving, as
+    smtp_tern."""
+    t = Tern(extra_sets)
+    try:
+        t.enable_imap()
+        if smtp:
+            t.enable_smtp()
+        t.setup_accounts()
+        for address in users:
+            t.cmd("user", "add", address, input=PASSWORD + "\n")
+        t.server = t.start()
         yield t
     finally:
         problems = t.cleanup()
@@ -802,3 +837,95 @@ def pop_ssl_retry(port, user=USER, password=PASSWORD, timeout=None, _connect=Non
 def pop_stls_retry(port, user=USER, password=PASSWORD, timeout=None):
     """pop_ssl_retry on the plain port with STLS."""
     return pop_ssl_retry(port, user, password, timeout, _connect=pop_stls)
+
+
+# ---------------------------------------------------------------- IMAP
+
+
+def imap_stls(port, user=USER, password=PASSWORD, login=True):
+    """imaplib on the imap port, upgraded with STARTTLS, logged in with
+    LOGIN (unless login is False)."""
+    import imaplib
+    m = imaplib.IMAP4("127.0.0.1", port, timeout=TIMEOUT)
+    m.starttls(ssl_context=tls_client_context())
+    if login:
+        m.login(user, password)
+    return m
+
+
+def imap_ssl(port, user=USER, password=PASSWORD, login=True):
+    """imaplib on the imaps port (implicit TLS), logged in with LOGIN."""
+    import imaplib
+    m = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=tls_client_context(),
+                          timeout=TIMEOUT)
+    if login:
+        m.login(user, password)
+    return m
+
+
+class RawIMAP(Raw):
+    """An IMAP client on a bare socket, for what imaplib won't do
+    (pipelining, literals by hand, STARTTLS injection, disconnecting in a
+    literal): sends bytes as given, reads responses up to a tagged one.
+    Literals in responses are read whole: a line ending in {n} is joined
+    with its n bytes and the rest of the response line."""
+
+    def __init__(self, port, tls=False, timeout=None, greet=True):
+        super().__init__(port, tls=tls, timeout=timeout)
+        self.n = 0
+        self.greeting = self.readline() if greet else None
+        if greet:
+            assert self.greeting.startswith(b"* OK"), self.greeting
+
+    def next_tag(self):
+        self.n += 1
+        return "t%d" % self.n
+
+    def response_line(self):
+        """One response line, literals included, without the final CRLF."""
+        line = self.readline()
+        out = b""
+        while True:
+            m = re.search(rb"\{(\d+)\}\r\n$", line)
+            if not m:
+                return out + line[:-2]
+            n = int(m.group(1))
+            while len(self.buf) < n:
+                self._fill()
+            out += line + self.buf[:n]
+            self.buf = self.buf[n:]
+            line = self.readline()
+
+    def read_until(self, tag):
+        """(untagged lines, the tagged line) up to `tag`'s completion."""
+        untagged = []
+        tag = tag.encode() if isinstance(tag, str) else tag
+        while True:
+            line = self.response_line()
+            if line.startswith(tag + b" "):
+                return untagged, line
+            untagged.append(line)
+
+    def cmd(self, text, tag=None):
+        """Send `tag text` (a tag made up when none); returns
+        (untagged lines, tagged line)."""
+        tag = tag or self.next_tag()
+        data = text.encode() if isinstance(text, str) else text
+        self.send(tag.encode() + b" " + data + b"\r\n")
+        return self.read_until(tag)
+
+    def ok(self, text):
+        untagged, done = self.cmd(text)
+        assert b" OK" in done[:len(done.split(b" ")[0]) + 3], (text, done)
+        return untagged
+
+    def login(self, user=USER, password=PASSWORD):
+        """AUTHENTICATE PLAIN with an initial response (RFC 4959)."""
+        token = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode())
+        return self.ok(b"AUTHENTICATE PLAIN " + token)
+
+    def starttls(self):
+        untagged, done = self.cmd("STARTTLS")
+        assert b"OK" in done, done
+        assert not self.buf
+        self.sock = tls_client_context().wrap_socket(self.sock)

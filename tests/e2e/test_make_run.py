@@ -1,6 +1,7 @@
 # `make run`'s script (scripts/run-demo.sh) on a fresh folder and again on
-# the folder it left: the demo account works over pop3 (plain login from
-# loopback, as the demo allows) and pop3s, with the welcome message, mail
+# the folder it left: the demo account works over pop3 and imap (plain
+# login from loopback, as the demo allows), pop3s and imaps, with the
+# welcome message, mail
 # sent to it on the smtp and submission ports arrives, and the second run
 # reuses the same password and mail. Two clones each get a
 # data folder of their own (also when, run as root, neither can be entered
@@ -20,7 +21,7 @@ import tern_harness as th
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(TOP, "scripts", "run-demo.sh")
-DEMO_PORTS = (2110, 2995, 2525, 2587, 2465)
+DEMO_PORTS = (2110, 2995, 2525, 2587, 2465, 2143, 2993)
 
 
 def port_free(port):
@@ -76,6 +77,22 @@ def fetch_count(password, count):
     return mail
 
 
+def imap_counts(password):
+    """INBOX's message count over imap (LOGIN without TLS, as the demo
+    allows from loopback) and imaps."""
+    import imaplib
+    counts = []
+    for m in (imaplib.IMAP4("127.0.0.1", 2143, timeout=th.TIMEOUT),
+              imaplib.IMAP4_SSL("127.0.0.1", 2993, ssl_context=th.tls_client_context(),
+                                timeout=th.TIMEOUT)):
+        m.login("demo@localhost", password)
+        typ, data = m.status("INBOX", "(MESSAGES)")
+        assert typ == "OK", data
+        counts.append(int(data[0].split(b"MESSAGES ")[1].rstrip(b")")))
+        m.logout()
+    return counts
+
+
 def fetch_all(password):
     import poplib
     out = []
@@ -112,9 +129,13 @@ def test_demo_starts_serves_and_restarts(tmp_path):
         send_demo_mail(password)
         first = fetch_count(password, 3)
         assert b"Subject: by smtp" in first[0][1] and b"Subject: by submission" in first[0][2]
+        assert imap_counts(password) == [3, 3]
         stop_demo(p, log)
         text = open(os.path.join(parent, "demo.log"), "rb").read()
         assert b"demo@localhost" in text and password.encode() in text
+        # how to read it with curl and with a mail program
+        assert b"imaps://127.0.0.1:2993/" in text and b"Thunderbird" in text
+        assert b"port 2993, SSL/TLS" in text
 
         # second run: same folder, same password, same mail
         p, log = start_demo(var)

@@ -1,5 +1,6 @@
 # test_pop3_basic - a POP3 mailbox as Python's poplib sees it: STAT, LIST,
 # RETR byte for byte, TOP, UIDL, DELE/QUIT/RSET semantics (RFC 1939).
+import os
 import poplib
 
 import pytest
@@ -177,3 +178,35 @@ def test_dot_stuffing(pop3_server):
                           b".. space\r\nlast\r\n")
     r.cmd("QUIT")
     r.close()
+
+
+def drop_page_cache(root):
+    """Drop every message file under root from the page cache (they are
+    on disk: the store fsyncs them), so that reading them needs the disk."""
+    for dirpath, _, names in os.walk(root):
+        for name in names:
+            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
+def test_retr_large_message_from_a_cold_cache(pop3_server):
+    """A message whose pages are not cached is read off the loop (in jobs)
+    and arrives byte for byte, over TLS and after STLS; TOP of it too."""
+    tern, srv = pop3_server
+    stored = tern.import_mbox(th.USER, [th.big_message(1, 12 * 1000 * 1000)])[0]
+    mail = os.path.join(tern.data_dir, "mail")
+    drop_page_cache(mail)
+    p = th.pop_ssl(srv.pop3s_port)
+    assert th.retr_all(p) == [stored]
+    drop_page_cache(mail)
+    head, body = stored.split(b"\r\n\r\n", 1)
+    _, lines, _ = p.top(1, 3)
+    assert lines == head.split(b"\r\n") + [b""] + body.split(b"\r\n")[:3]
+    p.quit()
+    drop_page_cache(mail)
+    p = th.pop_stls(srv.pop3_port)
+    assert th.retr_all(p) == [stored]
+    p.quit()

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/conn.h"
@@ -52,6 +54,14 @@ struct conn {
 	void (*job_done)(void *arg);
 	void *job_arg;
 	bool hold_jobs;           /* leave jobs pending (a slow thread pool) */
+	/* conn_send_file, produced in pieces by fake_run */
+	bool send_on;
+	int send_fd;
+	uint64_t send_off, send_left;
+	conn_send_filter_fn *send_filter;
+	conn_send_done_fn *send_done;
+	void *send_arg;
+	size_t send_piece;        /* bytes per piece; 0 = all at once */
 };
 
 /* True while a job runs "on the thread pool": the blocking store calls
@@ -193,6 +203,68 @@ void conn_job(struct conn *conn, void (*work)(void *arg), void (*done)(void *arg
 	conn->job_arg = arg;
 }
 
+void conn_send_file(struct conn *conn, int fd, uint64_t off, uint64_t len,
+		    conn_send_filter_fn *filter, conn_send_done_fn *done, void *arg)
+{
+	if (conn->job_work != NULL || conn->send_on)
+		abort();   /* as the core: not during a job or another send */
+	conn->send_on = true;
+	conn->send_fd = fd;
+	conn->send_off = off;
+	conn->send_left = len;
+	conn->send_filter = filter;
+	conn->send_done = done;
+	conn->send_arg = arg;
+}
+
+const char *conn_send_result_name(enum conn_send_result result)
+{
+	return result == CONN_SEND_OK ? "ok" : "not-ok";
+}
+
+static FAKE_UNUSED void fake_send_end(struct conn *c, enum conn_send_result result)
+{
+	c->send_on = false;
+	c->send_done(c->send_arg, result);
+}
+
+/* Produce the send while output has room, as the core does; false when
+ * it waits for the client to read. */
+static FAKE_UNUSED bool fake_send_run(struct conn *c)
+{
+	char piece[4096];
+
+	while (c->send_on) {
+		size_t want = c->send_left < sizeof(piece) ? (size_t)c->send_left : sizeof(piece);
+		ssize_t n;
+
+		if (c->closing) {
+			fake_send_end(c, CONN_SEND_CLOSED);
+			break;
+		}
+		if (c->send_left == 0) {
+			fake_send_end(c, CONN_SEND_OK);
+			break;
+		}
+		if (conn_output_full(c))
+			return false;
+		if (c->send_piece != 0 && want > c->send_piece)
+			want = c->send_piece;
+		n = pread(c->send_fd, piece, want, (off_t)c->send_off);
+		if (n <= 0) {
+			fake_send_end(c, n == 0 ? CONN_SEND_SHORT : CONN_SEND_IO_ERROR);
+			break;
+		}
+		c->send_off += (uint64_t)n;
+		c->send_left -= (uint64_t)n;
+		if (c->send_filter == NULL)
+			conn_write(c, piece, (size_t)n);
+		else if (c->send_filter(c->send_arg, piece, (size_t)n))
+			fake_send_end(c, CONN_SEND_OK);
+	}
+	return true;
+}
+
 void conn_job_after_close(struct conn *conn, void (*work)(void *arg), void *arg)
 {
 	(void)conn;
@@ -292,6 +364,11 @@ static FAKE_UNUSED void fake_run(struct conn *c)
 			done(arg);
 			continue;
 		}
+		if (c->send_on) {
+			if (!fake_send_run(c))
+				return;
+			continue;
+		}
 		if (c->closing || c->paused || c->starttls_pending)
 			return;
 		{
@@ -340,11 +417,12 @@ static FAKE_UNUSED char *fake_take(struct conn *c)
 	return s;
 }
 
-/* The client read everything queued: call drained as the core does. */
+/* The client read everything queued: call drained as the core does
+ * (not while a send produces). */
 static FAKE_UNUSED void fake_drain(struct conn *c)
 {
 	c->queued = 0;
-	if (!c->closing && c->proto->drained != NULL)
+	if (!c->closing && !c->send_on && c->proto->drained != NULL)
 		c->proto->drained(c->session);
 	fake_run(c);
 }
@@ -373,6 +451,8 @@ static FAKE_UNUSED void fake_free(struct conn *c)
 		c->job_work = NULL;
 		c->job_done(c->job_arg);
 	}
+	if (c->send_on)
+		fake_send_end(c, CONN_SEND_CLOSED);
 	c->proto->close(c->session);
 	c->closed = true;
 	free(c->line);
@@ -472,7 +552,6 @@ static struct fake_store {
 	size_t n;
 	uint32_t uidnext;
 	bool locked;
-	size_t read_max;          /* bytes per store_reader_read; 0 = all asked */
 	unsigned opens;           /* open accounts (for leak checks) */
 	unsigned readers;
 } fake_store;
@@ -481,9 +560,11 @@ struct store_account {
 	int unused;
 };
 
+/* A message is opened as a memfd holding its bytes, so that the fake
+ * conn_send_file reads it as the core reads the real file. */
 struct store_reader {
 	const struct fake_msg *msg;
-	size_t pos;
+	int fd;
 };
 
 struct store_lock {
@@ -559,6 +640,7 @@ enum store_error store_mailbox_get(struct store_account *acct, const char *name,
 		return STORE_ERR_NOT_FOUND;
 	memset(box_r, 0, sizeof(*box_r));
 	box_r->name = strdup(name);
+	box_r->id = 1;
 	box_r->uidvalidity = FAKE_UIDVALIDITY;
 	box_r->uidnext = fake_store.uidnext;
 	box_r->messages = (uint32_t)fake_store.n;
@@ -571,13 +653,14 @@ void store_mailbox_free(struct store_mailbox *box)
 	box->name = NULL;
 }
 
-enum store_error store_message_list(struct store_account *acct, const char *mailbox,
+enum store_error store_message_list(struct store_account *acct,
+				    const struct store_mailbox_ref *ref,
 				    struct store_message **msgs_r, size_t *n_r)
 {
 	size_t i;
 
 	(void)acct;
-	(void)mailbox;
+	(void)ref;
 	*msgs_r = calloc(fake_store.n + 1, sizeof(**msgs_r));
 	if (*msgs_r == NULL)
 		abort();
@@ -595,19 +678,24 @@ void store_messages_free(struct store_message *msgs, size_t n)
 	free(msgs);
 }
 
-enum store_error store_reader_open(struct store_account *acct, const char *mailbox,
+enum store_error store_reader_open(struct store_account *acct, const struct store_mailbox_ref *ref,
 				   uint32_t uid, struct store_reader **reader_r)
 {
 	size_t i;
 
 	(void)acct;
-	(void)mailbox;
+	(void)ref;
 	for (i = 0; i < fake_store.n; i++) {
 		if (fake_store.msgs[i].uid == uid) {
 			*reader_r = calloc(1, sizeof(**reader_r));
 			if (*reader_r == NULL)
 				abort();
 			(*reader_r)->msg = &fake_store.msgs[i];
+			(*reader_r)->fd = memfd_create("fake-message", MFD_CLOEXEC);
+			if ((*reader_r)->fd < 0 ||
+			    write((*reader_r)->fd, fake_store.msgs[i].data, fake_store.msgs[i].len) !=
+			    (ssize_t)fake_store.msgs[i].len)
+				abort();
 			fake_store.readers++;
 			return STORE_OK;
 		}
@@ -615,17 +703,16 @@ enum store_error store_reader_open(struct store_account *acct, const char *mailb
 	return STORE_ERR_NOT_FOUND;
 }
 
-ssize_t store_reader_read(struct store_reader *reader, void *buf, size_t len)
+ssize_t store_reader_pread(const struct store_reader *reader, void *buf, size_t len,
+			   uint64_t offset)
 {
-	size_t left = reader->msg->len - reader->pos;
+	fake_assert_pool();
+	return pread(reader->fd, buf, len, (off_t)offset);
+}
 
-	if (fake_store.read_max != 0 && len > fake_store.read_max)
-		len = fake_store.read_max;
-	if (len > left)
-		len = left;
-	memcpy(buf, reader->msg->data + reader->pos, len);
-	reader->pos += len;
-	return (ssize_t)len;
+int store_reader_fd(const struct store_reader *reader)
+{
+	return reader->fd;
 }
 
 uint64_t store_reader_size(const struct store_reader *reader)
@@ -638,18 +725,19 @@ void store_reader_close(struct store_reader **reader)
 	if (*reader == NULL)
 		return;
 	fake_store.readers--;
+	close((*reader)->fd);
 	free(*reader);
 	*reader = NULL;
 }
 
-enum store_error store_expunge(struct store_account *acct, const char *mailbox,
+enum store_error store_expunge(struct store_account *acct, const struct store_mailbox_ref *ref,
 			       const uint32_t *uids, size_t n)
 {
 	fake_assert_pool();
 	size_t i, j, k;
 
 	(void)acct;
-	(void)mailbox;
+	(void)ref;
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < fake_store.n; j++) {
 			if (fake_store.msgs[j].uid != uids[i])

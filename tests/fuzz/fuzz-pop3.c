@@ -69,8 +69,8 @@ static void fuzz_session(const char *text, size_t len, uint8_t opts)
 	fake_store_reset();
 	fake_store_add(msg1, sizeof(msg1) - 1);
 	fake_store_add(msg2, sizeof(msg2) - 1);
-	fake_store.read_max = (size_t)(opts & 3) + 1;
 	c = fake_conn_new(&pop3_protocol);
+	c->send_piece = (size_t)(opts & 3) + 1;
 	/* A slow thread pool: jobs end one piece of input later. */
 	c->hold_jobs = (opts & 4) != 0;
 	c->loopback = (opts & 8) != 0;

@@ -20,6 +20,7 @@
 #include "queue/queue.h"
 #include "store/store.h"
 #include "tmpdir.h"
+#include "store-ref.h"
 
 #define QH_DOMAIN "example.org"
 #define QH_ALICE "alice@example.org"
@@ -186,7 +187,7 @@ static inline size_t qh_inbox(struct qh *h, const char *address, char **texts, s
 
 	if (store_account_get(h->root, address, &acct) != STORE_OK)
 		abort();
-	if (store_message_list(acct, "INBOX", &msgs, &n) != STORE_OK)
+	if (store_message_list(acct, TREF(acct, "INBOX"), &msgs, &n) != STORE_OK)
 		abort();
 	for (size_t i = 0; i < n && kept < max; i++) {
 		struct store_reader *r;
@@ -194,7 +195,7 @@ static inline size_t qh_inbox(struct qh *h, const char *address, char **texts, s
 		size_t got = 0;
 		ssize_t k;
 
-		if (text == NULL || store_reader_open(acct, "INBOX", msgs[i].uid, &r) != STORE_OK)
+		if (text == NULL || store_reader_open(acct, TREF(acct, "INBOX"), msgs[i].uid, &r) != STORE_OK)
 			abort();
 		while ((k = store_reader_read(r, text + got, msgs[i].size - got)) > 0)
 			got += (size_t)k;

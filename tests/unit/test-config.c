@@ -76,6 +76,7 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.listen[SERVICE_IMAPS], "*:993");
 	assert_string_equal(cfg.tls.cert, "");
 	assert_string_equal(cfg.tls.key, "");
+	assert_true(cfg.tls.ktls);
 	assert_true(cfg.limits.message_size == 52428800);
 	assert_int_equal(cfg.limits.recipients, 1000);
 	assert_int_equal(cfg.pop3.conn.line_length, 8192);

@@ -1282,6 +1282,36 @@ static void test_idle_per_connection_and_tls_info(void **state)
 	harness_stop(&h);
 }
 
+/* A session raises its idle timeout above the service's for a long
+ * state (IMAP IDLE: 31 minutes against [imap] idle_timeout 1800): it is
+ * not cut at the service's timeout, however long it stays silent, and
+ * is cut at its own once it lowers it again. */
+static void test_idle_raised_for_long_state(void **state)
+{
+	struct harness h;
+	struct client c;
+	double t0;
+
+	(void)state;
+	harness_start(&h, tweak_idle);
+	client_connect(&c, h.port);
+	expect_line(&c, "HELLO");
+	client_send(&c, "IDLE 1860\r\n");
+	expect_line(&c, "IDLE set");
+	usleep(2500 * 1000);           /* 2.5 times the service's timeout */
+	client_send(&c, "ping\r\n");
+	expect_line(&c, "PING");
+	usleep(1500 * 1000);
+	client_send(&c, "IDLE 2\r\n");
+	expect_line(&c, "IDLE set");
+	t0 = now_s();
+	expect_line(&c, "TIMEOUT");
+	assert_true(now_s() - t0 > 1.8 && now_s() - t0 < 5);
+	assert_null(client_line(&c));
+	client_close(&c);
+	harness_stop(&h);
+}
+
 /* Output past the hard cap (4 x output_buffer + 1 MiB) closes the
  * connection instead of growing without bound; the server goes on. */
 static void test_output_hard_cap(void **state)
@@ -1330,6 +1360,7 @@ int main(void)
 		cmocka_unit_test(test_shutdown_bounded),
 		cmocka_unit_test(test_await),
 		cmocka_unit_test(test_idle_per_connection_and_tls_info),
+		cmocka_unit_test(test_idle_raised_for_long_state),
 		cmocka_unit_test(test_output_hard_cap),
 		cmocka_unit_test(test_job_limited_client_gone),
 		cmocka_unit_test(test_job_limited_queue_full),

@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "store/hub.h"
 #include "store/store.h"
+#include "store-ref.h"
 
 struct seen {
 	int calls;
@@ -34,10 +35,10 @@ static void on_change(void *arg, const struct hub_change *change)
 static void test_hub_match(void **state)
 {
 	struct seen all = { 0 }, inbox = { 0 }, other = { 0 };
-	struct hub_watch *w1 = hub_watch_add("a@example.org", NULL, NULL, on_change, &all);
-	struct hub_watch *w2 = hub_watch_add("a@example.org", "INBOX", NULL, on_change, &inbox);
-	struct hub_watch *w3 = hub_watch_add("b@example.org", NULL, NULL, on_change, &other);
-	struct hub_change c = { .address = "a@example.org", .mailbox = "INBOX",
+	struct hub_watch *w1 = hub_watch_add("a@example.org", 0, NULL, on_change, &all);
+	struct hub_watch *w2 = hub_watch_add("a@example.org", 1, NULL, on_change, &inbox);
+	struct hub_watch *w3 = hub_watch_add("b@example.org", 0, NULL, on_change, &other);
+	struct hub_change c = { .address = "a@example.org", .mailbox = "INBOX", .mailbox_id = 1,
 				.kind = HUB_CHANGE_APPEND, .modseq = 7 };
 
 	(void)state;
@@ -47,6 +48,7 @@ static void test_hub_match(void **state)
 	assert_int_equal(inbox.modseq, 7);
 	assert_int_equal(other.calls, 0);
 	c.mailbox = "Sent";
+	c.mailbox_id = 3;
 	c.kind = HUB_CHANGE_FLAGS;
 	hub_notify(&c);
 	assert_int_equal(all.calls, 2);
@@ -74,15 +76,15 @@ static void test_hub_store(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(store_open(dir, "u@example.org", &acct), STORE_OK);
-	w = hub_watch_add("U@Example.org", "INBOX", NULL, on_change, &s);
+	w = hub_watch_add("U@Example.org", TREF(acct, "INBOX")->id, NULL, on_change, &s);
 	assert_int_equal(store_append(acct, "INBOX", "x\r\n", 3, 0, NULL, 0, &uid), STORE_OK);
 	assert_int_equal(s.calls, 1);
 	assert_int_equal(s.kind, HUB_CHANGE_APPEND);
-	assert_int_equal(store_flags_update(acct, "INBOX", &uid, 1, STORE_FLAGS_ADD,
-					    STORE_FLAG_SEEN, NULL), STORE_OK);
+	assert_int_equal(store_flags_update(acct, TREF(acct, "INBOX"), &uid, 1, STORE_FLAGS_ADD,
+					    STORE_FLAG_SEEN, NULL, NULL, NULL), STORE_OK);
 	assert_int_equal(s.calls, 2);
 	assert_int_equal(s.kind, HUB_CHANGE_FLAGS);
-	assert_int_equal(store_expunge(acct, "INBOX", &uid, 1), STORE_OK);
+	assert_int_equal(store_expunge(acct, TREF(acct, "INBOX"), &uid, 1), STORE_OK);
 	assert_int_equal(s.calls, 3);
 	assert_int_equal(s.kind, HUB_CHANGE_EXPUNGE);
 	assert_int_equal(store_mailbox_create(acct, "New", STORE_SPECIAL_NONE), STORE_OK);
@@ -95,10 +97,10 @@ static void test_hub_store(void **state)
 	assert_int_equal(store_append(acct, "inbox", "x\r\n", 3, 0, NULL, 0, &uid), STORE_OK);
 	assert_int_equal(s.calls, 5);
 	assert_string_equal(s.mailbox, "INBOX");
-	assert_int_equal(store_flags_update(acct, "Inbox", &uid, 1, STORE_FLAGS_ADD,
-					    STORE_FLAG_SEEN, NULL), STORE_OK);
+	assert_int_equal(store_flags_update(acct, TREF(acct, "Inbox"), &uid, 1, STORE_FLAGS_ADD,
+					    STORE_FLAG_SEEN, NULL, NULL, NULL), STORE_OK);
 	assert_int_equal(s.calls, 6);
-	assert_int_equal(store_expunge(acct, "inBox", &uid, 1), STORE_OK);
+	assert_int_equal(store_expunge(acct, TREF(acct, "inBox"), &uid, 1), STORE_OK);
 	assert_int_equal(s.calls, 7);
 	hub_watch_remove(&w);
 	store_close(&acct);
@@ -138,7 +140,7 @@ static void test_watcher_uses_the_store(void **state)
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(store_root_open(dir, &root), STORE_OK);
 	assert_int_equal(store_account_get(root, "w@example.org", &r.acct), STORE_OK);
-	w = hub_watch_add("w@example.org", "INBOX", NULL, on_change_read, &r);
+	w = hub_watch_add("w@example.org", TREF(r.acct, "INBOX")->id, NULL, on_change_read, &r);
 	assert_int_equal(store_append(r.acct, "INBOX", "x\r\n", 3, 0, NULL, 0, NULL), STORE_OK);
 	assert_int_equal(r.calls, 1);
 	assert_int_equal(r.messages, 1);

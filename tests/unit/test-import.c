@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "store/store.h"
 #include "store/transfer.h"
+#include "store-ref.h"
 
 struct fixture {
 	char dir[64];
@@ -131,7 +132,7 @@ static char *read_msg(struct store_account *acct, const char *box, uint32_t uid)
 	char *buf;
 	size_t size;
 
-	if (store_reader_open(acct, box, uid, &r) != STORE_OK)
+	if (store_reader_open(acct, TREF(acct, box), uid, &r) != STORE_OK)
 		return NULL;
 	size = (size_t)store_reader_size(r);
 	buf = calloc(1, size + 1);
@@ -184,7 +185,7 @@ static void test_maildir(void **state)
 	assert_int_equal(box.uidnext, 21);
 	assert_int_equal(box.messages, 3);
 	store_mailbox_free(&box);
-	assert_int_equal(store_message_list(f->acct, "INBOX", &msgs, &n), STORE_OK);
+	assert_int_equal(store_message_list(f->acct, TREF(f->acct, "INBOX"), &msgs, &n), STORE_OK);
 	assert_int_equal(n, 3);
 	assert_int_equal(msgs[0].uid, 5);
 	assert_int_equal(msgs[0].flags, STORE_FLAG_SEEN | STORE_FLAG_FLAGGED);
@@ -199,7 +200,7 @@ static void test_maildir(void **state)
 	text = read_msg(f->acct, "INBOX", 9);
 	assert_string_equal(text, "Subject: two\r\n\r\nbody two\r\n");
 	free(text);
-	assert_int_equal(store_message_list(f->acct, "Work/Projects", &msgs, &n), STORE_OK);
+	assert_int_equal(store_message_list(f->acct, TREF(f->acct, "Work/Projects"), &msgs, &n), STORE_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(msgs[0].flags, STORE_FLAG_ANSWERED | STORE_FLAG_DELETED);
 	store_messages_free(msgs, n);
@@ -227,7 +228,7 @@ static void test_maildir(void **state)
 	assert_int_equal(transfer_import_maildir(f->acct, f->src, im(f, NULL), &st), STORE_OK);
 	assert_int_equal(st.messages, 1);
 	assert_int_equal(st.present, 5);
-	assert_int_equal(store_message_list(f->acct, "INBOX", &msgs, &n), STORE_OK);
+	assert_int_equal(store_message_list(f->acct, TREF(f->acct, "INBOX"), &msgs, &n), STORE_OK);
 	assert_int_equal(n, 4);
 	assert_int_equal(msgs[3].uid, 21);
 	store_messages_free(msgs, n);
@@ -292,7 +293,7 @@ static void test_mbox(void **state)
 	strcat(f->src, "/mbox");
 	assert_int_equal(transfer_import_mbox(f->acct, f->src, im(f, "Old"), &st), STORE_OK);
 	assert_int_equal(st.messages, 3);
-	assert_int_equal(store_message_list(f->acct, "Old", &msgs, &n), STORE_OK);
+	assert_int_equal(store_message_list(f->acct, TREF(f->acct, "Old"), &msgs, &n), STORE_OK);
 	assert_int_equal(n, 3);
 	assert_int_equal(msgs[0].flags, STORE_FLAG_SEEN | STORE_FLAG_ANSWERED | STORE_FLAG_FLAGGED);
 	assert_string_equal(msgs[0].keywords, "$Label1 Work");
@@ -426,7 +427,7 @@ static void test_mbox_long_line(void **state)
 	free(text);
 	assert_int_equal(transfer_import_mbox(f->acct, path, im(f, NULL), &st), STORE_OK);
 	assert_int_equal(st.messages, 1);
-	assert_int_equal(store_message_list(f->acct, "INBOX", &msgs, &n), STORE_OK);
+	assert_int_equal(store_message_list(f->acct, TREF(f->acct, "INBOX"), &msgs, &n), STORE_OK);
 	assert_int_equal(msgs[0].size, len + 4);
 	store_messages_free(msgs, n);
 }
@@ -480,7 +481,7 @@ static void test_maildir_hostile(void **state)
 	assert_true(said(f->err, "link:2,: a symbolic link, not followed"));
 	assert_true(said(f->err, ".Evil: symbolic link, not followed"));
 	assert_true(said(f->err, ".Sneaky/cur: a symbolic link, not followed"));
-	assert_int_equal(store_message_list(f->acct, "INBOX", &msgs, &n), STORE_OK);
+	assert_int_equal(store_message_list(f->acct, TREF(f->acct, "INBOX"), &msgs, &n), STORE_OK);
 	assert_int_equal(n, 4);
 	/* a keeps 5 and c keeps 7; b (5 again) and d get UIDs from N on */
 	assert_int_equal(msgs[0].uid, 5);
@@ -618,7 +619,7 @@ static void test_size_limit(void **state)
 	assert_int_equal(st.messages, 2);
 	assert_int_equal(st.skipped, 1);
 	assert_true(said(f->err, "mbox#2: 3003 bytes, over the limit of 2048 ([limits] message_size)"));
-	assert_int_equal(store_message_list(f->acct, "INBOX", &msgs, &n), STORE_OK);
+	assert_int_equal(store_message_list(f->acct, TREF(f->acct, "INBOX"), &msgs, &n), STORE_OK);
 	assert_int_equal(n, 2);
 	store_messages_free(msgs, n);
 
@@ -706,8 +707,8 @@ static void test_export_roundtrip(void **state)
 	assert_int_equal(box1.uidnext, box2.uidnext);
 	store_mailbox_free(&box1);
 	store_mailbox_free(&box2);
-	assert_int_equal(store_message_list(f->acct, "INBOX", &a, &na), STORE_OK);
-	assert_int_equal(store_message_list(other, "INBOX", &b, &nb), STORE_OK);
+	assert_int_equal(store_message_list(f->acct, TREF(f->acct, "INBOX"), &a, &na), STORE_OK);
+	assert_int_equal(store_message_list(other, TREF(other, "INBOX"), &b, &nb), STORE_OK);
 	assert_int_equal(na, nb);
 	for (size_t i = 0; i < na; i++) {
 		char *x = read_msg(f->acct, "INBOX", a[i].uid), *y = read_msg(other, "INBOX", b[i].uid);

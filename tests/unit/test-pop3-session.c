@@ -22,6 +22,7 @@
 #include <uv.h>
 
 #include "conn-harness.h"
+#include "core/conn-internal.h"
 #include "dir/auth-throttle.h"
 #include "dir/dir.h"
 #include "dir/password.h"
@@ -38,7 +39,7 @@
 #define MSG1 "Subject: one\r\n\r\nHello\r\n.dot line\r\n"
 #define MSG2 "Subject: two\r\nFrom: a@b\r\n\r\nl1\r\nl2\r\nl3\r\n"
 #define MSG3 "Subject: three\r\n\r\nno final line end"
-#define CHUNK 65536   /* what the session reads of a message at a time */
+#define CHUNK 65536   /* what the core reads of a message at a time (conn-send.c) */
 
 static char *t_hash;               /* {ARGON2ID} of T_PASSWORD, made once */
 static struct harness t_h;
@@ -885,6 +886,72 @@ static void test_back_pressure(void **state)
 	free(big);
 }
 
+/* Drop a message file's pages from the page cache (it is fsync'd). */
+static void drop_cache(uint32_t uid)
+{
+	char *path = message_file(uid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+	close(fd);
+	free(path);
+}
+
+/* A large message that is not in the page cache is read in jobs, never
+ * on the loop, and arrives byte-stuffed and whole; TOP of it too. */
+static void test_retr_cold_cache(void **state)
+{
+	const size_t len = 6u * 1000 * 1000;
+	char *big = malloc(len);
+	char *got_bytes = malloc(len + len / 100 + 3);
+	size_t w = 0;
+	uint64_t jobs0, jobs1, sendfiled0, sendfiled1;
+	struct client c;
+	uint32_t uid;
+
+	(void)state;
+	assert_non_null(big);
+	assert_non_null(got_bytes);
+	/* 60,000 lines of 100 bytes, each starting with '.' and numbered. */
+	for (size_t i = 0; i < len; i += 100) {
+		memset(big + i, 'a' + (char)(i / 100 % 26), 100);
+		big[i] = '.';
+		big[i + 98] = '\r';
+		big[i + 99] = '\n';
+	}
+	t_start();
+	uid = add_message(big, len);
+	drop_cache(uid);
+	login(&c);
+	conn_send_counters(&jobs0, &sendfiled0);
+	client_send(&c, "RETR 4\r\nNOOP\r\n");
+	expect_line(&c, "+OK 6000000 octets");
+	recv_exact(&c, got_bytes, len + len / 100 + 3);
+	for (size_t i = 0; i < len; i += 100) {
+		if (got_bytes[w] != '.' || memcmp(got_bytes + w + 1, big + i, 100) != 0)
+			fail_msg("line %zu differs", i / 100);
+		w += 101;
+	}
+	assert_memory_equal(got_bytes + w, ".\r\n", 3);
+	expect_line(&c, "+OK Nothing happens");
+	conn_send_counters(&jobs1, &sendfiled1);
+	assert_true(jobs1 > jobs0);
+	/* byte-stuffed: never by sendfile */
+	assert_int_equal(sendfiled1, sendfiled0);
+
+	drop_cache(uid);
+	client_send(&c, "TOP 4 2\r\n");
+	expect_line(&c, "+OK Top of message follows");
+	/* no blank line: the whole message is the header */
+	recv_exact(&c, got_bytes, len + len / 100 + 3);
+	assert_memory_equal(got_bytes, "..", 2);
+	assert_memory_equal(got_bytes + len + len / 100, ".\r\n", 3);
+	bye(&c);
+	free(big);
+	free(got_bytes);
+}
+
 static void test_quit_expunges(void **state)
 {
 	struct client c;
@@ -1199,6 +1266,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retr_store_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retr_chunk_boundaries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_back_pressure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retr_cold_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quit_expunges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quit_expunge_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drop_deletes_nothing, setup, teardown),

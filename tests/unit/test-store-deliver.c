@@ -27,6 +27,7 @@
 #include "store/hub.h"
 #include "store/store.h"
 #include "tmpdir.h"
+#include "store-ref.h"
 
 struct fixture {
 	char *dir;
@@ -89,7 +90,7 @@ static void read_back(struct store_account *acct, const char *box, uint32_t uid,
 	size_t off = 0;
 	ssize_t n;
 
-	assert_int_equal(store_reader_open(acct, box, uid, &r), STORE_OK);
+	assert_int_equal(store_reader_open(acct, TREF(acct, box), uid, &r), STORE_OK);
 	assert_int_equal(store_reader_size(r), strlen(want));
 	while ((n = store_reader_read(r, got + off, sizeof(got) - off)) > 0)
 		off += (size_t)n;
@@ -155,12 +156,12 @@ static void test_deliver_shares_the_file(void **state)
 		assert_int_equal(in_a.st_ino, st.st_ino);
 	}
 	/* size, flags and date as given; the size is the file's */
-	assert_int_equal(store_message_list(b, "INBOX", &msgs, &n), STORE_OK);
+	assert_int_equal(store_message_list(b, TREF(b, "INBOX"), &msgs, &n), STORE_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(msgs[0].size, size);
 	assert_int_equal(msgs[0].flags, STORE_FLAG_FLAGGED);
 	store_messages_free(msgs, n);
-	assert_int_equal(store_message_list(a, "INBOX", &msgs, &n), STORE_OK);
+	assert_int_equal(store_message_list(a, TREF(a, "INBOX"), &msgs, &n), STORE_OK);
 	assert_int_equal(msgs[0].internal_date, 1700000000);
 	store_messages_free(msgs, n);
 
@@ -176,7 +177,7 @@ static void test_deliver_shares_the_file(void **state)
 	assert_int_equal(store_deliver(a, "Archive", f->queue_fd, "Q1", size, 0, 0, "Q1", &uid),
 			 STORE_OK);
 	assert_int_equal(uid, 1);
-	assert_int_equal(store_copy(a, "INBOX", &again, 1, "INBOX", &uid), STORE_OK);
+	assert_int_equal(store_copy(a, TREF(a, "INBOX"), &again, 1, "INBOX", &uid), STORE_OK);
 	assert_int_equal(uid, 2);
 	assert_int_equal(store_deliver(a, "INBOX", f->queue_fd, "Q1", size, 0, 0, "Q1", &again),
 			 STORE_OK);
@@ -207,8 +208,7 @@ static void test_batch(void **state)
 	struct fixture *f = *state;
 	struct store_account *a;
 	struct seen inbox = { 0 }, archive = { 0 };
-	struct hub_watch *w1 = hub_watch_add("a@example.org", "INBOX", NULL, on_change, &inbox);
-	struct hub_watch *w2 = hub_watch_add("a@example.org", "Archive", NULL, on_change, &archive);
+	struct hub_watch *w1, *w2;
 	struct store_mailbox box;
 	uint64_t s1 = queue_file(f->queue_fd, "B1", MSG1);
 	uint64_t s2 = queue_file(f->queue_fd, "B2", MSG2);
@@ -225,6 +225,8 @@ static void test_batch(void **state)
 	};
 
 	assert_int_equal(store_account_get(f->root, "a@example.org", &a), STORE_OK);
+	w1 = hub_watch_add("a@example.org", TREF(a, "INBOX")->id, NULL, on_change, &inbox);
+	w2 = hub_watch_add("a@example.org", TREF(a, "Archive")->id, NULL, on_change, &archive);
 	assert_int_equal(store_deliver_batch(a, d, sizeof(d) / sizeof(d[0])), STORE_OK);
 	assert_int_equal(d[0].error, STORE_OK);
 	assert_int_equal(d[0].uid, 1);
@@ -420,7 +422,7 @@ static void test_redelivery_after_kill(void **state)
 		assert_int_equal(store_deliver(a, "INBOX", f->queue_fd, name, sizes[i], 0, 0, name,
 					       NULL), STORE_OK);
 	}
-	assert_int_equal(store_message_list(a, "INBOX", &msgs, &n), STORE_OK);
+	assert_int_equal(store_message_list(a, TREF(a, "INBOX"), &msgs, &n), STORE_OK);
 	assert_int_equal(n, CRASH_MESSAGES);
 	store_messages_free(msgs, n);
 	for (int i = 0; i < CRASH_MESSAGES; i += 37) {
@@ -452,7 +454,7 @@ static void test_schema_2(void **state)
 	snprintf(path, sizeof(path), "%s/index.db", store_path(a));
 	store_close(&a);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "DROP INDEX messages_queue;"
+	assert_int_equal(sqlite3_exec(db, TEST_SCHEMA_UNDO_V4 " DROP INDEX messages_queue;"
 				      " ALTER TABLE messages DROP COLUMN queue_id;"
 				      " PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
@@ -472,7 +474,7 @@ static void test_schema_2(void **state)
 		assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL),
 				 SQLITE_OK);
 		assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-		assert_int_equal(sqlite3_column_int(stmt, 0), 3);
+		assert_int_equal(sqlite3_column_int(stmt, 0), 4);
 		sqlite3_finalize(stmt);
 	}
 	sqlite3_close(db);

@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "store/store.h"
 #include "tmpdir.h"
+#include "store-ref.h"
 
 #define ADDR "m@example.org"
 
@@ -201,7 +202,7 @@ static void test_kill_while_open_repairs(void **state)
 	assert_int_equal(tmpdir_count(path, "tmp."), 0);
 	assert_false(has(f, "msg/1.1.P1.C9"));
 	assert_int_equal(tmpdir_count(path, NULL), 1);
-	assert_int_equal(store_message_list(acct, "INBOX", &msgs, &n), STORE_OK);
+	assert_int_equal(store_message_list(acct, TREF(acct, "INBOX"), &msgs, &n), STORE_OK);
 	assert_int_equal(n, 1);
 	store_messages_free(msgs, n);
 	store_close(&acct);

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "store/store.h"
 #include "tmpdir.h"
+#include "store-ref.h"
 
 #define THREADS 8
 #define PER_THREAD 25
@@ -118,8 +119,8 @@ static void *worker_shared(void *arg)
 
 		w->err = store_append(acct, "INBOX", body, (size_t)len, 0, NULL, 0, &uid);
 		if (w->err == STORE_OK)
-			w->err = store_flags_update(acct, "INBOX", &uid, 1, STORE_FLAGS_ADD,
-						    STORE_FLAG_SEEN, NULL);
+			w->err = store_flags_update(acct, TREF(acct, "INBOX"), &uid, 1, STORE_FLAGS_ADD,
+						    STORE_FLAG_SEEN, NULL, NULL, NULL);
 	}
 	pthread_barrier_wait(w->barrier);
 	store_account_put(&acct);
@@ -178,7 +179,7 @@ static void test_threads_share_one_handle(void **state)
 	/* closed after the last put */
 	assert_int_equal(open_fds(), before);
 	assert_int_equal(store_account_get(root, "u@example.org", &acct), STORE_OK);
-	assert_int_equal(store_message_list(acct, "INBOX", &msgs, &n), STORE_OK);
+	assert_int_equal(store_message_list(acct, TREF(acct, "INBOX"), &msgs, &n), STORE_OK);
 	assert_int_equal(n, THREADS * PER_THREAD);
 	for (size_t i = 0; i < n; i++) {
 		assert_int_equal(msgs[i].uid, i + 1);

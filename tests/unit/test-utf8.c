@@ -51,11 +51,41 @@ static void test_valid(void **state)
 	assert_false(utf8_valid((const unsigned char *)"a\0b", 3));
 }
 
+static void test_decode_encode(void **state)
+{
+	static const uint32_t cps[] = { 0x41, 0xe9, 0x7ff, 0x800, 0x20ac, 0xffff, 0x10000, 0x10ffff };
+	unsigned char b[4];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cps) / sizeof(cps[0]); i++) {
+		size_t n = utf8_encode(cps[i], b);
+
+		assert_int_equal(utf8_char_len(b, n), n);
+		assert_int_equal(utf8_decode(b, n), cps[i]);
+	}
+}
+
+static void test_cut_tail(void **state)
+{
+	(void)state;
+	assert_int_equal(utf8_cut_tail((const unsigned char *)"abc", 3), 0);
+	assert_int_equal(utf8_cut_tail((const unsigned char *)"a\xc3", 2), 1);
+	assert_int_equal(utf8_cut_tail((const unsigned char *)"a\xc3\xa9", 3), 0);
+	assert_int_equal(utf8_cut_tail((const unsigned char *)"\xe2\x82", 2), 2);
+	assert_int_equal(utf8_cut_tail((const unsigned char *)"\xf0\x9f\x98", 3), 3);
+	assert_int_equal(utf8_cut_tail((const unsigned char *)"\xf0\x9f\x98\x80", 4), 0);
+	assert_int_equal(utf8_cut_tail((const unsigned char *)"\x80\x80\x80", 3), 0);
+	assert_int_equal(utf8_cut_tail((const unsigned char *)"\xff", 1), 0);
+	assert_int_equal(utf8_cut_tail((const unsigned char *)"", 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_char_len),
 		cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_decode_encode),
+		cmocka_unit_test(test_cut_tail),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,327 @@
+/* cmd-fetch - FETCH and UID FETCH (RFC 9051 6.4.5, 7.5.2): a resumable
+ * producer. Messages are loaded in batches in a job (imap-fetch-load.c);
+ * their responses are written on the loop, stopping at the output
+ * high-water mark and going on when it drains; a large section is sent
+ * from the message file with conn_send_file (decoded on its way for
+ * BINARY), so a 30 MB body never sits in memory and a slow reader costs
+ * at most the output buffer. */
+#include "imap/imap-fetch.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "imap/imap-commands.h"
+#include "imap/imap-date.h"
+#include "imap/imap-flags.h"
+#include "imap/imap-selected.h"
+
+static void fetch_produce(struct imap_cmd *cmd);
+
+static void fetch_free_ctx(struct imap_cmd *cmd)
+{
+	struct imap_fetch *f = cmd->ctx;
+
+	imap_fetch_batch_free(f);
+	imap_fetch_request_free(&f->req);
+	free(f->uids);
+	free(f->scratch);
+	free(f);
+	cmd->ctx = NULL;
+}
+
+static void fetch_finish(struct imap_cmd *cmd)
+{
+	struct imap_fetch *f = cmd->ctx;
+
+	if (f->error != STORE_OK)
+		imap_cmd_fail(cmd, f->error, false, "fetch");
+	else if (f->unknown_cte)
+		imap_cmd_done(cmd, IMAP_NO, "UNKNOWN-CTE",
+			      "Cannot decode the part's Content-Transfer-Encoding");
+	else if (f->expunged)
+		/* As Dovecot: the others are sent, the gone ones named here
+		 * (RFC 9051 7.1 EXPUNGEISSUED). */
+		imap_cmd_done(cmd, IMAP_NO, "EXPUNGEISSUED",
+			      "Some of the requested messages no longer exist");
+	else
+		imap_cmd_done(cmd, IMAP_OK, NULL, "FETCH completed");
+}
+
+static void write_flags(struct imap_session *s, const struct store_message *m, struct buf *out)
+{
+	buf_append_str(out, "FLAGS ");
+	imap_flags_write(out, m->flags, m->keywords, imap_selected_recent(s, m->uid));
+}
+
+/* Decoded bytes on their way to the client: the first f->skip are left
+ * out, then f->left go out. */
+static void emit_decoded(struct imap_fetch *f, struct conn *conn, const char *data, size_t len)
+{
+	if (f->skip > 0) {
+		size_t drop = f->skip < len ? (size_t)f->skip : len;
+
+		f->skip -= drop;
+		data += drop;
+		len -= drop;
+	}
+	if (len > f->left)
+		len = (size_t)f->left;
+	if (len > 0)
+		conn_write(conn, data, len);
+	f->left -= len;
+}
+
+static bool fetch_decode_filter(void *arg, const char *data, size_t len)
+{
+	struct imap_cmd *cmd = arg;
+	struct imap_fetch *f = cmd->ctx;
+	size_t n = mail_decoder_push(&f->decoder, data, len, imap_fetch_scratch(f));
+
+	emit_decoded(f, cmd->s->conn, f->scratch, n);
+	return f->left == 0;
+}
+
+/* A streamed section has gone out (conn_send_file's done). */
+static void fetch_sent(void *arg, enum conn_send_result result)
+{
+	struct imap_cmd *cmd = arg;
+	struct imap_fetch *f = cmd->ctx;
+	struct conn *conn = cmd->s->conn;
+
+	if (result == CONN_SEND_CLOSED || conn_is_closing(conn))
+		return;
+	if (result == CONN_SEND_OK && f->left > 0) {
+		size_t n = mail_decoder_finish(&f->decoder, imap_fetch_scratch(f));
+
+		emit_decoded(f, conn, f->scratch, n);
+	}
+	if (result != CONN_SEND_OK || f->left > 0) {
+		/* The literal announced more than went out: the client can
+		 * no longer tell where the response ends. */
+		conn_log(conn, LOG_LEVEL_ERROR, "msg=\"fetch: a message file ended inside its "
+			 "literal\" result=%s", conn_send_result_name(result));
+		conn_close(conn, "fetch: message file shorter than its literal");
+		return;
+	}
+	fetch_produce(cmd);
+}
+
+/* Write one item; true when a streamed section was started (the
+ * producer then goes on in fetch_sent). */
+static bool write_item(struct imap_cmd *cmd, const struct imap_fetch_item *it,
+		       const struct store_message *m, struct imap_fetch_msg *x,
+		       const struct imap_fetch_data *d)
+{
+	struct imap_session *s = cmd->s;
+	struct imap_fetch *f = cmd->ctx;
+	struct buf out;
+	bool started = false;
+
+	buf_init(&out, 0);
+	if (f->sep)
+		buf_append(&out, " ", 1);
+	f->sep = true;
+	switch (it->attr) {
+	case IMAP_FETCH_FLAGS:
+		write_flags(s, m, &out);
+		break;
+	case IMAP_FETCH_INTERNALDATE: {
+		char date[IMAP_DATE_TIME_MAX];
+
+		imap_date_time_write(m->internal_date, date);
+		buf_printf(&out, "INTERNALDATE \"%s\"", date);
+		break;
+	}
+	case IMAP_FETCH_RFC822_SIZE:
+		buf_printf(&out, "RFC822.SIZE %" PRIu64, m->size);
+		break;
+	case IMAP_FETCH_ENVELOPE:
+		buf_printf(&out, "ENVELOPE %s", mail_structure_envelope(x->st));
+		break;
+	case IMAP_FETCH_BODY:
+		buf_printf(&out, "BODY %s", mail_structure_body(x->st));
+		break;
+	case IMAP_FETCH_BODYSTRUCTURE:
+		buf_printf(&out, "BODYSTRUCTURE %s", mail_structure_bodystructure(x->st));
+		break;
+	case IMAP_FETCH_BINARY_SIZE:
+		buf_printf(&out, "%s %" PRIu64, it->label, d->size);
+		break;
+	case IMAP_FETCH_SECTION:
+		buf_append_str(&out, it->label);
+		if (it->partial)
+			buf_printf(&out, "<%" PRIu64 ">", it->origin);
+		if (d->kind == IMAP_FETCH_DATA_EMPTY || d->size == 0) {
+			/* An empty string, never nothing (Thunderbird loops
+			 * on a missing partial range). */
+			buf_append_str(&out, " \"\"");
+			break;
+		}
+		buf_printf(&out, " %s{%" PRIu64 "}\r\n", d->literal8 ? "~" : "", d->size);
+		if (d->kind == IMAP_FETCH_DATA_MEMORY) {
+			buf_append(&out, d->data, (size_t)d->size);
+			break;
+		}
+		imap_write(s, out.data, out.len);
+		buf_reset(&out);
+		f->skip = d->kind == IMAP_FETCH_DATA_DECODE ? d->skip : 0;
+		f->left = d->kind == IMAP_FETCH_DATA_DECODE ? d->size : 0;
+		if (d->kind == IMAP_FETCH_DATA_DECODE)
+			mail_decoder_init(&f->decoder, d->cte);
+		conn_send_file(s->conn, store_reader_fd(x->reader), d->off, d->enc_len,
+			       d->kind == IMAP_FETCH_DATA_DECODE ? fetch_decode_filter : NULL,
+			       fetch_sent, cmd);
+		started = true;
+		break;
+	case IMAP_FETCH_UID: /* a flag of the request, written by write_head */
+	case IMAP_FETCH__COUNT:
+		break;
+	}
+	if (out.len > 0)
+		imap_write(s, out.data, out.len);
+	buf_release(&out);
+	return started;
+}
+
+/* "* n FETCH (UID u": UID first in every response (Thunderbird), and
+ * FLAGS next when this FETCH set \Seen and the client did not ask for
+ * them (RFC 9051 6.4.5). */
+static void write_head(struct imap_cmd *cmd, const struct store_message *m,
+		       const struct imap_fetch_msg *x)
+{
+	struct imap_fetch *f = cmd->ctx;
+	struct buf out;
+	bool flags_asked = false;
+
+	for (size_t i = 0; i < f->req.n; i++)
+		flags_asked = flags_asked || f->req.items[i].attr == IMAP_FETCH_FLAGS;
+	buf_init(&out, 0);
+	buf_printf(&out, "* %" PRIu32 " FETCH (", imap_selected_seq(cmd->s->selected, m->uid));
+	f->sep = false;
+	if (f->req.uid) {
+		buf_printf(&out, "UID %" PRIu32, m->uid);
+		f->sep = true;
+	}
+	if (x->seen_set && !flags_asked) {
+		if (f->sep)
+			buf_append(&out, " ", 1);
+		write_flags(cmd->s, m, &out);
+		f->sep = true;
+	}
+	imap_write(cmd->s, out.data, out.len);
+	buf_release(&out);
+}
+
+static void fetch_load_work(struct imap_cmd *cmd)
+{
+	imap_fetch_load(cmd->ctx);
+}
+
+static void fetch_loaded(struct imap_cmd *cmd)
+{
+	struct imap_fetch *f = cmd->ctx;
+
+	if (conn_is_closing(cmd->s->conn))
+		return;
+	/* Record our own \Seen so that no later update repeats it. */
+	for (size_t i = 0; i < f->n; i++)
+		if (f->extra[i].seen_set)
+			imap_selected_flags_set(cmd->s->selected, f->msgs[i].uid, f->msgs[i].flags,
+						f->msgs[i].modseq);
+	fetch_produce(cmd);
+}
+
+static void fetch_drained(struct imap_cmd *cmd)
+{
+	cmd->drained = NULL;
+	fetch_produce(cmd);
+}
+
+static void fetch_produce(struct imap_cmd *cmd)
+{
+	struct imap_fetch *f = cmd->ctx;
+	struct conn *conn = cmd->s->conn;
+
+	while (!conn_is_closing(conn)) {
+		struct imap_fetch_msg *x;
+
+		if (f->cur >= f->n) {
+			if (f->error != STORE_OK || f->unknown_cte || f->pos >= f->n_uids) {
+				fetch_finish(cmd);
+				return;
+			}
+			imap_fetch_batch_free(f);
+			imap_cmd_job(cmd, fetch_load_work, fetch_loaded);
+			return;
+		}
+		if (conn_output_full(conn)) {
+			cmd->drained = fetch_drained;
+			return;
+		}
+		x = &f->extra[f->cur];
+		if (x->gone) {
+			f->cur++;
+		} else if (f->item < 0) {
+			write_head(cmd, &f->msgs[f->cur], x);
+			f->item = 0;
+		} else if ((size_t)f->item < f->req.n) {
+			size_t i = (size_t)f->item++;
+
+			if (write_item(cmd, &f->req.items[i], &f->msgs[f->cur], x,
+				       x->data != NULL ? &x->data[i] : NULL))
+				return;
+		} else {
+			imap_write(cmd->s, ")\r\n", 3);
+			if (x->reader != NULL)
+				store_reader_close(&x->reader);
+			f->cur++;
+			f->item = -1;
+		}
+	}
+}
+
+static void fetch_start(struct imap_cmd *cmd)
+{
+	struct imap_fetch *f = cmd->ctx;
+	struct imap_session *s = cmd->s;
+	const char *why;
+
+	if (!imap_selected_uids(s, &cmd->args[0], cmd->uid, &f->uids, &f->n_uids, &why)) {
+		imap_cmd_done(cmd, IMAP_BAD, NULL, "%s", why);
+		return;
+	}
+	f->acct = s->acct;
+	f->ref = s->selected->ref;
+	f->readonly = s->selected->readonly;
+	fetch_produce(cmd);
+}
+
+void cmd_fetch(struct imap_cmd *cmd)
+{
+	struct imap_fetch *f;
+	const char *why;
+
+	if (cmd->n_args != 2) {
+		/* FETCH modifiers (CHANGEDSINCE, RFC 7162) come with CONDSTORE. */
+		imap_cmd_done(cmd, IMAP_BAD, NULL, "FETCH takes a sequence set and items");
+		return;
+	}
+	f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		abort();
+	if (!imap_fetch_parse(&cmd->args[1], cmd->uid, &f->req, &why)) {
+		free(f);
+		imap_cmd_done(cmd, IMAP_BAD, NULL, "%s", why);
+		return;
+	}
+	f->item = -1;
+	cmd->ctx = f;
+	cmd->free_ctx = fetch_free_ctx;
+	/* A UID the client learnt elsewhere (its APPENDUID) works at once. */
+	if (cmd->uid)
+		imap_selected_catch_up(cmd, fetch_start);
+	else
+		fetch_start(cmd);
+}

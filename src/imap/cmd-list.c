@@ -1,0 +1,432 @@
+/* cmd-list - LIST (RFC 9051 6.3.9, with the extended form of RFC 5258:
+ * selection SUBSCRIBED, REMOTE, RECURSIVEMATCH, SPECIAL-USE; return
+ * SUBSCRIBED, CHILDREN, SPECIAL-USE, and STATUS of RFC 5819) and LSUB
+ * (RFC 3501 6.3.9). The mailboxes and subscriptions are read in a job;
+ * the matching entries are then written as a producer that stops at the
+ * output high-water mark. Special-use attributes (RFC 6154 2) and
+ * \HasChildren / \HasNoChildren (RFC 3348) go into every response. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "imap/imap-commands.h"
+
+/* RFC 5258 4: the extended data of a match with subscribed children */
+#define IMAP_LIST_CHILDINFO " (\"CHILDINFO\" (\"SUBSCRIBED\"))"
+
+/* Patterns of one LIST (RFC 5258 3: a list of them). */
+#define IMAP_LIST_PATTERNS_MAX 32
+
+enum imap_list_opt {
+	IMAP_LIST_SEL_SUBSCRIBED = 1 << 0,
+	IMAP_LIST_SEL_SPECIAL_USE = 1 << 1,
+	IMAP_LIST_RECURSIVEMATCH = 1 << 2,
+	IMAP_LIST_RET_SUBSCRIBED = 1 << 3,
+	IMAP_LIST_RET_STATUS = 1 << 4,
+	IMAP_LIST_LSUB = 1 << 5,
+};
+
+enum imap_list_attr {
+	IMAP_LIST_ATTR_NOSELECT = 1 << 0,
+	IMAP_LIST_ATTR_NONEXISTENT = 1 << 1,
+	IMAP_LIST_ATTR_SUBSCRIBED = 1 << 2,
+	IMAP_LIST_ATTR_CHILDINFO = 1 << 3,    /* ("CHILDINFO" ("SUBSCRIBED")) */
+};
+
+struct imap_list_entry {
+	const char *name;                /* the box's or the subscription's */
+	const struct store_mailbox *box; /* NULL: no such mailbox */
+	unsigned attrs;
+};
+
+struct imap_list {
+	unsigned opts;
+	unsigned status_items;
+	char *patterns[IMAP_LIST_PATTERNS_MAX];
+	size_t n_patterns;
+	/* from the job */
+	struct store_mailbox *boxes;
+	size_t n_boxes;
+	char **subs;
+	size_t n_subs;
+	enum store_error error;
+	char **parents;                  /* LSUB's \Noselect superiors */
+	size_t n_parents;
+	/* what is written */
+	struct imap_list_entry *entries;
+	size_t n_entries, next;
+};
+
+static void imap_list_free(struct imap_cmd *cmd)
+{
+	struct imap_list *l = cmd->ctx;
+
+	for (size_t i = 0; i < l->n_patterns; i++)
+		free(l->patterns[i]);
+	store_mailboxes_free(l->boxes, l->n_boxes);
+	store_names_free(l->subs, l->n_subs);
+	for (size_t i = 0; i < l->n_parents; i++)
+		free(l->parents[i]);
+	free(l->parents);
+	free(l->entries);
+	free(l);
+	cmd->ctx = NULL;
+}
+
+/* RFC 9051 6.3.9: "*" matches anything, "%" anything but the hierarchy
+ * delimiter. A row of the match table per pattern character, so that
+ * no pattern costs more than its length times the name's. */
+static bool imap_list_match(const char *pattern, const char *name)
+{
+	size_t n = strlen(name);
+	bool *row = calloc(2 * (n + 1), sizeof(*row));
+	bool *cur = row, *next = row + n + 1, matched;
+
+	if (row == NULL)
+		abort();
+	cur[0] = true;
+	for (const char *p = pattern; *p != '\0'; p++) {
+		next[0] = cur[0] && (*p == '*' || *p == '%');
+		for (size_t j = 1; j <= n; j++) {
+			if (*p == '*')
+				next[j] = next[j - 1] || cur[j];
+			else if (*p == '%')
+				next[j] = cur[j] || (next[j - 1] && name[j - 1] != '/');
+			else
+				next[j] = cur[j - 1] && name[j - 1] == *p;
+		}
+		bool *t = cur;
+
+		cur = next;
+		next = t;
+	}
+	matched = cur[n];
+	free(row);
+	return matched;
+}
+
+static bool imap_list_matches(const struct imap_list *l, const char *name)
+{
+	for (size_t i = 0; i < l->n_patterns; i++)
+		if (imap_list_match(l->patterns[i], name))
+			return true;
+	return false;
+}
+
+static bool imap_list_subscribed(const struct imap_list *l, const char *name)
+{
+	for (size_t i = 0; i < l->n_subs; i++)
+		if (strcmp(l->subs[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Some subscription is below `name` (RECURSIVEMATCH's CHILDINFO). */
+static bool imap_list_child_subscribed(const struct imap_list *l, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < l->n_subs; i++)
+		if (strncmp(l->subs[i], name, len) == 0 && l->subs[i][len] == '/')
+			return true;
+	return false;
+}
+
+static const struct store_mailbox *imap_list_box(const struct imap_list *l, const char *name)
+{
+	for (size_t i = 0; i < l->n_boxes; i++)
+		if (strcmp(l->boxes[i].name, name) == 0)
+			return &l->boxes[i];
+	return NULL;
+}
+
+static bool imap_list_listed(const struct imap_list *l, const char *name)
+{
+	for (size_t i = 0; i < l->n_entries; i++)
+		if (strcmp(l->entries[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+static void imap_list_add(struct imap_list *l, const char *name, const struct store_mailbox *box,
+			  unsigned attrs)
+{
+	if (imap_list_listed(l, name))
+		return;
+	l->entries = reallocarray(l->entries, l->n_entries + 1, sizeof(*l->entries));
+	if (l->entries == NULL)
+		abort();
+	l->entries[l->n_entries++] = (struct imap_list_entry){ name, box, attrs };
+}
+
+/* The entries, in the store's order: mailboxes by name, then
+ * subscriptions that are no mailbox. */
+static void imap_list_select(struct imap_list *l)
+{
+	bool recursive = (l->opts & IMAP_LIST_RECURSIVEMATCH) != 0;
+
+	if ((l->opts & (IMAP_LIST_SEL_SUBSCRIBED | IMAP_LIST_LSUB)) == 0) {
+		for (size_t i = 0; i < l->n_boxes; i++) {
+			const struct store_mailbox *box = &l->boxes[i];
+			unsigned attrs = 0;
+
+			if (!imap_list_matches(l, box->name))
+				continue;
+			if ((l->opts & IMAP_LIST_SEL_SPECIAL_USE) != 0 &&
+			    box->special == STORE_SPECIAL_NONE)
+				continue;
+			if ((l->opts & IMAP_LIST_RET_SUBSCRIBED) != 0 &&
+			    imap_list_subscribed(l, box->name))
+				attrs |= IMAP_LIST_ATTR_SUBSCRIBED;
+			imap_list_add(l, box->name, box, attrs);
+		}
+		return;
+	}
+	/* SUBSCRIBED (RFC 5258 3.1) and LSUB: the subscriptions; with
+	 * RECURSIVEMATCH also the matching names with one below. */
+	for (size_t i = 0; i < l->n_boxes && recursive; i++) {
+		const char *name = l->boxes[i].name;
+
+		if (imap_list_matches(l, name) && imap_list_child_subscribed(l, name)) {
+			unsigned attrs = IMAP_LIST_ATTR_CHILDINFO;
+
+			if (imap_list_subscribed(l, name))
+				attrs |= IMAP_LIST_ATTR_SUBSCRIBED;
+			imap_list_add(l, name, &l->boxes[i], attrs);
+		}
+	}
+	for (size_t i = 0; i < l->n_subs; i++) {
+		const char *name = l->subs[i];
+		const struct store_mailbox *box = imap_list_box(l, name);
+
+		if (imap_list_matches(l, name)) {
+			unsigned attrs = IMAP_LIST_ATTR_SUBSCRIBED;
+
+			if (box == NULL)
+				attrs |= (l->opts & IMAP_LIST_LSUB) != 0 ? IMAP_LIST_ATTR_NOSELECT :
+					 IMAP_LIST_ATTR_NONEXISTENT;
+			if ((l->opts & IMAP_LIST_SEL_SPECIAL_USE) != 0 &&
+			    (box == NULL || box->special == STORE_SPECIAL_NONE))
+				continue;
+			imap_list_add(l, name, box, attrs);
+			continue;
+		}
+		/* RFC 3501 6.3.9: LSUB "%" lists the unsubscribed superior
+		 * of a subscribed name as \Noselect */
+		if ((l->opts & IMAP_LIST_LSUB) == 0)
+			continue;
+		for (const char *slash = strchr(name, '/'); slash != NULL;
+		     slash = strchr(slash + 1, '/')) {
+			char *parent = strndup(name, (size_t)(slash - name));
+
+			if (parent == NULL)
+				abort();
+			if (imap_list_subscribed(l, parent) || !imap_list_matches(l, parent) ||
+			    imap_list_listed(l, parent)) {
+				free(parent);
+				continue;
+			}
+			l->parents = reallocarray(l->parents, l->n_parents + 1, sizeof(*l->parents));
+			if (l->parents == NULL)
+				abort();
+			l->parents[l->n_parents++] = parent;
+			imap_list_add(l, parent, NULL, IMAP_LIST_ATTR_NOSELECT);
+			break;
+		}
+	}
+}
+
+static void imap_list_write_entry(struct imap_cmd *cmd, const struct imap_list_entry *e)
+{
+	struct imap_session *s = cmd->s;
+	struct imap_list *l = cmd->ctx;
+	struct buf line;
+	const char *special = e->box != NULL ? store_special_attr(e->box->special) : NULL;
+	bool lsub = (l->opts & IMAP_LIST_LSUB) != 0;
+	bool first = true;
+
+	buf_init(&line, 0);
+	buf_append_str(&line, lsub ? "* LSUB (" : "* LIST (");
+#define IMAP_LIST_ATTR(text) \
+	do { \
+		buf_printf(&line, "%s%s", first ? "" : " ", (text)); \
+		first = false; \
+	} while (0)
+	if ((e->attrs & IMAP_LIST_ATTR_NONEXISTENT) != 0)
+		IMAP_LIST_ATTR("\\NonExistent");
+	if ((e->attrs & IMAP_LIST_ATTR_NOSELECT) != 0)
+		IMAP_LIST_ATTR("\\Noselect");
+	if ((e->attrs & IMAP_LIST_ATTR_SUBSCRIBED) != 0 && !lsub)
+		IMAP_LIST_ATTR("\\Subscribed");
+	if (e->box != NULL)
+		IMAP_LIST_ATTR(e->box->has_children ? "\\HasChildren" : "\\HasNoChildren");
+	if (special != NULL)
+		IMAP_LIST_ATTR(special);
+#undef IMAP_LIST_ATTR
+	buf_append_str(&line, ") \"/\" ");
+	imap_write(s, line.data, line.len);
+	imap_write_mailbox(s, e->name);
+	if ((e->attrs & IMAP_LIST_ATTR_CHILDINFO) != 0)
+		imap_write(s, IMAP_LIST_CHILDINFO, sizeof(IMAP_LIST_CHILDINFO) - 1);
+	imap_write(s, "\r\n", 2);
+	buf_release(&line);
+	/* RFC 5819 2: the STATUS right after its LIST */
+	if ((l->opts & IMAP_LIST_RET_STATUS) != 0 && e->box != NULL)
+		imap_status_write(s, e->box, l->status_items);
+}
+
+static void imap_list_produce(struct imap_cmd *cmd)
+{
+	struct imap_list *l = cmd->ctx;
+
+	while (l->next < l->n_entries) {
+		if (conn_output_full(cmd->s->conn)) {
+			cmd->drained = imap_list_produce;
+			return;
+		}
+		imap_list_write_entry(cmd, &l->entries[l->next++]);
+	}
+	imap_cmd_done(cmd, IMAP_OK, NULL, "%s completed", cmd->def->name);
+}
+
+static void imap_list_work(struct imap_cmd *cmd)
+{
+	struct imap_list *l = cmd->ctx;
+
+	l->error = store_mailbox_list(cmd->s->acct, &l->boxes, &l->n_boxes);
+	if (l->error == STORE_OK)
+		l->error = store_subscriptions(cmd->s->acct, &l->subs, &l->n_subs);
+}
+
+static void imap_list_done(struct imap_cmd *cmd)
+{
+	struct imap_list *l = cmd->ctx;
+
+	if (l->error != STORE_OK) {
+		imap_cmd_fail(cmd, l->error, false, cmd->def->name);
+		return;
+	}
+	imap_list_select(l);
+	imap_list_produce(cmd);
+}
+
+/* reference + pattern (RFC 9051 6.3.9: interpreted together). */
+static bool imap_list_pattern_add(struct imap_cmd *cmd, struct imap_list *l, const char *ref,
+				  const struct imap_arg *arg)
+{
+	char *pattern = imap_pattern_from_client(cmd->s, arg);
+	char *full;
+
+	if (pattern == NULL || l->n_patterns == IMAP_LIST_PATTERNS_MAX) {
+		free(pattern);
+		return false;
+	}
+	if (asprintf(&full, "%s%s", ref, pattern) < 0)
+		abort();
+	free(pattern);
+	l->patterns[l->n_patterns++] = full;
+	return true;
+}
+
+static bool imap_list_selection(const struct imap_arg *list, unsigned *opts)
+{
+	for (size_t i = 0; i < list->n; i++) {
+		const struct imap_arg *o = &list->list[i];
+
+		if (imap_arg_atom_is(o, "SUBSCRIBED"))
+			*opts |= IMAP_LIST_SEL_SUBSCRIBED | IMAP_LIST_RET_SUBSCRIBED;
+		else if (imap_arg_atom_is(o, "SPECIAL-USE"))
+			*opts |= IMAP_LIST_SEL_SPECIAL_USE;
+		else if (imap_arg_atom_is(o, "RECURSIVEMATCH"))
+			*opts |= IMAP_LIST_RECURSIVEMATCH;
+		else if (!imap_arg_atom_is(o, "REMOTE"))
+			return false;   /* RFC 5258 3: unknown options are BAD */
+	}
+	/* RFC 5258 3.1: RECURSIVEMATCH needs another selection option */
+	return (*opts & IMAP_LIST_RECURSIVEMATCH) == 0 ||
+	       (*opts & (IMAP_LIST_SEL_SUBSCRIBED | IMAP_LIST_SEL_SPECIAL_USE)) != 0;
+}
+
+static bool imap_list_return(const struct imap_arg *list, struct imap_list *l)
+{
+	for (size_t i = 0; i < list->n; i++) {
+		const struct imap_arg *o = &list->list[i];
+
+		if (imap_arg_atom_is(o, "SUBSCRIBED")) {
+			l->opts |= IMAP_LIST_RET_SUBSCRIBED;
+		} else if (imap_arg_atom_is(o, "STATUS") && i + 1 < list->n) {
+			/* RFC 5819 */
+			if (!imap_status_items_parse(&list->list[++i], &l->status_items))
+				return false;
+			l->opts |= IMAP_LIST_RET_STATUS;
+		} else if (!imap_arg_atom_is(o, "CHILDREN") && !imap_arg_atom_is(o, "SPECIAL-USE")) {
+			return false;   /* CHILDREN and SPECIAL-USE are always there */
+		}
+	}
+	return true;
+}
+
+static bool imap_list_parse(struct imap_cmd *cmd, struct imap_list *l)
+{
+	const struct imap_arg *args = cmd->args;
+	size_t n = cmd->n_args;
+	char *ref;
+	bool ok;
+
+	if ((l->opts & IMAP_LIST_LSUB) == 0 && n > 0 && args[0].type == IMAP_ARG_LIST) {
+		if (!imap_list_selection(&args[0], &l->opts))
+			return false;
+		args++;
+		n--;
+	}
+	if (n < 2 || (ref = imap_pattern_from_client(cmd->s, &args[0])) == NULL)
+		return false;
+	if (args[1].type == IMAP_ARG_LIST && (l->opts & IMAP_LIST_LSUB) == 0) {
+		ok = args[1].n > 0;
+		for (size_t i = 0; ok && i < args[1].n; i++)
+			ok = imap_list_pattern_add(cmd, l, ref, &args[1].list[i]);
+	} else {
+		ok = imap_list_pattern_add(cmd, l, ref, &args[1]);
+	}
+	free(ref);
+	if (!ok)
+		return false;
+	if (n == 2)
+		return true;
+	return (l->opts & IMAP_LIST_LSUB) == 0 && n == 4 && imap_arg_atom_is(&args[2], "RETURN") &&
+	       args[3].type == IMAP_ARG_LIST && imap_list_return(&args[3], l);
+}
+
+static void imap_list_start(struct imap_cmd *cmd, unsigned opts)
+{
+	struct imap_list *l = calloc(1, sizeof(*l));
+
+	if (l == NULL)
+		abort();
+	l->opts = opts;
+	cmd->ctx = l;
+	cmd->free_ctx = imap_list_free;
+	if (!imap_list_parse(cmd, l)) {
+		imap_cmd_done(cmd, IMAP_BAD, NULL, "%s takes a reference and a mailbox pattern",
+			      cmd->def->name);
+		return;
+	}
+	/* RFC 9051 6.3.9: an empty pattern asks for the delimiter */
+	if (l->n_patterns == 1 && l->patterns[0][0] == '\0' && (opts & IMAP_LIST_LSUB) == 0 &&
+	    cmd->args[0].type != IMAP_ARG_LIST) {
+		imap_untagged(cmd->s, "LIST (\\Noselect) \"/\" \"\"");
+		imap_cmd_done(cmd, IMAP_OK, NULL, "LIST completed");
+		return;
+	}
+	imap_cmd_job(cmd, imap_list_work, imap_list_done);
+}
+
+void cmd_list(struct imap_cmd *cmd)
+{
+	imap_list_start(cmd, 0);
+}
+
+void cmd_lsub(struct imap_cmd *cmd)
+{
+	imap_list_start(cmd, IMAP_LIST_LSUB);
+}

@@ -1,0 +1,449 @@
+/* imap-fetch-load - the job half of FETCH: one batch of messages read from
+ * the store (metadata by UID, \Seen set for a body fetch without PEEK,
+ * the MIME structure from the cache or parsed once and cached), and for
+ * every section item what it sends: small sections (and HEADER.FIELDS,
+ * and small decoded BINARY parts) read into memory, large ones described
+ * as a file range that cmd-fetch.c streams with conn_send_file. Runs on
+ * the thread pool: it may block on the disk. */
+#include "imap/imap-fetch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "imap/imap-fetch-header.h"
+
+/* Read at a time from the file. */
+#define FETCH_PIECE (64u * 1024)
+
+static bool read_range(struct store_reader *r, uint64_t off, uint64_t len, struct buf *out)
+{
+	while (len > 0) {
+		size_t want = len < FETCH_PIECE ? (size_t)len : FETCH_PIECE;
+		char *p = buf_reserve(out, want);
+		ssize_t got;
+
+		if (p == NULL)
+			return false;
+		got = store_reader_pread(r, p, want, off);
+		if (got <= 0)
+			return false;
+		buf_commit(out, (size_t)got);
+		off += (uint64_t)got;
+		len -= (uint64_t)got;
+	}
+	return true;
+}
+
+char *imap_fetch_scratch(struct imap_fetch *f)
+{
+	if (f->scratch == NULL) {
+		f->scratch = malloc(MAIL_DECODE_OUT_MAX(FETCH_PIECE));
+		if (f->scratch == NULL)
+			abort();
+	}
+	return f->scratch;
+}
+
+/* Open the message's file once; NOT_FOUND marks it gone. */
+static bool open_reader(struct imap_fetch *f, const struct store_message *m,
+			struct imap_fetch_msg *x)
+{
+	enum store_error err;
+
+	if (x->reader != NULL)
+		return true;
+	err = store_reader_open(f->acct, &f->ref, m->uid, &x->reader);
+	if (err == STORE_ERR_NOT_FOUND) {
+		x->gone = true;
+		f->expunged = true;
+		return false;
+	}
+	if (err != STORE_OK) {
+		f->error = err;
+		return false;
+	}
+	return true;
+}
+
+/* The structure from the store's cache, or parsed from the file and
+ * cached (DESIGN.md 5: FETCH never parses a message twice). */
+static bool load_structure(struct imap_fetch *f, const struct store_message *m,
+			   struct imap_fetch_msg *x)
+{
+	struct mail_mime_parser *p;
+	struct buf blob;
+	void *data;
+	size_t len;
+	uint64_t off = 0;
+	ssize_t got;
+
+	if (store_structure_get(f->acct, &f->ref, m->uid, &data, &len) == STORE_OK) {
+		x->st = mail_structure_deserialize(data, len);
+		free(data);
+		if (x->st != NULL && mail_structure_size(x->st) == m->size)
+			return true;
+		mail_structure_free(&x->st);
+	}
+	if (!open_reader(f, m, x))
+		return false;
+	p = mail_mime_parser_new();
+	while ((got = store_reader_pread(x->reader, imap_fetch_scratch(f), FETCH_PIECE, off)) > 0) {
+		mail_mime_parser_push(p, f->scratch, (size_t)got);
+		off += (uint64_t)got;
+	}
+	x->st = mail_mime_parser_finish(&p);
+	if (got < 0) {
+		f->error = STORE_ERR_IO;
+		return false;
+	}
+	buf_init(&blob, 0);
+	/* A structure the cache cannot hold is parsed again next time. */
+	if (mail_structure_serialize(x->st, &blob) == 0 && blob.len <= STORE_STRUCTURE_MAX)
+		(void)store_structure_put(f->acct, &f->ref, m->uid, blob.data, blob.len);
+	buf_release(&blob);
+	return true;
+}
+
+static enum mail_section_kind section_kind(enum imap_fetch_text text)
+{
+	switch (text) {
+	case IMAP_FETCH_TEXT_HEADER:
+	case IMAP_FETCH_TEXT_FIELDS:
+	case IMAP_FETCH_TEXT_FIELDS_NOT:
+		return MAIL_SECTION_HEADER;
+	case IMAP_FETCH_TEXT_TEXT:
+		return MAIL_SECTION_TEXT;
+	case IMAP_FETCH_TEXT_MIME:
+		return MAIL_SECTION_MIME;
+	default:
+		return MAIL_SECTION_BODY;
+	}
+}
+
+/* <origin.length> applied to a range of `len` bytes: false when nothing
+ * of it is left (an origin at or past the end gives ""). */
+static bool apply_partial(const struct imap_fetch_item *it, uint64_t *off, uint64_t *len)
+{
+	if (it->partial) {
+		if (it->origin >= *len)
+			return false;
+		*off += it->origin;
+		*len -= it->origin;
+		if (*len > it->length)
+			*len = it->length;
+	}
+	return *len > 0;
+}
+
+/* Memory data[0..len) as the item's data, its partial range applied. */
+static void set_memory(const struct imap_fetch_item *it, struct imap_fetch_data *d, char *data,
+		       size_t len)
+{
+	uint64_t off = 0, n = len;
+
+	if (!apply_partial(it, &off, &n)) {
+		free(data);
+		d->kind = IMAP_FETCH_DATA_EMPTY;
+		return;
+	}
+	memmove(data, data + off, (size_t)n);
+	d->kind = IMAP_FETCH_DATA_MEMORY;
+	d->data = data;
+	d->size = n;
+}
+
+/* Decode [off, off + len) of the file with `cte`: its decoded size,
+ * whether it holds NUL, and (when keep is not NULL) the bytes. */
+static bool decode_range(struct imap_fetch *f, struct store_reader *r, uint64_t off,
+			 uint64_t len, enum mail_cte cte, uint64_t *size_r, bool *nul_r,
+			 struct buf *keep)
+{
+	struct mail_decoder dec;
+	char in[4096];
+	size_t out;
+
+	*size_r = 0;
+	*nul_r = false;
+	mail_decoder_init(&dec, cte);
+	while (len > 0) {
+		size_t want = len < sizeof(in) ? (size_t)len : sizeof(in);
+		ssize_t got = store_reader_pread(r, in, want, off);
+
+		if (got <= 0)
+			return false;
+		out = mail_decoder_push(&dec, in, (size_t)got, imap_fetch_scratch(f));
+		*size_r += out;
+		*nul_r = *nul_r || memchr(f->scratch, '\0', out) != NULL;
+		if (keep != NULL)
+			buf_append(keep, f->scratch, out);
+		off += (uint64_t)got;
+		len -= (uint64_t)got;
+	}
+	out = mail_decoder_finish(&dec, imap_fetch_scratch(f));
+	*size_r += out;
+	*nul_r = *nul_r || memchr(f->scratch, '\0', out) != NULL;
+	if (keep != NULL)
+		buf_append(keep, f->scratch, out);
+	return true;
+}
+
+/* BINARY[part] and BINARY.SIZE[part] (RFC 3516, RFC 9051 6.4.5): the
+ * part's content with its transfer encoding undone. */
+static bool prepare_binary(struct imap_fetch *f, const struct imap_fetch_item *it,
+			   struct imap_fetch_msg *x, struct imap_fetch_data *d, uint64_t off,
+			   uint64_t len, size_t *budget, bool *streamed)
+{
+	const char *enc = mail_structure_encoding(x->st, it->part, it->depth);
+	enum mail_cte cte = mail_cte_parse(enc, strlen(enc));
+	uint64_t size;
+	bool nul;
+
+	if (cte == MAIL_CTE_UNKNOWN) {
+		f->unknown_cte = true;
+		return true;
+	}
+	if (cte == MAIL_CTE_IDENTITY) {
+		size = len;
+		nul = true;         /* not looked at unless read below */
+	} else if (len <= IMAP_FETCH_INLINE_MAX && len <= *budget) {
+		struct buf keep;
+
+		buf_init(&keep, 0);
+		if (!decode_range(f, x->reader, off, len, cte, &size, &nul, &keep)) {
+			buf_release(&keep);
+			return false;
+		}
+		*budget -= len;
+		if (it->attr == IMAP_FETCH_BINARY_SIZE) {
+			buf_release(&keep);
+			d->size = size;
+			return true;
+		}
+		d->literal8 = nul;
+		set_memory(it, d, keep.data, keep.len);
+		return true;
+	} else if (!decode_range(f, x->reader, off, len, cte, &size, &nul, NULL)) {
+		return false;
+	}
+	if (it->attr == IMAP_FETCH_BINARY_SIZE) {
+		d->size = size;
+		return true;
+	}
+	if (cte == MAIL_CTE_IDENTITY && len <= IMAP_FETCH_INLINE_MAX && len <= *budget) {
+		struct buf keep;
+
+		buf_init(&keep, 0);
+		if (!read_range(x->reader, off, len, &keep)) {
+			buf_release(&keep);
+			return false;
+		}
+		*budget -= len;
+		d->literal8 = memchr(keep.data, '\0', keep.len) != NULL;
+		set_memory(it, d, keep.data, keep.len);
+		return true;
+	}
+	/* Streamed: a large identity part is sent as literal8 without
+	 * scanning it first (BINARY's response may always be one). */
+	d->literal8 = nul;
+	{
+		uint64_t skip = 0, n = size;
+
+		if (!apply_partial(it, &skip, &n))
+			return true;
+		d->kind = cte == MAIL_CTE_IDENTITY ? IMAP_FETCH_DATA_FILE : IMAP_FETCH_DATA_DECODE;
+		d->off = cte == MAIL_CTE_IDENTITY ? off + skip : off;
+		d->enc_len = cte == MAIL_CTE_IDENTITY ? n : len;
+		d->cte = cte;
+		d->skip = cte == MAIL_CTE_IDENTITY ? 0 : skip;
+		d->size = n;
+	}
+	*streamed = true;
+	return true;
+}
+
+/* What one section item of message m sends. */
+static bool prepare(struct imap_fetch *f, const struct imap_fetch_item *it,
+		    const struct store_message *m, struct imap_fetch_msg *x,
+		    struct imap_fetch_data *d, size_t *budget, bool *streamed)
+{
+	uint64_t off = 0, len = m->size;
+
+	if ((it->depth > 0 || it->text != IMAP_FETCH_TEXT_NONE) &&
+	    !mail_structure_section(x->st, it->part, it->depth, section_kind(it->text), &off, &len))
+		return true; /* no such part: "" (and BINARY.SIZE 0) */
+	if (it->binary)
+		return prepare_binary(f, it, x, d, off, len, budget, streamed);
+	if (it->text == IMAP_FETCH_TEXT_FIELDS || it->text == IMAP_FETCH_TEXT_FIELDS_NOT) {
+		struct buf header, out;
+
+		buf_init(&header, 0);
+		buf_init(&out, 0);
+		if (!read_range(x->reader, off, len < IMAP_FETCH_HEADER_MAX ? len : IMAP_FETCH_HEADER_MAX,
+				&header)) {
+			buf_release(&header);
+			return false;
+		}
+		imap_fetch_header_filter(header.data, header.len, it->fields, it->n_fields,
+					 it->text == IMAP_FETCH_TEXT_FIELDS_NOT, &out);
+		buf_release(&header);
+		*budget -= out.len < *budget ? out.len : *budget;
+		set_memory(it, d, out.data, out.len);
+		return true;
+	}
+	if (!apply_partial(it, &off, &len))
+		return true;
+	if (len <= IMAP_FETCH_INLINE_MAX && len <= *budget) {
+		struct buf keep;
+
+		buf_init(&keep, 0);
+		if (!read_range(x->reader, off, len, &keep)) {
+			buf_release(&keep);
+			return false;
+		}
+		*budget -= len;
+		d->kind = IMAP_FETCH_DATA_MEMORY;
+		d->data = keep.data;
+		d->size = keep.len;
+		return true;
+	}
+	d->kind = IMAP_FETCH_DATA_FILE;
+	d->off = off;
+	d->size = d->enc_len = len;
+	*streamed = true;
+	return true;
+}
+
+/* Everything the items need of one message. Returns false to end the
+ * batch here (an error, or the message is gone). */
+static bool load_message(struct imap_fetch *f, const struct store_message *m,
+			 struct imap_fetch_msg *x, size_t *budget, bool *streamed)
+{
+	unsigned needs = f->req.needs;
+
+	if ((needs & IMAP_FETCH_NEED_STRUCTURE) && !load_structure(f, m, x))
+		return false;
+	if (needs & IMAP_FETCH_NEED_CONTENT) {
+		if (!open_reader(f, m, x))
+			return false;
+		x->data = calloc(f->req.n, sizeof(*x->data));
+		if (x->data == NULL)
+			abort();
+		for (size_t i = 0; i < f->req.n && !f->unknown_cte; i++) {
+			const struct imap_fetch_item *it = &f->req.items[i];
+
+			if (it->attr != IMAP_FETCH_SECTION && it->attr != IMAP_FETCH_BINARY_SIZE)
+				continue;
+			if (!prepare(f, it, m, x, &x->data[i], budget, streamed)) {
+				f->error = STORE_ERR_IO;
+				return false;
+			}
+		}
+	}
+	if (!*streamed && x->reader != NULL)
+		store_reader_close(&x->reader);
+	return true;
+}
+
+/* RFC 9051 6.4.5: BODY[section] without .PEEK sets \Seen, and the flags
+ * then go out with the message (not in a read-only mailbox). */
+static void set_seen(struct imap_fetch *f)
+{
+	struct store_flag_change *changes = NULL;
+	size_t n = 0, n_changes = 0, k = 0;
+	uint32_t *uids;
+	enum store_error err;
+
+	if (!(f->req.needs & IMAP_FETCH_NEED_SEEN) || f->readonly || f->n == 0)
+		return;
+	uids = malloc(f->n * sizeof(*uids));
+	if (uids == NULL)
+		abort();
+	for (size_t i = 0; i < f->n; i++)
+		if (!f->extra[i].gone && !(f->msgs[i].flags & STORE_FLAG_SEEN))
+			uids[n++] = f->msgs[i].uid;
+	if (n > 0) {
+		err = store_flags_update(f->acct, &f->ref, uids, n, STORE_FLAGS_ADD, STORE_FLAG_SEEN,
+					 NULL, &changes, &n_changes);
+		if (err != STORE_OK)
+			f->error = err;
+	}
+	/* Both lists are in UID order. */
+	for (size_t i = 0; i < f->n && k < n_changes; i++) {
+		if (f->msgs[i].uid != changes[k].uid)
+			continue;
+		f->msgs[i].flags = changes[k].flags;
+		f->msgs[i].modseq = changes[k].modseq;
+		f->extra[i].seen_set = true;
+		k++;
+	}
+	store_flag_changes_free(changes, n_changes);
+	free(uids);
+}
+
+void imap_fetch_load(struct imap_fetch *f)
+{
+	size_t batch = f->req.needs == 0 ? IMAP_FETCH_BATCH_META : IMAP_FETCH_BATCH;
+	size_t k = f->n_uids - f->pos < batch ? f->n_uids - f->pos : batch;
+	size_t budget = IMAP_FETCH_BATCH_BYTES, i;
+	enum store_error err;
+
+	f->msgs = calloc(k, sizeof(*f->msgs));
+	f->extra = calloc(k, sizeof(*f->extra));
+	if (f->msgs == NULL || f->extra == NULL)
+		abort();
+	f->n_alloc = k;
+	f->n = 0;
+	err = store_messages_get(f->acct, &f->ref, f->uids + f->pos, k, f->msgs);
+	if (err != STORE_OK) {
+		f->error = err;
+		return;
+	}
+	for (i = 0; i < k; i++) {
+		struct imap_fetch_msg *x = &f->extra[i];
+		bool streamed = false;
+
+		if (f->msgs[i].uid == 0) {
+			x->gone = true;
+			f->expunged = true;
+			continue;
+		}
+		if ((!load_message(f, &f->msgs[i], x, &budget, &streamed) && !x->gone) ||
+		    f->unknown_cte)
+			break; /* this message is not written: the command fails */
+		/* A streamed section holds its file open: the batch ends with it. */
+		if (streamed || budget == 0) {
+			i++;
+			break;
+		}
+	}
+	f->n = i;
+	f->pos += i;
+	set_seen(f);
+}
+
+static void msg_free(struct imap_fetch *f, struct imap_fetch_msg *x)
+{
+	mail_structure_free(&x->st);
+	if (x->data != NULL)
+		for (size_t i = 0; i < f->req.n; i++)
+			free(x->data[i].data);
+	free(x->data);
+	if (x->reader != NULL)
+		store_reader_close(&x->reader);
+	memset(x, 0, sizeof(*x));
+}
+
+void imap_fetch_batch_free(struct imap_fetch *f)
+{
+	for (size_t i = 0; i < f->n_alloc; i++)
+		msg_free(f, &f->extra[i]);
+	if (f->msgs != NULL)
+		store_messages_free(f->msgs, f->n_alloc);
+	free(f->extra);
+	f->msgs = NULL;
+	f->extra = NULL;
+	f->n = f->n_alloc = 0;
+	f->cur = 0;
+	f->item = -1;
+}

@@ -1,0 +1,171 @@
+/* imap-sync - bringing a session up to date with its selected mailbox:
+ * before a tagged reply (imap_sync), before a UID command
+ * (imap_selected_catch_up) and inside IDLE, read what changed since the
+ * session was last told (store_changes_since, in a job), fold it into the
+ * view and send the untagged updates (imap-update.c). One job at a time:
+ * a change the hub reports while one runs is read by the next. */
+#include "imap/imap-selected.h"
+
+#include <stdlib.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+
+struct imap_sync_job {
+	void (*done)(struct imap_cmd *cmd);
+	bool no_expunge;
+	bool take_recent;               /* rev1, read-write: new messages may be \Recent here */
+	uint64_t from;                  /* sel->modseq when the job started */
+	uint32_t last_uid;              /* the view's highest UID then */
+	enum store_error error;
+	struct store_message *changed;
+	size_t n_changed;
+	uint32_t *expunged;
+	size_t n_expunged;
+	uint64_t highest;
+	uint32_t recent_from;
+};
+
+static void sync_work(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	struct imap_selected *sel = s->selected;
+	struct imap_sync_job *job = sel->job;
+	bool fresh = false;
+
+	job->error = store_changes_since(s->acct, &sel->ref, job->from, &job->changed,
+					 &job->n_changed, &job->expunged, &job->n_expunged,
+					 &job->highest);
+	if (job->error != STORE_OK || !job->take_recent)
+		return;
+	for (size_t i = 0; i < job->n_changed && !fresh; i++)
+		fresh = job->changed[i].uid > job->last_uid;
+	if (fresh && store_recent_take(s->acct, &sel->ref, &job->recent_from) == STORE_OK &&
+	    job->recent_from == 0)
+		job->recent_from = 1;
+}
+
+static void sync_job_free(struct imap_sync_job *job)
+{
+	store_messages_free(job->changed, job->n_changed);
+	free(job->expunged);
+	free(job);
+}
+
+/* The selected mailbox was deleted (STORE_ERR_GONE: its id is gone, or
+ * was recreated with another UIDVALIDITY). Dovecot's answer: BYE and
+ * the connection closes; the command's tagged reply is never sent (the
+ * session frees the command at the close). */
+static void sync_gone(struct imap_session *s)
+{
+	conn_log(s->conn, LOG_LEVEL_INFO, "msg=\"selected mailbox gone\" mailbox_id=%lld",
+		 (long long)s->selected->ref.id);
+	imap_untagged(s, "BYE Selected mailbox was deleted, have to disconnect");
+	imap_selected_free(&s->selected);
+	s->state = IMAP_STATE_LOGOUT;
+	conn_close(s->conn, "selected mailbox deleted");
+}
+
+static void sync_sent(struct imap_cmd *cmd)
+{
+	struct imap_selected *sel = cmd->s->selected;
+	struct imap_sync_job *job = sel->job;
+	void (*done)(struct imap_cmd *cmd) = job->done;
+
+	sel->job = NULL;
+	sync_job_free(job);
+	done(cmd);
+}
+
+static void sync_done(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	struct imap_selected *sel = s->selected;
+	struct imap_sync_job *job = sel->job;
+	struct buf *out;
+
+	if (job->error == STORE_ERR_GONE && !conn_is_closing(s->conn)) {
+		sel->job = NULL;
+		sync_job_free(job);
+		sync_gone(s);
+		return;
+	}
+	if (job->error != STORE_OK) {
+		/* Told nothing: the next sync reads the same changes again. */
+		conn_log(s->conn, LOG_LEVEL_WARN, "msg=\"sync failed\" error=%s",
+			 store_error_name(job->error));
+		sel->changed = true;
+		sync_sent(cmd);
+		return;
+	}
+	out = malloc(sizeof(*out));
+	if (out == NULL)
+		abort();
+	buf_init(out, 0);
+	imap_update_write(sel, job->changed, job->n_changed, job->expunged, job->n_expunged,
+			  !job->no_expunge, !s->rev2, job->recent_from, out);
+	if (job->highest > sel->modseq)
+		sel->modseq = job->highest;
+	/* Every own change is at or below what was just read. */
+	sel->n_own = 0;
+	imap_selected_send(cmd, &out, sync_sent);
+}
+
+/* Owed EXPUNGEs without new changes to read: no job. */
+static void sync_pending(struct imap_cmd *cmd, void (*done)(struct imap_cmd *cmd))
+{
+	struct imap_session *s = cmd->s;
+	struct buf *out = malloc(sizeof(*out));
+
+	if (out == NULL)
+		abort();
+	buf_init(out, 0);
+	imap_update_write(s->selected, NULL, 0, NULL, 0, true, !s->rev2, 0, out);
+	imap_selected_send(cmd, &out, done);
+}
+
+static void sync_run(struct imap_cmd *cmd, bool no_expunge, bool force,
+		     void (*done)(struct imap_cmd *cmd))
+{
+	struct imap_session *s = cmd->s;
+	struct imap_selected *sel = s->selected;
+	struct imap_sync_job *job;
+
+	if (sel == NULL || s->state != IMAP_STATE_SELECTED || sel->job != NULL ||
+	    conn_is_closing(s->conn)) {
+		done(cmd);
+		return;
+	}
+	if (!sel->changed && !force) {
+		if (!no_expunge && sel->n_pending > 0)
+			sync_pending(cmd, done);
+		else
+			done(cmd);
+		return;
+	}
+	job = calloc(1, sizeof(*job));
+	if (job == NULL)
+		abort();
+	job->done = done;
+	job->no_expunge = no_expunge;
+	job->take_recent = !s->rev2 && !sel->readonly;
+	job->from = sel->modseq;
+	job->last_uid = sel->view.n > 0 ? sel->view.uids[sel->view.n - 1] : 0;
+	sel->job = job;
+	sel->changed = false;
+	imap_cmd_job(cmd, sync_work, sync_done);
+}
+
+void imap_sync(struct imap_cmd *cmd, bool no_expunge, void (*done)(struct imap_cmd *cmd))
+{
+	sync_run(cmd, no_expunge, false, done);
+}
+
+/* A UID the client learnt elsewhere (its APPENDUID, another session) may
+ * be newer than the view even before the hub's word arrives: read always.
+ * No EXPUNGE here: the command has not answered yet, and its set was not
+ * resolved; they go with its reply, when it allows them. */
+void imap_selected_catch_up(struct imap_cmd *cmd, void (*then)(struct imap_cmd *cmd))
+{
+	sync_run(cmd, true, true, then);
+}

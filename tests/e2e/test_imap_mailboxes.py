@@ -1,0 +1,179 @@
+# test_imap_mailboxes - the mailbox commands with imaplib and a raw client:
+# CREATE (a trailing "/" ignored, CREATE-SPECIAL-USE), DELETE (INBOX and a
+# parent refused), RENAME with children, SUBSCRIBE/UNSUBSCRIBE (a
+# subscription outlives its mailbox), LIST (patterns, the delimiter,
+# special-use and children attributes everywhere, LIST-EXTENDED selection
+# and return options, LIST-STATUS), LSUB, STATUS from the counts, and
+# names in modified UTF-7 for rev1 clients and UTF-8 after ENABLE
+# UTF8=ACCEPT; curl lists over imap:// with --ssl-reqd and imaps://.
+import re
+import shutil
+import subprocess
+
+import pytest
+
+import tern_harness as th
+
+
+@pytest.fixture(scope="module")
+def imap():
+    with th.imap_tern() as t:
+        yield t
+
+
+def listing(untagged, kind=b"LIST"):
+    """{name: attributes} of LIST/LSUB responses."""
+    out = {}
+    for line in untagged:
+        m = re.match(rb'\* ' + kind + rb' \(([^)]*)\) "/" (.*?)( \(.*\))?$', line)
+        if m:
+            out[m.group(2).strip(b'"').decode()] = set(m.group(1).decode().split())
+    return out
+
+
+@pytest.fixture
+def raw(imap):
+    r = th.RawIMAP(imap.imaps_port, tls=True)
+    r.login(th.USER2, th.PASSWORD2)
+    yield r
+    r.close()
+
+
+def test_list_default_mailboxes_with_special_use(raw):
+    boxes = listing(raw.ok('LIST "" "*"'))
+    assert set(boxes) == {"INBOX", "Drafts", "Sent", "Junk", "Trash", "Archive"}
+    # RFC 6154: the attributes come whether asked for or not
+    assert "\\Sent" in boxes["Sent"] and "\\Trash" in boxes["Trash"]
+    assert all("\\HasNoChildren" in a for a in boxes.values())
+    assert raw.ok('LIST "" ""') == [b'* LIST (\\Noselect) "/" ""']
+    assert listing(raw.ok('LIST "" "inbox"')) == {"INBOX": {"\\HasNoChildren"}}
+
+
+def test_create_list_rename_delete(raw):
+    raw.ok("CREATE Projects/2026/")
+    boxes = listing(raw.ok('LIST "" "Projects*"'))
+    assert boxes == {"Projects": {"\\HasChildren"}, "Projects/2026": {"\\HasNoChildren"}}
+    assert set(listing(raw.ok('LIST "" "%"'))) >= {"Projects"}
+    assert "Projects/2026" not in listing(raw.ok('LIST "" "%"'))
+    assert set(listing(raw.ok('LIST "Projects/" "%"'))) == {"Projects/2026"}
+    _, done = raw.cmd("CREATE inbox")
+    assert b"NO [ALREADYEXISTS]" in done, done
+    _, done = raw.cmd("DELETE Projects")
+    assert b"NO [HASCHILDREN]" in done, done
+    raw.ok("RENAME Projects Work")
+    assert set(listing(raw.ok('LIST "" "Work*"'))) == {"Work", "Work/2026"}
+    assert listing(raw.ok('LIST "" "Projects*"')) == {}
+    _, done = raw.cmd("RENAME Nope Other")
+    assert b"NO [NONEXISTENT]" in done, done
+    raw.ok("DELETE Work/2026")
+    raw.ok("DELETE Work")
+    _, done = raw.cmd("DELETE INBOX")
+    assert b"NO [CANNOT]" in done, done
+    _, done = raw.cmd("DELETE Work")
+    assert b"NO [NONEXISTENT]" in done, done
+
+
+def test_create_special_use(raw):
+    raw.ok("CREATE Outbox (USE (\\Sent))")
+    assert "\\Sent" in listing(raw.ok('LIST "" "Outbox"'))["Outbox"]
+    _, done = raw.cmd("CREATE Odd (USE (\\Bogus))")
+    assert b"NO [USEATTR]" in done, done
+    boxes = listing(raw.ok('LIST (SPECIAL-USE) "" "*"'))
+    assert "INBOX" not in boxes and "Outbox" in boxes and "Sent" in boxes
+    raw.ok("DELETE Outbox")
+
+
+def test_subscriptions_and_lsub(raw):
+    raw.ok("CREATE Lists/tern")
+    raw.ok("SUBSCRIBE Lists/tern")
+    raw.ok("SUBSCRIBE Ghost/child")     # RFC 9051 6.3.7: need not exist
+    subs = listing(raw.ok('LSUB "" "*"'), b"LSUB")
+    assert "Lists/tern" in subs and "\\Noselect" in subs["Ghost/child"]
+    # RFC 3501 6.3.9: "%" gives the unsubscribed superior as \Noselect
+    top = listing(raw.ok('LSUB "" "%"'), b"LSUB")
+    assert "\\Noselect" in top["Lists"] and "\\Noselect" in top["Ghost"]
+    ext = listing(raw.ok('LIST (SUBSCRIBED) "" "*"'))
+    assert "\\Subscribed" in ext["Lists/tern"]
+    assert "\\NonExistent" in ext["Ghost/child"]
+    assert "Lists" not in ext
+    untagged = raw.ok('LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"')
+    assert any(l.startswith(b'* LIST (\\HasChildren) "/" "Lists" ("CHILDINFO" ("SUBSCRIBED"))')
+               for l in untagged), untagged
+    _, done = raw.cmd('LIST (RECURSIVEMATCH) "" "%"')
+    assert b"BAD" in done, done
+    ret = listing(raw.ok('LIST "" "Lists*" RETURN (SUBSCRIBED CHILDREN)'))
+    assert ret == {"Lists": {"\\HasChildren"}, "Lists/tern": {"\\Subscribed", "\\HasNoChildren"}}
+    # a subscription outlives its mailbox
+    raw.ok("DELETE Lists/tern")
+    assert "Lists/tern" in listing(raw.ok('LSUB "" "*"'), b"LSUB")
+    raw.ok("UNSUBSCRIBE Lists/tern")
+    raw.ok("UNSUBSCRIBE Ghost/child")
+    assert "Lists/tern" not in listing(raw.ok('LSUB "" "*"'), b"LSUB")
+    raw.ok("DELETE Lists")
+
+
+def test_status_and_list_status(imap, raw):
+    msg = th.crlf(th.make_message(1))
+    m = th.imap_ssl(imap.imaps_port, th.USER2, th.PASSWORD2)
+    m.create("Counted")
+    m.append("Counted", "(\\Seen)", None, msg)
+    m.append("Counted", "(\\Deleted)", None, msg)
+    m.append("Counted", None, None, msg)
+    m.logout()
+    untagged = raw.ok("STATUS Counted (MESSAGES UIDNEXT UNSEEN DELETED SIZE)")
+    assert untagged == [b'* STATUS "Counted" (MESSAGES 3 UIDNEXT 4 UNSEEN 2 DELETED 1 SIZE %d)'
+                        % (3 * len(msg))], untagged
+    _, done = raw.cmd("STATUS Nowhere (MESSAGES)")
+    assert b"NO [NONEXISTENT]" in done, done
+    _, done = raw.cmd("STATUS Counted (BOGUS)")
+    assert b"BAD" in done, done
+    untagged = raw.ok('LIST "" "Count*" RETURN (STATUS (MESSAGES UIDVALIDITY))')
+    assert untagged[0].startswith(b'* LIST (\\HasNoChildren) "/" "Counted"'), untagged
+    assert re.match(rb'\* STATUS "Counted" \(MESSAGES 3 UIDVALIDITY \d+\)$', untagged[1]), untagged
+    # no STATUS is sent unless asked (Thunderbird)
+    assert not any(l.startswith(b"* STATUS") for l in raw.ok('LIST "" "*"'))
+    raw.ok("DELETE Counted")
+
+
+def test_names_utf7_and_utf8(raw):
+    # modified UTF-7 for a rev1 client (RFC 3501 5.1.3): "Entwürfe"
+    raw.ok("CREATE Entw&APw-rfe")
+    assert "Entw&APw-rfe" in listing(raw.ok('LIST "" "Entw*"'))
+    _, done = raw.cmd("CREATE Bad&Name")
+    assert b"BAD" in done, done
+    raw.ok("ENABLE UTF8=ACCEPT")
+    untagged = raw.ok('LIST "" "Entw*"')
+    assert 'Entwürfe'.encode() in untagged[0], untagged
+    raw.ok('DELETE "Entwürfe"')
+
+
+def test_list_pipelined_many_mailboxes(raw):
+    names = ["Many/%03d" % i for i in range(300)]
+    raw.send(b"".join(b"c%d CREATE %s\r\n" % (i, n.encode()) for i, n in enumerate(names)))
+    for i in range(len(names)):
+        _, done = raw.read_until("c%d" % i)
+        assert b"OK" in done, done
+    boxes = listing(raw.ok('LIST "" "Many/*"'))
+    assert sorted(boxes) == names
+    for n in names:
+        raw.send(("d DELETE %s\r\n" % n).encode())
+    for n in names:
+        raw.read_until("d")
+    raw.ok("DELETE Many")
+
+
+CURL = shutil.which("curl")
+
+
+@pytest.mark.skipif(CURL is None, reason="curl is a test dependency")
+@pytest.mark.parametrize("scheme", ["imap", "imaps"])
+def test_curl_list(imap, scheme):
+    port = imap.imap_port if scheme == "imap" else imap.imaps_port
+    args = [CURL, "-sS", "--insecure", "--max-time", str(int(th.TIMEOUT)),
+            "--user", "%s:%s" % (th.USER, th.PASSWORD), "%s://127.0.0.1:%d/" % (scheme, port)]
+    if scheme == "imap":
+        args.insert(1, "--ssl-reqd")
+    p = subprocess.run(args, capture_output=True, text=True, timeout=th.TIMEOUT * 2)
+    assert p.returncode == 0, p.stderr
+    assert '"/" INBOX' in p.stdout or '"/" "INBOX"' in p.stdout, p.stdout
+    assert "\\Sent" in p.stdout

@@ -1,0 +1,852 @@
+/* test-store-imap - what the store gained for IMAP (issue 7): refs that
+ * go STORE_ERR_GONE, create with superiors, delete and rename (children,
+ * RENAME INBOX), subscriptions, counts kept exact (checked against
+ * COUNT(*)), one MODSEQ per command, expunge of \Deleted, copy and move
+ * (atomic under kill -9), keywords per mailbox, the SELECT view of
+ * 100,000 messages, messages by UID, changes since a MODSEQ, \Recent, the
+ * structure cache, the hub's mailbox changes, and the v3 -> v4 migration. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "core/log.h"
+#include "store/hub.h"
+#include "store/store.h"
+#include "store-ref.h"
+#include "tmpdir.h"
+
+#define ADDR "imap@example.org"
+
+struct fixture {
+	char *dir;
+	struct store_account *acct;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->dir = tmpdir_new("store-imap");
+	assert_int_equal(store_open(f->dir, ADDR, &f->acct), STORE_OK);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	store_close(&f->acct);
+	tmpdir_free(f->dir);
+	free(f);
+	return 0;
+}
+
+static sqlite3 *index_open(struct store_account *acct)
+{
+	char path[1024];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/index.db", store_path(acct));
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	return db;
+}
+
+/* One integer from the index, read beside the store's own connection. */
+static int64_t sql_int(struct store_account *acct, const char *query)
+{
+	sqlite3 *db = index_open(acct);
+	sqlite3_stmt *stmt;
+	int64_t v;
+
+	assert_int_equal(sqlite3_prepare_v2(db, query, -1, &stmt, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	v = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return v;
+}
+
+static void sql_exec(struct store_account *acct, const char *text)
+{
+	sqlite3 *db = index_open(acct);
+
+	assert_int_equal(sqlite3_exec(db, text, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static size_t msg_files(struct store_account *acct)
+{
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/msg", store_path(acct));
+	return tmpdir_count(path, NULL);
+}
+
+static uint32_t append(struct store_account *acct, const char *box, const char *text,
+		       unsigned flags, const char *keywords)
+{
+	uint32_t uid = 0;
+
+	assert_int_equal(store_append(acct, box, text, strlen(text), flags, keywords, 0, &uid),
+			 STORE_OK);
+	return uid;
+}
+
+/* The maintained counts of every mailbox equal what COUNT(*) says. */
+static void counts_exact(struct store_account *acct)
+{
+	assert_int_equal(sql_int(acct, "SELECT count(*) FROM mailboxes b WHERE"
+				 " b.messages != (SELECT count(*) FROM messages m WHERE m.mailbox_id = b.id)"
+				 " OR b.unseen != (SELECT count(*) FROM messages m"
+				 "  WHERE m.mailbox_id = b.id AND (m.flags & 1) = 0)"
+				 " OR b.deleted != (SELECT count(*) FROM messages m"
+				 "  WHERE m.mailbox_id = b.id AND (m.flags & 8) != 0)"
+				 " OR b.size != (SELECT coalesce(sum(m.size), 0) FROM messages m"
+				 "  WHERE m.mailbox_id = b.id)"), 0);
+}
+
+static struct store_mailbox get_box(struct store_account *acct, const char *name)
+{
+	struct store_mailbox box;
+
+	assert_int_equal(store_mailbox_get(acct, name, &box), STORE_OK);
+	return box;
+}
+
+static uint64_t highest(struct store_account *acct, const char *name)
+{
+	struct store_mailbox box = get_box(acct, name);
+
+	store_mailbox_free(&box);
+	return box.highestmodseq;
+}
+
+static void test_ref_gone(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox_ref old, now;
+	struct store_message *msgs, one;
+	struct store_reader *r;
+	struct store_view view;
+	uint32_t uid, *expunged;
+	size_t n;
+
+	assert_int_equal(store_mailbox_create(f->acct, "Work", STORE_SPECIAL_NONE), STORE_OK);
+	uid = append(f->acct, "Work", "old\r\n", 0, NULL);
+	old = test_ref(f->acct, "Work");
+	assert_true(old.id != 0);
+	assert_int_equal(store_mailbox_delete(f->acct, "Work"), STORE_OK);
+	assert_int_equal(store_mailbox_create(f->acct, "Work", STORE_SPECIAL_NONE), STORE_OK);
+	assert_int_equal(append(f->acct, "Work", "new\r\n", 0, NULL), 1);
+	now = test_ref(f->acct, "Work");
+	assert_true(now.uidvalidity != old.uidvalidity);
+	/* the session that had the old one selected never sees the new */
+	assert_int_equal(store_message_list(f->acct, &old, &msgs, &n), STORE_ERR_GONE);
+	assert_int_equal(store_reader_open(f->acct, &old, uid, &r), STORE_ERR_GONE);
+	assert_int_equal(store_flags_update(f->acct, &old, &uid, 1, STORE_FLAGS_ADD, STORE_FLAG_SEEN,
+					    NULL, NULL, NULL), STORE_ERR_GONE);
+	assert_int_equal(store_expunge(f->acct, &old, &uid, 1), STORE_ERR_GONE);
+	assert_int_equal(store_expunge_deleted(f->acct, &old, NULL, 0, &expunged, &n), STORE_ERR_GONE);
+	assert_int_equal(store_copy(f->acct, &old, &uid, 1, "INBOX", NULL), STORE_ERR_GONE);
+	assert_int_equal(store_move(f->acct, &old, &uid, 1, "INBOX", NULL), STORE_ERR_GONE);
+	assert_int_equal(store_view_load(f->acct, &old, &view), STORE_ERR_GONE);
+	assert_int_equal(store_messages_get(f->acct, &old, &uid, 1, &one), STORE_ERR_GONE);
+	assert_int_equal(store_recent_take(f->acct, &old, &uid), STORE_ERR_GONE);
+	/* the same row id with another UIDVALIDITY is gone too */
+	now.uidvalidity++;
+	assert_int_equal(store_message_list(f->acct, &now, &msgs, &n), STORE_ERR_GONE);
+	now.uidvalidity--;
+	assert_int_equal(store_message_list(f->acct, &now, &msgs, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	store_messages_free(msgs, n);
+	assert_string_equal(store_error_name(STORE_ERR_GONE), "mailbox gone");
+}
+
+static void test_create_superiors(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox *boxes;
+	size_t n;
+
+	assert_int_equal(store_mailbox_create(f->acct, "a/b/c", STORE_SPECIAL_NONE), STORE_OK);
+	assert_int_equal(store_mailbox_create(f->acct, "a/b", STORE_SPECIAL_NONE), STORE_ERR_EXISTS);
+	assert_int_equal(store_mailbox_create(f->acct, "inbox", STORE_SPECIAL_NONE), STORE_ERR_EXISTS);
+	assert_int_equal(store_mailbox_create(f->acct, "a-b", STORE_SPECIAL_NONE), STORE_OK);
+	assert_int_equal(store_mailbox_list(f->acct, &boxes, &n), STORE_OK);
+	for (size_t i = 0; i < n; i++) {
+		bool parent = strcmp(boxes[i].name, "a") == 0 || strcmp(boxes[i].name, "a/b") == 0;
+
+		/* "a-b" sorts between "a" and "a/b" and is no child of "a" */
+		assert_int_equal(boxes[i].has_children, parent);
+	}
+	store_mailboxes_free(boxes, n);
+}
+
+static void test_rename_children(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox_ref a, ax, axy;
+	struct store_mailbox box;
+	struct store_message *msgs;
+	size_t n;
+
+	assert_int_equal(store_mailbox_create(f->acct, "a/x/y", STORE_SPECIAL_NONE), STORE_OK);
+	append(f->acct, "a/x", "m\r\n", 0, NULL);
+	a = test_ref(f->acct, "a");
+	ax = test_ref(f->acct, "a/x");
+	axy = test_ref(f->acct, "a/x/y");
+	assert_int_equal(store_mailbox_rename(f->acct, "nope", "z"), STORE_ERR_NOT_FOUND);
+	assert_int_equal(store_mailbox_rename(f->acct, "a", "Sent"), STORE_ERR_EXISTS);
+	assert_int_equal(store_mailbox_rename(f->acct, "a", "a/q"), STORE_ERR_INVALID);
+	/* a child's new name taken: nothing is renamed */
+	assert_int_equal(store_mailbox_create(f->acct, "n/x", STORE_SPECIAL_NONE), STORE_OK);
+	assert_int_equal(store_mailbox_rename(f->acct, "a", "n"), STORE_ERR_EXISTS);
+	assert_int_equal(store_mailbox_rename(f->acct, "a", "p/q/b"), STORE_OK);
+	assert_int_equal(store_mailbox_get(f->acct, "a", &box), STORE_ERR_NOT_FOUND);
+	assert_int_equal(store_mailbox_get(f->acct, "a/x", &box), STORE_ERR_NOT_FOUND);
+	/* ids and UIDVALIDITY stay: the refs follow */
+	assert_int_equal(test_ref(f->acct, "p/q/b").id, a.id);
+	assert_int_equal(test_ref(f->acct, "p/q/b/x").id, ax.id);
+	assert_int_equal(test_ref(f->acct, "p/q/b/x").uidvalidity, ax.uidvalidity);
+	assert_int_equal(test_ref(f->acct, "p/q/b/x/y").id, axy.id);
+	assert_int_equal(store_message_list(f->acct, &ax, &msgs, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	store_messages_free(msgs, n);
+	/* the superiors of the new name were made */
+	box = get_box(f->acct, "p/q");
+	store_mailbox_free(&box);
+	box = get_box(f->acct, "p");
+	store_mailbox_free(&box);
+}
+
+static void test_rename_inbox(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox_ref inbox = test_ref(f->acct, "INBOX"), old;
+	struct store_mailbox box;
+	struct store_message *msgs;
+	char **kw;
+	size_t n;
+
+	assert_int_equal(store_mailbox_create(f->acct, "INBOX/child", STORE_SPECIAL_NONE), STORE_OK);
+	append(f->acct, "INBOX", "one\r\n", 0, NULL);
+	append(f->acct, "INBOX", "two\r\n", STORE_FLAG_SEEN, "$Work");
+	append(f->acct, "INBOX", "three\r\n", 0, NULL);
+	assert_int_equal(store_expunge(f->acct, &inbox, (uint32_t[]){ 1 }, 1), STORE_OK);
+	assert_int_equal(store_mailbox_rename(f->acct, "inbox", "Old"), STORE_OK);
+	/* INBOX: the same mailbox, empty, its UIDs never handed out again */
+	box = get_box(f->acct, "INBOX");
+	assert_int_equal(box.id, inbox.id);
+	assert_int_equal(box.uidvalidity, inbox.uidvalidity);
+	assert_int_equal(box.messages, 0);
+	assert_int_equal(box.uidnext, 4);
+	store_mailbox_free(&box);
+	/* its child stays */
+	box = get_box(f->acct, "INBOX/child");
+	store_mailbox_free(&box);
+	/* the messages are in a new mailbox, UIDs from 1, in order */
+	old = test_ref(f->acct, "Old");
+	assert_true(old.id != inbox.id);
+	assert_true(old.uidvalidity != inbox.uidvalidity);
+	assert_int_equal(store_message_list(f->acct, &old, &msgs, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(msgs[0].uid, 1);
+	assert_int_equal(msgs[1].uid, 2);
+	assert_int_equal(msgs[0].flags, STORE_FLAG_SEEN);
+	assert_string_equal(msgs[0].keywords, "$Work");
+	store_messages_free(msgs, n);
+	box = get_box(f->acct, "Old");
+	assert_int_equal(box.uidnext, 3);
+	assert_int_equal(box.unseen, 1);
+	store_mailbox_free(&box);
+	assert_int_equal(store_mailbox_keywords(f->acct, &old, &kw, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	store_names_free(kw, n);
+	assert_int_equal(append(f->acct, "INBOX", "four\r\n", 0, NULL), 4);
+	assert_int_equal(store_mailbox_rename(f->acct, "INBOX", "Old"), STORE_ERR_EXISTS);
+	counts_exact(f->acct);
+	assert_int_equal(msg_files(f->acct), 3);
+}
+
+static void test_delete(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t uid, copy;
+
+	assert_int_equal(store_mailbox_delete(f->acct, "INBOX"), STORE_ERR_INVALID);
+	assert_int_equal(store_mailbox_delete(f->acct, "nope"), STORE_ERR_NOT_FOUND);
+	assert_int_equal(store_mailbox_create(f->acct, "p/c", STORE_SPECIAL_NONE), STORE_OK);
+	assert_int_equal(store_mailbox_delete(f->acct, "p"), STORE_ERR_HAS_CHILDREN);
+	assert_string_equal(store_error_name(STORE_ERR_HAS_CHILDREN), "mailbox has children");
+	uid = append(f->acct, "p/c", "shared\r\n", 0, "kw");
+	append(f->acct, "p/c", "alone\r\n", 0, NULL);
+	assert_int_equal(store_copy(f->acct, TREF(f->acct, "p/c"), &uid, 1, "Trash", &copy), STORE_OK);
+	assert_int_equal(store_expunge(f->acct, TREF(f->acct, "p/c"), &uid, 1), STORE_OK);
+	assert_int_equal(msg_files(f->acct), 2);
+	assert_int_equal(store_mailbox_delete(f->acct, "p/c"), STORE_OK);
+	/* its own file went, the shared one stays with the copy */
+	assert_int_equal(msg_files(f->acct), 1);
+	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM expunged e WHERE NOT EXISTS"
+				 " (SELECT 1 FROM mailboxes b WHERE b.id = e.mailbox_id)"), 0);
+	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM mailbox_keywords k WHERE NOT EXISTS"
+				 " (SELECT 1 FROM mailboxes b WHERE b.id = k.mailbox_id)"), 0);
+	assert_int_equal(store_mailbox_delete(f->acct, "p"), STORE_OK);
+	counts_exact(f->acct);
+}
+
+static void test_subscriptions(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox *boxes;
+	char **names;
+	size_t n;
+
+	assert_int_equal(store_mailbox_create(f->acct, "Lists", STORE_SPECIAL_NONE), STORE_OK);
+	assert_int_equal(store_subscribe(f->acct, "Lists", true), STORE_OK);
+	assert_int_equal(store_subscribe(f->acct, "Lists", true), STORE_OK);
+	/* RFC 9051 6.3.7: a name that does not exist may be subscribed */
+	assert_int_equal(store_subscribe(f->acct, "Future", true), STORE_OK);
+	assert_int_equal(store_subscribe(f->acct, "bad*name", true), STORE_ERR_INVALID);
+	assert_int_equal(store_subscribe(f->acct, "Junk", false), STORE_OK);
+	assert_int_equal(store_subscribe(f->acct, "Junk", false), STORE_ERR_NOT_FOUND);
+	assert_int_equal(store_mailbox_list(f->acct, &boxes, &n), STORE_OK);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(boxes[i].subscribed, strcmp(boxes[i].name, "Junk") != 0);
+	store_mailboxes_free(boxes, n);
+	/* a subscription outlives its mailbox, and is not renamed */
+	assert_int_equal(store_mailbox_delete(f->acct, "Lists"), STORE_OK);
+	assert_int_equal(store_mailbox_rename(f->acct, "Archive", "Archive2"), STORE_OK);
+	assert_int_equal(store_subscriptions(f->acct, &names, &n), STORE_OK);
+	assert_int_equal(n, 7);
+	assert_string_equal(names[0], "Archive");
+	assert_string_equal(names[2], "Future");
+	assert_string_equal(names[4], "Lists");
+	store_names_free(names, n);
+}
+
+static void test_counts(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox_ref inbox = test_ref(f->acct, "INBOX");
+	uint32_t uids[3], moved[3], *gone;
+	struct store_mailbox box;
+	size_t n;
+
+	uids[0] = append(f->acct, "INBOX", "a\r\n", 0, NULL);
+	uids[1] = append(f->acct, "INBOX", "bb\r\n", STORE_FLAG_SEEN, NULL);
+	uids[2] = append(f->acct, "INBOX", "ccc\r\n", STORE_FLAG_DELETED, NULL);
+	counts_exact(f->acct);
+	box = get_box(f->acct, "INBOX");
+	assert_int_equal(box.messages, 3);
+	assert_int_equal(box.unseen, 2);
+	assert_int_equal(box.deleted, 1);
+	assert_int_equal(box.size, 12);
+	store_mailbox_free(&box);
+	assert_int_equal(store_flags_update(f->acct, &inbox, uids, 3, STORE_FLAGS_ADD,
+					    STORE_FLAG_SEEN | STORE_FLAG_DELETED, NULL, NULL, NULL), STORE_OK);
+	counts_exact(f->acct);
+	assert_int_equal(store_flags_update(f->acct, &inbox, uids, 1, STORE_FLAGS_REPLACE, 0, NULL,
+					    NULL, NULL), STORE_OK);
+	counts_exact(f->acct);
+	assert_int_equal(store_copy(f->acct, &inbox, uids, 3, "Archive", NULL), STORE_OK);
+	counts_exact(f->acct);
+	assert_int_equal(store_move(f->acct, &inbox, uids, 2, "Trash", moved), STORE_OK);
+	counts_exact(f->acct);
+	assert_int_equal(store_expunge_deleted(f->acct, TREF(f->acct, "Archive"), NULL, 0, &gone, &n),
+			 STORE_OK);
+	free(gone);
+	counts_exact(f->acct);
+	assert_int_equal(store_expunge(f->acct, &inbox, uids + 2, 1), STORE_OK);
+	counts_exact(f->acct);
+	box = get_box(f->acct, "Trash");
+	assert_int_equal(box.messages, 2);
+	assert_int_equal(box.unseen, 1);
+	assert_int_equal(box.deleted, 1);
+	assert_int_equal(box.size, 7);
+	store_mailbox_free(&box);
+}
+
+static void test_flags_modseq(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox_ref inbox = test_ref(f->acct, "INBOX");
+	struct store_flag_change *ch;
+	struct store_message msgs[4];
+	uint32_t uids[4];
+	uint64_t before;
+	char **kw;
+	size_t n;
+
+	for (int i = 0; i < 3; i++)
+		uids[i] = append(f->acct, "INBOX", "x\r\n", i == 0 ? STORE_FLAG_SEEN : 0, NULL);
+	uids[3] = 99;   /* missing: skipped */
+	before = highest(f->acct, "INBOX");
+	assert_int_equal(store_flags_update(f->acct, &inbox, uids, 4, STORE_FLAGS_ADD, STORE_FLAG_SEEN,
+					    "$Label1", &ch, &n), STORE_OK);
+	/* every message changed (keyword added), one MODSEQ for all */
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(ch[i].uid, uids[i]);
+		assert_int_equal(ch[i].flags, STORE_FLAG_SEEN);
+		assert_string_equal(ch[i].keywords, "$Label1");
+		assert_int_equal(ch[i].modseq, before + 1);
+	}
+	store_flag_changes_free(ch, n);
+	assert_int_equal(highest(f->acct, "INBOX"), before + 1);
+	/* only what changes is listed; nothing changed: no new MODSEQ */
+	assert_int_equal(store_flags_update(f->acct, &inbox, uids, 3, STORE_FLAGS_REMOVE, STORE_FLAG_SEEN,
+					    NULL, &ch, &n), STORE_OK);
+	assert_int_equal(n, 3);
+	store_flag_changes_free(ch, n);
+	assert_int_equal(store_flags_update(f->acct, &inbox, uids, 3, STORE_FLAGS_REMOVE, STORE_FLAG_SEEN,
+					    NULL, &ch, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	assert_null(ch);
+	assert_int_equal(highest(f->acct, "INBOX"), before + 2);
+	assert_int_equal(store_flags_update(f->acct, &inbox, uids + 1, 1, STORE_FLAGS_REPLACE,
+					    STORE_FLAG_FLAGGED, NULL, &ch, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_null(ch[0].keywords);
+	assert_int_equal(ch[0].modseq, before + 3);
+	store_flag_changes_free(ch, n);
+	assert_int_equal(store_messages_get(f->acct, &inbox, uids, 4, msgs), STORE_OK);
+	assert_int_equal(msgs[0].uid, uids[0]);
+	assert_string_equal(msgs[0].keywords, "$Label1");
+	assert_int_equal(msgs[1].flags, STORE_FLAG_FLAGGED);
+	assert_null(msgs[1].keywords);
+	assert_int_equal(msgs[3].uid, 0);
+	for (int i = 0; i < 4; i++)
+		free(msgs[i].keywords);
+	assert_int_equal(store_mailbox_keywords(f->acct, &inbox, &kw, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(kw[0], "$Label1");
+	store_names_free(kw, n);
+}
+
+static void test_keywords_bound(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox_ref inbox = test_ref(f->acct, "INBOX");
+	uint32_t uid = append(f->acct, "INBOX", "x\r\n", 0, "b A");
+	char word[32], **kw;
+	size_t n;
+
+	assert_int_equal(store_mailbox_keywords(f->acct, &inbox, &kw, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(kw[0], "A");
+	assert_string_equal(kw[1], "b");
+	store_names_free(kw, n);
+	for (int i = 2; i < STORE_MAILBOX_KEYWORDS_MAX; i++) {
+		snprintf(word, sizeof(word), "k%d", i);
+		assert_int_equal(store_flags_update(f->acct, &inbox, &uid, 1, STORE_FLAGS_ADD, 0, word,
+						    NULL, NULL), STORE_OK);
+	}
+	/* the same keyword in another case is no new one */
+	assert_int_equal(store_flags_update(f->acct, &inbox, &uid, 1, STORE_FLAGS_ADD, 0, "a",
+					    NULL, NULL), STORE_OK);
+	assert_int_equal(store_flags_update(f->acct, &inbox, &uid, 1, STORE_FLAGS_ADD, 0, "one-more",
+					    NULL, NULL), STORE_ERR_INVALID);
+	assert_int_equal(store_append(f->acct, "INBOX", "y\r\n", 3, 0, "other", 0, NULL),
+			 STORE_ERR_INVALID);
+	assert_int_equal(store_mailbox_keywords(f->acct, &inbox, &kw, &n), STORE_OK);
+	assert_int_equal(n, STORE_MAILBOX_KEYWORDS_MAX);
+	store_names_free(kw, n);
+}
+
+static void test_expunge_deleted(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox_ref inbox = test_ref(f->acct, "INBOX");
+	struct store_message *msgs;
+	uint64_t before;
+	uint32_t *gone;
+	size_t n;
+
+	for (uint32_t i = 0; i < 5; i++)
+		assert_int_equal(append(f->acct, "INBOX", "x\r\n", i % 2 == 0 ? STORE_FLAG_DELETED : 0,
+					NULL), i + 1);
+	before = highest(f->acct, "INBOX");
+	/* UID EXPUNGE: only those of the set with \Deleted now */
+	assert_int_equal(store_expunge_deleted(f->acct, &inbox, (uint32_t[]){ 5, 2, 1, 1 }, 4,
+					       &gone, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(gone[0], 1);
+	assert_int_equal(gone[1], 5);
+	free(gone);
+	assert_int_equal(highest(f->acct, "INBOX"), before + 1);
+	assert_int_equal(store_expunge_deleted(f->acct, &inbox, NULL, 0, &gone, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(gone[0], 3);
+	free(gone);
+	assert_int_equal(store_expunge_deleted(f->acct, &inbox, NULL, 0, &gone, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	free(gone);
+	assert_int_equal(store_message_list(f->acct, &inbox, &msgs, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(msgs[0].uid, 2);
+	assert_int_equal(msgs[1].uid, 4);
+	store_messages_free(msgs, n);
+	assert_int_equal(msg_files(f->acct), 2);
+}
+
+static void test_copy_move(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox_ref inbox = test_ref(f->acct, "INBOX"), trash;
+	uint32_t uids[3], out[3];
+	struct store_message *msgs;
+	char **kw;
+	size_t n;
+
+	uids[0] = append(f->acct, "INBOX", "one\r\n", STORE_FLAG_FLAGGED, "$Job");
+	uids[1] = 77;   /* not there */
+	uids[2] = append(f->acct, "INBOX", "two\r\n", 0, NULL);
+	assert_int_equal(store_copy(f->acct, &inbox, uids, 3, "Nope", out), STORE_ERR_NOT_FOUND);
+	assert_int_equal(store_move(f->acct, &inbox, uids, 3, "Nope", out), STORE_ERR_NOT_FOUND);
+	assert_int_equal(store_move(f->acct, &inbox, uids, 3, "Trash", out), STORE_OK);
+	assert_int_equal(out[0], 1);
+	assert_int_equal(out[1], 0);
+	assert_int_equal(out[2], 2);
+	trash = test_ref(f->acct, "Trash");
+	assert_int_equal(store_message_list(f->acct, &trash, &msgs, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(msgs[0].flags, STORE_FLAG_FLAGGED);
+	assert_string_equal(msgs[0].keywords, "$Job");
+	assert_int_equal(msgs[0].modseq, msgs[1].modseq);
+	store_messages_free(msgs, n);
+	assert_int_equal(store_message_list(f->acct, &inbox, &msgs, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	store_messages_free(msgs, n);
+	assert_int_equal(store_mailbox_keywords(f->acct, &trash, &kw, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	store_names_free(kw, n);
+	/* the files moved with the messages, none was copied or lost */
+	assert_int_equal(msg_files(f->acct), 2);
+	/* a move within one mailbox gives new UIDs; a repeated UID moves once */
+	assert_int_equal(store_move(f->acct, &trash, (uint32_t[]){ 1, 2, 1 }, 3, "Trash", out), STORE_OK);
+	assert_int_equal(out[0], 3);
+	assert_int_equal(out[1], 4);
+	assert_int_equal(out[2], 0);
+	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM messages"), 2);
+	counts_exact(f->acct);
+}
+
+/* A child moves messages back and forth between two mailboxes for ever;
+ * killed at a random moment, every message is in exactly one of them. */
+#define MOVE_MESSAGES 20
+static void test_move_atomic_kill(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid;
+
+	for (int i = 0; i < MOVE_MESSAGES; i++) {
+		char body[64];
+
+		snprintf(body, sizeof(body), "Subject: %d\r\n\r\n%d\r\n", i, i);
+		append(f->acct, "INBOX", body, 0, NULL);
+	}
+	store_close(&f->acct);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct store_account *acct;
+		const char *names[2] = { "INBOX", "Archive" };
+
+		if (store_open(f->dir, ADDR, &acct) != STORE_OK)
+			_exit(1);
+		for (unsigned round = 0;; round++) {
+			struct store_mailbox_ref from = test_ref(acct, names[round % 2]);
+			struct store_message *msgs;
+			uint32_t uids[MOVE_MESSAGES];
+			size_t n;
+
+			if (store_message_list(acct, &from, &msgs, &n) != STORE_OK)
+				_exit(2);
+			for (size_t i = 0; i < n; i++)
+				uids[i] = msgs[i].uid;
+			store_messages_free(msgs, n);
+			/* by halves: two moves per round */
+			if (store_move(acct, &from, uids, n / 2, names[(round + 1) % 2], NULL) != STORE_OK ||
+			    store_move(acct, &from, uids + n / 2, n - n / 2, names[(round + 1) % 2],
+				       NULL) != STORE_OK)
+				_exit(3);
+		}
+	}
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	usleep(100000 + (useconds_t)(rand() % 300000));
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(store_open(f->dir, ADDR, &f->acct), STORE_OK);
+	/* the child did move (each move leaves expunged rows) */
+	assert_true(sql_int(f->acct, "SELECT count(*) FROM expunged") > 0);
+	/* each message once: by its file, shared by nobody else */
+	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM messages"), MOVE_MESSAGES);
+	assert_int_equal(sql_int(f->acct, "SELECT count(DISTINCT file_id) FROM messages"), MOVE_MESSAGES);
+	assert_int_equal(msg_files(f->acct), MOVE_MESSAGES);
+	counts_exact(f->acct);
+}
+
+static void test_view_large(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox_ref inbox;
+	struct store_view view;
+
+	append(f->acct, "INBOX", "x\r\n", 0, NULL);
+	/* 100,000 rows sharing the one file: the view reads the index only */
+	sql_exec(f->acct, "WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n"
+		 " WHERE i < 100000) INSERT INTO messages(mailbox_id, uid, file_id, flags, modseq,"
+		 " internal_date, size) SELECT m.mailbox_id, n.i, m.file_id, n.i % 32, 1, 0, 3"
+		 " FROM n, messages m; UPDATE mailboxes SET uidnext = 100001 WHERE name = 'INBOX'");
+	inbox = test_ref(f->acct, "INBOX");
+	assert_int_equal(store_view_load(f->acct, &inbox, &view), STORE_OK);
+	assert_int_equal(view.n, 100000);
+	assert_int_equal(view.uidnext, 100001);
+	assert_int_equal(view.uidvalidity, inbox.uidvalidity);
+	assert_true(view.highestmodseq >= 2);
+	for (uint32_t i = 0; i < view.n; i++)
+		assert_int_equal(view.uids[i], i + 1);
+	assert_int_equal(view.flags[0], 0);
+	assert_int_equal(view.flags[99999], 100000 % 32);
+	/* each array is one block of exactly the count's size (the count
+	 * sized it: no growth, no object per message) */
+	assert_true(malloc_usable_size(view.uids) >= 100000 * sizeof(uint32_t));
+	assert_true(malloc_usable_size(view.uids) < 100000 * sizeof(uint32_t) + 4096);
+	assert_true(malloc_usable_size(view.flags) < 100000 + 4096);
+	store_view_free(&view);
+	assert_null(view.uids);
+	counts_exact(f->acct);
+}
+
+static void test_changes_since(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox_ref inbox = test_ref(f->acct, "INBOX");
+	struct store_message *changed;
+	uint32_t *expunged, uids[4];
+	uint64_t mark, high;
+	size_t nc, ne;
+
+	for (int i = 0; i < 4; i++)
+		uids[i] = append(f->acct, "INBOX", "x\r\n", 0, NULL);
+	mark = highest(f->acct, "INBOX");
+	assert_int_equal(store_flags_update(f->acct, &inbox, uids + 2, 1, STORE_FLAGS_ADD,
+					    STORE_FLAG_ANSWERED, NULL, NULL, NULL), STORE_OK);
+	assert_int_equal(store_expunge(f->acct, &inbox, uids + 1, 1), STORE_OK);
+	append(f->acct, "INBOX", "new\r\n", 0, NULL);
+	assert_int_equal(store_changes_since(f->acct, &inbox, mark, &changed, &nc, &expunged, &ne,
+					     &high), STORE_OK);
+	assert_int_equal(nc, 2);
+	assert_int_equal(changed[0].uid, 3);
+	assert_int_equal(changed[0].flags, STORE_FLAG_ANSWERED);
+	assert_int_equal(changed[1].uid, 5);
+	assert_int_equal(ne, 1);
+	assert_int_equal(expunged[0], 2);
+	assert_int_equal(high, mark + 3);
+	store_messages_free(changed, nc);
+	free(expunged);
+	assert_int_equal(store_changes_since(f->acct, &inbox, high, &changed, &nc, &expunged, &ne,
+					     &high), STORE_OK);
+	assert_int_equal(nc + ne, 0);
+	/* the MODSEQ indexes answer it (no scan of the mailbox) */
+	{
+		sqlite3 *db = index_open(f->acct);
+		sqlite3_stmt *stmt;
+
+		assert_int_equal(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN SELECT uid FROM expunged"
+						    " INDEXED BY expunged_modseq WHERE mailbox_id = 1"
+						    " AND modseq > 5 ORDER BY uid", -1, &stmt, NULL),
+				 SQLITE_OK);
+		assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+		assert_non_null(strstr((const char *)sqlite3_column_text(stmt, 3), "expunged_modseq"));
+		sqlite3_finalize(stmt);
+		sqlite3_close(db);
+	}
+}
+
+static void test_recent(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox_ref inbox = test_ref(f->acct, "INBOX");
+	uint32_t first;
+
+	append(f->acct, "INBOX", "x\r\n", 0, NULL);
+	append(f->acct, "INBOX", "y\r\n", 0, NULL);
+	/* the first session after they arrived sees them \Recent */
+	assert_int_equal(store_recent_take(f->acct, &inbox, &first), STORE_OK);
+	assert_int_equal(first, 1);
+	/* the next does not */
+	assert_int_equal(store_recent_take(f->acct, &inbox, &first), STORE_OK);
+	assert_int_equal(first, 3);
+	append(f->acct, "INBOX", "z\r\n", 0, NULL);
+	assert_int_equal(store_recent_take(f->acct, &inbox, &first), STORE_OK);
+	assert_int_equal(first, 3);
+	assert_int_equal(store_recent_take(f->acct, &inbox, &first), STORE_OK);
+	assert_int_equal(first, 4);
+}
+
+static void test_structure(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox_ref inbox = test_ref(f->acct, "INBOX"), archive;
+	uint32_t uid = append(f->acct, "INBOX", "x\r\n", 0, NULL), copy;
+	void *data;
+	size_t len;
+
+	assert_int_equal(store_structure_get(f->acct, &inbox, uid, &data, &len), STORE_ERR_NOT_FOUND);
+	assert_int_equal(store_structure_put(f->acct, &inbox, 99, "s", 1), STORE_ERR_NOT_FOUND);
+	assert_int_equal(store_structure_put(f->acct, &inbox, uid, "shape\0x", 7), STORE_OK);
+	assert_int_equal(store_copy(f->acct, &inbox, &uid, 1, "Archive", &copy), STORE_OK);
+	archive = test_ref(f->acct, "Archive");
+	/* the copy shares it */
+	assert_int_equal(store_structure_get(f->acct, &archive, copy, &data, &len), STORE_OK);
+	assert_int_equal(len, 7);
+	assert_memory_equal(data, "shape\0x", 7);
+	free(data);
+	assert_int_equal(store_expunge(f->acct, &inbox, &uid, 1), STORE_OK);
+	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM structures"), 1);
+	/* gone with the last copy */
+	assert_int_equal(store_expunge(f->acct, &archive, &copy, 1), STORE_OK);
+	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM structures"), 0);
+	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM files"), 0);
+	assert_int_equal(store_structure_put(f->acct, TREF(f->acct, "Nope"), 1, "s", 1), STORE_ERR_GONE);
+}
+
+struct seen {
+	int calls;
+	int64_t ids[8];
+	char names[8][32];
+};
+
+static void on_change(void *arg, const struct hub_change *change)
+{
+	struct seen *s = arg;
+
+	if (change->kind != HUB_CHANGE_MAILBOX || s->calls == 8)
+		return;
+	s->ids[s->calls] = change->mailbox_id;
+	snprintf(s->names[s->calls++], sizeof(s->names[0]), "%s", change->mailbox);
+}
+
+static void test_hub_mailbox_changes(void **state)
+{
+	struct fixture *f = *state;
+	struct seen s = { 0 };
+	struct store_mailbox_ref a, ab;
+	struct hub_watch *w;
+
+	assert_int_equal(store_mailbox_create(f->acct, "a/b", STORE_SPECIAL_NONE), STORE_OK);
+	a = test_ref(f->acct, "a");
+	ab = test_ref(f->acct, "a/b");
+	/* a watch on another mailbox still hears of mailbox changes */
+	w = hub_watch_add(ADDR, test_ref(f->acct, "INBOX").id, NULL, on_change, &s);
+	assert_int_equal(store_mailbox_rename(f->acct, "a", "c"), STORE_OK);
+	assert_int_equal(s.calls, 2);
+	assert_int_equal(s.ids[0], a.id);
+	assert_string_equal(s.names[0], "c");
+	assert_int_equal(s.ids[1], ab.id);
+	assert_string_equal(s.names[1], "c/b");
+	assert_int_equal(store_mailbox_delete(f->acct, "c/b"), STORE_OK);
+	assert_int_equal(s.calls, 3);
+	assert_int_equal(s.ids[2], ab.id);
+	assert_int_equal(store_mailbox_create(f->acct, "x/y/Sent", STORE_SPECIAL_NONE), STORE_OK);
+	assert_int_equal(s.calls, 6);
+	assert_int_equal(store_mailbox_rename(f->acct, "c", "x/y/Sent"), STORE_ERR_EXISTS);
+	assert_int_equal(s.calls, 6);
+	/* a create that made a superior, then failed, tells nothing (and
+	 * the superior is not there) */
+	sql_exec(f->acct, "DELETE FROM mailboxes WHERE name = 'x'");
+	assert_int_equal(store_mailbox_create(f->acct, "x/y", STORE_SPECIAL_NONE), STORE_ERR_EXISTS);
+	assert_int_equal(s.calls, 6);
+	assert_int_equal(test_ref(f->acct, "x").id, 0);
+	hub_watch_remove(&w);
+}
+
+/* An index.db of schema 3 gets its counts, subscriptions and keywords. */
+static void test_migrate_v3(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox_ref inbox;
+	struct store_mailbox box;
+	char **kw;
+	size_t n;
+
+	append(f->acct, "INBOX", "a\r\n", STORE_FLAG_SEEN, "x y");
+	append(f->acct, "INBOX", "bb\r\n", STORE_FLAG_DELETED, "Y z");
+	assert_int_equal(store_subscribe(f->acct, "Junk", false), STORE_OK);
+	store_close(&f->acct);
+	{
+		char path[1024];
+		sqlite3 *db;
+
+		snprintf(path, sizeof(path), "%s/mail/example.org/imap/index.db", f->dir);
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, TEST_SCHEMA_UNDO_V4 " PRAGMA user_version = 3",
+					      NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
+	assert_int_equal(store_open(f->dir, ADDR, &f->acct), STORE_OK);
+	assert_int_equal(sql_int(f->acct, "PRAGMA user_version"), 4);
+	box = get_box(f->acct, "INBOX");
+	assert_int_equal(box.messages, 2);
+	assert_int_equal(box.unseen, 1);
+	assert_int_equal(box.deleted, 1);
+	assert_int_equal(box.size, 7);
+	store_mailbox_free(&box);
+	counts_exact(f->acct);
+	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM subscriptions"), 5);
+	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM subscriptions WHERE name = 'Junk'"), 0);
+	inbox = test_ref(f->acct, "INBOX");
+	assert_int_equal(store_mailbox_keywords(f->acct, &inbox, &kw, &n), STORE_OK);
+	assert_int_equal(n, 3);   /* x, y, z: "Y" is "y" */
+	store_names_free(kw, n);
+	/* messages from before are not \Recent */
+	{
+		uint32_t first;
+
+		assert_int_equal(store_recent_take(f->acct, &inbox, &first), STORE_OK);
+		assert_int_equal(first, 3);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_ref_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_superiors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_children, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_inbox, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subscriptions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flags_modseq, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keywords_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expunge_deleted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_move, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_move_atomic_kill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_view_large, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changes_since, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_structure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hub_mailbox_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
+	};
+
+	log_set_level(LOG_LEVEL_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
