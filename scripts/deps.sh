@@ -13,13 +13,15 @@ libcrypt-dev libinih-dev zlib1g-dev libidn2-dev libcmocka-dev
 python3 python3-pytest openssl curl fetchmail swaks iproute2 util-linux
 "
 # Real peers for interoperability tests: Dovecot's own tools write and read
-# the Maildir + dovecot-uidlist that tern imports and exports. Only the core
-# package: it listens on no port by itself.
+# the Maildir + dovecot-uidlist that tern imports and exports; its imap
+# binary (dovecot-imapd), run over a pipe, gives the ENVELOPE and
+# BODYSTRUCTURE answers of tests/unit/mime-corpus/regen.py. Neither
+# listens on a port by itself.
 # swaks speaks TLS (--tls, the SMTP tests) only with these two, which
 # are merely Recommends of swaks. Postfix is a real sending MTA for the
 # SMTP tests, run from a folder of its own (tests/e2e/test_smtp_postfix.py).
 # mutt reads a message over IMAP in batch mode (tests/e2e/test_imap_fetch.py).
-TEST_PACKAGES="dovecot-core libnet-ssleay-perl libio-socket-ssl-perl postfix mutt"
+TEST_PACKAGES="dovecot-core dovecot-imapd libnet-ssleay-perl libio-socket-ssl-perl postfix mutt"
 if [ "${1:-}" = test ]; then
 	PACKAGES="$PACKAGES $TEST_PACKAGES"
 fi

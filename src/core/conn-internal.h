@@ -110,9 +110,9 @@ enum conn_state {
 	CONN_STATE_DEAD,         /* torn down, handles closing */
 };
 
-/* A conn_send_file() in progress (conn-send.c). */
+/* A conn_send_file() in progress (conn-send.c); allocated for it, so an
+ * idle connection does not carry it. */
 struct conn_send {
-	bool on;
 	int fd;
 	uint64_t off;                  /* next byte of the file to send */
 	uint64_t left;                 /* bytes of the range still to send */
@@ -174,7 +174,7 @@ struct conn {
 	bool stalled;                  /* the protocol took nothing of the buffered input */
 	bool job;
 	bool end_after_job;            /* conn_end() waits for the job */
-	struct conn_send send;         /* conn_send_file() */
+	struct conn_send *send;        /* conn_send_file() in progress, or NULL */
 	bool ktls_send;                /* TLS records are written by the kernel */
 	enum conn_end end_why;         /* of conn_end(), once called */
 	int depth;                     /* protocol code on the stack */

@@ -107,7 +107,7 @@ bool conn_job_cancel(struct conn *conn)
 static void conn_job_begin(struct conn *conn, void (*work)(void *arg), void (*done)(void *arg),
 			   void *arg)
 {
-	if (conn->job || (conn->send.on && !conn->send.reading)) {
+	if (conn->job || (conn->send != NULL && !conn->send->reading)) {
 		conn_log(conn, LOG_LEVEL_ERROR, "msg=\"%s\"", conn->job ?
 			 "second job started while one runs" : "job started during a file send");
 		abort();
@@ -176,7 +176,7 @@ void conn_await_done(struct conn_await *await)
 
 bool conn_job_running(const struct conn *conn)
 {
-	return conn->job || conn->send.on;
+	return conn->job || conn->send != NULL;
 }
 
 struct job_limit *conn_auth_limit(const struct conn *conn)

@@ -49,7 +49,7 @@ void conn_send_counters(uint64_t *job_reads_r, uint64_t *sendfile_bytes_r)
 
 bool conn_send_running(const struct conn *conn)
 {
-	return conn->send.on;
+	return conn->send != NULL;
 }
 
 /* Say once per process how message bodies leave under TLS. */
@@ -73,16 +73,17 @@ static void conn_send_log_tls_path(const struct conn *conn)
 void conn_send_file(struct conn *conn, int fd, uint64_t off, uint64_t len,
 		    conn_send_filter_fn *filter, conn_send_done_fn *done, void *arg)
 {
-	struct conn_send *s = &conn->send;
+	struct conn_send *s;
 
-	if (conn->job || s->on) {
+	if (conn->job || conn->send != NULL) {
 		conn_log(conn, LOG_LEVEL_ERROR, "msg=\"file send started while a %s runs\"",
-			 s->on ? "send" : "job");
+			 conn->send != NULL ? "send" : "job");
 		abort();
 	}
-	free(s->piece);
+	s = malloc(sizeof(*s));
+	if (s == NULL)
+		abort();
 	*s = (struct conn_send){
-		.on = true,
 		.fd = fd,
 		.off = off,
 		.left = len,
@@ -91,42 +92,46 @@ void conn_send_file(struct conn *conn, int fd, uint64_t off, uint64_t len,
 		.arg = arg,
 		.use_sendfile = filter == NULL && len >= CONN_SENDFILE_MIN && conn_can_sendfile(conn),
 	};
+	conn->send = s;
 	if (filter == NULL && len >= CONN_SENDFILE_MIN && conn->tls_on)
 		conn_send_log_tls_path(conn);
 	conn_kick(conn);
 }
 
-/* The send is over: done, once. */
+/* The send is over: done, once (it may start the next send). */
 static void conn_send_end(struct conn *conn, enum conn_send_result result)
 {
-	struct conn_send *s = &conn->send;
+	struct conn_send *s = conn->send;
+	conn_send_done_fn *done = s->done;
+	void *arg = s->arg;
 
-	s->on = false;
-	s->want_write = false;
+	conn->send = NULL;
 	free(s->piece);
-	s->piece = NULL;
+	free(s);
 	conn->depth++;
-	s->done(s->arg, result);
+	done(arg, result);
 	conn->depth--;
 }
 
-static void conn_send_fail(struct conn *conn, enum conn_send_result result)
+/* The send ends with `result` at the next step (an error, or the filter
+ * has all it wants). */
+static void conn_send_stop(struct conn *conn, enum conn_send_result result)
 {
-	conn->send.ended = true;
-	conn->send.result = result;
+	conn->send->ended = true;
+	conn->send->result = result;
 }
 
 static void conn_send_advance(struct conn *conn, size_t n)
 {
-	conn->send.off += n;
-	conn->send.left -= n;
+	conn->send->off += n;
+	conn->send->left -= n;
 }
 
 /* Hand n bytes read into `data` on: through the filter, or (raw) into the
  * output queue unless they are already there (`queued`). */
 static void conn_send_deliver(struct conn *conn, const char *data, size_t n, bool queued)
 {
-	struct conn_send *s = &conn->send;
+	struct conn_send *s = conn->send;
 
 	conn_send_advance(conn, n);
 	if (s->filter == NULL) {
@@ -136,15 +141,15 @@ static void conn_send_deliver(struct conn *conn, const char *data, size_t n, boo
 	}
 	conn->depth++;
 	if (s->filter(s->arg, data, n))
-		conn_send_fail(conn, CONN_SEND_OK);
+		conn_send_stop(conn, CONN_SEND_OK);
 	conn->depth--;
 }
 
 static void conn_send_read_failed(struct conn *conn, int err)
 {
 	conn_log(conn, LOG_LEVEL_ERROR, "msg=\"reading a file to send failed\" offset=%llu error=\"%s\"",
-		 (unsigned long long)conn->send.off, strerror(err));
-	conn_send_fail(conn, CONN_SEND_IO_ERROR);
+		 (unsigned long long)conn->send->off, strerror(err));
+	conn_send_stop(conn, CONN_SEND_IO_ERROR);
 }
 
 /* ---- the read job: what the page cache does not hold ---- */
@@ -157,7 +162,7 @@ static size_t conn_send_want(const struct conn_send *s)
 static void conn_send_read_work(void *arg)
 {
 	struct conn *conn = arg;
-	struct conn_send *s = &conn->send;
+	struct conn_send *s = conn->send;
 	size_t want = conn_send_want(s);
 
 	do
@@ -174,7 +179,7 @@ static void conn_send_read_work(void *arg)
 static void conn_send_read_done(void *arg)
 {
 	struct conn *conn = arg;
-	struct conn_send *s = &conn->send;
+	struct conn_send *s = conn->send;
 
 	s->reading = false;
 	/* Closing: conn_settle ends the send. */
@@ -183,14 +188,14 @@ static void conn_send_read_done(void *arg)
 	if (s->job_read < 0)
 		conn_send_read_failed(conn, s->job_errno);
 	else if (s->job_read == 0)
-		conn_send_fail(conn, CONN_SEND_SHORT);
+		conn_send_stop(conn, CONN_SEND_SHORT);
 	else
 		conn_send_deliver(conn, s->piece, (size_t)s->job_read, false);
 }
 
 static void conn_send_read_job(struct conn *conn)
 {
-	struct conn_send *s = &conn->send;
+	struct conn_send *s = conn->send;
 
 	if (s->piece == NULL && (s->piece = malloc(CONN_SEND_PIECE)) == NULL)
 		abort();
@@ -213,14 +218,12 @@ enum conn_send_step {
  * bytes are read in a job, which is slower but never wrong. */
 static size_t conn_send_cached(int fd, uint64_t off, size_t len)
 {
-	static long page_size;
+	long page_size = sysconf(_SC_PAGESIZE);
 	unsigned char vec[CONN_SENDFILE_WINDOW / 4096 + 2];
 	uint64_t start;
 	size_t span, pages, i, cached;
 	void *map;
 
-	if (page_size == 0)
-		page_size = sysconf(_SC_PAGESIZE);
 	start = off - off % (uint64_t)page_size;
 	span = (size_t)(off - start) + len;
 	pages = (span + (size_t)page_size - 1) / (size_t)page_size;
@@ -246,7 +249,7 @@ static size_t conn_send_cached(int fd, uint64_t off, size_t len)
  * was queued before is sent (the bytes must follow it). */
 static enum conn_send_step conn_send_by_sendfile(struct conn *conn)
 {
-	struct conn_send *s = &conn->send;
+	struct conn_send *s = conn->send;
 	size_t n = s->left < CONN_SENDFILE_WINDOW ? (size_t)s->left : CONN_SENDFILE_WINDOW;
 	ssize_t r;
 
@@ -266,7 +269,7 @@ static enum conn_send_step conn_send_by_sendfile(struct conn *conn)
 		return CONN_SEND_STEP_MORE;
 	}
 	if (r == 0) {
-		conn_send_fail(conn, CONN_SEND_SHORT);
+		conn_send_stop(conn, CONN_SEND_SHORT);
 	} else if (r == CONN_IO_AGAIN) {
 		s->want_write = true;
 		return CONN_SEND_STEP_WAIT;
@@ -285,7 +288,7 @@ static enum conn_send_step conn_send_by_sendfile(struct conn *conn)
 /* Read the next piece if the page cache holds it, else in a job. */
 static enum conn_send_step conn_send_by_read(struct conn *conn)
 {
-	struct conn_send *s = &conn->send;
+	struct conn_send *s = conn->send;
 	size_t want = conn_send_want(s);
 	struct iovec iov;
 	ssize_t n;
@@ -313,7 +316,7 @@ static enum conn_send_step conn_send_by_read(struct conn *conn)
 		return CONN_SEND_STEP_MORE;
 	}
 	if (n == 0) {
-		conn_send_fail(conn, CONN_SEND_SHORT);
+		conn_send_stop(conn, CONN_SEND_SHORT);
 		return CONN_SEND_STEP_MORE;
 	}
 	if (errno == EINTR)
@@ -330,9 +333,9 @@ static enum conn_send_step conn_send_by_read(struct conn *conn)
 
 bool conn_send_step(struct conn *conn)
 {
-	struct conn_send *s = &conn->send;
+	struct conn_send *s = conn->send;
 
-	if (!s->on || s->reading)
+	if (s == NULL || s->reading)
 		return false;
 	s->want_write = false;
 	for (;;) {

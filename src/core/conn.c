@@ -162,7 +162,7 @@ size_t conn_queued(const struct conn *conn)
 static bool conn_can_read(const struct conn *conn)
 {
 	return conn->state == CONN_STATE_OPEN && !conn->closing && !conn->eof && !conn->broken &&
-	       !conn->job && !conn->send.on && !conn->user_paused && !conn->out_blocked &&
+	       !conn->job && conn->send == NULL && !conn->user_paused && !conn->out_blocked &&
 	       !conn->starttls && (conn->skipping || conn->in.max == 0 || conn->in.len < conn->in.max);
 }
 
@@ -277,7 +277,7 @@ void conn_resume_input(struct conn *conn)
 static bool conn_dispatchable(const struct conn *conn)
 {
 	return conn->state == CONN_STATE_OPEN && conn->session != NULL && !conn->closing &&
-	       !conn->broken && !conn->job && !conn->send.on && !conn->user_paused &&
+	       !conn->broken && !conn->job && conn->send == NULL && !conn->user_paused &&
 	       !conn->out_blocked && !conn->starttls && conn->in.len > 0;
 }
 
@@ -446,7 +446,6 @@ static void conn_free(struct conn *conn)
 	conn_closing_remove(conn);
 	close(conn->fd);
 	SSL_free(conn->ssl);
-	free(conn->send.piece);
 	buf_release(&conn->in);
 	buf_release(&conn->out);
 	core_conn_release(conn->core, conn->remote_ip);
@@ -542,7 +541,7 @@ void conn_end(struct conn *conn, enum conn_end why)
 
 void conn_end_close(struct conn *conn)
 {
-	if (conn->state == CONN_STATE_OPEN && conn->session != NULL && !conn->send.on &&
+	if (conn->state == CONN_STATE_OPEN && conn->session != NULL && conn->send == NULL &&
 	    conn->protocol->timeout != NULL) {
 		conn->depth++;
 		conn->protocol->timeout(conn->session, conn->end_why);
@@ -569,7 +568,7 @@ static bool conn_settle_once(struct conn *conn)
 
 	if (conn->job)
 		return conn_job_cancel(conn);
-	if (conn->send.on && conn_is_closing(conn))
+	if (conn->send != NULL && conn_is_closing(conn))
 		return conn_send_step(conn);   /* ends it: done runs before close */
 	if (conn->aborting || (conn->closing && conn->broken) ||
 	    (conn->closing && conn->state == CONN_STATE_HANDSHAKE) ||
@@ -584,7 +583,7 @@ static bool conn_settle_once(struct conn *conn)
 	conn_flush(conn);
 	if (conn->job)
 		return conn_job_cancel(conn);
-	if (conn->send.on && conn_send_step(conn))
+	if (conn->send != NULL && conn_send_step(conn))
 		return true;
 	if (conn->job)
 		return false;   /* the send reads in a job */
@@ -593,7 +592,7 @@ static bool conn_settle_once(struct conn *conn)
 	} else if (conn->out_blocked && conn_queued(conn) < conn->out_high / 2) {
 		conn->out_blocked = false;
 		/* A send is its own producer: the session waits for its done. */
-		if (conn->session != NULL && !conn->closing && !conn->send.on &&
+		if (conn->session != NULL && !conn->closing && conn->send == NULL &&
 		    conn->protocol->drained != NULL) {
 			conn->depth++;
 			conn->protocol->drained(conn->session);
@@ -614,7 +613,7 @@ static bool conn_settle_once(struct conn *conn)
 	 * answered; close when nothing is left to do (an incomplete last line
 	 * is dropped). A session that paused itself (timer, producer) or a
 	 * drained callback that just resumed it comes back here later. */
-	if (conn->eof && !conn->closing && !conn->job && !conn->send.on && !conn->out_blocked &&
+	if (conn->eof && !conn->closing && !conn->job && conn->send == NULL && !conn->out_blocked &&
 	    !conn->user_paused && !conn->starttls && !again &&
 	    (conn->in.len == 0 || conn->stalled || conn->state != CONN_STATE_OPEN))
 		conn_close(conn, "client closed");
@@ -680,7 +679,7 @@ static void conn_update_poll(struct conn *conn)
 			ev |= UV_DISCONNECT;   /* conn_client_gone() while paused */
 		if (conn_queued(conn) > 0)
 			ev |= conn->write_wants_read ? UV_READABLE : UV_WRITABLE;
-		else if (conn->send.want_write)
+		else if (conn->send != NULL && conn->send->want_write)
 			ev |= UV_WRITABLE;     /* sendfile met a full socket */
 		break;
 	case CONN_STATE_DEAD:

@@ -17,7 +17,8 @@
 #include "core/config.h"
 
 /* What a listener offers. Both: TLS 1.2 and 1.3, no compression, no
- * renegotiation, no session cache or tickets, the server's order. */
+ * renegotiation, no session cache or tickets, the server's order; kernel
+ * TLS where the kernel offers it and [tls] ktls is on. */
 enum tls_policy {
 	/* The services users' programs connect to (pop3, pop3s; imap, imaps,
 	 * submission, submissions): in TLS 1.2 only ECDHE key exchange with

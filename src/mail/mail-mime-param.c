@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mail/mail-header.h"
+#include "core/number.h"
 
 /* The most parameters a field gives; more are dropped. */
 #define MAIL_MIME_MAX_PARAMS 64
@@ -158,17 +158,6 @@ static void mail_mime_params_read(struct mail_mime_scan *sc, struct mail_mime_pa
 	buf_release(&value);
 }
 
-static int mail_mime_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* RFC 2231 4: %XX octets; a '%' not followed by two hex digits stays. */
 static void mail_mime_percent_decode(const char *s, size_t len, struct buf *out)
 {
@@ -178,8 +167,8 @@ static void mail_mime_percent_decode(const char *s, size_t len, struct buf *out)
 		char c = s[i];
 		int hi, lo;
 
-		if (c == '%' && i + 2 < len && (hi = mail_mime_hex(s[i + 1])) >= 0 &&
-		    (lo = mail_mime_hex(s[i + 2])) >= 0) {
+		if (c == '%' && i + 2 < len && (hi = number_hex_digit((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = number_hex_digit((unsigned char)s[i + 2])) >= 0) {
 			c = (char)(hi * 16 + lo);
 			i += 2;
 		}

@@ -188,24 +188,15 @@ static uint64_t mail_structure_hash(const unsigned char *s, size_t len)
 	return h;
 }
 
-static int mail_structure_put_u64(struct buf *out, uint64_t v)
+/* v as n little-endian bytes. */
+static int mail_structure_put(struct buf *out, size_t n, uint64_t v)
 {
 	unsigned char b[8];
 	size_t i;
 
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < n; i++)
 		b[i] = (unsigned char)(v >> (8 * i));
-	return buf_append(out, b, sizeof(b));
-}
-
-static int mail_structure_put_u32(struct buf *out, uint32_t v)
-{
-	unsigned char b[4];
-	size_t i;
-
-	for (i = 0; i < 4; i++)
-		b[i] = (unsigned char)(v >> (8 * i));
-	return buf_append(out, b, sizeof(b));
+	return buf_append(out, b, n);
 }
 
 static int mail_structure_put_string(struct buf *out, const char *s)
@@ -213,11 +204,11 @@ static int mail_structure_put_string(struct buf *out, const char *s)
 	size_t len;
 
 	if (s == NULL)
-		return mail_structure_put_u32(out, MAIL_STRUCTURE_NO_STRING);
+		return mail_structure_put(out, 4, MAIL_STRUCTURE_NO_STRING);
 	len = strlen(s);
 	if (len >= MAIL_STRUCTURE_NO_STRING)
 		return -1;
-	if (mail_structure_put_u32(out, (uint32_t)len) < 0)
+	if (mail_structure_put(out, 4, (uint32_t)len) < 0)
 		return -1;
 	return buf_append(out, s, len);
 }
@@ -229,16 +220,16 @@ int mail_structure_serialize(const struct mail_structure *st, struct buf *out)
 	int r = 0;
 
 	r |= buf_append(out, MAIL_STRUCTURE_MAGIC, MAIL_STRUCTURE_MAGIC_LEN);
-	r |= mail_structure_put_u64(out, st->size);
-	r |= mail_structure_put_u32(out, st->count);
+	r |= mail_structure_put(out, 8, st->size);
+	r |= mail_structure_put(out, 4, st->count);
 	for (i = 0; i < st->count && r == 0; i++) {
 		const struct mail_mime_node *n = &st->nodes[i];
 
-		r |= mail_structure_put_u64(out, n->hdr_off);
-		r |= mail_structure_put_u64(out, n->body_off);
-		r |= mail_structure_put_u64(out, n->end);
-		r |= mail_structure_put_u64(out, n->lines);
-		r |= mail_structure_put_u32(out, n->parent);
+		r |= mail_structure_put(out, 8, n->hdr_off);
+		r |= mail_structure_put(out, 8, n->body_off);
+		r |= mail_structure_put(out, 8, n->end);
+		r |= mail_structure_put(out, 8, n->lines);
+		r |= mail_structure_put(out, 4, n->parent);
 		r |= buf_append(out, (unsigned char[]){ (unsigned char)n->kind, n->text ? 1 : 0 }, 2);
 		r |= mail_structure_put_string(out, n->encoding);
 		r |= mail_structure_put_string(out, n->basic);
@@ -246,7 +237,7 @@ int mail_structure_serialize(const struct mail_structure *st, struct buf *out)
 		r |= mail_structure_put_string(out, n->envelope);
 	}
 	if (r == 0)
-		r = mail_structure_put_u64(out, mail_structure_hash((unsigned char *)out->data + start,
+		r = mail_structure_put(out, 8, mail_structure_hash((unsigned char *)out->data + start,
 								  out->len - start));
 	if (r != 0) {
 		out->len = start;

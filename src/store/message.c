@@ -483,6 +483,7 @@ ssize_t store_reader_read(struct store_reader *reader, void *buf, size_t len)
 {
 	ssize_t n;
 
+	store_check_off_loop(__func__);
 	do
 		n = read(reader->fd, buf, len);
 	while (n < 0 && errno == EINTR);
@@ -494,6 +495,7 @@ ssize_t store_reader_pread(const struct store_reader *reader, void *buf, size_t 
 {
 	ssize_t n;
 
+	store_check_off_loop(__func__);
 	if (offset > (uint64_t)INT64_MAX) {
 		errno = EINVAL;
 		return -1;

@@ -59,9 +59,8 @@ struct store_account {
  * it logs the function and aborts, in every build, since such a call
  * stalls every session of that loop; the unit tests, which run sessions on
  * real loops, fail on it. Reading an open message (store_reader_read,
- * store_reader_pread) is not checked, since export and tests read in
- * their own threads, but blocks on a cold cache just the same: a loop
- * sends a message with conn_send_file(store_reader_fd()) instead. */
+ * store_reader_pread) is one of them, since it blocks on a cold cache: a
+ * loop sends a message with conn_send_file(store_reader_fd()) instead. */
 void store_check_off_loop(const char *function);
 
 /* A handle for a canonical address (taken over), not yet open. */

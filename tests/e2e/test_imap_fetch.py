@@ -112,24 +112,21 @@ def split_msg(msg):
 
 @pytest.fixture(scope="module")
 def srv():
-    t = th.Tern({"listen.imap": "127.0.0.1:%d" % th.free_port(),
-                 "listen.imaps": "127.0.0.1:%d" % th.free_port()})
-    try:
-        t.setup_accounts()
-        stored = t.import_mbox(th.USER, [PLAIN, MULTI])
-        server = t.start()
-        t.imaps_port = int(t.sets["listen.imaps"].rsplit(":", 1)[1])
-        t.server = server
-        t.stored = stored
+    """A server whose demo@ INBOX holds the corpus (UIDs 1 and 2),
+    appended over IMAP; .stored is what the store holds (CRLF). LOGIN
+    works without TLS too, so that bodies can leave by sendfile."""
+    with th.imap_tern({"auth.allow_plaintext_loopback": "yes"}) as t:
+        t.stored = [th.crlf(PLAIN), th.crlf(MULTI)]
+        m = th.imap_ssl(t.imaps_port)
+        for msg in t.stored:
+            typ, data = m.append("INBOX", None, None, msg)
+            assert typ == "OK", data
+        m.logout()
         yield t
-    finally:
-        problems = t.cleanup()
-        assert not problems, "sanitizer reports:\n" + "\n".join(problems)
 
 
 def connect(srv, mailbox="INBOX", readonly=False):
-    m = imaplib.IMAP4_SSL("127.0.0.1", srv.imaps_port, ssl_context=th.tls_client_context())
-    m.login(th.USER, th.PASSWORD)
+    m = th.imap_ssl(srv.imaps_port)
     typ, _ = m.select(mailbox, readonly=readonly)
     assert typ == "OK"
     return m
@@ -396,11 +393,12 @@ def rss_kib(pid):
     raise AssertionError("no VmRSS")
 
 
-def test_slow_reader_memory_bounded(srv, big):
+@pytest.mark.parametrize("tls", [True, False], ids=["imaps", "plain-sendfile"])
+def test_slow_reader_memory_bounded(srv, big, tls):
     uid, msg = big
     pid = srv.server.proc.pid
     before = rss_kib(pid)
-    r = th.Raw(srv.imaps_port, tls=True, rcvbuf=16384)
+    r = th.Raw(srv.imaps_port if tls else srv.imap_port, tls=tls, rcvbuf=16384)
     r.readline()
     r.send(b"a LOGIN %s %s\r\n" % (th.USER.encode(), th.PASSWORD.encode()))
     while not r.readline().startswith(b"a "):
@@ -437,12 +435,12 @@ def test_many_messages_to_a_slow_reader(tern_factory):
     """FETCH 1:* of 400 messages (2 MB of output, far over the output
     buffer) to a client that reads slowly: every response arrives, in
     order, and the producer goes on after each pause."""
-    t = tern_factory({"listen.imaps": "127.0.0.1:%d" % th.free_port()})
+    t = tern_factory()
+    t.enable_imap()
     msgs = [th.make_message(i, extra_lines=80) for i in range(400)]
     stored = t.import_mbox(th.USER, msgs)
     t.start()
-    port = int(t.sets["listen.imaps"].rsplit(":", 1)[1])
-    r = th.Raw(port, tls=True, rcvbuf=8192)
+    r = th.Raw(t.imaps_port, tls=True, rcvbuf=8192)
     r.readline()
     r.send(b"a LOGIN %s %s\r\nb EXAMINE INBOX\r\nc FETCH 1:* (UID BODY.PEEK[TEXT] FLAGS)\r\n"
            % (th.USER.encode(), th.PASSWORD.encode()))

@@ -147,6 +147,20 @@ static HARNESS_UNUSED void conn_harness_stop(struct harness *h)
 	nftw(h->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* ---- the server side of test protocols ---- */
+
+/* Answer a line the test protocol does not know: itself in capitals. */
+static HARNESS_UNUSED void harness_echo_upper(struct conn *conn, const char *line, size_t len)
+{
+	char up[256];
+	size_t i;
+
+	for (i = 0; i < len && i < sizeof(up) - 1; i++)
+		up[i] = (char)(line[i] >= 'a' && line[i] <= 'z' ? line[i] - 32 : line[i]);
+	up[i] = '\0';
+	conn_printf(conn, "%s\r\n", up);
+}
+
 /* ---- a client ---- */
 
 struct client {

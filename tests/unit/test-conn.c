@@ -309,13 +309,7 @@ static void t_input(void *session)
 			conn_close(s->conn, "quit");
 			return;
 		} else {
-			char up[256];
-			size_t i;
-
-			for (i = 0; i < len && i < sizeof(up) - 1; i++)
-				up[i] = (char)(line[i] >= 'a' && line[i] <= 'z' ? line[i] - 32 : line[i]);
-			up[i] = '\0';
-			conn_printf(s->conn, "%s\r\n", up);
+			harness_echo_upper(s->conn, line, len);
 		}
 	}
 }
