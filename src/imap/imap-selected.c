@@ -107,12 +107,13 @@ static size_t selected_uids_in(const struct store_view *v, const struct imap_seq
 	return n;
 }
 
-/* The saved result of SEARCHRES ("$", RFC 5182 2.1) that is still in the view. */
+/* The saved result of SEARCHRES ("$", RFC 5182 2.1) that is still in
+ * the view (SEARCH saves it ascending, without repeats). */
 static size_t selected_uids_saved(const struct imap_selected *sel, uint32_t *out)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < sel->n_saved; i++) {
+	for (size_t i = 0; i < sel->n_saved && n < sel->view.n; i++) {
 		if (imap_selected_seq(sel, sel->saved[i]) != 0)
 			out[n++] = sel->saved[i];
 	}
@@ -139,8 +140,9 @@ bool imap_selected_uids(struct imap_session *s, const struct imap_arg *set, bool
 		*why_r = "Invalid sequence set";
 		return false;
 	}
-	if (!uid && !ss.saved && v->n > 0 && ss.n > 0 && ss.ranges[ss.n - 1].hi > v->n) {
-		/* RFC 9051 9 (seq-number): only numbers of existing messages. */
+	if (!uid && !ss.saved && ss.n > 0 && ss.ranges[ss.n - 1].hi > v->n) {
+		/* RFC 9051 9 (seq-number): only numbers of existing messages;
+		 * "*" in an empty mailbox names none (imap_seqset_parse). */
 		imap_seqset_free(&ss);
 		*why_r = "Invalid message sequence number";
 		return false;
