@@ -100,6 +100,11 @@ struct mail_mime_part_ctx {
 char *mail_mime_part_fill(struct mail_mime_node *node, const struct mail_mime_fields *f,
 			  const struct mail_mime_part_ctx *ctx);
 
+/* mail-mime-param.c: the charset parameter of a Content-Type value
+ * (s[0..len), no NUL inside), malloc'd as written; NULL when there is
+ * none. For mail-text.c, which reads parts' text for SEARCH. */
+char *mail_mime_content_charset(const char *value, size_t len);
+
 /* mail-envelope.c: the "(...)" ENVELOPE of a message root's fields
  * (RFC 9051 7.5.2), malloc'd. */
 char *mail_envelope_build(const struct mail_mime_fields *f);

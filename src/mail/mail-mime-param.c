@@ -600,3 +600,29 @@ char *mail_mime_part_fill(struct mail_mime_node *node, const struct mail_mime_fi
 	node->encoding = mail_mime_buf_take(&enc);
 	return boundary_r;
 }
+
+char *mail_mime_content_charset(const char *value, size_t len)
+{
+	struct mail_mime_scan sc = { .s = value, .len = len, .pos = 0 };
+	struct mail_mime_params ps;
+	const char *charset;
+	char *r = NULL;
+
+	ps.n = 0;
+	/* type "/" subtype, then the parameters (RFC 2045 5.1) */
+	mail_mime_skip_cfws(&sc);
+	if (mail_mime_token(&sc, false) == 0)
+		return NULL;
+	mail_mime_skip_cfws(&sc);
+	if (sc.pos < sc.len && sc.s[sc.pos] == '/') {
+		sc.pos++;
+		mail_mime_skip_cfws(&sc);
+		(void)mail_mime_token(&sc, false);
+	}
+	mail_mime_params_read(&sc, &ps);
+	charset = mail_mime_param_find(&ps, "charset");
+	if (charset != NULL && charset[0] != '\0')
+		r = mail_mime_strndup(charset, strlen(charset));
+	mail_mime_params_free(&ps);
+	return r;
+}
