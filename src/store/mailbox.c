@@ -70,7 +70,8 @@ void store_names_free(char **names, size_t n)
  * of "a" sorts after "a/" and before "a0" ('0' follows '/'). */
 #define MAILBOX_COLUMNS \
 	"b.id, b.name, b.uidvalidity, b.uidnext, b.highestmodseq, b.special," \
-	" b.messages, b.unseen, b.deleted, b.size"
+	" b.messages, b.unseen, b.deleted, b.size," \
+	" (SELECT count(*) FROM messages r WHERE r.mailbox_id = b.id AND r.uid >= b.recent_uid)"
 #define MAILBOX_LIST \
 	"SELECT " MAILBOX_COLUMNS "," \
 	" EXISTS (SELECT 1 FROM subscriptions s WHERE s.name = b.name)," \
@@ -96,6 +97,7 @@ static void mailbox_from_row(sqlite3_stmt *stmt, struct store_mailbox *box)
 	box->unseen = (uint32_t)sqlite3_column_int64(stmt, 7);
 	box->deleted = (uint32_t)sqlite3_column_int64(stmt, 8);
 	box->size = (uint64_t)sqlite3_column_int64(stmt, 9);
+	box->recent = (uint32_t)sqlite3_column_int64(stmt, 10);
 }
 
 static enum store_error store_mailbox_list_locked(struct store_account *acct,
@@ -118,8 +120,8 @@ static enum store_error store_mailbox_list_locked(struct store_account *acct,
 				abort();
 		}
 		mailbox_from_row(stmt, &boxes[n]);
-		boxes[n].subscribed = sqlite3_column_int(stmt, 10) != 0;
-		boxes[n++].has_children = sqlite3_column_int(stmt, 11) != 0;
+		boxes[n].subscribed = sqlite3_column_int(stmt, 11) != 0;
+		boxes[n++].has_children = sqlite3_column_int(stmt, 12) != 0;
 	}
 	sqlite3_finalize(stmt);
 	if (r != DB_OK) {

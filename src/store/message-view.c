@@ -192,9 +192,9 @@ enum store_error store_changes_since(struct store_account *acct, const struct st
 	return err;
 }
 
-static enum store_error store_recent_take_locked(struct store_account *acct,
-						 const struct store_mailbox_ref *ref,
-						 uint32_t *first_recent_r)
+static enum store_error store_recent_locked(struct store_account *acct,
+					    const struct store_mailbox_ref *ref, bool take,
+					    uint32_t *first_recent_r)
 {
 	sqlite3_stmt *stmt;
 	struct store_box box;
@@ -222,7 +222,7 @@ static enum store_error store_recent_take_locked(struct store_account *acct,
 	*first_recent_r = recent;
 	/* Nothing arrived since the last taker: no write, no fsync (the
 	 * common SELECT). */
-	if (recent >= box.uidnext)
+	if (!take || recent >= box.uidnext)
 		goto out;
 	stmt = db_prepare(acct->db, "UPDATE mailboxes SET recent_uid = uidnext WHERE id = ?");
 	if (stmt == NULL) {
@@ -239,16 +239,28 @@ out:
 	return err;
 }
 
-enum store_error store_recent_take(struct store_account *acct, const struct store_mailbox_ref *ref,
-				   uint32_t *first_recent_r)
+static enum store_error store_recent(struct store_account *acct, const struct store_mailbox_ref *ref,
+				     bool take, uint32_t *first_recent_r)
 {
 	enum store_error err;
 
 	*first_recent_r = 0;
 	store_enter(acct);
-	err = store_recent_take_locked(acct, ref, first_recent_r);
+	err = store_recent_locked(acct, ref, take, first_recent_r);
 	store_leave(acct);
 	if (err != STORE_OK)
 		*first_recent_r = 0;
 	return err;
+}
+
+enum store_error store_recent_take(struct store_account *acct, const struct store_mailbox_ref *ref,
+				   uint32_t *first_recent_r)
+{
+	return store_recent(acct, ref, true, first_recent_r);
+}
+
+enum store_error store_recent_peek(struct store_account *acct, const struct store_mailbox_ref *ref,
+				   uint32_t *first_recent_r)
+{
+	return store_recent(acct, ref, false, first_recent_r);
 }

@@ -96,6 +96,8 @@ struct store_mailbox {
 	uint32_t unseen;           /* messages without \Seen */
 	uint32_t deleted;          /* messages with \Deleted */
 	uint64_t size;             /* octets */
+	uint32_t recent;           /* messages at or above the \Recent watermark
+				    * (STATUS RECENT; a range of the UID index) */
 };
 
 struct store_message {
@@ -233,6 +235,10 @@ enum store_error store_changes_since(struct store_account *acct, const struct st
  * the mailbox's watermark to UIDNEXT, atomically, and returns the old
  * one: messages with uid >= *first_recent_r are \Recent for the caller. */
 enum store_error store_recent_take(struct store_account *acct, const struct store_mailbox_ref *ref,
+				   uint32_t *first_recent_r);
+/* The watermark without moving it: EXAMINE MUST NOT take \Recent away
+ * (RFC 3501 6.3.2). */
+enum store_error store_recent_peek(struct store_account *acct, const struct store_mailbox_ref *ref,
 				   uint32_t *first_recent_r);
 
 /* A cache blob per message file (the MIME structure src/mail computes;

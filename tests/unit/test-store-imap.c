@@ -128,12 +128,13 @@ static struct store_mailbox get_box(struct store_account *acct, const char *name
 	return box;
 }
 
-static uint64_t highest(struct store_account *acct, const char *name)
+/* A mailbox's counters, without its name (nothing to free). */
+static struct store_mailbox counters(struct store_account *acct, const char *name)
 {
 	struct store_mailbox box = get_box(acct, name);
 
 	store_mailbox_free(&box);
-	return box.highestmodseq;
+	return box;
 }
 
 static void test_ref_gone(void **state)
@@ -395,7 +396,7 @@ static void test_flags_modseq(void **state)
 	for (int i = 0; i < 3; i++)
 		uids[i] = append(f->acct, "INBOX", "x\r\n", i == 0 ? STORE_FLAG_SEEN : 0, NULL);
 	uids[3] = 99;   /* missing: skipped */
-	before = highest(f->acct, "INBOX");
+	before = counters(f->acct, "INBOX").highestmodseq;
 	assert_int_equal(store_flags_update(f->acct, &inbox, uids, 4, STORE_FLAGS_ADD, STORE_FLAG_SEEN,
 					    "$Label1", &ch, &n), STORE_OK);
 	/* every message changed (keyword added), one MODSEQ for all */
@@ -407,7 +408,7 @@ static void test_flags_modseq(void **state)
 		assert_int_equal(ch[i].modseq, before + 1);
 	}
 	store_flag_changes_free(ch, n);
-	assert_int_equal(highest(f->acct, "INBOX"), before + 1);
+	assert_int_equal(counters(f->acct, "INBOX").highestmodseq, before + 1);
 	/* only what changes is listed; nothing changed: no new MODSEQ */
 	assert_int_equal(store_flags_update(f->acct, &inbox, uids, 3, STORE_FLAGS_REMOVE, STORE_FLAG_SEEN,
 					    NULL, &ch, &n), STORE_OK);
@@ -417,7 +418,7 @@ static void test_flags_modseq(void **state)
 					    NULL, &ch, &n), STORE_OK);
 	assert_int_equal(n, 0);
 	assert_null(ch);
-	assert_int_equal(highest(f->acct, "INBOX"), before + 2);
+	assert_int_equal(counters(f->acct, "INBOX").highestmodseq, before + 2);
 	assert_int_equal(store_flags_update(f->acct, &inbox, uids + 1, 1, STORE_FLAGS_REPLACE,
 					    STORE_FLAG_FLAGGED, NULL, &ch, &n), STORE_OK);
 	assert_int_equal(n, 1);
@@ -480,7 +481,7 @@ static void test_expunge_deleted(void **state)
 	for (uint32_t i = 0; i < 5; i++)
 		assert_int_equal(append(f->acct, "INBOX", "x\r\n", i % 2 == 0 ? STORE_FLAG_DELETED : 0,
 					NULL), i + 1);
-	before = highest(f->acct, "INBOX");
+	before = counters(f->acct, "INBOX").highestmodseq;
 	/* UID EXPUNGE: only those of the set with \Deleted now */
 	assert_int_equal(store_expunge_deleted(f->acct, &inbox, (uint32_t[]){ 5, 2, 1, 1 }, 4,
 					       &gone, &n), STORE_OK);
@@ -488,7 +489,7 @@ static void test_expunge_deleted(void **state)
 	assert_int_equal(gone[0], 1);
 	assert_int_equal(gone[1], 5);
 	free(gone);
-	assert_int_equal(highest(f->acct, "INBOX"), before + 1);
+	assert_int_equal(counters(f->acct, "INBOX").highestmodseq, before + 1);
 	assert_int_equal(store_expunge_deleted(f->acct, &inbox, NULL, 0, &gone, &n), STORE_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(gone[0], 3);
@@ -644,7 +645,7 @@ static void test_changes_since(void **state)
 
 	for (int i = 0; i < 4; i++)
 		uids[i] = append(f->acct, "INBOX", "x\r\n", 0, NULL);
-	mark = highest(f->acct, "INBOX");
+	mark = counters(f->acct, "INBOX").highestmodseq;
 	assert_int_equal(store_flags_update(f->acct, &inbox, uids + 2, 1, STORE_FLAGS_ADD,
 					    STORE_FLAG_ANSWERED, NULL, NULL, NULL), STORE_OK);
 	assert_int_equal(store_expunge(f->acct, &inbox, uids + 1, 1), STORE_OK);
@@ -687,9 +688,14 @@ static void test_recent(void **state)
 
 	append(f->acct, "INBOX", "x\r\n", 0, NULL);
 	append(f->acct, "INBOX", "y\r\n", 0, NULL);
+	assert_int_equal(counters(f->acct, "INBOX").recent, 2);
+	/* EXAMINE looks without taking */
+	assert_int_equal(store_recent_peek(f->acct, &inbox, &first), STORE_OK);
+	assert_int_equal(first, 1);
 	/* the first session after they arrived sees them \Recent */
 	assert_int_equal(store_recent_take(f->acct, &inbox, &first), STORE_OK);
 	assert_int_equal(first, 1);
+	assert_int_equal(counters(f->acct, "INBOX").recent, 0);
 	/* the next does not */
 	assert_int_equal(store_recent_take(f->acct, &inbox, &first), STORE_OK);
 	assert_int_equal(first, 3);
@@ -698,6 +704,7 @@ static void test_recent(void **state)
 	assert_int_equal(first, 3);
 	assert_int_equal(store_recent_take(f->acct, &inbox, &first), STORE_OK);
 	assert_int_equal(first, 4);
+	assert_int_equal(store_recent_peek(f->acct, TREF(f->acct, "Nope"), &first), STORE_ERR_GONE);
 }
 
 static void test_structure(void **state)
