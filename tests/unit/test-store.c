@@ -45,6 +45,22 @@ static void read_back(struct store_account *acct, const char *box, uint32_t uid,
 	assert_non_null(got);
 	assert_int_equal(store_reader_open(acct, TREF(acct, box), uid, &r), STORE_OK);
 	assert_int_equal(store_reader_size(r), len);
+	/* At an offset, not moving read's position; the descriptor is the
+	 * file's. */
+	if (len > 3) {
+		assert_int_equal(store_reader_pread(r, got, 2, 1), 2);
+		assert_memory_equal(got, (const char *)want + 1, 2);
+		assert_int_equal(store_reader_pread(r, got, len, len - 3), 3);
+		assert_memory_equal(got, (const char *)want + len - 3, 3);
+	}
+	assert_int_equal(store_reader_pread(r, got, 1, len), 0);
+	assert_int_equal(store_reader_pread(r, got, 1, UINT64_MAX), -1);
+	{
+		struct stat st;
+
+		assert_int_equal(fstat(store_reader_fd(r), &st), 0);
+		assert_int_equal(st.st_size, len);
+	}
 	while ((n = store_reader_read(r, got + off, len + 1 - off)) > 0)
 		off += (size_t)n;
 	assert_int_equal(n, 0);
