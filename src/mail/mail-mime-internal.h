@@ -14,6 +14,9 @@
 #include "mail/mail-mime.h"
 
 #define MAIL_MIME_NONE UINT32_MAX
+/* The longest boundary looked for (RFC 2046 5.1.1 allows 70): a longer
+ * one leaves its multipart without parts. */
+#define MAIL_MIME_MAX_BOUNDARY 200
 
 enum mail_mime_kind {
 	MAIL_MIME_LEAF,       /* any other type: its content is opaque */

@@ -14,8 +14,8 @@
 
 /* The most parameters a field gives; more are dropped. */
 #define MAIL_MIME_MAX_PARAMS 64
-/* The longest boundary looked for (RFC 2046 5.1.1 allows 70). */
-#define MAIL_MIME_MAX_BOUNDARY 200
+/* Room for an RFC 2231 charset name and its NUL. */
+#define MAIL_MIME_MAX_CHARSET 64
 
 struct mail_mime_param {
 	char *name, *value;
@@ -253,14 +253,35 @@ static bool mail_mime_2231_name(const struct mail_mime_param *p, struct mail_mim
 	return i == p->name_len;
 }
 
+/* One extended section (RFC 2231 4): %XX decoded onto out; the first
+ * section starts with charset'language', whose charset goes to
+ * charset[MAIL_MIME_MAX_CHARSET] (an empty one, or one too long, is none). */
+static void mail_mime_2231_section(const char *v, size_t len, bool first, char *charset, struct buf *out)
+{
+	const char *q1 = first ? memchr(v, '\'', len) : NULL;
+	const char *q2 = q1 != NULL ? memchr(q1 + 1, '\'', len - (size_t)(q1 + 1 - v)) : NULL;
+
+	if (q2 != NULL) {
+		size_t n = (size_t)(q1 - v);
+
+		if (n < MAIL_MIME_MAX_CHARSET) {
+			memcpy(charset, v, n);
+			charset[n] = '\0';
+		}
+		len -= (size_t)(q2 + 1 - v);
+		v = q2 + 1;
+	}
+	mail_mime_percent_decode(v, len, out);
+}
+
 /* RFC 2231 3, 4: join the sections of the parameter named like ps->p[first]
  * (in section order), decode the extended ones and convert them from the
  * charset of the first, and mark every used one (name set to NULL). */
 static void mail_mime_2231_join(struct mail_mime_params *ps, size_t first, struct buf *out)
 {
 	struct mail_mime_2231 f, r;
-	char charset[64] = "";
-	bool used[MAIL_MIME_MAX_PARAMS] = { false };
+	char charset[MAIL_MIME_MAX_CHARSET] = "";
+	bool used[MAIL_MIME_MAX_PARAMS] = { false }, any = false;
 	size_t base_len, i;
 
 	(void)mail_mime_2231_name(&ps->p[first], &f);
@@ -286,33 +307,11 @@ static void mail_mime_2231_join(struct mail_mime_params *ps, size_t first, struc
 			break;
 		used[pick] = true;
 		(void)mail_mime_2231_name(&ps->p[pick], &r);
-		if (!r.extended) {
-			if (buf_append(out, ps->p[pick].value, ps->p[pick].value_len) < 0)
-				abort();
-			continue;
-		}
-		{
-			const char *v = ps->p[pick].value;
-			size_t vlen = ps->p[pick].value_len;
-
-			if (out->len == 0 && charset[0] == '\0') {
-				/* charset'language'value, in the first section */
-				const char *q1 = memchr(v, '\'', vlen), *q2;
-
-				q2 = q1 != NULL ? memchr(q1 + 1, '\'', vlen - (size_t)(q1 + 1 - v)) : NULL;
-				if (q2 != NULL) {
-					size_t cl = (size_t)(q1 - v);
-
-					if (cl < sizeof(charset)) {
-						memcpy(charset, v, cl);
-						charset[cl] = '\0';
-					}
-					vlen -= (size_t)(q2 + 1 - v);
-					v = q2 + 1;
-				}
-			}
-			mail_mime_percent_decode(v, vlen, out);
-		}
+		if (r.extended)
+			mail_mime_2231_section(ps->p[pick].value, ps->p[pick].value_len, !any, charset, out);
+		else if (buf_append(out, ps->p[pick].value, ps->p[pick].value_len) < 0)
+			abort();
+		any = true;
 	}
 	mail_mime_to_utf8(charset, out);
 	for (i = first; i < ps->n; i++) {

@@ -16,9 +16,9 @@
 
 #include "mail/mail-header.h"
 
-/* Bytes of a line kept to match boundaries: "--", the longest boundary
- * looked for (mail-mime-param.c), "--". */
-#define MAIL_MIME_LINE_KEEP 204
+/* Bytes of a line kept to match boundaries: "--", the longest boundary,
+ * "--". */
+#define MAIL_MIME_LINE_KEEP (MAIL_MIME_MAX_BOUNDARY + 4)
 /* The most of one header field kept: the rest of a longer one is cut. */
 #define MAIL_MIME_MAX_FIELD 65536
 /* The most bytes of part strings a message's structure holds; past this
