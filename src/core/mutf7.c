@@ -61,7 +61,9 @@ static void mutf7_put(struct buf *out, uint32_t cp)
 	buf_append(out, b, utf8_encode(cp, b));
 }
 
-size_t mutf7_decode_run(struct buf *out, const char *s, size_t len)
+/* The run after a '&' (s starts after it): the bytes consumed, the '-'
+ * included; 0 when it is not valid. */
+static size_t mutf7_decode_run(struct buf *out, const char *s, size_t len)
 {
 	unsigned long bits = 0;
 	unsigned nbits = 0;
@@ -99,4 +101,32 @@ size_t mutf7_decode_run(struct buf *out, const char *s, size_t len)
 	if (i == 0 || i == len || high != 0 || nbits >= 6 || (bits & ((1UL << nbits) - 1)) != 0)
 		return 0;
 	return i + 1;
+}
+
+bool mutf7_decode(struct buf *out, const char *s, size_t len, bool raw_ok)
+{
+	size_t start = out->len;
+
+	for (size_t i = 0; i < len;) {
+		size_t used;
+
+		if (!raw_ok && !mutf7_direct((unsigned char)s[i]))
+			goto fail;
+		if (s[i] != '&') {
+			buf_append(out, &s[i++], 1);
+		} else if (i + 1 < len && s[i + 1] == '-') {
+			buf_append(out, "&", 1);
+			i += 2;
+		} else if ((used = mutf7_decode_run(out, s + i + 1, len - i - 1)) > 0) {
+			i += 1 + used;
+		} else {
+			goto fail;
+		}
+	}
+	return true;
+fail:
+	out->len = start;
+	if (out->data != NULL)
+		out->data[start] = '\0';
+	return false;
 }

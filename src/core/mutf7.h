@@ -21,11 +21,13 @@ bool mutf7_direct(unsigned char c);
  * UTF-8. */
 size_t mutf7_encode_run(struct buf *out, const unsigned char *s, size_t len);
 
-/* Decode the run that follows a '&' (s[0..len) starts after it) into
- * UTF-8, strictly: the base64 alphabet, at least one character, units
- * that are not direct characters nor NUL, surrogates in pairs, spare bits
- * zero, then a '-'. Returns the bytes consumed, the '-' included; 0 when
- * it is not valid (out may then hold part of it: the caller truncates). */
-size_t mutf7_decode_run(struct buf *out, const char *s, size_t len);
+/* Append the UTF-8 form of the modified UTF-7 text s[0..len) to out:
+ * "&-" is '&', each "&...-" run is decoded strictly (the base64
+ * alphabet, at least one character, no unit that is a direct character
+ * or NUL, surrogates in pairs, spare bits zero, then '-'), and any other
+ * byte stands for itself: only direct characters (RFC 3501 5.1.3), or
+ * every byte when `raw_ok`. Returns false, out as it was, when s is not
+ * valid. */
+bool mutf7_decode(struct buf *out, const char *s, size_t len, bool raw_ok);
 
 #endif

@@ -17,7 +17,7 @@ enum imap_arg_type {
 	 * "BODY.PEEK[HEADER.FIELDS (From To)]<0.100>" is one atom. */
 	IMAP_ARG_ATOM,
 	IMAP_ARG_QUOTED,    /* a quoted string, its escapes undone */
-	IMAP_ARG_LITERAL,   /* {n}, {n+} or ~{n} (literal8) held whole */
+	IMAP_ARG_LITERAL,   /* {n} or {n+} held whole, or a streamed message (also ~{n}) */
 	IMAP_ARG_NIL,       /* the atom NIL (any case); str holds it as written */
 	IMAP_ARG_LIST,      /* ( ... ): children in list/n */
 	IMAP_ARG__COUNT
@@ -27,7 +27,7 @@ struct imap_arg {
 	enum imap_arg_type type;
 	const char *str;            /* ATOM, QUOTED, LITERAL, NIL; "" for LIST */
 	size_t len;
-	bool literal8;              /* LITERAL written as ~{n} (RFC 3516 / 9051 APPEND) */
+	bool literal8;              /* LITERAL written as ~{n} (RFC 3516 / 9051 APPEND): streamed only */
 	/* LITERAL that was streamed (imap_parser_set_stream): its bytes went
 	 * to the caller; str is "" and len is the literal's size. */
 	bool streamed;

@@ -491,6 +491,11 @@ static enum imap_parse_result imap_parser_literal(struct imap_parser *p, const c
 	bool stream = p->stream_max > 0 && p->depth == 0 && p->pending.n >= 1;
 	uint64_t max = stream ? p->stream_max : p->limits.max_literal;
 
+	/* RFC 9051 9 / RFC 3516: literal8 is append-data only. */
+	if (literal8 && !stream) {
+		imap_parser_fail(p, "Literal8 only for a message to append", false);
+		return imap_parser_line_failed(p, s, len);
+	}
 	if (!stream && max > p->limits.max_literals - p->literals_len)
 		max = p->limits.max_literals - p->literals_len;
 	if (size > max) {

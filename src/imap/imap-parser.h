@@ -34,8 +34,9 @@
  *   RFC 9051 / UTF8=ACCEPT), but not NUL, CR or LF, and only \" and \\
  *   as escapes.
  * - A literal header ends its line; its bytes are the literal. ~{n}
- *   (literal8) is taken anywhere, marked in struct imap_arg: the command
- *   decides whether it allows one. A held literal may hold NUL bytes.
+ *   (literal8) only at the message position of a streaming command (RFC
+ *   9051 9: append-data), an error elsewhere. A held literal may hold NUL
+ *   bytes.
  * - Streaming: the literals at the message position are the top-level
  *   arguments after the first one (APPEND mailbox [flags] [date] message,
  *   repeated for MULTIAPPEND, RFC 3502). Each is reported as

@@ -18,31 +18,10 @@ static void imap_utf7_terminate(struct buf *out)
 
 bool imap_utf7_to_utf8(const char *utf7, struct buf *out)
 {
-	size_t start = out->len, len = strlen(utf7);
+	bool ok = mutf7_decode(out, utf7, strlen(utf7), false);
 
-	for (size_t i = 0; i < len;) {
-		size_t used;
-
-		/* Only printable US-ASCII stands for itself. */
-		if (!mutf7_direct((unsigned char)utf7[i]))
-			goto fail;
-		if (utf7[i] != '&') {
-			buf_append(out, &utf7[i++], 1);
-		} else if (i + 1 < len && utf7[i + 1] == '-') {
-			buf_append(out, "&", 1);
-			i += 2;
-		} else if ((used = mutf7_decode_run(out, utf7 + i + 1, len - i - 1)) > 0) {
-			i += 1 + used;
-		} else {
-			goto fail;
-		}
-	}
 	imap_utf7_terminate(out);
-	return true;
-fail:
-	out->len = start;
-	imap_utf7_terminate(out);
-	return false;
+	return ok;
 }
 
 bool imap_utf8_to_utf7(const char *utf8, struct buf *out)

@@ -83,31 +83,6 @@ static void level_unescape(struct buf *out, const char *s, size_t len)
 	}
 }
 
-/* One level, unescaped, from modified UTF-7 into out; false (out
- * unchanged) when it is not valid modified UTF-7. Bytes above 0x7f stand
- * for themselves (encode writes invalid UTF-8 so). */
-static bool level_utf7_decode(struct buf *out, const char *s, size_t len)
-{
-	size_t start = out->len;
-
-	for (size_t i = 0; i < len;) {
-		size_t used;
-
-		if (s[i] != '&') {
-			buf_append(out, &s[i++], 1);
-		} else if (i + 1 < len && s[i + 1] == '-') {
-			buf_append(out, "&", 1);
-			i += 2;
-		} else if ((used = mutf7_decode_run(out, s + i + 1, len - i - 1)) > 0) {
-			i += 1 + used;
-		} else {
-			out->len = start;
-			return false;
-		}
-	}
-	return true;
-}
-
 char *transfer_maildir_folder_decode(const char *folder)
 {
 	struct buf out, level;
@@ -121,7 +96,10 @@ char *transfer_maildir_folder_decode(const char *folder)
 
 		buf_reset(&level);
 		level_unescape(&level, folder, n);
-		if (level.len > 0 && !level_utf7_decode(&out, level.data, level.len))
+		/* Bytes above 0x7f stand for themselves (encode writes bytes
+		 * that are not UTF-8 so); a level that is not valid modified
+		 * UTF-7 is taken as it is. */
+		if (level.len > 0 && !mutf7_decode(&out, level.data, level.len, true))
 			buf_append(&out, level.data, level.len);
 		if (folder[n] == '\0')
 			break;

@@ -244,7 +244,10 @@ static void test_literals(void **state)
 	check_len("a LOGIN {3+}\r\na\0b x\r\n", sizeof("a LOGIN {3+}\r\na\0b x\r\n") - 1,
 		  "[a LOGIN {3}a");
 	check("a LOGIN {2}\r\n\r\n x\r\n", "+[a LOGIN {2}\r\n x]");
-	check("a X ~{3}\r\nabc\r\n", "+[a X ~{3}abc]");
+	/* literal8 only for APPEND's messages. */
+	check("a X ~{3}\r\nb NOOP\r\n", "!a:Literal8 only for a message to append[b NOOP]");
+	check("a X ~{3+}\r\nabc\r\nb NOOP\r\n", "!a:Literal8 only for a message to append[b NOOP]");
+	check("a APPEND ~{5}\r\nb NOOP\r\n", "!a:Literal8 only for a message to append[b NOOP]");
 	check("a X (a {1}\r\nb c)\r\n", "+[a X (a {1}b c)]");
 	check("a X {001}\r\nb\r\n", "+[a X {1}b]");
 	/* A literal ends its line. */
