@@ -71,6 +71,8 @@ def test_create_list_rename_delete(raw):
     assert b"NO [CANNOT]" in done, done
     _, done = raw.cmd("DELETE Work")
     assert b"NO [NONEXISTENT]" in done, done
+    _, done = raw.cmd('CREATE "a*b"')
+    assert b"NO [CANNOT]" in done, done
 
 
 def test_create_special_use(raw):
