@@ -1,0 +1,388 @@
+# test_imap_clients - real IMAP clients against one tern: mbsync (Debian's
+# isync) keeping a local Maildir in two-way sync over IMAPS and over
+# STARTTLS (new mail, flags and deletions on either side, folders created
+# on either side, a second run that changes nothing), curl's FETCH by UID
+# over imap:// with --ssl-reqd (imaps:// and LIST and APPEND are in
+# test_imap_fetch/mailboxes/append), the client quirks no other file covers
+# (Apple Mail's pipelining of commands that run jobs, Thunderbird's "no
+# STATUS unless asked"), and Python's imaplib driving the whole command set
+# once in one flow, as a rev1 and as a rev2 client.
+import email
+import imaplib
+import os
+import re
+import shutil
+import smtplib
+import subprocess
+import tempfile
+
+import pytest
+
+import tern_harness as th
+
+MBSYNC = shutil.which("mbsync")
+CURL = shutil.which("curl")
+
+SYNC_USER = "sync@localhost"
+SYNC_TLS_USER = "synctls@localhost"
+SMOKE_USERS = {"rev1": "smoke1@localhost", "rev2": "smoke2@localhost"}
+QUIRK_USER = "quirk@localhost"
+
+# Maildir info letters (maildir's "2," flags) and the IMAP flags mbsync
+# maps them to; P (passed) has no IMAP flag and is not synced.
+MAILDIR_FLAGS = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered", "S": "\\Seen",
+                 "T": "\\Deleted"}
+# the commands a sync that finds nothing to do may send
+READ_ONLY_COMMANDS = {"AUTHENTICATE", "LOGIN", "CAPABILITY", "LIST", "LSUB", "SELECT",
+                      "EXAMINE", "UID FETCH", "FETCH", "CLOSE", "UNSELECT", "LOGOUT",
+                      "NAMESPACE", "ENABLE", "ID", "NOOP", "STARTTLS"}
+
+
+@pytest.fixture(scope="module")
+def srv():
+    users = (SYNC_USER, SYNC_TLS_USER, QUIRK_USER) + tuple(SMOKE_USERS.values())
+    with th.imap_tern(smtp=True, users=users) as t:
+        yield t
+
+
+def message(n, subject=None, body=None):
+    return ("From: Alice <alice@example.org>\r\nTo: sync@localhost\r\n"
+            "Subject: %s\r\nMessage-ID: <m%s@example.org>\r\n\r\n%s\r\n"
+            % (subject or "message %s" % n, n, body or "body of %s" % n)).encode()
+
+
+def deliver(srv, rcpt, n):
+    """A message by SMTP, waited for until the INBOX has it."""
+    with smtplib.SMTP("127.0.0.1", srv.smtp_port, timeout=th.TIMEOUT) as s:
+        s.sendmail("alice@example.org", [rcpt], message(n, subject="delivered %s" % n))
+    m = th.imap_ssl(srv.imaps_port, user=rcpt)
+    try:
+        th.wait_for(lambda: msgid_uid(m, "INBOX", "<m%s@example.org>" % n) is not None)
+    finally:
+        m.logout()
+
+
+def msgid_uid(m, box, msgid):
+    m.select('"%s"' % box, readonly=True)
+    typ, data = m.uid("SEARCH", "HEADER", "Message-ID", msgid)
+    assert typ == "OK"
+    uids = data[0].split()
+    return int(uids[0]) if uids else None
+
+
+# ------------------------------------------------------------ mbsync
+
+
+def header_msgid(data):
+    found = re.search(rb"^Message-ID:\s*(<[^>]*>)", data, re.M | re.I)
+    return found.group(1).decode() if found else None
+
+
+def server_state(port, user):
+    """{mailbox: {Message-ID: (set of flags, body bytes)}} over IMAPS, and
+    {mailbox: (UIDVALIDITY, [(UID, flags)])} for comparing two moments."""
+    m = th.imap_ssl(port, user=user)
+    content, exact = {}, {}
+    typ, data = m.list()
+    assert typ == "OK"
+    for line in data:
+        box = re.match(rb'\(.*?\) "/" "?(.*?)"?$', line).group(1).decode()
+        typ, _ = m.select('"%s"' % box, readonly=True)
+        assert typ == "OK", box
+        uidvalidity = int(m.response("UIDVALIDITY")[1][0])
+        content[box], uids = {}, []
+        typ, data = m.uid("FETCH", "1:*", "(FLAGS BODY.PEEK[])")
+        assert typ == "OK"
+        for item in data:
+            if not isinstance(item, tuple):
+                continue
+            meta = item[0]
+            uid = int(re.search(rb"UID (\d+)", meta).group(1))
+            flags = set(f.decode() for f in imaplib.ParseFlags(meta)) - {"\\Recent"}
+            content[box][header_msgid(item[1])] = (flags, item[1])
+            uids.append((uid, tuple(sorted(flags))))
+        exact[box] = (uidvalidity, uids)
+    m.logout()
+    return content, exact
+
+
+def maildir_flags(name):
+    return set(MAILDIR_FLAGS[c] for c in name.partition(":2,")[2] if c in MAILDIR_FLAGS)
+
+
+def local_folders(root):
+    """{mailbox name: its Maildir folder} under the mbsync's Path."""
+    out = {}
+    for dirpath, dirnames, _ in os.walk(root):
+        if "cur" in dirnames:
+            out[os.path.relpath(dirpath, root).replace(os.sep, "/")] = dirpath
+    return out
+
+
+def local_state(root):
+    """As server_state's first value, from the Maildir, and every message
+    file (path: bytes) for comparing two moments."""
+    content, files = {}, {}
+    for box, path in local_folders(root).items():
+        content[box] = {}
+        for sub in ("new", "cur"):
+            for name in os.listdir(os.path.join(path, sub)):
+                with open(os.path.join(path, sub, name), "rb") as f:
+                    data = f.read()
+                files[os.path.join(box, sub, name)] = data
+                content[box][header_msgid(data)] = (maildir_flags(name), data)
+    return content, files
+
+
+def as_sent(data):
+    """A message with CRLF line ends and without the X-TUID field mbsync
+    adds to every message it copies (its mark for finding a copy again
+    after a crash), for comparing the two sides."""
+    data = re.sub(rb"^X-TUID: [^\n]*\n", b"", data, count=1, flags=re.M)
+    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+class Mbsync:
+    """One local Maildir kept in sync with one account by mbsync -a (a
+    channel of every folder: Create Both, Expunge Both, SyncState *)."""
+
+    def __init__(self, srv, user, starttls=False):
+        self.srv, self.user = srv, user
+        self.work = tempfile.mkdtemp(prefix="tern-mbsync-")
+        self.root = os.path.join(self.work, "mail")
+        os.mkdir(self.root)
+        self.rc = os.path.join(self.work, "mbsyncrc")
+        with open(self.rc, "w") as f:
+            f.write("IMAPAccount tern\nHost 127.0.0.1\nPort %d\nUser %s\nPass %s\n"
+                    "SSLType %s\nCertificateFile %s\n\n"
+                    % (srv.imap_port if starttls else srv.imaps_port, user, th.PASSWORD,
+                       "STARTTLS" if starttls else "IMAPS",
+                       os.path.join(srv.data_dir, "tls", "cert.pem")))
+            f.write("IMAPStore remote\nAccount tern\n\n")
+            f.write("MaildirStore local\nPath %s/\nInbox %s/INBOX\nSubFolders Verbatim\n\n"
+                    % (self.root, self.root))
+            f.write("Channel all\nFar :remote:\nNear :local:\nPatterns *\nCreate Both\n"
+                    "Expunge Both\nSyncState *\n")
+
+    def run(self):
+        """mbsync -D -a; it must exit 0 without an error or a warning.
+        Returns the commands it sent (tag stripped)."""
+        p = subprocess.run([MBSYNC, "-c", self.rc, "-D", "-a"], capture_output=True,
+                           env=dict(os.environ, HOME=self.work), timeout=th.TIMEOUT * 4)
+        out = p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace")
+        assert p.returncode == 0, out[-4000:]
+        trouble = [line for line in out.splitlines()
+                   if re.match(r"(Error|Warning|IMAP error|Maildir error)", line, re.I)
+                   or " BAD " in line or re.match(r"F: \d+ NO ", line)]
+        assert not trouble, trouble
+        # (a debug line may follow a progress line's text without a break)
+        return re.findall(r"F: >>> \d+ ([^\r\n]*)", out)
+
+    def in_sync(self):
+        """Both sides hold the same messages with the same flags and
+        the same text (as_sent)."""
+        far, _ = server_state(self.srv.imaps_port, self.user)
+        near, _ = local_state(self.root)
+        assert sorted(far) == sorted(near)
+        for box in far:
+            assert sorted(far[box]) == sorted(near[box]), box
+            for msgid, (flags, data) in far[box].items():
+                assert near[box][msgid][0] == flags, (box, msgid)
+                assert as_sent(near[box][msgid][1]) == as_sent(data), (box, msgid)
+        return far
+
+    def noop_run(self):
+        """A second run finds nothing to do: it sends nothing that
+        changes the server, and neither side changes."""
+        _, before_far = server_state(self.srv.imaps_port, self.user)
+        _, before_near = local_state(self.root)
+        sent = self.run()
+        changing = [c for c in sent if not any(c.startswith(k) for k in READ_ONLY_COMMANDS)]
+        assert not changing, changing
+        assert server_state(self.srv.imaps_port, self.user)[1] == before_far
+        assert local_state(self.root)[1] == before_near
+        return sent
+
+    def path(self, box):
+        return local_folders(self.root)[box]
+
+    def files(self, box):
+        """{Message-ID: the file's path} of a local folder."""
+        out = {}
+        for sub in ("new", "cur"):
+            d = os.path.join(self.path(box), sub)
+            for name in os.listdir(d):
+                with open(os.path.join(d, name), "rb") as f:
+                    out[header_msgid(f.read())] = os.path.join(d, name)
+        return out
+
+    def set_flags(self, box, msgid, letters):
+        """Give a local message the Maildir flags `letters` (into cur/)."""
+        old = self.files(box)[msgid]
+        base = os.path.basename(old).partition(":2,")[0]
+        os.rename(old, os.path.join(self.path(box), "cur", base + ":2," + letters))
+
+    def drop(self, box, msgid):
+        os.unlink(self.files(box)[msgid])
+
+    def add(self, box, n):
+        """A new message in the local folder's new/ (made as a Maildir
+        writer does: in tmp/, then renamed)."""
+        name = "1700000000.tern%s.laptop" % n
+        tmp = os.path.join(self.path(box), "tmp", name)
+        with open(tmp, "wb") as f:
+            f.write(message(n, subject="local %s" % n).replace(b"\r\n", b"\n"))
+        os.rename(tmp, os.path.join(self.path(box), "new", name))
+
+    def mkdir(self, box):
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(self.root, box, sub))
+
+    def cleanup(self):
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def mbsync(srv):
+    """mbsync over IMAPS for SYNC_USER, whose INBOX has two messages and
+    Work and Work/Sub one each before the first run."""
+    m = th.imap_ssl(srv.imaps_port, user=SYNC_USER)
+    m.append("INBOX", None, None, message("in1"))
+    m.append("INBOX", "(\\Seen)", None, message("in2"))
+    for box, n in (("Work", "w1"), ("Work/Sub", "s1")):
+        assert m.create(box)[0] == "OK"
+        m.append(box, "(\\Flagged)", None, message(n))
+    m.logout()
+    sync = Mbsync(srv, SYNC_USER)
+    yield sync
+    sync.cleanup()
+
+
+pytestmark_mbsync = pytest.mark.skipif(MBSYNC is None, reason="mbsync (isync) is a test dependency")
+
+
+@pytestmark_mbsync
+def test_mbsync_initial_pull_then_nothing(mbsync):
+    sent = mbsync.run()
+    # the login's OK told it UIDPLUS: no X-TUID search, no CAPABILITY round
+    assert not any(c.startswith("CAPABILITY") for c in sent), sent
+    far = mbsync.in_sync()
+    # every default folder, and the hierarchy as folders in folders
+    assert {"INBOX", "Work", "Work/Sub", "Sent", "Drafts", "Trash", "Junk", "Archive"} \
+        <= set(far)
+    assert set(far["INBOX"]) == {"<min1@example.org>", "<min2@example.org>"}
+    assert far["INBOX"]["<min2@example.org>"][0] == {"\\Seen"}
+    assert far["Work/Sub"]["<ms1@example.org>"][0] == {"\\Flagged"}
+    assert os.path.isdir(os.path.join(mbsync.root, "Work", "Sub", "cur"))
+    mbsync.noop_run()
+
+
+@pytestmark_mbsync
+def test_mbsync_server_changes_pulled(srv, mbsync):
+    deliver(srv, SYNC_USER, "smtp1")
+    m = th.imap_ssl(srv.imaps_port, user=SYNC_USER)
+    m.append("Work", None, None, message("w2"))
+    m.select("INBOX")
+    uid1 = msgid_uid(m, "INBOX", "<min1@example.org>")
+    uid2 = msgid_uid(m, "INBOX", "<min2@example.org>")
+    m.select("INBOX")
+    assert m.uid("STORE", str(uid1), "+FLAGS", "(\\Seen \\Flagged)")[0] == "OK"
+    assert m.uid("STORE", str(uid2), "+FLAGS", "(\\Deleted)")[0] == "OK"
+    assert m.expunge()[0] == "OK"
+    m.select('"Work/Sub"')
+    assert m.store("1", "-FLAGS", "(\\Flagged)")[0] == "OK"
+    m.logout()
+    mbsync.run()
+    far = mbsync.in_sync()
+    assert set(far["INBOX"]) == {"<min1@example.org>", "<msmtp1@example.org>"}
+    assert far["INBOX"]["<min1@example.org>"][0] == {"\\Seen", "\\Flagged"}
+    assert "<mw2@example.org>" in far["Work"]
+    assert far["Work/Sub"]["<ms1@example.org>"][0] == set()
+    mbsync.noop_run()
+
+
+@pytestmark_mbsync
+def test_mbsync_local_changes_pushed(mbsync):
+    mbsync.add("INBOX", "l1")
+    mbsync.add("Work/Sub", "l2")
+    mbsync.set_flags("INBOX", "<msmtp1@example.org>", "S")
+    mbsync.set_flags("Work", "<mw1@example.org>", "")
+    mbsync.set_flags("Work", "<mw2@example.org>", "FS")
+    mbsync.drop("INBOX", "<min1@example.org>")
+    sent = mbsync.run()
+    assert any(c.startswith("APPEND") for c in sent), sent
+    far = mbsync.in_sync()
+    assert set(far["INBOX"]) == {"<ml1@example.org>", "<msmtp1@example.org>"}
+    assert far["INBOX"]["<msmtp1@example.org>"][0] == {"\\Seen"}
+    assert far["Work"]["<mw1@example.org>"][0] == set()
+    assert far["Work"]["<mw2@example.org>"][0] == {"\\Flagged", "\\Seen"}
+    assert "<ml2@example.org>" in far["Work/Sub"]
+    # the uploads' UIDs came by UIDPLUS's APPENDUID, not by a search
+    assert not any("X-TUID" in c for c in sent), sent
+    mbsync.noop_run()
+
+
+@pytestmark_mbsync
+def test_mbsync_folders_created_both_ways(srv, mbsync):
+    mbsync.mkdir("Laptop")
+    mbsync.add("Laptop", "lap1")
+    m = th.imap_ssl(srv.imaps_port, user=SYNC_USER)
+    assert m.create("Server/Child")[0] == "OK"
+    m.append("Server/Child", "(\\Answered)", None, message("srv1"))
+    m.logout()
+    mbsync.run()
+    far = mbsync.in_sync()
+    assert set(far["Laptop"]) == {"<mlap1@example.org>"}
+    assert far["Server/Child"]["<msrv1@example.org>"][0] == {"\\Answered"}
+    assert os.path.isdir(os.path.join(mbsync.root, "Server", "Child", "new"))
+    mbsync.noop_run()
+
+
+@pytestmark_mbsync
+def test_mbsync_both_sides_at_once(srv, mbsync):
+    """Changes on both sides between two runs, to different messages
+    and to the same one (flags are merged, as mbsync does)."""
+    mbsync.add("Work", "both1")
+    mbsync.set_flags("Work/Sub", "<ml2@example.org>", "F")
+    m = th.imap_ssl(srv.imaps_port, user=SYNC_USER)
+    m.append("Work", "(\\Seen)", None, message("both2"))
+    m.select('"Work/Sub"')
+    uid = msgid_uid(m, "Work/Sub", "<ml2@example.org>")
+    m.select('"Work/Sub"')
+    assert m.uid("STORE", str(uid), "+FLAGS", "(\\Seen)")[0] == "OK"
+    uid = msgid_uid(m, "Work/Sub", "<ms1@example.org>")
+    m.select('"Work/Sub"')
+    assert m.uid("STORE", str(uid), "+FLAGS", "(\\Deleted)")[0] == "OK"
+    assert m.expunge()[0] == "OK"
+    m.logout()
+    mbsync.run()
+    far = mbsync.in_sync()
+    assert {"<mboth1@example.org>", "<mboth2@example.org>"} <= set(far["Work"])
+    assert far["Work/Sub"]["<ml2@example.org>"][0] == {"\\Flagged", "\\Seen"}
+    assert "<ms1@example.org>" not in far["Work/Sub"]
+    mbsync.noop_run()
+
+
+@pytestmark_mbsync
+def test_mbsync_over_starttls(srv):
+    m = th.imap_ssl(srv.imaps_port, user=SYNC_TLS_USER)
+    m.append("INBOX", None, None, message("t1"))
+    assert m.create("Lists/tern")[0] == "OK"
+    m.append("Lists/tern", "(\\Seen)", None, message("t2"))
+    m.logout()
+    sync = Mbsync(srv, SYNC_TLS_USER, starttls=True)
+    try:
+        sync.run()
+        far = sync.in_sync()
+        assert set(far["Lists/tern"]) == {"<mt2@example.org>"}
+        sync.noop_run()
+        sync.set_flags("INBOX", "<mt1@example.org>", "FS")
+        sync.add("Lists/tern", "t3")
+        sync.drop("Lists/tern", "<mt2@example.org>")
+        sync.run()
+        far = sync.in_sync()
+        assert far["INBOX"]["<mt1@example.org>"][0] == {"\\Flagged", "\\Seen"}
+        assert set(far["Lists/tern"]) == {"<mt3@example.org>"}
+        sync.noop_run()
+    finally:
+        sync.cleanup()
