@@ -386,3 +386,132 @@ def test_mbsync_over_starttls(srv):
         sync.noop_run()
     finally:
         sync.cleanup()
+
+
+# ------------------------------------------------------------ curl
+
+
+@pytest.mark.skipif(CURL is None, reason="curl is a test dependency")
+def test_curl_fetch_by_uid_over_starttls(srv):
+    """curl imap:// with --ssl-reqd (STARTTLS, or no login at all):
+    FETCH by UID, the whole message and a section."""
+    m = th.imap_ssl(srv.imaps_port, user=QUIRK_USER)
+    typ, data = m.append("INBOX", None, None, message("curl1", subject="for curl"))
+    assert typ == "OK"
+    uid = int(re.search(rb"APPENDUID \d+ (\d+)", data[0]).group(1))
+    m.logout()
+    base = ["curl", "-s", "-k", "--ssl-reqd", "--user", "%s:%s" % (QUIRK_USER, th.PASSWORD)]
+    url = "imap://127.0.0.1:%d/INBOX" % srv.imap_port
+    out = subprocess.run(base + [url + ";UID=%d" % uid], capture_output=True,
+                         timeout=th.TIMEOUT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == message("curl1", subject="for curl")
+    out = subprocess.run(base + [url + "/;UID=%d/;SECTION=TEXT" % uid], capture_output=True,
+                         timeout=th.TIMEOUT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == b"body of curl1\r\n"
+    # a UID that is not there: curl fails, the server said NO or nothing
+    out = subprocess.run(base + [url + ";UID=%d" % (uid + 100)], capture_output=True,
+                         timeout=th.TIMEOUT)
+    assert out.returncode != 0 or out.stdout == b""
+
+
+# ------------------------------------------------------------ quirks
+
+
+def tagged_in_order(r, tags):
+    """Read responses up to the last of `tags`: {tag: its tagged line},
+    after checking they came in the order sent; the untagged lines too."""
+    seen, untagged = {}, []
+    order = []
+    while len(order) < len(tags):
+        line = r.response_line()
+        if line.startswith((b"* ", b"+ ")):
+            untagged.append(line)
+            continue
+        tag = line.split(b" ")[0].decode()
+        order.append(tag)
+        seen[tag] = line
+    assert order == tags, order
+    return seen, untagged
+
+
+def test_pipelined_jobs_answered_in_order(srv):
+    """Apple Mail sends a batch of commands in one write, some of which
+    run as jobs (FETCH of bodies, SEARCH, STORE, APPEND, COPY, MOVE,
+    EXPUNGE, STATUS, LIST); the tagged answers come in the order sent."""
+    r = th.RawIMAP(srv.imaps_port, tls=True)
+    r.login(QUIRK_USER)
+    r.ok("CREATE Piped")
+    body = message("pipe", subject="pipelined")
+    for i in range(3):
+        r.ok(b"APPEND INBOX {%d+}\r\n" % len(body) + body)
+    commands = [
+        b"SELECT INBOX",
+        b"UID FETCH 1:* (FLAGS BODY.PEEK[] BODYSTRUCTURE)",
+        b"UID SEARCH BODY pipe",
+        b"STATUS Piped (MESSAGES UIDNEXT)",
+        b"UID STORE 1:* +FLAGS (\\Flagged)",
+        b"APPEND Piped {%d+}\r\n" % len(body) + body,
+        b"FETCH 1 (BODY[])",
+        b"UID COPY 1:* Piped",
+        b"NOOP",
+        b'LIST "" "*"',
+        b"STORE 1 +FLAGS.SILENT (\\Deleted)",
+        b"EXPUNGE",
+        b"UID MOVE 1:* Piped",
+        b"STATUS Piped (MESSAGES)",
+        b"CLOSE",
+    ]
+    tags = ["q%d" % i for i in range(len(commands))]
+    r.send(b"".join(t.encode() + b" " + c + b"\r\n" for t, c in zip(tags, commands)))
+    done, untagged = tagged_in_order(r, tags)
+    for tag, command in zip(tags, commands):
+        assert done[tag].startswith(tag.encode() + b" OK"), (command, done[tag])
+    # what they did: Piped has the APPEND, a copy of each, and the moved
+    # (all but the expunged one)
+    n = int(re.search(rb"^\* (\d+) EXISTS", b"\n".join(untagged), re.M).group(1))
+    statuses = [line for line in untagged if line.startswith(b'* STATUS "Piped"')]
+    assert statuses[-1].endswith(b"(MESSAGES %d)" % (1 + n + n - 1)), (n, statuses)
+    r.close()
+
+
+def test_no_status_unless_asked(srv):
+    """Thunderbird treats an untagged STATUS it did not ask for as an
+    answer to a STATUS of its own: none inside other commands' replies,
+    also while other mailboxes change; exactly one for a STATUS, and one
+    per mailbox for LIST RETURN (STATUS)."""
+    a = th.RawIMAP(srv.imaps_port, tls=True)
+    a.login(QUIRK_USER)
+    a.ok("CREATE Quiet")
+    b = th.imap_ssl(srv.imaps_port, user=QUIRK_USER)
+    untagged = []
+    untagged += a.ok("SELECT INBOX")
+    for n in range(2):
+        b.append("Quiet", None, None, message("quiet%d" % n))
+        b.append("INBOX", None, None, message("loud%d" % n))
+        untagged += a.ok("NOOP")
+        untagged += a.ok("FETCH 1:* (FLAGS)")
+        untagged += a.ok('LIST "" "*"')
+        untagged += a.ok('LSUB "" "*"')
+        untagged += a.ok("EXAMINE Quiet")
+        untagged += a.ok("SELECT INBOX")
+    a.send(b"i IDLE\r\n")
+    assert a.readline().startswith(b"+ ")
+    b.append("Quiet", None, None, message("quiet-idle"))
+    b.append("INBOX", None, None, message("loud-idle"))
+    line = a.response_line()
+    untagged.append(line)
+    assert line.endswith(b"EXISTS") or line.endswith(b"RECENT"), line
+    a.send(b"DONE\r\n")
+    more, done = a.read_until("i")
+    assert done.startswith(b"i OK"), done
+    untagged += more
+    assert not [line for line in untagged if line.startswith(b"* STATUS")], untagged
+    assert len([line for line in a.ok("STATUS Quiet (MESSAGES)")
+                if line.startswith(b"* STATUS")]) == 1
+    listed = a.ok('LIST "" "*" RETURN (STATUS (MESSAGES))')
+    assert len([line for line in listed if line.startswith(b"* STATUS")]) == \
+        len([line for line in listed if line.startswith(b"* LIST")])
+    b.logout()
+    a.close()
