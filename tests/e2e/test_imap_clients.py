@@ -515,3 +515,177 @@ def test_no_status_unless_asked(srv):
         len([line for line in listed if line.startswith(b"* LIST")])
     b.logout()
     a.close()
+
+
+# ------------------------------------------------------------ imaplib
+
+
+def expand(seqset):
+    out = []
+    for part in seqset.split(","):
+        lo, _, hi = part.partition(":")
+        out += range(int(lo), int(hi or lo) + 1)
+    return out
+
+
+def search(m, rev, *criteria, uid=False):
+    """SEARCH's numbers, from * SEARCH (rev1) or * ESEARCH (rev2, where
+    every SEARCH answers so, RFC 9051 7.3.4)."""
+    typ, data = m.uid("SEARCH", *criteria) if uid else m.search(None, *criteria)
+    assert typ == "OK", (criteria, data)
+    if rev == "rev1":
+        return [int(x) for x in data[0].split()]
+    found = m.untagged_responses.pop("ESEARCH")
+    assert len(found) == 1, found
+    assert re.match(rb'\(TAG "[^"]+"\)( UID)?( |$)', found[0]), found
+    assert (b" UID" in found[0]) == uid, found
+    match = re.search(rb" ALL ([0-9:,]+)", found[0])
+    return expand(match.group(1).decode()) if match else []
+
+
+def idle_until(m, other, mailbox, data):
+    """IDLE (imaplib 3.11 has no idle()): a message APPENDed by `other`
+    wakes it with EXISTS; DONE ends it with OK."""
+    tag = m._new_tag()
+    m.send(tag + b" IDLE\r\n")
+    assert m.readline() == b"+ idling\r\n"
+    assert other.append(mailbox, None, None, data)[0] == "OK"
+    line = m.readline()
+    while not line.endswith(b" EXISTS\r\n"):
+        assert line.startswith(b"* "), line
+        line = m.readline()
+    m.send(b"DONE\r\n")
+    line = m.readline()
+    while not line.startswith(tag + b" "):
+        line = m.readline()
+    assert line.startswith(tag + b" OK"), line
+
+
+@pytest.mark.parametrize("rev", ["rev1", "rev2"])
+def test_imaplib_whole_command_set(srv, rev):
+    """Every command of issue 7's list once, in the order a client would
+    use them, through Python's imaplib (STARTTLS, AUTHENTICATE PLAIN
+    with its continuation); rev2 after ENABLE IMAP4rev2."""
+    user = SMOKE_USERS[rev]
+    m = imaplib.IMAP4("127.0.0.1", srv.imap_port, timeout=th.TIMEOUT)
+    # not authenticated: CAPABILITY, NOOP, ID, STARTTLS, AUTHENTICATE
+    assert "LOGINDISABLED" in m.capabilities and "STARTTLS" in m.capabilities
+    assert m.noop()[0] == "OK"
+    assert m.xatom("ID", '("name" "imaplib")')[0] == "OK"
+    assert b'"name" "tern"' in m.response("ID")[1][0]
+    assert m.starttls(ssl_context=th.tls_client_context())[0] == "OK"
+    assert "AUTH=PLAIN" in m.capabilities
+    typ, data = m.authenticate("PLAIN", lambda _: ("\0%s\0%s" % (user, th.PASSWORD)).encode())
+    assert typ == "OK" and data[0].startswith(b"[CAPABILITY IMAP4rev1 IMAP4rev2 "), data
+    caps = data[0].split(b"]")[0].split()[1:]
+    for cap in (b"UIDPLUS", b"MOVE", b"IDLE", b"NAMESPACE", b"UNSELECT", b"SPECIAL-USE",
+                b"LIST-EXTENDED", b"LIST-STATUS", b"ESEARCH", b"SEARCHRES", b"MULTIAPPEND",
+                b"CHILDREN", b"ENABLE", b"LITERAL+", b"CREATE-SPECIAL-USE", b"BINARY"):
+        assert cap in caps, (cap, caps)
+    if rev == "rev2":
+        assert m.enable("IMAP4rev2")[0] == "OK"
+        assert m.response("ENABLED")[1] == [b"IMAP4rev2"]
+    # authenticated: NAMESPACE, CREATE, LIST, (UN)SUBSCRIBE, LSUB, RENAME,
+    # STATUS, APPEND
+    typ, data = m.namespace()
+    assert typ == "OK" and data[0] == b'(("" "/")) NIL NIL', data
+    assert m.create("Smoke/Child/")[0] == "OK"          # the trailing "/" ignored
+    typ, data = m.create("Smoke/Child")
+    assert typ == "NO" and data[0].startswith(b"[ALREADYEXISTS]"), data
+    typ, data = m.list('""', "Smoke*")
+    assert data == [b'(\\HasChildren) "/" "Smoke"', b'(\\HasNoChildren) "/" "Smoke/Child"'], \
+        data
+    assert m.subscribe("Smoke/Child")[0] == "OK"
+    if rev == "rev1":
+        typ, data = m.lsub('""', "Smoke*")
+        assert re.match(rb'\((\\HasNoChildren)?\) "/" "Smoke/Child"$', data[0]) and \
+            len(data) == 1, data
+    else:
+        typ, data = m._simple_command("LIST", '(SUBSCRIBED)', '""', '"Smoke*"')
+        assert typ == "OK"
+        typ, data = m._untagged_response(typ, data, "LIST")
+        assert data == [b'(\\Subscribed \\HasNoChildren) "/" "Smoke/Child"'], data
+    assert m.unsubscribe("Smoke/Child")[0] == "OK"
+    assert m.rename("Smoke/Child", "Smoke/Renamed")[0] == "OK"
+    typ, data = m.append("Smoke/Renamed", "(\\Flagged $Work)",
+                         imaplib.Time2Internaldate(1764583200),
+                         message("smoke1", body="the first one"))
+    assert typ == "OK" and re.match(rb"\[APPENDUID \d+ 1\]", data[0]), data
+    m.append("Smoke/Renamed", None, None, message("smoke2", body="the second"))
+    items = "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN %s)" % (
+        "RECENT" if rev == "rev1" else "DELETED SIZE")
+    typ, data = m.status("Smoke/Renamed", items)
+    assert typ == "OK" and b"MESSAGES 2 UIDNEXT 3" in data[0] and b"UNSEEN 2" in data[0], data
+    # selected: EXAMINE, SELECT, FETCH, SEARCH, STORE, COPY, MOVE, CHECK,
+    # EXPUNGE, UID EXPUNGE, IDLE, UNSELECT, CLOSE
+    typ, data = m.select("Smoke/Renamed", readonly=True)
+    assert typ == "OK" and data == [b"2"]
+    assert m.store("1", "+FLAGS", "(\\Seen)")[0] == "NO"   # READ-ONLY
+    typ, data = m.select("Smoke/Renamed")
+    assert typ == "OK" and data == [b"2"]
+    flags = m.response("FLAGS")[1][0].split(b"(")[1].split(b")")[0].split()
+    assert b"\\Flagged" in flags and b"$Work" in flags, flags
+    typ, data = m.fetch("1", "(UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE "
+                             "BODY.PEEK[HEADER.FIELDS (SUBJECT)] BINARY.SIZE[1] "
+                             "BODY.PEEK[TEXT]<0.3>)")
+    assert typ == "OK"
+    text = b"".join(x if isinstance(x, bytes) else x[0] + x[1] for x in data)
+    # rev1: the SELECT (not the EXAMINE before it) took \Recent
+    assert text.startswith(b"1 (UID 1 FLAGS (\\Flagged %s$Work) "
+                           % (b"\\Recent " if rev == "rev1" else b"")), text
+    assert b'INTERNALDATE "01-Dec-2025 10:00:00 +0000"' in text
+    assert b'"message smoke1"' in text and b'"TEXT" "PLAIN"' in text.upper()
+    assert b"Subject: message smoke1" in text and b"the" in text
+    typ, data = m.uid("FETCH", "2", "(RFC822.HEADER RFC822.TEXT BODY BINARY.PEEK[1])")
+    assert typ == "OK" and b"the second\r\n" in data[0][1] + data[1][1] + data[2][1]
+    typ, data = m.fetch("2", "(RFC822)")
+    assert typ == "OK" and data[0][1] == message("smoke2", body="the second")
+    typ, data = m.fetch("2", "(FLAGS)")
+    assert b"\\Seen" in data[0]                           # RFC822 is not a peek
+    assert search(m, rev, "ALL") == [1, 2]
+    assert search(m, rev, "UNSEEN") == [1]
+    assert search(m, rev, "KEYWORD", "$Work", uid=True) == [1]
+    assert search(m, rev, "BODY", "second", uid=True) == [2]
+    typ, data = m.store("1", "+FLAGS", "(\\Answered)")
+    assert typ == "OK" and b"\\Answered" in data[0]
+    typ, data = m.uid("STORE", "2", "-FLAGS.SILENT", "(\\Seen)")
+    assert typ == "OK"
+    typ, data = m.copy("1:2", "Smoke")
+    assert typ == "OK" and re.match(rb"\[COPYUID \d+ 1:2 1:2\]", data[0]), data
+    m.untagged_responses.pop("COPYUID", None)
+    typ, _ = m.uid("COPY", "1", "INBOX")
+    assert typ == "OK" and re.match(rb"\d+ 1 \d+$", m.response("COPYUID")[1][-1])
+    assert m.check()[0] == "OK"
+    m.untagged_responses.pop("COPYUID", None)
+    typ, data = m.uid("MOVE", "2", "Smoke")
+    assert typ == "OK"
+    # RFC 6851 4.3: COPYUID in an untagged OK, then the EXPUNGE
+    assert re.match(rb"\d+ 2 3$", m.response("COPYUID")[1][-1])
+    assert m.response("EXPUNGE")[1] == [b"2"]
+    typ, data = m.store("1", "+FLAGS.SILENT", "(\\Deleted)")
+    assert typ == "OK"
+    typ, data = m.expunge()
+    assert typ == "OK" and data == [b"1"], data
+    other = th.imap_ssl(srv.imaps_port, user=user)
+    idle_until(m, other, "Smoke/Renamed", message("smoke3"))
+    typ, data = m.uid("FETCH", "1:*", "(UID)")
+    assert typ == "OK" and len(data) == 1, data
+    uid3 = int(re.search(rb"UID (\d+)", data[0]).group(1))
+    m.store("1", "+FLAGS.SILENT", "(\\Deleted)")
+    assert m.uid("EXPUNGE", str(uid3))[0] == "OK"
+    assert m.xatom("UNSELECT")[0] == "OK"
+    assert m.select("Smoke")[1] == [b"3"]
+    assert m.close()[0] == "OK"
+    # authenticated again: DELETE (of a mailbox with children: kept as
+    # \Noselect or refused with HASCHILDREN, RFC 9051 6.3.5), LOGOUT
+    typ, data = m.delete("Smoke")
+    assert typ == "OK" or data[0].startswith(b"[HASCHILDREN]"), data
+    assert m.delete("Smoke/Renamed")[0] == "OK"
+    if m.list('""', "Smoke*")[1] != [None]:
+        assert m.delete("Smoke")[0] == "OK"
+    assert m.list('""', "Smoke*")[1] == [None]
+    other.logout()
+    # LOGIN, over implicit TLS
+    again = th.imap_ssl(srv.imaps_port, user=user)
+    assert again.select("INBOX")[0] == "OK" and again.logout()[0] == "BYE"
+    assert m.logout()[0] == "BYE"
