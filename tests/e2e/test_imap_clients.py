@@ -25,6 +25,7 @@ CURL = shutil.which("curl")
 
 SYNC_USER = "sync@localhost"
 SYNC_TLS_USER = "synctls@localhost"
+SYNC_BULK_USER = "syncbulk@localhost"
 SMOKE_USERS = {"rev1": "smoke1@localhost", "rev2": "smoke2@localhost"}
 QUIRK_USER = "quirk@localhost"
 
@@ -40,7 +41,7 @@ READ_ONLY_COMMANDS = {"AUTHENTICATE", "LOGIN", "CAPABILITY", "LIST", "LSUB", "SE
 
 @pytest.fixture(scope="module")
 def srv():
-    users = (SYNC_USER, SYNC_TLS_USER, QUIRK_USER) + tuple(SMOKE_USERS.values())
+    users = (SYNC_USER, SYNC_TLS_USER, SYNC_BULK_USER, QUIRK_USER) + tuple(SMOKE_USERS.values())
     with th.imap_tern(smtp=True, users=users) as t:
         yield t
 
@@ -383,6 +384,50 @@ def test_mbsync_over_starttls(srv):
         far = sync.in_sync()
         assert far["INBOX"]["<mt1@example.org>"][0] == {"\\Flagged", "\\Seen"}
         assert set(far["Lists/tern"]) == {"<mt3@example.org>"}
+        sync.noop_run()
+    finally:
+        sync.cleanup()
+
+
+@pytestmark_mbsync
+def test_mbsync_many_messages_pipelined(srv):
+    """Hundreds of changes in one run: mbsync pipelines its STOREs and
+    APPENDs (no PipelineDepth limit), and every answer must match its
+    command."""
+    r = th.RawIMAP(srv.imaps_port, tls=True)
+    r.login(SYNC_BULK_USER)
+    r.ok("CREATE Bulk")
+    # pipelined with LITERAL+ (imaplib's synchronizing literal and its
+    # CRLF in a second small write wait out the delayed ACK each time)
+    tags = ["b%d" % n for n in range(300)]
+    r.send(b"".join(b"%s APPEND Bulk {%d+}\r\n%s\r\n"
+                    % (tag.encode(), len(message("bulk%d" % n)), message("bulk%d" % n))
+                    for n, tag in enumerate(tags)))
+    done, _ = tagged_in_order(r, tags)
+    assert all(b" OK [APPENDUID " in line for line in done.values())
+    r.close()
+    sync = Mbsync(srv, SYNC_BULK_USER)
+    try:
+        sync.run()
+        assert len(sync.in_sync()["Bulk"]) == 300
+        for n in range(0, 300, 2):
+            sync.set_flags("Bulk", "<mbulk%d@example.org>" % n, "S")
+        for n in range(1, 100, 2):
+            sync.drop("Bulk", "<mbulk%d@example.org>" % n)
+        for n in range(40):
+            sync.add("Bulk", "new%d" % n)
+        m = th.imap_ssl(srv.imaps_port, user=SYNC_BULK_USER)
+        m.select("Bulk")
+        assert m.uid("STORE", "201:260", "+FLAGS.SILENT", "(\\Flagged)")[0] == "OK"
+        assert m.uid("STORE", "281:300", "+FLAGS.SILENT", "(\\Deleted)")[0] == "OK"
+        assert m.expunge()[0] == "OK"
+        m.logout()
+        sent = sync.run()
+        assert len([c for c in sent if c.startswith("UID STORE")]) >= 2, sent
+        far = sync.in_sync()["Bulk"]
+        assert len(far) == 300 - 50 - 20 + 40
+        assert far["<mbulk200@example.org>"][0] == {"\\Seen", "\\Flagged"}
+        assert far["<mbulk201@example.org>"][0] == {"\\Flagged"}
         sync.noop_run()
     finally:
         sync.cleanup()
