@@ -55,11 +55,18 @@ void imap_write_string(struct imap_session *s, const char *str, size_t len)
 	buf_release(&out);
 }
 
+/* RFC 9051 5.1: names are UTF-8 in IMAP4rev2, and with UTF8=ACCEPT (RFC
+ * 6855 3); modified UTF-7 is for rev1 clients (RFC 9051 appendix A.1). */
+static bool imap_names_utf8(const struct imap_session *s)
+{
+	return s->utf8_accept || s->rev2;
+}
+
 void imap_write_mailbox(struct imap_session *s, const char *name)
 {
 	struct buf utf7;
 
-	if (s->utf8_accept) {
+	if (imap_names_utf8(s)) {
 		imap_write_string(s, name, strlen(name));
 		return;
 	}
@@ -82,7 +89,7 @@ static void imap_inbox_fix(char *name)
 }
 
 /* A name or pattern as the client wrote it, in UTF-8: text[0..len) is
- * modified UTF-7 unless the session enabled UTF8=ACCEPT. */
+ * modified UTF-7 unless the session takes UTF-8 names. */
 static char *imap_name_decode(struct imap_session *s, const struct imap_arg *arg, bool pattern)
 {
 	const char *text = imap_arg_astring(arg);
@@ -94,7 +101,7 @@ static char *imap_name_decode(struct imap_session *s, const struct imap_arg *arg
 	    (arg->len == 0 && !pattern))
 		return NULL;
 	buf_init(&out, 0);
-	if (s->utf8_accept)
+	if (imap_names_utf8(s))
 		ok = utf8_valid((const unsigned char *)text, arg->len) &&
 		     buf_append(&out, text, arg->len) == 0;
 	else
