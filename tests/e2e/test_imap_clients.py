@@ -652,6 +652,18 @@ def test_imaplib_whole_command_set(srv, rev):
         assert data == [b'(\\Subscribed \\HasNoChildren) "/" "Smoke/Child"'], data
     assert m.unsubscribe("Smoke/Child")[0] == "OK"
     assert m.rename("Smoke/Child", "Smoke/Renamed")[0] == "OK"
+    # a name beyond ASCII: modified UTF-7 in rev1, UTF-8 in rev2 (RFC
+    # 9051 5.1), without UTF8=ACCEPT either way
+    name = b"Entw&APw-rfe" if rev == "rev1" else '"Entwürfe"'.encode()
+    assert m.create(name)[0] == "OK"
+    typ, data = m.list('""', "Entw*")
+    text = b"".join(x if isinstance(x, bytes) else b"".join(x) for x in data)
+    if rev == "rev1":
+        assert text == b'(\\HasNoChildren) "/" "Entw&APw-rfe"', data
+    else:
+        assert text.endswith("Entwürfe".encode()) and b"&" not in text, data
+    assert m.select(name)[0] == "OK" and m.close()[0] == "OK"
+    assert m.delete(name)[0] == "OK"
     typ, data = m.append("Smoke/Renamed", "(\\Flagged $Work)",
                          imaplib.Time2Internaldate(1764583200),
                          message("smoke1", body="the first one"))
