@@ -147,7 +147,7 @@ class Mbsync:
     """One local Maildir kept in sync with one account by mbsync -a (a
     channel of every folder: Create Both, Expunge Both, SyncState *)."""
 
-    def __init__(self, srv, user, starttls=False):
+    def __init__(self, srv, user, starttls=False, auth=None):
         self.srv, self.user = srv, user
         self.work = tempfile.mkdtemp(prefix="tern-mbsync-")
         self.root = os.path.join(self.work, "mail")
@@ -155,10 +155,11 @@ class Mbsync:
         self.rc = os.path.join(self.work, "mbsyncrc")
         with open(self.rc, "w") as f:
             f.write("IMAPAccount tern\nHost 127.0.0.1\nPort %d\nUser %s\nPass %s\n"
-                    "SSLType %s\nCertificateFile %s\n\n"
+                    "SSLType %s\nCertificateFile %s\n%s\n"
                     % (srv.imap_port if starttls else srv.imaps_port, user, th.PASSWORD,
                        "STARTTLS" if starttls else "IMAPS",
-                       os.path.join(srv.data_dir, "tls", "cert.pem")))
+                       os.path.join(srv.data_dir, "tls", "cert.pem"),
+                       "AuthMechs %s\n" % auth if auth else ""))
             f.write("IMAPStore remote\nAccount tern\n\n")
             f.write("MaildirStore local\nPath %s/\nInbox %s/INBOX\nSubFolders Verbatim\n\n"
                     % (self.root, self.root))
@@ -345,6 +346,9 @@ def test_mbsync_both_sides_at_once(srv, mbsync):
     and to the same one (flags are merged, as mbsync does)."""
     mbsync.add("Work", "both1")
     mbsync.set_flags("Work/Sub", "<ml2@example.org>", "F")
+    # trashed in the Maildir (T): \Deleted on the server, then expunged
+    # on both sides (Expunge Both)
+    mbsync.set_flags("Work", "<mw1@example.org>", "ST")
     m = th.imap_ssl(srv.imaps_port, user=SYNC_USER)
     m.append("Work", "(\\Seen)", None, message("both2"))
     m.select('"Work/Sub"')
@@ -359,6 +363,7 @@ def test_mbsync_both_sides_at_once(srv, mbsync):
     mbsync.run()
     far = mbsync.in_sync()
     assert {"<mboth1@example.org>", "<mboth2@example.org>"} <= set(far["Work"])
+    assert "<mw1@example.org>" not in far["Work"]
     assert far["Work/Sub"]["<ml2@example.org>"][0] == {"\\Flagged", "\\Seen"}
     assert "<ms1@example.org>" not in far["Work/Sub"]
     mbsync.noop_run()
@@ -366,24 +371,34 @@ def test_mbsync_both_sides_at_once(srv, mbsync):
 
 @pytestmark_mbsync
 def test_mbsync_over_starttls(srv):
+    """STARTTLS, the LOGIN command rather than SASL, and a folder name
+    beyond ASCII: isync 1.4 leaves names as the server sends them, so it
+    is modified UTF-7 in the Maildir too, and goes back unchanged."""
     m = th.imap_ssl(srv.imaps_port, user=SYNC_TLS_USER)
     m.append("INBOX", None, None, message("t1"))
     assert m.create("Lists/tern")[0] == "OK"
     m.append("Lists/tern", "(\\Seen)", None, message("t2"))
+    assert m.create("Caf&AOk-")[0] == "OK"
+    m.append("Caf&AOk-", None, None, message("t4"))
     m.logout()
-    sync = Mbsync(srv, SYNC_TLS_USER, starttls=True)
+    sync = Mbsync(srv, SYNC_TLS_USER, starttls=True, auth="LOGIN")
     try:
-        sync.run()
+        sent = sync.run()
+        assert sent[0] == "STARTTLS" and sent[2].startswith("LOGIN "), sent
         far = sync.in_sync()
         assert set(far["Lists/tern"]) == {"<mt2@example.org>"}
+        assert set(far["Caf&AOk-"]) == {"<mt4@example.org>"}
+        assert os.path.isdir(os.path.join(sync.root, "Caf&AOk-", "cur"))
         sync.noop_run()
         sync.set_flags("INBOX", "<mt1@example.org>", "FS")
         sync.add("Lists/tern", "t3")
         sync.drop("Lists/tern", "<mt2@example.org>")
+        sync.set_flags("Caf&AOk-", "<mt4@example.org>", "RS")
         sync.run()
         far = sync.in_sync()
         assert far["INBOX"]["<mt1@example.org>"][0] == {"\\Flagged", "\\Seen"}
         assert set(far["Lists/tern"]) == {"<mt3@example.org>"}
+        assert far["Caf&AOk-"]["<mt4@example.org>"][0] == {"\\Answered", "\\Seen"}
         sync.noop_run()
     finally:
         sync.cleanup()
