@@ -7,7 +7,6 @@
 # (Apple Mail's pipelining of commands that run jobs, Thunderbird's "no
 # STATUS unless asked"), and Python's imaplib driving the whole command set
 # once in one flow, as a rev1 and as a rev2 client.
-import email
 import imaplib
 import os
 import re
@@ -22,6 +21,14 @@ import tern_harness as th
 
 MBSYNC = shutil.which("mbsync")
 CURL = shutil.which("curl")
+
+
+def mbsync_tls_key():
+    """isync 1.5 renamed SSLType to TLSType (the old name warns)."""
+    out = subprocess.run([MBSYNC, "--version"], capture_output=True, text=True).stdout
+    version = tuple(int(x) for x in re.findall(r"\d+", out)[:2])
+    return "TLSType" if version >= (1, 5) else "SSLType"
+
 
 SYNC_USER = "sync@localhost"
 SYNC_TLS_USER = "synctls@localhost"
@@ -155,8 +162,9 @@ class Mbsync:
         self.rc = os.path.join(self.work, "mbsyncrc")
         with open(self.rc, "w") as f:
             f.write("IMAPAccount tern\nHost 127.0.0.1\nPort %d\nUser %s\nPass %s\n"
-                    "SSLType %s\nCertificateFile %s\n%s\n"
+                    "%s %s\nCertificateFile %s\n%s\n"
                     % (srv.imap_port if starttls else srv.imaps_port, user, th.PASSWORD,
+                       mbsync_tls_key(),
                        "STARTTLS" if starttls else "IMAPS",
                        os.path.join(srv.data_dir, "tls", "cert.pem"),
                        "AuthMechs %s\n" % auth if auth else ""))
@@ -260,10 +268,10 @@ def mbsync(srv):
     sync.cleanup()
 
 
-pytestmark_mbsync = pytest.mark.skipif(MBSYNC is None, reason="mbsync (isync) is a test dependency")
+needs_mbsync = pytest.mark.skipif(MBSYNC is None, reason="mbsync (isync) is a test dependency")
 
 
-@pytestmark_mbsync
+@needs_mbsync
 def test_mbsync_initial_pull_then_nothing(mbsync):
     sent = mbsync.run()
     # the login's OK told it UIDPLUS: no X-TUID search, no CAPABILITY round
@@ -279,7 +287,7 @@ def test_mbsync_initial_pull_then_nothing(mbsync):
     mbsync.noop_run()
 
 
-@pytestmark_mbsync
+@needs_mbsync
 def test_mbsync_server_changes_pulled(srv, mbsync):
     deliver(srv, SYNC_USER, "smtp1")
     m = th.imap_ssl(srv.imaps_port, user=SYNC_USER)
@@ -303,7 +311,7 @@ def test_mbsync_server_changes_pulled(srv, mbsync):
     mbsync.noop_run()
 
 
-@pytestmark_mbsync
+@needs_mbsync
 def test_mbsync_local_changes_pushed(mbsync):
     mbsync.add("INBOX", "l1")
     mbsync.add("Work/Sub", "l2")
@@ -324,7 +332,7 @@ def test_mbsync_local_changes_pushed(mbsync):
     mbsync.noop_run()
 
 
-@pytestmark_mbsync
+@needs_mbsync
 def test_mbsync_folders_created_both_ways(srv, mbsync):
     mbsync.mkdir("Laptop")
     mbsync.add("Laptop", "lap1")
@@ -340,7 +348,7 @@ def test_mbsync_folders_created_both_ways(srv, mbsync):
     mbsync.noop_run()
 
 
-@pytestmark_mbsync
+@needs_mbsync
 def test_mbsync_both_sides_at_once(srv, mbsync):
     """Changes on both sides between two runs, to different messages
     and to the same one (flags are merged, as mbsync does)."""
@@ -369,7 +377,7 @@ def test_mbsync_both_sides_at_once(srv, mbsync):
     mbsync.noop_run()
 
 
-@pytestmark_mbsync
+@needs_mbsync
 def test_mbsync_over_starttls(srv):
     """STARTTLS, the LOGIN command rather than SASL, and a folder name
     beyond ASCII: isync 1.4 leaves names as the server sends them, so it
@@ -404,7 +412,7 @@ def test_mbsync_over_starttls(srv):
         sync.cleanup()
 
 
-@pytestmark_mbsync
+@needs_mbsync
 def test_mbsync_many_messages_pipelined(srv):
     """Hundreds of changes in one run: mbsync pipelines its STOREs and
     APPENDs (no PipelineDepth limit), and every answer must match its
