@@ -929,3 +929,38 @@ class RawIMAP(Raw):
         assert b"OK" in done, done
         assert not self.buf
         self.sock = tls_client_context().wrap_socket(self.sock)
+
+
+def mutt_batch(tern, work, keys, user=USER, password=PASSWORD, folder="=INBOX", timeout=None):
+    """mutt, in batch mode under a pseudo-terminal (`script`), opening
+    `folder` of `user` over imaps and typing `keys` (push syntax, e.g.
+    "<pipe-message>cat > F<enter><quit>"). The server's self-signed
+    certificate is trusted up front (no prompt); no caches. Files go
+    in `work`. Returns mutt's exit status."""
+    rc = os.path.join(work, "muttrc")
+    certs = os.path.join(work, "certs")
+    with open(certs, "wb") as f:
+        for name in sorted(os.listdir(os.path.join(tern.data_dir, "tls"))):
+            if name.endswith((".pem", ".crt")):
+                with open(os.path.join(tern.data_dir, "tls", name), "rb") as c:
+                    f.write(b"".join(re.findall(
+                        rb"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?",
+                        c.read(), re.S)))
+    with open(rc, "w") as f:
+        f.write('set folder="imaps://%s@127.0.0.1:%d/"\n' % (user.replace("@", "%40"),
+                                                             tern.imaps_port))
+        f.write('set imap_pass="%s"\n' % password)
+        f.write("set ssl_verify_host=no\nset ssl_verify_dates=no\n")
+        f.write("set certificate_file=%s\n" % certs)
+        f.write("set header_cache=\"\" message_cachedir=\"\"\n")
+        f.write("set wait_key=no confirmappend=no confirmcreate=no mark_old=no "
+                "pipe_decode=no delete=yes move=no\n")
+        # the cursor where the keys expect it: mailbox order, and no
+        # moving on after an action
+        f.write("set sort=mailbox-order resolve=no\n")
+    cmd = "mutt -n -F %s -f '%s' -e 'push \"%s\"'" % (rc, folder, keys)
+    p = subprocess.run(["script", "-qec", cmd, "/dev/null"], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env=dict(os.environ, TERM="vt100", HOME=work),
+                       timeout=timeout or TIMEOUT)
+    return p.returncode

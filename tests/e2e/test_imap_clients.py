@@ -3,7 +3,8 @@
 # STARTTLS (new mail, flags and deletions on either side, folders created
 # on either side, a second run that changes nothing), curl's FETCH by UID
 # over imap:// with --ssl-reqd (imaps:// and LIST and APPEND are in
-# test_imap_fetch/mailboxes/append), the client quirks no other file covers
+# test_imap_fetch/mailboxes/append), mutt flagging, copying and deleting
+# (reading is in test_imap_fetch), the client quirks no other file covers
 # (Apple Mail's pipelining of commands that run jobs, Thunderbird's "no
 # STATUS unless asked"), and Python's imaplib driving the whole command set
 # once in one flow, as a rev1 and as a rev2 client.
@@ -35,6 +36,7 @@ SYNC_TLS_USER = "synctls@localhost"
 SYNC_BULK_USER = "syncbulk@localhost"
 SMOKE_USERS = {"rev1": "smoke1@localhost", "rev2": "smoke2@localhost"}
 QUIRK_USER = "quirk@localhost"
+MUTT_USER = "mutt@localhost"
 
 # Maildir info letters (maildir's "2," flags) and the IMAP flags mbsync
 # maps them to; P (passed) has no IMAP flag and is not synced.
@@ -48,7 +50,8 @@ READ_ONLY_COMMANDS = {"AUTHENTICATE", "LOGIN", "CAPABILITY", "LIST", "LSUB", "SE
 
 @pytest.fixture(scope="module")
 def srv():
-    users = (SYNC_USER, SYNC_TLS_USER, SYNC_BULK_USER, QUIRK_USER) + tuple(SMOKE_USERS.values())
+    users = (SYNC_USER, SYNC_TLS_USER, SYNC_BULK_USER, QUIRK_USER, MUTT_USER) + \
+        tuple(SMOKE_USERS.values())
     with th.imap_tern(smtp=True, users=users) as t:
         yield t
 
@@ -454,6 +457,36 @@ def test_mbsync_many_messages_pipelined(srv):
         sync.noop_run()
     finally:
         sync.cleanup()
+
+
+# ------------------------------------------------------------ mutt
+
+
+@pytest.mark.skipif(shutil.which("mutt") is None, reason="mutt is a test dependency")
+def test_mutt_reads_flags_copies_and_deletes(srv):
+    """mutt in batch mode on the INBOX over imaps: reads message 1 (it
+    becomes \\Seen) and flags it, copies message 2 into another folder,
+    deletes message 3 and syncs (EXPUNGE), and quits. (Piping a message
+    out is test_imap_fetch's.)"""
+    user = MUTT_USER
+    m = th.imap_ssl(srv.imaps_port, user=user)
+    for n in range(3):
+        m.append("INBOX", None, None, message("mutt%d" % n))
+    assert m.create("Saved")[0] == "OK"
+    work = tempfile.mkdtemp(prefix="tern-mutt-")
+    try:
+        rc = th.mutt_batch(srv, work, "<display-message><exit><flag-message><next-entry>"
+                           "<copy-message>=Saved<enter><next-entry><delete-message>"
+                           "<sync-mailbox><quit>", user=user)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    assert rc == 0
+    state, _ = server_state(srv.imaps_port, user)
+    assert {k: v[0] for k, v in state["INBOX"].items()} == {
+        "<mmutt0@example.org>": {"\\Seen", "\\Flagged"}, "<mmutt1@example.org>": set()}
+    assert list(state["Saved"]) == ["<mmutt1@example.org>"]
+    assert state["Saved"]["<mmutt1@example.org>"][1] == message("mutt1")
+    m.logout()
 
 
 # ------------------------------------------------------------ curl
