@@ -6,8 +6,9 @@
 # test_imap_fetch/mailboxes/append), mutt flagging, copying and deleting
 # (reading is in test_imap_fetch), the client quirks no other file covers
 # (Apple Mail's pipelining of commands that run jobs, Thunderbird's "no
-# STATUS unless asked"), and Python's imaplib driving the whole command set
-# once in one flow, as a rev1 and as a rev2 client.
+# STATUS unless asked", eM Client's bare-LF APPEND against every size and
+# section), and Python's imaplib driving the whole command set once in
+# one flow, as a rev1 and as a rev2 client.
 import imaplib
 import os
 import re
@@ -616,6 +617,52 @@ def test_no_status_unless_asked(srv):
         len([line for line in listed if line.startswith(b"* LIST")])
     b.logout()
     a.close()
+
+
+def test_bare_lf_append_sizes_and_sections_agree(srv):
+    """eM Client APPENDs with bare LF line ends: the message is stored
+    with CRLF, and everything the server says of it agrees with the
+    stored text: RFC822.SIZE, STATUS SIZE, BODY[] and its sections, the
+    sizes and line counts in BODYSTRUCTURE, partial ranges."""
+    part = "line one\nline two\n"
+    lf = ("From: em@example.org\nTo: quirk@localhost\nSubject: bare LF\n"
+          "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"xx\"\n\n"
+          "--xx\nContent-Type: text/plain\n\n%s--xx\n"
+          "Content-Type: text/plain; name=\"b.txt\"\n"
+          "Content-Disposition: attachment; filename=\"b.txt\"\n\n%s--xx--\n"
+          % (part, part)).encode()
+    stored = lf.replace(b"\n", b"\r\n")
+    r = th.RawIMAP(srv.imaps_port, tls=True)
+    r.login(QUIRK_USER)
+    r.ok("CREATE Lf")
+    # a synchronizing literal, as eM Client sends it
+    r.send(b"a1 APPEND Lf {%d}\r\n" % len(lf))
+    assert r.readline().startswith(b"+ ")
+    r.send(lf + b"\r\n")
+    _, done = r.read_until("a1")
+    assert b"OK [APPENDUID" in done, done
+    status = r.ok("STATUS Lf (SIZE)")
+    assert status == [b'* STATUS "Lf" (SIZE %d)' % len(stored)], status
+    r.ok("EXAMINE Lf")
+    body = stored.split(b"\r\n\r\n", 1)[1]
+    untagged = r.ok("FETCH 1 (RFC822.SIZE BODY.PEEK[] BODY.PEEK[1] BODY.PEEK[2.MIME] "
+                    "BODY.PEEK[TEXT]<%d.20> BODYSTRUCTURE)" % (len(body) - 10))
+    text = untagged[0]
+    assert b"RFC822.SIZE %d " % len(stored) in text, text
+    assert b"BODY[] {%d}\r\n" % len(stored) + stored in text
+    crlf_part = part.replace("\n", "\r\n").encode()
+    # the CRLF before a boundary belongs to the boundary (RFC 2046 5.1.1)
+    assert b"BODY[1] {%d}\r\n" % (len(crlf_part) - 2) + crlf_part[:-2] in text
+    assert (b'BODY[2.MIME] {%d}\r\nContent-Type: text/plain; name="b.txt"\r\n'
+            % len(b'Content-Type: text/plain; name="b.txt"\r\n'
+                  b'Content-Disposition: attachment; filename="b.txt"\r\n\r\n')) in text
+    # a range that runs past the end: the last 10 bytes
+    assert b"BODY[TEXT]<%d> {10}\r\n" % (len(body) - 10) + body[-10:] in text, text
+    # each text part: its size in octets with CRLF, and its lines
+    sizes = re.findall(rb'"TEXT" "PLAIN" \(.*?\) NIL NIL "7BIT" (\d+) (\d+)', text, re.I)
+    assert sizes == [(b"%d" % (len(crlf_part) - 2), b"%d" % crlf_part[:-2].count(b"\n"))] * 2, \
+        (sizes, text)
+    r.close()
 
 
 # ------------------------------------------------------------ imaplib
