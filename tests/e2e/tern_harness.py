@@ -931,12 +931,13 @@ class RawIMAP(Raw):
         self.sock = tls_client_context().wrap_socket(self.sock)
 
 
-def mutt_batch(tern, work, keys, user=USER, password=PASSWORD, folder="=INBOX", timeout=None):
+def mutt_batch(tern, work, keys, user=USER, password=PASSWORD, folder="=INBOX", settings="",
+               timeout=None):
     """mutt, in batch mode under a pseudo-terminal (`script`), opening
     `folder` of `user` over imaps and typing `keys` (push syntax, e.g.
-    "<pipe-message>cat > F<enter><quit>"). The server's self-signed
-    certificate is trusted up front (no prompt); no caches. Files go
-    in `work`. Returns mutt's exit status."""
+    "<pipe-message>cat > F<enter><quit>"); `settings`: more muttrc
+    lines. The server's self-signed certificate is trusted up front (no
+    prompt); no caches. Files go in `work`. Returns mutt's exit status."""
     rc = os.path.join(work, "muttrc")
     certs = os.path.join(work, "certs")
     with open(certs, "wb") as f:
@@ -955,9 +956,7 @@ def mutt_batch(tern, work, keys, user=USER, password=PASSWORD, folder="=INBOX", 
         f.write("set header_cache=\"\" message_cachedir=\"\"\n")
         f.write("set wait_key=no confirmappend=no confirmcreate=no mark_old=no "
                 "pipe_decode=no delete=yes move=no\n")
-        # the cursor where the keys expect it: mailbox order, and no
-        # moving on after an action
-        f.write("set sort=mailbox-order resolve=no\n")
+        f.write(settings)
     cmd = "mutt -n -F %s -f '%s' -e 'push \"%s\"'" % (rc, folder, keys)
     p = subprocess.run(["script", "-qec", cmd, "/dev/null"], stdin=subprocess.DEVNULL,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

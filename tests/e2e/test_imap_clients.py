@@ -476,9 +476,12 @@ def test_mutt_reads_flags_copies_and_deletes(srv):
     assert m.create("Saved")[0] == "OK"
     work = tempfile.mkdtemp(prefix="tern-mutt-")
     try:
-        rc = th.mutt_batch(srv, work, "<display-message><exit><flag-message><next-entry>"
-                           "<copy-message>=Saved<enter><next-entry><delete-message>"
-                           "<sync-mailbox><quit>", user=user)
+        # the cursor where the keys expect it: mailbox order from the
+        # first, no moving on after an action
+        rc = th.mutt_batch(srv, work, "<first-entry><display-message><exit><flag-message>"
+                           "<next-entry><copy-message>=Saved<enter><next-entry>"
+                           "<delete-message><sync-mailbox><quit>", user=user,
+                           settings="set sort=mailbox-order resolve=no\n")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     assert rc == 0
