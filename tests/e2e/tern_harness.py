@@ -5,6 +5,7 @@
 # smtp_tern() and imap_tern().
 import base64
 import contextlib
+import glob
 import os
 import re
 import shutil
@@ -963,3 +964,32 @@ def mutt_batch(tern, work, keys, user=USER, password=PASSWORD, folder="=INBOX", 
                        env=dict(os.environ, TERM="vt100", HOME=work),
                        timeout=timeout or TIMEOUT)
     return p.returncode
+
+
+def fetchmail(tern, port, implicit_tls, protocol="POP3", user=USER, password=PASSWORD):
+    """One fetchmail run (TLS 1.2 or later: implicit, or STARTTLS/STLS)
+    that fetches every message of `user` over `protocol` (POP3 or IMAP),
+    deletes it on the server, and hands each to an MDA writing a file.
+    Returns (CompletedProcess, [each file's bytes])."""
+    home = tempfile.mkdtemp(prefix="tern-e2e-fm-", dir=tern.work_dir)
+    out = os.path.join(home, "out")
+    os.mkdir(out)
+    rc = os.path.join(home, "fetchmailrc")
+    ssl_opts = "ssl sslproto 'TLS1.2+'" if implicit_tls else "sslproto 'TLS1.2+'"
+    with open(rc, "w") as f:
+        f.write('set no bouncemail\n'
+                'poll 127.0.0.1 service %d protocol %s auth password\n'
+                '  user "%s" password "%s"\n'
+                '  %s no sslcertck\n'
+                '  nokeep fetchall\n'
+                '  mda "/bin/sh -c \'cat > $(mktemp %s/msg.XXXXXX)\'"\n'
+                % (port, protocol, user, password, ssl_opts, out))
+    os.chmod(rc, 0o600)
+    env = dict(os.environ, HOME=home, FETCHMAILHOME=home)
+    p = subprocess.run(["fetchmail", "-f", rc, "-d0", "--nosyslog", "-v"], env=env,
+                       capture_output=True, timeout=TIMEOUT * 4)
+    got = []
+    for path in sorted(glob.glob(os.path.join(out, "msg.*"))):
+        with open(path, "rb") as f:
+            got.append(f.read())
+    return p, got

@@ -4,7 +4,7 @@
 # on either side, a second run that changes nothing), curl's FETCH by UID
 # over imap:// with --ssl-reqd (imaps:// and LIST and APPEND are in
 # test_imap_fetch/mailboxes/append), mutt flagging, copying and deleting
-# (reading is in test_imap_fetch), the client quirks no other file covers
+# (reading is in test_imap_fetch), fetchmail over IMAP, the client quirks no other file covers
 # (Apple Mail's pipelining of commands that run jobs, Thunderbird's "no
 # STATUS unless asked", eM Client's bare-LF APPEND against every size and
 # section), and Python's imaplib driving the whole command set once in
@@ -38,6 +38,7 @@ SYNC_BULK_USER = "syncbulk@localhost"
 SMOKE_USERS = {"rev1": "smoke1@localhost", "rev2": "smoke2@localhost"}
 QUIRK_USER = "quirk@localhost"
 MUTT_USER = "mutt@localhost"
+FETCHMAIL_USERS = {False: "fetch1@localhost", True: "fetch2@localhost"}
 
 # Maildir info letters (maildir's "2," flags) and the IMAP flags mbsync
 # maps them to; P (passed) has no IMAP flag and is not synced.
@@ -52,7 +53,7 @@ READ_ONLY_COMMANDS = {"AUTHENTICATE", "LOGIN", "CAPABILITY", "LIST", "LSUB", "SE
 @pytest.fixture(scope="module")
 def srv():
     users = (SYNC_USER, SYNC_TLS_USER, SYNC_BULK_USER, QUIRK_USER, MUTT_USER) + \
-        tuple(SMOKE_USERS.values())
+        tuple(SMOKE_USERS.values()) + tuple(FETCHMAIL_USERS.values())
     with th.imap_tern(smtp=True, users=users) as t:
         yield t
 
@@ -491,6 +492,35 @@ def test_mutt_reads_flags_copies_and_deletes(srv):
     assert list(state["Saved"]) == ["<mmutt1@example.org>"]
     assert state["Saved"]["<mmutt1@example.org>"][1] == message("mutt1")
     m.logout()
+
+
+# ------------------------------------------------------------ fetchmail
+
+
+@pytest.mark.skipif(shutil.which("fetchmail") is None, reason="fetchmail is a test dependency")
+@pytest.mark.parametrize("implicit_tls", [False, True], ids=["starttls", "imaps"])
+def test_fetchmail_over_imap(srv, implicit_tls):
+    """fetchmail (IMAP: SEARCH UNSEEN, RFC822.HEADER, BODY.PEEK[TEXT],
+    STORE \\Seen \\Deleted, EXPUNGE) takes every message and leaves the
+    INBOX empty; a second run finds nothing."""
+    user = FETCHMAIL_USERS[implicit_tls]
+    sent = [message("fm%d" % n, body="line\r\n.\r\n..dots %d" % n) for n in range(3)]
+    m = th.imap_ssl(srv.imaps_port, user=user)
+    for data in sent:
+        assert m.append("INBOX", None, None, data)[0] == "OK"
+    port = srv.imaps_port if implicit_tls else srv.imap_port
+    p, got = th.fetchmail(srv, port, implicit_tls, protocol="IMAP", user=user)
+    log = p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace")
+    assert p.returncode == 0, log
+    # each whole, once, with LF line ends (and fetchmail's Received: on top)
+    assert len(got) == 3, log
+    for data in sent:
+        assert sum(1 for g in got if data.replace(b"\r\n", b"\n") in g) == 1, (data, got)
+    m.select("INBOX")
+    assert m.search(None, "ALL")[1] == [b""]
+    m.logout()
+    p, got = th.fetchmail(srv, port, implicit_tls, protocol="IMAP", user=user)
+    assert p.returncode == 1 and got == [], p.stdout + p.stderr   # PS_NOMAIL
 
 
 # ------------------------------------------------------------ curl
