@@ -800,6 +800,10 @@ def test_imaplib_whole_command_set(srv, rev):
         assert text == '(\\HasNoChildren) "/" "Entwürfe"'.encode(), data
     assert m.select(name)[0] == "OK" and m.close()[0] == "OK"
     assert m.delete(name)[0] == "OK"
+    # SEARCH in a mailbox selected empty (fetchmail's second run)
+    assert m.select("Smoke/Renamed")[1] == [b"0"]
+    assert search(m, rev, "UNSEEN") == [] and search(m, rev, "ALL", uid=True) == []
+    assert m.close()[0] == "OK"
     typ, data = m.append("Smoke/Renamed", "(\\Flagged $Work)",
                          imaplib.Time2Internaldate(1764583200),
                          message("smoke1", body="the first one"))
