@@ -35,6 +35,7 @@ def mbsync_tls_key():
 SYNC_USER = "sync@localhost"
 SYNC_TLS_USER = "synctls@localhost"
 SYNC_BULK_USER = "syncbulk@localhost"
+SYNC_BIG_USER = "syncbig@localhost"
 SMOKE_USERS = {"rev1": "smoke1@localhost", "rev2": "smoke2@localhost"}
 QUIRK_USER = "quirk@localhost"
 MUTT_USER = "mutt@localhost"
@@ -52,7 +53,7 @@ READ_ONLY_COMMANDS = {"AUTHENTICATE", "LOGIN", "CAPABILITY", "LIST", "LSUB", "SE
 
 @pytest.fixture(scope="module")
 def srv():
-    users = (SYNC_USER, SYNC_TLS_USER, SYNC_BULK_USER, QUIRK_USER, MUTT_USER) + \
+    users = (SYNC_USER, SYNC_TLS_USER, SYNC_BULK_USER, SYNC_BIG_USER, QUIRK_USER, MUTT_USER) + \
         tuple(SMOKE_USERS.values()) + tuple(FETCHMAIL_USERS.values())
     with th.imap_tern(smtp=True, users=users) as t:
         yield t
@@ -456,6 +457,33 @@ def test_mbsync_many_messages_pipelined(srv):
         assert len(far) == 300 - 50 - 20 + 40
         assert far["<mbulk200@example.org>"][0] == {"\\Seen", "\\Flagged"}
         assert far["<mbulk201@example.org>"][0] == {"\\Flagged"}
+        sync.noop_run()
+    finally:
+        sync.cleanup()
+
+
+@needs_mbsync
+def test_mbsync_large_and_8bit_messages(srv):
+    """A 6 MB message each way, the local one 8-bit UTF-8 text with bare
+    LF line ends: both arrive whole (the server's copy with CRLF, and
+    the X-TUID field mbsync adds)."""
+    m = th.imap_ssl(srv.imaps_port, user=SYNC_BIG_USER)
+    assert m.append("INBOX", None, None, th.big_message(1, 6 * 1024 * 1024))[0] == "OK"
+    m.logout()
+    sync = Mbsync(srv, SYNC_BIG_USER)
+    try:
+        sync.run()
+        sync.in_sync()
+        name = "1700000001.big.laptop"
+        data = ("From: a@example.org\nSubject: gro\u00dfe Datei\nMessage-ID: <biglocal@x>\n"
+                "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+                + ("caf\u00e9 cr\u00e8me " * 8 + "\n") * 60000).encode()
+        assert len(data) > 6 * 1024 * 1024
+        with open(os.path.join(sync.path("INBOX"), "new", name), "wb") as f:
+            f.write(data)
+        sync.run()
+        far = sync.in_sync()
+        assert as_sent(far["INBOX"]["<biglocal@x>"][1]) == data.replace(b"\n", b"\r\n")
         sync.noop_run()
     finally:
         sync.cleanup()
