@@ -158,7 +158,8 @@ def as_sent(data):
 
 class Mbsync:
     """One local Maildir kept in sync with one account by mbsync -a (a
-    channel of every folder: Create Both, Expunge Both, SyncState *)."""
+    channel of every folder: Create Both, Expunge Both, SyncState *, and
+    CopyArrivalDate: INTERNALDATE is the file's time and back)."""
 
     def __init__(self, srv, user, starttls=False, auth=None):
         self.srv, self.user = srv, user
@@ -178,7 +179,7 @@ class Mbsync:
             f.write("MaildirStore local\nPath %s/\nInbox %s/INBOX\nSubFolders Verbatim\n\n"
                     % (self.root, self.root))
             f.write("Channel all\nFar :remote:\nNear :local:\nPatterns *\nCreate Both\n"
-                    "Expunge Both\nSyncState *\n")
+                    "Expunge Both\nSyncState *\nCopyArrivalDate yes\n")
 
     def run(self):
         """mbsync -D -a; it must exit 0 without an error or a warning.
@@ -263,7 +264,7 @@ def mbsync(srv):
     """mbsync over IMAPS for SYNC_USER, whose INBOX has two messages and
     Work and Work/Sub one each before the first run."""
     m = th.imap_ssl(srv.imaps_port, user=SYNC_USER)
-    m.append("INBOX", None, None, message("in1"))
+    m.append("INBOX", None, '"05-Mar-2024 07:08:09 +0100"', message("in1"))
     m.append("INBOX", "(\\Seen)", None, message("in2"))
     for box, n in (("Work", "w1"), ("Work/Sub", "s1")):
         assert m.create(box)[0] == "OK"
@@ -290,6 +291,8 @@ def test_mbsync_initial_pull_then_nothing(mbsync):
     assert far["INBOX"]["<min2@example.org>"][0] == {"\\Seen"}
     assert far["Work/Sub"]["<ms1@example.org>"][0] == {"\\Flagged"}
     assert os.path.isdir(os.path.join(mbsync.root, "Work", "Sub", "cur"))
+    # the arrival date came as the file's time
+    assert os.stat(mbsync.files("INBOX")["<min1@example.org>"]).st_mtime == 1709618889
     mbsync.noop_run()
 
 
@@ -320,6 +323,7 @@ def test_mbsync_server_changes_pulled(srv, mbsync):
 @needs_mbsync
 def test_mbsync_local_changes_pushed(mbsync):
     mbsync.add("INBOX", "l1")
+    os.utime(mbsync.files("INBOX")["<ml1@example.org>"], (1600000000, 1600000000))
     mbsync.add("Work/Sub", "l2")
     mbsync.set_flags("INBOX", "<msmtp1@example.org>", "S")
     mbsync.set_flags("Work", "<mw1@example.org>", "")
@@ -333,6 +337,11 @@ def test_mbsync_local_changes_pushed(mbsync):
     assert far["Work"]["<mw1@example.org>"][0] == set()
     assert far["Work"]["<mw2@example.org>"][0] == {"\\Flagged", "\\Seen"}
     assert "<ml2@example.org>" in far["Work/Sub"]
+    # APPEND with the file's time as the internal date
+    m = th.imap_ssl(mbsync.srv.imaps_port, user=SYNC_USER)
+    typ, data = m.uid("FETCH", str(msgid_uid(m, "INBOX", "<ml1@example.org>")), "(INTERNALDATE)")
+    assert b'INTERNALDATE "13-Sep-2020 12:26:40 +0000"' in data[0], data
+    m.logout()
     # the uploads' UIDs came by UIDPLUS's APPENDUID, not by a search
     assert not any("X-TUID" in c for c in sent), sent
     mbsync.noop_run()
