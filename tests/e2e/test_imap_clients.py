@@ -262,7 +262,9 @@ class Mbsync:
 @pytest.fixture(scope="module")
 def mbsync(srv):
     """mbsync over IMAPS for SYNC_USER, whose INBOX has two messages and
-    Work and Work/Sub one each before the first run."""
+    Work and Work/Sub one each before the first run. The tests that use
+    it are one flow in file order, each starting from the last one's
+    synced state."""
     m = th.imap_ssl(srv.imaps_port, user=SYNC_USER)
     m.append("INBOX", None, '"05-Mar-2024 07:08:09 +0100"', message("in1"))
     m.append("INBOX", "(\\Seen)", None, message("in2"))
