@@ -163,7 +163,8 @@ class Mbsync:
 
     def __init__(self, srv, user, starttls=False, auth=None):
         self.srv, self.user = srv, user
-        self.work = tempfile.mkdtemp(prefix="tern-mbsync-")
+        # in the server's work folder: removed with it, also after a failure
+        self.work = tempfile.mkdtemp(prefix="tern-mbsync-", dir=srv.work_dir)
         self.root = os.path.join(self.work, "mail")
         os.mkdir(self.root)
         self.rc = os.path.join(self.work, "mbsyncrc")
