@@ -20,8 +20,9 @@ python3 python3-pytest openssl curl fetchmail swaks iproute2 util-linux
 # swaks speaks TLS (--tls, the SMTP tests) only with these two, which
 # are merely Recommends of swaks. Postfix is a real sending MTA for the
 # SMTP tests, run from a folder of its own (tests/e2e/test_smtp_postfix.py).
-# mutt reads a message over IMAP in batch mode (tests/e2e/test_imap_fetch.py).
-TEST_PACKAGES="dovecot-core dovecot-imapd libnet-ssleay-perl libio-socket-ssl-perl postfix mutt"
+# mutt reads a message over IMAP in batch mode (tests/e2e/test_imap_fetch.py);
+# isync's mbsync keeps a Maildir in sync over IMAP (test_imap_clients.py).
+TEST_PACKAGES="dovecot-core dovecot-imapd libnet-ssleay-perl libio-socket-ssl-perl postfix mutt isync"
 if [ "${1:-}" = test ]; then
 	PACKAGES="$PACKAGES $TEST_PACKAGES"
 fi

@@ -322,9 +322,12 @@ struct imap_session *imap_session_new(struct conn *conn)
 	host = s->ctx != NULL && s->ctx->hostname != NULL ? s->ctx->hostname :
 	       s->cfg->server.hostname;
 	/* RFC 9051 7.1.1: the greeting carries the capabilities, so that a
-	 * client need not ask. */
+	 * client need not ask. That counts as asked: mbsync takes them from
+	 * here and never asks again, so only the login's OK tells it of
+	 * UIDPLUS and MOVE (Dovecot sends them there too). */
 	imap_untagged(s, "OK [CAPABILITY %s] %s tern IMAP server ready", imap_capabilities(s),
 		      host != NULL ? host : "localhost");
+	s->capability_asked = true;
 	return s;
 }
 

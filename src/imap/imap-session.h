@@ -110,7 +110,7 @@ struct imap_session {
 	bool in_input;                  /* inside imap_session_input's loop */
 	bool partial;                   /* the parser holds part of a command */
 
-	bool capability_asked;          /* CAPABILITY before login: send it with the login's OK */
+	bool capability_asked;          /* told before login (greeting, CAPABILITY): the login OK carries them */
 	bool rev2;                      /* ENABLE IMAP4rev2 */
 	bool utf8_accept;               /* ENABLE UTF8=ACCEPT: names in UTF-8, not modified UTF-7 */
 	bool idling;                    /* inside IDLE, waiting for DONE */

@@ -5,6 +5,7 @@
 # smtp_tern() and imap_tern().
 import base64
 import contextlib
+import glob
 import os
 import re
 import shutil
@@ -929,3 +930,66 @@ class RawIMAP(Raw):
         assert b"OK" in done, done
         assert not self.buf
         self.sock = tls_client_context().wrap_socket(self.sock)
+
+
+def mutt_batch(tern, work, keys, user=USER, password=PASSWORD, folder="=INBOX", settings="",
+               timeout=None):
+    """mutt, in batch mode under a pseudo-terminal (`script`), opening
+    `folder` of `user` over imaps and typing `keys` (push syntax, e.g.
+    "<pipe-message>cat > F<enter><quit>"); `settings`: more muttrc
+    lines. The server's self-signed certificate is trusted up front (no
+    prompt); no caches. Files go in `work`. Returns mutt's exit status."""
+    rc = os.path.join(work, "muttrc")
+    certs = os.path.join(work, "certs")
+    with open(certs, "wb") as f:
+        for name in sorted(os.listdir(os.path.join(tern.data_dir, "tls"))):
+            if name.endswith((".pem", ".crt")):
+                with open(os.path.join(tern.data_dir, "tls", name), "rb") as c:
+                    f.write(b"".join(re.findall(
+                        rb"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?",
+                        c.read(), re.S)))
+    with open(rc, "w") as f:
+        f.write('set folder="imaps://%s@127.0.0.1:%d/"\n' % (user.replace("@", "%40"),
+                                                             tern.imaps_port))
+        f.write('set imap_pass="%s"\n' % password)
+        f.write("set ssl_verify_host=no\nset ssl_verify_dates=no\n")
+        f.write("set certificate_file=%s\n" % certs)
+        f.write("set header_cache=\"\" message_cachedir=\"\"\n")
+        f.write("set wait_key=no confirmappend=no confirmcreate=no mark_old=no "
+                "pipe_decode=no delete=yes move=no\n")
+        f.write(settings)
+    cmd = "mutt -n -F %s -f '%s' -e 'push \"%s\"'" % (rc, folder, keys)
+    p = subprocess.run(["script", "-qec", cmd, "/dev/null"], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env=dict(os.environ, TERM="vt100", HOME=work),
+                       timeout=timeout or TIMEOUT)
+    return p.returncode
+
+
+def fetchmail(tern, port, implicit_tls, protocol="POP3", user=USER, password=PASSWORD):
+    """One fetchmail run (TLS 1.2 or later: implicit, or STARTTLS/STLS)
+    that fetches every message of `user` over `protocol` (POP3 or IMAP),
+    deletes it on the server, and hands each to an MDA writing a file.
+    Returns (CompletedProcess, [each file's bytes])."""
+    home = tempfile.mkdtemp(prefix="tern-e2e-fm-", dir=tern.work_dir)
+    out = os.path.join(home, "out")
+    os.mkdir(out)
+    rc = os.path.join(home, "fetchmailrc")
+    ssl_opts = "ssl sslproto 'TLS1.2+'" if implicit_tls else "sslproto 'TLS1.2+'"
+    with open(rc, "w") as f:
+        f.write('set no bouncemail\n'
+                'poll 127.0.0.1 service %d protocol %s auth password\n'
+                '  user "%s" password "%s"\n'
+                '  %s no sslcertck\n'
+                '  nokeep fetchall\n'
+                '  mda "/bin/sh -c \'cat > $(mktemp %s/msg.XXXXXX)\'"\n'
+                % (port, protocol, user, password, ssl_opts, out))
+    os.chmod(rc, 0o600)
+    env = dict(os.environ, HOME=home, FETCHMAILHOME=home)
+    p = subprocess.run(["fetchmail", "-f", rc, "-d0", "--nosyslog", "-v"], env=env,
+                       capture_output=True, timeout=TIMEOUT * 4)
+    got = []
+    for path in sorted(glob.glob(os.path.join(out, "msg.*"))):
+        with open(path, "rb") as f:
+            got.append(f.read())
+    return p, got

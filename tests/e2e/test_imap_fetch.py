@@ -548,29 +548,8 @@ def test_mutt_reads_a_message(srv):
     imaps and pipes message 1 to a file."""
     work = tempfile.mkdtemp(prefix="tern-mutt-")
     out = os.path.join(work, "out")
-    rc = os.path.join(work, "muttrc")
-    with open(rc, "w") as f:
-        f.write('set folder="imaps://%s@127.0.0.1:%d/"\n' % (th.USER.replace("@", "%40"),
-                                                             srv.imaps_port))
-        f.write('set imap_pass="%s"\n' % th.PASSWORD)
-        f.write("set ssl_verify_host=no\nset ssl_verify_dates=no\n")
-        f.write("set certificate_file=%s\n" % os.path.join(work, "certs"))
-        f.write("set header_cache=\"\" message_cachedir=\"\"\n")
-        f.write("set wait_key=no confirmappend=no mark_old=no pipe_decode=no\n")
-    # the server's self-signed certificate, trusted up front (no prompt)
-    with open(os.path.join(work, "certs"), "wb") as f:
-        for name in sorted(os.listdir(os.path.join(srv.data_dir, "tls"))):
-            if name.endswith(".pem") or name.endswith(".crt"):
-                with open(os.path.join(srv.data_dir, "tls", name), "rb") as c:
-                    f.write(b"".join(re.findall(
-                        rb"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?",
-                        c.read(), re.S)))
-    cmd = ("mutt -n -F %s -f '=INBOX' -e 'push \"<pipe-message>cat > %s<enter><quit>\"'"
-           % (rc, out))
-    p = subprocess.run(["script", "-qec", cmd, "/dev/null"], stdin=subprocess.DEVNULL,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       env=dict(os.environ, TERM="vt100", HOME=work), timeout=th.TIMEOUT)
-    assert os.path.exists(out), p.returncode
+    rc = th.mutt_batch(srv, work, "<pipe-message>cat > %s<enter><quit>" % out)
+    assert os.path.exists(out), rc
     with open(out, "rb") as f:
         got = f.read()
     shutil.rmtree(work, ignore_errors=True)

@@ -1,7 +1,5 @@
 # test_pop3_clients - real POP3 client programs against tern: curl, fetchmail,
 # openssl s_client (STLS with TLS 1.2 and 1.3; TLS 1.1 refused).
-import glob
-import os
 import shutil
 import subprocess
 
@@ -78,38 +76,12 @@ def test_curl_wrong_password(three):
 
 # ---------------------------------------------------------------- fetchmail
 
-def fetchmail(tern, port, implicit_tls):
-    home = th.tempfile.mkdtemp(prefix="tern-e2e-fm-", dir=tern.work_dir)
-    out = os.path.join(home, "out")
-    os.mkdir(out)
-    rc = os.path.join(home, "fetchmailrc")
-    ssl_opts = "ssl sslproto 'TLS1.2+'" if implicit_tls else "sslproto 'TLS1.2+'"
-    with open(rc, "w") as f:
-        f.write('set no bouncemail\n'
-                'poll 127.0.0.1 service %d protocol POP3 auth password\n'
-                '  user "%s" password "%s"\n'
-                '  %s no sslcertck\n'
-                '  nokeep fetchall\n'
-                '  mda "/bin/sh -c \'cat > $(mktemp %s/msg.XXXXXX)\'"\n'
-                % (port, th.USER, th.PASSWORD, ssl_opts, out))
-    os.chmod(rc, 0o600)
-    env = dict(os.environ, HOME=home, FETCHMAILHOME=home)
-    p = run(["fetchmail", "-f", rc, "-d0", "--nosyslog", "-v"], env=env,
-            timeout=th.TIMEOUT * 4)
-    files = sorted(glob.glob(os.path.join(out, "msg.*")))
-    got = []
-    for path in files:
-        with open(path, "rb") as f:
-            got.append(f.read())
-    return p, got
-
-
 @pytest.mark.skipif(not shutil.which("fetchmail"), reason="fetchmail not installed")
 @pytest.mark.parametrize("implicit_tls", [False, True], ids=["stls", "pop3s"])
 def test_fetchmail_downloads_and_deletes(three, implicit_tls):
     tern, srv, stored = three
     port = srv.pop3s_port if implicit_tls else srv.pop3_port
-    p, got = fetchmail(tern, port, implicit_tls)
+    p, got = th.fetchmail(tern, port, implicit_tls)
     log = p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace")
     assert p.returncode == 0, log
     assert len(got) == 3, log
@@ -123,7 +95,7 @@ def test_fetchmail_downloads_and_deletes(three, implicit_tls):
     assert pop.stat() == (0, 0)
     pop.quit()
     # and a second run, at once, finds nothing
-    p, got = fetchmail(tern, port, implicit_tls)
+    p, got = th.fetchmail(tern, port, implicit_tls)
     assert p.returncode == 1, p.stdout + p.stderr  # PS_NOMAIL
     assert got == []
 
