@@ -53,7 +53,7 @@ test: deps-test
 	$(MAKE) e2e
 	$(MAKE) unit-asan
 	$(MAKE) e2e-asan
-	$(MAKE) fuzz FUZZ_SECONDS=15
+	$(MAKE) fuzz FUZZ_SECONDS=8
 
 bench: build
 	@sh scripts/deps.sh bench
