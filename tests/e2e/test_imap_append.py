@@ -114,6 +114,10 @@ def test_multiappend_all_or_nothing(imap, raw):
     _, done = raw.cmd(b"APPEND Multi {%d+}\r\n" % len(msgs[0]) + msgs[0] + b" junk")
     assert b"BAD" in done, done
     assert status(raw, "Multi") == 3
+    # a malformed rest of the command (the parser's error): the same
+    _, done = raw.cmd(b"APPEND Multi {%d+}\r\n" % len(msgs[0]) + msgs[0] + b" (\\Seen")
+    assert b"BAD" in done, done
+    assert status(raw, "Multi") == 3
     assert th.wait_for(lambda: not tmp_files(imap)), tmp_files(imap)
 
 
