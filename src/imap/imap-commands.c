@@ -48,6 +48,7 @@ static const struct imap_command imap_commands[] = {
 	{ "COPY", SELECTED, IMAP_CMD_UID, cmd_copy, NULL, NULL },
 	{ "MOVE", SELECTED, IMAP_CMD_UID, cmd_move, NULL, NULL }, /* RFC 6851 */
 	{ "FETCH", SELECTED, IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE, cmd_fetch, NULL, NULL },
+	{ "SEARCH", SELECTED, IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE, cmd_search, NULL, NULL },
 };
 
 const struct imap_command *imap_command_find(const char *name, bool uid)
