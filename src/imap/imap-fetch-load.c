@@ -118,7 +118,8 @@ static void set_memory(const struct imap_fetch_item *it, struct imap_fetch_data 
 		d->kind = IMAP_FETCH_DATA_EMPTY;
 		return;
 	}
-	memmove(data, data + off, (size_t)n);
+	if (n > 0) /* an empty range may come with data NULL */
+		memmove(data, data + off, (size_t)n);
 	d->kind = IMAP_FETCH_DATA_MEMORY;
 	d->data = data;
 	d->size = n;
@@ -210,7 +211,8 @@ static bool prepare_binary(struct imap_fetch *f, const struct imap_fetch_item *i
 			return false;
 		}
 		*budget -= len;
-		d->literal8 = memchr(keep.data, '\0', keep.len) != NULL;
+		/* an empty part leaves keep.data NULL */
+		d->literal8 = keep.len > 0 && memchr(keep.data, '\0', keep.len) != NULL;
 		set_memory(it, d, keep.data, keep.len);
 		return true;
 	}
