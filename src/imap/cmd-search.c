@@ -391,7 +391,8 @@ static void search_start(struct imap_cmd *cmd)
 	se->scratch = malloc(SEARCH_PIECE);
 	if (se->uids == NULL || se->scratch == NULL)
 		abort();
-	memcpy(se->uids, v->uids, v->n * sizeof(*se->uids));
+	if (v->n > 0) /* an empty mailbox's view has uids NULL */
+		memcpy(se->uids, v->uids, v->n * sizeof(*se->uids));
 	if (se->prog->uses_saved && sel->n_saved > 0) {
 		se->saved = malloc(sel->n_saved * sizeof(*se->saved));
 		if (se->saved == NULL)

@@ -39,3 +39,12 @@ def test_binary_of_an_empty_part(imap):
         assert untagged == [b"* %d FETCH (BINARY[1] \"\" BINARY[1]<0> \"\")" % n], untagged
     r.ok("NOOP")
     r.close()
+
+
+def test_search_in_an_empty_mailbox(imap):
+    # The empty view's NULL UID array went to memcpy (undefined; the
+    # sanitized server died).
+    r = session(imap, "empty-search")
+    assert r.ok("SEARCH ALL") == [b"* SEARCH"]
+    assert r.ok("UID SEARCH RETURN (MIN MAX COUNT) TEXT x") == [b"* ESEARCH (TAG \"t5\") UID COUNT 0"]
+    r.close()
