@@ -48,3 +48,55 @@ def test_search_in_an_empty_mailbox(imap):
     assert r.ok("SEARCH ALL") == [b"* SEARCH"]
     assert r.ok("UID SEARCH RETURN (MIN MAX COUNT) TEXT x") == [b"* ESEARCH (TAG \"t5\") UID COUNT 0"]
     r.close()
+
+
+def test_logged_in_no_is_not_a_protocol_error(imap):
+    # Every NO counted towards [limits] errors_per_session (20): a
+    # session lasting days, or a client retrying APPEND on a full disk,
+    # was hung up on. BAD still counts.
+    r = session(imap, "no-count")
+    for i in range(25):
+        untagged, done = r.cmd("STATUS nowhere%d (MESSAGES)" % i)
+        assert b" NO [NONEXISTENT]" in done, done
+    r.ok("NOOP")
+    r.close()
+
+
+@pytest.mark.skipif(not th.AS_ROOT, reason="mounts a small tmpfs")
+def test_append_on_a_full_disk_is_overquota():
+    # A message file's write failing with ENOSPC answered NO
+    # [UNAVAILABLE] (an I/O error); it is OVERQUOTA, as for the index.
+    import os
+    import pwd
+    import subprocess
+    t = th.Tern({"auth.allow_plaintext_loopback": "yes", "limits.min_free_space": "0"})
+    nobody = pwd.getpwnam("nobody")
+    os.mkdir(t.data_dir)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,uid=%d,gid=%d,mode=0700" %
+                    (nobody.pw_uid, nobody.pw_gid), "tmpfs", t.data_dir], check=True)
+    try:
+        t.enable_imap()
+        t.setup_accounts()
+        t.start()
+        r = th.RawIMAP(t.imap_port)
+        r.login()  # the first login makes the special-use folders
+        r.close()
+        fd = os.open(os.path.join(t.data_dir, "filler"), os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while True:
+                os.write(fd, b"x" * 65536)
+        except OSError:
+            pass
+        os.close(fd)
+        r = th.RawIMAP(t.imap_port)
+        r.login()
+        big = th.crlf(th.big_message(1, 512 * 1024))
+        untagged, done = r.cmd(b"APPEND INBOX {%d+}\r\n" % len(big) + big)
+        assert b" NO [OVERQUOTA] " in done, done
+        r.ok("NOOP")
+        r.close()
+    finally:
+        for srv in t.servers:
+            srv.stop_quietly()
+        subprocess.run(["umount", t.data_dir], check=False)
+        assert not t.cleanup()
