@@ -63,16 +63,18 @@ def test_logged_in_no_is_not_a_protocol_error(imap):
 
 
 @pytest.mark.skipif(not th.AS_ROOT, reason="mounts a small tmpfs")
-def test_append_on_a_full_disk_is_overquota():
+def test_full_disk_append_overquota_and_delete():
     # A message file's write failing with ENOSPC answered NO
-    # [UNAVAILABLE] (an I/O error); it is OVERQUOTA, as for the index.
+    # [UNAVAILABLE] (an I/O error): it is OVERQUOTA. And STORE +FLAGS
+    # (\Deleted) failed on the full disk, so an IMAP user could not
+    # delete mail to make room (POP3's DELE could: the space reserve).
     import os
     import pwd
     import subprocess
     t = th.Tern({"auth.allow_plaintext_loopback": "yes", "limits.min_free_space": "0"})
     nobody = pwd.getpwnam("nobody")
     os.mkdir(t.data_dir)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,uid=%d,gid=%d,mode=0700" %
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m,uid=%d,gid=%d,mode=0700" %
                     (nobody.pw_uid, nobody.pw_gid), "tmpfs", t.data_dir], check=True)
     try:
         t.enable_imap()
@@ -80,20 +82,23 @@ def test_append_on_a_full_disk_is_overquota():
         t.start()
         r = th.RawIMAP(t.imap_port)
         r.login()  # the first login makes the special-use folders
-        r.close()
+        append(r, "INBOX", th.crlf(th.make_message(1)))
+        append(r, "INBOX", th.crlf(th.make_message(2)))
+        r.ok("SELECT INBOX")
         fd = os.open(os.path.join(t.data_dir, "filler"), os.O_WRONLY | os.O_CREAT, 0o600)
-        try:
-            while True:
-                os.write(fd, b"x" * 65536)
-        except OSError:
-            pass
+        for size in (65536, 512, 1):
+            try:
+                while True:
+                    os.write(fd, b"x" * size)
+            except OSError:
+                pass
         os.close(fd)
-        r = th.RawIMAP(t.imap_port)
-        r.login()
-        big = th.crlf(th.big_message(1, 512 * 1024))
+        big = th.crlf(th.big_message(3, 512 * 1024))
         untagged, done = r.cmd(b"APPEND INBOX {%d+}\r\n" % len(big) + big)
         assert b" NO [OVERQUOTA] " in done, done
-        r.ok("NOOP")
+        untagged, done = r.cmd("STORE 1 +FLAGS (\\Deleted)")
+        assert done.endswith(b"OK STORE completed"), done
+        assert r.ok("EXPUNGE") == [b"* 1 EXPUNGE"]
         r.close()
     finally:
         for srv in t.servers:
