@@ -105,3 +105,23 @@ def test_full_disk_append_overquota_and_delete():
             srv.stop_quietly()
         subprocess.run(["umount", t.data_dir], check=False)
         assert not t.cleanup()
+
+
+def test_delete_of_own_selected_mailbox_closes_it(imap):
+    # The session that deleted its own selected mailbox got "* BYE" and
+    # lost its connection at its next command; now the mailbox is closed
+    # (as Dovecot does) and the session goes on. Another session that
+    # has it selected still gets BYE.
+    r = session(imap, "self-delete")
+    other = th.RawIMAP(imap.imap_port)
+    other.login()
+    other.ok("SELECT self-delete")
+    r.ok("DELETE self-delete")
+    assert r.ok("NOOP") == []
+    untagged, done = r.cmd("FETCH 1 FLAGS")
+    assert b" BAD " in done, done
+    r.ok("SELECT INBOX")
+    r.close()
+    other.send(b"n NOOP\r\n")
+    assert other.readline().startswith(b"* BYE ")
+    assert other.is_closed()
