@@ -24,8 +24,9 @@ static const struct imap_command imap_commands[] = {
 	{ "AUTHENTICATE", NOT_AUTH, 0, cmd_authenticate, NULL, NULL },
 	{ "LOGIN", NOT_AUTH, 0, cmd_login, NULL, NULL },
 	/* 6.3 */
-	/* RFC 5161 3.1: in the authenticated state only */
-	{ "ENABLE", IMAP_IN(IMAP_STATE_AUTHENTICATED), 0, cmd_enable, NULL, NULL },
+	/* RFC 9051 6.3.1: clients send it before SELECT, and servers need
+	 * not check that they do */
+	{ "ENABLE", AUTH, 0, cmd_enable, NULL, NULL },
 	{ "NAMESPACE", AUTH, 0, cmd_namespace, NULL, NULL },  /* RFC 2342 */
 	{ "CREATE", AUTH, 0, cmd_create, NULL, NULL },
 	{ "DELETE", AUTH, 0, cmd_delete, NULL, NULL },

@@ -10,9 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#ifdef TERN_IMAP_SELECTED
 #include "imap/imap-selected.h"
-#endif
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -126,6 +124,8 @@ static void imap_cmd_finish(struct imap_cmd *cmd)
 	struct imap_cmd_full *full = (struct imap_cmd_full *)cmd;
 
 	imap_session_status(s, cmd->tag, full->status, full->code, full->text);
+	if (s->arriving)
+		conn_set_input_max(s->conn, s->cfg->imap.conn.line_length);
 	/* No more of the command is read (a streaming one refused before
 	 * its synchronizing literal was sent: the rest never comes), and an
 	 * idle parser holds no memory. */
@@ -157,7 +157,6 @@ void imap_cmd_done(struct imap_cmd *cmd, enum imap_status status, const char *co
 	va_end(ap);
 	cmd->drained = NULL;
 	cmd->line = NULL;
-#ifdef TERN_IMAP_SELECTED
 	if (cmd->s->selected != NULL && cmd->s->state != IMAP_STATE_LOGOUT &&
 	    !conn_is_closing(cmd->s->conn)) {
 		/* RFC 9051 7.5.1: not during FETCH, STORE, SEARCH; their UID
@@ -166,7 +165,6 @@ void imap_cmd_done(struct imap_cmd *cmd, enum imap_status status, const char *co
 			  imap_cmd_finish);
 		return;
 	}
-#endif
 	imap_cmd_finish(cmd);
 }
 
@@ -560,9 +558,7 @@ void imap_session_free(struct imap_session *s)
 			 log_escape(user, sizeof(user), s->address, 200));
 	}
 	imap_cmd_free(s);
-#ifdef TERN_IMAP_SELECTED
 	imap_selected_free(&s->selected);
-#endif
 	/* Closing the index database may checkpoint and fsync. */
 	if (s->acct != NULL)
 		conn_job_after_close(s->conn, imap_release_work, s->acct);
