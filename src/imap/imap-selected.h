@@ -78,11 +78,19 @@ void imap_selected_catch_up(struct imap_cmd *cmd, void (*then)(struct imap_cmd *
 void imap_selected_flags_set(struct imap_selected *sel, uint32_t uid, unsigned flags,
 			     uint64_t modseq);
 
+/* Whether `modseq` is one of the session's own STOREs not yet passed by
+ * a sync (sel->own). */
+bool imap_selected_own(const struct imap_selected *sel, uint64_t modseq);
+
 /* Whether a message of the view is \Recent for this (rev1) session. */
 bool imap_selected_recent(const struct imap_session *s, uint32_t uid);
 
 /* Owed updates, then done(cmd): called by imap_cmd_done before the tagged
- * reply; no EXPUNGE when `no_expunge`. */
+ * reply; no EXPUNGE when `no_expunge`. The store is read when the hub
+ * said the mailbox changed, or always for IMAP_CMD_SYNC commands. When
+ * the mailbox is gone (deleted by another session), the client gets
+ * "* BYE", the connection closes and done is never called: the session
+ * frees the command at the close. The same holds for catch_up. */
 void imap_sync(struct imap_cmd *cmd, bool no_expunge, void (*done)(struct imap_cmd *cmd));
 /* The hub reported a change of the selected mailbox: inside IDLE the
  * updates go out at once (cmd-idle.c); otherwise nothing (the next
