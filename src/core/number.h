@@ -1,6 +1,7 @@
 /* number - decimal numbers as protocols send them (POP3 message numbers,
  * SMTP SIZE= and BDAT chunk sizes): digits only, bounded, no overflow;
- * and the value of a hex digit (%XX escapes). */
+ * and the value of a hex digit (%XX escapes, xtext, quoted-printable,
+ * RFC 2047 Q, escaped names). */
 #ifndef TERN_CORE_NUMBER_H
 #define TERN_CORE_NUMBER_H
 

@@ -60,6 +60,8 @@ static void test_hex_digit(void **state)
 	assert_int_equal(number_hex_digit('a'), 10);
 	assert_int_equal(number_hex_digit('F'), 15);
 	assert_int_equal(number_hex_digit('g'), -1);
+	assert_int_equal(number_hex_digit('G'), -1);
+	assert_int_equal(number_hex_digit(' '), -1);
 	assert_int_equal(number_hex_digit('/'), -1);
 	assert_int_equal(number_hex_digit(0xe9), -1);
 	assert_int_equal(number_hex_digit('\0'), -1);
