@@ -144,7 +144,8 @@ void imap_search_text_part_end(struct imap_search_program *prog);
  * need not be read. */
 bool imap_search_text_settled(const struct imap_search_program *prog);
 
-/* The day of an internal date (the server's local time), as mail_date_day. */
+/* The day of an internal date in UTC (as INTERNALDATE is written), as
+ * mail_date_day. */
 uint32_t imap_search_day(int64_t when);
 
 #endif
