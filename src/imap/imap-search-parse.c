@@ -291,6 +291,7 @@ static struct imap_search_node *imap_search_text_key(struct imap_search_reader *
 	t[prog->n_text_nodes++] = node;
 	prog->text_nodes = t;
 	prog->needs_text = true;
+	prog->needs_body |= kind != IMAP_SEARCH_HEADER;
 	return node;
 }
 

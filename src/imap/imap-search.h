@@ -79,6 +79,7 @@ struct imap_search_program {
 	bool uses_saved;            /* "$" appears in it */
 	bool needs_index;           /* flags, keywords, dates or sizes: the index is read */
 	bool needs_text;            /* HEADER, BODY or TEXT keys: messages are read */
+	bool needs_body;            /* BODY or TEXT keys: more than the top header is read */
 	bool needs_date;            /* SENT* keys: the Date: header is read */
 	size_t n_nodes;
 	/* The nodes of HEADER, BODY and TEXT keys, for the text reader. */
