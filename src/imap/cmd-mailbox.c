@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "imap/imap-commands.h"
+#include "imap/imap-selected.h"
 
 enum imap_mailbox_op {
 	IMAP_MAILBOX_CREATE,
@@ -21,6 +22,7 @@ struct imap_mailbox_cmd {
 	char *name;
 	char *new_name;                 /* RENAME */
 	enum store_special special;     /* CREATE ... (USE (\Sent)) */
+	bool selected;                  /* DELETE of the session's selected mailbox */
 	enum store_error error;
 };
 
@@ -43,9 +45,17 @@ static void imap_mailbox_work(struct imap_cmd *cmd)
 	case IMAP_MAILBOX_CREATE:
 		m->error = store_mailbox_create(acct, m->name, m->special);
 		break;
-	case IMAP_MAILBOX_DELETE:
+	case IMAP_MAILBOX_DELETE: {
+		const struct imap_selected *sel = cmd->s->selected;
+		struct store_mailbox box;
+
+		if (sel != NULL && store_mailbox_get(acct, m->name, &box) == STORE_OK) {
+			m->selected = box.id == sel->ref.id && box.uidvalidity == sel->ref.uidvalidity;
+			store_mailbox_free(&box);
+		}
 		m->error = store_mailbox_delete(acct, m->name);
 		break;
+	}
 	case IMAP_MAILBOX_RENAME:
 		m->error = store_mailbox_rename(acct, m->name, m->new_name);
 		break;
@@ -61,6 +71,12 @@ static void imap_mailbox_done(struct imap_cmd *cmd)
 	struct imap_mailbox_cmd *m = cmd->ctx;
 
 	if (m->error == STORE_OK) {
+		/* The session's own DELETE of its selected mailbox closes it,
+		 * as Dovecot does; other sessions get BYE (imap-sync.c). */
+		if (m->selected && cmd->s->selected != NULL) {
+			imap_selected_free(&cmd->s->selected);
+			cmd->s->state = IMAP_STATE_AUTHENTICATED;
+		}
 		imap_cmd_done(cmd, IMAP_OK, NULL, "%s completed", cmd->def->name);
 		return;
 	}

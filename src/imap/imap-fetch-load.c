@@ -119,7 +119,8 @@ static void set_memory(const struct imap_fetch_item *it, struct imap_fetch_data 
 		d->kind = IMAP_FETCH_DATA_EMPTY;
 		return;
 	}
-	memmove(data, data + off, (size_t)n);
+	if (n > 0) /* an empty range may come with data NULL */
+		memmove(data, data + off, (size_t)n);
 	d->kind = IMAP_FETCH_DATA_MEMORY;
 	d->data = data;
 	d->size = n;

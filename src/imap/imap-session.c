@@ -54,8 +54,10 @@ static const char *const imap_status_names[] = {
 };
 
 /* Every tagged (or, without a tag, untagged) status line goes through
- * here: NO and BAD count towards [limits] errors_per_session, and at the
- * limit the session ends with "* BYE". */
+ * here: BAD, and before login NO, count towards [limits]
+ * errors_per_session, and at the limit the session ends with "* BYE".
+ * A logged-in client's NO is no protocol error (a full disk, a folder
+ * another client deleted): a session that lasts for days meets many. */
 static void imap_session_status(struct imap_session *s, const char *tag, enum imap_status status,
 				const char *code, const char *text)
 {
@@ -65,7 +67,7 @@ static void imap_session_status(struct imap_session *s, const char *tag, enum im
 		return;
 	conn_printf(s->conn, "%s %s %s%s%s%s\r\n", tag != NULL ? tag : "*", imap_status_names[status],
 		    code != NULL ? "[" : "", code != NULL ? code : "", code != NULL ? "] " : "", text);
-	if (status == IMAP_OK)
+	if (status == IMAP_OK || (status == IMAP_NO && s->state != IMAP_STATE_NOT_AUTHENTICATED))
 		return;
 	s->errors++;
 	if (limit != 0 && s->errors >= limit) {

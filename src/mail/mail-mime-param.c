@@ -36,7 +36,9 @@ static void mail_mime_scan_init(struct mail_mime_scan *sc, const struct buf *val
 {
 	const char *nul = value->len > 0 ? memchr(value->data, '\0', value->len) : NULL;
 
-	sc->s = value->data;
+	/* an empty field's value may have no buffer: pointer arithmetic on
+	 * NULL is undefined (the fuzzer's "Content-Type:" at the very end) */
+	sc->s = value->data != NULL ? value->data : "";
 	sc->len = nul != NULL ? (size_t)(nul - value->data) : value->len;
 	sc->pos = 0;
 }

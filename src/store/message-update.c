@@ -303,6 +303,12 @@ enum store_error store_flags_update(struct store_account *acct, const struct sto
 	store_enter(acct);
 	err = store_flags_update_locked(acct, ref, uids, n, op, flags, keywords, changes_r,
 					n_changes_r);
+	/* IMAP deletes by \Deleted, then EXPUNGE: on a full disk the flag
+	 * must be set too, as store_expunge_locked does (store_reserve_*). */
+	if (err == STORE_ERR_NO_SPACE && op != STORE_FLAGS_REMOVE &&
+	    (flags & STORE_FLAG_DELETED) != 0 && store_reserve_release())
+		err = store_flags_update_locked(acct, ref, uids, n, op, flags, keywords, changes_r,
+						n_changes_r);
 	store_leave(acct);
 	return err;
 }

@@ -35,10 +35,16 @@ struct store_reader {
 	uint64_t size;
 };
 
-static void store_io_log(struct store_account *acct, const char *what, const char *name)
+/* Log a failed file system call (errno); its store error (a full disk or
+ * quota is STORE_ERR_NO_SPACE, so that the client hears OVERQUOTA). */
+static enum store_error store_io_log(struct store_account *acct, const char *what,
+				     const char *name)
 {
+	int err = errno;
+
 	log_event(LOG_LEVEL_ERROR, "store", NULL, NULL, "msg=\"%s failed\" user=%s file=%s error=\"%s\"",
-		  what, acct->address, name, strerror(errno));
+		  what, acct->address, name, strerror(err));
+	return err == ENOSPC || err == EDQUOT ? STORE_ERR_NO_SPACE : STORE_ERR_IO;
 }
 
 void store_messages_free(struct store_message *msgs, size_t n)
@@ -128,11 +134,11 @@ static enum store_error store_append_begin_locked(struct store_account *acct, co
 	snprintf(ap->tmp_name, sizeof(ap->tmp_name), STORE_TMP_PREFIX "%s", ap->name);
 	ap->fd = durable_open_new(acct->msg_fd, ap->tmp_name);
 	if (ap->fd < 0) {
-		store_io_log(acct, "create", ap->tmp_name);
+		err = store_io_log(acct, "create", ap->tmp_name);
 		EVP_MD_CTX_free(ap->sha);
 		free(ap->mailbox);
 		free(ap);
-		return STORE_ERR_IO;
+		return err;
 	}
 	*ap_r = ap;
 	return STORE_OK;
@@ -168,9 +174,8 @@ enum store_error store_append_write(struct store_append *ap, const void *data, s
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			store_io_log(ap->acct, "write", ap->tmp_name);
 			ap->failed = true;
-			return STORE_ERR_IO;
+			return store_io_log(ap->acct, "write", ap->tmp_name);
 		}
 		p += n;
 		len -= (size_t)n;
@@ -235,12 +240,11 @@ static enum store_error store_append_sync(struct store_append *ap)
 
 	ap->fd = -1;
 	if (durable_commit(acct->msg_fd, fd, ap->tmp_name, ap->name, &step) < 0) {
-		int err = errno;
+		enum store_error err = store_io_log(acct, step, ap->name);
 
-		store_io_log(acct, step, ap->name);
 		/* perhaps renamed but not on disk: it will not be indexed */
 		store_msg_unlink(acct, ap->name);
-		return err == ENOSPC || err == EDQUOT ? STORE_ERR_NO_SPACE : STORE_ERR_IO;
+		return err;
 	}
 	return STORE_OK;
 }

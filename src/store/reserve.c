@@ -38,6 +38,7 @@ static bool store_reserve_make(void)
 	close(fd);
 	if (err != 0) {
 		unlink(store_reserve_path);
+		errno = err; /* posix_fallocate returns its error: for the log */
 		return false;
 	}
 	store_reserve_held = true;
