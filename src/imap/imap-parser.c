@@ -767,6 +767,13 @@ void imap_parser_stream_done(struct imap_parser *parser)
 		parser->state = IMAP_PARSER_LINE;
 }
 
+size_t imap_parser_memory(const struct imap_parser *parser)
+{
+	return parser->line.cap + parser->arena.cap +
+	       (parser->pending.cap + parser->done.cap) * sizeof(struct imap_node) +
+	       parser->out_cap * sizeof(struct imap_arg);
+}
+
 const struct imap_parse_error *imap_parser_error(const struct imap_parser *parser)
 {
 	return &parser->error;

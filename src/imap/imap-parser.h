@@ -121,6 +121,11 @@ struct imap_parse_error {
 };
 const struct imap_parse_error *imap_parser_error(const struct imap_parser *parser);
 
+/* The bytes of command memory the parser holds (its buffers' sizes, not
+ * the struct itself): bounded by the limits whatever it is fed, 0 after
+ * imap_parser_reset. For tests and the idle-memory figures. */
+size_t imap_parser_memory(const struct imap_parser *parser);
+
 /* Forget a half-read command (the connection is closing, a STARTTLS),
  * and give back every byte of command memory: a session may call it
  * whenever no command is running (between commands, in IDLE), so that

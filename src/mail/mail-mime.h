@@ -73,7 +73,9 @@ const char *mail_section_kind_name(enum mail_section_kind kind);
 /* The byte range of a section (RFC 9051 6.4.5) in the message as stored.
  * `part` is the path of part numbers ("1.2.3" -> {1,2,3}, depth 3;
  * depth 0, part may be NULL, is the whole message). A non-multipart
- * message (or message/rfc822 part) has part 1 = its body. HEADER and TEXT
+ * message (or message/rfc822 part) has part 1 = its body; part 1 of a
+ * part that is not multipart is that part, once (as Dovecot: 1.1 of a
+ * text part is 1, 1.1.1 is nothing). HEADER and TEXT
  * need depth 0 or a message/rfc822 part; MIME needs depth >= 1; a HEADER
  * includes the empty line that ends it. Returns true with *offset_r and
  * *len_r set; false (the outputs untouched) when the part does not exist

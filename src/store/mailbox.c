@@ -179,7 +179,8 @@ enum store_error store_mailbox_get(struct store_account *acct, const char *name,
 	return err;
 }
 
-#define BOX_SELECT "SELECT id, uidvalidity, uidnext, highestmodseq, messages, name FROM mailboxes"
+#define BOX_SELECT "SELECT id, uidvalidity, uidnext, highestmodseq, messages, deleted, name" \
+	" FROM mailboxes"
 
 /* One row of mailboxes into a struct store_box: by name (?1 text) or by
  * id (?1 integer). */
@@ -203,8 +204,9 @@ static enum store_error box_find(struct store_account *acct, const char *sql, co
 		box_r->uidnext = (uint32_t)sqlite3_column_int64(stmt, 2);
 		box_r->highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 3);
 		box_r->messages = (uint32_t)sqlite3_column_int64(stmt, 4);
+		box_r->deleted = (uint32_t)sqlite3_column_int64(stmt, 5);
 		snprintf(box_r->name, sizeof(box_r->name), "%s",
-			 (const char *)sqlite3_column_text(stmt, 5));
+			 (const char *)sqlite3_column_text(stmt, 6));
 	} else {
 		err = r == DB_OK ? STORE_ERR_NOT_FOUND : store_db_result(r);
 	}
@@ -268,7 +270,7 @@ static enum store_error box_insert(struct store_account *acct, const char *canon
 	box_r->uidvalidity = uidvalidity;
 	box_r->uidnext = 1;
 	box_r->highestmodseq = 1;
-	box_r->messages = 0;
+	box_r->messages = box_r->deleted = 0;
 	snprintf(box_r->name, sizeof(box_r->name), "%s", canon);
 	store_notify(acct, box_r, HUB_CHANGE_MAILBOX, 1);
 	return STORE_OK;

@@ -202,7 +202,7 @@ static enum store_error store_flags_update_locked(struct store_account *acct,
 	uint64_t modseq = 0;
 	char *change = NULL;
 
-	if ((unsigned)op > STORE_FLAGS_REPLACE || (flags & ~0x1fu) != 0 ||
+	if ((unsigned)op > STORE_FLAGS_REPLACE || (flags & ~0x1fu) != 0 || (uids == NULL && n > 0) ||
 	    !store_keywords_normalize(keywords, &change))
 		return STORE_ERR_INVALID;
 	if ((err = store_db_result(db_begin(acct->db))) != STORE_OK)
@@ -512,7 +512,11 @@ static enum store_error store_expunge_once(struct store_account *acct,
 	if ((err = store_box_by_ref(acct, ref, &box)) != STORE_OK)
 		goto out;
 	if (deleted_r != NULL) {
-		if ((err = deleted_uids(acct, box.id, uids, n, &deleted, &n)) != STORE_OK)
+		/* CLOSE expunges too: with nothing \Deleted (the count says
+		 * so) it reads no message. */
+		if (box.deleted == 0)
+			n = 0;
+		else if ((err = deleted_uids(acct, box.id, uids, n, &deleted, &n)) != STORE_OK)
 			goto out;
 		uids = deleted;
 	}
@@ -558,6 +562,8 @@ enum store_error store_expunge(struct store_account *acct, const struct store_ma
 {
 	enum store_error err;
 
+	if (uids == NULL && n > 0)
+		return STORE_ERR_INVALID;
 	store_enter(acct);
 	err = store_expunge_locked(acct, ref, uids, n, NULL, NULL);
 	store_leave(acct);

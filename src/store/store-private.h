@@ -106,6 +106,7 @@ struct store_box {
 	uint32_t uidnext;
 	uint64_t highestmodseq;
 	uint32_t messages;
+	uint32_t deleted;                        /* with \Deleted */
 	char name[STORE_MAILBOX_NAME_MAX + 1];   /* canonical */
 };
 /* Inside a transaction (or a single read): the mailbox of a name

@@ -57,6 +57,13 @@ static void fuzz_args(struct buf *out, const struct imap_arg *args, size_t n, un
 		abort();
 }
 
+/* What the parser may hold: its buffers grow by doubling. */
+static size_t fuzz_memory_max(const struct imap_parser_limits *lim)
+{
+	return 2 * (lim->max_line + 256) + 2 * (lim->max_line + lim->max_literals + 256) +
+	       (size_t)lim->max_args * 2 * 128 + 4096;
+}
+
 /* Feed everything in pieces (0: whole); the events as text. */
 static void fuzz_run(const char *in, size_t len, const struct imap_parser_limits *lim,
 		     uint64_t stream_max, uint32_t seed, struct buf *out)
@@ -81,7 +88,7 @@ static void fuzz_run(const char *in, size_t len, const struct imap_parser_limits
 			arrived = len - arrived < piece ? len : arrived + piece;
 		}
 		r = imap_parser_feed(p, in + off, arrived - off, &used);
-		if (used > arrived - off)
+		if (used > arrived - off || imap_parser_memory(p) > fuzz_memory_max(lim))
 			abort();
 		off += used;
 		switch (r) {

@@ -317,33 +317,46 @@ static void test_lenient(void **state)
 	check("a X \"tab\there\"\r\n", "[a X \"tab\there\"]");
 }
 
+/* `in` is malformed: `want`, then the command after it is read. */
+static void check_recover(const char *in, const char *want)
+{
+	char *in2, *want2;
+
+	assert_true(asprintf(&in2, "%sz NOOP\r\n", in) > 0);
+	assert_true(asprintf(&want2, "%s[z NOOP]", want) > 0);
+	check(in2, want2);
+	free(in2);
+	free(want2);
+}
+
 static void test_malformed(void **state)
 {
 	(void)state;
-	check(" NOOP\r\nb NOOP\r\n", "!:Missing tag[b NOOP]");
-	check("+ NOOP\r\nb NOOP\r\n", "!:Missing tag[b NOOP]");
-	check("a+ NOOP\r\nb NOOP\r\n", "!:Invalid tag[b NOOP]");
-	check("a\"b NOOP\r\n", "!:Invalid tag");
-	check("NOOP\r\nb NOOP\r\n", "!NOOP:Missing command name[b NOOP]");
-	check("a \r\nb NOOP\r\n", "!a:Missing command name[b NOOP]");
-	check("a NO*OP\r\n", "!a:Invalid command name");
-	check("a {3}\r\n", "!a:Missing command name");
-	check("a X (a b\r\nb NOOP\r\n", "!a:Missing ')'[b NOOP]");
-	check("a X a b)\r\nb NOOP\r\n", "!a:Unexpected ')'[b NOOP]");
-	check("a X ((a) b\r\n", "!a:Missing ')'");
-	check("a X (a)(b)\r\n", "!a:Missing space between arguments");
-	check("a X \"a\"b\r\n", "!a:Missing space between arguments");
-	check("a X \"abc\r\nb NOOP\r\n", "!a:Missing '\"'[b NOOP]");
-	check("a X \"a\\bc\"\r\n", "!a:Invalid escape in quoted string");
-	check("a X \"ab\\\r\n", "!a:Invalid escape in quoted string");
-	check("a X \"a\rb\"\r\n", "!a:NUL or CR in quoted string");
-	check_len("a X \"a\0b\"\r\nb NOOP\r\n", sizeof("a X \"a\0b\"\r\nb NOOP\r\n") - 1, "!a:NUL or CR in quoted string[b NOOP]");
-	check("a X a\"b\r\n", "!a:Invalid characters in atom");
-	check("a X a{b\r\n", "!a:Invalid characters in atom");
-	check("a X a\tb\r\n", "!a:Invalid characters in atom");
-	check("a X Entw\xc3\xbcrfe\r\n", "!a:8-bit data in atom");
-	check("a NOOP\r\r\nb NOOP\r\n", "!a:Invalid command name[b NOOP]");
-	check("a X b\rc\r\n", "!a:Invalid characters in atom");
+	check_recover(" NOOP\r\n", "!:Missing tag");
+	check_recover("+ NOOP\r\n", "!:Missing tag");
+	check_recover("a+ NOOP\r\n", "!:Invalid tag");
+	check_recover("a\"b NOOP\r\n", "!:Invalid tag");
+	check_recover("NOOP\r\n", "!NOOP:Missing command name");
+	check_recover("a \r\n", "!a:Missing command name");
+	check_recover("a NO*OP\r\n", "!a:Invalid command name");
+	check_recover("a {3}\r\n", "!a:Missing command name");
+	check_recover("a X (a b\r\n", "!a:Missing ')'");
+	check_recover("a X a b)\r\n", "!a:Unexpected ')'");
+	check_recover("a X ((a) b\r\n", "!a:Missing ')'");
+	check_recover("a X (a)(b)\r\n", "!a:Missing space between arguments");
+	check_recover("a X \"a\"b\r\n", "!a:Missing space between arguments");
+	check_recover("a X \"abc\r\n", "!a:Missing '\"'");
+	check_recover("a X \"a\\bc\"\r\n", "!a:Invalid escape in quoted string");
+	check_recover("a X \"ab\\\r\n", "!a:Invalid escape in quoted string");
+	check_recover("a X \"a\rb\"\r\n", "!a:NUL or CR in quoted string");
+	check_len("a X \"a\0b\"\r\nb NOOP\r\n", sizeof("a X \"a\0b\"\r\nb NOOP\r\n") - 1,
+		  "!a:NUL or CR in quoted string[b NOOP]");
+	check_recover("a X a\"b\r\n", "!a:Invalid characters in atom");
+	check_recover("a X a{b\r\n", "!a:Invalid characters in atom");
+	check_recover("a X a\tb\r\n", "!a:Invalid characters in atom");
+	check_recover("a X Entw\xc3\xbcrfe\r\n", "!a:8-bit data in atom");
+	check_recover("a NOOP\r\r\n", "!a:Invalid command name");
+	check_recover("a X b\rc\r\n", "!a:Invalid characters in atom");
 }
 
 static void test_bounds(void **state)
@@ -386,6 +399,45 @@ static void test_bounds(void **state)
 	memset(in, '\n', 300);
 	memcpy(in + 300, "a NOOP\r\n", 8);
 	check_len(in, 308, "[a NOOP]");
+}
+
+static void test_memory(void **state)
+{
+	struct imap_parser *p = imap_parser_new(&test_limits);
+	static char junk[100000];
+	const char *in;
+	size_t used;
+
+	(void)state;
+	assert_int_equal(imap_parser_memory(p), 0);
+	/* A line far over the bound, and a refused {n+} literal of 1 MB:
+	 * the parser holds what the bounds allow, not what it is fed. */
+	memset(junk, 'x', sizeof(junk));
+	in = "a X ";
+	assert_int_equal(imap_parser_feed(p, in, strlen(in), &used), IMAP_PARSE_NEED_MORE);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(imap_parser_feed(p, junk, sizeof(junk), &used), IMAP_PARSE_NEED_MORE);
+		assert_int_equal(used, sizeof(junk));
+		assert_true(imap_parser_memory(p) <= 1024);
+	}
+	in = " {1000000+}\r\n";
+	assert_int_equal(imap_parser_feed(p, in, strlen(in), &used), IMAP_PARSE_NEED_MORE);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(imap_parser_feed(p, junk, sizeof(junk), &used), IMAP_PARSE_NEED_MORE);
+		assert_true(imap_parser_memory(p) <= 1024);
+	}
+	assert_int_equal(imap_parser_feed(p, "\r\n", 2, &used), IMAP_PARSE_ERROR);
+	assert_true(imap_parser_error(p)->too_big);
+	/* Held literals up to their bound, then all given back. */
+	in = "b X {100+}\r\n";
+	assert_int_equal(imap_parser_feed(p, in, strlen(in), &used), IMAP_PARSE_NEED_MORE);
+	assert_int_equal(imap_parser_feed(p, junk, 100, &used), IMAP_PARSE_NEED_MORE);
+	assert_int_equal(imap_parser_feed(p, "\r\n", 2, &used), IMAP_PARSE_COMMAND);
+	assert_int_equal(imap_parser_command(p)->args[0].len, 100);
+	assert_true(imap_parser_memory(p) > 0 && imap_parser_memory(p) <= 4096);
+	imap_parser_reset(p);
+	assert_int_equal(imap_parser_memory(p), 0);
+	imap_parser_free(&p);
 }
 
 static void test_reuse(void **state)
@@ -475,6 +527,7 @@ int main(void)
 		cmocka_unit_test(test_lenient),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_memory),
 		cmocka_unit_test(test_reuse),
 		cmocka_unit_test(test_arg_helpers),
 	};
