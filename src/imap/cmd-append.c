@@ -222,18 +222,26 @@ static void imap_append_read(struct imap_cmd *cmd)
 		a->left -= take;
 	} else {
 		size_t room = IMAP_APPEND_CHUNK - a->chunk.len;
-		size_t i;
+		const char *p = in->data, *end;
 
 		if (take > room)
 			take = room;
-		for (i = 0; i < take; i++) {
-			char c = in->data[i];
+		end = p + take;
+		/* RFC 9051 4.3: a message's lines end in CRLF; a bare LF gets
+		 * its CR (a literal8 is binary: written as sent) */
+		while (p < end) {
+			const char *lf = a->binary ? NULL : memchr(p, '\n', (size_t)(end - p));
+			size_t run = lf != NULL ? (size_t)(lf - p) : (size_t)(end - p);
 
-			/* RFC 9051 4.3: a message's lines end in CRLF */
-			if (c == '\n' && !a->prev_cr && !a->binary)
-				buf_append(&a->chunk, "\r", 1);
-			buf_append(&a->chunk, &c, 1);
-			a->prev_cr = c == '\r';
+			buf_append(&a->chunk, p, run);
+			if (run > 0)
+				a->prev_cr = p[run - 1] == '\r';
+			p += run;
+			if (lf == NULL)
+				break;
+			buf_append(&a->chunk, a->prev_cr ? "\n" : "\r\n", a->prev_cr ? 1 : 2);
+			a->prev_cr = false;
+			p++;
 		}
 		buf_consume(in, take);
 		a->left -= take;

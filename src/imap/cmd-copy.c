@@ -6,6 +6,7 @@
 #include "imap/imap-selected.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/buf.h"
 
@@ -87,6 +88,10 @@ static void copy_done(struct imap_cmd *cmd)
 	}
 	k = copy_code(ctx);
 	code = ctx->code.len > 0 ? ctx->code.data : NULL;
+	/* Into the selected mailbox itself: EXISTS with the reply, without
+	 * waiting for the hub's word. */
+	if (strcmp(ctx->dest, sel->name) == 0)
+		sel->changed = true;
 	if (!ctx->move) {
 		imap_cmd_done(cmd, IMAP_OK, code, "COPY completed");
 		return;

@@ -90,6 +90,13 @@ static struct imap_mailbox_cmd *imap_mailbox_start(struct imap_cmd *cmd, enum im
 			      n_names == 2 ? "two valid mailbox names" : "a valid mailbox name");
 		return NULL;
 	}
+	/* RFC 9051 6.3.4: no names that LIST's wildcards could not tell
+	 * from patterns */
+	if ((op == IMAP_MAILBOX_CREATE || op == IMAP_MAILBOX_RENAME) &&
+	    strpbrk(op == IMAP_MAILBOX_CREATE ? m->name : m->new_name, "*%") != NULL) {
+		imap_cmd_done(cmd, IMAP_NO, "CANNOT", "Mailbox names may not hold * or %%");
+		return NULL;
+	}
 	return m;
 }
 

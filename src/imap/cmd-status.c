@@ -63,9 +63,8 @@ void imap_status_write(struct imap_session *s, const struct store_mailbox *box, 
 		case IMAP_STATUS_UNSEEN: value = box->unseen; break;
 		case IMAP_STATUS_DELETED: value = box->deleted; break;
 		case IMAP_STATUS_SIZE: value = box->size; break;
-		/* \Recent belongs to the session that selects first; STATUS
-		 * takes nobody's (store_recent_take), so it reports none. */
-		case IMAP_STATUS_RECENT:
+		/* the messages no session has selected since they came */
+		case IMAP_STATUS_RECENT: value = box->recent; break;
 		default: value = 0; break;
 		}
 		buf_printf(&line, "%s%s %llu", first ? "" : " ", imap_status_names[k].name,

@@ -84,10 +84,14 @@ void imap_date_time_write(int64_t when, char out[IMAP_DATE_TIME_MAX])
 	time_t t = (time_t)when;
 	struct tm tm;
 
-	if (gmtime_r(&t, &tm) == NULL) {
+	/* four-digit years only (RFC 9051 9: date-year) */
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
 		snprintf(out, IMAP_DATE_TIME_MAX, "01-Jan-1970 00:00:00 +0000");
 		return;
 	}
-	snprintf(out, IMAP_DATE_TIME_MAX, "%02d-%s-%04d %02d:%02d:%02d +0000", tm.tm_mday,
-		 imap_months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	/* the modulos only tell the compiler the widths */
+	snprintf(out, IMAP_DATE_TIME_MAX, "%02u-%s-%04u %02u:%02u:%02u +0000",
+		 (unsigned)tm.tm_mday % 100u, imap_months[(unsigned)tm.tm_mon % 12u],
+		 (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)tm.tm_hour % 100u,
+		 (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
 }

@@ -12,6 +12,7 @@
 
 #include "core/buf.h"
 #include "imap/imap-fetch-header.h"
+#include "imap/imap-structure.h"
 
 /* Read at a time from the file. */
 #define FETCH_PIECE (64u * 1024)
@@ -45,64 +46,34 @@ char *imap_fetch_scratch(struct imap_fetch *f)
 	return f->scratch;
 }
 
-/* Open the message's file once; NOT_FOUND marks it gone. */
-static bool open_reader(struct imap_fetch *f, const struct store_message *m,
-			struct imap_fetch_msg *x)
+/* The outcome of a store call for message x: NOT_FOUND marks it gone
+ * (expunged by another session), another error ends the command. */
+static bool loaded(struct imap_fetch *f, struct imap_fetch_msg *x, enum store_error err)
 {
-	enum store_error err;
-
-	if (x->reader != NULL)
-		return true;
-	err = store_reader_open(f->acct, &f->ref, m->uid, &x->reader);
 	if (err == STORE_ERR_NOT_FOUND) {
 		x->gone = true;
 		f->expunged = true;
-		return false;
-	}
-	if (err != STORE_OK) {
+	} else if (err != STORE_OK) {
 		f->error = err;
-		return false;
 	}
-	return true;
+	return err == STORE_OK;
+}
+
+/* Open the message's file once. */
+static bool open_reader(struct imap_fetch *f, const struct store_message *m,
+			struct imap_fetch_msg *x)
+{
+	return x->reader != NULL ||
+	       loaded(f, x, store_reader_open(f->acct, &f->ref, m->uid, &x->reader));
 }
 
 /* The structure from the store's cache, or parsed from the file and
- * cached (DESIGN.md 5: FETCH never parses a message twice). */
+ * cached (imap-structure.h). */
 static bool load_structure(struct imap_fetch *f, const struct store_message *m,
 			   struct imap_fetch_msg *x)
 {
-	struct mail_mime_parser *p;
-	struct buf blob;
-	void *data;
-	size_t len;
-	uint64_t off = 0;
-	ssize_t got;
-
-	if (store_structure_get(f->acct, &f->ref, m->uid, &data, &len) == STORE_OK) {
-		x->st = mail_structure_deserialize(data, len);
-		free(data);
-		if (x->st != NULL && mail_structure_size(x->st) == m->size)
-			return true;
-		mail_structure_free(&x->st);
-	}
-	if (!open_reader(f, m, x))
-		return false;
-	p = mail_mime_parser_new();
-	while ((got = store_reader_pread(x->reader, imap_fetch_scratch(f), FETCH_PIECE, off)) > 0) {
-		mail_mime_parser_push(p, f->scratch, (size_t)got);
-		off += (uint64_t)got;
-	}
-	x->st = mail_mime_parser_finish(&p);
-	if (got < 0) {
-		f->error = STORE_ERR_IO;
-		return false;
-	}
-	buf_init(&blob, 0);
-	/* A structure the cache cannot hold is parsed again next time. */
-	if (mail_structure_serialize(x->st, &blob) == 0 && blob.len <= STORE_STRUCTURE_MAX)
-		(void)store_structure_put(f->acct, &f->ref, m->uid, blob.data, blob.len);
-	buf_release(&blob);
-	return true;
+	return loaded(f, x, imap_structure_load(f->acct, &f->ref, m->uid, m->size, &x->reader,
+						imap_fetch_scratch(f), FETCH_PIECE, &x->st));
 }
 
 static enum mail_section_kind section_kind(enum imap_fetch_text text)

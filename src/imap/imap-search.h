@@ -77,6 +77,7 @@ struct imap_search_program {
 	unsigned ret;               /* enum imap_search_ret bits; ALL when RETURN () */
 	bool esearch;               /* RETURN was given: the answer is ESEARCH */
 	bool uses_saved;            /* "$" appears in it */
+	bool needs_index;           /* flags, keywords, dates or sizes: the index is read */
 	bool needs_text;            /* HEADER, BODY or TEXT keys: messages are read */
 	bool needs_date;            /* SENT* keys: the Date: header is read */
 	size_t n_nodes;

@@ -124,6 +124,8 @@ static void imap_cmd_finish(struct imap_cmd *cmd)
 	struct imap_cmd_full *full = (struct imap_cmd_full *)cmd;
 
 	imap_session_status(s, cmd->tag, full->status, full->code, full->text);
+	if (s->arriving)
+		conn_set_input_max(s->conn, s->cfg->imap.conn.line_length);
 	/* No more of the command is read (a streaming one refused before
 	 * its synchronizing literal was sent: the rest never comes), and an
 	 * idle parser holds no memory. */

@@ -44,6 +44,12 @@ enum imap_command_flags {
 	/* FETCH, STORE, SEARCH (not their UID forms): no EXPUNGE may be
 	 * sent while it runs or in its reply (RFC 9051 7.5.1). */
 	IMAP_CMD_NO_EXPUNGE = 1 << 1,
+	/* Read the selected mailbox's changes before the reply even when the
+	 * hub has not (yet) said it changed: NOOP and CHECK (how a client
+	 * polls), IDLE, APPEND (RFC 9051 6.3.12: EXISTS for a message
+	 * appended to the selected mailbox). The hub's word is posted to the
+	 * session's loop, so it may come a moment after the change. */
+	IMAP_CMD_SYNC = 1 << 2,
 };
 
 struct imap_command {

@@ -136,7 +136,7 @@ static void sync_run(struct imap_cmd *cmd, bool no_expunge, bool force,
 		done(cmd);
 		return;
 	}
-	if (!sel->changed && !force) {
+	if (!sel->changed && !force && (cmd->def->flags & IMAP_CMD_SYNC) == 0) {
 		if (!no_expunge && sel->n_pending > 0)
 			sync_pending(cmd, done);
 		else

@@ -114,6 +114,10 @@ def test_multiappend_all_or_nothing(imap, raw):
     _, done = raw.cmd(b"APPEND Multi {%d+}\r\n" % len(msgs[0]) + msgs[0] + b" junk")
     assert b"BAD" in done, done
     assert status(raw, "Multi") == 3
+    # a malformed rest of the command (the parser's error): the same
+    _, done = raw.cmd(b"APPEND Multi {%d+}\r\n" % len(msgs[0]) + msgs[0] + b" (\\Seen")
+    assert b"BAD" in done, done
+    assert status(raw, "Multi") == 3
     assert th.wait_for(lambda: not tmp_files(imap)), tmp_files(imap)
 
 
@@ -131,6 +135,13 @@ def test_append_30mb_read_back_by_pop3(imap):
     m = th.imap_ssl(imap.imaps_port)
     typ, data = m.append("INBOX", None, None, big)
     assert typ == "OK" and b"APPENDUID" in data[0], data
+    uid = re.search(rb"APPENDUID \d+ (\d+)", data[0]).group(1).decode()
+    m.select("INBOX")
+    typ, data = m.uid("FETCH", uid, "(RFC822.SIZE BODY.PEEK[]<1000000.64>)")
+    assert typ == "OK" and (b"RFC822.SIZE %d" % len(big)) in data[0][0], data[0][0]
+    assert data[0][1] == big[1000000:1000064]
+    typ, data = m.uid("FETCH", uid, "(BODY.PEEK[])")
+    assert typ == "OK" and data[0][1] == big
     m.logout()
     stored = [x for x in pop_inbox(imap) if b"Subject: Big message 30" in x]
     assert len(stored) == 1 and stored[0] == big

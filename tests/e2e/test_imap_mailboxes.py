@@ -71,6 +71,8 @@ def test_create_list_rename_delete(raw):
     assert b"NO [CANNOT]" in done, done
     _, done = raw.cmd("DELETE Work")
     assert b"NO [NONEXISTENT]" in done, done
+    _, done = raw.cmd('CREATE "a*b"')
+    assert b"NO [CANNOT]" in done, done
 
 
 def test_create_special_use(raw):
@@ -120,9 +122,13 @@ def test_status_and_list_status(imap, raw):
     m.append("Counted", "(\\Deleted)", None, msg)
     m.append("Counted", None, None, msg)
     m.logout()
-    untagged = raw.ok("STATUS Counted (MESSAGES UIDNEXT UNSEEN DELETED SIZE)")
-    assert untagged == [b'* STATUS "Counted" (MESSAGES 3 UIDNEXT 4 UNSEEN 2 DELETED 1 SIZE %d)'
+    untagged = raw.ok("STATUS Counted (MESSAGES UIDNEXT UNSEEN DELETED SIZE RECENT)")
+    assert untagged == [b'* STATUS "Counted" (MESSAGES 3 UIDNEXT 4 UNSEEN 2 DELETED 1 SIZE %d RECENT 3)'
                         % (3 * len(msg))], untagged
+    # rev1 \Recent: the first SELECT takes them, STATUS then counts none
+    raw.ok("SELECT Counted")
+    raw.ok("UNSELECT")
+    assert raw.ok("STATUS Counted (RECENT)") == [b'* STATUS "Counted" (RECENT 0)']
     _, done = raw.cmd("STATUS Nowhere (MESSAGES)")
     assert b"NO [NONEXISTENT]" in done, done
     _, done = raw.cmd("STATUS Counted (BOGUS)")

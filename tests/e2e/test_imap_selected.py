@@ -70,8 +70,23 @@ def test_select_responses_rev1(imap):
     # and a FETCH FLAGS here says \Recent
     untagged, _ = r.cmd("FETCH 2 FLAGS")
     assert untagged == [b"* 2 FETCH (FLAGS (\\Recent))"], untagged
+    # a message arriving while both have it selected: \Recent for the
+    # first to hear of it, not for the other
+    r3 = raw(imap, "sel1@localhost")
+    append(r3, "INBOX", 3)
+    untagged = r.ok("NOOP")
+    assert untagged == [b"* 4 EXISTS", b"* 4 RECENT"], untagged
+    untagged = r2.ok("NOOP")
+    assert untagged == [b"* 4 EXISTS", b"* 0 RECENT"], untagged
+    # EXAMINE takes none (RFC 3501 6.3.2)
+    append(r3, "INBOX", 4)
+    untagged, done = r3.cmd("EXAMINE INBOX")
+    assert b"* 0 RECENT" in untagged and b"READ-ONLY" in done, untagged
+    untagged = r.ok("NOOP")
+    assert untagged == [b"* 5 EXISTS", b"* 5 RECENT"], untagged
     r.close()
     r2.close()
+    r3.close()
 
 
 def test_select_rev2_examine_closed(imap):
@@ -149,6 +164,13 @@ def test_copy_move_copyuid(imap):
     assert b"UID 4" in untagged[1]
     untagged, _ = r.cmd("SELECT Trash")
     assert b"* 2 EXISTS" in untagged
+    # into the selected mailbox itself: EXISTS with the reply
+    untagged, done = r.cmd("COPY 1 Trash")
+    assert b"* 3 EXISTS" in untagged and b"COPYUID" in done, (untagged, done)
+    data = message(7)
+    r.send(b"a1 APPEND Trash {%d+}\r\n%s\r\n" % (len(data), data))
+    untagged, done = r.read_until("a1")
+    assert b"* 4 EXISTS" in untagged and b"APPENDUID" in done, (untagged, done)
     r.close()
 
 

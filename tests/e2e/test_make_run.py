@@ -130,6 +130,11 @@ def test_demo_starts_serves_and_restarts(tmp_path):
         first = fetch_count(password, 3)
         assert b"Subject: by smtp" in first[0][1] and b"Subject: by submission" in first[0][2]
         assert imap_counts(password) == [3, 3]
+        # the curl line it prints reads the welcome message
+        curl = subprocess.run(["curl", "-sS", "-k", "imaps://127.0.0.1:2993/INBOX/;UID=1",
+                               "-u", "demo@localhost:" + password],
+                              capture_output=True, timeout=th.TIMEOUT)
+        assert b"Subject: Welcome to tern" in curl.stdout, curl
         stop_demo(p, log)
         text = open(os.path.join(parent, "demo.log"), "rb").read()
         assert b"demo@localhost" in text and password.encode() in text

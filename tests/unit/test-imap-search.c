@@ -198,7 +198,17 @@ static void test_return_charset(void **state)
 	struct imap_search_program *prog;
 
 	(void)state;
+	prog = program("1:3 UID 4 $ RECENT ALL");
+	assert_false(prog->needs_index);
+	assert_false(prog->needs_text);
+	assert_false(prog->needs_date);
+	imap_search_program_free(&prog);
+	prog = program("SENTON 1-Jan-2000");
+	assert_false(prog->needs_index);
+	assert_true(prog->needs_date);
+	imap_search_program_free(&prog);
 	prog = program("SEEN");
+	assert_true(prog->needs_index);
 	assert_false(prog->esearch);
 	assert_int_equal(prog->ret, 0);
 	imap_search_program_free(&prog);

@@ -14,7 +14,6 @@
 
 #include <cmocka.h>
 #include <dirent.h>
-#include <uv.h>
 
 #include "conn-harness.h"
 #include "dir/auth-throttle.h"
@@ -88,11 +87,7 @@ static void t_start(void)
 
 static int group_setup(void **state)
 {
-	uv_loop_t loop;
-
 	(void)state;
-	uv_loop_init(&loop);
-	uv_loop_close(&loop);
 	t_hash = password_hash(T_PASSWORD);
 	return t_hash == NULL;
 }

@@ -1,0 +1,418 @@
+/* cmd-search - SEARCH and UID SEARCH (RFC 9051 6.4.4, 7.3.4; RFC 4731
+ * ESEARCH; RFC 5182 SEARCHRES): a resumable job. The view's messages are
+ * evaluated in batches, each batch one job on the thread pool: the index
+ * (store_messages_get) answers what it can, and only a message whose
+ * answer hangs on its text is read, one at a time, by its structure
+ * (mail-text.h: attachments are never read). Between batches the loop is
+ * free; memory is one batch of index rows, one message's structure and
+ * one piece of its text, and the list of matches. The answer is "*
+ * SEARCH" (rev1 without RETURN) or "* ESEARCH", written in pieces at the
+ * output high-water mark. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "imap/imap-commands.h"
+#include "imap/imap-search.h"
+#include "imap/imap-selected.h"
+#include "imap/imap-structure.h"
+#include "mail/mail-date.h"
+#include "mail/mail-header.h"
+#include "mail/mail-text.h"
+
+/* Messages per job, and the message bytes one job may read for the text
+ * keys before it hands the loop back (it finishes the message it is in). */
+#define SEARCH_BATCH 256
+#define SEARCH_BATCH_BYTES (8u << 20)
+#define SEARCH_PIECE (64u * 1024)
+/* Numbers per write of a "* SEARCH" line. */
+#define SEARCH_WRITE_CHUNK 2048
+
+struct search {
+	struct imap_search_program *prog;
+	/* Copied from the session for the jobs. */
+	struct store_account *acct;
+	struct store_mailbox_ref ref;
+	uint32_t *uids;                 /* the view: message i+1 is uids[i] */
+	size_t n;
+	uint32_t *saved;                /* "$" */
+	size_t n_saved;
+	size_t pos;                     /* uids[pos..] not evaluated yet */
+	size_t *found;                  /* indexes into uids, ascending */
+	size_t n_found;
+	enum store_error error;
+	char *scratch;                  /* SEARCH_PIECE bytes */
+	size_t written;                 /* found[] written so far */
+};
+
+/* Where the text of one message goes. */
+struct search_text {
+	struct imap_search_program *prog;
+};
+
+static void search_free_ctx(struct imap_cmd *cmd)
+{
+	struct search *se = cmd->ctx;
+
+	imap_search_program_free(&se->prog);
+	free(se->uids);
+	free(se->saved);
+	free(se->found);
+	free(se->scratch);
+	free(se);
+	cmd->ctx = NULL;
+}
+
+static void search_on_field(void *ctx, bool top, const char *name, size_t name_len,
+			    const char *value, size_t value_len)
+{
+	struct imap_search_program *prog = ctx;
+
+	if (top && prog->needs_date && mail_header_name_equals(name, name_len, "Date"))
+		imap_search_text_date(prog, mail_date_parse_day(value, value_len));
+	imap_search_text_field(prog, top, name, name_len, value, value_len);
+}
+
+static void search_on_body(void *ctx, const char *text, size_t len)
+{
+	imap_search_text_body(ctx, text, len);
+}
+
+static void search_on_part_end(void *ctx)
+{
+	imap_search_text_part_end(ctx);
+}
+
+static const struct mail_text_sink search_sink = {
+	search_on_field, search_on_body, search_on_part_end,
+};
+
+/* Read one message's text into the program's text keys. Returns the
+ * bytes read; *gone_r when the message was expunged meanwhile. */
+static uint64_t search_read_text(struct search *se, const struct store_message *m, bool *gone_r)
+{
+	struct store_reader *reader = NULL;
+	struct mail_structure *st;
+	struct mail_text *t;
+	uint64_t off, len, read = 0, top_body = 0, top_len;
+	enum store_error err;
+
+	*gone_r = false;
+	err = imap_structure_load(se->acct, &se->ref, m->uid, m->size, &reader, se->scratch,
+				  SEARCH_PIECE, &st);
+	if (err == STORE_OK && reader == NULL)
+		err = store_reader_open(se->acct, &se->ref, m->uid, &reader);
+	if (err != STORE_OK) {
+		if (err == STORE_ERR_NOT_FOUND)
+			*gone_r = true;
+		else
+			se->error = err;
+		mail_structure_free(&st);
+		if (reader != NULL)
+			store_reader_close(&reader);
+		return 0;
+	}
+	/* Where the top header ends: SENT* keys need no more than it. */
+	(void)mail_structure_section(st, NULL, 0, MAIL_SECTION_TEXT, &top_body, &top_len);
+	imap_search_text_begin(se->prog);
+	t = mail_text_new(st, &search_sink, se->prog);
+	while (mail_text_want(t, &off, &len)) {
+		size_t want = len < SEARCH_PIECE ? (size_t)len : SEARCH_PIECE;
+		ssize_t got;
+
+		if (off >= top_body && imap_search_text_settled(se->prog))
+			break;  /* every text key matched already */
+		got = store_reader_pread(reader, se->scratch, want, off);
+		if (got <= 0)
+			break;  /* shorter than its structure: what was read counts */
+		mail_text_push(t, se->scratch, (size_t)got);
+		read += (uint64_t)got;
+	}
+	mail_text_end(t);
+	mail_text_free(&t);
+	mail_structure_free(&st);
+	store_reader_close(&reader);
+	return read;
+}
+
+static void search_add(struct search *se, size_t index)
+{
+	if (se->found == NULL) {
+		se->found = malloc((se->n > 0 ? se->n : 1) * sizeof(*se->found));
+		if (se->found == NULL)
+			abort();
+	}
+	se->found[se->n_found++] = index;
+}
+
+/* The job: evaluate the next batch. */
+static void search_work(struct imap_cmd *cmd)
+{
+	struct search *se = cmd->ctx;
+	struct imap_search_program *prog = se->prog;
+	size_t k = se->n - se->pos < SEARCH_BATCH ? se->n - se->pos : SEARCH_BATCH;
+	struct store_message *msgs = calloc(k > 0 ? k : 1, sizeof(*msgs));
+	uint64_t bytes = 0;
+	size_t i;
+
+	if (msgs == NULL)
+		abort();
+	if (prog->needs_index || prog->needs_text || prog->needs_date) {
+		/* The text keys need the size too: it checks a cached structure. */
+		se->error = store_messages_get(se->acct, &se->ref, se->uids + se->pos, k, msgs);
+		if (se->error != STORE_OK) {
+			free(msgs);
+			return;
+		}
+	} else {
+		for (i = 0; i < k; i++)
+			msgs[i].uid = se->uids[se->pos + i];
+	}
+	for (i = 0; i < k && bytes < SEARCH_BATCH_BYTES; i++) {
+		const struct store_message *m = &msgs[i];
+		struct imap_search_msg sm = {
+			.seq = (uint32_t)(se->pos + i + 1), .uid = m->uid, .flags = m->flags,
+			.keywords = m->keywords, .recent = imap_selected_recent(cmd->s, m->uid),
+			.internal_date = m->internal_date, .size = m->size,
+		};
+		enum imap_search_value v;
+
+		if (m->uid == 0)
+			continue;  /* expunged by another session meanwhile */
+		v = imap_search_eval(prog, &sm, se->saved, se->n_saved, false);
+		if (v == IMAP_SEARCH_UNKNOWN) {
+			bool gone;
+
+			bytes += search_read_text(se, m, &gone);
+			if (se->error != STORE_OK)
+				break;
+			v = gone ? IMAP_SEARCH_FALSE
+				 : imap_search_eval(prog, &sm, se->saved, se->n_saved, true);
+		}
+		if (v == IMAP_SEARCH_TRUE)
+			search_add(se, se->pos + i);
+	}
+	se->pos += i;
+	store_messages_free(msgs, k);
+}
+
+/* RFC 9051 6.4.4.1: what "$" holds after SEARCH ... SAVE. */
+static void search_save(struct imap_cmd *cmd, bool ok)
+{
+	struct search *se = cmd->ctx;
+	struct imap_selected *sel = cmd->s->selected;
+	unsigned ret = se->prog->ret;
+	size_t n = 0;
+
+	free(sel->saved);
+	sel->saved = NULL;
+	sel->n_saved = 0;
+	if (!ok || se->n_found == 0)
+		return;
+	sel->saved = malloc(se->n_found * sizeof(*sel->saved));
+	if (sel->saved == NULL)
+		abort();
+	if ((ret & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT)) == 0 &&
+	    (ret & (IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX)) != 0) {
+		/* SAVE with MIN and/or MAX alone saves only those. */
+		if (ret & IMAP_SEARCH_RET_MIN)
+			sel->saved[n++] = se->uids[se->found[0]];
+		if ((ret & IMAP_SEARCH_RET_MAX) && (n == 0 || se->n_found > 1))
+			sel->saved[n++] = se->uids[se->found[se->n_found - 1]];
+	} else {
+		for (; n < se->n_found; n++)
+			sel->saved[n] = se->uids[se->found[n]];
+	}
+	sel->n_saved = n;
+}
+
+static uint32_t search_number(const struct imap_cmd *cmd, size_t found_i)
+{
+	const struct search *se = cmd->ctx;
+	size_t index = se->found[found_i];
+
+	return cmd->uid ? se->uids[index] : (uint32_t)(index + 1);
+}
+
+static void search_done(struct imap_cmd *cmd)
+{
+	struct search *se = cmd->ctx;
+
+	if (se->prog->ret & IMAP_SEARCH_RET_SAVE)
+		search_save(cmd, true);
+	imap_cmd_done(cmd, IMAP_OK, NULL, "%sSEARCH completed", cmd->uid ? "UID " : "");
+}
+
+/* "* ESEARCH (TAG "a1") UID MIN 1 MAX 9 COUNT 3 ALL 1,5:9" (RFC 9051 7.3.4). */
+static void search_write_esearch(struct imap_cmd *cmd)
+{
+	struct search *se = cmd->ctx;
+	unsigned ret = se->prog->ret != 0 ? se->prog->ret : IMAP_SEARCH_RET_ALL;
+	struct buf out;
+
+	/* RFC 9051 6.4.4: SAVE alone suppresses the response. */
+	if (ret == IMAP_SEARCH_RET_SAVE)
+		return;
+	buf_init(&out, 0);
+	/* The tag is a quoted string (RFC 9051 9 tag-string); a tag holds
+	 * no '"' or '\\' (it is astring-char without '+'). */
+	buf_printf(&out, "* ESEARCH (TAG \"%s\")%s", cmd->tag, cmd->uid ? " UID" : "");
+	if (se->n_found > 0) {
+		if (ret & IMAP_SEARCH_RET_MIN)
+			buf_printf(&out, " MIN %" PRIu32, search_number(cmd, 0));
+		if (ret & IMAP_SEARCH_RET_MAX)
+			buf_printf(&out, " MAX %" PRIu32, search_number(cmd, se->n_found - 1));
+	}
+	if (ret & IMAP_SEARCH_RET_COUNT)
+		buf_printf(&out, " COUNT %zu", se->n_found);
+	if ((ret & IMAP_SEARCH_RET_ALL) && se->n_found > 0) {
+		uint32_t *nums = malloc(se->n_found * sizeof(*nums));
+
+		if (nums == NULL)
+			abort();
+		for (size_t i = 0; i < se->n_found; i++)
+			nums[i] = search_number(cmd, i);
+		buf_append_str(&out, " ALL ");
+		imap_seqset_write(&out, nums, se->n_found);
+		free(nums);
+	}
+	buf_append_str(&out, "\r\n");
+	imap_write(cmd->s, out.data, out.len);
+	buf_release(&out);
+}
+
+static void search_write_plain(struct imap_cmd *cmd);
+
+static void search_drained(struct imap_cmd *cmd)
+{
+	cmd->drained = NULL;
+	search_write_plain(cmd);
+}
+
+/* "* SEARCH 2 5 9", in pieces: a large result never sits in the output
+ * whole (RFC 3501 7.2.5). */
+static void search_write_plain(struct imap_cmd *cmd)
+{
+	struct search *se = cmd->ctx;
+	struct buf out;
+
+	buf_init(&out, 0);
+	while (se->written < se->n_found) {
+		size_t end = se->written + SEARCH_WRITE_CHUNK;
+
+		if (conn_output_full(cmd->s->conn)) {
+			cmd->drained = search_drained;
+			buf_release(&out);
+			return;
+		}
+		if (end > se->n_found)
+			end = se->n_found;
+		buf_reset(&out);
+		for (; se->written < end; se->written++)
+			buf_printf(&out, " %" PRIu32, search_number(cmd, se->written));
+		imap_write(cmd->s, out.data, out.len);
+	}
+	buf_release(&out);
+	imap_write(cmd->s, "\r\n", 2);
+	search_done(cmd);
+}
+
+static void search_next(struct imap_cmd *cmd);
+
+static void search_batch_done(struct imap_cmd *cmd)
+{
+	struct search *se = cmd->ctx;
+
+	if (conn_is_closing(cmd->s->conn))
+		return;
+	if (se->error != STORE_OK) {
+		if (se->prog->ret & IMAP_SEARCH_RET_SAVE)
+			search_save(cmd, false);  /* RFC 9051 6.4.4.1: NO empties "$" */
+		imap_cmd_fail(cmd, se->error, false, "search");
+		return;
+	}
+	search_next(cmd);
+}
+
+static void search_next(struct imap_cmd *cmd)
+{
+	struct search *se = cmd->ctx;
+
+	if (se->pos < se->n) {
+		imap_cmd_job(cmd, search_work, search_batch_done);
+		return;
+	}
+	/* RFC 9051 7.3.4: a rev2 session always gets ESEARCH. */
+	if (se->prog->esearch || cmd->s->rev2) {
+		search_write_esearch(cmd);
+		search_done(cmd);
+		return;
+	}
+	imap_write(cmd->s, "* SEARCH", 8);
+	search_write_plain(cmd);
+}
+
+static int search_uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void search_start(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	struct imap_selected *sel = s->selected;
+	const struct store_view *v = &sel->view;
+	struct search *se;
+	enum imap_search_error e;
+	const char *why;
+
+	se = calloc(1, sizeof(*se));
+	if (se == NULL)
+		abort();
+	e = imap_search_parse(cmd->args, cmd->n_args, v->n, v->n > 0 ? v->uids[v->n - 1] : 0,
+			      &se->prog, &why);
+	if (e != IMAP_SEARCH_OK) {
+		free(se);
+		if (e == IMAP_SEARCH_BADCHARSET)
+			imap_cmd_done(cmd, IMAP_NO, "BADCHARSET (UTF-8 US-ASCII)", "%s", why);
+		else
+			imap_cmd_done(cmd, IMAP_BAD, e == IMAP_SEARCH_LIMIT ? "LIMIT" : NULL, "%s", why);
+		return;
+	}
+	cmd->ctx = se;
+	cmd->free_ctx = search_free_ctx;
+	se->acct = s->acct;
+	se->ref = sel->ref;
+	se->n = v->n;
+	se->uids = malloc((v->n > 0 ? v->n : 1) * sizeof(*se->uids));
+	se->scratch = malloc(SEARCH_PIECE);
+	if (se->uids == NULL || se->scratch == NULL)
+		abort();
+	memcpy(se->uids, v->uids, v->n * sizeof(*se->uids));
+	if (se->prog->uses_saved && sel->n_saved > 0) {
+		se->saved = malloc(sel->n_saved * sizeof(*se->saved));
+		if (se->saved == NULL)
+			abort();
+		memcpy(se->saved, sel->saved, sel->n_saved * sizeof(*se->saved));
+		se->n_saved = sel->n_saved;
+		qsort(se->saved, se->n_saved, sizeof(*se->saved), search_uid_cmp);
+	}
+	search_next(cmd);
+}
+
+void cmd_search(struct imap_cmd *cmd)
+{
+	if (cmd->n_args == 0) {
+		imap_cmd_done(cmd, IMAP_BAD, NULL, "SEARCH needs search keys");
+		return;
+	}
+	/* UID SEARCH: messages that arrived meanwhile count, and "*" is
+	 * the real largest UID. */
+	if (cmd->uid)
+		imap_selected_catch_up(cmd, search_start);
+	else
+		search_start(cmd);
+}

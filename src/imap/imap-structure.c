@@ -1,0 +1,51 @@
+/* imap-structure - a message's MIME structure, cached or parsed once; see
+ * imap-structure.h. */
+#include "imap/imap-structure.h"
+
+#include <stdlib.h>
+
+#include "core/buf.h"
+
+enum store_error imap_structure_load(struct store_account *acct,
+				     const struct store_mailbox_ref *ref, uint32_t uid,
+				     uint64_t size, struct store_reader **reader, char *scratch,
+				     size_t scratch_len, struct mail_structure **st_r)
+{
+	struct mail_mime_parser *p;
+	struct buf blob;
+	enum store_error err;
+	void *data;
+	size_t len;
+	uint64_t off = 0;
+	ssize_t got;
+
+	*st_r = NULL;
+	if (store_structure_get(acct, ref, uid, &data, &len) == STORE_OK) {
+		*st_r = mail_structure_deserialize(data, len);
+		free(data);
+		if (*st_r != NULL && mail_structure_size(*st_r) == size)
+			return STORE_OK;
+		mail_structure_free(st_r);
+	}
+	if (*reader == NULL) {
+		err = store_reader_open(acct, ref, uid, reader);
+		if (err != STORE_OK)
+			return err;
+	}
+	p = mail_mime_parser_new();
+	while ((got = store_reader_pread(*reader, scratch, scratch_len, off)) > 0) {
+		mail_mime_parser_push(p, scratch, (size_t)got);
+		off += (uint64_t)got;
+	}
+	*st_r = mail_mime_parser_finish(&p);
+	if (got < 0) {
+		mail_structure_free(st_r);
+		return STORE_ERR_IO;
+	}
+	buf_init(&blob, 0);
+	/* A structure the cache cannot hold is parsed again next time. */
+	if (mail_structure_serialize(*st_r, &blob) == 0 && blob.len <= STORE_STRUCTURE_MAX)
+		(void)store_structure_put(acct, ref, uid, blob.data, blob.len);
+	buf_release(&blob);
+	return STORE_OK;
+}
