@@ -291,6 +291,11 @@ def test_malformed_items_are_bad(srv):
                   "(BODY[]<1>)", "(ALL)"):
         with pytest.raises(imaplib.IMAP4.error, match="BAD"):
             m.uid("FETCH", "1", items)
+    # a message number past the last is BAD, a UID that does not exist is skipped
+    with pytest.raises(imaplib.IMAP4.error, match="BAD"):
+        m.fetch("99", "(FLAGS)")
+    typ, data = m.uid("FETCH", "99", "(FLAGS)")
+    assert typ == "OK" and data == [None]
     typ, _ = m.noop()
     assert typ == "OK"
     m.logout()
