@@ -14,8 +14,10 @@
 /* Ranges a set may have before merging: a command line holds at most
  * [imap] line_length bytes, so this only bounds the parser's work. */
 #define SELECTED_MAX_RANGES 100000
-/* Bytes handed to the connection at a time by imap_selected_send. */
-#define SELECTED_SEND_PIECE (64u * 1024)
+/* Bytes handed to the connection at a time by imap_selected_send: the
+ * output buffer's size ([limits] output_buffer), within these. */
+#define SELECTED_SEND_PIECE_MIN (4u * 1024)
+#define SELECTED_SEND_PIECE_MAX (1024u * 1024)
 
 static void selected_changed(void *arg, const struct hub_change *change)
 {
@@ -176,7 +178,13 @@ static void selected_send_more(struct imap_cmd *cmd)
 {
 	struct imap_selected *sel = cmd->s->selected;
 	struct buf *out = sel->send;
+	uint64_t max = cmd->s->cfg->limits.output_buffer;
 	void (*then)(struct imap_cmd *cmd);
+
+	if (max < SELECTED_SEND_PIECE_MIN)
+		max = SELECTED_SEND_PIECE_MIN;
+	if (max > SELECTED_SEND_PIECE_MAX)
+		max = SELECTED_SEND_PIECE_MAX;
 
 	while (sel->send_off < out->len) {
 		size_t piece = out->len - sel->send_off;
@@ -189,8 +197,8 @@ static void selected_send_more(struct imap_cmd *cmd)
 			cmd->drained = selected_send_more;
 			return;
 		}
-		if (piece > SELECTED_SEND_PIECE)
-			piece = SELECTED_SEND_PIECE;
+		if (piece > max)
+			piece = (size_t)max;
 		imap_write(cmd->s, out->data + sel->send_off, piece);
 		sel->send_off += piece;
 	}

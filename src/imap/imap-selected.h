@@ -82,7 +82,11 @@ void imap_selected_flags_set(struct imap_selected *sel, uint32_t uid, unsigned f
 bool imap_selected_recent(const struct imap_session *s, uint32_t uid);
 
 /* Owed updates, then done(cmd): called by imap_cmd_done before the tagged
- * reply; no EXPUNGE when `no_expunge`. */
+ * reply; no EXPUNGE when `no_expunge`. The store is read when the hub
+ * said the mailbox changed, or always for IMAP_CMD_SYNC commands. When
+ * the mailbox is gone (deleted by another session), the client gets
+ * "* BYE", the connection closes and done is never called: the session
+ * frees the command at the close. The same holds for catch_up. */
 void imap_sync(struct imap_cmd *cmd, bool no_expunge, void (*done)(struct imap_cmd *cmd));
 /* The hub reported a change of the selected mailbox: inside IDLE the
  * updates go out at once (cmd-idle.c); otherwise nothing (the next

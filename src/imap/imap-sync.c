@@ -66,26 +66,18 @@ static void sync_gone(struct imap_session *s)
 	conn_close(s->conn, "selected mailbox deleted");
 }
 
-static void sync_sent(struct imap_cmd *cmd)
-{
-	struct imap_selected *sel = cmd->s->selected;
-	struct imap_sync_job *job = sel->job;
-	void (*done)(struct imap_cmd *cmd) = job->done;
-
-	sel->job = NULL;
-	sync_job_free(job);
-	done(cmd);
-}
-
 static void sync_done(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->s;
 	struct imap_selected *sel = s->selected;
 	struct imap_sync_job *job = sel->job;
+	void (*done)(struct imap_cmd *cmd) = job->done;
 	struct buf *out;
 
+	/* The job is over: a connection that closes while the output below
+	 * waits for the client leaves nothing of it behind. */
+	sel->job = NULL;
 	if (job->error == STORE_ERR_GONE && !conn_is_closing(s->conn)) {
-		sel->job = NULL;
 		sync_job_free(job);
 		sync_gone(s);
 		return;
@@ -95,7 +87,8 @@ static void sync_done(struct imap_cmd *cmd)
 		conn_log(s->conn, LOG_LEVEL_WARN, "msg=\"sync failed\" error=%s",
 			 store_error_name(job->error));
 		sel->changed = true;
-		sync_sent(cmd);
+		sync_job_free(job);
+		done(cmd);
 		return;
 	}
 	out = malloc(sizeof(*out));
@@ -108,7 +101,8 @@ static void sync_done(struct imap_cmd *cmd)
 		sel->modseq = job->highest;
 	/* Every own change is at or below what was just read. */
 	sel->n_own = 0;
-	imap_selected_send(cmd, &out, sync_sent);
+	sync_job_free(job);
+	imap_selected_send(cmd, &out, done);
 }
 
 /* Owed EXPUNGEs without new changes to read: no job. */
@@ -132,7 +126,7 @@ static void sync_run(struct imap_cmd *cmd, bool no_expunge, bool force,
 	struct imap_sync_job *job;
 
 	if (sel == NULL || s->state != IMAP_STATE_SELECTED || sel->job != NULL ||
-	    conn_is_closing(s->conn)) {
+	    sel->send != NULL || conn_is_closing(s->conn)) {
 		done(cmd);
 		return;
 	}

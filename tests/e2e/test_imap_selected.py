@@ -476,11 +476,35 @@ def test_many_messages_store_and_expunge_paced(imap):
         _, done = r.read_until(tag)
         assert b"OK" in done, done
     r.ok("SELECT INBOX")
+    other = raw(imap, user, rev2=True)
+    other.ok("SELECT INBOX")
     untagged = r.ok("STORE 1:* +FLAGS (\\Deleted)")
     assert len(untagged) == n and untagged[-1] == b"* %d FETCH (FLAGS (\\Deleted))" % n
+    # the other session's updates are as long; it goes before reading them
+    other.send(b"n1 NOOP\r\n")
+    other.close()
     r.send(b"e1 EXPUNGE\r\n")
     time.sleep(0.5)     # let the server's output fill while we do not read
     untagged, done = r.read_until("e1")
     assert done.startswith(b"e1 OK"), done
     assert untagged == [b"* %d EXPUNGE" % i for i in range(n, 0, -1)], untagged[:3]
     r.close()
+
+
+def test_idle_outlives_the_idle_timeout():
+    """Inside IDLE the [imap] idle_timeout does not cut the client (as
+    Dovecot: the keepalive shows it is there); after DONE it applies."""
+    with th.imap_tern({"imap.idle_timeout": "2"}) as t:
+        a = raw(t, th.USER)
+        a.ok("SELECT INBOX")
+        a.send(b"i1 IDLE\r\n")
+        assert a.readline() == b"+ idling\r\n"
+        time.sleep(3.5)
+        a.send(b"DONE\r\n")
+        _, done = a.read_until("i1")
+        assert done == b"i1 OK IDLE completed", done
+        # quiet again, out of IDLE: autologout
+        a.sock.settimeout(10)
+        line = a.response_line()
+        assert line.startswith(b"* BYE"), line
+        a.close()
