@@ -81,25 +81,22 @@ static enum imap_search_value imap_search_node_eval(const struct imap_search_pro
 	case IMAP_SEARCH_ALL:
 		return IMAP_SEARCH_TRUE;
 	case IMAP_SEARCH_AND:
-		acc = IMAP_SEARCH_TRUE;
+	case IMAP_SEARCH_OR: {
+		/* AND stops at the first FALSE, OR at the first TRUE; an
+		 * UNKNOWN child leaves the answer unknown otherwise. */
+		enum imap_search_value stop = node->kind == IMAP_SEARCH_AND ? IMAP_SEARCH_FALSE
+									     : IMAP_SEARCH_TRUE;
+
+		acc = stop == IMAP_SEARCH_FALSE ? IMAP_SEARCH_TRUE : IMAP_SEARCH_FALSE;
 		for (size_t i = 0; i < node->n_children; i++) {
 			v = imap_search_node_eval(prog, node->children[i], msg, saved, n_saved, text);
-			if (v == IMAP_SEARCH_FALSE)
+			if (v == stop)
 				return v;
 			if (v == IMAP_SEARCH_UNKNOWN)
 				acc = v;
 		}
 		return acc;
-	case IMAP_SEARCH_OR:
-		acc = IMAP_SEARCH_FALSE;
-		for (size_t i = 0; i < node->n_children; i++) {
-			v = imap_search_node_eval(prog, node->children[i], msg, saved, n_saved, text);
-			if (v == IMAP_SEARCH_TRUE)
-				return v;
-			if (v == IMAP_SEARCH_UNKNOWN)
-				acc = v;
-		}
-		return acc;
+	}
 	case IMAP_SEARCH_NOT:
 		v = imap_search_node_eval(prog, node->children[0], msg, saved, n_saved, text);
 		return v == IMAP_SEARCH_UNKNOWN ? v : imap_search_bool(v == IMAP_SEARCH_FALSE);

@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "core/number.h"
+
 /* The quoted-printable reader's states (mail_decoder.qp). */
 enum mail_qp_state {
 	MAIL_QP_TEXT,       /* in text; `hold` has white space that may end the line */
@@ -125,21 +127,6 @@ static size_t mail_decode_b64(struct mail_decoder *d, const unsigned char *in, s
 	return n;
 }
 
-static bool mail_decode_hex(unsigned char c, unsigned *v_r)
-{
-	/* RFC 2045 6.7 asks for upper case; lower case is read too (rule 1:
-	 * "a robust implementation might recognize lowercase"). */
-	if (c >= '0' && c <= '9')
-		*v_r = c - '0';
-	else if (c >= 'A' && c <= 'F')
-		*v_r = c - 'A' + 10;
-	else if (c >= 'a' && c <= 'f')
-		*v_r = c - 'a' + 10;
-	else
-		return false;
-	return true;
-}
-
 static size_t mail_decode_flush_hold(struct mail_decoder *d, unsigned char *out)
 {
 	size_t n = d->n_hold;
@@ -157,7 +144,9 @@ static size_t mail_decode_qp(struct mail_decoder *d, const unsigned char *in, si
 
 	while (i < len) {
 		unsigned char c = in[i];
-		unsigned v;
+		/* RFC 2045 6.7 asks for upper case; lower case is read too
+		 * (rule 1: "a robust implementation might recognize lowercase"). */
+		int v = number_hex_digit(c);
 
 		switch ((enum mail_qp_state)d->qp) {
 		case MAIL_QP_TEXT:
@@ -193,7 +182,7 @@ static size_t mail_decode_qp(struct mail_decoder *d, const unsigned char *in, si
 			out[n++] = '\r';
 			continue;       /* read c again */
 		case MAIL_QP_EQ:
-			if (mail_decode_hex(c, &v)) {
+			if (v >= 0) {
 				d->nibble = c;
 				d->qp = MAIL_QP_EQ_HEX;
 			} else if (c == '\r') {
@@ -211,11 +200,8 @@ static size_t mail_decode_qp(struct mail_decoder *d, const unsigned char *in, si
 			break;
 		case MAIL_QP_EQ_HEX:
 			d->qp = MAIL_QP_TEXT;
-			if (mail_decode_hex(c, &v)) {
-				unsigned hi = 0;
-
-				(void)mail_decode_hex(d->nibble, &hi);
-				out[n++] = (unsigned char)(hi << 4 | v);
+			if (v >= 0) {
+				out[n++] = (unsigned char)(number_hex_digit(d->nibble) << 4 | v);
 				break;
 			}
 			d->bad = true;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/number.h"
 #include "mail/mail-header.h"
 
 /* RFC 2047 2 limits a word to 75 characters; mailers write longer ones,
@@ -33,17 +34,6 @@ static bool mail_rfc2047_wsp(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static int mail_rfc2047_hex(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* "Q" (RFC 2047 4.2): '_' is a space, =XX a byte. False when malformed. */
 static bool mail_rfc2047_q(const unsigned char *t, size_t len, struct mail_rfc2047_word *w)
 {
@@ -56,8 +46,8 @@ static bool mail_rfc2047_q(const unsigned char *t, size_t len, struct mail_rfc20
 
 			if (len - i < 3)
 				return false;
-			hi = mail_rfc2047_hex(t[i + 1]);
-			lo = mail_rfc2047_hex(t[i + 2]);
+			hi = number_hex_digit(t[i + 1]);
+			lo = number_hex_digit(t[i + 2]);
 			if (hi < 0 || lo < 0)
 				return false;
 			w->bytes[w->n++] = (unsigned char)(hi << 4 | lo);

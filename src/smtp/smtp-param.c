@@ -98,18 +98,6 @@ enum smtp_param_result smtp_params_split(const char *text, size_t len,
 	return SMTP_PARAM_OK;
 }
 
-/* A hex digit's value, or -1. */
-static int smtp_hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 bool smtp_xtext_decode(const char *in, size_t len, bool allow_utf8,
 		       char *out, size_t out_size, size_t *out_len_r)
 {
@@ -123,8 +111,8 @@ bool smtp_xtext_decode(const char *in, size_t len, bool allow_utf8,
 		if (out_size - n < 2)
 			return false;
 		if (*p == '+') {
-			int hi = end - p >= 3 ? smtp_hex_value(p[1]) : -1;
-			int lo = end - p >= 3 ? smtp_hex_value(p[2]) : -1;
+			int hi = end - p >= 3 ? number_hex_digit(p[1]) : -1;
+			int lo = end - p >= 3 ? number_hex_digit(p[2]) : -1;
 
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return false;

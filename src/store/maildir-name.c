@@ -8,6 +8,7 @@
 
 #include "core/buf.h"
 #include "core/mutf7.h"
+#include "core/number.h"
 #include "store/transfer.h"
 
 #define NAME_ESCAPE '\\'
@@ -51,17 +52,6 @@ char *transfer_maildir_folder_encode(const char *mailbox)
 	return out.data;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* "\xx" escapes of one level undone (not "\00": a name holds no NUL). */
 static void level_unescape(struct buf *out, const char *s, size_t len)
 {
@@ -69,8 +59,8 @@ static void level_unescape(struct buf *out, const char *s, size_t len)
 		int hi = -1, lo = -1;
 
 		if (s[i] == NAME_ESCAPE && i + 2 < len) {
-			hi = hex_value(s[i + 1]);
-			lo = hex_value(s[i + 2]);
+			hi = number_hex_digit((unsigned char)s[i + 1]);
+			lo = number_hex_digit((unsigned char)s[i + 2]);
 		}
 		if (hi >= 0 && lo >= 0 && (hi | lo) != 0) {
 			char c = (char)(hi << 4 | lo);

@@ -292,8 +292,10 @@ def test_esearch(srv, flagged):
 
 
 def test_rev2_always_esearch(srv, flagged):
-    r = session(srv)
-    r.ok("ENABLE IMAP4rev2")
+    r = th.RawIMAP(srv.imaps_port, tls=True)
+    r.login()
+    r.ok("ENABLE IMAP4rev2")        # RFC 5161 3.1: before SELECT
+    r.ok("SELECT INBOX")
     es = esearch(r, "SEARCH UNSEEN", tag="b1")
     assert es == [b'* ESEARCH (TAG "b1") ALL 2:4']
     es = esearch(r, "UID SEARCH KEYWORD $Nope", tag="b2")
