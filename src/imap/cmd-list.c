@@ -54,7 +54,7 @@ struct imap_list {
 	size_t n_parents;
 	/* what is written */
 	struct imap_list_entry *entries;
-	size_t n_entries, next;
+	size_t n_entries, cap_entries, next;
 };
 
 static void imap_list_free(struct imap_cmd *cmd)
@@ -73,10 +73,9 @@ static void imap_list_free(struct imap_cmd *cmd)
 	cmd->ctx = NULL;
 }
 
-/* RFC 9051 6.3.9: "*" matches anything, "%" anything but the hierarchy
- * delimiter. A row of the match table per pattern character, so that
- * no pattern costs more than its length times the name's. */
-static bool imap_list_match(const char *pattern, const char *name)
+/* A row of the match table per pattern character, so that no pattern
+ * costs more than its length times the name's. */
+bool imap_list_match(const char *pattern, const char *name)
 {
 	size_t n = strlen(name);
 	bool *row = calloc(2 * (n + 1), sizeof(*row));
@@ -113,12 +112,21 @@ static bool imap_list_matches(const struct imap_list *l, const char *name)
 	return false;
 }
 
+static int imap_list_name_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, *(char *const *)elem);
+}
+
+static int imap_list_box_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct store_mailbox *)elem)->name);
+}
+
+/* The store lists both by name (strcmp's order): binary searches. */
 static bool imap_list_subscribed(const struct imap_list *l, const char *name)
 {
-	for (size_t i = 0; i < l->n_subs; i++)
-		if (strcmp(l->subs[i], name) == 0)
-			return true;
-	return false;
+	return l->n_subs > 0 &&
+	       bsearch(name, l->subs, l->n_subs, sizeof(*l->subs), imap_list_name_cmp) != NULL;
 }
 
 /* Some subscription is below `name` (RECURSIVEMATCH's CHILDINFO). */
@@ -134,10 +142,9 @@ static bool imap_list_child_subscribed(const struct imap_list *l, const char *na
 
 static const struct store_mailbox *imap_list_box(const struct imap_list *l, const char *name)
 {
-	for (size_t i = 0; i < l->n_boxes; i++)
-		if (strcmp(l->boxes[i].name, name) == 0)
-			return &l->boxes[i];
-	return NULL;
+	if (l->n_boxes == 0)
+		return NULL;
+	return bsearch(name, l->boxes, l->n_boxes, sizeof(*l->boxes), imap_list_box_cmp);
 }
 
 static bool imap_list_listed(const struct imap_list *l, const char *name)
@@ -148,14 +155,18 @@ static bool imap_list_listed(const struct imap_list *l, const char *name)
 	return false;
 }
 
+/* `unique`: the name cannot be listed already (each mailbox once). */
 static void imap_list_add(struct imap_list *l, const char *name, const struct store_mailbox *box,
-			  unsigned attrs)
+			  unsigned attrs, bool unique)
 {
-	if (imap_list_listed(l, name))
+	if (!unique && imap_list_listed(l, name))
 		return;
-	l->entries = reallocarray(l->entries, l->n_entries + 1, sizeof(*l->entries));
-	if (l->entries == NULL)
-		abort();
+	if (l->n_entries == l->cap_entries) {
+		l->cap_entries = l->cap_entries > 0 ? 2 * l->cap_entries : 16;
+		l->entries = reallocarray(l->entries, l->cap_entries, sizeof(*l->entries));
+		if (l->entries == NULL)
+			abort();
+	}
 	l->entries[l->n_entries++] = (struct imap_list_entry){ name, box, attrs };
 }
 
@@ -178,7 +189,7 @@ static void imap_list_select(struct imap_list *l)
 			if ((l->opts & IMAP_LIST_RET_SUBSCRIBED) != 0 &&
 			    imap_list_subscribed(l, box->name))
 				attrs |= IMAP_LIST_ATTR_SUBSCRIBED;
-			imap_list_add(l, box->name, box, attrs);
+			imap_list_add(l, box->name, box, attrs, true);
 		}
 		return;
 	}
@@ -192,7 +203,7 @@ static void imap_list_select(struct imap_list *l)
 
 			if (imap_list_subscribed(l, name))
 				attrs |= IMAP_LIST_ATTR_SUBSCRIBED;
-			imap_list_add(l, name, &l->boxes[i], attrs);
+			imap_list_add(l, name, &l->boxes[i], attrs, true);
 		}
 	}
 	for (size_t i = 0; i < l->n_subs; i++) {
@@ -208,7 +219,7 @@ static void imap_list_select(struct imap_list *l)
 			if ((l->opts & IMAP_LIST_SEL_SPECIAL_USE) != 0 &&
 			    (box == NULL || box->special == STORE_SPECIAL_NONE))
 				continue;
-			imap_list_add(l, name, box, attrs);
+			imap_list_add(l, name, box, attrs, false);
 			continue;
 		}
 		/* RFC 3501 6.3.9: LSUB "%" lists the unsubscribed superior
@@ -230,7 +241,7 @@ static void imap_list_select(struct imap_list *l)
 			if (l->parents == NULL)
 				abort();
 			l->parents[l->n_parents++] = parent;
-			imap_list_add(l, parent, NULL, IMAP_LIST_ATTR_NOSELECT);
+			imap_list_add(l, parent, NULL, IMAP_LIST_ATTR_NOSELECT, true);
 			break;
 		}
 	}
@@ -296,6 +307,9 @@ static void imap_list_work(struct imap_cmd *cmd)
 	l->error = store_mailbox_list(cmd->s->acct, &l->boxes, &l->n_boxes);
 	if (l->error == STORE_OK)
 		l->error = store_subscriptions(cmd->s->acct, &l->subs, &l->n_subs);
+	/* the matching, off the loop too: it grows with the mailboxes */
+	if (l->error == STORE_OK)
+		imap_list_select(l);
 }
 
 static void imap_list_done(struct imap_cmd *cmd)
@@ -306,7 +320,6 @@ static void imap_list_done(struct imap_cmd *cmd)
 		imap_cmd_fail(cmd, l->error, false, cmd->def->name);
 		return;
 	}
-	imap_list_select(l);
 	imap_list_produce(cmd);
 }
 

@@ -31,6 +31,9 @@ void cmd_rename(struct imap_cmd *cmd);
 void cmd_subscribe(struct imap_cmd *cmd);
 void cmd_unsubscribe(struct imap_cmd *cmd);
 void cmd_list(struct imap_cmd *cmd);
+/* RFC 9051 6.3.9: whether a mailbox name matches a LIST pattern ("*"
+ * matches anything, "%" anything but the hierarchy delimiter "/"). */
+bool imap_list_match(const char *pattern, const char *name);
 void cmd_lsub(struct imap_cmd *cmd);
 void cmd_status(struct imap_cmd *cmd);
 /* STATUS items (cmd-status.c), for STATUS and LIST's RETURN (STATUS). */

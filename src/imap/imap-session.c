@@ -10,9 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#ifdef TERN_IMAP_SELECTED
 #include "imap/imap-selected.h"
-#endif
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -157,7 +155,6 @@ void imap_cmd_done(struct imap_cmd *cmd, enum imap_status status, const char *co
 	va_end(ap);
 	cmd->drained = NULL;
 	cmd->line = NULL;
-#ifdef TERN_IMAP_SELECTED
 	if (cmd->s->selected != NULL && cmd->s->state != IMAP_STATE_LOGOUT &&
 	    !conn_is_closing(cmd->s->conn)) {
 		/* RFC 9051 7.5.1: not during FETCH, STORE, SEARCH; their UID
@@ -166,7 +163,6 @@ void imap_cmd_done(struct imap_cmd *cmd, enum imap_status status, const char *co
 			  imap_cmd_finish);
 		return;
 	}
-#endif
 	imap_cmd_finish(cmd);
 }
 
@@ -560,9 +556,7 @@ void imap_session_free(struct imap_session *s)
 			 log_escape(user, sizeof(user), s->address, 200));
 	}
 	imap_cmd_free(s);
-#ifdef TERN_IMAP_SELECTED
 	imap_selected_free(&s->selected);
-#endif
 	/* Closing the index database may checkpoint and fsync. */
 	if (s->acct != NULL)
 		conn_job_after_close(s->conn, imap_release_work, s->acct);

@@ -132,14 +132,15 @@ void imap_continue(struct imap_session *s, const char *text);
 /* Raw bytes, for responses built in pieces (FETCH, LIST). */
 void imap_write(struct imap_session *s, const void *data, size_t len);
 /* A string as a quoted string when it can be one, else as a literal
- * ({n} CRLF bytes); NIL for NULL. 8-bit bytes go quoted only to a
- * UTF8=ACCEPT session. */
+ * ({n} CRLF bytes); NIL for NULL. 8-bit bytes go quoted only to an
+ * IMAP4rev2 or UTF8=ACCEPT session (RFC 9051 4.3, RFC 6855 3). */
 void imap_write_string(struct imap_session *s, const char *str, size_t len);
 /* A mailbox name (UTF-8 inside tern) as this session reads it: modified
- * UTF-7 unless UTF8=ACCEPT, quoted as imap_write_string does. */
+ * UTF-7 for IMAP4rev1 (RFC 9051 A.1), UTF-8 once IMAP4rev2 or UTF8=ACCEPT
+ * is enabled, quoted as imap_write_string does. */
 void imap_write_mailbox(struct imap_session *s, const char *name);
 /* A mailbox name as the client wrote it, to tern's UTF-8 form: mUTF-7
- * decoded unless UTF8=ACCEPT, INBOX in any case made "INBOX", a trailing
+ * decoded for IMAP4rev1, UTF-8 checked otherwise, INBOX in any case made "INBOX", a trailing
  * "/" dropped. malloc'd; NULL for a name that cannot be one (the caller
  * replies). */
 char *imap_mailbox_from_client(struct imap_session *s, const struct imap_arg *arg);

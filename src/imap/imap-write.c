@@ -14,6 +14,14 @@
 /* A mailbox name in bytes (UTF-8); the store bounds its own. */
 #define IMAP_MAILBOX_MAX 1024
 
+/* RFC 9051 5.1 and 4.3: an IMAP4rev2 session, like one that enabled
+ * UTF8=ACCEPT (RFC 6855 3), has mailbox names and quoted strings in
+ * UTF-8; modified UTF-7 is for IMAP4rev1 only (RFC 9051 A.1). */
+static bool imap_utf8_names(const struct imap_session *s)
+{
+	return s->rev2 || s->utf8_accept;
+}
+
 static bool imap_quotable(const struct imap_session *s, const char *str, size_t len)
 {
 	if (len > IMAP_QUOTED_MAX)
@@ -23,7 +31,7 @@ static bool imap_quotable(const struct imap_session *s, const char *str, size_t 
 
 		if (c == '\0' || c == '\r' || c == '\n')
 			return false;
-		if (c >= 0x80 && !s->utf8_accept)
+		if (c >= 0x80 && !imap_utf8_names(s))
 			return false;
 	}
 	return true;
@@ -59,7 +67,7 @@ void imap_write_mailbox(struct imap_session *s, const char *name)
 {
 	struct buf utf7;
 
-	if (s->utf8_accept) {
+	if (imap_utf8_names(s)) {
 		imap_write_string(s, name, strlen(name));
 		return;
 	}
@@ -94,7 +102,7 @@ static char *imap_name_decode(struct imap_session *s, const struct imap_arg *arg
 	    (arg->len == 0 && !pattern))
 		return NULL;
 	buf_init(&out, 0);
-	if (s->utf8_accept)
+	if (imap_utf8_names(s))
 		ok = utf8_valid((const unsigned char *)text, arg->len) &&
 		     buf_append(&out, text, arg->len) == 0;
 	else
