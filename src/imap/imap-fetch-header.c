@@ -27,7 +27,11 @@ void imap_fetch_header_filter(const char *header, size_t len, char *const *names
 	mail_header_parser_finish(&p);
 	while ((r = mail_header_parser_next(&p, &f)) == MAIL_HEADER_FIELD ||
 	       r == MAIL_HEADER_MALFORMED) {
-		if (r != MAIL_HEADER_FIELD || name_listed(&f, names, n) == exclude)
+		/* A line that is not a field names nothing: .NOT keeps it,
+		 * as Dovecot does. */
+		bool listed = r == MAIL_HEADER_FIELD && name_listed(&f, names, n);
+
+		if (listed == exclude)
 			continue;
 		buf_append(out, header + f.offset, f.length);
 		if (f.length == 0 || header[f.offset + f.length - 1] != '\n')

@@ -19,7 +19,8 @@
  * (true) among names[0..n), compared ignoring ASCII case, each with its
  * line ends as stored (CRLF added where the input ended without one),
  * then CRLF: the empty line that ends the subset, there even when no
- * field matched. Lines that are not fields are left out either way. */
+ * field matched. A line that is not a field names nothing: HEADER.FIELDS
+ * leaves it out, HEADER.FIELDS.NOT keeps it (as Dovecot). */
 void imap_fetch_header_filter(const char *header, size_t len, char *const *names, size_t n,
 			      bool exclude, struct buf *out);
 

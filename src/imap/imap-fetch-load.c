@@ -12,6 +12,7 @@
 
 #include "core/buf.h"
 #include "imap/imap-fetch-header.h"
+#include "mail/mail-header.h"
 #include "imap/imap-structure.h"
 
 /* Read at a time from the file. */
@@ -167,69 +168,87 @@ static bool prepare_binary(struct imap_fetch *f, const struct imap_fetch_item *i
 {
 	const char *enc = mail_structure_encoding(x->st, it->part, it->depth);
 	enum mail_cte cte = mail_cte_parse(enc, strlen(enc));
-	uint64_t size;
-	bool nul;
+	bool small = len <= IMAP_FETCH_INLINE_MAX && len <= *budget, nul;
+	uint64_t size, skip = 0;
+	struct buf keep;
 
 	if (cte == MAIL_CTE_UNKNOWN) {
 		f->unknown_cte = true;
 		return true;
 	}
-	if (cte == MAIL_CTE_IDENTITY) {
-		size = len;
-		nul = true;         /* not looked at unless read below */
-	} else if (len <= IMAP_FETCH_INLINE_MAX && len <= *budget) {
-		struct buf keep;
-
-		buf_init(&keep, 0);
-		if (!decode_range(f, x->reader, off, len, cte, &size, &nul, &keep)) {
-			buf_release(&keep);
-			return false;
-		}
-		*budget -= len;
-		if (it->attr == IMAP_FETCH_BINARY_SIZE) {
-			buf_release(&keep);
-			d->size = size;
-			return true;
-		}
-		d->literal8 = nul;
-		set_memory(it, d, keep.data, keep.len);
+	if (it->attr == IMAP_FETCH_BINARY_SIZE && cte == MAIL_CTE_IDENTITY) {
+		d->size = len;
 		return true;
-	} else if (!decode_range(f, x->reader, off, len, cte, &size, &nul, NULL)) {
+	}
+	/* Decoded here for its size and whether it holds NUL, kept when
+	 * small; a large one is decoded again on its way out. */
+	buf_init(&keep, 0);
+	if (!decode_range(f, x->reader, off, len, cte, &size, &nul, small ? &keep : NULL)) {
+		buf_release(&keep);
 		return false;
 	}
 	if (it->attr == IMAP_FETCH_BINARY_SIZE) {
+		buf_release(&keep);
 		d->size = size;
 		return true;
 	}
-	if (cte == MAIL_CTE_IDENTITY && len <= IMAP_FETCH_INLINE_MAX && len <= *budget) {
-		struct buf keep;
-
-		buf_init(&keep, 0);
-		if (!read_range(x->reader, off, len, &keep)) {
-			buf_release(&keep);
-			return false;
-		}
+	/* RFC 9051 7.5.2: a string unless the content holds NUL. */
+	d->literal8 = nul;
+	if (small) {
 		*budget -= len;
-		d->literal8 = memchr(keep.data, '\0', keep.len) != NULL;
 		set_memory(it, d, keep.data, keep.len);
 		return true;
 	}
-	/* Streamed: a large identity part is sent as literal8 without
-	 * scanning it first (BINARY's response may always be one). */
-	d->literal8 = nul;
-	{
-		uint64_t skip = 0, n = size;
-
-		if (!apply_partial(it, &skip, &n))
-			return true;
-		d->kind = cte == MAIL_CTE_IDENTITY ? IMAP_FETCH_DATA_FILE : IMAP_FETCH_DATA_DECODE;
-		d->off = cte == MAIL_CTE_IDENTITY ? off + skip : off;
-		d->enc_len = cte == MAIL_CTE_IDENTITY ? n : len;
-		d->cte = cte;
-		d->skip = cte == MAIL_CTE_IDENTITY ? 0 : skip;
-		d->size = n;
-	}
+	if (!apply_partial(it, &skip, &size))
+		return true;
+	d->kind = cte == MAIL_CTE_IDENTITY ? IMAP_FETCH_DATA_FILE : IMAP_FETCH_DATA_DECODE;
+	d->off = cte == MAIL_CTE_IDENTITY ? off + skip : off;
+	d->enc_len = cte == MAIL_CTE_IDENTITY ? size : len;
+	d->cte = cte;
+	d->skip = cte == MAIL_CTE_IDENTITY ? 0 : skip;
+	d->size = size;
 	*streamed = true;
+	return true;
+}
+
+/* Where the message's header ends (its empty line included), read from
+ * the file as far as that: the top message's HEADER, HEADER.FIELDS and
+ * TEXT need no more, so a client that asks every message's header
+ * fields (Thunderbird's first sync) never has whole messages read. */
+static bool header_length(struct imap_fetch *f, struct imap_fetch_msg *x, uint64_t *len_r)
+{
+	/* Only offsets are used: the reader need keep nothing of a field. */
+	const struct mail_header_limits limits = { .max_header = SIZE_MAX, .max_field = 1 };
+	struct mail_header_parser p;
+	struct mail_header_field field;
+	enum mail_header_result r = MAIL_HEADER_NEED_MORE;
+	uint64_t off = 0;
+	ssize_t got = 1;
+
+	if (x->header_known) {
+		*len_r = x->header_len;
+		return true;
+	}
+	mail_header_parser_init(&p, &limits);
+	while (r != MAIL_HEADER_END && r != MAIL_HEADER_TOO_LARGE) {
+		if (r == MAIL_HEADER_NEED_MORE) {
+			got = store_reader_pread(x->reader, imap_fetch_scratch(f), FETCH_PIECE, off);
+			if (got < 0)
+				break;
+			if (got == 0)
+				mail_header_parser_finish(&p);
+			else
+				mail_header_parser_push(&p, f->scratch, (size_t)got);
+			off += (uint64_t)got;
+		}
+		r = mail_header_parser_next(&p, &field);
+	}
+	mail_header_parser_deinit(&p);
+	if (got < 0)
+		return false;
+	x->header_len = field.offset + field.length;
+	x->header_known = true;
+	*len_r = x->header_len;
 	return true;
 }
 
@@ -238,11 +257,20 @@ static bool prepare(struct imap_fetch *f, const struct imap_fetch_item *it,
 		    const struct store_message *m, struct imap_fetch_msg *x,
 		    struct imap_fetch_data *d, size_t *budget, bool *streamed)
 {
-	uint64_t off = 0, len = m->size;
+	uint64_t off = 0, len = m->size, header_end;
 
-	if ((it->depth > 0 || it->text != IMAP_FETCH_TEXT_NONE) &&
-	    !mail_structure_section(x->st, it->part, it->depth, section_kind(it->text), &off, &len))
+	if (x->st == NULL && it->text != IMAP_FETCH_TEXT_NONE) {
+		/* The top message's header or text (imap_fetch_parse asks no
+		 * structure for them). */
+		if (!header_length(f, x, &header_end))
+			return false;
+		off = it->text == IMAP_FETCH_TEXT_TEXT ? header_end : 0;
+		len = it->text == IMAP_FETCH_TEXT_TEXT ? m->size - header_end : header_end;
+	} else if ((it->depth > 0 || it->text != IMAP_FETCH_TEXT_NONE) &&
+		   !mail_structure_section(x->st, it->part, it->depth, section_kind(it->text), &off,
+					   &len)) {
 		return true; /* no such part: "" (and BINARY.SIZE 0) */
+	}
 	if (it->binary)
 		return prepare_binary(f, it, x, d, off, len, budget, streamed);
 	if (it->text == IMAP_FETCH_TEXT_FIELDS || it->text == IMAP_FETCH_TEXT_FIELDS_NOT) {

@@ -414,7 +414,9 @@ static unsigned item_needs(const struct imap_fetch_item *item)
 	case IMAP_FETCH_SECTION:
 	case IMAP_FETCH_BINARY_SIZE:
 		needs = IMAP_FETCH_NEED_CONTENT;
-		if (item->depth > 0 || item->text != IMAP_FETCH_TEXT_NONE || item->binary)
+		/* The top message's HEADER and TEXT need only where its
+		 * header ends: the loader reads just the header. */
+		if (item->depth > 0 || item->binary)
 			needs |= IMAP_FETCH_NEED_STRUCTURE;
 		if (!item->peek)
 			needs |= IMAP_FETCH_NEED_SEEN;

@@ -65,7 +65,7 @@ struct imap_fetch_item {
 
 /* Which message data the items need, so that the producer reads only that. */
 enum imap_fetch_need {
-	IMAP_FETCH_NEED_STRUCTURE = 1 << 0, /* ENVELOPE, BODY(STRUCTURE), a section other than BODY[] */
+	IMAP_FETCH_NEED_STRUCTURE = 1 << 0, /* ENVELOPE, BODY(STRUCTURE), a part's section, BINARY */
 	IMAP_FETCH_NEED_CONTENT = 1 << 1,   /* some bytes of the message file */
 	IMAP_FETCH_NEED_SEEN = 1 << 2,      /* a body item without .PEEK: set \Seen */
 };

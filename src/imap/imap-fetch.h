@@ -38,7 +38,7 @@ enum imap_fetch_data_kind {
 struct imap_fetch_data {
 	enum imap_fetch_data_kind kind;
 	uint64_t size;           /* what the literal announces (BINARY.SIZE: the number) */
-	bool literal8;           /* ~{n}: decoded content holding NUL (RFC 3516 4.3) */
+	bool literal8;           /* ~{n}: content holding NUL (RFC 9051 7.5.2) */
 	char *data;              /* MEMORY, malloc'd */
 	uint64_t off, enc_len;   /* FILE (enc_len = size), DECODE */
 	enum mail_cte cte;       /* DECODE */
@@ -51,6 +51,8 @@ struct imap_fetch_msg {
 	struct store_reader *reader;    /* open while a FILE or DECODE item waits */
 	bool gone;                      /* expunged by another session */
 	bool seen_set;                  /* this FETCH set \Seen: FLAGS goes out too */
+	uint64_t header_len;            /* read without the structure: where the header ends */
+	bool header_known;
 };
 
 struct imap_fetch {

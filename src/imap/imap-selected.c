@@ -26,6 +26,12 @@ static void selected_changed(void *arg, const struct hub_change *change)
 
 	if (sel == NULL || change->mailbox_id != sel->ref.id)
 		return;
+	/* Already read (the session's own EXPUNGE, MOVE, or a sync that
+	 * came first), or this session's own STORE: nothing to read. */
+	if (change->kind != HUB_CHANGE_MAILBOX &&
+	    (change->modseq <= sel->modseq ||
+	     (change->kind == HUB_CHANGE_FLAGS && imap_selected_own(sel, change->modseq))))
+		return;
 	if (change->kind == HUB_CHANGE_MAILBOX && change->mailbox != NULL &&
 	    change->uidvalidity == sel->ref.uidvalidity && strcmp(change->mailbox, sel->name) != 0) {
 		/* Renamed (the ref follows the id): keep its new name. */

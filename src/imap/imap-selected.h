@@ -78,6 +78,10 @@ void imap_selected_catch_up(struct imap_cmd *cmd, void (*then)(struct imap_cmd *
 void imap_selected_flags_set(struct imap_selected *sel, uint32_t uid, unsigned flags,
 			     uint64_t modseq);
 
+/* Whether `modseq` is one of the session's own STOREs not yet passed by
+ * a sync (sel->own). */
+bool imap_selected_own(const struct imap_selected *sel, uint64_t modseq);
+
 /* Whether a message of the view is \Recent for this (rev1) session. */
 bool imap_selected_recent(const struct imap_session *s, uint32_t uid);
 

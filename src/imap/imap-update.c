@@ -39,14 +39,11 @@ void imap_selected_flags_set(struct imap_selected *sel, uint32_t uid, unsigned f
 			     uint64_t modseq)
 {
 	uint32_t seq = imap_selected_seq(sel, uid);
-	size_t i;
 
 	if (seq != 0)
 		sel->view.flags[seq - 1] = (uint8_t)flags;
-	for (i = 0; i < sel->n_own; i++) {
-		if (sel->own[i] == modseq)
-			return;
-	}
+	if (imap_selected_own(sel, modseq))
+		return;
 	if (sel->n_own == IMAP_SELECTED_OWN_MAX) {
 		/* Full (many STOREs without a sync between): the oldest may be
 		 * repeated to the client, which is harmless. */
@@ -120,7 +117,7 @@ static void update_expunge(struct imap_selected *sel, struct buf *out)
 	sel->n_pending = 0;
 }
 
-static bool update_own(const struct imap_selected *sel, uint64_t modseq)
+bool imap_selected_own(const struct imap_selected *sel, uint64_t modseq)
 {
 	for (size_t i = 0; i < sel->n_own; i++) {
 		if (sel->own[i] == modseq)
@@ -177,7 +174,7 @@ void imap_update_write(struct imap_selected *sel, const struct store_message *ch
 		if (at == v->n)
 			continue;
 		v->flags[at] = (uint8_t)m->flags;
-		if (update_own(sel, m->modseq))
+		if (imap_selected_own(sel, m->modseq))
 			continue;
 		buf_printf(out, "* %zu FETCH (UID %u FLAGS ", at + 1, m->uid);
 		imap_flags_write(out, m->flags, m->keywords,

@@ -285,6 +285,43 @@ def test_binary(srv):
     m.logout()
 
 
+def test_binary_streamed(srv):
+    """BINARY of parts over the inline bound: decoded on the way out of
+    the file (base64 with NUL bytes, quoted-printable), whole and in
+    ranges, the sizes announced exact."""
+    blob = bytes((i * 7 + (i >> 8)) % 256 for i in range(300 * 1024))
+    text = "".join("line %05d with =C3=A9 and a soft=\nbreak =3D\n" % i for i in range(4000))
+    decoded_text = "".join("line %05d with é and a softbreak =\r\n" % i
+                           for i in range(4000)).encode()[:-2]
+    msg = th.crlf((
+        "Subject: big parts\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/mixed; boundary=BB\n\n"
+        "--BB\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
+        "%s\n--BB\nContent-Type: text/plain; charset=utf-8\n"
+        "Content-Transfer-Encoding: quoted-printable\n\n%s--BB--\n"
+        % (base64.encodebytes(blob).decode().rstrip("\n"), text)).encode())
+    m = connect(srv)
+    typ, data = m.append("INBOX", "(\\Seen)", None, msg)
+    assert typ == "OK", data
+    uid = int(re.search(rb"APPENDUID \d+ (\d+)", data[0]).group(1))
+    text_, _ = fetch(m, uid, "(BINARY.SIZE[1] BINARY.SIZE[2])")
+    assert b"BINARY.SIZE[1] %d" % len(blob) in text_
+    assert b"BINARY.SIZE[2] %d" % len(decoded_text) in text_
+    text_, lits = fetch(m, uid, "(BINARY.PEEK[1])")
+    assert b"BINARY[1] ~{%d}" % len(blob) in text_ and lits == [blob]
+    assert section(m, uid, "BINARY.PEEK[2]", "BINARY[2]") == decoded_text
+    for origin, length in ((0, 10), (70000, 100000), (len(blob) - 5, 100), (123, 1)):
+        assert section(m, uid, "BINARY.PEEK[1]<%d.%d>" % (origin, length),
+                       "BINARY[1]<%d>" % origin) == blob[origin:origin + length]
+    assert section(m, uid, "BINARY.PEEK[2]<100000.7>", "BINARY[2]<100000>") == \
+        decoded_text[100000:100007]
+    text_, lits = fetch(m, uid, "(BINARY.PEEK[1]<%d.10>)" % len(blob))
+    assert b'BINARY[1]<%d> ""' % len(blob) in text_
+    m.uid("STORE", str(uid), "+FLAGS", "(\\Deleted)")
+    m.uid("EXPUNGE", str(uid))
+    m.logout()
+
+
 def test_malformed_items_are_bad(srv):
     m = connect(srv, readonly=True)
     for items in ("(BODY[0])", "(BODY[HEADER.FIELDS ()])", "(BINARY[HEADER])", "(FLAGX)",
@@ -432,8 +469,31 @@ def test_slow_reader_memory_bounded(srv, big, tls):
     assert r.readline() == b")\r\n"
     assert r.readline().startswith(b"c OK")
     r.close()
-    # the 30 MB never sat in the server's memory
-    assert peak - before < 16 * 1024, (before, peak)
+    # the 30 MB never sat in the server's memory (under ASan freed memory
+    # stays in its quarantine, so RSS says nothing there)
+    if not th.SANITIZED:
+        assert peak - before < 16 * 1024, (before, peak)
+
+
+def test_client_gone_mid_fetch(srv, big):
+    """A client that hangs up in the middle of a streamed body, or of a
+    long FETCH 1:*, costs the server nothing: the next session is served
+    (and the sanitizer build reports no leak at teardown)."""
+    uid, msg = big
+    for request in (b"c UID FETCH %d (BODY.PEEK[])\r\n" % uid,
+                    b"c FETCH 1:* (BODY.PEEK[] BODYSTRUCTURE)\r\n"):
+        r = th.Raw(srv.imaps_port, tls=True, rcvbuf=16384)
+        r.readline()
+        r.send(b"a LOGIN %s %s\r\nb EXAMINE INBOX\r\n" % (th.USER.encode(), th.PASSWORD.encode()))
+        while not r.readline().startswith(b"b "):
+            pass
+        r.send(request)
+        while len(r.buf) < 100000:
+            r._fill()
+        r.close()
+    m = connect(srv, readonly=True)
+    assert section(m, 1, "BODY.PEEK[]") == srv.stored[0]
+    m.logout()
 
 
 def test_many_messages_to_a_slow_reader(tern_factory):

@@ -276,6 +276,52 @@ static void test_gone(void **state)
 	finish(&f);
 }
 
+static bool data_equal(const struct imap_fetch_data *a, const struct imap_fetch_data *b)
+{
+	return a->kind == b->kind && a->size == b->size &&
+	       (a->kind != IMAP_FETCH_DATA_MEMORY || memcmp(a->data, b->data, a->size) == 0);
+}
+
+/* The top message's HEADER and TEXT are found by reading the header
+ * only (no structure is parsed or cached), with the same bytes as the
+ * structure gives, also for a message without an empty line or with
+ * bare LF line ends. */
+static void test_header_without_structure(void **state)
+{
+	static const char *const msgs[] = {
+		"Subject: only a header\r\nB: 1\r\n",
+		"A: 1\nB: 2\n\nbody\n",
+		"B: folded\r\n value\r\n\r\n\r\ntext after an empty line\r\n",
+	};
+	struct fixture *fx = *state;
+	struct imap_fetch bare, full;
+	void *blob;
+	size_t len;
+
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		uint32_t uid;
+
+		assert_int_equal(store_append(fx->acct, "INBOX", msgs[i], strlen(msgs[i]), 0, NULL, 0,
+					      &uid), STORE_OK);
+		start(&bare, fx, "BODY.PEEK[HEADER] BODY.PEEK[TEXT] BODY.PEEK[HEADER.FIELDS_(B)] "
+				 "BODY.PEEK[TEXT]<1.3>", &uid, 1, false);
+		imap_fetch_load(&bare);
+		assert_null(bare.extra[0].st);
+		assert_int_equal(store_structure_get(fx->acct, &fx->ref, uid, &blob, &len),
+				 STORE_ERR_NOT_FOUND);
+		start(&full, fx, "BODY.PEEK[HEADER] BODY.PEEK[TEXT] BODY.PEEK[HEADER.FIELDS_(B)] "
+				 "BODY.PEEK[TEXT]<1.3> BODYSTRUCTURE", &uid, 1, false);
+		imap_fetch_load(&full);
+		assert_non_null(full.extra[0].st);
+		for (size_t k = 0; k < 4; k++)
+			assert_true(data_equal(&bare.extra[0].data[k], &full.extra[0].data[k]));
+		assert_int_equal(bare.extra[0].data[0].size + bare.extra[0].data[1].size,
+				 strlen(msgs[i]));
+		finish(&bare);
+		finish(&full);
+	}
+}
+
 /* A section over the inline bound is a file range (or a decoded one), and
  * the batch ends with its message, which keeps its file open. */
 static void test_large(void **state)
@@ -335,6 +381,21 @@ static void test_large(void **state)
 	assert_int_equal(d[2].skip, 5);
 	assert_int_equal(d[2].size, 3);
 	finish(&f);
+
+	/* a large identity part: the file's bytes, a string (no NUL in it) */
+	uids[0] = uid_big;
+	start(&f, fx, "BINARY.PEEK[1] BINARY.PEEK[1]<7.9> BINARY.SIZE[1]", uids, 1, false);
+	imap_fetch_load(&f);
+	d = f.extra[0].data;
+	assert_int_equal(d[0].kind, IMAP_FETCH_DATA_FILE);
+	assert_int_equal(d[0].off, body);
+	assert_int_equal(d[0].size, big.len - body);
+	assert_false(d[0].literal8);
+	assert_int_equal(d[1].kind, IMAP_FETCH_DATA_FILE);
+	assert_int_equal(d[1].off, body + 7);
+	assert_int_equal(d[1].size, 9);
+	assert_int_equal(d[2].size, big.len - body);
+	finish(&f);
 	buf_release(&big);
 	buf_release(&b64);
 }
@@ -347,6 +408,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_binary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_header_without_structure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large, setup, teardown),
 	};
 

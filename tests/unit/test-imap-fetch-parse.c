@@ -129,21 +129,21 @@ static void test_sections(void **state)
 	check("BODY[]", "- content seen\nBODY[] BODY[] t0 part=\n");
 	check("body.peek[]", "- content\nBODY[] BODY[] t0 peek part=\n");
 	check("BODY[1.2.3]", "- structure content seen\nBODY[] BODY[1.2.3] t0 part=1.2.3\n");
-	check("BODY.PEEK[header]", "- structure content\nBODY[] BODY[HEADER] t1 peek part=\n");
-	check("BODY[TEXT]", "- structure content seen\nBODY[] BODY[TEXT] t4 part=\n");
+	check("BODY.PEEK[header]", "- content\nBODY[] BODY[HEADER] t1 peek part=\n");
+	check("BODY[TEXT]", "- content seen\nBODY[] BODY[TEXT] t4 part=\n");
 	check("BODY[2.MIME]", "- structure content seen\nBODY[] BODY[2.MIME] t5 part=2\n");
 	check("BODY[2.HEADER]", "- structure content seen\nBODY[] BODY[2.HEADER] t1 part=2\n");
 	check("BODY[4.2.TEXT]", "- structure content seen\nBODY[] BODY[4.2.TEXT] t4 part=4.2\n");
 	check("BODY.PEEK[HEADER.FIELDS (From To)]",
-	      "- structure content\nBODY[] BODY[HEADER.FIELDS (From To)] t2 peek part= f=From f=To\n");
+	      "- content\nBODY[] BODY[HEADER.FIELDS (From To)] t2 peek part= f=From f=To\n");
 	check("BODY.PEEK[header.fields.not (\"Subject\" X-A)]",
-	      "- structure content\nBODY[] BODY[HEADER.FIELDS.NOT (Subject X-A)] t3 peek part= "
+	      "- content\nBODY[] BODY[HEADER.FIELDS.NOT (Subject X-A)] t3 peek part= "
 	      "f=Subject f=X-A\n");
 	check("BODY[1.HEADER.FIELDS (DATE)]",
 	      "- structure content seen\nBODY[] BODY[1.HEADER.FIELDS (DATE)] t2 part=1 f=DATE\n");
 	/* Names with atom-specials are legal field names: echoed quoted. */
 	check("BODY[HEADER.FIELDS (\"a(b\" \"c\\\\d\" \"e\\\"f\")]",
-	      "- structure content seen\nBODY[] BODY[HEADER.FIELDS (\"a(b\" \"c\\\\d\" \"e\\\"f\")] "
+	      "- content seen\nBODY[] BODY[HEADER.FIELDS (\"a(b\" \"c\\\\d\" \"e\\\"f\")] "
 	      "t2 part= f=a(b f=c\\d f=e\"f\n");
 }
 
@@ -192,8 +192,8 @@ static void test_rfc822(void **state)
 {
 	(void)state;
 	check("RFC822", "- content seen\nBODY[] RFC822 t0 part=\n");
-	check("RFC822.HEADER", "- structure content\nBODY[] RFC822.HEADER t1 peek part=\n");
-	check("rfc822.text", "- structure content seen\nBODY[] RFC822.TEXT t4 part=\n");
+	check("RFC822.HEADER", "- content\nBODY[] RFC822.HEADER t1 peek part=\n");
+	check("rfc822.text", "- content seen\nBODY[] RFC822.TEXT t4 part=\n");
 	check_bad("RFC822[]");
 	check_bad("RFC822.HEADER[]");
 }
@@ -208,7 +208,7 @@ static void test_lists(void **state)
 
 	(void)state;
 	check_arg(&list, false,
-		  "uid structure content seen\nFLAGS\nBODY[] BODY[HEADER.FIELDS (From)] t2 peek "
+		  "uid content seen\nFLAGS\nBODY[] BODY[HEADER.FIELDS (From)] t2 peek "
 		  "part= f=From\nRFC822.SIZE\nBODY[] BODY[] t0 part= <0.10>\nBODY[] BODY[] t0 "
 		  "part= <0.10>\n");
 	/* UID FETCH always sends the UID. */
@@ -386,7 +386,7 @@ static void test_filter(void **state)
 	check_filter(header, "From", false, "From: a@example.org\r\nFROM : second\r\n\r\n");
 	check_filter(header, "to,SUBJECT", false,
 		     "To: b@example.org,\r\n c@example.org\r\nsubject: hi\r\n\r\n");
-	check_filter(header, "From,To", true, "subject: hi\r\nX-Empty:\r\n\r\n");
+	check_filter(header, "From,To", true, "subject: hi\r\nnot a field\r\nX-Empty:\r\n\r\n");
 	check_filter(header, "Nothing", false, "\r\n");
 	check_filter(header, "Fro,rom,From:", false, "\r\n");
 	check_filter("", "From", false, "\r\n");
