@@ -21,13 +21,13 @@ bool number_parse_u64(const char *text, size_t len, uint64_t max, uint64_t *valu
 	return true;
 }
 
-int number_hex_digit(unsigned char c)
+int number_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
 	return -1;
 }

@@ -1,7 +1,7 @@
 /* number - decimal numbers as protocols send them (POP3 message numbers,
  * SMTP SIZE= and BDAT chunk sizes): digits only, bounded, no overflow;
- * and the value of a hex digit (xtext, quoted-printable, RFC 2047 Q,
- * escaped names). */
+ * and the value of a hex digit (%XX escapes, xtext, quoted-printable,
+ * RFC 2047 Q, escaped names). */
 #ifndef TERN_CORE_NUMBER_H
 #define TERN_CORE_NUMBER_H
 
@@ -14,7 +14,7 @@
  * and sets *value_r when valid; false for an empty text. */
 bool number_parse_u64(const char *text, size_t len, uint64_t max, uint64_t *value_r);
 
-/* The value of hex digit c (either case), or -1. */
-int number_hex_digit(unsigned char c);
+/* The value of the hex digit c (either case), or -1 when it is not one. */
+int number_hex_digit(int c);
 
 #endif

@@ -27,7 +27,7 @@
 #define SEARCH_BATCH_BYTES (8u << 20)
 #define SEARCH_PIECE (64u * 1024)
 /* Numbers per write of a "* SEARCH" line. */
-#define SEARCH_WRITE_CHUNK 2048
+#define SEARCH_WRITE_CHUNK 512
 
 struct search {
 	struct imap_search_program *prog;
@@ -39,16 +39,11 @@ struct search {
 	uint32_t *saved;                /* "$" */
 	size_t n_saved;
 	size_t pos;                     /* uids[pos..] not evaluated yet */
-	size_t *found;                  /* indexes into uids, ascending */
-	size_t n_found;
+	uint32_t *found;                /* indexes into uids, ascending */
+	size_t n_found, found_cap;
 	enum store_error error;
 	char *scratch;                  /* SEARCH_PIECE bytes */
 	size_t written;                 /* found[] written so far */
-};
-
-/* Where the text of one message goes. */
-struct search_text {
-	struct imap_search_program *prog;
 };
 
 static void search_free_ctx(struct imap_cmd *cmd)
@@ -138,12 +133,16 @@ static uint64_t search_read_text(struct search *se, const struct store_message *
 
 static void search_add(struct search *se, size_t index)
 {
-	if (se->found == NULL) {
-		se->found = malloc((se->n > 0 ? se->n : 1) * sizeof(*se->found));
-		if (se->found == NULL)
+	if (se->n_found == se->found_cap) {
+		size_t cap = se->found_cap == 0 ? 64 : se->found_cap * 2;
+		uint32_t *found = realloc(se->found, cap * sizeof(*found));
+
+		if (found == NULL)
 			abort();
+		se->found = found;
+		se->found_cap = cap;
 	}
-	se->found[se->n_found++] = index;
+	se->found[se->n_found++] = (uint32_t)index;
 }
 
 /* The job: evaluate the next batch. */
@@ -162,7 +161,7 @@ static void search_work(struct imap_cmd *cmd)
 		/* The text keys need the size too: it checks a cached structure. */
 		se->error = store_messages_get(se->acct, &se->ref, se->uids + se->pos, k, msgs);
 		if (se->error != STORE_OK) {
-			free(msgs);
+			store_messages_free(msgs, k);
 			return;
 		}
 	} else {

@@ -87,7 +87,10 @@ def rev1_search(r, text):
 def srv():
     t = th.Tern({"listen.imap": "127.0.0.1:%d" % th.free_port(),
                  "listen.imaps": "127.0.0.1:%d" % th.free_port(),
-                 "server.threads": "1"})
+                 "server.threads": "1",
+                 # small, so that a "* SEARCH" of 2,000 numbers meets the
+                 # high-water mark and goes on when it drains
+                 "limits.output_buffer": "1K"})
     try:
         t.setup_accounts()
         t.import_mbox(th.USER, [UTF8_QP, MULTI, PLAIN, NODATE])
@@ -153,6 +156,30 @@ def test_flag_keys(srv, flagged):
     assert rev1_search(r, "SEARCH RECENT") == []
     assert rev1_search(r, "SEARCH NEW") == []
     r.close()
+
+
+def test_recent_new_old(srv):
+    """rev1 \\Recent: the first session to select a mailbox after a
+    message arrived sees it recent (RFC 3501 2.3.2)."""
+    r = th.RawIMAP(srv.imaps_port, tls=True)
+    r.login()
+    r.ok("CREATE Fresh")
+    msg = th.crlf(th.make_message(7, subject="fresh one"))
+    r.ok(b"APPEND Fresh (\\Seen) " + lit(msg))
+    r.ok(b"APPEND Fresh " + lit(msg))
+    r.ok("SELECT Fresh")
+    assert rev1_search(r, "SEARCH RECENT") == [1, 2]
+    assert rev1_search(r, "SEARCH NEW") == [2]
+    assert rev1_search(r, "SEARCH OLD") == []
+    assert rev1_search(r, "SEARCH NOT RECENT") == []
+    # a second session gets none of them
+    r2 = th.RawIMAP(srv.imaps_port, tls=True)
+    r2.login()
+    r2.ok("SELECT Fresh")
+    assert rev1_search(r2, "SEARCH RECENT") == []
+    assert rev1_search(r2, "SEARCH OLD") == [1, 2]
+    r.close()
+    r2.close()
 
 
 def test_size_date_set_keys(srv, flagged):
@@ -375,6 +402,9 @@ def test_search_2000_while_another_session_works(srv):
     assert untagged == [b"* SEARCH"], untagged
     # The other session got answers while the search ran.
     assert answered_during >= 2, answered_during
+    # 2,000 numbers in "* SEARCH", written in pieces
+    assert rev1_search(a, "SEARCH ALL") == list(range(1, 2001))
+    assert rev1_search(a, "UID SEARCH 1:*") == list(range(1, 2001))
     es = esearch(a, "SEARCH RETURN (COUNT MIN MAX) SUBJECT \"Test message\"", tag="d1")
     assert es == [b'* ESEARCH (TAG "d1") MIN 1 MAX 2000 COUNT 2000']
     a.close()

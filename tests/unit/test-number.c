@@ -1,4 +1,4 @@
-/* test-number - bounded decimal numbers (core/number). */
+/* test-number - bounded decimal numbers and hex digits (core/number). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,15 +62,17 @@ static void test_hex_digit(void **state)
 	assert_int_equal(number_hex_digit('g'), -1);
 	assert_int_equal(number_hex_digit('G'), -1);
 	assert_int_equal(number_hex_digit(' '), -1);
+	assert_int_equal(number_hex_digit('/'), -1);
 	assert_int_equal(number_hex_digit(0xe9), -1);
+	assert_int_equal(number_hex_digit('\0'), -1);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hex_digit),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_length),
+		cmocka_unit_test(test_hex_digit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
