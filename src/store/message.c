@@ -19,17 +19,6 @@
 #include "core/log.h"
 #include "store/store-private.h"
 
-struct store_append {
-	struct store_account *acct;
-	char *mailbox;
-	int fd;
-	bool failed;
-	uint64_t size;
-	EVP_MD_CTX *sha;   /* SHA-256 of the bytes written */
-	char tmp_name[STORE_FILE_NAME_MAX + sizeof(STORE_TMP_PREFIX)];
-	char name[STORE_FILE_NAME_MAX];
-};
-
 struct store_reader {
 	int fd;
 	uint64_t size;
@@ -179,7 +168,7 @@ enum store_error store_append_write(struct store_append *ap, const void *data, s
 	return STORE_OK;
 }
 
-static void store_append_free(struct store_append **app)
+void store_append_free(struct store_append **app)
 {
 	struct store_append *ap = *app;
 
