@@ -1,7 +1,7 @@
 /* queue-commit - the group commit: one thread takes every message that
  * became ready since its last round, writes their final files, makes
  * them durable with their envelopes (writeback started for all, then one
- * fsync each, issued concurrently: queue-sync.c), makes any
+ * fsync each, issued concurrently: core/sync-pool.c), makes any
  * new directory entries durable with one fsync per folder, inserts their
  * queue.db rows in one transaction, completes every waiting sender at
  * once, and hands the local recipients to delivery. At one sender that
