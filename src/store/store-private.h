@@ -112,6 +112,13 @@ struct store_append {
  * where it is: the caller has taken it over or removed it. */
 void store_append_free(struct store_append **ap);
 
+/* A reader of the file `name` in msg/, which the index says holds `size`
+ * octets: STORE_ERR_NOT_FOUND (not logged) when there is no such file,
+ * STORE_ERR_CORRUPT (logged) when it has another size. Needs no index,
+ * nor the handle's mutex. */
+enum store_error store_reader_open_file(struct store_account *acct, const char *name,
+					uint64_t size, struct store_reader **reader_r);
+
 /* Validate a mailbox name and write its canonical form ("inbox" ->
  * "INBOX") into out. Returns false when the name is not acceptable. */
 bool store_mailbox_name_canon(const char *name, char *out, size_t outsize);

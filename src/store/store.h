@@ -219,6 +219,25 @@ void store_view_free(struct store_view *view);
 enum store_error store_messages_get(struct store_account *acct, const struct store_mailbox_ref *ref,
 				    const uint32_t *uids, size_t n, struct store_message *out);
 
+/* Reading many messages in turn (SEARCH's text keys, in batches): one
+ * read transaction finds the file and the cached structure blob
+ * (store_structure_get's) of every message of the batch; each message's
+ * reader is then opened without asking the index again. uids: n UIDs
+ * (at most STORE_SCAN_MAX; the array must outlive the scan). A UID the
+ * mailbox no longer holds (at the scan, or when its reader is opened) has
+ * no reader: STORE_ERR_NOT_FOUND. Blocking. */
+#define STORE_SCAN_MAX 1024
+struct store_scan;
+enum store_error store_scan_open(struct store_account *acct, const struct store_mailbox_ref *ref,
+				 const uint32_t *uids, size_t n, struct store_scan **scan_r);
+/* The cached structure of the i-th message (valid until the scan is
+ * freed; *len_r its length), or NULL when none is cached. */
+const void *store_scan_structure(const struct store_scan *scan, size_t i, size_t *len_r);
+/* A reader of the i-th message's file (as store_reader_open gives). */
+enum store_error store_scan_reader(const struct store_scan *scan, size_t i,
+				   struct store_reader **reader_r);
+void store_scan_free(struct store_scan **scan);
+
 /* What changed since `modseq` (change notifications, QRESYNC later):
  * changed_r the messages with MODSEQ > modseq in UID order (new ones
  * included; free with store_messages_free), expunged_r the UIDs expunged
