@@ -23,8 +23,10 @@
 #include "mail/mail-text.h"
 
 /* Messages per job, and the message bytes one job may read for the text
- * keys before it hands the loop back (it finishes the message it is in). */
+ * keys before it hands the loop back (it finishes the message it is in).
+ * A program the view answers alone reads nothing: larger jobs. */
 #define SEARCH_BATCH 256
+#define SEARCH_BATCH_VIEW 65536
 #define SEARCH_BATCH_BYTES (8u << 20)
 #define SEARCH_PIECE (64u * 1024)
 #define SEARCH_HEADER_PIECE (8u * 1024)
@@ -37,6 +39,7 @@ struct search {
 	struct store_account *acct;
 	struct store_mailbox_ref ref;
 	uint32_t *uids;                 /* the view: message i+1 is uids[i] */
+	uint8_t *flags;                 /* and its system flags */
 	size_t n;
 	uint32_t *saved;                /* "$" */
 	size_t n_saved;
@@ -54,6 +57,7 @@ static void search_free_ctx(struct imap_cmd *cmd)
 
 	imap_search_program_free(&se->prog);
 	free(se->uids);
+	free(se->flags);
 	free(se->saved);
 	free(se->found);
 	free(se->scratch);
@@ -198,7 +202,9 @@ static void search_work(struct imap_cmd *cmd)
 {
 	struct search *se = cmd->ctx;
 	struct imap_search_program *prog = se->prog;
-	size_t k = se->n - se->pos < SEARCH_BATCH ? se->n - se->pos : SEARCH_BATCH;
+	bool rows = prog->needs_index || prog->needs_text || prog->needs_date;
+	size_t batch = rows ? SEARCH_BATCH : SEARCH_BATCH_VIEW;
+	size_t k = se->n - se->pos < batch ? se->n - se->pos : batch;
 	struct store_message *msgs = calloc(k > 0 ? k : 1, sizeof(*msgs));
 	struct store_scan *scan = NULL;
 	uint64_t bytes = 0;
@@ -206,7 +212,7 @@ static void search_work(struct imap_cmd *cmd)
 
 	if (msgs == NULL)
 		abort();
-	if (prog->needs_index || prog->needs_text || prog->needs_date) {
+	if (rows) {
 		/* The text keys need the size too: it checks a cached structure. */
 		se->error = store_messages_get(se->acct, &se->ref, se->uids + se->pos, k, msgs);
 		if (se->error != STORE_OK) {
@@ -214,8 +220,13 @@ static void search_work(struct imap_cmd *cmd)
 			return;
 		}
 	} else {
-		for (i = 0; i < k; i++)
+		/* Numbers, UIDs, "$", \Recent and system flags: the view's, as
+		 * the session was last told them (as Dovecot answers: changes
+		 * made elsewhere come in this command's updates). */
+		for (i = 0; i < k; i++) {
 			msgs[i].uid = se->uids[se->pos + i];
+			msgs[i].flags = se->flags[se->pos + i];
+		}
 	}
 	for (i = 0; i < k && bytes < SEARCH_BATCH_BYTES; i++) {
 		const struct store_message *m = &msgs[i];
@@ -442,10 +453,12 @@ static void search_start(struct imap_cmd *cmd)
 	se->ref = sel->ref;
 	se->n = v->n;
 	se->uids = malloc((v->n > 0 ? v->n : 1) * sizeof(*se->uids));
+	se->flags = malloc(v->n > 0 ? v->n : 1);
 	se->scratch = malloc(SEARCH_PIECE);
-	if (se->uids == NULL || se->scratch == NULL)
+	if (se->uids == NULL || se->flags == NULL || se->scratch == NULL)
 		abort();
 	memcpy(se->uids, v->uids, v->n * sizeof(*se->uids));
+	memcpy(se->flags, v->flags, v->n);
 	if (se->prog->uses_saved && sel->n_saved > 0) {
 		se->saved = malloc(sel->n_saved * sizeof(*se->saved));
 		if (se->saved == NULL)
