@@ -85,20 +85,12 @@ enum store_error store_batch_add(struct store_batch *b, struct store_append **ap
 	*present_r = false;
 	if (full_r != NULL)
 		*full_r = b->n >= STORE_BATCH_MAX;
-	if (ap == NULL)
-		return STORE_ERR_INVALID;
-	if (b->n >= STORE_BATCH_MAX || ap->acct != b->acct) {
+	if (ap != NULL && (b->n >= STORE_BATCH_MAX || ap->acct != b->acct)) {
 		store_append_abort(app);
 		return STORE_ERR_INVALID;
 	}
-	if (ap->failed) {
-		store_append_abort(app);
-		return STORE_ERR_IO;
-	}
-	if (!store_keywords_normalize(keywords, &kw)) {
-		store_append_abort(app);
-		return STORE_ERR_INVALID;
-	}
+	if ((err = store_append_ready(app, keywords, &kw)) != STORE_OK)
+		return err;
 	store_append_digest(ap, digest);
 	*present_r = batch_holds(b, ap->mailbox, ap->size, digest);
 	if (!*present_r) {

@@ -302,6 +302,22 @@ enum store_error store_message_add(struct store_account *acct, const struct stor
 	return STORE_OK;
 }
 
+enum store_error store_append_ready(struct store_append **app, const char *keywords, char **kw_r)
+{
+	*kw_r = NULL;
+	if (*app == NULL)
+		return STORE_ERR_INVALID;
+	if ((*app)->failed) {
+		store_append_abort(app);
+		return STORE_ERR_IO;
+	}
+	if (!store_keywords_normalize(keywords, kw_r)) {
+		store_append_abort(app);
+		return STORE_ERR_INVALID;
+	}
+	return STORE_OK;
+}
+
 enum store_error store_append_commit_uid(struct store_append **app, unsigned flags,
 					 const char *keywords, int64_t internal_date,
 					 uint32_t want_uid, uint32_t *uid_r)
@@ -315,17 +331,9 @@ enum store_error store_append_commit_uid(struct store_append **app, unsigned fla
 	uint64_t modseq = 0;
 	uint32_t uid = 0;
 
-	if (ap == NULL)
-		return STORE_ERR_INVALID;
+	if ((err = store_append_ready(app, keywords, &kw)) != STORE_OK)
+		return err;
 	acct = ap->acct;
-	if (ap->failed) {
-		store_append_abort(app);
-		return STORE_ERR_IO;
-	}
-	if (!store_keywords_normalize(keywords, &kw)) {
-		store_append_abort(app);
-		return STORE_ERR_INVALID;
-	}
 	if ((err = store_append_sync(ap)) != STORE_OK) {
 		free(kw);
 		store_append_abort(app);

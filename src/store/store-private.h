@@ -108,6 +108,11 @@ struct store_append {
 	char tmp_name[STORE_FILE_NAME_MAX + sizeof(STORE_TMP_PREFIX)];
 	char name[STORE_FILE_NAME_MAX];
 };
+/* Before an append is committed: one that failed (STORE_ERR_IO) or has
+ * keywords that are not valid (STORE_ERR_INVALID) is aborted; else
+ * *kw_r gets the normalised keywords (malloc'd, or NULL for none). */
+enum store_error store_append_ready(struct store_append **ap, const char *keywords,
+				    char **kw_r);
 /* Free the handle and close its file (if fd >= 0), leaving the file
  * where it is: the caller has taken it over or removed it. */
 void store_append_free(struct store_append **ap);
