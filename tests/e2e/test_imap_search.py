@@ -183,6 +183,25 @@ def test_recent_new_old(srv):
     r2.close()
 
 
+def test_uid_search_sees_a_new_message_at_once(srv):
+    """UID SEARCH catches up with a message another session appended
+    (iOS and macOS Mail use UIDs they learnt elsewhere): its EXISTS comes
+    first, then the answer that holds it."""
+    r = th.RawIMAP(srv.imaps_port, tls=True)
+    r.login()
+    r.ok("CREATE Later")
+    r.ok("SELECT Later")
+    other = th.RawIMAP(srv.imaps_port, tls=True)
+    other.login()
+    other.ok(b"APPEND Later " + lit(th.crlf(th.make_message(8, subject="late one"))))
+    other.close()
+    untagged, tagged = r.cmd("UID SEARCH SUBJECT late")
+    assert b" OK" in tagged, tagged
+    assert b"* 1 EXISTS" in untagged, untagged
+    assert b"* SEARCH 1" in untagged, untagged
+    r.close()
+
+
 def test_size_date_set_keys(srv, flagged):
     r = session(srv)
     sizes = {}
