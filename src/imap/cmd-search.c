@@ -3,7 +3,8 @@
  * evaluated in batches, each batch one job on the thread pool: the index
  * (store_messages_get) answers what it can, and only a message whose
  * answer hangs on its text is read, one at a time, by its structure
- * (mail-text.h: attachments are never read). Between batches the loop is
+ * (mail-text.h: attachments are never read); the files and cached
+ * structures of a batch are found together (store_scan_open). Between batches the loop is
  * free; memory is one batch of index rows, one message's structure and
  * one piece of its text, and the list of matches. The answer is "*
  * SEARCH" (rev1 without RETURN) or "* ESEARCH", written in pieces at the
@@ -22,8 +23,10 @@
 #include "mail/mail-text.h"
 
 /* Messages per job, and the message bytes one job may read for the text
- * keys before it hands the loop back (it finishes the message it is in). */
+ * keys before it hands the loop back (it finishes the message it is in).
+ * A program the view answers alone reads nothing: larger jobs. */
 #define SEARCH_BATCH 256
+#define SEARCH_BATCH_VIEW 65536
 #define SEARCH_BATCH_BYTES (8u << 20)
 #define SEARCH_PIECE (64u * 1024)
 #define SEARCH_HEADER_PIECE (8u * 1024)
@@ -36,6 +39,7 @@ struct search {
 	struct store_account *acct;
 	struct store_mailbox_ref ref;
 	uint32_t *uids;                 /* the view: message i+1 is uids[i] */
+	uint8_t *flags;                 /* and its system flags */
 	size_t n;
 	uint32_t *saved;                /* "$" */
 	size_t n_saved;
@@ -53,6 +57,7 @@ static void search_free_ctx(struct imap_cmd *cmd)
 
 	imap_search_program_free(&se->prog);
 	free(se->uids);
+	free(se->flags);
 	free(se->saved);
 	free(se->found);
 	free(se->scratch);
@@ -84,25 +89,46 @@ static const struct mail_text_sink search_sink = {
 	search_on_field, search_on_body, search_on_part_end,
 };
 
+/* The structure of the i-th message of the scan: the cached one, else
+ * parsed (and cached) by imap_structure_load, which may open *reader. */
+static enum store_error search_structure(struct search *se, const struct store_scan *scan,
+					 size_t i, const struct store_message *m,
+					 struct store_reader **reader, struct mail_structure **st_r)
+{
+	size_t len;
+	const void *blob = store_scan_structure(scan, i, &len);
+
+	if (blob != NULL) {
+		*st_r = mail_structure_deserialize(blob, len);
+		if (*st_r != NULL && mail_structure_size(*st_r) == m->size)
+			return STORE_OK;
+		mail_structure_free(st_r);
+	}
+	return imap_structure_load(se->acct, &se->ref, m->uid, m->size, reader, se->scratch,
+				   SEARCH_PIECE, st_r);
+}
+
 /* Read one message's text into the program's text keys: by its
  * structure when a BODY or TEXT key needs the parts, else only the top
- * header (no structure needed: an uncached message is not parsed).
+ * header (no structure needed: an uncached message is not parsed). A
+ * message that fits the scratch buffer is read whole with one pread and
+ * its ranges pushed from memory; a larger one range by range, in pieces.
  * Returns the bytes read; *gone_r when the message was expunged
  * meanwhile. */
-static uint64_t search_read_text(struct search *se, const struct store_message *m, bool *gone_r)
+static uint64_t search_read_text(struct search *se, const struct store_scan *scan, size_t i,
+				 const struct store_message *m, bool *gone_r)
 {
 	struct store_reader *reader = NULL;
 	struct mail_structure *st = NULL;
 	struct mail_text *t;
-	uint64_t off, len, read = 0, top_body = 0, top_len;
+	uint64_t off, len, read = 0, top_body = 0, top_len, whole = 0;
 	enum store_error err = STORE_OK;
 
 	*gone_r = false;
 	if (se->prog->needs_body)
-		err = imap_structure_load(se->acct, &se->ref, m->uid, m->size, &reader,
-					  se->scratch, SEARCH_PIECE, &st);
+		err = search_structure(se, scan, i, m, &reader, &st);
 	if (err == STORE_OK && reader == NULL)
-		err = store_reader_open(se->acct, &se->ref, m->uid, &reader);
+		err = store_scan_reader(scan, i, &reader);
 	if (err != STORE_OK) {
 		if (err == STORE_ERR_NOT_FOUND)
 			*gone_r = true;
@@ -112,6 +138,17 @@ static uint64_t search_read_text(struct search *se, const struct store_message *
 		if (reader != NULL)
 			store_reader_close(&reader);
 		return 0;
+	}
+	if (m->size <= SEARCH_PIECE) {
+		while (whole < m->size) {
+			ssize_t got = store_reader_pread(reader, se->scratch + whole,
+							 (size_t)(m->size - whole), whole);
+
+			if (got <= 0)
+				break;  /* shorter than the index says: what was read counts */
+			whole += (uint64_t)got;
+		}
+		read = whole;
 	}
 	/* Where the top header ends: SENT* keys need no more than it. */
 	if (st != NULL)
@@ -126,6 +163,13 @@ static uint64_t search_read_text(struct search *se, const struct store_message *
 
 		if (st != NULL && off >= top_body && imap_search_text_settled(se->prog))
 			break;  /* every text key matched already */
+		if (m->size <= SEARCH_PIECE) {
+			if (off >= whole)
+				break;
+			want = len < whole - off ? (size_t)len : (size_t)(whole - off);
+			mail_text_push(t, se->scratch + off, want);
+			continue;
+		}
 		got = store_reader_pread(reader, se->scratch, want, off);
 		if (got <= 0)
 			break;  /* shorter than its structure: what was read counts */
@@ -158,14 +202,17 @@ static void search_work(struct imap_cmd *cmd)
 {
 	struct search *se = cmd->ctx;
 	struct imap_search_program *prog = se->prog;
-	size_t k = se->n - se->pos < SEARCH_BATCH ? se->n - se->pos : SEARCH_BATCH;
+	bool rows = prog->needs_index || prog->needs_text || prog->needs_date;
+	size_t batch = rows ? SEARCH_BATCH : SEARCH_BATCH_VIEW;
+	size_t k = se->n - se->pos < batch ? se->n - se->pos : batch;
 	struct store_message *msgs = calloc(k > 0 ? k : 1, sizeof(*msgs));
+	struct store_scan *scan = NULL;
 	uint64_t bytes = 0;
 	size_t i;
 
 	if (msgs == NULL)
 		abort();
-	if (prog->needs_index || prog->needs_text || prog->needs_date) {
+	if (rows) {
 		/* The text keys need the size too: it checks a cached structure. */
 		se->error = store_messages_get(se->acct, &se->ref, se->uids + se->pos, k, msgs);
 		if (se->error != STORE_OK) {
@@ -173,8 +220,13 @@ static void search_work(struct imap_cmd *cmd)
 			return;
 		}
 	} else {
-		for (i = 0; i < k; i++)
+		/* Numbers, UIDs, "$", \Recent and system flags: the view's, as
+		 * the session was last told them (as Dovecot answers: changes
+		 * made elsewhere come in this command's updates). */
+		for (i = 0; i < k; i++) {
 			msgs[i].uid = se->uids[se->pos + i];
+			msgs[i].flags = se->flags[se->pos + i];
+		}
 	}
 	for (i = 0; i < k && bytes < SEARCH_BATCH_BYTES; i++) {
 		const struct store_message *m = &msgs[i];
@@ -191,7 +243,12 @@ static void search_work(struct imap_cmd *cmd)
 		if (v == IMAP_SEARCH_UNKNOWN) {
 			bool gone;
 
-			bytes += search_read_text(se, m, &gone);
+			/* the batch's files and structures, at its first reading */
+			if (scan == NULL &&
+			    (se->error = store_scan_open(se->acct, &se->ref, se->uids + se->pos, k,
+							 &scan)) != STORE_OK)
+				break;
+			bytes += search_read_text(se, scan, i, m, &gone);
 			if (se->error != STORE_OK)
 				break;
 			v = gone ? IMAP_SEARCH_FALSE
@@ -201,6 +258,7 @@ static void search_work(struct imap_cmd *cmd)
 			search_add(se, se->pos + i);
 	}
 	se->pos += i;
+	store_scan_free(&scan);
 	store_messages_free(msgs, k);
 }
 
@@ -395,12 +453,15 @@ static void search_start(struct imap_cmd *cmd)
 	se->ref = sel->ref;
 	se->n = v->n;
 	se->uids = malloc((v->n > 0 ? v->n : 1) * sizeof(*se->uids));
+	se->flags = malloc(v->n > 0 ? v->n : 1);
 	se->scratch = malloc(SEARCH_PIECE);
-	if (se->uids == NULL || se->scratch == NULL)
+	if (se->uids == NULL || se->flags == NULL || se->scratch == NULL)
 		abort();
-	/* an empty mailbox's view may have no array at all */
-	if (v->n > 0)
+	/* an empty mailbox's view may have no arrays at all */
+	if (v->n > 0) {
 		memcpy(se->uids, v->uids, v->n * sizeof(*se->uids));
+		memcpy(se->flags, v->flags, v->n);
+	}
 	if (se->prog->uses_saved && sel->n_saved > 0) {
 		se->saved = malloc(sel->n_saved * sizeof(*se->saved));
 		if (se->saved == NULL)

@@ -104,8 +104,7 @@ static struct imap_search_node *imap_search_node_new(struct imap_search_reader *
 		abort();
 	node->kind = kind;
 	r->prog->n_nodes++;
-	if (kind == IMAP_SEARCH_FLAGS || kind == IMAP_SEARCH_KEYWORD ||
-	    (kind >= IMAP_SEARCH_BEFORE && kind <= IMAP_SEARCH_SINCE) ||
+	if (kind == IMAP_SEARCH_KEYWORD || (kind >= IMAP_SEARCH_BEFORE && kind <= IMAP_SEARCH_SINCE) ||
 	    kind == IMAP_SEARCH_LARGER || kind == IMAP_SEARCH_SMALLER)
 		r->prog->needs_index = true;
 	return node;

@@ -77,7 +77,8 @@ struct imap_search_program {
 	unsigned ret;               /* enum imap_search_ret bits; ALL when RETURN () */
 	bool esearch;               /* RETURN was given: the answer is ESEARCH */
 	bool uses_saved;            /* "$" appears in it */
-	bool needs_index;           /* flags, keywords, dates or sizes: the index is read */
+	bool needs_index;           /* keywords, dates or sizes: the index is read (system
+				     * flags alone are the view's) */
 	bool needs_text;            /* HEADER, BODY or TEXT keys: messages are read */
 	bool needs_body;            /* BODY or TEXT keys: more than the top header is read */
 	bool needs_date;            /* SENT* keys: the Date: header is read */

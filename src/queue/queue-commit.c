@@ -1,7 +1,7 @@
 /* queue-commit - the group commit: one thread takes every message that
  * became ready since its last round, writes their final files, makes
  * them durable with their envelopes (writeback started for all, then one
- * fsync each, issued concurrently: queue-sync.c), makes any
+ * fsync each, issued concurrently: core/sync-pool.c), makes any
  * new directory entries durable with one fsync per folder, inserts their
  * queue.db rows in one transaction, completes every waiting sender at
  * once, and hands the local recipients to delivery. At one sender that
@@ -15,6 +15,7 @@
 
 #include "core/errmsg.h"
 #include "core/log.h"
+#include "core/sync-pool.h"
 #include "queue/queue-private.h"
 
 struct queue_committer {
@@ -24,7 +25,7 @@ struct queue_committer {
 	struct queue_msg *head, **tail;
 	bool stop;
 	/* the committer's own, for its rounds */
-	struct queue_sync *sync;
+	struct sync_pool *sync;
 	int *fds, *errs;
 	size_t cap;
 };
@@ -65,7 +66,7 @@ static void queue_commit_folder(struct queue *q, struct queue_msg *list, int fd,
 }
 
 /* Make the written files durable: writeback started for every one, then
- * their fsyncs concurrently (queue-sync.c); then the folders. */
+ * their fsyncs concurrently (core/sync-pool.h); then the folders. */
 static void queue_commit_sync(struct queue *q, struct queue_msg *list)
 {
 	struct queue_committer *c = q->committer;
@@ -89,7 +90,7 @@ static void queue_commit_sync(struct queue *q, struct queue_msg *list)
 		}
 	}
 	if (n > 0)
-		queue_sync_all(c->sync, c->fds, c->errs, n);
+		sync_pool_all(c->sync, c->fds, c->errs, n);
 	atomic_fetch_add(&q->n_fsyncs, n);
 	n = 0;
 	for (struct queue_msg *m = list; m != NULL; m = m->next) {
@@ -222,7 +223,7 @@ static void queue_committer_free(struct queue *q)
 {
 	struct queue_committer *c = q->committer;
 
-	queue_sync_stop(&c->sync);
+	sync_pool_stop(&c->sync);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
 	free(c->fds);
@@ -242,7 +243,7 @@ int queue_committer_start(struct queue *q, char **error_r)
 	pthread_cond_init(&c->cond, NULL);
 	c->tail = &c->head;
 	q->committer = c;
-	if (queue_sync_start(&c->sync, error_r) < 0) {
+	if (sync_pool_start(&c->sync, error_r) < 0) {
 		queue_committer_free(q);
 		return -1;
 	}

@@ -115,13 +115,6 @@ void queue_file_finish(struct queue *q, const char *id);
 /* Errors of the file system as the receiving side's errors. */
 enum queue_error queue_error_from_errno(int err);
 
-/* queue-sync.c: the fsyncs of a commit round, concurrently. */
-struct queue_sync;
-int queue_sync_start(struct queue_sync **sync_r, char **error_r);
-void queue_sync_stop(struct queue_sync **sync);
-/* fsync each of fds[0..n); errs[i] gets 0 or the errno of its failure. */
-void queue_sync_all(struct queue_sync *sync, const int *fds, int *errs, size_t n);
-
 /* queue-commit.c: the group commit. */
 int queue_committer_start(struct queue *q, char **error_r);
 /* Finish every message handed over, then stop. */

@@ -298,9 +298,9 @@ static int maildir_file_cmp(const void *a, const void *b)
  * import must stop. */
 static enum store_error maildir_import_file(struct store_account *acct, const char *mailbox,
 					    const struct maildir_file *mf, uint32_t want_uid,
-					    const struct transfer_import *im,
-					    struct transfer_stats *stats)
+					    struct transfer_batch *tb)
 {
+	const struct transfer_import *im = tb->im;
 	struct transfer_message m = {
 		.mailbox = mailbox, .source = mf->path, .flags = mf->flags, .uid = want_uid,
 	};
@@ -315,7 +315,7 @@ static enum store_error maildir_import_file(struct store_account *acct, const ch
 	fd = transfer_source_open(acct, mf->path, &st, &why);
 	if (fd < 0) {
 		fprintf(im->err, "skipped %s: %s\n", mf->path, why);
-		stats->skipped++;
+		tb->stats->skipped++;
 		return STORE_OK;
 	}
 	m.internal_date = (int64_t)st.st_mtime;
@@ -347,24 +347,25 @@ static enum store_error maildir_import_file(struct store_account *acct, const ch
 	if (n < 0) {
 		fprintf(im->err, "skipped %s: %s\n", mf->path, why);
 		store_append_abort(&w->ap);
-		stats->skipped++;
+		tb->stats->skipped++;
 		e = STORE_OK;
 	} else {
-		e = transfer_writer_commit(w, &m, im, stats);
+		e = transfer_writer_commit(w, &m, tb);
 	}
 	free(w);
 	return e;
 }
 
-/* One Maildir folder (cur/ and new/) into one mailbox. */
+/* One Maildir folder (cur/ and new/) into one mailbox; its messages are
+ * all committed when it returns. */
 static enum store_error maildir_import_folder(struct store_account *acct, const char *dir,
-					      const char *mailbox, const struct transfer_import *im,
-					      struct transfer_stats *stats)
+					      const char *mailbox, struct transfer_batch *tb)
 {
-	FILE *err = im->err;
+	struct transfer_stats *stats = tb->stats;
+	FILE *err = tb->im->err;
 	struct maildir_list list = { 0 };
 	struct transfer_uidlist ul;
-	enum store_error e;
+	enum store_error e, flushed;
 	bool keep, raised = false;
 	uint32_t last = 0;
 
@@ -410,14 +411,19 @@ static enum store_error maildir_import_folder(struct store_account *acct, const 
 			last = want;
 		} else if (keep && !raised && ul.nextuid > 0) {
 			raised = true;
-			if ((e = store_mailbox_raise_uidnext(acct, mailbox, ul.nextuid)) != STORE_OK)
+			/* the pending messages' UIDs are below N: in first */
+			if ((e = transfer_batch_flush(tb)) != STORE_OK ||
+			    (e = store_mailbox_raise_uidnext(acct, mailbox, ul.nextuid)) != STORE_OK)
 				break;
 			/* UIDs below N are taken now */
 			if (ul.nextuid - 1 > last)
 				last = ul.nextuid - 1;
 		}
-		e = maildir_import_file(acct, mailbox, &list.files[i], want, im, stats);
+		e = maildir_import_file(acct, mailbox, &list.files[i], want, tb);
 	}
+	/* what is pending is stored even when a later message failed */
+	if ((flushed = transfer_batch_flush(tb)) != STORE_OK && e == STORE_OK)
+		e = flushed;
 	if (keep && e == STORE_OK && ul.nextuid > 0)
 		e = store_mailbox_raise_uidnext(acct, mailbox, ul.nextuid);
 	for (size_t i = 0; i < list.n; i++) {
@@ -486,6 +492,7 @@ enum store_error transfer_import_maildir(struct store_account *acct, const char 
 {
 	const char *mailbox = im->mailbox;
 	FILE *err = im->err;
+	struct transfer_batch tb;
 	char **subs = NULL, sub[4096];
 	size_t n_subs = 0, cap = 0;
 	struct dirent *de;
@@ -507,12 +514,16 @@ enum store_error transfer_import_maildir(struct store_account *acct, const char 
 		}
 		fprintf(err, "%s: no cur/ folder, importing new/ only\n", path);
 	}
-	e = maildir_import_folder(acct, path, mailbox != NULL ? mailbox : "INBOX", im, stats);
-	if (e != STORE_OK)
+	if ((e = transfer_batch_init(&tb, acct, im, stats)) != STORE_OK) {
+		fprintf(err, "%s: cannot start the import (see the log)\n", path);
 		return e;
-	d = opendir(path);
-	if (d == NULL)
-		return STORE_OK;
+	}
+	e = maildir_import_folder(acct, path, mailbox != NULL ? mailbox : "INBOX", &tb);
+	d = e == STORE_OK ? opendir(path) : NULL;
+	if (d == NULL) {
+		transfer_batch_free(&tb);
+		return e;
+	}
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] != '.' || de->d_name[1] == '\0' || de->d_name[1] == '.')
 			continue;
@@ -542,11 +553,12 @@ enum store_error transfer_import_maildir(struct store_account *acct, const char 
 		char *name = maildir_mailbox_name(acct, subs[i], mailbox);
 
 		snprintf(sub, sizeof(sub), "%s/%s", path, subs[i]);
-		e = maildir_import_folder(acct, sub, name, im, stats);
+		e = maildir_import_folder(acct, sub, name, &tb);
 		free(name);
 	}
 	for (size_t i = 0; i < n_subs; i++)
 		free(subs[i]);
 	free(subs);
+	transfer_batch_free(&tb);
 	return e;
 }

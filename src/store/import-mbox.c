@@ -1,5 +1,5 @@
 /* import-mbox - `tern import mbox`: stream an mbox file through the
- * splitter into durable appends, one message at a time. */
+ * splitter into appends, one message at a time, committed in batches. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -16,7 +16,7 @@ struct mbox_import {
 	const struct transfer_import *im;
 	const char *mailbox;
 	const char *path;
-	struct transfer_stats *stats;
+	struct transfer_batch tb;
 	struct transfer_writer w;    /* w.ap: the message being written */
 	enum store_error fatal;
 	size_t index;            /* message number in the file, from 1 */
@@ -152,7 +152,7 @@ static int mbox_import_end(void *ctx)
 	if (asprintf(&source, "%s#%zu", im->path, im->index) < 0)
 		abort();
 	m.source = source;
-	im->fatal = transfer_writer_commit(&im->w, &m, im->im, im->stats);
+	im->fatal = transfer_writer_commit(&im->w, &m, &im->tb);
 	free(source);
 	return im->fatal != STORE_OK;
 }
@@ -168,7 +168,7 @@ enum store_error transfer_import_mbox(struct store_account *acct, const char *pa
 				      struct transfer_stats *stats)
 {
 	struct mbox_import im = {
-		.acct = acct, .im = opts, .path = path, .stats = stats,
+		.acct = acct, .im = opts, .path = path,
 		.mailbox = opts->mailbox != NULL ? opts->mailbox : "INBOX",
 	};
 	FILE *err = opts->err;
@@ -191,6 +191,11 @@ enum store_error transfer_import_mbox(struct store_account *acct, const char *pa
 		close(fd);
 		return e;
 	}
+	if ((e = transfer_batch_init(&im.tb, acct, opts, stats)) != STORE_OK) {
+		fprintf(err, "%s: cannot start the import (see the log)\n", path);
+		close(fd);
+		return e;
+	}
 	stats->mailboxes = 1;
 	parser = mbox_parser_new(&mbox_import_callbacks, &im);
 	while (rc == MBOX_OK && (n = read(fd, buf, sizeof(buf))) != 0) {
@@ -205,9 +210,13 @@ enum store_error transfer_import_mbox(struct store_account *acct, const char *pa
 	}
 	if (rc == MBOX_OK && im.fatal == STORE_OK)
 		rc = mbox_parser_finish(parser);
+	/* what is pending is stored even when a later message failed */
+	if ((e = transfer_batch_flush(&im.tb)) != STORE_OK && im.fatal == STORE_OK)
+		im.fatal = e;
 	mbox_parser_free(&parser);
 	close(fd);
 	store_append_abort(&im.w.ap);
+	transfer_batch_free(&im.tb);
 	free(im.keywords);
 	if (rc == MBOX_ERR_NOT_MBOX) {
 		fprintf(err, "%s: not an mbox file (it does not start with a \"From \" line)\n", path);

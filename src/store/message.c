@@ -19,17 +19,6 @@
 #include "core/log.h"
 #include "store/store-private.h"
 
-struct store_append {
-	struct store_account *acct;
-	char *mailbox;
-	int fd;
-	bool failed;
-	uint64_t size;
-	EVP_MD_CTX *sha;   /* SHA-256 of the bytes written */
-	char tmp_name[STORE_FILE_NAME_MAX + sizeof(STORE_TMP_PREFIX)];
-	char name[STORE_FILE_NAME_MAX];
-};
-
 struct store_reader {
 	int fd;
 	uint64_t size;
@@ -184,7 +173,7 @@ enum store_error store_append_write(struct store_append *ap, const void *data, s
 	return STORE_OK;
 }
 
-static void store_append_free(struct store_append **app)
+void store_append_free(struct store_append **app)
 {
 	struct store_append *ap = *app;
 
@@ -317,6 +306,22 @@ enum store_error store_message_add(struct store_account *acct, const struct stor
 	return STORE_OK;
 }
 
+enum store_error store_append_ready(struct store_append **app, const char *keywords, char **kw_r)
+{
+	*kw_r = NULL;
+	if (*app == NULL)
+		return STORE_ERR_INVALID;
+	if ((*app)->failed) {
+		store_append_abort(app);
+		return STORE_ERR_IO;
+	}
+	if (!store_keywords_normalize(keywords, kw_r)) {
+		store_append_abort(app);
+		return STORE_ERR_INVALID;
+	}
+	return STORE_OK;
+}
+
 enum store_error store_append_commit_uid(struct store_append **app, unsigned flags,
 					 const char *keywords, int64_t internal_date,
 					 uint32_t want_uid, uint32_t *uid_r)
@@ -330,17 +335,9 @@ enum store_error store_append_commit_uid(struct store_append **app, unsigned fla
 	uint64_t modseq = 0;
 	uint32_t uid = 0;
 
-	if (ap == NULL)
-		return STORE_ERR_INVALID;
+	if ((err = store_append_ready(app, keywords, &kw)) != STORE_OK)
+		return err;
 	acct = ap->acct;
-	if (ap->failed) {
-		store_append_abort(app);
-		return STORE_ERR_IO;
-	}
-	if (!store_keywords_normalize(keywords, &kw)) {
-		store_append_abort(app);
-		return STORE_ERR_INVALID;
-	}
 	if ((err = store_append_sync(ap)) != STORE_OK) {
 		free(kw);
 		store_append_abort(app);
@@ -412,17 +409,46 @@ enum store_error store_append(struct store_account *acct, const char *mailbox,
 
 /* --- reader -------------------------------------------------------------- */
 
+enum store_error store_reader_open_file(struct store_account *acct, const char *name,
+					uint64_t size, struct store_reader **reader_r)
+{
+	struct store_reader *reader;
+	struct stat st;
+	int fd;
+
+	*reader_r = NULL;
+	fd = openat(acct->msg_fd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return STORE_ERR_NOT_FOUND;
+	if (fd < 0) {
+		store_io_log(acct, "open message", name);
+		return STORE_ERR_IO;
+	}
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != size) {
+		log_event(LOG_LEVEL_ERROR, "store", NULL, NULL,
+			  "msg=\"message file size differs from the index\" user=%s file=%s index=%llu",
+			  acct->address, name, (unsigned long long)size);
+		close(fd);
+		return STORE_ERR_CORRUPT;
+	}
+	reader = calloc(1, sizeof(*reader));
+	if (reader == NULL)
+		abort();
+	reader->fd = fd;
+	reader->size = size;
+	*reader_r = reader;
+	return STORE_OK;
+}
+
 static enum store_error store_reader_open_locked(struct store_account *acct,
 						 const struct store_mailbox_ref *ref,
 						 uint32_t uid, struct store_reader **reader_r)
 {
 	char name[128];
-	struct store_reader *reader;
 	sqlite3_stmt *stmt;
-	struct stat st;
+	enum store_error err;
 	uint64_t size;
 	enum db_result r;
-	int fd;
 
 	*reader_r = NULL;
 	if (ref == NULL)
@@ -451,25 +477,14 @@ static enum store_error store_reader_open_locked(struct store_account *acct,
 	snprintf(name, sizeof(name), "%s", (const char *)sqlite3_column_text(stmt, 0));
 	size = (uint64_t)sqlite3_column_int64(stmt, 1);
 	sqlite3_finalize(stmt);
-	fd = openat(acct->msg_fd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	err = store_reader_open_file(acct, name, size, reader_r);
+	if (err == STORE_ERR_NOT_FOUND) {
+		/* the index, read under the mutex, names it: it is lost */
+		errno = ENOENT;
 		store_io_log(acct, "open message", name);
-		return errno == ENOENT ? STORE_ERR_CORRUPT : STORE_ERR_IO;
-	}
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != size) {
-		log_event(LOG_LEVEL_ERROR, "store", NULL, NULL,
-			  "msg=\"message file size differs from the index\" user=%s file=%s index=%llu",
-			  acct->address, name, (unsigned long long)size);
-		close(fd);
 		return STORE_ERR_CORRUPT;
 	}
-	reader = calloc(1, sizeof(*reader));
-	if (reader == NULL)
-		abort();
-	reader->fd = fd;
-	reader->size = size;
-	*reader_r = reader;
-	return STORE_OK;
+	return err;
 }
 
 enum store_error store_reader_open(struct store_account *acct, const struct store_mailbox_ref *ref,

@@ -7,6 +7,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include <openssl/evp.h>
+
 #include "core/db.h"
 #include "store/hub.h"
 #include "store/store.h"
@@ -93,6 +95,34 @@ void store_msg_unlink(struct store_account *acct, const char *name);
  * a per-process counter; out holds at least STORE_FILE_NAME_MAX bytes. */
 #define STORE_FILE_NAME_MAX 96
 void store_file_name(char *out, size_t outsize);
+
+/* A message being written (message.c): the file tmp_name in msg/, to be
+ * renamed to name when it is durable. */
+struct store_append {
+	struct store_account *acct;
+	char *mailbox;
+	int fd;
+	bool failed;
+	uint64_t size;
+	EVP_MD_CTX *sha;   /* SHA-256 of the bytes written */
+	char tmp_name[STORE_FILE_NAME_MAX + sizeof(STORE_TMP_PREFIX)];
+	char name[STORE_FILE_NAME_MAX];
+};
+/* Before an append is committed: one that failed (STORE_ERR_IO) or has
+ * keywords that are not valid (STORE_ERR_INVALID) is aborted; else
+ * *kw_r gets the normalised keywords (malloc'd, or NULL for none). */
+enum store_error store_append_ready(struct store_append **ap, const char *keywords,
+				    char **kw_r);
+/* Free the handle and close its file (if fd >= 0), leaving the file
+ * where it is: the caller has taken it over or removed it. */
+void store_append_free(struct store_append **ap);
+
+/* A reader of the file `name` in msg/, which the index says holds `size`
+ * octets: STORE_ERR_NOT_FOUND (not logged) when there is no such file,
+ * STORE_ERR_CORRUPT (logged) when it has another size. Needs no index,
+ * nor the handle's mutex. */
+enum store_error store_reader_open_file(struct store_account *acct, const char *name,
+					uint64_t size, struct store_reader **reader_r);
 
 /* Validate a mailbox name and write its canonical form ("inbox" ->
  * "INBOX") into out. Returns false when the name is not acceptable. */

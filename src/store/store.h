@@ -219,6 +219,25 @@ void store_view_free(struct store_view *view);
 enum store_error store_messages_get(struct store_account *acct, const struct store_mailbox_ref *ref,
 				    const uint32_t *uids, size_t n, struct store_message *out);
 
+/* Reading many messages in turn (SEARCH's text keys, in batches): one
+ * read transaction finds the file and the cached structure blob
+ * (store_structure_get's) of every message of the batch; each message's
+ * reader is then opened without asking the index again. uids: n UIDs
+ * (at most STORE_SCAN_MAX; the array must outlive the scan). A UID the
+ * mailbox no longer holds (at the scan, or when its reader is opened) has
+ * no reader: STORE_ERR_NOT_FOUND. Blocking. */
+#define STORE_SCAN_MAX 1024
+struct store_scan;
+enum store_error store_scan_open(struct store_account *acct, const struct store_mailbox_ref *ref,
+				 const uint32_t *uids, size_t n, struct store_scan **scan_r);
+/* The cached structure of the i-th message (valid until the scan is
+ * freed; *len_r its length), or NULL when none is cached. */
+const void *store_scan_structure(const struct store_scan *scan, size_t i, size_t *len_r);
+/* A reader of the i-th message's file (as store_reader_open gives). */
+enum store_error store_scan_reader(const struct store_scan *scan, size_t i,
+				   struct store_reader **reader_r);
+void store_scan_free(struct store_scan **scan);
+
 /* What changed since `modseq` (change notifications, QRESYNC later):
  * changed_r the messages with MODSEQ > modseq in UID order (new ones
  * included; free with store_messages_free), expunged_r the UIDs expunged
@@ -277,6 +296,48 @@ void store_append_abort(struct store_append **ap);
  * here on first need (only those of the same size). Not atomic with the
  * commit: two concurrent imports of one message may both store it. */
 enum store_error store_append_present(struct store_append *ap, bool *present_r);
+
+/* Appends in bulk (`tern import`): many messages per index transaction
+ * and one fsync of msg/ per batch, where store_append_commit costs three
+ * device flushes per message. A message is written with
+ * store_append_begin/write as usual, then handed to a batch with
+ * store_batch_add instead of being committed: nothing of it is visible,
+ * durable or to be reported until store_batch_commit returns. The commit
+ * fsyncs every file of the batch (concurrently), renames them into place,
+ * fsyncs msg/ once, then adds every row in one transaction
+ * (synchronous=FULL). A crash at any point leaves either the whole batch
+ * or none of it in the index (files without a row are removed by the
+ * next open's repair). IMAP APPEND and delivery keep their one-message
+ * calls. The batch holds each pending message's file open: keep batches
+ * to STORE_BATCH_MAX messages (store_batch_add says when it is full). */
+#define STORE_BATCH_MAX 256
+struct store_batch;
+/* STORE_ERR_IO (logged) when its sync threads cannot start. */
+enum store_error store_batch_new(struct store_account *acct, struct store_batch **batch_r);
+/* Take over *ap (set to NULL in every case), with what the message is
+ * stored with (want_uid 0: the next UID; else at least the mailbox's
+ * UIDNEXT when committed). When its mailbox already holds the same bytes
+ * (as store_append_present tells), or a message pending in the batch
+ * does, *present_r is true and the message is dropped. STORE_ERR_INVALID
+ * for bad keywords, STORE_ERR_IO for a failed append (both dropped).
+ * *full_r (may be NULL): the batch should be committed now. */
+enum store_error store_batch_add(struct store_batch *b, struct store_append **ap,
+				 unsigned flags, const char *keywords, int64_t internal_date,
+				 uint32_t want_uid, bool *present_r, bool *full_r);
+/* Messages pending (added since the last commit). */
+size_t store_batch_count(const struct store_batch *b);
+/* What became of a pending message, in the order added. */
+struct store_batch_result {
+	uint32_t uid;               /* its UID when error is STORE_OK */
+	enum store_error error;     /* STORE_ERR_EXISTS: want_uid below UIDNEXT */
+};
+/* Commit the pending messages (results: store_batch_count entries) and
+ * empty the batch. STORE_OK when the transaction committed (then each
+ * result says what became of its message); else the error that stopped
+ * it, also in every result: none of them was stored. */
+enum store_error store_batch_commit(struct store_batch *b, struct store_batch_result *results);
+/* Drop what is pending (its files removed) and free the batch. */
+void store_batch_free(struct store_batch **b);
 
 /* Local delivery: a message that already exists as a file (the queue's
  * immutable file, already durable) enters a mailbox without being written

@@ -1,8 +1,8 @@
 /* transfer - helpers the importers share: opening a source file safely, a
  * buffered writer that turns bare LF and bare CR into CRLF (and ends every
  * message with a line end) under a size limit, the end of one imported
- * message (limit, duplicate check, commit, output), and creating target
- * mailboxes. */
+ * message (limit, duplicate check, into the batch), the batch's commit
+ * and its output, and creating target mailboxes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -105,41 +105,86 @@ enum store_error transfer_mailbox_ensure(struct store_account *acct, const char 
 	return err == STORE_ERR_EXISTS ? STORE_OK : err;
 }
 
+enum store_error transfer_batch_init(struct transfer_batch *tb, struct store_account *acct,
+				     const struct transfer_import *im,
+				     struct transfer_stats *stats)
+{
+	memset(tb, 0, sizeof(*tb));
+	tb->im = im;
+	tb->stats = stats;
+	return store_batch_new(acct, &tb->sb);
+}
+
+static void transfer_batch_forget(struct transfer_batch *tb, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(tb->mailboxes[i]);
+		free(tb->sources[i]);
+		tb->mailboxes[i] = tb->sources[i] = NULL;
+	}
+}
+
+enum store_error transfer_batch_flush(struct transfer_batch *tb)
+{
+	struct store_batch_result results[STORE_BATCH_MAX];
+	size_t n = store_batch_count(tb->sb);
+	enum store_error first = STORE_OK;
+
+	store_batch_commit(tb->sb, results);
+	for (size_t i = 0; i < n; i++) {
+		if (results[i].error == STORE_OK) {
+			tb->stats->messages++;
+			fprintf(tb->im->out, "imported %s %u %s\n", tb->mailboxes[i], results[i].uid,
+				tb->sources[i]);
+			continue;
+		}
+		fprintf(tb->im->err, "failed %s: %s\n", tb->sources[i],
+			store_error_name(results[i].error));
+		if (first == STORE_OK)
+			first = results[i].error;
+	}
+	fflush(tb->im->out);
+	transfer_batch_forget(tb, n);
+	return first;
+}
+
+void transfer_batch_free(struct transfer_batch *tb)
+{
+	transfer_batch_forget(tb, store_batch_count(tb->sb));
+	store_batch_free(&tb->sb);
+}
+
 enum store_error transfer_writer_commit(struct transfer_writer *w, const struct transfer_message *m,
-					const struct transfer_import *im,
-					struct transfer_stats *stats)
+					struct transfer_batch *tb)
 {
 	enum store_error e = transfer_writer_flush(w);
-	bool present = false;
-	uint32_t uid;
+	size_t slot = store_batch_count(tb->sb);
+	bool present = false, full = false;
 
 	if (e == STORE_OK && w->size > 0)
-		e = store_append_present(w->ap, &present);
-	if (e != STORE_OK || w->size == 0 || present) {
+		e = store_batch_add(tb->sb, &w->ap, m->flags, m->keywords, m->internal_date,
+				    m->uid, &present, &full);
+	if (present) {
+		tb->stats->present++;
+		return STORE_OK;
+	}
+	if (e != STORE_OK || w->size == 0) {
 		store_append_abort(&w->ap);
-		if (present) {
-			stats->present++;
-			return STORE_OK;
-		}
-		stats->skipped++;
+		tb->stats->skipped++;
 		if (e == STORE_ERR_TOO_BIG)
-			fprintf(im->err, "skipped %s: %llu bytes, over the limit of %llu"
+			fprintf(tb->im->err, "skipped %s: %llu bytes, over the limit of %llu"
 				" ([limits] message_size)\n", m->source,
 				(unsigned long long)w->size, (unsigned long long)w->max);
 		else
-			fprintf(im->err, "skipped %s: %s\n", m->source,
+			fprintf(tb->im->err, "skipped %s: %s\n", m->source,
 				e == STORE_OK ? "empty message" : store_error_name(e));
 		return e == STORE_ERR_IO ? e : STORE_OK;
 	}
-	e = store_append_commit_uid(&w->ap, m->flags, m->keywords, m->internal_date, m->uid, &uid);
-	if (e != STORE_OK) {
-		fprintf(im->err, "failed %s: %s\n", m->source, store_error_name(e));
-		return e;
-	}
-	stats->messages++;
-	fprintf(im->out, "imported %s %u %s\n", m->mailbox, uid, m->source);
-	fflush(im->out);
-	return STORE_OK;
+	tb->mailboxes[slot] = strdup(m->mailbox);
+	tb->sources[slot] = strdup(m->source);
+	if (tb->mailboxes[slot] == NULL || tb->sources[slot] == NULL)
+		abort();
+	return full ? transfer_batch_flush(tb) : STORE_OK;
 }
 
 static const char *transfer_file_kind(mode_t mode)

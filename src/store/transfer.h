@@ -1,9 +1,10 @@
 /* transfer - moving mail in and out of an account's store: Maildir/Maildir++
  * and mbox import, Maildir++ export, and the mbox splitter they rest on.
  *
- * Import and export are blocking tools (`tern import`, `tern export`). Each
- * imported message is appended durably (store_append_commit) before its
- * line "imported MAILBOX UID SOURCE" is printed and flushed to `out`;
+ * Import and export are blocking tools (`tern import`, `tern export`).
+ * Imported messages are appended in batches (store_batch_*): each one is
+ * durable (its batch committed) before its line "imported MAILBOX UID
+ * SOURCE" is printed and flushed to `out`;
  * problems with single messages are reported on `err` and the message is
  * skipped. A message larger than the import's max_size is skipped; one
  * whose mailbox already holds the same bytes is counted as present and not
@@ -126,14 +127,37 @@ struct transfer_message {
 	int64_t internal_date;
 	uint32_t uid;          /* the UID to keep, 0: the next one */
 };
+/* The messages of an import waiting for their store batch; their lines
+ * are printed when it commits. */
+struct transfer_batch {
+	struct store_batch *sb;
+	const struct transfer_import *im;
+	struct transfer_stats *stats;
+	char *mailboxes[STORE_BATCH_MAX];   /* as the lines name them */
+	char *sources[STORE_BATCH_MAX];
+};
+/* STORE_ERR_IO when the store's batch cannot be made (tb then needs no
+ * free). */
+enum store_error transfer_batch_init(struct transfer_batch *tb, struct store_account *acct,
+				     const struct transfer_import *im,
+				     struct transfer_stats *stats);
+/* Commit what is pending: "imported MAILBOX UID SOURCE" on im->out for
+ * each message stored, "failed SOURCE: ERROR" on im->err for the others.
+ * Returns STORE_OK, or the first failure (the import must end). Called
+ * before anything that needs the pending messages in the index (UIDNEXT
+ * changes) and at the end. */
+enum store_error transfer_batch_flush(struct transfer_batch *tb);
+/* Drop what is pending (not reported: it was never stored). */
+void transfer_batch_free(struct transfer_batch *tb);
+
 /* End a message written through w: flush; skip it (said on im->err) when
  * it is empty, too big or unwritable; count it as present when its
- * mailbox already holds the same bytes; else commit it and print
- * "imported MAILBOX UID SOURCE" on im->out. w's append is consumed either
- * way. Returns STORE_OK, or the error that must end the import. */
+ * mailbox already holds the same bytes (or a message pending in the
+ * batch does); else add it to the batch, committed when full (see
+ * transfer_batch_flush). w's append is consumed either way. Returns
+ * STORE_OK, or the error that must end the import. */
 enum store_error transfer_writer_commit(struct transfer_writer *w, const struct transfer_message *m,
-					const struct transfer_import *im,
-					struct transfer_stats *stats);
+					struct transfer_batch *tb);
 
 /* Open a file to import from: not through a symlink (O_NOFOLLOW), only a
  * regular file (checked on the open descriptor, which O_NONBLOCK kept a

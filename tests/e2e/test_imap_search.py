@@ -3,7 +3,8 @@
 # base64 UTF-8 body, an RFC 2047 subject, a Latin-1 part, an attachment
 # that must not match, a message inside a message), NOT/OR nesting,
 # CHARSET errors, ESEARCH result options (RFC 4731) and rev2's ESEARCH,
-# SAVE and "$" (RFC 5182), and a SEARCH over 2,000 messages while another
+# SAVE and "$" (RFC 5182), system flags from the view (and another
+# session's changes once told), and a SEARCH over 2,000 messages while another
 # session keeps working on the same loop.
 import base64
 import imaplib
@@ -426,5 +427,25 @@ def test_search_2000_while_another_session_works(srv):
     assert rev1_search(a, "UID SEARCH 1:*") == list(range(1, 2001))
     es = esearch(a, "SEARCH RETURN (COUNT MIN MAX) SUBJECT \"Test message\"", tag="d1")
     assert es == [b'* ESEARCH (TAG "d1") MIN 1 MAX 2000 COUNT 2000']
+    a.close()
+    b.close()
+
+
+def test_flag_keys_read_the_view_and_follow_other_sessions(srv):
+    """System flags are answered from the session's view: its own STORE at
+    once; another session's change once this session is told of it (UID
+    SEARCH catches up first, as with new messages)."""
+    a = session(srv, user=th.USER2)
+    b = session(srv, user=th.USER2)
+    assert rev1_search(b, "SEARCH FLAGGED") == []
+    b.ok("STORE 7 +FLAGS (\\Flagged)")
+    assert rev1_search(b, "SEARCH FLAGGED") == [7]
+    assert rev1_search(b, "SEARCH UNFLAGGED 5:9") == [5, 6, 8, 9]
+    assert rev1_search(a, "UID SEARCH FLAGGED") == [7]
+    assert rev1_search(a, "SEARCH FLAGGED") == [7]
+    assert rev1_search(a, "SEARCH OR FLAGGED 1:3") == [1, 2, 3, 7]
+    assert rev1_search(a, "SEARCH FLAGGED UNSEEN NOT 1:3") == [7]
+    b.ok("STORE 7 -FLAGS (\\Flagged)")
+    assert rev1_search(b, "SEARCH FLAGGED") == []
     a.close()
     b.close()

@@ -216,10 +216,17 @@ static void test_return_charset(void **state)
 	assert_false(prog->needs_index);
 	assert_true(prog->needs_date);
 	imap_search_program_free(&prog);
+	/* system flags are the view's: no index row is read */
 	prog = program("SEEN");
-	assert_true(prog->needs_index);
+	assert_false(prog->needs_index);
 	assert_false(prog->esearch);
 	assert_int_equal(prog->ret, 0);
+	imap_search_program_free(&prog);
+	prog = program("OR FLAGGED KEYWORD $Junk");
+	assert_true(prog->needs_index);
+	imap_search_program_free(&prog);
+	prog = program("UNSEEN LARGER 10");
+	assert_true(prog->needs_index);
 	imap_search_program_free(&prog);
 	prog = program("RETURN (MIN MAX count) CHARSET UTF-8 SEEN");
 	assert_true(prog->esearch);

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -678,6 +679,149 @@ static void test_mbox_rerun(void **state)
 	store_mailbox_free(&box);
 }
 
+/* Files in the account's msg/ folder. */
+static size_t msg_files(struct fixture *f)
+{
+	char path[256];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/mail/example.org/u/msg", f->dir);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* One message into a batch. */
+static enum store_error batch_put(struct store_batch *b, struct fixture *f, const char *box,
+				  const char *text, uint32_t want_uid, bool *present_r)
+{
+	struct store_append *ap;
+
+	assert_int_equal(store_append_begin(f->acct, box, &ap), STORE_OK);
+	assert_int_equal(store_append_write(ap, text, strlen(text)), STORE_OK);
+	return store_batch_add(b, &ap, STORE_FLAG_SEEN, NULL, 0, want_uid, present_r, NULL);
+}
+
+/* The store's batch: nothing visible before the commit, duplicates inside
+ * the batch and against the mailbox dropped, a UID below UIDNEXT failing
+ * its message only, and what is dropped leaving no file behind. */
+static void test_batch(void **state)
+{
+	struct fixture *f = *state;
+	struct store_batch_result res[STORE_BATCH_MAX];
+	struct store_mailbox box;
+	struct store_batch *b;
+	bool present, full;
+	size_t files0;
+	uint32_t uid;
+	char *text;
+
+	assert_int_equal(store_mailbox_create(f->acct, "Other", STORE_SPECIAL_NONE), STORE_OK);
+	assert_int_equal(store_append(f->acct, "INBOX", "a\r\n", 3, 0, NULL, 0, &uid), STORE_OK);
+	files0 = msg_files(f);
+	assert_int_equal(store_batch_new(f->acct, &b), STORE_OK);
+	assert_int_equal(batch_put(b, f, "INBOX", "b\r\n", 0, &present), STORE_OK);
+	assert_false(present);
+	/* already in the mailbox; then pending in the batch */
+	assert_int_equal(batch_put(b, f, "INBOX", "a\r\n", 0, &present), STORE_OK);
+	assert_true(present);
+	assert_int_equal(batch_put(b, f, "INBOX", "b\r\n", 0, &present), STORE_OK);
+	assert_true(present);
+	/* the same bytes elsewhere are new there */
+	assert_int_equal(batch_put(b, f, "Other", "b\r\n", 7, &present), STORE_OK);
+	assert_false(present);
+	/* below Other's UIDNEXT once 7 is in: that one alone fails */
+	assert_int_equal(batch_put(b, f, "Other", "c\r\n", 3, &present), STORE_OK);
+	assert_int_equal(batch_put(b, f, "INBOX", "d\r\n", 0, &present), STORE_OK);
+	assert_int_equal(store_batch_count(b), 4);
+	assert_int_equal(store_mailbox_get(f->acct, "INBOX", &box), STORE_OK);
+	assert_int_equal(box.messages, 1);
+	store_mailbox_free(&box);
+
+	assert_int_equal(store_batch_commit(b, res), STORE_OK);
+	assert_int_equal(store_batch_count(b), 0);
+	assert_int_equal(res[0].error, STORE_OK);
+	assert_int_equal(res[0].uid, 2);
+	assert_int_equal(res[1].error, STORE_OK);
+	assert_int_equal(res[1].uid, 7);
+	assert_int_equal(res[2].error, STORE_ERR_EXISTS);
+	assert_int_equal(res[3].error, STORE_OK);
+	assert_int_equal(res[3].uid, 3);
+	text = read_msg(f->acct, "Other", 7);
+	assert_string_equal(text, "b\r\n");
+	free(text);
+	assert_int_equal(msg_files(f), files0 + 3);
+
+	/* a full batch says so; dropping it leaves nothing */
+	for (unsigned i = 0; i < STORE_BATCH_MAX; i++) {
+		char msg[32];
+		struct store_append *ap;
+
+		snprintf(msg, sizeof(msg), "n%u\r\n", i);
+		assert_int_equal(store_append_begin(f->acct, "INBOX", &ap), STORE_OK);
+		assert_int_equal(store_append_write(ap, msg, strlen(msg)), STORE_OK);
+		assert_int_equal(store_batch_add(b, &ap, 0, NULL, 0, 0, &present, &full), STORE_OK);
+		assert_null(ap);
+		assert_int_equal(full, i + 1 == STORE_BATCH_MAX);
+	}
+	store_batch_free(&b);
+	assert_null(b);
+	assert_int_equal(msg_files(f), files0 + 3);
+	assert_int_equal(store_mailbox_get(f->acct, "INBOX", &box), STORE_OK);
+	assert_int_equal(box.messages, 3);
+	store_mailbox_free(&box);
+}
+
+/* More messages than a batch holds, with a dovecot-uidlist whose N is
+ * raised between them: every UID as listed, the rest after N. */
+static void test_maildir_batches(void **state)
+{
+	struct fixture *f = *state;
+	struct transfer_stats st;
+	struct store_mailbox box;
+	char path[512], name[64], text[64];
+	FILE *ul;
+	char *msg;
+
+	make_dirs(f->src, "");
+	snprintf(path, sizeof(path), "%s/dovecot-uidlist", f->src);
+	ul = fopen(path, "w");
+	assert_non_null(ul);
+	fprintf(ul, "3 V42 N5000\n");
+	snprintf(path, sizeof(path), "%s/cur", f->src);
+	for (unsigned i = 0; i < 700; i++) {
+		snprintf(name, sizeof(name), "%u.M%uP1.host:2,S", 1700000000 + i, i);
+		snprintf(text, sizeof(text), "Subject: %u\n\n%u\n", i, i);
+		write_file(path, name, text, 0);
+		if (i < 600)
+			fprintf(ul, "%u :%u.M%uP1.host\n", 10 + i * 2, 1700000000 + i, i);
+	}
+	fclose(ul);
+	assert_int_equal(transfer_import_maildir(f->acct, f->src, im(f, NULL), &st), STORE_OK);
+	assert_int_equal(st.messages, 700);
+	assert_int_equal(store_mailbox_get(f->acct, "INBOX", &box), STORE_OK);
+	assert_int_equal(box.messages, 700);
+	assert_int_equal(box.uidvalidity, 42);
+	assert_int_equal(box.uidnext, 5100);
+	store_mailbox_free(&box);
+	msg = read_msg(f->acct, "INBOX", 10 + 599 * 2);
+	assert_string_equal(msg, "Subject: 599\r\n\r\n599\r\n");
+	free(msg);
+	msg = read_msg(f->acct, "INBOX", 5099);
+	assert_string_equal(msg, "Subject: 699\r\n\r\n699\r\n");
+	free(msg);
+	assert_true(said(f->out, "imported INBOX 5000 "));
+	/* again: nothing new */
+	assert_int_equal(transfer_import_maildir(f->acct, f->src, im(f, NULL), &st), STORE_OK);
+	assert_int_equal(st.messages, 0);
+	assert_int_equal(st.present, 700);
+}
+
 static void test_export_roundtrip(void **state)
 {
 	struct fixture *f = *state;
@@ -1027,6 +1171,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mbox_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_size_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mbox_rerun, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_maildir_batches, setup, teardown),
 		cmocka_unit_test(test_uidlist_parse),
 		cmocka_unit_test(test_maildir_name),
 		cmocka_unit_test(test_folder_names),

@@ -734,6 +734,50 @@ static void test_structure(void **state)
 	assert_int_equal(store_structure_put(f->acct, TREF(f->acct, "Nope"), 1, "s", 1), STORE_ERR_GONE);
 }
 
+/* A scan finds each message's file and cached structure at once; a UID
+ * the mailbox does not hold, or one expunged after the scan, has no
+ * reader; a gone mailbox fails the scan. */
+static void test_scan(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox_ref inbox = test_ref(f->acct, "INBOX");
+	uint32_t uids[4];
+	struct store_reader *r;
+	struct store_scan *scan;
+	const void *blob;
+	char buf[16];
+	size_t len;
+
+	uids[0] = append(f->acct, "INBOX", "one\r\n", 0, NULL);
+	uids[1] = append(f->acct, "INBOX", "two!\r\n", 0, NULL);
+	uids[2] = 99;
+	uids[3] = append(f->acct, "INBOX", "four\r\n", 0, NULL);
+	assert_int_equal(store_structure_put(f->acct, &inbox, uids[1], "blob", 4), STORE_OK);
+	assert_int_equal(store_scan_open(f->acct, &inbox, uids, 4, &scan), STORE_OK);
+	assert_null(store_scan_structure(scan, 0, &len));
+	blob = store_scan_structure(scan, 1, &len);
+	assert_int_equal(len, 4);
+	assert_memory_equal(blob, "blob", 4);
+	assert_null(store_scan_structure(scan, 4, &len));
+	assert_int_equal(store_scan_reader(scan, 1, &r), STORE_OK);
+	assert_int_equal(store_reader_pread(r, buf, sizeof(buf), 0), 6);
+	assert_memory_equal(buf, "two!\r\n", 6);
+	store_reader_close(&r);
+	assert_int_equal(store_scan_reader(scan, 2, &r), STORE_ERR_NOT_FOUND);
+	assert_null(r);
+	/* expunged after the scan: gone, not a lost file */
+	assert_int_equal(store_expunge(f->acct, &inbox, &uids[3], 1), STORE_OK);
+	assert_int_equal(store_scan_reader(scan, 3, &r), STORE_ERR_NOT_FOUND);
+	assert_null(r);
+	store_scan_free(&scan);
+	assert_null(scan);
+	assert_int_equal(store_scan_open(f->acct, TREF(f->acct, "Nope"), uids, 4, &scan),
+			 STORE_ERR_GONE);
+	assert_null(scan);
+	assert_int_equal(store_scan_open(f->acct, &inbox, uids, STORE_SCAN_MAX + 1, &scan),
+			 STORE_ERR_INVALID);
+}
+
 struct seen {
 	int calls;
 	int64_t ids[8];
@@ -850,6 +894,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_changes_since, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_structure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hub_mailbox_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
 	};

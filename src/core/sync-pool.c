@@ -1,22 +1,21 @@
-/* queue-sync - the fsyncs of one commit round, issued concurrently: a few
- * helper threads and the committer take the round's descriptors in turn,
- * so that the disk has several flushes in flight (an fsync's latency is
- * mostly the device's, and a journalling file system commits concurrent
- * ones together) and a round of N messages costs far less than N fsyncs
- * one after the other. A round of one is synced by the committer alone. */
+/* sync-pool - many fsyncs issued concurrently (sync-pool.h): a few helper
+ * threads and the caller take a round's descriptors in turn. Written for
+ * the queue's commit rounds, used by the store's batch appends too. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/errmsg.h"
-#include "queue/queue-private.h"
+#include "core/sync-pool.h"
 
-/* Helpers besides the committer. */
-#define QUEUE_SYNC_HELPERS 3
+/* Helpers besides the caller. */
+#define SYNC_POOL_HELPERS 3
 
-struct queue_sync {
-	pthread_t threads[QUEUE_SYNC_HELPERS];
+struct sync_pool {
+	pthread_t threads[SYNC_POOL_HELPERS];
 	size_t n_threads;
 	pthread_mutex_t lock;
 	pthread_cond_t work, done;
@@ -29,7 +28,7 @@ struct queue_sync {
 
 /* Take and sync descriptors of the round until none is left; the lock is
  * held on entry and on return. */
-static void queue_sync_take(struct queue_sync *s)
+static void sync_pool_take(struct sync_pool *s)
 {
 	while (s->next < s->n) {
 		size_t i = s->next++;
@@ -44,14 +43,14 @@ static void queue_sync_take(struct queue_sync *s)
 	}
 }
 
-static void *queue_sync_main(void *arg)
+static void *sync_pool_main(void *arg)
 {
-	struct queue_sync *s = arg;
+	struct sync_pool *s = arg;
 
 	pthread_mutex_lock(&s->lock);
 	while (!s->stop) {
 		if (s->next < s->n)
-			queue_sync_take(s);
+			sync_pool_take(s);
 		else
 			pthread_cond_wait(&s->work, &s->lock);
 	}
@@ -59,9 +58,9 @@ static void *queue_sync_main(void *arg)
 	return NULL;
 }
 
-int queue_sync_start(struct queue_sync **sync_r, char **error_r)
+int sync_pool_start(struct sync_pool **sync_r, char **error_r)
 {
-	struct queue_sync *s = calloc(1, sizeof(*s));
+	struct sync_pool *s = calloc(1, sizeof(*s));
 	int err = 0;
 
 	if (s == NULL)
@@ -69,20 +68,20 @@ int queue_sync_start(struct queue_sync **sync_r, char **error_r)
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->work, NULL);
 	pthread_cond_init(&s->done, NULL);
-	for (; s->n_threads < QUEUE_SYNC_HELPERS; s->n_threads++)
-		if ((err = pthread_create(&s->threads[s->n_threads], NULL, queue_sync_main, s)) != 0)
+	for (; s->n_threads < SYNC_POOL_HELPERS; s->n_threads++)
+		if ((err = pthread_create(&s->threads[s->n_threads], NULL, sync_pool_main, s)) != 0)
 			break;
 	*sync_r = s;
 	if (err != 0) {
-		queue_sync_stop(sync_r);
-		return errmsg_set(error_r, "cannot start the queue's sync threads: %s", strerror(err));
+		sync_pool_stop(sync_r);
+		return errmsg_set(error_r, "cannot start the sync threads: %s", strerror(err));
 	}
 	return 0;
 }
 
-void queue_sync_stop(struct queue_sync **sync)
+void sync_pool_stop(struct sync_pool **sync)
 {
-	struct queue_sync *s = *sync;
+	struct sync_pool *s = *sync;
 
 	if (s == NULL)
 		return;
@@ -99,7 +98,7 @@ void queue_sync_stop(struct queue_sync **sync)
 	free(s);
 }
 
-void queue_sync_all(struct queue_sync *s, const int *fds, int *errs, size_t n)
+void sync_pool_all(struct sync_pool *s, const int *fds, int *errs, size_t n)
 {
 	if (n == 1) {
 		errs[0] = fsync(fds[0]) == 0 ? 0 : errno;
@@ -111,7 +110,7 @@ void queue_sync_all(struct queue_sync *s, const int *fds, int *errs, size_t n)
 	s->n = n;
 	s->next = s->finished = 0;
 	pthread_cond_broadcast(&s->work);
-	queue_sync_take(s);
+	sync_pool_take(s);
 	while (s->finished < s->n)
 		pthread_cond_wait(&s->done, &s->lock);
 	s->n = s->next = 0;
