@@ -130,6 +130,7 @@ static void imap_cmd_finish(struct imap_cmd *cmd)
 	s->streaming = false;
 	s->arriving = false;
 	s->partial = false;
+	s->skipping_line = false;
 	imap_cmd_free(s);
 	imap_parser_reset(s->parser);
 	if (!conn_is_closing(s->conn) && !s->waiting && !s->in_input)
@@ -423,12 +424,26 @@ static bool imap_session_line(struct imap_session *s)
 	struct imap_cmd *cmd = s->cmd;
 	size_t len, total;
 
+	if (s->skipping_line) {
+		const char *end = memchr(in->data, '\n', in->len);
+
+		if (end == NULL) {
+			buf_reset(in);
+			return false;
+		}
+		/* The line's end: only now the command hears of it, so that
+		 * none of the line is read as commands. */
+		buf_consume(in, (size_t)(end - in->data) + 1);
+		s->skipping_line = false;
+		cmd->line(cmd, NULL, 0);
+		return true;
+	}
 	if (!buf_line(in, &len, &total)) {
 		if (in->max == 0 || in->len < in->max)
 			return false;
-		/* RFC 9051 4: no line is that long; say so, drop it. */
+		/* RFC 9051 4: no line is that long; drop it to its end. */
 		buf_reset(in);
-		cmd->line(cmd, NULL, 0);
+		s->skipping_line = true;
 		return true;
 	}
 	in->data[len] = '\0';

@@ -89,8 +89,8 @@ struct imap_cmd {
 	 * responses, IDLE's DONE) sets this: the session hands it each line
 	 * (without CRLF; valid during the call only) and, once it ends the
 	 * command, reads what follows in the same packet as commands. A line
-	 * over [imap] line_length is handed over as NULL. Set it with
-	 * imap_cmd_lines. */
+	 * over [imap] line_length is skipped to its end, then handed over as
+	 * NULL. Set it with imap_cmd_lines. */
 	void (*line)(struct imap_cmd *cmd, const char *line, size_t len);
 };
 
@@ -109,6 +109,7 @@ struct imap_session {
 	bool arriving;                  /* cmd streams: the rest of it is still parsed */
 	bool in_input;                  /* inside imap_session_input's loop */
 	bool partial;                   /* the parser holds part of a command */
+	bool skipping_line;             /* cmd's line was too long: dropping it to its end */
 
 	bool capability_asked;          /* CAPABILITY before login: send it with the login's OK */
 	bool rev2;                      /* ENABLE IMAP4rev2 */

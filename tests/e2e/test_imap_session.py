@@ -195,3 +195,17 @@ def test_commands_in_the_packet_of_done_are_answered(imap):
     untagged, done = r.read_until("n2")
     assert done.startswith(b"n2 OK") and untagged == [b'* NAMESPACE (("" "/")) NIL NIL']
     r.close()
+
+
+def test_authenticate_response_too_long_is_skipped_whole(imap):
+    """A SASL response longer than [imap] line_length (65536 here) gets one
+    tagged BAD once its line ends; none of it is read as commands."""
+    r = th.RawIMAP(imap.imaps_port, tls=True)
+    r.send(b"a AUTHENTICATE PLAIN\r\n")
+    assert r.readline() == b"+ \r\n"
+    r.send(b"QUFB" * 50000 + b" x NOOP\r\nb NOOP\r\n")
+    untagged, done = r.read_until("a")
+    assert done.startswith(b"a BAD") and untagged == [], (untagged, done)
+    untagged, done = r.read_until("b")
+    assert done.startswith(b"b OK") and untagged == [], (untagged, done)
+    r.close()
