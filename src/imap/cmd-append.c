@@ -424,8 +424,10 @@ void cmd_append(struct imap_cmd *cmd)
 		imap_cmd_done(cmd, IMAP_BAD, NULL, "APPEND needs a mailbox and a message literal");
 		return;
 	}
+	if (cmd->malformed != NULL)
+		imap_append_failed(a, IMAP_BAD, STORE_OK, cmd->malformed);
 	/* arguments after the last message (RFC 3502 6: only messages) */
-	if (cmd->n_args > a->args_used)
+	else if (cmd->n_args > a->args_used)
 		imap_append_failed(a, IMAP_BAD, STORE_OK, "Unexpected arguments after the message");
 	if (a->status != IMAP_OK) {
 		imap_cmd_job(cmd, imap_append_abort_job, imap_append_reply_failure);

@@ -406,8 +406,18 @@ static void imap_session_parse_error(struct imap_session *s)
 
 	s->partial = false;
 	if (s->cmd != NULL) {
-		/* The rest of a streamed command was malformed. */
-		imap_cmd_done(s->cmd, IMAP_BAD, e->too_big ? "TOOBIG" : NULL, "%s", reason);
+		/* The rest of a streamed command was malformed: the command
+		 * ends itself with a BAD (APPEND drops its files in a job). */
+		struct imap_cmd *cmd = s->cmd;
+
+		cmd->malformed = reason;
+		cmd->def->run(cmd);
+		if (s->cmd == cmd) {
+			/* nothing more is parsed until its reply */
+			s->arriving = false;
+			conn_set_input_max(s->conn, s->cfg->imap.conn.line_length);
+			conn_pause_input(s->conn);
+		}
 		return;
 	}
 	if (e->too_big)

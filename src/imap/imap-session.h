@@ -78,6 +78,9 @@ struct imap_cmd {
 	const struct imap_arg *args;    /* after the command name (and after "UID") */
 	size_t n_args;
 	bool uid;                       /* sent as UID FETCH/STORE/COPY/MOVE/SEARCH/EXPUNGE */
+	/* A streaming command whose rest failed to parse: the parser's
+	 * reason, and run() is called to end the command with a BAD. */
+	const char *malformed;
 	/* The command's own state while it runs; `free_ctx` (may be NULL) is
 	 * called by imap_cmd_done and when the connection closes first. */
 	void *ctx;
