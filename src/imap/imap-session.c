@@ -517,7 +517,7 @@ void imap_session_input(struct imap_session *s)
 out:
 	s->in_input = false;
 	if (!conn_is_closing(s->conn))
-		conn_input_unfinished(s->conn, s->partial || s->streaming);
+		conn_input_unfinished(s->conn, s->partial || s->streaming || s->skipping_line);
 }
 
 void imap_session_drained(struct imap_session *s)
