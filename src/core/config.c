@@ -154,6 +154,7 @@ static const struct config_key config_keys[] = {
 	UINT("smtp", "pregreet_delay", smtp.pregreet_delay, "6", 0, 60),
 	UINT("imap", "idle_timeout", imap.conn.idle_timeout, "1800", 0, 86400),
 	UINT("imap", "line_length", imap.conn.line_length, "65536", 512, 1048576),
+	UINT("imap", "idle_keepalive", imap.idle_keepalive, "120", 1, 3600),
 
 	BOOL("auth", "allow_plaintext_loopback", auth.allow_plaintext_loopback, "no"),
 	UINT("auth", "cache_ttl", auth.cache_ttl, "3600", 0, 86400),

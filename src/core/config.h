@@ -90,6 +90,7 @@ struct config {
 	} smtp;
 	struct {
 		struct config_conn conn;    /* idle 1800 s (RFC 9051 5.4), lines 65536 */
+		unsigned idle_keepalive;    /* seconds between IDLE's "* OK Still here"; 120 */
 	} imap;
 
 	struct {

@@ -13,6 +13,7 @@
 #include "imap/imap-commands.h"
 #include "imap/imap-date.h"
 #include "imap/imap-flags.h"
+#include "imap/imap-seqset.h"
 
 /* Messages of one MULTIAPPEND: each holds an open file until the end. */
 #define IMAP_APPEND_MESSAGES_MAX 100
@@ -330,16 +331,6 @@ void cmd_append_stream(struct imap_cmd *cmd)
 	imap_cmd_job(cmd, imap_append_begin_work, imap_append_begun);
 }
 
-static void imap_uid_set_add(struct buf *out, uint32_t first, uint32_t last)
-{
-	if (out->len > 0)
-		buf_append(out, ",", 1);
-	if (first == last)
-		buf_printf(out, "%u", first);
-	else
-		buf_printf(out, "%u:%u", first, last);
-}
-
 /* Job: every message committed, or none (RFC 3502 6). */
 static void imap_append_commit_work(struct imap_cmd *cmd)
 {
@@ -384,24 +375,22 @@ static void imap_append_committed(struct imap_cmd *cmd)
 {
 	struct imap_append *a = cmd->ctx;
 	struct buf code;
-	uint32_t first, last;
+	uint32_t *uids;
 
 	if (a->status != IMAP_OK) {
 		imap_append_reply_failure(cmd);
 		return;
 	}
-	/* RFC 4315 3: APPENDUID uidvalidity uid-set, in the order sent */
+	/* RFC 4315 3: APPENDUID uidvalidity uid-set, in the order sent
+	 * (committed in that order: the UIDs ascend) */
+	uids = malloc(a->n * sizeof(*uids));
+	if (uids == NULL)
+		abort();
+	for (size_t i = 0; i < a->n; i++)
+		uids[i] = a->msgs[i].uid;
 	buf_init(&code, 0);
-	first = last = a->msgs[0].uid;
-	for (size_t i = 1; i < a->n; i++) {
-		if (a->msgs[i].uid == last + 1) {
-			last++;
-			continue;
-		}
-		imap_uid_set_add(&code, first, last);
-		first = last = a->msgs[i].uid;
-	}
-	imap_uid_set_add(&code, first, last);
+	imap_seqset_write(&code, uids, a->n);
+	free(uids);
 	if (a->uidvalidity != 0) {
 		char *text = NULL;
 
@@ -424,8 +413,10 @@ void cmd_append(struct imap_cmd *cmd)
 		imap_cmd_done(cmd, IMAP_BAD, NULL, "APPEND needs a mailbox and a message literal");
 		return;
 	}
+	if (cmd->malformed != NULL)
+		imap_append_failed(a, IMAP_BAD, STORE_OK, cmd->malformed);
 	/* arguments after the last message (RFC 3502 6: only messages) */
-	if (cmd->n_args > a->args_used)
+	else if (cmd->n_args > a->args_used)
 		imap_append_failed(a, IMAP_BAD, STORE_OK, "Unexpected arguments after the message");
 	if (a->status != IMAP_OK) {
 		imap_cmd_job(cmd, imap_append_abort_job, imap_append_reply_failure);

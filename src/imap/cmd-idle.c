@@ -3,18 +3,16 @@
  * DONE. The session hands IDLE its lines (cmd->line), never to the
  * parser; what follows DONE in the same packet is read as commands.
  *
- * As Dovecot does, "* OK Still here" goes out every two minutes (NATs and
- * firewalls drop quiet connections) and an idling client is not cut for
- * sending nothing: a client that never leaves IDLE (Outlook) stays, and a
- * dead one is found by the keepalive writes failing. */
+ * As Dovecot does, "* OK Still here" goes out every [imap] idle_keepalive
+ * seconds, two minutes by default (NATs and firewalls drop quiet
+ * connections) and an idling client is not cut for sending nothing: a
+ * client that never leaves IDLE (Outlook) stays, and a dead one is found
+ * by the keepalive writes failing. */
 #include "imap/imap-commands.h"
 #include "imap/imap-selected.h"
 
 #include <stdlib.h>
 #include <strings.h>
-
-/* Dovecot's imap_idle_notify_interval. */
-#define IDLE_KEEPALIVE_MS (2u * 60 * 1000)
 
 struct idle_ctx {
 	bool syncing;                   /* an imap_sync runs */
@@ -23,6 +21,14 @@ struct idle_ctx {
 };
 
 static void idle_sync(struct imap_cmd *cmd);
+
+static void idle_keepalive(void *session);
+
+/* [imap] idle_keepalive, as Dovecot's imap_idle_notify_interval */
+static void idle_keepalive_start(struct imap_session *s)
+{
+	conn_timer(s->conn, (uint64_t)s->cfg->imap.idle_keepalive * 1000, idle_keepalive);
+}
 
 static void idle_keepalive(void *session)
 {
@@ -33,7 +39,7 @@ static void idle_keepalive(void *session)
 	/* Not inside a paced send: its pieces do not end at line ends. */
 	if (s->selected == NULL || s->selected->send == NULL)
 		imap_untagged(s, "OK Still here");
-	conn_timer(s->conn, IDLE_KEEPALIVE_MS, idle_keepalive);
+	idle_keepalive_start(s);
 }
 
 static void idle_finish(struct imap_cmd *cmd)
@@ -115,7 +121,7 @@ void cmd_idle(struct imap_cmd *cmd)
 	s->idling = true;
 	imap_continue(s, "idling");
 	conn_set_idle_timeout(s->conn, 0);
-	conn_timer(s->conn, IDLE_KEEPALIVE_MS, idle_keepalive);
+	idle_keepalive_start(s);
 	/* Owed updates (EXPUNGEs included: IDLE allows them) at once. */
 	idle_sync(cmd);
 }

@@ -31,6 +31,7 @@ enum imap_list_attr {
 	IMAP_LIST_ATTR_NONEXISTENT = 1 << 1,
 	IMAP_LIST_ATTR_SUBSCRIBED = 1 << 2,
 	IMAP_LIST_ATTR_CHILDINFO = 1 << 3,    /* ("CHILDINFO" ("SUBSCRIBED")) */
+	IMAP_LIST_ATTR_HASCHILDREN = 1 << 4,  /* of an entry without a mailbox */
 };
 
 struct imap_list_entry {
@@ -50,7 +51,7 @@ struct imap_list {
 	char **subs;
 	size_t n_subs;
 	enum store_error error;
-	char **parents;                  /* LSUB's \Noselect superiors */
+	char **parents;                  /* superiors' names listed (no subscription's) */
 	size_t n_parents;
 	/* what is written */
 	struct imap_list_entry *entries;
@@ -129,17 +130,6 @@ static bool imap_list_subscribed(const struct imap_list *l, const char *name)
 	       bsearch(name, l->subs, l->n_subs, sizeof(*l->subs), imap_list_name_cmp) != NULL;
 }
 
-/* Some subscription is below `name` (RECURSIVEMATCH's CHILDINFO). */
-static bool imap_list_child_subscribed(const struct imap_list *l, const char *name)
-{
-	size_t len = strlen(name);
-
-	for (size_t i = 0; i < l->n_subs; i++)
-		if (strncmp(l->subs[i], name, len) == 0 && l->subs[i][len] == '/')
-			return true;
-	return false;
-}
-
 static const struct store_mailbox *imap_list_box(const struct imap_list *l, const char *name)
 {
 	if (l->n_boxes == 0)
@@ -170,62 +160,145 @@ static void imap_list_add(struct imap_list *l, const char *name, const struct st
 	l->entries[l->n_entries++] = (struct imap_list_entry){ name, box, attrs };
 }
 
-/* The entries, in the store's order: mailboxes by name, then
- * subscriptions that are no mailbox. */
-static void imap_list_select(struct imap_list *l)
+/* Keep a superior's name for the entry that lists it (freed with l). */
+static const char *imap_list_keep(struct imap_list *l, char *name)
+{
+	l->parents = reallocarray(l->parents, l->n_parents + 1, sizeof(*l->parents));
+	if (l->parents == NULL)
+		abort();
+	l->parents[l->n_parents++] = name;
+	return name;
+}
+
+/* LIST without SUBSCRIBED: the mailboxes, by name. */
+static void imap_list_select_boxes(struct imap_list *l)
+{
+	for (size_t i = 0; i < l->n_boxes; i++) {
+		const struct store_mailbox *box = &l->boxes[i];
+		unsigned attrs = 0;
+
+		if (!imap_list_matches(l, box->name))
+			continue;
+		if ((l->opts & IMAP_LIST_SEL_SPECIAL_USE) != 0 && box->special == STORE_SPECIAL_NONE)
+			continue;
+		if ((l->opts & IMAP_LIST_RET_SUBSCRIBED) != 0 && imap_list_subscribed(l, box->name))
+			attrs |= IMAP_LIST_ATTR_SUBSCRIBED;
+		imap_list_add(l, box->name, box, attrs, true);
+	}
+}
+
+/* The selection criteria of LIST (SUBSCRIBED ...): subscribed, and with
+ * SPECIAL-USE (RFC 6154 3) a mailbox with a special-use attribute. */
+static bool imap_list_meets(const struct imap_list *l, const char *name)
+{
+	const struct store_mailbox *box;
+
+	if (!imap_list_subscribed(l, name))
+		return false;
+	if ((l->opts & IMAP_LIST_SEL_SPECIAL_USE) == 0)
+		return true;
+	box = imap_list_box(l, name);
+	return box != NULL && box->special != STORE_SPECIAL_NONE;
+}
+
+/* Some subscription below `name` meets the criteria (CHILDINFO). The
+ * names below it are together in strcmp's order, from "name/" on. */
+static bool imap_list_child_meets(const struct imap_list *l, const char *name)
+{
+	size_t len = strlen(name), lo = 0, hi = l->n_subs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strncmp(l->subs[mid], name, len);
+
+		if (c < 0 || (c == 0 && (unsigned char)l->subs[mid][len] < '/'))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < l->n_subs; i++) {
+		if (strncmp(l->subs[i], name, len) != 0 || l->subs[i][len] != '/')
+			break;
+		if (imap_list_meets(l, l->subs[i]))
+			return true;
+	}
+	return false;
+}
+
+/* The superiors of `name` (which meets the criteria but does not match
+ * the patterns) that match and do not meet the criteria themselves (RFC
+ * 5258 3.3 rule 2B): with RECURSIVEMATCH listed with CHILDINFO (3.5:
+ * not when every child that meets them is listed anyway, hence only for
+ * a name that is not); without it only a superior that does not exist,
+ * as "\NonExistent \HasChildren" (3.5's note, example 11), so that a
+ * client walking the hierarchy with "%" finds the name. */
+static void imap_list_superiors(struct imap_list *l, const char *name)
 {
 	bool recursive = (l->opts & IMAP_LIST_RECURSIVEMATCH) != 0;
 
-	if ((l->opts & (IMAP_LIST_SEL_SUBSCRIBED | IMAP_LIST_LSUB)) == 0) {
-		for (size_t i = 0; i < l->n_boxes; i++) {
-			const struct store_mailbox *box = &l->boxes[i];
-			unsigned attrs = 0;
+	for (const char *slash = strchr(name, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+		char *parent = strndup(name, (size_t)(slash - name));
+		const struct store_mailbox *box;
+		unsigned attrs;
 
-			if (!imap_list_matches(l, box->name))
-				continue;
-			if ((l->opts & IMAP_LIST_SEL_SPECIAL_USE) != 0 &&
-			    box->special == STORE_SPECIAL_NONE)
-				continue;
-			if ((l->opts & IMAP_LIST_RET_SUBSCRIBED) != 0 &&
-			    imap_list_subscribed(l, box->name))
-				attrs |= IMAP_LIST_ATTR_SUBSCRIBED;
-			imap_list_add(l, box->name, box, attrs, true);
+		if (parent == NULL)
+			abort();
+		box = imap_list_box(l, parent);
+		if (!imap_list_matches(l, parent) || imap_list_meets(l, parent) ||
+		    (!recursive && box != NULL) || imap_list_listed(l, parent)) {
+			free(parent);
+			continue;
 		}
-		return;
+		attrs = recursive ? IMAP_LIST_ATTR_CHILDINFO : IMAP_LIST_ATTR_HASCHILDREN;
+		if (box == NULL)
+			attrs |= IMAP_LIST_ATTR_NONEXISTENT;
+		if (imap_list_subscribed(l, parent))
+			attrs |= IMAP_LIST_ATTR_SUBSCRIBED;
+		imap_list_add(l, imap_list_keep(l, parent), box, attrs, true);
 	}
-	/* SUBSCRIBED (RFC 5258 3.1) and LSUB: the subscriptions; with
-	 * RECURSIVEMATCH also the matching names with one below. */
-	for (size_t i = 0; i < l->n_boxes && recursive; i++) {
-		const char *name = l->boxes[i].name;
+}
 
-		if (imap_list_matches(l, name) && imap_list_child_subscribed(l, name)) {
-			unsigned attrs = IMAP_LIST_ATTR_CHILDINFO;
+/* LIST (SUBSCRIBED ...) (RFC 5258 3.1): the subscriptions that meet the
+ * criteria, with RECURSIVEMATCH the CHILDINFO of those with one below
+ * that does too, and the superiors imap_list_superiors lists. */
+static void imap_list_select_subscribed(struct imap_list *l)
+{
+	bool recursive = (l->opts & IMAP_LIST_RECURSIVEMATCH) != 0;
 
-			if (imap_list_subscribed(l, name))
-				attrs |= IMAP_LIST_ATTR_SUBSCRIBED;
-			imap_list_add(l, name, &l->boxes[i], attrs, true);
-		}
-	}
 	for (size_t i = 0; i < l->n_subs; i++) {
 		const char *name = l->subs[i];
 		const struct store_mailbox *box = imap_list_box(l, name);
+		unsigned attrs = IMAP_LIST_ATTR_SUBSCRIBED;
+
+		if (!imap_list_meets(l, name))
+			continue;
+		if (!imap_list_matches(l, name)) {
+			imap_list_superiors(l, name);
+			continue;
+		}
+		if (box == NULL)
+			attrs |= IMAP_LIST_ATTR_NONEXISTENT;
+		if (recursive && imap_list_child_meets(l, name))
+			attrs |= IMAP_LIST_ATTR_CHILDINFO;
+		imap_list_add(l, name, box, attrs, true);
+	}
+}
+
+/* LSUB: the matching subscriptions, and (RFC 3501 6.3.9) for "%" the
+ * unsubscribed superior of a subscribed name, as \Noselect. */
+static void imap_list_select_lsub(struct imap_list *l)
+{
+	for (size_t i = 0; i < l->n_subs; i++) {
+		const char *name = l->subs[i];
 
 		if (imap_list_matches(l, name)) {
 			unsigned attrs = IMAP_LIST_ATTR_SUBSCRIBED;
 
-			if (box == NULL)
-				attrs |= (l->opts & IMAP_LIST_LSUB) != 0 ? IMAP_LIST_ATTR_NOSELECT :
-					 IMAP_LIST_ATTR_NONEXISTENT;
-			if ((l->opts & IMAP_LIST_SEL_SPECIAL_USE) != 0 &&
-			    (box == NULL || box->special == STORE_SPECIAL_NONE))
-				continue;
-			imap_list_add(l, name, box, attrs, false);
+			if (imap_list_box(l, name) == NULL)
+				attrs |= IMAP_LIST_ATTR_NOSELECT;
+			imap_list_add(l, name, imap_list_box(l, name), attrs, false);
 			continue;
 		}
-		/* RFC 3501 6.3.9: LSUB "%" lists the unsubscribed superior
-		 * of a subscribed name as \Noselect */
-		if ((l->opts & IMAP_LIST_LSUB) == 0)
-			continue;
 		for (const char *slash = strchr(name, '/'); slash != NULL;
 		     slash = strchr(slash + 1, '/')) {
 			char *parent = strndup(name, (size_t)(slash - name));
@@ -237,14 +310,21 @@ static void imap_list_select(struct imap_list *l)
 				free(parent);
 				continue;
 			}
-			l->parents = reallocarray(l->parents, l->n_parents + 1, sizeof(*l->parents));
-			if (l->parents == NULL)
-				abort();
-			l->parents[l->n_parents++] = parent;
-			imap_list_add(l, parent, NULL, IMAP_LIST_ATTR_NOSELECT, true);
+			imap_list_add(l, imap_list_keep(l, parent), NULL, IMAP_LIST_ATTR_NOSELECT, true);
 			break;
 		}
 	}
+}
+
+/* The entries, in the store's order (by name). */
+static void imap_list_select(struct imap_list *l)
+{
+	if ((l->opts & IMAP_LIST_LSUB) != 0)
+		imap_list_select_lsub(l);
+	else if ((l->opts & IMAP_LIST_SEL_SUBSCRIBED) != 0)
+		imap_list_select_subscribed(l);
+	else
+		imap_list_select_boxes(l);
 }
 
 static void imap_list_write_entry(struct imap_cmd *cmd, const struct imap_list_entry *e)
@@ -271,6 +351,8 @@ static void imap_list_write_entry(struct imap_cmd *cmd, const struct imap_list_e
 		IMAP_LIST_ATTR("\\Subscribed");
 	if (e->box != NULL)
 		IMAP_LIST_ATTR(e->box->has_children ? "\\HasChildren" : "\\HasNoChildren");
+	else if ((e->attrs & IMAP_LIST_ATTR_HASCHILDREN) != 0)
+		IMAP_LIST_ATTR("\\HasChildren");
 	if (special != NULL)
 		IMAP_LIST_ATTR(special);
 #undef IMAP_LIST_ATTR

@@ -418,13 +418,6 @@ static void search_next(struct imap_cmd *cmd)
 	search_write_plain(cmd);
 }
 
-static int search_uid_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void search_start(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->s;
@@ -466,9 +459,9 @@ static void search_start(struct imap_cmd *cmd)
 		se->saved = malloc(sel->n_saved * sizeof(*se->saved));
 		if (se->saved == NULL)
 			abort();
+		/* ascending, as imap_search_eval's binary search needs */
 		memcpy(se->saved, sel->saved, sel->n_saved * sizeof(*se->saved));
 		se->n_saved = sel->n_saved;
-		qsort(se->saved, se->n_saved, sizeof(*se->saved), search_uid_cmp);
 	}
 	search_next(cmd);
 }

@@ -4,12 +4,9 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
-static const char imap_months[12][4] = {
-	"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-};
+#include "mail/mail-date.h"
 
 static bool imap_digits(const char *p, size_t n, int *value_r)
 {
@@ -24,15 +21,9 @@ static bool imap_digits(const char *p, size_t n, int *value_r)
 	return true;
 }
 
-static bool imap_leap(int year)
-{
-	return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-}
-
 bool imap_date_time_parse(const char *text, size_t len, int64_t *when_r)
 {
-	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int day, month = -1, year, hour, min, sec, zh, zm;
+	int day, month, year, hour, min, sec, zh, zm;
 	struct tm tm;
 	size_t daylen;
 	int64_t when;
@@ -52,20 +43,18 @@ bool imap_date_time_parse(const char *text, size_t len, int64_t *when_r)
 	if (text[0] != '-' || text[4] != '-' || text[9] != ' ' || text[12] != ':' ||
 	    text[15] != ':' || text[18] != ' ' || (text[19] != '+' && text[19] != '-'))
 		return false;
-	for (int m = 0; m < 12; m++)
-		if (strncasecmp(text + 1, imap_months[m], 3) == 0)
-			month = m;
-	if (month < 0 || !imap_digits(text + 5, 4, &year) || !imap_digits(text + 10, 2, &hour) ||
+	month = mail_date_month(text + 1, 3);
+	if (month == 0 || !imap_digits(text + 5, 4, &year) || !imap_digits(text + 10, 2, &hour) ||
 	    !imap_digits(text + 13, 2, &min) || !imap_digits(text + 16, 2, &sec) ||
 	    !imap_digits(text + 20, 2, &zh) || !imap_digits(text + 22, 2, &zm))
 		return false;
-	if (year < 1970 || day < 1 ||
-	    day > days[month] + (month == 1 && imap_leap(year) ? 1 : 0) || hour > 23 || min > 59 ||
+	/* mail_date_day: 0 for a day the month does not have (31-Feb) */
+	if (year < 1970 || mail_date_day(year, month, day) == 0 || hour > 23 || min > 59 ||
 	    sec > 60 || zh > 23 || zm > 59)
 		return false;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = year - 1900;
-	tm.tm_mon = month;
+	tm.tm_mon = month - 1;
 	tm.tm_mday = day;
 	tm.tm_hour = hour;
 	tm.tm_min = min;
@@ -91,7 +80,7 @@ void imap_date_time_write(int64_t when, char out[IMAP_DATE_TIME_MAX])
 	}
 	/* the modulos only tell the compiler the widths */
 	snprintf(out, IMAP_DATE_TIME_MAX, "%02u-%s-%04u %02u:%02u:%02u +0000",
-		 (unsigned)tm.tm_mday % 100u, imap_months[(unsigned)tm.tm_mon % 12u],
+		 (unsigned)tm.tm_mday % 100u, mail_date_month_name(tm.tm_mon + 1),
 		 (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)tm.tm_hour % 100u,
 		 (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
 }

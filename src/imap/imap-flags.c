@@ -39,20 +39,6 @@ void imap_flags_write(struct buf *out, unsigned flags, const char *keywords, boo
 	buf_append_str(out, ")");
 }
 
-/* RFC 9051 9: flag-keyword is an atom (no atom-specials, no 8-bit). */
-static bool flags_keyword_valid(const char *s, size_t len)
-{
-	if (len == 0)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c) != NULL)
-			return false;
-	}
-	return true;
-}
-
 /* Whether the keyword is in the space-separated list (flags ignore case,
  * RFC 9051 2.3.2). */
 static bool flags_keyword_listed(const struct buf *list, const char *kw, size_t len)
@@ -88,7 +74,8 @@ static const char *flags_add(struct imap_store_args *r, const struct imap_arg *a
 			return NULL;
 		return "Invalid system flag";
 	}
-	if (!flags_keyword_valid(arg->str, arg->len))
+	/* the store's rule (RFC 9051 9 flag-keyword), so that none is refused later */
+	if (!store_keyword_valid(arg->str, arg->len))
 		return "Invalid keyword";
 	if (flags_keyword_listed(&r->keywords, arg->str, arg->len))
 		return NULL;

@@ -115,19 +115,6 @@ static size_t selected_uids_in(const struct store_view *v, const struct imap_seq
 	return n;
 }
 
-/* The saved result of SEARCHRES ("$", RFC 5182 2.1) that is still in
- * the view (SEARCH saves it ascending, without repeats). */
-static size_t selected_uids_saved(const struct imap_selected *sel, uint32_t *out)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < sel->n_saved && n < sel->view.n; i++) {
-		if (imap_selected_seq(sel, sel->saved[i]) != 0)
-			out[n++] = sel->saved[i];
-	}
-	return n;
-}
-
 bool imap_selected_uids(struct imap_session *s, const struct imap_arg *set, bool uid,
 			uint32_t **uids_r, size_t *n_r, const char **why_r)
 {
@@ -159,7 +146,10 @@ bool imap_selected_uids(struct imap_session *s, const struct imap_arg *set, bool
 	if (out == NULL)
 		abort();
 	if (ss.saved) {
-		n = selected_uids_saved(sel, out);
+		/* "$" (RFC 5182 2.1): imap-update.c keeps it within the view */
+		n = sel->n_saved;
+		if (n > 0)
+			memcpy(out, sel->saved, n * sizeof(*out));
 	} else if (uid) {
 		n = selected_uids_in(v, &ss, out);
 	} else if (v->n > 0) {

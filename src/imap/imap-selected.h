@@ -34,7 +34,8 @@ struct imap_selected {
 	uint32_t first_recent;          /* rev1: UIDs from it on are \Recent here; 0: none */
 	struct hub_watch *watch;
 	bool changed;                   /* the hub reported a change not yet read */
-	/* SEARCHRES (RFC 5182): the UIDs of the last SEARCH ... SAVE, for "$". */
+	/* SEARCHRES (RFC 5182): the UIDs of the last SEARCH ... SAVE, for "$",
+	 * ascending; always within the view (an EXPUNGE sent removes them). */
 	uint32_t *saved;
 	size_t n_saved;
 	/* imap-sync.c's state. */

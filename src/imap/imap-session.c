@@ -132,6 +132,7 @@ static void imap_cmd_finish(struct imap_cmd *cmd)
 	s->streaming = false;
 	s->arriving = false;
 	s->partial = false;
+	s->skipping_line = false;
 	imap_cmd_free(s);
 	imap_parser_reset(s->parser);
 	if (!conn_is_closing(s->conn) && !s->waiting && !s->in_input)
@@ -410,8 +411,18 @@ static void imap_session_parse_error(struct imap_session *s)
 
 	s->partial = false;
 	if (s->cmd != NULL) {
-		/* The rest of a streamed command was malformed. */
-		imap_cmd_done(s->cmd, IMAP_BAD, e->too_big ? "TOOBIG" : NULL, "%s", reason);
+		/* The rest of a streamed command was malformed: the command
+		 * ends itself with a BAD (APPEND drops its files in a job). */
+		struct imap_cmd *cmd = s->cmd;
+
+		cmd->malformed = reason;
+		cmd->def->run(cmd);
+		if (s->cmd == cmd) {
+			/* nothing more is parsed until its reply */
+			s->arriving = false;
+			conn_set_input_max(s->conn, s->cfg->imap.conn.line_length);
+			conn_pause_input(s->conn);
+		}
 		return;
 	}
 	if (e->too_big)
@@ -428,12 +439,26 @@ static bool imap_session_line(struct imap_session *s)
 	struct imap_cmd *cmd = s->cmd;
 	size_t len, total;
 
+	if (s->skipping_line) {
+		const char *end = memchr(in->data, '\n', in->len);
+
+		if (end == NULL) {
+			buf_reset(in);
+			return false;
+		}
+		/* The line's end: only now the command hears of it, so that
+		 * none of the line is read as commands. */
+		buf_consume(in, (size_t)(end - in->data) + 1);
+		s->skipping_line = false;
+		cmd->line(cmd, NULL, 0);
+		return true;
+	}
 	if (!buf_line(in, &len, &total)) {
 		if (in->max == 0 || in->len < in->max)
 			return false;
-		/* RFC 9051 4: no line is that long; say so, drop it. */
+		/* RFC 9051 4: no line is that long; drop it to its end. */
 		buf_reset(in);
-		cmd->line(cmd, NULL, 0);
+		s->skipping_line = true;
 		return true;
 	}
 	in->data[len] = '\0';
@@ -497,7 +522,7 @@ void imap_session_input(struct imap_session *s)
 out:
 	s->in_input = false;
 	if (!conn_is_closing(s->conn))
-		conn_input_unfinished(s->conn, s->partial || s->streaming);
+		conn_input_unfinished(s->conn, s->partial || s->streaming || s->skipping_line);
 }
 
 void imap_session_drained(struct imap_session *s)

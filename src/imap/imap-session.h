@@ -78,6 +78,9 @@ struct imap_cmd {
 	const struct imap_arg *args;    /* after the command name (and after "UID") */
 	size_t n_args;
 	bool uid;                       /* sent as UID FETCH/STORE/COPY/MOVE/SEARCH/EXPUNGE */
+	/* A streaming command whose rest failed to parse: the parser's
+	 * reason, and run() is called to end the command with a BAD. */
+	const char *malformed;
 	/* The command's own state while it runs; `free_ctx` (may be NULL) is
 	 * called by imap_cmd_done and when the connection closes first. */
 	void *ctx;
@@ -89,8 +92,8 @@ struct imap_cmd {
 	 * responses, IDLE's DONE) sets this: the session hands it each line
 	 * (without CRLF; valid during the call only) and, once it ends the
 	 * command, reads what follows in the same packet as commands. A line
-	 * over [imap] line_length is handed over as NULL. Set it with
-	 * imap_cmd_lines. */
+	 * over [imap] line_length is skipped to its end, then handed over as
+	 * NULL. Set it with imap_cmd_lines. */
 	void (*line)(struct imap_cmd *cmd, const char *line, size_t len);
 };
 
@@ -109,6 +112,7 @@ struct imap_session {
 	bool arriving;                  /* cmd streams: the rest of it is still parsed */
 	bool in_input;                  /* inside imap_session_input's loop */
 	bool partial;                   /* the parser holds part of a command */
+	bool skipping_line;             /* cmd's line was too long: dropping it to its end */
 
 	bool capability_asked;          /* told before login (greeting, CAPABILITY): the login OK carries them */
 	bool rev2;                      /* ENABLE IMAP4rev2 */

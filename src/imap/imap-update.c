@@ -88,6 +88,26 @@ void imap_update_pending(struct imap_selected *sel, const uint32_t *expunged, si
 	}
 }
 
+/* RFC 5182 2.1: an expunged message leaves the saved result "$" too,
+ * when its EXPUNGE is sent (both lists ascending: one pass). */
+static void update_expunge_saved(struct imap_selected *sel)
+{
+	size_t w = 0, p = 0;
+
+	for (size_t r = 0; r < sel->n_saved; r++) {
+		while (p < sel->n_pending && sel->pending[p] < sel->saved[r])
+			p++;
+		if (p < sel->n_pending && sel->pending[p] == sel->saved[r])
+			continue;
+		sel->saved[w++] = sel->saved[r];
+	}
+	sel->n_saved = w;
+	if (w == 0) {
+		free(sel->saved);
+		sel->saved = NULL;
+	}
+}
+
 /* EXPUNGE for every pending UID, highest number first: a number sent
  * then stays right for the next line (RFC 9051 7.5.1: each EXPUNGE
  * lowers the numbers above it). The messages then leave the view. */
@@ -112,6 +132,7 @@ static void update_expunge(struct imap_selected *sel, struct buf *out)
 		w++;
 	}
 	v->n = (uint32_t)w;
+	update_expunge_saved(sel);
 	free(sel->pending);
 	sel->pending = NULL;
 	sel->n_pending = 0;

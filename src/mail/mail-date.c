@@ -52,6 +52,11 @@ int mail_date_month(const char *s, size_t len)
 	return 0;
 }
 
+const char *mail_date_month_name(int month)
+{
+	return mail_date_months[month >= 1 && month <= 12 ? month - 1 : 0];
+}
+
 /* Skip white space, line ends and comments (RFC 5322 3.2.2 CFWS, nested). */
 static size_t mail_date_cfws(const char *s, size_t len, size_t i)
 {

@@ -26,6 +26,10 @@ uint32_t mail_date_day(int year, int month, int day);
  * any ASCII case), 1 to 12; 0 for anything else. */
 int mail_date_month(const char *s, size_t len);
 
+/* The abbreviation of month 1 to 12 ("Jan" .. "Dec"); "Jan" for any
+ * other number. */
+const char *mail_date_month_name(int month);
+
 /* The day of the date-time in a Date: header's value (RFC 5322 3.3, and
  * the obsolete forms of 4.3: two- and three-digit years, comments and
  * folding), time and zone disregarded as RFC 9051 6.4.4 SENTON asks;

@@ -5,12 +5,11 @@
  * transfer encoding. Lenient with broken headers, as Dovecot is. */
 #include "mail/mail-mime-internal.h"
 
-#include <errno.h>
-#include <iconv.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/number.h"
+#include "mail/mail-decode.h"
 
 /* The most parameters a field gives; more are dropped. */
 #define MAIL_MIME_MAX_PARAMS 64
@@ -179,42 +178,22 @@ static void mail_mime_percent_decode(const char *s, size_t len, struct buf *out)
 	}
 }
 
-/* Convert out's bytes from `charset` to UTF-8 in place. An unknown
- * charset leaves them as they are; a byte that does not convert becomes
- * U+FFFD. */
+/* Convert out's bytes from `charset` to UTF-8 in place (mail-charset).
+ * An unknown charset leaves them as they are; a byte that does not
+ * convert becomes U+FFFD. */
 static void mail_mime_to_utf8(const char *charset, struct buf *text)
 {
+	struct mail_charset *cs;
 	struct buf conv;
-	iconv_t cd;
-	char *in;
-	size_t in_left;
 
-	if (charset[0] == '\0' || strcasecmp(charset, "utf-8") == 0 ||
-	    strcasecmp(charset, "us-ascii") == 0 || text->len == 0)
-		return;
-	cd = iconv_open("UTF-8", charset);
-	if (cd == (iconv_t)-1)
+	if (charset[0] == '\0' || text->len == 0 || mail_charset_is_utf8(charset) ||
+	    (cs = mail_charset_open(charset)) == NULL)
 		return;
 	buf_init(&conv, 0);
-	in = text->data;
-	in_left = text->len;
-	while (in_left > 0) {
-		char *out = buf_reserve(&conv, in_left * 4 + 16);
-		size_t out_left = in_left * 4 + 16, before = out_left;
-
-		if (out == NULL)
-			abort();
-		if (iconv(cd, &in, &in_left, &out, &out_left) == (size_t)-1 && errno != E2BIG) {
-			buf_commit(&conv, before - out_left);
-			if (buf_append(&conv, "\xef\xbf\xbd", 3) < 0)
-				abort();
-			in++;
-			in_left--;
-			continue;
-		}
-		buf_commit(&conv, before - out_left);
-	}
-	iconv_close(cd);
+	if (mail_charset_push(cs, text->data, text->len, &conv) < 0 ||
+	    mail_charset_finish(cs, &conv) < 0)
+		abort();        /* no cap on conv: only out of memory */
+	mail_charset_close(&cs);
 	buf_reset(text);
 	if (buf_append(text, conv.data, conv.len) < 0)
 		abort();

@@ -14,7 +14,7 @@
 #define KEYWORDS_MAX 256
 
 /* RFC 3501 section 9: flag-keyword = atom; no atom-specials, 7-bit. */
-static bool keyword_ok(const char *s, size_t len)
+bool store_keyword_valid(const char *s, size_t len)
 {
 	if (len == 0 || len > KEYWORD_MAX_LEN || s[0] == '\\')
 		return false;
@@ -61,7 +61,7 @@ bool store_keywords_normalize(const char *keywords, char **out_r)
 		if (*p == '\0')
 			break;
 		len = strcspn(p, " ");
-		if (!keyword_ok(p, len) || n == KEYWORDS_MAX)
+		if (!store_keyword_valid(p, len) || n == KEYWORDS_MAX)
 			return false;
 		words[n].s = p;
 		words[n++].len = len;

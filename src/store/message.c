@@ -216,6 +216,7 @@ void store_append_abort(struct store_append **app)
 {
 	if (*app == NULL)
 		return;
+	store_check_off_loop(__func__);
 	store_msg_unlink((*app)->acct, (*app)->tmp_name);
 	store_append_free(app);
 }

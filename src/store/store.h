@@ -414,6 +414,11 @@ enum store_flag_op {
 	STORE_FLAGS_REMOVE,
 	STORE_FLAGS_REPLACE,
 };
+/* Whether s[0..len) is a keyword the store keeps: an IMAP flag-keyword
+ * (RFC 9051 9: an atom, 7-bit, no atom-specials; not a \system flag) of
+ * at most 128 bytes. No I/O. */
+bool store_keyword_valid(const char *s, size_t len);
+
 /* What a flag update changed in one message: its new flags, keywords
  * (NULL when none) and MODSEQ. */
 struct store_flag_change {

@@ -75,6 +75,125 @@ def test_create_list_rename_delete(raw):
     assert b"NO [CANNOT]" in done, done
 
 
+def rfc_listing(untagged):
+    """{name: (attributes without \\HasChildren/\\HasNoChildren, CHILDINFO
+    or None)}, to compare with RFC 5258's examples (tern adds the CHILDREN
+    attributes to every response)."""
+    out = {}
+    for line in untagged:
+        m = re.match(rb'\* LIST \(([^)]*)\) "/" "?([^" ]*)"?(?: \("CHILDINFO" \((.*)\)\))?$', line)
+        assert m, line
+        attrs = set(m.group(1).decode().split()) - {"\\HasChildren", "\\HasNoChildren"}
+        out[m.group(2).decode()] = (attrs, m.group(3).decode() if m.group(3) else None)
+    return out
+
+
+def fresh(imap, name):
+    """A raw session of a new account, its default mailboxes unsubscribed:
+    each test builds an RFC example's hierarchy from nothing."""
+    user = "%s@localhost" % name
+    imap.cmd("user", "add", user, input=th.PASSWORD + "\n")
+    r = th.RawIMAP(imap.imaps_port, tls=True)
+    r.login(user)
+    for box in listing(r.ok('LSUB "" "*"'), b"LSUB"):
+        r.ok("UNSUBSCRIBE %s" % box)
+    return r
+
+
+SUB = '"SUBSCRIBED"'
+
+
+def test_rfc5258_example_8_recursivematch_and_missing_parents(imap):
+    r = fresh(imap, "rfc8")
+    for box in ("Foo", "Foo/Bar", "Foo/Baz", "Moo"):
+        r.ok("CREATE %s" % box)
+    # A) only Foo/Baz subscribed
+    r.ok("SUBSCRIBE Foo/Baz")
+    assert rfc_listing(r.ok('LIST (SUBSCRIBED) "" "*"')) == {"Foo/Baz": ({"\\Subscribed"}, None)}
+    assert rfc_listing(r.ok('LIST (SUBSCRIBED) "" "%"')) == {}
+    assert rfc_listing(r.ok('LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"')) == {"Foo": (set(), SUB)}
+    # A1) Foo subscribed too
+    r.ok("SUBSCRIBE Foo")
+    assert rfc_listing(r.ok('LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"')) == \
+        {"Foo": ({"\\Subscribed"}, SUB)}
+    # C) only Foo and Moo: no CHILDINFO
+    r.ok("SUBSCRIBE Moo")
+    r.ok("UNSUBSCRIBE Foo/Baz")
+    untagged = r.ok('LIST (SUBSCRIBED RECURSIVEMATCH) "" "%" RETURN (CHILDREN)')
+    assert rfc_listing(untagged) == {"Foo": ({"\\Subscribed"}, None), "Moo": ({"\\Subscribed"}, None)}
+    assert b'* LIST (\\Subscribed \\HasChildren) "/" "Foo"' in untagged, untagged
+    # B) none subscribed: nothing, though Foo has children
+    r.ok("UNSUBSCRIBE Foo")
+    r.ok("UNSUBSCRIBE Moo")
+    assert rfc_listing(r.ok('LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"')) == {}
+    # A2) the parent does not exist (a subscription outlives its mailbox)
+    r.ok("SUBSCRIBE Goo/Baz")
+    assert rfc_listing(r.ok('LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"')) == \
+        {"Goo": ({"\\NonExistent"}, SUB)}
+    # without RECURSIVEMATCH: "\NonExistent \HasChildren" (3.5's note,
+    # example 11), so that "%" finds the way to Goo/Baz
+    untagged = r.ok('LIST (SUBSCRIBED) "" "%"')
+    assert untagged == [b'* LIST (\\NonExistent \\HasChildren) "/" "Goo"'], untagged
+    assert rfc_listing(r.ok('LIST (SUBSCRIBED) "Goo/" "%"')) == \
+        {"Goo/Baz": ({"\\Subscribed", "\\NonExistent"}, None)}
+    r.close()
+
+
+def test_rfc5258_example_9_childinfo_whatever_the_pattern(imap):
+    r = fresh(imap, "rfc9")
+    for box in ("foo2/bar1", "foo2/bar2", "baz2/bar2", "baz2/bar22", "baz2/bar222", "eps2/mamba",
+                "qux2/bar2"):
+        r.ok("CREATE %s" % box)
+        r.ok("SUBSCRIBE %s" % box)
+    r.ok("SUBSCRIBE eps2")
+    got = rfc_listing(r.ok('LIST (RECURSIVEMATCH SUBSCRIBED) "" "*2"'))
+    # the RFC's D03 (baz2 and qux2 left out: every child of theirs that is
+    # subscribed is listed, 3.5's SHOULD)
+    assert got == {
+        "foo2": (set(), SUB),
+        "foo2/bar2": ({"\\Subscribed"}, None),
+        "baz2/bar2": ({"\\Subscribed"}, None),
+        "baz2/bar22": ({"\\Subscribed"}, None),
+        "baz2/bar222": ({"\\Subscribed"}, None),
+        "eps2": ({"\\Subscribed"}, SUB),
+        "qux2/bar2": ({"\\Subscribed"}, None),
+    }, got
+    got = rfc_listing(r.ok('LIST (RECURSIVEMATCH SUBSCRIBED) "" "*"'))
+    assert got["eps2"] == ({"\\Subscribed"}, SUB) and got["eps2/mamba"] == ({"\\Subscribed"}, None)
+    assert set(got) >= {"foo2/bar1", "foo2/bar2", "baz2/bar2", "qux2/bar2"}
+    r.close()
+
+
+def test_rfc5258_example_10_childinfo_without_children(imap):
+    r = fresh(imap, "rfc10")
+    r.ok("CREATE foo")
+    r.ok("SUBSCRIBE foo/bar")
+    assert rfc_listing(r.ok('LIST "" ("foo" "foo/*")')) == {"foo": (set(), None)}
+    assert rfc_listing(r.ok('LIST (SUBSCRIBED) "" "foo/*"')) == \
+        {"foo/bar": ({"\\Subscribed", "\\NonExistent"}, None)}
+    untagged = r.ok('LIST (SUBSCRIBED RECURSIVEMATCH) "" foo RETURN (CHILDREN)')
+    assert untagged == [b'* LIST (\\HasNoChildren) "/" "foo" ("CHILDINFO" ("SUBSCRIBED"))'], untagged
+    r.close()
+
+
+def test_recursivematch_with_special_use(imap):
+    """(SUBSCRIBED SPECIAL-USE RECURSIVEMATCH): a child must be both; the
+    CHILDINFO names the base option (RFC 5258 6: SPECIAL-USE is an
+    independent one, RFC 6154 6)."""
+    r = fresh(imap, "rfcsu")
+    r.ok("CREATE Box/Plain")
+    r.ok("CREATE Box/Out (USE (\\Sent))")
+    r.ok("CREATE Other/Plain")
+    for box in ("Box/Plain", "Box/Out", "Other/Plain", "Sent"):
+        r.ok("SUBSCRIBE %s" % box)
+    got = rfc_listing(r.ok('LIST (SUBSCRIBED SPECIAL-USE RECURSIVEMATCH) "" "%"'))
+    assert got == {"Box": (set(), SUB), "Sent": ({"\\Subscribed", "\\Sent"}, None)}, got
+    got = rfc_listing(r.ok('LIST (SUBSCRIBED SPECIAL-USE RECURSIVEMATCH) "" "*"'))
+    assert got == {"Box/Out": ({"\\Subscribed", "\\Sent"}, None),
+                   "Sent": ({"\\Subscribed", "\\Sent"}, None)}, got
+    r.close()
+
+
 def test_create_special_use(raw):
     raw.ok("CREATE Outbox (USE (\\Sent))")
     assert "\\Sent" in listing(raw.ok('LIST "" "Outbox"'))["Outbox"]

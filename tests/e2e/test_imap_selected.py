@@ -524,3 +524,22 @@ def test_saved_search_result_in_store_and_move(imap):
     assert re.match(rb"\* OK \[COPYUID \d+ 2,4 1:2\]", untagged[0]), untagged
     assert untagged[1:] == [b"* 4 EXPUNGE", b"* 2 EXPUNGE"], untagged
     r.close()
+
+
+def test_idle_keepalive_and_no_idle_timeout():
+    """[imap] idle_keepalive: "* OK Still here" while idling, every
+    interval; an idling client outlives [imap] idle_timeout."""
+    with th.imap_tern({"imap.idle_keepalive": "1", "imap.idle_timeout": "1"}) as t:
+        r = th.RawIMAP(t.imaps_port, tls=True)
+        r.login()
+        r.ok("SELECT INBOX")
+        r.send(b"i IDLE\r\n")
+        assert r.readline() == b"+ idling\r\n"
+        start = time.monotonic()
+        for _ in range(3):
+            assert r.readline() == b"* OK Still here\r\n"
+        assert time.monotonic() - start >= 2.5
+        r.send(b"DONE\r\n")
+        _, done = r.read_until("i")
+        assert done == b"i OK IDLE completed", done
+        r.close()

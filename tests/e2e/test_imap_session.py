@@ -5,6 +5,7 @@
 # STARTTLS injection, the "+ " continuation, error limits and bad input.
 import base64
 import imaplib
+import time
 
 import pytest
 
@@ -195,3 +196,38 @@ def test_commands_in_the_packet_of_done_are_answered(imap):
     untagged, done = r.read_until("n2")
     assert done.startswith(b"n2 OK") and untagged == [b'* NAMESPACE (("" "/")) NIL NIL']
     r.close()
+
+
+def test_authenticate_response_too_long_is_skipped_whole(imap):
+    """A SASL response longer than [imap] line_length (65536 here) gets one
+    tagged BAD once its line ends; none of it is read as commands."""
+    r = th.RawIMAP(imap.imaps_port, tls=True)
+    r.send(b"a AUTHENTICATE PLAIN\r\n")
+    assert r.readline() == b"+ \r\n"
+    r.send(b"QUFB" * 50000 + b" x NOOP\r\nb NOOP\r\n")
+    untagged, done = r.read_until("a")
+    assert done.startswith(b"a BAD") and untagged == [], (untagged, done)
+    untagged, done = r.read_until("b")
+    assert done.startswith(b"b OK") and untagged == [], (untagged, done)
+    r.close()
+
+
+def test_over_long_line_being_skipped_is_still_input_too_slow():
+    """While the rest of an over-long line is dropped, [limits]
+    min_input_rate still applies: a trickle is cut."""
+    with th.imap_tern({"imap.line_length": "512", "limits.login_timeout": "0",
+                       "limits.slow_input_timeout": "1", "limits.min_input_rate": "50"}) as t:
+        r = th.RawIMAP(t.imaps_port, tls=True)
+        r.send(b"a AUTHENTICATE PLAIN\r\n")
+        assert r.readline() == b"+ \r\n"
+        r.send(b"A" * 600)
+        t0 = time.monotonic()
+        try:
+            for _ in range(30):
+                r.send(b"A")
+                time.sleep(0.4)
+        except OSError:
+            pass
+        assert r.readline().startswith(b"* BYE Disconnected: input too slow")
+        assert time.monotonic() - t0 < 8 * th.SLOW
+        r.close()

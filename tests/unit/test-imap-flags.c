@@ -116,6 +116,19 @@ static void test_broken(void **state)
 	assert_bad("+FLAGS (a%b)", IMAP_STORE_PARSE_BAD);
 	assert_bad("+FLAGS (a*)", IMAP_STORE_PARSE_BAD);
 	assert_bad("+FLAGS ({3}\r\nabc)", IMAP_STORE_PARSE_BAD);
+	/* longer than the store keeps (store_keyword_valid) */
+	memset(many, 'k', sizeof(many));
+	memcpy(many, "+FLAGS (", 8);
+	memcpy(many + 8 + 129, ")", 2);
+	assert_bad(many, IMAP_STORE_PARSE_BAD);
+	memcpy(many + 8 + 128, ")", 2);
+	{
+		struct imap_store_args r;
+		const char *why = NULL;
+
+		assert_int_equal(parse(many, &r, &why), IMAP_STORE_PARSE_OK);
+		imap_store_args_free(&r);
+	}
 	/* More distinct keywords than a mailbox may hold: NO [LIMIT]. */
 	off += (size_t)snprintf(many, sizeof(many), "+FLAGS (");
 	for (int i = 0; i <= STORE_MAILBOX_KEYWORDS_MAX; i++)

@@ -37,6 +37,7 @@ static void sel_free(struct imap_selected *sel)
 	free(sel->view.uids);
 	free(sel->view.flags);
 	free(sel->pending);
+	free(sel->saved);
 	free(sel);
 }
 
@@ -73,6 +74,38 @@ static void test_expunge_numbers(void **state)
 	assert_int_equal(sel->n_pending, 0);
 	assert_int_equal(imap_selected_seq(sel, 30), 2);
 	assert_int_equal(imap_selected_seq(sel, 20), 0);
+	buf_release(&out);
+	sel_free(sel);
+}
+
+/* RFC 5182 2.1: an expunged message leaves the saved result "$" when
+ * its EXPUNGE goes out, not before. */
+static void test_expunge_leaves_saved_result(void **state)
+{
+	static const uint32_t uids[] = { 10, 20, 30, 40, 50 };
+	static const uint32_t saved[] = { 10, 20, 40 };
+	static const uint32_t gone[] = { 20, 30, 40 };
+	struct imap_selected *sel = sel_make(uids, 5);
+	struct buf out;
+
+	(void)state;
+	buf_init(&out, 0);
+	sel->saved = malloc(sizeof(saved));
+	assert_non_null(sel->saved);
+	memcpy(sel->saved, saved, sizeof(saved));
+	sel->n_saved = 3;
+	/* held back (during FETCH): "$" still names them */
+	imap_update_write(sel, NULL, 0, gone, 3, false, false, 0, &out);
+	assert_int_equal(sel->n_saved, 3);
+	imap_update_write(sel, NULL, 0, NULL, 0, true, false, 0, &out);
+	assert_out(&out, "* 4 EXPUNGE\r\n* 3 EXPUNGE\r\n* 2 EXPUNGE\r\n");
+	assert_int_equal(sel->n_saved, 1);
+	assert_int_equal(sel->saved[0], 10);
+	/* the last one goes: nothing is held */
+	imap_update_write(sel, NULL, 0, saved, 1, true, false, 0, &out);
+	assert_out(&out, "* 1 EXPUNGE\r\n");
+	assert_int_equal(sel->n_saved, 0);
+	assert_null(sel->saved);
 	buf_release(&out);
 	sel_free(sel);
 }
@@ -318,6 +351,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_expunge_numbers),
 		cmocka_unit_test(test_expunge_held_back),
+		cmocka_unit_test(test_expunge_leaves_saved_result),
 		cmocka_unit_test(test_expunge_unknown),
 		cmocka_unit_test(test_flags_of_others),
 		cmocka_unit_test(test_own_modseqs),

@@ -51,6 +51,9 @@ static void test_month(void **state)
 	assert_int_equal(mail_date_month("dEC", 3), 12);
 	assert_int_equal(mail_date_month("De@", 3), 0);
 	assert_int_equal(mail_date_month("Decem", 5), 0);
+	assert_string_equal(mail_date_month_name(1), "Jan");
+	assert_string_equal(mail_date_month_name(12), "Dec");
+	assert_string_equal(mail_date_month_name(13), "Jan");
 	assert_int_equal(mail_date_day(2026, 12, 1), 20261201);
 	assert_int_equal(mail_date_day(2026, 13, 1), 0);
 	assert_int_equal(mail_date_day(1900, 2, 29), 0);
