@@ -116,6 +116,16 @@ struct store_message {
  * without) stay usable, and the last put frees the root. */
 enum store_error store_root_open(const char *data_dir, struct store_root **root_r);
 void store_root_close(struct store_root **root);
+/* Keep a handle open `seconds` after its last put (the server's
+ * [server] account_linger), so that a client that logs in again finds
+ * the account open; a thread of the root closes it then, and
+ * store_root_close closes what lingers. Call once, before the first get;
+ * 0 (the default) closes at the last put. */
+enum store_error store_root_linger(struct store_root *root, unsigned seconds);
+/* Close the account's handle now if it only lingers (nobody holds it):
+ * `tern user del` asks for this through the control socket before it
+ * takes the account's folder. Returns whether one was closed. Blocking. */
+bool store_root_release(struct store_root *root, const char *address);
 
 /* The account's handle, shared: while any caller holds it, every
  * store_account_get of the same address (any case) returns the same
