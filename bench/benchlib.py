@@ -182,9 +182,9 @@ class Tern:
 			out += ["--set", "%s=%s" % (k, v)]
 		return out
 
-	def cmd(self, *argv, stdin=None):
+	def cmd(self, *argv, stdin=None, timeout=120):
 		p = subprocess.run([TERN_BIN] + list(argv) + self.args(), input=stdin,
-				   capture_output=True, text=True, timeout=120)
+				   capture_output=True, text=True, timeout=timeout)
 		if p.returncode != 0:
 			raise BenchError("tern %s: exit %d: %s" % (" ".join(argv), p.returncode, p.stderr.strip()[-500:]))
 		return p

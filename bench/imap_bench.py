@@ -288,7 +288,7 @@ class Tern(benchlib.Tern):
 		for u in users:
 			self.cmd("user", "add", u, "--hash", "{SHA512-CRYPT}" + sha_hash)
 		for u, md in maildirs.items():
-			self.cmd("import", "maildir", u, md)
+			self.cmd("import", "maildir", u, md, timeout=600)
 
 	def start(self):
 		super().start(lambda: Imap(self.port).close())
