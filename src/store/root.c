@@ -28,6 +28,7 @@ struct store_root {
 	 * until their `idle_until`; the reaper closes them. */
 	unsigned linger;          /* seconds; 0: the last put closes */
 	bool reaper_running;
+	bool reaping;             /* store_root_close closes what lingers: no drop frees the root */
 	pthread_t reaper;
 	pthread_cond_t reap;      /* wakes the reaper: closing, or a release */
 	struct store_account *buckets[STORE_ROOT_BUCKETS];
@@ -165,6 +166,7 @@ void store_root_close(struct store_root **rootp)
 	*rootp = NULL;
 	pthread_mutex_lock(&root->mutex);
 	root->closed = true;
+	root->reaping = true;
 	pthread_cond_broadcast(&root->reap);
 	pthread_mutex_unlock(&root->mutex);
 	if (root->reaper_running)
@@ -172,6 +174,7 @@ void store_root_close(struct store_root **rootp)
 	/* Nobody gets a handle any more: the lingering ones close now. */
 	store_root_reap(root, true, NULL);
 	pthread_mutex_lock(&root->mutex);
+	root->reaping = false;
 	open = root->n_accounts;
 	pthread_mutex_unlock(&root->mutex);
 	if (open > 0) {
@@ -235,7 +238,7 @@ static void store_root_drop(struct store_root *root, struct store_account *acct)
 		p = &(*p)->next;
 	*p = acct->next;
 	root->n_accounts--;
-	last = root->closed && root->n_accounts == 0;
+	last = root->closed && !root->reaping && root->n_accounts == 0;
 	pthread_cond_broadcast(&root->changed);
 	pthread_mutex_unlock(&root->mutex);
 	store_account_free(acct);
