@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 
+#include "core/number.h"
 #include "core/utf8.h"
 
 /* RFC 4616 2: authzid, authcid and passwd are each at most 255 octets. */
@@ -96,21 +97,6 @@ const char *sasl_password(const struct sasl *sasl)
 	return sasl->password;
 }
 
-static int sasl_b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* Strict RFC 4648 4 decoding: length a multiple of 4, padding only at the
  * end, no other characters (no whitespace), and the unused bits of the last
  * quantum zero (3.5: canonical encoding). Returns the decoded length or -1. */
@@ -133,7 +119,7 @@ static long sasl_b64_decode(const char *in, size_t len, unsigned char *out, size
 			}
 			if (pad > 0)
 				return -1;   /* data after '=' */
-			v[k] = sasl_b64_value(in[i + k]);
+			v[k] = number_base64_digit((unsigned char)in[i + k]);
 			if (v[k] < 0)
 				return -1;
 		}

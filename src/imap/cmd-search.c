@@ -26,6 +26,7 @@
 #define SEARCH_BATCH 256
 #define SEARCH_BATCH_BYTES (8u << 20)
 #define SEARCH_PIECE (64u * 1024)
+#define SEARCH_HEADER_PIECE (8u * 1024)
 /* Numbers per write of a "* SEARCH" line. */
 #define SEARCH_WRITE_CHUNK 512
 
@@ -83,19 +84,23 @@ static const struct mail_text_sink search_sink = {
 	search_on_field, search_on_body, search_on_part_end,
 };
 
-/* Read one message's text into the program's text keys. Returns the
- * bytes read; *gone_r when the message was expunged meanwhile. */
+/* Read one message's text into the program's text keys: by its
+ * structure when a BODY or TEXT key needs the parts, else only the top
+ * header (no structure needed: an uncached message is not parsed).
+ * Returns the bytes read; *gone_r when the message was expunged
+ * meanwhile. */
 static uint64_t search_read_text(struct search *se, const struct store_message *m, bool *gone_r)
 {
 	struct store_reader *reader = NULL;
-	struct mail_structure *st;
+	struct mail_structure *st = NULL;
 	struct mail_text *t;
 	uint64_t off, len, read = 0, top_body = 0, top_len;
-	enum store_error err;
+	enum store_error err = STORE_OK;
 
 	*gone_r = false;
-	err = imap_structure_load(se->acct, &se->ref, m->uid, m->size, &reader, se->scratch,
-				  SEARCH_PIECE, &st);
+	if (se->prog->needs_body)
+		err = imap_structure_load(se->acct, &se->ref, m->uid, m->size, &reader,
+					  se->scratch, SEARCH_PIECE, &st);
 	if (err == STORE_OK && reader == NULL)
 		err = store_reader_open(se->acct, &se->ref, m->uid, &reader);
 	if (err != STORE_OK) {
@@ -109,14 +114,17 @@ static uint64_t search_read_text(struct search *se, const struct store_message *
 		return 0;
 	}
 	/* Where the top header ends: SENT* keys need no more than it. */
-	(void)mail_structure_section(st, NULL, 0, MAIL_SECTION_TEXT, &top_body, &top_len);
+	if (st != NULL)
+		(void)mail_structure_section(st, NULL, 0, MAIL_SECTION_TEXT, &top_body, &top_len);
 	imap_search_text_begin(se->prog);
 	t = mail_text_new(st, &search_sink, se->prog);
 	while (mail_text_want(t, &off, &len)) {
-		size_t want = len < SEARCH_PIECE ? (size_t)len : SEARCH_PIECE;
+		/* A header alone is read in smaller pieces: most are short. */
+		size_t piece = st != NULL ? SEARCH_PIECE : SEARCH_HEADER_PIECE;
+		size_t want = len < piece ? (size_t)len : piece;
 		ssize_t got;
 
-		if (off >= top_body && imap_search_text_settled(se->prog))
+		if (st != NULL && off >= top_body && imap_search_text_settled(se->prog))
 			break;  /* every text key matched already */
 		got = store_reader_pread(reader, se->scratch, want, off);
 		if (got <= 0)

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "core/utf8.h"
+#include "imap/imap-flags.h"
 #include "mail/mail-date.h"
 #include "mail/mail-decode.h"
 #include "store/store.h"
@@ -226,16 +227,11 @@ static struct imap_search_node *imap_search_flag_key(struct imap_search_reader *
 
 static struct imap_search_node *imap_search_keyword_key(struct imap_search_reader *r, bool negate)
 {
-	static const struct {
-		const char *name;
-		unsigned flag;
-	} system[] = {
-		{ "\\Seen", STORE_FLAG_SEEN },       { "\\Answered", STORE_FLAG_ANSWERED },
-		{ "\\Flagged", STORE_FLAG_FLAGGED }, { "\\Deleted", STORE_FLAG_DELETED },
-		{ "\\Draft", STORE_FLAG_DRAFT },
-	};
 	const struct imap_arg *arg = imap_search_next_arg(r);
 	struct imap_search_node *node;
+	unsigned flags;
+	char *keyword;
+	const char *why;
 
 	if (arg == NULL)
 		return NULL;
@@ -243,17 +239,23 @@ static struct imap_search_node *imap_search_keyword_key(struct imap_search_reade
 		imap_search_fail(r, IMAP_SEARCH_BAD, "KEYWORD needs a flag keyword");
 		return NULL;
 	}
-	/* A system flag named as a keyword is taken for the flag (as Dovecot). */
-	for (size_t i = 0; i < sizeof(system) / sizeof(system[0]); i++) {
-		if (imap_arg_atom_is(arg, system[i].name))
-			return imap_search_flag_key(r, system[i].flag, negate);
-	}
-	node = imap_search_node_new(r, IMAP_SEARCH_KEYWORD);
-	if (node == NULL)
+	if (!imap_flags_parse(arg, &flags, &keyword, &why)) {
+		imap_search_fail(r, IMAP_SEARCH_BAD, why);
 		return NULL;
-	node->str = strdup(arg->str);
-	if (node->str == NULL)
-		abort();
+	}
+	if (keyword == NULL) {
+		/* A system flag named as a keyword is taken for the flag (as
+		 * Dovecot); \Recent, which STORE ignores, for RECENT. */
+		node = imap_search_node_new(r, flags != 0 ? IMAP_SEARCH_FLAGS : IMAP_SEARCH_RECENT);
+		if (node != NULL)
+			node->flags = flags;
+	} else {
+		node = imap_search_node_new(r, IMAP_SEARCH_KEYWORD);
+		if (node != NULL)
+			node->str = keyword;
+		else
+			free(keyword);
+	}
 	return negate ? imap_search_wrap(r, IMAP_SEARCH_NOT, node, NULL) : node;
 }
 
@@ -289,6 +291,7 @@ static struct imap_search_node *imap_search_text_key(struct imap_search_reader *
 	t[prog->n_text_nodes++] = node;
 	prog->text_nodes = t;
 	prog->needs_text = true;
+	prog->needs_body |= kind != IMAP_SEARCH_HEADER;
 	return node;
 }
 

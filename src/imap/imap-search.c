@@ -16,7 +16,9 @@ uint32_t imap_search_day(int64_t when)
 	time_t t = (time_t)when;
 	struct tm tm;
 
-	if (localtime_r(&t, &tm) == NULL)
+	/* In UTC, as FETCH writes INTERNALDATE (imap-date.h): the day the
+	 * client sees is the day it searches for. */
+	if (gmtime_r(&t, &tm) == NULL)
 		return 0;
 	return mail_date_day(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }

@@ -79,6 +79,7 @@ struct imap_search_program {
 	bool uses_saved;            /* "$" appears in it */
 	bool needs_index;           /* flags, keywords, dates or sizes: the index is read */
 	bool needs_text;            /* HEADER, BODY or TEXT keys: messages are read */
+	bool needs_body;            /* BODY or TEXT keys: more than the top header is read */
 	bool needs_date;            /* SENT* keys: the Date: header is read */
 	size_t n_nodes;
 	/* The nodes of HEADER, BODY and TEXT keys, for the text reader. */
@@ -144,7 +145,8 @@ void imap_search_text_part_end(struct imap_search_program *prog);
  * need not be read. */
 bool imap_search_text_settled(const struct imap_search_program *prog);
 
-/* The day of an internal date (the server's local time), as mail_date_day. */
+/* The day of an internal date in UTC (as INTERNALDATE is written), as
+ * mail_date_day. */
 uint32_t imap_search_day(int64_t when);
 
 #endif

@@ -79,21 +79,6 @@ void mail_decoder_init(struct mail_decoder *d, enum mail_cte cte)
 		d->bad = true;
 }
 
-static int mail_decode_b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 static size_t mail_decode_b64(struct mail_decoder *d, const unsigned char *in, size_t len,
 			      unsigned char *out)
 {
@@ -101,7 +86,7 @@ static size_t mail_decode_b64(struct mail_decoder *d, const unsigned char *in, s
 
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = in[i];
-		int v = mail_decode_b64_value(c);
+		int v = number_base64_digit(c);
 
 		if (v < 0) {
 			if (c == '=') {

@@ -65,10 +65,7 @@ static bool mail_rfc2047_b(const unsigned char *t, size_t len, struct mail_rfc20
 	struct mail_decoder d;
 
 	for (size_t i = 0; i < len; i++) {
-		unsigned char c = t[i];
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '+' || c == '/' || c == '='))
+		if (t[i] != '=' && number_base64_digit(t[i]) < 0)
 			return false;
 	}
 	mail_decoder_init(&d, MAIL_CTE_BASE64);

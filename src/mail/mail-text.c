@@ -41,8 +41,11 @@ struct mail_text {
 
 static bool mail_text_is_root(const struct mail_structure *st, uint32_t node)
 {
-	uint32_t parent = st->nodes[node].parent;
+	uint32_t parent;
 
+	if (st == NULL)
+		return true;  /* header-only: the top message's */
+	parent = st->nodes[node].parent;
 	return parent == MAIL_MIME_NONE || st->nodes[parent].kind == MAIL_MIME_MESSAGE;
 }
 
@@ -65,7 +68,8 @@ static void mail_text_field(struct mail_text *t, const struct mail_header_field 
 		       t->decoded.len > 0 ? t->decoded.data : "", t->decoded.len);
 }
 
-static void mail_text_drain(struct mail_text *t)
+/* Take the fields read so far; true once the header ended. */
+static bool mail_text_drain(struct mail_text *t)
 {
 	struct mail_header_field f;
 	enum mail_header_result r;
@@ -75,6 +79,7 @@ static void mail_text_drain(struct mail_text *t)
 		if (r == MAIL_HEADER_FIELD)
 			mail_text_field(t, &f);
 	}
+	return r != MAIL_HEADER_NEED_MORE;
 }
 
 static void mail_text_header_end(struct mail_text *t)
@@ -82,7 +87,7 @@ static void mail_text_header_end(struct mail_text *t)
 	if (!t->hp_open)
 		return;
 	mail_header_parser_finish(&t->hp);
-	mail_text_drain(t);
+	(void)mail_text_drain(t);
 	mail_header_parser_deinit(&t->hp);
 	t->hp_open = false;
 }
@@ -146,11 +151,19 @@ static void mail_text_body_end(struct mail_text *t)
 	t->body_open = false;
 }
 
+static const struct mail_header_limits mail_text_limits = { SIZE_MAX, MAIL_TEXT_MAX_FIELD };
+
 /* Move on to the next range worth reading. */
 static void mail_text_settle(struct mail_text *t)
 {
-	static const struct mail_header_limits limits = { SIZE_MAX, MAIL_TEXT_MAX_FIELD };
-
+	if (t->st == NULL) {
+		/* Header-only: one header from offset 0, read until it ends. */
+		if (!t->hp_open && !t->done) {
+			mail_header_parser_init(&t->hp, &mail_text_limits);
+			t->hp_open = true;
+		}
+		return;
+	}
 	while (!t->done) {
 		const struct mail_mime_node *n;
 
@@ -163,7 +176,7 @@ static void mail_text_settle(struct mail_text *t)
 			if (t->pos < n->hdr_off)
 				t->pos = n->hdr_off;  /* a preamble: not text */
 			if (!t->hp_open && t->pos == n->hdr_off) {
-				mail_header_parser_init(&t->hp, &limits);
+				mail_header_parser_init(&t->hp, &mail_text_limits);
 				t->hp_open = true;
 				free(t->charset);
 				t->charset = NULL;
@@ -211,6 +224,11 @@ bool mail_text_want(const struct mail_text *t, uint64_t *off_r, uint64_t *len_r)
 
 	if (t->done)
 		return false;
+	if (t->st == NULL) {
+		*off_r = t->pos;
+		*len_r = UINT64_MAX - t->pos;
+		return true;
+	}
 	n = &t->st->nodes[t->node];
 	*off_r = t->pos;
 	*len_r = (t->in_body ? n->end : n->body_off) - t->pos;
@@ -223,7 +241,10 @@ void mail_text_push(struct mail_text *t, const void *data, size_t len)
 		return;
 	if (!t->in_body) {
 		mail_header_parser_push(&t->hp, data, len);
-		mail_text_drain(t);
+		if (mail_text_drain(t) && t->st == NULL) {
+			mail_text_end(t);  /* header-only: its end is the end */
+			return;
+		}
 	} else {
 		unsigned char *out = mail_text_scratch(t, MAIL_DECODE_OUT_MAX(len));
 

@@ -27,13 +27,17 @@ struct mail_text_sink {
 	void (*part_end)(void *ctx);
 };
 
-/* A reader of the message `st` describes (st must outlive it). */
+/* A reader of the message `st` describes (st must outlive it). With st
+ * NULL, a reader of the top message's header alone, which needs no
+ * structure: it asks for the bytes from 0 on until the header ends (its
+ * fields are then all delivered; no body part is). */
 struct mail_text *mail_text_new(const struct mail_structure *st, const struct mail_text_sink *sink,
 				void *ctx);
 void mail_text_free(struct mail_text **t);
 
 /* The byte range of the message to push next: true with [*off_r,
- * *off_r + *len_r), false when everything was read. */
+ * *off_r + *len_r), false when everything was read. (A header-only reader
+ * asks for everything from its position on: push what there is.) */
 bool mail_text_want(const struct mail_text *t, uint64_t *off_r, uint64_t *len_r);
 /* Push the first `len` bytes (0 < len <= *len_r) of the range asked for.
  * A short read (the file is shorter than its structure says) ends the

@@ -66,10 +66,9 @@ static enum imap_search_error error(const char *keys)
 
 static int64_t when(int y, int m, int d, int h)
 {
-	struct tm tm = { .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = h,
-			 .tm_isdst = -1 };
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = h };
 
-	return (int64_t)mktime(&tm);
+	return (int64_t)timegm(&tm);
 }
 
 static struct imap_search_msg msg1(void)
@@ -117,6 +116,8 @@ static void test_flags(void **state)
 	assert_true(meta("UNKEYWORD Wor", &m));
 	assert_false(meta("UNKEYWORD Work", &m));
 	assert_true(meta("KEYWORD \\Seen", &m));     /* a system flag as a keyword */
+	assert_false(meta("KEYWORD \\Recent", &m));  /* \Recent: RECENT */
+	assert_true(meta("UNKEYWORD \\Answered", &m));
 	m.keywords = NULL;
 	assert_false(meta("KEYWORD Work", &m));
 	/* rev1 */
@@ -150,6 +151,14 @@ static void test_sizes_dates(void **state)
 	assert_true(meta("ON 1-Dec-2026", &m));
 	m.internal_date = when(2026, 12, 1, 0);
 	assert_true(meta("ON 1-Dec-2026", &m));
+	/* The day is UTC's, whatever the server's zone. */
+	setenv("TZ", "Pacific/Kiritimati", 1);     /* UTC+14 */
+	tzset();
+	m.internal_date = when(2026, 12, 1, 23);
+	assert_true(meta("ON 1-Dec-2026", &m));
+	assert_int_equal(imap_search_day(when(2026, 12, 31, 23)), 20261231);
+	unsetenv("TZ");
+	tzset();
 }
 
 static void test_sets(void **state)
@@ -268,6 +277,8 @@ static void test_broken(void **state)
 	assert_int_equal(error("HEADER Subject"), IMAP_SEARCH_BAD);
 	assert_int_equal(error("KEYWORD"), IMAP_SEARCH_BAD);
 	assert_int_equal(error("KEYWORD \"x\""), IMAP_SEARCH_BAD);
+	assert_int_equal(error("KEYWORD \\Foo"), IMAP_SEARCH_BAD);
+	assert_int_equal(error("KEYWORD (Work)"), IMAP_SEARCH_BAD);
 	assert_int_equal(error("SUBJECT \"\xff\""), IMAP_SEARCH_BAD);
 	assert_int_equal(error("\"SEEN\""), IMAP_SEARCH_BAD);
 	assert_int_equal(error("NIL"), IMAP_SEARCH_BAD);

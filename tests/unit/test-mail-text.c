@@ -199,6 +199,55 @@ static void test_broken(void **state)
 	free(got);
 }
 
+/* The top header alone, without a structure: its fields, no part, and
+ * nothing read past the header's end (but for the piece holding it). */
+static void check_header_only(const char *msg, const char *want)
+{
+	static const size_t steps[] = { 100000, 1, 3, 16 };
+	size_t len = strlen(msg);
+
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		struct mail_text *t;
+		struct seen s;
+		uint64_t off, left, pushed = 0;
+
+		buf_init(&s.out, 0);
+		s.in_part = false;
+		t = mail_text_new(NULL, &sink, &s);
+		while (mail_text_want(t, &off, &left)) {
+			size_t n = len - pushed < steps[i] ? len - pushed : steps[i];
+
+			assert_int_equal(off, pushed);
+			if (n == 0)
+				break;  /* the input ended first */
+			mail_text_push(t, msg + off, n);
+			pushed += n;
+		}
+		mail_text_end(t);
+		mail_text_free(&t);
+		assert_int_equal(buf_append(&s.out, "", 1), 0);
+		assert_string_equal(s.out.data, want);
+		if (steps[i] == 1) {
+			const char *end = strstr(msg, "\r\n\r\n");
+
+			assert_true(end == NULL || pushed == (uint64_t)(end - msg) + 4);
+		}
+		buf_release(&s.out);
+	}
+}
+
+static void test_header_only(void **state)
+{
+	(void)state;
+	check_header_only(multipart, "T:From=J\xc3\xb6rg <j@example.org>\n"
+				     "T:Subject=mixed\n"
+				     "T:Content-Type=multipart/mixed; boundary=\"XX\"\n");
+	check_header_only("Subject: =?utf-8?q?a=C3=A9?=\r\n folded\r\n\r\nbody",
+			  "T:Subject=a\xc3\xa9 folded\n");
+	check_header_only("Subject: cut", "T:Subject=cut\n");     /* no end of header */
+	check_header_only("", "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_encodings),
 		cmocka_unit_test(test_multipart),
 		cmocka_unit_test(test_broken),
+		cmocka_unit_test(test_header_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -67,12 +67,30 @@ static void test_hex_digit(void **state)
 	assert_int_equal(number_hex_digit('\0'), -1);
 }
 
+static void test_base64_digit(void **state)
+{
+	(void)state;
+	assert_int_equal(number_base64_digit('A'), 0);
+	assert_int_equal(number_base64_digit('Z'), 25);
+	assert_int_equal(number_base64_digit('a'), 26);
+	assert_int_equal(number_base64_digit('z'), 51);
+	assert_int_equal(number_base64_digit('0'), 52);
+	assert_int_equal(number_base64_digit('9'), 61);
+	assert_int_equal(number_base64_digit('+'), 62);
+	assert_int_equal(number_base64_digit('/'), 63);
+	assert_int_equal(number_base64_digit('='), -1);
+	assert_int_equal(number_base64_digit('-'), -1);
+	assert_int_equal(number_base64_digit(','), -1);
+	assert_int_equal(number_base64_digit(0xc3), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_length),
 		cmocka_unit_test(test_hex_digit),
+		cmocka_unit_test(test_base64_digit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
