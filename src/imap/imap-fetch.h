@@ -16,8 +16,11 @@
 #include "mail/mail-mime.h"
 #include "store/store.h"
 
-/* Messages per batch: with only metadata asked for, and otherwise. */
+/* Messages per batch: with only metadata asked for, with structures but
+ * no file contents (their cached blobs read in one statement), and
+ * otherwise. */
 #define IMAP_FETCH_BATCH_META 1000
+#define IMAP_FETCH_BATCH_STRUCTURE 500
 #define IMAP_FETCH_BATCH 64
 /* A section up to this long is read (and decoded) in the batch job and
  * written from memory; a longer one is streamed from the file. */

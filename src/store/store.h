@@ -258,6 +258,11 @@ enum store_error store_recent_peek(struct store_account *acct, const struct stor
 #define STORE_STRUCTURE_MAX (16u * 1024 * 1024)
 enum store_error store_structure_get(struct store_account *acct, const struct store_mailbox_ref *ref,
 				     uint32_t uid, void **data_r, size_t *len_r);
+/* The cached blobs of messages uids[0..n) (ascending; a FETCH batch) in
+ * one read: blobs_r[i] (malloc'd, or NULL when none is cached or the
+ * message is gone) and lens_r[i], both the caller's arrays of n. */
+enum store_error store_structures_get(struct store_account *acct, const struct store_mailbox_ref *ref,
+				      const uint32_t *uids, size_t n, void **blobs_r, size_t *lens_r);
 enum store_error store_structure_put(struct store_account *acct, const struct store_mailbox_ref *ref,
 				     uint32_t uid, const void *data, size_t len);
 
