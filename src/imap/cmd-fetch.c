@@ -138,13 +138,25 @@ static bool write_item(struct imap_cmd *cmd, const struct imap_fetch_item *it,
 		buf_printf(&out, "RFC822.SIZE %" PRIu64, m->size);
 		break;
 	case IMAP_FETCH_ENVELOPE:
-		buf_printf(&out, "ENVELOPE %s", mail_structure_envelope(x->st));
+		buf_append_str(&out, "ENVELOPE ");
+		if (x->peeked)
+			buf_append(&out, x->strs.envelope, x->strs.envelope_len);
+		else
+			buf_append_str(&out, mail_structure_envelope(x->st));
 		break;
 	case IMAP_FETCH_BODY:
-		buf_printf(&out, "BODY %s", mail_structure_body(x->st));
+		buf_append_str(&out, "BODY ");
+		if (x->peeked)
+			buf_append(&out, x->strs.body, x->strs.body_len);
+		else
+			buf_append_str(&out, mail_structure_body(x->st));
 		break;
 	case IMAP_FETCH_BODYSTRUCTURE:
-		buf_printf(&out, "BODYSTRUCTURE %s", mail_structure_bodystructure(x->st));
+		buf_append_str(&out, "BODYSTRUCTURE ");
+		if (x->peeked)
+			buf_append(&out, x->strs.bodystructure, x->strs.bodystructure_len);
+		else
+			buf_append_str(&out, mail_structure_bodystructure(x->st));
 		break;
 	case IMAP_FETCH_BINARY_SIZE:
 		buf_printf(&out, "%s %" PRIu64, it->label, d->size);

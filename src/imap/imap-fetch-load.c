@@ -432,6 +432,15 @@ void imap_fetch_load(struct imap_fetch *f)
 			f->expunged = true;
 			continue;
 		}
+		/* Only the structure's strings asked for, and cached: sent
+		 * from the blob as it is. */
+		if (f->req.needs == IMAP_FETCH_NEED_STRUCTURE && blobs[i] != NULL &&
+		    mail_structure_peek(blobs[i], lens[i], f->msgs[i].size, &x->strs)) {
+			x->blob = blobs[i];
+			blobs[i] = NULL;
+			x->peeked = true;
+			continue;
+		}
 		if ((!load_message(f, &f->msgs[i], x, blobs != NULL ? blobs[i] : NULL,
 				   lens != NULL ? lens[i] : 0, &budget, &streamed) && !x->gone) ||
 		    f->unknown_cte)
@@ -455,6 +464,7 @@ void imap_fetch_load(struct imap_fetch *f)
 static void msg_free(struct imap_fetch *f, struct imap_fetch_msg *x)
 {
 	mail_structure_free(&x->st);
+	free(x->blob);
 	if (x->data != NULL)
 		for (size_t i = 0; i < f->req.n; i++)
 			free(x->data[i].data);

@@ -50,6 +50,11 @@ struct imap_fetch_data {
 
 struct imap_fetch_msg {
 	struct mail_structure *st;      /* when the items need it */
+	/* Only ENVELOPE, BODY, BODYSTRUCTURE asked: the cached blob, its
+	 * strings read in place (mail_structure_peek), no st. */
+	void *blob;
+	struct mail_structure_strings strs;
+	bool peeked;
 	struct imap_fetch_data *data;   /* one per item (used by sections only) */
 	struct store_reader *reader;    /* open while a FILE or DECODE item waits */
 	bool gone;                      /* expunged by another session */
