@@ -25,6 +25,7 @@ static void fetch_free_ctx(struct imap_cmd *cmd)
 
 	imap_fetch_batch_free(f);
 	imap_fetch_request_free(&f->req);
+	buf_release(&f->line);
 	free(f->uids);
 	free(f->scratch);
 	free(f);
@@ -116,68 +117,69 @@ static bool write_item(struct imap_cmd *cmd, const struct imap_fetch_item *it,
 {
 	struct imap_session *s = cmd->s;
 	struct imap_fetch *f = cmd->ctx;
-	struct buf out;
+	struct buf *out = &f->line;
 	bool started = false;
 
-	buf_init(&out, 0);
+	buf_reset(out);
 	if (f->sep)
-		buf_append(&out, " ", 1);
+		buf_append(out, " ", 1);
 	f->sep = true;
 	switch (it->attr) {
 	case IMAP_FETCH_FLAGS:
-		write_flags(s, m, &out);
+		write_flags(s, m, out);
 		break;
 	case IMAP_FETCH_INTERNALDATE: {
 		char date[IMAP_DATE_TIME_MAX];
 
 		imap_date_time_write(m->internal_date, date);
-		buf_printf(&out, "INTERNALDATE \"%s\"", date);
+		buf_printf(out, "INTERNALDATE \"%s\"", date);
 		break;
 	}
 	case IMAP_FETCH_RFC822_SIZE:
-		buf_printf(&out, "RFC822.SIZE %" PRIu64, m->size);
+		buf_append_str(out, "RFC822.SIZE ");
+		buf_append_u64(out, m->size);
 		break;
 	case IMAP_FETCH_ENVELOPE:
-		buf_append_str(&out, "ENVELOPE ");
+		buf_append_str(out, "ENVELOPE ");
 		if (x->peeked)
-			buf_append(&out, x->strs.envelope, x->strs.envelope_len);
+			buf_append(out, x->strs.envelope, x->strs.envelope_len);
 		else
-			buf_append_str(&out, mail_structure_envelope(x->st));
+			buf_append_str(out, mail_structure_envelope(x->st));
 		break;
 	case IMAP_FETCH_BODY:
-		buf_append_str(&out, "BODY ");
+		buf_append_str(out, "BODY ");
 		if (x->peeked)
-			buf_append(&out, x->strs.body, x->strs.body_len);
+			buf_append(out, x->strs.body, x->strs.body_len);
 		else
-			buf_append_str(&out, mail_structure_body(x->st));
+			buf_append_str(out, mail_structure_body(x->st));
 		break;
 	case IMAP_FETCH_BODYSTRUCTURE:
-		buf_append_str(&out, "BODYSTRUCTURE ");
+		buf_append_str(out, "BODYSTRUCTURE ");
 		if (x->peeked)
-			buf_append(&out, x->strs.bodystructure, x->strs.bodystructure_len);
+			buf_append(out, x->strs.bodystructure, x->strs.bodystructure_len);
 		else
-			buf_append_str(&out, mail_structure_bodystructure(x->st));
+			buf_append_str(out, mail_structure_bodystructure(x->st));
 		break;
 	case IMAP_FETCH_BINARY_SIZE:
-		buf_printf(&out, "%s %" PRIu64, it->label, d->size);
+		buf_printf(out, "%s %" PRIu64, it->label, d->size);
 		break;
 	case IMAP_FETCH_SECTION:
-		buf_append_str(&out, it->label);
+		buf_append_str(out, it->label);
 		if (it->partial)
-			buf_printf(&out, "<%" PRIu64 ">", it->origin);
+			buf_printf(out, "<%" PRIu64 ">", it->origin);
 		if (d->kind == IMAP_FETCH_DATA_EMPTY || d->size == 0) {
 			/* An empty string, never nothing (Thunderbird loops
 			 * on a missing partial range). */
-			buf_append_str(&out, " \"\"");
+			buf_append_str(out, " \"\"");
 			break;
 		}
-		buf_printf(&out, " %s{%" PRIu64 "}\r\n", d->literal8 ? "~" : "", d->size);
+		buf_printf(out, " %s{%" PRIu64 "}\r\n", d->literal8 ? "~" : "", d->size);
 		if (d->kind == IMAP_FETCH_DATA_MEMORY) {
-			buf_append(&out, d->data, (size_t)d->size);
+			buf_append(out, d->data, (size_t)d->size);
 			break;
 		}
-		imap_write(s, out.data, out.len);
-		buf_reset(&out);
+		imap_write(s, out->data, out->len);
+		buf_reset(out);
 		f->skip = d->kind == IMAP_FETCH_DATA_DECODE ? d->skip : 0;
 		f->left = d->kind == IMAP_FETCH_DATA_DECODE ? d->size : 0;
 		if (d->kind == IMAP_FETCH_DATA_DECODE)
@@ -191,9 +193,8 @@ static bool write_item(struct imap_cmd *cmd, const struct imap_fetch_item *it,
 	case IMAP_FETCH__COUNT:
 		break;
 	}
-	if (out.len > 0)
-		imap_write(s, out.data, out.len);
-	buf_release(&out);
+	if (out->len > 0)
+		imap_write(s, out->data, out->len);
 	return started;
 }
 
@@ -204,26 +205,25 @@ static void write_head(struct imap_cmd *cmd, const struct store_message *m,
 		       const struct imap_fetch_msg *x)
 {
 	struct imap_fetch *f = cmd->ctx;
-	struct buf out;
-	bool flags_asked = false;
+	struct buf *out = &f->line;
 
-	for (size_t i = 0; i < f->req.n; i++)
-		flags_asked = flags_asked || f->req.items[i].attr == IMAP_FETCH_FLAGS;
-	buf_init(&out, 0);
-	buf_printf(&out, "* %" PRIu32 " FETCH (", imap_selected_seq(cmd->s->selected, m->uid));
+	buf_reset(out);
+	buf_append(out, "* ", 2);
+	buf_append_u64(out, imap_selected_seq(cmd->s->selected, m->uid));
+	buf_append_str(out, " FETCH (");
 	f->sep = false;
 	if (f->req.uid) {
-		buf_printf(&out, "UID %" PRIu32, m->uid);
+		buf_append(out, "UID ", 4);
+		buf_append_u64(out, m->uid);
 		f->sep = true;
 	}
-	if (x->seen_set && !flags_asked) {
+	if (x->seen_set && !f->flags_asked) {
 		if (f->sep)
-			buf_append(&out, " ", 1);
-		write_flags(cmd->s, m, &out);
+			buf_append(out, " ", 1);
+		write_flags(cmd->s, m, out);
 		f->sep = true;
 	}
-	imap_write(cmd->s, out.data, out.len);
-	buf_release(&out);
+	imap_write(cmd->s, out->data, out->len);
 }
 
 static void fetch_load_work(struct imap_cmd *cmd)
@@ -329,6 +329,9 @@ void cmd_fetch(struct imap_cmd *cmd)
 		return;
 	}
 	f->item = -1;
+	for (size_t i = 0; i < f->req.n; i++)
+		f->flags_asked = f->flags_asked || f->req.items[i].attr == IMAP_FETCH_FLAGS;
+	buf_init(&f->line, 0);
 	cmd->ctx = f;
 	cmd->free_ctx = fetch_free_ctx;
 	/* A UID the client learnt elsewhere (its APPENDUID) works at once. */

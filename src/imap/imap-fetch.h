@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "imap/imap-fetch-parse.h"
 #include "imap/imap-session.h"
 #include "mail/mail-decode.h"
@@ -84,6 +85,8 @@ struct imap_fetch {
 	size_t cur;
 	long item;
 	bool sep;                       /* an item went out: the next needs a space */
+	bool flags_asked;               /* FLAGS is one of the items */
+	struct buf line;                /* the writer's piece being made, its memory kept */
 
 	/* The job's outcome for the command. */
 	enum store_error error;
