@@ -88,6 +88,13 @@ struct imap_fetch {
 	bool flags_asked;               /* FLAGS is one of the items */
 	struct buf line;                /* the writer's piece being made, its memory kept */
 
+	/* FETCH of UID and FLAGS only, answered from the session's view
+	 * (cmd-fetch.c): the messages with keywords (kw_uids, ascending),
+	 * read in one job into kw (uid 0 for one gone meanwhile). */
+	uint32_t *kw_uids;
+	struct store_message *kw;
+	size_t n_kw;
+
 	/* The job's outcome for the command. */
 	enum store_error error;
 	bool expunged;                  /* some message was gone */

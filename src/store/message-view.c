@@ -15,6 +15,12 @@ static enum store_error read_begin(struct store_account *acct)
 	return store_db_result(db_exec(acct->db, "BEGIN", "begin read"));
 }
 
+uint8_t store_view_flags(unsigned flags, const char *keywords)
+{
+	return (uint8_t)((flags & 0x1f) |
+			 (keywords != NULL && keywords[0] != '\0' ? STORE_VIEW_KEYWORDS : 0));
+}
+
 /* Read the whole view of box into *view (empty). */
 static enum store_error view_read(struct store_account *acct, const struct store_box *box,
 				  struct store_view *view)
@@ -28,7 +34,8 @@ static enum store_error view_read(struct store_account *acct, const struct store
 	if (cap > 0 && ((view->uids = malloc(cap * sizeof(*view->uids))) == NULL ||
 			(view->flags = malloc(cap)) == NULL))
 		abort();
-	stmt = db_prepare(acct->db, "SELECT uid, flags FROM messages WHERE mailbox_id = ? ORDER BY uid");
+	stmt = db_prepare(acct->db, "SELECT uid, flags, keywords IS NOT NULL AND keywords != ''"
+			  " FROM messages WHERE mailbox_id = ? ORDER BY uid");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_int64(stmt, 1, box->id);
@@ -41,7 +48,8 @@ static enum store_error view_read(struct store_account *acct, const struct store
 				abort();
 		}
 		view->uids[n] = (uint32_t)sqlite3_column_int64(stmt, 0);
-		view->flags[n++] = (uint8_t)(sqlite3_column_int(stmt, 1) & 0x1f);
+		view->flags[n++] = (uint8_t)((sqlite3_column_int(stmt, 1) & 0x1f) |
+					     (sqlite3_column_int(stmt, 2) != 0 ? STORE_VIEW_KEYWORDS : 0));
 	}
 	sqlite3_finalize(stmt);
 	view->n = (uint32_t)n;
@@ -103,7 +111,8 @@ static void view_merge(struct store_view *v, const struct store_message *changed
 	while (i < v->n || j < n_changed) {
 		bool from_changed = j < n_changed && (i == v->n || changed[j].uid <= v->uids[i]);
 		uint32_t uid = from_changed ? changed[j].uid : v->uids[i];
-		uint8_t f = from_changed ? (uint8_t)(changed[j].flags & 0x1f) : v->flags[i];
+		uint8_t f = from_changed ? store_view_flags(changed[j].flags, changed[j].keywords)
+					 : v->flags[i];
 
 		if (from_changed && i < v->n && v->uids[i] == uid)
 			i++;     /* changed flags of a message of the view */

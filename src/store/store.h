@@ -210,11 +210,16 @@ enum store_error store_message_list(struct store_account *acct,
 void store_messages_free(struct store_message *msgs, size_t n);
 
 /* A compact view of a mailbox for SELECT: no heap object per message,
- * two arrays of n entries (one malloc each; NULL when n is 0). */
+ * two arrays of n entries (one malloc each; NULL when n is 0). A
+ * message's byte holds its enum store_flag bits and STORE_VIEW_KEYWORDS
+ * when it has keywords (FETCH FLAGS looks keywords up for those only);
+ * store_view_flags makes the byte. */
+#define STORE_VIEW_KEYWORDS (1u << 5)
+uint8_t store_view_flags(unsigned flags, const char *keywords);
 struct store_view {
 	uint32_t n;
 	uint32_t *uids;            /* ascending */
-	uint8_t *flags;            /* enum store_flag bits per message */
+	uint8_t *flags;            /* enum store_flag bits | STORE_VIEW_KEYWORDS per message */
 	uint32_t uidvalidity, uidnext;
 	uint64_t highestmodseq;
 };
