@@ -35,11 +35,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (len >= 12) {
 		struct mail_structure_strings strs;
-		uint64_t size = 0;
+		uint64_t msg_size = 0;
 
 		for (i = 0; i < 8; i++)
-			size |= (uint64_t)blob[4 + i] << (8 * i);
-		if (mail_structure_peek(blob, len, size, &strs) &&
+			msg_size |= (uint64_t)blob[4 + i] << (8 * i);
+		if (mail_structure_peek(blob, len, msg_size, &strs) &&
 		    ((const uint8_t *)strs.bodystructure < blob ||
 		     (const uint8_t *)strs.envelope + strs.envelope_len > blob + len ||
 		     (const uint8_t *)strs.body + strs.body_len > blob + len ||
