@@ -157,13 +157,14 @@ static struct store_view_cached *view_cached(struct store_account *acct, const s
 			view_merge(&c->view, changed, n_changed, expunged, n_expunged);
 		store_messages_free(changed, n_changed);
 		free(expunged);
-		/* The maintained count says whether the merge saw everything
-		 * (it cannot miss a change; if it did, read again). */
-		if (err != STORE_OK || c->view.n != box->messages) {
-			store_view_free(&c->view);
-			c->box_id = 0;
-			c = NULL;
-		}
+	}
+	/* The maintained count says whether the view saw every change (a
+	 * change that moved no MODSEQ, or a merge that missed one: read
+	 * again). */
+	if (c != NULL && (err != STORE_OK || c->view.n != box->messages)) {
+		store_view_free(&c->view);
+		c->box_id = 0;
+		c = NULL;
 	}
 	if (err != STORE_OK)
 		return NULL;
