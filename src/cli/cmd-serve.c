@@ -26,6 +26,7 @@
 #include "queue/queue.h"
 #include "smtp/smtp-pregreet.h"
 #include "smtp/smtp.h"
+#include "store/root-control.h"
 #include "store/store.h"
 
 /* What the protocol modules share between their sessions, made once. */
@@ -219,6 +220,13 @@ static int serve(const struct config *cfg)
 		close(lock_fd);
 		return 1;
 	}
+	if (store_root_linger(store, cfg->server.account_linger) != STORE_OK) {
+		cli_fail("cannot keep accounts open ([server] account_linger)");
+		store_root_close(&store);
+		dir_close(&dir);
+		close(lock_fd);
+		return 1;
+	}
 	auth_cache_set_ttl(cfg->auth.cache_ttl);
 	password_configure(cfg);
 	memset(&ctx, 0, sizeof(ctx));
@@ -289,9 +297,14 @@ static int serve(const struct config *cfg)
 	ctx.smtp.queue = queue;
 	ctx.submission.queue = queue;
 	ctx.local.queue = queue;
-	/* `tern queue remove|hold|release|flush` talk to the queue here */
-	if (control_open(cfg->server.data_dir, queue_control_commands, queue_control_commands_n,
-			 queue, &control, &error) < 0) {
+	/* `tern queue remove|hold|release|flush` talk to the queue here,
+	 * `tern user del` to the store (a lingering account) */
+	const struct control_table tables[] = {
+		{ queue_control_commands, queue_control_commands_n, queue },
+		{ store_control_commands, store_control_commands_n, store },
+	};
+	if (control_open_tables(cfg->server.data_dir, tables, sizeof(tables) / sizeof(tables[0]),
+				&control, &error) < 0) {
 		cli_fail("control socket: %s", error != NULL ? error : "cannot listen");
 		goto out;
 	}

@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "dir/dir.h"
 #include "dir/password.h"
+#include "core/control.h"
 #include "store/store.h"
 
 static const char user_usage[] =
@@ -119,6 +120,28 @@ static int user_fail(const struct user_args *args, const char *address, enum dir
 	return 1;
 }
 
+/* store_remove_begin, and when the folder is open, once more after
+ * asking the running server to close the account's handle if it only
+ * lingers ([server] account_linger): a session that logged out a moment
+ * ago does not make the command fail. */
+static enum store_error user_remove_begin(const char *data_dir, const char *address,
+					  struct store_removal **rm_r)
+{
+	enum store_error serr = store_remove_begin(data_dir, address, rm_r);
+	char request[CONTROL_LINE_MAX + 1], *text = NULL;
+	int n;
+
+	if (serr != STORE_ERR_LOCKED)
+		return serr;
+	n = snprintf(request, sizeof(request), "store-release %s", address);
+	if (n < 0 || (size_t)n >= sizeof(request))
+		return serr;
+	if (control_call(data_dir, request, &text) == CONTROL_CALL_OK)
+		serr = store_remove_begin(data_dir, address, rm_r);
+	free(text);
+	return serr;
+}
+
 /* `user del`: the account and its mail folder go together. The folder is
  * held exclusively first, so that no session has it open; the account is
  * deleted while it is held, then the folder is moved aside (and removed
@@ -131,7 +154,7 @@ static int user_del(struct dir *dir, const char *data_dir, const struct user_arg
 	enum dir_error derr;
 	char *where = NULL;
 
-	serr = store_remove_begin(data_dir, address, &rm);
+	serr = user_remove_begin(data_dir, address, &rm);
 	if (serr == STORE_ERR_LOCKED) {
 		cli_fail("user del: the mail of %.320s is open (a POP3 session or an import); "
 			 "nothing was changed, try again when it is closed", address);
@@ -173,7 +196,7 @@ static int user_add(struct dir *dir, const char *data_dir, const struct user_arg
 	enum dir_error derr;
 	char *where = NULL;
 
-	serr = store_remove_begin(data_dir, address, &rm);
+	serr = user_remove_begin(data_dir, address, &rm);
 	if (serr == STORE_ERR_LOCKED) {
 		struct dir_user user;
 

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct buf {
 	char *data;    /* data[0..len) is the content; NUL-terminated when len<cap */
@@ -28,6 +29,9 @@ int buf_append(struct buf *b, const void *data, size_t n);
 int buf_append_str(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* A number in decimal: what buf_printf("%" PRIu64) appends, without the
+ * format machinery (a FETCH of 100,000 messages writes two per line). */
+int buf_append_u64(struct buf *b, uint64_t v);
 
 /* Make room for at least n more bytes without changing len; returns a pointer
  * to the free space, or NULL when len+n would exceed max. After writing k

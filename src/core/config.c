@@ -112,6 +112,7 @@ static const struct config_key config_keys[] = {
 	STRING("server", "user", server.user, "tern", config_check_nonempty),
 	UINT("server", "threads", server.threads, "0", 0, 1024),
 	UINT("server", "shutdown_timeout", server.shutdown_timeout, "10", 0, 3600),
+	UINT("server", "account_linger", server.account_linger, "5", 0, 3600),
 	STRING("server", "public_dir", server.public_dir, "/run/tern", config_check_public_dir),
 
 	LISTEN(SERVICE_SMTP, "smtp", "*:25"),

@@ -45,6 +45,7 @@ struct config {
 		char *user;             /* default: tern; used only when started as root */
 		unsigned threads;       /* 0 = number of cores */
 		unsigned shutdown_timeout;  /* seconds sessions get to finish on SIGTERM; default 10 */
+		unsigned account_linger;    /* seconds an account stays open after its last session; 5; 0 = none */
 		/* the folder of the socket `tern sendmail` uses (core/public-dir.h);
 		 * default /run/tern; "" = none; at most CONFIG_PUBLIC_DIR_MAX */
 		char *public_dir;

@@ -24,9 +24,8 @@
 #define CONTROL_IO_TIMEOUT_S 5
 
 struct control {
-	const struct control_command *commands;
-	size_t n;
-	void *ctx;
+	struct control_table tables[CONTROL_TABLES_MAX];
+	size_t n_tables;
 	int data_fd, listen_fd, wake_fd;
 	pthread_t thread;
 };
@@ -85,11 +84,19 @@ static ssize_t control_read_line(int fd, char *line)
 	return -1;
 }
 
-static const struct control_command *control_find(const struct control *c, const char *verb)
+static const struct control_command *control_find(const struct control *c, const char *verb,
+						  void **ctx_r)
 {
-	for (size_t i = 0; i < c->n; i++)
-		if (strcmp(c->commands[i].verb, verb) == 0)
-			return &c->commands[i];
+	for (size_t t = 0; t < c->n_tables; t++) {
+		const struct control_table *table = &c->tables[t];
+
+		for (size_t i = 0; i < table->n; i++) {
+			if (strcmp(table->commands[i].verb, verb) == 0) {
+				*ctx_r = table->ctx;
+				return &table->commands[i];
+			}
+		}
+	}
 	return NULL;
 }
 
@@ -102,6 +109,7 @@ static void control_serve(struct control *c, int fd)
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
 	const char *error;
+	void *ctx = NULL;
 	ssize_t len;
 	bool ok;
 
@@ -123,7 +131,7 @@ static void control_serve(struct control *c, int fd)
 		control_reply(fd, false, error);
 		return;
 	}
-	cmd = control_find(c, req.verb);
+	cmd = control_find(c, req.verb, &ctx);
 	if (cmd == NULL) {
 		control_reply(fd, false, "unknown command");
 		return;
@@ -133,7 +141,7 @@ static void control_serve(struct control *c, int fd)
 		control_reply(fd, false, req.has_arg ? "takes no argument" : "needs an argument");
 		return;
 	}
-	ok = cmd->run(c->ctx, req.has_arg ? req.arg : NULL, text);
+	ok = cmd->run(ctx, req.has_arg ? req.arg : NULL, text);
 	if (!control_text_ok(text))
 		snprintf(text, sizeof(text), "%s", ok ? "" : "failed");
 	log_event(LOG_LEVEL_INFO, "control", NULL, NULL,
@@ -183,16 +191,23 @@ static void control_free(struct control *c)
 int control_open(const char *data_dir, const struct control_command *commands, size_t n,
 		 void *ctx, struct control **control_r, char **error_r)
 {
+	const struct control_table table = { commands, n, ctx };
+
+	return control_open_tables(data_dir, &table, 1, control_r, error_r);
+}
+
+int control_open_tables(const char *data_dir, const struct control_table *tables, size_t n_tables,
+			struct control **control_r, char **error_r)
+{
 	struct control *c = calloc(1, sizeof(*c));
 	struct sockaddr_un sun;
 	int err;
 
 	*control_r = NULL;
-	if (c == NULL)
+	if (c == NULL || n_tables > CONTROL_TABLES_MAX)
 		abort();
-	c->commands = commands;
-	c->n = n;
-	c->ctx = ctx;
+	memcpy(c->tables, tables, n_tables * sizeof(*tables));
+	c->n_tables = n_tables;
 	c->listen_fd = c->wake_fd = -1;
 	c->data_fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (c->data_fd < 0 || control_address(data_dir, c->data_fd, &sun) < 0) {

@@ -70,6 +70,17 @@ struct control;
  * malloc'd *error_r. */
 int control_open(const char *data_dir, const struct control_command *commands, size_t n,
 		 void *ctx, struct control **control_r, char **error_r);
+/* The same with several tables, each with its own ctx (the queue's, the
+ * store's), searched in order; at most CONTROL_TABLES_MAX (copied; the
+ * commands must outlive the server). */
+#define CONTROL_TABLES_MAX 4
+struct control_table {
+	const struct control_command *commands;
+	size_t n;
+	void *ctx;
+};
+int control_open_tables(const char *data_dir, const struct control_table *tables, size_t n_tables,
+			struct control **control_r, char **error_r);
 /* Stop answering (a request being served is finished first), remove the
  * socket. */
 void control_close(struct control **control);

@@ -25,6 +25,9 @@ static void fetch_free_ctx(struct imap_cmd *cmd)
 
 	imap_fetch_batch_free(f);
 	imap_fetch_request_free(&f->req);
+	buf_release(&f->line);
+	store_messages_free(f->kw, f->n_kw);
+	free(f->kw_uids);
 	free(f->uids);
 	free(f->scratch);
 	free(f);
@@ -116,56 +119,69 @@ static bool write_item(struct imap_cmd *cmd, const struct imap_fetch_item *it,
 {
 	struct imap_session *s = cmd->s;
 	struct imap_fetch *f = cmd->ctx;
-	struct buf out;
+	struct buf *out = &f->line;
 	bool started = false;
 
-	buf_init(&out, 0);
+	buf_reset(out);
 	if (f->sep)
-		buf_append(&out, " ", 1);
+		buf_append(out, " ", 1);
 	f->sep = true;
 	switch (it->attr) {
 	case IMAP_FETCH_FLAGS:
-		write_flags(s, m, &out);
+		write_flags(s, m, out);
 		break;
 	case IMAP_FETCH_INTERNALDATE: {
 		char date[IMAP_DATE_TIME_MAX];
 
 		imap_date_time_write(m->internal_date, date);
-		buf_printf(&out, "INTERNALDATE \"%s\"", date);
+		buf_printf(out, "INTERNALDATE \"%s\"", date);
 		break;
 	}
 	case IMAP_FETCH_RFC822_SIZE:
-		buf_printf(&out, "RFC822.SIZE %" PRIu64, m->size);
+		buf_append_str(out, "RFC822.SIZE ");
+		buf_append_u64(out, m->size);
 		break;
 	case IMAP_FETCH_ENVELOPE:
-		buf_printf(&out, "ENVELOPE %s", mail_structure_envelope(x->st));
+		buf_append_str(out, "ENVELOPE ");
+		if (x->peeked)
+			buf_append(out, x->strs.envelope, x->strs.envelope_len);
+		else
+			buf_append_str(out, mail_structure_envelope(x->st));
 		break;
 	case IMAP_FETCH_BODY:
-		buf_printf(&out, "BODY %s", mail_structure_body(x->st));
+		buf_append_str(out, "BODY ");
+		if (x->peeked)
+			buf_append(out, x->strs.body, x->strs.body_len);
+		else
+			buf_append_str(out, mail_structure_body(x->st));
 		break;
 	case IMAP_FETCH_BODYSTRUCTURE:
-		buf_printf(&out, "BODYSTRUCTURE %s", mail_structure_bodystructure(x->st));
+		buf_append_str(out, "BODYSTRUCTURE ");
+		if (x->peeked)
+			buf_append(out, x->strs.bodystructure, x->strs.bodystructure_len);
+		else
+			buf_append_str(out, mail_structure_bodystructure(x->st));
 		break;
 	case IMAP_FETCH_BINARY_SIZE:
-		buf_printf(&out, "%s %" PRIu64, it->label, d->size);
+		buf_printf(out, "%s %" PRIu64, it->label, d->size);
 		break;
 	case IMAP_FETCH_SECTION:
-		buf_append_str(&out, it->label);
+		buf_append_str(out, it->label);
 		if (it->partial)
-			buf_printf(&out, "<%" PRIu64 ">", it->origin);
+			buf_printf(out, "<%" PRIu64 ">", it->origin);
 		if (d->kind == IMAP_FETCH_DATA_EMPTY || d->size == 0) {
 			/* An empty string, never nothing (Thunderbird loops
 			 * on a missing partial range). */
-			buf_append_str(&out, " \"\"");
+			buf_append_str(out, " \"\"");
 			break;
 		}
-		buf_printf(&out, " %s{%" PRIu64 "}\r\n", d->literal8 ? "~" : "", d->size);
+		buf_printf(out, " %s{%" PRIu64 "}\r\n", d->literal8 ? "~" : "", d->size);
 		if (d->kind == IMAP_FETCH_DATA_MEMORY) {
-			buf_append(&out, d->data, (size_t)d->size);
+			buf_append(out, d->data, (size_t)d->size);
 			break;
 		}
-		imap_write(s, out.data, out.len);
-		buf_reset(&out);
+		imap_write(s, out->data, out->len);
+		buf_reset(out);
 		f->skip = d->kind == IMAP_FETCH_DATA_DECODE ? d->skip : 0;
 		f->left = d->kind == IMAP_FETCH_DATA_DECODE ? d->size : 0;
 		if (d->kind == IMAP_FETCH_DATA_DECODE)
@@ -179,9 +195,8 @@ static bool write_item(struct imap_cmd *cmd, const struct imap_fetch_item *it,
 	case IMAP_FETCH__COUNT:
 		break;
 	}
-	if (out.len > 0)
-		imap_write(s, out.data, out.len);
-	buf_release(&out);
+	if (out->len > 0)
+		imap_write(s, out->data, out->len);
 	return started;
 }
 
@@ -192,26 +207,25 @@ static void write_head(struct imap_cmd *cmd, const struct store_message *m,
 		       const struct imap_fetch_msg *x)
 {
 	struct imap_fetch *f = cmd->ctx;
-	struct buf out;
-	bool flags_asked = false;
+	struct buf *out = &f->line;
 
-	for (size_t i = 0; i < f->req.n; i++)
-		flags_asked = flags_asked || f->req.items[i].attr == IMAP_FETCH_FLAGS;
-	buf_init(&out, 0);
-	buf_printf(&out, "* %" PRIu32 " FETCH (", imap_selected_seq(cmd->s->selected, m->uid));
+	buf_reset(out);
+	buf_append(out, "* ", 2);
+	buf_append_u64(out, imap_selected_seq(cmd->s->selected, m->uid));
+	buf_append_str(out, " FETCH (");
 	f->sep = false;
 	if (f->req.uid) {
-		buf_printf(&out, "UID %" PRIu32, m->uid);
+		buf_append(out, "UID ", 4);
+		buf_append_u64(out, m->uid);
 		f->sep = true;
 	}
-	if (x->seen_set && !flags_asked) {
+	if (x->seen_set && !f->flags_asked) {
 		if (f->sep)
-			buf_append(&out, " ", 1);
-		write_flags(cmd->s, m, &out);
+			buf_append(out, " ", 1);
+		write_flags(cmd->s, m, out);
 		f->sep = true;
 	}
-	imap_write(cmd->s, out.data, out.len);
-	buf_release(&out);
+	imap_write(cmd->s, out->data, out->len);
 }
 
 static void fetch_load_work(struct imap_cmd *cmd)
@@ -228,7 +242,8 @@ static void fetch_loaded(struct imap_cmd *cmd)
 	/* Record our own \Seen so that no later update repeats it. */
 	for (size_t i = 0; i < f->n; i++)
 		if (f->extra[i].seen_set)
-			imap_selected_flags_set(cmd->s->selected, f->msgs[i].uid, f->msgs[i].flags,
+			imap_selected_flags_set(cmd->s->selected, f->msgs[i].uid,
+						store_view_flags(f->msgs[i].flags, f->msgs[i].keywords),
 						f->msgs[i].modseq);
 	fetch_produce(cmd);
 }
@@ -282,6 +297,148 @@ static void fetch_produce(struct imap_cmd *cmd)
 	}
 }
 
+/* UID and FLAGS only, with nothing the session has not been told (no
+ * change reported, no EXPUNGE owed): the view has what the answer needs
+ * (RFC 9051 7.5.2 FLAGS: the flags the session knows, as its own STORE
+ * recorded them), save the keywords of the messages that have any. */
+static bool fetch_view_fits(const struct imap_fetch *f, const struct imap_selected *sel)
+{
+	if (f->req.needs != 0 || sel->changed || sel->n_pending > 0)
+		return false;
+	for (size_t i = 0; i < f->req.n; i++)
+		if (f->req.items[i].attr != IMAP_FETCH_FLAGS && f->req.items[i].attr != IMAP_FETCH_UID)
+			return false;
+	return true;
+}
+
+/* The keywords of message uid from the job's read; *gone_r when it was
+ * expunged meanwhile. */
+static const char *fetch_view_keywords(const struct imap_fetch *f, uint32_t uid, bool *gone_r)
+{
+	size_t lo = 0, hi = f->n_kw;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->kw_uids[mid] < uid) {
+			lo = mid + 1;
+		} else if (f->kw_uids[mid] > uid) {
+			hi = mid;
+		} else {
+			*gone_r = f->kw[mid].uid == 0;
+			return f->kw[mid].keywords;
+		}
+	}
+	return NULL;
+}
+
+/* Write from f->pos on, pausing at the output high-water mark. Lines are
+ * gathered into f->line and handed over 16 KiB at a time. */
+static void fetch_view_produce(struct imap_cmd *cmd)
+{
+	struct imap_fetch *f = cmd->ctx;
+	struct imap_session *s = cmd->s;
+	const struct imap_selected *sel = s->selected;
+	struct buf *out = &f->line;
+
+	cmd->drained = NULL;
+	buf_reset(out);
+	while (f->pos < f->n_uids && !conn_is_closing(s->conn)) {
+		uint32_t uid = f->uids[f->pos], seq;
+		const char *keywords = NULL;
+		bool gone = false;
+		uint8_t flags;
+
+		if (out->len >= 16 * 1024) {
+			imap_write(s, out->data, out->len);
+			buf_reset(out);
+		}
+		if (conn_output_full(s->conn)) {
+			cmd->drained = fetch_view_produce;
+			return;
+		}
+		f->pos++;
+		seq = imap_selected_seq(sel, uid);
+		if (seq == 0)
+			continue;
+		flags = sel->view.flags[seq - 1];
+		if (flags & STORE_VIEW_KEYWORDS)
+			keywords = fetch_view_keywords(f, uid, &gone);
+		if (gone) {
+			f->expunged = true;
+			continue;
+		}
+		buf_append(out, "* ", 2);
+		buf_append_u64(out, seq);
+		buf_append_str(out, " FETCH (");
+		if (f->req.uid) {
+			buf_append(out, "UID ", 4);
+			buf_append_u64(out, uid);
+		}
+		if (f->flags_asked) {
+			buf_append_str(out, f->req.uid ? " FLAGS " : "FLAGS ");
+			imap_flags_write(out, flags & ~STORE_VIEW_KEYWORDS, keywords,
+					 imap_selected_recent(s, uid));
+		}
+		buf_append(out, ")\r\n", 3);
+	}
+	if (out->len > 0)
+		imap_write(s, out->data, out->len);
+	buf_reset(out);
+	if (!conn_is_closing(s->conn))
+		fetch_finish(cmd);
+}
+
+static void fetch_view_work(struct imap_cmd *cmd)
+{
+	struct imap_fetch *f = cmd->ctx;
+
+	f->error = store_messages_get(f->acct, &f->ref, f->kw_uids, f->n_kw, f->kw);
+}
+
+static void fetch_view_loaded(struct imap_cmd *cmd)
+{
+	struct imap_fetch *f = cmd->ctx;
+
+	if (conn_is_closing(cmd->s->conn))
+		return;
+	if (f->error != STORE_OK)
+		fetch_finish(cmd);
+	else
+		fetch_view_produce(cmd);
+}
+
+/* The view's answer: first the keywords of the messages that have any
+ * (one job), then the lines. */
+static void fetch_from_view(struct imap_cmd *cmd)
+{
+	struct imap_fetch *f = cmd->ctx;
+	const struct imap_selected *sel = cmd->s->selected;
+
+	for (size_t i = 0; i < f->n_uids; i++) {
+		uint32_t seq = imap_selected_seq(sel, f->uids[i]);
+
+		if (seq != 0 && (sel->view.flags[seq - 1] & STORE_VIEW_KEYWORDS))
+			f->n_kw++;
+	}
+	if (f->n_kw == 0) {
+		fetch_view_produce(cmd);
+		return;
+	}
+	f->kw = calloc(f->n_kw, sizeof(*f->kw));
+	f->kw_uids = malloc(f->n_kw * sizeof(*f->kw_uids));
+	if (f->kw == NULL || f->kw_uids == NULL)
+		abort();
+	f->n_kw = 0;
+	for (size_t i = 0; i < f->n_uids; i++) {
+		uint32_t seq = imap_selected_seq(sel, f->uids[i]);
+
+		if (seq != 0 && (sel->view.flags[seq - 1] & STORE_VIEW_KEYWORDS))
+			f->kw_uids[f->n_kw++] = f->uids[i];
+	}
+	imap_cmd_job(cmd, fetch_view_work, fetch_view_loaded);
+}
+
 static void fetch_start(struct imap_cmd *cmd)
 {
 	struct imap_fetch *f = cmd->ctx;
@@ -295,7 +452,10 @@ static void fetch_start(struct imap_cmd *cmd)
 	f->acct = s->acct;
 	f->ref = s->selected->ref;
 	f->readonly = s->selected->readonly;
-	fetch_produce(cmd);
+	if (fetch_view_fits(f, s->selected))
+		fetch_from_view(cmd);
+	else
+		fetch_produce(cmd);
 }
 
 void cmd_fetch(struct imap_cmd *cmd)
@@ -317,6 +477,9 @@ void cmd_fetch(struct imap_cmd *cmd)
 		return;
 	}
 	f->item = -1;
+	for (size_t i = 0; i < f->req.n; i++)
+		f->flags_asked = f->flags_asked || f->req.items[i].attr == IMAP_FETCH_FLAGS;
+	buf_init(&f->line, 0);
 	cmd->ctx = f;
 	cmd->free_ctx = fetch_free_ctx;
 	/* A UID the client learnt elsewhere (its APPENDUID) works at once. */

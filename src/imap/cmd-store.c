@@ -70,7 +70,7 @@ static void store_done(struct imap_cmd *cmd)
 		const struct store_flag_change *c = &ctx->changes[i];
 		uint32_t seq = imap_selected_seq(sel, c->uid);
 
-		imap_selected_flags_set(sel, c->uid, c->flags, c->modseq);
+		imap_selected_flags_set(sel, c->uid, store_view_flags(c->flags, c->keywords), c->modseq);
 		/* RFC 9051 6.4.6: .SILENT, no FETCH for this session's change. */
 		if (ctx->args.silent || seq == 0)
 			continue;

@@ -68,13 +68,14 @@ static bool open_reader(struct imap_fetch *f, const struct store_message *m,
 	       loaded(f, x, store_reader_open(f->acct, &f->ref, m->uid, &x->reader));
 }
 
-/* The structure from the store's cache, or parsed from the file and
- * cached (imap-structure.h). */
+/* The structure from the store's cache (the batch's blob, read with the
+ * others), or parsed from the file and cached (imap-structure.h). */
 static bool load_structure(struct imap_fetch *f, const struct store_message *m,
-			   struct imap_fetch_msg *x)
+			   struct imap_fetch_msg *x, const void *cached, size_t cached_len)
 {
-	return loaded(f, x, imap_structure_load(f->acct, &f->ref, m->uid, m->size, &x->reader,
-						imap_fetch_scratch(f), FETCH_PIECE, &x->st));
+	return loaded(f, x, imap_structure_load_cached(f->acct, &f->ref, m->uid, m->size, cached,
+						       cached_len, &x->reader, imap_fetch_scratch(f),
+						       FETCH_PIECE, &x->st));
 }
 
 static enum mail_section_kind section_kind(enum imap_fetch_text text)
@@ -317,11 +318,12 @@ static bool prepare(struct imap_fetch *f, const struct imap_fetch_item *it,
 /* Everything the items need of one message. Returns false to end the
  * batch here (an error, or the message is gone). */
 static bool load_message(struct imap_fetch *f, const struct store_message *m,
-			 struct imap_fetch_msg *x, size_t *budget, bool *streamed)
+			 struct imap_fetch_msg *x, const void *cached, size_t cached_len,
+			 size_t *budget, bool *streamed)
 {
 	unsigned needs = f->req.needs;
 
-	if ((needs & IMAP_FETCH_NEED_STRUCTURE) && !load_structure(f, m, x))
+	if ((needs & IMAP_FETCH_NEED_STRUCTURE) && !load_structure(f, m, x, cached, cached_len))
 		return false;
 	if (needs & IMAP_FETCH_NEED_CONTENT) {
 		if (!open_reader(f, m, x))
@@ -381,12 +383,26 @@ static void set_seen(struct imap_fetch *f)
 	free(uids);
 }
 
+/* Messages of the next batch: metadata only, structures without the
+ * file (BODYSTRUCTURE, ENVELOPE: their blobs come in one read), or
+ * file contents. */
+static size_t batch_size(const struct imap_fetch *f)
+{
+	if (f->req.needs == 0)
+		return IMAP_FETCH_BATCH_META;
+	if (f->req.needs == IMAP_FETCH_NEED_STRUCTURE)
+		return IMAP_FETCH_BATCH_STRUCTURE;
+	return IMAP_FETCH_BATCH;
+}
+
 void imap_fetch_load(struct imap_fetch *f)
 {
-	size_t batch = f->req.needs == 0 ? IMAP_FETCH_BATCH_META : IMAP_FETCH_BATCH;
+	size_t batch = batch_size(f);
 	size_t k = f->n_uids - f->pos < batch ? f->n_uids - f->pos : batch;
 	size_t budget = IMAP_FETCH_BATCH_BYTES, i;
 	enum store_error err;
+	void **blobs = NULL;
+	size_t *lens = NULL;
 
 	f->msgs = calloc(k, sizeof(*f->msgs));
 	f->extra = calloc(k, sizeof(*f->extra));
@@ -399,6 +415,15 @@ void imap_fetch_load(struct imap_fetch *f)
 		f->error = err;
 		return;
 	}
+	if (f->req.needs & IMAP_FETCH_NEED_STRUCTURE) {
+		blobs = malloc(k * sizeof(*blobs));
+		lens = malloc(k * sizeof(*lens));
+		if (blobs == NULL || lens == NULL)
+			abort();
+		/* Without the cache each message is parsed: slower, not wrong. */
+		if (store_structures_get(f->acct, &f->ref, f->uids + f->pos, k, blobs, lens) != STORE_OK)
+			memset(blobs, 0, k * sizeof(*blobs));
+	}
 	for (i = 0; i < k; i++) {
 		struct imap_fetch_msg *x = &f->extra[i];
 		bool streamed = false;
@@ -408,7 +433,17 @@ void imap_fetch_load(struct imap_fetch *f)
 			f->expunged = true;
 			continue;
 		}
-		if ((!load_message(f, &f->msgs[i], x, &budget, &streamed) && !x->gone) ||
+		/* Only the structure's strings asked for, and cached: sent
+		 * from the blob as it is. */
+		if (f->req.needs == IMAP_FETCH_NEED_STRUCTURE && blobs[i] != NULL &&
+		    mail_structure_peek(blobs[i], lens[i], f->msgs[i].size, &x->strs)) {
+			x->blob = blobs[i];
+			blobs[i] = NULL;
+			x->peeked = true;
+			continue;
+		}
+		if ((!load_message(f, &f->msgs[i], x, blobs != NULL ? blobs[i] : NULL,
+				   lens != NULL ? lens[i] : 0, &budget, &streamed) && !x->gone) ||
 		    f->unknown_cte)
 			break; /* this message is not written: the command fails */
 		/* A streamed section holds its file open: the batch ends with it. */
@@ -417,6 +452,11 @@ void imap_fetch_load(struct imap_fetch *f)
 			break;
 		}
 	}
+	if (blobs != NULL)
+		for (size_t j = 0; j < k; j++)
+			free(blobs[j]);
+	free(blobs);
+	free(lens);
 	f->n = i;
 	f->pos += i;
 	set_seen(f);
@@ -425,6 +465,7 @@ void imap_fetch_load(struct imap_fetch *f)
 static void msg_free(struct imap_fetch *f, struct imap_fetch_msg *x)
 {
 	mail_structure_free(&x->st);
+	free(x->blob);
 	if (x->data != NULL)
 		for (size_t i = 0; i < f->req.n; i++)
 			free(x->data[i].data);

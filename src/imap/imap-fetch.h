@@ -10,14 +10,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "imap/imap-fetch-parse.h"
 #include "imap/imap-session.h"
 #include "mail/mail-decode.h"
 #include "mail/mail-mime.h"
 #include "store/store.h"
 
-/* Messages per batch: with only metadata asked for, and otherwise. */
+/* Messages per batch: with only metadata asked for, with structures but
+ * no file contents (their cached blobs read in one statement), and
+ * otherwise. */
 #define IMAP_FETCH_BATCH_META 1000
+#define IMAP_FETCH_BATCH_STRUCTURE 500
 #define IMAP_FETCH_BATCH 64
 /* A section up to this long is read (and decoded) in the batch job and
  * written from memory; a longer one is streamed from the file. */
@@ -47,6 +51,11 @@ struct imap_fetch_data {
 
 struct imap_fetch_msg {
 	struct mail_structure *st;      /* when the items need it */
+	/* Only ENVELOPE, BODY, BODYSTRUCTURE asked: the cached blob, its
+	 * strings read in place (mail_structure_peek), no st. */
+	void *blob;
+	struct mail_structure_strings strs;
+	bool peeked;
 	struct imap_fetch_data *data;   /* one per item (used by sections only) */
 	struct store_reader *reader;    /* open while a FILE or DECODE item waits */
 	bool gone;                      /* expunged by another session */
@@ -76,6 +85,15 @@ struct imap_fetch {
 	size_t cur;
 	long item;
 	bool sep;                       /* an item went out: the next needs a space */
+	bool flags_asked;               /* FLAGS is one of the items */
+	struct buf line;                /* the writer's piece being made, its memory kept */
+
+	/* FETCH of UID and FLAGS only, answered from the session's view
+	 * (cmd-fetch.c): the messages with keywords (kw_uids, ascending),
+	 * read in one job into kw (uid 0 for one gone meanwhile). */
+	uint32_t *kw_uids;
+	struct store_message *kw;
+	size_t n_kw;
 
 	/* The job's outcome for the command. */
 	enum store_error error;

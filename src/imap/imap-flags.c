@@ -27,15 +27,19 @@ void imap_flags_write(struct buf *out, unsigned flags, const char *keywords, boo
 	for (size_t i = 0; i < FLAGS_SYSTEM_N; i++) {
 		if ((flags & flags_system[i].flag) == 0)
 			continue;
-		buf_printf(out, "%s%s", sep, flags_system[i].name);
+		buf_append_str(out, sep);
+		buf_append_str(out, flags_system[i].name);
 		sep = " ";
 	}
 	if (recent) {
-		buf_printf(out, "%s\\Recent", sep);
+		buf_append_str(out, sep);
+		buf_append_str(out, "\\Recent");
 		sep = " ";
 	}
-	if (keywords != NULL && keywords[0] != '\0')
-		buf_printf(out, "%s%s", sep, keywords);
+	if (keywords != NULL && keywords[0] != '\0') {
+		buf_append_str(out, sep);
+		buf_append_str(out, keywords);
+	}
 	buf_append_str(out, ")");
 }
 

@@ -75,7 +75,8 @@ uint32_t imap_selected_seq(const struct imap_selected *sel, uint32_t uid);
 void imap_selected_catch_up(struct imap_cmd *cmd, void (*then)(struct imap_cmd *cmd));
 
 /* The session's own flag change (STORE), already written by the store:
- * record it in the view so that no other update repeats it. */
+ * record it in the view (flags as store_view_flags makes them) so that
+ * no other update repeats it. */
 void imap_selected_flags_set(struct imap_selected *sel, uint32_t uid, unsigned flags,
 			     uint64_t modseq);
 

@@ -6,23 +6,21 @@
 
 #include "core/buf.h"
 
-enum store_error imap_structure_load(struct store_account *acct,
-				     const struct store_mailbox_ref *ref, uint32_t uid,
-				     uint64_t size, struct store_reader **reader, char *scratch,
-				     size_t scratch_len, struct mail_structure **st_r)
+enum store_error imap_structure_load_cached(struct store_account *acct,
+					    const struct store_mailbox_ref *ref, uint32_t uid,
+					    uint64_t size, const void *cached, size_t cached_len,
+					    struct store_reader **reader, char *scratch,
+					    size_t scratch_len, struct mail_structure **st_r)
 {
 	struct mail_mime_parser *p;
 	struct buf blob;
 	enum store_error err;
-	void *data;
-	size_t len;
 	uint64_t off = 0;
 	ssize_t got;
 
 	*st_r = NULL;
-	if (store_structure_get(acct, ref, uid, &data, &len) == STORE_OK) {
-		*st_r = mail_structure_deserialize(data, len);
-		free(data);
+	if (cached != NULL) {
+		*st_r = mail_structure_deserialize(cached, cached_len);
 		if (*st_r != NULL && mail_structure_size(*st_r) == size)
 			return STORE_OK;
 		mail_structure_free(st_r);
@@ -48,4 +46,21 @@ enum store_error imap_structure_load(struct store_account *acct,
 		(void)store_structure_put(acct, ref, uid, blob.data, blob.len);
 	buf_release(&blob);
 	return STORE_OK;
+}
+
+enum store_error imap_structure_load(struct store_account *acct,
+				     const struct store_mailbox_ref *ref, uint32_t uid,
+				     uint64_t size, struct store_reader **reader, char *scratch,
+				     size_t scratch_len, struct mail_structure **st_r)
+{
+	enum store_error err;
+	void *data = NULL;
+	size_t len = 0;
+
+	if (store_structure_get(acct, ref, uid, &data, &len) != STORE_OK)
+		data = NULL;
+	err = imap_structure_load_cached(acct, ref, uid, size, data, len, reader, scratch,
+					 scratch_len, st_r);
+	free(data);
+	return err;
 }

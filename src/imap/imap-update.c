@@ -194,7 +194,7 @@ void imap_update_write(struct imap_selected *sel, const struct store_message *ch
 		at = update_find(v->uids, v->n, m->uid);
 		if (at == v->n)
 			continue;
-		v->flags[at] = (uint8_t)m->flags;
+		v->flags[at] = store_view_flags(m->flags, m->keywords);
 		if (imap_selected_own(sel, m->modseq))
 			continue;
 		buf_printf(out, "* %zu FETCH (UID %u FLAGS ", at + 1, m->uid);
@@ -212,7 +212,7 @@ void imap_update_write(struct imap_selected *sel, const struct store_message *ch
 		if (changed[i].uid <= last_old)
 			continue;
 		v->uids[v->n] = changed[i].uid;
-		v->flags[v->n] = (uint8_t)changed[i].flags;
+		v->flags[v->n] = store_view_flags(changed[i].flags, changed[i].keywords);
 		v->n++;
 		if (changed[i].uid >= v->uidnext)
 			v->uidnext = changed[i].uid + 1;

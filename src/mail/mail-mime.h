@@ -104,4 +104,16 @@ int mail_structure_serialize(const struct mail_structure *st, struct buf *out);
  * the message again. */
 struct mail_structure *mail_structure_deserialize(const void *data, size_t len);
 
+/* What FETCH's ENVELOPE, BODY and BODYSTRUCTURE send, straight from a
+ * serialised structure, without building the tree: pointers into the
+ * blob (not NUL-terminated) and their lengths. True when the blob is of
+ * this version, its hash holds and it is of a message of `size` octets
+ * (else the caller deserialises, or parses the message again). */
+struct mail_structure_strings {
+	const char *envelope, *bodystructure, *body;
+	size_t envelope_len, bodystructure_len, body_len;
+};
+bool mail_structure_peek(const void *data, size_t len, uint64_t size,
+			 struct mail_structure_strings *out);
+
 #endif

@@ -4,14 +4,19 @@
  * mail-mime.h. */
 #include "mail/mail-mime-internal.h"
 
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The blob: "TMS" and a version byte, then the message size, the node
- * count, each node, and an FNV-1a hash of everything before it. */
-#define MAIL_STRUCTURE_MAGIC "TMS\x01"
+/* The blob: "TMS" and a version byte, then the message size, the IMAP
+ * strings FETCH sends as they are (BODYSTRUCTURE, BODY, ENVELOPE: read
+ * by mail_structure_peek without building the tree), the node count,
+ * each node, and a hash of everything before it (FNV-1a over 8-byte
+ * words in four lanes). Version 1 blobs (no strings, a bytewise hash) are refused:
+ * their messages are parsed again and cached anew. */
+#define MAIL_STRUCTURE_MAGIC "TMS\x02"
 #define MAIL_STRUCTURE_MAGIC_LEN 4
 #define MAIL_STRUCTURE_NO_STRING UINT32_MAX
 /* A node is created per part and one more per message/rfc822 part. */
@@ -176,15 +181,34 @@ const char *mail_structure_encoding(const struct mail_structure *st, const uint3
 
 /* --- the blob --- */
 
+/* FNV-1a's constants over little-endian 8-byte words in four lanes (a
+ * 32-byte block feeds each lane a word, so the multiplications do not
+ * wait on each other), the lanes folded, then the bytes left: checking a
+ * cached blob costs little next to sending it. */
+static uint64_t mail_structure_word(const unsigned char *s)
+{
+	uint64_t w;
+
+	memcpy(&w, s, sizeof(w));
+	return le64toh(w);
+}
+
 static uint64_t mail_structure_hash(const unsigned char *s, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	size_t i;
+	const uint64_t prime = 0x100000001b3ull;
+	uint64_t lane[4] = { 0xcbf29ce484222325ull, 0x84222325cbf29ce4ull, 0x9ce484222325cbf2ull,
+			     0x2325cbf29ce48422ull };
+	uint64_t h;
+	size_t i = 0;
 
-	for (i = 0; i < len; i++) {
-		h ^= s[i];
-		h *= 0x100000001b3ull;
-	}
+	for (; len - i >= 32; i += 32)
+		for (size_t l = 0; l < 4; l++)
+			lane[l] = (lane[l] ^ mail_structure_word(s + i + 8 * l)) * prime;
+	h = lane[0];
+	for (size_t l = 1; l < 4; l++)
+		h = (h ^ lane[l]) * prime;
+	for (; i < len; i++)
+		h = (h ^ s[i]) * prime;
 	return h;
 }
 
@@ -221,6 +245,9 @@ int mail_structure_serialize(const struct mail_structure *st, struct buf *out)
 
 	r |= buf_append(out, MAIL_STRUCTURE_MAGIC, MAIL_STRUCTURE_MAGIC_LEN);
 	r |= mail_structure_put(out, 8, st->size);
+	r |= mail_structure_put_string(out, st->bodystructure);
+	r |= mail_structure_put_string(out, st->body);
+	r |= mail_structure_put_string(out, st->nodes[0].envelope);
 	r |= mail_structure_put(out, 4, st->count);
 	for (i = 0; i < st->count && r == 0; i++) {
 		const struct mail_mime_node *n = &st->nodes[i];
@@ -289,6 +316,25 @@ static char *mail_structure_get_string(struct mail_structure_reader *r, bool *ab
 	}
 	s = mail_mime_strndup((const char *)r->s + r->pos, len);
 	r->pos += len;
+	return s;
+}
+
+/* Step over a string; its bytes and length (NULL for the absent one). */
+static const char *mail_structure_skip_string(struct mail_structure_reader *r, size_t *len_r)
+{
+	uint32_t len = (uint32_t)mail_structure_get(r, 4);
+	const char *s;
+
+	*len_r = 0;
+	if (r->bad || len == MAIL_STRUCTURE_NO_STRING)
+		return NULL;
+	if (r->len - r->pos < len || memchr(r->s + r->pos, '\0', len) != NULL) {
+		r->bad = true;
+		return NULL;
+	}
+	s = (const char *)r->s + r->pos;
+	r->pos += len;
+	*len_r = len;
 	return s;
 }
 
@@ -370,6 +416,12 @@ struct mail_structure *mail_structure_deserialize(const void *data, size_t len)
 	if (st == NULL)
 		abort();
 	st->size = mail_structure_get(&r, 8);
+	/* The strings are built again from the nodes (peek reads them). */
+	for (i = 0; i < 3; i++) {
+		size_t skipped;
+
+		(void)mail_structure_skip_string(&r, &skipped);
+	}
 	count = (uint32_t)mail_structure_get(&r, 4);
 	if (r.bad || count == 0 || count > MAIL_STRUCTURE_MAX_NODES) {
 		free(st);
@@ -394,4 +446,26 @@ struct mail_structure *mail_structure_deserialize(const void *data, size_t len)
 	}
 	mail_bodystructure_build(st);
 	return st;
+}
+
+bool mail_structure_peek(const void *data, size_t len, uint64_t size,
+			 struct mail_structure_strings *out)
+{
+	struct mail_structure_reader r = { .s = data, .len = len };
+
+	memset(out, 0, sizeof(*out));
+	if (len < MAIL_STRUCTURE_MAGIC_LEN + 8 + 3 * 4 + 4 + 8 ||
+	    memcmp(data, MAIL_STRUCTURE_MAGIC, MAIL_STRUCTURE_MAGIC_LEN) != 0)
+		return false;
+	r.pos = len - 8;
+	if (mail_structure_get(&r, 8) != mail_structure_hash(data, len - 8))
+		return false;
+	r.len = len - 8;
+	r.pos = MAIL_STRUCTURE_MAGIC_LEN;
+	if (mail_structure_get(&r, 8) != size)
+		return false;
+	out->bodystructure = mail_structure_skip_string(&r, &out->bodystructure_len);
+	out->body = mail_structure_skip_string(&r, &out->body_len);
+	out->envelope = mail_structure_skip_string(&r, &out->envelope_len);
+	return !r.bad && out->bodystructure != NULL && out->body != NULL && out->envelope != NULL;
 }

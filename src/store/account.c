@@ -239,6 +239,7 @@ out:
 void store_account_unload(struct store_account *acct, bool clean)
 {
 	store_check_off_loop(__func__);
+	store_views_free(acct);
 	db_close(&acct->db);
 	if (clean && acct->lock_fd >= 0 && acct->msg_fd >= 0)
 		store_marker_close(acct);

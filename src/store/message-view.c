@@ -15,34 +15,30 @@ static enum store_error read_begin(struct store_account *acct)
 	return store_db_result(db_exec(acct->db, "BEGIN", "begin read"));
 }
 
-static enum store_error store_view_load_locked(struct store_account *acct,
-					       const struct store_mailbox_ref *ref,
-					       struct store_view *view)
+uint8_t store_view_flags(unsigned flags, const char *keywords)
 {
-	sqlite3_stmt *stmt = NULL;
-	struct store_box box;
-	enum store_error err;
+	return (uint8_t)((flags & 0x1f) |
+			 (keywords != NULL && keywords[0] != '\0' ? STORE_VIEW_KEYWORDS : 0));
+}
+
+/* Read the whole view of box into *view (empty). */
+static enum store_error view_read(struct store_account *acct, const struct store_box *box,
+				  struct store_view *view)
+{
+	sqlite3_stmt *stmt;
 	size_t cap, n = 0;
 	enum db_result r;
 
-	if ((err = read_begin(acct)) != STORE_OK)
-		return err;
-	if ((err = store_box_by_ref(acct, ref, &box)) != STORE_OK)
-		goto out;
-	view->uidvalidity = box.uidvalidity;
-	view->uidnext = box.uidnext;
-	view->highestmodseq = box.highestmodseq;
 	/* The maintained count sizes both arrays: one malloc each. */
-	cap = box.messages;
+	cap = box->messages;
 	if (cap > 0 && ((view->uids = malloc(cap * sizeof(*view->uids))) == NULL ||
 			(view->flags = malloc(cap)) == NULL))
 		abort();
-	stmt = db_prepare(acct->db, "SELECT uid, flags FROM messages WHERE mailbox_id = ? ORDER BY uid");
-	if (stmt == NULL) {
-		err = STORE_ERR_IO;
-		goto out;
-	}
-	sqlite3_bind_int64(stmt, 1, box.id);
+	stmt = db_prepare(acct->db, "SELECT uid, flags, keywords IS NOT NULL AND keywords != ''"
+			  " FROM messages WHERE mailbox_id = ? ORDER BY uid");
+	if (stmt == NULL)
+		return STORE_ERR_IO;
+	sqlite3_bind_int64(stmt, 1, box->id);
 	while ((r = db_step(acct->db, stmt, "load view")) == DB_ROW) {
 		if (n == cap) {   /* only if the count were wrong */
 			cap = cap == 0 ? 64 : cap * 2;
@@ -52,12 +48,179 @@ static enum store_error store_view_load_locked(struct store_account *acct,
 				abort();
 		}
 		view->uids[n] = (uint32_t)sqlite3_column_int64(stmt, 0);
-		view->flags[n++] = (uint8_t)(sqlite3_column_int(stmt, 1) & 0x1f);
+		view->flags[n++] = (uint8_t)((sqlite3_column_int(stmt, 1) & 0x1f) |
+					     (sqlite3_column_int(stmt, 2) != 0 ? STORE_VIEW_KEYWORDS : 0));
 	}
-	view->n = (uint32_t)n;
-	err = store_db_result(r);
-out:
 	sqlite3_finalize(stmt);
+	view->n = (uint32_t)n;
+	return store_db_result(r);
+}
+
+/* The statement of a changes query: the mailbox and the MODSEQ bound.
+ * INDEXED BY: the primary key would give UID order without a sort, at
+ * the price of reading every row; the MODSEQ indexes read only the
+ * changed ones. */
+static sqlite3_stmt *since_prepare(struct store_account *acct, const char *sql, int64_t box_id,
+				   uint64_t modseq)
+{
+	sqlite3_stmt *stmt = db_prepare(acct->db, sql);
+
+	if (stmt != NULL) {
+		sqlite3_bind_int64(stmt, 1, box_id);
+		sqlite3_bind_int64(stmt, 2, (int64_t)modseq);
+	}
+	return stmt;
+}
+
+/* Inside a read transaction: what changed in box since modseq (see
+ * store_changes_since). */
+static enum store_error changes_read(struct store_account *acct, const struct store_box *box,
+				     uint64_t modseq, struct store_message **changed_r,
+				     size_t *n_changed_r, uint32_t **expunged_r, size_t *n_expunged_r)
+{
+	enum store_error err;
+
+	*expunged_r = NULL;
+	*n_expunged_r = 0;
+	err = store_messages_collect(acct, since_prepare(acct, "SELECT " STORE_MESSAGE_COLUMNS
+			" FROM messages INDEXED BY messages_modseq WHERE mailbox_id = ? AND modseq > ?"
+			" ORDER BY uid", box->id, modseq), "changed messages", changed_r, n_changed_r);
+	if (err == STORE_OK)
+		err = store_uids_collect(acct, since_prepare(acct, "SELECT uid FROM expunged"
+			" INDEXED BY expunged_modseq WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
+			box->id, modseq), "expunged messages", expunged_r, n_expunged_r);
+	if (err != STORE_OK) {
+		store_messages_free(*changed_r, *n_changed_r);
+		*changed_r = NULL;
+		*n_changed_r = 0;
+	}
+	return err;
+}
+
+/* The cached view brought up to date with what changed since it was
+ * made, all three lists ascending by UID: one merge into new arrays. */
+static void view_merge(struct store_view *v, const struct store_message *changed, size_t n_changed,
+		       const uint32_t *expunged, size_t n_expunged)
+{
+	size_t cap = v->n + n_changed, i = 0, j = 0, k = 0, n = 0;
+	uint32_t *uids = malloc((cap > 0 ? cap : 1) * sizeof(*uids));
+	uint8_t *flags = malloc(cap > 0 ? cap : 1);
+
+	if (uids == NULL || flags == NULL)
+		abort();
+	while (i < v->n || j < n_changed) {
+		bool from_changed = j < n_changed && (i == v->n || changed[j].uid <= v->uids[i]);
+		uint32_t uid = from_changed ? changed[j].uid : v->uids[i];
+		uint8_t f = from_changed ? store_view_flags(changed[j].flags, changed[j].keywords)
+					 : v->flags[i];
+
+		if (from_changed && i < v->n && v->uids[i] == uid)
+			i++;     /* changed flags of a message of the view */
+		if (from_changed)
+			j++;
+		else
+			i++;
+		while (k < n_expunged && expunged[k] < uid)
+			k++;
+		if (k < n_expunged && expunged[k] == uid)
+			continue;
+		uids[n] = uid;
+		flags[n++] = f;
+	}
+	free(v->uids);
+	free(v->flags);
+	v->uids = uids;
+	v->flags = flags;
+	v->n = (uint32_t)n;
+}
+
+/* The handle's view of box (store_account.views), made or brought up to
+ * date inside the caller's read transaction: NULL on a read error. */
+static struct store_view_cached *view_cached(struct store_account *acct, const struct store_box *box)
+{
+	struct store_view_cached *c = NULL, *oldest = &acct->views[0];
+	struct store_message *changed = NULL;
+	uint32_t *expunged = NULL;
+	size_t n_changed = 0, n_expunged = 0;
+	enum store_error err = STORE_OK;
+
+	for (size_t i = 0; i < STORE_VIEWS_CACHED && c == NULL; i++) {
+		if (acct->views[i].box_id == box->id && acct->views[i].view.uidvalidity == box->uidvalidity)
+			c = &acct->views[i];
+		else if (acct->views[i].used < oldest->used)
+			oldest = &acct->views[i];
+	}
+	if (c != NULL && c->view.highestmodseq != box->highestmodseq) {
+		err = changes_read(acct, box, c->view.highestmodseq, &changed, &n_changed, &expunged,
+				   &n_expunged);
+		if (err == STORE_OK)
+			view_merge(&c->view, changed, n_changed, expunged, n_expunged);
+		store_messages_free(changed, n_changed);
+		free(expunged);
+	}
+	/* The maintained count says whether the view saw every change (a
+	 * change that moved no MODSEQ, or a merge that missed one: read
+	 * again). */
+	if (c != NULL && (err != STORE_OK || c->view.n != box->messages)) {
+		store_view_free(&c->view);
+		c->box_id = 0;
+		c = NULL;
+	}
+	if (err != STORE_OK)
+		return NULL;
+	if (c == NULL) {
+		c = oldest;
+		store_view_free(&c->view);
+		c->box_id = 0;
+		if (view_read(acct, box, &c->view) != STORE_OK) {
+			store_view_free(&c->view);
+			return NULL;
+		}
+		c->box_id = box->id;
+	}
+	c->view.uidvalidity = box->uidvalidity;
+	c->view.uidnext = box->uidnext;
+	c->view.highestmodseq = box->highestmodseq;
+	c->used = ++acct->views_clock;
+	return c;
+}
+
+void store_views_free(struct store_account *acct)
+{
+	for (size_t i = 0; i < STORE_VIEWS_CACHED; i++)
+		store_view_free(&acct->views[i].view);
+	memset(acct->views, 0, sizeof(acct->views));
+}
+
+/* SELECT's view: a copy of the handle's (the session changes its own as
+ * it is told; the handle's follows the store). */
+static enum store_error store_view_load_locked(struct store_account *acct,
+					       const struct store_mailbox_ref *ref,
+					       struct store_view *view)
+{
+	struct store_view_cached *c;
+	struct store_box box;
+	enum store_error err;
+
+	if ((err = read_begin(acct)) != STORE_OK)
+		return err;
+	if ((err = store_box_by_ref(acct, ref, &box)) != STORE_OK)
+		goto out;
+	if ((c = view_cached(acct, &box)) == NULL) {
+		err = STORE_ERR_IO;
+		goto out;
+	}
+	*view = c->view;
+	view->uids = NULL;
+	view->flags = NULL;
+	if (view->n > 0 && ((view->uids = malloc(view->n * sizeof(*view->uids))) == NULL ||
+			    (view->flags = malloc(view->n)) == NULL))
+		abort();
+	if (view->n > 0) {
+		memcpy(view->uids, c->view.uids, view->n * sizeof(*view->uids));
+		memcpy(view->flags, c->view.flags, view->n);
+	}
+out:
 	db_rollback(acct->db);
 	return err;
 }
@@ -83,30 +246,60 @@ void store_view_free(struct store_view *view)
 	memset(view, 0, sizeof(*view));
 }
 
-static enum store_error store_messages_get_locked(struct store_account *acct,
-						  const struct store_mailbox_ref *ref,
-						  const uint32_t *uids, size_t n,
-						  struct store_message *out)
+/* Whether uids[0..n) are ascending and dense enough that one scan of the
+ * primary key over [uids[0], uids[n-1]] reads few rows it does not want
+ * (FETCH 1:*, SEARCH: a batch of the view): then one statement steps
+ * through them instead of one lookup per UID. */
+static bool messages_scan_pays(const uint32_t *uids, size_t n)
 {
-	sqlite3_stmt *stmt = NULL;
-	struct store_box box;
-	enum store_error err;
+	if (n < 2)
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (uids[i] <= uids[i - 1])
+			return false;
+	return (uint64_t)(uids[n - 1] - uids[0]) <= 4 * (uint64_t)n;
+}
+
+/* The rows of uids[0..n) (ascending) by one range scan. */
+static enum store_error messages_scan(struct store_account *acct, int64_t box_id,
+				      const uint32_t *uids, size_t n, struct store_message *out)
+{
+	sqlite3_stmt *stmt = db_prepare(acct->db, "SELECT " STORE_MESSAGE_COLUMNS " FROM messages"
+					" WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid");
+	enum db_result r;
 	size_t i = 0;
 
-	if ((err = read_begin(acct)) != STORE_OK)
-		return err;
-	if ((err = store_box_by_ref(acct, ref, &box)) != STORE_OK)
-		goto out;
-	stmt = db_prepare(acct->db, "SELECT " STORE_MESSAGE_COLUMNS " FROM messages"
-			  " WHERE mailbox_id = ? AND uid = ?");
-	if (stmt == NULL) {
-		err = STORE_ERR_IO;
-		goto out;
+	if (stmt == NULL)
+		return STORE_ERR_IO;
+	sqlite3_bind_int64(stmt, 1, box_id);
+	sqlite3_bind_int64(stmt, 2, uids[0]);
+	sqlite3_bind_int64(stmt, 3, uids[n - 1]);
+	while ((r = db_step(acct->db, stmt, "get messages")) == DB_ROW) {
+		uint32_t uid = (uint32_t)sqlite3_column_int64(stmt, 0);
+
+		while (i < n && uids[i] < uid)
+			i++;     /* gone: out[i] stays uid 0 */
+		if (i < n && uids[i] == uid)
+			store_message_from_row(stmt, &out[i++]);
 	}
-	for (; i < n; i++) {
+	sqlite3_finalize(stmt);
+	return store_db_result(r);
+}
+
+/* The rows of uids[0..n) one lookup each. */
+static enum store_error messages_lookup(struct store_account *acct, int64_t box_id,
+					const uint32_t *uids, size_t n, struct store_message *out)
+{
+	sqlite3_stmt *stmt = db_prepare(acct->db, "SELECT " STORE_MESSAGE_COLUMNS " FROM messages"
+					" WHERE mailbox_id = ? AND uid = ?");
+	enum store_error err = STORE_OK;
+
+	if (stmt == NULL)
+		return STORE_ERR_IO;
+	for (size_t i = 0; i < n; i++) {
 		enum db_result r;
 
-		sqlite3_bind_int64(stmt, 1, box.id);
+		sqlite3_bind_int64(stmt, 1, box_id);
 		sqlite3_bind_int64(stmt, 2, uids[i]);
 		r = db_step(acct->db, stmt, "get message");
 		if (r == DB_ROW)
@@ -117,11 +310,26 @@ static enum store_error store_messages_get_locked(struct store_account *acct,
 			break;
 		}
 	}
-out:
 	sqlite3_finalize(stmt);
+	return err;
+}
+
+static enum store_error store_messages_get_locked(struct store_account *acct,
+						  const struct store_mailbox_ref *ref,
+						  const uint32_t *uids, size_t n,
+						  struct store_message *out)
+{
+	struct store_box box;
+	enum store_error err;
+
+	if ((err = read_begin(acct)) != STORE_OK)
+		return err;
+	if ((err = store_box_by_ref(acct, ref, &box)) == STORE_OK)
+		err = messages_scan_pays(uids, n) ? messages_scan(acct, box.id, uids, n, out)
+						  : messages_lookup(acct, box.id, uids, n, out);
 	db_rollback(acct->db);
 	if (err != STORE_OK) {   /* nothing for the caller to free */
-		for (size_t j = 0; j < i; j++)
+		for (size_t j = 0; j < n; j++)
 			free(out[j].keywords);
 		memset(out, 0, n * sizeof(*out));
 	}
@@ -142,22 +350,6 @@ enum store_error store_messages_get(struct store_account *acct, const struct sto
 	return err;
 }
 
-/* The statement of a changes query: the mailbox and the MODSEQ bound.
- * INDEXED BY: the primary key would give UID order without a sort, at
- * the price of reading every row; the MODSEQ indexes read only the
- * changed ones. */
-static sqlite3_stmt *since_prepare(struct store_account *acct, const char *sql, int64_t box_id,
-				   uint64_t modseq)
-{
-	sqlite3_stmt *stmt = db_prepare(acct->db, sql);
-
-	if (stmt != NULL) {
-		sqlite3_bind_int64(stmt, 1, box_id);
-		sqlite3_bind_int64(stmt, 2, (int64_t)modseq);
-	}
-	return stmt;
-}
-
 enum store_error store_changes_since(struct store_account *acct, const struct store_mailbox_ref *ref,
 				     uint64_t modseq,
 				     struct store_message **changed_r, size_t *n_changed_r,
@@ -174,21 +366,11 @@ enum store_error store_changes_since(struct store_account *acct, const struct st
 	store_enter(acct);
 	if ((err = read_begin(acct)) == STORE_OK &&
 	    (err = store_box_by_ref(acct, ref, &box)) == STORE_OK &&
-	    (err = store_messages_collect(acct, since_prepare(acct, "SELECT " STORE_MESSAGE_COLUMNS
-			" FROM messages INDEXED BY messages_modseq WHERE mailbox_id = ? AND modseq > ?"
-			" ORDER BY uid", box.id, modseq), "changed messages",
-			changed_r, n_changed_r)) == STORE_OK &&
-	    (err = store_uids_collect(acct, since_prepare(acct, "SELECT uid FROM expunged"
-			" INDEXED BY expunged_modseq WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
-			box.id, modseq), "expunged messages", expunged_r, n_expunged_r)) == STORE_OK)
+	    (err = changes_read(acct, &box, modseq, changed_r, n_changed_r, expunged_r,
+				n_expunged_r)) == STORE_OK)
 		*highestmodseq_r = box.highestmodseq;
 	db_rollback(acct->db);
 	store_leave(acct);
-	if (err != STORE_OK) {
-		store_messages_free(*changed_r, *n_changed_r);
-		*changed_r = NULL;
-		*n_changed_r = 0;
-	}
 	return err;
 }
 

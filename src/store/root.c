@@ -1,10 +1,15 @@
 /* root - the store of a data folder as one object, and the one shared
  * handle per open account: a locked table of handles by address, each
  * counted, opened by its first caller (others wait for it) and closed by
- * its last. See store.h (store_root_open, store_account_get). */
+ * its last, or, with a linger time, by the root's reaper thread that long
+ * after its last holder let go (a client that logs in again finds the
+ * account open, with its SQLite pages and the views of its mailboxes).
+ * See store.h (store_root_open, store_account_get, store_root_linger). */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "store/store-private.h"
@@ -19,6 +24,13 @@ struct store_root {
 	pthread_cond_t changed;   /* a handle finished opening or closing */
 	bool closed;              /* store_root_close was called: the last put frees it */
 	size_t n_accounts;
+	/* Lingering (store_root_linger): handles nobody holds stay open
+	 * until their `idle_until`; the reaper closes them. */
+	unsigned linger;          /* seconds; 0: the last put closes */
+	bool reaper_running;
+	bool reaping;             /* store_root_close closes what lingers: no drop frees the root */
+	pthread_t reaper;
+	pthread_cond_t reap;      /* wakes the reaper: closing, or a release */
 	struct store_account *buckets[STORE_ROOT_BUCKETS];
 };
 
@@ -34,6 +46,7 @@ enum store_error store_root_open(const char *data_dir, struct store_root **root_
 		abort();
 	pthread_mutex_init(&root->mutex, NULL);
 	pthread_cond_init(&root->changed, NULL);
+	pthread_cond_init(&root->reap, NULL);
 	*root_r = root;
 	return STORE_OK;
 }
@@ -41,9 +54,106 @@ enum store_error store_root_open(const char *data_dir, struct store_root **root_
 static void store_root_free(struct store_root *root)
 {
 	pthread_cond_destroy(&root->changed);
+	pthread_cond_destroy(&root->reap);
 	pthread_mutex_destroy(&root->mutex);
 	free(root->data_dir);
 	free(root);
+}
+
+static void store_root_drop(struct store_root *root, struct store_account *acct);
+static size_t store_root_bucket(const char *address);
+
+static time_t store_root_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* Close the handles nobody holds whose linger is over (all of them with
+ * `all`; with `address`, only that one's). Returns how many. Blocking:
+ * the reaper's thread, store_root_close, store_root_release. */
+static size_t store_root_reap(struct store_root *root, bool all, const char *address)
+{
+	time_t now = store_root_now();
+	size_t closed = 0;
+
+	for (;;) {
+		struct store_account *found = NULL;
+
+		pthread_mutex_lock(&root->mutex);
+		for (size_t b = address != NULL ? store_root_bucket(address) : 0;
+		     b < STORE_ROOT_BUCKETS && found == NULL; b++) {
+			for (struct store_account *a = root->buckets[b]; a != NULL; a = a->next) {
+				if (a->refs == 0 && a->state == STORE_ACCOUNT_OPEN &&
+				    (all || a->idle_until <= now) &&
+				    (address == NULL || strcmp(a->address, address) == 0)) {
+					found = a;
+					break;
+				}
+			}
+			if (address != NULL)
+				break;
+		}
+		if (found != NULL)
+			found->state = STORE_ACCOUNT_CLOSING;
+		pthread_mutex_unlock(&root->mutex);
+		if (found == NULL)
+			return closed;
+		store_account_unload(found, true);
+		store_root_drop(root, found);
+		closed++;
+	}
+}
+
+/* The reaper: once a second, the handles whose linger is over. */
+static void *store_root_reaper(void *arg)
+{
+	struct store_root *root = arg;
+
+	pthread_mutex_lock(&root->mutex);
+	while (!root->closed) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&root->reap, &root->mutex, &until);
+		if (root->closed)
+			break;
+		pthread_mutex_unlock(&root->mutex);
+		store_root_reap(root, false, NULL);
+		pthread_mutex_lock(&root->mutex);
+	}
+	pthread_mutex_unlock(&root->mutex);
+	return NULL;
+}
+
+enum store_error store_root_linger(struct store_root *root, unsigned seconds)
+{
+	if (root->reaper_running || seconds == 0)
+		return STORE_OK;
+	root->linger = seconds;
+	if (pthread_create(&root->reaper, NULL, store_root_reaper, root) != 0) {
+		root->linger = 0;
+		log_event(LOG_LEVEL_ERROR, "store", NULL, NULL,
+			  "msg=\"cannot start the thread that closes idle accounts\"");
+		return STORE_ERR_IO;
+	}
+	root->reaper_running = true;
+	return STORE_OK;
+}
+
+bool store_root_release(struct store_root *root, const char *address)
+{
+	char *canon = store_address_canon(address);
+	size_t n;
+
+	if (canon == NULL)
+		return false;
+	n = store_root_reap(root, true, canon);
+	free(canon);
+	return n > 0;
 }
 
 void store_root_close(struct store_root **rootp)
@@ -55,8 +165,17 @@ void store_root_close(struct store_root **rootp)
 		return;
 	*rootp = NULL;
 	pthread_mutex_lock(&root->mutex);
-	open = root->n_accounts;
 	root->closed = true;
+	root->reaping = true;
+	pthread_cond_broadcast(&root->reap);
+	pthread_mutex_unlock(&root->mutex);
+	if (root->reaper_running)
+		pthread_join(root->reaper, NULL);
+	/* Nobody gets a handle any more: the lingering ones close now. */
+	store_root_reap(root, true, NULL);
+	pthread_mutex_lock(&root->mutex);
+	root->reaping = false;
+	open = root->n_accounts;
 	pthread_mutex_unlock(&root->mutex);
 	if (open > 0) {
 		/* A job still holds them (one the process exits without):
@@ -119,7 +238,7 @@ static void store_root_drop(struct store_root *root, struct store_account *acct)
 		p = &(*p)->next;
 	*p = acct->next;
 	root->n_accounts--;
-	last = root->closed && root->n_accounts == 0;
+	last = root->closed && !root->reaping && root->n_accounts == 0;
 	pthread_cond_broadcast(&root->changed);
 	pthread_mutex_unlock(&root->mutex);
 	store_account_free(acct);
@@ -195,6 +314,12 @@ void store_account_put(struct store_account **acctp)
 	root = acct->root;
 	pthread_mutex_lock(&root->mutex);
 	if (--acct->refs > 0) {
+		pthread_mutex_unlock(&root->mutex);
+		return;
+	}
+	if (root->linger > 0 && !root->closed) {
+		/* Kept open for the next get; the reaper closes it. */
+		acct->idle_until = store_root_now() + (time_t)root->linger;
 		pthread_mutex_unlock(&root->mutex);
 		return;
 	}

@@ -10,6 +10,9 @@
 /* How long a statement waits for another writer (another process such
  * as `tern import`, or a checkpoint). */
 #define STORE_BUSY_TIMEOUT_MS 30000
+/* Bytes of index.db SQLite reads through a memory map (the address space
+ * it takes, not memory: the pages are the OS page cache's). */
+#define STORE_INDEX_MMAP "268435456"
 
 static const char store_schema_v1[] =
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
@@ -205,6 +208,11 @@ enum store_error store_schema_open(struct store_account *acct)
 		free(error);
 		return store_db_result(r);
 	}
+	/* Reads map the file (the OS page cache, no copy into SQLite's small
+	 * cache): a FETCH BODYSTRUCTURE of 10,000 messages reads ~15 MB of
+	 * cached blobs. Writes still go through write(). */
+	if ((r = db_exec(acct->db, "PRAGMA mmap_size=" STORE_INDEX_MMAP, "map index")) != DB_OK)
+		return store_db_result(r);
 	return store_db_result(db_migrate(acct->db, store_migrations,
 					  sizeof(store_migrations) / sizeof(store_migrations[0]), acct));
 }

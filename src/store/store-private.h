@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -30,6 +31,16 @@ enum store_account_state {
 
 struct store_pending;
 
+/* Mailboxes per handle whose views are kept (message-view.c): SELECT
+ * copies one instead of reading the mailbox's rows, after reading only
+ * what changed since it was made. */
+#define STORE_VIEWS_CACHED 4
+struct store_view_cached {
+	int64_t box_id;            /* 0: a free slot */
+	struct store_view view;    /* at view.highestmodseq */
+	uint64_t used;             /* views_clock at the last use: the oldest goes */
+};
+
 struct store_account {
 	struct db *db;     /* index.db */
 	char *address;     /* canonical (store_address_canon) */
@@ -43,6 +54,9 @@ struct store_account {
 
 	/* Every call on the handle runs under it (store_enter). */
 	pthread_mutex_t mutex;
+	/* Kept views, under the mutex (message-view.c). */
+	struct store_view_cached views[STORE_VIEWS_CACHED];
+	uint64_t views_clock;
 	/* Changes committed under the mutex, for store_leave to report. */
 	struct store_pending *pending;
 	size_t n_pending, cap_pending;
@@ -53,6 +67,7 @@ struct store_account {
 	struct store_account *next;
 	unsigned refs;
 	enum store_account_state state;
+	time_t idle_until;        /* refs 0 and lingering: closed from then on */
 };
 
 /* DESIGN 3: blocking work never runs on an I/O loop. The store's blocking
@@ -81,6 +96,9 @@ void store_account_free(struct store_account *acct);
  * account runs between the two; internal helpers expect it held. */
 void store_enter(struct store_account *acct);
 void store_leave(struct store_account *acct);
+
+/* Free the handle's kept views (store_account_unload). */
+void store_views_free(struct store_account *acct);
 
 /* The store's error for a database result (the db layer has logged it):
  * a full disk stays STORE_ERR_NO_SPACE, a unique key STORE_ERR_EXISTS, a

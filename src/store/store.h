@@ -116,6 +116,16 @@ struct store_message {
  * without) stay usable, and the last put frees the root. */
 enum store_error store_root_open(const char *data_dir, struct store_root **root_r);
 void store_root_close(struct store_root **root);
+/* Keep a handle open `seconds` after its last put (the server's
+ * [server] account_linger), so that a client that logs in again finds
+ * the account open; a thread of the root closes it then, and
+ * store_root_close closes what lingers. Call once, before the first get;
+ * 0 (the default) closes at the last put. */
+enum store_error store_root_linger(struct store_root *root, unsigned seconds);
+/* Close the account's handle now if it only lingers (nobody holds it):
+ * `tern user del` asks for this through the control socket before it
+ * takes the account's folder. Returns whether one was closed. Blocking. */
+bool store_root_release(struct store_root *root, const char *address);
 
 /* The account's handle, shared: while any caller holds it, every
  * store_account_get of the same address (any case) returns the same
@@ -200,11 +210,16 @@ enum store_error store_message_list(struct store_account *acct,
 void store_messages_free(struct store_message *msgs, size_t n);
 
 /* A compact view of a mailbox for SELECT: no heap object per message,
- * two arrays of n entries (one malloc each; NULL when n is 0). */
+ * two arrays of n entries (one malloc each; NULL when n is 0). A
+ * message's byte holds its enum store_flag bits and STORE_VIEW_KEYWORDS
+ * when it has keywords (FETCH FLAGS looks keywords up for those only);
+ * store_view_flags makes the byte. */
+#define STORE_VIEW_KEYWORDS (1u << 5)
+uint8_t store_view_flags(unsigned flags, const char *keywords);
 struct store_view {
 	uint32_t n;
 	uint32_t *uids;            /* ascending */
-	uint8_t *flags;            /* enum store_flag bits per message */
+	uint8_t *flags;            /* enum store_flag bits | STORE_VIEW_KEYWORDS per message */
 	uint32_t uidvalidity, uidnext;
 	uint64_t highestmodseq;
 };
@@ -267,6 +282,11 @@ enum store_error store_recent_peek(struct store_account *acct, const struct stor
 #define STORE_STRUCTURE_MAX (16u * 1024 * 1024)
 enum store_error store_structure_get(struct store_account *acct, const struct store_mailbox_ref *ref,
 				     uint32_t uid, void **data_r, size_t *len_r);
+/* The cached blobs of messages uids[0..n) (ascending; a FETCH batch) in
+ * one read: blobs_r[i] (malloc'd, or NULL when none is cached or the
+ * message is gone) and lens_r[i], both the caller's arrays of n. */
+enum store_error store_structures_get(struct store_account *acct, const struct store_mailbox_ref *ref,
+				      const uint32_t *uids, size_t n, void **blobs_r, size_t *lens_r);
 enum store_error store_structure_put(struct store_account *acct, const struct store_mailbox_ref *ref,
 				     uint32_t uid, const void *data, size_t len);
 

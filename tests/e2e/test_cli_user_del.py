@@ -1,7 +1,8 @@
 # test_cli_user_del - `tern user del` takes the account's mail with it: an
 # account added again under the same address starts empty; --keep-mail
 # moves the old folder where no account can find it; while a session has
-# the mail open, nothing is deleted.
+# the mail open, nothing is deleted; an account that only lingers after
+# its last session ([server] account_linger) is closed for it at once.
 import os
 import sqlite3
 
@@ -79,6 +80,25 @@ def test_refused_while_a_session_has_the_mail_open(tern_env):
     p.quit()
     th.wait_for(lambda: t.cmd("user", "del", th.USER, check=False).returncode == 0)
     assert th.USER not in t.cmd("user", "list").stdout
+    assert not os.path.exists(account_dir(t))
+    # the server goes on serving the other account
+    p2 = th.pop_ssl(srv.pop3s_port, user=th.USER2, password=th.PASSWORD2)
+    assert p2.stat()[0] == 0
+    p2.quit()
+
+
+def test_del_of_a_lingering_account(tern_env):
+    """After the last session the server keeps the account open (a long
+    linger here, so that only the release can close it): `user del` asks
+    the server to close it and succeeds at once."""
+    t = tern_env
+    t.import_mbox(th.USER, [th.make_message(1)])
+    srv = t.start(sets={"server.account_linger": "3600"})
+    p = th.pop_ssl(srv.pop3s_port)
+    assert p.stat()[0] == 1
+    p.quit()
+    r = t.cmd("user", "del", th.USER)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
     assert not os.path.exists(account_dir(t))
     # the server goes on serving the other account
     p2 = th.pop_ssl(srv.pop3s_port, user=th.USER2, password=th.PASSWORD2)

@@ -2,7 +2,7 @@
 # SELECT/EXAMINE responses (rev1 and rev2), STORE and its FETCH replies,
 # COPY/MOVE with COPYUID, EXPUNGE/UID EXPUNGE/CLOSE/UNSELECT, two sessions
 # on one mailbox (updates at the next command, none during FETCH/STORE/
-# SEARCH), UID commands on a UID the session was never told about, IDLE
+# SEARCH; the view SELECT copies, shared and brought up to date), UID commands on a UID the session was never told about, IDLE
 # woken by an SMTP delivery, commands in the packet of DONE, rev1 \Recent.
 import imaplib
 import re
@@ -19,7 +19,7 @@ def imap():
     # a small output buffer: long responses go out in paced pieces
     with th.imap_tern({"limits.output_buffer": "4096"}, smtp=True, users=("sel1@localhost", "sel2@localhost", "sel3@localhost",
                                         "sel4@localhost", "sel5@localhost", "sel6@localhost",
-                                        "sel7@localhost", "sel8@localhost")) as t:
+                                        "sel7@localhost", "sel8@localhost", "sel9@localhost")) as t:
         yield t
 
 
@@ -282,6 +282,46 @@ def test_uid_commands_on_unseen_uid(imap):
     assert b"* 4 EXPUNGE" in untagged, untagged
     a.close()
     b.close()
+
+
+def test_shared_view_numbers_stay_until_told(imap):
+    """SELECT copies the view the account's handle keeps: a session's
+    numbers and flags stay its own while another expunges and sets
+    keywords, until it is told; a later SELECT sees the view brought up
+    to date; FETCH (UID FLAGS) answered from the view lists keywords."""
+    a = raw(imap, "sel9@localhost", rev2=True)
+    b = raw(imap, "sel9@localhost", rev2=True)
+    uids = [append(a, "INBOX", i) for i in range(4)]
+    a.ok("SELECT INBOX")
+    untagged = a.ok("FETCH 1:* (UID FLAGS)")
+    assert untagged == [b"* %d FETCH (UID %d FLAGS ())" % (i + 1, u) for i, u in enumerate(uids)]
+    b.ok("SELECT INBOX")
+    b.ok("STORE 3 +FLAGS.SILENT ($Work \\Seen)")
+    b.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    b.ok("EXPUNGE")
+    # b's own view: three messages, $Work on the second
+    untagged = b.ok("FETCH 1:* (UID FLAGS)")
+    assert untagged == [b"* 1 FETCH (UID %d FLAGS ())" % uids[1],
+                        b"* 2 FETCH (UID %d FLAGS (\\Seen $Work))" % uids[2],
+                        b"* 3 FETCH (UID %d FLAGS ())" % uids[3]], untagged
+    # a has not been told: FETCH allows no EXPUNGE, message 4 is still 4
+    untagged, done = a.cmd("FETCH 4 (UID)")
+    assert b"OK" in done and b"* 4 FETCH (UID %d)" % uids[3] in untagged, untagged
+    untagged = a.ok("NOOP")
+    assert b"* 1 EXPUNGE" in untagged, untagged
+    untagged = a.ok("FETCH 1:* (UID FLAGS)")
+    assert untagged == [b"* 1 FETCH (UID %d FLAGS ())" % uids[1],
+                        b"* 2 FETCH (UID %d FLAGS (\\Seen $Work))" % uids[2],
+                        b"* 3 FETCH (UID %d FLAGS ())" % uids[3]], untagged
+    # a new session's SELECT: the kept view, brought up to date
+    c = raw(imap, "sel9@localhost", rev2=True)
+    untagged = c.ok("SELECT INBOX")
+    assert b"* 3 EXISTS" in untagged, untagged
+    assert len(c.ok("UID FETCH 1:* (FLAGS)")) == 3
+    untagged = c.ok("FETCH 2 (FLAGS)")
+    assert untagged == [b"* 2 FETCH (FLAGS (\\Seen $Work))"], untagged
+    for r in (a, b, c):
+        r.close()
 
 
 def deliver(imap, rcpt, n):

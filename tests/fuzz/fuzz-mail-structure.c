@@ -1,5 +1,6 @@
 /* fuzz-mail-structure - libFuzzer harness for reading the MIME structure
- * blob back (mail_structure_deserialize). Input: a byte, then a blob. When
+ * blob back (mail_structure_deserialize, and mail_structure_peek, whose
+ * strings must lie inside the blob). Input: a byte, then a blob. When
  * the byte is odd the harness appends the hash the blob must end with, so
  * that the checks behind it (lengths, offsets, the tree's shape) are
  * reached too. Whatever is read back must hold (mail-mime-check.h), save
@@ -26,11 +27,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memcpy(blob, data + 1, len);
 	if (data[0] & 1) {
-		uint64_t h = mmc_fnv1a(blob, len);
+		uint64_t h = mmc_blob_hash(blob, len);
 
 		for (i = 0; i < 8; i++)
 			blob[len + i] = (uint8_t)(h >> (8 * i));
 		len += 8;
+	}
+	if (len >= 12) {
+		struct mail_structure_strings strs;
+		uint64_t msg_size = 0;
+
+		for (i = 0; i < 8; i++)
+			msg_size |= (uint64_t)blob[4 + i] << (8 * i);
+		if (mail_structure_peek(blob, len, msg_size, &strs) &&
+		    ((const uint8_t *)strs.bodystructure < blob ||
+		     (const uint8_t *)strs.envelope + strs.envelope_len > blob + len ||
+		     (const uint8_t *)strs.body + strs.body_len > blob + len ||
+		     (const uint8_t *)strs.bodystructure + strs.bodystructure_len > blob + len))
+			abort();
 	}
 	st = mail_structure_deserialize(blob, len);
 	free(blob);

@@ -28,6 +28,34 @@ static inline uint64_t mmc_fnv1a(const void *data, size_t len)
 	return h;
 }
 
+/* mail-structure.c's blob hash: FNV-1a's constants over little-endian
+ * 8-byte words in four lanes, folded, then the bytes left. */
+static inline uint64_t mmc_blob_hash(const void *data, size_t len)
+{
+	const unsigned char *s = data;
+	const uint64_t prime = 0x100000001b3ull;
+	uint64_t lane[4] = { 0xcbf29ce484222325ull, 0x84222325cbf29ce4ull, 0x9ce484222325cbf2ull,
+			     0x2325cbf29ce48422ull };
+	uint64_t h;
+	size_t i = 0;
+
+	for (; len - i >= 32; i += 32) {
+		for (size_t l = 0; l < 4; l++) {
+			uint64_t w = 0;
+
+			for (size_t b = 0; b < 8; b++)
+				w |= (uint64_t)s[i + 8 * l + b] << (8 * b);
+			lane[l] = (lane[l] ^ w) * prime;
+		}
+	}
+	h = lane[0];
+	for (size_t l = 1; l < 4; l++)
+		h = (h ^ lane[l]) * prime;
+	for (; i < len; i++)
+		h = (h ^ s[i]) * prime;
+	return h;
+}
+
 /* s is one IMAP list: "(" values ")" with values separated by one space
  * (none between lists, as Dovecot writes a multipart's parts). */
 static inline bool mmc_imap_list(const char *s)

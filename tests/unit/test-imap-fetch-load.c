@@ -186,9 +186,25 @@ static void test_structure_cached(void **state)
 	assert_int_equal(store_structure_get(fx->acct, &fx->ref, fx->uid_multi, &blob, &len),
 			 STORE_OK);
 	free(blob);
-	/* read back from the cache: the same strings */
+	/* read back from the cache: the same strings, in place in the blob
+	 * (no tree built) when nothing but the structure's strings is asked */
 	start(&f, fx, "BODYSTRUCTURE", uids, 1, false);
 	imap_fetch_load(&f);
+	assert_null(f.extra[0].st);
+	assert_true(f.extra[0].peeked);
+	{
+		char *bs = strndup(f.extra[0].strs.bodystructure, f.extra[0].strs.bodystructure_len);
+
+		assert_non_null(strstr(bs, "\"XX\""));
+		assert_non_null(strstr(bs, "\"mixed\""));
+		free(bs);
+	}
+	finish(&f);
+	/* with a section too the tree is built from the blob */
+	start(&f, fx, "BODYSTRUCTURE BODY.PEEK[1]", uids, 1, false);
+	imap_fetch_load(&f);
+	assert_non_null(f.extra[0].st);
+	assert_false(f.extra[0].peeked);
 	assert_non_null(strstr(mail_structure_bodystructure(f.extra[0].st), "\"XX\""));
 	finish(&f);
 }

@@ -3,7 +3,7 @@
  * RENAME INBOX), subscriptions, counts kept exact (checked against
  * COUNT(*)), one MODSEQ per command, expunge of \Deleted, copy and move
  * (atomic under kill -9), keywords per mailbox, the SELECT view of
- * 100,000 messages, messages by UID, changes since a MODSEQ, \Recent, the
+ * 100,000 messages and the view the handle keeps, messages by UID, changes since a MODSEQ, \Recent, the
  * structure cache, the hub's mailbox changes, and the v3 -> v4 migration. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -634,6 +634,61 @@ static void test_view_large(void **state)
 	counts_exact(f->acct);
 }
 
+/* Two SELECTs of one mailbox on one handle: the second copies the view
+ * the handle kept, brought up to date with what changed (new, expunged,
+ * flags changed); the first session's copy stays as it was (its numbers
+ * are its own until it is told). */
+static void test_view_kept(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox_ref inbox = test_ref(f->acct, "INBOX");
+	struct store_view first, second, again;
+	struct store_message *got = calloc(4, sizeof(*got));
+	uint32_t uids[6], missing[2];
+
+	for (int i = 0; i < 5; i++)
+		uids[i] = append(f->acct, "INBOX", "m\r\n", 0, NULL);
+	assert_int_equal(store_view_load(f->acct, &inbox, &first), STORE_OK);
+	assert_int_equal(first.n, 5);
+	/* another session: \Seen on 3, 2 expunged, one new */
+	assert_int_equal(store_flags_update(f->acct, &inbox, &uids[2], 1, STORE_FLAGS_ADD,
+					    STORE_FLAG_SEEN, NULL, NULL, NULL), STORE_OK);
+	assert_int_equal(store_expunge(f->acct, &inbox, &uids[1], 1), STORE_OK);
+	uids[5] = append(f->acct, "INBOX", "n\r\n", STORE_FLAG_FLAGGED, NULL);
+	assert_int_equal(store_view_load(f->acct, &inbox, &second), STORE_OK);
+	assert_int_equal(second.n, 5);
+	assert_int_equal(second.uids[0], uids[0]);
+	assert_int_equal(second.uids[1], uids[2]);
+	assert_int_equal(second.flags[1], STORE_FLAG_SEEN);
+	assert_int_equal(second.uids[4], uids[5]);
+	assert_int_equal(second.flags[4], STORE_FLAG_FLAGGED);
+	assert_int_equal(second.uidnext, uids[5] + 1);
+	assert_true(second.highestmodseq > first.highestmodseq);
+	/* the first copy is untouched */
+	assert_int_equal(first.n, 5);
+	assert_int_equal(first.uids[1], uids[1]);
+	assert_int_equal(first.flags[2], 0);
+	/* nothing changed: the same again */
+	assert_int_equal(store_view_load(f->acct, &inbox, &again), STORE_OK);
+	assert_int_equal(again.n, second.n);
+	assert_memory_equal(again.uids, second.uids, second.n * sizeof(uint32_t));
+	assert_memory_equal(again.flags, second.flags, second.n);
+	assert_int_equal(again.highestmodseq, second.highestmodseq);
+	/* messages by UID, dense (one scan) and with gaps */
+	assert_int_equal(store_messages_get(f->acct, &inbox, second.uids, 4, got), STORE_OK);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(got[i].uid, second.uids[i]);
+	missing[0] = uids[1];
+	missing[1] = uids[3];
+	assert_int_equal(store_messages_get(f->acct, &inbox, missing, 2, got), STORE_OK);
+	assert_int_equal(got[0].uid, 0);     /* expunged */
+	assert_int_equal(got[1].uid, uids[3]);
+	store_messages_free(got, 4);
+	store_view_free(&first);
+	store_view_free(&second);
+	store_view_free(&again);
+}
+
 static void test_changes_since(void **state)
 {
 	struct fixture *f = *state;
@@ -893,6 +948,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_view_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changes_since, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_view_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_structure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hub_mailbox_changes, setup, teardown),

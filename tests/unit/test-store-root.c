@@ -2,7 +2,7 @@
  * handle (one connection, lock and msg/ descriptor) per account while any
  * caller holds it, whatever the case of the address; many threads using
  * one handle at once, and getting and putting it in a race; a root closed
- * while a handle is still held. */
+ * while a handle is still held; a handle that lingers after its last put. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -220,6 +220,50 @@ static void test_close_root_while_held(void **state)
 	tmpdir_free(dir);
 }
 
+/* With a linger time the last put keeps the handle open (the same one
+ * comes back, its descriptors stay), the folder cannot be taken away
+ * meanwhile (`user del` asks store_root_release first, then it can), the
+ * reaper closes it once the time is over, and store_root_close closes
+ * what lingers. */
+static void test_linger(void **state)
+{
+	char *dir = tmpdir_new("store-root");
+	struct store_root *root;
+	struct store_account *a, *again;
+	struct store_removal *rm;
+	size_t before, open;
+	int waited = 0;
+
+	(void)state;
+	assert_int_equal(store_root_open(dir, &root), STORE_OK);
+	assert_int_equal(store_root_linger(root, 1), STORE_OK);
+	before = open_fds();
+	assert_int_equal(store_account_get(root, "u@example.org", &a), STORE_OK);
+	open = open_fds();
+	store_account_put(&a);
+	assert_int_equal(open_fds(), open);
+	assert_int_equal(store_account_get(root, "U@example.org", &again), STORE_OK);
+	store_account_put(&again);
+	assert_int_equal(store_remove_begin(dir, "u@example.org", &rm), STORE_ERR_LOCKED);
+	assert_false(store_root_release(root, "x@example.org"));
+	assert_true(store_root_release(root, "u@example.org"));
+	assert_int_equal(open_fds(), before);
+	assert_int_equal(store_remove_begin(dir, "u@example.org", &rm), STORE_OK);
+	store_remove_abort(&rm);
+	/* the reaper: closed within a few seconds of the last put */
+	assert_int_equal(store_account_get(root, "u@example.org", &a), STORE_OK);
+	store_account_put(&a);
+	while (open_fds() != before && waited++ < 50)
+		usleep(100 * 1000);
+	assert_int_equal(open_fds(), before);
+	/* what lingers at the close is closed by it (the leak check) */
+	assert_int_equal(store_account_get(root, "v@example.org", &a), STORE_OK);
+	store_account_put(&a);
+	store_root_close(&root);
+	assert_int_equal(open_fds(), before);
+	tmpdir_free(dir);
+}
+
 /* An account that cannot be opened (its domain's folder is a file):
  * every get says so, none leaves a handle behind. */
 static void test_failed_open(void **state)
@@ -252,6 +296,7 @@ int main(void)
 		cmocka_unit_test(test_threads_share_one_handle),
 		cmocka_unit_test(test_close_root_while_held),
 		cmocka_unit_test(test_failed_open),
+		cmocka_unit_test(test_linger),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR + 1);

@@ -1,0 +1,24 @@
+/* root-control - the store's commands on the server's control socket
+ * (core/control.h): `store-release ADDRESS` closes the account's handle
+ * when it only lingers (store_root_linger), so that `tern user del` can
+ * take the account's folder at once. */
+#include "store/root-control.h"
+
+#include <stdio.h>
+
+#include "store/store.h"
+
+static bool store_control_release(void *ctx, const char *arg, char *out)
+{
+	struct store_root *root = ctx;
+
+	snprintf(out, CONTROL_TEXT_MAX + 1, "%s",
+		 store_root_release(root, arg) ? "closed" : "not lingering");
+	return true;
+}
+
+const struct control_command store_control_commands[] = {
+	{ "store-release", CONTROL_ARG_REQUIRED, store_control_release },
+};
+const size_t store_control_commands_n =
+	sizeof(store_control_commands) / sizeof(store_control_commands[0]);
