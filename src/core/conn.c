@@ -520,10 +520,28 @@ static void conn_linger_read(struct conn *conn)
 	}
 }
 
+/* A connection cut in the middle of something (a job, a file send, output
+ * waiting for the client) says where it stood: if a response ever stalls
+ * again, the log tells which wake-up it was waiting for. */
+static void conn_log_busy(const struct conn *conn, enum conn_end why)
+{
+	if (!conn->job && conn->send == NULL && !conn->out_blocked && conn_queued(conn) == 0)
+		return;
+	conn_log(conn, LOG_LEVEL_INFO,
+		 "msg=\"ending while busy\" why=\"%s\" job=%d job_queued=%d send=%d "
+		 "send_reading=%d send_want_write=%d out_blocked=%d queued=%zu paused=%d "
+		 "poll=%d write_wants_read=%d",
+		 conn_end_reason(why), conn->job, conn->job_queued, conn->send != NULL,
+		 conn->send != NULL && conn->send->reading, conn->send != NULL && conn->send->want_write,
+		 conn->out_blocked, conn_queued(conn), conn->user_paused, conn->poll_events,
+		 conn->write_wants_read);
+}
+
 void conn_end(struct conn *conn, enum conn_end why)
 {
 	if (conn->state == CONN_STATE_DEAD || conn->closing)
 		return;
+	conn_log_busy(conn, why);
 	conn->end_why = why;
 	if (conn->job && conn->job_queued) {
 		/* Not started yet: dropped rather than waited for. */

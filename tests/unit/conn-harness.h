@@ -173,8 +173,11 @@ struct client {
 };
 
 /* Connect to 127.0.0.1:port from the loopback address `from` ("127.0.0.7";
- * NULL: the kernel's choice). */
-static HARNESS_UNUSED void client_connect_from(struct client *c, uint16_t port, const char *from)
+ * NULL: the kernel's choice), with a receive buffer of `rcvbuf` bytes set
+ * before the connect so that the TCP window starts small (0: the
+ * default). */
+static HARNESS_UNUSED void client_connect_with(struct client *c, uint16_t port, const char *from,
+					       int rcvbuf)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
 	struct timeval tv = { .tv_sec = 10 };
@@ -184,6 +187,8 @@ static HARNESS_UNUSED void client_connect_from(struct client *c, uint16_t port, 
 	c->fd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_true(c->fd >= 0);
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (rcvbuf > 0)
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (from != NULL) {
 		struct sockaddr_in src = { .sin_family = AF_INET };
 
@@ -193,9 +198,14 @@ static HARNESS_UNUSED void client_connect_from(struct client *c, uint16_t port, 
 	assert_int_equal(connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
 }
 
+static HARNESS_UNUSED void client_connect_from(struct client *c, uint16_t port, const char *from)
+{
+	client_connect_with(c, port, from, 0);
+}
+
 static HARNESS_UNUSED void client_connect(struct client *c, uint16_t port)
 {
-	client_connect_from(c, port, NULL);
+	client_connect_with(c, port, NULL, 0);
 }
 
 /* Connect to the UNIX socket at path; 0, or -1 with errno. */

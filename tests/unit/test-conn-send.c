@@ -32,6 +32,15 @@
  *                          conn_job_running/conn_send_running held during
  *                          the send, A whether either still held in done.
  * JOB                      a job of 100 ms: "JOB during=D after=A".
+ * PRODUCE N SIZE MODE B    a resumable producer shaped like IMAP FETCH:
+ *                          N items "ITEM i {SIZE}\r\n", SIZE bytes, " TAIL
+ *                          i\r\n", the bytes those of the file "items" from
+ *                          i * SIZE; MODE mem (written from memory) or file
+ *                          (conn_send_file, the tail written in its done).
+ *                          A job runs before every B items (FETCH's
+ *                          batches), the producer goes on in its done; it
+ *                          stops at conn_output_full and goes on in
+ *                          drained. Then "PRODUCED".
  * anything else            echoed in capitals. */
 
 struct ssession {
@@ -41,6 +50,13 @@ struct ssession {
 	uint64_t stop_after, seen;
 	bool running_seen;
 	bool job_during;
+	/* PRODUCE */
+	bool producing, waiting;      /* waiting: for drained */
+	bool from_file;
+	int item_fd;
+	unsigned p_n, p_next, p_batch, p_in_batch, p_stage;
+	uint64_t p_size;
+	char *p_mem;
 };
 
 static atomic_int s_open, s_closed, s_results[CONN_SEND__COUNT];
@@ -52,6 +68,7 @@ static void *s_open_cb(struct conn *conn)
 
 	s->conn = conn;
 	s->fd = -1;
+	s->item_fd = -1;
 	atomic_fetch_add(&s_open, 1);
 	conn_printf(conn, "HELLO\r\n");
 	return s;
@@ -129,14 +146,128 @@ static void s_send_cmd(struct ssession *s, const char *line)
 	assert_true(conn_job_running(s->conn));
 }
 
+/* ---- PRODUCE: the FETCH-shaped producer ---- */
+
+static uint8_t s_byte(uint64_t i);
+static void s_produce(struct ssession *s);
+
+static void s_batch_work(void *arg)
+{
+	(void)arg;
+	usleep(2000);   /* a batch's look-ups */
+}
+
+static void s_batch_done(void *arg)
+{
+	s_produce(arg);
+}
+
+static void s_item_sent(void *arg, enum conn_send_result result)
+{
+	struct ssession *s = arg;
+
+	if (result == CONN_SEND_CLOSED)
+		return;
+	assert_int_equal(result, CONN_SEND_OK);
+	s_produce(s);
+}
+
+static void s_produce(struct ssession *s)
+{
+	struct conn *conn = s->conn;
+
+	while (s->p_next < s->p_n && !conn_is_closing(conn)) {
+		uint64_t off = (uint64_t)s->p_next * s->p_size;
+
+		if (s->p_stage == 0 && s->p_in_batch == 0) {
+			s->p_in_batch = s->p_batch;
+			conn_job(conn, s_batch_work, s_batch_done, s);
+			return;
+		}
+		if (conn_output_full(conn)) {
+			s->waiting = true;
+			return;
+		}
+		if (s->p_stage == 0) {
+			conn_printf(conn, "ITEM %u {%llu}\r\n", s->p_next, (unsigned long long)s->p_size);
+			s->p_stage = 1;
+		} else if (s->p_stage == 1) {
+			s->p_stage = 2;
+			if (s->from_file) {
+				conn_send_file(conn, s->item_fd, off, s->p_size, NULL, s_item_sent, s);
+				return;
+			}
+			for (uint64_t k = 0; k < s->p_size; k++)
+				s->p_mem[k] = (char)s_byte(off + k);
+			conn_write(conn, s->p_mem, (size_t)s->p_size);
+		} else {
+			conn_printf(conn, " TAIL %u\r\n", s->p_next);
+			s->p_stage = 0;
+			s->p_next++;
+			s->p_in_batch--;
+		}
+	}
+	if (s->p_next == s->p_n && !conn_is_closing(conn)) {
+		conn_printf(conn, "PRODUCED\r\n");
+		s->producing = false;
+		free(s->p_mem);
+		s->p_mem = NULL;
+		if (s->item_fd >= 0)
+			close(s->item_fd);
+		s->item_fd = -1;
+		conn_resume_input(conn);
+	}
+}
+
+static void s_drained(void *session)
+{
+	struct ssession *s = session;
+
+	if (!s->waiting)
+		return;
+	s->waiting = false;
+	s_produce(s);
+}
+
+static void s_produce_cmd(struct ssession *s, const char *line)
+{
+	char mode[16], path[128];
+	unsigned n, batch;
+	unsigned long long size;
+
+	if (sscanf(line, "PRODUCE %u %llu %15s %u", &n, &size, mode, &batch) != 4 || batch == 0) {
+		conn_printf(s->conn, "ERR syntax\r\n");
+		return;
+	}
+	s->from_file = strcmp(mode, "file") == 0;
+	if (s->from_file) {
+		snprintf(path, sizeof(path), "%s/items", s_dir);
+		s->item_fd = open(path, O_RDONLY | O_CLOEXEC);
+		assert_true(s->item_fd >= 0);
+	} else {
+		s->p_mem = malloc((size_t)size);
+		assert_non_null(s->p_mem);
+	}
+	s->p_n = n;
+	s->p_size = size;
+	s->p_batch = batch;
+	s->p_next = s->p_in_batch = s->p_stage = 0;
+	s->producing = true;
+	conn_pause_input(s->conn);
+	s_produce(s);
+}
+
 static void s_input(void *session)
 {
 	struct ssession *s = session;
 	const char *line;
 	size_t len;
 
-	while (!conn_job_running(s->conn) && conn_line(s->conn, &line, &len) == CONN_LINE_OK) {
-		if (strncmp(line, "SEND ", 5) == 0) {
+	while (!conn_job_running(s->conn) && !s->producing &&
+	       conn_line(s->conn, &line, &len) == CONN_LINE_OK) {
+		if (strncmp(line, "PRODUCE ", 8) == 0) {
+			s_produce_cmd(s, line);
+		} else if (strncmp(line, "SEND ", 5) == 0) {
 			s_send_cmd(s, line);
 		} else if (strcmp(line, "JOB") == 0) {
 			conn_job(s->conn, s_job_work, s_job_done, s);
@@ -154,6 +285,9 @@ static void s_close(void *session)
 	/* done always ran first, and closed the file */
 	assert_int_equal(s->fd, -1);
 	atomic_fetch_add(&s_closed, 1);
+	if (s->item_fd >= 0)
+		close(s->item_fd);
+	free(s->p_mem);
 	free(s);
 }
 
@@ -166,6 +300,7 @@ static const struct protocol send_protocol = {
 	.name = "sendtest",
 	.open = s_open_cb,
 	.input = s_input,
+	.drained = s_drained,
 	.tls_ready = s_tls_ready,
 	.close = s_close,
 };
@@ -515,6 +650,72 @@ static void test_tls(void **state)
 	s_stop();
 }
 
+/* ---- the FETCH-shaped producer ---- */
+
+/* One PRODUCE to a client whose receive buffer is 8 KiB and which pauses
+ * 50 ms before every 50th item (as the slow reader of IMAP FETCH in the
+ * e2e tests): every item arrives whole and in order. */
+static void s_produce_run(bool tls, unsigned n, uint64_t size, const char *mode, unsigned batch,
+			  bool cold)
+{
+	struct client c;
+	char cmd[96], want[64];
+
+	s_make_file("items", (uint64_t)n * size, cold);
+	client_connect_with(&c, tls ? s_h.tls_port : s_h.port, NULL, 8192);
+	if (tls)
+		assert_true(client_tls(&c, 0));
+	expect_line(&c, "HELLO");
+	snprintf(cmd, sizeof(cmd), "PRODUCE %u %llu %s %u\r\n", n, (unsigned long long)size, mode,
+		 batch);
+	client_send(&c, cmd);
+	for (unsigned i = 0; i < n; i++) {
+		if (i % 50 == 0)
+			usleep(50 * 1000);
+		snprintf(want, sizeof(want), "ITEM %u {%llu}", i, (unsigned long long)size);
+		expect_line(&c, want);
+		s_expect_bytes(&c, (uint64_t)i * size, size, 0, 0, 0);
+		snprintf(want, sizeof(want), " TAIL %u", i);
+		expect_line(&c, want);
+	}
+	expect_line(&c, "PRODUCED");
+	client_send(&c, "after\r\n");
+	expect_line(&c, "AFTER");
+	client_close(&c);
+}
+
+/* Every way the producer is resumed: from a job's done with the output
+ * over the high-water mark (FETCH's first batch), from drained, from a
+ * send's done that comes while the output is full, after a send's read
+ * job (cold), by sendfile; over plain TCP and TLS. */
+static void s_produce_all(void)
+{
+	for (int tls = 0; tls <= 1; tls++) {
+		s_produce_run(tls, 400, 4400, "mem", 64, false);
+		s_produce_run(tls, 400, 4400, "mem", 1, false);
+		s_produce_run(tls, 300, 4400, "file", 64, false);
+		s_produce_run(tls, 300, 4400, "file", 64, true);
+		s_produce_run(tls, 40, 100000, "file", 8, false);
+		s_produce_run(tls, 40, 100000, "file", 8, true);
+	}
+}
+
+static void tweak_output_256k(struct config *cfg)
+{
+	cfg->limits.output_buffer = 262144;
+}
+
+static void test_producer_resumes(void **state)
+{
+	(void)state;
+	s_start(NULL);   /* output_buffer 64 KiB */
+	s_produce_all();
+	s_stop();
+	s_start(tweak_output_256k);
+	s_produce_all();
+	s_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -523,6 +724,7 @@ int main(void)
 		cmocka_unit_test(test_slow_reader_large),
 		cmocka_unit_test(test_client_goes),
 		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_producer_resumes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
