@@ -14,6 +14,7 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TERN_BIN = os.environ.get("TERN_BIN", os.path.join(REPO, "build", "tern"))
+DOVECOT_BIN = os.environ.get("DOVECOT_BIN", "/usr/sbin/dovecot")
 NOBODY_UID, NOBODY_GID = 65534, 65534
 AS_ROOT = os.geteuid() == 0
 
@@ -210,6 +211,105 @@ class Tern:
 			return "git %s%s" % (rev or "?", " (+ uncommitted changes)" if dirty else "")
 		except (OSError, subprocess.SubprocessError):
 			return "git ?"
+
+
+DOVECOT_CONF = """\
+# Written by bench/{script}; Debian 12's defaults except where noted.
+protocols = {protocol}
+listen = 127.0.0.1
+base_dir = {top}/run
+state_dir = {top}/state
+log_path = {top}/dovecot.log
+# plaintext over loopback TCP, as tern's auth.allow_plaintext_loopback
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+passdb {{
+  driver = passwd-file
+  args = scheme=SHA512-CRYPT {top}/passwd
+}}
+userdb {{
+  driver = passwd-file
+  args = {top}/passwd
+}}
+mail_location = maildir:~/Maildir
+mail_uid = {uid}
+mail_gid = {gid}
+first_valid_uid = {uid}
+# Raised so that the bench's sessions fit at once; per-process behaviour
+# is untouched.
+default_process_limit = {plimit}
+default_client_limit = {climit}
+"""
+
+# Each protocol's login service: the one benchmarked listens on the
+# bench's port, the others on none.
+DOVECOT_SERVICE = """\
+service {protocol}-login {{
+  inet_listener {protocol} {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener {protocol}s {{
+    port = 0
+  }}
+{extra}}}
+"""
+
+
+class Dovecot:
+	"""Debian's Dovecot from a configuration written from scratch (not
+	/etc/dovecot), with its own base_dir, state_dir, log and passwd-file
+	under `top`, serving `protocol` ("pop3" or "imap") on a free port."""
+
+	def __init__(self, top, script, protocol, plimit, climit, name="dovecot", login_extra=""):
+		self.top = top
+		self.name = name
+		self.port = free_port()
+		self.proc = None
+		self.pid = None
+		for d in ("run", "state", "home"):
+			os.makedirs(os.path.join(top, d), exist_ok=True)
+		conf = DOVECOT_CONF.format(script=script, protocol=protocol, top=top, uid=NOBODY_UID,
+					   gid=NOBODY_GID, plimit=plimit, climit=climit)
+		for p in ("pop3", "imap"):
+			conf += DOVECOT_SERVICE.format(protocol=p, port=self.port if p == protocol else 0,
+						       extra=login_extra if p == protocol else "")
+		self.conf = os.path.join(top, "dovecot.conf")
+		with open(self.conf, "w") as f:
+			f.write(conf)
+
+	def write_passwd(self, users, sha_hash):
+		"""The passwd-file: every user with the same SHA512-CRYPT hash,
+		home top/home/USER, mail in its Maildir."""
+		with open(os.path.join(self.top, "passwd"), "w") as f:
+			for u in users:
+				f.write("%s:{SHA512-CRYPT}%s:%d:%d::%s/home/%s::\n" %
+					(u, sha_hash, NOBODY_UID, NOBODY_GID, self.top, u))
+
+	def start(self, probe):
+		self.proc = start_server([DOVECOT_BIN, "-F", "-c", self.conf], os.path.join(self.top, "dovecot.out"))
+		self.pid = self.proc.pid
+		wait_answer(self, probe)
+
+	def stop(self):
+		stop_proc(self.proc)
+
+	def log_warnings(self):
+		try:
+			with open(os.path.join(self.top, "dovecot.log"), errors="replace") as f:
+				return [l.rstrip() for l in f if ("Warning" in l or "Error" in l or "Fatal" in l)
+					and "Killed with signal 15" not in l]
+		except OSError:
+			return []
+
+
+def dovecot_version():
+	try:
+		return subprocess.run([DOVECOT_BIN, "--version"], capture_output=True, text=True,
+				      timeout=10).stdout.strip()
+	except (OSError, subprocess.SubprocessError):
+		return "?"
 
 
 def machine_line():

@@ -8,7 +8,6 @@ import os
 import random
 import resource
 import socket
-import subprocess
 import sys
 import time
 import warnings
@@ -18,10 +17,8 @@ with warnings.catch_warnings():
 	import crypt
 
 import benchlib
-from benchlib import (NOBODY_GID, NOBODY_UID, TERN_BIN, BenchError, chown_tree, env_int,
-		      free_port, log, machine_line, start_server, stop_proc, wait_answer)
-
-DOVECOT_BIN = os.environ.get("DOVECOT_BIN", "/usr/sbin/dovecot")
+from benchlib import (DOVECOT_BIN, TERN_BIN, BenchError, chown_tree, dovecot_version, env_int,
+		      log, machine_line)
 
 BIG = env_int("BENCH_BIG", 100_000)               # SELECT / FETCH FLAGS mailbox
 MID = env_int("BENCH_MID", 10_000)                # BODYSTRUCTURE / SEARCH mailbox
@@ -294,71 +291,13 @@ class Tern(benchlib.Tern):
 		super().start(lambda: Imap(self.port).close())
 
 
-DOVECOT_CONF = """\
-# Written by bench/imap_bench.py; Debian 12's defaults except where noted.
-protocols = imap
-listen = 127.0.0.1
-base_dir = {top}/run
-state_dir = {top}/state
-log_path = {top}/dovecot.log
-# plaintext over loopback TCP, as tern's auth.allow_plaintext_loopback
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-passdb {{
-  driver = passwd-file
-  args = scheme=SHA512-CRYPT {top}/passwd
-}}
-userdb {{
-  driver = passwd-file
-  args = {top}/passwd
-}}
-mail_location = maildir:~/Maildir
-mail_uid = {uid}
-mail_gid = {gid}
-first_valid_uid = {uid}
-default_process_limit = {plimit}
-default_client_limit = {climit}
-service imap-login {{
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service pop3-login {{
-  inet_listener pop3 {{
-    port = 0
-  }}
-  inet_listener pop3s {{
-    port = 0
-  }}
-}}
-"""
-
-
-class Dovecot:
-	name = "dovecot"
-
+class Dovecot(benchlib.Dovecot):
 	def __init__(self, top):
-		self.top = top
-		self.port = free_port()
-		self.proc = None
-		self.pid = None
-		for d in ("run", "state", "home"):
-			os.makedirs(os.path.join(top, d), exist_ok=True)
-		self.conf = os.path.join(top, "dovecot.conf")
-		with open(self.conf, "w") as f:
-			f.write(DOVECOT_CONF.format(top=top, port=self.port, uid=NOBODY_UID, gid=NOBODY_GID,
-						    plimit=LOAD_CLIENTS * 4 + 100, climit=LOAD_CLIENTS * 16 + 400))
+		super().__init__(top, "imap_bench.py", "imap", plimit=LOAD_CLIENTS * 4 + 100,
+				 climit=LOAD_CLIENTS * 16 + 400)
 
 	def setup(self, users, sha_hash, maildirs):
-		with open(os.path.join(self.top, "passwd"), "w") as f:
-			for u in users:
-				f.write("%s:{SHA512-CRYPT}%s:%d:%d::%s/home/%s::\n" %
-					(u, sha_hash, NOBODY_UID, NOBODY_GID, self.top, u))
+		self.write_passwd(users, sha_hash)
 		for u in users:
 			md = os.path.join(self.top, "home", u, "Maildir")
 			src = maildirs[u]
@@ -370,28 +309,7 @@ class Dovecot:
 		chown_tree(os.path.join(self.top, "home"))
 
 	def start(self):
-		self.proc = start_server([DOVECOT_BIN, "-F", "-c", self.conf], os.path.join(self.top, "dovecot.out"))
-		self.pid = self.proc.pid
-		wait_answer(self, lambda: Imap(self.port).close())
-
-	def stop(self):
-		stop_proc(self.proc)
-
-	def log_warnings(self):
-		try:
-			with open(os.path.join(self.top, "dovecot.log"), errors="replace") as f:
-				return [l.rstrip() for l in f if ("Warning" in l or "Error" in l or "Fatal" in l)
-					and "Killed with signal 15" not in l]
-		except OSError:
-			return []
-
-
-def dovecot_version():
-	try:
-		return subprocess.run([DOVECOT_BIN, "--version"], capture_output=True, text=True,
-				      timeout=10).stdout.strip()
-	except (OSError, subprocess.SubprocessError):
-		return "?"
+		super().start(lambda: Imap(self.port).close())
 
 
 def fmt(v, digits):

@@ -7,7 +7,6 @@ import os
 import resource
 import shutil
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -18,10 +17,8 @@ with warnings.catch_warnings():
 	import crypt
 
 import benchlib
-from benchlib import (NOBODY_GID, NOBODY_UID, TERN_BIN, BenchError, chown_tree, env_int,
-		      free_port, log, machine_line, start_server, stop_proc, tree_memory, wait_answer)
-
-DOVECOT_BIN = os.environ.get("DOVECOT_BIN", "/usr/sbin/dovecot")
+from benchlib import (DOVECOT_BIN, TERN_BIN, BenchError, chown_tree, dovecot_version, env_int,
+		      log, machine_line, tree_memory)
 
 
 IDLE_CONNS = env_int("BENCH_IDLE_CONNS", 500)     # figure 1: N idle sessions
@@ -328,79 +325,19 @@ class Tern(benchlib.Tern):
 		super().start(lambda: Pop3(self.port).close())
 
 
-DOVECOT_CONF = """\
-# Written by bench/pop3_bench.py; Debian 12's defaults except where noted.
-protocols = pop3
-listen = 127.0.0.1
-base_dir = {top}/run
-state_dir = {top}/state
-log_path = {top}/dovecot.log
-# plaintext over loopback TCP, as tern's auth.allow_plaintext_loopback
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-passdb {{
-  driver = passwd-file
-  args = scheme=SHA512-CRYPT {top}/passwd
-}}
-userdb {{
-  driver = passwd-file
-  args = {top}/passwd
-}}
-mail_location = maildir:~/Maildir
-mail_uid = {uid}
-mail_gid = {gid}
-first_valid_uid = {uid}
-# Raised from 100/1000 so that {n} sessions fit at once; per-process
-# behaviour is untouched.
-default_process_limit = {plimit}
-default_client_limit = {climit}
-service pop3-login {{
-  inet_listener pop3 {{
-    address = 127.0.0.1
-    port = {port}
-  }}
-  inet_listener pop3s {{
-    port = 0
-  }}
-{login_extra}}}
-service imap-login {{
-  inet_listener imap {{
-    port = 0
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-"""
-
-
-class Dovecot:
+class Dovecot(benchlib.Dovecot):
 	def __init__(self, top, performance=False):
-		self.top = top
-		self.performance = performance
-		self.name = "dovecot-perf" if performance else "dovecot"
-		self.port = free_port()
-		self.proc = None
-		self.pid = None
-		for d in ("run", "state", "home"):
-			os.makedirs(os.path.join(top, d), exist_ok=True)
 		# Debian's default is high-security mode: a new pop3-login process
 		# per connection (service_count = 1). Performance mode reuses them.
 		extra = ""
 		if performance:
 			extra = "  service_count = 0\n  process_min_avail = %d\n" % (os.cpu_count() or 1)
-		self.conf = os.path.join(top, "dovecot.conf")
-		with open(self.conf, "w") as f:
-			f.write(DOVECOT_CONF.format(top=top, port=self.port, uid=NOBODY_UID, gid=NOBODY_GID,
-						    n=IDLE_CONNS, plimit=IDLE_CONNS + 200,
-						    climit=4 * (IDLE_CONNS + 200), login_extra=extra))
+		super().__init__(top, "pop3_bench.py", "pop3", plimit=IDLE_CONNS + 200,
+				 climit=4 * (IDLE_CONNS + 200),
+				 name="dovecot-perf" if performance else "dovecot", login_extra=extra)
 
 	def setup(self, users, sha_hash, retr_users, maildir):
-		with open(os.path.join(self.top, "passwd"), "w") as f:
-			for u in users:
-				f.write("%s:{SHA512-CRYPT}%s:%d:%d::%s/home/%s::\n" %
-					(u, sha_hash, NOBODY_UID, NOBODY_GID, self.top, u))
+		self.write_passwd(users, sha_hash)
 		for u in users:
 			md = os.path.join(self.top, "home", u, "Maildir")
 			if u in retr_users:
@@ -411,31 +348,10 @@ class Dovecot:
 		chown_tree(os.path.join(self.top, "home"))
 
 	def start(self):
-		self.proc = start_server([DOVECOT_BIN, "-F", "-c", self.conf], os.path.join(self.top, "dovecot.out"))
-		self.pid = self.proc.pid
-		wait_answer(self, lambda: Pop3(self.port).close())
-
-	def stop(self):
-		stop_proc(self.proc)
-
-	def log_warnings(self):
-		try:
-			with open(os.path.join(self.top, "dovecot.log"), errors="replace") as f:
-				return [l.rstrip() for l in f if ("Warning" in l or "Error" in l or "Fatal" in l)
-					and "Killed with signal 15" not in l]
-		except OSError:
-			return []
+		super().start(lambda: Pop3(self.port).close())
 
 
 # ---------------------------------------------------------------- report
-
-def dovecot_version():
-	try:
-		return subprocess.run([DOVECOT_BIN, "--version"], capture_output=True, text=True,
-				      timeout=10).stdout.strip()
-	except (OSError, subprocess.SubprocessError):
-		return "?"
-
 
 def fmt(v, digits):
 	return "-" if v is None else ("%.*f" % (digits, v))
