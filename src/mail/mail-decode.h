@@ -85,13 +85,15 @@ struct mail_charset;
 struct mail_charset *mail_charset_open(const char *name);
 /* Whether `name` is UTF-8 or US-ASCII under one of their names. */
 bool mail_charset_is_utf8(const char *name);
-/* Convert in[0..len) and append the UTF-8 to out. A character cut at the
- * end of the input is held for the next call; invalid sequences become
- * U+FFFD. Returns 0, or -1 when out's cap was reached (what fitted is
- * appended). */
+/* Convert in[0..len) and append the UTF-8 to out. The input is converted
+ * in blocks at fixed offsets of the stream, so the text may come up to a
+ * block (4 KiB) later than its bytes, and is the same however the input
+ * is cut into calls; invalid sequences become U+FFFD. Returns 0, or -1
+ * when out's cap was reached (what fitted is appended). */
 int mail_charset_push(struct mail_charset *cs, const void *in, size_t len, struct buf *out);
-/* The input ended: a character still held becomes U+FFFD. Returns as
- * mail_charset_push. The converter can then be used for a new input. */
+/* The input ended: what is held is converted, a character cut short
+ * becomes U+FFFD. Returns as mail_charset_push. The converter can then be
+ * used for a new input. */
 int mail_charset_finish(struct mail_charset *cs, struct buf *out);
 void mail_charset_close(struct mail_charset **cs);
 
