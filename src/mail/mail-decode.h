@@ -33,9 +33,10 @@ const char *mail_cte_name(enum mail_cte cte);
 
 /* Room `out` needs for decoding `len` bytes in one push (either
  * encoding): the decoders hold at most MAIL_DECODE_HOLD bytes back
- * between pushes and write them with the next push or the finish. */
+ * between pushes and write them with the next push or the finish, and
+ * quoted-printable writes a bare LF as CRLF, two bytes for one. */
 #define MAIL_DECODE_HOLD 80
-#define MAIL_DECODE_OUT_MAX(len) ((len) + MAIL_DECODE_HOLD)
+#define MAIL_DECODE_OUT_MAX(len) (2 * (len) + MAIL_DECODE_HOLD)
 
 /* A streaming decoder of one part's content. Its fields are private. */
 struct mail_decoder {

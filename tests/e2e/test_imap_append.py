@@ -275,3 +275,20 @@ def test_append_below_min_free_space_refused():
             srv.stop_quietly()
         subprocess.run(["umount", t.data_dir], check=False)
         assert not t.cleanup()
+
+
+def test_binary_fetch_of_qp_with_bare_lfs(raw):
+    # A literal8 is stored as sent, bare LFs included; quoted-printable
+    # decodes a bare LF to CRLF, twice the input, and FETCH BINARY's
+    # decoding buffer (MAIL_DECODE_OUT_MAX) had room for the input plus
+    # 80 bytes: a heap overflow in the server (found by fuzz-mail-decode).
+    raw.ok("CREATE BareLF")
+    msg = (b"Subject: bare LFs\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n"
+           b"Content-Transfer-Encoding: quoted-printable\r\n\r\n" + b"\n" * 200000)
+    _, done = raw.cmd(b"APPEND BareLF ~{%d+}\r\n" % len(msg) + msg)
+    assert b" OK [APPENDUID " in done, done
+    raw.ok("SELECT BareLF")
+    assert raw.ok("FETCH 1 (BINARY.SIZE[1])") == [b"* 1 FETCH (BINARY.SIZE[1] 400000)"]
+    untagged = raw.ok("FETCH 1 (BINARY[1]<0.6>)")
+    assert untagged[0].endswith(b"~{6}\r\n\r\n\r\n\r\n)"), untagged
+    raw.ok("UNSELECT")

@@ -122,6 +122,29 @@ static void test_qp_long_whitespace(void **state)
 	check_decode(MAIL_CTE_QP, in, want, 301, false);
 }
 
+/* Bare LFs in quoted-printable become CRLF: the output is twice the
+ * input, inside MAIL_DECODE_OUT_MAX (fuzz-mail-decode found it writing
+ * past a buffer of len + MAIL_DECODE_HOLD). */
+static void test_qp_bare_lf_bound(void **state)
+{
+	enum { N = 300 };
+	char in[N];
+	unsigned char *out = malloc(MAIL_DECODE_OUT_MAX(N));
+	struct mail_decoder d;
+	size_t n;
+
+	(void)state;
+	assert_non_null(out);
+	memset(in, '\n', N);
+	mail_decoder_init(&d, MAIL_CTE_QP);
+	n = mail_decoder_push(&d, in, N, out);
+	assert_int_equal(n, 2 * N);
+	assert_true(n <= MAIL_DECODE_OUT_MAX(N));
+	assert_int_equal(mail_decoder_finish(&d, out), 0);
+	assert_memory_equal(out, "\r\n\r\n", 4);
+	free(out);
+}
+
 static void test_identity(void **state)
 {
 	(void)state;
@@ -443,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_qp_long_whitespace),
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_charset),
+		cmocka_unit_test(test_qp_bare_lf_bound),
 		cmocka_unit_test(test_charset_pieces),
 		cmocka_unit_test(test_charset_cap),
 		cmocka_unit_test(test_sanitize),
