@@ -227,6 +227,7 @@ static int serve(const struct config *cfg)
 		close(lock_fd);
 		return 1;
 	}
+	store_root_set_min_free(store, cfg->limits.min_free_space);
 	auth_cache_set_ttl(cfg->auth.cache_ttl);
 	password_configure(cfg);
 	memset(&ctx, 0, sizeof(ctx));

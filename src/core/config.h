@@ -73,7 +73,7 @@ struct config {
 		unsigned login_timeout;     /* seconds from connect to login (POP3, IMAP, submission); 60; 0 = none */
 		unsigned min_input_rate;    /* bytes/s an unfinished line or block must keep up; 64; 0 = none */
 		unsigned slow_input_timeout;/* seconds of grace before min_input_rate applies; 30 */
-		uint64_t min_free_space;    /* bytes DATA must keep free, or the queue takes no mail; 256 MiB; 0 = off */
+		uint64_t min_free_space;    /* bytes DATA must keep free, or no mail is taken in; 256 MiB; 0 = off */
 	} limits;
 
 	struct {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dir/dir.h"
 #include "imap/imap-commands.h"
 #include "imap/imap-date.h"
 #include "imap/imap-flags.h"
@@ -39,6 +40,7 @@ struct imap_append {
 	bool binary;                    /* literal8: written as sent */
 	bool prev_cr;
 	uint64_t left;
+	uint64_t bytes;                 /* of the literals so far, for the quota */
 	struct buf chunk;               /* converted bytes for the next write */
 	/* the first failure; the command's reply */
 	enum imap_status status;        /* IMAP_OK while none */
@@ -258,12 +260,23 @@ static void imap_append_read(struct imap_cmd *cmd)
 	imap_cmd_stream_end(cmd);
 }
 
-/* Job: the new message's file (store_append_begin checks the mailbox). */
+/* Job: the new message's file (store_append_begin checks the mailbox and
+ * the free-space floor), once the account's quota has room for every
+ * literal of the command (RFC 9051 7.1: OVERQUOTA, as SMTP's 452 4.2.2). */
 static void imap_append_begin_work(struct imap_cmd *cmd)
 {
+	struct imap_session *s = cmd->s;
 	struct imap_append *a = cmd->ctx;
-	enum store_error err = store_append_begin(cmd->s->acct, a->mailbox, &a->msgs[a->n - 1].ap);
+	struct dir_delivery info;
+	enum store_error err = STORE_OK;
 
+	a->bytes += a->left;
+	if (dir_delivery_lookup(s->ctx->dir, s->address, &info) == DIR_OK) {
+		err = store_account_room(s->acct, info.quota, a->bytes);
+		dir_delivery_free(&info);
+	}
+	if (err == STORE_OK)
+		err = store_append_begin(s->acct, a->mailbox, &a->msgs[a->n - 1].ap);
 	if (err != STORE_OK)
 		imap_append_failed(a, IMAP_NO, err, NULL);
 }

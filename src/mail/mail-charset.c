@@ -12,15 +12,22 @@
 #include "core/utf8.h"
 
 /* The longest charset name tried, and the longest incomplete character
- * held between pieces (iconv's multibyte and escape sequences are short). */
+ * held between blocks (iconv's multibyte and escape sequences are short). */
 #define MAIL_CHARSET_NAME_MAX 40
 #define MAIL_CHARSET_PEND 16
+/* Input is converted in blocks that end at fixed offsets of the stream
+ * (multiples of this), whatever pieces it comes in: glibc's stateful
+ * decoders (UTF-7, ISO-2022-*) report an invalid sequence at a place that
+ * depends on where one iconv call ended, so only calls at the same places
+ * give the same text for the same bytes. */
+#define MAIL_CHARSET_BLOCK 4096
 
 struct mail_charset {
 	bool utf8;                  /* UTF-8 or US-ASCII: no iconv */
 	iconv_t cd;
-	unsigned char pend[MAIL_CHARSET_PEND];
-	size_t n_pend;
+	size_t n_block;             /* bytes of the current block taken */
+	size_t n_hold;              /* a held character, then the block's bytes */
+	unsigned char hold[MAIL_CHARSET_PEND + MAIL_CHARSET_BLOCK];
 };
 
 static const char mail_charset_replacement[] = "\xef\xbf\xbd";  /* U+FFFD */
@@ -168,7 +175,7 @@ static int mail_charset_run_iconv(struct mail_charset *cs, const unsigned char *
 		if (r != (size_t)-1 || errno == E2BIG)
 			continue;
 		if (errno == EINVAL && !final)
-			break;  /* cut short: held for the next piece */
+			break;  /* cut short: held for the next block */
 		/* EILSEQ, or EINVAL at the end: one replacement, one byte on. */
 		if (mail_charset_replace(out) < 0)
 			return -1;
@@ -187,52 +194,59 @@ static int mail_charset_run(struct mail_charset *cs, const unsigned char *p, siz
 	return mail_charset_run_iconv(cs, p, n, final, out, used_r);
 }
 
+/* Convert what is held; a character cut short at its end stays held
+ * unless `final`. */
+static int mail_charset_convert(struct mail_charset *cs, bool final, struct buf *out)
+{
+	size_t used;
+	size_t rest;
+
+	if (mail_charset_run(cs, cs->hold, cs->n_hold, final, out, &used) < 0) {
+		cs->n_hold = 0;
+		return -1;
+	}
+	rest = cs->n_hold - used;
+	if (rest > MAIL_CHARSET_PEND) {
+		rest = 0;  /* too long to be a character */
+		if (mail_charset_replace(out) < 0) {
+			cs->n_hold = 0;
+			return -1;
+		}
+	}
+	memmove(cs->hold, cs->hold + used, rest);
+	cs->n_hold = rest;
+	return 0;
+}
+
 int mail_charset_push(struct mail_charset *cs, const void *in, size_t len, struct buf *out)
 {
 	const unsigned char *p = in;
-	size_t used;
 
-	if (cs->n_pend > 0) {
-		/* Finish the held character with the first bytes of this piece. */
-		unsigned char tmp[2 * MAIL_CHARSET_PEND];
-		size_t k = len < MAIL_CHARSET_PEND ? len : MAIL_CHARSET_PEND;
-		size_t n = cs->n_pend + k;
+	while (len > 0) {
+		size_t k = MAIL_CHARSET_BLOCK - cs->n_block;
 
-		memcpy(tmp, cs->pend, cs->n_pend);
-		memcpy(tmp + cs->n_pend, p, k);
-		if (mail_charset_run(cs, tmp, n, false, out, &used) < 0)
-			return -1;
-		if (used >= cs->n_pend) {
-			p += used - cs->n_pend;
-			len -= used - cs->n_pend;
-			cs->n_pend = 0;
-		} else if (k == len && n - used <= MAIL_CHARSET_PEND) {
-			memmove(cs->pend, tmp + used, n - used);
-			cs->n_pend = n - used;
-			return 0;
-		} else {
-			cs->n_pend = 0;  /* too long to be a character */
-			if (mail_charset_replace(out) < 0)
+		if (k > len)
+			k = len;
+		memcpy(cs->hold + cs->n_hold, p, k);
+		cs->n_hold += k;
+		cs->n_block += k;
+		p += k;
+		len -= k;
+		if (cs->n_block == MAIL_CHARSET_BLOCK) {
+			cs->n_block = 0;
+			if (mail_charset_convert(cs, false, out) < 0)
 				return -1;
 		}
 	}
-	if (mail_charset_run(cs, p, len, false, out, &used) < 0)
-		return -1;
-	if (len - used > MAIL_CHARSET_PEND)
-		return mail_charset_replace(out);
-	memcpy(cs->pend, p + used, len - used);
-	cs->n_pend = len - used;
 	return 0;
 }
 
 int mail_charset_finish(struct mail_charset *cs, struct buf *out)
 {
-	size_t used;
-	int ret = 0;
+	int ret = mail_charset_convert(cs, true, out);
 
-	if (cs->n_pend > 0 && mail_charset_run(cs, cs->pend, cs->n_pend, true, out, &used) < 0)
-		ret = -1;
-	cs->n_pend = 0;
+	cs->n_hold = 0;
+	cs->n_block = 0;
 	if (!cs->utf8) {
 		/* A stateful charset (ISO-2022-JP) may owe a shift back. */
 		char tail[16];

@@ -33,9 +33,10 @@ const char *mail_cte_name(enum mail_cte cte);
 
 /* Room `out` needs for decoding `len` bytes in one push (either
  * encoding): the decoders hold at most MAIL_DECODE_HOLD bytes back
- * between pushes and write them with the next push or the finish. */
+ * between pushes and write them with the next push or the finish, and
+ * quoted-printable writes a bare LF as CRLF, two bytes for one. */
 #define MAIL_DECODE_HOLD 80
-#define MAIL_DECODE_OUT_MAX(len) ((len) + MAIL_DECODE_HOLD)
+#define MAIL_DECODE_OUT_MAX(len) (2 * (len) + MAIL_DECODE_HOLD)
 
 /* A streaming decoder of one part's content. Its fields are private. */
 struct mail_decoder {
@@ -85,13 +86,15 @@ struct mail_charset;
 struct mail_charset *mail_charset_open(const char *name);
 /* Whether `name` is UTF-8 or US-ASCII under one of their names. */
 bool mail_charset_is_utf8(const char *name);
-/* Convert in[0..len) and append the UTF-8 to out. A character cut at the
- * end of the input is held for the next call; invalid sequences become
- * U+FFFD. Returns 0, or -1 when out's cap was reached (what fitted is
- * appended). */
+/* Convert in[0..len) and append the UTF-8 to out. The input is converted
+ * in blocks at fixed offsets of the stream, so the text may come up to a
+ * block (4 KiB) later than its bytes, and is the same however the input
+ * is cut into calls; invalid sequences become U+FFFD. Returns 0, or -1
+ * when out's cap was reached (what fitted is appended). */
 int mail_charset_push(struct mail_charset *cs, const void *in, size_t len, struct buf *out);
-/* The input ended: a character still held becomes U+FFFD. Returns as
- * mail_charset_push. The converter can then be used for a new input. */
+/* The input ended: what is held is converted, a character cut short
+ * becomes U+FFFD. Returns as mail_charset_push. The converter can then be
+ * used for a new input. */
 int mail_charset_finish(struct mail_charset *cs, struct buf *out);
 void mail_charset_close(struct mail_charset **cs);
 

@@ -59,7 +59,7 @@ static void queue_batch_store(struct queue *q, struct queue_batch *b,
 	for (size_t i = 0; i < b->n && err == STORE_OK; i++) {
 		const struct queue_item *it = b->es[i]->item;
 
-		if (quota > 0 && (usage > quota || it->size > quota - usage)) {
+		if (!store_quota_allows(quota, usage, it->size)) {
 			queue_batch_set(b, i, QUEUE_STATE_DEFERRED, "mailbox over quota");
 			continue;
 		}

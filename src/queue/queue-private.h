@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/space-floor.h"
 #include "queue/queue-db.h"
 #include "queue/queue-envelope.h"
 #include "queue/queue.h"
@@ -51,12 +52,6 @@ struct queue_pool {
 	size_t n, cap;
 };
 
-struct queue_space {
-	pthread_mutex_t lock;
-	int64_t checked_ms;        /* CLOCK_MONOTONIC of the last statvfs */
-	bool ok;
-};
-
 struct queue_committer;
 struct queue_worker;
 
@@ -68,10 +63,9 @@ struct queue {
 	int dir_fd, msg_fd, env_fd, tmp_fd;
 	struct queue_db *db;
 	uint64_t message_max;      /* bytes a message may take: message_size + headers */
-	uint64_t min_free;         /* [limits] min_free_space */
 	atomic_bool accepting;     /* false once closing */
 
-	struct queue_space space;
+	struct space_floor space;   /* [limits] min_free_space */
 	struct queue_pool pool;
 	struct queue_committer *committer;
 	struct queue_worker *worker;

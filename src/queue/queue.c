@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,7 +83,7 @@ static void queue_free(struct queue *q)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	queue_pool_free(&q->pool);
-	pthread_mutex_destroy(&q->space.lock);
+	space_floor_deinit(&q->space);
 	free(q->path);
 	free(q);
 }
@@ -103,13 +102,11 @@ int queue_open(const struct config *cfg, struct store_root *store, struct dir *d
 	q->dir = dir;
 	q->dir_fd = q->msg_fd = q->env_fd = q->tmp_fd = -1;
 	q->message_max = cfg->limits.message_size + QUEUE_HEADERS_MAX;
-	q->min_free = cfg->limits.min_free_space;
 	queue_pool_init(&q->pool);
 	q->handles = queue_handles_new(store);
-	pthread_mutex_init(&q->space.lock, NULL);
-	q->space.checked_ms = -1;
 	if (asprintf(&q->path, "%s/queue", cfg->server.data_dir) < 0)
 		abort();
+	space_floor_init(&q->space, "queue", q->path, cfg->limits.min_free_space);
 	if (queue_folders(q, error_r) < 0 ||
 	    queue_db_open(q->path, &q->db, error_r) != DB_OK || queue_rebuild(q, error_r) < 0) {
 		queue_free(q);
@@ -161,47 +158,9 @@ void queue_thread_join(pthread_t thread, const char *what)
 	_exit(0);
 }
 
-static int64_t queue_monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool queue_has_space(struct queue *q)
 {
-	int64_t now;
-	bool ok;
-
-	if (q->min_free == 0)
-		return true;
-	now = queue_monotonic_ms();
-	pthread_mutex_lock(&q->space.lock);
-	if (q->space.checked_ms < 0 || now - q->space.checked_ms >= 1000) {
-		struct statvfs vfs;
-		bool was = q->space.checked_ms < 0 || q->space.ok;
-
-		q->space.checked_ms = now;
-		if (fstatvfs(q->dir_fd, &vfs) < 0) {
-			q->space.ok = true;   /* unknown: refuse nothing for it */
-		} else {
-			uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-
-			q->space.ok = avail >= q->min_free;
-			if (was != q->space.ok)
-				log_event(q->space.ok ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "queue", NULL,
-					  NULL, "msg=\"%s\" path=%s free=%llu min_free_space=%llu",
-					  q->space.ok ? "free space above the floor again: taking mail"
-						      : "free space below [limits] min_free_space:"
-							" refusing mail",
-					  q->path, (unsigned long long)avail,
-					  (unsigned long long)q->min_free);
-		}
-	}
-	ok = q->space.ok;
-	pthread_mutex_unlock(&q->space.lock);
-	return ok;
+	return space_floor_ok(&q->space);
 }
 
 void queue_stats(struct queue *q, struct queue_stats *stats_r)

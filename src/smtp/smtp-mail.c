@@ -171,7 +171,7 @@ static bool smtp_rcpt_over_quota(const struct smtp_session *s, const struct dir_
 			return false;
 		full = info.quota != 0 &&
 		       store_account_usage(s->ctx->store, r->address, &used) == STORE_OK &&
-		       (used >= info.quota || info.quota - used < size);
+		       !store_quota_allows(info.quota, used, size);
 		dir_delivery_free(&info);
 		if (!full)
 			return false;

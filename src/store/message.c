@@ -107,6 +107,8 @@ static enum store_error store_append_begin_locked(struct store_account *acct, co
 	struct store_box box;
 
 	*ap_r = NULL;
+	if (acct->root != NULL && !store_root_has_space(acct->root))
+		return STORE_ERR_NO_SPACE;
 	if ((err = store_box_by_name(acct, mailbox, &box)) != STORE_OK)
 		return err;
 	ap = calloc(1, sizeof(*ap));

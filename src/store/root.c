@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "core/space-floor.h"
 #include "store/store-private.h"
 
 /* Buckets of the table of open accounts: a few per logged-in session at
@@ -20,6 +21,7 @@
 
 struct store_root {
 	char *data_dir;
+	struct space_floor space;  /* [limits] min_free_space, for appends */
 	pthread_mutex_t mutex;
 	pthread_cond_t changed;   /* a handle finished opening or closing */
 	bool closed;              /* store_root_close was called: the last put frees it */
@@ -44,6 +46,7 @@ enum store_error store_root_open(const char *data_dir, struct store_root **root_
 	root = calloc(1, sizeof(*root));
 	if (root == NULL || (root->data_dir = strdup(data_dir)) == NULL)
 		abort();
+	space_floor_init(&root->space, "store", data_dir, 0);
 	pthread_mutex_init(&root->mutex, NULL);
 	pthread_cond_init(&root->changed, NULL);
 	pthread_cond_init(&root->reap, NULL);
@@ -56,6 +59,7 @@ static void store_root_free(struct store_root *root)
 	pthread_cond_destroy(&root->changed);
 	pthread_cond_destroy(&root->reap);
 	pthread_mutex_destroy(&root->mutex);
+	space_floor_deinit(&root->space);
 	free(root->data_dir);
 	free(root);
 }
@@ -223,6 +227,16 @@ struct store_account *store_root_hold(struct store_root *root, const char *addre
 const char *store_root_data_dir(const struct store_root *root)
 {
 	return root->data_dir;
+}
+
+void store_root_set_min_free(struct store_root *root, uint64_t min_free)
+{
+	space_floor_set(&root->space, min_free);
+}
+
+bool store_root_has_space(struct store_root *root)
+{
+	return space_floor_ok(&root->space);
 }
 
 /* Take a closed handle out of the table, wake the waiters, and free it;

@@ -126,6 +126,15 @@ enum store_error store_root_linger(struct store_root *root, unsigned seconds);
  * `tern user del` asks for this through the control socket before it
  * takes the account's folder. Returns whether one was closed. Blocking. */
 bool store_root_release(struct store_root *root, const char *address);
+/* The free-space floor of the data folder's file system ([limits]
+ * min_free_space; 0, the default, = none): below it store_append_begin
+ * answers STORE_ERR_NO_SPACE (IMAP's OVERQUOTA), as the queue refuses
+ * SMTP's MAIL. Deliveries from the queue and expunges are not refused:
+ * the queue's files are on the floor's side already. */
+void store_root_set_min_free(struct store_root *root, uint64_t min_free);
+/* Whether the data folder has at least the floor free (a statvfs at most
+ * once a second). Thread-safe. */
+bool store_root_has_space(struct store_root *root);
 
 /* The account's handle, shared: while any caller holds it, every
  * store_account_get of the same address (any case) returns the same
@@ -412,6 +421,14 @@ enum store_error store_deliver_batch(struct store_account *acct, struct store_de
 enum store_error store_account_used(struct store_account *acct, uint64_t *used_r);
 enum store_error store_account_usage(struct store_root *root, const char *address,
 				     uint64_t *used_r);
+/* The one quota rule (SMTP's RCPT, the queue's delivery, IMAP APPEND):
+ * whether `size` more octets fit an account holding `used` under `quota`
+ * (0 = unlimited). */
+bool store_quota_allows(uint64_t quota, uint64_t used, uint64_t size);
+/* The same asked of an open account: STORE_OK, STORE_ERR_NO_SPACE when
+ * the message does not fit (IMAP's OVERQUOTA), or the error of asking.
+ * Blocking. */
+enum store_error store_account_room(struct store_account *acct, uint64_t quota, uint64_t size);
 
 /* Read a message's bytes. The open looks the message up in the index
  * (blocking, from a job). read returns the next bytes in order, pread

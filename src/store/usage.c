@@ -97,3 +97,20 @@ enum store_error store_account_usage(struct store_root *root, const char *addres
 	free(canon);
 	return err;
 }
+
+bool store_quota_allows(uint64_t quota, uint64_t used, uint64_t size)
+{
+	return quota == 0 || (used <= quota && size <= quota - used);
+}
+
+enum store_error store_account_room(struct store_account *acct, uint64_t quota, uint64_t size)
+{
+	enum store_error err;
+	uint64_t used;
+
+	if (quota == 0)
+		return STORE_OK;
+	if ((err = store_account_used(acct, &used)) != STORE_OK)
+		return err;
+	return store_quota_allows(quota, used, size) ? STORE_OK : STORE_ERR_NO_SPACE;
+}

@@ -196,3 +196,99 @@ def test_curl_upload(imap, raw, scheme, tmp_path):
     p = subprocess.run(args, capture_output=True, text=True, timeout=th.TIMEOUT * 2)
     assert p.returncode == 0, p.stderr
     assert status(raw, box) == 1
+
+
+QUOTA_USER = "quota@localhost"
+
+
+def test_append_over_the_users_quota_refused():
+    # SMTP refuses RCPT to a full account (452 4.2.2) and delivery defers;
+    # APPEND stored mail past the quota. Now: NO [OVERQUOTA], before the
+    # "+ " of a synchronizing literal.
+    t = th.Tern({"auth.allow_plaintext_loopback": "yes"})
+    try:
+        t.enable_imap()
+        t.setup_accounts()
+        t.cmd("user", "add", QUOTA_USER, "--quota", "64k", input=th.PASSWORD + "\n")
+        t.start()
+        r = th.RawIMAP(t.imap_port)
+        r.login(QUOTA_USER)
+        small = th.crlf(th.big_message(1, 40 * 1024))
+        _, done = r.cmd(b"APPEND INBOX {%d+}\r\n" % len(small) + small)
+        assert b" OK [APPENDUID " in done, done
+        big = th.crlf(th.big_message(2, 40 * 1024))
+        r.send(b"a APPEND INBOX {%d}\r\n" % len(big))
+        _, done = r.read_until("a")
+        assert done.startswith(b"a NO [OVERQUOTA]"), done
+        # a non-synchronizing literal is read and refused
+        _, done = r.cmd(b"APPEND INBOX {%d+}\r\n" % len(big) + big)
+        assert b" NO [OVERQUOTA]" in done, done
+        assert r.ok("STATUS INBOX (MESSAGES)")[0].endswith(b"(MESSAGES 1)")
+        r.close()
+    finally:
+        assert not t.cleanup()
+
+
+def sync_append(r, msg):
+    """APPEND with a synchronizing literal: the tagged reply, which comes
+    before the "+ " when the server refuses the message up front."""
+    tag = r.next_tag()
+    r.send(b"%s APPEND INBOX {%d}\r\n" % (tag.encode(), len(msg)))
+    line = r.readline()
+    if line.startswith(b"+ "):
+        r.send(msg + b"\r\n")
+        _, line = r.read_until(tag)
+    return line
+
+
+@pytest.mark.skipif(not th.AS_ROOT, reason="mounts a small tmpfs")
+def test_append_below_min_free_space_refused():
+    # SMTP refuses MAIL when the data folder's free space is below [limits]
+    # min_free_space; APPEND filled the disk to the last byte.
+    import pwd
+    t = th.Tern({"auth.allow_plaintext_loopback": "yes", "limits.min_free_space": "8m"})
+    nobody = pwd.getpwnam("nobody")
+    os.mkdir(t.data_dir)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m,uid=%d,gid=%d,mode=0700" %
+                    (nobody.pw_uid, nobody.pw_gid), "tmpfs", t.data_dir], check=True)
+    try:
+        t.enable_imap()
+        t.setup_accounts()
+        t.start()
+        r = th.RawIMAP(t.imap_port)
+        r.login()
+        msg = th.crlf(th.make_message(1))
+        _, done = r.cmd(b"APPEND INBOX {%d+}\r\n" % len(msg) + msg)
+        assert b" OK [APPENDUID " in done, done
+        with open(os.path.join(t.data_dir, "filler"), "wb") as f:
+            f.write(b"x" * (22 * 1024 * 1024))
+        # the floor is looked at at most once a second: until then the
+        # server still asks for the literal
+        assert th.wait_for(lambda: b" NO [OVERQUOTA]" in sync_append(r, msg))
+        os.unlink(os.path.join(t.data_dir, "filler"))
+        # the floor is looked at again (at most once a second)
+        assert th.wait_for(lambda: b" OK [APPENDUID " in r.cmd(
+            b"APPEND INBOX {%d+}\r\n" % len(msg) + msg)[1])
+        r.close()
+    finally:
+        for srv in t.servers:
+            srv.stop_quietly()
+        subprocess.run(["umount", t.data_dir], check=False)
+        assert not t.cleanup()
+
+
+def test_binary_fetch_of_qp_with_bare_lfs(raw):
+    # A literal8 is stored as sent, bare LFs included; quoted-printable
+    # decodes a bare LF to CRLF, twice the input, and FETCH BINARY's
+    # decoding buffer (MAIL_DECODE_OUT_MAX) had room for the input plus
+    # 80 bytes: a heap overflow in the server (found by fuzz-mail-decode).
+    raw.ok("CREATE BareLF")
+    msg = (b"Subject: bare LFs\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n"
+           b"Content-Transfer-Encoding: quoted-printable\r\n\r\n" + b"\n" * 200000)
+    _, done = raw.cmd(b"APPEND BareLF ~{%d+}\r\n" % len(msg) + msg)
+    assert b" OK [APPENDUID " in done, done
+    raw.ok("SELECT BareLF")
+    assert raw.ok("FETCH 1 (BINARY.SIZE[1])") == [b"* 1 FETCH (BINARY.SIZE[1] 400000)"]
+    untagged = raw.ok("FETCH 1 (BINARY[1]<0.6>)")
+    assert untagged[0].endswith(b"{6}\r\n\r\n\r\n\r\n)"), untagged
+    raw.ok("UNSELECT")

@@ -122,6 +122,29 @@ static void test_qp_long_whitespace(void **state)
 	check_decode(MAIL_CTE_QP, in, want, 301, false);
 }
 
+/* Bare LFs in quoted-printable become CRLF: the output is twice the
+ * input, inside MAIL_DECODE_OUT_MAX (fuzz-mail-decode found it writing
+ * past a buffer of len + MAIL_DECODE_HOLD). */
+static void test_qp_bare_lf_bound(void **state)
+{
+	enum { N = 300 };
+	char in[N];
+	unsigned char *out = malloc(MAIL_DECODE_OUT_MAX(N));
+	struct mail_decoder d;
+	size_t n;
+
+	(void)state;
+	assert_non_null(out);
+	memset(in, '\n', N);
+	mail_decoder_init(&d, MAIL_CTE_QP);
+	n = mail_decoder_push(&d, in, N, out);
+	assert_int_equal(n, 2 * N);
+	assert_true(n <= MAIL_DECODE_OUT_MAX(N));
+	assert_int_equal(mail_decoder_finish(&d, out), 0);
+	assert_memory_equal(out, "\r\n\r\n", 4);
+	free(out);
+}
+
 static void test_identity(void **state)
 {
 	(void)state;
@@ -187,6 +210,57 @@ static void test_charset(void **state)
 	assert_false(mail_charset_is_utf8("latin1"));
 }
 
+/* Broken input in a stateful or multibyte charset gives the same text
+ * however it is cut (the fuzz-mail-text finding: invalid UTF-7 in 9-byte
+ * pieces gave one more U+FFFD than whole). */
+static void test_charset_pieces(void **state)
+{
+	static const struct {
+		const char *charset, *in;
+		size_t len;
+	} cases[] = {
+		{ "utf7", "+bType\0t/mr", 11 },
+		{ "utf7", "+AGE-+AGEx+ZeVnLIqe-a+", 22 },
+		{ "utf7", "a+\xff+-+AAA+Zx", 12 },
+		{ "ISO-2022-JP", "\x1b$B$\"\x1b(\x1b$B\xff$", 12 },
+		{ "shift_jis", "\x82\x82\xa0\x82\xff\x82", 6 },
+		{ "UTF-16", "\xff\xfe" "a\0\0\xd8" "b\0\xdc", 9 },
+		{ "gb18030", "\x81\x30\x81\x81\x30\xff\x81", 7 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *whole = convert(cases[i].charset, cases[i].in, cases[i].len, 0);
+
+		for (size_t step = 1; step <= cases[i].len; step++) {
+			char *cut = convert(cases[i].charset, cases[i].in, cases[i].len, step);
+
+			if (strcmp(cut, whole) != 0)
+				fail_msg("%s case %zu in %zu-byte pieces: \"%s\" not \"%s\"",
+					 cases[i].charset, i, step, cut, whole);
+			free(cut);
+		}
+		free(whole);
+	}
+	/* The same across the end of a block. */
+	{
+		static const size_t steps[] = { 1, 3, 9, 13, 4095, 4096, 4097 };
+		char in[4110];
+		char *whole;
+
+		memset(in, 'a', 4090);
+		memcpy(in + 4090, "+bType\0t/mr+AGE-+Zx", 20);
+		whole = convert("utf7", in, sizeof(in), 0);
+		for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+			char *cut = convert("utf7", in, sizeof(in), steps[i]);
+
+			assert_string_equal(cut, whole);
+			free(cut);
+		}
+		free(whole);
+	}
+}
+
 static void test_charset_cap(void **state)
 {
 	struct mail_charset *cs = mail_charset_open("latin1");
@@ -195,7 +269,9 @@ static void test_charset_cap(void **state)
 	(void)state;
 	assert_non_null(cs);
 	buf_init(&out, 4);
-	assert_int_equal(mail_charset_push(cs, "\xe9\xe9\xe9", 3, &out), -1);
+	/* Held until its block ends or the input does. */
+	assert_int_equal(mail_charset_push(cs, "\xe9\xe9\xe9", 3, &out), 0);
+	assert_int_equal(mail_charset_finish(cs, &out), -1);
 	assert_true(out.len <= 4);
 	mail_charset_close(&cs);
 	buf_release(&out);
@@ -390,6 +466,8 @@ int main(void)
 		cmocka_unit_test(test_qp_long_whitespace),
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_charset),
+		cmocka_unit_test(test_qp_bare_lf_bound),
+		cmocka_unit_test(test_charset_pieces),
 		cmocka_unit_test(test_charset_cap),
 		cmocka_unit_test(test_sanitize),
 		cmocka_unit_test(test_rfc2047),

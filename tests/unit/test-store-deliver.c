@@ -308,6 +308,40 @@ static void test_usage(void **state)
 	assert_int_equal(folder_before.st_mtim.tv_nsec, folder_after.st_mtim.tv_nsec);
 }
 
+/* The quota rule shared by RCPT, delivery and APPEND, asked of an open
+ * account; and the free-space floor refusing appends. */
+static void test_room_and_floor(void **state)
+{
+	struct fixture *f = *state;
+	struct store_account *a;
+	struct store_append *ap = NULL;
+	uint64_t size = queue_file(f->queue_fd, "R1", MSG1);
+
+	assert_true(store_quota_allows(0, UINT64_MAX, UINT64_MAX));
+	assert_true(store_quota_allows(10, 4, 6));
+	assert_false(store_quota_allows(10, 4, 7));
+	assert_false(store_quota_allows(10, 11, 0));
+	assert_false(store_quota_allows(10, 10, 1));
+	assert_false(store_quota_allows(UINT64_MAX - 1, 1, UINT64_MAX));
+
+	assert_int_equal(store_account_get(f->root, "r@example.org", &a), STORE_OK);
+	assert_int_equal(store_deliver(a, "INBOX", f->queue_fd, "R1", size, 0, 0, "R1", NULL),
+			 STORE_OK);
+	assert_int_equal(store_account_room(a, 0, UINT64_MAX), STORE_OK);
+	assert_int_equal(store_account_room(a, size + 5, 5), STORE_OK);
+	assert_int_equal(store_account_room(a, size + 5, 6), STORE_ERR_NO_SPACE);
+
+	assert_true(store_root_has_space(f->root));  /* no floor by default */
+	store_root_set_min_free(f->root, UINT64_MAX);
+	assert_false(store_root_has_space(f->root));
+	assert_int_equal(store_append_begin(a, "INBOX", &ap), STORE_ERR_NO_SPACE);
+	assert_null(ap);
+	store_root_set_min_free(f->root, 0);
+	assert_int_equal(store_append_begin(a, "INBOX", &ap), STORE_OK);
+	store_append_abort(&ap);
+	store_account_put(&a);
+}
+
 static void test_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -490,6 +524,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_redelivery_after_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_room_and_floor, setup, teardown),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR + 1);
