@@ -246,11 +246,7 @@ void store_view_free(struct store_view *view)
 	memset(view, 0, sizeof(*view));
 }
 
-/* Whether uids[0..n) are ascending and dense enough that one scan of the
- * primary key over [uids[0], uids[n-1]] reads few rows it does not want
- * (FETCH 1:*, SEARCH: a batch of the view): then one statement steps
- * through them instead of one lookup per UID. */
-static bool messages_scan_pays(const uint32_t *uids, size_t n)
+bool store_uids_scan_pays(const uint32_t *uids, size_t n)
 {
 	if (n < 2)
 		return false;
@@ -325,7 +321,7 @@ static enum store_error store_messages_get_locked(struct store_account *acct,
 	if ((err = read_begin(acct)) != STORE_OK)
 		return err;
 	if ((err = store_box_by_ref(acct, ref, &box)) == STORE_OK)
-		err = messages_scan_pays(uids, n) ? messages_scan(acct, box.id, uids, n, out)
+		err = store_uids_scan_pays(uids, n) ? messages_scan(acct, box.id, uids, n, out)
 						  : messages_lookup(acct, box.id, uids, n, out);
 	db_rollback(acct->db);
 	if (err != STORE_OK) {   /* nothing for the caller to free */

@@ -296,4 +296,11 @@ enum store_error store_append_commit_uid(struct store_append **ap, unsigned flag
 					 const char *keywords, int64_t internal_date,
 					 uint32_t want_uid, uint32_t *uid_r);
 
+/* Whether uids[0..n) are ascending and dense enough that one scan of the
+ * primary key over [uids[0], uids[n-1]] reads few rows it does not want
+ * (FETCH 1:*, SEARCH: a batch of the view): then one statement steps
+ * through them instead of one lookup per UID (message-view.c, used by
+ * the message and the structure reads alike). */
+bool store_uids_scan_pays(const uint32_t *uids, size_t n);
+
 #endif

@@ -108,7 +108,7 @@ static enum store_error store_structures_get_locked(struct store_account *acct,
 		goto out;
 	/* A dense batch (1:*) is one range of the primary key; a sparse one
 	 * is looked up UID by UID with one statement. */
-	if ((uint64_t)(uids[n - 1] - uids[0]) <= 4 * (uint64_t)n) {
+	if (store_uids_scan_pays(uids, n)) {
 		err = structures_scan(acct, box.id, uids, n, blobs, lens);
 		goto out;
 	}
