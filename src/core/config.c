@@ -126,6 +126,7 @@ static const struct config_key config_keys[] = {
 	STRING("tls", "cert", tls.cert, "", NULL),
 	STRING("tls", "key", tls.key, "", NULL),
 	BOOL("tls", "ktls", tls.ktls, "yes"),
+	STRING("tls", "ca_file", tls.ca_file, "", NULL),
 
 	SIZE("limits", "message_size", limits.message_size, "52428800", 1 * KIB, 4 * GIB),
 	UINT("limits", "recipients", limits.recipients, "1000", 1, 100000),

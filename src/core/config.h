@@ -59,6 +59,7 @@ struct config {
 		char *cert;             /* PEM chain; "" = generate self-signed in DATA/tls/ */
 		char *key;              /* PEM private key */
 		bool ktls;              /* offer kernel TLS (SSL_OP_ENABLE_KTLS); yes */
+		char *ca_file;          /* PEM certificates trusted for outbound TLS besides the system store; "" */
 	} tls;
 
 	struct {

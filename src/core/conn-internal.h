@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "core/conn.h"
+#include "core/conn-connect.h"
 #include "core/job-limit.h"
 #include "core/listener.h"
 #include "core/loop.h"
@@ -104,10 +105,11 @@ struct conn *conn_next(const struct conn *conn);
 /* ---- one connection (conn.c, conn-tls.c, conn-job.c) ---- */
 
 enum conn_state {
-	CONN_STATE_OPEN,         /* plain, or TLS established */
+	CONN_STATE_OPEN,         /* plain, or TLS established (0: where calloc starts) */
 	CONN_STATE_HANDSHAKE,    /* TLS handshake running */
 	CONN_STATE_LINGER,       /* output sent, SHUT_WR done, waiting for EOF */
 	CONN_STATE_DEAD,         /* torn down, handles closing */
+	CONN_STATE_CONNECTING,   /* outbound: connect() in progress */
 };
 
 /* A conn_send_file() in progress (conn-send.c); allocated for it, so an
@@ -132,7 +134,7 @@ struct conn_send {
 
 struct conn {
 	struct loop *loop;
-	struct listener *listener;
+	const struct core_service *svc; /* its listener's, or an outbound connection's own */
 	struct core *core;
 	const struct config *cfg;
 	const struct protocol *protocol;
@@ -209,6 +211,20 @@ struct conn {
 	struct sockaddr_storage remote;
 	bool local;                    /* a UNIX socket: cred holds the peer's */
 	struct ucred cred;
+
+	/* Outbound connections (conn-connect.c); NULL for accepted ones. */
+	struct conn_outbound *outbound;
+	bool tls_failed;               /* a handshake failed (conn_tls_failed) */
+	long tls_verify;               /* outbound: SSL_get_verify_result after the handshake */
+	bool tls_peer_cert;            /* outbound: the server showed a certificate */
+};
+
+/* What an outbound connection keeps of its request (conn-connect.c). */
+struct conn_outbound {
+	struct conn_connect req;
+	enum conn_connect_error error; /* why it never opened, once known */
+	bool error_set;
+	bool greeting;                 /* nothing read yet: the greeting timeout applies */
 };
 
 /* conn_sock_read/write: > 0 bytes, 0 EOF, or one of these. */
@@ -248,6 +264,22 @@ void conn_closing_add(struct conn *conn);
 void conn_closing_remove(struct conn *conn);
 /* Call protocol->open; close when it refuses. */
 void conn_open(struct conn *conn);
+/* A new connection on `loop` for socket fd (already non-blocking): the
+ * fields every connection has, its handles, its place on loop->conns.
+ * The caller fills in the addresses and logs the connect. */
+struct conn *conn_new(struct loop *loop, const struct core_service *svc, int fd);
+/* "192.0.2.1" or "2001:db8::1" and the port of a socket address. */
+void conn_addr_text(const struct sockaddr_storage *ss, char *out, size_t outsize, uint16_t *port_r);
+
+/* conn-connect.c: the socket became writable while connecting; an
+ * outbound connection that never opened ends (calls req.failed); the
+ * reason it failed, unless one is known already. */
+void conn_connect_ready(struct conn *conn);
+void conn_connect_gone(struct conn *conn);
+void conn_connect_fail(struct conn *conn, enum conn_connect_error why);
+/* The client context of outbound TLS (listener.c), created on first use:
+ * a new reference, or NULL when it cannot be made (logged). */
+SSL_CTX *core_client_ctx(struct core *core);
 
 /* conn-tls.c: socket I/O, plain or through OpenSSL. */
 ssize_t conn_sock_read(struct conn *conn, char *p, size_t n);
