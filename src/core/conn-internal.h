@@ -57,6 +57,12 @@ struct loop {
 	 * pressure one of them is cut before anyone not logged in. */
 	struct conn *closing_head, *closing_tail;
 	atomic_uint closing_count;
+	/* Work not tied to a connection (loop-work.c, loop thread only):
+	 * live timers, hooks waiting for the stop, jobs whose done has not
+	 * run (the loop does not end before it has). */
+	struct loop_timer *timers;
+	struct loop_stop_hook *stop_hooks;
+	unsigned jobs;
 	bool stopping;                   /* shutdown asked (loop thread only) */
 	bool closed;                     /* handles closed (loop thread only) */
 	bool in_posts;                   /* running posted calls (loop thread only) */
@@ -75,6 +81,13 @@ void loop_free(struct loop **loop);
 void loop_shutdown(void *loop);
 /* Called by conn.c when a connection is freed. */
 void loop_conn_gone(struct loop *loop);
+/* End the loop if it is stopping and nothing is left on it (no
+ * connection, no loop job). */
+void loop_maybe_finish(struct loop *loop);
+/* loop-work.c: run (and forget) the stop hooks; close the timers still
+ * open when the loop ends. */
+void loop_run_stop_hooks(struct loop *loop);
+void loop_work_close(struct loop *loop);
 /* loop_post() target, from the accepting thread when the server is nearly
  * full: cut a connection of this loop that is only closing, else close
  * the oldest connection that has not logged in, this loop's or (the
