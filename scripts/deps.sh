@@ -22,7 +22,10 @@ python3 python3-pytest openssl curl fetchmail swaks iproute2 util-linux
 # SMTP tests, run from a folder of its own (tests/e2e/test_smtp_postfix.py).
 # mutt reads a message over IMAP in batch mode (tests/e2e/test_imap_fetch.py);
 # isync's mbsync keeps a Maildir in sync over IMAP (test_imap_clients.py).
-TEST_PACKAGES="dovecot-core dovecot-imapd libnet-ssleay-perl libio-socket-ssl-perl postfix mutt isync"
+# dnsmasq (the binary alone, no service) is the real DNS server of the
+# resolver's tests (tests/unit/test-dns.c), run on a loopback port from a
+# configuration file the test writes.
+TEST_PACKAGES="dovecot-core dovecot-imapd libnet-ssleay-perl libio-socket-ssl-perl postfix mutt isync dnsmasq-base"
 if [ "${1:-}" = test ]; then
 	PACKAGES="$PACKAGES $TEST_PACKAGES"
 fi

@@ -171,6 +171,7 @@ static const struct config_key config_keys[] = {
 	UINT("auth", "argon2_passes_max", auth.argon2_passes_max, "10", 3, 1000),
 
 	STRING("dns", "servers", dns.servers, "", config_check_dns),
+	UINT("dns", "timeout", dns.timeout, "5", 1, 60),
 
 	STRING("log", "level", log.level, "info", config_check_log_level),
 };

@@ -115,6 +115,7 @@ struct config {
 
 	struct {
 		char *servers;          /* ADDR[:PORT], ...; "" = /etc/resolv.conf */
+		unsigned timeout;       /* seconds a server gets for one try of a query; 5 */
 	} dns;
 
 	struct {

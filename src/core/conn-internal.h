@@ -63,6 +63,7 @@ struct loop {
 	struct loop_timer *timers;
 	struct loop_stop_hook *stop_hooks;
 	unsigned jobs;
+	struct dns *dns;                 /* its resolver (dns.c), made at the first lookup */
 	bool stopping;                   /* shutdown asked (loop thread only) */
 	bool closed;                     /* handles closed (loop thread only) */
 	bool in_posts;                   /* running posted calls (loop thread only) */
@@ -88,6 +89,11 @@ void loop_maybe_finish(struct loop *loop);
  * open when the loop ends. */
 void loop_run_stop_hooks(struct loop *loop);
 void loop_work_close(struct loop *loop);
+/* dns.c: whether answers wait to be handed over (the loop does not end
+ * before they are: after the stop, every query is answered at once);
+ * close the loop's resolver when the loop ends. */
+bool dns_loop_busy(const struct loop *loop);
+void dns_loop_close(struct loop *loop);
 /* loop_post() target, from the accepting thread when the server is nearly
  * full: cut a connection of this loop that is only closing, else close
  * the oldest connection that has not logged in, this loop's or (the

@@ -117,11 +117,12 @@ int loop_join_until(struct loop *loop, const struct timespec *deadline)
 static void loop_finish(struct loop *loop)
 {
 	if (loop->closed || loop->in_posts || !loop->stopping || loop->conns != NULL ||
-	    loop->jobs > 0)
+	    loop->jobs > 0 || dns_loop_busy(loop))
 		return;
 	loop->closed = true;
 	loop_run_posts(loop);
 	loop_work_close(loop);
+	dns_loop_close(loop);
 	uv_close((uv_handle_t *)&loop->async, NULL);
 	uv_close((uv_handle_t *)&loop->shutdown_timer, NULL);
 }
