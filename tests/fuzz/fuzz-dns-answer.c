@@ -2,7 +2,8 @@
  * picks the query type and c-ares's status (success, NXDOMAIN, no data,
  * a failure); the rest is the reply, handed to dns_answer_parse (c-ares's
  * ares_parse_*_reply and tern's walk of the sections for the TTLs) and to
- * dns_reply_ttls. The answer must be consistent and bounded. */
+ * dns_reply_ttls; an MX answer then goes through the MX ordering of
+ * smtp-mx. The answer and the list must be consistent and bounded. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <ares.h>
 
 #include "core/dns-answer.h"
+#include "smtp/smtp-mx.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -50,6 +52,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				__builtin_trap();
 			break;
 		}
+	}
+	if (type == DNS_TYPE_MX) {
+		static const char *const self[] = { "mx1.example.test" };
+		static struct smtp_mx_list list;
+		enum smtp_mx_result r = smtp_mx_order("example.test", a, self, 1, NULL, &list);
+
+		if (r >= SMTP_MX_RESULT__COUNT || (r == SMTP_MX_OK) != (list.count > 0) ||
+		    list.count > DNS_ANSWER_MAX)
+			__builtin_trap();
+		for (size_t i = 1; i < list.count; i++)
+			if (list.hosts[i].preference < list.hosts[i - 1].preference)
+				__builtin_trap();
+		for (size_t i = 0; i < list.count; i++)
+			if (strcmp(list.hosts[i].name, "mx1.example.test") == 0 ||
+			    !dns_name_valid(list.hosts[i].name))
+				__builtin_trap();
 	}
 	dns_answer_free(&a);
 	if (dns_reply_ttls(data + 1, size - 1, &ttl, &neg) && size - 1 < 12)
