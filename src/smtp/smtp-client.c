@@ -188,6 +188,7 @@ static void smtp_client_auth(struct smtp_client *c)
 	if (!c->tls || (conn_tls_peer(c->conn) != CONN_TLS_PEER_VERIFIED && !p->auth_unverified)) {
 		/* credentials never go in the clear, nor to a server not
 		 * verified unless the policy says so */
+		conn_write(c->conn, "QUIT\r\n", 6);
 		smtp_client_abort(c, SMTP_CLIENT_NEXT_MX, 451, "4.7.10", "AUTH",
 				  "AUTH not sent: %s", !c->tls ? "no TLS"
 				  : "the server's certificate did not verify");
@@ -210,6 +211,7 @@ static void smtp_client_auth(struct smtp_client *c)
 	} else if (c->ehlo.mechs & SMTP_CLIENT_MECH_LOGIN) {
 		smtp_client_command(c, SMTP_CLIENT_AUTH, "AUTH", p->timeouts.command, "AUTH LOGIN");
 	} else {
+		conn_write(c->conn, "QUIT\r\n", 6);
 		smtp_client_abort(c, SMTP_CLIENT_NEXT_MX, 451, "4.7.0", "EHLO",
 				  "the server offers no AUTH mechanism tern can use (PLAIN, LOGIN)");
 	}
@@ -225,6 +227,7 @@ static void smtp_client_greeted(struct smtp_client *c)
 		return;
 	}
 	if (!c->tls && smtp_client_tls_required(c)) {
+		conn_write(c->conn, "QUIT\r\n", 6);
 		smtp_client_abort(c, SMTP_CLIENT_NEXT_MX, 451, "4.7.10", "EHLO",
 				  "TLS is required, but the server does not offer STARTTLS");
 		return;
