@@ -858,6 +858,78 @@ static void test_tern(void **state)
 	run_free(&run);
 }
 
+/* tern's submission port with its own certificate trusted ([tls]
+ * ca_file, read at the first outbound handshake), so that it verifies
+ * as "localhost" */
+static char trust_path[128];
+static void trust_own(struct config *cfg)
+{
+	snprintf(trust_path, sizeof(trust_path), "%s/tls/cert.pem", cfg->server.data_dir);
+	cfg->tls.ca_file = trust_path;
+}
+
+static int setup_submission(void **state)
+{
+	(void)state;
+	t_tweak = trust_own;
+	smtp_harness_start(SMTP_SERVICE_SUBMISSION, "");
+	return 0;
+}
+
+static void test_tern_auth(void **state)
+{
+	static const char *const rcpts[] = { "friend@remote.example" };
+	struct run run;
+	const struct fake_queued *q;
+
+	(void)state;
+	/* "verify" with the certificate trusted: AUTH PLAIN, then relayed */
+	run_init(&run, BODY, 1, rcpts);
+	run.policy.tls = SMTP_CLIENT_TLS_VERIFY;
+	run.policy.auth_user = "alice@example.org";
+	run.policy.auth_password = T_PASSWORD;
+	run.msgs[0].sender = "alice@example.org";
+	run_go(&run, t_h.port, 15);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
+	q = smtp_queued(0);
+	assert_string_equal(q->auth_user, "alice@example.org");
+	run_free(&run);
+
+	/* a wrong password: deferred, not bounced */
+	run_init(&run, BODY, 1, rcpts);
+	run.policy.tls = SMTP_CLIENT_TLS_VERIFY;
+	run.policy.auth_user = "alice@example.org";
+	run.policy.auth_password = "wrong";
+	run_go(&run, t_h.port, 15);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	run_free(&run);
+}
+
+static void test_tern_verify_fails(void **state)
+{
+	static const char *const rcpts[] = { "alice@example.org" };
+	struct run run;
+
+	(void)state;
+	/* the certificate is not trusted: "verify" defers, never sends */
+	run_init(&run, BODY, 1, rcpts);
+	run.policy.tls = SMTP_CLIENT_TLS_VERIFY;
+	run_go(&run, t_h.port, 15);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	assert_int_equal(run.next[0], SMTP_CLIENT_NEXT_MX);
+	assert_int_equal(fake_queue.n_queued, 0);
+	run_free(&run);
+
+	/* AUTH over TLS that did not verify only when the policy allows it */
+	run_init(&run, BODY, 1, rcpts);
+	run.policy.auth_user = "alice@example.org";
+	run.policy.auth_password = T_PASSWORD;
+	run_go(&run, t_h.port, 15);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	assert_string_equal(run.enhanced[0][0], "4.7.10");
+	run_free(&run);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -875,6 +947,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tern, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tern_auth, setup_submission, teardown),
+		cmocka_unit_test_setup_teardown(test_tern_verify_fails, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
