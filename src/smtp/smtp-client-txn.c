@@ -95,6 +95,9 @@ void smtp_client_message_end(struct smtp_client *c, enum smtp_client_next next)
 	const struct smtp_client_message *msg = c->msg;
 
 	smtp_client_message_free(c);
+	if (c->conn != NULL)
+		conn_log(c->conn, LOG_LEVEL_INFO, "msg=\"message done\" next=%s",
+			 smtp_client_next_name(next));
 	if (c->conn != NULL && !conn_is_closing(c->conn))
 		c->state = SMTP_CLIENT_IDLE;
 	msg->done(msg->arg, c, next);

@@ -325,7 +325,7 @@ static void smtp_client_reply(struct smtp_client *c, const struct smtp_client_re
 	}
 	if (r->code == 334)
 		conn_write(c->conn, "*\r\n", 3);   /* RFC 4954 4: cancel */
-	smtp_client_abort(c, SMTP_CLIENT_NEXT_NONE, r->code >= 500 ? 451 : r->code, "4.7.0", "AUTH",
+	smtp_client_abort(c, SMTP_CLIENT_NEXT_NONE, 451, "4.7.0", "AUTH",
 			  "authentication failed: %u %s", r->code, r->text);
 }
 
@@ -370,6 +370,8 @@ static void *smtp_client_open(struct conn *conn)
 
 	c->conn = conn;
 	c->tls = conn_is_tls(conn);
+	conn_log(conn, LOG_LEVEL_INFO, "msg=\"smtp client\" tls_policy=%s auth=%s",
+		 smtp_client_tls_name(c->policy->tls), c->policy->auth_user != NULL ? "yes" : "no");
 	smtp_client_expect(c, SMTP_CLIENT_GREETING, "greeting", c->policy->timeouts.greeting);
 	return c;
 }

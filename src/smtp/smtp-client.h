@@ -36,7 +36,7 @@
  * ends in a deferral.
  *
  * Everything runs on the loop the session was started on, callbacks
- * included; nothing here is thread-safe. The message is read from its
+ * included; nothing but smtp_client_start is thread-safe. The message is read from its
  * file in jobs on the thread pool, never on the loop. */
 #ifndef TERN_SMTP_SMTP_CLIENT_H
 #define TERN_SMTP_SMTP_CLIENT_H
@@ -205,8 +205,8 @@ struct smtp_client_target {
 	void *arg;
 };
 
-/* Connect on `loop` (from that loop's thread) and deliver `msg`. The
- * results come from the loop, never from within this call. */
+/* Connect on `loop` and deliver `msg` (from any thread: what follows,
+ * callbacks included, runs on that loop, never from within this call). */
 void smtp_client_start(struct loop *loop, const struct smtp_client_target *target,
 		       const struct smtp_client_message *msg);
 

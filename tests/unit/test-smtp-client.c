@@ -578,11 +578,12 @@ static void test_refused_steps(void **state)
 	static const char *const greeting[] = { ">554 5.3.2 go away", "<QUIT", "E", NULL };
 	static const char *const mail[] = {
 		">220 p", "<EHLO", ">250-p|250 PIPELINING", "<MAIL", "<RCPT", "<RCPT",
-		">550 5.7.1 sender refused|503 5.5.1 no MAIL|503 5.5.1 no MAIL", "<QUIT", "E", NULL,
+		">550 5.7.1 sender refused|503 5.5.1 no MAIL|503 5.5.1 no MAIL", "<QUIT", ">221 bye",
+		"E", NULL,
 	};
 	static const char *const data[] = {
 		">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA",
-		">451 4.3.0 not now", "<QUIT", "E", NULL,
+		">451 4.3.0 not now", "<QUIT", ">221 bye", "E", NULL,
 	};
 	/* lost before the reply to the end of data: deferred, never delivered */
 	static const char *const lost[] = {
@@ -804,6 +805,20 @@ static void test_reuse(void **state)
 	run_free(&run);
 }
 
+static void test_names(void **state)
+{
+	enum smtp_client_tls tls;
+
+	(void)state;
+	for (unsigned i = 0; i < SMTP_CLIENT_TLS__COUNT; i++) {
+		assert_int_equal(smtp_client_tls_parse(smtp_client_tls_name(i), &tls), 0);
+		assert_int_equal(tls, i);
+	}
+	assert_int_equal(smtp_client_tls_parse("required", &tls), -1);
+	assert_string_equal(smtp_client_next_name(SMTP_CLIENT_NEXT_PLAIN), "plain");
+	assert_string_equal(smtp_client_status_name(SMTP_CLIENT_BOUNCED), "bounced");
+}
+
 static void test_connect_refused(void **state)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
@@ -836,6 +851,7 @@ static void test_tern(void **state)
 	const struct fake_queued *q;
 
 	(void)state;
+	fake_queue_reset();
 	run_init(&run, "Subject: to tern\r\n\r\n.line\nbare LF\r\n", 3, rcpts);
 	run.n_msgs = 2;
 	run_go(&run, t_h.port, 15);
@@ -911,6 +927,7 @@ static void test_tern_verify_fails(void **state)
 	struct run run;
 
 	(void)state;
+	fake_queue_reset();
 	/* the certificate is not trusted: "verify" defers, never sends */
 	run_init(&run, BODY, 1, rcpts);
 	run.policy.tls = SMTP_CLIENT_TLS_VERIFY;
@@ -932,24 +949,30 @@ static void test_tern_verify_fails(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_pipelining, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_split_452, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_helo_fallback, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stuffing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bdat, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refused_steps, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_quit_unanswered, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_peers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_starttls_refused_and_required, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_auth_needs_tls, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reuse, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tern, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tern_auth, setup_submission, teardown),
-		cmocka_unit_test_setup_teardown(test_tern_verify_fails, setup, teardown),
+	/* one server for each group (the scripted peers are the tests' own) */
+	const struct CMUnitTest mx[] = {
+		cmocka_unit_test(test_pipelining),
+		cmocka_unit_test(test_split_452),
+		cmocka_unit_test(test_helo_fallback),
+		cmocka_unit_test(test_stuffing),
+		cmocka_unit_test(test_bdat),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_refused_steps),
+		cmocka_unit_test(test_quit_unanswered),
+		cmocka_unit_test(test_bad_peers),
+		cmocka_unit_test(test_starttls_refused_and_required),
+		cmocka_unit_test(test_auth_needs_tls),
+		cmocka_unit_test(test_reuse),
+		cmocka_unit_test(test_connect_refused),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_tern),
+		cmocka_unit_test(test_tern_verify_fails),
 	};
+	const struct CMUnitTest submission[] = {
+		cmocka_unit_test(test_tern_auth),
+	};
+	int failed = cmocka_run_group_tests_name("mx", mx, setup, teardown);
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return failed + cmocka_run_group_tests_name("submission", submission, setup_submission,
+						    teardown);
 }
