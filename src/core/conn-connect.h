@@ -83,7 +83,10 @@ struct conn_connect {
 /* Open a connection on `loop` (from any thread: the request is copied
  * and carried out on the loop). On success protocol->open(conn) runs on
  * that loop once connected (after the handshake with implicit TLS), and
- * the connection goes on as an accepted one would; otherwise `failed`. */
+ * the connection goes on as an accepted one would; otherwise `failed`.
+ * A request that reaches a stopping loop fails with CONN_CONNECT_SHUTDOWN;
+ * none may be made once the loop has ended (its owner stops asking in
+ * its loop_on_stop hook). */
 void conn_connect(struct loop *loop, const struct conn_connect *req);
 
 /* The request's arg, for protocol->open; NULL for accepted connections. */
