@@ -52,7 +52,10 @@ enum conn_tls_peer {
 	CONN_TLS_PEER_NONE,        /* no TLS (yet), or an accepted connection */
 	CONN_TLS_PEER_VERIFIED,    /* the chain verifies and names the server */
 	CONN_TLS_PEER_UNVERIFIED,  /* it does not (conn_tls_peer_error says why) */
+	CONN_TLS_PEER__COUNT
 };
+/* "none", "verified", "unverified": for logs and Received headers. */
+const char *conn_tls_peer_name(enum conn_tls_peer peer);
 
 /* One connection to open. */
 struct conn_connect {
