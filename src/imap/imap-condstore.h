@@ -1,0 +1,27 @@
+/* imap-condstore - the session's CONDSTORE and QRESYNC state (RFC 7162
+ * 3.1, 3.2.3): turning CONDSTORE on, by ENABLE or implicitly by one of
+ * the "CONDSTORE enabling commands", and reading a mod-sequence from a
+ * command's arguments. Internal to src/imap.
+ *
+ * NOMODSEQ (3.1.2.2) is never sent: every tern mailbox keeps a MODSEQ
+ * per message, so every mailbox answers HIGHESTMODSEQ. */
+#ifndef TERN_IMAP_IMAP_CONDSTORE_H
+#define TERN_IMAP_IMAP_CONDSTORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "imap/imap-session.h"
+
+/* A CONDSTORE enabling command runs (3.1): from now on every untagged
+ * FETCH carries MODSEQ. The first one with a mailbox selected sends
+ * "* OK [HIGHESTMODSEQ n]" for it (3.1, 3.1.2.1), n being what the
+ * session has been told up to. Nothing when already on. */
+void imap_condstore_enable(struct imap_session *s);
+
+/* A mod-sequence argument (RFC 7162 7): mod-sequence-value (1 .. 2^63-1),
+ * or mod-sequence-valzer when `zero` (0 allowed too). False for
+ * anything else. */
+bool imap_modseq_parse(const struct imap_arg *arg, bool zero, uint64_t *modseq_r);
+
+#endif
