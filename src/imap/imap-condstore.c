@@ -2,6 +2,8 @@
  * arguments; see imap-condstore.h. */
 #include "imap/imap-condstore.h"
 
+#include <stdio.h>
+
 #include "imap/imap-selected.h"
 
 void imap_condstore_enable(struct imap_session *s)
@@ -14,6 +16,15 @@ void imap_condstore_enable(struct imap_session *s)
 	if (s->selected != NULL && s->state == IMAP_STATE_SELECTED)
 		imap_untagged(s, "OK [HIGHESTMODSEQ %llu] Highest",
 			      (unsigned long long)s->selected->modseq);
+}
+
+void imap_cmd_done_modseq(struct imap_cmd *cmd, const char *text)
+{
+	char code[48];
+
+	snprintf(code, sizeof(code), "HIGHESTMODSEQ %llu",
+		 (unsigned long long)cmd->s->selected->modseq);
+	imap_cmd_done(cmd, IMAP_OK, code, "%s", text);
 }
 
 bool imap_modseq_parse(const struct imap_arg *arg, bool zero, uint64_t *modseq_r)

@@ -19,6 +19,13 @@
  * session has been told up to. Nothing when already on. */
 void imap_condstore_enable(struct imap_session *s);
 
+/* "tag OK [HIGHESTMODSEQ n] text" for a command that expunged (EXPUNGE,
+ * UID EXPUNGE, MOVE: RFC 7162 3.2.7, 3.2.9, RFC 6851 4.4), once the
+ * sync has told the expunges (call it as imap_sync's done): n is what
+ * the session has been told up to, so never above an expunge still
+ * owed (RFC 7162 3.2). */
+void imap_cmd_done_modseq(struct imap_cmd *cmd, const char *text);
+
 /* A mod-sequence argument (RFC 7162 7): mod-sequence-value (1 .. 2^63-1),
  * or mod-sequence-valzer when `zero` (0 allowed too). False for
  * anything else. */

@@ -125,6 +125,8 @@ static enum imap_search_value imap_search_node_eval(const struct imap_search_pro
 		return imap_search_bool(msg->size > node->size);
 	case IMAP_SEARCH_SMALLER:
 		return imap_search_bool(msg->size < node->size);
+	case IMAP_SEARCH_MODSEQ:
+		return imap_search_bool(msg->modseq >= node->modseq);
 	case IMAP_SEARCH_SEQSET:
 	case IMAP_SEARCH_UIDSET:
 		/* RFC 5182 2.1: "$" is the saved UIDs, in either kind of set. */
