@@ -132,6 +132,10 @@ bool store_root_release(struct store_root *root, const char *address);
  * SMTP's MAIL. Deliveries from the queue and expunges are not refused:
  * the queue's files are on the floor's side already. */
 void store_root_set_min_free(struct store_root *root, uint64_t min_free);
+/* [store] expunge_horizon: seconds an expunged UID is remembered for
+ * QRESYNC (store_expunged_since); 0 = forever. Without a call, and for
+ * accounts from store_open, 30 days. Call before the first get. */
+void store_root_set_expunge_horizon(struct store_root *root, unsigned seconds);
 /* Whether the data folder has at least the floor free (a statvfs at most
  * once a second). Thread-safe. */
 bool store_root_has_space(struct store_root *root);

@@ -907,7 +907,7 @@ static void test_migrate_v3(void **state)
 		sqlite3_close(db);
 	}
 	assert_int_equal(store_open(f->dir, ADDR, &f->acct), STORE_OK);
-	assert_int_equal(sql_int(f->acct, "PRAGMA user_version"), 4);
+	assert_int_equal(sql_int(f->acct, "PRAGMA user_version"), 5);
 	box = get_box(f->acct, "INBOX");
 	assert_int_equal(box.messages, 2);
 	assert_int_equal(box.unseen, 1);
