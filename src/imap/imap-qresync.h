@@ -60,9 +60,10 @@ uint32_t imap_qresync_match_uid(const struct imap_qresync *q, const uint32_t *ui
  *   - complete: in expunged (store_expunged_since's list, ascending), or
  *   - !complete (the expunge horizon passed q->modseq): not in uids (the
  *     mailbox's UIDs, ascending): every UID the mailbox no longer holds.
- * false only when out of memory. Never lists the numbers one by one
- * (known-uids may be 1:4294967295). */
-bool imap_qresync_vanished(const struct imap_qresync *q, const uint32_t *uids, uint32_t n,
+ * UIDs from uidnext on never existed and are never listed. Never lists
+ * the numbers one by one (known-uids may be 1:4294967295): at most
+ * n + n_expunged + known-uids' ranges + 1 ranges. */
+void imap_qresync_vanished(const struct imap_qresync *q, const uint32_t *uids, uint32_t n,
 			   uint32_t uidnext, const uint32_t *expunged, size_t n_expunged,
 			   bool complete, struct imap_range **ranges_r, size_t *n_ranges_r);
 
