@@ -506,9 +506,8 @@ static struct buf *fetch_vanished(struct imap_fetch *f, const struct store_view 
 	for (size_t i = 0; i < f->n_gone; i++)
 		if (imap_view_seq(v, f->gone[i]) == 0)
 			f->gone[w++] = f->gone[i];
-	if (!imap_qresync_vanished(&q, v->uids, v->n, v->uidnext, f->gone, w, f->complete,
-				   &ranges, &n_ranges))
-		abort();
+	imap_qresync_vanished(&q, v->uids, v->n, v->uidnext, f->gone, w, f->complete,
+			      &ranges, &n_ranges);
 	out = malloc(sizeof(*out));
 	if (out == NULL)
 		abort();

@@ -78,9 +78,8 @@ static enum store_error select_resync_read(struct select_ctx *ctx, struct store_
 	for (size_t i = 0; i < n_expunged; i++)
 		if (imap_view_seq(v, expunged[i]) == 0)
 			expunged[w++] = expunged[i];
-	if (!imap_qresync_vanished(&ctx->q, v->uids, v->n, v->uidnext, expunged, w, complete,
-				   &ctx->vanished, &ctx->n_vanished))
-		abort();
+	imap_qresync_vanished(&ctx->q, v->uids, v->n, v->uidnext, expunged, w, complete,
+			      &ctx->vanished, &ctx->n_vanished);
 	free(expunged);
 	/* "the server should only report flag changes ... for the
 	 * specified messages" (known-uids) */
