@@ -2,7 +2,8 @@
  * (src/imap/imap-update.c), given a view and what the store says changed:
  * exact EXPUNGE numbers, EXPUNGEs held back where they are not allowed,
  * FETCH lines for others' flag changes but not the session's own, EXISTS
- * and rev1 RECENT for new messages. */
+ * and rev1 RECENT for new messages; once CONDSTORE / QRESYNC are on,
+ * MODSEQ in the FETCH lines and one VANISHED instead of EXPUNGEs. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -184,6 +185,39 @@ static void test_flags_of_others(void **state)
 	sel_free(sel);
 }
 
+/* RFC 7162 3.1.4, 3.2.10.2: MODSEQ in each FETCH; the expunged UIDs in
+ * one VANISHED (ranges), held back as EXPUNGEs are, and the numbers
+ * after it as if EXPUNGEs had gone. */
+static void test_condstore_qresync(void **state)
+{
+	static const uint32_t uids[] = { 3, 4, 5, 8, 9 };
+	static const uint32_t gone[] = { 4, 5, 9 };
+	struct store_message changed[] = {
+		{ .uid = 8, .flags = STORE_FLAG_SEEN, .modseq = 21 },
+		{ .uid = 10, .modseq = 22 },
+	};
+	struct imap_selected *sel = sel_make(uids, 5);
+	struct buf out;
+
+	(void)state;
+	buf_init(&out, 0);
+	imap_update_write(sel, NULL, 0, gone, 3, IMAP_UPDATE_MODSEQ | IMAP_UPDATE_VANISHED, 0, &out);
+	assert_out(&out, "");
+	assert_int_equal(sel->n_pending, 3);
+	imap_update_write(sel, changed, 2, NULL, 0,
+			  IMAP_UPDATE_EXPUNGE | IMAP_UPDATE_MODSEQ | IMAP_UPDATE_VANISHED, 0, &out);
+	assert_out(&out, "* VANISHED 4:5,9\r\n"
+			 "* 2 FETCH (UID 8 FLAGS (\\Seen) MODSEQ (21))\r\n"
+			 "* 3 EXISTS\r\n");
+	{
+		static const uint32_t left[] = { 3, 8, 10 };
+
+		assert_view(sel, left, 3);
+	}
+	buf_release(&out);
+	sel_free(sel);
+}
+
 static void test_own_modseqs(void **state)
 {
 	static const uint32_t uids[] = { 1 };
@@ -356,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_expunge_unknown),
 		cmocka_unit_test(test_flags_of_others),
 		cmocka_unit_test(test_own_modseqs),
+		cmocka_unit_test(test_condstore_qresync),
 		cmocka_unit_test(test_new_messages),
 		cmocka_unit_test(test_expunge_then_numbers),
 		cmocka_unit_test(test_recent_rev1),
