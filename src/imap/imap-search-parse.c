@@ -313,22 +313,24 @@ static struct imap_search_node *imap_search_date_key(struct imap_search_reader *
 	return node;
 }
 
-static struct imap_search_node *imap_search_size_key(struct imap_search_reader *r,
-						     enum imap_search_kind kind)
+/* A key with a number64 argument (LARGER, SMALLER, MODSEQ), `arg`:
+ * `why` is the BAD text for anything else. */
+static struct imap_search_node *imap_search_number_key(struct imap_search_reader *r,
+						       enum imap_search_kind kind,
+						       const struct imap_arg *arg, const char *why)
 {
-	const struct imap_arg *arg = imap_search_next_arg(r);
 	struct imap_search_node *node;
-	uint64_t size;
+	uint64_t number;
 
 	if (arg == NULL)
 		return NULL;
-	if (!imap_arg_number64(arg, &size)) {
-		imap_search_fail(r, IMAP_SEARCH_BAD, "Invalid size");
+	if (!imap_arg_number64(arg, &number)) {
+		imap_search_fail(r, IMAP_SEARCH_BAD, why);
 		return NULL;
 	}
 	node = imap_search_node_new(r, kind);
 	if (node != NULL)
-		node->size = size;
+		node->number = number;
 	return node;
 }
 
@@ -340,7 +342,6 @@ static struct imap_search_node *imap_search_modseq_key(struct imap_search_reader
 {
 	const struct imap_arg *arg = imap_search_next_arg(r);
 	struct imap_search_node *node;
-	uint64_t modseq;
 
 	if (arg != NULL && imap_arg_string(arg) != NULL) {
 		const struct imap_arg *type = imap_search_next_arg(r);
@@ -355,18 +356,10 @@ static struct imap_search_node *imap_search_modseq_key(struct imap_search_reader
 		}
 		arg = imap_search_next_arg(r);
 	}
-	if (arg == NULL)
-		return NULL;
 	/* mod-sequence-valzer: 0 .. 2^63-1 */
-	if (!imap_arg_number64(arg, &modseq)) {
-		imap_search_fail(r, IMAP_SEARCH_BAD, "Invalid mod-sequence");
-		return NULL;
-	}
-	node = imap_search_node_new(r, IMAP_SEARCH_MODSEQ);
-	if (node != NULL) {
-		node->modseq = modseq;
+	node = imap_search_number_key(r, IMAP_SEARCH_MODSEQ, arg, "Invalid mod-sequence");
+	if (node != NULL)
 		r->prog->has_modseq = true;
-	}
 	return node;
 }
 
@@ -502,9 +495,11 @@ static struct imap_search_node *imap_search_key(struct imap_search_reader *r, un
 	if (imap_arg_atom_is(arg, "UNKEYWORD"))
 		return imap_search_keyword_key(r, true);
 	if (imap_arg_atom_is(arg, "LARGER"))
-		return imap_search_size_key(r, IMAP_SEARCH_LARGER);
+		return imap_search_number_key(r, IMAP_SEARCH_LARGER, imap_search_next_arg(r),
+					      "Invalid size");
 	if (imap_arg_atom_is(arg, "SMALLER"))
-		return imap_search_size_key(r, IMAP_SEARCH_SMALLER);
+		return imap_search_number_key(r, IMAP_SEARCH_SMALLER, imap_search_next_arg(r),
+					      "Invalid size");
 	if (imap_arg_atom_is(arg, "UID"))
 		return imap_search_set_key(r, imap_search_next_arg(r), true);
 	if (imap_arg_atom_is(arg, "MODSEQ"))

@@ -65,8 +65,7 @@ struct imap_search_node {
 	char *str;                  /* KEYWORD, HEADER, BODY, TEXT: UTF-8 */
 	char *field;                /* HEADER: the field name */
 	uint32_t day;               /* dates: mail_date_day() */
-	uint64_t size;              /* LARGER, SMALLER */
-	uint64_t modseq;            /* MODSEQ */
+	uint64_t number;            /* LARGER, SMALLER: octets; MODSEQ: the mod-sequence */
 	struct imap_seqset set;     /* SEQSET, UIDSET */
 	/* While a message's text is read (HEADER, BODY, TEXT; SENT* use
 	 * the program's sent_day). */
