@@ -524,6 +524,8 @@ static void fetch_since_done(struct imap_cmd *cmd)
 	size_t w = 0, c = 0;
 	struct buf *out;
 
+	if (conn_is_closing(cmd->s->conn))
+		return;
 	if (f->error != STORE_OK) {
 		fetch_finish(cmd);
 		return;
