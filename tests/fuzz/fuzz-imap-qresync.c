@@ -11,15 +11,10 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "imap/imap-parser.h"
+#include "fuzz-imap-command.h"
 #include "imap/imap-qresync.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static const struct imap_parser_limits fuzz_limits = {
-	.max_line = 65536, .max_literal = 4096, .max_literals = 8192,
-	.max_depth = 100, .max_args = 5000,
-};
 
 static uint64_t set_count(const struct imap_seqset *set)
 {
@@ -103,42 +98,25 @@ static void fuzz_check(const struct imap_qresync *q, const uint8_t *data, size_t
 	}
 }
 
+static void fuzz_qresync(const struct imap_parsed *cmd, const uint8_t *data, size_t size)
+{
+	struct imap_qresync q;
+	const char *why;
+
+	if (cmd->n_args == 0)
+		return;
+	if (imap_qresync_parse(&cmd->args[0], &q, &why)) {
+		if (why != NULL)
+			abort();
+		fuzz_check(&q, data, size);
+		imap_qresync_free(&q);
+	} else if (why == NULL || q.has_known_uids || q.has_match) {
+		abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct imap_parser *p = imap_parser_new(&fuzz_limits);
-	char *line = malloc(size + 7);
-	size_t len, off = 0;
-
-	if (line == NULL)
-		abort();
-	memcpy(line, "a X ", 4);
-	memcpy(line + 4, data, size);
-	memcpy(line + 4 + size, "\r\n", 2);
-	len = size + 6;
-	while (off < len) {
-		size_t used = 0;
-		enum imap_parse_result r = imap_parser_feed(p, line + off, len - off, &used);
-
-		off += used;
-		if (r == IMAP_PARSE_COMMAND) {
-			const struct imap_parsed *cmd = imap_parser_command(p);
-			struct imap_qresync q;
-			const char *why;
-
-			if (cmd->n_args > 0 && imap_qresync_parse(&cmd->args[0], &q, &why)) {
-				if (why != NULL)
-					abort();
-				fuzz_check(&q, data, size);
-				imap_qresync_free(&q);
-			} else if (cmd->n_args > 0 && (why == NULL || q.has_known_uids || q.has_match)) {
-				abort();
-			}
-			break;
-		}
-		if (r == IMAP_PARSE_ERROR || (r == IMAP_PARSE_NEED_MORE && used == 0))
-			break;
-	}
-	imap_parser_free(&p);
-	free(line);
+	fuzz_imap_command("a X ", data, size, fuzz_qresync);
 	return 0;
 }
