@@ -5,8 +5,8 @@
  * (atomic under kill -9), keywords per mailbox, the SELECT view of
  * 100,000 messages and the view the handle keeps, messages by UID, changes since a MODSEQ, \Recent, the
  * structure cache, the hub's mailbox changes, and the v3 -> v4 migration;
- * for QRESYNC (issue 8): expunges since a MODSEQ and the expunge horizon,
- * and STORE UNCHANGEDSINCE with its races. */
+ * for QRESYNC (issue 8): expunges since a MODSEQ and the expunge horizon
+ * (and the v4 -> v5 migration), and STORE UNCHANGEDSINCE with its races. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -1155,6 +1155,38 @@ static void test_hub_mailbox_changes(void **state)
 }
 
 /* An index.db of schema 3 gets its counts, subscriptions and keywords. */
+/* v4 -> v5: expunged rows from before are kept a whole horizon from the
+ * migration on, and nothing counts as pruned. */
+static void test_migrate_v4(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t uids[2];
+
+	uids[0] = append(f->acct, "INBOX", "a\r\n", 0, NULL);
+	uids[1] = append(f->acct, "INBOX", "b\r\n", 0, NULL);
+	assert_int_equal(store_expunge(f->acct, TREF(f->acct, "INBOX"), uids, 1), STORE_OK);
+	store_close(&f->acct);
+	{
+		char path[1024];
+		sqlite3 *db;
+
+		snprintf(path, sizeof(path), "%s/mail/example.org/imap/index.db", f->dir);
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, TEST_SCHEMA_UNDO_V5 " PRAGMA user_version = 4",
+					      NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
+	assert_int_equal(store_open(f->dir, ADDR, &f->acct), STORE_OK);
+	assert_int_equal(sql_int(f->acct, "PRAGMA user_version"), 5);
+	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM expunged"
+				 " WHERE abs(expunged_at - strftime('%s', 'now')) > 60"), 0);
+	assert_int_equal(sql_int(f->acct, "SELECT max(pruned_modseq) FROM mailboxes"), 0);
+	expunged_is(f->acct, 0, true, uids, 1);
+	/* and the next expunge keeps it */
+	assert_int_equal(store_expunge(f->acct, TREF(f->acct, "INBOX"), uids + 1, 1), STORE_OK);
+	expunged_is(f->acct, 0, true, uids, 2);
+}
+
 static void test_migrate_v3(void **state)
 {
 	struct fixture *f = *state;
@@ -1228,6 +1260,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hub_mailbox_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v4, setup, teardown),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR);
