@@ -1,7 +1,8 @@
 /* message-view - reading a selected mailbox the way IMAP does, without
  * loading it whole: the compact UID/flags view for SELECT, messages by
- * UID in batches (FETCH, SEARCH), what changed since a MODSEQ (through
- * the MODSEQ indexes), and the \Recent watermark. Reads of several
+ * UID in batches (FETCH, SEARCH), what changed and what was expunged
+ * since a MODSEQ (through the MODSEQ indexes; QRESYNC), and the \Recent
+ * watermark. Reads of several
  * statements run in one read transaction, so that another process's
  * commit (tern import) never shows half. */
 #include <stdlib.h>

@@ -7,7 +7,7 @@
  * counts of messages, unseen, deleted and octets, the \Recent
  * watermark), messages (UID, flags, keywords, MODSEQ, internal date,
  * size, file, SHA-256 digest of the bytes), expunged UIDs with their
- * MODSEQ, subscriptions, the keywords used per mailbox and a structure
+ * MODSEQ (for the expunge horizon), subscriptions, the keywords used per mailbox and a structure
  * cache per file. Mailbox names are UTF-8 (as IMAP4rev2 has them), '/'
  * separates levels. A mailbox is named for a lookup and addressed by a
  * ref (struct store_mailbox_ref) once selected.
