@@ -15,7 +15,7 @@ void imap_condstore_enable(struct imap_session *s)
 	 * tells its HIGHESTMODSEQ (SELECT's own is sent by cmd-select.c). */
 	if (s->selected != NULL && s->state == IMAP_STATE_SELECTED)
 		imap_untagged(s, "OK [HIGHESTMODSEQ %llu] Highest",
-			      (unsigned long long)s->selected->modseq);
+			      (unsigned long long)imap_selected_modseq(s->selected));
 }
 
 void imap_cmd_done_modseq(struct imap_cmd *cmd, const char *text)
@@ -23,7 +23,7 @@ void imap_cmd_done_modseq(struct imap_cmd *cmd, const char *text)
 	char code[48];
 
 	snprintf(code, sizeof(code), "HIGHESTMODSEQ %llu",
-		 (unsigned long long)cmd->s->selected->modseq);
+		 (unsigned long long)imap_selected_modseq(cmd->s->selected));
 	imap_cmd_done(cmd, IMAP_OK, code, "%s", text);
 }
 

@@ -16,7 +16,8 @@
 /* A CONDSTORE enabling command runs (3.1): from now on every untagged
  * FETCH carries MODSEQ. The first one with a mailbox selected sends
  * "* OK [HIGHESTMODSEQ n]" for it (3.1, 3.1.2.1), n being what the
- * session has been told up to. Nothing when already on. */
+ * session has been told up to (imap_selected_modseq). Nothing when
+ * already on. */
 void imap_condstore_enable(struct imap_session *s);
 
 /* "tag OK [HIGHESTMODSEQ n] text" for a command that expunged (EXPUNGE,

@@ -42,6 +42,8 @@ struct imap_selected {
 	uint32_t *pending;              /* expunged, still in the view: EXPUNGE owed
 	                                 * (RFC 9051 7.5.1), ascending */
 	size_t n_pending;
+	uint64_t pending_modseq;        /* modseq when the first of them joined:
+	                                 * below every owed expunge's MODSEQ */
 	uint64_t own[IMAP_SELECTED_OWN_MAX]; /* see IMAP_SELECTED_OWN_MAX */
 	size_t n_own;
 	struct imap_sync_job *job;      /* a sync's job runs (never two at once) */
@@ -81,6 +83,12 @@ void imap_selected_catch_up(struct imap_cmd *cmd, void (*then)(struct imap_cmd *
  * no other update repeats it. */
 void imap_selected_flags_set(struct imap_selected *sel, uint32_t uid, unsigned flags,
 			     uint64_t modseq);
+
+/* The HIGHESTMODSEQ the session may be told: sel->modseq, or while
+ * expunges are owed one below theirs (RFC 7162 3.2: a client that keeps
+ * it and loses the connection before their VANISHED must still learn of
+ * them at its next QRESYNC). */
+uint64_t imap_selected_modseq(const struct imap_selected *sel);
 
 /* Whether `modseq` is one of the session's own STOREs not yet passed by
  * a sync (sel->own). */

@@ -69,6 +69,10 @@ void imap_update_pending(struct imap_selected *sel, const uint32_t *expunged, si
 
 	if (n == 0)
 		return;
+	/* Every UID of `expunged` went after sel->modseq (a sync's read
+	 * from it, or the session's own expunge). */
+	if (sel->n_pending == 0)
+		sel->pending_modseq = sel->modseq;
 	merged = malloc((sel->n_pending + n) * sizeof(*merged));
 	if (merged == NULL)
 		abort();
@@ -146,6 +150,11 @@ static void update_expunge(struct imap_selected *sel, bool vanished, struct buf 
 	free(sel->pending);
 	sel->pending = NULL;
 	sel->n_pending = 0;
+}
+
+uint64_t imap_selected_modseq(const struct imap_selected *sel)
+{
+	return sel->n_pending > 0 ? sel->pending_modseq : sel->modseq;
 }
 
 bool imap_selected_own(const struct imap_selected *sel, uint64_t modseq)

@@ -218,6 +218,31 @@ static void test_condstore_qresync(void **state)
 	sel_free(sel);
 }
 
+/* RFC 7162 3.2: while expunges are owed, the HIGHESTMODSEQ a session may
+ * be told stays below them, whatever MODSEQ the sync has read up to. */
+static void test_modseq_below_owed(void **state)
+{
+	static const uint32_t uids[] = { 1, 2, 3 };
+	static const uint32_t gone[] = { 2 };
+	struct imap_selected *sel = sel_make(uids, 3);
+	struct buf out;
+
+	(void)state;
+	buf_init(&out, 0);
+	sel->modseq = 10;
+	assert_int_equal(imap_selected_modseq(sel), 10);
+	imap_update_write(sel, NULL, 0, gone, 1, IMAP_UPDATE_VANISHED, 0, &out);
+	sel->modseq = 25;       /* what imap-sync.c records after the read */
+	assert_int_equal(imap_selected_modseq(sel), 10);
+	imap_update_pending(sel, gone, 1);  /* more of the same: still below */
+	assert_int_equal(imap_selected_modseq(sel), 10);
+	imap_update_write(sel, NULL, 0, NULL, 0, IMAP_UPDATE_EXPUNGE | IMAP_UPDATE_VANISHED, 0, &out);
+	assert_out(&out, "* VANISHED 2\r\n");
+	assert_int_equal(imap_selected_modseq(sel), 25);
+	buf_release(&out);
+	sel_free(sel);
+}
+
 static void test_own_modseqs(void **state)
 {
 	static const uint32_t uids[] = { 1 };
@@ -391,6 +416,7 @@ int main(void)
 		cmocka_unit_test(test_flags_of_others),
 		cmocka_unit_test(test_own_modseqs),
 		cmocka_unit_test(test_condstore_qresync),
+		cmocka_unit_test(test_modseq_below_owed),
 		cmocka_unit_test(test_new_messages),
 		cmocka_unit_test(test_expunge_then_numbers),
 		cmocka_unit_test(test_recent_rev1),
