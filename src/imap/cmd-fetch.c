@@ -473,8 +473,10 @@ static void fetch_since_work(struct imap_cmd *cmd)
 	size_t n_unused = 0;
 	uint64_t highest;
 
-	f->error = store_changes_since(f->acct, &f->ref, f->changedsince, &changed, &f->n_changed,
-				       &unused, &n_unused, &highest);
+	/* CHANGEDSINCE 0 keeps every message: only VANISHED brought us here */
+	if (f->changedsince > 0)
+		f->error = store_changes_since(f->acct, &f->ref, f->changedsince, &changed,
+					       &f->n_changed, &unused, &n_unused, &highest);
 	free(unused);
 	if (f->error == STORE_OK && f->n_changed > 0) {
 		f->changed = malloc(f->n_changed * sizeof(*f->changed));
