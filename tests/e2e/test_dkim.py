@@ -3,7 +3,8 @@
 # records; a message a user of that domain submits on 587 (STARTTLS,
 # AUTH) or hands to `tern sendmail` arrives with both signatures, and
 # dkimpy (Debian's python3-dkim) verifies each against the TXT record
-# keygen printed (its dnsfunc answers, no DNS server needed). Mail that
+# keygen printed (its dnsfunc answers, no DNS server needed), and so
+# does OpenDKIM (`opendkim -t` with TestPublicKeys). Mail that
 # comes in on port 25 is not signed; `tern dkim list` shows the keys; a
 # key rewritten on disk is used from the next message on.
 import os
@@ -130,6 +131,39 @@ def test_submission_signed(srv):
     tampered = stored.replace(b"Hello,", b"Hallo,")
     with pytest.raises(dkim.ValidationError, match="body hash mismatch"):
         dkim.DKIM(tampered).verify(idx=0, dnsfunc=dnsfunc(srv))
+
+
+def test_opendkim_verifies(srv, tmp_path):
+    """OpenDKIM's verifier (opendkim -t, which checks a message's first
+    signature) on each of the two signatures alone."""
+    mark = marker()
+    s = th.smtp_submission(srv.submission_port, ALICE, th.PASSWORD)
+    assert s.sendmail(ALICE, [th.USER], message(mark), mail_options=["BODY=8BITMIME"]) == {}
+    s.quit()
+    stored = delivered(srv, mark)[0]
+    sigs = signatures(stored)
+    assert len(sigs) == 2
+    keys = tmp_path / "keys"
+    keys.write_text("".join("%s %s\n" % (name.rstrip("."), record)
+                            for name, record in srv.records.items()))
+    conf = tmp_path / "opendkim.conf"
+    conf.write_text("Mode v\nSyslog no\nTestPublicKeys %s\n" % keys)
+    for sig, other in ((sigs[0], sigs[1]), (sigs[1], sigs[0])):
+        selector = re.search(rb"[ \t]s=([^;]+);", sig).group(1).decode()
+        path = tmp_path / ("signed-" + selector)
+        # the other DKIM-Signature is no signed field: leaving it out
+        # changes nothing for this one
+        path.write_bytes(stored.replace(other + b"\r\n", b""))
+        p = subprocess.run(["opendkim", "-x", str(conf), "-t", str(path)], capture_output=True,
+                           text=True, timeout=th.TIMEOUT)
+        out = p.stdout + p.stderr
+        assert p.returncode == 0 and "verification (s=%s, d=%s" % (selector, DOMAIN) in out \
+            and out.rstrip().endswith("succeeded"), out
+    # and a changed message fails
+    path.write_bytes(path.read_bytes().replace(b"Hello,", b"Hallo,"))
+    p = subprocess.run(["opendkim", "-x", str(conf), "-t", str(path)], capture_output=True,
+                       text=True, timeout=th.TIMEOUT)
+    assert "failed" in p.stdout + p.stderr
 
 
 def test_sendmail_signed(srv):
