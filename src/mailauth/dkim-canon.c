@@ -2,6 +2,8 @@
  * dkim-canon.h. */
 #include "mailauth/dkim-canon.h"
 
+#include <string.h>
+
 static bool dkim_canon_wsp(char c)
 {
 	return c == ' ' || c == '\t';
@@ -96,10 +98,52 @@ static void dkim_body_text(struct dkim_body_canon *c, char byte)
 	c->line_text = true;
 }
 
+/* Text bytes that go out as they are: inside a line that has text, with
+ * no white space or CR waiting. A long run is handed to the output
+ * directly, not copied through the run buffer. */
+static void dkim_body_span(struct dkim_body_canon *c, const char *data, size_t len)
+{
+	if (len <= sizeof(c->run) - c->run_len) {
+		memcpy(c->run + c->run_len, data, len);
+		c->run_len += len;
+		return;
+	}
+	dkim_body_flush(c);
+	c->output(c->ctx, data, len);
+	c->length += len;
+}
+
+/* How many bytes from data on stay as they are: no HTAB or CR, and a
+ * SP only alone between text (a run of them is one SP, one at the end
+ * of a line goes, so those are left to the byte-wise path). */
+static size_t dkim_body_plain(const char *data, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len && data[n] != '\t' && data[n] != '\r') {
+		if (data[n] == ' ' && (n + 1 == len || data[n + 1] == ' ' || data[n + 1] == '\t' ||
+				       data[n + 1] == '\r'))
+			break;
+		n++;
+	}
+	return n;
+}
+
 void dkim_body_canon_feed(struct dkim_body_canon *c, const char *data, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
-		char byte = data[i];
+		char byte;
+
+		if (c->line_text && !c->wsp && !c->cr) {
+			size_t n = dkim_body_plain(data + i, len - i);
+
+			if (n > 0)
+				dkim_body_span(c, data + i, n);
+			i += n;
+			if (i == len)
+				break;
+		}
+		byte = data[i];
 
 		if (c->cr) {
 			c->cr = false;
