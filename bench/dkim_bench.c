@@ -36,7 +36,7 @@ static char *bench_message(size_t size, size_t *len_r)
 	memcpy(m, header, n);
 	while (n < size) {
 		for (int i = 0; i < 70; i++)
-			m[n++] = i % 9 == 8 ? ' ' : (char)('a' + i % 26);
+			m[n++] = (char)(i % 9 == 8 ? ' ' : 'a' + i % 26);
 		m[n++] = '\r';
 		m[n++] = '\n';
 	}

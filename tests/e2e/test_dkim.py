@@ -7,6 +7,7 @@
 # does OpenDKIM (`opendkim -t` with TestPublicKeys). Mail that
 # comes in on port 25 is not signed; `tern dkim list` shows the keys; a
 # key rewritten on disk is used from the next message on.
+import base64
 import os
 import re
 import smtplib
@@ -202,3 +203,49 @@ def test_unsigned_domain_and_new_key(srv):
     s.quit()
     sigs = verify_all(srv, delivered(srv, mark)[0])
     assert b"s=next;" in sigs[0]
+
+
+def test_bdat_last_line_open(srv):
+    """BDAT on submissions (implicit TLS), in chunks whose last line has
+    no CRLF: tern adds one to what it stores, and what it signed is what
+    it stored."""
+    mark = marker()
+    msg = message(mark)[:-4] + b"no line end"
+    c = th.RawSMTP(srv.submissions_port, tls=True)
+    code, lines = c.cmd("EHLO laptop.example")
+    assert code == 250 and "CHUNKING" in lines
+    token = base64.b64encode(("\0%s\0%s" % (ALICE, th.PASSWORD)).encode()).decode()
+    assert c.cmd("AUTH PLAIN " + token)[0] == 235
+    c.send("MAIL FROM:<%s> BODY=8BITMIME\r\nRCPT TO:<%s>\r\n" % (ALICE, th.USER))
+    assert [c.reply()[0] for _ in range(2)] == [250, 250]
+    third = len(msg) // 3
+    c.send(b"BDAT %d\r\n" % third + msg[:third] + b"BDAT %d\r\n" % third +
+           msg[third:2 * third] + b"BDAT %d LAST\r\n" % (len(msg) - 2 * third) + msg[2 * third:])
+    assert [c.reply()[0] for _ in range(3)] == [250, 250, 250]
+    assert c.cmd("QUIT")[0] == 221
+    c.close()
+    stored = delivered(srv, mark)[0]
+    assert stored.endswith(b"no line end\r\n")
+    verify_all(srv, stored)
+
+
+def test_broken_key_defers(srv):
+    """A key file of the domain that cannot be read: its mail waits (451)
+    rather than leave unsigned; fixed, it goes signed."""
+    path = os.path.join(srv.data_dir, "dkim", DOMAIN, "broken.key")
+    with open(path, "w") as f:
+        f.write("not a key\n")
+    try:
+        s = th.smtp_submission(srv.submission_port, ALICE, th.PASSWORD)
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            s.sendmail(ALICE, [th.USER], message(marker()), mail_options=["BODY=8BITMIME"])
+        assert e.value.smtp_code == 451
+        s.quit()
+        assert srv.cmd("dkim", "list", check=False).returncode == 1
+    finally:
+        os.unlink(path)
+    mark = marker()
+    s = th.smtp_submission(srv.submission_port, ALICE, th.PASSWORD)
+    assert s.sendmail(ALICE, [th.USER], message(mark), mail_options=["BODY=8BITMIME"]) == {}
+    s.quit()
+    verify_all(srv, delivered(srv, mark)[0])
