@@ -20,7 +20,8 @@ static const char dkim_usage[] =
 	"The default selector is the algorithm and the month: rsa-YYYYMM,\n"
 	"ed25519-YYYYMM. Mail from DOMAIN sent by submission or tern sendmail is\n"
 	"signed with the newest key of each algorithm, from the next message on.\n"
-	"list shows every key, the one that signs, and its record.\n"
+	"list shows every key, the one that signs, and its record; it exits 1\n"
+	"when a key file cannot be used (that domain's mail then waits).\n"
 	"options: -c FILE, --set SECTION.KEY=VALUE, --help\n";
 
 static const struct cli_option dkim_options[] = {

@@ -231,10 +231,14 @@ const char *dkim_signer_finish(struct dkim_signer *s, const char **why_r)
 			s->problem = "SHA-256 failed";
 		if (s->problem == NULL && s->count[DKIM_FROM] != 1)
 			s->problem = s->count[DKIM_FROM] == 0 ? "no From field" : "several From fields";
-		if (s->problem == NULL &&
-		    (mail_address_list(s->from, strlen(s->from), dkim_signer_from_address, s) != 0 ||
-		     s->domain[0] == '\0') && s->problem == NULL)
-			s->problem = "From is not an address";
+		if (s->problem == NULL) {
+			unsigned bad = mail_address_list(s->from, strlen(s->from),
+							 dkim_signer_from_address, s);
+
+			/* the callback's own problem says more */
+			if (s->problem == NULL && (bad > 0 || s->domain[0] == '\0'))
+				s->problem = "From is not an address";
+		}
 	}
 	*why_r = s->problem;
 	return s->problem == NULL ? s->domain : NULL;

@@ -86,10 +86,12 @@ static void smtp_sign_done(void *arg)
 		queue_msg_prepend(txn->msg, j->fields.data, j->fields.len);
 		conn_log(s->conn, LOG_LEVEL_INFO, "msg=\"DKIM-signed\" id=%s domain=%s selectors=%s",
 			 txn->id, j->domain, j->selectors);
-	} else if (j->why != NULL && j->domain[0] == '\0') {
-		/* no key for the domain is the normal case: not logged */
+	} else if (j->domain[0] == '\0') {
+		/* a message that cannot be signed; a domain without keys (the
+		 * domain is known, no field made) is the normal case, not
+		 * logged */
 		conn_log(s->conn, LOG_LEVEL_INFO, "msg=\"not DKIM-signed\" id=%s reason=\"%s\"",
-			 txn->id, j->why);
+			 txn->id, j->why != NULL ? j->why : "unknown");
 	}
 	smtp_session_continue(s);
 	then(s);

@@ -9,6 +9,7 @@
 # key rewritten on disk is used from the next message on.
 import base64
 import os
+import pwd
 import re
 import smtplib
 import subprocess
@@ -110,10 +111,14 @@ def test_keygen_records(srv):
     # a second key with the same selector is refused
     p = srv.cmd("dkim", "keygen", DOMAIN, "--selector", "ed", check=False)
     assert p.returncode == 1 and "already" in p.stderr
-    # the key files are the server user's and private
-    for name in os.listdir(os.path.join(srv.data_dir, "dkim", DOMAIN)):
-        st = os.stat(os.path.join(srv.data_dir, "dkim", DOMAIN, name))
+    # the key files are the server user's and private, in a private folder
+    folder = os.path.join(srv.data_dir, "dkim", DOMAIN)
+    assert os.stat(folder).st_mode & 0o777 == 0o700
+    for name in os.listdir(folder):
+        st = os.stat(os.path.join(folder, name))
         assert st.st_mode & 0o777 == 0o600
+        if th.AS_ROOT:
+            assert st.st_uid == pwd.getpwnam("nobody").pw_uid
 
 
 def test_submission_signed(srv):
