@@ -1,5 +1,6 @@
 /* queue-file - a queue message on disk: the final file DATA/queue/msg/ID
- * written once (Return-Path, then the bytes received, from memory and the
+ * written once (Return-Path, the fields queue_msg_prepend gave, then the
+ * bytes received, from memory and the
  * temporary file), its envelope record in the file's extended attribute
  * or, when too big for one, in DATA/queue/env/ID; reading the envelope
  * back; and taking a finished message away. */
