@@ -1,9 +1,9 @@
 /* queue-file - a queue message on disk: the final file DATA/queue/msg/ID
  * written once (Return-Path, the fields queue_msg_prepend gave, then the
- * bytes received, from memory and the
- * temporary file), its envelope record in the file's extended attribute
- * or, when too big for one, in DATA/queue/env/ID; reading the envelope
- * back; and taking a finished message away. */
+ * bytes received, from memory and the temporary file), its envelope
+ * record in the file's extended attribute or, when too big for one, in
+ * DATA/queue/env/ID; reading the envelope back; and taking a finished
+ * message away. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
