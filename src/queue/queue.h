@@ -1,9 +1,10 @@
 /* queue - DATA/queue: mail that got its 250 and is not yet delivered
- * everywhere. One immutable file per message (Return-Path, the Received
- * header tern added, the message), its envelope stored with it, queue.db
- * as an index rebuilt from the files; a group commit that makes many
- * messages durable with shared fsyncs; local delivery into the recipients'
- * stores as soon as a message is committed. docs/ARCHITECTURE.md ("The
+ * everywhere. One immutable file per message (Return-Path, the fields
+ * tern added: DKIM-Signature, Received; the message), its envelope
+ * stored with it, queue.db as an index rebuilt from the files; a group
+ * commit that makes many messages durable with shared fsyncs; local
+ * delivery into the recipients' stores as soon as a message is
+ * committed. docs/ARCHITECTURE.md ("The
  * queue") has the design and the durability argument.
  *
  * The receiving side (the SMTP session, `tern sendmail`) uses the
