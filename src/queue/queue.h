@@ -4,8 +4,8 @@
  * stored with it, queue.db as an index rebuilt from the files; a group
  * commit that makes many messages durable with shared fsyncs; local
  * delivery into the recipients' stores as soon as a message is
- * committed. docs/ARCHITECTURE.md ("The
- * queue") has the design and the durability argument.
+ * committed. docs/ARCHITECTURE.md ("The queue") has the design and the
+ * durability argument.
  *
  * The receiving side (the SMTP session, `tern sendmail`) uses the
  * queue_msg_* calls below. Which of them block is said per call: a
