@@ -31,6 +31,19 @@ const char *conn_connect_error_name(enum conn_connect_error why)
 	return (unsigned)why < CONN_CONNECT__COUNT ? conn_connect_error_names[why] : "?";
 }
 
+static const char *const conn_tls_peer_names[] = {
+	[CONN_TLS_PEER_NONE] = "none",
+	[CONN_TLS_PEER_VERIFIED] = "verified",
+	[CONN_TLS_PEER_UNVERIFIED] = "unverified",
+};
+_Static_assert(sizeof(conn_tls_peer_names) / sizeof(conn_tls_peer_names[0]) == CONN_TLS_PEER__COUNT,
+	       "conn_tls_peer_names");
+
+const char *conn_tls_peer_name(enum conn_tls_peer peer)
+{
+	return (unsigned)peer < CONN_TLS_PEER__COUNT ? conn_tls_peer_names[peer] : "?";
+}
+
 void *conn_connect_arg(const struct conn *conn)
 {
 	return conn->outbound != NULL ? conn->outbound->req.arg : NULL;

@@ -52,7 +52,10 @@ enum conn_tls_peer {
 	CONN_TLS_PEER_NONE,        /* no TLS (yet), or an accepted connection */
 	CONN_TLS_PEER_VERIFIED,    /* the chain verifies and names the server */
 	CONN_TLS_PEER_UNVERIFIED,  /* it does not (conn_tls_peer_error says why) */
+	CONN_TLS_PEER__COUNT
 };
+/* "none", "verified", "unverified": for logs and Received headers. */
+const char *conn_tls_peer_name(enum conn_tls_peer peer);
 
 /* One connection to open. */
 struct conn_connect {
@@ -83,7 +86,10 @@ struct conn_connect {
 /* Open a connection on `loop` (from any thread: the request is copied
  * and carried out on the loop). On success protocol->open(conn) runs on
  * that loop once connected (after the handshake with implicit TLS), and
- * the connection goes on as an accepted one would; otherwise `failed`. */
+ * the connection goes on as an accepted one would; otherwise `failed`.
+ * A request that reaches a stopping loop fails with CONN_CONNECT_SHUTDOWN;
+ * none may be made once the loop has ended (its owner stops asking in
+ * its loop_on_stop hook). */
 void conn_connect(struct loop *loop, const struct conn_connect *req);
 
 /* The request's arg, for protocol->open; NULL for accepted connections. */

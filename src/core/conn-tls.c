@@ -143,10 +143,9 @@ void conn_handshake(struct conn *conn)
 		if (conn->outbound != NULL) {
 			conn_tls_note_peer(conn);
 			conn_log(conn, LOG_LEVEL_INFO,
-				 "msg=\"tls\" version=%s cipher=%s ktls=%s verified=%s%s%s%s",
+				 "msg=\"tls\" version=%s cipher=%s ktls=%s peer=%s%s%s%s",
 				 SSL_get_version(conn->ssl), SSL_get_cipher_name(conn->ssl),
-				 conn->ktls_send ? "yes" : "no",
-				 conn_tls_peer(conn) == CONN_TLS_PEER_VERIFIED ? "yes" : "no",
+				 conn->ktls_send ? "yes" : "no", conn_tls_peer_name(conn_tls_peer(conn)),
 				 conn_tls_peer_error(conn) != NULL ? " verify_error=\"" : "",
 				 conn_tls_peer_error(conn) != NULL ? conn_tls_peer_error(conn) : "",
 				 conn_tls_peer_error(conn) != NULL ? "\"" : "");

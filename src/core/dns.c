@@ -416,11 +416,13 @@ static struct dns *dns_new(struct loop *loop)
 	      ares_init_options(&dns->channel, &opts, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS |
 				ARES_OPT_TRIES | ARES_OPT_EDNSPSZ | ARES_OPT_SOCK_STATE_CB) :
 	      dns_lib_status;
-	if (ret == ARES_SUCCESS) {
-		dns->channel_ok = true;
-		if (cfg->dns.servers != NULL && cfg->dns.servers[0] != '\0')
-			ret = dns_set_servers(dns->channel, cfg->dns.servers);
+	if (ret == ARES_SUCCESS && cfg->dns.servers != NULL && cfg->dns.servers[0] != '\0') {
+		ret = dns_set_servers(dns->channel, cfg->dns.servers);
+		/* never fall back to other servers than the configured ones */
+		if (ret != ARES_SUCCESS)
+			ares_destroy(dns->channel);
 	}
+	dns->channel_ok = ret == ARES_SUCCESS;
 	if (ret != ARES_SUCCESS)
 		log_error("msg=\"DNS resolver unavailable: every lookup fails for now\" error=\"%s\"",
 			  ares_strerror(ret));

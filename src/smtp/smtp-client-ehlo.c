@@ -1,114 +1,107 @@
-/* smtp-client-ehlo - the keywords of an EHLO reply (see the header). */
+/* smtp-client-ehlo - the extensions of an EHLO reply; see
+ * smtp-client-ehlo.h. */
 #include "smtp/smtp-client-ehlo.h"
 
-#include <stdbool.h>
+#include <string.h>
+#include <strings.h>
 
-static const struct {
-	const char *keyword;
-	enum smtp_client_ext ext;
-} smtp_client_ehlo_keywords[] = {
-	{ "PIPELINING", SMTP_CLIENT_EXT_PIPELINING },
-	{ "SIZE", SMTP_CLIENT_EXT_SIZE },
-	{ "8BITMIME", SMTP_CLIENT_EXT_8BITMIME },
-	{ "SMTPUTF8", SMTP_CLIENT_EXT_SMTPUTF8 },
-	{ "CHUNKING", SMTP_CLIENT_EXT_CHUNKING },
-	{ "DSN", SMTP_CLIENT_EXT_DSN },
-	{ "STARTTLS", SMTP_CLIENT_EXT_STARTTLS },
-	{ "AUTH", SMTP_CLIENT_EXT_AUTH },
-	{ "ENHANCEDSTATUSCODES", SMTP_CLIENT_EXT_ENHANCEDSTATUSCODES },
+#include "core/number.h"
+
+static const char *const smtp_ext_names[] = {
+	[SMTP_EXT_PIPELINING] = "PIPELINING",
+	[SMTP_EXT_SIZE] = "SIZE",
+	[SMTP_EXT_8BITMIME] = "8BITMIME",
+	[SMTP_EXT_SMTPUTF8] = "SMTPUTF8",
+	[SMTP_EXT_STARTTLS] = "STARTTLS",
+	[SMTP_EXT_CHUNKING] = "CHUNKING",
+	[SMTP_EXT_BINARYMIME] = "BINARYMIME",
+	[SMTP_EXT_DSN] = "DSN",
+	[SMTP_EXT_ENHANCEDSTATUSCODES] = "ENHANCEDSTATUSCODES",
+	[SMTP_EXT_AUTH] = "AUTH",
 };
+_Static_assert(sizeof(smtp_ext_names) / sizeof(smtp_ext_names[0]) == SMTP_EXT__COUNT,
+	       "smtp_ext_names");
 
-static bool smtp_client_ehlo_is(const char *word, size_t len, const char *name)
+static const char *const smtp_auth_names[] = {
+	[SMTP_AUTH_PLAIN] = "PLAIN",
+	[SMTP_AUTH_LOGIN] = "LOGIN",
+};
+_Static_assert(sizeof(smtp_auth_names) / sizeof(smtp_auth_names[0]) == SMTP_AUTH__COUNT,
+	       "smtp_auth_names");
+
+const char *smtp_ext_name(enum smtp_ext ext)
 {
-	size_t i;
-
-	for (i = 0; i < len && name[i] != '\0'; i++)
-		if ((word[i] | 0x20) != (name[i] | 0x20))
-			return false;
-	return i == len && name[i] == '\0';
+	return (unsigned)ext < SMTP_EXT__COUNT ? smtp_ext_names[ext] : "?";
 }
 
-/* RFC 1870 4: "SIZE" [SP number]; a value that is not 1*20DIGIT, or does
- * not fit, is no limit. */
-static uint64_t smtp_client_ehlo_size(const char *p, size_t len)
+/* The next word of [p, end) separated by spaces (and, after AUTH's old
+ * form, '='); *p moves past it. */
+static bool smtp_ehlo_word(const char **p, const char *end, const char **word_r, size_t *len_r)
 {
-	uint64_t v = 0;
-
-	if (len == 0 || len > 20)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] < '0' || p[i] > '9' || v > (UINT64_MAX - 9) / 10)
-			return 0;
-		v = v * 10 + (uint64_t)(p[i] - '0');
-	}
-	return v;
+	while (*p < end && (**p == ' ' || **p == '\t'))
+		(*p)++;
+	if (*p >= end)
+		return false;
+	*word_r = *p;
+	while (*p < end && **p != ' ' && **p != '\t' && **p != '=')
+		(*p)++;
+	*len_r = (size_t)(*p - *word_r);
+	if (*p < end && **p == '=')
+		(*p)++;
+	return *len_r > 0 || *p < end;
 }
 
-/* The mechanisms of an AUTH line's parameters (RFC 4954 3). */
-static unsigned smtp_client_ehlo_mechs(const char *p, size_t len)
+static bool smtp_ehlo_is(const char *word, size_t len, const char *name)
 {
-	unsigned mechs = 0;
-	size_t i = 0;
-
-	while (i < len) {
-		size_t start;
-
-		while (i < len && (p[i] == ' ' || p[i] == '='))
-			i++;
-		start = i;
-		while (i < len && p[i] != ' ')
-			i++;
-		if (smtp_client_ehlo_is(p + start, i - start, "PLAIN"))
-			mechs |= SMTP_CLIENT_MECH_PLAIN;
-		else if (smtp_client_ehlo_is(p + start, i - start, "LOGIN"))
-			mechs |= SMTP_CLIENT_MECH_LOGIN;
-	}
-	return mechs;
+	return strlen(name) == len && strncasecmp(word, name, len) == 0;
 }
 
-static void smtp_client_ehlo_line(const char *p, size_t len, struct smtp_client_ehlo *out)
+static void smtp_ehlo_line(const char *line, const char *end, struct smtp_client_ehlo *ehlo)
 {
-	size_t kw = 0;
+	const char *p = line, *word, *param;
+	size_t len, plen;
+	int ext = -1;
 
-	/* ehlo-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-") */
-	while (kw < len && p[kw] != ' ' && p[kw] != '=')
-		kw++;
-	for (size_t i = 0; i < sizeof(smtp_client_ehlo_keywords) / sizeof(smtp_client_ehlo_keywords[0]);
-	     i++) {
-		const char *params = p + kw;
-		size_t plen = len - kw;
-
-		if (!smtp_client_ehlo_is(p, kw, smtp_client_ehlo_keywords[i].keyword))
-			continue;
-		if (plen > 0 && params[0] == '=' && smtp_client_ehlo_keywords[i].ext != SMTP_CLIENT_EXT_AUTH)
-			return;
-		out->ext |= (unsigned)smtp_client_ehlo_keywords[i].ext;
-		while (plen > 0 && (params[0] == ' ' || params[0] == '=')) {
-			params++;
-			plen--;
-		}
-		if (smtp_client_ehlo_keywords[i].ext == SMTP_CLIENT_EXT_SIZE)
-			out->size_max = smtp_client_ehlo_size(params, plen);
-		else if (smtp_client_ehlo_keywords[i].ext == SMTP_CLIENT_EXT_AUTH)
-			out->mechs |= smtp_client_ehlo_mechs(params, plen);
+	if (!smtp_ehlo_word(&p, end, &word, &len))
 		return;
+	for (int i = 0; i < SMTP_EXT__COUNT; i++)
+		if (smtp_ehlo_is(word, len, smtp_ext_names[i]))
+			ext = i;
+	if (ext < 0)
+		return;
+	if (ext == SMTP_EXT_SIZE) {
+		/* RFC 1870 4: "SIZE" [SP number]; 0 or nothing: no stated limit */
+		uint64_t max = 0;
+
+		if (smtp_ehlo_word(&p, end, &param, &plen) && plen > 0 &&
+		    !number_parse_u64(param, plen, UINT64_MAX, &max))
+			return;
+		ehlo->size_max = max;
 	}
+	if (ext == SMTP_EXT_AUTH) {
+		while (smtp_ehlo_word(&p, end, &param, &plen))
+			for (int m = 0; m < SMTP_AUTH__COUNT; m++)
+				if (smtp_ehlo_is(param, plen, smtp_auth_names[m]))
+					ehlo->auth |= 1u << m;
+	}
+	ehlo->exts |= 1u << ext;
 }
 
-void smtp_client_ehlo_parse(const char *text, size_t len, struct smtp_client_ehlo *out)
+void smtp_client_ehlo_parse(const struct smtp_client_reply *reply, struct smtp_client_ehlo *ehlo_r)
 {
-	size_t i = 0;
+	const char *p = reply->text, *end = reply->text + reply->text_len;
 	bool first = true;
 
-	*out = (struct smtp_client_ehlo){ 0 };
-	while (i < len) {
-		size_t start = i;
+	memset(ehlo_r, 0, sizeof(*ehlo_r));
+	if (reply->code != 250)
+		return;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *line_end = nl != NULL ? nl : end;
 
-		while (i < len && text[i] != '\n')
-			i++;
 		if (!first)
-			smtp_client_ehlo_line(text + start, i - start, out);
+			smtp_ehlo_line(p, line_end, ehlo_r);
 		first = false;
-		i++;
+		p = nl != NULL ? nl + 1 : end;
 	}
 }

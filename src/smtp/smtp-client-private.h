@@ -9,7 +9,7 @@
 
 #include "core/buf.h"
 #include "core/conn.h"
-#include "smtp/smtp-client-body.h"
+#include "smtp/smtp-client-data.h"
 #include "smtp/smtp-client-ehlo.h"
 #include "smtp/smtp-client-reply.h"
 #include "smtp/smtp-client.h"
@@ -80,7 +80,7 @@ struct smtp_client {
 
 	/* the message going out (smtp-client-send.c) */
 	bool bdat;
-	struct smtp_client_body body;
+	struct smtp_client_data body;
 	uint64_t pos, end;
 	char *raw, *out;
 	ssize_t got;                      /* the last read: bytes, or -1 */

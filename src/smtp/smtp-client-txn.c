@@ -8,7 +8,7 @@
 
 #include "core/conn.h"
 #include "smtp/smtp-client-private.h"
-#include "smtp/smtp-param.h"
+#include "smtp/smtp-client-cmd.h"
 
 /* ---- results ---- */
 
@@ -43,7 +43,7 @@ void smtp_client_result(struct smtp_client *c, size_t i, unsigned code, const ch
 		r.text = cut;
 	}
 	if (r.status == SMTP_CLIENT_DELIVERED)
-		r.dsn_relayed = !(c->ehlo.ext & SMTP_CLIENT_EXT_DSN);
+		r.dsn_relayed = !smtp_client_ehlo_has(&c->ehlo, SMTP_EXT_DSN);
 	c->rcpt[i] = SMTP_CLIENT_RCPT_DONE;
 	c->n_left--;
 	if (c->conn != NULL)
@@ -121,25 +121,6 @@ bool smtp_client_next(struct smtp_client *client, const struct smtp_client_messa
 
 /* ---- MAIL and RCPT ---- */
 
-static bool smtp_client_ascii(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s >= 0x80)
-			return false;
-	return true;
-}
-
-/* Whether the message needs SMTPUTF8: it says so, or an address is UTF-8. */
-static bool smtp_client_needs_utf8(const struct smtp_client_message *msg)
-{
-	if (msg->smtputf8 || !smtp_client_ascii(msg->sender))
-		return true;
-	for (size_t i = 0; i < msg->n_rcpts; i++)
-		if (!smtp_client_ascii(msg->rcpts[i].address))
-			return true;
-	return false;
-}
-
 /* What keeps this server from taking the message as it is (every
  * recipient bounces), or NULL. */
 static const char *smtp_client_refusal(struct smtp_client *c, unsigned *code_r,
@@ -147,7 +128,7 @@ static const char *smtp_client_refusal(struct smtp_client *c, unsigned *code_r,
 {
 	const struct smtp_client_message *msg = c->msg;
 
-	if ((c->ehlo.ext & SMTP_CLIENT_EXT_SIZE) && c->ehlo.size_max > 0 &&
+	if (smtp_client_ehlo_has(&c->ehlo, SMTP_EXT_SIZE) && c->ehlo.size_max > 0 &&
 	    msg->length > c->ehlo.size_max) {
 		/* RFC 1870 6: do not send what the server said it cannot take */
 		*code_r = 552;
@@ -156,14 +137,14 @@ static const char *smtp_client_refusal(struct smtp_client *c, unsigned *code_r,
 			 (unsigned long long)msg->length, (unsigned long long)c->ehlo.size_max);
 		return text;
 	}
-	if (!(c->ehlo.ext & SMTP_CLIENT_EXT_SMTPUTF8) && smtp_client_needs_utf8(msg)) {
+	if (!smtp_client_ehlo_has(&c->ehlo, SMTP_EXT_SMTPUTF8) && smtp_client_cmd_needs_utf8(msg)) {
 		/* RFC 6531 3.5: not to a server without SMTPUTF8 */
 		*code_r = 553;
 		*enhanced_r = "5.6.7";
 		snprintf(text, size, "the message needs SMTPUTF8, which the server does not support");
 		return text;
 	}
-	if (!(c->ehlo.ext & SMTP_CLIENT_EXT_8BITMIME) && msg->eightbit) {
+	if (!smtp_client_ehlo_has(&c->ehlo, SMTP_EXT_8BITMIME) && msg->eightbit) {
 		/* RFC 6152 3: convert or bounce; tern does not convert (a DKIM
 		 * signature would break, RFC 6376 5.3) */
 		*code_r = 554;
@@ -175,28 +156,22 @@ static const char *smtp_client_refusal(struct smtp_client *c, unsigned *code_r,
 	return NULL;
 }
 
+/* What the server offers, for the MAIL and RCPT lines. */
+static struct smtp_client_cmd_ext smtp_client_cmd_ext(const struct smtp_client *c)
+{
+	return (struct smtp_client_cmd_ext){
+		.size = smtp_client_ehlo_has(&c->ehlo, SMTP_EXT_SIZE),
+		.smtputf8 = smtp_client_ehlo_has(&c->ehlo, SMTP_EXT_SMTPUTF8),
+		.dsn = smtp_client_ehlo_has(&c->ehlo, SMTP_EXT_DSN),
+	};
+}
+
 static void smtp_client_mail(struct smtp_client *c)
 {
-	const struct smtp_client_message *msg = c->msg;
-	struct buf *b = &c->cmd;
-	bool dsn = (c->ehlo.ext & SMTP_CLIENT_EXT_DSN) != 0;
+	struct smtp_client_cmd_ext ext = smtp_client_cmd_ext(c);
 
-	buf_reset(b);
-	buf_printf(b, "MAIL FROM:<%s>", msg->sender);
-	if (c->ehlo.ext & SMTP_CLIENT_EXT_SIZE)
-		buf_printf(b, " SIZE=%llu", (unsigned long long)msg->length);
-	if (msg->eightbit)
-		buf_append_str(b, " BODY=8BITMIME");
-	if ((c->ehlo.ext & SMTP_CLIENT_EXT_SMTPUTF8) && smtp_client_needs_utf8(msg))
-		buf_append_str(b, " SMTPUTF8");
-	if (dsn && msg->ret != QUEUE_RET_DEFAULT)
-		buf_append_str(b, msg->ret == QUEUE_RET_FULL ? " RET=FULL" : " RET=HDRS");
-	if (dsn && msg->envid != NULL) {
-		buf_append_str(b, " ENVID=");
-		smtp_xtext_encode(b, msg->envid, strlen(msg->envid));
-	}
-	buf_append(b, "\r\n", 2);
-	conn_write(c->conn, b->data, b->len);
+	smtp_client_cmd_mail(&c->cmd, c->msg, &ext);
+	conn_write(c->conn, c->cmd.data, c->cmd.len);
 	c->mail_sent = true;
 	c->mail_unanswered = true;
 	c->unanswered = 1;
@@ -204,38 +179,10 @@ static void smtp_client_mail(struct smtp_client *c)
 
 static void smtp_client_rcpt(struct smtp_client *c, size_t i)
 {
-	const struct smtp_client_rcpt *r = &c->msg->rcpts[i];
-	struct buf *b = &c->cmd;
+	struct smtp_client_cmd_ext ext = smtp_client_cmd_ext(c);
 
-	buf_reset(b);
-	buf_printf(b, "RCPT TO:<%s>", r->address);
-	if (c->ehlo.ext & SMTP_CLIENT_EXT_DSN) {
-		const char *semi = r->orcpt != NULL ? strchr(r->orcpt, ';') : NULL;
-
-		if (r->notify & QUEUE_NOTIFY_NEVER) {
-			buf_append_str(b, " NOTIFY=NEVER");
-		} else if (r->notify != 0) {
-			const char *sep = " NOTIFY=";
-
-			if (r->notify & QUEUE_NOTIFY_SUCCESS) {
-				buf_printf(b, "%sSUCCESS", sep);
-				sep = ",";
-			}
-			if (r->notify & QUEUE_NOTIFY_FAILURE) {
-				buf_printf(b, "%sFAILURE", sep);
-				sep = ",";
-			}
-			if (r->notify & QUEUE_NOTIFY_DELAY)
-				buf_printf(b, "%sDELAY", sep);
-		}
-		if (semi != NULL) {
-			/* RFC 3461 4.2: ORCPT=addr-type ";" xtext */
-			buf_printf(b, " ORCPT=%.*s;", (int)(semi - r->orcpt), r->orcpt);
-			smtp_xtext_encode(b, semi + 1, strlen(semi + 1));
-		}
-	}
-	buf_append(b, "\r\n", 2);
-	conn_write(c->conn, b->data, b->len);
+	smtp_client_cmd_rcpt(&c->cmd, &c->msg->rcpts[i], &ext);
+	conn_write(c->conn, c->cmd.data, c->cmd.len);
 }
 
 /* Send the RCPTs this transaction may send now: under PIPELINING as many
@@ -243,7 +190,7 @@ static void smtp_client_rcpt(struct smtp_client *c, size_t i)
  * reply. */
 static void smtp_client_rcpts_send(struct smtp_client *c)
 {
-	bool pipelining = (c->ehlo.ext & SMTP_CLIENT_EXT_PIPELINING) != 0;
+	bool pipelining = smtp_client_ehlo_has(&c->ehlo, SMTP_EXT_PIPELINING);
 	size_t window = pipelining ? SMTP_CLIENT_PIPELINE_MAX : 1;
 
 	while (!c->stop_rcpts && c->send_at < c->msg->n_rcpts && c->unanswered < window) {
@@ -282,7 +229,7 @@ static void smtp_client_rcpts_next(struct smtp_client *c)
 		smtp_client_message_end(c, SMTP_CLIENT_NEXT_NONE);
 		return;
 	}
-	if (c->ehlo.ext & SMTP_CLIENT_EXT_CHUNKING) {
+	if (smtp_client_ehlo_has(&c->ehlo, SMTP_EXT_CHUNKING)) {
 		smtp_client_send_start(c, true);
 		return;
 	}
@@ -352,7 +299,7 @@ static void smtp_client_rcpt_reply(struct smtp_client *c, const struct smtp_clie
 }
 
 /* The end of data: every accepted recipient gets its reply. */
-static void smtp_client_data_end(struct smtp_client *c, const struct smtp_client_reply *r)
+static void smtp_client_txn_end(struct smtp_client *c, const struct smtp_client_reply *r)
 {
 	for (size_t i = 0; i < c->msg->n_rcpts; i++)
 		if (c->rcpt[i] == SMTP_CLIENT_RCPT_ACCEPTED)
@@ -391,7 +338,7 @@ void smtp_client_txn_reply(struct smtp_client *c, const struct smtp_client_reply
 					  "unexpected reply to DATA: %u %s", r->code, r->text);
 			return;
 		}
-		smtp_client_data_end(c, r);
+		smtp_client_txn_end(c, r);
 		return;
 	case SMTP_CLIENT_BDAT:
 		if (r->code == 250) {
@@ -399,10 +346,10 @@ void smtp_client_txn_reply(struct smtp_client *c, const struct smtp_client_reply
 			return;
 		}
 		/* RFC 3030 2: a refused chunk ends the transaction */
-		smtp_client_data_end(c, r);
+		smtp_client_txn_end(c, r);
 		return;
 	case SMTP_CLIENT_DOT:
-		smtp_client_data_end(c, r);
+		smtp_client_txn_end(c, r);
 		return;
 	default:
 		smtp_client_abort(c, SMTP_CLIENT_NEXT_NONE, 451, "4.5.0", c->waiting,

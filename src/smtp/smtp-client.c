@@ -194,7 +194,7 @@ static void smtp_client_auth(struct smtp_client *c)
 				  : "the server's certificate did not verify");
 		return;
 	}
-	if (c->ehlo.mechs & SMTP_CLIENT_MECH_PLAIN) {
+	if (c->ehlo.auth & (1u << SMTP_AUTH_PLAIN)) {
 		size_t ulen = strlen(p->auth_user), plen = strlen(p->auth_password);
 		char *plain = malloc(ulen + plen + 2);
 
@@ -208,7 +208,7 @@ static void smtp_client_auth(struct smtp_client *c)
 		smtp_client_auth_line(c, SMTP_CLIENT_AUTH, "AUTH PLAIN ", plain, ulen + plen + 2);
 		OPENSSL_cleanse(plain, ulen + plen + 2);
 		free(plain);
-	} else if (c->ehlo.mechs & SMTP_CLIENT_MECH_LOGIN) {
+	} else if (c->ehlo.auth & (1u << SMTP_AUTH_LOGIN)) {
 		smtp_client_command(c, SMTP_CLIENT_AUTH, "AUTH", p->timeouts.command, "AUTH LOGIN");
 	} else {
 		conn_write(c->conn, "QUIT\r\n", 6);
@@ -221,7 +221,7 @@ static void smtp_client_auth(struct smtp_client *c)
 static void smtp_client_greeted(struct smtp_client *c)
 {
 	if (!c->tls && c->policy->tls != SMTP_CLIENT_TLS_NONE &&
-	    (c->ehlo.ext & SMTP_CLIENT_EXT_STARTTLS)) {
+	    smtp_client_ehlo_has(&c->ehlo, SMTP_EXT_STARTTLS)) {
 		smtp_client_command(c, SMTP_CLIENT_STARTTLS, "STARTTLS", c->policy->timeouts.command,
 				    "STARTTLS");
 		return;
@@ -265,7 +265,7 @@ static void smtp_client_reply(struct smtp_client *c, const struct smtp_client_re
 		return;
 	case SMTP_CLIENT_EHLO:
 		if (r->code == 250) {
-			smtp_client_ehlo_parse(r->text, r->text_len, &c->ehlo);
+			smtp_client_ehlo_parse(r, &c->ehlo);
 			smtp_client_greeted(c);
 		} else if (r->code >= 500 && r->code <= 504) {
 			/* RFC 5321 4.1.1.1: a server that does not know EHLO */
@@ -291,12 +291,12 @@ static void smtp_client_reply(struct smtp_client *c, const struct smtp_client_re
 			smtp_client_refused(c, r);
 		} else {
 			/* offered but refused: go on without (Postfix's "may") */
-			c->ehlo.ext &= ~(unsigned)SMTP_CLIENT_EXT_STARTTLS;
+			c->ehlo.exts &= ~(1u << SMTP_EXT_STARTTLS);
 			smtp_client_greeted(c);
 		}
 		return;
 	case SMTP_CLIENT_AUTH:
-		if (r->code == 334 && !(c->ehlo.mechs & SMTP_CLIENT_MECH_PLAIN)) {
+		if (r->code == 334 && !(c->ehlo.auth & (1u << SMTP_AUTH_PLAIN))) {
 			smtp_client_auth_line(c, SMTP_CLIENT_AUTH_USER, "", p->auth_user,
 					      strlen(p->auth_user));
 			return;

@@ -3,13 +3,15 @@
  * whole and once in pieces whose sizes the first byte picks; both must
  * give the same replies, and every reply must be bounded and consistent
  * (code 200-559, an enhanced code of the code's class, printable text of
- * the length it says). */
+ * the length it says); each is also read as an EHLO reply, which offers
+ * nothing unless it is a 250 and only known mechanisms. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "smtp/smtp-client-ehlo.h"
 #include "smtp/smtp-client-reply.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,6 +26,15 @@ static void fuzz_check(const struct smtp_client_reply *r)
 	for (size_t i = 0; i < r->text_len; i++)
 		if ((r->text[i] < 32 || r->text[i] > 126) && r->text[i] != '\t' && r->text[i] != '\n')
 			__builtin_trap();
+	{
+		struct smtp_client_ehlo ehlo;
+
+		smtp_client_ehlo_parse(r, &ehlo);
+		if ((r->code != 250 && ehlo.exts != 0) || ehlo.exts >= 1u << SMTP_EXT__COUNT ||
+		    ehlo.auth >= 1u << SMTP_AUTH__COUNT ||
+		    (ehlo.auth != 0 && !smtp_client_ehlo_has(&ehlo, SMTP_EXT_AUTH)))
+			__builtin_trap();
+	}
 }
 
 /* Parse every reply of in[0..len) in pieces of `step` bytes (0: whole);

@@ -268,6 +268,7 @@ static void test_starttls_verified(void **state)
 	assert_true(o.cipher[0] != '\0');
 	assert_int_equal(o.peer, CONN_TLS_PEER_VERIFIED);
 	assert_string_equal(o.peer_error, "");
+	assert_string_equal(conn_tls_peer_name(o.peer), "verified");
 
 	/* the same certificate under another name does not verify */
 	outcome_init(&o, true);

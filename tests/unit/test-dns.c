@@ -4,7 +4,8 @@
  * writes; NXDOMAIN, no data, REFUSED (a temporary failure), a bad name,
  * the cache (a second lookup sends nothing, and answers after the server
  * is gone), one query for many waiters, cancelling, a server that never
- * answers (a timeout, temporary), and the stop answering what waits. */
+ * answers (a timeout, temporary), one that answers SERVFAIL (temporary,
+ * not kept), and the stop answering what waits. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ftw.h>
@@ -436,12 +437,73 @@ static void test_timeout_and_stop(void **state)
 	close(fd);
 }
 
+/* A server that answers every query SERVFAIL (RFC 1035 4.1.1 RCODE 2):
+ * the query's header and question sent back with QR and the code set. */
+struct servfail {
+	int fd;
+	pthread_t thread;
+	atomic_int answered;
+};
+
+static void *servfail_run(void *arg)
+{
+	struct servfail *sf = arg;
+	unsigned char buf[1500];
+	struct sockaddr_storage from;
+	socklen_t len = sizeof(from);
+	ssize_t n;
+
+	while ((n = recvfrom(sf->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len)) > 0) {
+		if (n < 12)
+			continue;
+		buf[2] |= 0x80;                          /* QR */
+		buf[3] = (unsigned char)((buf[3] & 0xf0) | 2);   /* RCODE SERVFAIL */
+		memset(buf + 6, 0, 6);                   /* no answer, authority, additional */
+		sendto(sf->fd, buf, (size_t)n, 0, (struct sockaddr *)&from, len);
+		atomic_fetch_add(&sf->answered, 1);
+		len = sizeof(from);
+	}
+	return NULL;
+}
+
+static void test_servfail(void **state)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	struct servfail sf = { .fd = socket(AF_INET, SOCK_DGRAM, 0) };
+	struct world w;
+	struct result r;
+	unsigned long hits, sent, hits2, sent2;
+
+	(void)state;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(sf.fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(sf.fd, (struct sockaddr *)&sin, &len), 0);
+	assert_int_equal(pthread_create(&sf.thread, NULL, servfail_run, &sf), 0);
+	world_start(&w, ntohs(sin.sin_port), 2);
+	lookup(&w, &r, DNS_TYPE_MX, "broken.test");
+	assert_int_equal(r.status, DNS_TEMPFAIL);
+	assert_true(atomic_load(&sf.answered) >= 1);
+	/* not kept: asked again */
+	counters(&w, &hits, &sent);
+	lookup(&w, &r, DNS_TYPE_MX, "broken.test");
+	assert_int_equal(r.status, DNS_TEMPFAIL);
+	counters(&w, &hits2, &sent2);
+	assert_int_equal(sent2, sent + 1);
+	assert_int_equal(hits2, hits);
+	world_stop(&w);
+	shutdown(sf.fd, SHUT_RDWR);
+	close(sf.fd);
+	pthread_join(sf.thread, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_records),
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_timeout_and_stop),
+		cmocka_unit_test(test_servfail),
 	};
 
 	if (access("/usr/sbin/dnsmasq", X_OK) != 0) {
