@@ -115,7 +115,7 @@ static int peer_line(struct peer *p, int fd, char *in, size_t *len, char *line, 
 static void *peer_run(void *arg)
 {
 	struct peer *p = arg;
-	static char in[65536 * 2];
+	static char in[1 << 20];
 	size_t len = 0;
 	char line[4096];
 	size_t start;
@@ -532,6 +532,82 @@ static void test_bdat(void **state)
 	assert_int_equal(p.data_len, 7);
 	assert_memory_equal(p.data, ".a\r\nb\r\n", 7);
 	run_free(&run);
+}
+
+/* A message of `size` octets in lines of 70 with bare LFs, every tenth
+ * line starting with "."; *want_r its wire form for DATA or BDAT. */
+static char *big_message(size_t lines, bool dots, char **want_r, size_t *want_len_r)
+{
+	char *m = malloc(lines * 72 + 1), *w = malloc(lines * 74 + 1);
+	size_t n = 0, k = 0;
+
+	assert_non_null(m);
+	assert_non_null(w);
+	for (size_t i = 0; i < lines; i++) {
+		if (i % 10 == 0) {
+			m[n++] = '.';
+			w[k++] = '.';
+			if (dots)
+				w[k++] = '.';
+		}
+		memset(m + n, 'a' + (int)(i % 26), 68);
+		memset(w + k, 'a' + (int)(i % 26), 68);
+		n += 68;
+		k += 68;
+		m[n++] = '\n';
+		w[k++] = '\r';
+		w[k++] = '\n';
+	}
+	m[n] = '\0';
+	w[k] = '\0';
+	*want_r = w;
+	*want_len_r = k;
+	return m;
+}
+
+static void test_large(void **state)
+{
+	/* 700 KB: many pieces read in jobs; DATA waits for the output to
+	 * drain (the peer reads as it can), BDAT is six chunks */
+	static const char *const data[] = {
+		">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA",
+		">354 go", "D", ">250 ok", "<QUIT", ">221 bye", "E", NULL,
+	};
+	static const char *const bdat[] = {
+		">220 p", "<EHLO", ">250-p|250 CHUNKING", "<MAIL", ">250 ok", "<RCPT", ">250 ok",
+		"B", ">250 ok", "<QUIT", ">221 bye", "E", NULL,
+	};
+	struct peer *p = malloc(sizeof(*p));
+	struct run run;
+	char *want, *msg;
+	size_t want_len;
+
+	(void)state;
+	assert_non_null(p);
+	msg = big_message(10000, true, &want, &want_len);
+	peer_start(p, data);
+	run_init(&run, msg, 1, one);
+	run_go(&run, p->port, 20);
+	peer_finish(p);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
+	assert_int_equal(p->data_len, want_len + 3);
+	assert_memory_equal(p->data, want, want_len);
+	run_free(&run);
+	free(msg);
+	free(want);
+
+	msg = big_message(10000, false, &want, &want_len);
+	peer_start(p, bdat);
+	run_init(&run, msg, 1, one);
+	run_go(&run, p->port, 20);
+	peer_finish(p);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
+	assert_int_equal(p->data_len, want_len);
+	assert_memory_equal(p->data, want, want_len);
+	run_free(&run);
+	free(msg);
+	free(want);
+	free(p);
 }
 
 static void test_refusals(void **state)
@@ -957,6 +1033,7 @@ int main(void)
 		cmocka_unit_test(test_stuffing),
 		cmocka_unit_test(test_bdat),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_large),
 		cmocka_unit_test(test_refused_steps),
 		cmocka_unit_test(test_quit_unanswered),
 		cmocka_unit_test(test_bad_peers),
