@@ -276,8 +276,9 @@ static void smtp_client_reply(struct smtp_client *c, const struct smtp_client_re
 		if (r->code == 250) {
 			smtp_client_ehlo_parse(r, &c->ehlo);
 			smtp_client_greeted(c);
-		} else if (r->code >= 500 && r->code <= 504) {
-			/* RFC 5321 4.1.1.1: a server that does not know EHLO */
+		} else if (r->code >= 500) {
+			/* RFC 5321 3.2, 4.1.1.1: a server that does not take EHLO
+			 * (500, 501, 502, 550...) may take HELO */
 			smtp_client_command(c, SMTP_CLIENT_HELO, "HELO", p->timeouts.command, "HELO %s",
 					    p->helo_name);
 		} else {
