@@ -81,26 +81,35 @@ static bool mail_dsn_ascii(const char *s)
 	return mail_dsn_ascii_n(s, strlen(s));
 }
 
+/* The longest diagnostic type ("smtp", "X-tern"): with the longest value
+ * the Diagnostic-Code line stays within 998 octets. */
+#define MAIL_DSN_TYPE_MAX 64
+
 /* A value for a header line: controls and DEL as '?', 8-bit bytes as '?'
- * unless utf8, at most MAIL_DSN_VALUE_MAX octets (cut before a UTF-8
- * sequence that would not fit whole). */
-static void mail_dsn_value(struct buf *b, const char *s, bool utf8)
+ * unless utf8, at most max octets (cut before a UTF-8 sequence that would
+ * not fit whole). */
+static void mail_dsn_value_max(struct buf *b, const char *s, bool utf8, size_t max)
 {
 	size_t n = 0;
 
-	for (; *s != '\0' && n < MAIL_DSN_VALUE_MAX; s++, n++) {
+	for (; *s != '\0' && n < max; s++, n++) {
 		unsigned char c = (unsigned char)*s;
 
 		if (c >= 0xc0 && utf8) {
 			size_t seq = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
 
-			if (n + seq > MAIL_DSN_VALUE_MAX)
+			if (n + seq > max)
 				break;
 		}
 		if (c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8))
 			c = '?';
 		buf_append(b, &c, 1);
 	}
+}
+
+static void mail_dsn_value(struct buf *b, const char *s, bool utf8)
+{
+	mail_dsn_value_max(b, s, utf8, MAIL_DSN_VALUE_MAX);
 }
 
 static void mail_dsn_field(struct buf *b, const char *name, const char *prefix,
@@ -206,12 +215,12 @@ static void mail_dsn_human(struct buf *b, const struct mail_dsn *d, enum mail_ds
 
 		buf_append_str(b, "\r\n<");
 		mail_dsn_value(b, r->address, d->utf8);
-		buf_printf(b, ">: %s", mail_dsn_action_name(r->action));
+		buf_printf(b, ">: %s\r\n", mail_dsn_action_name(r->action));
 		if (r->diagnostic != NULL) {
-			buf_append_str(b, ": ");
+			buf_append_str(b, "    ");
 			mail_dsn_value(b, r->diagnostic, d->utf8);
+			buf_append_str(b, "\r\n");
 		}
-		buf_append_str(b, "\r\n");
 	}
 }
 
@@ -238,7 +247,7 @@ static void mail_dsn_status_part(struct buf *b, const struct mail_dsn *d)
 			mail_dsn_field(b, "Remote-MTA", "dns; ", r->remote_mta, false);
 		if (r->diagnostic_type != NULL && r->diagnostic != NULL) {
 			buf_printf(b, "Diagnostic-Code: ");
-			mail_dsn_value(b, r->diagnostic_type, false);
+			mail_dsn_value_max(b, r->diagnostic_type, false, MAIL_DSN_TYPE_MAX);
 			buf_append_str(b, "; ");
 			mail_dsn_value(b, r->diagnostic, d->utf8);
 			buf_append_str(b, "\r\n");

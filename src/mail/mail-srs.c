@@ -101,6 +101,8 @@ static enum mail_srs_result mail_srs_write(const struct mail_srs *srs, char *out
 	return n > 0 && n <= MAIL_SRS_ADDRESS_MAX ? MAIL_SRS_OK : MAIL_SRS_TOO_LONG;
 }
 
+static const char *mail_srs1_split(const char *data, size_t len);
+
 enum mail_srs_result mail_srs_forward(const struct mail_srs *srs, const char *sender,
 				      const char *domain, int64_t now, char *out)
 {
@@ -110,7 +112,9 @@ enum mail_srs_result mail_srs_forward(const struct mail_srs *srs, const char *se
 	int64_t day;
 	int n;
 
-	if (at == NULL || at == sender || at[1] == '\0' || domain[0] == '\0')
+	/* an '=' in a domain would make the rewriting ambiguous */
+	if (at == NULL || at == sender || at[1] == '\0' || domain[0] == '\0' ||
+	    strchr(at + 1, '=') != NULL || strchr(domain, '=') != NULL)
 		return MAIL_SRS_BAD_SYNTAX;
 	if (len > MAIL_SRS_ADDRESS_MAX)
 		return MAIL_SRS_TOO_LONG;
@@ -125,16 +129,18 @@ enum mail_srs_result mail_srs_forward(const struct mail_srs *srs, const char *se
 			     sender + 4);
 		if (n < 0 || (size_t)n >= sizeof(data))
 			return MAIL_SRS_TOO_LONG;
-		return mail_srs_write(srs, out, "SRS1", data, (size_t)n, domain);
+		/* "SRS0=" and nothing after it: rewritten as any address */
+		if (mail_srs1_split(data, (size_t)n) != NULL)
+			return mail_srs_write(srs, out, "SRS1", data, (size_t)n, domain);
 	}
 	if (mail_srs_tag(sender, local_len, '1')) {
-		/* SRS1=HASH=rest: the first forwarder stays, the hash is ours */
+		/* SRS1=HASH=host==rest: the first forwarder stays, the hash is
+		 * ours; one that is not well formed is rewritten as any address */
 		const char *rest = memchr(sender + 5, '=', local_len - 5);
 
-		if (rest == NULL)
-			return MAIL_SRS_BAD_SYNTAX;
-		rest++;
-		return mail_srs_write(srs, out, "SRS1", rest, (size_t)(at - rest), domain);
+		if (rest != NULL && mail_srs1_split(rest + 1, (size_t)(at - rest - 1)) != NULL)
+			return mail_srs_write(srs, out, "SRS1", rest + 1, (size_t)(at - rest - 1),
+					      domain);
 	}
 	day = (now / 86400) % MAIL_SRS_DAYS;
 	if (day < 0)
@@ -176,13 +182,23 @@ static enum mail_srs_result mail_srs_reverse0(const struct mail_srs *srs, const 
 	return MAIL_SRS_OK;
 }
 
-/* SRS1's data, "host=SEP rest": "SRS0" SEP rest "@" host out. */
-static enum mail_srs_result mail_srs_reverse1(const char *data, size_t len, char *out)
+/* SRS1's data, "host=SEP rest": the '=' after host, or NULL when broken. */
+static const char *mail_srs1_split(const char *data, size_t len)
 {
 	const char *sep = memchr(data, '=', len);
 
 	if (sep == NULL || sep == data || (size_t)(sep - data) + 2 >= len ||
 	    (sep[1] != '=' && sep[1] != '+' && sep[1] != '-'))
+		return NULL;
+	return sep;
+}
+
+/* SRS1's data, "host=SEP rest": "SRS0" SEP rest "@" host out. */
+static enum mail_srs_result mail_srs_reverse1(const char *data, size_t len, char *out)
+{
+	const char *sep = mail_srs1_split(data, len);
+
+	if (sep == NULL)
 		return MAIL_SRS_BAD_SYNTAX;
 	if (snprintf(out, MAIL_SRS_ADDRESS_MAX + 1, "SRS0%.*s@%.*s", (int)(data + len - sep - 1),
 		     sep + 1, (int)(sep - data), data) > MAIL_SRS_ADDRESS_MAX)

@@ -109,7 +109,7 @@ static void test_failed(void **state)
 	assert_non_null(strstr(out, "Content-Type: message/rfc822\r\n\r\n" "Received: from client"));
 	assert_non_null(strstr(out, "the body\r\n\r\n--ABCDEFGH.1/mx.example.org--\r\n"));
 	assert_null(strstr(out, "Content-Transfer-Encoding"));
-	assert_non_null(strstr(out, "<bob@remote.example>: failed: 550 5.1.1"));
+	assert_non_null(strstr(out, "<bob@remote.example>: failed\r\n    550 5.1.1"));
 	free(out);
 }
 

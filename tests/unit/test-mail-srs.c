@@ -169,8 +169,19 @@ static void test_forged_and_broken(void **state)
 			 MAIL_SRS_BAD_SYNTAX);
 	assert_int_equal(mail_srs_forward(&s, "a@", "f.example", NOW, out), MAIL_SRS_BAD_SYNTAX);
 	assert_int_equal(mail_srs_forward(&s, "a@b", "", NOW, out), MAIL_SRS_BAD_SYNTAX);
+	assert_int_equal(mail_srs_forward(&s, "a@b=c", "f.example", NOW, out), MAIL_SRS_BAD_SYNTAX);
+	assert_int_equal(mail_srs_forward(&s, "a@b", "f=x", NOW, out), MAIL_SRS_BAD_SYNTAX);
+	/* a broken SRS1 sender is rewritten as any other address */
 	assert_int_equal(mail_srs_forward(&s, "SRS1=nohash@b.example", "f.example", NOW, out),
-			 MAIL_SRS_BAD_SYNTAX);
+			 MAIL_SRS_OK);
+	assert_int_equal(strncmp(out, "SRS0=", 5), 0);
+	assert_int_equal(rev(&s, out, NOW, back), MAIL_SRS_OK);
+	assert_string_equal(back, "SRS1=nohash@b.example");
+	assert_int_equal(mail_srs_forward(&s, "SRS0=@b.example", "f.example", NOW, out), MAIL_SRS_OK);
+	assert_int_equal(strncmp(out, "SRS0=", 5), 0);
+	assert_int_equal(mail_srs_forward(&s, "SRS1=ABCDEF=one.example=u@b.example", "f.example",
+					  NOW, out), MAIL_SRS_OK);
+	assert_int_equal(strncmp(out, "SRS0=", 5), 0);
 	/* too long */
 	memset(longer, 'l', sizeof(longer));
 	strcpy(longer + 240, "@b.example");
