@@ -13,6 +13,7 @@
 
 #include "core/space-floor.h"
 #include "mail/mail-dsn.h"
+#include "mail/mail-srs.h"
 #include "queue/queue-db.h"
 #include "queue/queue-envelope.h"
 #include "queue/queue-schedule.h"
@@ -66,6 +67,8 @@ struct queue {
 	struct queue_db *db;
 	uint64_t message_max;      /* bytes a message may take: message_size + headers */
 	struct queue_schedule schedule;  /* [queue] retries, expiry, delay warning */
+	struct mail_srs srs;       /* the key of DATA/srs.key (queue-srs.c) */
+	bool srs_on;               /* [queue] srs, and the key was read */
 	atomic_bool accepting;     /* false once closing */
 
 	struct space_floor space;   /* [limits] min_free_space */
@@ -235,6 +238,10 @@ void queue_report_unreported(struct queue *q, int64_t before);
 /* The RFC 3463 status of a local delivery's error ("no such account":
  * 5.1.1, "mailbox over quota": 4.2.2, ...; 4.3.0 for the others). */
 const char *queue_local_status(const char *error);
+
+/* queue-srs.c: read DATA/srs.key, or make it (with [queue] srs on).
+ * Blocking. 0, or -1 with a malloc'd *error_r (a broken key file). */
+int queue_srs_open(struct queue *q, char **error_r);
 
 /* queue-rebuild.c: make queue.db agree with the files, fill the pool. */
 int queue_rebuild(struct queue *q, char **error_r);

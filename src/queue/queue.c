@@ -109,7 +109,7 @@ int queue_open(const struct config *cfg, struct store_root *store, struct dir *d
 	if (asprintf(&q->path, "%s/queue", cfg->server.data_dir) < 0)
 		abort();
 	space_floor_init(&q->space, "queue", q->path, cfg->limits.min_free_space);
-	if (queue_folders(q, error_r) < 0 ||
+	if (queue_folders(q, error_r) < 0 || queue_srs_open(q, error_r) < 0 ||
 	    queue_db_open(q->path, &q->db, error_r) != DB_OK || queue_rebuild(q, error_r) < 0) {
 		queue_free(q);
 		return -1;

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/control.h"
+#include "mail/mail-srs.h"
 
 /* The length of a queue id (queue_msg_id). */
 #define QUEUE_ID_LEN 16
@@ -200,6 +201,20 @@ struct queue_list_message {
  * *error_r. */
 int queue_list(const char *data_dir, void (*cb)(void *ctx, const struct queue_list_message *msg),
 	       void *ctx, char **error_r);
+
+/* ---- SRS (mail/mail-srs.h; the key in DATA/srs.key) ---- */
+
+/* The key for decoding SRS addresses that come back (RCPT), or NULL when
+ * [queue] srs is off. Valid until queue_close. */
+const struct mail_srs *queue_srs(const struct queue *queue);
+/* The envelope sender to use for mail that leaves tern (out: at least
+ * MAIL_SRS_ADDRESS_MAX + 1 octets): a sender of a domain that is not
+ * local (mail an alias forwards) rewritten with SRS into an address of
+ * [server] hostname; the null sender, a local sender, or any sender with
+ * SRS off, as it is. MAIL_SRS_OK, or the reason it cannot be rewritten
+ * (the caller then sends with the sender as it is). Blocking (the
+ * directory). */
+enum mail_srs_result queue_srs_sender(struct queue *queue, const char *sender, char *out);
 
 /* Counters since queue_open, for tests and benchmarks. Thread-safe. */
 struct queue_stats {

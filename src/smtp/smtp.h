@@ -12,6 +12,7 @@
 
 struct cidr_list;
 struct dir;
+struct mail_srs;
 struct queue;
 struct smtp_pregreet;
 struct store_root;
@@ -35,6 +36,7 @@ struct smtp_context {
 	const char *hostname;                /* [server] hostname: greeting, Received */
 	const struct cidr_list *trusted;     /* [smtp] trusted_networks, parsed */
 	struct smtp_pregreet *pregreet;      /* port 25: addresses that passed the test */
+	const struct mail_srs *srs;          /* [queue] srs: decodes bounces to SRS addresses; NULL: off */
 };
 
 extern const struct protocol smtp_protocol;

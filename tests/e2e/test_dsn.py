@@ -4,10 +4,17 @@
 # "delivered" report (RFC 3461 5.2.3); a mailbox over its quota gives one
 # delay warning, then the bounce when the (short) lifetime ends; mail
 # from <> and NOTIFY=NEVER get none. swaks (20201014 in Debian 12) has no
-# option for DSN parameters, hence smtplib's rcpt_options.
+# option for DSN parameters, hence smtplib's rcpt_options. And SRS: a
+# bounce to an address made with DATA/srs.key (computed here from the
+# scheme, independently of tern's code) is taken from anyone and queued
+# for the address it was made from; a forged one is refused.
 import email
 import email.policy
+import hashlib
+import hmac
+import os
 import smtplib
+import time
 import uuid
 
 import pytest
@@ -131,3 +138,41 @@ def test_no_report_for_null_sender_or_never(srv):
         assert not [m for m in th.retr_all(p) if mark.encode() in m]
     finally:
         p.quit()
+
+
+def srs0(key, local, domain, at, day=None):
+    """SRS0=HHHHHH=TT=domain=local@at, as mail/mail-srs.h describes it."""
+    day = (int(time.time()) // 86400 if day is None else day) % 1024
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    data = "%s%s=%s=%s" % (alphabet[day >> 5], alphabet[day & 31], domain, local)
+    mac = hmac.new(key, data.lower().encode(), hashlib.sha256).digest()
+    bits = int.from_bytes(mac[:4], "big")
+    h = "".join(alphabet[(bits >> (27 - 5 * i)) & 31] for i in range(6))
+    return "SRS0=%s=%s@%s" % (h, data, at)
+
+
+def test_srs_bounce_goes_back(srv):
+    path = os.path.join(srv.data_dir, "srs.key")
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    key = bytes.fromhex(open(path).read().strip())
+    hostname = srv.sets["server.hostname"]
+    good = srs0(key, "orig", "remote.example", hostname)
+    s = smtplib.SMTP("127.0.0.1", srv.smtp_port, timeout=th.TIMEOUT)
+    try:
+        s.ehlo("client.example")
+        assert s.mail("")[0] == 250
+        # ours: relayed back although this client may not relay
+        code, _ = s.rcpt(good)
+        assert code == 250
+        # forged, too old, or another key's: unknown
+        code, _ = s.rcpt(srs0(b"x" * 32, "orig", "remote.example", hostname))
+        assert code == 550
+        code, _ = s.rcpt(srs0(key, "orig", "remote.example", hostname,
+                              day=int(time.time()) // 86400 - 30))
+        assert code == 550
+        assert s.data(b"Subject: bounce\r\n\r\nreturned\r\n")[0] == 250
+    finally:
+        s.quit()
+    listing = srv.cmd("queue", "list").stdout
+    assert "orig@remote.example" in listing
+    assert th.queue_entries(listing)

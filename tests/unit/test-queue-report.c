@@ -4,13 +4,18 @@
  * NOTIFY=SUCCESS with ORCPT and ENVID, NOTIFY=NEVER and the null sender
  * (no report), a delay warning and then the bounce at expiry of a
  * mailbox over its quota, a report to an alias's targets, and one to a
- * sender of another domain, which stays queued for the outbound side. */
+ * sender of another domain, which stays queued for the outbound side.
+ * And the SRS key the queue keeps (queue-srs.c) and its sender rewriting. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include "core/log.h"
+#include "mail/mail-srs.h"
 #include "queue-harness.h"
 
 static const char t_text[] =
@@ -225,6 +230,58 @@ static void test_alias_and_remote_sender(void **state)
 	assert_int_equal(c.messages, 1);
 }
 
+static void test_srs_key(void **state)
+{
+	struct qh *h = *state;
+	char path[4096], first[MAIL_SRS_ADDRESS_MAX + 1], out[MAIL_SRS_ADDRESS_MAX + 1];
+	char *error = NULL;
+	struct stat st;
+	int fd;
+
+	/* made on the first start, 0600, 64 hex digits and a line end */
+	qh_open(h);
+	snprintf(path, sizeof(path), "%s/srs.key", h->data);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(st.st_size, 65);
+	assert_non_null(queue_srs(h->queue));
+	assert_int_equal(queue_srs_sender(h->queue, "someone@remote.example", first), MAIL_SRS_OK);
+	assert_int_equal(strncmp(first, "SRS0=", 5), 0);
+	assert_non_null(strstr(first, "=remote.example=someone@"));
+	/* a local sender and the null sender are not rewritten */
+	assert_int_equal(queue_srs_sender(h->queue, QH_ALICE, out), MAIL_SRS_OK);
+	assert_string_equal(out, QH_ALICE);
+	assert_int_equal(queue_srs_sender(h->queue, "", out), MAIL_SRS_OK);
+	assert_string_equal(out, "");
+	/* the same key after a restart: the same address, and it decodes */
+	qh_close(h);
+	chmod(path, 0644);
+	qh_open(h);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(queue_srs_sender(h->queue, "someone@remote.example", out), MAIL_SRS_OK);
+	assert_string_equal(out, first);
+	assert_int_equal(mail_srs_reverse(queue_srs(h->queue), out, strlen(out), time(NULL), first),
+			 MAIL_SRS_OK);
+	assert_string_equal(first, "someone@remote.example");
+	qh_close(h);
+	/* a broken key: the queue does not open, and says which file */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "not a key\n", 10), 10);
+	close(fd);
+	assert_int_equal(queue_open(&h->cfg, h->root, h->dir, &h->queue, &error), -1);
+	assert_non_null(error);
+	assert_non_null(strstr(error, "srs.key"));
+	free(error);
+	/* off: no key needed, nothing rewritten */
+	qh_config(h, "[queue]\nsrs = no\n");
+	qh_open(h);
+	assert_null(queue_srs(h->queue));
+	assert_int_equal(queue_srs_sender(h->queue, "someone@remote.example", out), MAIL_SRS_OK);
+	assert_string_equal(out, "someone@remote.example");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +290,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_report, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_delay_then_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alias_and_remote_sender, setup_open, teardown),
+		cmocka_unit_test_setup_teardown(test_srs_key, setup, teardown),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR + 1);
