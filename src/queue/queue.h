@@ -37,7 +37,8 @@ enum queue_error {
 };
 const char *queue_error_name(enum queue_error error);
 
-/* DSN NOTIFY (RFC 3461 4.1): none given means the default (FAILURE). */
+/* DSN NOTIFY (RFC 3461 4.1): none given means the default (FAILURE and
+ * DELAY, as Postfix: queue-report.c). */
 enum queue_notify {
 	QUEUE_NOTIFY_NEVER = 1 << 0,
 	QUEUE_NOTIFY_SUCCESS = 1 << 1,
@@ -145,7 +146,7 @@ enum queue_state {
 	QUEUE_STATE_DELIVERED,   /* in the local mailbox */
 	QUEUE_STATE_DEFERRED,    /* a try failed; tried again at next_try */
 	QUEUE_STATE_HELD,        /* `tern queue hold`: not tried until released */
-	QUEUE_STATE_FAILED,      /* failed for good; waits for its bounce */
+	QUEUE_STATE_FAILED,      /* failed for good; reported to the sender (queue-report.c) */
 	QUEUE_STATE__COUNT
 };
 /* "queued", "delivered", ...: the word queue.db and `tern queue list` use. */
