@@ -11,6 +11,7 @@
 #include "core/conn.h"
 
 struct cidr_list;
+struct dkim_keys;
 struct dir;
 struct mail_srs;
 struct queue;
@@ -37,6 +38,9 @@ struct smtp_context {
 	const struct cidr_list *trusted;     /* [smtp] trusted_networks, parsed */
 	struct smtp_pregreet *pregreet;      /* port 25: addresses that passed the test */
 	const struct mail_srs *srs;          /* [queue] srs: decodes bounces to SRS addresses; NULL: off */
+	/* DATA/dkim's keys: submission and sendmail sign with them
+	 * (smtp-sign.c); NULL: nothing is signed */
+	struct dkim_keys *dkim;
 };
 
 extern const struct protocol smtp_protocol;
