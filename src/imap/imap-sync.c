@@ -116,6 +116,7 @@ static void sync_done(struct imap_cmd *cmd)
 		sel->modseq = job->highest;
 	/* Every own change is at or below what was just read. */
 	sel->n_own = 0;
+	imap_view_share(sel, s->address);
 	sync_job_free(job);
 	imap_selected_send(cmd, &out, done);
 }

@@ -40,8 +40,10 @@ void imap_selected_flags_set(struct imap_selected *sel, uint32_t uid, unsigned f
 {
 	uint32_t seq = imap_selected_seq(sel, uid);
 
-	if (seq != 0)
+	if (seq != 0 && sel->view.flags[seq - 1] != (uint8_t)flags) {
+		imap_view_private(sel);
 		sel->view.flags[seq - 1] = (uint8_t)flags;
+	}
 	if (imap_selected_own(sel, modseq))
 		return;
 	if (sel->n_own == IMAP_SELECTED_OWN_MAX) {
@@ -116,6 +118,7 @@ static void update_expunge(struct imap_selected *sel, struct buf *out)
 	struct store_view *v = &sel->view;
 	size_t w = 0, p = 0;
 
+	imap_view_private(sel);
 	for (size_t i = sel->n_pending; i-- > 0;) {
 		size_t at = update_find(v->uids, v->n, sel->pending[i]);
 
@@ -182,6 +185,8 @@ void imap_update_write(struct imap_selected *sel, const struct store_message *ch
 	imap_update_pending(sel, expunged, n_expunged);
 	if (expunge && sel->n_pending > 0)
 		update_expunge(sel, out);
+	if (n_changed > 0)
+		imap_view_private(sel);
 	last_old = v->n > 0 ? v->uids[v->n - 1] : 0;
 	for (size_t i = 0; i < n_changed; i++) {
 		const struct store_message *m = &changed[i];
