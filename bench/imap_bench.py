@@ -348,6 +348,7 @@ IDLE_DOVECOT_ACCOUNTS = env_int("BENCH_IDLE_DOVECOT_ACCOUNTS", 100)
 # the steady state of idle sessions, not the moment after their SELECT.
 IDLE_SETTLE = float(os.environ.get("BENCH_IDLE_SETTLE", "8"))
 IDLE_PARALLEL = 100                               # connections being set up at once
+IDLE_PARALLEL_FIRST = 16                          # the same for first logins (hashed)
 
 
 def idle_user(i):
@@ -469,16 +470,20 @@ async def idle_open(port, ctx, account, conns):
 
 
 async def idle_open_all(port, ctx, n_conns, n_accounts, conns):
-	"""n_conns connections, account after account in turn (so each
-	account's first, uncached login comes before its others), at most
-	IDLE_PARALLEL being set up at once."""
-	gate = asyncio.Semaphore(IDLE_PARALLEL)
-
-	async def one(k):
+	"""n_conns connections, account after account in turn: first one
+	per account (an uncached login: its password hash runs, so at most
+	IDLE_PARALLEL_FIRST at once, as a server's hash queue is bounded),
+	then the others, IDLE_PARALLEL at once."""
+	async def one(gate, k):
 		async with gate:
 			await idle_open(port, ctx, k % n_accounts, conns)
 
-	results = await asyncio.gather(*(one(k) for k in range(n_conns)), return_exceptions=True)
+	first = min(n_conns, n_accounts)
+	gate = asyncio.Semaphore(IDLE_PARALLEL_FIRST)
+	results = await asyncio.gather(*(one(gate, k) for k in range(first)), return_exceptions=True)
+	gate = asyncio.Semaphore(IDLE_PARALLEL)
+	results += await asyncio.gather(*(one(gate, k) for k in range(first, n_conns)),
+					return_exceptions=True)
 	failed = [r for r in results if isinstance(r, BaseException)]
 	if failed:
 		raise BenchError("%d of %d connections failed, first: %r" % (len(failed), n_conns, failed[0]))
@@ -530,7 +535,10 @@ def idle_bench(top, servers):
 	if "tern" in only:
 		tern = IdleTern(top, cert, key)
 		tern.setup(IDLE_ACCOUNTS, sha_hash, maildir)
-		sides.append((tern, IDLE_CONNS, IDLE_ACCOUNTS))
+		n_conns = idle_fit(IDLE_CONNS)
+		if n_conns < IDLE_CONNS:
+			log("idle: the descriptor limit carries %d tern connections, not %d" % (n_conns, IDLE_CONNS))
+		sides.append((tern, n_conns, IDLE_ACCOUNTS))
 	if "dovecot" in only:
 		dtop = os.path.join(top, "dovecot-idle")
 		os.mkdir(dtop, 0o755)
@@ -592,11 +600,25 @@ def raise_nofile(want):
 	if hard != resource.RLIM_INFINITY and hard < want and benchlib.AS_ROOT:
 		try:
 			with open("/proc/sys/fs/nr_open") as f:
-				hard = min(want, int(f.read()))
+				ceiling = min(want, int(f.read()))
+			resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, ceiling))
+			hard = ceiling
 		except (OSError, ValueError):
-			pass
+			pass    # no CAP_SYS_RESOURCE (a container): the hard limit stays
 	soft = want if hard == resource.RLIM_INFINITY else min(want, hard)
 	resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def idle_fit(n_conns):
+	"""The connections an IMAP-only tern can take under this descriptor
+	limit (it fits [limits] connections to it: 2 descriptors per IMAP
+	connection after a reserve of 64 + 16 per I/O thread), less the
+	warm-up connection."""
+	_, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+	if hard == resource.RLIM_INFINITY:
+		return n_conns
+	fit = (hard - 64 - 16 * (os.cpu_count() or 1)) // 2 - 1
+	return min(n_conns, fit)
 
 
 def bench(top, servers):
