@@ -52,7 +52,9 @@ struct imap_cmd_full {
 	struct imap_cmd cmd;
 	enum imap_status status;
 	char *code;
-	char text[512];
+	/* Made by imap_cmd_done only: a command that runs for long (IDLE
+	 * for days) carries no reply buffer meanwhile. */
+	char *text;
 	/* While the account handle is taken again before the command runs. */
 	bool stream;
 	enum store_error acquired;
@@ -117,6 +119,19 @@ void imap_write(struct imap_session *s, const void *data, size_t len)
 
 static void imap_session_release_due(void *session);
 
+/* The text of a tagged reply (at most 511 bytes), malloc'd. */
+static char *imap_reply_text(const char *fmt, va_list ap)
+{
+	char line[512];
+	char *text;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	text = strdup(line);
+	if (text == NULL)
+		abort();
+	return text;
+}
+
 static void imap_cmd_free(struct imap_session *s)
 {
 	struct imap_cmd_full *full = (struct imap_cmd_full *)s->cmd;
@@ -126,6 +141,7 @@ static void imap_cmd_free(struct imap_session *s)
 	if (full->cmd.free_ctx != NULL)
 		full->cmd.free_ctx(&full->cmd);
 	free(full->code);
+	free(full->text);
 	free(full);
 	s->cmd = NULL;
 }
@@ -168,8 +184,9 @@ void imap_cmd_done(struct imap_cmd *cmd, enum imap_status status, const char *co
 		if (full->code == NULL)
 			abort();
 	}
+	free(full->text);
 	va_start(ap, fmt);
-	vsnprintf(full->text, sizeof(full->text), fmt, ap);
+	full->text = imap_reply_text(fmt, ap);
 	va_end(ap);
 	cmd->drained = NULL;
 	cmd->line = NULL;
