@@ -27,12 +27,14 @@
 #define IMAP_ARGS_MAX 8192
 
 /* An idle session pins no account handle (issue 8): the handle is given
- * back this long after the last command ended (a client's burst of
- * commands keeps it), and taken again in a job before the next command
- * runs. Inside IDLE each sync job takes it and gives it back itself
- * (imap-sync.c). With [server] account_linger, a handle nobody holds
- * stays open that much longer, so a session back within seconds finds it. */
-#define IMAP_RELEASE_MS 2000
+ * back this long after the last command ended, and taken again in a job
+ * before the next command runs. Inside IDLE each sync job takes it and
+ * gives it back itself (imap-sync.c), since IDLE is how most clients sit
+ * idle. Not shorter: a client that polls with NOOP instead would make
+ * its account close and open again at every poll, an open costing an
+ * fsync and a close two (the clean marker); [server] account_linger
+ * then keeps a handle nobody holds open a few seconds more. */
+#define IMAP_RELEASE_MS 30000
 
 static const char *const imap_state_names[] = {
 	[IMAP_STATE_NOT_AUTHENTICATED] = "not authenticated",

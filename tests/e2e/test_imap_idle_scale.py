@@ -101,8 +101,8 @@ def test_2000_tls_clients_in_idle_all_woken_by_one_delivery(idle_tern):
     try:
         conns = loop.run_until_complete(_open_all(t.imaps_port, th.tls_client_context(), CONNS))
         assert len(conns) == CONNS
-        # idle sessions give the account back: 2 s after the last
-        # command, then [server] account_linger (1 s) and the reaper
+        # sessions in IDLE give the account back at once; it closes after
+        # [server] account_linger (1 s), at the reaper's next round
         th.wait_for(lambda: _index_db_open(pid) == 0, timeout=th.TIMEOUT)
         waits = [loop.create_task(_woken(r)) for r, _ in conns]
         with smtplib.SMTP("127.0.0.1", t.smtp_port, timeout=th.TIMEOUT) as smtp:
