@@ -393,23 +393,19 @@ def idle_clone_account(src, dst):
 			os.chown(path, benchlib.NOBODY_UID, benchlib.NOBODY_GID)
 
 
-class IdleTern(benchlib.Tern):
+class IdleTern(Tern):
 	def __init__(self, top, cert, key):
 		super().__init__(top)
 		self.tls_port = benchlib.free_port()
 		self.sets.update({
-			"listen.imap": "127.0.0.1:%d" % self.port,
 			"listen.imaps": "127.0.0.1:%d" % self.tls_port,
 			"tls.cert": cert, "tls.key": key,
-			"auth.allow_plaintext_loopback": "yes",
-			"auth.rehash": "no",
 			# the verified-login cache is a fixed table: a few of 1,000
 			# accounts miss it and are hashed again, and when 100 such
 			# logins come at once the default queue (64) would refuse some
 			"auth.hash_queue": str(IDLE_CONNS),
 			"limits.connections": str(IDLE_CONNS + 1000),
 			"limits.connections_per_ip": str(IDLE_CONNS // IDLE_ACCOUNTS + 50),
-			"log.level": "warn",
 		})
 
 	def setup(self, n_accounts, sha_hash, maildir):
@@ -423,30 +419,17 @@ class IdleTern(benchlib.Tern):
 		for i in range(1, n_accounts + 1):
 			idle_clone_account(os.path.join(base, "idle0"), os.path.join(base, "idle%d" % i))
 
-	def start(self):
-		super().start(lambda: Imap(self.port).close())
 
-
-class IdleDovecot(benchlib.Dovecot):
+class IdleDovecot(Dovecot):
 	def __init__(self, top, cert, key):
-		super().__init__(top, "imap_bench.py", "imap", plimit=IDLE_DOVECOT_CONNS + 100,
-				 climit=IDLE_DOVECOT_CONNS * 4 + 400, tls=(cert, key),
-				 extra="mail_max_userip_connections = %d\n" %
-				 (IDLE_DOVECOT_CONNS // IDLE_DOVECOT_ACCOUNTS + 50))
+		benchlib.Dovecot.__init__(self, top, "imap_bench.py", "imap", plimit=IDLE_DOVECOT_CONNS + 100,
+					  climit=IDLE_DOVECOT_CONNS * 4 + 400, tls=(cert, key),
+					  extra="mail_max_userip_connections = %d\n" %
+					  (IDLE_DOVECOT_CONNS // IDLE_DOVECOT_ACCOUNTS + 50))
 
 	def setup(self, n_accounts, sha_hash, maildir):
 		users = [idle_user(i) for i in range(n_accounts + 1)]
-		self.write_passwd(users, sha_hash)
-		for u in users:
-			md = os.path.join(self.top, "home", u, "Maildir")
-			for sub in ("cur", "new", "tmp"):
-				os.makedirs(os.path.join(md, sub))
-			for name in os.listdir(os.path.join(maildir, "cur")):
-				os.link(os.path.join(maildir, "cur", name), os.path.join(md, "cur", name))
-		chown_tree(os.path.join(self.top, "home"))
-
-	def start(self):
-		super().start(lambda: Imap(self.port).close())
+		super().setup(users, sha_hash, dict.fromkeys(users, maildir))
 
 
 async def idle_open(port, ctx, account, conns):
