@@ -122,6 +122,7 @@ void imap_write(struct imap_session *s, const void *data, size_t len)
 static void imap_session_release_due(void *session);
 
 /* The text of a tagged reply (at most 511 bytes), malloc'd. */
+__attribute__((format(printf, 1, 0)))
 static char *imap_reply_text(const char *fmt, va_list ap)
 {
 	char line[512];
