@@ -157,7 +157,7 @@ static const struct config_key config_keys[] = {
 	SIZE("limits", "message_size", limits.message_size, "52428800", 1 * KIB, 4 * GIB),
 	UINT("limits", "recipients", limits.recipients, "1000", 1, 100000),
 	UINT("limits", "connections_per_ip", limits.connections_per_ip, "50", 1, 1000000),
-	UINT("limits", "connections", limits.connections, "10000", 1, 1000000),
+	UINT("limits", "connections", limits.connections, "100000", 1, 1000000),
 	UINT("limits", "errors_per_session", limits.errors_per_session, "20", 1, 100000),
 	UINT("limits", "auth_failures", limits.auth_failures, "3", 1, 1000),
 	SIZE("limits", "output_buffer", limits.output_buffer, "262144", 1 * KIB, 1 * GIB),

@@ -101,6 +101,12 @@ struct protocol {
 	 * login_timeout seconds in all and may be closed to make room when
 	 * the server is nearly full (CONN_END_LOGIN_TIMEOUT, CONN_END_BUSY). */
 	bool has_login;
+	/* Descriptors one session of the protocol holds at once, its socket
+	 * included, for fitting [limits] connections to the descriptor limit
+	 * (0: 7, a POP3 session's: the socket, its account's index.db, -wal,
+	 * -shm, lock and msg/ folder, and the message being read). The
+	 * largest of the listening protocols' figures applies. */
+	unsigned session_fds;
 };
 
 enum conn_line {

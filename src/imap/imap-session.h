@@ -126,7 +126,10 @@ struct imap_session {
 	bool qresync;
 
 	char *address;                  /* logged in as */
-	struct store_account *acct;     /* from AUTHENTICATED on */
+	/* From AUTHENTICATED on while the session is busy; NULL when it gave
+	 * the handle back while idle (imap_session_release), taken again
+	 * before the next command and by IDLE's syncs. */
+	struct store_account *acct;
 	struct imap_selected *selected; /* SELECTED only (imap-selected.h) */
 };
 
@@ -187,6 +190,11 @@ void imap_cmd_stream_end(struct imap_cmd *cmd);
 /* Run work(cmd) off the loop, then done(cmd) on it (conn_job). */
 void imap_cmd_job(struct imap_cmd *cmd, void (*work)(struct imap_cmd *cmd),
 		  void (*done)(struct imap_cmd *cmd));
+
+/* Give the account handle back (s->acct becomes NULL; the put runs in a
+ * job, since it may close the account) unless a job runs: for a session
+ * with nothing to do. The next command, or sync, takes it again. */
+void imap_session_release(struct imap_session *s);
 
 /* Lifecycle, called by imap.c's protocol callbacks. */
 struct imap_session *imap_session_new(struct conn *conn);
