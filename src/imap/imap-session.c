@@ -161,9 +161,9 @@ void imap_cmd_done(struct imap_cmd *cmd, enum imap_status status, const char *co
 	if (cmd->s->selected != NULL && cmd->s->state != IMAP_STATE_LOGOUT &&
 	    !conn_is_closing(cmd->s->conn)) {
 		/* RFC 9051 7.5.1: not during FETCH, STORE, SEARCH; their UID
-		 * forms allow EXPUNGE. */
-		imap_sync(cmd, (cmd->def->flags & IMAP_CMD_NO_EXPUNGE) != 0 && !cmd->uid,
-			  imap_cmd_finish);
+		 * forms allow EXPUNGE, unless they name message numbers. */
+		imap_sync(cmd, ((cmd->def->flags & IMAP_CMD_NO_EXPUNGE) != 0 && !cmd->uid) ||
+			  cmd->no_expunge, imap_cmd_finish);
 		return;
 	}
 	imap_cmd_finish(cmd);

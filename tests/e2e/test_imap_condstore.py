@@ -14,7 +14,7 @@ import pytest
 
 import tern_harness as th
 
-USERS = ["cs%d@localhost" % i for i in range(1, 9)]
+USERS = ["cs%d@localhost" % i for i in range(1, 10)]
 
 
 @pytest.fixture(scope="module")
@@ -306,3 +306,23 @@ def test_mbsync_stays_a_noop(imap):
         sync.noop_run()
     finally:
         sync.cleanup()
+
+
+def test_no_vanished_in_uid_search_by_number(imap):
+    # RFC 7162 3.2.10.2: no VANISHED during a UID SEARCH whose keys hold
+    # message numbers (the client's numbers, from before the expunge);
+    # one by UID may carry it
+    user = USERS[8]
+    fill(imap, user, 3)
+    r = raw(imap, user, enable="QRESYNC")
+    r.ok("SELECT INBOX")
+    uids = [int(re.search(rb"UID (\d+)", x).group(1)) for x in r.ok("UID FETCH 1:* (UID)")]
+    other = session(imap, user)
+    other.select("INBOX")
+    expunge(other, str(uids[1]))
+    other.logout()
+    untagged = r.ok("UID SEARCH 2")
+    # message 2 is still the expunged one for this client
+    assert untagged == [b"* SEARCH %d" % uids[1]], untagged
+    assert r.ok("NOOP") == [b"* VANISHED %d" % uids[1]]
+    r.ok("LOGOUT")
