@@ -326,3 +326,16 @@ def test_no_vanished_in_uid_search_by_number(imap):
     assert untagged == [b"* SEARCH %d" % uids[1]], untagged
     assert r.ok("NOOP") == [b"* VANISHED %d" % uids[1]]
     r.ok("LOGOUT")
+
+
+@pytest.mark.parametrize("names, listed", [
+    ("QRESYNC CONDSTORE", b"* ENABLED QRESYNC CONDSTORE"),
+    ("CONDSTORE QRESYNC", b"* ENABLED CONDSTORE QRESYNC"),
+    ("QRESYNC CONDSTORE QRESYNC CONDSTORE", b"* ENABLED QRESYNC CONDSTORE"),
+])
+def test_enable_names_what_it_enabled(imap, names, listed):
+    # RFC 7162 3.2.3: both orders enable both, and the answer says so
+    r = raw(imap, USERS[6])
+    assert r.ok("ENABLE " + names) == [listed]
+    assert r.ok("ENABLE CONDSTORE QRESYNC") == [b"* ENABLED"]
+    r.ok("LOGOUT")
