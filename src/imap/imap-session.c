@@ -118,11 +118,37 @@ static void imap_cmd_free(struct imap_session *s)
 }
 
 /* After the owed updates: the tagged reply, and on to the next command. */
+/* RFC 7162 3.2: a reply that held expunges back (FETCH, STORE, SEARCH)
+ * may carry FETCHes with MODSEQs above theirs, and a client that keeps
+ * the highest and loses the connection before their VANISHED would never
+ * learn of them: it is told a HIGHESTMODSEQ below them, in the tagged
+ * OK when that has no code (as Dovecot does), else in an untagged OK. */
+static void imap_cmd_modseq_floor(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	struct imap_cmd_full *full = (struct imap_cmd_full *)cmd;
+	struct imap_selected *sel = s->selected;
+	char code[48];
+
+	if (!s->condstore || sel == NULL || sel->n_pending == 0 || conn_is_closing(s->conn))
+		return;
+	snprintf(code, sizeof(code), "HIGHESTMODSEQ %llu",
+		 (unsigned long long)imap_selected_modseq(sel));
+	if (full->status != IMAP_OK || full->code != NULL) {
+		imap_untagged(s, "OK [%s] Highest", code);
+		return;
+	}
+	full->code = strdup(code);
+	if (full->code == NULL)
+		abort();
+}
+
 static void imap_cmd_finish(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->s;
 	struct imap_cmd_full *full = (struct imap_cmd_full *)cmd;
 
+	imap_cmd_modseq_floor(cmd);
 	imap_session_status(s, cmd->tag, full->status, full->code, full->text);
 	if (s->arriving)
 		conn_set_input_max(s->conn, s->cfg->imap.conn.line_length);
