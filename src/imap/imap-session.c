@@ -130,7 +130,8 @@ static void imap_cmd_modseq_floor(struct imap_cmd *cmd)
 	struct imap_selected *sel = s->selected;
 	char code[48];
 
-	if (!s->condstore || sel == NULL || sel->n_pending == 0 || conn_is_closing(s->conn))
+	if (!s->condstore || sel == NULL || s->state != IMAP_STATE_SELECTED || sel->n_pending == 0 ||
+	    conn_is_closing(s->conn))
 		return;
 	snprintf(code, sizeof(code), "HIGHESTMODSEQ %llu",
 		 (unsigned long long)imap_selected_modseq(sel));
