@@ -7,7 +7,9 @@
  * arrive, DATA and BDAT, refused greeting, MAIL and DATA, a lost
  * connection before the final reply, endless line / trickle / garbage
  * peers ending in a deferral within bounds, QUIT without reply,
- * connection reuse, AUTH only over TLS; and against tern's own SMTP
+* connection reuse, AUTH only over TLS, replies out of turn (before
+ * their command, with the 354, during the data), a server that stops
+ * reading mid-message (the block timeout); and against tern's own SMTP
  * server (smtp-harness.h): STARTTLS, BDAT, several recipients, two
  * messages on one connection. */
 #include <pthread.h>
@@ -39,7 +41,8 @@
  *   "X"      close the connection
  *   "E"      wait for the client to close (EOF)
  *   "Z"      write garbage forever (until the client closes)
- *   "L"      write one endless line (until the client closes) */
+ *   "L"      write one endless line (until the client closes)
+ *   "H"      stop reading: hold the connection 4 s, then close */
 struct peer {
 	int lfd;
 	uint16_t port;
@@ -197,6 +200,9 @@ static void *peer_run(void *arg)
 		case 'E':
 			while (peer_read(p, fd, in, &len, sizeof(in)) == 0)
 				len = 0;
+			break;
+		case 'H':
+			sleep(4);
 			break;
 		case 'Z':
 		case 'L': {
@@ -790,6 +796,74 @@ static void test_bad_peers(void **state)
 	bad_peer(silent, 1);
 }
 
+/* A server's reply sent before the command it answers (a pipelining
+ * desync, or a forger's guess): the 250 that came with the 354 is no
+ * answer to the end of data, nor one with the greeting to EHLO, nor one
+ * that came while the message was going out: deferred, never delivered. */
+static void test_out_of_turn(void **state)
+{
+	static const char *const with_354[] = {
+		">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA",
+		">354 go|250 2.0.0 queued before the data came", "E", NULL,
+	};
+	static const char *const with_greeting[] = { ">220 p|250 p", "E", NULL };
+	static const char *const bdat[] = {
+		">220 p", "<EHLO", ">250-p|250-PIPELINING|250 CHUNKING", "<MAIL", "<RCPT",
+		">250 ok|250 ok|250 2.0.0 the chunk, before it came", "E", NULL,
+	};
+	/* 354 to RCPT is no acceptance (nor MAIL's 354 one) */
+	static const char *const rcpt_354[] = {
+		">220 p", "<EHLO", ">250-p|250 PIPELINING", "<MAIL", "<RCPT", ">250 ok|354 go",
+		"<QUIT", ">221 bye", "E", NULL,
+	};
+	const char *const *scripts[] = { with_354, with_greeting, bdat, rcpt_354 };
+	struct peer p;
+	struct run run;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++) {
+		peer_start(&p, scripts[i]);
+		run_init(&run, BODY, 1, one);
+		run.policy.timeouts.command = 2;
+		assert_true(run_go(&run, p.port, 10) < 4);
+		peer_finish(&p);
+		assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+		run_free(&run);
+	}
+}
+
+/* A server that stops reading in the middle of a message: the block
+ * timeout ends it (deferred), the rest of the message never waits for
+ * it. 64 MiB, more than the sockets' buffers hold. */
+static void test_stops_reading(void **state)
+{
+	static const char *const script[] = {
+		">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA",
+		">354 go", "H", NULL,
+	};
+	struct peer p;
+	struct run run;
+	char *big = malloc((64u << 20) + 1);
+	double took;
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'x', 64u << 20);
+	for (size_t i = 999; i < (64u << 20); i += 1000)
+		big[i] = '\n';
+	big[64u << 20] = '\0';
+	peer_start(&p, script);
+	run_init(&run, big, 1, one);
+	free(big);
+	run.policy.timeouts.block = 1;
+	took = run_go(&run, p.port, 10);
+	peer_finish(&p);
+	assert_true(took < 4);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	assert_int_equal(run.next[0], SMTP_CLIENT_NEXT_NONE);
+	run_free(&run);
+}
+
 static void test_starttls_refused_and_required(void **state)
 {
 	/* "may": STARTTLS refused, the mail goes in the clear */
@@ -1060,6 +1134,8 @@ int main(void)
 		cmocka_unit_test(test_refused_steps),
 		cmocka_unit_test(test_quit_unanswered),
 		cmocka_unit_test(test_bad_peers),
+		cmocka_unit_test(test_out_of_turn),
+		cmocka_unit_test(test_stops_reading),
 		cmocka_unit_test(test_starttls_refused_and_required),
 		cmocka_unit_test(test_auth_needs_tls),
 		cmocka_unit_test(test_reuse),
