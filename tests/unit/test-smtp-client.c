@@ -7,7 +7,7 @@
  * arrive, DATA and BDAT, refused greeting, MAIL and DATA, a lost
  * connection before the final reply, endless line / trickle / garbage
  * peers ending in a deferral within bounds, QUIT without reply,
-* connection reuse, AUTH only over TLS, replies out of turn (before
+ * connection reuse, AUTH only over TLS, replies out of turn (before
  * their command, with the 354, during the data), a server that stops
  * reading mid-message (the block timeout); and against tern's own SMTP
  * server (smtp-harness.h): STARTTLS, BDAT, several recipients, two
