@@ -10,10 +10,12 @@
 # fields of odd forms (case, comments, trailing dot, IDN, two domains,
 # two fields, literals), no body, a body of line ends, 10,000 fields, a
 # 1 MB field, BDAT chunks cut inside every CRLF, a key swapped for a
-# symlink and 10,000 other files in the key folder while it runs.
+# symlink and 10,000 other files in the key folder while it runs, and
+# kill -9 under signing submissions: nothing acknowledged is lost.
 import base64
 import os
 import pwd
+import random
 import re
 import smtplib
 import subprocess
@@ -24,7 +26,7 @@ import pytest
 
 import tern_harness as th
 from test_sendmail import as_sender
-from test_smtp import delivered
+from test_smtp import delivered, mailbox
 
 DOMAIN = "sign.example"
 ALICE = "alice@" + DOMAIN
@@ -362,3 +364,46 @@ def test_key_folder_attacks(srv):
     finally:
         for i in range(10000):
             os.unlink(os.path.join(folder, "junk%d.txt" % i))
+
+
+def test_kill9_while_signing(srv):
+    """kill -9 of the server under signing submissions (last here: it
+    restarts the module's server): every message that got its 250 is
+    delivered once, its two signatures verifying; none is kept twice."""
+    rnd = random.Random()
+    sent = {}
+
+    def next_job():
+        if len(sent) >= 2000:
+            return None
+        mark = marker()
+        sent[mark] = True
+        return mark, ALICE, [th.USER], message(mark)
+
+    old = srv.servers[-1]
+    load = th.SmtpLoad(srv.submission_port, next_job, 6, per_session=rnd.randrange(1, 6),
+                       connect=lambda: th.smtp_submission(srv.submission_port, ALICE,
+                                                          th.PASSWORD))
+    load.start()
+    target = rnd.randrange(5, 40)
+    assert th.wait_for(lambda: len(load.acked) >= target, interval=0.005), len(load.acked)
+    old.kill9()
+    load.join()
+    assert not load.refused, load.refused
+    print("%d acked, %d cut" % (len(load.acked), len(load.lost)))
+    srv.start()
+
+    def by_mark():
+        found = {}
+        for m in mailbox(srv, th.USER, th.PASSWORD):
+            mark = re.search(rb"^Subject: (m-[0-9a-f]+)\r$", m.split(b"\r\n\r\n", 1)[0], re.M)
+            if mark is not None:
+                found.setdefault(mark.group(1).decode(), []).append(m)
+        return found if all(mark in found for mark in load.acked) else None
+    found = th.wait_for(by_mark, timeout=th.TIMEOUT)
+    assert found, "acknowledged mail lost"
+    for mark in load.acked:
+        assert len(found[mark]) == 1, mark
+        verify_all(srv, found[mark][0])
+    for mark in load.lost:
+        assert len(found.get(mark, [])) <= 1, mark
