@@ -445,6 +445,33 @@ void dns_answer_free(struct dns_answer **answerp)
 	free(answer);
 }
 
+size_t dns_answer_size(const struct dns_answer *answer)
+{
+	size_t size = sizeof(*answer);
+
+	switch (answer->type) {
+	case DNS_TYPE_MX:
+		size += answer->count * sizeof(*answer->u.mx);
+		for (size_t i = 0; answer->u.mx != NULL && i < answer->count; i++)
+			size += strlen(answer->u.mx[i].host) + 1;
+		break;
+	case DNS_TYPE_TXT:
+		size += answer->count * sizeof(*answer->u.txt);
+		for (size_t i = 0; answer->u.txt != NULL && i < answer->count; i++)
+			size += answer->u.txt[i].len + 1;
+		break;
+	case DNS_TYPE_PTR:
+		size += answer->count * sizeof(*answer->u.ptr);
+		for (size_t i = 0; answer->u.ptr != NULL && i < answer->count; i++)
+			size += strlen(answer->u.ptr[i]) + 1;
+		break;
+	default:
+		size += answer->u.addr != NULL ? DNS_ANSWER_MAX * sizeof(*answer->u.addr) : 0;
+		break;
+	}
+	return size;
+}
+
 void dns_ptr_name(const struct dns_addr *addr, char *out, size_t outsize)
 {
 	static const char hex[] = "0123456789abcdef";

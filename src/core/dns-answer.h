@@ -88,6 +88,10 @@ struct dns_answer *dns_answer_parse(enum dns_type type, int ares_status,
 /* An answer with no records and this status (ttl 0). */
 struct dns_answer *dns_answer_status(enum dns_type type, enum dns_status status);
 void dns_answer_free(struct dns_answer **answer);
+/* About the octets of memory an answer holds (for the cache's bound: a
+ * reply of 1,232 octets whose names are compressed can hold ten times
+ * that). */
+size_t dns_answer_size(const struct dns_answer *answer);
 
 /* The smallest TTL of the answer section's records (*ttl_r) and, for a
  * negative answer, min(SOA TTL, SOA MINIMUM) of the authority section's
