@@ -9,7 +9,8 @@
  * peers ending in a deferral within bounds, QUIT without reply,
  * connection reuse, AUTH only over TLS, replies out of turn (before
  * their command, with the 354, during the data), a server that stops
- * reading mid-message (the block timeout); and against tern's own SMTP
+ * reading mid-message (the block timeout), one that closes after each
+ * step in turn; and against tern's own SMTP
  * server (smtp-harness.h): STARTTLS, BDAT, several recipients, two
  * messages on one connection. */
 #include <pthread.h>
@@ -864,6 +865,35 @@ static void test_stops_reading(void **state)
 	run_free(&run);
 }
 
+/* A server that closes after each step of a session in turn: the
+ * recipient is deferred every time but the last (the 250 to the end of
+ * data was read), and no close waits for a timeout. */
+static void test_close_at_every_step(void **state)
+{
+	static const char *const steps[] = {
+		">220 p", "<EHLO", ">250-p|250 PIPELINING", "<MAIL", "<RCPT", ">250 ok|250 ok",
+		"<DATA", ">354 go", "D", ">250 ok",
+	};
+	const size_t n = sizeof(steps) / sizeof(steps[0]);
+	const char *script[sizeof(steps) / sizeof(steps[0]) + 2];
+
+	(void)state;
+	for (size_t k = 0; k <= n; k++) {
+		struct peer p;
+		struct run run;
+
+		memcpy(script, steps, k * sizeof(steps[0]));
+		script[k] = "X";
+		script[k + 1] = NULL;
+		peer_start(&p, script);
+		run_init(&run, BODY, 1, one);
+		assert_true(run_go(&run, p.port, 10) < 3);
+		peer_finish(&p);
+		assert_int_equal(run.status[0][0], k == n ? SMTP_CLIENT_DELIVERED : SMTP_CLIENT_DEFERRED);
+		run_free(&run);
+	}
+}
+
 static void test_starttls_refused_and_required(void **state)
 {
 	/* "may": STARTTLS refused, the mail goes in the clear */
@@ -1136,6 +1166,7 @@ int main(void)
 		cmocka_unit_test(test_bad_peers),
 		cmocka_unit_test(test_out_of_turn),
 		cmocka_unit_test(test_stops_reading),
+		cmocka_unit_test(test_close_at_every_step),
 		cmocka_unit_test(test_starttls_refused_and_required),
 		cmocka_unit_test(test_auth_needs_tls),
 		cmocka_unit_test(test_reuse),
