@@ -10,13 +10,15 @@
  * connection reuse, AUTH only over TLS, replies out of turn (before
  * their command, with the 354, during the data), a server that stops
  * reading mid-message (the block timeout), one that closes after each
- * step in turn; and against tern's own SMTP
+ * step in turn, the exact bytes of 300 KB of random line ends, dots, NULs
+ * and 8-bit; and against tern's own SMTP
  * server (smtp-harness.h): STARTTLS, BDAT, several recipients, two
  * messages on one connection. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -522,6 +524,101 @@ static void test_stuffing(void **state)
 	assert_memory_equal(p.data, "..a\r\n...b\r\nc\r\nd\r\n\r\n..\r\n\xe9t\xe9\r\n..\r\n.\r\n",
 			    p.data_len);
 	run_free(&run);
+}
+
+/* The wire form of a message, worked out here apart from the client's
+ * encoder: each CRLF, lone CR and lone LF a CRLF, a last line ended, for
+ * DATA the dots doubled at line starts and the ".CRLF" after. */
+static size_t wire_form(const unsigned char *in, size_t len, bool stuff, char *out)
+{
+	size_t k = 0;
+	bool line_start = true;
+
+	for (size_t i = 0; i < len; i++) {
+		if (in[i] == '\r' || in[i] == '\n') {
+			if (in[i] == '\r' && i + 1 < len && in[i + 1] == '\n')
+				i++;
+			out[k++] = '\r';
+			out[k++] = '\n';
+			line_start = true;
+			continue;
+		}
+		if (line_start && in[i] == '.' && stuff)
+			out[k++] = '.';
+		out[k++] = (char)in[i];
+		line_start = false;
+	}
+	if (!line_start) {
+		out[k++] = '\r';
+		out[k++] = '\n';
+	}
+	if (stuff) {
+		memcpy(out + k, ".\r\n", 3);
+		k += 3;
+	}
+	return k;
+}
+
+/* 300 KB of line ends, dots, NULs, 8-bit and text at random, a CRLF and
+ * a CR + "." cut by the 128 KiB pieces the client reads, ending in a
+ * lone "." without its line end: what arrives (DATA, then BDAT) is the
+ * wire form exactly, no CR or LF but in CRLF. */
+static void test_wire_bytes(void **state)
+{
+	static const char *const data[] = {
+		">220 p", "<EHLO", ">250-p|250 8BITMIME", "<MAIL", ">250 ok", "<RCPT", ">250 ok",
+		"<DATA", ">354 go", "D", ">250 ok", "<QUIT", ">221 bye", "E", NULL,
+	};
+	static const char *const bdat[] = {
+		">220 p", "<EHLO", ">250-p|250-8BITMIME|250 CHUNKING", "<MAIL", ">250 ok", "<RCPT",
+		">250 ok", "B", ">250 ok", "<QUIT", ">221 bye", "E", NULL,
+	};
+	static const unsigned char alphabet[] = { '\r', '\n', '.', '\0', 0xff, 0x80, ' ', 'a',
+						  'b', '\r', '\n', '.' };
+	const size_t len = 300 * 1024;
+	unsigned char *m = malloc(len);
+	char *want = malloc(2 * len + 8);
+	struct peer *p = malloc(sizeof(*p));
+	uint32_t x = 2463534242u;
+
+	(void)state;
+	assert_non_null(m);
+	assert_non_null(want);
+	assert_non_null(p);
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		m[i] = alphabet[x % sizeof(alphabet)];
+	}
+	memcpy(m + (128u << 10) - 1, "\r\n", 2);
+	memcpy(m + (256u << 10) - 1, "\r.", 2);
+	memcpy(m + len - 2, "\n.", 2);
+	for (int b = 0; b < 2; b++) {
+		struct run run;
+		size_t want_len = wire_form(m, len, b == 0, want);
+
+		peer_start(p, b == 0 ? data : bdat);
+		run_init(&run, "", 1, one);
+		assert_int_equal(write(run.fd, m, len), (ssize_t)len);
+		run.msgs[0].length = len;
+		run.msgs[0].eightbit = true;
+		run_go(&run, p->port, 10);
+		peer_finish(p);
+		assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
+		assert_int_equal(p->data_len, want_len);
+		assert_memory_equal(p->data, want, want_len);
+		for (size_t i = 0; i < p->data_len; i++) {
+			if (p->data[i] == '\r')
+				assert_true(i + 1 < p->data_len && p->data[i + 1] == '\n');
+			if (p->data[i] == '\n')
+				assert_true(i > 0 && p->data[i - 1] == '\r');
+		}
+		run_free(&run);
+	}
+	free(p);
+	free(want);
+	free(m);
 }
 
 static void test_bdat(void **state)
@@ -1159,6 +1256,7 @@ int main(void)
 		cmocka_unit_test(test_helo_fallback),
 		cmocka_unit_test(test_stuffing),
 		cmocka_unit_test(test_bdat),
+		cmocka_unit_test(test_wire_bytes),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_large),
 		cmocka_unit_test(test_refused_steps),
