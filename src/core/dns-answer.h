@@ -58,7 +58,8 @@ struct dns_txt {
 	size_t len;             /* it may hold NUL bytes */
 };
 
-/* At most this many records of an answer are kept (the rest dropped). */
+/* At most this many records of an answer are kept (the rest dropped;
+ * of MX records, the lowest preferences). */
 #define DNS_ANSWER_MAX 64
 /* TTLs are capped here (seconds); negative answers at the second. */
 #define DNS_TTL_MAX 86400
