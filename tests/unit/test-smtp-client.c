@@ -276,6 +276,7 @@ struct run {
 	int next[2];
 	char tls_version[32];
 	bool next_refused;                /* smtp_client_next said no */
+	const char *server_name;          /* the name to verify; NULL: "localhost" */
 	int fd;
 	char path[64];
 };
@@ -360,7 +361,8 @@ static double run_go_tls(struct run *run, uint16_t port, double max_s, bool impl
 	sin->sin_family = AF_INET;
 	sin->sin_port = htons(port);
 	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	snprintf(t.server_name, sizeof(t.server_name), "localhost");
+	snprintf(t.server_name, sizeof(t.server_name), "%s",
+		 run->server_name != NULL ? run->server_name : "localhost");
 	smtp_client_start(core_loop(t_h.core, 0), &t, &run->msgs[0]);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += (time_t)max_s;
@@ -1218,6 +1220,21 @@ static void test_tern_auth(void **state)
 	run.policy.auth_password = "wrong";
 	run_go(&run, t_h.port, 15);
 	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	run_free(&run);
+
+	/* a trusted certificate for another name: "verify" defers to the
+	 * next MX, the credentials never sent */
+	fake_queue_reset();
+	run_init(&run, BODY, 1, rcpts);
+	run.policy.tls = SMTP_CLIENT_TLS_VERIFY;
+	run.policy.auth_user = "alice@example.org";
+	run.policy.auth_password = T_PASSWORD;
+	run.msgs[0].sender = "alice@example.org";
+	run.server_name = "mx.other.example";
+	run_go(&run, t_h.port, 15);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	assert_int_equal(run.next[0], SMTP_CLIENT_NEXT_MX);
+	assert_int_equal(fake_queue.n_queued, 0);
 	run_free(&run);
 }
 
