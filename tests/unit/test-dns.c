@@ -5,7 +5,8 @@
  * the cache (a second lookup sends nothing, and answers after the server
  * is gone), one query for many waiters, cancelling, a server that never
  * answers (a timeout, temporary), one that answers SERVFAIL (temporary,
- * not kept), the stop answering what waits, and one whose small replies
+ * not kept), the stop answering what waits, truncated answers without
+ * TCP and answers with another ID (temporary), and one whose small replies
  * hold large answers (compressed names): the cache stays within its
  * memory bound. */
 #include <arpa/inet.h>
@@ -440,11 +441,16 @@ static void test_timeout_and_stop(void **state)
 }
 
 /* A server that answers every query SERVFAIL (RFC 1035 4.1.1 RCODE 2):
- * the query's header and question sent back with QR and the code set. */
+ * the query's header and question sent back with QR and the code set;
+ * or, hostile, an answer marked truncated (TC) with no TCP to ask again
+ * on, or one with another ID. */
+enum servfail_mode { SERVFAIL_RCODE, SERVFAIL_TRUNCATED, SERVFAIL_WRONG_ID };
+
 struct servfail {
 	int fd;
 	pthread_t thread;
 	atomic_int answered;
+	enum servfail_mode mode;
 };
 
 static void *servfail_run(void *arg)
@@ -460,6 +466,12 @@ static void *servfail_run(void *arg)
 			continue;
 		buf[2] |= 0x80;                          /* QR */
 		buf[3] = (unsigned char)((buf[3] & 0xf0) | 2);   /* RCODE SERVFAIL */
+		if (sf->mode == SERVFAIL_TRUNCATED) {
+			buf[2] |= 0x02;                  /* TC */
+			buf[3] &= 0xf0;                  /* NOERROR */
+		} else if (sf->mode == SERVFAIL_WRONG_ID) {
+			buf[0] ^= 0x5a;
+		}
 		memset(buf + 6, 0, 6);                   /* no answer, authority, additional */
 		sendto(sf->fd, buf, (size_t)n, 0, (struct sockaddr *)&from, len);
 		atomic_fetch_add(&sf->answered, 1);
@@ -497,6 +509,34 @@ static void test_servfail(void **state)
 	shutdown(sf.fd, SHUT_RDWR);
 	close(sf.fd);
 	pthread_join(sf.thread, NULL);
+}
+
+/* Truncated answers with no TCP behind them, answers with another ID:
+ * a temporary failure within the tries' timeouts, never a hang. */
+static void test_hostile_servers(void **state)
+{
+	(void)state;
+	for (int mode = SERVFAIL_TRUNCATED; mode <= SERVFAIL_WRONG_ID; mode++) {
+		struct sockaddr_in sin = { .sin_family = AF_INET };
+		socklen_t len = sizeof(sin);
+		struct servfail sf = { .fd = socket(AF_INET, SOCK_DGRAM, 0),
+				       .mode = (enum servfail_mode)mode };
+		struct world w;
+		struct result r;
+
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		assert_int_equal(bind(sf.fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+		assert_int_equal(getsockname(sf.fd, (struct sockaddr *)&sin, &len), 0);
+		assert_int_equal(pthread_create(&sf.thread, NULL, servfail_run, &sf), 0);
+		world_start(&w, ntohs(sin.sin_port), 1);
+		lookup(&w, &r, DNS_TYPE_TXT, "hostile.test");
+		assert_int_equal(r.status, DNS_TEMPFAIL);
+		assert_true(atomic_load(&sf.answered) >= 1);
+		world_stop(&w);
+		shutdown(sf.fd, SHUT_RDWR);
+		close(sf.fd);
+		pthread_join(sf.thread, NULL);
+	}
 }
 
 /* A server whose every MX answer is 50 exchangers of 200-octet names,
@@ -643,6 +683,7 @@ int main(void)
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_timeout_and_stop),
 		cmocka_unit_test(test_servfail),
+		cmocka_unit_test(test_hostile_servers),
 		cmocka_unit_test(test_cache_memory),
 	};
 
