@@ -182,6 +182,13 @@ static const struct config_key config_keys[] = {
 	UINT("smtp", "pregreet_delay", smtp.pregreet_delay, "6", 0, 60),
 	STRING("smtp", "address_preference", smtp.address_preference, "ipv6",
 	       config_check_address_preference),
+	/* RFC 5321 4.5.3.2's minimums are the defaults. */
+	UINT("smtp", "client_greeting_timeout", smtp.client_greeting_timeout, "300", 1, 86400),
+	UINT("smtp", "client_command_timeout", smtp.client_command_timeout, "300", 1, 86400),
+	UINT("smtp", "client_rcpt_timeout", smtp.client_rcpt_timeout, "300", 1, 86400),
+	UINT("smtp", "client_data_timeout", smtp.client_data_timeout, "120", 1, 86400),
+	UINT("smtp", "client_block_timeout", smtp.client_block_timeout, "180", 1, 86400),
+	UINT("smtp", "client_dot_timeout", smtp.client_dot_timeout, "600", 1, 86400),
 	UINT("imap", "idle_timeout", imap.conn.idle_timeout, "1800", 0, 86400),
 	UINT("imap", "line_length", imap.conn.line_length, "65536", 512, 1048576),
 	UINT("imap", "idle_keepalive", imap.idle_keepalive, "120", 1, 3600),

@@ -103,6 +103,13 @@ struct config {
 		char *sender_login;         /* submission senders: "aliases", "account" or "any" */
 		unsigned pregreet_delay;    /* port 25: seconds before the greeting ends; 6; 0 = off */
 		char *address_preference;   /* outbound: enum address_preference by name; "ipv6" */
+		/* outbound: seconds the SMTP client waits (RFC 5321 4.5.3.2) */
+		unsigned client_greeting_timeout;  /* for the greeting; 300 */
+		unsigned client_command_timeout;   /* for the reply to EHLO, STARTTLS, AUTH, MAIL, RSET, QUIT; 300 */
+		unsigned client_rcpt_timeout;      /* for the reply to RCPT; 300 */
+		unsigned client_data_timeout;      /* for DATA's 354; 120 */
+		unsigned client_block_timeout;     /* for each block of the message to go out, and a BDAT chunk's reply; 180 */
+		unsigned client_dot_timeout;       /* for the reply to the final "." or last BDAT; 600 */
 	} smtp;
 	struct {
 		struct config_conn conn;    /* idle 1800 s (RFC 9051 5.4), lines 65536 */
