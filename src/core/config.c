@@ -128,7 +128,7 @@ static char *config_check_address_preference(const char *value);
 
 /* Sections in the order `tern check` prints them. */
 static const char *const config_sections[] = {
-	"server", "listen", "tls", "limits", "pop3", "smtp", "imap", "auth", "store", "dns", "log",
+	"server", "listen", "tls", "limits", "pop3", "smtp", "imap", "queue", "auth", "store", "dns", "log",
 };
 
 /* Every key tern knows. docs/configuration.md documents each row. */
@@ -192,6 +192,14 @@ static const struct config_key config_keys[] = {
 	UINT("imap", "idle_timeout", imap.conn.idle_timeout, "1800", 0, 86400),
 	UINT("imap", "line_length", imap.conn.line_length, "65536", 512, 1048576),
 	UINT("imap", "idle_keepalive", imap.idle_keepalive, "120", 1, 3600),
+
+	/* 5 minutes doubling to 4 hours, 5 days, a warning after 4 hours:
+	 * Postfix's figures, and RFC 5321 4.5.4.1's "at least 4-5 days" */
+	UINT("queue", "retry_first", queue.retry_first, "300", 1, 86400),
+	UINT("queue", "retry_max", queue.retry_max, "14400", 1, 604800),
+	UINT("queue", "lifetime", queue.lifetime, "432000", 1, 8640000),
+	UINT("queue", "delay_warning", queue.delay_warning, "14400", 0, 8640000),
+	BOOL("queue", "srs", queue.srs, "yes"),
 
 	BOOL("auth", "allow_plaintext_loopback", auth.allow_plaintext_loopback, "no"),
 	UINT("auth", "cache_ttl", auth.cache_ttl, "3600", 0, 86400),

@@ -116,6 +116,15 @@ struct config {
 		unsigned idle_keepalive;    /* seconds between IDLE's "* OK Still here"; 120 */
 	} imap;
 
+	/* [queue]: retries, expiry, delay warnings (queue/queue-schedule.h), SRS */
+	struct {
+		unsigned retry_first;       /* seconds after the first failed try; 300 */
+		unsigned retry_max;         /* the longest wait between tries (doubling up to it); 14400 */
+		unsigned lifetime;          /* seconds after arrival the queue gives up (bounce); 432000 */
+		unsigned delay_warning;     /* seconds after arrival the sender is told of a delay; 14400; 0 = never */
+		bool srs;                   /* rewrite the sender of forwarded mail (mail/mail-srs.h); yes */
+	} queue;
+
 	struct {
 		/* allow USER/PASS, AUTH PLAIN/LOGIN without TLS from 127.0.0.0/8 and ::1 */
 		bool allow_plaintext_loopback;  /* default false */

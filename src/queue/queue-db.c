@@ -9,6 +9,7 @@
 
 #include "core/errmsg.h"
 #include "queue/queue-envelope.h"
+#include "queue/queue-schedule.h"
 
 /* The committer never waits long: only delivery jobs, administration and
  * `tern queue list` share the file. */
@@ -54,8 +55,13 @@ static const char queue_schema_v1[] =
 	" last_error TEXT, PRIMARY KEY(msg_id, idx)) WITHOUT ROWID;"
 	"CREATE INDEX rcpts_due ON rcpts(local, state, next_try);";
 
+/* v2: which reports of a recipient were sent (QUEUE_REPORTED_* bits) */
+static const char queue_schema_v2[] =
+	"ALTER TABLE rcpts ADD COLUMN reported INTEGER NOT NULL DEFAULT 0;";
+
 static const struct db_migration queue_migrations[] = {
 	{ .sql = queue_schema_v1 },
+	{ .sql = queue_schema_v2 },
 };
 
 enum db_result queue_db_open(const char *folder, struct queue_db **qdb_r, char **error_r)
@@ -265,7 +271,7 @@ enum db_result queue_db_delete(struct queue_db *qdb, const char *id, bool *found
 /* --- delivery ---------------------------------------------------------- */
 
 enum db_result queue_db_record(struct queue_db *qdb, const struct queue_db_result *results,
-			       size_t n, int64_t now, int64_t (*delay_cb)(unsigned attempts),
+			       size_t n, int64_t now, const struct queue_schedule *sched,
 			       int64_t *next_try_r)
 {
 	static const char *const sql[] = {
@@ -308,7 +314,7 @@ enum db_result queue_db_record(struct queue_db *qdb, const struct queue_db_resul
 		sqlite3_bind_int(op.stmt[1], 2, (int)res->idx);
 		sqlite3_bind_text(op.stmt[1], 3, queue_state_name(res->state), -1, SQLITE_STATIC);
 		if (res->state == QUEUE_STATE_DEFERRED) {
-			next = now + delay_cb(attempts + 1);
+			next = queue_schedule_next(sched, res->arrival, attempts + 1, now);
 			if (*next_try_r == 0 || next < *next_try_r)
 				*next_try_r = next;
 		}
@@ -323,8 +329,10 @@ enum db_result queue_db_undelivered(struct queue_db *qdb, const char *id, unsign
 {
 	struct queue_db_op op;
 	bool open;
+	/* a failure whose report was sent (or needed none) is done with */
 	enum db_result r = queue_db_step_id(&op, qdb, "SELECT count(*) FROM rcpts WHERE msg_id = ?"
-					    " AND state <> 'delivered'", id,
+					    " AND state <> 'delivered' AND NOT (state = 'failed'"
+					    " AND (reported & 2) <> 0)", id,
 					    "count undelivered recipients", &open);
 
 	*n_r = r == DB_ROW ? (unsigned)sqlite3_column_int(op.stmt[0], 0) : 0;
@@ -385,6 +393,82 @@ enum db_result queue_db_next_try(struct queue_db *qdb, int64_t now, int64_t *whe
 	if (r == DB_ROW) {
 		*when_r = sqlite3_column_int64(op.stmt[0], 0);
 		r = DB_OK;
+	}
+	return queue_db_op_end(&op, r);
+}
+
+enum db_result queue_db_reported(struct queue_db *qdb, const char *id, unsigned idx,
+				 unsigned *bits_r)
+{
+	static const char *const sql[] = {
+		"SELECT reported FROM rcpts WHERE msg_id = ? AND idx = ?",
+		NULL,
+	};
+	struct queue_db_op op;
+	enum db_result r;
+
+	*bits_r = 0;
+	if ((r = queue_db_op_start(&op, qdb, false, sql)) != DB_OK)
+		return r;
+	sqlite3_bind_text(op.stmt[0], 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(op.stmt[0], 2, (int)idx);
+	r = db_step(qdb->db, op.stmt[0], "read reports");
+	if (r == DB_ROW) {
+		*bits_r = (unsigned)sqlite3_column_int(op.stmt[0], 0);
+		r = DB_OK;
+	}
+	return queue_db_op_end(&op, r);
+}
+
+enum db_result queue_db_mark_reported(struct queue_db *qdb, const char *id,
+				      const unsigned *idx, size_t n, unsigned bits)
+{
+	static const char *const sql[] = {
+		"UPDATE rcpts SET reported = reported | ?3 WHERE msg_id = ?1 AND idx = ?2",
+		NULL,
+	};
+	struct queue_db_op op;
+	enum db_result r;
+
+	if (n == 0)
+		return DB_OK;
+	if ((r = queue_db_op_start(&op, qdb, true, sql)) != DB_OK)
+		return r;
+	for (size_t i = 0; i < n && r == DB_OK; i++) {
+		sqlite3_bind_text(op.stmt[0], 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(op.stmt[0], 2, (int)idx[i]);
+		sqlite3_bind_int(op.stmt[0], 3, (int)bits);
+		r = queue_db_run(&op, op.stmt[0], "record a report");
+	}
+	return queue_db_op_end(&op, r);
+}
+
+enum db_result queue_db_unreported(struct queue_db *qdb, int64_t before, size_t limit,
+				   void (*cb)(void *ctx, const struct queue_db_unreported *u),
+				   void *ctx)
+{
+	static const char *const sql[] = {
+		"SELECT r.msg_id, r.idx, r.last_error FROM rcpts r JOIN messages m"
+		" ON m.id = r.msg_id WHERE r.local = 1 AND r.state = 'failed'"
+		" AND (r.reported & 2) = 0 AND m.arrival < ?2 ORDER BY r.msg_id, r.idx LIMIT ?1",
+		NULL,
+	};
+	struct queue_db_op op;
+	enum db_result r;
+
+	if ((r = queue_db_op_start(&op, qdb, false, sql)) != DB_OK)
+		return r;
+	sqlite3_bind_int64(op.stmt[0], 1, (sqlite3_int64)limit);
+	sqlite3_bind_int64(op.stmt[0], 2, before);
+	while ((r = db_step(qdb->db, op.stmt[0], "find unreported failures")) == DB_ROW) {
+		struct queue_db_unreported u = {
+			.id = (const char *)sqlite3_column_text(op.stmt[0], 0),
+			.idx = (unsigned)sqlite3_column_int(op.stmt[0], 1),
+			.error = (const char *)sqlite3_column_text(op.stmt[0], 2),
+		};
+
+		if (u.id != NULL)
+			cb(ctx, &u);
 	}
 	return queue_db_op_end(&op, r);
 }

@@ -13,6 +13,7 @@
 struct cidr_list;
 struct dkim_keys;
 struct dir;
+struct mail_srs;
 struct queue;
 struct smtp_pregreet;
 struct store_root;
@@ -39,6 +40,7 @@ struct smtp_context {
 	/* DATA/dkim's keys: submission and sendmail sign with them
 	 * (smtp-sign.c); NULL: nothing is signed */
 	struct dkim_keys *dkim;
+	const struct mail_srs *srs;          /* [queue] srs: decodes bounces to SRS addresses; NULL: off */
 };
 
 extern const struct protocol smtp_protocol;
