@@ -97,6 +97,10 @@ struct config_key {
 #define STRING(sec, name, field, dflt, chk)                                     \
 	{ .section = sec, .key = name, .type = CONFIG_STRING,                   \
 	  .offset = CONFIG_FIELD(field, char *), .def = dflt, .check = chk }
+/* A string never shown (`tern check` prints its key only). */
+#define SECRET(sec, name, field)                                                \
+	{ .section = sec, .key = name, .type = CONFIG_STRING,                   \
+	  .offset = CONFIG_FIELD(field, char *), .def = "", .secret = true }
 #define BOOL(sec, name, field, dflt)                                            \
 	{ .section = sec, .key = name, .type = CONFIG_BOOL,                     \
 	  .offset = CONFIG_FIELD(field, bool), .def = dflt }
@@ -121,6 +125,7 @@ static char *config_check_separator(const char *value);
 static char *config_check_account(const char *value);
 static char *config_check_sender_login(const char *value);
 static char *config_check_address_preference(const char *value);
+static char *config_check_client_tls(const char *value);
 
 #define KIB 1024ULL
 #define MIB (1024ULL * 1024)
@@ -200,6 +205,16 @@ static const struct config_key config_keys[] = {
 	UINT("queue", "lifetime", queue.lifetime, "432000", 1, 8640000),
 	UINT("queue", "delay_warning", queue.delay_warning, "14400", 0, 8640000),
 	BOOL("queue", "srs", queue.srs, "yes"),
+	/* queue-route.c parses the table and the host at the queue's start */
+	STRING("queue", "transport", queue.transport, "", NULL),
+	STRING("queue", "relayhost", queue.relayhost, "", NULL),
+	STRING("queue", "relayhost_tls", queue.relayhost_tls, "may", config_check_client_tls),
+	BOOL("queue", "relayhost_implicit_tls", queue.relayhost_implicit_tls, "no"),
+	STRING("queue", "relayhost_user", queue.relayhost_user, "", NULL),
+	SECRET("queue", "relayhost_password", queue.relayhost_password),
+	BOOL("queue", "relayhost_auth_unverified", queue.relayhost_auth_unverified, "no"),
+	/* Postfix's default_destination_concurrency_limit */
+	UINT("queue", "destination_concurrency", queue.destination_concurrency, "20", 1, 1000),
 
 	BOOL("auth", "allow_plaintext_loopback", auth.allow_plaintext_loopback, "no"),
 	UINT("auth", "cache_ttl", auth.cache_ttl, "3600", 0, 86400),
@@ -402,6 +417,17 @@ static char *config_check_sender_login(const char *value)
 	    strcmp(value, "any") != 0)
 		return config_reason("must be aliases, account or any");
 	return NULL;
+}
+
+/* The words of smtp-client.h's enum smtp_client_tls. */
+static char *config_check_client_tls(const char *value)
+{
+	static const char *const words[] = { "none", "may", "encrypt", "verify" };
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(value, words[i]) == 0)
+			return NULL;
+	return config_reason("expected none, may, encrypt or verify");
 }
 
 static char *config_check_address_preference(const char *value)
