@@ -1,5 +1,6 @@
 /* queue-route - the transport table and the smarthost's address:
  * parsing them, and the table's lookup (queue-route.h). */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,12 @@ const char *queue_route_parse_host(const char *text, size_t len, struct queue_ro
 	}
 	memcpy(route_r->host, host, hlen);
 	route_r->host[hlen] = '\0';
+	if (text[0] == '[') {
+		struct in6_addr a6;
+
+		if (inet_pton(AF_INET6, route_r->host, &a6) != 1)
+			return "not an IPv6 address within []";
+	}
 	return NULL;
 }
 
