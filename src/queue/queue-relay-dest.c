@@ -57,6 +57,7 @@ static void queue_relay_dest_rcpt_done(void *arg, size_t index,
 	rc->tried = true;
 	rc->remote = res->remote;
 	rc->relayed = res->dsn_relayed;
+	rc->reused = g->reused;
 	rc->state = res->status == SMTP_CLIENT_DELIVERED ? QUEUE_STATE_DELIVERED
 		    : res->status == SMTP_CLIENT_BOUNCED ? QUEUE_STATE_FAILED
 							 : QUEUE_STATE_DEFERRED;
@@ -68,31 +69,63 @@ static void queue_relay_dest_rcpt_done(void *arg, size_t index,
 }
 
 static void queue_relay_dest_try(struct queue_relay_group *g);
+static void queue_relay_dest_prepare(struct queue_relay_group *g);
+static void queue_relay_dest_begin(struct queue_relay_group *g);
+
+/* g is over on a connection that can carry more: the oldest group
+ * waiting for the same destination takes it, and g's slot, over
+ * (RSET, its transaction); else g's slot goes the usual way. */
+static void queue_relay_dest_reuse(struct queue_relay_group *g, struct smtp_client *client)
+{
+	struct queue_relay_group *n = queue_relay_unpark(g->m->r, g->dest);
+
+	if (n == NULL)
+		return;
+	g->has_slot = false;
+	n->has_slot = true;
+	n->reused = true;
+	n->addrs[0] = g->addrs[g->addr_next];
+	memcpy(n->names[0], g->names[g->addr_next], sizeof(n->names[0]));
+	n->n_addrs = 1;
+	n->addr_next = 0;
+	n->policy = g->target.policy;
+	n->implicit_tls = g->implicit_tls;
+	queue_relay_dest_prepare(n);
+	if (!smtp_client_next(client, &n->msg)) {
+		/* the connection cannot: its own, routed as usual */
+		n->reused = false;
+		n->n_addrs = 0;
+		queue_relay_dest_begin(n);
+	}
+}
 
 static void queue_relay_dest_session_done(void *arg, struct smtp_client *client,
 					  enum smtp_client_next next)
 {
 	struct queue_relay_group *g = arg;
 
-	(void)client;
-	if (g->m->r->stopping || queue_relay_dest_pending(g) == 0) {
-		queue_relay_group_done(g);
-	} else if (next == SMTP_CLIENT_NEXT_PLAIN && !g->plain) {
-		g->plain = true;
-		queue_relay_dest_try(g);
-	} else if (next == SMTP_CLIENT_NEXT_MX && g->addr_next + 1 < g->n_addrs) {
-		g->addr_next++;
-		g->plain = false;
-		queue_relay_dest_try(g);
-	} else {
-		queue_relay_group_done(g);
+	if (!g->m->r->stopping && queue_relay_dest_pending(g) > 0) {
+		if (next == SMTP_CLIENT_NEXT_PLAIN && !g->plain) {
+			g->plain = true;
+			queue_relay_dest_try(g);
+			return;
+		}
+		if (next == SMTP_CLIENT_NEXT_MX && g->addr_next + 1 < g->n_addrs) {
+			g->addr_next++;
+			g->plain = false;
+			queue_relay_dest_try(g);
+			return;
+		}
 	}
+	if (!g->m->r->stopping && next == SMTP_CLIENT_NEXT_NONE)
+		queue_relay_dest_reuse(g, client);
+	queue_relay_group_done(g);
 }
 
 /* One session to addrs[addr_next] with the recipients still pending; a
  * try's recipient list lives as long as the message (the session may
  * look at it until its done has returned). */
-static void queue_relay_dest_try(struct queue_relay_group *g)
+static void queue_relay_dest_prepare(struct queue_relay_group *g)
 {
 	struct queue_relay_msg *m = g->m;
 	size_t n = queue_relay_dest_pending(g), k = 0;
@@ -140,7 +173,12 @@ static void queue_relay_dest_try(struct queue_relay_group *g)
 		.done = queue_relay_dest_session_done,
 		.arg = g,
 	};
-	smtp_client_start(m->r->loop, &g->target, &g->msg);
+}
+
+static void queue_relay_dest_try(struct queue_relay_group *g)
+{
+	queue_relay_dest_prepare(g);
+	smtp_client_start(g->m->r->loop, &g->target, &g->msg);
 }
 
 static void queue_relay_dest_add(struct queue_relay_group *g, const struct dns_addr *a,
@@ -261,6 +299,26 @@ static void queue_relay_dest_host(struct queue_relay_group *g, const struct queu
 	queue_relay_dest_resolve(g);
 }
 
+/* Route the group (it holds its slot). */
+static void queue_relay_dest_begin(struct queue_relay_group *g)
+{
+	if (g->route != NULL)
+		queue_relay_dest_host(g, g->route);
+	else
+		g->query = dns_lookup(g->m->r->loop, DNS_TYPE_MX, g->domain,
+				      queue_relay_dest_mx_answer, g);
+}
+
+void queue_relay_group_unpark(struct queue_relay_group *g)
+{
+	if (!queue_relay_slot_take(g->m->r, g->dest)) {
+		queue_relay_park(g->m->r, g);
+		return;
+	}
+	g->has_slot = true;
+	queue_relay_dest_begin(g);
+}
+
 void queue_relay_group_start(struct queue_relay_group *g)
 {
 	struct queue_relay *r = g->m->r;
@@ -275,19 +333,12 @@ void queue_relay_group_start(struct queue_relay_group *g)
 		g->implicit_tls = r->q->cfg->queue.relayhost_implicit_tls;
 		snprintf(g->dest, sizeof(g->dest), "%s:%u", route->host, route->port);
 	} else {
-		g->mx = true;
 		g->port = 25;
 		g->policy = &r->policies[SMTP_CLIENT_TLS_MAY];
 		snprintf(g->dest, sizeof(g->dest), "mx:%s", g->domain);
 	}
-	if (!queue_relay_slot_take(r, g->dest)) {
-		/* at the destination's limit: left for the next scan, untried */
-		g->dest[0] = '\0';
-		queue_relay_group_done(g);
-		return;
-	}
-	if (route != NULL)
-		queue_relay_dest_host(g, route);
-	else
-		g->query = dns_lookup(r->loop, DNS_TYPE_MX, g->domain, queue_relay_dest_mx_answer, g);
+	g->route = route;
+	/* at the destination's limit: it waits for a slot, or a connection
+	 * another group is done with (queue_relay_dest_reuse) */
+	queue_relay_group_unpark(g);
 }

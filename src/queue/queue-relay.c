@@ -60,6 +60,29 @@ void queue_relay_slot_put(struct queue_relay *r, const char *dest)
 	}
 }
 
+void queue_relay_park(struct queue_relay *r, struct queue_relay_group *g)
+{
+	struct queue_relay_group **p = &r->parked;
+
+	while (*p != NULL)
+		p = &(*p)->park_next;
+	g->park_next = NULL;
+	*p = g;
+}
+
+struct queue_relay_group *queue_relay_unpark(struct queue_relay *r, const char *dest)
+{
+	for (struct queue_relay_group **p = &r->parked; *p != NULL; p = &(*p)->park_next) {
+		struct queue_relay_group *g = *p;
+
+		if (strcmp(g->dest, dest) == 0) {
+			*p = g->park_next;
+			return g;
+		}
+	}
+	return NULL;
+}
+
 /* ---- messages ---- */
 
 static void queue_relay_msg_free(struct queue_relay_msg *m)
@@ -332,8 +355,8 @@ static void queue_relay_record_work(void *arg)
 		};
 		if (rc->state == QUEUE_STATE_DELIVERED)
 			log_event(LOG_LEVEL_INFO, "queue", NULL, NULL,
-				  "msg=\"relayed\" queue_id=%s to=%s relay=%s", m->rec.id,
-				  rc->address, rc->remote_mta);
+				  "msg=\"relayed\" queue_id=%s to=%s relay=%s connection=%s",
+				  m->rec.id, rc->address, rc->remote_mta, rc->reused ? "reused" : "new");
 		else
 			log_event(LOG_LEVEL_WARN, "queue", NULL, NULL,
 				  "msg=\"relay %s\" queue_id=%s to=%s error=\"%s\"",
@@ -402,9 +425,15 @@ static void queue_relay_record_done(void *arg)
 void queue_relay_group_done(struct queue_relay_group *g)
 {
 	struct queue_relay_msg *m = g->m;
+	struct queue_relay_group *next;
 
-	if (g->dest[0] != '\0')
+	if (g->has_slot) {
+		g->has_slot = false;
 		queue_relay_slot_put(m->r, g->dest);
+		/* the slot goes to the oldest group waiting for it */
+		if (!m->r->stopping && (next = queue_relay_unpark(m->r, g->dest)) != NULL)
+			queue_relay_group_unpark(next);
+	}
 	if (--m->groups_left > 0)
 		return;
 	loop_job(m->r->loop, queue_relay_record_work, queue_relay_record_done, m);
@@ -431,6 +460,13 @@ static void queue_relay_stopped(void *arg)
 	pthread_mutex_unlock(&r->lock);
 	r->stop_hook = NULL;
 	loop_timer_stop(r->timer);
+	/* what waits for a slot stays due, untried */
+	while (r->parked != NULL) {
+		struct queue_relay_group *g = r->parked;
+
+		r->parked = g->park_next;
+		queue_relay_group_done(g);
+	}
 }
 
 static void queue_relay_begin(void *arg)

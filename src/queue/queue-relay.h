@@ -32,6 +32,7 @@ struct queue_relay_rcpt {
 	enum queue_state state;      /* DELIVERED, DEFERRED or FAILED */
 	bool remote;                 /* the result is a server's reply */
 	bool relayed;                /* delivered to a server without DSN */
+	bool reused;                 /* over a connection another message used before */
 	char status[16];             /* RFC 3463 */
 	char error[SMTP_CLIENT_TEXT_MAX + 64];
 	char remote_mta[256];
@@ -44,13 +45,16 @@ struct queue_relay_group {
 	struct queue_relay_msg *m;
 	char domain[256];
 	char dest[300];              /* the destination's key, for its connection count */
+	bool has_slot;               /* holds one of the destination's slots */
+	bool reused;                 /* went over another group's connection */
+	struct queue_relay_group *park_next;  /* waiting for a slot (queue_relay.parked) */
 	size_t *which;               /* indexes into m->rcpts */
 	size_t n;
 	/* the route */
+	const struct queue_route *route;  /* the operator's host, or NULL for MX */
 	const struct smtp_client_policy *policy;
 	bool implicit_tls;
 	uint16_t port;
-	bool mx;                     /* by the domain's MX records */
 	struct smtp_mx_list hosts;   /* the exchangers (or the one host) in order */
 	size_t host_next;
 	enum dns_type asking;
@@ -100,6 +104,7 @@ struct queue_relay {
 	struct smtp_client_policy policies[SMTP_CLIENT_TLS__COUNT];
 	struct smtp_client_policy relay_policy;
 	struct queue_relay_msg *inflight;
+	struct queue_relay_group *parked;  /* groups waiting for a destination's slot, oldest first */
 	/* connections per destination now */
 	struct queue_relay_count {
 		char dest[300];
@@ -108,14 +113,21 @@ struct queue_relay {
 	size_t n_counts;
 };
 
-/* queue-relay-dest.c: send a group on its way; when it is over, it calls
- * queue_relay_group_done. */
+/* queue-relay-dest.c: send a group on its way (it waits, parked, while
+ * its destination is at [queue] destination_concurrency); when it is
+ * over, it calls queue_relay_group_done. */
 void queue_relay_group_start(struct queue_relay_group *g);
+/* A parked group's destination has a slot again: route and send it. */
+void queue_relay_group_unpark(struct queue_relay_group *g);
 /* queue-relay.c */
 void queue_relay_group_done(struct queue_relay_group *g);
 /* Take a connection slot of the destination (false: it is at [queue]
  * destination_concurrency), give it back. */
 bool queue_relay_slot_take(struct queue_relay *r, const char *dest);
 void queue_relay_slot_put(struct queue_relay *r, const char *dest);
+/* Park a group until its destination has a slot; take the oldest parked
+ * group of a destination (NULL: none). */
+void queue_relay_park(struct queue_relay *r, struct queue_relay_group *g);
+struct queue_relay_group *queue_relay_unpark(struct queue_relay *r, const char *dest);
 
 #endif

@@ -76,7 +76,8 @@ def relay():
     """(a, b, dns_port): B serving b.test on 127.0.0.3:25; A serving
     a.test on 127.0.0.2:25 with submission, routing by MX through
     dnsmasq."""
-    a = th.Tern({"server.hostname": "mx.a.test", "queue.relayhost": ""})
+    a = th.Tern({"server.hostname": "mx.a.test", "queue.relayhost": "",
+                 "queue.destination_concurrency": "1"})
     b = th.Tern({"server.hostname": "mx.b.test", "queue.relayhost": ""})
     proc = folder = None
     try:
@@ -138,16 +139,23 @@ def test_delivered_signed_over_starttls(relay):
 
 
 def test_b_down_deferred_then_flushed(relay):
+    """B down: three messages deferred; B back, a flush: delivered, one
+    after the other over one connection ([queue]
+    destination_concurrency = 1 on A: the others wait for it)."""
     a, b, _ = relay
     b.servers[-1].terminate()
-    mark = "r-" + uuid.uuid4().hex[:12]
-    submit(a, mark, [BOB])
-    out = a.wait_queue(lambda o: "deferred  remote %s  tries 1, next in" % BOB in o)
-    assert "127.0.0.3" in out or "connect" in out.lower(), out
+    marks = ["r-" + uuid.uuid4().hex[:12] for _ in range(3)]
+    for mark in marks:
+        submit(a, mark, [BOB])
+    out = a.wait_queue(lambda o: o.count("deferred  remote %s  tries 1, next in" % BOB) == 3)
+    assert "connect" in out.lower() or "refused" in out.lower(), out
     b.start()
-    assert a.cmd("queue", "flush").stdout == "flushed the queue: 1 deferred recipient to try now\n"
-    delivered(b, mark, BOB, th.PASSWORD)
+    assert a.cmd("queue", "flush").stdout == "flushed the queue: 3 deferred recipients to try now\n"
+    for mark in marks:
+        delivered(b, mark, BOB, th.PASSWORD)
     a.wait_queue(lambda o: o.startswith("the queue is empty"))
+    log = a.servers[-1].stderr_text()
+    assert log.count("connection=reused") >= 2, log[-3000:]
 
 
 def dsn_for(a, mark):
