@@ -3,6 +3,7 @@
  * config.h. Runs only on the main thread (inih's options are globals). */
 #include "core/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -126,6 +127,7 @@ static char *config_check_account(const char *value);
 static char *config_check_sender_login(const char *value);
 static char *config_check_address_preference(const char *value);
 static char *config_check_client_tls(const char *value);
+static char *config_check_source_address(const char *value);
 
 #define KIB 1024ULL
 #define MIB (1024ULL * 1024)
@@ -215,6 +217,7 @@ static const struct config_key config_keys[] = {
 	BOOL("queue", "relayhost_auth_unverified", queue.relayhost_auth_unverified, "no"),
 	/* Postfix's default_destination_concurrency_limit */
 	UINT("queue", "destination_concurrency", queue.destination_concurrency, "20", 1, 1000),
+	STRING("queue", "source_address", queue.source_address, "", config_check_source_address),
 
 	BOOL("auth", "allow_plaintext_loopback", auth.allow_plaintext_loopback, "no"),
 	UINT("auth", "cache_ttl", auth.cache_ttl, "3600", 0, 86400),
@@ -416,6 +419,28 @@ static char *config_check_sender_login(const char *value)
 	if (strcmp(value, "aliases") != 0 && strcmp(value, "account") != 0 &&
 	    strcmp(value, "any") != 0)
 		return config_reason("must be aliases, account or any");
+	return NULL;
+}
+
+/* At most one IPv4 and one IPv6 address, separated by a comma. */
+static char *config_check_source_address(const char *value)
+{
+	char copy[2 * INET6_ADDRSTRLEN + 2], *save = NULL;
+	bool v4 = false, v6 = false;
+
+	if (strlen(value) >= sizeof(copy))
+		return config_reason("expected an IPv4 and/or an IPv6 address");
+	strcpy(copy, value);
+	for (char *t = strtok_r(copy, ", ", &save); t != NULL; t = strtok_r(NULL, ", ", &save)) {
+		struct in6_addr a;
+
+		if (inet_pton(AF_INET, t, &a) == 1 && !v4)
+			v4 = true;
+		else if (inet_pton(AF_INET6, t, &a) == 1 && !v6)
+			v6 = true;
+		else
+			return config_reason("expected an IPv4 and/or an IPv6 address");
+	}
 	return NULL;
 }
 

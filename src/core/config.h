@@ -132,6 +132,7 @@ struct config {
 		char *relayhost_password;
 		bool relayhost_auth_unverified; /* AUTH also over TLS whose certificate does not verify; no */
 		unsigned destination_concurrency; /* connections per destination at once; 20 */
+		char *source_address;       /* outbound connections from these addresses (one IPv4, one IPv6); "" */
 	} queue;
 
 	struct {

@@ -154,6 +154,7 @@ static void queue_relay_dest_prepare(struct queue_relay_group *g)
 	}
 	memset(&g->target, 0, sizeof(g->target));
 	g->target.remote = g->addrs[g->addr_next];
+	g->target.source = g->target.remote.ss_family == AF_INET ? m->r->source4 : m->r->source6;
 	snprintf(g->target.server_name, sizeof(g->target.server_name), "%s",
 		 g->names[g->addr_next]);
 	g->target.implicit_tls = g->implicit_tls;

@@ -11,7 +11,9 @@
  * takes a message done with everywhere out of the queue. A timer wakes
  * the scan at the earliest retry; a flush or a release wakes it at
  * once (queue_relay_kick). */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -482,6 +484,23 @@ static void queue_relay_begin(void *arg)
 	queue_relay_scan_start(r);
 }
 
+/* [queue] source_address (config.c checked it). */
+static void queue_relay_sources(struct queue_relay *r, const char *value)
+{
+	char copy[2 * INET6_ADDRSTRLEN + 2], *save = NULL;
+
+	snprintf(copy, sizeof(copy), "%s", value);
+	for (char *t = strtok_r(copy, ", ", &save); t != NULL; t = strtok_r(NULL, ", ", &save)) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&r->source4;
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&r->source6;
+
+		if (inet_pton(AF_INET, t, &sin->sin_addr) == 1)
+			sin->sin_family = AF_INET;
+		else if (inet_pton(AF_INET6, t, &sin6->sin6_addr) == 1)
+			sin6->sin6_family = AF_INET6;
+	}
+}
+
 int queue_relay_start(struct queue *q, struct loop *loop, char **error_r)
 {
 	const struct config *cfg = q->cfg;
@@ -516,6 +535,7 @@ int queue_relay_start(struct queue *q, struct loop *loop, char **error_r)
 		r->relay_policy.auth_password = cfg->queue.relayhost_password;
 		r->relay_policy.auth_unverified = cfg->queue.relayhost_auth_unverified;
 	}
+	queue_relay_sources(r, cfg->queue.source_address);
 	r->q = q;
 	r->loop = loop;
 	pthread_mutex_init(&r->lock, NULL);

@@ -103,6 +103,8 @@ struct queue_relay {
 	bool has_relayhost;
 	struct smtp_client_policy policies[SMTP_CLIENT_TLS__COUNT];
 	struct smtp_client_policy relay_policy;
+	/* [queue] source_address per family; AF_UNSPEC: the kernel's choice */
+	struct sockaddr_storage source4, source6;
 	struct queue_relay_msg *inflight;
 	struct queue_relay_group *parked;  /* groups waiting for a destination's slot, oldest first */
 	/* connections per destination now */

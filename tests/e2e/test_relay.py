@@ -7,8 +7,9 @@
 # message arrives with both Received headers (B's says ESMTPS with the
 # cipher: A used STARTTLS) and a DKIM signature dkimpy verifies against
 # the TXT record read from dnsmasq; B down: deferred, delivered by a
-# flush once B is back; an unknown user at B and a null-MX domain: a DSN
-# in the sender's INBOX.
+# flush once B is back, over one connection; the next MX when the first
+# refuses the connection; an unknown user at B and a null-MX domain: a
+# DSN in the sender's INBOX.
 import os
 import shutil
 import signal
@@ -27,6 +28,7 @@ from test_smtp import delivered
 DNSMASQ = "/usr/sbin/dnsmasq"
 ALICE = "alice@a.test"
 BOB = "bob@b.test"
+BOB2 = "bob@b2.test"
 
 pytestmark = pytest.mark.skipif(not th.AS_ROOT or not os.path.exists(DNSMASQ),
                                 reason="needs root (port 25) and dnsmasq")
@@ -51,6 +53,8 @@ def start_dnsmasq(txt_name, txt_record):
                 "no-poll\nlocal-ttl=1\nlocal=/test/\n"
                 "mx-host=a.test,mx.a.test,10\nhost-record=mx.a.test,127.0.0.2\n"
                 "mx-host=b.test,mx.b.test,10\nhost-record=mx.b.test,127.0.0.3\n"
+                "mx-host=b2.test,mx1.b2.test,10\nhost-record=mx1.b2.test,127.0.0.4\n"
+                "mx-host=b2.test,mx.b.test,20\n"
                 "mx-host=nullmx.test,.,0\n"
                 "txt-record=%s,%s\n" % (port, txt_name.rstrip("."), strings))
     proc = subprocess.Popen([DNSMASQ, "--keep-in-foreground", "--conf-file=" + conf,
@@ -77,8 +81,9 @@ def relay():
     a.test on 127.0.0.2:25 with submission, routing by MX through
     dnsmasq."""
     a = th.Tern({"server.hostname": "mx.a.test", "queue.relayhost": "",
-                 "queue.destination_concurrency": "1"})
-    b = th.Tern({"server.hostname": "mx.b.test", "queue.relayhost": ""})
+                 "queue.source_address": "127.0.0.2", "queue.destination_concurrency": "1"})
+    b = th.Tern({"server.hostname": "mx.b.test", "queue.relayhost": "",
+                 "queue.source_address": "127.0.0.3"})
     proc = folder = None
     try:
         for t, domain, user, address in ((a, "a.test", ALICE, "127.0.0.2"),
@@ -87,6 +92,9 @@ def relay():
             t.sets["listen.smtp"] = address + ":25"
             t.cmd("domain", "add", domain)
             t.cmd("user", "add", user, input=th.PASSWORD + "\n")
+        # b2.test: its first exchanger (127.0.0.4) takes no connection
+        b.cmd("domain", "add", "b2.test")
+        b.cmd("user", "add", BOB2, input=th.PASSWORD + "\n")
         out = a.cmd("dkim", "keygen", "a.test").stdout
         txt_name, txt_record = parse_zone_line(out)
         proc, port, folder = start_dnsmasq(txt_name, txt_record)
@@ -129,6 +137,7 @@ def test_delivered_signed_over_starttls(relay):
     received = header_fields(stored, b"Received")
     assert len(received) == 2, received
     # B's, first: from A over STARTTLS
+    assert received[0].startswith(b"Received: from mx.a.test ([127.0.0.2])"), received[0]
     assert b"by mx.b.test" in received[0] and b"with ESMTPS" in received[0], received[0]
     assert b"with cipher " in received[0], received[0]
     # A's: the submission
@@ -156,6 +165,15 @@ def test_b_down_deferred_then_flushed(relay):
     a.wait_queue(lambda o: o.startswith("the queue is empty"))
     log = a.servers[-1].stderr_text()
     assert log.count("connection=reused") >= 2, log[-3000:]
+
+
+def test_next_mx_after_a_refused_connection(relay):
+    a, b, _ = relay
+    mark = "r-" + uuid.uuid4().hex[:12]
+    submit(a, mark, [BOB2])
+    stored, = delivered(b, mark, BOB2, th.PASSWORD)
+    assert b"by mx.b.test" in header_fields(stored, b"Received")[0]
+    a.wait_queue(lambda o: o.startswith("the queue is empty"))
 
 
 def dsn_for(a, mark):
