@@ -84,7 +84,11 @@ static const char *queue_route_parse_entry(const char *text, size_t len, struct 
 	if (dlen == 0 || dlen >= sizeof(r->domain))
 		return "a bad domain";
 	for (size_t i = 0; i < dlen; i++) {
-		if (!isalnum((unsigned char)text[i]) && text[i] != '-' && text[i] != '.')
+		bool dot = text[i] == '.';
+
+		/* labels are never empty: no leading, trailing or double dot */
+		if ((!isalnum((unsigned char)text[i]) && text[i] != '-' && !dot) ||
+		    (dot && (i == 0 || i + 1 == dlen || text[i - 1] == '.')))
 			return "a bad domain";
 		r->domain[i] = (char)tolower((unsigned char)text[i]);
 	}

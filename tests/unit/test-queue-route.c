@@ -90,7 +90,8 @@ static void test_table_broken(void **state)
 	static const char *const bad[] = {
 		"example.org", "=host", "example.org=", "exa mple.org=host", "ex_ample.org=host",
 		"example.org=host/", "example.org=host/sometimes", "example.org=host:99999",
-		"a.test=host, b.test", ".=host", "a.test=[::1",
+		"a.test=host, b.test", ".=host", "a.test=[::1", "a..test=host", ".a.test=host",
+		"a.test..=host",
 	};
 	static const char good[] = "a.test=[2001:db8::2]:2525/verify";
 	struct queue_route *routes = (struct queue_route *)1;
