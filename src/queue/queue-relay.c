@@ -252,19 +252,18 @@ static void queue_relay_scan_work(void *arg)
 	}
 }
 
+/* The timer set for `when` (seconds since the epoch), unless it is set
+ * for earlier already. */
 static void queue_relay_arm(struct queue_relay *r, int64_t when)
 {
 	int64_t now = queue_now();
-	uint64_t ms;
 
 	if (when <= 0 || r->stopping)
 		return;
-	ms = when > now ? (uint64_t)(when - now) * 1000 : 0;
-	if (loop_timer_pending(r->timer)) {
-		/* keep an earlier deadline: restart only for a sooner one */
+	if (loop_timer_pending(r->timer) && r->timer_at <= when)
 		return;
-	}
-	loop_timer_start(r->timer, ms);
+	r->timer_at = when;
+	loop_timer_start(r->timer, when > now ? (uint64_t)(when - now) * 1000 : 0);
 }
 
 static void queue_relay_scan_start(struct queue_relay *r);
@@ -445,7 +444,10 @@ void queue_relay_group_done(struct queue_relay_group *g)
 
 static void queue_relay_timer_fired(void *arg)
 {
-	queue_relay_scan_start(arg);
+	struct queue_relay *r = arg;
+
+	r->timer_at = 0;
+	queue_relay_scan_start(r);
 }
 
 static void queue_relay_kicked(void *arg)

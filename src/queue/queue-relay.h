@@ -93,6 +93,7 @@ struct queue_relay {
 	struct queue *q;
 	struct loop *loop;
 	struct loop_timer *timer;
+	int64_t timer_at;            /* what the timer is set for (seconds since the epoch) */
 	struct loop_stop_hook *stop_hook;
 	pthread_mutex_t lock;        /* stopping, for queue_relay_kick */
 	bool stopping;
