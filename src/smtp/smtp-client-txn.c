@@ -262,6 +262,14 @@ static void smtp_client_rcpt_reply(struct smtp_client *c, const struct smtp_clie
 {
 	size_t i = c->reply_at;
 
+	while (i < c->msg->n_rcpts && c->rcpt[i] != SMTP_CLIENT_RCPT_SENT)
+		i++;
+	if (c->unanswered == 0 || (!c->mail_unanswered && i == c->msg->n_rcpts)) {
+		/* more replies than commands: the server is confused */
+		smtp_client_abort(c, SMTP_CLIENT_NEXT_NONE, 451, "4.5.0", "RCPT",
+				  "a reply out of turn: %u %s", r->code, r->text);
+		return;
+	}
 	c->unanswered--;
 	if (c->mail_unanswered) {
 		c->mail_unanswered = false;
@@ -277,10 +285,6 @@ static void smtp_client_rcpt_reply(struct smtp_client *c, const struct smtp_clie
 		smtp_client_rcpts_next(c);
 		return;
 	}
-	while (i < c->msg->n_rcpts && c->rcpt[i] != SMTP_CLIENT_RCPT_SENT)
-		i++;
-	if (i == c->msg->n_rcpts)
-		return;   /* cannot happen: a reply per RCPT sent */
 	c->reply_at = i + 1;
 	if (c->mail_failed) {
 		c->rcpt[i] = SMTP_CLIENT_RCPT_PENDING;   /* MAIL's result follows */

@@ -239,13 +239,22 @@ static void smtp_client_greeted(struct smtp_client *c)
 	smtp_client_txn_start(c);
 }
 
-/* A reply that ends the connection's start: the next address may do. */
+/* A reply that ends the connection's start (the greeting, EHLO, HELO,
+ * a STARTTLS the policy needs): this server does not take the mail now,
+ * the next address may. A 5xx here is no verdict on the recipients (as
+ * Postfix's smtp_skip_5xx_greeting): they are deferred, the server's
+ * reply quoted, its enhanced code's class made 4. */
 static void smtp_client_refused(struct smtp_client *c, const struct smtp_client_reply *r)
 {
-	smtp_client_abort(c, SMTP_CLIENT_NEXT_MX, r->code, r->enhanced[0] != '\0' ? r->enhanced
-				  : r->code >= 500 ? "5.0.0" : "4.0.0",
-			  c->waiting, "%u %s%s%s", r->code, r->enhanced, r->enhanced[0] ? " " : "",
-			  r->text);
+	char enhanced[sizeof(r->enhanced)] = "4.0.0";
+
+	if (r->enhanced[0] != '\0') {
+		memcpy(enhanced, r->enhanced, sizeof(enhanced));
+		enhanced[0] = '4';
+	}
+	smtp_client_abort(c, SMTP_CLIENT_NEXT_MX, 451, enhanced, c->waiting,
+			  "%s refused: %u %s%s%s", c->waiting, r->code, r->enhanced,
+			  r->enhanced[0] ? " " : "", r->text);
 }
 
 static void smtp_client_reply(struct smtp_client *c, const struct smtp_client_reply *r)
@@ -267,8 +276,9 @@ static void smtp_client_reply(struct smtp_client *c, const struct smtp_client_re
 		if (r->code == 250) {
 			smtp_client_ehlo_parse(r, &c->ehlo);
 			smtp_client_greeted(c);
-		} else if (r->code >= 500 && r->code <= 504) {
-			/* RFC 5321 4.1.1.1: a server that does not know EHLO */
+		} else if (r->code >= 500) {
+			/* RFC 5321 3.2, 4.1.1.1: a server that does not take EHLO
+			 * (500, 501, 502, 550...) may take HELO */
 			smtp_client_command(c, SMTP_CLIENT_HELO, "HELO", p->timeouts.command, "HELO %s",
 					    p->helo_name);
 		} else {

@@ -21,8 +21,10 @@
  *
  * Every recipient of a message gets exactly one result: delivered (a 2xx
  * to the end of data), deferred (4xx, the connection lost or timed out
- * before the final reply, the server's nonsense) or bounced (5xx, or a
- * message this server cannot take as it is). A 452 to a RCPT after
+ * before the final reply, the server's nonsense, and a 5xx to the
+ * greeting, EHLO or HELO, which says nothing about the recipients) or
+ * bounced (5xx to MAIL, RCPT or the data, or a message this server
+ * cannot take as it is). A 452 to a RCPT after
  * another RCPT of the transaction was accepted means "too many
  * recipients" (RFC 5321 4.5.3.1.10): those recipients go in a new
  * transaction on the same connection at once. Mail is never reported
