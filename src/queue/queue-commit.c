@@ -145,7 +145,7 @@ static void queue_commit_index(struct queue *q, struct queue_msg *list)
 				continue;
 			}
 			queue_active_add(active, rec->id, rec->size, rec->arrival, (unsigned)j,
-					 rec->env.rcpts[j].address);
+					 rec->env.rcpts[j].address, rec->env.rcpts[j].notify);
 			local = true;
 		}
 	}

@@ -55,9 +55,12 @@ static const char queue_schema_v1[] =
 	" last_error TEXT, PRIMARY KEY(msg_id, idx)) WITHOUT ROWID;"
 	"CREATE INDEX rcpts_due ON rcpts(local, state, next_try);";
 
-/* v2: which reports of a recipient were sent (QUEUE_REPORTED_* bits) */
+/* v2: which reports of a recipient were sent (QUEUE_REPORTED_* bits), and
+ * its NOTIFY bits (so that a delivery knows whether to report a success
+ * without reading the envelope) */
 static const char queue_schema_v2[] =
-	"ALTER TABLE rcpts ADD COLUMN reported INTEGER NOT NULL DEFAULT 0;";
+	"ALTER TABLE rcpts ADD COLUMN reported INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE rcpts ADD COLUMN notify INTEGER NOT NULL DEFAULT 0;";
 
 static const struct db_migration queue_migrations[] = {
 	{ .sql = queue_schema_v1 },
@@ -185,7 +188,8 @@ enum db_result queue_db_insert(struct queue_db *qdb, struct queue_record *const 
 {
 	static const char *const sql[] = {
 		"INSERT OR IGNORE INTO messages(id, sender, size, arrival) VALUES(?, ?, ?, ?)",
-		"INSERT OR IGNORE INTO rcpts(msg_id, idx, address, local, state) VALUES(?, ?, ?, ?, 'queued')",
+		"INSERT OR IGNORE INTO rcpts(msg_id, idx, address, local, state, notify)"
+		" VALUES(?, ?, ?, ?, 'queued', ?)",
 		NULL,
 	};
 	struct queue_db_op op;
@@ -208,6 +212,7 @@ enum db_result queue_db_insert(struct queue_db *qdb, struct queue_record *const 
 			sqlite3_bind_int64(op.stmt[1], 2, (sqlite3_int64)j);
 			sqlite3_bind_text(op.stmt[1], 3, rec->env.rcpts[j].address, -1, SQLITE_STATIC);
 			sqlite3_bind_int(op.stmt[1], 4, rec->env.rcpts[j].local);
+			sqlite3_bind_int(op.stmt[1], 5, (int)rec->env.rcpts[j].notify);
 			r = queue_db_run(&op, op.stmt[1], "insert recipient");
 		}
 	}
@@ -344,7 +349,7 @@ enum db_result queue_db_due(struct queue_db *qdb, bool local, int64_t now, size_
 			    size_t *n_r)
 {
 	static const char *const sql[] = {
-		"SELECT r.msg_id, r.idx, r.address, m.size, m.arrival FROM rcpts r"
+		"SELECT r.msg_id, r.idx, r.address, m.size, m.arrival, r.notify FROM rcpts r"
 		" JOIN messages m ON m.id = r.msg_id WHERE r.local = ? AND"
 		" (r.state = 'queued' OR (r.state = 'deferred' AND r.next_try <= ?))"
 		" ORDER BY m.arrival, r.msg_id, r.idx LIMIT ?",
@@ -366,6 +371,7 @@ enum db_result queue_db_due(struct queue_db *qdb, bool local, int64_t now, size_
 			.address = (const char *)sqlite3_column_text(op.stmt[0], 2),
 			.size = (uint64_t)sqlite3_column_int64(op.stmt[0], 3),
 			.arrival = sqlite3_column_int64(op.stmt[0], 4),
+			.notify = (unsigned)sqlite3_column_int(op.stmt[0], 5),
 		};
 
 		if (due.id != NULL && due.address != NULL) {

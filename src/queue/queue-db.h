@@ -94,6 +94,7 @@ struct queue_db_due {
 	const char *address;
 	uint64_t size;
 	int64_t arrival;
+	unsigned notify;          /* the recipient's DSN NOTIFY bits (schema 2; 0 before) */
 };
 /* At most `limit` due recipients that are local (or not), oldest
  * messages first; cb may not use qdb. *n_r counts them. */

@@ -138,6 +138,11 @@ static void queue_batch_report(struct queue *q, const struct queue_batch *b, int
 		};
 
 		if (r->state == QUEUE_STATE_DELIVERED) {
+			/* RFC 3461 5.2.3: only when asked (the common case reads
+			 * nothing more) */
+			if ((b->es[i]->notify & QUEUE_NOTIFY_SUCCESS) == 0 ||
+			    (b->es[i]->notify & QUEUE_NOTIFY_NEVER) != 0)
+				continue;
 			rr.action = MAIL_DSN_DELIVERED;
 		} else if (r->state == QUEUE_STATE_FAILED) {
 			rr.action = MAIL_DSN_FAILED;

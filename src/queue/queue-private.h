@@ -150,15 +150,16 @@ struct queue_active *queue_active_new(void);
 void queue_active_free(struct queue_active **active);
 void queue_active_lock(struct queue_active *active);
 void queue_active_unlock(struct queue_active *active);
-/* Under the lock: local recipient idx of the message is due. Added unless
- * it is in flight already. */
+/* Under the lock: local recipient idx of the message (its DSN NOTIFY bits
+ * with it) is due. Added unless it is in flight already. */
 void queue_active_add(struct queue_active *active, const char *id, uint64_t size,
-		      int64_t arrival, unsigned idx, const char *address);
+		      int64_t arrival, unsigned idx, const char *address, unsigned notify);
 
 /* One local recipient handed to a delivery job. */
 struct queue_entry {
 	struct queue_item *item;
 	unsigned idx;
+	unsigned notify;           /* enum queue_notify bits: a success is reported only when asked */
 	char *address;
 	struct queue_entry *next;
 };

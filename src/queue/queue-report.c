@@ -94,6 +94,8 @@ static char *queue_report_original(int fd, uint64_t size, size_t *len_r, bool *w
 	nl = memchr(data, '\n', n);
 	skip = nl != NULL ? (size_t)(nl - data) + 1 : 0;
 	free(data);
+	if (skip > size)
+		skip = (size_t)size;
 	*whole_r = size - skip <= MAIL_DSN_RETURN_MAX;
 	return queue_report_read(fd, (off_t)skip,
 				 *whole_r ? (size_t)(size - skip) : MAIL_DSN_HEADER_MAX + 2, len_r);

@@ -19,22 +19,12 @@
 #include "core/durable.h"
 #include "core/errmsg.h"
 #include "core/log.h"
+#include "core/number.h"
 #include "dir/dir.h"
 #include "queue/queue-private.h"
 
 #define QUEUE_SRS_FILE "srs.key"
 #define QUEUE_SRS_TEXT (MAIL_SRS_SECRET_LEN * 2 + 1)
-
-static int queue_srs_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* The key from its text: 64 hex digits, then a line end or nothing. */
 static int queue_srs_parse(const char *text, size_t len, unsigned char *key)
@@ -42,7 +32,7 @@ static int queue_srs_parse(const char *text, size_t len, unsigned char *key)
 	if (len != QUEUE_SRS_TEXT - 1 && !(len == QUEUE_SRS_TEXT && text[len - 1] == '\n'))
 		return -1;
 	for (size_t i = 0; i < MAIL_SRS_SECRET_LEN; i++) {
-		int hi = queue_srs_hex(text[2 * i]), lo = queue_srs_hex(text[2 * i + 1]);
+		int hi = number_hex_digit(text[2 * i]), lo = number_hex_digit(text[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;

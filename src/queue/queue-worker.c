@@ -89,7 +89,8 @@ static void queue_scan_add(void *ctx, const struct queue_db_due *due)
 {
 	struct queue_worker *w = ctx;
 
-	queue_active_add(w->active, due->id, due->size, due->arrival, due->idx, due->address);
+	queue_active_add(w->active, due->id, due->size, due->arrival, due->idx, due->address,
+			 due->notify);
 }
 
 static void queue_scan(struct queue_worker *w)

@@ -37,10 +37,10 @@ struct smtp_context {
 	const char *hostname;                /* [server] hostname: greeting, Received */
 	const struct cidr_list *trusted;     /* [smtp] trusted_networks, parsed */
 	struct smtp_pregreet *pregreet;      /* port 25: addresses that passed the test */
+	const struct mail_srs *srs;          /* [queue] srs: decodes bounces to SRS addresses; NULL: off */
 	/* DATA/dkim's keys: submission and sendmail sign with them
 	 * (smtp-sign.c); NULL: nothing is signed */
 	struct dkim_keys *dkim;
-	const struct mail_srs *srs;          /* [queue] srs: decodes bounces to SRS addresses; NULL: off */
 };
 
 extern const struct protocol smtp_protocol;

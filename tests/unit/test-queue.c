@@ -30,25 +30,17 @@ static const char t_text[] =
 
 static int setup(void **state)
 {
-	struct qh *h = malloc(sizeof(*h));
-
-	qh_setup(h, "queue");
-	*state = h;
-	return 0;
+	return qh_state_setup(state, "queue", false);
 }
 
 static int setup_open(void **state)
 {
-	setup(state);
-	qh_open(*state);
-	return 0;
+	return qh_state_setup(state, "queue", true);
 }
 
 static int teardown(void **state)
 {
-	qh_teardown(*state);
-	free(*state);
-	return 0;
+	return qh_state_teardown(state);
 }
 
 /* What `tern queue list` would show, for one message. */
