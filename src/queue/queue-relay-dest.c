@@ -48,11 +48,24 @@ static size_t queue_relay_dest_pending(const struct queue_relay_group *g)
 	return n;
 }
 
+static const char *queue_relay_dest_addr_text(const struct sockaddr_storage *ss, char *out,
+					      size_t outsize)
+{
+	const void *a = ss->ss_family == AF_INET
+				? (const void *)&((const struct sockaddr_in *)ss)->sin_addr
+				: (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+	if (inet_ntop(ss->ss_family, a, out, (socklen_t)outsize) == NULL)
+		snprintf(out, outsize, "?");
+	return out;
+}
+
 static void queue_relay_dest_rcpt_done(void *arg, size_t index,
 				       const struct smtp_client_result *res)
 {
 	struct queue_relay_group *g = arg;
 	struct queue_relay_rcpt *rc = &g->m->rcpts[g->maps[g->n_tries - 1][index]];
+	char addr[INET6_ADDRSTRLEN];
 
 	rc->tried = true;
 	rc->remote = res->remote;
@@ -63,8 +76,15 @@ static void queue_relay_dest_rcpt_done(void *arg, size_t index,
 							 : QUEUE_STATE_DEFERRED;
 	snprintf(rc->status, sizeof(rc->status), "%s",
 		 res->enhanced != NULL ? res->enhanced : "4.0.0");
-	snprintf(rc->error, sizeof(rc->error), "%u %s (%s)", res->code,
-		 res->text != NULL ? res->text : "", res->stage != NULL ? res->stage : "");
+	/* the server's reply as a DSN's Diagnostic-Code wants it ("550 5.1.1
+	 * ...", RFC 3464 2.3.6); tern's own reason with the server it tried */
+	if (res->remote)
+		snprintf(rc->error, sizeof(rc->error), "%u %s %s", res->code, rc->status,
+			 res->text != NULL ? res->text : "");
+	else
+		snprintf(rc->error, sizeof(rc->error), "%s[%s]: %s", g->names[g->addr_next],
+			 queue_relay_dest_addr_text(&g->addrs[g->addr_next], addr, sizeof(addr)),
+			 res->text != NULL ? res->text : "failed");
 	snprintf(rc->remote_mta, sizeof(rc->remote_mta), "%s", g->names[g->addr_next]);
 }
 
