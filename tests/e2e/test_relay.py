@@ -9,7 +9,8 @@
 # the TXT record read from dnsmasq; B down: deferred, delivered by the
 # retry once B is back, over one connection; the next MX when the first
 # refuses the connection; an unknown user at B and a null-MX domain: a
-# DSN in the sender's INBOX.
+# DSN in the sender's INBOX; the transport table; a third instance, C,
+# with B's submission port as its smarthost (AUTH over TLS).
 import os
 import shutil
 import signal
@@ -29,6 +30,8 @@ DNSMASQ = "/usr/sbin/dnsmasq"
 ALICE = "alice@a.test"
 BOB = "bob@b.test"
 BOB2 = "bob@b2.test"
+BOB3 = "bob@tt.test"
+CAROL = "carol@c.test"
 
 pytestmark = pytest.mark.skipif(not th.AS_ROOT or not os.path.exists(DNSMASQ),
                                 reason="needs root (port 25) and dnsmasq")
@@ -82,9 +85,16 @@ def relay():
     dnsmasq."""
     a = th.Tern({"server.hostname": "mx.a.test", "queue.relayhost": "",
                  "queue.source_address": "127.0.0.2", "queue.destination_concurrency": "1",
-                 "queue.retry_first": "2"})
+                 "queue.retry_first": "2",
+                 # tt.test has no DNS records: the transport table routes it
+                 "queue.transport": "tt.test=127.0.0.3:25/encrypt"})
     b = th.Tern({"server.hostname": "mx.b.test", "queue.relayhost": "",
-                 "queue.source_address": "127.0.0.3"})
+                 "queue.source_address": "127.0.0.3", "smtp.sender_login": "any"})
+    # C sends everything to B's submission port as its smarthost, with AUTH
+    # over TLS (B's certificate is self-signed: allowed explicitly)
+    c = th.Tern({"server.hostname": "mx.c.test", "queue.relayhost_tls": "encrypt",
+                 "queue.relayhost_user": BOB, "queue.relayhost_password": th.PASSWORD,
+                 "queue.relayhost_auth_unverified": "yes"})
     proc = folder = None
     try:
         for t, domain, user, address in ((a, "a.test", ALICE, "127.0.0.2"),
@@ -96,6 +106,11 @@ def relay():
         # b2.test: its first exchanger (127.0.0.4) takes no connection
         b.cmd("domain", "add", "b2.test")
         b.cmd("user", "add", BOB2, input=th.PASSWORD + "\n")
+        b.cmd("domain", "add", "tt.test")
+        b.cmd("user", "add", BOB3, input=th.PASSWORD + "\n")
+        c.enable_smtp()
+        c.cmd("domain", "add", "c.test")
+        c.cmd("user", "add", CAROL, input=th.PASSWORD + "\n")
         out = a.cmd("dkim", "keygen", "a.test").stdout
         txt_name, txt_record = parse_zone_line(out)
         proc, port, folder = start_dnsmasq(txt_name, txt_record)
@@ -103,9 +118,12 @@ def relay():
             t.sets["dns.servers"] = "127.0.0.1:%d" % port
         b.start()
         a.start()
+        c.sets["queue.relayhost"] = "127.0.0.1:%d" % b.submission_port
+        c.start()
+        a.c = c
         yield a, b, port
     finally:
-        problems = a.cleanup() + b.cleanup()
+        problems = a.cleanup() + b.cleanup() + c.cleanup()
         if proc is not None:
             proc.send_signal(signal.SIGTERM)
             proc.wait()
@@ -114,13 +132,13 @@ def relay():
     assert not problems, "\n".join(problems)
 
 
-def submit(a, mark, to):
-    msg = ("From: Alice <%s>\r\nTo: %s\r\nSubject: %s\r\n"
+def submit(a, mark, to, sender=ALICE):
+    msg = ("From: <%s>\r\nTo: %s\r\nSubject: %s\r\n"
            "Message-ID: <%s@a.test>\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n\r\n"
-           "Hello from A.\r\n.a leading dot\r\n" % (ALICE, ", ".join(to), mark, mark)).encode()
-    s = th.smtp_submission(a.submission_port, ALICE, th.PASSWORD)
+           "Hello from A.\r\n.a leading dot\r\n" % (sender, ", ".join(to), mark, mark)).encode()
+    s = th.smtp_submission(a.submission_port, sender, th.PASSWORD)
     try:
-        s.sendmail(ALICE, to, msg)
+        s.sendmail(sender, to, msg)
     finally:
         s.quit()
 
@@ -175,6 +193,27 @@ def test_next_mx_after_a_refused_connection(relay):
     stored, = delivered(b, mark, BOB2, th.PASSWORD)
     assert b"by mx.b.test" in header_fields(stored, b"Received")[0]
     a.wait_queue(lambda o: o.startswith("the queue is empty"))
+
+
+def test_transport_table(relay):
+    a, b, _ = relay
+    mark = "r-" + uuid.uuid4().hex[:12]
+    submit(a, mark, [BOB3])
+    stored, = delivered(b, mark, BOB3, th.PASSWORD)
+    assert b"with ESMTPS " in header_fields(stored, b"Received")[0]
+
+
+def test_smarthost_with_auth(relay):
+    """C's relayhost is B's submission port: STARTTLS, AUTH as bob, and B
+    delivers (its Received says ESMTPSA)."""
+    a, b, _ = relay
+    mark = "r-" + uuid.uuid4().hex[:12]
+    submit(a.c, mark, [BOB], sender=CAROL)
+    stored, = delivered(b, mark, BOB, th.PASSWORD)
+    received = header_fields(stored, b"Received")
+    assert b"by mx.b.test" in received[0] and b"with ESMTPSA " in received[0], received[0]
+    assert b"by mx.c.test" in received[1], received
+    a.c.wait_queue(lambda o: o.startswith("the queue is empty"))
 
 
 def dsn_for(a, mark):
