@@ -240,13 +240,12 @@ static void queue_relay_dest_addr_answer(void *arg, const struct dns_answer *ans
 {
 	struct queue_relay_group *g = arg;
 
-	g->query = NULL;
 	for (size_t i = 0; i < answer->count && g->n_pending < DNS_ANSWER_MAX * 2; i++)
 		g->pending[g->n_pending++] = answer->u.addr[i];
 	if (g->asking == DNS_TYPE_AAAA &&
 	    smtp_mx_wants(queue_relay_dest_pref(g), AF_INET)) {
 		g->asking = DNS_TYPE_A;
-		g->query = dns_lookup(g->m->r->loop, DNS_TYPE_A, g->hosts.hosts[g->host_next].name,
+		(void)dns_lookup(g->m->r->loop, DNS_TYPE_A, g->hosts.hosts[g->host_next].name,
 				      queue_relay_dest_addr_answer, g);
 		return;
 	}
@@ -270,7 +269,7 @@ static void queue_relay_dest_resolve(struct queue_relay_group *g)
 
 		g->n_pending = 0;
 		g->asking = smtp_mx_wants(pref, AF_INET6) ? DNS_TYPE_AAAA : DNS_TYPE_A;
-		g->query = dns_lookup(g->m->r->loop, g->asking, g->hosts.hosts[g->host_next].name,
+		(void)dns_lookup(g->m->r->loop, g->asking, g->hosts.hosts[g->host_next].name,
 				      queue_relay_dest_addr_answer, g);
 		return;
 	}
@@ -289,7 +288,6 @@ static void queue_relay_dest_mx_answer(void *arg, const struct dns_answer *answe
 	enum smtp_mx_result res;
 	const struct smtp_status *st;
 
-	g->query = NULL;
 	res = smtp_mx_order(g->domain, answer, self, 1, NULL, &g->hosts);
 	if (res != SMTP_MX_OK) {
 		st = smtp_mx_result_status(res);
@@ -326,7 +324,7 @@ static void queue_relay_dest_begin(struct queue_relay_group *g)
 	if (g->route != NULL)
 		queue_relay_dest_host(g, g->route);
 	else
-		g->query = dns_lookup(g->m->r->loop, DNS_TYPE_MX, g->domain,
+		(void)dns_lookup(g->m->r->loop, DNS_TYPE_MX, g->domain,
 				      queue_relay_dest_mx_answer, g);
 }
 

@@ -58,7 +58,6 @@ struct queue_relay_group {
 	struct smtp_mx_list hosts;   /* the exchangers (or the one host) in order */
 	size_t host_next;
 	enum dns_type asking;
-	struct dns_query *query;
 	struct dns_addr pending[DNS_ANSWER_MAX * 2];
 	size_t n_pending;
 	/* the addresses found, with their host's name */

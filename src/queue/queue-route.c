@@ -107,7 +107,6 @@ static const char *queue_route_parse_entry(const char *text, size_t len, struct 
 		word[wlen] = '\0';
 		if (smtp_client_tls_parse(word, &r->tls) < 0)
 			return "a bad TLS policy (none, may, encrypt or verify)";
-		r->tls_given = true;
 	}
 	return NULL;
 }

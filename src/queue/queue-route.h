@@ -23,7 +23,6 @@ struct queue_route {
 	char host[254];            /* a name, or an address without brackets */
 	uint16_t port;             /* 25 unless given */
 	enum smtp_client_tls tls;  /* "may" unless given */
-	bool tls_given;            /* "/tls" was written */
 };
 
 /* Parse "host[:port]" (host: a name, a.b.c.d, or [v6]) of text[0..len)

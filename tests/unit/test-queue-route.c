@@ -70,10 +70,8 @@ static void test_table(void **state)
 	assert_string_equal(routes[0].host, "mx.example.net");
 	assert_int_equal(routes[0].port, 2525);
 	assert_int_equal(routes[0].tls, SMTP_CLIENT_TLS_ENCRYPT);
-	assert_true(routes[0].tls_given);
 	assert_int_equal(routes[1].port, 25);
 	assert_int_equal(routes[1].tls, SMTP_CLIENT_TLS_MAY);
-	assert_false(routes[1].tls_given);
 	assert_int_equal(routes[2].tls, SMTP_CLIENT_TLS_NONE);
 	assert_string_equal(routes[2].host, "::1");
 
