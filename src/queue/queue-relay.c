@@ -327,6 +327,37 @@ static void queue_relay_scan_start(struct queue_relay *r)
 
 /* ---- recording a message's results (a job) ---- */
 
+/* The report a recipient's result calls for, queued (a failure, a delay
+ * warning once, a delivery the sender asked to hear of, or "relayed").
+ * false when it was due and could not be queued. */
+static bool queue_relay_report(struct queue *q, const struct queue_relay_msg *m,
+			       const struct queue_relay_rcpt *rc, int64_t now)
+{
+	struct queue_report_rcpt rr = {
+		.idx = rc->idx,
+		.status = rc->status,
+		.remote_mta = rc->remote_mta[0] != '\0' ? rc->remote_mta : NULL,
+		.diagnostic_type = rc->remote ? "smtp" : "X-tern",
+		.diagnostic = rc->error,
+		.last_attempt = now,
+	};
+
+	if (rc->state == QUEUE_STATE_FAILED)
+		rr.action = MAIL_DSN_FAILED;
+	else if (rc->state == QUEUE_STATE_DELIVERED)
+		/* RFC 3461 5.2.2: a next hop without DSN is "relayed" */
+		rr.action = rc->relayed ? MAIL_DSN_RELAYED : MAIL_DSN_DELIVERED;
+	else if (queue_schedule_warn_due(&q->schedule, m->rec.arrival, now))
+		rr.action = MAIL_DSN_DELAYED;
+	else
+		return true;
+	if (queue_report(q, m->rec.id, &rr, 1) == 0)
+		return true;
+	log_event(LOG_LEVEL_WARN, "queue", NULL, NULL,
+		  "msg=\"cannot queue a report now\" queue_id=%s to=%s", m->rec.id, rc->address);
+	return false;
+}
+
 static void queue_relay_record_work(void *arg)
 {
 	struct queue_relay_msg *m = arg;
@@ -347,6 +378,11 @@ static void queue_relay_record_work(void *arg)
 		if (rc->state == QUEUE_STATE_DEFERRED &&
 		    queue_schedule_expired(&q->schedule, m->rec.arrival, now))
 			rc->state = QUEUE_STATE_FAILED;
+		/* the report first: a failure whose report cannot be queued
+		 * now stays deferred, so that a later try reports it (a
+		 * failed recipient counts as done once reported) */
+		if (!queue_relay_report(q, m, rc, now) && rc->state == QUEUE_STATE_FAILED)
+			rc->state = QUEUE_STATE_DEFERRED;
 		res[n++] = (struct queue_db_result){
 			.id = m->rec.id,
 			.idx = rc->idx,
@@ -366,33 +402,6 @@ static void queue_relay_record_work(void *arg)
 	if (n > 0 && queue_db_record(q->db, res, n, now, &q->schedule, &m->next_try) != DB_OK)
 		m->next_try = now + 60;
 	free(res);
-	for (size_t i = 0; i < m->n_rcpts; i++) {
-		const struct queue_relay_rcpt *rc = &m->rcpts[i];
-		struct queue_report_rcpt rr = {
-			.idx = rc->idx,
-			.status = rc->status,
-			.remote_mta = rc->remote_mta[0] != '\0' ? rc->remote_mta : NULL,
-			.diagnostic_type = rc->remote ? "smtp" : "X-tern",
-			.diagnostic = rc->error,
-			.last_attempt = now,
-		};
-
-		if (!rc->tried)
-			continue;
-		if (rc->state == QUEUE_STATE_FAILED)
-			rr.action = MAIL_DSN_FAILED;
-		else if (rc->state == QUEUE_STATE_DELIVERED)
-			/* RFC 3461 5.2.2: a next hop without DSN is "relayed" */
-			rr.action = rc->relayed ? MAIL_DSN_RELAYED : MAIL_DSN_DELIVERED;
-		else if (queue_schedule_warn_due(&q->schedule, m->rec.arrival, now))
-			rr.action = MAIL_DSN_DELAYED;
-		else
-			continue;
-		if (queue_report(q, m->rec.id, &rr, 1) < 0)
-			log_event(LOG_LEVEL_WARN, "queue", NULL, NULL,
-				  "msg=\"cannot queue a report now\" queue_id=%s to=%s", m->rec.id,
-				  rc->address);
-	}
 	/* removed meanwhile: already out of the queue */
 	if (queue_db_exists(q->db, m->rec.id, &found) == DB_OK && found &&
 	    queue_db_undelivered(q->db, m->rec.id, &left) == DB_OK && left == 0) {

@@ -7,7 +7,7 @@
 # message arrives with both Received headers (B's says ESMTPS with the
 # cipher: A used STARTTLS) and a DKIM signature dkimpy verifies against
 # the TXT record read from dnsmasq; B down: deferred, delivered by the
-# retry once B is back, over one connection; the next MX when the first
+# retry timer once B is back; a backlog over one connection; the next MX when the first
 # refuses the connection; an unknown user at B and a null-MX domain: a
 # DSN in the sender's INBOX; the transport table; a third instance, C,
 # with B's submission port as its smarthost (AUTH over TLS).
@@ -84,8 +84,7 @@ def relay():
     a.test on 127.0.0.2:25 with submission, routing by MX through
     dnsmasq."""
     a = th.Tern({"server.hostname": "mx.a.test", "queue.relayhost": "",
-                 "queue.source_address": "127.0.0.2", "queue.destination_concurrency": "1",
-                 "queue.retry_first": "2",
+                 "queue.source_address": "127.0.0.2", "queue.retry_first": "2",
                  # tt.test has no DNS records: the transport table routes it
                  "queue.transport": "tt.test=127.0.0.3:25/encrypt"})
     b = th.Tern({"server.hostname": "mx.b.test", "queue.relayhost": "",
@@ -94,7 +93,8 @@ def relay():
     # over TLS (B's certificate is self-signed: allowed explicitly)
     c = th.Tern({"server.hostname": "mx.c.test", "queue.relayhost_tls": "encrypt",
                  "queue.relayhost_user": BOB, "queue.relayhost_password": th.PASSWORD,
-                 "queue.relayhost_auth_unverified": "yes"})
+                 "queue.relayhost_auth_unverified": "yes",
+                 "queue.destination_concurrency": "1"})
     proc = folder = None
     try:
         for t, domain, user, address in ((a, "a.test", ALICE, "127.0.0.2"),
@@ -167,23 +167,37 @@ def test_delivered_signed_over_starttls(relay):
 
 
 def test_b_down_deferred_then_retried(relay):
-    """B down: three messages deferred; B back: the retry timer
-    ([queue] retry_first = 2 s on A) delivers them, one after the other
-    over one connection ([queue] destination_concurrency = 1 on A: the
-    others wait for it). (test_queue.py has flush on remote mail.)"""
+    """B down: deferred; B back: the retry timer ([queue] retry_first =
+    2 s on A) delivers it, no flush needed."""
     a, b, _ = relay
+    b.servers[-1].terminate()
+    mark = "r-" + uuid.uuid4().hex[:12]
+    submit(a, mark, [BOB])
+    out = a.wait_queue(lambda o: "deferred  remote %s  tries " % BOB in o)
+    assert "mx.b.test[127.0.0.3]: connect: connection refused" in out, out
+    b.start()
+    delivered(b, mark, BOB, th.PASSWORD)
+    a.wait_queue(lambda o: o.startswith("the queue is empty"))
+
+
+def test_backlog_over_one_connection(relay):
+    """B down: three messages deferred at C; B back and a flush: they go
+    one after the other over one connection ([queue]
+    destination_concurrency = 1 on C: the others wait for it)."""
+    a, b, _ = relay
+    c = a.c
     b.servers[-1].terminate()
     marks = ["r-" + uuid.uuid4().hex[:12] for _ in range(3)]
     for mark in marks:
-        submit(a, mark, [BOB])
-    out = a.wait_queue(lambda o: o.count("deferred  remote %s  tries " % BOB) == 3)
-    assert out.count("mx.b.test[127.0.0.3]: connect: connection refused") == 3, out
+        submit(c, mark, [BOB], sender=CAROL)
+    c.wait_queue(lambda o: o.count("deferred  remote %s  tries 1, next in" % BOB) == 3)
     b.start()
+    assert c.cmd("queue", "flush").stdout == "flushed the queue: 3 deferred recipients to try now\n"
     for mark in marks:
         delivered(b, mark, BOB, th.PASSWORD)
-    a.wait_queue(lambda o: o.startswith("the queue is empty"))
-    log = a.servers[-1].stderr_text()
-    assert log.count("connection=reused") >= 2, log[-3000:]
+    c.wait_queue(lambda o: o.startswith("the queue is empty"))
+    log = c.servers[-1].stderr_text()
+    assert log.count("connection=reused") == 2, log[-3000:]
 
 
 def test_next_mx_after_a_refused_connection(relay):
