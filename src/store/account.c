@@ -27,6 +27,7 @@
 
 #include "core/durable.h"
 #include "core/log.h"
+#include "store/root-control.h"
 #include "store/store-private.h"
 
 #define STORE_CLEAN_MARKER "clean"
@@ -309,14 +310,21 @@ void store_leave(struct store_account *acct)
 {
 	struct store_pending *pending = acct->pending;
 	size_t n = acct->n_pending;
+	struct hub_change *changes;
 
 	acct->pending = NULL;
 	acct->n_pending = acct->cap_pending = 0;
 	pthread_mutex_unlock(&acct->mutex);
+	if (n == 0) {
+		free(pending);
+		return;
+	}
+	if ((changes = calloc(n, sizeof(*changes))) == NULL)
+		abort();
 	/* Outside the mutex: a watcher called at once (loop NULL) may use
 	 * the handle. The caller's reference keeps acct->address valid. */
 	for (size_t i = 0; i < n; i++) {
-		struct hub_change change = {
+		changes[i] = (struct hub_change){
 			.address = acct->address,
 			.mailbox = pending[i].mailbox,
 			.mailbox_id = pending[i].mailbox_id,
@@ -324,10 +332,15 @@ void store_leave(struct store_account *acct)
 			.kind = pending[i].kind,
 			.modseq = pending[i].modseq,
 		};
-
-		hub_notify(&change);
-		free(pending[i].mailbox);
+		hub_notify(&changes[i]);
 	}
+	/* A handle of the admin commands (tern import): the sessions are the
+	 * running server's, whose hub is in its own process. */
+	if (acct->root == NULL)
+		store_changes_forward(acct->data_dir, changes, n);
+	for (size_t i = 0; i < n; i++)
+		free(pending[i].mailbox);
+	free(changes);
 	free(pending);
 }
 
