@@ -228,6 +228,7 @@ static int serve(const struct config *cfg)
 		return 1;
 	}
 	store_root_set_min_free(store, cfg->limits.min_free_space);
+	store_root_set_expunge_horizon(store, cfg->store.expunge_horizon);
 	auth_cache_set_ttl(cfg->auth.cache_ttl);
 	password_configure(cfg);
 	memset(&ctx, 0, sizeof(ctx));

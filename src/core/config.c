@@ -102,7 +102,7 @@ static char *config_check_sender_login(const char *value);
 
 /* Sections in the order `tern check` prints them. */
 static const char *const config_sections[] = {
-	"server", "listen", "tls", "limits", "pop3", "smtp", "imap", "auth", "dns", "log",
+	"server", "listen", "tls", "limits", "pop3", "smtp", "imap", "auth", "store", "dns", "log",
 };
 
 /* Every key tern knows. docs/configuration.md documents each row. */
@@ -168,6 +168,9 @@ static const struct config_key config_keys[] = {
 	UINT("auth", "sha512_rounds_max", auth.sha512_rounds_max, "100000", 5000, 999999999),
 	SIZE("auth", "argon2_memory_max", auth.argon2_memory_max, "268435456", 32 * MIB, 4 * GIB),
 	UINT("auth", "argon2_passes_max", auth.argon2_passes_max, "10", 3, 1000),
+
+	/* RFC 7162 3.2.5.1 sets no bound; Dovecot keeps its log for days. */
+	UINT("store", "expunge_horizon", store.expunge_horizon, "2592000", 0, 315360000),
 
 	STRING("dns", "servers", dns.servers, "", config_check_dns),
 
@@ -492,7 +495,7 @@ static const struct config_key *config_lookup(const char *section, const char *k
 {
 	*reason_r = NULL;
 	if (!config_section_known(section, strlen(section))) {
-		*reason_r = config_reason("unknown section (known: server, listen, tls, limits, pop3, smtp, imap, auth, dns, log)");
+		*reason_r = config_reason("unknown section (known: server, listen, tls, limits, pop3, smtp, imap, auth, store, dns, log)");
 		return NULL;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
@@ -602,7 +605,7 @@ static int config_prescan(const char *text, char **error_r)
 
 			if (close != NULL && !config_section_known(p + 1, (size_t)(close - p - 1))) {
 				config_quote(q, sizeof(q), p + 1, (size_t)(close - p - 1));
-				*error_r = config_reason("[%s]: unknown section (known: server, listen, tls, limits, pop3, smtp, imap, auth, dns, log)", q);
+				*error_r = config_reason("[%s]: unknown section (known: server, listen, tls, limits, pop3, smtp, imap, auth, store, dns, log)", q);
 				return lineno;
 			}
 		}

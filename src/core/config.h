@@ -113,6 +113,11 @@ struct config {
 	} auth;
 
 	struct {
+		/* seconds an expunged UID is remembered for QRESYNC; 30 days; 0 = forever */
+		unsigned expunge_horizon;
+	} store;
+
+	struct {
 		char *servers;          /* ADDR[:PORT], ...; "" = /etc/resolv.conf */
 	} dns;
 

@@ -8,6 +8,7 @@
 
 #include "dir/auth.h"
 #include "imap/imap-commands.h"
+#include "imap/imap-condstore.h"
 
 /* RFC 2971 3.3: at most 30 field-value pairs, fields of 30 octets and
  * values of 1024. */
@@ -34,6 +35,8 @@ const char *imap_capabilities(const struct imap_session *s)
 		{ "MOVE", " MOVE" },
 		{ "SEARCH", " ESEARCH SEARCHRES" },
 		{ "FETCH", " BINARY" },
+		/* RFC 7162 3.2.2: QRESYNC, and CONDSTORE for CONDSTORE-only clients */
+		{ "STORE", " CONDSTORE QRESYNC" },
 	};
 	size_t n;
 
@@ -149,6 +152,7 @@ void cmd_enable(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->s;
 	char enabled[64] = "";
+	bool condstore = false;
 
 	if (cmd->n_args == 0) {
 		imap_cmd_done(cmd, IMAP_BAD, NULL, "ENABLE needs a capability");
@@ -170,9 +174,19 @@ void cmd_enable(struct imap_cmd *cmd)
 			/* RFC 6855 3 */
 			s->utf8_accept = true;
 			strcat(enabled, " UTF8=ACCEPT");
+		} else if (imap_arg_atom_is(arg, "QRESYNC") && !s->qresync) {
+			/* RFC 7162 3.2.3: QRESYNC implies CONDSTORE */
+			s->qresync = true;
+			condstore = true;
+			strcat(enabled, " QRESYNC");
+		} else if (imap_arg_atom_is(arg, "CONDSTORE") && !s->condstore && !condstore) {
+			condstore = true;
+			strcat(enabled, " CONDSTORE");
 		}
 	}
 	imap_untagged(s, "ENABLED%s", enabled);
+	if (condstore)
+		imap_condstore_enable(s);
 	imap_cmd_done(cmd, IMAP_OK, NULL, "ENABLE completed");
 }
 

@@ -3,6 +3,7 @@
  * transaction; MOVE's source messages leave the view through the sync's
  * EXPUNGEs, after the untagged OK [COPYUID] (RFC 6851 4.3). */
 #include "imap/imap-commands.h"
+#include "imap/imap-condstore.h"
 #include "imap/imap-selected.h"
 
 #include <stdlib.h>
@@ -74,6 +75,11 @@ static size_t copy_code(struct copy_ctx *ctx)
 	return k;
 }
 
+static void move_reply(struct imap_cmd *cmd)
+{
+	imap_cmd_done_modseq(cmd, "MOVE completed");
+}
+
 static void copy_done(struct imap_cmd *cmd)
 {
 	struct copy_ctx *ctx = cmd->ctx;
@@ -102,7 +108,10 @@ static void copy_done(struct imap_cmd *cmd)
 	 * allows them, also by message number: RFC 6851 3.3). */
 	imap_update_pending(sel, ctx->uids, k);
 	sel->changed = true;
-	imap_cmd_done(cmd, IMAP_OK, NULL, "MOVE completed");
+	if (cmd->s->condstore && k > 0)
+		imap_sync(cmd, false, move_reply);   /* RFC 6851 4.4 */
+	else
+		imap_cmd_done(cmd, IMAP_OK, NULL, "MOVE completed");
 }
 
 static void copy_start(struct imap_cmd *cmd)

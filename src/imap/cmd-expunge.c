@@ -1,8 +1,10 @@
 /* cmd-expunge - EXPUNGE (RFC 9051 6.4.3) and UID EXPUNGE (6.4.9, RFC
  * 4315 2.1): the messages with \Deleted go, in one store transaction
- * (of the set only, for UID EXPUNGE); their EXPUNGE responses are the
- * sync's, sent before the tagged reply. */
+ * (of the set only, for UID EXPUNGE); their EXPUNGE (or VANISHED)
+ * responses are the sync's, sent before the tagged reply, which carries
+ * the new HIGHESTMODSEQ once CONDSTORE is on (RFC 7162 3.2.7, 3.2.9). */
 #include "imap/imap-commands.h"
+#include "imap/imap-condstore.h"
 #include "imap/imap-selected.h"
 
 #include <stdlib.h>
@@ -33,6 +35,11 @@ static void expunge_work(struct imap_cmd *cmd)
 					   ctx->n, &ctx->expunged, &ctx->n_expunged);
 }
 
+static void expunge_reply(struct imap_cmd *cmd)
+{
+	imap_cmd_done_modseq(cmd, "EXPUNGE completed");
+}
+
 static void expunge_done(struct imap_cmd *cmd)
 {
 	struct expunge_ctx *ctx = cmd->ctx;
@@ -46,7 +53,11 @@ static void expunge_done(struct imap_cmd *cmd)
 	 * sync also reads what others changed. */
 	imap_update_pending(sel, ctx->expunged, ctx->n_expunged);
 	sel->changed = true;
-	imap_cmd_done(cmd, IMAP_OK, NULL, "EXPUNGE completed");
+	if (!cmd->s->condstore || ctx->n_expunged == 0) {
+		imap_cmd_done(cmd, IMAP_OK, NULL, "EXPUNGE completed");
+		return;
+	}
+	imap_sync(cmd, false, expunge_reply);
 }
 
 static void expunge_start(struct imap_cmd *cmd)

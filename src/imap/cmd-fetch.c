@@ -13,8 +13,10 @@
 
 #include "core/buf.h"
 #include "imap/imap-commands.h"
+#include "imap/imap-condstore.h"
 #include "imap/imap-date.h"
 #include "imap/imap-flags.h"
+#include "imap/imap-qresync.h"
 #include "imap/imap-selected.h"
 
 static void fetch_produce(struct imap_cmd *cmd);
@@ -28,6 +30,9 @@ static void fetch_free_ctx(struct imap_cmd *cmd)
 	buf_release(&f->line);
 	store_messages_free(f->kw, f->n_kw);
 	free(f->kw_uids);
+	imap_seqset_free(&f->vanished_set);
+	free(f->changed);
+	free(f->gone);
 	free(f->uids);
 	free(f->scratch);
 	free(f);
@@ -191,7 +196,8 @@ static bool write_item(struct imap_cmd *cmd, const struct imap_fetch_item *it,
 			       fetch_sent, cmd);
 		started = true;
 		break;
-	case IMAP_FETCH_UID: /* a flag of the request, written by write_head */
+	case IMAP_FETCH_UID: /* flags of the request, written by write_head */
+	case IMAP_FETCH_MODSEQ:
 	case IMAP_FETCH__COUNT:
 		break;
 	}
@@ -200,23 +206,31 @@ static bool write_item(struct imap_cmd *cmd, const struct imap_fetch_item *it,
 	return started;
 }
 
-/* "* n FETCH (UID u": UID first in every response (Thunderbird), and
- * FLAGS next when this FETCH set \Seen and the client did not ask for
- * them (RFC 9051 6.4.5). */
+/* "* n FETCH (UID u MODSEQ (m)": UID first in every response
+ * (Thunderbird), then MODSEQ, and FLAGS next when this FETCH set \Seen
+ * and the client did not ask for them (RFC 9051 6.4.5); once CONDSTORE
+ * is on, that change also carries UID and MODSEQ (RFC 7162 3.2.4). */
 static void write_head(struct imap_cmd *cmd, const struct store_message *m,
 		       const struct imap_fetch_msg *x)
 {
 	struct imap_fetch *f = cmd->ctx;
 	struct buf *out = &f->line;
+	bool told = x->seen_set && cmd->s->condstore;
 
 	buf_reset(out);
 	buf_append(out, "* ", 2);
 	buf_append_u64(out, imap_selected_seq(cmd->s->selected, m->uid));
 	buf_append_str(out, " FETCH (");
 	f->sep = false;
-	if (f->req.uid) {
+	if (f->req.uid || told) {
 		buf_append(out, "UID ", 4);
 		buf_append_u64(out, m->uid);
+		f->sep = true;
+	}
+	if (f->req.modseq || told) {
+		buf_append_str(out, f->sep ? " MODSEQ (" : "MODSEQ (");
+		buf_append_u64(out, m->modseq);
+		buf_append(out, ")", 1);
 		f->sep = true;
 	}
 	if (x->seen_set && !f->flags_asked) {
@@ -303,7 +317,7 @@ static void fetch_produce(struct imap_cmd *cmd)
  * recorded them), save the keywords of the messages that have any. */
 static bool fetch_view_fits(const struct imap_fetch *f, const struct imap_selected *sel)
 {
-	if (f->req.needs != 0 || sel->changed || sel->n_pending > 0)
+	if (f->req.needs != 0 || f->req.modseq || sel->changed || sel->n_pending > 0)
 		return false;
 	for (size_t i = 0; i < f->req.n; i++)
 		if (f->req.items[i].attr != IMAP_FETCH_FLAGS && f->req.items[i].attr != IMAP_FETCH_UID)
@@ -439,6 +453,103 @@ static void fetch_from_view(struct imap_cmd *cmd)
 	imap_cmd_job(cmd, fetch_view_work, fetch_view_loaded);
 }
 
+static void fetch_go(struct imap_cmd *cmd)
+{
+	struct imap_fetch *f = cmd->ctx;
+
+	if (fetch_view_fits(f, cmd->s->selected))
+		fetch_from_view(cmd);
+	else
+		fetch_produce(cmd);
+}
+
+/* The job of the CHANGEDSINCE and VANISHED modifiers: from the MODSEQ
+ * index, the UIDs changed and expunged since the client's MODSEQ. */
+static void fetch_since_work(struct imap_cmd *cmd)
+{
+	struct imap_fetch *f = cmd->ctx;
+	struct store_message *changed = NULL;
+	uint32_t *unused = NULL;
+	size_t n_unused = 0;
+	uint64_t highest;
+
+	/* CHANGEDSINCE 0 keeps every message: only VANISHED brought us here */
+	if (f->changedsince > 0)
+		f->error = store_changes_since(f->acct, &f->ref, f->changedsince, &changed,
+					       &f->n_changed, &unused, &n_unused, &highest);
+	free(unused);
+	if (f->error == STORE_OK && f->n_changed > 0) {
+		f->changed = malloc(f->n_changed * sizeof(*f->changed));
+		if (f->changed == NULL)
+			abort();
+		for (size_t i = 0; i < f->n_changed; i++)
+			f->changed[i] = changed[i].uid;
+	}
+	store_messages_free(changed, f->n_changed);
+	if (f->error == STORE_OK && f->vanished)
+		f->error = store_expunged_since(f->acct, &f->ref, f->changedsince, &f->gone,
+						&f->n_gone, &f->complete);
+}
+
+/* RFC 7162 3.2.6: VANISHED (EARLIER) of the UIDs of the client's set
+ * expunged since its MODSEQ (every UID of the set the mailbox no longer
+ * holds when the expunge horizon has passed it), before any FETCH. A
+ * UID the view still holds is not vanished yet: its VANISHED comes with
+ * the updates. */
+static struct buf *fetch_vanished(struct imap_fetch *f, const struct store_view *v)
+{
+	struct imap_qresync q = {
+		.modseq = f->changedsince, .has_known_uids = true, .known_uids = f->vanished_set,
+	};
+	struct imap_range *ranges = NULL;
+	size_t n_ranges = 0, w = 0;
+	struct buf *out;
+
+	for (size_t i = 0; i < f->n_gone; i++)
+		if (imap_view_seq(v, f->gone[i]) == 0)
+			f->gone[w++] = f->gone[i];
+	imap_qresync_vanished(&q, v->uids, v->n, v->uidnext, f->gone, w, f->complete,
+			      &ranges, &n_ranges);
+	out = malloc(sizeof(*out));
+	if (out == NULL)
+		abort();
+	buf_init(out, 0);
+	imap_vanished_write_ranges(out, true, ranges, n_ranges);
+	free(ranges);
+	return out;
+}
+
+static void fetch_since_done(struct imap_cmd *cmd)
+{
+	struct imap_fetch *f = cmd->ctx;
+	struct imap_selected *sel = cmd->s->selected;
+	size_t w = 0, c = 0;
+	struct buf *out;
+
+	if (conn_is_closing(cmd->s->conn))
+		return;
+	if (f->error != STORE_OK) {
+		fetch_finish(cmd);
+		return;
+	}
+	/* The set and the changed UIDs are both ascending: one merge. */
+	if (f->changedsince_given && f->changedsince > 0) {
+		for (size_t i = 0; i < f->n_uids; i++) {
+			while (c < f->n_changed && f->changed[c] < f->uids[i])
+				c++;
+			if (c < f->n_changed && f->changed[c] == f->uids[i])
+				f->uids[w++] = f->uids[i];
+		}
+		f->n_uids = w;
+	}
+	if (!f->vanished) {
+		fetch_go(cmd);
+		return;
+	}
+	out = fetch_vanished(f, &sel->view);
+	imap_selected_send(cmd, &out, fetch_go);
+}
+
 static void fetch_start(struct imap_cmd *cmd)
 {
 	struct imap_fetch *f = cmd->ctx;
@@ -452,10 +563,54 @@ static void fetch_start(struct imap_cmd *cmd)
 	f->acct = s->acct;
 	f->ref = s->selected->ref;
 	f->readonly = s->selected->readonly;
-	if (fetch_view_fits(f, s->selected))
-		fetch_from_view(cmd);
-	else
-		fetch_produce(cmd);
+	/* CHANGEDSINCE 0 names every message (iOS Mail sends it): nothing
+	 * to read first unless VANISHED asks for expunges. */
+	if (f->vanished || (f->changedsince_given && f->changedsince > 0)) {
+		imap_cmd_job(cmd, fetch_since_work, fetch_since_done);
+		return;
+	}
+	fetch_go(cmd);
+}
+
+/* The FETCH modifiers (RFC 4466 2.4; RFC 7162 3.1.4.1, 3.2.6): the BAD
+ * reply's text, or NULL. */
+static const char *fetch_modifiers(struct imap_cmd *cmd, const struct imap_arg *list,
+				   struct imap_fetch *f)
+{
+	const struct imap_selected *sel = cmd->s->selected;
+	const struct store_view *v = &sel->view;
+
+	if (list->type != IMAP_ARG_LIST || list->n == 0)
+		return "Expected a list of FETCH modifiers";
+	for (size_t i = 0; i < list->n; i++) {
+		const struct imap_arg *m = &list->list[i];
+
+		if (imap_arg_atom_is(m, "CHANGEDSINCE") && !f->changedsince_given) {
+			/* mod-sequence-value, but 0 too: iOS Mail sends it */
+			if (i + 1 == list->n ||
+			    !imap_modseq_parse(&list->list[++i], true, &f->changedsince))
+				return "CHANGEDSINCE needs a mod-sequence";
+			f->changedsince_given = true;
+		} else if (imap_arg_atom_is(m, "VANISHED") && !f->vanished) {
+			f->vanished = true;
+		} else {
+			return "Unknown FETCH modifier";
+		}
+	}
+	if (f->vanished) {
+		if (!cmd->uid)
+			return "VANISHED is for UID FETCH only";
+		if (!cmd->s->qresync)
+			return "VANISHED needs ENABLE QRESYNC first";
+		if (!f->changedsince_given)
+			return "VANISHED needs CHANGEDSINCE";
+		/* The UIDs as the client wrote them, those gone included. */
+		if (!imap_seqset_parse(cmd->args[0].str, v->uidnext > 1 ? v->uidnext - 1 : 0,
+				       IMAP_QRESYNC_MAX_RANGES, &f->vanished_set) ||
+		    f->vanished_set.saved)
+			return "Invalid UID set for VANISHED";
+	}
+	return NULL;
 }
 
 void cmd_fetch(struct imap_cmd *cmd)
@@ -463,25 +618,30 @@ void cmd_fetch(struct imap_cmd *cmd)
 	struct imap_fetch *f;
 	const char *why;
 
-	if (cmd->n_args != 2) {
-		/* FETCH modifiers (CHANGEDSINCE, RFC 7162) come with CONDSTORE. */
-		imap_cmd_done(cmd, IMAP_BAD, NULL, "FETCH takes a sequence set and items");
+	if (cmd->n_args != 2 && cmd->n_args != 3) {
+		imap_cmd_done(cmd, IMAP_BAD, NULL, "FETCH takes a sequence set, items and modifiers");
 		return;
 	}
 	f = calloc(1, sizeof(*f));
 	if (f == NULL)
 		abort();
-	if (!imap_fetch_parse(&cmd->args[1], cmd->uid, &f->req, &why)) {
-		free(f);
+	cmd->ctx = f;
+	cmd->free_ctx = fetch_free_ctx;
+	buf_init(&f->line, 0);
+	if (!imap_fetch_parse(&cmd->args[1], cmd->uid, &f->req, &why) ||
+	    (cmd->n_args == 3 && cmd->args[0].type == IMAP_ARG_ATOM &&
+	     (why = fetch_modifiers(cmd, &cmd->args[2], f)) != NULL)) {
 		imap_cmd_done(cmd, IMAP_BAD, NULL, "%s", why);
 		return;
 	}
+	/* RFC 7162 3.1.4.1: CHANGEDSINCE adds MODSEQ; 3.1: both enable CONDSTORE */
+	if (f->changedsince_given)
+		f->req.modseq = true;
+	if (f->req.modseq)
+		imap_condstore_enable(cmd->s);
 	f->item = -1;
 	for (size_t i = 0; i < f->req.n; i++)
 		f->flags_asked = f->flags_asked || f->req.items[i].attr == IMAP_FETCH_FLAGS;
-	buf_init(&f->line, 0);
-	cmd->ctx = f;
-	cmd->free_ctx = fetch_free_ctx;
 	/* A UID the client learnt elsewhere (its APPENDUID) works at once. */
 	if (cmd->uid)
 		imap_selected_catch_up(cmd, fetch_start);

@@ -15,6 +15,7 @@
 
 #include "core/buf.h"
 #include "imap/imap-commands.h"
+#include "imap/imap-condstore.h"
 #include "imap/imap-search.h"
 #include "imap/imap-selected.h"
 #include "imap/imap-structure.h"
@@ -47,6 +48,7 @@ struct search {
 	uint32_t *found;                /* indexes into uids, ascending */
 	size_t n_found, found_cap;
 	enum store_error error;
+	uint64_t top_modseq;            /* the highest MODSEQ found (a MODSEQ key) */
 	char *scratch;                  /* SEARCH_PIECE bytes */
 	size_t written;                 /* found[] written so far */
 };
@@ -233,7 +235,7 @@ static void search_work(struct imap_cmd *cmd)
 		struct imap_search_msg sm = {
 			.seq = (uint32_t)(se->pos + i + 1), .uid = m->uid, .flags = m->flags,
 			.keywords = m->keywords, .recent = imap_selected_recent(cmd->s, m->uid),
-			.internal_date = m->internal_date, .size = m->size,
+			.internal_date = m->internal_date, .size = m->size, .modseq = m->modseq,
 		};
 		enum imap_search_value v;
 
@@ -254,8 +256,11 @@ static void search_work(struct imap_cmd *cmd)
 			v = gone ? IMAP_SEARCH_FALSE
 				 : imap_search_eval(prog, &sm, se->saved, se->n_saved, true);
 		}
-		if (v == IMAP_SEARCH_TRUE)
+		if (v == IMAP_SEARCH_TRUE) {
 			search_add(se, se->pos + i);
+			if (m->modseq > se->top_modseq)
+				se->top_modseq = m->modseq;
+		}
 	}
 	se->pos += i;
 	store_scan_free(&scan);
@@ -342,6 +347,9 @@ static void search_write_esearch(struct imap_cmd *cmd)
 		imap_seqset_write(&out, nums, se->n_found);
 		free(nums);
 	}
+	/* RFC 7162 3.1.10 (RFC 4731 3.2's MODSEQ result option) */
+	if (se->prog->has_modseq && se->n_found > 0)
+		buf_printf(&out, " MODSEQ %" PRIu64, se->top_modseq);
 	buf_append_str(&out, "\r\n");
 	imap_write(cmd->s, out.data, out.len);
 	buf_release(&out);
@@ -378,8 +386,12 @@ static void search_write_plain(struct imap_cmd *cmd)
 			buf_printf(&out, " %" PRIu32, search_number(cmd, se->written));
 		imap_write(cmd->s, out.data, out.len);
 	}
+	buf_reset(&out);
+	if (se->prog->has_modseq && se->n_found > 0)
+		buf_printf(&out, " (MODSEQ %" PRIu64 ")", se->top_modseq);  /* RFC 7162 3.1.6 */
+	buf_append_str(&out, "\r\n");
+	imap_write(cmd->s, out.data, out.len);
 	buf_release(&out);
-	imap_write(cmd->s, "\r\n", 2);
 	search_done(cmd);
 }
 
@@ -442,6 +454,8 @@ static void search_start(struct imap_cmd *cmd)
 	}
 	cmd->ctx = se;
 	cmd->free_ctx = search_free_ctx;
+	if (se->prog->has_modseq)
+		imap_condstore_enable(s);        /* RFC 7162 3.1 */
 	se->acct = s->acct;
 	se->ref = sel->ref;
 	se->n = v->n;

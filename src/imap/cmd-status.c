@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "imap/imap-commands.h"
+#include "imap/imap-condstore.h"
 
 static const struct {
 	const char *name;
@@ -18,6 +19,7 @@ static const struct {
 	{ "DELETED", IMAP_STATUS_DELETED },
 	{ "SIZE", IMAP_STATUS_SIZE },
 	{ "RECENT", IMAP_STATUS_RECENT },
+	{ "HIGHESTMODSEQ", IMAP_STATUS_HIGHESTMODSEQ },
 };
 #define IMAP_STATUS_NAMES (sizeof(imap_status_names) / sizeof(imap_status_names[0]))
 
@@ -65,6 +67,8 @@ void imap_status_write(struct imap_session *s, const struct store_mailbox *box, 
 		case IMAP_STATUS_SIZE: value = box->size; break;
 		/* the messages no session has selected since they came */
 		case IMAP_STATUS_RECENT: value = box->recent; break;
+		/* never 0: every mailbox keeps MODSEQs (no NOMODSEQ, RFC 7162 3.1.2.2) */
+		case IMAP_STATUS_HIGHESTMODSEQ: value = box->highestmodseq; break;
 		default: value = 0; break;
 		}
 		buf_printf(&line, "%s%s %llu", first ? "" : " ", imap_status_names[k].name,
@@ -127,5 +131,8 @@ void cmd_status(struct imap_cmd *cmd)
 		imap_cmd_done(cmd, IMAP_BAD, NULL, "STATUS takes a mailbox and a list of items");
 		return;
 	}
+	/* RFC 7162 3.1: a CONDSTORE enabling command */
+	if (st->items & IMAP_STATUS_HIGHESTMODSEQ)
+		imap_condstore_enable(cmd->s);
 	imap_cmd_job(cmd, imap_status_work, imap_status_done);
 }

@@ -45,6 +45,7 @@ enum imap_status_item {
 	IMAP_STATUS_DELETED = 1 << 4,
 	IMAP_STATUS_SIZE = 1 << 5,
 	IMAP_STATUS_RECENT = 1 << 6,
+	IMAP_STATUS_HIGHESTMODSEQ = 1 << 7,  /* RFC 7162 3.1.7 */
 };
 /* "(MESSAGES UNSEEN)" to IMAP_STATUS_* bits; false for anything else. */
 bool imap_status_items_parse(const struct imap_arg *list, unsigned *items_r);

@@ -18,6 +18,7 @@ static const char *const attr_names[] = {
 	[IMAP_FETCH_BODYSTRUCTURE] = "BODYSTRUCTURE",
 	[IMAP_FETCH_SECTION] = "BODY[]",
 	[IMAP_FETCH_BINARY_SIZE] = "BINARY.SIZE",
+	[IMAP_FETCH_MODSEQ] = "MODSEQ",
 };
 _Static_assert(sizeof(attr_names) / sizeof(attr_names[0]) == IMAP_FETCH__COUNT,
 	       "attr_names covers enum imap_fetch_attr");
@@ -46,6 +47,7 @@ struct item_name {
 
 static const struct item_name item_names[] = {
 	{ "UID", FORM_SIMPLE, IMAP_FETCH_UID, false, IMAP_FETCH_TEXT_NONE },
+	{ "MODSEQ", FORM_SIMPLE, IMAP_FETCH_MODSEQ, false, IMAP_FETCH_TEXT_NONE },
 	{ "FLAGS", FORM_SIMPLE, IMAP_FETCH_FLAGS, false, IMAP_FETCH_TEXT_NONE },
 	{ "INTERNALDATE", FORM_SIMPLE, IMAP_FETCH_INTERNALDATE, false, IMAP_FETCH_TEXT_NONE },
 	{ "RFC822.SIZE", FORM_SIMPLE, IMAP_FETCH_RFC822_SIZE, false, IMAP_FETCH_TEXT_NONE },
@@ -432,6 +434,10 @@ static bool add_item(struct imap_fetch_request *req, struct imap_fetch_item *ite
 {
 	if (item->attr == IMAP_FETCH_UID) {
 		req->uid = true;
+		return true;
+	}
+	if (item->attr == IMAP_FETCH_MODSEQ) {
+		req->modseq = true;
 		return true;
 	}
 	if (item->attr != IMAP_FETCH_SECTION && item->attr != IMAP_FETCH_BINARY_SIZE)

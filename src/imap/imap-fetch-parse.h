@@ -29,6 +29,7 @@ enum imap_fetch_attr {
 	 * BODY.PEEK[HEADER]), RFC822.TEXT (= BODY[TEXT]). */
 	IMAP_FETCH_SECTION,
 	IMAP_FETCH_BINARY_SIZE,     /* BINARY.SIZE[part]: the decoded size */
+	IMAP_FETCH_MODSEQ,          /* RFC 7162 3.1.4.2 */
 	IMAP_FETCH__COUNT
 };
 /* "UID", "BODY[]", ...: for logs and tests. */
@@ -72,8 +73,10 @@ enum imap_fetch_need {
 
 struct imap_fetch_request {
 	/* UID comes first in every response (Thunderbird relies on it):
-	 * it is a flag, not an item. */
+	 * it is a flag, not an item; MODSEQ, which CHANGEDSINCE adds
+	 * (RFC 7162 3.1.4.1), comes next, a flag too. */
 	bool uid;
+	bool modseq;
 	struct imap_fetch_item *items;
 	size_t n;
 	unsigned needs;             /* enum imap_fetch_need bits */

@@ -12,6 +12,7 @@
 
 #include "core/buf.h"
 #include "imap/imap-fetch-parse.h"
+#include "imap/imap-seqset.h"
 #include "imap/imap-session.h"
 #include "mail/mail-decode.h"
 #include "mail/mail-mime.h"
@@ -69,6 +70,21 @@ struct imap_fetch {
 	uint32_t *uids;                 /* the set, ascending */
 	size_t n_uids;
 	size_t pos;                     /* uids[pos..] are not loaded yet */
+
+	/* RFC 7162 modifiers: (CHANGEDSINCE n) keeps the messages whose
+	 * MODSEQ is above n; VANISHED (UID FETCH) also tells which UIDs of
+	 * the set (vanished_set, as the client wrote it) were expunged
+	 * since n. The job's answers: changed (ascending UIDs), expunged
+	 * and whether the expunge horizon kept all of them. */
+	bool changedsince_given;
+	uint64_t changedsince;
+	bool vanished;
+	struct imap_seqset vanished_set;
+	uint32_t *changed;
+	size_t n_changed;
+	uint32_t *gone;
+	size_t n_gone;
+	bool complete;
 
 	/* Copied from the session for the job. */
 	struct store_account *acct;

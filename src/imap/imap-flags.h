@@ -40,8 +40,8 @@ enum imap_store_parse {
 /* STORE's arguments after the set: the item ("+FLAGS.SILENT") and the
  * flags, as one parenthesised list or as separate atoms. \Recent is
  * ignored (RFC 3501 2.3.2: the server's), other unknown system flags and
- * keywords that are not atoms are BAD; a modifier list (RFC 7162
- * UNCHANGEDSINCE) is BAD too, CONDSTORE not being offered. args_r is
+ * keywords that are not atoms are BAD (the modifier list of RFC 7162
+ * UNCHANGEDSINCE before them is cmd-store.c's). args_r is
  * initialised either way: release it with imap_store_args_free. */
 enum imap_store_parse imap_store_args_parse(const struct imap_arg *args, size_t n,
 					    struct imap_store_args *args_r, const char **why_r);

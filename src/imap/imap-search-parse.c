@@ -48,6 +48,7 @@ const char *imap_search_kind_name(enum imap_search_kind kind)
 		[IMAP_SEARCH_HEADER] = "header",
 		[IMAP_SEARCH_BODY] = "body",
 		[IMAP_SEARCH_TEXT] = "text",
+		[IMAP_SEARCH_MODSEQ] = "modseq",
 	};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == IMAP_SEARCH__COUNT, "a name per kind");
 
@@ -105,7 +106,7 @@ static struct imap_search_node *imap_search_node_new(struct imap_search_reader *
 	node->kind = kind;
 	r->prog->n_nodes++;
 	if (kind == IMAP_SEARCH_KEYWORD || (kind >= IMAP_SEARCH_BEFORE && kind <= IMAP_SEARCH_SINCE) ||
-	    kind == IMAP_SEARCH_LARGER || kind == IMAP_SEARCH_SMALLER)
+	    kind == IMAP_SEARCH_LARGER || kind == IMAP_SEARCH_SMALLER || kind == IMAP_SEARCH_MODSEQ)
 		r->prog->needs_index = true;
 	return node;
 }
@@ -312,22 +313,53 @@ static struct imap_search_node *imap_search_date_key(struct imap_search_reader *
 	return node;
 }
 
-static struct imap_search_node *imap_search_size_key(struct imap_search_reader *r,
-						     enum imap_search_kind kind)
+/* A key with a number64 argument (LARGER, SMALLER, MODSEQ), `arg`:
+ * `why` is the BAD text for anything else. */
+static struct imap_search_node *imap_search_number_key(struct imap_search_reader *r,
+						       enum imap_search_kind kind,
+						       const struct imap_arg *arg, const char *why)
 {
-	const struct imap_arg *arg = imap_search_next_arg(r);
 	struct imap_search_node *node;
-	uint64_t size;
+	uint64_t number;
 
 	if (arg == NULL)
 		return NULL;
-	if (!imap_arg_number64(arg, &size)) {
-		imap_search_fail(r, IMAP_SEARCH_BAD, "Invalid size");
+	if (!imap_arg_number64(arg, &number)) {
+		imap_search_fail(r, IMAP_SEARCH_BAD, why);
 		return NULL;
 	}
 	node = imap_search_node_new(r, kind);
 	if (node != NULL)
-		node->size = size;
+		node->number = number;
+	return node;
+}
+
+/* RFC 7162 3.1.5: MODSEQ [entry-name entry-type-req] mod-sequence-valzer.
+ * tern keeps one MODSEQ per message, not one per flag: the entry is
+ * checked for its form ("/flags/..." and priv, shared or all) and then
+ * ignored, as the RFC says such a server must. */
+static struct imap_search_node *imap_search_modseq_key(struct imap_search_reader *r)
+{
+	const struct imap_arg *arg = imap_search_next_arg(r);
+	struct imap_search_node *node;
+
+	if (arg != NULL && imap_arg_string(arg) != NULL) {
+		const struct imap_arg *type = imap_search_next_arg(r);
+
+		if (type == NULL)
+			return NULL;
+		if (strncasecmp(arg->str, "/flags/", 7) != 0 ||
+		    (!imap_arg_atom_is(type, "priv") && !imap_arg_atom_is(type, "shared") &&
+		     !imap_arg_atom_is(type, "all"))) {
+			imap_search_fail(r, IMAP_SEARCH_BAD, "Invalid MODSEQ entry");
+			return NULL;
+		}
+		arg = imap_search_next_arg(r);
+	}
+	/* mod-sequence-valzer: 0 .. 2^63-1 */
+	node = imap_search_number_key(r, IMAP_SEARCH_MODSEQ, arg, "Invalid mod-sequence");
+	if (node != NULL)
+		r->prog->has_modseq = true;
 	return node;
 }
 
@@ -463,11 +495,15 @@ static struct imap_search_node *imap_search_key(struct imap_search_reader *r, un
 	if (imap_arg_atom_is(arg, "UNKEYWORD"))
 		return imap_search_keyword_key(r, true);
 	if (imap_arg_atom_is(arg, "LARGER"))
-		return imap_search_size_key(r, IMAP_SEARCH_LARGER);
+		return imap_search_number_key(r, IMAP_SEARCH_LARGER, imap_search_next_arg(r),
+					      "Invalid size");
 	if (imap_arg_atom_is(arg, "SMALLER"))
-		return imap_search_size_key(r, IMAP_SEARCH_SMALLER);
+		return imap_search_number_key(r, IMAP_SEARCH_SMALLER, imap_search_next_arg(r),
+					      "Invalid size");
 	if (imap_arg_atom_is(arg, "UID"))
 		return imap_search_set_key(r, imap_search_next_arg(r), true);
+	if (imap_arg_atom_is(arg, "MODSEQ"))
+		return imap_search_modseq_key(r);
 	if (imap_arg_atom_is(arg, "NOT"))
 		return imap_search_wrap(r, IMAP_SEARCH_NOT, imap_search_key(r, depth + 1), NULL);
 	if (imap_arg_atom_is(arg, "OR")) {

@@ -122,9 +122,11 @@ static enum imap_search_value imap_search_node_eval(const struct imap_search_pro
 		return imap_search_cmp_day(prog->sent_day, node->day,
 					   (int)(node->kind - IMAP_SEARCH_SENTBEFORE));
 	case IMAP_SEARCH_LARGER:
-		return imap_search_bool(msg->size > node->size);
+		return imap_search_bool(msg->size > node->number);
 	case IMAP_SEARCH_SMALLER:
-		return imap_search_bool(msg->size < node->size);
+		return imap_search_bool(msg->size < node->number);
+	case IMAP_SEARCH_MODSEQ:
+		return imap_search_bool(msg->modseq >= node->number);
 	case IMAP_SEARCH_SEQSET:
 	case IMAP_SEARCH_UIDSET:
 		/* RFC 5182 2.1: "$" is the saved UIDs, in either kind of set. */

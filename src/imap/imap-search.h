@@ -52,6 +52,7 @@ enum imap_search_kind {
 	IMAP_SEARCH_HEADER,     /* a `field` header field contains `str` (BCC, CC, FROM, SUBJECT, TO too) */
 	IMAP_SEARCH_BODY,       /* the body's text contains `str` */
 	IMAP_SEARCH_TEXT,       /* the header's or the body's text contains `str` */
+	IMAP_SEARCH_MODSEQ,     /* MODSEQ >= `modseq` (RFC 7162 3.1.5) */
 	IMAP_SEARCH__COUNT
 };
 const char *imap_search_kind_name(enum imap_search_kind kind);
@@ -64,7 +65,7 @@ struct imap_search_node {
 	char *str;                  /* KEYWORD, HEADER, BODY, TEXT: UTF-8 */
 	char *field;                /* HEADER: the field name */
 	uint32_t day;               /* dates: mail_date_day() */
-	uint64_t size;              /* LARGER, SMALLER */
+	uint64_t number;            /* LARGER, SMALLER: octets; MODSEQ: the mod-sequence */
 	struct imap_seqset set;     /* SEQSET, UIDSET */
 	/* While a message's text is read (HEADER, BODY, TEXT; SENT* use
 	 * the program's sent_day). */
@@ -82,6 +83,9 @@ struct imap_search_program {
 	bool needs_text;            /* HEADER, BODY or TEXT keys: messages are read */
 	bool needs_body;            /* BODY or TEXT keys: more than the top header is read */
 	bool needs_date;            /* SENT* keys: the Date: header is read */
+	/* A MODSEQ key: the answer carries the highest MODSEQ of the
+	 * messages found (RFC 7162 3.1.6, 3.1.10). */
+	bool has_modseq;
 	size_t n_nodes;
 	/* The nodes of HEADER, BODY and TEXT keys, for the text reader. */
 	struct imap_search_node **text_nodes;
@@ -114,6 +118,7 @@ struct imap_search_msg {
 	bool recent;
 	int64_t internal_date;      /* seconds since the epoch */
 	uint64_t size;
+	uint64_t modseq;
 };
 
 enum imap_search_value {

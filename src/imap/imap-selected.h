@@ -42,6 +42,8 @@ struct imap_selected {
 	uint32_t *pending;              /* expunged, still in the view: EXPUNGE owed
 	                                 * (RFC 9051 7.5.1), ascending */
 	size_t n_pending;
+	uint64_t pending_modseq;        /* modseq when the first of them joined:
+	                                 * below every owed expunge's MODSEQ */
 	uint64_t own[IMAP_SELECTED_OWN_MAX]; /* see IMAP_SELECTED_OWN_MAX */
 	size_t n_own;
 	struct imap_sync_job *job;      /* a sync's job runs (never two at once) */
@@ -65,8 +67,10 @@ struct imap_selected *imap_selected_new(struct imap_session *s, const struct sto
  * in *why_r); a UID that does not exist is skipped (RFC 9051 6.4.9). */
 bool imap_selected_uids(struct imap_session *s, const struct imap_arg *set, bool uid,
 			uint32_t **uids_r, size_t *n_r, const char **why_r);
-/* The message number of a UID the session knows, or 0. */
+/* The message number of a UID the session knows, or 0; imap_view_seq
+ * the same in any view (binary search). */
 uint32_t imap_selected_seq(const struct imap_selected *sel, uint32_t uid);
+uint32_t imap_view_seq(const struct store_view *v, uint32_t uid);
 
 /* Before a UID command acts: read messages that arrived since the view
  * was made and send their EXISTS (allowed at any time), so that a UID the
@@ -79,6 +83,12 @@ void imap_selected_catch_up(struct imap_cmd *cmd, void (*then)(struct imap_cmd *
  * no other update repeats it. */
 void imap_selected_flags_set(struct imap_selected *sel, uint32_t uid, unsigned flags,
 			     uint64_t modseq);
+
+/* The HIGHESTMODSEQ the session may be told: sel->modseq, or while
+ * expunges are owed one below theirs (RFC 7162 3.2: a client that keeps
+ * it and loses the connection before their VANISHED must still learn of
+ * them at its next QRESYNC). */
+uint64_t imap_selected_modseq(const struct imap_selected *sel);
 
 /* Whether `modseq` is one of the session's own STOREs not yet passed by
  * a sync (sel->own). */
@@ -106,18 +116,29 @@ void imap_idle_changed(struct imap_session *s);
  * a time per session. */
 void imap_selected_send(struct imap_cmd *cmd, struct buf **out, void (*then)(struct imap_cmd *cmd));
 
+/* How a session reads the untagged updates (imap_update_write). */
+enum imap_update_mode {
+	IMAP_UPDATE_EXPUNGE = 1 << 0,   /* expunges may be told now */
+	IMAP_UPDATE_REV1 = 1 << 1,      /* IMAP4rev1: \Recent, RECENT */
+	IMAP_UPDATE_MODSEQ = 1 << 2,    /* CONDSTORE on: FETCH carries MODSEQ (RFC 7162 3.1.4) */
+	IMAP_UPDATE_VANISHED = 1 << 3,  /* QRESYNC on: VANISHED, not EXPUNGE (RFC 7162 3.2.10.2) */
+};
+/* The mode bits of a session (all but IMAP_UPDATE_EXPUNGE). */
+unsigned imap_update_mode(const struct imap_session *s);
+
 /* The untagged updates (imap-update.c, no I/O): fold what the store says
  * changed since sel->modseq into the view and write the responses owed.
- * expunged (ascending) join sel->pending; EXPUNGE lines are written, and
- * the messages leave the view, only when `expunge` (highest number
- * first, so each number is right when it is read); then FETCH (UID n
- * FLAGS ...) for messages whose flags another session changed (not the
- * MODSEQs in sel->own); then EXISTS for new messages (and RECENT for
+ * expunged (ascending) join sel->pending; they are told, and the
+ * messages leave the view, only with IMAP_UPDATE_EXPUNGE: EXPUNGE lines
+ * (highest number first, so each number is right when it is read), or
+ * one VANISHED with IMAP_UPDATE_VANISHED; then FETCH (UID n FLAGS ...
+ * [MODSEQ (m)]) for messages whose flags another session changed (not
+ * the MODSEQs in sel->own); then EXISTS for new messages (and RECENT for
  * rev1, where `recent_from` is the \Recent watermark store_recent_take
- * gave for them, 0 when not taken). */
+ * gave for them, 0 when not taken). `mode`: enum imap_update_mode bits. */
 void imap_update_write(struct imap_selected *sel, const struct store_message *changed,
 		       size_t n_changed, const uint32_t *expunged, size_t n_expunged,
-		       bool expunge, bool rev1, uint32_t recent_from, struct buf *out);
+		       unsigned mode, uint32_t recent_from, struct buf *out);
 /* Expunged UIDs the session learnt without a sync (its own EXPUNGE,
  * MOVE) into sel->pending, as imap_update_write takes them. */
 void imap_update_pending(struct imap_selected *sel, const uint32_t *expunged, size_t n);

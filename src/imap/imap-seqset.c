@@ -48,6 +48,7 @@ bool imap_seqset_parse(const char *s, uint32_t star, size_t max_ranges,
 		set_r->saved = true;
 		return true;
 	}
+	set_r->ordered = true;
 	for (;;) {
 		uint32_t lo, hi;
 
@@ -56,6 +57,8 @@ bool imap_seqset_parse(const char *s, uint32_t star, size_t max_ranges,
 		hi = lo;
 		if (*s == ':' && (s = imap_seq_number(s + 1, star, &hi)) == NULL)
 			goto fail;
+		if (lo > hi || (n > 0 && lo <= r[n - 1].hi))
+			set_r->ordered = false;
 		if (lo > hi) {
 			uint32_t t = lo;
 
@@ -123,21 +126,38 @@ bool imap_seqset_contains(const struct imap_seqset *set, uint32_t n)
 	return false;
 }
 
+bool imap_seqset_next_run(const uint32_t *nums, size_t n, size_t *i, struct imap_range *range_r)
+{
+	size_t j = *i;
+
+	if (j >= n)
+		return false;
+	while (j + 1 < n && nums[j + 1] <= nums[j] + 1 && nums[j] != UINT32_MAX)
+		j++;
+	range_r->lo = nums[*i];
+	range_r->hi = nums[j];
+	*i = j + 1;
+	return true;
+}
+
+void imap_range_write(struct buf *out, const struct imap_range *range)
+{
+	if (range->lo == range->hi)
+		buf_printf(out, "%u", range->lo);
+	else
+		buf_printf(out, "%u:%u", range->lo, range->hi);
+}
+
 void imap_seqset_write(struct buf *out, const uint32_t *nums, size_t n)
 {
+	struct imap_range range;
+	bool first = true;
 	size_t i = 0;
 
-	while (i < n) {
-		size_t j = i;
-
-		while (j + 1 < n && nums[j + 1] <= nums[j] + 1 && nums[j] != UINT32_MAX)
-			j++;
-		if (i > 0)
+	while (imap_seqset_next_run(nums, n, &i, &range)) {
+		if (!first)
 			buf_append(out, ",", 1);
-		if (nums[j] == nums[i])
-			buf_printf(out, "%u", nums[i]);
-		else
-			buf_printf(out, "%u:%u", nums[i], nums[j]);
-		i = j + 1;
+		first = false;
+		imap_range_write(out, &range);
 	}
 }

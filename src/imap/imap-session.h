@@ -118,6 +118,12 @@ struct imap_session {
 	bool rev2;                      /* ENABLE IMAP4rev2 */
 	bool utf8_accept;               /* ENABLE UTF8=ACCEPT: names in UTF-8, not modified UTF-7 */
 	bool idling;                    /* inside IDLE, waiting for DONE */
+	/* RFC 7162 (imap-condstore.h): MODSEQ in every untagged FETCH, and
+	 * HIGHESTMODSEQ at SELECT; qresync (ENABLE QRESYNC, which implies
+	 * condstore): VANISHED instead of EXPUNGE, the QRESYNC select
+	 * parameter and the VANISHED FETCH modifier. */
+	bool condstore;
+	bool qresync;
 
 	char *address;                  /* logged in as */
 	struct store_account *acct;     /* from AUTHENTICATED on */

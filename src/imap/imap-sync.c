@@ -45,6 +45,12 @@ static void sync_work(struct imap_cmd *cmd)
 		job->recent_from = 1;
 }
 
+unsigned imap_update_mode(const struct imap_session *s)
+{
+	return (s->rev2 ? 0u : IMAP_UPDATE_REV1) | (s->condstore ? IMAP_UPDATE_MODSEQ : 0u) |
+	       (s->qresync ? IMAP_UPDATE_VANISHED : 0u);
+}
+
 static void sync_job_free(struct imap_sync_job *job)
 {
 	store_messages_free(job->changed, job->n_changed);
@@ -96,7 +102,8 @@ static void sync_done(struct imap_cmd *cmd)
 		abort();
 	buf_init(out, 0);
 	imap_update_write(sel, job->changed, job->n_changed, job->expunged, job->n_expunged,
-			  !job->no_expunge, !s->rev2, job->recent_from, out);
+			  imap_update_mode(s) | (job->no_expunge ? 0 : IMAP_UPDATE_EXPUNGE),
+			  job->recent_from, out);
 	if (job->highest > sel->modseq)
 		sel->modseq = job->highest;
 	/* Every own change is at or below what was just read. */
@@ -114,7 +121,8 @@ static void sync_pending(struct imap_cmd *cmd, void (*done)(struct imap_cmd *cmd
 	if (out == NULL)
 		abort();
 	buf_init(out, 0);
-	imap_update_write(s->selected, NULL, 0, NULL, 0, true, !s->rev2, 0, out);
+	imap_update_write(s->selected, NULL, 0, NULL, 0, imap_update_mode(s) | IMAP_UPDATE_EXPUNGE,
+			  0, out);
 	imap_selected_send(cmd, &out, done);
 }
 

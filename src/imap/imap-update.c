@@ -9,6 +9,7 @@
 
 #include "core/buf.h"
 #include "imap/imap-flags.h"
+#include "imap/imap-qresync.h"
 
 /* The index of `uid` in the ascending uids[0..n), or n when absent. */
 static size_t update_find(const uint32_t *uids, size_t n, uint32_t uid)
@@ -28,11 +29,16 @@ static size_t update_find(const uint32_t *uids, size_t n, uint32_t uid)
 	return n;
 }
 
+uint32_t imap_view_seq(const struct store_view *v, uint32_t uid)
+{
+	size_t at = update_find(v->uids, v->n, uid);
+
+	return at < v->n ? (uint32_t)(at + 1) : 0;
+}
+
 uint32_t imap_selected_seq(const struct imap_selected *sel, uint32_t uid)
 {
-	size_t at = update_find(sel->view.uids, sel->view.n, uid);
-
-	return at < sel->view.n ? (uint32_t)(at + 1) : 0;
+	return imap_view_seq(&sel->view, uid);
 }
 
 void imap_selected_flags_set(struct imap_selected *sel, uint32_t uid, unsigned flags,
@@ -63,6 +69,10 @@ void imap_update_pending(struct imap_selected *sel, const uint32_t *expunged, si
 
 	if (n == 0)
 		return;
+	/* Every UID of `expunged` went after sel->modseq (a sync's read
+	 * from it, or the session's own expunge). */
+	if (sel->n_pending == 0)
+		sel->pending_modseq = sel->modseq;
 	merged = malloc((sel->n_pending + n) * sizeof(*merged));
 	if (merged == NULL)
 		abort();
@@ -110,13 +120,17 @@ static void update_expunge_saved(struct imap_selected *sel)
 
 /* EXPUNGE for every pending UID, highest number first: a number sent
  * then stays right for the next line (RFC 9051 7.5.1: each EXPUNGE
- * lowers the numbers above it). The messages then leave the view. */
-static void update_expunge(struct imap_selected *sel, struct buf *out)
+ * lowers the numbers above it); or, once QRESYNC is on, VANISHED of
+ * their UIDs (RFC 7162 3.2.10.2: only messages the session was told of,
+ * which the pending ones all are). The messages then leave the view. */
+static void update_expunge(struct imap_selected *sel, bool vanished, struct buf *out)
 {
 	struct store_view *v = &sel->view;
 	size_t w = 0, p = 0;
 
-	for (size_t i = sel->n_pending; i-- > 0;) {
+	if (vanished)
+		imap_vanished_write(out, false, sel->pending, sel->n_pending);
+	for (size_t i = sel->n_pending; !vanished && i-- > 0;) {
 		size_t at = update_find(v->uids, v->n, sel->pending[i]);
 
 		if (at < v->n)
@@ -136,6 +150,11 @@ static void update_expunge(struct imap_selected *sel, struct buf *out)
 	free(sel->pending);
 	sel->pending = NULL;
 	sel->n_pending = 0;
+}
+
+uint64_t imap_selected_modseq(const struct imap_selected *sel)
+{
+	return sel->n_pending > 0 ? sel->pending_modseq : sel->modseq;
 }
 
 bool imap_selected_own(const struct imap_selected *sel, uint64_t modseq)
@@ -174,14 +193,15 @@ static void update_recent(struct imap_selected *sel, uint32_t last_old, uint32_t
 
 void imap_update_write(struct imap_selected *sel, const struct store_message *changed,
 		       size_t n_changed, const uint32_t *expunged, size_t n_expunged,
-		       bool expunge, bool rev1, uint32_t recent_from, struct buf *out)
+		       unsigned mode, uint32_t recent_from, struct buf *out)
 {
 	struct store_view *v = &sel->view;
+	bool rev1 = (mode & IMAP_UPDATE_REV1) != 0;
 	uint32_t last_old, n_new = 0;
 
 	imap_update_pending(sel, expunged, n_expunged);
-	if (expunge && sel->n_pending > 0)
-		update_expunge(sel, out);
+	if ((mode & IMAP_UPDATE_EXPUNGE) && sel->n_pending > 0)
+		update_expunge(sel, (mode & IMAP_UPDATE_VANISHED) != 0, out);
 	last_old = v->n > 0 ? v->uids[v->n - 1] : 0;
 	for (size_t i = 0; i < n_changed; i++) {
 		const struct store_message *m = &changed[i];
@@ -200,6 +220,8 @@ void imap_update_write(struct imap_selected *sel, const struct store_message *ch
 		buf_printf(out, "* %zu FETCH (UID %u FLAGS ", at + 1, m->uid);
 		imap_flags_write(out, m->flags, m->keywords,
 				 rev1 && sel->first_recent != 0 && m->uid >= sel->first_recent);
+		if (mode & IMAP_UPDATE_MODSEQ)
+			buf_printf(out, " MODSEQ (%llu)", (unsigned long long)m->modseq);
 		buf_append_str(out, ")\r\n");
 	}
 	if (n_new == 0)

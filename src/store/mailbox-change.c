@@ -60,8 +60,7 @@ static enum store_error box_files(struct store_account *acct, int64_t box_id,
 	return STORE_OK;
 }
 
-/* Run one statement binding ?1 (integer), ?2 (integer). */
-static enum store_error exec_ids(struct store_account *acct, const char *sql, int64_t a, int64_t b)
+enum store_error store_exec_ids(struct store_account *acct, const char *sql, int64_t a, int64_t b)
 {
 	sqlite3_stmt *stmt = db_prepare(acct->db, sql);
 	enum db_result r;
@@ -104,8 +103,8 @@ static enum store_error store_mailbox_delete_locked(struct store_account *acct, 
 	/* The messages go without expunged rows (the mailbox's go too, by
 	 * trigger, with its keywords); the files nobody else uses after. */
 	if ((err = box_files(acct, box.id, &files, &n_files)) != STORE_OK ||
-	    (err = exec_ids(acct, "DELETE FROM messages WHERE mailbox_id = ?1", box.id, 0)) != STORE_OK ||
-	    (err = exec_ids(acct, "DELETE FROM mailboxes WHERE id = ?1", box.id, 0)) != STORE_OK ||
+	    (err = store_exec_ids(acct, "DELETE FROM messages WHERE mailbox_id = ?1", box.id, 0)) != STORE_OK ||
+	    (err = store_exec_ids(acct, "DELETE FROM mailboxes WHERE id = ?1", box.id, 0)) != STORE_OK ||
 	    (err = store_files_drop_unused(acct, files, n_files, &unused)) != STORE_OK ||
 	    (err = store_db_result(db_commit(acct->db))) != STORE_OK)
 		goto out;
@@ -260,14 +259,14 @@ static enum store_error rename_inbox(struct store_account *acct, struct store_bo
 		return err;
 	/* The copies first (row_number() gives the new UIDs, keeping the
 	 * order), all with MODSEQ 2 in a mailbox made with 1. */
-	if ((err = exec_ids(acct, "INSERT INTO messages(mailbox_id, uid, file_id, flags, keywords,"
+	if ((err = store_exec_ids(acct, "INSERT INTO messages(mailbox_id, uid, file_id, flags, keywords,"
 			    " modseq, internal_date, size, digest, queue_id)"
 			    " SELECT ?2, row_number() OVER (ORDER BY uid), file_id, flags, keywords,"
 			    " 2, internal_date, size, digest, queue_id FROM messages"
 			    " WHERE mailbox_id = ?1 ORDER BY uid", inbox->id, dst.id)) != STORE_OK ||
-	    (err = exec_ids(acct, "UPDATE mailboxes SET uidnext = messages + 1, recent_uid = messages + 1,"
+	    (err = store_exec_ids(acct, "UPDATE mailboxes SET uidnext = messages + 1, recent_uid = messages + 1,"
 			    " highestmodseq = 2 WHERE id = ?1", dst.id, 0)) != STORE_OK ||
-	    (err = exec_ids(acct, "INSERT INTO mailbox_keywords(mailbox_id, keyword)"
+	    (err = store_exec_ids(acct, "INSERT INTO mailbox_keywords(mailbox_id, keyword)"
 			    " SELECT ?2, keyword FROM mailbox_keywords WHERE mailbox_id = ?1",
 			    inbox->id, dst.id)) != STORE_OK)
 		return err;

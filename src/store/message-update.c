@@ -187,23 +187,59 @@ void store_flag_changes_free(struct store_flag_change *changes, size_t n)
 	free(changes);
 }
 
+static int uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A flag update (store_flags_update), with its UNCHANGEDSINCE condition
+ * (store_flags_update_unchanged; UINT64_MAX: none) and the list of the
+ * messages the condition left alone, before they are sorted. */
+struct flags_update {
+	const uint32_t *uids;
+	size_t n;
+	enum store_flag_op op;
+	unsigned flags;
+	const char *keywords;
+	uint64_t unchangedsince;
+	struct store_flag_change **changes_r;   /* may be NULL */
+	size_t *n_changes_r;
+	uint32_t *modified;
+	size_t n_modified, cap_modified;
+};
+
+static void modified_add(struct flags_update *u, uint32_t uid)
+{
+	if (u->n_modified == u->cap_modified) {
+		u->cap_modified = u->cap_modified == 0 ? 16 : u->cap_modified * 2;
+		u->modified = realloc(u->modified, u->cap_modified * sizeof(*u->modified));
+		if (u->modified == NULL)
+			abort();
+	}
+	u->modified[u->n_modified++] = uid;
+}
+
 static enum store_error store_flags_update_locked(struct store_account *acct,
 						  const struct store_mailbox_ref *ref,
-						  const uint32_t *uids, size_t n, enum store_flag_op op,
-						  unsigned flags, const char *keywords,
-						  struct store_flag_change **changes_r,
-						  size_t *n_changes_r)
+						  struct flags_update *u)
 {
 	struct store_flag_change *changes = NULL;
 	size_t n_changes = 0, cap = 0;
+	const uint32_t *uids = u->uids;
+	size_t n = u->n;
+	enum store_flag_op op = u->op;
+	unsigned flags = u->flags;
 	sqlite3_stmt *sel = NULL, *upd = NULL;
 	struct store_box box;
 	enum store_error err;
 	uint64_t modseq = 0;
 	char *change = NULL;
 
+	u->n_modified = 0;
 	if ((unsigned)op > STORE_FLAGS_REPLACE || (flags & ~0x1fu) != 0 || (uids == NULL && n > 0) ||
-	    !store_keywords_normalize(keywords, &change))
+	    !store_keywords_normalize(u->keywords, &change))
 		return STORE_ERR_INVALID;
 	if ((err = store_db_result(db_begin(acct->db))) != STORE_OK)
 		goto out;
@@ -211,7 +247,8 @@ static enum store_error store_flags_update_locked(struct store_account *acct,
 		goto out;
 	if (op != STORE_FLAGS_REMOVE && (err = store_keywords_record(acct, box.id, change)) != STORE_OK)
 		goto out;
-	sel = db_prepare(acct->db, "SELECT flags, keywords FROM messages WHERE mailbox_id = ? AND uid = ?");
+	sel = db_prepare(acct->db, "SELECT flags, keywords, modseq FROM messages"
+			 " WHERE mailbox_id = ? AND uid = ?");
 	upd = db_prepare(acct->db, "UPDATE messages SET flags = ?, keywords = ?, modseq = ?"
 			    " WHERE mailbox_id = ? AND uid = ?");
 	if (sel == NULL || upd == NULL) {
@@ -234,6 +271,15 @@ static enum store_error store_flags_update_locked(struct store_account *acct,
 		if (r != DB_ROW) {
 			err = store_db_result(r);
 			goto out;
+		}
+		/* RFC 7162 3.1.3: a message changed since UNCHANGEDSINCE is
+		 * left alone and reported; one this command changed already
+		 * (a UID given twice) is not. */
+		if ((uint64_t)sqlite3_column_int64(sel, 2) > u->unchangedsince &&
+		    (modseq == 0 || (uint64_t)sqlite3_column_int64(sel, 2) != modseq)) {
+			modified_add(u, uids[i]);
+			sqlite3_reset(sel);
+			continue;
 		}
 		old = (unsigned)sqlite3_column_int(sel, 0);
 		old_kw = (const char *)sqlite3_column_text(sel, 1);
@@ -263,7 +309,7 @@ static enum store_error store_flags_update_locked(struct store_account *acct,
 				err = store_db_result(r);
 				goto out;
 			}
-			if (changes_r != NULL)
+			if (u->changes_r != NULL)
 				flag_changes_add(&changes, &n_changes, &cap, uids[i], new, new_kw, modseq);
 		}
 		free(new_kw);
@@ -280,12 +326,33 @@ out:
 	sqlite3_finalize(upd);
 	db_rollback(acct->db);
 	free(change);
-	if (err == STORE_OK && changes_r != NULL) {
-		*changes_r = changes;
-		*n_changes_r = n_changes;
+	if (err == STORE_OK && u->changes_r != NULL) {
+		*u->changes_r = changes;
+		*u->n_changes_r = n_changes;
 	} else {
 		store_flag_changes_free(changes, n_changes);
 	}
+	return err;
+}
+
+/* Both flag updates: the update, and on a full disk its retry. */
+static enum store_error flags_update(struct store_account *acct, const struct store_mailbox_ref *ref,
+				     struct flags_update *u)
+{
+	enum store_error err;
+
+	if (u->changes_r != NULL) {
+		*u->changes_r = NULL;
+		*u->n_changes_r = 0;
+	}
+	store_enter(acct);
+	err = store_flags_update_locked(acct, ref, u);
+	/* IMAP deletes by \Deleted, then EXPUNGE: on a full disk the flag
+	 * must be set too, as store_expunge_locked does (store_reserve_*). */
+	if (err == STORE_ERR_NO_SPACE && u->op != STORE_FLAGS_REMOVE &&
+	    (u->flags & STORE_FLAG_DELETED) != 0 && store_reserve_release())
+		err = store_flags_update_locked(acct, ref, u);
+	store_leave(acct);
 	return err;
 }
 
@@ -294,23 +361,45 @@ enum store_error store_flags_update(struct store_account *acct, const struct sto
 				    unsigned flags, const char *keywords,
 				    struct store_flag_change **changes_r, size_t *n_changes_r)
 {
-	enum store_error err;
+	struct flags_update u = {
+		.uids = uids, .n = n, .op = op, .flags = flags, .keywords = keywords,
+		.unchangedsince = UINT64_MAX, .changes_r = changes_r, .n_changes_r = n_changes_r,
+	};
 
-	if (changes_r != NULL) {
-		*changes_r = NULL;
-		*n_changes_r = 0;
+	return flags_update(acct, ref, &u);
+}
+
+enum store_error store_flags_update_unchanged(struct store_account *acct,
+					      const struct store_mailbox_ref *ref,
+					      const uint32_t *uids, size_t n, enum store_flag_op op,
+					      unsigned flags, const char *keywords,
+					      uint64_t unchangedsince,
+					      struct store_flag_change **changes_r, size_t *n_changes_r,
+					      uint32_t **modified_r, size_t *n_modified_r)
+{
+	struct flags_update u = {
+		.uids = uids, .n = n, .op = op, .flags = flags, .keywords = keywords,
+		.unchangedsince = unchangedsince, .changes_r = changes_r,
+		.n_changes_r = n_changes_r,
+	};
+	enum store_error err = flags_update(acct, ref, &u);
+	size_t k = 0;
+
+	*modified_r = NULL;
+	*n_modified_r = 0;
+	if (err != STORE_OK) {
+		free(u.modified);
+		return err;
 	}
-	store_enter(acct);
-	err = store_flags_update_locked(acct, ref, uids, n, op, flags, keywords, changes_r,
-					n_changes_r);
-	/* IMAP deletes by \Deleted, then EXPUNGE: on a full disk the flag
-	 * must be set too, as store_expunge_locked does (store_reserve_*). */
-	if (err == STORE_ERR_NO_SPACE && op != STORE_FLAGS_REMOVE &&
-	    (flags & STORE_FLAG_DELETED) != 0 && store_reserve_release())
-		err = store_flags_update_locked(acct, ref, uids, n, op, flags, keywords, changes_r,
-						n_changes_r);
-	store_leave(acct);
-	return err;
+	/* Ascending, each once (a UID given twice is read twice). */
+	if (u.n_modified > 1)
+		qsort(u.modified, u.n_modified, sizeof(*u.modified), uid_cmp);
+	for (size_t i = 0; i < u.n_modified; i++)
+		if (k == 0 || u.modified[k - 1] != u.modified[i])
+			u.modified[k++] = u.modified[i];
+	*modified_r = u.modified;
+	*n_modified_r = k;
+	return STORE_OK;
 }
 
 /* --- expunge ------------------------------------------------------------- */
@@ -391,7 +480,8 @@ enum store_error store_rows_expunge(struct store_account *acct, const struct sto
 
 	*unused_r = NULL;
 	del = db_prepare(acct->db, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ? RETURNING file_id");
-	rec = db_prepare(acct->db, "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES(?, ?, ?)");
+	rec = db_prepare(acct->db, "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq, expunged_at)"
+			 " VALUES(?, ?, ?, " STORE_SQL_NOW ")");
 	if (del == NULL || rec == NULL) {
 		err = STORE_ERR_IO;
 		goto out;
@@ -428,6 +518,10 @@ enum store_error store_rows_expunge(struct store_account *acct, const struct sto
 			goto out;
 		}
 	}
+	/* A cheap moment to forget what the horizon has passed: the
+	 * mailbox's expunged rows are being written anyway. */
+	if (modseq != 0 && (err = store_expunged_prune(acct, box->id)) != STORE_OK)
+		goto out;
 	err = store_files_drop_unused(acct, files, n_files, unused_r);
 out:
 	sqlite3_finalize(del);
@@ -437,13 +531,6 @@ out:
 	if (removed_r != NULL)
 		*removed_r = removed;
 	return err;
-}
-
-static int uid_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /* Inside a transaction: the UIDs of the set (uids NULL: the mailbox)

@@ -1,7 +1,8 @@
 /* message-view - reading a selected mailbox the way IMAP does, without
  * loading it whole: the compact UID/flags view for SELECT, messages by
- * UID in batches (FETCH, SEARCH), what changed since a MODSEQ (through
- * the MODSEQ indexes), and the \Recent watermark. Reads of several
+ * UID in batches (FETCH, SEARCH), what changed and what was expunged
+ * since a MODSEQ (through the MODSEQ indexes; QRESYNC), and the \Recent
+ * watermark. Reads of several
  * statements run in one read transaction, so that another process's
  * commit (tern import) never shows half. */
 #include <stdlib.h>
@@ -72,6 +73,16 @@ static sqlite3_stmt *since_prepare(struct store_account *acct, const char *sql, 
 	return stmt;
 }
 
+/* Inside a read transaction: the UIDs expunged from box with MODSEQ >
+ * modseq, ascending, of the rows the horizon kept. */
+static enum store_error expunged_read(struct store_account *acct, const struct store_box *box,
+				      uint64_t modseq, uint32_t **uids_r, size_t *n_r)
+{
+	return store_uids_collect(acct, since_prepare(acct, "SELECT uid FROM expunged"
+			" INDEXED BY expunged_modseq WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
+			box->id, modseq), "expunged messages", uids_r, n_r);
+}
+
 /* Inside a read transaction: what changed in box since modseq (see
  * store_changes_since). */
 static enum store_error changes_read(struct store_account *acct, const struct store_box *box,
@@ -86,9 +97,7 @@ static enum store_error changes_read(struct store_account *acct, const struct st
 			" FROM messages INDEXED BY messages_modseq WHERE mailbox_id = ? AND modseq > ?"
 			" ORDER BY uid", box->id, modseq), "changed messages", changed_r, n_changed_r);
 	if (err == STORE_OK)
-		err = store_uids_collect(acct, since_prepare(acct, "SELECT uid FROM expunged"
-			" INDEXED BY expunged_modseq WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
-			box->id, modseq), "expunged messages", expunged_r, n_expunged_r);
+		err = expunged_read(acct, box, modseq, expunged_r, n_expunged_r);
 	if (err != STORE_OK) {
 		store_messages_free(*changed_r, *n_changed_r);
 		*changed_r = NULL;
@@ -365,6 +374,31 @@ enum store_error store_changes_since(struct store_account *acct, const struct st
 	    (err = changes_read(acct, &box, modseq, changed_r, n_changed_r, expunged_r,
 				n_expunged_r)) == STORE_OK)
 		*highestmodseq_r = box.highestmodseq;
+	db_rollback(acct->db);
+	store_leave(acct);
+	return err;
+}
+
+enum store_error store_expunged_since(struct store_account *acct, const struct store_mailbox_ref *ref,
+				      uint64_t modseq, uint32_t **uids_r, size_t *n_r,
+				      bool *complete_r)
+{
+	struct store_box box;
+	enum store_error err;
+	uint64_t pruned = 0;
+
+	*uids_r = NULL;
+	*n_r = 0;
+	*complete_r = false;
+	/* MODSEQs are 63-bit (RFC 7162 7): none is above a larger one. */
+	if (modseq > INT64_MAX)
+		modseq = INT64_MAX;
+	store_enter(acct);
+	if ((err = read_begin(acct)) == STORE_OK &&
+	    (err = store_box_by_ref(acct, ref, &box)) == STORE_OK &&
+	    (err = store_expunged_pruned_modseq(acct, box.id, &pruned)) == STORE_OK &&
+	    (err = expunged_read(acct, &box, modseq, uids_r, n_r)) == STORE_OK)
+		*complete_r = modseq >= pruned;
 	db_rollback(acct->db);
 	store_leave(acct);
 	return err;

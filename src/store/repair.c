@@ -115,7 +115,8 @@ static enum store_error repair_drop_file(struct store_account *acct, int64_t fil
 	enum db_result r;
 
 	sel = db_prepare(acct->db, "SELECT mailbox_id, uid FROM messages WHERE file_id = ?");
-	exp = db_prepare(acct->db, "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES(?, ?, ?)");
+	exp = db_prepare(acct->db, "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq, expunged_at)"
+			 " VALUES(?, ?, ?, " STORE_SQL_NOW ")");
 	del = db_prepare(acct->db, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ?");
 	if (sel == NULL || exp == NULL || del == NULL) {
 		err = STORE_ERR_IO;

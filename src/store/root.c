@@ -29,6 +29,7 @@ struct store_root {
 	/* Lingering (store_root_linger): handles nobody holds stay open
 	 * until their `idle_until`; the reaper closes them. */
 	unsigned linger;          /* seconds; 0: the last put closes */
+	unsigned expunge_horizon; /* seconds; 0: forever (store_root_set_expunge_horizon) */
 	bool reaper_running;
 	bool reaping;             /* store_root_close closes what lingers: no drop frees the root */
 	pthread_t reaper;
@@ -47,6 +48,7 @@ enum store_error store_root_open(const char *data_dir, struct store_root **root_
 	if (root == NULL || (root->data_dir = strdup(data_dir)) == NULL)
 		abort();
 	space_floor_init(&root->space, "store", data_dir, 0);
+	root->expunge_horizon = STORE_EXPUNGE_HORIZON_DEFAULT;
 	pthread_mutex_init(&root->mutex, NULL);
 	pthread_cond_init(&root->changed, NULL);
 	pthread_cond_init(&root->reap, NULL);
@@ -227,6 +229,16 @@ struct store_account *store_root_hold(struct store_root *root, const char *addre
 const char *store_root_data_dir(const struct store_root *root)
 {
 	return root->data_dir;
+}
+
+void store_root_set_expunge_horizon(struct store_root *root, unsigned seconds)
+{
+	root->expunge_horizon = seconds;
+}
+
+unsigned store_root_expunge_horizon(const struct store_root *root)
+{
+	return root->expunge_horizon;
 }
 
 void store_root_set_min_free(struct store_root *root, uint64_t min_free)

@@ -107,6 +107,15 @@ static const char store_schema_v4[] =
 	"CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);"
 	"CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);";
 
+/* v5, for QRESYNC (issue 8): the expunge horizon (expunge-horizon.c).
+ * Each expunged row gets the time it was expunged (those from before: the
+ * migration's, so that they are kept a full horizon from now), and each
+ * mailbox the highest MODSEQ among the rows pruned (0: none). */
+static const char store_schema_v5[] =
+	"ALTER TABLE expunged ADD COLUMN expunged_at INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE expunged SET expunged_at = " STORE_SQL_NOW ";"
+	"ALTER TABLE mailboxes ADD COLUMN pruned_modseq INTEGER NOT NULL DEFAULT 0;";
+
 static const struct {
 	const char *name;
 	enum store_special special;
@@ -187,6 +196,7 @@ static const struct db_migration store_migrations[] = {
 	{ store_schema_v2, NULL },
 	{ store_schema_v3, NULL },
 	{ store_schema_v4, NULL },
+	{ store_schema_v5, NULL },
 };
 
 enum store_error store_schema_open(struct store_account *acct)

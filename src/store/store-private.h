@@ -241,6 +241,24 @@ enum store_error store_keywords_record(struct store_account *acct, int64_t box_i
 enum store_error store_rows_expunge(struct store_account *acct, const struct store_box *box,
 				    const uint32_t *uids, size_t n, uint64_t *modseq_r,
 				    size_t *removed_r, char ***unused_r);
+/* Inside a transaction: run one statement binding ?1 = a, ?2 = b
+ * (mailbox-change.c). */
+enum store_error store_exec_ids(struct store_account *acct, const char *sql, int64_t a, int64_t b);
+/* The wall clock as SQL writes it (seconds since the epoch, as time()):
+ * when an expunged row was recorded (expunged.expunged_at). */
+#define STORE_SQL_NOW "CAST(strftime('%s', 'now') AS INTEGER)"
+/* The expunge horizon of accounts opened without a root (store_open). */
+#define STORE_EXPUNGE_HORIZON_DEFAULT (30u * 86400u)
+/* Inside an expunge's transaction, once its rows are recorded
+ * (expunge-horizon.c): forget the mailbox's expunged rows older than the
+ * account's horizon, raising the mailbox's pruned_modseq to the highest
+ * MODSEQ forgotten. Reads one row when there is nothing to prune. */
+enum store_error store_expunged_prune(struct store_account *acct, int64_t box_id);
+/* Inside a read: the mailbox's highest MODSEQ pruned (0: none). */
+enum store_error store_expunged_pruned_modseq(struct store_account *acct, int64_t box_id,
+					      uint64_t *modseq_r);
+/* root.c: [store] expunge_horizon (store_root_set_expunge_horizon). */
+unsigned store_root_expunge_horizon(const struct store_root *root);
 /* Inside a transaction: drop the rows of those files (ids) that no
  * message uses any more; their names into *unused_r as above. */
 enum store_error store_files_drop_unused(struct store_account *acct, const int64_t *ids,

@@ -7,7 +7,7 @@
  * counts of messages, unseen, deleted and octets, the \Recent
  * watermark), messages (UID, flags, keywords, MODSEQ, internal date,
  * size, file, SHA-256 digest of the bytes), expunged UIDs with their
- * MODSEQ, subscriptions, the keywords used per mailbox and a structure
+ * MODSEQ (for the expunge horizon), subscriptions, the keywords used per mailbox and a structure
  * cache per file. Mailbox names are UTF-8 (as IMAP4rev2 has them), '/'
  * separates levels. A mailbox is named for a lookup and addressed by a
  * ref (struct store_mailbox_ref) once selected.
@@ -132,6 +132,10 @@ bool store_root_release(struct store_root *root, const char *address);
  * SMTP's MAIL. Deliveries from the queue and expunges are not refused:
  * the queue's files are on the floor's side already. */
 void store_root_set_min_free(struct store_root *root, uint64_t min_free);
+/* [store] expunge_horizon: seconds an expunged UID is remembered for
+ * QRESYNC (store_expunged_since); 0 = forever. Without a call, and for
+ * accounts from store_open, 30 days. Call before the first get. */
+void store_root_set_expunge_horizon(struct store_root *root, unsigned seconds);
 /* Whether the data folder has at least the floor free (a statvfs at most
  * once a second). Thread-safe. */
 bool store_root_has_space(struct store_root *root);
@@ -262,16 +266,33 @@ enum store_error store_scan_reader(const struct store_scan *scan, size_t i,
 				   struct store_reader **reader_r);
 void store_scan_free(struct store_scan **scan);
 
-/* What changed since `modseq` (change notifications, QRESYNC later):
+/* What changed since `modseq` (change notifications, QRESYNC):
  * changed_r the messages with MODSEQ > modseq in UID order (new ones
  * included; free with store_messages_free), expunged_r the UIDs expunged
  * with MODSEQ > modseq, ascending (free()), and the mailbox's
- * HIGHESTMODSEQ. Indexed: never a scan of the mailbox. */
+ * HIGHESTMODSEQ. Indexed: never a scan of the mailbox. Expunges older
+ * than the expunge horizon (store_expunged_since) are forgotten: for a
+ * modseq the horizon has passed, expunged_r lists only the expunges
+ * still remembered (a live session's modseq is never that old; a
+ * resynchronising client asks store_expunged_since, which says so). */
 enum store_error store_changes_since(struct store_account *acct, const struct store_mailbox_ref *ref,
 				     uint64_t modseq,
 				     struct store_message **changed_r, size_t *n_changed_r,
 				     uint32_t **expunged_r, size_t *n_expunged_r,
 				     uint64_t *highestmodseq_r);
+
+/* The expunge horizon: an expunged UID is remembered (with its MODSEQ)
+ * for the account's expunge_horizon ([store] expunge_horizon), then
+ * pruned; the mailbox keeps the highest MODSEQ pruned. QRESYNC (RFC 7162
+ * 3.2.5.1, 3.2.6): *uids_r (free(); NULL when none) the UIDs expunged
+ * with MODSEQ > modseq, ascending, read from the MODSEQ index (never a
+ * scan of the mailbox). *complete_r is true when that list is every
+ * expunge since modseq, false when the horizon has passed modseq (some
+ * expunges in between were pruned: the caller treats every UID the
+ * client knows and the mailbox no longer holds as vanished). */
+enum store_error store_expunged_since(struct store_account *acct, const struct store_mailbox_ref *ref,
+				      uint64_t modseq, uint32_t **uids_r, size_t *n_r,
+				      bool *complete_r);
 
 /* \Recent for IMAP4rev1 (RFC 3501 2.3.2): the first session to select a
  * mailbox after a message arrived is the one that sees it \Recent. Sets
@@ -473,6 +494,20 @@ enum store_error store_flags_update(struct store_account *acct, const struct sto
 				    const uint32_t *uids, size_t n, enum store_flag_op op,
 				    unsigned flags, const char *keywords,
 				    struct store_flag_change **changes_r, size_t *n_changes_r);
+/* STORE (UNCHANGEDSINCE n), RFC 7162 3.1.3: store_flags_update, in the
+ * same one transaction, except that a message whose MODSEQ is above
+ * unchangedsince is left alone and its UID listed in *modified_r
+ * (ascending, free(); NULL when none). The others change as
+ * store_flags_update changes them, all with one new MODSEQ. A MODSEQ is
+ * at least 1, so UNCHANGEDSINCE 0 changes nothing and lists every
+ * message of uids that exists. Missing UIDs are in neither list. */
+enum store_error store_flags_update_unchanged(struct store_account *acct,
+					      const struct store_mailbox_ref *ref,
+					      const uint32_t *uids, size_t n, enum store_flag_op op,
+					      unsigned flags, const char *keywords,
+					      uint64_t unchangedsince,
+					      struct store_flag_change **changes_r, size_t *n_changes_r,
+					      uint32_t **modified_r, size_t *n_modified_r);
 void store_flag_changes_free(struct store_flag_change *changes, size_t n);
 
 /* Remove the given UIDs whatever their flags (POP3), record them as

@@ -8,15 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "imap/imap-parser.h"
+#include "fuzz-imap-command.h"
 #include "imap/imap-search.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static const struct imap_parser_limits fuzz_limits = {
-	.max_line = 65536, .max_literal = 4096, .max_literals = 8192,
-	.max_depth = 100, .max_args = 5000,
-};
 
 static void fuzz_eval(struct imap_search_program *prog, const uint8_t *data, size_t size)
 {
@@ -43,43 +38,23 @@ static void fuzz_eval(struct imap_search_program *prog, const uint8_t *data, siz
 		abort();
 }
 
+static void fuzz_search(const struct imap_parsed *cmd, const uint8_t *data, size_t size)
+{
+	struct imap_search_program *prog;
+	const char *why;
+
+	if (imap_search_parse(cmd->args, cmd->n_args, 7, 9, &prog, &why) == IMAP_SEARCH_OK) {
+		if (prog == NULL || prog->root == NULL)
+			abort();
+		fuzz_eval(prog, data, size);
+		imap_search_program_free(&prog);
+	} else if (prog != NULL || why == NULL) {
+		abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct imap_parser *p = imap_parser_new(&fuzz_limits);
-	char *line = malloc(size + 12);
-	size_t len, off = 0;
-
-	if (line == NULL)
-		abort();
-	memcpy(line, "a SEARCH ", 9);
-	memcpy(line + 9, data, size);
-	memcpy(line + 9 + size, "\r\n", 2);
-	len = size + 11;
-	while (off < len) {
-		size_t used = 0;
-		enum imap_parse_result r = imap_parser_feed(p, line + off, len - off, &used);
-
-		off += used;
-		if (r == IMAP_PARSE_COMMAND) {
-			const struct imap_parsed *cmd = imap_parser_command(p);
-			struct imap_search_program *prog;
-			const char *why;
-
-			if (imap_search_parse(cmd->args, cmd->n_args, 7, 9, &prog, &why) ==
-			    IMAP_SEARCH_OK) {
-				if (prog == NULL || prog->root == NULL)
-					abort();
-				fuzz_eval(prog, data, size);
-				imap_search_program_free(&prog);
-			} else if (prog != NULL || why == NULL) {
-				abort();
-			}
-			break;
-		}
-		if (r == IMAP_PARSE_ERROR || (r == IMAP_PARSE_NEED_MORE && used == 0))
-			break;
-	}
-	imap_parser_free(&p);
-	free(line);
+	fuzz_imap_command("a SEARCH ", data, size, fuzz_search);
 	return 0;
 }

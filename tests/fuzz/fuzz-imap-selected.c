@@ -3,9 +3,10 @@
  * taken apart by the command parser and read by imap_store_args_parse;
  * what it accepts must hold only valid, distinct keywords, within the
  * bound. Odd: the rest drives the update writer over a view (rounds of
- * expunges, flag changes and new messages, with EXPUNGE allowed or not);
- * the view must stay ascending, the owed expunges inside it, and every
- * EXPUNGE and EXISTS line must match the view. */
+ * expunges, flag changes and new messages, with EXPUNGE allowed or not,
+ * as EXPUNGE or QRESYNC's VANISHED lines, with CONDSTORE's MODSEQ or
+ * not); the view must stay ascending, the owed expunges inside it, and
+ * every EXPUNGE, VANISHED and EXISTS line must match the view. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -92,8 +93,33 @@ static void fuzz_check(const struct imap_selected *sel)
 	}
 }
 
-/* Replays the EXPUNGE lines on a copy of the old view: the result must
- * be the new view. */
+/* Takes the UIDs of "* VANISHED set" out of v[0..*n). */
+static void fuzz_vanish(uint32_t *v, uint32_t *n, const char *set, const char *end)
+{
+	char *copy = strndup(set, (size_t)(end - set));
+	struct imap_seqset ss;
+	uint64_t named = 0;
+	uint32_t w = 0;
+
+	if (copy == NULL)
+		abort();
+	if (!imap_seqset_parse(copy, 0, 100000, &ss))
+		__builtin_trap();
+	for (uint32_t i = 0; i < *n; i++)
+		if (!imap_seqset_contains(&ss, v[i]))
+			v[w++] = v[i];
+	/* VANISHED names only messages the session holds (RFC 7162 3.2.10.2) */
+	for (size_t r = 0; r < ss.n; r++)
+		named += (uint64_t)ss.ranges[r].hi - ss.ranges[r].lo + 1;
+	if (named != *n - w)
+		__builtin_trap();
+	*n = w;
+	imap_seqset_free(&ss);
+	free(copy);
+}
+
+/* Replays the EXPUNGE and VANISHED lines on a copy of the old view: the
+ * result must be the new view. */
 static void fuzz_replay(const uint32_t *old, uint32_t n_old, const struct imap_selected *sel,
 			const struct buf *out)
 {
@@ -107,7 +133,13 @@ static void fuzz_replay(const uint32_t *old, uint32_t n_old, const struct imap_s
 		unsigned long seq;
 		char *after;
 
-		if (strncmp(p, "* ", 2) == 0) {
+		if (strncmp(p, "* VANISHED ", 11) == 0) {
+			const char *eol = memchr(p, '\r', (size_t)(end - p));
+
+			if (eol == NULL)
+				__builtin_trap();
+			fuzz_vanish(v, &n, p + 11, eol);
+		} else if (strncmp(p, "* ", 2) == 0) {
 			seq = strtoul(p + 2, &after, 10);
 			if (strncmp(after, " EXPUNGE\r\n", 10) == 0) {
 				if (seq == 0 || seq > n)
@@ -172,8 +204,11 @@ static void fuzz_updates(const uint8_t *data, size_t size)
 		memcpy(old, sel.view.uids, n_old * sizeof(*old));
 		if (op & 0x80)
 			imap_selected_flags_set(&sel, b, a & 0x1f, op);
-		imap_update_write(&sel, changed, n_ch, expunged, n_exp, (op & 0x40) != 0,
-				  (op & 0x20) != 0, b % 16, &out);
+		imap_update_write(&sel, changed, n_ch, expunged, n_exp,
+				  ((op & 0x40) ? IMAP_UPDATE_EXPUNGE : 0u) |
+				  ((op & 0x20) ? IMAP_UPDATE_REV1 : 0u) |
+				  ((a & 0x40) ? IMAP_UPDATE_VANISHED : 0u) |
+				  ((a & 0x20) ? IMAP_UPDATE_MODSEQ : 0u), b % 16, &out);
 		fuzz_check(&sel);
 		fuzz_replay(old, n_old, &sel, &out);
 		free(old);

@@ -24,9 +24,13 @@ static inline struct store_mailbox_ref test_ref(struct store_account *acct, cons
 /* A pointer to the ref of a mailbox, valid in the enclosing block. */
 #define TREF(acct, name) (&(struct store_mailbox_ref[1]){ test_ref((acct), (name)) }[0])
 
-/* Undo schema.c's v4 (run on a closed index.db, then set user_version). */
+/* Undo schema.c's v5 (run on a closed index.db, then set user_version). */
+#define TEST_SCHEMA_UNDO_V5 \
+	"ALTER TABLE expunged DROP COLUMN expunged_at;" \
+	" ALTER TABLE mailboxes DROP COLUMN pruned_modseq;"
+/* Undo schema.c's v4 and v5. */
 #define TEST_SCHEMA_UNDO_V4 \
-	"DROP TRIGGER messages_count_insert; DROP TRIGGER messages_count_delete;" \
+	TEST_SCHEMA_UNDO_V5 " DROP TRIGGER messages_count_insert; DROP TRIGGER messages_count_delete;" \
 	" DROP TRIGGER messages_count_update; DROP TRIGGER files_structure_delete;" \
 	" DROP TRIGGER mailboxes_delete; DROP INDEX messages_modseq; DROP INDEX expunged_modseq;" \
 	" DROP TABLE structures; DROP TABLE mailbox_keywords;" \

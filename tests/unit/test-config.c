@@ -301,9 +301,9 @@ static void test_errors(void **state)
 {
 	(void)state;
 	load_fails("[server]\nthreads = 4\n\n[bogus]\nx = 1\n",
-		   "t.conf:4: [bogus]: unknown section (known: server, listen, tls, limits, pop3, smtp, imap, auth, dns, log)");
+		   "t.conf:4: [bogus]: unknown section (known: server, listen, tls, limits, pop3, smtp, imap, auth, store, dns, log)");
 	load_fails("[server]\n[nokeys]\n",
-		   "t.conf:2: [nokeys]: unknown section (known: server, listen, tls, limits, pop3, smtp, imap, auth, dns, log)");
+		   "t.conf:2: [nokeys]: unknown section (known: server, listen, tls, limits, pop3, smtp, imap, auth, store, dns, log)");
 	load_fails("[server]\nthreads = 4\nthread = 4\n", "t.conf:3: [server] thread: unknown key");
 	load_fails("threads = 4\n", "t.conf:1: [] threads: key outside any [section]");
 	load_fails("[server]\nthreads = 1025\n", "t.conf:2: [server] threads: must be from 0 to 1024");
@@ -345,7 +345,7 @@ static void test_errors(void **state)
 	/* the first error wins */
 	load_fails("[server]\nthreads = x\n[bogus]\n", "t.conf:2: [server] threads: must be a whole number");
 	load_fails("[bogus]\n[server]\nthreads = x\n",
-		   "t.conf:1: [bogus]: unknown section (known: server, listen, tls, limits, pop3, smtp, imap, auth, dns, log)");
+		   "t.conf:1: [bogus]: unknown section (known: server, listen, tls, limits, pop3, smtp, imap, auth, store, dns, log)");
 
 	/* a long line is refused, not cut */
 	size_t len = 5000;
@@ -413,7 +413,7 @@ static void test_file_and_set(void **state)
 	} bad[] = {
 		{ "server.threads=x", "--set server.threads=x: must be a whole number" },
 		{ "server.nope=1", "--set server.nope=1: unknown key" },
-		{ "nope.x=1", "--set nope.x=1: unknown section (known: server, listen, tls, limits, pop3, smtp, imap, auth, dns, log)" },
+		{ "nope.x=1", "--set nope.x=1: unknown section (known: server, listen, tls, limits, pop3, smtp, imap, auth, store, dns, log)" },
 		{ "threads=1", "--set threads=1: expected section.key=value" },
 		{ "server.threads", "--set server.threads: expected section.key=value" },
 		{ "listen.pop3=1.2.3.4:0", "--set listen.pop3=1.2.3.4:0: '1.2.3.4:0': port must be a number from 1 to 65535" },

@@ -29,7 +29,7 @@ static char *show(const struct imap_fetch_request *req)
 	struct buf out;
 
 	buf_init(&out, 0);
-	buf_printf(&out, "%s%s%s%s\n", req->uid ? "uid" : "-",
+	buf_printf(&out, "%s%s%s%s%s\n", req->uid ? "uid" : "-", req->modseq ? " modseq" : "",
 		   req->needs & IMAP_FETCH_NEED_STRUCTURE ? " structure" : "",
 		   req->needs & IMAP_FETCH_NEED_CONTENT ? " content" : "",
 		   req->needs & IMAP_FETCH_NEED_SEEN ? " seen" : "");
@@ -106,6 +106,9 @@ static void test_simple(void **state)
 	check("ENVELOPE", "- structure\nENVELOPE\n");
 	check("BODY", "- structure\nBODY\n");
 	check("BODYSTRUCTURE", "- structure\nBODYSTRUCTURE\n");
+	/* RFC 7162 3.1.4.2: a flag of the request, as UID */
+	check("MODSEQ", "- modseq\n");
+	check("modseq", "- modseq\n");
 }
 
 static void test_macros(void **state)
@@ -215,6 +218,14 @@ static void test_lists(void **state)
 	check_arg(&one, true, "uid\nRFC822.SIZE\n");
 	list.n = 1;
 	check_arg(&list, true, "uid\nFLAGS\n");
+	{
+		struct imap_arg ms[] = { atom("MODSEQ"), atom("FLAGS"), atom("MODSEQ") };
+		struct imap_arg l2 = { .type = IMAP_ARG_LIST, .str = "", .list = ms, .n = 3 };
+
+		check_arg(&l2, true, "uid modseq\nFLAGS\n");
+	}
+	check_bad("MODSEQ[]");
+	check_bad("MODSEQ.PEEK");
 }
 
 static void test_malformed(void **state)

@@ -76,7 +76,7 @@ static struct imap_search_msg msg1(void)
 	return (struct imap_search_msg){
 		.seq = 3, .uid = 30, .flags = STORE_FLAG_SEEN | STORE_FLAG_FLAGGED,
 		.keywords = "$Forwarded Work", .recent = false,
-		.internal_date = when(2026, 12, 1, 12), .size = 2000,
+		.internal_date = when(2026, 12, 1, 12), .size = 2000, .modseq = 700,
 	};
 }
 
@@ -159,6 +159,40 @@ static void test_sizes_dates(void **state)
 	assert_int_equal(imap_search_day(when(2026, 12, 31, 23)), 20261231);
 	unsetenv("TZ");
 	tzset();
+}
+
+/* RFC 7162 3.1.5: MODSEQ n is "at least n"; the entry name and type are
+ * read and ignored (one MODSEQ per message); the program says the
+ * answer carries a MODSEQ. */
+static void test_modseq(void **state)
+{
+	struct imap_search_msg m = msg1();
+	struct imap_search_program *prog;
+
+	(void)state;
+	assert_true(meta("MODSEQ 700", &m));
+	assert_true(meta("MODSEQ 0", &m));
+	assert_false(meta("MODSEQ 701", &m));
+	assert_true(meta("MODSEQ \"/flags/\\\\draft\" all 620", &m));
+	assert_true(meta("MODSEQ \"/flags/$MDNSent\" priv 1", &m));
+	assert_false(meta("NOT MODSEQ \"/flags/x\" SHARED 1", &m));
+	assert_true(meta("OR NOT MODSEQ 720 LARGER 5000", &m));
+	prog = program("MODSEQ 5");
+	assert_true(prog->has_modseq);
+	assert_true(prog->needs_index);
+	imap_search_program_free(&prog);
+	prog = program("SEEN");
+	assert_false(prog->has_modseq);
+	imap_search_program_free(&prog);
+	assert_int_equal(error("MODSEQ"), IMAP_SEARCH_BAD);
+	assert_int_equal(error("MODSEQ x"), IMAP_SEARCH_BAD);
+	assert_int_equal(error("MODSEQ -1"), IMAP_SEARCH_BAD);
+	assert_int_equal(error("MODSEQ 9223372036854775808"), IMAP_SEARCH_BAD);
+	assert_int_equal(error("MODSEQ \"/flags/\\\\seen\" 5"), IMAP_SEARCH_BAD);
+	assert_int_equal(error("MODSEQ \"/flags/\\\\seen\" other 5"), IMAP_SEARCH_BAD);
+	assert_int_equal(error("MODSEQ \"/other/x\" all 5"), IMAP_SEARCH_BAD);
+	assert_int_equal(error("MODSEQ \"/flags/x\" all"), IMAP_SEARCH_BAD);
+	assert_int_equal(error("MODSEQ (5)"), IMAP_SEARCH_BAD);
 }
 
 static void test_sets(void **state)
@@ -416,6 +450,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_sizes_dates),
+		cmocka_unit_test(test_modseq),
 		cmocka_unit_test(test_sets),
 		cmocka_unit_test(test_logic),
 		cmocka_unit_test(test_return_charset),

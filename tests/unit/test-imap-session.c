@@ -4,7 +4,8 @@
  * and TLS. Transcripts of what a client sees: the greeting, pipelined
  * commands answered in order, literals and their "+ ", the login rules,
  * the error limit, bad lines, APPEND streamed in pieces, a client gone
- * in the middle of a literal, the autologout. */
+ * in the middle of a literal, the autologout; STORE (UNCHANGEDSINCE)
+ * losing a race to another session (RFC 7162 3.1.3). */
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -353,6 +354,98 @@ static void test_append_client_gone(void **state)
 	assert_int_equal(inbox_count(), 0);
 }
 
+/* Every line up to and including the one starting with `tag` ("a "),
+ * appended to all (CRLF after each); returns the tagged line. */
+static const char *lines_until(struct client *c, const char *tag, char *all, size_t size)
+{
+	all[0] = '\0';
+	for (;;) {
+		const char *line = client_line(c);
+
+		assert_non_null(line);
+		assert_true(strlen(all) + strlen(line) + 3 < size);
+		strcat(all, line);
+		strcat(all, "\r\n");
+		if (strncmp(line, tag, strlen(tag)) == 0)
+			return line;
+	}
+}
+
+static void append_one(struct client *c)
+{
+	char all[1024];
+
+	client_send(c, "ap APPEND INBOX {24+}\r\n" T_MSG "\r\n");
+	assert_non_null(strstr(lines_until(c, "ap ", all, sizeof(all)), "ap OK [APPENDUID "));
+}
+
+/* RFC 7162 3.1.3: session a reads MODSEQs, session b changes message 1,
+ * then a's STORE (UNCHANGEDSINCE) of 1:3 leaves 1 alone and names it in
+ * [MODIFIED] (a number for STORE, a UID for UID STORE); the others
+ * change, each FETCH carrying UID and MODSEQ, even .SILENT. */
+static void test_store_unchangedsince_race(void **state)
+{
+	struct client a, b;
+	char all[4096], want[64];
+	const char *line;
+	unsigned long long m1, m2, m3;
+
+	(void)state;
+	login(&a);
+	login(&b);
+	for (int i = 0; i < 3; i++)
+		append_one(&a);
+	client_send(&a, "s SELECT INBOX (CONDSTORE)\r\n");
+	line = lines_until(&a, "s ", all, sizeof(all));
+	assert_string_equal(line, "s OK [READ-WRITE] SELECT completed");
+	assert_non_null(strstr(all, "* OK [HIGHESTMODSEQ "));
+	client_send(&a, "f FETCH 1:3 (MODSEQ)\r\n");
+	lines_until(&a, "f ", all, sizeof(all));
+	assert_int_equal(sscanf(strstr(all, "* 1 FETCH (MODSEQ ("), "* 1 FETCH (MODSEQ (%llu))", &m1), 1);
+	assert_int_equal(sscanf(strstr(all, "* 3 FETCH (MODSEQ ("), "* 3 FETCH (MODSEQ (%llu))", &m3), 1);
+	assert_true(m3 > m1);
+
+	/* b flags message 1: its MODSEQ passes what a knows of it */
+	client_send(&b, "s SELECT INBOX\r\nt STORE 1 +FLAGS.SILENT (\\Flagged)\r\n");
+	assert_string_equal(lines_until(&b, "t ", all, sizeof(all)), "t OK STORE completed");
+
+	snprintf(want, sizeof(want), "c STORE 1:3 (UNCHANGEDSINCE %llu) +FLAGS.SILENT (\\Seen)\r\n",
+		 m3);
+	client_send(&a, want);
+	line = lines_until(&a, "c ", all, sizeof(all));
+	assert_string_equal(line, "c OK [MODIFIED 1] Conditional STORE failed for some messages");
+	/* .SILENT, but CONDSTORE: UID and the new MODSEQ, one for both */
+	assert_int_equal(sscanf(strstr(all, "* 2 FETCH (UID 2 MODSEQ ("), "* 2 FETCH (UID 2 MODSEQ (%llu))",
+				&m2), 1);
+	snprintf(want, sizeof(want), "* 3 FETCH (UID 3 MODSEQ (%llu))", m2);
+	assert_non_null(strstr(all, want));
+	assert_null(strstr(all, "* 1 FETCH (UID 1 MODSEQ"));
+
+	/* message 1 kept its flags (b's only); the others got \Seen */
+	client_send(&a, "d FETCH 1:3 (FLAGS)\r\n");
+	lines_until(&a, "d ", all, sizeof(all));
+	/* (rev1: a was the first to select them, \Recent here) */
+	assert_non_null(strstr(all, "* 1 FETCH (FLAGS (\\Flagged \\Recent))"));
+	assert_non_null(strstr(all, "* 2 FETCH (FLAGS (\\Seen \\Recent))"));
+	assert_non_null(strstr(all, "* 3 FETCH (FLAGS (\\Seen \\Recent))"));
+
+	/* UID STORE names UIDs; UNCHANGEDSINCE 0 fails wherever a message is */
+	client_send(&a, "e UID STORE 2:3 (UNCHANGEDSINCE 0) -FLAGS (\\Seen)\r\n");
+	line = lines_until(&a, "e ", all, sizeof(all));
+	assert_string_equal(line, "e OK [MODIFIED 2:3] Conditional STORE failed for some messages");
+	assert_null(strstr(all, "FETCH (UID 2"));
+
+	/* a malformed modifier changes nothing */
+	client_send(&a, "g STORE 1 (UNCHANGEDSINCE x) +FLAGS (\\Seen)\r\n"
+			"h STORE 1 (UNCHANGEDSINCE 99999999999999999999) +FLAGS (\\Seen)\r\n"
+			"i STORE 1 (FOO 1) +FLAGS (\\Seen)\r\n");
+	expect_prefix(&a, "g BAD ");
+	expect_prefix(&a, "h BAD ");
+	expect_prefix(&a, "i BAD ");
+	client_close(&a);
+	client_close(&b);
+}
+
 static void test_autologout(void **state)
 {
 	struct client c;
@@ -381,6 +474,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_append_in_pieces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_client_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_autologout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_unchangedsince_race, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

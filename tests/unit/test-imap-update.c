@@ -2,7 +2,8 @@
  * (src/imap/imap-update.c), given a view and what the store says changed:
  * exact EXPUNGE numbers, EXPUNGEs held back where they are not allowed,
  * FETCH lines for others' flag changes but not the session's own, EXISTS
- * and rev1 RECENT for new messages. */
+ * and rev1 RECENT for new messages; once CONDSTORE / QRESYNC are on,
+ * MODSEQ in the FETCH lines and one VANISHED instead of EXPUNGEs. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -67,7 +68,7 @@ static void test_expunge_numbers(void **state)
 
 	(void)state;
 	buf_init(&out, 0);
-	imap_update_write(sel, NULL, 0, gone, 3, true, false, 0, &out);
+	imap_update_write(sel, NULL, 0, gone, 3, IMAP_UPDATE_EXPUNGE, 0, &out);
 	/* Highest first: each number is right when the client reads it. */
 	assert_out(&out, "* 5 EXPUNGE\r\n* 4 EXPUNGE\r\n* 2 EXPUNGE\r\n");
 	assert_view(sel, left, 2);
@@ -95,14 +96,14 @@ static void test_expunge_leaves_saved_result(void **state)
 	memcpy(sel->saved, saved, sizeof(saved));
 	sel->n_saved = 3;
 	/* held back (during FETCH): "$" still names them */
-	imap_update_write(sel, NULL, 0, gone, 3, false, false, 0, &out);
+	imap_update_write(sel, NULL, 0, gone, 3, 0, 0, &out);
 	assert_int_equal(sel->n_saved, 3);
-	imap_update_write(sel, NULL, 0, NULL, 0, true, false, 0, &out);
+	imap_update_write(sel, NULL, 0, NULL, 0, IMAP_UPDATE_EXPUNGE, 0, &out);
 	assert_out(&out, "* 4 EXPUNGE\r\n* 3 EXPUNGE\r\n* 2 EXPUNGE\r\n");
 	assert_int_equal(sel->n_saved, 1);
 	assert_int_equal(sel->saved[0], 10);
 	/* the last one goes: nothing is held */
-	imap_update_write(sel, NULL, 0, saved, 1, true, false, 0, &out);
+	imap_update_write(sel, NULL, 0, saved, 1, IMAP_UPDATE_EXPUNGE, 0, &out);
 	assert_out(&out, "* 1 EXPUNGE\r\n");
 	assert_int_equal(sel->n_saved, 0);
 	assert_null(sel->saved);
@@ -123,15 +124,15 @@ static void test_expunge_held_back(void **state)
 	buf_init(&out, 0);
 	/* During FETCH, STORE, SEARCH (RFC 9051 7.5.1): nothing, and the
 	 * numbers stay as they were. */
-	imap_update_write(sel, NULL, 0, gone, 2, false, false, 0, &out);
+	imap_update_write(sel, NULL, 0, gone, 2, 0, 0, &out);
 	assert_out(&out, "");
 	assert_view(sel, uids, 4);
 	assert_int_equal(sel->n_pending, 2);
 	assert_int_equal(imap_selected_seq(sel, 4), 4);
 	/* A UID reported again is owed once. */
-	imap_update_write(sel, NULL, 0, again, 2, false, false, 0, &out);
+	imap_update_write(sel, NULL, 0, again, 2, 0, 0, &out);
 	assert_int_equal(sel->n_pending, 3);
-	imap_update_write(sel, NULL, 0, NULL, 0, true, false, 0, &out);
+	imap_update_write(sel, NULL, 0, NULL, 0, IMAP_UPDATE_EXPUNGE, 0, &out);
 	assert_out(&out, "* 4 EXPUNGE\r\n* 3 EXPUNGE\r\n* 2 EXPUNGE\r\n");
 	assert_view(sel, left, 1);
 	assert_null(sel->pending);
@@ -149,7 +150,7 @@ static void test_expunge_unknown(void **state)
 
 	(void)state;
 	buf_init(&out, 0);
-	imap_update_write(sel, NULL, 0, gone, 2, true, false, 0, &out);
+	imap_update_write(sel, NULL, 0, gone, 2, IMAP_UPDATE_EXPUNGE, 0, &out);
 	assert_out(&out, "");
 	assert_view(sel, uids, 2);
 	imap_update_pending(sel, gone, 2);
@@ -173,13 +174,71 @@ static void test_flags_of_others(void **state)
 	buf_init(&out, 0);
 	/* 14 is this session's own STORE: already told. */
 	imap_selected_flags_set(sel, 3, STORE_FLAG_SEEN, 14);
-	imap_update_write(sel, changed, 3, NULL, 0, true, false, 0, &out);
+	imap_update_write(sel, changed, 3, NULL, 0, IMAP_UPDATE_EXPUNGE, 0, &out);
 	assert_out(&out, "* 2 FETCH (UID 8 FLAGS (\\Seen \\Flagged))\r\n"
 			 "* 3 FETCH (UID 9 FLAGS (\\Deleted $Junk work))\r\n");
 	assert_int_equal(sel->view.flags[1], STORE_FLAG_SEEN | STORE_FLAG_FLAGGED);
 	/* the view marks the message with keywords (FETCH FLAGS reads those) */
 	assert_int_equal(sel->view.flags[2], STORE_FLAG_DELETED | STORE_VIEW_KEYWORDS);
 	assert_int_equal(sel->view.flags[0], STORE_FLAG_SEEN);
+	buf_release(&out);
+	sel_free(sel);
+}
+
+/* RFC 7162 3.1.4, 3.2.10.2: MODSEQ in each FETCH; the expunged UIDs in
+ * one VANISHED (ranges), held back as EXPUNGEs are, and the numbers
+ * after it as if EXPUNGEs had gone. */
+static void test_condstore_qresync(void **state)
+{
+	static const uint32_t uids[] = { 3, 4, 5, 8, 9 };
+	static const uint32_t gone[] = { 4, 5, 9 };
+	struct store_message changed[] = {
+		{ .uid = 8, .flags = STORE_FLAG_SEEN, .modseq = 21 },
+		{ .uid = 10, .modseq = 22 },
+	};
+	struct imap_selected *sel = sel_make(uids, 5);
+	struct buf out;
+
+	(void)state;
+	buf_init(&out, 0);
+	imap_update_write(sel, NULL, 0, gone, 3, IMAP_UPDATE_MODSEQ | IMAP_UPDATE_VANISHED, 0, &out);
+	assert_out(&out, "");
+	assert_int_equal(sel->n_pending, 3);
+	imap_update_write(sel, changed, 2, NULL, 0,
+			  IMAP_UPDATE_EXPUNGE | IMAP_UPDATE_MODSEQ | IMAP_UPDATE_VANISHED, 0, &out);
+	assert_out(&out, "* VANISHED 4:5,9\r\n"
+			 "* 2 FETCH (UID 8 FLAGS (\\Seen) MODSEQ (21))\r\n"
+			 "* 3 EXISTS\r\n");
+	{
+		static const uint32_t left[] = { 3, 8, 10 };
+
+		assert_view(sel, left, 3);
+	}
+	buf_release(&out);
+	sel_free(sel);
+}
+
+/* RFC 7162 3.2: while expunges are owed, the HIGHESTMODSEQ a session may
+ * be told stays below them, whatever MODSEQ the sync has read up to. */
+static void test_modseq_below_owed(void **state)
+{
+	static const uint32_t uids[] = { 1, 2, 3 };
+	static const uint32_t gone[] = { 2 };
+	struct imap_selected *sel = sel_make(uids, 3);
+	struct buf out;
+
+	(void)state;
+	buf_init(&out, 0);
+	sel->modseq = 10;
+	assert_int_equal(imap_selected_modseq(sel), 10);
+	imap_update_write(sel, NULL, 0, gone, 1, IMAP_UPDATE_VANISHED, 0, &out);
+	sel->modseq = 25;       /* what imap-sync.c records after the read */
+	assert_int_equal(imap_selected_modseq(sel), 10);
+	imap_update_pending(sel, gone, 1);  /* more of the same: still below */
+	assert_int_equal(imap_selected_modseq(sel), 10);
+	imap_update_write(sel, NULL, 0, NULL, 0, IMAP_UPDATE_EXPUNGE | IMAP_UPDATE_VANISHED, 0, &out);
+	assert_out(&out, "* VANISHED 2\r\n");
+	assert_int_equal(imap_selected_modseq(sel), 25);
 	buf_release(&out);
 	sel_free(sel);
 }
@@ -216,7 +275,7 @@ static void test_new_messages(void **state)
 
 	(void)state;
 	buf_init(&out, 0);
-	imap_update_write(sel, changed, 3, NULL, 0, true, false, 0, &out);
+	imap_update_write(sel, changed, 3, NULL, 0, IMAP_UPDATE_EXPUNGE, 0, &out);
 	assert_out(&out, "* 2 FETCH (UID 2 FLAGS (\\Answered))\r\n* 4 EXISTS\r\n");
 	assert_view(sel, all, 4);
 	assert_int_equal(sel->view.flags[2], STORE_FLAG_SEEN);
@@ -240,7 +299,7 @@ static void test_expunge_then_numbers(void **state)
 	(void)state;
 	buf_init(&out, 0);
 	/* The FETCH and EXISTS after an EXPUNGE use the numbers after it. */
-	imap_update_write(sel, changed, 2, gone, 1, true, false, 0, &out);
+	imap_update_write(sel, changed, 2, gone, 1, IMAP_UPDATE_EXPUNGE, 0, &out);
 	assert_out(&out, "* 1 EXPUNGE\r\n* 3 FETCH (UID 4 FLAGS (\\Seen))\r\n* 4 EXISTS\r\n");
 	assert_view(sel, after, 4);
 	buf_reset(&out);
@@ -248,10 +307,10 @@ static void test_expunge_then_numbers(void **state)
 
 	/* Held back, the same changes keep the old numbers. */
 	sel = sel_make(uids, 4);
-	imap_update_write(sel, changed, 2, gone, 1, false, false, 0, &out);
+	imap_update_write(sel, changed, 2, gone, 1, 0, 0, &out);
 	assert_out(&out, "* 4 FETCH (UID 4 FLAGS (\\Seen))\r\n* 5 EXISTS\r\n");
 	assert_int_equal(imap_selected_seq(sel, 9), 5);
-	imap_update_write(sel, NULL, 0, NULL, 0, true, false, 0, &out);
+	imap_update_write(sel, NULL, 0, NULL, 0, IMAP_UPDATE_EXPUNGE, 0, &out);
 	assert_out(&out, "* 1 EXPUNGE\r\n");
 	assert_view(sel, after, 4);
 	buf_release(&out);
@@ -272,25 +331,25 @@ static void test_recent_rev1(void **state)
 	/* Selected with 3 \Recent here; 4 and 5 arrive and nobody else took them. */
 	sel->first_recent = 3;
 	assert_int_equal(imap_update_recent_count(sel), 1);
-	imap_update_write(sel, changed, 2, NULL, 0, true, true, 4, &out);
+	imap_update_write(sel, changed, 2, NULL, 0, IMAP_UPDATE_EXPUNGE | IMAP_UPDATE_REV1, 4, &out);
 	assert_out(&out, "* 5 EXISTS\r\n* 3 RECENT\r\n");
-	imap_update_write(sel, flag, 1, NULL, 0, true, true, 0, &out);
+	imap_update_write(sel, flag, 1, NULL, 0, IMAP_UPDATE_EXPUNGE | IMAP_UPDATE_REV1, 0, &out);
 	assert_out(&out, "* 3 FETCH (UID 3 FLAGS (\\Seen \\Recent))\r\n");
 	sel_free(sel);
 
 	/* None \Recent here at SELECT (another session had them): the
 	 * watermark taken for the new ones says which are. */
 	sel = sel_make(uids, 3);
-	imap_update_write(sel, changed, 2, NULL, 0, true, true, 5, &out);
+	imap_update_write(sel, changed, 2, NULL, 0, IMAP_UPDATE_EXPUNGE | IMAP_UPDATE_REV1, 5, &out);
 	assert_out(&out, "* 5 EXISTS\r\n* 1 RECENT\r\n");
 	assert_int_equal(sel->first_recent, 5);
 	/* Taken by another session first (the watermark is past them). */
-	imap_update_write(sel, later, 1, NULL, 0, true, true, 7, &out);
+	imap_update_write(sel, later, 1, NULL, 0, IMAP_UPDATE_EXPUNGE | IMAP_UPDATE_REV1, 7, &out);
 	assert_out(&out, "* 6 EXISTS\r\n* 2 RECENT\r\n");
 	/* rev2: no RECENT, no \Recent. */
 	sel->first_recent = 0;
 	changed[0].uid = 7;
-	imap_update_write(sel, changed, 1, NULL, 0, true, false, 0, &out);
+	imap_update_write(sel, changed, 1, NULL, 0, IMAP_UPDATE_EXPUNGE, 0, &out);
 	assert_out(&out, "* 7 EXISTS\r\n");
 	buf_release(&out);
 	sel_free(sel);
@@ -305,12 +364,12 @@ static void test_empty_view(void **state)
 
 	(void)state;
 	buf_init(&out, 0);
-	imap_update_write(sel, NULL, 0, gone, 1, true, false, 0, &out);
+	imap_update_write(sel, NULL, 0, gone, 1, IMAP_UPDATE_EXPUNGE, 0, &out);
 	assert_out(&out, "");
 	assert_int_equal(imap_selected_seq(sel, 1), 0);
-	imap_update_write(sel, changed, 1, NULL, 0, true, false, 0, &out);
+	imap_update_write(sel, changed, 1, NULL, 0, IMAP_UPDATE_EXPUNGE, 0, &out);
 	assert_out(&out, "* 1 EXISTS\r\n");
-	imap_update_write(sel, NULL, 0, gone, 1, true, false, 0, &out);
+	imap_update_write(sel, NULL, 0, gone, 1, IMAP_UPDATE_EXPUNGE, 0, &out);
 	assert_out(&out, "* 1 EXPUNGE\r\n");
 	assert_int_equal(sel->view.n, 0);
 	buf_release(&out);
@@ -335,7 +394,7 @@ static void test_expunge_many(void **state)
 		gone[i] = 2 * i + 2;
 	sel = sel_make(uids, N);
 	buf_init(&out, 0);
-	imap_update_write(sel, NULL, 0, gone, N / 2, true, false, 0, &out);
+	imap_update_write(sel, NULL, 0, gone, N / 2, IMAP_UPDATE_EXPUNGE, 0, &out);
 	assert_int_equal(sel->view.n, N / 2);
 	assert_int_equal(sel->view.uids[N / 2 - 1], N - 1);
 	p = out.data;
@@ -356,6 +415,8 @@ int main(void)
 		cmocka_unit_test(test_expunge_unknown),
 		cmocka_unit_test(test_flags_of_others),
 		cmocka_unit_test(test_own_modseqs),
+		cmocka_unit_test(test_condstore_qresync),
+		cmocka_unit_test(test_modseq_below_owed),
 		cmocka_unit_test(test_new_messages),
 		cmocka_unit_test(test_expunge_then_numbers),
 		cmocka_unit_test(test_recent_rev1),

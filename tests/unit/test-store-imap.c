@@ -4,7 +4,9 @@
  * COUNT(*)), one MODSEQ per command, expunge of \Deleted, copy and move
  * (atomic under kill -9), keywords per mailbox, the SELECT view of
  * 100,000 messages and the view the handle keeps, messages by UID, changes since a MODSEQ, \Recent, the
- * structure cache, the hub's mailbox changes, and the v3 -> v4 migration. */
+ * structure cache, the hub's mailbox changes, and the v3 -> v4 migration;
+ * for QRESYNC (issue 8): expunges since a MODSEQ and the expunge horizon
+ * (and the v4 -> v5 migration), and STORE UNCHANGEDSINCE with its races. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -735,6 +737,275 @@ static void test_changes_since(void **state)
 	}
 }
 
+/* QRESYNC's expunges since a MODSEQ: ascending, from the MODSEQ index,
+ * complete while nothing was pruned. */
+static void test_expunged_since(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox_ref inbox = test_ref(f->acct, "INBOX");
+	uint32_t uids[6], two[2], *got;
+	uint64_t m0, m1;
+	bool complete;
+	size_t n;
+
+	for (int i = 0; i < 6; i++)
+		uids[i] = append(f->acct, "INBOX", "x\r\n", 0, NULL);
+	m0 = counters(f->acct, "INBOX").highestmodseq;
+	assert_int_equal(store_expunge(f->acct, &inbox, uids + 4, 1), STORE_OK);
+	m1 = counters(f->acct, "INBOX").highestmodseq;
+	two[0] = uids[3];
+	two[1] = uids[1];
+	assert_int_equal(store_expunge(f->acct, &inbox, two, 2), STORE_OK);
+	assert_int_equal(store_expunged_since(f->acct, &inbox, m0, &got, &n, &complete), STORE_OK);
+	assert_true(complete);
+	assert_int_equal(n, 3);
+	assert_int_equal(got[0], uids[1]);
+	assert_int_equal(got[1], uids[3]);
+	assert_int_equal(got[2], uids[4]);
+	free(got);
+	assert_int_equal(store_expunged_since(f->acct, &inbox, m1, &got, &n, &complete), STORE_OK);
+	assert_true(complete);
+	assert_int_equal(n, 2);
+	assert_int_equal(got[0], uids[1]);
+	assert_int_equal(got[1], uids[3]);
+	free(got);
+	/* nothing since HIGHESTMODSEQ, nor above 63 bits */
+	assert_int_equal(store_expunged_since(f->acct, &inbox, counters(f->acct, "INBOX").highestmodseq,
+					      &got, &n, &complete), STORE_OK);
+	assert_true(complete);
+	assert_int_equal(n, 0);
+	assert_null(got);
+	assert_int_equal(store_expunged_since(f->acct, &inbox, UINT64_MAX, &got, &n, &complete),
+			 STORE_OK);
+	assert_true(complete);
+	assert_int_equal(n, 0);
+	/* another mailbox's expunges are not this one's */
+	assert_int_equal(store_expunged_since(f->acct, TREF(f->acct, "Archive"), 0, &got, &n,
+					      &complete), STORE_OK);
+	assert_int_equal(n, 0);
+	assert_true(complete);
+	/* a stale ref */
+	inbox.uidvalidity++;
+	assert_int_equal(store_expunged_since(f->acct, &inbox, 0, &got, &n, &complete),
+			 STORE_ERR_GONE);
+	assert_null(got);
+	assert_false(complete);
+}
+
+/* Make the expunged rows of these UIDs of INBOX look `days` old. */
+static void expunges_age(struct store_account *acct, const char *uids, int days)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "UPDATE expunged SET expunged_at = expunged_at - %d * 86400"
+		 " WHERE mailbox_id = (SELECT id FROM mailboxes WHERE name = 'INBOX')"
+		 " AND uid IN (%s)", days, uids);
+	sql_exec(acct, sql);
+}
+
+static void expunged_is(struct store_account *acct, uint64_t modseq, bool complete_want,
+			const uint32_t *want, size_t n_want)
+{
+	uint32_t *got;
+	bool complete;
+	size_t n;
+
+	assert_int_equal(store_expunged_since(acct, TREF(acct, "INBOX"), modseq, &got, &n, &complete),
+			 STORE_OK);
+	assert_int_equal(complete, complete_want);
+	assert_int_equal(n, n_want);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(got[i], want[i]);
+	free(got);
+}
+
+/* The horizon: rows older than 30 days go when the mailbox next has an
+ * expunge; what they said is then incomplete before the highest MODSEQ
+ * pruned, complete after it. */
+static void test_expunge_horizon(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox_ref inbox = test_ref(f->acct, "INBOX");
+	uint64_t m0, m1, m2, m3, m4;
+	struct store_message *changed;
+	uint32_t uids[5], *exp;
+	size_t nc, ne;
+	uint64_t high;
+
+	for (int i = 0; i < 5; i++)
+		uids[i] = append(f->acct, "INBOX", "x\r\n", 0, NULL);
+	m0 = counters(f->acct, "INBOX").highestmodseq;
+	assert_int_equal(store_expunge(f->acct, &inbox, uids, 1), STORE_OK);
+	m1 = counters(f->acct, "INBOX").highestmodseq;
+	assert_int_equal(store_expunge(f->acct, &inbox, uids + 1, 1), STORE_OK);
+	m2 = counters(f->acct, "INBOX").highestmodseq;
+	/* 29 days old: kept by the next expunge */
+	expunges_age(f->acct, "1, 2", 29);
+	assert_int_equal(store_expunge(f->acct, &inbox, uids + 2, 1), STORE_OK);
+	m3 = counters(f->acct, "INBOX").highestmodseq;
+	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM expunged"), 3);
+	expunged_is(f->acct, m0, true, uids, 3);
+	/* 31 days: uid 1 and 2 go at the next expunge, 3 stays */
+	expunges_age(f->acct, "1, 2", 2);
+	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM expunged"), 3);
+	assert_int_equal(store_expunge(f->acct, &inbox, uids + 3, 1), STORE_OK);
+	m4 = counters(f->acct, "INBOX").highestmodseq;
+	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM expunged"), 2);
+	assert_int_equal(sql_int(f->acct, "SELECT pruned_modseq FROM mailboxes WHERE name = 'INBOX'"),
+			 (int64_t)m2);
+	expunged_is(f->acct, m0, false, uids + 2, 2);
+	expunged_is(f->acct, m1, false, uids + 2, 2);
+	expunged_is(f->acct, m2, true, uids + 2, 2);
+	expunged_is(f->acct, m3, true, uids + 3, 1);
+	expunged_is(f->acct, m4, true, NULL, 0);
+	/* store_changes_since says what is left, the same rule */
+	assert_int_equal(store_changes_since(f->acct, &inbox, m0, &changed, &nc, &exp, &ne, &high),
+			 STORE_OK);
+	assert_int_equal(ne, 2);
+	assert_int_equal(exp[0], uids[2]);
+	store_messages_free(changed, nc);
+	free(exp);
+	/* other mailboxes' rows are their own business */
+	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM mailboxes WHERE pruned_modseq != 0"),
+			 1);
+	/* a MOVE expunges too, and prunes: uid 3, aged */
+	expunges_age(f->acct, "3", 31);
+	assert_int_equal(store_move(f->acct, &inbox, uids + 4, 1, "Archive", NULL), STORE_OK);
+	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM expunged"), 2);
+	assert_int_equal(sql_int(f->acct, "SELECT pruned_modseq FROM mailboxes WHERE name = 'INBOX'"),
+			 (int64_t)m3);
+	expunged_is(f->acct, m2, false, uids + 3, 2);
+	expunged_is(f->acct, m3, true, uids + 3, 2);
+	counts_exact(f->acct);
+}
+
+/* [store] expunge_horizon through the root: 0 keeps every row, a short
+ * one prunes what is older. */
+static void test_expunge_horizon_root(void **state)
+{
+	struct fixture *f = *state;
+	unsigned horizons[] = { 0, 3600 };
+
+	store_close(&f->acct);
+	for (size_t h = 0; h < 2; h++) {
+		struct store_root *root;
+		struct store_account *acct;
+		struct store_mailbox_ref inbox;
+		uint32_t uids[2];
+
+		assert_int_equal(store_root_open(f->dir, &root), STORE_OK);
+		store_root_set_expunge_horizon(root, horizons[h]);
+		assert_int_equal(store_account_get(root, ADDR, &acct), STORE_OK);
+		inbox = test_ref(acct, "INBOX");
+		uids[0] = append(acct, "INBOX", "x\r\n", 0, NULL);
+		uids[1] = append(acct, "INBOX", "x\r\n", 0, NULL);
+		assert_int_equal(store_expunge(acct, &inbox, uids, 1), STORE_OK);
+		sql_exec(acct, "UPDATE expunged SET expunged_at = expunged_at - 7200");
+		assert_int_equal(store_expunge(acct, &inbox, uids + 1, 1), STORE_OK);
+		/* h 0: every row stays; h 1: only the newest is left */
+		assert_int_equal(sql_int(acct, "SELECT count(*) FROM expunged"), h == 0 ? 2 : 1);
+		store_account_put(&acct);
+		store_root_close(&root);
+	}
+	assert_int_equal(store_open(f->dir, ADDR, &f->acct), STORE_OK);
+}
+
+/* STORE (UNCHANGEDSINCE n), RFC 7162 3.1.3: what changed since n is left
+ * alone and listed, ascending and once; the rest changes with one MODSEQ;
+ * a second call with the same stale n loses the race for what the first
+ * one changed. */
+static void test_flags_unchangedsince(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox_ref inbox = test_ref(f->acct, "INBOX");
+	uint32_t uids[5], order[7], *mod;
+	struct store_flag_change *ch;
+	uint64_t mark, high;
+	size_t n, n_mod;
+
+	for (int i = 0; i < 5; i++)
+		uids[i] = append(f->acct, "INBOX", "x\r\n", i == 4 ? STORE_FLAG_FLAGGED : 0, NULL);
+	mark = counters(f->acct, "INBOX").highestmodseq;
+	/* another session changes uid 2 (and uid 4) meanwhile */
+	assert_int_equal(store_flags_update(f->acct, &inbox, uids + 1, 1, STORE_FLAGS_ADD,
+					    STORE_FLAG_SEEN, NULL, NULL, NULL), STORE_OK);
+	assert_int_equal(store_flags_update(f->acct, &inbox, uids + 3, 1, STORE_FLAGS_ADD,
+					    STORE_FLAG_ANSWERED, NULL, NULL, NULL), STORE_OK);
+	high = counters(f->acct, "INBOX").highestmodseq;
+	/* out of order, repeated, and a missing UID */
+	order[0] = uids[3];
+	order[1] = uids[1];
+	order[2] = uids[0];
+	order[3] = uids[1];
+	order[4] = 99;
+	order[5] = uids[2];
+	order[6] = uids[4];
+	assert_int_equal(store_flags_update_unchanged(f->acct, &inbox, order, 7, STORE_FLAGS_ADD,
+						      STORE_FLAG_FLAGGED, NULL, mark, &ch, &n, &mod,
+						      &n_mod), STORE_OK);
+	assert_int_equal(n_mod, 2);
+	assert_int_equal(mod[0], uids[1]);
+	assert_int_equal(mod[1], uids[3]);
+	free(mod);
+	/* uid 5 had \Flagged: no change, not modified either */
+	assert_int_equal(n, 2);
+	assert_int_equal(ch[0].uid, uids[0]);
+	assert_int_equal(ch[1].uid, uids[2]);
+	assert_int_equal(ch[0].modseq, high + 1);
+	assert_int_equal(ch[1].modseq, high + 1);
+	store_flag_changes_free(ch, n);
+	assert_int_equal(counters(f->acct, "INBOX").highestmodseq, high + 1);
+	/* nothing changed for the modified ones */
+	assert_int_equal(sql_int(f->acct, "SELECT flags FROM messages WHERE uid = 2"), STORE_FLAG_SEEN);
+	assert_int_equal(sql_int(f->acct, "SELECT flags FROM messages WHERE uid = 4"),
+			 STORE_FLAG_ANSWERED);
+	assert_int_equal(sql_int(f->acct, "SELECT modseq FROM messages WHERE uid = 2"),
+			 (int64_t)mark + 1);
+
+	/* the race: a second command with the same UNCHANGEDSINCE loses uid
+	 * 1 and 3 to the first, and changes nothing */
+	assert_int_equal(store_flags_update_unchanged(f->acct, &inbox, uids, 3, STORE_FLAGS_REMOVE,
+						      STORE_FLAG_FLAGGED, NULL, mark, &ch, &n, &mod,
+						      &n_mod), STORE_OK);
+	assert_int_equal(n_mod, 3);
+	assert_int_equal(mod[0], uids[0]);
+	assert_int_equal(mod[1], uids[1]);
+	assert_int_equal(mod[2], uids[2]);
+	assert_int_equal(n, 0);
+	assert_null(ch);
+	free(mod);
+	assert_int_equal(counters(f->acct, "INBOX").highestmodseq, high + 1);
+	/* with the new HIGHESTMODSEQ it wins */
+	assert_int_equal(store_flags_update_unchanged(f->acct, &inbox, uids, 3, STORE_FLAGS_REMOVE,
+						      STORE_FLAG_FLAGGED, NULL, high + 1, &ch, &n,
+						      &mod, &n_mod), STORE_OK);
+	assert_int_equal(n_mod, 0);
+	assert_null(mod);
+	assert_int_equal(n, 2);
+	store_flag_changes_free(ch, n);
+
+	/* UNCHANGEDSINCE 0: every message exists with a MODSEQ >= 1 */
+	assert_int_equal(store_flags_update_unchanged(f->acct, &inbox, uids, 5, STORE_FLAGS_REPLACE,
+						      STORE_FLAG_DRAFT, "$X", 0, &ch, &n, &mod, &n_mod),
+			 STORE_OK);
+	assert_int_equal(n_mod, 5);
+	assert_int_equal(n, 0);
+	free(mod);
+	assert_int_equal(counters(f->acct, "INBOX").highestmodseq, high + 2);
+	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM messages WHERE (flags & 16) != 0"), 0);
+	/* changes_r may be NULL; bad arguments change nothing */
+	assert_int_equal(store_flags_update_unchanged(f->acct, &inbox, uids, 5, STORE_FLAGS_ADD,
+						      STORE_FLAG_DRAFT, NULL, high + 2, NULL, NULL,
+						      &mod, &n_mod), STORE_OK);
+	assert_int_equal(n_mod, 0);
+	assert_int_equal(store_flags_update_unchanged(f->acct, &inbox, uids, 5, STORE_FLAGS_ADD,
+						      STORE_FLAG_DRAFT, "bad(kw", high + 2, NULL, NULL,
+						      &mod, &n_mod), STORE_ERR_INVALID);
+	assert_null(mod);
+	assert_int_equal(n_mod, 0);
+	counts_exact(f->acct);
+}
+
 static void test_recent(void **state)
 {
 	struct fixture *f = *state;
@@ -884,6 +1155,38 @@ static void test_hub_mailbox_changes(void **state)
 }
 
 /* An index.db of schema 3 gets its counts, subscriptions and keywords. */
+/* v4 -> v5: expunged rows from before are kept a whole horizon from the
+ * migration on, and nothing counts as pruned. */
+static void test_migrate_v4(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t uids[2];
+
+	uids[0] = append(f->acct, "INBOX", "a\r\n", 0, NULL);
+	uids[1] = append(f->acct, "INBOX", "b\r\n", 0, NULL);
+	assert_int_equal(store_expunge(f->acct, TREF(f->acct, "INBOX"), uids, 1), STORE_OK);
+	store_close(&f->acct);
+	{
+		char path[1024];
+		sqlite3 *db;
+
+		snprintf(path, sizeof(path), "%s/mail/example.org/imap/index.db", f->dir);
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, TEST_SCHEMA_UNDO_V5 " PRAGMA user_version = 4",
+					      NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
+	assert_int_equal(store_open(f->dir, ADDR, &f->acct), STORE_OK);
+	assert_int_equal(sql_int(f->acct, "PRAGMA user_version"), 5);
+	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM expunged"
+				 " WHERE abs(expunged_at - strftime('%s', 'now')) > 60"), 0);
+	assert_int_equal(sql_int(f->acct, "SELECT max(pruned_modseq) FROM mailboxes"), 0);
+	expunged_is(f->acct, 0, true, uids, 1);
+	/* and the next expunge keeps it */
+	assert_int_equal(store_expunge(f->acct, TREF(f->acct, "INBOX"), uids + 1, 1), STORE_OK);
+	expunged_is(f->acct, 0, true, uids, 2);
+}
+
 static void test_migrate_v3(void **state)
 {
 	struct fixture *f = *state;
@@ -907,7 +1210,7 @@ static void test_migrate_v3(void **state)
 		sqlite3_close(db);
 	}
 	assert_int_equal(store_open(f->dir, ADDR, &f->acct), STORE_OK);
-	assert_int_equal(sql_int(f->acct, "PRAGMA user_version"), 4);
+	assert_int_equal(sql_int(f->acct, "PRAGMA user_version"), 5);
 	box = get_box(f->acct, "INBOX");
 	assert_int_equal(box.messages, 2);
 	assert_int_equal(box.unseen, 1);
@@ -947,12 +1250,17 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_move_atomic_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changes_since, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expunged_since, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expunge_horizon, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expunge_horizon_root, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flags_unchangedsince, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_structure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hub_mailbox_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v4, setup, teardown),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR);
