@@ -589,6 +589,19 @@ def main():
 	return benchlib.run("tern-smtp-bench-", DEADLINE, bench)
 
 
+def dkim_cost():
+	"""The cost of DKIM signing per message (bench/dkim_bench.c, built
+	beside tern): what submission adds to each message it signs."""
+	binary = os.path.join(os.path.dirname(TERN_BIN), "dkim-bench")
+	if not os.path.exists(binary):
+		log("DKIM signing cost: %s not found; run `make build`" % binary)
+		return
+	print("\nDKIM signing, per message (relaxed/relaxed, the body hashed as it arrives,"
+	      " one signature):")
+	sys.stdout.flush()
+	subprocess.run([binary, "1"], check=True)
+
+
 def bench(top, servers):
 	t_start = time.monotonic()
 	levels = levels_from_env()
@@ -618,6 +631,7 @@ def bench(top, servers):
 		os.sync()    # neither server's write-back lands in the other's run
 
 	report(levels, res, errors, disk, ceiling, top, tern, postfix)
+	dkim_cost()
 	print("whole run: %.0f s" % (time.monotonic() - t_start))
 	# a goal missed is a result (printed as such); a server that fails is not
 	return 1 if errors else 0

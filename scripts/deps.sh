@@ -22,7 +22,13 @@ python3 python3-pytest openssl curl fetchmail swaks iproute2 util-linux
 # SMTP tests, run from a folder of its own (tests/e2e/test_smtp_postfix.py).
 # mutt reads a message over IMAP in batch mode (tests/e2e/test_imap_fetch.py);
 # isync's mbsync keeps a Maildir in sync over IMAP (test_imap_clients.py).
-TEST_PACKAGES="dovecot-core dovecot-imapd libnet-ssleay-perl libio-socket-ssl-perl postfix mutt isync"
+# dkimpy (python3-dkim, with python3-nacl for Ed25519) and OpenDKIM's
+# verifier (opendkim -t, run from a configuration of its own; its daemon
+# is not started) check the DKIM signatures tern makes
+# (tests/e2e/test_dkim.py). dnsmasq (the binary alone, no service) is the
+# real DNS server of the resolver's tests (tests/unit/test-dns.c), run on
+# a loopback port from a configuration file the test writes.
+TEST_PACKAGES="dovecot-core dovecot-imapd libnet-ssleay-perl libio-socket-ssl-perl postfix mutt isync python3-dkim python3-nacl opendkim dnsmasq-base"
 if [ "${1:-}" = test ]; then
 	PACKAGES="$PACKAGES $TEST_PACKAGES"
 fi

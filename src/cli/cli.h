@@ -16,6 +16,7 @@ int cmd_alias(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
+int cmd_dkim(int argc, char **argv);
 /* Exits with sendmail(8)'s codes (sysexits.h), not the ones above. */
 int cmd_sendmail(int argc, char **argv);
 

@@ -22,6 +22,7 @@
 #include "dir/dir.h"
 #include "dir/password.h"
 #include "imap/imap.h"
+#include "mailauth/dkim-keys.h"
 #include "pop3/pop3.h"
 #include "queue/queue.h"
 #include "smtp/smtp-pregreet.h"
@@ -186,6 +187,7 @@ static int serve(const struct config *cfg)
 	struct queue *queue = NULL;
 	struct cidr_list *trusted = NULL;
 	struct smtp_pregreet *pregreet = NULL;
+	struct dkim_keys *dkim = NULL;
 	struct control *control = NULL;
 	struct dir *dir = NULL;
 	struct privs privs;
@@ -255,9 +257,13 @@ static int serve(const struct config *cfg)
 		.trusted = trusted,
 		.pregreet = pregreet,
 	};
+	/* What users send is DKIM-signed with DATA/dkim's keys, read when
+	 * first needed and again when they change (smtp-sign.c). */
+	dkim = dkim_keys_new(cfg->server.data_dir);
 	ctx.submission = ctx.smtp;
 	ctx.submission.service = SMTP_SERVICE_SUBMISSION;
-	ctx.local = ctx.smtp;
+	ctx.submission.dkim = dkim;
+	ctx.local = ctx.submission;
 	ctx.local.service = SMTP_SERVICE_LOCAL;
 
 	if (core_new(cfg, &core, &error) < 0) {
@@ -319,6 +325,7 @@ out:
 	control_close(&control);
 	queue_close(&queue);
 	smtp_pregreet_free(&pregreet);
+	dkim_keys_free(&dkim);
 	cidr_list_free(&trusted);
 	/* after the core: no session holds an account any more (a job the
 	 * core exited without keeps its own, see store_root_close) */

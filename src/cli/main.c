@@ -20,6 +20,7 @@ static const struct {
 	{ "import", cmd_import, "import maildir|mbox ADDRESS PATH [--mailbox NAME]" },
 	{ "export", cmd_export, "export maildir ADDRESS PATH" },
 	{ "queue", cmd_queue, "queue list|remove|hold|release|flush [ID]" },
+	{ "dkim", cmd_dkim, "dkim keygen DOMAIN [--selector S] [--algorithm rsa|ed25519] | dkim list [DOMAIN]" },
 	{ "sendmail", cmd_sendmail, "sendmail [-t] [-i] [-f SENDER] [-F NAME] [RECIPIENT...] < MESSAGE" },
 };
 

@@ -44,6 +44,31 @@ const char *service_name(enum service service)
 	return service_names[service];
 }
 
+static const char *const address_preference_names[] = {
+	[ADDRESS_PREFER_IPV6] = "ipv6",
+	[ADDRESS_PREFER_IPV4] = "ipv4",
+	[ADDRESS_IPV6_ONLY] = "ipv6-only",
+	[ADDRESS_IPV4_ONLY] = "ipv4-only",
+};
+_Static_assert(ARRAY_SIZE(address_preference_names) == ADDRESS_PREFERENCE__COUNT,
+	       "address_preference_names");
+
+const char *address_preference_name(enum address_preference pref)
+{
+	return (unsigned)pref < ADDRESS_PREFERENCE__COUNT ? address_preference_names[pref] : "?";
+}
+
+int address_preference_parse(const char *value, enum address_preference *pref_r)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(address_preference_names); i++) {
+		if (strcmp(value, address_preference_names[i]) == 0) {
+			*pref_r = (enum address_preference)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 enum config_type {
 	CONFIG_STRING,  /* char * (malloc'd) */
 	CONFIG_BOOL,    /* bool */
@@ -95,6 +120,7 @@ static char *config_check_networks(const char *value);
 static char *config_check_separator(const char *value);
 static char *config_check_account(const char *value);
 static char *config_check_sender_login(const char *value);
+static char *config_check_address_preference(const char *value);
 
 #define KIB 1024ULL
 #define MIB (1024ULL * 1024)
@@ -126,6 +152,7 @@ static const struct config_key config_keys[] = {
 	STRING("tls", "cert", tls.cert, "", NULL),
 	STRING("tls", "key", tls.key, "", NULL),
 	BOOL("tls", "ktls", tls.ktls, "yes"),
+	STRING("tls", "ca_file", tls.ca_file, "", NULL),
 
 	SIZE("limits", "message_size", limits.message_size, "52428800", 1 * KIB, 4 * GIB),
 	UINT("limits", "recipients", limits.recipients, "1000", 1, 100000),
@@ -153,6 +180,8 @@ static const struct config_key config_keys[] = {
 	STRING("smtp", "postmaster", smtp.postmaster, "", config_check_account),
 	STRING("smtp", "sender_login", smtp.sender_login, "aliases", config_check_sender_login),
 	UINT("smtp", "pregreet_delay", smtp.pregreet_delay, "6", 0, 60),
+	STRING("smtp", "address_preference", smtp.address_preference, "ipv6",
+	       config_check_address_preference),
 	UINT("imap", "idle_timeout", imap.conn.idle_timeout, "1800", 0, 86400),
 	UINT("imap", "line_length", imap.conn.line_length, "65536", 512, 1048576),
 	UINT("imap", "idle_keepalive", imap.idle_keepalive, "120", 1, 3600),
@@ -173,6 +202,7 @@ static const struct config_key config_keys[] = {
 	UINT("store", "expunge_horizon", store.expunge_horizon, "2592000", 0, 315360000),
 
 	STRING("dns", "servers", dns.servers, "", config_check_dns),
+	UINT("dns", "timeout", dns.timeout, "5", 1, 60),
 
 	STRING("log", "level", log.level, "info", config_check_log_level),
 };
@@ -356,6 +386,15 @@ static char *config_check_sender_login(const char *value)
 	if (strcmp(value, "aliases") != 0 && strcmp(value, "account") != 0 &&
 	    strcmp(value, "any") != 0)
 		return config_reason("must be aliases, account or any");
+	return NULL;
+}
+
+static char *config_check_address_preference(const char *value)
+{
+	enum address_preference pref;
+
+	if (address_preference_parse(value, &pref) < 0)
+		return config_reason("must be ipv6, ipv4, ipv6-only or ipv4-only");
 	return NULL;
 }
 

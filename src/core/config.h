@@ -29,6 +29,19 @@ enum service {
 };
 const char *service_name(enum service service);
 
+/* [smtp] address_preference: which addresses of a mail exchanger are
+ * tried, in which order. */
+enum address_preference {
+	ADDRESS_PREFER_IPV6,    /* "ipv6": IPv6 first, then IPv4 */
+	ADDRESS_PREFER_IPV4,    /* "ipv4": IPv4 first, then IPv6 */
+	ADDRESS_IPV6_ONLY,      /* "ipv6-only" */
+	ADDRESS_IPV4_ONLY,      /* "ipv4-only" */
+	ADDRESS_PREFERENCE__COUNT
+};
+const char *address_preference_name(enum address_preference pref);
+/* The preference a word names; -1 when it names none. */
+int address_preference_parse(const char *value, enum address_preference *pref_r);
+
 /* A protocol's connection limits ([pop3], [smtp], [imap]): the core
  * applies them to every connection of that protocol's listeners. */
 struct config_conn {
@@ -59,6 +72,7 @@ struct config {
 		char *cert;             /* PEM chain; "" = generate self-signed in DATA/tls/ */
 		char *key;              /* PEM private key */
 		bool ktls;              /* offer kernel TLS (SSL_OP_ENABLE_KTLS); yes */
+		char *ca_file;          /* PEM certificates trusted for outbound TLS besides the system store; "" */
 	} tls;
 
 	struct {
@@ -88,6 +102,7 @@ struct config {
 		char *postmaster;           /* the account postmaster@ goes to without an alias; "" */
 		char *sender_login;         /* submission senders: "aliases", "account" or "any" */
 		unsigned pregreet_delay;    /* port 25: seconds before the greeting ends; 6; 0 = off */
+		char *address_preference;   /* outbound: enum address_preference by name; "ipv6" */
 	} smtp;
 	struct {
 		struct config_conn conn;    /* idle 1800 s (RFC 9051 5.4), lines 65536 */
@@ -119,6 +134,7 @@ struct config {
 
 	struct {
 		char *servers;          /* ADDR[:PORT], ...; "" = /etc/resolv.conf */
+		unsigned timeout;       /* seconds a server gets for one try of a query; 5 */
 	} dns;
 
 	struct {

@@ -114,6 +114,10 @@ struct core {
 
 	struct core_refusal_log refusals[CORE_REFUSED__COUNT];
 	struct job_limit *auth_limit;
+
+	pthread_mutex_t client_lock;  /* guards client_ctx and client_failed */
+	SSL_CTX *client_ctx;          /* outbound TLS, made on first use */
+	bool client_failed;           /* making it failed (logged once) */
 };
 
 static atomic_size_t core_peak;
@@ -123,6 +127,34 @@ struct core *listener_core(const struct listener *l) { return l->core; }
 const struct config *core_config(const struct core *core) { return core->cfg; }
 struct tls *core_tls(const struct core *core) { return core->tls; }
 struct job_limit *core_auth_limit(const struct core *core) { return core->auth_limit; }
+unsigned core_loop_count(const struct core *core) { return core->n_loops; }
+
+struct loop *core_loop(const struct core *core, unsigned index)
+{
+	return index < core->n_loops ? core->loops[index] : NULL;
+}
+
+/* Made on first use: a server that never connects out does not read the
+ * system's certificate store. */
+SSL_CTX *core_client_ctx(struct core *core)
+{
+	SSL_CTX *ctx = NULL;
+	char *error = NULL;
+
+	pthread_mutex_lock(&core->client_lock);
+	if (core->client_ctx == NULL && !core->client_failed) {
+		core->client_ctx = tls_client_ctx_new(core->cfg, &error);
+		if (core->client_ctx == NULL) {
+			core->client_failed = true;
+			log_error("msg=\"no outbound TLS\" error=\"%s\"", error != NULL ? error : "?");
+			free(error);
+		}
+	}
+	if (core->client_ctx != NULL && SSL_CTX_up_ref(core->client_ctx) == 1)
+		ctx = core->client_ctx;
+	pthread_mutex_unlock(&core->client_lock);
+	return ctx;
+}
 
 void core_note_output(size_t len)
 {
@@ -719,6 +751,7 @@ int core_new(const struct config *cfg, struct core **core_r, char **error_r)
 		abort();
 	core->cfg = cfg;
 	pthread_mutex_init(&core->ip_lock, NULL);
+	pthread_mutex_init(&core->client_lock, NULL);
 	core->nofile = core_raise_nofile();
 	core_fit_connections(core, threads);
 	core->spare_fd = -1;
@@ -1010,6 +1043,8 @@ void core_free(struct core **corep)
 		}
 	}
 	pthread_mutex_destroy(&core->ip_lock);
+	pthread_mutex_destroy(&core->client_lock);
+	SSL_CTX_free(core->client_ctx);
 	job_limit_free(&core->auth_limit);
 	if (core->spare_fd >= 0)
 		close(core->spare_fd);

@@ -67,7 +67,7 @@ static const struct db_migration dir_migrations[] = {
 
 /* ---- syntax ---- */
 
-static bool dir_domain_normalize(char *domain)
+bool dir_domain_normalize(char *domain)
 {
 	size_t len = strlen(domain);
 	size_t label = 0;

@@ -45,6 +45,11 @@ struct dir_delivery {
 int dir_open(const char *data_dir, struct dir **dir_r, char **error_r);
 void dir_close(struct dir **dir);
 
+/* RFC 1035 2.3.1 host name syntax, in place: labels of 1 to 63 letters,
+ * digits and inner hyphens, at most 253 octets; letters made lower case.
+ * False (the name partly changed) when it is not one. DKIM's selectors
+ * have the same syntax (RFC 6376 3.1). */
+bool dir_domain_normalize(char *domain);
 enum dir_error dir_domain_add(struct dir *dir, const char *domain);
 /* Fails with DIR_ERR_NOT_EMPTY while accounts or aliases use it. */
 enum dir_error dir_domain_del(struct dir *dir, const char *domain);

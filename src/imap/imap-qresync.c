@@ -205,32 +205,21 @@ static void ranges_add(struct range_list *l, uint32_t lo, uint32_t hi)
 	l->r[l->n++] = (struct imap_range){ lo, hi };
 }
 
-/* The first index of uids[0..n) whose UID is >= uid. */
-static uint32_t uids_lower_bound(const uint32_t *uids, uint32_t n, uint32_t uid)
-{
-	uint32_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (uids[mid] < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* The UIDs of [lo, hi] the mailbox does not hold. */
+/* The UIDs of [lo, hi] the mailbox does not hold; *p is where uids[]
+ * was left by the range before (ranges come ascending). */
 static void ranges_add_missing(struct range_list *l, const uint32_t *uids, uint32_t n,
-			       uint32_t lo, uint32_t hi)
+			       uint32_t *p, uint32_t lo, uint32_t hi)
 {
 	uint64_t cur = lo;
 
-	for (uint32_t p = uids_lower_bound(uids, n, lo); p < n && uids[p] <= hi; p++) {
-		if (uids[p] > cur)
-			ranges_add(l, (uint32_t)cur, uids[p] - 1);
-		cur = (uint64_t)uids[p] + 1;
+	while (*p < n && uids[*p] < lo)
+		(*p)++;
+	for (; *p < n && uids[*p] <= hi; (*p)++) {
+		uint32_t uid = uids[*p];
+
+		if (uid > cur)
+			ranges_add(l, (uint32_t)cur, uid - 1);
+		cur = (uint64_t)uid + 1;
 	}
 	if (cur <= hi)
 		ranges_add(l, (uint32_t)cur, hi);
@@ -247,6 +236,7 @@ void imap_qresync_vanished(const struct imap_qresync *q, const uint32_t *uids, u
 	/* 3.2.5.2: nothing up to the last pair that matches. */
 	uint32_t first = imap_qresync_match_uid(q, uids, n) + 1;
 	struct range_list l = { 0 };
+	uint32_t p = 0;
 	size_t k = 0;
 
 	if (uidnext > 1) {
@@ -257,7 +247,7 @@ void imap_qresync_vanished(const struct imap_qresync *q, const uint32_t *uids, u
 			if (lo > hi)
 				continue;
 			if (!complete) {
-				ranges_add_missing(&l, uids, n, lo, hi);
+				ranges_add_missing(&l, uids, n, &p, lo, hi);
 				continue;
 			}
 			while (k < n_expunged && expunged[k] < lo)

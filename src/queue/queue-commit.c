@@ -190,6 +190,7 @@ static void queue_commit_round(struct queue *q, struct queue_msg *list)
 		list = m->next;
 		m->done(m->arg, m->error);
 		queue_record_free(&m->rec);
+		free(m->prefix);
 		free(m->mem);
 		free(m);
 	}

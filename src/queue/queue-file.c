@@ -1,8 +1,9 @@
 /* queue-file - a queue message on disk: the final file DATA/queue/msg/ID
- * written once (Return-Path, then the bytes received, from memory and the
- * temporary file), its envelope record in the file's extended attribute
- * or, when too big for one, in DATA/queue/env/ID; reading the envelope
- * back; and taking a finished message away. */
+ * written once (Return-Path, the fields queue_msg_prepend gave, then the
+ * bytes received, from memory and the temporary file), its envelope
+ * record in the file's extended attribute or, when too big for one, in
+ * DATA/queue/env/ID; reading the envelope back; and taking a finished
+ * message away. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -153,10 +154,12 @@ enum queue_error queue_file_write(struct queue *q, struct queue_msg *m)
 	if (queue_file_open(q, m) < 0)
 		return queue_file_fail(q, m, "cannot open its file", errno);
 	/* RFC 5321 4.4: the delivered copy starts with the envelope sender */
-	hlen = asprintf(&head, "Return-Path: <%s>\r\n", m->rec.env.sender);
+	hlen = asprintf(&head, "Return-Path: <%s>\r\n%.*s", m->rec.env.sender,
+			(int)m->prefix_len, m->prefix != NULL ? m->prefix : "");
 	if (hlen < 0)
 		abort();
-	m->rec.size = (uint64_t)hlen + m->total;
+	/* total counts the prefix, which head holds */
+	m->rec.size = (uint64_t)hlen - m->prefix_len + m->total;
 	if (m->tmp_fd >= 0) {
 		rc = queue_write_all(m->fd, head, (size_t)hlen);
 		if (rc == 0)

@@ -79,6 +79,22 @@ bool queue_msg_add(struct queue_msg *msg, const void *data, size_t len)
 	return msg->mem_len >= QUEUE_MEMORY_MAX;
 }
 
+void queue_msg_prepend(struct queue_msg *msg, const void *data, size_t len)
+{
+	if (msg->error != QUEUE_OK || len == 0)
+		return;
+	if (msg->prefix != NULL || len > msg->queue->message_max - msg->total) {
+		msg->error = QUEUE_ERR_TOO_BIG;
+		return;
+	}
+	msg->prefix = malloc(len);
+	if (msg->prefix == NULL)
+		abort();
+	memcpy(msg->prefix, data, len);
+	msg->prefix_len = len;
+	msg->total += len;
+}
+
 enum queue_error queue_msg_flush(struct queue_msg *msg)
 {
 	struct queue *q = msg->queue;
@@ -134,6 +150,7 @@ void queue_msg_abort(struct queue_msg **msgp)
 	if (msg->pooled)
 		queue_pool_put(msg->queue, msg->rec.id);
 	queue_record_free(&msg->rec);
+	free(msg->prefix);
 	free(msg->mem);
 	free(msg);
 }

@@ -30,6 +30,8 @@ struct queue_msg {
 	struct queue *queue;
 	struct queue_record rec;   /* id, arrival; size is set when written */
 	bool pooled;               /* msg/ID exists already: a pool file */
+	char *prefix;              /* queue_msg_prepend's fields, or NULL */
+	size_t prefix_len;
 	char *mem;                 /* what is not in the temporary file yet */
 	size_t mem_len, mem_cap;
 	int tmp_fd;                /* tmp/ID, or -1 */

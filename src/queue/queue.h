@@ -1,10 +1,11 @@
 /* queue - DATA/queue: mail that got its 250 and is not yet delivered
- * everywhere. One immutable file per message (Return-Path, the Received
- * header tern added, the message), its envelope stored with it, queue.db
- * as an index rebuilt from the files; a group commit that makes many
- * messages durable with shared fsyncs; local delivery into the recipients'
- * stores as soon as a message is committed. docs/ARCHITECTURE.md ("The
- * queue") has the design and the durability argument.
+ * everywhere. One immutable file per message (Return-Path, the fields
+ * tern added: DKIM-Signature, Received; the message), its envelope
+ * stored with it, queue.db as an index rebuilt from the files; a group
+ * commit that makes many messages durable with shared fsyncs; local
+ * delivery into the recipients' stores as soon as a message is
+ * committed. docs/ARCHITECTURE.md ("The queue") has the design and the
+ * durability argument.
  *
  * The receiving side (the SMTP session, `tern sendmail`) uses the
  * queue_msg_* calls below. Which of them block is said per call: a
@@ -113,6 +114,12 @@ bool queue_id_valid(const char *text, size_t len);
  * and flush and the commit fail with QUEUE_ERR_TOO_BIG (the session's
  * size limit should have stopped the message before). */
 bool queue_msg_add(struct queue_msg *msg, const void *data, size_t len);
+/* Header fields that go before everything added (after Return-Path):
+ * the DKIM-Signature fields, made once the message is complete. Called
+ * at most once, before queue_msg_commit; the bytes are copied and count
+ * towards the queue's bound like those of queue_msg_add (past it the
+ * commit fails with QUEUE_ERR_TOO_BIG). Never blocks. */
+void queue_msg_prepend(struct queue_msg *msg, const void *data, size_t len);
 /* Move what is held in memory to the message's unsynced temporary file
  * (DATA/queue/tmp/ID, never fsync'd). Blocking: from a job. A failure
  * stays with the message: its commit reports it too. */

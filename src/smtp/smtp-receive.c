@@ -33,6 +33,8 @@ static void smtp_receive_output(void *ctx, uint64_t offset, const char *data, si
 	(void)offset;
 	if (!txn->header_done)
 		txn->header_done = !mail_header_counter_push(&txn->received, data, len);
+	if (txn->dkim != NULL)
+		dkim_signer_feed(txn->dkim, data, len);
 	if (txn->msg != NULL && txn->queue_error == QUEUE_OK && queue_msg_add(txn->msg, data, len))
 		txn->flush_due = true;
 }
@@ -92,6 +94,7 @@ static bool smtp_receive_begin(struct smtp_session *s, enum smtp_data_mode mode)
 		txn->queue_error = QUEUE_ERR_IO;
 	}
 	smtp_data_init(&txn->reader, mode, s->cfg->limits.message_size, smtp_receive_output, s);
+	txn->dkim = smtp_sign_begin(s);
 	mail_header_counter_init(&txn->received, &limits, "Received");
 	return true;
 }
@@ -210,6 +213,15 @@ static void smtp_receive_commit(struct smtp_session *s)
 	queue_msg_commit(msg, smtp_receive_queued, s);
 }
 
+/* After signing: commit, or refuse what could not be signed. */
+static void smtp_receive_signed(struct smtp_session *s)
+{
+	if (s->txn.dkim_failed)
+		smtp_receive_refuse(s, smtp_fail_status(SMTP_FAIL_TEMP));
+	else
+		smtp_receive_commit(s);
+}
+
 /* What the end of the message decides, in order: the reader's error
  * (bare CR or LF, too big), the queue's, the hop count. NULL: accept. */
 static const struct smtp_status *smtp_receive_verdict(struct smtp_session *s)
@@ -239,6 +251,8 @@ static void smtp_receive_finish(struct smtp_session *s)
 
 	if (refusal != NULL)
 		smtp_receive_refuse(s, refusal);
+	else if (s->txn.dkim != NULL)
+		smtp_sign_finish(s, smtp_receive_signed);
 	else
 		smtp_receive_commit(s);
 }
@@ -379,6 +393,9 @@ static void smtp_chunk_last(struct smtp_session *s)
 			smtp_receive_flush(s, smtp_chunk_last);
 			return;
 		}
+		/* what is signed is what is stored */
+		if (txn->dkim != NULL)
+			dkim_signer_feed(txn->dkim, "\r\n", 2);
 		if (queue_msg_add(txn->msg, "\r\n", 2))
 			txn->flush_due = true;
 	}

@@ -13,6 +13,7 @@
 #include "core/conn.h"
 #include "dir/auth-login.h"
 #include "mail/mail-header.h"
+#include "mailauth/dkim-signer.h"
 #include "queue/queue.h"
 #include "smtp/smtp-bdat.h"
 #include "smtp/smtp-command.h"
@@ -93,6 +94,10 @@ struct smtp_txn {
 	struct smtp_bdat chunks;
 	struct mail_header_counter received;   /* the client's Received fields */
 	bool header_done;        /* the counter has seen the end of the header */
+	/* submission and sendmail: the message's DKIM signer (smtp-sign.c),
+	 * NULL when the message is not to be signed */
+	struct dkim_signer *dkim;
+	bool dkim_failed;        /* a key could not be read: 451, not unsigned */
 	struct conn_await *await;       /* waiting for the queue's commit */
 	enum queue_error committed;     /* the commit's answer */
 };
@@ -272,6 +277,17 @@ void smtp_bdat_refuse(struct smtp_session *s, const struct smtp_command *cmd, co
  * false when all input was used and more is needed (or a job runs). */
 bool smtp_receive_data(struct smtp_session *s);
 bool smtp_receive_chunk(struct smtp_session *s);
+/* smtp-sign.c: DKIM signing of what submission and sendmail send */
+/* A signer for the message starting now, or NULL when it is not signed
+ * (port 25, or no [server] data_dir keys: ctx->dkim NULL). */
+struct dkim_signer *smtp_sign_begin(const struct smtp_session *s);
+/* The message is complete and accepted: sign it in a job (reading the
+ * From domain's keys, the private key operations), put the signatures
+ * before it, then run then(s). When a key of the domain cannot be read
+ * or fails to sign, txn.dkim_failed is set for then(s) to refuse the
+ * message (451 4.3.0: it would leave unsigned). A message that cannot
+ * be signed (no From, see dkim_signer_finish) goes unsigned, logged. */
+void smtp_sign_finish(struct smtp_session *s, void (*then)(struct smtp_session *s));
 /* smtp-basic.c */
 void smtp_cmd_rset(struct smtp_session *s, const struct smtp_command *cmd);
 void smtp_cmd_noop(struct smtp_session *s, const struct smtp_command *cmd);

@@ -67,6 +67,7 @@ static void smtp_txn_clear(struct smtp_txn *txn)
 	free(txn->envid);
 	free(txn->first_rcpt);
 	mail_header_counter_deinit(&txn->received);
+	dkim_signer_free(&txn->dkim);
 	memset(txn, 0, sizeof(*txn));
 }
 
@@ -176,6 +177,7 @@ void smtp_txn_drop_message(struct smtp_session *s, void (*then)(struct smtp_sess
 	struct queue_msg *msg = s->txn.msg;
 
 	s->txn.msg = NULL;
+	dkim_signer_free(&s->txn.dkim);
 	smtp_txn_abort(s, msg, then);
 }
 

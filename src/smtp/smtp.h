@@ -11,6 +11,7 @@
 #include "core/conn.h"
 
 struct cidr_list;
+struct dkim_keys;
 struct dir;
 struct queue;
 struct smtp_pregreet;
@@ -35,6 +36,9 @@ struct smtp_context {
 	const char *hostname;                /* [server] hostname: greeting, Received */
 	const struct cidr_list *trusted;     /* [smtp] trusted_networks, parsed */
 	struct smtp_pregreet *pregreet;      /* port 25: addresses that passed the test */
+	/* DATA/dkim's keys: submission and sendmail sign with them
+	 * (smtp-sign.c); NULL: nothing is signed */
+	struct dkim_keys *dkim;
 };
 
 extern const struct protocol smtp_protocol;

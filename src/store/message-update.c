@@ -194,6 +194,19 @@ static int uid_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Sort uids[0..n) and drop repeats; returns how many are left. */
+static size_t uids_sort_unique(uint32_t *uids, size_t n)
+{
+	size_t k = 0;
+
+	if (n > 1)
+		qsort(uids, n, sizeof(*uids), uid_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || uids[k - 1] != uids[i])
+			uids[k++] = uids[i];
+	return k;
+}
+
 /* A flag update (store_flags_update), with its UNCHANGEDSINCE condition
  * (store_flags_update_unchanged; UINT64_MAX: none) and the list of the
  * messages the condition left alone, before they are sorted. */
@@ -256,6 +269,7 @@ static enum store_error store_flags_update_locked(struct store_account *acct,
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
+		uint64_t row_modseq;
 		const char *old_kw;
 		unsigned old, new;
 		char *new_kw;
@@ -275,8 +289,8 @@ static enum store_error store_flags_update_locked(struct store_account *acct,
 		/* RFC 7162 3.1.3: a message changed since UNCHANGEDSINCE is
 		 * left alone and reported; one this command changed already
 		 * (a UID given twice) is not. */
-		if ((uint64_t)sqlite3_column_int64(sel, 2) > u->unchangedsince &&
-		    (modseq == 0 || (uint64_t)sqlite3_column_int64(sel, 2) != modseq)) {
+		row_modseq = (uint64_t)sqlite3_column_int64(sel, 2);
+		if (row_modseq > u->unchangedsince && (modseq == 0 || row_modseq != modseq)) {
 			modified_add(u, uids[i]);
 			sqlite3_reset(sel);
 			continue;
@@ -383,7 +397,6 @@ enum store_error store_flags_update_unchanged(struct store_account *acct,
 		.n_changes_r = n_changes_r,
 	};
 	enum store_error err = flags_update(acct, ref, &u);
-	size_t k = 0;
 
 	*modified_r = NULL;
 	*n_modified_r = 0;
@@ -392,13 +405,8 @@ enum store_error store_flags_update_unchanged(struct store_account *acct,
 		return err;
 	}
 	/* Ascending, each once (a UID given twice is read twice). */
-	if (u.n_modified > 1)
-		qsort(u.modified, u.n_modified, sizeof(*u.modified), uid_cmp);
-	for (size_t i = 0; i < u.n_modified; i++)
-		if (k == 0 || u.modified[k - 1] != u.modified[i])
-			u.modified[k++] = u.modified[i];
 	*modified_r = u.modified;
-	*n_modified_r = k;
+	*n_modified_r = uids_sort_unique(u.modified, u.n_modified);
 	return STORE_OK;
 }
 
@@ -573,15 +581,8 @@ static enum store_error deleted_uids(struct store_account *acct, int64_t box_id,
 		free(out);
 		return store_db_result(r);
 	}
-	if (uids != NULL && k > 1) {
-		size_t j = 0;
-
-		qsort(out, k, sizeof(*out), uid_cmp);
-		for (size_t i = 0; i < k; i++)
-			if (j == 0 || out[j - 1] != out[i])
-				out[j++] = out[i];
-		k = j;
-	}
+	if (uids != NULL)
+		k = uids_sort_unique(out, k);
 	*out_r = out;
 	*n_r = k;
 	return STORE_OK;

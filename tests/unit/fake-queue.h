@@ -152,6 +152,19 @@ bool queue_msg_add(struct queue_msg *m, const void *data, size_t len)
 	return m->memory >= m->q->memory_max;
 }
 
+/* The fields go before what was added, as the real queue writes them. */
+void queue_msg_prepend(struct queue_msg *m, const void *data, size_t len)
+{
+	if (m->rec.len + len + 1 > m->cap) {
+		m->cap = (m->rec.len + len + 1) * 2;
+		m->rec.data = realloc(m->rec.data, m->cap);
+	}
+	memmove(m->rec.data + len, m->rec.data, m->rec.len);
+	memcpy(m->rec.data, data, len);
+	m->rec.len += len;
+	m->rec.data[m->rec.len] = '\0';
+}
+
 enum queue_error queue_msg_flush(struct queue_msg *m)
 {
 	pthread_mutex_lock(&m->q->lock);

@@ -317,6 +317,15 @@ static void t_crash_once(struct qh *h, long ms, struct t_acked *acked)
 		t_child(h, fds[1]);
 	}
 	close(fds[1]);
+	/* The delay counts from the child's first acknowledgement, not from
+	 * the fork: on a loaded machine the child may need longer than `ms`
+	 * to open its store, and a kill before any commit tests nothing. */
+	for (size_t first = acked->n; acked->n == first;) {
+		struct pollfd p = { .fd = fds[0], .events = POLLIN };
+
+		assert_true(poll(&p, 1, QH_WAIT_MS) > 0);
+		assert_true(t_read_acks(fds[0], acked, pending, &plen) > 0);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		struct pollfd p = { .fd = fds[0], .events = POLLIN };

@@ -1155,6 +1155,21 @@ static void test_hub_mailbox_changes(void **state)
 }
 
 /* An index.db of schema 3 gets its counts, subscriptions and keywords. */
+/* Close the account, make its index.db an older one (`undo`), and open
+ * it again: the migrations run. */
+static void schema_back(struct fixture *f, const char *undo)
+{
+	char path[1024];
+	sqlite3 *db;
+
+	store_close(&f->acct);
+	snprintf(path, sizeof(path), "%s/mail/example.org/imap/index.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, undo, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(f->dir, ADDR, &f->acct), STORE_OK);
+}
+
 /* v4 -> v5: expunged rows from before are kept a whole horizon from the
  * migration on, and nothing counts as pruned. */
 static void test_migrate_v4(void **state)
@@ -1165,18 +1180,7 @@ static void test_migrate_v4(void **state)
 	uids[0] = append(f->acct, "INBOX", "a\r\n", 0, NULL);
 	uids[1] = append(f->acct, "INBOX", "b\r\n", 0, NULL);
 	assert_int_equal(store_expunge(f->acct, TREF(f->acct, "INBOX"), uids, 1), STORE_OK);
-	store_close(&f->acct);
-	{
-		char path[1024];
-		sqlite3 *db;
-
-		snprintf(path, sizeof(path), "%s/mail/example.org/imap/index.db", f->dir);
-		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-		assert_int_equal(sqlite3_exec(db, TEST_SCHEMA_UNDO_V5 " PRAGMA user_version = 4",
-					      NULL, NULL, NULL), SQLITE_OK);
-		sqlite3_close(db);
-	}
-	assert_int_equal(store_open(f->dir, ADDR, &f->acct), STORE_OK);
+	schema_back(f, TEST_SCHEMA_UNDO_V5 " PRAGMA user_version = 4");
 	assert_int_equal(sql_int(f->acct, "PRAGMA user_version"), 5);
 	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM expunged"
 				 " WHERE abs(expunged_at - strftime('%s', 'now')) > 60"), 0);
@@ -1198,18 +1202,7 @@ static void test_migrate_v3(void **state)
 	append(f->acct, "INBOX", "a\r\n", STORE_FLAG_SEEN, "x y");
 	append(f->acct, "INBOX", "bb\r\n", STORE_FLAG_DELETED, "Y z");
 	assert_int_equal(store_subscribe(f->acct, "Junk", false), STORE_OK);
-	store_close(&f->acct);
-	{
-		char path[1024];
-		sqlite3 *db;
-
-		snprintf(path, sizeof(path), "%s/mail/example.org/imap/index.db", f->dir);
-		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-		assert_int_equal(sqlite3_exec(db, TEST_SCHEMA_UNDO_V4 " PRAGMA user_version = 3",
-					      NULL, NULL, NULL), SQLITE_OK);
-		sqlite3_close(db);
-	}
-	assert_int_equal(store_open(f->dir, ADDR, &f->acct), STORE_OK);
+	schema_back(f, TEST_SCHEMA_UNDO_V4 " PRAGMA user_version = 3");
 	assert_int_equal(sql_int(f->acct, "PRAGMA user_version"), 5);
 	box = get_box(f->acct, "INBOX");
 	assert_int_equal(box.messages, 2);

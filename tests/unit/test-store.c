@@ -506,6 +506,9 @@ static void test_repair(void **state)
 	assert_int_equal(store_message_list(acct, TREF(acct, "INBOX"), &msgs, &n), STORE_OK);
 	assert_int_equal(n, 1);
 	store_messages_free(msgs, n);
+	/* the lost one is an expunge like any other, dated now (the horizon) */
+	assert_int_equal(sql_int(dir, "SELECT count(*) FROM expunged"
+				 " WHERE abs(expunged_at - strftime('%s', 'now')) < 60"), 1);
 	store_close(&acct);
 	tmpdir_free(dir);
 }

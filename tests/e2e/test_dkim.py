@@ -1,0 +1,256 @@
+# test_dkim - DKIM signing as a receiver checks it: `tern dkim keygen`
+# makes an RSA and an Ed25519 key for a domain and prints their DNS
+# records; a message a user of that domain submits on 587 (STARTTLS,
+# AUTH) or hands to `tern sendmail` arrives with both signatures, and
+# dkimpy (Debian's python3-dkim) verifies each against the TXT record
+# keygen printed (its dnsfunc answers, no DNS server needed), and so
+# does OpenDKIM (`opendkim -t` with TestPublicKeys). Mail that
+# comes in on port 25 is not signed; `tern dkim list` shows the keys; a
+# key rewritten on disk is used from the next message on.
+import base64
+import os
+import pwd
+import re
+import smtplib
+import subprocess
+import uuid
+
+import dkim
+import pytest
+
+import tern_harness as th
+from test_sendmail import as_sender
+from test_smtp import delivered
+
+DOMAIN = "sign.example"
+ALICE = "alice@" + DOMAIN
+
+
+@pytest.fixture(scope="module")
+def srv():
+    with th.smtp_tern() as t:
+        t.cmd("domain", "add", DOMAIN)
+        t.cmd("user", "add", ALICE, input=th.PASSWORD + "\n")
+        t.records = {}
+        for alg, selector in (("rsa", None), ("ed25519", "ed")):
+            args = ["dkim", "keygen", DOMAIN, "--algorithm", alg]
+            if selector is not None:
+                args += ["--selector", selector]
+            out = t.cmd(*args).stdout
+            name, record = parse_zone_line(out)
+            t.records[name] = record
+        t.start()
+        # `tern sendmail`'s configuration, as /etc/tern/tern.conf
+        t.config = os.path.join(t.work_dir, "tern.conf")
+        with open(t.config, "w") as f:
+            f.write("[server]\nhostname = mail.test.example\npublic_dir = %s\n" % t.public_dir)
+        os.chmod(t.config, 0o644)
+        yield t
+
+
+def parse_zone_line(out):
+    """(owner name, record text) of the `NAME. IN TXT "..." "..."` line."""
+    line = [ln for ln in out.splitlines() if " IN TXT " in ln]
+    assert len(line) == 1, out
+    name, rest = line[0].split(" IN TXT ", 1)
+    strings = re.findall(r'"([^"]*)"', rest)
+    assert strings and all(len(s) <= 255 for s in strings), rest
+    return name, "".join(strings)
+
+
+def dnsfunc(srv):
+    def lookup(name, timeout=5):
+        return srv.records.get(name.decode().rstrip(".") + ".", "").encode() or None
+    return lookup
+
+
+def marker():
+    return "m-" + uuid.uuid4().hex[:12]
+
+
+def message(mark, sender=ALICE):
+    # folding, white space at line ends, a leading dot, 8-bit text and
+    # empty lines at the end: what relaxed canonicalisation must get right
+    return ("From: Alice <%s>\r\n"
+            "To: Demo <demo@localhost>\r\n"
+            "Subject: %s\r\n"
+            "  folded  subject\t\r\n"
+            "Date: Tue, 01 Dec 2026 10:00:00 +0000\r\n"
+            "Message-ID: <%s@sign.example>\r\n"
+            "MIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n"
+            "Content-Transfer-Encoding: 8bit\r\n"
+            "\r\n"
+            "Hello,   caf\u00e9.  \r\n"
+            ".a line with a leading dot\r\n"
+            "\r\n\r\n" % (sender, mark, mark)).encode()
+
+
+def signatures(stored):
+    header = stored.split(b"\r\n\r\n", 1)[0]
+    return re.findall(rb"^DKIM-Signature:.*?(?=\r\n[^ \t])", header, re.M | re.S)
+
+
+def verify_all(srv, stored, count=2):
+    sigs = signatures(stored)
+    assert len(sigs) == count, stored[:2000]
+    d = dkim.DKIM(stored)
+    for idx in range(count):
+        assert d.verify(idx=idx, dnsfunc=dnsfunc(srv)), (idx, sigs[idx])
+    return sigs
+
+
+def test_keygen_records(srv):
+    assert len(srv.records) == 2
+    rsa = [r for r in srv.records.values() if "k=rsa" in r][0]
+    assert rsa.startswith("v=DKIM1; k=rsa; p=MIIB")   # RSA 2048's SubjectPublicKeyInfo
+    assert "ed._domainkey.%s." % DOMAIN in srv.records
+    listing = srv.cmd("dkim", "list").stdout
+    assert re.search(r"^%s rsa-\d{6} rsa signing$" % DOMAIN, listing, re.M), listing
+    assert re.search(r"^%s ed ed25519 signing$" % DOMAIN, listing, re.M), listing
+    # a second key with the same selector is refused
+    p = srv.cmd("dkim", "keygen", DOMAIN, "--selector", "ed", check=False)
+    assert p.returncode == 1 and "already" in p.stderr
+    # the key files are the server user's and private, in a private folder
+    folder = os.path.join(srv.data_dir, "dkim", DOMAIN)
+    assert os.stat(folder).st_mode & 0o777 == 0o700
+    for name in os.listdir(folder):
+        st = os.stat(os.path.join(folder, name))
+        assert st.st_mode & 0o777 == 0o600
+        if th.AS_ROOT:
+            assert st.st_uid == pwd.getpwnam("nobody").pw_uid
+
+
+def test_submission_signed(srv):
+    mark = marker()
+    s = th.smtp_submission(srv.submission_port, ALICE, th.PASSWORD)
+    assert s.sendmail(ALICE, [th.USER], message(mark), mail_options=["BODY=8BITMIME"]) == {}
+    s.quit()
+    stored = delivered(srv, mark)[0]
+    sigs = verify_all(srv, stored)
+    assert b"a=rsa-sha256" in sigs[0] and b"a=ed25519-sha256" in sigs[1]
+    # From is oversigned; the body is signed whole
+    for sig in sigs:
+        h = re.search(rb"h=([^;]*);", sig).group(1).replace(b"\r\n\t", b"")
+        assert h.split(b":")[:2] == [b"from", b"from"] and b"l=" not in sig
+    # a change in transit breaks it
+    tampered = stored.replace(b"Hello,", b"Hallo,")
+    with pytest.raises(dkim.ValidationError, match="body hash mismatch"):
+        dkim.DKIM(tampered).verify(idx=0, dnsfunc=dnsfunc(srv))
+
+
+def test_opendkim_verifies(srv, tmp_path):
+    """OpenDKIM's verifier (opendkim -t, which checks a message's first
+    signature) on each of the two signatures alone."""
+    mark = marker()
+    s = th.smtp_submission(srv.submission_port, ALICE, th.PASSWORD)
+    assert s.sendmail(ALICE, [th.USER], message(mark), mail_options=["BODY=8BITMIME"]) == {}
+    s.quit()
+    stored = delivered(srv, mark)[0]
+    sigs = signatures(stored)
+    assert len(sigs) == 2
+    keys = tmp_path / "keys"
+    keys.write_text("".join("%s %s\n" % (name.rstrip("."), record)
+                            for name, record in srv.records.items()))
+    conf = tmp_path / "opendkim.conf"
+    conf.write_text("Mode v\nSyslog no\nTestPublicKeys %s\n" % keys)
+    for sig, other in ((sigs[0], sigs[1]), (sigs[1], sigs[0])):
+        selector = re.search(rb"[ \t]s=([^;]+);", sig).group(1).decode()
+        path = tmp_path / ("signed-" + selector)
+        # the other DKIM-Signature is no signed field: leaving it out
+        # changes nothing for this one
+        path.write_bytes(stored.replace(other + b"\r\n", b""))
+        p = subprocess.run(["opendkim", "-x", str(conf), "-t", str(path)], capture_output=True,
+                           text=True, timeout=th.TIMEOUT)
+        out = p.stdout + p.stderr
+        assert p.returncode == 0 and "verification (s=%s, d=%s" % (selector, DOMAIN) in out \
+            and out.rstrip().endswith("succeeded"), out
+    # and a changed message fails
+    path.write_bytes(path.read_bytes().replace(b"Hello,", b"Hallo,"))
+    p = subprocess.run(["opendkim", "-x", str(conf), "-t", str(path)], capture_output=True,
+                       text=True, timeout=th.TIMEOUT)
+    assert "failed" in p.stdout + p.stderr
+
+
+def test_sendmail_signed(srv):
+    mark = marker()
+    env = dict(os.environ, TERN_CONFIG=srv.config)
+    p = subprocess.run([th.TERN_BIN, "sendmail", th.USER], input=message(mark), env=env,
+                       capture_output=True, preexec_fn=as_sender, timeout=th.TIMEOUT)
+    assert p.returncode == 0, p.stderr
+    verify_all(srv, delivered(srv, mark)[0])
+
+
+def test_port25_not_signed(srv):
+    mark = marker()
+    s = smtplib.SMTP("127.0.0.1", srv.smtp_port, timeout=th.TIMEOUT)
+    s.ehlo("client.example")
+    assert s.sendmail(ALICE, [th.USER], message(mark), mail_options=["BODY=8BITMIME"]) == {}
+    s.quit()
+    assert signatures(delivered(srv, mark)[0]) == []
+
+
+def test_unsigned_domain_and_new_key(srv):
+    # a From domain without keys: not signed
+    mark = marker()
+    s = th.smtp_submission(srv.submission_port, ALICE, th.PASSWORD)
+    assert s.sendmail(ALICE, [th.USER], message(mark, "alice@other.example"),
+                      mail_options=["BODY=8BITMIME"]) == {}
+    s.quit()
+    assert signatures(delivered(srv, mark)[0]) == []
+    # a new RSA key: the running server signs with it from now on
+    out = srv.cmd("dkim", "keygen", DOMAIN, "--selector", "next").stdout
+    name, record = parse_zone_line(out)
+    srv.records[name] = record
+    mark = marker()
+    s = th.smtp_submission(srv.submission_port, ALICE, th.PASSWORD)
+    assert s.sendmail(ALICE, [th.USER], message(mark), mail_options=["BODY=8BITMIME"]) == {}
+    s.quit()
+    sigs = verify_all(srv, delivered(srv, mark)[0])
+    assert b"s=next;" in sigs[0]
+
+
+def test_bdat_last_line_open(srv):
+    """BDAT on submissions (implicit TLS), in chunks whose last line has
+    no CRLF: tern adds one to what it stores, and what it signed is what
+    it stored."""
+    mark = marker()
+    msg = message(mark)[:-4] + b"no line end"
+    c = th.RawSMTP(srv.submissions_port, tls=True)
+    code, lines = c.cmd("EHLO laptop.example")
+    assert code == 250 and "CHUNKING" in lines
+    token = base64.b64encode(("\0%s\0%s" % (ALICE, th.PASSWORD)).encode()).decode()
+    assert c.cmd("AUTH PLAIN " + token)[0] == 235
+    c.send("MAIL FROM:<%s> BODY=8BITMIME\r\nRCPT TO:<%s>\r\n" % (ALICE, th.USER))
+    assert [c.reply()[0] for _ in range(2)] == [250, 250]
+    third = len(msg) // 3
+    c.send(b"BDAT %d\r\n" % third + msg[:third] + b"BDAT %d\r\n" % third +
+           msg[third:2 * third] + b"BDAT %d LAST\r\n" % (len(msg) - 2 * third) + msg[2 * third:])
+    assert [c.reply()[0] for _ in range(3)] == [250, 250, 250]
+    assert c.cmd("QUIT")[0] == 221
+    c.close()
+    stored = delivered(srv, mark)[0]
+    assert stored.endswith(b"no line end\r\n")
+    verify_all(srv, stored)
+
+
+def test_broken_key_defers(srv):
+    """A key file of the domain that cannot be read: its mail waits (451)
+    rather than leave unsigned; fixed, it goes signed."""
+    path = os.path.join(srv.data_dir, "dkim", DOMAIN, "broken.key")
+    with open(path, "w") as f:
+        f.write("not a key\n")
+    try:
+        s = th.smtp_submission(srv.submission_port, ALICE, th.PASSWORD)
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            s.sendmail(ALICE, [th.USER], message(marker()), mail_options=["BODY=8BITMIME"])
+        assert e.value.smtp_code == 451
+        s.quit()
+        assert srv.cmd("dkim", "list", check=False).returncode == 1
+    finally:
+        os.unlink(path)
+    mark = marker()
+    s = th.smtp_submission(srv.submission_port, ALICE, th.PASSWORD)
+    assert s.sendmail(ALICE, [th.USER], message(mark), mail_options=["BODY=8BITMIME"]) == {}
+    s.quit()
+    verify_all(srv, delivered(srv, mark)[0])
