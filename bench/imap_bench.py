@@ -413,6 +413,12 @@ class Dovecot(benchlib.Dovecot):
 	def __init__(self, top):
 		super().__init__(top, "imap_bench.py", "imap", plimit=LOAD_CLIENTS * 4 + 100,
 				 climit=LOAD_CLIENTS * 16 + 400)
+		if HUGE:
+			# Debian's default (256 MB of address space per process)
+			# stops imap with "Out of memory" at the first SELECT of a
+			# 1,000,000-message Maildir (its uidlist hash table).
+			with open(self.conf, "a") as f:
+				f.write("default_vsz_limit = 4G\n")
 
 	def setup(self, users, sha_hash, maildirs):
 		self.write_passwd(users, sha_hash)
