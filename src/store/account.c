@@ -27,6 +27,7 @@
 
 #include "core/durable.h"
 #include "core/log.h"
+#include "store/root-control.h"
 #include "store/store-private.h"
 
 #define STORE_CLEAN_MARKER "clean"
@@ -305,6 +306,38 @@ void store_enter(struct store_account *acct)
 	pthread_mutex_lock(&acct->mutex);
 }
 
+/* Tell the hub (and, for a handle outside the server, the running
+ * server) of the changes committed under the mutex. */
+static void store_report(struct store_account *acct, struct store_pending *pending, size_t n)
+{
+	struct hub_change *changes;
+
+	if (n == 0)
+		return;
+	if ((changes = calloc(n, sizeof(*changes))) == NULL)
+		abort();
+	/* Outside the mutex: a watcher called at once (loop NULL) may use
+	 * the handle. The caller's reference keeps acct->address valid. */
+	for (size_t i = 0; i < n; i++) {
+		changes[i] = (struct hub_change){
+			.address = acct->address,
+			.mailbox = pending[i].mailbox,
+			.mailbox_id = pending[i].mailbox_id,
+			.uidvalidity = pending[i].uidvalidity,
+			.kind = pending[i].kind,
+			.modseq = pending[i].modseq,
+		};
+		hub_notify(&changes[i]);
+	}
+	/* A handle of the admin commands (tern import): the sessions are the
+	 * running server's, whose hub is in its own process. */
+	if (acct->root == NULL)
+		store_changes_forward(acct->data_dir, changes, n);
+	for (size_t i = 0; i < n; i++)
+		free(pending[i].mailbox);
+	free(changes);
+}
+
 void store_leave(struct store_account *acct)
 {
 	struct store_pending *pending = acct->pending;
@@ -317,21 +350,7 @@ void store_leave(struct store_account *acct)
 	acct->unlinks = NULL;
 	acct->n_unlinks = acct->cap_unlinks = 0;
 	pthread_mutex_unlock(&acct->mutex);
-	/* Outside the mutex: a watcher called at once (loop NULL) may use
-	 * the handle. The caller's reference keeps acct->address valid. */
-	for (size_t i = 0; i < n; i++) {
-		struct hub_change change = {
-			.address = acct->address,
-			.mailbox = pending[i].mailbox,
-			.mailbox_id = pending[i].mailbox_id,
-			.uidvalidity = pending[i].uidvalidity,
-			.kind = pending[i].kind,
-			.modseq = pending[i].modseq,
-		};
-
-		hub_notify(&change);
-		free(pending[i].mailbox);
-	}
+	store_report(acct, pending, n);
 	free(pending);
 	/* File names are never reused, and the caller's reference keeps
 	 * msg_fd open: these need no mutex. */

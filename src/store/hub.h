@@ -21,11 +21,17 @@ enum hub_change_kind {
 	HUB_CHANGE_FLAGS,      /* flags or keywords changed */
 	HUB_CHANGE_EXPUNGE,    /* message(s) removed */
 	HUB_CHANGE_MAILBOX,    /* mailbox created, deleted or renamed */
+	HUB_CHANGE__COUNT
 };
+
+/* "append", "flags", "expunge", "mailbox" (logs, and the changes another
+ * process forwards: root-control.h); NULL for a value out of range. */
+const char *hub_change_kind_name(enum hub_change_kind kind);
 
 struct hub_change {
 	const char *address;   /* the account */
-	const char *mailbox;   /* its name after the change (for a delete: before) */
+	const char *mailbox;   /* its name after the change (for a delete: before);
+				* NULL for a change another process made */
 	int64_t mailbox_id;    /* the mailbox's row id (store_mailbox_ref) */
 	uint32_t uidvalidity;
 	enum hub_change_kind kind;
