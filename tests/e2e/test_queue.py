@@ -269,7 +269,7 @@ def test_control_socket(queue_env):
     assert control(t, "queue-hold A B\n") == "error bad argument\n"
     assert control(t, "Queue-hold X\n") == "error bad command\n"
     assert control(t, "reboot\n") == "error unknown command\n"
-    assert control(t, "queue-flush " + "A" * 300 + "\n") == "error no request line\n"
+    assert control(t, "queue-flush " + "A" * 400 + "\n") == "error no request line\n"
     assert control(t, "queue-hold AAAAAAAAAAAAAAAA") == "error no request line\n"
     assert control(t, "queue-hold AAAAAAAAAAAAAAAA\n") == \
         "error no such message in the queue: AAAAAAAAAAAAAAAA\n"
