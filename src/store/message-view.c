@@ -13,7 +13,7 @@
 /* A read transaction; db_rollback ends it. */
 static enum store_error read_begin(struct store_account *acct)
 {
-	return store_db_result(db_exec(acct->db, "BEGIN", "begin read"));
+	return store_db_result(db_begin_read(acct->db));
 }
 
 uint8_t store_view_flags(unsigned flags, const char *keywords)
@@ -35,7 +35,7 @@ static enum store_error view_read(struct store_account *acct, const struct store
 	if (cap > 0 && ((view->uids = malloc(cap * sizeof(*view->uids))) == NULL ||
 			(view->flags = malloc(cap)) == NULL))
 		abort();
-	stmt = db_prepare(acct->db, "SELECT uid, flags, keywords IS NOT NULL AND keywords != ''"
+	stmt = db_stmt(acct->db, "SELECT uid, flags, keywords IS NOT NULL AND keywords != ''"
 			  " FROM messages WHERE mailbox_id = ? ORDER BY uid");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
@@ -52,7 +52,7 @@ static enum store_error view_read(struct store_account *acct, const struct store
 		view->flags[n++] = (uint8_t)((sqlite3_column_int(stmt, 1) & 0x1f) |
 					     (sqlite3_column_int(stmt, 2) != 0 ? STORE_VIEW_KEYWORDS : 0));
 	}
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	view->n = (uint32_t)n;
 	return store_db_result(r);
 }
@@ -64,7 +64,7 @@ static enum store_error view_read(struct store_account *acct, const struct store
 static sqlite3_stmt *since_prepare(struct store_account *acct, const char *sql, int64_t box_id,
 				   uint64_t modseq)
 {
-	sqlite3_stmt *stmt = db_prepare(acct->db, sql);
+	sqlite3_stmt *stmt = db_stmt(acct->db, sql);
 
 	if (stmt != NULL) {
 		sqlite3_bind_int64(stmt, 1, box_id);
@@ -269,7 +269,7 @@ bool store_uids_scan_pays(const uint32_t *uids, size_t n)
 static enum store_error messages_scan(struct store_account *acct, int64_t box_id,
 				      const uint32_t *uids, size_t n, struct store_message *out)
 {
-	sqlite3_stmt *stmt = db_prepare(acct->db, "SELECT " STORE_MESSAGE_COLUMNS " FROM messages"
+	sqlite3_stmt *stmt = db_stmt(acct->db, "SELECT " STORE_MESSAGE_COLUMNS " FROM messages"
 					" WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid");
 	enum db_result r;
 	size_t i = 0;
@@ -287,7 +287,7 @@ static enum store_error messages_scan(struct store_account *acct, int64_t box_id
 		if (i < n && uids[i] == uid)
 			store_message_from_row(stmt, &out[i++]);
 	}
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	return store_db_result(r);
 }
 
@@ -295,7 +295,7 @@ static enum store_error messages_scan(struct store_account *acct, int64_t box_id
 static enum store_error messages_lookup(struct store_account *acct, int64_t box_id,
 					const uint32_t *uids, size_t n, struct store_message *out)
 {
-	sqlite3_stmt *stmt = db_prepare(acct->db, "SELECT " STORE_MESSAGE_COLUMNS " FROM messages"
+	sqlite3_stmt *stmt = db_stmt(acct->db, "SELECT " STORE_MESSAGE_COLUMNS " FROM messages"
 					" WHERE mailbox_id = ? AND uid = ?");
 	enum store_error err = STORE_OK;
 
@@ -315,7 +315,7 @@ static enum store_error messages_lookup(struct store_account *acct, int64_t box_
 			break;
 		}
 	}
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	return err;
 }
 
@@ -418,7 +418,7 @@ static enum store_error store_recent_locked(struct store_account *acct,
 		return err;
 	if ((err = store_box_by_ref(acct, ref, &box)) != STORE_OK)
 		goto out;
-	stmt = db_prepare(acct->db, "SELECT recent_uid FROM mailboxes WHERE id = ?");
+	stmt = db_stmt(acct->db, "SELECT recent_uid FROM mailboxes WHERE id = ?");
 	if (stmt == NULL) {
 		err = STORE_ERR_IO;
 		goto out;
@@ -426,7 +426,7 @@ static enum store_error store_recent_locked(struct store_account *acct,
 	sqlite3_bind_int64(stmt, 1, box.id);
 	if ((r = db_step(acct->db, stmt, "read recent")) == DB_ROW)
 		recent = (uint32_t)sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	if (r != DB_ROW) {
 		err = r == DB_OK ? STORE_ERR_GONE : store_db_result(r);
 		goto out;
@@ -436,14 +436,14 @@ static enum store_error store_recent_locked(struct store_account *acct,
 	 * common SELECT). */
 	if (!take || recent >= box.uidnext)
 		goto out;
-	stmt = db_prepare(acct->db, "UPDATE mailboxes SET recent_uid = uidnext WHERE id = ?");
+	stmt = db_stmt(acct->db, "UPDATE mailboxes SET recent_uid = uidnext WHERE id = ?");
 	if (stmt == NULL) {
 		err = STORE_ERR_IO;
 		goto out;
 	}
 	sqlite3_bind_int64(stmt, 1, box.id);
 	r = db_step(acct->db, stmt, "take recent");
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	if ((err = store_db_result(r)) == STORE_OK)
 		err = store_db_result(db_commit(acct->db));
 out:

@@ -32,7 +32,7 @@ static enum store_error store_structure_get_locked(struct store_account *acct,
 
 	if ((err = store_box_by_ref(acct, ref, &box)) != STORE_OK)
 		return err;
-	stmt = db_prepare(acct->db, "SELECT s.data FROM messages m JOIN structures s"
+	stmt = db_stmt(acct->db, "SELECT s.data FROM messages m JOIN structures s"
 			  " ON s.file_id = m.file_id WHERE m.mailbox_id = ? AND m.uid = ?");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
@@ -44,7 +44,7 @@ static enum store_error store_structure_get_locked(struct store_account *acct,
 	} else {
 		err = r == DB_OK ? STORE_ERR_NOT_FOUND : store_db_result(r);
 	}
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	return err;
 }
 
@@ -65,7 +65,7 @@ enum store_error store_structure_get(struct store_account *acct, const struct st
 static enum store_error structures_scan(struct store_account *acct, int64_t box_id,
 					const uint32_t *uids, size_t n, void **blobs, size_t *lens)
 {
-	sqlite3_stmt *stmt = db_prepare(acct->db, "SELECT s.data, m.uid FROM messages m"
+	sqlite3_stmt *stmt = db_stmt(acct->db, "SELECT s.data, m.uid FROM messages m"
 					" JOIN structures s ON s.file_id = m.file_id"
 					" WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ?"
 					" ORDER BY m.uid");
@@ -87,7 +87,7 @@ static enum store_error structures_scan(struct store_account *acct, int64_t box_
 			i++;
 		}
 	}
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	return store_db_result(r);
 }
 
@@ -102,7 +102,7 @@ static enum store_error store_structures_get_locked(struct store_account *acct,
 	enum db_result r = DB_OK;
 	size_t i = 0;
 
-	if ((err = store_db_result(db_exec(acct->db, "BEGIN", "begin read"))) != STORE_OK)
+	if ((err = store_db_result(db_begin_read(acct->db))) != STORE_OK)
 		return err;
 	if ((err = store_box_by_ref(acct, ref, &box)) != STORE_OK)
 		goto out;
@@ -112,7 +112,7 @@ static enum store_error store_structures_get_locked(struct store_account *acct,
 		err = structures_scan(acct, box.id, uids, n, blobs, lens);
 		goto out;
 	}
-	stmt = db_prepare(acct->db, "SELECT s.data FROM messages m JOIN structures s"
+	stmt = db_stmt(acct->db, "SELECT s.data FROM messages m JOIN structures s"
 			  " ON s.file_id = m.file_id WHERE m.mailbox_id = ? AND m.uid = ?");
 	if (stmt == NULL) {
 		err = STORE_ERR_IO;
@@ -130,7 +130,7 @@ static enum store_error store_structures_get_locked(struct store_account *acct,
 	}
 	if (r == DB_ROW)
 		r = DB_OK;
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	err = store_db_result(r);
 out:
 	db_rollback(acct->db);
@@ -181,7 +181,7 @@ static enum store_error store_structure_put_locked(struct store_account *acct,
 		goto out;
 	if ((err = store_box_by_ref(acct, ref, &box)) != STORE_OK)
 		goto out;
-	stmt = db_prepare(acct->db, "INSERT OR REPLACE INTO structures(file_id, data)"
+	stmt = db_stmt(acct->db, "INSERT OR REPLACE INTO structures(file_id, data)"
 			  " SELECT file_id, ?3 FROM messages WHERE mailbox_id = ?1 AND uid = ?2");
 	if (stmt == NULL) {
 		err = STORE_ERR_IO;
@@ -191,7 +191,7 @@ static enum store_error store_structure_put_locked(struct store_account *acct,
 	sqlite3_bind_int64(stmt, 2, uid);
 	sqlite3_bind_blob(stmt, 3, len > 0 ? data : "", (int)len, SQLITE_STATIC);
 	r = db_step(acct->db, stmt, "put structure");
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	if ((err = store_db_result(r)) != STORE_OK)
 		goto out;
 	if (db_changes(acct->db) == 0)
