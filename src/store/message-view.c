@@ -267,10 +267,10 @@ bool store_uids_scan_pays(const uint32_t *uids, size_t n)
 
 /* The rows of uids[0..n) (ascending) by one range scan. */
 static enum store_error messages_scan(struct store_account *acct, int64_t box_id,
-				      const uint32_t *uids, size_t n, struct store_message *out)
+				      const uint32_t *uids, size_t n, struct store_message *out,
+				      const struct store_batch_read *how)
 {
-	sqlite3_stmt *stmt = db_stmt(acct->db, "SELECT " STORE_MESSAGE_COLUMNS " FROM messages"
-					" WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid");
+	sqlite3_stmt *stmt = db_stmt(acct->db, how->scan_sql);
 	enum db_result r;
 	size_t i = 0;
 
@@ -279,13 +279,18 @@ static enum store_error messages_scan(struct store_account *acct, int64_t box_id
 	sqlite3_bind_int64(stmt, 1, box_id);
 	sqlite3_bind_int64(stmt, 2, uids[0]);
 	sqlite3_bind_int64(stmt, 3, uids[n - 1]);
+	sqlite3_bind_int64(stmt, 4, how->arg);
 	while ((r = db_step(acct->db, stmt, "get messages")) == DB_ROW) {
 		uint32_t uid = (uint32_t)sqlite3_column_int64(stmt, 0);
 
 		while (i < n && uids[i] < uid)
 			i++;     /* gone: out[i] stays uid 0 */
-		if (i < n && uids[i] == uid)
-			store_message_from_row(stmt, &out[i++]);
+		if (i < n && uids[i] == uid) {
+			store_message_from_row(stmt, &out[i]);
+			if (how->row != NULL)
+				how->row(how->ctx, i, stmt);
+			i++;
+		}
 	}
 	db_stmt_done(acct->db, stmt);
 	return store_db_result(r);
@@ -293,10 +298,10 @@ static enum store_error messages_scan(struct store_account *acct, int64_t box_id
 
 /* The rows of uids[0..n) one lookup each. */
 static enum store_error messages_lookup(struct store_account *acct, int64_t box_id,
-					const uint32_t *uids, size_t n, struct store_message *out)
+					const uint32_t *uids, size_t n, struct store_message *out,
+					const struct store_batch_read *how)
 {
-	sqlite3_stmt *stmt = db_stmt(acct->db, "SELECT " STORE_MESSAGE_COLUMNS " FROM messages"
-					" WHERE mailbox_id = ? AND uid = ?");
+	sqlite3_stmt *stmt = db_stmt(acct->db, how->lookup_sql);
 	enum store_error err = STORE_OK;
 
 	if (stmt == NULL)
@@ -306,9 +311,13 @@ static enum store_error messages_lookup(struct store_account *acct, int64_t box_
 
 		sqlite3_bind_int64(stmt, 1, box_id);
 		sqlite3_bind_int64(stmt, 2, uids[i]);
+		sqlite3_bind_int64(stmt, 4, how->arg);
 		r = db_step(acct->db, stmt, "get message");
-		if (r == DB_ROW)
+		if (r == DB_ROW) {
 			store_message_from_row(stmt, &out[i]);
+			if (how->row != NULL)
+				how->row(how->ctx, i, stmt);
+		}
 		sqlite3_reset(stmt);
 		if (r != DB_ROW && r != DB_OK) {
 			err = store_db_result(r);
@@ -319,10 +328,9 @@ static enum store_error messages_lookup(struct store_account *acct, int64_t box_
 	return err;
 }
 
-static enum store_error store_messages_get_locked(struct store_account *acct,
-						  const struct store_mailbox_ref *ref,
-						  const uint32_t *uids, size_t n,
-						  struct store_message *out)
+enum store_error store_messages_read(struct store_account *acct, const struct store_mailbox_ref *ref,
+				     const uint32_t *uids, size_t n, struct store_message *out,
+				     const struct store_batch_read *how)
 {
 	struct store_box box;
 	enum store_error err;
@@ -330,8 +338,8 @@ static enum store_error store_messages_get_locked(struct store_account *acct,
 	if ((err = read_begin(acct)) != STORE_OK)
 		return err;
 	if ((err = store_box_by_ref(acct, ref, &box)) == STORE_OK)
-		err = store_uids_scan_pays(uids, n) ? messages_scan(acct, box.id, uids, n, out)
-						  : messages_lookup(acct, box.id, uids, n, out);
+		err = store_uids_scan_pays(uids, n) ? messages_scan(acct, box.id, uids, n, out, how)
+						  : messages_lookup(acct, box.id, uids, n, out, how);
 	db_rollback(acct->db);
 	if (err != STORE_OK) {   /* nothing for the caller to free */
 		for (size_t j = 0; j < n; j++)
@@ -344,13 +352,19 @@ static enum store_error store_messages_get_locked(struct store_account *acct,
 enum store_error store_messages_get(struct store_account *acct, const struct store_mailbox_ref *ref,
 				    const uint32_t *uids, size_t n, struct store_message *out)
 {
+	static const struct store_batch_read how = {
+		.scan_sql = "SELECT " STORE_MESSAGE_COLUMNS " FROM messages"
+			    " WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid",
+		.lookup_sql = "SELECT " STORE_MESSAGE_COLUMNS " FROM messages"
+			      " WHERE mailbox_id = ?1 AND uid = ?2",
+	};
 	enum store_error err;
 
 	if (n > 0 && (uids == NULL || out == NULL))
 		return STORE_ERR_INVALID;
 	memset(out, 0, n * sizeof(*out));
 	store_enter(acct);
-	err = store_messages_get_locked(acct, ref, uids, n, out);
+	err = store_messages_read(acct, ref, uids, n, out, &how);
 	store_leave(acct);
 	return err;
 }

@@ -321,4 +321,23 @@ enum store_error store_append_commit_uid(struct store_append **ap, unsigned flag
  * the message and the structure reads alike). */
 bool store_uids_scan_pays(const uint32_t *uids, size_t n);
 
+/* How a batch of messages by UID is read (message-view.c): the two
+ * statements, both with the message columns (STORE_MESSAGE_COLUMNS)
+ * first and ?1 the mailbox, scan_sql over the UIDs ?2..?3 in UID order,
+ * lookup_sql for the one UID ?2; ?4 is bound to `arg`; and, when set,
+ * what row() takes of each row found besides the message (i: its index
+ * in the batch). The texts are literals (the statement cache's keys). */
+struct store_batch_read {
+	const char *scan_sql, *lookup_sql;
+	int64_t arg;
+	void (*row)(void *ctx, size_t i, sqlite3_stmt *stmt);
+	void *ctx;
+};
+/* store_messages_get with `how`: one read transaction, a range scan when
+ * store_uids_scan_pays, else a lookup per UID. out[] zeroed by the
+ * caller; on error it is zeroed again. */
+enum store_error store_messages_read(struct store_account *acct, const struct store_mailbox_ref *ref,
+				     const uint32_t *uids, size_t n, struct store_message *out,
+				     const struct store_batch_read *how);
+
 #endif
