@@ -124,8 +124,8 @@ static const char store_schema_v5[] =
  * (a cache). */
 static const char store_schema_v6[] =
 	"DROP TABLE structures;"
-	"CREATE TABLE structures(file_id INTEGER PRIMARY KEY, data BLOB NOT NULL,"
-	" bodystructure BLOB NOT NULL, body BLOB NOT NULL, envelope BLOB NOT NULL);";
+	"CREATE TABLE structures(file_id INTEGER PRIMARY KEY, bodystructure BLOB NOT NULL,"
+	" body BLOB NOT NULL, envelope BLOB NOT NULL, data BLOB NOT NULL);";
 
 static const struct {
 	const char *name;
