@@ -441,11 +441,13 @@ struct batch_read {
 };
 
 /* Under the store's lock, the cache entry of message i in place: the
- * strings asked for, each checked, copied into the batch's `strings`
- * (all of them, or the message is parsed instead); or the tree, read
- * back into x->st. Whatever does not check out is left for
- * load_structure to parse again. */
-static void batch_row(void *ctx, size_t i, const struct store_blob parts[STORE_STRUCTURE__COUNT])
+ * strings asked for, each checked (unless the handle held them, checked
+ * before), copied into the batch's `strings` (all of them, or the
+ * message is parsed instead); or the tree, read back into x->st.
+ * Whatever does not check out is left for load_structure to parse
+ * again; true when everything asked for checked out. */
+static bool batch_row(void *ctx, size_t i, const struct store_blob parts[STORE_STRUCTURE__COUNT],
+		      bool held)
 {
 	const struct batch_read *b = ctx;
 	struct imap_fetch *f = b->f;
@@ -459,22 +461,25 @@ static void batch_row(void *ctx, size_t i, const struct store_blob parts[STORE_S
 						   parts[STORE_STRUCTURE_TREE].len);
 		if (x->st != NULL && mail_structure_size(x->st) != size)
 			mail_structure_free(&x->st);
-		return;
+		return x->st != NULL;
 	}
 	for (int p = STORE_STRUCTURE_BODYSTRUCTURE; p < STORE_STRUCTURE__COUNT; p++) {
 		const char *str;
 
 		if (!(b->mask & (1u << p)))
 			continue;
-		if (!mail_structure_string_open(parts[p].data, parts[p].len, size, &str,
-						&x->str_len[p])) {
+		if (held)
+			mail_structure_string_opened(parts[p].data, parts[p].len, &str, &x->str_len[p]);
+		else if (!mail_structure_string_open(parts[p].data, parts[p].len, size, &str,
+						     &x->str_len[p])) {
 			f->strings.len = mark;
-			return;
+			return false;
 		}
 		x->str_off[p] = f->strings.len;
 		buf_append(&f->strings, str, x->str_len[p]);
 	}
 	x->peeked = true;
+	return true;
 }
 
 void imap_fetch_load(struct imap_fetch *f)

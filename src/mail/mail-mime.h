@@ -116,5 +116,8 @@ int mail_structure_string_seal(const char *s, uint64_t size, struct buf *out);
  * foreign one (the caller then parses the message again). */
 bool mail_structure_string_open(const void *data, size_t len, uint64_t size, const char **s_r,
 				size_t *len_r);
+/* The string of a sealed one that mail_structure_string_open opened
+ * before (a copy kept in memory since): in place, not checked again. */
+void mail_structure_string_opened(const void *data, size_t len, const char **s_r, size_t *len_r);
 
 #endif

@@ -458,3 +458,9 @@ bool mail_structure_string_open(const void *data, size_t len, uint64_t size, con
 	*len_r = len - 8;
 	return true;
 }
+
+void mail_structure_string_opened(const void *data, size_t len, const char **s_r, size_t *len_r)
+{
+	*s_r = data;
+	*len_r = len >= 8 ? len - 8 : 0;
+}

@@ -240,6 +240,7 @@ void store_account_unload(struct store_account *acct, bool clean)
 {
 	store_check_off_loop(__func__);
 	store_views_free(acct);
+	store_parts_cache_free(&acct->parts_cache);
 	db_close(&acct->db);
 	if (clean && acct->lock_fd >= 0 && acct->msg_fd >= 0)
 		store_marker_close(acct);
@@ -362,6 +363,7 @@ void store_release_memory(struct store_account *acct)
 {
 	store_enter(acct);
 	db_release_memory(acct->db);
+	store_parts_cache_free(&acct->parts_cache);
 	store_leave(acct);
 }
 

@@ -353,10 +353,8 @@ enum store_error store_messages_get(struct store_account *acct, const struct sto
 				    const uint32_t *uids, size_t n, struct store_message *out)
 {
 	static const struct store_batch_read how = {
-		.scan_sql = "SELECT " STORE_MESSAGE_COLUMNS " FROM messages"
-			    " WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid",
-		.lookup_sql = "SELECT " STORE_MESSAGE_COLUMNS " FROM messages"
-			      " WHERE mailbox_id = ?1 AND uid = ?2",
+		.scan_sql = STORE_MESSAGES_SCAN_SQL,
+		.lookup_sql = STORE_MESSAGES_LOOKUP_SQL,
 	};
 	enum store_error err;
 

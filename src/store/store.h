@@ -162,7 +162,8 @@ enum store_error store_open(const char *data_dir, const char *address,
 void store_close(struct store_account **acct);
 /* The caller keeps the account open but will not use it for a while (a
  * logged-in session going idle): give back the memory SQLite caches for
- * it. Costs a re-read from the OS page cache next time. */
+ * it, and the structure parts the handle keeps. Costs a re-read from the
+ * OS page cache next time. */
 void store_release_memory(struct store_account *acct);
 /* The account's folder: DATA/mail/DOMAIN/LOCAL */
 const char *store_path(const struct store_account *acct);
@@ -333,15 +334,19 @@ enum store_error store_structure_put(struct store_account *acct, const struct st
 /* A FETCH batch in one read (a range scan when the batch is dense):
  * out[i] gets the row of uids[0..n) (ascending) as store_messages_get
  * gives it (uid 0 for one gone), and for each message found, in UID
- * order, cb(ctx, i, parts) is called with the parts of its cache entry
- * that `mask` names (bits 1u << part): the others, and every part of a
- * message without an entry, are {NULL, 0}. cb runs under the account's
- * lock with the parts pointing into SQLite's row, valid only during the
- * call (no copy is made for it): it keeps a copy of what it needs and
- * calls nothing of the store. On error out[] is as store_messages_get
+ * order, cb(ctx, i, parts, held) is called with the parts of its cache
+ * entry that `mask` names (bits 1u << part): the others, and every part
+ * of a message without an entry, are {NULL, 0}. cb runs under the
+ * account's lock with the parts pointing into SQLite's row or the
+ * handle's memory, valid only during the call (no copy is made for it):
+ * it keeps a copy of what it needs and calls nothing of the store. It
+ * returns whether the parts checked out: those the handle then keeps in
+ * memory (bounded), and hands over again with `held` true (checked
+ * before, they need no check again); a batch whose parts are all held
+ * reads the message rows alone. On error out[] is as store_messages_get
  * leaves it. */
-typedef void store_structure_cb(void *ctx, size_t i,
-				const struct store_blob parts[STORE_STRUCTURE__COUNT]);
+typedef bool store_structure_cb(void *ctx, size_t i,
+				const struct store_blob parts[STORE_STRUCTURE__COUNT], bool held);
 enum store_error store_messages_get_structures(struct store_account *acct,
 					       const struct store_mailbox_ref *ref,
 					       const uint32_t *uids, size_t n, unsigned mask,

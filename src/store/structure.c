@@ -3,7 +3,8 @@
  * and the three strings FETCH sends as they are), opaque bytes here.
  * Keyed by the file, so that copies share it; a trigger removes it with
  * the file's row. A FETCH batch reads its messages and the parts it needs
- * in one statement, handed over in place (store_messages_get_structures). */
+ * in one statement, handed over in place (store_messages_get_structures),
+ * or its messages alone when the handle holds the parts (parts-cache.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,21 +70,55 @@ _Static_assert(STORE_STRUCTURE_TREE == 0 && STORE_STRUCTURE_BODYSTRUCTURE == 1 &
 	       "STRUCTURE_PARTS follows enum store_structure_part");
 
 struct structure_batch {
+	const struct store_mailbox_ref *ref;
+	const uint32_t *uids;
+	unsigned mask;
 	store_structure_cb *cb;
 	void *ctx;
+	struct store_parts_cache **cache;
 };
 
+/* A row of the join: its parts handed over, and kept by the handle when
+ * they checked out. */
 static void structure_row(void *ctx, size_t i, sqlite3_stmt *stmt)
 {
 	const struct structure_batch *b = ctx;
 	struct store_blob parts[STORE_STRUCTURE__COUNT];
+	bool entry = true;
 
 	for (int p = 0; p < STORE_STRUCTURE__COUNT; p++) {
 		/* blob first, then its size (SQLite's rule for a pointer that holds) */
 		parts[p].data = sqlite3_column_blob(stmt, STRUCTURE_FIRST_PART + p);
 		parts[p].len = (size_t)sqlite3_column_bytes(stmt, STRUCTURE_FIRST_PART + p);
+		entry = entry && (!(b->mask & (1u << p)) || parts[p].data != NULL);
 	}
-	b->cb(b->ctx, i, parts);
+	if (b->cb(b->ctx, i, parts, false) && entry)
+		store_parts_cache_put(b->cache, b->ref->id, b->ref->uidvalidity, b->uids[i], b->mask,
+				      parts);
+}
+
+/* A row of the message alone: its parts are held. */
+static void structure_row_held(void *ctx, size_t i, sqlite3_stmt *stmt)
+{
+	const struct structure_batch *b = ctx;
+	struct store_blob parts[STORE_STRUCTURE__COUNT];
+
+	(void)stmt;
+	if (store_parts_cache_get(*b->cache, b->ref->id, b->ref->uidvalidity, b->uids[i], b->mask,
+				  parts))
+		(void)b->cb(b->ctx, i, parts, true);
+}
+
+/* Whether the handle holds the parts asked of every message of the batch. */
+static bool structure_batch_held(const struct structure_batch *b, size_t n)
+{
+	struct store_blob parts[STORE_STRUCTURE__COUNT];
+
+	for (size_t i = 0; i < n; i++)
+		if (!store_parts_cache_get(*b->cache, b->ref->id, b->ref->uidvalidity, b->uids[i],
+					   b->mask, parts))
+			return false;
+	return true;
 }
 
 enum store_error store_messages_get_structures(struct store_account *acct,
@@ -92,8 +127,9 @@ enum store_error store_messages_get_structures(struct store_account *acct,
 					       struct store_message *out, store_structure_cb *cb,
 					       void *ctx)
 {
-	struct structure_batch b = { .cb = cb, .ctx = ctx };
-	const struct store_batch_read how = {
+	struct structure_batch b = { .ref = ref, .uids = uids, .mask = mask, .cb = cb, .ctx = ctx,
+				     .cache = &acct->parts_cache };
+	const struct store_batch_read join = {
 		.scan_sql = "SELECT " STORE_MESSAGE_COLUMNS STRUCTURE_PARTS " FROM messages m"
 			    " LEFT JOIN structures s ON s.file_id = m.file_id"
 			    " WHERE m.mailbox_id = ?1 AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid",
@@ -104,16 +140,23 @@ enum store_error store_messages_get_structures(struct store_account *acct,
 		.row = structure_row,
 		.ctx = &b,
 	};
+	const struct store_batch_read held = {
+		.scan_sql = STORE_MESSAGES_SCAN_SQL,
+		.lookup_sql = STORE_MESSAGES_LOOKUP_SQL,
+		.row = structure_row_held,
+		.ctx = &b,
+	};
 	enum store_error err;
 
-	if (n > 0 && (uids == NULL || out == NULL || cb == NULL))
+	if (n > 0 && (uids == NULL || out == NULL || cb == NULL || ref == NULL))
 		return STORE_ERR_INVALID;
 	for (size_t i = 1; i < n; i++)
 		if (uids[i] <= uids[i - 1])
 			return STORE_ERR_INVALID;
 	memset(out, 0, n * sizeof(*out));
 	store_enter(acct);
-	err = store_messages_read(acct, ref, uids, n, out, &how);
+	err = store_messages_read(acct, ref, uids, n, out,
+				  n > 0 && structure_batch_held(&b, n) ? &held : &join);
 	store_leave(acct);
 	return err;
 }
@@ -154,6 +197,7 @@ static enum store_error store_structure_put_locked(struct store_account *acct,
 				  (int)parts[p].len, SQLITE_STATIC);
 	r = db_step(acct->db, stmt, "put structure");
 	db_stmt_done(acct->db, stmt);
+	store_parts_cache_forget(acct->parts_cache, box.id, uid);
 	if ((err = store_db_result(r)) != STORE_OK)
 		goto out;
 	if (db_changes(acct->db) == 0)

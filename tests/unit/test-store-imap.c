@@ -1074,17 +1074,20 @@ static void test_structure(void **state)
 
 /* What a batch's callback got: the parts of each message, copied. */
 struct got_parts {
-	int calls;
+	bool refuse;            /* the callback says the parts did not check out */
+	int calls, held;
 	size_t index[8];
 	char part[8][STORE_STRUCTURE__COUNT][8];
 	bool null[8][STORE_STRUCTURE__COUNT];
 };
 
-static void on_parts(void *ctx, size_t i, const struct store_blob parts[STORE_STRUCTURE__COUNT])
+static bool on_parts(void *ctx, size_t i, const struct store_blob parts[STORE_STRUCTURE__COUNT],
+		     bool held)
 {
 	struct got_parts *g = ctx;
 
 	assert_true(g->calls < 8);
+	g->held += held;
 	g->index[g->calls] = i;
 	for (int p = 0; p < STORE_STRUCTURE__COUNT; p++) {
 		assert_true(parts[p].len < sizeof(g->part[0][0]));
@@ -1093,6 +1096,7 @@ static void on_parts(void *ctx, size_t i, const struct store_blob parts[STORE_ST
 			memcpy(g->part[g->calls][p], parts[p].data, parts[p].len);
 	}
 	g->calls++;
+	return !g->refuse;
 }
 
 /* A FETCH batch: message rows and the parts asked of their entries in
@@ -1130,6 +1134,41 @@ static void test_structures_batch(void **state)
 	assert_string_equal(g.part[1][STORE_STRUCTURE_ENVELOPE], "ENV");
 	for (int i = 0; i < 4; i++)
 		free(out[i].keywords);
+	/* the parts that checked out are held by the handle: the second read
+	 * hands them over as held (the batch with the message without an
+	 * entry still reads the join, the one entry's alone the rows) */
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_messages_get_structures(f->acct, &inbox, &uids[1], 1, strings, out,
+						       on_parts, &g), STORE_OK);
+	assert_int_equal(g.calls, 1);
+	assert_int_equal(g.held, 1);
+	assert_int_equal(out[0].uid, uids[1]);
+	assert_int_equal(out[0].size, 3);
+	assert_string_equal(g.part[0][STORE_STRUCTURE_BODYSTRUCTURE], "BS");
+	assert_true(g.null[0][STORE_STRUCTURE_TREE]);
+	free(out[0].keywords);
+	/* more parts than held: read again; refused: not held */
+	memset(&g, 0, sizeof(g));
+	g.refuse = true;
+	assert_int_equal(store_messages_get_structures(f->acct, &inbox, &uids[1], 1,
+						       strings | 1u << STORE_STRUCTURE_BODY, out,
+						       on_parts, &g), STORE_OK);
+	assert_int_equal(g.held, 0);
+	assert_string_equal(g.part[0][STORE_STRUCTURE_BODY], "B");
+	free(out[0].keywords);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_messages_get_structures(f->acct, &inbox, &uids[1], 1,
+						       strings | 1u << STORE_STRUCTURE_BODY, out,
+						       on_parts, &g), STORE_OK);
+	assert_int_equal(g.held, 0);
+	free(out[0].keywords);
+	/* a put forgets what was held */
+	assert_int_equal(store_structure_put(f->acct, &inbox, uids[1], entry("tree", 4)), STORE_OK);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_messages_get_structures(f->acct, &inbox, &uids[1], 1, strings, out,
+						       on_parts, &g), STORE_OK);
+	assert_int_equal(g.held, 0);
+	free(out[0].keywords);
 	/* one UID: a lookup, the same */
 	memset(&g, 0, sizeof(g));
 	assert_int_equal(store_messages_get_structures(f->acct, &inbox, &uids[1], 1,
@@ -1161,6 +1200,20 @@ static void test_structures_batch(void **state)
 		big[STORE_STRUCTURE_BODY].len = STORE_STRUCTURE_MAX;
 		assert_int_equal(store_structure_put(f->acct, &inbox, uids[0], big), STORE_ERR_INVALID);
 	}
+	/* held, and the message expunged meanwhile: gone all the same */
+	for (int held = 0; held < 2; held++) {
+		memset(&g, 0, sizeof(g));
+		assert_int_equal(store_messages_get_structures(f->acct, &inbox, &uids[1], 1, strings,
+							       out, on_parts, &g), STORE_OK);
+		assert_int_equal(g.held, held);
+		free(out[0].keywords);
+	}
+	assert_int_equal(store_expunge(f->acct, &inbox, &uids[1], 1), STORE_OK);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_messages_get_structures(f->acct, &inbox, &uids[1], 1, strings, out,
+						       on_parts, &g), STORE_OK);
+	assert_int_equal(g.calls, 0);
+	assert_int_equal(out[0].uid, 0);
 }
 
 /* A scan finds each message's file and cached structure at once; a UID
