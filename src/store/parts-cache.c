@@ -22,8 +22,15 @@ struct parts_entry {
 	unsigned char data[];                   /* the parts' bytes, in turn */
 };
 
+/* A slot holds its key too, so that probing reads the table alone. */
+struct parts_slot {
+	int64_t box_id;
+	uint32_t uid;
+	struct parts_entry *e;                  /* NULL: free */
+};
+
 struct store_parts_cache {
-	struct parts_entry **slots;             /* open addressing, NULL: free */
+	struct parts_slot *slots;               /* open addressing */
 	size_t cap, n;                          /* cap: a power of two */
 	size_t bytes;
 };
@@ -31,19 +38,19 @@ struct store_parts_cache {
 /* What every handle's cache holds together. */
 static atomic_size_t parts_cache_total;
 
+/* A mailbox's UIDs in a row take slots in a row: a FETCH 1:* reads the
+ * table in order. */
 static size_t parts_hash(int64_t box_id, uint32_t uid)
 {
-	uint64_t h = ((uint64_t)box_id << 32 ^ uid) * 0x9e3779b97f4a7c15ull;
-
-	return (size_t)(h >> 17);
+	return (size_t)(((uint64_t)box_id * 0x9e3779b97f4a7c15ull) >> 40) + uid;
 }
 
 /* The slot of (box, uid): its entry, or the free slot it would take. */
-static struct parts_entry **parts_slot(struct store_parts_cache *c, int64_t box_id, uint32_t uid)
+static struct parts_slot *parts_slot(struct store_parts_cache *c, int64_t box_id, uint32_t uid)
 {
 	size_t i = parts_hash(box_id, uid) & (c->cap - 1);
 
-	while (c->slots[i] != NULL && (c->slots[i]->box_id != box_id || c->slots[i]->uid != uid))
+	while (c->slots[i].e != NULL && (c->slots[i].uid != uid || c->slots[i].box_id != box_id))
 		i = (i + 1) & (c->cap - 1);
 	return &c->slots[i];
 }
@@ -62,8 +69,8 @@ void store_parts_cache_free(struct store_parts_cache **cp)
 	if (c == NULL)
 		return;
 	for (size_t i = 0; i < c->cap; i++)
-		if (c->slots[i] != NULL)
-			parts_entry_free(c, c->slots[i]);
+		if (c->slots[i].e != NULL)
+			parts_entry_free(c, c->slots[i].e);
 	free(c->slots);
 	free(c);
 	*cp = NULL;
@@ -76,7 +83,7 @@ bool store_parts_cache_get(struct store_parts_cache *c, int64_t box_id, uint32_t
 
 	if (c == NULL || c->n == 0)
 		return false;
-	e = *parts_slot(c, box_id, uid);
+	e = parts_slot(c, box_id, uid)->e;
 	if (e == NULL || e->uidvalidity != uidvalidity || (e->mask & mask) != mask)
 		return false;
 	for (int p = 0; p < STORE_STRUCTURE__COUNT; p++)
@@ -87,7 +94,7 @@ bool store_parts_cache_get(struct store_parts_cache *c, int64_t box_id, uint32_t
 /* Twice the slots, the entries placed again. */
 static void parts_grow(struct store_parts_cache *c)
 {
-	struct parts_entry **old = c->slots;
+	struct parts_slot *old = c->slots;
 	size_t old_cap = c->cap;
 
 	c->cap = old_cap == 0 ? 256 : old_cap * 2;
@@ -95,8 +102,8 @@ static void parts_grow(struct store_parts_cache *c)
 	if (c->slots == NULL)
 		abort();
 	for (size_t i = 0; i < old_cap; i++)
-		if (old[i] != NULL)
-			*parts_slot(c, old[i]->box_id, old[i]->uid) = old[i];
+		if (old[i].e != NULL)
+			*parts_slot(c, old[i].box_id, old[i].uid) = old[i];
 	free(old);
 }
 
@@ -106,34 +113,33 @@ static void parts_remove_at(struct store_parts_cache *c, size_t i)
 {
 	size_t j = i;
 
-	parts_entry_free(c, c->slots[i]);
-	c->slots[i] = NULL;
+	parts_entry_free(c, c->slots[i].e);
+	c->slots[i].e = NULL;
 	c->n--;
 	for (;;) {
-		struct parts_entry *e;
 		size_t home;
 
 		j = (j + 1) & (c->cap - 1);
-		if ((e = c->slots[j]) == NULL)
+		if (c->slots[j].e == NULL)
 			return;
-		home = parts_hash(e->box_id, e->uid) & (c->cap - 1);
-		/* e stays unless its home lies cyclically in (i, j] */
+		home = parts_hash(c->slots[j].box_id, c->slots[j].uid) & (c->cap - 1);
+		/* it stays unless its home lies cyclically in (i, j] */
 		if (i <= j ? (home > i && home <= j) : (home > i || home <= j))
 			continue;
-		c->slots[i] = e;
-		c->slots[j] = NULL;
+		c->slots[i] = c->slots[j];
+		c->slots[j].e = NULL;
 		i = j;
 	}
 }
 
 void store_parts_cache_forget(struct store_parts_cache *c, int64_t box_id, uint32_t uid)
 {
-	struct parts_entry **slot;
+	struct parts_slot *slot;
 
 	if (c == NULL || c->n == 0)
 		return;
 	slot = parts_slot(c, box_id, uid);
-	if (*slot != NULL)
+	if (slot->e != NULL)
 		parts_remove_at(c, (size_t)(slot - c->slots));
 }
 
@@ -142,7 +148,7 @@ void store_parts_cache_put(struct store_parts_cache **cp, int64_t box_id, uint32
 			   const struct store_blob parts[STORE_STRUCTURE__COUNT])
 {
 	struct store_parts_cache *c = *cp;
-	struct parts_entry *e, **slot;
+	struct parts_entry *e;
 	size_t size = sizeof(*e), off = 0;
 
 	for (int p = 0; p < STORE_STRUCTURE__COUNT; p++)
@@ -175,7 +181,6 @@ void store_parts_cache_put(struct store_parts_cache **cp, int64_t box_id, uint32
 	/* at most half full */
 	if (2 * (c->n + 1) > c->cap)
 		parts_grow(c);
-	slot = parts_slot(c, box_id, uid);
-	*slot = e;
+	*parts_slot(c, box_id, uid) = (struct parts_slot){ .box_id = box_id, .uid = uid, .e = e };
 	c->n++;
 }
