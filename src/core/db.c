@@ -1,6 +1,7 @@
 /* db - the shared SQLite layer: opening with the project's settings,
- * migrations through user_version, and statement helpers that log once
- * and map errors; see db.h. */
+ * migrations through user_version, statement helpers that log once and
+ * map errors, and the connection's cache of prepared statements; see
+ * db.h. */
 #include "core/db.h"
 
 #include <errno.h>
@@ -15,10 +16,21 @@
 #include "core/errmsg.h"
 #include "core/log.h"
 
+/* One statement of the cache. */
+struct db_stmt_slot {
+	const char *sql;        /* the key: the caller's text, by address */
+	sqlite3_stmt *stmt;
+	uint64_t used;          /* db->clock when last handed out */
+	bool busy;              /* handed out, not given back yet */
+};
+
 struct db {
 	sqlite3 *sqlite;
 	char *service;
 	char *label;
+	struct db_stmt_slot stmts[DB_STMT_CACHE];
+	size_t n_stmts;
+	uint64_t clock;
 };
 
 static const char *const db_result_names[] = {
@@ -153,7 +165,7 @@ enum db_result db_open(const char *folder, const char *name, const struct db_par
 	    (db->label = strdup(params->label)) == NULL)
 		abort();
 	if (sqlite3_open_v2(path, &db->sqlite, (params->read_only ? SQLITE_OPEN_READONLY :
-			    SQLITE_OPEN_READWRITE) | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
+			    SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
 			    NULL) != SQLITE_OK)
 		goto fail;
 	if (params->read_only) {
@@ -190,6 +202,8 @@ void db_close(struct db **dbp)
 	if (db == NULL)
 		return;
 	*dbp = NULL;
+	for (size_t i = 0; i < db->n_stmts; i++)
+		sqlite3_finalize(db->stmts[i].stmt);
 	sqlite3_close_v2(db->sqlite);
 	free(db->service);
 	free(db->label);
@@ -198,16 +212,98 @@ void db_close(struct db **dbp)
 
 /* --- statements ---------------------------------------------------------- */
 
-sqlite3_stmt *db_prepare(struct db *db, const char *sql)
+static sqlite3_stmt *db_prepare_flags(struct db *db, const char *sql, unsigned flags)
 {
 	sqlite3_stmt *stmt = NULL;
 
-	if (sqlite3_prepare_v2(db->sqlite, sql, -1, &stmt, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v3(db->sqlite, sql, -1, flags, &stmt, NULL) != SQLITE_OK) {
 		db_error(db, "prepare", sql);
 		sqlite3_finalize(stmt);
 		return NULL;
 	}
 	return stmt;
+}
+
+sqlite3_stmt *db_prepare(struct db *db, const char *sql)
+{
+	return db_prepare_flags(db, sql, 0);
+}
+
+/* The slot for a new statement: a free one, else the least recently
+ * used one not handed out (its statement finalized); NULL when every
+ * slot is in use. */
+static struct db_stmt_slot *db_stmt_slot_take(struct db *db)
+{
+	struct db_stmt_slot *lru = NULL;
+
+	if (db->n_stmts < DB_STMT_CACHE)
+		return &db->stmts[db->n_stmts++];
+	for (size_t i = 0; i < db->n_stmts; i++)
+		if (!db->stmts[i].busy && (lru == NULL || db->stmts[i].used < lru->used))
+			lru = &db->stmts[i];
+	if (lru != NULL)
+		sqlite3_finalize(lru->stmt);
+	return lru;
+}
+
+sqlite3_stmt *db_stmt(struct db *db, const char *sql)
+{
+	struct db_stmt_slot *slot = NULL;
+	sqlite3_stmt *stmt;
+
+	for (size_t i = 0; i < db->n_stmts; i++) {
+		if (db->stmts[i].sql != sql)
+			continue;
+		if (db->stmts[i].busy)
+			return db_prepare(db, sql);   /* nested: one of its own */
+		if (strcmp(sqlite3_sql(db->stmts[i].stmt), sql) == 0) {
+			db->stmts[i].busy = true;
+			db->stmts[i].used = ++db->clock;
+			return db->stmts[i].stmt;
+		}
+		/* the same address now holds other text: prepared anew here */
+		sqlite3_finalize(db->stmts[i].stmt);
+		slot = &db->stmts[i];
+		break;
+	}
+	if (slot == NULL && (slot = db_stmt_slot_take(db)) == NULL)
+		return db_prepare(db, sql);
+	stmt = db_prepare_flags(db, sql, SQLITE_PREPARE_PERSISTENT);
+	if (stmt == NULL) {
+		/* the slot is given up: the last one takes its place */
+		*slot = db->stmts[--db->n_stmts];
+		return NULL;
+	}
+	*slot = (struct db_stmt_slot){ .sql = sql, .stmt = stmt, .used = ++db->clock, .busy = true };
+	return stmt;
+}
+
+void db_stmt_done(struct db *db, sqlite3_stmt *stmt)
+{
+	if (stmt == NULL)
+		return;
+	for (size_t i = 0; i < db->n_stmts; i++) {
+		if (db->stmts[i].stmt == stmt) {
+			sqlite3_reset(stmt);
+			sqlite3_clear_bindings(stmt);
+			db->stmts[i].busy = false;
+			return;
+		}
+	}
+	sqlite3_finalize(stmt);
+}
+
+/* Run one cached statement without results, like db_step. */
+static enum db_result db_run(struct db *db, const char *sql, const char *what)
+{
+	sqlite3_stmt *stmt = db_stmt(db, sql);
+	enum db_result r;
+
+	if (stmt == NULL)
+		return DB_ERR_IO;
+	r = db_step(db, stmt, what);
+	db_stmt_done(db, stmt);
+	return r == DB_ROW ? DB_OK : r;
 }
 
 enum db_result db_step(struct db *db, sqlite3_stmt *stmt, const char *what)
@@ -230,12 +326,17 @@ enum db_result db_exec(struct db *db, const char *sql, const char *what)
 
 enum db_result db_begin(struct db *db)
 {
-	return db_exec(db, "BEGIN IMMEDIATE", "begin");
+	return db_run(db, "BEGIN IMMEDIATE", "begin");
+}
+
+enum db_result db_begin_read(struct db *db)
+{
+	return db_run(db, "BEGIN", "begin read");
 }
 
 enum db_result db_commit(struct db *db)
 {
-	enum db_result result = db_exec(db, "COMMIT", "commit");
+	enum db_result result = db_run(db, "COMMIT", "commit");
 
 	if (result != DB_OK)
 		db_rollback(db);
@@ -244,8 +345,17 @@ enum db_result db_commit(struct db *db)
 
 void db_rollback(struct db *db)
 {
-	if (!sqlite3_get_autocommit(db->sqlite))
+	sqlite3_stmt *stmt;
+
+	if (sqlite3_get_autocommit(db->sqlite))
+		return;
+	/* not logged: a rollback after an error is expected to fail at times */
+	if ((stmt = db_stmt(db, "ROLLBACK")) == NULL) {
 		sqlite3_exec(db->sqlite, "ROLLBACK", NULL, NULL, NULL);
+		return;
+	}
+	sqlite3_step(stmt);
+	db_stmt_done(db, stmt);
 }
 
 int64_t db_last_insert_rowid(struct db *db)
@@ -260,6 +370,15 @@ int db_changes(struct db *db)
 
 void db_release_memory(struct db *db)
 {
+	size_t kept = 0;
+
+	for (size_t i = 0; i < db->n_stmts; i++) {
+		if (db->stmts[i].busy)
+			db->stmts[kept++] = db->stmts[i];
+		else
+			sqlite3_finalize(db->stmts[i].stmt);
+	}
+	db->n_stmts = kept;
 	sqlite3_db_release_memory(db->sqlite);
 }
 

@@ -8,10 +8,16 @@
  *
  * Statements stay SQLite's own (sqlite3_bind_*, sqlite3_column_*,
  * sqlite3_reset, sqlite3_finalize); only preparing, stepping and
- * transactions go through here. A struct db is one connection, opened
- * SQLITE_OPEN_FULLMUTEX, but a transaction is several calls: callers
- * serialise whole operations on one struct db themselves. Every function
- * is blocking (file I/O, fsync): on an I/O thread call it only from a job. */
+ * transactions go through here. The statements a connection runs again
+ * and again are prepared once and kept (db_stmt, db_stmt_done).
+ *
+ * A struct db is one connection and is not thread-safe: a transaction is
+ * several calls, so callers serialise whole operations on one struct db
+ * with their own lock (the store's account mutex, the directory's and the
+ * queue's), and the connection is opened SQLITE_OPEN_NOMUTEX: SQLite's own
+ * per-connection mutex, taken by every sqlite3_column_* call, would only
+ * repeat that lock. Every function is blocking (file I/O, fsync): on an
+ * I/O thread call it only from a job. */
 #ifndef TERN_CORE_DB_H
 #define TERN_CORE_DB_H
 
@@ -76,8 +82,25 @@ struct db_migration {
 enum db_result db_migrate(struct db *db, const struct db_migration *migrations, size_t n,
 			  void *ctx);
 
-/* Prepare one statement; NULL (logged) on failure. */
+/* Prepare one statement; NULL (logged) on failure. The caller finalizes
+ * it (sqlite3_finalize, or db_stmt_done). */
 sqlite3_stmt *db_prepare(struct db *db, const char *sql);
+
+/* The connection's statement for `sql`, from its cache: prepared once
+ * (SQLITE_PREPARE_PERSISTENT) and handed out again after db_stmt_done,
+ * ready to bind. `sql` is the key by its address, so it must be text that
+ * does not change while the connection is open (a literal; a changed text
+ * at the same address is noticed and prepared anew). The cache holds at
+ * most DB_STMT_CACHE statements, the least recently used one giving way;
+ * when `sql` is already handed out (a nested use) or the cache is full of
+ * statements in use, a statement of its own is prepared, which
+ * db_stmt_done finalizes. NULL (logged) on failure. */
+#define DB_STMT_CACHE 24
+sqlite3_stmt *db_stmt(struct db *db, const char *sql);
+/* Give back a statement of db_stmt (reset, its bindings cleared, so that
+ * nothing of this use, a read lock or a bound pointer, outlives it); any
+ * other statement (db_prepare's) is finalized. NULL is ignored. */
+void db_stmt_done(struct db *db, sqlite3_stmt *stmt);
 /* Step a statement: DB_ROW, DB_OK when it has finished, or an error,
  * logged with `what` ("insert message") unless it is a constraint's
  * (DB_ERR_EXISTS, DB_ERR_CONSTRAINT: the caller decides what they mean).
@@ -90,6 +113,9 @@ enum db_result db_exec(struct db *db, const char *sql, const char *what);
  * transaction reads (a UIDNEXT, a MODSEQ) cannot be taken by another
  * writer meanwhile. */
 enum db_result db_begin(struct db *db);
+/* BEGIN (deferred): a read transaction, so that several statements see
+ * one state of the file; db_rollback ends it. */
+enum db_result db_begin_read(struct db *db);
 /* COMMIT (durable: synchronous=FULL); on failure the transaction is
  * rolled back. */
 enum db_result db_commit(struct db *db);
@@ -100,7 +126,8 @@ void db_rollback(struct db *db);
 int64_t db_last_insert_rowid(struct db *db);
 int db_changes(struct db *db);
 /* Give back the memory SQLite caches for the connection (pages are read
- * again from the OS page cache when needed). */
+ * again from the OS page cache when needed), and the cached statements
+ * not in use (prepared again when needed). */
 void db_release_memory(struct db *db);
 
 #endif

@@ -21,9 +21,10 @@ struct dir {
 	pthread_mutex_t lock;
 };
 
-/* Prepare `sql` and bind the NULL-terminated text arguments in order (the
- * strings must outlive the statement's use). NULL on error. Call with
- * dir->lock held. */
+/* The statement for `sql` (a literal: it comes from the connection's
+ * cache, db_stmt) with the NULL-terminated text arguments bound in order
+ * (the strings must outlive the statement's use); give it back with
+ * db_stmt_done(dir->db, st). NULL on error. Call with dir->lock held. */
 sqlite3_stmt *dir_prepare(struct dir *dir, const char *sql, const char *const *args);
 
 #endif

@@ -368,7 +368,7 @@ enum dir_error dir_resolve(struct dir *dir, const char *address,
 		r.postmaster = options->postmaster;
 	pthread_mutex_lock(&dir->lock);
 	/* One read transaction: every lookup sees the same directory. */
-	error = db_exec(dir->db, "BEGIN", "begin resolution") == DB_OK ? DIR_OK : DIR_ERR_TEMP;
+	error = db_begin_read(dir->db) == DB_OK ? DIR_OK : DIR_ERR_TEMP;
 	if (error == DIR_OK) {
 		r.find = dir_prepare(dir, "SELECT address, NULL FROM accounts WHERE address = ?1 "
 				     "UNION ALL SELECT NULL, targets FROM aliases WHERE alias = ?1",
@@ -381,9 +381,9 @@ enum dir_error dir_resolve(struct dir *dir, const char *address,
 		error = resolve_top(&r, address);
 	if (error == DIR_OK)
 		error = resolve_expand(&r);
-	sqlite3_finalize(r.find);
-	sqlite3_finalize(r.domain);
-	db_exec(dir->db, "COMMIT", "end resolution");
+	db_stmt_done(dir->db, r.find);
+	db_stmt_done(dir->db, r.domain);
+	db_rollback(dir->db);   /* ends the read transaction */
 	pthread_mutex_unlock(&dir->lock);
 	while (r.depth > 0)
 		free(r.path[--r.depth].targets);

@@ -235,13 +235,13 @@ void dir_close(struct dir **dirp)
 
 sqlite3_stmt *dir_prepare(struct dir *dir, const char *sql, const char *const *args)
 {
-	sqlite3_stmt *st = db_prepare(dir->db, sql);
+	sqlite3_stmt *st = db_stmt(dir->db, sql);
 
 	if (st == NULL)
 		return NULL;
 	for (int i = 0; args != NULL && args[i] != NULL; i++) {
 		if (sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC) != SQLITE_OK) {
-			sqlite3_finalize(st);
+			db_stmt_done(dir->db, st);
 			return NULL;
 		}
 	}
@@ -259,7 +259,7 @@ static enum dir_error dir_exec(struct dir *dir, const char *sql, const char *con
 	if (st == NULL)
 		return DIR_ERR_TEMP;
 	r = db_step(dir->db, st, sql);
-	sqlite3_finalize(st);
+	db_stmt_done(dir->db, st);
 	switch (r) {
 	case DB_OK:
 		return db_changes(dir->db) > 0 ? DIR_OK : DIR_ERR_NOT_FOUND;
@@ -281,7 +281,7 @@ static int dir_exists(struct dir *dir, const char *sql, const char *const *args)
 	if (st == NULL)
 		return -1;
 	r = db_step(dir->db, st, sql);
-	sqlite3_finalize(st);
+	db_stmt_done(dir->db, st);
 	return r == DB_ROW ? 1 : r == DB_OK ? 0 : -1;
 }
 
@@ -373,7 +373,7 @@ enum dir_error dir_domain_list(struct dir *dir, void (*cb)(void *ctx, const char
 	}
 	while ((r = db_step(dir->db, st, "list domains")) == DB_ROW)
 		cb(ctx, (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	db_stmt_done(dir->db, st);
 	pthread_mutex_unlock(&dir->lock);
 	return r == DB_OK ? DIR_OK : DIR_ERR_TEMP;
 }
@@ -425,7 +425,7 @@ enum dir_error dir_user_add(struct dir *dir, const char *address, const char *ha
 			sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
 			if (db_step(dir->db, st, "add account") != DB_OK)
 				error = DIR_ERR_TEMP;
-			sqlite3_finalize(st);
+			db_stmt_done(dir->db, st);
 		}
 	}
 	free(addr);
@@ -535,7 +535,7 @@ static enum dir_error dir_account_get(struct dir *dir, const char *address, char
 		} else if (r == DB_OK) {
 			error = DIR_ERR_NOT_FOUND;
 		}
-		sqlite3_finalize(st);
+		db_stmt_done(dir->db, st);
 	}
 	pthread_mutex_unlock(&dir->lock);
 	free(addr);
@@ -601,7 +601,7 @@ enum dir_error dir_user_list(struct dir *dir, const char *domain,
 			cb(ctx, (const char *)sqlite3_column_text(st, 0),
 			   quota > 0 ? (uint64_t)quota : 0);
 		}
-		sqlite3_finalize(st);
+		db_stmt_done(dir->db, st);
 		if (r != DB_OK)
 			error = DIR_ERR_TEMP;
 	} else if (error == DIR_OK) {
@@ -717,7 +717,7 @@ enum dir_error dir_alias_list(struct dir *dir,
 	while ((r = db_step(dir->db, st, "list aliases")) == DB_ROW)
 		cb(ctx, (const char *)sqlite3_column_text(st, 0),
 		   (const char *)sqlite3_column_text(st, 1));
-	sqlite3_finalize(st);
+	db_stmt_done(dir->db, st);
 	pthread_mutex_unlock(&dir->lock);
 	return r == DB_OK ? DIR_OK : DIR_ERR_TEMP;
 }

@@ -149,21 +149,24 @@ static bool write_item(struct imap_cmd *cmd, const struct imap_fetch_item *it,
 	case IMAP_FETCH_ENVELOPE:
 		buf_append_str(out, "ENVELOPE ");
 		if (x->peeked)
-			buf_append(out, x->strs.envelope, x->strs.envelope_len);
+			buf_append(out, f->strings.data + x->str_off[STORE_STRUCTURE_ENVELOPE],
+				   x->str_len[STORE_STRUCTURE_ENVELOPE]);
 		else
 			buf_append_str(out, mail_structure_envelope(x->st));
 		break;
 	case IMAP_FETCH_BODY:
 		buf_append_str(out, "BODY ");
 		if (x->peeked)
-			buf_append(out, x->strs.body, x->strs.body_len);
+			buf_append(out, f->strings.data + x->str_off[STORE_STRUCTURE_BODY],
+				   x->str_len[STORE_STRUCTURE_BODY]);
 		else
 			buf_append_str(out, mail_structure_body(x->st));
 		break;
 	case IMAP_FETCH_BODYSTRUCTURE:
 		buf_append_str(out, "BODYSTRUCTURE ");
 		if (x->peeked)
-			buf_append(out, x->strs.bodystructure, x->strs.bodystructure_len);
+			buf_append(out, f->strings.data + x->str_off[STORE_STRUCTURE_BODYSTRUCTURE],
+				   x->str_len[STORE_STRUCTURE_BODYSTRUCTURE]);
 		else
 			buf_append_str(out, mail_structure_bodystructure(x->st));
 		break;

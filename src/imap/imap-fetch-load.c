@@ -68,13 +68,15 @@ static bool open_reader(struct imap_fetch *f, const struct store_message *m,
 	       loaded(f, x, store_reader_open(f->acct, &f->ref, m->uid, &x->reader));
 }
 
-/* The structure from the store's cache (the batch's blob, read with the
- * others), or parsed from the file and cached (imap-structure.h). */
+/* The structure: the tree the batch read from the store's cache
+ * (batch_row), or the message parsed from its file and cached
+ * (imap-structure.h). */
 static bool load_structure(struct imap_fetch *f, const struct store_message *m,
-			   struct imap_fetch_msg *x, const void *cached, size_t cached_len)
+			   struct imap_fetch_msg *x)
 {
-	return loaded(f, x, imap_structure_load_cached(f->acct, &f->ref, m->uid, m->size, cached,
-						       cached_len, &x->reader, imap_fetch_scratch(f),
+	return x->st != NULL ||
+	       loaded(f, x, imap_structure_load_cached(f->acct, &f->ref, m->uid, m->size, NULL, 0,
+						       &x->reader, imap_fetch_scratch(f),
 						       FETCH_PIECE, &x->st));
 }
 
@@ -318,12 +320,11 @@ static bool prepare(struct imap_fetch *f, const struct imap_fetch_item *it,
 /* Everything the items need of one message. Returns false to end the
  * batch here (an error, or the message is gone). */
 static bool load_message(struct imap_fetch *f, const struct store_message *m,
-			 struct imap_fetch_msg *x, const void *cached, size_t cached_len,
-			 size_t *budget, bool *streamed)
+			 struct imap_fetch_msg *x, size_t *budget, bool *streamed)
 {
 	unsigned needs = f->req.needs;
 
-	if ((needs & IMAP_FETCH_NEED_STRUCTURE) && !load_structure(f, m, x, cached, cached_len))
+	if ((needs & IMAP_FETCH_NEED_STRUCTURE) && !load_structure(f, m, x))
 		return false;
 	if (needs & IMAP_FETCH_NEED_CONTENT) {
 		if (!open_reader(f, m, x))
@@ -383,9 +384,21 @@ static void set_seen(struct imap_fetch *f)
 	free(uids);
 }
 
+static void msg_free(struct imap_fetch *f, struct imap_fetch_msg *x)
+{
+	mail_structure_free(&x->st);
+	if (x->data != NULL)
+		for (size_t i = 0; i < f->req.n; i++)
+			free(x->data[i].data);
+	free(x->data);
+	if (x->reader != NULL)
+		store_reader_close(&x->reader);
+	memset(x, 0, sizeof(*x));
+}
+
 /* Messages of the next batch: metadata only, structures without the
- * file (BODYSTRUCTURE, ENVELOPE: their blobs come in one read), or
- * file contents. */
+ * file (BODYSTRUCTURE, ENVELOPE: their cached strings come in one read),
+ * or file contents. */
 static size_t batch_size(const struct imap_fetch *f)
 {
 	if (f->req.needs == 0)
@@ -395,14 +408,87 @@ static size_t batch_size(const struct imap_fetch *f)
 	return IMAP_FETCH_BATCH;
 }
 
+/* The parts of the store's cache entries the batch reads: with only
+ * ENVELOPE, BODY and BODYSTRUCTURE asked, their strings (sent as they
+ * are, no tree built); else the tree. */
+static unsigned structure_mask(const struct imap_fetch *f)
+{
+	unsigned mask = 0;
+
+	if (f->req.needs != IMAP_FETCH_NEED_STRUCTURE)
+		return 1u << STORE_STRUCTURE_TREE;
+	for (size_t i = 0; i < f->req.n; i++) {
+		switch (f->req.items[i].attr) {
+		case IMAP_FETCH_ENVELOPE:
+			mask |= 1u << STORE_STRUCTURE_ENVELOPE;
+			break;
+		case IMAP_FETCH_BODY:
+			mask |= 1u << STORE_STRUCTURE_BODY;
+			break;
+		case IMAP_FETCH_BODYSTRUCTURE:
+			mask |= 1u << STORE_STRUCTURE_BODYSTRUCTURE;
+			break;
+		default:
+			break;
+		}
+	}
+	return mask;
+}
+
+struct batch_read {
+	struct imap_fetch *f;
+	unsigned mask;
+};
+
+/* Under the store's lock, the cache entry of message i in place: the
+ * strings asked for, each checked (unless the handle held them, checked
+ * before), copied into the batch's `strings` (all of them, or the
+ * message is parsed instead); or the tree, read back into x->st.
+ * Whatever does not check out is left for load_structure to parse
+ * again; true when everything asked for checked out. */
+static bool batch_row(void *ctx, size_t i, const struct store_blob parts[STORE_STRUCTURE__COUNT],
+		      bool held)
+{
+	const struct batch_read *b = ctx;
+	struct imap_fetch *f = b->f;
+	struct imap_fetch_msg *x = &f->extra[i];
+	uint64_t size = f->msgs[i].size;
+	size_t mark = f->strings.len;
+
+	if (b->mask & (1u << STORE_STRUCTURE_TREE)) {
+		x->st = parts[STORE_STRUCTURE_TREE].data == NULL ? NULL :
+			mail_structure_deserialize(parts[STORE_STRUCTURE_TREE].data,
+						   parts[STORE_STRUCTURE_TREE].len);
+		if (x->st != NULL && mail_structure_size(x->st) != size)
+			mail_structure_free(&x->st);
+		return x->st != NULL;
+	}
+	for (int p = STORE_STRUCTURE_BODYSTRUCTURE; p < STORE_STRUCTURE__COUNT; p++) {
+		const char *str;
+
+		if (!(b->mask & (1u << p)))
+			continue;
+		if (held)
+			mail_structure_string_opened(parts[p].data, parts[p].len, &str, &x->str_len[p]);
+		else if (!mail_structure_string_open(parts[p].data, parts[p].len, size, &str,
+						     &x->str_len[p])) {
+			f->strings.len = mark;
+			return false;
+		}
+		x->str_off[p] = f->strings.len;
+		buf_append(&f->strings, str, x->str_len[p]);
+	}
+	x->peeked = true;
+	return true;
+}
+
 void imap_fetch_load(struct imap_fetch *f)
 {
 	size_t batch = batch_size(f);
 	size_t k = f->n_uids - f->pos < batch ? f->n_uids - f->pos : batch;
 	size_t budget = IMAP_FETCH_BATCH_BYTES, i;
+	struct batch_read b = { .f = f };
 	enum store_error err;
-	void **blobs = NULL;
-	size_t *lens = NULL;
 
 	f->msgs = calloc(k, sizeof(*f->msgs));
 	f->extra = calloc(k, sizeof(*f->extra));
@@ -410,19 +496,25 @@ void imap_fetch_load(struct imap_fetch *f)
 		abort();
 	f->n_alloc = k;
 	f->n = 0;
-	err = store_messages_get(f->acct, &f->ref, f->uids + f->pos, k, f->msgs);
+	buf_init(&f->strings, 0);
+	if (f->req.needs & IMAP_FETCH_NEED_STRUCTURE) {
+		b.mask = structure_mask(f);
+		err = store_messages_get_structures(f->acct, &f->ref, f->uids + f->pos, k, b.mask,
+						    f->msgs, batch_row, &b);
+		if (err != STORE_OK) {
+			/* without the batch's cache entries each message is
+			 * parsed: slower, not wrong */
+			for (size_t j = 0; j < k; j++)
+				msg_free(f, &f->extra[j]);
+			buf_release(&f->strings);
+			err = store_messages_get(f->acct, &f->ref, f->uids + f->pos, k, f->msgs);
+		}
+	} else {
+		err = store_messages_get(f->acct, &f->ref, f->uids + f->pos, k, f->msgs);
+	}
 	if (err != STORE_OK) {
 		f->error = err;
 		return;
-	}
-	if (f->req.needs & IMAP_FETCH_NEED_STRUCTURE) {
-		blobs = malloc(k * sizeof(*blobs));
-		lens = malloc(k * sizeof(*lens));
-		if (blobs == NULL || lens == NULL)
-			abort();
-		/* Without the cache each message is parsed: slower, not wrong. */
-		if (store_structures_get(f->acct, &f->ref, f->uids + f->pos, k, blobs, lens) != STORE_OK)
-			memset(blobs, 0, k * sizeof(*blobs));
 	}
 	for (i = 0; i < k; i++) {
 		struct imap_fetch_msg *x = &f->extra[i];
@@ -434,16 +526,10 @@ void imap_fetch_load(struct imap_fetch *f)
 			continue;
 		}
 		/* Only the structure's strings asked for, and cached: sent
-		 * from the blob as it is. */
-		if (f->req.needs == IMAP_FETCH_NEED_STRUCTURE && blobs[i] != NULL &&
-		    mail_structure_peek(blobs[i], lens[i], f->msgs[i].size, &x->strs)) {
-			x->blob = blobs[i];
-			blobs[i] = NULL;
-			x->peeked = true;
+		 * as they are (batch_row). */
+		if (x->peeked)
 			continue;
-		}
-		if ((!load_message(f, &f->msgs[i], x, blobs != NULL ? blobs[i] : NULL,
-				   lens != NULL ? lens[i] : 0, &budget, &streamed) && !x->gone) ||
+		if ((!load_message(f, &f->msgs[i], x, &budget, &streamed) && !x->gone) ||
 		    f->unknown_cte)
 			break; /* this message is not written: the command fails */
 		/* A streamed section holds its file open: the batch ends with it. */
@@ -452,27 +538,9 @@ void imap_fetch_load(struct imap_fetch *f)
 			break;
 		}
 	}
-	if (blobs != NULL)
-		for (size_t j = 0; j < k; j++)
-			free(blobs[j]);
-	free(blobs);
-	free(lens);
 	f->n = i;
 	f->pos += i;
 	set_seen(f);
-}
-
-static void msg_free(struct imap_fetch *f, struct imap_fetch_msg *x)
-{
-	mail_structure_free(&x->st);
-	free(x->blob);
-	if (x->data != NULL)
-		for (size_t i = 0; i < f->req.n; i++)
-			free(x->data[i].data);
-	free(x->data);
-	if (x->reader != NULL)
-		store_reader_close(&x->reader);
-	memset(x, 0, sizeof(*x));
 }
 
 void imap_fetch_batch_free(struct imap_fetch *f)
@@ -482,6 +550,7 @@ void imap_fetch_batch_free(struct imap_fetch *f)
 	if (f->msgs != NULL)
 		store_messages_free(f->msgs, f->n_alloc);
 	free(f->extra);
+	buf_release(&f->strings);
 	f->msgs = NULL;
 	f->extra = NULL;
 	f->n = f->n_alloc = 0;

@@ -52,11 +52,11 @@ struct imap_fetch_data {
 
 struct imap_fetch_msg {
 	struct mail_structure *st;      /* when the items need it */
-	/* Only ENVELOPE, BODY, BODYSTRUCTURE asked: the cached blob, its
-	 * strings read in place (mail_structure_peek), no st. */
-	void *blob;
-	struct mail_structure_strings strs;
+	/* Only ENVELOPE, BODY, BODYSTRUCTURE asked and their strings cached:
+	 * peeked, and string p (a store_structure_part) is the batch's
+	 * strings.data[str_off[p] .. + str_len[p]); no st. */
 	bool peeked;
+	size_t str_off[STORE_STRUCTURE__COUNT], str_len[STORE_STRUCTURE__COUNT];
 	struct imap_fetch_data *data;   /* one per item (used by sections only) */
 	struct store_reader *reader;    /* open while a FILE or DECODE item waits */
 	bool gone;                      /* expunged by another session */
@@ -103,6 +103,7 @@ struct imap_fetch {
 	bool sep;                       /* an item went out: the next needs a space */
 	bool flags_asked;               /* FLAGS is one of the items */
 	struct buf line;                /* the writer's piece being made, its memory kept */
+	struct buf strings;             /* the batch's cached strings, sent as they are */
 
 	/* FETCH of UID and FLAGS only, answered from the session's view
 	 * (cmd-fetch.c): the messages with keywords (kw_uids, ascending),

@@ -6,6 +6,33 @@
 
 #include "core/buf.h"
 
+/* Cache st for the message: the tree, and each string FETCH sends as it
+ * is sealed apart (a part of the store's entry each). One the cache
+ * cannot hold is parsed again next time. */
+static void imap_structure_put(struct store_account *acct, const struct store_mailbox_ref *ref,
+			       uint32_t uid, const struct mail_structure *st)
+{
+	struct buf bufs[STORE_STRUCTURE__COUNT];
+	struct store_blob parts[STORE_STRUCTURE__COUNT];
+	uint64_t size = mail_structure_size(st);
+	int r;
+
+	for (int i = 0; i < STORE_STRUCTURE__COUNT; i++)
+		buf_init(&bufs[i], 0);
+	r = mail_structure_serialize(st, &bufs[STORE_STRUCTURE_TREE]);
+	r |= mail_structure_string_seal(mail_structure_bodystructure(st), size,
+					&bufs[STORE_STRUCTURE_BODYSTRUCTURE]);
+	r |= mail_structure_string_seal(mail_structure_body(st), size, &bufs[STORE_STRUCTURE_BODY]);
+	r |= mail_structure_string_seal(mail_structure_envelope(st), size,
+					&bufs[STORE_STRUCTURE_ENVELOPE]);
+	for (int i = 0; i < STORE_STRUCTURE__COUNT; i++)
+		parts[i] = (struct store_blob){ .data = bufs[i].data, .len = bufs[i].len };
+	if (r == 0)
+		(void)store_structure_put(acct, ref, uid, parts);   /* too large: INVALID */
+	for (int i = 0; i < STORE_STRUCTURE__COUNT; i++)
+		buf_release(&bufs[i]);
+}
+
 enum store_error imap_structure_load_cached(struct store_account *acct,
 					    const struct store_mailbox_ref *ref, uint32_t uid,
 					    uint64_t size, const void *cached, size_t cached_len,
@@ -13,7 +40,6 @@ enum store_error imap_structure_load_cached(struct store_account *acct,
 					    size_t scratch_len, struct mail_structure **st_r)
 {
 	struct mail_mime_parser *p;
-	struct buf blob;
 	enum store_error err;
 	uint64_t off = 0;
 	ssize_t got;
@@ -40,11 +66,7 @@ enum store_error imap_structure_load_cached(struct store_account *acct,
 		mail_structure_free(st_r);
 		return STORE_ERR_IO;
 	}
-	buf_init(&blob, 0);
-	/* A structure the cache cannot hold is parsed again next time. */
-	if (mail_structure_serialize(*st_r, &blob) == 0 && blob.len <= STORE_STRUCTURE_MAX)
-		(void)store_structure_put(acct, ref, uid, blob.data, blob.len);
-	buf_release(&blob);
+	imap_structure_put(acct, ref, uid, *st_r);
 	return STORE_OK;
 }
 

@@ -22,9 +22,9 @@ enum store_error imap_structure_load(struct store_account *acct,
 				     const struct store_mailbox_ref *ref, uint32_t uid,
 				     uint64_t size, struct store_reader **reader, char *scratch,
 				     size_t scratch_len, struct mail_structure **st_r);
-/* The same with the cache already read (a FETCH batch reads its blobs in
- * one statement, store_structures_get): `cached` (len bytes) is the
- * message's blob, NULL when none is cached. */
+/* The same with the cache already read (SEARCH's scan reads the trees
+ * of its batch in one statement): `cached` (len bytes) is the message's
+ * tree, NULL when none is cached (or to parse the message again). */
 enum store_error imap_structure_load_cached(struct store_account *acct,
 					    const struct store_mailbox_ref *ref, uint32_t uid,
 					    uint64_t size, const void *cached, size_t cached_len,

@@ -92,10 +92,10 @@ const char *mail_structure_encoding(const struct mail_structure *st, const uint3
 				    size_t depth);
 
 /* The serialised form for the store's per-message cache: opaque bytes
- * appended to `out` (which should have no cap or room for them: the
- * ENVELOPE and BODYSTRUCTURE strings and 40 bytes a part; returns -1,
- * `out` cut back to its old length, when they do not fit), beginning
- * with a format version. */
+ * appended to `out` (which should have no cap or room for them: 40
+ * bytes a part and its strings; returns -1, `out` cut back to its old
+ * length, when they do not fit), beginning with a format version. The
+ * strings FETCH sends as they are go apart (mail_structure_string_seal). */
 int mail_structure_serialize(const struct mail_structure *st, struct buf *out);
 
 /* Read a serialised structure back. Everything is checked (version,
@@ -104,16 +104,20 @@ int mail_structure_serialize(const struct mail_structure *st, struct buf *out);
  * the message again. */
 struct mail_structure *mail_structure_deserialize(const void *data, size_t len);
 
-/* What FETCH's ENVELOPE, BODY and BODYSTRUCTURE send, straight from a
- * serialised structure, without building the tree: pointers into the
- * blob (not NUL-terminated) and their lengths. True when the blob is of
- * this version, its hash holds and it is of a message of `size` octets
- * (else the caller deserialises, or parses the message again). */
-struct mail_structure_strings {
-	const char *envelope, *bodystructure, *body;
-	size_t envelope_len, bodystructure_len, body_len;
-};
-bool mail_structure_peek(const void *data, size_t len, uint64_t size,
-			 struct mail_structure_strings *out);
+/* One of the strings FETCH sends as they are (mail_structure_envelope,
+ * _body, _bodystructure), sealed for the store's cache apart from the
+ * tree, so that a FETCH of it reads and checks nothing else: the string
+ * and a check of it, tied to the message's size, appended to `out`
+ * (-1, `out` as it was, when it does not fit). */
+int mail_structure_string_seal(const char *s, uint64_t size, struct buf *out);
+/* The string of a sealed one, in place: *s_r points into data (not
+ * NUL-terminated), *len_r its length. True when the check holds for a
+ * message of `size` octets; false (NULL, 0) for a corrupt, cut or
+ * foreign one (the caller then parses the message again). */
+bool mail_structure_string_open(const void *data, size_t len, uint64_t size, const char **s_r,
+				size_t *len_r);
+/* The string of a sealed one that mail_structure_string_open opened
+ * before (a copy kept in memory since): in place, not checked again. */
+void mail_structure_string_opened(const void *data, size_t len, const char **s_r, size_t *len_r);
 
 #endif

@@ -10,13 +10,14 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The blob: "TMS" and a version byte, then the message size, the IMAP
- * strings FETCH sends as they are (BODYSTRUCTURE, BODY, ENVELOPE: read
- * by mail_structure_peek without building the tree), the node count,
- * each node, and a hash of everything before it (FNV-1a over 8-byte
- * words in four lanes). Version 1 blobs (no strings, a bytewise hash) are refused:
- * their messages are parsed again and cached anew. */
-#define MAIL_STRUCTURE_MAGIC "TMS\x02"
+/* The blob: "TMS" and a version byte, then the message size, the node
+ * count, each node, and a hash of everything before it (FNV-1a over
+ * 8-byte words in four lanes). The IMAP strings FETCH sends as they are
+ * (BODYSTRUCTURE, BODY, ENVELOPE) are not in it but sealed apart
+ * (mail_structure_string_seal), so that a FETCH of one of them reads
+ * and checks that string alone. Blobs of versions 1 and 2 (2 held the
+ * strings) are refused: their messages are parsed again and cached anew. */
+#define MAIL_STRUCTURE_MAGIC "TMS\x03"
 #define MAIL_STRUCTURE_MAGIC_LEN 4
 #define MAIL_STRUCTURE_NO_STRING UINT32_MAX
 /* A node is created per part and one more per message/rfc822 part. */
@@ -245,9 +246,6 @@ int mail_structure_serialize(const struct mail_structure *st, struct buf *out)
 
 	r |= buf_append(out, MAIL_STRUCTURE_MAGIC, MAIL_STRUCTURE_MAGIC_LEN);
 	r |= mail_structure_put(out, 8, st->size);
-	r |= mail_structure_put_string(out, st->bodystructure);
-	r |= mail_structure_put_string(out, st->body);
-	r |= mail_structure_put_string(out, st->nodes[0].envelope);
 	r |= mail_structure_put(out, 4, st->count);
 	for (i = 0; i < st->count && r == 0; i++) {
 		const struct mail_mime_node *n = &st->nodes[i];
@@ -316,25 +314,6 @@ static char *mail_structure_get_string(struct mail_structure_reader *r, bool *ab
 	}
 	s = mail_mime_strndup((const char *)r->s + r->pos, len);
 	r->pos += len;
-	return s;
-}
-
-/* Step over a string; its bytes and length (NULL for the absent one). */
-static const char *mail_structure_skip_string(struct mail_structure_reader *r, size_t *len_r)
-{
-	uint32_t len = (uint32_t)mail_structure_get(r, 4);
-	const char *s;
-
-	*len_r = 0;
-	if (r->bad || len == MAIL_STRUCTURE_NO_STRING)
-		return NULL;
-	if (r->len - r->pos < len || memchr(r->s + r->pos, '\0', len) != NULL) {
-		r->bad = true;
-		return NULL;
-	}
-	s = (const char *)r->s + r->pos;
-	r->pos += len;
-	*len_r = len;
 	return s;
 }
 
@@ -416,12 +395,6 @@ struct mail_structure *mail_structure_deserialize(const void *data, size_t len)
 	if (st == NULL)
 		abort();
 	st->size = mail_structure_get(&r, 8);
-	/* The strings are built again from the nodes (peek reads them). */
-	for (i = 0; i < 3; i++) {
-		size_t skipped;
-
-		(void)mail_structure_skip_string(&r, &skipped);
-	}
 	count = (uint32_t)mail_structure_get(&r, 4);
 	if (r.bad || count == 0 || count > MAIL_STRUCTURE_MAX_NODES) {
 		free(st);
@@ -448,24 +421,46 @@ struct mail_structure *mail_structure_deserialize(const void *data, size_t len)
 	return st;
 }
 
-bool mail_structure_peek(const void *data, size_t len, uint64_t size,
-			 struct mail_structure_strings *out)
+/* A sealed string's check: the string's hash, tied to the message's
+ * size and to this format. */
+static uint64_t mail_structure_string_check(const void *s, size_t len, uint64_t size)
+{
+	return (mail_structure_hash(s, len) ^ size ^ 0x544d5333u) * 0x100000001b3ull;
+}
+
+int mail_structure_string_seal(const char *s, uint64_t size, struct buf *out)
+{
+	size_t start = out->len, len = strlen(s);
+
+	if (buf_append(out, s, len) < 0 ||
+	    mail_structure_put(out, 8, mail_structure_string_check(s, len, size)) < 0) {
+		out->len = start;
+		if (out->len < out->cap)
+			out->data[out->len] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+bool mail_structure_string_open(const void *data, size_t len, uint64_t size, const char **s_r,
+				size_t *len_r)
 {
 	struct mail_structure_reader r = { .s = data, .len = len };
 
-	memset(out, 0, sizeof(*out));
-	if (len < MAIL_STRUCTURE_MAGIC_LEN + 8 + 3 * 4 + 4 + 8 ||
-	    memcmp(data, MAIL_STRUCTURE_MAGIC, MAIL_STRUCTURE_MAGIC_LEN) != 0)
+	*s_r = NULL;
+	*len_r = 0;
+	if (data == NULL || len < 8)
 		return false;
 	r.pos = len - 8;
-	if (mail_structure_get(&r, 8) != mail_structure_hash(data, len - 8))
+	if (mail_structure_get(&r, 8) != mail_structure_string_check(data, len - 8, size))
 		return false;
-	r.len = len - 8;
-	r.pos = MAIL_STRUCTURE_MAGIC_LEN;
-	if (mail_structure_get(&r, 8) != size)
-		return false;
-	out->bodystructure = mail_structure_skip_string(&r, &out->bodystructure_len);
-	out->body = mail_structure_skip_string(&r, &out->body_len);
-	out->envelope = mail_structure_skip_string(&r, &out->envelope_len);
-	return !r.bad && out->bodystructure != NULL && out->body != NULL && out->envelope != NULL;
+	*s_r = data;
+	*len_r = len - 8;
+	return true;
+}
+
+void mail_structure_string_opened(const void *data, size_t len, const char **s_r, size_t *len_r)
+{
+	*s_r = data;
+	*len_r = len >= 8 ? len - 8 : 0;
 }

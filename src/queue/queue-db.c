@@ -118,7 +118,8 @@ void queue_db_close(struct queue_db **qdbp)
 
 /* --- helpers ----------------------------------------------------------- */
 
-/* Several prepared statements of one operation, finalized together. */
+/* Several statements of one operation (from the connection's cache:
+ * every text is a literal), given back together. */
 #define QUEUE_DB_STMTS 3
 
 struct queue_db_op {
@@ -127,8 +128,8 @@ struct queue_db_op {
 	bool transaction;
 };
 
-/* Lock, optionally begin, and prepare the statements (NULL-terminated
- * list); DB_ERR_IO (unlocked) when one does not prepare. */
+/* Lock, optionally begin, and take the statements (NULL-terminated list
+ * of literals); DB_ERR_IO (unlocked) when one does not prepare. */
 static enum db_result queue_db_op_start(struct queue_db_op *op, struct queue_db *qdb,
 					bool transaction, const char *const *sql)
 {
@@ -145,11 +146,11 @@ static enum db_result queue_db_op_start(struct queue_db_op *op, struct queue_db 
 		op->transaction = true;
 	}
 	for (size_t i = 0; i < QUEUE_DB_STMTS && sql[i] != NULL; i++)
-		if ((op->stmt[i] = db_prepare(qdb->db, sql[i])) == NULL)
+		if ((op->stmt[i] = db_stmt(qdb->db, sql[i])) == NULL)
 			r = DB_ERR_IO;
 	if (r != DB_OK) {
 		for (size_t i = 0; i < QUEUE_DB_STMTS; i++)
-			sqlite3_finalize(op->stmt[i]);
+			db_stmt_done(qdb->db, op->stmt[i]);
 		if (transaction)
 			db_rollback(qdb->db);
 		pthread_mutex_unlock(&qdb->lock);
@@ -157,11 +158,11 @@ static enum db_result queue_db_op_start(struct queue_db_op *op, struct queue_db 
 	return r;
 }
 
-/* Finalize, commit (when r is DB_OK) or roll back, unlock. */
+/* Give the statements back, commit (when r is DB_OK) or roll back, unlock. */
 static enum db_result queue_db_op_end(struct queue_db_op *op, enum db_result r)
 {
 	for (size_t i = 0; i < QUEUE_DB_STMTS; i++)
-		sqlite3_finalize(op->stmt[i]);
+		db_stmt_done(op->qdb->db, op->stmt[i]);
 	if (op->transaction) {
 		if (r == DB_OK)
 			r = db_commit(op->qdb->db);

@@ -241,6 +241,7 @@ void store_account_unload(struct store_account *acct, bool clean)
 {
 	store_check_off_loop(__func__);
 	store_views_free(acct);
+	store_parts_cache_free(&acct->parts_cache);
 	db_close(&acct->db);
 	if (clean && acct->lock_fd >= 0 && acct->msg_fd >= 0)
 		store_marker_close(acct);
@@ -392,6 +393,7 @@ void store_release_memory(struct store_account *acct)
 {
 	store_enter(acct);
 	db_release_memory(acct->db);
+	store_parts_cache_free(&acct->parts_cache);
 	store_leave(acct);
 }
 

@@ -32,7 +32,7 @@ enum store_error store_messages_collect(struct store_account *acct, sqlite3_stmt
 		msgs = collect_grow(msgs, n, &cap, sizeof(*msgs));
 		store_message_from_row(stmt, &msgs[n++]);
 	}
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	if (r != DB_OK) {
 		store_messages_free(msgs, n);
 		return store_db_result(r);
@@ -57,7 +57,7 @@ enum store_error store_uids_collect(struct store_account *acct, sqlite3_stmt *st
 		uids = collect_grow(uids, n, &cap, sizeof(*uids));
 		uids[n++] = (uint32_t)sqlite3_column_int64(stmt, 0);
 	}
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	if (r != DB_OK) {
 		free(uids);
 		return store_db_result(r);
@@ -83,7 +83,7 @@ enum store_error store_names_collect(struct store_account *acct, sqlite3_stmt *s
 		if ((names[n++] = strdup((const char *)sqlite3_column_text(stmt, 0))) == NULL)
 			abort();
 	}
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	if (r != DB_OK) {
 		store_names_free(names, n);
 		return store_db_result(r);

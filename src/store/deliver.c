@@ -42,7 +42,7 @@ static bool deliver_args_ok(const struct store_delivery *d)
 static enum store_error deliver_find(struct store_account *acct, int64_t box,
 				     const char *queue_id, uint32_t *uid_r)
 {
-	sqlite3_stmt *stmt = db_prepare(acct->db, "SELECT uid FROM messages"
+	sqlite3_stmt *stmt = db_stmt(acct->db, "SELECT uid FROM messages"
 					" WHERE mailbox_id = ? AND queue_id = ?");
 	enum db_result r;
 
@@ -54,7 +54,7 @@ static enum store_error deliver_find(struct store_account *acct, int64_t box,
 	r = db_step(acct->db, stmt, "find delivered message");
 	if (r == DB_ROW)
 		*uid_r = (uint32_t)sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	return store_db_result(r);
 }
 

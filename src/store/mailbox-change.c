@@ -13,7 +13,7 @@
 /* Inside a transaction: whether a mailbox is named NAME/... */
 static enum store_error has_children(struct store_account *acct, const char *name, bool *yes_r)
 {
-	sqlite3_stmt *stmt = db_prepare(acct->db, "SELECT 1 FROM mailboxes WHERE " CHILDREN_WHERE
+	sqlite3_stmt *stmt = db_stmt(acct->db, "SELECT 1 FROM mailboxes WHERE " CHILDREN_WHERE
 					" LIMIT 1");
 	enum db_result r;
 
@@ -21,7 +21,7 @@ static enum store_error has_children(struct store_account *acct, const char *nam
 		return STORE_ERR_IO;
 	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
 	r = db_step(acct->db, stmt, "find children");
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	*yes_r = r == DB_ROW;
 	return r == DB_ROW ? STORE_OK : store_db_result(r);
 }
@@ -30,7 +30,7 @@ static enum store_error has_children(struct store_account *acct, const char *nam
 static enum store_error box_files(struct store_account *acct, int64_t box_id,
 				  int64_t **ids_r, size_t *n_r)
 {
-	sqlite3_stmt *stmt = db_prepare(acct->db, "SELECT DISTINCT file_id FROM messages"
+	sqlite3_stmt *stmt = db_stmt(acct->db, "SELECT DISTINCT file_id FROM messages"
 					" WHERE mailbox_id = ?");
 	int64_t *ids = NULL;
 	size_t n = 0, cap = 0;
@@ -50,7 +50,7 @@ static enum store_error box_files(struct store_account *acct, int64_t box_id,
 		}
 		ids[n++] = sqlite3_column_int64(stmt, 0);
 	}
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	if (r != DB_OK) {
 		free(ids);
 		return store_db_result(r);
@@ -62,7 +62,7 @@ static enum store_error box_files(struct store_account *acct, int64_t box_id,
 
 enum store_error store_exec_ids(struct store_account *acct, const char *sql, int64_t a, int64_t b)
 {
-	sqlite3_stmt *stmt = db_prepare(acct->db, sql);
+	sqlite3_stmt *stmt = db_stmt(acct->db, sql);
 	enum db_result r;
 
 	if (stmt == NULL)
@@ -70,7 +70,7 @@ enum store_error store_exec_ids(struct store_account *acct, const char *sql, int
 	sqlite3_bind_int64(stmt, 1, a);
 	sqlite3_bind_int64(stmt, 2, b);
 	r = db_step(acct->db, stmt, "change mailbox");
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	return store_db_result(r);
 }
 
@@ -139,7 +139,7 @@ struct rename_item {
 static enum store_error rename_plan(struct store_account *acct, const struct store_box *old,
 				    const char *new, struct rename_item **items_r, size_t *n_r)
 {
-	sqlite3_stmt *stmt = db_prepare(acct->db, "SELECT id FROM mailboxes WHERE name = ?1 OR "
+	sqlite3_stmt *stmt = db_stmt(acct->db, "SELECT id FROM mailboxes WHERE name = ?1 OR "
 					CHILDREN_WHERE " ORDER BY name");
 	size_t old_len = strlen(old->name), n = 0, cap = 0;
 	struct rename_item *items = NULL;
@@ -160,7 +160,7 @@ static enum store_error rename_plan(struct store_account *acct, const struct sto
 		}
 		items[n++].box.id = sqlite3_column_int64(stmt, 0);
 	}
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	if (r != DB_OK)
 		err = store_db_result(r);
 	for (size_t i = 0; i < n && err == STORE_OK; i++) {
@@ -204,7 +204,7 @@ static enum store_error rename_tree(struct store_account *acct, const struct sto
 		return STORE_ERR_INVALID;
 	if ((err = rename_plan(acct, old, new, &items, &n)) != STORE_OK)
 		return err;
-	upd = db_prepare(acct->db, "UPDATE mailboxes SET name = ? WHERE id = ?");
+	upd = db_stmt(acct->db, "UPDATE mailboxes SET name = ? WHERE id = ?");
 	if (upd == NULL) {
 		err = STORE_ERR_IO;
 		goto out;
@@ -235,7 +235,7 @@ static enum store_error rename_tree(struct store_account *acct, const struct sto
 		store_notify(acct, &items[i].box, HUB_CHANGE_MAILBOX, items[i].box.highestmodseq);
 	}
 out:
-	sqlite3_finalize(upd);
+	db_stmt_done(acct->db, upd);
 	free(items);
 	return err;
 }
@@ -271,7 +271,7 @@ static enum store_error rename_inbox(struct store_account *acct, struct store_bo
 			    inbox->id, dst.id)) != STORE_OK)
 		return err;
 	/* Then INBOX's rows go as expunged, with one MODSEQ. */
-	stmt = db_prepare(acct->db, "SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid");
+	stmt = db_stmt(acct->db, "SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid");
 	if (stmt != NULL)
 		sqlite3_bind_int64(stmt, 1, inbox->id);
 	if ((err = store_uids_collect(acct, stmt, "list inbox", &uids, &n)) != STORE_OK)

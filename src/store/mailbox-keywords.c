@@ -10,7 +10,7 @@
 /* Inside a transaction: how many keywords the mailbox has. */
 static enum store_error keywords_count(struct store_account *acct, int64_t box_id, int64_t *n_r)
 {
-	sqlite3_stmt *stmt = db_prepare(acct->db, "SELECT count(*) FROM mailbox_keywords"
+	sqlite3_stmt *stmt = db_stmt(acct->db, "SELECT count(*) FROM mailbox_keywords"
 					" WHERE mailbox_id = ?");
 	enum db_result r;
 
@@ -20,7 +20,7 @@ static enum store_error keywords_count(struct store_account *acct, int64_t box_i
 	r = db_step(acct->db, stmt, "count keywords");
 	if (r == DB_ROW)
 		*n_r = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	return r == DB_ROW ? STORE_OK : store_db_result(r);
 }
 
@@ -34,7 +34,7 @@ enum store_error store_keywords_record(struct store_account *acct, int64_t box_i
 
 	if (keywords == NULL)
 		return STORE_OK;
-	stmt = db_prepare(acct->db, "INSERT OR IGNORE INTO mailbox_keywords(mailbox_id, keyword)"
+	stmt = db_stmt(acct->db, "INSERT OR IGNORE INTO mailbox_keywords(mailbox_id, keyword)"
 			  " VALUES(?, ?)");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
@@ -50,7 +50,7 @@ enum store_error store_keywords_record(struct store_account *acct, int64_t box_i
 		while (*p == ' ')
 			p++;
 	}
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	/* Only a new keyword can take the mailbox past the bound. */
 	if (err == STORE_OK && added && (err = keywords_count(acct, box_id, &n)) == STORE_OK &&
 	    n > STORE_MAILBOX_KEYWORDS_MAX)
@@ -68,7 +68,7 @@ static enum store_error store_mailbox_keywords_locked(struct store_account *acct
 
 	if ((err = store_box_by_ref(acct, ref, &box)) != STORE_OK)
 		return err;
-	stmt = db_prepare(acct->db, "SELECT keyword FROM mailbox_keywords WHERE mailbox_id = ?"
+	stmt = db_stmt(acct->db, "SELECT keyword FROM mailbox_keywords WHERE mailbox_id = ?"
 			  " ORDER BY keyword");
 	if (stmt != NULL)
 		sqlite3_bind_int64(stmt, 1, box.id);

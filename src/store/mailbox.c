@@ -103,7 +103,7 @@ static void mailbox_from_row(sqlite3_stmt *stmt, struct store_mailbox *box)
 static enum store_error store_mailbox_list_locked(struct store_account *acct,
 						  struct store_mailbox **boxes_r, size_t *n_r)
 {
-	sqlite3_stmt *stmt = db_prepare(acct->db, MAILBOX_LIST);
+	sqlite3_stmt *stmt = db_stmt(acct->db, MAILBOX_LIST);
 	struct store_mailbox *boxes = NULL;
 	size_t n = 0, cap = 0;
 	enum db_result r;
@@ -123,7 +123,7 @@ static enum store_error store_mailbox_list_locked(struct store_account *acct,
 		boxes[n].subscribed = sqlite3_column_int(stmt, 11) != 0;
 		boxes[n++].has_children = sqlite3_column_int(stmt, 12) != 0;
 	}
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	if (r != DB_OK) {
 		store_mailboxes_free(boxes, n);
 		return store_db_result(r);
@@ -155,7 +155,7 @@ static enum store_error store_mailbox_get_locked(struct store_account *acct, con
 	memset(box_r, 0, sizeof(*box_r));
 	if (!store_mailbox_name_canon(name, canon, sizeof(canon)))
 		return STORE_ERR_INVALID;
-	stmt = db_prepare(acct->db, "SELECT " MAILBOX_COLUMNS " FROM mailboxes b WHERE b.name = ?");
+	stmt = db_stmt(acct->db, "SELECT " MAILBOX_COLUMNS " FROM mailboxes b WHERE b.name = ?");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_text(stmt, 1, canon, -1, SQLITE_STATIC);
@@ -164,7 +164,7 @@ static enum store_error store_mailbox_get_locked(struct store_account *acct, con
 		mailbox_from_row(stmt, box_r);
 	else
 		err = r == DB_OK ? STORE_ERR_NOT_FOUND : store_db_result(r);
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	return err;
 }
 
@@ -187,7 +187,7 @@ enum store_error store_mailbox_get(struct store_account *acct, const char *name,
 static enum store_error box_find(struct store_account *acct, const char *sql, const char *name,
 				 int64_t id, struct store_box *box_r)
 {
-	sqlite3_stmt *stmt = db_prepare(acct->db, sql);
+	sqlite3_stmt *stmt = db_stmt(acct->db, sql);
 	enum store_error err = STORE_OK;
 	enum db_result r;
 
@@ -210,7 +210,7 @@ static enum store_error box_find(struct store_account *acct, const char *sql, co
 	} else {
 		err = r == DB_OK ? STORE_ERR_NOT_FOUND : store_db_result(r);
 	}
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	return err;
 }
 
@@ -255,7 +255,7 @@ static enum store_error box_insert(struct store_account *acct, const char *canon
 
 	if ((err = store_uidvalidity_next(acct, &uidvalidity)) != STORE_OK)
 		return err;
-	stmt = db_prepare(acct->db, "INSERT INTO mailboxes(name, uidvalidity, uidnext, highestmodseq,"
+	stmt = db_stmt(acct->db, "INSERT INTO mailboxes(name, uidvalidity, uidnext, highestmodseq,"
 			     " special) VALUES(?, ?, 1, 1, ?)");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
@@ -263,7 +263,7 @@ static enum store_error box_insert(struct store_account *acct, const char *canon
 	sqlite3_bind_int64(stmt, 2, uidvalidity);
 	sqlite3_bind_int(stmt, 3, (int)special);
 	r = db_step(acct->db, stmt, "create mailbox");
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	if (r != DB_OK)
 		return store_db_result(r);   /* DB_ERR_EXISTS: STORE_ERR_EXISTS */
 	box_r->id = db_last_insert_rowid(acct->db);
@@ -338,7 +338,7 @@ enum store_error store_mailbox_next_modseq(struct store_account *acct, int64_t i
 	sqlite3_stmt *stmt;
 	enum db_result r;
 
-	stmt = db_prepare(acct->db, "UPDATE mailboxes SET highestmodseq = highestmodseq + 1"
+	stmt = db_stmt(acct->db, "UPDATE mailboxes SET highestmodseq = highestmodseq + 1"
 			     " WHERE id = ? RETURNING highestmodseq");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
@@ -346,7 +346,7 @@ enum store_error store_mailbox_next_modseq(struct store_account *acct, int64_t i
 	r = db_step(acct->db, stmt, "modseq");
 	if (r == DB_ROW)
 		*modseq_r = (uint64_t)sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	if (r != DB_ROW)
 		return r == DB_OK ? STORE_ERR_NOT_FOUND : store_db_result(r);
 	return STORE_OK;
@@ -363,14 +363,14 @@ static enum store_error mailbox_update(struct store_account *acct, const char *s
 
 	if (!store_mailbox_name_canon(mailbox, canon, sizeof(canon)))
 		return STORE_ERR_INVALID;
-	stmt = db_prepare(acct->db, sql);
+	stmt = db_stmt(acct->db, sql);
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_int64(stmt, 1, v1);
 	sqlite3_bind_int64(stmt, 2, v2);
 	sqlite3_bind_text(stmt, 3, canon, -1, SQLITE_STATIC);
 	r = db_step(acct->db, stmt, "update mailbox");
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	if (r != DB_OK)
 		return store_db_result(r);
 	return db_changes(acct->db) > 0 ? STORE_OK : STORE_ERR_EXISTS;

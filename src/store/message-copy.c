@@ -61,7 +61,7 @@ static enum store_error copy_rows(struct store_account *acct, const struct store
 	/* The copy keeps flags, keywords, internal date and the file
 	 * (RFC 9051 6.4.7); it gets a new UID and MODSEQ, not the queue id
 	 * (that one stays with the delivered message). */
-	ins = db_prepare(acct->db, "INSERT INTO messages(mailbox_id, uid, file_id, flags, keywords,"
+	ins = db_stmt(acct->db, "INSERT INTO messages(mailbox_id, uid, file_id, flags, keywords,"
 			    " modseq, internal_date, size, digest) SELECT ?1, ?2, file_id, flags, keywords,"
 			    " ?3, internal_date, size, digest FROM messages WHERE mailbox_id = ?4 AND uid = ?5"
 			    " RETURNING keywords");
@@ -104,7 +104,7 @@ static enum store_error copy_rows(struct store_account *acct, const struct store
 	}
 	if (uidnext == dst->uidnext)
 		goto out;
-	upd = db_prepare(acct->db, "UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?");
+	upd = db_stmt(acct->db, "UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?");
 	if (upd == NULL) {
 		err = STORE_ERR_IO;
 		goto out;
@@ -115,8 +115,8 @@ static enum store_error copy_rows(struct store_account *acct, const struct store
 	if ((err = store_db_result(db_step(acct->db, upd, "update uidnext"))) == STORE_OK)
 		*modseq_r = modseq;
 out:
-	sqlite3_finalize(ins);
-	sqlite3_finalize(upd);
+	db_stmt_done(acct->db, ins);
+	db_stmt_done(acct->db, upd);
 	free(skip);
 	return err;
 }

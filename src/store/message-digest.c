@@ -167,15 +167,15 @@ enum store_error store_mailbox_has_digest(struct store_account *acct, const char
 	*present_r = false;
 	if ((err = store_box_by_name(acct, mailbox, &box)) != STORE_OK)
 		return err;
-	stmt = db_prepare(acct->db, "SELECT 1 FROM messages WHERE mailbox_id = ? AND digest = ?"
-			     " AND size = ? LIMIT 1");
+	stmt = db_stmt(acct->db, "SELECT 1 FROM messages WHERE mailbox_id = ? AND digest = ?"
+		       " AND size = ? LIMIT 1");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_int64(stmt, 1, box.id);
 	sqlite3_bind_blob(stmt, 2, digest, STORE_DIGEST_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 3, (int64_t)size);
 	r = db_step(acct->db, stmt, "find digest");
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	if (r == DB_ROW) {
 		*present_r = true;
 		return STORE_OK;

@@ -31,7 +31,7 @@ static enum store_error scan_read(struct store_account *acct, const struct store
 
 	if ((err = store_box_by_ref(acct, ref, &box)) != STORE_OK)
 		return err;
-	stmt = db_prepare(acct->db, "SELECT f.name, m.size, s.data FROM messages m"
+	stmt = db_stmt(acct->db, "SELECT f.name, m.size, s.data FROM messages m"
 			  " JOIN files f ON f.id = m.file_id"
 			  " LEFT JOIN structures s ON s.file_id = m.file_id"
 			  " WHERE m.mailbox_id = ? AND m.uid = ?");
@@ -63,7 +63,7 @@ static enum store_error scan_read(struct store_account *acct, const struct store
 		}
 		sqlite3_reset(stmt);
 	}
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	return err;
 }
 
@@ -85,7 +85,7 @@ enum store_error store_scan_open(struct store_account *acct, const struct store_
 	scan->n = n;
 	store_enter(acct);
 	/* one snapshot for the whole batch, and one lock taken */
-	err = store_db_result(db_exec(acct->db, "BEGIN", "begin scan"));
+	err = store_db_result(db_begin_read(acct->db));
 	if (err == STORE_OK) {
 		err = scan_read(acct, ref, uids, scan);
 		db_rollback(acct->db);

@@ -260,9 +260,9 @@ static enum store_error store_flags_update_locked(struct store_account *acct,
 		goto out;
 	if (op != STORE_FLAGS_REMOVE && (err = store_keywords_record(acct, box.id, change)) != STORE_OK)
 		goto out;
-	sel = db_prepare(acct->db, "SELECT flags, keywords, modseq FROM messages"
-			 " WHERE mailbox_id = ? AND uid = ?");
-	upd = db_prepare(acct->db, "UPDATE messages SET flags = ?, keywords = ?, modseq = ?"
+	sel = db_stmt(acct->db, "SELECT flags, keywords, modseq FROM messages"
+		      " WHERE mailbox_id = ? AND uid = ?");
+	upd = db_stmt(acct->db, "UPDATE messages SET flags = ?, keywords = ?, modseq = ?"
 			    " WHERE mailbox_id = ? AND uid = ?");
 	if (sel == NULL || upd == NULL) {
 		err = STORE_ERR_IO;
@@ -329,15 +329,15 @@ static enum store_error store_flags_update_locked(struct store_account *acct,
 		free(new_kw);
 		sqlite3_reset(sel);
 	}
-	sqlite3_finalize(sel);
-	sqlite3_finalize(upd);
+	db_stmt_done(acct->db, sel);
+	db_stmt_done(acct->db, upd);
 	sel = upd = NULL;
 	err = store_db_result(db_commit(acct->db));
 	if (err == STORE_OK && modseq != 0)
 		store_notify(acct, &box, HUB_CHANGE_FLAGS, modseq);
 out:
-	sqlite3_finalize(sel);
-	sqlite3_finalize(upd);
+	db_stmt_done(acct->db, sel);
+	db_stmt_done(acct->db, upd);
 	db_rollback(acct->db);
 	free(change);
 	if (err == STORE_OK && u->changes_r != NULL) {
@@ -434,9 +434,9 @@ enum store_error store_files_drop_unused(struct store_account *acct, const int64
 	if (names == NULL)
 		abort();
 	*unused_r = names;
-	sel = db_prepare(acct->db, "SELECT name FROM files WHERE id = ?1"
+	sel = db_stmt(acct->db, "SELECT name FROM files WHERE id = ?1"
 			    " AND NOT EXISTS (SELECT 1 FROM messages WHERE file_id = ?1)");
-	del = db_prepare(acct->db, "DELETE FROM files WHERE id = ?");
+	del = db_stmt(acct->db, "DELETE FROM files WHERE id = ?");
 	if (sel == NULL || del == NULL) {
 		err = STORE_ERR_IO;
 		goto out;
@@ -461,8 +461,8 @@ enum store_error store_files_drop_unused(struct store_account *acct, const int64
 		}
 	}
 out:
-	sqlite3_finalize(sel);
-	sqlite3_finalize(del);
+	db_stmt_done(acct->db, sel);
+	db_stmt_done(acct->db, del);
 	return err;
 }
 
@@ -495,9 +495,9 @@ enum store_error store_rows_expunge(struct store_account *acct, const struct sto
 	uint64_t modseq = 0;
 
 	*unused_r = NULL;
-	del = db_prepare(acct->db, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ? RETURNING file_id");
-	rec = db_prepare(acct->db, "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq, expunged_at)"
-			 " VALUES(?, ?, ?, " STORE_SQL_NOW ")");
+	del = db_stmt(acct->db, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ? RETURNING file_id");
+	rec = db_stmt(acct->db, "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq, expunged_at)"
+		      " VALUES(?, ?, ?, " STORE_SQL_NOW ")");
 	if (del == NULL || rec == NULL) {
 		err = STORE_ERR_IO;
 		goto out;
@@ -540,8 +540,8 @@ enum store_error store_rows_expunge(struct store_account *acct, const struct sto
 		goto out;
 	err = store_files_drop_unused(acct, files, n_files, unused_r);
 out:
-	sqlite3_finalize(del);
-	sqlite3_finalize(rec);
+	db_stmt_done(acct->db, del);
+	db_stmt_done(acct->db, rec);
 	free(files);
 	*modseq_r = modseq;
 	if (removed_r != NULL)
@@ -562,7 +562,7 @@ static enum store_error deleted_uids(struct store_account *acct, int64_t box_id,
 
 	*out_r = NULL;
 	*n_r = 0;
-	stmt = db_prepare(acct->db, uids == NULL ?
+	stmt = db_stmt(acct->db, uids == NULL ?
 			  "SELECT uid FROM messages WHERE mailbox_id = ?1 AND (flags & 8) != 0"
 			  " ORDER BY uid" :
 			  "SELECT uid FROM messages WHERE mailbox_id = ?1 AND uid = ?2"
@@ -584,7 +584,7 @@ static enum store_error deleted_uids(struct store_account *acct, int64_t box_id,
 		}
 		sqlite3_reset(stmt);
 	}
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	if (r != DB_OK) {
 		free(out);
 		return store_db_result(r);

@@ -13,7 +13,7 @@
 /* A read transaction; db_rollback ends it. */
 static enum store_error read_begin(struct store_account *acct)
 {
-	return store_db_result(db_exec(acct->db, "BEGIN", "begin read"));
+	return store_db_result(db_begin_read(acct->db));
 }
 
 uint8_t store_view_flags(unsigned flags, const char *keywords)
@@ -35,7 +35,7 @@ static enum store_error view_read(struct store_account *acct, const struct store
 	if (cap > 0 && ((view->uids = malloc(cap * sizeof(*view->uids))) == NULL ||
 			(view->flags = malloc(cap)) == NULL))
 		abort();
-	stmt = db_prepare(acct->db, "SELECT uid, flags, keywords IS NOT NULL AND keywords != ''"
+	stmt = db_stmt(acct->db, "SELECT uid, flags, keywords IS NOT NULL AND keywords != ''"
 			  " FROM messages WHERE mailbox_id = ? ORDER BY uid");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
@@ -52,7 +52,7 @@ static enum store_error view_read(struct store_account *acct, const struct store
 		view->flags[n++] = (uint8_t)((sqlite3_column_int(stmt, 1) & 0x1f) |
 					     (sqlite3_column_int(stmt, 2) != 0 ? STORE_VIEW_KEYWORDS : 0));
 	}
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	view->n = (uint32_t)n;
 	return store_db_result(r);
 }
@@ -64,7 +64,7 @@ static enum store_error view_read(struct store_account *acct, const struct store
 static sqlite3_stmt *since_prepare(struct store_account *acct, const char *sql, int64_t box_id,
 				   uint64_t modseq)
 {
-	sqlite3_stmt *stmt = db_prepare(acct->db, sql);
+	sqlite3_stmt *stmt = db_stmt(acct->db, sql);
 
 	if (stmt != NULL) {
 		sqlite3_bind_int64(stmt, 1, box_id);
@@ -267,10 +267,10 @@ bool store_uids_scan_pays(const uint32_t *uids, size_t n)
 
 /* The rows of uids[0..n) (ascending) by one range scan. */
 static enum store_error messages_scan(struct store_account *acct, int64_t box_id,
-				      const uint32_t *uids, size_t n, struct store_message *out)
+				      const uint32_t *uids, size_t n, struct store_message *out,
+				      const struct store_batch_read *how)
 {
-	sqlite3_stmt *stmt = db_prepare(acct->db, "SELECT " STORE_MESSAGE_COLUMNS " FROM messages"
-					" WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid");
+	sqlite3_stmt *stmt = db_stmt(acct->db, how->scan_sql);
 	enum db_result r;
 	size_t i = 0;
 
@@ -279,24 +279,29 @@ static enum store_error messages_scan(struct store_account *acct, int64_t box_id
 	sqlite3_bind_int64(stmt, 1, box_id);
 	sqlite3_bind_int64(stmt, 2, uids[0]);
 	sqlite3_bind_int64(stmt, 3, uids[n - 1]);
+	sqlite3_bind_int64(stmt, 4, how->arg);
 	while ((r = db_step(acct->db, stmt, "get messages")) == DB_ROW) {
 		uint32_t uid = (uint32_t)sqlite3_column_int64(stmt, 0);
 
 		while (i < n && uids[i] < uid)
 			i++;     /* gone: out[i] stays uid 0 */
-		if (i < n && uids[i] == uid)
-			store_message_from_row(stmt, &out[i++]);
+		if (i < n && uids[i] == uid) {
+			store_message_from_row(stmt, &out[i]);
+			if (how->row != NULL)
+				how->row(how->ctx, i, stmt);
+			i++;
+		}
 	}
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	return store_db_result(r);
 }
 
 /* The rows of uids[0..n) one lookup each. */
 static enum store_error messages_lookup(struct store_account *acct, int64_t box_id,
-					const uint32_t *uids, size_t n, struct store_message *out)
+					const uint32_t *uids, size_t n, struct store_message *out,
+					const struct store_batch_read *how)
 {
-	sqlite3_stmt *stmt = db_prepare(acct->db, "SELECT " STORE_MESSAGE_COLUMNS " FROM messages"
-					" WHERE mailbox_id = ? AND uid = ?");
+	sqlite3_stmt *stmt = db_stmt(acct->db, how->lookup_sql);
 	enum store_error err = STORE_OK;
 
 	if (stmt == NULL)
@@ -306,23 +311,26 @@ static enum store_error messages_lookup(struct store_account *acct, int64_t box_
 
 		sqlite3_bind_int64(stmt, 1, box_id);
 		sqlite3_bind_int64(stmt, 2, uids[i]);
+		sqlite3_bind_int64(stmt, 4, how->arg);
 		r = db_step(acct->db, stmt, "get message");
-		if (r == DB_ROW)
+		if (r == DB_ROW) {
 			store_message_from_row(stmt, &out[i]);
+			if (how->row != NULL)
+				how->row(how->ctx, i, stmt);
+		}
 		sqlite3_reset(stmt);
 		if (r != DB_ROW && r != DB_OK) {
 			err = store_db_result(r);
 			break;
 		}
 	}
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	return err;
 }
 
-static enum store_error store_messages_get_locked(struct store_account *acct,
-						  const struct store_mailbox_ref *ref,
-						  const uint32_t *uids, size_t n,
-						  struct store_message *out)
+enum store_error store_messages_read(struct store_account *acct, const struct store_mailbox_ref *ref,
+				     const uint32_t *uids, size_t n, struct store_message *out,
+				     const struct store_batch_read *how)
 {
 	struct store_box box;
 	enum store_error err;
@@ -330,8 +338,8 @@ static enum store_error store_messages_get_locked(struct store_account *acct,
 	if ((err = read_begin(acct)) != STORE_OK)
 		return err;
 	if ((err = store_box_by_ref(acct, ref, &box)) == STORE_OK)
-		err = store_uids_scan_pays(uids, n) ? messages_scan(acct, box.id, uids, n, out)
-						  : messages_lookup(acct, box.id, uids, n, out);
+		err = store_uids_scan_pays(uids, n) ? messages_scan(acct, box.id, uids, n, out, how)
+						  : messages_lookup(acct, box.id, uids, n, out, how);
 	db_rollback(acct->db);
 	if (err != STORE_OK) {   /* nothing for the caller to free */
 		for (size_t j = 0; j < n; j++)
@@ -344,13 +352,17 @@ static enum store_error store_messages_get_locked(struct store_account *acct,
 enum store_error store_messages_get(struct store_account *acct, const struct store_mailbox_ref *ref,
 				    const uint32_t *uids, size_t n, struct store_message *out)
 {
+	static const struct store_batch_read how = {
+		.scan_sql = STORE_MESSAGES_SCAN_SQL,
+		.lookup_sql = STORE_MESSAGES_LOOKUP_SQL,
+	};
 	enum store_error err;
 
 	if (n > 0 && (uids == NULL || out == NULL))
 		return STORE_ERR_INVALID;
 	memset(out, 0, n * sizeof(*out));
 	store_enter(acct);
-	err = store_messages_get_locked(acct, ref, uids, n, out);
+	err = store_messages_read(acct, ref, uids, n, out, &how);
 	store_leave(acct);
 	return err;
 }
@@ -418,7 +430,7 @@ static enum store_error store_recent_locked(struct store_account *acct,
 		return err;
 	if ((err = store_box_by_ref(acct, ref, &box)) != STORE_OK)
 		goto out;
-	stmt = db_prepare(acct->db, "SELECT recent_uid FROM mailboxes WHERE id = ?");
+	stmt = db_stmt(acct->db, "SELECT recent_uid FROM mailboxes WHERE id = ?");
 	if (stmt == NULL) {
 		err = STORE_ERR_IO;
 		goto out;
@@ -426,7 +438,7 @@ static enum store_error store_recent_locked(struct store_account *acct,
 	sqlite3_bind_int64(stmt, 1, box.id);
 	if ((r = db_step(acct->db, stmt, "read recent")) == DB_ROW)
 		recent = (uint32_t)sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	if (r != DB_ROW) {
 		err = r == DB_OK ? STORE_ERR_GONE : store_db_result(r);
 		goto out;
@@ -436,14 +448,14 @@ static enum store_error store_recent_locked(struct store_account *acct,
 	 * common SELECT). */
 	if (!take || recent >= box.uidnext)
 		goto out;
-	stmt = db_prepare(acct->db, "UPDATE mailboxes SET recent_uid = uidnext WHERE id = ?");
+	stmt = db_stmt(acct->db, "UPDATE mailboxes SET recent_uid = uidnext WHERE id = ?");
 	if (stmt == NULL) {
 		err = STORE_ERR_IO;
 		goto out;
 	}
 	sqlite3_bind_int64(stmt, 1, box.id);
 	r = db_step(acct->db, stmt, "take recent");
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	if ((err = store_db_result(r)) == STORE_OK)
 		err = store_db_result(db_commit(acct->db));
 out:

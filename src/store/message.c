@@ -55,7 +55,7 @@ static enum store_error store_message_list_locked(struct store_account *acct,
 	*n_r = 0;
 	if ((err = store_box_by_ref(acct, ref, &box)) != STORE_OK)
 		return err;
-	stmt = db_prepare(acct->db, "SELECT " STORE_MESSAGE_COLUMNS
+	stmt = db_stmt(acct->db, "SELECT " STORE_MESSAGE_COLUMNS
 			     " FROM messages WHERE mailbox_id = ? ORDER BY uid");
 	if (stmt != NULL)
 		sqlite3_bind_int64(stmt, 1, box.id);
@@ -263,17 +263,17 @@ enum store_error store_message_add(struct store_account *acct, const struct stor
 	if ((err = store_keywords_record(acct, box->id, m->keywords)) != STORE_OK ||
 	    (err = store_mailbox_next_modseq(acct, box->id, &modseq)) != STORE_OK)
 		return err;
-	stmt = db_prepare(acct->db, "INSERT INTO files(name, size) VALUES(?, ?)");
+	stmt = db_stmt(acct->db, "INSERT INTO files(name, size) VALUES(?, ?)");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_text(stmt, 1, m->file, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, (int64_t)m->size);
 	r = db_step(acct->db, stmt, "insert file");
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	if (r != DB_OK)
 		return store_db_result(r);
 	file_id = db_last_insert_rowid(acct->db);
-	stmt = db_prepare(acct->db, "INSERT INTO messages(mailbox_id, uid, file_id, flags, keywords,"
+	stmt = db_stmt(acct->db, "INSERT INTO messages(mailbox_id, uid, file_id, flags, keywords,"
 			  " modseq, internal_date, size, digest, queue_id)"
 			  " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (stmt == NULL)
@@ -292,16 +292,16 @@ enum store_error store_message_add(struct store_account *acct, const struct stor
 	if (m->queue_id != NULL)
 		sqlite3_bind_text(stmt, 10, m->queue_id, -1, SQLITE_STATIC);
 	r = db_step(acct->db, stmt, "insert message");
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	if (r != DB_OK)
 		return store_db_result(r);
-	stmt = db_prepare(acct->db, "UPDATE mailboxes SET uidnext = ? WHERE id = ?");
+	stmt = db_stmt(acct->db, "UPDATE mailboxes SET uidnext = ? WHERE id = ?");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_int64(stmt, 1, (int64_t)uid + 1);
 	sqlite3_bind_int64(stmt, 2, box->id);
 	r = db_step(acct->db, stmt, "update uidnext");
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	if (r != DB_OK)
 		return store_db_result(r);
 	*uid_r = uid;
@@ -458,7 +458,7 @@ static enum store_error store_reader_open_locked(struct store_account *acct,
 		return STORE_ERR_INVALID;
 	/* One statement: the mailbox check and the message are read
 	 * together. */
-	stmt = db_prepare(acct->db, "SELECT f.name, m.size, b.uidvalidity FROM mailboxes b"
+	stmt = db_stmt(acct->db, "SELECT f.name, m.size, b.uidvalidity FROM mailboxes b"
 			     " LEFT JOIN messages m ON m.mailbox_id = b.id AND m.uid = ?2"
 			     " LEFT JOIN files f ON f.id = m.file_id WHERE b.id = ?1");
 	if (stmt == NULL)
@@ -467,19 +467,19 @@ static enum store_error store_reader_open_locked(struct store_account *acct,
 	sqlite3_bind_int64(stmt, 2, uid);
 	r = db_step(acct->db, stmt, "find message");
 	if (r != DB_ROW) {
-		sqlite3_finalize(stmt);
+		db_stmt_done(acct->db, stmt);
 		return r == DB_OK ? STORE_ERR_GONE : store_db_result(r);
 	}
 	if ((uint32_t)sqlite3_column_int64(stmt, 2) != ref->uidvalidity ||
 	    sqlite3_column_type(stmt, 0) == SQLITE_NULL) {
 		bool gone = (uint32_t)sqlite3_column_int64(stmt, 2) != ref->uidvalidity;
 
-		sqlite3_finalize(stmt);
+		db_stmt_done(acct->db, stmt);
 		return gone ? STORE_ERR_GONE : STORE_ERR_NOT_FOUND;
 	}
 	snprintf(name, sizeof(name), "%s", (const char *)sqlite3_column_text(stmt, 0));
 	size = (uint64_t)sqlite3_column_int64(stmt, 1);
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	err = store_reader_open_file(acct, name, size, reader_r);
 	if (err == STORE_ERR_NOT_FOUND) {
 		/* the index, read under the mutex, names it: it is lost */

@@ -116,6 +116,17 @@ static const char store_schema_v5[] =
 	"UPDATE expunged SET expunged_at = " STORE_SQL_NOW ";"
 	"ALTER TABLE mailboxes ADD COLUMN pruned_modseq INTEGER NOT NULL DEFAULT 0;";
 
+/* v6: the structure cache in parts (issue 8): the tree, and each string
+ * FETCH sends as it is in a column of its own, so that a FETCH of
+ * BODYSTRUCTURE reads (and SQLite copies) that string alone. The old
+ * entries hold the strings inside the tree's blob, a format src/mail no
+ * longer reads: they are dropped, and computed again at the next FETCH
+ * (a cache). */
+static const char store_schema_v6[] =
+	"DROP TABLE structures;"
+	"CREATE TABLE structures(file_id INTEGER PRIMARY KEY, bodystructure BLOB NOT NULL,"
+	" body BLOB NOT NULL, envelope BLOB NOT NULL, data BLOB NOT NULL);";
+
 static const struct {
 	const char *name;
 	enum store_special special;
@@ -197,6 +208,7 @@ static const struct db_migration store_migrations[] = {
 	{ store_schema_v3, NULL },
 	{ store_schema_v4, NULL },
 	{ store_schema_v5, NULL },
+	{ store_schema_v6, NULL },
 };
 
 enum store_error store_schema_open(struct store_account *acct)

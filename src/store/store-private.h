@@ -57,6 +57,8 @@ struct store_account {
 	/* Kept views, under the mutex (message-view.c). */
 	struct store_view_cached views[STORE_VIEWS_CACHED];
 	uint64_t views_clock;
+	/* Parts of structure cache entries read lately (parts-cache.c). */
+	struct store_parts_cache *parts_cache;
 	/* Changes committed under the mutex, for store_leave to report. */
 	struct store_pending *pending;
 	size_t n_pending, cap_pending;
@@ -329,5 +331,48 @@ enum store_error store_append_commit_uid(struct store_append **ap, unsigned flag
  * through them instead of one lookup per UID (message-view.c, used by
  * the message and the structure reads alike). */
 bool store_uids_scan_pays(const uint32_t *uids, size_t n);
+
+/* parts-cache.c: parts of structure cache entries kept in memory by the
+ * handle, keyed by (mailbox id, UIDVALIDITY, UID), under the account's
+ * mutex. At most STORE_PARTS_CACHE_MAX bytes a handle and
+ * STORE_PARTS_CACHE_TOTAL for the process; past them put keeps nothing.
+ * get: true when every part of `mask` is held, parts_r then pointing
+ * into the cache (the others {NULL, 0}) until the next put or forget.
+ * put: a copy of the parts of `mask` (*cp made on first use), replacing
+ * what was held for the UID. forget: drop the UID's entry. free: all. */
+#define STORE_PARTS_CACHE_MAX (16u * 1024 * 1024)
+#define STORE_PARTS_CACHE_TOTAL (256u * 1024 * 1024)
+struct store_parts_cache;
+bool store_parts_cache_get(struct store_parts_cache *c, int64_t box_id, uint32_t uidvalidity,
+			   uint32_t uid, unsigned mask, struct store_blob parts_r[STORE_STRUCTURE__COUNT]);
+void store_parts_cache_put(struct store_parts_cache **cp, int64_t box_id, uint32_t uidvalidity,
+			   uint32_t uid, unsigned mask,
+			   const struct store_blob parts[STORE_STRUCTURE__COUNT]);
+void store_parts_cache_forget(struct store_parts_cache *c, int64_t box_id, uint32_t uid);
+void store_parts_cache_free(struct store_parts_cache **cp);
+
+/* How a batch of messages by UID is read (message-view.c): the two
+ * statements, both with the message columns (STORE_MESSAGE_COLUMNS)
+ * first and ?1 the mailbox, scan_sql over the UIDs ?2..?3 in UID order,
+ * lookup_sql for the one UID ?2; ?4 is bound to `arg`; and, when set,
+ * what row() takes of each row found besides the message (i: its index
+ * in the batch). The texts are literals (the statement cache's keys). */
+struct store_batch_read {
+	const char *scan_sql, *lookup_sql;
+	int64_t arg;
+	void (*row)(void *ctx, size_t i, sqlite3_stmt *stmt);
+	void *ctx;
+};
+/* The statements of a plain batch (store_messages_get's). */
+#define STORE_MESSAGES_SCAN_SQL "SELECT " STORE_MESSAGE_COLUMNS " FROM messages" \
+	" WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid"
+#define STORE_MESSAGES_LOOKUP_SQL "SELECT " STORE_MESSAGE_COLUMNS " FROM messages" \
+	" WHERE mailbox_id = ?1 AND uid = ?2"
+/* store_messages_get with `how`: one read transaction, a range scan when
+ * store_uids_scan_pays, else a lookup per UID. out[] zeroed by the
+ * caller; on error it is zeroed again. */
+enum store_error store_messages_read(struct store_account *acct, const struct store_mailbox_ref *ref,
+				     const uint32_t *uids, size_t n, struct store_message *out,
+				     const struct store_batch_read *how);
 
 #endif

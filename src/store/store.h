@@ -162,7 +162,8 @@ enum store_error store_open(const char *data_dir, const char *address,
 void store_close(struct store_account **acct);
 /* The caller keeps the account open but will not use it for a while (a
  * logged-in session going idle): give back the memory SQLite caches for
- * it. Costs a re-read from the OS page cache next time. */
+ * it, and the structure parts the handle keeps. Costs a re-read from the
+ * OS page cache next time. */
 void store_release_memory(struct store_account *acct);
 /* The account's folder: DATA/mail/DOMAIN/LOCAL */
 const char *store_path(const struct store_account *acct);
@@ -305,20 +306,52 @@ enum store_error store_recent_take(struct store_account *acct, const struct stor
 enum store_error store_recent_peek(struct store_account *acct, const struct store_mailbox_ref *ref,
 				   uint32_t *first_recent_r);
 
-/* A cache blob per message file (the MIME structure src/mail computes;
- * opaque bytes here): copies share it, it goes with the file.
- * get: STORE_ERR_NOT_FOUND when none (or no such message), *data_r
- * malloc'd. put replaces what was there. */
+/* A cache entry per message file (the MIME structure src/mail computes;
+ * opaque bytes here): copies share it, it goes with the file. It is in
+ * parts, so that a FETCH of the strings it sends as they are reads those
+ * alone. */
+enum store_structure_part {
+	STORE_STRUCTURE_TREE,           /* the part tree (mail_structure_serialize) */
+	STORE_STRUCTURE_BODYSTRUCTURE,  /* the sealed strings (mail_structure_string_seal) */
+	STORE_STRUCTURE_BODY,
+	STORE_STRUCTURE_ENVELOPE,
+	STORE_STRUCTURE__COUNT
+};
+struct store_blob {
+	const void *data;
+	size_t len;
+};
+/* All parts of one entry together at most. */
 #define STORE_STRUCTURE_MAX (16u * 1024 * 1024)
+/* get: the tree of one message; STORE_ERR_NOT_FOUND when none (or no
+ * such message), *data_r malloc'd. */
 enum store_error store_structure_get(struct store_account *acct, const struct store_mailbox_ref *ref,
 				     uint32_t uid, void **data_r, size_t *len_r);
-/* The cached blobs of messages uids[0..n) (ascending; a FETCH batch) in
- * one read: blobs_r[i] (malloc'd, or NULL when none is cached or the
- * message is gone) and lens_r[i], both the caller's arrays of n. */
-enum store_error store_structures_get(struct store_account *acct, const struct store_mailbox_ref *ref,
-				      const uint32_t *uids, size_t n, void **blobs_r, size_t *lens_r);
+/* put: every part (an empty one is {NULL, 0} or {"", 0}), replacing what
+ * was there. */
 enum store_error store_structure_put(struct store_account *acct, const struct store_mailbox_ref *ref,
-				     uint32_t uid, const void *data, size_t len);
+				     uint32_t uid, const struct store_blob parts[STORE_STRUCTURE__COUNT]);
+/* A FETCH batch in one read (a range scan when the batch is dense):
+ * out[i] gets the row of uids[0..n) (ascending) as store_messages_get
+ * gives it (uid 0 for one gone), and for each message found, in UID
+ * order, cb(ctx, i, parts, held) is called with the parts of its cache
+ * entry that `mask` names (bits 1u << part): the others, and every part
+ * of a message without an entry, are {NULL, 0}. cb runs under the
+ * account's lock with the parts pointing into SQLite's row or the
+ * handle's memory, valid only during the call (no copy is made for it):
+ * it keeps a copy of what it needs and calls nothing of the store. It
+ * returns whether the parts checked out: those the handle then keeps in
+ * memory (bounded), and hands over again with `held` true (checked
+ * before, they need no check again); a batch whose parts are all held
+ * reads the message rows alone. On error out[] is as store_messages_get
+ * leaves it. */
+typedef bool store_structure_cb(void *ctx, size_t i,
+				const struct store_blob parts[STORE_STRUCTURE__COUNT], bool held);
+enum store_error store_messages_get_structures(struct store_account *acct,
+					       const struct store_mailbox_ref *ref,
+					       const uint32_t *uids, size_t n, unsigned mask,
+					       struct store_message *out, store_structure_cb *cb,
+					       void *ctx);
 
 /* Append a message held in memory. Durable before it returns STORE_OK: the
  * file and its folder are fsync'd and the index transaction committed.

@@ -13,13 +13,13 @@ static enum store_error store_subscribe_locked(struct store_account *acct, const
 
 	if (!store_mailbox_name_canon(name, canon, sizeof(canon)))
 		return STORE_ERR_INVALID;
-	stmt = db_prepare(acct->db, on ? "INSERT OR IGNORE INTO subscriptions(name) VALUES(?)" :
+	stmt = db_stmt(acct->db, on ? "INSERT OR IGNORE INTO subscriptions(name) VALUES(?)" :
 			  "DELETE FROM subscriptions WHERE name = ?");
 	if (stmt == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_text(stmt, 1, canon, -1, SQLITE_STATIC);
 	r = db_step(acct->db, stmt, on ? "subscribe" : "unsubscribe");
-	sqlite3_finalize(stmt);
+	db_stmt_done(acct->db, stmt);
 	if (r != DB_OK)
 		return store_db_result(r);
 	return on || db_changes(acct->db) > 0 ? STORE_OK : STORE_ERR_NOT_FOUND;
@@ -40,7 +40,7 @@ enum store_error store_subscriptions(struct store_account *acct, char ***names_r
 	enum store_error err;
 
 	store_enter(acct);
-	err = store_names_collect(acct, db_prepare(acct->db, "SELECT name FROM subscriptions"
+	err = store_names_collect(acct, db_stmt(acct->db, "SELECT name FROM subscriptions"
 						   " ORDER BY name"), "list subscriptions", names_r, n_r);
 	store_leave(acct);
 	return err;

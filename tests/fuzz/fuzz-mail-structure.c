@@ -1,10 +1,12 @@
 /* fuzz-mail-structure - libFuzzer harness for reading the MIME structure
- * blob back (mail_structure_deserialize, and mail_structure_peek, whose
- * strings must lie inside the blob). Input: a byte, then a blob. When
- * the byte is odd the harness appends the hash the blob must end with, so
- * that the checks behind it (lengths, offsets, the tree's shape) are
- * reached too. Whatever is read back must hold (mail-mime-check.h), save
- * that its strings, forged, need not be well-formed IMAP. */
+ * blob back (mail_structure_deserialize), and a sealed string
+ * (mail_structure_string_open, whose string must lie inside the input,
+ * and which must open what mail_structure_string_seal made of the input).
+ * Input: a byte, then a blob. When the byte is odd the harness appends
+ * the hash the blob must end with, so that the checks behind it
+ * (lengths, offsets, the tree's shape) are reached too. Whatever is read
+ * back must hold (mail-mime-check.h), save that its strings, forged,
+ * need not be well-formed IMAP. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,18 +35,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			blob[len + i] = (uint8_t)(h >> (8 * i));
 		len += 8;
 	}
-	if (len >= 12) {
-		struct mail_structure_strings strs;
-		uint64_t msg_size = 0;
+	{
+		const char *str;
+		size_t n;
 
-		for (i = 0; i < 8; i++)
-			msg_size |= (uint64_t)blob[4 + i] << (8 * i);
-		if (mail_structure_peek(blob, len, msg_size, &strs) &&
-		    ((const uint8_t *)strs.bodystructure < blob ||
-		     (const uint8_t *)strs.envelope + strs.envelope_len > blob + len ||
-		     (const uint8_t *)strs.body + strs.body_len > blob + len ||
-		     (const uint8_t *)strs.bodystructure + strs.bodystructure_len > blob + len))
+		if (mail_structure_string_open(blob, len, len, &str, &n) &&
+		    ((const uint8_t *)str != blob || n + 8 != len))
 			abort();
+	}
+	if (data[0] & 2) {
+		/* sealed from the input's text: opens to that text */
+		char *text = strndup((const char *)data + 1, size - 1);
+		struct buf sealed;
+		const char *str;
+		size_t n;
+
+		if (text == NULL)
+			abort();
+		buf_init(&sealed, 0);
+		if (mail_structure_string_seal(text, size, &sealed) != 0 ||
+		    !mail_structure_string_open(sealed.data, sealed.len, size, &str, &n) ||
+		    n != strlen(text) || memcmp(str, text, n) != 0)
+			abort();
+		buf_release(&sealed);
+		free(text);
 	}
 	st = mail_structure_deserialize(blob, len);
 	free(blob);

@@ -3,7 +3,9 @@
  * through user_version (each run once, all or nothing, a newer file
  * refused), the error mapping (a full disk is not an I/O error; a
  * constraint is not logged, anything else is logged once with what was
- * being done) and transactions. */
+ * being done), transactions, and the cache of prepared statements
+ * (reused, reset and unbound between uses, nested uses apart, bounded,
+ * given back by db_release_memory and db_close). */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -390,6 +392,110 @@ static void test_transactions(void **state)
 	db_close(&other);
 }
 
+/* Statements the connection holds prepared (cached or handed out). */
+static int stmt_count(sqlite3_stmt *any)
+{
+	sqlite3 *handle = sqlite3_db_handle(any);
+	int n = 0;
+
+	for (sqlite3_stmt *s = sqlite3_next_stmt(handle, NULL); s != NULL; s = sqlite3_next_stmt(handle, s))
+		n++;
+	return n;
+}
+
+static void test_stmt_cache(void **state)
+{
+	static const char insert[] = "INSERT INTO t VALUES(?)";
+	static const char select_all[] = "SELECT x FROM t ORDER BY x";
+	struct fixture *f = *state;
+	struct db *db = open_ok(f->dir, "c.db");
+	sqlite3_stmt *a, *b, *nested;
+
+	assert_int_equal(db_exec(db, "CREATE TABLE t(x)", "schema"), DB_OK);
+	/* the same text, the same statement again, and its binding gone */
+	a = db_stmt(db, insert);
+	assert_non_null(a);
+	sqlite3_bind_int(a, 1, 7);
+	assert_int_equal(db_step(db, a, "insert"), DB_OK);
+	db_stmt_done(db, a);
+	b = db_stmt(db, insert);
+	assert_ptr_equal(a, b);
+	assert_int_equal(db_step(db, b, "insert unbound"), DB_OK);
+	db_stmt_done(db, b);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM t WHERE x IS NULL"), 1);
+
+	/* given back in the middle of its rows: reset, no read left open */
+	a = db_stmt(db, select_all);
+	assert_int_equal(db_step(db, a, "select"), DB_ROW);
+	db_stmt_done(db, a);
+	assert_false(sqlite3_stmt_busy(a));
+	/* a nested use of the same text gets one of its own, finalized when
+	 * given back (ASan sees a leak otherwise) */
+	a = db_stmt(db, select_all);
+	nested = db_stmt(db, select_all);
+	assert_non_null(nested);
+	assert_ptr_not_equal(a, nested);
+	assert_int_equal(db_step(db, a, "outer"), DB_ROW);
+	assert_int_equal(db_step(db, nested, "inner"), DB_ROW);
+	db_stmt_done(db, nested);
+	db_stmt_done(db, a);
+	assert_ptr_equal(db_stmt(db, select_all), a);
+	db_stmt_done(db, a);
+	/* db_prepare's statements may be given back the same way */
+	db_stmt_done(db, db_prepare(db, "SELECT 1"));
+	db_stmt_done(db, NULL);
+	db_close(&db);
+}
+
+static void test_stmt_cache_bounds(void **state)
+{
+	struct fixture *f = *state;
+	struct db *db = open_ok(f->dir, "b.db");
+	static char texts[DB_STMT_CACHE + 8][32];
+	sqlite3_stmt *out[DB_STMT_CACHE], *own, *s;
+	char text[32];
+
+	/* more texts than the cache holds: each works, the cache stays
+	 * bounded, the least recently used giving way */
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		snprintf(texts[i], sizeof(texts[i]), "SELECT %zu", i);
+		s = db_stmt(db, texts[i]);
+		assert_non_null(s);
+		assert_int_equal(db_step(db, s, "select"), DB_ROW);
+		assert_int_equal(sqlite3_column_int(s, 0), (int)i);
+		db_stmt_done(db, s);
+		assert_true(stmt_count(s) <= DB_STMT_CACHE);
+	}
+	/* every slot handed out: one more is a statement of its own,
+	 * finalized when given back */
+	for (size_t i = 0; i < DB_STMT_CACHE; i++)
+		assert_non_null(out[i] = db_stmt(db, texts[8 + i]));
+	own = db_stmt(db, texts[0]);
+	assert_non_null(own);
+	assert_int_equal(db_step(db, own, "select"), DB_ROW);
+	assert_int_equal(sqlite3_column_int(own, 0), 0);
+	assert_int_equal(stmt_count(own), DB_STMT_CACHE + 1);
+	db_stmt_done(db, own);
+	assert_int_equal(stmt_count(out[0]), DB_STMT_CACHE);
+	/* db_release_memory keeps only what is handed out */
+	for (size_t i = 1; i < DB_STMT_CACHE; i++)
+		db_stmt_done(db, out[i]);
+	db_release_memory(db);
+	assert_int_equal(stmt_count(out[0]), 1);
+	db_stmt_done(db, out[0]);
+
+	/* a changed text at a cached address is prepared anew */
+	snprintf(text, sizeof(text), "SELECT 'a'");
+	db_stmt_done(db, db_stmt(db, text));
+	snprintf(text, sizeof(text), "SELECT 'b'");
+	s = db_stmt(db, text);
+	assert_non_null(s);
+	assert_int_equal(db_step(db, s, "select"), DB_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), "b");
+	/* db_close finalizes a statement still handed out, too */
+	db_close(&db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +505,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_errors_logged_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stmt_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stmt_cache_bounds, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

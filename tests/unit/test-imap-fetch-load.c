@@ -186,14 +186,16 @@ static void test_structure_cached(void **state)
 	assert_int_equal(store_structure_get(fx->acct, &fx->ref, fx->uid_multi, &blob, &len),
 			 STORE_OK);
 	free(blob);
-	/* read back from the cache: the same strings, in place in the blob
-	 * (no tree built) when nothing but the structure's strings is asked */
+	/* read back from the cache: the same strings, copied from their own
+	 * parts (no tree built) when nothing but the structure's strings is
+	 * asked */
 	start(&f, fx, "BODYSTRUCTURE", uids, 1, false);
 	imap_fetch_load(&f);
 	assert_null(f.extra[0].st);
 	assert_true(f.extra[0].peeked);
 	{
-		char *bs = strndup(f.extra[0].strs.bodystructure, f.extra[0].strs.bodystructure_len);
+		char *bs = strndup(f.strings.data + f.extra[0].str_off[STORE_STRUCTURE_BODYSTRUCTURE],
+				   f.extra[0].str_len[STORE_STRUCTURE_BODYSTRUCTURE]);
 
 		assert_non_null(strstr(bs, "\"XX\""));
 		assert_non_null(strstr(bs, "\"mixed\""));

@@ -380,64 +380,62 @@ static void put_u64(struct buf *blob, size_t at, uint64_t v)
 		blob->data[at + i] = (char)(v >> (8 * i));
 }
 
-/* Where the node count is: after the magic, the size and the three
- * strings (BODYSTRUCTURE, BODY, ENVELOPE, each a 4-byte length first). */
-static size_t nodes_at(const struct buf *blob)
-{
-	size_t at = 12;
+/* Where the node count is: after the magic and the size. */
+#define NODES_AT 12
 
-	for (int i = 0; i < 3; i++) {
-		const unsigned char *p = (const unsigned char *)blob->data + at;
-		uint32_t len = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-			       (uint32_t)p[3] << 24;
-
-		at += 4 + len;
-	}
-	return at;
-}
-
-/* mail_structure_peek: the strings deserialise would build, read in
- * place; a flipped byte anywhere, a cut blob, another size, another
- * version or a string that runs past the end give false. */
-static void test_blob_peek(void **state)
+/* A sealed string opens to itself, in place; a flipped byte anywhere, a
+ * cut one, another message size or a capped buffer fail. */
+static void test_string_seal(void **state)
 {
 	static const char msg[] =
 		"From: a@b\r\nSubject: s\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n"
 		"--b\r\nContent-Type: text/plain\r\n\r\none\r\n--b\r\nContent-Type: text/html\r\n\r\n"
 		"<p>two</p>\r\n--b--\r\n";
 	struct mail_structure *st = parse_str(msg);
-	struct mail_structure_strings strs;
-	struct buf blob, copy;
+	const char *strings[3] = { mail_structure_bodystructure(st), mail_structure_body(st),
+				   mail_structure_envelope(st) };
 	uint64_t size = mail_structure_size(st);
+	struct buf sealed, copy;
+	const char *s;
+	size_t len;
 
 	(void)state;
-	buf_init(&blob, 0);
-	assert_int_equal(mail_structure_serialize(st, &blob), 0);
-	assert_true(mail_structure_peek(blob.data, blob.len, size, &strs));
-	assert_int_equal(strs.bodystructure_len, strlen(mail_structure_bodystructure(st)));
-	assert_memory_equal(strs.bodystructure, mail_structure_bodystructure(st), strs.bodystructure_len);
-	assert_int_equal(strs.body_len, strlen(mail_structure_body(st)));
-	assert_memory_equal(strs.body, mail_structure_body(st), strs.body_len);
-	assert_int_equal(strs.envelope_len, strlen(mail_structure_envelope(st)));
-	assert_memory_equal(strs.envelope, mail_structure_envelope(st), strs.envelope_len);
-	assert_false(mail_structure_peek(blob.data, blob.len, size + 1, &strs));
+	buf_init(&sealed, 0);
 	buf_init(&copy, 0);
-	for (size_t i = 0; i < blob.len; i++) {
-		buf_reset(&copy);
-		assert_int_equal(buf_append(&copy, blob.data, blob.len), 0);
-		copy.data[i] ^= 0x20;
-		assert_false(mail_structure_peek(copy.data, copy.len, size, &strs));
-		assert_false(mail_structure_peek(blob.data, i, size, &strs));
+	for (int k = 0; k < 3; k++) {
+		buf_reset(&sealed);
+		assert_int_equal(mail_structure_string_seal(strings[k], size, &sealed), 0);
+		assert_true(mail_structure_string_open(sealed.data, sealed.len, size, &s, &len));
+		assert_ptr_equal(s, sealed.data);
+		assert_int_equal(len, strlen(strings[k]));
+		assert_memory_equal(s, strings[k], len);
+		assert_false(mail_structure_string_open(sealed.data, sealed.len, size + 1, &s, &len));
+		assert_null(s);
+		assert_int_equal(len, 0);
+		for (size_t i = 0; i < sealed.len; i++) {
+			buf_reset(&copy);
+			assert_int_equal(buf_append(&copy, sealed.data, sealed.len), 0);
+			copy.data[i] ^= 0x20;
+			assert_false(mail_structure_string_open(copy.data, copy.len, size, &s, &len));
+			assert_false(mail_structure_string_open(sealed.data, i, size, &s, &len));
+		}
 	}
-	/* well hashed, but the first string's length runs past the end */
-	buf_reset(&copy);
-	assert_int_equal(buf_append(&copy, blob.data, blob.len), 0);
-	copy.data[15] = 0x7f;
-	rehash(&copy);
-	assert_false(mail_structure_peek(copy.data, copy.len, size, &strs));
-	assert_false(mail_structure_peek("", 0, 0, &strs));
+	/* the empty string seals too */
+	buf_reset(&sealed);
+	assert_int_equal(mail_structure_string_seal("", 0, &sealed), 0);
+	assert_int_equal(sealed.len, 8);
+	assert_true(mail_structure_string_open(sealed.data, sealed.len, 0, &s, &len));
+	assert_int_equal(len, 0);
+	assert_false(mail_structure_string_open(NULL, 0, 0, &s, &len));
+	assert_false(mail_structure_string_open("", 0, 0, &s, &len));
+	/* a capped buffer: nothing appended, an error */
 	buf_release(&copy);
-	buf_release(&blob);
+	buf_init(&copy, 16);
+	assert_int_equal(buf_append(&copy, "keep", 4), 0);
+	assert_int_equal(mail_structure_string_seal(strings[0], size, &copy), -1);
+	assert_int_equal(copy.len, 4);
+	buf_release(&copy);
+	buf_release(&sealed);
 	mail_structure_free(&st);
 }
 
@@ -466,12 +464,12 @@ static void test_blob_corrupt(void **state)
 	 * kind is unknown, no node, more nodes than there are */
 	buf_reset(&copy);
 	assert_int_equal(buf_append(&copy, blob.data, blob.len), 0);
-	put_u64(&copy, nodes_at(&blob) + 4 + 16, mail_structure_size(st) + 1);
+	put_u64(&copy, NODES_AT + 4 + 16, mail_structure_size(st) + 1);
 	rehash(&copy);
 	assert_null(mail_structure_deserialize(copy.data, copy.len));
 	buf_reset(&copy);
 	assert_int_equal(buf_append(&copy, blob.data, blob.len), 0);
-	copy.data[nodes_at(&blob) + 4 + 36] = 7;
+	copy.data[NODES_AT + 4 + 36] = 7;
 	rehash(&copy);
 	assert_null(mail_structure_deserialize(copy.data, copy.len));
 	for (i = 0; i < 3; i++) {
@@ -479,13 +477,14 @@ static void test_blob_corrupt(void **state)
 
 		buf_reset(&copy);
 		assert_int_equal(buf_append(&copy, blob.data, blob.len), 0);
-		copy.data[nodes_at(&blob)] = counts[i];
+		copy.data[NODES_AT] = counts[i];
 		rehash(&copy);
 		assert_null(mail_structure_deserialize(copy.data, copy.len));
 	}
 	assert_null(mail_structure_deserialize("", 0));
 	assert_null(mail_structure_deserialize("TMS\x01", 4));
 	assert_null(mail_structure_deserialize("TMS\x02", 4));
+	assert_null(mail_structure_deserialize("TMS\x03", 4));
 	back = mail_structure_deserialize(blob.data, blob.len);
 	assert_non_null(back);
 	mmc_same(st, back);
@@ -575,7 +574,7 @@ int main(void)
 		cmocka_unit_test(test_sections),
 		cmocka_unit_test(test_rfc2231),
 		cmocka_unit_test(test_blob_corrupt),
-		cmocka_unit_test(test_blob_peek),
+		cmocka_unit_test(test_string_seal),
 		cmocka_unit_test(test_bounds),
 	};
 	const char *slash = strrchr(__FILE__, '/');

@@ -1033,6 +1033,18 @@ static void test_recent(void **state)
 	assert_int_equal(store_recent_peek(f->acct, TREF(f->acct, "Nope"), &first), STORE_ERR_GONE);
 }
 
+/* A cache entry: the tree `tree` (len bytes), the strings "BS", "B", "ENV". */
+static const struct store_blob *entry(const char *tree, size_t len)
+{
+	static struct store_blob parts[STORE_STRUCTURE__COUNT];
+
+	parts[STORE_STRUCTURE_TREE] = (struct store_blob){ tree, len };
+	parts[STORE_STRUCTURE_BODYSTRUCTURE] = (struct store_blob){ "BS", 2 };
+	parts[STORE_STRUCTURE_BODY] = (struct store_blob){ "B", 1 };
+	parts[STORE_STRUCTURE_ENVELOPE] = (struct store_blob){ "ENV", 3 };
+	return parts;
+}
+
 static void test_structure(void **state)
 {
 	struct fixture *f = *state;
@@ -1042,8 +1054,8 @@ static void test_structure(void **state)
 	size_t len;
 
 	assert_int_equal(store_structure_get(f->acct, &inbox, uid, &data, &len), STORE_ERR_NOT_FOUND);
-	assert_int_equal(store_structure_put(f->acct, &inbox, 99, "s", 1), STORE_ERR_NOT_FOUND);
-	assert_int_equal(store_structure_put(f->acct, &inbox, uid, "shape\0x", 7), STORE_OK);
+	assert_int_equal(store_structure_put(f->acct, &inbox, 99, entry("s", 1)), STORE_ERR_NOT_FOUND);
+	assert_int_equal(store_structure_put(f->acct, &inbox, uid, entry("shape\0x", 7)), STORE_OK);
 	assert_int_equal(store_copy(f->acct, &inbox, &uid, 1, "Archive", &copy), STORE_OK);
 	archive = test_ref(f->acct, "Archive");
 	/* the copy shares it */
@@ -1057,7 +1069,151 @@ static void test_structure(void **state)
 	assert_int_equal(store_expunge(f->acct, &archive, &copy, 1), STORE_OK);
 	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM structures"), 0);
 	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM files"), 0);
-	assert_int_equal(store_structure_put(f->acct, TREF(f->acct, "Nope"), 1, "s", 1), STORE_ERR_GONE);
+	assert_int_equal(store_structure_put(f->acct, TREF(f->acct, "Nope"), 1, entry("s", 1)), STORE_ERR_GONE);
+}
+
+/* What a batch's callback got: the parts of each message, copied. */
+struct got_parts {
+	bool refuse;            /* the callback says the parts did not check out */
+	int calls, held;
+	size_t index[8];
+	char part[8][STORE_STRUCTURE__COUNT][8];
+	bool null[8][STORE_STRUCTURE__COUNT];
+};
+
+static bool on_parts(void *ctx, size_t i, const struct store_blob parts[STORE_STRUCTURE__COUNT],
+		     bool held)
+{
+	struct got_parts *g = ctx;
+
+	assert_true(g->calls < 8);
+	g->held += held;
+	g->index[g->calls] = i;
+	for (int p = 0; p < STORE_STRUCTURE__COUNT; p++) {
+		assert_true(parts[p].len < sizeof(g->part[0][0]));
+		g->null[g->calls][p] = parts[p].data == NULL;
+		if (parts[p].data != NULL)
+			memcpy(g->part[g->calls][p], parts[p].data, parts[p].len);
+	}
+	g->calls++;
+	return !g->refuse;
+}
+
+/* A FETCH batch: message rows and the parts asked of their entries in
+ * one read, dense (a scan) or sparse (lookups) alike; a message without
+ * an entry gets NULL parts, a gone one no call and uid 0. */
+static void test_structures_batch(void **state)
+{
+	const unsigned strings = 1u << STORE_STRUCTURE_BODYSTRUCTURE | 1u << STORE_STRUCTURE_ENVELOPE;
+	struct fixture *f = *state;
+	struct store_mailbox_ref inbox = test_ref(f->acct, "INBOX");
+	struct store_message out[4];
+	struct got_parts g = { 0 };
+	uint32_t uids[4], wrong[2];
+
+	for (int i = 0; i < 3; i++)
+		uids[i] = append(f->acct, "INBOX", "m\r\n", 0, NULL);
+	uids[3] = uids[2] + 1;   /* not there */
+	assert_int_equal(store_structure_put(f->acct, &inbox, uids[1], entry("tree", 4)), STORE_OK);
+	/* dense: one scan */
+	assert_int_equal(store_messages_get_structures(f->acct, &inbox, uids, 4, strings, out,
+						       on_parts, &g), STORE_OK);
+	assert_int_equal(g.calls, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(out[i].uid, uids[i]);
+		assert_int_equal(out[i].size, 3);
+		assert_int_equal(g.index[i], (size_t)i);
+	}
+	assert_int_equal(out[3].uid, 0);
+	/* no entry: NULL parts; with one: the parts asked, only */
+	for (int p = 0; p < STORE_STRUCTURE__COUNT; p++)
+		assert_true(g.null[0][p] && g.null[2][p]);
+	assert_true(g.null[1][STORE_STRUCTURE_TREE]);
+	assert_true(g.null[1][STORE_STRUCTURE_BODY]);
+	assert_string_equal(g.part[1][STORE_STRUCTURE_BODYSTRUCTURE], "BS");
+	assert_string_equal(g.part[1][STORE_STRUCTURE_ENVELOPE], "ENV");
+	for (int i = 0; i < 4; i++)
+		free(out[i].keywords);
+	/* the parts that checked out are held by the handle: the second read
+	 * hands them over as held (the batch with the message without an
+	 * entry still reads the join, the one entry's alone the rows) */
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_messages_get_structures(f->acct, &inbox, &uids[1], 1, strings, out,
+						       on_parts, &g), STORE_OK);
+	assert_int_equal(g.calls, 1);
+	assert_int_equal(g.held, 1);
+	assert_int_equal(out[0].uid, uids[1]);
+	assert_int_equal(out[0].size, 3);
+	assert_string_equal(g.part[0][STORE_STRUCTURE_BODYSTRUCTURE], "BS");
+	assert_true(g.null[0][STORE_STRUCTURE_TREE]);
+	free(out[0].keywords);
+	/* more parts than held: read again; refused: not held */
+	memset(&g, 0, sizeof(g));
+	g.refuse = true;
+	assert_int_equal(store_messages_get_structures(f->acct, &inbox, &uids[1], 1,
+						       strings | 1u << STORE_STRUCTURE_BODY, out,
+						       on_parts, &g), STORE_OK);
+	assert_int_equal(g.held, 0);
+	assert_string_equal(g.part[0][STORE_STRUCTURE_BODY], "B");
+	free(out[0].keywords);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_messages_get_structures(f->acct, &inbox, &uids[1], 1,
+						       strings | 1u << STORE_STRUCTURE_BODY, out,
+						       on_parts, &g), STORE_OK);
+	assert_int_equal(g.held, 0);
+	free(out[0].keywords);
+	/* a put forgets what was held */
+	assert_int_equal(store_structure_put(f->acct, &inbox, uids[1], entry("tree", 4)), STORE_OK);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_messages_get_structures(f->acct, &inbox, &uids[1], 1, strings, out,
+						       on_parts, &g), STORE_OK);
+	assert_int_equal(g.held, 0);
+	free(out[0].keywords);
+	/* one UID: a lookup, the same */
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_messages_get_structures(f->acct, &inbox, &uids[1], 1,
+						       1u << STORE_STRUCTURE_TREE, out, on_parts, &g),
+			 STORE_OK);
+	assert_int_equal(g.calls, 1);
+	assert_int_equal(out[0].uid, uids[1]);
+	assert_string_equal(g.part[0][STORE_STRUCTURE_TREE], "tree");
+	assert_true(g.null[0][STORE_STRUCTURE_BODYSTRUCTURE]);
+	free(out[0].keywords);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_messages_get_structures(f->acct, &inbox, &uids[3], 1, strings, out,
+						       on_parts, &g), STORE_OK);
+	assert_int_equal(g.calls, 0);
+	assert_int_equal(out[0].uid, 0);
+
+	wrong[0] = uids[1];
+	wrong[1] = uids[0];
+	assert_int_equal(store_messages_get_structures(f->acct, &inbox, wrong, 2, strings, out,
+						       on_parts, &g), STORE_ERR_INVALID);
+	assert_int_equal(store_messages_get_structures(f->acct, TREF(f->acct, "Nope"), uids, 2,
+						       strings, out, on_parts, &g), STORE_ERR_GONE);
+	assert_int_equal(out[0].uid, 0);
+	/* too large together */
+	{
+		struct store_blob big[STORE_STRUCTURE__COUNT];
+
+		memcpy(big, entry("t", 1), sizeof(big));
+		big[STORE_STRUCTURE_BODY].len = STORE_STRUCTURE_MAX;
+		assert_int_equal(store_structure_put(f->acct, &inbox, uids[0], big), STORE_ERR_INVALID);
+	}
+	/* held, and the message expunged meanwhile: gone all the same */
+	for (int held = 0; held < 2; held++) {
+		memset(&g, 0, sizeof(g));
+		assert_int_equal(store_messages_get_structures(f->acct, &inbox, &uids[1], 1, strings,
+							       out, on_parts, &g), STORE_OK);
+		assert_int_equal(g.held, held);
+		free(out[0].keywords);
+	}
+	assert_int_equal(store_expunge(f->acct, &inbox, &uids[1], 1), STORE_OK);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_messages_get_structures(f->acct, &inbox, &uids[1], 1, strings, out,
+						       on_parts, &g), STORE_OK);
+	assert_int_equal(g.calls, 0);
+	assert_int_equal(out[0].uid, 0);
 }
 
 /* A scan finds each message's file and cached structure at once; a UID
@@ -1078,7 +1234,7 @@ static void test_scan(void **state)
 	uids[1] = append(f->acct, "INBOX", "two!\r\n", 0, NULL);
 	uids[2] = 99;
 	uids[3] = append(f->acct, "INBOX", "four\r\n", 0, NULL);
-	assert_int_equal(store_structure_put(f->acct, &inbox, uids[1], "blob", 4), STORE_OK);
+	assert_int_equal(store_structure_put(f->acct, &inbox, uids[1], entry("blob", 4)), STORE_OK);
 	assert_int_equal(store_scan_open(f->acct, &inbox, uids, 4, &scan), STORE_OK);
 	assert_null(store_scan_structure(scan, 0, &len));
 	blob = store_scan_structure(scan, 1, &len);
@@ -1227,6 +1383,28 @@ static void schema_back(struct fixture *f, const char *undo)
 	assert_int_equal(store_open(f->dir, ADDR, &f->acct), STORE_OK);
 }
 
+/* v5 -> v6: the structure cache's entries were one blob each, a format
+ * no longer read: they go, and the cache takes parts. */
+static void test_migrate_v5(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox_ref inbox;
+	uint32_t uid = append(f->acct, "INBOX", "a\r\n", 0, NULL);
+
+	schema_back(f, TEST_SCHEMA_UNDO_V6
+		    " INSERT INTO structures SELECT file_id, x'00' FROM messages;"
+		    " PRAGMA user_version = 5");
+	assert_int_equal(sql_int(f->acct, "PRAGMA user_version"), 6);
+	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM structures"), 0);
+	inbox = test_ref(f->acct, "INBOX");
+	assert_int_equal(store_structure_put(f->acct, &inbox, uid, entry("t", 1)), STORE_OK);
+	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM structures"
+				 " WHERE envelope = CAST('ENV' AS BLOB)"), 1);
+	/* and it still goes with the file */
+	assert_int_equal(store_expunge(f->acct, &inbox, &uid, 1), STORE_OK);
+	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM structures"), 0);
+}
+
 /* v4 -> v5: expunged rows from before are kept a whole horizon from the
  * migration on, and nothing counts as pruned. */
 static void test_migrate_v4(void **state)
@@ -1238,7 +1416,7 @@ static void test_migrate_v4(void **state)
 	uids[1] = append(f->acct, "INBOX", "b\r\n", 0, NULL);
 	assert_int_equal(store_expunge(f->acct, TREF(f->acct, "INBOX"), uids, 1), STORE_OK);
 	schema_back(f, TEST_SCHEMA_UNDO_V5 " PRAGMA user_version = 4");
-	assert_int_equal(sql_int(f->acct, "PRAGMA user_version"), 5);
+	assert_int_equal(sql_int(f->acct, "PRAGMA user_version"), 6);
 	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM expunged"
 				 " WHERE abs(expunged_at - strftime('%s', 'now')) > 60"), 0);
 	assert_int_equal(sql_int(f->acct, "SELECT max(pruned_modseq) FROM mailboxes"), 0);
@@ -1260,7 +1438,7 @@ static void test_migrate_v3(void **state)
 	append(f->acct, "INBOX", "bb\r\n", STORE_FLAG_DELETED, "Y z");
 	assert_int_equal(store_subscribe(f->acct, "Junk", false), STORE_OK);
 	schema_back(f, TEST_SCHEMA_UNDO_V4 " PRAGMA user_version = 3");
-	assert_int_equal(sql_int(f->acct, "PRAGMA user_version"), 5);
+	assert_int_equal(sql_int(f->acct, "PRAGMA user_version"), 6);
 	box = get_box(f->acct, "INBOX");
 	assert_int_equal(box.messages, 2);
 	assert_int_equal(box.unseen, 1);
@@ -1307,11 +1485,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_recent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_structure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_structures_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hub_mailbox_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlink_after_leave, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v4, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v5, setup, teardown),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR);
