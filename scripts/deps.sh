@@ -25,8 +25,9 @@ python3 python3-pytest openssl curl fetchmail swaks iproute2 util-linux
 # dkimpy (python3-dkim, with python3-nacl for Ed25519) and OpenDKIM's
 # verifier (opendkim -t, run from a configuration of its own; its daemon
 # is not started) check the DKIM signatures tern makes
-# (tests/e2e/test_dkim.py).
-TEST_PACKAGES="dovecot-core dovecot-imapd libnet-ssleay-perl libio-socket-ssl-perl postfix mutt isync python3-dkim python3-nacl opendkim"
+# (tests/e2e/test_dkim.py). pytest-xdist runs the e2e test files in
+# parallel (make e2e).
+TEST_PACKAGES="dovecot-core dovecot-imapd libnet-ssleay-perl libio-socket-ssl-perl postfix mutt isync python3-dkim python3-nacl opendkim python3-pytest-xdist"
 if [ "${1:-}" = test ]; then
 	PACKAGES="$PACKAGES $TEST_PACKAGES"
 fi

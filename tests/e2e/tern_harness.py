@@ -46,17 +46,33 @@ def _ephemeral_range():
         return 32768, 60999
 
 
+def _worker_slice(lo, hi):
+    """[lo, hi], or under pytest-xdist (`make e2e` runs test files in
+    parallel) worker gwN's own Nth of PYTEST_XDIST_WORKER_COUNT equal
+    slices of it: two workers of one run never hand out the same port,
+    so a test that expects nothing on a port it chose finds nothing."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or "1")
+    if not re.fullmatch(r"gw\d+", worker) or count < 2:
+        return lo, hi
+    n = int(worker[2:]) % count
+    width = (hi - lo + 1) // count
+    return lo + n * width, lo + (n + 1) * width - 1
+
+
 def free_port():
     """A loopback port that is free now, never handed out before in this
-    process, and outside the kernel's ephemeral range: a port from bind(0)
-    can be taken again by the very next client connection's local end
-    before the server binds it (EADDRINUSE, a flaky start)."""
+    process (nor by another worker of a parallel run), and outside the
+    kernel's ephemeral range: a port from bind(0) can be taken again by
+    the very next client connection's local end before the server binds
+    it (EADDRINUSE, a flaky start)."""
     import random
     lo, hi = _ephemeral_range()
     if lo - 1 > 20000:
         candidates = (20000, lo - 1)
     else:
         candidates = (hi + 1, 65535) if hi < 65000 else (1024, 65535)
+    candidates = _worker_slice(*candidates)
     for _ in range(200):
         port = random.randint(*candidates)
         if port in _handed_out:
