@@ -7,10 +7,11 @@
 JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 FUZZ_SECONDS ?= 20
-# Tests run JOBS at a time (README.md, "Tests"): ctest tests, libFuzzer
-# harnesses, and e2e test files (pytest-xdist; --dist loadfile keeps each
-# file, with its module-scoped servers, on one worker). E2E_JOBS=1 runs
-# the e2e files one after the other, as does a machine without xdist.
+# Tests run JOBS at a time (README.md, "How the test suite runs"): ctest
+# tests, libFuzzer harnesses, and e2e test files (pytest-xdist; --dist
+# loadfile keeps each file, with its module-scoped servers, on one
+# worker). E2E_JOBS=1 runs the e2e files one after the other, as does a
+# machine without xdist.
 E2E_JOBS ?= $(JOBS)
 E2E_PARALLEL := $(shell [ $(E2E_JOBS) -gt 1 ] && /usr/bin/python3 -c 'import xdist' 2>/dev/null && printf -- '-n %s --dist loadfile' $(E2E_JOBS))
 
