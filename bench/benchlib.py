@@ -221,7 +221,7 @@ base_dir = {top}/run
 state_dir = {top}/state
 log_path = {top}/dovecot.log
 # plaintext over loopback TCP, as tern's auth.allow_plaintext_loopback
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 passdb {{
@@ -251,7 +251,8 @@ service {protocol}-login {{
     port = {port}
   }}
   inet_listener {protocol}s {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 {extra}}}
 """
@@ -260,21 +261,29 @@ service {protocol}-login {{
 class Dovecot:
 	"""Debian's Dovecot from a configuration written from scratch (not
 	/etc/dovecot), with its own base_dir, state_dir, log and passwd-file
-	under `top`, serving `protocol` ("pop3" or "imap") on a free port."""
+	under `top`, serving `protocol` ("pop3" or "imap") on a free port.
+	With `tls` (certificate and key files), SSL is on and the implicit-TLS
+	listener (pop3s, imaps) serves on a second free port, `tls_port`;
+	`extra` is appended to the configuration."""
 
-	def __init__(self, top, script, protocol, plimit, climit, name="dovecot", login_extra=""):
+	def __init__(self, top, script, protocol, plimit, climit, name="dovecot", login_extra="",
+		     tls=None, extra=""):
 		self.top = top
 		self.name = name
 		self.port = free_port()
+		self.tls_port = free_port() if tls is not None else 0
 		self.proc = None
 		self.pid = None
 		for d in ("run", "state", "home"):
 			os.makedirs(os.path.join(top, d), exist_ok=True)
+		ssl = "ssl = no" if tls is None else "ssl = yes\nssl_cert = <%s\nssl_key = <%s" % tls
 		conf = DOVECOT_CONF.format(script=script, protocol=protocol, top=top, uid=NOBODY_UID,
-					   gid=NOBODY_GID, plimit=plimit, climit=climit)
+					   gid=NOBODY_GID, plimit=plimit, climit=climit, ssl=ssl)
 		for p in ("pop3", "imap"):
 			conf += DOVECOT_SERVICE.format(protocol=p, port=self.port if p == protocol else 0,
+						       tls_port=self.tls_port if p == protocol else 0,
 						       extra=login_extra if p == protocol else "")
+		conf += extra
 		self.conf = os.path.join(top, "dovecot.conf")
 		with open(self.conf, "w") as f:
 			f.write(conf)

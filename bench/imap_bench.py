@@ -2,12 +2,17 @@
 # under one load generator (this file, stdlib only) and print a table:
 # SELECT of a 100,000-message mailbox, FETCH 1:* (UID FLAGS) on it, FETCH
 # BODYSTRUCTURE of 10,000 messages, SEARCH TEXT over 10,000 messages, and
-# a mixed load of 50 concurrent clients. See bench/README.md.
+# a mixed load of 50 concurrent clients; and the memory of 10,000 idle
+# connections in IDLE. See bench/README.md.
+import asyncio
 import multiprocessing
 import os
 import random
 import resource
+import shutil
 import socket
+import ssl
+import subprocess
 import sys
 import time
 import warnings
@@ -323,6 +328,243 @@ def row(label, t, d, digits, note, lower_better):
 	print("%-44s %10s %10s %7s  %s" % (label, fmt(t, digits), fmt(d, digits), ratio, note))
 
 
+# ---------------------------------------------------------------- idle connections
+#
+# Memory per idle logged-in connection in IDLE (issue 8): IDLE_CONNS
+# connections spread over IDLE_ACCOUNTS accounts whose INBOX holds
+# IDLE_MSGS messages each, once over TLS (imaps) and once in plain text
+# (imap); growth of the server's whole process tree (Pss) divided by the
+# connections. Dovecot needs two processes per TLS connection, so it runs
+# at a count that fits the machine (IDLE_DOVECOT_CONNS over
+# IDLE_DOVECOT_ACCOUNTS); each side's count is printed beside its figure.
+
+IDLE_CONNS = env_int("BENCH_IDLE_CONNS", 10_000)
+IDLE_ACCOUNTS = env_int("BENCH_IDLE_ACCOUNTS", 1_000)
+IDLE_MSGS = env_int("BENCH_IDLE_MSGS", 1_000)
+IDLE_DOVECOT_CONNS = env_int("BENCH_IDLE_DOVECOT_CONNS", 1_000)
+IDLE_DOVECOT_ACCOUNTS = env_int("BENCH_IDLE_DOVECOT_ACCOUNTS", 100)
+# Seconds between the last IDLE and the second reading: past tern's
+# [server] account_linger (5 s) and the time its reaper takes to close
+# 1,000 accounts (two fsyncs each, one after the other: seconds on this
+# disk), so the figure is the steady state of idle sessions, not the
+# moment after their SELECT (8 s was too early: 32 KiB instead of 20).
+IDLE_SETTLE = float(os.environ.get("BENCH_IDLE_SETTLE", "15"))
+IDLE_PARALLEL = 100                               # connections being set up at once
+IDLE_PARALLEL_FIRST = 16                          # the same for first logins (hashed)
+
+
+def idle_user(i):
+	return "idle%d@%s" % (i, DOMAIN)
+
+
+def idle_source(i):
+	"""Each account's connections come from a loopback address of its own
+	(127.1.x.y), as its user's devices would: both servers bound the
+	connections and pace the logins per address."""
+	return "127.1.%d.%d" % (i // 250, i % 250 + 1)
+
+
+def idle_cert(top):
+	"""One self-signed ECDSA P-256 pair for both servers, so that both
+	do the same handshake and keep the same key."""
+	cert, key = os.path.join(top, "idle-cert.pem"), os.path.join(top, "idle-key.pem")
+	p = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+			    "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=bench.test",
+			    "-days", "2", "-keyout", key, "-out", cert], capture_output=True, text=True)
+	if p.returncode != 0:
+		raise BenchError("openssl req: %s" % p.stderr.strip()[-300:])
+	for f in (cert, key):
+		os.chmod(f, 0o644)
+	return cert, key
+
+
+def idle_clone_account(src, dst):
+	"""An account folder copied from another (DESIGN 5: a user's folder is
+	self-contained): index.db and its companions copied, the immutable
+	message files hard-linked. Much faster than importing every account."""
+	os.makedirs(os.path.join(dst, "msg"), mode=0o700)
+	for name in os.listdir(src):
+		if name != "msg":
+			shutil.copy2(os.path.join(src, name), os.path.join(dst, name))
+	for name in os.listdir(os.path.join(src, "msg")):
+		os.link(os.path.join(src, "msg", name), os.path.join(dst, "msg", name))
+	if benchlib.AS_ROOT:
+		for path in (dst, os.path.join(dst, "msg")) + tuple(os.path.join(dst, n) for n in os.listdir(dst)):
+			os.chown(path, benchlib.NOBODY_UID, benchlib.NOBODY_GID)
+
+
+class IdleTern(Tern):
+	def __init__(self, top, cert, key):
+		super().__init__(top)
+		self.tls_port = benchlib.free_port()
+		self.sets.update({
+			"listen.imaps": "127.0.0.1:%d" % self.tls_port,
+			"tls.cert": cert, "tls.key": key,
+			# the verified-login cache is a fixed table: a few of 1,000
+			# accounts miss it and are hashed again, and when 100 such
+			# logins come at once the default queue (64) would refuse some
+			"auth.hash_queue": str(IDLE_CONNS),
+			"limits.connections": str(IDLE_CONNS + 1000),
+			"limits.connections_per_ip": str(IDLE_CONNS // IDLE_ACCOUNTS + 50),
+		})
+
+	def setup(self, n_accounts, sha_hash, maildir):
+		self.cmd("domain", "add", DOMAIN)
+		for i in range(n_accounts + 1):
+			self.cmd("user", "add", idle_user(i), "--hash", "{SHA512-CRYPT}" + sha_hash)
+		# account 0 is imported, the others are copies of it; the last is
+		# the warm-up login's, outside the measured connections
+		self.cmd("import", "maildir", idle_user(0), maildir, timeout=600)
+		base = os.path.join(self.data, "mail", DOMAIN)
+		for i in range(1, n_accounts + 1):
+			idle_clone_account(os.path.join(base, "idle0"), os.path.join(base, "idle%d" % i))
+
+
+class IdleDovecot(Dovecot):
+	def __init__(self, top, cert, key):
+		benchlib.Dovecot.__init__(self, top, "imap_bench.py", "imap", plimit=IDLE_DOVECOT_CONNS + 100,
+					  climit=IDLE_DOVECOT_CONNS * 4 + 400, tls=(cert, key),
+					  extra="mail_max_userip_connections = %d\n" %
+					  (IDLE_DOVECOT_CONNS // IDLE_DOVECOT_ACCOUNTS + 50))
+
+	def setup(self, n_accounts, sha_hash, maildir):
+		users = [idle_user(i) for i in range(n_accounts + 1)]
+		super().setup(users, sha_hash, dict.fromkeys(users, maildir))
+
+
+async def idle_open(port, ctx, account, conns):
+	"""One connection: LOGIN, SELECT INBOX, IDLE, and kept open in IDLE."""
+	reader, writer = await asyncio.wait_for(asyncio.open_connection(
+		"127.0.0.1", port, ssl=ctx, local_addr=(idle_source(account), 0),
+		server_hostname="bench.test" if ctx is not None else None), IO_TIMEOUT)
+
+	async def answer(tag):
+		while True:
+			line = await asyncio.wait_for(reader.readline(), IO_TIMEOUT)
+			if not line:
+				raise BenchError("server closed the connection")
+			if line.startswith(tag):
+				return line
+
+	await answer(b"* ")
+	for tag, text in ((b"a", b'LOGIN "%s" "%s"' % (idle_user(account).encode(), PASSWORD.encode())),
+			  (b"b", b"SELECT INBOX")):
+		writer.write(tag + b" " + text + b"\r\n")
+		line = await answer(tag + b" ")
+		if not line.startswith(tag + b" OK"):
+			raise BenchError("%s -> %s" % (text[:20], line.strip()[:200]))
+	writer.write(b"c IDLE\r\n")
+	await answer(b"+")
+	conns.append(writer)
+
+
+async def idle_open_all(port, ctx, n_conns, n_accounts, conns):
+	"""n_conns connections, account after account in turn: first one
+	per account (an uncached login: its password hash runs, so at most
+	IDLE_PARALLEL_FIRST at once, as a server's hash queue is bounded),
+	then the others, IDLE_PARALLEL at once."""
+	async def one(gate, k):
+		async with gate:
+			await idle_open(port, ctx, k % n_accounts, conns)
+
+	first = min(n_conns, n_accounts)
+	gate = asyncio.Semaphore(IDLE_PARALLEL_FIRST)
+	results = await asyncio.gather(*(one(gate, k) for k in range(first)), return_exceptions=True)
+	gate = asyncio.Semaphore(IDLE_PARALLEL)
+	results += await asyncio.gather(*(one(gate, k) for k in range(first, n_conns)),
+					return_exceptions=True)
+	failed = [r for r in results if isinstance(r, BaseException)]
+	if failed:
+		raise BenchError("%d of %d connections failed, first: %r" % (len(failed), n_conns, failed[0]))
+
+
+def idle_measure(srv, port, tls, n_conns, n_accounts):
+	"""(KiB per connection at once, after IDLE_SETTLE s; server processes)."""
+	ctx = None
+	if tls:
+		ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+		ctx.check_hostname = False
+		ctx.verify_mode = ssl.CERT_NONE
+	loop = asyncio.new_event_loop()
+	conns = []
+	try:
+		# warm-up: a login and SELECT on the spare account, so that what
+		# starts on demand (Dovecot's auth and config processes, tern's
+		# pool threads) is in the baseline
+		loop.run_until_complete(idle_open(port, ctx, n_accounts, conns))
+		for w in conns:
+			w.close()
+		conns.clear()
+		time.sleep(IDLE_SETTLE)
+		before, _, _ = benchlib.tree_memory(srv.pid)
+		t = time.monotonic()
+		loop.run_until_complete(idle_open_all(port, ctx, n_conns, n_accounts, conns))
+		log("%s: %d connections in IDLE (%s) in %.1f s" % (srv.name, n_conns, "TLS" if tls else "plain",
+								 time.monotonic() - t))
+		now, _, _ = benchlib.tree_memory(srv.pid)
+		time.sleep(IDLE_SETTLE)
+		settled, _, procs = benchlib.tree_memory(srv.pid)
+		return (now - before) / n_conns, (settled - before) / n_conns, procs
+	finally:
+		for w in conns:
+			w.close()
+		loop.run_until_complete(asyncio.sleep(0.5))
+		loop.close()
+
+
+def idle_bench(top, servers):
+	t_start = time.monotonic()
+	sha_hash = crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_SHA512))
+	cert, key = idle_cert(top)
+	maildir = os.path.join(top, "src-idle")
+	log("idle: writing the Maildir (%d messages) and %d accounts" % (IDLE_MSGS, IDLE_ACCOUNTS))
+	write_maildir(maildir, IDLE_MSGS, small_message)
+	only = os.environ.get("BENCH_SERVERS", "tern,dovecot").split(",")
+	sides = []
+	if "tern" in only:
+		tern = IdleTern(top, cert, key)
+		tern.setup(IDLE_ACCOUNTS, sha_hash, maildir)
+		n_conns = idle_fit(IDLE_CONNS)
+		if n_conns < IDLE_CONNS:
+			log("idle: the descriptor limit carries %d tern connections, not %d" % (n_conns, IDLE_CONNS))
+		sides.append((tern, n_conns, IDLE_ACCOUNTS))
+	if "dovecot" in only:
+		dtop = os.path.join(top, "dovecot-idle")
+		os.mkdir(dtop, 0o755)
+		dove = IdleDovecot(dtop, cert, key)
+		dove.setup(IDLE_DOVECOT_ACCOUNTS, sha_hash, maildir)
+		sides.append((dove, IDLE_DOVECOT_CONNS, IDLE_DOVECOT_ACCOUNTS))
+	results = {}
+	for srv, n_conns, n_accounts in sides:
+		servers.append(srv)
+		# a fresh server for each: memory freed by the first run would be
+		# reused by the second without growing its Pss
+		for tls in (True, False):
+			srv.start()
+			log("%s: %d idle connections over %d accounts, %s" %
+			    (srv.name, n_conns, n_accounts, "TLS" if tls else "plain"))
+			results[srv.name, tls] = idle_measure(srv, srv.tls_port if tls else srv.port, tls,
+							      n_conns, n_accounts)
+			srv.stop()
+	print()
+	print(machine_line())
+	print("idle IMAP connections in IDLE after LOGIN and SELECT INBOX (%d messages per INBOX);"
+	      % IDLE_MSGS)
+	print("KiB per connection = growth of Pss over the server's process tree / connections")
+	print("%-10s %-6s %8s %9s %10s %10s %6s" % ("server", "", "conns", "accounts", "at once",
+						     "settled", "procs"))
+	for srv, n_conns, n_accounts in sides:
+		for tls in (True, False):
+			now, settled, procs = results[srv.name, tls]
+			print("%-10s %-6s %8d %9d %10.1f %10.1f %6d" % (srv.name, "TLS" if tls else "plain", n_conns,
+								      n_accounts, now, settled, procs))
+	print("settled = %.0f s after the last IDLE (past tern's account_linger and its closing of the"
+	      " accounts);" % IDLE_SETTLE)
+	print("goal (issue 8): at most 25 KB per idle TLS connection")
+	print("idle run: %.0f s" % (time.monotonic() - t_start))
+	return 0
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -330,10 +572,45 @@ def main():
 		raise BenchError("%s not found; run `make build`" % TERN_BIN)
 	if not os.path.exists(DOVECOT_BIN):
 		raise BenchError("%s not found; run `sh scripts/deps.sh bench`" % DOVECOT_BIN)
+	raise_nofile(IDLE_CONNS * 2 + 4096)
+	parts = os.environ.get("BENCH_IMAP_PARTS", "timings,idle").split(",")
+	status = 0
+	if "timings" in parts:
+		status |= benchlib.run("tern-imap-bench-", DEADLINE, bench)
+	if "idle" in parts:
+		status |= benchlib.run("tern-imap-idle-", DEADLINE, idle_bench)
+	return status
+
+
+def raise_nofile(want):
+	"""The descriptor limit of this client and the servers it starts: the
+	soft one up to `want`, and as root the hard one too (up to
+	fs.nr_open), since 10,000 connections need more than 20,000."""
 	soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-	if soft < 4096 and (hard == resource.RLIM_INFINITY or hard >= 4096):
-		resource.setrlimit(resource.RLIMIT_NOFILE, (4096, hard))
-	return benchlib.run("tern-imap-bench-", DEADLINE, bench)
+	if hard != resource.RLIM_INFINITY and hard < want and benchlib.AS_ROOT:
+		try:
+			with open("/proc/sys/fs/nr_open") as f:
+				ceiling = min(want, int(f.read()))
+			resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, ceiling))
+			hard = ceiling
+		except (OSError, ValueError):
+			pass    # no CAP_SYS_RESOURCE (a container): the hard limit stays
+	soft = want if hard == resource.RLIM_INFINITY else min(want, hard)
+	resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def idle_fit(n_conns):
+	"""The connections an IMAP-only tern takes under this descriptor
+	limit without closing any: it fits [limits] connections to the limit
+	(2 descriptors per IMAP connection after a reserve of 64 + 16 per I/O
+	thread), and above 90 % of that closes the oldest connection still
+	waiting to log in for each new one. Less a margin for the warm-up
+	connection and those being set up."""
+	_, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+	if hard == resource.RLIM_INFINITY:
+		return n_conns
+	fit = (hard - 64 - 16 * (os.cpu_count() or 1)) // 2 * 9 // 10 - IDLE_PARALLEL
+	return min(n_conns, fit)
 
 
 def bench(top, servers):

@@ -25,9 +25,11 @@ python3 python3-pytest openssl curl fetchmail swaks iproute2 util-linux
 # dkimpy (python3-dkim, with python3-nacl for Ed25519) and OpenDKIM's
 # verifier (opendkim -t, run from a configuration of its own; its daemon
 # is not started) check the DKIM signatures tern makes
-# (tests/e2e/test_dkim.py). pytest-xdist runs the e2e test files in
-# parallel (make e2e).
-TEST_PACKAGES="dovecot-core dovecot-imapd libnet-ssleay-perl libio-socket-ssl-perl postfix mutt isync python3-dkim python3-nacl opendkim python3-pytest-xdist"
+# (tests/e2e/test_dkim.py). dnsmasq (the binary alone, no service) is the
+# real DNS server of the resolver's tests (tests/unit/test-dns.c), run on
+# a loopback port from a configuration file the test writes. pytest-xdist
+# runs the e2e test files in parallel (make e2e).
+TEST_PACKAGES="dovecot-core dovecot-imapd libnet-ssleay-perl libio-socket-ssl-perl postfix mutt isync python3-dkim python3-nacl opendkim dnsmasq-base python3-pytest-xdist"
 if [ "${1:-}" = test ]; then
 	PACKAGES="$PACKAGES $TEST_PACKAGES"
 fi

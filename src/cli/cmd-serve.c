@@ -305,6 +305,7 @@ static int serve(const struct config *cfg)
 	ctx.smtp.queue = queue;
 	ctx.submission.queue = queue;
 	ctx.local.queue = queue;
+	ctx.smtp.srs = ctx.submission.srs = ctx.local.srs = queue_srs(queue);
 	/* `tern queue remove|hold|release|flush` talk to the queue here,
 	 * `tern user del` to the store (a lingering account) */
 	const struct control_table tables[] = {

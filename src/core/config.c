@@ -44,6 +44,31 @@ const char *service_name(enum service service)
 	return service_names[service];
 }
 
+static const char *const address_preference_names[] = {
+	[ADDRESS_PREFER_IPV6] = "ipv6",
+	[ADDRESS_PREFER_IPV4] = "ipv4",
+	[ADDRESS_IPV6_ONLY] = "ipv6-only",
+	[ADDRESS_IPV4_ONLY] = "ipv4-only",
+};
+_Static_assert(ARRAY_SIZE(address_preference_names) == ADDRESS_PREFERENCE__COUNT,
+	       "address_preference_names");
+
+const char *address_preference_name(enum address_preference pref)
+{
+	return (unsigned)pref < ADDRESS_PREFERENCE__COUNT ? address_preference_names[pref] : "?";
+}
+
+int address_preference_parse(const char *value, enum address_preference *pref_r)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(address_preference_names); i++) {
+		if (strcmp(value, address_preference_names[i]) == 0) {
+			*pref_r = (enum address_preference)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 enum config_type {
 	CONFIG_STRING,  /* char * (malloc'd) */
 	CONFIG_BOOL,    /* bool */
@@ -95,6 +120,7 @@ static char *config_check_networks(const char *value);
 static char *config_check_separator(const char *value);
 static char *config_check_account(const char *value);
 static char *config_check_sender_login(const char *value);
+static char *config_check_address_preference(const char *value);
 
 #define KIB 1024ULL
 #define MIB (1024ULL * 1024)
@@ -102,7 +128,7 @@ static char *config_check_sender_login(const char *value);
 
 /* Sections in the order `tern check` prints them. */
 static const char *const config_sections[] = {
-	"server", "listen", "tls", "limits", "pop3", "smtp", "imap", "auth", "store", "dns", "log",
+	"server", "listen", "tls", "limits", "pop3", "smtp", "imap", "queue", "auth", "store", "dns", "log",
 };
 
 /* Every key tern knows. docs/configuration.md documents each row. */
@@ -126,11 +152,12 @@ static const struct config_key config_keys[] = {
 	STRING("tls", "cert", tls.cert, "", NULL),
 	STRING("tls", "key", tls.key, "", NULL),
 	BOOL("tls", "ktls", tls.ktls, "yes"),
+	STRING("tls", "ca_file", tls.ca_file, "", NULL),
 
 	SIZE("limits", "message_size", limits.message_size, "52428800", 1 * KIB, 4 * GIB),
 	UINT("limits", "recipients", limits.recipients, "1000", 1, 100000),
 	UINT("limits", "connections_per_ip", limits.connections_per_ip, "50", 1, 1000000),
-	UINT("limits", "connections", limits.connections, "10000", 1, 1000000),
+	UINT("limits", "connections", limits.connections, "100000", 1, 1000000),
 	UINT("limits", "errors_per_session", limits.errors_per_session, "20", 1, 100000),
 	UINT("limits", "auth_failures", limits.auth_failures, "3", 1, 1000),
 	SIZE("limits", "output_buffer", limits.output_buffer, "262144", 1 * KIB, 1 * GIB),
@@ -153,9 +180,26 @@ static const struct config_key config_keys[] = {
 	STRING("smtp", "postmaster", smtp.postmaster, "", config_check_account),
 	STRING("smtp", "sender_login", smtp.sender_login, "aliases", config_check_sender_login),
 	UINT("smtp", "pregreet_delay", smtp.pregreet_delay, "6", 0, 60),
+	STRING("smtp", "address_preference", smtp.address_preference, "ipv6",
+	       config_check_address_preference),
+	/* RFC 5321 4.5.3.2's minimums are the defaults. */
+	UINT("smtp", "client_greeting_timeout", smtp.client_greeting_timeout, "300", 1, 86400),
+	UINT("smtp", "client_command_timeout", smtp.client_command_timeout, "300", 1, 86400),
+	UINT("smtp", "client_rcpt_timeout", smtp.client_rcpt_timeout, "300", 1, 86400),
+	UINT("smtp", "client_data_timeout", smtp.client_data_timeout, "120", 1, 86400),
+	UINT("smtp", "client_block_timeout", smtp.client_block_timeout, "180", 1, 86400),
+	UINT("smtp", "client_dot_timeout", smtp.client_dot_timeout, "600", 1, 86400),
 	UINT("imap", "idle_timeout", imap.conn.idle_timeout, "1800", 0, 86400),
 	UINT("imap", "line_length", imap.conn.line_length, "65536", 512, 1048576),
 	UINT("imap", "idle_keepalive", imap.idle_keepalive, "120", 1, 3600),
+
+	/* 5 minutes doubling to 4 hours, 5 days, a warning after 4 hours:
+	 * Postfix's figures, and RFC 5321 4.5.4.1's "at least 4-5 days" */
+	UINT("queue", "retry_first", queue.retry_first, "300", 1, 86400),
+	UINT("queue", "retry_max", queue.retry_max, "14400", 1, 604800),
+	UINT("queue", "lifetime", queue.lifetime, "432000", 1, 8640000),
+	UINT("queue", "delay_warning", queue.delay_warning, "14400", 0, 8640000),
+	BOOL("queue", "srs", queue.srs, "yes"),
 
 	BOOL("auth", "allow_plaintext_loopback", auth.allow_plaintext_loopback, "no"),
 	UINT("auth", "cache_ttl", auth.cache_ttl, "3600", 0, 86400),
@@ -173,6 +217,7 @@ static const struct config_key config_keys[] = {
 	UINT("store", "expunge_horizon", store.expunge_horizon, "2592000", 0, 315360000),
 
 	STRING("dns", "servers", dns.servers, "", config_check_dns),
+	UINT("dns", "timeout", dns.timeout, "5", 1, 60),
 
 	STRING("log", "level", log.level, "info", config_check_log_level),
 };
@@ -356,6 +401,15 @@ static char *config_check_sender_login(const char *value)
 	if (strcmp(value, "aliases") != 0 && strcmp(value, "account") != 0 &&
 	    strcmp(value, "any") != 0)
 		return config_reason("must be aliases, account or any");
+	return NULL;
+}
+
+static char *config_check_address_preference(const char *value)
+{
+	enum address_preference pref;
+
+	if (address_preference_parse(value, &pref) < 0)
+		return config_reason("must be ipv6, ipv4, ipv6-only or ipv4-only");
 	return NULL;
 }
 

@@ -29,6 +29,19 @@ enum service {
 };
 const char *service_name(enum service service);
 
+/* [smtp] address_preference: which addresses of a mail exchanger are
+ * tried, in which order. */
+enum address_preference {
+	ADDRESS_PREFER_IPV6,    /* "ipv6": IPv6 first, then IPv4 */
+	ADDRESS_PREFER_IPV4,    /* "ipv4": IPv4 first, then IPv6 */
+	ADDRESS_IPV6_ONLY,      /* "ipv6-only" */
+	ADDRESS_IPV4_ONLY,      /* "ipv4-only" */
+	ADDRESS_PREFERENCE__COUNT
+};
+const char *address_preference_name(enum address_preference pref);
+/* The preference a word names; -1 when it names none. */
+int address_preference_parse(const char *value, enum address_preference *pref_r);
+
 /* A protocol's connection limits ([pop3], [smtp], [imap]): the core
  * applies them to every connection of that protocol's listeners. */
 struct config_conn {
@@ -59,6 +72,7 @@ struct config {
 		char *cert;             /* PEM chain; "" = generate self-signed in DATA/tls/ */
 		char *key;              /* PEM private key */
 		bool ktls;              /* offer kernel TLS (SSL_OP_ENABLE_KTLS); yes */
+		char *ca_file;          /* PEM certificates trusted for outbound TLS besides the system store; "" */
 	} tls;
 
 	struct {
@@ -88,11 +102,28 @@ struct config {
 		char *postmaster;           /* the account postmaster@ goes to without an alias; "" */
 		char *sender_login;         /* submission senders: "aliases", "account" or "any" */
 		unsigned pregreet_delay;    /* port 25: seconds before the greeting ends; 6; 0 = off */
+		char *address_preference;   /* outbound: enum address_preference by name; "ipv6" */
+		/* outbound: seconds the SMTP client waits (RFC 5321 4.5.3.2) */
+		unsigned client_greeting_timeout;  /* for the greeting; 300 */
+		unsigned client_command_timeout;   /* for the reply to EHLO, STARTTLS, AUTH, MAIL, RSET, QUIT; 300 */
+		unsigned client_rcpt_timeout;      /* for the reply to RCPT; 300 */
+		unsigned client_data_timeout;      /* for DATA's 354; 120 */
+		unsigned client_block_timeout;     /* for each block of the message to go out, and a BDAT chunk's reply; 180 */
+		unsigned client_dot_timeout;       /* for the reply to the final "." or last BDAT; 600 */
 	} smtp;
 	struct {
 		struct config_conn conn;    /* idle 1800 s (RFC 9051 5.4), lines 65536 */
 		unsigned idle_keepalive;    /* seconds between IDLE's "* OK Still here"; 120 */
 	} imap;
+
+	/* [queue]: retries, expiry, delay warnings (queue/queue-schedule.h), SRS */
+	struct {
+		unsigned retry_first;       /* seconds after the first failed try; 300 */
+		unsigned retry_max;         /* the longest wait between tries (doubling up to it); 14400 */
+		unsigned lifetime;          /* seconds after arrival the queue gives up (bounce); 432000 */
+		unsigned delay_warning;     /* seconds after arrival the sender is told of a delay; 14400; 0 = never */
+		bool srs;                   /* rewrite the sender of forwarded mail (mail/mail-srs.h); yes */
+	} queue;
 
 	struct {
 		/* allow USER/PASS, AUTH PLAIN/LOGIN without TLS from 127.0.0.0/8 and ::1 */
@@ -119,6 +150,7 @@ struct config {
 
 	struct {
 		char *servers;          /* ADDR[:PORT], ...; "" = /etc/resolv.conf */
+		unsigned timeout;       /* seconds a server gets for one try of a query; 5 */
 	} dns;
 
 	struct {

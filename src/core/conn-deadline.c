@@ -102,6 +102,8 @@ void conn_deadline_track(struct conn *conn, bool can_read)
 
 void conn_set_idle_timeout(struct conn *conn, unsigned seconds)
 {
+	if (conn->outbound != NULL)
+		conn->outbound->greeting = false;   /* the session's choice stands */
 	conn->idle_timeout = seconds;
 	conn_deadline_arm(conn);
 }

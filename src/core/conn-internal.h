@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "core/conn.h"
+#include "core/conn-connect.h"
 #include "core/job-limit.h"
 #include "core/listener.h"
 #include "core/loop.h"
@@ -56,6 +57,13 @@ struct loop {
 	 * pressure one of them is cut before anyone not logged in. */
 	struct conn *closing_head, *closing_tail;
 	atomic_uint closing_count;
+	/* Work not tied to a connection (loop-work.c, loop thread only):
+	 * live timers, hooks waiting for the stop, jobs whose done has not
+	 * run (the loop does not end before it has). */
+	struct loop_timer *timers;
+	struct loop_stop_hook *stop_hooks;
+	unsigned jobs;
+	struct dns *dns;                 /* its resolver (dns.c), made at the first lookup */
 	bool stopping;                   /* shutdown asked (loop thread only) */
 	bool closed;                     /* handles closed (loop thread only) */
 	bool in_posts;                   /* running posted calls (loop thread only) */
@@ -74,6 +82,18 @@ void loop_free(struct loop **loop);
 void loop_shutdown(void *loop);
 /* Called by conn.c when a connection is freed. */
 void loop_conn_gone(struct loop *loop);
+/* End the loop if it is stopping and nothing is left on it (no
+ * connection, no loop job). */
+void loop_maybe_finish(struct loop *loop);
+/* loop-work.c: run (and forget) the stop hooks; close the timers still
+ * open when the loop ends. */
+void loop_run_stop_hooks(struct loop *loop);
+void loop_work_close(struct loop *loop);
+/* dns.c: whether answers wait to be handed over (the loop does not end
+ * before they are: after the stop, every query is answered at once);
+ * close the loop's resolver when the loop ends. */
+bool dns_loop_busy(const struct loop *loop);
+void dns_loop_close(struct loop *loop);
 /* loop_post() target, from the accepting thread when the server is nearly
  * full: cut a connection of this loop that is only closing, else close
  * the oldest connection that has not logged in, this loop's or (the
@@ -104,10 +124,11 @@ struct conn *conn_next(const struct conn *conn);
 /* ---- one connection (conn.c, conn-tls.c, conn-job.c) ---- */
 
 enum conn_state {
-	CONN_STATE_OPEN,         /* plain, or TLS established */
+	CONN_STATE_OPEN,         /* plain, or TLS established (0: where calloc starts) */
 	CONN_STATE_HANDSHAKE,    /* TLS handshake running */
 	CONN_STATE_LINGER,       /* output sent, SHUT_WR done, waiting for EOF */
 	CONN_STATE_DEAD,         /* torn down, handles closing */
+	CONN_STATE_CONNECTING,   /* outbound: connect() in progress */
 };
 
 /* A conn_send_file() in progress (conn-send.c); allocated for it, so an
@@ -132,7 +153,7 @@ struct conn_send {
 
 struct conn {
 	struct loop *loop;
-	struct listener *listener;
+	const struct core_service *svc; /* its listener's, or an outbound connection's own */
 	struct core *core;
 	const struct config *cfg;
 	const struct protocol *protocol;
@@ -209,6 +230,20 @@ struct conn {
 	struct sockaddr_storage remote;
 	bool local;                    /* a UNIX socket: cred holds the peer's */
 	struct ucred cred;
+
+	/* Outbound connections (conn-connect.c); NULL for accepted ones. */
+	struct conn_outbound *outbound;
+	bool tls_failed;               /* a handshake failed (conn_tls_failed) */
+	long tls_verify;               /* outbound: SSL_get_verify_result after the handshake */
+	bool tls_peer_cert;            /* outbound: the server showed a certificate */
+};
+
+/* What an outbound connection keeps of its request (conn-connect.c). */
+struct conn_outbound {
+	struct conn_connect req;
+	enum conn_connect_error error; /* why it never opened, once known */
+	bool error_set;
+	bool greeting;                 /* nothing read yet: the greeting timeout applies */
 };
 
 /* conn_sock_read/write: > 0 bytes, 0 EOF, or one of these. */
@@ -248,6 +283,22 @@ void conn_closing_add(struct conn *conn);
 void conn_closing_remove(struct conn *conn);
 /* Call protocol->open; close when it refuses. */
 void conn_open(struct conn *conn);
+/* A new connection on `loop` for socket fd (already non-blocking): the
+ * fields every connection has, its handles, its place on loop->conns.
+ * The caller fills in the addresses and logs the connect. */
+struct conn *conn_new(struct loop *loop, const struct core_service *svc, int fd);
+/* "192.0.2.1" or "2001:db8::1" and the port of a socket address. */
+void conn_addr_text(const struct sockaddr_storage *ss, char *out, size_t outsize, uint16_t *port_r);
+
+/* conn-connect.c: the socket became writable while connecting; an
+ * outbound connection that never opened ends (calls req.failed); the
+ * reason it failed, unless one is known already. */
+void conn_connect_ready(struct conn *conn);
+void conn_connect_gone(struct conn *conn);
+void conn_connect_fail(struct conn *conn, enum conn_connect_error why);
+/* The client context of outbound TLS (listener.c), created on first use:
+ * a new reference, or NULL when it cannot be made (logged). */
+SSL_CTX *core_client_ctx(struct core *core);
 
 /* conn-tls.c: socket I/O, plain or through OpenSSL. */
 ssize_t conn_sock_read(struct conn *conn, char *p, size_t n);

@@ -3,17 +3,22 @@
  * deadline, implicit TLS and the STARTTLS upgrade; see conn.h. */
 #include "core/conn.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "core/conn-internal.h"
 #include "core/tls.h"
 
 #define CONN_HANDSHAKE_S 30           /* [limits] tls_handshake_timeout when unset */
+
+static int conn_tls_client_setup(struct conn *conn);
+static void conn_tls_note_peer(struct conn *conn);
 
 /* ---- socket I/O: > 0 bytes, 0 EOF, CONN_IO_AGAIN, CONN_IO_ERROR ---- */
 
@@ -135,9 +140,20 @@ void conn_handshake(struct conn *conn)
 		conn->ktls_send = BIO_get_ktls_send(SSL_get_wbio(conn->ssl));
 		uv_timer_stop(&conn->idle);   /* the handshake deadline is over */
 		conn_deadline_arm(conn);
-		conn_log(conn, LOG_LEVEL_INFO, "msg=\"tls\" version=%s cipher=%s ktls=%s",
-			 SSL_get_version(conn->ssl), SSL_get_cipher_name(conn->ssl),
-			 conn->ktls_send ? "yes" : "no");
+		if (conn->outbound != NULL) {
+			conn_tls_note_peer(conn);
+			conn_log(conn, LOG_LEVEL_INFO,
+				 "msg=\"tls\" version=%s cipher=%s ktls=%s peer=%s%s%s%s",
+				 SSL_get_version(conn->ssl), SSL_get_cipher_name(conn->ssl),
+				 conn->ktls_send ? "yes" : "no", conn_tls_peer_name(conn_tls_peer(conn)),
+				 conn_tls_peer_error(conn) != NULL ? " verify_error=\"" : "",
+				 conn_tls_peer_error(conn) != NULL ? conn_tls_peer_error(conn) : "",
+				 conn_tls_peer_error(conn) != NULL ? "\"" : "");
+		} else {
+			conn_log(conn, LOG_LEVEL_INFO, "msg=\"tls\" version=%s cipher=%s ktls=%s",
+				 SSL_get_version(conn->ssl), SSL_get_cipher_name(conn->ssl),
+				 conn->ktls_send ? "yes" : "no");
+		}
 		if (!conn->opened) {
 			conn_open(conn);
 		} else if (conn->session != NULL && conn->protocol->tls_ready != NULL) {
@@ -156,11 +172,19 @@ void conn_handshake(struct conn *conn)
 		unsigned long e = ERR_peek_error();
 		const char *why = e != 0 ? ERR_reason_error_string(e) : NULL;
 
-		conn_log(conn, LOG_LEVEL_INFO, "msg=\"TLS handshake failed\" error=\"%s\"",
+		if (conn->outbound != NULL)
+			conn_tls_note_peer(conn);
+		conn_log(conn, LOG_LEVEL_INFO, "msg=\"TLS handshake failed\" error=\"%s\"%s%s%s",
 			 why != NULL ? why : (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN ?
-					      "connection closed" : "unknown"));
+					      "connection closed" : "unknown"),
+			 conn_tls_peer_error(conn) != NULL ? " verify_error=\"" : "",
+			 conn_tls_peer_error(conn) != NULL ? conn_tls_peer_error(conn) : "",
+			 conn_tls_peer_error(conn) != NULL ? "\"" : "");
 	}
 	ERR_clear_error();
+	conn->tls_failed = true;
+	if (conn->outbound != NULL && !conn->opened)
+		conn_connect_fail(conn, CONN_CONNECT_TLS);
 	conn->ssl_fatal = true;
 	conn->broken = true;
 	conn->state = CONN_STATE_OPEN;
@@ -189,9 +213,72 @@ static void conn_handshake_timeout_cb(uv_timer_t *timer)
 	}
 	conn_log(conn, LOG_LEVEL_INFO, "msg=\"TLS handshake timeout\" seconds=%u",
 		 conn_handshake_secs(conn));
+	conn->tls_failed = true;
+	if (conn->outbound != NULL && !conn->opened)
+		conn_connect_fail(conn, CONN_CONNECT_TIMEOUT);
 	conn->ssl_fatal = true;
 	conn_close(conn, "TLS handshake timeout");
 	conn_settle(conn);
+}
+
+/* ---- the client's side (outbound connections) ---- */
+
+/* SNI and the name to check (RFC 6125 through SSL_set1_host, or the
+ * address for a literal), and whether a failed check is fatal. */
+static int conn_tls_client_setup(struct conn *conn)
+{
+	const struct conn_connect *req = &conn->outbound->req;
+	struct in6_addr a6;
+	struct in_addr a4;
+	bool literal = inet_pton(AF_INET, req->server_name, &a4) == 1 ||
+		       inet_pton(AF_INET6, req->server_name, &a6) == 1;
+
+	SSL_set_connect_state(conn->ssl);
+	SSL_set_verify(conn->ssl, req->verify == CONN_TLS_VERIFY_REQUIRE ? SSL_VERIFY_PEER :
+		       SSL_VERIFY_NONE, NULL);
+	if (req->server_name[0] == '\0')
+		return 0;
+	/* RFC 6066 3: no address literal in server_name */
+	if (!literal && SSL_set_tlsext_host_name(conn->ssl, req->server_name) != 1)
+		return -1;
+	if (literal)
+		return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(conn->ssl), req->server_name) == 1 ?
+		       0 : -1;
+	/* no wildcard in the middle of a label: the RFC 6125 6.4.3 subset */
+	SSL_set_hostflags(conn->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	return SSL_set1_host(conn->ssl, req->server_name) == 1 ? 0 : -1;
+}
+
+/* Keep what the check of the server's certificate found. OpenSSL runs
+ * the check with SSL_VERIFY_NONE too and keeps its result. */
+static void conn_tls_note_peer(struct conn *conn)
+{
+	X509 *peer = SSL_get0_peer_certificate(conn->ssl);
+
+	conn->tls_peer_cert = peer != NULL;
+	conn->tls_verify = SSL_get_verify_result(conn->ssl);
+}
+
+enum conn_tls_peer conn_tls_peer(const struct conn *conn)
+{
+	if (conn->outbound == NULL || !conn->tls_on)
+		return CONN_TLS_PEER_NONE;
+	return conn->tls_peer_cert && conn->tls_verify == X509_V_OK ? CONN_TLS_PEER_VERIFIED :
+	       CONN_TLS_PEER_UNVERIFIED;
+}
+
+const char *conn_tls_peer_error(const struct conn *conn)
+{
+	if (conn->outbound == NULL || conn->ssl == NULL)
+		return NULL;
+	if (conn->tls_verify != X509_V_OK)
+		return X509_verify_cert_error_string(conn->tls_verify);
+	return conn->tls_on && !conn->tls_peer_cert ? "no certificate" : NULL;
+}
+
+bool conn_tls_failed(const struct conn *conn)
+{
+	return conn->tls_failed;
 }
 
 /* The idle timer carries the handshake's deadline until it is done. */
@@ -206,17 +293,24 @@ static void conn_handshake_deadline(struct conn *conn)
  * CVE-2011-0411 plaintext injection). */
 void conn_tls_begin(struct conn *conn)
 {
-	SSL_CTX *ctx = tls_ctx_acquire(core_tls(conn->core), listener_service(conn->listener)->tls_policy);
+	SSL_CTX *ctx = conn->outbound != NULL ? core_client_ctx(conn->core) :
+		       tls_ctx_acquire(core_tls(conn->core), conn->svc->tls_policy);
 
-	conn->ssl = SSL_new(ctx);
+	conn->ssl = ctx != NULL ? SSL_new(ctx) : NULL;
 	SSL_CTX_free(ctx);
-	if (conn->ssl == NULL || SSL_set_fd(conn->ssl, conn->fd) != 1) {
+	if (conn->ssl == NULL || SSL_set_fd(conn->ssl, conn->fd) != 1 ||
+	    (conn->outbound != NULL && conn_tls_client_setup(conn) < 0)) {
 		conn_log(conn, LOG_LEVEL_ERROR, "msg=\"cannot start TLS\"");
+		ERR_clear_error();
+		conn->tls_failed = true;
+		if (conn->outbound != NULL && !conn->opened)
+			conn_connect_fail(conn, CONN_CONNECT_TLS);
 		conn->broken = true;
 		conn_close(conn, "TLS setup failed");
 		return;
 	}
-	SSL_set_accept_state(conn->ssl);
+	if (conn->outbound == NULL)
+		SSL_set_accept_state(conn->ssl);
 	conn->starttls = false;
 	conn->line_pending = 0;
 	conn->skipping = false;
@@ -239,7 +333,8 @@ const char *conn_tls_cipher(const struct conn *conn)
 
 bool conn_tls_available(const struct conn *conn)
 {
-	return core_tls(conn->core) != NULL && !conn->tls_on && conn->ssl == NULL;
+	return (conn->outbound != NULL || core_tls(conn->core) != NULL) && !conn->tls_on &&
+	       conn->ssl == NULL;
 }
 
 int conn_starttls(struct conn *conn)

@@ -81,7 +81,7 @@ const char *conn_remote_ip(const struct conn *conn) { return conn->remote_ip; }
 const char *conn_local_ip(const struct conn *conn) { return conn->local_ip; }
 uint16_t conn_local_port(const struct conn *conn) { return conn->local_port; }
 const struct config *conn_config(const struct conn *conn) { return conn->cfg; }
-void *conn_context(const struct conn *conn) { return listener_service(conn->listener)->context; }
+void *conn_context(const struct conn *conn) { return conn->svc->context; }
 struct loop *conn_loop(const struct conn *conn) { return conn->loop; }
 bool conn_is_tls(const struct conn *conn) { return conn->tls_on; }
 struct conn *conn_next(const struct conn *conn) { return conn->next; }
@@ -134,7 +134,7 @@ void conn_log(const struct conn *conn, enum log_level level, const char *fmt, ..
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	log_event(level, listener_service(conn->listener)->name, conn->sid, conn->remote_ip, "%s", text);
+	log_event(level, conn->svc->name, conn->sid, conn->remote_ip, "%s", text);
 }
 
 /* ---- scheduling ---- */
@@ -216,6 +216,11 @@ static void conn_read(struct conn *conn)
 	}
 	if (conn->in.len == 0)
 		buf_release(&conn->in);
+	if (got && conn->outbound != NULL && conn->outbound->greeting) {
+		/* The greeting's deadline is over. */
+		conn->outbound->greeting = false;
+		conn->idle_timeout = conn->svc->limits.idle_timeout;
+	}
 	if (got)
 		conn_deadline_progress(conn);
 }
@@ -431,7 +436,8 @@ void conn_close(struct conn *conn, const char *reason)
 	conn->closing = true;
 	conn->close_reason = reason;
 	conn_preauth_remove(conn);
-	if (conn->end_why != CONN_END_BUSY)
+	/* Only accepted connections hold slots that closing ones free. */
+	if (conn->end_why != CONN_END_BUSY && conn->outbound == NULL)
 		conn_closing_add(conn);
 	uv_timer_start(&conn->idle, conn_deadline_cb, CONN_CLOSE_MS, 0);
 	uv_timer_stop(&conn->user);
@@ -448,7 +454,9 @@ static void conn_free(struct conn *conn)
 	SSL_free(conn->ssl);
 	buf_release(&conn->in);
 	buf_release(&conn->out);
-	core_conn_release(conn->core, conn->remote_ip);
+	if (conn->outbound == NULL)
+		core_conn_release(conn->core, conn->remote_ip);
+	free(conn->outbound);
 	if (conn->prev != NULL)
 		conn->prev->next = conn->next;
 	else
@@ -477,6 +485,8 @@ static void conn_teardown(struct conn *conn)
 	if (conn->session != NULL && conn->protocol->close != NULL)
 		conn->protocol->close(conn->session);
 	conn->session = NULL;
+	if (conn->outbound != NULL && !conn->opened)
+		conn_connect_gone(conn);
 	conn_log(conn, LOG_LEVEL_INFO,
 		 "msg=\"disconnect\" reason=\"%s\" in=%llu out=%llu duration=%.3f",
 		 conn->close_reason != NULL ? conn->close_reason :
@@ -543,6 +553,9 @@ void conn_end(struct conn *conn, enum conn_end why)
 		return;
 	conn_log_busy(conn, why);
 	conn->end_why = why;
+	if (conn->outbound != NULL && !conn->opened)
+		conn_connect_fail(conn, why == CONN_END_SHUTDOWN ? CONN_CONNECT_SHUTDOWN :
+				  CONN_CONNECT_TIMEOUT);
 	if (conn->job && conn->job_queued) {
 		/* Not started yet: dropped rather than waited for. */
 		conn_close(conn, conn_end_reason(why));
@@ -589,7 +602,8 @@ static bool conn_settle_once(struct conn *conn)
 	if (conn->send != NULL && conn_is_closing(conn))
 		return conn_send_step(conn);   /* ends it: done runs before close */
 	if (conn->aborting || (conn->closing && conn->broken) ||
-	    (conn->closing && conn->state == CONN_STATE_HANDSHAKE) ||
+	    (conn->closing && (conn->state == CONN_STATE_HANDSHAKE ||
+			       conn->state == CONN_STATE_CONNECTING)) ||
 	    (conn->state == CONN_STATE_LINGER && (conn->eof || conn->broken))) {
 		conn_teardown(conn);
 		return false;
@@ -682,6 +696,9 @@ static void conn_update_poll(struct conn *conn)
 	int ev = 0;
 
 	switch (conn->state) {
+	case CONN_STATE_CONNECTING:
+		ev = UV_WRITABLE;
+		break;
 	case CONN_STATE_HANDSHAKE:
 		ev = conn->handshake_read ? UV_READABLE : UV_WRITABLE;
 		break;
@@ -716,7 +733,9 @@ static void conn_poll_cb(uv_poll_t *poll, int status, int events)
 {
 	struct conn *conn = poll->data;
 
-	if (status < 0) {
+	if (conn->state == CONN_STATE_CONNECTING) {
+		conn_connect_ready(conn);   /* SO_ERROR says what a failed status means */
+	} else if (status < 0) {
 		conn->broken = true;
 		conn_close(conn, "socket error");
 	} else if (conn->state == CONN_STATE_HANDSHAKE) {
@@ -737,8 +756,7 @@ static void conn_poll_cb(uv_poll_t *poll, int status, int events)
 
 /* ---- birth ---- */
 
-static void conn_addr_text(const struct sockaddr_storage *ss, char *out, size_t outsize,
-			   uint16_t *port_r)
+void conn_addr_text(const struct sockaddr_storage *ss, char *out, size_t outsize, uint16_t *port_r)
 {
 	snprintf(out, outsize, "unknown");
 	*port_r = 0;
@@ -772,57 +790,26 @@ void conn_open(struct conn *conn)
 		conn_close(conn, "refused by protocol");
 }
 
-void conn_accepted(void *arg)
+struct conn *conn_new(struct loop *loop, const struct core_service *svc, int fd)
 {
-	struct conn_accept *acc = arg;
-	struct loop *loop = loop_current();
-	struct core *core = listener_core(acc->listener);
-	const struct config *cfg = core_config(core);
-	struct sockaddr_storage local;
-	socklen_t llen = sizeof(local);
-	const struct config_conn *limits;
-	struct conn *conn;
-	int one = 1;
+	const struct config *cfg = core_config(loop->core);
+	struct conn *conn = calloc(1, sizeof(*conn));
 
-	if (loop->stopping) {
-		close(acc->fd);
-		if (listener_service(acc->listener)->protocol->has_login)
-			core_preauth_count(core, -1);
-		core_conn_release(core, acc->remote_ip);
-		free(acc);
-		loop_conn_gone(loop);
-		return;
-	}
-	conn = calloc(1, sizeof(*conn));
 	if (conn == NULL)
 		abort();
 	conn->loop = loop;
-	conn->listener = acc->listener;
-	conn->core = core;
+	conn->svc = svc;
+	conn->core = loop->core;
 	conn->cfg = cfg;
-	conn->protocol = listener_service(acc->listener)->protocol;
-	conn->fd = acc->fd;
-	conn->remote = acc->remote;
-	snprintf(conn->remote_ip, sizeof(conn->remote_ip), "%s", acc->remote_ip);
-	conn->local = acc->local;
-	conn->cred = acc->cred;
-	conn->born_ns = acc->born_ns;
-	free(acc);
-	limits = &listener_service(conn->listener)->limits;
-	conn->idle_timeout = limits->idle_timeout;
-	buf_init(&conn->in, limits->line_length > 0 ? limits->line_length : 8192);
+	conn->protocol = svc->protocol;
+	conn->fd = fd;
+	conn->idle_timeout = svc->limits.idle_timeout;
+	buf_init(&conn->in, svc->limits.line_length > 0 ? svc->limits.line_length : 8192);
 	buf_init(&conn->out, 0);
 	conn->out_high = cfg->limits.output_buffer > 0 ? (size_t)cfg->limits.output_buffer : 262144;
 	conn->out_hard = conn->out_high * CONN_OUTPUT_HARD_FACTOR + CONN_OUTPUT_PIECE_MAX;
 	conn->start_ms = conn->active_ms = uv_now(&loop->uv);
 	conn_make_sid(conn->sid);
-	if (conn->local)
-		snprintf(conn->local_ip, sizeof(conn->local_ip), "unix");
-	else if (getsockname(conn->fd, (struct sockaddr *)&local, &llen) == 0)
-		conn_addr_text(&local, conn->local_ip, sizeof(conn->local_ip), &conn->local_port);
-	if (!conn->local)
-		setsockopt(conn->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-
 	if (uv_poll_init(&loop->uv, &conn->poll, conn->fd) != 0)
 		abort();
 	conn_handle_init(conn, (uv_handle_t *)&conn->poll);
@@ -836,18 +823,53 @@ void conn_accepted(void *arg)
 	if (loop->conns != NULL)
 		loop->conns->prev = conn;
 	loop->conns = conn;
+	return conn;
+}
+
+void conn_accepted(void *arg)
+{
+	struct conn_accept *acc = arg;
+	struct loop *loop = loop_current();
+	struct core *core = listener_core(acc->listener);
+	const struct core_service *svc = listener_service(acc->listener);
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
+	struct conn *conn;
+	int one = 1;
+
+	if (loop->stopping) {
+		close(acc->fd);
+		if (svc->protocol->has_login)
+			core_preauth_count(core, -1);
+		core_conn_release(core, acc->remote_ip);
+		free(acc);
+		loop_conn_gone(loop);
+		return;
+	}
+	conn = conn_new(loop, svc, acc->fd);
+	conn->remote = acc->remote;
+	snprintf(conn->remote_ip, sizeof(conn->remote_ip), "%s", acc->remote_ip);
+	conn->local = acc->local;
+	conn->cred = acc->cred;
+	conn->born_ns = acc->born_ns;
+	free(acc);
+	if (conn->local)
+		snprintf(conn->local_ip, sizeof(conn->local_ip), "unix");
+	else if (getsockname(conn->fd, (struct sockaddr *)&local, &llen) == 0)
+		conn_addr_text(&local, conn->local_ip, sizeof(conn->local_ip), &conn->local_port);
+	if (!conn->local)
+		setsockopt(conn->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
 	if (conn->local)
 		conn_log(conn, LOG_LEVEL_INFO, "msg=\"connect\" local=unix pid=%ld",
 			 (long)conn->cred.pid);
 	else
 		conn_log(conn, LOG_LEVEL_INFO, "msg=\"connect\" local=%s:%u%s", conn->local_ip,
-			 conn->local_port,
-			 listener_service(conn->listener)->implicit_tls ? " tls=implicit" : "");
+			 conn->local_port, svc->implicit_tls ? " tls=implicit" : "");
 	if (conn->protocol->has_login)
 		conn_preauth_add(conn);
 	conn_deadline_arm(conn);
-	if (!listener_service(conn->listener)->implicit_tls) {
+	if (!svc->implicit_tls) {
 		conn_open(conn);
 	} else if (core_tls(core) == NULL) {
 		conn_log(conn, LOG_LEVEL_ERROR, "msg=\"no certificate loaded for implicit TLS\"");

@@ -5,7 +5,9 @@
  * calls read/write/SSL_/uv_; it describes itself with a struct protocol and
  * talks to its connection only through the functions below. Everything here
  * runs on the connection's own loop thread (the I/O thread it was given at
- * accept and keeps for life); none of it is thread-safe unless it says so.
+ * accept, or that conn_connect made it on, and keeps for life); none of it
+ * is thread-safe unless it says so. Connections the server opens itself
+ * are conn-connect.h's; what is said here holds for them too.
  *
  * Input: bytes are read into a buffer capped at the service's line_length
  * (config.h struct config_conn; a protocol may raise it); the protocol
@@ -99,6 +101,12 @@ struct protocol {
 	 * login_timeout seconds in all and may be closed to make room when
 	 * the server is nearly full (CONN_END_LOGIN_TIMEOUT, CONN_END_BUSY). */
 	bool has_login;
+	/* Descriptors one session of the protocol holds at once, its socket
+	 * included, for fitting [limits] connections to the descriptor limit
+	 * (0: 7, a POP3 session's: the socket, its account's index.db, -wal,
+	 * -shm, lock and msg/ folder, and the message being read). The
+	 * largest of the listening protocols' figures applies. */
+	unsigned session_fds;
 };
 
 enum conn_line {
@@ -148,9 +156,11 @@ void conn_pause_input(struct conn *conn);
 void conn_resume_input(struct conn *conn);
 
 /* Ask for TLS: once the output queued so far is sent, any input buffered
- * (and any the client sent before the handshake) is discarded, the TLS
+ * (and any the peer sent before the handshake) is discarded, the TLS
  * handshake runs, and protocol->tls_ready is called. Input is paused
- * meanwhile. Returns -1 when no certificate is loaded or TLS is already on. */
+ * meanwhile. On an outbound connection the handshake is the client's
+ * (conn-connect.h). Returns -1 when TLS is already on or asked for, or
+ * (accepted connections) no certificate is loaded. */
 int conn_starttls(struct conn *conn);
 bool conn_is_tls(const struct conn *conn);
 bool conn_tls_available(const struct conn *conn);

@@ -26,10 +26,11 @@
 #define CORE_ACCEPT_BATCH 64
 #define CORE_ACCEPT_PAUSE_MS 200
 #define CORE_REFUSAL_LOG_MS 1000      /* at most one refusal line per reason and second */
-/* Descriptors one connection may hold at once: its socket, and for a
- * logged-in session the account's index.db with its -wal and -shm, the
- * account lock, the open msg/ folder (store-private.h: msg_fd), and a
- * message file being read. */
+/* Descriptors one connection may hold at once, unless its protocol says
+ * (struct protocol session_fds): its socket, and for a logged-in session
+ * the account's index.db with its -wal and -shm, the account lock, the
+ * open msg/ folder (store-private.h: msg_fd), and a message file being
+ * read. */
 #define CORE_FDS_PER_CONN 7
 /* Descriptors kept for everything else: listeners, loops and their
  * wake-ups, the directory, the thread pool's jobs, logs. */
@@ -114,6 +115,10 @@ struct core {
 
 	struct core_refusal_log refusals[CORE_REFUSED__COUNT];
 	struct job_limit *auth_limit;
+
+	pthread_mutex_t client_lock;  /* guards client_ctx and client_failed */
+	SSL_CTX *client_ctx;          /* outbound TLS, made on first use */
+	bool client_failed;           /* making it failed (logged once) */
 };
 
 static atomic_size_t core_peak;
@@ -123,6 +128,34 @@ struct core *listener_core(const struct listener *l) { return l->core; }
 const struct config *core_config(const struct core *core) { return core->cfg; }
 struct tls *core_tls(const struct core *core) { return core->tls; }
 struct job_limit *core_auth_limit(const struct core *core) { return core->auth_limit; }
+unsigned core_loop_count(const struct core *core) { return core->n_loops; }
+
+struct loop *core_loop(const struct core *core, unsigned index)
+{
+	return index < core->n_loops ? core->loops[index] : NULL;
+}
+
+/* Made on first use: a server that never connects out does not read the
+ * system's certificate store. */
+SSL_CTX *core_client_ctx(struct core *core)
+{
+	SSL_CTX *ctx = NULL;
+	char *error = NULL;
+
+	pthread_mutex_lock(&core->client_lock);
+	if (core->client_ctx == NULL && !core->client_failed) {
+		core->client_ctx = tls_client_ctx_new(core->cfg, &error);
+		if (core->client_ctx == NULL) {
+			core->client_failed = true;
+			log_error("msg=\"no outbound TLS\" error=\"%s\"", error != NULL ? error : "?");
+			free(error);
+		}
+	}
+	if (core->client_ctx != NULL && SSL_CTX_up_ref(core->client_ctx) == 1)
+		ctx = core->client_ctx;
+	pthread_mutex_unlock(&core->client_lock);
+	return ctx;
+}
 
 void core_note_output(size_t len)
 {
@@ -661,13 +694,42 @@ static void core_signal_cb(uv_signal_t *sig, int signum)
 	}
 }
 
-/* Raise the soft descriptor limit to the hard one; returns the limit. */
+/* The kernel's ceiling for RLIMIT_NOFILE (fs.nr_open), or 0. */
+static rlim_t core_nr_open(void)
+{
+	FILE *f = fopen("/proc/sys/fs/nr_open", "re");
+	unsigned long long n = 0;
+
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%llu", &n) != 1)
+		n = 0;
+	fclose(f);
+	return (rlim_t)n;
+}
+
+/* Raise the soft descriptor limit to the hard one, and, while still root
+ * (before the privilege drop), the hard one to the kernel's ceiling
+ * (fs.nr_open, 1,048,576 by default): 100,000 connections of 7
+ * descriptors need 700,000. Returns the limit. */
 static unsigned core_raise_nofile(void)
 {
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return 1024;
+	if (geteuid() == 0 && rl.rlim_max != RLIM_INFINITY) {
+		rlim_t ceiling = core_nr_open();
+
+		if (ceiling > rl.rlim_max) {
+			struct rlimit raised = { .rlim_cur = ceiling, .rlim_max = ceiling };
+
+			/* Refused without CAP_SYS_RESOURCE (a container):
+			 * the hard limit given is kept. */
+			if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+				rl = raised;
+		}
+	}
 	if (rl.rlim_cur < rl.rlim_max) {
 		struct rlimit raised = { .rlim_cur = rl.rlim_max, .rlim_max = rl.rlim_max };
 
@@ -679,24 +741,36 @@ static unsigned core_raise_nofile(void)
 
 /* [limits] connections, lowered to what the descriptor limit can carry,
  * so that the server runs out of connection slots long before it runs
- * out of descriptors. */
-static void core_fit_connections(struct core *core, unsigned threads)
+ * out of descriptors: by the largest need of a session among the
+ * listening protocols. */
+static void core_fit_connections(struct core *core)
 {
-	unsigned reserved = CORE_FDS_RESERVED(threads);
-	unsigned fit = core->nofile > reserved ? (core->nofile - reserved) / CORE_FDS_PER_CONN : 0;
+	unsigned reserved = CORE_FDS_RESERVED(core->n_loops);
+	unsigned per = 0, fit;
 	unsigned configured = core->cfg->limits.connections;
+
+	for (size_t i = 0; i < core->n_listeners; i++) {
+		const struct protocol *p = core->listeners[i]->svc.protocol;
+		unsigned need = p != NULL && p->session_fds > 0 ? p->session_fds : CORE_FDS_PER_CONN;
+
+		if (need > per)
+			per = need;
+	}
+	if (per == 0)
+		per = CORE_FDS_PER_CONN;
+	fit = core->nofile > reserved ? (core->nofile - reserved) / per : 0;
 
 	if (fit < 1)
 		fit = 1;
 	core->max_conns = configured < fit ? configured : fit;
 	if (core->max_conns < configured)
 		log_event(LOG_LEVEL_WARN, "serve", NULL, NULL,
-			  "msg=\"connection limit lowered to fit the descriptor limit\" nofile=%u connections=%u configured=%u",
-			  core->nofile, core->max_conns, configured);
+			  "msg=\"connection limit lowered to fit the descriptor limit\" nofile=%u connections=%u configured=%u per_connection=%u",
+			  core->nofile, core->max_conns, configured, per);
 	else
 		log_event(LOG_LEVEL_INFO, "serve", NULL, NULL,
-			  "msg=\"descriptor limit\" nofile=%u connections=%u", core->nofile,
-			  core->max_conns);
+			  "msg=\"descriptor limit\" nofile=%u connections=%u per_connection=%u",
+			  core->nofile, core->max_conns, per);
 }
 
 int core_new(const struct config *cfg, struct core **core_r, char **error_r)
@@ -719,8 +793,10 @@ int core_new(const struct config *cfg, struct core **core_r, char **error_r)
 		abort();
 	core->cfg = cfg;
 	pthread_mutex_init(&core->ip_lock, NULL);
+	pthread_mutex_init(&core->client_lock, NULL);
 	core->nofile = core_raise_nofile();
-	core_fit_connections(core, threads);
+	/* Fitted again by core_run, once the listeners are known. */
+	core->max_conns = cfg->limits.connections;
 	core->spare_fd = -1;
 	core_spare_open(core);
 	/* Password hashing may take half the pool at most; the rest stays
@@ -968,6 +1044,7 @@ int core_run(struct core *core, bool handle_signals)
 	if (atomic_load(&core->stopping)) {
 		core_stop_cb(&core->stop_async);
 	} else {
+		core_fit_connections(core);
 		for (size_t i = 0; i < core->n_listeners; i++)
 			uv_poll_start(&core->listeners[i]->poll, UV_READABLE, core_accept_cb);
 		core_log_ready(core);
@@ -1010,6 +1087,8 @@ void core_free(struct core **corep)
 		}
 	}
 	pthread_mutex_destroy(&core->ip_lock);
+	pthread_mutex_destroy(&core->client_lock);
+	SSL_CTX_free(core->client_ctx);
 	job_limit_free(&core->auth_limit);
 	if (core->spare_fd >= 0)
 		close(core->spare_fd);

@@ -77,6 +77,12 @@ void core_stop(struct core *core);
 /* Free everything (after core_run returned, or if it never ran). */
 void core_free(struct core **core);
 
+/* The I/O loops (core_new made [server] threads of them), for work that
+ * is not an accepted connection: outbound connections (conn-connect.h),
+ * timers and jobs (loop.h). index < core_loop_count(). */
+unsigned core_loop_count(const struct core *core);
+struct loop *core_loop(const struct core *core, unsigned index);
+
 /* For tests and metrics: connections currently open, and the largest
  * output queue any connection had (process-wide). */
 unsigned core_connection_count(struct core *core);

@@ -116,12 +116,20 @@ int loop_join_until(struct loop *loop, const struct timespec *deadline)
  * uv_run returns. Posts that arrive meanwhile are still run. */
 static void loop_finish(struct loop *loop)
 {
-	if (loop->closed || loop->in_posts || !loop->stopping || loop->conns != NULL)
+	if (loop->closed || loop->in_posts || !loop->stopping || loop->conns != NULL ||
+	    loop->jobs > 0 || dns_loop_busy(loop))
 		return;
 	loop->closed = true;
 	loop_run_posts(loop);
+	loop_work_close(loop);
+	dns_loop_close(loop);
 	uv_close((uv_handle_t *)&loop->async, NULL);
 	uv_close((uv_handle_t *)&loop->shutdown_timer, NULL);
+}
+
+void loop_maybe_finish(struct loop *loop)
+{
+	loop_finish(loop);
 }
 
 void loop_conn_gone(struct loop *loop)
@@ -150,6 +158,7 @@ void loop_shutdown(void *arg)
 	if (loop->stopping)
 		return;
 	loop->stopping = true;
+	loop_run_stop_hooks(loop);
 	for (conn = loop->conns; conn != NULL; conn = next) {
 		next = conn_next(conn);
 		conn_end(conn, CONN_END_SHUTDOWN);
@@ -170,6 +179,7 @@ void loop_free(struct loop **loopp)
 		return;
 	if (!loop->closed) {
 		/* Never ran (start-up failed): close the handles here. */
+		loop_run_stop_hooks(loop);
 		loop->stopping = true;
 		loop_finish(loop);
 		uv_run(&loop->uv, UV_RUN_DEFAULT);

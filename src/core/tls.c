@@ -494,6 +494,42 @@ void tls_free(struct tls **tlsp)
 	*tlsp = NULL;
 }
 
+SSL_CTX *tls_client_ctx_new(const struct config *cfg, char **error_r)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	const char *ca = cfg->tls.ca_file != NULL ? cfg->tls.ca_file : "";
+
+	*error_r = NULL;
+	if (ctx == NULL) {
+		tls_fail(error_r, "cannot create a TLS client context", NULL);
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* A server that closes without close_notify after QUIT is normal. */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+			    SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_TICKET);
+	if (cfg->tls.ktls)
+		SSL_CTX_set_options(ctx, SSL_OP_ENABLE_KTLS);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+			 SSL_MODE_ENABLE_PARTIAL_WRITE);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		tls_fail(error_r, "cannot load the system's certificate store", NULL);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	if (*ca != '\0') {
+		if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+			tls_fail(error_r, "cannot load [tls] ca_file", ca);
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+		/* its certificates are anchors, whether self-signed roots or not */
+		X509_STORE_set_flags(SSL_CTX_get_cert_store(ctx), X509_V_FLAG_PARTIAL_CHAIN);
+	}
+	return ctx;
+}
+
 int tls_check(const struct config *cfg, char **error_r)
 {
 	SSL_CTX *ctx[TLS_POLICY__COUNT];

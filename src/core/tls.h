@@ -53,6 +53,15 @@ int tls_reload(struct tls *tls, char **error_r);
 SSL_CTX *tls_ctx_acquire(struct tls *tls, enum tls_policy policy);
 void tls_free(struct tls **tls);
 
+/* A new context for TLS as a client (outbound SMTP): TLS 1.2 and 1.3,
+ * certificates checked against the system store and [tls] ca_file (whose
+ * certificates are trusted as they are, a server's own included: an
+ * operator may pin a smarthost's certificate), no session cache. Whether
+ * a failed check is fatal and which name is checked are set per
+ * connection (conn-connect.h). On error returns NULL with a malloc'd
+ * *error_r. */
+SSL_CTX *tls_client_ctx_new(const struct config *cfg, char **error_r);
+
 /* The files tls_new reads: [tls] cert/key, or (*self_signed_r true) the
  * pair in DATA/tls/, which may not exist yet. Both malloc'd. */
 void tls_paths(const struct config *cfg, char **cert_r, char **key_r, bool *self_signed_r);

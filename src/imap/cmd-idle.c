@@ -61,6 +61,10 @@ static void idle_synced(struct imap_cmd *cmd)
 		idle_finish(cmd);
 	else if (cmd->s->idling && cmd->s->selected != NULL && cmd->s->selected->changed)
 		idle_sync(cmd);
+	else if (cmd->s->idling && cmd->s->selected == NULL)
+		/* Nothing to watch: the handle goes back now. A selected
+		 * session's sync jobs give it back themselves. */
+		imap_session_release(cmd->s);
 }
 
 static void idle_sync(struct imap_cmd *cmd)

@@ -68,6 +68,7 @@ struct imap_selected *imap_selected_new(struct imap_session *s, const struct sto
 	memset(view, 0, sizeof(*view));
 	sel->modseq = sel->view.highestmodseq;
 	sel->first_recent = first_recent;
+	imap_view_share(sel, s->address);
 	/* What arrived between the view's read and the watch is read by
 	 * the first sync. */
 	sel->changed = true;
@@ -82,6 +83,7 @@ void imap_selected_free(struct imap_selected **selp)
 		return;
 	*selp = NULL;
 	hub_watch_remove(&sel->watch);
+	imap_view_unshare(sel);
 	store_view_free(&sel->view);
 	if (sel->send != NULL) {
 		buf_release(sel->send);

@@ -20,6 +20,7 @@
 struct buf;
 struct hub_watch;
 struct imap_sync_job;
+struct imap_view_share;
 
 /* Own flag changes (STORE) not yet passed by a sync: their MODSEQs, so
  * that the sync does not repeat them (one STORE per MODSEQ, RFC 7162 3.1). */
@@ -30,6 +31,9 @@ struct imap_selected {
 	char *name;                     /* UTF-8 */
 	bool readonly;                  /* EXAMINE */
 	struct store_view view;         /* message i+1 is view.uids[i] */
+	/* view's arrays are the registry's, read by other sessions too
+	 * (imap-view-share.c), or NULL: they are this session's. */
+	struct imap_view_share *shared;
 	uint64_t modseq;                /* the session has been told everything up to it */
 	uint32_t first_recent;          /* rev1: UIDs from it on are \Recent here; 0: none */
 	struct hub_watch *watch;
@@ -144,6 +148,18 @@ void imap_update_write(struct imap_selected *sel, const struct store_message *ch
 void imap_update_pending(struct imap_selected *sel, const uint32_t *expunged, size_t n);
 /* The \Recent messages of the view (rev1 RECENT). */
 uint32_t imap_update_recent_count(const struct imap_selected *sel);
+
+/* Sharing the view (imap-view-share.c). imap_view_share: the view is
+ * exactly the mailbox at sel->modseq (after SELECT, or a sync that left
+ * no EXPUNGE owed); when another session has the same bytes for the same
+ * mailbox and MODSEQ, read its copy instead of this one (which is freed),
+ * else offer this one to the sessions that come next. imap_view_private:
+ * before changing the view, make it this session's own again (a copy).
+ * imap_view_unshare: let go of a shared view (the arrays become NULL).
+ * On the session's loop; the registry is locked. */
+void imap_view_share(struct imap_selected *sel, const char *address);
+void imap_view_private(struct imap_selected *sel);
+void imap_view_unshare(struct imap_selected *sel);
 
 /* Leave the selected state (CLOSE, UNSELECT, SELECT of another mailbox,
  * logout): the watch is removed and the view freed. */

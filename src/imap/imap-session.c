@@ -26,6 +26,16 @@
 #define IMAP_DEPTH_MAX 32
 #define IMAP_ARGS_MAX 8192
 
+/* An idle session pins no account handle (issue 8): the handle is given
+ * back this long after the last command ended, and taken again in a job
+ * before the next command runs. Inside IDLE each sync job takes it and
+ * gives it back itself (imap-sync.c), since IDLE is how most clients sit
+ * idle. Not shorter: a client that polls with NOOP instead would make
+ * its account close and open again at every poll, an open costing an
+ * fsync and a close two (the clean marker); [server] account_linger
+ * then keeps a handle nobody holds open a few seconds more. */
+#define IMAP_RELEASE_MS 30000
+
 static const char *const imap_state_names[] = {
 	[IMAP_STATE_NOT_AUTHENTICATED] = "not authenticated",
 	[IMAP_STATE_AUTHENTICATED] = "authenticated",
@@ -44,7 +54,12 @@ struct imap_cmd_full {
 	struct imap_cmd cmd;
 	enum imap_status status;
 	char *code;
-	char text[512];
+	/* Made by imap_cmd_done only: a command that runs for long (IDLE
+	 * for days) carries no reply buffer meanwhile. */
+	char *text;
+	/* While the account handle is taken again before the command runs. */
+	bool stream;
+	enum store_error acquired;
 };
 
 static const char *const imap_status_names[] = {
@@ -104,6 +119,22 @@ void imap_write(struct imap_session *s, const void *data, size_t len)
 	conn_write(s->conn, data, len);
 }
 
+static void imap_session_release_due(void *session);
+
+/* The text of a tagged reply (at most 511 bytes), malloc'd. */
+__attribute__((format(printf, 1, 0)))
+static char *imap_reply_text(const char *fmt, va_list ap)
+{
+	char line[512];
+	char *text;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	text = strdup(line);
+	if (text == NULL)
+		abort();
+	return text;
+}
+
 static void imap_cmd_free(struct imap_session *s)
 {
 	struct imap_cmd_full *full = (struct imap_cmd_full *)s->cmd;
@@ -113,16 +144,44 @@ static void imap_cmd_free(struct imap_session *s)
 	if (full->cmd.free_ctx != NULL)
 		full->cmd.free_ctx(&full->cmd);
 	free(full->code);
+	free(full->text);
 	free(full);
 	s->cmd = NULL;
 }
 
 /* After the owed updates: the tagged reply, and on to the next command. */
+/* RFC 7162 3.2: a reply that held expunges back (FETCH, STORE, SEARCH)
+ * may carry FETCHes with MODSEQs above theirs, and a client that keeps
+ * the highest and loses the connection before their VANISHED would never
+ * learn of them: it is told a HIGHESTMODSEQ below them, in the tagged
+ * OK when that has no code (as Dovecot does), else in an untagged OK. */
+static void imap_cmd_modseq_floor(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	struct imap_cmd_full *full = (struct imap_cmd_full *)cmd;
+	struct imap_selected *sel = s->selected;
+	char code[48];
+
+	if (!s->condstore || sel == NULL || s->state != IMAP_STATE_SELECTED || sel->n_pending == 0 ||
+	    conn_is_closing(s->conn))
+		return;
+	snprintf(code, sizeof(code), "HIGHESTMODSEQ %llu",
+		 (unsigned long long)imap_selected_modseq(sel));
+	if (full->status != IMAP_OK || full->code != NULL) {
+		imap_untagged(s, "OK [%s] Highest", code);
+		return;
+	}
+	full->code = strdup(code);
+	if (full->code == NULL)
+		abort();
+}
+
 static void imap_cmd_finish(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->s;
 	struct imap_cmd_full *full = (struct imap_cmd_full *)cmd;
 
+	imap_cmd_modseq_floor(cmd);
 	imap_session_status(s, cmd->tag, full->status, full->code, full->text);
 	if (s->arriving)
 		conn_set_input_max(s->conn, s->cfg->imap.conn.line_length);
@@ -135,6 +194,8 @@ static void imap_cmd_finish(struct imap_cmd *cmd)
 	s->skipping_line = false;
 	imap_cmd_free(s);
 	imap_parser_reset(s->parser);
+	if (s->acct != NULL && !conn_is_closing(s->conn))
+		conn_timer(s->conn, IMAP_RELEASE_MS, imap_session_release_due);
 	if (!conn_is_closing(s->conn) && !s->waiting && !s->in_input)
 		conn_resume_input(s->conn);
 }
@@ -153,17 +214,18 @@ void imap_cmd_done(struct imap_cmd *cmd, enum imap_status status, const char *co
 		if (full->code == NULL)
 			abort();
 	}
+	free(full->text);
 	va_start(ap, fmt);
-	vsnprintf(full->text, sizeof(full->text), fmt, ap);
+	full->text = imap_reply_text(fmt, ap);
 	va_end(ap);
 	cmd->drained = NULL;
 	cmd->line = NULL;
 	if (cmd->s->selected != NULL && cmd->s->state != IMAP_STATE_LOGOUT &&
 	    !conn_is_closing(cmd->s->conn)) {
 		/* RFC 9051 7.5.1: not during FETCH, STORE, SEARCH; their UID
-		 * forms allow EXPUNGE. */
-		imap_sync(cmd, (cmd->def->flags & IMAP_CMD_NO_EXPUNGE) != 0 && !cmd->uid,
-			  imap_cmd_finish);
+		 * forms allow EXPUNGE, unless they name message numbers. */
+		imap_sync(cmd, ((cmd->def->flags & IMAP_CMD_NO_EXPUNGE) != 0 && !cmd->uid) ||
+			  cmd->no_expunge, imap_cmd_finish);
 		return;
 	}
 	imap_cmd_finish(cmd);
@@ -334,6 +396,77 @@ struct imap_session *imap_session_new(struct conn *conn)
 	return s;
 }
 
+/* Run a dispatched command (or start streaming its literal). */
+static void imap_session_run(struct imap_session *s, struct imap_cmd *cmd, bool stream)
+{
+	s->arriving = stream;
+	if (stream) {
+		s->streaming = true;
+		conn_input_unfinished(s->conn, true);
+		cmd->def->stream(cmd);
+	} else {
+		cmd->def->run(cmd);
+	}
+	/* A command that goes on later reads nothing meanwhile, unless it
+	 * reads lines or a literal of its own. */
+	if (s->cmd == cmd && cmd->line == NULL && !s->arriving)
+		conn_pause_input(s->conn);
+	else if (s->cmd == cmd && !s->in_input && !conn_is_closing(s->conn))
+		conn_resume_input(s->conn);
+}
+
+/* Job: the account's handle again, for a session that gave it back. */
+static void imap_acquire_work(struct imap_cmd *cmd)
+{
+	struct imap_cmd_full *full = (struct imap_cmd_full *)cmd;
+
+	full->acquired = store_account_get(cmd->s->ctx->store, cmd->s->address, &cmd->s->acct);
+}
+
+static void imap_acquire_done(struct imap_cmd *cmd)
+{
+	struct imap_cmd_full *full = (struct imap_cmd_full *)cmd;
+
+	if (full->acquired != STORE_OK) {
+		imap_cmd_fail(cmd, full->acquired, false, "store_account_get");
+		return;
+	}
+	imap_session_run(cmd->s, cmd, full->stream);
+}
+
+static void imap_release_work(void *arg)
+{
+	struct store_account *acct = arg;
+
+	store_account_put(&acct);
+}
+
+static void imap_release_done(void *arg)
+{
+	(void)arg;
+}
+
+void imap_session_release(struct imap_session *s)
+{
+	struct store_account *acct = s->acct;
+
+	if (acct == NULL || conn_job_running(s->conn) || conn_is_closing(s->conn))
+		return;
+	/* Detached now: a command that comes meanwhile waits for the job,
+	 * then takes the handle again. The put may close it (no linger). */
+	s->acct = NULL;
+	conn_job(s->conn, imap_release_work, imap_release_done, acct);
+}
+
+/* The release timer (imap_cmd_finish): only between commands. */
+static void imap_session_release_due(void *session)
+{
+	struct imap_session *s = session;
+
+	if (s->cmd == NULL)
+		imap_session_release(s);
+}
+
 /* A whole command (or, `stream`, one whose literal is to be streamed)
  * from the parser: find it, check the state, run it. */
 static void imap_session_dispatch(struct imap_session *s, bool stream)
@@ -390,18 +523,15 @@ static void imap_session_dispatch(struct imap_session *s, bool stream)
 	cmd->tag = p->tag;
 	cmd->args = args;
 	cmd->n_args = n_args;
-	s->arriving = stream;
-	if (stream) {
-		s->streaming = true;
-		conn_input_unfinished(s->conn, true);
-		cmd->def->stream(cmd);
-	} else {
-		cmd->def->run(cmd);
-	}
-	/* A command that goes on later reads nothing meanwhile, unless it
-	 * reads lines or a literal of its own. */
-	if (s->cmd == cmd && cmd->line == NULL && !s->arriving)
+	if (s->acct == NULL && s->address != NULL && s->state != IMAP_STATE_LOGOUT &&
+	    !s->arriving) {
+		/* The handle was given back while the session was idle. */
+		((struct imap_cmd_full *)cmd)->stream = stream;
+		imap_cmd_job(cmd, imap_acquire_work, imap_acquire_done);
 		conn_pause_input(s->conn);
+		return;
+	}
+	imap_session_run(s, cmd, stream);
 }
 
 static void imap_session_parse_error(struct imap_session *s)
@@ -568,13 +698,6 @@ void imap_session_timeout(struct imap_session *s, enum conn_end why)
 		imap_untagged(s, "BYE Autologout; idle for too long");
 		break;
 	}
-}
-
-static void imap_release_work(void *arg)
-{
-	struct store_account *acct = arg;
-
-	store_account_put(&acct);
 }
 
 void imap_session_free(struct imap_session *s)

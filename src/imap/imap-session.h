@@ -78,6 +78,10 @@ struct imap_cmd {
 	const struct imap_arg *args;    /* after the command name (and after "UID") */
 	size_t n_args;
 	bool uid;                       /* sent as UID FETCH/STORE/COPY/MOVE/SEARCH/EXPUNGE */
+	/* A UID command that names message numbers (UID SEARCH 2): no
+	 * EXPUNGE or VANISHED in its reply, as for the plain forms (RFC
+	 * 7162 3.2.10.2). Set by the command before imap_cmd_done. */
+	bool no_expunge;
 	/* A streaming command whose rest failed to parse: the parser's
 	 * reason, and run() is called to end the command with a BAD. */
 	const char *malformed;
@@ -126,7 +130,10 @@ struct imap_session {
 	bool qresync;
 
 	char *address;                  /* logged in as */
-	struct store_account *acct;     /* from AUTHENTICATED on */
+	/* From AUTHENTICATED on while the session is busy; NULL when it gave
+	 * the handle back while idle (imap_session_release), taken again
+	 * before the next command and by IDLE's syncs. */
+	struct store_account *acct;
 	struct imap_selected *selected; /* SELECTED only (imap-selected.h) */
 };
 
@@ -187,6 +194,11 @@ void imap_cmd_stream_end(struct imap_cmd *cmd);
 /* Run work(cmd) off the loop, then done(cmd) on it (conn_job). */
 void imap_cmd_job(struct imap_cmd *cmd, void (*work)(struct imap_cmd *cmd),
 		  void (*done)(struct imap_cmd *cmd));
+
+/* Give the account handle back (s->acct becomes NULL; the put runs in a
+ * job, since it may close the account) unless a job runs: for a session
+ * with nothing to do. The next command, or sync, takes it again. */
+void imap_session_release(struct imap_session *s);
 
 /* Lifecycle, called by imap.c's protocol callbacks. */
 struct imap_session *imap_session_new(struct conn *conn);

@@ -15,6 +15,7 @@ struct imap_sync_job {
 	void (*done)(struct imap_cmd *cmd);
 	bool no_expunge;
 	bool take_recent;               /* rev1, read-write: new messages may be \Recent here */
+	bool release;                   /* inside IDLE: the handle is given back after the read */
 	uint64_t from;                  /* sel->modseq when the job started */
 	uint32_t last_uid;              /* the view's highest UID then */
 	enum store_error error;
@@ -26,11 +27,9 @@ struct imap_sync_job {
 	uint32_t recent_from;
 };
 
-static void sync_work(struct imap_cmd *cmd)
+static void sync_read(struct imap_session *s, struct imap_sync_job *job)
 {
-	struct imap_session *s = cmd->s;
 	struct imap_selected *sel = s->selected;
-	struct imap_sync_job *job = sel->job;
 	bool fresh = false;
 
 	job->error = store_changes_since(s->acct, &sel->ref, job->from, &job->changed,
@@ -43,6 +42,22 @@ static void sync_work(struct imap_cmd *cmd)
 	if (fresh && store_recent_take(s->acct, &sel->ref, &job->recent_from) == STORE_OK &&
 	    job->recent_from == 0)
 		job->recent_from = 1;
+}
+
+/* A session in IDLE holds no handle between its syncs (issue 8): the job
+ * takes it, reads, and gives it back. Jobs of a session run one at a
+ * time and the loop leaves s->acct alone while one runs. */
+static void sync_work(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	struct imap_sync_job *job = s->selected->job;
+
+	if (s->acct == NULL)
+		job->error = store_account_get(s->ctx->store, s->address, &s->acct);
+	if (s->acct != NULL)
+		sync_read(s, job);
+	if (job->release)
+		store_account_put(&s->acct);
 }
 
 unsigned imap_update_mode(const struct imap_session *s)
@@ -108,6 +123,7 @@ static void sync_done(struct imap_cmd *cmd)
 		sel->modseq = job->highest;
 	/* Every own change is at or below what was just read. */
 	sel->n_own = 0;
+	imap_view_share(sel, s->address);
 	sync_job_free(job);
 	imap_selected_send(cmd, &out, done);
 }
@@ -151,6 +167,7 @@ static void sync_run(struct imap_cmd *cmd, bool no_expunge, bool force,
 	job->done = done;
 	job->no_expunge = no_expunge;
 	job->take_recent = !s->rev2 && !sel->readonly;
+	job->release = s->idling;
 	job->from = sel->modseq;
 	job->last_uid = sel->view.n > 0 ? sel->view.uids[sel->view.n - 1] : 0;
 	sel->job = job;

@@ -46,8 +46,10 @@ void imap_selected_flags_set(struct imap_selected *sel, uint32_t uid, unsigned f
 {
 	uint32_t seq = imap_selected_seq(sel, uid);
 
-	if (seq != 0)
+	if (seq != 0 && sel->view.flags[seq - 1] != (uint8_t)flags) {
+		imap_view_private(sel);
 		sel->view.flags[seq - 1] = (uint8_t)flags;
+	}
 	if (imap_selected_own(sel, modseq))
 		return;
 	if (sel->n_own == IMAP_SELECTED_OWN_MAX) {
@@ -128,6 +130,7 @@ static void update_expunge(struct imap_selected *sel, bool vanished, struct buf 
 	struct store_view *v = &sel->view;
 	size_t w = 0, p = 0;
 
+	imap_view_private(sel);
 	if (vanished)
 		imap_vanished_write(out, false, sel->pending, sel->n_pending);
 	for (size_t i = sel->n_pending; !vanished && i-- > 0;) {
@@ -202,6 +205,8 @@ void imap_update_write(struct imap_selected *sel, const struct store_message *ch
 	imap_update_pending(sel, expunged, n_expunged);
 	if ((mode & IMAP_UPDATE_EXPUNGE) && sel->n_pending > 0)
 		update_expunge(sel, (mode & IMAP_UPDATE_VANISHED) != 0, out);
+	if (n_changed > 0)
+		imap_view_private(sel);
 	last_old = v->n > 0 ? v->uids[v->n - 1] : 0;
 	for (size_t i = 0; i < n_changed; i++) {
 		const struct store_message *m = &changed[i];

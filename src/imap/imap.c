@@ -46,4 +46,8 @@ const struct protocol imap_protocol = {
 	/* RFC 9051 7.1.5: BYE at once; RFC 5530 UNAVAILABLE. */
 	.busy_reply = "* BYE [UNAVAILABLE] Too many connections, try again later\r\n",
 	.has_login = true,
+	/* The socket, and a share of the account's handle (5 descriptors,
+	 * one per account, held only while a session runs a command:
+	 * imap-session.c) and a message being sent. */
+	.session_fds = 2,
 };

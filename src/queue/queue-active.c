@@ -140,7 +140,7 @@ static void queue_account_make_ready(struct queue_active *a, struct queue_accoun
 }
 
 void queue_active_add(struct queue_active *a, const char *id, uint64_t size, int64_t arrival,
-		      unsigned idx, const char *address)
+		      unsigned idx, const char *address, unsigned notify)
 {
 	struct queue_item *it = queue_active_find(a, id);
 	struct queue_account *acc;
@@ -173,6 +173,7 @@ void queue_active_add(struct queue_active *a, const char *id, uint64_t size, int
 		abort();
 	e->item = it;
 	e->idx = idx;
+	e->notify = notify;
 	acc = queue_account_find(a, address, true);
 	*acc->tail = e;
 	acc->tail = &e->next;

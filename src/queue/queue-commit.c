@@ -24,6 +24,7 @@ struct queue_committer {
 	pthread_cond_t cond;
 	struct queue_msg *head, **tail;
 	bool stop;
+	bool stopped;            /* the thread has left: nothing handed over is taken */
 	/* the committer's own, for its rounds */
 	struct sync_pool *sync;
 	int *fds, *errs;
@@ -141,7 +142,7 @@ static void queue_commit_index(struct queue *q, struct queue_msg *list)
 			if (!rec->env.rcpts[j].local)
 				continue;
 			queue_active_add(active, rec->id, rec->size, rec->arrival, (unsigned)j,
-					 rec->env.rcpts[j].address);
+					 rec->env.rcpts[j].address, rec->env.rcpts[j].notify);
 			local = true;
 		}
 	}
@@ -207,8 +208,10 @@ static void *queue_committer_main(void *arg)
 
 		while (c->head == NULL && !c->stop)
 			pthread_cond_wait(&c->cond, &c->lock);
-		if (c->head == NULL)
+		if (c->head == NULL) {
+			c->stopped = true;
 			break;
+		}
 		list = c->head;
 		c->head = NULL;
 		c->tail = &c->head;
@@ -220,10 +223,12 @@ static void *queue_committer_main(void *arg)
 	return NULL;
 }
 
-static void queue_committer_free(struct queue *q)
+void queue_committer_free(struct queue *q)
 {
 	struct queue_committer *c = q->committer;
 
+	if (c == NULL)
+		return;
 	sync_pool_stop(&c->sync);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
@@ -266,7 +271,11 @@ void queue_committer_stop(struct queue *q)
 	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	queue_thread_join(c->thread, "committer");
-	queue_committer_free(q);
+	/* freed by queue_committer_free after the worker: a delivery job may
+	 * still hand over a report, which is then refused */
+	pthread_mutex_lock(&c->lock);
+	c->stopped = true;
+	pthread_mutex_unlock(&c->lock);
 }
 
 void queue_committer_add(struct queue *q, struct queue_msg *m)
@@ -275,6 +284,16 @@ void queue_committer_add(struct queue *q, struct queue_msg *m)
 
 	m->next = NULL;
 	pthread_mutex_lock(&c->lock);
+	if (c->stopped) {
+		/* a message the queue made itself (a report) after the last round */
+		void (*done)(void *arg, enum queue_error error) = m->done;
+		void *arg = m->arg;
+
+		pthread_mutex_unlock(&c->lock);
+		queue_msg_abort(&m);
+		done(arg, QUEUE_ERR_IO);
+		return;
+	}
 	*c->tail = m;
 	c->tail = &m->next;
 	pthread_cond_signal(&c->cond);

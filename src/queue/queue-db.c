@@ -9,6 +9,7 @@
 
 #include "core/errmsg.h"
 #include "queue/queue-envelope.h"
+#include "queue/queue-schedule.h"
 
 /* The committer never waits long: only delivery jobs, administration and
  * `tern queue list` share the file. */
@@ -54,8 +55,16 @@ static const char queue_schema_v1[] =
 	" last_error TEXT, PRIMARY KEY(msg_id, idx)) WITHOUT ROWID;"
 	"CREATE INDEX rcpts_due ON rcpts(local, state, next_try);";
 
+/* v2: which reports of a recipient were sent (QUEUE_REPORTED_* bits), and
+ * its NOTIFY bits (so that a delivery knows whether to report a success
+ * without reading the envelope) */
+static const char queue_schema_v2[] =
+	"ALTER TABLE rcpts ADD COLUMN reported INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE rcpts ADD COLUMN notify INTEGER NOT NULL DEFAULT 0;";
+
 static const struct db_migration queue_migrations[] = {
 	{ .sql = queue_schema_v1 },
+	{ .sql = queue_schema_v2 },
 };
 
 enum db_result queue_db_open(const char *folder, struct queue_db **qdb_r, char **error_r)
@@ -179,7 +188,8 @@ enum db_result queue_db_insert(struct queue_db *qdb, struct queue_record *const 
 {
 	static const char *const sql[] = {
 		"INSERT OR IGNORE INTO messages(id, sender, size, arrival) VALUES(?, ?, ?, ?)",
-		"INSERT OR IGNORE INTO rcpts(msg_id, idx, address, local, state) VALUES(?, ?, ?, ?, 'queued')",
+		"INSERT OR IGNORE INTO rcpts(msg_id, idx, address, local, state, notify)"
+		" VALUES(?, ?, ?, ?, 'queued', ?)",
 		NULL,
 	};
 	struct queue_db_op op;
@@ -202,6 +212,7 @@ enum db_result queue_db_insert(struct queue_db *qdb, struct queue_record *const 
 			sqlite3_bind_int64(op.stmt[1], 2, (sqlite3_int64)j);
 			sqlite3_bind_text(op.stmt[1], 3, rec->env.rcpts[j].address, -1, SQLITE_STATIC);
 			sqlite3_bind_int(op.stmt[1], 4, rec->env.rcpts[j].local);
+			sqlite3_bind_int(op.stmt[1], 5, (int)rec->env.rcpts[j].notify);
 			r = queue_db_run(&op, op.stmt[1], "insert recipient");
 		}
 	}
@@ -265,7 +276,7 @@ enum db_result queue_db_delete(struct queue_db *qdb, const char *id, bool *found
 /* --- delivery ---------------------------------------------------------- */
 
 enum db_result queue_db_record(struct queue_db *qdb, const struct queue_db_result *results,
-			       size_t n, int64_t now, int64_t (*delay_cb)(unsigned attempts),
+			       size_t n, int64_t now, const struct queue_schedule *sched,
 			       int64_t *next_try_r)
 {
 	static const char *const sql[] = {
@@ -308,7 +319,7 @@ enum db_result queue_db_record(struct queue_db *qdb, const struct queue_db_resul
 		sqlite3_bind_int(op.stmt[1], 2, (int)res->idx);
 		sqlite3_bind_text(op.stmt[1], 3, queue_state_name(res->state), -1, SQLITE_STATIC);
 		if (res->state == QUEUE_STATE_DEFERRED) {
-			next = now + delay_cb(attempts + 1);
+			next = queue_schedule_next(sched, res->arrival, attempts + 1, now);
 			if (*next_try_r == 0 || next < *next_try_r)
 				*next_try_r = next;
 		}
@@ -323,8 +334,10 @@ enum db_result queue_db_undelivered(struct queue_db *qdb, const char *id, unsign
 {
 	struct queue_db_op op;
 	bool open;
+	/* a failure whose report was sent (or needed none) is done with */
 	enum db_result r = queue_db_step_id(&op, qdb, "SELECT count(*) FROM rcpts WHERE msg_id = ?"
-					    " AND state <> 'delivered'", id,
+					    " AND state <> 'delivered' AND NOT (state = 'failed'"
+					    " AND (reported & 2) <> 0)", id,
 					    "count undelivered recipients", &open);
 
 	*n_r = r == DB_ROW ? (unsigned)sqlite3_column_int(op.stmt[0], 0) : 0;
@@ -336,7 +349,7 @@ enum db_result queue_db_due(struct queue_db *qdb, int64_t now, size_t limit,
 			    size_t *n_r)
 {
 	static const char *const sql[] = {
-		"SELECT r.msg_id, r.idx, r.address, m.size, m.arrival FROM rcpts r"
+		"SELECT r.msg_id, r.idx, r.address, m.size, m.arrival, r.notify FROM rcpts r"
 		" JOIN messages m ON m.id = r.msg_id WHERE r.local = 1 AND"
 		" (r.state = 'queued' OR (r.state = 'deferred' AND r.next_try <= ?))"
 		" ORDER BY m.arrival, r.msg_id, r.idx LIMIT ?",
@@ -357,6 +370,7 @@ enum db_result queue_db_due(struct queue_db *qdb, int64_t now, size_t limit,
 			.address = (const char *)sqlite3_column_text(op.stmt[0], 2),
 			.size = (uint64_t)sqlite3_column_int64(op.stmt[0], 3),
 			.arrival = sqlite3_column_int64(op.stmt[0], 4),
+			.notify = (unsigned)sqlite3_column_int(op.stmt[0], 5),
 		};
 
 		if (due.id != NULL && due.address != NULL) {
@@ -385,6 +399,82 @@ enum db_result queue_db_next_try(struct queue_db *qdb, int64_t now, int64_t *whe
 	if (r == DB_ROW) {
 		*when_r = sqlite3_column_int64(op.stmt[0], 0);
 		r = DB_OK;
+	}
+	return queue_db_op_end(&op, r);
+}
+
+enum db_result queue_db_reported(struct queue_db *qdb, const char *id, unsigned idx,
+				 unsigned *bits_r)
+{
+	static const char *const sql[] = {
+		"SELECT reported FROM rcpts WHERE msg_id = ? AND idx = ?",
+		NULL,
+	};
+	struct queue_db_op op;
+	enum db_result r;
+
+	*bits_r = 0;
+	if ((r = queue_db_op_start(&op, qdb, false, sql)) != DB_OK)
+		return r;
+	sqlite3_bind_text(op.stmt[0], 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(op.stmt[0], 2, (int)idx);
+	r = db_step(qdb->db, op.stmt[0], "read reports");
+	if (r == DB_ROW) {
+		*bits_r = (unsigned)sqlite3_column_int(op.stmt[0], 0);
+		r = DB_OK;
+	}
+	return queue_db_op_end(&op, r);
+}
+
+enum db_result queue_db_mark_reported(struct queue_db *qdb, const char *id,
+				      const unsigned *idx, size_t n, unsigned bits)
+{
+	static const char *const sql[] = {
+		"UPDATE rcpts SET reported = reported | ?3 WHERE msg_id = ?1 AND idx = ?2",
+		NULL,
+	};
+	struct queue_db_op op;
+	enum db_result r;
+
+	if (n == 0)
+		return DB_OK;
+	if ((r = queue_db_op_start(&op, qdb, true, sql)) != DB_OK)
+		return r;
+	for (size_t i = 0; i < n && r == DB_OK; i++) {
+		sqlite3_bind_text(op.stmt[0], 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(op.stmt[0], 2, (int)idx[i]);
+		sqlite3_bind_int(op.stmt[0], 3, (int)bits);
+		r = queue_db_run(&op, op.stmt[0], "record a report");
+	}
+	return queue_db_op_end(&op, r);
+}
+
+enum db_result queue_db_unreported(struct queue_db *qdb, int64_t before, size_t limit,
+				   void (*cb)(void *ctx, const struct queue_db_unreported *u),
+				   void *ctx)
+{
+	static const char *const sql[] = {
+		"SELECT r.msg_id, r.idx, r.last_error FROM rcpts r JOIN messages m"
+		" ON m.id = r.msg_id WHERE r.local = 1 AND r.state = 'failed'"
+		" AND (r.reported & 2) = 0 AND m.arrival < ?2 ORDER BY r.msg_id, r.idx LIMIT ?1",
+		NULL,
+	};
+	struct queue_db_op op;
+	enum db_result r;
+
+	if ((r = queue_db_op_start(&op, qdb, false, sql)) != DB_OK)
+		return r;
+	sqlite3_bind_int64(op.stmt[0], 1, (sqlite3_int64)limit);
+	sqlite3_bind_int64(op.stmt[0], 2, before);
+	while ((r = db_step(qdb->db, op.stmt[0], "find unreported failures")) == DB_ROW) {
+		struct queue_db_unreported u = {
+			.id = (const char *)sqlite3_column_text(op.stmt[0], 0),
+			.idx = (unsigned)sqlite3_column_int(op.stmt[0], 1),
+			.error = (const char *)sqlite3_column_text(op.stmt[0], 2),
+		};
+
+		if (u.id != NULL)
+			cb(ctx, &u);
 	}
 	return queue_db_op_end(&op, r);
 }

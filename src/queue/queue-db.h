@@ -19,6 +19,7 @@
 
 struct queue_db;
 struct queue_record;
+struct queue_schedule;
 
 /* Open (creating) FOLDER/queue.db and bring its schema up to date. On
  * error returns it with a malloc'd *error_r. */
@@ -44,18 +45,44 @@ struct queue_db_result {
 	unsigned idx;
 	enum queue_state state;   /* DELIVERED, DEFERRED or FAILED */
 	const char *error;        /* DEFERRED, FAILED: why */
+	int64_t arrival;          /* the message's, for the schedule */
 };
 /* Record results in one transaction; a recipient no longer there (its
  * message removed meanwhile) is skipped. A DEFERRED result leaves a held
- * recipient held (the try started before the hold). The schedule is the
- * caller's: delay_cb(attempts) gives the seconds to wait after
- * `attempts` tries (attempts >= 1). *next_try_r gets the earliest next
- * try of the DEFERRED results, 0 when there is none. */
+ * recipient held (the try started before the hold). A DEFERRED result's
+ * next try is queue_schedule_next() of its attempts so far, plus this one.
+ * *next_try_r gets the earliest next try of the DEFERRED results, 0 when
+ * there is none. */
 enum db_result queue_db_record(struct queue_db *qdb, const struct queue_db_result *results,
-			       size_t n, int64_t now, int64_t (*delay_cb)(unsigned attempts),
+			       size_t n, int64_t now, const struct queue_schedule *sched,
 			       int64_t *next_try_r);
 
-/* Recipients of the message not yet delivered (any other state). */
+/* The reports sent for a recipient (the column `reported`, schema 2):
+ * its delay warning, and the report of its final failure (or the finding
+ * that none was due: NOTIFY=NEVER, the null sender). A failed recipient
+ * whose final report is marked counts as done for the message. */
+#define QUEUE_REPORTED_DELAY 1u
+#define QUEUE_REPORTED_FINAL 2u
+enum db_result queue_db_reported(struct queue_db *qdb, const char *id, unsigned idx,
+				 unsigned *bits_r);
+/* Add `bits` to the recipients idx[0..n) of the message, in one
+ * transaction. */
+enum db_result queue_db_mark_reported(struct queue_db *qdb, const char *id,
+				      const unsigned *idx, size_t n, unsigned bits);
+/* Failed local recipients of messages that arrived before `before` whose
+ * final report was not sent (a crash or an error came between), at most
+ * `limit`; cb may not use qdb. */
+struct queue_db_unreported {
+	const char *id;
+	unsigned idx;
+	const char *error;        /* the last try's, or NULL */
+};
+enum db_result queue_db_unreported(struct queue_db *qdb, int64_t before, size_t limit,
+				   void (*cb)(void *ctx, const struct queue_db_unreported *u),
+				   void *ctx);
+
+/* Recipients of the message not yet done with: neither delivered nor
+ * failed with its final report marked. */
 enum db_result queue_db_undelivered(struct queue_db *qdb, const char *id, unsigned *n_r);
 
 /* A local recipient due for a try: queued, or deferred with next_try <= now. */
@@ -65,6 +92,7 @@ struct queue_db_due {
 	const char *address;
 	uint64_t size;
 	int64_t arrival;
+	unsigned notify;          /* the recipient's DSN NOTIFY bits (schema 2; 0 before) */
 };
 /* At most `limit` due recipients, oldest messages first; cb may not use
  * qdb. *n_r counts them. */

@@ -2,9 +2,12 @@
  * its INBOX with one store batch (one index transaction, one fsync of its
  * msg/ folder; the handle kept open for the next job, queue-handles.c),
  * the quota checked first; the results recorded in
- * queue.db in one transaction; each message delivered everywhere taken
- * out of the queue. A failure stays queued with its error and a retry
- * time. Runs on libuv's thread pool. */
+ * queue.db in one transaction; the reports they call for (a failure, a
+ * delay warning, a delivery with NOTIFY=SUCCESS: queue-report.c); each
+ * message done with everywhere taken out of the queue. A failure stays
+ * queued with its error and a retry time (queue-schedule.h) until it
+ * expires. Runs on libuv's thread pool. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,19 +16,11 @@
 #include "queue/queue-private.h"
 #include "store/store.h"
 
-int64_t queue_retry_delay(unsigned attempts)
-{
-	static const int64_t minutes[] = { 1, 5, 15, 30 };
-
-	if (attempts >= 1 && attempts <= sizeof(minutes) / sizeof(minutes[0]))
-		return minutes[attempts - 1] * 60;
-	return 3600;
-}
-
 struct queue_batch {
 	const char *address;
 	struct queue_entry **es;     /* the entries tried */
 	struct queue_db_result *res; /* their results, same order */
+	bool *expired;               /* failed because the lifetime ended */
 	size_t n;
 };
 
@@ -114,6 +109,60 @@ static void queue_batch_deliver(struct queue *q, struct queue_batch *b)
 	dir_delivery_free(&info);
 }
 
+/* A try that failed again after the lifetime: the failure is final. */
+static void queue_batch_expire(struct queue *q, struct queue_batch *b, int64_t now)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->res[i].state == QUEUE_STATE_DEFERRED &&
+		    queue_schedule_expired(&q->schedule, b->res[i].arrival, now)) {
+			b->res[i].state = QUEUE_STATE_FAILED;
+			b->expired[i] = true;
+		}
+	}
+}
+
+/* The reports the results call for; a failed recipient whose report
+ * could not be queued is reported by a later scan (queue-worker.c). */
+static void queue_batch_report(struct queue *q, const struct queue_batch *b, int64_t now)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		const struct queue_db_result *r = &b->res[i];
+		char diagnostic[128];
+		struct queue_report_rcpt rr = {
+			.idx = r->idx,
+			.status = r->state == QUEUE_STATE_DELIVERED ? "2.0.0"
+								   : queue_local_status(r->error),
+			.diagnostic_type = r->error != NULL ? "X-tern" : NULL,
+			.diagnostic = r->error,
+			.last_attempt = now,
+		};
+
+		if (r->state == QUEUE_STATE_DELIVERED) {
+			/* RFC 3461 5.2.3: only when asked (the common case reads
+			 * nothing more) */
+			if ((b->es[i]->notify & QUEUE_NOTIFY_SUCCESS) == 0 ||
+			    (b->es[i]->notify & QUEUE_NOTIFY_NEVER) != 0)
+				continue;
+			rr.action = MAIL_DSN_DELIVERED;
+		} else if (r->state == QUEUE_STATE_FAILED) {
+			rr.action = MAIL_DSN_FAILED;
+		} else if (queue_schedule_warn_due(&q->schedule, r->arrival, now)) {
+			rr.action = MAIL_DSN_DELAYED;
+		} else {
+			continue;
+		}
+		if (b->expired[i]) {
+			snprintf(diagnostic, sizeof(diagnostic), "%s (given up after %lld days)",
+				 r->error, (long long)((q->schedule.lifetime + 86399) / 86400));
+			rr.diagnostic = diagnostic;
+		}
+		if (queue_report(q, r->id, &rr, 1) < 0)
+			log_event(LOG_LEVEL_WARN, "queue", NULL, NULL,
+				  "msg=\"cannot queue a report now\" queue_id=%s to=%s", r->id,
+				  b->address);
+	}
+}
+
 static void queue_batch_log(const struct queue_batch *b)
 {
 	for (size_t i = 0; i < b->n; i++) {
@@ -157,25 +206,35 @@ int64_t queue_deliver_run(struct queue *q, struct queue_active *active, const ch
 		n++;
 	b.es = calloc(n, sizeof(*b.es));
 	b.res = calloc(n, sizeof(*b.res));
-	if (b.es == NULL || b.res == NULL)
+	b.expired = calloc(n, sizeof(*b.expired));
+	if (b.es == NULL || b.res == NULL || b.expired == NULL)
 		abort();
 	/* held or removed since they were queued: not tried */
 	queue_active_lock(active);
 	for (struct queue_entry *e = entries; e != NULL; e = e->next) {
 		if (!e->item->held && !e->item->removed) {
-			b.res[b.n] = (struct queue_db_result){ .id = e->item->id, .idx = e->idx };
+			b.res[b.n] = (struct queue_db_result){
+				.id = e->item->id,
+				.idx = e->idx,
+				.arrival = e->item->arrival,
+			};
 			b.es[b.n++] = e;
 		}
 	}
 	queue_active_unlock(active);
 	if (b.n > 0) {
+		int64_t now;
+
 		queue_batch_deliver(q, &b);
+		now = queue_now();
+		queue_batch_expire(q, &b, now);
 		queue_batch_log(&b);
 		/* not recorded: the recipients are still due in queue.db; a scan
-		 * in a minute tries them again */
-		if (queue_db_record(q->db, b.res, b.n, queue_now(), queue_retry_delay, &next_try) !=
-		    DB_OK)
-			next_try = queue_now() + 60;
+		 * in a minute tries them again (and nothing is reported yet) */
+		if (queue_db_record(q->db, b.res, b.n, now, &q->schedule, &next_try) != DB_OK)
+			next_try = now + 60;
+		else
+			queue_batch_report(q, &b, now);
 	}
 	for (size_t i = 0; i < b.n; i++) {
 		if (b.res[i].state == QUEUE_STATE_DELIVERED)
@@ -207,5 +266,6 @@ int64_t queue_deliver_run(struct queue *q, struct queue_active *active, const ch
 	}
 	free(b.es);
 	free(b.res);
+	free(b.expired);
 	return next_try;
 }

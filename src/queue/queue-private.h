@@ -12,8 +12,11 @@
 #include <stdint.h>
 
 #include "core/space-floor.h"
+#include "mail/mail-dsn.h"
+#include "mail/mail-srs.h"
 #include "queue/queue-db.h"
 #include "queue/queue-envelope.h"
+#include "queue/queue-schedule.h"
 #include "queue/queue.h"
 #include "store/store.h"
 
@@ -65,6 +68,9 @@ struct queue {
 	int dir_fd, msg_fd, env_fd, tmp_fd;
 	struct queue_db *db;
 	uint64_t message_max;      /* bytes a message may take: message_size + headers */
+	struct queue_schedule schedule;  /* [queue] retries, expiry, delay warning */
+	struct mail_srs srs;       /* the key of DATA/srs.key (queue-srs.c) */
+	bool srs_on;               /* [queue] srs, and the key was read */
 	atomic_bool accepting;     /* false once closing */
 
 	struct space_floor space;   /* [limits] min_free_space */
@@ -113,8 +119,10 @@ enum queue_error queue_error_from_errno(int err);
 
 /* queue-commit.c: the group commit. */
 int queue_committer_start(struct queue *q, char **error_r);
-/* Finish every message handed over, then stop. */
+/* Finish every message handed over, then stop; a message handed over
+ * later fails at once (QUEUE_ERR_IO). Free it after the worker stopped. */
 void queue_committer_stop(struct queue *q);
+void queue_committer_free(struct queue *q);
 void queue_committer_add(struct queue *q, struct queue_msg *m);
 
 /* queue-worker.c: the queue's own loop thread: dispatching delivery jobs
@@ -140,15 +148,16 @@ struct queue_active *queue_active_new(void);
 void queue_active_free(struct queue_active **active);
 void queue_active_lock(struct queue_active *active);
 void queue_active_unlock(struct queue_active *active);
-/* Under the lock: local recipient idx of the message is due. Added unless
- * it is in flight already. */
+/* Under the lock: local recipient idx of the message (its DSN NOTIFY bits
+ * with it) is due. Added unless it is in flight already. */
 void queue_active_add(struct queue_active *active, const char *id, uint64_t size,
-		      int64_t arrival, unsigned idx, const char *address);
+		      int64_t arrival, unsigned idx, const char *address, unsigned notify);
 
 /* One local recipient handed to a delivery job. */
 struct queue_entry {
 	struct queue_item *item;
 	unsigned idx;
+	unsigned notify;           /* enum queue_notify bits: a success is reported only when asked */
 	char *address;
 	struct queue_entry *next;
 };
@@ -195,11 +204,47 @@ void queue_handles_put(struct queue_handles *handles, struct store_account *acct
 bool queue_handles_expire(struct queue_handles *handles);
 
 /* queue-deliver.c: one account's entries into its store (the entries
- * are freed). Returns the earliest retry time it set, 0 for none. */
+ * are freed), the recipients that expired failed, and the reports their
+ * results ask for (queue_report). Returns the earliest retry time it
+ * set, 0 for none. */
 int64_t queue_deliver_run(struct queue *q, struct queue_active *active, const char *address,
 			  struct queue_entry *entries);
-/* Seconds before try number attempts + 1 (1, 5, 15, 30 min, then hourly). */
-int64_t queue_retry_delay(unsigned attempts);
+
+/* queue-report.c: Delivery Status Notifications. One recipient of a
+ * queued message to report on: its index in the envelope and what
+ * became of it (mail/mail-dsn.h). */
+struct queue_report_rcpt {
+	unsigned idx;
+	enum mail_dsn_action action;
+	const char *status;          /* RFC 3463 code, or NULL */
+	const char *remote_mta;      /* NULL for local delivery */
+	const char *diagnostic_type; /* "smtp", "X-tern", or NULL */
+	const char *diagnostic;
+	int64_t last_attempt;
+};
+/* Report on recipients of message `id` (its file and envelope still in
+ * the queue) to its sender, as their NOTIFY asks (none given: FAILURE and
+ * DELAY), in one report queued from <>: delivered locally at once when
+ * the sender is local. A recipient's delay warning is sent once; after
+ * a FAILED recipient's report (or when none is due: NOTIFY=NEVER, the
+ * null sender) its final report is marked in queue.db, so that the
+ * message can finish. Blocking. 0, or -1 when it must be tried again
+ * (the queue or the directory failed; logged). */
+int queue_report(struct queue *q, const char *id, const struct queue_report_rcpt *rcpts,
+		 size_t n);
+/* At the start: report the failed local recipients of messages that
+ * arrived before `before` whose report a crash or an error kept from
+ * being queued (at most QUEUE_REPORT_SCAN_MAX), and finish the messages
+ * that are then done with. Blocking. */
+#define QUEUE_REPORT_SCAN_MAX 1000
+void queue_report_unreported(struct queue *q, int64_t before);
+/* The RFC 3463 status of a local delivery's error ("no such account":
+ * 5.1.1, "mailbox over quota": 4.2.2, ...; 4.3.0 for the others). */
+const char *queue_local_status(const char *error);
+
+/* queue-srs.c: read DATA/srs.key, or make it (with [queue] srs on).
+ * Blocking. 0, or -1 with a malloc'd *error_r (a broken key file). */
+int queue_srs_open(struct queue *q, char **error_r);
 
 /* queue-rebuild.c: make queue.db agree with the files, fill the pool. */
 int queue_rebuild(struct queue *q, char **error_r);

@@ -34,6 +34,7 @@ struct queue_worker {
 	bool scan_wanted, scan_running, refill_wanted, refill_running;
 	bool expire_armed, expire_running, handles_left;
 	bool scan_when_idle;     /* scan again once no delivery runs or waits */
+	int64_t started;         /* the first scan reports what a crash left unreported */
 	unsigned jobs, jobs_max;
 	int64_t next_retry;      /* the earliest retry known, 0 when none */
 	int64_t timer_at;        /* what the timer is set for, 0 when idle */
@@ -88,14 +89,22 @@ static void queue_scan_add(void *ctx, const struct queue_db_due *due)
 {
 	struct queue_worker *w = ctx;
 
-	queue_active_add(w->active, due->id, due->size, due->arrival, due->idx, due->address);
+	queue_active_add(w->active, due->id, due->size, due->arrival, due->idx, due->address,
+			 due->notify);
 }
 
 static void queue_scan(struct queue_worker *w)
 {
-	int64_t now = queue_now(), when = 0;
+	int64_t now = queue_now(), when = 0, started;
 	size_t n = 0;
 	enum db_result r;
+
+	queue_active_lock(w->active);
+	started = w->started;
+	w->started = 0;
+	queue_active_unlock(w->active);
+	if (started != 0)
+		queue_report_unreported(w->q, started);
 
 	queue_active_lock(w->active);
 	r = queue_db_due(w->q->db, now, QUEUE_SCAN_BATCH, queue_scan_add, w, &n);
@@ -301,6 +310,7 @@ int queue_worker_start(struct queue *q, char **error_r)
 	w->jobs_max = queue_jobs_max();
 	/* what was queued before the start is due now */
 	w->scan_wanted = true;
+	w->started = queue_now();
 	q->worker = w;
 	if ((err = uv_loop_init(&w->loop)) != 0) {
 		queue_active_free(&w->active);

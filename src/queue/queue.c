@@ -77,6 +77,7 @@ static void queue_free(struct queue *q)
 {
 	int fds[] = { q->dir_fd, q->msg_fd, q->env_fd, q->tmp_fd };
 
+	queue_committer_free(q);
 	queue_handles_free(&q->handles);
 	queue_db_close(&q->db);
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
@@ -102,12 +103,13 @@ int queue_open(const struct config *cfg, struct store_root *store, struct dir *d
 	q->dir = dir;
 	q->dir_fd = q->msg_fd = q->env_fd = q->tmp_fd = -1;
 	q->message_max = cfg->limits.message_size + QUEUE_HEADERS_MAX;
+	queue_schedule_from_config(&q->schedule, cfg);
 	queue_pool_init(&q->pool);
 	q->handles = queue_handles_new(store);
 	if (asprintf(&q->path, "%s/queue", cfg->server.data_dir) < 0)
 		abort();
 	space_floor_init(&q->space, "queue", q->path, cfg->limits.min_free_space);
-	if (queue_folders(q, error_r) < 0 ||
+	if (queue_folders(q, error_r) < 0 || queue_srs_open(q, error_r) < 0 ||
 	    queue_db_open(q->path, &q->db, error_r) != DB_OK || queue_rebuild(q, error_r) < 0) {
 		queue_free(q);
 		return -1;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "core/control.h"
+#include "mail/mail-srs.h"
 
 /* The length of a queue id (queue_msg_id). */
 #define QUEUE_ID_LEN 16
@@ -37,7 +38,8 @@ enum queue_error {
 };
 const char *queue_error_name(enum queue_error error);
 
-/* DSN NOTIFY (RFC 3461 4.1): none given means the default (FAILURE). */
+/* DSN NOTIFY (RFC 3461 4.1): none given means the default (FAILURE and
+ * DELAY, as Postfix: queue-report.c). */
 enum queue_notify {
 	QUEUE_NOTIFY_NEVER = 1 << 0,
 	QUEUE_NOTIFY_SUCCESS = 1 << 1,
@@ -151,7 +153,7 @@ enum queue_state {
 	QUEUE_STATE_DELIVERED,   /* in the local mailbox */
 	QUEUE_STATE_DEFERRED,    /* a try failed; tried again at next_try */
 	QUEUE_STATE_HELD,        /* `tern queue hold`: not tried until released */
-	QUEUE_STATE_FAILED,      /* failed for good; waits for its bounce */
+	QUEUE_STATE_FAILED,      /* failed for good; reported to the sender (queue-report.c) */
 	QUEUE_STATE__COUNT
 };
 /* "queued", "delivered", ...: the word queue.db and `tern queue list` use. */
@@ -207,6 +209,20 @@ struct queue_list_message {
  * *error_r. */
 int queue_list(const char *data_dir, void (*cb)(void *ctx, const struct queue_list_message *msg),
 	       void *ctx, char **error_r);
+
+/* ---- SRS (mail/mail-srs.h; the key in DATA/srs.key) ---- */
+
+/* The key for decoding SRS addresses that come back (RCPT), or NULL when
+ * [queue] srs is off. Valid until queue_close. */
+const struct mail_srs *queue_srs(const struct queue *queue);
+/* The envelope sender to use for mail that leaves tern (out: at least
+ * MAIL_SRS_ADDRESS_MAX + 1 octets): a sender of a domain that is not
+ * local (mail an alias forwards) rewritten with SRS into an address of
+ * [server] hostname; the null sender, a local sender, or any sender with
+ * SRS off, as it is. MAIL_SRS_OK, or the reason it cannot be rewritten
+ * (the caller then sends with the sender as it is). Blocking (the
+ * directory). */
+enum mail_srs_result queue_srs_sender(struct queue *queue, const char *sender, char *out);
 
 /* Counters since queue_open, for tests and benchmarks. Thread-safe. */
 struct queue_stats {

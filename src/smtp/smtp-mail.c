@@ -2,14 +2,18 @@
  * checks SIZE= (RFC 1870 6), the free space, and on submission the login
  * and whom the sender address belongs to; RCPT resolves each recipient
  * through the directory in a job (aliases, catch-all, sub-addressing,
- * postmaster), applies the relay decision (smtp-relay.h) and the quota. */
+ * postmaster), applies the relay decision (smtp-relay.h) and the quota;
+ * an SRS address of ours (a bounce to mail an alias forwarded) goes back
+ * to the address it was made from. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "dir/dir-resolve.h"
+#include "mail/mail-srs.h"
 #include "smtp/smtp-session.h"
 #include "store/store.h"
 
@@ -148,6 +152,7 @@ struct smtp_rcpt_job {
 	struct dir_resolution res;
 	bool local_domain;
 	bool over_quota;       /* every recipient is a local account over its quota */
+	enum mail_srs_result srs;  /* an SRS address of ours: what decoding it gave */
 };
 
 /* The octets the account's mailboxes hold; false when the store cannot
@@ -179,6 +184,39 @@ static bool smtp_rcpt_over_quota(const struct smtp_session *s, const struct dir_
 	return res->n_recipients > 0;
 }
 
+/* An SRS address at the server's name or a local domain: decoded, it is
+ * one external recipient, relayed whoever sends (it is ours to forward,
+ * as an alias is); one that does not decode (forged, too old) is
+ * unknown. False: not SRS, or not ours. */
+static bool smtp_rcpt_srs(struct smtp_session *s, struct smtp_rcpt_job *j)
+{
+	char back[MAIL_SRS_ADDRESS_MAX + 1];
+
+	if (s->ctx->srs == NULL || j->literal || j->domain[0] == '\0')
+		return false;
+	j->srs = mail_srs_reverse(s->ctx->srs, j->address, strlen(j->address), (int64_t)time(NULL),
+				  back);
+	if (j->srs == MAIL_SRS_NOT_SRS)
+		return false;
+	if (strcasecmp(j->domain, smtp_session_hostname(s)) != 0 &&
+	    !dir_domain_exists(s->ctx->dir, j->domain)) {
+		j->srs = MAIL_SRS_NOT_SRS;
+		return false;
+	}
+	if (j->srs != MAIL_SRS_OK) {
+		j->resolved = DIR_ERR_NOT_FOUND;
+		return true;
+	}
+	j->res.recipients = calloc(1, sizeof(*j->res.recipients));
+	if (j->res.recipients == NULL)
+		abort();
+	j->res.recipients[0] = (struct dir_recipient){ .kind = DIR_RECIPIENT_EXTERNAL,
+						       .address = smtp_strdup(back) };
+	j->res.n_recipients = 1;
+	j->resolved = DIR_OK;
+	return true;
+}
+
 static void smtp_rcpt_work(void *arg)
 {
 	struct smtp_rcpt_job *j = arg;
@@ -186,6 +224,8 @@ static void smtp_rcpt_work(void *arg)
 	struct dir_resolve_options options;
 	char key[SMTP_DOMAIN_MAX + 16];
 
+	if (smtp_rcpt_srs(s, j))
+		return;
 	smtp_resolve_options(s, &options);
 	j->resolved = dir_resolve(s->ctx->dir, j->address, &options, &j->res);
 	if (j->resolved == DIR_ERR_NOT_FOUND && j->domain[0] == '\0') {
@@ -257,6 +297,14 @@ static void smtp_rcpt_done(void *arg)
 
 	if (conn_is_closing(s->conn))
 		goto out;
+	if (j->srs != MAIL_SRS_NOT_SRS) {
+		char text[256];
+
+		conn_log(s->conn, j->srs == MAIL_SRS_OK ? LOG_LEVEL_INFO : LOG_LEVEL_WARN,
+			 "msg=\"SRS address %s\" rcpt=\"%s\"",
+			 j->srs == MAIL_SRS_OK ? "decoded" : mail_srs_result_name(j->srs),
+			 log_escape(text, sizeof(text), j->address, 200));
+	}
 	for (size_t i = 0; i < j->res.n_unknown; i++) {
 		char target[256];
 
@@ -320,6 +368,7 @@ void smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 		abort();
 	j->s = s;
 	j->may_relay = may_relay;
+	j->srs = MAIL_SRS_NOT_SRS;
 	/* A source route is not kept: only the mailbox counts. */
 	smtp_address_write(to, j->address);
 	memcpy(j->domain, to->domain, sizeof(j->domain));

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/buf.h"
 #include "core/number.h"
 #include "core/utf8.h"
 #include "smtp/smtp-address.h"
@@ -134,6 +135,22 @@ bool smtp_xtext_decode(const char *in, size_t len, bool allow_utf8,
 	out[n] = '\0';
 	*out_len_r = n;
 	return true;
+}
+
+int smtp_xtext_encode(struct buf *out, const char *text, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		char esc[3] = { '+', hex[c >> 4], hex[c & 15] };
+		int r = c >= '!' && c <= '~' && c != '+' && c != '=' ? buf_append(out, &c, 1)
+								     : buf_append(out, esc, 3);
+
+		if (r < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* RFC 3461 4.2, 4.4: the value before encoding is printable US-ASCII;

@@ -124,4 +124,11 @@ enum smtp_param_result smtp_rcpt_params_parse(const struct smtp_param *params, s
 bool smtp_xtext_decode(const char *in, size_t len, bool allow_utf8,
 		       char *out, size_t out_size, size_t *out_len_r);
 
+/* Encode text[0..len) as xtext (RFC 3461 4): "!".."~" but "+" and "="
+ * as themselves, every other octet (UTF-8 too) as "+XX" (upper-case hex),
+ * for the SMTP client's ENVID= and ORCPT=. Appends to out (a buf);
+ * returns what buf_append returns (-1 when its cap is reached). */
+struct buf;
+int smtp_xtext_encode(struct buf *out, const char *text, size_t len);
+
 #endif

@@ -13,6 +13,7 @@
 struct cidr_list;
 struct dkim_keys;
 struct dir;
+struct mail_srs;
 struct queue;
 struct smtp_pregreet;
 struct store_root;
@@ -36,6 +37,7 @@ struct smtp_context {
 	const char *hostname;                /* [server] hostname: greeting, Received */
 	const struct cidr_list *trusted;     /* [smtp] trusted_networks, parsed */
 	struct smtp_pregreet *pregreet;      /* port 25: addresses that passed the test */
+	const struct mail_srs *srs;          /* [queue] srs: decodes bounces to SRS addresses; NULL: off */
 	/* DATA/dkim's keys: submission and sendmail sign with them
 	 * (smtp-sign.c); NULL: nothing is signed */
 	struct dkim_keys *dkim;

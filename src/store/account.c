@@ -2,7 +2,7 @@
  * index.db, the repair after an unclean shutdown) and closing it (the
  * clean-close marker), and the mutex that lets several threads share it
  * (store_enter / store_leave, which tell the hub what was committed
- * meanwhile). root.c shares handles between callers; store_open gives a
+ * meanwhile and remove the files it freed). root.c shares handles between callers; store_open gives a
  * caller one of its own.
  *
  * The marker: DATA/mail/DOMAIN/LOCAL/clean exists only while nobody has
@@ -309,9 +309,13 @@ void store_leave(struct store_account *acct)
 {
 	struct store_pending *pending = acct->pending;
 	size_t n = acct->n_pending;
+	char **unlinks = acct->unlinks;
+	size_t n_unlinks = acct->n_unlinks;
 
 	acct->pending = NULL;
 	acct->n_pending = acct->cap_pending = 0;
+	acct->unlinks = NULL;
+	acct->n_unlinks = acct->cap_unlinks = 0;
 	pthread_mutex_unlock(&acct->mutex);
 	/* Outside the mutex: a watcher called at once (loop NULL) may use
 	 * the handle. The caller's reference keeps acct->address valid. */
@@ -329,6 +333,13 @@ void store_leave(struct store_account *acct)
 		free(pending[i].mailbox);
 	}
 	free(pending);
+	/* File names are never reused, and the caller's reference keeps
+	 * msg_fd open: these need no mutex. */
+	for (size_t i = 0; i < n_unlinks; i++) {
+		store_msg_unlink(acct, unlinks[i]);
+		free(unlinks[i]);
+	}
+	free(unlinks);
 }
 
 void store_notify(struct store_account *acct, const struct store_box *box,

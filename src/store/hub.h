@@ -3,10 +3,14 @@
  *
  * The store calls hub_notify() after each committed change; watchers get a
  * copy of the change on their own loop (loop_post), so a callback runs on
- * the thread of the session that registered it. */
+ * the thread of the session that registered it. A change costs the
+ * watches it reaches (and the account's watched mailboxes), however many
+ * other watches there are: 10,000 sessions in IDLE on 1,000 accounts are
+ * not scanned for one delivery. */
 #ifndef TERN_STORE_HUB_H
 #define TERN_STORE_HUB_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct loop;
@@ -42,7 +46,8 @@ struct hub_watch *hub_watch_add(const char *address, int64_t mailbox_id,
 /* After this returns, cb is never called again. Call on the watch's loop. */
 void hub_watch_remove(struct hub_watch **watch);
 
-/* Report a committed change. Thread-safe, never blocks on I/O. */
-void hub_notify(const struct hub_change *change);
+/* Report a committed change. Returns how many watches it went to.
+ * Thread-safe, never blocks on I/O. */
+size_t hub_notify(const struct hub_change *change);
 
 #endif

@@ -6,6 +6,7 @@
  * account open, with its SQLite pages and the views of its mailboxes).
  * See store.h (store_root_open, store_account_get, store_root_linger). */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,7 +129,14 @@ static void *store_root_reaper(void *arg)
 		if (root->closed)
 			break;
 		pthread_mutex_unlock(&root->mutex);
-		store_root_reap(root, false, NULL);
+		/* A closed handle's SQLite memory (schema, statements, pages:
+		 * ~150 KB) lies between the long-lived allocations of the
+		 * sessions (TLS state, views), so the allocator cannot give it
+		 * back by itself: idle IMAP sessions on accounts nobody else
+		 * uses would keep costing it. A trim walks the heaps (a few ms
+		 * at most here, once a second at most). */
+		if (store_root_reap(root, false, NULL) > 0)
+			malloc_trim(0);
 		pthread_mutex_lock(&root->mutex);
 	}
 	pthread_mutex_unlock(&root->mutex);

@@ -6,7 +6,9 @@
  * expunges, flag changes and new messages, with EXPUNGE allowed or not,
  * as EXPUNGE or QRESYNC's VANISHED lines, with CONDSTORE's MODSEQ or
  * not); the view must stay ascending, the owed expunges inside it, and
- * every EXPUNGE, VANISHED and EXISTS line must match the view. */
+ * every EXPUNGE, VANISHED and EXISTS line must match the view. Some
+ * rounds share the view with a twin session first (imap-view-share.c):
+ * whatever the round writes, the twin's bytes must not change. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -161,6 +163,44 @@ static void fuzz_replay(const uint32_t *old, uint32_t n_old, const struct imap_s
 	free(v);
 }
 
+/* Shares sel's view with a twin holding the same bytes; returns false
+ * when it cannot be shared now (owed expunges, an empty view). */
+static bool fuzz_twin(struct imap_selected *sel, struct imap_selected *twin, uint32_t **snap_u,
+		      uint8_t **snap_f)
+{
+	uint32_t n = sel->view.n;
+
+	imap_view_share(sel, "fuzz@example.org");
+	if (sel->shared == NULL)
+		return false;
+	memset(twin, 0, sizeof(*twin));
+	twin->view.n = n;
+	twin->view.uids = malloc(n * sizeof(uint32_t));
+	twin->view.flags = malloc(n);
+	*snap_u = malloc(n * sizeof(uint32_t));
+	*snap_f = malloc(n);
+	if (twin->view.uids == NULL || twin->view.flags == NULL || *snap_u == NULL || *snap_f == NULL)
+		abort();
+	memcpy(twin->view.uids, sel->view.uids, n * sizeof(uint32_t));
+	memcpy(twin->view.flags, sel->view.flags, n);
+	memcpy(*snap_u, sel->view.uids, n * sizeof(uint32_t));
+	memcpy(*snap_f, sel->view.flags, n);
+	imap_view_share(twin, "FUZZ@example.org");
+	if (twin->shared != sel->shared || twin->view.uids != sel->view.uids)
+		__builtin_trap();
+	return true;
+}
+
+static void fuzz_twin_check(struct imap_selected *twin, uint32_t *snap_u, uint8_t *snap_f)
+{
+	if (memcmp(twin->view.uids, snap_u, twin->view.n * sizeof(uint32_t)) != 0 ||
+	    memcmp(twin->view.flags, snap_f, twin->view.n) != 0)
+		__builtin_trap();
+	imap_view_unshare(twin);
+	free(snap_u);
+	free(snap_f);
+}
+
 static void fuzz_updates(const uint8_t *data, size_t size)
 {
 	struct imap_selected sel;
@@ -181,8 +221,11 @@ static void fuzz_updates(const uint8_t *data, size_t size)
 	buf_init(&out, 0);
 	while (at + 3 <= size) {
 		uint8_t op = data[at], a = data[at + 1], b = data[at + 2];
-		uint32_t expunged[8], *old, n_old = sel.view.n, last;
+		uint32_t expunged[8], *old, n_old = sel.view.n, last, *snap_u = NULL;
 		struct store_message changed[8];
+		struct imap_selected twin;
+		uint8_t *snap_f = NULL;
+		bool twinned;
 		size_t n_exp = 0, n_ch = 0;
 
 		at += 3;
@@ -202,6 +245,7 @@ static void fuzz_updates(const uint8_t *data, size_t size)
 		if (old == NULL)
 			abort();
 		memcpy(old, sel.view.uids, n_old * sizeof(*old));
+		twinned = (b & 0x80) && fuzz_twin(&sel, &twin, &snap_u, &snap_f);
 		if (op & 0x80)
 			imap_selected_flags_set(&sel, b, a & 0x1f, op);
 		imap_update_write(&sel, changed, n_ch, expunged, n_exp,
@@ -211,11 +255,14 @@ static void fuzz_updates(const uint8_t *data, size_t size)
 				  ((a & 0x20) ? IMAP_UPDATE_MODSEQ : 0u), b % 16, &out);
 		fuzz_check(&sel);
 		fuzz_replay(old, n_old, &sel, &out);
+		if (twinned)
+			fuzz_twin_check(&twin, snap_u, snap_f);
 		free(old);
 		buf_reset(&out);
 		sel.n_own = 0;
 	}
 	buf_release(&out);
+	imap_view_unshare(&sel);
 	free(sel.view.uids);
 	free(sel.view.flags);
 	free(sel.pending);

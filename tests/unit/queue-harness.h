@@ -104,6 +104,28 @@ static inline void qh_teardown(struct qh *h)
 	tmpdir_free(h->data);
 }
 
+/* For cmocka's setup and teardown: a struct qh in *state, set up under
+ * `name`, its queue opened when `open`. */
+static inline int qh_state_setup(void **state, const char *name, bool open)
+{
+	struct qh *h = malloc(sizeof(*h));
+
+	if (h == NULL)
+		abort();
+	qh_setup(h, name);
+	if (open)
+		qh_open(h);
+	*state = h;
+	return 0;
+}
+
+static inline int qh_state_teardown(void **state)
+{
+	qh_teardown(*state);
+	free(*state);
+	return 0;
+}
+
 struct qh_wait {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;

@@ -93,7 +93,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.imap.conn.line_length, 65536);
 	assert_int_equal(cfg.imap.conn.idle_timeout, 1800);
 	assert_int_equal(cfg.limits.connections_per_ip, 50);
-	assert_int_equal(cfg.limits.connections, 10000);
+	assert_int_equal(cfg.limits.connections, 100000);
 	assert_int_equal(cfg.limits.errors_per_session, 20);
 	assert_int_equal(cfg.limits.auth_failures, 3);
 	assert_true(cfg.limits.output_buffer == 262144);

@@ -1,6 +1,7 @@
 /* test-hub - the change hub: matching watches get changes, removed ones
- * never again; the store reports its changes, after its handle is free
- * again (a watcher may use the account it is told about). */
+ * never again, exactly the right ones among many; the store reports its
+ * changes, after its handle is free again (a watcher may use the account
+ * it is told about). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -62,6 +63,108 @@ static void test_hub_match(void **state)
 	hub_watch_remove(&w2);
 	hub_watch_remove(&w3);
 	hub_watch_remove(&w3);
+}
+
+/* 1,000 accounts, 3 watched mailboxes each with 3 watches, and one
+ * account-wide watch each: a change reaches exactly the watches of its
+ * mailbox and its account's account-wide one; create/delete/rename all
+ * of the account's; none of any other account's. */
+#define MANY_ACCOUNTS 1000
+#define MANY_BOXES 3
+#define MANY_PER_BOX 3
+
+struct many {
+	struct hub_watch *box[MANY_ACCOUNTS][MANY_BOXES][MANY_PER_BOX];
+	struct hub_watch *all[MANY_ACCOUNTS];
+	int box_calls[MANY_ACCOUNTS][MANY_BOXES][MANY_PER_BOX];
+	int all_calls[MANY_ACCOUNTS];
+};
+
+static void on_count(void *arg, const struct hub_change *change)
+{
+	(void)change;
+	(*(int *)arg)++;
+}
+
+static int many_total(const struct many *m)
+{
+	int n = 0;
+
+	for (int a = 0; a < MANY_ACCOUNTS; a++) {
+		n += m->all_calls[a];
+		for (int b = 0; b < MANY_BOXES; b++)
+			for (int k = 0; k < MANY_PER_BOX; k++)
+				n += m->box_calls[a][b][k];
+	}
+	return n;
+}
+
+static void test_hub_many_watchers_exact(void **state)
+{
+	struct many *m = calloc(1, sizeof(*m));
+	char address[64];
+	struct hub_change c = { .mailbox = "INBOX", .kind = HUB_CHANGE_APPEND, .modseq = 9 };
+
+	(void)state;
+	assert_non_null(m);
+	for (int a = 0; a < MANY_ACCOUNTS; a++) {
+		snprintf(address, sizeof(address), "idle%d@example.org", a);
+		for (int b = 0; b < MANY_BOXES; b++)
+			for (int k = 0; k < MANY_PER_BOX; k++)
+				m->box[a][b][k] = hub_watch_add(address, b + 1, NULL, on_count,
+								&m->box_calls[a][b][k]);
+		m->all[a] = hub_watch_add(address, 0, NULL, on_count, &m->all_calls[a]);
+	}
+	/* one delivery to account 500's mailbox 2, its address in another case */
+	c.address = "IDLE500@Example.ORG";
+	c.mailbox_id = 2;
+	assert_int_equal(hub_notify(&c), MANY_PER_BOX + 1);
+	for (int k = 0; k < MANY_PER_BOX; k++)
+		assert_int_equal(m->box_calls[500][1][k], 1);
+	assert_int_equal(m->all_calls[500], 1);
+	assert_int_equal(many_total(m), MANY_PER_BOX + 1);
+	/* a mailbox nobody watches: only the account-wide watch */
+	c.mailbox_id = 77;
+	assert_int_equal(hub_notify(&c), 1);
+	assert_int_equal(m->all_calls[500], 2);
+	/* a rename reaches every watch of the account, no other */
+	c.address = "idle7@example.org";
+	c.mailbox_id = 3;
+	c.kind = HUB_CHANGE_MAILBOX;
+	assert_int_equal(hub_notify(&c), MANY_BOXES * MANY_PER_BOX + 1);
+	assert_int_equal(many_total(m), MANY_PER_BOX + 2 + MANY_BOXES * MANY_PER_BOX + 1);
+	/* an account nobody watches */
+	c.address = "nobody@example.org";
+	assert_int_equal(hub_notify(&c), 0);
+	/* removed watches get nothing; the others of their mailbox still do */
+	hub_watch_remove(&m->box[500][1][0]);
+	hub_watch_remove(&m->box[500][1][2]);
+	memset(m->box_calls, 0, sizeof(m->box_calls));
+	memset(m->all_calls, 0, sizeof(m->all_calls));
+	c.address = "idle500@example.org";
+	c.mailbox_id = 2;
+	c.kind = HUB_CHANGE_FLAGS;
+	assert_int_equal(hub_notify(&c), 2);
+	assert_int_equal(m->box_calls[500][1][1], 1);
+	assert_int_equal(many_total(m), 2);
+	/* every watch gone: nothing is reached, nothing is left */
+	for (int a = 0; a < MANY_ACCOUNTS; a++) {
+		for (int b = 0; b < MANY_BOXES; b++)
+			for (int k = 0; k < MANY_PER_BOX; k++)
+				hub_watch_remove(&m->box[a][b][k]);
+		hub_watch_remove(&m->all[a]);
+	}
+	assert_int_equal(hub_notify(&c), 0);
+	c.address = "idle999@example.org";
+	c.kind = HUB_CHANGE_MAILBOX;
+	assert_int_equal(hub_notify(&c), 0);
+	/* and the index takes new watches again */
+	m->all[0] = hub_watch_add("idle500@example.org", 2, NULL, on_count, &m->all_calls[0]);
+	c.address = "idle500@example.org";
+	c.kind = HUB_CHANGE_APPEND;
+	assert_int_equal(hub_notify(&c), 1);
+	hub_watch_remove(&m->all[0]);
+	free(m);
 }
 
 static void test_hub_store(void **state)
@@ -155,6 +258,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hub_match),
+		cmocka_unit_test(test_hub_many_watchers_exact),
 		cmocka_unit_test(test_hub_store),
 		cmocka_unit_test(test_watcher_uses_the_store),
 	};

@@ -3,7 +3,8 @@
  * exact EXPUNGE numbers, EXPUNGEs held back where they are not allowed,
  * FETCH lines for others' flag changes but not the session's own, EXISTS
  * and rev1 RECENT for new messages; once CONDSTORE / QRESYNC are on,
- * MODSEQ in the FETCH lines and one VANISHED instead of EXPUNGEs. */
+ * MODSEQ in the FETCH lines and one VANISHED instead of EXPUNGEs; views
+ * shared by the sessions of a mailbox, copied on the first change. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -355,6 +356,57 @@ static void test_recent_rev1(void **state)
 	sel_free(sel);
 }
 
+/* Sessions with the same view of a mailbox at one MODSEQ share one copy
+ * (imap-view-share.c); the first change a session makes copies it back,
+ * and the others keep the bytes they had. */
+static void test_shared_view_copied_on_write(void **state)
+{
+	const uint32_t u[] = { 1, 2, 3 }, other[] = { 1, 2, 4 }, grown[] = { 1, 2, 3, 7 };
+	struct imap_selected *a = sel_make(u, 3), *b = sel_make(u, 3), *c = sel_make(other, 3);
+	struct imap_selected *all[] = { a, b, c };
+	struct store_message m = { .uid = 7 };
+	struct buf out;
+
+	(void)state;
+	buf_init(&out, 0);
+	for (size_t i = 0; i < 3; i++) {
+		all[i]->ref.id = 4;
+		all[i]->ref.uidvalidity = 77;
+		all[i]->modseq = 9;
+	}
+	imap_view_share(a, "u@example.org");
+	imap_view_share(b, "U@Example.org");
+	imap_view_share(c, "u@example.org");
+	assert_non_null(a->shared);
+	assert_ptr_equal(b->shared, a->shared);
+	assert_ptr_equal(b->view.uids, a->view.uids);
+	/* same mailbox and MODSEQ, other bytes: not shared */
+	assert_non_null(c->shared);
+	assert_ptr_not_equal(c->shared, a->shared);
+	/* b's own STORE: b copies; a still reads the shared bytes, unchanged */
+	imap_selected_flags_set(b, 2, STORE_FLAG_SEEN, 10);
+	assert_null(b->shared);
+	assert_ptr_not_equal(b->view.uids, a->view.uids);
+	assert_int_equal(b->view.flags[1], STORE_FLAG_SEEN);
+	assert_int_equal(a->view.flags[1], 0);
+	assert_view(b, u, 3);
+	/* a new message for a: a copies, grows, and its copy is its own */
+	a->modseq = 10;
+	imap_update_write(a, &m, 1, NULL, 0, IMAP_UPDATE_EXPUNGE, 0, &out);
+	assert_null(a->shared);
+	assert_view(a, grown, 4);
+	assert_out(&out, "* 4 EXISTS\r\n");
+	/* offered again, a's view is new to the registry */
+	imap_view_share(a, "u@example.org");
+	assert_non_null(a->shared);
+	imap_view_unshare(a);
+	imap_view_unshare(c);
+	assert_null(a->view.uids);
+	for (size_t i = 0; i < 3; i++)
+		sel_free(all[i]);
+	buf_release(&out);
+}
+
 static void test_empty_view(void **state)
 {
 	struct store_message changed[] = { { .uid = 1, .modseq = 1 } };
@@ -421,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_expunge_then_numbers),
 		cmocka_unit_test(test_recent_rev1),
 		cmocka_unit_test(test_empty_view),
+		cmocka_unit_test(test_shared_view_copied_on_write),
 		cmocka_unit_test(test_expunge_many),
 	};
 

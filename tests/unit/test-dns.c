@@ -1,0 +1,514 @@
+/* test-dns - the loop's resolver against a real DNS server: dnsmasq on a
+ * loopback port, serving MX (with a null MX), A, AAAA, TXT (one split in
+ * two strings) and PTR records from a configuration file the test
+ * writes; NXDOMAIN, no data, REFUSED (a temporary failure), a bad name,
+ * the cache (a second lookup sends nothing, and answers after the server
+ * is gone), one query for many waiters, cancelling, a server that never
+ * answers (a timeout, temporary), one that answers SERVFAIL (temporary,
+ * not kept), and the stop answering what waits. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/dns.h"
+#include "core/listener.h"
+#include "core/loop.h"
+
+/* ---- dnsmasq ---- */
+
+struct dnsmasq {
+	char dir[64];
+	uint16_t port;
+	pid_t pid;
+};
+
+static uint16_t free_port(int type)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, type, 0);
+	uint16_t port;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+/* dnsmasq also listens on TCP: connectable means ready. */
+static bool tcp_open(uint16_t port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	bool ok;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	close(fd);
+	return ok;
+}
+
+static void dnsmasq_start(struct dnsmasq *d)
+{
+	char conf[128];
+	FILE *f;
+
+	snprintf(d->dir, sizeof(d->dir), "/tmp/tern-test-dns-XXXXXX");
+	assert_non_null(mkdtemp(d->dir));
+	snprintf(conf, sizeof(conf), "%s/dnsmasq.conf", d->dir);
+	d->port = free_port(SOCK_DGRAM);
+	f = fopen(conf, "w");
+	assert_non_null(f);
+	fprintf(f,
+		"port=%u\nlisten-address=127.0.0.1\nbind-interfaces\nno-resolv\nno-hosts\nno-poll\n"
+		"local-ttl=300\nlocal=/test/\n"
+		"mx-host=example.test,mx1.example.test,10\n"
+		"mx-host=example.test,mx2.example.test,20\n"
+		"mx-host=example.test,mx3.example.test,20\n"
+		"host-record=mx1.example.test,192.0.2.1,2001:db8::1\n"
+		"txt-record=example.test,\"v=spf1 -all\"\n"
+		"txt-record=split.example.test,\"v=DKIM1; k=rsa; \",\"p=ABC\"\n"
+		"mx-host=nullmx.test,.,0\n"
+		"ptr-record=1.2.0.192.in-addr.arpa,mx1.example.test\n", d->port);
+	fclose(f);
+	d->pid = fork();
+	assert_true(d->pid >= 0);
+	if (d->pid == 0) {
+		char arg[160];
+
+		snprintf(arg, sizeof(arg), "--conf-file=%s", conf);
+		execl("/usr/sbin/dnsmasq", "dnsmasq", "--keep-in-foreground", arg, "--pid-file=",
+		      "--log-facility=/dev/null", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200 && !tcp_open(d->port); i++)
+		usleep(10 * 1000);
+	assert_true(tcp_open(d->port));
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void dnsmasq_stop(struct dnsmasq *d)
+{
+	if (d->pid > 0) {
+		kill(d->pid, SIGTERM);
+		waitpid(d->pid, NULL, 0);
+		d->pid = 0;
+	}
+	nftw(d->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- a core whose one loop does the lookups ---- */
+
+struct world {
+	struct config cfg;
+	struct core *core;
+	pthread_t thread;
+	struct loop *loop;
+	char servers[64];
+};
+
+static void *run(void *arg)
+{
+	struct world *w = arg;
+
+	core_run(w->core, false);
+	return NULL;
+}
+
+static void world_start(struct world *w, uint16_t port, unsigned timeout)
+{
+	char *error = NULL;
+
+	memset(w, 0, sizeof(*w));
+	snprintf(w->servers, sizeof(w->servers), "127.0.0.1:%u", port);
+	w->cfg.server.hostname = "localhost";
+	w->cfg.server.threads = 1;
+	w->cfg.server.shutdown_timeout = 2;
+	w->cfg.limits.connections = 100;
+	w->cfg.dns.servers = w->servers;
+	w->cfg.dns.timeout = timeout;
+	assert_int_equal(core_new(&w->cfg, &w->core, &error), 0);
+	w->loop = core_loop(w->core, 0);
+	assert_int_equal(pthread_create(&w->thread, NULL, run, w), 0);
+}
+
+static void world_stop(struct world *w)
+{
+	core_stop(w->core);
+	pthread_join(w->thread, NULL);
+	core_free(&w->core);
+}
+
+/* One lookup's result, copied on the loop; the test thread waits. */
+struct result {
+	struct world *w;
+	enum dns_type type;
+	const char *name;
+	bool cancel;                 /* cancel it right after starting it */
+	atomic_bool done;
+	enum dns_status status;
+	uint32_t ttl;
+	size_t count;
+	char text[512];              /* the records, joined by '|' */
+	bool called;
+};
+
+static void result_done(void *arg, const struct dns_answer *a)
+{
+	struct result *r = arg;
+	size_t n = 0;
+
+	assert_true(loop_current() == r->w->loop);
+	r->called = true;
+	r->status = a->status;
+	r->ttl = a->ttl;
+	r->count = a->count;
+	for (size_t i = 0; i < a->count; i++) {
+		char one[200] = "";
+
+		switch (a->type) {
+		case DNS_TYPE_MX:
+			snprintf(one, sizeof(one), "%u %s", a->u.mx[i].preference, a->u.mx[i].host);
+			break;
+		case DNS_TYPE_A:
+		case DNS_TYPE_AAAA:
+			inet_ntop(a->u.addr[i].family, &a->u.addr[i].u, one, sizeof(one));
+			break;
+		case DNS_TYPE_TXT:
+			snprintf(one, sizeof(one), "%s", a->u.txt[i].text);
+			break;
+		case DNS_TYPE_PTR:
+			snprintf(one, sizeof(one), "%s", a->u.ptr[i]);
+			break;
+		default:
+			break;
+		}
+		n += (size_t)snprintf(r->text + n, sizeof(r->text) - n, "%s%s", i > 0 ? "|" : "",
+				      one);
+		if (n >= sizeof(r->text))
+			break;
+	}
+	atomic_store(&r->done, true);
+}
+
+static void start_on_loop(void *arg)
+{
+	struct result *r = arg;
+	struct dns_query *q = dns_lookup(r->w->loop, r->type, r->name, result_done, r);
+
+	assert_false(r->called);   /* never from within the call */
+	if (r->cancel) {
+		dns_cancel(&q);
+		assert_null(q);
+		atomic_store(&r->done, true);
+	}
+}
+
+static void start(struct world *w, struct result *r, enum dns_type type, const char *name)
+{
+	memset(r, 0, sizeof(*r));
+	r->w = w;
+	r->type = type;
+	r->name = name;
+	loop_post(w->loop, start_on_loop, r);
+}
+
+static void wait_for(struct result *r)
+{
+	for (int i = 0; i < 1500 && !atomic_load(&r->done); i++)
+		usleep(10 * 1000);
+	assert_true(atomic_load(&r->done));
+}
+
+static void lookup(struct world *w, struct result *r, enum dns_type type, const char *name)
+{
+	start(w, r, type, name);
+	wait_for(r);
+}
+
+struct counters {
+	struct world *w;
+	atomic_bool done;
+	unsigned long hits, sent;
+};
+
+static void count_on_loop(void *arg)
+{
+	struct counters *c = arg;
+
+	dns_counters(c->w->loop, &c->hits, &c->sent);
+	atomic_store(&c->done, true);
+}
+
+static void counters(struct world *w, unsigned long *hits, unsigned long *sent)
+{
+	struct counters c = { .w = w };
+
+	loop_post(w->loop, count_on_loop, &c);
+	for (int i = 0; i < 500 && !atomic_load(&c.done); i++)
+		usleep(10 * 1000);
+	assert_true(atomic_load(&c.done));
+	*hits = c.hits;
+	*sent = c.sent;
+}
+
+/* ---- the tests ---- */
+
+static void test_records(void **state)
+{
+	struct dnsmasq d;
+	struct world w;
+	struct result r;
+
+	(void)state;
+	dnsmasq_start(&d);
+	world_start(&w, d.port, 2);
+
+	lookup(&w, &r, DNS_TYPE_MX, "Example.TEST.");
+	assert_int_equal(r.status, DNS_OK);
+	assert_int_equal(r.count, 3);
+	assert_true(strstr(r.text, "10 mx1.example.test") != NULL);
+	assert_true(strstr(r.text, "20 mx2.example.test") != NULL);
+	assert_true(strstr(r.text, "20 mx3.example.test") != NULL);
+	assert_true(r.ttl > 0 && r.ttl <= 300);
+
+	lookup(&w, &r, DNS_TYPE_A, "mx1.example.test");
+	assert_int_equal(r.status, DNS_OK);
+	assert_string_equal(r.text, "192.0.2.1");
+	lookup(&w, &r, DNS_TYPE_AAAA, "mx1.example.test");
+	assert_int_equal(r.status, DNS_OK);
+	assert_string_equal(r.text, "2001:db8::1");
+
+	lookup(&w, &r, DNS_TYPE_TXT, "example.test");
+	assert_int_equal(r.status, DNS_OK);
+	assert_string_equal(r.text, "v=spf1 -all");
+	/* the strings of one record are joined (RFC 7208 3.3) */
+	lookup(&w, &r, DNS_TYPE_TXT, "split.example.test");
+	assert_int_equal(r.status, DNS_OK);
+	assert_int_equal(r.count, 1);
+	assert_string_equal(r.text, "v=DKIM1; k=rsa; p=ABC");
+
+	lookup(&w, &r, DNS_TYPE_PTR, "1.2.0.192.in-addr.arpa");
+	assert_int_equal(r.status, DNS_OK);
+	assert_string_equal(r.text, "mx1.example.test");
+
+	/* RFC 7505: "0 ." */
+	lookup(&w, &r, DNS_TYPE_MX, "nullmx.test");
+	assert_int_equal(r.status, DNS_OK);
+	assert_string_equal(r.text, "0 ");
+
+	lookup(&w, &r, DNS_TYPE_A, "nope.test");
+	assert_int_equal(r.status, DNS_NXDOMAIN);
+	assert_int_equal(r.count, 0);
+	lookup(&w, &r, DNS_TYPE_MX, "mx1.example.test");
+	assert_int_equal(r.status, DNS_NODATA);
+	/* not ours, and no upstream: dnsmasq refuses, which is temporary */
+	lookup(&w, &r, DNS_TYPE_A, "www.example.org");
+	assert_int_equal(r.status, DNS_TEMPFAIL);
+	lookup(&w, &r, DNS_TYPE_A, "a..b.test");
+	assert_int_equal(r.status, DNS_BADNAME);
+	lookup(&w, &r, DNS_TYPE_A, "");
+	assert_int_equal(r.status, DNS_BADNAME);
+
+	world_stop(&w);
+	dnsmasq_stop(&d);
+}
+
+static void test_cache(void **state)
+{
+	struct dnsmasq d;
+	struct world w;
+	struct result r, r2, r3;
+	unsigned long hits, sent, hits2, sent2;
+
+	(void)state;
+	dnsmasq_start(&d);
+	world_start(&w, d.port, 1);
+
+	lookup(&w, &r, DNS_TYPE_MX, "example.test");
+	assert_int_equal(r.status, DNS_OK);
+	counters(&w, &hits, &sent);
+	lookup(&w, &r, DNS_TYPE_MX, "EXAMPLE.test");
+	assert_int_equal(r.status, DNS_OK);
+	assert_int_equal(r.count, 3);
+	counters(&w, &hits2, &sent2);
+	assert_int_equal(hits2, hits + 1);
+	assert_int_equal(sent2, sent);
+	/* negative answers are kept too */
+	lookup(&w, &r, DNS_TYPE_A, "nope.test");
+	lookup(&w, &r, DNS_TYPE_A, "nope.test");
+	assert_int_equal(r.status, DNS_NXDOMAIN);
+	counters(&w, &hits, &sent);
+	assert_int_equal(hits, hits2 + 1);
+
+	/* three waiters for one name: one query; the cancelled one is never called */
+	start(&w, &r, DNS_TYPE_A, "mx1.example.test");
+	start(&w, &r2, DNS_TYPE_A, "mx1.example.test");
+	memset(&r3, 0, sizeof(r3));
+	r3.w = &w;
+	r3.type = DNS_TYPE_A;
+	r3.name = "mx1.example.test";
+	r3.cancel = true;
+	loop_post(w.loop, start_on_loop, &r3);
+	wait_for(&r);
+	wait_for(&r2);
+	wait_for(&r3);
+	assert_string_equal(r.text, "192.0.2.1");
+	assert_string_equal(r2.text, "192.0.2.1");
+	assert_false(r3.called);
+	counters(&w, &hits2, &sent2);
+	assert_int_equal(sent2, sent + 1);
+
+	/* the server is gone: the cache still answers, a new name fails */
+	dnsmasq_stop(&d);
+	lookup(&w, &r, DNS_TYPE_MX, "example.test");
+	assert_int_equal(r.status, DNS_OK);
+	lookup(&w, &r, DNS_TYPE_TXT, "example.test");
+	assert_int_equal(r.status, DNS_TEMPFAIL);
+	/* and a temporary failure is not kept */
+	counters(&w, &hits, &sent);
+	lookup(&w, &r, DNS_TYPE_TXT, "example.test");
+	assert_int_equal(r.status, DNS_TEMPFAIL);
+	counters(&w, &hits2, &sent2);
+	assert_int_equal(sent2, sent + 1);
+	world_stop(&w);
+}
+
+/* A server that takes the query and never answers. */
+static void test_timeout_and_stop(void **state)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct world w;
+	struct result r;
+	double t0;
+	struct timespec ts;
+
+	(void)state;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	world_start(&w, ntohs(sin.sin_port), 1);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t0 = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	lookup(&w, &r, DNS_TYPE_MX, "slow.test");
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	assert_int_equal(r.status, DNS_TEMPFAIL);
+	/* two tries: 1 s, then 2 s */
+	assert_true((double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - t0 >= 2.5);
+
+	/* a query waiting when the server stops is answered at once */
+	start(&w, &r, DNS_TYPE_MX, "slow2.test");
+	usleep(100 * 1000);
+	assert_false(atomic_load(&r.done));
+	core_stop(w.core);
+	wait_for(&r);
+	assert_int_equal(r.status, DNS_TEMPFAIL);
+	pthread_join(w.thread, NULL);
+	core_free(&w.core);
+	close(fd);
+}
+
+/* A server that answers every query SERVFAIL (RFC 1035 4.1.1 RCODE 2):
+ * the query's header and question sent back with QR and the code set. */
+struct servfail {
+	int fd;
+	pthread_t thread;
+	atomic_int answered;
+};
+
+static void *servfail_run(void *arg)
+{
+	struct servfail *sf = arg;
+	unsigned char buf[1500];
+	struct sockaddr_storage from;
+	socklen_t len = sizeof(from);
+	ssize_t n;
+
+	while ((n = recvfrom(sf->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len)) > 0) {
+		if (n < 12)
+			continue;
+		buf[2] |= 0x80;                          /* QR */
+		buf[3] = (unsigned char)((buf[3] & 0xf0) | 2);   /* RCODE SERVFAIL */
+		memset(buf + 6, 0, 6);                   /* no answer, authority, additional */
+		sendto(sf->fd, buf, (size_t)n, 0, (struct sockaddr *)&from, len);
+		atomic_fetch_add(&sf->answered, 1);
+		len = sizeof(from);
+	}
+	return NULL;
+}
+
+static void test_servfail(void **state)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	struct servfail sf = { .fd = socket(AF_INET, SOCK_DGRAM, 0) };
+	struct world w;
+	struct result r;
+	unsigned long hits, sent, hits2, sent2;
+
+	(void)state;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(sf.fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(sf.fd, (struct sockaddr *)&sin, &len), 0);
+	assert_int_equal(pthread_create(&sf.thread, NULL, servfail_run, &sf), 0);
+	world_start(&w, ntohs(sin.sin_port), 2);
+	lookup(&w, &r, DNS_TYPE_MX, "broken.test");
+	assert_int_equal(r.status, DNS_TEMPFAIL);
+	assert_true(atomic_load(&sf.answered) >= 1);
+	/* not kept: asked again */
+	counters(&w, &hits, &sent);
+	lookup(&w, &r, DNS_TYPE_MX, "broken.test");
+	assert_int_equal(r.status, DNS_TEMPFAIL);
+	counters(&w, &hits2, &sent2);
+	assert_int_equal(sent2, sent + 1);
+	assert_int_equal(hits2, hits);
+	world_stop(&w);
+	shutdown(sf.fd, SHUT_RDWR);
+	close(sf.fd);
+	pthread_join(sf.thread, NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_records),
+		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_timeout_and_stop),
+		cmocka_unit_test(test_servfail),
+	};
+
+	if (access("/usr/sbin/dnsmasq", X_OK) != 0) {
+		fprintf(stderr, "dnsmasq is missing (scripts/deps.sh test installs it)\n");
+		return 1;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

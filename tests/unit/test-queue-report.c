@@ -1,0 +1,290 @@
+/* test-queue-report - the queue's Delivery Status Notifications for local
+ * deliveries (queue-report.c), read back from the sender's INBOX: the
+ * failure of a recipient that no longer exists, "delivered" for
+ * NOTIFY=SUCCESS with ORCPT and ENVID, NOTIFY=NEVER and the null sender
+ * (no report), a delay warning and then the bounce at expiry of a
+ * mailbox over its quota, a report to an alias's targets, and one to a
+ * sender of another domain, which stays queued for the outbound side.
+ * And the SRS key the queue keeps (queue-srs.c) and its sender rewriting. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "core/log.h"
+#include "mail/mail-srs.h"
+#include "queue-harness.h"
+
+static const char t_text[] =
+	"Received: from client.example by mail.example.org; Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+	"Subject: hello\r\n"
+	"\r\n"
+	"the body of it\r\n";
+
+static int setup(void **state)
+{
+	return qh_state_setup(state, "queue-report", false);
+}
+
+static int setup_open(void **state)
+{
+	return qh_state_setup(state, "queue-report", true);
+}
+
+static int teardown(void **state)
+{
+	return qh_state_teardown(state);
+}
+
+/* The messages in an account's INBOX, waiting until there are `n`. */
+static size_t t_inbox_wait(struct qh *h, const char *address, char **texts, size_t n)
+{
+	for (unsigned waited = 0; waited < QH_WAIT_MS; waited += 10) {
+		if (qh_inbox_count(h, address) >= n)
+			break;
+		qh_sleep_ms(10);
+	}
+	return qh_inbox(h, address, texts, n);
+}
+
+static void t_free(char **texts, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(texts[i]);
+}
+
+struct t_count {
+	size_t messages, rcpts;
+	bool remote_queued;
+};
+
+static void t_count_cb(void *ctx, const struct queue_list_message *msg)
+{
+	struct t_count *c = ctx;
+
+	c->messages++;
+	c->rcpts += msg->n_rcpts;
+	for (size_t i = 0; i < msg->n_rcpts; i++)
+		if (!msg->rcpts[i].local && msg->rcpts[i].state == QUEUE_STATE_QUEUED &&
+		    strcmp(msg->sender, "") == 0)
+			c->remote_queued = true;
+}
+
+static struct t_count t_count(struct qh *h)
+{
+	struct t_count c = { .messages = 0 };
+	char *error = NULL;
+
+	assert_int_equal(queue_list(h->data, t_count_cb, &c, &error), 0);
+	return c;
+}
+
+static void test_failed(void **state)
+{
+	struct qh *h = *state;
+	const struct queue_rcpt rcpts[] = {
+		{ .address = "ghost@example.org", .local = true },
+		{ .address = QH_BOB, .local = true },
+	};
+	struct queue_envelope env = QH_ENVELOPE(rcpts, 2);
+	char *texts[1];
+
+	assert_int_equal(qh_send(h->queue, &env, t_text, NULL), QUEUE_OK);
+	assert_int_equal(t_inbox_wait(h, QH_ALICE, texts, 1), 1);
+	assert_non_null(strstr(texts[0], "Return-Path: <>\r\n"));
+	assert_non_null(strstr(texts[0], "To: <alice@example.org>\r\n"));
+	assert_non_null(strstr(texts[0], "Auto-Submitted: auto-replied\r\n"));
+	assert_non_null(strstr(texts[0], "Final-Recipient: rfc822; ghost@example.org\r\n"
+					 "Action: failed\r\nStatus: 5.1.1\r\n"
+					 "Diagnostic-Code: X-tern; no such account\r\n"));
+	/* bob was delivered: not in a failure report */
+	assert_null(strstr(texts[0], "bob@example.org"));
+	/* no RET: the whole message, without the queue's Return-Path */
+	assert_non_null(strstr(texts[0], "Content-Type: message/rfc822\r\n\r\n"
+					 "Received: from client.example"));
+	assert_non_null(strstr(texts[0], "the body of it\r\n"));
+	t_free(texts, 1);
+	/* both messages done with */
+	assert_true(qh_wait_finished(h, 2));
+	assert_int_equal(t_count(h).messages, 0);
+}
+
+static void test_success(void **state)
+{
+	struct qh *h = *state;
+	const struct queue_rcpt rcpts[] = {
+		{ .address = QH_BOB, .local = true, .orcpt = "rfc822;Bob@Example.org",
+		  .notify = QUEUE_NOTIFY_SUCCESS | QUEUE_NOTIFY_FAILURE },
+		{ .address = QH_CAROL, .local = true },
+	};
+	struct queue_envelope env = QH_ENVELOPE(rcpts, 2);
+	char *texts[1];
+
+	env.envid = "ENV-42";
+	env.ret = QUEUE_RET_FULL;
+	assert_int_equal(qh_send(h->queue, &env, t_text, NULL), QUEUE_OK);
+	assert_int_equal(t_inbox_wait(h, QH_ALICE, texts, 1), 1);
+	/* RFC 3461 5.2.3: delivered, for the recipient that asked alone */
+	assert_non_null(strstr(texts[0], "Subject: Successful Mail Delivery Report\r\n"));
+	assert_non_null(strstr(texts[0], "Original-Envelope-Id: ENV-42\r\n"));
+	assert_non_null(strstr(texts[0], "Original-Recipient: rfc822;Bob@Example.org\r\n"
+					 "Final-Recipient: rfc822; bob@example.org\r\n"
+					 "Action: delivered\r\nStatus: 2.0.0\r\n"));
+	assert_null(strstr(texts[0], "carol"));
+	/* RFC 3461 4.3: a success returns the header alone, FULL or not */
+	assert_non_null(strstr(texts[0], "Content-Type: text/rfc822-headers\r\n"));
+	assert_null(strstr(texts[0], "the body of it"));
+	t_free(texts, 1);
+	assert_true(qh_wait_finished(h, 2));
+	assert_int_equal(qh_inbox_count(h, QH_BOB), 1);
+	assert_int_equal(qh_inbox_count(h, QH_CAROL), 1);
+}
+
+static void test_no_report(void **state)
+{
+	struct qh *h = *state;
+	const struct queue_rcpt never[] = {
+		{ .address = "ghost@example.org", .local = true, .notify = QUEUE_NOTIFY_NEVER },
+	};
+	const struct queue_rcpt ghost[] = { { .address = "ghost@example.org", .local = true } };
+	struct queue_envelope env = QH_ENVELOPE(never, 1);
+
+	/* NOTIFY=NEVER, and a message from <> (RFC 3461 6.2): no report, and
+	 * the message leaves the queue */
+	assert_int_equal(qh_send(h->queue, &env, t_text, NULL), QUEUE_OK);
+	env = QH_ENVELOPE(ghost, 1);
+	env.sender = "";
+	assert_int_equal(qh_send(h->queue, &env, t_text, NULL), QUEUE_OK);
+	assert_true(qh_wait_finished(h, 2));
+	assert_int_equal(qh_inbox_count(h, QH_ALICE), 0);
+	assert_int_equal(t_count(h).messages, 0);
+}
+
+static void test_delay_then_expiry(void **state)
+{
+	struct qh *h = *state;
+	const struct queue_rcpt rcpts[] = { { .address = QH_CAROL, .local = true } };
+	struct queue_envelope env = QH_ENVELOPE(rcpts, 1);
+	char *texts[2];
+
+	qh_config(h, "[queue]\nretry_first = 1\nretry_max = 1\ndelay_warning = 1\nlifetime = 3\n");
+	qh_open(h);
+	assert_int_equal(dir_user_set_quota(h->dir, QH_CAROL, 1), DIR_OK);
+	env.ret = QUEUE_RET_HDRS;
+	assert_int_equal(qh_send(h->queue, &env, t_text, NULL), QUEUE_OK);
+	assert_int_equal(t_inbox_wait(h, QH_ALICE, texts, 2), 2);
+	/* one warning, however many tries were late */
+	assert_non_null(strstr(texts[0], "Subject: Delayed Mail (still being retried)\r\n"));
+	assert_non_null(strstr(texts[0], "Action: delayed\r\nStatus: 4.2.2\r\n"
+					 "Diagnostic-Code: X-tern; mailbox over quota\r\n"));
+	assert_non_null(strstr(texts[0], "Will-Retry-Until: "));
+	assert_non_null(strstr(texts[1], "Subject: Undelivered Mail Returned to Sender\r\n"));
+	assert_non_null(strstr(texts[1], "Action: failed\r\nStatus: 4.2.2\r\n"
+					 "Diagnostic-Code: X-tern; mailbox over quota (given up after"));
+	/* RET=HDRS */
+	assert_non_null(strstr(texts[1], "Content-Type: text/rfc822-headers\r\n"));
+	assert_null(strstr(texts[1], "the body of it"));
+	t_free(texts, 2);
+	assert_true(qh_wait_finished(h, 3));
+	assert_int_equal(qh_inbox_count(h, QH_ALICE), 2);
+	assert_int_equal(qh_inbox_count(h, QH_CAROL), 0);
+	assert_int_equal(t_count(h).messages, 0);
+}
+
+static void test_alias_and_remote_sender(void **state)
+{
+	struct qh *h = *state;
+	const struct queue_rcpt rcpts[] = { { .address = "ghost@example.org", .local = true } };
+	struct queue_envelope env = QH_ENVELOPE(rcpts, 1);
+	char *texts[1];
+	struct t_count c;
+
+	/* a sender that is an alias: its targets get the report */
+	assert_int_equal(dir_alias_add(h->dir, "team@example.org", "bob@example.org"), DIR_OK);
+	env.sender = "team@example.org";
+	assert_int_equal(qh_send(h->queue, &env, t_text, NULL), QUEUE_OK);
+	assert_int_equal(t_inbox_wait(h, QH_BOB, texts, 1), 1);
+	assert_non_null(strstr(texts[0], "To: <team@example.org>\r\n"));
+	t_free(texts, 1);
+	/* a sender of another domain: the report waits for outbound delivery */
+	env.sender = "someone@remote.example";
+	assert_int_equal(qh_send(h->queue, &env, t_text, NULL), QUEUE_OK);
+	for (unsigned waited = 0; waited < QH_WAIT_MS; waited += 10) {
+		c = t_count(h);
+		if (c.remote_queued && c.messages == 1)
+			break;
+		qh_sleep_ms(10);
+	}
+	assert_true(c.remote_queued);
+	assert_int_equal(c.messages, 1);
+}
+
+static void test_srs_key(void **state)
+{
+	struct qh *h = *state;
+	char path[4096], first[MAIL_SRS_ADDRESS_MAX + 1], out[MAIL_SRS_ADDRESS_MAX + 1];
+	char *error = NULL;
+	struct stat st;
+	int fd;
+
+	/* made on the first start, 0600, 64 hex digits and a line end */
+	qh_open(h);
+	snprintf(path, sizeof(path), "%s/srs.key", h->data);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(st.st_size, 65);
+	assert_non_null(queue_srs(h->queue));
+	assert_int_equal(queue_srs_sender(h->queue, "someone@remote.example", first), MAIL_SRS_OK);
+	assert_int_equal(strncmp(first, "SRS0=", 5), 0);
+	assert_non_null(strstr(first, "=remote.example=someone@"));
+	/* a local sender and the null sender are not rewritten */
+	assert_int_equal(queue_srs_sender(h->queue, QH_ALICE, out), MAIL_SRS_OK);
+	assert_string_equal(out, QH_ALICE);
+	assert_int_equal(queue_srs_sender(h->queue, "", out), MAIL_SRS_OK);
+	assert_string_equal(out, "");
+	/* the same key after a restart: the same address, and it decodes */
+	qh_close(h);
+	chmod(path, 0644);
+	qh_open(h);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(queue_srs_sender(h->queue, "someone@remote.example", out), MAIL_SRS_OK);
+	assert_string_equal(out, first);
+	assert_int_equal(mail_srs_reverse(queue_srs(h->queue), out, strlen(out), time(NULL), first),
+			 MAIL_SRS_OK);
+	assert_string_equal(first, "someone@remote.example");
+	qh_close(h);
+	/* a broken key: the queue does not open, and says which file */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "not a key\n", 10), 10);
+	close(fd);
+	assert_int_equal(queue_open(&h->cfg, h->root, h->dir, &h->queue, &error), -1);
+	assert_non_null(error);
+	assert_non_null(strstr(error, "srs.key"));
+	free(error);
+	/* off: no key needed, nothing rewritten */
+	qh_config(h, "[queue]\nsrs = no\n");
+	qh_open(h);
+	assert_null(queue_srs(h->queue));
+	assert_int_equal(queue_srs_sender(h->queue, "someone@remote.example", out), MAIL_SRS_OK);
+	assert_string_equal(out, "someone@remote.example");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_failed, setup_open, teardown),
+		cmocka_unit_test_setup_teardown(test_success, setup_open, teardown),
+		cmocka_unit_test_setup_teardown(test_no_report, setup_open, teardown),
+		cmocka_unit_test_setup_teardown(test_delay_then_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alias_and_remote_sender, setup_open, teardown),
+		cmocka_unit_test_setup_teardown(test_srs_key, setup, teardown),
+	};
+
+	log_set_level(LOG_LEVEL_ERROR + 1);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1079 @@
+/* test-smtp-client - the SMTP client (src/smtp/smtp-client*.c) on the real
+ * core over loopback: against a scripted peer (a thread on a real socket
+ * that reads the client's lines and writes the replies the test gives,
+ * whole or byte by byte): pipelining order, the 452 split, HELO
+ * fallback, STARTTLS refused and failing, SIZE, SMTPUTF8 and 8BITMIME
+ * refusals, dot-stuffing and bare CR/LF normalisation of the bytes that
+ * arrive, DATA and BDAT, refused greeting, MAIL and DATA, a lost
+ * connection before the final reply, endless line / trickle / garbage
+ * peers ending in a deferral within bounds, QUIT without reply,
+ * connection reuse, AUTH only over TLS; and against tern's own SMTP
+ * server (smtp-harness.h): STARTTLS, BDAT, several recipients, two
+ * messages on one connection. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "smtp-harness.h"
+
+#include "core/conn-connect.h"
+#include "core/listener.h"
+#include "smtp/smtp-client.h"
+
+/* ---- the scripted peer ---- */
+
+/* Steps, one string each:
+ *   "<TEXT"  read a line from the client; it must start with TEXT
+ *   ">TEXT"  write TEXT (CRLF added after each '|'-separated line)
+ *   "~TEXT"  the same, a byte at a time, 1 ms apart
+ *   "D"      read a message after DATA's 354, up to its ".CRLF", into data
+ *   "B"      read BDAT chunks up to the LAST one into data
+ *   "T"      the server side of TLS (after its 220 to STARTTLS)
+ *   "X"      close the connection
+ *   "E"      wait for the client to close (EOF)
+ *   "Z"      write garbage forever (until the client closes)
+ *   "L"      write one endless line (until the client closes) */
+struct peer {
+	int lfd;
+	uint16_t port;
+	const char *const *script;
+	pthread_t thread;
+	char data[1 << 20];          /* what arrived as the message */
+	size_t data_len;
+	char lines[8192];            /* the client's command lines, joined by '|' */
+	bool ok;                     /* the script ran to its end */
+	char failure[256];
+};
+
+static int peer_read(struct peer *p, int fd, char *buf, size_t *len, size_t cap)
+{
+	ssize_t n = recv(fd, buf + *len, cap - *len, 0);
+
+	(void)p;
+	if (n <= 0)
+		return -1;
+	*len += (size_t)n;
+	return 0;
+}
+
+static void peer_write_lines(int fd, const char *text, bool trickle)
+{
+	char out[4096];
+	size_t n = 0;
+
+	for (const char *s = text; *s != '\0' && n < sizeof(out) - 2; s++) {
+		if (*s == '|') {
+			out[n++] = '\r';
+			out[n++] = '\n';
+		} else {
+			out[n++] = *s;
+		}
+	}
+	out[n++] = '\r';
+	out[n++] = '\n';
+	if (!trickle) {
+		send(fd, out, n, MSG_NOSIGNAL);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		send(fd, out + i, 1, MSG_NOSIGNAL);
+		usleep(1000);
+	}
+}
+
+/* The next line of in (CRLF taken off) into line; -1 at EOF. */
+static int peer_line(struct peer *p, int fd, char *in, size_t *len, char *line, size_t cap)
+{
+	for (;;) {
+		char *lf = memchr(in, '\n', *len);
+
+		if (lf != NULL) {
+			size_t total = (size_t)(lf - in) + 1, l = total - 1;
+
+			if (l > 0 && in[l - 1] == '\r')
+				l--;
+			if (l >= cap)
+				l = cap - 1;
+			memcpy(line, in, l);
+			line[l] = '\0';
+			memmove(in, in + total, *len - total);
+			*len -= total;
+			return 0;
+		}
+		if (peer_read(p, fd, in, len, 65536) < 0)
+			return -1;
+	}
+}
+
+static void *peer_run(void *arg)
+{
+	struct peer *p = arg;
+	static char in[1 << 20];
+	size_t len = 0;
+	char line[4096];
+	size_t start;
+	struct timeval tv = { .tv_sec = 10 };
+	int fd = accept(p->lfd, NULL, NULL);
+
+	if (fd < 0)
+		return NULL;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (const char *const *step = p->script; *step != NULL; step++) {
+		const char *s = *step;
+
+		switch (s[0]) {
+		case '<': {
+			size_t n = strlen(p->lines);
+
+			if (peer_line(p, fd, in, &len, line, sizeof(line)) < 0) {
+				snprintf(p->failure, sizeof(p->failure), "EOF waiting for %s", s + 1);
+				goto out;
+			}
+			snprintf(p->lines + n, sizeof(p->lines) - n, "%s%s", n > 0 ? "|" : "", line);
+			if (strncmp(line, s + 1, strlen(s + 1)) != 0) {
+				snprintf(p->failure, sizeof(p->failure), "got \"%.100s\" for %.100s", line, s + 1);
+				goto out;
+			}
+			break;
+		}
+		case '>':
+		case '~':
+			peer_write_lines(fd, s + 1, s[0] == '~');
+			break;
+		case 'D':
+			/* up to the end of data: ".CRLF" alone or after a CRLF */
+			start = p->data_len;
+			for (;;) {
+				size_t got;
+
+				if (p->data_len + len > sizeof(p->data))
+					goto out;
+				memcpy(p->data + p->data_len, in, len);
+				p->data_len += len;
+				len = 0;
+				got = p->data_len - start;
+				if ((got == 3 && memcmp(p->data + start, ".\r\n", 3) == 0) ||
+				    (got >= 5 &&
+				     memcmp(p->data + p->data_len - 5, "\r\n.\r\n", 5) == 0))
+					break;
+				if (peer_read(p, fd, in, &len, sizeof(in)) < 0)
+					goto out;
+			}
+			break;
+		case 'B':
+			for (;;) {
+				unsigned long size;
+				char last[8] = "";
+
+				if (peer_line(p, fd, in, &len, line, sizeof(line)) < 0 ||
+				    sscanf(line, "BDAT %lu %7s", &size, last) < 1) {
+					snprintf(p->failure, sizeof(p->failure), "bad BDAT: %.100s", line);
+					goto out;
+				}
+				while (len < size)
+					if (peer_read(p, fd, in, &len, sizeof(in)) < 0)
+						goto out;
+				memcpy(p->data + p->data_len, in, size);
+				p->data_len += size;
+				memmove(in, in + size, len - size);
+				len -= size;
+				if (strcmp(last, "LAST") == 0)
+					break;
+				peer_write_lines(fd, "250 2.0.0 chunk", false);
+			}
+			break;
+		case 'X':
+			close(fd);
+			fd = -1;
+			p->ok = true;
+			return NULL;
+		case 'E':
+			while (peer_read(p, fd, in, &len, sizeof(in)) == 0)
+				len = 0;
+			break;
+		case 'Z':
+		case 'L': {
+			char junk[1024];
+
+			memset(junk, s[0] == 'Z' ? '\n' : 'x', sizeof(junk));
+			if (s[0] == 'Z')
+				for (size_t i = 0; i < sizeof(junk); i += 8)
+					memcpy(junk + i, "999 no\r\n", 8);
+			while (send(fd, junk, sizeof(junk), MSG_NOSIGNAL) > 0)
+				;
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	p->ok = true;
+out:
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static void peer_start(struct peer *p, const char *const *script)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t slen = sizeof(sin);
+
+	memset(p, 0, sizeof(*p));
+	p->script = script;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	p->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(bind(p->lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(p->lfd, 4), 0);
+	assert_int_equal(getsockname(p->lfd, (struct sockaddr *)&sin, &slen), 0);
+	p->port = ntohs(sin.sin_port);
+	assert_int_equal(pthread_create(&p->thread, NULL, peer_run, p), 0);
+}
+
+static void peer_finish(struct peer *p)
+{
+	pthread_join(p->thread, NULL);
+	close(p->lfd);
+	if (!p->ok)
+		fail_msg("peer: %s (lines: %s)", p->failure, p->lines);
+}
+
+/* ---- the client's side: a run of one or more messages ---- */
+
+#define RUN_RCPTS 8
+
+struct run {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool closed;
+	struct smtp_client_policy policy;
+	struct smtp_client_message msgs[2];
+	size_t n_msgs, at;                /* messages to send on the connection; the current one */
+	struct smtp_client_rcpt rcpts[RUN_RCPTS];
+	/* results per message and recipient */
+	int status[2][RUN_RCPTS];         /* -1: none */
+	unsigned code[2][RUN_RCPTS];
+	char enhanced[2][RUN_RCPTS][12];
+	char text[2][RUN_RCPTS][128];
+	bool relayed[2][RUN_RCPTS];
+	unsigned results;
+	int next[2];
+	char tls_version[32];
+	bool next_refused;                /* smtp_client_next said no */
+	int fd;
+	char path[64];
+};
+
+static void run_rcpt_done(void *arg, size_t index, const struct smtp_client_result *r)
+{
+	struct run *run = arg;
+	size_t m = run->at;
+
+	assert_true(index < RUN_RCPTS);
+	assert_int_equal(run->status[m][index], -1);   /* once */
+	run->status[m][index] = (int)r->status;
+	run->code[m][index] = r->code;
+	snprintf(run->enhanced[m][index], sizeof(run->enhanced[m][index]), "%s", r->enhanced);
+	snprintf(run->text[m][index], sizeof(run->text[m][index]), "%s", r->text);
+	run->relayed[m][index] = r->dsn_relayed;
+	run->results++;
+}
+
+static void run_done(void *arg, struct smtp_client *client, enum smtp_client_next next)
+{
+	struct run *run = arg;
+	const char *v = smtp_client_tls_version(client);
+
+	run->next[run->at] = (int)next;
+	if (v != NULL)
+		snprintf(run->tls_version, sizeof(run->tls_version), "%s", v);
+	if (run->at + 1 < run->n_msgs) {
+		run->at++;
+		if (!smtp_client_next(client, &run->msgs[run->at]))
+			run->next_refused = true;
+	}
+}
+
+static void run_closed(void *arg)
+{
+	struct run *run = arg;
+
+	pthread_mutex_lock(&run->lock);
+	run->closed = true;
+	pthread_cond_broadcast(&run->cond);
+	pthread_mutex_unlock(&run->lock);
+}
+
+/* A run whose message is `body` to n recipients (addresses given). */
+static void run_init(struct run *run, const char *body, size_t n, const char *const *addresses)
+{
+	memset(run, 0, sizeof(*run));
+	pthread_mutex_init(&run->lock, NULL);
+	pthread_cond_init(&run->cond, NULL);
+	memset(run->status, -1, sizeof(run->status));
+	memset(run->next, -1, sizeof(run->next));
+	run->policy = (struct smtp_client_policy){
+		.tls = SMTP_CLIENT_TLS_MAY, .helo_name = "client.test",
+		.timeouts = { 5, 5, 5, 5, 5, 5 },
+	};
+	snprintf(run->path, sizeof(run->path), "/tmp/tern-test-client-XXXXXX");
+	run->fd = mkstemp(run->path);
+	assert_true(run->fd >= 0);
+	assert_int_equal(write(run->fd, body, strlen(body)), (ssize_t)strlen(body));
+	for (size_t i = 0; i < n; i++)
+		run->rcpts[i].address = addresses[i];
+	for (size_t m = 0; m < 2; m++)
+		run->msgs[m] = (struct smtp_client_message){
+			.sender = "sender@client.test", .rcpts = run->rcpts, .n_rcpts = n,
+			.fd = run->fd, .offset = 0, .length = strlen(body),
+			.rcpt_done = run_rcpt_done, .done = run_done, .arg = run,
+		};
+	run->n_msgs = 1;
+}
+
+/* Connect to 127.0.0.1:port (with implicit TLS), run, wait for the end
+ * (within `max_s`); the seconds it took. */
+static double run_go_tls(struct run *run, uint16_t port, double max_s, bool implicit_tls)
+{
+	struct smtp_client_target t = { .policy = &run->policy, .closed = run_closed, .arg = run,
+					.implicit_tls = implicit_tls };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&t.remote;
+	struct timespec until;
+	double start = now_s();
+
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	snprintf(t.server_name, sizeof(t.server_name), "localhost");
+	smtp_client_start(core_loop(t_h.core, 0), &t, &run->msgs[0]);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (time_t)max_s;
+	pthread_mutex_lock(&run->lock);
+	while (!run->closed)
+		if (pthread_cond_timedwait(&run->cond, &run->lock, &until) != 0)
+			break;
+	pthread_mutex_unlock(&run->lock);
+	assert_true(run->closed);
+	return now_s() - start;
+}
+
+static double run_go(struct run *run, uint16_t port, double max_s)
+{
+	return run_go_tls(run, port, max_s, false);
+}
+
+static void run_free(struct run *run)
+{
+	close(run->fd);
+	unlink(run->path);
+}
+
+static const char *const one[] = { "a@peer.test" };
+static const char *const three[] = { "a@peer.test", "b@peer.test", "c@peer.test" };
+#define BODY "Subject: t\r\n\r\nhello\r\n"
+
+static int setup(void **state)
+{
+	(void)state;
+	smtp_harness_start(SMTP_SERVICE_MX, "127.0.0.0/8");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	smtp_harness_stop();
+	return 0;
+}
+
+/* ---- against the scripted peer ---- */
+
+static void test_pipelining(void **state)
+{
+	/* every RCPT arrives before any reply: the peer answers only then */
+	static const char *const script[] = {
+		">220 peer.test ESMTP",
+		"<EHLO client.test",
+		">250-peer.test|250-PIPELINING|250-SIZE 100000|250 ENHANCEDSTATUSCODES",
+		"<MAIL FROM:<sender@client.test> SIZE=21",
+		"<RCPT TO:<a@peer.test>", "<RCPT TO:<b@peer.test>", "<RCPT TO:<c@peer.test>",
+		">250 2.1.0 ok|250 2.1.5 ok|550 5.1.1 no such user|451 4.3.0 try later",
+		"<DATA", ">354 go", "D", ">250 2.0.0 queued as X",
+		"<QUIT", ">221 bye", "E", NULL,
+	};
+	struct peer p;
+	struct run run;
+
+	(void)state;
+	peer_start(&p, script);
+	run_init(&run, BODY, 3, three);
+	run_go(&run, p.port, 10);
+	peer_finish(&p);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
+	assert_string_equal(run.enhanced[0][0], "2.0.0");
+	assert_true(run.relayed[0][0]);   /* no DSN offered */
+	assert_int_equal(run.status[0][1], SMTP_CLIENT_BOUNCED);
+	assert_int_equal(run.code[0][1], 550);
+	assert_string_equal(run.enhanced[0][1], "5.1.1");
+	assert_string_equal(run.text[0][1], "no such user");
+	assert_int_equal(run.status[0][2], SMTP_CLIENT_DEFERRED);
+	assert_string_equal(run.enhanced[0][2], "4.3.0");
+	assert_int_equal(run.next[0], SMTP_CLIENT_NEXT_NONE);
+	assert_string_equal(p.data, "Subject: t\r\n\r\nhello\r\n.\r\n");
+	run_free(&run);
+}
+
+static void test_split_452(void **state)
+{
+	/* no PIPELINING: one by one; the 452 after an accepted RCPT sends
+	 * the rest in a new transaction on the same connection */
+	static const char *const script[] = {
+		">220 peer.test ESMTP",
+		"<EHLO", ">250-peer.test|250 DSN",
+		"<MAIL FROM:<sender@client.test> RET=HDRS ENVID=e+2Bx", ">250 ok",
+		"<RCPT TO:<a@peer.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;A+3Dx@peer.test",
+		">250 ok",
+		"<RCPT TO:<b@peer.test>", ">452 4.5.3 too many recipients",
+		"<DATA", ">354 go", "D", ">250 first",
+		"<RSET", ">250 ok",
+		"<MAIL FROM:", ">250 ok",
+		"<RCPT TO:<b@peer.test>", ">250 ok",
+		"<RCPT TO:<c@peer.test>", ">250 ok",
+		"<DATA", ">354 go", "D", ">250 second",
+		"<QUIT", "X", NULL,
+	};
+	struct peer p;
+	struct run run;
+
+	(void)state;
+	peer_start(&p, script);
+	run_init(&run, BODY, 3, three);
+	run.msgs[0].ret = QUEUE_RET_HDRS;
+	run.msgs[0].envid = "e+x";
+	run.rcpts[0].notify = QUEUE_NOTIFY_SUCCESS | QUEUE_NOTIFY_FAILURE;
+	run.rcpts[0].orcpt = "rfc822;A=x@peer.test";
+	run_go(&run, p.port, 10);
+	peer_finish(&p);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
+	assert_string_equal(run.text[0][0], "first");
+	assert_false(run.relayed[0][0]);
+	assert_int_equal(run.status[0][1], SMTP_CLIENT_DELIVERED);
+	assert_string_equal(run.text[0][1], "second");
+	assert_int_equal(run.status[0][2], SMTP_CLIENT_DELIVERED);
+	run_free(&run);
+}
+
+static void test_helo_fallback(void **state)
+{
+	/* EHLO refused: HELO, no extensions, so no SIZE= and no STARTTLS */
+	static const char *const script[] = {
+		">220 old.test SMTP", "<EHLO", ">502 what?", "<HELO client.test", ">250 hi",
+		"<MAIL FROM:<sender@client.test>", ">250 ok", "<RCPT TO:<a@peer.test>", ">250 ok",
+		"<DATA", ">354 go", "D", ">250 ok", "<QUIT", ">221 bye", "E", NULL,
+	};
+	struct peer p;
+	struct run run;
+
+	(void)state;
+	peer_start(&p, script);
+	run_init(&run, BODY, 1, one);
+	run_go(&run, p.port, 10);
+	peer_finish(&p);
+	assert_string_equal(p.lines, "EHLO client.test|HELO client.test|MAIL FROM:<sender@client.test>|"
+				     "RCPT TO:<a@peer.test>|DATA|QUIT");
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
+	run_free(&run);
+}
+
+static void test_stuffing(void **state)
+{
+	/* dots doubled at line starts, bare LF and bare CR made CRLF, a
+	 * last line without its end given one; the trickled reply is read */
+	static const char *const script[] = {
+		"~220 peer.test ESMTP", "<EHLO", "~250-peer.test|250 8BITMIME",
+		"<MAIL FROM:<sender@client.test> BODY=8BITMIME", ">250 ok",
+		"<RCPT", ">250 ok", "<DATA", ">354 go", "D", "~250 ok", "<QUIT", ">221 bye", "E", NULL,
+	};
+	struct peer p;
+	struct run run;
+
+	(void)state;
+	peer_start(&p, script);
+	run_init(&run, ".a\n..b\r\nc\rd\r\r\n.\r\n\xe9t\xe9\r\n.", 1, one);
+	run.msgs[0].eightbit = true;
+	run_go(&run, p.port, 10);
+	peer_finish(&p);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
+	assert_int_equal(p.data_len, strlen("..a\r\n...b\r\nc\r\nd\r\n\r\n..\r\n\xe9t\xe9\r\n..\r\n.\r\n"));
+	assert_memory_equal(p.data, "..a\r\n...b\r\nc\r\nd\r\n\r\n..\r\n\xe9t\xe9\r\n..\r\n.\r\n",
+			    p.data_len);
+	run_free(&run);
+}
+
+static void test_bdat(void **state)
+{
+	/* CHUNKING: BDAT with the exact octet count, no dot-stuffing, lines
+	 * still made CRLF; DSN not offered is recorded */
+	static const char *const script[] = {
+		">220 peer.test ESMTP", "<EHLO", ">250-peer.test|250-CHUNKING|250 PIPELINING",
+		"<MAIL FROM:", "<RCPT", ">250 ok|250 ok", "B", ">250 2.0.0 all of it",
+		"<QUIT", ">221 bye", "E", NULL,
+	};
+	struct peer p;
+	struct run run;
+
+	(void)state;
+	peer_start(&p, script);
+	run_init(&run, ".a\nb", 1, one);
+	run_go(&run, p.port, 10);
+	peer_finish(&p);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
+	assert_string_equal(run.text[0][0], "all of it");
+	assert_int_equal(p.data_len, 7);
+	assert_memory_equal(p.data, ".a\r\nb\r\n", 7);
+	run_free(&run);
+}
+
+/* A message of `size` octets in lines of 70 with bare LFs, every tenth
+ * line starting with "."; *want_r its wire form for DATA or BDAT. */
+static char *big_message(size_t lines, bool dots, char **want_r, size_t *want_len_r)
+{
+	char *m = malloc(lines * 72 + 1), *w = malloc(lines * 74 + 1);
+	size_t n = 0, k = 0;
+
+	assert_non_null(m);
+	assert_non_null(w);
+	for (size_t i = 0; i < lines; i++) {
+		if (i % 10 == 0) {
+			m[n++] = '.';
+			w[k++] = '.';
+			if (dots)
+				w[k++] = '.';
+		}
+		memset(m + n, 'a' + (int)(i % 26), 68);
+		memset(w + k, 'a' + (int)(i % 26), 68);
+		n += 68;
+		k += 68;
+		m[n++] = '\n';
+		w[k++] = '\r';
+		w[k++] = '\n';
+	}
+	m[n] = '\0';
+	w[k] = '\0';
+	*want_r = w;
+	*want_len_r = k;
+	return m;
+}
+
+static void test_large(void **state)
+{
+	/* 700 KB: many pieces read in jobs; DATA waits for the output to
+	 * drain (the peer reads as it can), BDAT is six chunks */
+	static const char *const data[] = {
+		">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA",
+		">354 go", "D", ">250 ok", "<QUIT", ">221 bye", "E", NULL,
+	};
+	static const char *const bdat[] = {
+		">220 p", "<EHLO", ">250-p|250 CHUNKING", "<MAIL", ">250 ok", "<RCPT", ">250 ok",
+		"B", ">250 ok", "<QUIT", ">221 bye", "E", NULL,
+	};
+	struct peer *p = malloc(sizeof(*p));
+	struct run run;
+	char *want, *msg;
+	size_t want_len;
+
+	(void)state;
+	assert_non_null(p);
+	msg = big_message(10000, true, &want, &want_len);
+	peer_start(p, data);
+	run_init(&run, msg, 1, one);
+	run_go(&run, p->port, 20);
+	peer_finish(p);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
+	assert_int_equal(p->data_len, want_len + 3);
+	assert_memory_equal(p->data, want, want_len);
+	run_free(&run);
+	free(msg);
+	free(want);
+
+	msg = big_message(10000, false, &want, &want_len);
+	peer_start(p, bdat);
+	run_init(&run, msg, 1, one);
+	run_go(&run, p->port, 20);
+	peer_finish(p);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
+	assert_int_equal(p->data_len, want_len);
+	assert_memory_equal(p->data, want, want_len);
+	run_free(&run);
+	free(msg);
+	free(want);
+	free(p);
+}
+
+static void test_refusals(void **state)
+{
+	/* SIZE, SMTPUTF8, 8BITMIME: nothing is sent, every recipient bounces */
+	static const char *const script[] = {
+		">220 peer.test ESMTP", "<EHLO", ">250-peer.test|250 SIZE 10", "<QUIT", ">221 bye",
+		"E", NULL,
+	};
+	static const char *const utf8[] = { "j\xc3\xb6@peer.test" };
+	struct peer p;
+	struct run run;
+
+	(void)state;
+	peer_start(&p, script);
+	run_init(&run, BODY, 1, one);
+	run_go(&run, p.port, 10);
+	peer_finish(&p);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_BOUNCED);
+	assert_int_equal(run.code[0][0], 552);
+	assert_string_equal(run.enhanced[0][0], "5.3.4");
+	run_free(&run);
+
+	peer_start(&p, script);
+	run_init(&run, "x\r\n", 1, utf8);
+	run_go(&run, p.port, 10);
+	peer_finish(&p);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_BOUNCED);
+	assert_string_equal(run.enhanced[0][0], "5.6.7");
+	run_free(&run);
+
+	peer_start(&p, script);
+	run_init(&run, "x\r\n", 1, one);
+	run.msgs[0].eightbit = true;
+	run_go(&run, p.port, 10);
+	peer_finish(&p);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_BOUNCED);
+	assert_string_equal(run.enhanced[0][0], "5.6.3");
+	run_free(&run);
+}
+
+static void test_refused_steps(void **state)
+{
+	static const char *const greeting[] = { ">554 5.3.2 go away", "<QUIT", "E", NULL };
+	static const char *const mail[] = {
+		">220 p", "<EHLO", ">250-p|250 PIPELINING", "<MAIL", "<RCPT", "<RCPT",
+		">550 5.7.1 sender refused|503 5.5.1 no MAIL|503 5.5.1 no MAIL", "<QUIT", ">221 bye",
+		"E", NULL,
+	};
+	static const char *const data[] = {
+		">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA",
+		">451 4.3.0 not now", "<QUIT", ">221 bye", "E", NULL,
+	};
+	/* lost before the reply to the end of data: deferred, never delivered */
+	static const char *const lost[] = {
+		">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA",
+		">354 go", "D", "X", NULL,
+	};
+	struct peer p;
+	struct run run;
+
+	(void)state;
+	peer_start(&p, greeting);
+	run_init(&run, BODY, 1, one);
+	run_go(&run, p.port, 10);
+	peer_finish(&p);
+	/* no verdict on the recipient: deferred, the next MX may take it */
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	assert_string_equal(run.enhanced[0][0], "4.3.2");
+	assert_string_equal(run.text[0][0], "greeting refused: 554 5.3.2 go away");
+	assert_int_equal(run.next[0], SMTP_CLIENT_NEXT_MX);
+	run_free(&run);
+
+	peer_start(&p, mail);
+	run_init(&run, BODY, 2, three);
+	run_go(&run, p.port, 10);
+	peer_finish(&p);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_BOUNCED);
+	assert_int_equal(run.status[0][1], SMTP_CLIENT_BOUNCED);
+	assert_string_equal(run.text[0][1], "sender refused");
+	run_free(&run);
+
+	peer_start(&p, data);
+	run_init(&run, BODY, 1, one);
+	run_go(&run, p.port, 10);
+	peer_finish(&p);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	assert_string_equal(run.enhanced[0][0], "4.3.0");
+	run_free(&run);
+
+	peer_start(&p, lost);
+	run_init(&run, BODY, 1, one);
+	run_go(&run, p.port, 10);
+	peer_finish(&p);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	assert_false(run.code[0][0] >= 200 && run.code[0][0] < 300);
+	assert_int_equal(run.next[0], SMTP_CLIENT_NEXT_NONE);
+	run_free(&run);
+}
+
+static void test_quit_unanswered(void **state)
+{
+	/* a server that closes at QUIT without replying; then one that
+	 * never answers QUIT: both fine, the second within the timeout */
+	static const char *const closes[] = {
+		">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA",
+		">354 go", "D", ">250 ok", "<QUIT", "X", NULL,
+	};
+	static const char *const silent[] = {
+		">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA",
+		">354 go", "D", ">250 ok", "<QUIT", "E", NULL,
+	};
+	struct peer p;
+	struct run run;
+
+	(void)state;
+	peer_start(&p, closes);
+	run_init(&run, BODY, 1, one);
+	run_go(&run, p.port, 10);
+	peer_finish(&p);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
+	run_free(&run);
+
+	peer_start(&p, silent);
+	run_init(&run, BODY, 1, one);
+	run.policy.timeouts.command = 1;
+	assert_true(run_go(&run, p.port, 10) < 4);
+	peer_finish(&p);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
+	run_free(&run);
+}
+
+/* A peer that misbehaves: the recipient is deferred within the bounds. */
+static void bad_peer(const char *const *script, unsigned timeout)
+{
+	struct peer p;
+	struct run run;
+	double took;
+
+	peer_start(&p, script);
+	run_init(&run, BODY, 1, one);
+	run.policy.timeouts = (struct smtp_client_timeouts){ timeout, timeout, timeout, timeout,
+							     timeout, timeout };
+	took = run_go(&run, p.port, 15);
+	peer_finish(&p);
+	assert_true(took < timeout + 3);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	assert_int_equal(run.next[0], SMTP_CLIENT_NEXT_MX);
+	run_free(&run);
+}
+
+static void test_bad_peers(void **state)
+{
+	static const char *const garbage[] = { "Z", NULL };
+	static const char *const endless[] = { "L", NULL };
+	/* a greeting that trickles in, a byte per millisecond, without end
+	 * would take 200 s of lines: the greeting deadline ends it */
+	static const char *const slow[] = {
+		"~220-a|220-b|220-c|220-d|220-e|220-f|220-g|220-h|220-i|220-j|220-k|220-l|220-m|"
+		"220-n|220-o|220-p|220-q|220-r|220-s|220-t|220-u|220-v|220-w|220-x|220-y|220-z|"
+		"220-a|220-b|220-c|220-d|220-e|220-f|220-g|220-h|220-i|220-j|220-k|220-l|220-m|"
+		"220-n|220-o|220-p|220-q|220-r|220-s|220-t|220-u|220-v|220-w|220-x|220-y|220-z|"
+		"220-a|220-b|220-c|220-d|220-e|220-f|220-g|220-h|220-i|220-j|220-k|220-l|220-m|"
+		"220-n|220-o|220-p|220-q|220-r|220-s|220-t|220-u|220-v|220-w|220-x|220-y|220-z|"
+		"220 end", NULL,
+	};
+	static const char *const silent[] = { "E", NULL };
+
+	(void)state;
+	bad_peer(garbage, 5);
+	bad_peer(endless, 5);
+	bad_peer(slow, 1);
+	bad_peer(silent, 1);
+}
+
+static void test_starttls_refused_and_required(void **state)
+{
+	/* "may": STARTTLS refused, the mail goes in the clear */
+	static const char *const refused[] = {
+		">220 p", "<EHLO", ">250-p|250 STARTTLS", "<STARTTLS", ">454 4.7.0 no TLS now",
+		"<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA", ">354 go", "D", ">250 ok",
+		"<QUIT", ">221 bye", "E", NULL,
+	};
+	/* "encrypt": no STARTTLS offered, nothing sent */
+	static const char *const none[] = {
+		">220 p", "<EHLO", ">250 p", "<QUIT", ">221 bye", "E", NULL,
+	};
+	/* the handshake fails (the peer answers TLS with garbage) */
+	static const char *const broken[] = {
+		">220 p", "<EHLO", ">250-p|250 STARTTLS", "<STARTTLS", ">220 go", ">this is not TLS",
+		"E", NULL,
+	};
+	struct peer p;
+	struct run run;
+
+	(void)state;
+	peer_start(&p, refused);
+	run_init(&run, BODY, 1, one);
+	run_go(&run, p.port, 10);
+	peer_finish(&p);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
+	run_free(&run);
+
+	peer_start(&p, none);
+	run_init(&run, BODY, 1, one);
+	run.policy.tls = SMTP_CLIENT_TLS_ENCRYPT;
+	run_go(&run, p.port, 10);
+	peer_finish(&p);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	assert_string_equal(run.enhanced[0][0], "4.7.10");
+	assert_int_equal(run.next[0], SMTP_CLIENT_NEXT_MX);
+	run_free(&run);
+
+	peer_start(&p, broken);
+	run_init(&run, BODY, 1, one);
+	run_go(&run, p.port, 10);
+	peer_finish(&p);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	assert_int_equal(run.next[0], SMTP_CLIENT_NEXT_PLAIN);
+	run_free(&run);
+
+	peer_start(&p, broken);
+	run_init(&run, BODY, 1, one);
+	run.policy.tls = SMTP_CLIENT_TLS_ENCRYPT;
+	run_go(&run, p.port, 10);
+	peer_finish(&p);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	assert_int_equal(run.next[0], SMTP_CLIENT_NEXT_MX);
+	run_free(&run);
+}
+
+static void test_auth_needs_tls(void **state)
+{
+	/* credentials are never sent in the clear */
+	static const char *const script[] = {
+		">220 p", "<EHLO", ">250-p|250 AUTH PLAIN LOGIN", "<QUIT", ">221 bye", "E", NULL,
+	};
+	struct peer p;
+	struct run run;
+
+	(void)state;
+	peer_start(&p, script);
+	run_init(&run, BODY, 1, one);
+	run.policy.auth_user = "user";
+	run.policy.auth_password = "secret";
+	run_go(&run, p.port, 10);
+	peer_finish(&p);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	assert_null(strstr(p.lines, "AUTH"));
+	run_free(&run);
+}
+
+static void test_reuse(void **state)
+{
+	/* two messages on one connection, RSET between them */
+	static const char *const script[] = {
+		">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA",
+		">354 go", "D", ">250 one", "<RSET", ">250 ok", "<MAIL", ">250 ok", "<RCPT",
+		">250 ok", "<DATA", ">354 go", "D", ">250 two", "<QUIT", ">221 bye", "E", NULL,
+	};
+	struct peer p;
+	struct run run;
+
+	(void)state;
+	peer_start(&p, script);
+	run_init(&run, BODY, 1, one);
+	run.n_msgs = 2;
+	run_go(&run, p.port, 10);
+	peer_finish(&p);
+	assert_false(run.next_refused);
+	assert_string_equal(run.text[0][0], "one");
+	assert_string_equal(run.text[1][0], "two");
+	run_free(&run);
+}
+
+static void test_names(void **state)
+{
+	enum smtp_client_tls tls;
+
+	(void)state;
+	for (unsigned i = 0; i < SMTP_CLIENT_TLS__COUNT; i++) {
+		assert_int_equal(smtp_client_tls_parse(smtp_client_tls_name(i), &tls), 0);
+		assert_int_equal(tls, i);
+	}
+	assert_int_equal(smtp_client_tls_parse("required", &tls), -1);
+	assert_string_equal(smtp_client_next_name(SMTP_CLIENT_NEXT_PLAIN), "plain");
+	assert_string_equal(smtp_client_status_name(SMTP_CLIENT_BOUNCED), "bounced");
+}
+
+static void test_connect_refused(void **state)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct run run;
+	uint16_t port;
+
+	(void)state;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	close(fd);
+	run_init(&run, BODY, 1, one);
+	run_go(&run, port, 10);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	assert_string_equal(run.enhanced[0][0], "4.4.1");
+	assert_int_equal(run.next[0], SMTP_CLIENT_NEXT_MX);
+	run_free(&run);
+}
+
+/* ---- against tern's own SMTP server ---- */
+
+static void test_tern(void **state)
+{
+	static const char *const rcpts[] = { "alice@example.org", "bob@example.org",
+					     "nobody@example.org" };
+	struct run run;
+	const struct fake_queued *q;
+
+	(void)state;
+	fake_queue_reset();
+	run_init(&run, "Subject: to tern\r\n\r\n.line\nbare LF\r\n", 3, rcpts);
+	run.n_msgs = 2;
+	run_go(&run, t_h.port, 15);
+	/* STARTTLS (its certificate is self-signed: "may" goes on) */
+	assert_true(strncmp(run.tls_version, "TLSv1.", 6) == 0);
+	for (size_t m = 0; m < 2; m++) {
+		assert_int_equal(run.status[m][0], SMTP_CLIENT_DELIVERED);
+		assert_int_equal(run.status[m][1], SMTP_CLIENT_DELIVERED);
+		assert_false(run.relayed[m][0]);   /* tern offers DSN */
+		assert_int_equal(run.status[m][2], SMTP_CLIENT_BOUNCED);
+		assert_string_equal(run.enhanced[m][2], "5.1.1");
+	}
+	q = smtp_queued(0);
+	assert_int_equal(q->n_rcpts, 2);
+	/* BDAT (tern offers CHUNKING): no dot-stuffing; LF made CRLF */
+	assert_string_equal(smtp_body(q), "Subject: to tern\r\n\r\n.line\r\nbare LF\r\n");
+	assert_string_equal(q->helo, "client.test");
+	q = smtp_queued(1);
+	assert_int_equal(q->n_rcpts, 2);
+	run_free(&run);
+}
+
+static void test_tern_implicit_tls(void **state)
+{
+	static const char *const rcpts[] = { "alice@example.org" };
+	struct run run;
+
+	(void)state;
+	/* a smarthost on port 465: TLS before the greeting */
+	run_init(&run, BODY, 1, rcpts);
+	run_go_tls(&run, t_h.tls_port, 15, true);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
+	assert_true(strncmp(run.tls_version, "TLSv1.", 6) == 0);
+	run_free(&run);
+}
+
+/* tern's submission port with its own certificate trusted ([tls]
+ * ca_file, read at the first outbound handshake), so that it verifies
+ * as "localhost" */
+static char trust_path[128];
+static void trust_own(struct config *cfg)
+{
+	snprintf(trust_path, sizeof(trust_path), "%s/tls/cert.pem", cfg->server.data_dir);
+	cfg->tls.ca_file = trust_path;
+}
+
+static int setup_submission(void **state)
+{
+	(void)state;
+	t_tweak = trust_own;
+	smtp_harness_start(SMTP_SERVICE_SUBMISSION, "");
+	return 0;
+}
+
+static void test_tern_auth(void **state)
+{
+	static const char *const rcpts[] = { "friend@remote.example" };
+	struct run run;
+	const struct fake_queued *q;
+
+	(void)state;
+	/* "verify" with the certificate trusted: AUTH PLAIN, then relayed */
+	run_init(&run, BODY, 1, rcpts);
+	run.policy.tls = SMTP_CLIENT_TLS_VERIFY;
+	run.policy.auth_user = "alice@example.org";
+	run.policy.auth_password = T_PASSWORD;
+	run.msgs[0].sender = "alice@example.org";
+	run_go(&run, t_h.port, 15);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
+	q = smtp_queued(0);
+	assert_string_equal(q->auth_user, "alice@example.org");
+	run_free(&run);
+
+	/* a wrong password: deferred, not bounced */
+	run_init(&run, BODY, 1, rcpts);
+	run.policy.tls = SMTP_CLIENT_TLS_VERIFY;
+	run.policy.auth_user = "alice@example.org";
+	run.policy.auth_password = "wrong";
+	run_go(&run, t_h.port, 15);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	run_free(&run);
+}
+
+static void test_tern_verify_fails(void **state)
+{
+	static const char *const rcpts[] = { "alice@example.org" };
+	struct run run;
+
+	(void)state;
+	fake_queue_reset();
+	/* the certificate is not trusted: "verify" defers, never sends */
+	run_init(&run, BODY, 1, rcpts);
+	run.policy.tls = SMTP_CLIENT_TLS_VERIFY;
+	run_go(&run, t_h.port, 15);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	assert_int_equal(run.next[0], SMTP_CLIENT_NEXT_MX);
+	assert_int_equal(fake_queue.n_queued, 0);
+	run_free(&run);
+
+	/* AUTH over TLS that did not verify only when the policy allows it */
+	run_init(&run, BODY, 1, rcpts);
+	run.policy.auth_user = "alice@example.org";
+	run.policy.auth_password = T_PASSWORD;
+	run_go(&run, t_h.port, 15);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	assert_string_equal(run.enhanced[0][0], "4.7.10");
+	run_free(&run);
+}
+
+int main(void)
+{
+	/* one server for each group (the scripted peers are the tests' own) */
+	const struct CMUnitTest mx[] = {
+		cmocka_unit_test(test_pipelining),
+		cmocka_unit_test(test_split_452),
+		cmocka_unit_test(test_helo_fallback),
+		cmocka_unit_test(test_stuffing),
+		cmocka_unit_test(test_bdat),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_large),
+		cmocka_unit_test(test_refused_steps),
+		cmocka_unit_test(test_quit_unanswered),
+		cmocka_unit_test(test_bad_peers),
+		cmocka_unit_test(test_starttls_refused_and_required),
+		cmocka_unit_test(test_auth_needs_tls),
+		cmocka_unit_test(test_reuse),
+		cmocka_unit_test(test_connect_refused),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_tern),
+		cmocka_unit_test(test_tern_verify_fails),
+		cmocka_unit_test(test_tern_implicit_tls),
+	};
+	const struct CMUnitTest submission[] = {
+		cmocka_unit_test(test_tern_auth),
+	};
+	int failed = cmocka_run_group_tests_name("mx", mx, setup, teardown);
+
+	return failed + cmocka_run_group_tests_name("submission", submission, setup_submission,
+						    teardown);
+}
