@@ -29,8 +29,9 @@ python3 python3-pytest openssl curl fetchmail swaks iproute2 util-linux
 # real DNS server of the resolver's tests (tests/unit/test-dns.c), run on
 # a loopback port from a configuration file the test writes, and of
 # tests/e2e/test_relay.py, where dig (bind9-dnsutils) reads the DKIM
-# record back from it for dkimpy.
-TEST_PACKAGES="dovecot-core dovecot-imapd libnet-ssleay-perl libio-socket-ssl-perl postfix mutt isync python3-dkim python3-nacl opendkim dnsmasq-base bind9-dnsutils"
+# record back from it for dkimpy. pytest-xdist runs the e2e test files in
+# parallel (make e2e).
+TEST_PACKAGES="dovecot-core dovecot-imapd libnet-ssleay-perl libio-socket-ssl-perl postfix mutt isync python3-dkim python3-nacl opendkim dnsmasq-base bind9-dnsutils python3-pytest-xdist"
 if [ "${1:-}" = test ]; then
 	PACKAGES="$PACKAGES $TEST_PACKAGES"
 fi

@@ -46,17 +46,33 @@ def _ephemeral_range():
         return 32768, 60999
 
 
+def _worker_slice(lo, hi):
+    """[lo, hi], or under pytest-xdist (`make e2e` runs test files in
+    parallel) worker gwN's own Nth of PYTEST_XDIST_WORKER_COUNT equal
+    slices of it: two workers of one run never hand out the same port,
+    so a test that expects nothing on a port it chose finds nothing."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or "1")
+    if not re.fullmatch(r"gw\d+", worker) or count < 2:
+        return lo, hi
+    n = int(worker[2:]) % count
+    width = (hi - lo + 1) // count
+    return lo + n * width, lo + (n + 1) * width - 1
+
+
 def free_port():
     """A loopback port that is free now, never handed out before in this
-    process, and outside the kernel's ephemeral range: a port from bind(0)
-    can be taken again by the very next client connection's local end
-    before the server binds it (EADDRINUSE, a flaky start)."""
+    process (nor by another worker of a parallel run), and outside the
+    kernel's ephemeral range: a port from bind(0) can be taken again by
+    the very next client connection's local end before the server binds
+    it (EADDRINUSE, a flaky start)."""
     import random
     lo, hi = _ephemeral_range()
     if lo - 1 > 20000:
         candidates = (20000, lo - 1)
     else:
         candidates = (hi + 1, 65535) if hi < 65000 else (1024, 65535)
+    candidates = _worker_slice(*candidates)
     for _ in range(200):
         port = random.randint(*candidates)
         if port in _handed_out:
@@ -69,6 +85,27 @@ def free_port():
         _handed_out.add(port)
         return port
     raise RuntimeError("no free loopback port")
+
+
+@contextlib.contextmanager
+def exclusive(name):
+    """Hold the machine-wide lock NAME (a file in the system's temporary
+    folder) while inside, for what a test cannot get a copy of per
+    worker, such as fixed ports (the demo's; port 25, which MX delivery
+    always uses): every test that takes the same lock, in another worker
+    of this run or in another run on this machine, waits its turn. Hold
+    one such lock at a time."""
+    import fcntl
+    path = os.path.join(tempfile.gettempdir(), "tern-e2e-%s.lock" % name)
+    try:  # read-only: a lock file another user made is still usable
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def sanitizer_lines(text):
@@ -188,6 +225,10 @@ def is_imported_line(line):
 
 # ---------------------------------------------------------------- tern itself
 
+# {address: hash}: what the first `tern user add` of this process stored
+# for demo@ and demo2@ (Tern.setup_accounts)
+_stored_hashes = {}
+
 
 class Tern:
     """One data folder and the `tern` commands that work on it; can run a
@@ -295,9 +336,31 @@ class Tern:
             os.chown(self.data_dir, nobody.pw_uid, nobody.pw_gid)
 
     def setup_accounts(self):
+        """Domain localhost, demo@ (PASSWORD) and demo2@ (PASSWORD2). The
+        first time in this process `tern user add` hashes the passwords
+        itself; after that the hashes it stored are given again with
+        --hash: the same {ARGON2ID} hashes, a login still runs the full
+        check, and each test spares two argon2id hashes (seconds under
+        ASan; test_cli_password covers adding a user with a password)."""
         self.cmd("domain", "add", "localhost")
-        self.cmd("user", "add", USER, input=PASSWORD + "\n")
-        self.cmd("user", "add", USER2, input=PASSWORD2 + "\n")
+        for user, password in ((USER, PASSWORD), (USER2, PASSWORD2)):
+            if user in _stored_hashes:
+                self.cmd("user", "add", user, "--hash", _stored_hashes[user])
+            else:
+                self.cmd("user", "add", user, input=password + "\n")
+                _stored_hashes[user] = self.stored_hash(user)
+
+    def stored_hash(self, address):
+        """The hash DATA/directory.db holds for address (read-only)."""
+        import sqlite3
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(self.data_dir, "directory.db"),
+                             uri=True)
+        try:
+            row = db.execute("SELECT hash FROM accounts WHERE address = ?", (address,)).fetchone()
+        finally:
+            db.close()
+        assert row and row[0].startswith("{ARGON2ID}"), row
+        return row[0]
 
     def source_path(self, name):
         self._counter += 1

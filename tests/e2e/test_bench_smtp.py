@@ -22,6 +22,12 @@ pytestmark = [
     pytest.mark.skipif(not th.AS_ROOT, reason="needs root (Postfix's master runs as root)"),
     pytest.mark.skipif(not all(os.path.exists(p) for p in NEEDS),
                        reason="needs postfix (sh scripts/deps.sh bench)"),
+    # What this checks is the bench script working with tern and Postfix,
+    # which the plain run (make e2e) covers; under the sanitizers the second
+    # test runs no tern at all (a fake one), and the first is an SMTP load
+    # whose paths test_smtp_load and test_smtp_kill already drive under
+    # ASan: 30 s of make e2e-asan for no sanitizer finding.
+    pytest.mark.skipif(th.SANITIZED, reason="the bench script is checked by the plain run"),
 ]
 
 TINY = {

@@ -36,6 +36,17 @@ def port_free(port):
         s.close()
 
 
+@pytest.fixture
+def demo_ports():
+    """The demo's fixed ports, held for the test: the same test of another
+    run on this machine (another clone's make test) waits its turn rather
+    than both starting a demo on them."""
+    with th.exclusive("demo-ports"):
+        if not all(port_free(p) for p in DEMO_PORTS):
+            pytest.skip("the demo ports are in use (is make run running?)")
+        yield
+
+
 def start_demo(var, fallback=None):
     env = dict(os.environ, TERN_BIN=th.TERN_BIN, TERN_DEMO_VAR=var)
     if fallback:
@@ -110,9 +121,7 @@ def fetch_all(password):
     return out
 
 
-@pytest.mark.skipif(not all(port_free(p) for p in DEMO_PORTS),
-                    reason="the demo ports are in use (is make run running?)")
-def test_demo_starts_serves_and_restarts(tmp_path):
+def test_demo_starts_serves_and_restarts(tmp_path, demo_ports):
     parent = tempfile.mkdtemp(prefix="tern-e2e-demo-")
     os.chmod(parent, 0o755)
     var = os.path.join(parent, "var")
@@ -180,9 +189,7 @@ def run_once(var, fallback):
     return password, mail[0]
 
 
-@pytest.mark.skipif(not all(port_free(p) for p in DEMO_PORTS),
-                    reason="the demo ports are in use (is make run running?)")
-def test_two_clones_and_half_made_folders():
+def test_two_clones_and_half_made_folders(demo_ports):
     top = tempfile.mkdtemp(prefix="tern-e2e-clones-")
     os.chmod(top, 0o711)
     fallback = os.path.join(top, "lib", "tern-demo")
