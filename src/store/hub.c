@@ -315,6 +315,7 @@ size_t hub_notify(const struct hub_change *change)
 		/* Mailbox-wide changes (create, delete, rename) go to every
 		 * watch of the account. */
 		if (g->mailbox_id == 0 || change->kind == HUB_CHANGE_MAILBOX ||
+		    change->kind == HUB_CHANGE_ACCOUNT ||
 		    g->mailbox_id == change->mailbox_id)
 			n += hub_post_group_locked(g, change, &sync, &n_sync, &cap);
 	}

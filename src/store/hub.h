@@ -21,6 +21,8 @@ enum hub_change_kind {
 	HUB_CHANGE_FLAGS,      /* flags or keywords changed */
 	HUB_CHANGE_EXPUNGE,    /* message(s) removed */
 	HUB_CHANGE_MAILBOX,    /* mailbox created, deleted or renamed */
+	HUB_CHANGE_ACCOUNT,    /* the account's store was taken away (`tern user del`,
+				* store_root_gone): mailbox NULL, mailbox_id 0 */
 };
 
 struct hub_change {
@@ -34,7 +36,8 @@ struct hub_change {
 
 /* Watch an account's mailbox by id (store_mailbox_ref.id; 0: every
  * mailbox). HUB_CHANGE_MAILBOX (create, delete, rename: one change per
- * mailbox affected) goes to every watch of the account. A deleted
+ * mailbox affected) and HUB_CHANGE_ACCOUNT go to every watch of the
+ * account. A deleted
  * mailbox's row id may be taken again by a later one: a watcher compares
  * change->uidvalidity with its ref's. cb(arg, change)
  * runs on `loop` (or, with loop NULL, synchronously in the notifying thread:

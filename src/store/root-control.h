@@ -1,6 +1,7 @@
 /* root-control - the store's commands on the server's control socket,
  * ctx the store root: "store-release ADDRESS" (store_root_release; ok
- * either way, its text says whether a handle was closed). */
+ * either way, its text says whether a handle was closed) and "store-gone
+ * ADDRESS" (store_root_gone). */
 #ifndef TERN_STORE_ROOT_CONTROL_H
 #define TERN_STORE_ROOT_CONTROL_H
 

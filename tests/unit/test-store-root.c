@@ -5,7 +5,8 @@
  * while a handle is still held; a handle that lingers after its last put;
  * taking a handle again (store_account_get_again) of the same store, of
  * an account deleted (nothing re-created), deleted and added again, or
- * being deleted while the open waits for the folder's lock. */
+ * being deleted while the open waits for the folder's lock; the word to
+ * an account's watchers that its store was taken away. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "store/hub.h"
 #include "store/store.h"
 #include "tmpdir.h"
 #include "store-ref.h"
@@ -462,6 +464,38 @@ static void test_get_again_during_removal(void **state)
 	tmpdir_free(dir);
 }
 
+static void gone_seen(void *arg, const struct hub_change *change)
+{
+	int *seen = arg;
+
+	assert_int_equal(change->kind, HUB_CHANGE_ACCOUNT);
+	assert_string_equal(change->address, "u@example.org");
+	(*seen)++;
+}
+
+/* store_root_gone reaches every watch of the account (whatever mailbox
+ * it watches), and only those. */
+static void test_root_gone(void **state)
+{
+	char *dir = tmpdir_new("store-root");
+	struct store_root *root;
+	struct hub_watch *inbox, *other;
+	int seen = 0, not_seen = 0;
+
+	(void)state;
+	assert_int_equal(store_root_open(dir, &root), STORE_OK);
+	inbox = hub_watch_add("u@example.org", 1, NULL, gone_seen, &seen);
+	other = hub_watch_add("v@example.org", 1, NULL, gone_seen, &not_seen);
+	assert_true(store_root_gone(root, "U@example.org"));
+	assert_int_equal(seen, 1);
+	assert_int_equal(not_seen, 0);
+	assert_false(store_root_gone(root, "no address"));
+	hub_watch_remove(&inbox);
+	hub_watch_remove(&other);
+	store_root_close(&root);
+	tmpdir_free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -474,6 +508,7 @@ int main(void)
 		cmocka_unit_test(test_get_again_deleted),
 		cmocka_unit_test(test_get_again_recreated),
 		cmocka_unit_test(test_get_again_during_removal),
+		cmocka_unit_test(test_root_gone),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR + 1);
