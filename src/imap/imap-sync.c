@@ -102,7 +102,7 @@ static void sync_done(struct imap_cmd *cmd)
 	/* The job is over: a connection that closes while the output below
 	 * waits for the client leaves nothing of it behind. */
 	sel->job = NULL;
-	if (job->account_gone) {
+	if (job->account_gone && !conn_is_closing(s->conn)) {
 		sync_job_free(job);
 		imap_session_account_gone(s);
 		return;
