@@ -2,18 +2,22 @@
 # under one load generator (this file, stdlib only) and print a table:
 # SELECT of a 100,000-message mailbox, FETCH 1:* (UID FLAGS) on it, FETCH
 # BODYSTRUCTURE of 10,000 messages, SEARCH TEXT over 10,000 messages, and
-# a mixed load of 50 concurrent clients; and the memory of 10,000 idle
-# connections in IDLE. See bench/README.md.
+# a mixed load of 50 concurrent clients; a QRESYNC SELECT after 1,000 flag
+# changes and 1,000 expunges on the 100,000-message mailbox, and SELECT and
+# FETCH 1:* (UID FLAGS) of a 1,000,000-message one; and the memory of
+# 10,000 idle connections in IDLE. See bench/README.md.
 import asyncio
 import multiprocessing
 import os
 import random
 import resource
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import warnings
 
@@ -30,8 +34,10 @@ MID = env_int("BENCH_MID", 10_000)                # BODYSTRUCTURE / SEARCH mailb
 LOAD_CLIENTS = env_int("BENCH_LOAD_CLIENTS", 50)  # mixed load: clients, one account each
 LOAD_MSGS = env_int("BENCH_LOAD_MSGS", 100)       # mixed load: messages per account
 LOAD_SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "10"))
+HUGE = env_int("BENCH_HUGE", 1_000_000)           # SELECT of a huge mailbox (0: skipped)
+QRESYNC_CHANGES = env_int("BENCH_QRESYNC_CHANGES", 1000)  # flag changes, and as many expunges
 RUNS = env_int("BENCH_RUNS", 3)                   # timings: best of
-DEADLINE = env_int("BENCH_DEADLINE", 900)         # whole run, then abort + clean up
+DEADLINE = env_int("BENCH_DEADLINE", 2400)         # whole run, then abort + clean up
 IO_TIMEOUT = 120.0
 
 DOMAIN = "bench.test"
@@ -57,6 +63,13 @@ def small_message(i):
 		"Message-ID: <small-%d@example.org>\nMIME-Version: 1.0\n"
 		"Content-Type: text/plain; charset=us-ascii\n\n%s" %
 		(i % 97, i % 97, i, rng.choice(WORDS), i % 60, i, text_lines(rng, 6))).encode()
+
+
+def tiny_message(i):
+	"""About 100 bytes: the 1,000,000-message mailbox, whose SELECT costs
+	the same whatever the messages hold."""
+	return (b"From: s%d@example.org\nSubject: t %d\nMessage-ID: <t%d@example.org>\n\nbody %d\n"
+		% (i % 97, i, i, i))
 
 
 def mime_message(i):
@@ -117,8 +130,8 @@ class Imap:
 	"""A minimal IMAP client: commands one at a time, responses read and
 	counted, literals skipped by their announced size."""
 
-	def __init__(self, port):
-		self.sock = socket.create_connection(("127.0.0.1", port), timeout=IO_TIMEOUT)
+	def __init__(self, port, timeout=IO_TIMEOUT):
+		self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
 		self.f = self.sock.makefile("rb", buffering=262144)
 		self.n = 0
 		self.line()
@@ -129,9 +142,10 @@ class Imap:
 			raise BenchError("server closed the connection")
 		return line
 
-	def cmd(self, text, literal=None):
+	def cmd(self, text, literal=None, keep=None):
 		"""Send one command; return (untagged response count, octets read).
-		A literal goes as LITERAL+ (both servers offer it)."""
+		A literal goes as LITERAL+ (both servers offer it). With a list
+		`keep`, the untagged lines are appended to it."""
 		self.n += 1
 		tag = b"b%d" % self.n
 		if literal is None:
@@ -154,6 +168,8 @@ class Imap:
 				if not line.startswith(tag + b" OK"):
 					raise BenchError("%s -> %s" % (text[:60], line.strip()[:200]))
 				return count, octets
+			if keep is not None:
+				keep.append(line)
 			count += 1
 
 	def cmd_fast(self, text):
@@ -267,9 +283,108 @@ def load_client(args):
 def measure_load(srv, users):
 	args = [(srv.port, u, LOAD_SECONDS, i) for i, u in enumerate(users)]
 	t = time.monotonic()
-	with multiprocessing.Pool(len(users)) as pool:
+	# Workers get SIGTERM's default back: benchlib.run's handler (exit)
+	# made a worker that Pool.terminate() stopped while idle hang, and the
+	# run with it.
+	with multiprocessing.Pool(len(users), initializer=signal.signal,
+				  initargs=(signal.SIGTERM, signal.SIG_DFL)) as pool:
 		ops = sum(pool.map(load_client, args))
 	return ops / (time.monotonic() - t)
+
+
+def offers(srv, user, capability):
+	"""Whether the server's CAPABILITY after user's login names it."""
+	c = Imap(srv.port)
+	c.login(user)
+	lines = []
+	c.cmd(b"CAPABILITY", keep=lines)
+	c.close()
+	return any(capability in l.split() for l in lines)
+
+
+def qresync_prepare(srv, user, size):
+	"""What a client keeps of the mailbox (UIDVALIDITY, HIGHESTMODSEQ),
+	then QRESYNC_CHANGES flag changes and as many expunges by another
+	session, spread over the mailbox, 100 messages per command. Returns
+	the QRESYNC parameter of the client that comes back."""
+	c = Imap(srv.port)
+	c.login(user)
+	c.cmd(b"ENABLE QRESYNC")
+	lines = []
+	c.cmd(b"SELECT INBOX", keep=lines)
+	text = b"".join(lines)
+	try:
+		uidvalidity = int(text.split(b"[UIDVALIDITY ")[1].split(b"]")[0])
+		modseq = int(text.split(b"[HIGHESTMODSEQ ")[1].split(b"]")[0])
+	except (IndexError, ValueError):
+		raise BenchError("%s: no UIDVALIDITY or HIGHESTMODSEQ after ENABLE QRESYNC" % srv.name)
+	step = size // QRESYNC_CHANGES
+	for first in range(0, QRESYNC_CHANGES, 100):
+		flagged = b",".join(b"%d" % (i * step + 1) for i in range(first, first + 100))
+		gone = b",".join(b"%d" % (i * step + step // 2 + 1) for i in range(first, first + 100))
+		c.cmd(b"UID STORE %s +FLAGS.SILENT (\\Flagged)" % flagged)
+		c.cmd(b"UID STORE %s +FLAGS.SILENT (\\Deleted)" % gone)
+		c.cmd(b"UID EXPUNGE %s" % gone)
+	c.close()
+	return b"(QRESYNC (%d %d))" % (uidvalidity, modseq)
+
+
+def measure_qresync(srv, user, param):
+	"""A client that comes back: fresh login, ENABLE QRESYNC, then the
+	SELECT alone is timed (RFC 7162 3.2.5: VANISHED (EARLIER) for the
+	expunged, a FETCH for every message changed since)."""
+	def once():
+		c = Imap(srv.port)
+		c.login(user)
+		c.cmd(b"ENABLE QRESYNC")
+		t = time.monotonic()
+		count, _ = c.cmd_fast(b"SELECT INBOX " + param)
+		once.t = min(once.t, time.monotonic() - t)
+		c.close()
+		if count < QRESYNC_CHANGES:
+			raise BenchError("%s: QRESYNC SELECT gave %d responses, expected %d FETCHes and more"
+					 % (srv.name, count, QRESYNC_CHANGES))
+	once.t = float("inf")
+	for _ in range(RUNS):
+		once()
+	return once.t
+
+
+def measure_huge(srv, user):
+	"""SELECT of the huge mailbox (warm: after the untimed first one);
+	then, in one session, the server's memory (Rss of its process tree)
+	before login and with the mailbox selected, and FETCH 1:* (UID
+	FLAGS) timed with the memory sampled every 20 ms (the peak over the
+	selected state: what the answer's output costs)."""
+	r = {"huge_select": measure_select(srv, user, HUGE)}
+	time.sleep(1)    # the sessions above gone (Dovecot: their processes)
+	base = benchlib.tree_memory(srv.pid)[1]
+	c = Imap(srv.port)
+	c.login(user)
+	c.cmd(b"EXAMINE INBOX")
+	selected = benchlib.tree_memory(srv.pid)[1]
+	peak = [selected]
+	stop = threading.Event()
+
+	def sample():
+		while not stop.is_set():
+			peak[0] = max(peak[0], benchlib.tree_memory(srv.pid)[1])
+			stop.wait(0.02)
+	sampler = threading.Thread(target=sample)
+	sampler.start()
+	try:
+		t = time.monotonic()
+		count, _ = c.cmd_fast(b"FETCH 1:* (UID FLAGS)")
+		r["huge_flags"] = time.monotonic() - t
+	finally:
+		stop.set()
+		sampler.join()
+	c.close()
+	if count < HUGE:
+		raise BenchError("%s: FETCH 1:* gave %d responses, expected %d" % (srv.name, count, HUGE))
+	r["huge_session_kib"] = selected - base
+	r["huge_fetch_kib"] = peak[0] - selected
+	return r
 
 
 # ---------------------------------------------------------------- servers
@@ -284,13 +399,16 @@ class Tern(benchlib.Tern):
 			"limits.connections_per_ip": str(LOAD_CLIENTS * 4 + 100),
 			"log.level": "warn",
 		})
+		self.import_seconds = {}
 
 	def setup(self, users, sha_hash, maildirs):
 		self.cmd("domain", "add", DOMAIN)
 		for u in users:
 			self.cmd("user", "add", u, "--hash", "{SHA512-CRYPT}" + sha_hash)
 		for u, md in maildirs.items():
-			self.cmd("import", "maildir", u, md, timeout=600)
+			t = time.monotonic()
+			self.cmd("import", "maildir", u, md, timeout=3000)
+			self.import_seconds[u] = time.monotonic() - t
 
 	def start(self):
 		super().start(lambda: Imap(self.port).close())
@@ -300,6 +418,12 @@ class Dovecot(benchlib.Dovecot):
 	def __init__(self, top):
 		super().__init__(top, "imap_bench.py", "imap", plimit=LOAD_CLIENTS * 4 + 100,
 				 climit=LOAD_CLIENTS * 16 + 400)
+		if HUGE:
+			# Debian's default (256 MB of address space per process)
+			# stops imap with "Out of memory" at the first SELECT of a
+			# 1,000,000-message Maildir (its uidlist hash table).
+			with open(self.conf, "a") as f:
+				f.write("default_vsz_limit = 4G\n")
 
 	def setup(self, users, sha_hash, maildirs):
 		self.write_passwd(users, sha_hash)
@@ -613,11 +737,30 @@ def idle_fit(n_conns):
 	return min(n_conns, fit)
 
 
+def huge_rows(t, d, ms):
+	"""The rows of the QRESYNC and huge-mailbox sections."""
+	row("QRESYNC SELECT, %d+%d changed (ms)" % (QRESYNC_CHANGES, QRESYNC_CHANGES),
+	    ms(t, "qresync"), ms(d, "qresync"), 1,
+	    "flags + expunges in %d; best of %d; goal 1.5" % (BIG, RUNS), True)
+	if not HUGE:
+		return
+	row("SELECT, %d messages (ms)" % HUGE, ms(t, "huge_select"), ms(d, "huge_select"), 1,
+	    "best of %d, warm; goal 1.5" % RUNS, True)
+	row("  first SELECT, %d messages (ms)" % HUGE, ms(t, "huge_first"), ms(d, "huge_first"), 0,
+	    "cold; dovecot builds its index", True)
+	row("FETCH 1:* (UID FLAGS), %d messages (ms)" % HUGE, ms(t, "huge_flags"),
+	    ms(d, "huge_flags"), 1, "once, warm", True)
+	row("  session with %d selected (KiB)" % HUGE, t.get("huge_session_kib"),
+	    d.get("huge_session_kib"), 0, "Rss growth of the tree; lower is better", True)
+	row("  FETCH 1:* (UID FLAGS) peak on top (KiB)", t.get("huge_fetch_kib"),
+	    d.get("huge_fetch_kib"), 0, "Rss, sampled every 20 ms", True)
+
+
 def bench(top, servers):
 	t_start = time.monotonic()
-	big, mid = "big@" + DOMAIN, "mid@" + DOMAIN
+	big, mid, huge = "big@" + DOMAIN, "mid@" + DOMAIN, "huge@" + DOMAIN
 	load_users = ["load%d@%s" % (i, DOMAIN) for i in range(LOAD_CLIENTS)]
-	users = [big, mid] + load_users
+	users = [big, mid] + load_users + ([huge] if HUGE else [])
 	sha_hash = crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_SHA512))
 
 	log("writing the Maildirs (%d + %d + %d x %d messages)" % (BIG, MID, LOAD_CLIENTS, LOAD_MSGS))
@@ -628,6 +771,10 @@ def bench(top, servers):
 	write_maildir(src["load"], LOAD_MSGS, mime_message)
 	maildirs = {big: src[big], mid: src[mid]}
 	maildirs.update({u: src["load"] for u in load_users})
+	if HUGE:
+		log("writing the huge Maildir (%d messages)" % HUGE)
+		src[huge] = maildirs[huge] = os.path.join(top, "src-huge")
+		write_maildir(src[huge], HUGE, tiny_message)
 
 	log("setting up tern (tern import maildir)")
 	tern = Tern(top)
@@ -649,9 +796,12 @@ def bench(top, servers):
 		r = results.setdefault(srv.name, {})
 		log("%s: first SELECT of each mailbox (untimed: builds indexes)" % srv.name)
 		for u in users:
-			c = Imap(srv.port)
+			c = Imap(srv.port, timeout=DEADLINE)
 			c.login(u)
+			t = time.monotonic()
 			c.cmd(b"SELECT INBOX")
+			if u == huge:
+				r["huge_first"] = time.monotonic() - t
 			c.close()
 		log("%s: SELECT of %d messages, best of %d" % (srv.name, BIG, RUNS))
 		r["select"] = measure_select(srv, big, BIG)
@@ -663,6 +813,15 @@ def bench(top, servers):
 		r["search"] = measure_fetch(srv, mid, b"SEARCH TEXT %s" % NEEDLE.encode(), 1)
 		log("%s: mixed load, %d clients, %.0f s" % (srv.name, LOAD_CLIENTS, LOAD_SECONDS))
 		r["load"] = measure_load(srv, load_users)
+		if offers(srv, big, b"QRESYNC"):
+			log("%s: QRESYNC SELECT after %d flag changes and %d expunges on %d" %
+			    (srv.name, QRESYNC_CHANGES, QRESYNC_CHANGES, BIG))
+			r["qresync"] = measure_qresync(srv, big, qresync_prepare(srv, big, BIG))
+		else:
+			log("%s: no QRESYNC in CAPABILITY, its SELECT is not measured" % srv.name)
+		if HUGE:
+			log("%s: SELECT and FETCH 1:* (UID FLAGS) of %d messages" % (srv.name, HUGE))
+			r.update(measure_huge(srv, huge))
 		srv.stop()
 	warnings_seen = dove.log_warnings()
 
@@ -686,11 +845,15 @@ def bench(top, servers):
 	    "best of %d, warm; %d hits; no FTS" % (RUNS, n_needle), True)
 	row("mixed load, %d clients (commands/s)" % LOAD_CLIENTS, t.get("load"), d.get("load"), 0,
 	    "%.0f s; higher is better" % LOAD_SECONDS, False)
+	huge_rows(t, d, ms)
 	print("ratio = how many times faster tern is (dovecot time / tern time; tern rate / dovecot rate).")
 	print("mixed load: each client loops LOGIN, SELECT, FETCH 1:* (UID FLAGS), FETCH n BODY.PEEK[],")
 	print("STORE n +FLAGS, APPEND, NOOP, STORE * +FLAGS.SILENT (\\Deleted), EXPUNGE, LOGOUT on its own")
 	print("account (%d messages); SHA512-CRYPT passwords for both, tern's login cache at its default."
 	      % LOAD_MSGS)
+	if huge in tern.import_seconds:
+		print("setup: tern import maildir of the %d messages took %.0f s (%.0f messages/s)"
+		      % (HUGE, tern.import_seconds[huge], HUGE / tern.import_seconds[huge]))
 	if warnings_seen:
 		print("dovecot log warnings/errors (%d), first: %s" % (len(warnings_seen), warnings_seen[0]))
 	print("whole run: %.0f s" % (time.monotonic() - t_start))

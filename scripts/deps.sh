@@ -27,8 +27,10 @@ python3 python3-pytest openssl curl fetchmail swaks iproute2 util-linux
 # is not started) check the DKIM signatures tern makes
 # (tests/e2e/test_dkim.py). dnsmasq (the binary alone, no service) is the
 # real DNS server of the resolver's tests (tests/unit/test-dns.c), run on
-# a loopback port from a configuration file the test writes.
-TEST_PACKAGES="dovecot-core dovecot-imapd libnet-ssleay-perl libio-socket-ssl-perl postfix mutt isync python3-dkim python3-nacl opendkim dnsmasq-base"
+# a loopback port from a configuration file the test writes, and of
+# tests/e2e/test_relay.py, where dig (bind9-dnsutils) reads the DKIM
+# record back from it for dkimpy.
+TEST_PACKAGES="dovecot-core dovecot-imapd libnet-ssleay-perl libio-socket-ssl-perl postfix mutt isync python3-dkim python3-nacl opendkim dnsmasq-base bind9-dnsutils"
 if [ "${1:-}" = test ]; then
 	PACKAGES="$PACKAGES $TEST_PACKAGES"
 fi

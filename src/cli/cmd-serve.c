@@ -302,6 +302,11 @@ static int serve(const struct config *cfg)
 		cli_fail("%s", error != NULL ? error : "cannot open the queue");
 		goto out;
 	}
+	/* outbound delivery runs on the first I/O loop */
+	if (queue_relay_start(queue, core_loop(core, 0), &error) < 0) {
+		cli_fail("%s", error != NULL ? error : "cannot start outbound delivery");
+		goto out;
+	}
 	ctx.smtp.queue = queue;
 	ctx.submission.queue = queue;
 	ctx.local.queue = queue;

@@ -13,6 +13,7 @@
 #include "dir/dir.h"
 #include "dir/password.h"
 #include "core/control.h"
+#include "store/root-control.h"
 #include "store/store.h"
 
 static const char user_usage[] =
@@ -120,22 +121,6 @@ static int user_fail(const struct user_args *args, const char *address, enum dir
 	return 1;
 }
 
-/* Ask the running server (if any) `VERB ADDRESS` on its control socket
- * (store/root-control.h); whether it said ok. */
-static bool user_tell_server(const char *data_dir, const char *verb, const char *address)
-{
-	char request[CONTROL_LINE_MAX + 1], *text = NULL;
-	bool ok;
-	int n;
-
-	n = snprintf(request, sizeof(request), "%s %s", verb, address);
-	if (n < 0 || (size_t)n >= sizeof(request))
-		return false;
-	ok = control_call(data_dir, request, &text) == CONTROL_CALL_OK;
-	free(text);
-	return ok;
-}
-
 /* store_remove_begin, and when the folder is open, once more after
  * asking the running server to close the account's handle if it only
  * lingers ([server] account_linger): a session that logged out a moment
@@ -144,9 +129,17 @@ static enum store_error user_remove_begin(const char *data_dir, const char *addr
 					  struct store_removal **rm_r)
 {
 	enum store_error serr = store_remove_begin(data_dir, address, rm_r);
+	char request[CONTROL_LINE_MAX + 1], *text = NULL;
+	int n;
 
-	if (serr == STORE_ERR_LOCKED && user_tell_server(data_dir, "store-release", address))
+	if (serr != STORE_ERR_LOCKED)
+		return serr;
+	n = snprintf(request, sizeof(request), "store-release %s", address);
+	if (n < 0 || (size_t)n >= sizeof(request))
+		return serr;
+	if (control_call(data_dir, request, &text) == CONTROL_CALL_OK)
 		serr = store_remove_begin(data_dir, address, rm_r);
+	free(text);
 	return serr;
 }
 
@@ -179,10 +172,13 @@ static int user_del(struct dir *dir, const char *data_dir, const struct user_arg
 		return user_fail(args, address, derr);
 	}
 	serr = store_remove_commit(&rm, args->keep_mail, &where);
-	/* the folder is gone from its place: sessions in IDLE, which hold
-	 * no handle, learn it now (no server running: nobody to tell) */
-	if (serr == STORE_OK || where != NULL)
-		user_tell_server(data_dir, "store-gone", address);
+	/* The folder is gone from its place: sessions in IDLE, which hold
+	 * no handle, learn it now and end (store_account_get_again). */
+	if (serr == STORE_OK || where != NULL) {
+		struct hub_change gone = { .address = address, .kind = HUB_CHANGE_ACCOUNT };
+
+		store_changes_forward(data_dir, &gone, 1);
+	}
 	if (serr != STORE_OK && where == NULL) {
 		cli_fail("user del: %.320s deleted, but its mail folder could not be moved aside: %s",
 			 address, store_error_name(serr));

@@ -3,6 +3,7 @@
  * config.h. Runs only on the main thread (inih's options are globals). */
 #include "core/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -97,6 +98,10 @@ struct config_key {
 #define STRING(sec, name, field, dflt, chk)                                     \
 	{ .section = sec, .key = name, .type = CONFIG_STRING,                   \
 	  .offset = CONFIG_FIELD(field, char *), .def = dflt, .check = chk }
+/* A string never shown (`tern check` prints its key only). */
+#define SECRET(sec, name, field)                                                \
+	{ .section = sec, .key = name, .type = CONFIG_STRING,                   \
+	  .offset = CONFIG_FIELD(field, char *), .def = "", .secret = true }
 #define BOOL(sec, name, field, dflt)                                            \
 	{ .section = sec, .key = name, .type = CONFIG_BOOL,                     \
 	  .offset = CONFIG_FIELD(field, bool), .def = dflt }
@@ -121,6 +126,8 @@ static char *config_check_separator(const char *value);
 static char *config_check_account(const char *value);
 static char *config_check_sender_login(const char *value);
 static char *config_check_address_preference(const char *value);
+static char *config_check_client_tls(const char *value);
+static char *config_check_source_address(const char *value);
 
 #define KIB 1024ULL
 #define MIB (1024ULL * 1024)
@@ -201,6 +208,17 @@ static const struct config_key config_keys[] = {
 	UINT("queue", "lifetime", queue.lifetime, "432000", 1, 8640000),
 	UINT("queue", "delay_warning", queue.delay_warning, "14400", 0, 8640000),
 	BOOL("queue", "srs", queue.srs, "yes"),
+	/* queue-route.c parses the table and the host at the queue's start */
+	STRING("queue", "transport", queue.transport, "", NULL),
+	STRING("queue", "relayhost", queue.relayhost, "", NULL),
+	STRING("queue", "relayhost_tls", queue.relayhost_tls, "may", config_check_client_tls),
+	BOOL("queue", "relayhost_implicit_tls", queue.relayhost_implicit_tls, "no"),
+	STRING("queue", "relayhost_user", queue.relayhost_user, "", NULL),
+	SECRET("queue", "relayhost_password", queue.relayhost_password),
+	BOOL("queue", "relayhost_auth_unverified", queue.relayhost_auth_unverified, "no"),
+	/* Postfix's default_destination_concurrency_limit */
+	UINT("queue", "destination_concurrency", queue.destination_concurrency, "20", 1, 1000),
+	STRING("queue", "source_address", queue.source_address, "", config_check_source_address),
 
 	BOOL("auth", "allow_plaintext_loopback", auth.allow_plaintext_loopback, "no"),
 	UINT("auth", "cache_ttl", auth.cache_ttl, "3600", 0, 86400),
@@ -403,6 +421,39 @@ static char *config_check_sender_login(const char *value)
 	    strcmp(value, "any") != 0)
 		return config_reason("must be aliases, account or any");
 	return NULL;
+}
+
+/* At most one IPv4 and one IPv6 address, separated by a comma. */
+static char *config_check_source_address(const char *value)
+{
+	char copy[2 * INET6_ADDRSTRLEN + 2], *save = NULL;
+	bool v4 = false, v6 = false;
+
+	if (strlen(value) >= sizeof(copy))
+		return config_reason("expected an IPv4 and/or an IPv6 address");
+	strcpy(copy, value);
+	for (char *t = strtok_r(copy, ", ", &save); t != NULL; t = strtok_r(NULL, ", ", &save)) {
+		struct in6_addr a;
+
+		if (inet_pton(AF_INET, t, &a) == 1 && !v4)
+			v4 = true;
+		else if (inet_pton(AF_INET6, t, &a) == 1 && !v6)
+			v6 = true;
+		else
+			return config_reason("expected an IPv4 and/or an IPv6 address");
+	}
+	return NULL;
+}
+
+/* The words of smtp-client.h's enum smtp_client_tls. */
+static char *config_check_client_tls(const char *value)
+{
+	static const char *const words[] = { "none", "may", "encrypt", "verify" };
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(value, words[i]) == 0)
+			return NULL;
+	return config_reason("expected none, may, encrypt or verify");
 }
 
 static char *config_check_address_preference(const char *value)

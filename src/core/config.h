@@ -124,6 +124,16 @@ struct config {
 		unsigned lifetime;          /* seconds after arrival the queue gives up (bounce); 432000 */
 		unsigned delay_warning;     /* seconds after arrival the sender is told of a delay; 14400; 0 = never */
 		bool srs;                   /* rewrite the sender of forwarded mail (mail/mail-srs.h); yes */
+		/* outbound routing (queue/queue-route.h, queue-relay.c) */
+		char *transport;            /* "domain=host[:port][/tls], ..."; "" */
+		char *relayhost;            /* the smarthost "host[:port]"; "": MX routing */
+		char *relayhost_tls;        /* none, may, encrypt, verify; "may" */
+		bool relayhost_implicit_tls; /* TLS from the connect (port 465); no */
+		char *relayhost_user;       /* AUTH to the smarthost; "": none */
+		char *relayhost_password;
+		bool relayhost_auth_unverified; /* AUTH also over TLS whose certificate does not verify; no */
+		unsigned destination_concurrency; /* connections per destination at once; 20 */
+		char *source_address;       /* outbound connections from these addresses (one IPv4, one IPv6); "" */
 	} queue;
 
 	struct {

@@ -6,7 +6,7 @@
  * the peer's uid (SO_PEERCRED) is checked again. The protocol is one
  * request line per connection and one reply line:
  *   request  VERB [SP ARG] LF     VERB: [a-z-], 1..32; ARG: printable
- *                                 ASCII without space, 1..128
+ *                                 ASCII without space, 1..320
  *   reply    "ok" [SP TEXT] LF | "error" SP TEXT LF   TEXT: printable, no LF
  * The server side serves one connection at a time on a thread of its own,
  * so a command may block (the queue's do SQLite work); a client that
@@ -19,7 +19,8 @@
 
 #define CONTROL_SOCKET_NAME "control.sock"
 #define CONTROL_VERB_MAX 32
-#define CONTROL_ARG_MAX 128
+/* An address (254, RFC 5321 4.5.3.1.3) with a few numbers: store-changed. */
+#define CONTROL_ARG_MAX 320
 /* A request line, without its LF. */
 #define CONTROL_LINE_MAX (CONTROL_VERB_MAX + 1 + CONTROL_ARG_MAX)
 /* A reply's text. */

@@ -231,25 +231,59 @@ static void *dns_calloc(size_t n, size_t size)
 	return p;
 }
 
-/* Names come back from c-ares without the final dot; the root is "". */
+/* A record and its place in the answer, for choosing which are kept. */
+struct dns_mx_ref {
+	const struct ares_mx_reply *mx;
+	size_t at;
+};
+
+static int dns_mx_ref_cmp(const void *a, const void *b)
+{
+	const struct dns_mx_ref *x = a, *y = b;
+
+	if (x->mx->priority != y->mx->priority)
+		return x->mx->priority < y->mx->priority ? -1 : 1;
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+static int dns_mx_ref_at_cmp(const void *a, const void *b)
+{
+	const struct dns_mx_ref *x = a, *y = b;
+
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* Names come back from c-ares without the final dot; the root is "".
+ * Of more than DNS_ANSWER_MAX records, those of the lowest preferences
+ * are kept (RFC 5321 5.1 tries them first, and this server's own entry
+ * must not be lost among the rest), in the order of the answer. */
 static int dns_parse_mx(struct dns_answer *answer, const unsigned char *abuf, int alen)
 {
 	struct ares_mx_reply *list = NULL;
+	struct dns_mx_ref *refs;
 	size_t n = 0;
 	int ret = ares_parse_mx_reply(abuf, alen, &list);
 
 	if (ret != ARES_SUCCESS)
 		return ret;
-	for (struct ares_mx_reply *mx = list; mx != NULL && n < DNS_ANSWER_MAX; mx = mx->next)
+	for (struct ares_mx_reply *mx = list; mx != NULL; mx = mx->next)
 		n++;
-	answer->u.mx = dns_calloc(n, sizeof(*answer->u.mx));
+	refs = dns_calloc(n, sizeof(*refs));
 	n = 0;
-	for (struct ares_mx_reply *mx = list; mx != NULL && n < DNS_ANSWER_MAX; mx = mx->next) {
-		answer->u.mx[n].preference = mx->priority;
-		answer->u.mx[n].host = dns_strdup(mx->host != NULL ? mx->host : "");
-		n++;
+	for (struct ares_mx_reply *mx = list; mx != NULL; mx = mx->next, n++)
+		refs[n] = (struct dns_mx_ref){ .mx = mx, .at = n };
+	if (n > DNS_ANSWER_MAX) {
+		qsort(refs, n, sizeof(*refs), dns_mx_ref_cmp);
+		n = DNS_ANSWER_MAX;
+		qsort(refs, n, sizeof(*refs), dns_mx_ref_at_cmp);
+	}
+	answer->u.mx = dns_calloc(n, sizeof(*answer->u.mx));
+	for (size_t i = 0; i < n; i++) {
+		answer->u.mx[i].preference = refs[i].mx->priority;
+		answer->u.mx[i].host = dns_strdup(refs[i].mx->host != NULL ? refs[i].mx->host : "");
 	}
 	answer->count = n;
+	free(refs);
 	ares_free_data(list);
 	return n > 0 ? ARES_SUCCESS : ARES_ENODATA;
 }
@@ -443,6 +477,33 @@ void dns_answer_free(struct dns_answer **answerp)
 		break;
 	}
 	free(answer);
+}
+
+size_t dns_answer_size(const struct dns_answer *answer)
+{
+	size_t size = sizeof(*answer);
+
+	switch (answer->type) {
+	case DNS_TYPE_MX:
+		size += answer->count * sizeof(*answer->u.mx);
+		for (size_t i = 0; answer->u.mx != NULL && i < answer->count; i++)
+			size += strlen(answer->u.mx[i].host) + 1;
+		break;
+	case DNS_TYPE_TXT:
+		size += answer->count * sizeof(*answer->u.txt);
+		for (size_t i = 0; answer->u.txt != NULL && i < answer->count; i++)
+			size += answer->u.txt[i].len + 1;
+		break;
+	case DNS_TYPE_PTR:
+		size += answer->count * sizeof(*answer->u.ptr);
+		for (size_t i = 0; answer->u.ptr != NULL && i < answer->count; i++)
+			size += strlen(answer->u.ptr[i]) + 1;
+		break;
+	default:
+		size += answer->u.addr != NULL ? DNS_ANSWER_MAX * sizeof(*answer->u.addr) : 0;
+		break;
+	}
+	return size;
 }
 
 void dns_ptr_name(const struct dns_addr *addr, char *out, size_t outsize)

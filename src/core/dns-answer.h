@@ -58,7 +58,8 @@ struct dns_txt {
 	size_t len;             /* it may hold NUL bytes */
 };
 
-/* At most this many records of an answer are kept (the rest dropped). */
+/* At most this many records of an answer are kept (the rest dropped;
+ * of MX records, the lowest preferences). */
 #define DNS_ANSWER_MAX 64
 /* TTLs are capped here (seconds); negative answers at the second. */
 #define DNS_TTL_MAX 86400
@@ -88,6 +89,10 @@ struct dns_answer *dns_answer_parse(enum dns_type type, int ares_status,
 /* An answer with no records and this status (ttl 0). */
 struct dns_answer *dns_answer_status(enum dns_type type, enum dns_status status);
 void dns_answer_free(struct dns_answer **answer);
+/* About the octets of memory an answer holds (for the cache's bound: a
+ * reply of 1,232 octets whose names are compressed can hold ten times
+ * that). */
+size_t dns_answer_size(const struct dns_answer *answer);
 
 /* The smallest TTL of the answer section's records (*ttl_r) and, for a
  * negative answer, min(SOA TTL, SOA MINIMUM) of the authority section's

@@ -17,8 +17,11 @@
 #include "core/log.h"
 
 #define DNS_BUCKETS 1024
-/* Answers kept per loop; beyond, the oldest goes. */
+/* Answers kept per loop, and the memory they may hold; beyond either,
+ * the oldest goes (4,096 answers of hostile TXT records over TCP would
+ * hold 256 MiB). */
 #define DNS_CACHE_MAX 4096
+#define DNS_CACHE_BYTES_MAX (4u << 20)
 #define DNS_TRIES 2
 /* EDNS0 (RFC 6891) with the buffer size of the DNS flag day 2020: large
  * TXT answers (DKIM keys, SPF) come over UDP without falling back to TCP
@@ -39,6 +42,7 @@ struct dns_entry {
 	bool pending;                        /* asked for, no answer yet */
 	struct dns_shared *shared;           /* the answer, once there */
 	uint64_t expires_ms;
+	size_t bytes;                        /* the answer's and the entry's memory */
 	struct dns_query *waiters;           /* while pending */
 	char name[];                         /* lower case, no final dot */
 };
@@ -72,6 +76,7 @@ struct dns {
 	struct dns_entry *buckets[DNS_BUCKETS];
 	struct dns_entry *lru_head, *lru_tail;
 	size_t answered;                     /* entries on the lru list */
+	size_t answered_bytes;               /* their bytes */
 	struct dns_query *ready_head, *ready_tail;
 	struct loop_stop_hook *hook;
 	unsigned long hits, sent;
@@ -208,6 +213,7 @@ static void dns_lru_unlink(struct dns *dns, struct dns_entry *e)
 		dns->lru_tail = e->lru_prev;
 	e->lru_next = e->lru_prev = NULL;
 	dns->answered--;
+	dns->answered_bytes -= e->bytes;
 }
 
 static void dns_lru_append(struct dns *dns, struct dns_entry *e)
@@ -220,6 +226,7 @@ static void dns_lru_append(struct dns *dns, struct dns_entry *e)
 		dns->lru_head = e;
 	dns->lru_tail = e;
 	dns->answered++;
+	dns->answered_bytes += e->bytes;
 }
 
 /* Remove an entry that has an answer (or none and no waiters). */
@@ -265,8 +272,10 @@ static void dns_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf
 		dns_unref(&shared);
 		return;
 	}
+	e->bytes = sizeof(*e) + strlen(e->name) + 1 + sizeof(*shared) +
+		   dns_answer_size(shared->answer);
 	dns_lru_append(dns, e);
-	while (dns->answered > DNS_CACHE_MAX)
+	while (dns->answered > DNS_CACHE_MAX || dns->answered_bytes > DNS_CACHE_BYTES_MAX)
 		dns_entry_drop(dns, dns->lru_head);
 }
 
@@ -578,4 +587,10 @@ void dns_counters(struct loop *loop, unsigned long *cache_hits_r, unsigned long 
 {
 	*cache_hits_r = loop->dns != NULL ? loop->dns->hits : 0;
 	*sent_r = loop->dns != NULL ? loop->dns->sent : 0;
+}
+
+void dns_cache_usage(struct loop *loop, size_t *entries_r, size_t *bytes_r)
+{
+	*entries_r = loop->dns != NULL ? loop->dns->answered : 0;
+	*bytes_r = loop->dns != NULL ? loop->dns->answered_bytes : 0;
 }

@@ -3,7 +3,8 @@
  * timer, no thread), the servers of [dns] servers (else
  * /etc/resolv.conf), [dns] timeout per try and two tries per server, and
  * a cache per loop that keeps each answer for its TTL (negative ones for
- * their SOA's, RFC 2308) and asks once for a name many wait for.
+ * their SOA's, RFC 2308), bounded in answers and in memory, and asks
+ * once for a name many wait for.
  * Temporary failures (timeouts, SERVFAIL, REFUSED) are never cached.
  *
  * No search domains and no /etc/hosts: a name is asked for as it is
@@ -38,5 +39,8 @@ void dns_cancel(struct dns_query **query);
 /* For tests: answers given from the cache, and queries sent, on this
  * loop so far. */
 void dns_counters(struct loop *loop, unsigned long *cache_hits_r, unsigned long *sent_r);
+/* For tests: the answers the cache holds on this loop, and their memory
+ * (at most 4,096 answers and 4 MiB). */
+void dns_cache_usage(struct loop *loop, size_t *entries_r, size_t *bytes_r);
 
 #endif

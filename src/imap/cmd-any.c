@@ -152,7 +152,7 @@ void cmd_enable(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->s;
 	char enabled[64] = "";
-	bool condstore = false;
+	bool condstore = false, condstore_listed = false;
 
 	if (cmd->n_args == 0) {
 		imap_cmd_done(cmd, IMAP_BAD, NULL, "ENABLE needs a capability");
@@ -179,8 +179,10 @@ void cmd_enable(struct imap_cmd *cmd)
 			s->qresync = true;
 			condstore = true;
 			strcat(enabled, " QRESYNC");
-		} else if (imap_arg_atom_is(arg, "CONDSTORE") && !s->condstore && !condstore) {
-			condstore = true;
+		} else if (imap_arg_atom_is(arg, "CONDSTORE") && !s->condstore && !condstore_listed) {
+			/* RFC 7162 3.2.3: ENABLE QRESYNC CONDSTORE enables both,
+			 * in any order, and names both (as Dovecot does) */
+			condstore = condstore_listed = true;
 			strcat(enabled, " CONDSTORE");
 		}
 	}

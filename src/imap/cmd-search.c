@@ -454,6 +454,9 @@ static void search_start(struct imap_cmd *cmd)
 	}
 	cmd->ctx = se;
 	cmd->free_ctx = search_free_ctx;
+	/* RFC 7162 3.2.10.2: no VANISHED during a UID SEARCH with message
+	 * numbers in its keys (they were the client's numbers) */
+	cmd->no_expunge = se->prog->uses_seqs;
 	if (se->prog->has_modseq)
 		imap_condstore_enable(s);        /* RFC 7162 3.1 */
 	se->acct = s->acct;

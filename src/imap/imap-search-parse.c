@@ -384,6 +384,7 @@ static struct imap_search_node *imap_search_set_key(struct imap_search_reader *r
 	}
 	node->set = set;
 	r->prog->uses_saved |= set.saved;
+	r->prog->uses_seqs |= !uid && !set.saved;
 	return node;
 }
 

@@ -78,6 +78,7 @@ struct imap_search_program {
 	unsigned ret;               /* enum imap_search_ret bits; ALL when RETURN () */
 	bool esearch;               /* RETURN was given: the answer is ESEARCH */
 	bool uses_saved;            /* "$" appears in it */
+	bool uses_seqs;             /* a set of message numbers (not "$") appears in it */
 	bool needs_index;           /* keywords, dates or sizes: the index is read (system
 				     * flags alone are the view's) */
 	bool needs_text;            /* HEADER, BODY or TEXT keys: messages are read */

@@ -152,11 +152,38 @@ static void imap_cmd_free(struct imap_session *s)
 }
 
 /* After the owed updates: the tagged reply, and on to the next command. */
+/* RFC 7162 3.2: a reply that held expunges back (FETCH, STORE, SEARCH)
+ * may carry FETCHes with MODSEQs above theirs, and a client that keeps
+ * the highest and loses the connection before their VANISHED would never
+ * learn of them: it is told a HIGHESTMODSEQ below them, in the tagged
+ * OK when that has no code (as Dovecot does), else in an untagged OK. */
+static void imap_cmd_modseq_floor(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	struct imap_cmd_full *full = (struct imap_cmd_full *)cmd;
+	struct imap_selected *sel = s->selected;
+	char code[48];
+
+	if (!s->condstore || sel == NULL || s->state != IMAP_STATE_SELECTED || sel->n_pending == 0 ||
+	    conn_is_closing(s->conn))
+		return;
+	snprintf(code, sizeof(code), "HIGHESTMODSEQ %llu",
+		 (unsigned long long)imap_selected_modseq(sel));
+	if (full->status != IMAP_OK || full->code != NULL) {
+		imap_untagged(s, "OK [%s] Highest", code);
+		return;
+	}
+	full->code = strdup(code);
+	if (full->code == NULL)
+		abort();
+}
+
 static void imap_cmd_finish(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->s;
 	struct imap_cmd_full *full = (struct imap_cmd_full *)cmd;
 
+	imap_cmd_modseq_floor(cmd);
 	imap_session_status(s, cmd->tag, full->status, full->code, full->text);
 	if (s->arriving)
 		conn_set_input_max(s->conn, s->cfg->imap.conn.line_length);
@@ -199,9 +226,9 @@ void imap_cmd_done(struct imap_cmd *cmd, enum imap_status status, const char *co
 	if (cmd->s->selected != NULL && cmd->s->state != IMAP_STATE_LOGOUT &&
 	    !conn_is_closing(cmd->s->conn)) {
 		/* RFC 9051 7.5.1: not during FETCH, STORE, SEARCH; their UID
-		 * forms allow EXPUNGE. */
-		imap_sync(cmd, (cmd->def->flags & IMAP_CMD_NO_EXPUNGE) != 0 && !cmd->uid,
-			  imap_cmd_finish);
+		 * forms allow EXPUNGE, unless they name message numbers. */
+		imap_sync(cmd, ((cmd->def->flags & IMAP_CMD_NO_EXPUNGE) != 0 && !cmd->uid) ||
+			  cmd->no_expunge, imap_cmd_finish);
 		return;
 	}
 	imap_cmd_finish(cmd);

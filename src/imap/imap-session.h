@@ -78,6 +78,10 @@ struct imap_cmd {
 	const struct imap_arg *args;    /* after the command name (and after "UID") */
 	size_t n_args;
 	bool uid;                       /* sent as UID FETCH/STORE/COPY/MOVE/SEARCH/EXPUNGE */
+	/* A UID command that names message numbers (UID SEARCH 2): no
+	 * EXPUNGE or VANISHED in its reply, as for the plain forms (RFC
+	 * 7162 3.2.10.2). Set by the command before imap_cmd_done. */
+	bool no_expunge;
 	/* A streaming command whose rest failed to parse: the parser's
 	 * reason, and run() is called to end the command with a BAD. */
 	const char *malformed;

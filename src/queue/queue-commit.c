@@ -4,7 +4,8 @@
  * fsync each, issued concurrently: core/sync-pool.c), makes any
  * new directory entries durable with one fsync per folder, inserts their
  * queue.db rows in one transaction, completes every waiting sender at
- * once, and hands the local recipients to delivery. At one sender that
+ * once, and hands the local recipients to delivery (the remote ones
+ * to the relay). At one sender that
  * is one fsync per message. */
 #include <errno.h>
 #include <fcntl.h>
@@ -123,7 +124,7 @@ static void queue_commit_index(struct queue *q, struct queue_msg *list)
 	struct queue_record **recs;
 	size_t n = 0, cap = 0;
 	enum db_result r;
-	bool local = false;
+	bool local = false, remote = false;
 
 	for (struct queue_msg *m = list; m != NULL; m = m->next)
 		cap++;
@@ -139,8 +140,10 @@ static void queue_commit_index(struct queue *q, struct queue_msg *list)
 		const struct queue_record *rec = recs[i];
 
 		for (size_t j = 0; j < rec->env.n_rcpts; j++) {
-			if (!rec->env.rcpts[j].local)
+			if (!rec->env.rcpts[j].local) {
+				remote = true;
 				continue;
+			}
 			queue_active_add(active, rec->id, rec->size, rec->arrival, (unsigned)j,
 					 rec->env.rcpts[j].address, rec->env.rcpts[j].notify);
 			local = true;
@@ -155,6 +158,9 @@ static void queue_commit_index(struct queue *q, struct queue_msg *list)
 	}
 	if (local)
 		queue_worker_kick(q);
+	/* the relay finds remote recipients with a scan of queue.db */
+	if (remote && r == DB_OK)
+		queue_relay_kick(q);
 }
 
 static void queue_commit_round(struct queue *q, struct queue_msg *list)

@@ -344,13 +344,13 @@ enum db_result queue_db_undelivered(struct queue_db *qdb, const char *id, unsign
 	return open ? queue_db_op_end(&op, r == DB_ROW ? DB_OK : r) : r;
 }
 
-enum db_result queue_db_due(struct queue_db *qdb, int64_t now, size_t limit,
+enum db_result queue_db_due(struct queue_db *qdb, bool local, int64_t now, size_t limit,
 			    void (*cb)(void *ctx, const struct queue_db_due *due), void *ctx,
 			    size_t *n_r)
 {
 	static const char *const sql[] = {
 		"SELECT r.msg_id, r.idx, r.address, m.size, m.arrival, r.notify FROM rcpts r"
-		" JOIN messages m ON m.id = r.msg_id WHERE r.local = 1 AND"
+		" JOIN messages m ON m.id = r.msg_id WHERE r.local = ? AND"
 		" (r.state = 'queued' OR (r.state = 'deferred' AND r.next_try <= ?))"
 		" ORDER BY m.arrival, r.msg_id, r.idx LIMIT ?",
 		NULL,
@@ -361,8 +361,9 @@ enum db_result queue_db_due(struct queue_db *qdb, int64_t now, size_t limit,
 	*n_r = 0;
 	if ((r = queue_db_op_start(&op, qdb, false, sql)) != DB_OK)
 		return r;
-	sqlite3_bind_int64(op.stmt[0], 1, now);
-	sqlite3_bind_int64(op.stmt[0], 2, (sqlite3_int64)limit);
+	sqlite3_bind_int(op.stmt[0], 1, local);
+	sqlite3_bind_int64(op.stmt[0], 2, now);
+	sqlite3_bind_int64(op.stmt[0], 3, (sqlite3_int64)limit);
 	while ((r = db_step(qdb->db, op.stmt[0], "find due recipients")) == DB_ROW) {
 		struct queue_db_due due = {
 			.id = (const char *)sqlite3_column_text(op.stmt[0], 0),
@@ -381,10 +382,10 @@ enum db_result queue_db_due(struct queue_db *qdb, int64_t now, size_t limit,
 	return queue_db_op_end(&op, r);
 }
 
-enum db_result queue_db_next_try(struct queue_db *qdb, int64_t now, int64_t *when_r)
+enum db_result queue_db_next_try(struct queue_db *qdb, bool local, int64_t now, int64_t *when_r)
 {
 	static const char *const sql[] = {
-		"SELECT min(next_try) FROM rcpts WHERE local = 1 AND state = 'deferred'"
+		"SELECT min(next_try) FROM rcpts WHERE local = ? AND state = 'deferred'"
 		" AND next_try > ?",
 		NULL,
 	};
@@ -394,7 +395,8 @@ enum db_result queue_db_next_try(struct queue_db *qdb, int64_t now, int64_t *whe
 	*when_r = 0;
 	if ((r = queue_db_op_start(&op, qdb, false, sql)) != DB_OK)
 		return r;
-	sqlite3_bind_int64(op.stmt[0], 1, now);
+	sqlite3_bind_int(op.stmt[0], 1, local);
+	sqlite3_bind_int64(op.stmt[0], 2, now);
 	r = db_step(qdb->db, op.stmt[0], "find the next retry");
 	if (r == DB_ROW) {
 		*when_r = sqlite3_column_int64(op.stmt[0], 0);

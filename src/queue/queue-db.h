@@ -85,7 +85,9 @@ enum db_result queue_db_unreported(struct queue_db *qdb, int64_t before, size_t 
  * failed with its final report marked. */
 enum db_result queue_db_undelivered(struct queue_db *qdb, const char *id, unsigned *n_r);
 
-/* A local recipient due for a try: queued, or deferred with next_try <= now. */
+/* A recipient due for a try: queued, or deferred with next_try <= now;
+ * local ones go to the delivery jobs, the others to the relay
+ * (queue-relay.c). */
 struct queue_db_due {
 	const char *id;
 	unsigned idx;
@@ -94,14 +96,14 @@ struct queue_db_due {
 	int64_t arrival;
 	unsigned notify;          /* the recipient's DSN NOTIFY bits (schema 2; 0 before) */
 };
-/* At most `limit` due recipients, oldest messages first; cb may not use
- * qdb. *n_r counts them. */
-enum db_result queue_db_due(struct queue_db *qdb, int64_t now, size_t limit,
+/* At most `limit` due recipients that are local (or not), oldest
+ * messages first; cb may not use qdb. *n_r counts them. */
+enum db_result queue_db_due(struct queue_db *qdb, bool local, int64_t now, size_t limit,
 			    void (*cb)(void *ctx, const struct queue_db_due *due), void *ctx,
 			    size_t *n_r);
-/* The earliest next_try after now of a deferred local recipient, 0 when
- * there is none. */
-enum db_result queue_db_next_try(struct queue_db *qdb, int64_t now, int64_t *when_r);
+/* The earliest next_try after now of a deferred recipient that is local
+ * (or not), 0 when there is none. */
+enum db_result queue_db_next_try(struct queue_db *qdb, bool local, int64_t now, int64_t *when_r);
 
 /* Administration; *changed_r counts the recipients changed. A message
  * that is not there: DB_OK with *found_r false. */

@@ -59,6 +59,7 @@ struct queue_pool {
 
 struct queue_committer;
 struct queue_worker;
+struct queue_relay;
 
 struct queue {
 	const struct config *cfg;
@@ -78,6 +79,7 @@ struct queue {
 	struct queue_committer *committer;
 	struct queue_worker *worker;
 	struct queue_handles *handles;
+	struct queue_relay *relay;  /* outbound delivery, or NULL (queue-relay.c) */
 
 	/* counters of queue_stats */
 	atomic_uint_fast64_t n_rounds, n_committed, n_fsyncs, n_delivered, n_deferred,
@@ -245,6 +247,12 @@ const char *queue_local_status(const char *error);
 /* queue-srs.c: read DATA/srs.key, or make it (with [queue] srs on).
  * Blocking. 0, or -1 with a malloc'd *error_r (a broken key file). */
 int queue_srs_open(struct queue *q, char **error_r);
+
+/* queue-relay.c: remote recipients are due now (a flush, a release):
+ * thread-safe, never blocks; nothing once the relay's loop stops. Free
+ * the relay after its loop ended (queue_close). */
+void queue_relay_kick(struct queue *q);
+void queue_relay_free(struct queue *q);
 
 /* queue-rebuild.c: make queue.db agree with the files, fill the pool. */
 int queue_rebuild(struct queue *q, char **error_r);

@@ -107,10 +107,10 @@ static void queue_scan(struct queue_worker *w)
 		queue_report_unreported(w->q, started);
 
 	queue_active_lock(w->active);
-	r = queue_db_due(w->q->db, now, QUEUE_SCAN_BATCH, queue_scan_add, w, &n);
+	r = queue_db_due(w->q->db, true, now, QUEUE_SCAN_BATCH, queue_scan_add, w, &n);
 	queue_active_unlock(w->active);
 	if (r == DB_OK)
-		r = queue_db_next_try(w->q->db, now, &when);
+		r = queue_db_next_try(w->q->db, true, now, &when);
 	queue_active_lock(w->active);
 	queue_worker_retry_at(w, when);
 	/* More than one batch due: look again once these are done (at once,
@@ -376,6 +376,7 @@ void queue_worker_kick(struct queue *q)
 void queue_worker_rescan(struct queue *q)
 {
 	queue_worker_wake(q->worker, &q->worker->scan_wanted);
+	queue_relay_kick(q);
 }
 
 void queue_worker_refill(struct queue *q)

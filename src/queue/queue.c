@@ -141,6 +141,7 @@ void queue_close(struct queue **queuep)
 	/* every message handed over is completed first (its done called) */
 	queue_committer_stop(q);
 	queue_worker_stop(q);
+	queue_relay_free(q);
 	queue_free(q);
 }
 

@@ -85,6 +85,13 @@ struct queue_envelope {
  * (start of serve). Returns 0, or -1 with a malloc'd *error_r. */
 int queue_open(const struct config *cfg, struct store_root *store, struct dir *dir,
 	       struct queue **queue_r, char **error_r);
+/* Start delivering the remote recipients (queue-relay.c) on `loop`, one
+ * of the core's I/O loops (core_loop; it may not run yet): routes from
+ * [queue] transport and relayhost, else MX records. Call once, after
+ * queue_open; the loop must have ended before queue_close. Returns 0, or
+ * -1 with a malloc'd *error_r (a bad [queue] transport or relayhost). */
+struct loop;
+int queue_relay_start(struct queue *queue, struct loop *loop, char **error_r);
 /* Stop the workers (a delivery in progress finishes; what is left stays
  * queued) and close. Blocking; a commit round or a delivery still running
  * 10 s later (a hung disk) makes the process exit, as the core does with

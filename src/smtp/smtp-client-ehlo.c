@@ -99,6 +99,10 @@ void smtp_client_ehlo_parse(const struct smtp_client_reply *reply, struct smtp_c
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *line_end = nl != NULL ? nl : end;
 
+		/* the text was cut: its last line may be a part of one
+		 * ("SIZE 1" of "SIZE 10240000"), not read */
+		if (nl == NULL && reply->truncated)
+			break;
 		if (!first)
 			smtp_ehlo_line(p, line_end, ehlo_r);
 		first = false;

@@ -4,7 +4,9 @@
  * uses, SIZE's limit (RFC 1870) and the AUTH mechanisms (RFC 4954, also
  * in the old "AUTH=" form some servers still send). Keywords are matched
  * without case; unknown ones are ignored, as are parameters that do not
- * parse (a SIZE that is no number is taken as no SIZE at all). */
+ * parse (a SIZE that is no number is taken as no SIZE at all). Of a
+ * reply whose text was cut (`truncated`), the last line, maybe a part of
+ * one, is not read. */
 #ifndef TERN_SMTP_SMTP_CLIENT_EHLO_H
 #define TERN_SMTP_SMTP_CLIENT_EHLO_H
 

@@ -63,6 +63,9 @@ struct smtp_client {
 	bool mail_sent;                   /* a MAIL went out on this connection */
 	bool reusable;                    /* the connection may carry another message */
 	bool timed_out;                   /* the close is a timeout's */
+	/* a command went out with bytes of the server's already buffered:
+	 * they came before it, so they answer something else */
+	bool out_of_turn;
 	const char *waiting;              /* the command whose reply is awaited, for results */
 	struct buf cmd;                   /* a command being built */
 
@@ -101,6 +104,11 @@ void smtp_client_expect(struct smtp_client *c, enum smtp_client_state state, con
 void smtp_client_abort(struct smtp_client *c, enum smtp_client_next next, unsigned code,
 		       const char *enhanced, const char *stage, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
+/* About to send a command: when no other command awaits its reply and
+ * the server's bytes are already buffered, those came before this one
+ * (a pipelining desync, or a reply forged ahead): the session ends at
+ * the next read (smtp_client_input), deferring what is left. */
+void smtp_client_sending(struct smtp_client *c);
 /* Read the replies buffered (after a state that did not read them). */
 void smtp_client_input(void *session);
 

@@ -35,8 +35,17 @@ static void smtp_client_send_work(void *arg)
  * its exact length; then wait for the reply, or read on. */
 static void smtp_client_send_piece(struct smtp_client *c, size_t got)
 {
-	size_t len = smtp_client_data_encode(&c->body, c->raw, got, c->out);
+	size_t len;
 
+	if (conn_input(c->conn)->len > 0) {
+		/* the server spoke before the message was all out (after the
+		 * 354, or before this chunk): what it said answers nothing
+		 * sent, and its reply to the end would be taken from it */
+		smtp_client_abort(c, SMTP_CLIENT_NEXT_NONE, 451, "4.5.0", c->waiting,
+				  "a reply while the message was going out");
+		return;
+	}
+	len = smtp_client_data_encode(&c->body, c->raw, got, c->out);
 	c->last_chunk = c->pos == c->end;
 	if (c->last_chunk)
 		len += smtp_client_data_end(&c->body, c->out + len);

@@ -171,6 +171,7 @@ static void smtp_client_mail(struct smtp_client *c)
 	struct smtp_client_cmd_ext ext = smtp_client_cmd_ext(c);
 
 	smtp_client_cmd_mail(&c->cmd, c->msg, &ext);
+	smtp_client_sending(c);
 	conn_write(c->conn, c->cmd.data, c->cmd.len);
 	c->mail_sent = true;
 	c->mail_unanswered = true;
@@ -182,6 +183,7 @@ static void smtp_client_rcpt(struct smtp_client *c, size_t i)
 	struct smtp_client_cmd_ext ext = smtp_client_cmd_ext(c);
 
 	smtp_client_cmd_rcpt(&c->cmd, &c->msg->rcpts[i], &ext);
+	smtp_client_sending(c);
 	conn_write(c->conn, c->cmd.data, c->cmd.len);
 }
 

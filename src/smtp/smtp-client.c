@@ -106,11 +106,18 @@ void smtp_client_expect(struct smtp_client *c, enum smtp_client_state state, con
 	conn_timer(c->conn, (uint64_t)seconds * 1000, smtp_client_deadline);
 }
 
+void smtp_client_sending(struct smtp_client *c)
+{
+	if (c->unanswered == 0 && conn_input(c->conn)->len > 0)
+		c->out_of_turn = true;
+}
+
 void smtp_client_command(struct smtp_client *c, enum smtp_client_state state, const char *stage,
 			 unsigned seconds, const char *fmt, ...)
 {
 	va_list ap;
 
+	smtp_client_sending(c);
 	buf_reset(&c->cmd);
 	va_start(ap, fmt);
 	buf_vprintf(&c->cmd, fmt, ap);
@@ -171,6 +178,7 @@ static void smtp_client_b64(struct smtp_client *c, const char *data, size_t len)
 static void smtp_client_auth_line(struct smtp_client *c, enum smtp_client_state state,
 				  const char *prefix, const char *data, size_t len)
 {
+	smtp_client_sending(c);
 	buf_reset(&c->cmd);
 	buf_append_str(&c->cmd, prefix);
 	smtp_client_b64(c, data, len);
@@ -355,9 +363,18 @@ void smtp_client_input(void *session)
 
 	while (in->len > 0 && smtp_client_reading(c)) {
 		size_t used = 0;
-		enum smtp_client_reply_result res = smtp_client_reply_feed(&c->parser, in->data,
-									   in->len, &used);
+		enum smtp_client_reply_result res;
 
+		if (c->out_of_turn) {
+			/* RFC 5321 4.1.1, RFC 2920 3.1: a reply follows its command;
+			 * one that came before is no answer (a 250 sent with the
+			 * 354 must not pass for the end of data's) */
+			smtp_client_abort(c, c->mail_sent ? SMTP_CLIENT_NEXT_NONE : SMTP_CLIENT_NEXT_MX,
+					  451, "4.5.0", c->waiting, "a reply before %s was sent",
+					  c->waiting);
+			return;
+		}
+		res = smtp_client_reply_feed(&c->parser, in->data, in->len, &used);
 		if (res == SMTP_CLIENT_REPLY_ERROR) {
 			smtp_client_abort(c, c->mail_sent ? SMTP_CLIENT_NEXT_NONE : SMTP_CLIENT_NEXT_MX,
 					  451, "4.5.0", c->waiting, "bad reply to %s: %s", c->waiting,

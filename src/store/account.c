@@ -2,7 +2,7 @@
  * index.db, the repair after an unclean shutdown) and closing it (the
  * clean-close marker), and the mutex that lets several threads share it
  * (store_enter / store_leave, which tell the hub what was committed
- * meanwhile). root.c shares handles between callers; store_open gives a
+ * meanwhile and remove the files it freed). root.c shares handles between callers; store_open gives a
  * caller one of its own.
  *
  * The marker: DATA/mail/DOMAIN/LOCAL/clean exists only while nobody has
@@ -27,6 +27,7 @@
 
 #include "core/durable.h"
 #include "core/log.h"
+#include "store/root-control.h"
 #include "store/store-private.h"
 
 #define STORE_CLEAN_MARKER "clean"
@@ -375,18 +376,20 @@ void store_enter(struct store_account *acct)
 	pthread_mutex_lock(&acct->mutex);
 }
 
-void store_leave(struct store_account *acct)
+/* Tell the hub (and, for a handle outside the server, the running
+ * server) of the changes committed under the mutex. */
+static void store_report(struct store_account *acct, struct store_pending *pending, size_t n)
 {
-	struct store_pending *pending = acct->pending;
-	size_t n = acct->n_pending;
+	struct hub_change *changes;
 
-	acct->pending = NULL;
-	acct->n_pending = acct->cap_pending = 0;
-	pthread_mutex_unlock(&acct->mutex);
+	if (n == 0)
+		return;
+	if ((changes = calloc(n, sizeof(*changes))) == NULL)
+		abort();
 	/* Outside the mutex: a watcher called at once (loop NULL) may use
 	 * the handle. The caller's reference keeps acct->address valid. */
 	for (size_t i = 0; i < n; i++) {
-		struct hub_change change = {
+		changes[i] = (struct hub_change){
 			.address = acct->address,
 			.mailbox = pending[i].mailbox,
 			.mailbox_id = pending[i].mailbox_id,
@@ -394,11 +397,38 @@ void store_leave(struct store_account *acct)
 			.kind = pending[i].kind,
 			.modseq = pending[i].modseq,
 		};
-
-		hub_notify(&change);
-		free(pending[i].mailbox);
+		hub_notify(&changes[i]);
 	}
+	/* A handle of the admin commands (tern import): the sessions are the
+	 * running server's, whose hub is in its own process. */
+	if (acct->root == NULL)
+		store_changes_forward(acct->data_dir, changes, n);
+	for (size_t i = 0; i < n; i++)
+		free(pending[i].mailbox);
+	free(changes);
+}
+
+void store_leave(struct store_account *acct)
+{
+	struct store_pending *pending = acct->pending;
+	size_t n = acct->n_pending;
+	char **unlinks = acct->unlinks;
+	size_t n_unlinks = acct->n_unlinks;
+
+	acct->pending = NULL;
+	acct->n_pending = acct->cap_pending = 0;
+	acct->unlinks = NULL;
+	acct->n_unlinks = acct->cap_unlinks = 0;
+	pthread_mutex_unlock(&acct->mutex);
+	store_report(acct, pending, n);
 	free(pending);
+	/* File names are never reused, and the caller's reference keeps
+	 * msg_fd open: these need no mutex. */
+	for (size_t i = 0; i < n_unlinks; i++) {
+		store_msg_unlink(acct, unlinks[i]);
+		free(unlinks[i]);
+	}
+	free(unlinks);
 }
 
 void store_notify(struct store_account *acct, const struct store_box *box,

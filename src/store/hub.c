@@ -53,6 +53,21 @@ struct hub_post {
 	char *mailbox;
 };
 
+static const char *const hub_kind_names[] = {
+	[HUB_CHANGE_APPEND] = "append",
+	[HUB_CHANGE_FLAGS] = "flags",
+	[HUB_CHANGE_EXPUNGE] = "expunge",
+	[HUB_CHANGE_MAILBOX] = "mailbox",
+	[HUB_CHANGE_ACCOUNT] = "account",
+};
+_Static_assert(sizeof(hub_kind_names) / sizeof(hub_kind_names[0]) == HUB_CHANGE__COUNT,
+	       "a name for every change kind");
+
+const char *hub_change_kind_name(enum hub_change_kind kind)
+{
+	return (unsigned)kind < HUB_CHANGE__COUNT ? hub_kind_names[kind] : NULL;
+}
+
 static pthread_mutex_t hub_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct hub_account **hub_buckets;
 static size_t hub_n_buckets;            /* a power of two, or 0 before the first watch */

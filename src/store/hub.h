@@ -21,13 +21,19 @@ enum hub_change_kind {
 	HUB_CHANGE_FLAGS,      /* flags or keywords changed */
 	HUB_CHANGE_EXPUNGE,    /* message(s) removed */
 	HUB_CHANGE_MAILBOX,    /* mailbox created, deleted or renamed */
-	HUB_CHANGE_ACCOUNT,    /* the account's store was taken away (`tern user del`,
-				* store_root_gone): mailbox NULL, mailbox_id 0 */
+	HUB_CHANGE_ACCOUNT,    /* the account's store may have been taken away
+				* (`tern user del`): mailbox NULL, mailbox_id 0 */
+	HUB_CHANGE__COUNT
 };
+
+/* "append", "flags", "expunge", "mailbox", "account" (logs, and the changes another
+ * process forwards: root-control.h); NULL for a value out of range. */
+const char *hub_change_kind_name(enum hub_change_kind kind);
 
 struct hub_change {
 	const char *address;   /* the account */
-	const char *mailbox;   /* its name after the change (for a delete: before) */
+	const char *mailbox;   /* its name after the change (for a delete: before);
+				* NULL for a change another process made */
 	int64_t mailbox_id;    /* the mailbox's row id (store_mailbox_ref) */
 	uint32_t uidvalidity;
 	enum hub_change_kind kind;

@@ -469,9 +469,17 @@ out:
 void store_files_unlink(struct store_account *acct, char **names)
 {
 	for (size_t i = 0; names != NULL && names[i] != NULL; i++) {
-		if (acct != NULL)
-			store_msg_unlink(acct, names[i]);
-		free(names[i]);
+		if (acct == NULL) {
+			free(names[i]);
+			continue;
+		}
+		if (acct->n_unlinks == acct->cap_unlinks) {
+			acct->cap_unlinks = acct->cap_unlinks == 0 ? 64 : acct->cap_unlinks * 2;
+			acct->unlinks = realloc(acct->unlinks, acct->cap_unlinks * sizeof(*acct->unlinks));
+			if (acct->unlinks == NULL)
+				abort();
+		}
+		acct->unlinks[acct->n_unlinks++] = names[i];
 	}
 	free(names);
 }
@@ -617,8 +625,8 @@ static enum store_error store_expunge_once(struct store_account *acct,
 	if ((err = store_rows_expunge(acct, &box, uids, n, &modseq, NULL, &names)) != STORE_OK ||
 	    (err = store_db_result(db_commit(acct->db))) != STORE_OK)
 		goto out;
-	/* Committed: now the files can go. A crash before this leaves
-	 * orphans, which store_open removes. */
+	/* Committed: now the files can go (store_leave unlinks them). A
+	 * crash before that leaves orphans, which store_open removes. */
 	store_files_unlink(acct, names);
 	names = NULL;
 	if (modseq != 0)

@@ -170,20 +170,6 @@ bool store_root_release(struct store_root *root, const char *address)
 	return n > 0;
 }
 
-bool store_root_gone(struct store_root *root, const char *address)
-{
-	char *canon = store_address_canon(address);
-	struct hub_change change = { .kind = HUB_CHANGE_ACCOUNT };
-
-	(void)root;
-	if (canon == NULL)
-		return false;
-	change.address = canon;
-	hub_notify(&change);
-	free(canon);
-	return true;
-}
-
 void store_root_close(struct store_root **rootp)
 {
 	struct store_root *root = *rootp;

@@ -61,6 +61,10 @@ struct store_account {
 	/* Changes committed under the mutex, for store_leave to report. */
 	struct store_pending *pending;
 	size_t n_pending, cap_pending;
+	/* Files no row uses since a commit under the mutex, for store_leave
+	 * to unlink once it is released (store_files_unlink). */
+	char **unlinks;
+	size_t n_unlinks, cap_unlinks;
 
 	/* Shared handles (root.c); root NULL: from store_open. The rest is
 	 * under the root's mutex. */
@@ -97,7 +101,8 @@ void store_account_free(struct store_account *acct);
 
 /* Take the handle's mutex; store_leave gives it back and then tells the
  * hub about the changes store_notify recorded meanwhile (outside the
- * mutex, so that a watcher may use the store). Every public call on an
+ * mutex, so that a watcher may use the store), then unlinks the files
+ * store_files_unlink handed it. Every public call on an
  * account runs between the two; internal helpers expect it held. */
 void store_enter(struct store_account *acct);
 void store_leave(struct store_account *acct);
@@ -268,8 +273,12 @@ unsigned store_root_expunge_horizon(const struct store_root *root);
  * message uses any more; their names into *unused_r as above. */
 enum store_error store_files_drop_unused(struct store_account *acct, const int64_t *ids,
 					 size_t n, char ***unused_r);
-/* After the commit: unlink the files of a list from store_rows_expunge
- * or store_files_drop_unused, and free it (NULL: nothing). */
+/* After the commit, under the handle's mutex: the files of a list from
+ * store_rows_expunge or store_files_drop_unused are unlinked by
+ * store_leave, after the mutex is released and the hub told (removing
+ * thousands of files, each a discard on some file systems, took seconds
+ * in which every other caller of the account waited). The list is
+ * taken (NULL: nothing); with acct NULL it is only freed. */
 void store_files_unlink(struct store_account *acct, char **names);
 
 /* Normalise a keyword list (space separated) into a sorted, unique,

@@ -127,13 +127,6 @@ enum store_error store_root_linger(struct store_root *root, unsigned seconds);
  * `tern user del` asks for this through the control socket before it
  * takes the account's folder. Returns whether one was closed. Blocking. */
 bool store_root_release(struct store_root *root, const char *address);
-/* Tell the sessions watching the account (hub.h, HUB_CHANGE_ACCOUNT)
- * that its store may have been taken away: `tern user del` asks for this
- * through the control socket once the folder is gone, so that a session
- * in IDLE, which holds no handle, tries to take it again
- * (store_account_get_again) and ends, rather than idling on until its
- * client's next command. False for an address that cannot be one. */
-bool store_root_gone(struct store_root *root, const char *address);
 /* The free-space floor of the data folder's file system ([limits]
  * min_free_space; 0, the default, = none): below it store_append_begin
  * answers STORE_ERR_NO_SPACE (IMAP's OVERQUOTA), as the queue refuses

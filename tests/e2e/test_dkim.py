@@ -6,10 +6,16 @@
 # keygen printed (its dnsfunc answers, no DNS server needed), and so
 # does OpenDKIM (`opendkim -t` with TestPublicKeys). Mail that
 # comes in on port 25 is not signed; `tern dkim list` shows the keys; a
-# key rewritten on disk is used from the next message on.
+# key rewritten on disk is used from the next message on. Attacks: From
+# fields of odd forms (case, comments, trailing dot, IDN, two domains,
+# two fields, literals), no body, a body of line ends, 10,000 fields, a
+# 1 MB field, BDAT chunks cut inside every CRLF, a key swapped for a
+# symlink and 10,000 other files in the key folder while it runs, and
+# kill -9 under signing submissions: nothing acknowledged is lost.
 import base64
 import os
 import pwd
+import random
 import re
 import smtplib
 import subprocess
@@ -20,7 +26,7 @@ import pytest
 
 import tern_harness as th
 from test_sendmail import as_sender
-from test_smtp import delivered
+from test_smtp import delivered, mailbox
 
 DOMAIN = "sign.example"
 ALICE = "alice@" + DOMAIN
@@ -254,3 +260,150 @@ def test_broken_key_defers(srv):
     assert s.sendmail(ALICE, [th.USER], message(mark), mail_options=["BODY=8BITMIME"]) == {}
     s.quit()
     verify_all(srv, delivered(srv, mark)[0])
+
+
+def submit(srv, msg):
+    """msg (bytes) submitted on 587 by alice: the reply to its data."""
+    s = th.smtp_submission(srv.submission_port, ALICE, th.PASSWORD)
+    try:
+        s.mail(ALICE, ["BODY=8BITMIME"])
+        s.rcpt(th.USER)
+        return s.data(msg)
+    finally:
+        s.quit()
+
+
+def test_odd_messages(srv):
+    """From fields of odd forms and odd headers and bodies: each message
+    is taken, and signed (verifying) exactly when its From names one
+    domain with keys; the server goes on serving."""
+    big = "X-Big: " + "\r\n ".join(["x" * 70] * 15000)    # 1 MB, folded: not signed
+    many = "".join("X-N%d: %d\r\n" % (i, i) for i in range(10000))
+    huge_subject = "Subject: " + "\r\n ".join(["s" * 70] * 2000)   # over the signer's bound
+    cases = [
+        # (From field(s), more header, body, signed)
+        ("From: Alice <alice@SIGN.Example>\r\n", "", "hi\r\n", True),
+        ("From: (c) alice@sign.example (Alice)\r\n", "", "hi\r\n", True),
+        ("From: \"A, B\" <alice@sign.example>, alice@Sign.example\r\n", "", "hi\r\n", True),
+        ("From: alice@sign.example.\r\n", "", "hi\r\n", False),
+        ("From: alice@xn--bcher-kva.example\r\n", "", "hi\r\n", False),
+        ("From: alice@sign.example, bob@other.example\r\n", "", "hi\r\n", False),
+        ("From: alice@sign.example\r\nFrom: alice@sign.example\r\n", "", "hi\r\n", False),
+        ("From: <>\r\n", "", "hi\r\n", False),
+        ("From: alice@[127.0.0.1]\r\n", "", "hi\r\n", False),
+        ("From: alice@sign.example\r\n", "", None, True),            # no body at all
+        ("From: alice@sign.example\r\n", "", "\r\n" * 500, True),   # only line ends
+        ("From: alice@sign.example\r\n", "", "", True),             # an empty body
+        ("From: alice@sign.example\r\n", big + "\r\n", "hi\r\n", True),
+        ("From: alice@sign.example\r\n", many, "hi\r\n", True),
+        ("From: alice@sign.example\r\n", huge_subject + "\r\n", "hi\r\n", False),
+    ]
+    for i, (from_, more, body, signed) in enumerate(cases):
+        mark = marker()
+        head = from_ + "To: demo@localhost\r\nMessage-ID: <%s@x>\r\n" % mark + more
+        msg = (head + ("" if body is None else "\r\n" + body)).encode()
+        code, text = submit(srv, msg)
+        assert code == 250, (i, code, text)
+        stored = delivered(srv, mark)[0]
+        if signed:
+            verify_all(srv, stored)
+        else:
+            assert signatures(stored) == [], i
+
+
+def test_bdat_chunks_split_line_ends(srv):
+    """BDAT chunks cut between the CR and the LF of every line end (the
+    header's end included), and one octet each at the header's end: the
+    signature covers what was stored."""
+    mark = marker()
+    msg = message(mark)
+    cuts = [i + 1 for i in range(len(msg)) if msg[i:i + 2] == b"\r\n"]
+    end = msg.index(b"\r\n\r\n")
+    cuts = sorted(set(cuts + list(range(end - 2, end + 6))))
+    c = th.RawSMTP(srv.submissions_port, tls=True)
+    assert c.cmd("EHLO laptop.example")[0] == 250
+    token = base64.b64encode(("\0%s\0%s" % (ALICE, th.PASSWORD)).encode()).decode()
+    assert c.cmd("AUTH PLAIN " + token)[0] == 235
+    c.send("MAIL FROM:<%s> BODY=8BITMIME\r\nRCPT TO:<%s>\r\n" % (ALICE, th.USER))
+    assert [c.reply()[0] for _ in range(2)] == [250, 250]
+    start = 0
+    for cut in cuts:
+        c.send(b"BDAT %d\r\n" % (cut - start) + msg[start:cut])
+        assert c.reply()[0] == 250
+        start = cut
+    c.send(b"BDAT %d LAST\r\n" % (len(msg) - start) + msg[start:])
+    assert c.reply()[0] == 250
+    assert c.cmd("QUIT")[0] == 221
+    c.close()
+    verify_all(srv, delivered(srv, mark)[0])
+
+
+def test_key_folder_attacks(srv):
+    """The key folder while the server runs: a key replaced by a symlink
+    to a good key elsewhere is not followed (the mail waits, 451, as for
+    a broken key); 10,000 other files beside the keys change nothing."""
+    folder = os.path.join(srv.data_dir, "dkim", DOMAIN)
+    key = [n for n in os.listdir(folder) if n.startswith("rsa-")][0]
+    path = os.path.join(folder, key)
+    aside = os.path.join(srv.data_dir, "aside.key")
+    os.rename(path, aside)
+    os.symlink(aside, path)
+    try:
+        code, _ = submit(srv, message(marker()))
+        assert code == 451
+    finally:
+        os.unlink(path)
+        os.rename(aside, path)
+    for i in range(10000):
+        with open(os.path.join(folder, "junk%d.txt" % i), "w"):
+            pass
+    try:
+        mark = marker()
+        assert submit(srv, message(mark))[0] == 250
+        verify_all(srv, delivered(srv, mark)[0])
+    finally:
+        for i in range(10000):
+            os.unlink(os.path.join(folder, "junk%d.txt" % i))
+
+
+def test_kill9_while_signing(srv):
+    """kill -9 of the server under signing submissions (last here: it
+    restarts the module's server): every message that got its 250 is
+    delivered once, its two signatures verifying; none is kept twice."""
+    rnd = random.Random()
+    sent = {}
+
+    def next_job():
+        if len(sent) >= 2000:
+            return None
+        mark = marker()
+        sent[mark] = True
+        return mark, ALICE, [th.USER], message(mark)
+
+    old = srv.servers[-1]
+    load = th.SmtpLoad(srv.submission_port, next_job, 6, per_session=rnd.randrange(1, 6),
+                       connect=lambda: th.smtp_submission(srv.submission_port, ALICE,
+                                                          th.PASSWORD))
+    load.start()
+    target = rnd.randrange(5, 40)
+    assert th.wait_for(lambda: len(load.acked) >= target, interval=0.005), len(load.acked)
+    old.kill9()
+    load.join()
+    assert not load.refused, load.refused
+    print("%d acked, %d cut" % (len(load.acked), len(load.lost)))
+    srv.start()
+
+    def by_mark():
+        found = {}
+        for m in mailbox(srv, th.USER, th.PASSWORD):
+            mark = re.search(rb"^Subject: (m-[0-9a-f]+)\r$", m.split(b"\r\n\r\n", 1)[0], re.M)
+            if mark is not None:
+                found.setdefault(mark.group(1).decode(), []).append(m)
+        return found if all(mark in found for mark in load.acked) else None
+    found = th.wait_for(by_mark, timeout=th.TIMEOUT)
+    assert found, "acknowledged mail lost"
+    for mark in load.acked:
+        assert len(found[mark]) == 1, mark
+        verify_all(srv, found[mark][0])
+    for mark in load.lost:
+        assert len(found.get(mark, [])) <= 1, mark

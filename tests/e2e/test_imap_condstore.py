@@ -14,7 +14,7 @@ import pytest
 
 import tern_harness as th
 
-USERS = ["cs%d@localhost" % i for i in range(1, 9)]
+USERS = ["cs%d@localhost" % i for i in range(1, 10)]
 
 
 @pytest.fixture(scope="module")
@@ -306,3 +306,64 @@ def test_mbsync_stays_a_noop(imap):
         sync.noop_run()
     finally:
         sync.cleanup()
+
+
+def test_no_vanished_in_uid_search_by_number(imap):
+    # RFC 7162 3.2.10.2: no VANISHED during a UID SEARCH whose keys hold
+    # message numbers (the client's numbers, from before the expunge);
+    # one by UID may carry it
+    user = USERS[8]
+    fill(imap, user, 3)
+    r = raw(imap, user, enable="QRESYNC")
+    r.ok("SELECT INBOX")
+    uids = [int(re.search(rb"UID (\d+)", x).group(1)) for x in r.ok("UID FETCH 1:* (UID)")]
+    other = session(imap, user)
+    other.select("INBOX")
+    expunge(other, str(uids[1]))
+    other.logout()
+    untagged = r.ok("UID SEARCH 2")
+    # message 2 is still the expunged one for this client
+    assert untagged == [b"* SEARCH %d" % uids[1]], untagged
+    assert r.ok("NOOP") == [b"* VANISHED %d" % uids[1]]
+    r.ok("LOGOUT")
+
+
+@pytest.mark.parametrize("names, listed", [
+    ("QRESYNC CONDSTORE", b"* ENABLED QRESYNC CONDSTORE"),
+    ("CONDSTORE QRESYNC", b"* ENABLED CONDSTORE QRESYNC"),
+    ("QRESYNC CONDSTORE QRESYNC CONDSTORE", b"* ENABLED QRESYNC CONDSTORE"),
+])
+def test_enable_names_what_it_enabled(imap, names, listed):
+    # RFC 7162 3.2.3: both orders enable both, and the answer says so
+    r = raw(imap, USERS[6])
+    assert r.ok("ENABLE " + names) == [listed]
+    assert r.ok("ENABLE CONDSTORE QRESYNC") == [b"* ENABLED"]
+    r.ok("LOGOUT")
+
+
+def test_held_expunge_keeps_highestmodseq_below(imap):
+    # RFC 7162 3.2: FETCH holds another session's expunge back but may
+    # carry a later MODSEQ; its tagged OK tells a HIGHESTMODSEQ below the
+    # expunge, so a client that keeps it and drops the connection still
+    # learns of the expunge at its next QRESYNC
+    user = USERS[8]
+    fill(imap, user, 3)
+    r = raw(imap, user, enable="QRESYNC")
+    untagged = r.ok("SELECT INBOX")
+    uidvalidity = int(re.search(rb"UIDVALIDITY (\d+)", b"\n".join(untagged)).group(1))
+    uids = [int(re.search(rb"UID (\d+)", x).group(1)) for x in r.ok("UID FETCH 1:* (UID)")]
+    other = session(imap, user)
+    other.select("INBOX")
+    expunge(other, str(uids[1]))
+    assert other.uid("STORE", str(uids[0]), "+FLAGS.SILENT", "(\\Flagged)")[0] == "OK"
+    other.logout()
+    untagged, done = r.cmd("FETCH 1 (FLAGS)")
+    seen = [int(x) for x in re.findall(rb"MODSEQ \((\d+)\)", b"\n".join(untagged))]
+    told = re.search(rb"OK \[HIGHESTMODSEQ (\d+)\] FETCH completed", done)
+    assert seen and told, (untagged, done)
+    assert int(told.group(1)) < max(seen)
+    r.close()
+    r = raw(imap, user, enable="QRESYNC")
+    untagged = r.ok("SELECT INBOX (QRESYNC (%d %s))" % (uidvalidity, told.group(1).decode()))
+    assert b"* VANISHED (EARLIER) %d" % uids[1] in untagged, untagged
+    r.ok("LOGOUT")

@@ -126,7 +126,9 @@ def test_kill9_under_load(env):
                 assert files.get(key) == [ident], (key, ident, files.get(key))
                 states = queued.get(ident, {})
                 for address in remote:
-                    assert states.get(address) == ("queued", "remote"), (key, ident, states)
+                    # tried or not yet (the harness's relayhost is closed)
+                    assert states.get(address) in (("queued", "remote"), ("deferred", "remote")), \
+                        (key, ident, states)
         else:
             # no 250: delivered to all its local recipients or to none
             assert present in ([], local), (key, present, local)

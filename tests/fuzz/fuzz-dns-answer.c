@@ -31,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	a = dns_answer_parse(type, status, data + 1, size - 1);
 	if (a->type != type || a->status >= DNS_STATUS__COUNT || a->count > DNS_ANSWER_MAX ||
 	    (a->status != DNS_OK && a->count != 0) || (a->status == DNS_OK && a->count == 0) ||
-	    a->ttl > DNS_TTL_MAX)
+	    a->ttl > DNS_TTL_MAX || dns_answer_size(a) < sizeof(*a) ||
+	    dns_answer_size(a) > sizeof(*a) + DNS_ANSWER_MAX * (sizeof(struct dns_addr) + 1100) + size)
 		__builtin_trap();
 	for (size_t i = 0; i < a->count; i++) {
 		switch (type) {

@@ -297,6 +297,39 @@ static void test_smtp_keys(void **state)
 	load_fails("[smtp]\npregreet_delay = 61\n", "t.conf:2: [smtp] pregreet_delay: must be from 0 to 60");
 }
 
+/* [queue]'s outbound keys (queue-route.c parses transport and
+ * relayhost at the queue's start: test-queue-route). */
+static void test_queue_relay_keys(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	load_ok(&cfg, "[queue]\n");
+	assert_string_equal(cfg.queue.relayhost, "");
+	assert_string_equal(cfg.queue.relayhost_tls, "may");
+	assert_string_equal(cfg.queue.source_address, "");
+	assert_int_equal(cfg.queue.destination_concurrency, 20);
+	assert_false(cfg.queue.relayhost_auth_unverified);
+	config_free(&cfg);
+	load_ok(&cfg, "[queue]\nrelayhost = [2001:db8::1]:587\nrelayhost_tls = verify\n"
+		      "relayhost_user = me@example.org\nrelayhost_password = secret\n"
+		      "source_address = 192.0.2.1, 2001:db8::2\ndestination_concurrency = 1\n");
+	assert_string_equal(cfg.queue.relayhost_tls, "verify");
+	assert_string_equal(cfg.queue.relayhost_password, "secret");
+	assert_string_equal(cfg.queue.source_address, "192.0.2.1, 2001:db8::2");
+	assert_int_equal(cfg.queue.destination_concurrency, 1);
+	config_free(&cfg);
+
+	load_fails("[queue]\nrelayhost_tls = starttls\n",
+		   "t.conf:2: [queue] relayhost_tls: expected none, may, encrypt or verify");
+	load_fails("[queue]\nsource_address = 192.0.2.1,192.0.2.2\n",
+		   "t.conf:2: [queue] source_address: expected an IPv4 and/or an IPv6 address");
+	load_fails("[queue]\nsource_address = mail.example.org\n",
+		   "t.conf:2: [queue] source_address: expected an IPv4 and/or an IPv6 address");
+	load_fails("[queue]\ndestination_concurrency = 0\n",
+		   "t.conf:2: [queue] destination_concurrency: must be from 1 to 1000");
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
@@ -611,6 +644,7 @@ int main(void)
 		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_addr_list),
 		cmocka_unit_test(test_smtp_keys),
+		cmocka_unit_test(test_queue_relay_keys),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_file_and_set),
 		cmocka_unit_test(test_parse_size),

@@ -48,7 +48,7 @@ static void test_request_parse(void **state)
 	/* a NUL inside */
 	assert_int_equal(control_request_parse("queue-hold A\0B", 14, &req, &error), -1);
 
-	/* the bounds: a verb of 32, an argument of 128, and one more each */
+	/* the bounds: a verb of 32, an argument of 320, and one more each */
 	memset(line, 'a', CONTROL_VERB_MAX);
 	line[CONTROL_VERB_MAX] = ' ';
 	memset(line + CONTROL_VERB_MAX + 1, 'X', CONTROL_ARG_MAX);

@@ -1,6 +1,6 @@
 /* test-dns-answer - DNS replies made into answers, without a server:
  * records and TTLs of MX (a null MX among them), A, AAAA, TXT and PTR
- * replies built byte by byte; negative TTLs from the SOA (RFC 2308 5)
+ * replies built byte by byte (of 100 MX, the 64 best kept); negative TTLs from the SOA (RFC 2308 5)
  * and their caps; c-ares statuses mapped to permanent and temporary
  * failures; and broken replies (every truncation, a reserved label type,
  * a compression loop, counts that lie, CNAME-only answers) that must give
@@ -166,6 +166,23 @@ static void test_mx(void **state)
 	rr_mx(&p, 9999999, 10, "mx.example.test");
 	a = parse(DNS_TYPE_MX, ARES_SUCCESS, &p);
 	assert_int_equal(a->ttl, DNS_TTL_MAX);
+	dns_answer_free(&a);
+
+	/* 100 records, the best last: the 64 of the lowest preferences are
+	 * kept, in the answer's order (1,000 would not fit this packet) */
+	begin(&p, 0, 100, 0, "example.test", 15);
+	for (unsigned i = 0; i < 100; i++) {
+		char host[32];
+
+		snprintf(host, sizeof(host), "m%u.example.test", i);
+		rr_mx(&p, 300, 100 - i, host);
+	}
+	a = parse(DNS_TYPE_MX, ARES_SUCCESS, &p);
+	assert_int_equal(a->status, DNS_OK);
+	assert_int_equal(a->count, DNS_ANSWER_MAX);
+	for (size_t i = 0; i < DNS_ANSWER_MAX; i++)
+		assert_int_equal(a->u.mx[i].preference, DNS_ANSWER_MAX - i);
+	assert_string_equal(a->u.mx[DNS_ANSWER_MAX - 1].host, "m99.example.test");
 	dns_answer_free(&a);
 }
 

@@ -5,7 +5,10 @@
  * the cache (a second lookup sends nothing, and answers after the server
  * is gone), one query for many waiters, cancelling, a server that never
  * answers (a timeout, temporary), one that answers SERVFAIL (temporary,
- * not kept), and the stop answering what waits. */
+ * not kept), the stop answering what waits, truncated answers without
+ * TCP and answers with another ID (temporary), and one whose small replies
+ * hold large answers (compressed names): the cache stays within its
+ * memory bound. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ftw.h>
@@ -438,11 +441,16 @@ static void test_timeout_and_stop(void **state)
 }
 
 /* A server that answers every query SERVFAIL (RFC 1035 4.1.1 RCODE 2):
- * the query's header and question sent back with QR and the code set. */
+ * the query's header and question sent back with QR and the code set;
+ * or, hostile, an answer marked truncated (TC) with no TCP to ask again
+ * on, or one with another ID. */
+enum servfail_mode { SERVFAIL_RCODE, SERVFAIL_TRUNCATED, SERVFAIL_WRONG_ID };
+
 struct servfail {
 	int fd;
 	pthread_t thread;
 	atomic_int answered;
+	enum servfail_mode mode;
 };
 
 static void *servfail_run(void *arg)
@@ -458,6 +466,12 @@ static void *servfail_run(void *arg)
 			continue;
 		buf[2] |= 0x80;                          /* QR */
 		buf[3] = (unsigned char)((buf[3] & 0xf0) | 2);   /* RCODE SERVFAIL */
+		if (sf->mode == SERVFAIL_TRUNCATED) {
+			buf[2] |= 0x02;                  /* TC */
+			buf[3] &= 0xf0;                  /* NOERROR */
+		} else if (sf->mode == SERVFAIL_WRONG_ID) {
+			buf[0] ^= 0x5a;
+		}
 		memset(buf + 6, 0, 6);                   /* no answer, authority, additional */
 		sendto(sf->fd, buf, (size_t)n, 0, (struct sockaddr *)&from, len);
 		atomic_fetch_add(&sf->answered, 1);
@@ -497,6 +511,171 @@ static void test_servfail(void **state)
 	pthread_join(sf.thread, NULL);
 }
 
+/* Truncated answers with no TCP behind them, answers with another ID:
+ * a temporary failure within the tries' timeouts, never a hang. */
+static void test_hostile_servers(void **state)
+{
+	(void)state;
+	for (int mode = SERVFAIL_TRUNCATED; mode <= SERVFAIL_WRONG_ID; mode++) {
+		struct sockaddr_in sin = { .sin_family = AF_INET };
+		socklen_t len = sizeof(sin);
+		struct servfail sf = { .fd = socket(AF_INET, SOCK_DGRAM, 0),
+				       .mode = (enum servfail_mode)mode };
+		struct world w;
+		struct result r;
+
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		assert_int_equal(bind(sf.fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+		assert_int_equal(getsockname(sf.fd, (struct sockaddr *)&sin, &len), 0);
+		assert_int_equal(pthread_create(&sf.thread, NULL, servfail_run, &sf), 0);
+		world_start(&w, ntohs(sin.sin_port), 1);
+		lookup(&w, &r, DNS_TYPE_TXT, "hostile.test");
+		assert_int_equal(r.status, DNS_TEMPFAIL);
+		assert_true(atomic_load(&sf.answered) >= 1);
+		world_stop(&w);
+		shutdown(sf.fd, SHUT_RDWR);
+		close(sf.fd);
+		pthread_join(sf.thread, NULL);
+	}
+}
+
+/* A server whose every MX answer is 50 exchangers of 200-octet names,
+ * each name but the first a label and a compression pointer (RFC 1035
+ * 4.1.4): about 1,200 octets on the wire, 10 KB once parsed. */
+static void *inflate_run(void *arg)
+{
+	struct servfail *sf = arg;
+	unsigned char q[1500], out[1232];
+	struct sockaddr_storage from;
+	socklen_t len = sizeof(from);
+	ssize_t n;
+
+	while ((n = recvfrom(sf->fd, q, sizeof(q), 0, (struct sockaddr *)&from, &len)) > 0) {
+		size_t qend = 12, o, longname;
+
+		while (qend < (size_t)n && q[qend] != 0)
+			qend += (size_t)q[qend] + 1;
+		qend += 5;   /* the root label, QTYPE, QCLASS */
+		if (n < 12 || qend > (size_t)n)
+			continue;
+		memcpy(out, q, qend);
+		out[2] = 0x81;                                  /* QR, RD */
+		out[3] = 0x80;                                  /* RA, NOERROR */
+		memset(out + 6, 0, 6);
+		out[7] = 50;                                    /* ANCOUNT */
+		o = qend;
+		for (unsigned i = 0; i < 50; i++) {
+			static const unsigned char rr[] = { 0xc0, 12, 0, 15, 0, 1, 0, 0, 0x0e, 0x10 };
+			size_t rdlen_at;
+
+			memcpy(out + o, rr, sizeof(rr));
+			o += sizeof(rr);
+			rdlen_at = o;
+			o += 2;
+			out[o++] = 0;
+			out[o++] = (unsigned char)i;            /* preference */
+			if (i == 0) {
+				longname = o;
+				for (int l = 0; l < 4; l++) {
+					out[o++] = 49;
+					memset(out + o, 'x', 49);
+					o += 49;
+				}
+				out[o++] = 0;
+			} else {
+				out[o++] = 1;
+				out[o++] = (unsigned char)('a' + i % 26);
+				out[o++] = (unsigned char)(0xc0 | (longname >> 8));
+				out[o++] = (unsigned char)(longname & 0xff);
+			}
+			out[rdlen_at] = (unsigned char)((o - rdlen_at - 2) >> 8);
+			out[rdlen_at + 1] = (unsigned char)((o - rdlen_at - 2) & 0xff);
+		}
+		sendto(sf->fd, out, o, 0, (struct sockaddr *)&from, len);
+		atomic_fetch_add(&sf->answered, 1);
+		len = sizeof(from);
+	}
+	return NULL;
+}
+
+#define INFLATE_NAMES 600
+
+struct inflate {
+	struct world *w;
+	char names[INFLATE_NAMES][32];
+	int started;                 /* at most 50 at a time: the server's socket holds so many */
+	atomic_int done;
+	size_t biggest;              /* the largest answer, parsed */
+	size_t entries, bytes;
+	int bad;                     /* answers not of 50 exchangers */
+};
+
+static void inflate_done(void *arg, const struct dns_answer *a)
+{
+	struct inflate *f = arg;
+
+	if (a->status != DNS_OK || a->count != 50)
+		f->bad++;
+	if (dns_answer_size(a) > f->biggest)
+		f->biggest = dns_answer_size(a);
+	if (f->started < INFLATE_NAMES)
+		dns_lookup(f->w->loop, DNS_TYPE_MX, f->names[f->started++], inflate_done, f);
+	atomic_fetch_add(&f->done, 1);
+}
+
+static void inflate_start(void *arg)
+{
+	struct inflate *f = arg;
+
+	while (f->started < 50)
+		dns_lookup(f->w->loop, DNS_TYPE_MX, f->names[f->started++], inflate_done, f);
+}
+
+static void inflate_usage(void *arg)
+{
+	struct inflate *f = arg;
+
+	dns_cache_usage(f->w->loop, &f->entries, &f->bytes);
+	atomic_fetch_add(&f->done, 1);
+}
+
+static void test_cache_memory(void **state)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	struct servfail sf = { .fd = socket(AF_INET, SOCK_DGRAM, 0) };
+	struct world w;
+	static struct inflate f;
+
+	(void)state;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(sf.fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(sf.fd, (struct sockaddr *)&sin, &len), 0);
+	assert_int_equal(pthread_create(&sf.thread, NULL, inflate_run, &sf), 0);
+	world_start(&w, ntohs(sin.sin_port), 2);
+	memset(&f, 0, sizeof(f));
+	f.w = &w;
+	for (int i = 0; i < INFLATE_NAMES; i++)
+		snprintf(f.names[i], sizeof(f.names[i]), "n%d.inflate.test", i);
+	loop_post(w.loop, inflate_start, &f);
+	for (int i = 0; i < 3000 && atomic_load(&f.done) < INFLATE_NAMES; i++)
+		usleep(10 * 1000);
+	assert_int_equal(atomic_load(&f.done), INFLATE_NAMES);
+	loop_post(w.loop, inflate_usage, &f);
+	for (int i = 0; i < 500 && atomic_load(&f.done) == INFLATE_NAMES; i++)
+		usleep(10 * 1000);
+	assert_int_equal(f.bad, 0);
+	/* 600 answers of 10 KB would be 6 MB: the oldest went */
+	assert_true(f.biggest > 10000);
+	assert_true(f.entries < INFLATE_NAMES);
+	assert_true(f.bytes <= 4u << 20);
+	assert_true(f.bytes > (4u << 20) - 2 * f.biggest);
+	world_stop(&w);
+	shutdown(sf.fd, SHUT_RDWR);
+	close(sf.fd);
+	pthread_join(sf.thread, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -504,6 +683,8 @@ int main(void)
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_timeout_and_stop),
 		cmocka_unit_test(test_servfail),
+		cmocka_unit_test(test_hostile_servers),
+		cmocka_unit_test(test_cache_memory),
 	};
 
 	if (access("/usr/sbin/dnsmasq", X_OK) != 0) {

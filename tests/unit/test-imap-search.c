@@ -272,6 +272,14 @@ static void test_return_charset(void **state)
 	prog = program("RETURN (SAVE) $");
 	assert_int_equal(prog->ret, IMAP_SEARCH_RET_SAVE);
 	assert_true(prog->uses_saved);
+	assert_false(prog->uses_seqs);      /* "$" is UIDs */
+	imap_search_program_free(&prog);
+	/* message numbers hold EXPUNGE back in UID SEARCH (RFC 7162 3.2.10.2) */
+	prog = program("OR UID 1:3 NOT 2");
+	assert_true(prog->uses_seqs);
+	imap_search_program_free(&prog);
+	prog = program("UID 1:* SEEN");
+	assert_false(prog->uses_seqs);
 	imap_search_program_free(&prog);
 	prog = program("CHARSET us-ascii SUBJECT x");
 	assert_true(prog->needs_text);

@@ -1,7 +1,8 @@
 /* test-smtp-client-ehlo - the extensions of EHLO replies as real servers
  * send them (Postfix, Exchange's old AUTH= form), SIZE with and without
  * a limit and with junk, case, unknown keywords, the greeting line never
- * taken for an extension, and a reply that is no 250. */
+ * taken for an extension, a reply that is no 250, and one whose text was
+ * cut (the cut line not read). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -80,11 +81,35 @@ static void test_variants(void **state)
 	assert_int_equal(e.auth, 0);
 }
 
+/* A reply longer than the text kept: the line cut at the bound is not
+ * read ("SIZE 10240000" cut to "SIZE 1" would bounce every message as
+ * too big), the lines before it are. */
+static void test_truncated(void **state)
+{
+	char text[16384];
+	size_t n = 0;
+	struct smtp_client_ehlo e;
+
+	(void)state;
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "250-x\r\n250-PIPELINING\r\n");
+	/* the text kept: "x\nPIPELINING" (12), then lines of '\n' + 996 */
+	for (int i = 0; i < 8; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "250-X-%0994d\r\n", i);
+	/* 7,988, and '\n' + 196: 8,185; "\nSIZE 1" fills the 8,192 */
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "250-%0196d\r\n", 0);
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "250 SIZE 10240000\r\n");
+	e = parse(text);
+	assert_true(smtp_client_ehlo_has(&e, SMTP_EXT_PIPELINING));
+	assert_int_equal(e.size_max, 0);
+	assert_false(smtp_client_ehlo_has(&e, SMTP_EXT_SIZE));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_postfix),
 		cmocka_unit_test(test_variants),
+		cmocka_unit_test(test_truncated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,13 +7,18 @@
  * arrive, DATA and BDAT, refused greeting, MAIL and DATA, a lost
  * connection before the final reply, endless line / trickle / garbage
  * peers ending in a deferral within bounds, QUIT without reply,
- * connection reuse, AUTH only over TLS; and against tern's own SMTP
+ * connection reuse, AUTH only over TLS, replies out of turn (before
+ * their command, with the 354, during the data), a server that stops
+ * reading mid-message (the block timeout), one that closes after each
+ * step in turn, the exact bytes of 300 KB of random line ends, dots, NULs
+ * and 8-bit; and against tern's own SMTP
  * server (smtp-harness.h): STARTTLS, BDAT, several recipients, two
  * messages on one connection. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +44,8 @@
  *   "X"      close the connection
  *   "E"      wait for the client to close (EOF)
  *   "Z"      write garbage forever (until the client closes)
- *   "L"      write one endless line (until the client closes) */
+ *   "L"      write one endless line (until the client closes)
+ *   "H"      stop reading: hold the connection 4 s, then close */
 struct peer {
 	int lfd;
 	uint16_t port;
@@ -198,6 +204,9 @@ static void *peer_run(void *arg)
 			while (peer_read(p, fd, in, &len, sizeof(in)) == 0)
 				len = 0;
 			break;
+		case 'H':
+			sleep(4);
+			break;
 		case 'Z':
 		case 'L': {
 			char junk[1024];
@@ -267,6 +276,7 @@ struct run {
 	int next[2];
 	char tls_version[32];
 	bool next_refused;                /* smtp_client_next said no */
+	const char *server_name;          /* the name to verify; NULL: "localhost" */
 	int fd;
 	char path[64];
 };
@@ -351,7 +361,8 @@ static double run_go_tls(struct run *run, uint16_t port, double max_s, bool impl
 	sin->sin_family = AF_INET;
 	sin->sin_port = htons(port);
 	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	snprintf(t.server_name, sizeof(t.server_name), "localhost");
+	snprintf(t.server_name, sizeof(t.server_name), "%s",
+		 run->server_name != NULL ? run->server_name : "localhost");
 	smtp_client_start(core_loop(t_h.core, 0), &t, &run->msgs[0]);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += (time_t)max_s;
@@ -515,6 +526,101 @@ static void test_stuffing(void **state)
 	assert_memory_equal(p.data, "..a\r\n...b\r\nc\r\nd\r\n\r\n..\r\n\xe9t\xe9\r\n..\r\n.\r\n",
 			    p.data_len);
 	run_free(&run);
+}
+
+/* The wire form of a message, worked out here apart from the client's
+ * encoder: each CRLF, lone CR and lone LF a CRLF, a last line ended, for
+ * DATA the dots doubled at line starts and the ".CRLF" after. */
+static size_t wire_form(const unsigned char *in, size_t len, bool stuff, char *out)
+{
+	size_t k = 0;
+	bool line_start = true;
+
+	for (size_t i = 0; i < len; i++) {
+		if (in[i] == '\r' || in[i] == '\n') {
+			if (in[i] == '\r' && i + 1 < len && in[i + 1] == '\n')
+				i++;
+			out[k++] = '\r';
+			out[k++] = '\n';
+			line_start = true;
+			continue;
+		}
+		if (line_start && in[i] == '.' && stuff)
+			out[k++] = '.';
+		out[k++] = (char)in[i];
+		line_start = false;
+	}
+	if (!line_start) {
+		out[k++] = '\r';
+		out[k++] = '\n';
+	}
+	if (stuff) {
+		memcpy(out + k, ".\r\n", 3);
+		k += 3;
+	}
+	return k;
+}
+
+/* 300 KB of line ends, dots, NULs, 8-bit and text at random, a CRLF and
+ * a CR + "." cut by the 128 KiB pieces the client reads, ending in a
+ * lone "." without its line end: what arrives (DATA, then BDAT) is the
+ * wire form exactly, no CR or LF but in CRLF. */
+static void test_wire_bytes(void **state)
+{
+	static const char *const data[] = {
+		">220 p", "<EHLO", ">250-p|250 8BITMIME", "<MAIL", ">250 ok", "<RCPT", ">250 ok",
+		"<DATA", ">354 go", "D", ">250 ok", "<QUIT", ">221 bye", "E", NULL,
+	};
+	static const char *const bdat[] = {
+		">220 p", "<EHLO", ">250-p|250-8BITMIME|250 CHUNKING", "<MAIL", ">250 ok", "<RCPT",
+		">250 ok", "B", ">250 ok", "<QUIT", ">221 bye", "E", NULL,
+	};
+	static const unsigned char alphabet[] = { '\r', '\n', '.', '\0', 0xff, 0x80, ' ', 'a',
+						  'b', '\r', '\n', '.' };
+	const size_t len = 300 * 1024;
+	unsigned char *m = malloc(len);
+	char *want = malloc(2 * len + 8);
+	struct peer *p = malloc(sizeof(*p));
+	uint32_t x = 2463534242u;
+
+	(void)state;
+	assert_non_null(m);
+	assert_non_null(want);
+	assert_non_null(p);
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		m[i] = alphabet[x % sizeof(alphabet)];
+	}
+	memcpy(m + (128u << 10) - 1, "\r\n", 2);
+	memcpy(m + (256u << 10) - 1, "\r.", 2);
+	memcpy(m + len - 2, "\n.", 2);
+	for (int b = 0; b < 2; b++) {
+		struct run run;
+		size_t want_len = wire_form(m, len, b == 0, want);
+
+		peer_start(p, b == 0 ? data : bdat);
+		run_init(&run, "", 1, one);
+		assert_int_equal(write(run.fd, m, len), (ssize_t)len);
+		run.msgs[0].length = len;
+		run.msgs[0].eightbit = true;
+		run_go(&run, p->port, 10);
+		peer_finish(p);
+		assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
+		assert_int_equal(p->data_len, want_len);
+		assert_memory_equal(p->data, want, want_len);
+		for (size_t i = 0; i < p->data_len; i++) {
+			if (p->data[i] == '\r')
+				assert_true(i + 1 < p->data_len && p->data[i + 1] == '\n');
+			if (p->data[i] == '\n')
+				assert_true(i > 0 && p->data[i - 1] == '\r');
+		}
+		run_free(&run);
+	}
+	free(p);
+	free(want);
+	free(m);
 }
 
 static void test_bdat(void **state)
@@ -790,6 +896,103 @@ static void test_bad_peers(void **state)
 	bad_peer(silent, 1);
 }
 
+/* A server's reply sent before the command it answers (a pipelining
+ * desync, or a forger's guess): the 250 that came with the 354 is no
+ * answer to the end of data, nor one with the greeting to EHLO, nor one
+ * that came while the message was going out: deferred, never delivered. */
+static void test_out_of_turn(void **state)
+{
+	static const char *const with_354[] = {
+		">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA",
+		">354 go|250 2.0.0 queued before the data came", "E", NULL,
+	};
+	static const char *const with_greeting[] = { ">220 p|250 p", "E", NULL };
+	static const char *const bdat[] = {
+		">220 p", "<EHLO", ">250-p|250-PIPELINING|250 CHUNKING", "<MAIL", "<RCPT",
+		">250 ok|250 ok|250 2.0.0 the chunk, before it came", "E", NULL,
+	};
+	/* 354 to RCPT is no acceptance (nor MAIL's 354 one) */
+	static const char *const rcpt_354[] = {
+		">220 p", "<EHLO", ">250-p|250 PIPELINING", "<MAIL", "<RCPT", ">250 ok|354 go",
+		"<QUIT", ">221 bye", "E", NULL,
+	};
+	const char *const *scripts[] = { with_354, with_greeting, bdat, rcpt_354 };
+	struct peer p;
+	struct run run;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++) {
+		peer_start(&p, scripts[i]);
+		run_init(&run, BODY, 1, one);
+		run.policy.timeouts.command = 2;
+		assert_true(run_go(&run, p.port, 10) < 4);
+		peer_finish(&p);
+		assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+		run_free(&run);
+	}
+}
+
+/* A server that stops reading in the middle of a message: the block
+ * timeout ends it (deferred), the rest of the message never waits for
+ * it. 64 MiB, more than the sockets' buffers hold. */
+static void test_stops_reading(void **state)
+{
+	static const char *const script[] = {
+		">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA",
+		">354 go", "H", NULL,
+	};
+	struct peer p;
+	struct run run;
+	char *big = malloc((64u << 20) + 1);
+	double took;
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'x', 64u << 20);
+	for (size_t i = 999; i < (64u << 20); i += 1000)
+		big[i] = '\n';
+	big[64u << 20] = '\0';
+	peer_start(&p, script);
+	run_init(&run, big, 1, one);
+	free(big);
+	run.policy.timeouts.block = 1;
+	took = run_go(&run, p.port, 10);
+	peer_finish(&p);
+	assert_true(took < 4);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	assert_int_equal(run.next[0], SMTP_CLIENT_NEXT_NONE);
+	run_free(&run);
+}
+
+/* A server that closes after each step of a session in turn: the
+ * recipient is deferred every time but the last (the 250 to the end of
+ * data was read), and no close waits for a timeout. */
+static void test_close_at_every_step(void **state)
+{
+	static const char *const steps[] = {
+		">220 p", "<EHLO", ">250-p|250 PIPELINING", "<MAIL", "<RCPT", ">250 ok|250 ok",
+		"<DATA", ">354 go", "D", ">250 ok",
+	};
+	const size_t n = sizeof(steps) / sizeof(steps[0]);
+	const char *script[sizeof(steps) / sizeof(steps[0]) + 2];
+
+	(void)state;
+	for (size_t k = 0; k <= n; k++) {
+		struct peer p;
+		struct run run;
+
+		memcpy(script, steps, k * sizeof(steps[0]));
+		script[k] = "X";
+		script[k + 1] = NULL;
+		peer_start(&p, script);
+		run_init(&run, BODY, 1, one);
+		assert_true(run_go(&run, p.port, 10) < 3);
+		peer_finish(&p);
+		assert_int_equal(run.status[0][0], k == n ? SMTP_CLIENT_DELIVERED : SMTP_CLIENT_DEFERRED);
+		run_free(&run);
+	}
+}
+
 static void test_starttls_refused_and_required(void **state)
 {
 	/* "may": STARTTLS refused, the mail goes in the clear */
@@ -1018,6 +1221,21 @@ static void test_tern_auth(void **state)
 	run_go(&run, t_h.port, 15);
 	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
 	run_free(&run);
+
+	/* a trusted certificate for another name: "verify" defers to the
+	 * next MX, the credentials never sent */
+	fake_queue_reset();
+	run_init(&run, BODY, 1, rcpts);
+	run.policy.tls = SMTP_CLIENT_TLS_VERIFY;
+	run.policy.auth_user = "alice@example.org";
+	run.policy.auth_password = T_PASSWORD;
+	run.msgs[0].sender = "alice@example.org";
+	run.server_name = "mx.other.example";
+	run_go(&run, t_h.port, 15);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	assert_int_equal(run.next[0], SMTP_CLIENT_NEXT_MX);
+	assert_int_equal(fake_queue.n_queued, 0);
+	run_free(&run);
 }
 
 static void test_tern_verify_fails(void **state)
@@ -1055,11 +1273,15 @@ int main(void)
 		cmocka_unit_test(test_helo_fallback),
 		cmocka_unit_test(test_stuffing),
 		cmocka_unit_test(test_bdat),
+		cmocka_unit_test(test_wire_bytes),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_large),
 		cmocka_unit_test(test_refused_steps),
 		cmocka_unit_test(test_quit_unanswered),
 		cmocka_unit_test(test_bad_peers),
+		cmocka_unit_test(test_out_of_turn),
+		cmocka_unit_test(test_stops_reading),
+		cmocka_unit_test(test_close_at_every_step),
 		cmocka_unit_test(test_starttls_refused_and_required),
 		cmocka_unit_test(test_auth_needs_tls),
 		cmocka_unit_test(test_reuse),

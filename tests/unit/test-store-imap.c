@@ -1155,6 +1155,63 @@ static void test_hub_mailbox_changes(void **state)
 	hub_watch_remove(&w);
 }
 
+/* What a watcher called in the notifying thread finds: the files are
+ * unlinked after the mutex is released and the hub told, so that
+ * removing thousands of them (seconds where each unlink is a discard)
+ * keeps no other caller of the account waiting. */
+struct unlink_seen {
+	struct store_account *acct;
+	int calls;
+	size_t files;
+	enum store_error status;
+};
+
+static void on_expunge(void *arg, const struct hub_change *change)
+{
+	struct unlink_seen *s = arg;
+	struct store_mailbox box;
+
+	if (change->kind == HUB_CHANGE_APPEND)
+		return;
+	s->calls++;
+	s->files = msg_files(s->acct);
+	/* the handle is free again (this would wait forever under it) */
+	s->status = store_mailbox_get(s->acct, "INBOX", &box);
+	store_mailbox_free(&box);
+}
+
+static void test_unlink_after_leave(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox_ref inbox = test_ref(f->acct, "INBOX");
+	struct unlink_seen s = { .acct = f->acct, .status = STORE_ERR_IO };
+	struct hub_watch *w;
+	uint32_t *gone, new_uids[2];
+	size_t n;
+
+	for (int i = 0; i < 4; i++)
+		append(f->acct, "INBOX", "x\r\n", STORE_FLAG_DELETED, NULL);
+	assert_int_equal(store_mailbox_create(f->acct, "a", STORE_SPECIAL_NONE), STORE_OK);
+	append(f->acct, "a", "y\r\n", 0, NULL);
+	w = hub_watch_add(ADDR, 0, NULL, on_expunge, &s);
+	assert_int_equal(store_expunge_deleted(f->acct, &inbox, (uint32_t[]){ 1, 2 }, 2, &gone, &n),
+			 STORE_OK);
+	free(gone);
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(s.files, 5);
+	assert_int_equal(s.status, STORE_OK);
+	assert_int_equal(msg_files(f->acct), 3);
+	/* MOVE keeps its files (the copies use them); DELETE's go after */
+	assert_int_equal(store_move(f->acct, &inbox, (uint32_t[]){ 3 }, 1, "a", new_uids), STORE_OK);
+	assert_int_equal(msg_files(f->acct), 3);
+	s.calls = 0;
+	assert_int_equal(store_mailbox_delete(f->acct, "a"), STORE_OK);
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(s.files, 3);
+	assert_int_equal(msg_files(f->acct), 1);
+	hub_watch_remove(&w);
+}
+
 /* An index.db of schema 3 gets its counts, subscriptions and keywords. */
 /* Close the account, make its index.db an older one (`undo`), and open
  * it again: the migrations run. */
@@ -1270,6 +1327,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_structure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hub_mailbox_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unlink_after_leave, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v5, setup, teardown),

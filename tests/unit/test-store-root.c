@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "store/hub.h"
+#include "store/root-control.h"
 #include "store/store.h"
 #include "tmpdir.h"
 #include "store-ref.h"
@@ -469,31 +469,33 @@ static void gone_seen(void *arg, const struct hub_change *change)
 	int *seen = arg;
 
 	assert_int_equal(change->kind, HUB_CHANGE_ACCOUNT);
-	assert_string_equal(change->address, "u@example.org");
+	assert_string_equal(change->address, "U@example.org");
 	(*seen)++;
 }
 
-/* store_root_gone reaches every watch of the account (whatever mailbox
- * it watches), and only those. */
-static void test_root_gone(void **state)
+/* The word that an account's store was taken away, as `user del` sends
+ * it to the server (store_changes_forward's CHANGE argument), reaches
+ * every watch of the account, whatever mailbox it watches, and only
+ * those. */
+static void test_account_change(void **state)
 {
-	char *dir = tmpdir_new("store-root");
-	struct store_root *root;
+	struct hub_change gone = { .address = "U@example.org", .kind = HUB_CHANGE_ACCOUNT }, got;
+	char arg[CONTROL_ARG_MAX + 1], address[CONTROL_ARG_MAX + 1];
 	struct hub_watch *inbox, *other;
 	int seen = 0, not_seen = 0;
 
 	(void)state;
-	assert_int_equal(store_root_open(dir, &root), STORE_OK);
+	assert_true(store_change_format(&gone, arg, sizeof(arg)));
+	assert_string_equal(arg, "account,0,0,0,U@example.org");
+	assert_true(store_change_parse(arg, &got, address));
+	assert_int_equal(got.kind, HUB_CHANGE_ACCOUNT);
 	inbox = hub_watch_add("u@example.org", 1, NULL, gone_seen, &seen);
 	other = hub_watch_add("v@example.org", 1, NULL, gone_seen, &not_seen);
-	assert_true(store_root_gone(root, "U@example.org"));
+	assert_int_equal(hub_notify(&got), 1);
 	assert_int_equal(seen, 1);
 	assert_int_equal(not_seen, 0);
-	assert_false(store_root_gone(root, "no address"));
 	hub_watch_remove(&inbox);
 	hub_watch_remove(&other);
-	store_root_close(&root);
-	tmpdir_free(dir);
 }
 
 int main(void)
@@ -508,7 +510,7 @@ int main(void)
 		cmocka_unit_test(test_get_again_deleted),
 		cmocka_unit_test(test_get_again_recreated),
 		cmocka_unit_test(test_get_again_during_removal),
-		cmocka_unit_test(test_root_gone),
+		cmocka_unit_test(test_account_change),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR + 1);

@@ -1,0 +1,590 @@
+/* queue-relay - outbound delivery's manager, on one of the core's I/O
+ * loops: a scan of queue.db (a job) finds the remote recipients that are
+ * due (queued, or deferred until now: next_try survives restarts), with
+ * their messages' envelopes and files; each message not already in
+ * flight is split per recipient domain into groups that go out in
+ * parallel (queue-relay-dest.c), each destination with at most [queue]
+ * destination_concurrency at once; when every group of a message is
+ * over, a job records the results in queue.db (deferred: the retry
+ * schedule's next try; expired: failed), sends the reports they call for
+ * (queue-report.c: a bounce, a delay warning, "relayed"/"delivered") and
+ * takes a message done with everywhere out of the queue. A timer wakes
+ * the scan at the earliest retry; a flush or a release wakes it at
+ * once (queue_relay_kick). */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/errmsg.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "queue/queue-relay.h"
+
+/* Recipients per scan. */
+#define QUEUE_RELAY_SCAN_BATCH 1000
+
+/* ---- connection slots per destination ---- */
+
+bool queue_relay_slot_take(struct queue_relay *r, const char *dest)
+{
+	struct queue_relay_count *c = NULL;
+
+	for (size_t i = 0; i < r->n_counts && c == NULL; i++)
+		if (strcmp(r->counts[i].dest, dest) == 0)
+			c = &r->counts[i];
+	if (c == NULL) {
+		r->counts = realloc(r->counts, (r->n_counts + 1) * sizeof(*r->counts));
+		if (r->counts == NULL)
+			abort();
+		c = &r->counts[r->n_counts++];
+		memset(c, 0, sizeof(*c));
+		strncpy(c->dest, dest, sizeof(c->dest) - 1);
+	}
+	if (c->n >= r->q->cfg->queue.destination_concurrency)
+		return false;
+	c->n++;
+	return true;
+}
+
+void queue_relay_slot_put(struct queue_relay *r, const char *dest)
+{
+	for (size_t i = 0; i < r->n_counts; i++) {
+		if (strcmp(r->counts[i].dest, dest) != 0)
+			continue;
+		if (--r->counts[i].n == 0)
+			r->counts[i] = r->counts[--r->n_counts];
+		return;
+	}
+}
+
+void queue_relay_park(struct queue_relay *r, struct queue_relay_group *g)
+{
+	struct queue_relay_group **p = &r->parked;
+
+	while (*p != NULL)
+		p = &(*p)->park_next;
+	g->park_next = NULL;
+	*p = g;
+}
+
+struct queue_relay_group *queue_relay_unpark(struct queue_relay *r, const char *dest)
+{
+	for (struct queue_relay_group **p = &r->parked; *p != NULL; p = &(*p)->park_next) {
+		struct queue_relay_group *g = *p;
+
+		if (strcmp(g->dest, dest) == 0) {
+			*p = g->park_next;
+			return g;
+		}
+	}
+	return NULL;
+}
+
+/* ---- messages ---- */
+
+static void queue_relay_msg_free(struct queue_relay_msg *m)
+{
+	for (size_t i = 0; i < m->n_groups; i++) {
+		struct queue_relay_group *g = &m->groups[i];
+
+		for (size_t t = 0; t < g->n_tries; t++) {
+			free(g->tries[t]);
+			free(g->maps[t]);
+		}
+		free(g->tries);
+		free(g->maps);
+		free(g->which);
+	}
+	free(m->groups);
+	free(m->rcpts);
+	if (m->fd >= 0)
+		close(m->fd);
+	queue_record_free(&m->rec);
+	free(m);
+}
+
+static const char *queue_relay_domain(const char *address)
+{
+	const char *at = strrchr(address, '@');
+
+	return at != NULL ? at + 1 : "";
+}
+
+/* The due recipients of m in groups per domain. */
+static void queue_relay_msg_group(struct queue_relay_msg *m)
+{
+	m->groups = calloc(m->n_rcpts, sizeof(*m->groups));
+	if (m->groups == NULL)
+		abort();
+	for (size_t i = 0; i < m->n_rcpts; i++) {
+		const char *domain = queue_relay_domain(m->rcpts[i].address);
+		struct queue_relay_group *g = NULL;
+
+		for (size_t k = 0; k < m->n_groups && g == NULL; k++)
+			if (strcasecmp(m->groups[k].domain, domain) == 0)
+				g = &m->groups[k];
+		if (g == NULL) {
+			g = &m->groups[m->n_groups++];
+			g->m = m;
+			strncpy(g->domain, domain, sizeof(g->domain) - 1);
+			if ((g->which = calloc(m->n_rcpts, sizeof(*g->which))) == NULL)
+				abort();
+		}
+		g->which[g->n++] = i;
+	}
+	m->groups_left = m->n_groups;
+}
+
+/* ---- the scan (a job) ---- */
+
+struct queue_relay_scan {
+	struct queue_relay *r;
+	char (*skip)[QUEUE_ID_LEN + 1];  /* the messages in flight when it began */
+	size_t n_skip;
+	struct queue_db_due *due;        /* copies (strings malloc'd) */
+	size_t n_due;
+	struct queue_relay_msg *found;
+	int64_t next_try;
+	bool full;
+};
+
+static void queue_relay_scan_add(void *ctx, const struct queue_db_due *due)
+{
+	struct queue_relay_scan *s = ctx;
+	struct queue_db_due *d;
+
+	for (size_t i = 0; i < s->n_skip; i++)
+		if (strcmp(s->skip[i], due->id) == 0)
+			return;
+	s->due = realloc(s->due, (s->n_due + 1) * sizeof(*s->due));
+	if (s->due == NULL)
+		abort();
+	d = &s->due[s->n_due++];
+	*d = *due;
+	if ((d->id = strdup(due->id)) == NULL || (d->address = strdup(due->address)) == NULL)
+		abort();
+}
+
+/* Open the message of due[from] and take its due recipients (every row
+ * of the same id that follows: the scan is ordered by message). NULL
+ * when its file is gone (removed meanwhile). */
+static struct queue_relay_msg *queue_relay_scan_open(struct queue_relay_scan *s, size_t from,
+						     size_t to)
+{
+	struct queue *q = s->r->q;
+	const char *id = s->due[from].id;
+	struct queue_relay_msg *m = calloc(1, sizeof(*m));
+	char head[QUEUE_FIELD_MAX + 32], *eol;
+	struct stat st;
+	ssize_t got;
+
+	if (m == NULL)
+		abort();
+	m->r = s->r;
+	m->fd = openat(q->msg_fd, id, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (m->fd < 0 || queue_file_envelope(q, id, m->fd, &m->rec) != 0 || fstat(m->fd, &st) < 0)
+		goto fail;
+	/* past the Return-Path line tern wrote: the receiver adds its own */
+	got = pread(m->fd, head, sizeof(head) - 1, 0);
+	if (got <= 0)
+		goto fail;
+	head[got] = '\0';
+	if ((eol = strstr(head, "\r\n")) == NULL)
+		goto fail;
+	m->offset = (uint64_t)(eol + 2 - head);
+	m->length = (uint64_t)st.st_size - m->offset;
+	if (queue_srs_sender(q, m->rec.env.sender, m->sender) != MAIL_SRS_OK)
+		strncpy(m->sender, m->rec.env.sender, sizeof(m->sender) - 1);
+	m->rcpts = calloc(to - from, sizeof(*m->rcpts));
+	if (m->rcpts == NULL)
+		abort();
+	for (size_t i = from; i < to; i++) {
+		unsigned idx = s->due[i].idx;
+
+		if (idx >= m->rec.env.n_rcpts || m->rec.env.rcpts[idx].local)
+			continue;
+		m->rcpts[m->n_rcpts++] = (struct queue_relay_rcpt){
+			.idx = idx,
+			.address = m->rec.env.rcpts[idx].address,
+		};
+	}
+	if (m->n_rcpts == 0)
+		goto fail;
+	queue_relay_msg_group(m);
+	return m;
+fail:
+	if (m->fd < 0 || m->rec.env.rcpts == NULL)
+		log_event(LOG_LEVEL_WARN, "queue", NULL, NULL,
+			  "msg=\"cannot read a message to relay\" queue_id=%s", id);
+	queue_relay_msg_free(m);
+	return NULL;
+}
+
+static void queue_relay_scan_work(void *arg)
+{
+	struct queue_relay_scan *s = arg;
+	struct queue *q = s->r->q;
+	int64_t now = queue_now();
+	size_t n = 0;
+	struct queue_relay_msg **tail = &s->found;
+
+	if (queue_db_due(q->db, false, now, QUEUE_RELAY_SCAN_BATCH, queue_relay_scan_add, s, &n) !=
+		    DB_OK ||
+	    queue_db_next_try(q->db, false, now, &s->next_try) != DB_OK)
+		s->next_try = now + 60;
+	s->full = n == QUEUE_RELAY_SCAN_BATCH;
+	for (size_t i = 0; i < s->n_due;) {
+		size_t j = i + 1;
+		struct queue_relay_msg *m;
+
+		while (j < s->n_due && strcmp(s->due[j].id, s->due[i].id) == 0)
+			j++;
+		if ((m = queue_relay_scan_open(s, i, j)) != NULL) {
+			*tail = m;
+			tail = &m->next;
+		}
+		i = j;
+	}
+}
+
+/* The timer set for `when` (seconds since the epoch), unless it is set
+ * for earlier already. */
+static void queue_relay_arm(struct queue_relay *r, int64_t when)
+{
+	int64_t now = queue_now();
+
+	if (when <= 0 || r->stopping)
+		return;
+	if (loop_timer_pending(r->timer) && r->timer_at <= when)
+		return;
+	r->timer_at = when;
+	loop_timer_start(r->timer, when > now ? (uint64_t)(when - now) * 1000 : 0);
+}
+
+static void queue_relay_scan_start(struct queue_relay *r);
+
+static void queue_relay_scan_done(void *arg)
+{
+	struct queue_relay_scan *s = arg;
+	struct queue_relay *r = s->r;
+	struct queue_relay_msg *m, *next;
+
+	r->scanning = false;
+	for (size_t i = 0; i < s->n_due; i++) {
+		free((char *)s->due[i].id);
+		free((char *)s->due[i].address);
+	}
+	free(s->due);
+	free(s->skip);
+	for (m = s->found; m != NULL; m = next) {
+		next = m->next;
+		if (r->stopping) {
+			queue_relay_msg_free(m);
+			continue;
+		}
+		m->next = r->inflight;
+		r->inflight = m;
+		for (size_t i = 0; i < m->n_groups; i++)
+			queue_relay_group_start(&m->groups[i]);
+	}
+	queue_relay_arm(r, s->next_try);
+	if (s->full)
+		r->scan_again = true;
+	free(s);
+	if (r->scan_again && !r->stopping)
+		queue_relay_scan_start(r);
+}
+
+static void queue_relay_scan_start(struct queue_relay *r)
+{
+	struct queue_relay_scan *s;
+	size_t n = 0;
+
+	if (r->stopping)
+		return;
+	if (r->scanning) {
+		r->scan_again = true;
+		return;
+	}
+	r->scan_again = false;
+	r->scanning = true;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		abort();
+	s->r = r;
+	for (struct queue_relay_msg *m = r->inflight; m != NULL; m = m->next)
+		n++;
+	if (n > 0 && (s->skip = calloc(n, sizeof(*s->skip))) == NULL)
+		abort();
+	for (struct queue_relay_msg *m = r->inflight; m != NULL; m = m->next)
+		memcpy(s->skip[s->n_skip++], m->rec.id, QUEUE_ID_LEN + 1);
+	loop_job(r->loop, queue_relay_scan_work, queue_relay_scan_done, s);
+}
+
+/* ---- recording a message's results (a job) ---- */
+
+/* The report a recipient's result calls for, queued (a failure, a delay
+ * warning once, a delivery the sender asked to hear of, or "relayed").
+ * false when it was due and could not be queued. */
+static bool queue_relay_report(struct queue *q, const struct queue_relay_msg *m,
+			       const struct queue_relay_rcpt *rc, int64_t now)
+{
+	struct queue_report_rcpt rr = {
+		.idx = rc->idx,
+		.status = rc->status,
+		.remote_mta = rc->remote_mta[0] != '\0' ? rc->remote_mta : NULL,
+		.diagnostic_type = rc->remote ? "smtp" : "X-tern",
+		.diagnostic = rc->error,
+		.last_attempt = now,
+	};
+
+	if (rc->state == QUEUE_STATE_FAILED)
+		rr.action = MAIL_DSN_FAILED;
+	else if (rc->state == QUEUE_STATE_DELIVERED)
+		/* RFC 3461 5.2.2: a next hop without DSN is "relayed" */
+		rr.action = rc->relayed ? MAIL_DSN_RELAYED : MAIL_DSN_DELIVERED;
+	else if (queue_schedule_warn_due(&q->schedule, m->rec.arrival, now))
+		rr.action = MAIL_DSN_DELAYED;
+	else
+		return true;
+	if (queue_report(q, m->rec.id, &rr, 1) == 0)
+		return true;
+	log_event(LOG_LEVEL_WARN, "queue", NULL, NULL,
+		  "msg=\"cannot queue a report now\" queue_id=%s to=%s", m->rec.id, rc->address);
+	return false;
+}
+
+static void queue_relay_record_work(void *arg)
+{
+	struct queue_relay_msg *m = arg;
+	struct queue *q = m->r->q;
+	struct queue_db_result *res = calloc(m->n_rcpts, sizeof(*res));
+	int64_t now = queue_now();
+	size_t n = 0;
+	bool found = false;
+	unsigned left = 1;
+
+	if (res == NULL)
+		abort();
+	for (size_t i = 0; i < m->n_rcpts; i++) {
+		struct queue_relay_rcpt *rc = &m->rcpts[i];
+
+		if (!rc->tried)
+			continue;
+		if (rc->state == QUEUE_STATE_DEFERRED &&
+		    queue_schedule_expired(&q->schedule, m->rec.arrival, now))
+			rc->state = QUEUE_STATE_FAILED;
+		/* the report first: a failure whose report cannot be queued
+		 * now stays deferred, so that a later try reports it (a
+		 * failed recipient counts as done once reported) */
+		if (!queue_relay_report(q, m, rc, now) && rc->state == QUEUE_STATE_FAILED)
+			rc->state = QUEUE_STATE_DEFERRED;
+		res[n++] = (struct queue_db_result){
+			.id = m->rec.id,
+			.idx = rc->idx,
+			.state = rc->state,
+			.error = rc->state == QUEUE_STATE_DELIVERED ? NULL : rc->error,
+			.arrival = m->rec.arrival,
+		};
+		if (rc->state == QUEUE_STATE_DELIVERED)
+			log_event(LOG_LEVEL_INFO, "queue", NULL, NULL,
+				  "msg=\"relayed\" queue_id=%s to=%s relay=%s connection=%s",
+				  m->rec.id, rc->address, rc->remote_mta, rc->reused ? "reused" : "new");
+		else
+			log_event(LOG_LEVEL_WARN, "queue", NULL, NULL,
+				  "msg=\"relay %s\" queue_id=%s to=%s error=\"%s\"",
+				  queue_state_name(rc->state), m->rec.id, rc->address, rc->error);
+	}
+	if (n > 0 && queue_db_record(q->db, res, n, now, &q->schedule, &m->next_try) != DB_OK)
+		m->next_try = now + 60;
+	free(res);
+	/* removed meanwhile: already out of the queue */
+	if (queue_db_exists(q->db, m->rec.id, &found) == DB_OK && found &&
+	    queue_db_undelivered(q->db, m->rec.id, &left) == DB_OK && left == 0) {
+		queue_file_finish(q, m->rec.id);
+		atomic_fetch_add(&q->n_finished, 1);
+	}
+}
+
+static void queue_relay_record_done(void *arg)
+{
+	struct queue_relay_msg *m = arg, **p;
+	struct queue_relay *r = m->r;
+	bool untried = false;
+
+	for (p = &r->inflight; *p != NULL; p = &(*p)->next) {
+		if (*p == m) {
+			*p = m->next;
+			break;
+		}
+	}
+	for (size_t i = 0; i < m->n_rcpts; i++)
+		untried |= !m->rcpts[i].tried;
+	queue_relay_arm(r, m->next_try);
+	queue_relay_msg_free(m);
+	/* recipients left for a destination's free slot, or a scan that
+	 * found more than one batch: look again now */
+	if (untried || r->scan_again)
+		queue_relay_scan_start(r);
+}
+
+void queue_relay_group_done(struct queue_relay_group *g)
+{
+	struct queue_relay_msg *m = g->m;
+	struct queue_relay_group *next;
+
+	if (g->has_slot) {
+		g->has_slot = false;
+		queue_relay_slot_put(m->r, g->dest);
+		/* the slot goes to the oldest group waiting for it */
+		if (!m->r->stopping && (next = queue_relay_unpark(m->r, g->dest)) != NULL)
+			queue_relay_group_unpark(next);
+	}
+	if (--m->groups_left > 0)
+		return;
+	loop_job(m->r->loop, queue_relay_record_work, queue_relay_record_done, m);
+}
+
+/* ---- starting, waking, stopping ---- */
+
+static void queue_relay_timer_fired(void *arg)
+{
+	struct queue_relay *r = arg;
+
+	r->timer_at = 0;
+	queue_relay_scan_start(r);
+}
+
+static void queue_relay_kicked(void *arg)
+{
+	queue_relay_scan_start(arg);
+}
+
+static void queue_relay_stopped(void *arg)
+{
+	struct queue_relay *r = arg;
+
+	pthread_mutex_lock(&r->lock);
+	r->stopping = true;
+	pthread_mutex_unlock(&r->lock);
+	r->stop_hook = NULL;
+	loop_timer_stop(r->timer);
+	/* what waits for a slot stays due, untried */
+	while (r->parked != NULL) {
+		struct queue_relay_group *g = r->parked;
+
+		r->parked = g->park_next;
+		queue_relay_group_done(g);
+	}
+}
+
+static void queue_relay_begin(void *arg)
+{
+	struct queue_relay *r = arg;
+
+	r->timer = loop_timer_new(r->loop, queue_relay_timer_fired, r);
+	r->stop_hook = loop_on_stop(r->loop, queue_relay_stopped, r);
+	if (r->stop_hook == NULL) {
+		queue_relay_stopped(r);
+		return;
+	}
+	queue_relay_scan_start(r);
+}
+
+/* [queue] source_address (config.c checked it). */
+static void queue_relay_sources(struct queue_relay *r, const char *value)
+{
+	char copy[2 * INET6_ADDRSTRLEN + 2], *save = NULL;
+
+	snprintf(copy, sizeof(copy), "%s", value);
+	for (char *t = strtok_r(copy, ", ", &save); t != NULL; t = strtok_r(NULL, ", ", &save)) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&r->source4;
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&r->source6;
+
+		if (inet_pton(AF_INET, t, &sin->sin_addr) == 1)
+			sin->sin_family = AF_INET;
+		else if (inet_pton(AF_INET6, t, &sin6->sin6_addr) == 1)
+			sin6->sin6_family = AF_INET6;
+	}
+}
+
+int queue_relay_start(struct queue *q, struct loop *loop, char **error_r)
+{
+	const struct config *cfg = q->cfg;
+	struct queue_relay *r = calloc(1, sizeof(*r));
+	const char *err;
+
+	if (r == NULL)
+		abort();
+	if ((err = queue_route_parse_table(cfg->queue.transport, &r->routes, &r->n_routes)) !=
+	    NULL) {
+		free(r);
+		return errmsg_set(error_r, "[queue] transport: %s", err);
+	}
+	if (cfg->queue.relayhost[0] != '\0') {
+		err = queue_route_parse_host(cfg->queue.relayhost, strlen(cfg->queue.relayhost),
+					     &r->relayhost);
+		if (err != NULL) {
+			free(r->routes);
+			free(r);
+			return errmsg_set(error_r, "[queue] relayhost: %s", err);
+		}
+		r->has_relayhost = true;
+	}
+	for (int t = 0; t < SMTP_CLIENT_TLS__COUNT; t++) {
+		smtp_client_policy_init(&r->policies[t], cfg);
+		r->policies[t].tls = (enum smtp_client_tls)t;
+	}
+	smtp_client_policy_init(&r->relay_policy, cfg);
+	(void)smtp_client_tls_parse(cfg->queue.relayhost_tls, &r->relay_policy.tls);
+	if (cfg->queue.relayhost_user[0] != '\0') {
+		r->relay_policy.auth_user = cfg->queue.relayhost_user;
+		r->relay_policy.auth_password = cfg->queue.relayhost_password;
+		r->relay_policy.auth_unverified = cfg->queue.relayhost_auth_unverified;
+	}
+	queue_relay_sources(r, cfg->queue.source_address);
+	r->q = q;
+	r->loop = loop;
+	pthread_mutex_init(&r->lock, NULL);
+	q->relay = r;
+	loop_post(loop, queue_relay_begin, r);
+	return 0;
+}
+
+void queue_relay_kick(struct queue *q)
+{
+	struct queue_relay *r = q->relay;
+
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->lock);
+	if (!r->stopping)
+		loop_post(r->loop, queue_relay_kicked, r);
+	pthread_mutex_unlock(&r->lock);
+}
+
+void queue_relay_free(struct queue *q)
+{
+	struct queue_relay *r = q->relay;
+
+	if (r == NULL)
+		return;
+	/* after the loops ended: what was in flight was recorded (its jobs
+	 * ran before the loop could end) or stays due */
+	loop_timer_free(&r->timer);
+	while (r->inflight != NULL) {
+		struct queue_relay_msg *m = r->inflight;
+
+		r->inflight = m->next;
+		queue_relay_msg_free(m);
+	}
+	pthread_mutex_destroy(&r->lock);
+	free(r->counts);
+	free(r->routes);
+	free(r);
+	q->relay = NULL;
+}

@@ -1,0 +1,135 @@
+/* queue-relay - what the two halves of outbound delivery share: the
+ * relay (queue-relay.c: finding due remote recipients in queue.db, the
+ * messages in flight, recording results, the retry timer) and one
+ * message's recipients of one domain on their way out
+ * (queue-relay-dest.c: the route, the DNS, the SMTP client sessions, the
+ * next address). Everything but queue_relay_kick runs on the relay's
+ * loop (one of the core's I/O loops). Nothing outside src/queue
+ * includes it. */
+#ifndef TERN_QUEUE_QUEUE_RELAY_H
+#define TERN_QUEUE_QUEUE_RELAY_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/dns.h"
+#include "queue/queue-private.h"
+#include "queue/queue-route.h"
+#include "smtp/smtp-client.h"
+#include "smtp/smtp-mx.h"
+
+/* Addresses one destination is tried at, at most, per message. */
+#define QUEUE_RELAY_ADDRS_MAX 16
+
+/* One due recipient of a message and what became of its try. */
+struct queue_relay_rcpt {
+	unsigned idx;
+	const char *address;         /* the envelope's */
+	bool tried;                  /* it has a result to record */
+	enum queue_state state;      /* DELIVERED, DEFERRED or FAILED */
+	bool remote;                 /* the result is a server's reply */
+	bool relayed;                /* delivered to a server without DSN */
+	bool reused;                 /* over a connection another message used before */
+	char status[16];             /* RFC 3463 */
+	char error[SMTP_CLIENT_TEXT_MAX + 64];
+	char remote_mta[256];
+};
+
+struct queue_relay_msg;
+
+/* The recipients of one message for one domain. */
+struct queue_relay_group {
+	struct queue_relay_msg *m;
+	char domain[256];
+	char dest[300];              /* the destination's key, for its connection count */
+	bool has_slot;               /* holds one of the destination's slots */
+	bool reused;                 /* went over another group's connection */
+	struct queue_relay_group *park_next;  /* waiting for a slot (queue_relay.parked) */
+	size_t *which;               /* indexes into m->rcpts */
+	size_t n;
+	/* the route */
+	const struct queue_route *route;  /* the operator's host, or NULL for MX */
+	const struct smtp_client_policy *policy;
+	bool implicit_tls;
+	uint16_t port;
+	struct smtp_mx_list hosts;   /* the exchangers (or the one host) in order */
+	size_t host_next;
+	enum dns_type asking;
+	struct dns_addr pending[DNS_ANSWER_MAX * 2];
+	size_t n_pending;
+	/* the addresses found, with their host's name */
+	struct sockaddr_storage addrs[QUEUE_RELAY_ADDRS_MAX];
+	char names[QUEUE_RELAY_ADDRS_MAX][254];
+	size_t n_addrs, addr_next;
+	bool plain;                  /* this address again without TLS (policy "may") */
+	/* the try under way: its recipients (freed with the message) */
+	struct smtp_client_target target;
+	struct smtp_client_message msg;
+	struct smtp_client_rcpt **tries;
+	size_t **maps;
+	size_t n_tries;
+};
+
+/* A message with due remote recipients, in flight. */
+struct queue_relay_msg {
+	struct queue_relay *r;
+	struct queue_record rec;
+	int fd;
+	uint64_t offset, length;     /* the message past its Return-Path line */
+	char sender[MAIL_SRS_ADDRESS_MAX + 1];
+	struct queue_relay_rcpt *rcpts;
+	size_t n_rcpts;
+	struct queue_relay_group *groups;
+	size_t n_groups, groups_left;
+	int64_t next_try;            /* the recording's earliest retry */
+	struct queue_relay_msg *next;
+};
+
+struct queue_relay {
+	struct queue *q;
+	struct loop *loop;
+	struct loop_timer *timer;
+	int64_t timer_at;            /* what the timer is set for (seconds since the epoch) */
+	struct loop_stop_hook *stop_hook;
+	pthread_mutex_t lock;        /* stopping, for queue_relay_kick */
+	bool stopping;
+	bool scanning, scan_again;
+	struct queue_route *routes;  /* [queue] transport */
+	size_t n_routes;
+	struct queue_route relayhost;
+	bool has_relayhost;
+	struct smtp_client_policy policies[SMTP_CLIENT_TLS__COUNT];
+	struct smtp_client_policy relay_policy;
+	/* [queue] source_address per family; AF_UNSPEC: the kernel's choice */
+	struct sockaddr_storage source4, source6;
+	struct queue_relay_msg *inflight;
+	struct queue_relay_group *parked;  /* groups waiting for a destination's slot, oldest first */
+	/* connections per destination now */
+	struct queue_relay_count {
+		char dest[300];
+		unsigned n;
+	} *counts;
+	size_t n_counts;
+};
+
+/* queue-relay-dest.c: send a group on its way (it waits, parked, while
+ * its destination is at [queue] destination_concurrency); when it is
+ * over, it calls queue_relay_group_done. */
+void queue_relay_group_start(struct queue_relay_group *g);
+/* A parked group's destination has a slot again: route and send it. */
+void queue_relay_group_unpark(struct queue_relay_group *g);
+/* queue-relay.c */
+void queue_relay_group_done(struct queue_relay_group *g);
+/* Take a connection slot of the destination (false: it is at [queue]
+ * destination_concurrency), give it back. */
+bool queue_relay_slot_take(struct queue_relay *r, const char *dest);
+void queue_relay_slot_put(struct queue_relay *r, const char *dest);
+/* Park a group until its destination has a slot; take the oldest parked
+ * group of a destination (NULL: none). */
+void queue_relay_park(struct queue_relay *r, struct queue_relay_group *g);
+struct queue_relay_group *queue_relay_unpark(struct queue_relay *r, const char *dest);
+
+#endif
