@@ -13,6 +13,7 @@
 #include "dir/dir.h"
 #include "dir/password.h"
 #include "core/control.h"
+#include "store/root-control.h"
 #include "store/store.h"
 
 static const char user_usage[] =
@@ -171,6 +172,13 @@ static int user_del(struct dir *dir, const char *data_dir, const struct user_arg
 		return user_fail(args, address, derr);
 	}
 	serr = store_remove_commit(&rm, args->keep_mail, &where);
+	/* The folder is gone from its place: sessions in IDLE, which hold
+	 * no handle, learn it now and end (store_account_get_again). */
+	if (serr == STORE_OK || where != NULL) {
+		struct hub_change gone = { .address = address, .kind = HUB_CHANGE_ACCOUNT };
+
+		store_changes_forward(data_dir, &gone, 1);
+	}
 	if (serr != STORE_OK && where == NULL) {
 		cli_fail("user del: %.320s deleted, but its mail folder could not be moved aside: %s",
 			 address, store_error_name(serr));

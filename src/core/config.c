@@ -199,6 +199,7 @@ static const struct config_key config_keys[] = {
 	UINT("imap", "idle_timeout", imap.conn.idle_timeout, "1800", 0, 86400),
 	UINT("imap", "line_length", imap.conn.line_length, "65536", 512, 1048576),
 	UINT("imap", "idle_keepalive", imap.idle_keepalive, "120", 1, 3600),
+	UINT("imap", "release_after", imap.release_after, "30", 1, 3600),
 
 	/* 5 minutes doubling to 4 hours, 5 days, a warning after 4 hours:
 	 * Postfix's figures, and RFC 5321 4.5.4.1's "at least 4-5 days" */

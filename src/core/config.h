@@ -114,6 +114,7 @@ struct config {
 	struct {
 		struct config_conn conn;    /* idle 1800 s (RFC 9051 5.4), lines 65536 */
 		unsigned idle_keepalive;    /* seconds between IDLE's "* OK Still here"; 120 */
+		unsigned release_after;     /* seconds after a command before an idle session gives its account handle back; 30 */
 	} imap;
 
 	/* [queue]: retries, expiry, delay warnings (queue/queue-schedule.h), SRS */

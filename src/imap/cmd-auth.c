@@ -85,6 +85,7 @@ static void imap_login_opened(struct imap_cmd *cmd)
 	}
 	/* the session releases it, also when the client is gone already */
 	s->acct = login->acct;
+	s->account_id = store_account_id(s->acct);
 	login->acct = NULL;
 	s->address = login->address;
 	login->address = NULL;

@@ -24,7 +24,15 @@ static void selected_changed(void *arg, const struct hub_change *change)
 	struct imap_session *s = arg;
 	struct imap_selected *sel = s->selected;
 
-	if (sel == NULL || change->mailbox_id != sel->ref.id)
+	if (sel == NULL)
+		return;
+	if (change->kind == HUB_CHANGE_ACCOUNT) {
+		/* the next sync takes the handle again, or ends the session */
+		sel->changed = true;
+		imap_idle_changed(s);
+		return;
+	}
+	if (change->mailbox_id != sel->ref.id)
 		return;
 	/* Already read (the session's own EXPUNGE, MOVE, or a sync that
 	 * came first), or this session's own STORE: nothing to read. */

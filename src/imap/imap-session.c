@@ -27,14 +27,16 @@
 #define IMAP_ARGS_MAX 8192
 
 /* An idle session pins no account handle (issue 8): the handle is given
- * back this long after the last command ended, and taken again in a job
- * before the next command runs. Inside IDLE each sync job takes it and
- * gives it back itself (imap-sync.c), since IDLE is how most clients sit
- * idle. Not shorter: a client that polls with NOOP instead would make
- * its account close and open again at every poll, an open costing an
- * fsync and a close two (the clean marker); [server] account_linger
- * then keeps a handle nobody holds open a few seconds more. */
-#define IMAP_RELEASE_MS 30000
+ * back [imap] release_after seconds (30) after the last command ended,
+ * and taken again in a job before the next command runs. Inside IDLE
+ * each sync job takes it and gives it back itself (imap-sync.c), since
+ * IDLE is how most clients sit idle. Not shorter: a client that polls
+ * with NOOP instead would make its account close and open again at
+ * every poll, an open costing an fsync and a close two (the clean
+ * marker); [server] account_linger then keeps a handle nobody holds open
+ * a few seconds more. Taking it again asks for the incarnation the login
+ * opened (store_account_get_again): an account deleted meanwhile ends
+ * the session (imap_session_account_gone). */
 
 static const char *const imap_state_names[] = {
 	[IMAP_STATE_NOT_AUTHENTICATED] = "not authenticated",
@@ -195,7 +197,8 @@ static void imap_cmd_finish(struct imap_cmd *cmd)
 	imap_cmd_free(s);
 	imap_parser_reset(s->parser);
 	if (s->acct != NULL && !conn_is_closing(s->conn))
-		conn_timer(s->conn, IMAP_RELEASE_MS, imap_session_release_due);
+		conn_timer(s->conn, (uint64_t)s->cfg->imap.release_after * 1000,
+			   imap_session_release_due);
 	if (!conn_is_closing(s->conn) && !s->waiting && !s->in_input)
 		conn_resume_input(s->conn);
 }
@@ -420,15 +423,34 @@ static void imap_acquire_work(struct imap_cmd *cmd)
 {
 	struct imap_cmd_full *full = (struct imap_cmd_full *)cmd;
 
-	full->acquired = store_account_get(cmd->s->ctx->store, cmd->s->address, &cmd->s->acct);
+	full->acquired = store_account_get_again(cmd->s->ctx->store, cmd->s->address,
+						 cmd->s->account_id, &cmd->s->acct);
+}
+
+void imap_session_account_gone(struct imap_session *s)
+{
+	char user[256];
+
+	if (conn_is_closing(s->conn))
+		return;
+	log_escape(user, sizeof(user), s->address, 200);
+	conn_log(s->conn, LOG_LEVEL_INFO, "msg=\"account gone\" user=\"%s\"", user);
+	imap_untagged(s, "BYE Account was removed, have to disconnect");
+	imap_selected_free(&s->selected);
+	s->state = IMAP_STATE_LOGOUT;
+	conn_close(s->conn, "account removed");
 }
 
 static void imap_acquire_done(struct imap_cmd *cmd)
 {
 	struct imap_cmd_full *full = (struct imap_cmd_full *)cmd;
 
+	if (full->acquired == STORE_ERR_GONE) {
+		imap_session_account_gone(cmd->s);
+		return;
+	}
 	if (full->acquired != STORE_OK) {
-		imap_cmd_fail(cmd, full->acquired, false, "store_account_get");
+		imap_cmd_fail(cmd, full->acquired, false, "store_account_get_again");
 		return;
 	}
 	imap_session_run(cmd->s, cmd, full->stream);

@@ -134,6 +134,9 @@ struct imap_session {
 	 * the handle back while idle (imap_session_release), taken again
 	 * before the next command and by IDLE's syncs. */
 	struct store_account *acct;
+	/* store_account_id of the handle the login got: taken again only
+	 * from that incarnation (store_account_get_again). */
+	uint64_t account_id;
 	struct imap_selected *selected; /* SELECTED only (imap-selected.h) */
 };
 
@@ -199,6 +202,12 @@ void imap_cmd_job(struct imap_cmd *cmd, void (*work)(struct imap_cmd *cmd),
  * job, since it may close the account) unless a job runs: for a session
  * with nothing to do. The next command, or sync, takes it again. */
 void imap_session_release(struct imap_session *s);
+
+/* Taking the handle back answered STORE_ERR_GONE: the account was
+ * deleted (or deleted and added again) while the session held no handle.
+ * Logs it, sends "* BYE" and closes the connection; the running
+ * command's tagged reply is never sent. */
+void imap_session_account_gone(struct imap_session *s);
 
 /* Lifecycle, called by imap.c's protocol callbacks. */
 struct imap_session *imap_session_new(struct conn *conn);

@@ -19,6 +19,7 @@ struct imap_sync_job {
 	uint64_t from;                  /* sel->modseq when the job started */
 	uint32_t last_uid;              /* the view's highest UID then */
 	enum store_error error;
+	bool account_gone;              /* taking the handle again: STORE_ERR_GONE */
 	struct store_message *changed;
 	size_t n_changed;
 	uint32_t *expunged;
@@ -52,8 +53,11 @@ static void sync_work(struct imap_cmd *cmd)
 	struct imap_session *s = cmd->s;
 	struct imap_sync_job *job = s->selected->job;
 
-	if (s->acct == NULL)
-		job->error = store_account_get(s->ctx->store, s->address, &s->acct);
+	if (s->acct == NULL) {
+		job->error = store_account_get_again(s->ctx->store, s->address, s->account_id,
+						     &s->acct);
+		job->account_gone = job->error == STORE_ERR_GONE;
+	}
 	if (s->acct != NULL)
 		sync_read(s, job);
 	if (job->release)
@@ -98,6 +102,11 @@ static void sync_done(struct imap_cmd *cmd)
 	/* The job is over: a connection that closes while the output below
 	 * waits for the client leaves nothing of it behind. */
 	sel->job = NULL;
+	if (job->account_gone && !conn_is_closing(s->conn)) {
+		sync_job_free(job);
+		imap_session_account_gone(s);
+		return;
+	}
 	if (job->error == STORE_ERR_GONE && !conn_is_closing(s->conn)) {
 		sync_job_free(job);
 		sync_gone(s);

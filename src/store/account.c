@@ -32,6 +32,9 @@
 
 #define STORE_CLEAN_MARKER "clean"
 #define STORE_SHARED_NOTE "shared"
+/* Opens of an account that may find its folder moved away under them
+ * (by removals that follow one another) before one gives up. */
+#define STORE_OPEN_TRIES 3
 
 /* A change committed under the handle's mutex, told to the hub after. */
 struct store_pending {
@@ -52,28 +55,32 @@ static enum store_error store_folder_fail(const char *what, const char *path, co
 	return err == ENOSPC || err == EDQUOT ? STORE_ERR_NO_SPACE : STORE_ERR_IO;
 }
 
-/* Make `name` in the folder fd (at `path`, for logs) and open it, durably
- * when new (an acknowledged message must not vanish with a folder whose
- * entry was never on disk), never through a symbolic link: the new
- * folder's descriptor, or -1 (logged). */
-static int store_folder_open(int fd, const char *path, const char *name, enum store_error *err_r)
+/* Open `name` in the folder fd (at `path`, for logs), never through a
+ * symbolic link; with `create`, make it first, durably when new (an
+ * acknowledged message must not vanish with a folder whose entry was
+ * never on disk). The new folder's descriptor, or -1: logged, except
+ * STORE_ERR_GONE (missing, without `create`). */
+static int store_folder_open(int fd, const char *path, const char *name, bool create,
+			     enum store_error *err_r)
 {
 	int next;
 
-	if (durable_mkdir(fd, name, 0700) < 0) {
+	if (create && durable_mkdir(fd, name, 0700) < 0) {
 		*err_r = store_folder_fail("cannot create folder", path, name);
 		return -1;
 	}
 	next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (next < 0)
-		*err_r = store_folder_fail("cannot open folder", path, name);
+		*err_r = !create && errno == ENOENT ? STORE_ERR_GONE :
+			store_folder_fail("cannot open folder", path, name);
 	return next;
 }
 
-/* Create DATA/mail/DOMAIN/LOCAL and its msg/ and fill acct->path and
- * acct->msg_fd; *account_fd_r gets the account folder, open. */
+/* Open (with `create`, make) DATA/mail/DOMAIN/LOCAL and its msg/ and
+ * fill acct->path and acct->msg_fd; *account_fd_r gets the account
+ * folder, open. */
 static enum store_error store_make_folders(struct store_account *acct, const char *data_dir,
-					   int *account_fd_r)
+					   bool create, int *account_fd_r)
 {
 	const char *at = strchr(acct->address, '@');
 	enum store_error err = STORE_OK;
@@ -83,27 +90,32 @@ static enum store_error store_make_folders(struct store_account *acct, const cha
 
 	*account_fd_r = -1;
 	snprintf(local, sizeof(local), "%.*s", (int)(at - acct->address), acct->address);
+	free(acct->path);
 	if (asprintf(&mail, "%s/mail", data_dir) < 0 ||
 	    asprintf(&domain, "%s/%s", mail, at + 1) < 0 ||
 	    asprintf(&acct->path, "%s/%s", domain, local) < 0)
 		abort();
-	if (durable_mkdir(AT_FDCWD, data_dir, 0700) < 0 ||
-	    (fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+	if (create && durable_mkdir(AT_FDCWD, data_dir, 0700) < 0) {
 		err = store_folder_fail("cannot create folder", data_dir, ".");
 		goto out;
 	}
-	next = store_folder_open(fd, data_dir, "mail", &err);
+	if ((fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		err = store_folder_fail("cannot open folder", data_dir, ".");
+		goto out;
+	}
+	next = store_folder_open(fd, data_dir, "mail", create, &err);
 	close(fd);
 	if ((fd = next) >= 0) {
-		next = store_folder_open(fd, mail, at + 1, &err);
+		next = store_folder_open(fd, mail, at + 1, create, &err);
 		close(fd);
 	}
 	if ((fd = next) >= 0) {
-		*account_fd_r = store_folder_open(fd, domain, local, &err);
+		*account_fd_r = store_folder_open(fd, domain, local, create, &err);
 		close(fd);
 	}
 	if (*account_fd_r >= 0)
-		acct->msg_fd = store_folder_open(*account_fd_r, acct->path, STORE_MSG_DIR, &err);
+		acct->msg_fd = store_folder_open(*account_fd_r, acct->path, STORE_MSG_DIR, create,
+						 &err);
 out:
 	free(mail);
 	free(domain);
@@ -194,29 +206,87 @@ static void store_marker_close(struct store_account *acct)
 	close(account_fd);
 }
 
-enum store_error store_account_load(struct store_account *acct, const char *data_dir)
+/* Whether the folder open at account_fd is still the one at `path`: a
+ * removal (store_remove_begin) that held it while this open waited for
+ * the flock has moved it aside. 1, 0, or -1 (logged). The descriptor
+ * keeps the old folder's inode in use, so no new folder can have it. */
+static int store_folder_moved(int account_fd, const char *path)
+{
+	struct stat held, there;
+
+	if (fstat(account_fd, &held) < 0) {
+		store_folder_fail("cannot check", path, ".");
+		return -1;
+	}
+	if (lstat(path, &there) < 0) {
+		if (errno == ENOENT)
+			return 1;
+		store_folder_fail("cannot check", path, ".");
+		return -1;
+	}
+	return held.st_dev != there.st_dev || held.st_ino != there.st_ino;
+}
+
+/* Open the account's folders and take the shared flock (*exclusive_r:
+ * the exclusive one was free, see store_account_load) on the folder that
+ * is still the account's. An open that raced a removal tries again
+ * (`create`: a new folder) or, without `create`, answers STORE_ERR_GONE. */
+static enum store_error store_account_lock(struct store_account *acct, const char *data_dir,
+					   bool create, int *account_fd_r, bool *exclusive_r)
 {
 	enum store_error err;
-	bool exclusive, repair;
-	int account_fd = -1;
+	int moved;
+
+	for (unsigned tries = 0;; tries++) {
+		if ((err = store_make_folders(acct, data_dir, create, account_fd_r)) != STORE_OK)
+			return err;
+		acct->lock_fd = openat(*account_fd_r, "lock", O_RDWR | (create ? O_CREAT : 0) |
+				       O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (acct->lock_fd < 0)
+			return !create && errno == ENOENT ? STORE_ERR_GONE :
+				store_folder_fail("cannot open lock", acct->path, "lock");
+		*exclusive_r = flock(acct->lock_fd, LOCK_EX | LOCK_NB) == 0;
+		if (!*exclusive_r && flock(acct->lock_fd, LOCK_SH) < 0)
+			return store_folder_fail("cannot lock", acct->path, "lock");
+		if ((moved = store_folder_moved(*account_fd_r, acct->path)) <= 0)
+			return moved < 0 ? STORE_ERR_IO : STORE_OK;
+		/* the lock is of a folder no longer the account's */
+		close(acct->lock_fd);
+		close(acct->msg_fd);
+		close(*account_fd_r);
+		acct->lock_fd = acct->msg_fd = *account_fd_r = -1;
+		if (!create)
+			return STORE_ERR_GONE;
+		if (tries == STORE_OPEN_TRIES) {
+			log_event(LOG_LEVEL_ERROR, "store", NULL, NULL,
+				  "msg=\"account folder keeps moving while opened\" user=%s",
+				  acct->address);
+			return STORE_ERR_IO;
+		}
+	}
+}
+
+enum store_error store_account_load(struct store_account *acct, const char *data_dir, bool create)
+{
+	enum store_error err;
+	bool exclusive = false, repair;
+	int account_fd = -1, index;
 
 	store_check_off_loop(__func__);
 	acct->data_dir = strdup(data_dir);
 	if (acct->data_dir == NULL)
 		abort();
-	if ((err = store_make_folders(acct, data_dir, &account_fd)) != STORE_OK)
-		goto out;
 	/* Every open handle holds a shared flock; the one that finds nobody
 	 * else here (exclusive) may repair, since no append is in flight. */
-	acct->lock_fd = openat(account_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (acct->lock_fd < 0) {
-		err = store_folder_fail("cannot open lock", acct->path, "lock");
+	if ((err = store_account_lock(acct, data_dir, create, &account_fd, &exclusive)) != STORE_OK)
 		goto out;
-	}
-	exclusive = flock(acct->lock_fd, LOCK_EX | LOCK_NB) == 0;
-	if (!exclusive && flock(acct->lock_fd, LOCK_SH) < 0) {
-		err = store_folder_fail("cannot lock", acct->path, "lock");
-		goto out;
+	if (!create) {
+		/* a folder without its index is no store to go on with */
+		index = store_entry_exists(account_fd, acct->path, STORE_INDEX_NAME);
+		if (index <= 0) {
+			err = index < 0 ? STORE_ERR_IO : STORE_ERR_GONE;
+			goto out;
+		}
 	}
 	if ((err = store_marker_open(acct, account_fd, exclusive, &repair)) != STORE_OK)
 		goto out;
@@ -272,7 +342,7 @@ enum store_error store_open(const char *data_dir, const char *address,
 	if (data_dir == NULL || address == NULL || (canon = store_address_canon(address)) == NULL)
 		return STORE_ERR_INVALID;
 	acct = store_account_new(canon);
-	if ((err = store_account_load(acct, data_dir)) != STORE_OK) {
+	if ((err = store_account_load(acct, data_dir, true)) != STORE_OK) {
 		store_account_unload(acct, false);
 		store_account_free(acct);
 		return err;
@@ -400,4 +470,9 @@ void store_release_memory(struct store_account *acct)
 const char *store_path(const struct store_account *acct)
 {
 	return acct->path;
+}
+
+uint64_t store_account_id(const struct store_account *acct)
+{
+	return acct->id;
 }

@@ -58,6 +58,7 @@ static const char *const hub_kind_names[] = {
 	[HUB_CHANGE_FLAGS] = "flags",
 	[HUB_CHANGE_EXPUNGE] = "expunge",
 	[HUB_CHANGE_MAILBOX] = "mailbox",
+	[HUB_CHANGE_ACCOUNT] = "account",
 };
 _Static_assert(sizeof(hub_kind_names) / sizeof(hub_kind_names[0]) == HUB_CHANGE__COUNT,
 	       "a name for every change kind");
@@ -329,6 +330,7 @@ size_t hub_notify(const struct hub_change *change)
 		/* Mailbox-wide changes (create, delete, rename) go to every
 		 * watch of the account. */
 		if (g->mailbox_id == 0 || change->kind == HUB_CHANGE_MAILBOX ||
+		    change->kind == HUB_CHANGE_ACCOUNT ||
 		    g->mailbox_id == change->mailbox_id)
 			n += hub_post_group_locked(g, change, &sync, &n_sync, &cap);
 	}

@@ -21,10 +21,12 @@ enum hub_change_kind {
 	HUB_CHANGE_FLAGS,      /* flags or keywords changed */
 	HUB_CHANGE_EXPUNGE,    /* message(s) removed */
 	HUB_CHANGE_MAILBOX,    /* mailbox created, deleted or renamed */
+	HUB_CHANGE_ACCOUNT,    /* the account's store may have been taken away
+				* (`tern user del`): mailbox NULL, mailbox_id 0 */
 	HUB_CHANGE__COUNT
 };
 
-/* "append", "flags", "expunge", "mailbox" (logs, and the changes another
+/* "append", "flags", "expunge", "mailbox", "account" (logs, and the changes another
  * process forwards: root-control.h); NULL for a value out of range. */
 const char *hub_change_kind_name(enum hub_change_kind kind);
 
@@ -40,7 +42,8 @@ struct hub_change {
 
 /* Watch an account's mailbox by id (store_mailbox_ref.id; 0: every
  * mailbox). HUB_CHANGE_MAILBOX (create, delete, rename: one change per
- * mailbox affected) goes to every watch of the account. A deleted
+ * mailbox affected) and HUB_CHANGE_ACCOUNT go to every watch of the
+ * account. A deleted
  * mailbox's row id may be taken again by a later one: a watcher compares
  * change->uidvalidity with its ref's. cb(arg, change)
  * runs on `loop` (or, with loop NULL, synchronously in the notifying thread:

@@ -280,8 +280,10 @@ static void store_root_drop(struct store_root *root, struct store_account *acct)
 		store_root_free(root);
 }
 
-enum store_error store_account_get(struct store_root *root, const char *address,
-				   struct store_account **acct_r)
+/* store_account_get (create, any id) and store_account_get_again
+ * (!create, the handle of incarnation `id` only). */
+static enum store_error store_root_get(struct store_root *root, const char *address, bool create,
+				       uint64_t id, struct store_account **acct_r)
 {
 	struct store_account *acct;
 	enum store_error err;
@@ -304,11 +306,15 @@ enum store_error store_account_get(struct store_root *root, const char *address,
 	       acct->state != STORE_ACCOUNT_OPEN)
 		pthread_cond_wait(&root->changed, &root->mutex);
 	if (acct != NULL) {
-		acct->refs++;
+		/* An open handle holds the folder's flock, so no removal has
+		 * taken it since: it is the account's current incarnation. */
+		err = create || acct->id == id ? STORE_OK : STORE_ERR_GONE;
+		if (err == STORE_OK)
+			acct->refs++;
 		pthread_mutex_unlock(&root->mutex);
 		free(canon);
-		*acct_r = acct;
-		return STORE_OK;
+		*acct_r = err == STORE_OK ? acct : NULL;
+		return err;
 	}
 	acct = store_account_new(canon);
 	acct->root = root;
@@ -320,8 +326,14 @@ enum store_error store_account_get(struct store_root *root, const char *address,
 	pthread_mutex_unlock(&root->mutex);
 
 	/* blocking, outside the mutex: other accounts are not held up */
-	err = store_account_load(acct, root->data_dir);
-
+	err = store_account_load(acct, root->data_dir, create);
+	if (err == STORE_OK && !create && acct->id != id) {
+		/* another account under the same address: not to be opened by
+		 * a session of the old one; closed as any handle is */
+		store_account_unload(acct, true);
+		store_root_drop(root, acct);
+		return STORE_ERR_GONE;
+	}
 	if (err != STORE_OK) {
 		/* closed before it leaves the table; waiters then try for
 		 * themselves */
@@ -335,6 +347,18 @@ enum store_error store_account_get(struct store_root *root, const char *address,
 	pthread_mutex_unlock(&root->mutex);
 	*acct_r = acct;
 	return STORE_OK;
+}
+
+enum store_error store_account_get(struct store_root *root, const char *address,
+				   struct store_account **acct_r)
+{
+	return store_root_get(root, address, true, 0, acct_r);
+}
+
+enum store_error store_account_get_again(struct store_root *root, const char *address,
+					 uint64_t id, struct store_account **acct_r)
+{
+	return store_root_get(root, address, false, id, acct_r);
 }
 
 void store_account_put(struct store_account **acctp)

@@ -2,6 +2,7 @@
  * (core/db.h's table), UIDVALIDITY allocation, and opening the file. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "core/log.h"
@@ -127,6 +128,36 @@ static const char store_schema_v6[] =
 	"CREATE TABLE structures(file_id INTEGER PRIMARY KEY, bodystructure BLOB NOT NULL,"
 	" body BLOB NOT NULL, envelope BLOB NOT NULL, data BLOB NOT NULL);";
 
+/* v7: the store's incarnation (store_account_id), a random 64-bit id in
+ * meta, written once when the store is made (or migrated to v7) and
+ * never changed: a session that gave its handle back takes it again only
+ * from the same incarnation (store_account_get_again). An account deleted
+ * and added again gets a new index.db, so a new id; a number drawn at
+ * random, unlike an inode number, is not reused when the old folder goes. */
+static enum db_result store_schema_v7_id(struct db *db, void *ctx)
+{
+	sqlite3_stmt *stmt;
+	uint64_t id = 0;
+	enum db_result r;
+
+	(void)ctx;
+	/* 0 is nobody's id (store_account_get_again never matches it) */
+	while (id == 0) {
+		if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id)) {
+			log_event(LOG_LEVEL_ERROR, "store", NULL, NULL,
+				  "msg=\"cannot draw the store's id\"");
+			return DB_ERR_IO;
+		}
+	}
+	stmt = db_prepare(db, "INSERT OR REPLACE INTO meta(key, value) VALUES('incarnation', ?)");
+	if (stmt == NULL)
+		return DB_ERR_IO;
+	sqlite3_bind_int64(stmt, 1, (int64_t)id);
+	r = db_step(db, stmt, "store id");
+	sqlite3_finalize(stmt);
+	return r;
+}
+
 static const struct {
 	const char *name;
 	enum store_special special;
@@ -209,7 +240,30 @@ static const struct db_migration store_migrations[] = {
 	{ store_schema_v4, NULL },
 	{ store_schema_v5, NULL },
 	{ store_schema_v6, NULL },
+	{ NULL, store_schema_v7_id },
 };
+
+/* The id v7 wrote (acct->id). */
+static enum store_error store_schema_read_id(struct store_account *acct)
+{
+	sqlite3_stmt *stmt = db_prepare(acct->db, "SELECT value FROM meta WHERE key = 'incarnation'");
+	enum db_result r;
+
+	if (stmt == NULL)
+		return STORE_ERR_IO;
+	r = db_step(acct->db, stmt, "store id");
+	if (r == DB_ROW)
+		acct->id = (uint64_t)sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (r == DB_ROW && acct->id != 0)
+		return STORE_OK;
+	if (r == DB_ROW || r == DB_OK) {
+		log_event(LOG_LEVEL_ERROR, "store", NULL, NULL,
+			  "msg=\"index has no store id\" user=%s", acct->address);
+		return STORE_ERR_CORRUPT;
+	}
+	return store_db_result(r);
+}
 
 enum store_error store_schema_open(struct store_account *acct)
 {
@@ -235,6 +289,9 @@ enum store_error store_schema_open(struct store_account *acct)
 	 * cached blobs. Writes still go through write(). */
 	if ((r = db_exec(acct->db, "PRAGMA mmap_size=" STORE_INDEX_MMAP, "map index")) != DB_OK)
 		return store_db_result(r);
-	return store_db_result(db_migrate(acct->db, store_migrations,
-					  sizeof(store_migrations) / sizeof(store_migrations[0]), acct));
+	r = db_migrate(acct->db, store_migrations,
+		       sizeof(store_migrations) / sizeof(store_migrations[0]), acct);
+	if (r != DB_OK)
+		return store_db_result(r);
+	return store_schema_read_id(acct);
 }

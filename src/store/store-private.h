@@ -46,6 +46,7 @@ struct store_account {
 	char *address;     /* canonical (store_address_canon) */
 	char *data_dir;    /* DATA */
 	char *path;        /* DATA/mail/DOMAIN/LOCAL */
+	uint64_t id;       /* the store's incarnation (schema v6, store_account_id) */
 	int msg_fd;        /* the open STORE_MSG_DIR folder (fsync, *at calls) */
 	int lock_fd;       /* holds a shared flock while the account is open */
 	/* A file was removed from msg/ while the handle was open: the clean
@@ -88,9 +89,13 @@ void store_check_off_loop(const char *function);
 
 /* A handle for a canonical address (taken over), not yet open. */
 struct store_account *store_account_new(char *address);
-/* Open it: folders, lock, index.db, repair when needed. On failure what
- * was opened stays for store_account_unload. Blocking. */
-enum store_error store_account_load(struct store_account *acct, const char *data_dir);
+/* Open it: folders, lock, index.db, repair when needed; with `create`,
+ * making the folders and index.db that are missing, else answering
+ * STORE_ERR_GONE (not logged) when the account's folder or its index.db
+ * is not there (store_account_get_again). On failure what was opened
+ * stays for store_account_unload. Blocking. */
+enum store_error store_account_load(struct store_account *acct, const char *data_dir,
+				    bool create);
 /* Close what store_account_load opened. `clean`: its holders are done
  * with it (not a failed open). Blocking. */
 void store_account_unload(struct store_account *acct, bool clean);

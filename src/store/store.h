@@ -45,7 +45,8 @@ enum store_error {
 	STORE_ERR_CORRUPT,     /* index inconsistent with files; detail is logged */
 	STORE_ERR_NO_SPACE,    /* the disk (or the file system's quota) is full */
 	STORE_ERR_GONE,        /* the mailbox of a ref was deleted or renamed away
-				* (or recreated: another UIDVALIDITY) */
+				* (or recreated: another UIDVALIDITY); for
+				* store_account_get_again, the account */
 	STORE_ERR_HAS_CHILDREN, /* delete of a mailbox with children (NO [HASCHILDREN]) */
 	STORE_ERR__COUNT
 };
@@ -149,7 +150,23 @@ bool store_root_has_space(struct store_root *root);
  * *acct to NULL. Thread-safe. */
 enum store_error store_account_get(struct store_root *root, const char *address,
 				   struct store_account **acct_r);
+/* The handle again for a caller that had one from store_account_get and
+ * gave it back (an idle IMAP session), only if the account's store is
+ * still the incarnation `id` (store_account_id of the handle it had):
+ * STORE_ERR_GONE when the account's folder or its index.db is gone (the
+ * account was deleted: `tern user del`) or holds another incarnation
+ * (deleted and added again under the same address). It never creates a
+ * folder or a file. An open that waits for a removal holding the folder
+ * (store_remove_begin) answers STORE_ERR_GONE once it has moved it away.
+ * Paired with store_account_put like store_account_get. Thread-safe. */
+enum store_error store_account_get_again(struct store_root *root, const char *address,
+					 uint64_t id, struct store_account **acct_r);
 void store_account_put(struct store_account **acct);
+/* The incarnation of the account's store: a random 64-bit id, never 0,
+ * made with its index.db and kept by every open of it (a copy of the
+ * folder moves the account and keeps it); an account deleted and added
+ * again under the same address gets another. */
+uint64_t store_account_id(const struct store_account *acct);
 
 /* Open an account's store, creating its folder (0700), index.db (0600) and
  * the mailboxes INBOX, Drafts, Sent, Junk, Trash, Archive on first use. A

@@ -2,8 +2,11 @@
 # account added again under the same address starts empty; --keep-mail
 # moves the old folder where no account can find it; while a session has
 # the mail open, nothing is deleted; an account that only lingers after
-# its last session ([server] account_linger) is closed for it at once.
+# its last session ([server] account_linger) is closed for it at once; an
+# idle IMAP session of a deleted account gets BYE, never a new account's
+# mail.
 import os
+import smtplib
 import sqlite3
 
 import tern_harness as th
@@ -140,3 +143,54 @@ def test_add_of_an_existing_account_in_use(tern_env):
     r = t.cmd("user", "add", th.USER, input=th.PASSWORD + "\n", check=False)
     assert r.returncode == 1 and "already exists" in r.stderr, r.stderr
     p.quit()
+
+
+def read_to_bye(session):
+    """Response lines up to "* BYE" (included), then the connection's end."""
+    lines = []
+    while not (lines and lines[-1].startswith(b"* BYE")):
+        lines.append(session.response_line())
+    assert session.is_closed(), lines
+    return lines
+
+
+def test_idle_imap_sessions_of_a_deleted_account(tern_env):
+    """An idle IMAP session holds no handle ([imap] release_after), so
+    `user del` succeeds while it is logged in: a session in IDLE gets BYE
+    at once, another at its next command, and no folder is made for the
+    deleted address. One that waits until the address is added again and
+    has mail still gets BYE, never the new account's mail, which a new
+    session sees."""
+    t = tern_env
+    t.import_mbox(th.USER, [th.make_message(1)])
+    t.enable_imap()
+    t.enable_smtp()
+    srv = t.start(sets={"imap.release_after": "1"})
+    sessions = []
+    for _ in range(3):
+        m = th.RawIMAP(t.imaps_port, tls=True)
+        m.login()
+        m.ok("SELECT INBOX")
+        sessions.append(m)
+    polling, idling, late = sessions
+    idling.send(b"i1 IDLE\r\n")
+    assert idling.response_line().startswith(b"+ ")
+    # refused while a session holds the handle, then done within a second
+    th.wait_for(lambda: t.cmd("user", "del", th.USER, check=False).returncode == 0)
+    assert not os.path.exists(account_dir(t))
+    bye = b"* BYE Account was removed, have to disconnect"
+    assert read_to_bye(idling) == [bye]
+    polling.send(b"p1 NOOP\r\n")
+    assert read_to_bye(polling) == [bye]
+    assert not os.path.exists(account_dir(t))
+    assert 'msg="account gone" user="%s"' % th.USER in srv.stderr_text()
+
+    t.cmd("user", "add", th.USER, input=th.PASSWORD + "\n")
+    s = smtplib.SMTP("127.0.0.1", t.smtp_port, timeout=th.TIMEOUT)
+    s.sendmail("someone@example.org", [th.USER], th.make_message(7).replace(b"\n", b"\r\n"))
+    s.quit()
+    fresh = th.imap_ssl(t.imaps_port)
+    th.wait_for(lambda: fresh.select("INBOX")[1] == [b"1"])
+    fresh.logout()
+    late.send(b"l1 FETCH 1:* (FLAGS)\r\n")
+    assert read_to_bye(late) == [bye]

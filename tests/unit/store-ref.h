@@ -24,15 +24,17 @@ static inline struct store_mailbox_ref test_ref(struct store_account *acct, cons
 /* A pointer to the ref of a mailbox, valid in the enclosing block. */
 #define TREF(acct, name) (&(struct store_mailbox_ref[1]){ test_ref((acct), (name)) }[0])
 
-/* Undo schema.c's v6 (run on a closed index.db, then set user_version). */
+/* Undo schema.c's v7 (run on a closed index.db, then set user_version). */
+#define TEST_SCHEMA_UNDO_V7 "DELETE FROM meta WHERE key = 'incarnation';"
+/* Undo schema.c's v6 and v7. */
 #define TEST_SCHEMA_UNDO_V6 \
-	"DROP TABLE structures;" \
+	TEST_SCHEMA_UNDO_V7 " DROP TABLE structures;" \
 	" CREATE TABLE structures(file_id INTEGER PRIMARY KEY, data BLOB NOT NULL);"
-/* Undo schema.c's v5 and v6. */
+/* Undo schema.c's v5, v6 and v7. */
 #define TEST_SCHEMA_UNDO_V5 \
 	TEST_SCHEMA_UNDO_V6 " ALTER TABLE expunged DROP COLUMN expunged_at;" \
 	" ALTER TABLE mailboxes DROP COLUMN pruned_modseq;"
-/* Undo schema.c's v4, v5 and v6. */
+/* Undo schema.c's v4 to v7. */
 #define TEST_SCHEMA_UNDO_V4 \
 	TEST_SCHEMA_UNDO_V5 " DROP TRIGGER messages_count_insert; DROP TRIGGER messages_count_delete;" \
 	" DROP TRIGGER messages_count_update; DROP TRIGGER files_structure_delete;" \

@@ -508,7 +508,7 @@ static void test_schema_2(void **state)
 		assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL),
 				 SQLITE_OK);
 		assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-		assert_int_equal(sqlite3_column_int(stmt, 0), 6);
+		assert_int_equal(sqlite3_column_int(stmt, 0), 7);
 		sqlite3_finalize(stmt);
 	}
 	sqlite3_close(db);

@@ -6,7 +6,8 @@
  * 100,000 messages and the view the handle keeps, messages by UID, changes since a MODSEQ, \Recent, the
  * structure cache, the hub's mailbox changes, and the v3 -> v4 migration;
  * for QRESYNC (issue 8): expunges since a MODSEQ and the expunge horizon
- * (and the v4 -> v5 migration), and STORE UNCHANGEDSINCE with its races. */
+ * (and the v4 -> v5 migration), STORE UNCHANGEDSINCE with its races, and
+ * the v5 -> v6 migration (the store's id). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -1394,7 +1395,7 @@ static void test_migrate_v5(void **state)
 	schema_back(f, TEST_SCHEMA_UNDO_V6
 		    " INSERT INTO structures SELECT file_id, x'00' FROM messages;"
 		    " PRAGMA user_version = 5");
-	assert_int_equal(sql_int(f->acct, "PRAGMA user_version"), 6);
+	assert_int_equal(sql_int(f->acct, "PRAGMA user_version"), 7);
 	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM structures"), 0);
 	inbox = test_ref(f->acct, "INBOX");
 	assert_int_equal(store_structure_put(f->acct, &inbox, uid, entry("t", 1)), STORE_OK);
@@ -1416,7 +1417,7 @@ static void test_migrate_v4(void **state)
 	uids[1] = append(f->acct, "INBOX", "b\r\n", 0, NULL);
 	assert_int_equal(store_expunge(f->acct, TREF(f->acct, "INBOX"), uids, 1), STORE_OK);
 	schema_back(f, TEST_SCHEMA_UNDO_V5 " PRAGMA user_version = 4");
-	assert_int_equal(sql_int(f->acct, "PRAGMA user_version"), 6);
+	assert_int_equal(sql_int(f->acct, "PRAGMA user_version"), 7);
 	assert_int_equal(sql_int(f->acct, "SELECT count(*) FROM expunged"
 				 " WHERE abs(expunged_at - strftime('%s', 'now')) > 60"), 0);
 	assert_int_equal(sql_int(f->acct, "SELECT max(pruned_modseq) FROM mailboxes"), 0);
@@ -1424,6 +1425,23 @@ static void test_migrate_v4(void **state)
 	/* and the next expunge keeps it */
 	assert_int_equal(store_expunge(f->acct, TREF(f->acct, "INBOX"), uids + 1, 1), STORE_OK);
 	expunged_is(f->acct, 0, true, uids, 2);
+}
+
+/* v6 -> v7: a store from before ids gets one, kept by every open after. */
+static void test_migrate_v6(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t made = store_account_id(f->acct), given;
+
+	assert_int_not_equal(made, 0);
+	schema_back(f, TEST_SCHEMA_UNDO_V7 " PRAGMA user_version = 6");
+	assert_int_equal(sql_int(f->acct, "PRAGMA user_version"), 7);
+	given = store_account_id(f->acct);
+	assert_int_not_equal(given, 0);
+	assert_int_not_equal(given, made);
+	store_close(&f->acct);
+	assert_int_equal(store_open(f->dir, ADDR, &f->acct), STORE_OK);
+	assert_int_equal(store_account_id(f->acct), given);
 }
 
 static void test_migrate_v3(void **state)
@@ -1438,7 +1456,7 @@ static void test_migrate_v3(void **state)
 	append(f->acct, "INBOX", "bb\r\n", STORE_FLAG_DELETED, "Y z");
 	assert_int_equal(store_subscribe(f->acct, "Junk", false), STORE_OK);
 	schema_back(f, TEST_SCHEMA_UNDO_V4 " PRAGMA user_version = 3");
-	assert_int_equal(sql_int(f->acct, "PRAGMA user_version"), 6);
+	assert_int_equal(sql_int(f->acct, "PRAGMA user_version"), 7);
 	box = get_box(f->acct, "INBOX");
 	assert_int_equal(box.messages, 2);
 	assert_int_equal(box.unseen, 1);
@@ -1492,6 +1510,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v5, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v6, setup, teardown),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR);

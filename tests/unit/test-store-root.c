@@ -2,7 +2,11 @@
  * handle (one connection, lock and msg/ descriptor) per account while any
  * caller holds it, whatever the case of the address; many threads using
  * one handle at once, and getting and putting it in a race; a root closed
- * while a handle is still held; a handle that lingers after its last put. */
+ * while a handle is still held; a handle that lingers after its last put;
+ * taking a handle again (store_account_get_again) of the same store, of
+ * an account deleted (nothing re-created), deleted and added again, or
+ * being deleted while the open waits for the folder's lock; the word to
+ * an account's watchers that its store was taken away. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,9 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/log.h"
+#include "store/root-control.h"
 #include "store/store.h"
 #include "tmpdir.h"
 #include "store-ref.h"
@@ -289,6 +295,209 @@ static void test_failed_open(void **state)
 	tmpdir_free(dir);
 }
 
+static bool account_folder_exists(const char *dir)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/mail/example.org/u", dir);
+	return stat(path, &st) == 0;
+}
+
+static void remove_account(const char *dir)
+{
+	struct store_removal *rm;
+	char *where;
+
+	assert_int_equal(store_remove_begin(dir, "u@example.org", &rm), STORE_OK);
+	assert_int_equal(store_remove_commit(&rm, false, &where), STORE_OK);
+	assert_null(where);
+	assert_false(account_folder_exists(dir));
+}
+
+/* The same store again: while held (the same handle), and after its last
+ * put closed it (opened again, the same id); another id is GONE. */
+static void test_get_again_same(void **state)
+{
+	char *dir = tmpdir_new("store-root");
+	struct store_root *root;
+	struct store_account *a, *again;
+	uint64_t id;
+
+	(void)state;
+	assert_int_equal(store_root_open(dir, &root), STORE_OK);
+	assert_int_equal(store_account_get(root, "u@example.org", &a), STORE_OK);
+	id = store_account_id(a);
+	assert_int_not_equal(id, 0);
+	assert_int_equal(store_account_get_again(root, "U@example.org", id, &again), STORE_OK);
+	assert_ptr_equal(a, again);
+	store_account_put(&again);
+	assert_int_equal(store_account_get_again(root, "u@example.org", id + 1, &again),
+			 STORE_ERR_GONE);
+	assert_null(again);
+	assert_int_equal(store_append(a, "INBOX", "x\r\n", 3, 0, NULL, 0, NULL), STORE_OK);
+	store_account_put(&a);
+	assert_int_equal(store_account_get_again(root, "u@example.org", id, &again), STORE_OK);
+	assert_int_equal(store_account_id(again), id);
+	assert_int_equal(inbox_count(again), 1);
+	store_account_put(&again);
+	assert_int_equal(store_account_get_again(root, "u@example.org", id + 1, &again),
+			 STORE_ERR_GONE);
+	assert_int_equal(store_account_get_again(root, "bad", id, &again), STORE_ERR_INVALID);
+	store_root_close(&root);
+	tmpdir_free(dir);
+}
+
+/* Deleted: GONE, and nothing is made for it (no folder, no index); an
+ * account never opened is GONE too. */
+static void test_get_again_deleted(void **state)
+{
+	char *dir = tmpdir_new("store-root");
+	struct store_root *root;
+	struct store_account *a, *again;
+	size_t before;
+	uint64_t id;
+
+	(void)state;
+	assert_int_equal(store_root_open(dir, &root), STORE_OK);
+	before = open_fds();
+	assert_int_equal(store_account_get(root, "u@example.org", &a), STORE_OK);
+	id = store_account_id(a);
+	store_account_put(&a);
+	remove_account(dir);
+	assert_int_equal(store_account_get_again(root, "u@example.org", id, &again), STORE_ERR_GONE);
+	assert_null(again);
+	assert_false(account_folder_exists(dir));
+	assert_int_equal(open_fds(), before);
+	assert_int_equal(store_account_get_again(root, "v@example.org", id, &again), STORE_ERR_GONE);
+	assert_int_equal(store_account_get_again(root, "v@nowhere.example", id, &again),
+			 STORE_ERR_GONE);
+	store_root_close(&root);
+	tmpdir_free(dir);
+}
+
+/* Deleted and added again: the new store has another id; the old id is
+ * GONE whether the new one is held open or not, and leaves it alone. */
+static void test_get_again_recreated(void **state)
+{
+	char *dir = tmpdir_new("store-root");
+	struct store_root *root;
+	struct store_account *a, *b, *again;
+	uint64_t old_id, new_id;
+
+	(void)state;
+	assert_int_equal(store_root_open(dir, &root), STORE_OK);
+	assert_int_equal(store_account_get(root, "u@example.org", &a), STORE_OK);
+	old_id = store_account_id(a);
+	store_account_put(&a);
+	remove_account(dir);
+	assert_int_equal(store_account_get(root, "u@example.org", &b), STORE_OK);
+	new_id = store_account_id(b);
+	assert_int_not_equal(new_id, old_id);
+	assert_int_equal(store_append(b, "INBOX", "new\r\n", 5, 0, NULL, 0, NULL), STORE_OK);
+	/* held */
+	assert_int_equal(store_account_get_again(root, "u@example.org", old_id, &again),
+			 STORE_ERR_GONE);
+	assert_null(again);
+	assert_int_equal(inbox_count(b), 1);
+	store_account_put(&b);
+	/* closed: opened to be checked, and closed again */
+	assert_int_equal(store_account_get_again(root, "u@example.org", old_id, &again),
+			 STORE_ERR_GONE);
+	assert_int_equal(store_account_get_again(root, "u@example.org", new_id, &again), STORE_OK);
+	assert_int_equal(inbox_count(again), 1);
+	store_account_put(&again);
+	store_root_close(&root);
+	tmpdir_free(dir);
+}
+
+struct again_race {
+	struct store_root *root;
+	uint64_t id;
+	enum store_error result;
+};
+
+static void *again_thread(void *arg)
+{
+	struct again_race *race = arg;
+	struct store_account *acct;
+
+	race->result = store_account_get_again(race->root, "u@example.org", race->id, &acct);
+	store_account_put(&acct);
+	return NULL;
+}
+
+/* `tern user del` holds the folder (store_remove_begin) while a session
+ * takes its handle again: the open waits for the lock, then finds the
+ * folder moved away and answers GONE; nothing is re-created. With the
+ * removal given up instead, it opens the account. */
+static void test_get_again_during_removal(void **state)
+{
+	char *dir = tmpdir_new("store-root");
+	struct again_race race = { 0 };
+	struct store_removal *rm;
+	struct store_account *a;
+	pthread_t thread;
+	char *where;
+
+	(void)state;
+	assert_int_equal(store_root_open(dir, &race.root), STORE_OK);
+	assert_int_equal(store_account_get(race.root, "u@example.org", &a), STORE_OK);
+	race.id = store_account_id(a);
+	store_account_put(&a);
+
+	assert_int_equal(store_remove_begin(dir, "u@example.org", &rm), STORE_OK);
+	assert_int_equal(pthread_create(&thread, NULL, again_thread, &race), 0);
+	usleep(100 * 1000);   /* the thread waits in the flock (or has not begun) */
+	store_remove_abort(&rm);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	assert_int_equal(race.result, STORE_OK);
+
+	assert_int_equal(store_remove_begin(dir, "u@example.org", &rm), STORE_OK);
+	assert_int_equal(pthread_create(&thread, NULL, again_thread, &race), 0);
+	usleep(100 * 1000);
+	assert_int_equal(store_remove_commit(&rm, false, &where), STORE_OK);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	assert_int_equal(race.result, STORE_ERR_GONE);
+	assert_false(account_folder_exists(dir));
+	store_root_close(&race.root);
+	tmpdir_free(dir);
+}
+
+static void gone_seen(void *arg, const struct hub_change *change)
+{
+	int *seen = arg;
+
+	assert_int_equal(change->kind, HUB_CHANGE_ACCOUNT);
+	assert_string_equal(change->address, "U@example.org");
+	(*seen)++;
+}
+
+/* The word that an account's store was taken away, as `user del` sends
+ * it to the server (store_changes_forward's CHANGE argument), reaches
+ * every watch of the account, whatever mailbox it watches, and only
+ * those. */
+static void test_account_change(void **state)
+{
+	struct hub_change gone = { .address = "U@example.org", .kind = HUB_CHANGE_ACCOUNT }, got;
+	char arg[CONTROL_ARG_MAX + 1], address[CONTROL_ARG_MAX + 1];
+	struct hub_watch *inbox, *other;
+	int seen = 0, not_seen = 0;
+
+	(void)state;
+	assert_true(store_change_format(&gone, arg, sizeof(arg)));
+	assert_string_equal(arg, "account,0,0,0,U@example.org");
+	assert_true(store_change_parse(arg, &got, address));
+	assert_int_equal(got.kind, HUB_CHANGE_ACCOUNT);
+	inbox = hub_watch_add("u@example.org", 1, NULL, gone_seen, &seen);
+	other = hub_watch_add("v@example.org", 1, NULL, gone_seen, &not_seen);
+	assert_int_equal(hub_notify(&got), 1);
+	assert_int_equal(seen, 1);
+	assert_int_equal(not_seen, 0);
+	hub_watch_remove(&inbox);
+	hub_watch_remove(&other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +506,11 @@ int main(void)
 		cmocka_unit_test(test_close_root_while_held),
 		cmocka_unit_test(test_failed_open),
 		cmocka_unit_test(test_linger),
+		cmocka_unit_test(test_get_again_same),
+		cmocka_unit_test(test_get_again_deleted),
+		cmocka_unit_test(test_get_again_recreated),
+		cmocka_unit_test(test_get_again_during_removal),
+		cmocka_unit_test(test_account_change),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR + 1);
