@@ -280,8 +280,9 @@ static void store_root_drop(struct store_root *root, struct store_account *acct)
 		store_root_free(root);
 }
 
-enum store_error store_account_get(struct store_root *root, const char *address,
-				   struct store_account **acct_r)
+/* store_account_get's one try. */
+static enum store_error store_root_get(struct store_root *root, const char *address,
+				       struct store_account **acct_r)
 {
 	struct store_account *acct;
 	enum store_error err;
@@ -335,6 +336,23 @@ enum store_error store_account_get(struct store_root *root, const char *address,
 	pthread_mutex_unlock(&root->mutex);
 	*acct_r = acct;
 	return STORE_OK;
+}
+
+enum store_error store_account_get(struct store_root *root, const char *address,
+				   struct store_account **acct_r)
+{
+	enum store_error err = store_root_get(root, address, acct_r);
+
+	/* Lingering handles belong to no connection, so the connection limit
+	 * fitted to the descriptor limit does not count their five
+	 * descriptors: many accounts that logged out a moment ago can take
+	 * the last ones (EMFILE), and an account nobody uses would keep out
+	 * one somebody logs in to. The open's failure does not tell EMFILE
+	 * from other I/O errors (SQLite keeps errno), so any: what lingers
+	 * is closed now and the open tried once more (issue 8). */
+	if (err == STORE_ERR_IO && root->linger > 0 && store_root_reap(root, true, NULL) > 0)
+		err = store_root_get(root, address, acct_r);
+	return err;
 }
 
 void store_account_put(struct store_account **acctp)
