@@ -349,16 +349,36 @@ static enum store_error store_root_get(struct store_root *root, const char *addr
 	return STORE_OK;
 }
 
+/* store_root_get, once more after closing what lingers when the open
+ * failed. Lingering handles belong to no connection, so the connection
+ * limit fitted to the descriptor limit does not count their five
+ * descriptors: many accounts that logged out a moment ago can take the
+ * last ones (EMFILE), and an account nobody uses would keep out one
+ * somebody logs in to. The open's failure does not tell EMFILE from other
+ * I/O errors (SQLite keeps errno), so any: what lingers is closed now and
+ * the open tried once more (issue 8). */
+static enum store_error store_root_get_retried(struct store_root *root, const char *address,
+					       bool create, uint64_t id,
+					       struct store_account **acct_r)
+{
+	enum store_error err = store_root_get(root, address, create, id, acct_r);
+
+	if (err == STORE_ERR_IO && root != NULL && root->linger > 0 &&
+	    store_root_reap(root, true, NULL) > 0)
+		err = store_root_get(root, address, create, id, acct_r);
+	return err;
+}
+
 enum store_error store_account_get(struct store_root *root, const char *address,
 				   struct store_account **acct_r)
 {
-	return store_root_get(root, address, true, 0, acct_r);
+	return store_root_get_retried(root, address, true, 0, acct_r);
 }
 
 enum store_error store_account_get_again(struct store_root *root, const char *address,
 					 uint64_t id, struct store_account **acct_r)
 {
-	return store_root_get(root, address, false, id, acct_r);
+	return store_root_get_retried(root, address, false, id, acct_r);
 }
 
 void store_account_put(struct store_account **acctp)

@@ -147,7 +147,9 @@ bool store_root_has_space(struct store_root *root);
  * The first get opens it as store_open does (a caller that asks while
  * it opens, or while its last holder closes it, waits); the last put
  * closes it. Each get is paired with one store_account_put, which sets
- * *acct to NULL. Thread-safe. */
+ * *acct to NULL. An open that fails (STORE_ERR_IO) while handles linger
+ * closes those and tries once more: they may hold the last descriptors.
+ * Thread-safe. */
 enum store_error store_account_get(struct store_root *root, const char *address,
 				   struct store_account **acct_r);
 /* The handle again for a caller that had one from store_account_get and

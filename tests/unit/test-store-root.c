@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -498,6 +499,43 @@ static void test_account_change(void **state)
 	hub_watch_remove(&other);
 }
 
+/* Lingering handles of accounts nobody uses hold the last descriptors
+ * (EMFILE): an account somebody opens now still opens, the lingering
+ * ones giving theirs up, rather than failing until their linger ends. */
+static void test_linger_gives_way(void **state)
+{
+	char *dir = tmpdir_new("store-root");
+	struct store_root *root;
+	struct store_account *a;
+	struct rlimit saved, tight;
+	char address[64];
+	size_t before;
+
+	(void)state;
+	assert_int_equal(store_root_open(dir, &root), STORE_OK);
+	assert_int_equal(store_root_linger(root, 600), STORE_OK);
+	before = open_fds();
+	for (int i = 0; i < 4; i++) {
+		snprintf(address, sizeof(address), "u%d@example.org", i);
+		assert_int_equal(store_account_get(root, address, &a), STORE_OK);
+		store_account_put(&a);
+	}
+	assert_int_equal(open_fds(), before + 4 * 5);
+	/* room for 3 more descriptors: an account needs 5 */
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	tight = saved;
+	tight.rlim_cur = (rlim_t)(open_fds() + 3);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &tight), 0);
+	assert_int_equal(store_account_get(root, "new@example.org", &a), STORE_OK);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	assert_non_null(a);
+	assert_int_equal(inbox_count(a), 0);
+	store_account_put(&a);
+	store_root_close(&root);
+	assert_int_equal(open_fds(), before);
+	tmpdir_free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -511,6 +549,7 @@ int main(void)
 		cmocka_unit_test(test_get_again_recreated),
 		cmocka_unit_test(test_get_again_during_removal),
 		cmocka_unit_test(test_account_change),
+		cmocka_unit_test(test_linger_gives_way),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR + 1);
