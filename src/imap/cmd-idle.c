@@ -59,7 +59,12 @@ static void idle_synced(struct imap_cmd *cmd)
 	ctx->syncing = false;
 	if (ctx->ended)
 		idle_finish(cmd);
-	else if (cmd->s->idling && cmd->s->selected != NULL && cmd->s->selected->changed)
+	else if (cmd->s->idling && cmd->s->selected != NULL && cmd->s->selected->changed &&
+		 !cmd->s->selected->sync_failed)
+		/* A sync that failed (the account could not be opened) is not
+		 * retried at once, which would loop for as long as the open
+		 * fails: the next change or DONE tries again, from the same
+		 * MODSEQ, so nothing is lost. */
 		idle_sync(cmd);
 	else if (cmd->s->idling && cmd->s->selected == NULL)
 		/* Nothing to watch: the handle goes back now. A selected

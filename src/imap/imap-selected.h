@@ -38,6 +38,8 @@ struct imap_selected {
 	uint32_t first_recent;          /* rev1: UIDs from it on are \Recent here; 0: none */
 	struct hub_watch *watch;
 	bool changed;                   /* the hub reported a change not yet read */
+	bool sync_failed;               /* the last sync could not read the store: IDLE waits
+	                                 * for the next change or DONE to try again */
 	/* SEARCHRES (RFC 5182): the UIDs of the last SEARCH ... SAVE, for "$",
 	 * ascending; always within the view (an EXPUNGE sent removes them). */
 	uint32_t *saved;

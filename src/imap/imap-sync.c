@@ -117,10 +117,12 @@ static void sync_done(struct imap_cmd *cmd)
 		conn_log(s->conn, LOG_LEVEL_WARN, "msg=\"sync failed\" error=%s",
 			 store_error_name(job->error));
 		sel->changed = true;
+		sel->sync_failed = true;
 		sync_job_free(job);
 		done(cmd);
 		return;
 	}
+	sel->sync_failed = false;
 	out = malloc(sizeof(*out));
 	if (out == NULL)
 		abort();
