@@ -46,8 +46,12 @@ const struct protocol imap_protocol = {
 	/* RFC 9051 7.1.5: BYE at once; RFC 5530 UNAVAILABLE. */
 	.busy_reply = "* BYE [UNAVAILABLE] Too many connections, try again later\r\n",
 	.has_login = true,
-	/* The socket, and a share of the account's handle (5 descriptors,
-	 * one per account, held only while a session runs a command:
-	 * imap-session.c) and a message being sent. */
+	/* The socket and a message being sent. The account's handle (5
+	 * descriptors, one per account) is held while a session runs a
+	 * command and for [imap] release_after seconds after it
+	 * (imap-session.c), so it is not counted per session: sessions of
+	 * thousands of different accounts busy at once can run short, and
+	 * then get NO [UNAVAILABLE]; an open that fails closes the lingering
+	 * handles and tries again (store_account_get). */
 	.session_fds = 2,
 };
