@@ -277,6 +277,13 @@ static int dns_parse_mx(struct dns_answer *answer, const unsigned char *abuf, in
 		n = DNS_ANSWER_MAX;
 		qsort(refs, n, sizeof(*refs), dns_mx_ref_at_cmp);
 	}
+	for (size_t i = 0; i < n; i++) {
+		if (refs[i].mx->host != NULL && strlen(refs[i].mx->host) > DNS_HOST_TEXT_MAX) {
+			free(refs);
+			ares_free_data(list);
+			return ARES_EBADRESP;
+		}
+	}
 	answer->u.mx = dns_calloc(n, sizeof(*answer->u.mx));
 	for (size_t i = 0; i < n; i++) {
 		answer->u.mx[i].preference = refs[i].mx->priority;
@@ -366,8 +373,13 @@ static int dns_parse_ptr(struct dns_answer *answer, const unsigned char *abuf, i
 
 	if (ret != ARES_SUCCESS)
 		return ret;
-	while (host->h_aliases != NULL && host->h_aliases[n] != NULL && n < DNS_ANSWER_MAX)
+	while (host->h_aliases != NULL && host->h_aliases[n] != NULL && n < DNS_ANSWER_MAX) {
+		if (strlen(host->h_aliases[n]) > DNS_HOST_TEXT_MAX) {
+			ares_free_hostent(host);
+			return ARES_EBADRESP;
+		}
 		n++;
+	}
 	answer->u.ptr = dns_calloc(n, sizeof(*answer->u.ptr));
 	for (size_t i = 0; i < n; i++)
 		answer->u.ptr[i] = dns_strdup(host->h_aliases[i]);

@@ -40,6 +40,11 @@ enum dns_status {
 /* "ok", "nxdomain", "nodata", "tempfail", "badname" */
 const char *dns_status_name(enum dns_status status);
 
+/* The longest host name an answer holds, as c-ares writes it (a name
+ * of 255 octets, each escaped as \DDD at worst): a longer one comes from
+ * a reply that does not parse (DNS_TEMPFAIL). */
+#define DNS_HOST_TEXT_MAX 1024
+
 struct dns_mx {
 	uint16_t preference;
 	char *host;             /* without the final dot; "" for the root (a null MX) */

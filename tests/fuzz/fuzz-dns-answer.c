@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < a->count; i++) {
 		switch (type) {
 		case DNS_TYPE_MX:
-			if (a->u.mx[i].host == NULL || strlen(a->u.mx[i].host) > 1024)
+			if (a->u.mx[i].host == NULL || strlen(a->u.mx[i].host) > DNS_HOST_TEXT_MAX)
 				__builtin_trap();
 			break;
 		case DNS_TYPE_TXT:
@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				__builtin_trap();
 			break;
 		case DNS_TYPE_PTR:
-			if (a->u.ptr[i] == NULL)
+			if (a->u.ptr[i] == NULL || strlen(a->u.ptr[i]) > DNS_HOST_TEXT_MAX)
 				__builtin_trap();
 			break;
 		default:
