@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "core/durable.h"
+#include "core/fd-read.h"
 #include "dir/dir.h"
 
 /* A PEM key is a few kilobytes (RSA 8192: about 6). */
@@ -75,15 +76,7 @@ static void dkim_file_read(int dfd, const char *name, struct dkim_file *f)
 	data = malloc((size_t)st.st_size + 1);
 	if (data == NULL)
 		abort();
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, data + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
+	got = fd_read_full(fd, data, (size_t)st.st_size);
 	close(fd);
 	if (got == (size_t)st.st_size)
 		f->key = dkim_key_parse(data, got, &f->error);

@@ -14,6 +14,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "core/fd-read.h"
 #include "core/log.h"
 #include "queue/queue-private.h"
 
@@ -212,7 +213,7 @@ static char *queue_read_env_file(struct queue *q, const char *id, size_t *len_r)
 	int fd = openat(q->env_fd, id, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 	char *data;
-	size_t got = 0;
+	size_t got;
 
 	if (fd < 0)
 		return NULL;
@@ -225,15 +226,7 @@ static char *queue_read_env_file(struct queue *q, const char *id, size_t *len_r)
 	data = malloc((size_t)st.st_size + 1);
 	if (data == NULL)
 		abort();
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, data + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
+	got = fd_read_full(fd, data, (size_t)st.st_size);
 	close(fd);
 	*len_r = got;
 	return data;
