@@ -54,7 +54,8 @@ static void smtp_client_send_piece(struct smtp_client *c, size_t got)
 	conn_write(c->conn, c->out, len);
 	if (c->last_chunk || c->bdat) {
 		if (c->last_chunk)
-			smtp_client_expect(c, SMTP_CLIENT_DOT, "end of data", c->policy->timeouts.dot);
+			smtp_client_expect(c, SMTP_CLIENT_DOT, c->bdat ? "BDAT LAST" : "end of data",
+					   c->policy->timeouts.dot);
 		else
 			smtp_client_expect(c, SMTP_CLIENT_BDAT, "BDAT", c->policy->timeouts.block);
 		smtp_client_input(c);

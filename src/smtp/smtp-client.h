@@ -134,7 +134,10 @@ struct smtp_client_result {
 	const char *text;
 	bool remote;
 	/* The command the reply answered, or where it happened: "MAIL",
-	 * "RCPT", "DATA", "BDAT", "end of data", "greeting", "EHLO", ... */
+	 * "RCPT", "DATA", "BDAT", "end of data" (the final dot), "BDAT LAST"
+	 * (the last chunk: the end of data under CHUNKING), "greeting",
+	 * "EHLO", ... Logged with each result, so the log says which of
+	 * DATA and BDAT carried a message. */
 	const char *stage;
 	/* Delivered to a server that does not offer DSN: NOTIFY, ORCPT, RET
 	 * and ENVID were not passed on; a recipient with NOTIFY=SUCCESS is

@@ -11,7 +11,8 @@
  * their command, with the 354, during the data), a server that stops
  * reading mid-message (the block timeout), one that closes after each
  * step in turn, the exact bytes of 300 KB of random line ends, dots, NULs
- * and 8-bit; and against tern's own SMTP
+ * and 8-bit (and the stage of the reply that delivered them: the end of
+ * data or BDAT LAST); and against tern's own SMTP
  * server (smtp-harness.h): STARTTLS, BDAT, several recipients, two
  * messages on one connection. */
 #include <pthread.h>
@@ -272,6 +273,7 @@ struct run {
 	char enhanced[2][RUN_RCPTS][12];
 	char text[2][RUN_RCPTS][128];
 	bool relayed[2][RUN_RCPTS];
+	char stage[2][RUN_RCPTS][16];
 	unsigned results;
 	int next[2];
 	char tls_version[32];
@@ -293,6 +295,7 @@ static void run_rcpt_done(void *arg, size_t index, const struct smtp_client_resu
 	snprintf(run->enhanced[m][index], sizeof(run->enhanced[m][index]), "%s", r->enhanced);
 	snprintf(run->text[m][index], sizeof(run->text[m][index]), "%s", r->text);
 	run->relayed[m][index] = r->dsn_relayed;
+	snprintf(run->stage[m][index], sizeof(run->stage[m][index]), "%s", r->stage);
 	run->results++;
 }
 
@@ -608,6 +611,9 @@ static void test_wire_bytes(void **state)
 		run_go(&run, p->port, 10);
 		peer_finish(p);
 		assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
+		/* the reply that delivered it answered the final dot, or the
+		 * last of the three chunks (the log says which was used) */
+		assert_string_equal(run.stage[0][0], b == 0 ? "end of data" : "BDAT LAST");
 		assert_int_equal(p->data_len, want_len);
 		assert_memory_equal(p->data, want, want_len);
 		for (size_t i = 0; i < p->data_len; i++) {
