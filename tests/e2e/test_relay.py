@@ -45,7 +45,9 @@ def port_open(port):
         return False
 
 
-def start_dnsmasq(txt_name, txt_record):
+def start_dnsmasq(txt_name, txt_record, extra=()):
+    """dnsmasq serving this file's records, A's DKIM TXT record and the
+    `extra` lines of its configuration (test_relay_postfix.py's)."""
     folder = tempfile.mkdtemp(prefix="tern-e2e-dns-")
     port = th.free_port()
     # a TXT record's strings are at most 255 octets each (RFC 1035 3.3.14)
@@ -59,7 +61,8 @@ def start_dnsmasq(txt_name, txt_record):
                 "mx-host=b2.test,mx1.b2.test,10\nhost-record=mx1.b2.test,127.0.0.4\n"
                 "mx-host=b2.test,mx.b.test,20\n"
                 "mx-host=nullmx.test,.,0\n"
-                "txt-record=%s,%s\n" % (port, txt_name.rstrip("."), strings))
+                "txt-record=%s,%s\n" % (port, txt_name.rstrip("."), strings)
+                + "".join(line + "\n" for line in extra))
     proc = subprocess.Popen([DNSMASQ, "--keep-in-foreground", "--conf-file=" + conf,
                              "--pid-file=", "--log-facility=/dev/null"])
     # dnsmasq listens on TCP too: connectable means ready

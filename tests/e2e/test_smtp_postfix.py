@@ -72,17 +72,18 @@ postlog   unix-dgram n -    n -    1  postlogd
 
 
 class Postfix:
-    """A Postfix instance in a folder of its own, relaying to `port`."""
+    """A Postfix instance in the folder `top`, its main.cf and master.cf
+    the texts given (test_relay_postfix.py has one of other kinds)."""
 
-    def __init__(self, top, port):
+    def __init__(self, top, main_cf, master_cf=MASTER_CF):
         self.top = top
         self.etc = os.path.join(top, "etc")
         for d in ("etc", "spool", "lib"):
             os.mkdir(os.path.join(top, d), 0o755)
         with open(os.path.join(self.etc, "main.cf"), "w") as f:
-            f.write(MAIN_CF.format(top=top, helo=POSTFIX_HELO, port=port))
+            f.write(main_cf)
         with open(os.path.join(self.etc, "master.cf"), "w") as f:
-            f.write(MASTER_CF)
+            f.write(master_cf)
         owner = self.run("/usr/sbin/postconf", "-h", "mail_owner").stdout.decode().strip()
         pw = pwd.getpwnam(owner)
         os.chown(os.path.join(top, "lib"), pw.pw_uid, pw.pw_gid)
@@ -150,7 +151,7 @@ def mta():
         # reach the folders (pytest's tmp_path is under a 0700 folder).
         top = tempfile.mkdtemp(prefix="tern-e2e-postfix-")
         os.chmod(top, 0o755)
-        postfix = Postfix(top, t.smtp_port)
+        postfix = Postfix(top, MAIN_CF.format(top=top, helo=POSTFIX_HELO, port=t.smtp_port))
         try:
             postfix.start()
             yield t, postfix
