@@ -7,7 +7,7 @@
  * destination_concurrency at once; when every group of a message is
  * over, a job records the results in queue.db (deferred: the retry
  * schedule's next try; expired: failed), sends the reports they call for
- * (queue-report.c: a bounce, a delay warning, "relayed"/"delivered") and
+ * (queue-report.c: a bounce, a delay warning, "relayed") and
  * takes a message done with everywhere out of the queue. A timer wakes
  * the scan at the earliest retry; a flush or a release wakes it at
  * once (queue_relay_kick). */
@@ -328,7 +328,7 @@ static void queue_relay_scan_start(struct queue_relay *r)
 /* ---- recording a message's results (a job) ---- */
 
 /* The report a recipient's result calls for, queued (a failure, a delay
- * warning once, a delivery the sender asked to hear of, or "relayed").
+ * warning once, or "relayed" for one the sender asked to hear of).
  * false when it was due and could not be queued. */
 static bool queue_relay_report(struct queue *q, const struct queue_relay_msg *m,
 			       const struct queue_relay_rcpt *rc, int64_t now)
@@ -344,9 +344,14 @@ static bool queue_relay_report(struct queue *q, const struct queue_relay_msg *m,
 
 	if (rc->state == QUEUE_STATE_FAILED)
 		rr.action = MAIL_DSN_FAILED;
-	else if (rc->state == QUEUE_STATE_DELIVERED)
+	else if (rc->state == QUEUE_STATE_DELIVERED && rc->relayed)
 		/* RFC 3461 5.2.2: a next hop without DSN is "relayed" */
-		rr.action = rc->relayed ? MAIL_DSN_RELAYED : MAIL_DSN_DELIVERED;
+		rr.action = MAIL_DSN_RELAYED;
+	else if (rc->state == QUEUE_STATE_DELIVERED)
+		/* 5.2.1: one with DSN took NOTIFY, ORCPT and ENVID on; its
+		 * report is the sender's, not ours ("delivered" is for the
+		 * final delivery, 5.2.3): nothing, as Postfix */
+		return true;
 	else if (queue_schedule_warn_due(&q->schedule, m->rec.arrival, now))
 		rr.action = MAIL_DSN_DELAYED;
 	else

@@ -13,9 +13,11 @@
 # Postfix offers CHUNKING), two recipients in one transaction; an
 # unknown user at p.test gives a DSN with Postfix's reply; a 451 from
 # Postfix keeps the message queued with that answer until `tern queue
-# flush` after the fix. Postfix's sendmail to a.test: in A's mailbox
-# with both Received headers, and an unknown user there is Postfix's
-# own bounce of tern's 550 5.1.1 at RCPT.
+# flush` after the fix; NOTIFY=SUCCESS, ORCPT and ENVID go on to
+# Postfix, whose report is the only one Alice gets. Postfix's sendmail
+# to a.test: in A's mailbox with both Received headers, and an unknown
+# user there is Postfix's own bounce of tern's 550 5.1.1 at RCPT;
+# Postfix as a satellite with AUTH: DKIM-signed by A.
 import email
 import email.policy
 import os
@@ -322,18 +324,21 @@ def test_two_recipients_one_transaction(peers):
                      postfix.maillog()), postfix.maillog()[-3000:]
 
 
+def reports_for(a, mark):
+    """The reports in Alice's INBOX about the message marked `mark`."""
+    p = th.pop_stls_retry(a.pop3_port, ALICE, th.PASSWORD)
+    try:
+        return [m for m in th.retr_all(p) if b"multipart/report" in m and mark.encode() in m]
+    finally:
+        p.quit()
+
+
 def dsn_for(a, mark):
-    """The report in Alice's INBOX about the message marked `mark`,
-    parsed."""
-    def find():
-        for m in th.inbox_by_message_id(a.pop3_port, ALICE, th.PASSWORD).values():
-            for copy in m:
-                if b"multipart/report" in copy and mark.encode() in copy:
-                    return copy
-        return None
-    report = th.wait_for(find)
-    assert report, "no report for %s" % mark
-    return email.message_from_bytes(report, policy=email.policy.compat32)
+    """The first report in Alice's INBOX about the message marked
+    `mark`, parsed, once there is one."""
+    found = th.wait_for(lambda: reports_for(a, mark))
+    assert found, "no report for %s" % mark
+    return email.message_from_bytes(found[0], policy=email.policy.compat32)
 
 
 def test_unknown_user_at_postfix_bounces(peers):
@@ -434,3 +439,29 @@ def test_postfix_satellite_with_auth(peers):
     # A's log: the session from Postfix logged in as alice over TLS
     assert re.search(r' submission sid=\w+ remote=%s msg="login" user="%s" tls=yes'
                      % (POSTFIX_IP, re.escape(ALICE)), a.servers[-1].stderr_text())
+
+
+def test_dsn_request_passed_on_and_answered(peers):
+    """NOTIFY=SUCCESS, ORCPT and ENVID (xtext with an encoded "=") go on
+    to Postfix, which offers DSN; its "delivered" report comes back
+    through its queue to A's port 25, in Alice's INBOX."""
+    a, postfix, _ = peers
+    mark = marker()
+    envid = "env=" + mark
+    s = th.smtp_submission(a.submission_port, ALICE, th.PASSWORD)
+    try:
+        s.mail(ALICE, ["ENVID=env+3D" + mark, "RET=HDRS", "BODY=8BITMIME"])
+        assert s.rcpt(USER, ["NOTIFY=SUCCESS", "ORCPT=rfc822;" + USER])[0] == 250
+        assert s.data(message(mark, [USER]))[0] == 250
+    finally:
+        s.quit()
+    maildir(postfix, USER, mark)
+    report = dsn_for(a, mark)
+    # Postfix's, and the only one: A passed the request on and makes no
+    # report of its own (RFC 3461 5.2.1; it made a "delivered" one)
+    assert report["From"] == "Mail Delivery System <MAILER-DAEMON@p.test>", report["From"]
+    assert len(reports_for(a, mark)) == 1
+    per_msg, rcpt = report.get_payload()[1].get_payload()[:2]
+    assert per_msg["Original-Envelope-Id"] == envid, str(per_msg)
+    assert rcpt["Action"] == "delivered" and rcpt["Status"] == "2.0.0", str(rcpt)
+    assert rcpt["Original-Recipient"] == "rfc822;" + USER, str(rcpt)
