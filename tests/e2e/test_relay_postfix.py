@@ -10,8 +10,11 @@
 # submits to p.test: the message arrives by MX over STARTTLS, DKIM-signed
 # as sent (dkimpy verifies Postfix's stored copy against dnsmasq's
 # record), 2 MB of 8-bit text with leading dots byte for byte (BDAT:
-# Postfix offers CHUNKING), two recipients in one transaction; an
-# unknown user at p.test gives a DSN with Postfix's reply; a 451 from
+# Postfix offers CHUNKING), two recipients in one transaction and a
+# third, over Postfix's smtpd_recipient_limit, in a second on the same
+# connection; SMTPUTF8 passed on; a message over Postfix's SIZE bounced
+# without being sent; an unknown user at p.test gives a DSN with
+# Postfix's reply; a 451 from
 # Postfix keeps the message queued with that answer until `tern queue
 # flush` after the fix; NOTIFY=SUCCESS, ORCPT and ENVID go on to
 # Postfix, whose report is the only one Alice gets. Postfix's sendmail
@@ -79,6 +82,9 @@ virtual_mailbox_base = {top}/mail
 virtual_mailbox_maps = texthash:{top}/etc/vmailbox
 virtual_uid_maps = static:{uid}
 virtual_gid_maps = static:{gid}
+# two RCPTs per transaction (a third: 452 4.5.3), and 3 MB at most
+smtpd_recipient_limit = 2
+message_size_limit = 3145728
 smtpd_recipient_restrictions = check_recipient_access texthash:{top}/etc/access
 smtpd_tls_security_level = may
 smtpd_tls_cert_file = {top}/etc/mx.crt
@@ -465,3 +471,59 @@ def test_dsn_request_passed_on_and_answered(peers):
     assert per_msg["Original-Envelope-Id"] == envid, str(per_msg)
     assert rcpt["Action"] == "delivered" and rcpt["Status"] == "2.0.0", str(rcpt)
     assert rcpt["Original-Recipient"] == "rfc822;" + USER, str(rcpt)
+
+
+
+def test_too_many_recipients_split(peers):
+    """Postfix takes two RCPTs per transaction (smtpd_recipient_limit):
+    its 452 to the third has A send that one in a second transaction on
+    the same connection (RFC 5321 4.5.3.1.10)."""
+    a, postfix, _ = peers
+    mark = marker()
+    submit(a, mark, [USER, USER2, SENDER])
+    for address in (USER, USER2, SENDER):
+        maildir(postfix, address, mark)
+    log = postfix.maillog()
+    qids = postfix_queue_ids(postfix, mark)
+    counts = sorted(re.search(r" %s: from=<[^>]*>, size=\d+, nrcpt=(\d+) " % q, log).group(1)
+                    for q in qids)
+    assert counts == ["1", "2"], log[-3000:]
+    # A's results for the three: each the reply to one of the two, all
+    # in one session
+    lines = [l for l in a.servers[-1].stderr_text().splitlines()
+             if " status=delivered " in l and any('queued as %s"' % q in l for q in qids)]
+    assert len(lines) == 3, lines
+    assert len({re.search(r" sid=(\w+) ", l).group(1) for l in lines}) == 1, lines
+
+
+def test_over_postfixs_size_bounces(peers):
+    """Postfix announces SIZE 3145728 (message_size_limit): A sends no
+    4 MB message to it but reports the failure at once."""
+    a, postfix, _ = peers
+    mark = marker()
+    submit(a, mark, [USER], big_body(4 * 1024 * 1024))
+    rcpt = dsn_for(a, mark).get_payload()[1].get_payload()[1]
+    assert rcpt["Action"] == "failed" and rcpt["Status"] == "5.3.4", str(rcpt)
+    assert "message too big for the server" in rcpt["Diagnostic-Code"], str(rcpt)
+    assert postfix_queue_ids(postfix, mark) == []
+    a.wait_queue(lambda o: o.startswith("the queue is empty"))
+
+
+def test_smtputf8(peers):
+    """A message submitted with SMTPUTF8 goes on with it (Postfix's
+    Received says UTF8SMTPS), its UTF-8 header as written."""
+    a, postfix, _ = peers
+    mark = marker()
+    msg = ("From: Alice <%s>\r\nTo: %s\r\nSubject: %s Grüße\r\n"
+           "Message-ID: <%s@a.test>\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n\r\nHello.\r\n"
+           % (ALICE, USER, mark, mark)).encode()
+    s = th.smtp_submission(a.submission_port, ALICE, th.PASSWORD)
+    try:
+        assert s.mail(ALICE, ["SMTPUTF8", "BODY=8BITMIME"])[0] == 250
+        assert s.rcpt(USER)[0] == 250
+        assert s.data(msg)[0] == 250
+    finally:
+        s.quit()
+    stored = maildir(postfix, USER, mark)
+    assert b"by mx.p.test (Postfix) with UTF8SMTPS id " in header_fields(stored, b"Received")[0]
+    assert stored.endswith(b"\r\n" + msg)
