@@ -14,13 +14,12 @@
 # third, over Postfix's smtpd_recipient_limit, in a second on the same
 # connection; SMTPUTF8 passed on; a message over Postfix's SIZE bounced
 # without being sent; an unknown user at p.test gives a DSN with
-# Postfix's reply; a 451 from
-# Postfix keeps the message queued with that answer until `tern queue
-# flush` after the fix; NOTIFY=SUCCESS, ORCPT and ENVID go on to
-# Postfix, whose report is the only one Alice gets. Postfix's sendmail
-# to a.test: in A's mailbox with both Received headers, and an unknown
-# user there is Postfix's own bounce of tern's 550 5.1.1 at RCPT;
-# Postfix as a satellite with AUTH: DKIM-signed by A.
+# Postfix's reply; a 451 from Postfix keeps the message queued with that
+# answer until `tern queue flush` after the fix; NOTIFY=SUCCESS, ORCPT
+# and ENVID go on to Postfix, whose report is the only one Alice gets.
+# Postfix's sendmail to a.test: in A's mailbox with both Received
+# headers, and an unknown user there is Postfix's own bounce of tern's
+# 550 5.1.1 at RCPT; Postfix as a satellite with AUTH: DKIM-signed by A.
 import email
 import email.policy
 import os
