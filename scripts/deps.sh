@@ -19,7 +19,11 @@ python3 python3-pytest openssl curl fetchmail swaks iproute2 util-linux
 # listens on a port by itself.
 # swaks speaks TLS (--tls, the SMTP tests) only with these two, which
 # are merely Recommends of swaks. Postfix is a real sending MTA for the
-# SMTP tests, run from a folder of its own (tests/e2e/test_smtp_postfix.py).
+# SMTP tests, run from a folder of its own (tests/e2e/test_smtp_postfix.py),
+# and the MX tern's queue delivers to, the sender that relays to tern and
+# a satellite logging in to tern's submission port
+# (tests/e2e/test_relay_postfix.py), whose client's SASL PLAIN and LOGIN
+# are in libsasl2-modules (only a Recommends of Postfix's libsasl2-2).
 # mutt reads a message over IMAP in batch mode (tests/e2e/test_imap_fetch.py);
 # isync's mbsync keeps a Maildir in sync over IMAP (test_imap_clients.py).
 # dkimpy (python3-dkim, with python3-nacl for Ed25519) and OpenDKIM's
@@ -31,7 +35,7 @@ python3 python3-pytest openssl curl fetchmail swaks iproute2 util-linux
 # tests/e2e/test_relay.py, where dig (bind9-dnsutils) reads the DKIM
 # record back from it for dkimpy. pytest-xdist runs the e2e test files in
 # parallel (make e2e).
-TEST_PACKAGES="dovecot-core dovecot-imapd libnet-ssleay-perl libio-socket-ssl-perl postfix mutt isync python3-dkim python3-nacl opendkim dnsmasq-base bind9-dnsutils python3-pytest-xdist"
+TEST_PACKAGES="dovecot-core dovecot-imapd libnet-ssleay-perl libio-socket-ssl-perl postfix libsasl2-modules mutt isync python3-dkim python3-nacl opendkim dnsmasq-base bind9-dnsutils python3-pytest-xdist"
 if [ "${1:-}" = test ]; then
 	PACKAGES="$PACKAGES $TEST_PACKAGES"
 fi
