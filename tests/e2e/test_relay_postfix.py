@@ -229,11 +229,13 @@ def submit(a, mark, to, body=None):
     return msg
 
 
-def maildir(postfix, address, mark, what=b"Message-ID: <%s@a.test>"):
-    """The file virtual(8) delivered to address's Maildir that holds
-    `what` (with the mark), once it is there, in the CRLF form."""
+def maildir(postfix, address, mark, needle=None):
+    """The file virtual(8) delivered to address's Maildir that holds the
+    mark and `needle` (by default the Message-ID of message()), once it
+    is there, in the CRLF form."""
     folder = os.path.join(postfix.top, "mail", "p.test", address.split("@")[0], "new")
-    needle = what % mark.encode() if b"%s" in what else what
+    if needle is None:
+        needle = b"Message-ID: <%s@a.test>" % mark.encode()
 
     def find():
         try:
