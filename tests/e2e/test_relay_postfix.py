@@ -18,8 +18,8 @@
 # answer until `tern queue flush` after the fix; NOTIFY=SUCCESS, ORCPT
 # and ENVID go on to Postfix, whose report is the only one Alice gets.
 # Postfix's sendmail to a.test: in A's mailbox with both Received
-# headers, and an unknown user there is Postfix's own bounce of tern's
-# 550 5.1.1 at RCPT; Postfix as a satellite with AUTH: DKIM-signed by A.
+# headers (UTF8SMTPS for a UTF-8 header), and an unknown user there is
+# Postfix's own bounce of tern's 550 5.1.1 at RCPT; Postfix as a satellite with AUTH: DKIM-signed by A.
 import email
 import email.policy
 import os
@@ -528,3 +528,19 @@ def test_smtputf8(peers):
     stored = maildir(postfix, USER, mark)
     assert b"by mx.p.test (Postfix) with UTF8SMTPS id " in header_fields(stored, b"Received")[0]
     assert stored.endswith(b"\r\n" + msg)
+
+
+
+def test_postfix_relays_smtputf8_to_tern(peers):
+    """A UTF-8 header from sendmail: Postfix asks for SMTPUTF8
+    (smtputf8_autodetect_classes), tern's Received says UTF8SMTPS."""
+    a, postfix, _ = peers
+    mark = marker()
+    msg = ("From: <%s>\nTo: <%s>\nSubject: %s Grüße\nMessage-ID: <%s@p.test>\n"
+           "Date: Tue, 01 Dec 2026 10:00:00 +0000\n\nFrom Postfix's queue, Grüße.\n"
+           % (SENDER, ALICE, mark, mark)).encode()
+    postfix.run(SENDMAIL, "-i", "-f", SENDER, ALICE, input=msg)
+    stored, = delivered(a, mark, ALICE, th.PASSWORD)
+    received = th.smtp_trace(stored)[1]
+    assert b"by mx.a.test (tern) with UTF8SMTPS id " in received, received
+    assert stored.endswith(b"\r\n" + msg.replace(b"\n", b"\r\n"))
