@@ -231,6 +231,36 @@ static void *dns_calloc(size_t n, size_t size)
 	return p;
 }
 
+struct dns_answer *dns_answer_literal(enum dns_type type, const char *name)
+{
+	char text[INET6_ADDRSTRLEN];
+	size_t len = strlen(name);
+	struct dns_addr addr = { 0 };
+	struct dns_answer *answer;
+
+	if (type != DNS_TYPE_A && type != DNS_TYPE_AAAA)
+		return NULL;
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (len == 0 || len >= sizeof(text))
+		return NULL;
+	memcpy(text, name, len);
+	text[len] = '\0';
+	if (inet_pton(AF_INET, text, &addr.u.v4) == 1)
+		addr.family = AF_INET;
+	else if (inet_pton(AF_INET6, text, &addr.u.v6) == 1)
+		addr.family = AF_INET6;
+	else
+		return NULL;
+	if ((addr.family == AF_INET) != (type == DNS_TYPE_A))
+		return dns_answer_new(type, DNS_NODATA);
+	answer = dns_answer_new(type, DNS_OK);
+	answer->u.addr = dns_calloc(DNS_ANSWER_MAX, sizeof(*answer->u.addr));
+	answer->u.addr[0] = addr;
+	answer->count = 1;
+	return answer;
+}
+
 /* A record and its place in the answer, for choosing which are kept. */
 struct dns_mx_ref {
 	const struct ares_mx_reply *mx;

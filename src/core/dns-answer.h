@@ -93,6 +93,13 @@ struct dns_answer *dns_answer_parse(enum dns_type type, int ares_status,
 				    const unsigned char *abuf, size_t alen);
 /* An answer with no records and this status (ttl 0). */
 struct dns_answer *dns_answer_status(enum dns_type type, enum dns_status status);
+/* When `name` (a final dot is optional) is a numeric address, IPv4
+ * dotted quad or IPv6, the answer to an A or AAAA query of it without
+ * asking: its own address for the query of its family, DNS_NODATA for
+ * the other (ttl 0). NULL when it is not a numeric address or the type
+ * is neither. As Postfix's SMTP client reads an MX record's exchange
+ * written as an address (against RFC 1035 3.3.9, but found in zones). */
+struct dns_answer *dns_answer_literal(enum dns_type type, const char *name);
 void dns_answer_free(struct dns_answer **answer);
 /* About the octets of memory an answer holds (for the cache's bound: a
  * reply of 1,232 octets whose names are compressed can hold ten times

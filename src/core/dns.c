@@ -171,14 +171,20 @@ bool dns_loop_busy(const struct loop *loop)
 	return loop->dns != NULL && loop->dns->ready_head != NULL;
 }
 
-/* An answer made here (a bad name, the stop) for one query. */
-static void dns_ready_own(struct dns *dns, struct dns_query *q, enum dns_type type,
-			  enum dns_status status)
+/* An answer made here (a bad name, the stop, a numeric address) for
+ * one query. */
+static void dns_ready_answer(struct dns *dns, struct dns_query *q, struct dns_answer *answer)
 {
-	struct dns_shared *shared = dns_share(dns_answer_status(type, status));
+	struct dns_shared *shared = dns_share(answer);
 
 	dns_ready_push(dns, q, shared);
 	dns_unref(&shared);
+}
+
+static void dns_ready_own(struct dns *dns, struct dns_query *q, enum dns_type type,
+			  enum dns_status status)
+{
+	dns_ready_answer(dns, q, dns_answer_status(type, status));
 }
 
 /* ---- the cache ---- */
@@ -489,6 +495,7 @@ struct dns_query *dns_lookup(struct loop *loop, enum dns_type type, const char *
 	struct dns *dns = loop->dns != NULL ? loop->dns : (loop->dns = dns_new(loop));
 	struct dns_query *q = calloc(1, sizeof(*q));
 	struct dns_entry **p, *e;
+	struct dns_answer *literal;
 	char key[256];
 	size_t len;
 
@@ -497,6 +504,12 @@ struct dns_query *dns_lookup(struct loop *loop, enum dns_type type, const char *
 	q->dns = dns;
 	q->done = done;
 	q->arg = arg;
+	if (!dns->stopped && (literal = dns_answer_literal(type, name)) != NULL) {
+		/* an MX naming its exchanger by address (Postfix's smtp_addr_one
+		 * takes it as that address): nothing to ask, nothing to cache */
+		dns_ready_answer(dns, q, literal);
+		return q;
+	}
 	if (!dns_name_valid(name) || (unsigned)type >= DNS_TYPE__COUNT) {
 		dns_ready_own(dns, q, type, DNS_BADNAME);
 		return q;

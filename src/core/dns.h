@@ -8,7 +8,9 @@
  * Temporary failures (timeouts, SERVFAIL, REFUSED) are never cached.
  *
  * No search domains and no /etc/hosts: a name is asked for as it is
- * (fully qualified). Everything here runs on the loop's thread only. */
+ * (fully qualified); an A or AAAA lookup of a numeric address is
+ * answered with that address, nothing sent (dns_answer_literal).
+ * Everything here runs on the loop's thread only. */
 #ifndef TERN_CORE_DNS_H
 #define TERN_CORE_DNS_H
 

@@ -46,6 +46,8 @@ static bool smtp_mx_name(const char *in, char *out, size_t outsize)
 	return true;
 }
 
+/* A domain written as an address, numeric or as an RFC 5321 address
+ * literal: never a domain with an implicit MX. */
 static bool smtp_mx_is_literal(const char *name)
 {
 	struct in6_addr a6;
@@ -138,9 +140,15 @@ enum smtp_mx_result smtp_mx_order(const char *domain, const struct dns_answer *m
 			nulls++;
 			continue;
 		}
-		if (smtp_mx_is_literal(rec->host) || !dns_name_valid(rec->host) ||
+		/* As Postfix (dns_lookup's valid_rr_name, smtp_addr_one): an
+		 * exchanger written as a numeric address ("10 192.0.2.1.", which
+		 * RFC 1035 3.3.9 does not allow but zones hold) is kept and is
+		 * that address (dns_lookup answers it, dns_answer_literal); a
+		 * bracketed literal or a name that cannot be asked for is
+		 * skipped. */
+		if (rec->host[0] == '[' || !dns_name_valid(rec->host) ||
 		    !smtp_mx_name(rec->host, host->name, sizeof(host->name)))
-			continue;   /* as Postfix: a malformed exchanger is skipped */
+			continue;
 		host->preference = rec->preference;
 		if (smtp_mx_is_self(host->name, self, n_self) && rec->preference < self_pref)
 			self_pref = rec->preference;

@@ -10,10 +10,12 @@
  * nothing is left the mail loops back to us; no MX records (the name
  * exists): the domain itself is the one exchanger, the implicit MX; a
  * null MX (RFC 7505, "0 .") means the domain takes no mail, a permanent
- * failure at once. As Postfix does, an exchanger named by an address
- * literal ("192.0.2.1"), or by a name that cannot be asked for, is
+ * failure at once. As Postfix does, an exchanger written as a numeric
+ * address ("192.0.2.1", against RFC 1035 3.3.9) is that address (its
+ * A/AAAA lookup answers it without asking, core/dns.h), one in brackets
+ * ("[192.0.2.1]") or named by a name that cannot be asked for is
  * skipped; one that is a CNAME is used (its address lookup follows the
- * alias). */
+ * alias, RFC 5321 5.1 notwithstanding). */
 #ifndef TERN_SMTP_SMTP_MX_H
 #define TERN_SMTP_SMTP_MX_H
 

@@ -3,7 +3,8 @@
  * a failure); the rest is the reply, handed to dns_answer_parse (c-ares's
  * ares_parse_*_reply and tern's walk of the sections for the TTLs) and to
  * dns_reply_ttls; an MX answer then goes through the MX ordering of
- * smtp-mx. The answer and the list must be consistent and bounded. */
+ * smtp-mx, and each exchanger's name through dns_answer_literal. The
+ * answer and the list must be consistent and bounded. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -65,10 +66,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 1; i < list.count; i++)
 			if (list.hosts[i].preference < list.hosts[i - 1].preference)
 				__builtin_trap();
-		for (size_t i = 0; i < list.count; i++)
+		for (size_t i = 0; i < list.count; i++) {
 			if (strcmp(list.hosts[i].name, "mx1.example.test") == 0 ||
 			    !dns_name_valid(list.hosts[i].name))
 				__builtin_trap();
+			/* an exchanger written as an address answers for itself */
+			for (int t = DNS_TYPE_A; t <= DNS_TYPE_AAAA; t++) {
+				struct dns_answer *lit =
+					dns_answer_literal((enum dns_type)t, list.hosts[i].name);
+
+				if (lit != NULL && (lit->count > 1 || (lit->status == DNS_OK) !=
+									     (lit->count == 1)))
+					__builtin_trap();
+				dns_answer_free(&lit);
+			}
+		}
 	}
 	dns_answer_free(&a);
 	if (dns_reply_ttls(data + 1, size - 1, &ttl, &neg) && size - 1 < 12)

@@ -1,6 +1,7 @@
 /* test-dns-answer - DNS replies made into answers, without a server:
  * records and TTLs of MX (a null MX among them), A, AAAA, TXT and PTR
- * replies built byte by byte (of 100 MX, the 64 best kept); negative TTLs from the SOA (RFC 2308 5)
+ * replies built byte by byte (of 100 MX, the 64 best kept; a CNAME then
+ * its target's A); a numeric address answering for itself; negative TTLs from the SOA (RFC 2308 5)
  * and their caps; c-ares statuses mapped to permanent and temporary
  * failures; and broken replies (every truncation, a reserved label type,
  * a compression loop, counts that lie, CNAME-only answers) that must give
@@ -235,6 +236,71 @@ static void test_addresses(void **state)
 	assert_int_equal(a->count, 0);
 	assert_int_equal(a->ttl, DNS_NEGATIVE_TTL_DEFAULT);
 	dns_answer_free(&a);
+
+	/* a CNAME then the target's A, as a recursive server answers: the
+	 * address, kept for the smaller TTL */
+	begin(&p, 0, 2, 0, "alias.test", 1);
+	at = rr_begin(&p, 5, 600);
+	put_name(&p, "target.test");
+	rr_end(&p, at);
+	put_name(&p, "target.test");
+	put16(&p, 1);
+	put16(&p, 1);
+	put32(&p, 120);
+	put16(&p, 4);
+	put32(&p, 0xc0000207u);
+	a = parse(DNS_TYPE_A, ARES_SUCCESS, &p);
+	assert_int_equal(a->status, DNS_OK);
+	assert_int_equal(a->count, 1);
+	inet_ntop(AF_INET, &a->u.addr[0].u.v4, text, sizeof(text));
+	assert_string_equal(text, "192.0.2.7");
+	assert_int_equal(a->ttl, 120);
+	dns_answer_free(&a);
+}
+
+/* A numeric address as a name: its own answer, nothing asked. */
+static void test_literal(void **state)
+{
+	struct dns_answer *a;
+	char text[64];
+	static const char *const not_literal[] = {
+		"", ".", "mx.example.test", "192.0.2", "192.0.2.1.2", "[192.0.2.1]", "192.0.2.256",
+		"2001:db8::1::2", "::ffff:192.0.2.1x", "0x7f.0.0.1",
+		"1111:2222:3333:4444:5555:6666:7777:8888:9999",
+	};
+
+	(void)state;
+	a = dns_answer_literal(DNS_TYPE_A, "192.0.2.1.");
+	assert_non_null(a);
+	assert_int_equal(a->status, DNS_OK);
+	assert_int_equal(a->count, 1);
+	assert_int_equal(a->ttl, 0);
+	assert_int_equal(a->u.addr[0].family, AF_INET);
+	inet_ntop(AF_INET, &a->u.addr[0].u.v4, text, sizeof(text));
+	assert_string_equal(text, "192.0.2.1");
+	dns_answer_free(&a);
+	a = dns_answer_literal(DNS_TYPE_AAAA, "192.0.2.1");
+	assert_non_null(a);
+	assert_int_equal(a->status, DNS_NODATA);
+	assert_int_equal(a->count, 0);
+	dns_answer_free(&a);
+	a = dns_answer_literal(DNS_TYPE_AAAA, "2001:DB8::25");
+	assert_non_null(a);
+	assert_int_equal(a->status, DNS_OK);
+	inet_ntop(AF_INET6, &a->u.addr[0].u.v6, text, sizeof(text));
+	assert_string_equal(text, "2001:db8::25");
+	dns_answer_free(&a);
+	a = dns_answer_literal(DNS_TYPE_A, "2001:db8::25");
+	assert_non_null(a);
+	assert_int_equal(a->status, DNS_NODATA);
+	dns_answer_free(&a);
+	/* other types, and names that are not addresses, are asked for */
+	assert_null(dns_answer_literal(DNS_TYPE_MX, "192.0.2.1"));
+	assert_null(dns_answer_literal(DNS_TYPE_PTR, "192.0.2.1"));
+	for (size_t i = 0; i < sizeof(not_literal) / sizeof(not_literal[0]); i++) {
+		assert_null(dns_answer_literal(DNS_TYPE_A, not_literal[i]));
+		assert_null(dns_answer_literal(DNS_TYPE_AAAA, not_literal[i]));
+	}
 }
 
 static void test_txt_ptr(void **state)
@@ -483,6 +549,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mx),
 		cmocka_unit_test(test_addresses),
+		cmocka_unit_test(test_literal),
 		cmocka_unit_test(test_txt_ptr),
 		cmocka_unit_test(test_negative),
 		cmocka_unit_test(test_broken),

@@ -1,7 +1,8 @@
 /* test-dns - the loop's resolver against a real DNS server: dnsmasq on a
  * loopback port, serving MX (with a null MX), A, AAAA, TXT (one split in
  * two strings) and PTR records from a configuration file the test
- * writes; NXDOMAIN, no data, REFUSED (a temporary failure), a bad name,
+ * writes, a CNAME followed, an MX written as an address and that
+ * address's A/AAAA answered without a query; NXDOMAIN, no data, REFUSED (a temporary failure), a bad name,
  * the cache (a second lookup sends nothing, and answers after the server
  * is gone), one query for many waiters, cancelling, a server that never
  * answers (a timeout, temporary), one that answers SERVFAIL (temporary,
@@ -92,6 +93,8 @@ static void dnsmasq_start(struct dnsmasq *d)
 		"txt-record=example.test,\"v=spf1 -all\"\n"
 		"txt-record=split.example.test,\"v=DKIM1; k=rsa; \",\"p=ABC\"\n"
 		"mx-host=nullmx.test,.,0\n"
+		"cname=alias.example.test,mx1.example.test\n"
+		"mx-host=numeric.test,192.0.2.7,10\n"
 		"ptr-record=1.2.0.192.in-addr.arpa,mx1.example.test\n", d->port);
 	fclose(f);
 	d->pid = fork();
@@ -326,6 +329,35 @@ static void test_records(void **state)
 	lookup(&w, &r, DNS_TYPE_MX, "nullmx.test");
 	assert_int_equal(r.status, DNS_OK);
 	assert_string_equal(r.text, "0 ");
+
+	/* an alias: the A/AAAA answer follows the CNAME (an MX naming it is
+	 * used so, as Postfix) */
+	lookup(&w, &r, DNS_TYPE_A, "alias.example.test");
+	assert_int_equal(r.status, DNS_OK);
+	assert_string_equal(r.text, "192.0.2.1");
+	lookup(&w, &r, DNS_TYPE_AAAA, "alias.example.test");
+	assert_int_equal(r.status, DNS_OK);
+	assert_string_equal(r.text, "2001:db8::1");
+	/* an MX written as an address; that address's lookups send nothing */
+	lookup(&w, &r, DNS_TYPE_MX, "numeric.test");
+	assert_int_equal(r.status, DNS_OK);
+	assert_string_equal(r.text, "10 192.0.2.7");
+	{
+		unsigned long hits, sent, hits2, sent2;
+
+		counters(&w, &hits, &sent);
+		lookup(&w, &r, DNS_TYPE_A, "192.0.2.7.");
+		assert_int_equal(r.status, DNS_OK);
+		assert_string_equal(r.text, "192.0.2.7");
+		lookup(&w, &r, DNS_TYPE_AAAA, "192.0.2.7");
+		assert_int_equal(r.status, DNS_NODATA);
+		lookup(&w, &r, DNS_TYPE_AAAA, "2001:DB8::7");
+		assert_int_equal(r.status, DNS_OK);
+		assert_string_equal(r.text, "2001:db8::7");
+		counters(&w, &hits2, &sent2);
+		assert_int_equal(sent2, sent);
+		assert_int_equal(hits2, hits);
+	}
 
 	lookup(&w, &r, DNS_TYPE_A, "nope.test");
 	assert_int_equal(r.status, DNS_NXDOMAIN);

@@ -1,7 +1,8 @@
 /* test-smtp-mx - MX ordering (RFC 5321 5.1, RFC 7505): preference order,
  * every order among equal preferences reached, ourselves and everything
  * not better dropped, the loop when we are the best, the implicit MX,
- * the null MX, DNS failures, address literals and bad names skipped; and
+ * the null MX, DNS failures, bracketed literals and bad names skipped,
+ * numeric exchangers kept (as Postfix); and
  * the order of an exchanger's addresses under each address preference. */
 #include <arpa/inet.h>
 #include <setjmp.h>
@@ -169,18 +170,27 @@ static void test_null_mx(void **state)
 
 static void test_unusable(void **state)
 {
-	static const unsigned prefs[] = { 10, 10, 20, 30 };
-	static const char *const hosts[] = { "192.0.2.1", "2001:db8::1", "bad name.test", "ok.test" };
-	struct dns_answer *a = mx_answer(4, prefs, hosts);
+	static const unsigned prefs[] = { 10, 20, 30, 30, 40 };
+	static const char *const hosts[] = { "[192.0.2.9]", "bad name.test", "192.0.2.1.",
+					     "2001:db8::1", "ok.test" };
+	struct dns_answer *a = mx_answer(5, prefs, hosts);
 	struct smtp_mx_list list;
 
 	(void)state;
-	/* as Postfix: address literals and bad names are skipped */
+	/* as Postfix: a bracketed literal and a bad name are skipped, an
+	 * exchanger written as a numeric address is kept (dns_lookup answers
+	 * it with itself) */
 	assert_int_equal(smtp_mx_order("example.test", a, self, 1, NULL, &list), SMTP_MX_OK);
-	assert_int_equal(list.count, 1);
-	assert_string_equal(list.hosts[0].name, "ok.test");
+	assert_int_equal(list.count, 3);
+	assert_int_equal(list.hosts[0].preference, 30);
+	assert_true((strcmp(list.hosts[0].name, "192.0.2.1") == 0 &&
+		     strcmp(list.hosts[1].name, "2001:db8::1") == 0) ||
+		    (strcmp(list.hosts[1].name, "192.0.2.1") == 0 &&
+		     strcmp(list.hosts[0].name, "2001:db8::1") == 0));
+	assert_string_equal(list.hosts[2].name, "ok.test");
 	dns_answer_free(&a);
-	a = mx_answer(3, prefs, hosts);
+	/* nothing usable left: a temporary failure */
+	a = mx_answer(2, prefs, hosts);
 	assert_int_equal(smtp_mx_order("example.test", a, self, 1, NULL, &list), SMTP_MX_NO_HOST);
 	assert_int_equal(smtp_mx_result_status(SMTP_MX_NO_HOST)->code / 100, 4);
 	dns_answer_free(&a);
