@@ -368,15 +368,17 @@ static void queue_relay_record_work(void *arg)
 	struct queue_relay_msg *m = arg;
 	struct queue *q = m->r->q;
 	struct queue_db_result *res = calloc(m->n_rcpts, sizeof(*res));
+	char **saids = calloc(m->n_rcpts, sizeof(*saids));
 	int64_t now = queue_now();
 	size_t n = 0;
 	bool found = false;
 	unsigned left = 1;
 
-	if (res == NULL)
+	if (res == NULL || saids == NULL)
 		abort();
 	for (size_t i = 0; i < m->n_rcpts; i++) {
 		struct queue_relay_rcpt *rc = &m->rcpts[i];
+		char *said = NULL;
 
 		if (!rc->tried)
 			continue;
@@ -388,11 +390,18 @@ static void queue_relay_record_work(void *arg)
 		 * failed recipient counts as done once reported) */
 		if (!queue_relay_report(q, m, rc, now) && rc->state == QUEUE_STATE_FAILED)
 			rc->state = QUEUE_STATE_DEFERRED;
+		/* queue.db's last answer (`tern queue list`) names the server
+		 * that gave it, as Postfix's "host X said:"; the report's
+		 * Diagnostic-Code above is the reply alone (RFC 3464 2.3.6) */
+		if (rc->state != QUEUE_STATE_DELIVERED && rc->remote && rc->remote_mta[0] != '\0' &&
+		    asprintf(&said, "host %s said: %s", rc->remote_mta, rc->error) < 0)
+			abort();
+		saids[n] = said;
 		res[n++] = (struct queue_db_result){
 			.id = m->rec.id,
 			.idx = rc->idx,
 			.state = rc->state,
-			.error = rc->state == QUEUE_STATE_DELIVERED ? NULL : rc->error,
+			.error = rc->state == QUEUE_STATE_DELIVERED ? NULL : said != NULL ? said : rc->error,
 			.arrival = m->rec.arrival,
 		};
 		if (rc->state == QUEUE_STATE_DELIVERED)
@@ -406,6 +415,9 @@ static void queue_relay_record_work(void *arg)
 	}
 	if (n > 0 && queue_db_record(q->db, res, n, now, &q->schedule, &m->next_try) != DB_OK)
 		m->next_try = now + 60;
+	for (size_t i = 0; i < n; i++)
+		free(saids[i]);
+	free(saids);
 	free(res);
 	/* removed meanwhile: already out of the queue */
 	if (queue_db_exists(q->db, m->rec.id, &found) == DB_OK && found &&

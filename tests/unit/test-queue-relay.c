@@ -4,7 +4,9 @@
  * server that offers DSN gets NOTIFY and ORCPT and the sender gets no
  * report from tern (RFC 3461 5.2.1: that server's own is the one; tern
  * sent a false "delivered" one, found against Postfix); one without DSN
- * gets neither and the sender gets "relayed" (5.2.2). */
+ * gets neither and the sender gets "relayed" (5.2.2). And the last
+ * answer of a deferral as `tern queue list` shows it ("host X said:"),
+ * while a bounce's Diagnostic-Code stays the reply alone. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -24,6 +26,7 @@ struct t_peer {
 	int lfd, fd;
 	uint16_t port;
 	bool dsn;                    /* offer DSN in the EHLO reply */
+	const char *rcpt_reply;      /* the answer to RCPT; NULL: 250 */
 	pthread_t thread;
 	char in[8192];
 	size_t len;
@@ -81,7 +84,9 @@ static void *t_peer_run(void *arg)
 			t_say(p, "250 2.1.0 ok\r\n");
 		} else if (strncmp(line, "RCPT ", 5) == 0) {
 			snprintf(p->rcpt, sizeof(p->rcpt), "%s", line);
-			t_say(p, "250 2.1.5 ok\r\n");
+			t_say(p, p->rcpt_reply != NULL ? p->rcpt_reply : "250 2.1.5 ok\r\n");
+		} else if (strcmp(line, "RSET") == 0) {
+			t_say(p, "250 2.0.0 ok\r\n");
 		} else if (strcmp(line, "DATA") == 0) {
 			t_say(p, "354 go ahead\r\n");
 			while (t_line(p, line, sizeof(line)) && strcmp(line, ".") != 0)
@@ -99,13 +104,14 @@ static void *t_peer_run(void *arg)
 	return NULL;
 }
 
-static void t_peer_start(struct t_peer *p, bool dsn)
+static void t_peer_start(struct t_peer *p, bool dsn, const char *rcpt_reply)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(sin);
 
 	memset(p, 0, sizeof(*p));
 	p->dsn = dsn;
+	p->rcpt_reply = rcpt_reply;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	p->lfd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_true(p->lfd >= 0);
@@ -179,7 +185,7 @@ static void test_dsn_server_no_report(void **state)
 	struct queue_stats st;
 
 	(void)state;
-	t_peer_start(&p, true);
+	t_peer_start(&p, true, NULL);
 	t_relay_start(&r, &p);
 	t_send_success_request(&r, &p, &st);
 	/* RFC 3461 5.2.1 (c), (d): passed on */
@@ -199,7 +205,7 @@ static void test_plain_server_relayed(void **state)
 	char *text = NULL;
 
 	(void)state;
-	t_peer_start(&p, false);
+	t_peer_start(&p, false, NULL);
 	t_relay_start(&r, &p);
 	t_send_success_request(&r, &p, &st);
 	assert_null(strstr(p.rcpt, "NOTIFY="));
@@ -216,11 +222,85 @@ static void test_plain_server_relayed(void **state)
 	t_relay_stop(&r);
 }
 
+struct t_listed {
+	unsigned attempts;
+	char error[512];
+};
+
+static void t_listed_cb(void *ctx, const struct queue_list_message *msg)
+{
+	struct t_listed *l = ctx;
+
+	for (size_t i = 0; i < msg->n_rcpts; i++) {
+		l->attempts = msg->rcpts[i].attempts;
+		snprintf(l->error, sizeof(l->error), "%s",
+			 msg->rcpts[i].error != NULL ? msg->rcpts[i].error : "");
+	}
+}
+
+/* A 451 to RCPT: deferred, and `tern queue list`'s last answer names
+ * the server that gave it, as Postfix's mailq ("host X said: ..."). */
+static void test_deferred_names_the_host(void **state)
+{
+	const struct queue_rcpt rcpt = { .address = "friend@remote.example", .local = false };
+	const struct queue_envelope env = QH_ENVELOPE(&rcpt, 1);
+	struct t_peer p;
+	struct t_relay r;
+	struct t_listed l = { 0 };
+	char *error = NULL;
+
+	(void)state;
+	t_peer_start(&p, false, "451 4.7.1 try later\r\n");
+	t_relay_start(&r, &p);
+	assert_int_equal(qh_send(r.h.queue, &env, "Subject: out\r\n\r\nbody\r\n", NULL), QUEUE_OK);
+	pthread_join(p.thread, NULL);
+	close(p.lfd);
+	for (unsigned waited = 0; waited < QH_WAIT_MS && l.attempts == 0; waited += 10) {
+		qh_sleep_ms(10);
+		assert_int_equal(queue_list(r.h.data, t_listed_cb, &l, &error), 0);
+	}
+	assert_int_equal(l.attempts, 1);
+	assert_false(p.message);
+	assert_string_equal(l.error, "host 127.0.0.1 said: 451 4.7.1 try later");
+	t_relay_stop(&r);
+}
+
+/* A 550 to RCPT: the sender's report has the reply alone as its
+ * Diagnostic-Code (RFC 3464 2.3.6), and the server as Remote-MTA. */
+static void test_failed_report_has_the_reply(void **state)
+{
+	const struct queue_rcpt rcpt = { .address = "nobody@remote.example", .local = false };
+	const struct queue_envelope env = QH_ENVELOPE(&rcpt, 1);
+	struct t_peer p;
+	struct t_relay r;
+	char *text = NULL;
+
+	(void)state;
+	t_peer_start(&p, false, "550 5.1.1 no such user\r\n");
+	t_relay_start(&r, &p);
+	assert_int_equal(qh_send(r.h.queue, &env, "Subject: out\r\n\r\nbody\r\n", NULL), QUEUE_OK);
+	assert_true(qh_wait_finished(&r.h, 1));
+	pthread_join(p.thread, NULL);
+	close(p.lfd);
+	for (unsigned waited = 0; waited < QH_WAIT_MS && qh_inbox_count(&r.h, QH_ALICE) < 1;
+	     waited += 10)
+		qh_sleep_ms(10);
+	assert_int_equal(qh_inbox(&r.h, QH_ALICE, &text, 1), 1);
+	assert_non_null(strstr(text, "\r\nAction: failed\r\nStatus: 5.1.1\r\n"));
+	assert_non_null(strstr(text, "\r\nRemote-MTA: dns; 127.0.0.1\r\n"));
+	assert_non_null(strstr(text, "\r\nDiagnostic-Code: smtp; 550 5.1.1 no such user\r\n"));
+	assert_null(strstr(text, "said:"));
+	free(text);
+	t_relay_stop(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dsn_server_no_report),
 		cmocka_unit_test(test_plain_server_relayed),
+		cmocka_unit_test(test_deferred_names_the_host),
+		cmocka_unit_test(test_failed_report_has_the_reply),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR + 1);
