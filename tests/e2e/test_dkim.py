@@ -114,6 +114,10 @@ def test_keygen_records(srv):
     listing = srv.cmd("dkim", "list").stdout
     assert re.search(r"^%s rsa-\d{6} rsa signing$" % DOMAIN, listing, re.M), listing
     assert re.search(r"^%s ed ed25519 signing$" % DOMAIN, listing, re.M), listing
+    # each key's record, as keygen printed it, under its key
+    listed = dict(parse_zone_line(line.strip()) for line in listing.splitlines()
+                  if " IN TXT " in line)
+    assert listed == srv.records, listing
     # a second key with the same selector is refused
     p = srv.cmd("dkim", "keygen", DOMAIN, "--selector", "ed", check=False)
     assert p.returncode == 1 and "already" in p.stderr
