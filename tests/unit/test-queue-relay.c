@@ -6,7 +6,8 @@
  * sent a false "delivered" one, found against Postfix); one without DSN
  * gets neither and the sender gets "relayed" (5.2.2). And the last
  * answer of a deferral as `tern queue list` shows it ("host X said:"),
- * while a bounce's Diagnostic-Code stays the reply alone. */
+ * while a bounce's Diagnostic-Code stays the reply alone; and the SRS0
+ * sender of forwarded mail from another domain on the wire. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -294,6 +295,41 @@ static void test_failed_report_has_the_reply(void **state)
 	t_relay_stop(&r);
 }
 
+/* Mail from another domain's sender that leaves (an alias forwarding
+ * it) goes with the SRS0 sender, so that SPF at the receiver checks this
+ * host; a local sender's goes as it is. */
+static void test_forwarded_sender_srs(void **state)
+{
+	const struct queue_rcpt rcpt = { .address = "friend@remote.example", .local = false };
+	struct queue_envelope env = QH_ENVELOPE(&rcpt, 1);
+	struct t_peer p;
+	struct t_relay r;
+
+	(void)state;
+	t_peer_start(&p, false, NULL);
+	t_relay_start(&r, &p);
+	env.sender = "someone@elsewhere.example";
+	assert_int_equal(qh_send(r.h.queue, &env, "Subject: out\r\n\r\nbody\r\n", NULL), QUEUE_OK);
+	assert_true(qh_wait_finished(&r.h, 1));
+	pthread_join(p.thread, NULL);
+	close(p.lfd);
+	assert_true(p.message);
+	assert_int_equal(strncmp(p.mail, "MAIL FROM:<SRS0=", 16), 0);
+	assert_non_null(strstr(p.mail, "=elsewhere.example=someone@"));
+	t_relay_stop(&r);
+
+	t_peer_start(&p, false, NULL);
+	t_relay_start(&r, &p);
+	env.sender = QH_ALICE;
+	assert_int_equal(qh_send(r.h.queue, &env, "Subject: out\r\n\r\nbody\r\n", NULL), QUEUE_OK);
+	assert_true(qh_wait_finished(&r.h, 1));
+	pthread_join(p.thread, NULL);
+	close(p.lfd);
+	assert_int_equal(strncmp(p.mail, "MAIL FROM:<" QH_ALICE ">", strlen("MAIL FROM:<" QH_ALICE ">")),
+			 0);
+	t_relay_stop(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +337,7 @@ int main(void)
 		cmocka_unit_test(test_plain_server_relayed),
 		cmocka_unit_test(test_deferred_names_the_host),
 		cmocka_unit_test(test_failed_report_has_the_reply),
+		cmocka_unit_test(test_forwarded_sender_srs),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR + 1);
