@@ -76,6 +76,11 @@ bool queue_msg_add(struct queue_msg *msg, const void *data, size_t len)
 	}
 	memcpy(msg->mem + msg->mem_len, data, len);
 	msg->mem_len += len;
+	/* the content decides, not BODY=: ASCII declared 8BITMIME (tern
+	 * sendmail always declares it) may go to a server without 8BITMIME,
+	 * undeclared 8-bit may not (RFC 6152 3) */
+	for (size_t i = 0; !msg->rec.env.eightbit && i < len; i++)
+		msg->rec.env.eightbit = ((const unsigned char *)data)[i] > 0x7f;
 	return msg->mem_len >= QUEUE_MEMORY_MAX;
 }
 

@@ -71,7 +71,9 @@ struct queue_envelope {
 	const char *envid;       /* DSN ENVID (decoded), or NULL */
 	enum queue_ret ret;
 	bool smtputf8;
-	bool eightbit;           /* BODY=8BITMIME */
+	bool eightbit;           /* the message has 8-bit octets: BODY=8BITMIME goes on,
+	                          * never to a server without 8BITMIME; queue_msg_add
+	                          * sets it when a byte added is over 127 */
 	const char *auth_user;   /* the submitting account (submission), or NULL */
 	const char *client_ip;   /* "" for mail made locally (sendmail) */
 	const char *helo;        /* the EHLO/HELO name, or the local user for sendmail */

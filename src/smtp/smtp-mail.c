@@ -42,7 +42,6 @@ static void smtp_mail_accept(struct smtp_session *s, const char *sender,
 
 	txn->sender = smtp_strdup(sender);
 	txn->smtputf8 = p->smtputf8;
-	txn->eightbit = p->body == SMTP_BODY_8BITMIME;
 	txn->ret = p->ret;
 	txn->envid = p->has_envid ? smtp_strdup(p->envid) : NULL;
 	txn->size = p->has_size ? p->size : 0;

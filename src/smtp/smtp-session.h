@@ -71,7 +71,6 @@ struct smtp_rcpt {
 struct smtp_txn {
 	char *sender;            /* the reverse-path without <>; "" for <> */
 	bool smtputf8;           /* MAIL ... SMTPUTF8 */
-	bool eightbit;           /* MAIL ... BODY=8BITMIME */
 	enum smtp_ret ret;       /* DSN RET= */
 	char *envid;             /* DSN ENVID= decoded, or NULL */
 	uint64_t size;           /* SIZE=, 0 when not given */

@@ -101,7 +101,8 @@ void smtp_txn_envelope(const struct smtp_session *s, struct queue_envelope *env,
 		.ret = txn->ret == SMTP_RET_FULL ? QUEUE_RET_FULL :
 		       txn->ret == SMTP_RET_HDRS ? QUEUE_RET_HDRS : QUEUE_RET_DEFAULT,
 		.smtputf8 = txn->smtputf8,
-		.eightbit = txn->eightbit,
+		/* no .eightbit: BODY= is a claim, the queue sees the content
+		 * itself (queue_msg_add) */
 		.auth_user = s->auth_user,
 		/* sendmail: made locally, by this user (queue.h) */
 		.client_ip = s->ctx->service == SMTP_SERVICE_LOCAL ? "" : conn_remote_ip(s->conn),

@@ -7,7 +7,8 @@
  * gets neither and the sender gets "relayed" (5.2.2). And the last
  * answer of a deferral as `tern queue list` shows it ("host X said:"),
  * while a bounce's Diagnostic-Code stays the reply alone; and the SRS0
- * sender of forwarded mail from another domain on the wire. */
+ * sender of forwarded mail from another domain on the wire; 8-bit
+ * content as the queue sees it, to servers with and without 8BITMIME. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -28,6 +29,7 @@ struct t_peer {
 	uint16_t port;
 	bool dsn;                    /* offer DSN in the EHLO reply */
 	const char *rcpt_reply;      /* the answer to RCPT; NULL: 250 */
+	bool no_8bitmime;            /* no 8BITMIME in the EHLO reply */
 	pthread_t thread;
 	char in[8192];
 	size_t len;
@@ -78,8 +80,12 @@ static void *t_peer_run(void *arg)
 	t_say(p, "220 peer.test ESMTP\r\n");
 	while (t_line(p, line, sizeof(line))) {
 		if (strncmp(line, "EHLO ", 5) == 0) {
-			t_say(p, p->dsn ? "250-peer.test\r\n250-DSN\r\n250 8BITMIME\r\n"
-					: "250-peer.test\r\n250 8BITMIME\r\n");
+			if (p->dsn)
+				t_say(p, "250-peer.test\r\n250-DSN\r\n250 8BITMIME\r\n");
+			else if (p->no_8bitmime)
+				t_say(p, "250 peer.test\r\n");
+			else
+				t_say(p, "250-peer.test\r\n250 8BITMIME\r\n");
 		} else if (strncmp(line, "MAIL ", 5) == 0) {
 			snprintf(p->mail, sizeof(p->mail), "%s", line);
 			t_say(p, "250 2.1.0 ok\r\n");
@@ -105,7 +111,7 @@ static void *t_peer_run(void *arg)
 	return NULL;
 }
 
-static void t_peer_start(struct t_peer *p, bool dsn, const char *rcpt_reply)
+static void t_peer_start(struct t_peer *p, bool dsn, const char *rcpt_reply, bool no_8bitmime)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(sin);
@@ -113,6 +119,7 @@ static void t_peer_start(struct t_peer *p, bool dsn, const char *rcpt_reply)
 	memset(p, 0, sizeof(*p));
 	p->dsn = dsn;
 	p->rcpt_reply = rcpt_reply;
+	p->no_8bitmime = no_8bitmime;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	p->lfd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_true(p->lfd >= 0);
@@ -186,7 +193,7 @@ static void test_dsn_server_no_report(void **state)
 	struct queue_stats st;
 
 	(void)state;
-	t_peer_start(&p, true, NULL);
+	t_peer_start(&p, true, NULL, false);
 	t_relay_start(&r, &p);
 	t_send_success_request(&r, &p, &st);
 	/* RFC 3461 5.2.1 (c), (d): passed on */
@@ -206,7 +213,7 @@ static void test_plain_server_relayed(void **state)
 	char *text = NULL;
 
 	(void)state;
-	t_peer_start(&p, false, NULL);
+	t_peer_start(&p, false, NULL, false);
 	t_relay_start(&r, &p);
 	t_send_success_request(&r, &p, &st);
 	assert_null(strstr(p.rcpt, "NOTIFY="));
@@ -251,7 +258,7 @@ static void test_deferred_names_the_host(void **state)
 	char *error = NULL;
 
 	(void)state;
-	t_peer_start(&p, false, "451 4.7.1 try later\r\n");
+	t_peer_start(&p, false, "451 4.7.1 try later\r\n", false);
 	t_relay_start(&r, &p);
 	assert_int_equal(qh_send(r.h.queue, &env, "Subject: out\r\n\r\nbody\r\n", NULL), QUEUE_OK);
 	pthread_join(p.thread, NULL);
@@ -277,7 +284,7 @@ static void test_failed_report_has_the_reply(void **state)
 	char *text = NULL;
 
 	(void)state;
-	t_peer_start(&p, false, "550 5.1.1 no such user\r\n");
+	t_peer_start(&p, false, "550 5.1.1 no such user\r\n", false);
 	t_relay_start(&r, &p);
 	assert_int_equal(qh_send(r.h.queue, &env, "Subject: out\r\n\r\nbody\r\n", NULL), QUEUE_OK);
 	assert_true(qh_wait_finished(&r.h, 1));
@@ -306,7 +313,7 @@ static void test_forwarded_sender_srs(void **state)
 	struct t_relay r;
 
 	(void)state;
-	t_peer_start(&p, false, NULL);
+	t_peer_start(&p, false, NULL, false);
 	t_relay_start(&r, &p);
 	env.sender = "someone@elsewhere.example";
 	assert_int_equal(qh_send(r.h.queue, &env, "Subject: out\r\n\r\nbody\r\n", NULL), QUEUE_OK);
@@ -318,7 +325,7 @@ static void test_forwarded_sender_srs(void **state)
 	assert_non_null(strstr(p.mail, "=elsewhere.example=someone@"));
 	t_relay_stop(&r);
 
-	t_peer_start(&p, false, NULL);
+	t_peer_start(&p, false, NULL, false);
 	t_relay_start(&r, &p);
 	env.sender = QH_ALICE;
 	assert_int_equal(qh_send(r.h.queue, &env, "Subject: out\r\n\r\nbody\r\n", NULL), QUEUE_OK);
@@ -330,6 +337,53 @@ static void test_forwarded_sender_srs(void **state)
 	t_relay_stop(&r);
 }
 
+/* Alice's message (the envelope claims nothing about 8 bits) through a
+ * peer; true when it got there. */
+static bool t_send_body(struct t_peer *p, bool no_8bitmime, const char *text)
+{
+	const struct queue_rcpt rcpt = { .address = "friend@remote.example", .local = false };
+	const struct queue_envelope env = QH_ENVELOPE(&rcpt, 1);
+	struct t_relay r;
+	char *report = NULL;
+
+	t_peer_start(p, false, NULL, no_8bitmime);
+	t_relay_start(&r, p);
+	assert_int_equal(qh_send(r.h.queue, &env, text, NULL), QUEUE_OK);
+	assert_true(qh_wait_finished(&r.h, 1));
+	pthread_join(p->thread, NULL);
+	close(p->lfd);
+	if (!p->message) {
+		/* RFC 6152 3: not sent as is; tern does not convert (a DKIM
+		 * signature would break), it bounces */
+		for (unsigned waited = 0; waited < QH_WAIT_MS && qh_inbox_count(&r.h, QH_ALICE) < 1;
+		     waited += 10)
+			qh_sleep_ms(10);
+		assert_int_equal(qh_inbox(&r.h, QH_ALICE, &report, 1), 1);
+		assert_non_null(strstr(report, "\r\nStatus: 5.6.3\r\n"));
+		free(report);
+	}
+	t_relay_stop(&r);
+	return p->message;
+}
+
+/* The queue's 8-bit flag is the content's, not BODY='s: ASCII goes to a
+ * server without 8BITMIME (tern sendmail declares 8BITMIME for any
+ * message), 8-bit goes with BODY=8BITMIME to one that has it and never
+ * as is to one without. */
+static void test_eightbit_is_the_content(void **state)
+{
+	static const char ascii[] = "Subject: plain\r\n\r\nascii only\r\n";
+	static const char latin[] = "Subject: caf\xc3\xa9\r\n\r\nna\xc3\xafve\r\n";
+	struct t_peer p;
+
+	(void)state;
+	assert_true(t_send_body(&p, true, ascii));
+	assert_null(strstr(p.mail, "BODY="));
+	assert_true(t_send_body(&p, false, latin));
+	assert_non_null(strstr(p.mail, " BODY=8BITMIME"));
+	assert_false(t_send_body(&p, true, latin));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_deferred_names_the_host),
 		cmocka_unit_test(test_failed_report_has_the_reply),
 		cmocka_unit_test(test_forwarded_sender_srs),
+		cmocka_unit_test(test_eightbit_is_the_content),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR + 1);
