@@ -6,6 +6,7 @@
  * sent a false "delivered" one, found against Postfix); one without DSN
  * gets neither and the sender gets "relayed" (5.2.2). And the last
  * answer of a deferral as `tern queue list` shows it ("host X said:"),
+ * its tries and next try kept over a restart,
  * while a bounce's Diagnostic-Code stays the reply alone; and the SRS0
  * sender of forwarded mail from another domain on the wire; 8-bit
  * content as the queue sees it, to servers with and without 8BITMIME. */
@@ -16,7 +17,9 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "core/listener.h"
 #include "core/log.h"
@@ -159,6 +162,21 @@ static void t_relay_start(struct t_relay *r, const struct t_peer *p)
 	assert_int_equal(pthread_create(&r->thread, NULL, t_core_run, r->core), 0);
 }
 
+/* The server stopped and started again on the same data folder. */
+static void t_relay_restart(struct t_relay *r)
+{
+	char *error = NULL;
+
+	core_stop(r->core);
+	pthread_join(r->thread, NULL);
+	qh_close(&r->h);
+	core_free(&r->core);
+	assert_int_equal(core_new(&r->h.cfg, &r->core, &error), 0);
+	qh_open(&r->h);
+	assert_int_equal(queue_relay_start(r->h.queue, core_loop(r->core, 0), &error), 0);
+	assert_int_equal(pthread_create(&r->thread, NULL, t_core_run, r->core), 0);
+}
+
 static void t_relay_stop(struct t_relay *r)
 {
 	core_stop(r->core);
@@ -232,6 +250,7 @@ static void test_plain_server_relayed(void **state)
 
 struct t_listed {
 	unsigned attempts;
+	int64_t next_try;
 	char error[512];
 };
 
@@ -241,6 +260,7 @@ static void t_listed_cb(void *ctx, const struct queue_list_message *msg)
 
 	for (size_t i = 0; i < msg->n_rcpts; i++) {
 		l->attempts = msg->rcpts[i].attempts;
+		l->next_try = msg->rcpts[i].next_try;
 		snprintf(l->error, sizeof(l->error), "%s",
 			 msg->rcpts[i].error != NULL ? msg->rcpts[i].error : "");
 	}
@@ -270,6 +290,43 @@ static void test_deferred_names_the_host(void **state)
 	assert_int_equal(l.attempts, 1);
 	assert_false(p.message);
 	assert_string_equal(l.error, "host 127.0.0.1 said: 451 4.7.1 try later");
+	t_relay_stop(&r);
+}
+
+/* A deferral's tries and next try are queue.db's: a restart neither
+ * tries again before it is due nor forgets the try made. */
+static void test_deferral_survives_restart(void **state)
+{
+	const struct queue_rcpt rcpt = { .address = "friend@remote.example", .local = false };
+	const struct queue_envelope env = QH_ENVELOPE(&rcpt, 1);
+	struct t_peer p;
+	struct t_relay r;
+	struct t_listed l = { 0 };
+	struct pollfd pfd;
+	char *error = NULL;
+	int64_t next;
+
+	(void)state;
+	t_peer_start(&p, false, "451 4.7.1 try later\r\n", false);
+	t_relay_start(&r, &p);
+	assert_int_equal(qh_send(r.h.queue, &env, "Subject: out\r\n\r\nbody\r\n", NULL), QUEUE_OK);
+	pthread_join(p.thread, NULL);
+	for (unsigned waited = 0; waited < QH_WAIT_MS && l.attempts == 0; waited += 10) {
+		qh_sleep_ms(10);
+		assert_int_equal(queue_list(r.h.data, t_listed_cb, &l, &error), 0);
+	}
+	assert_int_equal(l.attempts, 1);
+	next = l.next_try;
+	/* [queue] retry_first: 5 minutes */
+	assert_true(next >= (int64_t)time(NULL) + 240);
+	t_relay_restart(&r);
+	pfd = (struct pollfd){ .fd = p.lfd, .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, 1500), 0);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(queue_list(r.h.data, t_listed_cb, &l, &error), 0);
+	assert_int_equal(l.attempts, 1);
+	assert_int_equal(l.next_try, next);
+	close(p.lfd);
 	t_relay_stop(&r);
 }
 
@@ -391,6 +448,7 @@ int main(void)
 		cmocka_unit_test(test_plain_server_relayed),
 		cmocka_unit_test(test_deferred_names_the_host),
 		cmocka_unit_test(test_failed_report_has_the_reply),
+		cmocka_unit_test(test_deferral_survives_restart),
 		cmocka_unit_test(test_forwarded_sender_srs),
 		cmocka_unit_test(test_eightbit_is_the_content),
 	};
