@@ -9,7 +9,8 @@
  * its tries and next try kept over a restart,
  * while a bounce's Diagnostic-Code stays the reply alone; and the SRS0
  * sender of forwarded mail from another domain on the wire; 8-bit
- * content as the queue sees it, to servers with and without 8BITMIME. */
+ * content as the queue sees it, to servers with and without 8BITMIME;
+ * a failed STARTTLS handshake under "may" followed by a plain retry. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -33,6 +34,8 @@ struct t_peer {
 	bool dsn;                    /* offer DSN in the EHLO reply */
 	const char *rcpt_reply;      /* the answer to RCPT; NULL: 250 */
 	bool no_8bitmime;            /* no 8BITMIME in the EHLO reply */
+	bool tls_breaks;             /* offer STARTTLS, answer 220, then no TLS: two sessions */
+	unsigned starttls;           /* STARTTLS commands seen */
 	pthread_t thread;
 	char in[8192];
 	size_t len;
@@ -71,15 +74,11 @@ static bool t_line(struct t_peer *p, char *line, size_t cap)
 	}
 }
 
-static void *t_peer_run(void *arg)
+/* One session; false when it ended in a broken STARTTLS. */
+static bool t_peer_session(struct t_peer *p)
 {
-	struct t_peer *p = arg;
-	struct timeval tv = { .tv_sec = 10 };
 	char line[1024];
 
-	if ((p->fd = accept(p->lfd, NULL, NULL)) < 0)
-		return NULL;
-	setsockopt(p->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	t_say(p, "220 peer.test ESMTP\r\n");
 	while (t_line(p, line, sizeof(line))) {
 		if (strncmp(line, "EHLO ", 5) == 0) {
@@ -87,8 +86,14 @@ static void *t_peer_run(void *arg)
 				t_say(p, "250-peer.test\r\n250-DSN\r\n250 8BITMIME\r\n");
 			else if (p->no_8bitmime)
 				t_say(p, "250 peer.test\r\n");
+			else if (p->tls_breaks)
+				t_say(p, "250-peer.test\r\n250-STARTTLS\r\n250 8BITMIME\r\n");
 			else
 				t_say(p, "250-peer.test\r\n250 8BITMIME\r\n");
+		} else if (strcmp(line, "STARTTLS") == 0 && p->tls_breaks) {
+			p->starttls++;
+			t_say(p, "220 2.0.0 go ahead\r\nthis is no TLS handshake\r\n");
+			return false;
 		} else if (strncmp(line, "MAIL ", 5) == 0) {
 			snprintf(p->mail, sizeof(p->mail), "%s", line);
 			t_say(p, "250 2.1.0 ok\r\n");
@@ -110,19 +115,42 @@ static void *t_peer_run(void *arg)
 			t_say(p, "502 5.5.1 not here\r\n");
 		}
 	}
-	close(p->fd);
+	return true;
+}
+
+static void *t_peer_run(void *arg)
+{
+	struct t_peer *p = arg;
+	struct timeval tv = { .tv_sec = 10 };
+	bool done = false;
+
+	while (!done) {
+		if ((p->fd = accept(p->lfd, NULL, NULL)) < 0)
+			return NULL;
+		setsockopt(p->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		p->len = 0;
+		done = t_peer_session(p);
+		close(p->fd);
+	}
 	return NULL;
 }
 
-static void t_peer_start(struct t_peer *p, bool dsn, const char *rcpt_reply, bool no_8bitmime)
+/* How the peer behaves (t_peer's fields of the same names). */
+struct t_peer_opts {
+	bool dsn, no_8bitmime, tls_breaks;
+	const char *rcpt_reply;
+};
+
+static void t_peer_start(struct t_peer *p, struct t_peer_opts opts)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(sin);
 
 	memset(p, 0, sizeof(*p));
-	p->dsn = dsn;
-	p->rcpt_reply = rcpt_reply;
-	p->no_8bitmime = no_8bitmime;
+	p->dsn = opts.dsn;
+	p->rcpt_reply = opts.rcpt_reply;
+	p->no_8bitmime = opts.no_8bitmime;
+	p->tls_breaks = opts.tls_breaks;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	p->lfd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_true(p->lfd >= 0);
@@ -153,8 +181,8 @@ static void t_relay_start(struct t_relay *r, const struct t_peer *p)
 	char extra[128], *error = NULL;
 
 	qh_setup(&r->h, "queue-relay");
-	snprintf(extra, sizeof(extra), "[queue]\nrelayhost = 127.0.0.1:%u\nrelayhost_tls = none\n",
-		 (unsigned)p->port);
+	snprintf(extra, sizeof(extra), "[queue]\nrelayhost = 127.0.0.1:%u\nrelayhost_tls = %s\n",
+		 (unsigned)p->port, p->tls_breaks ? "may" : "none");
 	qh_config(&r->h, extra);
 	assert_int_equal(core_new(&r->h.cfg, &r->core, &error), 0);
 	qh_open(&r->h);
@@ -211,7 +239,7 @@ static void test_dsn_server_no_report(void **state)
 	struct queue_stats st;
 
 	(void)state;
-	t_peer_start(&p, true, NULL, false);
+	t_peer_start(&p, (struct t_peer_opts){ .dsn = true });
 	t_relay_start(&r, &p);
 	t_send_success_request(&r, &p, &st);
 	/* RFC 3461 5.2.1 (c), (d): passed on */
@@ -231,7 +259,7 @@ static void test_plain_server_relayed(void **state)
 	char *text = NULL;
 
 	(void)state;
-	t_peer_start(&p, false, NULL, false);
+	t_peer_start(&p, (struct t_peer_opts){ 0 });
 	t_relay_start(&r, &p);
 	t_send_success_request(&r, &p, &st);
 	assert_null(strstr(p.rcpt, "NOTIFY="));
@@ -278,7 +306,7 @@ static void test_deferred_names_the_host(void **state)
 	char *error = NULL;
 
 	(void)state;
-	t_peer_start(&p, false, "451 4.7.1 try later\r\n", false);
+	t_peer_start(&p, (struct t_peer_opts){ .rcpt_reply = "451 4.7.1 try later\r\n" });
 	t_relay_start(&r, &p);
 	assert_int_equal(qh_send(r.h.queue, &env, "Subject: out\r\n\r\nbody\r\n", NULL), QUEUE_OK);
 	pthread_join(p.thread, NULL);
@@ -307,7 +335,7 @@ static void test_deferral_survives_restart(void **state)
 	int64_t next;
 
 	(void)state;
-	t_peer_start(&p, false, "451 4.7.1 try later\r\n", false);
+	t_peer_start(&p, (struct t_peer_opts){ .rcpt_reply = "451 4.7.1 try later\r\n" });
 	t_relay_start(&r, &p);
 	assert_int_equal(qh_send(r.h.queue, &env, "Subject: out\r\n\r\nbody\r\n", NULL), QUEUE_OK);
 	pthread_join(p.thread, NULL);
@@ -341,7 +369,7 @@ static void test_failed_report_has_the_reply(void **state)
 	char *text = NULL;
 
 	(void)state;
-	t_peer_start(&p, false, "550 5.1.1 no such user\r\n", false);
+	t_peer_start(&p, (struct t_peer_opts){ .rcpt_reply = "550 5.1.1 no such user\r\n" });
 	t_relay_start(&r, &p);
 	assert_int_equal(qh_send(r.h.queue, &env, "Subject: out\r\n\r\nbody\r\n", NULL), QUEUE_OK);
 	assert_true(qh_wait_finished(&r.h, 1));
@@ -370,7 +398,7 @@ static void test_forwarded_sender_srs(void **state)
 	struct t_relay r;
 
 	(void)state;
-	t_peer_start(&p, false, NULL, false);
+	t_peer_start(&p, (struct t_peer_opts){ 0 });
 	t_relay_start(&r, &p);
 	env.sender = "someone@elsewhere.example";
 	assert_int_equal(qh_send(r.h.queue, &env, "Subject: out\r\n\r\nbody\r\n", NULL), QUEUE_OK);
@@ -382,7 +410,7 @@ static void test_forwarded_sender_srs(void **state)
 	assert_non_null(strstr(p.mail, "=elsewhere.example=someone@"));
 	t_relay_stop(&r);
 
-	t_peer_start(&p, false, NULL, false);
+	t_peer_start(&p, (struct t_peer_opts){ 0 });
 	t_relay_start(&r, &p);
 	env.sender = QH_ALICE;
 	assert_int_equal(qh_send(r.h.queue, &env, "Subject: out\r\n\r\nbody\r\n", NULL), QUEUE_OK);
@@ -403,7 +431,7 @@ static bool t_send_body(struct t_peer *p, bool no_8bitmime, const char *text)
 	struct t_relay r;
 	char *report = NULL;
 
-	t_peer_start(p, false, NULL, no_8bitmime);
+	t_peer_start(p, (struct t_peer_opts){ .no_8bitmime = no_8bitmime });
 	t_relay_start(&r, p);
 	assert_int_equal(qh_send(r.h.queue, &env, text, NULL), QUEUE_OK);
 	assert_true(qh_wait_finished(&r.h, 1));
@@ -441,6 +469,28 @@ static void test_eightbit_is_the_content(void **state)
 	assert_false(t_send_body(&p, true, latin));
 }
 
+/* Opportunistic TLS ("may", as Postfix): a STARTTLS handshake that
+ * fails has the mail go again at once over a new connection without
+ * TLS, which does not try STARTTLS again. */
+static void test_failed_starttls_goes_plain(void **state)
+{
+	const struct queue_rcpt rcpt = { .address = "friend@remote.example", .local = false };
+	const struct queue_envelope env = QH_ENVELOPE(&rcpt, 1);
+	struct t_peer p;
+	struct t_relay r;
+
+	(void)state;
+	t_peer_start(&p, (struct t_peer_opts){ .tls_breaks = true });
+	t_relay_start(&r, &p);
+	assert_int_equal(qh_send(r.h.queue, &env, "Subject: out\r\n\r\nbody\r\n", NULL), QUEUE_OK);
+	assert_true(qh_wait_finished(&r.h, 1));
+	pthread_join(p.thread, NULL);
+	close(p.lfd);
+	assert_true(p.message);
+	assert_int_equal(p.starttls, 1);
+	t_relay_stop(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -451,6 +501,7 @@ int main(void)
 		cmocka_unit_test(test_deferral_survives_restart),
 		cmocka_unit_test(test_forwarded_sender_srs),
 		cmocka_unit_test(test_eightbit_is_the_content),
+		cmocka_unit_test(test_failed_starttls_goes_plain),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR + 1);
