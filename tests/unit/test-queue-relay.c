@@ -10,7 +10,8 @@
  * while a bounce's Diagnostic-Code stays the reply alone; and the SRS0
  * sender of forwarded mail from another domain on the wire; 8-bit
  * content as the queue sees it, to servers with and without 8BITMIME;
- * a failed STARTTLS handshake under "may" followed by a plain retry. */
+ * a failed STARTTLS handshake under "may" followed by a plain retry;
+ * a server that never greets holding only its own destination. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -176,18 +177,26 @@ static void *t_core_run(void *arg)
 }
 
 /* The queue with p as its relayhost, plain SMTP. */
-static void t_relay_start(struct t_relay *r, const struct t_peer *p)
+/* The queue with these lines of configuration. */
+static void t_relay_start_with(struct t_relay *r, const char *extra)
 {
-	char extra[128], *error = NULL;
+	char *error = NULL;
 
 	qh_setup(&r->h, "queue-relay");
-	snprintf(extra, sizeof(extra), "[queue]\nrelayhost = 127.0.0.1:%u\nrelayhost_tls = %s\n",
-		 (unsigned)p->port, p->tls_breaks ? "may" : "none");
 	qh_config(&r->h, extra);
 	assert_int_equal(core_new(&r->h.cfg, &r->core, &error), 0);
 	qh_open(&r->h);
 	assert_int_equal(queue_relay_start(r->h.queue, core_loop(r->core, 0), &error), 0);
 	assert_int_equal(pthread_create(&r->thread, NULL, t_core_run, r->core), 0);
+}
+
+static void t_relay_start(struct t_relay *r, const struct t_peer *p)
+{
+	char extra[128];
+
+	snprintf(extra, sizeof(extra), "[queue]\nrelayhost = 127.0.0.1:%u\nrelayhost_tls = %s\n",
+		 (unsigned)p->port, p->tls_breaks ? "may" : "none");
+	t_relay_start_with(r, extra);
 }
 
 /* The server stopped and started again on the same data folder. */
@@ -491,6 +500,50 @@ static void test_failed_starttls_goes_plain(void **state)
 	t_relay_stop(&r);
 }
 
+/* A server that takes the connection and never says a word holds its
+ * own destination's mail only: the next message, for another
+ * destination, is delivered meanwhile (the greeting timeout, 5 minutes,
+ * ends the first in a deferral; the stop here). */
+static void test_hung_server_holds_only_its_destination(void **state)
+{
+	const struct queue_rcpt stuck = { .address = "friend@stuck.example", .local = false };
+	const struct queue_rcpt fine = { .address = "friend@remote.example", .local = false };
+	const struct queue_envelope env1 = QH_ENVELOPE(&stuck, 1), env2 = QH_ENVELOPE(&fine, 1);
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sin);
+	struct t_peer p;
+	struct t_relay r;
+	struct queue_stats st;
+	char extra[256];
+	int hung;
+
+	(void)state;
+	/* listening, never accepting: the kernel completes the connection */
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	hung = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(hung >= 0);
+	assert_int_equal(bind(hung, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(hung, 4), 0);
+	assert_int_equal(getsockname(hung, (struct sockaddr *)&sin, &sl), 0);
+	t_peer_start(&p, (struct t_peer_opts){ 0 });
+	snprintf(extra, sizeof(extra),
+		 "[queue]\nrelayhost = 127.0.0.1:%u\nrelayhost_tls = none\n"
+		 "transport = stuck.example=127.0.0.1:%u/none\n",
+		 (unsigned)p.port, (unsigned)ntohs(sin.sin_port));
+	t_relay_start_with(&r, extra);
+	assert_int_equal(qh_send(r.h.queue, &env1, "Subject: one\r\n\r\nbody\r\n", NULL), QUEUE_OK);
+	assert_int_equal(qh_send(r.h.queue, &env2, "Subject: two\r\n\r\nbody\r\n", NULL), QUEUE_OK);
+	assert_true(qh_wait_finished(&r.h, 1));
+	pthread_join(p.thread, NULL);
+	close(p.lfd);
+	assert_true(p.message);
+	assert_non_null(strstr(p.rcpt, "<friend@remote.example>"));
+	queue_stats(r.h.queue, &st);
+	assert_int_equal(st.finished, 1);
+	t_relay_stop(&r);
+	close(hung);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -502,6 +555,7 @@ int main(void)
 		cmocka_unit_test(test_forwarded_sender_srs),
 		cmocka_unit_test(test_eightbit_is_the_content),
 		cmocka_unit_test(test_failed_starttls_goes_plain),
+		cmocka_unit_test(test_hung_server_holds_only_its_destination),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR + 1);
