@@ -142,6 +142,12 @@ static void queue_relay_msg_group(struct queue_relay_msg *m)
 
 /* ---- the scan (a job) ---- */
 
+/* The earlier of two retry times (0: none). */
+static int64_t queue_relay_earlier(int64_t a, int64_t b)
+{
+	return a == 0 || (b != 0 && b < a) ? b : a;
+}
+
 struct queue_relay_scan {
 	struct queue_relay *r;
 	char (*skip)[QUEUE_ID_LEN + 1];  /* the messages in flight when it began */
@@ -233,10 +239,18 @@ static void queue_relay_scan_work(void *arg)
 	size_t n = 0;
 	struct queue_relay_msg **tail = &s->found;
 
+	/* failures recorded whose report did not go (an error, or a crash
+	 * between the two), but not of the messages in flight: their own
+	 * recording reports them */
+	unsigned unreported = queue_report_unreported(
+		q, false, INT64_MAX, (const char (*)[QUEUE_ID_LEN + 1])s->skip, s->n_skip);
+
 	if (queue_db_due(q->db, false, now, QUEUE_RELAY_SCAN_BATCH, queue_relay_scan_add, s, &n) !=
 		    DB_OK ||
 	    queue_db_next_try(q->db, false, now, &s->next_try) != DB_OK)
 		s->next_try = now + 60;
+	if (unreported > 0)
+		s->next_try = queue_relay_earlier(s->next_try, now + 60);
 	s->full = n == QUEUE_RELAY_SCAN_BATCH;
 	for (size_t i = 0; i < s->n_due;) {
 		size_t j = i + 1;
@@ -376,19 +390,22 @@ static void queue_relay_record_work(void *arg)
 		if (!rc->tried)
 			continue;
 		if (rc->state == QUEUE_STATE_DEFERRED &&
-		    queue_schedule_expired(&q->schedule, m->rec.arrival, now))
+		    queue_schedule_expired(&q->schedule, m->rec.arrival, now)) {
 			rc->state = QUEUE_STATE_FAILED;
-		/* the report first: a failure whose report cannot be queued
-		 * now stays deferred, so that a later try reports it (a
-		 * failed recipient counts as done once reported) */
-		if (!queue_relay_report(q, m, rc, now) && rc->state == QUEUE_STATE_FAILED)
-			rc->state = QUEUE_STATE_DEFERRED;
+			/* RFC 3463 4.4.7: given up on; the status of the
+			 * server's last answer when there was one */
+			if (!rc->remote)
+				snprintf(rc->status, sizeof(rc->status), "4.4.7");
+		}
 		res[n++] = (struct queue_db_result){
 			.id = m->rec.id,
 			.idx = rc->idx,
 			.state = rc->state,
 			.error = rc->state == QUEUE_STATE_DELIVERED ? NULL : rc->error,
 			.arrival = m->rec.arrival,
+			.status = rc->status,
+			.remote_mta = rc->remote_mta[0] != '\0' ? rc->remote_mta : NULL,
+			.remote = rc->remote,
 		};
 		if (rc->state == QUEUE_STATE_DELIVERED)
 			log_event(LOG_LEVEL_INFO, "queue", NULL, NULL,
@@ -399,9 +416,21 @@ static void queue_relay_record_work(void *arg)
 				  "msg=\"relay %s\" queue_id=%s to=%s error=\"%s\"",
 				  queue_state_name(rc->state), m->rec.id, rc->address, rc->error);
 	}
-	if (n > 0 && queue_db_record(q->db, res, n, now, &q->schedule, &m->next_try) != DB_OK)
+	/* not recorded: the recipients are still due in queue.db, tried
+	 * again in a minute, and nothing is reported yet */
+	if (n > 0 && queue_db_record(q->db, res, n, now, &q->schedule, &m->next_try) != DB_OK) {
 		m->next_try = now + 60;
+		n = 0;
+	}
 	free(res);
+	/* The results first, then their reports, as local delivery does: a
+	 * failure whose report cannot be queued now (or a crash before it
+	 * is) stays recorded as failed and unreported, and the relay's next
+	 * scan reports it (queue_report_unreported); the scan skips the
+	 * messages in flight, so it never reports what this job reports. */
+	for (size_t i = 0; i < m->n_rcpts && n > 0; i++)
+		if (m->rcpts[i].tried && !queue_relay_report(q, m, &m->rcpts[i], now))
+			m->next_try = queue_relay_earlier(m->next_try, now + 60);
 	/* removed meanwhile: already out of the queue */
 	if (queue_db_exists(q->db, m->rec.id, &found) == DB_OK && found &&
 	    queue_db_undelivered(q->db, m->rec.id, &left) == DB_OK && left == 0) {
