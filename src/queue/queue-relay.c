@@ -12,6 +12,7 @@
  * the scan at the earliest retry; a flush or a release wakes it at
  * once (queue_relay_kick). */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,17 +28,35 @@
 
 /* Recipients per scan. */
 #define QUEUE_RELAY_SCAN_BATCH 1000
+/* Messages in flight at most (their envelopes in memory; Postfix's
+ * active queue holds 20,000): a scan waits while there are more, and the
+ * recording of each message that leaves starts it again. */
+#define QUEUE_RELAY_INFLIGHT_MAX 10000
 
-/* ---- connection slots per destination ---- */
+/* ---- connection slots, per destination and in all ---- */
+
+static struct queue_relay_count *queue_relay_count_find(struct queue_relay *r, const char *dest)
+{
+	for (size_t i = 0; i < r->n_counts; i++)
+		if (strcmp(r->counts[i].dest, dest) == 0)
+			return &r->counts[i];
+	return NULL;
+}
+
+static bool queue_relay_dest_full(struct queue_relay *r, const char *dest)
+{
+	const struct queue_relay_count *c = queue_relay_count_find(r, dest);
+
+	return c != NULL && c->n >= r->q->cfg->queue.destination_concurrency;
+}
 
 bool queue_relay_slot_take(struct queue_relay *r, const char *dest)
 {
-	struct queue_relay_count *c = NULL;
+	struct queue_relay_count *c;
 
-	for (size_t i = 0; i < r->n_counts && c == NULL; i++)
-		if (strcmp(r->counts[i].dest, dest) == 0)
-			c = &r->counts[i];
-	if (c == NULL) {
+	if (r->sessions >= r->max_sessions || queue_relay_dest_full(r, dest))
+		return false;
+	if ((c = queue_relay_count_find(r, dest)) == NULL) {
 		r->counts = realloc(r->counts, (r->n_counts + 1) * sizeof(*r->counts));
 		if (r->counts == NULL)
 			abort();
@@ -45,21 +64,20 @@ bool queue_relay_slot_take(struct queue_relay *r, const char *dest)
 		memset(c, 0, sizeof(*c));
 		strncpy(c->dest, dest, sizeof(c->dest) - 1);
 	}
-	if (c->n >= r->q->cfg->queue.destination_concurrency)
-		return false;
 	c->n++;
+	r->sessions++;
 	return true;
 }
 
 void queue_relay_slot_put(struct queue_relay *r, const char *dest)
 {
-	for (size_t i = 0; i < r->n_counts; i++) {
-		if (strcmp(r->counts[i].dest, dest) != 0)
-			continue;
-		if (--r->counts[i].n == 0)
-			r->counts[i] = r->counts[--r->n_counts];
+	struct queue_relay_count *c = queue_relay_count_find(r, dest);
+
+	if (c == NULL)
 		return;
-	}
+	r->sessions--;
+	if (--c->n == 0)
+		*c = r->counts[--r->n_counts];
 }
 
 void queue_relay_park(struct queue_relay *r, struct queue_relay_group *g)
@@ -72,17 +90,45 @@ void queue_relay_park(struct queue_relay *r, struct queue_relay_group *g)
 	*p = g;
 }
 
-struct queue_relay_group *queue_relay_unpark(struct queue_relay *r, const char *dest)
+struct queue_relay_group *queue_relay_parked_next(struct queue_relay *r, const char *freeing)
+{
+	if (freeing == NULL && r->sessions >= r->max_sessions)
+		return NULL;
+	for (struct queue_relay_group *g = r->parked; g != NULL; g = g->park_next)
+		if ((freeing != NULL && strcmp(g->dest, freeing) == 0) ||
+		    !queue_relay_dest_full(r, g->dest))
+			return g;
+	return NULL;
+}
+
+void queue_relay_unpark(struct queue_relay *r, struct queue_relay_group *g)
 {
 	for (struct queue_relay_group **p = &r->parked; *p != NULL; p = &(*p)->park_next) {
-		struct queue_relay_group *g = *p;
-
-		if (strcmp(g->dest, dest) == 0) {
+		if (*p == g) {
 			*p = g->park_next;
-			return g;
+			return;
 		}
 	}
-	return NULL;
+}
+
+bool queue_relay_msg_open(struct queue_relay_group *g)
+{
+	struct queue_relay_msg *m = g->m;
+
+	if (g->holds_file)
+		return true;
+	if (m->holders == 0) {
+		m->fd = openat(m->r->q->msg_fd, m->rec.id, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (m->fd < 0) {
+			log_event(LOG_LEVEL_WARN, "queue", NULL, NULL,
+				  "msg=\"cannot open a message to relay\" queue_id=%s error=\"%s\"",
+				  m->rec.id, strerror(errno));
+			return false;
+		}
+	}
+	m->holders++;
+	g->holds_file = true;
+	return true;
 }
 
 /* ---- messages ---- */
@@ -222,6 +268,9 @@ static struct queue_relay_msg *queue_relay_scan_open(struct queue_relay_scan *s,
 	if (m->n_rcpts == 0)
 		goto fail;
 	queue_relay_msg_group(m);
+	/* opened again when a group has a session (queue_relay_msg_open) */
+	close(m->fd);
+	m->fd = -1;
 	return m;
 fail:
 	if (m->fd < 0 || m->rec.env.rcpts == NULL)
@@ -303,6 +352,7 @@ static void queue_relay_scan_done(void *arg)
 		}
 		m->next = r->inflight;
 		r->inflight = m;
+		r->n_inflight++;
 		for (size_t i = 0; i < m->n_groups; i++)
 			queue_relay_group_start(&m->groups[i]);
 	}
@@ -321,7 +371,7 @@ static void queue_relay_scan_start(struct queue_relay *r)
 
 	if (r->stopping)
 		return;
-	if (r->scanning) {
+	if (r->scanning || r->n_inflight >= QUEUE_RELAY_INFLIGHT_MAX) {
 		r->scan_again = true;
 		return;
 	}
@@ -448,6 +498,7 @@ static void queue_relay_record_done(void *arg)
 	for (p = &r->inflight; *p != NULL; p = &(*p)->next) {
 		if (*p == m) {
 			*p = m->next;
+			r->n_inflight--;
 			break;
 		}
 	}
@@ -466,12 +517,21 @@ void queue_relay_group_done(struct queue_relay_group *g)
 	struct queue_relay_msg *m = g->m;
 	struct queue_relay_group *next;
 
+	if (g->holds_file) {
+		g->holds_file = false;
+		if (--m->holders == 0) {
+			close(m->fd);
+			m->fd = -1;
+		}
+	}
 	if (g->has_slot) {
 		g->has_slot = false;
 		queue_relay_slot_put(m->r, g->dest);
-		/* the slot goes to the oldest group waiting for it */
-		if (!m->r->stopping && (next = queue_relay_unpark(m->r, g->dest)) != NULL)
+		/* the slot goes to the oldest group that can take it */
+		if (!m->r->stopping && (next = queue_relay_parked_next(m->r, NULL)) != NULL) {
+			queue_relay_unpark(m->r, next);
 			queue_relay_group_unpark(next);
+		}
 	}
 	if (--m->groups_left > 0)
 		return;
@@ -541,7 +601,12 @@ static void queue_relay_sources(struct queue_relay *r, const char *value)
 	}
 }
 
-int queue_relay_start(struct queue *q, struct loop *loop, char **error_r)
+unsigned queue_relay_fds(const struct config *cfg)
+{
+	return cfg->queue.connections * QUEUE_RELAY_SESSION_FDS;
+}
+
+int queue_relay_start(struct queue *q, struct loop *loop, unsigned fds, char **error_r)
 {
 	const struct config *cfg = q->cfg;
 	struct queue_relay *r = calloc(1, sizeof(*r));
@@ -576,6 +641,15 @@ int queue_relay_start(struct queue *q, struct loop *loop, char **error_r)
 		r->relay_policy.auth_unverified = cfg->queue.relayhost_auth_unverified;
 	}
 	queue_relay_sources(r, cfg->queue.source_address);
+	r->max_sessions = fds / QUEUE_RELAY_SESSION_FDS;
+	if (r->max_sessions > cfg->queue.connections)
+		r->max_sessions = cfg->queue.connections;
+	if (r->max_sessions == 0)
+		r->max_sessions = 1;
+	log_event(r->max_sessions < cfg->queue.connections ? LOG_LEVEL_WARN : LOG_LEVEL_INFO,
+		  "queue", NULL, NULL,
+		  "msg=\"outbound connection limit\" connections=%u configured=%u fds=%u",
+		  r->max_sessions, cfg->queue.connections, fds);
 	r->q = q;
 	r->loop = loop;
 	pthread_mutex_init(&r->lock, NULL);
