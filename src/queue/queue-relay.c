@@ -203,6 +203,7 @@ struct queue_relay_scan {
 	struct queue_relay_msg *found;
 	int64_t next_try;
 	bool full;
+	bool open_failed;                /* a due message's file did not open */
 };
 
 static void queue_relay_scan_add(void *ctx, const struct queue_db_due *due)
@@ -239,6 +240,16 @@ static struct queue_relay_msg *queue_relay_scan_open(struct queue_relay_scan *s,
 		abort();
 	m->r = s->r;
 	m->fd = openat(q->msg_fd, id, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* removed meanwhile, or not now (EMFILE...): it stays due, and the
+	 * scan runs again in a minute */
+	if (m->fd < 0 && errno != ENOENT) {
+		log_event(LOG_LEVEL_WARN, "queue", NULL, NULL,
+			  "msg=\"cannot open a message to relay\" queue_id=%s error=\"%s\"", id,
+			  strerror(errno));
+		s->open_failed = true;
+		queue_relay_msg_free(m);
+		return NULL;
+	}
 	if (m->fd < 0 || queue_file_envelope(q, id, m->fd, &m->rec) != 0 || fstat(m->fd, &st) < 0)
 		goto fail;
 	/* past the Return-Path line tern wrote: the receiver adds its own */
@@ -273,7 +284,8 @@ static struct queue_relay_msg *queue_relay_scan_open(struct queue_relay_scan *s,
 	m->fd = -1;
 	return m;
 fail:
-	if (m->fd < 0 || m->rec.env.rcpts == NULL)
+	/* (no file: removed meanwhile, out of the queue already) */
+	if (m->fd >= 0 && m->rec.env.rcpts == NULL)
 		log_event(LOG_LEVEL_WARN, "queue", NULL, NULL,
 			  "msg=\"cannot read a message to relay\" queue_id=%s", id);
 	queue_relay_msg_free(m);
@@ -298,8 +310,6 @@ static void queue_relay_scan_work(void *arg)
 		    DB_OK ||
 	    queue_db_next_try(q->db, false, now, &s->next_try) != DB_OK)
 		s->next_try = now + 60;
-	if (unreported > 0)
-		s->next_try = queue_relay_earlier(s->next_try, now + 60);
 	s->full = n == QUEUE_RELAY_SCAN_BATCH;
 	for (size_t i = 0; i < s->n_due;) {
 		size_t j = i + 1;
@@ -313,6 +323,8 @@ static void queue_relay_scan_work(void *arg)
 		}
 		i = j;
 	}
+	if (unreported > 0 || s->open_failed)
+		s->next_try = queue_relay_earlier(s->next_try, now + 60);
 }
 
 /* The timer set for `when` (seconds since the epoch), unless it is set
@@ -353,6 +365,9 @@ static void queue_relay_scan_done(void *arg)
 		m->next = r->inflight;
 		r->inflight = m;
 		r->n_inflight++;
+		log_event(LOG_LEVEL_INFO, "queue", NULL, NULL,
+			  "msg=\"relay active\" queue_id=%s rcpts=%zu groups=%zu", m->rec.id,
+			  m->n_rcpts, m->n_groups);
 		for (size_t i = 0; i < m->n_groups; i++)
 			queue_relay_group_start(&m->groups[i]);
 	}

@@ -69,7 +69,7 @@ def closed_port():
 @pytest.fixture(scope="module")
 def srv():
     far = Server(("127.0.0.1", th.free_port()), Greylister)
-    threading.Thread(target=far.serve_forever, daemon=True).start()
+    threading.Thread(target=far.serve_forever, args=(0.05,), daemon=True).start()
     sets = {"smtp.trusted_networks": "127.0.0.1",
             "queue.retry_first": "1", "queue.retry_max": "1",
             "queue.delay_warning": "2", "queue.lifetime": str(LIFETIME),
