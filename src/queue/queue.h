@@ -233,8 +233,9 @@ const struct mail_srs *queue_srs(const struct queue *queue);
 /* The envelope sender to use for mail that leaves tern (out: at least
  * MAIL_SRS_ADDRESS_MAX + 1 octets): a sender of a domain that is not
  * local (mail an alias forwards) rewritten with SRS into an address of
- * [server] hostname; the null sender, a local sender, or any sender with
- * SRS off, as it is. MAIL_SRS_OK, or the reason it cannot be rewritten
+ * [server] hostname; the null sender, a local sender, a sender with a
+ * quoted local part or an address literal (SRS cannot carry them), or
+ * any sender with SRS off, as it is. MAIL_SRS_OK, or the reason it cannot be rewritten
  * (the caller then sends with the sender as it is). Blocking (the
  * directory). */
 enum mail_srs_result queue_srs_sender(struct queue *queue, const char *sender, char *out);

@@ -9,7 +9,10 @@
 # and a later try delivers it. Under a low descriptor limit, the
 # outbound limit is fitted (logged with the descriptor limit) and 30
 # destinations at once never open more sessions than that, nor run out
-# of descriptors.
+# of descriptors. And the envelope sender that goes out: an alias that
+# forwards to another domain sends an external sender's mail with an SRS0
+# sender of the host name, a local sender's and the null sender's as
+# they are.
 import os
 import smtplib
 import socketserver
@@ -37,12 +40,15 @@ class SinkHandler(socketserver.StreamRequestHandler):
     def session(self, sink):
         self.wfile.write(b"220 sink ESMTP\r\n")
         rcpts = []
+        sender = None
         for line in self.rfile:
             verb = line[:4].upper()
             if verb in (b"EHLO", b"HELO"):
                 self.wfile.write(b"250 sink\r\n")
             elif verb in (b"MAIL", b"RSET", b"NOOP"):
                 rcpts = [] if verb != b"NOOP" else rcpts
+                if verb == b"MAIL":
+                    sender = line.split(b"<", 1)[1].split(b">", 1)[0].decode()
                 self.wfile.write(b"250 2.0.0 ok\r\n")
             elif verb == b"RCPT":
                 address = line.split(b"<", 1)[1].split(b">", 1)[0].decode()
@@ -58,6 +64,7 @@ class SinkHandler(socketserver.StreamRequestHandler):
                         break
                 with sink.lock:
                     sink.delivered += rcpts
+                    sink.senders.update((r, sender) for r in rcpts)
                 self.wfile.write(b"250 2.0.0 taken\r\n")
             elif verb == b"QUIT":
                 self.wfile.write(b"221 2.0.0 bye\r\n")
@@ -73,6 +80,7 @@ class Sink:
         self.lock = threading.Lock()
         self.active = self.peak = 0
         self.delivered = []
+        self.senders = {}
         self.gates = {}
         self.servers = []
         for _ in range(n):
@@ -108,13 +116,13 @@ def srv():
         sink.close()
 
 
-def send(srv, rcpts):
+def send(srv, rcpts, sender=th.USER):
     """One message to rcpts over port 25 (a trusted client may relay);
     returns its queue id."""
     s = smtplib.SMTP("127.0.0.1", srv.smtp_port, timeout=th.TIMEOUT)
     try:
         s.ehlo("client.example")
-        assert s.mail(th.USER)[0] == 250
+        assert s.mail(sender)[0] == 250
         for address in rcpts:
             assert s.rcpt(address)[0] == 250
         code, text = s.data(b"Subject: limits\r\n\r\nhello\r\n")
@@ -176,6 +184,26 @@ def test_a_file_that_does_not_open_defers_its_recipient(srv):
     assert delivered(srv, "c2@d3.test")
     srv.wait_queue(lambda o: o.startswith("the queue is empty"))
     assert srv.servers[-1].proc.poll() is None
+
+
+def test_srs_only_for_senders_of_other_domains(srv):
+    srv.cmd("alias", "add", "fwd@localhost", "f1@d5.test")
+    srv.cmd("alias", "add", "fwd2@localhost", "f2@d5.test")
+    srv.cmd("alias", "add", "fwd3@localhost", "f3@d5.test")
+    send(srv, ["fwd@localhost"], sender="someone@Remote.example")
+    send(srv, ["fwd2@localhost"])
+    send(srv, ["fwd3@localhost"], sender="")
+    for address in ("f1@d5.test", "f2@d5.test", "f3@d5.test"):
+        assert delivered(srv, address)
+    senders = srv.sink.senders
+    # SRS0=HHHHHH=TT=domain=local@host name (mail/mail-srs.h)
+    local, host = senders["f1@d5.test"].rsplit("@", 1)
+    assert host == srv.sets["server.hostname"], senders
+    tag, _, _, domain, user = local.split("=", 4)
+    assert (tag, domain.lower(), user) == ("SRS0", "remote.example", "someone"), senders
+    assert senders["f2@d5.test"] == th.USER
+    assert senders["f3@d5.test"] == ""
+    srv.wait_queue(lambda o: o.startswith("the queue is empty"))
 
 
 def test_sessions_fit_a_low_descriptor_limit(srv):

@@ -310,6 +310,23 @@ static void test_srs_key(void **state)
 	assert_string_equal(out, QH_ALICE);
 	assert_int_equal(queue_srs_sender(h->queue, "", out), MAIL_SRS_OK);
 	assert_string_equal(out, "");
+	/* a local domain in any case */
+	assert_int_equal(queue_srs_sender(h->queue, "alice@EXAMPLE.org", out), MAIL_SRS_OK);
+	assert_string_equal(out, "alice@EXAMPLE.org");
+	/* what an SRS local part cannot carry stays a valid mailbox, as it is */
+	assert_int_equal(queue_srs_sender(h->queue, "\"john doe\"@remote.example", out),
+			 MAIL_SRS_OK);
+	assert_string_equal(out, "\"john doe\"@remote.example");
+	assert_int_equal(queue_srs_sender(h->queue, "someone@[192.0.2.1]", out), MAIL_SRS_OK);
+	assert_string_equal(out, "someone@[192.0.2.1]");
+	/* an SMTPUTF8 local part is a Dot-string (RFC 6531 3.3) */
+	assert_int_equal(queue_srs_sender(h->queue, "j\xc3\xb6rg@remote.example", out), MAIL_SRS_OK);
+	assert_non_null(strstr(out, "=remote.example=j\xc3\xb6rg@"));
+	/* another forwarder's SRS0: SRS1 naming it */
+	assert_int_equal(queue_srs_sender(h->queue, "SRS0=abcdef=AB=orig.example=x@fwd.example", out),
+			 MAIL_SRS_OK);
+	assert_int_equal(strncmp(out, "SRS1=", 5), 0);
+	assert_non_null(strstr(out, "=fwd.example==abcdef=AB=orig.example=x@"));
 	/* the same key after a restart: the same address, and it decodes */
 	qh_close(h);
 	chmod(path, 0644);
