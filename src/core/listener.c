@@ -740,10 +740,6 @@ static unsigned core_raise_nofile(void)
 	return rl.rlim_cur > UINT_MAX ? UINT_MAX : (unsigned)rl.rlim_cur;
 }
 
-/* [limits] connections, lowered to what the descriptor limit can carry,
- * so that the server runs out of connection slots long before it runs
- * out of descriptors: by the largest need of a session among the
- * listening protocols. */
 unsigned core_reserve_fds(struct core *core, unsigned n)
 {
 	unsigned reserved = CORE_FDS_RESERVED(core->n_loops) + core->fds_set_aside;
@@ -755,6 +751,10 @@ unsigned core_reserve_fds(struct core *core, unsigned n)
 	return n;
 }
 
+/* [limits] connections, lowered to what the descriptor limit can carry,
+ * so that the server runs out of connection slots long before it runs
+ * out of descriptors: by the largest need of a session among the
+ * listening protocols. */
 static void core_fit_connections(struct core *core)
 {
 	unsigned reserved = CORE_FDS_RESERVED(core->n_loops) + core->fds_set_aside;
