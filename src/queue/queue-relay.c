@@ -4,11 +4,14 @@
  * their messages' envelopes and files; each message not already in
  * flight is split per recipient domain into groups that go out in
  * parallel (queue-relay-dest.c), each destination with at most [queue]
- * destination_concurrency at once; when every group of a message is
- * over, a job records the results in queue.db (deferred: the retry
- * schedule's next try; expired: failed), sends the reports they call for
- * (queue-report.c: a bounce, a delay warning, "relayed"/"delivered") and
- * takes a message done with everywhere out of the queue. A timer wakes
+ * destination_concurrency at once and all with at most [queue]
+ * connections (a slot given back goes to the oldest group waiting that
+ * can take it); when every group of a message is over, a job records the
+ * results in queue.db (deferred: the retry schedule's next try; expired:
+ * failed), then sends the reports they call for (queue-report.c: a
+ * bounce, a delay warning, "relayed"/"delivered"; what it cannot send
+ * stays recorded unreported, and the next scan sends it) and takes a
+ * message done with everywhere out of the queue. A timer wakes
  * the scan at the earliest retry; a flush or a release wakes it at
  * once (queue_relay_kick). */
 #include <arpa/inet.h>

@@ -121,10 +121,12 @@ struct queue_relay {
 };
 
 /* queue-relay-dest.c: send a group on its way (it waits, parked, while
- * its destination is at [queue] destination_concurrency); when it is
- * over, it calls queue_relay_group_done. */
+ * its destination is at [queue] destination_concurrency or all are at
+ * [queue] connections); when it is over, it calls queue_relay_group_done.
+ * A group that has a slot opens its message's file first; when it cannot,
+ * its recipients are deferred. */
 void queue_relay_group_start(struct queue_relay_group *g);
-/* A parked group's destination has a slot again: route and send it. */
+/* A parked group can have a slot again: route and send it. */
 void queue_relay_group_unpark(struct queue_relay_group *g);
 /* queue-relay.c */
 void queue_relay_group_done(struct queue_relay_group *g);
