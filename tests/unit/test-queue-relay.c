@@ -141,7 +141,9 @@ static void t_relay_start(struct t_relay *r, const struct t_peer *p)
 	qh_config(&r->h, extra);
 	assert_int_equal(core_new(&r->h.cfg, &r->core, &error), 0);
 	qh_open(&r->h);
-	assert_int_equal(queue_relay_start(r->h.queue, core_loop(r->core, 0), &error), 0);
+	assert_int_equal(queue_relay_start(r->h.queue, core_loop(r->core, 0),
+					   2 * QUEUE_RELAY_SESSION_FDS, &error),
+			 0);
 	assert_int_equal(pthread_create(&r->thread, NULL, t_core_run, r->core), 0);
 }
 
