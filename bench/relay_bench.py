@@ -28,6 +28,7 @@ PER_SESSION = env_int("BENCH_RELAY_PER_SESSION", 1)         # messages per submi
 MSG_LEN = env_int("BENCH_RELAY_MSG_LEN", 4096)              # body octets
 DRAIN_TIMEOUT = env_int("BENCH_RELAY_DRAIN", 120)           # s after the last 250, then give up
 DEADLINE = env_int("BENCH_DEADLINE", 300)                   # whole run, then abort + clean up
+SETTLE = float(os.environ.get("BENCH_RELAY_SETTLE", "1"))    # s between two runs
 GOAL = 2.0                                                  # tern / Postfix, issue 9
 
 # The loopback addresses of the bench (tests/e2e's relay tests use others).
@@ -103,14 +104,14 @@ def check_path(sender, b):
 def bench_sender(sender, b, levels, out):
 	"""Start the sender, warm up (one message to every account, through
 	one session: processes started, connections to B made, mailboxes
-	found), check the path, then one timed run per level, 1 s apart,
+	found), check the path, then one timed run per level, SETTLE s apart,
 	with the memory of the sender's process trees sampled. Fills
 	out[sessions] as each run completes."""
 	sender.start()
 	timed_run(sender, b, 1, ACCOUNTS)
 	check_path(sender, b)
 	for sessions, messages in levels:
-		time.sleep(1.0)     # let the previous run's work settle
+		time.sleep(SETTLE)     # let the previous run's work settle
 		log("%s: %d messages, %d submitters" % (sender.name, messages, sessions))
 		sampler = Sampler(*sender.mem_pids())
 		try:
@@ -326,11 +327,11 @@ def fmt(v, digits=0):
 	return "-" if v is None else "%.*f" % (digits, v)
 
 
-def report(levels, res, errors, ceiling, tern, postfix):
+def report(levels, res, errors, ceiling, tern, postfix, load_start):
 	t, p = res.get("tern", {}), res.get("postfix", {})
 	print()
 	print(machine_line())
-	print("load: %s" % open("/proc/loadavg").read().strip())
+	print("machine load (1, 5, 15 min): %s at the start, %s at the end" % (load_start, loadavg()))
 	print("tern: %s (%s)   postfix: %s (Debian), SASL by dovecot %s" %
 	      (tern.version(), TERN_BIN, postfix.version(), benchlib.dovecot_version()))
 	print("load: submit-load, %d concurrent submission sessions of %d message%s each (EHLO, AUTH PLAIN, "
@@ -385,8 +386,14 @@ def main():
 	return benchlib.run("tern-relay-bench-", DEADLINE, bench)
 
 
+def loadavg():
+	with open("/proc/loadavg") as f:
+		return " ".join(f.read().split()[:3])
+
+
 def bench(top, servers):
 	t_start = time.monotonic()
+	load_start = loadavg()
 	levels = levels_from_env()
 	log("the load generator alone, against smtp-sink")
 	sink = Sink(top)
@@ -414,7 +421,7 @@ def bench(top, servers):
 			sender.stop()
 		os.sync()    # neither sender's write-back lands in the other's run
 	b.stop()
-	report(levels, res, errors, ceiling, tern, postfix)
+	report(levels, res, errors, ceiling, tern, postfix, load_start)
 	print("whole run: %.0f s" % (time.monotonic() - t_start))
 	# a goal missed is a result (printed as such); a sender that fails is not
 	return 1 if errors else 0
