@@ -106,6 +106,22 @@ def tree_memory(root):
 	return pss, rss, n
 
 
+def tree_cpu(root):
+	"""CPU seconds (user + system) spent by root's process tree: each live
+	process's own time and that of the children it has reaped (so a
+	descendant that exited is counted once, in its parent's)."""
+	ticks = 0
+	for pid in proc_tree(root):
+		try:
+			with open("/proc/%d/stat" % pid) as f:
+				st = f.read()
+		except OSError:
+			continue    # exited meanwhile
+		fields = st[st.rindex(")") + 2:].split()
+		ticks += sum(int(x) for x in fields[11:15])    # utime stime cutime cstime
+	return ticks / os.sysconf("SC_CLK_TCK")
+
+
 class Sampler:
 	"""Pss summed over the process trees of `pids` now (idle), then every
 	50 ms in a thread until result() returns (idle, peak)."""

@@ -19,7 +19,7 @@ with warnings.catch_warnings():
 
 import benchlib
 from benchlib import (AS_ROOT, DOVECOT_BIN, POSTFIX_BIN, SMTP_SINK, TERN_BIN, BenchError, Counter, Sampler, env_int,
-		      env_list, log, machine_line, smtp_greeting)
+		      env_list, log, machine_line, smtp_greeting, tree_cpu)
 
 ACCOUNTS = env_int("BENCH_RELAY_ACCOUNTS", 100)             # at B, one domain
 SESSIONS = env_list("BENCH_RELAY_SESSIONS", "10,50")        # concurrent submitters per run
@@ -63,20 +63,29 @@ def submit(host, port, sessions, messages):
 	return time.monotonic()
 
 
+def cpu(pids):
+	return sum(tree_cpu(pid) for pid in pids)
+
+
 def timed_run(sender, b, sessions, messages):
 	"""Send `messages` through `sender` (whole rounds of one per account);
 	time from the start of submit-load until every account at B holds its
-	share more."""
+	share more. Also the CPU time the sender's and B's process trees
+	spent per message meanwhile (ms), which depends less on what else
+	runs on the machine than the rates do."""
 	counter = Counter(b, DOMAIN, LOCAL, ACCOUNTS, messages // ACCOUNTS, DRAIN_TIMEOUT)
 	try:
+		cpu0 = cpu(sender.mem_pids()), cpu([b.pid])
 		t0 = time.monotonic()
 		t_accepted = submit(sender.host, sender.port, sessions, messages)
 		t_done, in_boxes = counter.go()
+		cpu1 = cpu(sender.mem_pids()), cpu([b.pid])
 	finally:
 		counter.close()
 	if in_boxes != messages:
 		raise BenchError("%s: %d messages in B's mailboxes, %d sent" % (sender.name, in_boxes, messages))
-	return {"delivered": messages / (t_done - t0), "accepted": messages / (t_accepted - t0)}
+	return {"delivered": messages / (t_done - t0), "accepted": messages / (t_accepted - t0),
+		"cpu": tuple(1000 * (c1 - c0) / messages for c0, c1 in zip(cpu0, cpu1))}
 
 
 def newest_message(b, i):
@@ -158,6 +167,13 @@ class TernB(Tern):
 			self.cmd("user", "add", "%d%s@%s" % (i, LOCAL, DOMAIN), "--hash", "{SHA512-CRYPT}" + sha_hash)
 
 	def start(self):
+		# the probe would take another server's answer for B's
+		with socket.socket() as s:
+			s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+			try:
+				s.bind((self.host, self.port))
+			except OSError as e:
+				raise BenchError("%s:%d is taken (another relay_bench run?): %s" % (self.host, self.port, e))
 		super().start(lambda: smtp_greeting(self.port, self.host))
 
 
@@ -356,6 +372,10 @@ def report(levels, res, errors, ceiling, tern, postfix, load_start):
 					 fmt(p[s]["accepted"]) if s in p else "-") for s, _ in levels))
 	print("the load generator alone (smtp-sink: replies at once, keeps nothing), msg/s: " +
 	      ", ".join("%d: %s" % (s, fmt(ceiling[s])) for s, _ in levels))
+	for name, r in (("tern", t), ("postfix", p)):
+		ms = ", ".join("%d: %.2f / %.2f" % ((s,) + r[s]["cpu"]) for s, _ in levels if s in r)
+		if ms:
+			print("%-8s CPU per message (ms, user + system), the sender / B, by submitters: %s" % (name, ms))
 	for name, r in (("tern", t), ("postfix", p)):
 		mem = ", ".join("%d: %.1f MiB (idle %.1f)" % (s, r[s]["memory"]["peak"] / 1024, r[s]["memory"]["idle"] / 1024)
 				for s, _ in levels if s in r)
