@@ -42,7 +42,7 @@ LOCAL = "user"
 SENDER_DOMAIN = "relay.test"  # A's, with a DKIM key
 SENDER = "sender@" + SENDER_DOMAIN
 PASSWORD = "Bench-Pass-42"
-SUBMIT_LOAD = os.path.join(os.path.dirname(TERN_BIN), "submit-load")
+SUBMIT_LOAD = os.environ.get("SUBMIT_LOAD", os.path.join(os.path.dirname(TERN_BIN), "submit-load"))
 
 
 # ---------------------------------------------------------------- the load
