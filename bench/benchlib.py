@@ -491,12 +491,51 @@ class Counter:
 			self.proc.wait(timeout=10)
 
 
+POSTFIX_MAIN_CF = """\
+# Written by bench/{script}: Postfix's defaults (Debian 12) except
+# where noted; an instance of its own, nothing under /etc/postfix is used.
+compatibility_level = 3.6
+queue_directory = {top}/spool
+data_directory = {top}/lib
+maillog_file = {top}/maillog
+maillog_file_prefixes = {top}
+mydestination =
+mynetworks = 127.0.0.0/8
+inet_protocols = ipv4
+alias_maps =
+alias_database =
+"""
+
+# The services of Debian's master.cf that every bench's mail goes
+# through, none chrooted (Debian chroots them into /var/spool/postfix,
+# which these instances do not use).
+POSTFIX_MASTER_CF = """\
+pickup    unix  n    -      n 60   1  pickup
+cleanup   unix  n    -      n -    0  cleanup
+qmgr      unix  n    -      n 300  1  qmgr
+rewrite   unix  -    -      n -    -  trivial-rewrite
+bounce    unix  -    -      n -    0  bounce
+defer     unix  -    -      n -    0  bounce
+trace     unix  -    -      n -    0  bounce
+verify    unix  -    -      n -    1  verify
+flush     unix  n    -      n 1000? 0 flush
+proxymap  unix  -    -      n -    -  proxymap
+showq     unix  n    -      n -    -  showq
+error     unix  -    -      n -    -  error
+retry     unix  -    -      n -    -  error
+discard   unix  -    -      n -    -  discard
+anvil     unix  -    -      n -    1  anvil
+scache    unix  -    -      n -    1  scache
+postlog   unix-dgram n -    n -    1  postlogd
+"""
+
+
 class Postfix:
 	"""Debian's Postfix as an instance of its own under `top` (nothing of
-	/etc/postfix, not the system's instance): its main.cf and master.cf
-	are the caller's (write_config), its queue, data folder and log are
-	under top; its SMTP service listens on host:port. Needs root (its
-	master runs as root)."""
+	/etc/postfix, not the system's instance): its queue, data folder and
+	log are under top, its main.cf and master.cf are the common part
+	above and the caller's (write_config); its SMTP service listens on
+	host:port. Needs root (its master runs as root)."""
 	name = kind = "postfix"
 
 	def __init__(self, top, host="127.0.0.1"):
@@ -522,17 +561,19 @@ class Postfix:
 		except OSError:
 			return "(no maillog)"
 
-	def write_config(self, main_cf, master_cf):
-		"""Make etc, spool, lib and mail under top and write main.cf and
-		master.cf there (check() then makes the queue)."""
+	def write_config(self, script, main_cf, master_cf):
+		"""Make etc, spool, lib and mail under top and write main.cf
+		(POSTFIX_MAIN_CF, then main_cf) and master.cf (master_cf: the
+		bench's smtpd and delivery agents, then POSTFIX_MASTER_CF) there;
+		check() then makes the queue."""
 		if not AS_ROOT:
 			raise BenchError("Postfix's master runs as root: run the bench as root")
 		for d in ("etc", "spool", "lib", "mail"):
 			os.mkdir(os.path.join(self.top, d), 0o755)
 		with open(os.path.join(self.etc, "main.cf"), "w") as f:
-			f.write(main_cf)
+			f.write(POSTFIX_MAIN_CF.format(script=script, top=self.top) + main_cf)
 		with open(os.path.join(self.etc, "master.cf"), "w") as f:
-			f.write(master_cf)
+			f.write(master_cf + POSTFIX_MASTER_CF)
 
 	def check(self):
 		"""Give the data folder to mail_owner; `postfix check` (which
@@ -600,6 +641,16 @@ class Sink:
 
 	def stop(self):
 		stop_proc(self.proc)
+
+
+def cli(main):
+	"""A bench script's entry: exit with main()'s status, or 1 after a
+	BenchError."""
+	try:
+		sys.exit(main())
+	except BenchError as e:
+		log("FAILED: %s" % e)
+		sys.exit(1)
 
 
 def machine_line():

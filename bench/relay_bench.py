@@ -9,7 +9,6 @@
 import os
 import socket
 import subprocess
-import sys
 import time
 import warnings
 
@@ -210,23 +209,12 @@ class TernA(Tern):
 		return [self.pid]
 
 
+# main.cf beyond benchlib's common part.
 POSTFIX_MAIN_CF = """\
-# Written by bench/relay_bench.py: Postfix's defaults (Debian 12) except
-# where noted; an instance of its own, nothing under /etc/postfix is used.
-compatibility_level = 3.6
-queue_directory = {top}/spool
-data_directory = {top}/lib
-maillog_file = {top}/maillog
-maillog_file_prefixes = {top}
 myhostname = p.relay.test
-mydestination =
-mynetworks = 127.0.0.0/8
 # the submission service in master.cf listens on {addr} alone (Postfix
 # takes only an interface's own address here, and lo has only 127.0.0.1)
 inet_interfaces = loopback-only
-inet_protocols = ipv4
-alias_maps =
-alias_database =
 # the route to B, as tern's transport table entry
 relayhost = [{b_addr}]:{b_port}
 smtp_bind_address = {addr}
@@ -237,35 +225,17 @@ smtpd_sasl_type = dovecot
 smtpd_sasl_path = private/auth
 """
 
-# Debian's master.cf services that submission to relaying uses, none
-# chrooted (Debian chroots them into /var/spool/postfix, which this
-# instance does not use), and the submission service as Debian's
-# commented-out entry has it, without TLS (as tern's side).
+# master.cf beyond benchlib's common services: the submission service as
+# Debian's commented-out entry has it, without TLS (as tern's side), and
+# the SMTP client with its TLS manager.
 POSTFIX_MASTER_CF = """\
 {addr}:{port} inet n -   n -    -  smtpd
   -o syslog_name=postfix/submission
   -o smtpd_sasl_auth_enable=yes
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
-pickup    unix  n    -      n 60   1  pickup
-cleanup   unix  n    -      n -    0  cleanup
-qmgr      unix  n    -      n 300  1  qmgr
 tlsmgr    unix  -    -      n 1000? 1 tlsmgr
-rewrite   unix  -    -      n -    -  trivial-rewrite
-bounce    unix  -    -      n -    0  bounce
-defer     unix  -    -      n -    0  bounce
-trace     unix  -    -      n -    0  bounce
-verify    unix  -    -      n -    1  verify
-flush     unix  n    -      n 1000? 0 flush
-proxymap  unix  -    -      n -    -  proxymap
-showq     unix  n    -      n -    -  showq
-error     unix  -    -      n -    -  error
-retry     unix  -    -      n -    -  error
-discard   unix  -    -      n -    -  discard
 smtp      unix  -    -      n -    -  smtp
 relay     unix  -    -      n -    -  smtp
-anvil     unix  -    -      n -    1  anvil
-scache    unix  -    -      n -    1  scache
-postlog   unix-dgram n -    n -    1  postlogd
 """
 
 # Dovecot with no mail protocol, only its auth service, whose socket is
@@ -302,7 +272,7 @@ class PostfixP(benchlib.Postfix):
 						extra=DOVECOT_AUTH.format(socket=self.socket))
 
 	def setup(self, sha_hash):
-		self.write_config(POSTFIX_MAIN_CF.format(top=self.top, addr=P_ADDR, b_addr=B_ADDR, b_port=B_PORT),
+		self.write_config("relay_bench.py", POSTFIX_MAIN_CF.format(addr=P_ADDR, b_addr=B_ADDR, b_port=B_PORT),
 				  POSTFIX_MASTER_CF.format(addr=P_ADDR, port=self.port))
 		self.check()
 		self.dovecot.write_passwd([SENDER], sha_hash)
@@ -448,8 +418,4 @@ def bench(top, servers):
 
 
 if __name__ == "__main__":
-	try:
-		sys.exit(main())
-	except BenchError as e:
-		log("FAILED: %s" % e)
-		sys.exit(1)
+	benchlib.cli(main)

@@ -206,22 +206,11 @@ class Tern(benchlib.Tern):
 		return self.pid
 
 
+# main.cf beyond benchlib's common part: the one local domain, delivered
+# by virtual(8) into Maildirs as nobody.
 POSTFIX_MAIN_CF = """\
-# Written by bench/smtp_bench.py: Postfix's defaults (Debian 12) except
-# where noted; an instance of its own, nothing under /etc/postfix is used.
-compatibility_level = 3.6
-queue_directory = {top}/spool
-data_directory = {top}/lib
-maillog_file = {top}/maillog
-maillog_file_prefixes = {top}
 myhostname = postfix.bench.test
-mydestination =
-mynetworks = 127.0.0.0/8
 inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-alias_maps =
-alias_database =
-# the one local domain, delivered by virtual(8) into Maildirs as nobody
 virtual_mailbox_domains = {domain}
 virtual_mailbox_base = {top}/mail
 virtual_mailbox_maps = texthash:{top}/etc/vmailbox
@@ -229,35 +218,18 @@ virtual_uid_maps = static:{uid}
 virtual_gid_maps = static:{gid}
 """
 
-# The services of Debian's master.cf that mail from SMTP to virtual(8)
-# can use, none chrooted (Debian chroots them into /var/spool/postfix),
-# and one smtpd on the bench's loopback port.
+# master.cf beyond benchlib's common services: one smtpd on the bench's
+# loopback port, and virtual(8).
 POSTFIX_MASTER_CF = """\
 127.0.0.1:{port} inet n -   n -    -  smtpd
-pickup    unix  n    -      n 60   1  pickup
-cleanup   unix  n    -      n -    0  cleanup
-qmgr      unix  n    -      n 300  1  qmgr
-rewrite   unix  -    -      n -    -  trivial-rewrite
-bounce    unix  -    -      n -    0  bounce
-defer     unix  -    -      n -    0  bounce
-trace     unix  -    -      n -    0  bounce
-verify    unix  -    -      n -    1  verify
-flush     unix  n    -      n 1000? 0 flush
-proxymap  unix  -    -      n -    -  proxymap
-showq     unix  n    -      n -    -  showq
-error     unix  -    -      n -    -  error
-retry     unix  -    -      n -    -  error
-discard   unix  -    -      n -    -  discard
 virtual   unix  -    n      n -    -  virtual
-anvil     unix  -    -      n -    1  anvil
-scache    unix  -    -      n -    1  scache
-postlog   unix-dgram n -    n -    1  postlogd
 """
 
 
 class Postfix(benchlib.Postfix):
 	def setup(self):
-		self.write_config(POSTFIX_MAIN_CF.format(top=self.top, domain=DOMAIN, uid=NOBODY_UID, gid=NOBODY_GID),
+		self.write_config("smtp_bench.py",
+				  POSTFIX_MAIN_CF.format(top=self.top, domain=DOMAIN, uid=NOBODY_UID, gid=NOBODY_GID),
 				  POSTFIX_MASTER_CF.format(port=self.port))
 		with open(os.path.join(self.etc, "vmailbox"), "w") as f:
 			for i in range(1, ACCOUNTS + 1):
@@ -401,8 +373,4 @@ def bench(top, servers):
 
 
 if __name__ == "__main__":
-	try:
-		sys.exit(main())
-	except BenchError as e:
-		log("FAILED: %s" % e)
-		sys.exit(1)
+	benchlib.cli(main)
