@@ -109,26 +109,30 @@ def check_path(sender, b):
 		raise BenchError("%s: the message at B is %sDKIM-signed" % (sender.name, "" if signed else "not "))
 
 
-def bench_sender(sender, b, levels, out):
-	"""Start the sender, warm up (one message to every account, through
-	one session: processes started, connections to B made, mailboxes
-	found), check the path, then one timed run per level, SETTLE s apart,
-	with the memory of the sender's process trees sampled. Fills
-	out[sessions] as each run completes."""
+def sender_ready(sender, b, sha_hash):
+	"""Set the sender up and start it, warm it up (one message to every
+	account, through one session: processes started, connections to B
+	made, mailboxes found) and check the path."""
+	log("setting up %s on %s" % (sender.name, sender.host))
+	sender.setup(sha_hash)
 	sender.start()
 	timed_run(sender, b, 1, ACCOUNTS)
 	check_path(sender, b)
-	for sessions, messages in levels:
-		time.sleep(SETTLE)     # let the previous run's work settle
-		log("%s: %d messages, %d submitters" % (sender.name, messages, sessions))
-		sampler = Sampler(*sender.mem_pids())
-		try:
-			r = timed_run(sender, b, sessions, messages)
-		finally:
-			idle, peak = sampler.result()
-		r["memory"] = {"idle": idle, "peak": peak}
-		out[sessions] = r
-	sender.stop()
+
+
+def sender_run(sender, b, sessions, messages):
+	"""One timed run, with the memory of the sender's process trees
+	sampled."""
+	time.sleep(SETTLE)     # let the previous run's work settle
+	os.sync()              # nor its write-back land in this one
+	log("%s: %d messages, %d submitters" % (sender.name, messages, sessions))
+	sampler = Sampler(*sender.mem_pids())
+	try:
+		r = timed_run(sender, b, sessions, messages)
+	finally:
+		idle, peak = sampler.result()
+	r["memory"] = {"idle": idle, "peak": peak}
+	return r
 
 
 # ---------------------------------------------------------------- the servers
@@ -398,18 +402,35 @@ def bench(top, servers):
 	servers.append(b)
 	b.setup(sha_hash)
 	b.start()
-	res, errors = {}, {}
-	for sender in (tern, postfix):
-		log("setting up %s on %s" % (sender.name, sender.host))
-		servers.append(sender)
+	res, errors = {"tern": {}, "postfix": {}}, {}
+
+	def attempt(sender, what, *args):
+		"""what(sender, b, *args), unless the sender failed before; a
+		failure stops it and is kept in errors."""
+		if sender.name in errors:
+			return None
 		try:
-			sender.setup(sha_hash)
-			bench_sender(sender, b, levels, res.setdefault(sender.name, {}))
+			return what(sender, b, *args)
 		except BenchError as e:
 			log("%s FAILED: %s" % (sender.name, e))
 			errors[sender.name] = str(e)
 			sender.stop()
-		os.sync()    # neither sender's write-back lands in the other's run
+			return None
+
+	# Both senders wait, started and warmed up (idle, they cost nothing),
+	# and each level runs tern then Postfix back to back: on a machine
+	# whose other load changes from minute to minute, the two figures of
+	# a ratio are taken as close together in time as they can be.
+	for sender in (tern, postfix):
+		servers.append(sender)
+		attempt(sender, sender_ready, sha_hash)
+	for sessions, messages in levels:
+		for sender in (tern, postfix):
+			r = attempt(sender, sender_run, sessions, messages)
+			if r is not None:
+				res[sender.name][sessions] = r
+	for sender in (tern, postfix):
+		sender.stop()
 	b.stop()
 	report(levels, res, errors, ceiling, tern, postfix, load_start)
 	print("whole run: %.0f s" % (time.monotonic() - t_start))
