@@ -26,7 +26,7 @@ MESSAGES = env_list("BENCH_RELAY_MESSAGES", "3000,3000")    # messages per run
 PER_SESSION = env_int("BENCH_RELAY_PER_SESSION", 1)         # messages per submission session
 MSG_LEN = env_int("BENCH_RELAY_MSG_LEN", 4096)              # body octets
 DRAIN_TIMEOUT = env_int("BENCH_RELAY_DRAIN", 120)           # s after the last 250, then give up
-DEADLINE = env_int("BENCH_DEADLINE", 300)                   # whole run, then abort + clean up
+DEADLINE = env_int("BENCH_DEADLINE", 420)                   # whole run, then abort + clean up
 SETTLE = float(os.environ.get("BENCH_RELAY_SETTLE", "1"))    # s between two runs
 GOAL = 2.0                                                  # tern / Postfix, issue 9
 
