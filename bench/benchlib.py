@@ -31,6 +31,11 @@ class BenchError(Exception):
 	pass
 
 
+class DeadlineError(BenchError):
+	"""The run's deadline: ends the whole run, not only the server it
+	interrupted."""
+
+
 def log(msg):
 	print("bench: " + msg, file=sys.stderr, flush=True)
 
@@ -683,7 +688,7 @@ def run(prefix, deadline, body):
 	servers = []
 
 	def on_alarm(signum, frame):
-		raise BenchError("deadline of %d s reached" % deadline)
+		raise DeadlineError("deadline of %d s reached" % deadline)
 
 	signal.signal(signal.SIGALRM, on_alarm)
 	signal.signal(signal.SIGTERM, lambda s, f: sys.exit(1))

@@ -17,8 +17,8 @@ with warnings.catch_warnings():
 	import crypt
 
 import benchlib
-from benchlib import (AS_ROOT, DOVECOT_BIN, POSTFIX_BIN, SMTP_SINK, TERN_BIN, BenchError, Counter, Sampler, env_int,
-		      env_list, log, machine_line, smtp_greeting, tree_cpu)
+from benchlib import (AS_ROOT, DOVECOT_BIN, POSTFIX_BIN, SMTP_SINK, TERN_BIN, BenchError, Counter, DeadlineError,
+		      Sampler, env_int, env_list, log, machine_line, smtp_greeting, tree_cpu)
 
 ACCOUNTS = env_int("BENCH_RELAY_ACCOUNTS", 100)             # at B, one domain
 SESSIONS = env_list("BENCH_RELAY_SESSIONS", "10,50")        # concurrent submitters per run
@@ -411,6 +411,8 @@ def bench(top, servers):
 			return None
 		try:
 			return what(sender, b, *args)
+		except DeadlineError:
+			raise
 		except BenchError as e:
 			log("%s FAILED: %s" % (sender.name, e))
 			errors[sender.name] = str(e)

@@ -18,8 +18,8 @@ with warnings.catch_warnings():
 	import crypt
 
 import benchlib
-from benchlib import (NOBODY_GID, NOBODY_UID, POSTFIX_BIN, SMTP_SINK, TERN_BIN, BenchError, Counter, Sampler,
-		      chown_tree, env_int, env_list, log, machine_line, smtp_greeting)
+from benchlib import (NOBODY_GID, NOBODY_UID, POSTFIX_BIN, SMTP_SINK, TERN_BIN, BenchError, Counter, DeadlineError,
+		      Sampler, chown_tree, env_int, env_list, log, machine_line, smtp_greeting)
 
 SMTP_SOURCE = os.environ.get("SMTP_SOURCE", "/usr/sbin/smtp-source")
 
@@ -359,6 +359,8 @@ def bench(top, servers):
 		try:
 			setup()
 			bench_server(server, levels, res.setdefault(server.name, {}))
+		except DeadlineError:
+			raise
 		except BenchError as e:
 			log("%s FAILED: %s" % (server.name, e))
 			errors[server.name] = str(e)
