@@ -66,6 +66,7 @@ bench: build
 	@sh scripts/deps.sh bench
 	/usr/bin/python3 bench/pop3_bench.py
 	/usr/bin/python3 bench/smtp_bench.py
+	/usr/bin/python3 bench/relay_bench.py
 	/usr/bin/python3 bench/imap_bench.py
 
 clean:

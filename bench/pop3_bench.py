@@ -516,8 +516,4 @@ def bench(top, servers):
 
 
 if __name__ == "__main__":
-	try:
-		sys.exit(main())
-	except BenchError as e:
-		log("FAILED: %s" % e)
-		sys.exit(1)
+	benchlib.cli(main)

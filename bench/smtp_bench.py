@@ -7,10 +7,6 @@
 # bench/README.md.
 import math
 import os
-import pwd
-import signal
-import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -22,18 +18,10 @@ with warnings.catch_warnings():
 	import crypt
 
 import benchlib
-from benchlib import (AS_ROOT, NOBODY_GID, NOBODY_UID, TERN_BIN, BenchError, chown_tree, env_int, free_port,
-		      log, machine_line, start_server, stop_proc, tree_memory, wait_answer)
+from benchlib import (NOBODY_GID, NOBODY_UID, POSTFIX_BIN, SMTP_SINK, TERN_BIN, BenchError, Counter, DeadlineError,
+		      Sampler, chown_tree, env_int, env_list, log, machine_line, smtp_greeting)
 
-POSTFIX_BIN = os.environ.get("POSTFIX_BIN", "/usr/sbin/postfix")
-POSTCONF_BIN = os.path.join(os.path.dirname(POSTFIX_BIN), "postconf")
 SMTP_SOURCE = os.environ.get("SMTP_SOURCE", "/usr/sbin/smtp-source")
-SMTP_SINK = os.environ.get("SMTP_SINK", "/usr/sbin/smtp-sink")
-
-
-def env_list(name, default):
-	return [int(x) for x in os.environ.get(name, default).split(",") if x.strip()]
-
 
 ACCOUNTS = env_int("BENCH_SMTP_ACCOUNTS", 100)          # local accounts, one domain
 SESSIONS = env_list("BENCH_SMTP_SESSIONS", "1,10,50")     # concurrent sessions per run
@@ -48,7 +36,6 @@ DOMAIN = "bench.test"
 LOCAL = "user"        # smtp-source -N makes 1user@, 2user@, ... ACCOUNTSuser@
 SENDER = "bench@example.org"
 HELO = "client.example.org"
-IO_TIMEOUT = 10.0
 
 
 def account(i):
@@ -112,119 +99,7 @@ def filesystem_of(path):
 		return "?"
 
 
-# ---------------------------------------------------------------- counting mailboxes
-
-def tern_counter(root):
-	"""i -> messages in account i's index.db (0 while it does not exist).
-	Read-only connections, kept open: they create no file (a -wal or -shm
-	made by another user would lock tern out) and never checkpoint."""
-	conns = {}
-
-	def count(i):
-		db = conns.get(i)
-		if db is None:
-			path = os.path.join(root, "mail", DOMAIN, "%d%s" % (i, LOCAL), "index.db")
-			if not os.path.exists(path):
-				return 0
-			db = conns[i] = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=5)
-		try:
-			return db.execute("SELECT count(*) FROM messages").fetchone()[0]
-		except sqlite3.Error:    # being created: no table yet
-			db.close()
-			del conns[i]
-			return 0
-	return count
-
-
-def postfix_counter(root):
-	"""i -> messages in account i's Maildir (virtual(8) delivers to new/)."""
-	def count(i):
-		return len(os.listdir(os.path.join(root, "%d%s" % (i, LOCAL), "new")))
-	return count
-
-
-def count_main(kind, root, expect, timeout):
-	"""The counter process (`smtp_bench.py --count ...`, run as the servers'
-	user): says `ready`, waits for a line on standard input, then polls the
-	accounts not yet complete every 5 ms until each holds `expect`
-	messages. Prints `done MONOTONIC TOTAL` (the instant the last account
-	was complete, and how many messages all hold then), or `timeout TOTAL`."""
-	count = tern_counter(root) if kind == "tern" else postfix_counter(root)
-	for i in range(1, ACCOUNTS + 1):
-		count(i)     # open what can be opened now, outside the timed run
-	print("ready", flush=True)
-	if sys.stdin.readline().strip() != "go":
-		return 1     # the bench stopped before the run
-	held = {i: 0 for i in range(1, ACCOUNTS + 1)}
-	todo = set(held)
-	deadline = time.monotonic() + timeout
-	while True:
-		for i in list(todo):
-			held[i] = count(i)
-			if held[i] >= expect:
-				todo.discard(i)
-		if not todo:
-			print("done %.6f %d" % (time.monotonic(), sum(held.values())), flush=True)
-			return 0
-		if time.monotonic() > deadline:
-			print("timeout %d" % sum(held.values()), flush=True)
-			return 1
-		time.sleep(0.005)
-
-
-class Counter:
-	"""Starts a counter process for `expect` messages per account; go()
-	starts the polling and returns (instant, total) once all are in."""
-
-	def __init__(self, server, expect):
-		self.server, self.expect = server, expect
-		kw = {"user": NOBODY_UID, "group": NOBODY_GID, "extra_groups": []} if AS_ROOT else {}
-		self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--count", server.kind,
-					      server.mail_root, str(expect), str(DRAIN_TIMEOUT)],
-					     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, **kw)
-		if self.proc.stdout.readline().strip() != "ready":
-			self.proc.kill()
-			raise BenchError("%s: the mailbox counter did not start" % server.name)
-
-	def go(self):
-		line = []
-		try:
-			self.proc.stdin.write("go\n")
-			self.proc.stdin.flush()
-			line = self.proc.stdout.readline().split()
-		finally:
-			if not line:
-				self.close()
-			self.proc.stdin.close()
-			self.proc.wait(timeout=10)
-		if len(line) == 3 and line[0] == "done":
-			return float(line[1]), int(line[2])
-		got = line[1] if len(line) == 2 else "?"
-		raise BenchError("%s: only %s of %d messages in the mailboxes %d s after the last one was accepted" %
-				 (self.server.name, got, self.expect * ACCOUNTS, DRAIN_TIMEOUT))
-
-	def close(self):
-		"""Stop the counter if it still runs (the run failed before go())."""
-		if self.proc.poll() is None:
-			self.proc.kill()
-			self.proc.wait(timeout=10)
-
-
 # ---------------------------------------------------------------- the load
-
-def smtp_greeting(port):
-	"""Connect, read the whole greeting (2xx), QUIT: the server answers."""
-	with socket.create_connection(("127.0.0.1", port), timeout=IO_TIMEOUT) as s:
-		f = s.makefile("rb")
-		while True:
-			line = f.readline()
-			if not line.startswith(b"2"):
-				raise BenchError("greeting %r" % line[:200])
-			if line[3:4] != b"-":
-				break
-		s.sendall(b"QUIT\r\n")
-		f.readline()
-
 
 def smtp_source_argv(port):
 	"""One smtp-source run: one session (-s 1), one message to each account
@@ -268,31 +143,10 @@ def send_load(server, sessions, runs):
 	return time.monotonic()
 
 
-class Sampler:
-	"""Pss of a process tree now (idle), then every 50 ms in a thread
-	until result() returns (idle, peak)."""
-
-	def __init__(self, pid):
-		self.pid, self.stop_flag = pid, threading.Event()
-		self.idle = tree_memory(pid)[0]
-		self.samples = [self.idle]
-		self.thread = threading.Thread(target=self.run, daemon=True)
-		self.thread.start()
-
-	def run(self):
-		while not self.stop_flag.wait(0.05):
-			self.samples.append(tree_memory(self.pid)[0])
-
-	def result(self):
-		self.stop_flag.set()
-		self.thread.join()
-		return self.idle, max(self.samples)
-
-
-def timed_run(server, sessions, runs, held):
+def timed_run(server, sessions, runs):
 	"""Send sessions * runs * ACCOUNTS messages; time from the first
-	connection until every account holds `held` messages."""
-	counter = Counter(server, held)
+	connection until every account holds its sessions * runs more."""
+	counter = Counter(server, DOMAIN, LOCAL, ACCOUNTS, sessions * runs, DRAIN_TIMEOUT)
 	total = sessions * runs * ACCOUNTS
 	try:
 		t0 = time.monotonic()
@@ -300,8 +154,8 @@ def timed_run(server, sessions, runs, held):
 		t_done, in_boxes = counter.go()
 	finally:
 		counter.close()
-	if in_boxes != held * ACCOUNTS:
-		raise BenchError("%s: %d messages in the mailboxes, %d sent" % (server.name, in_boxes, held * ACCOUNTS))
+	if in_boxes != total:
+		raise BenchError("%s: %d messages in the mailboxes, %d sent" % (server.name, in_boxes, total))
 	return {"messages": total, "delivered": total / (t_done - t0), "accepted": total / (t_accepted - t0)}
 
 
@@ -313,14 +167,12 @@ def bench_server(server, levels, out):
 	and at the largest level the memory (Pss of the process tree before
 	the run, its peak during it, and the difference per session)."""
 	server.start()
-	held = 1
-	timed_run(server, 1, 1, held)
+	timed_run(server, 1, 1)
 	for sessions, runs in levels:
-		held += sessions * runs
 		time.sleep(1.0)     # let the previous run's work settle
 		log("%s: %d messages, %d sessions" % (server.name, sessions * runs * ACCOUNTS, sessions))
 		sampler = Sampler(server.mem_pid()) if sessions == max(SESSIONS) else None
-		r = out[sessions] = timed_run(server, sessions, runs, held)
+		r = out[sessions] = timed_run(server, sessions, runs)
 		if sampler is not None:
 			idle, peak = sampler.result()
 			r["memory"] = {"idle": idle, "peak": peak, "per_session": (peak - idle) / sessions}
@@ -354,22 +206,11 @@ class Tern(benchlib.Tern):
 		return self.pid
 
 
+# main.cf beyond benchlib's common part: the one local domain, delivered
+# by virtual(8) into Maildirs as nobody.
 POSTFIX_MAIN_CF = """\
-# Written by bench/smtp_bench.py: Postfix's defaults (Debian 12) except
-# where noted; an instance of its own, nothing under /etc/postfix is used.
-compatibility_level = 3.6
-queue_directory = {top}/spool
-data_directory = {top}/lib
-maillog_file = {top}/maillog
-maillog_file_prefixes = {top}
 myhostname = postfix.bench.test
-mydestination =
-mynetworks = 127.0.0.0/8
 inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-alias_maps =
-alias_database =
-# the one local domain, delivered by virtual(8) into Maildirs as nobody
 virtual_mailbox_domains = {domain}
 virtual_mailbox_base = {top}/mail
 virtual_mailbox_maps = texthash:{top}/etc/vmailbox
@@ -377,135 +218,29 @@ virtual_uid_maps = static:{uid}
 virtual_gid_maps = static:{gid}
 """
 
-# The services of Debian's master.cf that mail from SMTP to virtual(8)
-# can use, none chrooted (Debian chroots them into /var/spool/postfix),
-# and one smtpd on the bench's loopback port.
+# master.cf beyond benchlib's common services: one smtpd on the bench's
+# loopback port, and virtual(8).
 POSTFIX_MASTER_CF = """\
 127.0.0.1:{port} inet n -   n -    -  smtpd
-pickup    unix  n    -      n 60   1  pickup
-cleanup   unix  n    -      n -    0  cleanup
-qmgr      unix  n    -      n 300  1  qmgr
-rewrite   unix  -    -      n -    -  trivial-rewrite
-bounce    unix  -    -      n -    0  bounce
-defer     unix  -    -      n -    0  bounce
-trace     unix  -    -      n -    0  bounce
-verify    unix  -    -      n -    1  verify
-flush     unix  n    -      n 1000? 0 flush
-proxymap  unix  -    -      n -    -  proxymap
-showq     unix  n    -      n -    -  showq
-error     unix  -    -      n -    -  error
-retry     unix  -    -      n -    -  error
-discard   unix  -    -      n -    -  discard
 virtual   unix  -    n      n -    -  virtual
-anvil     unix  -    -      n -    1  anvil
-scache    unix  -    -      n -    1  scache
-postlog   unix-dgram n -    n -    1  postlogd
 """
 
 
-class Postfix:
-	name = kind = "postfix"
-
-	def __init__(self, top):
-		self.top = top
-		self.port = free_port()
-		self.etc = os.path.join(top, "etc")
-		self.mail_root = os.path.join(top, "mail")
-		self.proc = None
-
-	def postfix(self, *argv):
-		p = subprocess.run([POSTFIX_BIN, "-c", self.etc] + list(argv), capture_output=True, text=True,
-				   timeout=60)
-		if p.returncode != 0:
-			# Postfix logs to maillog_file (stderr only on a terminal)
-			raise BenchError("postfix %s: exit %d; see %s/maillog: %s" %
-					 (" ".join(argv), p.returncode, self.top, self.maillog_tail()))
-
-	def maillog_tail(self):
-		try:
-			with open(os.path.join(self.top, "maillog"), errors="replace") as f:
-				return " | ".join(l.strip() for l in f.readlines()[-3:])
-		except OSError:
-			return "(no maillog)"
-
+class Postfix(benchlib.Postfix):
 	def setup(self):
-		if not AS_ROOT:
-			raise BenchError("Postfix's master runs as root: run the bench as root")
-		for d in ("etc", "spool", "lib", "mail"):
-			os.mkdir(os.path.join(self.top, d), 0o755)
-		with open(os.path.join(self.etc, "main.cf"), "w") as f:
-			f.write(POSTFIX_MAIN_CF.format(top=self.top, domain=DOMAIN, uid=NOBODY_UID, gid=NOBODY_GID))
-		with open(os.path.join(self.etc, "master.cf"), "w") as f:
-			f.write(POSTFIX_MASTER_CF.format(port=self.port))
+		self.write_config("smtp_bench.py",
+				  POSTFIX_MAIN_CF.format(top=self.top, domain=DOMAIN, uid=NOBODY_UID, gid=NOBODY_GID),
+				  POSTFIX_MASTER_CF.format(port=self.port))
 		with open(os.path.join(self.etc, "vmailbox"), "w") as f:
 			for i in range(1, ACCOUNTS + 1):
 				f.write("%s %d%s/\n" % (account(i), i, LOCAL))     # trailing /: a Maildir
 				for sub in ("new", "cur", "tmp"):
 					os.makedirs(os.path.join(self.mail_root, "%d%s" % (i, LOCAL), sub))
 		chown_tree(self.mail_root)
-		pw = subprocess.run([POSTCONF_BIN, "-c", self.etc, "-h", "mail_owner"], capture_output=True, text=True).stdout.strip()
-		owner = pwd.getpwnam(pw or "postfix")
-		chown_tree(os.path.join(self.top, "lib"), owner.pw_uid, owner.pw_gid)
-		self.postfix("check")     # also creates the queue's folders
-
-	def start(self):
-		# start-fg: master stays a child of postfix-script, which waits for it
-		self.proc = start_server([POSTFIX_BIN, "-c", self.etc, "start-fg"], os.path.join(self.top, "postfix.out"))
-		wait_answer(self, lambda: smtp_greeting(self.port))
-
-	def mem_pid(self):
-		"""master (it makes a session of its own, so it is not in the
-		process group of postfix-script)."""
-		with open(os.path.join(self.top, "spool", "pid", "master.pid")) as f:
-			return int(f.read().split()[0])
-
-	def stop(self):
-		if self.proc is None:
-			return
-		master = None
-		try:
-			master = self.mem_pid()
-		except (OSError, ValueError, IndexError):
-			pass
-		try:
-			self.postfix("stop")
-		except (BenchError, subprocess.SubprocessError) as e:
-			log("postfix stop: %s" % e)
-		if master is not None:
-			try:
-				os.killpg(master, signal.SIGKILL)    # its session: only what it started
-			except (ProcessLookupError, PermissionError):
-				pass
-		stop_proc(self.proc)
-		self.proc = None
-
-	def version(self):
-		try:
-			return subprocess.run([POSTCONF_BIN, "-c", self.etc, "-h", "mail_version"], capture_output=True, text=True,
-					      timeout=10).stdout.strip() or "?"
-		except (OSError, subprocess.SubprocessError):
-			return "?"
+		self.check()
 
 
-class Sink:
-	"""Postfix's smtp-sink: answers every command at once and keeps
-	nothing, so the load generator's own ceiling on this machine."""
-	name = "smtp-sink"
-
-	def __init__(self, top):
-		self.top = top
-		self.port = free_port()
-		self.proc = None
-
-	def start(self):
-		user = ["-u", "nobody"] if AS_ROOT else []     # it refuses to run as root
-		self.proc = start_server([SMTP_SINK] + user + ["127.0.0.1:%d" % self.port, "1000"],
-					 os.path.join(self.top, "smtp-sink.out"))
-		wait_answer(self, lambda: smtp_greeting(self.port))
-
-	def stop(self):
-		stop_proc(self.proc)
-
+class Sink(benchlib.Sink):
 	def ceiling(self, levels):
 		"""{sessions: msg/s} for the same runs, timed until the last reply."""
 		self.start()
@@ -624,6 +359,8 @@ def bench(top, servers):
 		try:
 			setup()
 			bench_server(server, levels, res.setdefault(server.name, {}))
+		except DeadlineError:
+			raise
 		except BenchError as e:
 			log("%s FAILED: %s" % (server.name, e))
 			errors[server.name] = str(e)
@@ -638,10 +375,4 @@ def bench(top, servers):
 
 
 if __name__ == "__main__":
-	if sys.argv[1:2] == ["--count"]:
-		sys.exit(count_main(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])))
-	try:
-		sys.exit(main())
-	except BenchError as e:
-		log("FAILED: %s" % e)
-		sys.exit(1)
+	benchlib.cli(main)

@@ -41,7 +41,9 @@ if [ "${1:-}" = test ]; then
 fi
 # The benchmarks run Dovecot's POP3 server (bench/pop3_bench.py) and
 # Postfix, whose smtp-source is also the SMTP load generator
-# (bench/smtp_bench.py), each from a configuration of their own.
+# (bench/smtp_bench.py), and Postfix relaying with SASL by Dovecot's auth
+# service (dovecot-core; bench/relay_bench.py), each from a configuration
+# of their own.
 BENCH_PACKAGES="dovecot-core dovecot-pop3d dovecot-imapd postfix"
 if [ "${1:-}" = bench ]; then
 	PACKAGES="$PACKAGES $BENCH_PACKAGES"

@@ -302,8 +302,10 @@ static int serve(const struct config *cfg)
 		cli_fail("%s", error != NULL ? error : "cannot open the queue");
 		goto out;
 	}
-	/* outbound delivery runs on the first I/O loop */
-	if (queue_relay_start(queue, core_loop(core, 0), &error) < 0) {
+	/* outbound delivery runs on the first I/O loop, within descriptors
+	 * the connection limit is fitted around */
+	if (queue_relay_start(queue, core_loop(core, 0), core_reserve_fds(core, queue_relay_fds(cfg)),
+			      &error) < 0) {
 		cli_fail("%s", error != NULL ? error : "cannot start outbound delivery");
 		goto out;
 	}

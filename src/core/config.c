@@ -218,6 +218,8 @@ static const struct config_key config_keys[] = {
 	BOOL("queue", "relayhost_auth_unverified", queue.relayhost_auth_unverified, "no"),
 	/* Postfix's default_destination_concurrency_limit */
 	UINT("queue", "destination_concurrency", queue.destination_concurrency, "20", 1, 1000),
+	/* Postfix's default_process_limit, which bounds its smtp clients */
+	UINT("queue", "connections", queue.connections, "100", 1, 10000),
 	STRING("queue", "source_address", queue.source_address, "", config_check_source_address),
 
 	BOOL("auth", "allow_plaintext_loopback", auth.allow_plaintext_loopback, "no"),

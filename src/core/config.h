@@ -133,6 +133,7 @@ struct config {
 		char *relayhost_password;
 		bool relayhost_auth_unverified; /* AUTH also over TLS whose certificate does not verify; no */
 		unsigned destination_concurrency; /* connections per destination at once; 20 */
+		unsigned connections;     /* outbound SMTP sessions at once, in all; 100 */
 		char *source_address;       /* outbound connections from these addresses (one IPv4, one IPv6); "" */
 	} queue;
 

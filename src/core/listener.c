@@ -111,6 +111,7 @@ struct core {
 	unsigned evicting;            /* evictions asked for, not yet carried out */
 	int spare_fd;                 /* an emergency descriptor, spent to refuse at EMFILE */
 	unsigned nofile;              /* RLIMIT_NOFILE after raising it */
+	unsigned fds_set_aside;       /* core_reserve_fds: for outbound sessions */
 	uint64_t stop_ms;             /* CLOCK_MONOTONIC at the stop: the job deadline counts from it */
 
 	struct core_refusal_log refusals[CORE_REFUSED__COUNT];
@@ -739,13 +740,24 @@ static unsigned core_raise_nofile(void)
 	return rl.rlim_cur > UINT_MAX ? UINT_MAX : (unsigned)rl.rlim_cur;
 }
 
+unsigned core_reserve_fds(struct core *core, unsigned n)
+{
+	unsigned reserved = CORE_FDS_RESERVED(core->n_loops) + core->fds_set_aside;
+	unsigned room = core->nofile > reserved ? (core->nofile - reserved) / 2 : 0;
+
+	if (n > room)
+		n = room;
+	core->fds_set_aside += n;
+	return n;
+}
+
 /* [limits] connections, lowered to what the descriptor limit can carry,
  * so that the server runs out of connection slots long before it runs
  * out of descriptors: by the largest need of a session among the
  * listening protocols. */
 static void core_fit_connections(struct core *core)
 {
-	unsigned reserved = CORE_FDS_RESERVED(core->n_loops);
+	unsigned reserved = CORE_FDS_RESERVED(core->n_loops) + core->fds_set_aside;
 	unsigned per = 0, fit;
 	unsigned configured = core->cfg->limits.connections;
 
@@ -765,12 +777,12 @@ static void core_fit_connections(struct core *core)
 	core->max_conns = configured < fit ? configured : fit;
 	if (core->max_conns < configured)
 		log_event(LOG_LEVEL_WARN, "serve", NULL, NULL,
-			  "msg=\"connection limit lowered to fit the descriptor limit\" nofile=%u connections=%u configured=%u per_connection=%u",
-			  core->nofile, core->max_conns, configured, per);
+			  "msg=\"connection limit lowered to fit the descriptor limit\" nofile=%u connections=%u configured=%u per_connection=%u outbound_fds=%u",
+			  core->nofile, core->max_conns, configured, per, core->fds_set_aside);
 	else
 		log_event(LOG_LEVEL_INFO, "serve", NULL, NULL,
-			  "msg=\"descriptor limit\" nofile=%u connections=%u per_connection=%u",
-			  core->nofile, core->max_conns, per);
+			  "msg=\"descriptor limit\" nofile=%u connections=%u per_connection=%u outbound_fds=%u",
+			  core->nofile, core->max_conns, per, core->fds_set_aside);
 }
 
 int core_new(const struct config *cfg, struct core **core_r, char **error_r)

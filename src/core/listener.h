@@ -83,6 +83,14 @@ void core_free(struct core **core);
 unsigned core_loop_count(const struct core *core);
 struct loop *core_loop(const struct core *core, unsigned index);
 
+/* Set aside up to n descriptors for what is not a connection of a
+ * listener (the queue's outbound SMTP sessions), before core_run fits
+ * [limits] connections to what the descriptor limit leaves: at most half
+ * of what is left after the core's own reserve and what was set aside
+ * already. Returns how many it set aside (the caller keeps within it).
+ * Between core_new and core_run. */
+unsigned core_reserve_fds(struct core *core, unsigned n);
+
 /* For tests and metrics: connections currently open, and the largest
  * output queue any connection had (process-wide). */
 unsigned core_connection_count(struct core *core);

@@ -62,9 +62,19 @@ static const char queue_schema_v2[] =
 	"ALTER TABLE rcpts ADD COLUMN reported INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE rcpts ADD COLUMN notify INTEGER NOT NULL DEFAULT 0;";
 
+/* v3: what a failed try's report needs besides its error, so that a
+ * failure recorded before its report (a crash between) is reported as
+ * the relay would have: the RFC 3463 status, the server that answered,
+ * and whether the error is that server's reply (an "smtp;" diagnostic) */
+static const char queue_schema_v3[] =
+	"ALTER TABLE rcpts ADD COLUMN status TEXT;"
+	"ALTER TABLE rcpts ADD COLUMN remote_mta TEXT;"
+	"ALTER TABLE rcpts ADD COLUMN remote INTEGER NOT NULL DEFAULT 0;";
+
 static const struct db_migration queue_migrations[] = {
 	{ .sql = queue_schema_v1 },
 	{ .sql = queue_schema_v2 },
+	{ .sql = queue_schema_v3 },
 };
 
 enum db_result queue_db_open(const char *folder, struct queue_db **qdb_r, char **error_r)
@@ -284,8 +294,8 @@ enum db_result queue_db_record(struct queue_db *qdb, const struct queue_db_resul
 		"UPDATE rcpts SET state = 'delivered', last_error = NULL, attempts = attempts + 1"
 		" WHERE msg_id = ? AND idx = ?",
 		"UPDATE rcpts SET state = CASE state WHEN 'held' THEN 'held' ELSE ?3 END,"
-		" attempts = attempts + 1, next_try = ?4, last_error = ?5"
-		" WHERE msg_id = ?1 AND idx = ?2",
+		" attempts = attempts + 1, next_try = ?4, last_error = ?5, status = ?6,"
+		" remote_mta = ?7, remote = ?8 WHERE msg_id = ?1 AND idx = ?2",
 		"SELECT attempts FROM rcpts WHERE msg_id = ? AND idx = ?",
 	};
 	struct queue_db_op op;
@@ -326,6 +336,9 @@ enum db_result queue_db_record(struct queue_db *qdb, const struct queue_db_resul
 		}
 		sqlite3_bind_int64(op.stmt[1], 4, next);
 		sqlite3_bind_text(op.stmt[1], 5, res->error, -1, SQLITE_STATIC);
+		sqlite3_bind_text(op.stmt[1], 6, res->status, -1, SQLITE_STATIC);
+		sqlite3_bind_text(op.stmt[1], 7, res->remote_mta, -1, SQLITE_STATIC);
+		sqlite3_bind_int(op.stmt[1], 8, res->remote);
 		r = queue_db_run(&op, op.stmt[1], "record a failed try");
 	}
 	return queue_db_op_end(&op, r);
@@ -452,14 +465,16 @@ enum db_result queue_db_mark_reported(struct queue_db *qdb, const char *id,
 	return queue_db_op_end(&op, r);
 }
 
-enum db_result queue_db_unreported(struct queue_db *qdb, int64_t before, size_t limit,
+enum db_result queue_db_unreported(struct queue_db *qdb, bool local, int64_t before,
+				   size_t limit,
 				   void (*cb)(void *ctx, const struct queue_db_unreported *u),
 				   void *ctx)
 {
 	static const char *const sql[] = {
-		"SELECT r.msg_id, r.idx, r.last_error FROM rcpts r JOIN messages m"
-		" ON m.id = r.msg_id WHERE r.local = 1 AND r.state = 'failed'"
-		" AND (r.reported & 2) = 0 AND m.arrival < ?2 ORDER BY r.msg_id, r.idx LIMIT ?1",
+		"SELECT r.msg_id, r.idx, r.last_error, r.status, r.remote_mta, r.remote"
+		" FROM rcpts r JOIN messages m ON m.id = r.msg_id WHERE r.local = ?3"
+		" AND r.state = 'failed' AND (r.reported & 2) = 0 AND m.arrival < ?2"
+		" ORDER BY r.msg_id, r.idx LIMIT ?1",
 		NULL,
 	};
 	struct queue_db_op op;
@@ -469,11 +484,15 @@ enum db_result queue_db_unreported(struct queue_db *qdb, int64_t before, size_t 
 		return r;
 	sqlite3_bind_int64(op.stmt[0], 1, (sqlite3_int64)limit);
 	sqlite3_bind_int64(op.stmt[0], 2, before);
+	sqlite3_bind_int(op.stmt[0], 3, local);
 	while ((r = db_step(qdb->db, op.stmt[0], "find unreported failures")) == DB_ROW) {
 		struct queue_db_unreported u = {
 			.id = (const char *)sqlite3_column_text(op.stmt[0], 0),
 			.idx = (unsigned)sqlite3_column_int(op.stmt[0], 1),
 			.error = (const char *)sqlite3_column_text(op.stmt[0], 2),
+			.status = (const char *)sqlite3_column_text(op.stmt[0], 3),
+			.remote_mta = (const char *)sqlite3_column_text(op.stmt[0], 4),
+			.remote = sqlite3_column_int(op.stmt[0], 5) != 0,
 		};
 
 		if (u.id != NULL)

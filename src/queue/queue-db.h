@@ -46,6 +46,12 @@ struct queue_db_result {
 	enum queue_state state;   /* DELIVERED, DEFERRED or FAILED */
 	const char *error;        /* DEFERRED, FAILED: why */
 	int64_t arrival;          /* the message's, for the schedule */
+	/* DEFERRED, FAILED, for a report made later (queue_db_unreported):
+	 * the RFC 3463 status (NULL: the local one of the error), the server
+	 * that answered (or NULL), and whether error is its reply */
+	const char *status;
+	const char *remote_mta;
+	bool remote;
 };
 /* Record results in one transaction; a recipient no longer there (its
  * message removed meanwhile) is skipped. A DEFERRED result leaves a held
@@ -69,15 +75,19 @@ enum db_result queue_db_reported(struct queue_db *qdb, const char *id, unsigned 
  * transaction. */
 enum db_result queue_db_mark_reported(struct queue_db *qdb, const char *id,
 				      const unsigned *idx, size_t n, unsigned bits);
-/* Failed local recipients of messages that arrived before `before` whose
- * final report was not sent (a crash or an error came between), at most
- * `limit`; cb may not use qdb. */
+/* Failed recipients that are local (or not) of messages that arrived
+ * before `before` whose final report was not sent (a crash or an error
+ * came between), at most `limit`; cb may not use qdb. */
 struct queue_db_unreported {
 	const char *id;
 	unsigned idx;
 	const char *error;        /* the last try's, or NULL */
+	const char *status;       /* as recorded with it (queue_db_result), or NULL */
+	const char *remote_mta;
+	bool remote;
 };
-enum db_result queue_db_unreported(struct queue_db *qdb, int64_t before, size_t limit,
+enum db_result queue_db_unreported(struct queue_db *qdb, bool local, int64_t before,
+				   size_t limit,
 				   void (*cb)(void *ctx, const struct queue_db_unreported *u),
 				   void *ctx);
 

@@ -234,12 +234,18 @@ struct queue_report_rcpt {
  * (the queue or the directory failed; logged). */
 int queue_report(struct queue *q, const char *id, const struct queue_report_rcpt *rcpts,
 		 size_t n);
-/* At the start: report the failed local recipients of messages that
- * arrived before `before` whose report a crash or an error kept from
- * being queued (at most QUEUE_REPORT_SCAN_MAX), and finish the messages
- * that are then done with. Blocking. */
+/* Report the failed recipients that are local (or remote) of messages
+ * that arrived before `before` whose report a crash or an error kept from
+ * being queued (at most QUEUE_REPORT_SCAN_MAX), except those of the
+ * messages skip[0..n_skip) (in flight: their own try reports them), with
+ * the status, server and diagnostic their failure recorded, and finish
+ * the messages that are then done with. The queue's first scan does it
+ * for local recipients (of the messages older than the start), each of
+ * the relay's scans for remote ones. Returns how many could not be
+ * queued now (they stay unreported). Blocking. */
 #define QUEUE_REPORT_SCAN_MAX 1000
-void queue_report_unreported(struct queue *q, int64_t before);
+unsigned queue_report_unreported(struct queue *q, bool local, int64_t before,
+				 const char (*skip)[QUEUE_ID_LEN + 1], size_t n_skip);
 /* The RFC 3463 status of a local delivery's error ("no such account":
  * 5.1.1, "mailbox over quota": 4.2.2, ...; 4.3.0 for the others). */
 const char *queue_local_status(const char *error);

@@ -14,6 +14,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/loop.h"
 #include "queue/queue-relay.h"
 
 static void queue_relay_dest_resolve(struct queue_relay_group *g);
@@ -34,6 +35,19 @@ static void queue_relay_dest_fail(struct queue_relay_group *g, unsigned code, co
 		snprintf(rc->error, sizeof(rc->error), "%s", error);
 	}
 	queue_relay_group_done(g);
+}
+
+static void queue_relay_dest_no_file(void *arg)
+{
+	queue_relay_dest_fail(arg, 451, "4.3.0", "cannot open the message file");
+}
+
+/* The message's file did not open (logged): its recipients are deferred,
+ * from the loop's next turn, so that a slot given back to the next
+ * parked group that fails too is no recursion over the whole list. */
+static void queue_relay_dest_fail_later(struct queue_relay_group *g)
+{
+	loop_post(g->m->r->loop, queue_relay_dest_no_file, g);
 }
 
 static size_t queue_relay_dest_pending(const struct queue_relay_group *g)
@@ -97,10 +111,13 @@ static void queue_relay_dest_begin(struct queue_relay_group *g);
  * (RSET, its transaction); else g's slot goes the usual way. */
 static void queue_relay_dest_reuse(struct queue_relay_group *g, struct smtp_client *client)
 {
-	struct queue_relay_group *n = queue_relay_unpark(g->m->r, g->dest);
+	/* only when the slot would go to this destination anyway: an older
+	 * group of another one waiting for a slot gets it first */
+	struct queue_relay_group *n = queue_relay_parked_next(g->m->r, g->dest);
 
-	if (n == NULL)
+	if (n == NULL || strcmp(n->dest, g->dest) != 0)
 		return;
+	queue_relay_unpark(g->m->r, n);
 	g->has_slot = false;
 	n->has_slot = true;
 	n->reused = true;
@@ -110,6 +127,10 @@ static void queue_relay_dest_reuse(struct queue_relay_group *g, struct smtp_clie
 	n->addr_next = 0;
 	n->policy = g->target.policy;
 	n->implicit_tls = g->implicit_tls;
+	if (!queue_relay_msg_open(n)) {
+		queue_relay_dest_fail_later(n);
+		return;
+	}
 	queue_relay_dest_prepare(n);
 	if (!smtp_client_next(client, &n->msg)) {
 		/* the connection cannot: its own, routed as usual */
@@ -335,6 +356,10 @@ void queue_relay_group_unpark(struct queue_relay_group *g)
 		return;
 	}
 	g->has_slot = true;
+	if (!queue_relay_msg_open(g)) {
+		queue_relay_dest_fail_later(g);
+		return;
+	}
 	queue_relay_dest_begin(g);
 }
 

@@ -4,14 +4,18 @@
  * their messages' envelopes and files; each message not already in
  * flight is split per recipient domain into groups that go out in
  * parallel (queue-relay-dest.c), each destination with at most [queue]
- * destination_concurrency at once; when every group of a message is
- * over, a job records the results in queue.db (deferred: the retry
- * schedule's next try; expired: failed), sends the reports they call for
- * (queue-report.c: a bounce, a delay warning, "relayed") and
- * takes a message done with everywhere out of the queue. A timer wakes
+ * destination_concurrency at once and all with at most [queue]
+ * connections (a slot given back goes to the oldest group waiting that
+ * can take it); when every group of a message is over, a job records the
+ * results in queue.db (deferred: the retry schedule's next try; expired:
+ * failed), then sends the reports they call for (queue-report.c: a
+ * bounce, a delay warning, "relayed"; what it cannot send stays recorded
+ * unreported, and the next scan sends it) and takes a message done with
+ * everywhere out of the queue. A timer wakes
  * the scan at the earliest retry; a flush or a release wakes it at
  * once (queue_relay_kick). */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,17 +31,35 @@
 
 /* Recipients per scan. */
 #define QUEUE_RELAY_SCAN_BATCH 1000
+/* Messages in flight at most (their envelopes in memory; Postfix's
+ * active queue holds 20,000): a scan waits while there are more, and the
+ * recording of each message that leaves starts it again. */
+#define QUEUE_RELAY_INFLIGHT_MAX 10000
 
-/* ---- connection slots per destination ---- */
+/* ---- connection slots, per destination and in all ---- */
+
+static struct queue_relay_count *queue_relay_count_find(struct queue_relay *r, const char *dest)
+{
+	for (size_t i = 0; i < r->n_counts; i++)
+		if (strcmp(r->counts[i].dest, dest) == 0)
+			return &r->counts[i];
+	return NULL;
+}
+
+static bool queue_relay_dest_full(struct queue_relay *r, const char *dest)
+{
+	const struct queue_relay_count *c = queue_relay_count_find(r, dest);
+
+	return c != NULL && c->n >= r->q->cfg->queue.destination_concurrency;
+}
 
 bool queue_relay_slot_take(struct queue_relay *r, const char *dest)
 {
-	struct queue_relay_count *c = NULL;
+	struct queue_relay_count *c;
 
-	for (size_t i = 0; i < r->n_counts && c == NULL; i++)
-		if (strcmp(r->counts[i].dest, dest) == 0)
-			c = &r->counts[i];
-	if (c == NULL) {
+	if (r->sessions >= r->max_sessions || queue_relay_dest_full(r, dest))
+		return false;
+	if ((c = queue_relay_count_find(r, dest)) == NULL) {
 		r->counts = realloc(r->counts, (r->n_counts + 1) * sizeof(*r->counts));
 		if (r->counts == NULL)
 			abort();
@@ -45,21 +67,20 @@ bool queue_relay_slot_take(struct queue_relay *r, const char *dest)
 		memset(c, 0, sizeof(*c));
 		strncpy(c->dest, dest, sizeof(c->dest) - 1);
 	}
-	if (c->n >= r->q->cfg->queue.destination_concurrency)
-		return false;
 	c->n++;
+	r->sessions++;
 	return true;
 }
 
 void queue_relay_slot_put(struct queue_relay *r, const char *dest)
 {
-	for (size_t i = 0; i < r->n_counts; i++) {
-		if (strcmp(r->counts[i].dest, dest) != 0)
-			continue;
-		if (--r->counts[i].n == 0)
-			r->counts[i] = r->counts[--r->n_counts];
+	struct queue_relay_count *c = queue_relay_count_find(r, dest);
+
+	if (c == NULL)
 		return;
-	}
+	r->sessions--;
+	if (--c->n == 0)
+		*c = r->counts[--r->n_counts];
 }
 
 void queue_relay_park(struct queue_relay *r, struct queue_relay_group *g)
@@ -72,17 +93,45 @@ void queue_relay_park(struct queue_relay *r, struct queue_relay_group *g)
 	*p = g;
 }
 
-struct queue_relay_group *queue_relay_unpark(struct queue_relay *r, const char *dest)
+struct queue_relay_group *queue_relay_parked_next(struct queue_relay *r, const char *freeing)
+{
+	if (freeing == NULL && r->sessions >= r->max_sessions)
+		return NULL;
+	for (struct queue_relay_group *g = r->parked; g != NULL; g = g->park_next)
+		if ((freeing != NULL && strcmp(g->dest, freeing) == 0) ||
+		    !queue_relay_dest_full(r, g->dest))
+			return g;
+	return NULL;
+}
+
+void queue_relay_unpark(struct queue_relay *r, struct queue_relay_group *g)
 {
 	for (struct queue_relay_group **p = &r->parked; *p != NULL; p = &(*p)->park_next) {
-		struct queue_relay_group *g = *p;
-
-		if (strcmp(g->dest, dest) == 0) {
+		if (*p == g) {
 			*p = g->park_next;
-			return g;
+			return;
 		}
 	}
-	return NULL;
+}
+
+bool queue_relay_msg_open(struct queue_relay_group *g)
+{
+	struct queue_relay_msg *m = g->m;
+
+	if (g->holds_file)
+		return true;
+	if (m->holders == 0) {
+		m->fd = openat(m->r->q->msg_fd, m->rec.id, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (m->fd < 0) {
+			log_event(LOG_LEVEL_WARN, "queue", NULL, NULL,
+				  "msg=\"cannot open a message to relay\" queue_id=%s error=\"%s\"",
+				  m->rec.id, strerror(errno));
+			return false;
+		}
+	}
+	m->holders++;
+	g->holds_file = true;
+	return true;
 }
 
 /* ---- messages ---- */
@@ -142,6 +191,12 @@ static void queue_relay_msg_group(struct queue_relay_msg *m)
 
 /* ---- the scan (a job) ---- */
 
+/* The earlier of two retry times (0: none). */
+static int64_t queue_relay_earlier(int64_t a, int64_t b)
+{
+	return a == 0 || (b != 0 && b < a) ? b : a;
+}
+
 struct queue_relay_scan {
 	struct queue_relay *r;
 	char (*skip)[QUEUE_ID_LEN + 1];  /* the messages in flight when it began */
@@ -151,6 +206,7 @@ struct queue_relay_scan {
 	struct queue_relay_msg *found;
 	int64_t next_try;
 	bool full;
+	bool open_failed;                /* a due message's file did not open */
 };
 
 static void queue_relay_scan_add(void *ctx, const struct queue_db_due *due)
@@ -187,6 +243,16 @@ static struct queue_relay_msg *queue_relay_scan_open(struct queue_relay_scan *s,
 		abort();
 	m->r = s->r;
 	m->fd = openat(q->msg_fd, id, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* removed meanwhile, or not now (EMFILE...): it stays due, and the
+	 * scan runs again in a minute */
+	if (m->fd < 0 && errno != ENOENT) {
+		log_event(LOG_LEVEL_WARN, "queue", NULL, NULL,
+			  "msg=\"cannot open a message to relay\" queue_id=%s error=\"%s\"", id,
+			  strerror(errno));
+		s->open_failed = true;
+		queue_relay_msg_free(m);
+		return NULL;
+	}
 	if (m->fd < 0 || queue_file_envelope(q, id, m->fd, &m->rec) != 0 || fstat(m->fd, &st) < 0)
 		goto fail;
 	/* past the Return-Path line tern wrote: the receiver adds its own */
@@ -216,9 +282,13 @@ static struct queue_relay_msg *queue_relay_scan_open(struct queue_relay_scan *s,
 	if (m->n_rcpts == 0)
 		goto fail;
 	queue_relay_msg_group(m);
+	/* opened again when a group has a session (queue_relay_msg_open) */
+	close(m->fd);
+	m->fd = -1;
 	return m;
 fail:
-	if (m->fd < 0 || m->rec.env.rcpts == NULL)
+	/* (no file: removed meanwhile, out of the queue already) */
+	if (m->fd >= 0 && m->rec.env.rcpts == NULL)
 		log_event(LOG_LEVEL_WARN, "queue", NULL, NULL,
 			  "msg=\"cannot read a message to relay\" queue_id=%s", id);
 	queue_relay_msg_free(m);
@@ -232,6 +302,12 @@ static void queue_relay_scan_work(void *arg)
 	int64_t now = queue_now();
 	size_t n = 0;
 	struct queue_relay_msg **tail = &s->found;
+
+	/* failures recorded whose report did not go (an error, or a crash
+	 * between the two), but not of the messages in flight: their own
+	 * recording reports them */
+	unsigned unreported = queue_report_unreported(
+		q, false, INT64_MAX, (const char (*)[QUEUE_ID_LEN + 1])s->skip, s->n_skip);
 
 	if (queue_db_due(q->db, false, now, QUEUE_RELAY_SCAN_BATCH, queue_relay_scan_add, s, &n) !=
 		    DB_OK ||
@@ -250,6 +326,8 @@ static void queue_relay_scan_work(void *arg)
 		}
 		i = j;
 	}
+	if (unreported > 0 || s->open_failed)
+		s->next_try = queue_relay_earlier(s->next_try, now + 60);
 }
 
 /* The timer set for `when` (seconds since the epoch), unless it is set
@@ -289,6 +367,10 @@ static void queue_relay_scan_done(void *arg)
 		}
 		m->next = r->inflight;
 		r->inflight = m;
+		r->n_inflight++;
+		log_event(LOG_LEVEL_INFO, "queue", NULL, NULL,
+			  "msg=\"relay active\" queue_id=%s rcpts=%zu groups=%zu", m->rec.id,
+			  m->n_rcpts, m->n_groups);
 		for (size_t i = 0; i < m->n_groups; i++)
 			queue_relay_group_start(&m->groups[i]);
 	}
@@ -307,7 +389,7 @@ static void queue_relay_scan_start(struct queue_relay *r)
 
 	if (r->stopping)
 		return;
-	if (r->scanning) {
+	if (r->scanning || r->n_inflight >= QUEUE_RELAY_INFLIGHT_MAX) {
 		r->scan_again = true;
 		return;
 	}
@@ -368,41 +450,35 @@ static void queue_relay_record_work(void *arg)
 	struct queue_relay_msg *m = arg;
 	struct queue *q = m->r->q;
 	struct queue_db_result *res = calloc(m->n_rcpts, sizeof(*res));
-	char **saids = calloc(m->n_rcpts, sizeof(*saids));
 	int64_t now = queue_now();
 	size_t n = 0;
 	bool found = false;
 	unsigned left = 1;
 
-	if (res == NULL || saids == NULL)
+	if (res == NULL)
 		abort();
 	for (size_t i = 0; i < m->n_rcpts; i++) {
 		struct queue_relay_rcpt *rc = &m->rcpts[i];
-		char *said = NULL;
 
 		if (!rc->tried)
 			continue;
 		if (rc->state == QUEUE_STATE_DEFERRED &&
-		    queue_schedule_expired(&q->schedule, m->rec.arrival, now))
+		    queue_schedule_expired(&q->schedule, m->rec.arrival, now)) {
 			rc->state = QUEUE_STATE_FAILED;
-		/* the report first: a failure whose report cannot be queued
-		 * now stays deferred, so that a later try reports it (a
-		 * failed recipient counts as done once reported) */
-		if (!queue_relay_report(q, m, rc, now) && rc->state == QUEUE_STATE_FAILED)
-			rc->state = QUEUE_STATE_DEFERRED;
-		/* queue.db's last answer (`tern queue list`) names the server
-		 * that gave it, as Postfix's "host X said:"; the report's
-		 * Diagnostic-Code above is the reply alone (RFC 3464 2.3.6) */
-		if (rc->state != QUEUE_STATE_DELIVERED && rc->remote && rc->remote_mta[0] != '\0' &&
-		    asprintf(&said, "host %s said: %s", rc->remote_mta, rc->error) < 0)
-			abort();
-		saids[n] = said;
+			/* RFC 3463 4.4.7: given up on; the status of the
+			 * server's last answer when there was one */
+			if (!rc->remote)
+				snprintf(rc->status, sizeof(rc->status), "4.4.7");
+		}
 		res[n++] = (struct queue_db_result){
 			.id = m->rec.id,
 			.idx = rc->idx,
 			.state = rc->state,
-			.error = rc->state == QUEUE_STATE_DELIVERED ? NULL : said != NULL ? said : rc->error,
+			.error = rc->state == QUEUE_STATE_DELIVERED ? NULL : rc->error,
 			.arrival = m->rec.arrival,
+			.status = rc->status,
+			.remote_mta = rc->remote_mta[0] != '\0' ? rc->remote_mta : NULL,
+			.remote = rc->remote,
 		};
 		if (rc->state == QUEUE_STATE_DELIVERED)
 			log_event(LOG_LEVEL_INFO, "queue", NULL, NULL,
@@ -413,12 +489,21 @@ static void queue_relay_record_work(void *arg)
 				  "msg=\"relay %s\" queue_id=%s to=%s error=\"%s\"",
 				  queue_state_name(rc->state), m->rec.id, rc->address, rc->error);
 	}
-	if (n > 0 && queue_db_record(q->db, res, n, now, &q->schedule, &m->next_try) != DB_OK)
+	/* not recorded: the recipients are still due in queue.db, tried
+	 * again in a minute, and nothing is reported yet */
+	if (n > 0 && queue_db_record(q->db, res, n, now, &q->schedule, &m->next_try) != DB_OK) {
 		m->next_try = now + 60;
-	for (size_t i = 0; i < n; i++)
-		free(saids[i]);
-	free(saids);
+		n = 0;
+	}
 	free(res);
+	/* The results first, then their reports, as local delivery does: a
+	 * failure whose report cannot be queued now (or a crash before it
+	 * is) stays recorded as failed and unreported, and the relay's next
+	 * scan reports it (queue_report_unreported); the scan skips the
+	 * messages in flight, so it never reports what this job reports. */
+	for (size_t i = 0; i < m->n_rcpts && n > 0; i++)
+		if (m->rcpts[i].tried && !queue_relay_report(q, m, &m->rcpts[i], now))
+			m->next_try = queue_relay_earlier(m->next_try, now + 60);
 	/* removed meanwhile: already out of the queue */
 	if (queue_db_exists(q->db, m->rec.id, &found) == DB_OK && found &&
 	    queue_db_undelivered(q->db, m->rec.id, &left) == DB_OK && left == 0) {
@@ -436,6 +521,7 @@ static void queue_relay_record_done(void *arg)
 	for (p = &r->inflight; *p != NULL; p = &(*p)->next) {
 		if (*p == m) {
 			*p = m->next;
+			r->n_inflight--;
 			break;
 		}
 	}
@@ -454,12 +540,21 @@ void queue_relay_group_done(struct queue_relay_group *g)
 	struct queue_relay_msg *m = g->m;
 	struct queue_relay_group *next;
 
+	if (g->holds_file) {
+		g->holds_file = false;
+		if (--m->holders == 0) {
+			close(m->fd);
+			m->fd = -1;
+		}
+	}
 	if (g->has_slot) {
 		g->has_slot = false;
 		queue_relay_slot_put(m->r, g->dest);
-		/* the slot goes to the oldest group waiting for it */
-		if (!m->r->stopping && (next = queue_relay_unpark(m->r, g->dest)) != NULL)
+		/* the slot goes to the oldest group that can take it */
+		if (!m->r->stopping && (next = queue_relay_parked_next(m->r, NULL)) != NULL) {
+			queue_relay_unpark(m->r, next);
 			queue_relay_group_unpark(next);
+		}
 	}
 	if (--m->groups_left > 0)
 		return;
@@ -529,7 +624,12 @@ static void queue_relay_sources(struct queue_relay *r, const char *value)
 	}
 }
 
-int queue_relay_start(struct queue *q, struct loop *loop, char **error_r)
+unsigned queue_relay_fds(const struct config *cfg)
+{
+	return cfg->queue.connections * QUEUE_RELAY_SESSION_FDS;
+}
+
+int queue_relay_start(struct queue *q, struct loop *loop, unsigned fds, char **error_r)
 {
 	const struct config *cfg = q->cfg;
 	struct queue_relay *r = calloc(1, sizeof(*r));
@@ -564,6 +664,15 @@ int queue_relay_start(struct queue *q, struct loop *loop, char **error_r)
 		r->relay_policy.auth_unverified = cfg->queue.relayhost_auth_unverified;
 	}
 	queue_relay_sources(r, cfg->queue.source_address);
+	r->max_sessions = fds / QUEUE_RELAY_SESSION_FDS;
+	if (r->max_sessions > cfg->queue.connections)
+		r->max_sessions = cfg->queue.connections;
+	if (r->max_sessions == 0)
+		r->max_sessions = 1;
+	log_event(r->max_sessions < cfg->queue.connections ? LOG_LEVEL_WARN : LOG_LEVEL_INFO,
+		  "queue", NULL, NULL,
+		  "msg=\"outbound connection limit\" connections=%u configured=%u fds=%u",
+		  r->max_sessions, cfg->queue.connections, fds);
 	r->q = q;
 	r->loop = loop;
 	pthread_mutex_init(&r->lock, NULL);

@@ -45,7 +45,8 @@ struct queue_relay_group {
 	struct queue_relay_msg *m;
 	char domain[256];
 	char dest[300];              /* the destination's key, for its connection count */
-	bool has_slot;               /* holds one of the destination's slots */
+	bool has_slot;               /* holds one of the destination's slots (and one of all) */
+	bool holds_file;             /* keeps the message's file open (queue_relay_msg_open) */
 	bool reused;                 /* went over another group's connection */
 	struct queue_relay_group *park_next;  /* waiting for a slot (queue_relay.parked) */
 	size_t *which;               /* indexes into m->rcpts */
@@ -77,7 +78,8 @@ struct queue_relay_group {
 struct queue_relay_msg {
 	struct queue_relay *r;
 	struct queue_record rec;
-	int fd;
+	int fd;                      /* open while a group has a session: see holders */
+	unsigned holders;            /* groups holding fd open */
 	uint64_t offset, length;     /* the message past its Return-Path line */
 	char sender[MAIL_SRS_ADDRESS_MAX + 1];
 	struct queue_relay_rcpt *rcpts;
@@ -106,7 +108,10 @@ struct queue_relay {
 	/* [queue] source_address per family; AF_UNSPEC: the kernel's choice */
 	struct sockaddr_storage source4, source6;
 	struct queue_relay_msg *inflight;
-	struct queue_relay_group *parked;  /* groups waiting for a destination's slot, oldest first */
+	size_t n_inflight;
+	struct queue_relay_group *parked;  /* groups waiting for a slot, oldest first */
+	unsigned sessions;           /* slots taken, of all destinations */
+	unsigned max_sessions;       /* [queue] connections, fitted to the descriptors */
 	/* connections per destination now */
 	struct queue_relay_count {
 		char dest[300];
@@ -116,20 +121,33 @@ struct queue_relay {
 };
 
 /* queue-relay-dest.c: send a group on its way (it waits, parked, while
- * its destination is at [queue] destination_concurrency); when it is
- * over, it calls queue_relay_group_done. */
+ * its destination is at [queue] destination_concurrency or all are at
+ * [queue] connections); when it is over, it calls queue_relay_group_done.
+ * A group that has a slot opens its message's file first; when it cannot,
+ * its recipients are deferred. */
 void queue_relay_group_start(struct queue_relay_group *g);
-/* A parked group's destination has a slot again: route and send it. */
+/* A parked group can have a slot again: route and send it. */
 void queue_relay_group_unpark(struct queue_relay_group *g);
 /* queue-relay.c */
 void queue_relay_group_done(struct queue_relay_group *g);
 /* Take a connection slot of the destination (false: it is at [queue]
- * destination_concurrency), give it back. */
+ * destination_concurrency, or all are at [queue] connections), give it
+ * back. */
 bool queue_relay_slot_take(struct queue_relay *r, const char *dest);
 void queue_relay_slot_put(struct queue_relay *r, const char *dest);
-/* Park a group until its destination has a slot; take the oldest parked
- * group of a destination (NULL: none). */
+/* Park a group until it can have a slot. */
 void queue_relay_park(struct queue_relay *r, struct queue_relay_group *g);
-struct queue_relay_group *queue_relay_unpark(struct queue_relay *r, const char *dest);
+/* The parked group that gets the next slot given back: the oldest one
+ * whose destination is below its limit, or is `freeing` (the destination
+ * whose slot is given back; NULL when it is given back already), so that
+ * no destination waits behind another's backlog (NULL: none, or every
+ * slot is taken). It stays parked: queue_relay_unpark takes it out. */
+struct queue_relay_group *queue_relay_parked_next(struct queue_relay *r, const char *freeing);
+void queue_relay_unpark(struct queue_relay *r, struct queue_relay_group *g);
+/* The group's message file, open while a group sends it (so that a
+ * message whose groups wait for slots holds no descriptor): false when
+ * it cannot be opened (logged; EMFILE among others). Closed again by
+ * queue_relay_group_done. */
+bool queue_relay_msg_open(struct queue_relay_group *g);
 
 #endif

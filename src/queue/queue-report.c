@@ -294,51 +294,74 @@ int queue_report(struct queue *q, const char *id, const struct queue_report_rcpt
 struct queue_report_list {
 	struct queue_db_unreported *items;
 	size_t n, cap;
+	const char (*skip)[QUEUE_ID_LEN + 1];
+	size_t n_skip;
 };
+
+static char *queue_report_dup(const char *s)
+{
+	char *copy;
+
+	if (s == NULL)
+		return NULL;
+	if ((copy = strdup(s)) == NULL)
+		abort();
+	return copy;
+}
 
 static void queue_report_collect(void *ctx, const struct queue_db_unreported *u)
 {
 	struct queue_report_list *l = ctx;
 
+	for (size_t i = 0; i < l->n_skip; i++)
+		if (strcmp(l->skip[i], u->id) == 0)
+			return;
 	if (l->n == l->cap) {
 		l->cap = l->cap == 0 ? 16 : l->cap * 2;
 		if ((l->items = realloc(l->items, l->cap * sizeof(*l->items))) == NULL)
 			abort();
 	}
-	l->items[l->n] = (struct queue_db_unreported){
-		.id = strdup(u->id),
+	l->items[l->n++] = (struct queue_db_unreported){
+		.id = queue_report_dup(u->id),
 		.idx = u->idx,
-		.error = u->error != NULL ? strdup(u->error) : NULL,
+		.error = queue_report_dup(u->error),
+		.status = queue_report_dup(u->status),
+		.remote_mta = queue_report_dup(u->remote_mta),
+		.remote = u->remote,
 	};
-	if (l->items[l->n].id == NULL || (u->error != NULL && l->items[l->n].error == NULL))
-		abort();
-	l->n++;
 }
 
-void queue_report_unreported(struct queue *q, int64_t before)
+unsigned queue_report_unreported(struct queue *q, bool local, int64_t before,
+				 const char (*skip)[QUEUE_ID_LEN + 1], size_t n_skip)
 {
-	struct queue_report_list l = { .items = NULL };
-	unsigned left = 1;
+	struct queue_report_list l = { .items = NULL, .skip = skip, .n_skip = n_skip };
+	unsigned left = 1, failed = 0;
 
-	if (queue_db_unreported(q->db, before, QUEUE_REPORT_SCAN_MAX, queue_report_collect, &l) !=
-	    DB_OK)
+	if (queue_db_unreported(q->db, local, before, QUEUE_REPORT_SCAN_MAX, queue_report_collect,
+				&l) != DB_OK)
 		l.n = 0;
 	for (size_t i = 0; i < l.n; i++) {
 		const struct queue_db_unreported *u = &l.items[i];
 		struct queue_report_rcpt rr = {
 			.idx = u->idx,
 			.action = MAIL_DSN_FAILED,
-			.status = queue_local_status(u->error),
-			.diagnostic_type = u->error != NULL ? "X-tern" : NULL,
+			/* as the try recorded it; a local delivery's from its error */
+			.status = u->status != NULL ? u->status : queue_local_status(u->error),
+			.remote_mta = u->remote_mta,
+			.diagnostic_type = u->error == NULL ? NULL : u->remote ? "smtp" : "X-tern",
 			.diagnostic = u->error,
 		};
 
 		/* done with everywhere now: out of the queue */
-		if (queue_report(q, u->id, &rr, 1) == 0 &&
-		    queue_db_undelivered(q->db, u->id, &left) == DB_OK && left == 0)
+		if (queue_report(q, u->id, &rr, 1) != 0)
+			failed++;
+		else if (queue_db_undelivered(q->db, u->id, &left) == DB_OK && left == 0)
 			queue_file_finish(q, u->id);
 		free((char *)u->id);
 		free((char *)u->error);
+		free((char *)u->status);
+		free((char *)u->remote_mta);
 	}
 	free(l.items);
+	return failed;
 }

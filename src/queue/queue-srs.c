@@ -22,6 +22,7 @@
 #include "core/number.h"
 #include "dir/dir.h"
 #include "queue/queue-private.h"
+#include "smtp/smtp-address.h"
 
 #define QUEUE_SRS_FILE "srs.key"
 #define QUEUE_SRS_TEXT (MAIL_SRS_SECRET_LEN * 2 + 1)
@@ -104,12 +105,28 @@ const struct mail_srs *queue_srs(const struct queue *q)
 	return q->srs_on ? &q->srs : NULL;
 }
 
+/* Whether the sender can go inside an SRS local part and stay one
+ * address: a Dot-string local part (RFC 5321 4.1.2; UTF-8 too, RFC 6531
+ * 3.3) and a domain name. A quoted local part ("john doe"@...) would put
+ * its quotes in the middle of the new one, and an address literal its
+ * brackets: neither is a valid mailbox then. */
+static bool queue_srs_fits(const char *sender, const char *at)
+{
+	if (at[1] == '[')
+		return false;
+	for (const char *p = sender; p < at; p++)
+		if (*p != '.' && (unsigned char)*p < 0x80 && !smtp_address_is_atext((unsigned char)*p))
+			return false;
+	return true;
+}
+
 enum mail_srs_result queue_srs_sender(struct queue *q, const char *sender, char *out)
 {
 	const char *at = strrchr(sender, '@');
 
-	/* the null sender, and a sender of ours, leave as they are */
-	if (!q->srs_on || sender[0] == '\0' || at == NULL ||
+	/* the null sender, a sender of ours, and one that SRS cannot carry
+	 * leave as they are */
+	if (!q->srs_on || sender[0] == '\0' || at == NULL || !queue_srs_fits(sender, at) ||
 	    dir_domain_exists(q->dir, at + 1)) {
 		if (strlen(sender) > MAIL_SRS_ADDRESS_MAX)
 			return MAIL_SRS_TOO_LONG;

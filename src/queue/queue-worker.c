@@ -104,7 +104,7 @@ static void queue_scan(struct queue_worker *w)
 	w->started = 0;
 	queue_active_unlock(w->active);
 	if (started != 0)
-		queue_report_unreported(w->q, started);
+		(void)queue_report_unreported(w->q, true, started, NULL, 0);
 
 	queue_active_lock(w->active);
 	r = queue_db_due(w->q->db, true, now, QUEUE_SCAN_BATCH, queue_scan_add, w, &n);

@@ -87,13 +87,21 @@ struct queue_envelope {
  * (start of serve). Returns 0, or -1 with a malloc'd *error_r. */
 int queue_open(const struct config *cfg, struct store_root *store, struct dir *dir,
 	       struct queue **queue_r, char **error_r);
+/* The descriptors outbound delivery needs at most: QUEUE_RELAY_SESSION_FDS
+ * for each of [queue] connections sessions (its socket, and the file of
+ * the message it sends; a message whose recipients wait holds none). */
+#define QUEUE_RELAY_SESSION_FDS 2
+unsigned queue_relay_fds(const struct config *cfg);
 /* Start delivering the remote recipients (queue-relay.c) on `loop`, one
  * of the core's I/O loops (core_loop; it may not run yet): routes from
- * [queue] transport and relayhost, else MX records. Call once, after
- * queue_open; the loop must have ended before queue_close. Returns 0, or
- * -1 with a malloc'd *error_r (a bad [queue] transport or relayhost). */
+ * [queue] transport and relayhost, else MX records; at most [queue]
+ * connections sessions at once, fewer when `fds` (what the core set
+ * aside for them: core_reserve_fds of queue_relay_fds) holds fewer (at
+ * least one). Call once, after queue_open; the loop must have ended
+ * before queue_close. Returns 0, or -1 with a malloc'd *error_r (a bad
+ * [queue] transport or relayhost). */
 struct loop;
-int queue_relay_start(struct queue *queue, struct loop *loop, char **error_r);
+int queue_relay_start(struct queue *queue, struct loop *loop, unsigned fds, char **error_r);
 /* Stop the workers (a delivery in progress finishes; what is left stays
  * queued) and close. Blocking; a commit round or a delivery still running
  * 10 s later (a hung disk) makes the process exit, as the core does with
@@ -227,8 +235,9 @@ const struct mail_srs *queue_srs(const struct queue *queue);
 /* The envelope sender to use for mail that leaves tern (out: at least
  * MAIL_SRS_ADDRESS_MAX + 1 octets): a sender of a domain that is not
  * local (mail an alias forwards) rewritten with SRS into an address of
- * [server] hostname; the null sender, a local sender, or any sender with
- * SRS off, as it is. MAIL_SRS_OK, or the reason it cannot be rewritten
+ * [server] hostname; the null sender, a local sender, a sender with a
+ * quoted local part or an address literal (SRS cannot carry them), or
+ * any sender with SRS off, as it is. MAIL_SRS_OK, or the reason it cannot be rewritten
  * (the caller then sends with the sender as it is). Blocking (the
  * directory). */
 enum mail_srs_result queue_srs_sender(struct queue *queue, const char *sender, char *out);

@@ -5,7 +5,10 @@
  * (no report), a delay warning and then the bounce at expiry of a
  * mailbox over its quota, a report to an alias's targets, and one to a
  * sender of another domain, which stays queued for the outbound side.
- * And the SRS key the queue keeps (queue-srs.c) and its sender rewriting. */
+ * The failure of a remote recipient recorded without its report (a crash
+ * between the two): reported once by queue_report_unreported, with the
+ * status, server and reply the failure recorded, never for a message in
+ * flight. And the SRS key the queue keeps (queue-srs.c) and its sender rewriting. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,6 +20,8 @@
 #include "core/log.h"
 #include "mail/mail-srs.h"
 #include "queue-harness.h"
+#include "queue/queue-db.h"
+#include "queue/queue-private.h"
 
 static const char t_text[] =
 	"Received: from client.example by mail.example.org; Mon, 1 Jan 2024 00:00:00 +0000\r\n"
@@ -222,6 +227,66 @@ static void test_alias_and_remote_sender(void **state)
 	assert_int_equal(c.messages, 1);
 }
 
+/* The id of the one message in the queue. */
+static void t_only_id(void *ctx, const struct queue_list_message *msg)
+{
+	snprintf(ctx, QUEUE_ID_LEN + 1, "%s", msg->id);
+}
+
+static void test_remote_failure_unreported(void **state)
+{
+	struct qh *h = *state;
+	const struct queue_rcpt rcpts[] = {
+		{ .address = "someone@remote.example", .local = false,
+		  .orcpt = "rfc822;Someone@remote.example" },
+	};
+	struct queue_envelope env = QH_ENVELOPE(rcpts, 1);
+	char id[QUEUE_ID_LEN + 1] = "", *texts[2], *error = NULL;
+	struct queue_db_result res;
+	int64_t next = 0;
+
+	/* no relay runs here: the remote recipient stays queued */
+	assert_int_equal(qh_send(h->queue, &env, t_text, NULL), QUEUE_OK);
+	assert_int_equal(queue_list(h->data, t_only_id, id, &error), 0);
+	assert_int_equal(strlen(id), QUEUE_ID_LEN);
+	/* the relay recorded the server's 550 and died before the report */
+	res = (struct queue_db_result){
+		.id = id,
+		.idx = 0,
+		.state = QUEUE_STATE_FAILED,
+		.error = "550 5.1.1 no such user here",
+		.arrival = queue_now(),
+		.status = "5.1.1",
+		.remote_mta = "mx.remote.example",
+		.remote = true,
+	};
+	assert_int_equal(queue_db_record(h->queue->db, &res, 1, queue_now(), &h->queue->schedule,
+					 &next), DB_OK);
+	/* in flight: its own try reports it, the scan leaves it */
+	assert_int_equal(queue_report_unreported(h->queue, false, INT64_MAX,
+						 (const char (*)[QUEUE_ID_LEN + 1])id, 1), 0);
+	assert_int_equal(qh_inbox_count(h, QH_ALICE), 0);
+	/* local recipients only: not this one */
+	assert_int_equal(queue_report_unreported(h->queue, true, INT64_MAX, NULL, 0), 0);
+	assert_int_equal(qh_inbox_count(h, QH_ALICE), 0);
+	assert_int_equal(queue_report_unreported(h->queue, false, INT64_MAX, NULL, 0), 0);
+	assert_int_equal(t_inbox_wait(h, QH_ALICE, texts, 1), 1);
+	assert_non_null(strstr(texts[0], "Original-Recipient: rfc822;Someone@remote.example\r\n"
+					 "Final-Recipient: rfc822; someone@remote.example\r\n"
+					 "Action: failed\r\nStatus: 5.1.1\r\n"
+					 "Remote-MTA: dns; mx.remote.example\r\n"
+					 "Diagnostic-Code: smtp; 550 5.1.1 no such user here\r\n"));
+	t_free(texts, 1);
+	/* marked: a second scan reports nothing, and the message is done */
+	assert_int_equal(queue_report_unreported(h->queue, false, INT64_MAX, NULL, 0), 0);
+	/* (the report itself leaves once its delivery is recorded) */
+	for (unsigned waited = 0; waited < QH_WAIT_MS && t_count(h).messages > 0; waited += 10)
+		qh_sleep_ms(10);
+	assert_int_equal(t_count(h).messages, 0);
+	assert_int_equal(qh_inbox(h, QH_ALICE, texts, 2), 1);
+	t_free(texts, 1);
+}
+
 static void test_srs_key(void **state)
 {
 	struct qh *h = *state;
@@ -245,6 +310,23 @@ static void test_srs_key(void **state)
 	assert_string_equal(out, QH_ALICE);
 	assert_int_equal(queue_srs_sender(h->queue, "", out), MAIL_SRS_OK);
 	assert_string_equal(out, "");
+	/* a local domain in any case */
+	assert_int_equal(queue_srs_sender(h->queue, "alice@EXAMPLE.org", out), MAIL_SRS_OK);
+	assert_string_equal(out, "alice@EXAMPLE.org");
+	/* what an SRS local part cannot carry stays a valid mailbox, as it is */
+	assert_int_equal(queue_srs_sender(h->queue, "\"john doe\"@remote.example", out),
+			 MAIL_SRS_OK);
+	assert_string_equal(out, "\"john doe\"@remote.example");
+	assert_int_equal(queue_srs_sender(h->queue, "someone@[192.0.2.1]", out), MAIL_SRS_OK);
+	assert_string_equal(out, "someone@[192.0.2.1]");
+	/* an SMTPUTF8 local part is a Dot-string (RFC 6531 3.3) */
+	assert_int_equal(queue_srs_sender(h->queue, "j\xc3\xb6rg@remote.example", out), MAIL_SRS_OK);
+	assert_non_null(strstr(out, "=remote.example=j\xc3\xb6rg@"));
+	/* another forwarder's SRS0: SRS1 naming it */
+	assert_int_equal(queue_srs_sender(h->queue, "SRS0=abcdef=AB=orig.example=x@fwd.example", out),
+			 MAIL_SRS_OK);
+	assert_int_equal(strncmp(out, "SRS1=", 5), 0);
+	assert_non_null(strstr(out, "=fwd.example==abcdef=AB=orig.example=x@"));
 	/* the same key after a restart: the same address, and it decodes */
 	qh_close(h);
 	chmod(path, 0644);
@@ -282,6 +364,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_report, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_delay_then_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alias_and_remote_sender, setup_open, teardown),
+		cmocka_unit_test_setup_teardown(test_remote_failure_unreported, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_srs_key, setup, teardown),
 	};
 
