@@ -7,20 +7,20 @@
 
 #include "core/number.h"
 
-static const char *const smtp_ext_names[] = {
-	[SMTP_EXT_PIPELINING] = "PIPELINING",
-	[SMTP_EXT_SIZE] = "SIZE",
-	[SMTP_EXT_8BITMIME] = "8BITMIME",
-	[SMTP_EXT_SMTPUTF8] = "SMTPUTF8",
-	[SMTP_EXT_STARTTLS] = "STARTTLS",
-	[SMTP_EXT_CHUNKING] = "CHUNKING",
-	[SMTP_EXT_BINARYMIME] = "BINARYMIME",
-	[SMTP_EXT_DSN] = "DSN",
-	[SMTP_EXT_ENHANCEDSTATUSCODES] = "ENHANCEDSTATUSCODES",
-	[SMTP_EXT_AUTH] = "AUTH",
+static const char *const smtp_client_ext_names[] = {
+	[SMTP_CLIENT_EXT_PIPELINING] = "PIPELINING",
+	[SMTP_CLIENT_EXT_SIZE] = "SIZE",
+	[SMTP_CLIENT_EXT_8BITMIME] = "8BITMIME",
+	[SMTP_CLIENT_EXT_SMTPUTF8] = "SMTPUTF8",
+	[SMTP_CLIENT_EXT_STARTTLS] = "STARTTLS",
+	[SMTP_CLIENT_EXT_CHUNKING] = "CHUNKING",
+	[SMTP_CLIENT_EXT_BINARYMIME] = "BINARYMIME",
+	[SMTP_CLIENT_EXT_DSN] = "DSN",
+	[SMTP_CLIENT_EXT_ENHANCEDSTATUSCODES] = "ENHANCEDSTATUSCODES",
+	[SMTP_CLIENT_EXT_AUTH] = "AUTH",
 };
-_Static_assert(sizeof(smtp_ext_names) / sizeof(smtp_ext_names[0]) == SMTP_EXT__COUNT,
-	       "smtp_ext_names");
+_Static_assert(sizeof(smtp_client_ext_names) / sizeof(smtp_client_ext_names[0]) == SMTP_CLIENT_EXT__COUNT,
+	       "smtp_client_ext_names");
 
 static const char *const smtp_auth_names[] = {
 	[SMTP_AUTH_PLAIN] = "PLAIN",
@@ -29,9 +29,9 @@ static const char *const smtp_auth_names[] = {
 _Static_assert(sizeof(smtp_auth_names) / sizeof(smtp_auth_names[0]) == SMTP_AUTH__COUNT,
 	       "smtp_auth_names");
 
-const char *smtp_ext_name(enum smtp_ext ext)
+const char *smtp_client_ext_name(enum smtp_client_ext ext)
 {
-	return (unsigned)ext < SMTP_EXT__COUNT ? smtp_ext_names[ext] : "?";
+	return (unsigned)ext < SMTP_CLIENT_EXT__COUNT ? smtp_client_ext_names[ext] : "?";
 }
 
 /* The next word of [p, end) separated by spaces (and, after AUTH's old
@@ -64,12 +64,12 @@ static void smtp_ehlo_line(const char *line, const char *end, struct smtp_client
 
 	if (!smtp_ehlo_word(&p, end, &word, &len))
 		return;
-	for (int i = 0; i < SMTP_EXT__COUNT; i++)
-		if (smtp_ehlo_is(word, len, smtp_ext_names[i]))
+	for (int i = 0; i < SMTP_CLIENT_EXT__COUNT; i++)
+		if (smtp_ehlo_is(word, len, smtp_client_ext_names[i]))
 			ext = i;
 	if (ext < 0)
 		return;
-	if (ext == SMTP_EXT_SIZE) {
+	if (ext == SMTP_CLIENT_EXT_SIZE) {
 		/* RFC 1870 4: "SIZE" [SP number]; 0 or nothing: no stated limit */
 		uint64_t max = 0;
 
@@ -78,7 +78,7 @@ static void smtp_ehlo_line(const char *line, const char *end, struct smtp_client
 			return;
 		ehlo->size_max = max;
 	}
-	if (ext == SMTP_EXT_AUTH) {
+	if (ext == SMTP_CLIENT_EXT_AUTH) {
 		while (smtp_ehlo_word(&p, end, &param, &plen))
 			for (int m = 0; m < SMTP_AUTH__COUNT; m++)
 				if (smtp_ehlo_is(param, plen, smtp_auth_names[m]))

@@ -15,21 +15,21 @@
 
 #include "smtp/smtp-client-reply.h"
 
-enum smtp_ext {
-	SMTP_EXT_PIPELINING,          /* RFC 2920 */
-	SMTP_EXT_SIZE,                /* RFC 1870 */
-	SMTP_EXT_8BITMIME,            /* RFC 6152 */
-	SMTP_EXT_SMTPUTF8,            /* RFC 6531 */
-	SMTP_EXT_STARTTLS,            /* RFC 3207 */
-	SMTP_EXT_CHUNKING,            /* RFC 3030 */
-	SMTP_EXT_BINARYMIME,          /* RFC 3030 */
-	SMTP_EXT_DSN,                 /* RFC 3461 */
-	SMTP_EXT_ENHANCEDSTATUSCODES, /* RFC 2034 */
-	SMTP_EXT_AUTH,                /* RFC 4954 */
-	SMTP_EXT__COUNT
+enum smtp_client_ext {
+	SMTP_CLIENT_EXT_PIPELINING,          /* RFC 2920 */
+	SMTP_CLIENT_EXT_SIZE,                /* RFC 1870 */
+	SMTP_CLIENT_EXT_8BITMIME,            /* RFC 6152 */
+	SMTP_CLIENT_EXT_SMTPUTF8,            /* RFC 6531 */
+	SMTP_CLIENT_EXT_STARTTLS,            /* RFC 3207 */
+	SMTP_CLIENT_EXT_CHUNKING,            /* RFC 3030 */
+	SMTP_CLIENT_EXT_BINARYMIME,          /* RFC 3030 */
+	SMTP_CLIENT_EXT_DSN,                 /* RFC 3461 */
+	SMTP_CLIENT_EXT_ENHANCEDSTATUSCODES, /* RFC 2034 */
+	SMTP_CLIENT_EXT_AUTH,                /* RFC 4954 */
+	SMTP_CLIENT_EXT__COUNT
 };
 /* The keyword: "PIPELINING", ... */
-const char *smtp_ext_name(enum smtp_ext ext);
+const char *smtp_client_ext_name(enum smtp_client_ext ext);
 
 enum smtp_auth_mech {
 	SMTP_AUTH_PLAIN,              /* RFC 4616 */
@@ -38,7 +38,7 @@ enum smtp_auth_mech {
 };
 
 struct smtp_client_ehlo {
-	unsigned exts;                /* 1u << enum smtp_ext, for each one offered */
+	unsigned exts;                /* 1u << enum smtp_client_ext, for each one offered */
 	uint64_t size_max;            /* SIZE's limit in octets; 0: none stated (RFC 1870 4) */
 	unsigned auth;                /* 1u << enum smtp_auth_mech, for each one offered */
 };
@@ -47,7 +47,7 @@ struct smtp_client_ehlo {
  * line is the server's greeting, not an extension. */
 void smtp_client_ehlo_parse(const struct smtp_client_reply *reply, struct smtp_client_ehlo *ehlo_r);
 
-static inline bool smtp_client_ehlo_has(const struct smtp_client_ehlo *ehlo, enum smtp_ext ext)
+static inline bool smtp_client_ehlo_has(const struct smtp_client_ehlo *ehlo, enum smtp_client_ext ext)
 {
 	return (ehlo->exts & (1u << ext)) != 0;
 }

@@ -43,7 +43,7 @@ void smtp_client_result(struct smtp_client *c, size_t i, unsigned code, const ch
 		r.text = cut;
 	}
 	if (r.status == SMTP_CLIENT_DELIVERED)
-		r.dsn_relayed = !smtp_client_ehlo_has(&c->ehlo, SMTP_EXT_DSN);
+		r.dsn_relayed = !smtp_client_ehlo_has(&c->ehlo, SMTP_CLIENT_EXT_DSN);
 	c->rcpt[i] = SMTP_CLIENT_RCPT_DONE;
 	c->n_left--;
 	if (c->conn != NULL)
@@ -128,7 +128,7 @@ static const char *smtp_client_refusal(struct smtp_client *c, unsigned *code_r,
 {
 	const struct smtp_client_message *msg = c->msg;
 
-	if (smtp_client_ehlo_has(&c->ehlo, SMTP_EXT_SIZE) && c->ehlo.size_max > 0 &&
+	if (smtp_client_ehlo_has(&c->ehlo, SMTP_CLIENT_EXT_SIZE) && c->ehlo.size_max > 0 &&
 	    msg->length > c->ehlo.size_max) {
 		/* RFC 1870 6: do not send what the server said it cannot take */
 		*code_r = 552;
@@ -137,14 +137,14 @@ static const char *smtp_client_refusal(struct smtp_client *c, unsigned *code_r,
 			 (unsigned long long)msg->length, (unsigned long long)c->ehlo.size_max);
 		return text;
 	}
-	if (!smtp_client_ehlo_has(&c->ehlo, SMTP_EXT_SMTPUTF8) && smtp_client_cmd_needs_utf8(msg)) {
+	if (!smtp_client_ehlo_has(&c->ehlo, SMTP_CLIENT_EXT_SMTPUTF8) && smtp_client_cmd_needs_utf8(msg)) {
 		/* RFC 6531 3.5: not to a server without SMTPUTF8 */
 		*code_r = 553;
 		*enhanced_r = "5.6.7";
 		snprintf(text, size, "the message needs SMTPUTF8, which the server does not support");
 		return text;
 	}
-	if (!smtp_client_ehlo_has(&c->ehlo, SMTP_EXT_8BITMIME) && msg->eightbit) {
+	if (!smtp_client_ehlo_has(&c->ehlo, SMTP_CLIENT_EXT_8BITMIME) && msg->eightbit) {
 		/* RFC 6152 3: convert or bounce; tern does not convert (a DKIM
 		 * signature would break, RFC 6376 5.3) */
 		*code_r = 554;
@@ -160,9 +160,9 @@ static const char *smtp_client_refusal(struct smtp_client *c, unsigned *code_r,
 static struct smtp_client_cmd_ext smtp_client_cmd_ext(const struct smtp_client *c)
 {
 	return (struct smtp_client_cmd_ext){
-		.size = smtp_client_ehlo_has(&c->ehlo, SMTP_EXT_SIZE),
-		.smtputf8 = smtp_client_ehlo_has(&c->ehlo, SMTP_EXT_SMTPUTF8),
-		.dsn = smtp_client_ehlo_has(&c->ehlo, SMTP_EXT_DSN),
+		.size = smtp_client_ehlo_has(&c->ehlo, SMTP_CLIENT_EXT_SIZE),
+		.smtputf8 = smtp_client_ehlo_has(&c->ehlo, SMTP_CLIENT_EXT_SMTPUTF8),
+		.dsn = smtp_client_ehlo_has(&c->ehlo, SMTP_CLIENT_EXT_DSN),
 	};
 }
 
@@ -192,7 +192,7 @@ static void smtp_client_rcpt(struct smtp_client *c, size_t i)
  * reply. */
 static void smtp_client_rcpts_send(struct smtp_client *c)
 {
-	bool pipelining = smtp_client_ehlo_has(&c->ehlo, SMTP_EXT_PIPELINING);
+	bool pipelining = smtp_client_ehlo_has(&c->ehlo, SMTP_CLIENT_EXT_PIPELINING);
 	size_t window = pipelining ? SMTP_CLIENT_PIPELINE_MAX : 1;
 
 	while (!c->stop_rcpts && c->send_at < c->msg->n_rcpts && c->unanswered < window) {
@@ -231,7 +231,7 @@ static void smtp_client_rcpts_next(struct smtp_client *c)
 		smtp_client_message_end(c, SMTP_CLIENT_NEXT_NONE);
 		return;
 	}
-	if (smtp_client_ehlo_has(&c->ehlo, SMTP_EXT_CHUNKING)) {
+	if (smtp_client_ehlo_has(&c->ehlo, SMTP_CLIENT_EXT_CHUNKING)) {
 		smtp_client_send_start(c, true);
 		return;
 	}

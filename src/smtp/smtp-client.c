@@ -229,7 +229,7 @@ static void smtp_client_auth(struct smtp_client *c)
 static void smtp_client_greeted(struct smtp_client *c)
 {
 	if (!c->tls && c->policy->tls != SMTP_CLIENT_TLS_NONE &&
-	    smtp_client_ehlo_has(&c->ehlo, SMTP_EXT_STARTTLS)) {
+	    smtp_client_ehlo_has(&c->ehlo, SMTP_CLIENT_EXT_STARTTLS)) {
 		smtp_client_command(c, SMTP_CLIENT_STARTTLS, "STARTTLS", c->policy->timeouts.command,
 				    "STARTTLS");
 		return;
@@ -309,7 +309,7 @@ static void smtp_client_reply(struct smtp_client *c, const struct smtp_client_re
 			smtp_client_refused(c, r);
 		} else {
 			/* offered but refused: go on without (Postfix's "may") */
-			c->ehlo.exts &= ~(1u << SMTP_EXT_STARTTLS);
+			c->ehlo.exts &= ~(1u << SMTP_CLIENT_EXT_STARTTLS);
 			smtp_client_greeted(c);
 		}
 		return;

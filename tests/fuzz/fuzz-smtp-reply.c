@@ -30,9 +30,9 @@ static void fuzz_check(const struct smtp_client_reply *r)
 		struct smtp_client_ehlo ehlo;
 
 		smtp_client_ehlo_parse(r, &ehlo);
-		if ((r->code != 250 && ehlo.exts != 0) || ehlo.exts >= 1u << SMTP_EXT__COUNT ||
+		if ((r->code != 250 && ehlo.exts != 0) || ehlo.exts >= 1u << SMTP_CLIENT_EXT__COUNT ||
 		    ehlo.auth >= 1u << SMTP_AUTH__COUNT ||
-		    (ehlo.auth != 0 && !smtp_client_ehlo_has(&ehlo, SMTP_EXT_AUTH)))
+		    (ehlo.auth != 0 && !smtp_client_ehlo_has(&ehlo, SMTP_CLIENT_EXT_AUTH)))
 			__builtin_trap();
 	}
 }

@@ -36,19 +36,19 @@ static void test_postfix(void **state)
 					  "250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n");
 
 	(void)state;
-	assert_true(smtp_client_ehlo_has(&e, SMTP_EXT_PIPELINING));
-	assert_true(smtp_client_ehlo_has(&e, SMTP_EXT_SIZE));
+	assert_true(smtp_client_ehlo_has(&e, SMTP_CLIENT_EXT_PIPELINING));
+	assert_true(smtp_client_ehlo_has(&e, SMTP_CLIENT_EXT_SIZE));
 	assert_int_equal(e.size_max, 10240000);
-	assert_true(smtp_client_ehlo_has(&e, SMTP_EXT_STARTTLS));
-	assert_true(smtp_client_ehlo_has(&e, SMTP_EXT_AUTH));
+	assert_true(smtp_client_ehlo_has(&e, SMTP_CLIENT_EXT_STARTTLS));
+	assert_true(smtp_client_ehlo_has(&e, SMTP_CLIENT_EXT_AUTH));
 	assert_int_equal(e.auth, (1u << SMTP_AUTH_PLAIN) | (1u << SMTP_AUTH_LOGIN));
-	assert_true(smtp_client_ehlo_has(&e, SMTP_EXT_ENHANCEDSTATUSCODES));
-	assert_true(smtp_client_ehlo_has(&e, SMTP_EXT_8BITMIME));
-	assert_true(smtp_client_ehlo_has(&e, SMTP_EXT_DSN));
-	assert_true(smtp_client_ehlo_has(&e, SMTP_EXT_SMTPUTF8));
-	assert_true(smtp_client_ehlo_has(&e, SMTP_EXT_CHUNKING));
-	assert_false(smtp_client_ehlo_has(&e, SMTP_EXT_BINARYMIME));
-	assert_string_equal(smtp_ext_name(SMTP_EXT_CHUNKING), "CHUNKING");
+	assert_true(smtp_client_ehlo_has(&e, SMTP_CLIENT_EXT_ENHANCEDSTATUSCODES));
+	assert_true(smtp_client_ehlo_has(&e, SMTP_CLIENT_EXT_8BITMIME));
+	assert_true(smtp_client_ehlo_has(&e, SMTP_CLIENT_EXT_DSN));
+	assert_true(smtp_client_ehlo_has(&e, SMTP_CLIENT_EXT_SMTPUTF8));
+	assert_true(smtp_client_ehlo_has(&e, SMTP_CLIENT_EXT_CHUNKING));
+	assert_false(smtp_client_ehlo_has(&e, SMTP_CLIENT_EXT_BINARYMIME));
+	assert_string_equal(smtp_client_ext_name(SMTP_CLIENT_EXT_CHUNKING), "CHUNKING");
 }
 
 static void test_variants(void **state)
@@ -58,17 +58,17 @@ static void test_variants(void **state)
 	(void)state;
 	/* the old form, lower case, other mechanisms */
 	e = parse("250-mail.example.com Hello\r\n250-auth=login cram-md5\r\n250-size\r\n250 pipelining\r\n");
-	assert_true(smtp_client_ehlo_has(&e, SMTP_EXT_AUTH));
+	assert_true(smtp_client_ehlo_has(&e, SMTP_CLIENT_EXT_AUTH));
 	assert_int_equal(e.auth, 1u << SMTP_AUTH_LOGIN);
-	assert_true(smtp_client_ehlo_has(&e, SMTP_EXT_SIZE));
+	assert_true(smtp_client_ehlo_has(&e, SMTP_CLIENT_EXT_SIZE));
 	assert_int_equal(e.size_max, 0);
-	assert_true(smtp_client_ehlo_has(&e, SMTP_EXT_PIPELINING));
+	assert_true(smtp_client_ehlo_has(&e, SMTP_CLIENT_EXT_PIPELINING));
 
 	/* a SIZE that is no number is no SIZE; words that only start alike are no keyword */
 	e = parse("250-x\r\n250-SIZE lots\r\n250-STARTTLSX\r\n250-8BITMIMEY\r\n250 SIZE 99999999999999999999999\r\n");
-	assert_false(smtp_client_ehlo_has(&e, SMTP_EXT_SIZE));
-	assert_false(smtp_client_ehlo_has(&e, SMTP_EXT_STARTTLS));
-	assert_false(smtp_client_ehlo_has(&e, SMTP_EXT_8BITMIME));
+	assert_false(smtp_client_ehlo_has(&e, SMTP_CLIENT_EXT_SIZE));
+	assert_false(smtp_client_ehlo_has(&e, SMTP_CLIENT_EXT_STARTTLS));
+	assert_false(smtp_client_ehlo_has(&e, SMTP_CLIENT_EXT_8BITMIME));
 
 	/* the greeting line names the server, it offers nothing */
 	e = parse("250 STARTTLS\r\n");
@@ -77,7 +77,7 @@ static void test_variants(void **state)
 	e = parse("502 5.5.1 EHLO not implemented\r\n");
 	assert_int_equal(e.exts, 0);
 	e = parse("250-x\r\n250-\r\n250-=\r\n250-  \r\n250 AUTH\r\n");
-	assert_true(smtp_client_ehlo_has(&e, SMTP_EXT_AUTH));
+	assert_true(smtp_client_ehlo_has(&e, SMTP_CLIENT_EXT_AUTH));
 	assert_int_equal(e.auth, 0);
 }
 
@@ -99,9 +99,9 @@ static void test_truncated(void **state)
 	n += (size_t)snprintf(text + n, sizeof(text) - n, "250-%0196d\r\n", 0);
 	n += (size_t)snprintf(text + n, sizeof(text) - n, "250 SIZE 10240000\r\n");
 	e = parse(text);
-	assert_true(smtp_client_ehlo_has(&e, SMTP_EXT_PIPELINING));
+	assert_true(smtp_client_ehlo_has(&e, SMTP_CLIENT_EXT_PIPELINING));
 	assert_int_equal(e.size_max, 0);
-	assert_false(smtp_client_ehlo_has(&e, SMTP_EXT_SIZE));
+	assert_false(smtp_client_ehlo_has(&e, SMTP_CLIENT_EXT_SIZE));
 }
 
 int main(void)

@@ -84,7 +84,7 @@ static void script_reply(struct script *s, const struct smtp_client_reply *r)
 		break;
 	case STEP_EHLO:
 		smtp_client_ehlo_parse(r, &s->before);
-		if (!smtp_client_ehlo_has(&s->before, SMTP_EXT_STARTTLS))
+		if (!smtp_client_ehlo_has(&s->before, SMTP_CLIENT_EXT_STARTTLS))
 			return script_fail(s, "no STARTTLS", r);
 		conn_printf(s->conn, "STARTTLS\r\n");
 		s->step = STEP_STARTTLS;
@@ -97,7 +97,7 @@ static void script_reply(struct script *s, const struct smtp_client_reply *r)
 		break;   /* tls_ready goes on */
 	case STEP_EHLO_TLS:
 		smtp_client_ehlo_parse(r, &s->after);
-		if (!smtp_client_ehlo_has(&s->after, SMTP_EXT_PIPELINING))
+		if (!smtp_client_ehlo_has(&s->after, SMTP_CLIENT_EXT_PIPELINING))
 			return script_fail(s, "no PIPELINING", r);
 		/* RFC 2920 3.1: DATA may end the group */
 		conn_printf(s->conn, "MAIL FROM:<sender@remote.example> SIZE=%zu\r\n"
@@ -237,12 +237,12 @@ static void test_wire(void **state)
 		fail_msg("%s", t_script.failure);
 
 	/* what the server offered, before TLS and after */
-	assert_true(smtp_client_ehlo_has(&t_script.before, SMTP_EXT_PIPELINING));
-	assert_true(smtp_client_ehlo_has(&t_script.before, SMTP_EXT_CHUNKING));
-	assert_true(smtp_client_ehlo_has(&t_script.before, SMTP_EXT_DSN));
-	assert_true(smtp_client_ehlo_has(&t_script.before, SMTP_EXT_SMTPUTF8));
+	assert_true(smtp_client_ehlo_has(&t_script.before, SMTP_CLIENT_EXT_PIPELINING));
+	assert_true(smtp_client_ehlo_has(&t_script.before, SMTP_CLIENT_EXT_CHUNKING));
+	assert_true(smtp_client_ehlo_has(&t_script.before, SMTP_CLIENT_EXT_DSN));
+	assert_true(smtp_client_ehlo_has(&t_script.before, SMTP_CLIENT_EXT_SMTPUTF8));
 	assert_int_equal(t_script.before.size_max, 100000);
-	assert_false(smtp_client_ehlo_has(&t_script.after, SMTP_EXT_STARTTLS));
+	assert_false(smtp_client_ehlo_has(&t_script.after, SMTP_CLIENT_EXT_STARTTLS));
 	assert_int_equal(t_script.peer, CONN_TLS_PEER_UNVERIFIED);
 	assert_string_equal(t_script.rcpt2_enhanced, "5.1.1");
 
