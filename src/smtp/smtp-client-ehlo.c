@@ -19,8 +19,8 @@ static const char *const smtp_client_ext_names[] = {
 	[SMTP_CLIENT_EXT_ENHANCEDSTATUSCODES] = "ENHANCEDSTATUSCODES",
 	[SMTP_CLIENT_EXT_AUTH] = "AUTH",
 };
-_Static_assert(sizeof(smtp_client_ext_names) / sizeof(smtp_client_ext_names[0]) == SMTP_CLIENT_EXT__COUNT,
-	       "smtp_client_ext_names");
+_Static_assert(sizeof(smtp_client_ext_names) / sizeof(smtp_client_ext_names[0]) ==
+	       SMTP_CLIENT_EXT__COUNT, "smtp_client_ext_names");
 
 static const char *const smtp_auth_names[] = {
 	[SMTP_AUTH_PLAIN] = "PLAIN",

@@ -47,7 +47,8 @@ struct smtp_client_ehlo {
  * line is the server's greeting, not an extension. */
 void smtp_client_ehlo_parse(const struct smtp_client_reply *reply, struct smtp_client_ehlo *ehlo_r);
 
-static inline bool smtp_client_ehlo_has(const struct smtp_client_ehlo *ehlo, enum smtp_client_ext ext)
+static inline bool smtp_client_ehlo_has(const struct smtp_client_ehlo *ehlo,
+					enum smtp_client_ext ext)
 {
 	return (ehlo->exts & (1u << ext)) != 0;
 }
