@@ -196,6 +196,8 @@ static const struct config_key config_keys[] = {
 	UINT("smtp", "client_data_timeout", smtp.client_data_timeout, "120", 1, 86400),
 	UINT("smtp", "client_block_timeout", smtp.client_block_timeout, "180", 1, 86400),
 	UINT("smtp", "client_dot_timeout", smtp.client_dot_timeout, "600", 1, 86400),
+	/* as the server's [limits] min_input_rate: a slow reader's bound */
+	UINT("smtp", "client_min_data_rate", smtp.client_min_data_rate, "1024", 0, 1073741824),
 	UINT("imap", "idle_timeout", imap.conn.idle_timeout, "1800", 0, 86400),
 	UINT("imap", "line_length", imap.conn.line_length, "65536", 512, 1048576),
 	UINT("imap", "idle_keepalive", imap.idle_keepalive, "120", 1, 3600),
@@ -220,6 +222,9 @@ static const struct config_key config_keys[] = {
 	UINT("queue", "destination_concurrency", queue.destination_concurrency, "20", 1, 1000),
 	/* Postfix's default_process_limit, which bounds its smtp clients */
 	UINT("queue", "connections", queue.connections, "100", 1, 10000),
+	/* Postfix's smtp_connection_cache_time_limit, smtp_connection_reuse_time_limit */
+	UINT("queue", "connection_cache_time", queue.connection_cache_time, "2", 0, 300),
+	UINT("queue", "connection_reuse_time", queue.connection_reuse_time, "300", 1, 86400),
 	STRING("queue", "source_address", queue.source_address, "", config_check_source_address),
 
 	BOOL("auth", "allow_plaintext_loopback", auth.allow_plaintext_loopback, "no"),

@@ -110,6 +110,9 @@ struct config {
 		unsigned client_data_timeout;      /* for DATA's 354; 120 */
 		unsigned client_block_timeout;     /* for each block of the message to go out, and a BDAT chunk's reply; 180 */
 		unsigned client_dot_timeout;       /* for the reply to the final "." or last BDAT; 600 */
+		/* the message's data phase may last client_block_timeout plus a
+		 * second per this many octets; 1024; 0 = no bound */
+		unsigned client_min_data_rate;
 	} smtp;
 	struct {
 		struct config_conn conn;    /* idle 1800 s (RFC 9051 5.4), lines 65536 */
@@ -134,6 +137,8 @@ struct config {
 		bool relayhost_auth_unverified; /* AUTH also over TLS whose certificate does not verify; no */
 		unsigned destination_concurrency; /* connections per destination at once; 20 */
 		unsigned connections;     /* outbound SMTP sessions at once, in all; 100 */
+		unsigned connection_cache_time; /* seconds an idle connection waits for the next message; 2; 0 = off */
+		unsigned connection_reuse_time; /* seconds a connection is used for further messages; 300 */
 		char *source_address;       /* outbound connections from these addresses (one IPv4, one IPv6); "" */
 	} queue;
 

@@ -88,6 +88,10 @@ struct smtp_client {
 	char *raw, *out;
 	ssize_t got;                      /* the last read: bytes, or -1 */
 	bool last_chunk;
+	bool bdat_pipe;                   /* BDAT chunks pipelined (the server offers PIPELINING) */
+	size_t chunks_out;                /* BDAT chunks sent, their replies not read */
+	bool chunk_failed;                /* a chunk was refused: the rest's replies are discarded */
+	uint64_t data_deadline;           /* loop_now_ms the data must be out by; 0: none */
 };
 
 /* smtp-client.c */
@@ -95,6 +99,12 @@ struct smtp_client {
  * reporting `stage` if it fails. */
 void smtp_client_command(struct smtp_client *c, enum smtp_client_state state, const char *stage,
 			 unsigned seconds, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The connection's timer for `seconds` (0: none), or less when the data
+ * phase's deadline comes first (smtp_client_timeouts.data_rate). */
+void smtp_client_wait(struct smtp_client *c, unsigned seconds);
+/* When the data phase's deadline has passed: the session ends (the
+ * recipients deferred) and true. */
+bool smtp_client_data_late(struct smtp_client *c);
 /* Wait for a reply (already asked for) for `seconds`. */
 void smtp_client_expect(struct smtp_client *c, enum smtp_client_state state, const char *stage,
 			unsigned seconds);
@@ -123,6 +133,12 @@ void smtp_client_txn_reply(struct smtp_client *c, const struct smtp_client_reply
 void smtp_client_result_reply(struct smtp_client *c, size_t i, const struct smtp_client_reply *r);
 void smtp_client_result(struct smtp_client *c, size_t i, unsigned code, const char *enhanced,
 			const char *text, bool remote, const char *stage);
+/* The reply to the data (the end of data, a refused DATA or chunk): the
+ * recipients accepted in this transaction get it. */
+void smtp_client_txn_results(struct smtp_client *c, const struct smtp_client_reply *r);
+/* The transaction is over (its results given, with r when not NULL): the
+ * message ends, or the recipients a 452 left go in a new one. */
+void smtp_client_txn_end(struct smtp_client *c, const struct smtp_client_reply *r);
 /* Every recipient has its result: done, then the next message or QUIT. */
 void smtp_client_message_end(struct smtp_client *c, enum smtp_client_next next);
 /* The transaction's memory (recipient states, buffers) is freed. */
@@ -131,8 +147,10 @@ void smtp_client_message_free(struct smtp_client *c);
 /* smtp-client-send.c */
 /* After 354 (DATA) or at once (BDAT): send the message. */
 void smtp_client_send_start(struct smtp_client *c, bool bdat);
-/* A BDAT chunk but the last was accepted: the next one. */
+/* Read and send the next piece. */
 void smtp_client_send_next(struct smtp_client *c);
+/* A reply to a BDAT chunk (states BDAT, DOT after BDAT). */
+void smtp_client_send_reply(struct smtp_client *c, const struct smtp_client_reply *r);
 /* protocol->drained while the message goes out. */
 void smtp_client_send_drained(struct smtp_client *c);
 void smtp_client_send_free(struct smtp_client *c);

@@ -232,6 +232,11 @@ static void smtp_client_rcpts_next(struct smtp_client *c)
 		return;
 	}
 	if (smtp_client_ehlo_has(&c->ehlo, SMTP_CLIENT_EXT_CHUNKING)) {
+		/* the first chunk after the RCPT replies too, although RFC
+		 * 2920 3.1 would let BDAT join their group (it is not among
+		 * the commands that must end one), as RFC 3030 4.2's example
+		 * does: no message goes out that no recipient takes, and a
+		 * 452's split stays one transaction after the other */
 		smtp_client_send_start(c, true);
 		return;
 	}
@@ -304,12 +309,17 @@ static void smtp_client_rcpt_reply(struct smtp_client *c, const struct smtp_clie
 	smtp_client_rcpts_next(c);
 }
 
-/* The end of data: every accepted recipient gets its reply. */
-static void smtp_client_txn_end(struct smtp_client *c, const struct smtp_client_reply *r)
+void smtp_client_txn_results(struct smtp_client *c, const struct smtp_client_reply *r)
 {
 	for (size_t i = 0; i < c->msg->n_rcpts; i++)
 		if (c->rcpt[i] == SMTP_CLIENT_RCPT_ACCEPTED)
 			smtp_client_result_reply(c, i, r);
+}
+
+void smtp_client_txn_end(struct smtp_client *c, const struct smtp_client_reply *r)
+{
+	if (r != NULL)
+		smtp_client_txn_results(c, r);
 	smtp_client_send_free(c);
 	if (c->n_left == 0) {
 		smtp_client_message_end(c, SMTP_CLIENT_NEXT_NONE);
@@ -347,15 +357,13 @@ void smtp_client_txn_reply(struct smtp_client *c, const struct smtp_client_reply
 		smtp_client_txn_end(c, r);
 		return;
 	case SMTP_CLIENT_BDAT:
-		if (r->code == 250) {
-			smtp_client_send_next(c);
-			return;
-		}
-		/* RFC 3030 2: a refused chunk ends the transaction */
-		smtp_client_txn_end(c, r);
+		smtp_client_send_reply(c, r);
 		return;
 	case SMTP_CLIENT_DOT:
-		smtp_client_txn_end(c, r);
+		if (c->bdat)
+			smtp_client_send_reply(c, r);
+		else
+			smtp_client_txn_end(c, r);
 		return;
 	default:
 		smtp_client_abort(c, SMTP_CLIENT_NEXT_NONE, 451, "4.5.0", c->waiting,

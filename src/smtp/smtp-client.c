@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/conn-connect.h"
 #include "core/listener.h"
+#include "core/loop.h"
 #include "smtp/smtp-client-private.h"
 
 /* A command line: the longest RCPT with its DSN parameters is ~1,100
@@ -80,19 +81,46 @@ void smtp_client_policy_init(struct smtp_client_policy *policy, const struct con
 			.data = cfg->smtp.client_data_timeout,
 			.block = cfg->smtp.client_block_timeout,
 			.dot = cfg->smtp.client_dot_timeout,
+			.data_rate = cfg->smtp.client_min_data_rate,
 		},
 	};
 }
 
 /* ---- replies and deadlines ---- */
 
+bool smtp_client_data_late(struct smtp_client *c)
+{
+	if (c->data_deadline == 0 || loop_now_ms(c->loop) < c->data_deadline)
+		return false;
+	c->timed_out = true;
+	smtp_client_abort(c, SMTP_CLIENT_NEXT_NONE, 451, "4.4.2", c->waiting,
+			  "timeout: the server took the message too slowly (%llu octets, "
+			  "%u s and 1 s per %u octets allowed)", (unsigned long long)c->msg->length,
+			  c->policy->timeouts.block, c->policy->timeouts.data_rate);
+	return true;
+}
+
 static void smtp_client_deadline(void *session)
 {
 	struct smtp_client *c = session;
 
+	/* a piece being read: its done looks (the buffers are the job's) */
+	if (c->data_deadline != 0 && conn_job_running(c->conn))
+		return;
+	if (smtp_client_data_late(c))
+		return;
 	c->timed_out = true;
 	smtp_client_abort(c, c->mail_sent ? SMTP_CLIENT_NEXT_NONE : SMTP_CLIENT_NEXT_MX, 451, "4.4.2",
 			  c->waiting, "timeout waiting for the reply to %s", c->waiting);
+}
+
+void smtp_client_wait(struct smtp_client *c, unsigned seconds)
+{
+	uint64_t ms = (uint64_t)seconds * 1000, now = loop_now_ms(c->loop);
+
+	if (c->data_deadline != 0 && (ms == 0 || c->data_deadline < now + ms))
+		ms = c->data_deadline > now ? c->data_deadline - now : 1;
+	conn_timer(c->conn, ms, ms > 0 ? smtp_client_deadline : NULL);
 }
 
 void smtp_client_expect(struct smtp_client *c, enum smtp_client_state state, const char *stage,
@@ -103,7 +131,7 @@ void smtp_client_expect(struct smtp_client *c, enum smtp_client_state state, con
 	/* The deadline is for the whole reply (a trickle runs out); the idle
 	 * timeout is its backstop. */
 	conn_set_idle_timeout(c->conn, seconds + 1);
-	conn_timer(c->conn, (uint64_t)seconds * 1000, smtp_client_deadline);
+	smtp_client_wait(c, seconds);
 }
 
 void smtp_client_sending(struct smtp_client *c)

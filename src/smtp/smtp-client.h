@@ -80,9 +80,15 @@ enum smtp_client_tls {
 const char *smtp_client_tls_name(enum smtp_client_tls tls);
 int smtp_client_tls_parse(const char *word, enum smtp_client_tls *tls_r);
 
-/* RFC 5321 4.5.3.2, in seconds. */
+/* RFC 5321 4.5.3.2, in seconds; and a bound on the whole data phase
+ * (the body after DATA's 354, or every BDAT chunk, up to the end of data
+ * handed to the connection): block seconds plus one per data_rate octets
+ * of the message ([smtp] client_min_data_rate; 0: no bound), so that a
+ * server that reads a block per block timeout cannot hold a large
+ * message's connection for hours. */
 struct smtp_client_timeouts {
 	unsigned greeting, command, rcpt, data, block, dot;
+	unsigned data_rate;
 };
 
 /* How to talk to one destination. Not copied: it must outlive the

@@ -41,6 +41,9 @@
  *   "~TEXT"  the same, a byte at a time, 1 ms apart
  *   "D"      read a message after DATA's 354, up to its ".CRLF", into data
  *   "B"      read BDAT chunks up to the LAST one into data
+ *   "Pn"     the same without replying: up to n chunks (or the LAST)
+ *   "Q"      nothing more may arrive within 300 ms (a window is full)
+ *   "S"      read slowly (64 KB per 100 ms) until EOF
  *   "T"      the server side of TLS (after its 220 to STARTTLS)
  *   "X"      close the connection
  *   "E"      wait for the client to close (EOF)
@@ -55,6 +58,7 @@ struct peer {
 	char data[1 << 20];          /* what arrived as the message */
 	size_t data_len;
 	char lines[8192];            /* the client's command lines, joined by '|' */
+	unsigned chunks;             /* BDAT chunks read */
 	bool ok;                     /* the script ran to its end */
 	char failure[256];
 };
@@ -175,7 +179,8 @@ static void *peer_run(void *arg)
 			}
 			break;
 		case 'B':
-			for (;;) {
+		case 'P':
+			for (unsigned k = 0; s[0] == 'B' || k < (unsigned)atoi(s + 1); k++) {
 				unsigned long size;
 				char last[8] = "";
 
@@ -187,14 +192,36 @@ static void *peer_run(void *arg)
 				while (len < size)
 					if (peer_read(p, fd, in, &len, sizeof(in)) < 0)
 						goto out;
-				memcpy(p->data + p->data_len, in, size);
-				p->data_len += size;
+				if (p->data_len + size <= sizeof(p->data)) {
+					memcpy(p->data + p->data_len, in, size);
+					p->data_len += size;
+				}
 				memmove(in, in + size, len - size);
 				len -= size;
+				p->chunks++;
 				if (strcmp(last, "LAST") == 0)
 					break;
-				peer_write_lines(fd, "250 2.0.0 chunk", false);
+				if (s[0] == 'B')
+					peer_write_lines(fd, "250 2.0.0 chunk", false);
 			}
+			break;
+		case 'Q':
+			usleep(300000);
+			if (len > 0 || recv(fd, line, sizeof(line), MSG_DONTWAIT | MSG_PEEK) > 0) {
+				snprintf(p->failure, sizeof(p->failure), "more than the window arrived");
+				goto out;
+			}
+			break;
+		case 'S':
+			for (;;) {
+				usleep(100000);
+				for (int k = 0; k < 16; k++) {
+					len = 0;
+					if (peer_read(p, fd, in, &len, 4096) < 0)
+						goto slow_end;
+				}
+			}
+slow_end:
 			break;
 		case 'X':
 			close(fd);
@@ -334,7 +361,7 @@ static void run_init(struct run *run, const char *body, size_t n, const char *co
 	memset(run->next, -1, sizeof(run->next));
 	run->policy = (struct smtp_client_policy){
 		.tls = SMTP_CLIENT_TLS_MAY, .helo_name = "client.test",
-		.timeouts = { 5, 5, 5, 5, 5, 5 },
+		.timeouts = { 5, 5, 5, 5, 5, 5, 0 },
 	};
 	snprintf(run->path, sizeof(run->path), "/tmp/tern-test-client-XXXXXX");
 	run->fd = mkstemp(run->path);
@@ -729,6 +756,82 @@ static void test_large(void **state)
 	free(p);
 }
 
+/* Under PIPELINING the chunks go out without waiting for their replies,
+ * at most SMTP_CLIENT_BDAT_WINDOW (4) at once; each reply answers the
+ * oldest chunk; the bytes are the message's wire form. */
+static void test_bdat_pipelined(void **state)
+{
+	static const char *const script[] = {
+		">220 p", "<EHLO", ">250-p|250-PIPELINING|250 CHUNKING", "<MAIL", "<RCPT",
+		">250 ok|250 ok", "P4", "Q", ">250 one|250 two", "P2",
+		">250 three|250 four|250 five|250 2.0.0 all of it",
+		"<QUIT", ">221 bye", "E", NULL,
+	};
+	struct peer *p = malloc(sizeof(*p));
+	struct run run;
+	char *want, *msg;
+	size_t want_len;
+
+	(void)state;
+	assert_non_null(p);
+	/* 10000 lines of 70: 700,000 octets, six chunks, the last one LAST */
+	msg = big_message(10000, false, &want, &want_len);
+	peer_start(p, script);
+	run_init(&run, msg, 1, one);
+	run_go(&run, p->port, 20);
+	peer_finish(p);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
+	assert_string_equal(run.text[0][0], "all of it");
+	assert_int_equal(p->chunks, 6);
+	assert_int_equal(p->data_len, want_len);
+	assert_memory_equal(p->data, want, want_len);
+	run_free(&run);
+	free(msg);
+	free(want);
+	free(p);
+}
+
+/* A chunk refused mid-stream (RFC 3030 2): no chunk more is sent, the
+ * replies to those already out are read and say nothing, the recipient
+ * gets the refusal (4xx: deferred), and the next message starts with
+ * RSET on the same connection; a chunk refused after LAST went out
+ * ends the transaction too (bounced: 5xx). */
+static void test_bdat_chunk_refused(void **state)
+{
+	static const char *const script[] = {
+		">220 p", "<EHLO", ">250-p|250-PIPELINING|250 CHUNKING", "<MAIL", "<RCPT",
+		">250 ok|250 ok", "P4", "Q",
+		">452 4.3.1 disk full|503 5.5.1 no|503 5.5.1 no|503 5.5.1 no", "<RSET", ">250 ok",
+		"<MAIL", "<RCPT", ">250 ok|250 ok", "P4",
+		">250 one|250 two|250 three|250 four", "P2",
+		">554 5.6.0 bad content|554 5.5.1 no", "<QUIT", ">221 bye", "E", NULL,
+	};
+	struct peer *p = malloc(sizeof(*p));
+	struct run run;
+	char *want, *msg;
+	size_t want_len;
+
+	(void)state;
+	assert_non_null(p);
+	msg = big_message(10000, false, &want, &want_len);
+	peer_start(p, script);
+	run_init(&run, msg, 1, one);
+	run.n_msgs = 2;
+	run_go(&run, p->port, 20);
+	peer_finish(p);
+	assert_false(run.next_refused);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	assert_string_equal(run.enhanced[0][0], "4.3.1");
+	assert_string_equal(run.text[0][0], "disk full");
+	assert_int_equal(run.status[1][0], SMTP_CLIENT_BOUNCED);
+	assert_string_equal(run.enhanced[1][0], "5.6.0");
+	assert_int_equal(p->chunks, 4 + 6);
+	run_free(&run);
+	free(msg);
+	free(want);
+	free(p);
+}
+
 static void test_refusals(void **state)
 {
 	/* SIZE, SMTPUTF8, 8BITMIME: nothing is sent, every recipient bounces */
@@ -869,7 +972,7 @@ static void bad_peer(const char *const *script, unsigned timeout)
 	peer_start(&p, script);
 	run_init(&run, BODY, 1, one);
 	run.policy.timeouts = (struct smtp_client_timeouts){ timeout, timeout, timeout, timeout,
-							     timeout, timeout };
+							     timeout, timeout, 0 };
 	took = run_go(&run, p.port, 15);
 	peer_finish(&p);
 	assert_true(took < timeout + 3);
@@ -966,6 +1069,42 @@ static void test_stops_reading(void **state)
 	peer_finish(&p);
 	assert_true(took < 4);
 	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	assert_int_equal(run.next[0], SMTP_CLIENT_NEXT_NONE);
+	run_free(&run);
+}
+
+/* A server that reads, but too slowly for the message's size: the data
+ * phase's deadline (2 s + 1 s per 32 MiB: 2.5 s for 16 MiB) ends it,
+ * deferred, although each block goes out within the block timeout. */
+static void test_slow_reader(void **state)
+{
+	static const char *const script[] = {
+		">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA",
+		">354 go", "S", NULL,
+	};
+	struct peer p;
+	struct run run;
+	char *big = malloc((16u << 20) + 1);
+	double took;
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'x', 16u << 20);
+	for (size_t i = 999; i < (16u << 20); i += 1000)
+		big[i] = '\n';
+	big[16u << 20] = '\0';
+	peer_start(&p, script);
+	run_init(&run, big, 1, one);
+	free(big);
+	run.policy.timeouts.block = 2;
+	run.policy.timeouts.data_rate = 32u << 20;
+	took = run_go(&run, p.port, 15);
+	peer_finish(&p);
+	assert_true(took >= 2.4);
+	assert_true(took < 5);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	assert_string_equal(run.enhanced[0][0], "4.4.2");
+	assert_non_null(strstr(run.text[0][0], "too slowly"));
 	assert_int_equal(run.next[0], SMTP_CLIENT_NEXT_NONE);
 	run_free(&run);
 }
@@ -1279,6 +1418,9 @@ int main(void)
 		cmocka_unit_test(test_helo_fallback),
 		cmocka_unit_test(test_stuffing),
 		cmocka_unit_test(test_bdat),
+		cmocka_unit_test(test_bdat_pipelined),
+		cmocka_unit_test(test_bdat_chunk_refused),
+		cmocka_unit_test(test_slow_reader),
 		cmocka_unit_test(test_wire_bytes),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_large),
