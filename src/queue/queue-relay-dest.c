@@ -84,7 +84,7 @@ static void queue_relay_dest_rcpt_done(void *arg, size_t index,
 	rc->tried = true;
 	rc->remote = res->remote;
 	rc->relayed = res->dsn_relayed;
-	rc->reused = g->reused;
+	rc->reuse = g->reuse;
 	rc->state = res->status == SMTP_CLIENT_DELIVERED ? QUEUE_STATE_DELIVERED
 		    : res->status == SMTP_CLIENT_BOUNCED ? QUEUE_STATE_FAILED
 							 : QUEUE_STATE_DEFERRED;
@@ -106,38 +106,55 @@ static void queue_relay_dest_try(struct queue_relay_group *g);
 static void queue_relay_dest_prepare(struct queue_relay_group *g);
 static void queue_relay_dest_begin(struct queue_relay_group *g);
 
-/* g is over on a connection that can carry more: the oldest group
- * waiting for the same destination takes it, and g's slot, over
- * (RSET, its transaction); else g's slot goes the usual way. */
+bool queue_relay_group_reuse(struct queue_relay_group *g, struct smtp_client *client,
+			     const struct sockaddr_storage *addr, const char *name,
+			     const struct smtp_client_policy *policy)
+{
+	if (!queue_relay_msg_open(g)) {
+		queue_relay_dest_fail_later(g);
+		return false;
+	}
+	g->reuse = smtp_client_messages(client);
+	g->addrs[0] = *addr;
+	snprintf(g->names[0], sizeof(g->names[0]), "%s", name);
+	g->n_addrs = 1;
+	g->addr_next = 0;
+	/* a connection made without TLS after a failed handshake ("may") */
+	g->plain = policy != g->policy;
+	queue_relay_dest_prepare(g);
+	if (!smtp_client_next(client, &g->msg)) {
+		/* the connection cannot: its own, routed as usual */
+		g->reuse = 0;
+		g->n_addrs = 0;
+		g->plain = false;
+		queue_relay_dest_begin(g);
+	}
+	return true;
+}
+
+/* g is over on a connection that can carry more. The group that would
+ * get g's slot (an older group of another destination first, so that
+ * none waits behind another's backlog) takes the connection too when it
+ * is of g's destination and policy; else it gets the slot from
+ * queue_relay_group_done, and the connection QUITs. Nobody waiting for
+ * the slot: the connection goes idle in the cache, with it. */
 static void queue_relay_dest_reuse(struct queue_relay_group *g, struct smtp_client *client)
 {
-	/* only when the slot would go to this destination anyway: an older
-	 * group of another one waiting for a slot gets it first */
-	struct queue_relay_group *n = queue_relay_parked_next(g->m->r, g->dest);
+	struct queue_relay *r = g->m->r;
+	struct queue_relay_group *n = queue_relay_parked_next(r, g->dest);
 
-	if (n == NULL || strcmp(n->dest, g->dest) != 0)
+	if (n == NULL) {
+		(void)queue_relay_cache_put(g, client);
 		return;
-	queue_relay_unpark(g->m->r, n);
+	}
+	if (strcmp(n->dest, g->dest) != 0 || n->policy != g->policy ||
+	    n->implicit_tls != g->implicit_tls || !g->has_slot || !queue_relay_reusable(r, client))
+		return;
+	queue_relay_unpark(r, n);
 	g->has_slot = false;
 	n->has_slot = true;
-	n->reused = true;
-	n->addrs[0] = g->addrs[g->addr_next];
-	memcpy(n->names[0], g->names[g->addr_next], sizeof(n->names[0]));
-	n->n_addrs = 1;
-	n->addr_next = 0;
-	n->policy = g->target.policy;
-	n->implicit_tls = g->implicit_tls;
-	if (!queue_relay_msg_open(n)) {
-		queue_relay_dest_fail_later(n);
-		return;
-	}
-	queue_relay_dest_prepare(n);
-	if (!smtp_client_next(client, &n->msg)) {
-		/* the connection cannot: its own, routed as usual */
-		n->reused = false;
-		n->n_addrs = 0;
-		queue_relay_dest_begin(n);
-	}
+	(void)queue_relay_group_reuse(n, client, &g->addrs[g->addr_next], g->names[g->addr_next],
+				      g->target.policy);
 }
 
 static void queue_relay_dest_session_done(void *arg, struct smtp_client *client,
@@ -155,6 +172,15 @@ static void queue_relay_dest_session_done(void *arg, struct smtp_client *client,
 			g->addr_next++;
 			g->plain = false;
 			queue_relay_dest_try(g);
+			return;
+		}
+		if (next == SMTP_CLIENT_NEXT_FRESH) {
+			/* the server let the reused connection go: no try
+			 * was made, so a new connection now, routed anew */
+			g->reuse = 0;
+			g->n_addrs = g->host_next = g->hosts.count = 0;
+			g->plain = false;
+			queue_relay_dest_begin(g);
 			return;
 		}
 	}
@@ -351,8 +377,17 @@ static void queue_relay_dest_begin(struct queue_relay_group *g)
 
 void queue_relay_group_unpark(struct queue_relay_group *g)
 {
-	if (!queue_relay_slot_take(g->m->r, g->dest)) {
-		queue_relay_park(g->m->r, g);
+	struct queue_relay *r = g->m->r;
+
+	/* an idle connection to the destination first: no DNS, no connect */
+	if (queue_relay_cache_take(g))
+		return;
+	/* at a limit with idle connections that hold the slot g needs (of
+	 * another policy, or of another destination when all are taken):
+	 * one goes */
+	if (!queue_relay_slot_take(r, g->dest) &&
+	    !(queue_relay_cache_evict(g) && queue_relay_slot_take(r, g->dest))) {
+		queue_relay_park(r, g);
 		return;
 	}
 	g->has_slot = true;
@@ -382,7 +417,8 @@ void queue_relay_group_start(struct queue_relay_group *g)
 		snprintf(g->dest, sizeof(g->dest), "mx:%s", g->domain);
 	}
 	g->route = route;
-	/* at the destination's limit: it waits for a slot, or a connection
-	 * another group is done with (queue_relay_dest_reuse) */
+	/* an idle connection; else, at the destination's limit, it waits
+	 * for a slot, or a connection another group is done with
+	 * (queue_relay_dest_reuse) */
 	queue_relay_group_unpark(g);
 }

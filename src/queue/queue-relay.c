@@ -46,7 +46,7 @@ static struct queue_relay_count *queue_relay_count_find(struct queue_relay *r, c
 	return NULL;
 }
 
-static bool queue_relay_dest_full(struct queue_relay *r, const char *dest)
+bool queue_relay_dest_full(struct queue_relay *r, const char *dest)
 {
 	const struct queue_relay_count *c = queue_relay_count_find(r, dest);
 
@@ -102,6 +102,18 @@ struct queue_relay_group *queue_relay_parked_next(struct queue_relay *r, const c
 		    !queue_relay_dest_full(r, g->dest))
 			return g;
 	return NULL;
+}
+
+void queue_relay_slot_release(struct queue_relay *r, const char *dest)
+{
+	struct queue_relay_group *next;
+
+	queue_relay_slot_put(r, dest);
+	/* the slot goes to the oldest group that can take it */
+	if (!r->stopping && (next = queue_relay_parked_next(r, NULL)) != NULL) {
+		queue_relay_unpark(r, next);
+		queue_relay_group_unpark(next);
+	}
 }
 
 void queue_relay_unpark(struct queue_relay *r, struct queue_relay_group *g)
@@ -482,8 +494,9 @@ static void queue_relay_record_work(void *arg)
 		};
 		if (rc->state == QUEUE_STATE_DELIVERED)
 			log_event(LOG_LEVEL_INFO, "queue", NULL, NULL,
-				  "msg=\"relayed\" queue_id=%s to=%s relay=%s connection=%s",
-				  m->rec.id, rc->address, rc->remote_mta, rc->reused ? "reused" : "new");
+				  "msg=\"relayed\" queue_id=%s to=%s relay=%s connection=%s reuse=%u",
+				  m->rec.id, rc->address, rc->remote_mta, rc->reuse > 0 ? "reused" : "new",
+				  rc->reuse);
 		else
 			log_event(LOG_LEVEL_WARN, "queue", NULL, NULL,
 				  "msg=\"relay %s\" queue_id=%s to=%s error=\"%s\"",
@@ -538,7 +551,6 @@ static void queue_relay_record_done(void *arg)
 void queue_relay_group_done(struct queue_relay_group *g)
 {
 	struct queue_relay_msg *m = g->m;
-	struct queue_relay_group *next;
 
 	if (g->holds_file) {
 		g->holds_file = false;
@@ -549,12 +561,7 @@ void queue_relay_group_done(struct queue_relay_group *g)
 	}
 	if (g->has_slot) {
 		g->has_slot = false;
-		queue_relay_slot_put(m->r, g->dest);
-		/* the slot goes to the oldest group that can take it */
-		if (!m->r->stopping && (next = queue_relay_parked_next(m->r, NULL)) != NULL) {
-			queue_relay_unpark(m->r, next);
-			queue_relay_group_unpark(next);
-		}
+		queue_relay_slot_release(m->r, g->dest);
 	}
 	if (--m->groups_left > 0)
 		return;
@@ -585,6 +592,7 @@ static void queue_relay_stopped(void *arg)
 	pthread_mutex_unlock(&r->lock);
 	r->stop_hook = NULL;
 	loop_timer_stop(r->timer);
+	queue_relay_cache_stop(r);
 	/* what waits for a slot stays due, untried */
 	while (r->parked != NULL) {
 		struct queue_relay_group *g = r->parked;

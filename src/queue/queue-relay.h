@@ -3,7 +3,8 @@
  * messages in flight, recording results, the retry timer) and one
  * message's recipients of one domain on their way out
  * (queue-relay-dest.c: the route, the DNS, the SMTP client sessions, the
- * next address). Everything but queue_relay_kick runs on the relay's
+ * next address), and the idle connections kept between messages
+ * (queue-relay-cache.c). Everything but queue_relay_kick runs on the relay's
  * loop (one of the core's I/O loops). Nothing outside src/queue
  * includes it. */
 #ifndef TERN_QUEUE_QUEUE_RELAY_H
@@ -23,6 +24,11 @@
 
 /* Addresses one destination is tried at, at most, per message. */
 #define QUEUE_RELAY_ADDRS_MAX 16
+/* Idle connections kept in all (queue-relay-cache.c; ~20 KiB each with
+ * TLS), and the messages one connection carries at most (as Postfix's
+ * smtp_connection_reuse_count_limit). */
+#define QUEUE_RELAY_IDLE_MAX 200
+#define QUEUE_RELAY_REUSE_MAX 100
 
 /* One due recipient of a message and what became of its try. */
 struct queue_relay_rcpt {
@@ -32,13 +38,14 @@ struct queue_relay_rcpt {
 	enum queue_state state;      /* DELIVERED, DEFERRED or FAILED */
 	bool remote;                 /* the result is a server's reply */
 	bool relayed;                /* delivered to a server without DSN */
-	bool reused;                 /* over a connection another message used before */
+	unsigned reuse;              /* the messages its connection carried before (0: a new one) */
 	char status[16];             /* RFC 3463 */
 	char error[SMTP_CLIENT_TEXT_MAX + 64];
 	char remote_mta[256];
 };
 
 struct queue_relay_msg;
+struct queue_relay_idle;
 
 /* The recipients of one message for one domain. */
 struct queue_relay_group {
@@ -47,7 +54,7 @@ struct queue_relay_group {
 	char dest[300];              /* the destination's key, for its connection count */
 	bool has_slot;               /* holds one of the destination's slots (and one of all) */
 	bool holds_file;             /* keeps the message's file open (queue_relay_msg_open) */
-	bool reused;                 /* went over another group's connection */
+	unsigned reuse;              /* over a connection that carried this many messages before */
 	struct queue_relay_group *park_next;  /* waiting for a slot (queue_relay.parked) */
 	size_t *which;               /* indexes into m->rcpts */
 	size_t n;
@@ -112,6 +119,8 @@ struct queue_relay {
 	struct queue_relay_group *parked;  /* groups waiting for a slot, oldest first */
 	unsigned sessions;           /* slots taken, of all destinations */
 	unsigned max_sessions;       /* [queue] connections, fitted to the descriptors */
+	struct queue_relay_idle *idle;     /* idle connections (queue-relay-cache.c), newest first */
+	size_t n_idle;
 	/* connections per destination now */
 	struct queue_relay_count {
 		char dest[300];
@@ -128,13 +137,25 @@ struct queue_relay {
 void queue_relay_group_start(struct queue_relay_group *g);
 /* A parked group can have a slot again: route and send it. */
 void queue_relay_group_unpark(struct queue_relay_group *g);
+/* g holds a slot: deliver it over `client`, an idle or just finished
+ * connection to `addr` (the exchanger `name`) made with `policy`; routed
+ * as usual when the connection cannot take it after all. false, the
+ * client not touched, when g's message file does not open (g's
+ * recipients are then deferred). */
+bool queue_relay_group_reuse(struct queue_relay_group *g, struct smtp_client *client,
+			     const struct sockaddr_storage *addr, const char *name,
+			     const struct smtp_client_policy *policy);
 /* queue-relay.c */
 void queue_relay_group_done(struct queue_relay_group *g);
 /* Take a connection slot of the destination (false: it is at [queue]
  * destination_concurrency, or all are at [queue] connections), give it
- * back. */
+ * back; release: give it back and hand it to the oldest parked group
+ * that can take it. */
 bool queue_relay_slot_take(struct queue_relay *r, const char *dest);
 void queue_relay_slot_put(struct queue_relay *r, const char *dest);
+void queue_relay_slot_release(struct queue_relay *r, const char *dest);
+/* The destination is at [queue] destination_concurrency. */
+bool queue_relay_dest_full(struct queue_relay *r, const char *dest);
 /* Park a group until it can have a slot. */
 void queue_relay_park(struct queue_relay *r, struct queue_relay_group *g);
 /* The parked group that gets the next slot given back: the oldest one
@@ -149,5 +170,21 @@ void queue_relay_unpark(struct queue_relay *r, struct queue_relay_group *g);
  * it cannot be opened (logged; EMFILE among others). Closed again by
  * queue_relay_group_done. */
 bool queue_relay_msg_open(struct queue_relay_group *g);
+/* queue-relay-cache.c */
+/* The connection may carry another message (QUEUE_RELAY_REUSE_MAX,
+ * [queue] connection_reuse_time). */
+bool queue_relay_reusable(const struct queue_relay *r, const struct smtp_client *client);
+/* From g's session's done: keep its connection idle, with g's slot
+ * (false: the cache is off, full, or the connection done with). */
+bool queue_relay_cache_put(struct queue_relay_group *g, struct smtp_client *client);
+/* An idle connection for g's destination and policy: g takes it (and
+ * its slot) and goes out over it; false: none. */
+bool queue_relay_cache_take(struct queue_relay_group *g);
+/* g finds no slot: an idle connection that holds one g could use (of
+ * g's destination, or of any when all are at [queue] connections) QUITs
+ * and gives its slot back; false: none. */
+bool queue_relay_cache_evict(struct queue_relay_group *g);
+/* At stop: every idle connection QUITs. */
+void queue_relay_cache_stop(struct queue_relay *r);
 
 #endif

@@ -32,7 +32,7 @@ enum smtp_client_state {
 	SMTP_CLIENT_BDAT,         /* the reply to a chunk but the last */
 	SMTP_CLIENT_DOT,          /* the reply to the end of data */
 	SMTP_CLIENT_QUIT,
-	SMTP_CLIENT_IDLE,         /* between messages, inside done */
+	SMTP_CLIENT_IDLE,         /* between messages: inside done, or parked */
 };
 
 /* A recipient's place in the message. */
@@ -63,6 +63,13 @@ struct smtp_client {
 	bool mail_sent;                   /* a MAIL went out on this connection */
 	bool reusable;                    /* the connection may carry another message */
 	bool timed_out;                   /* the close is a timeout's */
+	uint64_t start_ms;                /* loop_now_ms when it was asked for */
+	unsigned messages;                /* the messages it has carried, the current one included */
+	bool mail_answered;               /* the current message's MAIL has its reply */
+	/* parked: idle between messages, outside any done (smtp_client_park) */
+	bool parked;
+	void (*gone)(void *arg);
+	void *gone_arg;
 	/* a command went out with bytes of the server's already buffered:
 	 * they came before it, so they answer something else */
 	bool out_of_turn;

@@ -80,6 +80,8 @@ void smtp_client_message_set(struct smtp_client *c, const struct smtp_client_mes
 		abort();
 	c->n_left = msg->n_rcpts;
 	c->reusable = true;
+	c->messages++;
+	c->mail_answered = false;
 }
 
 void smtp_client_message_free(struct smtp_client *c)
@@ -101,7 +103,7 @@ void smtp_client_message_end(struct smtp_client *c, enum smtp_client_next next)
 	if (c->conn != NULL && !conn_is_closing(c->conn))
 		c->state = SMTP_CLIENT_IDLE;
 	msg->done(msg->arg, c, next);
-	if (c->msg != NULL || c->conn == NULL || conn_is_closing(c->conn))
+	if (c->msg != NULL || c->parked || c->conn == NULL || conn_is_closing(c->conn))
 		return;
 	/* RFC 5321 4.1.1.10; a server that closes without replying is fine */
 	smtp_client_command(c, SMTP_CLIENT_QUIT, "QUIT", c->policy->timeouts.command, "QUIT");
@@ -111,8 +113,17 @@ bool smtp_client_next(struct smtp_client *client, const struct smtp_client_messa
 {
 	struct smtp_client *c = client;
 
-	if (c->msg != NULL || !c->reusable || c->conn == NULL || conn_is_closing(c->conn) ||
-	    c->state != SMTP_CLIENT_IDLE)
+	bool can = c->msg == NULL && c->reusable && c->conn != NULL && !conn_is_closing(c->conn) &&
+		   c->state == SMTP_CLIENT_IDLE;
+
+	if (c->parked) {
+		/* taken back: its owner hears nothing more of it */
+		c->parked = false;
+		c->gone = NULL;
+		if (!can && c->conn != NULL && !conn_is_closing(c->conn))
+			conn_close(c->conn, "not reusable");
+	}
+	if (!can)
 		return false;
 	smtp_client_message_set(c, msg);
 	smtp_client_command(c, SMTP_CLIENT_RSET, "RSET", c->policy->timeouts.command, "RSET");
@@ -279,7 +290,15 @@ static void smtp_client_rcpt_reply(struct smtp_client *c, const struct smtp_clie
 	}
 	c->unanswered--;
 	if (c->mail_unanswered) {
+		if (r->code == 421 && c->messages > 1) {
+			/* RFC 5321 3.8: the server closes the connection it kept
+			 * (smtp_client_abort makes it SMTP_CLIENT_NEXT_FRESH) */
+			smtp_client_abort(c, SMTP_CLIENT_NEXT_NONE, 451, "4.4.2", "MAIL",
+					  "the reused connection was closed: %u %s", r->code, r->text);
+			return;
+		}
 		c->mail_unanswered = false;
+		c->mail_answered = true;
 		if (r->code < 200 || r->code >= 300) {
 			unsigned code = r->code >= 300 && r->code < 400 ? 451 : r->code;
 

@@ -39,6 +39,7 @@ static const char *const smtp_client_next_names[] = {
 	[SMTP_CLIENT_NEXT_NONE] = "none",
 	[SMTP_CLIENT_NEXT_MX] = "next-mx",
 	[SMTP_CLIENT_NEXT_PLAIN] = "plain",
+	[SMTP_CLIENT_NEXT_FRESH] = "fresh",
 };
 _Static_assert(sizeof(smtp_client_next_names) / sizeof(smtp_client_next_names[0]) ==
 	       SMTP_CLIENT_NEXT__COUNT, "smtp_client_next_names");
@@ -165,6 +166,10 @@ void smtp_client_abort(struct smtp_client *c, enum smtp_client_next next, unsign
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	c->reusable = false;
+	/* a connection used before, lost before this message's MAIL was
+	 * answered: the server let it go meanwhile, not a verdict */
+	if (next == SMTP_CLIENT_NEXT_NONE && c->messages > 1 && !c->mail_answered)
+		next = SMTP_CLIENT_NEXT_FRESH;
 	if (c->conn != NULL) {
 		conn_log(c->conn, LOG_LEVEL_INFO, "msg=\"smtp client: %s\"", text);
 		conn_timer(c->conn, 0, NULL);
@@ -384,10 +389,40 @@ static bool smtp_client_reading(const struct smtp_client *c)
 	       c->state != SMTP_CLIENT_CONNECTING && c->state != SMTP_CLIENT_IDLE;
 }
 
+/* A parked connection ends by itself: its owner is told. */
+static void smtp_client_unpark(struct smtp_client *c)
+{
+	void (*gone)(void *arg) = c->gone;
+
+	c->parked = false;
+	c->gone = NULL;
+	conn_timer(c->conn, 0, NULL);
+	if (gone != NULL)
+		gone(c->gone_arg);
+}
+
+static void smtp_client_park_expired(void *session)
+{
+	struct smtp_client *c = session;
+
+	smtp_client_unpark(c);
+	smtp_client_command(c, SMTP_CLIENT_QUIT, "QUIT", c->policy->timeouts.command, "QUIT");
+}
+
 void smtp_client_input(void *session)
 {
 	struct smtp_client *c = session;
 	struct buf *in = conn_input(c->conn);
+
+	if (c->parked && in->len > 0) {
+		/* RFC 5321 3.8: a 421 (or anything) while idle: the server is
+		 * closing; nothing it says answers what would come next */
+		conn_log(c->conn, LOG_LEVEL_INFO, "msg=\"smtp client: the server spoke while idle\" "
+			 "bytes=%zu", in->len);
+		smtp_client_unpark(c);
+		conn_close(c->conn, "the server spoke while idle");
+		return;
+	}
 
 	while (in->len > 0 && smtp_client_reading(c)) {
 		size_t used = 0;
@@ -472,6 +507,8 @@ static void smtp_client_close(void *session)
 	struct smtp_client *c = session;
 
 	c->reusable = false;
+	if (c->parked)
+		smtp_client_unpark(c);
 	if (c->msg != NULL) {
 		bool tls_failed = conn_tls_failed(c->conn);
 		char why_text[128] = "";
@@ -543,6 +580,7 @@ void smtp_client_start(struct loop *loop, const struct smtp_client_target *targe
 	c->policy = target->policy;
 	c->state = SMTP_CLIENT_CONNECTING;
 	c->waiting = "connect";
+	c->start_ms = loop_now_ms(loop);
 	buf_init(&c->cmd, SMTP_CLIENT_CMD_MAX);
 	smtp_client_reply_init(&c->parser);
 	smtp_client_message_set(c, msg);
@@ -569,4 +607,45 @@ const char *smtp_client_tls_version(const struct smtp_client *client)
 const char *smtp_client_tls_cipher(const struct smtp_client *client)
 {
 	return client->conn != NULL ? conn_tls_cipher(client->conn) : NULL;
+}
+
+bool smtp_client_park(struct smtp_client *client, unsigned seconds, void (*gone)(void *arg),
+		      void *arg)
+{
+	struct smtp_client *c = client;
+
+	if (c->msg != NULL || c->parked || !c->reusable || c->conn == NULL ||
+	    conn_is_closing(c->conn) || c->state != SMTP_CLIENT_IDLE || seconds == 0)
+		return false;
+	c->parked = true;
+	c->gone = gone;
+	c->gone_arg = arg;
+	c->waiting = "idle";
+	conn_set_idle_timeout(c->conn, seconds + 1);
+	conn_timer(c->conn, (uint64_t)seconds * 1000, smtp_client_park_expired);
+	conn_log(c->conn, LOG_LEVEL_DEBUG, "msg=\"smtp client: idle, for the next message\" "
+		 "seconds=%u", seconds);
+	return true;
+}
+
+void smtp_client_quit(struct smtp_client *client)
+{
+	struct smtp_client *c = client;
+
+	if (!c->parked)
+		return;
+	c->parked = false;
+	c->gone = NULL;
+	if (c->conn != NULL && !conn_is_closing(c->conn))
+		smtp_client_command(c, SMTP_CLIENT_QUIT, "QUIT", c->policy->timeouts.command, "QUIT");
+}
+
+unsigned smtp_client_messages(const struct smtp_client *client)
+{
+	return client->messages;
+}
+
+uint64_t smtp_client_age_ms(const struct smtp_client *client)
+{
+	return loop_now_ms(client->loop) - client->start_ms;
 }

@@ -163,6 +163,11 @@ enum smtp_client_next {
 	 * address again and deliver with tls = SMTP_CLIENT_TLS_NONE (as
 	 * Postfix's "may" does). */
 	SMTP_CLIENT_NEXT_PLAIN,
+	/* A connection that had carried a message before failed before this
+	 * one's MAIL was answered (lost, timed out, a 421, RSET refused: the
+	 * server dropped the idle connection meanwhile): the recipients,
+	 * deferred, were never offered; try them on a new connection now. */
+	SMTP_CLIENT_NEXT_FRESH,
 	SMTP_CLIENT_NEXT__COUNT
 };
 const char *smtp_client_next_name(enum smtp_client_next next);
@@ -221,12 +226,31 @@ struct smtp_client_target {
 void smtp_client_start(struct loop *loop, const struct smtp_client_target *target,
 		       const struct smtp_client_message *msg);
 
-/* From a message's done only: deliver `msg` on the same connection next
- * (RSET, then its transaction). Returns false, taking nothing, when the
- * connection cannot carry another message (it is lost, or the previous
- * message ended in a way that leaves its state unknown): the caller then
- * uses a new connection. */
+/* From a message's done, or on a parked connection (smtp_client_park):
+ * deliver `msg` on the same connection next (RSET, then its
+ * transaction). Returns false, taking nothing, when the connection
+ * cannot carry another message (it is lost, or the previous message
+ * ended in a way that leaves its state unknown): the caller then uses a
+ * new connection (a parked one then just ends, its `gone` not called). */
 bool smtp_client_next(struct smtp_client *client, const struct smtp_client_message *msg);
+
+/* From a message's done only, instead of smtp_client_next: keep the
+ * connection open and idle (no QUIT) for at most `seconds`, for a later
+ * smtp_client_next or smtp_client_quit on the session's loop. Returns
+ * false, taking nothing, when the connection cannot carry another
+ * message (as smtp_client_next). A parked connection ends by itself when
+ * the server closes it or says anything (a 421, RFC 5321 3.8: it is not
+ * read as a reply to what comes next) or its time runs out (QUIT): then
+ * gone(arg) is called, once, before the session is freed; never after
+ * smtp_client_next or smtp_client_quit took it back. */
+bool smtp_client_park(struct smtp_client *client, unsigned seconds, void (*gone)(void *arg),
+		      void *arg);
+/* A parked connection: QUIT, and the session ends (gone is not called). */
+void smtp_client_quit(struct smtp_client *client);
+/* The messages the connection has carried (the one in hand included),
+ * and the milliseconds since it was asked for: for reuse limits and logs. */
+unsigned smtp_client_messages(const struct smtp_client *client);
+uint64_t smtp_client_age_ms(const struct smtp_client *client);
 
 /* About the session, for logs and Received headers: the server's name as
  * its greeting gave it (or ""), and the TLS version and cipher (NULL

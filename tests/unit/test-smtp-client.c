@@ -31,6 +31,7 @@
 
 #include "core/conn-connect.h"
 #include "core/listener.h"
+#include "core/loop.h"
 #include "smtp/smtp-client.h"
 
 /* ---- the scripted peer ---- */
@@ -290,6 +291,16 @@ struct run {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool closed;
+	unsigned closes, want_closes;     /* sessions ended; to wait for (0: 1) */
+	/* smtp_client_park after each message but the last (or after the
+	 * only one, with park_last) for park_s seconds; smtp_client_next
+	 * from the test (run_resume) */
+	unsigned park_s;
+	bool park_last;
+	struct smtp_client *parked;
+	bool gone;                        /* the parked connection ended by itself */
+	/* SMTP_CLIENT_NEXT_FRESH: the message again on a new connection here */
+	uint16_t fresh_port;
 	struct smtp_client_policy policy;
 	struct smtp_client_message msgs[2];
 	size_t n_msgs, at;                /* messages to send on the connection; the current one */
@@ -326,6 +337,17 @@ static void run_rcpt_done(void *arg, size_t index, const struct smtp_client_resu
 	run->results++;
 }
 
+static void run_gone(void *arg)
+{
+	struct run *run = arg;
+
+	run->gone = true;
+	run->parked = NULL;
+}
+
+static void run_closed(void *arg);
+static void run_target(struct run *run, struct smtp_client_target *t, uint16_t port);
+
 static void run_done(void *arg, struct smtp_client *client, enum smtp_client_next next)
 {
 	struct run *run = arg;
@@ -334,6 +356,24 @@ static void run_done(void *arg, struct smtp_client *client, enum smtp_client_nex
 	run->next[run->at] = (int)next;
 	if (v != NULL)
 		snprintf(run->tls_version, sizeof(run->tls_version), "%s", v);
+	if (next == SMTP_CLIENT_NEXT_FRESH && run->fresh_port != 0) {
+		/* what the queue does: the same message on a new connection */
+		struct smtp_client_target t;
+
+		run_target(run, &t, run->fresh_port);
+		run->fresh_port = 0;
+		for (size_t i = 0; i < RUN_RCPTS; i++)
+			run->status[run->at][i] = -1;
+		smtp_client_start(core_loop(t_h.core, 0), &t, &run->msgs[run->at]);
+		return;
+	}
+	if (run->park_s > 0 && (run->park_last || run->at + 1 < run->n_msgs)) {
+		assert_true(smtp_client_park(client, run->park_s, run_gone, run));
+		run->parked = client;
+		if (run->at + 1 < run->n_msgs)
+			run->at++;
+		return;
+	}
 	if (run->at + 1 < run->n_msgs) {
 		run->at++;
 		if (!smtp_client_next(client, &run->msgs[run->at]))
@@ -346,9 +386,36 @@ static void run_closed(void *arg)
 	struct run *run = arg;
 
 	pthread_mutex_lock(&run->lock);
-	run->closed = true;
+	run->closes++;
+	run->closed = run->closes >= (run->want_closes > 0 ? run->want_closes : 1);
 	pthread_cond_broadcast(&run->cond);
 	pthread_mutex_unlock(&run->lock);
+}
+
+/* On the loop: the parked connection takes the next message. */
+static void run_resume_cb(void *arg)
+{
+	struct run *run = arg;
+
+	if (run->parked == NULL || !smtp_client_next(run->parked, &run->msgs[run->at]))
+		run->next_refused = true;
+	run->parked = NULL;
+}
+
+static void run_quit_cb(void *arg)
+{
+	struct run *run = arg;
+
+	if (run->parked != NULL)
+		smtp_client_quit(run->parked);
+	run->parked = NULL;
+}
+
+/* After `ms`: the next message on the parked connection (or QUIT). */
+static void run_resume(struct run *run, unsigned ms, bool quit)
+{
+	usleep(ms * 1000);
+	loop_post(core_loop(t_h.core, 0), quit ? run_quit_cb : run_resume_cb, run);
 }
 
 /* A run whose message is `body` to n recipients (addresses given). */
@@ -380,20 +447,34 @@ static void run_init(struct run *run, const char *body, size_t n, const char *co
 
 /* Connect to 127.0.0.1:port (with implicit TLS), run, wait for the end
  * (within `max_s`); the seconds it took. */
-static double run_go_tls(struct run *run, uint16_t port, double max_s, bool implicit_tls)
+/* The target 127.0.0.1:port with the run's policy. */
+static void run_target(struct run *run, struct smtp_client_target *t, uint16_t port)
 {
-	struct smtp_client_target t = { .policy = &run->policy, .closed = run_closed, .arg = run,
-					.implicit_tls = implicit_tls };
-	struct sockaddr_in *sin = (struct sockaddr_in *)&t.remote;
-	struct timespec until;
-	double start = now_s();
+	struct sockaddr_in *sin = (struct sockaddr_in *)&t->remote;
 
+	*t = (struct smtp_client_target){ .policy = &run->policy, .closed = run_closed, .arg = run };
 	sin->sin_family = AF_INET;
 	sin->sin_port = htons(port);
 	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	snprintf(t.server_name, sizeof(t.server_name), "%s",
+	snprintf(t->server_name, sizeof(t->server_name), "%s",
 		 run->server_name != NULL ? run->server_name : "localhost");
+}
+
+/* Start the run (its first message). */
+static void run_start(struct run *run, uint16_t port, bool implicit_tls)
+{
+	struct smtp_client_target t;
+
+	run_target(run, &t, port);
+	t.implicit_tls = implicit_tls;
 	smtp_client_start(core_loop(t_h.core, 0), &t, &run->msgs[0]);
+}
+
+/* Wait for the run's end (within `max_s`). */
+static void run_wait(struct run *run, double max_s)
+{
+	struct timespec until;
+
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += (time_t)max_s;
 	pthread_mutex_lock(&run->lock);
@@ -402,6 +483,14 @@ static double run_go_tls(struct run *run, uint16_t port, double max_s, bool impl
 			break;
 	pthread_mutex_unlock(&run->lock);
 	assert_true(run->closed);
+}
+
+static double run_go_tls(struct run *run, uint16_t port, double max_s, bool implicit_tls)
+{
+	double start = now_s();
+
+	run_start(run, port, implicit_tls);
+	run_wait(run, max_s);
 	return now_s() - start;
 }
 
@@ -1238,6 +1327,124 @@ static void test_reuse(void **state)
 	run_free(&run);
 }
 
+/* ---- a connection kept idle between messages (smtp_client_park) ---- */
+
+/* Parked after the first message, the second comes 300 ms later: RSET
+ * and its transaction on the same connection; parked again after the
+ * second, QUIT when taken back (smtp_client_quit). */
+static void test_park_reuse(void **state)
+{
+	static const char *const script[] = {
+		">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA",
+		">354 go", "D", ">250 one", "<RSET", ">250 ok", "<MAIL", ">250 ok", "<RCPT",
+		">250 ok", "<DATA", ">354 go", "D", ">250 two", "<QUIT", ">221 bye", "E", NULL,
+	};
+	struct peer p;
+	struct run run;
+
+	(void)state;
+	peer_start(&p, script);
+	run_init(&run, BODY, 1, one);
+	run.n_msgs = 2;
+	run.park_s = 5;
+	run.park_last = true;
+	run_start(&run, p.port, false);
+	run_resume(&run, 300, false);
+	run_resume(&run, 300, true);
+	run_wait(&run, 10);
+	peer_finish(&p);
+	assert_false(run.next_refused);
+	assert_false(run.gone);
+	assert_string_equal(run.text[0][0], "one");
+	assert_string_equal(run.text[1][0], "two");
+	run_free(&run);
+}
+
+/* A parked connection that the server closes, answers with a 421, or
+ * that outlives its time (QUIT): gone is called, the message it carried
+ * keeps its result, and the session ends without a timeout. */
+static void test_park_ends(void **state)
+{
+	static const char *const closes[] = {
+		">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA",
+		">354 go", "D", ">250 one", "X", NULL,
+	};
+	static const char *const says_421[] = {
+		">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA",
+		">354 go", "D", ">250 one", ">421 4.4.2 idle too long", "E", NULL,
+	};
+	static const char *const expires[] = {
+		">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA",
+		">354 go", "D", ">250 one", "<QUIT", ">221 bye", "E", NULL,
+	};
+	static const char *const *const scripts[] = { closes, says_421, expires };
+
+	(void)state;
+	for (size_t k = 0; k < 3; k++) {
+		struct peer p;
+		struct run run;
+		double took;
+
+		peer_start(&p, scripts[k]);
+		run_init(&run, BODY, 1, one);
+		run.park_s = k == 2 ? 1 : 30;
+		run.park_last = true;
+		took = run_go(&run, p.port, 10);
+		peer_finish(&p);
+		assert_true(run.gone);
+		assert_true(took < 4);
+		assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
+		assert_int_equal(run.results, 1);
+		run_free(&run);
+	}
+}
+
+/* A reused connection that fails before the next message's MAIL is
+ * answered (a 421 to MAIL, the connection closed at RSET): the message is
+ * SMTP_CLIENT_NEXT_FRESH, and on a new connection it is delivered. */
+static void test_reuse_fails_fresh(void **state)
+{
+	static const char *const mail_421[] = {
+		">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA",
+		">354 go", "D", ">250 one", "<RSET", ">250 ok", "<MAIL", ">421 4.4.2 bye", "X", NULL,
+	};
+	static const char *const rset_closed[] = {
+		">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA",
+		">354 go", "D", ">250 one", "<RSET", "X", NULL,
+	};
+	static const char *const fresh[] = {
+		">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA",
+		">354 go", "D", ">250 again", "<QUIT", ">221 bye", "E", NULL,
+	};
+	static const char *const *const scripts[] = { mail_421, rset_closed };
+	struct peer *p = malloc(2 * sizeof(*p));
+
+	(void)state;
+	assert_non_null(p);
+	for (size_t k = 0; k < 2; k++) {
+		struct run run;
+
+		peer_start(&p[0], scripts[k]);
+		peer_start(&p[1], fresh);
+		run_init(&run, BODY, 1, one);
+		run.n_msgs = 2;
+		run.park_s = 5;
+		run.fresh_port = p[1].port;
+		run.want_closes = 2;
+		run_start(&run, p[0].port, false);
+		run_resume(&run, 200, false);
+		run_wait(&run, 10);
+		peer_finish(&p[0]);
+		peer_finish(&p[1]);
+		assert_int_equal(run.next[1], SMTP_CLIENT_NEXT_NONE);   /* the fresh one's */
+		assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
+		assert_int_equal(run.status[1][0], SMTP_CLIENT_DELIVERED);
+		assert_string_equal(run.text[1][0], "again");
+		run_free(&run);
+	}
+	free(p);
+}
+
 static void test_names(void **state)
 {
 	enum smtp_client_tls tls;
@@ -1433,6 +1640,9 @@ int main(void)
 		cmocka_unit_test(test_starttls_refused_and_required),
 		cmocka_unit_test(test_auth_needs_tls),
 		cmocka_unit_test(test_reuse),
+		cmocka_unit_test(test_park_reuse),
+		cmocka_unit_test(test_park_ends),
+		cmocka_unit_test(test_reuse_fails_fresh),
 		cmocka_unit_test(test_connect_refused),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_tern),
