@@ -7,7 +7,8 @@
 # message arrives with both Received headers (B's says ESMTPS with the
 # cipher: A used STARTTLS) and a DKIM signature dkimpy verifies against
 # the TXT record read from dnsmasq; B down: deferred, delivered by the
-# retry timer once B is back; a backlog over one connection; the next MX when the first
+# retry timer once B is back; a backlog over one connection, and a stream
+# of messages over one connection kept idle between them; the next MX when the first
 # refuses the connection; an unknown user at B and a null-MX domain: a
 # DSN in the sender's INBOX; the transport table; a third instance, C,
 # with B's submission port as its smarthost (AUTH over TLS).
@@ -88,6 +89,8 @@ def relay():
     dnsmasq."""
     a = th.Tern({"server.hostname": "mx.a.test", "queue.relayhost": "",
                  "queue.source_address": "127.0.0.2", "queue.retry_first": "2",
+                 # idle connections wait long enough for a loaded machine
+                 "queue.connection_cache_time": "30",
                  # tt.test has no DNS records: the transport table routes it
                  "queue.transport": "tt.test=127.0.0.3:25/encrypt"})
     b = th.Tern({"server.hostname": "mx.b.test", "queue.relayhost": "",
@@ -167,6 +170,26 @@ def test_delivered_signed_over_starttls(relay):
     assert b"\r\n.a leading dot\r\n" in stored
     assert dkim.DKIM(stored).verify(dnsfunc=dig_txt(port)), header_fields(stored, b"DKIM-Signature")
     a.wait_queue(lambda o: o.startswith("the queue is empty"))
+
+
+def test_stream_over_one_connection(relay):
+    """Messages submitted one after the other, each once the previous one
+    was delivered, go over one connection: A keeps it idle between them
+    ([queue] connection_cache_time) and the next message takes it, with
+    no new session at B."""
+    a, b, _ = relay
+    a_log, b_log = a.servers[-1], b.servers[-1]
+    reused = a_log.stderr_text().count("connection=reused")
+    sessions = b_log.stderr_text().count("remote=127.0.0.2 msg=\"connect\"")
+    for _ in range(3):
+        mark = "r-" + uuid.uuid4().hex[:12]
+        submit(a, mark, [BOB])
+        delivered(b, mark, BOB, th.PASSWORD)
+    a.wait_queue(lambda o: o.startswith("the queue is empty"))
+    log = a_log.stderr_text()
+    # the first may go over the connection of the test before, or a new one
+    assert log.count("connection=reused") - reused >= 2, log[-3000:]
+    assert b_log.stderr_text().count("remote=127.0.0.2 msg=\"connect\"") - sessions <= 1
 
 
 def test_b_down_deferred_then_retried(relay):
