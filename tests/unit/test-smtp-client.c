@@ -12,7 +12,12 @@
  * reading mid-message (the block timeout), one that closes after each
  * step in turn, the exact bytes of 300 KB of random line ends, dots, NULs
  * and 8-bit (and the stage of the reply that delivered them: the end of
- * data or BDAT LAST); and against tern's own SMTP
+ * data or BDAT LAST); BDAT pipelined (the window, reply matching, a
+ * chunk refused mid-stream and after LAST), a reader too slow for the
+ * message's size (the data deadline), a connection parked between
+ * messages (reused; closed, a 421 or its time out while idle), a reused
+ * connection lost before MAIL's reply (NEXT_FRESH, delivered on a new
+ * one); and against tern's own SMTP
  * server (smtp-harness.h): STARTTLS, BDAT, several recipients, two
  * messages on one connection. */
 #include <pthread.h>
