@@ -396,7 +396,6 @@ static void smtp_client_unpark(struct smtp_client *c)
 
 	c->parked = false;
 	c->gone = NULL;
-	conn_timer(c->conn, 0, NULL);
 	if (gone != NULL)
 		gone(c->gone_arg);
 }
@@ -420,6 +419,7 @@ void smtp_client_input(void *session)
 		conn_log(c->conn, LOG_LEVEL_INFO, "msg=\"smtp client: the server spoke while idle\" "
 			 "bytes=%zu", in->len);
 		smtp_client_unpark(c);
+		conn_timer(c->conn, 0, NULL);
 		conn_close(c->conn, "the server spoke while idle");
 		return;
 	}
