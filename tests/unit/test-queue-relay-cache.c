@@ -165,24 +165,43 @@ static void probe(void *arg)
 	queue_relay_slot_put(&t.r, t.g.dest);   /* the evicted one's */
 }
 
+/* The session up to the 250 to its end of data. */
+#define DELIVERED ">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", \
+		  "<DATA", ">354 go", "D", ">250 one"
+
+/* One message to a peer that runs `script`, its connection offered to
+ * the cache ([queue] connection_cache_time, connection_reuse_time as
+ * given), `probe_fn` run on the loop 300 ms in (NULL: none); until the
+ * session ends. */
+static void cache_run(const char *const *script, unsigned cache_time, unsigned reuse_time,
+		      void (*probe_fn)(void *arg))
+{
+	struct peer *p = malloc(sizeof(*p));
+
+	assert_non_null(p);
+	peer_start(p, script);
+	relay_init(p->port, cache_time);
+	t.cfg.queue.connection_reuse_time = reuse_time;
+	relay_send(p->port);
+	if (probe_fn != NULL) {
+		usleep(300000);
+		loop_post(core_loop(t_h.core, 0), probe_fn, NULL);
+	}
+	relay_wait();
+	peer_finish(p);
+	free(p);
+	assert_true(t.delivered);
+	assert_int_equal(t.r.n_idle, 0);
+}
+
 static void test_key(void **state)
 {
 	static const char *const script[] = {
-		">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA",
-		">354 go", "D", ">250 one", "<QUIT", ">221 bye", "E", NULL,
+		DELIVERED, "<QUIT", ">221 bye", "E", NULL,
 	};
-	struct peer *p = malloc(sizeof(*p));
 
 	(void)state;
-	assert_non_null(p);
-	peer_start(p, script);
-	relay_init(p->port, 30);
-	relay_send(p->port);
-	usleep(300000);
-	loop_post(core_loop(t_h.core, 0), probe, NULL);
-	relay_wait();
-	peer_finish(p);
-	assert_true(t.delivered);
+	cache_run(script, 30, 300, probe);
 	assert_true(t.put);
 	assert_false(t.g.has_slot);   /* the idle connection's */
 	assert_false(t.taken[0]);
@@ -190,33 +209,20 @@ static void test_key(void **state)
 	assert_false(t.taken[2]);
 	assert_true(t.counted);
 	assert_true(t.evicted);
-	assert_int_equal(t.r.n_idle, 0);
 	assert_int_equal(t.r.n_counts, 0);
 	free(t.r.counts);
-	free(p);
 }
 
 /* Closed by the server while idle: dropped, its slot given back. */
 static void test_server_closes(void **state)
 {
-	static const char *const script[] = {
-		">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA",
-		">354 go", "D", ">250 one", "X", NULL,
-	};
-	struct peer *p = malloc(sizeof(*p));
+	static const char *const script[] = { DELIVERED, "X", NULL };
 
 	(void)state;
-	assert_non_null(p);
-	peer_start(p, script);
-	relay_init(p->port, 30);
-	relay_send(p->port);
-	relay_wait();
-	peer_finish(p);
+	cache_run(script, 30, 300, NULL);
 	assert_true(t.put);
-	assert_int_equal(t.r.n_idle, 0);
 	assert_int_equal(t.r.n_counts, 0);
 	free(t.r.counts);
-	free(p);
 }
 
 /* The cache off ([queue] connection_cache_time = 0), or a connection
@@ -225,28 +231,17 @@ static void test_server_closes(void **state)
 static void test_not_kept(void **state)
 {
 	static const char *const script[] = {
-		">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", "<DATA",
-		">354 go", "D", ">250 one", "<QUIT", ">221 bye", "E", NULL,
+		DELIVERED, "<QUIT", ">221 bye", "E", NULL,
 	};
-	struct peer *p = malloc(sizeof(*p));
 
 	(void)state;
-	assert_non_null(p);
 	for (int k = 0; k < 2; k++) {
-		peer_start(p, script);
-		relay_init(p->port, k == 0 ? 0 : 30);
-		if (k == 1)
-			t.cfg.queue.connection_reuse_time = 0;   /* every connection too old */
-		relay_send(p->port);
-		relay_wait();
-		peer_finish(p);
-		assert_true(t.delivered);
+		/* reuse time 0: every connection is too old */
+		cache_run(script, k == 0 ? 0 : 30, k == 0 ? 300 : 0, NULL);
 		assert_false(t.put);
 		assert_true(t.g.has_slot);
-		assert_int_equal(t.r.n_idle, 0);
 		free(t.r.counts);
 	}
-	free(p);
 }
 
 static int setup(void **state)

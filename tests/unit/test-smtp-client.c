@@ -557,6 +557,26 @@ static char *big_message(size_t lines, bool dots, char **want_r, size_t *want_le
 	return m;
 }
 
+/* big_message(10000 lines: 700,000 octets; its wire form in *want_r)
+ * to a peer that runs `script`, n_msgs times on one connection; the peer
+ * (malloc'd, for the caller to free) for the checks. */
+static struct peer *big_go(const char *const *script, bool dots, size_t n_msgs, struct run *run,
+			   char **want_r, size_t *want_len_r)
+{
+	struct peer *p = malloc(sizeof(*p));
+	char *msg;
+
+	assert_non_null(p);
+	msg = big_message(10000, dots, want_r, want_len_r);
+	peer_start(p, script);
+	run_init(run, msg, 1, one);
+	run->n_msgs = n_msgs;
+	run_go(run, p->port, 20);
+	peer_finish(p);
+	free(msg);
+	return p;
+}
+
 static void test_large(void **state)
 {
 	/* 700 KB: many pieces read in jobs; DATA waits for the output to
@@ -569,35 +589,25 @@ static void test_large(void **state)
 		">220 p", "<EHLO", ">250-p|250 CHUNKING", "<MAIL", ">250 ok", "<RCPT", ">250 ok",
 		"B", ">250 ok", "<QUIT", ">221 bye", "E", NULL,
 	};
-	struct peer *p = malloc(sizeof(*p));
+	struct peer *p;
 	struct run run;
-	char *want, *msg;
+	char *want;
 	size_t want_len;
 
 	(void)state;
-	assert_non_null(p);
-	msg = big_message(10000, true, &want, &want_len);
-	peer_start(p, data);
-	run_init(&run, msg, 1, one);
-	run_go(&run, p->port, 20);
-	peer_finish(p);
+	p = big_go(data, true, 1, &run, &want, &want_len);
 	assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
 	assert_int_equal(p->data_len, want_len + 3);
 	assert_memory_equal(p->data, want, want_len);
 	run_free(&run);
-	free(msg);
 	free(want);
+	free(p);
 
-	msg = big_message(10000, false, &want, &want_len);
-	peer_start(p, bdat);
-	run_init(&run, msg, 1, one);
-	run_go(&run, p->port, 20);
-	peer_finish(p);
+	p = big_go(bdat, false, 1, &run, &want, &want_len);
 	assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
 	assert_int_equal(p->data_len, want_len);
 	assert_memory_equal(p->data, want, want_len);
 	run_free(&run);
-	free(msg);
 	free(want);
 	free(p);
 }
@@ -613,26 +623,20 @@ static void test_bdat_pipelined(void **state)
 		">250 three|250 four|250 five|250 2.0.0 all of it",
 		"<QUIT", ">221 bye", "E", NULL,
 	};
-	struct peer *p = malloc(sizeof(*p));
+	struct peer *p;
 	struct run run;
-	char *want, *msg;
+	char *want;
 	size_t want_len;
 
 	(void)state;
-	assert_non_null(p);
-	/* 10000 lines of 70: 700,000 octets, six chunks, the last one LAST */
-	msg = big_message(10000, false, &want, &want_len);
-	peer_start(p, script);
-	run_init(&run, msg, 1, one);
-	run_go(&run, p->port, 20);
-	peer_finish(p);
+	/* six chunks, the last one LAST */
+	p = big_go(script, false, 1, &run, &want, &want_len);
 	assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
 	assert_string_equal(run.text[0][0], "all of it");
 	assert_int_equal(p->chunks, 6);
 	assert_int_equal(p->data_len, want_len);
 	assert_memory_equal(p->data, want, want_len);
 	run_free(&run);
-	free(msg);
 	free(want);
 	free(p);
 }
@@ -652,19 +656,13 @@ static void test_bdat_chunk_refused(void **state)
 		">250 one|250 two|250 three|250 four", "P2",
 		">554 5.6.0 bad content|554 5.5.1 no", "<QUIT", ">221 bye", "E", NULL,
 	};
-	struct peer *p = malloc(sizeof(*p));
+	struct peer *p;
 	struct run run;
-	char *want, *msg;
+	char *want;
 	size_t want_len;
 
 	(void)state;
-	assert_non_null(p);
-	msg = big_message(10000, false, &want, &want_len);
-	peer_start(p, script);
-	run_init(&run, msg, 1, one);
-	run.n_msgs = 2;
-	run_go(&run, p->port, 20);
-	peer_finish(p);
+	p = big_go(script, false, 2, &run, &want, &want_len);
 	assert_false(run.next_refused);
 	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
 	assert_string_equal(run.enhanced[0][0], "4.3.1");
@@ -673,7 +671,6 @@ static void test_bdat_chunk_refused(void **state)
 	assert_string_equal(run.enhanced[1][0], "5.6.0");
 	assert_int_equal(p->chunks, 4 + 6);
 	run_free(&run);
-	free(msg);
 	free(want);
 	free(p);
 }
@@ -887,6 +884,20 @@ static void test_out_of_turn(void **state)
 	}
 }
 
+/* A run of one message of `size` octets: lines of 999 x's. */
+static void run_init_big(struct run *run, size_t size)
+{
+	char *big = malloc(size + 1);
+
+	assert_non_null(big);
+	memset(big, 'x', size);
+	for (size_t i = 999; i < size; i += 1000)
+		big[i] = '\n';
+	big[size] = '\0';
+	run_init(run, big, 1, one);
+	free(big);
+}
+
 /* A server that stops reading in the middle of a message: the block
  * timeout ends it (deferred), the rest of the message never waits for
  * it. 64 MiB, more than the sockets' buffers hold. */
@@ -898,18 +909,11 @@ static void test_stops_reading(void **state)
 	};
 	struct peer p;
 	struct run run;
-	char *big = malloc((64u << 20) + 1);
 	double took;
 
 	(void)state;
-	assert_non_null(big);
-	memset(big, 'x', 64u << 20);
-	for (size_t i = 999; i < (64u << 20); i += 1000)
-		big[i] = '\n';
-	big[64u << 20] = '\0';
 	peer_start(&p, script);
-	run_init(&run, big, 1, one);
-	free(big);
+	run_init_big(&run, 64u << 20);
 	run.policy.timeouts.block = 1;
 	took = run_go(&run, p.port, 10);
 	peer_finish(&p);
@@ -930,18 +934,11 @@ static void test_slow_reader(void **state)
 	};
 	struct peer p;
 	struct run run;
-	char *big = malloc((16u << 20) + 1);
 	double took;
 
 	(void)state;
-	assert_non_null(big);
-	memset(big, 'x', 16u << 20);
-	for (size_t i = 999; i < (16u << 20); i += 1000)
-		big[i] = '\n';
-	big[16u << 20] = '\0';
 	peer_start(&p, script);
-	run_init(&run, big, 1, one);
-	free(big);
+	run_init_big(&run, 16u << 20);
 	run.policy.timeouts.block = 2;
 	run.policy.timeouts.data_rate = 32u << 20;
 	took = run_go(&run, p.port, 15);
