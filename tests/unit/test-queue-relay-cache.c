@@ -3,7 +3,9 @@
  * real core against a scripted peer (smtp-peer.h): a connection parked
  * after its message holds its destination's slot; a group of another
  * policy, another implicit-TLS setting or another destination never
- * takes it; evicted, it QUITs and its slot is the caller's; closed by
+ * takes it; evicted (by a group of another policy, or of another
+ * destination when all [queue] connections are taken), it QUITs and
+ * gives its slot back; closed by
  * the server while idle, it gives its slot back; the cache off, full, or
  * a connection past its reuse limits keeps nothing. */
 #include <setjmp.h>
@@ -91,6 +93,7 @@ static void relay_init(uint16_t port, unsigned cache_time)
 	t.cfg.queue.destination_concurrency = 1;
 	t.q.cfg = &t.cfg;
 	t.r.q = &t.q;
+	t.r.max_sessions = 10;
 	t.m.r = &t.r;
 	t.g.m = &t.m;
 	t.policy = (struct smtp_client_policy){
@@ -146,7 +149,7 @@ static void relay_wait(void)
 
 /* On the relay's loop: groups of another policy, implicit TLS or
  * destination do not take the idle connection; it holds the slot; one
- * of another policy at the limit makes it QUIT. */
+ * of another policy that finds no slot makes it QUIT. */
 static void probe(void *arg)
 {
 	struct queue_relay_group g = t.g;
@@ -161,8 +164,9 @@ static void probe(void *arg)
 	snprintf(g.dest, sizeof(g.dest), "mx:elsewhere.test");
 	t.taken[2] = queue_relay_cache_take(&g);
 	t.counted = !queue_relay_slot_take(&t.r, t.g.dest);
-	t.evicted = queue_relay_cache_evict(&t.r, t.g.dest);
-	queue_relay_slot_put(&t.r, t.g.dest);   /* the evicted one's */
+	g = t.g;
+	g.policy = &t.other;
+	t.evicted = queue_relay_cache_evict(&g);   /* its slot given back */
 }
 
 /* The session up to the 250 to its end of data. */
@@ -209,6 +213,36 @@ static void test_key(void **state)
 	assert_false(t.taken[2]);
 	assert_true(t.counted);
 	assert_true(t.evicted);
+	assert_int_equal(t.r.n_counts, 0);
+	free(t.r.counts);
+}
+
+/* On the loop: all [queue] connections taken (one, the idle one's), a
+ * group of another destination makes it QUIT and takes its slot. */
+static void probe_total(void *arg)
+{
+	struct queue_relay_group g = t.g;
+
+	(void)arg;
+	t.r.max_sessions = 1;
+	snprintf(g.dest, sizeof(g.dest), "mx:elsewhere.test");
+	assert_true(queue_relay_slot_take(&t.r, g.dest) == false);
+	t.evicted = queue_relay_cache_evict(&g);
+	t.counted = queue_relay_slot_take(&t.r, g.dest);
+	queue_relay_slot_put(&t.r, g.dest);
+}
+
+static void test_evict_for_another(void **state)
+{
+	static const char *const script[] = {
+		DELIVERED, "<QUIT", ">221 bye", "E", NULL,
+	};
+
+	(void)state;
+	cache_run(script, 30, 300, probe_total);
+	assert_true(t.put);
+	assert_true(t.evicted);
+	assert_true(t.counted);   /* the slot it gave back */
 	assert_int_equal(t.r.n_counts, 0);
 	free(t.r.counts);
 }
@@ -262,6 +296,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key),
+		cmocka_unit_test(test_evict_for_another),
 		cmocka_unit_test(test_server_closes),
 		cmocka_unit_test(test_not_kept),
 	};
