@@ -104,6 +104,14 @@ void smtp_client_send_reply(struct smtp_client *c, const struct smtp_client_repl
 		return;
 	}
 	final = c->last_chunk && c->chunks_out == 1;
+	if (!final && r->code != 250 && r->code < 400 && !c->chunk_failed) {
+		/* RFC 3030 2: a chunk but the last is answered 250 or an
+		 * error; a 2xx or 3xx other than that is no verdict on the
+		 * message, which is not all out */
+		smtp_client_abort(c, SMTP_CLIENT_NEXT_NONE, 451, "4.5.0", c->waiting,
+				  "unexpected reply to BDAT: %u %s", r->code, r->text);
+		return;
+	}
 	c->chunks_out--;
 	if (c->chunk_failed) {
 		/* RFC 3030 2: the chunks in the pipeline after a failed one

@@ -675,6 +675,28 @@ static void test_bdat_chunk_refused(void **state)
 	free(p);
 }
 
+/* A chunk but the last answered with a 2xx other than 250: no verdict
+ * (the message is not all out), the recipient deferred. */
+static void test_bdat_odd_reply(void **state)
+{
+	static const char *const script[] = {
+		">220 p", "<EHLO", ">250-p|250 CHUNKING", "<MAIL", ">250 ok", "<RCPT", ">250 ok",
+		"P1", ">251 fine", "E", NULL,
+	};
+	struct peer *p;
+	struct run run;
+	char *want;
+	size_t want_len;
+
+	(void)state;
+	p = big_go(script, false, 1, &run, &want, &want_len);
+	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	assert_string_equal(run.enhanced[0][0], "4.5.0");
+	run_free(&run);
+	free(want);
+	free(p);
+}
+
 static void test_refusals(void **state)
 {
 	/* SIZE, SMTPUTF8, 8BITMIME: nothing is sent, every recipient bounces */
@@ -1381,6 +1403,7 @@ int main(void)
 		cmocka_unit_test(test_bdat),
 		cmocka_unit_test(test_bdat_pipelined),
 		cmocka_unit_test(test_bdat_chunk_refused),
+		cmocka_unit_test(test_bdat_odd_reply),
 		cmocka_unit_test(test_slow_reader),
 		cmocka_unit_test(test_wire_bytes),
 		cmocka_unit_test(test_refusals),
