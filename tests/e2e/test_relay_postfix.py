@@ -363,6 +363,14 @@ def test_unknown_user_at_postfix_bounces(peers):
     a.wait_queue(lambda o: "nobody@p.test" not in o)
 
 
+def no_outbound_session(a):
+    """A holds no outbound connection: each smtp-out session's "connected"
+    line has its "disconnect"."""
+    lines = [l for l in a.servers[-1].stderr_text().splitlines() if " smtp-out " in l]
+    return (sum('msg="connected"' in l for l in lines) ==
+            sum('msg="disconnect"' in l for l in lines))
+
+
 def test_temporary_refusal_stays_queued_until_flushed(peers):
     """Postfix answers 451 at RCPT: deferred with that answer; the
     access entry removed (and Postfix reloaded), `tern queue flush`
@@ -379,6 +387,9 @@ def test_temporary_refusal_stays_queued_until_flushed(peers):
         write(postfix, "access", "")
         postfix.run(POSTFIX, "reload")
     assert th.wait_for(lambda: smtp_answers(POSTFIX_IP, LATER)), postfix.maillog()[-3000:]
+    # the connection A keeps idle ([queue] connection_cache_time) goes to
+    # an smtpd of before the reload, which still refuses: its end first
+    assert th.wait_for(lambda: no_outbound_session(a))
     assert a.cmd("queue", "flush").stdout == \
         "flushed the queue: 1 deferred recipient to try now\n"
     maildir(postfix, LATER, mark)
