@@ -138,10 +138,11 @@ def relay():
     assert not problems, "\n".join(problems)
 
 
-def submit(a, mark, to, sender=ALICE):
+def submit(a, mark, to, sender=ALICE, body=""):
     msg = ("From: <%s>\r\nTo: %s\r\nSubject: %s\r\n"
            "Message-ID: <%s@a.test>\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n\r\n"
-           "Hello from A.\r\n.a leading dot\r\n" % (sender, ", ".join(to), mark, mark)).encode()
+           "Hello from A.\r\n.a leading dot\r\n%s"
+           % (sender, ", ".join(to), mark, mark, body)).encode()
     s = th.smtp_submission(a.submission_port, sender, th.PASSWORD)
     try:
         s.sendmail(sender, to, msg)
@@ -181,10 +182,14 @@ def test_stream_over_one_connection(relay):
     a_log, b_log = a.servers[-1], b.servers[-1]
     reused = a_log.stderr_text().count("connection=reused")
     sessions = b_log.stderr_text().count("remote=127.0.0.2 msg=\"connect\"")
-    for _ in range(3):
+    # the second one in six BDAT chunks, pipelined (B offers PIPELINING)
+    big = "".join("%06d %s\r\n" % (i, "x" * 70) for i in range(9000))
+    for i in range(3):
         mark = "r-" + uuid.uuid4().hex[:12]
-        submit(a, mark, [BOB])
-        delivered(b, mark, BOB, th.PASSWORD)
+        submit(a, mark, [BOB], body=big if i == 1 else "")
+        stored, = delivered(b, mark, BOB, th.PASSWORD)
+        if i == 1:
+            assert stored.endswith(big.encode()), stored[-200:]
     a.wait_queue(lambda o: o.startswith("the queue is empty"))
     log = a_log.stderr_text()
     # the first may go over the connection of the test before, or a new one
