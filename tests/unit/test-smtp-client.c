@@ -577,6 +577,14 @@ static struct peer *big_go(const char *const *script, bool dots, size_t n_msgs, 
 	return p;
 }
 
+/* After big_go's checks. */
+static void big_free(struct peer *p, struct run *run, char *want)
+{
+	run_free(run);
+	free(want);
+	free(p);
+}
+
 static void test_large(void **state)
 {
 	/* 700 KB: many pieces read in jobs; DATA waits for the output to
@@ -599,17 +607,13 @@ static void test_large(void **state)
 	assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
 	assert_int_equal(p->data_len, want_len + 3);
 	assert_memory_equal(p->data, want, want_len);
-	run_free(&run);
-	free(want);
-	free(p);
+	big_free(p, &run, want);
 
 	p = big_go(bdat, false, 1, &run, &want, &want_len);
 	assert_int_equal(run.status[0][0], SMTP_CLIENT_DELIVERED);
 	assert_int_equal(p->data_len, want_len);
 	assert_memory_equal(p->data, want, want_len);
-	run_free(&run);
-	free(want);
-	free(p);
+	big_free(p, &run, want);
 }
 
 /* Under PIPELINING the chunks go out without waiting for their replies,
@@ -636,9 +640,7 @@ static void test_bdat_pipelined(void **state)
 	assert_int_equal(p->chunks, 6);
 	assert_int_equal(p->data_len, want_len);
 	assert_memory_equal(p->data, want, want_len);
-	run_free(&run);
-	free(want);
-	free(p);
+	big_free(p, &run, want);
 }
 
 /* A chunk refused mid-stream (RFC 3030 2): no chunk more is sent, the
@@ -670,9 +672,7 @@ static void test_bdat_chunk_refused(void **state)
 	assert_int_equal(run.status[1][0], SMTP_CLIENT_BOUNCED);
 	assert_string_equal(run.enhanced[1][0], "5.6.0");
 	assert_int_equal(p->chunks, 4 + 6);
-	run_free(&run);
-	free(want);
-	free(p);
+	big_free(p, &run, want);
 }
 
 /* A chunk but the last answered with a 2xx other than 250: no verdict
@@ -692,9 +692,7 @@ static void test_bdat_odd_reply(void **state)
 	p = big_go(script, false, 1, &run, &want, &want_len);
 	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
 	assert_string_equal(run.enhanced[0][0], "4.5.0");
-	run_free(&run);
-	free(want);
-	free(p);
+	big_free(p, &run, want);
 }
 
 static void test_refusals(void **state)
