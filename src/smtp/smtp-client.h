@@ -14,10 +14,13 @@
  * checks against what the server announced (SIZE, SMTPUTF8, 8BITMIME),
  * MAIL and the RCPTs (batched under PIPELINING, RFC 2920 3.1, with at
  * most SMTP_CLIENT_PIPELINE_MAX commands unanswered), DATA or BDAT
- * (CHUNKING) with the message normalised to CRLF and dot-stuffed for
- * DATA (smtp-client-body.h), the DSN parameters only to a server that
- * offers DSN; RSET before each further transaction; QUIT at the end,
- * a close without its reply being fine.
+ * (CHUNKING; its chunks pipelined too under PIPELINING, RFC 3030 4.2)
+ * with the message normalised to CRLF and dot-stuffed for DATA
+ * (smtp-client-data.h), the DSN parameters only to a server that offers
+ * DSN; RSET before each further transaction, which may come at once
+ * (smtp_client_next) or after the connection waited idle
+ * (smtp_client_park); QUIT at the end, a close without its reply being
+ * fine.
  *
  * Every recipient of a message gets exactly one result: delivered (a 2xx
  * to the end of data), deferred (4xx, the connection lost or timed out
@@ -32,7 +35,9 @@
  *
  * Timeouts are [smtp] client_*_timeout (RFC 5321 4.5.3.2), each for the
  * whole of a reply (a server that trickles a reply byte by byte runs
- * out), the block timeout for the message going out; a server's reply is
+ * out), the block timeout for the message going out, and a deadline for
+ * the whole data phase that grows with the message's size ([smtp]
+ * client_min_data_rate); a server's reply is
  * bounded (smtp-client-reply.h), so a server that sends nonsense, endless
  * lines or a slow trickle costs one connection and bounded memory and
  * ends in a deferral.
