@@ -31,6 +31,8 @@
  *   "Z"      write garbage forever (until the client closes)
  *   "L"      write one endless line (until the client closes)
  *   "H"      stop reading: hold the connection 4 s, then close */
+#define PEER_IN_MAX (1 << 20)
+
 struct peer {
 	int lfd;
 	uint16_t port;
@@ -38,6 +40,7 @@ struct peer {
 	pthread_t thread;
 	char data[1 << 20];          /* what arrived as the message */
 	size_t data_len;
+	char in[PEER_IN_MAX];        /* what the client sent, not read yet */
 	char lines[8192];            /* the client's command lines, joined by '|' */
 	unsigned chunks;             /* BDAT chunks read */
 	bool ok;                     /* the script ran to its end */
@@ -107,7 +110,7 @@ static int peer_line(struct peer *p, int fd, char *in, size_t *len, char *line, 
 static void *peer_run(void *arg)
 {
 	struct peer *p = arg;
-	static char in[1 << 20];
+	char *in = p->in;
 	size_t len = 0;
 	char line[4096];
 	size_t start;
@@ -155,7 +158,7 @@ static void *peer_run(void *arg)
 				    (got >= 5 &&
 				     memcmp(p->data + p->data_len - 5, "\r\n.\r\n", 5) == 0))
 					break;
-				if (peer_read(p, fd, in, &len, sizeof(in)) < 0)
+				if (peer_read(p, fd, in, &len, PEER_IN_MAX) < 0)
 					goto out;
 			}
 			break;
@@ -171,7 +174,7 @@ static void *peer_run(void *arg)
 					goto out;
 				}
 				while (len < size)
-					if (peer_read(p, fd, in, &len, sizeof(in)) < 0)
+					if (peer_read(p, fd, in, &len, PEER_IN_MAX) < 0)
 						goto out;
 				if (p->data_len + size <= sizeof(p->data)) {
 					memcpy(p->data + p->data_len, in, size);
@@ -205,12 +208,10 @@ static void *peer_run(void *arg)
 slow_end:
 			break;
 		case 'X':
-			close(fd);
-			fd = -1;
 			p->ok = true;
-			return NULL;
+			goto out;
 		case 'E':
-			while (peer_read(p, fd, in, &len, sizeof(in)) == 0)
+			while (peer_read(p, fd, in, &len, PEER_IN_MAX) == 0)
 				len = 0;
 			break;
 		case 'H':
@@ -252,6 +253,19 @@ static void peer_start(struct peer *p, const char *const *script)
 	assert_int_equal(listen(p->lfd, 4), 0);
 	assert_int_equal(getsockname(p->lfd, (struct sockaddr *)&sin, &slen), 0);
 	p->port = ntohs(sin.sin_port);
+	assert_int_equal(pthread_create(&p->thread, NULL, peer_run, p), 0);
+}
+
+/* A second session on the listening socket of `on` (started, not
+ * finished): the next connection to on->port runs `script`. */
+static __attribute__((unused)) void peer_next(struct peer *p, const struct peer *on,
+					      const char *const *script)
+{
+	memset(p, 0, sizeof(*p));
+	p->script = script;
+	p->lfd = dup(on->lfd);
+	p->port = on->port;
+	assert_true(p->lfd >= 0);
 	assert_int_equal(pthread_create(&p->thread, NULL, peer_run, p), 0);
 }
 
