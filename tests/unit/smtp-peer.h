@@ -1,7 +1,8 @@
 /* smtp-peer - a scripted SMTP server for the client's unit tests: a
  * thread on a real loopback socket that reads the client's lines and
  * writes the replies the script gives (test-smtp-client.c,
- * test-queue-relay-cache.c). Include it after <cmocka.h>. */
+ * test-queue-relay-cache.c, test-queue-relay.c). Include it after
+ * <cmocka.h>. */
 #ifndef TERN_TESTS_SMTP_PEER_H
 #define TERN_TESTS_SMTP_PEER_H
 

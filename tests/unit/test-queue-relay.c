@@ -9,7 +9,12 @@
  * the reply alone, and its Remote-MTA; 8-bit
  * content as the queue sees it, to servers with and without 8BITMIME;
  * a failed STARTTLS handshake under "may" followed by a plain retry;
- * a server that never greets holding only its own destination. */
+ * a server that never greets holding only its own destination. A
+ * message sent after the previous one was delivered going over the
+ * connection kept idle ([queue] connection_cache_time: RSET, no new
+ * connect); when the server has dropped it meanwhile (a 421 to RSET),
+ * going at once over a new one, delivered, not deferred (its retry would
+ * be 300 s away). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -24,6 +29,7 @@
 #include "core/listener.h"
 #include "core/log.h"
 #include "queue-harness.h"
+#include "smtp-peer.h"
 
 /* ---- the server: one session, one message, its MAIL and RCPT kept ---- */
 
@@ -174,7 +180,6 @@ static void *t_core_run(void *arg)
 	return NULL;
 }
 
-/* The queue with p as its relayhost, plain SMTP. */
 /* The core, the queue and its relay running on r's data folder. */
 static void t_relay_run(struct t_relay *r)
 {
@@ -196,13 +201,23 @@ static void t_relay_start_with(struct t_relay *r, const char *extra)
 	t_relay_run(r);
 }
 
+/* The queue with 127.0.0.1:port as its relayhost, TLS `tls`, an idle
+ * connection kept for `cache_time` seconds. */
+static void t_relay_start_to(struct t_relay *r, uint16_t port, const char *tls,
+			     unsigned cache_time)
+{
+	char extra[192];
+
+	snprintf(extra, sizeof(extra), "[queue]\nrelayhost = 127.0.0.1:%u\nrelayhost_tls = %s\n"
+		 "connection_cache_time = %u\n", (unsigned)port, tls, cache_time);
+	t_relay_start_with(r, extra);
+}
+
+/* The queue with p as its relayhost: no idle connection kept, so that
+ * each session ends with QUIT at once (p's session waits for it). */
 static void t_relay_start(struct t_relay *r, const struct t_peer *p)
 {
-	char extra[128];
-
-	snprintf(extra, sizeof(extra), "[queue]\nrelayhost = 127.0.0.1:%u\nrelayhost_tls = %s\n",
-		 (unsigned)p->port, p->tls_breaks ? "may" : "none");
-	t_relay_start_with(r, extra);
+	t_relay_start_to(r, p->port, p->tls_breaks ? "may" : "none", 0);
 }
 
 /* The server stopped and started again on the same data folder. */
@@ -480,6 +495,67 @@ static void test_hung_server_holds_only_its_destination(void **state)
 	close(hung);
 }
 
+/* ---- connections reused between messages, against smtp-peer.h's peer ---- */
+
+/* A message to a remote address, until the queue has finished `n`. */
+static void t_send(struct t_relay *r, const char *body, uint64_t n)
+{
+	const struct queue_rcpt rcpt = { .address = "friend@remote.example", .local = false };
+	const struct queue_envelope env = QH_ENVELOPE(&rcpt, 1);
+
+	assert_int_equal(qh_send(r->h.queue, &env, body, NULL), QUEUE_OK);
+	assert_true(qh_wait_finished(&r->h, n));
+}
+
+#define SESSION ">220 p", "<EHLO", ">250 p", "<MAIL", ">250 ok", "<RCPT", ">250 ok", \
+		"<DATA", ">354 go", "D"
+
+static void test_idle_reused(void **state)
+{
+	static const char *const script[] = {
+		SESSION, ">250 one", "<RSET", ">250 ok", "<MAIL", ">250 ok", "<RCPT", ">250 ok",
+		"<DATA", ">354 go", "D", ">250 two", "E", NULL,
+	};
+	struct peer *p = malloc(sizeof(*p));
+	struct t_relay r;
+
+	(void)state;
+	assert_non_null(p);
+	peer_start(p, script);
+	t_relay_start_to(&r, p->port, "none", 30);
+	t_send(&r, "Subject: one\r\n\r\nfirst\r\n", 1);
+	t_send(&r, "Subject: two\r\n\r\nsecond\r\n", 2);
+	t_relay_stop(&r);   /* the idle connection QUITs */
+	peer_finish(p);
+	assert_non_null(strstr(p->data, "first"));
+	assert_non_null(strstr(p->data, "second"));
+	free(p);
+}
+
+static void test_dropped_fresh(void **state)
+{
+	static const char *const first[] = {
+		SESSION, ">250 one", "<RSET", ">421 4.4.2 idle too long", "X", NULL,
+	};
+	static const char *const fresh[] = { SESSION, ">250 two", "E", NULL };
+	struct peer *p = malloc(2 * sizeof(*p));
+	struct t_relay r;
+
+	(void)state;
+	assert_non_null(p);
+	peer_start(&p[0], first);
+	peer_next(&p[1], &p[0], fresh);
+	t_relay_start_to(&r, p[0].port, "none", 30);
+	t_send(&r, "Subject: one\r\n\r\nfirst\r\n", 1);
+	t_send(&r, "Subject: two\r\n\r\nsecond\r\n", 2);
+	t_relay_stop(&r);
+	peer_finish(&p[0]);
+	peer_finish(&p[1]);
+	assert_non_null(strstr(p[0].data, "first"));
+	assert_non_null(strstr(p[1].data, "second"));
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -490,6 +566,8 @@ int main(void)
 		cmocka_unit_test(test_eightbit_is_the_content),
 		cmocka_unit_test(test_failed_starttls_goes_plain),
 		cmocka_unit_test(test_hung_server_holds_only_its_destination),
+		cmocka_unit_test(test_idle_reused),
+		cmocka_unit_test(test_dropped_fresh),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR + 1);
