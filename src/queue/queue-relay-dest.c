@@ -245,8 +245,13 @@ static void queue_relay_dest_prepare(struct queue_relay_group *g)
 
 static void queue_relay_dest_try(struct queue_relay_group *g)
 {
+	struct queue_relay *r = g->m->r;
+
 	queue_relay_dest_prepare(g);
-	smtp_client_start(g->m->r->loop, &g->target, &g->msg);
+	g->target.closed = queue_relay_conn_closed;
+	g->target.arg = r;
+	r->conns++;
+	smtp_client_start(r->loop, &g->target, &g->msg);
 }
 
 static void queue_relay_dest_add(struct queue_relay_group *g, const struct dns_addr *a,

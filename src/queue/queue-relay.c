@@ -57,7 +57,8 @@ bool queue_relay_slot_take(struct queue_relay *r, const char *dest)
 {
 	struct queue_relay_count *c;
 
-	if (r->sessions >= r->max_sessions || queue_relay_dest_full(r, dest))
+	if (r->sessions >= r->max_sessions || r->conns >= r->max_sessions ||
+	    queue_relay_dest_full(r, dest))
 		return false;
 	if ((c = queue_relay_count_find(r, dest)) == NULL) {
 		r->counts = realloc(r->counts, (r->n_counts + 1) * sizeof(*r->counts));
@@ -95,7 +96,7 @@ void queue_relay_park(struct queue_relay *r, struct queue_relay_group *g)
 
 struct queue_relay_group *queue_relay_parked_next(struct queue_relay *r, const char *freeing)
 {
-	if (freeing == NULL && r->sessions >= r->max_sessions)
+	if (freeing == NULL && (r->sessions >= r->max_sessions || r->conns >= r->max_sessions))
 		return NULL;
 	for (struct queue_relay_group *g = r->parked; g != NULL; g = g->park_next)
 		if ((freeing != NULL && strcmp(g->dest, freeing) == 0) ||
@@ -104,16 +105,29 @@ struct queue_relay_group *queue_relay_parked_next(struct queue_relay *r, const c
 	return NULL;
 }
 
-void queue_relay_slot_release(struct queue_relay *r, const char *dest)
+/* A slot may be free now: the oldest group that can take it gets it. */
+static void queue_relay_slot_offer(struct queue_relay *r)
 {
 	struct queue_relay_group *next;
 
-	queue_relay_slot_put(r, dest);
-	/* the slot goes to the oldest group that can take it */
 	if (!r->stopping && (next = queue_relay_parked_next(r, NULL)) != NULL) {
 		queue_relay_unpark(r, next);
 		queue_relay_group_unpark(next);
 	}
+}
+
+void queue_relay_slot_release(struct queue_relay *r, const char *dest)
+{
+	queue_relay_slot_put(r, dest);
+	queue_relay_slot_offer(r);
+}
+
+void queue_relay_conn_closed(void *arg)
+{
+	struct queue_relay *r = arg;
+
+	r->conns--;
+	queue_relay_slot_offer(r);
 }
 
 void queue_relay_unpark(struct queue_relay *r, struct queue_relay_group *g)

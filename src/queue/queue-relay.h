@@ -118,6 +118,10 @@ struct queue_relay {
 	size_t n_inflight;
 	struct queue_relay_group *parked;  /* groups waiting for a slot, oldest first */
 	unsigned sessions;           /* slots taken, of all destinations */
+	/* connections open (from smtp_client_start to its closed): a
+	 * session whose slot went on may still be saying QUIT, and a new
+	 * one waits for it, so that [queue] connections bounds sockets */
+	unsigned conns;
 	unsigned max_sessions;       /* [queue] connections, fitted to the descriptors */
 	struct queue_relay_idle *idle;     /* idle connections (queue-relay-cache.c), newest first */
 	size_t n_idle;
@@ -148,12 +152,15 @@ bool queue_relay_group_reuse(struct queue_relay_group *g, struct smtp_client *cl
 /* queue-relay.c */
 void queue_relay_group_done(struct queue_relay_group *g);
 /* Take a connection slot of the destination (false: it is at [queue]
- * destination_concurrency, or all are at [queue] connections), give it
+ * destination_concurrency, or all are at [queue] connections, slots or
+ * open connections), give it
  * back; release: give it back and hand it to the oldest parked group
  * that can take it. */
 bool queue_relay_slot_take(struct queue_relay *r, const char *dest);
 void queue_relay_slot_put(struct queue_relay *r, const char *dest);
 void queue_relay_slot_release(struct queue_relay *r, const char *dest);
+/* smtp_client_target.closed of every connection (arg: the relay). */
+void queue_relay_conn_closed(void *arg);
 /* The destination is at [queue] destination_concurrency. */
 bool queue_relay_dest_full(struct queue_relay *r, const char *dest);
 /* Park a group until it can have a slot. */

@@ -35,13 +35,15 @@ class Greylister(socketserver.StreamRequestHandler):
     """An SMTP server that takes no recipient: 451 4.7.1 to every RCPT."""
 
     def handle(self):
-        self.server.sessions += 1
         self.wfile.write(b"220 far.test ESMTP\r\n")
         for line in self.rfile:
             verb = line[:4].upper()
             if verb in (b"EHLO", b"HELO"):
                 self.wfile.write(b"250 far.test\r\n")
             elif verb in (b"MAIL", b"RSET", b"NOOP"):
+                # a try is a MAIL: tern may make the next one over the
+                # same connection ([queue] connection_cache_time)
+                self.server.mails += verb == b"MAIL"
                 self.wfile.write(b"250 2.0.0 ok\r\n")
             elif verb == b"RCPT":
                 self.wfile.write(b"451 4.7.1 greylisted, come back later\r\n")
@@ -55,7 +57,7 @@ class Greylister(socketserver.StreamRequestHandler):
 class Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
-    sessions = 0
+    mails = 0
 
 
 def closed_port():
@@ -144,7 +146,7 @@ def parts(report):
 def test_delay_warning_then_expiry_with_the_last_reply(srv):
     mark = marker()
     to = "%s@far.test" % mark
-    before = srv.far.sessions
+    before = srv.far.mails
     send(srv, th.USER, [(to, ["NOTIFY=DELAY,FAILURE", "ORCPT=rfc822;%s" % to.upper()])], mark,
          mail_options=["RET=HDRS", "ENVID=E-" + mark])
     delayed, failed = reports(srv, mark, 2)
@@ -172,7 +174,7 @@ def test_delay_warning_then_expiry_with_the_last_reply(srv):
     assert returned.get_content_type() == "text/rfc822-headers"
     assert mark in returned.get_payload() and "the body" not in returned.get_payload()
     # it was tried again and again until the lifetime ended
-    assert srv.far.sessions - before >= 3
+    assert srv.far.mails - before >= 3
 
 
 def test_expiry_without_an_answer_never_and_null_sender(srv):
