@@ -45,6 +45,8 @@ struct peer {
 	char lines[8192];            /* the client's command lines, joined by '|' */
 	unsigned chunks;             /* BDAT chunks read */
 	bool ok;                     /* the script ran to its end */
+	const struct peer *after;    /* accept only once this one's session is over */
+	bool over;                   /* this one's session is over (atomic) */
 	char failure[256];
 };
 
@@ -116,9 +118,11 @@ static void *peer_run(void *arg)
 	char line[4096];
 	size_t start;
 	struct timeval tv = { .tv_sec = 10 };
-	int fd = accept(p->lfd, NULL, NULL);
+	int fd;
 
-	if (fd < 0)
+	while (p->after != NULL && !__atomic_load_n(&p->after->over, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	if ((fd = accept(p->lfd, NULL, NULL)) < 0)
 		return NULL;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	for (const char *const *step = p->script; *step != NULL; step++) {
@@ -238,6 +242,7 @@ slow_end:
 out:
 	if (fd >= 0)
 		close(fd);
+	__atomic_store_n(&p->over, true, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -258,7 +263,8 @@ static void peer_start(struct peer *p, const char *const *script)
 }
 
 /* A second session on the listening socket of `on` (started, not
- * finished): the next connection to on->port runs `script`. */
+ * finished): the next connection to on->port after on's session runs
+ * `script`. */
 static __attribute__((unused)) void peer_next(struct peer *p, const struct peer *on,
 					      const char *const *script)
 {
@@ -266,6 +272,7 @@ static __attribute__((unused)) void peer_next(struct peer *p, const struct peer 
 	p->script = script;
 	p->lfd = dup(on->lfd);
 	p->port = on->port;
+	p->after = on;
 	assert_true(p->lfd >= 0);
 	assert_int_equal(pthread_create(&p->thread, NULL, peer_run, p), 0);
 }
