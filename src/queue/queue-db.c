@@ -359,7 +359,7 @@ enum db_result queue_db_undelivered(struct queue_db *qdb, const char *id, unsign
 }
 
 enum db_result queue_db_due(struct queue_db *qdb, bool local, int64_t now, size_t limit,
-			    void (*cb)(void *ctx, const struct queue_db_due *due), void *ctx,
+			    bool (*cb)(void *ctx, const struct queue_db_due *due), void *ctx,
 			    size_t *n_r)
 {
 	static const char *const sql[] = {
@@ -377,7 +377,8 @@ enum db_result queue_db_due(struct queue_db *qdb, bool local, int64_t now, size_
 		return r;
 	sqlite3_bind_int(op.stmt[0], 1, local);
 	sqlite3_bind_int64(op.stmt[0], 2, now);
-	sqlite3_bind_int64(op.stmt[0], 3, (sqlite3_int64)limit);
+	/* LIMIT -1: none */
+	sqlite3_bind_int64(op.stmt[0], 3, limit > 0 ? (sqlite3_int64)limit : -1);
 	while ((r = db_step(qdb->db, op.stmt[0], "find due recipients")) == DB_ROW) {
 		struct queue_db_due due = {
 			.id = (const char *)sqlite3_column_text(op.stmt[0], 0),
@@ -389,8 +390,11 @@ enum db_result queue_db_due(struct queue_db *qdb, bool local, int64_t now, size_
 		};
 
 		if (due.id != NULL && due.address != NULL) {
-			cb(ctx, &due);
 			(*n_r)++;
+			if (!cb(ctx, &due)) {
+				r = DB_OK;
+				break;
+			}
 		}
 	}
 	return queue_db_op_end(&op, r);

@@ -85,12 +85,13 @@ static void queue_worker_retry_at(struct queue_worker *w, int64_t when)
 
 /* --- jobs -------------------------------------------------------------- */
 
-static void queue_scan_add(void *ctx, const struct queue_db_due *due)
+static bool queue_scan_add(void *ctx, const struct queue_db_due *due)
 {
 	struct queue_worker *w = ctx;
 
 	queue_active_add(w->active, due->id, due->size, due->arrival, due->idx, due->address,
 			 due->notify);
+	return true;
 }
 
 static void queue_scan(struct queue_worker *w)
