@@ -293,7 +293,10 @@ enum db_result queue_db_record(struct queue_db *qdb, const struct queue_db_resul
 	static const char *const sql[] = {
 		"UPDATE rcpts SET state = 'delivered', last_error = NULL, attempts = attempts + 1"
 		" WHERE msg_id = ? AND idx = ?",
-		"UPDATE rcpts SET state = CASE state WHEN 'held' THEN 'held' ELSE ?3 END,"
+		/* held during its try: a deferral keeps it held, a failure
+		 * (reported next) ends it */
+		"UPDATE rcpts SET state = CASE WHEN state = 'held' AND ?3 = 'deferred' THEN 'held'"
+		" ELSE ?3 END,"
 		" attempts = attempts + 1, next_try = ?4, last_error = ?5, status = ?6,"
 		" remote_mta = ?7, remote = ?8 WHERE msg_id = ?1 AND idx = ?2",
 		"SELECT attempts FROM rcpts WHERE msg_id = ? AND idx = ?",

@@ -105,12 +105,14 @@ class Dns:
 
 class Receiver:
     """An SMTP server on (ip, 25), one thread per connection. script
-    (changed at any time) maps a stage ("greeting") to "hang"; other
-    stages get a good reply. The messages it accepted are in .messages as
+    (changed at any time) maps a stage ("greeting", "rcpt") to "hang", or
+    to (event, reply): the reply once the event is set (.waiting is set
+    when a session waits so); other stages get a good reply. The messages it accepted are in .messages as
     (envelope recipients, body)."""
 
     def __init__(self, ip):
         self.script = {}
+        self.waiting = threading.Event()
         self.messages = []
         self.lock = threading.Lock()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -131,7 +133,14 @@ class Receiver:
             threading.Thread(target=self._session, args=(c,), daemon=True).start()
 
     def _reply(self, c, stage, good):
-        if self.script.get(stage) == "hang":
+        act = self.script.get(stage)
+        if isinstance(act, tuple):
+            # (event, reply): the reply once the test sets the event
+            self.waiting.set()
+            act[0].wait(30)
+            c.sendall(act[1])
+            return True
+        if act == "hang":
             # until tern gives up (its timeouts are short here)
             c.settimeout(60)
             try:
@@ -160,7 +169,7 @@ class Receiver:
                     c.sendall(b"250 ok\r\n")
                 elif verb == b"RCPT":
                     rcpts.append(line.split(b":", 1)[1].strip())
-                    c.sendall(b"250 ok\r\n")
+                    self._reply(c, "rcpt", b"250 ok\r\n")
                 elif verb == b"DATA":
                     c.sendall(b"354 go\r\n")
                     body = b""
@@ -286,3 +295,31 @@ def test_slow_destination_backlog(lab):
     assert th.wait_for(lambda: hostile.count(backlog) >= 300, timeout=30), hostile.count(backlog)
     a.wait_queue(lambda o: o.startswith("the queue is empty"))
     assert hostile.count(backlog) == 300
+
+
+def reports(a, needle):
+    """The DSNs in Alice's INBOX about the message marked `needle`."""
+    return [m for copies in th.inbox_by_message_id(a.pop3_port, ALICE, th.PASSWORD).values()
+            for m in copies if b"multipart/report" in m and needle.encode() in m]
+
+
+def test_hold_during_a_try_that_fails(lab):
+    """`tern queue hold` while the recipient's RCPT waits, then 550: the
+    failure is final and reported once, and the message leaves the
+    queue (it stayed held, reported as failed, to be tried again at a
+    release: delivered after the sender was told it failed)."""
+    a, hostile, _, _ = lab
+    go = threading.Event()
+    hostile.waiting.clear()
+    hostile.script = {"rcpt": (go, b"550 5.1.1 no such user\r\n")}
+    m = mark()
+    submit(a, ["held@d21.test"], [m])
+    assert hostile.waiting.wait(10)
+    ident, = th.queue_entries(a.queue_list())
+    assert a.cmd("queue", "hold", ident).stdout == "held %s: 1 recipient\n" % ident
+    go.set()
+    a.wait_queue(lambda o: o.startswith("the queue is empty"))
+    assert th.wait_for(lambda: len(reports(a, m)) == 1)
+    report, = reports(a, m)
+    assert b"Action: failed" in report and b"Status: 5.1.1" in report, report
+    hostile.script = {}
