@@ -4,6 +4,7 @@
 #include "queue/queue-db.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,9 +16,19 @@
  * `tern queue list` share the file. */
 #define QUEUE_DB_BUSY_TIMEOUT_MS 30000
 
+/* Messages whose rows a delete could not remove (queue.db could not be
+ * written: a full disk) once their files were gone: every later delete
+ * and scan tries them again first, so that they leave the queue once
+ * there is room, not at the next start's rebuild (nothing else ends a
+ * message whose recipients are all done with). At most this many are
+ * remembered. */
+#define QUEUE_DB_UNDELETED_MAX 4096
+
 struct queue_db {
 	struct db *db;
 	pthread_mutex_t lock;
+	char (*undeleted)[QUEUE_ID_LEN + 1];  /* under lock */
+	size_t n_undeleted;
 };
 
 static const char *const queue_state_names[] = {
@@ -123,6 +134,7 @@ void queue_db_close(struct queue_db **qdbp)
 	*qdbp = NULL;
 	db_close(&qdb->db);
 	pthread_mutex_destroy(&qdb->lock);
+	free(qdb->undeleted);
 	free(qdb);
 }
 
@@ -272,7 +284,7 @@ enum db_result queue_db_exists(struct queue_db *qdb, const char *id, bool *found
 	return open ? queue_db_op_end(&op, r == DB_ROW ? DB_OK : r) : r;
 }
 
-enum db_result queue_db_delete(struct queue_db *qdb, const char *id, bool *found_r)
+static enum db_result queue_db_delete_one(struct queue_db *qdb, const char *id, bool *found_r)
 {
 	struct queue_db_op op;
 	bool open;
@@ -281,7 +293,41 @@ enum db_result queue_db_delete(struct queue_db *qdb, const char *id, bool *found
 
 	if (found_r != NULL)
 		*found_r = r == DB_OK && db_changes(qdb->db) > 0;
-	return open ? queue_db_op_end(&op, r) : r;
+	r = open ? queue_db_op_end(&op, r) : r;
+	if (r != DB_OK) {
+		pthread_mutex_lock(&qdb->lock);
+		if (qdb->n_undeleted < QUEUE_DB_UNDELETED_MAX) {
+			qdb->undeleted = realloc(qdb->undeleted,
+						 (qdb->n_undeleted + 1) * sizeof(*qdb->undeleted));
+			if (qdb->undeleted == NULL)
+				abort();
+			snprintf(qdb->undeleted[qdb->n_undeleted++], QUEUE_ID_LEN + 1, "%s", id);
+		}
+		pthread_mutex_unlock(&qdb->lock);
+	}
+	return r;
+}
+
+void queue_db_delete_again(struct queue_db *qdb)
+{
+	char (*left)[QUEUE_ID_LEN + 1];
+	size_t n;
+
+	pthread_mutex_lock(&qdb->lock);
+	left = qdb->undeleted;
+	n = qdb->n_undeleted;
+	qdb->undeleted = NULL;
+	qdb->n_undeleted = 0;
+	pthread_mutex_unlock(&qdb->lock);
+	for (size_t i = 0; i < n; i++)
+		(void)queue_db_delete_one(qdb, left[i], NULL);
+	free(left);
+}
+
+enum db_result queue_db_delete(struct queue_db *qdb, const char *id, bool *found_r)
+{
+	queue_db_delete_again(qdb);
+	return queue_db_delete_one(qdb, id, found_r);
 }
 
 /* --- delivery ---------------------------------------------------------- */

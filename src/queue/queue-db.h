@@ -36,8 +36,11 @@ enum db_result queue_db_ids(struct queue_db *qdb, void (*cb)(void *ctx, const ch
 /* Whether the index has the message. */
 enum db_result queue_db_exists(struct queue_db *qdb, const char *id, bool *found_r);
 /* Delete a message and its recipients (no row: DB_OK). *found_r (may be
- * NULL) says whether there was one. */
+ * NULL) says whether there was one. One that fails (a full disk) is
+ * tried again at the next delete or queue_db_delete_again (the scans
+ * call it). */
 enum db_result queue_db_delete(struct queue_db *qdb, const char *id, bool *found_r);
+void queue_db_delete_again(struct queue_db *qdb);
 
 /* What became of one recipient's try. */
 struct queue_db_result {

@@ -439,6 +439,7 @@ static void queue_relay_scan_work(void *arg)
 	unsigned unreported = queue_report_unreported(
 		q, false, INT64_MAX, (const char (*)[QUEUE_ID_LEN + 1])s->skip, s->n_skip);
 
+	queue_db_delete_again(q->db);
 	/* past the recipients it leaves (in flight, or without room): a
 	 * batch of those it takes */
 	if (queue_db_due(q->db, false, now, 0, queue_relay_scan_add, s, &n) != DB_OK ||

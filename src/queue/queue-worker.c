@@ -106,6 +106,7 @@ static void queue_scan(struct queue_worker *w)
 	queue_active_unlock(w->active);
 	if (started != 0)
 		(void)queue_report_unreported(w->q, true, started, NULL, 0);
+	queue_db_delete_again(w->q->db);
 
 	queue_active_lock(w->active);
 	r = queue_db_due(w->q->db, true, now, QUEUE_SCAN_BATCH, queue_scan_add, w, &n);

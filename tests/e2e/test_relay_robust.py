@@ -194,12 +194,23 @@ class Receiver:
 
 
 @pytest.fixture(scope="module")
-def lab():
-    """(a, hostile receiver, good receiver, dns)."""
+def peers():
+    """(hostile receiver, good receiver, dns)."""
     resolver = Dns()
     for n in range(21, 30):
         resolver.mx("d%d.test" % n, "127.0.0.%d" % n)
     hostile, good = Receiver(HOSTILE), Receiver(GOOD)
+    try:
+        yield hostile, good, resolver
+    finally:
+        hostile.close()
+        good.close()
+        resolver.close()
+
+
+def relay_tern(resolver, extra=None):
+    """A tern serving a.test (alice), routing by MX through resolver,
+    with short SMTP client timeouts and retries; not started."""
     timeouts = {"smtp.client_%s_timeout" % k: "3"
                 for k in ("greeting", "command", "rcpt", "data", "block", "dot")}
     a = th.Tern(dict(timeouts, **{
@@ -207,18 +218,27 @@ def lab():
         "queue.source_address": "127.0.0.20", "queue.retry_first": "1",
         "queue.retry_max": "1", "queue.destination_concurrency": "2",
         "limits.recipients": "2000",
-        "dns.servers": "127.0.0.1:%d" % resolver.port, "dns.timeout": "2"}))
+        "dns.servers": "127.0.0.1:%d" % resolver.port, "dns.timeout": "2"}, **(extra or {})))
+    a.enable_smtp()
+    return a
+
+
+def add_alice(a):
+    a.cmd("domain", "add", "a.test")
+    a.cmd("user", "add", ALICE, input=th.PASSWORD + "\n")
+
+
+@pytest.fixture(scope="module")
+def lab(peers):
+    """(a, hostile receiver, good receiver, dns)."""
+    hostile, good, resolver = peers
+    a = relay_tern(resolver)
     try:
-        a.enable_smtp()
-        a.cmd("domain", "add", "a.test")
-        a.cmd("user", "add", ALICE, input=th.PASSWORD + "\n")
+        add_alice(a)
         a.start()
         yield a, hostile, good, resolver
     finally:
         problems = a.cleanup()
-        hostile.close()
-        good.close()
-        resolver.close()
     assert not problems, "\n".join(problems)
 
 
@@ -323,3 +343,4 @@ def test_hold_during_a_try_that_fails(lab):
     report, = reports(a, m)
     assert b"Action: failed" in report and b"Status: 5.1.1" in report, report
     hostile.script = {}
+
