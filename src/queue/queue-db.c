@@ -82,10 +82,15 @@ static const char queue_schema_v3[] =
 	"ALTER TABLE rcpts ADD COLUMN remote_mta TEXT;"
 	"ALTER TABLE rcpts ADD COLUMN remote INTEGER NOT NULL DEFAULT 0;";
 
+/* v4: messages by arrival, for the relay's scans of what arrived since
+ * its last one (queue_db_due's `since`) */
+static const char queue_schema_v4[] = "CREATE INDEX messages_arrival ON messages(arrival);";
+
 static const struct db_migration queue_migrations[] = {
 	{ .sql = queue_schema_v1 },
 	{ .sql = queue_schema_v2 },
 	{ .sql = queue_schema_v3 },
+	{ .sql = queue_schema_v4 },
 };
 
 enum db_result queue_db_open(const char *folder, struct queue_db **qdb_r, char **error_r)
@@ -407,35 +412,47 @@ enum db_result queue_db_undelivered(struct queue_db *qdb, const char *id, unsign
 	return open ? queue_db_op_end(&op, r == DB_ROW ? DB_OK : r) : r;
 }
 
-enum db_result queue_db_due(struct queue_db *qdb, bool local, int64_t now, size_t limit,
-			    bool (*cb)(void *ctx, const struct queue_db_due *due), void *ctx,
-			    size_t *n_r)
+enum db_result queue_db_due(struct queue_db *qdb, bool local, int64_t now, int64_t since,
+			    size_t limit, bool (*cb)(void *ctx, const struct queue_db_due *due),
+			    void *ctx, size_t *n_r)
 {
 	static const char *const sql[] = {
 		"SELECT r.msg_id, r.idx, r.address, m.size, m.arrival, r.notify FROM rcpts r"
-		" JOIN messages m ON m.id = r.msg_id WHERE r.local = ? AND"
-		" (r.state = 'queued' OR (r.state = 'deferred' AND r.next_try <= ?))"
-		" ORDER BY m.arrival, r.msg_id, r.idx LIMIT ?",
+		" JOIN messages m ON m.id = r.msg_id WHERE r.local = ?1 AND"
+		" (r.state = 'queued' OR (r.state = 'deferred' AND r.next_try <= ?2))"
+		" ORDER BY m.arrival, r.msg_id, r.idx LIMIT ?3",
+		/* since: the messages first (CROSS JOIN keeps that order), by
+		 * their arrival's index, each one's rows by its key (+: not by
+		 * rcpts_due), so that the cost is what arrived since, not the
+		 * whole queue */
+		"SELECT r.msg_id, r.idx, r.address, m.size, m.arrival, r.notify FROM messages m"
+		" CROSS JOIN rcpts r ON r.msg_id = m.id WHERE m.arrival >= ?4 AND +r.local = ?1 AND"
+		" (r.state = 'queued' OR (r.state = 'deferred' AND r.next_try <= ?2))"
+		" ORDER BY m.arrival, r.msg_id, r.idx LIMIT ?3",
 		NULL,
 	};
 	struct queue_db_op op;
+	sqlite3_stmt *st;
 	enum db_result r;
 
 	*n_r = 0;
 	if ((r = queue_db_op_start(&op, qdb, false, sql)) != DB_OK)
 		return r;
-	sqlite3_bind_int(op.stmt[0], 1, local);
-	sqlite3_bind_int64(op.stmt[0], 2, now);
+	st = op.stmt[since > 0 ? 1 : 0];
+	sqlite3_bind_int(st, 1, local);
+	sqlite3_bind_int64(st, 2, now);
 	/* LIMIT -1: none */
-	sqlite3_bind_int64(op.stmt[0], 3, limit > 0 ? (sqlite3_int64)limit : -1);
-	while ((r = db_step(qdb->db, op.stmt[0], "find due recipients")) == DB_ROW) {
+	sqlite3_bind_int64(st, 3, limit > 0 ? (sqlite3_int64)limit : -1);
+	if (since > 0)
+		sqlite3_bind_int64(st, 4, since);
+	while ((r = db_step(qdb->db, st, "find due recipients")) == DB_ROW) {
 		struct queue_db_due due = {
-			.id = (const char *)sqlite3_column_text(op.stmt[0], 0),
-			.idx = (unsigned)sqlite3_column_int(op.stmt[0], 1),
-			.address = (const char *)sqlite3_column_text(op.stmt[0], 2),
-			.size = (uint64_t)sqlite3_column_int64(op.stmt[0], 3),
-			.arrival = sqlite3_column_int64(op.stmt[0], 4),
-			.notify = (unsigned)sqlite3_column_int(op.stmt[0], 5),
+			.id = (const char *)sqlite3_column_text(st, 0),
+			.idx = (unsigned)sqlite3_column_int(st, 1),
+			.address = (const char *)sqlite3_column_text(st, 2),
+			.size = (uint64_t)sqlite3_column_int64(st, 3),
+			.arrival = sqlite3_column_int64(st, 4),
+			.notify = (unsigned)sqlite3_column_int(st, 5),
 		};
 
 		if (due.id != NULL && due.address != NULL) {

@@ -110,11 +110,12 @@ struct queue_db_due {
 	unsigned notify;          /* the recipient's DSN NOTIFY bits (schema 2; 0 before) */
 };
 /* At most `limit` (0: no limit) due recipients that are local (or
- * not), oldest messages first, each given to cb until it returns false;
- * cb may not use qdb. *n_r counts those given. */
-enum db_result queue_db_due(struct queue_db *qdb, bool local, int64_t now, size_t limit,
-			    bool (*cb)(void *ctx, const struct queue_db_due *due), void *ctx,
-			    size_t *n_r);
+ * not), of messages that arrived at `since` or later (0: all), oldest
+ * messages first, each given to cb until it returns false; cb may not
+ * use qdb. *n_r counts those given. */
+enum db_result queue_db_due(struct queue_db *qdb, bool local, int64_t now, int64_t since,
+			    size_t limit, bool (*cb)(void *ctx, const struct queue_db_due *due),
+			    void *ctx, size_t *n_r);
 /* The earliest next_try after now of a deferred recipient that is local
  * (or not), 0 when there is none. */
 enum db_result queue_db_next_try(struct queue_db *qdb, bool local, int64_t now, int64_t *when_r);

@@ -259,6 +259,7 @@ struct queue_relay_scan {
 	bool open_failed;                /* a due message's file did not open */
 	bool starved;                    /* it left mail due for QUEUE_RELAY_INFLIGHT_MAX */
 	bool look_again;                 /* it left recipients a message in flight did not take */
+	int64_t since;                   /* of messages that arrived then or later (0: all) */
 };
 
 /* The groups of one destination in flight at most. */
@@ -442,7 +443,7 @@ static void queue_relay_scan_work(void *arg)
 	queue_db_delete_again(q->db);
 	/* past the recipients it leaves (in flight, or without room): a
 	 * batch of those it takes */
-	if (queue_db_due(q->db, false, now, 0, queue_relay_scan_add, s, &n) != DB_OK ||
+	if (queue_db_due(q->db, false, now, s->since, 0, queue_relay_scan_add, s, &n) != DB_OK ||
 	    queue_db_next_try(q->db, false, now, &s->next_try) != DB_OK)
 		s->next_try = now + 60;
 	for (size_t i = 0; i < s->n_due;) {
@@ -476,6 +477,15 @@ static void queue_relay_arm(struct queue_relay *r, int64_t when)
 }
 
 static void queue_relay_scan_start(struct queue_relay *r);
+
+/* Want a scan of the recipients of messages that arrived at `since` or
+ * later (0: of all); queue_relay_scan_start starts it. */
+static void queue_relay_want(struct queue_relay *r, int64_t since)
+{
+	r->scan_again = true;
+	if (since < r->scan_since)
+		r->scan_since = since;
+}
 
 static void queue_relay_scan_done(void *arg)
 {
@@ -519,14 +529,14 @@ static void queue_relay_scan_done(void *arg)
 		if ((c = queue_relay_count_find(r, s->dests[i].dest)) != NULL)
 			c->starved = true;
 		else
-			r->scan_again = true;
+			queue_relay_want(r, 0);
 	}
 	free(s->dests);
 	r->starved = s->starved;
 	r->look_again = s->look_again;
 	queue_relay_arm(r, s->next_try);
 	if (s->full)
-		r->scan_again = true;
+		queue_relay_want(r, s->since);
 	free(s);
 	if (r->scan_again && !r->stopping)
 		queue_relay_scan_start(r);
@@ -548,6 +558,8 @@ static void queue_relay_scan_start(struct queue_relay *r)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		abort();
 	s->r = r;
+	s->since = r->scan_since;
+	r->scan_since = INT64_MAX;
 	for (struct queue_relay_msg *m = r->inflight; m != NULL; m = m->next)
 		n++;
 	if (n > 0 && ((s->skip = calloc(n, sizeof(*s->skip))) == NULL ||
@@ -698,7 +710,7 @@ static void queue_relay_record_done(void *arg)
 	}
 	if (r->starved && r->n_inflight <= QUEUE_RELAY_INFLIGHT_MAX / 2) {
 		r->starved = false;
-		r->scan_again = true;
+		queue_relay_want(r, 0);
 	}
 	for (size_t i = 0; i < m->n_rcpts; i++)
 		untried |= !m->rcpts[i].tried;
@@ -707,7 +719,9 @@ static void queue_relay_record_done(void *arg)
 	/* recipients left for a destination's free slot, a scan that found
 	 * more than one batch or left recipients of messages in flight:
 	 * look again now */
-	if (untried || r->scan_again || r->look_again)
+	if (untried || r->look_again)
+		queue_relay_want(r, 0);
+	if (r->scan_again)
 		queue_relay_scan_start(r);
 }
 
@@ -723,7 +737,7 @@ void queue_relay_group_done(struct queue_relay_group *g)
 		c->groups--;
 		if (c->starved && c->groups <= queue_relay_dest_max(m->r) / 2) {
 			c->starved = false;
-			m->r->scan_again = true;
+			queue_relay_want(m->r, 0);
 		}
 		queue_relay_count_drop(m->r, c);
 	}
@@ -755,12 +769,23 @@ static void queue_relay_timer_fired(void *arg)
 	struct queue_relay *r = arg;
 
 	r->timer_at = 0;
+	queue_relay_want(r, 0);
 	queue_relay_scan_start(r);
 }
 
 static void queue_relay_kicked(void *arg)
 {
-	queue_relay_scan_start(arg);
+	struct queue_relay *r = arg;
+	int64_t since;
+
+	pthread_mutex_lock(&r->lock);
+	since = r->kick_since;
+	r->kick_since = INT64_MAX;
+	pthread_mutex_unlock(&r->lock);
+	if (since == INT64_MAX)
+		return;
+	queue_relay_want(r, since);
+	queue_relay_scan_start(r);
 }
 
 static void queue_relay_stopped(void *arg)
@@ -791,6 +816,7 @@ static void queue_relay_begin(void *arg)
 		queue_relay_stopped(r);
 		return;
 	}
+	queue_relay_want(r, 0);
 	queue_relay_scan_start(r);
 }
 
@@ -862,20 +888,27 @@ int queue_relay_start(struct queue *q, struct loop *loop, unsigned fds, char **e
 		  r->max_sessions, cfg->queue.connections, fds);
 	r->q = q;
 	r->loop = loop;
+	r->scan_since = INT64_MAX;
+	r->kick_since = INT64_MAX;
 	pthread_mutex_init(&r->lock, NULL);
 	q->relay = r;
 	loop_post(loop, queue_relay_begin, r);
 	return 0;
 }
 
-void queue_relay_kick(struct queue *q)
+void queue_relay_kick(struct queue *q, int64_t since)
 {
 	struct queue_relay *r = q->relay;
+	bool post;
 
 	if (r == NULL)
 		return;
 	pthread_mutex_lock(&r->lock);
-	if (!r->stopping)
+	/* one post for the kicks before the loop takes them */
+	post = r->kick_since == INT64_MAX;
+	if (since < r->kick_since)
+		r->kick_since = since;
+	if (!r->stopping && post)
 		loop_post(r->loop, queue_relay_kicked, r);
 	pthread_mutex_unlock(&r->lock);
 }

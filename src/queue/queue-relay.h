@@ -101,9 +101,11 @@ struct queue_relay {
 	struct loop_timer *timer;
 	int64_t timer_at;            /* what the timer is set for (seconds since the epoch) */
 	struct loop_stop_hook *stop_hook;
-	pthread_mutex_t lock;        /* stopping, for queue_relay_kick */
+	pthread_mutex_t lock;        /* stopping and kick_since, for queue_relay_kick */
 	bool stopping;
+	int64_t kick_since;          /* the kicks' oldest arrival (INT64_MAX: none) */
 	bool scanning, scan_again;
+	int64_t scan_since;          /* the next scan's oldest arrival (0: all; INT64_MAX: none) */
 	struct queue_route *routes;  /* [queue] transport */
 	size_t n_routes;
 	struct queue_route relayhost;

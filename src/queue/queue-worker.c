@@ -109,7 +109,7 @@ static void queue_scan(struct queue_worker *w)
 	queue_db_delete_again(w->q->db);
 
 	queue_active_lock(w->active);
-	r = queue_db_due(w->q->db, true, now, QUEUE_SCAN_BATCH, queue_scan_add, w, &n);
+	r = queue_db_due(w->q->db, true, now, 0, QUEUE_SCAN_BATCH, queue_scan_add, w, &n);
 	queue_active_unlock(w->active);
 	if (r == DB_OK)
 		r = queue_db_next_try(w->q->db, true, now, &when);
@@ -378,7 +378,7 @@ void queue_worker_kick(struct queue *q)
 void queue_worker_rescan(struct queue *q)
 {
 	queue_worker_wake(q->worker, &q->worker->scan_wanted);
-	queue_relay_kick(q);
+	queue_relay_kick(q, 0);
 }
 
 void queue_worker_refill(struct queue *q)
