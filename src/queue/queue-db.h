@@ -58,7 +58,8 @@ struct queue_db_result {
 };
 /* Record results in one transaction; a recipient no longer there (its
  * message removed meanwhile) is skipped. A DEFERRED result leaves a held
- * recipient held (the try started before the hold). A DEFERRED result's
+ * recipient held (the try started before the hold); a FAILED one ends
+ * it (its report is sent). A DEFERRED result's
  * next try is queue_schedule_next() of its attempts so far, plus this one.
  * *next_try_r gets the earliest next try of the DEFERRED results, 0 when
  * there is none. */

@@ -1,8 +1,11 @@
 /* queue-relay - outbound delivery's manager, on one of the core's I/O
  * loops: a scan of queue.db (a job) finds the remote recipients that are
  * due (queued, or deferred until now: next_try survives restarts), with
- * their messages' envelopes and files; each message not already in
- * flight is split per recipient domain into groups that go out in
+ * their messages' envelopes and files, past those it leaves (of messages
+ * in flight, beyond a destination's room for waiting groups, beyond the
+ * messages in flight at most), and only what arrived since when new mail
+ * woke it; each message not already in flight is split per recipient
+ * domain into groups that go out in
  * parallel (queue-relay-dest.c), each destination with at most [queue]
  * destination_concurrency at once and all with at most [queue]
  * connections (a slot given back goes to the oldest group waiting that
