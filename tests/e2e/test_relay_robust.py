@@ -5,7 +5,9 @@
 # here on 127.0.0.21 (scriptable: it misbehaves at the stage it is told)
 # and 127.0.0.22 (a good one). The cases are the bugs the attack run
 # found: a backlog for one slow destination must neither hold the way
-# for other mail nor keep the relay's scan spinning.
+# for other mail nor keep the relay's scan spinning nor be taken in
+# flight whole; a recipient held during a try that fails for good ends
+# failed, reported once.
 import os
 import socket
 import struct
