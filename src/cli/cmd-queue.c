@@ -82,6 +82,12 @@ static void queue_print_message(void *ctx, const struct queue_list_message *msg)
 		}
 		if (r->error != NULL && r->state != QUEUE_STATE_DELIVERED) {
 			printf(": ");
+			/* the server's reply, named as Postfix's mailq does */
+			if (r->remote && r->remote_mta != NULL) {
+				printf("host ");
+				queue_put(r->remote_mta);
+				printf(" said: ");
+			}
 			queue_put(r->error);
 		}
 		printf("\n");
