@@ -8,7 +8,8 @@
 # cipher: A used STARTTLS) and a DKIM signature dkimpy verifies against
 # the TXT record read from dnsmasq; B down: deferred, delivered by the
 # retry timer once B is back; a backlog over one connection; the next MX when the first
-# refuses the connection; an unknown user at B and a null-MX domain: a
+# refuses the connection; the next MX after a 421 and a 450 greeting
+# (127.0.0.15 and .16); an unknown user at B and a null-MX domain: a
 # DSN in the sender's INBOX; the transport table; a third instance, C,
 # with B's submission port as its smarthost (AUTH over TLS).
 import os
@@ -17,6 +18,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import uuid
 
 import dkim
@@ -31,6 +33,9 @@ ALICE = "alice@a.test"
 BOB = "bob@b.test"
 BOB2 = "bob@b2.test"
 BOB3 = "bob@tt.test"
+BOB4 = "bob@b4.test"       # MX 10 greets 421, MX 20 greets 450, MX 30 is B
+BUSY = (("127.0.0.15", "421 4.3.2 mx1.b4.test busy, try another"),
+        ("127.0.0.16", "450 4.3.2 mx2.b4.test busy, try another"))
 CAROL = "carol@c.test"
 
 pytestmark = pytest.mark.skipif(not th.AS_ROOT or not os.path.exists(DNSMASQ),
@@ -81,6 +86,38 @@ def dig_txt(port):
     return lookup
 
 
+class Busy:
+    """A server on ADDRESS:25 that greets with a 4xx reply, answers the
+    QUIT that should follow (RFC 5321 3.1) and closes; counts its
+    connections."""
+
+    def __init__(self, address, greeting):
+        self.sock = socket.create_server((address, 25))
+        self.greeting = greeting.encode() + b"\r\n"
+        self.sessions = 0
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                self.sessions += 1
+                conn.settimeout(5)
+                try:
+                    conn.sendall(self.greeting)
+                    if conn.recv(512).upper().startswith(b"QUIT"):
+                        conn.sendall(b"221 2.0.0 bye\r\n")
+                except OSError:
+                    pass
+
+    def close(self):
+        self.sock.close()
+
+
 @pytest.fixture(scope="module")
 def relay():
     """(a, b, dns_port): B serving b.test on 127.0.0.3:25; A serving
@@ -99,6 +136,7 @@ def relay():
                  "queue.relayhost_auth_unverified": "yes",
                  "queue.destination_concurrency": "1"})
     proc = folder = None
+    busy = []
     try:
         for t, domain, user, address in ((a, "a.test", ALICE, "127.0.0.2"),
                                          (b, "b.test", BOB, "127.0.0.3")):
@@ -111,12 +149,18 @@ def relay():
         b.cmd("user", "add", BOB2, input=th.PASSWORD + "\n")
         b.cmd("domain", "add", "tt.test")
         b.cmd("user", "add", BOB3, input=th.PASSWORD + "\n")
+        b.cmd("domain", "add", "b4.test")
+        b.cmd("user", "add", BOB4, input=th.PASSWORD + "\n")
+        busy = [Busy(address, greeting) for address, greeting in BUSY]
         c.enable_smtp()
         c.cmd("domain", "add", "c.test")
         c.cmd("user", "add", CAROL, input=th.PASSWORD + "\n")
         out = a.cmd("dkim", "keygen", "a.test").stdout
         txt_name, txt_record = parse_zone_line(out)
-        proc, port, folder = start_dnsmasq(txt_name, txt_record)
+        proc, port, folder = start_dnsmasq(txt_name, txt_record, (
+            "mx-host=b4.test,mx1.b4.test,10", "host-record=mx1.b4.test," + BUSY[0][0],
+            "mx-host=b4.test,mx2.b4.test,20", "host-record=mx2.b4.test," + BUSY[1][0],
+            "mx-host=b4.test,mx.b.test,30"))
         for t in (a, b):
             t.sets["dns.servers"] = "127.0.0.1:%d" % port
         b.start()
@@ -124,9 +168,12 @@ def relay():
         c.sets["queue.relayhost"] = "127.0.0.1:%d" % b.submission_port
         c.start()
         a.c = c
+        a.busy = busy
         yield a, b, port
     finally:
         problems = a.cleanup() + b.cleanup() + c.cleanup()
+        for server in busy:
+            server.close()
         if proc is not None:
             proc.send_signal(signal.SIGTERM)
             proc.wait()
@@ -209,6 +256,18 @@ def test_next_mx_after_a_refused_connection(relay):
     submit(a, mark, [BOB2])
     stored, = delivered(b, mark, BOB2, th.PASSWORD)
     assert b"by mx.b.test" in header_fields(stored, b"Received")[0]
+    a.wait_queue(lambda o: o.startswith("the queue is empty"))
+
+
+def test_next_mx_after_a_4xx_greeting(relay):
+    """RFC 5321 3.1, 5.1: a 421 or 450 greeting is no answer about the
+    mail; the next MX in preference order gets it."""
+    a, b, _ = relay
+    mark = "g-" + uuid.uuid4().hex[:12]
+    submit(a, mark, [BOB4])
+    stored, = delivered(b, mark, BOB4, th.PASSWORD)
+    assert b"by mx.b.test" in header_fields(stored, b"Received")[0]
+    assert [server.sessions for server in a.busy] == [1, 1]
     a.wait_queue(lambda o: o.startswith("the queue is empty"))
 
 
