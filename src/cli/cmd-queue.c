@@ -21,7 +21,8 @@ static const char queue_usage[] =
 	"       tern queue release ID     try its held recipients again\n"
 	"       tern queue flush [ID]     try deferred recipients now (of every message without ID)\n"
 	"list shows each message (id, size, age, sender) with each recipient's state,\n"
-	"tries, next try and last error; it reads the queue's index and needs no server.\n"
+	"tries, next try and last error (a server's reply as \"host NAME said: REPLY\");\n"
+	"it reads the queue's index and needs no server.\n"
 	"The others ask the running server.\n"
 	"options: -c FILE, --set SECTION.KEY=VALUE, --help\n";
 
