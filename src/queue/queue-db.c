@@ -632,7 +632,7 @@ struct queue_db_list_state {
 	struct queue_list_rcpt *rcpts;
 	size_t cap;
 	char *id, *sender;
-	char **strings;      /* addresses and errors of rcpts */
+	char **strings;      /* addresses, errors and servers of rcpts */
 	size_t n_strings, strings_cap;
 };
 
@@ -677,7 +677,7 @@ enum db_result queue_db_list(struct queue_db *qdb,
 {
 	static const char *const sql[] = {
 		"SELECT m.id, m.sender, m.size, m.arrival, r.address, r.local, r.state,"
-		" r.attempts, r.next_try, r.last_error FROM messages m"
+		" r.attempts, r.next_try, r.last_error, r.remote_mta, r.remote FROM messages m"
 		" LEFT JOIN rcpts r ON r.msg_id = m.id ORDER BY m.arrival, m.id, r.idx",
 		NULL,
 	};
@@ -720,6 +720,8 @@ enum db_result queue_db_list(struct queue_db *qdb,
 		rc->attempts = (unsigned)sqlite3_column_int(s, 7);
 		rc->next_try = sqlite3_column_int64(s, 8);
 		rc->error = queue_db_keep(&ls, sqlite3_column_text(s, 9));
+		rc->remote_mta = queue_db_keep(&ls, sqlite3_column_text(s, 10));
+		rc->remote = sqlite3_column_int(s, 11) != 0;
 	}
 	queue_db_list_flush(&ls, cb, ctx);
 	free(ls.rcpts);
