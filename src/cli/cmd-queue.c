@@ -21,7 +21,8 @@ static const char queue_usage[] =
 	"       tern queue release ID     try its held recipients again\n"
 	"       tern queue flush [ID]     try deferred recipients now (of every message without ID)\n"
 	"list shows each message (id, size, age, sender) with each recipient's state,\n"
-	"tries, next try and last error; it reads the queue's index and needs no server.\n"
+	"tries, next try and last error (a server's reply as \"host NAME said: REPLY\");\n"
+	"it reads the queue's index and needs no server.\n"
 	"The others ask the running server.\n"
 	"options: -c FILE, --set SECTION.KEY=VALUE, --help\n";
 
@@ -82,6 +83,12 @@ static void queue_print_message(void *ctx, const struct queue_list_message *msg)
 		}
 		if (r->error != NULL && r->state != QUEUE_STATE_DELIVERED) {
 			printf(": ");
+			/* the server's reply, named as Postfix's mailq does */
+			if (r->remote && r->remote_mta != NULL) {
+				printf("host ");
+				queue_put(r->remote_mta);
+				printf(" said: ");
+			}
 			queue_put(r->error);
 		}
 		printf("\n");

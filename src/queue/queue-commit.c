@@ -125,6 +125,7 @@ static void queue_commit_index(struct queue *q, struct queue_msg *list)
 	size_t n = 0, cap = 0;
 	enum db_result r;
 	bool local = false, remote = false;
+	int64_t since = INT64_MAX;        /* the oldest arrival with a remote recipient */
 
 	for (struct queue_msg *m = list; m != NULL; m = m->next)
 		cap++;
@@ -142,6 +143,8 @@ static void queue_commit_index(struct queue *q, struct queue_msg *list)
 		for (size_t j = 0; j < rec->env.n_rcpts; j++) {
 			if (!rec->env.rcpts[j].local) {
 				remote = true;
+				if (rec->arrival < since)
+					since = rec->arrival;
 				continue;
 			}
 			queue_active_add(active, rec->id, rec->size, rec->arrival, (unsigned)j,
@@ -160,7 +163,7 @@ static void queue_commit_index(struct queue *q, struct queue_msg *list)
 		queue_worker_kick(q);
 	/* the relay finds remote recipients with a scan of queue.db */
 	if (remote && r == DB_OK)
-		queue_relay_kick(q);
+		queue_relay_kick(q, since);
 }
 
 static void queue_commit_round(struct queue *q, struct queue_msg *list)

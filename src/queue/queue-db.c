@@ -4,6 +4,7 @@
 #include "queue/queue-db.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,9 +16,19 @@
  * `tern queue list` share the file. */
 #define QUEUE_DB_BUSY_TIMEOUT_MS 30000
 
+/* Messages whose rows a delete could not remove (queue.db could not be
+ * written: a full disk) once their files were gone: every later delete
+ * and scan tries them again first, so that they leave the queue once
+ * there is room, not at the next start's rebuild (nothing else ends a
+ * message whose recipients are all done with). At most this many are
+ * remembered. */
+#define QUEUE_DB_UNDELETED_MAX 4096
+
 struct queue_db {
 	struct db *db;
 	pthread_mutex_t lock;
+	char (*undeleted)[QUEUE_ID_LEN + 1];  /* under lock */
+	size_t n_undeleted;
 };
 
 static const char *const queue_state_names[] = {
@@ -71,10 +82,15 @@ static const char queue_schema_v3[] =
 	"ALTER TABLE rcpts ADD COLUMN remote_mta TEXT;"
 	"ALTER TABLE rcpts ADD COLUMN remote INTEGER NOT NULL DEFAULT 0;";
 
+/* v4: messages by arrival, for the relay's scans of what arrived since
+ * its last one (queue_db_due's `since`) */
+static const char queue_schema_v4[] = "CREATE INDEX messages_arrival ON messages(arrival);";
+
 static const struct db_migration queue_migrations[] = {
 	{ .sql = queue_schema_v1 },
 	{ .sql = queue_schema_v2 },
 	{ .sql = queue_schema_v3 },
+	{ .sql = queue_schema_v4 },
 };
 
 enum db_result queue_db_open(const char *folder, struct queue_db **qdb_r, char **error_r)
@@ -123,6 +139,7 @@ void queue_db_close(struct queue_db **qdbp)
 	*qdbp = NULL;
 	db_close(&qdb->db);
 	pthread_mutex_destroy(&qdb->lock);
+	free(qdb->undeleted);
 	free(qdb);
 }
 
@@ -272,7 +289,7 @@ enum db_result queue_db_exists(struct queue_db *qdb, const char *id, bool *found
 	return open ? queue_db_op_end(&op, r == DB_ROW ? DB_OK : r) : r;
 }
 
-enum db_result queue_db_delete(struct queue_db *qdb, const char *id, bool *found_r)
+static enum db_result queue_db_delete_one(struct queue_db *qdb, const char *id, bool *found_r)
 {
 	struct queue_db_op op;
 	bool open;
@@ -281,7 +298,41 @@ enum db_result queue_db_delete(struct queue_db *qdb, const char *id, bool *found
 
 	if (found_r != NULL)
 		*found_r = r == DB_OK && db_changes(qdb->db) > 0;
-	return open ? queue_db_op_end(&op, r) : r;
+	r = open ? queue_db_op_end(&op, r) : r;
+	if (r != DB_OK) {
+		pthread_mutex_lock(&qdb->lock);
+		if (qdb->n_undeleted < QUEUE_DB_UNDELETED_MAX) {
+			qdb->undeleted = realloc(qdb->undeleted,
+						 (qdb->n_undeleted + 1) * sizeof(*qdb->undeleted));
+			if (qdb->undeleted == NULL)
+				abort();
+			snprintf(qdb->undeleted[qdb->n_undeleted++], QUEUE_ID_LEN + 1, "%s", id);
+		}
+		pthread_mutex_unlock(&qdb->lock);
+	}
+	return r;
+}
+
+void queue_db_delete_again(struct queue_db *qdb)
+{
+	char (*left)[QUEUE_ID_LEN + 1];
+	size_t n;
+
+	pthread_mutex_lock(&qdb->lock);
+	left = qdb->undeleted;
+	n = qdb->n_undeleted;
+	qdb->undeleted = NULL;
+	qdb->n_undeleted = 0;
+	pthread_mutex_unlock(&qdb->lock);
+	for (size_t i = 0; i < n; i++)
+		(void)queue_db_delete_one(qdb, left[i], NULL);
+	free(left);
+}
+
+enum db_result queue_db_delete(struct queue_db *qdb, const char *id, bool *found_r)
+{
+	queue_db_delete_again(qdb);
+	return queue_db_delete_one(qdb, id, found_r);
 }
 
 /* --- delivery ---------------------------------------------------------- */
@@ -293,7 +344,10 @@ enum db_result queue_db_record(struct queue_db *qdb, const struct queue_db_resul
 	static const char *const sql[] = {
 		"UPDATE rcpts SET state = 'delivered', last_error = NULL, attempts = attempts + 1"
 		" WHERE msg_id = ? AND idx = ?",
-		"UPDATE rcpts SET state = CASE state WHEN 'held' THEN 'held' ELSE ?3 END,"
+		/* held during its try: a deferral keeps it held, a failure
+		 * (reported next) ends it */
+		"UPDATE rcpts SET state = CASE WHEN state = 'held' AND ?3 = 'deferred' THEN 'held'"
+		" ELSE ?3 END,"
 		" attempts = attempts + 1, next_try = ?4, last_error = ?5, status = ?6,"
 		" remote_mta = ?7, remote = ?8 WHERE msg_id = ?1 AND idx = ?2",
 		"SELECT attempts FROM rcpts WHERE msg_id = ? AND idx = ?",
@@ -358,39 +412,55 @@ enum db_result queue_db_undelivered(struct queue_db *qdb, const char *id, unsign
 	return open ? queue_db_op_end(&op, r == DB_ROW ? DB_OK : r) : r;
 }
 
-enum db_result queue_db_due(struct queue_db *qdb, bool local, int64_t now, size_t limit,
-			    void (*cb)(void *ctx, const struct queue_db_due *due), void *ctx,
-			    size_t *n_r)
+enum db_result queue_db_due(struct queue_db *qdb, bool local, int64_t now, int64_t since,
+			    size_t limit, bool (*cb)(void *ctx, const struct queue_db_due *due),
+			    void *ctx, size_t *n_r)
 {
 	static const char *const sql[] = {
 		"SELECT r.msg_id, r.idx, r.address, m.size, m.arrival, r.notify FROM rcpts r"
-		" JOIN messages m ON m.id = r.msg_id WHERE r.local = ? AND"
-		" (r.state = 'queued' OR (r.state = 'deferred' AND r.next_try <= ?))"
-		" ORDER BY m.arrival, r.msg_id, r.idx LIMIT ?",
+		" JOIN messages m ON m.id = r.msg_id WHERE r.local = ?1 AND"
+		" (r.state = 'queued' OR (r.state = 'deferred' AND r.next_try <= ?2))"
+		" ORDER BY m.arrival, r.msg_id, r.idx LIMIT ?3",
+		/* since: the messages first (CROSS JOIN keeps that order), by
+		 * their arrival's index, each one's rows by its key (+: not by
+		 * rcpts_due), so that the cost is what arrived since, not the
+		 * whole queue */
+		"SELECT r.msg_id, r.idx, r.address, m.size, m.arrival, r.notify FROM messages m"
+		" CROSS JOIN rcpts r ON r.msg_id = m.id WHERE m.arrival >= ?4 AND +r.local = ?1 AND"
+		" (r.state = 'queued' OR (r.state = 'deferred' AND r.next_try <= ?2))"
+		" ORDER BY m.arrival, r.msg_id, r.idx LIMIT ?3",
 		NULL,
 	};
 	struct queue_db_op op;
+	sqlite3_stmt *st;
 	enum db_result r;
 
 	*n_r = 0;
 	if ((r = queue_db_op_start(&op, qdb, false, sql)) != DB_OK)
 		return r;
-	sqlite3_bind_int(op.stmt[0], 1, local);
-	sqlite3_bind_int64(op.stmt[0], 2, now);
-	sqlite3_bind_int64(op.stmt[0], 3, (sqlite3_int64)limit);
-	while ((r = db_step(qdb->db, op.stmt[0], "find due recipients")) == DB_ROW) {
+	st = op.stmt[since > 0 ? 1 : 0];
+	sqlite3_bind_int(st, 1, local);
+	sqlite3_bind_int64(st, 2, now);
+	/* LIMIT -1: none */
+	sqlite3_bind_int64(st, 3, limit > 0 ? (sqlite3_int64)limit : -1);
+	if (since > 0)
+		sqlite3_bind_int64(st, 4, since);
+	while ((r = db_step(qdb->db, st, "find due recipients")) == DB_ROW) {
 		struct queue_db_due due = {
-			.id = (const char *)sqlite3_column_text(op.stmt[0], 0),
-			.idx = (unsigned)sqlite3_column_int(op.stmt[0], 1),
-			.address = (const char *)sqlite3_column_text(op.stmt[0], 2),
-			.size = (uint64_t)sqlite3_column_int64(op.stmt[0], 3),
-			.arrival = sqlite3_column_int64(op.stmt[0], 4),
-			.notify = (unsigned)sqlite3_column_int(op.stmt[0], 5),
+			.id = (const char *)sqlite3_column_text(st, 0),
+			.idx = (unsigned)sqlite3_column_int(st, 1),
+			.address = (const char *)sqlite3_column_text(st, 2),
+			.size = (uint64_t)sqlite3_column_int64(st, 3),
+			.arrival = sqlite3_column_int64(st, 4),
+			.notify = (unsigned)sqlite3_column_int(st, 5),
 		};
 
 		if (due.id != NULL && due.address != NULL) {
-			cb(ctx, &due);
 			(*n_r)++;
+			if (!cb(ctx, &due)) {
+				r = DB_OK;
+				break;
+			}
 		}
 	}
 	return queue_db_op_end(&op, r);
@@ -562,7 +632,7 @@ struct queue_db_list_state {
 	struct queue_list_rcpt *rcpts;
 	size_t cap;
 	char *id, *sender;
-	char **strings;      /* addresses and errors of rcpts */
+	char **strings;      /* addresses, errors and servers of rcpts */
 	size_t n_strings, strings_cap;
 };
 
@@ -607,7 +677,7 @@ enum db_result queue_db_list(struct queue_db *qdb,
 {
 	static const char *const sql[] = {
 		"SELECT m.id, m.sender, m.size, m.arrival, r.address, r.local, r.state,"
-		" r.attempts, r.next_try, r.last_error FROM messages m"
+		" r.attempts, r.next_try, r.last_error, r.remote_mta, r.remote FROM messages m"
 		" LEFT JOIN rcpts r ON r.msg_id = m.id ORDER BY m.arrival, m.id, r.idx",
 		NULL,
 	};
@@ -650,6 +720,8 @@ enum db_result queue_db_list(struct queue_db *qdb,
 		rc->attempts = (unsigned)sqlite3_column_int(s, 7);
 		rc->next_try = sqlite3_column_int64(s, 8);
 		rc->error = queue_db_keep(&ls, sqlite3_column_text(s, 9));
+		rc->remote_mta = queue_db_keep(&ls, sqlite3_column_text(s, 10));
+		rc->remote = sqlite3_column_int(s, 11) != 0;
 	}
 	queue_db_list_flush(&ls, cb, ctx);
 	free(ls.rcpts);

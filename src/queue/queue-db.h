@@ -36,8 +36,11 @@ enum db_result queue_db_ids(struct queue_db *qdb, void (*cb)(void *ctx, const ch
 /* Whether the index has the message. */
 enum db_result queue_db_exists(struct queue_db *qdb, const char *id, bool *found_r);
 /* Delete a message and its recipients (no row: DB_OK). *found_r (may be
- * NULL) says whether there was one. */
+ * NULL) says whether there was one. One that fails (a full disk) is
+ * tried again at the next delete or queue_db_delete_again (the scans
+ * call it). */
 enum db_result queue_db_delete(struct queue_db *qdb, const char *id, bool *found_r);
+void queue_db_delete_again(struct queue_db *qdb);
 
 /* What became of one recipient's try. */
 struct queue_db_result {
@@ -55,7 +58,8 @@ struct queue_db_result {
 };
 /* Record results in one transaction; a recipient no longer there (its
  * message removed meanwhile) is skipped. A DEFERRED result leaves a held
- * recipient held (the try started before the hold). A DEFERRED result's
+ * recipient held (the try started before the hold); a FAILED one ends
+ * it (its report is sent). A DEFERRED result's
  * next try is queue_schedule_next() of its attempts so far, plus this one.
  * *next_try_r gets the earliest next try of the DEFERRED results, 0 when
  * there is none. */
@@ -106,11 +110,13 @@ struct queue_db_due {
 	int64_t arrival;
 	unsigned notify;          /* the recipient's DSN NOTIFY bits (schema 2; 0 before) */
 };
-/* At most `limit` due recipients that are local (or not), oldest
- * messages first; cb may not use qdb. *n_r counts them. */
-enum db_result queue_db_due(struct queue_db *qdb, bool local, int64_t now, size_t limit,
-			    void (*cb)(void *ctx, const struct queue_db_due *due), void *ctx,
-			    size_t *n_r);
+/* At most `limit` (0: no limit) due recipients that are local (or
+ * not), of messages that arrived at `since` or later (0: all), oldest
+ * messages first, each given to cb until it returns false; cb may not
+ * use qdb. *n_r counts those given. */
+enum db_result queue_db_due(struct queue_db *qdb, bool local, int64_t now, int64_t since,
+			    size_t limit, bool (*cb)(void *ctx, const struct queue_db_due *due),
+			    void *ctx, size_t *n_r);
 /* The earliest next_try after now of a deferred recipient that is local
  * (or not), 0 when there is none. */
 enum db_result queue_db_next_try(struct queue_db *qdb, bool local, int64_t now, int64_t *when_r);

@@ -254,10 +254,12 @@ const char *queue_local_status(const char *error);
  * Blocking. 0, or -1 with a malloc'd *error_r (a broken key file). */
 int queue_srs_open(struct queue *q, char **error_r);
 
-/* queue-relay.c: remote recipients are due now (a flush, a release):
+/* queue-relay.c: remote recipients are due now: those of messages that
+ * arrived at `since` or later (a commit round: the scan need not read
+ * the rest of the queue again), or any (0: a flush, a release);
  * thread-safe, never blocks; nothing once the relay's loop stops. Free
  * the relay after its loop ended (queue_close). */
-void queue_relay_kick(struct queue *q);
+void queue_relay_kick(struct queue *q, int64_t since);
 void queue_relay_free(struct queue *q);
 
 /* queue-rebuild.c: make queue.db agree with the files, fill the pool. */

@@ -403,25 +403,37 @@ void queue_relay_group_unpark(struct queue_relay_group *g)
 	queue_relay_dest_begin(g);
 }
 
+const struct queue_route *queue_relay_dest_route(const struct queue_relay *r, const char *domain,
+						 char *dest, size_t size)
+{
+	const struct queue_route *route = queue_route_find(r->routes, r->n_routes, domain);
+
+	if (route == NULL && r->has_relayhost)
+		route = &r->relayhost;
+	if (route != NULL)
+		snprintf(dest, size, "%s:%u", route->host, route->port);
+	else
+		snprintf(dest, size, "mx:%s", domain);
+	return route;
+}
+
 void queue_relay_group_start(struct queue_relay_group *g)
 {
 	struct queue_relay *r = g->m->r;
-	const struct queue_route *route = queue_route_find(r->routes, r->n_routes, g->domain);
+	const struct queue_route *route = queue_relay_dest_route(r, g->domain, g->dest,
+								 sizeof(g->dest));
 
-	if (route != NULL) {
-		g->policy = &r->policies[route->tls];
-		snprintf(g->dest, sizeof(g->dest), "%s:%u", route->host, route->port);
-	} else if (r->has_relayhost) {
-		route = &r->relayhost;
+	if (route == &r->relayhost) {
 		g->policy = &r->relay_policy;
 		g->implicit_tls = r->q->cfg->queue.relayhost_implicit_tls;
-		snprintf(g->dest, sizeof(g->dest), "%s:%u", route->host, route->port);
+	} else if (route != NULL) {
+		g->policy = &r->policies[route->tls];
 	} else {
 		g->port = 25;
 		g->policy = &r->policies[SMTP_CLIENT_TLS_MAY];
-		snprintf(g->dest, sizeof(g->dest), "mx:%s", g->domain);
 	}
 	g->route = route;
+	queue_relay_count_group(r, g->dest);
 	/* an idle connection; else, at the destination's limit, it waits
 	 * for a slot, or a connection another group is done with
 	 * (queue_relay_dest_reuse) */

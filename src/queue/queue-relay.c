@@ -1,8 +1,11 @@
 /* queue-relay - outbound delivery's manager, on one of the core's I/O
  * loops: a scan of queue.db (a job) finds the remote recipients that are
  * due (queued, or deferred until now: next_try survives restarts), with
- * their messages' envelopes and files; each message not already in
- * flight is split per recipient domain into groups that go out in
+ * their messages' envelopes and files, past those it leaves (of messages
+ * in flight, beyond a destination's room for waiting groups, beyond the
+ * messages in flight at most), and only what arrived since when new mail
+ * woke it; each message not already in flight is split per recipient
+ * domain into groups that go out in
  * parallel (queue-relay-dest.c), each destination with at most [queue]
  * destination_concurrency at once and all with at most [queue]
  * connections (a slot given back goes to the oldest group waiting that
@@ -53,22 +56,39 @@ bool queue_relay_dest_full(struct queue_relay *r, const char *dest)
 	return c != NULL && c->n >= r->q->cfg->queue.destination_concurrency;
 }
 
+static struct queue_relay_count *queue_relay_count_get(struct queue_relay *r, const char *dest)
+{
+	struct queue_relay_count *c = queue_relay_count_find(r, dest);
+
+	if (c != NULL)
+		return c;
+	r->counts = realloc(r->counts, (r->n_counts + 1) * sizeof(*r->counts));
+	if (r->counts == NULL)
+		abort();
+	c = &r->counts[r->n_counts++];
+	memset(c, 0, sizeof(*c));
+	strncpy(c->dest, dest, sizeof(c->dest) - 1);
+	return c;
+}
+
+/* c is gone once nothing of its destination is in flight. */
+static void queue_relay_count_drop(struct queue_relay *r, struct queue_relay_count *c)
+{
+	if (c->n == 0 && c->groups == 0)
+		*c = r->counts[--r->n_counts];
+}
+
+void queue_relay_count_group(struct queue_relay *r, const char *dest)
+{
+	queue_relay_count_get(r, dest)->groups++;
+}
+
 bool queue_relay_slot_take(struct queue_relay *r, const char *dest)
 {
-	struct queue_relay_count *c;
-
 	if (r->sessions >= r->max_sessions || r->conns >= r->max_sessions ||
 	    queue_relay_dest_full(r, dest))
 		return false;
-	if ((c = queue_relay_count_find(r, dest)) == NULL) {
-		r->counts = realloc(r->counts, (r->n_counts + 1) * sizeof(*r->counts));
-		if (r->counts == NULL)
-			abort();
-		c = &r->counts[r->n_counts++];
-		memset(c, 0, sizeof(*c));
-		strncpy(c->dest, dest, sizeof(c->dest) - 1);
-	}
-	c->n++;
+	queue_relay_count_get(r, dest)->n++;
 	r->sessions++;
 	return true;
 }
@@ -80,8 +100,8 @@ void queue_relay_slot_put(struct queue_relay *r, const char *dest)
 	if (c == NULL)
 		return;
 	r->sessions--;
-	if (--c->n == 0)
-		*c = r->counts[--r->n_counts];
+	c->n--;
+	queue_relay_count_drop(r, c);
 }
 
 void queue_relay_park(struct queue_relay *r, struct queue_relay_group *g)
@@ -190,28 +210,43 @@ static const char *queue_relay_domain(const char *address)
 	return at != NULL ? at + 1 : "";
 }
 
-/* The due recipients of m in groups per domain. */
+/* The due recipients of m in groups per domain: as many groups as
+ * domains (a group is large), each with its own recipients' indexes. */
 static void queue_relay_msg_group(struct queue_relay_msg *m)
 {
-	m->groups = calloc(m->n_rcpts, sizeof(*m->groups));
-	if (m->groups == NULL)
+	size_t *in = calloc(m->n_rcpts, sizeof(*in));
+
+	if (in == NULL)
 		abort();
 	for (size_t i = 0; i < m->n_rcpts; i++) {
 		const char *domain = queue_relay_domain(m->rcpts[i].address);
-		struct queue_relay_group *g = NULL;
+		size_t k = 0;
 
-		for (size_t k = 0; k < m->n_groups && g == NULL; k++)
-			if (strcasecmp(m->groups[k].domain, domain) == 0)
-				g = &m->groups[k];
-		if (g == NULL) {
-			g = &m->groups[m->n_groups++];
-			g->m = m;
-			strncpy(g->domain, domain, sizeof(g->domain) - 1);
-			if ((g->which = calloc(m->n_rcpts, sizeof(*g->which))) == NULL)
+		while (k < m->n_groups && strcasecmp(m->groups[k].domain, domain) != 0)
+			k++;
+		if (k == m->n_groups) {
+			m->groups = realloc(m->groups, (k + 1) * sizeof(*m->groups));
+			if (m->groups == NULL)
 				abort();
+			memset(&m->groups[k], 0, sizeof(m->groups[k]));
+			m->groups[k].m = m;
+			strncpy(m->groups[k].domain, domain, sizeof(m->groups[k].domain) - 1);
+			m->n_groups++;
 		}
+		in[i] = k;
+		m->groups[k].n++;
+	}
+	for (size_t k = 0; k < m->n_groups; k++) {
+		if ((m->groups[k].which = calloc(m->groups[k].n, sizeof(size_t))) == NULL)
+			abort();
+		m->groups[k].n = 0;
+	}
+	for (size_t i = 0; i < m->n_rcpts; i++) {
+		struct queue_relay_group *g = &m->groups[in[i]];
+
 		g->which[g->n++] = i;
 	}
+	free(in);
 	m->groups_left = m->n_groups;
 }
 
@@ -223,26 +258,123 @@ static int64_t queue_relay_earlier(int64_t a, int64_t b)
 	return a == 0 || (b != 0 && b < a) ? b : a;
 }
 
+/* A destination as a scan sees it: the groups it may still take. */
+struct queue_relay_scan_dest {
+	char dest[300];
+	unsigned room;
+	bool starved;                    /* it left some of its mail due */
+};
+
 struct queue_relay_scan {
 	struct queue_relay *r;
-	char (*skip)[QUEUE_ID_LEN + 1];  /* the messages in flight when it began */
+	/* the messages in flight when it began, sorted; how many recipients
+	 * each took, and how many of its rows the scan left */
+	char (*skip)[QUEUE_ID_LEN + 1];
+	size_t *took, *seen;
 	size_t n_skip;
-	struct queue_db_due *due;        /* copies (strings malloc'd) */
+	struct queue_relay_scan_dest *dests;  /* those in flight when it began, then those met */
+	size_t n_dests;
+	size_t msgs_room;                /* new messages it may still take */
+	/* the domains of the message being taken */
+	struct queue_relay_scan_domain {
+		char domain[256];
+	} *domains;
+	size_t n_domains;
+	struct queue_db_due *due;        /* the recipients taken: copies (strings malloc'd) */
 	size_t n_due;
 	struct queue_relay_msg *found;
 	int64_t next_try;
-	bool full;
+	bool full;                       /* it took a whole batch: there may be more */
 	bool open_failed;                /* a due message's file did not open */
+	bool starved;                    /* it left mail due for QUEUE_RELAY_INFLIGHT_MAX */
+	bool look_again;                 /* it left recipients a message in flight did not take */
+	int64_t since;                   /* of messages that arrived then or later (0: all) */
 };
 
-static void queue_relay_scan_add(void *ctx, const struct queue_db_due *due)
+/* The groups of one destination in flight at most. */
+static unsigned queue_relay_dest_max(const struct queue_relay *r)
+{
+	return r->q->cfg->queue.destination_concurrency + QUEUE_RELAY_DEST_WAITING;
+}
+
+/* For qsort and bsearch of skip[] by id. */
+static int queue_relay_id_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* The index in s->dests of domain's destination, added when new. */
+static size_t queue_relay_scan_dest(struct queue_relay_scan *s, const char *domain)
+{
+	char dest[sizeof(s->dests[0].dest)];
+	struct queue_relay_scan_dest *d;
+
+	(void)queue_relay_dest_route(s->r, domain, dest, sizeof(dest));
+	for (size_t i = 0; i < s->n_dests; i++)
+		if (strcmp(s->dests[i].dest, dest) == 0)
+			return i;
+	s->dests = realloc(s->dests, (s->n_dests + 1) * sizeof(*s->dests));
+	if (s->dests == NULL)
+		abort();
+	d = &s->dests[s->n_dests];
+	memset(d, 0, sizeof(*d));
+	memcpy(d->dest, dest, sizeof(d->dest));
+	d->room = queue_relay_dest_max(s->r);
+	return s->n_dests++;
+}
+
+/* Whether the recipient may go now: its message is not in flight, and
+ * its group fits its destination's room (a new message: the relay's
+ * room too). */
+static bool queue_relay_scan_fits(struct queue_relay_scan *s, const struct queue_db_due *due)
+{
+	const char *domain = queue_relay_domain(due->address);
+	bool same = s->n_due > 0 && strcmp(s->due[s->n_due - 1].id, due->id) == 0;
+	const char(*in)[QUEUE_ID_LEN + 1];
+	size_t k;
+
+	if (s->n_skip > 0 &&
+	    (in = bsearch(due->id, s->skip, s->n_skip, sizeof(*s->skip), queue_relay_id_cmp)) !=
+		    NULL) {
+		/* more than it took (a batch ended in it, a flush): due
+		 * once it is recorded */
+		k = (size_t)(in - s->skip);
+		if (++s->seen[k] > s->took[k])
+			s->look_again = true;
+		return false;
+	}
+	if (!same) {
+		if (s->msgs_room == 0) {
+			s->starved = true;
+			return false;
+		}
+		s->n_domains = 0;
+	}
+	for (size_t i = 0; i < s->n_domains; i++)
+		if (strcasecmp(s->domains[i].domain, domain) == 0)
+			return true;
+	k = queue_relay_scan_dest(s, domain);
+	if (s->dests[k].room == 0) {
+		s->dests[k].starved = true;
+		return false;
+	}
+	s->dests[k].room--;
+	if (!same)
+		s->msgs_room--;
+	s->domains = realloc(s->domains, (s->n_domains + 1) * sizeof(*s->domains));
+	if (s->domains == NULL)
+		abort();
+	snprintf(s->domains[s->n_domains++].domain, sizeof(s->domains[0].domain), "%s", domain);
+	return true;
+}
+
+static bool queue_relay_scan_add(void *ctx, const struct queue_db_due *due)
 {
 	struct queue_relay_scan *s = ctx;
 	struct queue_db_due *d;
 
-	for (size_t i = 0; i < s->n_skip; i++)
-		if (strcmp(s->skip[i], due->id) == 0)
-			return;
+	if (!queue_relay_scan_fits(s, due))
+		return !s->starved;
 	s->due = realloc(s->due, (s->n_due + 1) * sizeof(*s->due));
 	if (s->due == NULL)
 		abort();
@@ -250,6 +382,8 @@ static void queue_relay_scan_add(void *ctx, const struct queue_db_due *due)
 	*d = *due;
 	if ((d->id = strdup(due->id)) == NULL || (d->address = strdup(due->address)) == NULL)
 		abort();
+	s->full = s->n_due == QUEUE_RELAY_SCAN_BATCH;
+	return !s->full;
 }
 
 /* Open the message of due[from] and take its due recipients (every row
@@ -335,11 +469,12 @@ static void queue_relay_scan_work(void *arg)
 	unsigned unreported = queue_report_unreported(
 		q, false, INT64_MAX, (const char (*)[QUEUE_ID_LEN + 1])s->skip, s->n_skip);
 
-	if (queue_db_due(q->db, false, now, QUEUE_RELAY_SCAN_BATCH, queue_relay_scan_add, s, &n) !=
-		    DB_OK ||
+	queue_db_delete_again(q->db);
+	/* past the recipients it leaves (in flight, or without room): a
+	 * batch of those it takes */
+	if (queue_db_due(q->db, false, now, s->since, 0, queue_relay_scan_add, s, &n) != DB_OK ||
 	    queue_db_next_try(q->db, false, now, &s->next_try) != DB_OK)
 		s->next_try = now + 60;
-	s->full = n == QUEUE_RELAY_SCAN_BATCH;
 	for (size_t i = 0; i < s->n_due;) {
 		size_t j = i + 1;
 		struct queue_relay_msg *m;
@@ -372,6 +507,15 @@ static void queue_relay_arm(struct queue_relay *r, int64_t when)
 
 static void queue_relay_scan_start(struct queue_relay *r);
 
+/* Want a scan of the recipients of messages that arrived at `since` or
+ * later (0: of all); queue_relay_scan_start starts it. */
+static void queue_relay_want(struct queue_relay *r, int64_t since)
+{
+	r->scan_again = true;
+	if (since < r->scan_since)
+		r->scan_since = since;
+}
+
 static void queue_relay_scan_done(void *arg)
 {
 	struct queue_relay_scan *s = arg;
@@ -385,6 +529,9 @@ static void queue_relay_scan_done(void *arg)
 	}
 	free(s->due);
 	free(s->skip);
+	free(s->took);
+	free(s->seen);
+	free(s->domains);
 	for (m = s->found; m != NULL; m = next) {
 		next = m->next;
 		if (r->stopping) {
@@ -400,9 +547,25 @@ static void queue_relay_scan_done(void *arg)
 		for (size_t i = 0; i < m->n_groups; i++)
 			queue_relay_group_start(&m->groups[i]);
 	}
+	/* what it left due goes when its destination (or the relay) has
+	 * room again (queue_relay_group_done, queue_relay_record_done); a
+	 * destination whose groups are all over already: look again now */
+	for (size_t i = 0; i < s->n_dests; i++) {
+		struct queue_relay_count *c;
+
+		if (!s->dests[i].starved)
+			continue;
+		if ((c = queue_relay_count_find(r, s->dests[i].dest)) != NULL)
+			c->starved = true;
+		else
+			queue_relay_want(r, 0);
+	}
+	free(s->dests);
+	r->starved = s->starved;
+	r->look_again = s->look_again;
 	queue_relay_arm(r, s->next_try);
 	if (s->full)
-		r->scan_again = true;
+		queue_relay_want(r, s->since);
 	free(s);
 	if (r->scan_again && !r->stopping)
 		queue_relay_scan_start(r);
@@ -424,12 +587,35 @@ static void queue_relay_scan_start(struct queue_relay *r)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		abort();
 	s->r = r;
+	s->since = r->scan_since;
+	r->scan_since = INT64_MAX;
 	for (struct queue_relay_msg *m = r->inflight; m != NULL; m = m->next)
 		n++;
-	if (n > 0 && (s->skip = calloc(n, sizeof(*s->skip))) == NULL)
+	if (n > 0 && ((s->skip = calloc(n, sizeof(*s->skip))) == NULL ||
+		      (s->took = calloc(n, sizeof(*s->took))) == NULL ||
+		      (s->seen = calloc(n, sizeof(*s->seen))) == NULL))
 		abort();
 	for (struct queue_relay_msg *m = r->inflight; m != NULL; m = m->next)
 		memcpy(s->skip[s->n_skip++], m->rec.id, QUEUE_ID_LEN + 1);
+	if (s->n_skip > 0)
+		qsort(s->skip, s->n_skip, sizeof(*s->skip), queue_relay_id_cmp);
+	for (struct queue_relay_msg *m = r->inflight; m != NULL; m = m->next) {
+		const char(*in)[QUEUE_ID_LEN + 1] =
+			bsearch(m->rec.id, s->skip, s->n_skip, sizeof(*s->skip), queue_relay_id_cmp);
+
+		s->took[in - s->skip] = m->n_rcpts;
+	}
+	s->msgs_room = QUEUE_RELAY_INFLIGHT_MAX - r->n_inflight;
+	if (r->n_counts > 0 && (s->dests = calloc(r->n_counts, sizeof(*s->dests))) == NULL)
+		abort();
+	for (size_t i = 0; i < r->n_counts; i++) {
+		struct queue_relay_scan_dest *d = &s->dests[s->n_dests++];
+
+		memcpy(d->dest, r->counts[i].dest, sizeof(d->dest));
+		d->room = r->counts[i].groups < queue_relay_dest_max(r)
+				  ? queue_relay_dest_max(r) - r->counts[i].groups
+				  : 0;
+	}
 	loop_job(r->loop, queue_relay_scan_work, queue_relay_scan_done, s);
 }
 
@@ -552,20 +738,38 @@ static void queue_relay_record_done(void *arg)
 			break;
 		}
 	}
+	if (r->starved && r->n_inflight <= QUEUE_RELAY_INFLIGHT_MAX / 2) {
+		r->starved = false;
+		queue_relay_want(r, 0);
+	}
 	for (size_t i = 0; i < m->n_rcpts; i++)
 		untried |= !m->rcpts[i].tried;
 	queue_relay_arm(r, m->next_try);
 	queue_relay_msg_free(m);
-	/* recipients left for a destination's free slot, or a scan that
-	 * found more than one batch: look again now */
-	if (untried || r->scan_again)
+	/* recipients left for a destination's free slot, a scan that found
+	 * more than one batch or left recipients of messages in flight:
+	 * look again now */
+	if (untried || r->look_again)
+		queue_relay_want(r, 0);
+	if (r->scan_again)
 		queue_relay_scan_start(r);
 }
 
 void queue_relay_group_done(struct queue_relay_group *g)
 {
 	struct queue_relay_msg *m = g->m;
+	struct queue_relay_count *c = queue_relay_count_find(m->r, g->dest);
 
+	/* a destination that had no room for all of its mail has room for
+	 * a good part again: the scan when this message is recorded */
+	if (c != NULL) {
+		c->groups--;
+		if (c->starved && c->groups <= queue_relay_dest_max(m->r) / 2) {
+			c->starved = false;
+			queue_relay_want(m->r, 0);
+		}
+		queue_relay_count_drop(m->r, c);
+	}
 	if (g->holds_file) {
 		g->holds_file = false;
 		if (--m->holders == 0) {
@@ -589,12 +793,23 @@ static void queue_relay_timer_fired(void *arg)
 	struct queue_relay *r = arg;
 
 	r->timer_at = 0;
+	queue_relay_want(r, 0);
 	queue_relay_scan_start(r);
 }
 
 static void queue_relay_kicked(void *arg)
 {
-	queue_relay_scan_start(arg);
+	struct queue_relay *r = arg;
+	int64_t since;
+
+	pthread_mutex_lock(&r->lock);
+	since = r->kick_since;
+	r->kick_since = INT64_MAX;
+	pthread_mutex_unlock(&r->lock);
+	if (since == INT64_MAX)
+		return;
+	queue_relay_want(r, since);
+	queue_relay_scan_start(r);
 }
 
 static void queue_relay_stopped(void *arg)
@@ -626,6 +841,7 @@ static void queue_relay_begin(void *arg)
 		queue_relay_stopped(r);
 		return;
 	}
+	queue_relay_want(r, 0);
 	queue_relay_scan_start(r);
 }
 
@@ -697,20 +913,27 @@ int queue_relay_start(struct queue *q, struct loop *loop, unsigned fds, char **e
 		  r->max_sessions, cfg->queue.connections, fds);
 	r->q = q;
 	r->loop = loop;
+	r->scan_since = INT64_MAX;
+	r->kick_since = INT64_MAX;
 	pthread_mutex_init(&r->lock, NULL);
 	q->relay = r;
 	loop_post(loop, queue_relay_begin, r);
 	return 0;
 }
 
-void queue_relay_kick(struct queue *q)
+void queue_relay_kick(struct queue *q, int64_t since)
 {
 	struct queue_relay *r = q->relay;
+	bool post;
 
 	if (r == NULL)
 		return;
 	pthread_mutex_lock(&r->lock);
-	if (!r->stopping)
+	/* one post for the kicks before the loop takes them */
+	post = r->kick_since == INT64_MAX;
+	if (since < r->kick_since)
+		r->kick_since = since;
+	if (!r->stopping && post)
 		loop_post(r->loop, queue_relay_kicked, r);
 	pthread_mutex_unlock(&r->lock);
 }

@@ -29,6 +29,11 @@
  * smtp_connection_reuse_count_limit). */
 #define QUEUE_RELAY_IDLE_MAX 200
 #define QUEUE_RELAY_REUSE_MAX 100
+/* Groups of one destination in flight beyond its [queue]
+ * destination_concurrency (waiting for a slot), at most: a scan leaves
+ * the rest due in queue.db, so that a slow destination's backlog neither
+ * fills the relay's memory nor holds the way for the others' mail. */
+#define QUEUE_RELAY_DEST_WAITING 100
 
 /* One due recipient of a message and what became of its try. */
 struct queue_relay_rcpt {
@@ -103,9 +108,11 @@ struct queue_relay {
 	struct loop_timer *timer;
 	int64_t timer_at;            /* what the timer is set for (seconds since the epoch) */
 	struct loop_stop_hook *stop_hook;
-	pthread_mutex_t lock;        /* stopping, for queue_relay_kick */
+	pthread_mutex_t lock;        /* stopping and kick_since, for queue_relay_kick */
 	bool stopping;
+	int64_t kick_since;          /* the kicks' oldest arrival (INT64_MAX: none) */
 	bool scanning, scan_again;
+	int64_t scan_since;          /* the next scan's oldest arrival (0: all; INT64_MAX: none) */
 	struct queue_route *routes;  /* [queue] transport */
 	size_t n_routes;
 	struct queue_route relayhost;
@@ -116,6 +123,8 @@ struct queue_relay {
 	struct sockaddr_storage source4, source6;
 	struct queue_relay_msg *inflight;
 	size_t n_inflight;
+	bool starved;                /* the last scan left mail due for QUEUE_RELAY_INFLIGHT_MAX */
+	bool look_again;             /* it left recipients a message in flight did not take */
 	struct queue_relay_group *parked;  /* groups waiting for a slot, oldest first */
 	unsigned sessions;           /* slots taken, of all destinations */
 	/* connections open (from smtp_client_start to its closed): a
@@ -125,15 +134,22 @@ struct queue_relay {
 	unsigned max_sessions;       /* [queue] connections, fitted to the descriptors */
 	struct queue_relay_idle *idle;     /* idle connections (queue-relay-cache.c), newest first */
 	size_t n_idle;
-	/* connections per destination now */
+	/* the destinations with groups in flight */
 	struct queue_relay_count {
 		char dest[300];
-		unsigned n;
+		unsigned n;              /* connections (slots taken) */
+		unsigned groups;         /* groups in flight, with a slot or waiting */
+		bool starved;            /* the last scan left mail due for QUEUE_RELAY_DEST_WAITING */
 	} *counts;
 	size_t n_counts;
 };
 
-/* queue-relay-dest.c: send a group on its way (it waits, parked, while
+/* queue-relay-dest.c: the route of a domain's mail (NULL: its MX
+ * records) and the key of its destination in dest[300]; any thread
+ * (the routes do not change once the relay started). */
+const struct queue_route *queue_relay_dest_route(const struct queue_relay *r, const char *domain,
+						 char *dest, size_t size);
+/* Send a group on its way (it waits, parked, while
  * its destination is at [queue] destination_concurrency or all are at
  * [queue] connections); when it is over, it calls queue_relay_group_done.
  * A group that has a slot opens its message's file first; when it cannot,
@@ -163,6 +179,8 @@ void queue_relay_slot_release(struct queue_relay *r, const char *dest);
 void queue_relay_conn_closed(void *arg);
 /* The destination is at [queue] destination_concurrency. */
 bool queue_relay_dest_full(struct queue_relay *r, const char *dest);
+/* A group of the destination starts: it counts until its done. */
+void queue_relay_count_group(struct queue_relay *r, const char *dest);
 /* Park a group until it can have a slot. */
 void queue_relay_park(struct queue_relay *r, struct queue_relay_group *g);
 /* The parked group that gets the next slot given back: the oldest one

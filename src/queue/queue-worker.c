@@ -85,12 +85,13 @@ static void queue_worker_retry_at(struct queue_worker *w, int64_t when)
 
 /* --- jobs -------------------------------------------------------------- */
 
-static void queue_scan_add(void *ctx, const struct queue_db_due *due)
+static bool queue_scan_add(void *ctx, const struct queue_db_due *due)
 {
 	struct queue_worker *w = ctx;
 
 	queue_active_add(w->active, due->id, due->size, due->arrival, due->idx, due->address,
 			 due->notify);
+	return true;
 }
 
 static void queue_scan(struct queue_worker *w)
@@ -105,9 +106,10 @@ static void queue_scan(struct queue_worker *w)
 	queue_active_unlock(w->active);
 	if (started != 0)
 		(void)queue_report_unreported(w->q, true, started, NULL, 0);
+	queue_db_delete_again(w->q->db);
 
 	queue_active_lock(w->active);
-	r = queue_db_due(w->q->db, true, now, QUEUE_SCAN_BATCH, queue_scan_add, w, &n);
+	r = queue_db_due(w->q->db, true, now, 0, QUEUE_SCAN_BATCH, queue_scan_add, w, &n);
 	queue_active_unlock(w->active);
 	if (r == DB_OK)
 		r = queue_db_next_try(w->q->db, true, now, &when);
@@ -376,7 +378,7 @@ void queue_worker_kick(struct queue *q)
 void queue_worker_rescan(struct queue *q)
 {
 	queue_worker_wake(q->worker, &q->worker->scan_wanted);
-	queue_relay_kick(q);
+	queue_relay_kick(q, 0);
 }
 
 void queue_worker_refill(struct queue *q)

@@ -209,6 +209,8 @@ struct queue_list_rcpt {
 	unsigned attempts;
 	int64_t next_try;        /* deferred: when it is tried again (seconds since the epoch) */
 	const char *error;       /* the last try's error, or NULL */
+	const char *remote_mta;  /* the server that answered the last try (a host name), or NULL */
+	bool remote;             /* error is that server's reply */
 };
 struct queue_list_message {
 	const char *id;

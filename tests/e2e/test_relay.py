@@ -9,15 +9,19 @@
 # the TXT record read from dnsmasq; B down: deferred, delivered by the
 # retry timer once B is back; a backlog over one connection, and a stream
 # of messages over one connection kept idle between them; the next MX when the first
-# refuses the connection; an unknown user at B and a null-MX domain: a
-# DSN in the sender's INBOX; the transport table; a third instance, C,
+# refuses the connection; the next MX after a 421 and a 450 greeting
+# (127.0.0.15 and .16); an unknown user at B and a null-MX domain: a
+# DSN in the sender's INBOX; the TLS server_name A sends (SNI) to a
+# host name and to an address; the transport table; a third instance, C,
 # with B's submission port as its smarthost (AUTH over TLS).
 import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
+import threading
 import uuid
 
 import dkim
@@ -32,6 +36,9 @@ ALICE = "alice@a.test"
 BOB = "bob@b.test"
 BOB2 = "bob@b2.test"
 BOB3 = "bob@tt.test"
+BOB4 = "bob@b4.test"       # MX 10 greets 421, MX 20 greets 450, MX 30 is B
+BUSY = (("127.0.0.15", "421 4.3.2 mx1.b4.test busy, try another"),
+        ("127.0.0.16", "450 4.3.2 mx2.b4.test busy, try another"))
 CAROL = "carol@c.test"
 
 pytestmark = pytest.mark.skipif(not th.AS_ROOT or not os.path.exists(DNSMASQ),
@@ -82,6 +89,108 @@ def dig_txt(port):
     return lookup
 
 
+class Busy:
+    """A server on ADDRESS:25 that greets with a 4xx reply, answers the
+    QUIT that should follow (RFC 5321 3.1) and closes; counts its
+    connections."""
+
+    def __init__(self, address, greeting):
+        self.sock = socket.create_server((address, 25))
+        self.greeting = greeting.encode() + b"\r\n"
+        self.sessions = 0
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                self.sessions += 1
+                conn.settimeout(5)
+                try:
+                    conn.sendall(self.greeting)
+                    if conn.recv(512).upper().startswith(b"QUIT"):
+                        conn.sendall(b"221 2.0.0 bye\r\n")
+                except OSError:
+                    pass
+
+    def close(self):
+        self.sock.close()
+
+
+class SniRecorder:
+    """An SMTP server on 127.0.0.1 offering STARTTLS (a self-signed
+    certificate for mx.sni.test) that keeps, for each message, the name
+    the client sent in the TLS server_name extension (None: no SNI; "":
+    the message came without TLS) and its RCPT address."""
+
+    def __init__(self, folder):
+        cert, key = th.make_cert(folder, "sni", "mx.sni.test")
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.ctx.sni_callback = self.note
+        self.name = None
+        self.messages = []
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def note(self, _sslsock, server_name, _ctx):
+        self.name = server_name
+
+    def run(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                self.session(conn)
+            except OSError:
+                pass
+            finally:
+                conn.close()
+
+    def session(self, conn):
+        conn.settimeout(10)
+        name, rcpt, tls = "", None, False
+        f = conn.makefile("rb")
+        conn.sendall(b"220 sni.test ESMTP\r\n")
+        while True:
+            line = f.readline()   # from the TLS layer once it is there
+            if not line:
+                return
+            cmd = line.strip().upper()
+            reply = b"250 2.0.0 ok\r\n"
+            if cmd.startswith(b"EHLO"):
+                reply = b"250 sni.test\r\n" if tls else b"250-sni.test\r\n250 STARTTLS\r\n"
+            elif cmd == b"STARTTLS" and not tls:
+                conn.sendall(b"220 2.0.0 go ahead\r\n")
+                self.name = None
+                conn = self.ctx.wrap_socket(conn, server_side=True)
+                name, tls = self.name, True
+                f = conn.makefile("rb")
+                continue
+            elif cmd.startswith(b"RCPT TO:"):
+                rcpt = line.strip()[8:].strip(b"<>").decode()
+            elif cmd == b"DATA":
+                conn.sendall(b"354 go ahead\r\n")
+                for body in f:
+                    if body == b".\r\n":
+                        break
+                self.messages.append((name, rcpt))
+            elif cmd == b"QUIT":
+                conn.sendall(b"221 2.0.0 bye\r\n")
+                return
+            conn.sendall(reply)
+
+    def close(self):
+        self.sock.close()
+
+
 @pytest.fixture(scope="module")
 def relay():
     """(a, b, dns_port): B serving b.test on 127.0.0.3:25; A serving
@@ -102,6 +211,8 @@ def relay():
                  "queue.relayhost_auth_unverified": "yes",
                  "queue.destination_concurrency": "1"})
     proc = folder = None
+    busy = []
+    sni = None
     try:
         for t, domain, user, address in ((a, "a.test", ALICE, "127.0.0.2"),
                                          (b, "b.test", BOB, "127.0.0.3")):
@@ -114,12 +225,22 @@ def relay():
         b.cmd("user", "add", BOB2, input=th.PASSWORD + "\n")
         b.cmd("domain", "add", "tt.test")
         b.cmd("user", "add", BOB3, input=th.PASSWORD + "\n")
+        b.cmd("domain", "add", "b4.test")
+        b.cmd("user", "add", BOB4, input=th.PASSWORD + "\n")
+        busy = [Busy(address, greeting) for address, greeting in BUSY]
+        sni = SniRecorder(a.work_dir)
+        # sni.test by a host name, lit.test by an address: to the recorder
+        a.sets["queue.transport"] += " sni.test=mx.sni.test:%d/may lit.test=127.0.0.1:%d/may" % (
+            sni.port, sni.port)
         c.enable_smtp()
         c.cmd("domain", "add", "c.test")
         c.cmd("user", "add", CAROL, input=th.PASSWORD + "\n")
         out = a.cmd("dkim", "keygen", "a.test").stdout
         txt_name, txt_record = parse_zone_line(out)
-        proc, port, folder = start_dnsmasq(txt_name, txt_record)
+        proc, port, folder = start_dnsmasq(txt_name, txt_record, (
+            "mx-host=b4.test,mx1.b4.test,10", "host-record=mx1.b4.test," + BUSY[0][0],
+            "mx-host=b4.test,mx2.b4.test,20", "host-record=mx2.b4.test," + BUSY[1][0],
+            "mx-host=b4.test,mx.b.test,30", "host-record=mx.sni.test,127.0.0.1"))
         for t in (a, b):
             t.sets["dns.servers"] = "127.0.0.1:%d" % port
         b.start()
@@ -127,9 +248,13 @@ def relay():
         c.sets["queue.relayhost"] = "127.0.0.1:%d" % b.submission_port
         c.start()
         a.c = c
+        a.busy = busy
+        a.sni = sni
         yield a, b, port
     finally:
         problems = a.cleanup() + b.cleanup() + c.cleanup()
+        for server in busy + ([sni] if sni is not None else []):
+            server.close()
         if proc is not None:
             proc.send_signal(signal.SIGTERM)
             proc.wait()
@@ -237,6 +362,30 @@ def test_next_mx_after_a_refused_connection(relay):
     submit(a, mark, [BOB2])
     stored, = delivered(b, mark, BOB2, th.PASSWORD)
     assert b"by mx.b.test" in header_fields(stored, b"Received")[0]
+    a.wait_queue(lambda o: o.startswith("the queue is empty"))
+
+
+def test_next_mx_after_a_4xx_greeting(relay):
+    """RFC 5321 3.1, 5.1: a 421 or 450 greeting is no answer about the
+    mail; the next MX in preference order gets it."""
+    a, b, _ = relay
+    mark = "g-" + uuid.uuid4().hex[:12]
+    submit(a, mark, [BOB4])
+    stored, = delivered(b, mark, BOB4, th.PASSWORD)
+    assert b"by mx.b.test" in header_fields(stored, b"Received")[0]
+    assert [server.sessions for server in a.busy] == [1, 1]
+    a.wait_queue(lambda o: o.startswith("the queue is empty"))
+
+
+def test_sni_names_the_host_never_an_address(relay):
+    """STARTTLS to mx.sni.test sends SNI mx.sni.test; to 127.0.0.1, an
+    address literal, no SNI (RFC 6066 3)."""
+    a, _, _ = relay
+    for domain, expected in (("sni.test", "mx.sni.test"), ("lit.test", None)):
+        to = "bob@" + domain
+        submit(a, "s-" + uuid.uuid4().hex[:12], [to])
+        assert th.wait_for(lambda: any(r == to for _, r in a.sni.messages)), a.queue_list()
+        assert [n for n, r in a.sni.messages if r == to] == [expected], a.sni.messages
     a.wait_queue(lambda o: o.startswith("the queue is empty"))
 
 

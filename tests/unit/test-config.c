@@ -260,6 +260,25 @@ static void test_addr_list(void **state)
 	free(error);
 }
 
+/* RFC 5321 4.5.3.2: an SMTP client's timeouts "SHOULD be at least" 5
+ * minutes for the greeting, MAIL and RCPT (and so the other commands), 2
+ * for DATA's 354, 3 for each data block and 10 for the final "."; the
+ * defaults may be longer, never shorter. */
+static void test_client_timeouts_at_least_rfc5321(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	load_ok(&cfg, "");
+	assert_true(cfg.smtp.client_greeting_timeout >= 5 * 60);   /* 4.5.3.2.1 */
+	assert_true(cfg.smtp.client_command_timeout >= 5 * 60);    /* 4.5.3.2.2 */
+	assert_true(cfg.smtp.client_rcpt_timeout >= 5 * 60);       /* 4.5.3.2.3 */
+	assert_true(cfg.smtp.client_data_timeout >= 2 * 60);       /* 4.5.3.2.4 */
+	assert_true(cfg.smtp.client_block_timeout >= 3 * 60);      /* 4.5.3.2.5 */
+	assert_true(cfg.smtp.client_dot_timeout >= 10 * 60);       /* 4.5.3.2.6 */
+	config_free(&cfg);
+}
+
 static void test_smtp_keys(void **state)
 {
 	struct config cfg;
@@ -644,6 +663,7 @@ int main(void)
 		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_addr_list),
 		cmocka_unit_test(test_smtp_keys),
+		cmocka_unit_test(test_client_timeouts_at_least_rfc5321),
 		cmocka_unit_test(test_queue_relay_keys),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_file_and_set),

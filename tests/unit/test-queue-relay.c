@@ -5,7 +5,8 @@
  * report from tern (RFC 3461 5.2.1: that server's own is the one; tern
  * sent a false "delivered" one, found against Postfix); one without DSN
  * gets neither and the sender gets "relayed" (5.2.2). And a deferral's
- * tries and next try kept over a restart; a bounce's Diagnostic-Code,
+ * tries and next try kept over a restart (and listed with the server
+ * that answered); a bounce's Diagnostic-Code,
  * the reply alone, and its Remote-MTA; 8-bit
  * content as the queue sees it, to servers with and without 8BITMIME;
  * a failed STARTTLS handshake under "may" followed by a plain retry;
@@ -304,6 +305,8 @@ static void test_plain_server_relayed(void **state)
 struct t_listed {
 	unsigned attempts;
 	int64_t next_try;
+	char error[256], remote_mta[256];
+	bool remote;
 };
 
 static void t_listed_cb(void *ctx, const struct queue_list_message *msg)
@@ -313,6 +316,11 @@ static void t_listed_cb(void *ctx, const struct queue_list_message *msg)
 	for (size_t i = 0; i < msg->n_rcpts; i++) {
 		l->attempts = msg->rcpts[i].attempts;
 		l->next_try = msg->rcpts[i].next_try;
+		snprintf(l->error, sizeof(l->error), "%s",
+			 msg->rcpts[i].error != NULL ? msg->rcpts[i].error : "");
+		snprintf(l->remote_mta, sizeof(l->remote_mta), "%s",
+			 msg->rcpts[i].remote_mta != NULL ? msg->rcpts[i].remote_mta : "");
+		l->remote = msg->rcpts[i].remote;
 	}
 }
 
@@ -339,6 +347,11 @@ static void test_deferral_survives_restart(void **state)
 		assert_int_equal(queue_list(r.h.data, t_listed_cb, &l, &error), 0);
 	}
 	assert_int_equal(l.attempts, 1);
+	/* the list names the server whose reply the error is, the error
+	 * stays the reply alone (a later report's Diagnostic-Code) */
+	assert_string_equal(l.error, "451 4.7.1 try later");
+	assert_string_equal(l.remote_mta, "127.0.0.1");
+	assert_true(l.remote);
 	next = l.next_try;
 	/* [queue] retry_first: 5 minutes */
 	assert_true(next >= (int64_t)time(NULL) + 240);
