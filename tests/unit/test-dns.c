@@ -44,19 +44,25 @@ struct dnsmasq {
 	pid_t pid;
 };
 
-static uint16_t free_port(int type)
+/* A loopback port free for both TCP and UDP right now (dnsmasq takes
+ * both). */
+static uint16_t free_port(void)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, type, 0);
-	uint16_t port;
+	for (;;) {
+		struct sockaddr_in sin = { .sin_family = AF_INET };
+		socklen_t len = sizeof(sin);
+		int tcp = socket(AF_INET, SOCK_STREAM, 0), udp = socket(AF_INET, SOCK_DGRAM, 0);
+		bool both;
 
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		assert_int_equal(bind(tcp, (struct sockaddr *)&sin, sizeof(sin)), 0);
+		assert_int_equal(getsockname(tcp, (struct sockaddr *)&sin, &len), 0);
+		both = bind(udp, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+		close(tcp);
+		close(udp);
+		if (both)
+			return ntohs(sin.sin_port);
+	}
 }
 
 /* dnsmasq also listens on TCP: connectable means ready. */
@@ -72,16 +78,12 @@ static bool tcp_open(uint16_t port)
 	return ok;
 }
 
-static void dnsmasq_start(struct dnsmasq *d)
+/* One try on d->port: false when dnsmasq exited instead of listening
+ * (another process took the port's TCP or UDP side meanwhile). */
+static bool dnsmasq_try(struct dnsmasq *d, const char *conf)
 {
-	char conf[128];
-	FILE *f;
+	FILE *f = fopen(conf, "w");
 
-	snprintf(d->dir, sizeof(d->dir), "/tmp/tern-test-dns-XXXXXX");
-	assert_non_null(mkdtemp(d->dir));
-	snprintf(conf, sizeof(conf), "%s/dnsmasq.conf", d->dir);
-	d->port = free_port(SOCK_DGRAM);
-	f = fopen(conf, "w");
 	assert_non_null(f);
 	fprintf(f,
 		"port=%u\nlisten-address=127.0.0.1\nbind-interfaces\nno-resolv\nno-hosts\nno-poll\n"
@@ -107,9 +109,35 @@ static void dnsmasq_start(struct dnsmasq *d)
 		      "--log-facility=/dev/null", (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 200 && !tcp_open(d->port); i++)
+	/* up to 20 s: a loaded machine (the suite runs tests side by side)
+	 * can take seconds to start it */
+	for (int i = 0; i < 2000; i++) {
+		if (tcp_open(d->port))
+			return true;
+		if (waitpid(d->pid, NULL, WNOHANG) == d->pid) {
+			d->pid = 0;
+			return false;
+		}
 		usleep(10 * 1000);
-	assert_true(tcp_open(d->port));
+	}
+	return tcp_open(d->port);
+}
+
+static void dnsmasq_start(struct dnsmasq *d)
+{
+	char conf[128];
+	bool up = false;
+
+	snprintf(d->dir, sizeof(d->dir), "/tmp/tern-test-dns-XXXXXX");
+	assert_non_null(mkdtemp(d->dir));
+	snprintf(conf, sizeof(conf), "%s/dnsmasq.conf", d->dir);
+	/* a port free now may be taken before dnsmasq binds it: another
+	 * port then */
+	for (int tries = 0; tries < 5 && !up; tries++) {
+		d->port = free_port();
+		up = dnsmasq_try(d, conf);
+	}
+	assert_true(up);
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
