@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,8 @@ struct peer {
 	unsigned chunks;             /* BDAT chunks read */
 	bool ok;                     /* the script ran to its end */
 	char failure[256];
+	_Atomic bool accepted;       /* its session has its connection */
+	const struct peer *after;    /* peer_next: accepts once this one has */
 };
 
 static int peer_read(struct peer *p, int fd, char *buf, size_t *len, size_t cap)
@@ -116,10 +119,15 @@ static void *peer_run(void *arg)
 	char line[4096];
 	size_t start;
 	struct timeval tv = { .tv_sec = 10 };
-	int fd = accept(p->lfd, NULL, NULL);
+	int fd;
 
-	if (fd < 0)
+	/* (at most 10 s) a second session on the same socket takes the second connection,
+	 * not whichever its accept wins */
+	for (int i = 0; p->after != NULL && !p->after->accepted && i < 10000; i++)
+		usleep(1000);
+	if ((fd = accept(p->lfd, NULL, NULL)) < 0)
 		return NULL;
+	p->accepted = true;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	for (const char *const *step = p->script; *step != NULL; step++) {
 		const char *s = *step;
@@ -266,6 +274,7 @@ static __attribute__((unused)) void peer_next(struct peer *p, const struct peer 
 	p->script = script;
 	p->lfd = dup(on->lfd);
 	p->port = on->port;
+	p->after = on;
 	assert_true(p->lfd >= 0);
 	assert_int_equal(pthread_create(&p->thread, NULL, peer_run, p), 0);
 }
