@@ -4,7 +4,8 @@
 # A reply more than the pipelined BDAT chunks (the end's real reply a
 # refusal) is no delivery; a stray reply after the end of data spoils only the idle
 # connection, not the next message; RSET refused on a reused connection
-# sends the next message on a new one; SIGTERM with an idle connection
+# sends the next message on a new one, and with [queue] connections = 1
+# that one is opened only once the old one is closed; SIGTERM with an idle connection
 # whose server never answers QUIT does not wait for it.
 import socketserver
 import threading
@@ -42,6 +43,11 @@ class Handler(socketserver.StreamRequestHandler):
                 peer.verbs.append(verb.decode())
             if verb == b"EHLO":
                 self.say(b"250-hostile\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 CHUNKING\r\n")
+            elif verb == b"RSET" and mode == "rset421":
+                # RFC 5321 3.8: closing, but the socket left to the client
+                self.say(b"421 4.4.2 idle too long\r\n")
+                self.rfile.read()
+                return
             elif verb == b"RSET":
                 self.say(b"554 5.5.0 no RSET here\r\n" if mode == "rset5xx" else b"250 ok\r\n")
             elif verb == b"MAIL":
@@ -102,7 +108,7 @@ class Peer:
         self.srv.server_close()
 
 
-MODES = ("early", "stray", "rset5xx", "mute")
+MODES = ("early", "stray", "rset5xx", "rset421", "mute")
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +119,7 @@ def srv():
     try:
         with th.smtp_tern({"smtp.trusted_networks": "127.0.0.1",
                            "queue.retry_first": "1", "queue.retry_max": "1",
-                           "queue.connection_cache_time": "30",
+                           "queue.connection_cache_time": "30", "queue.connections": "1",
                            "queue.transport": transport}) as t:
             t.peers = peers
             t.start()
@@ -180,6 +186,43 @@ def test_rset_refused_on_reuse_goes_fresh(srv):
     send(srv, "c2@rset5xx.test")
     assert th.wait_for(lambda: "c2@rset5xx.test" in peer.delivered)
     assert "RSET" in peer.verbs
+
+
+def tern_sockets(port):
+    """tern's sockets to the port still open on its side (connecting,
+    established, or closed by the server but not by tern)."""
+    with open("/proc/net/tcp") as f:
+        rows = [line.split() for line in f.readlines()[1:]]
+    return sum(1 for w in rows
+               if int(w[2].split(":")[1], 16) == port and w[3] in ("01", "02", "08"))
+
+
+def test_a_retry_waits_for_the_connection_it_follows(srv):
+    """[queue] connections = 1: each reused connection is dropped with a
+    421 to RSET, the server leaving the socket open; the message goes on
+    a new connection, opened only once tern has closed the old one (the
+    kernel's sockets sampled meanwhile)."""
+    peer = srv.peers["rset421"]
+    port = peer.srv.server_address[1]
+    peak, done = [0], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], tern_sockets(port))
+            time.sleep(0.001)
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        for i in range(8):
+            send(srv, "e%d@rset421.test" % i)
+            assert th.wait_for(lambda: "e%d@rset421.test" % i in peer.delivered)
+    finally:
+        done.set()
+        sampler.join()
+    assert peer.connections == 8 and peak[0] == 1, (peer.connections, peak[0])
+    # each at its first try: the queue deferred none
+    assert "to=e" not in "".join(line for line in log(srv).splitlines()
+                                 if 'msg="relay ' in line and "rset421" in line)
 
 
 def test_sigterm_with_a_mute_idle_connection(srv):
