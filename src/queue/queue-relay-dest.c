@@ -243,15 +243,18 @@ static void queue_relay_dest_prepare(struct queue_relay_group *g)
 	};
 }
 
+void queue_relay_dest_connect(struct queue_relay_group *g)
+{
+	smtp_client_start(g->m->r->loop, &g->target, &g->msg);
+}
+
+/* A try on a new connection; a retry's waits while the one it follows
+ * is still closing, if that one would make too many sockets. */
 static void queue_relay_dest_try(struct queue_relay_group *g)
 {
-	struct queue_relay *r = g->m->r;
-
 	queue_relay_dest_prepare(g);
-	g->target.closed = queue_relay_conn_closed;
-	g->target.arg = r;
-	r->conns++;
-	smtp_client_start(r->loop, &g->target, &g->msg);
+	if (queue_relay_conn_open(g))
+		queue_relay_dest_connect(g);
 }
 
 static void queue_relay_dest_add(struct queue_relay_group *g, const struct dns_addr *a,

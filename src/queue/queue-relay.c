@@ -53,7 +53,8 @@ bool queue_relay_dest_full(struct queue_relay *r, const char *dest)
 {
 	const struct queue_relay_count *c = queue_relay_count_find(r, dest);
 
-	return c != NULL && c->n >= r->q->cfg->queue.destination_concurrency;
+	return c != NULL && (c->n >= r->q->cfg->queue.destination_concurrency ||
+			     c->open >= r->q->cfg->queue.destination_concurrency);
 }
 
 static struct queue_relay_count *queue_relay_count_get(struct queue_relay *r, const char *dest)
@@ -71,10 +72,10 @@ static struct queue_relay_count *queue_relay_count_get(struct queue_relay *r, co
 	return c;
 }
 
-/* c is gone once nothing of its destination is in flight. */
+/* c is gone once nothing of its destination is in flight or open. */
 static void queue_relay_count_drop(struct queue_relay *r, struct queue_relay_count *c)
 {
-	if (c->n == 0 && c->groups == 0)
+	if (c->n == 0 && c->open == 0 && c->groups == 0)
 		*c = r->counts[--r->n_counts];
 }
 
@@ -142,11 +143,70 @@ void queue_relay_slot_release(struct queue_relay *r, const char *dest)
 	queue_relay_slot_offer(r);
 }
 
+/* One open connection: what its close gives back. */
+struct queue_relay_conn {
+	struct queue_relay *r;
+	char dest[300];
+};
+
+/* g's destination can have one connection more. */
+static bool queue_relay_conn_room(struct queue_relay *r, const struct queue_relay_group *g)
+{
+	const struct queue_relay_count *c = queue_relay_count_find(r, g->dest);
+
+	return r->conns < r->max_sessions &&
+	       (c == NULL || c->open < r->q->cfg->queue.destination_concurrency);
+}
+
+bool queue_relay_conn_open(struct queue_relay_group *g)
+{
+	struct queue_relay *r = g->m->r;
+	struct queue_relay_count *c = queue_relay_count_find(r, g->dest);
+	struct queue_relay_conn *rc;
+	struct queue_relay_group **p = &r->conn_waiting;
+
+	if (!queue_relay_conn_room(r, g)) {
+		while (*p != NULL)
+			p = &(*p)->park_next;
+		g->park_next = NULL;
+		*p = g;
+		return false;
+	}
+	if ((rc = calloc(1, sizeof(*rc))) == NULL)
+		abort();
+	rc->r = r;
+	memcpy(rc->dest, g->dest, sizeof(rc->dest));
+	r->conns++;
+	if (c != NULL)   /* else the group has no slot: not counted */
+		c->open++;
+	g->target.closed = queue_relay_conn_closed;
+	g->target.arg = rc;
+	return true;
+}
+
 void queue_relay_conn_closed(void *arg)
 {
-	struct queue_relay *r = arg;
+	struct queue_relay_conn *rc = arg;
+	struct queue_relay *r = rc->r;
+	struct queue_relay_count *c = queue_relay_count_find(r, rc->dest);
 
+	free(rc);
 	r->conns--;
+	if (c != NULL && c->open > 0) {
+		c->open--;
+		queue_relay_count_drop(r, c);
+	}
+	/* a retry waiting for this socket first: it holds its slot */
+	for (struct queue_relay_group **p = &r->conn_waiting; *p != NULL; p = &(*p)->park_next) {
+		struct queue_relay_group *g = *p;
+
+		if (!queue_relay_conn_room(r, g))
+			continue;
+		*p = g->park_next;
+		if (queue_relay_conn_open(g))
+			queue_relay_dest_connect(g);
+		break;
+	}
 	queue_relay_slot_offer(r);
 }
 
@@ -822,6 +882,14 @@ static void queue_relay_stopped(void *arg)
 	r->stop_hook = NULL;
 	loop_timer_stop(r->timer);
 	queue_relay_cache_stop(r);
+	/* a retry waiting for a socket is over (its recipients deferred
+	 * stay due) */
+	while (r->conn_waiting != NULL) {
+		struct queue_relay_group *g = r->conn_waiting;
+
+		r->conn_waiting = g->park_next;
+		queue_relay_group_done(g);
+	}
 	/* what waits for a slot stays due, untried */
 	while (r->parked != NULL) {
 		struct queue_relay_group *g = r->parked;

@@ -60,7 +60,9 @@ struct queue_relay_group {
 	bool has_slot;               /* holds one of the destination's slots (and one of all) */
 	bool holds_file;             /* keeps the message's file open (queue_relay_msg_open) */
 	unsigned reuse;              /* over a connection that carried this many messages before */
-	struct queue_relay_group *park_next;  /* waiting for a slot (queue_relay.parked) */
+	/* waiting for a slot (queue_relay.parked), or, with one, for a
+	 * socket (queue_relay.conn_waiting) */
+	struct queue_relay_group *park_next;
 	size_t *which;               /* indexes into m->rcpts */
 	size_t n;
 	/* the route */
@@ -131,13 +133,19 @@ struct queue_relay {
 	 * session whose slot went on may still be saying QUIT, and a new
 	 * one waits for it, so that [queue] connections bounds sockets */
 	unsigned conns;
+	/* groups with a slot whose next connection (a retry's: on a new
+	 * connection, the next address, without TLS) waits for one to
+	 * close, oldest first */
+	struct queue_relay_group *conn_waiting;
 	unsigned max_sessions;       /* [queue] connections, fitted to the descriptors */
 	struct queue_relay_idle *idle;     /* idle connections (queue-relay-cache.c), newest first */
 	size_t n_idle;
-	/* the destinations with groups in flight */
+	/* the destinations with groups in flight or connections open (an
+	 * entry goes when all its figures are 0) */
 	struct queue_relay_count {
 		char dest[300];
 		unsigned n;              /* connections (slots taken) */
+		unsigned open;           /* connections open (one may still be closing) */
 		unsigned groups;         /* groups in flight, with a slot or waiting */
 		bool starved;            /* the last scan left mail due for QUEUE_RELAY_DEST_WAITING */
 	} *counts;
@@ -175,9 +183,20 @@ void queue_relay_group_done(struct queue_relay_group *g);
 bool queue_relay_slot_take(struct queue_relay *r, const char *dest);
 void queue_relay_slot_put(struct queue_relay *r, const char *dest);
 void queue_relay_slot_release(struct queue_relay *r, const char *dest);
-/* smtp_client_target.closed of every connection (arg: the relay). */
+/* A group with a slot opens a connection: false when that would make
+ * more open than [queue] connections or its destination's
+ * destination_concurrency (its own previous one, or one whose slot went
+ * on, still closing): it then waits, and queue_relay_dest_connect is
+ * called when one closes. */
+bool queue_relay_conn_open(struct queue_relay_group *g);
+/* smtp_client_target.closed of every connection (arg: what
+ * queue_relay_conn_open made). */
 void queue_relay_conn_closed(void *arg);
-/* The destination is at [queue] destination_concurrency. */
+/* queue-relay-dest.c: connect g (it has its try prepared, and a socket:
+ * queue_relay_conn_open). */
+void queue_relay_dest_connect(struct queue_relay_group *g);
+/* The destination is at [queue] destination_concurrency (in slots, or
+ * in connections still open). */
 bool queue_relay_dest_full(struct queue_relay *r, const char *dest);
 /* A group of the destination starts: it counts until its done. */
 void queue_relay_count_group(struct queue_relay *r, const char *dest);

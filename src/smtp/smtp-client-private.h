@@ -98,6 +98,7 @@ struct smtp_client {
 	bool bdat_pipe;                   /* BDAT chunks pipelined (the server offers PIPELINING) */
 	size_t chunks_out;                /* BDAT chunks sent, their replies not read */
 	bool chunk_failed;                /* a chunk was refused: the rest's replies are discarded */
+	bool chunks_overlapped;           /* two or more chunks were out at once */
 	uint64_t data_deadline;           /* loop_now_ms the data must be out by; 0: none */
 };
 

@@ -10,6 +10,7 @@
  * ends the connection. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/conn.h"
@@ -72,7 +73,8 @@ static void smtp_client_send_piece(struct smtp_client *c, size_t got)
 		len += smtp_client_data_end(&c->body, c->out + len);
 	if (c->bdat) {
 		conn_printf(c->conn, "BDAT %zu%s\r\n", len, c->last_chunk ? " LAST" : "");
-		c->chunks_out++;
+		if (++c->chunks_out > 1)
+			c->chunks_overlapped = true;
 	}
 	conn_write(c->conn, c->out, len);
 	if (c->last_chunk) {
@@ -94,6 +96,15 @@ static void smtp_client_send_piece(struct smtp_client *c, size_t got)
 	/* else protocol->drained goes on */
 }
 
+/* Whether the server said more after the reply just read than a 421
+ * (RFC 5321 3.8: it may close at any time, saying so). */
+static bool smtp_client_send_said_more(struct smtp_client *c)
+{
+	const struct buf *in = conn_input(c->conn);
+
+	return in->len > 0 && memcmp(in->data, "421", in->len < 3 ? in->len : 3) != 0;
+}
+
 void smtp_client_send_reply(struct smtp_client *c, const struct smtp_client_reply *r)
 {
 	bool final;
@@ -110,6 +121,17 @@ void smtp_client_send_reply(struct smtp_client *c, const struct smtp_client_repl
 		 * message, which is not all out */
 		smtp_client_abort(c, SMTP_CLIENT_NEXT_NONE, 451, "4.5.0", c->waiting,
 				  "unexpected reply to BDAT: %u %s", r->code, r->text);
+		return;
+	}
+	if (final && c->chunks_overlapped && !c->chunk_failed && smtp_client_send_said_more(c)) {
+		/* a reply more than the chunks out: each reply is matched to
+		 * its chunk by count alone (RFC 2920 3.1), so which one is the
+		 * end's is not known; a 250 taken for it might be an earlier
+		 * chunk's, the real verdict a refusal. Not delivered, nor
+		 * bounced: tried again. */
+		smtp_client_abort(c, SMTP_CLIENT_NEXT_NONE, 451, "4.5.0", c->waiting,
+				  "more replies than BDAT chunks (the end's not known): %u %s",
+				  r->code, r->text);
 		return;
 	}
 	c->chunks_out--;
@@ -181,7 +203,7 @@ void smtp_client_send_start(struct smtp_client *c, bool bdat)
 	 * answers the oldest chunk not answered */
 	c->bdat_pipe = bdat && smtp_client_ehlo_has(&c->ehlo, SMTP_CLIENT_EXT_PIPELINING);
 	c->chunks_out = 0;
-	c->chunk_failed = false;
+	c->chunk_failed = c->chunks_overlapped = false;
 	smtp_client_data_init(&c->body, !bdat);
 	c->pos = c->msg->offset;
 	c->end = c->msg->offset + c->msg->length;
