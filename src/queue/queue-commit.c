@@ -2,11 +2,11 @@
  * became ready since its last round, writes their final files, makes
  * them durable with their envelopes (writeback started for all, then one
  * fsync each, issued concurrently: core/sync-pool.c), makes any
- * new directory entries durable with one fsync per folder, inserts their
- * queue.db rows in one transaction, completes every waiting sender at
- * once, and hands the local recipients to delivery (the remote ones
- * to the relay). At one sender that
- * is one fsync per message. */
+ * new directory entries durable with one fsync per folder, completes
+ * every waiting sender at once, then inserts their queue.db rows in one
+ * transaction and hands the local recipients to delivery (the remote
+ * ones to the relay). At one sender that is one fsync per message, and
+ * nothing else between the end of data and the 250. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -24,6 +24,9 @@ struct queue_committer {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct queue_msg *head, **tail;
+	/* acknowledged, their rows not in queue.db yet (the insert failed):
+	 * tried again with the next round, or after QUEUE_INDEX_RETRY_MS */
+	struct queue_msg *unindexed;
 	bool stop;
 	bool stopped;            /* the thread has left: nothing handed over is taken */
 	/* the committer's own, for its rounds */
@@ -31,6 +34,8 @@ struct queue_committer {
 	int *fds, *errs;
 	size_t cap;
 };
+
+#define QUEUE_INDEX_RETRY_MS 1000
 
 static uint64_t queue_clock_ns(void)
 {
@@ -115,10 +120,13 @@ static void queue_commit_sync(struct queue *q, struct queue_msg *list)
 	queue_commit_folder(q, list, q->env_fd, true, "env");
 }
 
-/* The rows of the durable messages in one transaction, and their local
+/* The rows of acknowledged messages in one transaction, and their local
  * recipients to delivery, as one step under the active set's lock (a
- * scan of queue.db never sees the rows without the set knowing them). */
-static void queue_commit_index(struct queue *q, struct queue_msg *list)
+ * scan of queue.db never sees the rows without the set knowing them).
+ * False when the insert failed: nothing was handed on, and the caller
+ * keeps the messages to try again (their files are durable: a restart's
+ * rebuild indexes them too). */
+static bool queue_commit_index(struct queue *q, struct queue_msg *list)
 {
 	struct queue_active *active = queue_worker_active(q);
 	struct queue_record **recs;
@@ -155,20 +163,54 @@ static void queue_commit_index(struct queue *q, struct queue_msg *list)
 	queue_active_unlock(active);
 	free(recs);
 	if (r != DB_OK) {
-		for (struct queue_msg *m = list; m != NULL; m = m->next)
-			if (m->error == QUEUE_OK)
-				m->error = r == DB_ERR_NO_SPACE ? QUEUE_ERR_NO_SPACE : QUEUE_ERR_IO;
+		log_event(LOG_LEVEL_ERROR, "queue", NULL, NULL,
+			  "msg=\"cannot index queued messages, trying again\" messages=%zu error=%s",
+			  n, db_result_name(r));
+		return false;
 	}
 	if (local)
 		queue_worker_kick(q);
 	/* the relay finds remote recipients with a scan of queue.db */
-	if (remote && r == DB_OK)
+	if (remote)
 		queue_relay_kick(q, since);
+	return true;
+}
+
+static void queue_commit_msg_free(struct queue_msg *m)
+{
+	queue_record_free(&m->rec);
+	free(m->prefix);
+	free(m->mem);
+	free(m);
+}
+
+/* Index `list` (acknowledged messages, each m->error QUEUE_OK) together
+ * with those a failed insert left; what fails again waits for the next
+ * try. */
+static void queue_commit_index_pending(struct queue *q, struct queue_msg *list)
+{
+	struct queue_committer *c = q->committer;
+	struct queue_msg **tail = &c->unindexed;
+
+	while (*tail != NULL)
+		tail = &(*tail)->next;
+	*tail = list;
+	list = c->unindexed;
+	if (list == NULL || !queue_commit_index(q, list))
+		return;
+	c->unindexed = NULL;
+	while (list != NULL) {
+		struct queue_msg *m = list;
+
+		list = m->next;
+		queue_commit_msg_free(m);
+	}
 }
 
 static void queue_commit_round(struct queue *q, struct queue_msg *list)
 {
 	uint64_t start = queue_clock_ns();
+	struct queue_msg *ok_list = NULL, **ok_tail = &ok_list;
 	size_t ok = 0;
 	bool removed = false;
 
@@ -176,7 +218,6 @@ static void queue_commit_round(struct queue *q, struct queue_msg *list)
 		if (m->error == QUEUE_OK)
 			m->error = queue_file_write(q, m);
 	queue_commit_sync(q, list);
-	queue_commit_index(q, list);
 	for (struct queue_msg *m = list; m != NULL; m = m->next) {
 		removed = removed || (m->error != QUEUE_OK && m->written);
 		queue_file_release(q, m, m->error == QUEUE_OK);
@@ -194,16 +235,38 @@ static void queue_commit_round(struct queue *q, struct queue_msg *list)
 		atomic_fetch_add(&q->n_committed, ok);
 	}
 	atomic_fetch_add(&q->commit_ns, queue_clock_ns() - start);
+	/* The answers go out before the rows: the files are what makes a
+	 * message durable, queue.db is their index (the durability argument,
+	 * docs/ARCHITECTURE.md), so the 250 waits for nothing else. */
 	while (list != NULL) {
 		struct queue_msg *m = list;
 
 		list = m->next;
+		m->next = NULL;
 		m->done(m->arg, m->error);
-		queue_record_free(&m->rec);
-		free(m->prefix);
-		free(m->mem);
-		free(m);
+		if (m->error != QUEUE_OK) {
+			queue_commit_msg_free(m);
+			continue;
+		}
+		*ok_tail = m;
+		ok_tail = &m->next;
 	}
+	queue_commit_index_pending(q, ok_list);
+}
+
+/* Wait for a message, at most QUEUE_INDEX_RETRY_MS (the lock held). */
+static int queue_committer_wait(struct queue_committer *c)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += QUEUE_INDEX_RETRY_MS / 1000;
+	until.tv_nsec += (long)(QUEUE_INDEX_RETRY_MS % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	return pthread_cond_timedwait(&c->cond, &c->lock, &until);
 }
 
 static void *queue_committer_main(void *arg)
@@ -215,8 +278,17 @@ static void *queue_committer_main(void *arg)
 	for (;;) {
 		struct queue_msg *list;
 
-		while (c->head == NULL && !c->stop)
-			pthread_cond_wait(&c->cond, &c->lock);
+		while (c->head == NULL && !c->stop) {
+			if (c->unindexed == NULL) {
+				pthread_cond_wait(&c->cond, &c->lock);
+				continue;
+			}
+			if (queue_committer_wait(c) == ETIMEDOUT && c->head == NULL && !c->stop) {
+				pthread_mutex_unlock(&c->lock);
+				queue_commit_index_pending(q, NULL);
+				pthread_mutex_lock(&c->lock);
+			}
+		}
 		if (c->head == NULL) {
 			c->stopped = true;
 			break;
@@ -239,6 +311,15 @@ void queue_committer_free(struct queue *q)
 	if (c == NULL)
 		return;
 	sync_pool_stop(&c->sync);
+	if (c->unindexed != NULL)
+		log_event(LOG_LEVEL_WARN, "queue", NULL, NULL,
+			  "msg=\"queued messages left out of queue.db; the next start indexes them\"");
+	while (c->unindexed != NULL) {
+		struct queue_msg *m = c->unindexed;
+
+		c->unindexed = m->next;
+		queue_commit_msg_free(m);
+	}
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
 	free(c->fds);
