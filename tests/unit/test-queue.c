@@ -6,6 +6,7 @@
  * recipient that no longer exists fails (and is reported); the free-space floor; the
  * envelope's second file when it is too big for the extended attribute;
  * queue.db rebuilt from the files (rows lost, files left by a crash);
+ * an insert into queue.db that fails after the OK (tried again);
  * hold, release, flush and remove. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
@@ -135,6 +137,43 @@ static void t_inbox_one(struct qh *h, const char *address, const char *expect)
 	assert_int_equal(qh_inbox(h, address, texts, 4), 1);
 	assert_string_equal(texts[0], expect);
 	free(texts[0]);
+}
+
+/* Run one statement on queue.db from a connection of the test's own. */
+static void t_queue_sql(struct qh *h, const char *sql)
+{
+	char *path = t_path(h, "", "queue.db");
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	free(path);
+}
+
+/* The OK waits only for the file: a queue.db that refuses the row
+ * (here a trigger; in life a full disk) fails nothing. The message is
+ * acknowledged, stays out of the list while the insert fails, and is
+ * indexed and delivered once queue.db takes it again, without another
+ * message to carry it. */
+static void test_index_failure_after_ok(void **state)
+{
+	struct qh *h = *state;
+	const struct queue_rcpt rcpt = { .address = QH_BOB, .local = true };
+	struct queue_envelope env = QH_ENVELOPE(&rcpt, 1);
+	char id[QUEUE_ID_LEN + 1];
+	struct t_listed l;
+
+	t_queue_sql(h, "CREATE TRIGGER t_refuse BEFORE INSERT ON messages"
+		       " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;");
+	assert_int_equal(qh_send(h->queue, &env, t_text, id), QUEUE_OK);
+	t_list(h, &l);
+	assert_int_equal(l.messages, 0);
+	assert_int_equal(qh_inbox_count(h, QH_BOB), 0);
+	t_queue_sql(h, "DROP TRIGGER t_refuse;");
+	assert_true(qh_wait_finished(h, 1));
+	assert_int_equal(qh_inbox_count(h, QH_BOB), 1);
 }
 
 /* The message lands durable with its envelope (the remote recipient keeps
@@ -716,6 +755,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_free_space_floor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_envelope_file, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_failure_after_ok, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_release_remove, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_local, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_and_refusals, setup_open, teardown),
