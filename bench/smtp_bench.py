@@ -258,7 +258,20 @@ def fmt(v, digits=0):
 	return "-" if v is None else "%.*f" % (digits, v)
 
 
-def report(levels, res, errors, disk, ceiling, top, tern, postfix):
+def wakeup_cost():
+	"""What a hand-off between threads and a sleep cost on this machine
+	(bench/wakeup_cost.c, built beside tern): the lines it prints, or a
+	line saying it is missing."""
+	binary = os.path.join(os.path.dirname(TERN_BIN), "wakeup-cost")
+	if not os.path.exists(binary):
+		return ["wake-up cost: %s not found; run `make build`" % binary]
+	p = subprocess.run([binary], capture_output=True, text=True, timeout=120)
+	if p.returncode != 0:
+		return ["wake-up cost: %s failed: %s" % (binary, p.stderr.strip()[-200:])]
+	return p.stdout.strip().splitlines()
+
+
+def report(levels, res, errors, disk, wakeup, ceiling, top, tern, postfix):
 	t, p = res.get("tern", {}), res.get("postfix", {})
 	print()
 	print(machine_line())
@@ -269,6 +282,8 @@ def report(levels, res, errors, disk, ceiling, top, tern, postfix):
 	      (MSG_LEN, "~%.1f KB" % ((MSG_LEN + 250) / 1000), ACCOUNTS))
 	print("disk (%s, %s): %.0f fsyncs/s (4 KB append + fsync), %.0f new durable files/s "
 	      "(write 4 KB, fsync, rename, fsync folder)" % (top, filesystem_of(top), disk[0], disk[1]))
+	for line in wakeup:
+		print("machine: " + line)
 	print()
 	print("%-10s %8s %10s %10s %7s %6s  %s" % ("sessions", "messages", "tern", "postfix", "ratio", "goal", ""))
 	for sessions, runs in levels:
@@ -342,6 +357,8 @@ def bench(top, servers):
 	levels = levels_from_env()
 	log("disk: fsync rate and durable-file rate, %.0f s each" % DISK_SECONDS)
 	disk = (disk_fsync_rate(top, DISK_SECONDS), disk_durable_file_rate(top, DISK_SECONDS))
+	log("machine: what a sleep and a wake-up cost")
+	wakeup = wakeup_cost()
 	log("the load generator alone, against smtp-sink")
 	sink = Sink(top)
 	servers.append(sink)
@@ -367,7 +384,7 @@ def bench(top, servers):
 			server.stop()
 		os.sync()    # neither server's write-back lands in the other's run
 
-	report(levels, res, errors, disk, ceiling, top, tern, postfix)
+	report(levels, res, errors, disk, wakeup, ceiling, top, tern, postfix)
 	dkim_cost()
 	print("whole run: %.0f s" % (time.monotonic() - t_start))
 	# a goal missed is a result (printed as such); a server that fails is not
