@@ -248,6 +248,16 @@ static void queue_commit_round(struct queue *q, struct queue_msg *list)
 			queue_commit_msg_free(m);
 			continue;
 		}
+		/* Its bytes are in its file now: only the record is needed
+		 * for the index, and an insert that keeps failing must not
+		 * keep every acknowledged message in memory (up to
+		 * QUEUE_MEMORY_MAX each, and more with the prefix). */
+		free(m->mem);
+		m->mem = NULL;
+		m->mem_len = m->mem_cap = 0;
+		free(m->prefix);
+		m->prefix = NULL;
+		m->prefix_len = 0;
 		*ok_tail = m;
 		ok_tail = &m->next;
 	}

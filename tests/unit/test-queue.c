@@ -176,6 +176,34 @@ static void test_index_failure_after_ok(void **state)
 	assert_int_equal(qh_inbox_count(h, QH_BOB), 1);
 }
 
+/* The queue closes while queue.db still refuses the insert of an
+ * acknowledged message: nothing of it leaks, and the next open (the rows
+ * taken again) indexes it from its file and delivers it once. */
+static void test_index_failure_at_close(void **state)
+{
+	struct qh *h = *state;
+	const struct queue_rcpt rcpt = { .address = QH_BOB, .local = true };
+	struct queue_envelope env = QH_ENVELOPE(&rcpt, 1);
+	char id[QUEUE_ID_LEN + 1];
+	struct t_listed l;
+
+	t_queue_sql(h, "CREATE TRIGGER t_refuse BEFORE INSERT ON messages"
+		       " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;");
+	assert_int_equal(qh_send(h->queue, &env, t_text, id), QUEUE_OK);
+	qh_close(h);
+	t_list(h, &l);
+	assert_int_equal(l.messages, 0);
+	assert_int_equal(qh_inbox_count(h, QH_BOB), 0);
+	t_queue_sql(h, "DROP TRIGGER t_refuse;");
+	qh_open(h);
+	assert_true(qh_wait_finished(h, 1));
+	assert_int_equal(qh_inbox_count(h, QH_BOB), 1);
+	qh_close(h);
+	qh_open(h);
+	qh_sleep_ms(200);
+	assert_int_equal(qh_inbox_count(h, QH_BOB), 1);
+}
+
 /* The message lands durable with its envelope (the remote recipient keeps
  * it queued), the local one gets it once, with Return-Path first; a
  * reopen (a restart) and a lost queue.db (its rows gone: a power loss)
@@ -756,6 +784,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_envelope_file, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_failure_after_ok, setup_open, teardown),
+		cmocka_unit_test_setup_teardown(test_index_failure_at_close, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_release_remove, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_local, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_and_refusals, setup_open, teardown),
