@@ -168,6 +168,7 @@ static bool queue_commit_index(struct queue *q, struct queue_msg *list)
 			  n, db_result_name(r));
 		return false;
 	}
+	atomic_fetch_add(&q->n_indexed, n);
 	if (local)
 		queue_worker_kick(q);
 	/* the relay finds remote recipients with a scan of queue.db */

@@ -82,7 +82,7 @@ struct queue {
 	struct queue_relay *relay;  /* outbound delivery, or NULL (queue-relay.c) */
 
 	/* counters of queue_stats */
-	atomic_uint_fast64_t n_rounds, n_committed, n_fsyncs, n_delivered, n_deferred,
+	atomic_uint_fast64_t n_rounds, n_committed, n_indexed, n_fsyncs, n_delivered, n_deferred,
 		n_finished, commit_ns;
 };
 

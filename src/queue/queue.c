@@ -171,6 +171,7 @@ void queue_stats(struct queue *q, struct queue_stats *stats_r)
 	*stats_r = (struct queue_stats){
 		.commit_rounds = atomic_load(&q->n_rounds),
 		.committed = atomic_load(&q->n_committed),
+		.indexed = atomic_load(&q->n_indexed),
 		.fsyncs = atomic_load(&q->n_fsyncs),
 		.delivered = atomic_load(&q->n_delivered),
 		.deferred = atomic_load(&q->n_deferred),

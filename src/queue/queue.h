@@ -248,6 +248,7 @@ enum mail_srs_result queue_srs_sender(struct queue *queue, const char *sender, c
 struct queue_stats {
 	uint64_t commit_rounds;  /* group commits that made messages durable */
 	uint64_t committed;      /* messages they made durable (each got its OK) */
+	uint64_t indexed;        /* of those, the ones with their queue.db rows (after the OK) */
 	uint64_t fsyncs;         /* fsyncs of files and folders on the way to an OK */
 	uint64_t delivered;      /* local recipients delivered */
 	uint64_t deferred;       /* failed tries of local recipients */

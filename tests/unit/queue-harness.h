@@ -161,6 +161,13 @@ static inline enum queue_error qh_commit(struct queue_msg *m)
 	return w.error;
 }
 
+static inline void qh_sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
 /* Send `text` (in pieces of `piece` bytes, flushing when asked) and wait
  * for the commit; id_r (may be NULL) gets the queue id. QUEUE_ERR__COUNT
  * when queue_msg_begin refused. */
@@ -188,10 +195,31 @@ static inline enum queue_error qh_send_pieces(struct queue *q, const struct queu
 	return qh_commit(m);
 }
 
+/* Wait until every message that got its OK has its queue.db row (the
+ * committer inserts them after the OKs), so that a list right after a
+ * send sees it; false after QH_WAIT_MS. */
+static inline bool qh_wait_indexed(struct queue *q)
+{
+	for (unsigned waited = 0; waited < QH_WAIT_MS; waited += 5) {
+		struct queue_stats st;
+
+		queue_stats(q, &st);
+		if (st.indexed >= st.committed)
+			return true;
+		qh_sleep_ms(5);
+	}
+	return false;
+}
+
+/* qh_send_pieces, then the wait for the message's queue.db row. */
 static inline enum queue_error qh_send(struct queue *q, const struct queue_envelope *env,
 				       const char *text, char *id_r)
 {
-	return qh_send_pieces(q, env, text, strlen(text), 65536, id_r);
+	enum queue_error err = qh_send_pieces(q, env, text, strlen(text), 65536, id_r);
+
+	if (err == QUEUE_OK && !qh_wait_indexed(q))
+		return QUEUE_ERR_IO;
+	return err;
 }
 
 /* An envelope from alice to the given recipients (local: a local account). */
@@ -233,13 +261,6 @@ static inline size_t qh_inbox(struct qh *h, const char *address, char **texts, s
 static inline size_t qh_inbox_count(struct qh *h, const char *address)
 {
 	return qh_inbox(h, address, NULL, 0);
-}
-
-static inline void qh_sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
 }
 
 /* Wait until the queue has finished (delivered everywhere and taken out)

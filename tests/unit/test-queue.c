@@ -167,7 +167,7 @@ static void test_index_failure_after_ok(void **state)
 
 	t_queue_sql(h, "CREATE TRIGGER t_refuse BEFORE INSERT ON messages"
 		       " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;");
-	assert_int_equal(qh_send(h->queue, &env, t_text, id), QUEUE_OK);
+	assert_int_equal(qh_send_pieces(h->queue, &env, t_text, strlen(t_text), 65536, id), QUEUE_OK);
 	t_list(h, &l);
 	assert_int_equal(l.messages, 0);
 	assert_int_equal(qh_inbox_count(h, QH_BOB), 0);
@@ -189,7 +189,7 @@ static void test_index_failure_at_close(void **state)
 
 	t_queue_sql(h, "CREATE TRIGGER t_refuse BEFORE INSERT ON messages"
 		       " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;");
-	assert_int_equal(qh_send(h->queue, &env, t_text, id), QUEUE_OK);
+	assert_int_equal(qh_send_pieces(h->queue, &env, t_text, strlen(t_text), 65536, id), QUEUE_OK);
 	qh_close(h);
 	t_list(h, &l);
 	assert_int_equal(l.messages, 0);
