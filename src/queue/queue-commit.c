@@ -134,6 +134,7 @@ static bool queue_commit_index(struct queue *q, struct queue_msg *list)
 	enum db_result r;
 	bool local = false, remote = false;
 	int64_t since = INT64_MAX;        /* the oldest arrival with a remote recipient */
+	const char *first;                /* for the log: one of the messages */
 
 	for (struct queue_msg *m = list; m != NULL; m = m->next)
 		cap++;
@@ -161,11 +162,12 @@ static bool queue_commit_index(struct queue *q, struct queue_msg *list)
 		}
 	}
 	queue_active_unlock(active);
+	first = n > 0 ? recs[0]->id : "-";
 	free(recs);
 	if (r != DB_OK) {
 		log_event(LOG_LEVEL_ERROR, "queue", NULL, NULL,
-			  "msg=\"cannot index queued messages, trying again\" messages=%zu error=%s",
-			  n, db_result_name(r));
+			  "msg=\"cannot index queued messages, trying again\" messages=%zu "
+			  "first_id=%s error=%s", n, first, db_result_name(r));
 		return false;
 	}
 	atomic_fetch_add(&q->n_indexed, n);

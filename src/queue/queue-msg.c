@@ -33,6 +33,15 @@ struct queue_msg *queue_msg_begin(struct queue *queue, const struct queue_envelo
 			  queue->path);
 		return NULL;
 	}
+	if (atomic_load(&queue->n_committed) - atomic_load(&queue->n_indexed) >=
+	    QUEUE_UNINDEXED_MAX) {
+		/* queue.db refuses their rows (queue-commit.c): no more until
+		 * it takes them, or their records fill the memory */
+		log_event(LOG_LEVEL_WARN, "queue", NULL, NULL,
+			  "msg=\"refusing mail: acknowledged messages wait for queue.db\" "
+			  "messages=%d", QUEUE_UNINDEXED_MAX);
+		return NULL;
+	}
 	pooled = queue_pool_take(queue, id);
 	if (queue_pool_low(queue))
 		queue_worker_refill(queue);

@@ -114,10 +114,12 @@ void queue_close(struct queue **queue);
  * [A-Z2-7]) and may take a pre-created file; never blocks on the disk.
  * Returns NULL only when the queue cannot take mail now (it logs why; the
  * caller answers 451 4.3.0, or 452 4.3.1 when queue_has_space() says so):
- * below the free-space floor, while closing, or for an envelope that
- * cannot be stored (no recipient, more than 100,000, a field over 2,048
- * octets, CR or LF in the sender: the session's own checks keep these
- * from happening). */
+ * below the free-space floor, while closing, while QUEUE_UNINDEXED_MAX
+ * acknowledged messages wait for queue.db to take their rows, or for an
+ * envelope that cannot be stored (no recipient, more than 100,000, a
+ * field over 2,048 octets, CR or LF in the sender: the session's own
+ * checks keep these from happening). */
+#define QUEUE_UNINDEXED_MAX 1000
 struct queue_msg *queue_msg_begin(struct queue *queue, const struct queue_envelope *env);
 /* The message's queue id, for the Received header and the 250 reply. */
 const char *queue_msg_id(const struct queue_msg *msg);

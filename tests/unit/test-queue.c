@@ -204,6 +204,27 @@ static void test_index_failure_at_close(void **state)
 	assert_int_equal(qh_inbox_count(h, QH_BOB), 1);
 }
 
+/* Acknowledged messages waiting for their rows are bounded: past
+ * QUEUE_UNINDEXED_MAX, new mail is refused (the session answers 4xx)
+ * until queue.db takes the rows; then all are delivered, once. */
+static void test_index_failure_bounded(void **state)
+{
+	struct qh *h = *state;
+	const struct queue_rcpt rcpt = { .address = QH_BOB, .local = true };
+	struct queue_envelope env = QH_ENVELOPE(&rcpt, 1);
+	size_t len = strlen(t_text);
+
+	t_queue_sql(h, "CREATE TRIGGER t_refuse BEFORE INSERT ON messages"
+		       " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;");
+	for (int i = 0; i < QUEUE_UNINDEXED_MAX; i++)
+		assert_int_equal(qh_send_pieces(h->queue, &env, t_text, len, 65536, NULL), QUEUE_OK);
+	assert_null(queue_msg_begin(h->queue, &env));
+	t_queue_sql(h, "DROP TRIGGER t_refuse;");
+	assert_true(qh_wait_finished(h, QUEUE_UNINDEXED_MAX));
+	assert_int_equal(qh_inbox_count(h, QH_BOB), QUEUE_UNINDEXED_MAX);
+	assert_int_equal(qh_send(h->queue, &env, t_text, NULL), QUEUE_OK);
+}
+
 /* The message lands durable with its envelope (the remote recipient keeps
  * it queued), the local one gets it once, with Return-Path first; a
  * reopen (a restart) and a lost queue.db (its rows gone: a power loss)
@@ -784,6 +805,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_envelope_file, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_failure_after_ok, setup_open, teardown),
+		cmocka_unit_test_setup_teardown(test_index_failure_bounded, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_index_failure_at_close, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_release_remove, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_local, setup, teardown),
