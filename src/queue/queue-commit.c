@@ -25,7 +25,7 @@ struct queue_committer {
 	pthread_cond_t cond;
 	struct queue_msg *head, **tail;
 	/* acknowledged, their rows not in queue.db yet (the insert failed):
-	 * tried again with the next round, or after QUEUE_INDEX_RETRY_MS */
+	 * tried again with the next round, or after QUEUE_INDEX_RETRY_S */
 	struct queue_msg *unindexed;
 	bool stop;
 	bool stopped;            /* the thread has left: nothing handed over is taken */
@@ -35,7 +35,7 @@ struct queue_committer {
 	size_t cap;
 };
 
-#define QUEUE_INDEX_RETRY_MS 1000
+#define QUEUE_INDEX_RETRY_S 1
 
 static uint64_t queue_clock_ns(void)
 {
@@ -267,18 +267,13 @@ static void queue_commit_round(struct queue *q, struct queue_msg *list)
 	queue_commit_index_pending(q, ok_list);
 }
 
-/* Wait for a message, at most QUEUE_INDEX_RETRY_MS (the lock held). */
+/* Wait for a message, at most QUEUE_INDEX_RETRY_S (the lock held). */
 static int queue_committer_wait(struct queue_committer *c)
 {
 	struct timespec until;
 
 	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += QUEUE_INDEX_RETRY_MS / 1000;
-	until.tv_nsec += (long)(QUEUE_INDEX_RETRY_MS % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	until.tv_sec += QUEUE_INDEX_RETRY_S;
 	return pthread_cond_timedwait(&c->cond, &c->lock, &until);
 }
 

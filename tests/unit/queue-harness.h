@@ -211,11 +211,18 @@ static inline bool qh_wait_indexed(struct queue *q)
 	return false;
 }
 
-/* qh_send_pieces, then the wait for the message's queue.db row. */
+/* Send `text` and wait for its OK only (its queue.db row may follow). */
+static inline enum queue_error qh_send_acked(struct queue *q, const struct queue_envelope *env,
+					     const char *text, char *id_r)
+{
+	return qh_send_pieces(q, env, text, strlen(text), 65536, id_r);
+}
+
+/* qh_send_acked, then the wait for the message's queue.db row. */
 static inline enum queue_error qh_send(struct queue *q, const struct queue_envelope *env,
 				       const char *text, char *id_r)
 {
-	enum queue_error err = qh_send_pieces(q, env, text, strlen(text), 65536, id_r);
+	enum queue_error err = qh_send_acked(q, env, text, id_r);
 
 	if (err == QUEUE_OK && !qh_wait_indexed(q))
 		return QUEUE_ERR_IO;

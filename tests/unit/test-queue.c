@@ -152,6 +152,15 @@ static void t_queue_sql(struct qh *h, const char *sql)
 	free(path);
 }
 
+/* queue.db refuses every new message row (a trigger), or takes them
+ * again. */
+static void t_refuse_rows(struct qh *h, bool refuse)
+{
+	t_queue_sql(h, refuse ? "CREATE TRIGGER t_refuse BEFORE INSERT ON messages"
+				" BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+			      : "DROP TRIGGER t_refuse;");
+}
+
 /* The OK waits only for the file: a queue.db that refuses the row
  * (here a trigger; in life a full disk) fails nothing. The message is
  * acknowledged, stays out of the list while the insert fails, and is
@@ -165,13 +174,12 @@ static void test_index_failure_after_ok(void **state)
 	char id[QUEUE_ID_LEN + 1];
 	struct t_listed l;
 
-	t_queue_sql(h, "CREATE TRIGGER t_refuse BEFORE INSERT ON messages"
-		       " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;");
-	assert_int_equal(qh_send_pieces(h->queue, &env, t_text, strlen(t_text), 65536, id), QUEUE_OK);
+	t_refuse_rows(h, true);
+	assert_int_equal(qh_send_acked(h->queue, &env, t_text, id), QUEUE_OK);
 	t_list(h, &l);
 	assert_int_equal(l.messages, 0);
 	assert_int_equal(qh_inbox_count(h, QH_BOB), 0);
-	t_queue_sql(h, "DROP TRIGGER t_refuse;");
+	t_refuse_rows(h, false);
 	assert_true(qh_wait_finished(h, 1));
 	assert_int_equal(qh_inbox_count(h, QH_BOB), 1);
 }
@@ -187,14 +195,13 @@ static void test_index_failure_at_close(void **state)
 	char id[QUEUE_ID_LEN + 1];
 	struct t_listed l;
 
-	t_queue_sql(h, "CREATE TRIGGER t_refuse BEFORE INSERT ON messages"
-		       " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;");
-	assert_int_equal(qh_send_pieces(h->queue, &env, t_text, strlen(t_text), 65536, id), QUEUE_OK);
+	t_refuse_rows(h, true);
+	assert_int_equal(qh_send_acked(h->queue, &env, t_text, id), QUEUE_OK);
 	qh_close(h);
 	t_list(h, &l);
 	assert_int_equal(l.messages, 0);
 	assert_int_equal(qh_inbox_count(h, QH_BOB), 0);
-	t_queue_sql(h, "DROP TRIGGER t_refuse;");
+	t_refuse_rows(h, false);
 	qh_open(h);
 	assert_true(qh_wait_finished(h, 1));
 	assert_int_equal(qh_inbox_count(h, QH_BOB), 1);
@@ -212,14 +219,12 @@ static void test_index_failure_bounded(void **state)
 	struct qh *h = *state;
 	const struct queue_rcpt rcpt = { .address = QH_BOB, .local = true };
 	struct queue_envelope env = QH_ENVELOPE(&rcpt, 1);
-	size_t len = strlen(t_text);
 
-	t_queue_sql(h, "CREATE TRIGGER t_refuse BEFORE INSERT ON messages"
-		       " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;");
+	t_refuse_rows(h, true);
 	for (int i = 0; i < QUEUE_UNINDEXED_MAX; i++)
-		assert_int_equal(qh_send_pieces(h->queue, &env, t_text, len, 65536, NULL), QUEUE_OK);
+		assert_int_equal(qh_send_acked(h->queue, &env, t_text, NULL), QUEUE_OK);
 	assert_null(queue_msg_begin(h->queue, &env));
-	t_queue_sql(h, "DROP TRIGGER t_refuse;");
+	t_refuse_rows(h, false);
 	assert_true(qh_wait_finished(h, QUEUE_UNINDEXED_MAX));
 	assert_int_equal(qh_inbox_count(h, QH_BOB), QUEUE_UNINDEXED_MAX);
 	assert_int_equal(qh_send(h->queue, &env, t_text, NULL), QUEUE_OK);
