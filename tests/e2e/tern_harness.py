@@ -7,6 +7,7 @@ import base64
 import contextlib
 import glob
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -14,6 +15,7 @@ import smtplib
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -678,6 +680,19 @@ class Raw:
         r = self.cmd(b"AUTH PLAIN " + token)
         assert r.startswith(b"+OK"), r
         return r
+
+
+def as_server_user(script, *args):
+    """Run a Python script as [server] user (nobody when the tests run
+    as root), so that what it touches in the data folder (queue.db and
+    its WAL) stays the server's."""
+    pw = pwd.getpwnam("nobody") if AS_ROOT else pwd.getpwuid(os.geteuid())
+
+    def drop():
+        os.setgid(pw.pw_gid)
+        os.setuid(pw.pw_uid)
+    subprocess.run([sys.executable, "-c", script] + list(args), check=True,
+                   preexec_fn=drop if AS_ROOT else None, timeout=TIMEOUT)
 
 
 def wait_for(predicate, timeout=None, interval=0.1):

@@ -14,12 +14,9 @@
 import email
 import email.policy
 import os
-import pwd
 import smtplib
 import socket
 import socketserver
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -212,22 +209,6 @@ def test_expiry_across_a_restart(srv):
     assert fields[1]["Action"] == "failed" and fields[1]["Status"] == "4.7.1", fields[1]
 
 
-def as_server_user(script, *args):
-    """Run a Python script as [server] user (queue.db and its WAL stay
-    the server's)."""
-    pw = pwd.getpwnam(srv_user())
-
-    def drop():
-        os.setgid(pw.pw_gid)
-        os.setuid(pw.pw_uid)
-    subprocess.run([sys.executable, "-c", script] + list(args), check=True,
-                   preexec_fn=drop if th.AS_ROOT else None)
-
-
-def srv_user():
-    return "nobody" if th.AS_ROOT else pwd.getpwuid(os.geteuid()).pw_name
-
-
 RECORD_FAILURE = """
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
@@ -249,7 +230,7 @@ def test_failure_recorded_without_its_report(srv):
     send(srv, th.USER, [(to, ["NOTIFY=FAILURE"])], mark)
     srv.wait_queue(lambda o: "deferred  remote %s  tries " % to in o)
     srv.servers[-1].kill9()
-    as_server_user(RECORD_FAILURE, os.path.join(srv.data_dir, "queue", "queue.db"), to)
+    th.as_server_user(RECORD_FAILURE, os.path.join(srv.data_dir, "queue", "queue.db"), to)
     srv.start()
     failed, = reports(srv, mark, 1)
     fields, _ = parts(failed)

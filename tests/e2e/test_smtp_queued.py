@@ -4,6 +4,8 @@
 # relayhost is a closed port: they are tried and deferred), where `tern
 # queue list` shows every recipient's state; the mailboxes share the
 # queue's file; a restart keeps it deferred and delivers nothing twice.
+# A queue.db that refuses a message's row still lets its 250 go out, and
+# the message is delivered once queue.db takes rows again.
 import os
 import uuid
 
@@ -63,3 +65,40 @@ def test_remote_stays_queued_local_delivered(srv):
     srv.start()
     assert th.queue_entries(srv.queue_list())[ident] == expected
     assert local_copies() == copies
+
+
+REFUSE_ROWS = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=10)
+if sys.argv[2] == "on":
+    db.execute("CREATE TRIGGER t_refuse BEFORE INSERT ON messages"
+               " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+else:
+    db.execute("DROP TRIGGER t_refuse")
+db.commit()
+db.close()
+"""
+
+
+def test_queue_db_refusing_rows(srv):
+    """The 250 waits for the message's file, not for its queue.db row: a
+    queue.db that refuses the row (in life a full disk) still gets the
+    client its 250, and the message reaches the mailbox once queue.db
+    takes rows again, with no other message to carry it."""
+    db = os.path.join(srv.data_dir, "queue", "queue.db")
+    th.as_server_user(REFUSE_ROWS, db, "on")
+    try:
+        mark = "refused-" + uuid.uuid4().hex[:12]
+        s = th.smtp_submission(srv.submission_port)
+        assert s.mail(th.USER)[0] == 250
+        assert s.rcpt(th.USER2)[0] == 250
+        code, text = s.data(th.crlf(th.make_message(1, subject=mark)))
+        s.quit()
+        assert code == 250 and text.startswith(b"2.0.0 Ok: queued as "), text
+        assert th.wait_for(lambda: "cannot index queued messages" in srv.servers[-1].stderr_text())
+        assert "msg-1@example.org" not in th.inbox_by_message_id(srv.pop3_port, th.USER2,
+                                                                 th.PASSWORD2)
+    finally:
+        th.as_server_user(REFUSE_ROWS, db, "off")
+    assert th.wait_for(lambda: len(th.inbox_by_message_id(srv.pop3_port, th.USER2, th.PASSWORD2)
+                                   .get("msg-1@example.org", [])) == 1)
