@@ -14,8 +14,11 @@
 #define DIR_DOMAIN_MAX 253      /* RFC 1035 2.3.4, without the final dot */
 #define DIR_ADDRESS_MAX (DIR_LOCAL_MAX + 1 + DIR_DOMAIN_MAX)
 
+struct dir_cache;
+
 struct dir {
 	struct db *db;
+	struct dir_cache *cache;      /* dir-cache.h; NULL: none */
 	/* Serialises whole operations (a transaction is several statements;
 	 * the connection itself is also opened SQLITE_OPEN_FULLMUTEX). */
 	pthread_mutex_t lock;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dir/dir-cache.h"
 #include "dir/dir-private.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -57,7 +58,7 @@ struct resolver {
 
 /* What one address is, with no alias followed. */
 enum resolve_kind {
-	RESOLVE_ACCOUNT,          /* *found_r: the canonical address */
+	RESOLVE_ACCOUNT,          /* *found_r: the canonical address, *quota_r its quota */
 	RESOLVE_ALIAS,            /* *entry_r: the entry used, *found_r: its targets */
 	RESOLVE_EXTERNAL,         /* not a local domain */
 	RESOLVE_UNKNOWN,
@@ -119,7 +120,7 @@ static int resolve_domain_local(struct resolver *r, const char *domain)
 
 /* The account or alias whose address (or catch-all) is exactly `key`. */
 static enum resolve_kind resolve_find(struct resolver *r, const char *key, char **entry_r,
-				      char **found_r)
+				      char **found_r, uint64_t *quota_r)
 {
 	enum resolve_kind kind = RESOLVE_TEMP;
 	int rc;
@@ -131,7 +132,10 @@ static enum resolve_kind resolve_find(struct resolver *r, const char *key, char 
 		const char *targets = (const char *)sqlite3_column_text(r->find, 1);
 
 		if (account != NULL) {
+			sqlite3_int64 quota = sqlite3_column_int64(r->find, 2);
+
 			*found_r = resolve_strdup(account);
+			*quota_r = quota > 0 ? (uint64_t)quota : 0;
 			kind = RESOLVE_ACCOUNT;
 		} else if (targets != NULL) {
 			*entry_r = resolve_strdup(key);
@@ -148,7 +152,7 @@ static enum resolve_kind resolve_find(struct resolver *r, const char *key, char 
 
 /* The steps of dir-resolve.h for one normalized address. */
 static enum resolve_kind resolve_one(struct resolver *r, const char *address, char **entry_r,
-				     char **found_r)
+				     char **found_r, uint64_t *quota_r)
 {
 	const char *at = strrchr(address, '@');
 	size_t local_len = (size_t)(at - address);
@@ -162,7 +166,7 @@ static enum resolve_kind resolve_one(struct resolver *r, const char *address, ch
 	local = resolve_domain_local(r, at + 1);
 	if (local <= 0)
 		return local < 0 ? RESOLVE_TEMP : RESOLVE_EXTERNAL;
-	kind = resolve_find(r, address, entry_r, found_r);
+	kind = resolve_find(r, address, entry_r, found_r, quota_r);
 	if (kind != RESOLVE_UNKNOWN)
 		return kind;
 	if (r->separators[0] != '\0') {
@@ -170,7 +174,7 @@ static enum resolve_kind resolve_one(struct resolver *r, const char *address, ch
 
 		if (cut > 0 && cut < local_len) {
 			snprintf(key, sizeof(key), "%.*s%s", (int)cut, address, at);
-			kind = resolve_find(r, key, entry_r, found_r);
+			kind = resolve_find(r, key, entry_r, found_r, quota_r);
 			if (kind != RESOLVE_UNKNOWN)
 				return kind;
 			base_len = cut;
@@ -183,7 +187,7 @@ static enum resolve_kind resolve_one(struct resolver *r, const char *address, ch
 		return RESOLVE_ALIAS;
 	}
 	snprintf(key, sizeof(key), "%s", at);
-	return resolve_find(r, key, entry_r, found_r);
+	return resolve_find(r, key, entry_r, found_r, quota_r);
 }
 
 /* ---- the expansion ---- */
@@ -196,7 +200,7 @@ static void resolve_tree_put(void **tree, const char *key)
 }
 
 static enum dir_error resolve_add_recipient(struct resolver *r, enum dir_recipient_kind kind,
-					    char *address)
+					    char *address, uint64_t quota)
 {
 	struct dir_resolution *res = r->res;
 
@@ -212,6 +216,7 @@ static enum dir_error resolve_add_recipient(struct resolver *r, enum dir_recipie
 				       sizeof(*res->recipients));
 	res->recipients[res->n_recipients].kind = kind;
 	res->recipients[res->n_recipients].address = address;
+	res->recipients[res->n_recipients].quota = quota;
 	res->n_recipients++;
 	resolve_tree_put(&r->found, address);
 	return DIR_OK;
@@ -271,16 +276,17 @@ static void resolve_drop(struct resolver *r, const char *address)
 static enum dir_error resolve_address(struct resolver *r, const char *address, bool top)
 {
 	char *entry, *found;
+	uint64_t quota = 0;
 
-	switch (resolve_one(r, address, &entry, &found)) {
+	switch (resolve_one(r, address, &entry, &found, &quota)) {
 	case RESOLVE_ACCOUNT:
-		return resolve_add_recipient(r, DIR_RECIPIENT_LOCAL, found);
+		return resolve_add_recipient(r, DIR_RECIPIENT_LOCAL, found, quota);
 	case RESOLVE_ALIAS:
 		return resolve_push(r, entry, found);
 	case RESOLVE_EXTERNAL:
 		if (top)
 			return DIR_ERR_NO_DOMAIN;
-		return resolve_add_recipient(r, DIR_RECIPIENT_EXTERNAL, resolve_strdup(address));
+		return resolve_add_recipient(r, DIR_RECIPIENT_EXTERNAL, resolve_strdup(address), 0);
 	case RESOLVE_UNKNOWN:
 		if (top)
 			return DIR_ERR_NOT_FOUND;
@@ -353,25 +359,42 @@ static enum dir_error resolve_top(struct resolver *r, const char *address)
 	return resolve_address(r, copy, true);
 }
 
+/* The options as the resolution applies them (the defaults of
+ * dir-resolve.h), which are also what a cached answer was made under. */
+static struct dir_cache_options resolve_options(const struct dir_resolve_options *options)
+{
+	struct dir_cache_options o = { .separators = "+", .postmaster = "" };
+
+	if (options != NULL && options->subaddress_separators != NULL)
+		o.separators = options->subaddress_separators;
+	if (options != NULL && options->postmaster != NULL)
+		o.postmaster = options->postmaster;
+	return o;
+}
+
 enum dir_error dir_resolve(struct dir *dir, const char *address,
 			   const struct dir_resolve_options *options, struct dir_resolution *res_r)
 {
-	struct resolver r = { .separators = "+", .res = res_r };
+	struct dir_cache_options o = resolve_options(options);
+	struct resolver r = { .separators = o.separators, .res = res_r };
 	enum dir_error error;
+	int64_t version = 0;
+	bool versioned;
 
 	memset(res_r, 0, sizeof(*res_r));
 	if (address == NULL)
 		return DIR_ERR_INVALID;
-	if (options != NULL && options->subaddress_separators != NULL)
-		r.separators = options->subaddress_separators;
-	if (options != NULL && options->postmaster != NULL && options->postmaster[0] != '\0')
-		r.postmaster = options->postmaster;
+	if (o.postmaster[0] != '\0')
+		r.postmaster = o.postmaster;
+	/* Read before the read transaction: a commit in between makes the
+	 * answer newer than its version, which only costs a miss. */
+	versioned = dir->cache != NULL && dir_cache_version(dir->cache, true, &version);
 	pthread_mutex_lock(&dir->lock);
 	/* One read transaction: every lookup sees the same directory. */
 	error = db_begin_read(dir->db) == DB_OK ? DIR_OK : DIR_ERR_TEMP;
 	if (error == DIR_OK) {
-		r.find = dir_prepare(dir, "SELECT address, NULL FROM accounts WHERE address = ?1 "
-				     "UNION ALL SELECT NULL, targets FROM aliases WHERE alias = ?1",
+		r.find = dir_prepare(dir, "SELECT address, NULL, quota FROM accounts WHERE address = ?1 "
+				     "UNION ALL SELECT NULL, targets, NULL FROM aliases WHERE alias = ?1",
 				     NULL);
 		r.domain = dir_prepare(dir, "SELECT 1 FROM domains WHERE name = ?1", NULL);
 		if (r.find == NULL || r.domain == NULL)
@@ -395,7 +418,19 @@ enum dir_error dir_resolve(struct dir *dir, const char *address,
 	/* On error only the unknown targets are worth keeping, for a log line. */
 	if (error != DIR_OK)
 		resolve_recipients_free(res_r);
+	if (versioned)
+		dir_cache_put(dir->cache, address, &o, version, error, res_r);
 	return error;
+}
+
+bool dir_resolve_cached(struct dir *dir, const char *address,
+			const struct dir_resolve_options *options, enum dir_error *error_r,
+			struct dir_resolution *res_r)
+{
+	struct dir_cache_options o = resolve_options(options);
+
+	memset(res_r, 0, sizeof(*res_r));
+	return address != NULL && dir_cache_get(dir->cache, address, &o, error_r, res_r);
 }
 
 void dir_resolution_free(struct dir_resolution *res)

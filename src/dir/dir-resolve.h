@@ -33,12 +33,15 @@
  * domain, nothing at steps 1-4) is dropped and listed in `unknown`, so
  * that one stale target does not refuse mail for the others.
  *
- * Blocking (SQLite): from a job only. The whole resolution reads one
- * snapshot of the directory (one read transaction). */
+ * Blocking (SQLite): from a job only (dir_resolve_cached below is the
+ * loop's). The whole resolution reads one snapshot of the directory (one
+ * read transaction). */
 #ifndef TERN_DIR_DIR_RESOLVE_H
 #define TERN_DIR_DIR_RESOLVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dir/dir.h"
 
@@ -68,6 +71,7 @@ const char *dir_recipient_kind_name(enum dir_recipient_kind kind);
 struct dir_recipient {
 	enum dir_recipient_kind kind;
 	char *address;            /* local: the account's canonical address */
+	uint64_t quota;           /* local: the account's quota in octets, 0 = none */
 };
 
 struct dir_resolution {
@@ -94,5 +98,17 @@ struct dir_resolution {
 enum dir_error dir_resolve(struct dir *dir, const char *address,
 			   const struct dir_resolve_options *options, struct dir_resolution *res_r);
 void dir_resolution_free(struct dir_resolution *res);
+
+/* The answer dir_resolve would give now, without blocking, from the
+ * answers it gave before (dir-cache.h): true with *error_r and *res_r
+ * (free it with dir_resolution_free) when an answer for the same address
+ * (any case) and options is kept and the directory has not changed since
+ * it was made; false when only dir_resolve can tell. Answers kept: DIR_OK
+ * with a few recipients and no unknown targets, DIR_ERR_NOT_FOUND,
+ * DIR_ERR_NO_DOMAIN. For an I/O loop: it never waits for the disk or
+ * for another thread's lookup. */
+bool dir_resolve_cached(struct dir *dir, const char *address,
+			const struct dir_resolve_options *options, enum dir_error *error_r,
+			struct dir_resolution *res_r);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "core/db.h"
 #include "core/durable.h"
+#include "dir/dir-cache.h"
 #include "dir/dir-private.h"
 #include "dir/password.h"
 
@@ -215,6 +216,7 @@ int dir_open(const char *data_dir, struct dir **dir_r, char **error_r)
 		dir_close(&dir);
 		return -1;
 	}
+	dir->cache = dir_cache_open(data_dir, "directory.db");
 	*dir_r = dir;
 	return 0;
 }
@@ -225,6 +227,7 @@ void dir_close(struct dir **dirp)
 
 	if (dir == NULL)
 		return;
+	dir_cache_close(&dir->cache);
 	db_close(&dir->db);
 	pthread_mutex_destroy(&dir->lock);
 	free(dir);

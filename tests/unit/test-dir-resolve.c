@@ -1,7 +1,10 @@
 /* test-dir-resolve - what mail to an address becomes (dir_resolve): accounts,
  * aliases nested, looping and fanning out past the bounds, the catch-all,
  * sub-addressing, postmaster and its fallback, external targets, case
- * folding; the catch-all form of dir_alias_add; and dir_delivery_lookup. */
+ * folding, the quotas of local recipients; the catch-all form of
+ * dir_alias_add; dir_delivery_lookup; and the cached answers
+ * (dir_resolve_cached), never given once the directory changed, by this
+ * process or another. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -98,6 +101,39 @@ static const char *resolve_opts(struct fixture *f, const char *address,
 	dir_resolution_free(&res);
 	assert_null(res.recipients);
 	return f->out.data;
+}
+
+/* dir_resolve_cached as resolve_opts's text, or NULL when it cannot tell. */
+static const char *cached_opts(struct fixture *f, const char *address,
+			       const struct dir_resolve_options *opts, enum dir_error *error_r)
+{
+	struct dir_resolution res;
+
+	*error_r = DIR_ERR__COUNT;
+	if (!dir_resolve_cached(f->dir, address, opts, error_r, &res)) {
+		assert_null(res.recipients);
+		return NULL;
+	}
+	buf_reset(&f->out);
+	for (size_t i = 0; i < res.n_recipients; i++) {
+		char quota[32];
+
+		snprintf(quota, sizeof(quota), "/%llu", (unsigned long long)res.recipients[i].quota);
+		if (i > 0)
+			buf_append_str(&f->out, " ");
+		buf_append_str(&f->out, dir_recipient_kind_name(res.recipients[i].kind));
+		buf_append_str(&f->out, ":");
+		buf_append_str(&f->out, res.recipients[i].address);
+		buf_append_str(&f->out, quota);
+	}
+	buf_append(&f->out, "", 1);
+	dir_resolution_free(&res);
+	return f->out.data;
+}
+
+static const char *cached(struct fixture *f, const char *address, enum dir_error *error_r)
+{
+	return cached_opts(f, address, NULL, error_r);
 }
 
 static void expect_ok(struct fixture *f, const char *address, const char *want)
@@ -559,6 +595,127 @@ static void test_delivery_lookup(void **state)
 	dir_delivery_free(&info);
 }
 
+static void test_quotas(void **state)
+{
+	struct fixture *f = *state;
+	struct dir_resolution res;
+
+	assert_int_equal(dir_alias_add(f->dir, "team@example.org",
+				       "alice@example.org,bob@example.org,x@elsewhere.test"), DIR_OK);
+	assert_int_equal(dir_resolve(f->dir, "team@example.org", NULL, &res), DIR_OK);
+	assert_int_equal(res.n_recipients, 3);
+	assert_string_equal(res.recipients[0].address, "alice@example.org");
+	assert_int_equal(res.recipients[0].quota, 0);
+	assert_string_equal(res.recipients[1].address, "bob@example.org");
+	assert_int_equal(res.recipients[1].quota, 5000);
+	assert_int_equal(res.recipients[2].kind, DIR_RECIPIENT_EXTERNAL);
+	assert_int_equal(res.recipients[2].quota, 0);
+	dir_resolution_free(&res);
+	assert_int_equal(dir_user_set_quota(f->dir, "alice@example.org", 7), DIR_OK);
+	assert_int_equal(dir_resolve(f->dir, "alice+tag@example.org", NULL, &res), DIR_OK);
+	assert_int_equal(res.recipients[0].quota, 7);
+	dir_resolution_free(&res);
+}
+
+static void test_cached_answers(void **state)
+{
+	struct fixture *f = *state;
+	const struct dir_resolve_options dash = { .subaddress_separators = "-" };
+	enum dir_error error;
+
+	/* Nothing before the first lookup. */
+	assert_null(cached(f, "bob@example.org", &error));
+	expect_ok(f, "bob@example.org", "local:bob@example.org");
+	assert_string_equal(cached(f, "bob@example.org", &error), "local:bob@example.org/5000");
+	assert_int_equal(error, DIR_OK);
+	/* Any case: the lookup folds it. */
+	assert_string_equal(cached(f, "BOB@Example.ORG", &error), "local:bob@example.org/5000");
+	/* Asked again and again, the same answer. */
+	for (int i = 0; i < 3; i++)
+		assert_non_null(cached(f, "bob@example.org", &error));
+	/* Other options are another question. */
+	assert_null(cached_opts(f, "bob@example.org", &dash, &error));
+	/* Unknown, and not local: kept too. */
+	expect_error(f, "nobody@example.org", DIR_ERR_NOT_FOUND);
+	assert_string_equal(cached(f, "nobody@example.org", &error), "");
+	assert_int_equal(error, DIR_ERR_NOT_FOUND);
+	expect_error(f, "x@elsewhere.test", DIR_ERR_NO_DOMAIN);
+	assert_non_null(cached(f, "x@elsewhere.test", &error));
+	assert_int_equal(error, DIR_ERR_NO_DOMAIN);
+	/* Not kept: what is not an address, an alias with a target that names
+	 * no one (its warning is logged by each lookup), a fan-out past
+	 * DIR_CACHE_RECIPIENTS (8), a loop. */
+	expect_error(f, "not an address", DIR_ERR_INVALID);
+	assert_null(cached(f, "not an address", &error));
+	assert_int_equal(dir_alias_add(f->dir, "stale@example.org",
+				       "alice@example.org,gone@example.org"), DIR_OK);
+	expect_ok(f, "stale@example.org", "local:alice@example.org unknown:gone@example.org");
+	assert_null(cached(f, "stale@example.org", &error));
+	assert_int_equal(dir_alias_add(f->dir, "nine@example.org",
+				       "a1@x.test,a2@x.test,a3@x.test,a4@x.test,a5@x.test,"
+				       "a6@x.test,a7@x.test,a8@x.test,a9@x.test"), DIR_OK);
+	resolve_opts(f, "nine@example.org", NULL, &error);
+	assert_int_equal(error, DIR_OK);
+	assert_null(cached(f, "nine@example.org", &error));
+	assert_int_equal(dir_alias_add(f->dir, "eight@example.org",
+				       "a1@x.test,a2@x.test,a3@x.test,a4@x.test,a5@x.test,"
+				       "a6@x.test,a7@x.test,carol@example.org"), DIR_OK);
+	resolve_opts(f, "eight@example.org", NULL, &error);
+	assert_int_equal(error, DIR_OK);
+	assert_non_null(cached(f, "eight@example.org", &error));
+	assert_int_equal(dir_alias_add(f->dir, "loop@example.org", "loop@example.org"), DIR_OK);
+	expect_error(f, "loop@example.org", DIR_ERR_LOOP);
+	assert_null(cached(f, "loop@example.org", &error));
+	/* An address that cannot be a key. */
+	assert_null(cached(f, "bob@example.org\nx", &error));
+}
+
+/* Every change, made through this handle or by anyone else, ends every
+ * answer kept before it. */
+static void test_cache_after_changes(void **state)
+{
+	struct fixture *f = *state;
+	struct dir *other;
+	char *err = NULL;
+	enum dir_error error;
+
+	expect_error(f, "erin@example.org", DIR_ERR_NOT_FOUND);
+	assert_non_null(cached(f, "erin@example.org", &error));
+	assert_int_equal(dir_user_add(f->dir, "erin@example.org", t_hash, 0), DIR_OK);
+	assert_null(cached(f, "erin@example.org", &error));
+	expect_ok(f, "erin@example.org", "local:erin@example.org");
+	assert_string_equal(cached(f, "erin@example.org", &error), "local:erin@example.org/0");
+
+	/* Another handle on the same file, as `tern user del` is beside the
+	 * server. */
+	assert_int_equal(dir_open(f->tmp, &other, &err), 0);
+	assert_int_equal(dir_user_del(other, "erin@example.org"), DIR_OK);
+	assert_null(cached(f, "erin@example.org", &error));
+	expect_error(f, "erin@example.org", DIR_ERR_NOT_FOUND);
+	assert_non_null(cached(f, "erin@example.org", &error));
+	assert_int_equal(error, DIR_ERR_NOT_FOUND);
+
+	/* A change that has nothing to do with the address ends it too. */
+	expect_ok(f, "carol@example.org", "local:carol@example.org");
+	assert_non_null(cached(f, "carol@example.org", &error));
+	assert_int_equal(dir_alias_add(other, "@b.example", "dave@b.example"), DIR_OK);
+	assert_null(cached(f, "carol@example.org", &error));
+	/* A quota set elsewhere is seen at the next lookup. */
+	expect_ok(f, "carol@example.org", "local:carol@example.org");
+	assert_int_equal(dir_user_set_quota(other, "carol@example.org", 99), DIR_OK);
+	assert_null(cached(f, "carol@example.org", &error));
+	expect_ok(f, "carol@example.org", "local:carol@example.org");
+	assert_string_equal(cached(f, "carol@example.org", &error), "local:carol@example.org/99");
+	dir_close(&other);
+
+	/* Raw SQL from a connection of its own (bulk_aliases). */
+	expect_error(f, "p0@example.org", DIR_ERR_NOT_FOUND);
+	assert_non_null(cached(f, "p0@example.org", &error));
+	bulk_aliases(f, "p", "alice@example.org", 2);
+	assert_null(cached(f, "p0@example.org", &error));
+	expect_ok(f, "p0@example.org", "local:alice@example.org");
+}
+
 static void test_error_texts(void **state)
 {
 	(void)state;
@@ -586,6 +743,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_postmaster, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_directory_unavailable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivery_lookup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quotas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cached_answers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_after_changes, setup, teardown),
 		cmocka_unit_test(test_error_texts),
 	};
 
