@@ -2,7 +2,8 @@
  * checks SIZE= (RFC 1870 6), the free space, and on submission the login
  * and whom the sender address belongs to; RCPT resolves each recipient
  * through the directory in a job (aliases, catch-all, sub-addressing,
- * postmaster), applies the relay decision (smtp-relay.h) and the quota;
+ * postmaster), or on the loop when the directory's cache knows it,
+ * applies the relay decision (smtp-relay.h) and the quota;
  * an SRS address of ours (a bounce to mail an alias forwarded) goes back
  * to the address it was made from. */
 #include <inttypes.h>
@@ -154,33 +155,36 @@ struct smtp_rcpt_job {
 	enum mail_srs_result srs;  /* an SRS address of ours: what decoding it gave */
 };
 
-/* The octets the account's mailboxes hold; false when the store cannot
- * say (the delivery will find out). */
+/* Does RCPT's quota check need the store: is every recipient a local
+ * account with a quota? Otherwise it cannot refuse. */
+static bool smtp_rcpt_quota_matters(const struct dir_resolution *res)
+{
+	for (size_t i = 0; i < res->n_recipients; i++)
+		if (res->recipients[i].kind != DIR_RECIPIENT_LOCAL || res->recipients[i].quota == 0)
+			return false;
+	return res->n_recipients > 0;
+}
+
 /* RCPT's 452 4.2.2: every recipient a local account, each without room
  * for the message (its SIZE=, else one octet). A recipient among others
- * that is over its quota is accepted: its delivery stays queued. */
+ * that is over its quota is accepted: its delivery stays queued. Blocking
+ * (the store) when smtp_rcpt_quota_matters. */
 static bool smtp_rcpt_over_quota(const struct smtp_session *s, const struct dir_resolution *res)
 {
 	uint64_t size = s->txn.size > 0 ? s->txn.size : 1;
 
+	if (!smtp_rcpt_quota_matters(res))
+		return false;
 	for (size_t i = 0; i < res->n_recipients; i++) {
 		const struct dir_recipient *r = &res->recipients[i];
-		struct dir_delivery info;
 		uint64_t used;
-		bool full;
 
-		if (r->kind != DIR_RECIPIENT_LOCAL)
-			return false;
-		if (dir_delivery_lookup(s->ctx->dir, r->address, &info) != DIR_OK)
-			return false;
-		full = info.quota != 0 &&
-		       store_account_usage(s->ctx->store, r->address, &used) == STORE_OK &&
-		       !store_quota_allows(info.quota, used, size);
-		dir_delivery_free(&info);
-		if (!full)
+		/* When the store cannot say, the delivery will find out. */
+		if (store_account_usage(s->ctx->store, r->address, &used) != STORE_OK ||
+		    store_quota_allows(r->quota, used, size))
 			return false;
 	}
-	return res->n_recipients > 0;
+	return true;
 }
 
 /* An SRS address at the server's name or a local domain: decoded, it is
@@ -287,15 +291,12 @@ static bool smtp_rcpt_add(struct smtp_session *s, const struct smtp_rcpt_job *j)
 	return true;
 }
 
-static void smtp_rcpt_done(void *arg)
+/* The reply to RCPT, from what the lookup found. */
+static void smtp_rcpt_answer(struct smtp_session *s, const struct smtp_rcpt_job *j)
 {
-	struct smtp_rcpt_job *j = arg;
-	struct smtp_session *s = j->s;
 	enum smtp_relay_verdict verdict;
 	char what[SMTP_ADDRESS_TEXT_MAX + 64];
 
-	if (conn_is_closing(s->conn))
-		goto out;
 	if (j->srs != MAIL_SRS_NOT_SRS) {
 		char text[256];
 
@@ -340,11 +341,51 @@ static void smtp_rcpt_done(void *arg)
 		smtp_rcpt_refuse(s, smtp_fail_from_relay(verdict), NULL);
 		break;
 	}
-	smtp_session_continue(s);
-out:
+}
+
+static void smtp_rcpt_job_free(struct smtp_rcpt_job *j)
+{
 	dir_resolution_free(&j->res);
 	free(j);
 }
+
+static void smtp_rcpt_done(void *arg)
+{
+	struct smtp_rcpt_job *j = arg;
+	struct smtp_session *s = j->s;
+
+	if (!conn_is_closing(s->conn)) {
+		smtp_rcpt_answer(s, j);
+		smtp_session_continue(s);
+	}
+	smtp_rcpt_job_free(j);
+}
+
+/* The directory's answer to a recipient seen a moment ago, on the loop
+ * (dir_resolve_cached): true when the job is not needed. An SRS address,
+ * the bare postmaster and a quota to check are left to the job. */
+static bool smtp_rcpt_known(struct smtp_session *s, struct smtp_rcpt_job *j)
+{
+	struct dir_resolve_options options;
+	char back[MAIL_SRS_ADDRESS_MAX + 1];
+
+	if (j->literal || j->domain[0] == '\0')
+		return false;
+	if (s->ctx->srs != NULL &&
+	    mail_srs_reverse(s->ctx->srs, j->address, strlen(j->address), (int64_t)time(NULL),
+			     back) != MAIL_SRS_NOT_SRS)
+		return false;
+	smtp_resolve_options(s, &options);
+	if (!dir_resolve_cached(s->ctx->dir, j->address, &options, &j->resolved, &j->res))
+		return false;
+	if (j->resolved == DIR_OK && smtp_rcpt_quota_matters(&j->res)) {
+		dir_resolution_free(&j->res);
+		return false;
+	}
+	return true;
+}
+
+
 
 void smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 {
@@ -373,6 +414,11 @@ void smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 	memcpy(j->domain, to->domain, sizeof(j->domain));
 	j->literal = to->literal;
 	j->params = cmd->rcpt.params;
+	if (smtp_rcpt_known(s, j)) {
+		smtp_rcpt_answer(s, j);
+		smtp_rcpt_job_free(j);
+		return;
+	}
 	smtp_session_wait(s);
 	conn_job(s->conn, smtp_rcpt_work, smtp_rcpt_done, j);
 }

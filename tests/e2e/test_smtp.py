@@ -7,7 +7,8 @@
 # must be refused: unknown users, relaying with every routing trick, AUTH
 # before TLS, a sender the account does not own, the size limit, too
 # many recipients, and the smuggling endings, none of which may deliver a
-# second message.
+# second message. And the answers to RCPT follow the directory at once
+# when it changes beside the running server.
 import base64
 import os
 import poplib
@@ -292,6 +293,36 @@ def test_unknown_user(srv):
         s.sendmail("sender@example.org", ["nobody@localhost"], message(marker()))
     code, text = e.value.recipients["nobody@localhost"]
     assert code == 550 and text == b"5.1.1 No such user here"
+    s.quit()
+
+
+def test_directory_changes_seen_at_once(srv):
+    """A recipient asked about a moment ago is answered from the
+    directory's cache, on the loop; `tern user add`, `tern alias add` and
+    `tern alias del` beside the running server change the answer of the
+    very next RCPT, in the same session."""
+    mark = marker()
+    late = "late-%s@localhost" % mark
+    s = smtp(srv)
+    s.mail("sender@example.org")
+    for _ in range(3):      # the first from a job, then from the cache
+        assert s.rcpt(late) == (550, b"5.1.1 No such user here")
+    srv.cmd("alias", "add", late, th.USER2)
+    assert s.rcpt(late)[0] == 250
+    assert s.rcpt(late)[0] == 250
+    srv.cmd("alias", "del", late)
+    assert s.rcpt(late) == (550, b"5.1.1 No such user here")
+    srv.cmd("user", "add", late, input=th.PASSWORD + "\n")
+    assert s.rcpt(late)[0] == 250
+    assert s.data(message(mark))[0] == 250
+    s.quit()
+    delivered(srv, mark, user=late)
+    # until the POP3 session that read it has let go of the account
+    assert th.wait_for(lambda: srv.cmd("user", "del", late, check=False).returncode == 0,
+                       timeout=th.TIMEOUT)
+    s = smtp(srv)
+    s.mail("sender@example.org")
+    assert s.rcpt(late) == (550, b"5.1.1 No such user here")
     s.quit()
 
 

@@ -193,6 +193,67 @@ static void test_recipients(void **state)
 	client_close(&c);
 }
 
+/* The second time, the directory's cache answers on the loop
+ * (dir_resolve_cached): the same replies, in the order asked, pipelined
+ * among lookups that need a job; the same recipients queued; and a change
+ * to the directory is seen at once. */
+static void test_recipients_cached(void **state)
+{
+	static const char *const rcpts =
+		"RCPT TO:<team@example.org>\r\n"
+		"RCPT TO:<unknown@example.org>\r\n"
+		"RCPT TO:<dave@example.org>\r\n"   /* a quota: always a job */
+		"RCPT TO:<Bob+x@Example.org>\r\n"
+		"RCPT TO:<fwd@example.org>\r\n"
+		"RCPT TO:<whoever@example.net>\r\n";
+	struct fake_queued *q;
+	struct client c;
+
+	(void)state;
+	for (int round = 0; round < 2; round++) {
+		smtp_connect(&c);
+		smtp_ehlo(&c);
+		client_send(&c, "MAIL FROM:<a@remote.example>\r\n");
+		client_send(&c, rcpts);
+		client_send(&c, "DATA\r\n");
+		expect_line(&c, "250 2.1.0 Sender <a@remote.example> OK");
+		expect_line(&c, "250 2.1.5 Recipient <team@example.org> OK");
+		expect_line(&c, "550 5.1.1 No such user here");
+		expect_line(&c, "250 2.1.5 Recipient <dave@example.org> OK");
+		expect_line(&c, "250 2.1.5 Recipient <Bob+x@example.org> OK");
+		expect_line(&c, "250 2.1.5 Recipient <fwd@example.org> OK");
+		expect_line(&c, "250 2.1.5 Recipient <whoever@example.net> OK");
+		expect_line(&c, "354 End data with <CR><LF>.<CR><LF>");
+		smtp_cmd(&c, "Subject: hi\r\n\r\nhello\r\n.", round == 0 ?
+			 "250 2.0.0 Ok: queued as FAKEQUEUEID00000" :
+			 "250 2.0.0 Ok: queued as FAKEQUEUEID00001");
+		q = smtp_queued((size_t)round);
+		assert_int_equal(q->n_rcpts, 5);
+		assert_string_equal(q->rcpts[0], "alice@example.org");
+		assert_string_equal(q->rcpts[1], "bob@example.org");
+		assert_string_equal(q->rcpts[2], "dave@example.org");
+		assert_string_equal(q->rcpts[3], "friend@remote.example");
+		assert_false(q->local[3]);
+		assert_string_equal(q->rcpts[4], "carol@example.net");
+		smtp_cmd(&c, "QUIT", "221 2.0.0 localhost closing connection");
+		client_close(&c);
+	}
+	/* A change between two RCPTs of one session. */
+	smtp_connect(&c);
+	smtp_ehlo(&c);
+	smtp_cmd(&c, "MAIL FROM:<a@remote.example>", "250 2.1.0 Sender <a@remote.example> OK");
+	smtp_cmd(&c, "RCPT TO:<unknown@example.org>", "550 5.1.1 No such user here");
+	assert_int_equal(dir_alias_add(t_dir, "unknown@example.org", "alice@example.org"), DIR_OK);
+	smtp_cmd(&c, "RCPT TO:<unknown@example.org>", "250 2.1.5 Recipient <unknown@example.org> OK");
+	smtp_cmd(&c, "RCPT TO:<fwd@example.org>", "250 2.1.5 Recipient <fwd@example.org> OK");
+	assert_int_equal(dir_alias_del(t_dir, "fwd@example.org"), DIR_OK);
+	assert_int_equal(dir_alias_del(t_dir, "unknown@example.org"), DIR_OK);
+	smtp_cmd(&c, "RCPT TO:<fwd@example.org>", "550 5.1.1 No such user here");
+	smtp_cmd(&c, "RCPT TO:<unknown@example.org>", "550 5.1.1 No such user here");
+	smtp_cmd(&c, "QUIT", "221 2.0.0 localhost closing connection");
+	client_close(&c);
+}
+
 static void test_data_received(void **state)
 {
 	struct fake_queued *q;
@@ -782,6 +843,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sequencing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_denied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recipients, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recipients_cached, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_received, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_smuggling, setup_errors, teardown),
 		cmocka_unit_test_setup_teardown(test_bdat, setup, teardown),
