@@ -1,6 +1,7 @@
 /* smtp-mail - MAIL and RCPT (RFC 5321 4.1.1.2-3): the envelope. MAIL
  * checks SIZE= (RFC 1870 6), the free space, and on submission the login
- * and whom the sender address belongs to; RCPT resolves each recipient
+ * and whom the sender address belongs to (a job, or the directory's cache
+ * on the loop); RCPT resolves each recipient
  * through the directory in a job (aliases, catch-all, sub-addressing,
  * postmaster), or on the loop when the directory's cache knows it,
  * applies the relay decision (smtp-relay.h) and the quota;
@@ -62,6 +63,20 @@ struct smtp_mail_job {
 	bool owned;
 };
 
+/* Does the sender's resolution lead to the logged-in account? Frees it. */
+static bool smtp_mail_owned(const struct smtp_session *s, enum dir_error error,
+			    struct dir_resolution *res)
+{
+	bool owned = false;
+
+	for (size_t i = 0; error == DIR_OK && i < res->n_recipients; i++)
+		if (res->recipients[i].kind == DIR_RECIPIENT_LOCAL &&
+		    strcmp(res->recipients[i].address, s->auth_user) == 0)
+			owned = true;
+	dir_resolution_free(res);
+	return owned;
+}
+
 static void smtp_mail_work(void *arg)
 {
 	struct smtp_mail_job *j = arg;
@@ -71,11 +86,18 @@ static void smtp_mail_work(void *arg)
 
 	smtp_resolve_options(s, &options);
 	j->error = dir_resolve(s->ctx->dir, j->sender, &options, &res);
-	for (size_t i = 0; j->error == DIR_OK && i < res.n_recipients; i++)
-		if (res.recipients[i].kind == DIR_RECIPIENT_LOCAL &&
-		    strcmp(res.recipients[i].address, s->auth_user) == 0)
-			j->owned = true;
-	dir_resolution_free(&res);
+	j->owned = smtp_mail_owned(s, j->error, &res);
+}
+
+/* The reply to MAIL once whom the sender belongs to is known. */
+static void smtp_mail_answer(struct smtp_session *s, const struct smtp_mail_job *j)
+{
+	if (j->error == DIR_ERR_TEMP)
+		smtp_reply_fail(s, SMTP_FAIL_TEMP, "sender lookup");
+	else if (!j->owned)
+		smtp_reply_fail(s, SMTP_FAIL_SENDER_OWNER, NULL);
+	else
+		smtp_mail_accept(s, j->sender, &j->params);
 }
 
 static void smtp_mail_done(void *arg)
@@ -84,15 +106,24 @@ static void smtp_mail_done(void *arg)
 	struct smtp_session *s = j->s;
 
 	if (!conn_is_closing(s->conn)) {
-		if (j->error == DIR_ERR_TEMP)
-			smtp_reply_fail(s, SMTP_FAIL_TEMP, "sender lookup");
-		else if (!j->owned)
-			smtp_reply_fail(s, SMTP_FAIL_SENDER_OWNER, NULL);
-		else
-			smtp_mail_accept(s, j->sender, &j->params);
+		smtp_mail_answer(s, j);
 		smtp_session_continue(s);
 	}
 	free(j);
+}
+
+/* The sender's owner from the directory's cache, on the loop: true when
+ * the job is not needed. */
+static bool smtp_mail_known(const struct smtp_session *s, struct smtp_mail_job *j)
+{
+	struct dir_resolve_options options;
+	struct dir_resolution res;
+
+	smtp_resolve_options(s, &options);
+	if (!dir_resolve_cached(s->ctx->dir, j->sender, &options, &j->error, &res))
+		return false;
+	j->owned = smtp_mail_owned(s, j->error, &res);
+	return true;
 }
 
 void smtp_cmd_mail(struct smtp_session *s, const struct smtp_command *cmd)
@@ -134,6 +165,11 @@ void smtp_cmd_mail(struct smtp_session *s, const struct smtp_command *cmd)
 	j->s = s;
 	memcpy(j->sender, sender, sizeof(sender));
 	j->params = *p;
+	if (smtp_mail_known(s, j)) {
+		smtp_mail_answer(s, j);
+		free(j);
+		return;
+	}
 	smtp_session_wait(s);
 	conn_job(s->conn, smtp_mail_work, smtp_mail_done, j);
 }
