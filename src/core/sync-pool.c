@@ -109,7 +109,10 @@ void sync_pool_all(struct sync_pool *s, const int *fds, int *errs, size_t n)
 	s->errs = errs;
 	s->n = n;
 	s->next = s->finished = 0;
-	pthread_cond_broadcast(&s->work);
+	/* As many helpers as there are descriptors beside the caller's: a
+	 * helper woken for nothing costs a wake-up and a sleep. */
+	for (size_t i = 1; i < n && i <= s->n_threads; i++)
+		pthread_cond_signal(&s->work);
 	sync_pool_take(s);
 	while (s->finished < s->n)
 		pthread_cond_wait(&s->done, &s->lock);
