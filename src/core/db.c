@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,35 @@ const char *db_result_name(enum db_result result)
 __attribute__((constructor)) static void db_sqlite_config(void)
 {
 	sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+}
+
+/* The default VFS but for xSleep, which returns at once: walTryBeginRead
+ * backs off with xSleep (up to about 10 s in all) when the WAL's locks
+ * are busy, whatever the busy timeout (db_params.no_sleep). */
+#define DB_VFS_NO_SLEEP "tern-no-sleep"
+
+static sqlite3_vfs db_vfs_no_sleep;
+static pthread_once_t db_vfs_once = PTHREAD_ONCE_INIT;
+
+static int db_vfs_sleep_not(sqlite3_vfs *vfs, int microseconds)
+{
+	(void)vfs;
+	(void)microseconds;
+	return 0;
+}
+
+static void db_vfs_register(void)
+{
+	sqlite3_vfs *base = sqlite3_vfs_find(NULL);
+
+	if (base == NULL)
+		return;
+	db_vfs_no_sleep = *base;
+	db_vfs_no_sleep.zName = DB_VFS_NO_SLEEP;
+	db_vfs_no_sleep.pNext = NULL;
+	db_vfs_no_sleep.xSleep = db_vfs_sleep_not;
+	if (sqlite3_vfs_register(&db_vfs_no_sleep, 0) != SQLITE_OK)
+		db_vfs_no_sleep.zName = NULL;
 }
 
 enum db_result db_result_from_sqlite(int extended_code, int sys_errno)
@@ -164,9 +194,15 @@ enum db_result db_open(const char *folder, const char *name, const struct db_par
 	if (db == NULL || (db->service = strdup(params->service)) == NULL ||
 	    (db->label = strdup(params->label)) == NULL)
 		abort();
+	if (params->no_sleep)
+		pthread_once(&db_vfs_once, db_vfs_register);
+	if (params->no_sleep && db_vfs_no_sleep.zName == NULL) {
+		msg = sqlite3_mprintf("no VFS without sleeps");
+		goto fail;
+	}
 	if (sqlite3_open_v2(path, &db->sqlite, (params->read_only ? SQLITE_OPEN_READONLY :
 			    SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
-			    NULL) != SQLITE_OK)
+			    params->no_sleep ? DB_VFS_NO_SLEEP : NULL) != SQLITE_OK)
 		goto fail;
 	if (params->read_only) {
 		sqlite3_busy_timeout(db->sqlite, params->busy_timeout_ms);

@@ -52,6 +52,11 @@ struct db_params {
 	int busy_timeout_ms;   /* how long a statement waits for another writer */
 	bool read_only;        /* an existing file, for reading: nothing is created or
 				* changed, and closing never checkpoints */
+	bool no_sleep;         /* SQLite never sleeps for this connection: with busy
+				* timeout 0, a WAL read that finds the locks busy
+				* gives up (SQLITE_BUSY, SQLITE_PROTOCOL) instead of
+				* backing off for up to about 10 s; for a connection
+				* an I/O loop steps */
 };
 
 /* Open FOLDER/NAME (FOLDER must exist). A missing file is created 0600

@@ -37,6 +37,7 @@ struct dir_cache *dir_cache_open(const char *folder, const char *name)
 		.label = "db=directory.db (cache)",
 		.busy_timeout_ms = 0,
 		.read_only = true,
+		.no_sleep = true,
 	};
 	struct dir_cache *cache = calloc(1, sizeof(*cache));
 	char *error = NULL;

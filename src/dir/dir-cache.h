@@ -5,7 +5,8 @@
  *
  * An answer is kept with the directory's version read just before the
  * read transaction that made it: SQLite's data_version, on a read-only
- * connection of the cache's own that never waits (busy timeout 0). Any
+ * connection of the cache's own that never waits (busy timeout 0, and
+ * no sleep in SQLite's WAL read retries: db_params.no_sleep). Any
  * commit since, by this process or another (`tern user del`, `tern alias
  * add`), changes that version, and the answer is no longer given: a hit
  * is never older than the directory. The connection of its own is what

@@ -4,7 +4,7 @@
  * folding, the quotas of local recipients; the catch-all form of
  * dir_alias_add; dir_delivery_lookup; and the cached answers
  * (dir_resolve_cached), never given once the directory changed, by this
- * process or another. */
+ * process or another, and never waited for when the WAL's locks are busy. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -672,6 +677,52 @@ static void test_cached_answers(void **state)
 
 /* Every change, made through this handle or by anyone else, ends every
  * answer kept before it. */
+/* Another process holds every reader's lock of directory.db-shm (bytes
+ * 123-127: WAL_READ_LOCK(0..4)), as a checkpointer or writer stopped at the
+ * wrong moment would: SQLite's read retries back off with xSleep for up to
+ * about 10 s whatever the busy timeout, which on an I/O loop stalls every
+ * session on it. The cache's connection does not sleep: a quick miss. */
+static void test_cache_never_sleeps(void **state)
+{
+	struct fixture *f = *state;
+	char path[128];
+	int ready[2];
+	pid_t child;
+	struct timespec t0, t1;
+	enum dir_error error;
+	char c;
+
+	expect_ok(f, "bob@example.org", "local:bob@example.org");
+	assert_non_null(cached(f, "bob@example.org", &error));
+	snprintf(path, sizeof(path), "%s/directory.db-shm", f->tmp);
+	assert_int_equal(pipe(ready), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 123, .l_len = 5 };
+		int fd = open(path, O_RDWR);
+
+		if (fd < 0 || fcntl(fd, F_SETLKW, &lk) < 0)
+			_exit(1);
+		(void)write(ready[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_null(cached(f, "bob@example.org", &error));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 500);
+	/* The locks gone, the next lookup is kept again (the failed read
+	 * may have moved data_version on: only a miss). */
+	expect_ok(f, "bob@example.org", "local:bob@example.org");
+	assert_non_null(cached(f, "bob@example.org", &error));
+}
+
 static void test_cache_after_changes(void **state)
 {
 	struct fixture *f = *state;
@@ -746,6 +797,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_quotas, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cached_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_after_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_never_sleeps, setup, teardown),
 		cmocka_unit_test(test_error_texts),
 	};
 
