@@ -681,7 +681,9 @@ static void test_cached_answers(void **state)
  * 123-127: WAL_READ_LOCK(0..4)), as a checkpointer or writer stopped at the
  * wrong moment would: SQLite's read retries back off with xSleep for up to
  * about 10 s whatever the busy timeout, which on an I/O loop stalls every
- * session on it. The cache's connection does not sleep: a quick miss. */
+ * session on it. The cache's connection does not sleep: a miss, in far
+ * less than the 2 s allowed here (a loaded CI machine) and the 10 s of a
+ * sleeping one. */
 static void test_cache_never_sleeps(void **state)
 {
 	struct fixture *f = *state;
@@ -716,7 +718,7 @@ static void test_cache_never_sleeps(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
-	assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 500);
+	assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 2000);
 	/* The locks gone, the next lookup is kept again (the failed read
 	 * may have moved data_version on: only a miss). */
 	expect_ok(f, "bob@example.org", "local:bob@example.org");
