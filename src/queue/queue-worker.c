@@ -1,7 +1,8 @@
 /* queue-worker - the queue's own loop thread: it starts delivery jobs on
  * libuv's thread pool as soon as committed recipients wait (one job per
  * account at a time, so that what arrives for an account meanwhile goes
- * into its next job as one batch), scans queue.db for due recipients (at
+ * into its next job as one batch; a job goes on to other waiting accounts
+ * before it ends), scans queue.db for due recipients (at
  * the start, at each retry time, after a flush or a release), refills
  * the pool of pre-created files, and closes the store handles delivery
  * left open once they are idle. It never blocks: the scans, the refills,
@@ -19,6 +20,9 @@
 /* Recipients per delivery job (one store transaction), and per scan. */
 #define QUEUE_JOB_BATCH 256
 #define QUEUE_SCAN_BATCH 1000
+/* Accounts one delivery job takes in turn before it gives its thread
+ * back (to the other jobs of libuv's pool). */
+#define QUEUE_JOB_ACCOUNTS 16
 
 struct queue_worker {
 	struct queue *q;
@@ -125,6 +129,42 @@ static void queue_scan(struct queue_worker *w)
 	queue_active_unlock(w->active);
 }
 
+/* A delivery job: its account, then, while other accounts wait, theirs in
+ * turn (at most QUEUE_JOB_ACCOUNTS), so that deliveries that follow one
+ * another cost no hand-off to the queue's loop and back: a wake-up each
+ * way, the cost that dominates on a VM (bench/README.md). The next account
+ * is taken before the last is let go, so the account the job ends with is
+ * the one queue_job_done lets go. */
+static int64_t queue_job_deliver(struct queue_job *job)
+{
+	struct queue_worker *w = job->w;
+	int64_t next_try = 0;
+
+	for (unsigned k = 1;; k++) {
+		int64_t t = queue_deliver_run(w->q, w->active, job->address, job->entries);
+		struct queue_entry *entries = NULL;
+		const char *address;
+
+		if (t > 0 && (next_try == 0 || t < next_try))
+			next_try = t;
+		if (k == QUEUE_JOB_ACCOUNTS)
+			break;
+		queue_active_lock(w->active);
+		if (!w->stopping &&
+		    (entries = queue_active_take(w->active, QUEUE_JOB_BATCH, &address)) != NULL) {
+			queue_active_account_done(w->active, job->address);
+			free(job->address);
+			if ((job->address = strdup(address)) == NULL)
+				abort();
+			job->entries = entries;
+		}
+		queue_active_unlock(w->active);
+		if (entries == NULL)
+			break;
+	}
+	return next_try;
+}
+
 static void queue_job_work(uv_work_t *req)
 {
 	struct queue_job *job = req->data;
@@ -132,7 +172,7 @@ static void queue_job_work(uv_work_t *req)
 
 	switch (job->kind) {
 	case QUEUE_JOB_DELIVER:
-		job->next_try = queue_deliver_run(q, job->w->active, job->address, job->entries);
+		job->next_try = queue_job_deliver(job);
 		break;
 	case QUEUE_JOB_SCAN:
 		queue_scan(job->w);
