@@ -17,8 +17,8 @@
  * Kept: DIR_OK with at most DIR_CACHE_RECIPIENTS recipients and no
  * unknown targets, DIR_ERR_NOT_FOUND and DIR_ERR_NO_DOMAIN; in
  * DIR_CACHE_SLOTS slots chosen by a hash of the address and the options,
- * a new answer replacing the one in its slot. At most a few hundred octets
- * per slot. */
+ * a new answer replacing the one in its slot. A slot holds its key and at
+ * most DIR_CACHE_RECIPIENTS addresses: a few KiB at most, a few MiB in all. */
 #ifndef TERN_DIR_DIR_CACHE_H
 #define TERN_DIR_DIR_CACHE_H
 

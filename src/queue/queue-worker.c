@@ -57,7 +57,6 @@ struct queue_job {
 	enum queue_job_kind kind;
 	char *address;
 	struct queue_entry *entries;
-	int64_t next_try;        /* a delivery's earliest retry */
 };
 
 int64_t queue_now(void)
@@ -132,25 +131,22 @@ static void queue_scan(struct queue_worker *w)
 /* A delivery job: its account, then, while other accounts wait, theirs in
  * turn (at most QUEUE_JOB_ACCOUNTS), so that deliveries that follow one
  * another cost no hand-off to the queue's loop and back: a wake-up each
- * way, the cost that dominates on a VM (bench/README.md). The next account
- * is taken before the last is let go, so the account the job ends with is
- * the one queue_job_done lets go. */
-static int64_t queue_job_deliver(struct queue_job *job)
+ * way, the cost that dominates on a VM (bench/README.md). Each account's
+ * retry time is noted as it ends (queue_job_done's dispatch sets the
+ * timer). The next account is taken before the last is let go, so the
+ * account the job ends with is the one queue_job_done lets go. */
+static void queue_job_deliver(struct queue_job *job)
 {
 	struct queue_worker *w = job->w;
-	int64_t next_try = 0;
 
 	for (unsigned k = 1;; k++) {
-		int64_t t = queue_deliver_run(w->q, w->active, job->address, job->entries);
+		int64_t next_try = queue_deliver_run(w->q, w->active, job->address, job->entries);
 		struct queue_entry *entries = NULL;
 		const char *address;
 
-		if (t > 0 && (next_try == 0 || t < next_try))
-			next_try = t;
-		if (k == QUEUE_JOB_ACCOUNTS)
-			break;
 		queue_active_lock(w->active);
-		if (!w->stopping &&
+		queue_worker_retry_at(w, next_try);
+		if (k < QUEUE_JOB_ACCOUNTS && !w->stopping &&
 		    (entries = queue_active_take(w->active, QUEUE_JOB_BATCH, &address)) != NULL) {
 			queue_active_account_done(w->active, job->address);
 			free(job->address);
@@ -160,9 +156,8 @@ static int64_t queue_job_deliver(struct queue_job *job)
 		}
 		queue_active_unlock(w->active);
 		if (entries == NULL)
-			break;
+			return;
 	}
-	return next_try;
 }
 
 static void queue_job_work(uv_work_t *req)
@@ -172,7 +167,7 @@ static void queue_job_work(uv_work_t *req)
 
 	switch (job->kind) {
 	case QUEUE_JOB_DELIVER:
-		job->next_try = queue_job_deliver(job);
+		queue_job_deliver(job);
 		break;
 	case QUEUE_JOB_SCAN:
 		queue_scan(job->w);
@@ -213,7 +208,6 @@ static void queue_job_done(uv_work_t *req, int status)
 	switch (job->kind) {
 	case QUEUE_JOB_DELIVER:
 		queue_active_account_done(w->active, job->address);
-		queue_worker_retry_at(w, job->next_try);
 		w->jobs--;
 		break;
 	case QUEUE_JOB_SCAN:
