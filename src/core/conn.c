@@ -204,6 +204,12 @@ static void conn_read(struct conn *conn)
 			got = true;
 			if (conn->skipping)
 				conn_skip(conn);
+			/* A plain socket that gave less than asked for had no
+			 * more: the poll (level-triggered) tells when more comes,
+			 * instead of a read that would only find nothing. TLS
+			 * may hold decrypted bytes back (conn_settle_once). */
+			if (!conn->tls_on && (size_t)n < room)
+				break;
 		} else if (n == 0) {
 			conn->eof = true;
 		} else {
