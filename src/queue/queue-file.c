@@ -273,19 +273,23 @@ int queue_file_envelope(struct queue *q, const char *id, int fd, struct queue_re
 void queue_file_finish(struct queue *q, const char *id)
 {
 	int fd = openat(q->msg_fd, id, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	bool in_xattr = false;
 
 	/* The envelope goes first: the inode is shared with the mailboxes,
 	 * and a crash before the unlink must leave a file the rebuild knows
 	 * as finished (data, no envelope), never a message to deliver
 	 * again with its envelope on a mailbox's copy. */
 	if (fd >= 0) {
-		if (fremovexattr(fd, QUEUE_XATTR) < 0 && errno != ENODATA && errno != ENOTSUP)
+		in_xattr = fremovexattr(fd, QUEUE_XATTR) == 0;
+		if (!in_xattr && errno != ENODATA && errno != ENOTSUP)
 			log_event(LOG_LEVEL_WARN, "queue", NULL, NULL,
 				  "msg=\"cannot remove an envelope\" queue_id=%s error=\"%s\"", id,
 				  strerror(errno));
 		close(fd);
 	}
-	if (unlinkat(q->env_fd, id, 0) < 0 && errno != ENOENT)
+	/* An envelope is in one place, never both (queue_file_write): one
+	 * found in the attribute leaves no file in env/ to look for. */
+	if (!in_xattr && unlinkat(q->env_fd, id, 0) < 0 && errno != ENOENT)
 		log_event(LOG_LEVEL_WARN, "queue", NULL, NULL,
 			  "msg=\"cannot remove an envelope file\" queue_id=%s error=\"%s\"", id,
 			  strerror(errno));
