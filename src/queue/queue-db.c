@@ -147,7 +147,7 @@ void queue_db_close(struct queue_db **qdbp)
 
 /* Several statements of one operation (from the connection's cache:
  * every text is a literal), given back together. */
-#define QUEUE_DB_STMTS 3
+#define QUEUE_DB_STMTS 4
 
 struct queue_db_op {
 	struct queue_db *qdb;
@@ -337,7 +337,7 @@ enum db_result queue_db_delete(struct queue_db *qdb, const char *id, bool *found
 
 /* --- delivery ---------------------------------------------------------- */
 
-enum db_result queue_db_record(struct queue_db *qdb, const struct queue_db_result *results,
+enum db_result queue_db_record(struct queue_db *qdb, struct queue_db_result *results,
 			       size_t n, int64_t now, const struct queue_schedule *sched,
 			       int64_t *next_try_r)
 {
@@ -351,6 +351,8 @@ enum db_result queue_db_record(struct queue_db *qdb, const struct queue_db_resul
 		" attempts = attempts + 1, next_try = ?4, last_error = ?5, status = ?6,"
 		" remote_mta = ?7, remote = ?8 WHERE msg_id = ?1 AND idx = ?2",
 		"SELECT attempts FROM rcpts WHERE msg_id = ? AND idx = ?",
+		/* whether every recipient of the message is delivered */
+		"SELECT NOT EXISTS (SELECT 1 FROM rcpts WHERE msg_id = ? AND state <> 'delivered')",
 	};
 	struct queue_db_op op;
 	enum db_result r;
@@ -361,10 +363,11 @@ enum db_result queue_db_record(struct queue_db *qdb, const struct queue_db_resul
 	if ((r = queue_db_op_start(&op, qdb, true, sql)) != DB_OK)
 		return r;
 	for (size_t i = 0; i < n && r == DB_OK; i++) {
-		const struct queue_db_result *res = &results[i];
+		struct queue_db_result *res = &results[i];
 		unsigned attempts = 0;
 		int64_t next = 0;
 
+		res->none_left = false;
 		if (res->state == QUEUE_STATE_DELIVERED) {
 			sqlite3_bind_text(op.stmt[0], 1, res->id, -1, SQLITE_STATIC);
 			sqlite3_bind_int(op.stmt[0], 2, (int)res->idx);
@@ -395,7 +398,21 @@ enum db_result queue_db_record(struct queue_db *qdb, const struct queue_db_resul
 		sqlite3_bind_int(op.stmt[1], 8, res->remote);
 		r = queue_db_run(&op, op.stmt[1], "record a failed try");
 	}
-	return queue_db_op_end(&op, r);
+	/* After every change of the transaction: a later result of the
+	 * same message counts too. */
+	for (size_t i = 0; i < n && r == DB_OK; i++) {
+		if (results[i].state != QUEUE_STATE_DELIVERED)
+			continue;
+		sqlite3_bind_text(op.stmt[3], 1, results[i].id, -1, SQLITE_STATIC);
+		r = db_step(qdb->db, op.stmt[3], "count recipients left");
+		results[i].none_left = r == DB_ROW && sqlite3_column_int(op.stmt[3], 0) != 0;
+		sqlite3_reset(op.stmt[3]);
+		r = r == DB_ROW ? DB_OK : r;
+	}
+	if ((r = queue_db_op_end(&op, r)) != DB_OK)
+		for (size_t i = 0; i < n; i++)
+			results[i].none_left = false;   /* not committed */
+	return r;
 }
 
 enum db_result queue_db_undelivered(struct queue_db *qdb, const char *id, unsigned *n_r)

@@ -55,6 +55,10 @@ struct queue_db_result {
 	const char *status;
 	const char *remote_mta;
 	bool remote;
+	/* set by queue_db_record: the message had no recipient left to try
+	 * once the transaction's changes were made (every one delivered),
+	 * so that whoever finishes it need not ask queue_db_undelivered */
+	bool none_left;
 };
 /* Record results in one transaction; a recipient no longer there (its
  * message removed meanwhile) is skipped. A DEFERRED result leaves a held
@@ -63,7 +67,7 @@ struct queue_db_result {
  * next try is queue_schedule_next() of its attempts so far, plus this one.
  * *next_try_r gets the earliest next try of the DEFERRED results, 0 when
  * there is none. */
-enum db_result queue_db_record(struct queue_db *qdb, const struct queue_db_result *results,
+enum db_result queue_db_record(struct queue_db *qdb, struct queue_db_result *results,
 			       size_t n, int64_t now, const struct queue_schedule *sched,
 			       int64_t *next_try_r);
 

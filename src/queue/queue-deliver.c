@@ -182,9 +182,9 @@ static void queue_batch_log(const struct queue_batch *b)
  * when it was removed, or when every recipient is delivered. */
 static void queue_item_finish(struct queue *q, struct queue_item *it)
 {
-	unsigned left = 1;
+	unsigned left = it->none_left ? 0 : 1;
 
-	if (!it->removed && queue_db_undelivered(q->db, it->id, &left) != DB_OK)
+	if (!it->removed && !it->none_left && queue_db_undelivered(q->db, it->id, &left) != DB_OK)
 		left = 1;
 	if (it->removed || left == 0) {
 		queue_file_finish(q, it->id);
@@ -247,6 +247,9 @@ int64_t queue_deliver_run(struct queue *q, struct queue_active *active, const ch
 	/* After the record: a scan that sees the old rows still finds the
 	 * entries in flight (queue-active.h). */
 	queue_active_lock(active);
+	for (size_t i = 0; i < b.n; i++)
+		if (b.res[i].none_left)
+			b.es[i]->item->none_left = true;
 	while (entries != NULL) {
 		struct queue_entry *e = entries;
 		struct queue_item *it;

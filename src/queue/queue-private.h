@@ -171,6 +171,9 @@ struct queue_item {
 	unsigned *inflight;
 	size_t n_inflight, cap;
 	bool held, removed;
+	/* under the lock: a try's record found every recipient delivered
+	 * (queue_db_result none_left) */
+	bool none_left;
 	struct queue_item *hnext;
 };
 /* Under the lock: the item of an id in flight, or NULL. */

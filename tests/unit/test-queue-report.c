@@ -287,6 +287,45 @@ static void test_remote_failure_unreported(void **state)
 	t_free(texts, 1);
 }
 
+/* queue_db_record says when a message has no recipient left to try, for
+ * the delivery that then finishes it without asking again. */
+static void test_record_none_left(void **state)
+{
+	struct qh *h = *state;
+	const struct queue_rcpt rcpts[] = {
+		{ .address = "one@remote.example", .local = false },
+		{ .address = "two@remote.example", .local = false },
+		{ .address = "three@remote.example", .local = false },
+	};
+	struct queue_envelope env = QH_ENVELOPE(rcpts, 3);
+	char id[QUEUE_ID_LEN + 1] = "", *error = NULL;
+	struct queue_db_result res[2];
+	int64_t next = 0;
+
+	/* no relay runs here: the recipients stay queued */
+	assert_int_equal(qh_send(h->queue, &env, t_text, NULL), QUEUE_OK);
+	assert_int_equal(queue_list(h->data, t_only_id, id, &error), 0);
+	for (unsigned i = 0; i < 2; i++)
+		res[i] = (struct queue_db_result){ .id = id, .idx = i, .arrival = queue_now(),
+						   .state = QUEUE_STATE_DELIVERED, .none_left = true };
+	/* the first delivered, the second failed: two left to try */
+	res[1].state = QUEUE_STATE_FAILED;
+	res[1].error = "550 5.1.1 no such user here";
+	assert_int_equal(queue_db_record(h->queue->db, res, 2, queue_now(), &h->queue->schedule,
+					 &next), DB_OK);
+	assert_false(res[0].none_left);
+	assert_false(res[1].none_left);
+	/* the other two delivered in one batch: the earlier result of the
+	 * batch sees the later one */
+	res[0].idx = 1;
+	res[1] = (struct queue_db_result){ .id = id, .idx = 2, .arrival = queue_now(),
+					   .state = QUEUE_STATE_DELIVERED };
+	assert_int_equal(queue_db_record(h->queue->db, res, 2, queue_now(), &h->queue->schedule,
+					 &next), DB_OK);
+	assert_true(res[0].none_left);
+	assert_true(res[1].none_left);
+}
+
 static void test_srs_key(void **state)
 {
 	struct qh *h = *state;
@@ -365,6 +404,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delay_then_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alias_and_remote_sender, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_remote_failure_unreported, setup_open, teardown),
+		cmocka_unit_test_setup_teardown(test_record_none_left, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_srs_key, setup, teardown),
 	};
 
