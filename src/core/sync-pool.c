@@ -27,9 +27,12 @@ struct sync_pool {
 };
 
 /* Take and sync descriptors of the round until none is left; the lock is
- * held on entry and on return. */
-static void sync_pool_take(struct sync_pool *s)
+ * held on entry and on return. True when this call synced the round's
+ * last one. */
+static bool sync_pool_take(struct sync_pool *s)
 {
+	bool last = false;
+
 	while (s->next < s->n) {
 		size_t i = s->next++;
 		int err;
@@ -38,21 +41,26 @@ static void sync_pool_take(struct sync_pool *s)
 		err = fsync(s->fds[i]) == 0 ? 0 : errno;
 		pthread_mutex_lock(&s->lock);
 		s->errs[i] = err;
-		if (++s->finished == s->n)
-			pthread_cond_signal(&s->done);
+		last = ++s->finished == s->n;
 	}
+	return last;
 }
 
+/* Signals go out with the lock released: a thread woken while it is
+ * held would only sleep again on it. */
 static void *sync_pool_main(void *arg)
 {
 	struct sync_pool *s = arg;
 
 	pthread_mutex_lock(&s->lock);
 	while (!s->stop) {
-		if (s->next < s->n)
-			sync_pool_take(s);
-		else
+		if (s->next >= s->n) {
 			pthread_cond_wait(&s->work, &s->lock);
+		} else if (sync_pool_take(s)) {
+			pthread_mutex_unlock(&s->lock);
+			pthread_cond_signal(&s->done);
+			pthread_mutex_lock(&s->lock);
+		}
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
@@ -109,11 +117,13 @@ void sync_pool_all(struct sync_pool *s, const int *fds, int *errs, size_t n)
 	s->errs = errs;
 	s->n = n;
 	s->next = s->finished = 0;
+	pthread_mutex_unlock(&s->lock);
 	/* As many helpers as there are descriptors beside the caller's: a
 	 * helper woken for nothing costs a wake-up and a sleep. */
 	for (size_t i = 1; i < n && i <= s->n_threads; i++)
 		pthread_cond_signal(&s->work);
-	sync_pool_take(s);
+	pthread_mutex_lock(&s->lock);
+	(void)sync_pool_take(s);
 	while (s->finished < s->n)
 		pthread_cond_wait(&s->done, &s->lock);
 	s->n = s->next = 0;

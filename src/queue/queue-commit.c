@@ -394,6 +394,8 @@ void queue_committer_add(struct queue *q, struct queue_msg *m)
 	}
 	*c->tail = m;
 	c->tail = &m->next;
-	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
+	/* after the unlock: woken with the lock still held, the committer
+	 * would sleep once more on it */
+	pthread_cond_signal(&c->cond);
 }
