@@ -247,13 +247,23 @@ enum db_result queue_db_insert(struct queue_db *qdb, struct queue_record *const 
 	return queue_db_op_end(&op, r);
 }
 
-enum db_result queue_db_ids(struct queue_db *qdb, void (*cb)(void *ctx, const char *id), void *ctx)
+/* A recipient not yet done with: neither delivered nor failed with its
+ * final report marked (QUEUE_REPORTED_FINAL). */
+#define QUEUE_DB_LEFT "state <> 'delivered' AND NOT (state = 'failed' AND (reported & 2) <> 0)"
+
+enum db_result queue_db_ids(struct queue_db *qdb, bool done_only,
+			    void (*cb)(void *ctx, const char *id), void *ctx)
 {
-	static const char *const sql[] = { "SELECT id FROM messages", NULL };
+	static const char *const all[] = { "SELECT id FROM messages", NULL };
+	static const char *const done[] = {
+		"SELECT id FROM messages m WHERE NOT EXISTS"
+		" (SELECT 1 FROM rcpts WHERE msg_id = m.id AND " QUEUE_DB_LEFT ")",
+		NULL,
+	};
 	struct queue_db_op op;
 	enum db_result r;
 
-	if ((r = queue_db_op_start(&op, qdb, false, sql)) != DB_OK)
+	if ((r = queue_db_op_start(&op, qdb, false, done_only ? done : all)) != DB_OK)
 		return r;
 	while ((r = db_step(qdb->db, op.stmt[0], "list messages")) == DB_ROW)
 		cb(ctx, (const char *)sqlite3_column_text(op.stmt[0], 0));
@@ -419,11 +429,9 @@ enum db_result queue_db_undelivered(struct queue_db *qdb, const char *id, unsign
 {
 	struct queue_db_op op;
 	bool open;
-	/* a failure whose report was sent (or needed none) is done with */
 	enum db_result r = queue_db_step_id(&op, qdb, "SELECT count(*) FROM rcpts WHERE msg_id = ?"
-					    " AND state <> 'delivered' AND NOT (state = 'failed'"
-					    " AND (reported & 2) <> 0)", id,
-					    "count undelivered recipients", &open);
+					    " AND " QUEUE_DB_LEFT, id, "count undelivered recipients",
+					    &open);
 
 	*n_r = r == DB_ROW ? (unsigned)sqlite3_column_int(op.stmt[0], 0) : 0;
 	return open ? queue_db_op_end(&op, r == DB_ROW ? DB_OK : r) : r;

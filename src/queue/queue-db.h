@@ -30,9 +30,11 @@ void queue_db_close(struct queue_db **qdb);
  * message already there is left as it is. */
 enum db_result queue_db_insert(struct queue_db *qdb, struct queue_record *const *recs, size_t n);
 
-/* Every message id in the index, for the rebuild; cb may not use qdb. */
-enum db_result queue_db_ids(struct queue_db *qdb, void (*cb)(void *ctx, const char *id),
-			    void *ctx);
+/* Every message id in the index, for the rebuild; with done_only, only
+ * those with no recipient left (none that queue_db_undelivered counts).
+ * cb may not use qdb. */
+enum db_result queue_db_ids(struct queue_db *qdb, bool done_only,
+			    void (*cb)(void *ctx, const char *id), void *ctx);
 /* Whether the index has the message. */
 enum db_result queue_db_exists(struct queue_db *qdb, const char *id, bool *found_r);
 /* Delete a message and its recipients (no row: DB_OK). *found_r (may be

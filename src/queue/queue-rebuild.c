@@ -8,7 +8,9 @@
  * message and every tmp/ file are removed. Then msg/ and env/ are
  * fsync'd once, so that every entry found is durable (a kill -9 leaves
  * entries the disk may not have yet) before a pool file found here is
- * used. */
+ * used. Last, a message whose recipients are all done with (a crash came
+ * between the record of its last delivery and its finish) is finished:
+ * nothing else would ever take it out. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +34,8 @@ struct queue_rebuild {
 	struct queue_record **add;
 	size_t n_add, cap_add;
 	size_t n_queued, n_pool, n_removed;
+	char **done;             /* ids with no recipient left */
+	size_t n_done, cap_done;
 };
 
 static void queue_rebuild_db_id(void *ctx, const char *id)
@@ -191,13 +195,40 @@ static int queue_rebuild_index(struct queue_rebuild *rb, char **error_r)
 	return 0;
 }
 
+static void queue_rebuild_done_id(void *ctx, const char *id)
+{
+	struct queue_rebuild *rb = ctx;
+
+	if (rb->n_done == rb->cap_done) {
+		rb->cap_done = rb->cap_done == 0 ? 16 : rb->cap_done * 2;
+		rb->done = realloc(rb->done, rb->cap_done * sizeof(*rb->done));
+		if (rb->done == NULL)
+			abort();
+	}
+	if ((rb->done[rb->n_done++] = strdup(id)) == NULL)
+		abort();
+}
+
+/* Finish the messages with no recipient left (their ids are taken first:
+ * queue_file_finish uses queue.db). */
+static int queue_rebuild_finish(struct queue_rebuild *rb, char **error_r)
+{
+	enum db_result r = queue_db_ids(rb->q->db, true, queue_rebuild_done_id, rb);
+
+	if (r != DB_OK)
+		return errmsg_set(error_r, "%s/queue.db: %s", rb->q->path, db_result_name(r));
+	for (size_t i = 0; i < rb->n_done; i++)
+		queue_file_finish(rb->q, rb->done[i]);
+	return 0;
+}
+
 int queue_rebuild(struct queue *q, char **error_r)
 {
 	struct queue_rebuild rb = { .q = q };
 	enum db_result r;
 	int ret;
 
-	if ((r = queue_db_ids(q->db, queue_rebuild_db_id, &rb)) != DB_OK)
+	if ((r = queue_db_ids(q->db, false, queue_rebuild_db_id, &rb)) != DB_OK)
 		return errmsg_set(error_r, "%s/queue.db: %s", q->path, db_result_name(r));
 	if (rb.n_db > 0)
 		qsort(rb.db_ids, rb.n_db, sizeof(*rb.db_ids), queue_rebuild_cmp);
@@ -215,17 +246,23 @@ int queue_rebuild(struct queue *q, char **error_r)
 	if (ret == 0)
 		ret = queue_rebuild_index(&rb, error_r);
 	if (ret == 0)
+		ret = queue_rebuild_finish(&rb, error_r);
+	if (ret == 0)
 		log_event(LOG_LEVEL_INFO, "queue", NULL, NULL,
-			  "msg=\"queue opened\" path=%s queued=%zu indexed=%zu pool=%zu removed=%zu",
-			  q->path, rb.n_queued, rb.n_add, rb.n_pool, rb.n_removed);
+			  "msg=\"queue opened\" path=%s queued=%zu indexed=%zu pool=%zu removed=%zu"
+			  " finished=%zu", q->path, rb.n_queued - rb.n_done, rb.n_add, rb.n_pool,
+			  rb.n_removed, rb.n_done);
 	for (size_t i = 0; i < rb.n_db; i++)
 		free(rb.db_ids[i]);
 	for (size_t i = 0; i < rb.n_add; i++) {
 		queue_record_free(rb.add[i]);
 		free(rb.add[i]);
 	}
+	for (size_t i = 0; i < rb.n_done; i++)
+		free(rb.done[i]);
 	free(rb.db_ids);
 	free(rb.db_seen);
 	free(rb.add);
+	free(rb.done);
 	return ret;
 }

@@ -22,7 +22,9 @@
 
 #include "core/log.h"
 #include "queue-harness.h"
+#include "queue/queue-db.h"
 #include "queue/queue-envelope.h"
+#include "queue/queue-private.h"
 
 static const char t_text[] =
 	"Received: from client.example by mail.example.org; Mon, 1 Jan 2024 00:00:00 +0000\r\n"
@@ -673,6 +675,41 @@ static void test_rebuild(void **state)
 	assert_int_equal(l.messages, 0);
 }
 
+/* A crash between the record of a message's last delivery and its
+ * finish leaves its file and rows with nothing left to try: the reopened
+ * queue finishes it, and keeps one with a recipient still to try. */
+static void test_rebuild_finishes_done(void **state)
+{
+	struct qh *h = *state;
+	const struct queue_rcpt rcpts[] = {
+		{ .address = "x@elsewhere.example" },
+		{ .address = "y@elsewhere.example" },
+	};
+	struct queue_envelope env = QH_ENVELOPE(rcpts, 2);
+	char done[QUEUE_ID_LEN + 1], left[QUEUE_ID_LEN + 1];
+	struct queue_db_result res[3];
+	struct t_listed l;
+	int64_t next = 0;
+
+	qh_open(h);
+	/* no relay runs here: both stay queued until recorded below */
+	assert_int_equal(qh_send(h->queue, &env, t_text, done), QUEUE_OK);
+	assert_int_equal(qh_send(h->queue, &env, t_text, left), QUEUE_OK);
+	res[0] = (struct queue_db_result){ .id = done, .idx = 0, .state = QUEUE_STATE_DELIVERED };
+	res[1] = (struct queue_db_result){ .id = done, .idx = 1, .state = QUEUE_STATE_DELIVERED };
+	res[2] = (struct queue_db_result){ .id = left, .idx = 0, .state = QUEUE_STATE_DELIVERED };
+	assert_int_equal(queue_db_record(h->queue->db, res, 3, queue_now(), &h->queue->schedule,
+					 &next), DB_OK);
+	qh_close(h);
+
+	qh_open(h);
+	assert_false(t_exists(h, "msg", done));
+	assert_true(t_exists(h, "msg", left));
+	t_list(h, &l);
+	assert_int_equal(l.messages, 1);
+	assert_string_equal(l.id, left);
+}
+
 /* hold, release, remove on a queued message; a removed message's file
  * and row are gone. */
 static void test_hold_release_remove(void **state)
@@ -809,6 +846,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_free_space_floor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_envelope_file, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rebuild_finishes_done, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_failure_after_ok, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_index_failure_bounded, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_index_failure_at_close, setup_open, teardown),
