@@ -112,6 +112,8 @@ static void queue_report_committed(void *arg, enum queue_error error)
 {
 	struct queue_report_wait *w = arg;
 
+	/* The signal goes out under the lock, unlike the committer's: w is
+	 * on the waiter's stack, and once done is seen it may be gone. */
 	pthread_mutex_lock(&w->lock);
 	w->done = true;
 	w->error = error;
