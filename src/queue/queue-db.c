@@ -361,8 +361,8 @@ enum db_result queue_db_record(struct queue_db *qdb, struct queue_db_result *res
 		" attempts = attempts + 1, next_try = ?4, last_error = ?5, status = ?6,"
 		" remote_mta = ?7, remote = ?8 WHERE msg_id = ?1 AND idx = ?2",
 		"SELECT attempts FROM rcpts WHERE msg_id = ? AND idx = ?",
-		/* whether every recipient of the message is delivered */
-		"SELECT NOT EXISTS (SELECT 1 FROM rcpts WHERE msg_id = ? AND state <> 'delivered')",
+		/* whether the message has no recipient left (queue_db_undelivered) */
+		"SELECT NOT EXISTS (SELECT 1 FROM rcpts WHERE msg_id = ? AND " QUEUE_DB_LEFT ")",
 	};
 	struct queue_db_op op;
 	enum db_result r;

@@ -57,9 +57,10 @@ struct queue_db_result {
 	const char *status;
 	const char *remote_mta;
 	bool remote;
-	/* set by queue_db_record: the message had no recipient left to try
-	 * once the transaction's changes were made (every one delivered),
-	 * so that whoever finishes it need not ask queue_db_undelivered */
+	/* set by queue_db_record for a DELIVERED result: the message had no
+	 * recipient left (as queue_db_undelivered counts) once the
+	 * transaction's changes were made, so that whoever finishes it need
+	 * not ask queue_db_undelivered */
 	bool none_left;
 };
 /* Record results in one transaction; a recipient no longer there (its

@@ -171,7 +171,7 @@ struct queue_item {
 	unsigned *inflight;
 	size_t n_inflight, cap;
 	bool held, removed;
-	/* under the lock: a try's record found every recipient delivered
+	/* under the lock: a try's record found no recipient left
 	 * (queue_db_result none_left) */
 	bool none_left;
 	struct queue_item *hnext;

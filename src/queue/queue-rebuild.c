@@ -26,30 +26,42 @@
 /* Rows inserted per transaction. */
 #define QUEUE_REBUILD_BATCH 512
 
+/* Message ids, as queue_db_ids gives them. */
+struct queue_ids {
+	char **ids;
+	size_t n, cap;
+};
+
 struct queue_rebuild {
 	struct queue *q;
-	char **db_ids;           /* sorted */
+	struct queue_ids db;     /* sorted */
 	bool *db_seen;
-	size_t n_db, cap_db;
 	struct queue_record **add;
 	size_t n_add, cap_add;
 	size_t n_queued, n_pool, n_removed;
-	char **done;             /* ids with no recipient left */
-	size_t n_done, cap_done;
+	struct queue_ids done;   /* ids with no recipient left */
 };
 
-static void queue_rebuild_db_id(void *ctx, const char *id)
+/* queue_db_ids' callback: one more id in the list. */
+static void queue_ids_add(void *ctx, const char *id)
 {
-	struct queue_rebuild *rb = ctx;
+	struct queue_ids *l = ctx;
 
-	if (rb->n_db == rb->cap_db) {
-		rb->cap_db = rb->cap_db == 0 ? 64 : rb->cap_db * 2;
-		rb->db_ids = realloc(rb->db_ids, rb->cap_db * sizeof(*rb->db_ids));
-		if (rb->db_ids == NULL)
+	if (l->n == l->cap) {
+		l->cap = l->cap == 0 ? 64 : l->cap * 2;
+		l->ids = realloc(l->ids, l->cap * sizeof(*l->ids));
+		if (l->ids == NULL)
 			abort();
 	}
-	if ((rb->db_ids[rb->n_db++] = strdup(id)) == NULL)
+	if ((l->ids[l->n++] = strdup(id)) == NULL)
 		abort();
+}
+
+static void queue_ids_free(struct queue_ids *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->ids[i]);
+	free(l->ids);
 }
 
 static int queue_rebuild_cmp(const void *a, const void *b)
@@ -60,12 +72,12 @@ static int queue_rebuild_cmp(const void *a, const void *b)
 /* Whether queue.db has the id; marks it seen. */
 static bool queue_rebuild_known(struct queue_rebuild *rb, const char *id)
 {
-	char **hit = rb->n_db == 0 ? NULL : bsearch(&id, rb->db_ids, rb->n_db, sizeof(*rb->db_ids),
+	char **hit = rb->db.n == 0 ? NULL : bsearch(&id, rb->db.ids, rb->db.n, sizeof(*rb->db.ids),
 						    queue_rebuild_cmp);
 
 	if (hit == NULL)
 		return false;
-	rb->db_seen[hit - rb->db_ids] = true;
+	rb->db_seen[hit - rb->db.ids] = true;
 	return true;
 }
 
@@ -181,9 +193,9 @@ static int queue_rebuild_index(struct queue_rebuild *rb, char **error_r)
 {
 	enum db_result r = DB_OK;
 
-	for (size_t i = 0; i < rb->n_db && r == DB_OK; i++)
+	for (size_t i = 0; i < rb->db.n && r == DB_OK; i++)
 		if (!rb->db_seen[i])
-			r = queue_db_delete(rb->q->db, rb->db_ids[i], NULL);
+			r = queue_db_delete(rb->q->db, rb->db.ids[i], NULL);
 	for (size_t i = 0; i < rb->n_add && r == DB_OK; i += QUEUE_REBUILD_BATCH) {
 		size_t n = rb->n_add - i < QUEUE_REBUILD_BATCH ? rb->n_add - i : QUEUE_REBUILD_BATCH;
 
@@ -195,30 +207,16 @@ static int queue_rebuild_index(struct queue_rebuild *rb, char **error_r)
 	return 0;
 }
 
-static void queue_rebuild_done_id(void *ctx, const char *id)
-{
-	struct queue_rebuild *rb = ctx;
-
-	if (rb->n_done == rb->cap_done) {
-		rb->cap_done = rb->cap_done == 0 ? 16 : rb->cap_done * 2;
-		rb->done = realloc(rb->done, rb->cap_done * sizeof(*rb->done));
-		if (rb->done == NULL)
-			abort();
-	}
-	if ((rb->done[rb->n_done++] = strdup(id)) == NULL)
-		abort();
-}
-
 /* Finish the messages with no recipient left (their ids are taken first:
  * queue_file_finish uses queue.db). */
 static int queue_rebuild_finish(struct queue_rebuild *rb, char **error_r)
 {
-	enum db_result r = queue_db_ids(rb->q->db, true, queue_rebuild_done_id, rb);
+	enum db_result r = queue_db_ids(rb->q->db, true, queue_ids_add, &rb->done);
 
 	if (r != DB_OK)
 		return errmsg_set(error_r, "%s/queue.db: %s", rb->q->path, db_result_name(r));
-	for (size_t i = 0; i < rb->n_done; i++)
-		queue_file_finish(rb->q, rb->done[i]);
+	for (size_t i = 0; i < rb->done.n; i++)
+		queue_file_finish(rb->q, rb->done.ids[i]);
 	return 0;
 }
 
@@ -228,11 +226,11 @@ int queue_rebuild(struct queue *q, char **error_r)
 	enum db_result r;
 	int ret;
 
-	if ((r = queue_db_ids(q->db, false, queue_rebuild_db_id, &rb)) != DB_OK)
+	if ((r = queue_db_ids(q->db, false, queue_ids_add, &rb.db)) != DB_OK)
 		return errmsg_set(error_r, "%s/queue.db: %s", q->path, db_result_name(r));
-	if (rb.n_db > 0)
-		qsort(rb.db_ids, rb.n_db, sizeof(*rb.db_ids), queue_rebuild_cmp);
-	rb.db_seen = calloc(rb.n_db + 1, sizeof(*rb.db_seen));
+	if (rb.db.n > 0)
+		qsort(rb.db.ids, rb.db.n, sizeof(*rb.db.ids), queue_rebuild_cmp);
+	rb.db_seen = calloc(rb.db.n + 1, sizeof(*rb.db_seen));
 	if (rb.db_seen == NULL)
 		abort();
 	ret = queue_rebuild_each(&rb, q->msg_fd, "msg", queue_rebuild_file, error_r);
@@ -250,19 +248,15 @@ int queue_rebuild(struct queue *q, char **error_r)
 	if (ret == 0)
 		log_event(LOG_LEVEL_INFO, "queue", NULL, NULL,
 			  "msg=\"queue opened\" path=%s queued=%zu indexed=%zu pool=%zu removed=%zu"
-			  " finished=%zu", q->path, rb.n_queued - rb.n_done, rb.n_add, rb.n_pool,
-			  rb.n_removed, rb.n_done);
-	for (size_t i = 0; i < rb.n_db; i++)
-		free(rb.db_ids[i]);
+			  " finished=%zu", q->path, rb.n_queued - rb.done.n, rb.n_add, rb.n_pool,
+			  rb.n_removed, rb.done.n);
 	for (size_t i = 0; i < rb.n_add; i++) {
 		queue_record_free(rb.add[i]);
 		free(rb.add[i]);
 	}
-	for (size_t i = 0; i < rb.n_done; i++)
-		free(rb.done[i]);
-	free(rb.db_ids);
+	queue_ids_free(&rb.db);
+	queue_ids_free(&rb.done);
 	free(rb.db_seen);
 	free(rb.add);
-	free(rb.done);
 	return ret;
 }
