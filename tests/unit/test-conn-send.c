@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "conn-harness.h"
+#include "page-cache.h"
 #include "core/conn-internal.h"
 #include "core/conn.h"
 
@@ -332,24 +333,17 @@ static void s_make_file(const char *name, uint64_t size, bool cold)
 		assert_int_equal(write(fd, block, n), (ssize_t)n);
 		done += n;
 	}
-	if (cold) {
-		assert_int_equal(fsync(fd), 0);
-		assert_int_equal(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
-	}
 	close(fd);
+	if (cold)
+		assert_true(page_cache_drop(path));
 }
 
 static void s_drop_cache(const char *name)
 {
 	char path[128];
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", s_dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	assert_int_equal(fdatasync(fd), 0);
-	assert_int_equal(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
-	close(fd);
+	assert_true(page_cache_drop(path));
 }
 
 /* ---- the client side ---- */

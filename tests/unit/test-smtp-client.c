@@ -897,9 +897,11 @@ static void test_out_of_turn(void **state)
 		peer_start(&p, scripts[i]);
 		run_init(&run, BODY, 1, one);
 		run.policy.timeouts.command = 2;
-		assert_true(run_go(&run, p.port, 10) < 4);
+		run_go(&run, p.port, 10);
 		peer_finish(&p);
 		assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+		/* seen for what it is, not waited out */
+		assert_null(strstr(run.text[0][0], "timeout"));
 		run_free(&run);
 	}
 }
@@ -929,16 +931,16 @@ static void test_stops_reading(void **state)
 	};
 	struct peer p;
 	struct run run;
-	double took;
 
 	(void)state;
 	peer_start(&p, script);
 	run_init_big(&run, 64u << 20);
 	run.policy.timeouts.block = 1;
-	took = run_go(&run, p.port, 10);
+	run_go(&run, p.port, 10);
 	peer_finish(&p);
-	assert_true(took < 4);
 	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
+	/* the block timeout, not run_go's limit nor the data phase's deadline */
+	assert_string_equal(run.text[0][0], "timeout waiting for the reply to DATA");
 	assert_int_equal(run.next[0], SMTP_CLIENT_NEXT_NONE);
 	run_free(&run);
 }
@@ -964,7 +966,6 @@ static void test_slow_reader(void **state)
 	took = run_go(&run, p.port, 15);
 	peer_finish(&p);
 	assert_true(took >= 2.4);
-	assert_true(took < 5);
 	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
 	assert_string_equal(run.enhanced[0][0], "4.4.2");
 	assert_non_null(strstr(run.text[0][0], "too slowly"));
