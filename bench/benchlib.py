@@ -648,18 +648,30 @@ class Sink:
 		stop_proc(self.proc)
 
 
+spread_result = "not spread"    # what run()'s spread_folders did, for the reports
+
+
 def spread_folders(top):
 	"""Mark top as the top of a directory tree for ext4's inode allocator
-	(chattr +T): each folder made in it goes to a block group of its own,
-	and the files made under it stay near it. Without a journal, ext4
-	skips, on every new inode, each inode of the group freed in the last
-	60 s, or 360 s once its inode-table block is dirty (ialloc.c,
-	recently_deleted), and scans again from the start each time. The 22,000
-	queue files Postfix deletes would then slow the next server's file
-	creations, in the same group: tern alone at 10 sessions, after 28,000
-	deletions next to it, used 1,104 us of CPU per message, against 607
-	without. A file system without the flag is left as it is."""
-	subprocess.run(["chattr", "+T", top], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+	(chattr +T), so that each folder made in it goes to a block group of
+	its own (Orlov picks a group with few folders and many free inodes:
+	very likely one no other folder of the bench uses) and the files made
+	under it stay near it. Without a journal, ext4 skips, on every new
+	inode, each inode of the group freed in the last 60 s, or 360 s once
+	its inode-table block is dirty, as long as that block is cached
+	(ialloc.c, recently_deleted), and scans again from the start each
+	time. Postfix's 22,000 deleted queue files would then slow the next
+	server's file creations in the same group: tern alone at 10 sessions,
+	after 25,000 deletions in a sibling folder, spent 1,367 us of CPU per
+	message, and 843 with the parent marked. Returns what it did (a file
+	system without the flag is left as it is)."""
+	try:
+		p = subprocess.run(["chattr", "+T", top], capture_output=True, text=True, timeout=30)
+	except (OSError, subprocess.SubprocessError) as e:
+		return "not spread (chattr: %s)" % e
+	if p.returncode != 0:
+		return "not spread (chattr +T: %s)" % (p.stderr.strip()[-200:] or "exit %d" % p.returncode)
+	return "each server's folder in block groups of its own (chattr +T)"
 
 
 def settle_disk():
@@ -672,8 +684,8 @@ def settle_disk():
 		with open("/proc/sys/vm/drop_caches", "w") as f:
 			f.write("3\n")
 		return "written back, page cache dropped"
-	except OSError:
-		return "written back (no root to drop the page cache)"
+	except OSError as e:
+		return "written back (page cache not dropped: %s)" % e.strerror
 
 
 def cli(main):
@@ -713,7 +725,9 @@ def run(prefix, deadline, body):
 	BENCH_KEEP=1). Returns the exit status: body's, or 1 on a BenchError."""
 	top = tempfile.mkdtemp(prefix=prefix)
 	os.chmod(top, 0o755)
-	spread_folders(top)
+	global spread_result
+	spread_result = spread_folders(top)
+	log("bench folder %s: %s" % (top, spread_result))
 	servers = []
 
 	def on_alarm(signum, frame):

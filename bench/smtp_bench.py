@@ -282,8 +282,7 @@ def report(levels, res, errors, disk, settled, wakeup, ceiling, top, tern, postf
 	      (MSG_LEN, "~%.1f KB" % ((MSG_LEN + 250) / 1000), ACCOUNTS))
 	print("disk (%s, %s): %.0f fsyncs/s (4 KB append + fsync), %.0f new durable files/s "
 	      "(write 4 KB, fsync, rename, fsync folder)" % (top, filesystem_of(top), disk[0], disk[1]))
-	print("disk, before each server: %s; each server's folder in block groups of its own (chattr +T: "
-	      "neither creates files among those the other deleted)" % settled)
+	print("disk, before each server: %s; bench folder: %s" % (settled, benchlib.spread_result))
 	for line in wakeup:
 		print("machine: " + line)
 	print()

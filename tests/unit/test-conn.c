@@ -43,6 +43,9 @@ static atomic_int t_open, t_closed, t_jobs_done, t_close_during_job;
 /* Limited jobs (LJOB): the limit they share, how many run at once. */
 static struct job_limit *t_limit;
 static atomic_int t_ljob_running, t_ljob_peak, t_ljob_worked, t_ljob_skipped;
+/* While set, a limited job's work does not end (at most 10 s): a test
+ * that must see something happen while the slot is held sets it. */
+static atomic_bool t_ljob_gate;
 /* conn_job_wait (WAIT): how many ended early because the client went. */
 static atomic_int t_wait_cut;
 
@@ -101,6 +104,8 @@ static void t_ljob_work(void *arg)
 	     now > peak && !atomic_compare_exchange_weak(&t_ljob_peak, &peak, now);)
 		;
 	usleep(200 * 1000);
+	for (int i = 0; i < 1000 && atomic_load(&t_ljob_gate); i++)
+		usleep(10 * 1000);
 	atomic_fetch_sub(&t_ljob_running, 1);
 	atomic_fetch_add(&t_ljob_worked, 1);
 	j->worked = true;
@@ -1081,26 +1086,30 @@ static void test_job_limited_client_gone(void **state)
 	client_hello(&a, h.port);
 	client_hello(&b, h.port);
 
-	/* b waits behind a, then half-closes: dropped before a is done. */
+	/* b waits behind a, then half-closes: dropped before a is done
+	 * (a's job is held until then), not when its slot frees. */
+	atomic_store(&t_ljob_gate, true);
 	ljob_hold_slot(&a);
 	client_send(&b, "LJOB\r\n");
 	usleep(30 * 1000);
 	shutdown(b.fd, SHUT_WR);
 	assert_null(client_line(&b));
-	/* before a's job is done, not when its slot frees */
 	assert_int_equal(atomic_load(&t_ljob_worked), 0);
+	atomic_store(&t_ljob_gate, false);
 	client_close(&b);
 	expect_line(&a, "LJOB done");
 	assert_int_equal(atomic_load(&t_ljob_worked), 1);
 	assert_int_equal(atomic_load(&t_ljob_skipped), 1);
 
 	/* The command and the FIN together, the slot taken: dropped at once. */
+	atomic_store(&t_ljob_gate, true);
 	ljob_hold_slot(&a);
 	client_hello(&b, h.port);
 	client_send(&b, "LJOB\r\n");
 	shutdown(b.fd, SHUT_WR);
 	assert_null(client_line(&b));
 	assert_int_equal(atomic_load(&t_ljob_worked), 1);
+	atomic_store(&t_ljob_gate, false);
 	client_close(&b);
 	expect_line(&a, "LJOB done");
 	assert_int_equal(atomic_load(&t_ljob_worked), 2);

@@ -939,7 +939,7 @@ static void test_stops_reading(void **state)
 	run_go(&run, p.port, 10);
 	peer_finish(&p);
 	assert_int_equal(run.status[0][0], SMTP_CLIENT_DEFERRED);
-	/* the block timeout, not run_go's limit nor the data phase's deadline */
+	/* the block timeout, not run_go's limit nor the peer's close (after 4 s) */
 	assert_string_equal(run.text[0][0], "timeout waiting for the reply to DATA");
 	assert_int_equal(run.next[0], SMTP_CLIENT_NEXT_NONE);
 	run_free(&run);
